@@ -1,0 +1,153 @@
+#include "core/allocator.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <new>
+
+#include "core/cuda_runtime.h"
+#include "core/error.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define EMBER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EMBER_ASAN 1
+#endif
+#endif
+
+namespace ember {
+namespace {
+
+constexpr size_t kAlignment = 64;
+constexpr size_t kSmallLimit = size_t{1} << 20;   // per-thread size classes up to 1 MiB
+constexpr size_t kPerClassCached = 32;             // blocks kept per size class per thread
+constexpr size_t kLargeCacheBytes = size_t{2} << 30;  // at most 2 GiB of large blocks kept
+
+void* aligned_malloc(size_t bytes) {
+  void* p = std::aligned_alloc(kAlignment, bytes);
+  if (!p) {
+    throw ResourceExhausted(detail::str_cat("[cpu allocator] out of memory allocating ", bytes,
+                                            " bytes"));
+  }
+  return p;
+}
+
+// Power-of-two size classes from 64 B: class c holds blocks of 64 << c bytes.
+int size_class(size_t bytes) {
+  size_t s = kAlignment;
+  int c = 0;
+  while (s < bytes) {
+    s <<= 1;
+    ++c;
+  }
+  return c;
+}
+constexpr int kNumClasses = 15;  // 64 B .. 1 MiB
+
+struct ThreadCache {
+  void* blocks[kNumClasses][kPerClassCached];
+  size_t count[kNumClasses] = {};
+  ~ThreadCache() {
+    for (int c = 0; c < kNumClasses; ++c)
+      for (size_t i = 0; i < count[c]; ++i) std::free(blocks[c][i]);
+  }
+};
+
+class CpuAllocator final : public Allocator {
+ public:
+  void* allocate(size_t bytes) override {
+#ifdef EMBER_ASAN
+    return aligned_malloc((bytes + kAlignment - 1) / kAlignment * kAlignment);
+#else
+    if (bytes <= kSmallLimit) {
+      int c = size_class(bytes);
+      auto& tc = cache();
+      if (tc.count[c]) return tc.blocks[c][--tc.count[c]];
+      return aligned_malloc(kAlignment << c);
+    }
+    size_t rounded = round_large(bytes);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = large_.find(rounded);
+      if (it != large_.end()) {
+        void* p = it->second;
+        large_.erase(it);
+        large_cached_ -= rounded;
+        return p;
+      }
+    }
+    return aligned_malloc(rounded);
+#endif
+  }
+
+  void deallocate(void* ptr, size_t bytes) noexcept override {
+#ifdef EMBER_ASAN
+    (void)bytes;
+    std::free(ptr);
+#else
+    if (bytes <= kSmallLimit) {
+      int c = size_class(bytes);
+      auto& tc = cache();
+      if (tc.count[c] < kPerClassCached) {
+        tc.blocks[c][tc.count[c]++] = ptr;
+        return;
+      }
+      std::free(ptr);
+      return;
+    }
+    size_t rounded = round_large(bytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (large_cached_ + rounded <= kLargeCacheBytes) {
+      large_.emplace(rounded, ptr);
+      large_cached_ += rounded;
+    } else {
+      std::free(ptr);
+    }
+#endif
+  }
+
+  Device device() const override { return Device::cpu(); }
+
+  void empty_cache() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [size, p] : large_) std::free(p);
+    large_.clear();
+    large_cached_ = 0;
+  }
+
+ private:
+  static size_t round_large(size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
+  static ThreadCache& cache() {
+    thread_local ThreadCache tc;
+    return tc;
+  }
+
+  std::mutex mu_;
+  std::multimap<size_t, void*> large_;
+  size_t large_cached_ = 0;
+};
+
+}  // namespace
+
+Allocator* cpu_allocator() {
+  static CpuAllocator* alloc = new CpuAllocator();  // never destroyed: outlives every tensor
+  return alloc;
+}
+
+Allocator* allocator_for(Device device) {
+  if (device.is_cpu()) return cpu_allocator();
+  return cuda::allocator(device.index());
+}
+
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_device.is_cpu() && src_device.is_cpu()) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  cuda::copy(dst, dst_device, src, src_device, bytes);
+}
+
+}  // namespace ember

@@ -1,0 +1,65 @@
+// The per-thread execution context: device scope, name scope, and the two
+// hooks through which the upper layers attach to the dispatch point (a graph
+// being traced, and the active gradient tapes). core/ never includes those
+// layers; they fill these slots.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+
+namespace ember {
+
+class Tensor;
+struct OpDef;
+class Attrs;
+struct OutputSpec;
+
+/// Filled by graph/ while a function is traced on this thread: the dispatch
+/// point hands each op to the graph instead of running it.
+class TraceHook {
+ public:
+  virtual ~TraceHook() = default;
+  virtual std::vector<Tensor> add_node(const OpDef& op, std::span<const Tensor> inputs,
+                                       const Attrs& attrs,
+                                       std::span<const OutputSpec> output_specs) = 0;
+};
+
+/// Filled by autograd/ while any GradientTape records on this thread: the
+/// dispatch point offers each executed op to the tapes.
+class TapeHook {
+ public:
+  virtual ~TapeHook() = default;
+  virtual void record(const OpDef& op, std::span<const Tensor> inputs,
+                      std::span<const Tensor> outputs, const Attrs& attrs) = 0;
+};
+
+struct Context {
+  bool has_device_scope = false;
+  Device device_scope;
+  std::vector<std::string> name_scopes;
+  TraceHook* tracer = nullptr;
+  TapeHook* tapes = nullptr;
+};
+
+/// This thread's context.
+inline Context& context() {
+  thread_local Context ctx;
+  return ctx;
+}
+
+/// The current name scope, "outer/inner/" (empty at top level).
+std::string current_name_scope();
+
+/// Pushes a name scope while alive, like `tf.name_scope`.
+class NameScope {
+ public:
+  explicit NameScope(std::string name);
+  ~NameScope();
+  NameScope(const NameScope&) = delete;
+  NameScope& operator=(const NameScope&) = delete;
+};
+
+}  // namespace ember

@@ -1,0 +1,156 @@
+// core/'s CUDA runtime: device discovery, one compute stream per device, and a
+// stream-ordered memory pool (cudaMallocAsync with a release threshold, so
+// freed memory is reused without synchronising).
+//
+// A machine without a GPU or without a driver is an ordinary case: the device
+// count is 0 and the reason is kept for messages.
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "core/allocator.h"
+#include "core/cuda/cuda_check.h"
+#include "core/cuda_runtime.h"
+#include "core/error.h"
+#include "core/logging.h"
+
+namespace ember::cuda {
+
+namespace detail {
+void throw_cuda_error(cudaError_t err, const char* call, const char* file, int line) {
+  std::string msg = ember::detail::str_cat("[cuda] ", call, " failed: ", cudaGetErrorName(err),
+                                           " (", cudaGetErrorString(err), ") at ", file, ":",
+                                           line);
+  cudaGetLastError();  // clear a sticky non-fatal error so later calls report their own
+  if (err == cudaErrorMemoryAllocation) throw ResourceExhausted(msg);
+  throw Internal(msg);
+}
+}  // namespace detail
+
+namespace {
+
+struct Runtime {
+  int count = 0;
+  std::string reason;
+  std::vector<cudaStream_t> streams;
+};
+
+Runtime& runtime() {
+  static Runtime rt = [] {
+    Runtime r;
+    int n = 0;
+    cudaError_t err = cudaGetDeviceCount(&n);
+    if (err != cudaSuccess) {
+      r.reason = ember::detail::str_cat("no usable CUDA device (", cudaGetErrorString(err), ")");
+      cudaGetLastError();
+      return r;
+    }
+    if (n == 0) r.reason = "no CUDA device found";
+    r.count = n;
+    r.streams.resize(static_cast<size_t>(n), nullptr);
+    return r;
+  }();
+  return rt;
+}
+
+std::mutex stream_mu;
+
+class CudaAllocator final : public Allocator {
+ public:
+  explicit CudaAllocator(int index) : index_(index) {
+    EMBER_CUDA_CHECK(cudaSetDevice(index));
+    cudaMemPool_t pool;
+    EMBER_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, index));
+    uint64_t threshold = UINT64_MAX;  // keep freed memory in the pool
+    EMBER_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
+  }
+  void* allocate(size_t bytes) override {
+    void* p = nullptr;
+    EMBER_CUDA_CHECK(cudaSetDevice(index_));
+    cudaError_t err = cudaMallocAsync(&p, bytes, stream(index_));
+    if (err == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      size_t free_b = 0, total_b = 0;
+      cudaMemGetInfo(&free_b, &total_b);
+      throw ResourceExhausted(ember::detail::str_cat("[cuda allocator] out of memory on cuda:",
+                                                     index_, " allocating ", bytes, " bytes (",
+                                                     free_b, " free of ", total_b, ")"));
+    }
+    EMBER_CUDA_CHECK(err);
+    return p;
+  }
+  void deallocate(void* ptr, size_t) noexcept override {
+    // Destructors never throw: a failure here is logged, not raised.
+    if (cudaFreeAsync(ptr, stream(index_)) != cudaSuccess) {
+      EMBER_LOG_ERROR("[cuda allocator] cudaFreeAsync failed on cuda:{}", index_);
+      cudaGetLastError();
+    }
+  }
+  Device device() const override { return Device::cuda(index_); }
+
+ private:
+  int index_;
+};
+
+void check_index(int index) {
+  EMBER_CHECK(index >= 0 && index < runtime().count, InvalidArgument, "[cuda] cuda:", index,
+              " is not available: ",
+              runtime().count == 0 ? runtime().reason
+                                   : std::to_string(runtime().count) + " GPU(s) found");
+}
+
+}  // namespace
+
+cudaStream_t stream(int index) {
+  check_index(index);
+  std::lock_guard<std::mutex> lock(stream_mu);
+  auto& s = runtime().streams[static_cast<size_t>(index)];
+  if (!s) {
+    EMBER_CUDA_CHECK(cudaSetDevice(index));
+    EMBER_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  }
+  return s;
+}
+
+bool compiled_with_cuda() { return true; }
+int device_count() { return runtime().count; }
+std::string unavailable_reason() { return runtime().reason; }
+
+std::string device_description(int index) {
+  check_index(index);
+  cudaDeviceProp prop{};
+  EMBER_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+  return ember::detail::str_cat(prop.name, ", compute ", prop.major, ".", prop.minor, ", ",
+                                prop.totalGlobalMem >> 30, " GiB");
+}
+
+Allocator* allocator(int index) {
+  check_index(index);
+  static std::mutex mu;
+  static std::vector<CudaAllocator*> allocs;
+  std::lock_guard<std::mutex> lock(mu);
+  if (allocs.empty()) allocs.resize(static_cast<size_t>(device_count()), nullptr);
+  auto& a = allocs[static_cast<size_t>(index)];
+  if (!a) a = new CudaAllocator(index);  // lives as long as the process
+  return a;
+}
+
+void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
+  int index = dst_device.is_cuda() ? dst_device.index() : src_device.index();
+  cudaStream_t s = stream(index);
+  EMBER_CUDA_CHECK(cudaSetDevice(index));
+  EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
+  // Host buffers may be reused the moment this returns: wait for the copy.
+  if (dst_device.is_cpu() || src_device.is_cpu()) EMBER_CUDA_CHECK(cudaStreamSynchronize(s));
+}
+
+void synchronize(int index) { EMBER_CUDA_CHECK(cudaStreamSynchronize(stream(index))); }
+
+}  // namespace ember::cuda
+
+namespace ember {
+int cuda_device_count() { return cuda::device_count(); }
+std::string cuda_unavailable_reason() { return cuda::unavailable_reason(); }
+}  // namespace ember

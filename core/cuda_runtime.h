@@ -1,0 +1,39 @@
+// The CUDA runtime side of core/: device discovery, the stream-ordered memory
+// pool and copies. Built from core/cuda/cuda_runtime.cpp when EMBER_CUDA is on,
+// from core/cuda/no_cuda.cpp otherwise; nothing outside core/ and kernels/cuda
+// includes it.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "core/device.h"
+
+namespace ember {
+class Allocator;
+}
+
+namespace ember::cuda {
+
+/// Whether ember was compiled with CUDA support.
+bool compiled_with_cuda();
+int device_count();
+std::string unavailable_reason();
+/// "NVIDIA H100 80GB HBM3, compute 9.0, 79 GiB".
+std::string device_description(int index);
+Allocator* allocator(int index);
+/// Copies between host and device or device and device; waits for the device
+/// stream when the destination is the host.
+void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes);
+/// Waits for all work queued on the device's compute stream.
+void synchronize(int index);
+
+#ifdef EMBER_WITH_CUDA
+}  // namespace ember::cuda
+struct CUstream_st;
+namespace ember::cuda {
+/// The compute stream of cuda:index (created on first use).
+CUstream_st* stream(int index);
+#endif
+
+}  // namespace ember::cuda

@@ -1,0 +1,204 @@
+#include "core/op.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+#include "core/context.h"
+#include "core/logging.h"
+
+namespace ember {
+
+// ---- Attrs -----------------------------------------------------------------
+
+Attrs& Attrs::set(std::string name, AttrValue value) {
+  for (auto& [k, v] : entries_) {
+    if (k == name) {
+      v = std::move(value);
+      return *this;
+    }
+  }
+  entries_.emplace_back(std::move(name), std::move(value));
+  return *this;
+}
+
+void Attrs::missing(std::string_view name) const {
+  throw Internal(detail::str_cat("[attrs] attribute '", name, "' missing or of another type in {",
+                                 to_string(), "}"));
+}
+
+std::string Attrs::to_string() const {
+  std::ostringstream os;
+  bool first = true;
+  for (const auto& [k, v] : entries_) {
+    if (!first) os << ", ";
+    first = false;
+    os << k << '=';
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+            os << '[';
+            for (size_t i = 0; i < x.size(); ++i) os << (i ? "," : "") << x[i];
+            os << ']';
+          } else if constexpr (std::is_same_v<T, DType>) {
+            os << dtype_name(x);
+          } else if constexpr (std::is_same_v<T, bool>) {
+            os << (x ? "true" : "false");
+          } else {
+            os << x;
+          }
+        },
+        v);
+  }
+  return os.str();
+}
+
+// ---- registry --------------------------------------------------------------
+
+namespace {
+struct Registry {
+  std::mutex mu;
+  std::map<std::string, std::unique_ptr<OpDef>, std::less<>> ops;
+};
+Registry& registry() {
+  static Registry* r = new Registry();  // never destroyed: ops outlive static destructors
+  return *r;
+}
+}  // namespace
+
+const char* InferContext::api() const {
+  return op.api_name.empty() ? op.name.c_str() : op.api_name.c_str();
+}
+
+OpDef& op_registry_slot(std::string_view name) {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  auto it = r.ops.find(name);
+  if (it == r.ops.end()) {
+    auto def = std::make_unique<OpDef>();
+    def->name = std::string(name);
+    it = r.ops.emplace(std::string(name), std::move(def)).first;
+  }
+  return *it->second;
+}
+
+OpDef& define_op(std::string_view name) {
+  OpDef& def = op_registry_slot(name);
+  EMBER_CHECK(def.infer == nullptr, Internal, "[registry] op ", name, " defined twice");
+  return def;
+}
+
+const OpDef& op_def(std::string_view name) {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  auto it = r.ops.find(name);
+  EMBER_CHECK(it != r.ops.end() && it->second->infer, NotFound, "[registry] no op named '", name,
+              "'");
+  return *it->second;
+}
+
+std::vector<const OpDef*> registered_ops() {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  std::vector<const OpDef*> out;
+  for (auto& [name, def] : r.ops)
+    if (def->infer) out.push_back(def.get());
+  return out;
+}
+
+void register_kernel(std::string_view op, DeviceKind kind, KernelFn fn) {
+  OpDef& def = op_registry_slot(op);
+  EMBER_CHECK(def.kernels[static_cast<int>(kind)] == nullptr, Internal, "[registry] two ",
+              device_kind_name(kind), " kernels for op ", op);
+  def.kernels[static_cast<int>(kind)] = fn;
+}
+
+void register_gradient(std::string_view op, GradFn fn) {
+  OpDef& def = op_registry_slot(op);
+  def.grad = std::move(fn);
+  def.differentiability = Differentiability::Differentiable;
+}
+
+// ---- dispatch --------------------------------------------------------------
+
+std::vector<OutputSpec> infer_outputs(const OpDef& op, std::span<const Tensor> inputs,
+                                      const Attrs& attrs) {
+  std::vector<OutputSpec> specs;
+  InferContext ictx{op, inputs, attrs, specs};
+  op.infer(ictx);
+  return specs;
+}
+
+namespace {
+
+// The device an op runs on: the innermost DeviceScope's, else its first
+// input's, else the default device.
+Device placement(std::span<const Tensor> inputs) {
+  const Context& ctx = context();
+  if (ctx.has_device_scope) return ctx.device_scope;
+  for (const Tensor& t : inputs)
+    if (t.defined()) return t.device();
+  return default_device();
+}
+
+}  // namespace
+
+std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
+  std::vector<OutputSpec> specs;
+  specs.reserve(1);
+  InferContext ictx{op, inputs, attrs, specs};
+  op.infer(ictx);
+
+  Context& ctx = context();
+  std::vector<Tensor> outputs;
+  // 1. Trace or run.
+  if (ctx.tracer) {
+    outputs = ctx.tracer->add_node(op, inputs, attrs, specs);
+  } else {
+    Device device = placement(inputs);
+    KernelFn kernel = op.kernels[static_cast<int>(device.kind())];
+    EMBER_CHECK(kernel != nullptr, Unimplemented, "[", ictx.api(), "] op ", op.name, " has no ",
+                device_kind_name(device.kind()), " kernel");
+    // Inputs on another device are copied over, as TensorFlow's eager mode does.
+    std::vector<Tensor> moved;
+    std::span<const Tensor> kin = inputs;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].defined() && !(inputs[i].device() == device)) {
+        if (moved.empty()) moved.assign(inputs.begin(), inputs.end());
+        EMBER_LOG_DEBUG("[{}] copying input {} from {} to {}", ictx.api(), i,
+                        inputs[i].device().to_string(), device.to_string());
+        moved[i] = inputs[i].to(device);
+      }
+    }
+    if (!moved.empty()) kin = moved;
+    if (op.allocates_outputs) {
+      outputs.resize(specs.size());
+    } else {
+      outputs.reserve(specs.size());
+      for (const auto& s : specs) outputs.push_back(Tensor::empty(s.shape, s.dtype, device));
+    }
+    KernelContext kctx{op, kin, outputs, attrs, device, specs};
+    // A kernel may call other ops (a reduction transposes first): those are
+    // implementation details, neither traced nor recorded.
+    struct Suspend {
+      Context& c;
+      TapeHook* tapes = c.tapes;
+      ~Suspend() { c.tapes = tapes; }
+    } suspend{ctx};
+    ctx.tapes = nullptr;
+    kernel(kctx);
+  }
+  // 2. Record.
+  if (ctx.tapes) ctx.tapes->record(op, inputs, outputs, attrs);
+  // 3. Return: no synchronisation.
+  return outputs;
+}
+
+Tensor execute1(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
+  auto outs = execute(op, inputs, attrs);
+  return std::move(outs[0]);
+}
+
+}  // namespace ember

@@ -1,0 +1,184 @@
+// The op registry and the one dispatch point.
+//
+// Every op is described once by an OpDef: its TensorFlow name and attributes,
+// its shape and dtype inference (which also validates the arguments, so an
+// error names the op and what it got), one kernel per device kind
+// (registered from kernels/), and its gradient (registered from autograd/).
+// `execute` is the only way an op runs: it traces or runs, then offers the op
+// to the active tapes, then returns without waiting for the device.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/device.h"
+#include "core/dtype.h"
+#include "core/shape.h"
+#include "core/tensor.h"
+
+namespace ember {
+
+using AttrValue = std::variant<bool, int64_t, double, DType, std::string, std::vector<int64_t>,
+                               TensorShape>;
+
+/// Named attribute values of one op call (`transpose_a`, `keep_dims`, ...).
+class Attrs {
+ public:
+  Attrs() = default;
+  Attrs(std::initializer_list<std::pair<std::string, AttrValue>> init) : entries_(init) {}
+
+  Attrs& set(std::string name, AttrValue value);
+  bool has(std::string_view name) const { return find(name) != nullptr; }
+  template <typename T>
+  const T& get(std::string_view name) const {
+    const AttrValue* v = find(name);
+    if (!v || !std::holds_alternative<T>(*v)) missing(name);
+    return std::get<T>(*v);
+  }
+  template <typename T>
+  T get_or(std::string_view name, T fallback) const {
+    const AttrValue* v = find(name);
+    return v && std::holds_alternative<T>(*v) ? std::get<T>(*v) : fallback;
+  }
+  const std::vector<std::pair<std::string, AttrValue>>& entries() const { return entries_; }
+  std::string to_string() const;
+
+ private:
+  const AttrValue* find(std::string_view name) const {
+    for (const auto& [k, v] : entries_)
+      if (k == name) return &v;
+    return nullptr;
+  }
+  [[noreturn]] void missing(std::string_view name) const;
+  std::vector<std::pair<std::string, AttrValue>> entries_;
+};
+
+struct OpDef;
+
+/// What inference produces per output.
+struct OutputSpec {
+  DType dtype;
+  TensorShape shape;
+};
+
+/// Inference: reads the inputs' dtypes and (possibly partial) shapes and the
+/// attributes, validates them, and appends one OutputSpec per output.
+struct InferContext {
+  const OpDef& op;
+  std::span<const Tensor> inputs;
+  const Attrs& attrs;
+  std::vector<OutputSpec>& outputs;
+
+  /// Throws InvalidArgument "[api_name] message".
+  template <typename... Args>
+  [[noreturn]] void fail(const Args&... args) const;
+  const char* api() const;
+};
+
+/// A kernel: reads `inputs`, writes the preallocated `outputs` (same device).
+/// An op that `allocates_outputs` gets them undefined, with their inferred
+/// `specs`, and sets them itself.
+struct KernelContext {
+  const OpDef& op;
+  std::span<const Tensor> inputs;
+  std::span<Tensor> outputs;
+  const Attrs& attrs;
+  Device device;
+  std::span<const OutputSpec> specs;
+};
+
+/// What a gradient function receives: the forward op's inputs, outputs and
+/// attributes, and the gradient flowing into each output (undefined where no
+/// gradient flows). It returns one gradient per input (undefined for none).
+struct GradContext {
+  const OpDef& op;
+  std::span<const Tensor> inputs;
+  std::span<const Tensor> outputs;
+  std::span<const Tensor> output_grads;
+  const Attrs& attrs;
+};
+
+using InferFn = void (*)(InferContext&);
+using KernelFn = void (*)(KernelContext&);
+using GradFn = std::function<std::vector<Tensor>(const GradContext&)>;
+
+enum class Differentiability : uint8_t { Unknown, Differentiable, NotDifferentiable };
+
+struct OpDef {
+  std::string name;      // TensorFlow's raw op name: "AddV2", "MatMul", "Sum"
+  std::string api_name;  // the ember function that calls it: "add", "matmul"
+  InferFn infer = nullptr;
+  KernelFn kernels[kNumDeviceKinds] = {};
+  GradFn grad;
+  Differentiability differentiability = Differentiability::Unknown;
+  bool stateful = false;  // keeps program order when traced (random, assign, print)
+  // The kernel makes its outputs itself (views such as Reshape): the dispatch
+  // point passes them undefined instead of allocating.
+  bool allocates_outputs = false;
+
+  // Builder-style setters, for registration.
+  OpDef& api(std::string n) { api_name = std::move(n); return *this; }
+  OpDef& set_infer(InferFn f) { infer = f; return *this; }
+  OpDef& set_stateful(bool s = true) { stateful = s; return *this; }
+  OpDef& set_allocates_outputs() { allocates_outputs = true; return *this; }
+  OpDef& not_differentiable() { differentiability = Differentiability::NotDifferentiable; return *this; }
+  bool has_kernel(DeviceKind k) const { return kernels[static_cast<int>(k)] != nullptr; }
+};
+
+/// The registry slot for `name`, created empty on first mention: kernels and
+/// gradients may be registered before the definition itself.
+OpDef& op_registry_slot(std::string_view name);
+/// Declares an op: `define_op("AddV2").api("add").set_infer(...)`.
+OpDef& define_op(std::string_view name);
+/// A defined op; NotFound when no op of that name was defined.
+const OpDef& op_def(std::string_view name);
+/// Every defined op, sorted by name.
+std::vector<const OpDef*> registered_ops();
+void register_kernel(std::string_view op, DeviceKind kind, KernelFn fn);
+void register_gradient(std::string_view op, GradFn fn);
+
+/// The one dispatch point. Runs (or traces) `op` on `inputs`.
+std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs = {});
+/// For single-output ops.
+Tensor execute1(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs = {});
+inline Tensor execute1(const OpDef& op, std::initializer_list<Tensor> inputs, const Attrs& attrs = {}) {
+  return execute1(op, std::span<const Tensor>(inputs.begin(), inputs.size()), attrs);
+}
+inline std::vector<Tensor> execute(const OpDef& op, std::initializer_list<Tensor> inputs,
+                                   const Attrs& attrs = {}) {
+  return execute(op, std::span<const Tensor>(inputs.begin(), inputs.size()), attrs);
+}
+
+/// Runs inference alone (what tracing and tests use).
+std::vector<OutputSpec> infer_outputs(const OpDef& op, std::span<const Tensor> inputs,
+                                      const Attrs& attrs);
+
+template <typename... Args>
+void InferContext::fail(const Args&... args) const {
+  throw InvalidArgument(detail::str_cat("[", api(), "] ", args...));
+}
+
+}  // namespace ember
+
+#define EMBER_CONCAT_INNER(a, b) a##b
+#define EMBER_CONCAT(a, b) EMBER_CONCAT_INNER(a, b)
+/// Registers a kernel from kernels/: EMBER_REGISTER_KERNEL("AddV2", CPU, add_kernel);
+#define EMBER_REGISTER_KERNEL(OP, KIND, FN)                                            \
+  [[maybe_unused]] static const bool EMBER_CONCAT(ember_kernel_reg_, __COUNTER__) = \
+      (::ember::register_kernel(OP, ::ember::DeviceKind::KIND, FN), true)
+/// Defines an op: EMBER_DEFINE_OP("AddV2").api("add").set_infer(infer_binary);
+#define EMBER_DEFINE_OP(OP)                                                              \
+  [[maybe_unused]] static const ::ember::OpDef& EMBER_CONCAT(ember_op_def_, __COUNTER__) = \
+      ::ember::define_op(OP)
+/// The OpDef named NAME, looked up once per call site.
+#define EMBER_OP(NAME)                                             \
+  ([]() -> const ::ember::OpDef& {                                 \
+    static const ::ember::OpDef& ember_def_ = ::ember::op_def(NAME); \
+    return ember_def_;                                             \
+  }())

@@ -1,0 +1,176 @@
+// The ops a user calls, as free functions with TensorFlow's names. Each one
+// validates its arguments (through its OpDef's inference) and goes through
+// the one dispatch point. Composite ops (reduce_logsumexp, reduce_std, ...)
+// are plain functions over other ops and need no gradient of their own.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace ember {
+
+// ---- elementwise, unary ------------------------------------------------------
+Tensor neg(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor sign(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor expm1(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor rsqrt(const Tensor& x);
+Tensor square(const Tensor& x);
+Tensor reciprocal(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);
+/// gelu(x) = x·Φ(x); with `approximate`, the tanh form.
+Tensor gelu(const Tensor& x, bool approximate = false);
+Tensor softplus(const Tensor& x);
+Tensor floor(const Tensor& x);
+Tensor ceil(const Tensor& x);
+/// Rounds half to even, as tf.math.round.
+Tensor round(const Tensor& x);
+Tensor logical_not(const Tensor& x);
+/// Converts to `dtype` (floats to integers truncate toward zero; to bool: x != 0).
+Tensor cast(const Tensor& x, DType dtype);
+/// Passes the value through and blocks gradients (tf.stop_gradient).
+Tensor stop_gradient(const Tensor& x);
+Tensor identity(const Tensor& x);
+
+// ---- elementwise, binary (NumPy broadcasting) --------------------------------
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+/// Floats: true division. Integers: division truncating toward zero (x / 0 = 0).
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+/// floor(a / b); for integers x // 0 = 0.
+Tensor floordiv(const Tensor& a, const Tensor& b);
+/// a - floordiv(a, b) * b: the sign follows b, as Python's %.
+Tensor floormod(const Tensor& a, const Tensor& b);
+Tensor equal(const Tensor& a, const Tensor& b);
+Tensor not_equal(const Tensor& a, const Tensor& b);
+Tensor less(const Tensor& a, const Tensor& b);
+Tensor less_equal(const Tensor& a, const Tensor& b);
+Tensor greater(const Tensor& a, const Tensor& b);
+Tensor greater_equal(const Tensor& a, const Tensor& b);
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+/// Elements of `a` where `cond` is true, else of `b`; all three broadcast.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+
+/// A 0-d tensor of `value` in `like`'s dtype, on its device.
+Tensor scalar_like(const Tensor& like, double value);
+
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a);
+Tensor operator==(const Tensor& a, const Tensor& b);
+Tensor operator!=(const Tensor& a, const Tensor& b);
+Tensor operator<(const Tensor& a, const Tensor& b);
+Tensor operator<=(const Tensor& a, const Tensor& b);
+Tensor operator>(const Tensor& a, const Tensor& b);
+Tensor operator>=(const Tensor& a, const Tensor& b);
+// A plain number on either side takes the tensor's dtype, as in TensorFlow.
+#define EMBER_SCALAR_OPERATOR(OP)                                                   \
+  template <typename S, typename = std::enable_if_t<std::is_arithmetic_v<S>>>       \
+  Tensor operator OP(const Tensor& a, S s) {                                        \
+    return a OP scalar_like(a, static_cast<double>(s));                             \
+  }                                                                                 \
+  template <typename S, typename = std::enable_if_t<std::is_arithmetic_v<S>>>       \
+  Tensor operator OP(S s, const Tensor& b) {                                        \
+    return scalar_like(b, static_cast<double>(s)) OP b;                             \
+  }
+EMBER_SCALAR_OPERATOR(+)
+EMBER_SCALAR_OPERATOR(-)
+EMBER_SCALAR_OPERATOR(*)
+EMBER_SCALAR_OPERATOR(/)
+EMBER_SCALAR_OPERATOR(<)
+EMBER_SCALAR_OPERATOR(<=)
+EMBER_SCALAR_OPERATOR(>)
+EMBER_SCALAR_OPERATOR(>=)
+#undef EMBER_SCALAR_OPERATOR
+
+// ---- reductions ---------------------------------------------------------------
+// `axes` as in TensorFlow: std::nullopt reduces every axis; an empty list
+// reduces none; negative axes count from the end.
+using Axes = std::optional<std::vector<int64_t>>;
+inline Axes all_axes() { return std::nullopt; }
+
+Tensor reduce_sum(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
+Tensor reduce_mean(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
+Tensor reduce_max(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
+Tensor reduce_min(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
+Tensor reduce_prod(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
+Tensor reduce_all(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
+Tensor reduce_any(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
+/// log(sum(exp(x))), computed stably (the maximum is taken out first).
+Tensor reduce_logsumexp(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
+/// Population variance (divides by N), as tf.math.reduce_variance.
+Tensor reduce_variance(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
+Tensor reduce_std(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
+/// Index (int64) of the largest value along `axis`; the first one on ties.
+Tensor argmax(const Tensor& x, int64_t axis = 0);
+Tensor argmin(const Tensor& x, int64_t axis = 0);
+
+// ---- linear algebra -------------------------------------------------------------
+/// Matrix product of the last two dimensions; leading (batch) dimensions broadcast.
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
+
+// ---- shapes -------------------------------------------------------------------
+Tensor reshape(const Tensor& x, const TensorShape& shape);
+/// Permutes the dimensions; an empty `perm` reverses them.
+Tensor transpose(const Tensor& x, std::vector<int64_t> perm = {});
+/// `size[i] == -1` takes everything from begin[i] on.
+Tensor slice(const Tensor& x, std::vector<int64_t> begin, std::vector<int64_t> size);
+struct StridedSliceOptions {
+  int64_t begin_mask = 0, end_mask = 0, ellipsis_mask = 0, new_axis_mask = 0, shrink_axis_mask = 0;
+};
+/// Python-style x[b0:e0:s0, ...], with TensorFlow's masks.
+Tensor strided_slice(const Tensor& x, std::vector<int64_t> begin, std::vector<int64_t> end,
+                     std::vector<int64_t> strides, StridedSliceOptions options = {});
+Tensor concat(const std::vector<Tensor>& values, int64_t axis);
+Tensor stack(const std::vector<Tensor>& values, int64_t axis = 0);
+std::vector<Tensor> unstack(const Tensor& x, int64_t axis = 0);
+/// Splits into pieces of the given sizes (one may be -1: the rest).
+std::vector<Tensor> split(const Tensor& x, std::vector<int64_t> sizes, int64_t axis = 0);
+/// Splits into `num` equal pieces.
+std::vector<Tensor> split(const Tensor& x, int64_t num, int64_t axis = 0);
+Tensor tile(const Tensor& x, std::vector<int64_t> multiples);
+enum class PadMode { Constant, Reflect, Symmetric };
+/// paddings: (before, after) per dimension.
+Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& paddings,
+           PadMode mode = PadMode::Constant, double constant_value = 0);
+Tensor expand_dims(const Tensor& x, int64_t axis);
+/// Removes the given size-1 dimensions (all of them when `axes` is empty).
+Tensor squeeze(const Tensor& x, std::vector<int64_t> axes = {});
+Tensor broadcast_to(const Tensor& x, const TensorShape& shape);
+/// The NumPy broadcast of two shapes (InvalidArgument when incompatible).
+TensorShape broadcast_shapes(const TensorShape& a, const TensorShape& b);
+Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis = 0, int64_t batch_dims = 0);
+Tensor gather_nd(const Tensor& params, const Tensor& indices, int64_t batch_dims = 0);
+Tensor scatter_nd(const Tensor& indices, const Tensor& updates, const TensorShape& shape);
+Tensor tensor_scatter_add(const Tensor& tensor, const Tensor& indices, const Tensor& updates);
+Tensor one_hot(const Tensor& indices, int64_t depth, double on_value = 1, double off_value = 0,
+               int64_t axis = -1, DType dtype = float32);
+/// [start, start+delta, ...) up to `limit`, as tf.range.
+Tensor range(double start, double limit, double delta = 1, DType dtype = int64);
+inline Tensor range(int64_t limit) { return range(0, static_cast<double>(limit), 1, int64); }
+
+// ---- neural-network math --------------------------------------------------------
+/// exp(x) / sum(exp(x)) along `axis`, in one stable pass per row.
+Tensor softmax(const Tensor& x, int64_t axis = -1);
+Tensor log_softmax(const Tensor& x, int64_t axis = -1);
+
+}  // namespace ember

@@ -1,0 +1,195 @@
+// Elementwise ops: their definitions (inference) and front-end functions.
+#include "core/op.h"
+#include "core/ops.h"
+#include "core/ops/infer_util.h"
+
+namespace ember {
+namespace {
+
+using infer::require_bool;
+using infer::require_float;
+using infer::require_numeric;
+
+void same_as_input(InferContext& c) { c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()}); }
+void infer_unary_float(InferContext& c) { require_float(c, c.inputs[0]); same_as_input(c); }
+void infer_unary_numeric(InferContext& c) { require_numeric(c, c.inputs[0]); same_as_input(c); }
+void infer_unary_signed(InferContext& c) {
+  require_numeric(c, c.inputs[0]);
+  if (c.inputs[0].dtype() == uint8) c.fail("x must be a signed type, got uint8");
+  same_as_input(c);
+}
+void infer_unary_bool(InferContext& c) { require_bool(c, c.inputs[0]); same_as_input(c); }
+void infer_unary_any(InferContext& c) {
+  if (!is_computable(c.inputs[0].dtype()))
+    c.fail("unsupported dtype ", dtype_name(c.inputs[0].dtype()));
+  same_as_input(c);
+}
+void infer_cast(InferContext& c) {
+  DType to = c.attrs.get<DType>("DstT");
+  if (!is_computable(c.inputs[0].dtype()) || !is_computable(to))
+    c.fail("cannot cast ", dtype_name(c.inputs[0].dtype()), " to ", dtype_name(to),
+           ": float16/bfloat16 have no CPU kernels yet");
+  c.outputs.push_back({to, c.inputs[0].shape()});
+}
+
+void binary_shape(InferContext& c, DType out) {
+  infer::require_same_dtype(c, c.inputs[0], c.inputs[1]);
+  c.outputs.push_back({out, infer::broadcast(c, c.inputs[0].shape(), c.inputs[1].shape())});
+}
+void infer_binary_numeric(InferContext& c) {
+  require_numeric(c, c.inputs[0]);
+  binary_shape(c, c.inputs[0].dtype());
+}
+void infer_binary_float(InferContext& c) {
+  require_float(c, c.inputs[0]);
+  binary_shape(c, c.inputs[0].dtype());
+}
+void infer_compare(InferContext& c) {
+  require_numeric(c, c.inputs[0]);
+  binary_shape(c, bool_);
+}
+void infer_equality(InferContext& c) {
+  if (!is_computable(c.inputs[0].dtype())) c.fail("unsupported dtype ", dtype_name(c.inputs[0].dtype()));
+  binary_shape(c, bool_);
+}
+void infer_binary_bool(InferContext& c) {
+  require_bool(c, c.inputs[0]);
+  binary_shape(c, bool_);
+}
+void infer_select(InferContext& c) {
+  require_bool(c, c.inputs[0], "condition");
+  infer::require_same_dtype(c, c.inputs[1], c.inputs[2]);
+  TensorShape s = infer::broadcast(c, c.inputs[0].shape(), c.inputs[1].shape());
+  c.outputs.push_back({c.inputs[1].dtype(), infer::broadcast(c, s, c.inputs[2].shape())});
+}
+
+// clang-format off
+EMBER_DEFINE_OP("Neg").api("neg").set_infer(infer_unary_signed);
+EMBER_DEFINE_OP("Abs").api("abs").set_infer(infer_unary_numeric);
+EMBER_DEFINE_OP("Sign").api("sign").set_infer(infer_unary_numeric);
+EMBER_DEFINE_OP("Exp").api("exp").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Log").api("log").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Log1p").api("log1p").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Expm1").api("expm1").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Sqrt").api("sqrt").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Rsqrt").api("rsqrt").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Square").api("square").set_infer(infer_unary_numeric);
+EMBER_DEFINE_OP("Reciprocal").api("reciprocal").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Sin").api("sin").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Cos").api("cos").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Tanh").api("tanh").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Sigmoid").api("sigmoid").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Relu").api("relu").set_infer(infer_unary_numeric);
+EMBER_DEFINE_OP("Gelu").api("gelu").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Softplus").api("softplus").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Floor").api("floor").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Ceil").api("ceil").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Round").api("round").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("LogicalNot").api("logical_not").set_infer(infer_unary_bool).not_differentiable();
+EMBER_DEFINE_OP("Cast").api("cast").set_infer(infer_cast);
+EMBER_DEFINE_OP("StopGradient").api("stop_gradient").set_infer(infer_unary_any).set_allocates_outputs().not_differentiable();
+EMBER_DEFINE_OP("Identity").api("identity").set_infer(infer_unary_any).set_allocates_outputs();
+
+EMBER_DEFINE_OP("AddV2").api("add").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP("Sub").api("sub").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP("Mul").api("mul").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP("RealDiv").api("div").set_infer(infer_binary_float);
+EMBER_DEFINE_OP("Div").api("div").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP("Pow").api("pow").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP("Maximum").api("maximum").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP("Minimum").api("minimum").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP("FloorDiv").api("floordiv").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP("FloorMod").api("floormod").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP("Equal").api("equal").set_infer(infer_equality).not_differentiable();
+EMBER_DEFINE_OP("NotEqual").api("not_equal").set_infer(infer_equality).not_differentiable();
+EMBER_DEFINE_OP("Less").api("less").set_infer(infer_compare).not_differentiable();
+EMBER_DEFINE_OP("LessEqual").api("less_equal").set_infer(infer_compare).not_differentiable();
+EMBER_DEFINE_OP("Greater").api("greater").set_infer(infer_compare).not_differentiable();
+EMBER_DEFINE_OP("GreaterEqual").api("greater_equal").set_infer(infer_compare).not_differentiable();
+EMBER_DEFINE_OP("LogicalAnd").api("logical_and").set_infer(infer_binary_bool).not_differentiable();
+EMBER_DEFINE_OP("LogicalOr").api("logical_or").set_infer(infer_binary_bool).not_differentiable();
+EMBER_DEFINE_OP("SelectV2").api("where").set_infer(infer_select);
+// clang-format on
+
+}  // namespace
+
+Tensor neg(const Tensor& x) { return execute1(EMBER_OP("Neg"), {x}); }
+Tensor abs(const Tensor& x) { return execute1(EMBER_OP("Abs"), {x}); }
+Tensor sign(const Tensor& x) { return execute1(EMBER_OP("Sign"), {x}); }
+Tensor exp(const Tensor& x) { return execute1(EMBER_OP("Exp"), {x}); }
+Tensor log(const Tensor& x) { return execute1(EMBER_OP("Log"), {x}); }
+Tensor log1p(const Tensor& x) { return execute1(EMBER_OP("Log1p"), {x}); }
+Tensor expm1(const Tensor& x) { return execute1(EMBER_OP("Expm1"), {x}); }
+Tensor sqrt(const Tensor& x) { return execute1(EMBER_OP("Sqrt"), {x}); }
+Tensor rsqrt(const Tensor& x) { return execute1(EMBER_OP("Rsqrt"), {x}); }
+Tensor square(const Tensor& x) { return execute1(EMBER_OP("Square"), {x}); }
+Tensor reciprocal(const Tensor& x) { return execute1(EMBER_OP("Reciprocal"), {x}); }
+Tensor sin(const Tensor& x) { return execute1(EMBER_OP("Sin"), {x}); }
+Tensor cos(const Tensor& x) { return execute1(EMBER_OP("Cos"), {x}); }
+Tensor tanh(const Tensor& x) { return execute1(EMBER_OP("Tanh"), {x}); }
+Tensor sigmoid(const Tensor& x) { return execute1(EMBER_OP("Sigmoid"), {x}); }
+Tensor relu(const Tensor& x) { return execute1(EMBER_OP("Relu"), {x}); }
+Tensor gelu(const Tensor& x, bool approximate) {
+  return execute1(EMBER_OP("Gelu"), {x}, {{"approximate", approximate}});
+}
+Tensor softplus(const Tensor& x) { return execute1(EMBER_OP("Softplus"), {x}); }
+Tensor floor(const Tensor& x) { return execute1(EMBER_OP("Floor"), {x}); }
+Tensor ceil(const Tensor& x) { return execute1(EMBER_OP("Ceil"), {x}); }
+Tensor round(const Tensor& x) { return execute1(EMBER_OP("Round"), {x}); }
+Tensor logical_not(const Tensor& x) { return execute1(EMBER_OP("LogicalNot"), {x}); }
+Tensor cast(const Tensor& x, DType dtype) {
+  if (x.dtype() == dtype) return x;
+  return execute1(EMBER_OP("Cast"), {x}, {{"DstT", dtype}});
+}
+Tensor stop_gradient(const Tensor& x) { return execute1(EMBER_OP("StopGradient"), {x}); }
+Tensor identity(const Tensor& x) { return execute1(EMBER_OP("Identity"), {x}); }
+
+Tensor add(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("AddV2"), {a, b}); }
+Tensor sub(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Sub"), {a, b}); }
+Tensor mul(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Mul"), {a, b}); }
+Tensor div(const Tensor& a, const Tensor& b) {
+  if (is_floating(a.dtype())) return execute1(EMBER_OP("RealDiv"), {a, b});
+  return execute1(EMBER_OP("Div"), {a, b});
+}
+Tensor pow(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Pow"), {a, b}); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Maximum"), {a, b}); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Minimum"), {a, b}); }
+Tensor floordiv(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("FloorDiv"), {a, b}); }
+Tensor floormod(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("FloorMod"), {a, b}); }
+Tensor equal(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Equal"), {a, b}); }
+Tensor not_equal(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("NotEqual"), {a, b}); }
+Tensor less(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Less"), {a, b}); }
+Tensor less_equal(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("LessEqual"), {a, b}); }
+Tensor greater(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Greater"), {a, b}); }
+Tensor greater_equal(const Tensor& a, const Tensor& b) {
+  return execute1(EMBER_OP("GreaterEqual"), {a, b});
+}
+Tensor logical_and(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("LogicalAnd"), {a, b}); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("LogicalOr"), {a, b}); }
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  return execute1(EMBER_OP("SelectV2"), {cond, a, b});
+}
+
+Tensor scalar_like(const Tensor& like, double value) {
+  Tensor out;
+  Device d = like.is_symbolic() ? default_device() : like.device();
+  EMBER_SWITCH_ALL(like.dtype(), throw InvalidArgument(detail::str_cat(
+                                     "[scalar] no scalar of dtype ", dtype_name(like.dtype()))),
+                   scalar_t v = static_cast<scalar_t>(value);
+                   out = detail::make_constant(&v, like.dtype(), {}, d));
+  return out;
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor operator==(const Tensor& a, const Tensor& b) { return equal(a, b); }
+Tensor operator!=(const Tensor& a, const Tensor& b) { return not_equal(a, b); }
+Tensor operator<(const Tensor& a, const Tensor& b) { return less(a, b); }
+Tensor operator<=(const Tensor& a, const Tensor& b) { return less_equal(a, b); }
+Tensor operator>(const Tensor& a, const Tensor& b) { return greater(a, b); }
+Tensor operator>=(const Tensor& a, const Tensor& b) { return greater_equal(a, b); }
+
+}  // namespace ember

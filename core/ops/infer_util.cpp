@@ -1,0 +1,59 @@
+#include "core/ops/infer_util.h"
+
+namespace ember::infer {
+
+int64_t normalize_axis(const InferContext& c, int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    c.fail("axis ", axis, " is out of range for a tensor of rank ", rank, " (expected [", -rank,
+           ", ", rank, "))");
+  return axis < 0 ? axis + rank : axis;
+}
+
+void require_float(const InferContext& c, const Tensor& t, const char* what) {
+  if (t.dtype() != float32 && t.dtype() != float64)
+    c.fail(what, " must be float32 or float64, got ", dtype_name(t.dtype()));
+}
+
+void require_numeric(const InferContext& c, const Tensor& t, const char* what) {
+  if (t.dtype() == bool_ || !is_computable(t.dtype()))
+    c.fail(what, " must be a numeric type (float32, float64, int32, int64, uint8), got ",
+           dtype_name(t.dtype()));
+}
+
+void require_bool(const InferContext& c, const Tensor& t, const char* what) {
+  if (t.dtype() != bool_) c.fail(what, " must be bool, got ", dtype_name(t.dtype()));
+}
+
+void require_integer_index(const InferContext& c, const Tensor& t, const char* what) {
+  if (t.dtype() != int32 && t.dtype() != int64)
+    c.fail(what, " must be int32 or int64, got ", dtype_name(t.dtype()));
+}
+
+void require_same_dtype(const InferContext& c, const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype())
+    c.fail("dtypes differ: ", dtype_name(a.dtype()), " vs ", dtype_name(b.dtype()));
+}
+
+TensorShape broadcast(const InferContext& c, const TensorShape& a, const TensorShape& b) {
+  if (!a.rank_known() || !b.rank_known()) return TensorShape::unknown_rank();
+  if (a == b) return a;
+  int rank = std::max(a.rank(), b.rank());
+  Dims out(static_cast<size_t>(rank), 1);
+  for (int i = 0; i < rank; ++i) {
+    int ia = i - (rank - a.rank()), ib = i - (rank - b.rank());
+    int64_t da = ia >= 0 ? a.dim(ia) : 1, db = ib >= 0 ? b.dim(ib) : 1;
+    int64_t d;
+    if (da == 1) d = db;
+    else if (db == 1) d = da;
+    else if (da < 0) d = db;
+    else if (db < 0) d = da;
+    else if (da == db) d = da;
+    else
+      c.fail("incompatible shapes for broadcasting: ", a.to_debug_string(), " vs ",
+             b.to_debug_string());
+    out[static_cast<size_t>(i)] = d;
+  }
+  return TensorShape(std::move(out));
+}
+
+}  // namespace ember::infer

@@ -1,0 +1,23 @@
+// Helpers shared by the ops' inference functions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/op.h"
+
+namespace ember::infer {
+
+/// Wraps a possibly negative axis into [0, rank); fails naming the op otherwise.
+int64_t normalize_axis(const InferContext& c, int64_t axis, int64_t rank);
+/// Fails unless `t` is one of the dtype class's members.
+void require_float(const InferContext& c, const Tensor& t, const char* what = "x");
+void require_numeric(const InferContext& c, const Tensor& t, const char* what = "x");
+void require_bool(const InferContext& c, const Tensor& t, const char* what = "x");
+void require_integer_index(const InferContext& c, const Tensor& t, const char* what = "indices");
+void require_same_dtype(const InferContext& c, const Tensor& a, const Tensor& b);
+/// NumPy broadcasting of two (possibly partial) shapes.
+TensorShape broadcast(const InferContext& c, const TensorShape& a, const TensorShape& b);
+std::string dtype_list(std::initializer_list<DType> types);
+
+}  // namespace ember::infer

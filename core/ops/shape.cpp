@@ -1,0 +1,584 @@
+// Shape ops: reshape, transpose, slicing, concat/stack/split, tile, pad,
+// broadcast, gather/scatter, one_hot, range, fill.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "core/op.h"
+#include "core/ops.h"
+#include "core/ops/infer_util.h"
+#include "core/ops/shape_util.h"
+
+namespace ember {
+namespace {
+
+using Ints = std::vector<int64_t>;
+const Ints& ints(const InferContext& c, const char* name) { return c.attrs.get<Ints>(name); }
+
+void require_computable(const InferContext& c, const Tensor& t) {
+  if (!is_computable(t.dtype())) c.fail("unsupported dtype ", dtype_name(t.dtype()));
+}
+
+void infer_reshape(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  Ints want = ints(c, "shape");
+  int unknown = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i] == -1) {
+      if (unknown >= 0) c.fail("only one dimension may be -1, got ", TensorShape(want).to_debug_string());
+      unknown = static_cast<int>(i);
+    } else if (want[i] < 0) {
+      c.fail("dimension ", i, " is negative (", want[i], ")");
+    } else {
+      known *= want[i];
+    }
+  }
+  int64_t n = in.num_elements();
+  if (n >= 0) {
+    if (unknown >= 0) {
+      if (known == 0 ? n != 0 : n % known != 0)
+        c.fail("cannot reshape a tensor of ", n, " elements ", in.to_debug_string(), " into ",
+               TensorShape(want).to_debug_string());
+      want[static_cast<size_t>(unknown)] = known == 0 ? 0 : n / known;
+    } else if (known != n) {
+      c.fail("cannot reshape a tensor of ", n, " elements ", in.to_debug_string(), " into shape ",
+             TensorShape(want).to_debug_string(), " (", known, " elements)");
+    }
+  }
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(want)});
+}
+
+void infer_transpose(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  const Ints& perm = ints(c, "perm");
+  if (static_cast<int>(perm.size()) != in.rank())
+    c.fail("perm has ", perm.size(), " entries for a tensor of rank ", in.rank());
+  std::vector<bool> seen(perm.size(), false);
+  Dims out;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= in.rank() || seen[static_cast<size_t>(p)])
+      c.fail("perm ", TensorShape(perm).to_debug_string(), " is not a permutation of [0, ", in.rank(), ")");
+    seen[static_cast<size_t>(p)] = true;
+    out.push_back(in.dim(static_cast<int>(p)));
+  }
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+void infer_slice(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  const Ints &begin = ints(c, "begin"), &size = ints(c, "size");
+  if (static_cast<int>(begin.size()) != in.rank() || static_cast<int>(size.size()) != in.rank())
+    c.fail("begin and size need ", in.rank(), " entries, got ", begin.size(), " and ", size.size());
+  Dims out;
+  for (int i = 0; i < in.rank(); ++i) {
+    int64_t d = in.dim(i), b = begin[static_cast<size_t>(i)], s = size[static_cast<size_t>(i)];
+    if (d < 0) {
+      out.push_back(s == -1 ? -1 : s);
+      continue;
+    }
+    if (s == -1) s = d - b;
+    if (b < 0 || b > d || s < 0 || b + s > d)
+      c.fail("slice [", b, ", ", b + s, ") of dimension ", i, " is out of range [0, ", d, "]");
+    out.push_back(s);
+  }
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+void infer_strided_slice(InferContext& c) {
+  require_computable(c, c.inputs[0]);
+  c.outputs.push_back({c.inputs[0].dtype(), canonical_strided_slice(c, c.inputs[0].shape()).final_shape});
+}
+
+void infer_concat(InferContext& c) {
+  if (c.inputs.empty()) c.fail("needs at least one tensor");
+  const Tensor& first = c.inputs[0];
+  int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), first.rank());
+  Dims out = first.shape().dims();
+  for (size_t i = 1; i < c.inputs.size(); ++i) {
+    const Tensor& t = c.inputs[i];
+    infer::require_same_dtype(c, first, t);
+    if (t.rank() != first.rank())
+      c.fail("tensor ", i, " has rank ", t.rank(), ", tensor 0 has rank ", first.rank());
+    for (int d = 0; d < t.rank(); ++d) {
+      if (d == axis) {
+        out[static_cast<size_t>(d)] = out[static_cast<size_t>(d)] < 0 || t.dim(d) < 0 ? -1 : out[static_cast<size_t>(d)] + t.dim(d);
+      } else if (t.dim(d) >= 0 && out[static_cast<size_t>(d)] >= 0 && t.dim(d) != out[static_cast<size_t>(d)]) {
+        c.fail("shapes differ outside axis ", axis, ": ", first.shape().to_debug_string(), " vs ",
+               t.shape().to_debug_string(), " (tensor ", i, ")");
+      }
+    }
+  }
+  c.outputs.push_back({first.dtype(), TensorShape(std::move(out))});
+}
+
+void infer_pack(InferContext& c) {
+  if (c.inputs.empty()) c.fail("needs at least one tensor");
+  const Tensor& first = c.inputs[0];
+  for (size_t i = 1; i < c.inputs.size(); ++i) {
+    infer::require_same_dtype(c, first, c.inputs[i]);
+    if (!c.inputs[i].shape().is_compatible_with(first.shape()))
+      c.fail("all tensors must have the same shape: ", first.shape().to_debug_string(), " vs ",
+             c.inputs[i].shape().to_debug_string(), " (tensor ", i, ")");
+  }
+  int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), first.rank() + 1);
+  Dims out = first.shape().dims();
+  out.insert(static_cast<size_t>(axis), static_cast<int64_t>(c.inputs.size()));
+  c.outputs.push_back({first.dtype(), TensorShape(std::move(out))});
+}
+
+void infer_unpack(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  if (in.rank() < 1) c.fail("cannot unstack a scalar");
+  int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), in.rank());
+  int64_t num = in.dim(static_cast<int>(axis));
+  if (num < 0) c.fail("the unstacked dimension must be known");
+  Dims out = in.dims();
+  out.erase(static_cast<size_t>(axis));
+  for (int64_t i = 0; i < num; ++i) c.outputs.push_back({c.inputs[0].dtype(), TensorShape(out)});
+}
+
+void infer_split(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  if (in.rank() < 1) c.fail("cannot split a scalar");
+  int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), in.rank());
+  Ints sizes = ints(c, "size_splits");
+  int64_t d = in.dim(static_cast<int>(axis));
+  int64_t total = 0, unknown = -1;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] == -1) {
+      if (unknown >= 0) c.fail("only one split size may be -1");
+      unknown = static_cast<int64_t>(i);
+    } else if (sizes[i] < 0) {
+      c.fail("split size ", i, " is negative (", sizes[i], ")");
+    } else {
+      total += sizes[i];
+    }
+  }
+  if (d >= 0) {
+    if (unknown >= 0) {
+      if (total > d) c.fail("split sizes add up to ", total, ", more than dimension ", axis, " (", d, ")");
+      sizes[static_cast<size_t>(unknown)] = d - total;
+    } else if (total != d) {
+      c.fail("split sizes add up to ", total, ", but dimension ", axis, " is ", d);
+    }
+  }
+  for (int64_t s : sizes) {
+    Dims out = in.dims();
+    out[static_cast<size_t>(axis)] = s;
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+  }
+}
+
+void infer_tile(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  const Ints& m = ints(c, "multiples");
+  if (static_cast<int>(m.size()) != in.rank())
+    c.fail("multiples has ", m.size(), " entries for a tensor of rank ", in.rank());
+  Dims out;
+  for (int i = 0; i < in.rank(); ++i) {
+    if (m[static_cast<size_t>(i)] < 0) c.fail("multiples[", i, "] is negative");
+    out.push_back(in.dim(i) < 0 ? -1 : in.dim(i) * m[static_cast<size_t>(i)]);
+  }
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+void infer_pad(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  require_computable(c, c.inputs[0]);
+  const Ints& p = ints(c, "paddings");
+  if (static_cast<int>(p.size()) != 2 * in.rank())
+    c.fail("paddings needs ", in.rank(), " (before, after) pairs, got ", p.size() / 2);
+  bool mirror = c.op.name == "MirrorPad";
+  bool reflect = mirror && c.attrs.get<std::string>("mode") == "REFLECT";
+  Dims out;
+  for (int i = 0; i < in.rank(); ++i) {
+    int64_t b = p[2 * static_cast<size_t>(i)], a = p[2 * static_cast<size_t>(i) + 1], d = in.dim(i);
+    if (b < 0 || a < 0) c.fail("paddings must be non-negative, got (", b, ", ", a, ") for dimension ", i);
+    if (mirror && d >= 0 && (reflect ? (b >= d || a >= d) : (b > d || a > d)))
+      c.fail("paddings (", b, ", ", a, ") too large for dimension ", i, " of size ", d, " in ",
+             reflect ? "REFLECT" : "SYMMETRIC", " mode");
+    out.push_back(d < 0 ? -1 : d + a + b);
+  }
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+void infer_expand_dims(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("dim"), in.rank() + 1);
+  Dims out = in.dims();
+  out.insert(static_cast<size_t>(axis), 1);
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+void infer_squeeze(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  const Ints& axes_in = ints(c, "squeeze_dims");
+  std::vector<bool> drop(static_cast<size_t>(in.rank()), false);
+  for (int64_t a : axes_in) {
+    int64_t n = infer::normalize_axis(c, a, in.rank());
+    if (in.dim(static_cast<int>(n)) != 1 && in.dim(static_cast<int>(n)) >= 0)
+      c.fail("cannot squeeze dimension ", a, " of size ", in.dim(static_cast<int>(n)), " in ",
+             in.to_debug_string());
+    drop[static_cast<size_t>(n)] = true;
+  }
+  Dims out;
+  for (int i = 0; i < in.rank(); ++i) {
+    bool d = axes_in.empty() ? in.dim(i) == 1 : drop[static_cast<size_t>(i)];
+    if (!d) out.push_back(in.dim(i));
+  }
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+void infer_broadcast_to(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  TensorShape target(ints(c, "shape"));
+  TensorShape b = infer::broadcast(c, in, target);
+  if (!(b == target))
+    c.fail("cannot broadcast ", in.to_debug_string(), " to ", target.to_debug_string());
+  c.outputs.push_back({c.inputs[0].dtype(), target});
+}
+
+void infer_gather(InferContext& c) {
+  const TensorShape &p = c.inputs[0].shape(), &idx = c.inputs[1].shape();
+  infer::require_integer_index(c, c.inputs[1]);
+  require_computable(c, c.inputs[0]);
+  int64_t batch_dims = c.attrs.get<int64_t>("batch_dims");
+  if (batch_dims < 0) batch_dims += idx.rank();
+  if (batch_dims < 0 || batch_dims > idx.rank())
+    c.fail("batch_dims ", c.attrs.get<int64_t>("batch_dims"), " is out of range for indices of rank ", idx.rank());
+  if (p.rank() < 1) c.fail("params must have rank >= 1, got a scalar");
+  int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), p.rank());
+  if (axis < batch_dims) c.fail("axis ", axis, " must be >= batch_dims ", batch_dims);
+  for (int64_t i = 0; i < batch_dims; ++i)
+    if (p.dim(static_cast<int>(i)) >= 0 && idx.dim(static_cast<int>(i)) >= 0 && p.dim(static_cast<int>(i)) != idx.dim(static_cast<int>(i)))
+      c.fail("batch dimension ", i, " differs: params ", p.to_debug_string(), " vs indices ", idx.to_debug_string());
+  Dims out;
+  for (int64_t i = 0; i < axis; ++i) out.push_back(p.dim(static_cast<int>(i)));
+  for (int64_t i = batch_dims; i < idx.rank(); ++i) out.push_back(idx.dim(static_cast<int>(i)));
+  for (int64_t i = axis + 1; i < p.rank(); ++i) out.push_back(p.dim(static_cast<int>(i)));
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+void infer_gather_nd(InferContext& c) {
+  const TensorShape &p = c.inputs[0].shape(), &idx = c.inputs[1].shape();
+  infer::require_integer_index(c, c.inputs[1]);
+  require_computable(c, c.inputs[0]);
+  int64_t bd = c.attrs.get<int64_t>("batch_dims");
+  if (idx.rank() < 1) c.fail("indices must have rank >= 1");
+  int64_t depth = idx.dim(idx.rank() - 1);
+  if (bd < 0 || bd >= idx.rank()) c.fail("batch_dims ", bd, " out of range for indices of rank ", idx.rank());
+  if (depth < 0) c.fail("the last dimension of indices must be known");
+  if (bd + depth > p.rank())
+    c.fail("index depth ", depth, " (+ batch_dims ", bd, ") exceeds params rank ", p.rank());
+  Dims out;
+  for (int i = 0; i < idx.rank() - 1; ++i) out.push_back(idx.dim(i));
+  for (int64_t i = bd + depth; i < p.rank(); ++i) out.push_back(p.dim(static_cast<int>(i)));
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+// Shared by ScatterNd and TensorScatterAdd: updates.shape must be
+// indices.shape[:-1] + shape[depth:].
+void check_scatter(const InferContext& c, const TensorShape& shape, const TensorShape& idx,
+                   const TensorShape& upd) {
+  if (idx.rank() < 1) c.fail("indices must have rank >= 1");
+  int64_t depth = idx.dim(idx.rank() - 1);
+  if (depth > shape.rank()) c.fail("index depth ", depth, " exceeds the output rank ", shape.rank());
+  Dims want;
+  for (int i = 0; i < idx.rank() - 1; ++i) want.push_back(idx.dim(i));
+  for (int64_t i = depth; i < shape.rank(); ++i) want.push_back(shape.dim(static_cast<int>(i)));
+  if (!TensorShape(want).is_compatible_with(upd))
+    c.fail("updates must have shape ", TensorShape(want).to_debug_string(), ", got ", upd.to_debug_string());
+}
+
+void infer_scatter_nd(InferContext& c) {
+  infer::require_integer_index(c, c.inputs[0]);
+  infer::require_numeric(c, c.inputs[1], "updates");
+  TensorShape shape(ints(c, "shape"));
+  check_scatter(c, shape, c.inputs[0].shape(), c.inputs[1].shape());
+  c.outputs.push_back({c.inputs[1].dtype(), shape});
+}
+
+void infer_tensor_scatter_add(InferContext& c) {
+  infer::require_numeric(c, c.inputs[0], "tensor");
+  infer::require_integer_index(c, c.inputs[1]);
+  infer::require_same_dtype(c, c.inputs[0], c.inputs[2]);
+  check_scatter(c, c.inputs[0].shape(), c.inputs[1].shape(), c.inputs[2].shape());
+  c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()});
+}
+
+void infer_one_hot(InferContext& c) {
+  infer::require_integer_index(c, c.inputs[0]);
+  const TensorShape& in = c.inputs[0].shape();
+  int64_t depth = c.attrs.get<int64_t>("depth");
+  if (depth < 0) c.fail("depth must be non-negative, got ", depth);
+  int64_t axis = c.attrs.get<int64_t>("axis");
+  if (axis < -1 || axis > in.rank()) c.fail("axis ", axis, " out of range [-1, ", in.rank(), "]");
+  if (axis == -1) axis = in.rank();
+  Dims out = in.dims();
+  out.insert(static_cast<size_t>(axis), depth);
+  c.outputs.push_back({c.attrs.get<DType>("T"), TensorShape(std::move(out))});
+}
+
+void infer_range(InferContext& c) {
+  double start = c.attrs.get<double>("start"), limit = c.attrs.get<double>("limit"),
+         delta = c.attrs.get<double>("delta");
+  DType t = c.attrs.get<DType>("Tidx");
+  if (t == bool_ || !is_computable(t)) c.fail("unsupported dtype ", dtype_name(t));
+  if (delta == 0) c.fail("delta must not be 0");
+  if ((delta > 0 && start > limit) || (delta < 0 && start < limit))
+    c.fail("start ", start, " and limit ", limit, " are inconsistent with delta ", delta);
+  int64_t n = is_integer(t) ? (std::abs(static_cast<int64_t>(limit) - static_cast<int64_t>(start)) +
+                               std::abs(static_cast<int64_t>(delta)) - 1) / std::abs(static_cast<int64_t>(delta))
+                            : static_cast<int64_t>(std::ceil(std::abs((limit - start) / delta)));
+  c.outputs.push_back({t, TensorShape{n}});
+}
+
+void infer_fill(InferContext& c) {
+  TensorShape s(ints(c, "shape"));
+  for (int i = 0; i < s.rank(); ++i)
+    if (s.dim(i) < 0) c.fail("dimension ", i, " is negative (", s.dim(i), ")");
+  DType t = c.attrs.get<DType>("T");
+  if (!is_computable(t)) c.fail("unsupported dtype ", dtype_name(t));
+  c.outputs.push_back({t, s});
+}
+
+// clang-format off
+EMBER_DEFINE_OP("Reshape").api("reshape").set_infer(infer_reshape).set_allocates_outputs();
+EMBER_DEFINE_OP("ExpandDims").api("expand_dims").set_infer(infer_expand_dims).set_allocates_outputs();
+EMBER_DEFINE_OP("Squeeze").api("squeeze").set_infer(infer_squeeze).set_allocates_outputs();
+EMBER_DEFINE_OP("Transpose").api("transpose").set_infer(infer_transpose);
+EMBER_DEFINE_OP("Slice").api("slice").set_infer(infer_slice);
+EMBER_DEFINE_OP("StridedSlice").api("strided_slice").set_infer(infer_strided_slice);
+EMBER_DEFINE_OP("ConcatV2").api("concat").set_infer(infer_concat);
+EMBER_DEFINE_OP("Pack").api("stack").set_infer(infer_pack);
+EMBER_DEFINE_OP("Unpack").api("unstack").set_infer(infer_unpack);
+EMBER_DEFINE_OP("SplitV").api("split").set_infer(infer_split);
+EMBER_DEFINE_OP("Tile").api("tile").set_infer(infer_tile);
+EMBER_DEFINE_OP("PadV2").api("pad").set_infer(infer_pad);
+EMBER_DEFINE_OP("MirrorPad").api("pad").set_infer(infer_pad);
+EMBER_DEFINE_OP("BroadcastTo").api("broadcast_to").set_infer(infer_broadcast_to);
+EMBER_DEFINE_OP("GatherV2").api("gather").set_infer(infer_gather);
+EMBER_DEFINE_OP("GatherNd").api("gather_nd").set_infer(infer_gather_nd);
+EMBER_DEFINE_OP("ScatterNd").api("scatter_nd").set_infer(infer_scatter_nd);
+EMBER_DEFINE_OP("TensorScatterAdd").api("tensor_scatter_add").set_infer(infer_tensor_scatter_add);
+EMBER_DEFINE_OP("OneHot").api("one_hot").set_infer(infer_one_hot).not_differentiable();
+EMBER_DEFINE_OP("Range").api("range").set_infer(infer_range).not_differentiable();
+EMBER_DEFINE_OP("Fill").api("fill").set_infer(infer_fill).not_differentiable();
+// clang-format on
+
+}  // namespace
+
+StridedSliceSpec canonical_strided_slice(const InferContext& c, const TensorShape& in) {
+  Ints begin = ints(c, "begin"), end = ints(c, "end"), strides = ints(c, "strides");
+  int64_t bm = c.attrs.get<int64_t>("begin_mask"), em = c.attrs.get<int64_t>("end_mask"),
+          elm = c.attrs.get<int64_t>("ellipsis_mask"), nam = c.attrs.get<int64_t>("new_axis_mask"),
+          sam = c.attrs.get<int64_t>("shrink_axis_mask");
+  size_t n = begin.size();
+  if (end.size() != n || strides.size() != n)
+    c.fail("begin, end and strides must have the same length, got ", n, ", ", end.size(), ", ", strides.size());
+  if (elm & (elm - 1)) c.fail("at most one ellipsis is allowed");
+  if (!in.rank_known()) c.fail("needs a known rank");
+  StridedSliceSpec spec;
+  int rank = in.rank();
+  spec.begin.assign(static_cast<size_t>(rank), 0);
+  spec.stride.assign(static_cast<size_t>(rank), 1);
+  spec.extent.assign(static_cast<size_t>(rank), 0);
+  for (int i = 0; i < rank; ++i) spec.extent[static_cast<size_t>(i)] = in.dim(i);
+  // Count the dimensions the sparse spec names (excluding new axes and the ellipsis).
+  int named = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (!((nam >> i) & 1) && !((elm >> i) & 1)) ++named;
+  Dims final_dims;
+  int dim = 0;
+  bool saw_ellipsis = false;
+  for (size_t i = 0; i < n; ++i) {
+    if ((elm >> i) & 1) {
+      int span = rank - named;
+      if (span < 0) c.fail("the slice names ", named, " dimensions of a rank-", rank, " tensor");
+      for (int k = 0; k < span; ++k, ++dim) final_dims.push_back(in.dim(dim));
+      saw_ellipsis = true;
+      continue;
+    }
+    if ((nam >> i) & 1) {
+      final_dims.push_back(1);
+      continue;
+    }
+    if (dim >= rank) c.fail("the slice names more dimensions than the tensor's rank ", rank);
+    int64_t d = in.dim(dim), s = strides[i];
+    if (s == 0) c.fail("stride ", i, " is 0");
+    bool shrink = (sam >> i) & 1;
+    if (d < 0) {
+      if (!shrink) final_dims.push_back(-1);
+      ++dim;
+      continue;
+    }
+    int64_t b = begin[i], e = end[i];
+    if (shrink) {
+      int64_t idx = b < 0 ? b + d : b;
+      if (idx < 0 || idx >= d) c.fail("index ", b, " is out of bounds for dimension ", dim, " of size ", d);
+      spec.begin[static_cast<size_t>(dim)] = idx;
+      spec.stride[static_cast<size_t>(dim)] = 1;
+      spec.extent[static_cast<size_t>(dim)] = 1;
+      ++dim;
+      continue;
+    }
+    // Python slice semantics, with clamping.
+    auto clamp = [&](int64_t v, bool is_begin) {
+      bool masked = is_begin ? (bm >> i) & 1 : (em >> i) & 1;
+      if (masked) return s > 0 ? (is_begin ? int64_t{0} : d) : (is_begin ? d - 1 : int64_t{-1});
+      if (v < 0) v += d;
+      return s > 0 ? std::clamp<int64_t>(v, 0, d) : std::clamp<int64_t>(v, -1, d - 1);
+    };
+    int64_t bb = clamp(b, true), ee = clamp(e, false);
+    int64_t len = s > 0 ? (ee > bb ? (ee - bb + s - 1) / s : 0) : (bb > ee ? (bb - ee + (-s) - 1) / (-s) : 0);
+    spec.begin[static_cast<size_t>(dim)] = len ? bb : 0;
+    spec.stride[static_cast<size_t>(dim)] = s;
+    spec.extent[static_cast<size_t>(dim)] = len;
+    final_dims.push_back(len);
+    ++dim;
+  }
+  (void)saw_ellipsis;
+  for (; dim < rank; ++dim) final_dims.push_back(in.dim(dim));  // implicit trailing ellipsis
+  spec.final_shape = TensorShape(std::move(final_dims));
+  return spec;
+}
+
+// ---- front-ends -----------------------------------------------------------------
+
+namespace {
+Ints iota(int64_t n) {
+  Ints v(static_cast<size_t>(n));
+  std::iota(v.begin(), v.end(), 0);
+  return v;
+}
+}  // namespace
+
+Tensor reshape(const Tensor& x, const TensorShape& shape) { return x.reshape(shape); }
+
+Tensor transpose(const Tensor& x, Ints perm) {
+  if (perm.empty()) {
+    perm = iota(x.rank());
+    std::reverse(perm.begin(), perm.end());
+  }
+  return execute1(EMBER_OP("Transpose"), {x}, {{"perm", perm}});
+}
+
+Tensor slice(const Tensor& x, Ints begin, Ints size) {
+  return execute1(EMBER_OP("Slice"), {x}, {{"begin", std::move(begin)}, {"size", std::move(size)}});
+}
+
+Tensor strided_slice(const Tensor& x, Ints begin, Ints end, Ints strides, StridedSliceOptions o) {
+  return execute1(EMBER_OP("StridedSlice"), {x},
+                  {{"begin", std::move(begin)},
+                   {"end", std::move(end)},
+                   {"strides", std::move(strides)},
+                   {"begin_mask", o.begin_mask},
+                   {"end_mask", o.end_mask},
+                   {"ellipsis_mask", o.ellipsis_mask},
+                   {"new_axis_mask", o.new_axis_mask},
+                   {"shrink_axis_mask", o.shrink_axis_mask}});
+}
+
+Tensor concat(const std::vector<Tensor>& values, int64_t axis) {
+  if (values.size() == 1) return values[0];
+  return execute1(EMBER_OP("ConcatV2"), values, {{"axis", axis}});
+}
+
+Tensor stack(const std::vector<Tensor>& values, int64_t axis) {
+  return execute1(EMBER_OP("Pack"), values, {{"axis", axis}, {"N", static_cast<int64_t>(values.size())}});
+}
+
+std::vector<Tensor> unstack(const Tensor& x, int64_t axis) {
+  return execute(EMBER_OP("Unpack"), {x}, {{"axis", axis}});
+}
+
+std::vector<Tensor> split(const Tensor& x, Ints sizes, int64_t axis) {
+  return execute(EMBER_OP("SplitV"), {x}, {{"size_splits", std::move(sizes)}, {"axis", axis}});
+}
+
+std::vector<Tensor> split(const Tensor& x, int64_t num, int64_t axis) {
+  EMBER_CHECK(num > 0, InvalidArgument, "[split] num must be positive, got ", num);
+  int64_t r = x.rank();
+  EMBER_CHECK(axis >= -r && axis < r, InvalidArgument, "[split] axis ", axis,
+              " is out of range for a tensor of rank ", r, " (expected [", -r, ", ", r, "))");
+  int64_t d = x.dim(static_cast<int>(axis < 0 ? axis + r : axis));
+  EMBER_CHECK(d >= 0 && d % num == 0, InvalidArgument, "[split] dimension ", axis, " of size ", d,
+              " cannot be split into ", num, " equal pieces");
+  return split(x, Ints(static_cast<size_t>(num), d / num), axis);
+}
+
+Tensor tile(const Tensor& x, Ints multiples) {
+  return execute1(EMBER_OP("Tile"), {x}, {{"multiples", std::move(multiples)}});
+}
+
+Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& paddings, PadMode mode,
+           double constant_value) {
+  Ints flat;
+  for (auto [b, a] : paddings) {
+    flat.push_back(b);
+    flat.push_back(a);
+  }
+  if (mode == PadMode::Constant)
+    return execute1(EMBER_OP("PadV2"), {x}, {{"paddings", flat}, {"constant_values", constant_value}});
+  return execute1(EMBER_OP("MirrorPad"), {x},
+                  {{"paddings", flat}, {"mode", std::string(mode == PadMode::Reflect ? "REFLECT" : "SYMMETRIC")}});
+}
+
+Tensor expand_dims(const Tensor& x, int64_t axis) {
+  return execute1(EMBER_OP("ExpandDims"), {x}, {{"dim", axis}});
+}
+
+Tensor squeeze(const Tensor& x, Ints axes) {
+  return execute1(EMBER_OP("Squeeze"), {x}, {{"squeeze_dims", std::move(axes)}});
+}
+
+Tensor broadcast_to(const Tensor& x, const TensorShape& shape) {
+  return execute1(EMBER_OP("BroadcastTo"), {x}, {{"shape", shape.as_vector()}});
+}
+
+TensorShape broadcast_shapes(const TensorShape& a, const TensorShape& b) {
+  std::vector<OutputSpec> dummy;
+  Attrs attrs;
+  InferContext c{EMBER_OP("BroadcastTo"), {}, attrs, dummy};
+  return infer::broadcast(c, a, b);
+}
+
+Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t batch_dims) {
+  return execute1(EMBER_OP("GatherV2"), {params, indices}, {{"axis", axis}, {"batch_dims", batch_dims}});
+}
+
+Tensor gather_nd(const Tensor& params, const Tensor& indices, int64_t batch_dims) {
+  return execute1(EMBER_OP("GatherNd"), {params, indices}, {{"batch_dims", batch_dims}});
+}
+
+Tensor scatter_nd(const Tensor& indices, const Tensor& updates, const TensorShape& shape) {
+  return execute1(EMBER_OP("ScatterNd"), {indices, updates}, {{"shape", shape.as_vector()}});
+}
+
+Tensor tensor_scatter_add(const Tensor& tensor, const Tensor& indices, const Tensor& updates) {
+  return execute1(EMBER_OP("TensorScatterAdd"), {tensor, indices, updates});
+}
+
+Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off_value, int64_t axis,
+               DType dtype) {
+  return execute1(EMBER_OP("OneHot"), {indices},
+                  {{"depth", depth}, {"on_value", on_value}, {"off_value", off_value}, {"axis", axis}, {"T", dtype}});
+}
+
+Tensor range(double start, double limit, double delta, DType dtype) {
+  return execute1(EMBER_OP("Range"), std::span<const Tensor>{},
+                  {{"start", start}, {"limit", limit}, {"delta", delta}, {"Tidx", dtype}});
+}
+
+Tensor fill(const TensorShape& shape, double value, DType dtype, Device device) {
+  DeviceScope scope(device);
+  return execute1(EMBER_OP("Fill"), std::span<const Tensor>{},
+                  {{"shape", shape.as_vector()}, {"value", value}, {"T", dtype}});
+}
+Tensor zeros(const TensorShape& shape, DType dtype, Device device) { return fill(shape, 0, dtype, device); }
+Tensor ones(const TensorShape& shape, DType dtype, Device device) { return fill(shape, 1, dtype, device); }
+Tensor zeros_like(const Tensor& t) { return fill(t.shape(), 0, t.dtype(), t.device()); }
+Tensor ones_like(const Tensor& t) { return fill(t.shape(), 1, t.dtype(), t.device()); }
+
+}  // namespace ember

@@ -1,0 +1,75 @@
+#include "core/shape.h"
+
+#include <sstream>
+
+namespace ember {
+
+bool TensorShape::is_fully_defined() const {
+  if (unknown_rank_) return false;
+  for (int64_t d : dims_)
+    if (d < 0) return false;
+  return true;
+}
+
+int64_t TensorShape::num_elements() const {
+  if (unknown_rank_) return kUnknown;
+  int64_t n = 1;
+  for (int64_t d : dims_) {
+    if (d < 0) return kUnknown;
+    n *= d;
+  }
+  return n;
+}
+
+bool TensorShape::is_compatible_with(const TensorShape& o) const {
+  if (unknown_rank_ || o.unknown_rank_) return true;
+  if (rank() != o.rank()) return false;
+  for (int i = 0; i < rank(); ++i)
+    if (dim(i) >= 0 && o.dim(i) >= 0 && dim(i) != o.dim(i)) return false;
+  return true;
+}
+
+std::string TensorShape::to_string() const {
+  if (unknown_rank_) return "<unknown>";
+  std::ostringstream os;
+  os << '(';
+  for (int i = 0; i < rank(); ++i) {
+    if (i) os << ", ";
+    if (dim(i) < 0)
+      os << "None";
+    else
+      os << dim(i);
+  }
+  if (rank() == 1) os << ',';
+  os << ')';
+  return os.str();
+}
+
+std::string TensorShape::to_debug_string() const {
+  if (unknown_rank_) return "<unknown>";
+  std::ostringstream os;
+  os << '[';
+  for (int i = 0; i < rank(); ++i) {
+    if (i) os << ',';
+    if (dim(i) < 0)
+      os << '?';
+    else
+      os << dim(i);
+  }
+  os << ']';
+  return os.str();
+}
+
+std::ostream& operator<<(std::ostream& os, const TensorShape& s) { return os << s.to_string(); }
+
+Dims contiguous_strides(const TensorShape& s) {
+  Dims st(static_cast<size_t>(s.rank()), 1);
+  int64_t acc = 1;
+  for (int i = s.rank() - 1; i >= 0; --i) {
+    st[static_cast<size_t>(i)] = acc;
+    acc *= s.dim(i);
+  }
+  return st;
+}
+
+}  // namespace ember

@@ -1,0 +1,252 @@
+#include "core/tensor.h"
+
+#include <charconv>
+#include <cmath>
+#include <sstream>
+
+#include "core/cuda_runtime.h"
+#include "core/op.h"
+
+namespace ember {
+
+std::string_view dtype_name(DType t) {
+  switch (t) {
+    case DType::Float32: return "float32";
+    case DType::Float64: return "float64";
+    case DType::Int32: return "int32";
+    case DType::Int64: return "int64";
+    case DType::Bool: return "bool";
+    case DType::UInt8: return "uint8";
+    case DType::Float16: return "float16";
+    case DType::BFloat16: return "bfloat16";
+  }
+  return "?";
+}
+
+Tensor Tensor::empty(const TensorShape& shape, DType dtype, Device device) {
+  EMBER_CHECK(shape.is_fully_defined(), InvalidArgument,
+              "[empty] a concrete tensor needs a fully known shape, got ", shape.to_string());
+  auto impl = std::make_shared<TensorImpl>();
+  impl->dtype = dtype;
+  impl->shape = shape;
+  impl->device = device;
+  impl->storage = std::make_shared<Storage>(allocator_for(device),
+                                            static_cast<size_t>(shape.num_elements()) * dtype_size(dtype));
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::reshape(const TensorShape& shape) const {
+  std::vector<int64_t> dims = shape.as_vector();
+  return execute1(op_def("Reshape"), {*this}, {{"shape", dims}});
+}
+
+Tensor Tensor::to(Device device) const {
+  if (device == this->device()) return *this;
+  EMBER_CHECK(!is_symbolic(), Unimplemented, "[to] copying a symbolic tensor between devices");
+  Tensor out = empty(shape(), dtype(), device);
+  copy_bytes(out.raw_data(), device, raw_data(), this->device(), nbytes());
+  return out;
+}
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), dtype(), device());
+  copy_bytes(out.raw_data(), device(), raw_data(), device(), nbytes());
+  return out;
+}
+
+void Tensor::check_dtype(DType wanted, const char* what) const {
+  EMBER_CHECK(defined(), InvalidArgument, "[", what, "] the tensor is undefined");
+  EMBER_CHECK(dtype() == wanted, InvalidArgument, "[", what, "] the tensor is ", dtype_name(dtype()),
+              ", not ", dtype_name(wanted));
+}
+
+int64_t Tensor::host_elements() const {
+  EMBER_CHECK(!is_symbolic(), FailedPrecondition,
+              "[to_vector] a symbolic tensor has no value while tracing; use ember::print to see "
+              "values at run time");
+  return num_elements();
+}
+
+void Tensor::copy_to_host(void* dst) const {
+  copy_bytes(dst, Device::cpu(), raw_data(), device(), nbytes());
+}
+
+namespace detail {
+Tensor make_constant(const void* data, DType dtype, const TensorShape& shape, Device device) {
+  Tensor t = Tensor::empty(shape, dtype, device);
+  copy_bytes(t.raw_data(), device, data, Device::cpu(), t.nbytes());
+  return t;
+}
+}  // namespace detail
+
+// ---- printing, as NumPy formats arrays -------------------------------------
+
+namespace {
+
+template <typename T>
+std::string shortest(T v) {
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, res.ptr);
+}
+
+// One float as NumPy prints it inside an array: at most 8 fractional
+// digits, shortest round-trip otherwise, "1." for integral values.
+template <typename T>
+std::string format_float(T v, bool scientific) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (scientific) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.8e", static_cast<double>(v));
+    std::string s(buf);
+    auto e = s.find('e');
+    std::string mant = s.substr(0, e), exp = s.substr(e);
+    while (mant.size() > 2 && mant.back() == '0' && mant[mant.size() - 2] != '.') mant.pop_back();
+    return mant + exp;
+  }
+  std::string s = shortest(v);
+  if (s.find('e') != std::string::npos || [&] {
+        auto dot = s.find('.');
+        return dot != std::string::npos && s.size() - dot - 1 > 8;
+      }()) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.8f", static_cast<double>(v));
+    s = buf;
+    while (!s.empty() && s.back() == '0') s.pop_back();
+  }
+  if (s.find('.') == std::string::npos) s += '.';
+  return s;
+}
+
+struct Formatter {
+  std::vector<std::string> cells;
+  bool summarize = false;
+};
+
+template <typename T>
+std::vector<std::string> format_cells(const std::vector<T>& vals) {
+  std::vector<std::string> out;
+  out.reserve(vals.size());
+  if constexpr (std::is_floating_point_v<T>) {
+    T max_abs = 0, min_abs = std::numeric_limits<T>::infinity();
+    for (T v : vals) {
+      if (!std::isfinite(v)) continue;
+      max_abs = std::max(max_abs, std::abs(v));
+      if (v != 0) min_abs = std::min(min_abs, std::abs(v));
+    }
+    bool sci = max_abs >= T(1e8) || (min_abs < T(1e-4) && min_abs > 0) ||
+               (min_abs > 0 && max_abs / min_abs > T(1e3) && min_abs < T(1e-4));
+    for (T v : vals) out.push_back(format_float(v, sci));
+    // Pad so the decimal points line up: integer parts on the left, fractions on the right.
+    size_t int_w = 0, frac_w = 0;
+    for (auto& s : out) {
+      auto dot = s.find('.');
+      if (dot == std::string::npos || s.find('e') != std::string::npos) continue;
+      int_w = std::max(int_w, dot);
+      frac_w = std::max(frac_w, s.size() - dot - 1);
+    }
+    for (auto& s : out) {
+      auto dot = s.find('.');
+      if (dot == std::string::npos || s.find('e') != std::string::npos) continue;
+      s = std::string(int_w - dot, ' ') + s + std::string(frac_w - (s.size() - dot - 1), ' ');
+    }
+  } else if constexpr (std::is_same_v<T, bool>) {
+    for (bool v : vals) out.push_back(v ? " True" : "False");
+  } else {
+    size_t w = 0;
+    for (T v : vals) {
+      out.push_back(std::to_string(static_cast<int64_t>(v)));
+      w = std::max(w, out.back().size());
+    }
+    for (auto& s : out) s = std::string(w - s.size(), ' ') + s;
+  }
+  return out;
+}
+
+constexpr int64_t kSummarizeThreshold = 1000;
+constexpr int64_t kEdgeItems = 3;
+
+void render(std::ostringstream& os, const std::vector<std::string>& cells, const TensorShape& shape,
+            int axis, int64_t offset, const Dims& strides, bool summarize) {
+  if (axis == shape.rank()) {
+    os << cells[static_cast<size_t>(offset)];
+    return;
+  }
+  int64_t n = shape.dim(axis);
+  os << '[';
+  bool last_axis = axis == shape.rank() - 1;
+  std::string sep = last_axis ? " " : std::string(static_cast<size_t>(shape.rank() - axis - 1), '\n') +
+                                          std::string(static_cast<size_t>(axis + 1), ' ');
+  bool first = true;
+  for (int64_t i = 0; i < n; ++i) {
+    if (summarize && n > 2 * kEdgeItems && i == kEdgeItems) {
+      os << sep << "...";
+      i = n - kEdgeItems - 1;
+      continue;
+    }
+    if (!first) os << sep;
+    first = false;
+    render(os, cells, shape, axis + 1, offset + i * strides[static_cast<size_t>(axis)], strides,
+           summarize);
+  }
+  os << ']';
+}
+
+template <typename T>
+std::string format_typed(const Tensor& t) {
+  std::vector<T> vals;
+  if constexpr (std::is_same_v<T, bool>) {
+    auto raw = t.reshape({-1}).to(Device::cpu());
+    const uint8_t* p = static_cast<const uint8_t*>(raw.raw_data());
+    vals.assign(p, p + t.num_elements());
+  } else {
+    vals = t.to_vector<T>();
+  }
+  if (t.rank() == 0) {
+    if constexpr (std::is_floating_point_v<T>) {
+      T v = vals[0];
+      if (std::isnan(v)) return "nan";
+      if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+      std::string s = shortest(v);
+      if (s.find_first_of(".e") == std::string::npos) s += ".0";
+      return s;
+    } else if constexpr (std::is_same_v<T, bool>) {
+      return vals[0] ? "True" : "False";
+    } else {
+      return std::to_string(static_cast<int64_t>(vals[0]));
+    }
+  }
+  bool summarize = t.num_elements() > kSummarizeThreshold;
+  auto cells = format_cells(vals);
+  std::ostringstream os;
+  render(os, cells, t.shape(), 0, 0, contiguous_strides(t.shape()), summarize);
+  return os.str();
+}
+
+}  // namespace
+
+std::string format_values(const Tensor& t) {
+  if (!t.defined()) return "<undefined>";
+  if (t.is_symbolic()) return "<symbolic>";
+  std::string out;
+  EMBER_SWITCH_ALL(t.dtype(), out = "<" + std::string(dtype_name(t.dtype())) + " values>",
+                   out = format_typed<scalar_t>(t));
+  return out;
+}
+
+std::string Tensor::to_string() const {
+  if (!defined()) return "ember.Tensor(<undefined>)";
+  std::ostringstream os;
+  if (is_symbolic()) {
+    os << "ember.Tensor(<symbolic>, shape=" << shape() << ", dtype=" << dtype_name(dtype()) << ")";
+  } else {
+    os << "ember.Tensor(" << format_values(*this) << ", shape=" << shape()
+       << ", dtype=" << dtype_name(dtype()) << ")";
+  }
+  return os.str();
+}
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.to_string(); }
+
+}  // namespace ember

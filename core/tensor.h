@@ -1,0 +1,184 @@
+// Tensor: a cheap value handle (shared ownership) to a dense, row-major
+// buffer on a device (a concrete tensor), or to an output of a node in a
+// graph being traced (a symbolic tensor, whose shape may be partly unknown).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/allocator.h"
+#include "core/device.h"
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/shape.h"
+
+namespace ember {
+
+/// What graph/ attaches to a symbolic tensor (defined there).
+struct SymbolicValue;
+
+struct TensorImpl {
+  DType dtype = DType::Float32;
+  TensorShape shape;
+  Device device;
+  std::shared_ptr<Storage> storage;  // null for symbolic tensors
+  size_t offset = 0;                 // bytes from storage->data()
+  std::shared_ptr<SymbolicValue> symbolic;
+  uint64_t id = next_id();
+
+  static uint64_t next_id() {
+    static std::atomic<uint64_t> counter{1};
+    return counter.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+class Tensor {
+ public:
+  /// An undefined tensor (a null handle): `defined()` is false.
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  /// A new, uninitialised concrete tensor.
+  static Tensor empty(const TensorShape& shape, DType dtype, Device device);
+
+  bool defined() const { return impl_ != nullptr; }
+  DType dtype() const { return impl_->dtype; }
+  const TensorShape& shape() const { return impl_->shape; }
+  Device device() const { return impl_->device; }
+  int rank() const { return impl_->shape.rank(); }
+  int64_t dim(int i) const { return impl_->shape.dim(i); }
+  int64_t num_elements() const { return impl_->shape.num_elements(); }
+  size_t nbytes() const { return static_cast<size_t>(num_elements()) * dtype_size(dtype()); }
+  bool is_symbolic() const { return impl_->symbolic != nullptr; }
+  /// A process-unique id (what tapes key on).
+  uint64_t id() const { return impl_->id; }
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+
+  /// The first element's address (device memory for a CUDA tensor).
+  void* raw_data() const {
+    return static_cast<char*>(impl_->storage->data()) + impl_->offset;
+  }
+  template <typename T>
+  T* data() const {
+    check_dtype(dtype_of_v<std::remove_const_t<T>>, "data");
+    return static_cast<T*>(raw_data());
+  }
+
+  /// Same buffer, new shape (one dimension may be -1 and is inferred).
+  Tensor reshape(const TensorShape& shape) const;
+  /// A copy on `device` (this tensor itself when already there).
+  Tensor to(Device device) const;
+  Tensor to(std::string_view device) const { return to(Device::parse(device)); }
+  /// A deep copy on the same device.
+  Tensor clone() const;
+
+  /// The values, copied to the host; T must be the tensor's dtype.
+  template <typename T>
+  std::vector<T> to_vector() const {
+    check_dtype(dtype_of_v<T>, "to_vector");
+    std::vector<T> out(static_cast<size_t>(host_elements()));
+    copy_to_host(out.data());
+    return out;
+  }
+  /// The single value of a one-element tensor; T must be the tensor's dtype.
+  template <typename T>
+  T item() const {
+    check_dtype(dtype_of_v<T>, "item");
+    EMBER_CHECK(num_elements() == 1, InvalidArgument, "[item] expected a tensor of 1 element, got shape ",
+                shape().to_debug_string());
+    T v;
+    copy_to_host(&v);
+    return v;
+  }
+
+  /// As TensorFlow prints: `ember.Tensor([1. 2.], shape=(2,), dtype=float32)`.
+  std::string to_string() const;
+
+ private:
+  void check_dtype(DType wanted, const char* what) const;
+  int64_t host_elements() const;
+  void copy_to_host(void* dst) const;
+
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+/// The values alone, formatted as NumPy does: "[[1 2]\n [3 4]]".
+std::string format_values(const Tensor& t);
+
+// ---- creation -------------------------------------------------------------
+
+namespace detail {
+Tensor make_constant(const void* data, DType dtype, const TensorShape& shape, Device device);
+}
+
+/// A 0-d tensor holding `value`.
+template <typename T, typename = std::enable_if_t<std::is_arithmetic_v<T>>>
+Tensor constant(T value, Device device = default_device()) {
+  if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                std::is_same_v<T, int32_t> || std::is_same_v<T, int64_t> ||
+                std::is_same_v<T, uint8_t>) {
+    return detail::make_constant(&value, dtype_of_v<T>, {}, device);
+  } else if constexpr (std::is_integral_v<T>) {
+    int64_t v = static_cast<int64_t>(value);
+    return detail::make_constant(&v, int64, {}, device);
+  } else {
+    double v = static_cast<double>(value);
+    return detail::make_constant(&v, float64, {}, device);
+  }
+}
+/// A tensor of `values` laid out as `shape` (1-D when no shape is given).
+template <typename T>
+Tensor constant(const std::vector<T>& values, const TensorShape& shape, Device device = default_device()) {
+  EMBER_CHECK(shape.is_fully_defined() && shape.num_elements() == static_cast<int64_t>(values.size()),
+              InvalidArgument, "[constant] ", values.size(), " values do not fill shape ",
+              shape.to_debug_string());
+  if constexpr (std::is_same_v<T, bool>) {
+    std::vector<uint8_t> bytes(values.begin(), values.end());
+    return detail::make_constant(bytes.data(), bool_, shape, device);
+  } else {
+    return detail::make_constant(values.data(), dtype_of_v<T>, shape, device);
+  }
+}
+template <typename T>
+Tensor constant(const std::vector<T>& values, Device device = default_device()) {
+  return constant(values, TensorShape{static_cast<int64_t>(values.size())}, device);
+}
+template <typename T>
+Tensor constant(std::initializer_list<T> values, Device device = default_device()) {
+  return constant(std::vector<T>(values), device);
+}
+template <typename T>
+Tensor constant(std::initializer_list<T> values, const TensorShape& shape, Device device = default_device()) {
+  return constant(std::vector<T>(values), shape, device);
+}
+/// A 2-D tensor from nested lists: constant({{1.f, 2.f}, {3.f, 4.f}}).
+template <typename T>
+Tensor constant(std::initializer_list<std::initializer_list<T>> rows, Device device = default_device()) {
+  std::vector<T> flat;
+  int64_t cols = rows.size() ? static_cast<int64_t>(rows.begin()->size()) : 0;
+  for (const auto& r : rows) {
+    EMBER_CHECK(static_cast<int64_t>(r.size()) == cols, InvalidArgument,
+                "[constant] ragged rows: expected ", cols, " values per row, got ", r.size());
+    flat.insert(flat.end(), r.begin(), r.end());
+  }
+  return constant(flat, TensorShape{static_cast<int64_t>(rows.size()), cols}, device);
+}
+
+/// A tensor of `shape` with every element `value` converted to `dtype`.
+Tensor fill(const TensorShape& shape, double value, DType dtype = float32,
+            Device device = default_device());
+Tensor zeros(const TensorShape& shape, DType dtype = float32, Device device = default_device());
+Tensor ones(const TensorShape& shape, DType dtype = float32, Device device = default_device());
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+
+}  // namespace ember

@@ -1,0 +1,260 @@
+// CPU launchers for the elementwise functors of kernels/functors.h: a flat
+// loop when the shapes agree (or one side is a single element), otherwise a
+// row loop over the collapsed broadcast, with the innermost run contiguous.
+#include <cstring>
+
+#include "core/op.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/functors.h"
+
+namespace ember::cpu {
+namespace {
+
+constexpr int kMaxInputs = 3;
+
+// The broadcast of up to three inputs to the output shape, collapsed: per
+// dimension the output extent and each input's element stride (0 where the
+// input is broadcast along it).
+struct Broadcast {
+  Dims dims;
+  Dims strides[kMaxInputs];
+};
+
+Broadcast make_broadcast(const TensorShape& out, std::span<const Tensor> ins) {
+  int r = out.rank();
+  Broadcast raw;
+  raw.dims = out.dims();
+  for (size_t k = 0; k < ins.size(); ++k) {
+    const TensorShape& s = ins[k].shape();
+    Dims cs = contiguous_strides(s);
+    raw.strides[k].resize(static_cast<size_t>(r), 0);
+    for (int i = 0; i < s.rank(); ++i) {
+      int o = i + (r - s.rank());
+      raw.strides[k][static_cast<size_t>(o)] = s.dim(i) == 1 ? 0 : cs[static_cast<size_t>(i)];
+    }
+  }
+  // Collapse neighbouring dimensions that are contiguous for every input.
+  Broadcast b;
+  for (int i = 0; i < r; ++i) {
+    int64_t d = raw.dims[static_cast<size_t>(i)];
+    if (d == 1) continue;
+    bool merge = !b.dims.empty();
+    for (size_t k = 0; merge && k < ins.size(); ++k)
+      merge = b.strides[k].back() == raw.strides[k][static_cast<size_t>(i)] * d;
+    if (merge) {
+      b.dims.back() *= d;
+      for (size_t k = 0; k < ins.size(); ++k) b.strides[k].back() = raw.strides[k][static_cast<size_t>(i)];
+    } else {
+      b.dims.push_back(d);
+      for (size_t k = 0; k < ins.size(); ++k) b.strides[k].push_back(raw.strides[k][static_cast<size_t>(i)]);
+    }
+  }
+  if (b.dims.empty()) {
+    b.dims.push_back(1);
+    for (size_t k = 0; k < ins.size(); ++k) b.strides[k].push_back(0);
+  }
+  return b;
+}
+
+// Calls row(out_offset, in_offsets[], n) for every innermost run.
+template <size_t N, typename Row>
+void for_each_row(const Broadcast& b, Row&& row) {
+  size_t r = b.dims.size();
+  int64_t inner = b.dims[r - 1];
+  int64_t rows = 1;
+  for (size_t i = 0; i + 1 < r; ++i) rows *= b.dims[i];
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)), [&](int64_t lo, int64_t hi) {
+    Dims idx(r, 0);
+    int64_t rem = lo;
+    int64_t off[N] = {};
+    for (size_t i = r - 1; i-- > 0;) {
+      idx[i] = rem % b.dims[i];
+      rem /= b.dims[i];
+      for (size_t k = 0; k < N; ++k) off[k] += idx[i] * b.strides[k][i];
+    }
+    for (int64_t rowi = lo; rowi < hi; ++rowi) {
+      row(rowi * inner, off, inner);
+      for (size_t i = r - 1; i-- > 0;) {
+        for (size_t k = 0; k < N; ++k) off[k] += b.strides[k][i];
+        if (++idx[i] < b.dims[i]) break;
+        for (size_t k = 0; k < N; ++k) off[k] -= b.strides[k][i] * b.dims[i];
+        idx[i] = 0;
+      }
+    }
+  });
+}
+
+template <typename T, typename R, typename F>
+void unary_loop(const T* x, R* y, int64_t n, F f) {
+  parallel_for(n, kParallelGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) y[i] = f(x[i]);
+  });
+}
+
+template <typename T, typename R, typename F>
+void binary_run(const Tensor& a, const Tensor& b, Tensor& out, F f) {
+  const T* pa = static_cast<const T*>(a.raw_data());
+  const T* pb = static_cast<const T*>(b.raw_data());
+  R* po = static_cast<R*>(out.raw_data());
+  int64_t n = out.num_elements();
+  if (n == 0) return;
+  int64_t na = a.num_elements(), nb = b.num_elements();
+  if (na == n && nb == n) {
+    parallel_for(n, kParallelGrain, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) po[i] = f(pa[i], pb[i]);
+    });
+  } else if (na == 1 && nb == n) {
+    T va = pa[0];
+    parallel_for(n, kParallelGrain, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) po[i] = f(va, pb[i]);
+    });
+  } else if (nb == 1 && na == n) {
+    T vb = pb[0];
+    parallel_for(n, kParallelGrain, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) po[i] = f(pa[i], vb);
+    });
+  } else {
+    Tensor ins[2] = {a, b};
+    Broadcast bc = make_broadcast(out.shape(), ins);
+    int64_t sa = bc.strides[0].back(), sb = bc.strides[1].back();
+    for_each_row<2>(bc, [&](int64_t o, const int64_t* off, int64_t len) {
+      const T* ra = pa + off[0];
+      const T* rb = pb + off[1];
+      R* ro = po + o;
+      if (sa == 1 && sb == 1) for (int64_t i = 0; i < len; ++i) ro[i] = f(ra[i], rb[i]);
+      else if (sa == 0 && sb == 1) for (int64_t i = 0; i < len; ++i) ro[i] = f(ra[0], rb[i]);
+      else if (sa == 1 && sb == 0) for (int64_t i = 0; i < len; ++i) ro[i] = f(ra[i], rb[0]);
+      else for (int64_t i = 0; i < len; ++i) ro[i] = f(ra[i * sa], rb[i * sb]);
+    });
+  }
+}
+
+// ---- kernels, one template per dtype class ------------------------------------------
+
+template <typename F>
+void unary_float(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  F f{};
+  if constexpr (std::is_same_v<F, fn::Gelu>) f.approximate = c.attrs.get<bool>("approximate");
+  EMBER_SWITCH_FLOAT(x.dtype(), break,
+                     unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), x.num_elements(), f));
+}
+
+template <typename F>
+void unary_numeric(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  EMBER_SWITCH_NUMERIC(x.dtype(), break,
+                       unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), x.num_elements(), F{}));
+}
+
+void logical_not_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  unary_loop(static_cast<const bool*>(x.raw_data()), static_cast<bool*>(c.outputs[0].raw_data()),
+             x.num_elements(), fn::LogicalNot{});
+}
+
+template <typename To>
+void cast_from(const Tensor& x, Tensor& y) {
+  EMBER_SWITCH_ALL(x.dtype(), break,
+                   unary_loop(static_cast<const scalar_t*>(x.raw_data()), static_cast<To*>(y.raw_data()),
+                              x.num_elements(), fn::CastTo<To>{}));
+}
+
+void cast_kernel(KernelContext& c) {
+  Tensor& y = c.outputs[0];
+  EMBER_SWITCH_ALL(y.dtype(), break, cast_from<scalar_t>(c.inputs[0], y));
+}
+
+// Identity and StopGradient alias their input, as in TensorFlow.
+void alias_kernel(KernelContext& c) { c.outputs[0] = c.inputs[0]; }
+
+template <typename F>
+void binary_numeric(KernelContext& c) {
+  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break,
+                       binary_run<scalar_t, scalar_t>(c.inputs[0], c.inputs[1], c.outputs[0], F{}));
+}
+
+template <typename F>
+void binary_float(KernelContext& c) {
+  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), break,
+                     binary_run<scalar_t, scalar_t>(c.inputs[0], c.inputs[1], c.outputs[0], F{}));
+}
+
+template <typename F>
+void compare(KernelContext& c) {
+  EMBER_SWITCH_ALL(c.inputs[0].dtype(), break,
+                   binary_run<scalar_t, bool>(c.inputs[0], c.inputs[1], c.outputs[0], F{}));
+}
+
+template <typename F>
+void binary_bool(KernelContext& c) {
+  binary_run<bool, bool>(c.inputs[0], c.inputs[1], c.outputs[0], F{});
+}
+
+template <typename T>
+void select_typed(KernelContext& c) {
+  const bool* pc = static_cast<const bool*>(c.inputs[0].raw_data());
+  const T* pa = static_cast<const T*>(c.inputs[1].raw_data());
+  const T* pb = static_cast<const T*>(c.inputs[2].raw_data());
+  T* po = static_cast<T*>(c.outputs[0].raw_data());
+  if (c.outputs[0].num_elements() == 0) return;
+  Broadcast bc = make_broadcast(c.outputs[0].shape(), c.inputs);
+  int64_t s0 = bc.strides[0].back(), s1 = bc.strides[1].back(), s2 = bc.strides[2].back();
+  for_each_row<3>(bc, [&](int64_t o, const int64_t* off, int64_t len) {
+    for (int64_t i = 0; i < len; ++i)
+      po[o + i] = pc[off[0] + i * s0] ? pa[off[1] + i * s1] : pb[off[2] + i * s2];
+  });
+}
+
+void select_kernel(KernelContext& c) { EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, select_typed<scalar_t>(c)); }
+
+// clang-format off
+EMBER_REGISTER_KERNEL("Neg", CPU, unary_numeric<fn::Neg>);
+EMBER_REGISTER_KERNEL("Abs", CPU, unary_numeric<fn::Abs>);
+EMBER_REGISTER_KERNEL("Sign", CPU, unary_numeric<fn::Sign>);
+EMBER_REGISTER_KERNEL("Exp", CPU, unary_float<fn::Exp>);
+EMBER_REGISTER_KERNEL("Log", CPU, unary_float<fn::Log>);
+EMBER_REGISTER_KERNEL("Log1p", CPU, unary_float<fn::Log1p>);
+EMBER_REGISTER_KERNEL("Expm1", CPU, unary_float<fn::Expm1>);
+EMBER_REGISTER_KERNEL("Sqrt", CPU, unary_float<fn::Sqrt>);
+EMBER_REGISTER_KERNEL("Rsqrt", CPU, unary_float<fn::Rsqrt>);
+EMBER_REGISTER_KERNEL("Square", CPU, unary_numeric<fn::Square>);
+EMBER_REGISTER_KERNEL("Reciprocal", CPU, unary_float<fn::Reciprocal>);
+EMBER_REGISTER_KERNEL("Sin", CPU, unary_float<fn::Sin>);
+EMBER_REGISTER_KERNEL("Cos", CPU, unary_float<fn::Cos>);
+EMBER_REGISTER_KERNEL("Tanh", CPU, unary_float<fn::Tanh>);
+EMBER_REGISTER_KERNEL("Sigmoid", CPU, unary_float<fn::Sigmoid>);
+EMBER_REGISTER_KERNEL("Relu", CPU, unary_numeric<fn::Relu>);
+EMBER_REGISTER_KERNEL("Gelu", CPU, unary_float<fn::Gelu>);
+EMBER_REGISTER_KERNEL("Softplus", CPU, unary_float<fn::Softplus>);
+EMBER_REGISTER_KERNEL("Floor", CPU, unary_float<fn::Floor>);
+EMBER_REGISTER_KERNEL("Ceil", CPU, unary_float<fn::Ceil>);
+EMBER_REGISTER_KERNEL("Round", CPU, unary_float<fn::Round>);
+EMBER_REGISTER_KERNEL("LogicalNot", CPU, logical_not_kernel);
+EMBER_REGISTER_KERNEL("Cast", CPU, cast_kernel);
+EMBER_REGISTER_KERNEL("Identity", CPU, alias_kernel);
+EMBER_REGISTER_KERNEL("StopGradient", CPU, alias_kernel);
+
+EMBER_REGISTER_KERNEL("AddV2", CPU, binary_numeric<fn::Add>);
+EMBER_REGISTER_KERNEL("Sub", CPU, binary_numeric<fn::Sub>);
+EMBER_REGISTER_KERNEL("Mul", CPU, binary_numeric<fn::Mul>);
+EMBER_REGISTER_KERNEL("RealDiv", CPU, binary_float<fn::Div>);
+EMBER_REGISTER_KERNEL("Div", CPU, binary_numeric<fn::Div>);
+EMBER_REGISTER_KERNEL("Pow", CPU, binary_numeric<fn::Pow>);
+EMBER_REGISTER_KERNEL("Maximum", CPU, binary_numeric<fn::Maximum>);
+EMBER_REGISTER_KERNEL("Minimum", CPU, binary_numeric<fn::Minimum>);
+EMBER_REGISTER_KERNEL("FloorDiv", CPU, binary_numeric<fn::FloorDiv>);
+EMBER_REGISTER_KERNEL("FloorMod", CPU, binary_numeric<fn::FloorMod>);
+EMBER_REGISTER_KERNEL("Equal", CPU, compare<fn::Equal>);
+EMBER_REGISTER_KERNEL("NotEqual", CPU, compare<fn::NotEqual>);
+EMBER_REGISTER_KERNEL("Less", CPU, compare<fn::Less>);
+EMBER_REGISTER_KERNEL("LessEqual", CPU, compare<fn::LessEqual>);
+EMBER_REGISTER_KERNEL("Greater", CPU, compare<fn::Greater>);
+EMBER_REGISTER_KERNEL("GreaterEqual", CPU, compare<fn::GreaterEqual>);
+EMBER_REGISTER_KERNEL("LogicalAnd", CPU, binary_bool<fn::LogicalAnd>);
+EMBER_REGISTER_KERNEL("LogicalOr", CPU, binary_bool<fn::LogicalOr>);
+EMBER_REGISTER_KERNEL("SelectV2", CPU, select_kernel);
+// clang-format on
+
+}  // namespace
+}  // namespace ember::cpu

@@ -1,0 +1,260 @@
+// CPU reductions. The reduced and kept dimensions are collapsed into runs;
+// the common layouts are reduced in place:
+//   [R]        everything: chunked across threads, partial results combined;
+//   [K, R]     rows: each output reduces one contiguous run;
+//   [R, K]     columns: rows are accumulated into a vector of K;
+//   [K, R, K'] the same per outer index.
+// Any other layout is first transposed to [K..., R...]. Floats accumulate in
+// double, integers in int64 (wrapping back to their width), so results stay
+// accurate over 16M elements.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "core/op.h"
+#include "core/ops.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/functors.h"
+
+namespace ember::cpu {
+namespace {
+
+template <typename T>
+using acc_t = std::conditional_t<std::is_floating_point_v<T>, double,
+                                 std::conditional_t<std::is_same_v<T, bool>, bool, int64_t>>;
+
+template <typename T>
+struct SumR {
+  using A = acc_t<T>;
+  static A init() { return A(0); }
+  static A step(A a, T x) { return fn::wrap_add(a, static_cast<A>(x)); }
+  static A merge(A a, A b) { return fn::wrap_add(a, b); }
+  static T finish(A a, int64_t) { return static_cast<T>(a); }
+};
+template <typename T>
+struct MeanR : SumR<T> {
+  using A = acc_t<T>;
+  static T finish(A a, int64_t n) {
+    if (n == 0) return std::is_floating_point_v<T> ? static_cast<T>(NAN) : T(0);
+    return static_cast<T>(a / static_cast<A>(n));
+  }
+};
+template <typename T>
+struct ProdR {
+  using A = acc_t<T>;
+  static A init() { return A(1); }
+  static A step(A a, T x) { return fn::wrap_mul(a, static_cast<A>(x)); }
+  static A merge(A a, A b) { return fn::wrap_mul(a, b); }
+  static T finish(A a, int64_t) { return static_cast<T>(a); }
+};
+template <typename T>
+struct MaxR {
+  using A = T;
+  static A init() {
+    return std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+  }
+  static A step(A a, T x) { return fn::Maximum{}(a, x); }
+  static A merge(A a, A b) { return fn::Maximum{}(a, b); }
+  static T finish(A a, int64_t) { return a; }
+};
+template <typename T>
+struct MinR {
+  using A = T;
+  static A init() {
+    return std::is_floating_point_v<T> ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
+  }
+  static A step(A a, T x) { return fn::Minimum{}(a, x); }
+  static A merge(A a, A b) { return fn::Minimum{}(a, b); }
+  static T finish(A a, int64_t) { return a; }
+};
+struct AllR {
+  using A = bool;
+  static A init() { return true; }
+  static A step(A a, bool x) { return a && x; }
+  static A merge(A a, A b) { return a && b; }
+  static bool finish(A a, int64_t) { return a; }
+};
+struct AnyR {
+  using A = bool;
+  static A init() { return false; }
+  static A step(A a, bool x) { return a || x; }
+  static A merge(A a, A b) { return a || b; }
+  static bool finish(A a, int64_t) { return a; }
+};
+
+// Reduces a contiguous run; several independent accumulators let the
+// compiler vectorise the sum without reassociating a single chain.
+template <typename R, typename T>
+typename R::A reduce_run(const T* x, int64_t n) {
+  using A = typename R::A;
+  constexpr int kLanes = 16;
+  A acc[kLanes];
+  for (auto& a : acc) a = R::init();
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] = R::step(acc[l], x[i + l]);
+  for (; i < n; ++i) acc[0] = R::step(acc[0], x[i]);
+  A total = acc[0];
+  for (int l = 1; l < kLanes; ++l) total = R::merge(total, acc[l]);
+  return total;
+}
+
+template <typename R, typename T>
+void reduce_all_elements(const T* x, T* y, int64_t n) {
+  using A = typename R::A;
+  int threads = omp_get_max_threads();
+  std::vector<A> partial(static_cast<size_t>(threads), R::init());
+  constexpr int64_t kChunk = 1 << 16;
+  parallel_for(n, kChunk, [&](int64_t b, int64_t e) {
+    A a = R::init();
+    for (int64_t s = b; s < e; s += kChunk) a = R::merge(a, reduce_run<R>(x + s, std::min(kChunk, e - s)));
+    partial[static_cast<size_t>(omp_get_thread_num())] = a;
+  });
+  A total = R::init();
+  for (A a : partial) total = R::merge(total, a);
+  y[0] = R::finish(total, n);
+}
+
+// out[o, k] = reduce over r of x[o, r, k], for the [K, R, K'] layout (K may be 1).
+template <typename R, typename T>
+void reduce_middle(const T* x, T* y, int64_t outer, int64_t red, int64_t inner) {
+  using A = typename R::A;
+  if (inner == 1) {
+    parallel_for(outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(red, 1)), [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; ++o) y[o] = R::finish(reduce_run<R>(x + o * red, red), red);
+    });
+    return;
+  }
+  // Split over outer and inner blocks; each block accumulates rows of its columns.
+  constexpr int64_t kBlock = 1024;
+  int64_t blocks = (inner + kBlock - 1) / kBlock;
+  parallel_for(outer * blocks, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(red * kBlock, 1)),
+               [&](int64_t b, int64_t e) {
+                 std::vector<A> acc(static_cast<size_t>(std::min(kBlock, inner)));
+                 for (int64_t t = b; t < e; ++t) {
+                   int64_t o = t / blocks, k0 = (t % blocks) * kBlock, k1 = std::min(inner, k0 + kBlock);
+                   int64_t w = k1 - k0;
+                   std::fill(acc.begin(), acc.begin() + w, R::init());
+                   const T* base = x + o * red * inner + k0;
+                   for (int64_t r = 0; r < red; ++r) {
+                     const T* row = base + r * inner;
+                     for (int64_t k = 0; k < w; ++k) acc[static_cast<size_t>(k)] = R::step(acc[static_cast<size_t>(k)], row[k]);
+                   }
+                   for (int64_t k = 0; k < w; ++k) y[o * inner + k0 + k] = R::finish(acc[static_cast<size_t>(k)], red);
+                 }
+               });
+}
+
+template <template <typename> class RT, typename T>
+void reduce_typed(KernelContext& c) {
+  using R = RT<T>;
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  const auto& axes_attr = c.attrs.get<std::vector<int64_t>>("axis");
+  int rank = x.rank();
+  std::vector<bool> reduced(static_cast<size_t>(rank), false);
+  for (int64_t a : axes_attr) reduced[static_cast<size_t>(a < 0 ? a + rank : a)] = true;
+  int64_t red_count = 1;
+  for (int i = 0; i < rank; ++i)
+    if (reduced[static_cast<size_t>(i)]) red_count *= x.dim(i);
+  if (y.num_elements() == 0) return;
+  if (x.num_elements() == 0) {  // reducing empty runs: the identity (mean: NaN)
+    T* py = y.data<T>();
+    for (int64_t i = 0; i < y.num_elements(); ++i) py[i] = R::finish(R::init(), 0);
+    return;
+  }
+  // Collapse into alternating runs of kept (false) and reduced (true) dimensions.
+  std::vector<std::pair<bool, int64_t>> runs;
+  for (int i = 0; i < rank; ++i) {
+    if (x.dim(i) == 1) continue;
+    bool r = reduced[static_cast<size_t>(i)];
+    if (!runs.empty() && runs.back().first == r) runs.back().second *= x.dim(i);
+    else runs.emplace_back(r, x.dim(i));
+  }
+  const T* px = x.data<const T>();
+  T* py = y.data<T>();
+  if (runs.empty() || (runs.size() == 1 && !runs[0].first)) {  // nothing (non-trivial) reduced
+    for (int64_t i = 0; i < x.num_elements(); ++i) py[i] = R::finish(R::step(R::init(), px[i]), 1);
+    return;
+  }
+  if (runs.size() == 1) return reduce_all_elements<R>(px, py, x.num_elements());
+  if (runs.size() == 2 && !runs[0].first) return reduce_middle<R>(px, py, runs[0].second, runs[1].second, 1);
+  if (runs.size() == 2) return reduce_middle<R>(px, py, 1, runs[0].second, runs[1].second);
+  if (runs.size() == 3 && !runs[0].first)
+    return reduce_middle<R>(px, py, runs[0].second, runs[1].second, runs[2].second);
+  // General layout: move the reduced dimensions last, then reduce rows.
+  std::vector<int64_t> perm;
+  for (int i = 0; i < rank; ++i)
+    if (!reduced[static_cast<size_t>(i)]) perm.push_back(i);
+  for (int i = 0; i < rank; ++i)
+    if (reduced[static_cast<size_t>(i)]) perm.push_back(i);
+  Tensor t = transpose(x, perm);
+  reduce_middle<R>(t.data<const T>(), py, y.num_elements(), red_count, 1);
+}
+
+template <template <typename> class RT>
+void reduce_numeric(KernelContext& c) {
+  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, reduce_typed<RT, scalar_t>(c));
+}
+template <typename> using AllRT = AllR;
+template <typename> using AnyRT = AnyR;
+void reduce_all_kernel(KernelContext& c) { reduce_typed<AllRT, bool>(c); }
+void reduce_any_kernel(KernelContext& c) { reduce_typed<AnyRT, bool>(c); }
+
+// ---- argmax / argmin ---------------------------------------------------------------
+
+template <typename T, bool kMax>
+void arg_typed(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  int rank = x.rank();
+  int64_t axis = c.attrs.get<int64_t>("axis");
+  if (axis < 0) axis += rank;
+  int64_t outer = 1, n = x.dim(static_cast<int>(axis)), inner = 1;
+  for (int i = 0; i < axis; ++i) outer *= x.dim(i);
+  for (int i = static_cast<int>(axis) + 1; i < rank; ++i) inner *= x.dim(i);
+  const T* px = x.data<const T>();
+  int64_t* py = c.outputs[0].data<int64_t>();
+  parallel_for(outer * inner, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      int64_t o = t / inner, k = t % inner;
+      const T* p = px + o * n * inner + k;
+      int64_t best = 0;
+      T bv = p[0];
+      for (int64_t i = 1; i < n; ++i) {
+        T v = p[i * inner];
+        bool better;
+        if constexpr (std::is_floating_point_v<T>) {
+          // The first NaN wins, as NumPy's argmax.
+          better = bv == bv && (v != v || (kMax ? v > bv : v < bv));
+        } else {
+          better = kMax ? v > bv : v < bv;
+        }
+        if (better) {
+          best = i;
+          bv = v;
+        }
+      }
+      py[t] = best;
+    }
+  });
+}
+
+template <bool kMax>
+void arg_kernel(KernelContext& c) {
+  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, (arg_typed<scalar_t, kMax>(c)));
+}
+
+EMBER_REGISTER_KERNEL("Sum", CPU, reduce_numeric<SumR>);
+EMBER_REGISTER_KERNEL("Mean", CPU, reduce_numeric<MeanR>);
+EMBER_REGISTER_KERNEL("Prod", CPU, reduce_numeric<ProdR>);
+EMBER_REGISTER_KERNEL("Max", CPU, reduce_numeric<MaxR>);
+EMBER_REGISTER_KERNEL("Min", CPU, reduce_numeric<MinR>);
+EMBER_REGISTER_KERNEL("All", CPU, reduce_all_kernel);
+EMBER_REGISTER_KERNEL("Any", CPU, reduce_any_kernel);
+EMBER_REGISTER_KERNEL("ArgMax", CPU, arg_kernel<true>);
+EMBER_REGISTER_KERNEL("ArgMin", CPU, arg_kernel<false>);
+
+}  // namespace
+}  // namespace ember::cpu

@@ -1,0 +1,377 @@
+// CPU kernels of the shape ops. Views (reshape, expand_dims, squeeze) share
+// the input's buffer; the rest move data through strided_copy or, for
+// gather/scatter, row copies with every index checked before it is used.
+#include <cstring>
+
+#include "core/op.h"
+#include "core/ops/shape_util.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/strided.h"
+#include "kernels/functors.h"
+
+namespace ember::cpu {
+namespace {
+
+using Ints = std::vector<int64_t>;
+
+const char* api(const KernelContext& c) { return c.op.api_name.c_str(); }
+size_t elem(const Tensor& t) { return dtype_size(t.dtype()); }
+Dims strides_of(const Tensor& t) { return contiguous_strides(t.shape()); }
+
+void view_kernel(KernelContext& c) {
+  auto impl = std::make_shared<TensorImpl>(*c.inputs[0].impl());
+  impl->shape = c.specs[0].shape;
+  impl->symbolic = nullptr;
+  impl->id = TensorImpl::next_id();
+  c.outputs[0] = Tensor(std::move(impl));
+}
+
+void transpose_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  const Ints& perm = c.attrs.get<Ints>("perm");
+  Dims xs = strides_of(x), src_strides;
+  for (int64_t p : perm) src_strides.push_back(xs[static_cast<size_t>(p)]);
+  strided_copy(y.raw_data(), {0, strides_of(y)}, x.raw_data(), {0, src_strides}, y.shape().dims(), elem(x));
+}
+
+void slice_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  const Ints& begin = c.attrs.get<Ints>("begin");
+  Dims xs = strides_of(x);
+  int64_t off = 0;
+  for (size_t i = 0; i < begin.size(); ++i) off += begin[i] * xs[i];
+  strided_copy(y.raw_data(), {0, strides_of(y)}, x.raw_data(), {off, xs}, y.shape().dims(), elem(x));
+}
+
+void strided_slice_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  std::vector<OutputSpec> unused;
+  InferContext ic{c.op, c.inputs, c.attrs, unused};
+  StridedSliceSpec spec = canonical_strided_slice(ic, x.shape());
+  Dims xs = strides_of(x), src_strides, dims(spec.extent.begin(), spec.extent.end());
+  int64_t off = 0;
+  for (size_t i = 0; i < spec.begin.size(); ++i) {
+    off += spec.begin[i] * xs[i];
+    src_strides.push_back(spec.stride[i] * xs[i]);
+  }
+  strided_copy(y.raw_data(), {0, contiguous_strides(TensorShape(dims))}, x.raw_data(), {off, src_strides}, dims, elem(x));
+}
+
+// Concat, Pack, Unpack and SplitV all move [outer, chunk] blocks: `outer` is
+// the product of the dimensions before the axis.
+int64_t outer_size(const TensorShape& s, int64_t axis) {
+  int64_t o = 1;
+  for (int i = 0; i < axis; ++i) o *= s.dim(i);
+  return o;
+}
+
+void concat_into(std::span<const Tensor> ins, Tensor& y, int64_t outer) {
+  if (y.num_elements() == 0) return;
+  size_t e = elem(y);
+  int64_t out_row = y.num_elements() / outer;
+  auto* dst = static_cast<char*>(y.raw_data());
+  parallel_for(outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(out_row, 1)), [&](int64_t b, int64_t end) {
+    for (int64_t o = b; o < end; ++o) {
+      char* d = dst + static_cast<size_t>(o * out_row) * e;
+      for (const Tensor& t : ins) {
+        int64_t row = outer ? t.num_elements() / outer : 0;
+        size_t bytes = static_cast<size_t>(row) * e;
+        std::memcpy(d, static_cast<const char*>(t.raw_data()) + static_cast<size_t>(o) * bytes, bytes);
+        d += bytes;
+      }
+    }
+  });
+}
+
+void split_from(const Tensor& x, std::span<Tensor> outs, int64_t outer) {
+  if (x.num_elements() == 0) return;
+  size_t e = elem(x);
+  int64_t in_row = x.num_elements() / outer;
+  const auto* src = static_cast<const char*>(x.raw_data());
+  parallel_for(outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(in_row, 1)), [&](int64_t b, int64_t end) {
+    for (int64_t o = b; o < end; ++o) {
+      const char* s = src + static_cast<size_t>(o * in_row) * e;
+      for (Tensor& t : outs) {
+        int64_t row = t.num_elements() / outer;
+        size_t bytes = static_cast<size_t>(row) * e;
+        std::memcpy(static_cast<char*>(t.raw_data()) + static_cast<size_t>(o) * bytes, s, bytes);
+        s += bytes;
+      }
+    }
+  });
+}
+
+int64_t attr_axis(const KernelContext& c, int64_t rank) {
+  int64_t a = c.attrs.get<int64_t>("axis");
+  return a < 0 ? a + rank : a;
+}
+
+void concat_kernel(KernelContext& c) {
+  Tensor& y = c.outputs[0];
+  concat_into(c.inputs, y, outer_size(y.shape(), attr_axis(c, y.rank())));
+}
+void pack_kernel(KernelContext& c) {
+  Tensor& y = c.outputs[0];
+  concat_into(c.inputs, y, outer_size(y.shape(), attr_axis(c, y.rank())));
+}
+void unpack_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  split_from(x, c.outputs, outer_size(x.shape(), attr_axis(c, x.rank())));
+}
+void split_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  split_from(x, c.outputs, outer_size(x.shape(), attr_axis(c, x.rank())));
+}
+
+void tile_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  const Ints& m = c.attrs.get<Ints>("multiples");
+  // y viewed as [m0, d0, m1, d1, ...], read from x with stride 0 along each m.
+  Dims dims, src;
+  Dims xs = strides_of(x);
+  for (int i = 0; i < x.rank(); ++i) {
+    dims.push_back(m[static_cast<size_t>(i)]);
+    src.push_back(0);
+    dims.push_back(x.dim(i));
+    src.push_back(xs[static_cast<size_t>(i)]);
+  }
+  strided_copy(y.raw_data(), {0, contiguous_strides(TensorShape(dims))}, x.raw_data(), {0, src}, dims, elem(x));
+}
+
+template <typename T>
+void fill_typed(Tensor& y, double value) {
+  T v = static_cast<T>(value);
+  T* p = static_cast<T*>(y.raw_data());
+  parallel_for(y.num_elements(), kParallelGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) p[i] = v;
+  });
+}
+void fill_value(Tensor& y, double value) { EMBER_SWITCH_ALL(y.dtype(), break, fill_typed<scalar_t>(y, value)); }
+
+void fill_kernel(KernelContext& c) { fill_value(c.outputs[0], c.attrs.get<double>("value")); }
+
+void pad_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  fill_value(y, c.attrs.get<double>("constant_values"));
+  const Ints& p = c.attrs.get<Ints>("paddings");
+  Dims ys = strides_of(y);
+  int64_t off = 0;
+  for (int i = 0; i < x.rank(); ++i) off += p[2 * static_cast<size_t>(i)] * ys[static_cast<size_t>(i)];
+  copy_into(y.raw_data(), {off, ys}, x.raw_data(), x.shape().dims(), elem(x));
+}
+
+// Mirror padding: each output index maps to an input index per dimension.
+void mirror_pad_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  const Ints& p = c.attrs.get<Ints>("paddings");
+  bool reflect = c.attrs.get<std::string>("mode") == "REFLECT";
+  int r = x.rank();
+  std::vector<Ints> maps(static_cast<size_t>(r));
+  for (int i = 0; i < r; ++i) {
+    int64_t d = x.dim(i), before = p[2 * static_cast<size_t>(i)];
+    for (int64_t o = 0; o < y.dim(i); ++o) {
+      int64_t k = o - before;
+      if (k < 0) k = reflect ? -k : -k - 1;
+      if (k >= d) k = reflect ? 2 * d - 2 - k : 2 * d - 1 - k;
+      maps[static_cast<size_t>(i)].push_back(k);
+    }
+  }
+  Dims xs = strides_of(x);
+  size_t e = elem(x);
+  int64_t n = y.num_elements();
+  auto* dst = static_cast<char*>(y.raw_data());
+  const auto* src = static_cast<const char*>(x.raw_data());
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t rem = i, off = 0;
+    for (int d = r - 1; d >= 0; --d) {
+      int64_t idx = rem % y.dim(d);
+      rem /= y.dim(d);
+      off += maps[static_cast<size_t>(d)][static_cast<size_t>(idx)] * xs[static_cast<size_t>(d)];
+    }
+    std::memcpy(dst + static_cast<size_t>(i) * e, src + static_cast<size_t>(off) * e, e);
+  }
+}
+
+void broadcast_to_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  Dims xs = strides_of(x), src(static_cast<size_t>(y.rank()), 0);
+  for (int i = 0; i < x.rank(); ++i) {
+    int o = i + y.rank() - x.rank();
+    src[static_cast<size_t>(o)] = x.dim(i) == 1 ? 0 : xs[static_cast<size_t>(i)];
+  }
+  strided_copy(y.raw_data(), {0, strides_of(y)}, x.raw_data(), {0, src}, y.shape().dims(), elem(x));
+}
+
+// ---- gather / scatter ----------------------------------------------------------------
+
+int64_t index_at(const Tensor& idx, int64_t i) {
+  return idx.dtype() == int32 ? static_cast<const int32_t*>(idx.raw_data())[i]
+                              : static_cast<const int64_t*>(idx.raw_data())[i];
+}
+
+[[noreturn]] void bad_index(const KernelContext& c, int64_t pos, int64_t value, int64_t limit) {
+  throw InvalidArgument(detail::str_cat("[", api(c), "] indices[", pos, "] = ", value,
+                                        " is not in [0, ", limit, ")"));
+}
+
+void gather_kernel(KernelContext& c) {
+  const Tensor &params = c.inputs[0], &idx = c.inputs[1];
+  Tensor& y = c.outputs[0];
+  int64_t bd = c.attrs.get<int64_t>("batch_dims");
+  if (bd < 0) bd += idx.rank();
+  int64_t axis = c.attrs.get<int64_t>("axis");
+  if (axis < 0) axis += params.rank();
+  int64_t batch = 1, outer = 1, inner = 1, n_idx = 1;
+  for (int64_t i = 0; i < bd; ++i) batch *= params.dim(static_cast<int>(i));
+  for (int64_t i = bd; i < axis; ++i) outer *= params.dim(static_cast<int>(i));
+  for (int64_t i = axis + 1; i < params.rank(); ++i) inner *= params.dim(static_cast<int>(i));
+  for (int64_t i = bd; i < idx.rank(); ++i) n_idx *= idx.dim(static_cast<int>(i));
+  int64_t limit = params.dim(static_cast<int>(axis));
+  // Check every index before moving any data.
+  for (int64_t i = 0; i < idx.num_elements(); ++i) {
+    int64_t v = index_at(idx, i);
+    if (v < 0 || v >= limit) bad_index(c, i, v, limit);
+  }
+  size_t e = elem(params), row = static_cast<size_t>(inner) * e;
+  const auto* src = static_cast<const char*>(params.raw_data());
+  auto* dst = static_cast<char*>(y.raw_data());
+  int64_t total = batch * outer * n_idx;
+  parallel_for(total, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t end) {
+    for (int64_t t = b; t < end; ++t) {
+      int64_t j = t % n_idx, o = (t / n_idx) % outer, bb = t / (n_idx * outer);
+      int64_t v = index_at(idx, bb * n_idx + j);
+      std::memcpy(dst + static_cast<size_t>(t) * row,
+                  src + static_cast<size_t>(((bb * outer + o) * limit + v) * inner) * e, row);
+    }
+  });
+}
+
+// Offsets (in elements of the sliced-off tail) of each index row of a
+// gather_nd/scatter_nd, checked against `shape`.
+std::vector<int64_t> nd_offsets(const KernelContext& c, const Tensor& idx, const TensorShape& shape,
+                                int64_t batch_dims, int64_t& batch, int64_t& inner) {
+  int64_t depth = idx.dim(idx.rank() - 1);
+  int64_t rows = 1;
+  for (int i = 0; i + 1 < idx.rank(); ++i) rows *= idx.dim(i);
+  batch = 1;
+  for (int64_t i = 0; i < batch_dims; ++i) batch *= shape.dim(static_cast<int>(i));
+  inner = 1;
+  for (int64_t i = batch_dims + depth; i < shape.rank(); ++i) inner *= shape.dim(static_cast<int>(i));
+  int64_t rows_per_batch = batch ? rows / batch : 0;
+  int64_t block = 1;  // elements per batch entry of `shape`
+  for (int64_t i = batch_dims; i < shape.rank(); ++i) block *= shape.dim(static_cast<int>(i));
+  std::vector<int64_t> offs(static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t off = 0;
+    for (int64_t d = 0; d < depth; ++d) {
+      int64_t lim = shape.dim(static_cast<int>(batch_dims + d));
+      int64_t v = index_at(idx, r * depth + d);
+      if (v < 0 || v >= lim) bad_index(c, r * depth + d, v, lim);
+      off = off * lim + v;
+    }
+    int64_t b = rows_per_batch ? r / rows_per_batch : 0;
+    offs[static_cast<size_t>(r)] = b * block + off * inner;
+  }
+  return offs;
+}
+
+void gather_nd_kernel(KernelContext& c) {
+  const Tensor &params = c.inputs[0], &idx = c.inputs[1];
+  Tensor& y = c.outputs[0];
+  int64_t batch, inner;
+  auto offs = nd_offsets(c, idx, params.shape(), c.attrs.get<int64_t>("batch_dims"), batch, inner);
+  size_t e = elem(params), row = static_cast<size_t>(inner) * e;
+  const auto* src = static_cast<const char*>(params.raw_data());
+  auto* dst = static_cast<char*>(y.raw_data());
+  for (size_t r = 0; r < offs.size(); ++r) std::memcpy(dst + r * row, src + static_cast<size_t>(offs[r]) * e, row);
+}
+
+template <typename T>
+void scatter_add_rows(T* out, const T* upd, const std::vector<int64_t>& offs, int64_t inner) {
+  for (size_t r = 0; r < offs.size(); ++r)
+    for (int64_t k = 0; k < inner; ++k)
+      out[offs[r] + k] = fn::wrap_add(out[offs[r] + k], upd[static_cast<int64_t>(r) * inner + k]);
+}
+
+void scatter_nd_kernel(KernelContext& c) {
+  const Tensor &idx = c.inputs[0], &upd = c.inputs[1];
+  Tensor& y = c.outputs[0];
+  int64_t batch, inner;
+  auto offs = nd_offsets(c, idx, y.shape(), 0, batch, inner);
+  fill_value(y, 0);
+  EMBER_SWITCH_NUMERIC(y.dtype(), break,
+                   scatter_add_rows(static_cast<scalar_t*>(y.raw_data()), static_cast<const scalar_t*>(upd.raw_data()), offs, inner));
+}
+
+void tensor_scatter_add_kernel(KernelContext& c) {
+  const Tensor &t = c.inputs[0], &idx = c.inputs[1], &upd = c.inputs[2];
+  Tensor& y = c.outputs[0];
+  int64_t batch, inner;
+  auto offs = nd_offsets(c, idx, y.shape(), 0, batch, inner);
+  std::memcpy(y.raw_data(), t.raw_data(), t.nbytes());
+  EMBER_SWITCH_NUMERIC(y.dtype(), break,
+                       scatter_add_rows(static_cast<scalar_t*>(y.raw_data()), static_cast<const scalar_t*>(upd.raw_data()), offs, inner));
+}
+
+template <typename T>
+void one_hot_typed(KernelContext& c) {
+  const Tensor& idx = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  int64_t depth = c.attrs.get<int64_t>("depth"), axis = c.attrs.get<int64_t>("axis");
+  if (axis == -1) axis = idx.rank();
+  T on = static_cast<T>(c.attrs.get<double>("on_value")), off = static_cast<T>(c.attrs.get<double>("off_value"));
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < axis; ++i) outer *= idx.dim(i);
+  for (int i = static_cast<int>(axis); i < idx.rank(); ++i) inner *= idx.dim(i);
+  T* p = static_cast<T*>(y.raw_data());
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t d = 0; d < depth; ++d)
+      for (int64_t k = 0; k < inner; ++k)
+        p[(o * depth + d) * inner + k] = index_at(idx, o * inner + k) == d ? on : off;
+}
+void one_hot_kernel(KernelContext& c) { EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, one_hot_typed<scalar_t>(c)); }
+
+template <typename T>
+void range_typed(KernelContext& c) {
+  double start = c.attrs.get<double>("start"), delta = c.attrs.get<double>("delta");
+  T* p = static_cast<T*>(c.outputs[0].raw_data());
+  for (int64_t i = 0; i < c.outputs[0].num_elements(); ++i) {
+    if constexpr (std::is_integral_v<T>) p[i] = static_cast<T>(static_cast<int64_t>(start) + i * static_cast<int64_t>(delta));
+    else p[i] = static_cast<T>(start + static_cast<double>(i) * delta);
+  }
+}
+void range_kernel(KernelContext& c) { EMBER_SWITCH_NUMERIC(c.outputs[0].dtype(), break, range_typed<scalar_t>(c)); }
+
+// clang-format off
+EMBER_REGISTER_KERNEL("Reshape", CPU, view_kernel);
+EMBER_REGISTER_KERNEL("ExpandDims", CPU, view_kernel);
+EMBER_REGISTER_KERNEL("Squeeze", CPU, view_kernel);
+EMBER_REGISTER_KERNEL("Transpose", CPU, transpose_kernel);
+EMBER_REGISTER_KERNEL("Slice", CPU, slice_kernel);
+EMBER_REGISTER_KERNEL("StridedSlice", CPU, strided_slice_kernel);
+EMBER_REGISTER_KERNEL("ConcatV2", CPU, concat_kernel);
+EMBER_REGISTER_KERNEL("Pack", CPU, pack_kernel);
+EMBER_REGISTER_KERNEL("Unpack", CPU, unpack_kernel);
+EMBER_REGISTER_KERNEL("SplitV", CPU, split_kernel);
+EMBER_REGISTER_KERNEL("Tile", CPU, tile_kernel);
+EMBER_REGISTER_KERNEL("PadV2", CPU, pad_kernel);
+EMBER_REGISTER_KERNEL("MirrorPad", CPU, mirror_pad_kernel);
+EMBER_REGISTER_KERNEL("BroadcastTo", CPU, broadcast_to_kernel);
+EMBER_REGISTER_KERNEL("GatherV2", CPU, gather_kernel);
+EMBER_REGISTER_KERNEL("GatherNd", CPU, gather_nd_kernel);
+EMBER_REGISTER_KERNEL("ScatterNd", CPU, scatter_nd_kernel);
+EMBER_REGISTER_KERNEL("TensorScatterAdd", CPU, tensor_scatter_add_kernel);
+EMBER_REGISTER_KERNEL("OneHot", CPU, one_hot_kernel);
+EMBER_REGISTER_KERNEL("Range", CPU, range_kernel);
+EMBER_REGISTER_KERNEL("Fill", CPU, fill_kernel);
+// clang-format on
+
+}  // namespace
+}  // namespace ember::cpu

@@ -1,0 +1,296 @@
+// The arithmetic of every elementwise op, as small functors both backends
+// share: the CPU launcher runs them in vectorisable loops, the CUDA launcher
+// in grid-stride kernels. So the math of a CUDA kernel is already tested by
+// the CPU tests; only its launch code needs a GPU to test.
+//
+// NOTE: integer arithmetic wraps (done in unsigned types), integer division
+// and modulo by zero give 0, and float-to-integer casts saturate (NaN -> 0):
+// C++ leaves all of these undefined, and a kernel must never trap.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "core/philox.h"  // EMBER_HOST_DEVICE
+
+namespace ember::fn {
+
+template <typename T>
+inline constexpr bool is_float_v = std::is_floating_point_v<T>;
+
+// ---- helpers ------------------------------------------------------------------
+
+template <typename T>
+EMBER_HOST_DEVICE inline T wrap_add(T a, T b) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(static_cast<U>(a) + static_cast<U>(b)));
+  } else {
+    return a + b;
+  }
+}
+template <typename T>
+EMBER_HOST_DEVICE inline T wrap_sub(T a, T b) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(static_cast<U>(a) - static_cast<U>(b)));
+  } else {
+    return a - b;
+  }
+}
+template <typename T>
+EMBER_HOST_DEVICE inline T wrap_mul(T a, T b) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    using U = std::conditional_t<sizeof(T) < sizeof(unsigned), unsigned, std::make_unsigned_t<T>>;
+    return static_cast<T>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
+  } else {
+    return a * b;
+  }
+}
+
+// exp(x) for float32 without a library call, so loops over it vectorise:
+// x = n·ln2 + r with |r| <= ln2/2, exp(r) by a degree-6 polynomial (Cephes
+// coefficients), 2^n by building the exponent bits. Max error ~1 ulp.
+EMBER_HOST_DEVICE inline float fast_exp(float x) {
+  const float hi = 88.3762626647949f, lo = -87.3365447505531f;
+  bool nan = x != x;
+  float xc = x > hi ? hi : (x < lo ? lo : x);
+  float n = std::floor(xc * 1.44269504088896341f + 0.5f);
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t e = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &e, sizeof scale);
+  float y = p * scale;
+  y = x > hi ? std::numeric_limits<float>::infinity() : y;
+  y = x < lo ? 0.0f : y;
+  return nan ? x : y;
+}
+
+template <typename T>
+EMBER_HOST_DEVICE inline T exp_(T x) {
+  if constexpr (std::is_same_v<T, float>) return fast_exp(x);
+  else return std::exp(x);
+}
+
+// ---- unary ----------------------------------------------------------------------
+
+struct Neg {
+  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return wrap_sub(T(0), x); }
+};
+struct Abs {
+  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const {
+    if constexpr (std::is_unsigned_v<T>) return x;
+    else if constexpr (is_float_v<T>) return std::fabs(x);
+    else return x < 0 ? wrap_sub(T(0), x) : x;
+  }
+};
+struct Sign {
+  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const {
+    if constexpr (is_float_v<T>) {
+      if (x != x) return x;
+    }
+    return static_cast<T>((T(0) < x) - (x < T(0)));
+  }
+};
+struct Exp { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return exp_(x); } };
+struct Log { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::log(x); } };
+struct Log1p { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::log1p(x); } };
+struct Expm1 { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::expm1(x); } };
+struct Sqrt { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::sqrt(x); } };
+struct Rsqrt { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return T(1) / std::sqrt(x); } };
+struct Square { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return wrap_mul(x, x); } };
+struct Reciprocal { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return T(1) / x; } };
+struct Sin { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::sin(x); } };
+struct Cos { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::cos(x); } };
+struct Tanh { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::tanh(x); } };
+struct Sigmoid {
+  // Written so that neither branch overflows: exp of a non-positive number only.
+  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const {
+    T e = exp_(-std::fabs(x));
+    return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+  }
+};
+struct Relu {
+  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return x > T(0) ? x : T(0); }
+};
+struct Gelu {
+  bool approximate = false;
+  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const {
+    if (approximate) {
+      const T c = T(0.7978845608028654);  // sqrt(2/pi)
+      return T(0.5) * x * (T(1) + std::tanh(c * (x + T(0.044715) * x * x * x)));
+    }
+    return T(0.5) * x * (T(1) + std::erf(x * T(0.7071067811865476)));
+  }
+};
+struct Softplus {
+  // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large |x|.
+  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const {
+    return (x > T(0) ? x : T(0)) + std::log1p(exp_(-std::fabs(x)));
+  }
+};
+struct Floor { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::floor(x); } };
+struct Ceil { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::ceil(x); } };
+struct Round {  // half to even, as tf.math.round
+  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::nearbyint(x); }
+};
+struct LogicalNot { EMBER_HOST_DEVICE bool operator()(bool x) const { return !x; } };
+
+template <typename To>
+struct CastTo {
+  template <typename From> EMBER_HOST_DEVICE To operator()(From x) const {
+    if constexpr (std::is_same_v<To, bool>) {
+      return x != From(0);
+    } else if constexpr (is_float_v<From> && std::is_integral_v<To>) {
+      if (x != x) return To(0);
+      if (x <= static_cast<From>(std::numeric_limits<To>::lowest())) return std::numeric_limits<To>::lowest();
+      if (x >= static_cast<From>(std::numeric_limits<To>::max())) return std::numeric_limits<To>::max();
+      return static_cast<To>(x);
+    } else {
+      return static_cast<To>(x);
+    }
+  }
+};
+
+// ---- binary ---------------------------------------------------------------------
+
+struct Add { template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const { return wrap_add(a, b); } };
+struct Sub { template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const { return wrap_sub(a, b); } };
+struct Mul { template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const { return wrap_mul(a, b); } };
+struct Div {
+  template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_float_v<T>) {
+      return a / b;
+    } else {
+      if (b == T(0)) return T(0);
+      if constexpr (std::is_signed_v<T>) {
+        if (b == T(-1)) return wrap_sub(T(0), a);
+      }
+      return static_cast<T>(a / b);
+    }
+  }
+};
+struct Pow {
+  template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_float_v<T>) {
+      return std::pow(a, b);
+    } else {
+      if constexpr (std::is_signed_v<T>) {
+        if (b < 0) return a == T(1) ? T(1) : (a == T(-1) ? (b % 2 ? T(-1) : T(1)) : T(0));
+      }
+      T result = 1, base = a;
+      for (auto e = b; e > 0; e /= 2) {
+        if (e % 2) result = wrap_mul(result, base);
+        base = wrap_mul(base, base);
+      }
+      return result;
+    }
+  }
+};
+struct Maximum {  // NaN in either input gives NaN
+  template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_float_v<T>) return (a > b || a != a) ? a : b;
+    else return a > b ? a : b;
+  }
+};
+struct Minimum {
+  template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_float_v<T>) return (a < b || a != a) ? a : b;
+    else return a < b ? a : b;
+  }
+};
+struct FloorDiv {
+  template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_float_v<T>) {
+      return std::floor(a / b);
+    } else {
+      if (b == T(0)) return T(0);
+      if constexpr (std::is_signed_v<T>) {
+        if (b == T(-1)) return wrap_sub(T(0), a);
+        T q = static_cast<T>(a / b);
+        return (a % b != 0 && ((a < 0) != (b < 0))) ? static_cast<T>(q - 1) : q;
+      } else {
+        return static_cast<T>(a / b);
+      }
+    }
+  }
+};
+struct FloorMod {  // the result takes the sign of b, as Python's %
+  template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_float_v<T>) {
+      T r = std::fmod(a, b);
+      return (r != T(0) && ((r < T(0)) != (b < T(0)))) ? r + b : r;
+    } else {
+      if (b == T(0)) return T(0);
+      if constexpr (std::is_signed_v<T>) {
+        if (b == T(-1)) return T(0);
+        T r = static_cast<T>(a % b);
+        return (r != 0 && ((r < 0) != (b < 0))) ? static_cast<T>(r + b) : r;
+      } else {
+        return static_cast<T>(a % b);
+      }
+    }
+  }
+};
+struct Equal { template <typename T> EMBER_HOST_DEVICE bool operator()(T a, T b) const { return a == b; } };
+struct NotEqual { template <typename T> EMBER_HOST_DEVICE bool operator()(T a, T b) const { return a != b; } };
+struct Less { template <typename T> EMBER_HOST_DEVICE bool operator()(T a, T b) const { return a < b; } };
+struct LessEqual { template <typename T> EMBER_HOST_DEVICE bool operator()(T a, T b) const { return a <= b; } };
+struct Greater { template <typename T> EMBER_HOST_DEVICE bool operator()(T a, T b) const { return a > b; } };
+struct GreaterEqual { template <typename T> EMBER_HOST_DEVICE bool operator()(T a, T b) const { return a >= b; } };
+struct LogicalAnd { EMBER_HOST_DEVICE bool operator()(bool a, bool b) const { return a && b; } };
+struct LogicalOr { EMBER_HOST_DEVICE bool operator()(bool a, bool b) const { return a || b; } };
+
+// ---- random: Box-Muller on Philox words ----------------------------------------------
+
+/// Two standard normals from two uniform words (float32).
+EMBER_HOST_DEVICE inline void box_muller(uint32_t x0, uint32_t x1, float& n0, float& n1) {
+  const float eps = 1.0e-7f;
+  float u1 = philox::uniform_float(x0);
+  if (u1 < eps) u1 = eps;
+  float v1 = 6.2831853071795864f * philox::uniform_float(x1);
+  float r = std::sqrt(-2.0f * std::log(u1));
+  n0 = r * std::sin(v1);
+  n1 = r * std::cos(v1);
+}
+/// Two standard normals from four uniform words (float64).
+EMBER_HOST_DEVICE inline void box_muller(const philox::Block& b, double& n0, double& n1) {
+  const double eps = 1.0e-7;
+  double u1 = philox::uniform_double(b.v[0], b.v[1]);
+  if (u1 < eps) u1 = eps;
+  double v1 = 6.283185307179586 * philox::uniform_double(b.v[2], b.v[3]);
+  double r = std::sqrt(-2.0 * std::log(u1));
+  n0 = r * std::sin(v1);
+  n1 = r * std::cos(v1);
+}
+
+/// Element i of a standard-normal draw at (key, offset), for either dtype;
+/// `sub` selects a sub-stream (truncated normal's redraws).
+template <typename T>
+EMBER_HOST_DEVICE inline T normal_at(uint64_t key, uint64_t offset, int64_t i, uint64_t sub = 0) {
+  if constexpr (std::is_same_v<T, float>) {
+    philox::Block b = philox::at(key, offset + static_cast<uint64_t>(i / 4), sub);
+    float n[4];
+    box_muller(b.v[0], b.v[1], n[0], n[1]);
+    box_muller(b.v[2], b.v[3], n[2], n[3]);
+    return n[i % 4];
+  } else {
+    philox::Block b = philox::at(key, offset + static_cast<uint64_t>(i / 2), sub);
+    double n[2];
+    box_muller(b, n[0], n[1]);
+    return n[i % 2];
+  }
+}
+
+}  // namespace ember::fn

@@ -1,0 +1,26 @@
+// A walk through what ember can do today: tensors, devices, ops, random numbers.
+#include <iostream>
+
+#include "ember.h"
+
+int main() {
+  using namespace ember;
+  std::cout << "default device: " << default_device() << "\n";
+  auto a = constant({{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}});
+  auto b = constant({10.f, 20.f, 30.f});
+  std::cout << "a = " << a << "\n";
+  std::cout << "a + b (broadcast) = " << a + b << "\n";
+  std::cout << "matmul(a, a^T) = " << matmul(a, a, false, true) << "\n";
+  std::cout << "reduce_sum(a, axis 1) = " << reduce_sum(a, std::vector<int64_t>{1}) << "\n";
+  std::cout << "log_softmax(a) = " << log_softmax(a) << "\n";
+  random::set_seed(42);
+  std::cout << "random::normal({2, 2}) = " << random::normal({2, 2}) << "\n";
+  std::cout << "argmax(a, 1) = " << argmax(a, 1) << "\n";
+  std::cout << "gather(b, [2, 0]) = " << gather(b, constant({2, 0})) << "\n";
+  try {
+    matmul(a, a);
+  } catch (const InvalidArgument& e) {
+    std::cout << "bad input is an error: " << e.what() << "\n";
+  }
+  return 0;
+}
