@@ -1,0 +1,325 @@
+// Elementwise ops against float64 references, per dtype, with broadcasting,
+// empty and 0-d tensors, and sizes large enough for the threaded path.
+#include <cmath>
+
+#include "test_util.h"
+
+namespace ember::test {
+namespace {
+
+using Ref1 = std::function<double(double)>;
+using Ref2 = std::function<double(double, double)>;
+
+const std::vector<TensorShape> kUnaryShapes = {{}, {0}, {7}, {3, 4}, {2, 3, 5}, {40000}};
+
+// The reference result as the dtype stores it (integers wrap).
+double wrap(double x, DType t) {
+  switch (t) {
+    case DType::Int32: return static_cast<double>(static_cast<int32_t>(static_cast<int64_t>(x)));
+    case DType::UInt8: return static_cast<double>(static_cast<uint8_t>(static_cast<int64_t>(x)));
+    case DType::Float32: return static_cast<double>(static_cast<float>(x));
+    default: return x;
+  }
+}
+
+struct UnaryCase {
+  std::string name;
+  std::function<Tensor(const Tensor&)> op;
+  Ref1 ref;
+  std::vector<DType> dtypes;
+  double lo, hi;
+  double rtol = 4e-6;  // for float32; float64 uses 1e-12 unless stated
+  double rtol64 = 1e-12;
+};
+
+const std::vector<DType> kFloats = {float32, float64};
+const std::vector<DType> kSigned = {float32, float64, int32, int64};
+const std::vector<DType> kNumeric = {float32, float64, int32, int64, uint8};
+
+double gelu_ref(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
+
+std::vector<UnaryCase> unary_cases() {
+  return {
+      {"neg", [](const Tensor& x) { return neg(x); }, [](double x) { return -x; }, kSigned, -50, 50},
+      {"abs", [](const Tensor& x) { return abs(x); }, [](double x) { return std::abs(x); }, kNumeric, -50, 50},
+      {"sign", [](const Tensor& x) { return sign(x); }, [](double x) { return double((x > 0) - (x < 0)); }, kNumeric, -50, 50},
+      {"exp", [](const Tensor& x) { return exp(x); }, [](double x) { return std::exp(x); }, kFloats, -80, 80},
+      {"log", [](const Tensor& x) { return log(x); }, [](double x) { return std::log(x); }, kFloats, 1e-3, 1e3},
+      {"log1p", [](const Tensor& x) { return log1p(x); }, [](double x) { return std::log1p(x); }, kFloats, -0.9, 10},
+      {"expm1", [](const Tensor& x) { return expm1(x); }, [](double x) { return std::expm1(x); }, kFloats, -5, 5},
+      {"sqrt", [](const Tensor& x) { return sqrt(x); }, [](double x) { return std::sqrt(x); }, kFloats, 1e-3, 1e3},
+      {"rsqrt", [](const Tensor& x) { return rsqrt(x); }, [](double x) { return 1 / std::sqrt(x); }, kFloats, 1e-3, 1e3},
+      {"square", [](const Tensor& x) { return square(x); }, [](double x) { return x * x; }, kSigned, -100, 100},
+      {"reciprocal", [](const Tensor& x) { return reciprocal(x); }, [](double x) { return 1 / x; }, kFloats, -10, 10},
+      {"sin", [](const Tensor& x) { return sin(x); }, [](double x) { return std::sin(x); }, kFloats, -10, 10, 4e-6, 1e-12},
+      {"cos", [](const Tensor& x) { return cos(x); }, [](double x) { return std::cos(x); }, kFloats, -10, 10, 4e-6, 1e-12},
+      {"tanh", [](const Tensor& x) { return tanh(x); }, [](double x) { return std::tanh(x); }, kFloats, -10, 10},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, [](double x) { return 1 / (1 + std::exp(-x)); }, kFloats, -30, 30},
+      {"relu", [](const Tensor& x) { return relu(x); }, [](double x) { return x > 0 ? x : 0; }, kNumeric, -50, 50},
+      {"gelu", [](const Tensor& x) { return gelu(x); }, gelu_ref, kFloats, -6, 6},
+      {"gelu_tanh", [](const Tensor& x) { return gelu(x, true); },
+       [](double x) { return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))); }, kFloats, -6, 6},
+      {"softplus", [](const Tensor& x) { return softplus(x); }, [](double x) { return std::log1p(std::exp(x)); }, kFloats, -30, 30},
+      {"floor", [](const Tensor& x) { return floor(x); }, [](double x) { return std::floor(x); }, kFloats, -10, 10},
+      {"ceil", [](const Tensor& x) { return ceil(x); }, [](double x) { return std::ceil(x); }, kFloats, -10, 10},
+      {"round", [](const Tensor& x) { return round(x); }, [](double x) { return std::nearbyint(x); }, kFloats, -10, 10},
+  };
+}
+
+class UnaryTest : public DeviceTest {};
+
+TEST_P(UnaryTest, MatchesFloat64Reference) {
+  uint32_t seed = 1;
+  for (const auto& c : unary_cases()) {
+    for (DType dt : c.dtypes) {
+      for (const auto& shape : kUnaryShapes) {
+        SCOPED_TRACE(c.name + " " + std::string(dtype_name(dt)) + " " + shape.to_string());
+        double lo = dt == uint8 ? std::max(c.lo, 1.0) : c.lo;
+        double hi = dt == uint8 ? std::min(std::max(c.hi, 2.0), 15.0) : c.hi;
+        std::vector<double> in;
+        Tensor x = random_tensor(shape, dt, lo, hi, seed++, &in);
+        std::vector<double> want;
+        for (double v : in) want.push_back(wrap(c.ref(v), dt));
+        Tensor y = c.op(x);
+        EXPECT_EQ(y.dtype(), dt);
+        EXPECT_TRUE(all_close(y, want, shape, dt == float32 ? c.rtol : c.rtol64,
+                              dt == float32 ? 1e-6 : 1e-13));
+      }
+    }
+  }
+}
+
+TEST_P(UnaryTest, RoundHalfToEvenAndSpecialValues) {
+  EXPECT_EQ(round(constant({0.5f, 1.5f, 2.5f, -0.5f, -1.5f})).to_vector<float>(),
+            (std::vector<float>{0, 2, 2, -0, -2}));
+  // Stable forms: no overflow at the extremes.
+  auto s = sigmoid(constant({-1000.0, 1000.0})).to_vector<double>();
+  EXPECT_EQ(s[0], 0.0);
+  EXPECT_EQ(s[1], 1.0);
+  auto sp = softplus(constant({-1000.0f, 1000.0f})).to_vector<float>();
+  EXPECT_EQ(sp[0], 0.0f);
+  EXPECT_EQ(sp[1], 1000.0f);
+  auto e = exp(constant({-1000.0f, 1000.0f, NAN})).to_vector<float>();
+  EXPECT_EQ(e[0], 0.0f);
+  EXPECT_TRUE(std::isinf(e[1]));
+  EXPECT_TRUE(std::isnan(e[2]));
+}
+
+TEST_P(UnaryTest, LogicalNot) {
+  EXPECT_EQ(values(logical_not(constant(std::vector<bool>{true, false, true}))), (std::vector<double>{0, 1, 0}));
+  EXPECT_THROW(logical_not(constant({1.f})), InvalidArgument);
+}
+
+TEST_P(UnaryTest, UnsupportedDtypesAreErrors) {
+  try {
+    exp(constant({1, 2}));
+    FAIL() << "exp of int32 must be an error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "[exp] x must be float32 or float64, got int32");
+  }
+  EXPECT_THROW(neg(constant(std::vector<bool>{true})), InvalidArgument);
+  EXPECT_THROW(neg(constant(std::vector<uint8_t>{1})), InvalidArgument);
+}
+
+// ---- cast ---------------------------------------------------------------------------
+
+class CastTest : public DeviceTest {};
+
+TEST_P(CastTest, EveryPairOfDtypes) {
+  const std::vector<DType> all = {float32, float64, int32, int64, uint8, bool_};
+  for (DType from : all) {
+    for (DType to : all) {
+      SCOPED_TRACE(std::string(dtype_name(from)) + " -> " + std::string(dtype_name(to)));
+      bool unsigned_side = from == uint8 || to == uint8;
+      std::vector<double> in = from == bool_ ? random_values(11, 0, 1, bool_, 7)
+                                             : random_values(11, unsigned_side ? 0.5 : -100, 100, from, 7);
+      Tensor x = make(in, {11}, from);
+      std::vector<double> want;
+      for (double v : in) {
+        double r = to == bool_ ? (v != 0) : (is_integer(to) ? std::trunc(v) : v);
+        want.push_back(wrap(r, to));
+      }
+      Tensor y = cast(x, to);
+      EXPECT_EQ(y.dtype(), to);
+      EXPECT_TRUE(all_close(y, want, {11}));
+    }
+  }
+}
+
+TEST_P(CastTest, FloatToIntegerSaturatesAndNanIsZero) {
+  auto v = cast(constant({1e20f, -1e20f, NAN, 2.9f, -2.9f}), int32).to_vector<int32_t>();
+  EXPECT_EQ(v, (std::vector<int32_t>{INT32_MAX, INT32_MIN, 0, 2, -2}));
+}
+
+// ---- binary -------------------------------------------------------------------------
+
+struct BinaryCase {
+  std::string name;
+  std::function<Tensor(const Tensor&, const Tensor&)> op;
+  Ref2 ref;
+  std::vector<DType> dtypes;
+  double a_lo, a_hi, b_lo, b_hi;
+  bool bool_result = false;
+  Ref2 ref32 = nullptr;  // where float32 arithmetic defines the result (floor of a rounded quotient)
+};
+
+double py_mod(double a, double b) {
+  double r = std::fmod(a, b);
+  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+}
+
+std::vector<BinaryCase> binary_cases() {
+  return {
+      {"add", [](auto& a, auto& b) { return add(a, b); }, [](double a, double b) { return a + b; }, kNumeric, -100, 100, -100, 100},
+      {"sub", [](auto& a, auto& b) { return sub(a, b); }, [](double a, double b) { return a - b; }, kNumeric, -100, 100, -100, 100},
+      {"mul", [](auto& a, auto& b) { return mul(a, b); }, [](double a, double b) { return a * b; }, kNumeric, -100, 100, -100, 100},
+      {"div", [](auto& a, auto& b) { return div(a, b); }, [](double a, double b) { return std::trunc(a / b) == a / b ? a / b : a / b; },
+       kFloats, -100, 100, -10, 10},
+      {"div_int", [](auto& a, auto& b) { return div(a, b); }, [](double a, double b) { return std::trunc(a / b); },
+       {int32, int64, uint8}, -100, 100, -10, 10},
+      {"pow", [](auto& a, auto& b) { return pow(a, b); }, [](double a, double b) { return std::pow(a, b); }, kFloats, 0.1, 3, -2, 2},
+      {"pow_int", [](auto& a, auto& b) { return pow(a, b); }, [](double a, double b) { return std::pow(a, b); },
+       {int32, int64, uint8}, -5, 5, 0.5, 3.4},
+      {"maximum", [](auto& a, auto& b) { return maximum(a, b); }, [](double a, double b) { return std::max(a, b); }, kNumeric, -100, 100, -100, 100},
+      {"minimum", [](auto& a, auto& b) { return minimum(a, b); }, [](double a, double b) { return std::min(a, b); }, kNumeric, -100, 100, -100, 100},
+      {"floordiv", [](auto& a, auto& b) { return floordiv(a, b); }, [](double a, double b) { return std::floor(a / b); }, kNumeric, -100, 100, -10, 10,
+       false, [](double a, double b) { return std::floor(static_cast<double>(static_cast<float>(a / b))); }},
+      {"floormod", [](auto& a, auto& b) { return floormod(a, b); }, py_mod, kNumeric, -100, 100, -10, 10},
+      {"equal", [](auto& a, auto& b) { return equal(a, b); }, [](double a, double b) { return double(a == b); }, kNumeric, -3, 3, -3, 3, true},
+      {"not_equal", [](auto& a, auto& b) { return not_equal(a, b); }, [](double a, double b) { return double(a != b); }, kNumeric, -3, 3, -3, 3, true},
+      {"less", [](auto& a, auto& b) { return less(a, b); }, [](double a, double b) { return double(a < b); }, kNumeric, -3, 3, -3, 3, true},
+      {"less_equal", [](auto& a, auto& b) { return less_equal(a, b); }, [](double a, double b) { return double(a <= b); }, kNumeric, -3, 3, -3, 3, true},
+      {"greater", [](auto& a, auto& b) { return greater(a, b); }, [](double a, double b) { return double(a > b); }, kNumeric, -3, 3, -3, 3, true},
+      {"greater_equal", [](auto& a, auto& b) { return greater_equal(a, b); }, [](double a, double b) { return double(a >= b); }, kNumeric, -3, 3, -3, 3, true},
+      {"logical_and", [](auto& a, auto& b) { return logical_and(a, b); }, [](double a, double b) { return double(a && b); }, {bool_}, 0, 1, 0, 1, true},
+      {"logical_or", [](auto& a, auto& b) { return logical_or(a, b); }, [](double a, double b) { return double(a || b); }, {bool_}, 0, 1, 0, 1, true},
+  };
+}
+
+const std::vector<std::pair<TensorShape, TensorShape>> kBroadcastPairs = {
+    {{3, 4}, {3, 4}}, {{}, {3, 4}},       {{3, 4}, {}},          {{3, 1}, {1, 4}},  {{2, 3, 4}, {4}},
+    {{2, 1, 4}, {3, 1}}, {{0, 4}, {4}},   {{5, 1, 3}, {5, 4, 1}}, {{}, {}},         {{200, 300}, {300}},
+    {{40000}, {40000}}, {{2, 3, 1, 5}, {3, 4, 1}}};
+
+// Reference broadcast: out[i] = f(a[ia], b[ib]).
+std::vector<double> broadcast_ref(const std::vector<double>& a, const TensorShape& sa, const std::vector<double>& b,
+                                  const TensorShape& sb, const TensorShape& so, const Ref2& f) {
+  std::vector<double> out;
+  for (int64_t i = 0; i < so.num_elements(); ++i) {
+    auto idx = unravel(i, so);
+    auto pick = [&](const TensorShape& s) {
+      std::vector<int64_t> j;
+      for (int d = 0; d < s.rank(); ++d) {
+        int64_t k = idx[static_cast<size_t>(d + so.rank() - s.rank())];
+        j.push_back(s.dim(d) == 1 ? 0 : k);
+      }
+      return ravel(j, s);
+    };
+    out.push_back(f(a[static_cast<size_t>(pick(sa))], b[static_cast<size_t>(pick(sb))]));
+  }
+  return out;
+}
+
+class BinaryTest : public DeviceTest {};
+
+TEST_P(BinaryTest, MatchesFloat64ReferenceWithBroadcasting) {
+  uint32_t seed = 100;
+  for (const auto& c : binary_cases()) {
+    for (DType dt : c.dtypes) {
+      for (const auto& [sa, sb] : kBroadcastPairs) {
+        SCOPED_TRACE(c.name + " " + std::string(dtype_name(dt)) + " " + sa.to_string() + " " + sb.to_string());
+        double alo = c.a_lo, ahi = c.a_hi, blo = c.b_lo, bhi = c.b_hi;
+        if (dt == uint8) {  // non-negative ranges, results that fit (or wrap, as checked)
+          alo = std::max(alo, 1.0);
+          blo = std::max(blo, 1.0);
+          ahi = std::min(ahi, 5.0) + (c.name == "pow_int" ? 0 : 40);
+          bhi = std::min(bhi, 3.4) + (c.name == "pow_int" ? 0 : 6);
+        }
+        std::vector<double> va, vb;
+        Tensor a = random_tensor(sa, dt, alo, ahi, seed++, &va);
+        Tensor b = random_tensor(sb, dt, blo, bhi, seed++, &vb);
+        TensorShape so = broadcast_shapes(sa, sb);
+        auto want = broadcast_ref(va, sa, vb, sb, so, dt == float32 && c.ref32 ? c.ref32 : c.ref);
+        if (!c.bool_result)
+          for (auto& w : want) w = wrap(w, dt);
+        Tensor y = c.op(a, b);
+        EXPECT_EQ(y.dtype(), c.bool_result ? bool_ : dt);
+        EXPECT_TRUE(all_close(y, want, so, dt == float32 ? 4e-6 : 1e-12, dt == float32 ? 1e-6 : 1e-12));
+      }
+    }
+  }
+}
+
+TEST_P(BinaryTest, IntegerDivisionByZeroIsZeroNotATrap) {
+  auto a = constant({7, -7, INT32_MIN}), b = constant({0, 0, -1});
+  EXPECT_EQ(div(a, b).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, INT32_MIN}));
+  EXPECT_EQ(floordiv(a, b).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, INT32_MIN}));
+  EXPECT_EQ(floormod(a, b).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 0}));
+}
+
+TEST_P(BinaryTest, MaximumAndMinimumPropagateNan) {
+  auto a = constant({NAN, 1.f}), b = constant({1.f, NAN});
+  for (float v : maximum(a, b).to_vector<float>()) EXPECT_TRUE(std::isnan(v));
+  for (float v : minimum(a, b).to_vector<float>()) EXPECT_TRUE(std::isnan(v));
+}
+
+TEST_P(BinaryTest, OperatorsAndScalars) {
+  auto x = constant({1.f, 2.f, 3.f});
+  EXPECT_EQ((x + x).to_vector<float>(), (std::vector<float>{2, 4, 6}));
+  EXPECT_EQ((x * 2).to_vector<float>(), (std::vector<float>{2, 4, 6}));
+  EXPECT_EQ((1 - x).to_vector<float>(), (std::vector<float>{0, -1, -2}));
+  EXPECT_EQ((x / 2.0).to_vector<float>(), (std::vector<float>{0.5f, 1, 1.5f}));
+  EXPECT_EQ((-x).to_vector<float>(), (std::vector<float>{-1, -2, -3}));
+  EXPECT_EQ(values(x > 1.5), (std::vector<double>{0, 1, 1}));
+  EXPECT_EQ(values(x == x), (std::vector<double>{1, 1, 1}));
+  auto i = constant({1, 2, 3});
+  EXPECT_EQ((i * 3).dtype(), int32);  // the scalar takes the tensor's dtype
+}
+
+TEST_P(BinaryTest, BadInputIsAnErrorNamingTheOp) {
+  try {
+    add(ones({2, 3}), ones({4}));
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "[add] incompatible shapes for broadcasting: [2,3] vs [4]");
+  }
+  try {
+    mul(ones({2}), ones({2}, int32));
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "[mul] dtypes differ: float32 vs int32");
+  }
+  EXPECT_THROW(logical_and(ones({2}), ones({2})), InvalidArgument);
+  EXPECT_THROW(less(constant(std::vector<bool>{true}), constant(std::vector<bool>{false})), InvalidArgument);
+}
+
+// ---- where ------------------------------------------------------------------------------
+
+class WhereTest : public DeviceTest {};
+
+TEST_P(WhereTest, SelectsWithBroadcasting) {
+  for (DType dt : {float32, float64, int32, int64, uint8, bool_}) {
+    SCOPED_TRACE(dtype_name(dt));
+    std::vector<double> vc, va, vb;
+    Tensor c = random_tensor({3, 1, 4}, bool_, 0, 1, 5, &vc);
+    Tensor a = random_tensor({5, 4}, dt, 1, 50, 6, &va);
+    Tensor b = random_tensor({}, dt, 1, 50, 7, &vb);
+    TensorShape so{3, 5, 4};
+    std::vector<double> want;
+    for (int64_t i = 0; i < so.num_elements(); ++i) {
+      auto idx = unravel(i, so);
+      bool cond = vc[static_cast<size_t>(idx[0] * 4 + idx[2])] != 0;
+      want.push_back(cond ? va[static_cast<size_t>(idx[1] * 4 + idx[2])] : vb[0]);
+    }
+    EXPECT_TRUE(all_close(where(c, a, b), want, so));
+  }
+  EXPECT_THROW(where(ones({2}), ones({2}), ones({2})), InvalidArgument);
+}
+
+EMBER_INSTANTIATE_DEVICE_TESTS(UnaryTest);
+EMBER_INSTANTIATE_DEVICE_TESTS(CastTest);
+EMBER_INSTANTIATE_DEVICE_TESTS(BinaryTest);
+EMBER_INSTANTIATE_DEVICE_TESTS(WhereTest);
+
+}  // namespace
+}  // namespace ember::test

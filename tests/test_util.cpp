@@ -1,0 +1,138 @@
+#include "test_util.h"
+
+#include <cmath>
+#include <random>
+#include <sstream>
+
+namespace ember::test {
+
+double round_to(double x, DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return static_cast<double>(static_cast<float>(x));
+    case DType::Float64: return x;
+    case DType::Bool: return x != 0 ? 1 : 0;
+    default: return std::nearbyint(x);
+  }
+}
+
+std::vector<double> random_values(int64_t n, double lo, double hi, DType dtype, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> dist(lo, hi);
+  std::vector<double> v(static_cast<size_t>(n));
+  for (auto& x : v) {
+    if (dtype == bool_) {
+      x = gen() % 2;
+      continue;
+    }
+    for (int tries = 0; tries < 100; ++tries) {
+      x = round_to(dist(gen), dtype);
+      if (x != 0) break;
+    }
+  }
+  return v;
+}
+
+Tensor make(const std::vector<double>& vals, const TensorShape& shape, DType dtype, Device device) {
+  Tensor out;
+  switch (dtype) {
+    case DType::Float32: out = constant(std::vector<float>(vals.begin(), vals.end()), shape, device); break;
+    case DType::Float64: out = constant(vals, shape, device); break;
+    case DType::Int32: {
+      std::vector<int32_t> v;
+      for (double x : vals) v.push_back(static_cast<int32_t>(x));
+      out = constant(v, shape, device);
+      break;
+    }
+    case DType::Int64: {
+      std::vector<int64_t> v;
+      for (double x : vals) v.push_back(static_cast<int64_t>(x));
+      out = constant(v, shape, device);
+      break;
+    }
+    case DType::UInt8: {
+      std::vector<uint8_t> v;
+      for (double x : vals) v.push_back(static_cast<uint8_t>(x));
+      out = constant(v, shape, device);
+      break;
+    }
+    case DType::Bool: {
+      std::vector<bool> v;
+      for (double x : vals) v.push_back(x != 0);
+      out = constant(v, shape, device);
+      break;
+    }
+    default: throw std::runtime_error("make: unsupported dtype");
+  }
+  return out;
+}
+
+Tensor random_tensor(const TensorShape& shape, DType dtype, double lo, double hi, uint32_t seed,
+                     std::vector<double>* out_values, Device device) {
+  auto v = random_values(shape.num_elements(), lo, hi, dtype, seed);
+  if (out_values) *out_values = v;
+  return make(v, shape, dtype, device);
+}
+
+std::vector<double> values(const Tensor& t) {
+  Tensor c = t.to(Device::cpu());
+  std::vector<double> out(static_cast<size_t>(c.num_elements()));
+  EMBER_SWITCH_ALL(c.dtype(), throw std::runtime_error("values: unsupported dtype"),
+                   const scalar_t* p = static_cast<const scalar_t*>(c.raw_data());
+                   for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(p[i]));
+  return out;
+}
+
+double rtol_for(DType dtype) { return dtype == float32 ? 2e-6 : dtype == float64 ? 1e-12 : 0; }
+double atol_for(DType dtype) { return dtype == float32 ? 1e-6 : dtype == float64 ? 1e-12 : 0; }
+
+::testing::AssertionResult all_close(const Tensor& got, const std::vector<double>& want,
+                                     const TensorShape& shape, double rtol, double atol) {
+  if (!(got.shape() == shape))
+    return ::testing::AssertionFailure() << "shape " << got.shape() << ", expected " << shape;
+  auto g = values(got);
+  if (g.size() != want.size())
+    return ::testing::AssertionFailure() << g.size() << " values, expected " << want.size();
+  int bad = 0;
+  std::ostringstream os;
+  for (size_t i = 0; i < g.size(); ++i) {
+    bool ok = (std::isnan(g[i]) && std::isnan(want[i])) || g[i] == want[i] ||
+              std::abs(g[i] - want[i]) <= atol + rtol * std::abs(want[i]);
+    if (!ok && bad++ < 5)
+      os << "\n  [" << i << "] got " << g[i] << ", expected " << want[i] << " (diff "
+         << std::abs(g[i] - want[i]) << ")";
+  }
+  if (bad) return ::testing::AssertionFailure() << bad << " of " << g.size() << " values differ:" << os.str();
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult all_close(const Tensor& got, const std::vector<double>& want,
+                                     const TensorShape& shape) {
+  return all_close(got, want, shape, rtol_for(got.dtype()), atol_for(got.dtype()));
+}
+
+std::vector<int64_t> unravel(int64_t flat, const TensorShape& shape) {
+  std::vector<int64_t> idx(static_cast<size_t>(shape.rank()));
+  for (int i = shape.rank() - 1; i >= 0; --i) {
+    idx[static_cast<size_t>(i)] = flat % shape.dim(i);
+    flat /= shape.dim(i);
+  }
+  return idx;
+}
+
+int64_t ravel(const std::vector<int64_t>& idx, const TensorShape& shape) {
+  int64_t flat = 0;
+  for (int i = 0; i < shape.rank(); ++i) flat = flat * shape.dim(i) + idx[static_cast<size_t>(i)];
+  return flat;
+}
+
+std::string device_name(const ::testing::TestParamInfo<Device>& info) {
+  return info.param.is_cpu() ? "cpu" : "cuda" + std::to_string(info.param.index());
+}
+
+void DeviceTest::SetUp() {
+  if (device().is_cuda() && cuda_device_count() <= device().index())
+    GTEST_SKIP() << "no CUDA device: " << cuda_unavailable_reason();
+  scope_ = std::make_unique<DeviceScope>(device());
+}
+
+}  // namespace ember::test

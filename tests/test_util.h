@@ -1,0 +1,60 @@
+// Test helpers: random inputs (never zeros), conversions to double for
+// comparison with float64 references, and the device parameterisation that
+// lets every op test run once per device kind (CUDA instances skip, saying
+// why, where there is no GPU).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ember.h"
+
+namespace ember::test {
+
+/// n values uniform in [lo, hi], rounded for integer dtypes, none equal to 0
+/// (unless the range holds nothing else), reproducible from `seed`.
+std::vector<double> random_values(int64_t n, double lo, double hi, DType dtype, uint32_t seed);
+/// A tensor of `dtype` holding `values` (converted) on `device`.
+Tensor make(const std::vector<double>& values, const TensorShape& shape, DType dtype,
+            Device device = default_device());
+/// A random tensor and the double values it holds (after rounding to dtype).
+Tensor random_tensor(const TensorShape& shape, DType dtype, double lo, double hi, uint32_t seed,
+                     std::vector<double>* values = nullptr, Device device = default_device());
+/// The values of any tensor, as doubles, copied to the host.
+std::vector<double> values(const Tensor& t);
+/// The value of `x` after a round trip through `dtype`.
+double round_to(double x, DType dtype);
+
+/// Default tolerances for results of `dtype` (relative, absolute).
+double rtol_for(DType dtype);
+double atol_for(DType dtype);
+
+/// Checks shape, then every element within atol + rtol·|want| (NaNs must match).
+::testing::AssertionResult all_close(const Tensor& got, const std::vector<double>& want,
+                                     const TensorShape& shape, double rtol, double atol);
+::testing::AssertionResult all_close(const Tensor& got, const std::vector<double>& want,
+                                     const TensorShape& shape);
+
+/// Row-major index helpers for reference implementations.
+std::vector<int64_t> unravel(int64_t flat, const TensorShape& shape);
+int64_t ravel(const std::vector<int64_t>& idx, const TensorShape& shape);
+
+std::string device_name(const ::testing::TestParamInfo<Device>& info);
+
+/// Base of tests that run once per device kind; ops run under a DeviceScope.
+class DeviceTest : public ::testing::TestWithParam<Device> {
+ protected:
+  void SetUp() override;
+  Device device() const { return GetParam(); }
+  std::unique_ptr<DeviceScope> scope_;
+};
+
+}  // namespace ember::test
+
+#define EMBER_INSTANTIATE_DEVICE_TESTS(Suite)                                             \
+  INSTANTIATE_TEST_SUITE_P(Devices, Suite,                                                \
+                           ::testing::Values(::ember::Device::cpu(), ::ember::Device::cuda(0)), \
+                           ::ember::test::device_name)
