@@ -96,14 +96,10 @@ template <typename T>
 std::string format_float(T v, bool scientific) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  if (scientific) {
+  if (scientific) {  // shortest mantissa; format_cells pads the mantissas to one length
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.8e", static_cast<double>(v));
-    std::string s(buf);
-    auto e = s.find('e');
-    std::string mant = s.substr(0, e), exp = s.substr(e);
-    while (mant.size() > 2 && mant.back() == '0' && mant[mant.size() - 2] != '.') mant.pop_back();
-    return mant + exp;
+    auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+    return std::string(buf, res.ptr);
   }
   std::string s = shortest(v);
   if (s.find('e') != std::string::npos || [&] {
@@ -136,8 +132,31 @@ std::vector<std::string> format_cells(const std::vector<T>& vals) {
       if (v != 0) min_abs = std::min(min_abs, std::abs(v));
     }
     bool sci = max_abs >= T(1e8) || (min_abs < T(1e-4) && min_abs > 0) ||
-               (min_abs > 0 && max_abs / min_abs > T(1e3) && min_abs < T(1e-4));
+               (min_abs > 0 && max_abs / min_abs > T(1e3));
     for (T v : vals) out.push_back(format_float(v, sci));
+    if (sci) {
+      // NumPy: every mantissa gets the same number of fractional digits ("1.e-05", "1.5e-05").
+      size_t frac = 0;
+      for (auto& s : out) {
+        auto e = s.find('e');
+        if (e == std::string::npos) continue;
+        auto dot = s.find('.');
+        frac = std::max(frac, dot == std::string::npos || dot > e ? size_t{0} : e - dot - 1);
+      }
+      for (auto& s : out) {
+        auto e = s.find('e');
+        if (e == std::string::npos) continue;
+        std::string mant = s.substr(0, e), exp = s.substr(e);
+        auto dot = mant.find('.');
+        if (dot == std::string::npos) {
+          mant += '.';
+          dot = mant.size() - 1;
+        }
+        mant += std::string(frac - (mant.size() - dot - 1), '0');
+        s = mant + exp;
+      }
+      return out;
+    }
     // Pad so the decimal points line up: integer parts on the left, fractions on the right.
     size_t int_w = 0, frac_w = 0;
     for (auto& s : out) {
@@ -241,7 +260,9 @@ std::string Tensor::to_string() const {
   if (is_symbolic()) {
     os << "ember.Tensor(<symbolic>, shape=" << shape() << ", dtype=" << dtype_name(dtype()) << ")";
   } else {
-    os << "ember.Tensor(" << format_values(*this) << ", shape=" << shape()
+    std::string v = format_values(*this);
+    // As TensorFlow: a value spanning several lines starts on a line of its own.
+    os << "ember.Tensor(" << (v.find('\n') != std::string::npos ? "\n" : "") << v << ", shape=" << shape()
        << ", dtype=" << dtype_name(dtype()) << ")";
   }
   return os.str();

@@ -1,0 +1,216 @@
+// core/: dtypes, shapes, devices, tensors, printing, the allocator, the op
+// registry and the hooks the dispatch point offers to tracing and tapes.
+#include <sstream>
+
+#include "test_util.h"
+
+namespace ember::test {
+namespace {
+
+TEST(DType, NamesAndSizes) {
+  EXPECT_EQ(dtype_name(float32), "float32");
+  EXPECT_EQ(dtype_name(bool_), "bool");
+  EXPECT_EQ(dtype_name(bfloat16), "bfloat16");
+  EXPECT_EQ(dtype_size(float64), 8u);
+  EXPECT_EQ(dtype_size(uint8), 1u);
+  EXPECT_EQ(dtype_size(float16), 2u);
+  EXPECT_TRUE(is_floating(float16));
+  EXPECT_FALSE(is_floating(int32));
+}
+
+TEST(TensorShape, PrintsLikeTensorFlow) {
+  EXPECT_EQ(TensorShape({2, -1, 3}).to_string(), "(2, None, 3)");
+  EXPECT_EQ(TensorShape({3}).to_string(), "(3,)");
+  EXPECT_EQ(TensorShape().to_string(), "()");
+  EXPECT_EQ(TensorShape::unknown_rank().to_string(), "<unknown>");
+  EXPECT_EQ(TensorShape({2, -1}).num_elements(), -1);
+  EXPECT_FALSE(TensorShape({2, -1}).is_fully_defined());
+  EXPECT_TRUE(TensorShape({2, -1}).is_compatible_with({2, 5}));
+  EXPECT_FALSE(TensorShape({2, -1}).is_compatible_with({3, 5}));
+  EXPECT_TRUE(TensorShape::unknown_rank().is_compatible_with({1, 2, 3}));
+  std::ostringstream os;
+  os << TensorShape({4, 5});
+  EXPECT_EQ(os.str(), "(4, 5)");
+}
+
+TEST(Device, ParsesEveryForm) {
+  EXPECT_EQ(Device::parse("cpu"), Device::cpu());
+  EXPECT_EQ(Device::parse("cuda:1"), Device::cuda(1));
+  EXPECT_EQ(Device::parse("/GPU:0"), Device::cuda(0));
+  EXPECT_EQ(Device::parse("/device:CPU:0"), Device::cpu());
+  EXPECT_EQ(Device::parse("gpu"), Device::cuda(0));
+  EXPECT_EQ(Device::cuda(2).to_string(), "cuda:2");
+  EXPECT_THROW(Device::parse("tpu:0"), InvalidArgument);
+  EXPECT_THROW(Device::parse("cuda:x"), InvalidArgument);
+}
+
+TEST(Device, DefaultDeviceAndScopes) {
+  if (cuda_device_count() == 0) {
+    EXPECT_EQ(default_device(), Device::cpu());
+    EXPECT_FALSE(cuda_unavailable_reason().empty());
+    try {
+      DeviceScope s(Device::cuda(0));
+      FAIL() << "a scope on a missing GPU must be an error";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find("cuda:0 is not available"), std::string::npos) << e.what();
+    }
+  } else {
+    EXPECT_EQ(default_device(), Device::cuda(0));
+  }
+  {
+    DeviceScope s("/CPU:0");
+    EXPECT_EQ(default_device(), Device::cpu());
+    EXPECT_EQ(ones({2}).device(), Device::cpu());
+  }
+}
+
+TEST(Tensor, ConstantsOfEveryKind) {
+  EXPECT_EQ(constant(3).dtype(), int32);
+  EXPECT_EQ(constant(3.0f).dtype(), float32);
+  EXPECT_EQ(constant(3.0).dtype(), float64);  // C++ types decide: a double is float64
+  EXPECT_EQ(constant(int64_t{3}).dtype(), int64);
+  EXPECT_EQ(constant(true).dtype(), bool_);
+  EXPECT_EQ(constant(3.5f).item<float>(), 3.5f);
+  Tensor v = constant({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}, {2, 3});
+  EXPECT_EQ(v.shape(), (TensorShape{2, 3}));
+  EXPECT_EQ(v.to_vector<float>(), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  Tensor m = constant({{1, 2}, {3, 4}});
+  EXPECT_EQ(m.shape(), (TensorShape{2, 2}));
+  EXPECT_EQ(m.dtype(), int32);
+  EXPECT_THROW(constant({1.f, 2.f}, {3}), InvalidArgument);
+  EXPECT_THROW((constant({{1, 2}, {3}})), InvalidArgument);
+  EXPECT_THROW(v.to_vector<double>(), InvalidArgument);
+  EXPECT_THROW(v.item<float>(), InvalidArgument);
+}
+
+TEST(Tensor, FillZerosOnes) {
+  for (DType dt : {float32, float64, int32, int64, uint8, bool_}) {
+    EXPECT_EQ(values(zeros({2, 2}, dt)), std::vector<double>(4, 0.0));
+    EXPECT_EQ(values(ones({3}, dt)), std::vector<double>(3, 1.0));
+  }
+  EXPECT_EQ(values(fill({2}, 7.5, float64)), (std::vector<double>{7.5, 7.5}));
+  Tensor x = constant({1, 2, 3});
+  EXPECT_EQ(zeros_like(x).dtype(), int32);
+  EXPECT_EQ(ones_like(x).shape(), x.shape());
+  EXPECT_THROW(zeros({-1}), InvalidArgument);
+  EXPECT_THROW(zeros({2}, float16), InvalidArgument);
+}
+
+TEST(Tensor, HandleSemanticsCloneAndCopy) {
+  Tensor a = constant({1.f, 2.f});
+  Tensor b = a;  // a handle: same tensor
+  EXPECT_EQ(a.raw_data(), b.raw_data());
+  EXPECT_EQ(a.id(), b.id());
+  Tensor c = a.clone();
+  EXPECT_NE(c.raw_data(), a.raw_data());
+  EXPECT_EQ(c.to_vector<float>(), a.to_vector<float>());
+  EXPECT_EQ(a.to(Device::cpu()).raw_data(), a.raw_data());
+  Tensor u;
+  EXPECT_FALSE(u.defined());
+  EXPECT_EQ(u.to_string(), "ember.Tensor(<undefined>)");
+}
+
+TEST(Tensor, BuffersAre64ByteAligned) {
+  for (int64_t n : {1, 3, 17, 1000, 100000, 3000000}) {
+    Tensor t = zeros({n}, uint8);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw_data()) % 64, 0u) << n;
+  }
+}
+
+TEST(Tensor, PrintsAsTensorFlowDoes) {
+  EXPECT_EQ(constant({1.f, 2.f, 3.f}).to_string(), "ember.Tensor([1. 2. 3.], shape=(3,), dtype=float32)");
+  EXPECT_EQ(constant(3.0f).to_string(), "ember.Tensor(3.0, shape=(), dtype=float32)");
+  EXPECT_EQ(constant(0.1f).to_string(), "ember.Tensor(0.1, shape=(), dtype=float32)");
+  EXPECT_EQ(constant(7).to_string(), "ember.Tensor(7, shape=(), dtype=int32)");
+  EXPECT_EQ(constant({{1, 2}, {3, 4}}).to_string(),
+            "ember.Tensor(\n[[1 2]\n [3 4]], shape=(2, 2), dtype=int32)");
+  EXPECT_EQ(constant({1.5, 2.25, -3.0}).to_string(), "ember.Tensor([ 1.5   2.25 -3.  ], shape=(3,), dtype=float64)");
+  EXPECT_EQ(constant(std::vector<bool>{true, false}).to_string(), "ember.Tensor([ True False], shape=(2,), dtype=bool)");
+  EXPECT_EQ(constant({1, -10, 100}).to_string(), "ember.Tensor([  1 -10 100], shape=(3,), dtype=int32)");
+  EXPECT_EQ(zeros({0}).to_string(), "ember.Tensor([], shape=(0,), dtype=float32)");
+  EXPECT_EQ(constant({1e-5f, 1.f}).to_string(), "ember.Tensor([1.e-05 1.e+00], shape=(2,), dtype=float32)");
+  EXPECT_EQ(reshape(range(8), {2, 2, 2}).to_string(),
+            "ember.Tensor(\n[[[0 1]\n  [2 3]]\n\n [[4 5]\n  [6 7]]], shape=(2, 2, 2), dtype=int64)");
+  EXPECT_EQ(range(2000).to_string(), "ember.Tensor([   0    1    2 ... 1997 1998 1999], shape=(2000,), dtype=int64)");
+}
+
+TEST(Registry, EveryOpHasACpuKernelAndAName) {
+  auto ops = registered_ops();
+  EXPECT_GT(ops.size(), 70u);
+  for (const OpDef* op : ops) {
+    EXPECT_TRUE(op->has_kernel(DeviceKind::CPU)) << op->name;
+    EXPECT_FALSE(op->api_name.empty()) << op->name;
+  }
+  EXPECT_EQ(op_def("AddV2").api_name, "add");
+  EXPECT_EQ(op_def("BatchMatMulV2").api_name, "matmul");
+  EXPECT_THROW(op_def("NoSuchOp"), NotFound);
+}
+
+// A tape hook sees every executed op with its inputs and outputs, and nothing
+// a kernel runs internally.
+struct RecordingTape : TapeHook {
+  std::vector<std::string> ops;
+  void record(const OpDef& op, std::span<const Tensor> in, std::span<const Tensor> out, const Attrs&) override {
+    ops.push_back(op.name + "/" + std::to_string(in.size()) + "/" + std::to_string(out.size()));
+  }
+};
+
+TEST(Dispatch, TapesSeeEveryOpOnce) {
+  RecordingTape tape;
+  context().tapes = &tape;
+  Tensor x = ones({2, 3, 4});
+  Tensor y = reduce_sum(x * 2.0f, std::vector<int64_t>{0, 2});  // the kernel transposes internally
+  auto parts = split(y, int64_t{3});
+  context().tapes = nullptr;
+  EXPECT_EQ(tape.ops, (std::vector<std::string>{"Fill/0/1", "Mul/2/1", "Sum/1/1", "SplitV/1/3"}));
+  EXPECT_EQ(values(y), (std::vector<double>{16, 16, 16}));
+}
+
+// A trace hook receives ops instead of kernels running: here it hands back
+// placeholders of the inferred shape, as graph/ will.
+struct SymbolicTrace : TraceHook {
+  std::vector<std::string> nodes;
+  std::vector<Tensor> add_node(const OpDef& op, std::span<const Tensor>, const Attrs&,
+                               std::span<const OutputSpec> specs) override {
+    nodes.push_back(op.name);
+    std::vector<Tensor> out;
+    for (const auto& s : specs) {
+      auto impl = std::make_shared<TensorImpl>();
+      impl->dtype = s.dtype;
+      impl->shape = s.shape;
+      out.emplace_back(std::move(impl));
+    }
+    return out;
+  }
+};
+
+TEST(Dispatch, TracingReceivesOpsWithInferredShapes) {
+  Tensor a = ones({2, 3}), b = ones({3, 4});
+  SymbolicTrace trace;
+  context().tracer = &trace;
+  Tensor c = matmul(a, b);
+  Tensor d = relu(c);
+  context().tracer = nullptr;
+  EXPECT_EQ(trace.nodes, (std::vector<std::string>{"MatMul", "Relu"}));
+  EXPECT_EQ(d.shape(), (TensorShape{2, 4}));
+  // Inference copes with unknown dimensions.
+  auto t = std::make_shared<TensorImpl>();
+  t->shape = TensorShape({-1, 3});
+  Tensor sym(t);
+  auto specs = infer_outputs(op_def("MatMul"), std::vector<Tensor>{sym, b}, {{"transpose_a", false}, {"transpose_b", false}});
+  EXPECT_EQ(specs[0].shape.to_string(), "(None, 4)");
+  auto bspecs = infer_outputs(op_def("AddV2"), std::vector<Tensor>{sym, ones({5, 1, 3})}, {});
+  EXPECT_EQ(bspecs[0].shape.to_string(), "(5, None, 3)");
+}
+
+TEST(Errors, AreOneHierarchy) {
+  try {
+    throw DataLoss("x");
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "x");
+  }
+  EXPECT_THROW(throw ResourceExhausted("oom"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace ember::test

@@ -1,0 +1,131 @@
+// Random numbers: Philox-4x32-10 against the published known-answer vectors,
+// the stream layout every device must reproduce, TensorFlow's seeding rules,
+// and the distributions' moments.
+#include <cmath>
+
+#include "core/philox.h"
+#include "kernels/functors.h"
+#include "test_util.h"
+
+namespace ember::test {
+namespace {
+
+TEST(Philox, KnownAnswerVectors) {
+  // Random123's kat_vectors for philox4x32-10: counter, key -> output.
+  struct Kat {
+    uint32_t ctr[4], key[2], out[4];
+  } kats[] = {
+      {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+      {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff}, {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+      {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0}, {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+  };
+  for (const auto& k : kats) {
+    philox::Block b = philox::philox4x32_10({{k.ctr[0], k.ctr[1], k.ctr[2], k.ctr[3]}}, k.key[0], k.key[1]);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(b.v[i], k.out[i]) << "word " << i;
+  }
+}
+
+TEST(Philox, UniformConversions) {
+  EXPECT_EQ(philox::uniform_float(0), 0.0f);
+  EXPECT_LT(philox::uniform_float(0xffffffffu), 1.0f);
+  EXPECT_EQ(philox::uniform_double(0, 0), 0.0);
+  EXPECT_LT(philox::uniform_double(0xffffffffu, 0xffffffffu), 1.0);
+}
+
+class RandomTest : public DeviceTest {
+ protected:
+  void TearDown() override { random::clear_seed(); }
+};
+
+TEST_P(RandomTest, StreamLayoutIsTheDocumentedOne) {
+  // Element i of a float32 draw is word i % 4 of block (offset + i / 4); the
+  // CUDA kernels must produce exactly these numbers.
+  random::Generator g(1234);
+  uint64_t key = g.key();
+  auto u = g.uniform({10}).to_vector<float>();
+  for (int64_t i = 0; i < 10; ++i) {
+    philox::Block b = philox::at(key, static_cast<uint64_t>(i / 4));
+    EXPECT_EQ(u[static_cast<size_t>(i)], philox::uniform_float(b.v[i % 4])) << i;
+  }
+  EXPECT_EQ(g.offset(), 3u);
+  auto n = g.normal({6}, 0, 1, float64).to_vector<double>();
+  for (int64_t i = 0; i < 6; ++i) EXPECT_EQ(n[static_cast<size_t>(i)], fn::normal_at<double>(key, 3, i)) << i;
+}
+
+TEST_P(RandomTest, GeneratorContinuesItsStream) {
+  random::Generator a(7), b(7);
+  auto first = a.uniform({8}).to_vector<float>();
+  auto second = a.uniform({8}).to_vector<float>();
+  auto both = b.uniform({16}).to_vector<float>();
+  EXPECT_EQ(std::vector<float>(both.begin(), both.begin() + 8), first);
+  EXPECT_EQ(std::vector<float>(both.begin() + 8, both.end()), second);
+  EXPECT_NE(first, second);
+}
+
+TEST_P(RandomTest, TensorFlowSeedingRules) {
+  // The same (global, op) seed pair continues one stream; set_seed restarts it.
+  random::set_seed(1);
+  auto a1 = random::uniform({4}, 0, 1, float32, 5).to_vector<float>();
+  auto a2 = random::uniform({4}, 0, 1, float32, 5).to_vector<float>();
+  EXPECT_NE(a1, a2);
+  random::set_seed(1);
+  EXPECT_EQ(random::uniform({4}, 0, 1, float32, 5).to_vector<float>(), a1);
+  EXPECT_EQ(random::uniform({4}, 0, 1, float32, 5).to_vector<float>(), a2);
+  // Without an op seed, the global seed makes the sequence of calls reproducible.
+  random::set_seed(3);
+  auto s1 = random::normal({5}).to_vector<float>();
+  auto s2 = random::normal({5}).to_vector<float>();
+  random::set_seed(3);
+  EXPECT_EQ(random::normal({5}).to_vector<float>(), s1);
+  EXPECT_EQ(random::normal({5}).to_vector<float>(), s2);
+  // Different global seeds differ.
+  random::set_seed(4);
+  EXPECT_NE(random::normal({5}).to_vector<float>(), s1);
+  // Without any seed, draws differ.
+  random::clear_seed();
+  EXPECT_NE(random::uniform({8}).to_vector<float>(), random::uniform({8}).to_vector<float>());
+}
+
+double mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return s / double(v.size());
+}
+double var(const std::vector<double>& v) {
+  double m = mean(v), s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return s / double(v.size());
+}
+
+TEST_P(RandomTest, DistributionsHaveTheRightMoments) {
+  random::set_seed(11);
+  const int64_t n = 200000;
+  for (DType dt : {float32, float64}) {
+    SCOPED_TRACE(dtype_name(dt));
+    auto u = values(random::uniform({n}, 2, 5, dt));
+    EXPECT_GE(*std::min_element(u.begin(), u.end()), 2.0);
+    EXPECT_LT(*std::max_element(u.begin(), u.end()), 5.0);
+    EXPECT_NEAR(mean(u), 3.5, 0.01);
+    EXPECT_NEAR(var(u), 9.0 / 12, 0.01);
+    auto g = values(random::normal({n}, 1, 2, dt));
+    EXPECT_NEAR(mean(g), 1.0, 0.02);
+    EXPECT_NEAR(std::sqrt(var(g)), 2.0, 0.02);
+    auto t = values(random::truncated_normal({n}, 0, 1, dt));
+    EXPECT_GT(*std::min_element(t.begin(), t.end()), -2.0);
+    EXPECT_LT(*std::max_element(t.begin(), t.end()), 2.0);
+    EXPECT_NEAR(mean(t), 0.0, 0.01);
+    EXPECT_NEAR(std::sqrt(var(t)), 0.8796, 0.01);  // sd of N(0,1) truncated to (-2, 2)
+  }
+}
+
+TEST_P(RandomTest, BadArguments) {
+  EXPECT_THROW(random::uniform({2}, 0, 1, int32), InvalidArgument);
+  EXPECT_THROW(random::uniform({2}, 1, 1), InvalidArgument);
+  EXPECT_THROW(random::normal({-2}), InvalidArgument);
+  EXPECT_EQ(random::normal({0, 3}).shape(), (TensorShape{0, 3}));
+}
+
+EMBER_INSTANTIATE_DEVICE_TESTS(RandomTest);
+
+}  // namespace
+}  // namespace ember::test

@@ -1,0 +1,251 @@
+// Shape ops against references: index arithmetic written out in the test
+// (transpose, slice, tile, pad, gather, ...) or NumPy's documented results.
+#include <numeric>
+
+#include "test_util.h"
+
+namespace ember::test {
+namespace {
+
+const std::vector<DType> kAll = {float32, float64, int32, int64, uint8, bool_};
+
+std::vector<double> iota_values(int64_t n, double start = 1) {
+  std::vector<double> v(static_cast<size_t>(n));
+  std::iota(v.begin(), v.end(), start);
+  return v;
+}
+
+class ShapeOpsTest : public DeviceTest {};
+
+TEST_P(ShapeOpsTest, ReshapeSharesTheBufferAndInfersMinusOne) {
+  Tensor x = make(iota_values(12), {3, 4}, float32);
+  Tensor y = reshape(x, {2, -1});
+  EXPECT_EQ(y.shape(), (TensorShape{2, 6}));
+  EXPECT_EQ(y.raw_data(), x.raw_data());
+  EXPECT_EQ(values(y), iota_values(12));
+  EXPECT_EQ(reshape(x, {12}).shape(), (TensorShape{12}));
+  EXPECT_EQ(reshape(zeros({0, 3}), {-1, 3, 0}).shape(), (TensorShape{0, 3, 0}));
+  try {
+    reshape(x, {5, 2});
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "[reshape] cannot reshape a tensor of 12 elements [3,4] into shape [5,2] (10 elements)");
+  }
+  EXPECT_THROW(reshape(x, {-1, -1}), InvalidArgument);
+  EXPECT_THROW(reshape(x, {5, -1}), InvalidArgument);
+}
+
+TEST_P(ShapeOpsTest, TransposeEveryPermutation) {
+  const TensorShape s{2, 3, 4};
+  for (DType dt : kAll) {
+    std::vector<double> in;
+    Tensor x = random_tensor(s, dt, 1, 100, 3, &in);
+    std::vector<int64_t> perm = {0, 1, 2};
+    do {
+      SCOPED_TRACE(std::string(dtype_name(dt)) + " perm " + TensorShape(perm).to_debug_string());
+      TensorShape os{s.dim(static_cast<int>(perm[0])), s.dim(static_cast<int>(perm[1])), s.dim(static_cast<int>(perm[2]))};
+      std::vector<double> want;
+      for (int64_t i = 0; i < os.num_elements(); ++i) {
+        auto oi = unravel(i, os);
+        std::vector<int64_t> ii(3);
+        for (int d = 0; d < 3; ++d) ii[static_cast<size_t>(perm[static_cast<size_t>(d)])] = oi[static_cast<size_t>(d)];
+        want.push_back(in[static_cast<size_t>(ravel(ii, s))]);
+      }
+      EXPECT_TRUE(all_close(transpose(x, perm), want, os));
+    } while (std::next_permutation(perm.begin(), perm.end()));
+  }
+  EXPECT_EQ(transpose(ones({2, 5})).shape(), (TensorShape{5, 2}));
+  EXPECT_EQ(transpose(constant(1.f)).shape(), TensorShape{});
+  EXPECT_THROW(transpose(ones({2, 3}), {0, 0}), InvalidArgument);
+  // A large transpose goes through the threaded path.
+  std::vector<double> big;
+  Tensor b = random_tensor({300, 200}, float32, -1, 1, 4, &big);
+  auto t = values(transpose(b));
+  EXPECT_EQ(t[static_cast<size_t>(7 * 300 + 11)], big[static_cast<size_t>(11 * 200 + 7)]);
+}
+
+TEST_P(ShapeOpsTest, Slice) {
+  Tensor x = make(iota_values(24, 0), {2, 3, 4}, int32);
+  EXPECT_TRUE(all_close(slice(x, {1, 1, 1}, {1, 2, -1}), {17, 18, 19, 21, 22, 23}, {1, 2, 3}));
+  EXPECT_EQ(slice(x, {0, 0, 4}, {-1, -1, -1}).shape(), (TensorShape{2, 3, 0}));
+  try {
+    slice(x, {0, 2, 0}, {1, 2, 1});
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "[slice] slice [2, 4) of dimension 1 is out of range [0, 3]");
+  }
+}
+
+TEST_P(ShapeOpsTest, StridedSliceFollowsPythonSemantics) {
+  Tensor x = make(iota_values(10, 0), {10}, int64);
+  auto ss = [&](int64_t b, int64_t e, int64_t s, StridedSliceOptions o = {}) {
+    return values(strided_slice(x, {b}, {e}, {s}, o));
+  };
+  EXPECT_EQ(ss(1, 8, 2), (std::vector<double>{1, 3, 5, 7}));      // x[1:8:2]
+  EXPECT_EQ(ss(0, 0, -1, {.begin_mask = 1, .end_mask = 1}), (std::vector<double>{9, 8, 7, 6, 5, 4, 3, 2, 1, 0}));  // x[::-1]
+  EXPECT_EQ(ss(-3, 0, 1, {.end_mask = 1}), (std::vector<double>{7, 8, 9}));  // x[-3:]
+  EXPECT_EQ(ss(8, 1, -3), (std::vector<double>{8, 5, 2}));        // x[8:1:-3]
+  EXPECT_EQ(ss(5, 2, 1), (std::vector<double>{}));                 // x[5:2]
+  EXPECT_EQ(ss(-100, 100, 1), iota_values(10, 0));                 // clamped
+  EXPECT_EQ(strided_slice(x, {4}, {5}, {1}, {.shrink_axis_mask = 1}).shape(), TensorShape{});  // x[4]
+  EXPECT_EQ(strided_slice(x, {-1}, {0}, {1}, {.shrink_axis_mask = 1}).item<int64_t>(), 9);    // x[-1]
+
+  Tensor m = make(iota_values(24, 0), {2, 3, 4}, float32);
+  // m[1, :, 2] -> [14, 18, 22]
+  Tensor r = strided_slice(m, {1, 0, 2}, {2, 0, 3}, {1, 1, 1}, {.begin_mask = 2, .end_mask = 2, .shrink_axis_mask = 5});
+  EXPECT_TRUE(all_close(r, {14, 18, 22}, {3}));
+  // m[..., 1] -> shape (2, 3)
+  Tensor e = strided_slice(m, {0, 1}, {0, 2}, {1, 1}, {.ellipsis_mask = 1, .shrink_axis_mask = 2});
+  EXPECT_TRUE(all_close(e, {1, 5, 9, 13, 17, 21}, {2, 3}));
+  // m[:, None, ::2, -1] -> shape (2, 1, 2)
+  Tensor n = strided_slice(m, {0, 0, 0, -1}, {0, 0, 0, 0}, {1, 1, 2, 1},
+                           {.begin_mask = 5, .end_mask = 5, .new_axis_mask = 2, .shrink_axis_mask = 8});
+  EXPECT_TRUE(all_close(n, {3, 11, 15, 23}, {2, 1, 2}));
+  EXPECT_THROW(strided_slice(x, {0}, {1}, {0}), InvalidArgument);
+  EXPECT_THROW(strided_slice(x, {10}, {11}, {1}, {.shrink_axis_mask = 1}), InvalidArgument);
+}
+
+TEST_P(ShapeOpsTest, ConcatStackUnstackSplit) {
+  for (DType dt : kAll) {
+    SCOPED_TRACE(dtype_name(dt));
+    std::vector<double> va, vb;
+    Tensor a = random_tensor({2, 3}, dt, 1, 50, 1, &va);
+    Tensor b = random_tensor({2, 2}, dt, 1, 50, 2, &vb);
+    std::vector<double> want = {va[0], va[1], va[2], vb[0], vb[1], va[3], va[4], va[5], vb[2], vb[3]};
+    EXPECT_TRUE(all_close(concat({a, b}, 1), want, {2, 5}));
+    EXPECT_TRUE(all_close(concat({a, a}, 0), {va[0], va[1], va[2], va[3], va[4], va[5], va[0], va[1], va[2], va[3], va[4], va[5]}, {4, 3}));
+    Tensor s = stack({a, a}, 1);
+    EXPECT_TRUE(all_close(s, {va[0], va[1], va[2], va[0], va[1], va[2], va[3], va[4], va[5], va[3], va[4], va[5]}, {2, 2, 3}));
+    auto parts = unstack(a, 1);
+    ASSERT_EQ(parts.size(), 3u);
+    EXPECT_TRUE(all_close(parts[1], {va[1], va[4]}, {2}));
+    auto sp = split(a, std::vector<int64_t>{1, -1}, 1);
+    ASSERT_EQ(sp.size(), 2u);
+    EXPECT_TRUE(all_close(sp[0], {va[0], va[3]}, {2, 1}));
+    EXPECT_TRUE(all_close(sp[1], {va[1], va[2], va[4], va[5]}, {2, 2}));
+  }
+  auto eq = split(make(iota_values(6), {6}, float32), int64_t{3});
+  ASSERT_EQ(eq.size(), 3u);
+  EXPECT_TRUE(all_close(eq[2], {5, 6}, {2}));
+  EXPECT_THROW(split(ones({5}), int64_t{2}), InvalidArgument);
+  EXPECT_THROW(split(ones({5}), std::vector<int64_t>{2, 2}), InvalidArgument);
+  try {
+    concat({ones({2, 3}), ones({3, 3})}, 1);
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "[concat] shapes differ outside axis 1: [2,3] vs [3,3] (tensor 1)");
+  }
+  EXPECT_THROW(concat({ones({2}), ones({2}, int32)}, 0), InvalidArgument);
+  EXPECT_THROW(stack({ones({2}), ones({3})}), InvalidArgument);
+  EXPECT_EQ(concat({zeros({0, 2}), ones({1, 2})}, 0).shape(), (TensorShape{1, 2}));
+}
+
+TEST_P(ShapeOpsTest, TileBroadcastExpandSqueeze) {
+  Tensor x = make({1, 2, 3, 4}, {2, 2}, int32);
+  EXPECT_TRUE(all_close(tile(x, {2, 3}), {1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4, 1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4}, {4, 6}));
+  EXPECT_EQ(tile(x, {0, 1}).shape(), (TensorShape{0, 2}));
+  Tensor r = make({1, 2, 3}, {3}, float32);
+  EXPECT_TRUE(all_close(broadcast_to(r, {2, 3}), {1, 2, 3, 1, 2, 3}, {2, 3}));
+  EXPECT_TRUE(all_close(broadcast_to(reshape(r, {3, 1}), {3, 2}), {1, 1, 2, 2, 3, 3}, {3, 2}));
+  EXPECT_THROW(broadcast_to(r, {2, 4}), InvalidArgument);
+  EXPECT_EQ(expand_dims(x, 0).shape(), (TensorShape{1, 2, 2}));
+  EXPECT_EQ(expand_dims(x, -1).shape(), (TensorShape{2, 2, 1}));
+  EXPECT_EQ(expand_dims(x, 1).raw_data(), x.raw_data());
+  EXPECT_THROW(expand_dims(x, 4), InvalidArgument);
+  EXPECT_EQ(squeeze(ones({1, 3, 1})).shape(), (TensorShape{3}));
+  EXPECT_EQ(squeeze(ones({1, 3, 1}), {-1}).shape(), (TensorShape{1, 3}));
+  try {
+    squeeze(ones({1, 3}), {1});
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "[squeeze] cannot squeeze dimension 1 of size 3 in [1,3]");
+  }
+}
+
+TEST_P(ShapeOpsTest, PadModesMatchNumpy) {
+  Tensor x = make({1, 2, 3}, {3}, float32);
+  // np.pad([1,2,3], (2,2)), mode constant(9), reflect, symmetric
+  EXPECT_TRUE(all_close(pad(x, {{2, 2}}, PadMode::Constant, 9), {9, 9, 1, 2, 3, 9, 9}, {7}));
+  EXPECT_TRUE(all_close(pad(x, {{2, 2}}, PadMode::Reflect), {3, 2, 1, 2, 3, 2, 1}, {7}));
+  EXPECT_TRUE(all_close(pad(x, {{2, 2}}, PadMode::Symmetric), {2, 1, 1, 2, 3, 3, 2}, {7}));
+  Tensor m = make({1, 2, 3, 4}, {2, 2}, int64);
+  EXPECT_TRUE(all_close(pad(m, {{1, 0}, {0, 1}}), {0, 0, 0, 1, 2, 0, 3, 4, 0}, {3, 3}));
+  EXPECT_THROW(pad(x, {{3, 0}}, PadMode::Reflect), InvalidArgument);
+  EXPECT_THROW(pad(x, {{-1, 0}}), InvalidArgument);
+  EXPECT_THROW(pad(x, {{1, 0}, {1, 0}}), InvalidArgument);
+}
+
+TEST_P(ShapeOpsTest, GatherWithAxisAndBatchDims) {
+  const TensorShape ps{2, 3, 4};
+  for (DType dt : kAll) {
+    SCOPED_TRACE(dtype_name(dt));
+    std::vector<double> p;
+    Tensor params = random_tensor(ps, dt, 1, 100, 5, &p);
+    for (DType it : {int32, int64}) {
+      // axis 1, indices [2, 0, 2, 1] -> shape (2, 4, 4)
+      Tensor idx = make({2, 0, 2, 1}, {4}, it);
+      std::vector<double> want;
+      for (int64_t a = 0; a < 2; ++a)
+        for (int64_t j : {2, 0, 2, 1})
+          for (int64_t c = 0; c < 4; ++c) want.push_back(p[static_cast<size_t>((a * 3 + j) * 4 + c)]);
+      EXPECT_TRUE(all_close(gather(params, idx, 1), want, {2, 4, 4}));
+      // batch_dims 1: indices [[0, 2], [1, 1]] along axis 1 -> shape (2, 2, 4)
+      Tensor bidx = make({0, 2, 1, 1}, {2, 2}, it);
+      std::vector<double> bwant;
+      int64_t bi[2][2] = {{0, 2}, {1, 1}};
+      for (int64_t a = 0; a < 2; ++a)
+        for (int64_t j = 0; j < 2; ++j)
+          for (int64_t c = 0; c < 4; ++c) bwant.push_back(p[static_cast<size_t>((a * 3 + bi[a][j]) * 4 + c)]);
+      EXPECT_TRUE(all_close(gather(params, bidx, 1, 1), bwant, {2, 2, 4}));
+    }
+  }
+  Tensor v = make({10, 20, 30}, {3}, float32);
+  EXPECT_TRUE(all_close(gather(v, make({2, 0, 2, 1}, {2, 2}, int32)), {30, 10, 30, 20}, {2, 2}));
+}
+
+TEST_P(ShapeOpsTest, GatherNdScatterNd) {
+  Tensor p = make(iota_values(12, 0), {3, 4}, float32);
+  EXPECT_TRUE(all_close(gather_nd(p, make({2, 1, 0, 3}, {2, 2}, int64)), {9, 3}, {2}));
+  EXPECT_TRUE(all_close(gather_nd(p, make({2, 0}, {2, 1}, int32)), {8, 9, 10, 11, 0, 1, 2, 3}, {2, 4}));
+  // Duplicate indices are summed, as TensorFlow's scatter_nd does.
+  Tensor s = scatter_nd(make({4, 3, 1, 7, 4}, {5, 1}, int32), make({9, 10, 11, 12, 1}, {5}, float32), {8});
+  EXPECT_TRUE(all_close(s, {0, 11, 0, 10, 10, 0, 0, 12}, {8}));
+  Tensor rows = scatter_nd(make({0, 2}, {2, 1}, int64), make({1, 2, 3, 4}, {2, 2}, int32), {3, 2});
+  EXPECT_TRUE(all_close(rows, {1, 2, 0, 0, 3, 4}, {3, 2}));
+  Tensor t = tensor_scatter_add(make({1, 1, 1, 1}, {4}, int64), make({1, 3, 1}, {3, 1}, int32), make({5, 6, 7}, {3}, int64));
+  EXPECT_TRUE(all_close(t, {1, 13, 1, 7}, {4}));
+  EXPECT_THROW(scatter_nd(make({0}, {1, 1}, int32), make({1, 2}, {2}, float32), {3}), InvalidArgument);
+}
+
+TEST_P(ShapeOpsTest, IndicesOutOfRangeAreErrorsNeverOutOfBoundsAccesses) {
+  Tensor p = make({1, 2, 3}, {3}, float32);
+  try {
+    gather(p, make({0, 3}, {2}, int32));
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "[gather] indices[1] = 3 is not in [0, 3)");
+  }
+  EXPECT_THROW(gather(p, make({-1}, {1}, int64)), InvalidArgument);
+  EXPECT_THROW(gather_nd(p, make({5}, {1, 1}, int64)), InvalidArgument);
+  EXPECT_THROW(scatter_nd(make({8}, {1, 1}, int32), make({1}, {1}, float32), {8}), InvalidArgument);
+  EXPECT_THROW(tensor_scatter_add(p, make({-2}, {1, 1}, int32), make({1}, {1}, float32)), InvalidArgument);
+  EXPECT_THROW(gather(p, make({0}, {1}, float32)), InvalidArgument);
+}
+
+TEST_P(ShapeOpsTest, OneHotAndRange) {
+  Tensor idx = make({0, 2, -1, 5}, {4}, int32);  // out-of-range indices give all-off rows
+  EXPECT_TRUE(all_close(one_hot(idx, 3), {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0}, {4, 3}));
+  EXPECT_TRUE(all_close(one_hot(make({1, 0}, {2}, int64), 2, 5, -1, 0, int32), {-1, 5, 5, -1}, {2, 2}));
+  EXPECT_EQ(one_hot(idx, 3, 1, 0, 0).shape(), (TensorShape{3, 4}));
+  EXPECT_TRUE(all_close(range(5), {0, 1, 2, 3, 4}, {5}));
+  EXPECT_TRUE(all_close(range(10, 1, -3, int32), {10, 7, 4}, {3}));
+  EXPECT_TRUE(all_close(range(0, 1, 0.25, float32), {0, 0.25, 0.5, 0.75}, {4}));
+  EXPECT_EQ(range(3, 3, 1).shape(), (TensorShape{0}));
+  EXPECT_THROW(range(0, 5, 0), InvalidArgument);
+  EXPECT_THROW(range(5, 0, 1), InvalidArgument);
+}
+
+EMBER_INSTANTIATE_DEVICE_TESTS(ShapeOpsTest);
+
+}  // namespace
+}  // namespace ember::test
