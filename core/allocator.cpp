@@ -20,6 +20,12 @@
 namespace ember {
 namespace {
 
+#ifdef EMBER_ASAN
+constexpr bool kCaching = false;  // every free reaches ASan, so use-after-free is caught
+#else
+constexpr bool kCaching = true;
+#endif
+
 constexpr size_t kAlignment = 64;
 constexpr size_t kSmallLimit = size_t{1} << 20;   // per-thread size classes up to 1 MiB
 constexpr size_t kPerClassCached = 32;             // blocks kept per size class per thread
@@ -58,9 +64,7 @@ struct ThreadCache {
 class CpuAllocator final : public Allocator {
  public:
   void* allocate(size_t bytes) override {
-#ifdef EMBER_ASAN
-    return aligned_malloc((bytes + kAlignment - 1) / kAlignment * kAlignment);
-#else
+    if constexpr (!kCaching) return aligned_malloc((bytes + kAlignment - 1) / kAlignment * kAlignment);
     if (bytes <= kSmallLimit) {
       int c = size_class(bytes);
       auto& tc = cache();
@@ -79,14 +83,13 @@ class CpuAllocator final : public Allocator {
       }
     }
     return aligned_malloc(rounded);
-#endif
   }
 
   void deallocate(void* ptr, size_t bytes) noexcept override {
-#ifdef EMBER_ASAN
-    (void)bytes;
-    std::free(ptr);
-#else
+    if constexpr (!kCaching) {
+      std::free(ptr);
+      return;
+    }
     if (bytes <= kSmallLimit) {
       int c = size_class(bytes);
       auto& tc = cache();
@@ -105,7 +108,6 @@ class CpuAllocator final : public Allocator {
     } else {
       std::free(ptr);
     }
-#endif
   }
 
   Device device() const override { return Device::cpu(); }

@@ -16,6 +16,11 @@ using Ints = std::vector<int64_t>;
 
 const char* api(const KernelContext& c) { return c.op.api_name.c_str(); }
 size_t elem(const Tensor& t) { return dtype_size(t.dtype()); }
+
+// memcpy that accepts empty ranges (whose pointers may be null).
+void copy_n(void* dst, const void* src, size_t bytes) {
+  if (bytes) std::memcpy(dst, src, bytes);
+}
 Dims strides_of(const Tensor& t) { return contiguous_strides(t.shape()); }
 
 void view_kernel(KernelContext& c) {
@@ -79,7 +84,7 @@ void concat_into(std::span<const Tensor> ins, Tensor& y, int64_t outer) {
       for (const Tensor& t : ins) {
         int64_t row = outer ? t.num_elements() / outer : 0;
         size_t bytes = static_cast<size_t>(row) * e;
-        std::memcpy(d, static_cast<const char*>(t.raw_data()) + static_cast<size_t>(o) * bytes, bytes);
+        copy_n(d, static_cast<const char*>(t.raw_data()) + static_cast<size_t>(o) * bytes, bytes);
         d += bytes;
       }
     }
@@ -97,7 +102,7 @@ void split_from(const Tensor& x, std::span<Tensor> outs, int64_t outer) {
       for (Tensor& t : outs) {
         int64_t row = t.num_elements() / outer;
         size_t bytes = static_cast<size_t>(row) * e;
-        std::memcpy(static_cast<char*>(t.raw_data()) + static_cast<size_t>(o) * bytes, s, bytes);
+        copy_n(static_cast<char*>(t.raw_data()) + static_cast<size_t>(o) * bytes, s, bytes);
         s += bytes;
       }
     }
@@ -194,7 +199,7 @@ void mirror_pad_kernel(KernelContext& c) {
       rem /= y.dim(d);
       off += maps[static_cast<size_t>(d)][static_cast<size_t>(idx)] * xs[static_cast<size_t>(d)];
     }
-    std::memcpy(dst + static_cast<size_t>(i) * e, src + static_cast<size_t>(off) * e, e);
+    copy_n(dst + static_cast<size_t>(i) * e, src + static_cast<size_t>(off) * e, e);
   }
 }
 
@@ -247,7 +252,7 @@ void gather_kernel(KernelContext& c) {
     for (int64_t t = b; t < end; ++t) {
       int64_t j = t % n_idx, o = (t / n_idx) % outer, bb = t / (n_idx * outer);
       int64_t v = index_at(idx, bb * n_idx + j);
-      std::memcpy(dst + static_cast<size_t>(t) * row,
+      copy_n(dst + static_cast<size_t>(t) * row,
                   src + static_cast<size_t>(((bb * outer + o) * limit + v) * inner) * e, row);
     }
   });
@@ -290,7 +295,7 @@ void gather_nd_kernel(KernelContext& c) {
   size_t e = elem(params), row = static_cast<size_t>(inner) * e;
   const auto* src = static_cast<const char*>(params.raw_data());
   auto* dst = static_cast<char*>(y.raw_data());
-  for (size_t r = 0; r < offs.size(); ++r) std::memcpy(dst + r * row, src + static_cast<size_t>(offs[r]) * e, row);
+  for (size_t r = 0; r < offs.size(); ++r) copy_n(dst + r * row, src + static_cast<size_t>(offs[r]) * e, row);
 }
 
 template <typename T>
@@ -315,7 +320,7 @@ void tensor_scatter_add_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
   int64_t batch, inner;
   auto offs = nd_offsets(c, idx, y.shape(), 0, batch, inner);
-  std::memcpy(y.raw_data(), t.raw_data(), t.nbytes());
+  copy_n(y.raw_data(), t.raw_data(), t.nbytes());
   EMBER_SWITCH_NUMERIC(y.dtype(), break,
                        scatter_add_rows(static_cast<scalar_t*>(y.raw_data()), static_cast<const scalar_t*>(upd.raw_data()), offs, inner));
 }

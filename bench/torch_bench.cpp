@@ -1,0 +1,72 @@
+// torch-bench: the same workloads as ember-bench, run by libtorch, for
+// figures taken side by side in one run on one machine.
+#include <torch/torch.h>
+
+#include <cstring>
+
+#include "bench/harness.h"
+
+namespace {
+
+using bench::Figure;
+
+std::vector<Figure> op_overhead() {
+  torch::NoGradGuard no_grad;
+  auto a = torch::ones({1}), b = torch::ones({1});
+  double t = bench::time_per_call([&] { auto c = a + b; }, 200000, 5, 1);
+  return {{"op_overhead", t * 1e6, "us"}};
+}
+
+std::vector<Figure> add_16m() {
+  torch::NoGradGuard no_grad;
+  const int64_t n = int64_t{1} << 24;
+  auto a = torch::rand({n}), b = torch::rand({n});
+  double t = bench::time_per_call([&] { auto c = a + b; }, 10, 7, 3);
+  return {{"add_16M", 12.0 * double(n) / t / 1e9, "GB/s"}};
+}
+
+std::vector<Figure> sum_16m() {
+  torch::NoGradGuard no_grad;
+  const int64_t n = int64_t{1} << 24;
+  auto a = torch::rand({n});
+  double t = bench::time_per_call([&] { auto c = a.sum(); }, 10, 7, 3);
+  return {{"sum_16M", 4.0 * double(n) / t / 1e9, "GB/s"}};
+}
+
+std::vector<Figure> matmul_1024() {
+  torch::NoGradGuard no_grad;
+  auto a = torch::randn({1024, 1024}), b = torch::randn({1024, 1024});
+  double t = bench::time_per_call([&] { auto c = torch::matmul(a, b); }, 5, 7, 2);
+  return {{"matmul_1024", 2.0 * 1024.0 * 1024 * 1024 / t / 1e9, "GFLOP/s"}};
+}
+
+std::vector<Figure> log_softmax_bench() {
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({4096, 1024});
+  double t = bench::time_per_call([&] { auto y = torch::log_softmax(x, -1); }, 10, 7, 3);
+  return {{"log_softmax", 8.0 * 4096 * 1024 / t / 1e9, "GB/s"}};
+}
+
+std::vector<Figure> op_overhead_recorded() {
+  auto a = torch::ones({1}, torch::requires_grad()), b = torch::ones({1});
+  double t = bench::time_per_call([&] { auto c = a + b; }, 200000, 5, 1);
+  return {{"op_overhead_recorded", t * 1e6, "us"}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool json = false;
+  std::vector<std::string> names;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--json")) json = true;
+    else names.emplace_back(argv[i]);
+  }
+  return bench::run({{"op_overhead", op_overhead},
+                     {"op_overhead_recorded", op_overhead_recorded},
+                     {"add_16M", add_16m},
+                     {"sum_16M", sum_16m},
+                     {"matmul_1024", matmul_1024},
+                     {"log_softmax", log_softmax_bench}},
+                    names, json);
+}
