@@ -5,6 +5,7 @@
 
 #include "core/op.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vec.h"
 #include "kernels/functors.h"
 
 namespace ember::cpu {
@@ -12,16 +13,37 @@ namespace {
 
 template <typename T>
 T row_max(const T* x, int64_t n) {
-  constexpr int kLanes = 16;
-  T m[kLanes];
-  for (auto& v : m) v = -std::numeric_limits<T>::infinity();
+  T m = -std::numeric_limits<T>::infinity();
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) m[l] = x[i + l] > m[l] ? x[i + l] : m[l];
-  for (; i < n; ++i) m[0] = x[i] > m[0] ? x[i] : m[0];
-  T r = m[0];
-  for (int l = 1; l < kLanes; ++l) r = m[l] > r ? m[l] : r;
-  return r;
+  if constexpr (std::is_same_v<T, float>) {
+    vec::f8 mv = vec::splat(m);
+    for (; i + 8 <= n; i += 8) mv = vec::max(mv, vec::load(x + i));
+    m = vec::hmax(mv);
+  }
+  for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+// Σ exp(x[i] - m), storing each exponential in y when given.
+template <typename T>
+T sum_exp(const T* x, T* y, int64_t n, T m) {
+  T sum = 0;
+  int64_t i = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    vec::f8 acc = vec::splat(0), mv = vec::splat(m);
+    for (; i + 8 <= n; i += 8) {
+      vec::f8 e = vec::exp8(vec::load(x + i) - mv);
+      if (y) vec::store(y + i, e);
+      acc += e;
+    }
+    sum = vec::hsum(acc);
+  }
+  for (; i < n; ++i) {
+    T e = fn::exp_(x[i] - m);
+    if (y) y[i] = e;
+    sum += e;
+  }
+  return sum;
 }
 
 template <typename T, bool kLog>
@@ -32,18 +54,11 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
       T* yr = y + r * n;
       T m = row_max(xr, n);
       if (!std::isfinite(m)) m = std::isnan(m) ? m : T(0);  // all -inf rows: avoid inf - inf
-      T sum = 0;
       if constexpr (kLog) {
-        for (int64_t i = 0; i < n; ++i) sum += fn::exp_(xr[i] - m);
-        T shift = m + std::log(sum);
+        T shift = m + std::log(sum_exp<T>(xr, nullptr, n, m));
         for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - shift;
       } else {
-        for (int64_t i = 0; i < n; ++i) {
-          T v = fn::exp_(xr[i] - m);
-          yr[i] = v;
-          sum += v;
-        }
-        T inv = T(1) / sum;
+        T inv = T(1) / sum_exp<T>(xr, yr, n, m);
         for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
       }
     }
