@@ -207,6 +207,10 @@ TEST_P(ShapeOpsTest, GatherNdScatterNd) {
   Tensor p = make(iota_values(12, 0), {3, 4}, float32);
   EXPECT_TRUE(all_close(gather_nd(p, make({2, 1, 0, 3}, {2, 2}, int64)), {9, 3}, {2}));
   EXPECT_TRUE(all_close(gather_nd(p, make({2, 0}, {2, 1}, int32)), {8, 9, 10, 11, 0, 1, 2, 3}, {2, 4}));
+  // batch_dims 1: each batch row of indices addresses its own row of params.
+  Tensor bp = make(iota_values(24, 0), {2, 3, 4}, int32);
+  EXPECT_TRUE(all_close(gather_nd(bp, make({2, 0, 1, 3}, {2, 1, 2}, int64), 1), {8, 19}, {2, 1}));
+  EXPECT_TRUE(all_close(gather_nd(bp, make({1, 0}, {2, 1}, int64), 1), {4, 5, 6, 7, 12, 13, 14, 15}, {2, 4}));
   // Duplicate indices are summed, as TensorFlow's scatter_nd does.
   Tensor s = scatter_nd(make({4, 3, 1, 7, 4}, {5, 1}, int32), make({9, 10, 11, 12, 1}, {5}, float32), {8});
   EXPECT_TRUE(all_close(s, {0, 11, 0, 10, 10, 0, 0, 12}, {8}));
