@@ -2,6 +2,7 @@
 // One include for user programs.
 #pragma once
 
+#include "autograd/tape.h"
 #include "core/build_info.h"
 #include "core/context.h"
 #include "core/device.h"
@@ -12,3 +13,4 @@
 #include "core/random.h"
 #include "core/shape.h"
 #include "core/tensor.h"
+#include "core/variable.h"

@@ -1,5 +1,6 @@
 #include "core/allocator.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -64,6 +65,7 @@ struct ThreadCache {
 class CpuAllocator final : public Allocator {
  public:
   void* allocate(size_t bytes) override {
+    in_use_.fetch_add(bytes, std::memory_order_relaxed);
     if constexpr (!kCaching) return aligned_malloc((bytes + kAlignment - 1) / kAlignment * kAlignment);
     if (bytes <= kSmallLimit) {
       int c = size_class(bytes);
@@ -86,6 +88,7 @@ class CpuAllocator final : public Allocator {
   }
 
   void deallocate(void* ptr, size_t bytes) noexcept override {
+    in_use_.fetch_sub(bytes, std::memory_order_relaxed);
     if constexpr (!kCaching) {
       std::free(ptr);
       return;
@@ -111,6 +114,7 @@ class CpuAllocator final : public Allocator {
   }
 
   Device device() const override { return Device::cpu(); }
+  size_t bytes_in_use() const override { return in_use_.load(std::memory_order_relaxed); }
 
   void empty_cache() override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -126,6 +130,7 @@ class CpuAllocator final : public Allocator {
     return tc;
   }
 
+  std::atomic<size_t> in_use_{0};
   std::mutex mu_;
   std::multimap<size_t, void*> large_;
   size_t large_cached_ = 0;

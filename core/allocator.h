@@ -23,6 +23,8 @@ class Allocator {
   virtual Device device() const = 0;
   /// Returns cached free blocks to the system.
   virtual void empty_cache() {}
+  /// Bytes handed out and not yet given back (cached free blocks excluded).
+  virtual size_t bytes_in_use() const { return 0; }
 };
 
 /// The process-wide CPU allocator.

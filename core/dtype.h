@@ -16,8 +16,9 @@ enum class DType : uint8_t {
   UInt8,
   Float16,   // declared for mixed precision on GPUs; no CPU kernels yet
   BFloat16,  // declared for mixed precision on GPUs; no CPU kernels yet
+  Resource,  // a handle to a stateful resource (a Variable); holds no elements
 };
-inline constexpr int kNumDTypes = 8;
+inline constexpr int kNumDTypes = 9;
 
 inline constexpr DType float32 = DType::Float32;
 inline constexpr DType float64 = DType::Float64;
@@ -27,6 +28,7 @@ inline constexpr DType bool_ = DType::Bool;
 inline constexpr DType uint8 = DType::UInt8;
 inline constexpr DType float16 = DType::Float16;
 inline constexpr DType bfloat16 = DType::BFloat16;
+inline constexpr DType resource = DType::Resource;
 
 /// Bytes per element.
 constexpr size_t dtype_size(DType t) {
@@ -35,6 +37,7 @@ constexpr size_t dtype_size(DType t) {
     case DType::Float64: case DType::Int64: return 8;
     case DType::Bool: case DType::UInt8: return 1;
     case DType::Float16: case DType::BFloat16: return 2;
+    case DType::Resource: return 0;
   }
   return 0;
 }
@@ -51,7 +54,9 @@ constexpr bool is_integer(DType t) {
 }
 constexpr bool is_signed_integer(DType t) { return t == DType::Int32 || t == DType::Int64; }
 /// A dtype with CPU kernels (float16/bfloat16 are storage-only for now).
-constexpr bool is_computable(DType t) { return t != DType::Float16 && t != DType::BFloat16; }
+constexpr bool is_computable(DType t) {
+  return t != DType::Float16 && t != DType::BFloat16 && t != DType::Resource;
+}
 
 /// The C++ type of each dtype, and back.
 template <DType T> struct dtype_traits;

@@ -121,6 +121,10 @@ void register_gradient(std::string_view op, GradFn fn) {
   def.differentiability = Differentiability::Differentiable;
 }
 
+void register_not_differentiable(std::string_view op) {
+  op_registry_slot(op).differentiability = Differentiability::NotDifferentiable;
+}
+
 // ---- dispatch --------------------------------------------------------------
 
 std::vector<OutputSpec> infer_outputs(const OpDef& op, std::span<const Tensor> inputs,
@@ -133,9 +137,12 @@ std::vector<OutputSpec> infer_outputs(const OpDef& op, std::span<const Tensor> i
 
 namespace {
 
-// The device an op runs on: the innermost DeviceScope's, else its first
-// input's, else the default device.
+// The device an op runs on: a resource's (variable ops run where the variable
+// lives), else the innermost DeviceScope's, else its first input's, else the
+// default device.
 Device placement(std::span<const Tensor> inputs) {
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.dtype() == resource) return t.device();
   const Context& ctx = context();
   if (ctx.has_device_scope) return ctx.device_scope;
   for (const Tensor& t : inputs)
@@ -165,7 +172,7 @@ std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, con
     std::vector<Tensor> moved;
     std::span<const Tensor> kin = inputs;
     for (size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i].defined() && !(inputs[i].device() == device)) {
+      if (inputs[i].defined() && !(inputs[i].device() == device) && inputs[i].dtype() != resource) {
         if (moved.empty()) moved.assign(inputs.begin(), inputs.end());
         EMBER_LOG_DEBUG("[{}] copying input {} from {} to {}", ictx.api(), i,
                         inputs[i].device().to_string(), device.to_string());

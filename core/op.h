@@ -142,6 +142,8 @@ const OpDef& op_def(std::string_view name);
 std::vector<const OpDef*> registered_ops();
 void register_kernel(std::string_view op, DeviceKind kind, KernelFn fn);
 void register_gradient(std::string_view op, GradFn fn);
+/// Declares from autograd/ that an op has no gradient (TensorFlow's NotDifferentiable).
+void register_not_differentiable(std::string_view op);
 
 /// The one dispatch point. Runs (or traces) `op` on `inputs`.
 std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs = {});

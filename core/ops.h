@@ -33,6 +33,8 @@ Tensor relu(const Tensor& x);
 /// gelu(x) = x·Φ(x); with `approximate`, the tanh form.
 Tensor gelu(const Tensor& x, bool approximate = false);
 Tensor softplus(const Tensor& x);
+/// The error function.
+Tensor erf(const Tensor& x);
 Tensor floor(const Tensor& x);
 Tensor ceil(const Tensor& x);
 /// Rounds half to even, as tf.math.round.
@@ -162,6 +164,9 @@ Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis = 0, int
 Tensor gather_nd(const Tensor& params, const Tensor& indices, int64_t batch_dims = 0);
 Tensor scatter_nd(const Tensor& indices, const Tensor& updates, const TensorShape& shape);
 Tensor tensor_scatter_add(const Tensor& tensor, const Tensor& indices, const Tensor& updates);
+/// out[segment_ids[i], ...] = Σ data[i, ...]: sums the rows of `data` into
+/// `num_segments` rows (ids out of range are an error).
+Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, int64_t num_segments);
 Tensor one_hot(const Tensor& indices, int64_t depth, double on_value = 1, double off_value = 0,
                int64_t axis = -1, DType dtype = float32);
 /// [start, start+delta, ...) up to `limit`, as tf.range.

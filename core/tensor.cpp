@@ -19,6 +19,7 @@ std::string_view dtype_name(DType t) {
     case DType::UInt8: return "uint8";
     case DType::Float16: return "float16";
     case DType::BFloat16: return "bfloat16";
+    case DType::Resource: return "resource";
   }
   return "?";
 }

@@ -24,6 +24,12 @@ namespace ember {
 /// What graph/ attaches to a symbolic tensor (defined there).
 struct SymbolicValue;
 
+/// A stateful object that a resource tensor (dtype `resource`) points to:
+/// a variable's state, later a hash table.
+struct ResourceBase {
+  virtual ~ResourceBase() = default;
+};
+
 struct TensorImpl {
   DType dtype = DType::Float32;
   TensorShape shape;
@@ -31,6 +37,7 @@ struct TensorImpl {
   std::shared_ptr<Storage> storage;  // null for symbolic tensors
   size_t offset = 0;                 // bytes from storage->data()
   std::shared_ptr<SymbolicValue> symbolic;
+  std::shared_ptr<ResourceBase> resource;  // set for dtype resource
   uint64_t id = next_id();
 
   static uint64_t next_id() {

@@ -140,6 +140,7 @@ struct Softplus {
     return (x > T(0) ? x : T(0)) + std::log1p(exp_(-std::fabs(x)));
   }
 };
+struct Erf { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::erf(x); } };
 struct Floor { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::floor(x); } };
 struct Ceil { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::ceil(x); } };
 struct Round {  // half to even, as tf.math.round

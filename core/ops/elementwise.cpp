@@ -82,6 +82,7 @@ EMBER_DEFINE_OP("Sigmoid").api("sigmoid").set_infer(infer_unary_float);
 EMBER_DEFINE_OP("Relu").api("relu").set_infer(infer_unary_numeric);
 EMBER_DEFINE_OP("Gelu").api("gelu").set_infer(infer_unary_float);
 EMBER_DEFINE_OP("Softplus").api("softplus").set_infer(infer_unary_float);
+EMBER_DEFINE_OP("Erf").api("erf").set_infer(infer_unary_float);
 EMBER_DEFINE_OP("Floor").api("floor").set_infer(infer_unary_float);
 EMBER_DEFINE_OP("Ceil").api("ceil").set_infer(infer_unary_float);
 EMBER_DEFINE_OP("Round").api("round").set_infer(infer_unary_float);
@@ -133,6 +134,7 @@ Tensor gelu(const Tensor& x, bool approximate) {
   return execute1(EMBER_OP("Gelu"), {x}, {{"approximate", approximate}});
 }
 Tensor softplus(const Tensor& x) { return execute1(EMBER_OP("Softplus"), {x}); }
+Tensor erf(const Tensor& x) { return execute1(EMBER_OP("Erf"), {x}); }
 Tensor floor(const Tensor& x) { return execute1(EMBER_OP("Floor"), {x}); }
 Tensor ceil(const Tensor& x) { return execute1(EMBER_OP("Ceil"), {x}); }
 Tensor round(const Tensor& x) { return execute1(EMBER_OP("Round"), {x}); }

@@ -343,7 +343,47 @@ void infer_fill(InferContext& c) {
   c.outputs.push_back({t, s});
 }
 
+// The gradient helpers: each writes a gradient into the shape of the forward
+// op's input. They are ops so that gradients of gradients work.
+void infer_strided_slice_grad(InferContext& c) {
+  TensorShape x(ints(c, "shape"));
+  StridedSliceSpec spec = canonical_strided_slice(c, x);
+  if (!c.inputs[0].shape().is_compatible_with(spec.final_shape))
+    c.fail("dy has shape ", c.inputs[0].shape().to_debug_string(), ", the slice has shape ",
+           spec.final_shape.to_debug_string());
+  c.outputs.push_back({c.inputs[0].dtype(), x});
+}
+
+void infer_mirror_pad_grad(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  const Ints& p = ints(c, "paddings");
+  if (static_cast<int>(p.size()) != 2 * in.rank()) c.fail("paddings needs ", in.rank(), " pairs");
+  Dims out;
+  for (int i = 0; i < in.rank(); ++i)
+    out.push_back(in.dim(i) < 0 ? -1 : in.dim(i) - p[2 * static_cast<size_t>(i)] - p[2 * static_cast<size_t>(i) + 1]);
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+void infer_segment_sum(InferContext& c) {
+  const Tensor &data = c.inputs[0], &ids = c.inputs[1];
+  infer::require_numeric(c, data, "data");
+  infer::require_integer_index(c, ids, "segment_ids");
+  if (ids.rank() > data.rank()) c.fail("segment_ids has rank ", ids.rank(), ", more than data's ", data.rank());
+  for (int i = 0; i < ids.rank(); ++i)
+    if (ids.dim(i) >= 0 && data.dim(i) >= 0 && ids.dim(i) != data.dim(i))
+      c.fail("segment_ids shape ", ids.shape().to_debug_string(), " is not a prefix of data shape ",
+             data.shape().to_debug_string());
+  int64_t n = c.attrs.get<int64_t>("num_segments");
+  if (n < 0) c.fail("num_segments must be non-negative, got ", n);
+  Dims out{n};
+  for (int i = ids.rank(); i < data.rank(); ++i) out.push_back(data.dim(i));
+  c.outputs.push_back({data.dtype(), TensorShape(std::move(out))});
+}
+
 // clang-format off
+EMBER_DEFINE_OP("StridedSliceGrad").api("strided_slice_grad").set_infer(infer_strided_slice_grad);
+EMBER_DEFINE_OP("MirrorPadGrad").api("mirror_pad_grad").set_infer(infer_mirror_pad_grad);
+EMBER_DEFINE_OP("UnsortedSegmentSum").api("unsorted_segment_sum").set_infer(infer_segment_sum);
 EMBER_DEFINE_OP("Reshape").api("reshape").set_infer(infer_reshape).set_allocates_outputs();
 EMBER_DEFINE_OP("ExpandDims").api("expand_dims").set_infer(infer_expand_dims).set_allocates_outputs();
 EMBER_DEFINE_OP("Squeeze").api("squeeze").set_infer(infer_squeeze).set_allocates_outputs();
@@ -558,6 +598,10 @@ Tensor scatter_nd(const Tensor& indices, const Tensor& updates, const TensorShap
 
 Tensor tensor_scatter_add(const Tensor& tensor, const Tensor& indices, const Tensor& updates) {
   return execute1(EMBER_OP("TensorScatterAdd"), {tensor, indices, updates});
+}
+
+Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, int64_t num_segments) {
+  return execute1(EMBER_OP("UnsortedSegmentSum"), {data, segment_ids}, {{"num_segments", num_segments}});
 }
 
 Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off_value, int64_t axis,

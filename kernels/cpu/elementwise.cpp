@@ -165,8 +165,13 @@ void cast_kernel(KernelContext& c) {
   EMBER_SWITCH_ALL(y.dtype(), break, cast_from<scalar_t>(c.inputs[0], y));
 }
 
-// Identity and StopGradient alias their input, as in TensorFlow.
-void alias_kernel(KernelContext& c) { c.outputs[0] = c.inputs[0]; }
+// Identity and StopGradient alias their input's buffer, as in TensorFlow,
+// but are new tensors (tapes tell tensors apart by id).
+void alias_kernel(KernelContext& c) {
+  auto impl = std::make_shared<TensorImpl>(*c.inputs[0].impl());
+  impl->id = TensorImpl::next_id();
+  c.outputs[0] = Tensor(std::move(impl));
+}
 
 template <typename F>
 void binary_numeric(KernelContext& c) {
@@ -227,6 +232,7 @@ EMBER_REGISTER_KERNEL("Sigmoid", CPU, unary_float<fn::Sigmoid>);
 EMBER_REGISTER_KERNEL("Relu", CPU, unary_numeric<fn::Relu>);
 EMBER_REGISTER_KERNEL("Gelu", CPU, unary_float<fn::Gelu>);
 EMBER_REGISTER_KERNEL("Softplus", CPU, unary_float<fn::Softplus>);
+EMBER_REGISTER_KERNEL("Erf", CPU, unary_float<fn::Erf>);
 EMBER_REGISTER_KERNEL("Floor", CPU, unary_float<fn::Floor>);
 EMBER_REGISTER_KERNEL("Ceil", CPU, unary_float<fn::Ceil>);
 EMBER_REGISTER_KERNEL("Round", CPU, unary_float<fn::Round>);

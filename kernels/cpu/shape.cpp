@@ -354,7 +354,80 @@ void range_typed(KernelContext& c) {
 }
 void range_kernel(KernelContext& c) { EMBER_SWITCH_NUMERIC(c.outputs[0].dtype(), break, range_typed<scalar_t>(c)); }
 
+void strided_slice_grad_kernel(KernelContext& c) {
+  const Tensor& dy = c.inputs[0];
+  Tensor& dx = c.outputs[0];
+  fill_value(dx, 0);
+  std::vector<OutputSpec> unused;
+  InferContext ic{c.op, c.inputs, c.attrs, unused};
+  StridedSliceSpec spec = canonical_strided_slice(ic, dx.shape());
+  Dims xs = strides_of(dx), dst_strides, dims(spec.extent.begin(), spec.extent.end());
+  int64_t off = 0;
+  for (size_t i = 0; i < spec.begin.size(); ++i) {
+    off += spec.begin[i] * xs[i];
+    dst_strides.push_back(spec.stride[i] * xs[i]);
+  }
+  copy_into(dx.raw_data(), {off, dst_strides}, dy.raw_data(), dims, elem(dy));
+}
+
+// The adjoint of mirror_pad: every output gradient is added to the input
+// position it was copied from.
+template <typename T>
+void mirror_pad_grad_typed(KernelContext& c) {
+  const Tensor& dy = c.inputs[0];
+  Tensor& dx = c.outputs[0];
+  fill_value(dx, 0);
+  const Ints& p = c.attrs.get<Ints>("paddings");
+  bool reflect = c.attrs.get<std::string>("mode") == "REFLECT";
+  int r = dy.rank();
+  Dims xs = strides_of(dx);
+  const T* g = static_cast<const T*>(dy.raw_data());
+  T* out = static_cast<T*>(dx.raw_data());
+  for (int64_t i = 0; i < dy.num_elements(); ++i) {
+    int64_t rem = i, off = 0;
+    for (int d = r - 1; d >= 0; --d) {
+      int64_t o = rem % dy.dim(d);
+      rem /= dy.dim(d);
+      int64_t n = dx.dim(d), k = o - p[2 * static_cast<size_t>(d)];
+      if (k < 0) k = reflect ? -k : -k - 1;
+      if (k >= n) k = reflect ? 2 * n - 2 - k : 2 * n - 1 - k;
+      off += k * xs[static_cast<size_t>(d)];
+    }
+    out[off] = fn::wrap_add(out[off], g[i]);
+  }
+}
+void mirror_pad_grad_kernel(KernelContext& c) {
+  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, mirror_pad_grad_typed<scalar_t>(c));
+}
+
+template <typename T>
+void segment_sum_typed(KernelContext& c) {
+  const Tensor &data = c.inputs[0], &ids = c.inputs[1];
+  Tensor& y = c.outputs[0];
+  int64_t n = c.attrs.get<int64_t>("num_segments");
+  int64_t rows = ids.num_elements();
+  int64_t inner = rows ? data.num_elements() / rows : 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    int64_t s = index_at(ids, i);
+    if (s < 0 || s >= n)
+      throw InvalidArgument(detail::str_cat("[", api(c), "] segment_ids[", i, "] = ", s, " is not in [0, ", n, ")"));
+  }
+  fill_value(y, 0);
+  const T* d = static_cast<const T*>(data.raw_data());
+  T* out = static_cast<T*>(y.raw_data());
+  for (int64_t i = 0; i < rows; ++i) {
+    T* row = out + index_at(ids, i) * inner;
+    for (int64_t k = 0; k < inner; ++k) row[k] = fn::wrap_add(row[k], d[i * inner + k]);
+  }
+}
+void segment_sum_kernel(KernelContext& c) {
+  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, segment_sum_typed<scalar_t>(c));
+}
+
 // clang-format off
+EMBER_REGISTER_KERNEL("StridedSliceGrad", CPU, strided_slice_grad_kernel);
+EMBER_REGISTER_KERNEL("MirrorPadGrad", CPU, mirror_pad_grad_kernel);
+EMBER_REGISTER_KERNEL("UnsortedSegmentSum", CPU, segment_sum_kernel);
 EMBER_REGISTER_KERNEL("Reshape", CPU, view_kernel);
 EMBER_REGISTER_KERNEL("ExpandDims", CPU, view_kernel);
 EMBER_REGISTER_KERNEL("Squeeze", CPU, view_kernel);

@@ -1,0 +1,108 @@
+// GradientTape: TensorFlow 2's tf.GradientTape.
+//
+// A tape records the ops whose inputs it watches: tensors passed to
+// `watch()`, trainable variables read while it records (unless
+// `watch_accessed_variables` is false), and every floating output of a
+// recorded op. `gradient()` walks the record backwards once, calling each
+// op's gradient function, which is written with ordinary ops: so gradients
+// run on any device, and an enclosing tape records them (a gradient of a
+// gradient is just a second tape).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "core/tensor.h"
+#include "core/variable.h"
+
+namespace ember {
+
+/// What `gradient` returns for a source the target does not depend on.
+enum class UnconnectedGradients { None, Zero };
+
+/// A source of a gradient: a tensor (which must be watched) or a variable.
+class Source {
+ public:
+  Source(const Tensor& t) : tensor_(t) {}                                       // NOLINT: implicit
+  Source(const Variable& v) : tensor_(v.handle()), variable_(v) {}              // NOLINT: implicit
+  /// The tensor the tape tracks: the tensor itself, or the variable's handle.
+  const Tensor& tracked() const { return tensor_; }
+  bool is_variable() const { return variable_.defined(); }
+  const Variable& variable() const { return variable_; }
+  /// Shape and dtype of the source's value.
+  TensorShape shape() const { return is_variable() ? variable_.shape() : tensor_.shape(); }
+  DType dtype() const { return is_variable() ? variable_.dtype() : tensor_.dtype(); }
+
+ private:
+  Tensor tensor_;
+  Variable variable_;
+};
+
+struct GradientTapeOptions {
+  bool persistent = false;
+  bool watch_accessed_variables = true;
+};
+
+class GradientTape {
+ public:
+  /// Starts recording on this thread (a tape is its own `with` block).
+  explicit GradientTape(GradientTapeOptions options = {});
+  ~GradientTape();
+  GradientTape(const GradientTape&) = delete;
+  GradientTape& operator=(const GradientTape&) = delete;
+
+  /// Watches a floating tensor (others are ignored with a warning), or a variable.
+  void watch(const Tensor& t);
+  void watch(const Variable& v);
+  /// Variables watched so far, explicitly or by being read, in first-watch order.
+  std::vector<Variable> watched_variables() const;
+
+  /// d(target)/d(source). A non-scalar target gives the gradient of its sum.
+  Tensor gradient(const Tensor& target, const Source& source,
+                  UnconnectedGradients unconnected = UnconnectedGradients::None);
+  /// One gradient per source (undefined, or zeros, where unconnected).
+  std::vector<Tensor> gradient(const Tensor& target, const std::vector<Source>& sources,
+                               UnconnectedGradients unconnected = UnconnectedGradients::None);
+  /// Several targets (their gradients are summed), each with an optional
+  /// output gradient (the vector of a vector-Jacobian product).
+  std::vector<Tensor> gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
+                               const std::vector<Tensor>& output_gradients,
+                               UnconnectedGradients unconnected = UnconnectedGradients::None);
+
+  /// The full Jacobian: shape target.shape + source.shape.
+  Tensor jacobian(const Tensor& target, const Source& source,
+                  UnconnectedGradients unconnected = UnconnectedGradients::None);
+  /// Per-example Jacobians: target [b, y...], source [b, x...] -> [b, y..., x...].
+  /// Assumes example i of the target depends only on example i of the source.
+  Tensor batch_jacobian(const Tensor& target, const Tensor& source,
+                        UnconnectedGradients unconnected = UnconnectedGradients::None);
+
+  /// Pauses recording while alive (tape.stop_recording()).
+  class StopRecording {
+   public:
+    ~StopRecording();
+    StopRecording(StopRecording&& o) noexcept : tape_(o.tape_) { o.tape_ = nullptr; }
+    StopRecording(const StopRecording&) = delete;
+    StopRecording& operator=(const StopRecording&) = delete;
+
+   private:
+    friend class GradientTape;
+    explicit StopRecording(GradientTape* tape) : tape_(tape) {}
+    GradientTape* tape_;
+  };
+  [[nodiscard]] StopRecording stop_recording();
+  /// Forgets everything recorded and watched, as leaving and re-entering the tape.
+  void reset();
+
+  bool persistent() const;
+  bool recording() const;
+  /// Ops recorded so far (for tests and memory checks).
+  size_t num_recorded() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ember

@@ -1,0 +1,78 @@
+// Variable, its data side: a handle to a device buffer that ops read and
+// assign (ReadVariableOp, AssignVariableOp, AssignAddVariableOp,
+// AssignSubVariableOp), so tapes record reads and traced functions capture
+// the variable itself. Its trackable side (checkpoints) lives in state/.
+//
+// A Variable is a handle: copies share one state. Reads alias the current
+// buffer; an assignment writes in place when no read still holds the buffer
+// and into a fresh buffer otherwise (copy on write), so a value read before
+// an assignment never changes.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace ember {
+
+/// The state behind a variable handle.
+struct VariableState : ResourceBase {
+  Tensor value;
+  DType dtype;
+  TensorShape shape;
+  std::string name;  // "scope/Variable:0"
+  bool trainable = true;
+};
+
+struct VariableOptions {
+  std::string name = "Variable";  // prefixed with the current name scope, suffixed ":0"
+  bool trainable = true;
+};
+
+class Variable {
+ public:
+  /// An empty handle (`defined()` is false), for members built later.
+  Variable() = default;
+  /// A variable holding a copy of `initial_value`, on its device.
+  Variable(const Tensor& initial_value, VariableOptions options = {});  // NOLINT: implicit
+  template <typename T, typename = std::enable_if_t<std::is_arithmetic_v<T>>>
+  Variable(T initial_value, VariableOptions options = {})  // NOLINT: implicit, as tf.Variable(1.0)
+      : Variable(constant(initial_value), std::move(options)) {}
+
+  bool defined() const { return state_ != nullptr; }
+  const std::string& name() const { return state().name; }
+  bool trainable() const { return state().trainable; }
+  DType dtype() const { return state().dtype; }
+  const TensorShape& shape() const { return state().shape; }
+  Device device() const { return handle_.device(); }
+
+  /// The current value, through ReadVariableOp (recorded by tapes that watch it).
+  Tensor read_value() const;
+  /// A Variable is usable wherever a tensor is: it reads its value.
+  operator Tensor() const { return read_value(); }  // NOLINT: implicit
+
+  /// Assigns a value of the variable's dtype and shape; returns *this.
+  Variable& assign(const Tensor& value);
+  Variable& assign_add(const Tensor& delta);
+  Variable& assign_sub(const Tensor& delta);
+
+  /// The resource tensor ops take (dtype resource, shape ()); stable for the
+  /// variable's lifetime, so tapes watch a variable through its id.
+  const Tensor& handle() const { return handle_; }
+  const std::shared_ptr<VariableState>& state_ptr() const { return state_; }
+  /// The variable a resource handle belongs to.
+  static Variable from_handle(const Tensor& handle);
+
+  friend bool operator==(const Variable& a, const Variable& b) { return a.state_ == b.state_; }
+  std::string to_string() const;
+
+ private:
+  const VariableState& state() const;
+  std::shared_ptr<VariableState> state_;
+  Tensor handle_;
+};
+
+std::ostream& operator<<(std::ostream& os, const Variable& v);
+
+}  // namespace ember

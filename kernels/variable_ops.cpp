@@ -1,0 +1,48 @@
+// Kernels of the variable ops. They move handles, not elements, so one
+// implementation serves every device: a read aliases the current buffer, and
+// an assignment replaces it (the new value is computed by ordinary ops on the
+// variable's device), so a value read earlier never changes.
+#include "core/op.h"
+#include "core/ops.h"
+#include "core/variable.h"
+
+namespace ember::kernels {
+namespace {
+
+VariableState& state_of(const KernelContext& c) {
+  return static_cast<VariableState&>(*c.inputs[0].impl()->resource);
+}
+
+void read_variable(KernelContext& c) {
+  const Tensor& v = state_of(c).value;
+  auto impl = std::make_shared<TensorImpl>(*v.impl());
+  impl->id = TensorImpl::next_id();
+  c.outputs[0] = Tensor(std::move(impl));
+}
+
+void assign_variable(KernelContext& c) {
+  VariableState& s = state_of(c);
+  s.value = c.inputs[1].to(c.inputs[0].device());
+}
+
+void assign_add_variable(KernelContext& c) {
+  VariableState& s = state_of(c);
+  s.value = add(s.value, c.inputs[1]);
+}
+
+void assign_sub_variable(KernelContext& c) {
+  VariableState& s = state_of(c);
+  s.value = sub(s.value, c.inputs[1]);
+}
+
+EMBER_REGISTER_KERNEL("ReadVariableOp", CPU, read_variable);
+EMBER_REGISTER_KERNEL("AssignVariableOp", CPU, assign_variable);
+EMBER_REGISTER_KERNEL("AssignAddVariableOp", CPU, assign_add_variable);
+EMBER_REGISTER_KERNEL("AssignSubVariableOp", CPU, assign_sub_variable);
+EMBER_REGISTER_KERNEL("ReadVariableOp", CUDA, read_variable);
+EMBER_REGISTER_KERNEL("AssignVariableOp", CUDA, assign_variable);
+EMBER_REGISTER_KERNEL("AssignAddVariableOp", CUDA, assign_add_variable);
+EMBER_REGISTER_KERNEL("AssignSubVariableOp", CUDA, assign_sub_variable);
+
+}  // namespace
+}  // namespace ember::kernels
