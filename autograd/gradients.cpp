@@ -294,6 +294,23 @@ GRAD("TensorScatterAdd") { return {G, kNone, gather_nd(G, c.inputs[1])}; } END_G
 GRAD("UnsortedSegmentSum") { return {gather(G, c.inputs[1]), kNone}; } END_GRAD;
 // clang-format on
 
+// What each gradient reads of the forward op: tapes keep only that alive
+// (shapes and dtypes are always kept). Unlisted ops keep inputs and outputs.
+[[maybe_unused]] const bool uses = [] {
+  for (const char* op : {"Neg", "Identity", "ReadVariableOp", "Cast", "AddV2", "Sub", "Sum", "Mean", "Reshape",
+                         "ExpandDims", "Squeeze", "BroadcastTo", "Transpose", "Slice", "StridedSlice",
+                         "StridedSliceGrad", "ConcatV2", "Pack", "Unpack", "SplitV", "Tile", "PadV2", "MirrorPad",
+                         "MirrorPadGrad"})
+    register_gradient_uses(op, kGradUsesNothing);
+  for (const char* op : {"Exp", "Expm1", "Sqrt", "Rsqrt", "Reciprocal", "Tanh", "Sigmoid", "Softmax", "LogSoftmax"})
+    register_gradient_uses(op, kGradUsesOutputs);
+  for (const char* op : {"Abs", "Sign", "Log", "Log1p", "Square", "Sin", "Cos", "Relu", "Softplus", "Erf", "Gelu",
+                         "Mul", "RealDiv", "Maximum", "Minimum", "FloorMod", "SelectV2", "MatMul", "BatchMatMulV2",
+                         "GatherV2", "GatherNd", "ScatterNd", "TensorScatterAdd", "UnsortedSegmentSum"})
+    register_gradient_uses(op, kGradUsesInputs);
+  return true;
+}();
+
 // Piecewise-constant ops and integer division: no gradient (TensorFlow's
 // NotDifferentiable), rather than an error when a tape reaches them.
 [[maybe_unused]] const bool not_differentiable = [] {

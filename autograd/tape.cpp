@@ -1,6 +1,8 @@
 #include "autograd/tape.h"
 
-#include <deque>
+#include <atomic>
+#include <mutex>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -12,11 +14,71 @@
 namespace ember {
 
 namespace {
+
+// A recorded tensor: always its identity, dtype, device and shape (the dims
+// live in the tape's dims arena); its value only when the op's gradient
+// reads it (OpDef::grad_uses).
+struct Slot {
+  Tensor value;  // undefined when the gradient does not need it
+  uint64_t id;   // 0 for an undefined tensor
+  Device device;
+  DType dtype;
+  uint8_t rank;
+  uint32_t dims_begin;
+  bool defined() const { return id != 0; }
+};
+
+// One recorded op. Its slots live in the tape's arena (one vector for the
+// whole record), so recording an op allocates nothing per tensor.
 struct Entry {
   const OpDef* op;
-  std::vector<Tensor> inputs;
-  std::vector<Tensor> outputs;
+  uint32_t in_begin, in_count, out_begin, out_count;
   Attrs attrs;
+};
+
+// A set of tensor ids (never 0): open addressing with linear probing, so a
+// lookup or insert while recording is a multiply and a probe or two, with
+// no allocation per element.
+class IdSet {
+ public:
+  bool contains(uint64_t id) const {
+    if (slots_.empty()) return false;
+    for (size_t i = slot(id);; i = (i + 1) & mask_) {
+      if (slots_[i] == id) return true;
+      if (slots_[i] == 0) return false;
+    }
+  }
+  /// Whether `id` was new.
+  bool insert(uint64_t id) {
+    if (2 * (size_ + 1) > slots_.size()) grow();
+    for (size_t i = slot(id);; i = (i + 1) & mask_) {
+      if (slots_[i] == id) return false;
+      if (slots_[i] == 0) {
+        slots_[i] = id;
+        ++size_;
+        return true;
+      }
+    }
+  }
+  void clear() {
+    slots_.clear();
+    size_ = 0;
+    mask_ = 0;
+  }
+
+ private:
+  size_t slot(uint64_t id) const { return static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> 20) & mask_; }
+  void grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, 0);
+    mask_ = slots_.size() - 1;
+    size_ = 0;
+    for (uint64_t id : old)
+      if (id) insert(id);
+  }
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
+  size_t mask_ = 0;
 };
 
 bool differentiable_dtype(DType t) { return t == float32 || t == float64 || t == float16 || t == bfloat16; }
@@ -27,17 +89,80 @@ struct GradientTape::Impl {
   bool recording = true;
   bool used = false;  // a non-persistent tape that has computed its gradients
   bool warned_recording = false;
-  std::deque<Entry> entries;  // a deque: recording during backprop keeps references valid
-  std::unordered_set<uint64_t> watched;
+  std::vector<Entry> entries;
+  std::vector<Slot> arena;       // the inputs and outputs of every entry
+  std::vector<int64_t> dims;     // the shapes of the slots
+  uint64_t serial = next_serial();
+  IdSet watched_overflow;        // watched tensors whose two marks were taken
+
+  static uint64_t next_serial() {
+    static std::atomic<uint64_t> counter{1};
+    return counter.fetch_add(1, std::memory_order_relaxed);
+  }
+  bool is_watched(const Tensor& t) const {
+    const uint64_t* m = t.impl()->watch_marks;
+    return m[0] == serial || m[1] == serial || watched_overflow.contains(t.id());
+  }
+  void mark_watched(const Tensor& t) {
+    uint64_t* m = t.impl()->watch_marks;
+    if (m[0] == serial || m[1] == serial) return;
+    // Take a free mark, or one a finished tape left (an older serial than any live tape's).
+    for (int k = 0; k < 2; ++k)
+      if (m[k] == 0 || m[k] < oldest_live_serial()) {
+        m[k] = serial;
+        return;
+      }
+    watched_overflow.insert(t.id());
+  }
+  static uint64_t oldest_live_serial();
+
+  void add_slot(const Tensor& t, bool keep) {
+    if (!t.defined()) {
+      arena.push_back({Tensor(), 0, Device(), float32, 0, 0});
+      return;
+    }
+    auto begin = static_cast<uint32_t>(dims.size());
+    for (int64_t d : t.shape().dims()) dims.push_back(d);
+    arena.push_back({keep ? t : Tensor(), t.id(), t.device(), t.dtype(), static_cast<uint8_t>(t.rank()), begin});
+  }
+  /// The slot's tensor, or a stand-in with its metadata (and id) but no buffer.
+  Tensor tensor_of(const Slot& s) const {
+    if (s.value.defined() || !s.id) return s.value;
+    auto impl = std::make_shared<TensorImpl>();
+    impl->dtype = s.dtype;
+    impl->shape = TensorShape(std::span<const int64_t>(dims.data() + s.dims_begin, s.rank));
+    impl->device = s.device;
+    impl->id = s.id;
+    return Tensor(std::move(impl));
+  }
   std::vector<Variable> variables;
-  std::unordered_set<uint64_t> variable_handles;
+  IdSet variable_handles;
 
   void watch_variable(const Variable& v) {
-    if (variable_handles.insert(v.handle().id()).second) {
+    if (variable_handles.insert(v.handle().id())) {
       variables.push_back(v);
-      watched.insert(v.handle().id());
+      mark_watched(v.handle());
     }
   }
+  std::span<const Slot> inputs_of(const Entry& e) const { return {arena.data() + e.in_begin, e.in_count}; }
+  std::span<const Slot> outputs_of(const Entry& e) const { return {arena.data() + e.out_begin, e.out_count}; }
+  /// Drops the record and every watch (a new serial forgets all marks at
+  /// once); watched variables stay watched unless `forget_variables`.
+  void clear_record(bool forget_variables = false) {
+    entries.clear();
+    arena.clear();
+    dims.clear();
+    watched_overflow.clear();
+    uint64_t old = serial;
+    serial = next_serial();
+    replace_live(old, serial);
+    if (forget_variables) {
+      variables.clear();
+      variable_handles.clear();
+    }
+    for (const Variable& v : variables) mark_watched(v.handle());
+  }
+  static void replace_live(uint64_t old, uint64_t now);
 
   std::vector<Tensor> backprop(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
                                const std::vector<Tensor>& output_gradients, UnconnectedGradients unconnected);
@@ -63,14 +188,20 @@ class TapeSet final : public TapeHook {
       }
       bool any = false;
       for (const Tensor& t : inputs)
-        if (t.defined() && tape->watched.count(t.id())) {
+        if (t.defined() && tape->is_watched(t)) {
           any = true;
           break;
         }
       if (!any) continue;
-      tape->entries.push_back({&op, {inputs.begin(), inputs.end()}, {outputs.begin(), outputs.end()}, attrs});
+      auto begin = static_cast<uint32_t>(tape->arena.size());
+      bool keep_in = op.grad_uses & kGradUsesInputs, keep_out = op.grad_uses & kGradUsesOutputs;
+      for (const Tensor& t : inputs) tape->add_slot(t, keep_in);
+      for (const Tensor& t : outputs) tape->add_slot(t, keep_out);
+      tape->entries.push_back({&op, begin, static_cast<uint32_t>(inputs.size()),
+                               begin + static_cast<uint32_t>(inputs.size()), static_cast<uint32_t>(outputs.size()),
+                               attrs});
       for (const Tensor& t : outputs)
-        if (t.defined() && differentiable_dtype(t.dtype())) tape->watched.insert(t.id());
+        if (t.defined() && differentiable_dtype(t.dtype())) tape->mark_watched(t);
     }
   }
 
@@ -82,10 +213,27 @@ TapeSet& tape_set() {
   return set;
 }
 
+// Serials of the tapes alive in the process, for reclaiming marks.
+std::mutex live_mu;
+std::multiset<uint64_t> live_serials;
+std::atomic<uint64_t> oldest_live{UINT64_MAX};
+
+void update_oldest() { oldest_live.store(live_serials.empty() ? UINT64_MAX : *live_serials.begin()); }
+
 const char* kNonPersistentMessage =
     "A non-persistent GradientTape can only be used to compute one set of gradients (or jacobians)";
 
 }  // namespace
+
+uint64_t GradientTape::Impl::oldest_live_serial() { return oldest_live.load(std::memory_order_relaxed); }
+
+void GradientTape::Impl::replace_live(uint64_t old, uint64_t now) {
+  std::lock_guard<std::mutex> lock(live_mu);
+  auto it = live_serials.find(old);
+  if (it != live_serials.end()) live_serials.erase(it);
+  live_serials.insert(now);
+  update_oldest();
+}
 
 // ---- backprop --------------------------------------------------------------------------
 
@@ -103,14 +251,14 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
   std::vector<bool> relevant(n, false);
   for (size_t i = 0; i < n; ++i) {
     const Entry& e = entries[i];
-    for (const Tensor& t : e.inputs)
-      if (t.defined() && reach.count(t.id())) {
+    for (const Slot& t : inputs_of(e))
+      if (t.defined() && reach.count(t.id)) {
         relevant[i] = true;
         break;
       }
     if (relevant[i])
-      for (const Tensor& t : e.outputs)
-        if (t.defined()) reach.insert(t.id());
+      for (const Slot& t : outputs_of(e))
+        if (t.defined()) reach.insert(t.id);
   }
 
   std::unordered_map<uint64_t, Tensor> grads;
@@ -132,32 +280,39 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
 
   for (size_t i = n; i-- > 0;) {
     if (!relevant[i]) continue;
-    const Entry& e = entries[i];
-    std::vector<Tensor> out_grads(e.outputs.size());
+    // Copies: a persistent tape may record into `entries` and `arena` while
+    // the gradient function runs.
+    const OpDef* op = entries[i].op;
+    Attrs attrs = entries[i].attrs;
+    std::vector<Tensor> out_grads(entries[i].out_count);
     bool any = false;
-    for (size_t k = 0; k < e.outputs.size(); ++k) {
-      auto it = e.outputs[k].defined() ? grads.find(e.outputs[k].id()) : grads.end();
+    for (size_t k = 0; k < out_grads.size(); ++k) {
+      const Slot& o = outputs_of(entries[i])[k];
+      auto it = o.defined() ? grads.find(o.id) : grads.end();
       if (it != grads.end()) {
         out_grads[k] = it->second;
         any = true;
       }
     }
     if (!any) continue;
-    if (!e.op->grad) {
-      throw Unimplemented(detail::str_cat("[GradientTape.gradient] no gradient is defined for op ", e.op->name,
-                                          " (", e.op->api_name, ")"));
+    std::vector<Tensor> inputs, outputs;
+    for (const Slot& t : inputs_of(entries[i])) inputs.push_back(tensor_of(t));
+    for (const Slot& t : outputs_of(entries[i])) outputs.push_back(tensor_of(t));
+    if (!op->grad) {
+      throw Unimplemented(detail::str_cat("[GradientTape.gradient] no gradient is defined for op ", op->name,
+                                          " (", op->api_name, ")"));
     }
     // Gradient functions see a gradient for every output: zeros where none flows.
     for (size_t k = 0; k < out_grads.size(); ++k)
-      if (!out_grads[k].defined() && e.outputs[k].defined() && differentiable_dtype(e.outputs[k].dtype()))
-        out_grads[k] = zeros_like(e.outputs[k]);
-    GradContext gc{*e.op, e.inputs, e.outputs, out_grads, e.attrs};
-    std::vector<Tensor> in_grads = e.op->grad(gc);
-    EMBER_CHECK(in_grads.size() == e.inputs.size(), Internal, "[GradientTape.gradient] the gradient of ",
-                e.op->name, " returned ", in_grads.size(), " values for ", e.inputs.size(), " inputs");
-    for (size_t j = 0; j < e.inputs.size(); ++j)
-      if (in_grads[j].defined() && e.inputs[j].defined() && reach.count(e.inputs[j].id()))
-        accumulate(e.inputs[j], in_grads[j]);
+      if (!out_grads[k].defined() && outputs[k].defined() && differentiable_dtype(outputs[k].dtype()))
+        out_grads[k] = zeros_like(outputs[k]);
+    GradContext gc{*op, inputs, outputs, out_grads, attrs};
+    std::vector<Tensor> in_grads = op->grad(gc);
+    EMBER_CHECK(in_grads.size() == inputs.size(), Internal, "[GradientTape.gradient] the gradient of ",
+                op->name, " returned ", in_grads.size(), " values for ", inputs.size(), " inputs");
+    for (size_t j = 0; j < inputs.size(); ++j)
+      if (in_grads[j].defined() && inputs[j].defined() && reach.count(inputs[j].id()))
+        accumulate(inputs[j], in_grads[j]);
   }
 
   std::vector<Tensor> result;
@@ -179,12 +334,22 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
 
 GradientTape::GradientTape(GradientTapeOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = options;
+  {
+    std::lock_guard<std::mutex> lock(live_mu);
+    live_serials.insert(impl_->serial);
+    update_oldest();
+  }
   auto& set = tape_set();
   set.active.push_back(impl_.get());
   set.update_hook();
 }
 
 GradientTape::~GradientTape() {
+  {
+    std::lock_guard<std::mutex> lock(live_mu);
+    live_serials.erase(live_serials.find(impl_->serial));
+    update_oldest();
+  }
   auto& set = tape_set();
   std::erase(set.active, impl_.get());
   set.update_hook();
@@ -197,7 +362,7 @@ void GradientTape::watch(const Tensor& t) {
     EMBER_LOG_WARN("The dtype of the watched tensor must be floating (e.g. float32), got {}", dtype_name(t.dtype()));
     return;
   }
-  impl_->watched.insert(t.id());
+  impl_->mark_watched(t);
 }
 
 void GradientTape::watch(const Variable& v) {
@@ -240,8 +405,7 @@ auto with_gradient_rules(GradientTape::Impl& impl, const char* api, F&& body) {
   auto result = body();
   if (!impl.options.persistent) {
     impl.used = true;
-    impl.entries.clear();
-    impl.watched.clear();
+    impl.clear_record();
   }
   return result;
 }
@@ -306,10 +470,7 @@ GradientTape::StopRecording::~StopRecording() {
 }
 
 void GradientTape::reset() {
-  impl_->entries.clear();
-  impl_->watched.clear();
-  impl_->variables.clear();
-  impl_->variable_handles.clear();
+  impl_->clear_record(/*forget_variables=*/true);
   impl_->used = false;
   impl_->recording = true;
 }

@@ -110,6 +110,10 @@ using GradFn = std::function<std::vector<Tensor>(const GradContext&)>;
 
 enum class Differentiability : uint8_t { Unknown, Differentiable, NotDifferentiable };
 
+/// Which forward values an op's gradient reads, so a tape keeps only those
+/// alive (it always keeps every tensor's id, dtype, shape and device).
+enum GradUses : uint8_t { kGradUsesNothing = 0, kGradUsesInputs = 1, kGradUsesOutputs = 2, kGradUsesAll = 3 };
+
 struct OpDef {
   std::string name;      // TensorFlow's raw op name: "AddV2", "MatMul", "Sum"
   std::string api_name;  // the ember function that calls it: "add", "matmul"
@@ -117,6 +121,7 @@ struct OpDef {
   KernelFn kernels[kNumDeviceKinds] = {};
   GradFn grad;
   Differentiability differentiability = Differentiability::Unknown;
+  uint8_t grad_uses = kGradUsesAll;
   bool stateful = false;  // keeps program order when traced (random, assign, print)
   // The kernel makes its outputs itself (views such as Reshape): the dispatch
   // point passes them undefined instead of allocating.
@@ -142,6 +147,8 @@ const OpDef& op_def(std::string_view name);
 std::vector<const OpDef*> registered_ops();
 void register_kernel(std::string_view op, DeviceKind kind, KernelFn fn);
 void register_gradient(std::string_view op, GradFn fn);
+/// Declares which forward values the gradient of `op` reads (GradUses flags).
+void register_gradient_uses(std::string_view op, uint8_t uses);
 /// Declares from autograd/ that an op has no gradient (TensorFlow's NotDifferentiable).
 void register_not_differentiable(std::string_view op);
 

@@ -39,6 +39,22 @@ struct TensorImpl {
   std::shared_ptr<SymbolicValue> symbolic;
   std::shared_ptr<ResourceBase> resource;  // set for dtype resource
   uint64_t id = next_id();
+  // Serial numbers of (up to two) gradient tapes watching this tensor: the
+  // hook autograd/ uses to test "watched?" without a hash lookup. Serials are
+  // never reused, so a mark left by a finished tape means nothing.
+  uint64_t watch_marks[2] = {0, 0};
+
+  /// A new tensor viewing the same buffer (new id, no symbolic or tape state).
+  static std::shared_ptr<TensorImpl> view_of(const TensorImpl& src) {
+    auto v = std::make_shared<TensorImpl>();
+    v->dtype = src.dtype;
+    v->shape = src.shape;
+    v->device = src.device;
+    v->storage = src.storage;
+    v->offset = src.offset;
+    v->resource = src.resource;
+    return v;
+  }
 
   static uint64_t next_id() {
     static std::atomic<uint64_t> counter{1};

@@ -14,10 +14,7 @@ VariableState& state_of(const KernelContext& c) {
 }
 
 void read_variable(KernelContext& c) {
-  const Tensor& v = state_of(c).value;
-  auto impl = std::make_shared<TensorImpl>(*v.impl());
-  impl->id = TensorImpl::next_id();
-  c.outputs[0] = Tensor(std::move(impl));
+  c.outputs[0] = Tensor(TensorImpl::view_of(*state_of(c).value.impl()));
 }
 
 void assign_variable(KernelContext& c) {

@@ -168,9 +168,7 @@ void cast_kernel(KernelContext& c) {
 // Identity and StopGradient alias their input's buffer, as in TensorFlow,
 // but are new tensors (tapes tell tensors apart by id).
 void alias_kernel(KernelContext& c) {
-  auto impl = std::make_shared<TensorImpl>(*c.inputs[0].impl());
-  impl->id = TensorImpl::next_id();
-  c.outputs[0] = Tensor(std::move(impl));
+  c.outputs[0] = Tensor(TensorImpl::view_of(*c.inputs[0].impl()));
 }
 
 template <typename F>

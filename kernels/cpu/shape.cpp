@@ -24,10 +24,8 @@ void copy_n(void* dst, const void* src, size_t bytes) {
 Dims strides_of(const Tensor& t) { return contiguous_strides(t.shape()); }
 
 void view_kernel(KernelContext& c) {
-  auto impl = std::make_shared<TensorImpl>(*c.inputs[0].impl());
+  auto impl = TensorImpl::view_of(*c.inputs[0].impl());
   impl->shape = c.specs[0].shape;
-  impl->symbolic = nullptr;
-  impl->id = TensorImpl::next_id();
   c.outputs[0] = Tensor(std::move(impl));
 }
 
