@@ -44,15 +44,19 @@ Variable::Variable(const Tensor& initial_value, VariableOptions options) {
   EMBER_CHECK(initial_value.defined(), InvalidArgument, "[Variable] the initial value is undefined");
   EMBER_CHECK(!initial_value.is_symbolic(), Unimplemented,
               "[Variable] creating a variable from a symbolic tensor (inside a traced function)");
+  // As tf.Variable: an explicit device scope places the variable; otherwise
+  // it lives where its initial value does.
+  const Context& ctx = context();
+  Device device = ctx.has_device_scope ? ctx.device_scope : initial_value.device();
   state_ = std::make_shared<VariableState>();
-  state_->value = initial_value.clone();
+  state_->value = device == initial_value.device() ? initial_value.clone() : initial_value.to(device);
   state_->dtype = initial_value.dtype();
   state_->shape = initial_value.shape();
   state_->name = current_name_scope() + options.name + ":0";
   state_->trainable = options.trainable;
   auto impl = std::make_shared<TensorImpl>();
   impl->dtype = resource;
-  impl->device = initial_value.device();
+  impl->device = device;
   impl->resource = state_;
   handle_ = Tensor(std::move(impl));
 }

@@ -17,6 +17,22 @@ int main() {
   std::cout << "random::normal({2, 2}) = " << random::normal({2, 2}) << "\n";
   std::cout << "argmax(a, 1) = " << argmax(a, 1) << "\n";
   std::cout << "gather(b, [2, 0]) = " << gather(b, constant({2, 0})) << "\n";
+  // Autograd: trainable variables read under a tape are watched.
+  Variable w(random::normal({3, 2}, 0, 0.1), {.name = "w"});
+  Tensor x = constant({{1.f, 2.f, 3.f}});
+  GradientTape tape;
+  Tensor loss = reduce_sum(square(matmul(x, w)));
+  std::cout << w.name() << " gradient = " << tape.gradient(loss, w) << "\n";
+  // Tapes nest: the gradient of a gradient.
+  Variable v(1.0f);
+  GradientTape outer;
+  Tensor dy;
+  {
+    GradientTape inner;
+    dy = inner.gradient(v * v * v, v);
+  }
+  std::cout << "d(v^3)/dv = " << dy.item<float>() << ", d2(v^3)/dv2 = " << outer.gradient(dy, v).item<float>()
+            << " at v = 1\n";
   try {
     matmul(a, a);
   } catch (const InvalidArgument& e) {

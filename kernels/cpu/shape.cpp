@@ -48,19 +48,28 @@ void slice_kernel(KernelContext& c) {
   strided_copy(y.raw_data(), {0, strides_of(y)}, x.raw_data(), {off, xs}, y.shape().dims(), elem(x));
 }
 
+// The region a strided slice selects, as a strided view into a dense buffer
+// of shape `full` (the input of StridedSlice, the output of its gradient).
+StridedView strided_slice_view(const KernelContext& c, const TensorShape& full, Dims& dims) {
+  std::vector<OutputSpec> unused;
+  InferContext ic{c.op, c.inputs, c.attrs, unused};
+  StridedSliceSpec spec = canonical_strided_slice(ic, full);
+  Dims fs = contiguous_strides(full);
+  StridedView view;
+  dims.assign(spec.extent.begin(), spec.extent.end());
+  for (size_t i = 0; i < spec.begin.size(); ++i) {
+    view.offset += spec.begin[i] * fs[i];
+    view.strides.push_back(spec.stride[i] * fs[i]);
+  }
+  return view;
+}
+
 void strided_slice_kernel(KernelContext& c) {
   const Tensor& x = c.inputs[0];
   Tensor& y = c.outputs[0];
-  std::vector<OutputSpec> unused;
-  InferContext ic{c.op, c.inputs, c.attrs, unused};
-  StridedSliceSpec spec = canonical_strided_slice(ic, x.shape());
-  Dims xs = strides_of(x), src_strides, dims(spec.extent.begin(), spec.extent.end());
-  int64_t off = 0;
-  for (size_t i = 0; i < spec.begin.size(); ++i) {
-    off += spec.begin[i] * xs[i];
-    src_strides.push_back(spec.stride[i] * xs[i]);
-  }
-  strided_copy(y.raw_data(), {0, contiguous_strides(TensorShape(dims))}, x.raw_data(), {off, src_strides}, dims, elem(x));
+  Dims dims;
+  StridedView src = strided_slice_view(c, x.shape(), dims);
+  strided_copy(y.raw_data(), {0, contiguous_strides(TensorShape(dims))}, x.raw_data(), src, dims, elem(x));
 }
 
 // Concat, Pack, Unpack and SplitV all move [outer, chunk] blocks: `outer` is
@@ -356,16 +365,9 @@ void strided_slice_grad_kernel(KernelContext& c) {
   const Tensor& dy = c.inputs[0];
   Tensor& dx = c.outputs[0];
   fill_value(dx, 0);
-  std::vector<OutputSpec> unused;
-  InferContext ic{c.op, c.inputs, c.attrs, unused};
-  StridedSliceSpec spec = canonical_strided_slice(ic, dx.shape());
-  Dims xs = strides_of(dx), dst_strides, dims(spec.extent.begin(), spec.extent.end());
-  int64_t off = 0;
-  for (size_t i = 0; i < spec.begin.size(); ++i) {
-    off += spec.begin[i] * xs[i];
-    dst_strides.push_back(spec.stride[i] * xs[i]);
-  }
-  copy_into(dx.raw_data(), {off, dst_strides}, dy.raw_data(), dims, elem(dy));
+  Dims dims;
+  StridedView dst = strided_slice_view(c, dx.shape(), dims);
+  copy_into(dx.raw_data(), dst, dy.raw_data(), dims, elem(dy));
 }
 
 // The adjoint of mirror_pad: every output gradient is added to the input
