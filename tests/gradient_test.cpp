@@ -163,7 +163,9 @@ std::vector<Case> cases() {
   };
 }
 
-TEST(Gradient, EveryOpMatchesCentralDifferences) {
+class GradientTest : public DeviceTest {};
+
+TEST_P(GradientTest, EveryOpMatchesCentralDifferences) {
   uint32_t seed = 1;
   for (const auto& c : cases()) {
     SCOPED_TRACE(c.name);
@@ -171,7 +173,7 @@ TEST(Gradient, EveryOpMatchesCentralDifferences) {
   }
 }
 
-TEST(Gradient, SecondDerivativesMatchFiniteDifferencesOfTheFirst) {
+TEST_P(GradientTest, SecondDerivativesMatchFiniteDifferencesOfTheFirst) {
   std::vector<Case> second = {
       {"exp", [](V x) { return exp(x[0]); }, {{s23}}},
       {"tanh", [](V x) { return tanh(x[0]); }, {{s23}}},
@@ -198,7 +200,7 @@ TEST(Gradient, SecondDerivativesMatchFiniteDifferencesOfTheFirst) {
   }
 }
 
-TEST(Gradient, NotDifferentiableOpsGiveNoGradient) {
+TEST_P(GradientTest, NotDifferentiableOpsGiveNoGradient) {
   Tensor x = constant({1.5, -2.5});
   GradientTape tape({.persistent = true});
   tape.watch(x);
@@ -209,6 +211,8 @@ TEST(Gradient, NotDifferentiableOpsGiveNoGradient) {
   EXPECT_FALSE(tape.gradient(cast(x > 0.0, float64), x).defined());
   EXPECT_EQ(tape.gradient(floor(x) + x, x).to_vector<double>(), (std::vector<double>{1, 1}));
 }
+
+EMBER_INSTANTIATE_DEVICE_TESTS(GradientTest);
 
 }  // namespace
 }  // namespace ember::test

@@ -5,7 +5,10 @@
 namespace ember::test {
 namespace {
 
-TEST(Variable, NamesScopesAndValues) {
+class VariableTest : public DeviceTest {};
+class GradientTapeTest : public DeviceTest {};
+
+TEST_P(VariableTest, NamesScopesAndValues) {
   Variable v(constant({1.f, 2.f, 3.f}));
   EXPECT_EQ(v.name(), "Variable:0");
   {
@@ -33,7 +36,7 @@ TEST(Variable, NamesScopesAndValues) {
   EXPECT_EQ(Variable(constant(1.5f), {.name = "x"}).to_string(), "<ember.Variable 'x:0' shape=() dtype=float32, numpy=1.5>");
 }
 
-TEST(Variable, BadAssignmentsAreErrors) {
+TEST_P(VariableTest, BadAssignmentsAreErrors) {
   Variable v(constant({1.f, 2.f}), {.name = "v"});
   try {
     v.assign(constant({1.0, 2.0}));
@@ -47,7 +50,7 @@ TEST(Variable, BadAssignmentsAreErrors) {
   EXPECT_THROW(undefined.read_value(), FailedPrecondition);
 }
 
-TEST(GradientTape, PersistentTapeGivesSeveralGradients) {
+TEST_P(GradientTapeTest, PersistentTapeGivesSeveralGradients) {
   auto x = constant(3.0f);
   GradientTape t({.persistent = true});
   t.watch(x);
@@ -57,7 +60,7 @@ TEST(GradientTape, PersistentTapeGivesSeveralGradients) {
   EXPECT_FLOAT_EQ(t.gradient(y, x).item<float>(), 6.0f);
 }
 
-TEST(GradientTape, NestedTapesGiveSecondDerivatives) {
+TEST_P(GradientTapeTest, NestedTapesGiveSecondDerivatives) {
   Variable v(1.0f);
   GradientTape outer;
   Tensor dy;
@@ -70,7 +73,7 @@ TEST(GradientTape, NestedTapesGiveSecondDerivatives) {
   EXPECT_FLOAT_EQ(outer.gradient(dy, v).item<float>(), 6.0f);  // 6·v
 }
 
-TEST(GradientTape, PersistentTapeRecordsItsOwnGradients) {
+TEST_P(GradientTapeTest, PersistentTapeRecordsItsOwnGradients) {
   auto x = constant(2.0);
   GradientTape t({.persistent = true});
   t.watch(x);
@@ -81,7 +84,7 @@ TEST(GradientTape, PersistentTapeRecordsItsOwnGradients) {
   EXPECT_DOUBLE_EQ(d2y.item<double>(), 12.0);
 }
 
-TEST(GradientTape, NonPersistentTapeIsUsedOnce) {
+TEST_P(GradientTapeTest, NonPersistentTapeIsUsedOnce) {
   auto x = constant(3.0f);
   GradientTape t;
   t.watch(x);
@@ -96,7 +99,7 @@ TEST(GradientTape, NonPersistentTapeIsUsedOnce) {
   }
 }
 
-TEST(GradientTape, WatchedVariablesAndAccessRules) {
+TEST_P(GradientTapeTest, WatchedVariablesAndAccessRules) {
   Variable a(1.0f), b(2.0f), frozen(3.0f, {.trainable = false});
   {
     GradientTape t;
@@ -122,7 +125,7 @@ TEST(GradientTape, WatchedVariablesAndAccessRules) {
   }
 }
 
-TEST(GradientTape, TargetsSourcesAndOutputGradients) {
+TEST_P(GradientTapeTest, TargetsSourcesAndOutputGradients) {
   auto x = constant({1.0, 2.0, 3.0});
   auto w = constant(2.0);
   GradientTape t({.persistent = true});
@@ -142,7 +145,7 @@ TEST(GradientTape, TargetsSourcesAndOutputGradients) {
   EXPECT_THROW(t.gradient({y}, {x}, {constant({1.0})}), InvalidArgument);
 }
 
-TEST(GradientTape, VariableGradientMatchesCentralDifferences) {
+TEST_P(GradientTapeTest, VariableGradientMatchesCentralDifferences) {
   Variable v(constant({0.5, -1.0, 2.0}));
   Tensor w = constant({1.0, 2.0, 3.0});
   auto loss = [&] { return reduce_sum(square(Tensor(v)) * w + sin(v)); };
@@ -162,7 +165,7 @@ TEST(GradientTape, VariableGradientMatchesCentralDifferences) {
   }
 }
 
-TEST(GradientTape, CastBetweenFloatsPassesTheGradient) {
+TEST_P(GradientTapeTest, CastBetweenFloatsPassesTheGradient) {
   auto x = constant({1.5f, 2.5f});
   GradientTape t;
   t.watch(x);
@@ -171,7 +174,7 @@ TEST(GradientTape, CastBetweenFloatsPassesTheGradient) {
   EXPECT_EQ(g.to_vector<float>(), (std::vector<float>{3, 3}));
 }
 
-TEST(GradientTape, IntegersGetNoGradient) {
+TEST_P(GradientTapeTest, IntegersGetNoGradient) {
   auto i = constant({1, 2});
   GradientTape t({.persistent = true});
   t.watch(i);  // warns and ignores
@@ -183,7 +186,7 @@ TEST(GradientTape, IntegersGetNoGradient) {
   EXPECT_FALSE(t.gradient(cast(n, float64), x).defined());
 }
 
-TEST(GradientTape, StopRecordingAndReset) {
+TEST_P(GradientTapeTest, StopRecordingAndReset) {
   auto x = constant(2.0);
   GradientTape t({.persistent = true});
   t.watch(x);
@@ -210,7 +213,7 @@ TEST(GradientTape, StopRecordingAndReset) {
   EXPECT_DOUBLE_EQ(t.gradient(x * x * x, x).item<double>(), 12.0);
 }
 
-TEST(GradientTape, JacobianAndBatchJacobian) {
+TEST_P(GradientTapeTest, JacobianAndBatchJacobian) {
   auto x = constant({1.0, 2.0, 3.0});
   {
     GradientTape t;
@@ -236,8 +239,8 @@ TEST(GradientTape, JacobianAndBatchJacobian) {
   }
 }
 
-TEST(GradientTape, MemoryStaysFlatOverManySteps) {
-  Allocator* cpu = cpu_allocator();
+TEST_P(GradientTapeTest, MemoryStaysFlatOverManySteps) {
+  Allocator* cpu = allocator_for(device());
   Variable w(random::normal({64, 32}, 0, 1, float32, 1));
   Tensor x = random::normal({16, 64}, 0, 1, float32, 2);
   size_t first = 0, last = 0;
@@ -250,6 +253,9 @@ TEST(GradientTape, MemoryStaysFlatOverManySteps) {
   }
   EXPECT_EQ(last, first);
 }
+
+EMBER_INSTANTIATE_DEVICE_TESTS(VariableTest);
+EMBER_INSTANTIATE_DEVICE_TESTS(GradientTapeTest);
 
 }  // namespace
 }  // namespace ember::test

@@ -6,6 +6,7 @@
 // count is 0 and the reason is kept for messages.
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -79,9 +80,11 @@ class CudaAllocator final : public Allocator {
                                                      free_b, " free of ", total_b, ")"));
     }
     EMBER_CUDA_CHECK(err);
+    in_use_.fetch_add(bytes, std::memory_order_relaxed);
     return p;
   }
-  void deallocate(void* ptr, size_t) noexcept override {
+  void deallocate(void* ptr, size_t bytes) noexcept override {
+    in_use_.fetch_sub(bytes, std::memory_order_relaxed);
     // Destructors never throw: a failure here is logged, not raised.
     if (cudaFreeAsync(ptr, stream(index_)) != cudaSuccess) {
       EMBER_LOG_ERROR("[cuda allocator] cudaFreeAsync failed on cuda:{}", index_);
@@ -89,9 +92,11 @@ class CudaAllocator final : public Allocator {
     }
   }
   Device device() const override { return Device::cuda(index_); }
+  size_t bytes_in_use() const override { return in_use_.load(std::memory_order_relaxed); }
 
  private:
   int index_;
+  std::atomic<size_t> in_use_{0};
 };
 
 void check_index(int index) {
