@@ -53,13 +53,18 @@ inline Context& context() {
 /// The current name scope, "outer/inner/" (empty at top level).
 std::string current_name_scope();
 
-/// Pushes a name scope while alive, like `tf.name_scope`.
+/// Pushes a name scope while alive, like `tf.name_scope`. An `absolute`
+/// scope ("outer/dense") replaces the current scopes instead of nesting.
 class NameScope {
  public:
-  explicit NameScope(std::string name);
+  explicit NameScope(std::string name, bool absolute = false);
   ~NameScope();
   NameScope(const NameScope&) = delete;
   NameScope& operator=(const NameScope&) = delete;
+
+ private:
+  bool absolute_;
+  std::vector<std::string> saved_;
 };
 
 }  // namespace ember

@@ -23,6 +23,9 @@ struct VariableState : ResourceBase {
   TensorShape shape;
   std::string name;  // "scope/Variable:0"
   bool trainable = true;
+  // The variable's node in an object graph, made by state/ on first use (a
+  // hook: core does not know what it points to).
+  std::weak_ptr<void> trackable;
 };
 
 struct VariableOptions {

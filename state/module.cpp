@@ -1,0 +1,69 @@
+#include "state/module.h"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <set>
+
+#include "core/error.h"
+
+namespace ember {
+
+namespace {
+
+bool valid_scope_name(const std::string& n) {
+  if (n.empty() || !(std::isalnum(static_cast<unsigned char>(n[0])) || n[0] == '.')) return false;
+  return std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' || c == '/';
+  });
+}
+
+// tf.Module._flatten_module: this module's attributes in name order (each
+// leaf that matches), then the same for each submodule, depth first.
+void flatten(const Module& m, const std::function<void(const std::shared_ptr<Trackable>&)>& visit,
+             std::set<const Trackable*>& seen) {
+  auto deps = m.dependencies();
+  std::stable_sort(deps.begin(), deps.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<const Module*> subs;
+  for (const auto& [name, child] : deps) {
+    if (!seen.insert(child.get()).second) continue;
+    visit(child);
+    if (auto* sm = dynamic_cast<const Module*>(child.get())) subs.push_back(sm);
+  }
+  for (const Module* sm : subs) flatten(*sm, visit, seen);
+}
+
+}  // namespace
+
+Module::Module(std::string name) : name_(std::move(name)) {
+  EMBER_CHECK(valid_scope_name(name_), InvalidArgument, "[Module] '", name_,
+              "' is not a valid module name (letters, digits, '_', '.', '-')");
+  scope_ = current_name_scope() + name_;
+}
+
+std::vector<Variable> Module::variables() const {
+  std::vector<Variable> out;
+  std::set<const Trackable*> seen{this};
+  flatten(*this, [&](const std::shared_ptr<Trackable>& t) {
+    if (auto* v = dynamic_cast<TrackableVariable*>(t.get())) out.push_back(v->variable());
+  }, seen);
+  return out;
+}
+
+std::vector<Variable> Module::trainable_variables() const {
+  std::vector<Variable> out;
+  for (auto& v : variables())
+    if (v.trainable()) out.push_back(v);
+  return out;
+}
+
+std::vector<std::shared_ptr<Module>> Module::submodules() const {
+  std::vector<std::shared_ptr<Module>> out;
+  std::set<const Trackable*> seen{this};
+  flatten(*this, [&](const std::shared_ptr<Trackable>& t) {
+    if (auto m = std::dynamic_pointer_cast<Module>(t)) out.push_back(m);
+  }, seen);
+  return out;
+}
+
+}  // namespace ember

@@ -1,0 +1,129 @@
+// The object graph a checkpoint saves: Trackable (a node with named
+// dependencies and the tensors it saves), AutoTrackable (members that track
+// themselves when assigned), the trackable side of Variable, and the hook
+// through which serialization/ restores objects that are created after the
+// restore was asked for (restore-on-creation).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+#include "core/variable.h"
+
+namespace ember {
+
+/// One tensor as a checkpoint stores it: numeric bytes, or strings.
+struct SavedTensor {
+  std::string suffix;  // appended to the attribute's key: "" or "-keys", "-values"
+  bool is_string = false;
+  DType dtype = float32;  // for numeric tensors
+  TensorShape shape;
+  std::string bytes;                 // numeric: row-major little-endian
+  std::vector<std::string> strings;  // string tensors
+};
+
+/// Something an object saves under one attribute name ("VARIABLE_VALUE",
+/// "table"): the tensors to write, and how to take them back.
+class Saveable {
+ public:
+  virtual ~Saveable() = default;
+  /// The full name TensorFlow records ("dense/kernel" for a variable; empty otherwise).
+  virtual std::string full_name() const { return {}; }
+  virtual std::vector<SavedTensor> save() const = 0;
+  /// Checks that `tensors` (by suffix) fit, throwing InvalidArgument with
+  /// TensorFlow's wording otherwise; changes nothing.
+  virtual void check(const std::map<std::string, SavedTensor>& tensors) const = 0;
+  /// Takes the values (already checked).
+  virtual void restore(const std::map<std::string, SavedTensor>& tensors) = 0;
+};
+
+class Trackable : public std::enable_shared_from_this<Trackable> {
+ public:
+  virtual ~Trackable() = default;
+
+  /// Adds (or rebinds) the dependency `name`; the child is kept alive.
+  void track(const std::string& name, std::shared_ptr<Trackable> child);
+  /// The dependency called `name`, or null.
+  std::shared_ptr<Trackable> lookup_dependency(const std::string& name) const;
+  /// Dependencies in the order they were first tracked.
+  const std::vector<std::pair<std::string, std::shared_ptr<Trackable>>>& dependencies() const { return deps_; }
+  /// What this object saves, by attribute name (empty for a plain trackable).
+  virtual std::map<std::string, std::shared_ptr<Saveable>> saveables() { return {}; }
+
+  /// Restore-on-creation: `on_track` runs (once) when a dependency called
+  /// `name` is tracked, or right away if it already exists. Filled by
+  /// serialization/ for values whose object did not exist at restore time.
+  void defer_until_tracked(const std::string& name, std::function<void(const std::shared_ptr<Trackable>&)> on_track);
+  /// Restorations still waiting here for a dependency to be created.
+  size_t pending_restorations() const;
+
+ private:
+  std::vector<std::pair<std::string, std::shared_ptr<Trackable>>> deps_;
+  std::multimap<std::string, std::function<void(const std::shared_ptr<Trackable>&)>> pending_;
+};
+
+/// The trackable node of a variable: one per variable, whichever handle asks.
+class TrackableVariable : public Trackable {
+ public:
+  explicit TrackableVariable(Variable v) : variable_(std::move(v)) {}
+  const Variable& variable() const { return variable_; }
+  std::map<std::string, std::shared_ptr<Saveable>> saveables() override;
+
+ private:
+  Variable variable_;
+};
+
+/// The (unique) trackable node of `v`.
+std::shared_ptr<TrackableVariable> trackable_of(const Variable& v);
+
+/// A Trackable that tracks its members when they are assigned (members are
+/// declared as Tracked<T>).
+class AutoTrackable : public Trackable {};
+
+namespace detail {
+inline std::shared_ptr<Trackable> as_trackable(const Variable& v) { return v.defined() ? trackable_of(v) : nullptr; }
+template <typename T>
+std::shared_ptr<Trackable> as_trackable(const std::shared_ptr<T>& p) {
+  return std::static_pointer_cast<Trackable>(p);
+}
+}  // namespace detail
+
+/// A member that adds itself as a dependency of its owner when assigned, as
+/// `self.w = tf.Variable(...)` does:
+///   ember::Tracked<ember::Variable> w{this, "w"};
+///   w = ember::Variable(init);   // tracked as "w"; restored now if a checkpoint waits for it
+template <typename T>
+class Tracked {
+ public:
+  Tracked(Trackable* owner, std::string name) : owner_(owner), name_(std::move(name)) {}
+  Tracked(const Tracked&) = delete;
+  Tracked& operator=(const Tracked&) = delete;
+
+  Tracked& operator=(T value) {
+    value_ = std::move(value);
+    if (auto t = detail::as_trackable(value_)) owner_->track(name_, t);
+    return *this;
+  }
+  T& operator*() { return value_; }
+  const T& operator*() const { return value_; }
+  T* operator->() { return &value_; }
+  const T* operator->() const { return &value_; }
+  const T& get() const { return value_; }
+  explicit operator bool() const {
+    if constexpr (std::is_same_v<T, Variable>) return value_.defined();
+    else return value_ != nullptr;
+  }
+  const std::string& name() const { return name_; }
+
+ private:
+  Trackable* owner_;
+  std::string name_;
+  T value_{};
+};
+
+}  // namespace ember
