@@ -1,4 +1,5 @@
 // A walk through what ember can do today: tensors, devices, ops, random numbers.
+#include <filesystem>
 #include <iostream>
 
 #include "ember.h"
@@ -33,6 +34,18 @@ int main() {
   }
   std::cout << "d(v^3)/dv = " << dy.item<float>() << ", d2(v^3)/dv2 = " << outer.gradient(dy, v).item<float>()
             << " at v = 1\n";
+  // Checkpoints in TensorFlow's format, restored into objects made later.
+  auto dir = std::filesystem::temp_directory_path() / "ember_tour";
+  std::filesystem::remove_all(dir);
+  auto model = std::make_shared<Module>("model");
+  model->track("w", trackable_of(w));
+  std::string path = Checkpoint({{"model", model}}).save((dir / "ckpt").string());
+  auto fresh = std::make_shared<Module>("model");
+  Checkpoint({{"model", fresh}}).restore(latest_checkpoint(dir.string()));
+  Variable w2(zeros({3, 2}), {.name = "w"});
+  fresh->track("w", trackable_of(w2));  // created after the restore: takes the saved value now
+  std::cout << "saved " << path << "; restored w equals the original: "
+            << (reduce_all(equal(w2.read_value(), w.read_value())).item<bool>() ? "yes" : "no") << "\n";
   try {
     matmul(a, a);
   } catch (const InvalidArgument& e) {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -126,6 +127,10 @@ std::string encode_strings(const std::vector<std::string>& strings, uint32_t* en
 // ---- Writer ------------------------------------------------------------------------------
 
 Writer::Writer(std::string prefix) : prefix_(std::move(prefix)) {
+  // As TensorFlow: the prefix's directory is created when missing.
+  std::filesystem::path dir = std::filesystem::path(prefix_).parent_path();
+  std::error_code ec;
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   std::string suffix = temp_suffix();
   tmp_data_ = shard_name(prefix_, 0, 1) + suffix;
   tmp_index_ = prefix_ + ".index" + suffix;
