@@ -206,11 +206,11 @@ GRAD("Slice") {                                                       // pad bac
 GRAD("StridedSlice") {
   Attrs attrs = c.attrs;
   attrs.set("shape", X.shape().as_vector());
-  return {execute1(op_def("StridedSliceGrad"), {G}, attrs)};
+  return {execute1(EMBER_OP("StridedSliceGrad"), {G}, attrs)};
 } END_GRAD;
 GRAD("StridedSliceGrad") {                                            // linear: slice the gradient again
   Attrs attrs = c.attrs;
-  return {execute1(op_def("StridedSlice"), {G}, attrs)};
+  return {execute1(EMBER_OP("StridedSlice"), {G}, attrs)};
 } END_GRAD;
 GRAD("ConcatV2") {
   int64_t axis = c.attrs.get<int64_t>("axis");
@@ -242,8 +242,8 @@ GRAD("PadV2") {
   }
   return {slice(G, begin, size)};
 } END_GRAD;
-GRAD("MirrorPad") { return {execute1(op_def("MirrorPadGrad"), {G}, c.attrs)}; } END_GRAD;
-GRAD("MirrorPadGrad") { return {execute1(op_def("MirrorPad"), {G}, c.attrs)}; } END_GRAD;
+GRAD("MirrorPad") { return {execute1(EMBER_OP("MirrorPadGrad"), {G}, c.attrs)}; } END_GRAD;
+GRAD("MirrorPadGrad") { return {execute1(EMBER_OP("MirrorPad"), {G}, c.attrs)}; } END_GRAD;
 
 // ---- gather / scatter -----------------------------------------------------------------------
 // gather's adjoint sums each gradient row into the params row it came from.

@@ -38,7 +38,7 @@ Tensor Tensor::empty(const TensorShape& shape, DType dtype, Device device) {
 
 Tensor Tensor::reshape(const TensorShape& shape) const {
   std::vector<int64_t> dims = shape.as_vector();
-  return execute1(op_def("Reshape"), {*this}, {{"shape", dims}});
+  return execute1(EMBER_OP("Reshape"), {*this}, {{"shape", dims}});
 }
 
 Tensor Tensor::to(Device device) const {
