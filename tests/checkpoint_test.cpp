@@ -327,6 +327,24 @@ TEST(CheckpointTest, ManagerKeepsTheNewest) {
   fs::remove_all(dir);
 }
 
+TEST(CheckpointTest, ManagerPreservesOnePerIntervalAndNamesFiles) {
+  std::string dir = temp_dir("manager_hours");
+  auto m = std::make_shared<MyModule>("m");
+  m->assign(constant(0.0));
+  Checkpoint c({{"model", m}});
+  // An interval of ~0: every checkpoint pushed out of the newest 1 is old
+  // enough to be preserved, so it stays on disk but leaves the managed list.
+  CheckpointManager mgr(c, dir, 1, 1e-12, "model");
+  mgr.save();
+  mgr.save();
+  mgr.save();
+  EXPECT_EQ(mgr.checkpoints(), std::vector<std::string>{dir + "/model-3"});
+  EXPECT_TRUE(fs::exists(dir + "/model-1.index"));
+  EXPECT_TRUE(fs::exists(dir + "/model-2.index"));
+  EXPECT_EQ(latest_checkpoint(dir), dir + "/model-3");
+  fs::remove_all(dir);
+}
+
 TEST(CheckpointTest, MismatchesAreErrorsAndChangeNothing) {
   std::string dir = temp_dir("mismatch");
   auto m = std::make_shared<Module>("m");
