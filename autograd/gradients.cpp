@@ -144,19 +144,15 @@ GRAD("Mean") {
   Reduced r = reduced(c);
   return {spread(c, G, r) * (1.0 / static_cast<double>(std::max<int64_t>(r.count, 1)))};
 } END_GRAD;
-// The gradient of a maximum (minimum) is shared equally among the elements that attain it.
-GRAD("Max") {
+// The gradient of a maximum (or minimum) is shared equally among the elements that attain it.
+Grads extremum_grad(const GradContext& c) {
   Reduced r = reduced(c);
   Tensor mask = cast(equal(X, spread(c, Y, r)), X.dtype());
   Tensor ties = reduce_sum(mask, r.axes, /*keepdims=*/true);
   return {spread(c, G, r) * mask / ties};
-} END_GRAD;
-GRAD("Min") {
-  Reduced r = reduced(c);
-  Tensor mask = cast(equal(X, spread(c, Y, r)), X.dtype());
-  Tensor ties = reduce_sum(mask, r.axes, /*keepdims=*/true);
-  return {spread(c, G, r) * mask / ties};
-} END_GRAD;
+}
+GRAD("Max") { return extremum_grad(c); } END_GRAD;
+GRAD("Min") { return extremum_grad(c); } END_GRAD;
 // NOTE: prod(x)/x_i, so an input containing zeros gets NaN or inf where
 // TensorFlow's cumulative-product formulation gives the exact answer.
 GRAD("Prod") {
