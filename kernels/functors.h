@@ -97,10 +97,14 @@ struct Abs {
 };
 struct Sign {
   template <typename T> EMBER_HOST_DEVICE T operator()(T x) const {
-    if constexpr (is_float_v<T>) {
-      if (x != x) return x;
+    if constexpr (std::is_unsigned_v<T>) {
+      return static_cast<T>(x != T(0));
+    } else {
+      if constexpr (is_float_v<T>) {
+        if (x != x) return x;
+      }
+      return static_cast<T>((T(0) < x) - (x < T(0)));
     }
-    return static_cast<T>((T(0) < x) - (x < T(0)));
   }
 };
 struct Exp { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return exp_(x); } };

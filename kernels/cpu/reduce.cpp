@@ -17,72 +17,12 @@
 #include "core/ops.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/functors.h"
+#include "kernels/reducers.h"
 
 namespace ember::cpu {
 namespace {
 
-template <typename T>
-using acc_t = std::conditional_t<std::is_floating_point_v<T>, double,
-                                 std::conditional_t<std::is_same_v<T, bool>, bool, int64_t>>;
-
-template <typename T>
-struct SumR {
-  using A = acc_t<T>;
-  static A init() { return A(0); }
-  static A step(A a, T x) { return fn::wrap_add(a, static_cast<A>(x)); }
-  static A merge(A a, A b) { return fn::wrap_add(a, b); }
-  static T finish(A a, int64_t) { return static_cast<T>(a); }
-};
-template <typename T>
-struct MeanR : SumR<T> {
-  using A = acc_t<T>;
-  static T finish(A a, int64_t n) {
-    if (n == 0) return std::is_floating_point_v<T> ? static_cast<T>(NAN) : T(0);
-    return static_cast<T>(a / static_cast<A>(n));
-  }
-};
-template <typename T>
-struct ProdR {
-  using A = acc_t<T>;
-  static A init() { return A(1); }
-  static A step(A a, T x) { return fn::wrap_mul(a, static_cast<A>(x)); }
-  static A merge(A a, A b) { return fn::wrap_mul(a, b); }
-  static T finish(A a, int64_t) { return static_cast<T>(a); }
-};
-template <typename T>
-struct MaxR {
-  using A = T;
-  static A init() {
-    return std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
-  }
-  static A step(A a, T x) { return fn::Maximum{}(a, x); }
-  static A merge(A a, A b) { return fn::Maximum{}(a, b); }
-  static T finish(A a, int64_t) { return a; }
-};
-template <typename T>
-struct MinR {
-  using A = T;
-  static A init() {
-    return std::is_floating_point_v<T> ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
-  }
-  static A step(A a, T x) { return fn::Minimum{}(a, x); }
-  static A merge(A a, A b) { return fn::Minimum{}(a, b); }
-  static T finish(A a, int64_t) { return a; }
-};
-struct AllR {
-  using A = bool;
-  static A init() { return true; }
-  static A step(A a, bool x) { return a && x; }
-  static A merge(A a, A b) { return a && b; }
-  static bool finish(A a, int64_t) { return a; }
-};
-struct AnyR {
-  using A = bool;
-  static A init() { return false; }
-  static A step(A a, bool x) { return a || x; }
-  static A merge(A a, A b) { return a || b; }
-  static bool finish(A a, int64_t) { return a; }
-};
+using namespace ember::reduce;
 
 // Reduces a contiguous run; several independent accumulators let the
 // compiler vectorise the sum without reassociating a single chain.
@@ -198,8 +138,6 @@ template <template <typename> class RT>
 void reduce_numeric(KernelContext& c) {
   EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, reduce_typed<RT, scalar_t>(c));
 }
-template <typename> using AllRT = AllR;
-template <typename> using AnyRT = AnyR;
 void reduce_all_kernel(KernelContext& c) { reduce_typed<AllRT, bool>(c); }
 void reduce_any_kernel(KernelContext& c) { reduce_typed<AnyRT, bool>(c); }
 

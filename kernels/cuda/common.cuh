@@ -1,0 +1,52 @@
+// What every CUDA launcher shares: the device's stream, grid sizing for
+// grid-stride loops, launch checks, and the broadcast indexer that maps an
+// output element to its inputs' elements.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "core/cuda/cuda_check.h"
+#include "core/cuda_runtime.h"
+#include "core/op.h"
+
+namespace ember::cuda {
+
+constexpr int kThreads = 256;
+constexpr int kMaxRank = 8;  // after collapsing; deeper broadcasts are Unimplemented
+
+/// Selects the kernel's device and returns its stream.
+inline cudaStream_t prepare(const KernelContext& c) {
+  EMBER_CUDA_CHECK(cudaSetDevice(c.device.index()));
+  return stream(c.device.index());
+}
+
+inline unsigned blocks_for(int64_t n) {
+  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>((n + kThreads - 1) / kThreads, 65536)));
+}
+
+#define EMBER_CUDA_LAUNCHED() EMBER_CUDA_CHECK(cudaGetLastError())
+
+/// Up to three inputs broadcast to an output of `rank` dims (collapsed);
+/// strides are 0 along broadcast dimensions.
+struct Indexer {
+  int rank = 0;
+  int64_t dims[kMaxRank];
+  int64_t strides[3][kMaxRank];
+
+  __device__ void offsets(int64_t i, int64_t* off, int n_inputs) const {
+    for (int k = 0; k < n_inputs; ++k) off[k] = 0;
+    for (int d = rank - 1; d >= 0; --d) {
+      int64_t idx = i % dims[d];
+      i /= dims[d];
+      for (int k = 0; k < n_inputs; ++k) off[k] += idx * strides[k][d];
+    }
+  }
+};
+
+/// Builds the indexer of `inputs` broadcast to `out` (host side).
+Indexer make_indexer(const TensorShape& out, std::span<const Tensor> inputs, const char* api);
+
+}  // namespace ember::cuda

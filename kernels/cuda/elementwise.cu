@@ -1,0 +1,203 @@
+// CUDA launchers for the elementwise functors of kernels/functors.h (the
+// same math the CPU runs): flat grid-stride loops when shapes agree, an
+// indexer when inputs broadcast.
+#include "kernels/cuda/common.cuh"
+#include "kernels/functors.h"
+
+namespace ember::cuda {
+
+Indexer make_indexer(const TensorShape& out, std::span<const Tensor> inputs, const char* api) {
+  int r = out.rank();
+  // Per-input strides over the output's dimensions, then collapse neighbours.
+  int64_t raw[3][64] = {};
+  EMBER_CHECK(r <= 64, Unimplemented, "[", api, "] rank ", r, " on CUDA");
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const TensorShape& s = inputs[k].shape();
+    Dims cs = contiguous_strides(s);
+    for (int i = 0; i < s.rank(); ++i)
+      raw[k][i + r - s.rank()] = s.dim(i) == 1 ? 0 : cs[static_cast<size_t>(i)];
+  }
+  Indexer ix;
+  for (int i = 0; i < r; ++i) {
+    int64_t d = out.dim(i);
+    if (d == 1) continue;
+    bool merge = ix.rank > 0;
+    for (size_t k = 0; merge && k < inputs.size(); ++k) merge = ix.strides[k][ix.rank - 1] == raw[k][i] * d;
+    if (merge) {
+      ix.dims[ix.rank - 1] *= d;
+      for (size_t k = 0; k < inputs.size(); ++k) ix.strides[k][ix.rank - 1] = raw[k][i];
+    } else {
+      EMBER_CHECK(ix.rank < kMaxRank, Unimplemented, "[", api, "] broadcasting over more than ", kMaxRank,
+                  " separate dimensions on CUDA");
+      ix.dims[ix.rank] = d;
+      for (size_t k = 0; k < inputs.size(); ++k) ix.strides[k][ix.rank] = raw[k][i];
+      ++ix.rank;
+    }
+  }
+  return ix;
+}
+
+namespace {
+
+template <typename T, typename R, typename F>
+__global__ void unary_kernel(const T* __restrict__ x, R* __restrict__ y, int64_t n, F f) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = f(x[i]);
+}
+
+template <typename T, typename R, typename F>
+__global__ void binary_flat(const T* __restrict__ a, const T* __restrict__ b, R* __restrict__ y, int64_t n,
+                            bool a_scalar, bool b_scalar, F f) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = f(a[a_scalar ? 0 : i], b[b_scalar ? 0 : i]);
+}
+
+template <typename T, typename R, typename F>
+__global__ void binary_bcast(const T* __restrict__ a, const T* __restrict__ b, R* __restrict__ y, int64_t n,
+                             Indexer ix, F f) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    int64_t off[3];
+    ix.offsets(i, off, 2);
+    y[i] = f(a[off[0]], b[off[1]]);
+  }
+}
+
+template <typename T>
+__global__ void select_kernel(const bool* c, const T* a, const T* b, T* y, int64_t n, Indexer ix) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    int64_t off[3];
+    ix.offsets(i, off, 3);
+    y[i] = c[off[0]] ? a[off[1]] : b[off[2]];
+  }
+}
+
+template <typename T, typename R, typename F>
+void launch_unary(KernelContext& c, F f) {
+  int64_t n = c.outputs[0].num_elements();
+  if (n == 0) return;
+  cudaStream_t s = prepare(c);
+  unary_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const T*>(c.inputs[0].raw_data()),
+                                                   static_cast<R*>(c.outputs[0].raw_data()), n, f);
+  EMBER_CUDA_LAUNCHED();
+}
+
+template <typename T, typename R, typename F>
+void launch_binary(KernelContext& c, F f) {
+  const Tensor &a = c.inputs[0], &b = c.inputs[1];
+  Tensor& y = c.outputs[0];
+  int64_t n = y.num_elements();
+  if (n == 0) return;
+  cudaStream_t s = prepare(c);
+  auto pa = static_cast<const T*>(a.raw_data());
+  auto pb = static_cast<const T*>(b.raw_data());
+  auto py = static_cast<R*>(y.raw_data());
+  int64_t na = a.num_elements(), nb = b.num_elements();
+  if ((na == n || na == 1) && (nb == n || nb == 1)) {
+    binary_flat<<<blocks_for(n), kThreads, 0, s>>>(pa, pb, py, n, na == 1 && n != 1, nb == 1 && n != 1, f);
+  } else {
+    Indexer ix = make_indexer(y.shape(), c.inputs, c.op.api_name.c_str());
+    binary_bcast<<<blocks_for(n), kThreads, 0, s>>>(pa, pb, py, n, ix, f);
+  }
+  EMBER_CUDA_LAUNCHED();
+}
+
+template <typename F>
+void unary_float(KernelContext& c) {
+  F f{};
+  if constexpr (std::is_same_v<F, fn::Gelu>) f.approximate = c.attrs.get<bool>("approximate");
+  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), break, (launch_unary<scalar_t, scalar_t>(c, f)));
+}
+template <typename F>
+void unary_numeric(KernelContext& c) {
+  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, (launch_unary<scalar_t, scalar_t>(c, F{})));
+}
+void logical_not(KernelContext& c) { launch_unary<bool, bool>(c, fn::LogicalNot{}); }
+
+template <typename To>
+void cast_from(KernelContext& c) {
+  EMBER_SWITCH_ALL(c.inputs[0].dtype(), break, (launch_unary<scalar_t, To>(c, fn::CastTo<To>{})));
+}
+void cast(KernelContext& c) { EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, cast_from<scalar_t>(c)); }
+
+template <typename F>
+void binary_numeric(KernelContext& c) {
+  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, (launch_binary<scalar_t, scalar_t>(c, F{})));
+}
+template <typename F>
+void binary_float(KernelContext& c) {
+  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), break, (launch_binary<scalar_t, scalar_t>(c, F{})));
+}
+template <typename F>
+void compare(KernelContext& c) {
+  EMBER_SWITCH_ALL(c.inputs[0].dtype(), break, (launch_binary<scalar_t, bool>(c, F{})));
+}
+template <typename F>
+void binary_bool(KernelContext& c) {
+  launch_binary<bool, bool>(c, F{});
+}
+
+template <typename T>
+void select_typed(KernelContext& c) {
+  int64_t n = c.outputs[0].num_elements();
+  if (n == 0) return;
+  cudaStream_t s = prepare(c);
+  Indexer ix = make_indexer(c.outputs[0].shape(), c.inputs, "where");
+  select_kernel<<<blocks_for(n), kThreads, 0, s>>>(
+      static_cast<const bool*>(c.inputs[0].raw_data()), static_cast<const T*>(c.inputs[1].raw_data()),
+      static_cast<const T*>(c.inputs[2].raw_data()), static_cast<T*>(c.outputs[0].raw_data()), n, ix);
+  EMBER_CUDA_LAUNCHED();
+}
+void select(KernelContext& c) { EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, select_typed<scalar_t>(c)); }
+
+// clang-format off
+EMBER_REGISTER_KERNEL("Neg", CUDA, unary_numeric<fn::Neg>);
+EMBER_REGISTER_KERNEL("Abs", CUDA, unary_numeric<fn::Abs>);
+EMBER_REGISTER_KERNEL("Sign", CUDA, unary_numeric<fn::Sign>);
+EMBER_REGISTER_KERNEL("Exp", CUDA, unary_float<fn::Exp>);
+EMBER_REGISTER_KERNEL("Log", CUDA, unary_float<fn::Log>);
+EMBER_REGISTER_KERNEL("Log1p", CUDA, unary_float<fn::Log1p>);
+EMBER_REGISTER_KERNEL("Expm1", CUDA, unary_float<fn::Expm1>);
+EMBER_REGISTER_KERNEL("Sqrt", CUDA, unary_float<fn::Sqrt>);
+EMBER_REGISTER_KERNEL("Rsqrt", CUDA, unary_float<fn::Rsqrt>);
+EMBER_REGISTER_KERNEL("Square", CUDA, unary_numeric<fn::Square>);
+EMBER_REGISTER_KERNEL("Reciprocal", CUDA, unary_float<fn::Reciprocal>);
+EMBER_REGISTER_KERNEL("Sin", CUDA, unary_float<fn::Sin>);
+EMBER_REGISTER_KERNEL("Cos", CUDA, unary_float<fn::Cos>);
+EMBER_REGISTER_KERNEL("Tanh", CUDA, unary_float<fn::Tanh>);
+EMBER_REGISTER_KERNEL("Sigmoid", CUDA, unary_float<fn::Sigmoid>);
+EMBER_REGISTER_KERNEL("Relu", CUDA, unary_numeric<fn::Relu>);
+EMBER_REGISTER_KERNEL("Gelu", CUDA, unary_float<fn::Gelu>);
+EMBER_REGISTER_KERNEL("Softplus", CUDA, unary_float<fn::Softplus>);
+EMBER_REGISTER_KERNEL("Erf", CUDA, unary_float<fn::Erf>);
+EMBER_REGISTER_KERNEL("Floor", CUDA, unary_float<fn::Floor>);
+EMBER_REGISTER_KERNEL("Ceil", CUDA, unary_float<fn::Ceil>);
+EMBER_REGISTER_KERNEL("Round", CUDA, unary_float<fn::Round>);
+EMBER_REGISTER_KERNEL("LogicalNot", CUDA, logical_not);
+EMBER_REGISTER_KERNEL("Cast", CUDA, cast);
+EMBER_REGISTER_KERNEL("AddV2", CUDA, binary_numeric<fn::Add>);
+EMBER_REGISTER_KERNEL("Sub", CUDA, binary_numeric<fn::Sub>);
+EMBER_REGISTER_KERNEL("Mul", CUDA, binary_numeric<fn::Mul>);
+EMBER_REGISTER_KERNEL("RealDiv", CUDA, binary_float<fn::Div>);
+EMBER_REGISTER_KERNEL("Div", CUDA, binary_numeric<fn::Div>);
+EMBER_REGISTER_KERNEL("Pow", CUDA, binary_numeric<fn::Pow>);
+EMBER_REGISTER_KERNEL("Maximum", CUDA, binary_numeric<fn::Maximum>);
+EMBER_REGISTER_KERNEL("Minimum", CUDA, binary_numeric<fn::Minimum>);
+EMBER_REGISTER_KERNEL("FloorDiv", CUDA, binary_numeric<fn::FloorDiv>);
+EMBER_REGISTER_KERNEL("FloorMod", CUDA, binary_numeric<fn::FloorMod>);
+EMBER_REGISTER_KERNEL("Equal", CUDA, compare<fn::Equal>);
+EMBER_REGISTER_KERNEL("NotEqual", CUDA, compare<fn::NotEqual>);
+EMBER_REGISTER_KERNEL("Less", CUDA, compare<fn::Less>);
+EMBER_REGISTER_KERNEL("LessEqual", CUDA, compare<fn::LessEqual>);
+EMBER_REGISTER_KERNEL("Greater", CUDA, compare<fn::Greater>);
+EMBER_REGISTER_KERNEL("GreaterEqual", CUDA, compare<fn::GreaterEqual>);
+EMBER_REGISTER_KERNEL("LogicalAnd", CUDA, binary_bool<fn::LogicalAnd>);
+EMBER_REGISTER_KERNEL("LogicalOr", CUDA, binary_bool<fn::LogicalOr>);
+EMBER_REGISTER_KERNEL("SelectV2", CUDA, select);
+// clang-format on
+
+}  // namespace
+}  // namespace ember::cuda

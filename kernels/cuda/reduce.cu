@@ -1,0 +1,199 @@
+// CUDA reductions, argmax/argmin and softmax. Reductions run in two passes
+// over [rows, reduced]: blocks reduce chunks of a row into partial
+// accumulators, then one block per row merges its partials and finishes
+// (so a full 16M-element sum uses the whole GPU, and many short rows still
+// get a block each). Layouts whose reduced axes are not trailing are
+// transposed first, as on the CPU. The arithmetic is kernels/reducers.h.
+#include "core/ops.h"
+#include "kernels/cuda/common.cuh"
+#include "kernels/reducers.h"
+
+namespace ember::cuda {
+namespace {
+
+using namespace ember::reduce;
+
+constexpr int64_t kChunk = 16384;  // elements of a row one block reduces in pass 1
+
+template <typename R>
+__device__ typename R::A block_merge(typename R::A v) {
+  using A = typename R::A;
+  __shared__ A shared[kThreads];
+  shared[threadIdx.x] = v;
+  __syncthreads();
+  for (int s = kThreads / 2; s > 0; s /= 2) {
+    if (threadIdx.x < s) shared[threadIdx.x] = R::merge(shared[threadIdx.x], shared[threadIdx.x + s]);
+    __syncthreads();
+  }
+  A out = shared[0];
+  __syncthreads();
+  return out;
+}
+
+template <typename R, typename T>
+__global__ void reduce_chunks(const T* __restrict__ x, typename R::A* __restrict__ partial, int64_t rows, int64_t red,
+                              int64_t chunks) {
+  for (int64_t b = blockIdx.x; b < rows * chunks; b += gridDim.x) {
+    int64_t row = b / chunks, chunk = b % chunks;
+    int64_t lo = chunk * kChunk, hi = min(red, lo + kChunk);
+    typename R::A acc = R::init();
+    for (int64_t i = lo + threadIdx.x; i < hi; i += blockDim.x) acc = R::step(acc, x[row * red + i]);
+    acc = block_merge<R>(acc);
+    if (threadIdx.x == 0) partial[b] = acc;
+  }
+}
+
+template <typename R, typename T>
+__global__ void finish_rows(const typename R::A* __restrict__ partial, T* __restrict__ y, int64_t rows, int64_t chunks,
+                            int64_t red) {
+  for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    typename R::A acc = R::init();
+    for (int64_t i = threadIdx.x; i < chunks; i += blockDim.x) acc = R::merge(acc, partial[row * chunks + i]);
+    acc = block_merge<R>(acc);
+    if (threadIdx.x == 0) y[row] = R::finish(acc, red);
+  }
+}
+
+template <template <typename> class RT, typename T>
+void reduce_typed(KernelContext& c) {
+  using R = RT<T>;
+  using A = typename R::A;
+  Tensor x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  int rank = x.rank();
+  std::vector<bool> reduced(static_cast<size_t>(rank), false);
+  for (int64_t a : c.attrs.get<std::vector<int64_t>>("axis")) reduced[static_cast<size_t>(a < 0 ? a + rank : a)] = true;
+  // Move the reduced axes last (a no-op copy is skipped when they already are).
+  std::vector<int64_t> perm;
+  for (int i = 0; i < rank; ++i)
+    if (!reduced[static_cast<size_t>(i)]) perm.push_back(i);
+  for (int i = 0; i < rank; ++i)
+    if (reduced[static_cast<size_t>(i)]) perm.push_back(i);
+  bool identity = true;
+  for (int i = 0; i < rank; ++i) identity = identity && perm[static_cast<size_t>(i)] == i;
+  if (!identity) x = transpose(x, perm);
+  int64_t rows = y.num_elements();
+  if (rows == 0) return;
+  int64_t red = rows ? x.num_elements() / rows : 0;
+  int64_t chunks = std::max<int64_t>(1, (red + kChunk - 1) / kChunk);
+  Tensor partial = Tensor::empty({static_cast<int64_t>(rows * chunks * static_cast<int64_t>(sizeof(A)))}, uint8, c.device);
+  cudaStream_t s = prepare(c);
+  auto* pp = static_cast<A*>(partial.raw_data());
+  reduce_chunks<R, T><<<blocks_for(rows * chunks * kThreads), kThreads, 0, s>>>(
+      static_cast<const T*>(x.raw_data()), pp, rows, red, chunks);
+  EMBER_CUDA_LAUNCHED();
+  finish_rows<R, T><<<blocks_for(rows * kThreads), kThreads, 0, s>>>(pp, static_cast<T*>(y.raw_data()), rows, chunks, red);
+  EMBER_CUDA_LAUNCHED();
+}
+
+template <template <typename> class RT>
+void reduce_numeric(KernelContext& c) {
+  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, (reduce_typed<RT, scalar_t>(c)));
+}
+void reduce_all(KernelContext& c) { reduce_typed<AllRT, bool>(c); }
+void reduce_any(KernelContext& c) { reduce_typed<AnyRT, bool>(c); }
+
+// ---- argmax / argmin: one thread per output ---------------------------------------------------
+
+template <typename T, bool kMax>
+__global__ void arg_kernel(const T* __restrict__ x, int64_t* __restrict__ y, int64_t outer, int64_t n, int64_t inner) {
+  for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < outer * inner;
+       t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const T* p = x + (t / inner) * n * inner + t % inner;
+    int64_t best = 0;
+    T bv = p[0];
+    for (int64_t i = 1; i < n; ++i) {
+      T v = p[i * inner];
+      bool better;
+      if constexpr (std::is_floating_point_v<T>) better = bv == bv && (v != v || (kMax ? v > bv : v < bv));
+      else better = kMax ? v > bv : v < bv;
+      if (better) best = i, bv = v;
+    }
+    y[t] = best;
+  }
+}
+
+template <typename T, bool kMax>
+void arg_typed(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  int64_t axis = c.attrs.get<int64_t>("axis");
+  if (axis < 0) axis += x.rank();
+  int64_t outer = 1, n = x.dim(static_cast<int>(axis)), inner = 1;
+  for (int i = 0; i < axis; ++i) outer *= x.dim(i);
+  for (int i = static_cast<int>(axis) + 1; i < x.rank(); ++i) inner *= x.dim(i);
+  if (outer * inner == 0) return;
+  cudaStream_t s = prepare(c);
+  arg_kernel<T, kMax><<<blocks_for(outer * inner), kThreads, 0, s>>>(static_cast<const T*>(x.raw_data()),
+                                                                      c.outputs[0].data<int64_t>(), outer, n, inner);
+  EMBER_CUDA_LAUNCHED();
+}
+template <bool kMax>
+void arg(KernelContext& c) {
+  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, (arg_typed<scalar_t, kMax>(c)));
+}
+
+// ---- softmax: one block per row ---------------------------------------------------------------
+
+template <typename T, bool kLog>
+__global__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t n) {
+  __shared__ T shared[kThreads];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const T* xr = x + r * n;
+    T* yr = y + r * n;
+    T m = -std::numeric_limits<T>::infinity();
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) m = xr[i] > m ? xr[i] : m;
+    shared[threadIdx.x] = m;
+    __syncthreads();
+    for (int s = kThreads / 2; s > 0; s /= 2) {
+      if (threadIdx.x < s && shared[threadIdx.x + s] > shared[threadIdx.x]) shared[threadIdx.x] = shared[threadIdx.x + s];
+      __syncthreads();
+    }
+    m = shared[0];
+    __syncthreads();
+    if (!(m - m == T(0))) m = m != m ? m : T(0);  // all -inf rows: avoid inf - inf
+    T sum = 0;
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += fn::exp_(xr[i] - m);
+    shared[threadIdx.x] = sum;
+    __syncthreads();
+    for (int s = kThreads / 2; s > 0; s /= 2) {
+      if (threadIdx.x < s) shared[threadIdx.x] += shared[threadIdx.x + s];
+      __syncthreads();
+    }
+    sum = shared[0];
+    __syncthreads();
+    if constexpr (kLog) {
+      T shift = m + ::log(sum);
+      for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = xr[i] - shift;
+    } else {
+      T inv = T(1) / sum;
+      for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = fn::exp_(xr[i] - m) * inv;
+    }
+  }
+}
+
+template <bool kLog>
+void softmax(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  if (x.num_elements() == 0) return;
+  int64_t n = x.dim(x.rank() - 1), rows = x.num_elements() / n;
+  cudaStream_t s = prepare(c);
+  EMBER_SWITCH_FLOAT(x.dtype(), break,
+                     (softmax_rows<scalar_t, kLog><<<blocks_for(rows * kThreads), kThreads, 0, s>>>(
+                          x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), rows, n)));
+  EMBER_CUDA_LAUNCHED();
+}
+
+EMBER_REGISTER_KERNEL("Sum", CUDA, reduce_numeric<SumR>);
+EMBER_REGISTER_KERNEL("Mean", CUDA, reduce_numeric<MeanR>);
+EMBER_REGISTER_KERNEL("Prod", CUDA, reduce_numeric<ProdR>);
+EMBER_REGISTER_KERNEL("Max", CUDA, reduce_numeric<MaxR>);
+EMBER_REGISTER_KERNEL("Min", CUDA, reduce_numeric<MinR>);
+EMBER_REGISTER_KERNEL("All", CUDA, reduce_all);
+EMBER_REGISTER_KERNEL("Any", CUDA, reduce_any);
+EMBER_REGISTER_KERNEL("ArgMax", CUDA, arg<true>);
+EMBER_REGISTER_KERNEL("ArgMin", CUDA, arg<false>);
+EMBER_REGISTER_KERNEL("Softmax", CUDA, softmax<false>);
+EMBER_REGISTER_KERNEL("LogSoftmax", CUDA, softmax<true>);
+
+}  // namespace
+}  // namespace ember::cuda

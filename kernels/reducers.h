@@ -1,0 +1,81 @@
+// The reductions' arithmetic, shared by the CPU and CUDA launchers: an
+// accumulator type, its identity, one step, merging two partial results, and
+// the final value (the mean divides by the count). Floats accumulate in
+// double, integers in int64 (wrapping back to their width).
+#pragma once
+
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "kernels/functors.h"
+
+namespace ember::reduce {
+
+template <typename T>
+using acc_t = std::conditional_t<std::is_floating_point_v<T>, double,
+                                 std::conditional_t<std::is_same_v<T, bool>, bool, int64_t>>;
+
+template <typename T>
+struct SumR {
+  using A = acc_t<T>;
+  EMBER_HOST_DEVICE static A init() { return A(0); }
+  EMBER_HOST_DEVICE static A step(A a, T x) { return fn::wrap_add(a, static_cast<A>(x)); }
+  EMBER_HOST_DEVICE static A merge(A a, A b) { return fn::wrap_add(a, b); }
+  EMBER_HOST_DEVICE static T finish(A a, int64_t) { return static_cast<T>(a); }
+};
+template <typename T>
+struct MeanR : SumR<T> {
+  using A = acc_t<T>;
+  EMBER_HOST_DEVICE static T finish(A a, int64_t n) {
+    if (n == 0) return std::is_floating_point_v<T> ? std::numeric_limits<T>::quiet_NaN() : T(0);
+    return static_cast<T>(a / static_cast<A>(n));
+  }
+};
+template <typename T>
+struct ProdR {
+  using A = acc_t<T>;
+  EMBER_HOST_DEVICE static A init() { return A(1); }
+  EMBER_HOST_DEVICE static A step(A a, T x) { return fn::wrap_mul(a, static_cast<A>(x)); }
+  EMBER_HOST_DEVICE static A merge(A a, A b) { return fn::wrap_mul(a, b); }
+  EMBER_HOST_DEVICE static T finish(A a, int64_t) { return static_cast<T>(a); }
+};
+template <typename T>
+struct MaxR {
+  using A = T;
+  EMBER_HOST_DEVICE static A init() {
+    return std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+  }
+  EMBER_HOST_DEVICE static A step(A a, T x) { return fn::Maximum{}(a, x); }
+  EMBER_HOST_DEVICE static A merge(A a, A b) { return fn::Maximum{}(a, b); }
+  EMBER_HOST_DEVICE static T finish(A a, int64_t) { return a; }
+};
+template <typename T>
+struct MinR {
+  using A = T;
+  EMBER_HOST_DEVICE static A init() {
+    return std::is_floating_point_v<T> ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
+  }
+  EMBER_HOST_DEVICE static A step(A a, T x) { return fn::Minimum{}(a, x); }
+  EMBER_HOST_DEVICE static A merge(A a, A b) { return fn::Minimum{}(a, b); }
+  EMBER_HOST_DEVICE static T finish(A a, int64_t) { return a; }
+};
+struct AllR {
+  using A = bool;
+  EMBER_HOST_DEVICE static A init() { return true; }
+  EMBER_HOST_DEVICE static A step(A a, bool x) { return a && x; }
+  EMBER_HOST_DEVICE static A merge(A a, A b) { return a && b; }
+  EMBER_HOST_DEVICE static bool finish(A a, int64_t) { return a; }
+};
+struct AnyR {
+  using A = bool;
+  EMBER_HOST_DEVICE static A init() { return false; }
+  EMBER_HOST_DEVICE static A step(A a, bool x) { return a || x; }
+  EMBER_HOST_DEVICE static A merge(A a, A b) { return a || b; }
+  EMBER_HOST_DEVICE static bool finish(A a, int64_t) { return a; }
+};
+
+template <typename> using AllRT = AllR;
+template <typename> using AnyRT = AnyR;
+
+}  // namespace ember::reduce
