@@ -1,5 +1,6 @@
 #include "core/device.h"
 
+#include <atomic>
 #include <cctype>
 #include <charconv>
 
@@ -38,6 +39,12 @@ std::string Device::to_string() const {
 std::ostream& operator<<(std::ostream& os, Device d) { return os << d.to_string(); }
 
 std::string_view device_kind_name(DeviceKind k) { return k == DeviceKind::CPU ? "CPU" : "CUDA"; }
+
+namespace {
+std::atomic<bool> allow_tf32{false};
+}
+void enable_tensor_float_32_execution(bool enabled) { allow_tf32.store(enabled); }
+bool tensor_float_32_execution_enabled() { return allow_tf32.load(); }
 
 Device default_device() {
   const auto& ctx = context();

@@ -45,6 +45,12 @@ int cuda_device_count();
 /// Why there is no GPU, for messages: empty when there is one.
 std::string cuda_unavailable_reason();
 
+/// Lets float32 matmuls on GPUs use TF32 tensor cores (10-bit mantissa
+/// products), as tf.config.experimental.enable_tensor_float_32_execution.
+/// Off by default: float32 means float32.
+void enable_tensor_float_32_execution(bool enabled);
+bool tensor_float_32_execution_enabled();
+
 /// The device an op with no inputs runs on: the innermost DeviceScope's, else
 /// the first GPU if there is one, else the CPU.
 Device default_device();

@@ -1,0 +1,120 @@
+// Matrix products through cuBLAS (float32, float64; TF32 only when the
+// program enables it). cuBLAS is column-major, so a row-major C = op(A)·op(B)
+// is computed as C^T = op(B)^T·op(A)^T with the operands swapped. Batches
+// without broadcasting go to one strided-batched call; broadcast batches to
+// one call per matrix, all queued on the device's stream.
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <mutex>
+#include <vector>
+
+#include "core/cuda/cuda_check.h"
+#include "core/cuda_runtime.h"
+#include "core/op.h"
+
+#define EMBER_CUBLAS_CHECK(CALL)                                                                   \
+  do {                                                                                             \
+    cublasStatus_t ember_st_ = (CALL);                                                             \
+    if (ember_st_ != CUBLAS_STATUS_SUCCESS) [[unlikely]]                                           \
+      throw ::ember::Internal(::ember::detail::str_cat("[cublas] ", #CALL, " failed: ",            \
+                                                       cublasGetStatusString(ember_st_), " at ",   \
+                                                       __FILE__, ":", __LINE__));                  \
+  } while (0)
+
+namespace ember::cuda {
+namespace {
+
+cublasHandle_t handle(int device) {
+  static std::mutex mu;
+  static std::vector<cublasHandle_t> handles;
+  std::lock_guard<std::mutex> lock(mu);
+  if (handles.empty()) handles.resize(static_cast<size_t>(device_count()), nullptr);
+  auto& h = handles.at(static_cast<size_t>(device));
+  if (!h) {
+    EMBER_CUDA_CHECK(cudaSetDevice(device));
+    EMBER_CUBLAS_CHECK(cublasCreate(&h));  // lives as long as the process
+    EMBER_CUBLAS_CHECK(cublasSetStream(h, stream(device)));
+  }
+  return h;
+}
+
+template <typename T>
+void gemm(cublasHandle_t h, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c,
+          int64_t batch, int64_t stride_a, int64_t stride_b) {
+  const T one = 1, zero = 0;
+  auto opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
+  int lda = static_cast<int>(ta ? m : k), ldb = static_cast<int>(tb ? k : n);
+  if constexpr (std::is_same_v<T, float>) {
+    EMBER_CUBLAS_CHECK(cublasSgemmStridedBatched(h, opb, opa, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k),
+                                                 &one, b, ldb, stride_b, a, lda, stride_a, &zero, c, static_cast<int>(n),
+                                                 m * n, static_cast<int>(batch)));
+  } else {
+    EMBER_CUBLAS_CHECK(cublasDgemmStridedBatched(h, opb, opa, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k),
+                                                 &one, b, ldb, stride_b, a, lda, stride_a, &zero, c, static_cast<int>(n),
+                                                 m * n, static_cast<int>(batch)));
+  }
+}
+
+template <typename T>
+void matmul_typed(KernelContext& c, bool ta, bool tb) {
+  const Tensor &a = c.inputs[0], &b = c.inputs[1];
+  Tensor& out = c.outputs[0];
+  int ra = a.rank(), rb = b.rank(), ro = out.rank();
+  int64_t m = out.dim(ro - 2), n = out.dim(ro - 1), k = a.dim(ta ? ra - 2 : ra - 1);
+  int64_t batch = out.num_elements() / std::max<int64_t>(m * n, 1);
+  if (out.num_elements() == 0) return;
+  EMBER_CUDA_CHECK(cudaSetDevice(c.device.index()));
+  cudaStream_t s = stream(c.device.index());
+  if (k == 0) {
+    EMBER_CUDA_CHECK(cudaMemsetAsync(out.raw_data(), 0, out.nbytes(), s));
+    return;
+  }
+  cublasHandle_t h = handle(c.device.index());
+  EMBER_CUBLAS_CHECK(cublasSetMathMode(h, std::is_same_v<T, float> && tensor_float_32_execution_enabled()
+                                              ? CUBLAS_TF32_TENSOR_OP_MATH
+                                              : CUBLAS_DEFAULT_MATH));
+  const T* pa = static_cast<const T*>(a.raw_data());
+  const T* pb = static_cast<const T*>(b.raw_data());
+  T* po = static_cast<T*>(out.raw_data());
+  int64_t sa = a.dim(ra - 2) * a.dim(ra - 1), sb = b.dim(rb - 2) * b.dim(rb - 1);
+  int64_t batch_a = a.num_elements() / std::max<int64_t>(sa, 1), batch_b = b.num_elements() / std::max<int64_t>(sb, 1);
+  if (batch_a == batch && batch_b == batch) {
+    gemm<T>(h, ta, tb, m, n, k, pa, pb, po, batch, sa, sb);
+  } else if (batch_a == 1 || batch_b == 1) {  // one side shared by every batch entry: stride 0
+    gemm<T>(h, ta, tb, m, n, k, pa, pb, po, batch, batch_a == 1 ? 0 : sa, batch_b == 1 ? 0 : sb);
+  } else {  // general broadcast: one product per output matrix
+    for (int64_t t = 0; t < batch; ++t) {
+      int64_t rem = t, ia = 0, ib = 0, mul_a = 1, mul_b = 1;
+      for (int i = ro - 3; i >= 0; --i) {
+        int64_t idx = rem % out.dim(i);
+        rem /= out.dim(i);
+        int ja = i - (ro - ra), jb = i - (ro - rb);
+        if (ja >= 0) {
+          if (a.dim(ja) != 1) ia += idx * mul_a;
+          mul_a *= a.dim(ja);
+        }
+        if (jb >= 0) {
+          if (b.dim(jb) != 1) ib += idx * mul_b;
+          mul_b *= b.dim(jb);
+        }
+      }
+      gemm<T>(h, ta, tb, m, n, k, pa + ia * sa, pb + ib * sb, po + t * m * n, 1, sa, sb);
+    }
+  }
+}
+
+void matmul(KernelContext& c) {
+  bool ta = c.attrs.get<bool>("transpose_a"), tb = c.attrs.get<bool>("transpose_b");
+  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), break, matmul_typed<scalar_t>(c, ta, tb));
+}
+void batch_matmul(KernelContext& c) {
+  bool ta = c.attrs.get<bool>("adj_x"), tb = c.attrs.get<bool>("adj_y");
+  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), break, matmul_typed<scalar_t>(c, ta, tb));
+}
+
+EMBER_REGISTER_KERNEL("MatMul", CUDA, matmul);
+EMBER_REGISTER_KERNEL("BatchMatMulV2", CUDA, batch_matmul);
+
+}  // namespace
+}  // namespace ember::cuda
