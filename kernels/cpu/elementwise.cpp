@@ -165,11 +165,6 @@ void cast_kernel(KernelContext& c) {
   EMBER_SWITCH_ALL(y.dtype(), break, cast_from<scalar_t>(c.inputs[0], y));
 }
 
-// Identity and StopGradient alias their input's buffer, as in TensorFlow,
-// but are new tensors (tapes tell tensors apart by id).
-void alias_kernel(KernelContext& c) {
-  c.outputs[0] = Tensor(TensorImpl::view_of(*c.inputs[0].impl()));
-}
 
 template <typename F>
 void binary_numeric(KernelContext& c) {
@@ -236,8 +231,6 @@ EMBER_REGISTER_KERNEL("Ceil", CPU, unary_float<fn::Ceil>);
 EMBER_REGISTER_KERNEL("Round", CPU, unary_float<fn::Round>);
 EMBER_REGISTER_KERNEL("LogicalNot", CPU, logical_not_kernel);
 EMBER_REGISTER_KERNEL("Cast", CPU, cast_kernel);
-EMBER_REGISTER_KERNEL("Identity", CPU, alias_kernel);
-EMBER_REGISTER_KERNEL("StopGradient", CPU, alias_kernel);
 
 EMBER_REGISTER_KERNEL("AddV2", CPU, binary_numeric<fn::Add>);
 EMBER_REGISTER_KERNEL("Sub", CPU, binary_numeric<fn::Sub>);

@@ -6,7 +6,7 @@
 #include "core/op.h"
 #include "core/ops/shape_util.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/cpu/strided.h"
+#include "kernels/copy.h"
 #include "kernels/functors.h"
 
 namespace ember::cpu {
@@ -22,160 +22,6 @@ void copy_n(void* dst, const void* src, size_t bytes) {
   if (bytes) std::memcpy(dst, src, bytes);
 }
 Dims strides_of(const Tensor& t) { return contiguous_strides(t.shape()); }
-
-void view_kernel(KernelContext& c) {
-  auto impl = TensorImpl::view_of(*c.inputs[0].impl());
-  impl->shape = c.specs[0].shape;
-  c.outputs[0] = Tensor(std::move(impl));
-}
-
-void transpose_kernel(KernelContext& c) {
-  const Tensor& x = c.inputs[0];
-  Tensor& y = c.outputs[0];
-  const Ints& perm = c.attrs.get<Ints>("perm");
-  Dims xs = strides_of(x), src_strides;
-  for (int64_t p : perm) src_strides.push_back(xs[static_cast<size_t>(p)]);
-  strided_copy(y.raw_data(), {0, strides_of(y)}, x.raw_data(), {0, src_strides}, y.shape().dims(), elem(x));
-}
-
-void slice_kernel(KernelContext& c) {
-  const Tensor& x = c.inputs[0];
-  Tensor& y = c.outputs[0];
-  const Ints& begin = c.attrs.get<Ints>("begin");
-  Dims xs = strides_of(x);
-  int64_t off = 0;
-  for (size_t i = 0; i < begin.size(); ++i) off += begin[i] * xs[i];
-  strided_copy(y.raw_data(), {0, strides_of(y)}, x.raw_data(), {off, xs}, y.shape().dims(), elem(x));
-}
-
-// The region a strided slice selects, as a strided view into a dense buffer
-// of shape `full` (the input of StridedSlice, the output of its gradient).
-StridedView strided_slice_view(const KernelContext& c, const TensorShape& full, Dims& dims) {
-  std::vector<OutputSpec> unused;
-  InferContext ic{c.op, c.inputs, c.attrs, unused};
-  StridedSliceSpec spec = canonical_strided_slice(ic, full);
-  Dims fs = contiguous_strides(full);
-  StridedView view;
-  dims.assign(spec.extent.begin(), spec.extent.end());
-  for (size_t i = 0; i < spec.begin.size(); ++i) {
-    view.offset += spec.begin[i] * fs[i];
-    view.strides.push_back(spec.stride[i] * fs[i]);
-  }
-  return view;
-}
-
-void strided_slice_kernel(KernelContext& c) {
-  const Tensor& x = c.inputs[0];
-  Tensor& y = c.outputs[0];
-  Dims dims;
-  StridedView src = strided_slice_view(c, x.shape(), dims);
-  strided_copy(y.raw_data(), {0, contiguous_strides(TensorShape(dims))}, x.raw_data(), src, dims, elem(x));
-}
-
-// Concat, Pack, Unpack and SplitV all move [outer, chunk] blocks: `outer` is
-// the product of the dimensions before the axis.
-int64_t outer_size(const TensorShape& s, int64_t axis) {
-  int64_t o = 1;
-  for (int i = 0; i < axis; ++i) o *= s.dim(i);
-  return o;
-}
-
-void concat_into(std::span<const Tensor> ins, Tensor& y, int64_t outer) {
-  if (y.num_elements() == 0) return;
-  size_t e = elem(y);
-  int64_t out_row = y.num_elements() / outer;
-  auto* dst = static_cast<char*>(y.raw_data());
-  parallel_for(outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(out_row, 1)), [&](int64_t b, int64_t end) {
-    for (int64_t o = b; o < end; ++o) {
-      char* d = dst + static_cast<size_t>(o * out_row) * e;
-      for (const Tensor& t : ins) {
-        int64_t row = outer ? t.num_elements() / outer : 0;
-        size_t bytes = static_cast<size_t>(row) * e;
-        copy_n(d, static_cast<const char*>(t.raw_data()) + static_cast<size_t>(o) * bytes, bytes);
-        d += bytes;
-      }
-    }
-  });
-}
-
-void split_from(const Tensor& x, std::span<Tensor> outs, int64_t outer) {
-  if (x.num_elements() == 0) return;
-  size_t e = elem(x);
-  int64_t in_row = x.num_elements() / outer;
-  const auto* src = static_cast<const char*>(x.raw_data());
-  parallel_for(outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(in_row, 1)), [&](int64_t b, int64_t end) {
-    for (int64_t o = b; o < end; ++o) {
-      const char* s = src + static_cast<size_t>(o * in_row) * e;
-      for (Tensor& t : outs) {
-        int64_t row = t.num_elements() / outer;
-        size_t bytes = static_cast<size_t>(row) * e;
-        copy_n(static_cast<char*>(t.raw_data()) + static_cast<size_t>(o) * bytes, s, bytes);
-        s += bytes;
-      }
-    }
-  });
-}
-
-int64_t attr_axis(const KernelContext& c, int64_t rank) {
-  int64_t a = c.attrs.get<int64_t>("axis");
-  return a < 0 ? a + rank : a;
-}
-
-void concat_kernel(KernelContext& c) {
-  Tensor& y = c.outputs[0];
-  concat_into(c.inputs, y, outer_size(y.shape(), attr_axis(c, y.rank())));
-}
-void pack_kernel(KernelContext& c) {
-  Tensor& y = c.outputs[0];
-  concat_into(c.inputs, y, outer_size(y.shape(), attr_axis(c, y.rank())));
-}
-void unpack_kernel(KernelContext& c) {
-  const Tensor& x = c.inputs[0];
-  split_from(x, c.outputs, outer_size(x.shape(), attr_axis(c, x.rank())));
-}
-void split_kernel(KernelContext& c) {
-  const Tensor& x = c.inputs[0];
-  split_from(x, c.outputs, outer_size(x.shape(), attr_axis(c, x.rank())));
-}
-
-void tile_kernel(KernelContext& c) {
-  const Tensor& x = c.inputs[0];
-  Tensor& y = c.outputs[0];
-  const Ints& m = c.attrs.get<Ints>("multiples");
-  // y viewed as [m0, d0, m1, d1, ...], read from x with stride 0 along each m.
-  Dims dims, src;
-  Dims xs = strides_of(x);
-  for (int i = 0; i < x.rank(); ++i) {
-    dims.push_back(m[static_cast<size_t>(i)]);
-    src.push_back(0);
-    dims.push_back(x.dim(i));
-    src.push_back(xs[static_cast<size_t>(i)]);
-  }
-  strided_copy(y.raw_data(), {0, contiguous_strides(TensorShape(dims))}, x.raw_data(), {0, src}, dims, elem(x));
-}
-
-template <typename T>
-void fill_typed(Tensor& y, double value) {
-  T v = static_cast<T>(value);
-  T* p = static_cast<T*>(y.raw_data());
-  parallel_for(y.num_elements(), kParallelGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) p[i] = v;
-  });
-}
-void fill_value(Tensor& y, double value) { EMBER_SWITCH_ALL(y.dtype(), break, fill_typed<scalar_t>(y, value)); }
-
-void fill_kernel(KernelContext& c) { fill_value(c.outputs[0], c.attrs.get<double>("value")); }
-
-void pad_kernel(KernelContext& c) {
-  const Tensor& x = c.inputs[0];
-  Tensor& y = c.outputs[0];
-  fill_value(y, c.attrs.get<double>("constant_values"));
-  const Ints& p = c.attrs.get<Ints>("paddings");
-  Dims ys = strides_of(y);
-  int64_t off = 0;
-  for (int i = 0; i < x.rank(); ++i) off += p[2 * static_cast<size_t>(i)] * ys[static_cast<size_t>(i)];
-  copy_into(y.raw_data(), {off, ys}, x.raw_data(), x.shape().dims(), elem(x));
-}
 
 // Mirror padding: each output index maps to an input index per dimension.
 void mirror_pad_kernel(KernelContext& c) {
@@ -208,17 +54,6 @@ void mirror_pad_kernel(KernelContext& c) {
     }
     copy_n(dst + static_cast<size_t>(i) * e, src + static_cast<size_t>(off) * e, e);
   }
-}
-
-void broadcast_to_kernel(KernelContext& c) {
-  const Tensor& x = c.inputs[0];
-  Tensor& y = c.outputs[0];
-  Dims xs = strides_of(x), src(static_cast<size_t>(y.rank()), 0);
-  for (int i = 0; i < x.rank(); ++i) {
-    int o = i + y.rank() - x.rank();
-    src[static_cast<size_t>(o)] = x.dim(i) == 1 ? 0 : xs[static_cast<size_t>(i)];
-  }
-  strided_copy(y.raw_data(), {0, strides_of(y)}, x.raw_data(), {0, src}, y.shape().dims(), elem(x));
 }
 
 // ---- gather / scatter ----------------------------------------------------------------
@@ -317,7 +152,7 @@ void scatter_nd_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
   int64_t batch, inner;
   auto offs = nd_offsets(c, idx, y.shape(), 0, batch, inner);
-  fill_value(y, 0);
+  kernels::fill(y, 0);
   EMBER_SWITCH_NUMERIC(y.dtype(), break,
                    scatter_add_rows(static_cast<scalar_t*>(y.raw_data()), static_cast<const scalar_t*>(upd.raw_data()), offs, inner));
 }
@@ -361,22 +196,13 @@ void range_typed(KernelContext& c) {
 }
 void range_kernel(KernelContext& c) { EMBER_SWITCH_NUMERIC(c.outputs[0].dtype(), break, range_typed<scalar_t>(c)); }
 
-void strided_slice_grad_kernel(KernelContext& c) {
-  const Tensor& dy = c.inputs[0];
-  Tensor& dx = c.outputs[0];
-  fill_value(dx, 0);
-  Dims dims;
-  StridedView dst = strided_slice_view(c, dx.shape(), dims);
-  copy_into(dx.raw_data(), dst, dy.raw_data(), dims, elem(dy));
-}
-
 // The adjoint of mirror_pad: every output gradient is added to the input
 // position it was copied from.
 template <typename T>
 void mirror_pad_grad_typed(KernelContext& c) {
   const Tensor& dy = c.inputs[0];
   Tensor& dx = c.outputs[0];
-  fill_value(dx, 0);
+  kernels::fill(dx, 0);
   const Ints& p = c.attrs.get<Ints>("paddings");
   bool reflect = c.attrs.get<std::string>("mode") == "REFLECT";
   int r = dy.rank();
@@ -412,7 +238,7 @@ void segment_sum_typed(KernelContext& c) {
     if (s < 0 || s >= n)
       throw InvalidArgument(detail::str_cat("[", api(c), "] segment_ids[", i, "] = ", s, " is not in [0, ", n, ")"));
   }
-  fill_value(y, 0);
+  kernels::fill(y, 0);
   const T* d = static_cast<const T*>(data.raw_data());
   T* out = static_cast<T*>(y.raw_data());
   for (int64_t i = 0; i < rows; ++i) {
@@ -425,30 +251,15 @@ void segment_sum_kernel(KernelContext& c) {
 }
 
 // clang-format off
-EMBER_REGISTER_KERNEL("StridedSliceGrad", CPU, strided_slice_grad_kernel);
 EMBER_REGISTER_KERNEL("MirrorPadGrad", CPU, mirror_pad_grad_kernel);
 EMBER_REGISTER_KERNEL("UnsortedSegmentSum", CPU, segment_sum_kernel);
-EMBER_REGISTER_KERNEL("Reshape", CPU, view_kernel);
-EMBER_REGISTER_KERNEL("ExpandDims", CPU, view_kernel);
-EMBER_REGISTER_KERNEL("Squeeze", CPU, view_kernel);
-EMBER_REGISTER_KERNEL("Transpose", CPU, transpose_kernel);
-EMBER_REGISTER_KERNEL("Slice", CPU, slice_kernel);
-EMBER_REGISTER_KERNEL("StridedSlice", CPU, strided_slice_kernel);
-EMBER_REGISTER_KERNEL("ConcatV2", CPU, concat_kernel);
-EMBER_REGISTER_KERNEL("Pack", CPU, pack_kernel);
-EMBER_REGISTER_KERNEL("Unpack", CPU, unpack_kernel);
-EMBER_REGISTER_KERNEL("SplitV", CPU, split_kernel);
-EMBER_REGISTER_KERNEL("Tile", CPU, tile_kernel);
-EMBER_REGISTER_KERNEL("PadV2", CPU, pad_kernel);
 EMBER_REGISTER_KERNEL("MirrorPad", CPU, mirror_pad_kernel);
-EMBER_REGISTER_KERNEL("BroadcastTo", CPU, broadcast_to_kernel);
 EMBER_REGISTER_KERNEL("GatherV2", CPU, gather_kernel);
 EMBER_REGISTER_KERNEL("GatherNd", CPU, gather_nd_kernel);
 EMBER_REGISTER_KERNEL("ScatterNd", CPU, scatter_nd_kernel);
 EMBER_REGISTER_KERNEL("TensorScatterAdd", CPU, tensor_scatter_add_kernel);
 EMBER_REGISTER_KERNEL("OneHot", CPU, one_hot_kernel);
 EMBER_REGISTER_KERNEL("Range", CPU, range_kernel);
-EMBER_REGISTER_KERNEL("Fill", CPU, fill_kernel);
 // clang-format on
 
 }  // namespace

@@ -1,37 +1,14 @@
-#include "kernels/cpu/strided.h"
+#include "kernels/copy.h"
 
 #include <cstring>
 
 #include "kernels/cpu/parallel.h"
 
-namespace ember::cpu {
-namespace {
+namespace ember::kernels::cpu {
 
-// Drops size-1 dimensions and merges neighbours that are contiguous in both
-// views, so most copies become a few long runs.
-void collapse(Dims& dims, Dims& ds, Dims& ss) {
-  Dims d2, ds2, ss2;
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (dims[i] == 1) continue;
-    if (!d2.empty() && ds2.back() == ds[i] * dims[i] && ss2.back() == ss[i] * dims[i]) {
-      d2.back() *= dims[i];
-      ds2.back() = ds[i];
-      ss2.back() = ss[i];
-    } else {
-      d2.push_back(dims[i]);
-      ds2.push_back(ds[i]);
-      ss2.push_back(ss[i]);
-    }
-  }
-  if (d2.empty()) {
-    d2.push_back(1);
-    ds2.push_back(1);
-    ss2.push_back(1);
-  }
-  dims = d2;
-  ds = ds2;
-  ss = ss2;
-}
+using ember::cpu::kParallelGrain;
+using ember::cpu::parallel_for;
+namespace {
 
 template <typename T>
 void inner_copy(T* dst, int64_t dstride, const T* src, int64_t sstride, int64_t n) {
@@ -81,10 +58,8 @@ void copy_typed(char* dst, int64_t doff, const char* src, int64_t soff, const Di
 
 void strided_copy(void* dst, const StridedView& dst_view, const void* src, const StridedView& src_view,
                   const Dims& dims_in, size_t elem) {
-  for (int64_t d : dims_in)
-    if (d == 0) return;
-  Dims dims = dims_in, ds = dst_view.strides, ss = src_view.strides;
-  collapse(dims, ds, ss);
+  const Dims& dims = dims_in;
+  const Dims &ds = dst_view.strides, &ss = src_view.strides;
   auto* d = static_cast<char*>(dst);
   auto* s = static_cast<const char*>(src);
   switch (elem) {
@@ -95,9 +70,15 @@ void strided_copy(void* dst, const StridedView& dst_view, const void* src, const
   }
 }
 
-void copy_into(void* dst, const StridedView& dst_view, const void* src, const Dims& dims, size_t elem) {
-  StridedView sv{0, contiguous_strides(TensorShape(dims))};
-  strided_copy(dst, dst_view, src, sv, dims, elem);
+template <typename T>
+void fill_typed(Tensor& y, double value) {
+  T v = static_cast<T>(value);
+  T* p = static_cast<T*>(y.raw_data());
+  parallel_for(y.num_elements(), kParallelGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) p[i] = v;
+  });
 }
 
-}  // namespace ember::cpu
+void fill(Tensor& y, double value) { EMBER_SWITCH_ALL(y.dtype(), break, fill_typed<scalar_t>(y, value)); }
+
+}  // namespace ember::kernels::cpu

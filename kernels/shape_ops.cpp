@@ -1,0 +1,181 @@
+// Kernels of the shape ops that only move data, written once over the
+// strided-copy and fill primitives of kernels/copy.h and registered for every
+// device kind. Views (reshape, expand_dims, squeeze, identity) share the
+// input's buffer.
+#include "core/op.h"
+#include "core/ops/shape_util.h"
+#include "kernels/copy.h"
+
+namespace ember::kernels {
+namespace {
+
+using Ints = std::vector<int64_t>;
+
+size_t elem(const Tensor& t) { return dtype_size(t.dtype()); }
+Dims strides_of(const Tensor& t) { return contiguous_strides(t.shape()); }
+
+void view_kernel(KernelContext& c) {
+  auto impl = TensorImpl::view_of(*c.inputs[0].impl());
+  impl->shape = c.specs[0].shape;
+  c.outputs[0] = Tensor(std::move(impl));
+}
+
+// Identity and StopGradient alias their input's buffer, as in TensorFlow,
+// but are new tensors (tapes tell tensors apart by id).
+void alias_kernel(KernelContext& c) { c.outputs[0] = Tensor(TensorImpl::view_of(*c.inputs[0].impl())); }
+
+void fill_kernel(KernelContext& c) { fill(c.outputs[0], c.attrs.get<double>("value")); }
+
+void transpose_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  Dims xs = strides_of(x), src;
+  for (int64_t p : c.attrs.get<Ints>("perm")) src.push_back(xs[static_cast<size_t>(p)]);
+  strided_copy(c.device, y.raw_data(), {0, strides_of(y)}, x.raw_data(), {0, src}, y.shape().dims(), elem(x));
+}
+
+void slice_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  const Ints& begin = c.attrs.get<Ints>("begin");
+  Dims xs = strides_of(x);
+  int64_t off = 0;
+  for (size_t i = 0; i < begin.size(); ++i) off += begin[i] * xs[i];
+  strided_copy(c.device, y.raw_data(), {0, strides_of(y)}, x.raw_data(), {off, xs}, y.shape().dims(), elem(x));
+}
+
+// The region a strided slice selects, as a strided view into a dense buffer
+// of shape `full` (the input of StridedSlice, the output of its gradient).
+StridedView strided_slice_view(const KernelContext& c, const TensorShape& full, Dims& dims) {
+  std::vector<OutputSpec> unused;
+  InferContext ic{c.op, c.inputs, c.attrs, unused};
+  StridedSliceSpec spec = canonical_strided_slice(ic, full);
+  Dims fs = contiguous_strides(full);
+  StridedView view;
+  dims.assign(spec.extent.begin(), spec.extent.end());
+  for (size_t i = 0; i < spec.begin.size(); ++i) {
+    view.offset += spec.begin[i] * fs[i];
+    view.strides.push_back(spec.stride[i] * fs[i]);
+  }
+  return view;
+}
+
+void strided_slice_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  Dims dims;
+  StridedView src = strided_slice_view(c, x.shape(), dims);
+  strided_copy(c.device, y.raw_data(), {0, contiguous_strides(TensorShape(dims))}, x.raw_data(), src, dims, elem(x));
+}
+
+void strided_slice_grad_kernel(KernelContext& c) {
+  const Tensor& dy = c.inputs[0];
+  Tensor& dx = c.outputs[0];
+  fill(dx, 0);
+  Dims dims;
+  StridedView dst = strided_slice_view(c, dx.shape(), dims);
+  copy_into(c.device, dx.raw_data(), dst, dy.raw_data(), dims, elem(dy));
+}
+
+// Concat, Pack, Unpack and SplitV move [outer, row] blocks, where `outer` is
+// the product of the dimensions before the axis: each piece is a strided
+// copy of its rows into (or out of) a column range of the whole.
+int64_t outer_size(const TensorShape& s, int64_t axis) {
+  int64_t o = 1;
+  for (int i = 0; i < axis; ++i) o *= s.dim(i);
+  return o;
+}
+
+void join(const KernelContext& c, std::span<const Tensor> pieces, Tensor& whole, int64_t outer) {
+  if (whole.num_elements() == 0) return;
+  int64_t whole_row = whole.num_elements() / outer, col = 0;
+  for (const Tensor& t : pieces) {
+    int64_t row = t.num_elements() / outer;
+    copy_into(c.device, whole.raw_data(), {col, {whole_row, 1}}, t.raw_data(), {outer, row}, elem(whole));
+    col += row;
+  }
+}
+
+void divide(const KernelContext& c, const Tensor& whole, std::span<Tensor> pieces, int64_t outer) {
+  if (whole.num_elements() == 0) return;
+  int64_t whole_row = whole.num_elements() / outer, col = 0;
+  for (Tensor& t : pieces) {
+    int64_t row = t.num_elements() / outer;
+    strided_copy(c.device, t.raw_data(), {0, {row, 1}}, whole.raw_data(), {col, {whole_row, 1}}, {outer, row}, elem(whole));
+    col += row;
+  }
+}
+
+int64_t attr_axis(const KernelContext& c, int64_t rank) {
+  int64_t a = c.attrs.get<int64_t>("axis");
+  return a < 0 ? a + rank : a;
+}
+
+void join_kernel(KernelContext& c) {  // ConcatV2, Pack
+  Tensor& y = c.outputs[0];
+  join(c, c.inputs, y, outer_size(y.shape(), attr_axis(c, y.rank())));
+}
+void divide_kernel(KernelContext& c) {  // Unpack, SplitV
+  const Tensor& x = c.inputs[0];
+  divide(c, x, c.outputs, outer_size(x.shape(), attr_axis(c, x.rank())));
+}
+
+void tile_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  const Ints& m = c.attrs.get<Ints>("multiples");
+  // y viewed as [m0, d0, m1, d1, ...], read from x with stride 0 along each m.
+  Dims dims, src, xs = strides_of(x);
+  for (int i = 0; i < x.rank(); ++i) {
+    dims.push_back(m[static_cast<size_t>(i)]);
+    src.push_back(0);
+    dims.push_back(x.dim(i));
+    src.push_back(xs[static_cast<size_t>(i)]);
+  }
+  strided_copy(c.device, y.raw_data(), {0, contiguous_strides(TensorShape(dims))}, x.raw_data(), {0, src}, dims, elem(x));
+}
+
+void pad_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  fill(y, c.attrs.get<double>("constant_values"));
+  const Ints& p = c.attrs.get<Ints>("paddings");
+  Dims ys = strides_of(y);
+  int64_t off = 0;
+  for (int i = 0; i < x.rank(); ++i) off += p[2 * static_cast<size_t>(i)] * ys[static_cast<size_t>(i)];
+  copy_into(c.device, y.raw_data(), {off, ys}, x.raw_data(), x.shape().dims(), elem(x));
+}
+
+void broadcast_to_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  Dims xs = strides_of(x), src(static_cast<size_t>(y.rank()), 0);
+  for (int i = 0; i < x.rank(); ++i)
+    src[static_cast<size_t>(i + y.rank() - x.rank())] = x.dim(i) == 1 ? 0 : xs[static_cast<size_t>(i)];
+  strided_copy(c.device, y.raw_data(), {0, strides_of(y)}, x.raw_data(), {0, src}, y.shape().dims(), elem(x));
+}
+
+#define EMBER_REGISTER_EVERYWHERE(OP, FN)  \
+  EMBER_REGISTER_KERNEL(OP, CPU, FN);      \
+  EMBER_REGISTER_KERNEL(OP, CUDA, FN)
+
+EMBER_REGISTER_EVERYWHERE("Reshape", view_kernel);
+EMBER_REGISTER_EVERYWHERE("ExpandDims", view_kernel);
+EMBER_REGISTER_EVERYWHERE("Squeeze", view_kernel);
+EMBER_REGISTER_EVERYWHERE("Identity", alias_kernel);
+EMBER_REGISTER_EVERYWHERE("StopGradient", alias_kernel);
+EMBER_REGISTER_EVERYWHERE("Fill", fill_kernel);
+EMBER_REGISTER_EVERYWHERE("Transpose", transpose_kernel);
+EMBER_REGISTER_EVERYWHERE("Slice", slice_kernel);
+EMBER_REGISTER_EVERYWHERE("StridedSlice", strided_slice_kernel);
+EMBER_REGISTER_EVERYWHERE("StridedSliceGrad", strided_slice_grad_kernel);
+EMBER_REGISTER_EVERYWHERE("ConcatV2", join_kernel);
+EMBER_REGISTER_EVERYWHERE("Pack", join_kernel);
+EMBER_REGISTER_EVERYWHERE("Unpack", divide_kernel);
+EMBER_REGISTER_EVERYWHERE("SplitV", divide_kernel);
+EMBER_REGISTER_EVERYWHERE("Tile", tile_kernel);
+EMBER_REGISTER_EVERYWHERE("PadV2", pad_kernel);
+EMBER_REGISTER_EVERYWHERE("BroadcastTo", broadcast_to_kernel);
+
+}  // namespace
+}  // namespace ember::kernels
