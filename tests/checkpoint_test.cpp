@@ -456,7 +456,7 @@ void expect_model_values(const Model& m) {
 }
 
 TEST(TensorFlowInterop, RestoresACheckpointTensorFlowWrote) {
-  std::string dir = std::string(EMBER_TEST_DATA_DIR) + "/tf_checkpoint";
+  std::string dir = data_dir() + "/tf_checkpoint";
   std::string path = latest_checkpoint(dir);
   ASSERT_EQ(path, dir + "/ckpt-1");
   Model m = build_model(false);
@@ -480,7 +480,7 @@ TEST(TensorFlowInterop, TensorFlowReadsEmbersCheckpoint) {
   std::string dir = temp_dir("tf_reads");
   Model m = build_model(true);
   std::string path = Checkpoint({{"model", m.root}}).save(dir + "/ckpt");
-  std::string script = std::string(EMBER_TEST_DATA_DIR) + "/../tf/check_ember_checkpoint.py";
+  std::string script = data_dir() + "/../tf/check_ember_checkpoint.py";
   std::string cmd = "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + script + " " + path + " > " + dir + "/tf.log 2>&1";
   int rc = std::system(cmd.c_str());
   std::ifstream log(dir + "/tf.log");

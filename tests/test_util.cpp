@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <sstream>
 
@@ -127,6 +128,11 @@ int64_t ravel(const std::vector<int64_t>& idx, const TensorShape& shape) {
 
 std::string device_name(const ::testing::TestParamInfo<Device>& info) {
   return info.param.is_cpu() ? "cpu" : "cuda" + std::to_string(info.param.index());
+}
+
+std::string data_dir() {
+  if (const char* d = std::getenv("EMBER_TEST_DATA_DIR")) return d;
+  return EMBER_TEST_DATA_DIR;
 }
 
 void DeviceTest::SetUp() {

@@ -44,6 +44,10 @@ int64_t ravel(const std::vector<int64_t>& idx, const TensorShape& shape);
 
 std::string device_name(const ::testing::TestParamInfo<Device>& info);
 
+/// tests/data: EMBER_TEST_DATA_DIR from the environment (for a build run
+/// elsewhere, as on a GPU machine), else the source tree's.
+std::string data_dir();
+
 /// Base of tests that run once per device kind; ops run under a DeviceScope.
 class DeviceTest : public ::testing::TestWithParam<Device> {
  protected:

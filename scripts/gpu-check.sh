@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs on a GPU machine, in the repository root, with build/gpu-bundle.tar.xz
+# carried there (made by scripts/gpu-bundle.sh): the CUDA instances of the
+# whole test suite, the same under compute-sanitizer memcheck, and
+# ember-bench on the GPU; logs and a short summary land in $OUT.
+set -uo pipefail
+OUT="${OUT:-/tmp/ember-gpu-out}"
+mkdir -p "$OUT"
+tar -xJf build/gpu-bundle.tar.xz -C /tmp || { echo "no build/gpu-bundle.tar.xz: run scripts/gpu-bundle.sh and carry it"; exit 2; }
+stage=/tmp/gpu-stage
+cuda_libs=$(dirname "$(find / -name 'libcublas.so.13*' -not -path '/proc/*' 2>/dev/null | head -n 1)")
+export LD_LIBRARY_PATH="$stage/lib:/usr/local/cuda/lib64:${cuda_libs}:${LD_LIBRARY_PATH:-}"
+export EMBER_TEST_DATA_DIR="$PWD/tests/data"
+summary="$OUT/summary.md"
+{
+  echo "# ember GPU check, $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "card: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null)"
+} >"$summary"
+"$stage/bin/ember-info" >"$OUT/info.txt" 2>&1
+"$stage/bin/ember-tests" --gtest_filter='*cuda0*' >"$OUT/tests.log" 2>&1
+tests_rc=$?
+sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+"$sanitizer" --tool memcheck --error-exitcode 3 "$stage/bin/ember-tests" --gtest_filter='*cuda0*' \
+  >"$OUT/memcheck.log" 2>&1
+memcheck_rc=$?
+"$stage/bin/ember-bench" --device cuda >"$OUT/bench.txt" 2>&1
+bench_rc=$?
+{
+  echo
+  echo "| step | exit | result |"
+  echo "|---|---|---|"
+  echo "| tests (cuda0) | $tests_rc | $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/tests.log" | tr '\n' ' ') |"
+  echo "| compute-sanitizer memcheck | $memcheck_rc | $(grep -E 'ERROR SUMMARY' "$OUT/memcheck.log" | tail -n 1) |"
+  echo "| ember-bench --device cuda | $bench_rc | $(tr '\n' ';' <"$OUT/bench.txt") |"
+} >>"$summary"
+cat "$summary"
