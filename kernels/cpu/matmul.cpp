@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/op.h"
+#include "kernels/matmul_batch.h"
 
 namespace ember::cpu {
 namespace {
@@ -41,21 +42,7 @@ void matmul_typed(KernelContext& c, bool ta, bool tb) {
   T* po = out.data<T>();
   int64_t sa = a.dim(ra - 2) * a.dim(ra - 1), sb = b.dim(rb - 2) * b.dim(rb - 1);
   for (int64_t t = 0; t < batch; ++t) {
-    // Map the output batch index to each operand's (broadcast) batch index.
-    int64_t rem = t, ia = 0, ib = 0, mul_a = 1, mul_b = 1;
-    for (int i = ro - 3; i >= 0; --i) {
-      int64_t idx = rem % out.dim(i);
-      rem /= out.dim(i);
-      int ja = i - (ro - ra), jb = i - (ro - rb);
-      if (ja >= 0) {
-        if (a.dim(ja) != 1) ia += idx * mul_a;
-        mul_a *= a.dim(ja);
-      }
-      if (jb >= 0) {
-        if (b.dim(jb) != 1) ib += idx * mul_b;
-        mul_b *= b.dim(jb);
-      }
-    }
+    auto [ia, ib] = kernels::batch_operands(out, a, b, t);
     gemm<T>(ta, tb, m, n, k, pa + ia * sa, pb + ib * sb, po + t * m * n);
   }
 }

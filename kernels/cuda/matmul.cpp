@@ -12,6 +12,7 @@
 #include "core/cuda/cuda_check.h"
 #include "core/cuda_runtime.h"
 #include "core/op.h"
+#include "kernels/matmul_batch.h"
 
 #define EMBER_CUBLAS_CHECK(CALL)                                                                   \
   do {                                                                                             \
@@ -85,20 +86,7 @@ void matmul_typed(KernelContext& c, bool ta, bool tb) {
     gemm<T>(h, ta, tb, m, n, k, pa, pb, po, batch, batch_a == 1 ? 0 : sa, batch_b == 1 ? 0 : sb);
   } else {  // general broadcast: one product per output matrix
     for (int64_t t = 0; t < batch; ++t) {
-      int64_t rem = t, ia = 0, ib = 0, mul_a = 1, mul_b = 1;
-      for (int i = ro - 3; i >= 0; --i) {
-        int64_t idx = rem % out.dim(i);
-        rem /= out.dim(i);
-        int ja = i - (ro - ra), jb = i - (ro - rb);
-        if (ja >= 0) {
-          if (a.dim(ja) != 1) ia += idx * mul_a;
-          mul_a *= a.dim(ja);
-        }
-        if (jb >= 0) {
-          if (b.dim(jb) != 1) ib += idx * mul_b;
-          mul_b *= b.dim(jb);
-        }
-      }
+      auto [ia, ib] = kernels::batch_operands(out, a, b, t);
       gemm<T>(h, ta, tb, m, n, k, pa + ia * sa, pb + ib * sb, po + t * m * n, 1, sa, sb);
     }
   }
