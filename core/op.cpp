@@ -190,13 +190,22 @@ std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, con
     }
     KernelContext kctx{op, kin, outputs, attrs, device, specs};
     // A kernel may call other ops (a reduction transposes first): those are
-    // implementation details, neither traced nor recorded.
+    // implementation details, not recorded, and they run on the kernel's
+    // device whatever scope the caller is in.
     struct Suspend {
       Context& c;
       TapeHook* tapes = c.tapes;
-      ~Suspend() { c.tapes = tapes; }
+      bool had_scope = c.has_device_scope;
+      Device scope = c.device_scope;
+      ~Suspend() {
+        c.tapes = tapes;
+        c.has_device_scope = had_scope;
+        c.device_scope = scope;
+      }
     } suspend{ctx};
     ctx.tapes = nullptr;
+    ctx.has_device_scope = true;
+    ctx.device_scope = device;
     kernel(kctx);
   }
   // 2. Record.
