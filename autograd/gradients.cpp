@@ -29,7 +29,6 @@ Tensor unbroadcast(const Tensor& g, const TensorShape& shape) {
   return reshape(reduce_sum(g, axes), shape);
 }
 
-
 #define GRAD(NAME) [[maybe_unused]] static const bool EMBER_CONCAT(grad_reg_, __COUNTER__) = \
     (register_gradient(NAME, [](const GradContext& c) -> Grads
 #define END_GRAD ), true)
@@ -293,16 +292,58 @@ GRAD("UnsortedSegmentSum") { return {gather(G, c.inputs[1]), kNone}; } END_GRAD;
 // What each gradient reads of the forward op: tapes keep only that alive
 // (shapes and dtypes are always kept). Unlisted ops keep inputs and outputs.
 [[maybe_unused]] const bool uses = [] {
-  for (const char* op : {"Neg", "Identity", "ReadVariableOp", "Cast", "AddV2", "Sub", "Sum", "Mean", "Reshape",
-                         "ExpandDims", "Squeeze", "BroadcastTo", "Transpose", "Slice", "StridedSlice",
-                         "StridedSliceGrad", "ConcatV2", "Pack", "Unpack", "SplitV", "Tile", "PadV2", "MirrorPad",
+  for (const char* op : {"Neg",
+                         "Identity",
+                         "ReadVariableOp",
+                         "Cast",
+                         "AddV2",
+                         "Sub",
+                         "Sum",
+                         "Mean",
+                         "Reshape",
+                         "ExpandDims",
+                         "Squeeze",
+                         "BroadcastTo",
+                         "Transpose",
+                         "Slice",
+                         "StridedSlice",
+                         "StridedSliceGrad",
+                         "ConcatV2",
+                         "Pack",
+                         "Unpack",
+                         "SplitV",
+                         "Tile",
+                         "PadV2",
+                         "MirrorPad",
                          "MirrorPadGrad"})
     register_gradient_uses(op, kGradUsesNothing);
-  for (const char* op : {"Exp", "Expm1", "Sqrt", "Rsqrt", "Reciprocal", "Tanh", "Sigmoid", "Softmax", "LogSoftmax"})
+  for (const char* op :
+       {"Exp", "Expm1", "Sqrt", "Rsqrt", "Reciprocal", "Tanh", "Sigmoid", "Softmax", "LogSoftmax"})
     register_gradient_uses(op, kGradUsesOutputs);
-  for (const char* op : {"Abs", "Sign", "Log", "Log1p", "Square", "Sin", "Cos", "Relu", "Softplus", "Erf", "Gelu",
-                         "Mul", "RealDiv", "Maximum", "Minimum", "FloorMod", "SelectV2", "MatMul", "BatchMatMulV2",
-                         "GatherV2", "GatherNd", "ScatterNd", "TensorScatterAdd", "UnsortedSegmentSum"})
+  for (const char* op : {"Abs",
+                         "Sign",
+                         "Log",
+                         "Log1p",
+                         "Square",
+                         "Sin",
+                         "Cos",
+                         "Relu",
+                         "Softplus",
+                         "Erf",
+                         "Gelu",
+                         "Mul",
+                         "RealDiv",
+                         "Maximum",
+                         "Minimum",
+                         "FloorMod",
+                         "SelectV2",
+                         "MatMul",
+                         "BatchMatMulV2",
+                         "GatherV2",
+                         "GatherNd",
+                         "ScatterNd",
+                         "TensorScatterAdd",
+                         "UnsortedSegmentSum"})
     register_gradient_uses(op, kGradUsesInputs);
   return true;
 }();
@@ -310,7 +351,8 @@ GRAD("UnsortedSegmentSum") { return {gather(G, c.inputs[1]), kNone}; } END_GRAD;
 // Piecewise-constant ops and integer division: no gradient (TensorFlow's
 // NotDifferentiable), rather than an error when a tape reaches them.
 [[maybe_unused]] const bool not_differentiable = [] {
-  for (const char* op : {"Floor", "Ceil", "Round", "FloorDiv", "Div"}) register_not_differentiable(op);
+  for (const char* op : {"Floor", "Ceil", "Round", "FloorDiv", "Div"})
+    register_not_differentiable(op);
   return true;
 }();
 

@@ -67,7 +67,9 @@ class IdSet {
   }
 
  private:
-  size_t slot(uint64_t id) const { return static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> 20) & mask_; }
+  size_t slot(uint64_t id) const {
+    return static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
+  }
   void grow() {
     std::vector<uint64_t> old = std::move(slots_);
     slots_.assign(old.empty() ? 64 : old.size() * 2, 0);
@@ -81,7 +83,9 @@ class IdSet {
   size_t mask_ = 0;
 };
 
-bool differentiable_dtype(DType t) { return t == float32 || t == float64 || t == float16 || t == bfloat16; }
+bool differentiable_dtype(DType t) {
+  return t == float32 || t == float64 || t == float16 || t == bfloat16;
+}
 }  // namespace
 
 struct GradientTape::Impl {
@@ -90,10 +94,10 @@ struct GradientTape::Impl {
   bool used = false;  // a non-persistent tape that has computed its gradients
   bool warned_recording = false;
   std::vector<Entry> entries;
-  std::vector<Slot> arena;       // the inputs and outputs of every entry
-  std::vector<int64_t> dims;     // the shapes of the slots
+  std::vector<Slot> arena;    // the inputs and outputs of every entry
+  std::vector<int64_t> dims;  // the shapes of the slots
   uint64_t serial = next_serial();
-  IdSet watched_overflow;        // watched tensors whose two marks were taken
+  IdSet watched_overflow;  // watched tensors whose two marks were taken
 
   static uint64_t next_serial() {
     static std::atomic<uint64_t> counter{1};
@@ -123,7 +127,8 @@ struct GradientTape::Impl {
     }
     auto begin = static_cast<uint32_t>(dims.size());
     for (int64_t d : t.shape().dims()) dims.push_back(d);
-    arena.push_back({keep ? t : Tensor(), t.id(), t.device(), t.dtype(), static_cast<uint8_t>(t.rank()), begin});
+    arena.push_back({keep ? t : Tensor(), t.id(), t.device(), t.dtype(),
+                     static_cast<uint8_t>(t.rank()), begin});
   }
   /// The slot's tensor, or a stand-in with its metadata (and id) but no buffer.
   Tensor tensor_of(const Slot& s) const {
@@ -144,8 +149,12 @@ struct GradientTape::Impl {
       mark_watched(v.handle());
     }
   }
-  std::span<const Slot> inputs_of(const Entry& e) const { return {arena.data() + e.in_begin, e.in_count}; }
-  std::span<const Slot> outputs_of(const Entry& e) const { return {arena.data() + e.out_begin, e.out_count}; }
+  std::span<const Slot> inputs_of(const Entry& e) const {
+    return {arena.data() + e.in_begin, e.in_count};
+  }
+  std::span<const Slot> outputs_of(const Entry& e) const {
+    return {arena.data() + e.out_begin, e.out_count};
+  }
   /// Drops the record and every watch (a new serial forgets all marks at
   /// once); watched variables stay watched unless `forget_variables`.
   void clear_record(bool forget_variables = false) {
@@ -164,8 +173,10 @@ struct GradientTape::Impl {
   }
   static void replace_live(uint64_t old, uint64_t now);
 
-  std::vector<Tensor> backprop(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
-                               const std::vector<Tensor>& output_gradients, UnconnectedGradients unconnected);
+  std::vector<Tensor> backprop(const std::vector<Tensor>& targets,
+                               const std::vector<Source>& sources,
+                               const std::vector<Tensor>& output_gradients,
+                               UnconnectedGradients unconnected);
 };
 
 // ---- the per-thread set of active tapes, installed as core's TapeHook ----------------
@@ -198,8 +209,8 @@ class TapeSet final : public TapeHook {
       for (const Tensor& t : inputs) tape->add_slot(t, keep_in);
       for (const Tensor& t : outputs) tape->add_slot(t, keep_out);
       tape->entries.push_back({&op, begin, static_cast<uint32_t>(inputs.size()),
-                               begin + static_cast<uint32_t>(inputs.size()), static_cast<uint32_t>(outputs.size()),
-                               attrs});
+                               begin + static_cast<uint32_t>(inputs.size()),
+                               static_cast<uint32_t>(outputs.size()), attrs});
       for (const Tensor& t : outputs)
         if (t.defined() && differentiable_dtype(t.dtype())) tape->mark_watched(t);
     }
@@ -218,14 +229,18 @@ std::mutex live_mu;
 std::multiset<uint64_t> live_serials;
 std::atomic<uint64_t> oldest_live{UINT64_MAX};
 
-void update_oldest() { oldest_live.store(live_serials.empty() ? UINT64_MAX : *live_serials.begin()); }
+void update_oldest() {
+  oldest_live.store(live_serials.empty() ? UINT64_MAX : *live_serials.begin());
+}
 
 const char* kNonPersistentMessage =
     "A non-persistent GradientTape can only be used to compute one set of gradients (or jacobians)";
 
 }  // namespace
 
-uint64_t GradientTape::Impl::oldest_live_serial() { return oldest_live.load(std::memory_order_relaxed); }
+uint64_t GradientTape::Impl::oldest_live_serial() {
+  return oldest_live.load(std::memory_order_relaxed);
+}
 
 void GradientTape::Impl::replace_live(uint64_t old, uint64_t now) {
   std::lock_guard<std::mutex> lock(live_mu);
@@ -241,9 +256,9 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
                                                  const std::vector<Source>& sources,
                                                  const std::vector<Tensor>& output_gradients,
                                                  UnconnectedGradients unconnected) {
-  EMBER_CHECK(output_gradients.empty() || output_gradients.size() == targets.size(), InvalidArgument,
-              "[GradientTape.gradient] ", output_gradients.size(), " output gradients for ", targets.size(),
-              " targets");
+  EMBER_CHECK(output_gradients.empty() || output_gradients.size() == targets.size(),
+              InvalidArgument, "[GradientTape.gradient] ", output_gradients.size(),
+              " output gradients for ", targets.size(), " targets");
   size_t n = entries.size();  // ops the gradient computation itself records come after
   // Which tensors depend on a source: only those entries need a gradient.
   std::unordered_set<uint64_t> reach;
@@ -268,12 +283,14 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
   };
   for (size_t i = 0; i < targets.size(); ++i) {
     const Tensor& t = targets[i];
-    EMBER_CHECK(t.defined(), InvalidArgument, "[GradientTape.gradient] target ", i, " is undefined");
+    EMBER_CHECK(t.defined(), InvalidArgument, "[GradientTape.gradient] target ", i,
+                " is undefined");
     if (!differentiable_dtype(t.dtype())) continue;  // integer targets give no gradient
-    Tensor seed = output_gradients.empty() || !output_gradients[i].defined() ? ones_like(t) : output_gradients[i];
+    Tensor seed = output_gradients.empty() || !output_gradients[i].defined() ? ones_like(t)
+                                                                             : output_gradients[i];
     EMBER_CHECK(seed.shape() == t.shape() && seed.dtype() == t.dtype(), InvalidArgument,
-                "[GradientTape.gradient] output gradient ", i, " is ", dtype_name(seed.dtype()), " ",
-                seed.shape().to_debug_string(), ", the target is ", dtype_name(t.dtype()), " ",
+                "[GradientTape.gradient] output gradient ", i, " is ", dtype_name(seed.dtype()),
+                " ", seed.shape().to_debug_string(), ", the target is ", dtype_name(t.dtype()), " ",
                 t.shape().to_debug_string());
     accumulate(t, seed);
   }
@@ -299,17 +316,19 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
     for (const Slot& t : inputs_of(entries[i])) inputs.push_back(tensor_of(t));
     for (const Slot& t : outputs_of(entries[i])) outputs.push_back(tensor_of(t));
     if (!op->grad) {
-      throw Unimplemented(detail::str_cat("[GradientTape.gradient] no gradient is defined for op ", op->name,
-                                          " (", op->api_name, ")"));
+      throw Unimplemented(detail::str_cat("[GradientTape.gradient] no gradient is defined for op ",
+                                          op->name, " (", op->api_name, ")"));
     }
     // Gradient functions see a gradient for every output: zeros where none flows.
     for (size_t k = 0; k < out_grads.size(); ++k)
-      if (!out_grads[k].defined() && outputs[k].defined() && differentiable_dtype(outputs[k].dtype()))
+      if (!out_grads[k].defined() && outputs[k].defined() &&
+          differentiable_dtype(outputs[k].dtype()))
         out_grads[k] = zeros_like(outputs[k]);
     GradContext gc{*op, inputs, outputs, out_grads, attrs};
     std::vector<Tensor> in_grads = op->grad(gc);
-    EMBER_CHECK(in_grads.size() == inputs.size(), Internal, "[GradientTape.gradient] the gradient of ",
-                op->name, " returned ", in_grads.size(), " values for ", inputs.size(), " inputs");
+    EMBER_CHECK(in_grads.size() == inputs.size(), Internal,
+                "[GradientTape.gradient] the gradient of ", op->name, " returned ", in_grads.size(),
+                " values for ", inputs.size(), " inputs");
     for (size_t j = 0; j < inputs.size(); ++j)
       if (in_grads[j].defined() && inputs[j].defined() && reach.count(inputs[j].id()))
         accumulate(inputs[j], in_grads[j]);
@@ -359,7 +378,8 @@ void GradientTape::watch(const Tensor& t) {
   EMBER_CHECK(t.defined(), InvalidArgument, "[GradientTape.watch] the tensor is undefined");
   if (t.dtype() == resource) return watch(Variable::from_handle(t));
   if (!differentiable_dtype(t.dtype())) {
-    EMBER_LOG_WARN("The dtype of the watched tensor must be floating (e.g. float32), got {}", dtype_name(t.dtype()));
+    EMBER_LOG_WARN("The dtype of the watched tensor must be floating (e.g. float32), got {}",
+                   dtype_name(t.dtype()));
     return;
   }
   impl_->mark_watched(t);
@@ -368,7 +388,8 @@ void GradientTape::watch(const Tensor& t) {
 void GradientTape::watch(const Variable& v) {
   EMBER_CHECK(v.defined(), InvalidArgument, "[GradientTape.watch] the variable is undefined");
   if (!differentiable_dtype(v.dtype())) {
-    EMBER_LOG_WARN("The dtype of the watched variable must be floating (e.g. float32), got {}", dtype_name(v.dtype()));
+    EMBER_LOG_WARN("The dtype of the watched variable must be floating (e.g. float32), got {}",
+                   dtype_name(v.dtype()));
     return;
   }
   impl_->watch_variable(v);
@@ -376,7 +397,8 @@ void GradientTape::watch(const Variable& v) {
 
 std::vector<Variable> GradientTape::watched_variables() const { return impl_->variables; }
 
-Tensor GradientTape::gradient(const Tensor& target, const Source& source, UnconnectedGradients unconnected) {
+Tensor GradientTape::gradient(const Tensor& target, const Source& source,
+                              UnconnectedGradients unconnected) {
   return gradient(std::vector<Tensor>{target}, std::vector<Source>{source}, {}, unconnected)[0];
 }
 
@@ -397,10 +419,11 @@ auto with_gradient_rules(GradientTape::Impl& impl, const char* api, F&& body) {
     impl.recording = false;
   } else if (impl.recording && !impl.warned_recording) {
     impl.warned_recording = true;
-    EMBER_LOG_WARN("Calling GradientTape.{} on a persistent tape inside its context is significantly less "
-                   "efficient than calling it outside the context (it causes the gradient ops to be recorded "
-                   "on the tape, leading to increased CPU and memory usage).",
-                   api);
+    EMBER_LOG_WARN(
+        "Calling GradientTape.{} on a persistent tape inside its context is significantly less "
+        "efficient than calling it outside the context (it causes the gradient ops to be recorded "
+        "on the tape, leading to increased CPU and memory usage).",
+        api);
   }
   auto result = body();
   if (!impl.options.persistent) {
@@ -411,14 +434,17 @@ auto with_gradient_rules(GradientTape::Impl& impl, const char* api, F&& body) {
 }
 }  // namespace
 
-std::vector<Tensor> GradientTape::gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
+std::vector<Tensor> GradientTape::gradient(const std::vector<Tensor>& targets,
+                                           const std::vector<Source>& sources,
                                            const std::vector<Tensor>& output_gradients,
                                            UnconnectedGradients unconnected) {
-  return with_gradient_rules(*impl_, "gradient",
-                             [&] { return impl_->backprop(targets, sources, output_gradients, unconnected); });
+  return with_gradient_rules(*impl_, "gradient", [&] {
+    return impl_->backprop(targets, sources, output_gradients, unconnected);
+  });
 }
 
-Tensor GradientTape::jacobian(const Tensor& target, const Source& source, UnconnectedGradients unconnected) {
+Tensor GradientTape::jacobian(const Tensor& target, const Source& source,
+                              UnconnectedGradients unconnected) {
   return with_gradient_rules(*impl_, "jacobian", [&] {
     int64_t n = target.num_elements();
     Dims shape = target.shape().dims();
@@ -436,13 +462,14 @@ Tensor GradientTape::jacobian(const Tensor& target, const Source& source, Unconn
   });
 }
 
-Tensor GradientTape::batch_jacobian(const Tensor& target, const Tensor& source, UnconnectedGradients unconnected) {
+Tensor GradientTape::batch_jacobian(const Tensor& target, const Tensor& source,
+                                    UnconnectedGradients unconnected) {
   EMBER_CHECK(target.rank() >= 2 && source.rank() >= 2, InvalidArgument,
               "[GradientTape.batch_jacobian] target and source must have rank >= 2, got ",
               target.shape().to_debug_string(), " and ", source.shape().to_debug_string());
   EMBER_CHECK(target.dim(0) == source.dim(0), InvalidArgument,
-              "[GradientTape.batch_jacobian] the first dimensions differ: target ", target.shape().to_debug_string(),
-              ", source ", source.shape().to_debug_string());
+              "[GradientTape.batch_jacobian] the first dimensions differ: target ",
+              target.shape().to_debug_string(), ", source ", source.shape().to_debug_string());
   return with_gradient_rules(*impl_, "batch_jacobian", [&] {
     int64_t b = target.dim(0), ny = target.num_elements() / std::max<int64_t>(b, 1);
     Dims shape = target.shape().dims();
@@ -450,7 +477,8 @@ Tensor GradientTape::batch_jacobian(const Tensor& target, const Tensor& source, 
     std::vector<Tensor> cols;
     for (int64_t j = 0; j < ny; ++j) {
       Tensor col = one_hot(fill({b}, static_cast<double>(j), int64), ny, 1, 0, -1, target.dtype());
-      Tensor g = impl_->backprop({target}, {source}, {reshape(col, target.shape())}, unconnected)[0];
+      Tensor g =
+          impl_->backprop({target}, {source}, {reshape(col, target.shape())}, unconnected)[0];
       if (!g.defined()) return Tensor();
       cols.push_back(reshape(g, {b, -1}));
     }
@@ -460,7 +488,8 @@ Tensor GradientTape::batch_jacobian(const Tensor& target, const Tensor& source, 
 }
 
 GradientTape::StopRecording GradientTape::stop_recording() {
-  EMBER_CHECK(impl_->recording, FailedPrecondition, "Trying to stop recording a tape which is not recording.");
+  EMBER_CHECK(impl_->recording, FailedPrecondition,
+              "Trying to stop recording a tape which is not recording.");
   impl_->recording = false;
   return StopRecording(this);
 }

@@ -23,8 +23,8 @@ enum class UnconnectedGradients { None, Zero };
 /// A source of a gradient: a tensor (which must be watched) or a variable.
 class Source {
  public:
-  Source(const Tensor& t) : tensor_(t) {}                                       // NOLINT: implicit
-  Source(const Variable& v) : tensor_(v.handle()), variable_(v) {}              // NOLINT: implicit
+  Source(const Tensor& t) : tensor_(t) {}                           // NOLINT: implicit
+  Source(const Variable& v) : tensor_(v.handle()), variable_(v) {}  // NOLINT: implicit
   /// The tensor the tape tracks: the tensor itself, or the variable's handle.
   const Tensor& tracked() const { return tensor_; }
   bool is_variable() const { return variable_.defined(); }
@@ -65,7 +65,8 @@ class GradientTape {
                                UnconnectedGradients unconnected = UnconnectedGradients::None);
   /// Several targets (their gradients are summed), each with an optional
   /// output gradient (the vector of a vector-Jacobian product).
-  std::vector<Tensor> gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
+  std::vector<Tensor> gradient(const std::vector<Tensor>& targets,
+                               const std::vector<Source>& sources,
                                const std::vector<Tensor>& output_gradients,
                                UnconnectedGradients unconnected = UnconnectedGradients::None);
 

@@ -107,14 +107,17 @@ std::vector<Figure> checkpoint_bench() {
     std::string raw = (dir / std::to_string(rep)).string() + "raw";
     write_t.push_back(seconds([&] {
       int fd = ::open(raw.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      for (size_t off = 0; off < blob.size();) off += static_cast<size_t>(::write(fd, blob.data() + off, blob.size() - off));
+      for (size_t off = 0; off < blob.size();)
+        off += static_cast<size_t>(::write(fd, blob.data() + off, blob.size() - off));
       ::fsync(fd);
       ::close(fd);
     }));
     read_t.push_back(seconds([&] {
       std::string back(blob.size(), '\0');
       int fd = ::open(raw.c_str(), O_RDONLY);
-      for (size_t off = 0; off < back.size();) off += static_cast<size_t>(::pread(fd, back.data() + off, back.size() - off, static_cast<off_t>(off)));
+      for (size_t off = 0; off < back.size();)
+        off += static_cast<size_t>(
+            ::pread(fd, back.data() + off, back.size() - off, static_cast<off_t>(off)));
       ::close(fd);
     }));
   }

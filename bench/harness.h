@@ -21,8 +21,9 @@ struct Figure {
 /// Seconds per call of `f`: warm-up calls, then the median of `reps` timed
 /// batches of `iters` calls each. `sync` runs before each clock read (a GPU
 /// synchronisation; nothing on the CPU).
-inline double time_per_call(const std::function<void()>& f, int iters, int reps = 7, int warmup = 3,
-                            const std::function<void()>& sync = [] {}) {
+inline double time_per_call(
+    const std::function<void()>& f, int iters, int reps = 7, int warmup = 3,
+    const std::function<void()>& sync = [] {}) {
   for (int i = 0; i < warmup; ++i) f();
   sync();
   std::vector<double> times;
@@ -44,7 +45,8 @@ using Workload = std::function<std::vector<Figure>()>;
 inline int run(const std::vector<std::pair<std::string, Workload>>& workloads,
                const std::vector<std::string>& names, bool json) {
   for (const auto& n : names) {
-    bool known = std::any_of(workloads.begin(), workloads.end(), [&](auto& w) { return w.first == n; });
+    bool known =
+        std::any_of(workloads.begin(), workloads.end(), [&](auto& w) { return w.first == n; });
     if (!known) {
       std::fprintf(stderr, "unknown workload '%s'; available:", n.c_str());
       for (const auto& w : workloads) std::fprintf(stderr, " %s", w.first.c_str());
@@ -58,8 +60,8 @@ inline int run(const std::vector<std::pair<std::string, Workload>>& workloads,
     if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
     for (const auto& f : work()) {
       if (json) {
-        std::printf("%s\n  \"%s\": {\"value\": %.6g, \"unit\": \"%s\"}", first ? "" : ",", f.name.c_str(), f.value,
-                    f.unit.c_str());
+        std::printf("%s\n  \"%s\": {\"value\": %.6g, \"unit\": \"%s\"}", first ? "" : ",",
+                    f.name.c_str(), f.value, f.unit.c_str());
       } else {
         std::printf("%s %.4g %s\n", f.name.c_str(), f.value, f.unit.c_str());
       }

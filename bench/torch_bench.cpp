@@ -59,8 +59,10 @@ int main(int argc, char** argv) {
   bool json = false;
   std::vector<std::string> names;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--json")) json = true;
-    else names.emplace_back(argv[i]);
+    if (!std::strcmp(argv[i], "--json"))
+      json = true;
+    else
+      names.emplace_back(argv[i]);
   }
   return bench::run({{"op_overhead", op_overhead},
                      {"op_overhead_recorded", op_overhead_recorded},

@@ -28,15 +28,15 @@ constexpr bool kCaching = true;
 #endif
 
 constexpr size_t kAlignment = 64;
-constexpr size_t kSmallLimit = size_t{1} << 20;   // per-thread size classes up to 1 MiB
-constexpr size_t kPerClassCached = 32;             // blocks kept per size class per thread
+constexpr size_t kSmallLimit = size_t{1} << 20;       // per-thread size classes up to 1 MiB
+constexpr size_t kPerClassCached = 32;                // blocks kept per size class per thread
 constexpr size_t kLargeCacheBytes = size_t{2} << 30;  // at most 2 GiB of large blocks kept
 
 void* aligned_malloc(size_t bytes) {
   void* p = std::aligned_alloc(kAlignment, bytes);
   if (!p) {
-    throw ResourceExhausted(detail::str_cat("[cpu allocator] out of memory allocating ", bytes,
-                                            " bytes"));
+    throw ResourceExhausted(
+        detail::str_cat("[cpu allocator] out of memory allocating ", bytes, " bytes"));
   }
   return p;
 }
@@ -66,7 +66,8 @@ class CpuAllocator final : public Allocator {
  public:
   void* allocate(size_t bytes) override {
     in_use_.fetch_add(bytes, std::memory_order_relaxed);
-    if constexpr (!kCaching) return aligned_malloc((bytes + kAlignment - 1) / kAlignment * kAlignment);
+    if constexpr (!kCaching)
+      return aligned_malloc((bytes + kAlignment - 1) / kAlignment * kAlignment);
     if (bytes <= kSmallLimit) {
       int c = size_class(bytes);
       auto& tc = cache();

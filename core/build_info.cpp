@@ -7,7 +7,7 @@
 namespace ember {
 
 BuildInfo build_info() {
-  return {EMBER_VERSION, EMBER_BUILD_TYPE, EMBER_CXX_COMPILER, cuda::compiled_with_cuda(),
+  return {EMBER_VERSION,      EMBER_BUILD_TYPE,     EMBER_CXX_COMPILER, cuda::compiled_with_cuda(),
           "OpenBLAS (CBLAS)", omp_get_max_threads()};
 }
 

@@ -15,13 +15,17 @@ std::string current_name_scope() {
 NameScope::NameScope(std::string name, bool absolute) : absolute_(absolute) {
   auto& scopes = context().name_scopes;
   if (absolute_) saved_ = std::move(scopes), scopes.clear();
-  if (!name.empty()) scopes.push_back(std::move(name));
-  else if (!absolute_) scopes.push_back({});  // keep push/pop balanced
+  if (!name.empty())
+    scopes.push_back(std::move(name));
+  else if (!absolute_)
+    scopes.push_back({});  // keep push/pop balanced
 }
 NameScope::~NameScope() {
   auto& scopes = context().name_scopes;
-  if (absolute_) scopes = std::move(saved_);
-  else scopes.pop_back();
+  if (absolute_)
+    scopes = std::move(saved_);
+  else
+    scopes.pop_back();
 }
 
 }  // namespace ember

@@ -33,11 +33,20 @@ inline constexpr DType resource = DType::Resource;
 /// Bytes per element.
 constexpr size_t dtype_size(DType t) {
   switch (t) {
-    case DType::Float32: case DType::Int32: return 4;
-    case DType::Float64: case DType::Int64: return 8;
-    case DType::Bool: case DType::UInt8: return 1;
-    case DType::Float16: case DType::BFloat16: return 2;
-    case DType::Resource: return 0;
+    case DType::Float32:
+    case DType::Int32:
+      return 4;
+    case DType::Float64:
+    case DType::Int64:
+      return 8;
+    case DType::Bool:
+    case DType::UInt8:
+      return 1;
+    case DType::Float16:
+    case DType::BFloat16:
+      return 2;
+    case DType::Resource:
+      return 0;
   }
   return 0;
 }
@@ -46,8 +55,7 @@ constexpr size_t dtype_size(DType t) {
 std::string_view dtype_name(DType t);
 
 constexpr bool is_floating(DType t) {
-  return t == DType::Float32 || t == DType::Float64 || t == DType::Float16 ||
-         t == DType::BFloat16;
+  return t == DType::Float32 || t == DType::Float64 || t == DType::Float16 || t == DType::BFloat16;
 }
 constexpr bool is_integer(DType t) {
   return t == DType::Int32 || t == DType::Int64 || t == DType::UInt8;
@@ -59,55 +67,97 @@ constexpr bool is_computable(DType t) {
 }
 
 /// The C++ type of each dtype, and back.
-template <DType T> struct dtype_traits;
-template <> struct dtype_traits<DType::Float32> { using type = float; };
-template <> struct dtype_traits<DType::Float64> { using type = double; };
-template <> struct dtype_traits<DType::Int32> { using type = int32_t; };
-template <> struct dtype_traits<DType::Int64> { using type = int64_t; };
-template <> struct dtype_traits<DType::Bool> { using type = bool; };
-template <> struct dtype_traits<DType::UInt8> { using type = uint8_t; };
+template <DType T>
+struct dtype_traits;
+template <>
+struct dtype_traits<DType::Float32> {
+  using type = float;
+};
+template <>
+struct dtype_traits<DType::Float64> {
+  using type = double;
+};
+template <>
+struct dtype_traits<DType::Int32> {
+  using type = int32_t;
+};
+template <>
+struct dtype_traits<DType::Int64> {
+  using type = int64_t;
+};
+template <>
+struct dtype_traits<DType::Bool> {
+  using type = bool;
+};
+template <>
+struct dtype_traits<DType::UInt8> {
+  using type = uint8_t;
+};
 
-template <typename T> struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
-template <> struct dtype_of<int32_t> { static constexpr DType value = DType::Int32; };
-template <> struct dtype_of<int64_t> { static constexpr DType value = DType::Int64; };
-template <> struct dtype_of<bool> { static constexpr DType value = DType::Bool; };
-template <> struct dtype_of<uint8_t> { static constexpr DType value = DType::UInt8; };
-template <typename T> inline constexpr DType dtype_of_v = dtype_of<T>::value;
+template <typename T>
+struct dtype_of;
+template <>
+struct dtype_of<float> {
+  static constexpr DType value = DType::Float32;
+};
+template <>
+struct dtype_of<double> {
+  static constexpr DType value = DType::Float64;
+};
+template <>
+struct dtype_of<int32_t> {
+  static constexpr DType value = DType::Int32;
+};
+template <>
+struct dtype_of<int64_t> {
+  static constexpr DType value = DType::Int64;
+};
+template <>
+struct dtype_of<bool> {
+  static constexpr DType value = DType::Bool;
+};
+template <>
+struct dtype_of<uint8_t> {
+  static constexpr DType value = DType::UInt8;
+};
+template <typename T>
+inline constexpr DType dtype_of_v = dtype_of<T>::value;
 
 }  // namespace ember
 
 // Calls BODY with `scalar_t` bound to the C++ type of DTYPE, for the
 // computable dtypes; anything else runs ON_OTHER.
-#define EMBER_DTYPE_CASE(DT, CT, ...)  \
-  case ::ember::DType::DT: {           \
-    using scalar_t = CT;               \
-    __VA_ARGS__;                       \
-    break;                             \
+#define EMBER_DTYPE_CASE(DT, CT, ...) \
+  case ::ember::DType::DT: {          \
+    using scalar_t = CT;              \
+    __VA_ARGS__;                      \
+    break;                            \
   }
-#define EMBER_SWITCH_ALL(DTYPE, ON_OTHER, ...)                     \
-  switch (DTYPE) {                                                 \
-    EMBER_DTYPE_CASE(Float32, float, __VA_ARGS__)                  \
-    EMBER_DTYPE_CASE(Float64, double, __VA_ARGS__)                 \
-    EMBER_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)                  \
-    EMBER_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)                  \
-    EMBER_DTYPE_CASE(Bool, bool, __VA_ARGS__)                      \
-    EMBER_DTYPE_CASE(UInt8, uint8_t, __VA_ARGS__)                  \
-    default: ON_OTHER;                                             \
+#define EMBER_SWITCH_ALL(DTYPE, ON_OTHER, ...)     \
+  switch (DTYPE) {                                 \
+    EMBER_DTYPE_CASE(Float32, float, __VA_ARGS__)  \
+    EMBER_DTYPE_CASE(Float64, double, __VA_ARGS__) \
+    EMBER_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)  \
+    EMBER_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)  \
+    EMBER_DTYPE_CASE(Bool, bool, __VA_ARGS__)      \
+    EMBER_DTYPE_CASE(UInt8, uint8_t, __VA_ARGS__)  \
+    default:                                       \
+      ON_OTHER;                                    \
   }
-#define EMBER_SWITCH_NUMERIC(DTYPE, ON_OTHER, ...)                 \
-  switch (DTYPE) {                                                 \
-    EMBER_DTYPE_CASE(Float32, float, __VA_ARGS__)                  \
-    EMBER_DTYPE_CASE(Float64, double, __VA_ARGS__)                 \
-    EMBER_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)                  \
-    EMBER_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)                  \
-    EMBER_DTYPE_CASE(UInt8, uint8_t, __VA_ARGS__)                  \
-    default: ON_OTHER;                                             \
+#define EMBER_SWITCH_NUMERIC(DTYPE, ON_OTHER, ...) \
+  switch (DTYPE) {                                 \
+    EMBER_DTYPE_CASE(Float32, float, __VA_ARGS__)  \
+    EMBER_DTYPE_CASE(Float64, double, __VA_ARGS__) \
+    EMBER_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)  \
+    EMBER_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)  \
+    EMBER_DTYPE_CASE(UInt8, uint8_t, __VA_ARGS__)  \
+    default:                                       \
+      ON_OTHER;                                    \
   }
-#define EMBER_SWITCH_FLOAT(DTYPE, ON_OTHER, ...)                   \
-  switch (DTYPE) {                                                 \
-    EMBER_DTYPE_CASE(Float32, float, __VA_ARGS__)                  \
-    EMBER_DTYPE_CASE(Float64, double, __VA_ARGS__)                 \
-    default: ON_OTHER;                                             \
+#define EMBER_SWITCH_FLOAT(DTYPE, ON_OTHER, ...)   \
+  switch (DTYPE) {                                 \
+    EMBER_DTYPE_CASE(Float32, float, __VA_ARGS__)  \
+    EMBER_DTYPE_CASE(Float64, double, __VA_ARGS__) \
+    default:                                       \
+      ON_OTHER;                                    \
   }

@@ -41,8 +41,8 @@ std::string str_cat(const Args&... args) {
 }  // namespace ember
 
 /// Throws ERROR_CLASS with the streamed message when COND is false.
-#define EMBER_CHECK(COND, ERROR_CLASS, ...)                            \
-  do {                                                                 \
-    if (!(COND)) [[unlikely]]                                          \
+#define EMBER_CHECK(COND, ERROR_CLASS, ...)                              \
+  do {                                                                   \
+    if (!(COND)) [[unlikely]]                                            \
       throw ::ember::ERROR_CLASS(::ember::detail::str_cat(__VA_ARGS__)); \
   } while (0)

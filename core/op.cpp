@@ -121,7 +121,9 @@ void register_gradient(std::string_view op, GradFn fn) {
   def.differentiability = Differentiability::Differentiable;
 }
 
-void register_gradient_uses(std::string_view op, uint8_t uses) { op_registry_slot(op).grad_uses = uses; }
+void register_gradient_uses(std::string_view op, uint8_t uses) {
+  op_registry_slot(op).grad_uses = uses;
+}
 
 void register_not_differentiable(std::string_view op) {
   op_registry_slot(op).differentiability = Differentiability::NotDifferentiable;

@@ -24,8 +24,8 @@
 
 namespace ember {
 
-using AttrValue = std::variant<bool, int64_t, double, DType, std::string, std::vector<int64_t>,
-                               TensorShape>;
+using AttrValue =
+    std::variant<bool, int64_t, double, DType, std::string, std::vector<int64_t>, TensorShape>;
 
 /// Named attribute values of one op call (`transpose_a`, `keep_dims`, ...).
 class Attrs {
@@ -112,7 +112,12 @@ enum class Differentiability : uint8_t { Unknown, Differentiable, NotDifferentia
 
 /// Which forward values an op's gradient reads, so a tape keeps only those
 /// alive (it always keeps every tensor's id, dtype, shape and device).
-enum GradUses : uint8_t { kGradUsesNothing = 0, kGradUsesInputs = 1, kGradUsesOutputs = 2, kGradUsesAll = 3 };
+enum GradUses : uint8_t {
+  kGradUsesNothing = 0,
+  kGradUsesInputs = 1,
+  kGradUsesOutputs = 2,
+  kGradUsesAll = 3
+};
 
 struct OpDef {
   std::string name;      // TensorFlow's raw op name: "AddV2", "MatMul", "Sum"
@@ -128,11 +133,26 @@ struct OpDef {
   bool allocates_outputs = false;
 
   // Builder-style setters, for registration.
-  OpDef& api(std::string n) { api_name = std::move(n); return *this; }
-  OpDef& set_infer(InferFn f) { infer = f; return *this; }
-  OpDef& set_stateful(bool s = true) { stateful = s; return *this; }
-  OpDef& set_allocates_outputs() { allocates_outputs = true; return *this; }
-  OpDef& not_differentiable() { differentiability = Differentiability::NotDifferentiable; return *this; }
+  OpDef& api(std::string n) {
+    api_name = std::move(n);
+    return *this;
+  }
+  OpDef& set_infer(InferFn f) {
+    infer = f;
+    return *this;
+  }
+  OpDef& set_stateful(bool s = true) {
+    stateful = s;
+    return *this;
+  }
+  OpDef& set_allocates_outputs() {
+    allocates_outputs = true;
+    return *this;
+  }
+  OpDef& not_differentiable() {
+    differentiability = Differentiability::NotDifferentiable;
+    return *this;
+  }
   bool has_kernel(DeviceKind k) const { return kernels[static_cast<int>(k)] != nullptr; }
 };
 
@@ -153,10 +173,12 @@ void register_gradient_uses(std::string_view op, uint8_t uses);
 void register_not_differentiable(std::string_view op);
 
 /// The one dispatch point. Runs (or traces) `op` on `inputs`.
-std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs = {});
+std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs,
+                            const Attrs& attrs = {});
 /// For single-output ops.
 Tensor execute1(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs = {});
-inline Tensor execute1(const OpDef& op, std::initializer_list<Tensor> inputs, const Attrs& attrs = {}) {
+inline Tensor execute1(const OpDef& op, std::initializer_list<Tensor> inputs,
+                       const Attrs& attrs = {}) {
   return execute1(op, std::span<const Tensor>(inputs.begin(), inputs.size()), attrs);
 }
 inline std::vector<Tensor> execute(const OpDef& op, std::initializer_list<Tensor> inputs,
@@ -178,16 +200,16 @@ void InferContext::fail(const Args&... args) const {
 #define EMBER_CONCAT_INNER(a, b) a##b
 #define EMBER_CONCAT(a, b) EMBER_CONCAT_INNER(a, b)
 /// Registers a kernel from kernels/: EMBER_REGISTER_KERNEL("AddV2", CPU, add_kernel);
-#define EMBER_REGISTER_KERNEL(OP, KIND, FN)                                            \
+#define EMBER_REGISTER_KERNEL(OP, KIND, FN)                                         \
   [[maybe_unused]] static const bool EMBER_CONCAT(ember_kernel_reg_, __COUNTER__) = \
       (::ember::register_kernel(OP, ::ember::DeviceKind::KIND, FN), true)
 /// Defines an op: EMBER_DEFINE_OP("AddV2").api("add").set_infer(infer_binary);
-#define EMBER_DEFINE_OP(OP)                                                              \
+#define EMBER_DEFINE_OP(OP)                                                                \
   [[maybe_unused]] static const ::ember::OpDef& EMBER_CONCAT(ember_op_def_, __COUNTER__) = \
       ::ember::define_op(OP)
 /// The OpDef named NAME, looked up once per call site.
-#define EMBER_OP(NAME)                                             \
-  ([]() -> const ::ember::OpDef& {                                 \
+#define EMBER_OP(NAME)                                               \
+  ([]() -> const ::ember::OpDef& {                                   \
     static const ::ember::OpDef& ember_def_ = ::ember::op_def(NAME); \
-    return ember_def_;                                             \
+    return ember_def_;                                               \
   }())

@@ -85,14 +85,14 @@ Tensor operator<=(const Tensor& a, const Tensor& b);
 Tensor operator>(const Tensor& a, const Tensor& b);
 Tensor operator>=(const Tensor& a, const Tensor& b);
 // A plain number on either side takes the tensor's dtype, as in TensorFlow.
-#define EMBER_SCALAR_OPERATOR(OP)                                                   \
-  template <typename S, typename = std::enable_if_t<std::is_arithmetic_v<S>>>       \
-  Tensor operator OP(const Tensor& a, S s) {                                        \
-    return a OP scalar_like(a, static_cast<double>(s));                             \
-  }                                                                                 \
-  template <typename S, typename = std::enable_if_t<std::is_arithmetic_v<S>>>       \
-  Tensor operator OP(S s, const Tensor& b) {                                        \
-    return scalar_like(b, static_cast<double>(s)) OP b;                             \
+#define EMBER_SCALAR_OPERATOR(OP)                                             \
+  template <typename S, typename = std::enable_if_t<std::is_arithmetic_v<S>>> \
+  Tensor operator OP(const Tensor& a, S s) {                                  \
+    return a OP scalar_like(a, static_cast<double>(s));                       \
+  }                                                                           \
+  template <typename S, typename = std::enable_if_t<std::is_arithmetic_v<S>>> \
+  Tensor operator OP(S s, const Tensor& b) {                                  \
+    return scalar_like(b, static_cast<double>(s)) OP b;                       \
   }
 EMBER_SCALAR_OPERATOR(+)
 EMBER_SCALAR_OPERATOR(-)
@@ -160,7 +160,8 @@ Tensor squeeze(const Tensor& x, std::vector<int64_t> axes = {});
 Tensor broadcast_to(const Tensor& x, const TensorShape& shape);
 /// The NumPy broadcast of two shapes (InvalidArgument when incompatible).
 TensorShape broadcast_shapes(const TensorShape& a, const TensorShape& b);
-Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis = 0, int64_t batch_dims = 0);
+Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis = 0,
+              int64_t batch_dims = 0);
 Tensor gather_nd(const Tensor& params, const Tensor& indices, int64_t batch_dims = 0);
 Tensor scatter_nd(const Tensor& indices, const Tensor& updates, const TensorShape& shape);
 Tensor tensor_scatter_add(const Tensor& tensor, const Tensor& indices, const Tensor& updates);

@@ -39,7 +39,8 @@ class Generator {
 
   Tensor uniform(const TensorShape& shape, double minval = 0, double maxval = 1,
                  DType dtype = float32);
-  Tensor normal(const TensorShape& shape, double mean = 0, double stddev = 1, DType dtype = float32);
+  Tensor normal(const TensorShape& shape, double mean = 0, double stddev = 1,
+                DType dtype = float32);
   Tensor truncated_normal(const TensorShape& shape, double mean = 0, double stddev = 1,
                           DType dtype = float32);
 

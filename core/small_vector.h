@@ -27,7 +27,9 @@ class SmallVector {
   SmallVector(size_t n, T value) { resize(n, value); }
   SmallVector(std::initializer_list<T> init) { assign(init.begin(), init.end()); }
   template <typename It>
-  SmallVector(It first, It last) { assign(first, last); }
+  SmallVector(It first, It last) {
+    assign(first, last);
+  }
   SmallVector(std::span<const T> s) { assign(s.begin(), s.end()); }  // NOLINT: implicit
   SmallVector(const SmallVector& o) { assign(o.begin(), o.end()); }
   SmallVector(SmallVector&& o) noexcept { steal(o); }

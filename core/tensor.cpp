@@ -11,15 +11,24 @@ namespace ember {
 
 std::string_view dtype_name(DType t) {
   switch (t) {
-    case DType::Float32: return "float32";
-    case DType::Float64: return "float64";
-    case DType::Int32: return "int32";
-    case DType::Int64: return "int64";
-    case DType::Bool: return "bool";
-    case DType::UInt8: return "uint8";
-    case DType::Float16: return "float16";
-    case DType::BFloat16: return "bfloat16";
-    case DType::Resource: return "resource";
+    case DType::Float32:
+      return "float32";
+    case DType::Float64:
+      return "float64";
+    case DType::Int32:
+      return "int32";
+    case DType::Int64:
+      return "int64";
+    case DType::Bool:
+      return "bool";
+    case DType::UInt8:
+      return "uint8";
+    case DType::Float16:
+      return "float16";
+    case DType::BFloat16:
+      return "bfloat16";
+    case DType::Resource:
+      return "resource";
   }
   return "?";
 }
@@ -31,8 +40,8 @@ Tensor Tensor::empty(const TensorShape& shape, DType dtype, Device device) {
   impl->dtype = dtype;
   impl->shape = shape;
   impl->device = device;
-  impl->storage = std::make_shared<Storage>(allocator_for(device),
-                                            static_cast<size_t>(shape.num_elements()) * dtype_size(dtype));
+  impl->storage = std::make_shared<Storage>(
+      allocator_for(device), static_cast<size_t>(shape.num_elements()) * dtype_size(dtype));
   return Tensor(std::move(impl));
 }
 
@@ -57,8 +66,8 @@ Tensor Tensor::clone() const {
 
 void Tensor::check_dtype(DType wanted, const char* what) const {
   EMBER_CHECK(defined(), InvalidArgument, "[", what, "] the tensor is undefined");
-  EMBER_CHECK(dtype() == wanted, InvalidArgument, "[", what, "] the tensor is ", dtype_name(dtype()),
-              ", not ", dtype_name(wanted));
+  EMBER_CHECK(dtype() == wanted, InvalidArgument, "[", what, "] the tensor is ",
+              dtype_name(dtype()), ", not ", dtype_name(wanted));
 }
 
 int64_t Tensor::host_elements() const {
@@ -196,8 +205,9 @@ void render(std::ostringstream& os, const std::vector<std::string>& cells, const
   int64_t n = shape.dim(axis);
   os << '[';
   bool last_axis = axis == shape.rank() - 1;
-  std::string sep = last_axis ? " " : std::string(static_cast<size_t>(shape.rank() - axis - 1), '\n') +
-                                          std::string(static_cast<size_t>(axis + 1), ' ');
+  std::string sep = last_axis ? " "
+                              : std::string(static_cast<size_t>(shape.rank() - axis - 1), '\n') +
+                                    std::string(static_cast<size_t>(axis + 1), ' ');
   bool first = true;
   for (int64_t i = 0; i < n; ++i) {
     if (summarize && n > 2 * kEdgeItems && i == kEdgeItems) {
@@ -263,8 +273,8 @@ std::string Tensor::to_string() const {
   } else {
     std::string v = format_values(*this);
     // As TensorFlow: a value spanning several lines starts on a line of its own.
-    os << "ember.Tensor(" << (v.find('\n') != std::string::npos ? "\n" : "") << v << ", shape=" << shape()
-       << ", dtype=" << dtype_name(dtype()) << ")";
+    os << "ember.Tensor(" << (v.find('\n') != std::string::npos ? "\n" : "") << v
+       << ", shape=" << shape() << ", dtype=" << dtype_name(dtype()) << ")";
   }
   return os.str();
 }

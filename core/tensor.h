@@ -86,9 +86,7 @@ class Tensor {
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
   /// The first element's address (device memory for a CUDA tensor).
-  void* raw_data() const {
-    return static_cast<char*>(impl_->storage->data()) + impl_->offset;
-  }
+  void* raw_data() const { return static_cast<char*>(impl_->storage->data()) + impl_->offset; }
   template <typename T>
   T* data() const {
     check_dtype(dtype_of_v<std::remove_const_t<T>>, "data");
@@ -115,8 +113,8 @@ class Tensor {
   template <typename T>
   T item() const {
     check_dtype(dtype_of_v<T>, "item");
-    EMBER_CHECK(num_elements() == 1, InvalidArgument, "[item] expected a tensor of 1 element, got shape ",
-                shape().to_debug_string());
+    EMBER_CHECK(num_elements() == 1, InvalidArgument,
+                "[item] expected a tensor of 1 element, got shape ", shape().to_debug_string());
     T v;
     copy_to_host(&v);
     return v;
@@ -160,10 +158,12 @@ Tensor constant(T value, Device device = default_device()) {
 }
 /// A tensor of `values` laid out as `shape` (1-D when no shape is given).
 template <typename T>
-Tensor constant(const std::vector<T>& values, const TensorShape& shape, Device device = default_device()) {
-  EMBER_CHECK(shape.is_fully_defined() && shape.num_elements() == static_cast<int64_t>(values.size()),
-              InvalidArgument, "[constant] ", values.size(), " values do not fill shape ",
-              shape.to_debug_string());
+Tensor constant(const std::vector<T>& values, const TensorShape& shape,
+                Device device = default_device()) {
+  EMBER_CHECK(
+      shape.is_fully_defined() && shape.num_elements() == static_cast<int64_t>(values.size()),
+      InvalidArgument, "[constant] ", values.size(), " values do not fill shape ",
+      shape.to_debug_string());
   if constexpr (std::is_same_v<T, bool>) {
     std::vector<uint8_t> bytes(values.begin(), values.end());
     return detail::make_constant(bytes.data(), bool_, shape, device);
@@ -180,12 +180,14 @@ Tensor constant(std::initializer_list<T> values, Device device = default_device(
   return constant(std::vector<T>(values), device);
 }
 template <typename T>
-Tensor constant(std::initializer_list<T> values, const TensorShape& shape, Device device = default_device()) {
+Tensor constant(std::initializer_list<T> values, const TensorShape& shape,
+                Device device = default_device()) {
   return constant(std::vector<T>(values), shape, device);
 }
 /// A 2-D tensor from nested lists: constant({{1.f, 2.f}, {3.f, 4.f}}).
 template <typename T>
-Tensor constant(std::initializer_list<std::initializer_list<T>> rows, Device device = default_device()) {
+Tensor constant(std::initializer_list<std::initializer_list<T>> rows,
+                Device device = default_device()) {
   std::vector<T> flat;
   int64_t cols = rows.size() ? static_cast<int64_t>(rows.begin()->size()) : 0;
   for (const auto& r : rows) {

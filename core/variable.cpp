@@ -10,7 +10,8 @@ namespace {
 
 VariableState& state_of(const InferContext& c) {
   const Tensor& h = c.inputs[0];
-  if (h.dtype() != resource || !h.impl()->resource) c.fail("expected a variable handle, got ", dtype_name(h.dtype()));
+  if (h.dtype() != resource || !h.impl()->resource)
+    c.fail("expected a variable handle, got ", dtype_name(h.dtype()));
   auto* s = dynamic_cast<VariableState*>(h.impl()->resource.get());
   if (!s) c.fail("the resource is not a variable");
   return *s;
@@ -25,23 +26,41 @@ void infer_assign(InferContext& c) {
   VariableState& s = state_of(c);
   const Tensor& v = c.inputs[1];
   if (v.dtype() != s.dtype)
-    c.fail("variable '", s.name, "' is ", dtype_name(s.dtype), ", the value is ", dtype_name(v.dtype()));
+    c.fail("variable '", s.name, "' is ", dtype_name(s.dtype), ", the value is ",
+           dtype_name(v.dtype()));
   if (!v.shape().is_compatible_with(s.shape))
-    c.fail("variable '", s.name, "' has shape ", s.shape.to_debug_string(), ", the value has shape ",
-           v.shape().to_debug_string());
-  if (c.op.name != "AssignVariableOp" && !is_computable(s.dtype)) c.fail("unsupported dtype ", dtype_name(s.dtype));
+    c.fail("variable '", s.name, "' has shape ", s.shape.to_debug_string(),
+           ", the value has shape ", v.shape().to_debug_string());
+  if (c.op.name != "AssignVariableOp" && !is_computable(s.dtype))
+    c.fail("unsupported dtype ", dtype_name(s.dtype));
   if (c.op.name != "AssignVariableOp" && s.dtype == bool_) c.fail("cannot add to a bool variable");
 }
 
-EMBER_DEFINE_OP("ReadVariableOp").api("Variable::read_value").set_infer(infer_read).set_allocates_outputs();
-EMBER_DEFINE_OP("AssignVariableOp").api("Variable::assign").set_infer(infer_assign).set_stateful().not_differentiable();
-EMBER_DEFINE_OP("AssignAddVariableOp").api("Variable::assign_add").set_infer(infer_assign).set_stateful().not_differentiable();
-EMBER_DEFINE_OP("AssignSubVariableOp").api("Variable::assign_sub").set_infer(infer_assign).set_stateful().not_differentiable();
+EMBER_DEFINE_OP("ReadVariableOp")
+    .api("Variable::read_value")
+    .set_infer(infer_read)
+    .set_allocates_outputs();
+EMBER_DEFINE_OP("AssignVariableOp")
+    .api("Variable::assign")
+    .set_infer(infer_assign)
+    .set_stateful()
+    .not_differentiable();
+EMBER_DEFINE_OP("AssignAddVariableOp")
+    .api("Variable::assign_add")
+    .set_infer(infer_assign)
+    .set_stateful()
+    .not_differentiable();
+EMBER_DEFINE_OP("AssignSubVariableOp")
+    .api("Variable::assign_sub")
+    .set_infer(infer_assign)
+    .set_stateful()
+    .not_differentiable();
 
 }  // namespace
 
 Variable::Variable(const Tensor& initial_value, VariableOptions options) {
-  EMBER_CHECK(initial_value.defined(), InvalidArgument, "[Variable] the initial value is undefined");
+  EMBER_CHECK(initial_value.defined(), InvalidArgument,
+              "[Variable] the initial value is undefined");
   EMBER_CHECK(!initial_value.is_symbolic(), Unimplemented,
               "[Variable] creating a variable from a symbolic tensor (inside a traced function)");
   // As tf.Variable: an explicit device scope places the variable; otherwise
@@ -49,7 +68,8 @@ Variable::Variable(const Tensor& initial_value, VariableOptions options) {
   const Context& ctx = context();
   Device device = ctx.has_device_scope ? ctx.device_scope : initial_value.device();
   state_ = std::make_shared<VariableState>();
-  state_->value = device == initial_value.device() ? initial_value.clone() : initial_value.to(device);
+  state_->value =
+      device == initial_value.device() ? initial_value.clone() : initial_value.to(device);
   state_->dtype = initial_value.dtype();
   state_->shape = initial_value.shape();
   state_->name = current_name_scope() + options.name + ":0";
@@ -62,7 +82,8 @@ Variable::Variable(const Tensor& initial_value, VariableOptions options) {
 }
 
 const VariableState& Variable::state() const {
-  EMBER_CHECK(state_ != nullptr, FailedPrecondition, "[Variable] the variable is undefined (never created)");
+  EMBER_CHECK(state_ != nullptr, FailedPrecondition,
+              "[Variable] the variable is undefined (never created)");
   return *state_;
 }
 

@@ -33,8 +33,8 @@ void collapse(Dims& dims, Dims& ds, Dims& ss) {
 
 }  // namespace
 
-void strided_copy(Device device, void* dst, const StridedView& dst_view, const void* src, const StridedView& src_view,
-                  const Dims& dims, size_t elem) {
+void strided_copy(Device device, void* dst, const StridedView& dst_view, const void* src,
+                  const StridedView& src_view, const Dims& dims, size_t elem) {
   for (int64_t d : dims)
     if (d == 0) return;
   Dims cd = dims, ds = dst_view.strides, ss = src_view.strides;
@@ -48,7 +48,8 @@ void strided_copy(Device device, void* dst, const StridedView& dst_view, const v
 #endif
 }
 
-void copy_into(Device device, void* dst, const StridedView& dst_view, const void* src, const Dims& dims, size_t elem) {
+void copy_into(Device device, void* dst, const StridedView& dst_view, const void* src,
+               const Dims& dims, size_t elem) {
   StridedView sv{0, contiguous_strides(TensorShape(dims))};
   strided_copy(device, dst, dst_view, src, sv, dims, elem);
 }

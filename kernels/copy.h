@@ -18,21 +18,22 @@ struct StridedView {
 
 /// dst[i...] = src[i...] for every index of `dims`, both sides strided
 /// (`elem` bytes per element), on `device`.
-void strided_copy(Device device, void* dst, const StridedView& dst_view, const void* src, const StridedView& src_view,
-                  const Dims& dims, size_t elem);
+void strided_copy(Device device, void* dst, const StridedView& dst_view, const void* src,
+                  const StridedView& src_view, const Dims& dims, size_t elem);
 /// Copies a dense src of `dims` into dst through `dst_view`.
-void copy_into(Device device, void* dst, const StridedView& dst_view, const void* src, const Dims& dims, size_t elem);
+void copy_into(Device device, void* dst, const StridedView& dst_view, const void* src,
+               const Dims& dims, size_t elem);
 /// Sets every element of `y` to `value` (converted to its dtype).
 void fill(Tensor& y, double value);
 
 namespace cpu {
-void strided_copy(void* dst, const StridedView& dst_view, const void* src, const StridedView& src_view,
-                  const Dims& dims, size_t elem);
+void strided_copy(void* dst, const StridedView& dst_view, const void* src,
+                  const StridedView& src_view, const Dims& dims, size_t elem);
 void fill(Tensor& y, double value);
 }  // namespace cpu
 namespace cuda {
-void strided_copy(int device, void* dst, const StridedView& dst_view, const void* src, const StridedView& src_view,
-                  const Dims& dims, size_t elem);
+void strided_copy(int device, void* dst, const StridedView& dst_view, const void* src,
+                  const StridedView& src_view, const Dims& dims, size_t elem);
 void fill(Tensor& y, double value);
 }  // namespace cuda
 

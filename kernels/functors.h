@@ -79,24 +79,34 @@ EMBER_HOST_DEVICE inline float fast_exp(float x) {
 
 template <typename T>
 EMBER_HOST_DEVICE inline T exp_(T x) {
-  if constexpr (std::is_same_v<T, float>) return fast_exp(x);
-  else return std::exp(x);
+  if constexpr (std::is_same_v<T, float>)
+    return fast_exp(x);
+  else
+    return std::exp(x);
 }
 
 // ---- unary ----------------------------------------------------------------------
 
 struct Neg {
-  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return wrap_sub(T(0), x); }
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return wrap_sub(T(0), x);
+  }
 };
 struct Abs {
-  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const {
-    if constexpr (std::is_unsigned_v<T>) return x;
-    else if constexpr (is_float_v<T>) return std::fabs(x);
-    else return x < 0 ? wrap_sub(T(0), x) : x;
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    if constexpr (std::is_unsigned_v<T>)
+      return x;
+    else if constexpr (is_float_v<T>)
+      return std::fabs(x);
+    else
+      return x < 0 ? wrap_sub(T(0), x) : x;
   }
 };
 struct Sign {
-  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
     if constexpr (std::is_unsigned_v<T>) {
       return static_cast<T>(x != T(0));
     } else {
@@ -107,30 +117,90 @@ struct Sign {
     }
   }
 };
-struct Exp { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return exp_(x); } };
-struct Log { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::log(x); } };
-struct Log1p { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::log1p(x); } };
-struct Expm1 { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::expm1(x); } };
-struct Sqrt { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::sqrt(x); } };
-struct Rsqrt { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return T(1) / std::sqrt(x); } };
-struct Square { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return wrap_mul(x, x); } };
-struct Reciprocal { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return T(1) / x; } };
-struct Sin { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::sin(x); } };
-struct Cos { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::cos(x); } };
-struct Tanh { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::tanh(x); } };
+struct Exp {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return exp_(x);
+  }
+};
+struct Log {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return std::log(x);
+  }
+};
+struct Log1p {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return std::log1p(x);
+  }
+};
+struct Expm1 {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return std::expm1(x);
+  }
+};
+struct Sqrt {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return std::sqrt(x);
+  }
+};
+struct Rsqrt {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return T(1) / std::sqrt(x);
+  }
+};
+struct Square {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return wrap_mul(x, x);
+  }
+};
+struct Reciprocal {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return T(1) / x;
+  }
+};
+struct Sin {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return std::sin(x);
+  }
+};
+struct Cos {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return std::cos(x);
+  }
+};
+struct Tanh {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return std::tanh(x);
+  }
+};
 struct Sigmoid {
   // Written so that neither branch overflows: exp of a non-positive number only.
-  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
     T e = exp_(-std::fabs(x));
     return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
   }
 };
 struct Relu {
-  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return x > T(0) ? x : T(0); }
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return x > T(0) ? x : T(0);
+  }
 };
 struct Gelu {
   bool approximate = false;
-  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
     if (approximate) {
       const T c = T(0.7978845608028654);  // sqrt(2/pi)
       return T(0.5) * x * (T(1) + std::tanh(c * (x + T(0.044715) * x * x * x)));
@@ -140,27 +210,51 @@ struct Gelu {
 };
 struct Softplus {
   // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large |x|.
-  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
     return (x > T(0) ? x : T(0)) + std::log1p(exp_(-std::fabs(x)));
   }
 };
-struct Erf { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::erf(x); } };
-struct Floor { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::floor(x); } };
-struct Ceil { template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::ceil(x); } };
-struct Round {  // half to even, as tf.math.round
-  template <typename T> EMBER_HOST_DEVICE T operator()(T x) const { return std::nearbyint(x); }
+struct Erf {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return std::erf(x);
+  }
 };
-struct LogicalNot { EMBER_HOST_DEVICE bool operator()(bool x) const { return !x; } };
+struct Floor {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return std::floor(x);
+  }
+};
+struct Ceil {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return std::ceil(x);
+  }
+};
+struct Round {  // half to even, as tf.math.round
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return std::nearbyint(x);
+  }
+};
+struct LogicalNot {
+  EMBER_HOST_DEVICE bool operator()(bool x) const { return !x; }
+};
 
 template <typename To>
 struct CastTo {
-  template <typename From> EMBER_HOST_DEVICE To operator()(From x) const {
+  template <typename From>
+  EMBER_HOST_DEVICE To operator()(From x) const {
     if constexpr (std::is_same_v<To, bool>) {
       return x != From(0);
     } else if constexpr (is_float_v<From> && std::is_integral_v<To>) {
       if (x != x) return To(0);
-      if (x <= static_cast<From>(std::numeric_limits<To>::lowest())) return std::numeric_limits<To>::lowest();
-      if (x >= static_cast<From>(std::numeric_limits<To>::max())) return std::numeric_limits<To>::max();
+      if (x <= static_cast<From>(std::numeric_limits<To>::lowest()))
+        return std::numeric_limits<To>::lowest();
+      if (x >= static_cast<From>(std::numeric_limits<To>::max()))
+        return std::numeric_limits<To>::max();
       return static_cast<To>(x);
     } else {
       return static_cast<To>(x);
@@ -170,11 +264,27 @@ struct CastTo {
 
 // ---- binary ---------------------------------------------------------------------
 
-struct Add { template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const { return wrap_add(a, b); } };
-struct Sub { template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const { return wrap_sub(a, b); } };
-struct Mul { template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const { return wrap_mul(a, b); } };
+struct Add {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    return wrap_add(a, b);
+  }
+};
+struct Sub {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    return wrap_sub(a, b);
+  }
+};
+struct Mul {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    return wrap_mul(a, b);
+  }
+};
 struct Div {
-  template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
     if constexpr (is_float_v<T>) {
       return a / b;
     } else {
@@ -187,7 +297,8 @@ struct Div {
   }
 };
 struct Pow {
-  template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
     if constexpr (is_float_v<T>) {
       return std::pow(a, b);
     } else {
@@ -204,19 +315,26 @@ struct Pow {
   }
 };
 struct Maximum {  // NaN in either input gives NaN
-  template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const {
-    if constexpr (is_float_v<T>) return (a > b || a != a) ? a : b;
-    else return a > b ? a : b;
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_float_v<T>)
+      return (a > b || a != a) ? a : b;
+    else
+      return a > b ? a : b;
   }
 };
 struct Minimum {
-  template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const {
-    if constexpr (is_float_v<T>) return (a < b || a != a) ? a : b;
-    else return a < b ? a : b;
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_float_v<T>)
+      return (a < b || a != a) ? a : b;
+    else
+      return a < b ? a : b;
   }
 };
 struct FloorDiv {
-  template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
     if constexpr (is_float_v<T>) {
       return std::floor(a / b);
     } else {
@@ -232,7 +350,8 @@ struct FloorDiv {
   }
 };
 struct FloorMod {  // the result takes the sign of b, as Python's %
-  template <typename T> EMBER_HOST_DEVICE T operator()(T a, T b) const {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
     if constexpr (is_float_v<T>) {
       T r = std::fmod(a, b);
       return (r != T(0) && ((r < T(0)) != (b < T(0)))) ? r + b : r;
@@ -248,14 +367,48 @@ struct FloorMod {  // the result takes the sign of b, as Python's %
     }
   }
 };
-struct Equal { template <typename T> EMBER_HOST_DEVICE bool operator()(T a, T b) const { return a == b; } };
-struct NotEqual { template <typename T> EMBER_HOST_DEVICE bool operator()(T a, T b) const { return a != b; } };
-struct Less { template <typename T> EMBER_HOST_DEVICE bool operator()(T a, T b) const { return a < b; } };
-struct LessEqual { template <typename T> EMBER_HOST_DEVICE bool operator()(T a, T b) const { return a <= b; } };
-struct Greater { template <typename T> EMBER_HOST_DEVICE bool operator()(T a, T b) const { return a > b; } };
-struct GreaterEqual { template <typename T> EMBER_HOST_DEVICE bool operator()(T a, T b) const { return a >= b; } };
-struct LogicalAnd { EMBER_HOST_DEVICE bool operator()(bool a, bool b) const { return a && b; } };
-struct LogicalOr { EMBER_HOST_DEVICE bool operator()(bool a, bool b) const { return a || b; } };
+struct Equal {
+  template <typename T>
+  EMBER_HOST_DEVICE bool operator()(T a, T b) const {
+    return a == b;
+  }
+};
+struct NotEqual {
+  template <typename T>
+  EMBER_HOST_DEVICE bool operator()(T a, T b) const {
+    return a != b;
+  }
+};
+struct Less {
+  template <typename T>
+  EMBER_HOST_DEVICE bool operator()(T a, T b) const {
+    return a < b;
+  }
+};
+struct LessEqual {
+  template <typename T>
+  EMBER_HOST_DEVICE bool operator()(T a, T b) const {
+    return a <= b;
+  }
+};
+struct Greater {
+  template <typename T>
+  EMBER_HOST_DEVICE bool operator()(T a, T b) const {
+    return a > b;
+  }
+};
+struct GreaterEqual {
+  template <typename T>
+  EMBER_HOST_DEVICE bool operator()(T a, T b) const {
+    return a >= b;
+  }
+};
+struct LogicalAnd {
+  EMBER_HOST_DEVICE bool operator()(bool a, bool b) const { return a && b; }
+};
+struct LogicalOr {
+  EMBER_HOST_DEVICE bool operator()(bool a, bool b) const { return a || b; }
+};
 
 // ---- random: Box-Muller on Philox words ----------------------------------------------
 

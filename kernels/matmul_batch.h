@@ -10,7 +10,8 @@ namespace ember::kernels {
 
 /// (matrix index in a, matrix index in b) for output batch entry t; batch
 /// dimensions of size 1 broadcast.
-inline std::pair<int64_t, int64_t> batch_operands(const Tensor& out, const Tensor& a, const Tensor& b, int64_t t) {
+inline std::pair<int64_t, int64_t> batch_operands(const Tensor& out, const Tensor& a,
+                                                  const Tensor& b, int64_t t) {
   int ra = a.rank(), rb = b.rank(), ro = out.rank();
   int64_t rem = t, ia = 0, ib = 0, mul_a = 1, mul_b = 1;
   for (int i = ro - 3; i >= 0; --i) {

@@ -44,7 +44,8 @@ template <typename T>
 struct MaxR {
   using A = T;
   EMBER_HOST_DEVICE static A init() {
-    return std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+    return std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity()
+                                       : std::numeric_limits<T>::lowest();
   }
   EMBER_HOST_DEVICE static A step(A a, T x) { return fn::Maximum{}(a, x); }
   EMBER_HOST_DEVICE static A merge(A a, A b) { return fn::Maximum{}(a, b); }
@@ -54,7 +55,8 @@ template <typename T>
 struct MinR {
   using A = T;
   EMBER_HOST_DEVICE static A init() {
-    return std::is_floating_point_v<T> ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
+    return std::is_floating_point_v<T> ? std::numeric_limits<T>::infinity()
+                                       : std::numeric_limits<T>::max();
   }
   EMBER_HOST_DEVICE static A step(A a, T x) { return fn::Minimum{}(a, x); }
   EMBER_HOST_DEVICE static A merge(A a, A b) { return fn::Minimum{}(a, b); }
@@ -75,7 +77,9 @@ struct AnyR {
   EMBER_HOST_DEVICE static bool finish(A a, int64_t) { return a; }
 };
 
-template <typename> using AllRT = AllR;
-template <typename> using AnyRT = AnyR;
+template <typename>
+using AllRT = AllR;
+template <typename>
+using AnyRT = AnyR;
 
 }  // namespace ember::reduce

@@ -22,7 +22,9 @@ void view_kernel(KernelContext& c) {
 
 // Identity and StopGradient alias their input's buffer, as in TensorFlow,
 // but are new tensors (tapes tell tensors apart by id).
-void alias_kernel(KernelContext& c) { c.outputs[0] = Tensor(TensorImpl::view_of(*c.inputs[0].impl())); }
+void alias_kernel(KernelContext& c) {
+  c.outputs[0] = Tensor(TensorImpl::view_of(*c.inputs[0].impl()));
+}
 
 void fill_kernel(KernelContext& c) { fill(c.outputs[0], c.attrs.get<double>("value")); }
 
@@ -31,7 +33,8 @@ void transpose_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
   Dims xs = strides_of(x), src;
   for (int64_t p : c.attrs.get<Ints>("perm")) src.push_back(xs[static_cast<size_t>(p)]);
-  strided_copy(c.device, y.raw_data(), {0, strides_of(y)}, x.raw_data(), {0, src}, y.shape().dims(), elem(x));
+  strided_copy(c.device, y.raw_data(), {0, strides_of(y)}, x.raw_data(), {0, src}, y.shape().dims(),
+               elem(x));
 }
 
 void slice_kernel(KernelContext& c) {
@@ -41,7 +44,8 @@ void slice_kernel(KernelContext& c) {
   Dims xs = strides_of(x);
   int64_t off = 0;
   for (size_t i = 0; i < begin.size(); ++i) off += begin[i] * xs[i];
-  strided_copy(c.device, y.raw_data(), {0, strides_of(y)}, x.raw_data(), {off, xs}, y.shape().dims(), elem(x));
+  strided_copy(c.device, y.raw_data(), {0, strides_of(y)}, x.raw_data(), {off, xs},
+               y.shape().dims(), elem(x));
 }
 
 // The region a strided slice selects, as a strided view into a dense buffer
@@ -65,7 +69,8 @@ void strided_slice_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
   Dims dims;
   StridedView src = strided_slice_view(c, x.shape(), dims);
-  strided_copy(c.device, y.raw_data(), {0, contiguous_strides(TensorShape(dims))}, x.raw_data(), src, dims, elem(x));
+  strided_copy(c.device, y.raw_data(), {0, contiguous_strides(TensorShape(dims))}, x.raw_data(),
+               src, dims, elem(x));
 }
 
 void strided_slice_grad_kernel(KernelContext& c) {
@@ -91,7 +96,8 @@ void join(const KernelContext& c, std::span<const Tensor> pieces, Tensor& whole,
   int64_t whole_row = whole.num_elements() / outer, col = 0;
   for (const Tensor& t : pieces) {
     int64_t row = t.num_elements() / outer;
-    copy_into(c.device, whole.raw_data(), {col, {whole_row, 1}}, t.raw_data(), {outer, row}, elem(whole));
+    copy_into(c.device, whole.raw_data(), {col, {whole_row, 1}}, t.raw_data(), {outer, row},
+              elem(whole));
     col += row;
   }
 }
@@ -101,7 +107,8 @@ void divide(const KernelContext& c, const Tensor& whole, std::span<Tensor> piece
   int64_t whole_row = whole.num_elements() / outer, col = 0;
   for (Tensor& t : pieces) {
     int64_t row = t.num_elements() / outer;
-    strided_copy(c.device, t.raw_data(), {0, {row, 1}}, whole.raw_data(), {col, {whole_row, 1}}, {outer, row}, elem(whole));
+    strided_copy(c.device, t.raw_data(), {0, {row, 1}}, whole.raw_data(), {col, {whole_row, 1}},
+                 {outer, row}, elem(whole));
     col += row;
   }
 }
@@ -132,7 +139,8 @@ void tile_kernel(KernelContext& c) {
     dims.push_back(x.dim(i));
     src.push_back(xs[static_cast<size_t>(i)]);
   }
-  strided_copy(c.device, y.raw_data(), {0, contiguous_strides(TensorShape(dims))}, x.raw_data(), {0, src}, dims, elem(x));
+  strided_copy(c.device, y.raw_data(), {0, contiguous_strides(TensorShape(dims))}, x.raw_data(),
+               {0, src}, dims, elem(x));
 }
 
 void pad_kernel(KernelContext& c) {
@@ -142,7 +150,8 @@ void pad_kernel(KernelContext& c) {
   const Ints& p = c.attrs.get<Ints>("paddings");
   Dims ys = strides_of(y);
   int64_t off = 0;
-  for (int i = 0; i < x.rank(); ++i) off += p[2 * static_cast<size_t>(i)] * ys[static_cast<size_t>(i)];
+  for (int i = 0; i < x.rank(); ++i)
+    off += p[2 * static_cast<size_t>(i)] * ys[static_cast<size_t>(i)];
   copy_into(c.device, y.raw_data(), {off, ys}, x.raw_data(), x.shape().dims(), elem(x));
 }
 
@@ -151,12 +160,14 @@ void broadcast_to_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
   Dims xs = strides_of(x), src(static_cast<size_t>(y.rank()), 0);
   for (int i = 0; i < x.rank(); ++i)
-    src[static_cast<size_t>(i + y.rank() - x.rank())] = x.dim(i) == 1 ? 0 : xs[static_cast<size_t>(i)];
-  strided_copy(c.device, y.raw_data(), {0, strides_of(y)}, x.raw_data(), {0, src}, y.shape().dims(), elem(x));
+    src[static_cast<size_t>(i + y.rank() - x.rank())] =
+        x.dim(i) == 1 ? 0 : xs[static_cast<size_t>(i)];
+  strided_copy(c.device, y.raw_data(), {0, strides_of(y)}, x.raw_data(), {0, src}, y.shape().dims(),
+               elem(x));
 }
 
-#define EMBER_REGISTER_EVERYWHERE(OP, FN)  \
-  EMBER_REGISTER_KERNEL(OP, CPU, FN);      \
+#define EMBER_REGISTER_EVERYWHERE(OP, FN) \
+  EMBER_REGISTER_KERNEL(OP, CPU, FN);     \
   EMBER_REGISTER_KERNEL(OP, CUDA, FN)
 
 EMBER_REGISTER_EVERYWHERE("Reshape", view_kernel);

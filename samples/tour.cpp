@@ -32,8 +32,8 @@ int main() {
     GradientTape inner;
     dy = inner.gradient(v * v * v, v);
   }
-  std::cout << "d(v^3)/dv = " << dy.item<float>() << ", d2(v^3)/dv2 = " << outer.gradient(dy, v).item<float>()
-            << " at v = 1\n";
+  std::cout << "d(v^3)/dv = " << dy.item<float>()
+            << ", d2(v^3)/dv2 = " << outer.gradient(dy, v).item<float>() << " at v = 1\n";
   // Checkpoints in TensorFlow's format, restored into objects made later.
   auto dir = std::filesystem::temp_directory_path() / "ember_tour";
   std::filesystem::remove_all(dir);
@@ -45,7 +45,8 @@ int main() {
   Variable w2(zeros({3, 2}), {.name = "w"});
   fresh->track("w", trackable_of(w2));  // created after the restore: takes the saved value now
   std::cout << "saved " << path << "; restored w equals the original: "
-            << (reduce_all(equal(w2.read_value(), w.read_value())).item<bool>() ? "yes" : "no") << "\n";
+            << (reduce_all(equal(w2.read_value(), w.read_value())).item<bool>() ? "yes" : "no")
+            << "\n";
   try {
     matmul(a, a);
   } catch (const InvalidArgument& e) {

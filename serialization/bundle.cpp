@@ -55,16 +55,28 @@ DType from_tf(int t, bool& is_string, bool& known) {
   known = true;
   is_string = false;
   switch (t) {
-    case 1: return float32;
-    case 2: return float64;
-    case 3: return int32;
-    case 4: return uint8;
-    case 9: return int64;
-    case 10: return bool_;
-    case 14: return bfloat16;
-    case 19: return float16;
-    case 7: is_string = true; return float32;
-    default: known = false; return float32;
+    case 1:
+      return float32;
+    case 2:
+      return float64;
+    case 3:
+      return int32;
+    case 4:
+      return uint8;
+    case 9:
+      return int64;
+    case 10:
+      return bool_;
+    case 14:
+      return bfloat16;
+    case 19:
+      return float16;
+    case 7:
+      is_string = true;
+      return float32;
+    default:
+      known = false;
+      return float32;
   }
 }
 
@@ -83,24 +95,34 @@ void crc_length(uint32_t& crc, uint64_t len) {
 
 int tf_dtype(DType t) {
   switch (t) {
-    case DType::Float32: return 1;
-    case DType::Float64: return 2;
-    case DType::Int32: return 3;
-    case DType::UInt8: return 4;
-    case DType::Int64: return 9;
-    case DType::Bool: return 10;
-    case DType::BFloat16: return 14;
-    case DType::Float16: return 19;
-    default: break;
+    case DType::Float32:
+      return 1;
+    case DType::Float64:
+      return 2;
+    case DType::Int32:
+      return 3;
+    case DType::UInt8:
+      return 4;
+    case DType::Int64:
+      return 9;
+    case DType::Bool:
+      return 10;
+    case DType::BFloat16:
+      return 14;
+    case DType::Float16:
+      return 19;
+    default:
+      break;
   }
   throw InvalidArgument(detail::str_cat("[checkpoint] dtype ", dtype_name(t), " cannot be saved"));
 }
 
 std::string tf_dtype_name(int t) {
   static const std::map<int, std::string> names = {
-      {1, "float32"}, {2, "float64"}, {3, "int32"},  {4, "uint8"},     {5, "int16"},   {6, "int8"},
-      {7, "string"},  {8, "complex64"}, {9, "int64"}, {10, "bool"},    {14, "bfloat16"}, {17, "uint16"},
-      {18, "complex128"}, {19, "float16"}, {20, "resource"}, {21, "variant"}, {22, "uint32"}, {23, "uint64"}};
+      {1, "float32"},   {2, "float64"}, {3, "int32"},       {4, "uint8"},    {5, "int16"},
+      {6, "int8"},      {7, "string"},  {8, "complex64"},   {9, "int64"},    {10, "bool"},
+      {14, "bfloat16"}, {17, "uint16"}, {18, "complex128"}, {19, "float16"}, {20, "resource"},
+      {21, "variant"},  {22, "uint32"}, {23, "uint64"}};
   auto it = names.find(t);
   return it == names.end() ? "DataType(" + std::to_string(t) + ")" : it->second;
 }
@@ -149,7 +171,8 @@ Writer::~Writer() {
 void Writer::write(const void* p, size_t n) { write_all(fd_, p, n, tmp_data_); }
 
 void Writer::add(const std::string& key, const SavedTensor& t) {
-  EMBER_CHECK(!key.empty() && !entries_.count(key), InvalidArgument, "[checkpoint] duplicate or empty key '", key, "'");
+  EMBER_CHECK(!key.empty() && !entries_.count(key), InvalidArgument,
+              "[checkpoint] duplicate or empty key '", key, "'");
   tensorflow::BundleEntryProto e;
   e.set_dtype(static_cast<tensorflow::DataType>(t.is_string ? 7 : tf_dtype(t.dtype)));
   auto* shape = e.mutable_shape();
@@ -157,13 +180,15 @@ void Writer::add(const std::string& key, const SavedTensor& t) {
   uint32_t crc;
   if (t.is_string) {
     EMBER_CHECK(static_cast<int64_t>(t.strings.size()) == t.shape.num_elements(), InvalidArgument,
-                "[checkpoint] ", key, ": ", t.strings.size(), " strings for shape ", t.shape.to_string());
+                "[checkpoint] ", key, ": ", t.strings.size(), " strings for shape ",
+                t.shape.to_string());
     std::string bytes = encode_strings(t.strings, &crc);
     write(bytes.data(), bytes.size());
     e.set_size(static_cast<int64_t>(bytes.size()));
   } else {
-    EMBER_CHECK(t.bytes.size() == static_cast<size_t>(t.shape.num_elements()) * dtype_size(t.dtype), InvalidArgument,
-                "[checkpoint] ", key, ": ", t.bytes.size(), " bytes for ", dtype_name(t.dtype), " ", t.shape.to_string());
+    EMBER_CHECK(t.bytes.size() == static_cast<size_t>(t.shape.num_elements()) * dtype_size(t.dtype),
+                InvalidArgument, "[checkpoint] ", key, ": ", t.bytes.size(), " bytes for ",
+                dtype_name(t.dtype), " ", t.shape.to_string());
     write(t.bytes.data(), t.bytes.size());
     crc = crc32c::mask(crc32c::value(t.bytes));
     e.set_size(static_cast<int64_t>(t.bytes.size()));
@@ -191,8 +216,10 @@ void Writer::finish() {
   if (::fsync(ifd) != 0) io_error("cannot sync", tmp_index_);
   ::close(ifd);
   // The index appears last: a prefix whose index exists is complete.
-  if (std::rename(tmp_data_.c_str(), shard_name(prefix_, 0, 1).c_str()) != 0) io_error("cannot rename", tmp_data_);
-  if (std::rename(tmp_index_.c_str(), (prefix_ + ".index").c_str()) != 0) io_error("cannot rename", tmp_index_);
+  if (std::rename(tmp_data_.c_str(), shard_name(prefix_, 0, 1).c_str()) != 0)
+    io_error("cannot rename", tmp_data_);
+  if (std::rename(tmp_index_.c_str(), (prefix_ + ".index").c_str()) != 0)
+    io_error("cannot rename", tmp_index_);
   finished_ = true;
 }
 
@@ -201,28 +228,33 @@ void Writer::finish() {
 Reader::Reader(std::string prefix) : prefix_(std::move(prefix)) {
   std::string index_file = prefix_ + ".index";
   std::ifstream in(index_file, std::ios::binary);
-  if (!in) throw NotFound(detail::str_cat("[checkpoint] ", index_file, " not found (is '", prefix_, "' a checkpoint?)"));
+  if (!in)
+    throw NotFound(detail::str_cat("[checkpoint] ", index_file, " not found (is '", prefix_,
+                                   "' a checkpoint?)"));
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto entries = table::read_all(bytes, index_file);
   auto corrupt = [&](const std::string& key, const std::string& what) {
-    throw DataLoss(detail::str_cat("[checkpoint] ", index_file, ": corrupted entry '", key, "': ", what));
+    throw DataLoss(
+        detail::str_cat("[checkpoint] ", index_file, ": corrupted entry '", key, "': ", what));
   };
   if (entries.empty() || !entries[0].first.empty()) corrupt("", "missing bundle header");
   tensorflow::BundleHeaderProto header;
   if (!header.ParseFromString(entries[0].second)) corrupt("", "unparseable bundle header");
   if (header.num_shards() < 1 || header.num_shards() > 100000) corrupt("", "bad shard count");
   if (header.endianness() != tensorflow::BundleHeaderProto::LITTLE)
-    throw Unimplemented(detail::str_cat("[checkpoint] ", index_file, ": big-endian bundles are not supported"));
+    throw Unimplemented(
+        detail::str_cat("[checkpoint] ", index_file, ": big-endian bundles are not supported"));
   if (header.version().producer() < 0 || header.version().min_consumer() > 1)
-    corrupt("", detail::str_cat("unsupported version (producer ", header.version().producer(), ", min_consumer ",
-                                header.version().min_consumer(), ")"));
+    corrupt("", detail::str_cat("unsupported version (producer ", header.version().producer(),
+                                ", min_consumer ", header.version().min_consumer(), ")"));
   num_shards_ = header.num_shards();
   for (size_t i = 1; i < entries.size(); ++i) {
     const auto& [key, value] = entries[i];
     tensorflow::BundleEntryProto e;
     if (!e.ParseFromString(value)) corrupt(key, "unparseable entry");
     if (e.slices_size() > 0)
-      throw Unimplemented(detail::str_cat("[checkpoint] ", key, ": partitioned (sliced) tensors are not supported"));
+      throw Unimplemented(detail::str_cat("[checkpoint] ", key,
+                                          ": partitioned (sliced) tensors are not supported"));
     EntryInfo info;
     bool known;
     info.dtype = from_tf(e.dtype(), info.is_string, known);
@@ -245,12 +277,13 @@ Reader::Reader(std::string prefix) : prefix_(std::move(prefix)) {
       // Guard the multiplication against hostile shapes before comparing.
       uint64_t n = 1;
       for (int64_t d : dims) {
-        if (d != 0 && n > (uint64_t{1} << 62) / static_cast<uint64_t>(d)) corrupt(key, "shape too large");
+        if (d != 0 && n > (uint64_t{1} << 62) / static_cast<uint64_t>(d))
+          corrupt(key, "shape too large");
         n *= static_cast<uint64_t>(d);
       }
       if (n * dtype_size(info.dtype) != info.size)
-        corrupt(key, detail::str_cat("size ", info.size, " does not match ", dtype_name(info.dtype), " ",
-                                     info.shape.to_string()));
+        corrupt(key, detail::str_cat("size ", info.size, " does not match ", dtype_name(info.dtype),
+                                     " ", info.shape.to_string()));
     }
     entries_[key] = info;
   }
@@ -267,7 +300,8 @@ std::string Reader::data_file(int shard) const { return shard_name(prefix_, shar
 
 const EntryInfo& Reader::entry(const std::string& key) const {
   auto it = entries_.find(key);
-  if (it == entries_.end()) throw NotFound(detail::str_cat("Key ", key, " not found in checkpoint ", prefix_));
+  if (it == entries_.end())
+    throw NotFound(detail::str_cat("Key ", key, " not found in checkpoint ", prefix_));
   return it->second;
 }
 
@@ -283,8 +317,9 @@ SavedTensor Reader::read(const std::string& key) const {
   std::string file = data_file(e.shard);
   if (fds_[shard] < 0) {
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw NotFound(detail::str_cat("[checkpoint] ", file, " not found: ", std::strerror(errno)));
-    struct stat st{};
+    if (fd < 0)
+      throw NotFound(detail::str_cat("[checkpoint] ", file, " not found: ", std::strerror(errno)));
+    struct stat st {};
     ::fstat(fd, &st);
     fds_[shard] = fd;
     sizes_[shard] = static_cast<uint64_t>(st.st_size);
@@ -293,12 +328,13 @@ SavedTensor Reader::read(const std::string& key) const {
     throw DataLoss(detail::str_cat("[checkpoint] ", file, ": tensor '", key, "': ", what));
   };
   if (e.offset > sizes_[shard] || e.size > sizes_[shard] - e.offset)
-    loss(detail::str_cat("bytes [", e.offset, ", ", e.offset + e.size, ") lie beyond the end of the file (",
-                         sizes_[shard], " bytes)"));
+    loss(detail::str_cat("bytes [", e.offset, ", ", e.offset + e.size,
+                         ") lie beyond the end of the file (", sizes_[shard], " bytes)"));
   std::string bytes(e.size, '\0');
   size_t done = 0;
   while (done < e.size) {
-    ssize_t r = ::pread(fds_[shard], bytes.data() + done, e.size - done, static_cast<off_t>(e.offset + done));
+    ssize_t r = ::pread(fds_[shard], bytes.data() + done, e.size - done,
+                        static_cast<off_t>(e.offset + done));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) loss("read failed");
     done += static_cast<size_t>(r);
@@ -326,7 +362,9 @@ SavedTensor Reader::read(const std::string& key) const {
   }
   if (bytes.size() - pos < 4) loss("truncated string checksum");
   uint32_t stored = 0;
-  for (int i = 0; i < 4; ++i) stored |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[pos + static_cast<size_t>(i)])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    stored |= static_cast<uint32_t>(static_cast<uint8_t>(bytes[pos + static_cast<size_t>(i)]))
+              << (8 * i);
   if (crc32c::unmask(stored) != len_crc) loss("Checksum does not match (string lengths)");
   uint32_t crc = crc32c::extend(len_crc, bytes.data() + pos, 4);
   pos += 4;

@@ -36,7 +36,8 @@ struct Node {
 
 // Breadth first from the root, children in tracking order; an object reached
 // again keeps its first (shortest) path.
-std::vector<Node> breadth_first(const std::shared_ptr<Trackable>& root, std::map<const Trackable*, int>& ids) {
+std::vector<Node> breadth_first(const std::shared_ptr<Trackable>& root,
+                                std::map<const Trackable*, int>& ids) {
   std::vector<Node> nodes{{root, ""}};
   ids[root.get()] = 0;
   for (size_t i = 0; i < nodes.size(); ++i) {
@@ -65,7 +66,8 @@ std::string dirname_of(const std::string& path) {
 }
 
 void write_file_atomically(const std::string& file, const std::string& contents) {
-  std::string tmp = file + ".tmp" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  std::string tmp =
+      file + ".tmp" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out << contents;
@@ -78,8 +80,8 @@ void write_file_atomically(const std::string& file, const std::string& contents)
   }
 }
 
-void write_state(const std::string& dir, const std::vector<std::string>& paths, const std::vector<double>& stamps,
-                 double last_preserved) {
+void write_state(const std::string& dir, const std::vector<std::string>& paths,
+                 const std::vector<double>& stamps, double last_preserved) {
   tensorflow::CheckpointState s;
   s.set_model_checkpoint_path(fs::path(paths.back()).filename().string());
   for (const auto& p : paths) s.add_all_model_checkpoint_paths(fs::path(p).filename().string());
@@ -96,7 +98,8 @@ bool read_state(const std::string& dir, tensorflow::CheckpointState& s) {
   std::stringstream ss;
   ss << in.rdbuf();
   if (!google::protobuf::TextFormat::ParseFromString(ss.str(), &s))
-    throw DataLoss(detail::str_cat("[checkpoint] ", (fs::path(dir) / "checkpoint").string(), " is not a CheckpointState"));
+    throw DataLoss(detail::str_cat("[checkpoint] ", (fs::path(dir) / "checkpoint").string(),
+                                   " is not a CheckpointState"));
   return true;
 }
 
@@ -107,7 +110,8 @@ std::string resolve(const std::string& dir, const std::string& p) {
 void remove_checkpoint_files(const std::string& prefix) {
   std::error_code ec;
   fs::remove(prefix + ".index", ec);
-  fs::path dir = fs::path(prefix).has_parent_path() ? fs::path(prefix).parent_path() : fs::path(".");
+  fs::path dir =
+      fs::path(prefix).has_parent_path() ? fs::path(prefix).parent_path() : fs::path(".");
   std::string stem = fs::path(prefix).filename().string() + ".data-";
   for (const auto& e : fs::directory_iterator(dir, ec))
     if (e.path().filename().string().rfind(stem, 0) == 0) fs::remove(e.path(), ec);
@@ -118,9 +122,12 @@ void remove_checkpoint_files(const std::string& prefix) {
 std::string escape_checkpoint_name(const std::string& name) {
   std::string out;
   for (char c : name) {
-    if (c == '.') out += "..";
-    else if (c == '/') out += ".S";
-    else out += c;
+    if (c == '.')
+      out += "..";
+    else if (c == '/')
+      out += ".S";
+    else
+      out += c;
   }
   return out;
 }
@@ -176,10 +183,12 @@ struct RestoreState {
     }
     for (const auto& ref : proto.children()) {
       if (ref.node_id() < 0 || ref.node_id() >= graph.nodes_size())
-        throw DataLoss(detail::str_cat("[checkpoint] ", path, ": object graph refers to node ", ref.node_id(), " of ",
-                                       graph.nodes_size()));
-      if (auto child = obj->lookup_dependency(ref.local_name())) collect(ref.node_id(), child, plans, deferrals);
-      else deferrals.push_back({obj, ref.local_name(), ref.node_id()});
+        throw DataLoss(detail::str_cat("[checkpoint] ", path, ": object graph refers to node ",
+                                       ref.node_id(), " of ", graph.nodes_size()));
+      if (auto child = obj->lookup_dependency(ref.local_name()))
+        collect(ref.node_id(), child, plans, deferrals);
+      else
+        deferrals.push_back({obj, ref.local_name(), ref.node_id()});
     }
   }
 
@@ -220,7 +229,8 @@ struct RestoreState {
       int i = q.front();
       q.pop_front();
       for (const auto& r : graph.nodes(i).children())
-        if (r.node_id() >= 0 && r.node_id() < graph.nodes_size() && !seen[static_cast<size_t>(r.node_id())]) {
+        if (r.node_id() >= 0 && r.node_id() < graph.nodes_size() &&
+            !seen[static_cast<size_t>(r.node_id())]) {
           seen[static_cast<size_t>(r.node_id())] = true;
           parent[static_cast<size_t>(r.node_id())] = i;
           parent_name[static_cast<size_t>(r.node_id())] = r.local_name();
@@ -228,7 +238,8 @@ struct RestoreState {
         }
     }
     std::string s;
-    for (int i = node; i > 0; i = parent[static_cast<size_t>(i)]) s = "." + parent_name[static_cast<size_t>(i)] + s;
+    for (int i = node; i > 0; i = parent[static_cast<size_t>(i)])
+      s = "." + parent_name[static_cast<size_t>(i)] + s;
     return "(root)" + s;
   }
 };
@@ -247,16 +258,18 @@ const RestoreStatus& RestoreStatus::assert_existing_objects_matched() const {
   std::map<const Trackable*, int> ids;
   for (const auto& n : breadth_first(root_, ids)) {
     if (n.obj->saveables().empty() || bound.count(n.obj.get())) continue;
-    throw FailedPrecondition(detail::str_cat("[checkpoint] Some objects were not bound to checkpointed values: '",
-                                             n.path, "' has values but matched nothing in ", state_->path));
+    throw FailedPrecondition(
+        detail::str_cat("[checkpoint] Some objects were not bound to checkpointed values: '",
+                        n.path, "' has values but matched nothing in ", state_->path));
   }
   for (size_t i = 0; i < state_->bound.size(); ++i) {
     auto obj = state_->bound[i].lock();
     if (!obj) continue;
     for (const auto& attr : state_->graph.nodes(static_cast<int>(i)).attributes())
       if (!state_->restored[i])
-        throw FailedPrecondition(detail::str_cat("[checkpoint] ", state_->describe(static_cast<int>(i)), " has no value '",
-                                                 attr.name(), "' to take the checkpoint's"));
+        throw FailedPrecondition(
+            detail::str_cat("[checkpoint] ", state_->describe(static_cast<int>(i)),
+                            " has no value '", attr.name(), "' to take the checkpoint's"));
   }
   return *this;
 }
@@ -266,12 +279,13 @@ const RestoreStatus& RestoreStatus::assert_consumed() const {
   assert_existing_objects_matched();
   for (int i = 0; i < state_->graph.nodes_size(); ++i) {
     if (state_->bound[static_cast<size_t>(i)].expired() && state_->has_values(i))
-      throw FailedPrecondition(detail::str_cat("[checkpoint] Unresolved object in checkpoint ", state_->describe(i),
-                                               " (", state_->path, ")"));
+      throw FailedPrecondition(detail::str_cat("[checkpoint] Unresolved object in checkpoint ",
+                                               state_->describe(i), " (", state_->path, ")"));
   }
   if (state_->pending > 0)
-    throw FailedPrecondition(detail::str_cat("[checkpoint] ", state_->pending,
-                                             " restorations are still waiting for their objects to be created"));
+    throw FailedPrecondition(
+        detail::str_cat("[checkpoint] ", state_->pending,
+                        " restorations are still waiting for their objects to be created"));
   return *this;
 }
 
@@ -281,20 +295,24 @@ const RestoreStatus& RestoreStatus::assert_nontrivial_match() const {
   for (size_t i = 1; i < state_->bound.size(); ++i)
     if (!state_->bound[i].expired()) ++matched;
   if (matched == 0)
-    throw FailedPrecondition(detail::str_cat("[checkpoint] nothing except the root matched in ", state_->path));
+    throw FailedPrecondition(
+        detail::str_cat("[checkpoint] nothing except the root matched in ", state_->path));
   return *this;
 }
 
-// ---- Checkpoint ------------------------------------------------------------------------------------
+// ---- Checkpoint
+// ------------------------------------------------------------------------------------
 
 Checkpoint::Checkpoint(CheckpointRoots roots) : root_(std::make_shared<RootObject>()) {
-  std::sort(roots.begin(), roots.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(roots.begin(), roots.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [name, obj] : roots) {
     EMBER_CHECK(name != "save_counter", InvalidArgument, "[Checkpoint] 'save_counter' is reserved");
     root_->track(name, obj);
   }
   NameScope top("", /*absolute=*/true);
-  save_counter_ = Variable(constant(int64_t{0}, Device::cpu()), {.name = "save_counter", .trainable = false});
+  save_counter_ =
+      Variable(constant(int64_t{0}, Device::cpu()), {.name = "save_counter", .trainable = false});
   root_->track("save_counter", trackable_of(save_counter_));
 }
 
@@ -330,7 +348,8 @@ std::string Checkpoint::write(const std::string& path) {
     memo[static_cast<size_t>(i)] = v;
     return v;
   };
-  for (int i = 0; i < graph.nodes_size(); ++i) graph.mutable_nodes(i)->mutable_has_checkpoint_values()->set_value(has(i));
+  for (int i = 0; i < graph.nodes_size(); ++i)
+    graph.mutable_nodes(i)->mutable_has_checkpoint_values()->set_value(has(i));
   SavedTensor g;
   g.is_string = true;
   g.strings = {graph.SerializeAsString()};
@@ -358,13 +377,16 @@ RestoreStatus Checkpoint::restore(const std::string& path) {
   state->reader = std::make_unique<bundle::Reader>(path);
   SavedTensor g = state->reader->read(kGraphKey);
   if (!g.is_string || g.strings.size() != 1 || !state->graph.ParseFromString(g.strings[0]))
-    throw DataLoss(detail::str_cat("[checkpoint] ", path, ": ", kGraphKey, " is not a TrackableObjectGraph"));
-  if (state->graph.nodes_size() == 0) throw DataLoss(detail::str_cat("[checkpoint] ", path, ": empty object graph"));
+    throw DataLoss(
+        detail::str_cat("[checkpoint] ", path, ": ", kGraphKey, " is not a TrackableObjectGraph"));
+  if (state->graph.nodes_size() == 0)
+    throw DataLoss(detail::str_cat("[checkpoint] ", path, ": empty object graph"));
   state->bound.resize(static_cast<size_t>(state->graph.nodes_size()));
   state->restored.assign(static_cast<size_t>(state->graph.nodes_size()), false);
   std::vector<RestoreState::Plan> plans;
   std::vector<RestoreState::Deferral> deferrals;
-  state->collect(0, root_, plans, deferrals);  // reads and checks everything; throws before any change
+  state->collect(0, root_, plans,
+                 deferrals);  // reads and checks everything; throws before any change
   RestoreState::apply(state, plans, deferrals);
   return RestoreStatus(state, root_);
 }
@@ -376,10 +398,12 @@ std::string latest_checkpoint(const std::string& dir) {
   return fs::exists(p + ".index") ? p : "";
 }
 
-// ---- CheckpointManager -------------------------------------------------------------------------------
+// ---- CheckpointManager
+// -------------------------------------------------------------------------------
 
 CheckpointManager::CheckpointManager(Checkpoint& checkpoint, std::string directory, int max_to_keep,
-                                     double keep_checkpoint_every_n_hours, std::string checkpoint_name)
+                                     double keep_checkpoint_every_n_hours,
+                                     std::string checkpoint_name)
     : checkpoint_(checkpoint),
       dir_(std::move(directory)),
       name_(std::move(checkpoint_name)),
@@ -393,8 +417,9 @@ CheckpointManager::CheckpointManager(Checkpoint& checkpoint, std::string directo
       std::string p = resolve(dir_, s.all_model_checkpoint_paths(i));
       if (!fs::exists(p + ".index")) continue;
       paths_.push_back(p);
-      timestamps_.push_back(i < s.all_model_checkpoint_timestamps_size() ? s.all_model_checkpoint_timestamps(i)
-                                                                          : now_seconds());
+      timestamps_.push_back(i < s.all_model_checkpoint_timestamps_size()
+                                ? s.all_model_checkpoint_timestamps(i)
+                                : now_seconds());
     }
     if (s.last_preserved_timestamp() > 0) last_preserved_ = s.last_preserved_timestamp();
   }
@@ -403,7 +428,9 @@ CheckpointManager::CheckpointManager(Checkpoint& checkpoint, std::string directo
 std::string CheckpointManager::save() {
   Variable counter = checkpoint_.save_counter();
   counter.assign_add(constant(int64_t{1}, counter.device()));
-  std::string path = (fs::path(dir_) / (name_ + "-" + std::to_string(counter.read_value().item<int64_t>()))).string();
+  std::string path =
+      (fs::path(dir_) / (name_ + "-" + std::to_string(counter.read_value().item<int64_t>())))
+          .string();
   checkpoint_.write(path);
   paths_.erase(std::remove(paths_.begin(), paths_.end(), path), paths_.end());
   paths_.push_back(path);

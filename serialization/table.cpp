@@ -103,8 +103,8 @@ void Builder::flush_data_block() {
 }
 
 void Builder::add(std::string_view key, std::string_view value) {
-  EMBER_CHECK(!any_ || key > std::string_view(last_key_), Internal, "[table] keys out of order: '", key,
-              "' after '", last_key_, "'");
+  EMBER_CHECK(!any_ || key > std::string_view(last_key_), Internal, "[table] keys out of order: '",
+              key, "' after '", last_key_, "'");
   any_ = true;
   last_key_.assign(key);
   data_.add(key, value, restart_interval_);
@@ -134,7 +134,8 @@ struct Handle {
 
 Handle decode_handle(std::string_view in, size_t& pos, const std::string& file) {
   Handle h;
-  if (!get_varint64(in, pos, h.offset) || !get_varint64(in, pos, h.size)) corrupt(file, "bad block handle");
+  if (!get_varint64(in, pos, h.offset) || !get_varint64(in, pos, h.size))
+    corrupt(file, "bad block handle");
   return h;
 }
 
@@ -157,7 +158,8 @@ void parse_block(std::string_view block, const std::string& file,
                  std::vector<std::pair<std::string, std::string>>& out) {
   if (block.size() < 4) corrupt(file, "block too short");
   uint32_t num_restarts = get_fixed32(block.data() + block.size() - 4);
-  if (num_restarts == 0 || num_restarts > (block.size() - 4) / 4) corrupt(file, "bad restart count");
+  if (num_restarts == 0 || num_restarts > (block.size() - 4) / 4)
+    corrupt(file, "bad restart count");
   size_t limit = block.size() - 4 - 4 * static_cast<size_t>(num_restarts);
   std::string_view entries = block.substr(0, limit);
   std::string key;
@@ -167,7 +169,8 @@ void parse_block(std::string_view block, const std::string& file,
     if (!get_varint64(entries, pos, shared) || !get_varint64(entries, pos, non_shared) ||
         !get_varint64(entries, pos, value_len))
       corrupt(file, "bad entry header");
-    if (shared > key.size() || non_shared > entries.size() - pos || value_len > entries.size() - pos - non_shared)
+    if (shared > key.size() || non_shared > entries.size() - pos ||
+        value_len > entries.size() - pos - non_shared)
       corrupt(file, "entry out of range");
     key.resize(shared);
     key.append(entries.substr(pos, non_shared));
@@ -179,10 +182,12 @@ void parse_block(std::string_view block, const std::string& file,
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> read_all(std::string_view bytes, const std::string& file) {
+std::vector<std::pair<std::string, std::string>> read_all(std::string_view bytes,
+                                                          const std::string& file) {
   if (bytes.size() < kFooterSize) corrupt(file, "file too short for a table footer");
   std::string_view footer = bytes.substr(bytes.size() - kFooterSize);
-  uint64_t magic = get_fixed32(footer.data() + 40) | (static_cast<uint64_t>(get_fixed32(footer.data() + 44)) << 32);
+  uint64_t magic = get_fixed32(footer.data() + 40) |
+                   (static_cast<uint64_t>(get_fixed32(footer.data() + 44)) << 32);
   if (magic != kMagic) corrupt(file, "bad magic number");
   size_t pos = 0;
   decode_handle(footer, pos, file);  // metaindex: never read, as TensorFlow

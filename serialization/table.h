@@ -42,7 +42,8 @@ class Builder {
 
 /// Every entry of a table, in order, after checking the footer, every block
 /// checksum and every offset. Errors (DataLoss, Unimplemented) name `file`.
-std::vector<std::pair<std::string, std::string>> read_all(std::string_view bytes, const std::string& file);
+std::vector<std::pair<std::string, std::string>> read_all(std::string_view bytes,
+                                                          const std::string& file);
 
 // Varint helpers shared by the bundle code.
 void put_varint64(std::string& out, uint64_t v);

@@ -43,24 +43,31 @@ class TableSaveable : public Saveable {
   }
   void check(const std::map<std::string, SavedTensor>& tensors) const override {
     auto k = tensors.find("-keys"), v = tensors.find("-values");
-    EMBER_CHECK(k != tensors.end() && v != tensors.end(), NotFound, "[checkpoint] hash table needs table-keys and table-values");
+    EMBER_CHECK(k != tensors.end() && v != tensors.end(), NotFound,
+                "[checkpoint] hash table needs table-keys and table-values");
     bool want_string = t_->key_type() == KeyType::String;
-    EMBER_CHECK(k->second.is_string == want_string && (want_string || k->second.dtype == int64), InvalidArgument,
-                "[checkpoint] hash table keys: expected ", want_string ? "string" : "int64", ", got ",
+    EMBER_CHECK(k->second.is_string == want_string && (want_string || k->second.dtype == int64),
+                InvalidArgument, "[checkpoint] hash table keys: expected ",
+                want_string ? "string" : "int64", ", got ",
                 k->second.is_string ? "string" : std::string(dtype_name(k->second.dtype)));
     EMBER_CHECK(!v->second.is_string && v->second.dtype == t_->value_dtype(), InvalidArgument,
                 "[checkpoint] hash table values: expected dtype ", dtype_name(t_->value_dtype()),
-                " does not equal original dtype ", v->second.is_string ? "string" : std::string(dtype_name(v->second.dtype)));
-    EMBER_CHECK(k->second.shape.rank() == 1 && v->second.shape.rank() == 1 && k->second.shape == v->second.shape,
-                InvalidArgument, "[checkpoint] hash table keys ", k->second.shape.to_string(), " and values ",
-                v->second.shape.to_string(), " must be 1-D of one length");
+                " does not equal original dtype ",
+                v->second.is_string ? "string" : std::string(dtype_name(v->second.dtype)));
+    EMBER_CHECK(k->second.shape.rank() == 1 && v->second.shape.rank() == 1 &&
+                    k->second.shape == v->second.shape,
+                InvalidArgument, "[checkpoint] hash table keys ", k->second.shape.to_string(),
+                " and values ", v->second.shape.to_string(), " must be 1-D of one length");
   }
   void restore(const std::map<std::string, SavedTensor>& tensors) override {
     const SavedTensor &k = tensors.at("-keys"), &v = tensors.at("-values");
     MutableHashTable::Columns c;
     int64_t n = k.shape.dim(0);
-    if (k.is_string) c.string_keys = k.strings;
-    else c.int_keys.resize(static_cast<size_t>(n)), std::memcpy(c.int_keys.data(), k.bytes.data(), k.bytes.size());
+    if (k.is_string)
+      c.string_keys = k.strings;
+    else
+      c.int_keys.resize(static_cast<size_t>(n)),
+          std::memcpy(c.int_keys.data(), k.bytes.data(), k.bytes.size());
     for (int64_t i = 0; i < n; ++i) {
       if (v.dtype == float32) {
         float f;
@@ -87,21 +94,26 @@ class TableSaveable : public Saveable {
 
 MutableHashTable::MutableHashTable(KeyType key_type, DType value_dtype, double default_value)
     : key_type_(key_type), value_dtype_(value_dtype), default_(default_value) {
-  EMBER_CHECK(value_dtype == int64 || value_dtype == float32 || value_dtype == float64, InvalidArgument,
-              "[MutableHashTable] values must be int64, float32 or float64, got ", dtype_name(value_dtype));
+  EMBER_CHECK(value_dtype == int64 || value_dtype == float32 || value_dtype == float64,
+              InvalidArgument, "[MutableHashTable] values must be int64, float32 or float64, got ",
+              dtype_name(value_dtype));
 }
 
-std::vector<double> MutableHashTable::value_list(const Tensor& values, size_t n, const char* api) const {
-  EMBER_CHECK(values.dtype() == value_dtype_, InvalidArgument, "[MutableHashTable.", api, "] values must be ",
-              dtype_name(value_dtype_), ", got ", dtype_name(values.dtype()));
-  EMBER_CHECK(values.num_elements() == static_cast<int64_t>(n), InvalidArgument, "[MutableHashTable.", api, "] ", n,
-              " keys but ", values.num_elements(), " values");
+std::vector<double> MutableHashTable::value_list(const Tensor& values, size_t n,
+                                                 const char* api) const {
+  EMBER_CHECK(values.dtype() == value_dtype_, InvalidArgument, "[MutableHashTable.", api,
+              "] values must be ", dtype_name(value_dtype_), ", got ", dtype_name(values.dtype()));
+  EMBER_CHECK(values.num_elements() == static_cast<int64_t>(n), InvalidArgument,
+              "[MutableHashTable.", api, "] ", n, " keys but ", values.num_elements(), " values");
   std::vector<double> out;
   Tensor h = values.to(Device::cpu());
   for (int64_t i = 0; i < h.num_elements(); ++i) {
-    if (value_dtype_ == float32) out.push_back(static_cast<const float*>(h.raw_data())[i]);
-    else if (value_dtype_ == float64) out.push_back(static_cast<const double*>(h.raw_data())[i]);
-    else out.push_back(static_cast<double>(static_cast<const int64_t*>(h.raw_data())[i]));
+    if (value_dtype_ == float32)
+      out.push_back(static_cast<const float*>(h.raw_data())[i]);
+    else if (value_dtype_ == float64)
+      out.push_back(static_cast<const double*>(h.raw_data())[i]);
+    else
+      out.push_back(static_cast<double>(static_cast<const int64_t*>(h.raw_data())[i]));
   }
   return out;
 }
@@ -116,25 +128,28 @@ Tensor MutableHashTable::make_values(const std::vector<double>& v, const TensorS
 
 namespace {
 std::vector<int64_t> int_keys(const Tensor& keys, const char* api) {
-  EMBER_CHECK(keys.dtype() == int64, InvalidArgument, "[MutableHashTable.", api, "] keys must be int64, got ",
-              dtype_name(keys.dtype()));
+  EMBER_CHECK(keys.dtype() == int64, InvalidArgument, "[MutableHashTable.", api,
+              "] keys must be int64, got ", dtype_name(keys.dtype()));
   return keys.to_vector<int64_t>();
 }
 }  // namespace
 
 void MutableHashTable::insert(const Tensor& keys, const Tensor& values) {
-  EMBER_CHECK(key_type_ == KeyType::Int64, InvalidArgument, "[MutableHashTable.insert] this table has string keys");
+  EMBER_CHECK(key_type_ == KeyType::Int64, InvalidArgument,
+              "[MutableHashTable.insert] this table has string keys");
   auto k = int_keys(keys, "insert");
   auto v = value_list(values, k.size(), "insert");
   for (size_t i = 0; i < k.size(); ++i) ints_[k[i]] = v[i];
 }
 void MutableHashTable::insert(const std::vector<std::string>& keys, const Tensor& values) {
-  EMBER_CHECK(key_type_ == KeyType::String, InvalidArgument, "[MutableHashTable.insert] this table has int64 keys");
+  EMBER_CHECK(key_type_ == KeyType::String, InvalidArgument,
+              "[MutableHashTable.insert] this table has int64 keys");
   auto v = value_list(values, keys.size(), "insert");
   for (size_t i = 0; i < keys.size(); ++i) strings_[keys[i]] = v[i];
 }
 Tensor MutableHashTable::lookup(const Tensor& keys) const {
-  EMBER_CHECK(key_type_ == KeyType::Int64, InvalidArgument, "[MutableHashTable.lookup] this table has string keys");
+  EMBER_CHECK(key_type_ == KeyType::Int64, InvalidArgument,
+              "[MutableHashTable.lookup] this table has string keys");
   std::vector<double> out;
   for (int64_t k : int_keys(keys, "lookup")) {
     auto it = ints_.find(k);
@@ -143,7 +158,8 @@ Tensor MutableHashTable::lookup(const Tensor& keys) const {
   return make_values(out, keys.shape());
 }
 Tensor MutableHashTable::lookup(const std::vector<std::string>& keys) const {
-  EMBER_CHECK(key_type_ == KeyType::String, InvalidArgument, "[MutableHashTable.lookup] this table has int64 keys");
+  EMBER_CHECK(key_type_ == KeyType::String, InvalidArgument,
+              "[MutableHashTable.lookup] this table has int64 keys");
   std::vector<double> out;
   for (const auto& k : keys) {
     auto it = strings_.find(k);
@@ -152,11 +168,13 @@ Tensor MutableHashTable::lookup(const std::vector<std::string>& keys) const {
   return make_values(out, TensorShape{static_cast<int64_t>(keys.size())});
 }
 void MutableHashTable::remove(const Tensor& keys) {
-  EMBER_CHECK(key_type_ == KeyType::Int64, InvalidArgument, "[MutableHashTable.remove] this table has string keys");
+  EMBER_CHECK(key_type_ == KeyType::Int64, InvalidArgument,
+              "[MutableHashTable.remove] this table has string keys");
   for (int64_t k : int_keys(keys, "remove")) ints_.erase(k);
 }
 void MutableHashTable::remove(const std::vector<std::string>& keys) {
-  EMBER_CHECK(key_type_ == KeyType::String, InvalidArgument, "[MutableHashTable.remove] this table has int64 keys");
+  EMBER_CHECK(key_type_ == KeyType::String, InvalidArgument,
+              "[MutableHashTable.remove] this table has int64 keys");
   for (const auto& k : keys) strings_.erase(k);
 }
 int64_t MutableHashTable::size() const {
@@ -174,19 +192,23 @@ void MutableHashTable::replace(const Columns& c) {
   ints_.clear();
   strings_.clear();
   for (size_t i = 0; i < c.values.size(); ++i) {
-    if (key_type_ == KeyType::Int64) ints_[c.int_keys[i]] = c.values[i];
-    else strings_[c.string_keys[i]] = c.values[i];
+    if (key_type_ == KeyType::Int64)
+      ints_[c.int_keys[i]] = c.values[i];
+    else
+      strings_[c.string_keys[i]] = c.values[i];
   }
 }
 
 std::pair<Tensor, Tensor> MutableHashTable::export_int64() const {
-  EMBER_CHECK(key_type_ == KeyType::Int64, InvalidArgument, "[MutableHashTable.export] this table has string keys");
+  EMBER_CHECK(key_type_ == KeyType::Int64, InvalidArgument,
+              "[MutableHashTable.export] this table has string keys");
   auto c = columns();
   auto n = static_cast<int64_t>(c.values.size());
   return {constant(c.int_keys, TensorShape{n}), make_values(c.values, TensorShape{n})};
 }
 std::pair<std::vector<std::string>, Tensor> MutableHashTable::export_strings() const {
-  EMBER_CHECK(key_type_ == KeyType::String, InvalidArgument, "[MutableHashTable.export] this table has int64 keys");
+  EMBER_CHECK(key_type_ == KeyType::String, InvalidArgument,
+              "[MutableHashTable.export] this table has int64 keys");
   auto c = columns();
   return {c.string_keys, make_values(c.values, TensorShape{static_cast<int64_t>(c.values.size())})};
 }

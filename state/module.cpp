@@ -14,7 +14,8 @@ namespace {
 bool valid_scope_name(const std::string& n) {
   if (n.empty() || !(std::isalnum(static_cast<unsigned char>(n[0])) || n[0] == '.')) return false;
   return std::all_of(n.begin(), n.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' || c == '/';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' ||
+           c == '/';
   });
 }
 
@@ -23,7 +24,8 @@ bool valid_scope_name(const std::string& n) {
 void flatten(const Module& m, const std::function<void(const std::shared_ptr<Trackable>&)>& visit,
              std::set<const Trackable*>& seen) {
   auto deps = m.dependencies();
-  std::stable_sort(deps.begin(), deps.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::stable_sort(deps.begin(), deps.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<const Module*> subs;
   for (const auto& [name, child] : deps) {
     if (!seen.insert(child.get()).second) continue;
@@ -44,9 +46,12 @@ Module::Module(std::string name) : name_(std::move(name)) {
 std::vector<Variable> Module::variables() const {
   std::vector<Variable> out;
   std::set<const Trackable*> seen{this};
-  flatten(*this, [&](const std::shared_ptr<Trackable>& t) {
-    if (auto* v = dynamic_cast<TrackableVariable*>(t.get())) out.push_back(v->variable());
-  }, seen);
+  flatten(
+      *this,
+      [&](const std::shared_ptr<Trackable>& t) {
+        if (auto* v = dynamic_cast<TrackableVariable*>(t.get())) out.push_back(v->variable());
+      },
+      seen);
   return out;
 }
 
@@ -60,9 +65,12 @@ std::vector<Variable> Module::trainable_variables() const {
 std::vector<std::shared_ptr<Module>> Module::submodules() const {
   std::vector<std::shared_ptr<Module>> out;
   std::set<const Trackable*> seen{this};
-  flatten(*this, [&](const std::shared_ptr<Trackable>& t) {
-    if (auto m = std::dynamic_pointer_cast<Module>(t)) out.push_back(m);
-  }, seen);
+  flatten(
+      *this,
+      [&](const std::shared_ptr<Trackable>& t) {
+        if (auto m = std::dynamic_pointer_cast<Module>(t)) out.push_back(m);
+      },
+      seen);
   return out;
 }
 

@@ -9,7 +9,8 @@
 namespace ember {
 
 void Trackable::track(const std::string& name, std::shared_ptr<Trackable> child) {
-  EMBER_CHECK(child != nullptr, InvalidArgument, "[Trackable.track] dependency '", name, "' is null");
+  EMBER_CHECK(child != nullptr, InvalidArgument, "[Trackable.track] dependency '", name,
+              "' is null");
   bool found = false;
   for (auto& [n, c] : deps_) {
     if (n == name) {
@@ -33,8 +34,8 @@ std::shared_ptr<Trackable> Trackable::lookup_dependency(const std::string& name)
   return nullptr;
 }
 
-void Trackable::defer_until_tracked(const std::string& name,
-                                    std::function<void(const std::shared_ptr<Trackable>&)> on_track) {
+void Trackable::defer_until_tracked(
+    const std::string& name, std::function<void(const std::shared_ptr<Trackable>&)> on_track) {
   if (auto existing = lookup_dependency(name)) {
     on_track(existing);
     return;
@@ -66,14 +67,17 @@ class VariableSaveable : public Saveable {
   }
   void check(const std::map<std::string, SavedTensor>& tensors) const override {
     auto it = tensors.find("");
-    EMBER_CHECK(it != tensors.end(), NotFound, "[checkpoint] no value for variable '", v_.name(), "'");
+    EMBER_CHECK(it != tensors.end(), NotFound, "[checkpoint] no value for variable '", v_.name(),
+                "'");
     const SavedTensor& t = it->second;
-    EMBER_CHECK(!t.is_string && t.dtype == v_.dtype(), InvalidArgument, "[checkpoint] variable '", v_.name(),
-                "': expected dtype ", dtype_name(v_.dtype()), " does not equal original dtype ",
+    EMBER_CHECK(!t.is_string && t.dtype == v_.dtype(), InvalidArgument, "[checkpoint] variable '",
+                v_.name(), "': expected dtype ", dtype_name(v_.dtype()),
+                " does not equal original dtype ",
                 t.is_string ? "string" : std::string(dtype_name(t.dtype)));
-    EMBER_CHECK(t.shape == v_.shape(), InvalidArgument, "[checkpoint] Received incompatible tensor with shape ",
-                t.shape.to_string(), " when attempting to restore variable with shape ", v_.shape().to_string(),
-                " ('", v_.name(), "')");
+    EMBER_CHECK(t.shape == v_.shape(), InvalidArgument,
+                "[checkpoint] Received incompatible tensor with shape ", t.shape.to_string(),
+                " when attempting to restore variable with shape ", v_.shape().to_string(), " ('",
+                v_.name(), "')");
   }
   void restore(const std::map<std::string, SavedTensor>& tensors) override {
     const SavedTensor& t = tensors.at("");

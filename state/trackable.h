@@ -51,14 +51,17 @@ class Trackable : public std::enable_shared_from_this<Trackable> {
   /// The dependency called `name`, or null.
   std::shared_ptr<Trackable> lookup_dependency(const std::string& name) const;
   /// Dependencies in the order they were first tracked.
-  const std::vector<std::pair<std::string, std::shared_ptr<Trackable>>>& dependencies() const { return deps_; }
+  const std::vector<std::pair<std::string, std::shared_ptr<Trackable>>>& dependencies() const {
+    return deps_;
+  }
   /// What this object saves, by attribute name (empty for a plain trackable).
   virtual std::map<std::string, std::shared_ptr<Saveable>> saveables() { return {}; }
 
   /// Restore-on-creation: `on_track` runs (once) when a dependency called
   /// `name` is tracked, or right away if it already exists. Filled by
   /// serialization/ for values whose object did not exist at restore time.
-  void defer_until_tracked(const std::string& name, std::function<void(const std::shared_ptr<Trackable>&)> on_track);
+  void defer_until_tracked(const std::string& name,
+                           std::function<void(const std::shared_ptr<Trackable>&)> on_track);
   /// Restorations still waiting here for a dependency to be created.
   size_t pending_restorations() const;
 
@@ -86,7 +89,9 @@ std::shared_ptr<TrackableVariable> trackable_of(const Variable& v);
 class AutoTrackable : public Trackable {};
 
 namespace detail {
-inline std::shared_ptr<Trackable> as_trackable(const Variable& v) { return v.defined() ? trackable_of(v) : nullptr; }
+inline std::shared_ptr<Trackable> as_trackable(const Variable& v) {
+  return v.defined() ? trackable_of(v) : nullptr;
+}
 template <typename T>
 std::shared_ptr<Trackable> as_trackable(const std::shared_ptr<T>& p) {
   return std::static_pointer_cast<Trackable>(p);
@@ -115,8 +120,10 @@ class Tracked {
   const T* operator->() const { return &value_; }
   const T& get() const { return value_; }
   explicit operator bool() const {
-    if constexpr (std::is_same_v<T, Variable>) return value_.defined();
-    else return value_ != nullptr;
+    if constexpr (std::is_same_v<T, Variable>)
+      return value_.defined();
+    else
+      return value_ != nullptr;
   }
   const std::string& name() const { return name_; }
 

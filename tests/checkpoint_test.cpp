@@ -20,7 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string temp_dir(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("ember_test_" + name + "_" + std::to_string(::getpid()));
+  fs::path p =
+      fs::temp_directory_path() / ("ember_test_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p.string();
@@ -46,10 +47,12 @@ TEST(Crc32c, KnownValuesAndMasking) {
   std::string ones(32, '\xff');
   EXPECT_EQ(crc32c::value(ones), 0x62A8AB43u);
   EXPECT_EQ(crc32c::mask(0), 0xA282EAD8u);
-  for (uint32_t v : {0u, 1u, 0x8A9136AAu, 0xFFFFFFFFu}) EXPECT_EQ(crc32c::unmask(crc32c::mask(v)), v);
+  for (uint32_t v : {0u, 1u, 0x8A9136AAu, 0xFFFFFFFFu})
+    EXPECT_EQ(crc32c::unmask(crc32c::mask(v)), v);
   // Extending in pieces equals one pass.
   std::string s = "hello, tensor bundle";
-  EXPECT_EQ(crc32c::extend(crc32c::value(s.substr(0, 7)), s.data() + 7, s.size() - 7), crc32c::value(s));
+  EXPECT_EQ(crc32c::extend(crc32c::value(s.substr(0, 7)), s.data() + 7, s.size() - 7),
+            crc32c::value(s));
 }
 
 TEST(Table, RoundTripAcrossManyBlocksAndDetectsCorruption) {
@@ -58,7 +61,8 @@ TEST(Table, RoundTripAcrossManyBlocksAndDetectsCorruption) {
   for (int i = 0; i < 500; ++i) {
     char key[32];
     std::snprintf(key, sizeof key, "key/%05d", i);
-    want.emplace_back(key, std::string(static_cast<size_t>(i % 17), static_cast<char>('a' + i % 26)));
+    want.emplace_back(key,
+                      std::string(static_cast<size_t>(i % 17), static_cast<char>('a' + i % 26)));
   }
   for (auto& [k, v] : want) b.add(k, v);
   std::string file = b.finish();
@@ -107,7 +111,8 @@ TEST(Bundle, HeaderAndEntryBytesMatchTensorFlow) {
   std::string crc(4, '\0');
   uint32_t c = crc32c::mask(crc32c::value(std::string(200, '\x01')));
   std::memcpy(crc.data(), &c, 4);
-  EXPECT_EQ(hex(entries[2].second), "08 01 12 08 12 02 08 05 12 02 08 0A 20 0C 28 C8 01 35 " + hex(crc));
+  EXPECT_EQ(hex(entries[2].second),
+            "08 01 12 08 12 02 08 05 12 02 08 0A 20 0C 28 C8 01 35 " + hex(crc));
   fs::remove_all(dir);
 }
 
@@ -238,13 +243,15 @@ TEST(HashTable, InsertLookupRemoveExport) {
   EXPECT_EQ(values.to_vector<int64_t>(), std::vector<int64_t>{5});
   MutableHashTable f(KeyType::Int64, float64, 0.5);
   f.insert(constant(std::vector<int64_t>{3, 4}), constant({1.0, 2.0}));
-  EXPECT_EQ(f.lookup(constant(std::vector<int64_t>{4, 9})).to_vector<double>(), (std::vector<double>{2.0, 0.5}));
+  EXPECT_EQ(f.lookup(constant(std::vector<int64_t>{4, 9})).to_vector<double>(),
+            (std::vector<double>{2.0, 0.5}));
   EXPECT_THROW(f.insert(constant(std::vector<int64_t>{1}), constant({1.f})), InvalidArgument);
   EXPECT_THROW(f.insert({"x"}, constant({1.0})), InvalidArgument);
   EXPECT_THROW(MutableHashTable(KeyType::Int64, int32, 0), InvalidArgument);
 }
 
-// ---- the API.md example: restore-on-creation ------------------------------------------------------
+// ---- the API.md example: restore-on-creation
+// ------------------------------------------------------
 
 struct MyModule : Module {
   using Module::Module;
@@ -269,9 +276,9 @@ TEST(CheckpointTest, RestoreOnCreation) {
   auto fresh = std::make_shared<MyModule>("test");
   Checkpoint ckpt({{"module", fresh}});
   auto status = ckpt.restore(latest_checkpoint(dir));
-  EXPECT_FALSE(fresh->w);  // nothing to restore into yet
+  EXPECT_FALSE(fresh->w);                                      // nothing to restore into yet
   EXPECT_THROW(status.assert_consumed(), FailedPrecondition);  // w's value still waits
-  fresh->assign(constant({1.f, 1.f, 1.f}));  // created now: takes the saved value
+  fresh->assign(constant({1.f, 1.f, 1.f}));                    // created now: takes the saved value
   EXPECT_EQ(fresh->w->read_value().to_vector<float>(), (std::vector<float>{2, 3, 4}));
   status.assert_consumed();
   status.assert_nontrivial_match();
@@ -297,7 +304,8 @@ TEST(CheckpointTest, SaveNumbersAndWrite) {
   EXPECT_EQ(latest_checkpoint(dir), dir + "/model.ckpt-2");  // write() leaves the state file alone
   EXPECT_EQ(latest_checkpoint(dir + "/nowhere"), "");
   for (auto& e : fs::directory_iterator(dir))
-    EXPECT_EQ(e.path().string().find("tempstate"), std::string::npos) << "temporary file left: " << e.path();
+    EXPECT_EQ(e.path().string().find("tempstate"), std::string::npos)
+        << "temporary file left: " << e.path();
   EXPECT_THROW(Checkpoint({}).restore("").assert_consumed(), FailedPrecondition);
   fs::remove_all(dir);
 }
@@ -322,7 +330,9 @@ TEST(CheckpointTest, ManagerKeepsTheNewest) {
   EXPECT_EQ(again.checkpoints().size(), 2u);
   auto fresh = std::make_shared<MyModule>("m");
   fresh->assign(constant(0.0));
-  Checkpoint(CheckpointRoots{{"model", fresh}}).restore(again.latest_checkpoint()).assert_consumed();
+  Checkpoint(CheckpointRoots{{"model", fresh}})
+      .restore(again.latest_checkpoint())
+      .assert_consumed();
   EXPECT_EQ(fresh->w->read_value().item<double>(), 4.0);
   fs::remove_all(dir);
 }
@@ -360,10 +370,13 @@ TEST(CheckpointTest, MismatchesAreErrorsAndChangeNothing) {
     Checkpoint({{"model", target}}).restore(path);
     FAIL();
   } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find("Received incompatible tensor with shape (5,) when attempting to restore variable with shape (3,)"),
-              std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("Received incompatible tensor with shape (5,) when "
+                                         "attempting to restore variable with shape (3,)"),
+              std::string::npos)
+        << e.what();
   }
-  EXPECT_EQ(a.read_value().to_vector<float>(), (std::vector<float>{0, 0}));  // untouched, though it fit
+  EXPECT_EQ(a.read_value().to_vector<float>(),
+            (std::vector<float>{0, 0}));  // untouched, though it fit
 
   auto typed = std::make_shared<Module>("m");
   typed->track("a", trackable_of(Variable(constant({0.0, 0.0}))));
@@ -371,7 +384,9 @@ TEST(CheckpointTest, MismatchesAreErrorsAndChangeNothing) {
     Checkpoint({{"model", typed}}).restore(path);
     FAIL();
   } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find("expected dtype float64 does not equal original dtype float32"), std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("expected dtype float64 does not equal original dtype float32"),
+        std::string::npos)
         << e.what();
   }
   // Values the live graph lacks make assert_consumed fail, not restore.
@@ -421,8 +436,12 @@ Model build_model(bool values) {
   m.pixels = Variable(pick(constant(std::vector<uint8_t>{0, 128, 255, 7}, {2, 2})));
   m.cube = Variable(pick(constant(arange_f(24, 0.125f), {2, 3, 4})));
   m.weird = Variable(pick(constant(7.0f)));
-  for (auto [name, v] : std::vector<std::pair<std::string, Variable>>{
-           {"counts", m.counts}, {"steps", m.steps}, {"flags", m.flags}, {"pixels", m.pixels}, {"cube", m.cube}, {"we.ird/name", m.weird}})
+  for (auto [name, v] : std::vector<std::pair<std::string, Variable>>{{"counts", m.counts},
+                                                                      {"steps", m.steps},
+                                                                      {"flags", m.flags},
+                                                                      {"pixels", m.pixels},
+                                                                      {"cube", m.cube},
+                                                                      {"we.ird/name", m.weird}})
     m.root->track(name, trackable_of(v));
   auto nested = std::make_shared<Module>("nested");
   auto inner = std::make_shared<Module>("inner");
@@ -445,14 +464,23 @@ Model build_model(bool values) {
 
 void expect_model_values(const Model& m) {
   Model want = build_model(true);
-  for (auto [got, exp] : std::vector<std::pair<Variable, Variable>>{{m.w, want.w}, {m.b, want.b}, {m.counts, want.counts},
-                                                                   {m.steps, want.steps}, {m.flags, want.flags}, {m.pixels, want.pixels},
-                                                                   {m.cube, want.cube}, {m.weird, want.weird}, {m.iw, want.iw}, {m.ib, want.ib}}) {
+  for (auto [got, exp] : std::vector<std::pair<Variable, Variable>>{{m.w, want.w},
+                                                                    {m.b, want.b},
+                                                                    {m.counts, want.counts},
+                                                                    {m.steps, want.steps},
+                                                                    {m.flags, want.flags},
+                                                                    {m.pixels, want.pixels},
+                                                                    {m.cube, want.cube},
+                                                                    {m.weird, want.weird},
+                                                                    {m.iw, want.iw},
+                                                                    {m.ib, want.ib}}) {
     EXPECT_EQ(got.dtype(), exp.dtype());
     EXPECT_EQ(values(got), values(exp)) << exp.name();
   }
-  EXPECT_EQ(m.table->lookup({"apple", "banana", "cherry", "durian"}).to_vector<int64_t>(), (std::vector<int64_t>{1, 2, 3, -1}));
-  EXPECT_EQ(m.itable->lookup(constant(std::vector<int64_t>{10, 20, 30})).to_vector<float>(), (std::vector<float>{0.5f, 1.5f, 0.f}));
+  EXPECT_EQ(m.table->lookup({"apple", "banana", "cherry", "durian"}).to_vector<int64_t>(),
+            (std::vector<int64_t>{1, 2, 3, -1}));
+  EXPECT_EQ(m.itable->lookup(constant(std::vector<int64_t>{10, 20, 30})).to_vector<float>(),
+            (std::vector<float>{0.5f, 1.5f, 0.f}));
 }
 
 TEST(TensorFlowInterop, RestoresACheckpointTensorFlowWrote) {
@@ -475,13 +503,15 @@ std::string tf_python() {
 
 TEST(TensorFlowInterop, TensorFlowReadsEmbersCheckpoint) {
   std::string python = tf_python();
-  if (python.empty() || std::system((python + " -c 'import tensorflow' > /dev/null 2>&1").c_str()) != 0)
+  if (python.empty() ||
+      std::system((python + " -c 'import tensorflow' > /dev/null 2>&1").c_str()) != 0)
     GTEST_SKIP() << "no Python with TensorFlow (set EMBER_TF_PYTHON, or run scripts/setup-tf.sh)";
   std::string dir = temp_dir("tf_reads");
   Model m = build_model(true);
   std::string path = Checkpoint({{"model", m.root}}).save(dir + "/ckpt");
   std::string script = data_dir() + "/../tf/check_ember_checkpoint.py";
-  std::string cmd = "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + script + " " + path + " > " + dir + "/tf.log 2>&1";
+  std::string cmd =
+      "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + script + " " + path + " > " + dir + "/tf.log 2>&1";
   int rc = std::system(cmd.c_str());
   std::ifstream log(dir + "/tf.log");
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
@@ -489,7 +519,8 @@ TEST(TensorFlowInterop, TensorFlowReadsEmbersCheckpoint) {
   fs::remove_all(dir);
 }
 
-// ---- hostile files ----------------------------------------------------------------------------------
+// ---- hostile files
+// ----------------------------------------------------------------------------------
 
 TEST(CheckpointFuzz, MutatedFilesGiveErrorsNeverCrashes) {
   std::string dir = temp_dir("fuzz");
@@ -499,7 +530,9 @@ TEST(CheckpointFuzz, MutatedFilesGiveErrorsNeverCrashes) {
     std::ifstream in(f, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   };
-  auto spit = [](const std::string& f, const std::string& s) { std::ofstream(f, std::ios::binary | std::ios::trunc) << s; };
+  auto spit = [](const std::string& f, const std::string& s) {
+    std::ofstream(f, std::ios::binary | std::ios::trunc) << s;
+  };
   const std::string index = slurp(path + ".index"), data = slurp(path + ".data-00000-of-00001");
   std::mt19937 gen(1234);
   int errors = 0, clean = 0;
@@ -508,12 +541,14 @@ TEST(CheckpointFuzz, MutatedFilesGiveErrorsNeverCrashes) {
     std::string& victim = iter % 3 == 0 ? dat : idx;
     int kind = static_cast<int>(gen() % 4);
     if (kind == 0) {  // flip bits
-      for (int k = 0; k < 1 + static_cast<int>(gen() % 4); ++k) victim[gen() % victim.size()] ^= static_cast<char>(1 << (gen() % 8));
+      for (int k = 0; k < 1 + static_cast<int>(gen() % 4); ++k)
+        victim[gen() % victim.size()] ^= static_cast<char>(1 << (gen() % 8));
     } else if (kind == 1) {  // truncate
       victim.resize(gen() % victim.size());
     } else if (kind == 2) {  // overwrite a run with random bytes
       size_t at = gen() % victim.size();
-      for (size_t k = at; k < std::min(victim.size(), at + 8); ++k) victim[k] = static_cast<char>(gen());
+      for (size_t k = at; k < std::min(victim.size(), at + 8); ++k)
+        victim[k] = static_cast<char>(gen());
     } else {  // duplicate a slice
       size_t at = gen() % victim.size();
       victim.insert(at, victim.substr(at, gen() % 16));
@@ -527,7 +562,8 @@ TEST(CheckpointFuzz, MutatedFilesGiveErrorsNeverCrashes) {
     } catch (const Error& e) {
       ++errors;
       // Corruption is DataLoss (or InvalidArgument for well-formed but wrong values).
-      bool expected_kind = dynamic_cast<const DataLoss*>(&e) || dynamic_cast<const InvalidArgument*>(&e);
+      bool expected_kind =
+          dynamic_cast<const DataLoss*>(&e) || dynamic_cast<const InvalidArgument*>(&e);
       EXPECT_TRUE(expected_kind) << "mutation " << iter << ": " << e.what();
       // A failed restore changed nothing.
       EXPECT_EQ(target.w.read_value().to_vector<float>(), std::vector<float>(6, 0.f));

@@ -52,7 +52,8 @@ TEST(Device, DefaultDeviceAndScopes) {
       DeviceScope s(Device::cuda(0));
       FAIL() << "a scope on a missing GPU must be an error";
     } catch (const InvalidArgument& e) {
-      EXPECT_NE(std::string(e.what()).find("cuda:0 is not available"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("cuda:0 is not available"), std::string::npos)
+          << e.what();
     }
   } else {
     EXPECT_EQ(default_device(), Device::cuda(0));
@@ -118,20 +119,27 @@ TEST(Tensor, BuffersAre64ByteAligned) {
 }
 
 TEST(Tensor, PrintsAsTensorFlowDoes) {
-  EXPECT_EQ(constant({1.f, 2.f, 3.f}).to_string(), "ember.Tensor([1. 2. 3.], shape=(3,), dtype=float32)");
+  EXPECT_EQ(constant({1.f, 2.f, 3.f}).to_string(),
+            "ember.Tensor([1. 2. 3.], shape=(3,), dtype=float32)");
   EXPECT_EQ(constant(3.0f).to_string(), "ember.Tensor(3.0, shape=(), dtype=float32)");
   EXPECT_EQ(constant(0.1f).to_string(), "ember.Tensor(0.1, shape=(), dtype=float32)");
   EXPECT_EQ(constant(7).to_string(), "ember.Tensor(7, shape=(), dtype=int32)");
   EXPECT_EQ(constant({{1, 2}, {3, 4}}).to_string(),
             "ember.Tensor(\n[[1 2]\n [3 4]], shape=(2, 2), dtype=int32)");
-  EXPECT_EQ(constant({1.5, 2.25, -3.0}).to_string(), "ember.Tensor([ 1.5   2.25 -3.  ], shape=(3,), dtype=float64)");
-  EXPECT_EQ(constant(std::vector<bool>{true, false}).to_string(), "ember.Tensor([ True False], shape=(2,), dtype=bool)");
-  EXPECT_EQ(constant({1, -10, 100}).to_string(), "ember.Tensor([  1 -10 100], shape=(3,), dtype=int32)");
+  EXPECT_EQ(constant({1.5, 2.25, -3.0}).to_string(),
+            "ember.Tensor([ 1.5   2.25 -3.  ], shape=(3,), dtype=float64)");
+  EXPECT_EQ(constant(std::vector<bool>{true, false}).to_string(),
+            "ember.Tensor([ True False], shape=(2,), dtype=bool)");
+  EXPECT_EQ(constant({1, -10, 100}).to_string(),
+            "ember.Tensor([  1 -10 100], shape=(3,), dtype=int32)");
   EXPECT_EQ(zeros({0}).to_string(), "ember.Tensor([], shape=(0,), dtype=float32)");
-  EXPECT_EQ(constant({1e-5f, 1.f}).to_string(), "ember.Tensor([1.e-05 1.e+00], shape=(2,), dtype=float32)");
-  EXPECT_EQ(reshape(range(8), {2, 2, 2}).to_string(),
-            "ember.Tensor(\n[[[0 1]\n  [2 3]]\n\n [[4 5]\n  [6 7]]], shape=(2, 2, 2), dtype=int64)");
-  EXPECT_EQ(range(2000).to_string(), "ember.Tensor([   0    1    2 ... 1997 1998 1999], shape=(2000,), dtype=int64)");
+  EXPECT_EQ(constant({1e-5f, 1.f}).to_string(),
+            "ember.Tensor([1.e-05 1.e+00], shape=(2,), dtype=float32)");
+  EXPECT_EQ(
+      reshape(range(8), {2, 2, 2}).to_string(),
+      "ember.Tensor(\n[[[0 1]\n  [2 3]]\n\n [[4 5]\n  [6 7]]], shape=(2, 2, 2), dtype=int64)");
+  EXPECT_EQ(range(2000).to_string(),
+            "ember.Tensor([   0    1    2 ... 1997 1998 1999], shape=(2000,), dtype=int64)");
 }
 
 TEST(Registry, EveryOpHasACpuKernelAndAName) {
@@ -150,7 +158,8 @@ TEST(Registry, EveryOpHasACpuKernelAndAName) {
 // a kernel runs internally.
 struct RecordingTape : TapeHook {
   std::vector<std::string> ops;
-  void record(const OpDef& op, std::span<const Tensor> in, std::span<const Tensor> out, const Attrs&) override {
+  void record(const OpDef& op, std::span<const Tensor> in, std::span<const Tensor> out,
+              const Attrs&) override {
     ops.push_back(op.name + "/" + std::to_string(in.size()) + "/" + std::to_string(out.size()));
   }
 };
@@ -197,7 +206,8 @@ TEST(Dispatch, TracingReceivesOpsWithInferredShapes) {
   auto t = std::make_shared<TensorImpl>();
   t->shape = TensorShape({-1, 3});
   Tensor sym(t);
-  auto specs = infer_outputs(op_def("MatMul"), std::vector<Tensor>{sym, b}, {{"transpose_a", false}, {"transpose_b", false}});
+  auto specs = infer_outputs(op_def("MatMul"), std::vector<Tensor>{sym, b},
+                             {{"transpose_a", false}, {"transpose_b", false}});
   EXPECT_EQ(specs[0].shape.to_string(), "(None, 4)");
   auto bspecs = infer_outputs(op_def("AddV2"), std::vector<Tensor>{sym, ones({5, 1, 3})}, {});
   EXPECT_EQ(bspecs[0].shape.to_string(), "(5, None, 3)");

@@ -15,10 +15,14 @@ const std::vector<TensorShape> kUnaryShapes = {{}, {0}, {7}, {3, 4}, {2, 3, 5}, 
 // The reference result as the dtype stores it (integers wrap).
 double wrap(double x, DType t) {
   switch (t) {
-    case DType::Int32: return static_cast<double>(static_cast<int32_t>(static_cast<int64_t>(x)));
-    case DType::UInt8: return static_cast<double>(static_cast<uint8_t>(static_cast<int64_t>(x)));
-    case DType::Float32: return static_cast<double>(static_cast<float>(x));
-    default: return x;
+    case DType::Int32:
+      return static_cast<double>(static_cast<int32_t>(static_cast<int64_t>(x)));
+    case DType::UInt8:
+      return static_cast<double>(static_cast<uint8_t>(static_cast<int64_t>(x)));
+    case DType::Float32:
+      return static_cast<double>(static_cast<float>(x));
+    default:
+      return x;
   }
 }
 
@@ -40,29 +44,52 @@ double gelu_ref(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
 
 std::vector<UnaryCase> unary_cases() {
   return {
-      {"neg", [](const Tensor& x) { return neg(x); }, [](double x) { return -x; }, kSigned, -50, 50},
-      {"abs", [](const Tensor& x) { return abs(x); }, [](double x) { return std::abs(x); }, kNumeric, -50, 50},
-      {"sign", [](const Tensor& x) { return sign(x); }, [](double x) { return double((x > 0) - (x < 0)); }, kNumeric, -50, 50},
-      {"exp", [](const Tensor& x) { return exp(x); }, [](double x) { return std::exp(x); }, kFloats, -80, 80},
-      {"log", [](const Tensor& x) { return log(x); }, [](double x) { return std::log(x); }, kFloats, 1e-3, 1e3},
-      {"log1p", [](const Tensor& x) { return log1p(x); }, [](double x) { return std::log1p(x); }, kFloats, -0.9, 10},
-      {"expm1", [](const Tensor& x) { return expm1(x); }, [](double x) { return std::expm1(x); }, kFloats, -5, 5},
-      {"sqrt", [](const Tensor& x) { return sqrt(x); }, [](double x) { return std::sqrt(x); }, kFloats, 1e-3, 1e3},
-      {"rsqrt", [](const Tensor& x) { return rsqrt(x); }, [](double x) { return 1 / std::sqrt(x); }, kFloats, 1e-3, 1e3},
-      {"square", [](const Tensor& x) { return square(x); }, [](double x) { return x * x; }, kSigned, -100, 100},
-      {"reciprocal", [](const Tensor& x) { return reciprocal(x); }, [](double x) { return 1 / x; }, kFloats, -10, 10},
-      {"sin", [](const Tensor& x) { return sin(x); }, [](double x) { return std::sin(x); }, kFloats, -10, 10, 4e-6, 1e-12},
-      {"cos", [](const Tensor& x) { return cos(x); }, [](double x) { return std::cos(x); }, kFloats, -10, 10, 4e-6, 1e-12},
-      {"tanh", [](const Tensor& x) { return tanh(x); }, [](double x) { return std::tanh(x); }, kFloats, -10, 10},
-      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, [](double x) { return 1 / (1 + std::exp(-x)); }, kFloats, -30, 30},
-      {"relu", [](const Tensor& x) { return relu(x); }, [](double x) { return x > 0 ? x : 0; }, kNumeric, -50, 50},
+      {"neg", [](const Tensor& x) { return neg(x); }, [](double x) { return -x; }, kSigned, -50,
+       50},
+      {"abs", [](const Tensor& x) { return abs(x); }, [](double x) { return std::abs(x); },
+       kNumeric, -50, 50},
+      {"sign", [](const Tensor& x) { return sign(x); },
+       [](double x) { return double((x > 0) - (x < 0)); }, kNumeric, -50, 50},
+      {"exp", [](const Tensor& x) { return exp(x); }, [](double x) { return std::exp(x); }, kFloats,
+       -80, 80},
+      {"log", [](const Tensor& x) { return log(x); }, [](double x) { return std::log(x); }, kFloats,
+       1e-3, 1e3},
+      {"log1p", [](const Tensor& x) { return log1p(x); }, [](double x) { return std::log1p(x); },
+       kFloats, -0.9, 10},
+      {"expm1", [](const Tensor& x) { return expm1(x); }, [](double x) { return std::expm1(x); },
+       kFloats, -5, 5},
+      {"sqrt", [](const Tensor& x) { return sqrt(x); }, [](double x) { return std::sqrt(x); },
+       kFloats, 1e-3, 1e3},
+      {"rsqrt", [](const Tensor& x) { return rsqrt(x); }, [](double x) { return 1 / std::sqrt(x); },
+       kFloats, 1e-3, 1e3},
+      {"square", [](const Tensor& x) { return square(x); }, [](double x) { return x * x; }, kSigned,
+       -100, 100},
+      {"reciprocal", [](const Tensor& x) { return reciprocal(x); }, [](double x) { return 1 / x; },
+       kFloats, -10, 10},
+      {"sin", [](const Tensor& x) { return sin(x); }, [](double x) { return std::sin(x); }, kFloats,
+       -10, 10, 4e-6, 1e-12},
+      {"cos", [](const Tensor& x) { return cos(x); }, [](double x) { return std::cos(x); }, kFloats,
+       -10, 10, 4e-6, 1e-12},
+      {"tanh", [](const Tensor& x) { return tanh(x); }, [](double x) { return std::tanh(x); },
+       kFloats, -10, 10},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); },
+       [](double x) { return 1 / (1 + std::exp(-x)); }, kFloats, -30, 30},
+      {"relu", [](const Tensor& x) { return relu(x); }, [](double x) { return x > 0 ? x : 0; },
+       kNumeric, -50, 50},
       {"gelu", [](const Tensor& x) { return gelu(x); }, gelu_ref, kFloats, -6, 6},
       {"gelu_tanh", [](const Tensor& x) { return gelu(x, true); },
-       [](double x) { return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x))); }, kFloats, -6, 6},
-      {"softplus", [](const Tensor& x) { return softplus(x); }, [](double x) { return std::log1p(std::exp(x)); }, kFloats, -30, 30},
-      {"floor", [](const Tensor& x) { return floor(x); }, [](double x) { return std::floor(x); }, kFloats, -10, 10},
-      {"ceil", [](const Tensor& x) { return ceil(x); }, [](double x) { return std::ceil(x); }, kFloats, -10, 10},
-      {"round", [](const Tensor& x) { return round(x); }, [](double x) { return std::nearbyint(x); }, kFloats, -10, 10},
+       [](double x) {
+         return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+       },
+       kFloats, -6, 6},
+      {"softplus", [](const Tensor& x) { return softplus(x); },
+       [](double x) { return std::log1p(std::exp(x)); }, kFloats, -30, 30},
+      {"floor", [](const Tensor& x) { return floor(x); }, [](double x) { return std::floor(x); },
+       kFloats, -10, 10},
+      {"ceil", [](const Tensor& x) { return ceil(x); }, [](double x) { return std::ceil(x); },
+       kFloats, -10, 10},
+      {"round", [](const Tensor& x) { return round(x); },
+       [](double x) { return std::nearbyint(x); }, kFloats, -10, 10},
   };
 }
 
@@ -106,7 +133,8 @@ TEST_P(UnaryTest, RoundHalfToEvenAndSpecialValues) {
 }
 
 TEST_P(UnaryTest, LogicalNot) {
-  EXPECT_EQ(values(logical_not(constant(std::vector<bool>{true, false, true}))), (std::vector<double>{0, 1, 0}));
+  EXPECT_EQ(values(logical_not(constant(std::vector<bool>{true, false, true}))),
+            (std::vector<double>{0, 1, 0}));
   EXPECT_THROW(logical_not(constant({1.f})), InvalidArgument);
 }
 
@@ -131,8 +159,9 @@ TEST_P(CastTest, EveryPairOfDtypes) {
     for (DType to : all) {
       SCOPED_TRACE(std::string(dtype_name(from)) + " -> " + std::string(dtype_name(to)));
       bool unsigned_side = from == uint8 || to == uint8;
-      std::vector<double> in = from == bool_ ? random_values(11, 0, 1, bool_, 7)
-                                             : random_values(11, unsigned_side ? 0.5 : -100, 100, from, 7);
+      std::vector<double> in = from == bool_
+                                   ? random_values(11, 0, 1, bool_, 7)
+                                   : random_values(11, unsigned_side ? 0.5 : -100, 100, from, 7);
       Tensor x = make(in, {11}, from);
       std::vector<double> want;
       for (double v : in) {
@@ -160,7 +189,8 @@ struct BinaryCase {
   std::vector<DType> dtypes;
   double a_lo, a_hi, b_lo, b_hi;
   bool bool_result = false;
-  Ref2 ref32 = nullptr;  // where float32 arithmetic defines the result (floor of a rounded quotient)
+  Ref2 ref32 =
+      nullptr;  // where float32 arithmetic defines the result (floor of a rounded quotient)
 };
 
 double py_mod(double a, double b) {
@@ -170,40 +200,86 @@ double py_mod(double a, double b) {
 
 std::vector<BinaryCase> binary_cases() {
   return {
-      {"add", [](auto& a, auto& b) { return add(a, b); }, [](double a, double b) { return a + b; }, kNumeric, -100, 100, -100, 100},
-      {"sub", [](auto& a, auto& b) { return sub(a, b); }, [](double a, double b) { return a - b; }, kNumeric, -100, 100, -100, 100},
-      {"mul", [](auto& a, auto& b) { return mul(a, b); }, [](double a, double b) { return a * b; }, kNumeric, -100, 100, -100, 100},
-      {"div", [](auto& a, auto& b) { return div(a, b); }, [](double a, double b) { return std::trunc(a / b) == a / b ? a / b : a / b; },
-       kFloats, -100, 100, -10, 10},
-      {"div_int", [](auto& a, auto& b) { return div(a, b); }, [](double a, double b) { return std::trunc(a / b); },
-       {int32, int64, uint8}, -100, 100, -10, 10},
-      {"pow", [](auto& a, auto& b) { return pow(a, b); }, [](double a, double b) { return std::pow(a, b); }, kFloats, 0.1, 3, -2, 2},
-      {"pow_int", [](auto& a, auto& b) { return pow(a, b); }, [](double a, double b) { return std::pow(a, b); },
-       {int32, int64, uint8}, -5, 5, 0.5, 3.4},
-      {"maximum", [](auto& a, auto& b) { return maximum(a, b); }, [](double a, double b) { return std::max(a, b); }, kNumeric, -100, 100, -100, 100},
-      {"minimum", [](auto& a, auto& b) { return minimum(a, b); }, [](double a, double b) { return std::min(a, b); }, kNumeric, -100, 100, -100, 100},
-      {"floordiv", [](auto& a, auto& b) { return floordiv(a, b); }, [](double a, double b) { return std::floor(a / b); }, kNumeric, -100, 100, -10, 10,
-       false, [](double a, double b) { return std::floor(static_cast<double>(static_cast<float>(a / b))); }},
-      {"floormod", [](auto& a, auto& b) { return floormod(a, b); }, py_mod, kNumeric, -100, 100, -10, 10},
-      {"equal", [](auto& a, auto& b) { return equal(a, b); }, [](double a, double b) { return double(a == b); }, kNumeric, -3, 3, -3, 3, true},
-      {"not_equal", [](auto& a, auto& b) { return not_equal(a, b); }, [](double a, double b) { return double(a != b); }, kNumeric, -3, 3, -3, 3, true},
-      {"less", [](auto& a, auto& b) { return less(a, b); }, [](double a, double b) { return double(a < b); }, kNumeric, -3, 3, -3, 3, true},
-      {"less_equal", [](auto& a, auto& b) { return less_equal(a, b); }, [](double a, double b) { return double(a <= b); }, kNumeric, -3, 3, -3, 3, true},
-      {"greater", [](auto& a, auto& b) { return greater(a, b); }, [](double a, double b) { return double(a > b); }, kNumeric, -3, 3, -3, 3, true},
-      {"greater_equal", [](auto& a, auto& b) { return greater_equal(a, b); }, [](double a, double b) { return double(a >= b); }, kNumeric, -3, 3, -3, 3, true},
-      {"logical_and", [](auto& a, auto& b) { return logical_and(a, b); }, [](double a, double b) { return double(a && b); }, {bool_}, 0, 1, 0, 1, true},
-      {"logical_or", [](auto& a, auto& b) { return logical_or(a, b); }, [](double a, double b) { return double(a || b); }, {bool_}, 0, 1, 0, 1, true},
+      {"add", [](auto& a, auto& b) { return add(a, b); }, [](double a, double b) { return a + b; },
+       kNumeric, -100, 100, -100, 100},
+      {"sub", [](auto& a, auto& b) { return sub(a, b); }, [](double a, double b) { return a - b; },
+       kNumeric, -100, 100, -100, 100},
+      {"mul", [](auto& a, auto& b) { return mul(a, b); }, [](double a, double b) { return a * b; },
+       kNumeric, -100, 100, -100, 100},
+      {"div", [](auto& a, auto& b) { return div(a, b); },
+       [](double a, double b) { return std::trunc(a / b) == a / b ? a / b : a / b; }, kFloats, -100,
+       100, -10, 10},
+      {"div_int",
+       [](auto& a, auto& b) { return div(a, b); },
+       [](double a, double b) { return std::trunc(a / b); },
+       {int32, int64, uint8},
+       -100,
+       100,
+       -10,
+       10},
+      {"pow", [](auto& a, auto& b) { return pow(a, b); },
+       [](double a, double b) { return std::pow(a, b); }, kFloats, 0.1, 3, -2, 2},
+      {"pow_int",
+       [](auto& a, auto& b) { return pow(a, b); },
+       [](double a, double b) { return std::pow(a, b); },
+       {int32, int64, uint8},
+       -5,
+       5,
+       0.5,
+       3.4},
+      {"maximum", [](auto& a, auto& b) { return maximum(a, b); },
+       [](double a, double b) { return std::max(a, b); }, kNumeric, -100, 100, -100, 100},
+      {"minimum", [](auto& a, auto& b) { return minimum(a, b); },
+       [](double a, double b) { return std::min(a, b); }, kNumeric, -100, 100, -100, 100},
+      {"floordiv", [](auto& a, auto& b) { return floordiv(a, b); },
+       [](double a, double b) { return std::floor(a / b); }, kNumeric, -100, 100, -10, 10, false,
+       [](double a, double b) {
+         return std::floor(static_cast<double>(static_cast<float>(a / b)));
+       }},
+      {"floormod", [](auto& a, auto& b) { return floormod(a, b); }, py_mod, kNumeric, -100, 100,
+       -10, 10},
+      {"equal", [](auto& a, auto& b) { return equal(a, b); },
+       [](double a, double b) { return double(a == b); }, kNumeric, -3, 3, -3, 3, true},
+      {"not_equal", [](auto& a, auto& b) { return not_equal(a, b); },
+       [](double a, double b) { return double(a != b); }, kNumeric, -3, 3, -3, 3, true},
+      {"less", [](auto& a, auto& b) { return less(a, b); },
+       [](double a, double b) { return double(a < b); }, kNumeric, -3, 3, -3, 3, true},
+      {"less_equal", [](auto& a, auto& b) { return less_equal(a, b); },
+       [](double a, double b) { return double(a <= b); }, kNumeric, -3, 3, -3, 3, true},
+      {"greater", [](auto& a, auto& b) { return greater(a, b); },
+       [](double a, double b) { return double(a > b); }, kNumeric, -3, 3, -3, 3, true},
+      {"greater_equal", [](auto& a, auto& b) { return greater_equal(a, b); },
+       [](double a, double b) { return double(a >= b); }, kNumeric, -3, 3, -3, 3, true},
+      {"logical_and",
+       [](auto& a, auto& b) { return logical_and(a, b); },
+       [](double a, double b) { return double(a && b); },
+       {bool_},
+       0,
+       1,
+       0,
+       1,
+       true},
+      {"logical_or",
+       [](auto& a, auto& b) { return logical_or(a, b); },
+       [](double a, double b) { return double(a || b); },
+       {bool_},
+       0,
+       1,
+       0,
+       1,
+       true},
   };
 }
 
 const std::vector<std::pair<TensorShape, TensorShape>> kBroadcastPairs = {
-    {{3, 4}, {3, 4}}, {{}, {3, 4}},       {{3, 4}, {}},          {{3, 1}, {1, 4}},  {{2, 3, 4}, {4}},
-    {{2, 1, 4}, {3, 1}}, {{0, 4}, {4}},   {{5, 1, 3}, {5, 4, 1}}, {{}, {}},         {{200, 300}, {300}},
-    {{40000}, {40000}}, {{2, 3, 1, 5}, {3, 4, 1}}};
+    {{3, 4}, {3, 4}}, {{}, {3, 4}},        {{3, 4}, {}},       {{3, 1}, {1, 4}},
+    {{2, 3, 4}, {4}}, {{2, 1, 4}, {3, 1}}, {{0, 4}, {4}},      {{5, 1, 3}, {5, 4, 1}},
+    {{}, {}},         {{200, 300}, {300}}, {{40000}, {40000}}, {{2, 3, 1, 5}, {3, 4, 1}}};
 
 // Reference broadcast: out[i] = f(a[ia], b[ib]).
-std::vector<double> broadcast_ref(const std::vector<double>& a, const TensorShape& sa, const std::vector<double>& b,
-                                  const TensorShape& sb, const TensorShape& so, const Ref2& f) {
+std::vector<double> broadcast_ref(const std::vector<double>& a, const TensorShape& sa,
+                                  const std::vector<double>& b, const TensorShape& sb,
+                                  const TensorShape& so, const Ref2& f) {
   std::vector<double> out;
   for (int64_t i = 0; i < so.num_elements(); ++i) {
     auto idx = unravel(i, so);
@@ -227,7 +303,8 @@ TEST_P(BinaryTest, MatchesFloat64ReferenceWithBroadcasting) {
   for (const auto& c : binary_cases()) {
     for (DType dt : c.dtypes) {
       for (const auto& [sa, sb] : kBroadcastPairs) {
-        SCOPED_TRACE(c.name + " " + std::string(dtype_name(dt)) + " " + sa.to_string() + " " + sb.to_string());
+        SCOPED_TRACE(c.name + " " + std::string(dtype_name(dt)) + " " + sa.to_string() + " " +
+                     sb.to_string());
         double alo = c.a_lo, ahi = c.a_hi, blo = c.b_lo, bhi = c.b_hi;
         if (dt == uint8) {  // non-negative ranges, results that fit (or wrap, as checked)
           alo = std::max(alo, 1.0);
@@ -244,7 +321,8 @@ TEST_P(BinaryTest, MatchesFloat64ReferenceWithBroadcasting) {
           for (auto& w : want) w = wrap(w, dt);
         Tensor y = c.op(a, b);
         EXPECT_EQ(y.dtype(), c.bool_result ? bool_ : dt);
-        EXPECT_TRUE(all_close(y, want, so, dt == float32 ? 4e-6 : 1e-12, dt == float32 ? 1e-6 : 1e-12));
+        EXPECT_TRUE(
+            all_close(y, want, so, dt == float32 ? 4e-6 : 1e-12, dt == float32 ? 1e-6 : 1e-12));
       }
     }
   }
@@ -290,7 +368,8 @@ TEST_P(BinaryTest, BadInputIsAnErrorNamingTheOp) {
     EXPECT_STREQ(e.what(), "[mul] dtypes differ: float32 vs int32");
   }
   EXPECT_THROW(logical_and(ones({2}), ones({2})), InvalidArgument);
-  EXPECT_THROW(less(constant(std::vector<bool>{true}), constant(std::vector<bool>{false})), InvalidArgument);
+  EXPECT_THROW(less(constant(std::vector<bool>{true}), constant(std::vector<bool>{false})),
+               InvalidArgument);
 }
 
 // ---- where ------------------------------------------------------------------------------

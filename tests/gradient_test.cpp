@@ -27,7 +27,8 @@ double loss(const Fn& f, const std::vector<Tensor>& xs, const Tensor& w) {
   std::vector<std::vector<double>> vals;
   for (size_t i = 0; i < specs.size(); ++i) {
     std::vector<double> v;
-    xs.push_back(random_tensor(specs[i].shape, float64, specs[i].lo, specs[i].hi, seed + static_cast<uint32_t>(i), &v));
+    xs.push_back(random_tensor(specs[i].shape, float64, specs[i].lo, specs[i].hi,
+                               seed + static_cast<uint32_t>(i), &v));
     vals.push_back(v);
   }
   Tensor y0 = f(xs);
@@ -47,7 +48,8 @@ double loss(const Fn& f, const std::vector<Tensor>& xs, const Tensor& w) {
   for (size_t i = 0; i < xs.size(); ++i) {
     auto got = values(analytic[i]);
     if (!(analytic[i].shape() == specs[i].shape))
-      return ::testing::AssertionFailure() << "gradient " << i << " has shape " << analytic[i].shape();
+      return ::testing::AssertionFailure()
+             << "gradient " << i << " has shape " << analytic[i].shape();
     for (size_t k = 0; k < vals[i].size(); ++k) {
       auto perturbed = [&](double delta) {
         std::vector<Tensor> p = xs;
@@ -58,8 +60,8 @@ double loss(const Fn& f, const std::vector<Tensor>& xs, const Tensor& w) {
       };
       double numeric = (perturbed(eps) - perturbed(-eps)) / (2 * eps);
       if (std::abs(got[k] - numeric) > tol * (1 + std::abs(numeric)))
-        return ::testing::AssertionFailure() << "d/dx" << i << "[" << k << "]: analytic " << got[k] << ", numeric "
-                                             << numeric;
+        return ::testing::AssertionFailure()
+               << "d/dx" << i << "[" << k << "]: analytic " << got[k] << ", numeric " << numeric;
     }
   }
   return ::testing::AssertionSuccess();
@@ -121,45 +123,145 @@ std::vector<Case> cases() {
       {"where", [](V x) { return where(x[0] > 0.0, x[0] * x[1], x[1]); }, {{{2, 3}}, {{3}}}},
       {"reduce_sum", [](V x) { return reduce_sum(x[0], std::vector<int64_t>{1}); }, {{{2, 3, 4}}}},
       {"reduce_sum_all", [](V x) { return reduce_sum(x[0]); }, {{{2, 3}}}},
-      {"reduce_sum_keep", [](V x) { return reduce_sum(x[0], std::vector<int64_t>{0, 2}, true); }, {{{2, 3, 4}}}},
-      {"reduce_mean", [](V x) { return reduce_mean(x[0], std::vector<int64_t>{-1}); }, {{{2, 3, 4}}}},
+      {"reduce_sum_keep",
+       [](V x) {
+         return reduce_sum(x[0], std::vector<int64_t>{0, 2}, true);
+       },
+       {{{2, 3, 4}}}},
+      {"reduce_mean",
+       [](V x) { return reduce_mean(x[0], std::vector<int64_t>{-1}); },
+       {{{2, 3, 4}}}},
       {"reduce_max", [](V x) { return reduce_max(x[0], std::vector<int64_t>{1}); }, {{{3, 5}}}},
-      {"reduce_min", [](V x) { return reduce_min(x[0], std::vector<int64_t>{0}, true); }, {{{3, 5}}}},
-      {"reduce_prod", [](V x) { return reduce_prod(x[0], std::vector<int64_t>{1}); }, {{{2, 3}, 0.5, 2}}},
-      {"reduce_logsumexp", [](V x) { return reduce_logsumexp(x[0], std::vector<int64_t>{1}); }, {{{2, 4}}}},
-      {"reduce_variance", [](V x) { return reduce_variance(x[0], std::vector<int64_t>{0}); }, {{{4, 3}}}},
+      {"reduce_min",
+       [](V x) { return reduce_min(x[0], std::vector<int64_t>{0}, true); },
+       {{{3, 5}}}},
+      {"reduce_prod",
+       [](V x) { return reduce_prod(x[0], std::vector<int64_t>{1}); },
+       {{{2, 3}, 0.5, 2}}},
+      {"reduce_logsumexp",
+       [](V x) { return reduce_logsumexp(x[0], std::vector<int64_t>{1}); },
+       {{{2, 4}}}},
+      {"reduce_variance",
+       [](V x) { return reduce_variance(x[0], std::vector<int64_t>{0}); },
+       {{{4, 3}}}},
       {"reduce_std", [](V x) { return reduce_std(x[0]); }, {{{4, 3}}}},
       {"matmul", [](V x) { return matmul(x[0], x[1]); }, {{{2, 3}}, {{3, 4}}}},
       {"matmul_ta", [](V x) { return matmul(x[0], x[1], true, false); }, {{{3, 2}}, {{3, 4}}}},
       {"matmul_tb", [](V x) { return matmul(x[0], x[1], false, true); }, {{{2, 3}}, {{4, 3}}}},
       {"matmul_tatb", [](V x) { return matmul(x[0], x[1], true, true); }, {{{3, 2}}, {{4, 3}}}},
       {"batch_matmul", [](V x) { return matmul(x[0], x[1]); }, {{{2, 2, 3}}, {{3, 2}}}},
-      {"batch_matmul_bcast", [](V x) { return matmul(x[0], x[1], false, true); }, {{{1, 2, 3}}, {{2, 4, 3}}}},
+      {"batch_matmul_bcast",
+       [](V x) { return matmul(x[0], x[1], false, true); },
+       {{{1, 2, 3}}, {{2, 4, 3}}}},
       {"softmax", [](V x) { return softmax(x[0]); }, {{{2, 4}}}},
       {"softmax_axis0", [](V x) { return softmax(x[0], 0); }, {{{3, 2}}}},
       {"log_softmax", [](V x) { return log_softmax(x[0]); }, {{{2, 4}}}},
-      {"reshape", [](V x) { return reshape(x[0], {3, 2}) * x[1]; }, {{s23}, {{2}}}},
+      {"reshape",
+       [](V x) {
+         return reshape(x[0], {3, 2}) * x[1];
+       },
+       {{s23}, {{2}}}},
       {"expand_squeeze", [](V x) { return squeeze(expand_dims(x[0], 1)) * x[0]; }, {{s23}}},
-      {"broadcast_to", [](V x) { return broadcast_to(x[0], {2, 3}); }, {{{3}}}},
-      {"transpose", [](V x) { return transpose(x[0], {2, 0, 1}); }, {{{2, 3, 4}}}},
-      {"slice", [](V x) { return slice(x[0], {0, 1}, {2, 2}); }, {{{3, 4}}}},
-      {"strided_slice", [](V x) { return strided_slice(x[0], {0, 3}, {2, 0}, {1, -2}); }, {{{3, 5}}}},
-      {"strided_slice_shrink", [](V x) { return strided_slice(x[0], {1}, {2}, {1}, {.shrink_axis_mask = 1}); }, {{{3, 4}}}},
-      {"concat", [](V x) { return concat({x[0], x[1], x[0]}, 1); }, {{{2, 2}}, {{2, 3}}}},
-      {"stack", [](V x) { return stack({x[0], x[1]}, 1); }, {{s23}, {s23}}},
-      {"unstack", [](V x) { auto p = unstack(x[0], 1); return p[0] * p[2]; }, {{s23}}},
-      {"split", [](V x) { auto p = split(x[0], std::vector<int64_t>{1, 3}, 1); return p[1] * 2.0; }, {{{2, 4}}}},
-      {"tile", [](V x) { return tile(x[0], {2, 3}); }, {{{2, 2}}}},
-      {"pad", [](V x) { return pad(x[0], {{1, 0}, {2, 1}}); }, {{s23}}},
-      {"pad_reflect", [](V x) { return pad(x[0], {{1, 1}, {2, 1}}, PadMode::Reflect); }, {{{3, 4}}}},
-      {"pad_symmetric", [](V x) { return pad(x[0], {{2, 0}, {1, 3}}, PadMode::Symmetric); }, {{{3, 4}}}},
-      {"gather", [](V x) { return gather(x[0], constant({2, 0, 2}), 1); }, {{{2, 3, 2}}}},
-      {"gather_batch", [](V x) { return gather(x[0], constant({{1, 1}, {0, 2}}), 1, 1); }, {{{2, 3, 2}}}},
-      {"gather_nd", [](V x) { return gather_nd(x[0], constant({{1, 0}, {1, 0}, {0, 2}})); }, {{{2, 3}}}},
-      {"gather_nd_batch", [](V x) { return gather_nd(x[0], constant(std::vector<int32_t>{2, 0}, {2, 1, 1}), 1); }, {{{2, 3, 2}}}},
-      {"scatter_nd", [](V x) { return scatter_nd(constant({{1}, {3}, {1}}), x[0], {5, 2}); }, {{{3, 2}}}},
-      {"tensor_scatter_add", [](V x) { return tensor_scatter_add(x[0], constant({{0}, {2}}), x[1]); }, {{{3, 2}}, {{2, 2}}}},
-      {"segment_sum", [](V x) { return unsorted_segment_sum(x[0], constant({2, 0, 2}), 4); }, {{{3, 2}}}},
+      {"broadcast_to",
+       [](V x) {
+         return broadcast_to(x[0], {2, 3});
+       },
+       {{{3}}}},
+      {"transpose",
+       [](V x) {
+         return transpose(x[0], {2, 0, 1});
+       },
+       {{{2, 3, 4}}}},
+      {"slice",
+       [](V x) {
+         return slice(x[0], {0, 1}, {2, 2});
+       },
+       {{{3, 4}}}},
+      {"strided_slice",
+       [](V x) {
+         return strided_slice(x[0], {0, 3}, {2, 0}, {1, -2});
+       },
+       {{{3, 5}}}},
+      {"strided_slice_shrink",
+       [](V x) { return strided_slice(x[0], {1}, {2}, {1}, {.shrink_axis_mask = 1}); },
+       {{{3, 4}}}},
+      {"concat",
+       [](V x) {
+         return concat({x[0], x[1], x[0]}, 1);
+       },
+       {{{2, 2}}, {{2, 3}}}},
+      {"stack",
+       [](V x) {
+         return stack({x[0], x[1]}, 1);
+       },
+       {{s23}, {s23}}},
+      {"unstack",
+       [](V x) {
+         auto p = unstack(x[0], 1);
+         return p[0] * p[2];
+       },
+       {{s23}}},
+      {"split",
+       [](V x) {
+         auto p = split(x[0], std::vector<int64_t>{1, 3}, 1);
+         return p[1] * 2.0;
+       },
+       {{{2, 4}}}},
+      {"tile",
+       [](V x) {
+         return tile(x[0], {2, 3});
+       },
+       {{{2, 2}}}},
+      {"pad",
+       [](V x) {
+         return pad(x[0], {{1, 0}, {2, 1}});
+       },
+       {{s23}}},
+      {"pad_reflect",
+       [](V x) {
+         return pad(x[0], {{1, 1}, {2, 1}}, PadMode::Reflect);
+       },
+       {{{3, 4}}}},
+      {"pad_symmetric",
+       [](V x) {
+         return pad(x[0], {{2, 0}, {1, 3}}, PadMode::Symmetric);
+       },
+       {{{3, 4}}}},
+      {"gather",
+       [](V x) {
+         return gather(x[0], constant({2, 0, 2}), 1);
+       },
+       {{{2, 3, 2}}}},
+      {"gather_batch",
+       [](V x) {
+         return gather(x[0], constant({{1, 1}, {0, 2}}), 1, 1);
+       },
+       {{{2, 3, 2}}}},
+      {"gather_nd",
+       [](V x) {
+         return gather_nd(x[0], constant({{1, 0}, {1, 0}, {0, 2}}));
+       },
+       {{{2, 3}}}},
+      {"gather_nd_batch",
+       [](V x) {
+         return gather_nd(x[0], constant(std::vector<int32_t>{2, 0}, {2, 1, 1}), 1);
+       },
+       {{{2, 3, 2}}}},
+      {"scatter_nd",
+       [](V x) {
+         return scatter_nd(constant({{1}, {3}, {1}}), x[0], {5, 2});
+       },
+       {{{3, 2}}}},
+      {"tensor_scatter_add",
+       [](V x) {
+         return tensor_scatter_add(x[0], constant({{0}, {2}}), x[1]);
+       },
+       {{{3, 2}}, {{2, 2}}}},
+      {"segment_sum",
+       [](V x) {
+         return unsorted_segment_sum(x[0], constant({2, 0, 2}), 4);
+       },
+       {{{3, 2}}}},
   };
 }
 
@@ -188,10 +290,20 @@ TEST_P(GradientTest, SecondDerivativesMatchFiniteDifferencesOfTheFirst) {
       {"softmax", [](V x) { return softmax(x[0]); }, {{{2, 4}}}},
       {"log_softmax", [](V x) { return log_softmax(x[0]); }, {{{2, 4}}}},
       {"matmul", [](V x) { return matmul(x[0], matmul(x[0], x[1])); }, {{{3, 3}}, {{3, 2}}}},
-      {"reduce_max", [](V x) { return square(reduce_max(x[0], std::vector<int64_t>{1})); }, {{{2, 4}}}},
-      {"gather", [](V x) { return square(gather(x[0], constant({1, 1, 0}))); }, {{{2, 3}}}},
+      {"reduce_max",
+       [](V x) { return square(reduce_max(x[0], std::vector<int64_t>{1})); },
+       {{{2, 4}}}},
+      {"gather",
+       [](V x) {
+         return square(gather(x[0], constant({1, 1, 0})));
+       },
+       {{{2, 3}}}},
       {"strided_slice", [](V x) { return square(strided_slice(x[0], {0}, {3}, {2})); }, {{{4, 2}}}},
-      {"pad_reflect", [](V x) { return square(pad(x[0], {{1, 1}}, PadMode::Reflect)); }, {{{3}}}},
+      {"pad_reflect",
+       [](V x) {
+         return square(pad(x[0], {{1, 1}}, PadMode::Reflect));
+       },
+       {{{3}}}},
   };
   uint32_t seed = 500;
   for (const auto& c : second) {

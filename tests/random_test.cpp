@@ -16,11 +16,16 @@ TEST(Philox, KnownAnswerVectors) {
     uint32_t ctr[4], key[2], out[4];
   } kats[] = {
       {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
-      {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, {0xffffffff, 0xffffffff}, {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
-      {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, {0xa4093822, 0x299f31d0}, {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+      {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+       {0xffffffff, 0xffffffff},
+       {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+      {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344},
+       {0xa4093822, 0x299f31d0},
+       {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
   };
   for (const auto& k : kats) {
-    philox::Block b = philox::philox4x32_10({{k.ctr[0], k.ctr[1], k.ctr[2], k.ctr[3]}}, k.key[0], k.key[1]);
+    philox::Block b =
+        philox::philox4x32_10({{k.ctr[0], k.ctr[1], k.ctr[2], k.ctr[3]}}, k.key[0], k.key[1]);
     for (int i = 0; i < 4; ++i) EXPECT_EQ(b.v[i], k.out[i]) << "word " << i;
   }
 }
@@ -49,7 +54,8 @@ TEST_P(RandomTest, StreamLayoutIsTheDocumentedOne) {
   }
   EXPECT_EQ(g.offset(), 3u);
   auto n = g.normal({6}, 0, 1, float64).to_vector<double>();
-  for (int64_t i = 0; i < 6; ++i) EXPECT_EQ(n[static_cast<size_t>(i)], fn::normal_at<double>(key, 3, i)) << i;
+  for (int64_t i = 0; i < 6; ++i)
+    EXPECT_EQ(n[static_cast<size_t>(i)], fn::normal_at<double>(key, 3, i)) << i;
 }
 
 TEST_P(RandomTest, GeneratorContinuesItsStream) {

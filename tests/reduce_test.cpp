@@ -22,45 +22,62 @@ struct ReduceCase {
 };
 
 double sum_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
-double mean_of(const std::vector<double>& v) { return v.empty() ? NAN : sum_of(v) / double(v.size()); }
+double mean_of(const std::vector<double>& v) {
+  return v.empty() ? NAN : sum_of(v) / double(v.size());
+}
 
 std::vector<ReduceCase> cases() {
   const std::vector<DType> numeric = {float32, float64, int32, int64};
   return {
       {"reduce_sum", reduce_sum, sum_of, numeric, -10, 10},
       {"reduce_mean", reduce_mean, mean_of, {float32, float64}, -10, 10},
-      {"reduce_max", reduce_max, [](auto& v) { return *std::max_element(v.begin(), v.end()); }, numeric, -10, 10},
-      {"reduce_min", reduce_min, [](auto& v) { return *std::min_element(v.begin(), v.end()); }, numeric, -10, 10},
-      {"reduce_prod", reduce_prod, [](auto& v) { return std::accumulate(v.begin(), v.end(), 1.0, std::multiplies<>()); },
-       {float32, float64, int64}, 0.5, 1.5},
-      {"reduce_logsumexp", reduce_logsumexp,
+      {"reduce_max", reduce_max, [](auto& v) { return *std::max_element(v.begin(), v.end()); },
+       numeric, -10, 10},
+      {"reduce_min", reduce_min, [](auto& v) { return *std::min_element(v.begin(), v.end()); },
+       numeric, -10, 10},
+      {"reduce_prod",
+       reduce_prod,
+       [](auto& v) { return std::accumulate(v.begin(), v.end(), 1.0, std::multiplies<>()); },
+       {float32, float64, int64},
+       0.5,
+       1.5},
+      {"reduce_logsumexp",
+       reduce_logsumexp,
        [](auto& v) {
          double m = *std::max_element(v.begin(), v.end()), s = 0;
          for (double x : v) s += std::exp(x - m);
          return m + std::log(s);
        },
-       {float32, float64}, -10, 10},
-      {"reduce_variance", reduce_variance,
+       {float32, float64},
+       -10,
+       10},
+      {"reduce_variance",
+       reduce_variance,
        [](auto& v) {
          double m = mean_of(v), s = 0;
          for (double x : v) s += (x - m) * (x - m);
          return s / double(v.size());
        },
-       {float32, float64}, -10, 10},
-      {"reduce_std", reduce_std,
+       {float32, float64},
+       -10,
+       10},
+      {"reduce_std",
+       reduce_std,
        [](auto& v) {
          double m = mean_of(v), s = 0;
          for (double x : v) s += (x - m) * (x - m);
          return std::sqrt(s / double(v.size()));
        },
-       {float32, float64}, -10, 10},
+       {float32, float64},
+       -10,
+       10},
   };
 }
 
 // Reference: reduce `in` (of `shape`) over `axes`.
 std::vector<double> reduce_ref(const std::vector<double>& in, const TensorShape& shape,
-                               const std::vector<int64_t>& axes, const Combine& f, TensorShape& out_shape,
-                               bool keepdims) {
+                               const std::vector<int64_t>& axes, const Combine& f,
+                               TensorShape& out_shape, bool keepdims) {
   std::vector<bool> red(static_cast<size_t>(shape.rank()), false);
   for (int64_t a : axes) red[static_cast<size_t>(a < 0 ? a + shape.rank() : a)] = true;
   Dims kept, kept_keep;
@@ -87,7 +104,8 @@ class ReduceTest : public DeviceTest {};
 
 TEST_P(ReduceTest, EveryAxisSetMatchesFloat64Reference) {
   const TensorShape shape{4, 5, 6};
-  const std::vector<std::vector<int64_t>> axis_sets = {{}, {0}, {1}, {2}, {0, 1}, {1, 2}, {0, 2}, {0, 1, 2}, {-1}, {2, 0}};
+  const std::vector<std::vector<int64_t>> axis_sets = {{},     {0},    {1},       {2},  {0, 1},
+                                                       {1, 2}, {0, 2}, {0, 1, 2}, {-1}, {2, 0}};
   uint32_t seed = 1;
   for (const auto& c : cases()) {
     for (DType dt : c.dtypes) {
@@ -95,20 +113,22 @@ TEST_P(ReduceTest, EveryAxisSetMatchesFloat64Reference) {
       Tensor x = random_tensor(shape, dt, c.lo, c.hi, seed++, &in);
       for (const auto& axes : axis_sets) {
         for (bool keep : {false, true}) {
-          SCOPED_TRACE(c.name + " " + std::string(dtype_name(dt)) + " axes=" + TensorShape(axes).to_debug_string() +
-                       (keep ? " keepdims" : ""));
+          SCOPED_TRACE(c.name + " " + std::string(dtype_name(dt)) +
+                       " axes=" + TensorShape(axes).to_debug_string() + (keep ? " keepdims" : ""));
           TensorShape want_shape;
           auto want = reduce_ref(in, shape, axes, c.ref, want_shape, keep);
           if (is_integer(dt))
             for (auto& w : want) w = std::trunc(w);
-          EXPECT_TRUE(all_close(c.op(x, axes, keep), want, want_shape, dt == float32 ? 1e-5 : 1e-12, 1e-5));
+          EXPECT_TRUE(
+              all_close(c.op(x, axes, keep), want, want_shape, dt == float32 ? 1e-5 : 1e-12, 1e-5));
         }
       }
       SCOPED_TRACE(c.name + " all axes");
       TensorShape all_shape;
       auto want = reduce_ref(in, shape, {0, 1, 2}, c.ref, all_shape, false);
       if (is_integer(dt)) want[0] = std::trunc(want[0]);
-      EXPECT_TRUE(all_close(c.op(x, std::nullopt, false), want, {}, dt == float32 ? 1e-5 : 1e-12, 1e-5));
+      EXPECT_TRUE(
+          all_close(c.op(x, std::nullopt, false), want, {}, dt == float32 ? 1e-5 : 1e-12, 1e-5));
     }
   }
 }
@@ -124,18 +144,26 @@ TEST_P(ReduceTest, LargeSumsAreAccurate) {
   std::vector<double> in2;
   Tensor y = random_tensor({2048, 2051}, float32, -1, 1, 4, &in2);
   TensorShape s0, s1;
-  EXPECT_TRUE(all_close(reduce_sum(y, std::vector<int64_t>{0}), reduce_ref(in2, {2048, 2051}, {0}, sum_of, s0, false), s0, 1e-5, 1e-5));
-  EXPECT_TRUE(all_close(reduce_sum(y, std::vector<int64_t>{1}), reduce_ref(in2, {2048, 2051}, {1}, sum_of, s1, false), s1, 1e-5, 1e-5));
+  EXPECT_TRUE(all_close(reduce_sum(y, std::vector<int64_t>{0}),
+                        reduce_ref(in2, {2048, 2051}, {0}, sum_of, s0, false), s0, 1e-5, 1e-5));
+  EXPECT_TRUE(all_close(reduce_sum(y, std::vector<int64_t>{1}),
+                        reduce_ref(in2, {2048, 2051}, {1}, sum_of, s1, false), s1, 1e-5, 1e-5));
 }
 
 TEST_P(ReduceTest, BoolReductions) {
   std::vector<double> in;
   Tensor x = random_tensor({3, 4}, bool_, 0, 1, 9, &in);
   TensorShape s;
-  auto all_ref = [](auto& v) { return double(std::all_of(v.begin(), v.end(), [](double d) { return d != 0; })); };
-  auto any_ref = [](auto& v) { return double(std::any_of(v.begin(), v.end(), [](double d) { return d != 0; })); };
-  EXPECT_TRUE(all_close(reduce_all(x, std::vector<int64_t>{1}), reduce_ref(in, {3, 4}, {1}, all_ref, s, false), s));
-  EXPECT_TRUE(all_close(reduce_any(x, std::vector<int64_t>{0}), reduce_ref(in, {3, 4}, {0}, any_ref, s, false), s));
+  auto all_ref = [](auto& v) {
+    return double(std::all_of(v.begin(), v.end(), [](double d) { return d != 0; }));
+  };
+  auto any_ref = [](auto& v) {
+    return double(std::any_of(v.begin(), v.end(), [](double d) { return d != 0; }));
+  };
+  EXPECT_TRUE(all_close(reduce_all(x, std::vector<int64_t>{1}),
+                        reduce_ref(in, {3, 4}, {1}, all_ref, s, false), s));
+  EXPECT_TRUE(all_close(reduce_any(x, std::vector<int64_t>{0}),
+                        reduce_ref(in, {3, 4}, {0}, any_ref, s, false), s));
   EXPECT_EQ(values(reduce_all(constant(std::vector<bool>{true, true}))), std::vector<double>{1});
   EXPECT_THROW(reduce_all(ones({2})), InvalidArgument);
   EXPECT_THROW(reduce_sum(constant(std::vector<bool>{true})), InvalidArgument);
@@ -166,7 +194,8 @@ TEST_P(ReduceTest, AxisErrors) {
     reduce_sum(ones({2, 3}), std::vector<int64_t>{2});
     FAIL();
   } catch (const InvalidArgument& e) {
-    EXPECT_STREQ(e.what(), "[reduce_sum] axis 2 is out of range for a tensor of rank 2 (expected [-2, 2))");
+    EXPECT_STREQ(e.what(),
+                 "[reduce_sum] axis 2 is out of range for a tensor of rank 2 (expected [-2, 2))");
   }
   EXPECT_THROW(reduce_sum(ones({2, 3}), std::vector<int64_t>{1, -1}), InvalidArgument);
   EXPECT_THROW(argmax(ones({2, 3}), 5), InvalidArgument);
@@ -179,7 +208,8 @@ TEST_P(ArgTest, ArgmaxArgminMatchReference) {
   const TensorShape shape{3, 4, 5};
   for (DType dt : {float32, float64, int32, int64, uint8}) {
     std::vector<double> in;
-    Tensor x = random_tensor(shape, dt, dt == uint8 ? 1 : -5, 5, 11, &in);  // small range: ties occur
+    Tensor x =
+        random_tensor(shape, dt, dt == uint8 ? 1 : -5, 5, 11, &in);  // small range: ties occur
     for (int64_t axis = -3; axis < 3; ++axis) {
       SCOPED_TRACE(std::string(dtype_name(dt)) + " axis " + std::to_string(axis));
       int64_t a = axis < 0 ? axis + 3 : axis;

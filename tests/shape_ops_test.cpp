@@ -29,7 +29,9 @@ TEST_P(ShapeOpsTest, ReshapeSharesTheBufferAndInfersMinusOne) {
     reshape(x, {5, 2});
     FAIL();
   } catch (const InvalidArgument& e) {
-    EXPECT_STREQ(e.what(), "[reshape] cannot reshape a tensor of 12 elements [3,4] into shape [5,2] (10 elements)");
+    EXPECT_STREQ(
+        e.what(),
+        "[reshape] cannot reshape a tensor of 12 elements [3,4] into shape [5,2] (10 elements)");
   }
   EXPECT_THROW(reshape(x, {-1, -1}), InvalidArgument);
   EXPECT_THROW(reshape(x, {5, -1}), InvalidArgument);
@@ -43,12 +45,14 @@ TEST_P(ShapeOpsTest, TransposeEveryPermutation) {
     std::vector<int64_t> perm = {0, 1, 2};
     do {
       SCOPED_TRACE(std::string(dtype_name(dt)) + " perm " + TensorShape(perm).to_debug_string());
-      TensorShape os{s.dim(static_cast<int>(perm[0])), s.dim(static_cast<int>(perm[1])), s.dim(static_cast<int>(perm[2]))};
+      TensorShape os{s.dim(static_cast<int>(perm[0])), s.dim(static_cast<int>(perm[1])),
+                     s.dim(static_cast<int>(perm[2]))};
       std::vector<double> want;
       for (int64_t i = 0; i < os.num_elements(); ++i) {
         auto oi = unravel(i, os);
         std::vector<int64_t> ii(3);
-        for (int d = 0; d < 3; ++d) ii[static_cast<size_t>(perm[static_cast<size_t>(d)])] = oi[static_cast<size_t>(d)];
+        for (int d = 0; d < 3; ++d)
+          ii[static_cast<size_t>(perm[static_cast<size_t>(d)])] = oi[static_cast<size_t>(d)];
         want.push_back(in[static_cast<size_t>(ravel(ii, s))]);
       }
       EXPECT_TRUE(all_close(transpose(x, perm), want, os));
@@ -81,25 +85,29 @@ TEST_P(ShapeOpsTest, StridedSliceFollowsPythonSemantics) {
   auto ss = [&](int64_t b, int64_t e, int64_t s, StridedSliceOptions o = {}) {
     return values(strided_slice(x, {b}, {e}, {s}, o));
   };
-  EXPECT_EQ(ss(1, 8, 2), (std::vector<double>{1, 3, 5, 7}));      // x[1:8:2]
-  EXPECT_EQ(ss(0, 0, -1, {.begin_mask = 1, .end_mask = 1}), (std::vector<double>{9, 8, 7, 6, 5, 4, 3, 2, 1, 0}));  // x[::-1]
+  EXPECT_EQ(ss(1, 8, 2), (std::vector<double>{1, 3, 5, 7}));  // x[1:8:2]
+  EXPECT_EQ(ss(0, 0, -1, {.begin_mask = 1, .end_mask = 1}),
+            (std::vector<double>{9, 8, 7, 6, 5, 4, 3, 2, 1, 0}));            // x[::-1]
   EXPECT_EQ(ss(-3, 0, 1, {.end_mask = 1}), (std::vector<double>{7, 8, 9}));  // x[-3:]
-  EXPECT_EQ(ss(8, 1, -3), (std::vector<double>{8, 5, 2}));        // x[8:1:-3]
-  EXPECT_EQ(ss(5, 2, 1), (std::vector<double>{}));                 // x[5:2]
-  EXPECT_EQ(ss(-100, 100, 1), iota_values(10, 0));                 // clamped
-  EXPECT_EQ(strided_slice(x, {4}, {5}, {1}, {.shrink_axis_mask = 1}).shape(), TensorShape{});  // x[4]
-  EXPECT_EQ(strided_slice(x, {-1}, {0}, {1}, {.shrink_axis_mask = 1}).item<int64_t>(), 9);    // x[-1]
+  EXPECT_EQ(ss(8, 1, -3), (std::vector<double>{8, 5, 2}));                   // x[8:1:-3]
+  EXPECT_EQ(ss(5, 2, 1), (std::vector<double>{}));                           // x[5:2]
+  EXPECT_EQ(ss(-100, 100, 1), iota_values(10, 0));                           // clamped
+  EXPECT_EQ(strided_slice(x, {4}, {5}, {1}, {.shrink_axis_mask = 1}).shape(),
+            TensorShape{});                                                                 // x[4]
+  EXPECT_EQ(strided_slice(x, {-1}, {0}, {1}, {.shrink_axis_mask = 1}).item<int64_t>(), 9);  // x[-1]
 
   Tensor m = make(iota_values(24, 0), {2, 3, 4}, float32);
   // m[1, :, 2] -> [14, 18, 22]
-  Tensor r = strided_slice(m, {1, 0, 2}, {2, 0, 3}, {1, 1, 1}, {.begin_mask = 2, .end_mask = 2, .shrink_axis_mask = 5});
+  Tensor r = strided_slice(m, {1, 0, 2}, {2, 0, 3}, {1, 1, 1},
+                           {.begin_mask = 2, .end_mask = 2, .shrink_axis_mask = 5});
   EXPECT_TRUE(all_close(r, {14, 18, 22}, {3}));
   // m[..., 1] -> shape (2, 3)
   Tensor e = strided_slice(m, {0, 1}, {0, 2}, {1, 1}, {.ellipsis_mask = 1, .shrink_axis_mask = 2});
   EXPECT_TRUE(all_close(e, {1, 5, 9, 13, 17, 21}, {2, 3}));
   // m[:, None, ::2, -1] -> shape (2, 1, 2)
-  Tensor n = strided_slice(m, {0, 0, 0, -1}, {0, 0, 0, 0}, {1, 1, 2, 1},
-                           {.begin_mask = 5, .end_mask = 5, .new_axis_mask = 2, .shrink_axis_mask = 8});
+  Tensor n =
+      strided_slice(m, {0, 0, 0, -1}, {0, 0, 0, 0}, {1, 1, 2, 1},
+                    {.begin_mask = 5, .end_mask = 5, .new_axis_mask = 2, .shrink_axis_mask = 8});
   EXPECT_TRUE(all_close(n, {3, 11, 15, 23}, {2, 1, 2}));
   EXPECT_THROW(strided_slice(x, {0}, {1}, {0}), InvalidArgument);
   EXPECT_THROW(strided_slice(x, {10}, {11}, {1}, {.shrink_axis_mask = 1}), InvalidArgument);
@@ -111,11 +119,17 @@ TEST_P(ShapeOpsTest, ConcatStackUnstackSplit) {
     std::vector<double> va, vb;
     Tensor a = random_tensor({2, 3}, dt, 1, 50, 1, &va);
     Tensor b = random_tensor({2, 2}, dt, 1, 50, 2, &vb);
-    std::vector<double> want = {va[0], va[1], va[2], vb[0], vb[1], va[3], va[4], va[5], vb[2], vb[3]};
+    std::vector<double> want = {va[0], va[1], va[2], vb[0], vb[1],
+                                va[3], va[4], va[5], vb[2], vb[3]};
     EXPECT_TRUE(all_close(concat({a, b}, 1), want, {2, 5}));
-    EXPECT_TRUE(all_close(concat({a, a}, 0), {va[0], va[1], va[2], va[3], va[4], va[5], va[0], va[1], va[2], va[3], va[4], va[5]}, {4, 3}));
+    EXPECT_TRUE(all_close(
+        concat({a, a}, 0),
+        {va[0], va[1], va[2], va[3], va[4], va[5], va[0], va[1], va[2], va[3], va[4], va[5]},
+        {4, 3}));
     Tensor s = stack({a, a}, 1);
-    EXPECT_TRUE(all_close(s, {va[0], va[1], va[2], va[0], va[1], va[2], va[3], va[4], va[5], va[3], va[4], va[5]}, {2, 2, 3}));
+    EXPECT_TRUE(all_close(
+        s, {va[0], va[1], va[2], va[0], va[1], va[2], va[3], va[4], va[5], va[3], va[4], va[5]},
+        {2, 2, 3}));
     auto parts = unstack(a, 1);
     ASSERT_EQ(parts.size(), 3u);
     EXPECT_TRUE(all_close(parts[1], {va[1], va[4]}, {2}));
@@ -142,7 +156,9 @@ TEST_P(ShapeOpsTest, ConcatStackUnstackSplit) {
 
 TEST_P(ShapeOpsTest, TileBroadcastExpandSqueeze) {
   Tensor x = make({1, 2, 3, 4}, {2, 2}, int32);
-  EXPECT_TRUE(all_close(tile(x, {2, 3}), {1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4, 1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4}, {4, 6}));
+  EXPECT_TRUE(all_close(tile(x, {2, 3}),
+                        {1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4, 1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4},
+                        {4, 6}));
   EXPECT_EQ(tile(x, {0, 1}).shape(), (TensorShape{0, 2}));
   Tensor r = make({1, 2, 3}, {3}, float32);
   EXPECT_TRUE(all_close(broadcast_to(r, {2, 3}), {1, 2, 3, 1, 2, 3}, {2, 3}));
@@ -187,7 +203,8 @@ TEST_P(ShapeOpsTest, GatherWithAxisAndBatchDims) {
       std::vector<double> want;
       for (int64_t a = 0; a < 2; ++a)
         for (int64_t j : {2, 0, 2, 1})
-          for (int64_t c = 0; c < 4; ++c) want.push_back(p[static_cast<size_t>((a * 3 + j) * 4 + c)]);
+          for (int64_t c = 0; c < 4; ++c)
+            want.push_back(p[static_cast<size_t>((a * 3 + j) * 4 + c)]);
       EXPECT_TRUE(all_close(gather(params, idx, 1), want, {2, 4, 4}));
       // batch_dims 1: indices [[0, 2], [1, 1]] along axis 1 -> shape (2, 2, 4)
       Tensor bidx = make({0, 2, 1, 1}, {2, 2}, it);
@@ -195,7 +212,8 @@ TEST_P(ShapeOpsTest, GatherWithAxisAndBatchDims) {
       int64_t bi[2][2] = {{0, 2}, {1, 1}};
       for (int64_t a = 0; a < 2; ++a)
         for (int64_t j = 0; j < 2; ++j)
-          for (int64_t c = 0; c < 4; ++c) bwant.push_back(p[static_cast<size_t>((a * 3 + bi[a][j]) * 4 + c)]);
+          for (int64_t c = 0; c < 4; ++c)
+            bwant.push_back(p[static_cast<size_t>((a * 3 + bi[a][j]) * 4 + c)]);
       EXPECT_TRUE(all_close(gather(params, bidx, 1, 1), bwant, {2, 2, 4}));
     }
   }
@@ -206,19 +224,24 @@ TEST_P(ShapeOpsTest, GatherWithAxisAndBatchDims) {
 TEST_P(ShapeOpsTest, GatherNdScatterNd) {
   Tensor p = make(iota_values(12, 0), {3, 4}, float32);
   EXPECT_TRUE(all_close(gather_nd(p, make({2, 1, 0, 3}, {2, 2}, int64)), {9, 3}, {2}));
-  EXPECT_TRUE(all_close(gather_nd(p, make({2, 0}, {2, 1}, int32)), {8, 9, 10, 11, 0, 1, 2, 3}, {2, 4}));
+  EXPECT_TRUE(
+      all_close(gather_nd(p, make({2, 0}, {2, 1}, int32)), {8, 9, 10, 11, 0, 1, 2, 3}, {2, 4}));
   // batch_dims 1: each batch row of indices addresses its own row of params.
   Tensor bp = make(iota_values(24, 0), {2, 3, 4}, int32);
   EXPECT_TRUE(all_close(gather_nd(bp, make({2, 0, 1, 3}, {2, 1, 2}, int64), 1), {8, 19}, {2, 1}));
-  EXPECT_TRUE(all_close(gather_nd(bp, make({1, 0}, {2, 1}, int64), 1), {4, 5, 6, 7, 12, 13, 14, 15}, {2, 4}));
+  EXPECT_TRUE(all_close(gather_nd(bp, make({1, 0}, {2, 1}, int64), 1), {4, 5, 6, 7, 12, 13, 14, 15},
+                        {2, 4}));
   // Duplicate indices are summed, as TensorFlow's scatter_nd does.
-  Tensor s = scatter_nd(make({4, 3, 1, 7, 4}, {5, 1}, int32), make({9, 10, 11, 12, 1}, {5}, float32), {8});
+  Tensor s =
+      scatter_nd(make({4, 3, 1, 7, 4}, {5, 1}, int32), make({9, 10, 11, 12, 1}, {5}, float32), {8});
   EXPECT_TRUE(all_close(s, {0, 11, 0, 10, 10, 0, 0, 12}, {8}));
   Tensor rows = scatter_nd(make({0, 2}, {2, 1}, int64), make({1, 2, 3, 4}, {2, 2}, int32), {3, 2});
   EXPECT_TRUE(all_close(rows, {1, 2, 0, 0, 3, 4}, {3, 2}));
-  Tensor t = tensor_scatter_add(make({1, 1, 1, 1}, {4}, int64), make({1, 3, 1}, {3, 1}, int32), make({5, 6, 7}, {3}, int64));
+  Tensor t = tensor_scatter_add(make({1, 1, 1, 1}, {4}, int64), make({1, 3, 1}, {3, 1}, int32),
+                                make({5, 6, 7}, {3}, int64));
   EXPECT_TRUE(all_close(t, {1, 13, 1, 7}, {4}));
-  EXPECT_THROW(scatter_nd(make({0}, {1, 1}, int32), make({1, 2}, {2}, float32), {3}), InvalidArgument);
+  EXPECT_THROW(scatter_nd(make({0}, {1, 1}, int32), make({1, 2}, {2}, float32), {3}),
+               InvalidArgument);
 }
 
 TEST_P(ShapeOpsTest, IndicesOutOfRangeAreErrorsNeverOutOfBoundsAccesses) {
@@ -232,14 +255,16 @@ TEST_P(ShapeOpsTest, IndicesOutOfRangeAreErrorsNeverOutOfBoundsAccesses) {
   EXPECT_THROW(gather(p, make({-1}, {1}, int64)), InvalidArgument);
   EXPECT_THROW(gather_nd(p, make({5}, {1, 1}, int64)), InvalidArgument);
   EXPECT_THROW(scatter_nd(make({8}, {1, 1}, int32), make({1}, {1}, float32), {8}), InvalidArgument);
-  EXPECT_THROW(tensor_scatter_add(p, make({-2}, {1, 1}, int32), make({1}, {1}, float32)), InvalidArgument);
+  EXPECT_THROW(tensor_scatter_add(p, make({-2}, {1, 1}, int32), make({1}, {1}, float32)),
+               InvalidArgument);
   EXPECT_THROW(gather(p, make({0}, {1}, float32)), InvalidArgument);
 }
 
 TEST_P(ShapeOpsTest, OneHotAndRange) {
   Tensor idx = make({0, 2, -1, 5}, {4}, int32);  // out-of-range indices give all-off rows
   EXPECT_TRUE(all_close(one_hot(idx, 3), {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0}, {4, 3}));
-  EXPECT_TRUE(all_close(one_hot(make({1, 0}, {2}, int64), 2, 5, -1, 0, int32), {-1, 5, 5, -1}, {2, 2}));
+  EXPECT_TRUE(
+      all_close(one_hot(make({1, 0}, {2}, int64), 2, 5, -1, 0, int32), {-1, 5, 5, -1}, {2, 2}));
   EXPECT_EQ(one_hot(idx, 3, 1, 0, 0).shape(), (TensorShape{3, 4}));
   EXPECT_TRUE(all_close(range(5), {0, 1, 2, 3, 4}, {5}));
   EXPECT_TRUE(all_close(range(10, 1, -3, int32), {10, 7, 4}, {3}));

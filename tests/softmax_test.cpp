@@ -10,7 +10,8 @@ namespace {
 
 class SoftmaxTest : public DeviceTest {};
 
-std::vector<double> softmax_ref(const std::vector<double>& in, const TensorShape& s, int axis, bool log) {
+std::vector<double> softmax_ref(const std::vector<double>& in, const TensorShape& s, int axis,
+                                bool log) {
   std::vector<double> out(in.size());
   int64_t n = s.dim(axis);
   for (int64_t i = 0; i < s.num_elements(); ++i) {
@@ -39,8 +40,10 @@ TEST_P(SoftmaxTest, EveryAxisMatchesReference) {
     for (int axis : {0, 1, 2, -1}) {
       SCOPED_TRACE(std::string(dtype_name(dt)) + " axis " + std::to_string(axis));
       int a = axis < 0 ? axis + 3 : axis;
-      EXPECT_TRUE(all_close(softmax(x, axis), softmax_ref(in, shape, a, false), shape, dt == float32 ? 1e-5 : 1e-12, 1e-7));
-      EXPECT_TRUE(all_close(log_softmax(x, axis), softmax_ref(in, shape, a, true), shape, dt == float32 ? 1e-5 : 1e-12, 1e-5));
+      EXPECT_TRUE(all_close(softmax(x, axis), softmax_ref(in, shape, a, false), shape,
+                            dt == float32 ? 1e-5 : 1e-12, 1e-7));
+      EXPECT_TRUE(all_close(log_softmax(x, axis), softmax_ref(in, shape, a, true), shape,
+                            dt == float32 ? 1e-5 : 1e-12, 1e-5));
     }
   }
 }
@@ -48,7 +51,8 @@ TEST_P(SoftmaxTest, EveryAxisMatchesReference) {
 TEST_P(SoftmaxTest, LargeRowsAndExtremeValues) {
   std::vector<double> in;
   Tensor x = random_tensor({64, 1024}, float32, -100, 100, 9, &in);
-  EXPECT_TRUE(all_close(log_softmax(x), softmax_ref(in, {64, 1024}, 1, true), {64, 1024}, 1e-5, 1e-4));
+  EXPECT_TRUE(
+      all_close(log_softmax(x), softmax_ref(in, {64, 1024}, 1, true), {64, 1024}, 1e-5, 1e-4));
   auto y = softmax(constant({{1000.f, 1000.f}, {-1000.f, 0.f}})).to_vector<float>();
   EXPECT_FLOAT_EQ(y[0], 0.5f);
   EXPECT_FLOAT_EQ(y[1], 0.5f);

@@ -24,7 +24,8 @@ TEST_P(VariableTest, NamesScopesAndValues) {
   Tensor before = v;  // usable wherever a tensor is: reads the value
   v.assign_add(constant({1.f, 1.f, 1.f}));
   EXPECT_EQ(v.read_value().to_vector<float>(), (std::vector<float>{2, 3, 4}));
-  EXPECT_EQ(before.to_vector<float>(), (std::vector<float>{1, 2, 3}));  // a value read earlier never changes
+  EXPECT_EQ(before.to_vector<float>(),
+            (std::vector<float>{1, 2, 3}));  // a value read earlier never changes
   v.assign_sub(constant({2.f, 2.f, 2.f}));
   EXPECT_EQ(v.read_value().to_vector<float>(), (std::vector<float>{0, 1, 2}));
   v.assign(constant({7.f, 8.f, 9.f}));
@@ -33,7 +34,8 @@ TEST_P(VariableTest, NamesScopesAndValues) {
   Variable copy = v;  // a handle: the same variable
   copy.assign(zeros({3}));
   EXPECT_EQ(v.read_value().to_vector<float>(), (std::vector<float>{0, 0, 0}));
-  EXPECT_EQ(Variable(constant(1.5f), {.name = "x"}).to_string(), "<ember.Variable 'x:0' shape=() dtype=float32, numpy=1.5>");
+  EXPECT_EQ(Variable(constant(1.5f), {.name = "x"}).to_string(),
+            "<ember.Variable 'x:0' shape=() dtype=float32, numpy=1.5>");
 }
 
 TEST_P(VariableTest, BadAssignmentsAreErrors) {
@@ -78,7 +80,7 @@ TEST_P(GradientTapeTest, PersistentTapeRecordsItsOwnGradients) {
   GradientTape t({.persistent = true});
   t.watch(x);
   auto y = x * x * x;
-  auto dy = t.gradient(y, x);  // 3x² = 12, recorded on t itself
+  auto dy = t.gradient(y, x);    // 3x² = 12, recorded on t itself
   auto d2y = t.gradient(dy, x);  // 6x = 12
   EXPECT_DOUBLE_EQ(dy.item<double>(), 12.0);
   EXPECT_DOUBLE_EQ(d2y.item<double>(), 12.0);
@@ -95,7 +97,9 @@ TEST_P(GradientTapeTest, NonPersistentTapeIsUsedOnce) {
     t.gradient(y, x);
     FAIL();
   } catch (const FailedPrecondition& e) {
-    EXPECT_STREQ(e.what(), "A non-persistent GradientTape can only be used to compute one set of gradients (or jacobians)");
+    EXPECT_STREQ(e.what(),
+                 "A non-persistent GradientTape can only be used to compute one set of gradients "
+                 "(or jacobians)");
   }
 }
 

@@ -9,10 +9,14 @@ namespace ember::test {
 
 double round_to(double x, DType dtype) {
   switch (dtype) {
-    case DType::Float32: return static_cast<double>(static_cast<float>(x));
-    case DType::Float64: return x;
-    case DType::Bool: return x != 0 ? 1 : 0;
-    default: return std::nearbyint(x);
+    case DType::Float32:
+      return static_cast<double>(static_cast<float>(x));
+    case DType::Float64:
+      return x;
+    case DType::Bool:
+      return x != 0 ? 1 : 0;
+    default:
+      return std::nearbyint(x);
   }
 }
 
@@ -36,8 +40,12 @@ std::vector<double> random_values(int64_t n, double lo, double hi, DType dtype, 
 Tensor make(const std::vector<double>& vals, const TensorShape& shape, DType dtype, Device device) {
   Tensor out;
   switch (dtype) {
-    case DType::Float32: out = constant(std::vector<float>(vals.begin(), vals.end()), shape, device); break;
-    case DType::Float64: out = constant(vals, shape, device); break;
+    case DType::Float32:
+      out = constant(std::vector<float>(vals.begin(), vals.end()), shape, device);
+      break;
+    case DType::Float64:
+      out = constant(vals, shape, device);
+      break;
     case DType::Int32: {
       std::vector<int32_t> v;
       for (double x : vals) v.push_back(static_cast<int32_t>(x));
@@ -62,7 +70,8 @@ Tensor make(const std::vector<double>& vals, const TensorShape& shape, DType dty
       out = constant(v, shape, device);
       break;
     }
-    default: throw std::runtime_error("make: unsupported dtype");
+    default:
+      throw std::runtime_error("make: unsupported dtype");
   }
   return out;
 }
@@ -102,7 +111,9 @@ double atol_for(DType dtype) { return dtype == float32 ? 1e-6 : dtype == float64
       os << "\n  [" << i << "] got " << g[i] << ", expected " << want[i] << " (diff "
          << std::abs(g[i] - want[i]) << ")";
   }
-  if (bad) return ::testing::AssertionFailure() << bad << " of " << g.size() << " values differ:" << os.str();
+  if (bad)
+    return ::testing::AssertionFailure()
+           << bad << " of " << g.size() << " values differ:" << os.str();
   return ::testing::AssertionSuccess();
 }
 

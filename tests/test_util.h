@@ -58,7 +58,7 @@ class DeviceTest : public ::testing::TestWithParam<Device> {
 
 }  // namespace ember::test
 
-#define EMBER_INSTANTIATE_DEVICE_TESTS(Suite)                                             \
-  INSTANTIATE_TEST_SUITE_P(Devices, Suite,                                                \
+#define EMBER_INSTANTIATE_DEVICE_TESTS(Suite)                                                   \
+  INSTANTIATE_TEST_SUITE_P(Devices, Suite,                                                      \
                            ::testing::Values(::ember::Device::cpu(), ::ember::Device::cuda(0)), \
                            ::ember::test::device_name)

@@ -22,11 +22,13 @@ void print_tensor(const bundle::Reader& r, const std::string& key) {
   SavedTensor t = r.read(key);
   if (t.is_string) {
     if (key == "_CHECKPOINTABLE_OBJECT_GRAPH") {
-      std::cout << "<serialized TrackableObjectGraph, " << t.strings[0].size() << " bytes; use --graph>\n";
+      std::cout << "<serialized TrackableObjectGraph, " << t.strings[0].size()
+                << " bytes; use --graph>\n";
       return;
     }
     std::cout << "[";
-    for (size_t i = 0; i < t.strings.size(); ++i) std::cout << (i ? " " : "") << "b'" << t.strings[i] << "'";
+    for (size_t i = 0; i < t.strings.size(); ++i)
+      std::cout << (i ? " " : "") << "b'" << t.strings[i] << "'";
     std::cout << "]\n";
     return;
   }
@@ -47,13 +49,14 @@ void print_graph(const bundle::Reader& r) {
   for (int i = 0; i < g.nodes_size(); ++i) {
     const auto& n = g.nodes(i);
     std::cout << "node " << i << (i == 0 ? " (root)" : "") << "\n";
-    for (const auto& c : n.children()) std::cout << "  child '" << c.local_name() << "' -> node " << c.node_id() << "\n";
+    for (const auto& c : n.children())
+      std::cout << "  child '" << c.local_name() << "' -> node " << c.node_id() << "\n";
     for (const auto& a : n.attributes())
       std::cout << "  attribute " << a.name() << ": " << a.checkpoint_key()
                 << (a.full_name().empty() ? "" : " (" + a.full_name() + ")") << "\n";
     for (const auto& s : n.slot_variables())
-      std::cout << "  slot '" << s.slot_name() << "' of node " << s.original_variable_node_id() << " -> node "
-                << s.slot_variable_node_id() << "\n";
+      std::cout << "  slot '" << s.slot_name() << "' of node " << s.original_variable_node_id()
+                << " -> node " << s.slot_variable_node_id() << "\n";
   }
 }
 
@@ -68,7 +71,8 @@ int main(int argc, char** argv) {
     std::string prefix = argv[1];
     if (std::filesystem::is_directory(prefix)) {
       std::string latest = latest_checkpoint(prefix);
-      if (latest.empty()) throw NotFound("[ember-ckpt] no checkpoint recorded in " + prefix + "/checkpoint");
+      if (latest.empty())
+        throw NotFound("[ember-ckpt] no checkpoint recorded in " + prefix + "/checkpoint");
       prefix = latest;
     }
     bundle::Reader r(prefix);
@@ -79,7 +83,8 @@ int main(int argc, char** argv) {
     } else if (argc == 2) {
       for (const auto& key : r.keys()) {
         const auto& e = r.entry(key);
-        std::cout << key << " (" << bundle::tf_dtype_name(e.tf_dtype) << ") " << shape_of(e.shape) << "\n";
+        std::cout << key << " (" << bundle::tf_dtype_name(e.tf_dtype) << ") " << shape_of(e.shape)
+                  << "\n";
       }
     } else {
       std::fprintf(stderr, "usage: ember-ckpt PREFIX|DIR [--tensor KEY | --graph]\n");

@@ -8,7 +8,8 @@
 
 int main() {
   auto info = ember::build_info();
-  std::printf("ember %s (%s, %s)\n", info.version.c_str(), info.build_type.c_str(), info.compiler.c_str());
+  std::printf("ember %s (%s, %s)\n", info.version.c_str(), info.build_type.c_str(),
+              info.compiler.c_str());
   std::printf("  CUDA backend: %s\n", info.cuda ? "compiled in" : "not compiled");
   std::printf("  BLAS: %s, CPU threads: %d\n", info.blas.c_str(), info.cpu_threads);
   std::printf("devices:\n  cpu\n");
@@ -23,11 +24,14 @@ int main() {
     std::string kernels;
     for (int k = 0; k < ember::kNumDeviceKinds; ++k) {
       auto kind = static_cast<ember::DeviceKind>(k);
-      if (op->has_kernel(kind)) kernels += (kernels.empty() ? "" : ", ") + std::string(ember::device_kind_name(kind));
+      if (op->has_kernel(kind))
+        kernels += (kernels.empty() ? "" : ", ") + std::string(ember::device_kind_name(kind));
     }
-    const char* grad = op->differentiability == ember::Differentiability::Differentiable      ? "gradient"
-                       : op->differentiability == ember::Differentiability::NotDifferentiable ? "not differentiable"
-                                                                                               : "no gradient yet";
+    const char* grad = op->differentiability == ember::Differentiability::Differentiable
+                           ? "gradient"
+                       : op->differentiability == ember::Differentiability::NotDifferentiable
+                           ? "not differentiable"
+                           : "no gradient yet";
     std::printf("  %-22s %-26s kernels: %-10s %s\n", op->name.c_str(), op->api_name.c_str(),
                 kernels.empty() ? "none" : kernels.c_str(), grad);
   }

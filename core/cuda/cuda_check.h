@@ -10,9 +10,9 @@ namespace ember::cuda::detail {
 [[noreturn]] void throw_cuda_error(cudaError_t err, const char* call, const char* file, int line);
 }
 
-#define EMBER_CUDA_CHECK(CALL)                                                  \
-  do {                                                                          \
-    cudaError_t ember_err_ = (CALL);                                            \
-    if (ember_err_ != cudaSuccess) [[unlikely]]                                 \
+#define EMBER_CUDA_CHECK(CALL)                                                        \
+  do {                                                                                \
+    cudaError_t ember_err_ = (CALL);                                                  \
+    if (ember_err_ != cudaSuccess) [[unlikely]]                                       \
       ::ember::cuda::detail::throw_cuda_error(ember_err_, #CALL, __FILE__, __LINE__); \
   } while (0)

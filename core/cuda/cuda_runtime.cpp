@@ -4,6 +4,8 @@
 //
 // A machine without a GPU or without a driver is an ordinary case: the device
 // count is 0 and the reason is kept for messages.
+#include "core/cuda_runtime.h"
+
 #include <cuda_runtime_api.h>
 
 #include <atomic>
@@ -13,7 +15,6 @@
 
 #include "core/allocator.h"
 #include "core/cuda/cuda_check.h"
-#include "core/cuda_runtime.h"
 #include "core/error.h"
 #include "core/logging.h"
 
@@ -22,8 +23,7 @@ namespace ember::cuda {
 namespace detail {
 void throw_cuda_error(cudaError_t err, const char* call, const char* file, int line) {
   std::string msg = ember::detail::str_cat("[cuda] ", call, " failed: ", cudaGetErrorName(err),
-                                           " (", cudaGetErrorString(err), ") at ", file, ":",
-                                           line);
+                                           " (", cudaGetErrorString(err), ") at ", file, ":", line);
   cudaGetLastError();  // clear a sticky non-fatal error so later calls report their own
   if (err == cudaErrorMemoryAllocation) throw ResourceExhausted(msg);
   throw Internal(msg);
@@ -75,9 +75,9 @@ class CudaAllocator final : public Allocator {
       cudaGetLastError();
       size_t free_b = 0, total_b = 0;
       cudaMemGetInfo(&free_b, &total_b);
-      throw ResourceExhausted(ember::detail::str_cat("[cuda allocator] out of memory on cuda:",
-                                                     index_, " allocating ", bytes, " bytes (",
-                                                     free_b, " free of ", total_b, ")"));
+      throw ResourceExhausted(
+          ember::detail::str_cat("[cuda allocator] out of memory on cuda:", index_, " allocating ",
+                                 bytes, " bytes (", free_b, " free of ", total_b, ")"));
     }
     EMBER_CUDA_CHECK(err);
     in_use_.fetch_add(bytes, std::memory_order_relaxed);
@@ -100,10 +100,10 @@ class CudaAllocator final : public Allocator {
 };
 
 void check_index(int index) {
-  EMBER_CHECK(index >= 0 && index < runtime().count, InvalidArgument, "[cuda] cuda:", index,
-              " is not available: ",
-              runtime().count == 0 ? runtime().reason
-                                   : std::to_string(runtime().count) + " GPU(s) found");
+  EMBER_CHECK(
+      index >= 0 && index < runtime().count, InvalidArgument, "[cuda] cuda:", index,
+      " is not available: ",
+      runtime().count == 0 ? runtime().reason : std::to_string(runtime().count) + " GPU(s) found");
 }
 
 }  // namespace

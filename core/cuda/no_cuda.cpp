@@ -11,8 +11,8 @@ std::string unavailable_reason() { return "ember was built without CUDA (EMBER_C
 std::string device_description(int) { return {}; }
 
 Allocator* allocator(int index) {
-  throw InvalidArgument(detail::str_cat("[cuda] cuda:", index, " is not available: ",
-                                        unavailable_reason()));
+  throw InvalidArgument(
+      detail::str_cat("[cuda] cuda:", index, " is not available: ", unavailable_reason()));
 }
 void copy(void*, Device dst, const void*, Device src, size_t) {
   throw InvalidArgument(detail::str_cat("[cuda] cannot copy ", src.to_string(), " -> ",

@@ -10,15 +10,26 @@ using infer::require_bool;
 using infer::require_float;
 using infer::require_numeric;
 
-void same_as_input(InferContext& c) { c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()}); }
-void infer_unary_float(InferContext& c) { require_float(c, c.inputs[0]); same_as_input(c); }
-void infer_unary_numeric(InferContext& c) { require_numeric(c, c.inputs[0]); same_as_input(c); }
+void same_as_input(InferContext& c) {
+  c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()});
+}
+void infer_unary_float(InferContext& c) {
+  require_float(c, c.inputs[0]);
+  same_as_input(c);
+}
+void infer_unary_numeric(InferContext& c) {
+  require_numeric(c, c.inputs[0]);
+  same_as_input(c);
+}
 void infer_unary_signed(InferContext& c) {
   require_numeric(c, c.inputs[0]);
   if (c.inputs[0].dtype() == uint8) c.fail("x must be a signed type, got uint8");
   same_as_input(c);
 }
-void infer_unary_bool(InferContext& c) { require_bool(c, c.inputs[0]); same_as_input(c); }
+void infer_unary_bool(InferContext& c) {
+  require_bool(c, c.inputs[0]);
+  same_as_input(c);
+}
 void infer_unary_any(InferContext& c) {
   if (!is_computable(c.inputs[0].dtype()))
     c.fail("unsupported dtype ", dtype_name(c.inputs[0].dtype()));
@@ -49,7 +60,8 @@ void infer_compare(InferContext& c) {
   binary_shape(c, bool_);
 }
 void infer_equality(InferContext& c) {
-  if (!is_computable(c.inputs[0].dtype())) c.fail("unsupported dtype ", dtype_name(c.inputs[0].dtype()));
+  if (!is_computable(c.inputs[0].dtype()))
+    c.fail("unsupported dtype ", dtype_name(c.inputs[0].dtype()));
   binary_shape(c, bool_);
 }
 void infer_binary_bool(InferContext& c) {
@@ -159,15 +171,23 @@ Tensor minimum(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Min
 Tensor floordiv(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("FloorDiv"), {a, b}); }
 Tensor floormod(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("FloorMod"), {a, b}); }
 Tensor equal(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Equal"), {a, b}); }
-Tensor not_equal(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("NotEqual"), {a, b}); }
+Tensor not_equal(const Tensor& a, const Tensor& b) {
+  return execute1(EMBER_OP("NotEqual"), {a, b});
+}
 Tensor less(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Less"), {a, b}); }
-Tensor less_equal(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("LessEqual"), {a, b}); }
+Tensor less_equal(const Tensor& a, const Tensor& b) {
+  return execute1(EMBER_OP("LessEqual"), {a, b});
+}
 Tensor greater(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Greater"), {a, b}); }
 Tensor greater_equal(const Tensor& a, const Tensor& b) {
   return execute1(EMBER_OP("GreaterEqual"), {a, b});
 }
-Tensor logical_and(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("LogicalAnd"), {a, b}); }
-Tensor logical_or(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("LogicalOr"), {a, b}); }
+Tensor logical_and(const Tensor& a, const Tensor& b) {
+  return execute1(EMBER_OP("LogicalAnd"), {a, b});
+}
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+  return execute1(EMBER_OP("LogicalOr"), {a, b});
+}
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return execute1(EMBER_OP("SelectV2"), {cond, a, b});
 }
@@ -175,8 +195,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 Tensor scalar_like(const Tensor& like, double value) {
   Tensor out;
   Device d = like.is_symbolic() ? default_device() : like.device();
-  EMBER_SWITCH_ALL(like.dtype(), throw InvalidArgument(detail::str_cat(
-                                     "[scalar] no scalar of dtype ", dtype_name(like.dtype()))),
+  EMBER_SWITCH_ALL(like.dtype(),
+                   throw InvalidArgument(
+                       detail::str_cat("[scalar] no scalar of dtype ", dtype_name(like.dtype()))),
                    scalar_t v = static_cast<scalar_t>(value);
                    out = detail::make_constant(&v, like.dtype(), {}, d));
   return out;

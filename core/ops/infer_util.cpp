@@ -43,11 +43,16 @@ TensorShape broadcast(const InferContext& c, const TensorShape& a, const TensorS
     int ia = i - (rank - a.rank()), ib = i - (rank - b.rank());
     int64_t da = ia >= 0 ? a.dim(ia) : 1, db = ib >= 0 ? b.dim(ib) : 1;
     int64_t d;
-    if (da == 1) d = db;
-    else if (db == 1) d = da;
-    else if (da < 0) d = db;
-    else if (db < 0) d = da;
-    else if (da == db) d = da;
+    if (da == 1)
+      d = db;
+    else if (db == 1)
+      d = da;
+    else if (da < 0)
+      d = db;
+    else if (db < 0)
+      d = da;
+    else if (da == db)
+      d = da;
     else
       c.fail("incompatible shapes for broadcasting: ", a.to_debug_string(), " vs ",
              b.to_debug_string());

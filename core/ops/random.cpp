@@ -24,9 +24,21 @@ void infer_random(InferContext& c) {
   c.outputs.push_back({t, s});
 }
 
-EMBER_DEFINE_OP("RandomUniform").api("random::uniform").set_infer(infer_random).set_stateful().not_differentiable();
-EMBER_DEFINE_OP("RandomStandardNormal").api("random::normal").set_infer(infer_random).set_stateful().not_differentiable();
-EMBER_DEFINE_OP("TruncatedNormal").api("random::truncated_normal").set_infer(infer_random).set_stateful().not_differentiable();
+EMBER_DEFINE_OP("RandomUniform")
+    .api("random::uniform")
+    .set_infer(infer_random)
+    .set_stateful()
+    .not_differentiable();
+EMBER_DEFINE_OP("RandomStandardNormal")
+    .api("random::normal")
+    .set_infer(infer_random)
+    .set_stateful()
+    .not_differentiable();
+EMBER_DEFINE_OP("TruncatedNormal")
+    .api("random::truncated_normal")
+    .set_infer(infer_random)
+    .set_stateful()
+    .not_differentiable();
 
 constexpr int64_t kDefaultGlobalSeed = 87654321;  // TensorFlow's DEFAULT_GRAPH_SEED
 
@@ -152,7 +164,8 @@ Tensor Generator::normal(const TensorShape& shape, double mean, double stddev, D
   offset_ += blocks_for(shape.num_elements(), dtype);
   return scale(t, mean, stddev);
 }
-Tensor Generator::truncated_normal(const TensorShape& shape, double mean, double stddev, DType dtype) {
+Tensor Generator::truncated_normal(const TensorShape& shape, double mean, double stddev,
+                                   DType dtype) {
   check_float("Generator::truncated_normal", dtype);
   Tensor t = draw("TruncatedNormal", shape, dtype, key_, offset_);
   offset_ += blocks_for(shape.num_elements(), dtype);

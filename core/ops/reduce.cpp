@@ -28,8 +28,10 @@ TensorShape reduced_shape(const InferContext& c, const TensorShape& in) {
   Dims out;
   for (int i = 0; i < in.rank(); ++i) {
     bool reduced = std::binary_search(axes.begin(), axes.end(), i);
-    if (!reduced) out.push_back(in.dim(i));
-    else if (keep) out.push_back(1);
+    if (!reduced)
+      out.push_back(in.dim(i));
+    else if (keep)
+      out.push_back(1);
   }
   return TensorShape(std::move(out));
 }
@@ -53,7 +55,8 @@ void infer_arg(InferContext& c) {
   infer::require_numeric(c, c.inputs[0]);
   if (in.rank() == 0) c.fail("x must have rank >= 1, got a scalar");
   int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), in.rank());
-  if (in.dim(static_cast<int>(axis)) == 0) c.fail("cannot take the index over an empty axis ", axis);
+  if (in.dim(static_cast<int>(axis)) == 0)
+    c.fail("cannot take the index over an empty axis ", axis);
   Dims out;
   for (int i = 0; i < in.rank(); ++i)
     if (i != axis) out.push_back(in.dim(i));
@@ -140,13 +143,27 @@ Tensor finite_or_zero(const Tensor& m) {
 
 }  // namespace
 
-Tensor reduce_sum(const Tensor& x, Axes axes, bool keepdims) { return reduce(EMBER_OP("Sum"), x, axes, keepdims); }
-Tensor reduce_mean(const Tensor& x, Axes axes, bool keepdims) { return reduce(EMBER_OP("Mean"), x, axes, keepdims); }
-Tensor reduce_max(const Tensor& x, Axes axes, bool keepdims) { return reduce(EMBER_OP("Max"), x, axes, keepdims); }
-Tensor reduce_min(const Tensor& x, Axes axes, bool keepdims) { return reduce(EMBER_OP("Min"), x, axes, keepdims); }
-Tensor reduce_prod(const Tensor& x, Axes axes, bool keepdims) { return reduce(EMBER_OP("Prod"), x, axes, keepdims); }
-Tensor reduce_all(const Tensor& x, Axes axes, bool keepdims) { return reduce(EMBER_OP("All"), x, axes, keepdims); }
-Tensor reduce_any(const Tensor& x, Axes axes, bool keepdims) { return reduce(EMBER_OP("Any"), x, axes, keepdims); }
+Tensor reduce_sum(const Tensor& x, Axes axes, bool keepdims) {
+  return reduce(EMBER_OP("Sum"), x, axes, keepdims);
+}
+Tensor reduce_mean(const Tensor& x, Axes axes, bool keepdims) {
+  return reduce(EMBER_OP("Mean"), x, axes, keepdims);
+}
+Tensor reduce_max(const Tensor& x, Axes axes, bool keepdims) {
+  return reduce(EMBER_OP("Max"), x, axes, keepdims);
+}
+Tensor reduce_min(const Tensor& x, Axes axes, bool keepdims) {
+  return reduce(EMBER_OP("Min"), x, axes, keepdims);
+}
+Tensor reduce_prod(const Tensor& x, Axes axes, bool keepdims) {
+  return reduce(EMBER_OP("Prod"), x, axes, keepdims);
+}
+Tensor reduce_all(const Tensor& x, Axes axes, bool keepdims) {
+  return reduce(EMBER_OP("All"), x, axes, keepdims);
+}
+Tensor reduce_any(const Tensor& x, Axes axes, bool keepdims) {
+  return reduce(EMBER_OP("Any"), x, axes, keepdims);
+}
 
 Tensor reduce_logsumexp(const Tensor& x, Axes axes, bool keepdims) {
   EMBER_CHECK(x.dtype() == float32 || x.dtype() == float64, InvalidArgument,
@@ -177,15 +194,18 @@ Tensor argmin(const Tensor& x, int64_t axis) {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   if (a.rank() == 2 && b.rank() == 2)
-    return execute1(EMBER_OP("MatMul"), {a, b}, {{"transpose_a", transpose_a}, {"transpose_b", transpose_b}});
-  return execute1(EMBER_OP("BatchMatMulV2"), {a, b}, {{"adj_x", transpose_a}, {"adj_y", transpose_b}});
+    return execute1(EMBER_OP("MatMul"), {a, b},
+                    {{"transpose_a", transpose_a}, {"transpose_b", transpose_b}});
+  return execute1(EMBER_OP("BatchMatMulV2"), {a, b},
+                  {{"adj_x", transpose_a}, {"adj_y", transpose_b}});
 }
 
 namespace {
 // Runs a last-axis op along `axis` by moving that axis last and back.
 Tensor along_axis(const OpDef& op, const Tensor& x, int64_t axis) {
   int64_t r = x.rank();
-  EMBER_CHECK(r >= 1, InvalidArgument, "[", op.api_name, "] logits must have rank >= 1, got a scalar");
+  EMBER_CHECK(r >= 1, InvalidArgument, "[", op.api_name,
+              "] logits must have rank >= 1, got a scalar");
   EMBER_CHECK(axis >= -r && axis < r, InvalidArgument, "[", op.api_name, "] axis ", axis,
               " is out of range for a tensor of rank ", r, " (expected [", -r, ", ", r, "))");
   if (axis < 0) axis += r;
@@ -198,6 +218,8 @@ Tensor along_axis(const OpDef& op, const Tensor& x, int64_t axis) {
 }  // namespace
 
 Tensor softmax(const Tensor& x, int64_t axis) { return along_axis(EMBER_OP("Softmax"), x, axis); }
-Tensor log_softmax(const Tensor& x, int64_t axis) { return along_axis(EMBER_OP("LogSoftmax"), x, axis); }
+Tensor log_softmax(const Tensor& x, int64_t axis) {
+  return along_axis(EMBER_OP("LogSoftmax"), x, axis);
+}
 
 }  // namespace ember

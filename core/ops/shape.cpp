@@ -26,7 +26,8 @@ void infer_reshape(InferContext& c) {
   int64_t known = 1;
   for (size_t i = 0; i < want.size(); ++i) {
     if (want[i] == -1) {
-      if (unknown >= 0) c.fail("only one dimension may be -1, got ", TensorShape(want).to_debug_string());
+      if (unknown >= 0)
+        c.fail("only one dimension may be -1, got ", TensorShape(want).to_debug_string());
       unknown = static_cast<int>(i);
     } else if (want[i] < 0) {
       c.fail("dimension ", i, " is negative (", want[i], ")");
@@ -58,7 +59,8 @@ void infer_transpose(InferContext& c) {
   Dims out;
   for (int64_t p : perm) {
     if (p < 0 || p >= in.rank() || seen[static_cast<size_t>(p)])
-      c.fail("perm ", TensorShape(perm).to_debug_string(), " is not a permutation of [0, ", in.rank(), ")");
+      c.fail("perm ", TensorShape(perm).to_debug_string(), " is not a permutation of [0, ",
+             in.rank(), ")");
     seen[static_cast<size_t>(p)] = true;
     out.push_back(in.dim(static_cast<int>(p)));
   }
@@ -87,7 +89,8 @@ void infer_slice(InferContext& c) {
 
 void infer_strided_slice(InferContext& c) {
   require_computable(c, c.inputs[0]);
-  c.outputs.push_back({c.inputs[0].dtype(), canonical_strided_slice(c, c.inputs[0].shape()).final_shape});
+  c.outputs.push_back(
+      {c.inputs[0].dtype(), canonical_strided_slice(c, c.inputs[0].shape()).final_shape});
 }
 
 void infer_concat(InferContext& c) {
@@ -102,8 +105,11 @@ void infer_concat(InferContext& c) {
       c.fail("tensor ", i, " has rank ", t.rank(), ", tensor 0 has rank ", first.rank());
     for (int d = 0; d < t.rank(); ++d) {
       if (d == axis) {
-        out[static_cast<size_t>(d)] = out[static_cast<size_t>(d)] < 0 || t.dim(d) < 0 ? -1 : out[static_cast<size_t>(d)] + t.dim(d);
-      } else if (t.dim(d) >= 0 && out[static_cast<size_t>(d)] >= 0 && t.dim(d) != out[static_cast<size_t>(d)]) {
+        out[static_cast<size_t>(d)] = out[static_cast<size_t>(d)] < 0 || t.dim(d) < 0
+                                          ? -1
+                                          : out[static_cast<size_t>(d)] + t.dim(d);
+      } else if (t.dim(d) >= 0 && out[static_cast<size_t>(d)] >= 0 &&
+                 t.dim(d) != out[static_cast<size_t>(d)]) {
         c.fail("shapes differ outside axis ", axis, ": ", first.shape().to_debug_string(), " vs ",
                t.shape().to_debug_string(), " (tensor ", i, ")");
       }
@@ -157,7 +163,8 @@ void infer_split(InferContext& c) {
   }
   if (d >= 0) {
     if (unknown >= 0) {
-      if (total > d) c.fail("split sizes add up to ", total, ", more than dimension ", axis, " (", d, ")");
+      if (total > d)
+        c.fail("split sizes add up to ", total, ", more than dimension ", axis, " (", d, ")");
       sizes[static_cast<size_t>(unknown)] = d - total;
     } else if (total != d) {
       c.fail("split sizes add up to ", total, ", but dimension ", axis, " is ", d);
@@ -194,7 +201,8 @@ void infer_pad(InferContext& c) {
   Dims out;
   for (int i = 0; i < in.rank(); ++i) {
     int64_t b = p[2 * static_cast<size_t>(i)], a = p[2 * static_cast<size_t>(i) + 1], d = in.dim(i);
-    if (b < 0 || a < 0) c.fail("paddings must be non-negative, got (", b, ", ", a, ") for dimension ", i);
+    if (b < 0 || a < 0)
+      c.fail("paddings must be non-negative, got (", b, ", ", a, ") for dimension ", i);
     if (mirror && d >= 0 && (reflect ? (b >= d || a >= d) : (b > d || a > d)))
       c.fail("paddings (", b, ", ", a, ") too large for dimension ", i, " of size ", d, " in ",
              reflect ? "REFLECT" : "SYMMETRIC", " mode");
@@ -246,13 +254,16 @@ void infer_gather(InferContext& c) {
   int64_t batch_dims = c.attrs.get<int64_t>("batch_dims");
   if (batch_dims < 0) batch_dims += idx.rank();
   if (batch_dims < 0 || batch_dims > idx.rank())
-    c.fail("batch_dims ", c.attrs.get<int64_t>("batch_dims"), " is out of range for indices of rank ", idx.rank());
+    c.fail("batch_dims ", c.attrs.get<int64_t>("batch_dims"),
+           " is out of range for indices of rank ", idx.rank());
   if (p.rank() < 1) c.fail("params must have rank >= 1, got a scalar");
   int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), p.rank());
   if (axis < batch_dims) c.fail("axis ", axis, " must be >= batch_dims ", batch_dims);
   for (int64_t i = 0; i < batch_dims; ++i)
-    if (p.dim(static_cast<int>(i)) >= 0 && idx.dim(static_cast<int>(i)) >= 0 && p.dim(static_cast<int>(i)) != idx.dim(static_cast<int>(i)))
-      c.fail("batch dimension ", i, " differs: params ", p.to_debug_string(), " vs indices ", idx.to_debug_string());
+    if (p.dim(static_cast<int>(i)) >= 0 && idx.dim(static_cast<int>(i)) >= 0 &&
+        p.dim(static_cast<int>(i)) != idx.dim(static_cast<int>(i)))
+      c.fail("batch dimension ", i, " differs: params ", p.to_debug_string(), " vs indices ",
+             idx.to_debug_string());
   Dims out;
   for (int64_t i = 0; i < axis; ++i) out.push_back(p.dim(static_cast<int>(i)));
   for (int64_t i = batch_dims; i < idx.rank(); ++i) out.push_back(idx.dim(static_cast<int>(i)));
@@ -267,7 +278,8 @@ void infer_gather_nd(InferContext& c) {
   int64_t bd = c.attrs.get<int64_t>("batch_dims");
   if (idx.rank() < 1) c.fail("indices must have rank >= 1");
   int64_t depth = idx.dim(idx.rank() - 1);
-  if (bd < 0 || bd >= idx.rank()) c.fail("batch_dims ", bd, " out of range for indices of rank ", idx.rank());
+  if (bd < 0 || bd >= idx.rank())
+    c.fail("batch_dims ", bd, " out of range for indices of rank ", idx.rank());
   if (depth < 0) c.fail("the last dimension of indices must be known");
   if (bd + depth > p.rank())
     c.fail("index depth ", depth, " (+ batch_dims ", bd, ") exceeds params rank ", p.rank());
@@ -283,12 +295,14 @@ void check_scatter(const InferContext& c, const TensorShape& shape, const Tensor
                    const TensorShape& upd) {
   if (idx.rank() < 1) c.fail("indices must have rank >= 1");
   int64_t depth = idx.dim(idx.rank() - 1);
-  if (depth > shape.rank()) c.fail("index depth ", depth, " exceeds the output rank ", shape.rank());
+  if (depth > shape.rank())
+    c.fail("index depth ", depth, " exceeds the output rank ", shape.rank());
   Dims want;
   for (int i = 0; i < idx.rank() - 1; ++i) want.push_back(idx.dim(i));
   for (int64_t i = depth; i < shape.rank(); ++i) want.push_back(shape.dim(static_cast<int>(i)));
   if (!TensorShape(want).is_compatible_with(upd))
-    c.fail("updates must have shape ", TensorShape(want).to_debug_string(), ", got ", upd.to_debug_string());
+    c.fail("updates must have shape ", TensorShape(want).to_debug_string(), ", got ",
+           upd.to_debug_string());
 }
 
 void infer_scatter_nd(InferContext& c) {
@@ -329,7 +343,8 @@ void infer_range(InferContext& c) {
   if ((delta > 0 && start > limit) || (delta < 0 && start < limit))
     c.fail("start ", start, " and limit ", limit, " are inconsistent with delta ", delta);
   int64_t n = is_integer(t) ? (std::abs(static_cast<int64_t>(limit) - static_cast<int64_t>(start)) +
-                               std::abs(static_cast<int64_t>(delta)) - 1) / std::abs(static_cast<int64_t>(delta))
+                               std::abs(static_cast<int64_t>(delta)) - 1) /
+                                  std::abs(static_cast<int64_t>(delta))
                             : static_cast<int64_t>(std::ceil(std::abs((limit - start) / delta)));
   c.outputs.push_back({t, TensorShape{n}});
 }
@@ -360,7 +375,9 @@ void infer_mirror_pad_grad(InferContext& c) {
   if (static_cast<int>(p.size()) != 2 * in.rank()) c.fail("paddings needs ", in.rank(), " pairs");
   Dims out;
   for (int i = 0; i < in.rank(); ++i)
-    out.push_back(in.dim(i) < 0 ? -1 : in.dim(i) - p[2 * static_cast<size_t>(i)] - p[2 * static_cast<size_t>(i) + 1]);
+    out.push_back(in.dim(i) < 0 ? -1
+                                : in.dim(i) - p[2 * static_cast<size_t>(i)] -
+                                      p[2 * static_cast<size_t>(i) + 1]);
   c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
 }
 
@@ -368,7 +385,8 @@ void infer_segment_sum(InferContext& c) {
   const Tensor &data = c.inputs[0], &ids = c.inputs[1];
   infer::require_numeric(c, data, "data");
   infer::require_integer_index(c, ids, "segment_ids");
-  if (ids.rank() > data.rank()) c.fail("segment_ids has rank ", ids.rank(), ", more than data's ", data.rank());
+  if (ids.rank() > data.rank())
+    c.fail("segment_ids has rank ", ids.rank(), ", more than data's ", data.rank());
   for (int i = 0; i < ids.rank(); ++i)
     if (ids.dim(i) >= 0 && data.dim(i) >= 0 && ids.dim(i) != data.dim(i))
       c.fail("segment_ids shape ", ids.shape().to_debug_string(), " is not a prefix of data shape ",
@@ -416,7 +434,8 @@ StridedSliceSpec canonical_strided_slice(const InferContext& c, const TensorShap
           sam = c.attrs.get<int64_t>("shrink_axis_mask");
   size_t n = begin.size();
   if (end.size() != n || strides.size() != n)
-    c.fail("begin, end and strides must have the same length, got ", n, ", ", end.size(), ", ", strides.size());
+    c.fail("begin, end and strides must have the same length, got ", n, ", ", end.size(), ", ",
+           strides.size());
   if (elm & (elm - 1)) c.fail("at most one ellipsis is allowed");
   if (!in.rank_known()) c.fail("needs a known rank");
   StridedSliceSpec spec;
@@ -456,7 +475,8 @@ StridedSliceSpec canonical_strided_slice(const InferContext& c, const TensorShap
     int64_t b = begin[i], e = end[i];
     if (shrink) {
       int64_t idx = b < 0 ? b + d : b;
-      if (idx < 0 || idx >= d) c.fail("index ", b, " is out of bounds for dimension ", dim, " of size ", d);
+      if (idx < 0 || idx >= d)
+        c.fail("index ", b, " is out of bounds for dimension ", dim, " of size ", d);
       spec.begin[static_cast<size_t>(dim)] = idx;
       spec.stride[static_cast<size_t>(dim)] = 1;
       spec.extent[static_cast<size_t>(dim)] = 1;
@@ -471,7 +491,8 @@ StridedSliceSpec canonical_strided_slice(const InferContext& c, const TensorShap
       return s > 0 ? std::clamp<int64_t>(v, 0, d) : std::clamp<int64_t>(v, -1, d - 1);
     };
     int64_t bb = clamp(b, true), ee = clamp(e, false);
-    int64_t len = s > 0 ? (ee > bb ? (ee - bb + s - 1) / s : 0) : (bb > ee ? (bb - ee + (-s) - 1) / (-s) : 0);
+    int64_t len =
+        s > 0 ? (ee > bb ? (ee - bb + s - 1) / s : 0) : (bb > ee ? (bb - ee + (-s) - 1) / (-s) : 0);
     spec.begin[static_cast<size_t>(dim)] = len ? bb : 0;
     spec.stride[static_cast<size_t>(dim)] = s;
     spec.extent[static_cast<size_t>(dim)] = len;
@@ -526,7 +547,8 @@ Tensor concat(const std::vector<Tensor>& values, int64_t axis) {
 }
 
 Tensor stack(const std::vector<Tensor>& values, int64_t axis) {
-  return execute1(EMBER_OP("Pack"), values, {{"axis", axis}, {"N", static_cast<int64_t>(values.size())}});
+  return execute1(EMBER_OP("Pack"), values,
+                  {{"axis", axis}, {"N", static_cast<int64_t>(values.size())}});
 }
 
 std::vector<Tensor> unstack(const Tensor& x, int64_t axis) {
@@ -560,9 +582,11 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& padd
     flat.push_back(a);
   }
   if (mode == PadMode::Constant)
-    return execute1(EMBER_OP("PadV2"), {x}, {{"paddings", flat}, {"constant_values", constant_value}});
+    return execute1(EMBER_OP("PadV2"), {x},
+                    {{"paddings", flat}, {"constant_values", constant_value}});
   return execute1(EMBER_OP("MirrorPad"), {x},
-                  {{"paddings", flat}, {"mode", std::string(mode == PadMode::Reflect ? "REFLECT" : "SYMMETRIC")}});
+                  {{"paddings", flat},
+                   {"mode", std::string(mode == PadMode::Reflect ? "REFLECT" : "SYMMETRIC")}});
 }
 
 Tensor expand_dims(const Tensor& x, int64_t axis) {
@@ -585,7 +609,8 @@ TensorShape broadcast_shapes(const TensorShape& a, const TensorShape& b) {
 }
 
 Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t batch_dims) {
-  return execute1(EMBER_OP("GatherV2"), {params, indices}, {{"axis", axis}, {"batch_dims", batch_dims}});
+  return execute1(EMBER_OP("GatherV2"), {params, indices},
+                  {{"axis", axis}, {"batch_dims", batch_dims}});
 }
 
 Tensor gather_nd(const Tensor& params, const Tensor& indices, int64_t batch_dims) {
@@ -601,13 +626,18 @@ Tensor tensor_scatter_add(const Tensor& tensor, const Tensor& indices, const Ten
 }
 
 Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, int64_t num_segments) {
-  return execute1(EMBER_OP("UnsortedSegmentSum"), {data, segment_ids}, {{"num_segments", num_segments}});
+  return execute1(EMBER_OP("UnsortedSegmentSum"), {data, segment_ids},
+                  {{"num_segments", num_segments}});
 }
 
-Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off_value, int64_t axis,
-               DType dtype) {
+Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off_value,
+               int64_t axis, DType dtype) {
   return execute1(EMBER_OP("OneHot"), {indices},
-                  {{"depth", depth}, {"on_value", on_value}, {"off_value", off_value}, {"axis", axis}, {"T", dtype}});
+                  {{"depth", depth},
+                   {"on_value", on_value},
+                   {"off_value", off_value},
+                   {"axis", axis},
+                   {"T", dtype}});
 }
 
 Tensor range(double start, double limit, double delta, DType dtype) {
@@ -620,8 +650,12 @@ Tensor fill(const TensorShape& shape, double value, DType dtype, Device device) 
   return execute1(EMBER_OP("Fill"), std::span<const Tensor>{},
                   {{"shape", shape.as_vector()}, {"value", value}, {"T", dtype}});
 }
-Tensor zeros(const TensorShape& shape, DType dtype, Device device) { return fill(shape, 0, dtype, device); }
-Tensor ones(const TensorShape& shape, DType dtype, Device device) { return fill(shape, 1, dtype, device); }
+Tensor zeros(const TensorShape& shape, DType dtype, Device device) {
+  return fill(shape, 0, dtype, device);
+}
+Tensor ones(const TensorShape& shape, DType dtype, Device device) {
+  return fill(shape, 1, dtype, device);
+}
 Tensor zeros_like(const Tensor& t) { return fill(t.shape(), 0, t.dtype(), t.device()); }
 Tensor ones_like(const Tensor& t) { return fill(t.shape(), 1, t.dtype(), t.device()); }
 

@@ -44,10 +44,12 @@ Broadcast make_broadcast(const TensorShape& out, std::span<const Tensor> ins) {
       merge = b.strides[k].back() == raw.strides[k][static_cast<size_t>(i)] * d;
     if (merge) {
       b.dims.back() *= d;
-      for (size_t k = 0; k < ins.size(); ++k) b.strides[k].back() = raw.strides[k][static_cast<size_t>(i)];
+      for (size_t k = 0; k < ins.size(); ++k)
+        b.strides[k].back() = raw.strides[k][static_cast<size_t>(i)];
     } else {
       b.dims.push_back(d);
-      for (size_t k = 0; k < ins.size(); ++k) b.strides[k].push_back(raw.strides[k][static_cast<size_t>(i)]);
+      for (size_t k = 0; k < ins.size(); ++k)
+        b.strides[k].push_back(raw.strides[k][static_cast<size_t>(i)]);
     }
   }
   if (b.dims.empty()) {
@@ -64,25 +66,26 @@ void for_each_row(const Broadcast& b, Row&& row) {
   int64_t inner = b.dims[r - 1];
   int64_t rows = 1;
   for (size_t i = 0; i + 1 < r; ++i) rows *= b.dims[i];
-  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)), [&](int64_t lo, int64_t hi) {
-    Dims idx(r, 0);
-    int64_t rem = lo;
-    int64_t off[N] = {};
-    for (size_t i = r - 1; i-- > 0;) {
-      idx[i] = rem % b.dims[i];
-      rem /= b.dims[i];
-      for (size_t k = 0; k < N; ++k) off[k] += idx[i] * b.strides[k][i];
-    }
-    for (int64_t rowi = lo; rowi < hi; ++rowi) {
-      row(rowi * inner, off, inner);
-      for (size_t i = r - 1; i-- > 0;) {
-        for (size_t k = 0; k < N; ++k) off[k] += b.strides[k][i];
-        if (++idx[i] < b.dims[i]) break;
-        for (size_t k = 0; k < N; ++k) off[k] -= b.strides[k][i] * b.dims[i];
-        idx[i] = 0;
-      }
-    }
-  });
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)),
+               [&](int64_t lo, int64_t hi) {
+                 Dims idx(r, 0);
+                 int64_t rem = lo;
+                 int64_t off[N] = {};
+                 for (size_t i = r - 1; i-- > 0;) {
+                   idx[i] = rem % b.dims[i];
+                   rem /= b.dims[i];
+                   for (size_t k = 0; k < N; ++k) off[k] += idx[i] * b.strides[k][i];
+                 }
+                 for (int64_t rowi = lo; rowi < hi; ++rowi) {
+                   row(rowi * inner, off, inner);
+                   for (size_t i = r - 1; i-- > 0;) {
+                     for (size_t k = 0; k < N; ++k) off[k] += b.strides[k][i];
+                     if (++idx[i] < b.dims[i]) break;
+                     for (size_t k = 0; k < N; ++k) off[k] -= b.strides[k][i] * b.dims[i];
+                     idx[i] = 0;
+                   }
+                 }
+               });
 }
 
 template <typename T, typename R, typename F>
@@ -122,10 +125,14 @@ void binary_run(const Tensor& a, const Tensor& b, Tensor& out, F f) {
       const T* ra = pa + off[0];
       const T* rb = pb + off[1];
       R* ro = po + o;
-      if (sa == 1 && sb == 1) for (int64_t i = 0; i < len; ++i) ro[i] = f(ra[i], rb[i]);
-      else if (sa == 0 && sb == 1) for (int64_t i = 0; i < len; ++i) ro[i] = f(ra[0], rb[i]);
-      else if (sa == 1 && sb == 0) for (int64_t i = 0; i < len; ++i) ro[i] = f(ra[i], rb[0]);
-      else for (int64_t i = 0; i < len; ++i) ro[i] = f(ra[i * sa], rb[i * sb]);
+      if (sa == 1 && sb == 1)
+        for (int64_t i = 0; i < len; ++i) ro[i] = f(ra[i], rb[i]);
+      else if (sa == 0 && sb == 1)
+        for (int64_t i = 0; i < len; ++i) ro[i] = f(ra[0], rb[i]);
+      else if (sa == 1 && sb == 0)
+        for (int64_t i = 0; i < len; ++i) ro[i] = f(ra[i], rb[0]);
+      else
+        for (int64_t i = 0; i < len; ++i) ro[i] = f(ra[i * sa], rb[i * sb]);
     });
   }
 }
@@ -165,15 +172,17 @@ void unary_float(KernelContext& c) {
   if (unary_float32_vectorised<F>(x, c.outputs[0])) return;
   F f{};
   if constexpr (std::is_same_v<F, fn::Gelu>) f.approximate = c.attrs.get<bool>("approximate");
-  EMBER_SWITCH_FLOAT(x.dtype(), break,
-                     unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), x.num_elements(), f));
+  EMBER_SWITCH_FLOAT(
+      x.dtype(), break,
+      unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), x.num_elements(), f));
 }
 
 template <typename F>
 void unary_numeric(KernelContext& c) {
   const Tensor& x = c.inputs[0];
-  EMBER_SWITCH_NUMERIC(x.dtype(), break,
-                       unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), x.num_elements(), F{}));
+  EMBER_SWITCH_NUMERIC(
+      x.dtype(), break,
+      unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), x.num_elements(), F{}));
 }
 
 void logical_not_kernel(KernelContext& c) {
@@ -185,15 +194,14 @@ void logical_not_kernel(KernelContext& c) {
 template <typename To>
 void cast_from(const Tensor& x, Tensor& y) {
   EMBER_SWITCH_ALL(x.dtype(), break,
-                   unary_loop(static_cast<const scalar_t*>(x.raw_data()), static_cast<To*>(y.raw_data()),
-                              x.num_elements(), fn::CastTo<To>{}));
+                   unary_loop(static_cast<const scalar_t*>(x.raw_data()),
+                              static_cast<To*>(y.raw_data()), x.num_elements(), fn::CastTo<To>{}));
 }
 
 void cast_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
   EMBER_SWITCH_ALL(y.dtype(), break, cast_from<scalar_t>(c.inputs[0], y));
 }
-
 
 template <typename F>
 void binary_numeric(KernelContext& c) {
@@ -233,7 +241,9 @@ void select_typed(KernelContext& c) {
   });
 }
 
-void select_kernel(KernelContext& c) { EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, select_typed<scalar_t>(c)); }
+void select_kernel(KernelContext& c) {
+  EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, select_typed<scalar_t>(c));
+}
 
 // clang-format off
 EMBER_REGISTER_KERNEL("Neg", CPU, unary_numeric<fn::Neg>);

@@ -12,7 +12,8 @@ struct Stream {
   uint64_t key, offset;
 };
 Stream stream(const KernelContext& c) {
-  return {static_cast<uint64_t>(c.attrs.get<int64_t>("key")), static_cast<uint64_t>(c.attrs.get<int64_t>("offset"))};
+  return {static_cast<uint64_t>(c.attrs.get<int64_t>("key")),
+          static_cast<uint64_t>(c.attrs.get<int64_t>("offset"))};
 }
 
 void uniform_kernel(KernelContext& c) {
@@ -24,7 +25,8 @@ void uniform_kernel(KernelContext& c) {
     parallel_for((n + 3) / 4, kParallelGrain / 4, [&](int64_t b, int64_t e) {
       for (int64_t blk = b; blk < e; ++blk) {
         philox::Block r = philox::at(s.key, s.offset + static_cast<uint64_t>(blk));
-        for (int j = 0; j < 4 && blk * 4 + j < n; ++j) p[blk * 4 + j] = philox::uniform_float(r.v[j]);
+        for (int j = 0; j < 4 && blk * 4 + j < n; ++j)
+          p[blk * 4 + j] = philox::uniform_float(r.v[j]);
       }
     });
   } else {
@@ -63,11 +65,13 @@ void truncated_fill(T* p, int64_t n, Stream s) {
 
 void normal_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
-  EMBER_SWITCH_FLOAT(y.dtype(), break, normal_fill(y.data<scalar_t>(), y.num_elements(), stream(c)));
+  EMBER_SWITCH_FLOAT(y.dtype(), break,
+                     normal_fill(y.data<scalar_t>(), y.num_elements(), stream(c)));
 }
 void truncated_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
-  EMBER_SWITCH_FLOAT(y.dtype(), break, truncated_fill(y.data<scalar_t>(), y.num_elements(), stream(c)));
+  EMBER_SWITCH_FLOAT(y.dtype(), break,
+                     truncated_fill(y.data<scalar_t>(), y.num_elements(), stream(c)));
 }
 
 EMBER_REGISTER_KERNEL("RandomUniform", CPU, uniform_kernel);

@@ -49,7 +49,8 @@ void reduce_all_elements(const T* x, T* y, int64_t n) {
   constexpr int64_t kChunk = 1 << 16;
   parallel_for(n, kChunk, [&](int64_t b, int64_t e) {
     A a = R::init();
-    for (int64_t s = b; s < e; s += kChunk) a = R::merge(a, reduce_run<R>(x + s, std::min(kChunk, e - s)));
+    for (int64_t s = b; s < e; s += kChunk)
+      a = R::merge(a, reduce_run<R>(x + s, std::min(kChunk, e - s)));
     partial[static_cast<size_t>(omp_get_thread_num())] = a;
   });
   A total = R::init();
@@ -62,29 +63,34 @@ template <typename R, typename T>
 void reduce_middle(const T* x, T* y, int64_t outer, int64_t red, int64_t inner) {
   using A = typename R::A;
   if (inner == 1) {
-    parallel_for(outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(red, 1)), [&](int64_t b, int64_t e) {
-      for (int64_t o = b; o < e; ++o) y[o] = R::finish(reduce_run<R>(x + o * red, red), red);
-    });
+    parallel_for(outer, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(red, 1)),
+                 [&](int64_t b, int64_t e) {
+                   for (int64_t o = b; o < e; ++o)
+                     y[o] = R::finish(reduce_run<R>(x + o * red, red), red);
+                 });
     return;
   }
   // Split over outer and inner blocks; each block accumulates rows of its columns.
   constexpr int64_t kBlock = 1024;
   int64_t blocks = (inner + kBlock - 1) / kBlock;
-  parallel_for(outer * blocks, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(red * kBlock, 1)),
-               [&](int64_t b, int64_t e) {
-                 std::vector<A> acc(static_cast<size_t>(std::min(kBlock, inner)));
-                 for (int64_t t = b; t < e; ++t) {
-                   int64_t o = t / blocks, k0 = (t % blocks) * kBlock, k1 = std::min(inner, k0 + kBlock);
-                   int64_t w = k1 - k0;
-                   std::fill(acc.begin(), acc.begin() + w, R::init());
-                   const T* base = x + o * red * inner + k0;
-                   for (int64_t r = 0; r < red; ++r) {
-                     const T* row = base + r * inner;
-                     for (int64_t k = 0; k < w; ++k) acc[static_cast<size_t>(k)] = R::step(acc[static_cast<size_t>(k)], row[k]);
-                   }
-                   for (int64_t k = 0; k < w; ++k) y[o * inner + k0 + k] = R::finish(acc[static_cast<size_t>(k)], red);
-                 }
-               });
+  parallel_for(
+      outer * blocks, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(red * kBlock, 1)),
+      [&](int64_t b, int64_t e) {
+        std::vector<A> acc(static_cast<size_t>(std::min(kBlock, inner)));
+        for (int64_t t = b; t < e; ++t) {
+          int64_t o = t / blocks, k0 = (t % blocks) * kBlock, k1 = std::min(inner, k0 + kBlock);
+          int64_t w = k1 - k0;
+          std::fill(acc.begin(), acc.begin() + w, R::init());
+          const T* base = x + o * red * inner + k0;
+          for (int64_t r = 0; r < red; ++r) {
+            const T* row = base + r * inner;
+            for (int64_t k = 0; k < w; ++k)
+              acc[static_cast<size_t>(k)] = R::step(acc[static_cast<size_t>(k)], row[k]);
+          }
+          for (int64_t k = 0; k < w; ++k)
+            y[o * inner + k0 + k] = R::finish(acc[static_cast<size_t>(k)], red);
+        }
+      });
 }
 
 template <template <typename> class RT, typename T>
@@ -110,8 +116,10 @@ void reduce_typed(KernelContext& c) {
   for (int i = 0; i < rank; ++i) {
     if (x.dim(i) == 1) continue;
     bool r = reduced[static_cast<size_t>(i)];
-    if (!runs.empty() && runs.back().first == r) runs.back().second *= x.dim(i);
-    else runs.emplace_back(r, x.dim(i));
+    if (!runs.empty() && runs.back().first == r)
+      runs.back().second *= x.dim(i);
+    else
+      runs.emplace_back(r, x.dim(i));
   }
   const T* px = x.data<const T>();
   T* py = y.data<T>();
@@ -120,7 +128,8 @@ void reduce_typed(KernelContext& c) {
     return;
   }
   if (runs.size() == 1) return reduce_all_elements<R>(px, py, x.num_elements());
-  if (runs.size() == 2 && !runs[0].first) return reduce_middle<R>(px, py, runs[0].second, runs[1].second, 1);
+  if (runs.size() == 2 && !runs[0].first)
+    return reduce_middle<R>(px, py, runs[0].second, runs[1].second, 1);
   if (runs.size() == 2) return reduce_middle<R>(px, py, 1, runs[0].second, runs[1].second);
   if (runs.size() == 3 && !runs[0].first)
     return reduce_middle<R>(px, py, runs[0].second, runs[1].second, runs[2].second);
@@ -154,29 +163,30 @@ void arg_typed(KernelContext& c) {
   for (int i = static_cast<int>(axis) + 1; i < rank; ++i) inner *= x.dim(i);
   const T* px = x.data<const T>();
   int64_t* py = c.outputs[0].data<int64_t>();
-  parallel_for(outer * inner, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t t = b; t < e; ++t) {
-      int64_t o = t / inner, k = t % inner;
-      const T* p = px + o * n * inner + k;
-      int64_t best = 0;
-      T bv = p[0];
-      for (int64_t i = 1; i < n; ++i) {
-        T v = p[i * inner];
-        bool better;
-        if constexpr (std::is_floating_point_v<T>) {
-          // The first NaN wins, as NumPy's argmax.
-          better = bv == bv && (v != v || (kMax ? v > bv : v < bv));
-        } else {
-          better = kMax ? v > bv : v < bv;
-        }
-        if (better) {
-          best = i;
-          bv = v;
-        }
-      }
-      py[t] = best;
-    }
-  });
+  parallel_for(outer * inner, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t t = b; t < e; ++t) {
+                   int64_t o = t / inner, k = t % inner;
+                   const T* p = px + o * n * inner + k;
+                   int64_t best = 0;
+                   T bv = p[0];
+                   for (int64_t i = 1; i < n; ++i) {
+                     T v = p[i * inner];
+                     bool better;
+                     if constexpr (std::is_floating_point_v<T>) {
+                       // The first NaN wins, as NumPy's argmax.
+                       better = bv == bv && (v != v || (kMax ? v > bv : v < bv));
+                     } else {
+                       better = kMax ? v > bv : v < bv;
+                     }
+                     if (better) {
+                       best = i;
+                       bv = v;
+                     }
+                   }
+                   py[t] = best;
+                 }
+               });
 }
 
 template <bool kMax>

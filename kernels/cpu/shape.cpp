@@ -5,8 +5,8 @@
 
 #include "core/op.h"
 #include "core/ops/shape_util.h"
-#include "kernels/cpu/parallel.h"
 #include "kernels/copy.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/functors.h"
 
 namespace ember::cpu {
@@ -90,14 +90,16 @@ void gather_kernel(KernelContext& c) {
   const auto* src = static_cast<const char*>(params.raw_data());
   auto* dst = static_cast<char*>(y.raw_data());
   int64_t total = batch * outer * n_idx;
-  parallel_for(total, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t end) {
-    for (int64_t t = b; t < end; ++t) {
-      int64_t j = t % n_idx, o = (t / n_idx) % outer, bb = t / (n_idx * outer);
-      int64_t v = index_at(idx, bb * n_idx + j);
-      copy_n(dst + static_cast<size_t>(t) * row,
-                  src + static_cast<size_t>(((bb * outer + o) * limit + v) * inner) * e, row);
-    }
-  });
+  parallel_for(total, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)),
+               [&](int64_t b, int64_t end) {
+                 for (int64_t t = b; t < end; ++t) {
+                   int64_t j = t % n_idx, o = (t / n_idx) % outer, bb = t / (n_idx * outer);
+                   int64_t v = index_at(idx, bb * n_idx + j);
+                   copy_n(dst + static_cast<size_t>(t) * row,
+                          src + static_cast<size_t>(((bb * outer + o) * limit + v) * inner) * e,
+                          row);
+                 }
+               });
 }
 
 // Offsets (in elements of the sliced-off tail) of each index row of a
@@ -110,7 +112,8 @@ std::vector<int64_t> nd_offsets(const KernelContext& c, const Tensor& idx, const
   batch = 1;
   for (int64_t i = 0; i < batch_dims; ++i) batch *= shape.dim(static_cast<int>(i));
   inner = 1;
-  for (int64_t i = batch_dims + depth; i < shape.rank(); ++i) inner *= shape.dim(static_cast<int>(i));
+  for (int64_t i = batch_dims + depth; i < shape.rank(); ++i)
+    inner *= shape.dim(static_cast<int>(i));
   int64_t rows_per_batch = batch ? rows / batch : 0;
   int64_t block = 1;  // elements per batch entry of `shape`
   for (int64_t i = batch_dims; i < shape.rank(); ++i) block *= shape.dim(static_cast<int>(i));
@@ -137,7 +140,8 @@ void gather_nd_kernel(KernelContext& c) {
   size_t e = elem(params), row = static_cast<size_t>(inner) * e;
   const auto* src = static_cast<const char*>(params.raw_data());
   auto* dst = static_cast<char*>(y.raw_data());
-  for (size_t r = 0; r < offs.size(); ++r) copy_n(dst + r * row, src + static_cast<size_t>(offs[r]) * e, row);
+  for (size_t r = 0; r < offs.size(); ++r)
+    copy_n(dst + r * row, src + static_cast<size_t>(offs[r]) * e, row);
 }
 
 template <typename T>
@@ -154,7 +158,8 @@ void scatter_nd_kernel(KernelContext& c) {
   auto offs = nd_offsets(c, idx, y.shape(), 0, batch, inner);
   kernels::fill(y, 0);
   EMBER_SWITCH_NUMERIC(y.dtype(), break,
-                   scatter_add_rows(static_cast<scalar_t*>(y.raw_data()), static_cast<const scalar_t*>(upd.raw_data()), offs, inner));
+                       scatter_add_rows(static_cast<scalar_t*>(y.raw_data()),
+                                        static_cast<const scalar_t*>(upd.raw_data()), offs, inner));
 }
 
 void tensor_scatter_add_kernel(KernelContext& c) {
@@ -164,7 +169,8 @@ void tensor_scatter_add_kernel(KernelContext& c) {
   auto offs = nd_offsets(c, idx, y.shape(), 0, batch, inner);
   copy_n(y.raw_data(), t.raw_data(), t.nbytes());
   EMBER_SWITCH_NUMERIC(y.dtype(), break,
-                       scatter_add_rows(static_cast<scalar_t*>(y.raw_data()), static_cast<const scalar_t*>(upd.raw_data()), offs, inner));
+                       scatter_add_rows(static_cast<scalar_t*>(y.raw_data()),
+                                        static_cast<const scalar_t*>(upd.raw_data()), offs, inner));
 }
 
 template <typename T>
@@ -173,7 +179,8 @@ void one_hot_typed(KernelContext& c) {
   Tensor& y = c.outputs[0];
   int64_t depth = c.attrs.get<int64_t>("depth"), axis = c.attrs.get<int64_t>("axis");
   if (axis == -1) axis = idx.rank();
-  T on = static_cast<T>(c.attrs.get<double>("on_value")), off = static_cast<T>(c.attrs.get<double>("off_value"));
+  T on = static_cast<T>(c.attrs.get<double>("on_value")),
+    off = static_cast<T>(c.attrs.get<double>("off_value"));
   int64_t outer = 1, inner = 1;
   for (int i = 0; i < axis; ++i) outer *= idx.dim(i);
   for (int i = static_cast<int>(axis); i < idx.rank(); ++i) inner *= idx.dim(i);
@@ -183,18 +190,24 @@ void one_hot_typed(KernelContext& c) {
       for (int64_t k = 0; k < inner; ++k)
         p[(o * depth + d) * inner + k] = index_at(idx, o * inner + k) == d ? on : off;
 }
-void one_hot_kernel(KernelContext& c) { EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, one_hot_typed<scalar_t>(c)); }
+void one_hot_kernel(KernelContext& c) {
+  EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, one_hot_typed<scalar_t>(c));
+}
 
 template <typename T>
 void range_typed(KernelContext& c) {
   double start = c.attrs.get<double>("start"), delta = c.attrs.get<double>("delta");
   T* p = static_cast<T*>(c.outputs[0].raw_data());
   for (int64_t i = 0; i < c.outputs[0].num_elements(); ++i) {
-    if constexpr (std::is_integral_v<T>) p[i] = static_cast<T>(static_cast<int64_t>(start) + i * static_cast<int64_t>(delta));
-    else p[i] = static_cast<T>(start + static_cast<double>(i) * delta);
+    if constexpr (std::is_integral_v<T>)
+      p[i] = static_cast<T>(static_cast<int64_t>(start) + i * static_cast<int64_t>(delta));
+    else
+      p[i] = static_cast<T>(start + static_cast<double>(i) * delta);
   }
 }
-void range_kernel(KernelContext& c) { EMBER_SWITCH_NUMERIC(c.outputs[0].dtype(), break, range_typed<scalar_t>(c)); }
+void range_kernel(KernelContext& c) {
+  EMBER_SWITCH_NUMERIC(c.outputs[0].dtype(), break, range_typed<scalar_t>(c));
+}
 
 // The adjoint of mirror_pad: every output gradient is added to the input
 // position it was copied from.
@@ -236,7 +249,8 @@ void segment_sum_typed(KernelContext& c) {
   for (int64_t i = 0; i < rows; ++i) {
     int64_t s = index_at(ids, i);
     if (s < 0 || s >= n)
-      throw InvalidArgument(detail::str_cat("[", api(c), "] segment_ids[", i, "] = ", s, " is not in [0, ", n, ")"));
+      throw InvalidArgument(
+          detail::str_cat("[", api(c), "] segment_ids[", i, "] = ", s, " is not in [0, ", n, ")"));
   }
   kernels::fill(y, 0);
   const T* d = static_cast<const T*>(data.raw_data());

@@ -48,21 +48,23 @@ T sum_exp(const T* x, T* y, int64_t n, T m) {
 
 template <typename T, bool kLog>
 void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
-  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const T* xr = x + r * n;
-      T* yr = y + r * n;
-      T m = row_max(xr, n);
-      if (!std::isfinite(m)) m = std::isnan(m) ? m : T(0);  // all -inf rows: avoid inf - inf
-      if constexpr (kLog) {
-        T shift = m + std::log(sum_exp<T>(xr, nullptr, n, m));
-        for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - shift;
-      } else {
-        T inv = T(1) / sum_exp<T>(xr, yr, n, m);
-        for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
-      }
-    }
-  });
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t r = b; r < e; ++r) {
+                   const T* xr = x + r * n;
+                   T* yr = y + r * n;
+                   T m = row_max(xr, n);
+                   if (!std::isfinite(m))
+                     m = std::isnan(m) ? m : T(0);  // all -inf rows: avoid inf - inf
+                   if constexpr (kLog) {
+                     T shift = m + std::log(sum_exp<T>(xr, nullptr, n, m));
+                     for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - shift;
+                   } else {
+                     T inv = T(1) / sum_exp<T>(xr, yr, n, m);
+                     for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
+                   }
+                 }
+               });
 }
 
 template <bool kLog>
@@ -72,7 +74,8 @@ void softmax_kernel(KernelContext& c) {
   if (x.num_elements() == 0) return;
   int64_t rows = x.num_elements() / n;
   EMBER_SWITCH_FLOAT(x.dtype(), break,
-                     (softmax_rows<scalar_t, kLog>(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), rows, n)));
+                     (softmax_rows<scalar_t, kLog>(x.data<const scalar_t>(),
+                                                   c.outputs[0].data<scalar_t>(), rows, n)));
 }
 
 EMBER_REGISTER_KERNEL("Softmax", CPU, softmax_kernel<false>);

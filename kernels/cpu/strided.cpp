@@ -1,7 +1,6 @@
-#include "kernels/copy.h"
-
 #include <cstring>
 
+#include "kernels/copy.h"
 #include "kernels/cpu/parallel.h"
 
 namespace ember::kernels::cpu {
@@ -29,44 +28,55 @@ void copy_typed(char* dst, int64_t doff, const char* src, int64_t soff, const Di
   for (size_t i = 0; i + 1 < r; ++i) rows *= dims[i];
   T* d = reinterpret_cast<T*>(dst) + doff;
   const T* s = reinterpret_cast<const T*>(src) + soff;
-  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
-    // Decompose the first row index, then step like an odometer.
-    Dims idx(r > 1 ? r - 1 : 1, 0);
-    int64_t rem = b, dpos = 0, spos = 0;
-    for (size_t i = r - 1; i-- > 0;) {
-      idx[i] = rem % dims[i];
-      rem /= dims[i];
-      dpos += idx[i] * ds[i];
-      spos += idx[i] * ss[i];
-    }
-    for (int64_t row = b; row < e; ++row) {
-      if (d_in == 1 && s_in == 1) std::memcpy(d + dpos, s + spos, static_cast<size_t>(inner) * sizeof(T));
-      else inner_copy(d + dpos, d_in, s + spos, s_in, inner);
-      for (size_t i = r - 1; i-- > 0;) {
-        dpos += ds[i];
-        spos += ss[i];
-        if (++idx[i] < dims[i]) break;
-        dpos -= ds[i] * dims[i];
-        spos -= ss[i] * dims[i];
-        idx[i] = 0;
-      }
-    }
-  });
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(inner, 1)),
+               [&](int64_t b, int64_t e) {
+                 // Decompose the first row index, then step like an odometer.
+                 Dims idx(r > 1 ? r - 1 : 1, 0);
+                 int64_t rem = b, dpos = 0, spos = 0;
+                 for (size_t i = r - 1; i-- > 0;) {
+                   idx[i] = rem % dims[i];
+                   rem /= dims[i];
+                   dpos += idx[i] * ds[i];
+                   spos += idx[i] * ss[i];
+                 }
+                 for (int64_t row = b; row < e; ++row) {
+                   if (d_in == 1 && s_in == 1)
+                     std::memcpy(d + dpos, s + spos, static_cast<size_t>(inner) * sizeof(T));
+                   else
+                     inner_copy(d + dpos, d_in, s + spos, s_in, inner);
+                   for (size_t i = r - 1; i-- > 0;) {
+                     dpos += ds[i];
+                     spos += ss[i];
+                     if (++idx[i] < dims[i]) break;
+                     dpos -= ds[i] * dims[i];
+                     spos -= ss[i] * dims[i];
+                     idx[i] = 0;
+                   }
+                 }
+               });
 }
 
 }  // namespace
 
-void strided_copy(void* dst, const StridedView& dst_view, const void* src, const StridedView& src_view,
-                  const Dims& dims_in, size_t elem) {
+void strided_copy(void* dst, const StridedView& dst_view, const void* src,
+                  const StridedView& src_view, const Dims& dims_in, size_t elem) {
   const Dims& dims = dims_in;
   const Dims &ds = dst_view.strides, &ss = src_view.strides;
   auto* d = static_cast<char*>(dst);
   auto* s = static_cast<const char*>(src);
   switch (elem) {
-    case 1: copy_typed<uint8_t>(d, dst_view.offset, s, src_view.offset, dims, ds, ss); break;
-    case 2: copy_typed<uint16_t>(d, dst_view.offset, s, src_view.offset, dims, ds, ss); break;
-    case 4: copy_typed<uint32_t>(d, dst_view.offset, s, src_view.offset, dims, ds, ss); break;
-    default: copy_typed<uint64_t>(d, dst_view.offset, s, src_view.offset, dims, ds, ss); break;
+    case 1:
+      copy_typed<uint8_t>(d, dst_view.offset, s, src_view.offset, dims, ds, ss);
+      break;
+    case 2:
+      copy_typed<uint16_t>(d, dst_view.offset, s, src_view.offset, dims, ds, ss);
+      break;
+    case 4:
+      copy_typed<uint32_t>(d, dst_view.offset, s, src_view.offset, dims, ds, ss);
+      break;
+    default:
+      copy_typed<uint64_t>(d, dst_view.offset, s, src_view.offset, dims, ds, ss);
+      break;
   }
 }
 
@@ -79,6 +89,8 @@ void fill_typed(Tensor& y, double value) {
   });
 }
 
-void fill(Tensor& y, double value) { EMBER_SWITCH_ALL(y.dtype(), break, fill_typed<scalar_t>(y, value)); }
+void fill(Tensor& y, double value) {
+  EMBER_SWITCH_ALL(y.dtype(), break, fill_typed<scalar_t>(y, value));
+}
 
 }  // namespace ember::kernels::cpu

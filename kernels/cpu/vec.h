@@ -39,7 +39,7 @@ inline f8 exp8(f8 x) {
   xc = xc < lo ? splat(lo) : xc;
   f8 t = xc * 1.44269504088896341f + 0.5f;
   f8 tt = __builtin_convertvector(__builtin_convertvector(t, i8), f8);  // truncate
-  f8 n = tt > t ? tt - 1.0f : tt;                                        // floor
+  f8 n = tt > t ? tt - 1.0f : tt;                                       // floor
   f8 r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
   f8 p = splat(1.9875691500e-4f);

@@ -24,7 +24,8 @@ inline cudaStream_t prepare(const KernelContext& c) {
 }
 
 inline unsigned blocks_for(int64_t n) {
-  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>((n + kThreads - 1) / kThreads, 65536)));
+  return static_cast<unsigned>(
+      std::max<int64_t>(1, std::min<int64_t>((n + kThreads - 1) / kThreads, 65536)));
 }
 
 #define EMBER_CUDA_LAUNCHED() EMBER_CUDA_CHECK(cudaGetLastError())

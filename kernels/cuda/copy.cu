@@ -44,17 +44,18 @@ template <typename T>
 void fill_typed(Tensor& y, double value) {
   int64_t n = y.num_elements();
   EMBER_CUDA_CHECK(cudaSetDevice(y.device().index()));
-  fill_kernel<<<blocks_for(n), kThreads, 0, ember::cuda::stream(y.device().index())>>>(static_cast<T*>(y.raw_data()), n,
-                                                                                       static_cast<T>(value));
+  fill_kernel<<<blocks_for(n), kThreads, 0, ember::cuda::stream(y.device().index())>>>(
+      static_cast<T*>(y.raw_data()), n, static_cast<T>(value));
   EMBER_CUDA_LAUNCHED();
 }
 
 }  // namespace
 
-void strided_copy(int device, void* dst, const StridedView& dst_view, const void* src, const StridedView& src_view,
-                  const Dims& dims, size_t elem) {
-  EMBER_CHECK(dims.size() <= static_cast<size_t>(kMaxRank), Unimplemented, "[copy] a strided copy over ", dims.size(),
-              " separate dimensions on CUDA (at most ", kMaxRank, ")");
+void strided_copy(int device, void* dst, const StridedView& dst_view, const void* src,
+                  const StridedView& src_view, const Dims& dims, size_t elem) {
+  EMBER_CHECK(dims.size() <= static_cast<size_t>(kMaxRank), Unimplemented,
+              "[copy] a strided copy over ", dims.size(), " separate dimensions on CUDA (at most ",
+              kMaxRank, ")");
   CopyPlan p{};
   p.rank = static_cast<int>(dims.size());
   int64_t n = 1;
@@ -69,14 +70,28 @@ void strided_copy(int device, void* dst, const StridedView& dst_view, const void
   EMBER_CUDA_CHECK(cudaSetDevice(device));
   cudaStream_t s = ember::cuda::stream(device);
   switch (elem) {
-    case 1: copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), n, p); break;
-    case 2: copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint16_t*>(dst), static_cast<const uint16_t*>(src), n, p); break;
-    case 4: copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint32_t*>(dst), static_cast<const uint32_t*>(src), n, p); break;
-    default: copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint64_t*>(dst), static_cast<const uint64_t*>(src), n, p); break;
+    case 1:
+      copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint8_t*>(dst),
+                                                     static_cast<const uint8_t*>(src), n, p);
+      break;
+    case 2:
+      copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint16_t*>(dst),
+                                                     static_cast<const uint16_t*>(src), n, p);
+      break;
+    case 4:
+      copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint32_t*>(dst),
+                                                     static_cast<const uint32_t*>(src), n, p);
+      break;
+    default:
+      copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint64_t*>(dst),
+                                                     static_cast<const uint64_t*>(src), n, p);
+      break;
   }
   EMBER_CUDA_LAUNCHED();
 }
 
-void fill(Tensor& y, double value) { EMBER_SWITCH_ALL(y.dtype(), break, fill_typed<scalar_t>(y, value)); }
+void fill(Tensor& y, double value) {
+  EMBER_SWITCH_ALL(y.dtype(), break, fill_typed<scalar_t>(y, value));
+}
 
 }  // namespace ember::kernels::cuda

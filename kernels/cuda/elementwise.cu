@@ -22,13 +22,14 @@ Indexer make_indexer(const TensorShape& out, std::span<const Tensor> inputs, con
     int64_t d = out.dim(i);
     if (d == 1) continue;
     bool merge = ix.rank > 0;
-    for (size_t k = 0; merge && k < inputs.size(); ++k) merge = ix.strides[k][ix.rank - 1] == raw[k][i] * d;
+    for (size_t k = 0; merge && k < inputs.size(); ++k)
+      merge = ix.strides[k][ix.rank - 1] == raw[k][i] * d;
     if (merge) {
       ix.dims[ix.rank - 1] *= d;
       for (size_t k = 0; k < inputs.size(); ++k) ix.strides[k][ix.rank - 1] = raw[k][i];
     } else {
-      EMBER_CHECK(ix.rank < kMaxRank, Unimplemented, "[", api, "] broadcasting over more than ", kMaxRank,
-                  " separate dimensions on CUDA");
+      EMBER_CHECK(ix.rank < kMaxRank, Unimplemented, "[", api, "] broadcasting over more than ",
+                  kMaxRank, " separate dimensions on CUDA");
       ix.dims[ix.rank] = d;
       for (size_t k = 0; k < inputs.size(); ++k) ix.strides[k][ix.rank] = raw[k][i];
       ++ix.rank;
@@ -47,16 +48,16 @@ __global__ void unary_kernel(const T* __restrict__ x, R* __restrict__ y, int64_t
 }
 
 template <typename T, typename R, typename F>
-__global__ void binary_flat(const T* __restrict__ a, const T* __restrict__ b, R* __restrict__ y, int64_t n,
-                            bool a_scalar, bool b_scalar, F f) {
+__global__ void binary_flat(const T* __restrict__ a, const T* __restrict__ b, R* __restrict__ y,
+                            int64_t n, bool a_scalar, bool b_scalar, F f) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     y[i] = f(a[a_scalar ? 0 : i], b[b_scalar ? 0 : i]);
 }
 
 template <typename T, typename R, typename F>
-__global__ void binary_bcast(const T* __restrict__ a, const T* __restrict__ b, R* __restrict__ y, int64_t n,
-                             Indexer ix, F f) {
+__global__ void binary_bcast(const T* __restrict__ a, const T* __restrict__ b, R* __restrict__ y,
+                             int64_t n, Indexer ix, F f) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     int64_t off[3];
@@ -81,7 +82,7 @@ void launch_unary(KernelContext& c, F f) {
   if (n == 0) return;
   cudaStream_t s = prepare(c);
   unary_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const T*>(c.inputs[0].raw_data()),
-                                                   static_cast<R*>(c.outputs[0].raw_data()), n, f);
+                                                  static_cast<R*>(c.outputs[0].raw_data()), n, f);
   EMBER_CUDA_LAUNCHED();
 }
 
@@ -97,7 +98,8 @@ void launch_binary(KernelContext& c, F f) {
   auto py = static_cast<R*>(y.raw_data());
   int64_t na = a.num_elements(), nb = b.num_elements();
   if ((na == n || na == 1) && (nb == n || nb == 1)) {
-    binary_flat<<<blocks_for(n), kThreads, 0, s>>>(pa, pb, py, n, na == 1 && n != 1, nb == 1 && n != 1, f);
+    binary_flat<<<blocks_for(n), kThreads, 0, s>>>(pa, pb, py, n, na == 1 && n != 1,
+                                                   nb == 1 && n != 1, f);
   } else {
     Indexer ix = make_indexer(y.shape(), c.inputs, c.op.api_name.c_str());
     binary_bcast<<<blocks_for(n), kThreads, 0, s>>>(pa, pb, py, n, ix, f);
@@ -121,7 +123,9 @@ template <typename To>
 void cast_from(KernelContext& c) {
   EMBER_SWITCH_ALL(c.inputs[0].dtype(), break, (launch_unary<scalar_t, To>(c, fn::CastTo<To>{})));
 }
-void cast(KernelContext& c) { EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, cast_from<scalar_t>(c)); }
+void cast(KernelContext& c) {
+  EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, cast_from<scalar_t>(c));
+}
 
 template <typename F>
 void binary_numeric(KernelContext& c) {
@@ -146,12 +150,15 @@ void select_typed(KernelContext& c) {
   if (n == 0) return;
   cudaStream_t s = prepare(c);
   Indexer ix = make_indexer(c.outputs[0].shape(), c.inputs, "where");
-  select_kernel<<<blocks_for(n), kThreads, 0, s>>>(
-      static_cast<const bool*>(c.inputs[0].raw_data()), static_cast<const T*>(c.inputs[1].raw_data()),
-      static_cast<const T*>(c.inputs[2].raw_data()), static_cast<T*>(c.outputs[0].raw_data()), n, ix);
+  select_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const bool*>(c.inputs[0].raw_data()),
+                                                   static_cast<const T*>(c.inputs[1].raw_data()),
+                                                   static_cast<const T*>(c.inputs[2].raw_data()),
+                                                   static_cast<T*>(c.outputs[0].raw_data()), n, ix);
   EMBER_CUDA_LAUNCHED();
 }
-void select(KernelContext& c) { EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, select_typed<scalar_t>(c)); }
+void select(KernelContext& c) {
+  EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, select_typed<scalar_t>(c));
+}
 
 // clang-format off
 EMBER_REGISTER_KERNEL("Neg", CUDA, unary_numeric<fn::Neg>);

@@ -35,11 +35,13 @@ class IndexCheck {
   /// Waits for the kernel and raises the first bad index it met, if any.
   void raise_if_bad(const char* what = "indices") const {
     int64_t host[3];
-    EMBER_CUDA_CHECK(cudaMemcpyAsync(host, buf_.raw_data(), sizeof host, cudaMemcpyDeviceToHost, s_));
+    EMBER_CUDA_CHECK(
+        cudaMemcpyAsync(host, buf_.raw_data(), sizeof host, cudaMemcpyDeviceToHost, s_));
     EMBER_CUDA_CHECK(cudaStreamSynchronize(s_));
     if (host[0] != -1)
-      throw InvalidArgument(ember::detail::str_cat("[", c_.op.api_name, "] ", what, "[", host[0], "] = ", host[1],
-                                            " is not in [0, ", host[2], ")"));
+      throw InvalidArgument(ember::detail::str_cat("[", c_.op.api_name, "] ", what, "[", host[0],
+                                                   "] = ", host[1], " is not in [0, ", host[2],
+                                                   ")"));
   }
 
  private:
@@ -48,27 +50,43 @@ class IndexCheck {
   cudaStream_t s_;
 };
 
-#define GRID_STRIDE(i, n)                                                                     \
+#define GRID_STRIDE(i, n)                                                                \
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
 // Elements are moved as unsigned integers of their width.
-template <size_t kBytes> struct Word;
-template <> struct Word<1> { using type = uint8_t; };
-template <> struct Word<2> { using type = uint16_t; };
-template <> struct Word<4> { using type = uint32_t; };
-template <> struct Word<8> { using type = uint64_t; };
+template <size_t kBytes>
+struct Word;
+template <>
+struct Word<1> {
+  using type = uint8_t;
+};
+template <>
+struct Word<2> {
+  using type = uint16_t;
+};
+template <>
+struct Word<4> {
+  using type = uint32_t;
+};
+template <>
+struct Word<8> {
+  using type = uint64_t;
+};
 
 template <typename I>
-__device__ int64_t load_index(const void* p, int64_t i) { return static_cast<const I*>(p)[i]; }
+__device__ int64_t load_index(const void* p, int64_t i) {
+  return static_cast<const I*>(p)[i];
+}
 
 // ---- gather ---------------------------------------------------------------------------------
 
 template <typename W, typename I>
-__global__ void gather_kernel(const W* params, const I* idx, W* y, int64_t total, int64_t outer, int64_t n_idx,
-                              int64_t inner, int64_t limit, BadIndex bad) {
+__global__ void gather_kernel(const W* params, const I* idx, W* y, int64_t total, int64_t outer,
+                              int64_t n_idx, int64_t inner, int64_t limit, BadIndex bad) {
   GRID_STRIDE(t, total) {
-    int64_t k = t % inner, j = (t / inner) % n_idx, o = (t / (inner * n_idx)) % outer, b = t / (inner * n_idx * outer);
+    int64_t k = t % inner, j = (t / inner) % n_idx, o = (t / (inner * n_idx)) % outer,
+            b = t / (inner * n_idx * outer);
     int64_t v = idx[b * n_idx + j];
     if (v < 0 || v >= limit) {
       bad.report(b * n_idx + j, v, limit);
@@ -95,24 +113,30 @@ void gather_typed(KernelContext& c) {
   if (total == 0) return;
   IndexCheck check(c);
   gather_kernel<<<blocks_for(total), kThreads, 0, check.stream()>>>(
-      static_cast<const W*>(params.raw_data()), static_cast<const I*>(idx.raw_data()), static_cast<W*>(y.raw_data()),
-      total, outer, n_idx, inner, limit, check.device());
+      static_cast<const W*>(params.raw_data()), static_cast<const I*>(idx.raw_data()),
+      static_cast<W*>(y.raw_data()), total, outer, n_idx, inner, limit, check.device());
   EMBER_CUDA_LAUNCHED();
   check.raise_if_bad();
 }
 
 template <typename W>
 void gather_by_index(KernelContext& c) {
-  if (c.inputs[1].dtype() == int32) gather_typed<W, int32_t>(c);
-  else gather_typed<W, int64_t>(c);
+  if (c.inputs[1].dtype() == int32)
+    gather_typed<W, int32_t>(c);
+  else
+    gather_typed<W, int64_t>(c);
 }
 
 void gather(KernelContext& c) {
   switch (dtype_size(c.inputs[0].dtype())) {
-    case 1: return gather_by_index<uint8_t>(c);
-    case 2: return gather_by_index<uint16_t>(c);
-    case 4: return gather_by_index<uint32_t>(c);
-    default: return gather_by_index<uint64_t>(c);
+    case 1:
+      return gather_by_index<uint8_t>(c);
+    case 2:
+      return gather_by_index<uint16_t>(c);
+    case 4:
+      return gather_by_index<uint32_t>(c);
+    default:
+      return gather_by_index<uint64_t>(c);
   }
 }
 
@@ -133,7 +157,8 @@ NdPlan nd_plan(const Tensor& idx, const TensorShape& shape, int64_t batch_dims, 
   for (int64_t i = 0; i < batch_dims; ++i) batch *= shape.dim(static_cast<int>(i));
   for (int d = 0; d < p.depth; ++d) p.limits[d] = shape.dim(static_cast<int>(batch_dims + d));
   p.inner = 1;
-  for (int64_t i = batch_dims + p.depth; i < shape.rank(); ++i) p.inner *= shape.dim(static_cast<int>(i));
+  for (int64_t i = batch_dims + p.depth; i < shape.rank(); ++i)
+    p.inner *= shape.dim(static_cast<int>(i));
   p.block = 1;
   for (int64_t i = batch_dims; i < shape.rank(); ++i) p.block *= shape.dim(static_cast<int>(i));
   p.rows_per_batch = batch ? rows / batch : 0;
@@ -157,7 +182,8 @@ __device__ int64_t nd_offset(const I* idx, int64_t r, const NdPlan& p, BadIndex 
 }
 
 template <typename W, typename I>
-__global__ void gather_nd_kernel(const W* params, const I* idx, W* y, int64_t total, NdPlan p, BadIndex bad) {
+__global__ void gather_nd_kernel(const W* params, const I* idx, W* y, int64_t total, NdPlan p,
+                                 BadIndex bad) {
   GRID_STRIDE(t, total) {
     int64_t r = t / p.inner, k = t % p.inner;
     int64_t off = nd_offset(idx, r, p, bad);
@@ -173,24 +199,30 @@ void gather_nd_typed(KernelContext& c) {
   NdPlan p = nd_plan(idx, params.shape(), c.attrs.get<int64_t>("batch_dims"), "gather_nd");
   IndexCheck check(c);
   gather_nd_kernel<<<blocks_for(y.num_elements()), kThreads, 0, check.stream()>>>(
-      static_cast<const W*>(params.raw_data()), static_cast<const I*>(idx.raw_data()), static_cast<W*>(y.raw_data()),
-      y.num_elements(), p, check.device());
+      static_cast<const W*>(params.raw_data()), static_cast<const I*>(idx.raw_data()),
+      static_cast<W*>(y.raw_data()), y.num_elements(), p, check.device());
   EMBER_CUDA_LAUNCHED();
   check.raise_if_bad();
 }
 
 template <typename W>
 void gather_nd_by_index(KernelContext& c) {
-  if (c.inputs[1].dtype() == int32) gather_nd_typed<W, int32_t>(c);
-  else gather_nd_typed<W, int64_t>(c);
+  if (c.inputs[1].dtype() == int32)
+    gather_nd_typed<W, int32_t>(c);
+  else
+    gather_nd_typed<W, int64_t>(c);
 }
 
 void gather_nd(KernelContext& c) {
   switch (dtype_size(c.inputs[0].dtype())) {
-    case 1: return gather_nd_by_index<uint8_t>(c);
-    case 2: return gather_nd_by_index<uint16_t>(c);
-    case 4: return gather_nd_by_index<uint32_t>(c);
-    default: return gather_nd_by_index<uint64_t>(c);
+    case 1:
+      return gather_nd_by_index<uint8_t>(c);
+    case 2:
+      return gather_nd_by_index<uint16_t>(c);
+    case 4:
+      return gather_nd_by_index<uint32_t>(c);
+    default:
+      return gather_nd_by_index<uint64_t>(c);
   }
 }
 
@@ -205,7 +237,8 @@ __device__ void atomic_accumulate(T* p, T v) {
 }
 
 template <typename T, typename I>
-__global__ void scatter_add_kernel(T* out, const I* idx, const T* upd, int64_t total, NdPlan p, BadIndex bad) {
+__global__ void scatter_add_kernel(T* out, const I* idx, const T* upd, int64_t total, NdPlan p,
+                                   BadIndex bad) {
   GRID_STRIDE(t, total) {
     int64_t r = t / p.inner, k = t % p.inner;
     int64_t off = nd_offset(idx, r, p, bad);
@@ -222,8 +255,8 @@ void scatter_typed(KernelContext& c, bool into_tensor) {
   if (y.num_elements() == 0) return;
   if (into_tensor) {
     EMBER_CUDA_CHECK(cudaSetDevice(c.device.index()));
-    EMBER_CUDA_CHECK(cudaMemcpyAsync(y.raw_data(), c.inputs[0].raw_data(), y.nbytes(), cudaMemcpyDeviceToDevice,
-                                     stream(c.device.index())));
+    EMBER_CUDA_CHECK(cudaMemcpyAsync(y.raw_data(), c.inputs[0].raw_data(), y.nbytes(),
+                                     cudaMemcpyDeviceToDevice, stream(c.device.index())));
   } else {
     kernels::fill(y, 0);
   }
@@ -231,8 +264,8 @@ void scatter_typed(KernelContext& c, bool into_tensor) {
   NdPlan p = nd_plan(idx, y.shape(), 0, c.op.api_name.c_str());
   IndexCheck check(c);
   scatter_add_kernel<<<blocks_for(upd.num_elements()), kThreads, 0, check.stream()>>>(
-      static_cast<T*>(y.raw_data()), static_cast<const I*>(idx.raw_data()), static_cast<const T*>(upd.raw_data()),
-      upd.num_elements(), p, check.device());
+      static_cast<T*>(y.raw_data()), static_cast<const I*>(idx.raw_data()),
+      static_cast<const T*>(upd.raw_data()), upd.num_elements(), p, check.device());
   EMBER_CUDA_LAUNCHED();
   check.raise_if_bad();
 }
@@ -241,19 +274,30 @@ template <bool kIntoTensor>
 void scatter(KernelContext& c) {
   bool i32 = c.inputs[kIntoTensor ? 1 : 0].dtype() == int32;
   switch (c.outputs[0].dtype()) {
-    case DType::Float32: return i32 ? scatter_typed<float, int32_t>(c, kIntoTensor) : scatter_typed<float, int64_t>(c, kIntoTensor);
-    case DType::Float64: return i32 ? scatter_typed<double, int32_t>(c, kIntoTensor) : scatter_typed<double, int64_t>(c, kIntoTensor);
-    case DType::Int32: return i32 ? scatter_typed<int32_t, int32_t>(c, kIntoTensor) : scatter_typed<int32_t, int64_t>(c, kIntoTensor);
-    case DType::Int64: return i32 ? scatter_typed<int64_t, int32_t>(c, kIntoTensor) : scatter_typed<int64_t, int64_t>(c, kIntoTensor);
+    case DType::Float32:
+      return i32 ? scatter_typed<float, int32_t>(c, kIntoTensor)
+                 : scatter_typed<float, int64_t>(c, kIntoTensor);
+    case DType::Float64:
+      return i32 ? scatter_typed<double, int32_t>(c, kIntoTensor)
+                 : scatter_typed<double, int64_t>(c, kIntoTensor);
+    case DType::Int32:
+      return i32 ? scatter_typed<int32_t, int32_t>(c, kIntoTensor)
+                 : scatter_typed<int32_t, int64_t>(c, kIntoTensor);
+    case DType::Int64:
+      return i32 ? scatter_typed<int64_t, int32_t>(c, kIntoTensor)
+                 : scatter_typed<int64_t, int64_t>(c, kIntoTensor);
     default:
-      throw Unimplemented(ember::detail::str_cat("[", c.op.api_name, "] ", dtype_name(c.outputs[0].dtype()), " on CUDA"));
+      throw Unimplemented(ember::detail::str_cat("[", c.op.api_name, "] ",
+                                                 dtype_name(c.outputs[0].dtype()), " on CUDA"));
   }
 }
 
-// ---- unsorted_segment_sum ------------------------------------------------------------------------
+// ---- unsorted_segment_sum
+// ------------------------------------------------------------------------
 
 template <typename T, typename I>
-__global__ void segment_sum_kernel(const T* data, const I* ids, T* y, int64_t total, int64_t inner, int64_t n, BadIndex bad) {
+__global__ void segment_sum_kernel(const T* data, const I* ids, T* y, int64_t total, int64_t inner,
+                                   int64_t n, BadIndex bad) {
   GRID_STRIDE(t, total) {
     int64_t r = t / inner, k = t % inner;
     int64_t s = ids[r];
@@ -274,8 +318,9 @@ void segment_sum_typed(KernelContext& c) {
   int64_t inner = data.num_elements() / std::max<int64_t>(ids.num_elements(), 1);
   IndexCheck check(c);
   segment_sum_kernel<<<blocks_for(data.num_elements()), kThreads, 0, check.stream()>>>(
-      static_cast<const T*>(data.raw_data()), static_cast<const I*>(ids.raw_data()), static_cast<T*>(y.raw_data()),
-      data.num_elements(), inner, c.attrs.get<int64_t>("num_segments"), check.device());
+      static_cast<const T*>(data.raw_data()), static_cast<const I*>(ids.raw_data()),
+      static_cast<T*>(y.raw_data()), data.num_elements(), inner,
+      c.attrs.get<int64_t>("num_segments"), check.device());
   EMBER_CUDA_LAUNCHED();
   check.raise_if_bad("segment_ids");
 }
@@ -283,19 +328,26 @@ void segment_sum_typed(KernelContext& c) {
 void segment_sum(KernelContext& c) {
   bool i32 = c.inputs[1].dtype() == int32;
   switch (c.outputs[0].dtype()) {
-    case DType::Float32: return i32 ? segment_sum_typed<float, int32_t>(c) : segment_sum_typed<float, int64_t>(c);
-    case DType::Float64: return i32 ? segment_sum_typed<double, int32_t>(c) : segment_sum_typed<double, int64_t>(c);
-    case DType::Int32: return i32 ? segment_sum_typed<int32_t, int32_t>(c) : segment_sum_typed<int32_t, int64_t>(c);
-    case DType::Int64: return i32 ? segment_sum_typed<int64_t, int32_t>(c) : segment_sum_typed<int64_t, int64_t>(c);
+    case DType::Float32:
+      return i32 ? segment_sum_typed<float, int32_t>(c) : segment_sum_typed<float, int64_t>(c);
+    case DType::Float64:
+      return i32 ? segment_sum_typed<double, int32_t>(c) : segment_sum_typed<double, int64_t>(c);
+    case DType::Int32:
+      return i32 ? segment_sum_typed<int32_t, int32_t>(c) : segment_sum_typed<int32_t, int64_t>(c);
+    case DType::Int64:
+      return i32 ? segment_sum_typed<int64_t, int32_t>(c) : segment_sum_typed<int64_t, int64_t>(c);
     default:
-      throw Unimplemented(ember::detail::str_cat("[unsorted_segment_sum] ", dtype_name(c.outputs[0].dtype()), " on CUDA"));
+      throw Unimplemented(ember::detail::str_cat("[unsorted_segment_sum] ",
+                                                 dtype_name(c.outputs[0].dtype()), " on CUDA"));
   }
 }
 
-// ---- one_hot, range -------------------------------------------------------------------------------
+// ---- one_hot, range
+// -------------------------------------------------------------------------------
 
 template <typename T, typename I>
-__global__ void one_hot_kernel(const I* idx, T* y, int64_t total, int64_t depth, int64_t inner, T on, T off) {
+__global__ void one_hot_kernel(const I* idx, T* y, int64_t total, int64_t depth, int64_t inner,
+                               T on, T off) {
   GRID_STRIDE(t, total) {
     int64_t k = t % inner, d = (t / inner) % depth, o = t / (inner * depth);
     y[t] = static_cast<int64_t>(idx[o * inner + k]) == d ? on : off;
@@ -311,23 +363,28 @@ void one_hot_typed(KernelContext& c) {
   if (axis == -1) axis = idx.rank();
   int64_t inner = 1;
   for (int i = static_cast<int>(axis); i < idx.rank(); ++i) inner *= idx.dim(i);
-  T on = static_cast<T>(c.attrs.get<double>("on_value")), off = static_cast<T>(c.attrs.get<double>("off_value"));
+  T on = static_cast<T>(c.attrs.get<double>("on_value")),
+    off = static_cast<T>(c.attrs.get<double>("off_value"));
   cudaStream_t s = prepare(c);
   if (idx.dtype() == int32)
-    one_hot_kernel<<<blocks_for(y.num_elements()), kThreads, 0, s>>>(idx.data<const int32_t>(), y.data<T>(),
-                                                                      y.num_elements(), depth, inner, on, off);
+    one_hot_kernel<<<blocks_for(y.num_elements()), kThreads, 0, s>>>(
+        idx.data<const int32_t>(), y.data<T>(), y.num_elements(), depth, inner, on, off);
   else
-    one_hot_kernel<<<blocks_for(y.num_elements()), kThreads, 0, s>>>(idx.data<const int64_t>(), y.data<T>(),
-                                                                      y.num_elements(), depth, inner, on, off);
+    one_hot_kernel<<<blocks_for(y.num_elements()), kThreads, 0, s>>>(
+        idx.data<const int64_t>(), y.data<T>(), y.num_elements(), depth, inner, on, off);
   EMBER_CUDA_LAUNCHED();
 }
-void one_hot(KernelContext& c) { EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, one_hot_typed<scalar_t>(c)); }
+void one_hot(KernelContext& c) {
+  EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, one_hot_typed<scalar_t>(c));
+}
 
 template <typename T>
 __global__ void range_kernel(T* y, int64_t n, double start, double delta) {
   GRID_STRIDE(i, n) {
-    if constexpr (std::is_integral_v<T>) y[i] = static_cast<T>(static_cast<int64_t>(start) + i * static_cast<int64_t>(delta));
-    else y[i] = static_cast<T>(start + static_cast<double>(i) * delta);
+    if constexpr (std::is_integral_v<T>)
+      y[i] = static_cast<T>(static_cast<int64_t>(start) + i * static_cast<int64_t>(delta));
+    else
+      y[i] = static_cast<T>(start + static_cast<double>(i) * delta);
   }
 }
 void range(KernelContext& c) {
@@ -336,11 +393,13 @@ void range(KernelContext& c) {
   cudaStream_t s = prepare(c);
   EMBER_SWITCH_NUMERIC(y.dtype(), break,
                        (range_kernel<<<blocks_for(y.num_elements()), kThreads, 0, s>>>(
-                           y.data<scalar_t>(), y.num_elements(), c.attrs.get<double>("start"), c.attrs.get<double>("delta"))));
+                           y.data<scalar_t>(), y.num_elements(), c.attrs.get<double>("start"),
+                           c.attrs.get<double>("delta"))));
   EMBER_CUDA_LAUNCHED();
 }
 
-// ---- mirror pad and its adjoint ----------------------------------------------------------------------
+// ---- mirror pad and its adjoint
+// ----------------------------------------------------------------------
 
 struct MirrorPlan {
   int rank;
@@ -350,7 +409,8 @@ struct MirrorPlan {
 
 MirrorPlan mirror_plan(const KernelContext& c, const TensorShape& in, const TensorShape& out) {
   MirrorPlan p{};
-  EMBER_CHECK(in.rank() <= kMaxRank, Unimplemented, "[pad] rank ", in.rank(), " mirror padding on CUDA");
+  EMBER_CHECK(in.rank() <= kMaxRank, Unimplemented, "[pad] rank ", in.rank(),
+              " mirror padding on CUDA");
   p.rank = in.rank();
   p.reflect = c.attrs.get<std::string>("mode") == "REFLECT";
   const Ints& pads = c.attrs.get<Ints>("paddings");
@@ -394,9 +454,18 @@ void mirror_pad(KernelContext& c) {
   cudaStream_t s = prepare(c);
   auto n = y.num_elements();
   switch (dtype_size(x.dtype())) {
-    case 1: mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const uint8_t*>(x.raw_data()), static_cast<uint8_t*>(y.raw_data()), n, p); break;
-    case 4: mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const uint32_t*>(x.raw_data()), static_cast<uint32_t*>(y.raw_data()), n, p); break;
-    default: mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const uint64_t*>(x.raw_data()), static_cast<uint64_t*>(y.raw_data()), n, p); break;
+    case 1:
+      mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(
+          static_cast<const uint8_t*>(x.raw_data()), static_cast<uint8_t*>(y.raw_data()), n, p);
+      break;
+    case 4:
+      mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(
+          static_cast<const uint32_t*>(x.raw_data()), static_cast<uint32_t*>(y.raw_data()), n, p);
+      break;
+    default:
+      mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(
+          static_cast<const uint64_t*>(x.raw_data()), static_cast<uint64_t*>(y.raw_data()), n, p);
+      break;
   }
   EMBER_CUDA_LAUNCHED();
 }
@@ -410,11 +479,25 @@ void mirror_pad_grad(KernelContext& c) {
   cudaStream_t s = prepare(c);
   auto n = dy.num_elements();
   switch (dy.dtype()) {
-    case DType::Float32: mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(dy.data<const float>(), dx.data<float>(), n, p); break;
-    case DType::Float64: mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(dy.data<const double>(), dx.data<double>(), n, p); break;
-    case DType::Int32: mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(dy.data<const int32_t>(), dx.data<int32_t>(), n, p); break;
-    case DType::Int64: mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(dy.data<const int64_t>(), dx.data<int64_t>(), n, p); break;
-    default: throw Unimplemented(ember::detail::str_cat("[mirror_pad_grad] ", dtype_name(dy.dtype()), " on CUDA"));
+    case DType::Float32:
+      mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(dy.data<const float>(),
+                                                                dx.data<float>(), n, p);
+      break;
+    case DType::Float64:
+      mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(dy.data<const double>(),
+                                                                dx.data<double>(), n, p);
+      break;
+    case DType::Int32:
+      mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(dy.data<const int32_t>(),
+                                                                dx.data<int32_t>(), n, p);
+      break;
+    case DType::Int64:
+      mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(dy.data<const int64_t>(),
+                                                                dx.data<int64_t>(), n, p);
+      break;
+    default:
+      throw Unimplemented(
+          ember::detail::str_cat("[mirror_pad_grad] ", dtype_name(dy.dtype()), " on CUDA"));
   }
   EMBER_CUDA_LAUNCHED();
 }

@@ -14,13 +14,13 @@
 #include "core/op.h"
 #include "kernels/matmul_batch.h"
 
-#define EMBER_CUBLAS_CHECK(CALL)                                                                   \
-  do {                                                                                             \
-    cublasStatus_t ember_st_ = (CALL);                                                             \
-    if (ember_st_ != CUBLAS_STATUS_SUCCESS) [[unlikely]]                                           \
-      throw ::ember::Internal(::ember::detail::str_cat("[cublas] ", #CALL, " failed: ",            \
-                                                       cublasGetStatusString(ember_st_), " at ",   \
-                                                       __FILE__, ":", __LINE__));                  \
+#define EMBER_CUBLAS_CHECK(CALL)                                                               \
+  do {                                                                                         \
+    cublasStatus_t ember_st_ = (CALL);                                                         \
+    if (ember_st_ != CUBLAS_STATUS_SUCCESS) [[unlikely]]                                       \
+      throw ::ember::Internal(::ember::detail::str_cat(                                        \
+          "[cublas] ", #CALL, " failed: ", cublasGetStatusString(ember_st_), " at ", __FILE__, \
+          ":", __LINE__));                                                                     \
   } while (0)
 
 namespace ember::cuda {
@@ -41,19 +41,19 @@ cublasHandle_t handle(int device) {
 }
 
 template <typename T>
-void gemm(cublasHandle_t h, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c,
-          int64_t batch, int64_t stride_a, int64_t stride_b) {
+void gemm(cublasHandle_t h, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a,
+          const T* b, T* c, int64_t batch, int64_t stride_a, int64_t stride_b) {
   const T one = 1, zero = 0;
   auto opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
   int lda = static_cast<int>(ta ? m : k), ldb = static_cast<int>(tb ? k : n);
   if constexpr (std::is_same_v<T, float>) {
-    EMBER_CUBLAS_CHECK(cublasSgemmStridedBatched(h, opb, opa, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k),
-                                                 &one, b, ldb, stride_b, a, lda, stride_a, &zero, c, static_cast<int>(n),
-                                                 m * n, static_cast<int>(batch)));
+    EMBER_CUBLAS_CHECK(cublasSgemmStridedBatched(
+        h, opb, opa, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one, b, ldb,
+        stride_b, a, lda, stride_a, &zero, c, static_cast<int>(n), m * n, static_cast<int>(batch)));
   } else {
-    EMBER_CUBLAS_CHECK(cublasDgemmStridedBatched(h, opb, opa, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k),
-                                                 &one, b, ldb, stride_b, a, lda, stride_a, &zero, c, static_cast<int>(n),
-                                                 m * n, static_cast<int>(batch)));
+    EMBER_CUBLAS_CHECK(cublasDgemmStridedBatched(
+        h, opb, opa, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one, b, ldb,
+        stride_b, a, lda, stride_a, &zero, c, static_cast<int>(n), m * n, static_cast<int>(batch)));
   }
 }
 
@@ -72,14 +72,16 @@ void matmul_typed(KernelContext& c, bool ta, bool tb) {
     return;
   }
   cublasHandle_t h = handle(c.device.index());
-  EMBER_CUBLAS_CHECK(cublasSetMathMode(h, std::is_same_v<T, float> && tensor_float_32_execution_enabled()
-                                              ? CUBLAS_TF32_TENSOR_OP_MATH
-                                              : CUBLAS_DEFAULT_MATH));
+  EMBER_CUBLAS_CHECK(
+      cublasSetMathMode(h, std::is_same_v<T, float> && tensor_float_32_execution_enabled()
+                               ? CUBLAS_TF32_TENSOR_OP_MATH
+                               : CUBLAS_DEFAULT_MATH));
   const T* pa = static_cast<const T*>(a.raw_data());
   const T* pb = static_cast<const T*>(b.raw_data());
   T* po = static_cast<T*>(out.raw_data());
   int64_t sa = a.dim(ra - 2) * a.dim(ra - 1), sb = b.dim(rb - 2) * b.dim(rb - 1);
-  int64_t batch_a = a.num_elements() / std::max<int64_t>(sa, 1), batch_b = b.num_elements() / std::max<int64_t>(sb, 1);
+  int64_t batch_a = a.num_elements() / std::max<int64_t>(sa, 1),
+          batch_b = b.num_elements() / std::max<int64_t>(sb, 1);
   if (batch_a == batch && batch_b == batch) {
     gemm<T>(h, ta, tb, m, n, k, pa, pb, po, batch, sa, sb);
   } else if (batch_a == 1 || batch_b == 1) {  // one side shared by every batch entry: stride 0

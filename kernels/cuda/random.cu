@@ -17,7 +17,8 @@ __global__ void uniform_kernel(T* y, int64_t n, uint64_t key, uint64_t offset) {
       y[i] = philox::uniform_float(b.v[i % 4]);
     } else {
       philox::Block b = philox::at(key, offset + static_cast<uint64_t>(i / 2));
-      y[i] = i % 2 ? philox::uniform_double(b.v[2], b.v[3]) : philox::uniform_double(b.v[0], b.v[1]);
+      y[i] =
+          i % 2 ? philox::uniform_double(b.v[2], b.v[3]) : philox::uniform_double(b.v[0], b.v[1]);
     }
   }
 }
@@ -47,8 +48,11 @@ void random_kernel(KernelContext& c) {
   auto offset = static_cast<uint64_t>(c.attrs.get<int64_t>("offset"));
   cudaStream_t s = prepare(c);
   EMBER_SWITCH_FLOAT(y.dtype(), break, {
-    if constexpr (kKind == 0) uniform_kernel<<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, key, offset);
-    else normal_kernel<scalar_t, kKind == 2><<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, key, offset);
+    if constexpr (kKind == 0)
+      uniform_kernel<<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, key, offset);
+    else
+      normal_kernel<scalar_t, kKind == 2>
+          <<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, key, offset);
   });
   EMBER_CUDA_LAUNCHED();
 }

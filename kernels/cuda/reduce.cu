@@ -22,7 +22,8 @@ __device__ typename R::A block_merge(typename R::A v) {
   shared[threadIdx.x] = v;
   __syncthreads();
   for (int s = kThreads / 2; s > 0; s /= 2) {
-    if (threadIdx.x < s) shared[threadIdx.x] = R::merge(shared[threadIdx.x], shared[threadIdx.x + s]);
+    if (threadIdx.x < s)
+      shared[threadIdx.x] = R::merge(shared[threadIdx.x], shared[threadIdx.x + s]);
     __syncthreads();
   }
   A out = shared[0];
@@ -31,24 +32,26 @@ __device__ typename R::A block_merge(typename R::A v) {
 }
 
 template <typename R, typename T>
-__global__ void reduce_chunks(const T* __restrict__ x, typename R::A* __restrict__ partial, int64_t rows, int64_t red,
-                              int64_t chunks) {
+__global__ void reduce_chunks(const T* __restrict__ x, typename R::A* __restrict__ partial,
+                              int64_t rows, int64_t red, int64_t chunks) {
   for (int64_t b = blockIdx.x; b < rows * chunks; b += gridDim.x) {
     int64_t row = b / chunks, chunk = b % chunks;
     int64_t lo = chunk * kChunk, hi = min(red, lo + kChunk);
     typename R::A acc = R::init();
-    for (int64_t i = lo + threadIdx.x; i < hi; i += blockDim.x) acc = R::step(acc, x[row * red + i]);
+    for (int64_t i = lo + threadIdx.x; i < hi; i += blockDim.x)
+      acc = R::step(acc, x[row * red + i]);
     acc = block_merge<R>(acc);
     if (threadIdx.x == 0) partial[b] = acc;
   }
 }
 
 template <typename R, typename T>
-__global__ void finish_rows(const typename R::A* __restrict__ partial, T* __restrict__ y, int64_t rows, int64_t chunks,
-                            int64_t red) {
+__global__ void finish_rows(const typename R::A* __restrict__ partial, T* __restrict__ y,
+                            int64_t rows, int64_t chunks, int64_t red) {
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     typename R::A acc = R::init();
-    for (int64_t i = threadIdx.x; i < chunks; i += blockDim.x) acc = R::merge(acc, partial[row * chunks + i]);
+    for (int64_t i = threadIdx.x; i < chunks; i += blockDim.x)
+      acc = R::merge(acc, partial[row * chunks + i]);
     acc = block_merge<R>(acc);
     if (threadIdx.x == 0) y[row] = R::finish(acc, red);
   }
@@ -62,7 +65,8 @@ void reduce_typed(KernelContext& c) {
   Tensor& y = c.outputs[0];
   int rank = x.rank();
   std::vector<bool> reduced(static_cast<size_t>(rank), false);
-  for (int64_t a : c.attrs.get<std::vector<int64_t>>("axis")) reduced[static_cast<size_t>(a < 0 ? a + rank : a)] = true;
+  for (int64_t a : c.attrs.get<std::vector<int64_t>>("axis"))
+    reduced[static_cast<size_t>(a < 0 ? a + rank : a)] = true;
   // Move the reduced axes last (a no-op copy is skipped when they already are).
   std::vector<int64_t> perm;
   for (int i = 0; i < rank; ++i)
@@ -76,13 +80,15 @@ void reduce_typed(KernelContext& c) {
   if (rows == 0) return;
   int64_t red = rows ? x.num_elements() / rows : 0;
   int64_t chunks = std::max<int64_t>(1, (red + kChunk - 1) / kChunk);
-  Tensor partial = Tensor::empty({static_cast<int64_t>(rows * chunks * static_cast<int64_t>(sizeof(A)))}, uint8, c.device);
+  Tensor partial = Tensor::empty(
+      {static_cast<int64_t>(rows * chunks * static_cast<int64_t>(sizeof(A)))}, uint8, c.device);
   cudaStream_t s = prepare(c);
   auto* pp = static_cast<A*>(partial.raw_data());
   reduce_chunks<R, T><<<blocks_for(rows * chunks * kThreads), kThreads, 0, s>>>(
       static_cast<const T*>(x.raw_data()), pp, rows, red, chunks);
   EMBER_CUDA_LAUNCHED();
-  finish_rows<R, T><<<blocks_for(rows * kThreads), kThreads, 0, s>>>(pp, static_cast<T*>(y.raw_data()), rows, chunks, red);
+  finish_rows<R, T><<<blocks_for(rows * kThreads), kThreads, 0, s>>>(
+      pp, static_cast<T*>(y.raw_data()), rows, chunks, red);
   EMBER_CUDA_LAUNCHED();
 }
 
@@ -96,7 +102,8 @@ void reduce_any(KernelContext& c) { reduce_typed<AnyRT, bool>(c); }
 // ---- argmax / argmin: one thread per output ---------------------------------------------------
 
 template <typename T, bool kMax>
-__global__ void arg_kernel(const T* __restrict__ x, int64_t* __restrict__ y, int64_t outer, int64_t n, int64_t inner) {
+__global__ void arg_kernel(const T* __restrict__ x, int64_t* __restrict__ y, int64_t outer,
+                           int64_t n, int64_t inner) {
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < outer * inner;
        t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const T* p = x + (t / inner) * n * inner + t % inner;
@@ -105,8 +112,10 @@ __global__ void arg_kernel(const T* __restrict__ x, int64_t* __restrict__ y, int
     for (int64_t i = 1; i < n; ++i) {
       T v = p[i * inner];
       bool better;
-      if constexpr (std::is_floating_point_v<T>) better = bv == bv && (v != v || (kMax ? v > bv : v < bv));
-      else better = kMax ? v > bv : v < bv;
+      if constexpr (std::is_floating_point_v<T>)
+        better = bv == bv && (v != v || (kMax ? v > bv : v < bv));
+      else
+        better = kMax ? v > bv : v < bv;
       if (better) best = i, bv = v;
     }
     y[t] = best;
@@ -123,8 +132,8 @@ void arg_typed(KernelContext& c) {
   for (int i = static_cast<int>(axis) + 1; i < x.rank(); ++i) inner *= x.dim(i);
   if (outer * inner == 0) return;
   cudaStream_t s = prepare(c);
-  arg_kernel<T, kMax><<<blocks_for(outer * inner), kThreads, 0, s>>>(static_cast<const T*>(x.raw_data()),
-                                                                      c.outputs[0].data<int64_t>(), outer, n, inner);
+  arg_kernel<T, kMax><<<blocks_for(outer * inner), kThreads, 0, s>>>(
+      static_cast<const T*>(x.raw_data()), c.outputs[0].data<int64_t>(), outer, n, inner);
   EMBER_CUDA_LAUNCHED();
 }
 template <bool kMax>
@@ -145,7 +154,8 @@ __global__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int64_t
     shared[threadIdx.x] = m;
     __syncthreads();
     for (int s = kThreads / 2; s > 0; s /= 2) {
-      if (threadIdx.x < s && shared[threadIdx.x + s] > shared[threadIdx.x]) shared[threadIdx.x] = shared[threadIdx.x + s];
+      if (threadIdx.x < s && shared[threadIdx.x + s] > shared[threadIdx.x])
+        shared[threadIdx.x] = shared[threadIdx.x + s];
       __syncthreads();
     }
     m = shared[0];
@@ -179,7 +189,7 @@ void softmax(KernelContext& c) {
   cudaStream_t s = prepare(c);
   EMBER_SWITCH_FLOAT(x.dtype(), break,
                      (softmax_rows<scalar_t, kLog><<<blocks_for(rows * kThreads), kThreads, 0, s>>>(
-                          x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), rows, n)));
+                         x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), rows, n)));
   EMBER_CUDA_LAUNCHED();
 }
 
