@@ -76,6 +76,36 @@ std::vector<Figure> log_softmax_bench() {
   return {{"log_softmax", 8.0 * 4096 * 1024 / t / 1e9, "GB/s"}};
 }
 
+// ---- the GPU sizes (BENCHMARKS.md): run only with --device cuda -------------------------
+
+std::vector<Figure> add_256m() {
+  if (!g_device.is_cuda()) return {};
+  DeviceScope scope(g_device);
+  const int64_t n = int64_t{1} << 28;
+  Tensor a = random::uniform({n}), b = random::uniform({n});
+  double t = bench::time_per_call([&] { Tensor c = a + b; }, 10, 7, 3, sync);
+  // The reference: a device-to-device copy of the same size (bytes read + written).
+  double tc = bench::time_per_call([&] { Tensor c = a.clone(); }, 10, 7, 3, sync);
+  return {{"add_256M", 12.0 * double(n) / t / 1e9, "GB/s"}, {"copy_256M", 8.0 * double(n) / tc / 1e9, "GB/s"}};
+}
+
+std::vector<Figure> matmul_8192() {
+  if (!g_device.is_cuda()) return {};
+  DeviceScope scope(g_device);
+  const int64_t n = 8192;
+  Tensor a = random::normal({n, n}), b = random::normal({n, n});
+  double flops = 2.0 * double(n) * double(n) * double(n);
+  std::vector<Figure> out;
+  for (bool tf32 : {false, true}) {
+    enable_tensor_float_32_execution(tf32);
+    double t = bench::time_per_call([&] { Tensor c = matmul(a, b); }, 3, 5, 1, sync);
+    out.push_back({tf32 ? "matmul_8192_tf32" : "matmul_8192_fp32", flops / t / 1e12, "TFLOP/s"});
+  }
+  enable_tensor_float_32_execution(false);
+  // bfloat16: ember has no bfloat16 kernels yet, so no figure.
+  return out;
+}
+
 // 64 float32 variables of 1M elements (256 MB) saved and restored, with the
 // disk's own sequential write (synced) and read speed measured beside them.
 std::vector<Figure> checkpoint_bench() {
@@ -154,7 +184,9 @@ int main(int argc, char** argv) {
                        {"sum_16M", sum_16m},
                        {"matmul_1024", matmul_1024},
                        {"log_softmax", log_softmax_bench},
-                       {"checkpoint", checkpoint_bench}},
+                       {"checkpoint", checkpoint_bench},
+                       {"add_256M", add_256m},
+                       {"matmul_8192", matmul_8192}},
                       names, json);
   } catch (const ember::Error& e) {
     std::fprintf(stderr, "ember-bench: %s\n", e.what());
