@@ -38,12 +38,12 @@ int main() {
   auto dir = std::filesystem::temp_directory_path() / "ember_tour";
   std::filesystem::remove_all(dir);
   auto model = std::make_shared<Module>("model");
-  model->track("w", trackable_of(w));
+  model->track("w", w);
   std::string path = Checkpoint({{"model", model}}).save((dir / "ckpt").string());
   auto fresh = std::make_shared<Module>("model");
   Checkpoint({{"model", fresh}}).restore(latest_checkpoint(dir.string()));
   Variable w2(zeros({3, 2}), {.name = "w"});
-  fresh->track("w", trackable_of(w2));  // created after the restore: takes the saved value now
+  fresh->track("w", w2);  // created after the restore: takes the saved value now
   std::cout << "saved " << path << "; restored w equals the original: "
             << (reduce_all(equal(w2.read_value(), w.read_value())).item<bool>() ? "yes" : "no")
             << "\n";

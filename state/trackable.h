@@ -48,6 +48,8 @@ class Trackable : public std::enable_shared_from_this<Trackable> {
 
   /// Adds (or rebinds) the dependency `name`; the child is kept alive.
   void track(const std::string& name, std::shared_ptr<Trackable> child);
+  /// Tracks a variable through its (unique) trackable node.
+  void track(const std::string& name, const Variable& v);
   /// The dependency called `name`, or null.
   std::shared_ptr<Trackable> lookup_dependency(const std::string& name) const;
   /// Dependencies in the order they were first tracked.
@@ -83,6 +85,8 @@ class TrackableVariable : public Trackable {
 
 /// The (unique) trackable node of `v`.
 std::shared_ptr<TrackableVariable> trackable_of(const Variable& v);
+
+inline void Trackable::track(const std::string& name, const Variable& v) { track(name, trackable_of(v)); }
 
 /// A Trackable that tracks its members when they are assigned (members are
 /// declared as Tracked<T>).

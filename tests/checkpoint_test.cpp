@@ -164,7 +164,7 @@ TEST(Trackable, DependenciesAreOwnedAndOrdered) {
   EXPECT_TRUE(x->lookup_dependency("ccc"));  // the parent keeps it alive
   EXPECT_FALSE(x->lookup_dependency("nope"));
   Variable v(constant(1.f));
-  x->track("vvv", trackable_of(v));
+  x->track("vvv", v);
   ASSERT_EQ(x->dependencies().size(), 2u);
   EXPECT_EQ(x->dependencies()[0].first, "ccc");
   EXPECT_EQ(x->dependencies()[1].first, "vvv");
