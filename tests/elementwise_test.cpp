@@ -132,6 +132,37 @@ TEST_P(UnaryTest, RoundHalfToEvenAndSpecialValues) {
   EXPECT_TRUE(std::isnan(e[2]));
 }
 
+// The vectorised float32 exp, sigmoid and tanh against float64, in units in
+// the last place of the float32 result, over a dense sweep.
+TEST_P(UnaryTest, Float32TranscendentalsWithinAFewUlp) {
+  struct Case {
+    const char* name;
+    std::function<Tensor(const Tensor&)> op;
+    Ref1 ref;
+    double lo, hi;
+  };
+  const std::vector<Case> cases = {
+      {"exp", [](const Tensor& x) { return exp(x); }, [](double x) { return std::exp(x); }, -87, 88},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, [](double x) { return 1 / (1 + std::exp(-x)); }, -80, 80},
+      {"tanh", [](const Tensor& x) { return tanh(x); }, [](double x) { return std::tanh(x); }, -12, 12},
+  };
+  const int n = 200001;
+  for (const auto& c : cases) {
+    std::vector<float> xs(n);
+    for (int i = 0; i < n; ++i) xs[static_cast<size_t>(i)] = static_cast<float>(c.lo + (c.hi - c.lo) * i / (n - 1));
+    auto got = c.op(constant(xs)).to_vector<float>();
+    double worst = 0;
+    for (int i = 0; i < n; ++i) {
+      double want = c.ref(xs[static_cast<size_t>(i)]);
+      float wf = static_cast<float>(want);
+      double ulp = std::nextafter(std::abs(wf), INFINITY) - std::abs(wf);
+      if (ulp == 0 || std::abs(want) < 1e-30) continue;
+      worst = std::max(worst, std::abs(got[static_cast<size_t>(i)] - want) / ulp);
+    }
+    EXPECT_LE(worst, 4.0) << c.name;
+  }
+}
+
 TEST_P(UnaryTest, LogicalNot) {
   EXPECT_EQ(values(logical_not(constant(std::vector<bool>{true, false, true}))),
             (std::vector<double>{0, 1, 0}));

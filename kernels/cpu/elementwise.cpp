@@ -139,11 +139,12 @@ void binary_run(const Tensor& a, const Tensor& b, Tensor& out, F f) {
 
 // ---- kernels, one template per dtype class ------------------------------------------
 
-// float32 exp and sigmoid, 8 lanes at a time with vec::exp8 (GCC does not
-// vectorise the scalar fast_exp loop); the tail uses the scalar functor.
+// float32 exp, sigmoid and tanh, 8 lanes at a time (kernels/cpu/vec.h; GCC
+// does not vectorise loops over fast_exp or libm's tanhf); the tail uses the
+// scalar functor.
 template <typename F>
 bool unary_float32_vectorised(const Tensor& x, Tensor& y) {
-  if constexpr (std::is_same_v<F, fn::Exp> || std::is_same_v<F, fn::Sigmoid>) {
+  if constexpr (std::is_same_v<F, fn::Exp> || std::is_same_v<F, fn::Sigmoid> || std::is_same_v<F, fn::Tanh>) {
     if (x.dtype() != float32) return false;
     const float* px = static_cast<const float*>(x.raw_data());
     float* py = static_cast<float*>(y.raw_data());
@@ -153,6 +154,8 @@ bool unary_float32_vectorised(const Tensor& x, Tensor& y) {
         vec::f8 v = vec::load(px + i);
         if constexpr (std::is_same_v<F, fn::Exp>) {
           vec::store(py + i, vec::exp8(v));
+        } else if constexpr (std::is_same_v<F, fn::Tanh>) {
+          vec::store(py + i, vec::tanh8(v));
         } else {
           vec::f8 en = vec::exp8(v < 0 ? v : -v);  // exp(-|x|): never overflows
           vec::f8 one = vec::splat(1.0f);
