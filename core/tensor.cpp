@@ -125,11 +125,6 @@ std::string format_float(T v, bool scientific) {
   return s;
 }
 
-struct Formatter {
-  std::vector<std::string> cells;
-  bool summarize = false;
-};
-
 template <typename T>
 std::vector<std::string> format_cells(const std::vector<T>& vals) {
   std::vector<std::string> out;
@@ -195,32 +190,75 @@ std::vector<std::string> format_cells(const std::vector<T>& vals) {
 
 constexpr int64_t kSummarizeThreshold = 1000;
 constexpr int64_t kEdgeItems = 3;
+constexpr int64_t kLineWidth = 75;
 
-void render(std::ostringstream& os, const std::vector<std::string>& cells, const TensorShape& shape,
-            int axis, int64_t offset, const Dims& strides, bool summarize) {
-  if (axis == shape.rank()) {
-    os << cells[static_cast<size_t>(offset)];
-    return;
+// NumPy's _extendLine: wraps before a word that would pass the width
+// (unless the line holds nothing but its prefix).
+void extend_line(std::string& s, std::string& line, const std::string& word, int64_t width,
+                 const std::string& prefix) {
+  bool wrap = static_cast<int64_t>(line.size() + word.size()) > width && line.size() > prefix.size();
+  if (wrap) {
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    s += line + "\n";
+    line = prefix;
   }
-  int64_t n = shape.dim(axis);
-  os << '[';
-  bool last_axis = axis == shape.rank() - 1;
-  std::string sep = last_axis ? " "
-                              : std::string(static_cast<size_t>(shape.rank() - axis - 1), '\n') +
-                                    std::string(static_cast<size_t>(axis + 1), ' ');
-  bool first = true;
-  for (int64_t i = 0; i < n; ++i) {
-    if (summarize && n > 2 * kEdgeItems && i == kEdgeItems) {
-      os << sep << "...";
-      i = n - kEdgeItems - 1;
-      continue;
+  line += word;
+}
+
+// NumPy's _formatArray (array_str: separator ' ', line width 75), with
+// `cells` the formatted elements in row-major order.
+struct ArrayFormatter {
+  const std::vector<std::string>& cells;
+  const TensorShape& shape;
+  Dims strides;
+  bool summarize;
+
+  std::string recurse(int axis, int64_t offset, const std::string& hanging, int64_t width) const {
+    if (axis == shape.rank()) return cells[static_cast<size_t>(offset)];
+    std::string next_hanging = hanging + " ";
+    int64_t next_width = width - 1;
+    int64_t n = shape.dim(axis), stride = strides[static_cast<size_t>(axis)];
+    bool summary = summarize && n > 2 * kEdgeItems;
+    int64_t leading = summary ? kEdgeItems : 0, trailing = summary ? kEdgeItems : n;
+    auto item = [&](int64_t i) { return recurse(axis + 1, offset + i * stride, next_hanging, next_width); };
+    std::string s;
+    if (axis == shape.rank() - 1) {
+      int64_t elem_width = width - 1;
+      std::string line = hanging;
+      for (int64_t i = 0; i < leading; ++i) {
+        extend_line(s, line, item(i), elem_width, hanging);
+        line += ' ';
+      }
+      if (summary) {
+        extend_line(s, line, "...", elem_width, hanging);
+        line += ' ';
+      }
+      for (int64_t i = trailing; i > 1; --i) {
+        extend_line(s, line, item(n - i), elem_width, hanging);
+        line += ' ';
+      }
+      extend_line(s, line, item(n - 1), elem_width, hanging);
+      s += line;
+    } else {
+      std::string line_sep(static_cast<size_t>(shape.rank() - axis - 1), '\n');
+      for (int64_t i = 0; i < leading; ++i) s += hanging + item(i) + line_sep;
+      if (summary) s += hanging + "..." + line_sep;
+      for (int64_t i = trailing; i > 1; --i) s += hanging + item(n - i) + line_sep;
+      s += hanging + item(n - 1);
     }
-    if (!first) os << sep;
-    first = false;
-    render(os, cells, shape, axis + 1, offset + i * strides[static_cast<size_t>(axis)], strides,
-           summarize);
+    return "[" + s.substr(hanging.size()) + "]";
   }
-  os << ']';
+};
+
+// Whether element `flat` is shown when an array is summarised (its index
+// along every long axis is among the first or last kEdgeItems).
+bool shown(int64_t flat, const TensorShape& shape) {
+  for (int i = shape.rank() - 1; i >= 0; --i) {
+    int64_t n = shape.dim(i), idx = flat % n;
+    flat /= n;
+    if (n > 2 * kEdgeItems && idx >= kEdgeItems && idx < n - kEdgeItems) return false;
+  }
+  return true;
 }
 
 template <typename T>
@@ -247,11 +285,25 @@ std::string format_typed(const Tensor& t) {
       return std::to_string(static_cast<int64_t>(vals[0]));
     }
   }
+  if (t.num_elements() == 0) return "[]";
   bool summarize = t.num_elements() > kSummarizeThreshold;
-  auto cells = format_cells(vals);
-  std::ostringstream os;
-  render(os, cells, t.shape(), 0, 0, contiguous_strides(t.shape()), summarize);
-  return os.str();
+  // As NumPy, widths and notation come from the elements that are shown.
+  std::vector<std::string> cells(vals.size());
+  if (summarize) {
+    std::vector<T> visible;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < vals.size(); ++i)
+      if (shown(static_cast<int64_t>(i), t.shape())) {
+        visible.push_back(vals[i]);
+        where.push_back(i);
+      }
+    auto formatted = format_cells(visible);
+    for (size_t k = 0; k < where.size(); ++k) cells[where[k]] = std::move(formatted[k]);
+  } else {
+    cells = format_cells(vals);
+  }
+  ArrayFormatter f{cells, t.shape(), contiguous_strides(t.shape()), summarize};
+  return f.recurse(0, 0, " ", kLineWidth);
 }
 
 }  // namespace

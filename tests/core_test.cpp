@@ -142,6 +142,33 @@ TEST(Tensor, PrintsAsTensorFlowDoes) {
             "ember.Tensor([   0    1    2 ... 1997 1998 1999], shape=(2000,), dtype=int64)");
 }
 
+// Expected strings from NumPy 2 (np.array_str), as TensorFlow prints values.
+TEST(Tensor, WrapsAndSummarisesAsNumPy) {
+  EXPECT_EQ(format_values(range(30)),
+            "[ 0  1  2  3  4  5  6  7  8  9 10 11 12 13 14 15 16 17 18 19 20 21 22 23\n 24 25 26 27 28 29]");
+  EXPECT_EQ(format_values(reshape(cast(range(24), float32), {2, 12}) / 7.0f),
+            "[[0.         0.14285715 0.2857143  0.42857143 0.5714286  0.71428573\n"
+            "  0.85714287 1.         1.1428572  1.2857143  1.4285715  1.5714285 ]\n"
+            " [1.7142857  1.8571428  2.         2.142857   2.2857144  2.4285715\n"
+            "  2.5714285  2.7142856  2.857143   3.         3.142857   3.2857144 ]]");
+  EXPECT_EQ(format_values(reshape(range(3000), {3, 1000})),
+            "[[   0    1    2 ...  997  998  999]\n [1000 1001 1002 ... 1997 1998 1999]\n"
+            " [2000 2001 2002 ... 2997 2998 2999]]");
+  std::vector<bool> flags;
+  for (int i = 0; i < 40; ++i) flags.push_back(i % 2 == 0);
+  EXPECT_EQ(format_values(constant(flags)),
+            "[ True False  True False  True False  True False  True False  True False\n"
+            "  True False  True False  True False  True False  True False  True False\n"
+            "  True False  True False  True False  True False  True False  True False\n"
+            "  True False  True False]");
+  EXPECT_EQ(format_values(reshape(cast(range(4000), float32), {2, 1000, 2}) / 4.0f),
+            "[[[0.0000e+00 2.5000e-01]\n  [5.0000e-01 7.5000e-01]\n  [1.0000e+00 1.2500e+00]\n  ...\n"
+            "  [4.9850e+02 4.9875e+02]\n  [4.9900e+02 4.9925e+02]\n  [4.9950e+02 4.9975e+02]]\n\n"
+            " [[5.0000e+02 5.0025e+02]\n  [5.0050e+02 5.0075e+02]\n  [5.0100e+02 5.0125e+02]\n  ...\n"
+            "  [9.9850e+02 9.9875e+02]\n  [9.9900e+02 9.9925e+02]\n  [9.9950e+02 9.9975e+02]]]");
+  EXPECT_EQ(format_values(zeros({2, 0})), "[]");
+}
+
 TEST(Registry, EveryOpHasACpuKernelAndAName) {
   auto ops = registered_ops();
   EXPECT_GT(ops.size(), 70u);
