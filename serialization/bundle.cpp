@@ -311,6 +311,14 @@ std::vector<std::string> Reader::keys() const {
   return k;
 }
 
+std::vector<std::string> Reader::keys_with_prefix(const std::string& prefix) const {
+  std::vector<std::string> k;
+  for (auto it = entries_.lower_bound(prefix); it != entries_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it)
+    k.push_back(it->first);
+  return k;
+}
+
 SavedTensor Reader::read(const std::string& key) const {
   const EntryInfo& e = entry(key);
   auto shard = static_cast<size_t>(e.shard);

@@ -63,6 +63,8 @@ class Reader {
   /// NotFound "Key K not found in checkpoint" when absent.
   const EntryInfo& entry(const std::string& key) const;
   std::vector<std::string> keys() const;
+  /// The keys that start with `prefix`, in order.
+  std::vector<std::string> keys_with_prefix(const std::string& prefix) const;
   /// The tensor's value, after checking bounds, size and checksum.
   SavedTensor read(const std::string& key) const;
 

@@ -170,8 +170,7 @@ struct RestoreState {
       Plan p{node, saveable, {}};
       std::string key = attr.checkpoint_key();
       bool any = false;
-      for (const auto& k : reader->keys()) {
-        if (k.compare(0, key.size(), key) != 0) continue;
+      for (const auto& k : reader->keys_with_prefix(key)) {
         std::string suffix = k.substr(key.size());
         if (!suffix.empty() && suffix[0] != '-') continue;
         p.tensors[suffix] = reader->read(k);
