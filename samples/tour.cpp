@@ -34,6 +34,22 @@ int main() {
   }
   std::cout << "d(v^3)/dv = " << dy.item<float>()
             << ", d2(v^3)/dv2 = " << outer.gradient(dy, v).item<float>() << " at v = 1\n";
+  // A small training loop: fit y = 3x + 2 by gradient descent.
+  Tensor xs = random::uniform({256, 1}, -1, 1);
+  Tensor ys = xs * 3.0f + 2.0f;
+  Variable slope(constant(0.f), {.name = "slope"}), bias(constant(0.f), {.name = "bias"});
+  float final_loss = 0;
+  for (int step = 0; step < 300; ++step) {
+    GradientTape t;
+    Tensor loss_step = reduce_mean(square(xs * Tensor(slope) + Tensor(bias) - ys));
+    auto grads = t.gradient(loss_step, {slope, bias});
+    slope.assign_sub(grads[0] * 0.1f);
+    bias.assign_sub(grads[1] * 0.1f);
+    final_loss = loss_step.item<float>();
+  }
+  std::cout << "fit y = 3x + 2: slope " << slope.read_value().item<float>() << ", bias "
+            << bias.read_value().item<float>() << ", loss " << final_loss << "\n";
+
   // Checkpoints in TensorFlow's format, restored into objects made later.
   auto dir = std::filesystem::temp_directory_path() / "ember_tour";
   std::filesystem::remove_all(dir);
