@@ -1,6 +1,7 @@
-// CPU kernels of the shape ops. Views (reshape, expand_dims, squeeze) share
-// the input's buffer; the rest move data through strided_copy or, for
-// gather/scatter, row copies with every index checked before it is used.
+// CPU kernels of the index-driven ops: gather, gather_nd, scatter_nd,
+// tensor_scatter_add, unsorted_segment_sum, one_hot, range and mirror pad.
+// Every index is checked before any data moves; an index out of range is an
+// InvalidArgument naming the op, the position and the value.
 #include <cstring>
 
 #include "core/op.h"
