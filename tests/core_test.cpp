@@ -1,6 +1,7 @@
 // core/: dtypes, shapes, devices, tensors, printing, the allocator, the op
 // registry and the hooks the dispatch point offers to tracing and tapes.
 #include <sstream>
+#include <thread>
 
 #include "test_util.h"
 
@@ -247,6 +248,39 @@ TEST(Errors, AreOneHierarchy) {
     EXPECT_STREQ(e.what(), "x");
   }
   EXPECT_THROW(throw ResourceExhausted("oom"), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace ember::test
+
+namespace ember::test {
+namespace {
+
+// Ops, tapes and random draws on several threads at once: each thread has its
+// own context, tapes and allocator cache; results must not interfere.
+TEST(Concurrency, OpsAndTapesOnSeveralThreads) {
+  std::vector<std::thread> threads;
+  std::vector<double> results(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([t, &results] {
+      random::Generator gen(static_cast<uint64_t>(t));
+      double total = 0;
+      for (int step = 0; step < 50; ++step) {
+        Tensor x = gen.normal({64, 64}, 0, 1, float64);
+        GradientTape tape;
+        tape.watch(x);
+        Tensor y = reduce_sum(square(matmul(x, x)));
+        Tensor g = tape.gradient(y, x);
+        // d/dx sum((xx)^2) = 2 (xx) x^T + 2 x^T (xx): check against the formula.
+        Tensor xx = matmul(x, x);
+        Tensor want = 2.0 * matmul(xx, x, false, true) + 2.0 * matmul(x, xx, true, false);
+        total += reduce_max(abs(g - want)).item<double>();
+      }
+      results[static_cast<size_t>(t)] = total;
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (double r : results) EXPECT_LT(r, 1e-8);
 }
 
 }  // namespace
