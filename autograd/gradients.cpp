@@ -152,11 +152,19 @@ Grads extremum_grad(const GradContext& c) {
 }
 GRAD("Max") { return extremum_grad(c); } END_GRAD;
 GRAD("Min") { return extremum_grad(c); } END_GRAD;
-// NOTE: prod(x)/x_i, so an input containing zeros gets NaN or inf where
-// TensorFlow's cumulative-product formulation gives the exact answer.
+// d prod / d x_i = the product of the others. Without dividing by x_i (which
+// fails at zeros): with no zero in the group it is prod / x_i; with one zero
+// it is the product of the non-zeros at that zero and 0 elsewhere; with two
+// or more, 0 everywhere.
 GRAD("Prod") {
   Reduced r = reduced(c);
-  return {spread(c, G, r) * spread(c, Y, r) / X};
+  Tensor zero = equal(X, zeros_like(X)), one = ones_like(X), nothing = zeros_like(X);
+  Tensor safe = where(zero, one, X);
+  Tensor zeros_in_group = spread(c, reduce_sum(cast(zero, X.dtype()), r.axes, true), r);
+  Tensor nonzero_prod = spread(c, reduce_prod(safe, r.axes, true), r);
+  Tensor none_zero = equal(zeros_in_group, nothing), one_zero = equal(zeros_in_group, one);
+  Tensor others = where(none_zero, nonzero_prod / safe, where(logical_and(one_zero, zero), nonzero_prod, nothing));
+  return {spread(c, G, r) * others};
 } END_GRAD;
 
 // ---- matmul ---------------------------------------------------------------------------
