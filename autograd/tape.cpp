@@ -104,18 +104,24 @@ struct GradientTape::Impl {
     return counter.fetch_add(1, std::memory_order_relaxed);
   }
   bool is_watched(const Tensor& t) const {
-    const uint64_t* m = t.impl()->watch_marks;
-    return m[0] == serial || m[1] == serial || watched_overflow.contains(t.id());
+    const auto* m = t.impl()->watch_marks;
+    return m[0].load(std::memory_order_relaxed) == serial || m[1].load(std::memory_order_relaxed) == serial ||
+           watched_overflow.contains(t.id());
   }
   void mark_watched(const Tensor& t) {
-    uint64_t* m = t.impl()->watch_marks;
-    if (m[0] == serial || m[1] == serial) return;
-    // Take a free mark, or one a finished tape left (an older serial than any live tape's).
-    for (int k = 0; k < 2; ++k)
-      if (m[k] == 0 || m[k] < oldest_live_serial()) {
-        m[k] = serial;
-        return;
+    auto* m = t.impl()->watch_marks;
+    if (m[0].load(std::memory_order_relaxed) == serial || m[1].load(std::memory_order_relaxed) == serial) return;
+    // Take a free mark, or one a finished tape left (an older serial than any
+    // live tape's); compare-and-swap, as another thread's tape may race for it.
+    for (int k = 0; k < 2; ++k) {
+      uint64_t seen = m[k].load(std::memory_order_relaxed);
+      while (true) {
+        if (seen == serial) return;
+        if (seen != 0 && seen >= oldest_live_serial()) break;
+        if (m[k].compare_exchange_weak(seen, serial, std::memory_order_relaxed)) return;
       }
+    }
+    if (m[0].load(std::memory_order_relaxed) == serial || m[1].load(std::memory_order_relaxed) == serial) return;
     watched_overflow.insert(t.id());
   }
   static uint64_t oldest_live_serial();

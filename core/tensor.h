@@ -41,8 +41,9 @@ struct TensorImpl {
   uint64_t id = next_id();
   // Serial numbers of (up to two) gradient tapes watching this tensor: the
   // hook autograd/ uses to test "watched?" without a hash lookup. Serials are
-  // never reused, so a mark left by a finished tape means nothing.
-  uint64_t watch_marks[2] = {0, 0};
+  // never reused, so a mark left by a finished tape means nothing. Atomic:
+  // tapes on different threads may record the same tensor.
+  std::atomic<uint64_t> watch_marks[2] = {0, 0};
 
   /// A new tensor viewing the same buffer (new id, no symbolic or tape state).
   static std::shared_ptr<TensorImpl> view_of(const TensorImpl& src) {
