@@ -82,4 +82,33 @@ using AllRT = AllR;
 template <typename>
 using AnyRT = AnyR;
 
+/// Index of the largest (kMax) or smallest element of p[0], p[stride], ...,
+/// p[(n-1)·stride]: the first one on ties, and the first NaN, as NumPy.
+template <bool kMax, typename T>
+EMBER_HOST_DEVICE int64_t arg_extreme(const T* p, int64_t n, int64_t stride) {
+  int64_t best = 0;
+  T bv = p[0];
+  for (int64_t i = 1; i < n; ++i) {
+    T v = p[i * stride];
+    bool better;
+    if constexpr (std::is_floating_point_v<T>)
+      better = bv == bv && (v != v || (kMax ? v > bv : v < bv));
+    else
+      better = kMax ? v > bv : v < bv;
+    if (better) {
+      best = i;
+      bv = v;
+    }
+  }
+  return best;
+}
+
+/// The shift softmax subtracts from a row whose maximum is `m`: m itself, but
+/// 0 for a row of -inf (so exp(x - m) is not inf - inf) and NaN kept.
+template <typename T>
+EMBER_HOST_DEVICE T softmax_shift(T m) {
+  if (m - m == T(0)) return m;  // finite
+  return m != m ? m : T(0);
+}
+
 }  // namespace ember::reduce

@@ -18,6 +18,5 @@ void require_integer_index(const InferContext& c, const Tensor& t, const char* w
 void require_same_dtype(const InferContext& c, const Tensor& a, const Tensor& b);
 /// NumPy broadcasting of two (possibly partial) shapes.
 TensorShape broadcast(const InferContext& c, const TensorShape& a, const TensorShape& b);
-std::string dtype_list(std::initializer_list<DType> types);
 
 }  // namespace ember::infer

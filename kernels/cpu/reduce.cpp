@@ -167,24 +167,7 @@ void arg_typed(KernelContext& c) {
                [&](int64_t b, int64_t e) {
                  for (int64_t t = b; t < e; ++t) {
                    int64_t o = t / inner, k = t % inner;
-                   const T* p = px + o * n * inner + k;
-                   int64_t best = 0;
-                   T bv = p[0];
-                   for (int64_t i = 1; i < n; ++i) {
-                     T v = p[i * inner];
-                     bool better;
-                     if constexpr (std::is_floating_point_v<T>) {
-                       // The first NaN wins, as NumPy's argmax.
-                       better = bv == bv && (v != v || (kMax ? v > bv : v < bv));
-                     } else {
-                       better = kMax ? v > bv : v < bv;
-                     }
-                     if (better) {
-                       best = i;
-                       bv = v;
-                     }
-                   }
-                   py[t] = best;
+                   py[t] = arg_extreme<kMax>(px + o * n * inner + k, n, inner);
                  }
                });
 }

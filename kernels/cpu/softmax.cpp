@@ -7,6 +7,7 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/functors.h"
+#include "kernels/reducers.h"
 
 namespace ember::cpu {
 namespace {
@@ -54,8 +55,7 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
                    const T* xr = x + r * n;
                    T* yr = y + r * n;
                    T m = row_max(xr, n);
-                   if (!std::isfinite(m))
-                     m = std::isnan(m) ? m : T(0);  // all -inf rows: avoid inf - inf
+                   m = reduce::softmax_shift(m);
                    if constexpr (kLog) {
                      T shift = m + std::log(sum_exp<T>(xr, nullptr, n, m));
                      for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - shift;

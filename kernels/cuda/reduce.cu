@@ -106,19 +106,7 @@ __global__ void arg_kernel(const T* __restrict__ x, int64_t* __restrict__ y, int
                            int64_t n, int64_t inner) {
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < outer * inner;
        t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const T* p = x + (t / inner) * n * inner + t % inner;
-    int64_t best = 0;
-    T bv = p[0];
-    for (int64_t i = 1; i < n; ++i) {
-      T v = p[i * inner];
-      bool better;
-      if constexpr (std::is_floating_point_v<T>)
-        better = bv == bv && (v != v || (kMax ? v > bv : v < bv));
-      else
-        better = kMax ? v > bv : v < bv;
-      if (better) best = i, bv = v;
-    }
-    y[t] = best;
+    y[t] = arg_extreme<kMax>(x + (t / inner) * n * inner + t % inner, n, inner);
   }
 }
 
@@ -160,7 +148,7 @@ __global__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int64_t
     }
     m = shared[0];
     __syncthreads();
-    if (!(m - m == T(0))) m = m != m ? m : T(0);  // all -inf rows: avoid inf - inf
+    m = softmax_shift(m);
     T sum = 0;
     for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += fn::exp_(xr[i] - m);
     shared[threadIdx.x] = sum;
