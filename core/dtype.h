@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/half.h"
+
 namespace ember {
 
 enum class DType : uint8_t {
@@ -14,8 +16,8 @@ enum class DType : uint8_t {
   Int64,
   Bool,
   UInt8,
-  Float16,   // declared for mixed precision on GPUs; no CPU kernels yet
-  BFloat16,  // declared for mixed precision on GPUs; no CPU kernels yet
+  Float16,   // IEEE binary16 (float16_t); computed in float32
+  BFloat16,  // bfloat16 (bfloat16_t); computed in float32
   Resource,  // a handle to a stateful resource (a Variable); holds no elements
 };
 inline constexpr int kNumDTypes = 9;
@@ -61,10 +63,10 @@ constexpr bool is_integer(DType t) {
   return t == DType::Int32 || t == DType::Int64 || t == DType::UInt8;
 }
 constexpr bool is_signed_integer(DType t) { return t == DType::Int32 || t == DType::Int64; }
-/// A dtype with CPU kernels (float16/bfloat16 are storage-only for now).
-constexpr bool is_computable(DType t) {
-  return t != DType::Float16 && t != DType::BFloat16 && t != DType::Resource;
-}
+constexpr bool is_half(DType t) { return t == DType::Float16 || t == DType::BFloat16; }
+/// A dtype whose tensors hold elements (everything but resource handles).
+/// Which ops have kernels for which dtypes: docs/ARCHITECTURE.md.
+constexpr bool is_computable(DType t) { return t != DType::Resource; }
 
 /// The C++ type of each dtype, and back.
 template <DType T>
@@ -94,6 +96,15 @@ struct dtype_traits<DType::UInt8> {
   using type = uint8_t;
 };
 
+template <>
+struct dtype_traits<DType::Float16> {
+  using type = float16_t;
+};
+template <>
+struct dtype_traits<DType::BFloat16> {
+  using type = bfloat16_t;
+};
+
 template <typename T>
 struct dtype_of;
 template <>
@@ -120,39 +131,62 @@ template <>
 struct dtype_of<uint8_t> {
   static constexpr DType value = DType::UInt8;
 };
+template <>
+struct dtype_of<float16_t> {
+  static constexpr DType value = DType::Float16;
+};
+template <>
+struct dtype_of<bfloat16_t> {
+  static constexpr DType value = DType::BFloat16;
+};
 template <typename T>
 inline constexpr DType dtype_of_v = dtype_of<T>::value;
 
 }  // namespace ember
 
-// Calls BODY with `scalar_t` bound to the C++ type of DTYPE, for the
-// computable dtypes; anything else runs ON_OTHER.
+// Calls BODY with `scalar_t` bound to the C++ type of DTYPE; any other dtype
+// runs ON_OTHER (in a kernel: ember::unsupported_dtype, never a silent skip).
+//   EMBER_SWITCH_ALL       every dtype with elements, the 16-bit floats included
+//   EMBER_SWITCH_NUMERIC   float32/64, int32/64, uint8 (no bool, no 16-bit floats)
+//   EMBER_SWITCH_ARITH     EMBER_SWITCH_NUMERIC and the 16-bit floats
+//   EMBER_SWITCH_FLOAT     float32, float64
+//   EMBER_SWITCH_FLOATING  float32, float64 and the 16-bit floats
+// Kernels run the 16-bit floats through float32 (fn::computed_as).
 #define EMBER_DTYPE_CASE(DT, CT, ...) \
   case ::ember::DType::DT: {          \
     using scalar_t = CT;              \
     __VA_ARGS__;                      \
     break;                            \
   }
-#define EMBER_SWITCH_ALL(DTYPE, ON_OTHER, ...)     \
-  switch (DTYPE) {                                 \
-    EMBER_DTYPE_CASE(Float32, float, __VA_ARGS__)  \
-    EMBER_DTYPE_CASE(Float64, double, __VA_ARGS__) \
-    EMBER_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)  \
-    EMBER_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)  \
-    EMBER_DTYPE_CASE(Bool, bool, __VA_ARGS__)      \
-    EMBER_DTYPE_CASE(UInt8, uint8_t, __VA_ARGS__)  \
-    default:                                       \
-      ON_OTHER;                                    \
+#define EMBER_HALF_CASES(...)                                  \
+  EMBER_DTYPE_CASE(Float16, ::ember::float16_t, __VA_ARGS__) \
+  EMBER_DTYPE_CASE(BFloat16, ::ember::bfloat16_t, __VA_ARGS__)
+#define EMBER_NUMERIC_CASES(...)                   \
+  EMBER_DTYPE_CASE(Float32, float, __VA_ARGS__)  \
+  EMBER_DTYPE_CASE(Float64, double, __VA_ARGS__) \
+  EMBER_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)  \
+  EMBER_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)  \
+  EMBER_DTYPE_CASE(UInt8, uint8_t, __VA_ARGS__)
+#define EMBER_SWITCH_ALL(DTYPE, ON_OTHER, ...)   \
+  switch (DTYPE) {                               \
+    EMBER_NUMERIC_CASES(__VA_ARGS__)             \
+    EMBER_DTYPE_CASE(Bool, bool, __VA_ARGS__)    \
+    EMBER_HALF_CASES(__VA_ARGS__)                \
+    default:                                     \
+      ON_OTHER;                                  \
   }
 #define EMBER_SWITCH_NUMERIC(DTYPE, ON_OTHER, ...) \
   switch (DTYPE) {                                 \
-    EMBER_DTYPE_CASE(Float32, float, __VA_ARGS__)  \
-    EMBER_DTYPE_CASE(Float64, double, __VA_ARGS__) \
-    EMBER_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)  \
-    EMBER_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)  \
-    EMBER_DTYPE_CASE(UInt8, uint8_t, __VA_ARGS__)  \
+    EMBER_NUMERIC_CASES(__VA_ARGS__)               \
     default:                                       \
       ON_OTHER;                                    \
+  }
+#define EMBER_SWITCH_ARITH(DTYPE, ON_OTHER, ...) \
+  switch (DTYPE) {                               \
+    EMBER_NUMERIC_CASES(__VA_ARGS__)             \
+    EMBER_HALF_CASES(__VA_ARGS__)                \
+    default:                                     \
+      ON_OTHER;                                  \
   }
 #define EMBER_SWITCH_FLOAT(DTYPE, ON_OTHER, ...)   \
   switch (DTYPE) {                                 \
@@ -160,4 +194,12 @@ inline constexpr DType dtype_of_v = dtype_of<T>::value;
     EMBER_DTYPE_CASE(Float64, double, __VA_ARGS__) \
     default:                                       \
       ON_OTHER;                                    \
+  }
+#define EMBER_SWITCH_FLOATING(DTYPE, ON_OTHER, ...) \
+  switch (DTYPE) {                                  \
+    EMBER_DTYPE_CASE(Float32, float, __VA_ARGS__)   \
+    EMBER_DTYPE_CASE(Float64, double, __VA_ARGS__)  \
+    EMBER_HALF_CASES(__VA_ARGS__)                   \
+    default:                                        \
+      ON_OTHER;                                     \
   }

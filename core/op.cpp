@@ -216,6 +216,13 @@ std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, con
   return outputs;
 }
 
+void unsupported_dtype(const KernelContext& c, DType t) {
+  throw Unimplemented(detail::str_cat("[", c.op.api_name.empty() ? c.op.name : c.op.api_name,
+                                      "] op ", c.op.name, " has no ",
+                                      device_kind_name(c.device.kind()), " kernel for dtype ",
+                                      dtype_name(t)));
+}
+
 Tensor execute1(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
   auto outs = execute(op, inputs, attrs);
   return std::move(outs[0]);

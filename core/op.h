@@ -93,6 +93,10 @@ struct KernelContext {
   std::span<const OutputSpec> specs;
 };
 
+/// Throws Unimplemented: the kernel has no instance for dtype `t` (the
+/// fall-through of every EMBER_SWITCH_* in a kernel).
+[[noreturn]] void unsupported_dtype(const KernelContext& c, DType t);
+
 /// What a gradient function receives: the forward op's inputs, outputs and
 /// attributes, and the gradient flowing into each output (undefined where no
 /// gradient flows). It returns one gradient per input (undefined for none).

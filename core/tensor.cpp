@@ -262,6 +262,18 @@ bool shown(int64_t flat, const TensorShape& shape) {
 }
 
 template <typename T>
+std::string format_typed(const Tensor& t);
+
+// The 16-bit floats print as the float32 values they hold exactly.
+template <typename H>
+std::string format_half(const Tensor& t) {
+  std::vector<H> h = t.to_vector<H>();
+  std::vector<float> f(h.size());
+  for (size_t i = 0; i < h.size(); ++i) f[i] = static_cast<float>(h[i]);
+  return format_typed<float>(constant(f, t.shape(), Device::cpu()));
+}
+
+template <typename T>
 std::string format_typed(const Tensor& t) {
   std::vector<T> vals;
   if constexpr (std::is_same_v<T, bool>) {
@@ -313,7 +325,8 @@ std::string format_values(const Tensor& t) {
   if (t.is_symbolic()) return "<symbolic>";
   std::string out;
   EMBER_SWITCH_ALL(t.dtype(), out = "<" + std::string(dtype_name(t.dtype())) + " values>",
-                   out = format_typed<scalar_t>(t));
+                   if constexpr (is_half_v<scalar_t>) out = format_half<scalar_t>(t);
+                   else out = format_typed<scalar_t>(t));
   return out;
 }
 

@@ -14,18 +14,60 @@
 #include <limits>
 #include <type_traits>
 
-#include "core/philox.h"  // EMBER_HOST_DEVICE
+#include "core/half.h"
+#include "core/host_device.h"
+#include "core/philox.h"
 
 namespace ember::fn {
 
 template <typename T>
 inline constexpr bool is_float_v = std::is_floating_point_v<T>;
 
+// ---- 16-bit floats ---------------------------------------------------------------
+
+/// The type an element of T is computed in: float for the 16-bit floats.
+template <typename T>
+using compute_t = std::conditional_t<is_half_v<T>, float, T>;
+
+/// F applied to 16-bit floats: the inputs widened to float32, F computed
+/// there, the result rounded back once (a comparison's bool is kept).
+template <typename F>
+struct InFloat {
+  F f;
+  template <typename T, typename R>
+  EMBER_HOST_DEVICE static auto narrow(R r) {
+    if constexpr (std::is_same_v<R, bool>)
+      return r;
+    else
+      return T(r);
+  }
+  template <typename T>
+  EMBER_HOST_DEVICE auto operator()(T x) const {
+    return narrow<T>(f(static_cast<float>(x)));
+  }
+  template <typename T>
+  EMBER_HOST_DEVICE auto operator()(T a, T b) const {
+    return narrow<T>(f(static_cast<float>(a), static_cast<float>(b)));
+  }
+};
+
+/// The functor a launcher runs for elements of T: f itself, or InFloat<F>
+/// for the 16-bit floats.
+template <typename T, typename F>
+EMBER_HOST_DEVICE auto computed_as(F f) {
+  if constexpr (is_half_v<T>)
+    return InFloat<F>{f};
+  else
+    return f;
+}
+
 // ---- helpers ------------------------------------------------------------------
 
 template <typename T>
 EMBER_HOST_DEVICE inline T wrap_add(T a, T b) {
-  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+  if constexpr (is_half_v<T>) {
+    return T(static_cast<float>(a) + static_cast<float>(b));
+  } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
     using U = std::make_unsigned_t<T>;
     return static_cast<T>(static_cast<U>(static_cast<U>(a) + static_cast<U>(b)));
   } else {
@@ -247,7 +289,11 @@ template <typename To>
 struct CastTo {
   template <typename From>
   EMBER_HOST_DEVICE To operator()(From x) const {
-    if constexpr (std::is_same_v<To, bool>) {
+    if constexpr (is_half_v<From>) {
+      return CastTo<To>{}(static_cast<float>(x));
+    } else if constexpr (is_half_v<To>) {
+      return To(static_cast<float>(x));  // float64 and int64 round twice (as Eigen)
+    } else if constexpr (std::is_same_v<To, bool>) {
       return x != From(0);
     } else if constexpr (is_float_v<From> && std::is_integral_v<To>) {
       if (x != x) return To(0);

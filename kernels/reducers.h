@@ -1,7 +1,8 @@
 // The reductions' arithmetic, shared by the CPU and CUDA launchers: an
 // accumulator type, its identity, one step, merging two partial results, and
-// the final value (the mean divides by the count). Floats accumulate in
-// double, integers in int64 (wrapping back to their width).
+// the final value (the mean divides by the count). Floats (the 16-bit ones
+// too) accumulate in double, integers in int64 (wrapping back to their width);
+// max and min compare 16-bit floats as float32.
 #pragma once
 
 #include <cmath>
@@ -13,14 +14,20 @@
 namespace ember::reduce {
 
 template <typename T>
-using acc_t = std::conditional_t<std::is_floating_point_v<T>, double,
+using acc_t = std::conditional_t<std::is_floating_point_v<T> || is_half_v<T>, double,
                                  std::conditional_t<std::is_same_v<T, bool>, bool, int64_t>>;
+
+/// x as the type it is computed in (float for the 16-bit floats).
+template <typename T>
+EMBER_HOST_DEVICE fn::compute_t<T> widen(T x) {
+  return static_cast<fn::compute_t<T>>(x);
+}
 
 template <typename T>
 struct SumR {
   using A = acc_t<T>;
   EMBER_HOST_DEVICE static A init() { return A(0); }
-  EMBER_HOST_DEVICE static A step(A a, T x) { return fn::wrap_add(a, static_cast<A>(x)); }
+  EMBER_HOST_DEVICE static A step(A a, T x) { return fn::wrap_add(a, static_cast<A>(widen(x))); }
   EMBER_HOST_DEVICE static A merge(A a, A b) { return fn::wrap_add(a, b); }
   EMBER_HOST_DEVICE static T finish(A a, int64_t) { return static_cast<T>(a); }
 };
@@ -28,7 +35,7 @@ template <typename T>
 struct MeanR : SumR<T> {
   using A = acc_t<T>;
   EMBER_HOST_DEVICE static T finish(A a, int64_t n) {
-    if (n == 0) return std::is_floating_point_v<T> ? std::numeric_limits<T>::quiet_NaN() : T(0);
+    if (n == 0) return static_cast<T>(std::is_integral_v<T> ? A(0) : std::numeric_limits<A>::quiet_NaN());
     return static_cast<T>(a / static_cast<A>(n));
   }
 };
@@ -36,31 +43,31 @@ template <typename T>
 struct ProdR {
   using A = acc_t<T>;
   EMBER_HOST_DEVICE static A init() { return A(1); }
-  EMBER_HOST_DEVICE static A step(A a, T x) { return fn::wrap_mul(a, static_cast<A>(x)); }
+  EMBER_HOST_DEVICE static A step(A a, T x) { return fn::wrap_mul(a, static_cast<A>(widen(x))); }
   EMBER_HOST_DEVICE static A merge(A a, A b) { return fn::wrap_mul(a, b); }
   EMBER_HOST_DEVICE static T finish(A a, int64_t) { return static_cast<T>(a); }
 };
 template <typename T>
 struct MaxR {
-  using A = T;
+  using A = fn::compute_t<T>;
   EMBER_HOST_DEVICE static A init() {
-    return std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity()
-                                       : std::numeric_limits<T>::lowest();
+    return std::is_floating_point_v<A> ? -std::numeric_limits<A>::infinity()
+                                       : std::numeric_limits<A>::lowest();
   }
-  EMBER_HOST_DEVICE static A step(A a, T x) { return fn::Maximum{}(a, x); }
+  EMBER_HOST_DEVICE static A step(A a, T x) { return fn::Maximum{}(a, widen(x)); }
   EMBER_HOST_DEVICE static A merge(A a, A b) { return fn::Maximum{}(a, b); }
-  EMBER_HOST_DEVICE static T finish(A a, int64_t) { return a; }
+  EMBER_HOST_DEVICE static T finish(A a, int64_t) { return T(a); }
 };
 template <typename T>
 struct MinR {
-  using A = T;
+  using A = fn::compute_t<T>;
   EMBER_HOST_DEVICE static A init() {
-    return std::is_floating_point_v<T> ? std::numeric_limits<T>::infinity()
-                                       : std::numeric_limits<T>::max();
+    return std::is_floating_point_v<A> ? std::numeric_limits<A>::infinity()
+                                       : std::numeric_limits<A>::max();
   }
-  EMBER_HOST_DEVICE static A step(A a, T x) { return fn::Minimum{}(a, x); }
+  EMBER_HOST_DEVICE static A step(A a, T x) { return fn::Minimum{}(a, widen(x)); }
   EMBER_HOST_DEVICE static A merge(A a, A b) { return fn::Minimum{}(a, b); }
-  EMBER_HOST_DEVICE static T finish(A a, int64_t) { return a; }
+  EMBER_HOST_DEVICE static T finish(A a, int64_t) { return T(a); }
 };
 struct AllR {
   using A = bool;
@@ -86,12 +93,13 @@ using AnyRT = AnyR;
 /// p[(n-1)·stride]: the first one on ties, and the first NaN, as NumPy.
 template <bool kMax, typename T>
 EMBER_HOST_DEVICE int64_t arg_extreme(const T* p, int64_t n, int64_t stride) {
+  using C = fn::compute_t<T>;
   int64_t best = 0;
-  T bv = p[0];
+  C bv = widen(p[0]);
   for (int64_t i = 1; i < n; ++i) {
-    T v = p[i * stride];
+    C v = widen(p[i * stride]);
     bool better;
-    if constexpr (std::is_floating_point_v<T>)
+    if constexpr (std::is_floating_point_v<C>)
       better = bv == bv && (v != v || (kMax ? v > bv : v < bv));
     else
       better = kMax ? v > bv : v < bv;

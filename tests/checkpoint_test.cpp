@@ -519,6 +519,39 @@ TEST(TensorFlowInterop, TensorFlowReadsEmbersCheckpoint) {
   fs::remove_all(dir);
 }
 
+// 16-bit float variables: saved with TensorFlow's dtype codes (bfloat16 14,
+// half 19), restored bit for bit, and read by TensorFlow when it is here.
+TEST(HalfCheckpoint, RoundTripAndTensorFlowReadsThem) {
+  std::string dir = temp_dir("half");
+  std::vector<float> vals = {0.1f, -2.5f, 65504.f, 1e-3f, 3.0e38f};
+  Variable b(cast(constant(vals), bfloat16), {.name = "b"});
+  Variable h(cast(constant(std::vector<float>(vals.begin(), vals.begin() + 4)), float16),
+             {.name = "h"});
+  std::string path =
+      Checkpoint({{"b", trackable_of(b)}, {"h", trackable_of(h)}}).save(dir + "/ckpt");
+  Variable b2(zeros({5}, bfloat16)), h2(zeros({4}, float16));
+  Checkpoint({{"b", trackable_of(b2)}, {"h", trackable_of(h2)}}).restore(path).assert_consumed();
+  auto want_b = b.read_value().to_vector<bfloat16_t>(), got_b = b2.read_value().to_vector<bfloat16_t>();
+  auto want_h = h.read_value().to_vector<float16_t>(), got_h = h2.read_value().to_vector<float16_t>();
+  for (size_t i = 0; i < want_b.size(); ++i) EXPECT_EQ(got_b[i].bits, want_b[i].bits) << i;
+  for (size_t i = 0; i < want_h.size(); ++i) EXPECT_EQ(got_h[i].bits, want_h[i].bits) << i;
+  bundle::Reader reader(path);
+  EXPECT_EQ(reader.entry("b/.ATTRIBUTES/VARIABLE_VALUE").tf_dtype, 14);
+  EXPECT_EQ(reader.entry("h/.ATTRIBUTES/VARIABLE_VALUE").tf_dtype, 19);
+
+  std::string python = tf_python();
+  if (!python.empty() &&
+      std::system((python + " -c 'import tensorflow' > /dev/null 2>&1").c_str()) == 0) {
+    std::string cmd = "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + data_dir() +
+                      "/../tf/check_half_checkpoint.py " + path + " > " + dir + "/tf.log 2>&1";
+    int rc = std::system(cmd.c_str());
+    std::ifstream log(dir + "/tf.log");
+    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(rc, 0) << text;
+  }
+  fs::remove_all(dir);
+}
+
 // ---- hostile files
 // ----------------------------------------------------------------------------------
 

@@ -95,7 +95,7 @@ TEST(Tensor, FillZerosOnes) {
   EXPECT_EQ(zeros_like(x).dtype(), int32);
   EXPECT_EQ(ones_like(x).shape(), x.shape());
   EXPECT_THROW(zeros({-1}), InvalidArgument);
-  EXPECT_THROW(zeros({2}, float16), InvalidArgument);
+  EXPECT_THROW(zeros({2}, resource), InvalidArgument);
 }
 
 TEST(Tensor, HandleSemanticsCloneAndCopy) {

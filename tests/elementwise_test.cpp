@@ -174,7 +174,7 @@ TEST_P(UnaryTest, UnsupportedDtypesAreErrors) {
     exp(constant({1, 2}));
     FAIL() << "exp of int32 must be an error";
   } catch (const InvalidArgument& e) {
-    EXPECT_STREQ(e.what(), "[exp] x must be float32 or float64, got int32");
+    EXPECT_STREQ(e.what(), "[exp] x must be a floating-point type (float16, bfloat16, float32, float64), got int32");
   }
   EXPECT_THROW(neg(constant(std::vector<bool>{true})), InvalidArgument);
   EXPECT_THROW(neg(constant(std::vector<uint8_t>{1})), InvalidArgument);

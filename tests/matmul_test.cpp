@@ -120,7 +120,7 @@ TEST_P(MatmulTest, BadInputIsAnError) {
     matmul(ones({2, 2}, int32), ones({2, 2}, int32));
     FAIL();
   } catch (const InvalidArgument& e) {
-    EXPECT_STREQ(e.what(), "[matmul] a must be float32 or float64, got int32");
+    EXPECT_STREQ(e.what(), "[matmul] a must be a floating-point type (float16, bfloat16, float32, float64), got int32");
   }
   EXPECT_THROW(matmul(ones({2}), ones({2, 2})), InvalidArgument);
 }

@@ -1,5 +1,6 @@
 // softmax and log_softmax against float64 references, on every axis, with
 // extreme inputs that a naive formula would overflow.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -53,6 +54,24 @@ TEST_P(SoftmaxTest, LargeRowsAndExtremeValues) {
   Tensor x = random_tensor({64, 1024}, float32, -100, 100, 9, &in);
   EXPECT_TRUE(
       all_close(log_softmax(x), softmax_ref(in, {64, 1024}, 1, true), {64, 1024}, 1e-5, 1e-4));
+  // Rows longer than 1024 (a block per row on CUDA), and a single long row.
+  for (TensorShape s : {TensorShape{5, 3001}, TensorShape{1, 70000}}) {
+    std::vector<double> v;
+    Tensor t = random_tensor(s, float32, -30, 30, 11, &v);
+    int64_t n = s.dim(1);
+    std::vector<double> sm(v.size()), lsm(v.size());
+    for (int64_t r = 0; r < s.dim(0); ++r) {
+      auto row = v.begin() + r * n;
+      double m = *std::max_element(row, row + n), z = 0;
+      for (int64_t i = 0; i < n; ++i) z += std::exp(row[i] - m);
+      for (int64_t i = 0; i < n; ++i) {
+        sm[static_cast<size_t>(r * n + i)] = std::exp(row[i] - m) / z;
+        lsm[static_cast<size_t>(r * n + i)] = row[i] - m - std::log(z);
+      }
+    }
+    EXPECT_TRUE(all_close(softmax(t), sm, s, 1e-5, 1e-8));
+    EXPECT_TRUE(all_close(log_softmax(t), lsm, s, 1e-5, 1e-4));
+  }
   auto y = softmax(constant({{1000.f, 1000.f}, {-1000.f, 0.f}})).to_vector<float>();
   EXPECT_FLOAT_EQ(y[0], 0.5f);
   EXPECT_FLOAT_EQ(y[1], 0.5f);

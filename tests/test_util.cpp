@@ -13,6 +13,10 @@ double round_to(double x, DType dtype) {
       return static_cast<double>(static_cast<float>(x));
     case DType::Float64:
       return x;
+    case DType::BFloat16:
+      return static_cast<double>(static_cast<float>(bfloat16_t(static_cast<float>(x))));
+    case DType::Float16:
+      return static_cast<double>(static_cast<float>(float16_t(static_cast<float>(x))));
     case DType::Bool:
       return x != 0 ? 1 : 0;
     default:
@@ -64,6 +68,18 @@ Tensor make(const std::vector<double>& vals, const TensorShape& shape, DType dty
       out = constant(v, shape, device);
       break;
     }
+    case DType::BFloat16: {
+      std::vector<bfloat16_t> v;
+      for (double x : vals) v.push_back(bfloat16_t(static_cast<float>(x)));
+      out = constant(v, shape, device);
+      break;
+    }
+    case DType::Float16: {
+      std::vector<float16_t> v;
+      for (double x : vals) v.push_back(float16_t(static_cast<float>(x)));
+      out = constant(v, shape, device);
+      break;
+    }
     case DType::Bool: {
       std::vector<bool> v;
       for (double x : vals) v.push_back(x != 0);
@@ -83,17 +99,54 @@ Tensor random_tensor(const TensorShape& shape, DType dtype, double lo, double hi
   return make(v, shape, dtype, device);
 }
 
+template <typename T>
+double to_double(T x) {
+  if constexpr (is_half_v<T>)
+    return static_cast<double>(static_cast<float>(x));
+  else
+    return static_cast<double>(x);
+}
+
 std::vector<double> values(const Tensor& t) {
   Tensor c = t.to(Device::cpu());
   std::vector<double> out(static_cast<size_t>(c.num_elements()));
   EMBER_SWITCH_ALL(c.dtype(), throw std::runtime_error("values: unsupported dtype"),
                    const scalar_t* p = static_cast<const scalar_t*>(c.raw_data());
-                   for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(p[i]));
+                   for (size_t i = 0; i < out.size(); ++i) out[i] = to_double(p[i]));
   return out;
 }
 
-double rtol_for(DType dtype) { return dtype == float32 ? 2e-6 : dtype == float64 ? 1e-12 : 0; }
-double atol_for(DType dtype) { return dtype == float32 ? 1e-6 : dtype == float64 ? 1e-12 : 0; }
+// The 16-bit floats: one unit in the last place (2^-7 relative for bfloat16,
+// 2^-10 for float16), since computing in float32 and rounding once may land
+// one step away from the float64 reference rounded once.
+double rtol_for(DType dtype) {
+  switch (dtype) {
+    case DType::Float32:
+      return 2e-6;
+    case DType::Float64:
+      return 1e-12;
+    case DType::BFloat16:
+      return 1.0 / 128;
+    case DType::Float16:
+      return 1.0 / 1024;
+    default:
+      return 0;
+  }
+}
+double atol_for(DType dtype) {
+  switch (dtype) {
+    case DType::Float32:
+      return 1e-6;
+    case DType::Float64:
+      return 1e-12;
+    case DType::BFloat16:
+      return 1e-6;
+    case DType::Float16:
+      return 1e-6;
+    default:
+      return 0;
+  }
+}
 
 ::testing::AssertionResult all_close(const Tensor& got, const std::vector<double>& want,
                                      const TensorShape& shape, double rtol, double atol) {

@@ -10,13 +10,16 @@ int64_t normalize_axis(const InferContext& c, int64_t axis, int64_t rank) {
 }
 
 void require_float(const InferContext& c, const Tensor& t, const char* what) {
-  if (t.dtype() != float32 && t.dtype() != float64)
-    c.fail(what, " must be float32 or float64, got ", dtype_name(t.dtype()));
+  if (!is_floating(t.dtype()))
+    c.fail(what, " must be a floating-point type (float16, bfloat16, float32, float64), got ",
+           dtype_name(t.dtype()));
 }
 
 void require_numeric(const InferContext& c, const Tensor& t, const char* what) {
   if (t.dtype() == bool_ || !is_computable(t.dtype()))
-    c.fail(what, " must be a numeric type (float32, float64, int32, int64, uint8), got ",
+    c.fail(what,
+           " must be a numeric type (float16, bfloat16, float32, float64, int32, int64, uint8), "
+           "got ",
            dtype_name(t.dtype()));
 }
 

@@ -175,17 +175,17 @@ void unary_float(KernelContext& c) {
   if (unary_float32_vectorised<F>(x, c.outputs[0])) return;
   F f{};
   if constexpr (std::is_same_v<F, fn::Gelu>) f.approximate = c.attrs.get<bool>("approximate");
-  EMBER_SWITCH_FLOAT(
-      x.dtype(), break,
-      unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), x.num_elements(), f));
+  EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()),
+                        unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(),
+                                   x.num_elements(), fn::computed_as<scalar_t>(f)));
 }
 
 template <typename F>
 void unary_numeric(KernelContext& c) {
   const Tensor& x = c.inputs[0];
-  EMBER_SWITCH_NUMERIC(
-      x.dtype(), break,
-      unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), x.num_elements(), F{}));
+  EMBER_SWITCH_ARITH(x.dtype(), unsupported_dtype(c, x.dtype()),
+                     unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(),
+                                x.num_elements(), fn::computed_as<scalar_t>(F{})));
 }
 
 void logical_not_kernel(KernelContext& c) {
@@ -195,33 +195,36 @@ void logical_not_kernel(KernelContext& c) {
 }
 
 template <typename To>
-void cast_from(const Tensor& x, Tensor& y) {
-  EMBER_SWITCH_ALL(x.dtype(), break,
+void cast_from(KernelContext& c, const Tensor& x, Tensor& y) {
+  EMBER_SWITCH_ALL(x.dtype(), unsupported_dtype(c, x.dtype()),
                    unary_loop(static_cast<const scalar_t*>(x.raw_data()),
                               static_cast<To*>(y.raw_data()), x.num_elements(), fn::CastTo<To>{}));
 }
 
 void cast_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
-  EMBER_SWITCH_ALL(y.dtype(), break, cast_from<scalar_t>(c.inputs[0], y));
+  EMBER_SWITCH_ALL(y.dtype(), unsupported_dtype(c, y.dtype()), cast_from<scalar_t>(c, c.inputs[0], y));
 }
 
 template <typename F>
 void binary_numeric(KernelContext& c) {
-  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break,
-                       binary_run<scalar_t, scalar_t>(c.inputs[0], c.inputs[1], c.outputs[0], F{}));
+  EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+                     binary_run<scalar_t, scalar_t>(c.inputs[0], c.inputs[1], c.outputs[0],
+                                                    fn::computed_as<scalar_t>(F{})));
 }
 
 template <typename F>
 void binary_float(KernelContext& c) {
-  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), break,
-                     binary_run<scalar_t, scalar_t>(c.inputs[0], c.inputs[1], c.outputs[0], F{}));
+  EMBER_SWITCH_FLOATING(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+                        binary_run<scalar_t, scalar_t>(c.inputs[0], c.inputs[1], c.outputs[0],
+                                                       fn::computed_as<scalar_t>(F{})));
 }
 
 template <typename F>
 void compare(KernelContext& c) {
-  EMBER_SWITCH_ALL(c.inputs[0].dtype(), break,
-                   binary_run<scalar_t, bool>(c.inputs[0], c.inputs[1], c.outputs[0], F{}));
+  EMBER_SWITCH_ALL(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+                   binary_run<scalar_t, bool>(c.inputs[0], c.inputs[1], c.outputs[0],
+                                              fn::computed_as<scalar_t>(F{})));
 }
 
 template <typename F>
@@ -245,7 +248,8 @@ void select_typed(KernelContext& c) {
 }
 
 void select_kernel(KernelContext& c) {
-  EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, select_typed<scalar_t>(c));
+  EMBER_SWITCH_ALL(c.outputs[0].dtype(), unsupported_dtype(c, c.outputs[0].dtype()),
+                   select_typed<scalar_t>(c));
 }
 
 // clang-format off

@@ -158,9 +158,9 @@ void scatter_nd_kernel(KernelContext& c) {
   int64_t batch, inner;
   auto offs = nd_offsets(c, idx, y.shape(), 0, batch, inner);
   kernels::fill(y, 0);
-  EMBER_SWITCH_NUMERIC(y.dtype(), break,
-                       scatter_add_rows(static_cast<scalar_t*>(y.raw_data()),
-                                        static_cast<const scalar_t*>(upd.raw_data()), offs, inner));
+  EMBER_SWITCH_ARITH(y.dtype(), unsupported_dtype(c, y.dtype()),
+                     scatter_add_rows(static_cast<scalar_t*>(y.raw_data()),
+                                      static_cast<const scalar_t*>(upd.raw_data()), offs, inner));
 }
 
 void tensor_scatter_add_kernel(KernelContext& c) {
@@ -169,9 +169,9 @@ void tensor_scatter_add_kernel(KernelContext& c) {
   int64_t batch, inner;
   auto offs = nd_offsets(c, idx, y.shape(), 0, batch, inner);
   copy_n(y.raw_data(), t.raw_data(), t.nbytes());
-  EMBER_SWITCH_NUMERIC(y.dtype(), break,
-                       scatter_add_rows(static_cast<scalar_t*>(y.raw_data()),
-                                        static_cast<const scalar_t*>(upd.raw_data()), offs, inner));
+  EMBER_SWITCH_ARITH(y.dtype(), unsupported_dtype(c, y.dtype()),
+                     scatter_add_rows(static_cast<scalar_t*>(y.raw_data()),
+                                      static_cast<const scalar_t*>(upd.raw_data()), offs, inner));
 }
 
 template <typename T>
@@ -192,7 +192,8 @@ void one_hot_typed(KernelContext& c) {
         p[(o * depth + d) * inner + k] = index_at(idx, o * inner + k) == d ? on : off;
 }
 void one_hot_kernel(KernelContext& c) {
-  EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, one_hot_typed<scalar_t>(c));
+  EMBER_SWITCH_ALL(c.outputs[0].dtype(), unsupported_dtype(c, c.outputs[0].dtype()),
+                   one_hot_typed<scalar_t>(c));
 }
 
 template <typename T>
@@ -207,7 +208,8 @@ void range_typed(KernelContext& c) {
   }
 }
 void range_kernel(KernelContext& c) {
-  EMBER_SWITCH_NUMERIC(c.outputs[0].dtype(), break, range_typed<scalar_t>(c));
+  EMBER_SWITCH_ARITH(c.outputs[0].dtype(), unsupported_dtype(c, c.outputs[0].dtype()),
+                     range_typed<scalar_t>(c));
 }
 
 // The adjoint of mirror_pad: every output gradient is added to the input
@@ -237,7 +239,8 @@ void mirror_pad_grad_typed(KernelContext& c) {
   }
 }
 void mirror_pad_grad_kernel(KernelContext& c) {
-  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, mirror_pad_grad_typed<scalar_t>(c));
+  EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+                     mirror_pad_grad_typed<scalar_t>(c));
 }
 
 template <typename T>
@@ -262,7 +265,8 @@ void segment_sum_typed(KernelContext& c) {
   }
 }
 void segment_sum_kernel(KernelContext& c) {
-  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, segment_sum_typed<scalar_t>(c));
+  EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+                     segment_sum_typed<scalar_t>(c));
 }
 
 // clang-format off

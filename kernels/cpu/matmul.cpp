@@ -1,10 +1,14 @@
-// Matrix products through OpenBLAS's CBLAS (float32, float64). Batched
-// products broadcast their batch dimensions and call GEMM once per matrix.
+// Matrix products through OpenBLAS's CBLAS (float32, float64; the 16-bit
+// floats are widened to float32, multiplied with float32 accumulation and
+// rounded once). Batched products broadcast their batch dimensions and call
+// GEMM once per matrix.
 #include <cblas.h>
 
 #include <cstring>
 
 #include "core/op.h"
+#include "core/ops.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/matmul_batch.h"
 
 namespace ember::cpu {
@@ -29,9 +33,7 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T
 }
 
 template <typename T>
-void matmul_typed(KernelContext& c, bool ta, bool tb) {
-  const Tensor &a = c.inputs[0], &b = c.inputs[1];
-  Tensor& out = c.outputs[0];
+void matmul_typed(const Tensor& a, const Tensor& b, Tensor& out, bool ta, bool tb) {
   int ra = a.rank(), rb = b.rank(), ro = out.rank();
   int64_t m = out.dim(ro - 2), n = out.dim(ro - 1);
   int64_t k = a.dim(ta ? ra - 2 : ra - 1);
@@ -47,13 +49,39 @@ void matmul_typed(KernelContext& c, bool ta, bool tb) {
   }
 }
 
+template <typename H>
+void matmul_half(const Tensor& a, const Tensor& b, Tensor& out, bool ta, bool tb) {
+  Tensor out32 = Tensor::empty(out.shape(), float32, out.device());
+  matmul_typed<float>(cast(a, float32), cast(b, float32), out32, ta, tb);
+  const float* src = out32.data<const float>();
+  H* dst = out.data<H>();
+  parallel_for(out.num_elements(), kParallelGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) dst[i] = H(src[i]);
+  });
+}
+
+void matmul_any(KernelContext& c, bool ta, bool tb) {
+  const Tensor &a = c.inputs[0], &b = c.inputs[1];
+  Tensor& out = c.outputs[0];
+  switch (a.dtype()) {
+    case float32:
+      return matmul_typed<float>(a, b, out, ta, tb);
+    case float64:
+      return matmul_typed<double>(a, b, out, ta, tb);
+    case bfloat16:
+      return matmul_half<bfloat16_t>(a, b, out, ta, tb);
+    case float16:
+      return matmul_half<float16_t>(a, b, out, ta, tb);
+    default:
+      unsupported_dtype(c, a.dtype());
+  }
+}
+
 void matmul_kernel(KernelContext& c) {
-  bool ta = c.attrs.get<bool>("transpose_a"), tb = c.attrs.get<bool>("transpose_b");
-  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), break, matmul_typed<scalar_t>(c, ta, tb));
+  matmul_any(c, c.attrs.get<bool>("transpose_a"), c.attrs.get<bool>("transpose_b"));
 }
 void batch_matmul_kernel(KernelContext& c) {
-  bool ta = c.attrs.get<bool>("adj_x"), tb = c.attrs.get<bool>("adj_y");
-  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), break, matmul_typed<scalar_t>(c, ta, tb));
+  matmul_any(c, c.attrs.get<bool>("adj_x"), c.attrs.get<bool>("adj_y"));
 }
 
 EMBER_REGISTER_KERNEL("MatMul", CPU, matmul_kernel);

@@ -65,12 +65,12 @@ void truncated_fill(T* p, int64_t n, Stream s) {
 
 void normal_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
-  EMBER_SWITCH_FLOAT(y.dtype(), break,
+  EMBER_SWITCH_FLOAT(y.dtype(), unsupported_dtype(c, y.dtype()),
                      normal_fill(y.data<scalar_t>(), y.num_elements(), stream(c)));
 }
 void truncated_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
-  EMBER_SWITCH_FLOAT(y.dtype(), break,
+  EMBER_SWITCH_FLOAT(y.dtype(), unsupported_dtype(c, y.dtype()),
                      truncated_fill(y.data<scalar_t>(), y.num_elements(), stream(c)));
 }
 

@@ -4,8 +4,8 @@
 //   [K, R]     rows: each output reduces one contiguous run;
 //   [R, K]     columns: rows are accumulated into a vector of K;
 //   [K, R, K'] the same per outer index.
-// Any other layout is first transposed to [K..., R...]. Floats accumulate in
-// double, integers in int64 (wrapping back to their width), so results stay
+// Any other layout is first transposed to [K..., R...]. Floats (16-bit ones
+// too) accumulate in double, integers in int64 (wrapping back to their width), so results stay
 // accurate over 16M elements.
 #include <algorithm>
 #include <cmath>
@@ -145,7 +145,8 @@ void reduce_typed(KernelContext& c) {
 
 template <template <typename> class RT>
 void reduce_numeric(KernelContext& c) {
-  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, reduce_typed<RT, scalar_t>(c));
+  EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+                     reduce_typed<RT, scalar_t>(c));
 }
 void reduce_all_kernel(KernelContext& c) { reduce_typed<AllRT, bool>(c); }
 void reduce_any_kernel(KernelContext& c) { reduce_typed<AnyRT, bool>(c); }
@@ -174,7 +175,8 @@ void arg_typed(KernelContext& c) {
 
 template <bool kMax>
 void arg_kernel(KernelContext& c) {
-  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, (arg_typed<scalar_t, kMax>(c)));
+  EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+                     (arg_typed<scalar_t, kMax>(c)));
 }
 
 EMBER_REGISTER_KERNEL("Sum", CPU, reduce_numeric<SumR>);

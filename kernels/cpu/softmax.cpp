@@ -2,6 +2,7 @@
 // a pass that sums exp(x - max) (softmax also stores the exponentials), and
 // a write pass. A row is read from memory once; the later passes hit cache.
 #include <cmath>
+#include <vector>
 
 #include "core/op.h"
 #include "kernels/cpu/parallel.h"
@@ -67,15 +68,42 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n) {
                });
 }
 
+// The 16-bit floats: each row widened to float32, computed there and rounded
+// once on the way out.
+template <typename H, bool kLog>
+void softmax_rows_half(const H* x, H* y, int64_t rows, int64_t n) {
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
+               [&](int64_t b, int64_t e) {
+                 std::vector<float> in(static_cast<size_t>(n)), out(static_cast<size_t>(n));
+                 for (int64_t r = b; r < e; ++r) {
+                   for (int64_t i = 0; i < n; ++i) in[static_cast<size_t>(i)] = float(x[r * n + i]);
+                   softmax_rows<float, kLog>(in.data(), out.data(), 1, n);
+                   for (int64_t i = 0; i < n; ++i) y[r * n + i] = H(out[static_cast<size_t>(i)]);
+                 }
+               });
+}
+
 template <bool kLog>
 void softmax_kernel(KernelContext& c) {
   const Tensor& x = c.inputs[0];
   int64_t n = x.dim(x.rank() - 1);
   if (x.num_elements() == 0) return;
   int64_t rows = x.num_elements() / n;
-  EMBER_SWITCH_FLOAT(x.dtype(), break,
-                     (softmax_rows<scalar_t, kLog>(x.data<const scalar_t>(),
-                                                   c.outputs[0].data<scalar_t>(), rows, n)));
+  Tensor& y = c.outputs[0];
+  switch (x.dtype()) {
+    case float32:
+      return softmax_rows<float, kLog>(x.data<const float>(), y.data<float>(), rows, n);
+    case float64:
+      return softmax_rows<double, kLog>(x.data<const double>(), y.data<double>(), rows, n);
+    case bfloat16:
+      return softmax_rows_half<bfloat16_t, kLog>(x.data<const bfloat16_t>(), y.data<bfloat16_t>(),
+                                                 rows, n);
+    case float16:
+      return softmax_rows_half<float16_t, kLog>(x.data<const float16_t>(), y.data<float16_t>(),
+                                                rows, n);
+    default:
+      unsupported_dtype(c, x.dtype());
+  }
 }
 
 EMBER_REGISTER_KERNEL("Softmax", CPU, softmax_kernel<false>);

@@ -90,7 +90,9 @@ void fill_typed(Tensor& y, double value) {
 }
 
 void fill(Tensor& y, double value) {
-  EMBER_SWITCH_ALL(y.dtype(), break, fill_typed<scalar_t>(y, value));
+  EMBER_SWITCH_ALL(y.dtype(),
+                   throw Unimplemented(detail::str_cat("[fill] no dtype ", dtype_name(y.dtype()))),
+                   fill_typed<scalar_t>(y, value));
 }
 
 }  // namespace ember::kernels::cpu

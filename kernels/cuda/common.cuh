@@ -30,6 +30,24 @@ inline unsigned blocks_for(int64_t n) {
 
 #define EMBER_CUDA_LAUNCHED() EMBER_CUDA_CHECK(cudaGetLastError())
 
+/// N elements moved as one aligned access (16 bytes for the wider side).
+template <typename T, int N>
+struct alignas(sizeof(T) * N) Pack {
+  T v[N];
+};
+/// Elements per pack for a kernel reading T and writing R: 16 bytes of the
+/// wider type (1 where that is a single element).
+template <typename T, typename R>
+constexpr int pack_width() {
+  constexpr size_t wide = sizeof(T) > sizeof(R) ? sizeof(T) : sizeof(R);
+  return wide >= 16 ? 1 : static_cast<int>(16 / wide);
+}
+/// Whether p may be read or written as Pack<T, N>s.
+template <typename T, int N>
+bool packable(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) % alignof(Pack<T, N>) == 0;
+}
+
 /// Up to three inputs broadcast to an output of `rank` dims (collapsed);
 /// strides are 0 along broadcast dimensions.
 struct Indexer {

@@ -91,7 +91,9 @@ void strided_copy(int device, void* dst, const StridedView& dst_view, const void
 }
 
 void fill(Tensor& y, double value) {
-  EMBER_SWITCH_ALL(y.dtype(), break, fill_typed<scalar_t>(y, value));
+  EMBER_SWITCH_ALL(y.dtype(),
+                   throw Unimplemented(ember::detail::str_cat("[fill] no dtype ", dtype_name(y.dtype()))),
+                   fill_typed<scalar_t>(y, value));
 }
 
 }  // namespace ember::kernels::cuda

@@ -1,6 +1,7 @@
 // CUDA launchers for the elementwise functors of kernels/functors.h (the
-// same math the CPU runs): flat grid-stride loops when shapes agree, an
-// indexer when inputs broadcast.
+// same math the CPU runs; the 16-bit floats through fn::InFloat): flat
+// grid-stride loops with 16-byte accesses when shapes agree, an indexer when
+// inputs broadcast.
 #include "kernels/cuda/common.cuh"
 #include "kernels/functors.h"
 
@@ -40,18 +41,54 @@ Indexer make_indexer(const TensorShape& out, std::span<const Tensor> inputs, con
 
 namespace {
 
-template <typename T, typename R, typename F>
+// Flat kernels move N elements per thread with one 16-byte access where the
+// pointers allow it (kernels/cuda/common.cuh: Pack, pack_width); the tail and
+// misaligned views go element by element.
+template <int N, typename T, typename R, typename F>
 __global__ void unary_kernel(const T* __restrict__ x, R* __restrict__ y, int64_t n, F f) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    y[i] = f(x[i]);
+  int64_t packs = N > 1 ? n / N : 0;
+  int64_t tid = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  if constexpr (N > 1) {
+    for (int64_t p = tid; p < packs; p += step) {
+      Pack<T, N> a = reinterpret_cast<const Pack<T, N>*>(x)[p];
+      Pack<R, N> r;
+#pragma unroll
+      for (int j = 0; j < N; ++j) r.v[j] = f(a.v[j]);
+      reinterpret_cast<Pack<R, N>*>(y)[p] = r;
+    }
+  }
+  for (int64_t i = packs * N + tid; i < n; i += step) y[i] = f(x[i]);
 }
 
-template <typename T, typename R, typename F>
+template <int N, typename T, typename R, typename F>
 __global__ void binary_flat(const T* __restrict__ a, const T* __restrict__ b, R* __restrict__ y,
                             int64_t n, bool a_scalar, bool b_scalar, F f) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+  int64_t packs = N > 1 ? n / N : 0;
+  int64_t tid = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  if constexpr (N > 1) {
+    for (int64_t p = tid; p < packs; p += step) {
+      Pack<T, N> va, vb;
+      if (a_scalar) {
+#pragma unroll
+        for (int j = 0; j < N; ++j) va.v[j] = a[0];
+      } else {
+        va = reinterpret_cast<const Pack<T, N>*>(a)[p];
+      }
+      if (b_scalar) {
+#pragma unroll
+        for (int j = 0; j < N; ++j) vb.v[j] = b[0];
+      } else {
+        vb = reinterpret_cast<const Pack<T, N>*>(b)[p];
+      }
+      Pack<R, N> r;
+#pragma unroll
+      for (int j = 0; j < N; ++j) r.v[j] = f(va.v[j], vb.v[j]);
+      reinterpret_cast<Pack<R, N>*>(y)[p] = r;
+    }
+  }
+  for (int64_t i = packs * N + tid; i < n; i += step)
     y[i] = f(a[a_scalar ? 0 : i], b[b_scalar ? 0 : i]);
 }
 
@@ -81,8 +118,13 @@ void launch_unary(KernelContext& c, F f) {
   int64_t n = c.outputs[0].num_elements();
   if (n == 0) return;
   cudaStream_t s = prepare(c);
-  unary_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const T*>(c.inputs[0].raw_data()),
-                                                  static_cast<R*>(c.outputs[0].raw_data()), n, f);
+  auto px = static_cast<const T*>(c.inputs[0].raw_data());
+  auto py = static_cast<R*>(c.outputs[0].raw_data());
+  constexpr int N = pack_width<T, R>();
+  if (N > 1 && packable<T, N>(px) && packable<R, N>(py))
+    unary_kernel<N><<<blocks_for(n / N), kThreads, 0, s>>>(px, py, n, f);
+  else
+    unary_kernel<1><<<blocks_for(n), kThreads, 0, s>>>(px, py, n, f);
   EMBER_CUDA_LAUNCHED();
 }
 
@@ -98,8 +140,12 @@ void launch_binary(KernelContext& c, F f) {
   auto py = static_cast<R*>(y.raw_data());
   int64_t na = a.num_elements(), nb = b.num_elements();
   if ((na == n || na == 1) && (nb == n || nb == 1)) {
-    binary_flat<<<blocks_for(n), kThreads, 0, s>>>(pa, pb, py, n, na == 1 && n != 1,
-                                                   nb == 1 && n != 1, f);
+    bool sa = na == 1 && n != 1, sb = nb == 1 && n != 1;
+    constexpr int N = pack_width<T, R>();
+    if (N > 1 && (sa || packable<T, N>(pa)) && (sb || packable<T, N>(pb)) && packable<R, N>(py))
+      binary_flat<N><<<blocks_for(n / N), kThreads, 0, s>>>(pa, pb, py, n, sa, sb, f);
+    else
+      binary_flat<1><<<blocks_for(n), kThreads, 0, s>>>(pa, pb, py, n, sa, sb, f);
   } else {
     Indexer ix = make_indexer(y.shape(), c.inputs, c.op.api_name.c_str());
     binary_bcast<<<blocks_for(n), kThreads, 0, s>>>(pa, pb, py, n, ix, f);
@@ -111,33 +157,45 @@ template <typename F>
 void unary_float(KernelContext& c) {
   F f{};
   if constexpr (std::is_same_v<F, fn::Gelu>) f.approximate = c.attrs.get<bool>("approximate");
-  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), break, (launch_unary<scalar_t, scalar_t>(c, f)));
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t),
+                        (launch_unary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(f))));
 }
 template <typename F>
 void unary_numeric(KernelContext& c) {
-  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, (launch_unary<scalar_t, scalar_t>(c, F{})));
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t),
+                     (launch_unary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
 }
 void logical_not(KernelContext& c) { launch_unary<bool, bool>(c, fn::LogicalNot{}); }
 
 template <typename To>
 void cast_from(KernelContext& c) {
-  EMBER_SWITCH_ALL(c.inputs[0].dtype(), break, (launch_unary<scalar_t, To>(c, fn::CastTo<To>{})));
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_ALL(t, unsupported_dtype(c, t), (launch_unary<scalar_t, To>(c, fn::CastTo<To>{})));
 }
 void cast(KernelContext& c) {
-  EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, cast_from<scalar_t>(c));
+  DType t = c.outputs[0].dtype();
+  EMBER_SWITCH_ALL(t, unsupported_dtype(c, t), cast_from<scalar_t>(c));
 }
 
 template <typename F>
 void binary_numeric(KernelContext& c) {
-  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, (launch_binary<scalar_t, scalar_t>(c, F{})));
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t),
+                     (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
 }
 template <typename F>
 void binary_float(KernelContext& c) {
-  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), break, (launch_binary<scalar_t, scalar_t>(c, F{})));
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t),
+                        (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
 }
 template <typename F>
 void compare(KernelContext& c) {
-  EMBER_SWITCH_ALL(c.inputs[0].dtype(), break, (launch_binary<scalar_t, bool>(c, F{})));
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_ALL(t, unsupported_dtype(c, t),
+                   (launch_binary<scalar_t, bool>(c, fn::computed_as<scalar_t>(F{}))));
 }
 template <typename F>
 void binary_bool(KernelContext& c) {
@@ -157,7 +215,8 @@ void select_typed(KernelContext& c) {
   EMBER_CUDA_LAUNCHED();
 }
 void select(KernelContext& c) {
-  EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, select_typed<scalar_t>(c));
+  DType t = c.outputs[0].dtype();
+  EMBER_SWITCH_ALL(t, unsupported_dtype(c, t), select_typed<scalar_t>(c));
 }
 
 // clang-format off

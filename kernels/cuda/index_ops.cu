@@ -4,6 +4,9 @@
 // first such (position, value) in a device flag and skips the access; the
 // launcher reads the flag after the kernel and raises InvalidArgument with
 // the same text as the CPU ("indices[1] = 3 is not in [0, 3)").
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 #include "kernels/copy.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/functors.h"
@@ -226,14 +229,50 @@ void gather_nd(KernelContext& c) {
   }
 }
 
-// Atomic accumulation (integers wrap, as on the CPU).
+// Atomic accumulation (integers wrap, as on the CPU). uint8 has no atomic
+// of its own: a compare-and-swap on the aligned 32-bit word holding the byte
+// (device allocations are padded to 16 bytes, so the word is inside one).
+__device__ void atomic_add_byte(uint8_t* p, uint8_t v) {
+  auto addr = reinterpret_cast<uintptr_t>(p);
+  auto* word = reinterpret_cast<unsigned*>(addr & ~uintptr_t{3});
+  unsigned shift = static_cast<unsigned>(addr & 3u) * 8u;
+  unsigned old = *word, assumed;
+  do {
+    assumed = old;
+    unsigned byte = ((assumed >> shift) + v) & 0xffu;
+    old = atomicCAS(word, assumed, (assumed & ~(0xffu << shift)) | (byte << shift));
+  } while (assumed != old);
+}
+
 template <typename T>
 __device__ void atomic_accumulate(T* p, T v) {
   if constexpr (std::is_same_v<T, int64_t>) {
     atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
+  } else if constexpr (std::is_same_v<T, uint8_t>) {
+    atomic_add_byte(p, v);
+  } else if constexpr (std::is_same_v<T, bfloat16_t>) {
+    __nv_bfloat16_raw raw;
+    raw.x = v.bits;
+    atomicAdd(reinterpret_cast<__nv_bfloat16*>(p), __nv_bfloat16(raw));
+  } else if constexpr (std::is_same_v<T, float16_t>) {
+    __half_raw raw;
+    raw.x = v.bits;
+    atomicAdd(reinterpret_cast<__half*>(p), __half(raw));
   } else {
     atomicAdd(p, v);
   }
+}
+
+/// Calls f(T{}, I{}) for the accumulating ops' value dtype and index dtype.
+template <typename F>
+void with_accumulating_types(KernelContext& c, DType value, DType index, F f) {
+  auto by_index = [&](auto v) {
+    if (index == int32)
+      f(v, int32_t{});
+    else
+      f(v, int64_t{});
+  };
+  EMBER_SWITCH_ARITH(value, unsupported_dtype(c, value), by_index(scalar_t{}));
 }
 
 template <typename T, typename I>
@@ -272,24 +311,10 @@ void scatter_typed(KernelContext& c, bool into_tensor) {
 
 template <bool kIntoTensor>
 void scatter(KernelContext& c) {
-  bool i32 = c.inputs[kIntoTensor ? 1 : 0].dtype() == int32;
-  switch (c.outputs[0].dtype()) {
-    case DType::Float32:
-      return i32 ? scatter_typed<float, int32_t>(c, kIntoTensor)
-                 : scatter_typed<float, int64_t>(c, kIntoTensor);
-    case DType::Float64:
-      return i32 ? scatter_typed<double, int32_t>(c, kIntoTensor)
-                 : scatter_typed<double, int64_t>(c, kIntoTensor);
-    case DType::Int32:
-      return i32 ? scatter_typed<int32_t, int32_t>(c, kIntoTensor)
-                 : scatter_typed<int32_t, int64_t>(c, kIntoTensor);
-    case DType::Int64:
-      return i32 ? scatter_typed<int64_t, int32_t>(c, kIntoTensor)
-                 : scatter_typed<int64_t, int64_t>(c, kIntoTensor);
-    default:
-      throw Unimplemented(ember::detail::str_cat("[", c.op.api_name, "] ",
-                                                 dtype_name(c.outputs[0].dtype()), " on CUDA"));
-  }
+  with_accumulating_types(c, c.outputs[0].dtype(), c.inputs[kIntoTensor ? 1 : 0].dtype(),
+                          [&](auto t, auto i) {
+                            scatter_typed<decltype(t), decltype(i)>(c, kIntoTensor);
+                          });
 }
 
 // ---- unsorted_segment_sum
@@ -326,20 +351,9 @@ void segment_sum_typed(KernelContext& c) {
 }
 
 void segment_sum(KernelContext& c) {
-  bool i32 = c.inputs[1].dtype() == int32;
-  switch (c.outputs[0].dtype()) {
-    case DType::Float32:
-      return i32 ? segment_sum_typed<float, int32_t>(c) : segment_sum_typed<float, int64_t>(c);
-    case DType::Float64:
-      return i32 ? segment_sum_typed<double, int32_t>(c) : segment_sum_typed<double, int64_t>(c);
-    case DType::Int32:
-      return i32 ? segment_sum_typed<int32_t, int32_t>(c) : segment_sum_typed<int32_t, int64_t>(c);
-    case DType::Int64:
-      return i32 ? segment_sum_typed<int64_t, int32_t>(c) : segment_sum_typed<int64_t, int64_t>(c);
-    default:
-      throw Unimplemented(ember::detail::str_cat("[unsorted_segment_sum] ",
-                                                 dtype_name(c.outputs[0].dtype()), " on CUDA"));
-  }
+  with_accumulating_types(c, c.outputs[0].dtype(), c.inputs[1].dtype(), [&](auto t, auto i) {
+    segment_sum_typed<decltype(t), decltype(i)>(c);
+  });
 }
 
 // ---- one_hot, range
@@ -375,7 +389,8 @@ void one_hot_typed(KernelContext& c) {
   EMBER_CUDA_LAUNCHED();
 }
 void one_hot(KernelContext& c) {
-  EMBER_SWITCH_ALL(c.outputs[0].dtype(), break, one_hot_typed<scalar_t>(c));
+  DType t = c.outputs[0].dtype();
+  EMBER_SWITCH_ALL(t, unsupported_dtype(c, t), one_hot_typed<scalar_t>(c));
 }
 
 template <typename T>
@@ -391,7 +406,7 @@ void range(KernelContext& c) {
   Tensor& y = c.outputs[0];
   if (y.num_elements() == 0) return;
   cudaStream_t s = prepare(c);
-  EMBER_SWITCH_NUMERIC(y.dtype(), break,
+  EMBER_SWITCH_ARITH(y.dtype(), unsupported_dtype(c, y.dtype()),
                        (range_kernel<<<blocks_for(y.num_elements()), kThreads, 0, s>>>(
                            y.data<scalar_t>(), y.num_elements(), c.attrs.get<double>("start"),
                            c.attrs.get<double>("delta"))));
@@ -458,6 +473,10 @@ void mirror_pad(KernelContext& c) {
       mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(
           static_cast<const uint8_t*>(x.raw_data()), static_cast<uint8_t*>(y.raw_data()), n, p);
       break;
+    case 2:
+      mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(
+          static_cast<const uint16_t*>(x.raw_data()), static_cast<uint16_t*>(y.raw_data()), n, p);
+      break;
     case 4:
       mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(
           static_cast<const uint32_t*>(x.raw_data()), static_cast<uint32_t*>(y.raw_data()), n, p);
@@ -478,27 +497,9 @@ void mirror_pad_grad(KernelContext& c) {
   MirrorPlan p = mirror_plan(c, dx.shape(), dy.shape());
   cudaStream_t s = prepare(c);
   auto n = dy.num_elements();
-  switch (dy.dtype()) {
-    case DType::Float32:
-      mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(dy.data<const float>(),
-                                                                dx.data<float>(), n, p);
-      break;
-    case DType::Float64:
-      mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(dy.data<const double>(),
-                                                                dx.data<double>(), n, p);
-      break;
-    case DType::Int32:
-      mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(dy.data<const int32_t>(),
-                                                                dx.data<int32_t>(), n, p);
-      break;
-    case DType::Int64:
-      mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(dy.data<const int64_t>(),
-                                                                dx.data<int64_t>(), n, p);
-      break;
-    default:
-      throw Unimplemented(
-          ember::detail::str_cat("[mirror_pad_grad] ", dtype_name(dy.dtype()), " on CUDA"));
-  }
+  EMBER_SWITCH_ARITH(dy.dtype(), unsupported_dtype(c, dy.dtype()),
+                     (mirror_pad_grad_kernel<<<blocks_for(n), kThreads, 0, s>>>(
+                         dy.data<const scalar_t>(), dx.data<scalar_t>(), n, p)));
   EMBER_CUDA_LAUNCHED();
 }
 

@@ -1,5 +1,6 @@
-// Matrix products through cuBLAS (float32, float64; TF32 only when the
-// program enables it). cuBLAS is column-major, so a row-major C = op(A)·op(B)
+// Matrix products through cuBLAS's GemmStridedBatchedEx (float32, float64,
+// bfloat16 and float16 with float32 accumulation; TF32 only when the program
+// enables it). cuBLAS is column-major, so a row-major C = op(A)·op(B)
 // is computed as C^T = op(B)^T·op(A)^T with the operands swapped. Batches
 // without broadcasting go to one strided-batched call; broadcast batches to
 // one call per matrix, all queued on the device's stream.
@@ -40,21 +41,49 @@ cublasHandle_t handle(int device) {
   return h;
 }
 
+// cuBLAS's names for an element type and the arithmetic it is multiplied
+// in: float32 (TF32 tensor cores once the program enables them), float64,
+// and the 16-bit floats with float32 accumulation.
+template <typename T>
+struct GemmTypes;
+template <>
+struct GemmTypes<float> {
+  static constexpr cudaDataType_t data = CUDA_R_32F;
+  static cublasComputeType_t compute() {
+    return tensor_float_32_execution_enabled() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  }
+  using Scale = float;
+};
+template <>
+struct GemmTypes<double> {
+  static constexpr cudaDataType_t data = CUDA_R_64F;
+  static cublasComputeType_t compute() { return CUBLAS_COMPUTE_64F; }
+  using Scale = double;
+};
+template <>
+struct GemmTypes<bfloat16_t> {
+  static constexpr cudaDataType_t data = CUDA_R_16BF;
+  static cublasComputeType_t compute() { return CUBLAS_COMPUTE_32F; }
+  using Scale = float;
+};
+template <>
+struct GemmTypes<float16_t> {
+  static constexpr cudaDataType_t data = CUDA_R_16F;
+  static cublasComputeType_t compute() { return CUBLAS_COMPUTE_32F; }
+  using Scale = float;
+};
+
 template <typename T>
 void gemm(cublasHandle_t h, bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a,
           const T* b, T* c, int64_t batch, int64_t stride_a, int64_t stride_b) {
-  const T one = 1, zero = 0;
+  using G = GemmTypes<T>;
+  const typename G::Scale one = 1, zero = 0;
   auto opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
   int lda = static_cast<int>(ta ? m : k), ldb = static_cast<int>(tb ? k : n);
-  if constexpr (std::is_same_v<T, float>) {
-    EMBER_CUBLAS_CHECK(cublasSgemmStridedBatched(
-        h, opb, opa, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one, b, ldb,
-        stride_b, a, lda, stride_a, &zero, c, static_cast<int>(n), m * n, static_cast<int>(batch)));
-  } else {
-    EMBER_CUBLAS_CHECK(cublasDgemmStridedBatched(
-        h, opb, opa, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one, b, ldb,
-        stride_b, a, lda, stride_a, &zero, c, static_cast<int>(n), m * n, static_cast<int>(batch)));
-  }
+  EMBER_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+      h, opb, opa, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one, b, G::data,
+      ldb, stride_b, a, G::data, lda, stride_a, &zero, c, G::data, static_cast<int>(n), m * n,
+      static_cast<int>(batch), G::compute(), CUBLAS_GEMM_DEFAULT));
 }
 
 template <typename T>
@@ -72,10 +101,6 @@ void matmul_typed(KernelContext& c, bool ta, bool tb) {
     return;
   }
   cublasHandle_t h = handle(c.device.index());
-  EMBER_CUBLAS_CHECK(
-      cublasSetMathMode(h, std::is_same_v<T, float> && tensor_float_32_execution_enabled()
-                               ? CUBLAS_TF32_TENSOR_OP_MATH
-                               : CUBLAS_DEFAULT_MATH));
   const T* pa = static_cast<const T*>(a.raw_data());
   const T* pb = static_cast<const T*>(b.raw_data());
   T* po = static_cast<T*>(out.raw_data());
@@ -94,13 +119,15 @@ void matmul_typed(KernelContext& c, bool ta, bool tb) {
   }
 }
 
+void matmul_any(KernelContext& c, bool ta, bool tb) {
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), matmul_typed<scalar_t>(c, ta, tb));
+}
 void matmul(KernelContext& c) {
-  bool ta = c.attrs.get<bool>("transpose_a"), tb = c.attrs.get<bool>("transpose_b");
-  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), break, matmul_typed<scalar_t>(c, ta, tb));
+  matmul_any(c, c.attrs.get<bool>("transpose_a"), c.attrs.get<bool>("transpose_b"));
 }
 void batch_matmul(KernelContext& c) {
-  bool ta = c.attrs.get<bool>("adj_x"), tb = c.attrs.get<bool>("adj_y");
-  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), break, matmul_typed<scalar_t>(c, ta, tb));
+  matmul_any(c, c.attrs.get<bool>("adj_x"), c.attrs.get<bool>("adj_y"));
 }
 
 EMBER_REGISTER_KERNEL("MatMul", CUDA, matmul);

@@ -47,7 +47,7 @@ void random_kernel(KernelContext& c) {
   auto key = static_cast<uint64_t>(c.attrs.get<int64_t>("key"));
   auto offset = static_cast<uint64_t>(c.attrs.get<int64_t>("offset"));
   cudaStream_t s = prepare(c);
-  EMBER_SWITCH_FLOAT(y.dtype(), break, {
+  EMBER_SWITCH_FLOAT(y.dtype(), unsupported_dtype(c, y.dtype()), {
     if constexpr (kKind == 0)
       uniform_kernel<<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, key, offset);
     else

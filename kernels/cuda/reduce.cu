@@ -1,4 +1,5 @@
-// CUDA reductions, argmax/argmin and softmax. Reductions run in two passes
+// CUDA reductions, argmax/argmin and softmax (16-bit floats computed in
+// float32). Reductions run in two passes
 // over [rows, reduced]: blocks reduce chunks of a row into partial
 // accumulators, then one block per row merges its partials and finishes
 // (so a full 16M-element sum uses the whole GPU, and many short rows still
@@ -94,7 +95,8 @@ void reduce_typed(KernelContext& c) {
 
 template <template <typename> class RT>
 void reduce_numeric(KernelContext& c) {
-  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, (reduce_typed<RT, scalar_t>(c)));
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t), (reduce_typed<RT, scalar_t>(c)));
 }
 void reduce_all(KernelContext& c) { reduce_typed<AllRT, bool>(c); }
 void reduce_any(KernelContext& c) { reduce_typed<AnyRT, bool>(c); }
@@ -126,47 +128,95 @@ void arg_typed(KernelContext& c) {
 }
 template <bool kMax>
 void arg(KernelContext& c) {
-  EMBER_SWITCH_NUMERIC(c.inputs[0].dtype(), break, (arg_typed<scalar_t, kMax>(c)));
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t), (arg_typed<scalar_t, kMax>(c)));
 }
 
-// ---- softmax: one block per row ---------------------------------------------------------------
+// ---- softmax: online, a warp or a block per row ----------------------------------------------
+// One pass keeps a running maximum m and the sum s of exp(x - m), rescaling s
+// when m grows (Milakov & Gimelshein, "Online normalizer calculation for
+// softmax", 2018); partial (m, s) pairs merge across lanes by warp shuffles
+// and across warps through shared memory. A second pass writes the outputs.
+// Rows of up to 1024 elements get a warp each, longer rows a block.
 
-template <typename T, bool kLog>
-__global__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int64_t rows, int64_t n) {
-  __shared__ T shared[kThreads];
-  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    const T* xr = x + r * n;
-    T* yr = y + r * n;
-    T m = -std::numeric_limits<T>::infinity();
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) m = xr[i] > m ? xr[i] : m;
-    shared[threadIdx.x] = m;
-    __syncthreads();
-    for (int s = kThreads / 2; s > 0; s /= 2) {
-      if (threadIdx.x < s && shared[threadIdx.x + s] > shared[threadIdx.x])
-        shared[threadIdx.x] = shared[threadIdx.x + s];
+template <typename C>
+__device__ void online_merge(C& m, C& s, C om, C os) {
+  if (om == -std::numeric_limits<C>::infinity()) return;  // the other side saw nothing
+  if (m == -std::numeric_limits<C>::infinity()) {
+    m = om;
+    s = os;
+  } else if (om > m) {
+    s = s * fn::exp_(m - om) + os;
+    m = om;
+  } else {
+    s += os * fn::exp_(om - m);
+  }
+}
+
+template <typename T, bool kLog, int kRowThreads>
+__global__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int64_t rows,
+                             int64_t n) {
+  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  constexpr int kRowsPerBlock = kThreads / kRowThreads;
+  constexpr int kWarps = kRowThreads / 32;
+  __shared__ C warp_m[kThreads / 32], warp_s[kThreads / 32];
+  const int lane = threadIdx.x % kRowThreads, slot = threadIdx.x / kRowThreads;
+  for (int64_t r0 = blockIdx.x * static_cast<int64_t>(kRowsPerBlock); r0 < rows;
+       r0 += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
+    const int64_t r = r0 + slot;
+    const bool active = r < rows;
+    C m = -std::numeric_limits<C>::infinity(), s = 0;
+    if (active) {
+      for (int64_t i = lane; i < n; i += kRowThreads) {
+        C v = static_cast<C>(x[r * n + i]);
+        if (v > m) {
+          s = s * fn::exp_(m - v) + C(1);
+          m = v;
+        } else if (v != -std::numeric_limits<C>::infinity()) {
+          s += fn::exp_(v - m);  // NaN lands here and makes s NaN, as on the CPU
+        }
+      }
+    }
+    for (int offset = 16; offset > 0; offset /= 2) {
+      C om = __shfl_xor_sync(0xffffffffu, m, offset);
+      C os = __shfl_xor_sync(0xffffffffu, s, offset);
+      online_merge(m, s, om, os);
+    }
+    if constexpr (kWarps > 1) {
+      const int warp = threadIdx.x / 32;
+      if (threadIdx.x % 32 == 0) {
+        warp_m[warp] = m;
+        warp_s[warp] = s;
+      }
+      __syncthreads();
+      m = warp_m[0];
+      s = warp_s[0];
+      for (int w = 1; w < kWarps; ++w) online_merge(m, s, warp_m[w], warp_s[w]);
       __syncthreads();
     }
-    m = shared[0];
-    __syncthreads();
-    m = softmax_shift(m);
-    T sum = 0;
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) sum += fn::exp_(xr[i] - m);
-    shared[threadIdx.x] = sum;
-    __syncthreads();
-    for (int s = kThreads / 2; s > 0; s /= 2) {
-      if (threadIdx.x < s) shared[threadIdx.x] += shared[threadIdx.x + s];
-      __syncthreads();
-    }
-    sum = shared[0];
-    __syncthreads();
+    if (!active) continue;
+    const C shift = softmax_shift(m);
     if constexpr (kLog) {
-      T shift = m + ::log(sum);
-      for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = xr[i] - shift;
+      const C total = shift + ::log(s);
+      for (int64_t i = lane; i < n; i += kRowThreads)
+        y[r * n + i] = T(static_cast<C>(x[r * n + i]) - total);
     } else {
-      T inv = T(1) / sum;
-      for (int64_t i = threadIdx.x; i < n; i += blockDim.x) yr[i] = fn::exp_(xr[i] - m) * inv;
+      const C inv = C(1) / s;
+      for (int64_t i = lane; i < n; i += kRowThreads)
+        y[r * n + i] = T(fn::exp_(static_cast<C>(x[r * n + i]) - shift) * inv);
     }
   }
+}
+
+template <typename T, bool kLog>
+void softmax_typed(const Tensor& x, Tensor& y, int64_t rows, int64_t n, cudaStream_t s) {
+  if (n <= 1024)
+    softmax_rows<T, kLog, 32><<<blocks_for(rows * 32), kThreads, 0, s>>>(
+        x.data<const T>(), y.data<T>(), rows, n);
+  else
+    softmax_rows<T, kLog, kThreads><<<blocks_for(rows * kThreads), kThreads, 0, s>>>(
+        x.data<const T>(), y.data<T>(), rows, n);
+  EMBER_CUDA_LAUNCHED();
 }
 
 template <bool kLog>
@@ -175,10 +225,8 @@ void softmax(KernelContext& c) {
   if (x.num_elements() == 0) return;
   int64_t n = x.dim(x.rank() - 1), rows = x.num_elements() / n;
   cudaStream_t s = prepare(c);
-  EMBER_SWITCH_FLOAT(x.dtype(), break,
-                     (softmax_rows<scalar_t, kLog><<<blocks_for(rows * kThreads), kThreads, 0, s>>>(
-                         x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), rows, n)));
-  EMBER_CUDA_LAUNCHED();
+  EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()),
+                        (softmax_typed<scalar_t, kLog>(x, c.outputs[0], rows, n, s)));
 }
 
 EMBER_REGISTER_KERNEL("Sum", CUDA, reduce_numeric<SumR>);

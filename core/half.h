@@ -1,0 +1,118 @@
+// The two 16-bit floating-point element types, as storage: bfloat16_t (8
+// exponent bits, float32's range) and float16_t (IEEE binary16). Arithmetic on
+// them is done in float32 and rounded once, as TensorFlow (Eigen) does; the
+// kernels do that with fn::InFloat (kernels/functors.h). Conversions from
+// float round to nearest, ties to even, on the CPU and in CUDA kernels alike
+// (the same bit manipulation, so both backends give identical bits); NaN stays
+// NaN (quieted) and overflow gives infinity.
+//
+// The conversions are explicit on purpose: an expression that would silently
+// compute in 16 bits (or in double) does not compile.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "core/host_device.h"
+
+namespace ember {
+
+namespace half_detail {
+
+EMBER_HOST_DEVICE inline uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+EMBER_HOST_DEVICE inline float float_of(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+EMBER_HOST_DEVICE inline uint16_t float_to_bfloat16(float f) {
+  uint32_t u = bits_of(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x0040u);  // NaN
+  u += 0x7fffu + ((u >> 16) & 1u);  // round to nearest even; overflow carries into infinity
+  return static_cast<uint16_t>(u >> 16);
+}
+EMBER_HOST_DEVICE inline float bfloat16_to_float(uint16_t h) {
+  return float_of(static_cast<uint32_t>(h) << 16);
+}
+
+// After F. Giesen, "half <-> float conversions" (float_to_half_fast3_rtne and
+// half_to_float): exact, round to nearest even, subnormals included.
+EMBER_HOST_DEVICE inline uint16_t float_to_float16(float f) {
+  uint32_t u = bits_of(f);
+  uint32_t sign = u & 0x80000000u;
+  u ^= sign;
+  uint16_t h;
+  if (u >= (127u + 16u) << 23) {  // |f| >= 65536: infinity, or NaN
+    h = u > 0x7f800000u ? 0x7e00u : 0x7c00u;
+  } else if (u < (113u << 23)) {  // |f| < 2^-14: a float16 subnormal or zero
+    // Adding 0.5 lines the 10 mantissa bits up at the bottom of the float;
+    // the addition itself rounds to nearest even.
+    const uint32_t magic = ((127u - 15u) + (23u - 10u) + 1u) << 23;
+    float g = float_of(u) + float_of(magic);
+    h = static_cast<uint16_t>(bits_of(g) - magic);
+  } else {
+    uint32_t mant_odd = (u >> 13) & 1u;
+    u += ((15u - 127u) << 23) + 0xfffu + mant_odd;  // rebias; round to nearest even
+    h = static_cast<uint16_t>(u >> 13);             // may carry into infinity
+  }
+  return static_cast<uint16_t>(h | (sign >> 16));
+}
+EMBER_HOST_DEVICE inline float float16_to_float(uint16_t h) {
+  const uint32_t shifted_exp = 0x7c00u << 13;
+  uint32_t o = (static_cast<uint32_t>(h) & 0x7fffu) << 13;
+  uint32_t exp = shifted_exp & o;
+  o += (127u - 15u) << 23;
+  if (exp == shifted_exp) {  // infinity or NaN
+    o += (128u - 16u) << 23;
+  } else if (exp == 0) {  // zero or subnormal: renormalise
+    o += 1u << 23;
+    o = bits_of(float_of(o) - float_of(113u << 23));
+  }
+  return float_of(o | ((static_cast<uint32_t>(h) & 0x8000u) << 16));
+}
+
+}  // namespace half_detail
+
+/// bfloat16: the upper half of a float32.
+struct bfloat16_t {
+  uint16_t bits = 0;
+
+  bfloat16_t() = default;
+  EMBER_HOST_DEVICE explicit bfloat16_t(float f) : bits(half_detail::float_to_bfloat16(f)) {}
+  EMBER_HOST_DEVICE explicit operator float() const { return half_detail::bfloat16_to_float(bits); }
+  EMBER_HOST_DEVICE static bfloat16_t from_bits(uint16_t b) {
+    bfloat16_t h;
+    h.bits = b;
+    return h;
+  }
+};
+
+/// float16: IEEE 754 binary16.
+struct float16_t {
+  uint16_t bits = 0;
+
+  float16_t() = default;
+  EMBER_HOST_DEVICE explicit float16_t(float f) : bits(half_detail::float_to_float16(f)) {}
+  EMBER_HOST_DEVICE explicit operator float() const { return half_detail::float16_to_float(bits); }
+  EMBER_HOST_DEVICE static float16_t from_bits(uint16_t b) {
+    float16_t h;
+    h.bits = b;
+    return h;
+  }
+};
+
+static_assert(sizeof(bfloat16_t) == 2 && sizeof(float16_t) == 2);
+
+template <typename T>
+inline constexpr bool is_half_v = false;
+template <>
+inline constexpr bool is_half_v<bfloat16_t> = true;
+template <>
+inline constexpr bool is_half_v<float16_t> = true;
+
+}  // namespace ember
