@@ -14,6 +14,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/exact_math.h"
 #include "core/half.h"
 #include "core/host_device.h"
 #include "core/philox.h"
@@ -458,25 +459,32 @@ struct LogicalOr {
 
 // ---- random: Box-Muller on Philox words ----------------------------------------------
 
+// log, sin and cos from core/exact_math.h and a correctly rounded sqrt, so
+// the CPU and CUDA kernels draw the same bits.
+
 /// Two standard normals from two uniform words (float32).
 EMBER_HOST_DEVICE inline void box_muller(uint32_t x0, uint32_t x1, float& n0, float& n1) {
   const float eps = 1.0e-7f;
   float u1 = philox::uniform_float(x0);
   if (u1 < eps) u1 = eps;
-  float v1 = 6.2831853071795864f * philox::uniform_float(x1);
-  float r = std::sqrt(-2.0f * std::log(u1));
-  n0 = r * std::sin(v1);
-  n1 = r * std::cos(v1);
+  float v1 = exact::mul(6.2831853071795864f, philox::uniform_float(x1));
+  float r = exact::sqrt(exact::mul(-2.0f, exact::log(u1)));
+  float s, c;
+  exact::sincos(v1, s, c);
+  n0 = exact::mul(r, s);
+  n1 = exact::mul(r, c);
 }
 /// Two standard normals from four uniform words (float64).
 EMBER_HOST_DEVICE inline void box_muller(const philox::Block& b, double& n0, double& n1) {
   const double eps = 1.0e-7;
   double u1 = philox::uniform_double(b.v[0], b.v[1]);
   if (u1 < eps) u1 = eps;
-  double v1 = 6.283185307179586 * philox::uniform_double(b.v[2], b.v[3]);
-  double r = std::sqrt(-2.0 * std::log(u1));
-  n0 = r * std::sin(v1);
-  n1 = r * std::cos(v1);
+  double v1 = exact::mul(6.283185307179586, philox::uniform_double(b.v[2], b.v[3]));
+  double r = exact::sqrt(exact::mul(-2.0, exact::log(u1)));
+  double s, c;
+  exact::sincos(v1, s, c);
+  n0 = exact::mul(r, s);
+  n1 = exact::mul(r, c);
 }
 
 /// Element i of a standard-normal draw at (key, offset), for either dtype;
