@@ -8,7 +8,9 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -67,7 +69,12 @@ class CudaAllocator final : public Allocator {
     uint64_t threshold = UINT64_MAX;  // keep freed memory in the pool
     EMBER_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
   }
+  // Sizes are padded to 16 bytes, so a kernel's 16-byte access or a
+  // word-sized atomic on a buffer's last bytes stays inside it.
+  static size_t padded(size_t bytes) { return (bytes + 15) & ~size_t{15}; }
+
   void* allocate(size_t bytes) override {
+    bytes = padded(bytes);
     void* p = nullptr;
     EMBER_CUDA_CHECK(cudaSetDevice(index_));
     cudaError_t err = cudaMallocAsync(&p, bytes, stream(index_));
@@ -84,7 +91,7 @@ class CudaAllocator final : public Allocator {
     return p;
   }
   void deallocate(void* ptr, size_t bytes) noexcept override {
-    in_use_.fetch_sub(bytes, std::memory_order_relaxed);
+    in_use_.fetch_sub(padded(bytes), std::memory_order_relaxed);
     // Destructors never throw: a failure here is logged, not raised.
     if (cudaFreeAsync(ptr, stream(index_)) != cudaSuccess) {
       EMBER_LOG_ERROR("[cuda allocator] cudaFreeAsync failed on cuda:{}", index_);
@@ -142,13 +149,105 @@ Allocator* allocator(int index) {
   return a;
 }
 
+namespace {
+
+// Host<->device copies of pageable memory go through two pinned chunks per
+// device: while the DMA engine moves one, the CPU fills or drains the other.
+// A host-to-device copy returns once its last chunk is staged (the caller's
+// buffer is free then); a device-to-host copy returns when the data is in the
+// caller's buffer. Small copies and already-pinned memory go directly.
+constexpr size_t kStagingChunk = size_t{8} << 20;
+constexpr size_t kStagingThreshold = size_t{1} << 20;
+
+struct Staging {
+  std::mutex mu;
+  void* chunk[2] = {nullptr, nullptr};
+  cudaEvent_t done[2] = {nullptr, nullptr};
+};
+
+Staging& staging(int index) {
+  static std::mutex mu;
+  static std::vector<Staging*> all;
+  std::lock_guard<std::mutex> lock(mu);
+  if (all.empty()) all.resize(static_cast<size_t>(device_count()), nullptr);
+  auto& st = all[static_cast<size_t>(index)];
+  if (!st) {
+    auto* fresh = new Staging;  // lives as long as the process
+    EMBER_CUDA_CHECK(cudaSetDevice(index));
+    for (int i = 0; i < 2; ++i) {
+      EMBER_CUDA_CHECK(cudaMallocHost(&fresh->chunk[i], kStagingChunk));
+      EMBER_CUDA_CHECK(cudaEventCreateWithFlags(&fresh->done[i], cudaEventDisableTiming));
+    }
+    st = fresh;
+  }
+  return *st;
+}
+
+bool is_pinned(const void* p) {
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, p) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return attr.type == cudaMemoryTypeHost;
+}
+
+void staged_to_device(char* dst, const char* src, size_t bytes, int index, cudaStream_t s) {
+  Staging& st = staging(index);
+  std::lock_guard<std::mutex> lock(st.mu);
+  for (size_t off = 0, i = 0; off < bytes; off += kStagingChunk, ++i) {
+    size_t n = std::min(kStagingChunk, bytes - off);
+    int k = static_cast<int>(i % 2);
+    EMBER_CUDA_CHECK(cudaEventSynchronize(st.done[k]));  // the chunk's last DMA is finished
+    std::memcpy(st.chunk[k], src + off, n);
+    EMBER_CUDA_CHECK(cudaMemcpyAsync(dst + off, st.chunk[k], n, cudaMemcpyHostToDevice, s));
+    EMBER_CUDA_CHECK(cudaEventRecord(st.done[k], s));
+  }
+}
+
+void staged_to_host(char* dst, const char* src, size_t bytes, int index, cudaStream_t s) {
+  Staging& st = staging(index);
+  std::lock_guard<std::mutex> lock(st.mu);
+  size_t chunks = (bytes + kStagingChunk - 1) / kStagingChunk;
+  auto issue = [&](size_t i) {
+    size_t off = i * kStagingChunk, n = std::min(kStagingChunk, bytes - off);
+    int k = static_cast<int>(i % 2);
+    EMBER_CUDA_CHECK(cudaMemcpyAsync(st.chunk[k], src + off, n, cudaMemcpyDeviceToHost, s));
+    EMBER_CUDA_CHECK(cudaEventRecord(st.done[k], s));
+  };
+  issue(0);
+  for (size_t i = 0; i < chunks; ++i) {
+    if (i + 1 < chunks) issue(i + 1);  // the other chunk fills while this one drains
+    int k = static_cast<int>(i % 2);
+    EMBER_CUDA_CHECK(cudaEventSynchronize(st.done[k]));
+    size_t off = i * kStagingChunk, n = std::min(kStagingChunk, bytes - off);
+    std::memcpy(dst + off, st.chunk[k], n);
+  }
+}
+
+}  // namespace
+
 void copy(void* dst, Device dst_device, const void* src, Device src_device, size_t bytes) {
   int index = dst_device.is_cuda() ? dst_device.index() : src_device.index();
   cudaStream_t s = stream(index);
   EMBER_CUDA_CHECK(cudaSetDevice(index));
+  if (dst_device.is_cuda() && src_device.is_cuda()) {  // stays on the stream: no wait
+    // From another GPU: the source's pending kernels finish first.
+    if (src_device.index() != index) EMBER_CUDA_CHECK(cudaStreamSynchronize(stream(src_device.index())));
+    EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
+    return;
+  }
+  const void* host = dst_device.is_cpu() ? dst : src;
+  if (bytes >= kStagingThreshold && !is_pinned(host)) {
+    if (dst_device.is_cuda())
+      staged_to_device(static_cast<char*>(dst), static_cast<const char*>(src), bytes, index, s);
+    else
+      staged_to_host(static_cast<char*>(dst), static_cast<const char*>(src), bytes, index, s);
+    return;
+  }
   EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
   // Host buffers may be reused the moment this returns: wait for the copy.
-  if (dst_device.is_cpu() || src_device.is_cpu()) EMBER_CUDA_CHECK(cudaStreamSynchronize(s));
+  EMBER_CUDA_CHECK(cudaStreamSynchronize(s));
 }
 
 void synchronize(int index) { EMBER_CUDA_CHECK(cudaStreamSynchronize(stream(index))); }
