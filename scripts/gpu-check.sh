@@ -33,5 +33,18 @@ bench_rc=$?
   echo "| tests (cuda0) | $tests_rc | $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/tests.log" | tr '\n' ' ') |"
   echo "| compute-sanitizer memcheck | $memcheck_rc | $(grep -E 'ERROR SUMMARY' "$OUT/memcheck.log" | tail -n 1) |"
   echo "| ember-bench --device cuda | $bench_rc | $(tr '\n' ';' <"$OUT/bench.txt") |"
+  echo
+  echo "Targets (issue 3): add_256M >= 90% of copy_256M; matmul >= 95% of cuBLAS called directly;"
+  echo "op_overhead < 2 us."
+  awk '{v[$1] = $2}
+    END {
+      if ("add_256M" in v && v["copy_256M"] > 0) printf "- add_256M / copy_256M: %.1f%%\n", 100 * v["add_256M"] / v["copy_256M"]
+      n = split("fp32 tf32 bf16", k, " ")
+      for (i = 1; i <= n; ++i) {
+        e = "matmul_8192_" k[i]; c = "cublas_8192_" k[i]
+        if ((e in v) && v[c] > 0) printf "- %s / %s: %.1f%%\n", e, c, 100 * v[e] / v[c]
+      }
+      if ("op_overhead" in v) printf "- op_overhead: %s us\n", v["op_overhead"]
+    }' "$OUT/bench.txt"
 } >>"$summary"
 cat "$summary"
