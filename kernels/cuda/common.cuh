@@ -1,6 +1,8 @@
 // What every CUDA launcher shares: the device's stream, grid sizing for
-// grid-stride loops, launch checks, and the broadcast indexer that maps an
-// output element to its inputs' elements.
+// grid-stride loops, launch checks, 16-byte packs, and the broadcast indexer
+// that maps an output element to its inputs' elements. The host-side parts
+// (the indexer, pack widths) are tested without a GPU:
+// tests/cuda_launch_test.cpp.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -9,6 +11,7 @@
 #include <cstdint>
 
 #include "core/cuda/cuda_check.h"
+#include "core/host_device.h"
 #include "core/cuda_runtime.h"
 #include "core/op.h"
 
@@ -55,7 +58,7 @@ struct Indexer {
   int64_t dims[kMaxRank];
   int64_t strides[3][kMaxRank];
 
-  __device__ void offsets(int64_t i, int64_t* off, int n_inputs) const {
+  EMBER_HOST_DEVICE void offsets(int64_t i, int64_t* off, int n_inputs) const {
     for (int k = 0; k < n_inputs; ++k) off[k] = 0;
     for (int d = rank - 1; d >= 0; --d) {
       int64_t idx = i % dims[d];
