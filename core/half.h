@@ -78,41 +78,39 @@ EMBER_HOST_DEVICE inline float float16_to_float(uint16_t h) {
 
 }  // namespace half_detail
 
-/// bfloat16: the upper half of a float32.
-struct bfloat16_t {
+/// A 16-bit float of `Format` (its encode/decode pair): storage, and
+/// explicit conversions to and from float.
+template <typename Format>
+struct Float16Bits {
   uint16_t bits = 0;
 
-  bfloat16_t() = default;
-  EMBER_HOST_DEVICE explicit bfloat16_t(float f) : bits(half_detail::float_to_bfloat16(f)) {}
-  EMBER_HOST_DEVICE explicit operator float() const { return half_detail::bfloat16_to_float(bits); }
-  EMBER_HOST_DEVICE static bfloat16_t from_bits(uint16_t b) {
-    bfloat16_t h;
+  Float16Bits() = default;
+  EMBER_HOST_DEVICE explicit Float16Bits(float f) : bits(Format::encode(f)) {}
+  EMBER_HOST_DEVICE explicit operator float() const { return Format::decode(bits); }
+  EMBER_HOST_DEVICE static Float16Bits from_bits(uint16_t b) {
+    Float16Bits h;
     h.bits = b;
     return h;
   }
 };
 
-/// float16: IEEE 754 binary16.
-struct float16_t {
-  uint16_t bits = 0;
-
-  float16_t() = default;
-  EMBER_HOST_DEVICE explicit float16_t(float f) : bits(half_detail::float_to_float16(f)) {}
-  EMBER_HOST_DEVICE explicit operator float() const { return half_detail::float16_to_float(bits); }
-  EMBER_HOST_DEVICE static float16_t from_bits(uint16_t b) {
-    float16_t h;
-    h.bits = b;
-    return h;
-  }
+struct BFloat16Format {  // the upper half of a float32
+  EMBER_HOST_DEVICE static uint16_t encode(float f) { return half_detail::float_to_bfloat16(f); }
+  EMBER_HOST_DEVICE static float decode(uint16_t h) { return half_detail::bfloat16_to_float(h); }
 };
+struct Float16Format {  // IEEE 754 binary16
+  EMBER_HOST_DEVICE static uint16_t encode(float f) { return half_detail::float_to_float16(f); }
+  EMBER_HOST_DEVICE static float decode(uint16_t h) { return half_detail::float16_to_float(h); }
+};
+
+using bfloat16_t = Float16Bits<BFloat16Format>;
+using float16_t = Float16Bits<Float16Format>;
 
 static_assert(sizeof(bfloat16_t) == 2 && sizeof(float16_t) == 2);
 
 template <typename T>
 inline constexpr bool is_half_v = false;
-template <>
-inline constexpr bool is_half_v<bfloat16_t> = true;
-template <>
-inline constexpr bool is_half_v<float16_t> = true;
+template <typename Format>
+inline constexpr bool is_half_v<Float16Bits<Format>> = true;
 
 }  // namespace ember
