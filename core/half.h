@@ -41,38 +41,34 @@ EMBER_HOST_DEVICE inline float bfloat16_to_float(uint16_t h) {
 }
 
 // After F. Giesen, "half <-> float conversions" (float_to_half_fast3_rtne and
-// half_to_float): exact, round to nearest even, subnormals included.
+// half_to_float): exact, round to nearest even, subnormals included. Every
+// case is computed and one is selected, with no branches, so loops over
+// these vectorise on the CPU and do not diverge on the GPU.
 EMBER_HOST_DEVICE inline uint16_t float_to_float16(float f) {
   uint32_t u = bits_of(f);
   uint32_t sign = u & 0x80000000u;
   u ^= sign;
-  uint16_t h;
-  if (u >= (127u + 16u) << 23) {  // |f| >= 65536: infinity, or NaN
-    h = u > 0x7f800000u ? 0x7e00u : 0x7c00u;
-  } else if (u < (113u << 23)) {  // |f| < 2^-14: a float16 subnormal or zero
-    // Adding 0.5 lines the 10 mantissa bits up at the bottom of the float;
-    // the addition itself rounds to nearest even.
-    const uint32_t magic = ((127u - 15u) + (23u - 10u) + 1u) << 23;
-    float g = float_of(u) + float_of(magic);
-    h = static_cast<uint16_t>(bits_of(g) - magic);
-  } else {
-    uint32_t mant_odd = (u >> 13) & 1u;
-    u += ((15u - 127u) << 23) + 0xfffu + mant_odd;  // rebias; round to nearest even
-    h = static_cast<uint16_t>(u >> 13);             // may carry into infinity
-  }
-  return static_cast<uint16_t>(h | (sign >> 16));
+  // |f| >= 65536: infinity, or NaN (quieted).
+  uint32_t special = u > 0x7f800000u ? 0x7e00u : 0x7c00u;
+  // |f| < 2^-14, a float16 subnormal or zero: adding 0.5 lines the 10
+  // mantissa bits up at the bottom of the float, and the addition itself
+  // rounds to nearest even.
+  const uint32_t magic = ((127u - 15u) + (23u - 10u) + 1u) << 23;
+  uint32_t tiny = bits_of(float_of(u) + float_of(magic)) - magic;
+  // Normal: rebias the exponent and round to nearest even (a carry may
+  // reach infinity, as it should).
+  uint32_t normal = (u + ((15u - 127u) << 23) + 0xfffu + ((u >> 13) & 1u)) >> 13;
+  uint32_t h = u >= (127u + 16u) << 23 ? special : u < (113u << 23) ? tiny : normal;
+  return static_cast<uint16_t>((h & 0xffffu) | (sign >> 16));
 }
 EMBER_HOST_DEVICE inline float float16_to_float(uint16_t h) {
   const uint32_t shifted_exp = 0x7c00u << 13;
   uint32_t o = (static_cast<uint32_t>(h) & 0x7fffu) << 13;
   uint32_t exp = shifted_exp & o;
   o += (127u - 15u) << 23;
-  if (exp == shifted_exp) {  // infinity or NaN
-    o += (128u - 16u) << 23;
-  } else if (exp == 0) {  // zero or subnormal: renormalise
-    o += 1u << 23;
-    o = bits_of(float_of(o) - float_of(113u << 23));
-  }
+  uint32_t special = o + ((128u - 16u) << 23);  // infinity or NaN
+  uint32_t tiny = bits_of(float_of(o + (1u << 23)) - float_of(113u << 23));  // renormalised
+  o = exp == shifted_exp ? special : exp == 0 ? tiny : o;
   return float_of(o | ((static_cast<uint32_t>(h) & 0x8000u) << 16));
 }
 
