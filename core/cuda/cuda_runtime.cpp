@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -34,10 +35,21 @@ void throw_cuda_error(cudaError_t err, const char* call, const char* file, int l
 
 namespace {
 
+class CudaAllocator;
+
+// Per-device state, made on first use of that device only (creating a
+// stream opens the device's context, which costs time and memory). The
+// once-flags keep every later lookup on the launch path lock-free.
+struct PerDevice {
+  std::once_flag stream_once, allocator_once;
+  cudaStream_t stream = nullptr;
+  CudaAllocator* allocator = nullptr;  // lives as long as the process
+};
+
 struct Runtime {
   int count = 0;
   std::string reason;
-  std::vector<cudaStream_t> streams;
+  std::unique_ptr<PerDevice[]> devices;
 };
 
 Runtime& runtime() {
@@ -52,13 +64,11 @@ Runtime& runtime() {
     }
     if (n == 0) r.reason = "no CUDA device found";
     r.count = n;
-    r.streams.resize(static_cast<size_t>(n), nullptr);
+    r.devices = std::make_unique<PerDevice[]>(static_cast<size_t>(n));
     return r;
   }();
   return rt;
 }
-
-std::mutex stream_mu;
 
 class CudaAllocator final : public Allocator {
  public:
@@ -117,13 +127,12 @@ void check_index(int index) {
 
 cudaStream_t stream(int index) {
   check_index(index);
-  std::lock_guard<std::mutex> lock(stream_mu);
-  auto& s = runtime().streams[static_cast<size_t>(index)];
-  if (!s) {
+  PerDevice& d = runtime().devices[static_cast<size_t>(index)];
+  std::call_once(d.stream_once, [&] {
     EMBER_CUDA_CHECK(cudaSetDevice(index));
-    EMBER_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
-  }
-  return s;
+    EMBER_CUDA_CHECK(cudaStreamCreateWithFlags(&d.stream, cudaStreamNonBlocking));
+  });
+  return d.stream;
 }
 
 bool compiled_with_cuda() { return true; }
@@ -140,13 +149,9 @@ std::string device_description(int index) {
 
 Allocator* allocator(int index) {
   check_index(index);
-  static std::mutex mu;
-  static std::vector<CudaAllocator*> allocs;
-  std::lock_guard<std::mutex> lock(mu);
-  if (allocs.empty()) allocs.resize(static_cast<size_t>(device_count()), nullptr);
-  auto& a = allocs[static_cast<size_t>(index)];
-  if (!a) a = new CudaAllocator(index);  // lives as long as the process
-  return a;
+  PerDevice& d = runtime().devices[static_cast<size_t>(index)];
+  std::call_once(d.allocator_once, [&] { d.allocator = new CudaAllocator(index); });
+  return d.allocator;
 }
 
 namespace {
