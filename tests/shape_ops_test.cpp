@@ -252,6 +252,24 @@ TEST_P(ShapeOpsTest, IndicesOutOfRangeAreErrorsNeverOutOfBoundsAccesses) {
   } catch (const InvalidArgument& e) {
     EXPECT_STREQ(e.what(), "[gather] indices[1] = 3 is not in [0, 3)");
   }
+  // Several bad indices: every device names the first, as the CPU checks in order.
+  auto message = [](auto&& f) {
+    try {
+      f();
+    } catch (const InvalidArgument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message([&] { gather(p, make({0, 5, -1, 7}, {4}, int64)); }),
+            "[gather] indices[1] = 5 is not in [0, 3)");
+  Tensor grid = make({1, 2, 3, 4, 5, 6, 7, 8, 9}, {3, 3}, float32);
+  EXPECT_EQ(message([&] { gather_nd(grid, make({0, 0, 0, 9, 7, 0}, {3, 2}, int32)); }),
+            "[gather_nd] indices[3] = 9 is not in [0, 3)");
+  EXPECT_EQ(message([&] {
+              unsorted_segment_sum(make({1, 2, 3}, {3}, float32), make({0, 4, -1}, {3}, int32), 3);
+            }),
+            "[unsorted_segment_sum] segment_ids[1] = 4 is not in [0, 3)");
   EXPECT_THROW(gather(p, make({-1}, {1}, int64)), InvalidArgument);
   EXPECT_THROW(gather_nd(p, make({5}, {1, 1}, int64)), InvalidArgument);
   EXPECT_THROW(scatter_nd(make({8}, {1, 1}, int32), make({1}, {1}, float32), {8}), InvalidArgument);

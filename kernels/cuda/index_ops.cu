@@ -1,9 +1,10 @@
 // CUDA kernels of the index-driven ops: gather, gather_nd, scatter_nd,
 // tensor_scatter_add, unsorted_segment_sum, one_hot, range and mirror pad.
-// An index out of range is never used: the thread that meets it records the
-// first such (position, value) in a device flag and skips the access; the
-// launcher reads the flag after the kernel and raises InvalidArgument with
-// the same text as the CPU ("indices[1] = 3 is not in [0, 3)").
+// An index out of range is never used: the thread that meets it lowers a
+// device flag to its position (atomicMin) and skips the access; the launcher
+// reads the flag after the kernel, reads that index's value back, and raises
+// InvalidArgument with the CPU's text for the same (first) position
+// ("indices[1] = 3 is not in [0, 3)").
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -16,35 +17,41 @@ namespace {
 
 using Ints = std::vector<int64_t>;
 
-/// flag[0]: position (all ones = none), flag[1]: value, flag[2]: limit.
+/// The lowest position holding a bad index (all ones: none). The lowest, so
+/// the error names the same index as the CPU's, which checks in order.
 struct BadIndex {
   unsigned long long* flag;
-  __device__ void report(int64_t pos, int64_t value, int64_t limit) const {
-    if (atomicCAS(flag, ~0ull, static_cast<unsigned long long>(pos)) == ~0ull) {
-      flag[1] = static_cast<unsigned long long>(value);
-      flag[2] = static_cast<unsigned long long>(limit);
-    }
-  }
+  __device__ void report(int64_t pos) const { atomicMin(flag, static_cast<unsigned long long>(pos)); }
 };
 
 class IndexCheck {
  public:
   explicit IndexCheck(const KernelContext& c)
-      : c_(c), buf_(Tensor::empty({3}, int64, c.device)), s_(prepare(c)) {
-    EMBER_CUDA_CHECK(cudaMemsetAsync(buf_.raw_data(), 0xFF, 3 * sizeof(int64_t), s_));
+      : c_(c), buf_(Tensor::empty({1}, int64, c.device)), s_(prepare(c)) {
+    EMBER_CUDA_CHECK(cudaMemsetAsync(buf_.raw_data(), 0xFF, sizeof(int64_t), s_));
   }
   BadIndex device() const { return {static_cast<unsigned long long*>(buf_.raw_data())}; }
   cudaStream_t stream() const { return s_; }
-  /// Waits for the kernel and raises the first bad index it met, if any.
-  void raise_if_bad(const char* what = "indices") const {
-    int64_t host[3];
-    EMBER_CUDA_CHECK(
-        cudaMemcpyAsync(host, buf_.raw_data(), sizeof host, cudaMemcpyDeviceToHost, s_));
+  /// Waits for the kernel and raises the first bad index it met, if any:
+  /// "indices[1] = 3 is not in [0, 3)", with the value read back from `idx`
+  /// and the limit from limit_of(position).
+  template <typename LimitOf>
+  void raise_if_bad(const Tensor& idx, LimitOf limit_of, const char* what = "indices") const {
+    int64_t pos = -1;
+    EMBER_CUDA_CHECK(cudaMemcpyAsync(&pos, buf_.raw_data(), sizeof pos, cudaMemcpyDeviceToHost, s_));
     EMBER_CUDA_CHECK(cudaStreamSynchronize(s_));
-    if (host[0] != -1)
-      throw InvalidArgument(ember::detail::str_cat("[", c_.op.api_name, "] ", what, "[", host[0],
-                                                   "] = ", host[1], " is not in [0, ", host[2],
-                                                   ")"));
+    if (pos == -1) return;
+    int64_t value = 0;
+    if (idx.dtype() == int32) {
+      int32_t v = 0;
+      EMBER_CUDA_CHECK(cudaMemcpy(&v, idx.data<const int32_t>() + pos, sizeof v, cudaMemcpyDeviceToHost));
+      value = v;
+    } else {
+      EMBER_CUDA_CHECK(cudaMemcpy(&value, idx.data<const int64_t>() + pos, sizeof value,
+                                  cudaMemcpyDeviceToHost));
+    }
+    throw InvalidArgument(ember::detail::str_cat("[", c_.op.api_name, "] ", what, "[", pos, "] = ",
+                                                 value, " is not in [0, ", limit_of(pos), ")"));
   }
 
  private:
@@ -92,7 +99,7 @@ __global__ void gather_kernel(const W* params, const I* idx, W* y, int64_t total
             b = t / (inner * n_idx * outer);
     int64_t v = idx[b * n_idx + j];
     if (v < 0 || v >= limit) {
-      bad.report(b * n_idx + j, v, limit);
+      bad.report(b * n_idx + j);
       y[t] = W(0);
       continue;
     }
@@ -119,7 +126,7 @@ void gather_typed(KernelContext& c) {
       static_cast<const W*>(params.raw_data()), static_cast<const I*>(idx.raw_data()),
       static_cast<W*>(y.raw_data()), total, outer, n_idx, inner, limit, check.device());
   EMBER_CUDA_LAUNCHED();
-  check.raise_if_bad();
+  check.raise_if_bad(idx, [&](int64_t) { return limit; });
 }
 
 template <typename W>
@@ -175,7 +182,7 @@ __device__ int64_t nd_offset(const I* idx, int64_t r, const NdPlan& p, BadIndex 
   for (int d = 0; d < p.depth; ++d) {
     int64_t v = idx[r * p.depth + d];
     if (v < 0 || v >= p.limits[d]) {
-      bad.report(r * p.depth + d, v, p.limits[d]);
+      bad.report(r * p.depth + d);
       return -1;
     }
     off = off * p.limits[d] + v;
@@ -205,7 +212,7 @@ void gather_nd_typed(KernelContext& c) {
       static_cast<const W*>(params.raw_data()), static_cast<const I*>(idx.raw_data()),
       static_cast<W*>(y.raw_data()), y.num_elements(), p, check.device());
   EMBER_CUDA_LAUNCHED();
-  check.raise_if_bad();
+  check.raise_if_bad(idx, [&](int64_t pos) { return p.limits[pos % p.depth]; });
 }
 
 template <typename W>
@@ -306,7 +313,7 @@ void scatter_typed(KernelContext& c, bool into_tensor) {
       static_cast<T*>(y.raw_data()), static_cast<const I*>(idx.raw_data()),
       static_cast<const T*>(upd.raw_data()), upd.num_elements(), p, check.device());
   EMBER_CUDA_LAUNCHED();
-  check.raise_if_bad();
+  check.raise_if_bad(idx, [&](int64_t pos) { return p.limits[pos % p.depth]; });
 }
 
 template <bool kIntoTensor>
@@ -327,7 +334,7 @@ __global__ void segment_sum_kernel(const T* data, const I* ids, T* y, int64_t to
     int64_t r = t / inner, k = t % inner;
     int64_t s = ids[r];
     if (s < 0 || s >= n) {
-      bad.report(r, s, n);
+      bad.report(r);
       continue;
     }
     atomic_accumulate(y + s * inner + k, data[t]);
@@ -347,7 +354,8 @@ void segment_sum_typed(KernelContext& c) {
       static_cast<T*>(y.raw_data()), data.num_elements(), inner,
       c.attrs.get<int64_t>("num_segments"), check.device());
   EMBER_CUDA_LAUNCHED();
-  check.raise_if_bad("segment_ids");
+  check.raise_if_bad(
+      ids, [&](int64_t) { return c.attrs.get<int64_t>("num_segments"); }, "segment_ids");
 }
 
 void segment_sum(KernelContext& c) {
