@@ -1,6 +1,8 @@
 // The CUDA data-movement primitives (kernels/copy.h): a strided copy with
 // the view's dimensions (already collapsed by the dispatcher) passed by value,
-// and a fill. Element sizes 1, 2, 4 and 8 copy as unsigned integers.
+// and a fill. Contiguous runs (one, or rows at a pitch) go to the copy engine
+// (cudaMemcpyAsync / cudaMemcpy2DAsync); anything else to a kernel moving
+// elements of size 1, 2, 4 or 8 as unsigned integers.
 #include "kernels/copy.h"
 #include "kernels/cuda/common.cuh"
 
@@ -56,6 +58,26 @@ void strided_copy(int device, void* dst, const StridedView& dst_view, const void
   EMBER_CHECK(dims.size() <= static_cast<size_t>(kMaxRank), Unimplemented,
               "[copy] a strided copy over ", dims.size(), " separate dimensions on CUDA (at most ",
               kMaxRank, ")");
+  EMBER_CUDA_CHECK(cudaSetDevice(device));
+  cudaStream_t s = ember::cuda::stream(device);
+  // Runs contiguous on both sides go to the copy engine: one run, or rows at
+  // a pitch (a slice, one piece of a concat). Strides are in elements.
+  const size_t r = dims.size();
+  bool pitched = r == 1 || (r == 2 && dst_view.strides[0] >= dims[1] &&
+                            src_view.strides[0] >= dims[1]);  // not a broadcast (stride 0)
+  if (dst_view.strides[r - 1] == 1 && src_view.strides[r - 1] == 1 && pitched) {
+    auto* d = static_cast<char*>(dst) + dst_view.offset * static_cast<int64_t>(elem);
+    auto* from = static_cast<const char*>(src) + src_view.offset * static_cast<int64_t>(elem);
+    size_t width = static_cast<size_t>(dims[r - 1]) * elem;
+    if (r == 1) {
+      EMBER_CUDA_CHECK(cudaMemcpyAsync(d, from, width, cudaMemcpyDeviceToDevice, s));
+    } else {
+      EMBER_CUDA_CHECK(cudaMemcpy2DAsync(d, static_cast<size_t>(dst_view.strides[0]) * elem, from,
+                                         static_cast<size_t>(src_view.strides[0]) * elem, width,
+                                         static_cast<size_t>(dims[0]), cudaMemcpyDeviceToDevice, s));
+    }
+    return;
+  }
   CopyPlan p{};
   p.rank = static_cast<int>(dims.size());
   int64_t n = 1;
@@ -67,8 +89,6 @@ void strided_copy(int device, void* dst, const StridedView& dst_view, const void
   }
   p.dst_offset = dst_view.offset;
   p.src_offset = src_view.offset;
-  EMBER_CUDA_CHECK(cudaSetDevice(device));
-  cudaStream_t s = ember::cuda::stream(device);
   switch (elem) {
     case 1:
       copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint8_t*>(dst),
