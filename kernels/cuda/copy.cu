@@ -3,6 +3,8 @@
 // and a fill. Contiguous runs (one, or rows at a pitch) go to the copy engine
 // (cudaMemcpyAsync / cudaMemcpy2DAsync); anything else to a kernel moving
 // elements of size 1, 2, 4 or 8 as unsigned integers.
+#include <cmath>
+
 #include "kernels/copy.h"
 #include "kernels/cuda/common.cuh"
 
@@ -111,6 +113,12 @@ void strided_copy(int device, void* dst, const StridedView& dst_view, const void
 }
 
 void fill(Tensor& y, double value) {
+  if (value == 0 && !std::signbit(value)) {  // zero is all-zero bytes in every dtype
+    EMBER_CUDA_CHECK(cudaSetDevice(y.device().index()));
+    EMBER_CUDA_CHECK(
+        cudaMemsetAsync(y.raw_data(), 0, y.nbytes(), ember::cuda::stream(y.device().index())));
+    return;
+  }
   EMBER_SWITCH_ALL(y.dtype(),
                    throw Unimplemented(ember::detail::str_cat("[fill] no dtype ", dtype_name(y.dtype()))),
                    fill_typed<scalar_t>(y, value));
