@@ -41,7 +41,8 @@ for step in "${steps[@]}"; do
       ;;
     memcheck)
       sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-      timeout "$limit" "$sanitizer" --tool memcheck --error-exitcode 3 "$stage/bin/ember-tests" \
+      # Without ember's block cache, so every device use after free reaches the sanitizer.
+      EMBER_CUDA_CACHING=0 timeout "$limit" "$sanitizer" --tool memcheck --error-exitcode 3 "$stage/bin/ember-tests" \
         --gtest_filter='*cuda0*' >"$OUT/memcheck.log" 2>&1
       rc=$?
       echo "| compute-sanitizer memcheck | $rc | $(grep -E 'ERROR SUMMARY' "$OUT/memcheck.log" | tail -n 1) $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/memcheck.log" | tr '\n' ' ') |" >>"$summary"

@@ -10,13 +10,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <cstdint>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include "core/allocator.h"
+#include "core/caching_allocator.h"
 #include "core/cuda/cuda_check.h"
 #include "core/error.h"
 #include "core/logging.h"
@@ -43,7 +46,7 @@ class CudaAllocator;
 struct PerDevice {
   std::once_flag stream_once, allocator_once;
   cudaStream_t stream = nullptr;
-  CudaAllocator* allocator = nullptr;  // lives as long as the process
+  Allocator* allocator = nullptr;  // lives as long as the process
 };
 
 struct Runtime {
@@ -150,7 +153,14 @@ std::string device_description(int index) {
 Allocator* allocator(int index) {
   check_index(index);
   PerDevice& d = runtime().devices[static_cast<size_t>(index)];
-  std::call_once(d.allocator_once, [&] { d.allocator = new CudaAllocator(index); });
+  std::call_once(d.allocator_once, [&] {
+    // Freed blocks are kept and reused in stream order (core/caching_allocator.h);
+    // EMBER_CUDA_CACHING=0 frees each one to the pool at once, so that
+    // compute-sanitizer sees every use after free.
+    const char* env = std::getenv("EMBER_CUDA_CACHING");
+    Allocator* pool = new CudaAllocator(index);
+    d.allocator = env && std::string_view(env) == "0" ? pool : new CachingAllocator(pool);
+  });
   return d.allocator;
 }
 
