@@ -63,7 +63,6 @@ constexpr bool is_integer(DType t) {
   return t == DType::Int32 || t == DType::Int64 || t == DType::UInt8;
 }
 constexpr bool is_signed_integer(DType t) { return t == DType::Int32 || t == DType::Int64; }
-constexpr bool is_half(DType t) { return t == DType::Float16 || t == DType::BFloat16; }
 /// A dtype whose tensors hold elements (everything but resource handles).
 /// Which ops have kernels for which dtypes: docs/ARCHITECTURE.md.
 constexpr bool is_computable(DType t) { return t != DType::Resource; }
