@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include <random>
+
+#include "kernels/online_softmax.h"
 #include "test_util.h"
 
 namespace ember::test {
@@ -88,6 +91,65 @@ TEST_P(SoftmaxTest, BadInput) {
   EXPECT_THROW(softmax(ones({2, 2}), 2), InvalidArgument);
   EXPECT_THROW(log_softmax(ones({2}, int32)), InvalidArgument);
   EXPECT_EQ(softmax(zeros({0, 3})).shape(), (TensorShape{0, 3}));
+}
+
+// The CUDA kernel's online arithmetic (kernels/online_softmax.h), run on the
+// host in the kernel's order: lane l takes elements l, l + L, ...; lanes merge
+// by the xor butterfly of the warp shuffles; warps merge in order. It must
+// give what the CPU's three-pass softmax gives, special rows included.
+template <int kRowThreads>
+std::vector<float> online_softmax(const std::vector<float>& row, bool log) {
+  using State = kernels::OnlineSoftmax<float>;
+  std::vector<State> lanes(kRowThreads);
+  for (size_t i = 0; i < row.size(); ++i) lanes[i % kRowThreads].add(row[i]);
+  for (int offset = 16; offset > 0; offset /= 2) {
+    std::vector<State> before = lanes;
+    for (int l = 0; l < kRowThreads; ++l)
+      lanes[static_cast<size_t>(l)].merge(before[static_cast<size_t>(l ^ offset)].m,
+                                          before[static_cast<size_t>(l ^ offset)].s);
+  }
+  State acc = lanes[0];
+  for (int w = 1; w < kRowThreads / 32; ++w)
+    acc.merge(lanes[static_cast<size_t>(w * 32)].m, lanes[static_cast<size_t>(w * 32)].s);
+  float shift, sum;
+  acc.finish(shift, sum);
+  std::vector<float> out;
+  for (float x : row) out.push_back(log ? x - (shift + std::log(sum)) : fn::exp_(x - shift) * (1 / sum));
+  return out;
+}
+
+TEST(OnlineSoftmax, MatchesTheCpuKernelInTheCudaKernelsOrder) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
+  std::vector<std::vector<float>> rows = {{1000.f, 1000.f}, {-inf, 0.f}, {-inf, -inf, -inf}, {3.f},
+                                          {1.f, nan, 2.f}, {1.f, inf, 2.f}, {inf, -inf}};
+  std::mt19937 gen(3);
+  std::normal_distribution<float> normal(0, 20);
+  for (int n : {5, 33, 70, 1024, 3001}) {
+    std::vector<float> r(static_cast<size_t>(n));
+    for (auto& v : r) v = normal(gen);
+    if (n > 40) r[37] = -inf;
+    rows.push_back(r);
+  }
+  for (const auto& row : rows) {
+    for (bool log : {false, true}) {
+      Tensor x = constant(row);
+      std::vector<float> cpu = (log ? log_softmax(x) : softmax(x)).to_vector<float>();
+      for (const auto& got : {online_softmax<32>(row, log), online_softmax<256>(row, log)}) {
+        for (size_t i = 0; i < row.size(); ++i) {
+          SCOPED_TRACE("row of " + std::to_string(row.size()) + ", element " + std::to_string(i) +
+                       (log ? ", log" : ""));
+          if (std::isnan(cpu[i]) || std::isinf(cpu[i])) {
+            EXPECT_EQ(std::isnan(got[i]), std::isnan(cpu[i]));
+            if (!std::isnan(cpu[i])) {
+              EXPECT_EQ(got[i], cpu[i]);
+            }
+          } else {
+            EXPECT_NEAR(got[i], cpu[i], 1e-5 * std::fabs(cpu[i]) + (log ? 1e-4 : 1e-7));
+          }
+        }
+      }
+    }
+  }
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(SoftmaxTest);

@@ -7,6 +7,7 @@
 // transposed first, as on the CPU. The arithmetic is kernels/reducers.h.
 #include "core/ops.h"
 #include "kernels/cuda/common.cuh"
+#include "kernels/online_softmax.h"
 #include "kernels/reducers.h"
 
 namespace ember::cuda {
@@ -133,25 +134,11 @@ void arg(KernelContext& c) {
 }
 
 // ---- softmax: online, a warp or a block per row ----------------------------------------------
-// One pass keeps a running maximum m and the sum s of exp(x - m), rescaling s
-// when m grows (Milakov & Gimelshein, "Online normalizer calculation for
-// softmax", 2018); partial (m, s) pairs merge across lanes by warp shuffles
-// and across warps through shared memory. A second pass writes the outputs.
+// One pass keeps a running maximum and rescaled sum per lane
+// (kernels/online_softmax.h); partial states merge across lanes by warp
+// shuffles and across warps through shared memory. A second pass writes the
+// outputs.
 // Rows of up to 1024 elements get a warp each, longer rows a block.
-
-template <typename C>
-__device__ void online_merge(C& m, C& s, C om, C os) {
-  if (om == -std::numeric_limits<C>::infinity()) return;  // the other side saw nothing
-  if (m == -std::numeric_limits<C>::infinity()) {
-    m = om;
-    s = os;
-  } else if (om > m) {
-    s = s * fn::exp_(m - om) + os;
-    m = om;
-  } else {
-    s += os * fn::exp_(om - m);
-  }
-}
 
 template <typename T, bool kLog, int kRowThreads>
 __global__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int64_t rows,
@@ -165,43 +152,34 @@ __global__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int64_t
        r0 += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
     const int64_t r = r0 + slot;
     const bool active = r < rows;
-    C m = -std::numeric_limits<C>::infinity(), s = 0;
-    if (active) {
-      for (int64_t i = lane; i < n; i += kRowThreads) {
-        C v = static_cast<C>(x[r * n + i]);
-        if (v > m) {
-          s = s * fn::exp_(m - v) + C(1);
-          m = v;
-        } else if (v != -std::numeric_limits<C>::infinity()) {
-          s += fn::exp_(v - m);  // NaN lands here and makes s NaN, as on the CPU
-        }
-      }
-    }
+    kernels::OnlineSoftmax<C> acc;
+    if (active)
+      for (int64_t i = lane; i < n; i += kRowThreads) acc.add(static_cast<C>(x[r * n + i]));
     for (int offset = 16; offset > 0; offset /= 2) {
-      C om = __shfl_xor_sync(0xffffffffu, m, offset);
-      C os = __shfl_xor_sync(0xffffffffu, s, offset);
-      online_merge(m, s, om, os);
+      C om = __shfl_xor_sync(0xffffffffu, acc.m, offset);
+      C os = __shfl_xor_sync(0xffffffffu, acc.s, offset);
+      acc.merge(om, os);
     }
     if constexpr (kWarps > 1) {
       const int warp = threadIdx.x / 32;
       if (threadIdx.x % 32 == 0) {
-        warp_m[warp] = m;
-        warp_s[warp] = s;
+        warp_m[warp] = acc.m;
+        warp_s[warp] = acc.s;
       }
       __syncthreads();
-      m = warp_m[0];
-      s = warp_s[0];
-      for (int w = 1; w < kWarps; ++w) online_merge(m, s, warp_m[w], warp_s[w]);
+      acc = {warp_m[0], warp_s[0]};
+      for (int w = 1; w < kWarps; ++w) acc.merge(warp_m[w], warp_s[w]);
       __syncthreads();
     }
     if (!active) continue;
-    const C shift = softmax_shift(m);
+    C shift, sum;
+    acc.finish(shift, sum);
     if constexpr (kLog) {
-      const C total = shift + ::log(s);
+      const C total = shift + ::log(sum);
       for (int64_t i = lane; i < n; i += kRowThreads)
         y[r * n + i] = T(static_cast<C>(x[r * n + i]) - total);
     } else {
-      const C inv = C(1) / s;
+      const C inv = C(1) / sum;
       for (int64_t i = lane; i < n; i += kRowThreads)
         y[r * n + i] = T(fn::exp_(static_cast<C>(x[r * n + i]) - shift) * inv);
     }
