@@ -42,11 +42,13 @@ Indexer make_indexer(const TensorShape& out, std::span<const Tensor> inputs, con
 namespace {
 
 // Flat kernels move N elements per thread with one 16-byte access where the
-// pointers allow it (kernels/cuda/common.cuh: Pack, pack_width); the tail and
-// misaligned views go element by element.
+// pointers allow it (kernels/cuda/common.cuh: Pack, pack_width); the tail, and
+// the whole of a misaligned view (packed = false), go element by element in
+// the same kernel, so each op is compiled once per type.
 template <int N, typename T, typename R, typename F>
-__global__ void unary_kernel(const T* __restrict__ x, R* __restrict__ y, int64_t n, F f) {
-  int64_t packs = N > 1 ? n / N : 0;
+__global__ void unary_kernel(const T* __restrict__ x, R* __restrict__ y, int64_t n, bool packed,
+                             F f) {
+  int64_t packs = N > 1 && packed ? n / N : 0;
   int64_t tid = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   if constexpr (N > 1) {
@@ -63,8 +65,8 @@ __global__ void unary_kernel(const T* __restrict__ x, R* __restrict__ y, int64_t
 
 template <int N, typename T, typename R, typename F>
 __global__ void binary_flat(const T* __restrict__ a, const T* __restrict__ b, R* __restrict__ y,
-                            int64_t n, bool a_scalar, bool b_scalar, F f) {
-  int64_t packs = N > 1 ? n / N : 0;
+                            int64_t n, bool a_scalar, bool b_scalar, bool packed, F f) {
+  int64_t packs = N > 1 && packed ? n / N : 0;
   int64_t tid = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   if constexpr (N > 1) {
@@ -121,10 +123,8 @@ void launch_unary(KernelContext& c, F f) {
   auto px = static_cast<const T*>(c.inputs[0].raw_data());
   auto py = static_cast<R*>(c.outputs[0].raw_data());
   constexpr int N = pack_width<T, R>();
-  if (N > 1 && packable<T, N>(px) && packable<R, N>(py))
-    unary_kernel<N><<<blocks_for(n / N), kThreads, 0, s>>>(px, py, n, f);
-  else
-    unary_kernel<1><<<blocks_for(n), kThreads, 0, s>>>(px, py, n, f);
+  bool packed = N > 1 && packable<T, N>(px) && packable<R, N>(py);
+  unary_kernel<N><<<blocks_for(packed ? n / N : n), kThreads, 0, s>>>(px, py, n, packed, f);
   EMBER_CUDA_LAUNCHED();
 }
 
@@ -142,10 +142,10 @@ void launch_binary(KernelContext& c, F f) {
   if ((na == n || na == 1) && (nb == n || nb == 1)) {
     bool sa = na == 1 && n != 1, sb = nb == 1 && n != 1;
     constexpr int N = pack_width<T, R>();
-    if (N > 1 && (sa || packable<T, N>(pa)) && (sb || packable<T, N>(pb)) && packable<R, N>(py))
-      binary_flat<N><<<blocks_for(n / N), kThreads, 0, s>>>(pa, pb, py, n, sa, sb, f);
-    else
-      binary_flat<1><<<blocks_for(n), kThreads, 0, s>>>(pa, pb, py, n, sa, sb, f);
+    bool packed = N > 1 && (sa || packable<T, N>(pa)) && (sb || packable<T, N>(pb)) &&
+                  packable<R, N>(py);
+    binary_flat<N><<<blocks_for(packed ? n / N : n), kThreads, 0, s>>>(pa, pb, py, n, sa, sb,
+                                                                        packed, f);
   } else {
     Indexer ix = make_indexer(y.shape(), c.inputs, c.op.api_name.c_str());
     binary_bcast<<<blocks_for(n), kThreads, 0, s>>>(pa, pb, py, n, ix, f);
