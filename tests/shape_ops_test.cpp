@@ -270,6 +270,13 @@ TEST_P(ShapeOpsTest, IndicesOutOfRangeAreErrorsNeverOutOfBoundsAccesses) {
               unsorted_segment_sum(make({1, 2, 3}, {3}, float32), make({0, 4, -1}, {3}, int32), 3);
             }),
             "[unsorted_segment_sum] segment_ids[1] = 4 is not in [0, 3)");
+  // Empty outputs still have their indices checked.
+  EXPECT_EQ(message([&] { gather(zeros({3, 0}), make({1, 5}, {2}, int32)); }),
+            "[gather] indices[1] = 5 is not in [0, 3)");
+  EXPECT_EQ(message([&] { unsorted_segment_sum(zeros({2, 0}), make({0, 7}, {2}, int32), 3); }),
+            "[unsorted_segment_sum] segment_ids[1] = 7 is not in [0, 3)");
+  EXPECT_EQ(message([&] { scatter_nd(make({5}, {1, 1}, int32), zeros({1, 0}), {3, 0}); }),
+            "[scatter_nd] indices[0] = 5 is not in [0, 3)");
   EXPECT_THROW(gather(p, make({-1}, {1}, int64)), InvalidArgument);
   EXPECT_THROW(gather_nd(p, make({5}, {1, 1}, int64)), InvalidArgument);
   EXPECT_THROW(scatter_nd(make({8}, {1, 1}, int32), make({1}, {1}, float32), {8}), InvalidArgument);

@@ -60,6 +60,22 @@ class IndexCheck {
   cudaStream_t s_;
 };
 
+// An empty output launches no kernel, but the CPU checks every index even
+// then; those (rare) cases check on the host, with the same text.
+template <typename LimitOf>
+void check_on_host(const KernelContext& c, const Tensor& idx, LimitOf limit_of,
+                   const char* what = "indices") {
+  if (idx.num_elements() == 0) return;
+  Tensor h = idx.to(Device::cpu());
+  for (int64_t i = 0; i < h.num_elements(); ++i) {
+    int64_t v = h.dtype() == int32 ? h.data<const int32_t>()[i] : h.data<const int64_t>()[i];
+    int64_t limit = limit_of(i);
+    if (v < 0 || v >= limit)
+      throw InvalidArgument(ember::detail::str_cat("[", c.op.api_name, "] ", what, "[", i,
+                                                   "] = ", v, " is not in [0, ", limit, ")"));
+  }
+}
+
 #define GRID_STRIDE(i, n)                                                                \
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
@@ -120,7 +136,7 @@ void gather_typed(KernelContext& c) {
   for (int64_t i = axis + 1; i < params.rank(); ++i) inner *= params.dim(static_cast<int>(i));
   for (int64_t i = bd; i < idx.rank(); ++i) n_idx *= idx.dim(static_cast<int>(i));
   int64_t total = y.num_elements();
-  if (total == 0) return;
+  if (total == 0) return check_on_host(c, idx, [&](int64_t) { return limit; });
   IndexCheck check(c);
   gather_kernel<<<blocks_for(total), kThreads, 0, check.stream()>>>(
       static_cast<const W*>(params.raw_data()), static_cast<const I*>(idx.raw_data()),
@@ -205,8 +221,9 @@ template <typename W, typename I>
 void gather_nd_typed(KernelContext& c) {
   const Tensor &params = c.inputs[0], &idx = c.inputs[1];
   Tensor& y = c.outputs[0];
-  if (y.num_elements() == 0) return;
   NdPlan p = nd_plan(idx, params.shape(), c.attrs.get<int64_t>("batch_dims"), "gather_nd");
+  if (y.num_elements() == 0)
+    return check_on_host(c, idx, [&](int64_t pos) { return p.limits[pos % p.depth]; });
   IndexCheck check(c);
   gather_nd_kernel<<<blocks_for(y.num_elements()), kThreads, 0, check.stream()>>>(
       static_cast<const W*>(params.raw_data()), static_cast<const I*>(idx.raw_data()),
@@ -298,7 +315,9 @@ void scatter_typed(KernelContext& c, bool into_tensor) {
   const Tensor& idx = c.inputs[into_tensor ? 1 : 0];
   const Tensor& upd = c.inputs[into_tensor ? 2 : 1];
   Tensor& y = c.outputs[0];
-  if (y.num_elements() == 0) return;
+  NdPlan p = nd_plan(idx, y.shape(), 0, c.op.api_name.c_str());
+  auto limit_of = [&](int64_t pos) { return p.limits[pos % p.depth]; };
+  if (y.num_elements() == 0) return check_on_host(c, idx, limit_of);
   if (into_tensor) {
     EMBER_CUDA_CHECK(cudaSetDevice(c.device.index()));
     EMBER_CUDA_CHECK(cudaMemcpyAsync(y.raw_data(), c.inputs[0].raw_data(), y.nbytes(),
@@ -306,14 +325,13 @@ void scatter_typed(KernelContext& c, bool into_tensor) {
   } else {
     kernels::fill(y, 0);
   }
-  if (upd.num_elements() == 0) return;
-  NdPlan p = nd_plan(idx, y.shape(), 0, c.op.api_name.c_str());
+  if (upd.num_elements() == 0) return check_on_host(c, idx, limit_of);
   IndexCheck check(c);
   scatter_add_kernel<<<blocks_for(upd.num_elements()), kThreads, 0, check.stream()>>>(
       static_cast<T*>(y.raw_data()), static_cast<const I*>(idx.raw_data()),
       static_cast<const T*>(upd.raw_data()), upd.num_elements(), p, check.device());
   EMBER_CUDA_LAUNCHED();
-  check.raise_if_bad(idx, [&](int64_t pos) { return p.limits[pos % p.depth]; });
+  check.raise_if_bad(idx, limit_of);
 }
 
 template <bool kIntoTensor>
@@ -346,16 +364,17 @@ void segment_sum_typed(KernelContext& c) {
   const Tensor &data = c.inputs[0], &ids = c.inputs[1];
   Tensor& y = c.outputs[0];
   kernels::fill(y, 0);
-  if (data.num_elements() == 0) return;
+  const int64_t n = c.attrs.get<int64_t>("num_segments");
+  if (data.num_elements() == 0)
+    return check_on_host(c, ids, [&](int64_t) { return n; }, "segment_ids");
   int64_t inner = data.num_elements() / std::max<int64_t>(ids.num_elements(), 1);
   IndexCheck check(c);
   segment_sum_kernel<<<blocks_for(data.num_elements()), kThreads, 0, check.stream()>>>(
       static_cast<const T*>(data.raw_data()), static_cast<const I*>(ids.raw_data()),
       static_cast<T*>(y.raw_data()), data.num_elements(), inner,
-      c.attrs.get<int64_t>("num_segments"), check.device());
+      n, check.device());
   EMBER_CUDA_LAUNCHED();
-  check.raise_if_bad(
-      ids, [&](int64_t) { return c.attrs.get<int64_t>("num_segments"); }, "segment_ids");
+  check.raise_if_bad(ids, [&](int64_t) { return n; }, "segment_ids");
 }
 
 void segment_sum(KernelContext& c) {
