@@ -18,6 +18,9 @@ int main() {
   std::cout << "random::normal({2, 2}) = " << random::normal({2, 2}) << "\n";
   std::cout << "argmax(a, 1) = " << argmax(a, 1) << "\n";
   std::cout << "gather(b, [2, 0]) = " << gather(b, constant({2, 0})) << "\n";
+  // 16-bit floats: stored in 16 bits, computed in float32, rounded once.
+  Tensor h = cast(a, bfloat16);
+  std::cout << "matmul(bf16 a, bf16 a^T) = " << matmul(h, h, false, true) << "\n";
   // Autograd: trainable variables read under a tape are watched.
   Variable w(random::normal({3, 2}, 0, 0.1), {.name = "w"});
   Tensor x = constant({{1.f, 2.f, 3.f}});
