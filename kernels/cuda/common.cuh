@@ -51,6 +51,31 @@ bool packable(const void* p) {
   return reinterpret_cast<uintptr_t>(p) % alignof(Pack<T, N>) == 0;
 }
 
+/// Calls f(W{}) with W the unsigned integer type `bytes` wide: kernels that
+/// only move elements (copies, gathers, mirror padding) are compiled once
+/// per width, not once per dtype.
+template <typename F>
+void with_word(size_t bytes, F&& f) {
+  switch (bytes) {
+    case 1:
+      return f(uint8_t{});
+    case 2:
+      return f(uint16_t{});
+    case 4:
+      return f(uint32_t{});
+    default:
+      return f(uint64_t{});
+  }
+}
+/// Calls f(I{}) with I the C++ type of an index dtype (int32 or int64).
+template <typename F>
+void with_index(DType index, F&& f) {
+  if (index == int32)
+    f(int32_t{});
+  else
+    f(int64_t{});
+}
+
 /// Up to three inputs broadcast to an output of `rank` dims (collapsed);
 /// strides are 0 along broadcast dimensions.
 struct Indexer {

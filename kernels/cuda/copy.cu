@@ -91,24 +91,11 @@ void strided_copy(int device, void* dst, const StridedView& dst_view, const void
   }
   p.dst_offset = dst_view.offset;
   p.src_offset = src_view.offset;
-  switch (elem) {
-    case 1:
-      copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint8_t*>(dst),
-                                                     static_cast<const uint8_t*>(src), n, p);
-      break;
-    case 2:
-      copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint16_t*>(dst),
-                                                     static_cast<const uint16_t*>(src), n, p);
-      break;
-    case 4:
-      copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint32_t*>(dst),
-                                                     static_cast<const uint32_t*>(src), n, p);
-      break;
-    default:
-      copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint64_t*>(dst),
-                                                     static_cast<const uint64_t*>(src), n, p);
-      break;
-  }
+  ember::cuda::with_word(elem, [&](auto w) {
+    using W = decltype(w);
+    copy_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<W*>(dst), static_cast<const W*>(src),
+                                                   n, p);
+  });
   EMBER_CUDA_LAUNCHED();
 }
 

@@ -80,31 +80,6 @@ void check_on_host(const KernelContext& c, const Tensor& idx, LimitOf limit_of,
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
-// Elements are moved as unsigned integers of their width.
-template <size_t kBytes>
-struct Word;
-template <>
-struct Word<1> {
-  using type = uint8_t;
-};
-template <>
-struct Word<2> {
-  using type = uint16_t;
-};
-template <>
-struct Word<4> {
-  using type = uint32_t;
-};
-template <>
-struct Word<8> {
-  using type = uint64_t;
-};
-
-template <typename I>
-__device__ int64_t load_index(const void* p, int64_t i) {
-  return static_cast<const I*>(p)[i];
-}
-
 // ---- gather ---------------------------------------------------------------------------------
 
 template <typename W, typename I>
@@ -145,25 +120,10 @@ void gather_typed(KernelContext& c) {
   check.raise_if_bad(idx, [&](int64_t) { return limit; });
 }
 
-template <typename W>
-void gather_by_index(KernelContext& c) {
-  if (c.inputs[1].dtype() == int32)
-    gather_typed<W, int32_t>(c);
-  else
-    gather_typed<W, int64_t>(c);
-}
-
 void gather(KernelContext& c) {
-  switch (dtype_size(c.inputs[0].dtype())) {
-    case 1:
-      return gather_by_index<uint8_t>(c);
-    case 2:
-      return gather_by_index<uint16_t>(c);
-    case 4:
-      return gather_by_index<uint32_t>(c);
-    default:
-      return gather_by_index<uint64_t>(c);
-  }
+  with_word(dtype_size(c.inputs[0].dtype()), [&](auto w) {
+    with_index(c.inputs[1].dtype(), [&](auto i) { gather_typed<decltype(w), decltype(i)>(c); });
+  });
 }
 
 // ---- gather_nd / scatter_nd: index rows address slices ----------------------------------------
@@ -232,25 +192,10 @@ void gather_nd_typed(KernelContext& c) {
   check.raise_if_bad(idx, [&](int64_t pos) { return p.limits[pos % p.depth]; });
 }
 
-template <typename W>
-void gather_nd_by_index(KernelContext& c) {
-  if (c.inputs[1].dtype() == int32)
-    gather_nd_typed<W, int32_t>(c);
-  else
-    gather_nd_typed<W, int64_t>(c);
-}
-
 void gather_nd(KernelContext& c) {
-  switch (dtype_size(c.inputs[0].dtype())) {
-    case 1:
-      return gather_nd_by_index<uint8_t>(c);
-    case 2:
-      return gather_nd_by_index<uint16_t>(c);
-    case 4:
-      return gather_nd_by_index<uint32_t>(c);
-    default:
-      return gather_nd_by_index<uint64_t>(c);
-  }
+  with_word(dtype_size(c.inputs[0].dtype()), [&](auto w) {
+    with_index(c.inputs[1].dtype(), [&](auto i) { gather_nd_typed<decltype(w), decltype(i)>(c); });
+  });
 }
 
 // Atomic accumulation (integers wrap, as on the CPU). uint8 has no atomic
@@ -290,12 +235,7 @@ __device__ void atomic_accumulate(T* p, T v) {
 /// Calls f(T{}, I{}) for the accumulating ops' value dtype and index dtype.
 template <typename F>
 void with_accumulating_types(KernelContext& c, DType value, DType index, F f) {
-  auto by_index = [&](auto v) {
-    if (index == int32)
-      f(v, int32_t{});
-    else
-      f(v, int64_t{});
-  };
+  auto by_index = [&](auto v) { with_index(index, [&](auto i) { f(v, i); }); };
   EMBER_SWITCH_ARITH(value, unsupported_dtype(c, value), by_index(scalar_t{}));
 }
 
@@ -495,24 +435,11 @@ void mirror_pad(KernelContext& c) {
   MirrorPlan p = mirror_plan(c, x.shape(), y.shape());
   cudaStream_t s = prepare(c);
   auto n = y.num_elements();
-  switch (dtype_size(x.dtype())) {
-    case 1:
-      mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(
-          static_cast<const uint8_t*>(x.raw_data()), static_cast<uint8_t*>(y.raw_data()), n, p);
-      break;
-    case 2:
-      mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(
-          static_cast<const uint16_t*>(x.raw_data()), static_cast<uint16_t*>(y.raw_data()), n, p);
-      break;
-    case 4:
-      mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(
-          static_cast<const uint32_t*>(x.raw_data()), static_cast<uint32_t*>(y.raw_data()), n, p);
-      break;
-    default:
-      mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(
-          static_cast<const uint64_t*>(x.raw_data()), static_cast<uint64_t*>(y.raw_data()), n, p);
-      break;
-  }
+  with_word(dtype_size(x.dtype()), [&](auto w) {
+    using W = decltype(w);
+    mirror_pad_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const W*>(x.raw_data()),
+                                                         static_cast<W*>(y.raw_data()), n, p);
+  });
   EMBER_CUDA_LAUNCHED();
 }
 
