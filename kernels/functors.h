@@ -97,26 +97,36 @@ EMBER_HOST_DEVICE inline T wrap_mul(T a, T b) {
 // exp(x) for float32 without a library call, so loops over it vectorise:
 // x = n·ln2 + r with |r| <= ln2/2, exp(r) by a degree-6 polynomial (Cephes
 // coefficients), 2^n by building the exponent bits. Max error ~1 ulp.
-EMBER_HOST_DEVICE inline float fast_exp(float x) {
-  const float hi = 88.3762626647949f, lo = -87.3365447505531f;
-  bool nan = x != x;
-  float xc = x > hi ? hi : (x < lo ? lo : x);
-  float n = std::floor(xc * 1.44269504088896341f + 0.5f);
-  float r = xc - n * 0.693359375f;
+inline constexpr float kExpHi = 88.3762626647949f, kExpLo = -87.3365447505531f;
+inline constexpr float kLog2e = 1.44269504088896341f;
+
+/// exp(xc - n·ln2) for n = round(xc / ln2): the part of fast_exp that the
+/// CPU's 8-lane exp8 (kernels/cpu/vec.h) shares, for F a float or a float
+/// vector. The clamps, the rounding and the 2^n scale stay with the callers.
+template <typename F>
+EMBER_HOST_DEVICE inline F exp_reduced(F xc, F n) {
+  F r = xc - n * 0.693359375f;  // ln2 in two parts (Cody and Waite)
   r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
+  F p = F{} + 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
+  return p * r * r + r + 1.0f;
+}
+
+EMBER_HOST_DEVICE inline float fast_exp(float x) {
+  bool nan = x != x;
+  float xc = x > kExpHi ? kExpHi : (x < kExpLo ? kExpLo : x);
+  float n = std::floor(xc * kLog2e + 0.5f);
+  float p = exp_reduced(xc, n);
   int32_t e = (static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &e, sizeof scale);
   float y = p * scale;
-  y = x > hi ? std::numeric_limits<float>::infinity() : y;
-  y = x < lo ? 0.0f : y;
+  y = x > kExpHi ? std::numeric_limits<float>::infinity() : y;
+  y = x < kExpLo ? 0.0f : y;
   return nan ? x : y;
 }
 

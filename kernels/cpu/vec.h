@@ -1,13 +1,15 @@
 // Explicit 8-wide float vectors (GCC/Clang vector extensions) for the CPU
 // kernels whose loops the compiler will not vectorise on its own: float sums
 // (it may not reassociate them) and exp (its clamps and bit tricks defeat
-// if-conversion). exp8 is fn::fast_exp (kernels/functors.h) lane by lane:
-// same constants, same steps.
+// if-conversion). exp8 is fn::fast_exp (kernels/functors.h) lane by lane: it
+// calls the same fn::exp_reduced and uses the same constants.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 #include <limits>
+
+#include "kernels/functors.h"
 
 namespace ember::cpu::vec {
 
@@ -34,25 +36,16 @@ inline float hsum(f8 v) {
 }
 
 inline f8 exp8(f8 x) {
-  const float hi = 88.3762626647949f, lo = -87.3365447505531f;
-  f8 xc = x > hi ? splat(hi) : x;
-  xc = xc < lo ? splat(lo) : xc;
-  f8 t = xc * 1.44269504088896341f + 0.5f;
+  f8 xc = x > fn::kExpHi ? splat(fn::kExpHi) : x;
+  xc = xc < fn::kExpLo ? splat(fn::kExpLo) : xc;
+  f8 t = xc * fn::kLog2e + 0.5f;
   f8 tt = __builtin_convertvector(__builtin_convertvector(t, i8), f8);  // truncate
   f8 n = tt > t ? tt - 1.0f : tt;                                       // floor
-  f8 r = xc - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  f8 p = splat(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
+  f8 p = fn::exp_reduced(xc, n);
   i8 e = (__builtin_convertvector(n, i8) + 127) << 23;
   f8 y = p * (f8)e;  // reinterprets the bits (same-size vector cast)
-  y = x > hi ? splat(std::numeric_limits<float>::infinity()) : y;
-  y = x < lo ? splat(0.0f) : y;
+  y = x > fn::kExpHi ? splat(std::numeric_limits<float>::infinity()) : y;
+  y = x < fn::kExpLo ? splat(0.0f) : y;
   return x != x ? x : y;
 }
 
