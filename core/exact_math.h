@@ -7,7 +7,7 @@
 // (never contracted), and the host functions compiled without contraction.
 //
 // Domains, which is all Box-Muller needs: log for positive normal numbers,
-// sincos for 0 <= x <= 2*pi. Accuracy is a few ulp (tests/random_test.cpp
+// sincos for 0 <= x <= 2*pi. Accuracy is within 2 ulp (tests/random_test.cpp
 // checks them against libm); sameness is the point.
 #pragma once
 
@@ -85,10 +85,11 @@ struct Consts<float> {
   static constexpr float kLn2Hi = 0.693145751953125f, kLn2Lo = 1.42860676533018708e-06f;
   static constexpr float kTwoOverPi = 0.636619772f;
   static constexpr float kPio2Hi = 1.5703125f, kPio2Lo = 4.83826794897e-04f;
-  // 2/(2i+1): the atanh series of log; then the Taylor series of sin and cos.
-  static constexpr int kLogTerms = 6, kSinTerms = 5, kCosTerms = 6;
+  // 2/(2i+3): the atanh series of log past its first term; then the Taylor
+  // series of sin and cos.
+  static constexpr int kLogTerms = 5, kSinTerms = 5, kCosTerms = 6;
   EMBER_HOST_DEVICE static constexpr float log_c(int i) {
-    constexpr float c[] = {2.0f, 2.0f / 3, 2.0f / 5, 2.0f / 7, 2.0f / 9, 2.0f / 11};
+    constexpr float c[] = {2.0f / 3, 2.0f / 5, 2.0f / 7, 2.0f / 9, 2.0f / 11};
     return c[i];
   }
   EMBER_HOST_DEVICE static constexpr float sin_c(int i) {
@@ -109,10 +110,10 @@ struct Consts<double> {
   static constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
   static constexpr double kTwoOverPi = 6.36619772367581382433e-01;
   static constexpr double kPio2Hi = 1.57079632673412561417e+00, kPio2Lo = 6.07710050650619224932e-11;
-  static constexpr int kLogTerms = 12, kSinTerms = 9, kCosTerms = 10;
+  static constexpr int kLogTerms = 11, kSinTerms = 9, kCosTerms = 10;
   EMBER_HOST_DEVICE static constexpr double log_c(int i) {
-    constexpr double c[] = {2.0,      2.0 / 3,  2.0 / 5,  2.0 / 7,  2.0 / 9,  2.0 / 11,
-                            2.0 / 13, 2.0 / 15, 2.0 / 17, 2.0 / 19, 2.0 / 21, 2.0 / 23};
+    constexpr double c[] = {2.0 / 3,  2.0 / 5,  2.0 / 7,  2.0 / 9,  2.0 / 11, 2.0 / 13,
+                            2.0 / 15, 2.0 / 17, 2.0 / 19, 2.0 / 21, 2.0 / 23};
     return c[i];
   }
   EMBER_HOST_DEVICE static constexpr double sin_c(int i) {
@@ -150,8 +151,10 @@ EMBER_EXACT_FN T horner(T z) {
 
 }  // namespace detail
 
-/// Natural log of a positive normal x: x = m·2^e with m in [sqrt(1/2), sqrt(2)),
-/// log m = 2·atanh(s) with s = (m-1)/(m+1), summed as a series in s².
+/// Natural log of a positive normal x, as fdlibm's: x = (1+f)·2^e with 1+f in
+/// [sqrt(1/2), sqrt(2)), f exact; log(1+f) = 2·atanh(s) with s = f/(2+f),
+/// = 2s + s·R(s²), rearranged as f - (hfsq - s·(hfsq + R)) with hfsq = f²/2 so
+/// that the exact f carries the result and the rounded terms are small.
 template <typename T>
 EMBER_EXACT_FN T log(T x) {
   EMBER_EXACT_BODY
@@ -166,10 +169,13 @@ EMBER_EXACT_FN T log(T x) {
     m = mul(m, T(0.5));
     ++e;
   }
-  T s = div(sub(m, T(1)), add(m, T(1)));
-  T p = mul(s, detail::horner<0>(mul(s, s)));
+  T f = sub(m, T(1));
+  T s = div(f, add(T(2), f));
+  T z = mul(s, s);
+  T r = mul(z, detail::horner<0>(z));
+  T hfsq = mul(mul(T(0.5), f), f);
   T fe = static_cast<T>(e);
-  return add(mul(fe, C::kLn2Hi), add(mul(fe, C::kLn2Lo), p));
+  return sub(mul(fe, C::kLn2Hi), sub(sub(hfsq, add(mul(s, add(hfsq, r)), mul(fe, C::kLn2Lo))), f));
 }
 
 /// sin(x) and cos(x) for 0 <= x <= 2·pi: x = k·pi/2 + r with |r| <= pi/4
