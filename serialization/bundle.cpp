@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <utility>
 #include <sstream>
 
 #include "core/error.h"
@@ -51,33 +52,22 @@ void write_all(int fd, const void* p, size_t n, const std::string& file) {
   }
 }
 
+// TensorFlow's DataType numbers of ember's dtypes (FORMATS.md); DT_STRING
+// (7) is handled apart, as string tensors have no ember dtype.
+constexpr std::pair<DType, int> kTfCodes[] = {
+    {DType::Float32, 1}, {DType::Float64, 2}, {DType::Int32, 3},     {DType::UInt8, 4},
+    {DType::Int64, 9},   {DType::Bool, 10},   {DType::BFloat16, 14}, {DType::Float16, 19}};
+constexpr int kTfString = 7;
+
 DType from_tf(int t, bool& is_string, bool& known) {
-  known = true;
-  is_string = false;
-  switch (t) {
-    case 1:
-      return float32;
-    case 2:
-      return float64;
-    case 3:
-      return int32;
-    case 4:
-      return uint8;
-    case 9:
-      return int64;
-    case 10:
-      return bool_;
-    case 14:
-      return bfloat16;
-    case 19:
-      return float16;
-    case 7:
-      is_string = true;
-      return float32;
-    default:
-      known = false;
-      return float32;
-  }
+  is_string = t == kTfString;
+  known = is_string;
+  for (auto [dtype, code] : kTfCodes)
+    if (code == t) {
+      known = true;
+      return dtype;
+    }
+  return float32;
 }
 
 void put_fixed32(std::string& out, uint32_t v) {
@@ -94,26 +84,8 @@ void crc_length(uint32_t& crc, uint64_t len) {
 }  // namespace
 
 int tf_dtype(DType t) {
-  switch (t) {
-    case DType::Float32:
-      return 1;
-    case DType::Float64:
-      return 2;
-    case DType::Int32:
-      return 3;
-    case DType::UInt8:
-      return 4;
-    case DType::Int64:
-      return 9;
-    case DType::Bool:
-      return 10;
-    case DType::BFloat16:
-      return 14;
-    case DType::Float16:
-      return 19;
-    default:
-      break;
-  }
+  for (auto [dtype, code] : kTfCodes)
+    if (dtype == t) return code;
   throw InvalidArgument(detail::str_cat("[checkpoint] dtype ", dtype_name(t), " cannot be saved"));
 }
 
@@ -174,7 +146,7 @@ void Writer::add(const std::string& key, const SavedTensor& t) {
   EMBER_CHECK(!key.empty() && !entries_.count(key), InvalidArgument,
               "[checkpoint] duplicate or empty key '", key, "'");
   tensorflow::BundleEntryProto e;
-  e.set_dtype(static_cast<tensorflow::DataType>(t.is_string ? 7 : tf_dtype(t.dtype)));
+  e.set_dtype(static_cast<tensorflow::DataType>(t.is_string ? kTfString : tf_dtype(t.dtype)));
   auto* shape = e.mutable_shape();
   for (int64_t d : t.shape.dims()) shape->add_dim()->set_size(d);
   uint32_t crc;
