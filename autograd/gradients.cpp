@@ -213,6 +213,7 @@ GRAD("StridedSlice") {
 } END_GRAD;
 GRAD("StridedSliceGrad") {                                            // linear: slice the gradient again
   Attrs attrs = c.attrs;
+  attrs.erase("shape");
   return {execute1(EMBER_OP("StridedSlice"), {G}, attrs)};
 } END_GRAD;
 GRAD("ConcatV2") {

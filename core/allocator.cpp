@@ -3,6 +3,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <unistd.h>
+
+#include <limits>
 #include <map>
 #include <mutex>
 #include <new>
@@ -65,27 +68,15 @@ struct ThreadCache {
 class CpuAllocator final : public Allocator {
  public:
   void* allocate(size_t bytes) override {
+    if (bytes > max_allocation()) [[unlikely]]
+      throw ResourceExhausted(detail::str_cat("[cpu allocator] cannot allocate ", bytes,
+                                              " bytes: the machine has ", max_allocation(),
+                                              " bytes of memory"));
+    void* p = allocate_block(bytes);
+    // Counted only once the block exists, so a failed allocation leaves the
+    // count as it was.
     in_use_.fetch_add(bytes, std::memory_order_relaxed);
-    if constexpr (!kCaching)
-      return aligned_malloc((bytes + kAlignment - 1) / kAlignment * kAlignment);
-    if (bytes <= kSmallLimit) {
-      int c = size_class(bytes);
-      auto& tc = cache();
-      if (tc.count[c]) return tc.blocks[c][--tc.count[c]];
-      return aligned_malloc(kAlignment << c);
-    }
-    size_t rounded = round_large(bytes);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = large_.find(rounded);
-      if (it != large_.end()) {
-        void* p = it->second;
-        large_.erase(it);
-        large_cached_ -= rounded;
-        return p;
-      }
-    }
-    return aligned_malloc(rounded);
+    return p;
   }
 
   void deallocate(void* ptr, size_t bytes) noexcept override {
@@ -115,6 +106,17 @@ class CpuAllocator final : public Allocator {
   }
 
   Device device() const override { return Device::cpu(); }
+
+  // The largest request worth passing to malloc: the machine's physical
+  // memory. Larger ones cannot succeed and, under a sanitizer, abort.
+  static size_t max_allocation() {
+    static const size_t limit = [] {
+      long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+      return pages > 0 && page > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(page)
+                                   : std::numeric_limits<size_t>::max() / 2;
+    }();
+    return limit;
+  }
   size_t bytes_in_use() const override { return in_use_.load(std::memory_order_relaxed); }
 
   void empty_cache() override {
@@ -125,6 +127,29 @@ class CpuAllocator final : public Allocator {
   }
 
  private:
+  void* allocate_block(size_t bytes) {
+    if constexpr (!kCaching)
+      return aligned_malloc((bytes + kAlignment - 1) / kAlignment * kAlignment);
+    if (bytes <= kSmallLimit) {
+      int c = size_class(bytes);
+      auto& tc = cache();
+      if (tc.count[c]) return tc.blocks[c][--tc.count[c]];
+      return aligned_malloc(kAlignment << c);
+    }
+    size_t rounded = round_large(bytes);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = large_.find(rounded);
+      if (it != large_.end()) {
+        void* p = it->second;
+        large_.erase(it);
+        large_cached_ -= rounded;
+        return p;
+      }
+    }
+    return aligned_malloc(rounded);
+  }
+
   static size_t round_large(size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
   static ThreadCache& cache() {
     thread_local ThreadCache tc;

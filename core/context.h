@@ -42,6 +42,8 @@ struct Context {
   std::vector<std::string> name_scopes;
   TraceHook* tracer = nullptr;
   TapeHook* tapes = nullptr;
+  // The user-facing function being called (ApiScope), for error messages.
+  const char* api = nullptr;
 };
 
 /// This thread's context.

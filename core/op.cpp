@@ -23,6 +23,11 @@ Attrs& Attrs::set(std::string name, AttrValue value) {
   return *this;
 }
 
+Attrs& Attrs::erase(std::string_view name) {
+  std::erase_if(entries_, [&](const auto& e) { return e.first == name; });
+  return *this;
+}
+
 void Attrs::missing(std::string_view name) const {
   throw Internal(detail::str_cat("[attrs] attribute '", name, "' missing or of another type in {",
                                  to_string(), "}"));
@@ -68,8 +73,72 @@ Registry& registry() {
 }
 }  // namespace
 
-const char* InferContext::api() const {
+const char* InferContext::api() const { return api_name_for(op); }
+
+const char* api_name_for(const OpDef& op) {
+  if (const char* outer = context().api) return outer;
   return op.api_name.empty() ? op.name.c_str() : op.api_name.c_str();
+}
+
+ApiScope::ApiScope(const char* name) : owner_(context().api == nullptr) {
+  if (owner_) context().api = name;
+}
+ApiScope::~ApiScope() {
+  if (owner_) context().api = nullptr;
+}
+
+const char* attr_kind_name(AttrKind k) {
+  switch (k) {
+    case AttrKind::Bool:
+      return "bool";
+    case AttrKind::Int:
+      return "int";
+    case AttrKind::Float:
+      return "float";
+    case AttrKind::Type:
+      return "type";
+    case AttrKind::String:
+      return "string";
+    case AttrKind::Ints:
+      return "list(int)";
+    case AttrKind::Shape:
+      return "shape";
+  }
+  return "?";
+}
+
+void check_signature(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
+  const int n = static_cast<int>(inputs.size());
+  if (op.variadic ? n < op.num_inputs : n != op.num_inputs) [[unlikely]]
+    throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] op ", op.name, " takes ",
+                                          op.variadic ? "at least " : "", op.num_inputs,
+                                          " input", op.num_inputs == 1 ? "" : "s", ", got ", n));
+  for (int i = 0; i < n; ++i)
+    if (!inputs[static_cast<size_t>(i)].defined()) [[unlikely]]
+      throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] input ", i,
+                                            " is an empty Tensor handle"));
+  if (!op.attr_decls.empty() || !attrs.entries().empty()) {
+    for (const AttrDecl& d : op.attr_decls) {
+      const AttrValue* v = nullptr;
+      for (const auto& [k, val] : attrs.entries())
+        if (k == d.name) v = &val;
+      if (!v)
+        throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] op ", op.name,
+                                              " needs attribute '", d.name, "' (",
+                                              attr_kind_name(d.kind), ")"));
+      if (v->index() != static_cast<size_t>(d.kind))
+        throw InvalidArgument(detail::str_cat(
+            "[", api_name_for(op), "] attribute '", d.name, "' of op ", op.name, " must be ",
+            attr_kind_name(d.kind), ", got ", attr_kind_name(static_cast<AttrKind>(v->index()))));
+    }
+    for (const auto& [k, val] : attrs.entries()) {
+      bool declared = false;
+      for (const AttrDecl& d : op.attr_decls) declared = declared || d.name == k;
+      if (!declared)
+        throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] op ", op.name,
+                                              " has no attribute '", k, "'"));
+    }
+  }
 }
 
 OpDef& op_registry_slot(std::string_view name) {
@@ -133,6 +202,7 @@ void register_not_differentiable(std::string_view op) {
 
 std::vector<OutputSpec> infer_outputs(const OpDef& op, std::span<const Tensor> inputs,
                                       const Attrs& attrs) {
+  check_signature(op, inputs, attrs);
   std::vector<OutputSpec> specs;
   InferContext ictx{op, inputs, attrs, specs};
   op.infer(ictx);
@@ -154,9 +224,25 @@ Device placement(std::span<const Tensor> inputs) {
   return default_device();
 }
 
+// What every concrete output must be, whatever its inference computed: a
+// known shape with no negative dimension whose element count and byte size
+// fit in 64 bits. Inference should have said why first; this is the net.
+void check_concrete_outputs(const InferContext& c, std::span<const OutputSpec> specs) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const TensorShape& s = specs[i].shape;
+    if (!s.is_fully_defined()) [[unlikely]]
+      c.fail("output ", i, " would have shape ", s.to_debug_string(),
+             ", which has an unknown or negative dimension");
+    if (!byte_size(s, specs[i].dtype)) [[unlikely]]
+      c.fail("output ", i, " of shape ", s.to_debug_string(), " and dtype ",
+             dtype_name(specs[i].dtype), " is too large: its size overflows 64 bits");
+  }
+}
+
 }  // namespace
 
 std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
+  check_signature(op, inputs, attrs);
   std::vector<OutputSpec> specs;
   specs.reserve(1);
   InferContext ictx{op, inputs, attrs, specs};
@@ -168,6 +254,7 @@ std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, con
   if (ctx.tracer) {
     outputs = ctx.tracer->add_node(op, inputs, attrs, specs);
   } else {
+    check_concrete_outputs(ictx, specs);
     Device device = placement(inputs);
     KernelFn kernel = op.kernels[static_cast<int>(device.kind())];
     EMBER_CHECK(kernel != nullptr, Unimplemented, "[", ictx.api(), "] op ", op.name, " has no ",
@@ -217,8 +304,7 @@ std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, con
 }
 
 void unsupported_dtype(const KernelContext& c, DType t) {
-  throw Unimplemented(detail::str_cat("[", c.op.api_name.empty() ? c.op.name : c.op.api_name,
-                                      "] op ", c.op.name, " has no ",
+  throw Unimplemented(detail::str_cat("[", api_name_for(c.op), "] op ", c.op.name, " has no ",
                                       device_kind_name(c.device.kind()), " kernel for dtype ",
                                       dtype_name(t)));
 }

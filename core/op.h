@@ -34,6 +34,7 @@ class Attrs {
   Attrs(std::initializer_list<std::pair<std::string, AttrValue>> init) : entries_(init) {}
 
   Attrs& set(std::string name, AttrValue value);
+  Attrs& erase(std::string_view name);
   bool has(std::string_view name) const { return find(name) != nullptr; }
   template <typename T>
   const T& get(std::string_view name) const {
@@ -108,6 +109,19 @@ struct GradContext {
   const Attrs& attrs;
 };
 
+/// The kinds of attribute value, in AttrValue's order.
+enum class AttrKind : uint8_t { Bool, Int, Float, Type, String, Ints, Shape };
+/// "bool", "int", "float", "type", "string", "list(int)", "shape" (TensorFlow's names).
+const char* attr_kind_name(AttrKind k);
+
+/// One attribute an op takes. Every declared attribute is required: the
+/// dispatch point refuses a call that lacks one, has another kind of value,
+/// or passes one the op does not declare.
+struct AttrDecl {
+  std::string name;
+  AttrKind kind;
+};
+
 using InferFn = void (*)(InferContext&);
 using KernelFn = void (*)(KernelContext&);
 using GradFn = std::function<std::vector<Tensor>(const GradContext&)>;
@@ -126,6 +140,13 @@ enum GradUses : uint8_t {
 struct OpDef {
   std::string name;      // TensorFlow's raw op name: "AddV2", "MatMul", "Sum"
   std::string api_name;  // the ember function that calls it: "add", "matmul"
+  // The signature, checked by the dispatch point before inference runs, so
+  // inference may index inputs and read attributes freely: `num_inputs`
+  // inputs (at least that many when `variadic`), every one a defined Tensor,
+  // and exactly the attributes of `attr_decls`.
+  int num_inputs = 0;
+  bool variadic = false;
+  std::vector<AttrDecl> attr_decls;
   InferFn infer = nullptr;
   KernelFn kernels[kNumDeviceKinds] = {};
   GradFn grad;
@@ -139,6 +160,19 @@ struct OpDef {
   // Builder-style setters, for registration.
   OpDef& api(std::string n) {
     api_name = std::move(n);
+    return *this;
+  }
+  OpDef& inputs(int n) {
+    num_inputs = n;
+    return *this;
+  }
+  OpDef& variadic_inputs(int at_least) {
+    num_inputs = at_least;
+    variadic = true;
+    return *this;
+  }
+  OpDef& attr(std::string n, AttrKind kind) {
+    attr_decls.push_back({std::move(n), kind});
     return *this;
   }
   OpDef& set_infer(InferFn f) {
@@ -189,6 +223,28 @@ inline std::vector<Tensor> execute(const OpDef& op, std::initializer_list<Tensor
                                    const Attrs& attrs = {}) {
   return execute(op, std::span<const Tensor>(inputs.begin(), inputs.size()), attrs);
 }
+
+/// Checks a call against `op`'s signature (input count, defined inputs,
+/// declared attributes and their kinds); InvalidArgument naming the op.
+void check_signature(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs);
+
+/// The name errors give for the op being called: the outermost ApiScope's
+/// (a composite such as reduce_logsumexp names itself, not the ops it calls),
+/// else the op's api_name, else its raw name.
+const char* api_name_for(const OpDef& op);
+
+/// Names the user-facing function for errors raised by the ops it calls,
+/// while alive. Scopes nest; the outermost one names the call.
+class ApiScope {
+ public:
+  explicit ApiScope(const char* name);
+  ~ApiScope();
+  ApiScope(const ApiScope&) = delete;
+  ApiScope& operator=(const ApiScope&) = delete;
+
+ private:
+  bool owner_;
+};
 
 /// Runs inference alone (what tracing and tests use).
 std::vector<OutputSpec> infer_outputs(const OpDef& op, std::span<const Tensor> inputs,

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "core/error.h"
+
 namespace ember {
 
 bool TensorShape::is_fully_defined() const {
@@ -11,14 +13,34 @@ bool TensorShape::is_fully_defined() const {
   return true;
 }
 
-int64_t TensorShape::num_elements() const {
+std::optional<int64_t> TensorShape::checked_num_elements() const {
   if (unknown_rank_) return kUnknown;
   int64_t n = 1;
+  bool unknown = false;
   for (int64_t d : dims_) {
-    if (d < 0) return kUnknown;
-    n *= d;
+    if (d < 0) {
+      unknown = true;
+      continue;
+    }
+    // As TensorFlow: a zero dimension makes the count 0 whatever follows,
+    // but each partial product must fit.
+    if (__builtin_mul_overflow(n, d, &n)) return std::nullopt;
   }
-  return n;
+  return unknown ? kUnknown : n;
+}
+
+int64_t TensorShape::num_elements() const {
+  std::optional<int64_t> n = checked_num_elements();
+  if (!n) [[unlikely]]
+    throw InvalidArgument(detail::str_cat("[shape] ", to_debug_string(),
+                                          " has more elements than an int64 can count"));
+  return *n;
+}
+
+void TensorShape::out_of_range(int i) const {
+  throw OutOfRange(detail::str_cat("[shape] dimension ", i, " is out of range for shape ",
+                                   to_debug_string(), " of rank ", rank(), " (expected [",
+                                   -rank(), ", ", rank(), "))"));
 }
 
 bool TensorShape::is_compatible_with(const TensorShape& o) const {

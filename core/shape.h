@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <ostream>
 #include <span>
 #include <string>
@@ -34,7 +35,15 @@ class TensorShape {
 
   bool rank_known() const { return !unknown_rank_; }
   int rank() const { return static_cast<int>(dims_.size()); }
-  int64_t dim(int i) const { return dims_[static_cast<size_t>(i)]; }
+  /// Dimension `i`; a negative `i` counts from the end, as in Python.
+  /// OutOfRange outside [-rank, rank).
+  int64_t dim(int i) const {
+    const int r = rank();
+    if (i < 0) i += r;
+    if (i < 0 || i >= r) [[unlikely]]
+      out_of_range(i < 0 ? i - r : i);
+    return dims_[static_cast<size_t>(i)];
+  }
   int64_t operator[](int i) const { return dim(i); }
   void set_dim(int i, int64_t d) { dims_[static_cast<size_t>(i)] = d; }
   const Dims& dims() const { return dims_; }
@@ -42,8 +51,12 @@ class TensorShape {
 
   /// Every dimension and the rank known.
   bool is_fully_defined() const;
-  /// Product of the dimensions; -1 where any is unknown.
+  /// Product of the dimensions; -1 where any is unknown. InvalidArgument
+  /// when the product does not fit in an int64.
   int64_t num_elements() const;
+  /// The product, or nothing when it overflows an int64 (-1 where unknown).
+  /// Every element count in ember is computed here.
+  std::optional<int64_t> checked_num_elements() const;
   /// Same rank and, where both dimensions are known, equal ones.
   bool is_compatible_with(const TensorShape& o) const;
 
@@ -57,6 +70,8 @@ class TensorShape {
   }
 
  private:
+  [[noreturn]] void out_of_range(int i) const;
+
   Dims dims_;
   bool unknown_rank_ = false;
 };

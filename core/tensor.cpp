@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/context.h"
 #include "core/cuda_runtime.h"
 #include "core/op.h"
 
@@ -33,16 +34,37 @@ std::string_view dtype_name(DType t) {
   return "?";
 }
 
+std::optional<size_t> byte_size(const TensorShape& shape, DType dtype) {
+  if (!shape.is_fully_defined()) return std::nullopt;
+  std::optional<int64_t> n = shape.checked_num_elements();
+  int64_t bytes = 0;
+  if (!n || __builtin_mul_overflow(*n, static_cast<int64_t>(dtype_size(dtype)), &bytes))
+    return std::nullopt;
+  return static_cast<size_t>(bytes);
+}
+
 Tensor Tensor::empty(const TensorShape& shape, DType dtype, Device device) {
-  EMBER_CHECK(shape.is_fully_defined(), InvalidArgument,
-              "[empty] a concrete tensor needs a fully known shape, got ", shape.to_string());
+  std::optional<size_t> bytes = byte_size(shape, dtype);
+  if (!bytes) [[unlikely]] {
+    const char* api = context().api ? context().api : "empty";
+    EMBER_CHECK(shape.is_fully_defined(), InvalidArgument, "[", api,
+                "] a concrete tensor needs a fully known shape, got ", shape.to_string());
+    throw InvalidArgument(detail::str_cat("[", api, "] a tensor of shape ",
+                                          shape.to_debug_string(), " and dtype ",
+                                          dtype_name(dtype), " is too large to address"));
+  }
   auto impl = std::make_shared<TensorImpl>();
   impl->dtype = dtype;
   impl->shape = shape;
   impl->device = device;
-  impl->storage = std::make_shared<Storage>(
-      allocator_for(device), static_cast<size_t>(shape.num_elements()) * dtype_size(dtype));
+  impl->storage = std::make_shared<Storage>(allocator_for(device), *bytes);
   return Tensor(std::move(impl));
+}
+
+void Tensor::throw_undefined() {
+  const char* api = context().api;
+  throw InvalidArgument(detail::str_cat("[", api ? api : "Tensor",
+                                        "] the tensor is an empty Tensor handle"));
 }
 
 Tensor Tensor::reshape(const TensorShape& shape) const {

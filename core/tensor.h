@@ -8,6 +8,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <type_traits>
@@ -73,16 +74,19 @@ class Tensor {
   static Tensor empty(const TensorShape& shape, DType dtype, Device device);
 
   bool defined() const { return impl_ != nullptr; }
-  DType dtype() const { return impl_->dtype; }
-  const TensorShape& shape() const { return impl_->shape; }
-  Device device() const { return impl_->device; }
-  int rank() const { return impl_->shape.rank(); }
-  int64_t dim(int i) const { return impl_->shape.dim(i); }
-  int64_t num_elements() const { return impl_->shape.num_elements(); }
+  // The accessors below throw InvalidArgument on an undefined handle, naming
+  // the function being called (ApiScope) when there is one.
+  DType dtype() const { return checked().dtype; }
+  const TensorShape& shape() const { return checked().shape; }
+  Device device() const { return checked().device; }
+  int rank() const { return checked().shape.rank(); }
+  /// Dimension `i`; negative `i` counts from the end (OutOfRange outside the rank).
+  int64_t dim(int i) const { return checked().shape.dim(i); }
+  int64_t num_elements() const { return checked().shape.num_elements(); }
   size_t nbytes() const { return static_cast<size_t>(num_elements()) * dtype_size(dtype()); }
-  bool is_symbolic() const { return impl_->symbolic != nullptr; }
+  bool is_symbolic() const { return checked().symbolic != nullptr; }
   /// A process-unique id (what tapes key on).
-  uint64_t id() const { return impl_->id; }
+  uint64_t id() const { return checked().id; }
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
@@ -129,8 +133,19 @@ class Tensor {
   int64_t host_elements() const;
   void copy_to_host(void* dst) const;
 
+  const TensorImpl& checked() const {
+    if (!impl_) [[unlikely]]
+      throw_undefined();
+    return *impl_;
+  }
+  [[noreturn]] static void throw_undefined();
+
   std::shared_ptr<TensorImpl> impl_;
 };
+
+/// The bytes a dense tensor of `shape` and `dtype` takes, or nothing when the
+/// shape is not fully known or the size does not fit in 64 bits.
+std::optional<size_t> byte_size(const TensorShape& shape, DType dtype);
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 /// The values alone, formatted as NumPy does: "[[1 2]\n [3 4]]".

@@ -25,16 +25,31 @@ void infer_random(InferContext& c) {
 }
 
 EMBER_DEFINE_OP("RandomUniform")
+    .inputs(0)
+    .attr("shape", AttrKind::Ints)
+    .attr("dtype", AttrKind::Type)
+    .attr("key", AttrKind::Int)
+    .attr("offset", AttrKind::Int)
     .api("random::uniform")
     .set_infer(infer_random)
     .set_stateful()
     .not_differentiable();
 EMBER_DEFINE_OP("RandomStandardNormal")
+    .inputs(0)
+    .attr("shape", AttrKind::Ints)
+    .attr("dtype", AttrKind::Type)
+    .attr("key", AttrKind::Int)
+    .attr("offset", AttrKind::Int)
     .api("random::normal")
     .set_infer(infer_random)
     .set_stateful()
     .not_differentiable();
 EMBER_DEFINE_OP("TruncatedNormal")
+    .inputs(0)
+    .attr("shape", AttrKind::Ints)
+    .attr("dtype", AttrKind::Type)
+    .attr("key", AttrKind::Int)
+    .attr("offset", AttrKind::Int)
     .api("random::truncated_normal")
     .set_infer(infer_random)
     .set_stateful()
@@ -128,6 +143,7 @@ void clear_seed() {
 
 Tensor uniform(const TensorShape& shape, double minval, double maxval, DType dtype,
                std::optional<int64_t> seed) {
+  ApiScope api("random::uniform");
   check_float("random::uniform", dtype);
   EMBER_CHECK(minval < maxval, InvalidArgument, "[random::uniform] minval ", minval,
               " must be less than maxval ", maxval);
@@ -137,6 +153,7 @@ Tensor uniform(const TensorShape& shape, double minval, double maxval, DType dty
 
 Tensor normal(const TensorShape& shape, double mean, double stddev, DType dtype,
               std::optional<int64_t> seed) {
+  ApiScope api("random::normal");
   check_float("random::normal", dtype);
   auto [key, off] = next_stream(seed, blocks_for(shape.num_elements(), dtype));
   return scale(draw("RandomStandardNormal", shape, dtype, key, off), mean, stddev);
@@ -144,6 +161,7 @@ Tensor normal(const TensorShape& shape, double mean, double stddev, DType dtype,
 
 Tensor truncated_normal(const TensorShape& shape, double mean, double stddev, DType dtype,
                         std::optional<int64_t> seed) {
+  ApiScope api("random::truncated_normal");
   check_float("random::truncated_normal", dtype);
   auto [key, off] = next_stream(seed, blocks_for(shape.num_elements(), dtype));
   return scale(draw("TruncatedNormal", shape, dtype, key, off), mean, stddev);
@@ -153,12 +171,14 @@ Generator::Generator(uint64_t seed) : key_(splitmix64(seed)) {}
 Generator Generator::from_non_deterministic_state() { return Generator(entropy()); }
 
 Tensor Generator::uniform(const TensorShape& shape, double minval, double maxval, DType dtype) {
+  ApiScope api("Generator::uniform");
   check_float("Generator::uniform", dtype);
   Tensor t = draw("RandomUniform", shape, dtype, key_, offset_);
   offset_ += blocks_for(shape.num_elements(), dtype);
   return scale(t, minval, maxval - minval);
 }
 Tensor Generator::normal(const TensorShape& shape, double mean, double stddev, DType dtype) {
+  ApiScope api("Generator::normal");
   check_float("Generator::normal", dtype);
   Tensor t = draw("RandomStandardNormal", shape, dtype, key_, offset_);
   offset_ += blocks_for(shape.num_elements(), dtype);
@@ -166,6 +186,7 @@ Tensor Generator::normal(const TensorShape& shape, double mean, double stddev, D
 }
 Tensor Generator::truncated_normal(const TensorShape& shape, double mean, double stddev,
                                    DType dtype) {
+  ApiScope api("Generator::truncated_normal");
   check_float("Generator::truncated_normal", dtype);
   Tensor t = draw("TruncatedNormal", shape, dtype, key_, offset_);
   offset_ += blocks_for(shape.num_elements(), dtype);

@@ -109,19 +109,19 @@ void infer_softmax(InferContext& c) {
 }
 
 // clang-format off
-EMBER_DEFINE_OP("Sum").api("reduce_sum").set_infer(infer_reduce_numeric);
-EMBER_DEFINE_OP("Mean").api("reduce_mean").set_infer(infer_reduce_numeric);
-EMBER_DEFINE_OP("Max").api("reduce_max").set_infer(infer_reduce_minmax);
-EMBER_DEFINE_OP("Min").api("reduce_min").set_infer(infer_reduce_minmax);
-EMBER_DEFINE_OP("Prod").api("reduce_prod").set_infer(infer_reduce_numeric);
-EMBER_DEFINE_OP("All").api("reduce_all").set_infer(infer_reduce_bool).not_differentiable();
-EMBER_DEFINE_OP("Any").api("reduce_any").set_infer(infer_reduce_bool).not_differentiable();
-EMBER_DEFINE_OP("ArgMax").api("argmax").set_infer(infer_arg).not_differentiable();
-EMBER_DEFINE_OP("ArgMin").api("argmin").set_infer(infer_arg).not_differentiable();
-EMBER_DEFINE_OP("MatMul").api("matmul").set_infer(infer_matmul);
-EMBER_DEFINE_OP("BatchMatMulV2").api("matmul").set_infer(infer_batch_matmul);
-EMBER_DEFINE_OP("Softmax").api("softmax").set_infer(infer_softmax);
-EMBER_DEFINE_OP("LogSoftmax").api("log_softmax").set_infer(infer_softmax);
+EMBER_DEFINE_OP("Sum").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_sum").set_infer(infer_reduce_numeric);
+EMBER_DEFINE_OP("Mean").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_mean").set_infer(infer_reduce_numeric);
+EMBER_DEFINE_OP("Max").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_max").set_infer(infer_reduce_minmax);
+EMBER_DEFINE_OP("Min").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_min").set_infer(infer_reduce_minmax);
+EMBER_DEFINE_OP("Prod").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_prod").set_infer(infer_reduce_numeric);
+EMBER_DEFINE_OP("All").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_all").set_infer(infer_reduce_bool).not_differentiable();
+EMBER_DEFINE_OP("Any").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_any").set_infer(infer_reduce_bool).not_differentiable();
+EMBER_DEFINE_OP("ArgMax").inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmax").set_infer(infer_arg).not_differentiable();
+EMBER_DEFINE_OP("ArgMin").inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmin").set_infer(infer_arg).not_differentiable();
+EMBER_DEFINE_OP("MatMul").inputs(2).attr("transpose_a", AttrKind::Bool).attr("transpose_b", AttrKind::Bool).api("matmul").set_infer(infer_matmul);
+EMBER_DEFINE_OP("BatchMatMulV2").inputs(2).attr("adj_x", AttrKind::Bool).attr("adj_y", AttrKind::Bool).api("matmul").set_infer(infer_batch_matmul);
+EMBER_DEFINE_OP("Softmax").inputs(1).api("softmax").set_infer(infer_softmax);
+EMBER_DEFINE_OP("LogSoftmax").inputs(1).api("log_softmax").set_infer(infer_softmax);
 // clang-format on
 
 std::vector<int64_t> resolve_axes(const Tensor& x, const Axes& axes) {

@@ -399,30 +399,30 @@ void infer_segment_sum(InferContext& c) {
 }
 
 // clang-format off
-EMBER_DEFINE_OP("StridedSliceGrad").api("strided_slice_grad").set_infer(infer_strided_slice_grad);
-EMBER_DEFINE_OP("MirrorPadGrad").api("mirror_pad_grad").set_infer(infer_mirror_pad_grad);
-EMBER_DEFINE_OP("UnsortedSegmentSum").api("unsorted_segment_sum").set_infer(infer_segment_sum);
-EMBER_DEFINE_OP("Reshape").api("reshape").set_infer(infer_reshape).set_allocates_outputs();
-EMBER_DEFINE_OP("ExpandDims").api("expand_dims").set_infer(infer_expand_dims).set_allocates_outputs();
-EMBER_DEFINE_OP("Squeeze").api("squeeze").set_infer(infer_squeeze).set_allocates_outputs();
-EMBER_DEFINE_OP("Transpose").api("transpose").set_infer(infer_transpose);
-EMBER_DEFINE_OP("Slice").api("slice").set_infer(infer_slice);
-EMBER_DEFINE_OP("StridedSlice").api("strided_slice").set_infer(infer_strided_slice);
-EMBER_DEFINE_OP("ConcatV2").api("concat").set_infer(infer_concat);
-EMBER_DEFINE_OP("Pack").api("stack").set_infer(infer_pack);
-EMBER_DEFINE_OP("Unpack").api("unstack").set_infer(infer_unpack);
-EMBER_DEFINE_OP("SplitV").api("split").set_infer(infer_split);
-EMBER_DEFINE_OP("Tile").api("tile").set_infer(infer_tile);
-EMBER_DEFINE_OP("PadV2").api("pad").set_infer(infer_pad);
-EMBER_DEFINE_OP("MirrorPad").api("pad").set_infer(infer_pad);
-EMBER_DEFINE_OP("BroadcastTo").api("broadcast_to").set_infer(infer_broadcast_to);
-EMBER_DEFINE_OP("GatherV2").api("gather").set_infer(infer_gather);
-EMBER_DEFINE_OP("GatherNd").api("gather_nd").set_infer(infer_gather_nd);
-EMBER_DEFINE_OP("ScatterNd").api("scatter_nd").set_infer(infer_scatter_nd);
-EMBER_DEFINE_OP("TensorScatterAdd").api("tensor_scatter_add").set_infer(infer_tensor_scatter_add);
-EMBER_DEFINE_OP("OneHot").api("one_hot").set_infer(infer_one_hot).not_differentiable();
-EMBER_DEFINE_OP("Range").api("range").set_infer(infer_range).not_differentiable();
-EMBER_DEFINE_OP("Fill").api("fill").set_infer(infer_fill).not_differentiable();
+EMBER_DEFINE_OP("StridedSliceGrad").inputs(1).attr("begin", AttrKind::Ints).attr("end", AttrKind::Ints).attr("strides", AttrKind::Ints).attr("begin_mask", AttrKind::Int).attr("end_mask", AttrKind::Int).attr("ellipsis_mask", AttrKind::Int).attr("new_axis_mask", AttrKind::Int).attr("shrink_axis_mask", AttrKind::Int).attr("shape", AttrKind::Ints).api("strided_slice_grad").set_infer(infer_strided_slice_grad);
+EMBER_DEFINE_OP("MirrorPadGrad").inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("mirror_pad_grad").set_infer(infer_mirror_pad_grad);
+EMBER_DEFINE_OP("UnsortedSegmentSum").inputs(2).attr("num_segments", AttrKind::Int).api("unsorted_segment_sum").set_infer(infer_segment_sum);
+EMBER_DEFINE_OP("Reshape").inputs(1).attr("shape", AttrKind::Ints).api("reshape").set_infer(infer_reshape).set_allocates_outputs();
+EMBER_DEFINE_OP("ExpandDims").inputs(1).attr("dim", AttrKind::Int).api("expand_dims").set_infer(infer_expand_dims).set_allocates_outputs();
+EMBER_DEFINE_OP("Squeeze").inputs(1).attr("squeeze_dims", AttrKind::Ints).api("squeeze").set_infer(infer_squeeze).set_allocates_outputs();
+EMBER_DEFINE_OP("Transpose").inputs(1).attr("perm", AttrKind::Ints).api("transpose").set_infer(infer_transpose);
+EMBER_DEFINE_OP("Slice").inputs(1).attr("begin", AttrKind::Ints).attr("size", AttrKind::Ints).api("slice").set_infer(infer_slice);
+EMBER_DEFINE_OP("StridedSlice").inputs(1).attr("begin", AttrKind::Ints).attr("end", AttrKind::Ints).attr("strides", AttrKind::Ints).attr("begin_mask", AttrKind::Int).attr("end_mask", AttrKind::Int).attr("ellipsis_mask", AttrKind::Int).attr("new_axis_mask", AttrKind::Int).attr("shrink_axis_mask", AttrKind::Int).api("strided_slice").set_infer(infer_strided_slice);
+EMBER_DEFINE_OP("ConcatV2").variadic_inputs(1).attr("axis", AttrKind::Int).api("concat").set_infer(infer_concat);
+EMBER_DEFINE_OP("Pack").variadic_inputs(1).attr("axis", AttrKind::Int).attr("N", AttrKind::Int).api("stack").set_infer(infer_pack);
+EMBER_DEFINE_OP("Unpack").inputs(1).attr("axis", AttrKind::Int).api("unstack").set_infer(infer_unpack);
+EMBER_DEFINE_OP("SplitV").inputs(1).attr("size_splits", AttrKind::Ints).attr("axis", AttrKind::Int).api("split").set_infer(infer_split);
+EMBER_DEFINE_OP("Tile").inputs(1).attr("multiples", AttrKind::Ints).api("tile").set_infer(infer_tile);
+EMBER_DEFINE_OP("PadV2").inputs(1).attr("paddings", AttrKind::Ints).attr("constant_values", AttrKind::Float).api("pad").set_infer(infer_pad);
+EMBER_DEFINE_OP("MirrorPad").inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("pad").set_infer(infer_pad);
+EMBER_DEFINE_OP("BroadcastTo").inputs(1).attr("shape", AttrKind::Ints).api("broadcast_to").set_infer(infer_broadcast_to);
+EMBER_DEFINE_OP("GatherV2").inputs(2).attr("axis", AttrKind::Int).attr("batch_dims", AttrKind::Int).api("gather").set_infer(infer_gather);
+EMBER_DEFINE_OP("GatherNd").inputs(2).attr("batch_dims", AttrKind::Int).api("gather_nd").set_infer(infer_gather_nd);
+EMBER_DEFINE_OP("ScatterNd").inputs(2).attr("shape", AttrKind::Ints).api("scatter_nd").set_infer(infer_scatter_nd);
+EMBER_DEFINE_OP("TensorScatterAdd").inputs(3).api("tensor_scatter_add").set_infer(infer_tensor_scatter_add);
+EMBER_DEFINE_OP("OneHot").inputs(1).attr("depth", AttrKind::Int).attr("on_value", AttrKind::Float).attr("off_value", AttrKind::Float).attr("axis", AttrKind::Int).attr("T", AttrKind::Type).api("one_hot").set_infer(infer_one_hot).not_differentiable();
+EMBER_DEFINE_OP("Range").inputs(0).attr("start", AttrKind::Float).attr("limit", AttrKind::Float).attr("delta", AttrKind::Float).attr("Tidx", AttrKind::Type).api("range").set_infer(infer_range).not_differentiable();
+EMBER_DEFINE_OP("Fill").inputs(0).attr("shape", AttrKind::Ints).attr("value", AttrKind::Float).attr("T", AttrKind::Type).api("fill").set_infer(infer_fill).not_differentiable();
 // clang-format on
 
 }  // namespace
