@@ -113,10 +113,18 @@ void check_signature(const OpDef& op, std::span<const Tensor> inputs, const Attr
     throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] op ", op.name, " takes ",
                                           op.variadic ? "at least " : "", op.num_inputs,
                                           " input", op.num_inputs == 1 ? "" : "s", ", got ", n));
-  for (int i = 0; i < n; ++i)
-    if (!inputs[static_cast<size_t>(i)].defined()) [[unlikely]]
+  for (int i = 0; i < n; ++i) {
+    const Tensor& t = inputs[static_cast<size_t>(i)];
+    if (!t.defined()) [[unlikely]]
       throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] input ", i,
                                             " is an empty Tensor handle"));
+    if ((t.dtype() == resource) != (i == 0 && op.resource_input)) [[unlikely]]
+      throw InvalidArgument(detail::str_cat(
+          "[", api_name_for(op), "] input ", i,
+          t.dtype() == resource ? " is a resource handle; read the variable's value first"
+                                : " must be a resource handle (a variable), got ",
+          t.dtype() == resource ? "" : dtype_name(t.dtype())));
+  }
   if (!op.attr_decls.empty() || !attrs.entries().empty()) {
     for (const AttrDecl& d : op.attr_decls) {
       const AttrValue* v = nullptr;
@@ -275,23 +283,31 @@ std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, con
       outputs.resize(specs.size());
     } else {
       outputs.reserve(specs.size());
-      for (const auto& s : specs) outputs.push_back(Tensor::empty(s.shape, s.dtype, device));
+      try {
+        for (const auto& s : specs) outputs.push_back(Tensor::empty(s.shape, s.dtype, device));
+      } catch (const ResourceExhausted& e) {
+        throw ResourceExhausted(detail::str_cat("[", ictx.api(), "] ", e.what()));
+      }
     }
     KernelContext kctx{op, kin, outputs, attrs, device, specs};
     // A kernel may call other ops (a reduction transposes first): those are
     // implementation details, not recorded, and they run on the kernel's
     // device whatever scope the caller is in.
+    // Errors they raise name the op the user called.
     struct Suspend {
       Context& c;
       TapeHook* tapes = c.tapes;
       bool had_scope = c.has_device_scope;
       Device scope = c.device_scope;
+      const char* api = c.api;
       ~Suspend() {
         c.tapes = tapes;
         c.has_device_scope = had_scope;
         c.device_scope = scope;
+        c.api = api;
       }
     } suspend{ctx};
+    ctx.api = ictx.api();
     ctx.tapes = nullptr;
     ctx.has_device_scope = true;
     ctx.device_scope = device;

@@ -146,6 +146,7 @@ struct OpDef {
   // and exactly the attributes of `attr_decls`.
   int num_inputs = 0;
   bool variadic = false;
+  bool resource_input = false;  // input 0 is a resource handle (variable ops); no other input may be
   std::vector<AttrDecl> attr_decls;
   InferFn infer = nullptr;
   KernelFn kernels[kNumDeviceKinds] = {};
@@ -169,6 +170,10 @@ struct OpDef {
   OpDef& variadic_inputs(int at_least) {
     num_inputs = at_least;
     variadic = true;
+    return *this;
+  }
+  OpDef& takes_resource() {
+    resource_input = true;
     return *this;
   }
   OpDef& attr(std::string n, AttrKind kind) {

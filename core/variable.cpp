@@ -36,21 +36,21 @@ void infer_assign(InferContext& c) {
   if (c.op.name != "AssignVariableOp" && s.dtype == bool_) c.fail("cannot add to a bool variable");
 }
 
-EMBER_DEFINE_OP("ReadVariableOp").inputs(1).attr("dtype", AttrKind::Type)
+EMBER_DEFINE_OP("ReadVariableOp").takes_resource().inputs(1).attr("dtype", AttrKind::Type)
     .api("Variable::read_value")
     .set_infer(infer_read)
     .set_allocates_outputs();
-EMBER_DEFINE_OP("AssignVariableOp").inputs(2)
+EMBER_DEFINE_OP("AssignVariableOp").takes_resource().inputs(2)
     .api("Variable::assign")
     .set_infer(infer_assign)
     .set_stateful()
     .not_differentiable();
-EMBER_DEFINE_OP("AssignAddVariableOp").inputs(2)
+EMBER_DEFINE_OP("AssignAddVariableOp").takes_resource().inputs(2)
     .api("Variable::assign_add")
     .set_infer(infer_assign)
     .set_stateful()
     .not_differentiable();
-EMBER_DEFINE_OP("AssignSubVariableOp").inputs(2)
+EMBER_DEFINE_OP("AssignSubVariableOp").takes_resource().inputs(2)
     .api("Variable::assign_sub")
     .set_infer(infer_assign)
     .set_stateful()

@@ -151,6 +151,7 @@ Tensor ceil(const Tensor& x) { return execute1(EMBER_OP("Ceil"), {x}); }
 Tensor round(const Tensor& x) { return execute1(EMBER_OP("Round"), {x}); }
 Tensor logical_not(const Tensor& x) { return execute1(EMBER_OP("LogicalNot"), {x}); }
 Tensor cast(const Tensor& x, DType dtype) {
+  ApiScope api("cast");
   if (x.dtype() == dtype) return x;
   return execute1(EMBER_OP("Cast"), {x}, {{"DstT", dtype}});
 }
@@ -161,6 +162,7 @@ Tensor add(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("AddV2")
 Tensor sub(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Sub"), {a, b}); }
 Tensor mul(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Mul"), {a, b}); }
 Tensor div(const Tensor& a, const Tensor& b) {
+  ApiScope api("div");
   if (is_floating(a.dtype())) return execute1(EMBER_OP("RealDiv"), {a, b});
   return execute1(EMBER_OP("Div"), {a, b});
 }
@@ -192,6 +194,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 }
 
 Tensor scalar_like(const Tensor& like, double value) {
+  ApiScope api("scalar_like");
   Tensor out;
   Device d = like.is_symbolic() ? default_device() : like.device();
   EMBER_SWITCH_ALL(like.dtype(),

@@ -9,6 +9,25 @@ int64_t normalize_axis(const InferContext& c, int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+int64_t add_dims(const InferContext& c, int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) c.fail("a dimension overflows: ", a, " + ", b);
+  return r;
+}
+
+int64_t mul_dims(const InferContext& c, int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) c.fail("a dimension overflows: ", a, " * ", b);
+  return r;
+}
+
+void require_valid_dims(const InferContext& c, const std::vector<int64_t>& shape, const char* what) {
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] < -1)
+      c.fail(what, " ", TensorShape(shape).to_debug_string(), " has a negative dimension ", i, " (",
+             shape[i], ")");
+}
+
 void require_float(const InferContext& c, const Tensor& t, const char* what) {
   if (!is_floating(t.dtype()))
     c.fail(what, " must be a floating-point type (float16, bfloat16, float32, float64), got ",

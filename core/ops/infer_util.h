@@ -16,6 +16,12 @@ void require_numeric(const InferContext& c, const Tensor& t, const char* what = 
 void require_bool(const InferContext& c, const Tensor& t, const char* what = "x");
 void require_integer_index(const InferContext& c, const Tensor& t, const char* what = "indices");
 void require_same_dtype(const InferContext& c, const Tensor& a, const Tensor& b);
+/// a + b and a * b of dimension sizes, failing naming the op on overflow.
+int64_t add_dims(const InferContext& c, int64_t a, int64_t b);
+int64_t mul_dims(const InferContext& c, int64_t a, int64_t b);
+/// Fails unless every dimension of `shape` is >= 0 or -1 (unknown); `what`
+/// names the argument.
+void require_valid_dims(const InferContext& c, const std::vector<int64_t>& shape, const char* what);
 /// NumPy broadcasting of two (possibly partial) shapes.
 TensorShape broadcast(const InferContext& c, const TensorShape& a, const TensorShape& b);
 

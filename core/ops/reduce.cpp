@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/context.h"
 #include "core/op.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"
@@ -57,10 +58,12 @@ void infer_arg(InferContext& c) {
   int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), in.rank());
   if (in.dim(static_cast<int>(axis)) == 0)
     c.fail("cannot take the index over an empty axis ", axis);
+  DType index_type = c.attrs.get<DType>("output_type");
+  if (index_type != int64) c.fail("output_type must be int64, got ", dtype_name(index_type));
   Dims out;
   for (int i = 0; i < in.rank(); ++i)
     if (i != axis) out.push_back(in.dim(i));
-  c.outputs.push_back({c.attrs.get<DType>("output_type"), TensorShape(std::move(out))});
+  c.outputs.push_back({index_type, TensorShape(std::move(out))});
 }
 
 std::string mat_str(const TensorShape& s) { return s.to_debug_string(); }
@@ -132,6 +135,7 @@ std::vector<int64_t> resolve_axes(const Tensor& x, const Axes& axes) {
 }
 
 Tensor reduce(const OpDef& op, const Tensor& x, const Axes& axes, bool keepdims) {
+  ApiScope api(op.api_name.c_str());
   return execute1(op, {x}, {{"axis", resolve_axes(x, axes)}, {"keep_dims", keepdims}});
 }
 
@@ -166,8 +170,9 @@ Tensor reduce_any(const Tensor& x, Axes axes, bool keepdims) {
 }
 
 Tensor reduce_logsumexp(const Tensor& x, Axes axes, bool keepdims) {
+  ApiScope api("reduce_logsumexp");
   EMBER_CHECK(x.dtype() == float32 || x.dtype() == float64, InvalidArgument,
-              "[reduce_logsumexp] x must be float32 or float64, got ", dtype_name(x.dtype()));
+              "[", context().api, "] x must be float32 or float64, got ", dtype_name(x.dtype()));
   // log Σ exp(x) = m + log Σ exp(x - m), with m the (finite) maximum.
   Tensor m = stop_gradient(finite_or_zero(reduce_max(x, axes, /*keepdims=*/true)));
   Tensor sum = reduce_sum(exp(x - m), axes, keepdims);
@@ -175,13 +180,15 @@ Tensor reduce_logsumexp(const Tensor& x, Axes axes, bool keepdims) {
 }
 
 Tensor reduce_variance(const Tensor& x, Axes axes, bool keepdims) {
+  ApiScope api("reduce_variance");
   EMBER_CHECK(x.dtype() == float32 || x.dtype() == float64, InvalidArgument,
-              "[reduce_variance] x must be float32 or float64, got ", dtype_name(x.dtype()));
+              "[", context().api, "] x must be float32 or float64, got ", dtype_name(x.dtype()));
   Tensor mean = reduce_mean(x, axes, /*keepdims=*/true);
   return reduce_mean(square(x - mean), axes, keepdims);
 }
 
 Tensor reduce_std(const Tensor& x, Axes axes, bool keepdims) {
+  ApiScope api("reduce_std");
   return sqrt(reduce_variance(x, axes, keepdims));
 }
 
@@ -193,6 +200,7 @@ Tensor argmin(const Tensor& x, int64_t axis) {
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+  ApiScope api("matmul");
   if (a.rank() == 2 && b.rank() == 2)
     return execute1(EMBER_OP("MatMul"), {a, b},
                     {{"transpose_a", transpose_a}, {"transpose_b", transpose_b}});
@@ -203,6 +211,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
 namespace {
 // Runs a last-axis op along `axis` by moving that axis last and back.
 Tensor along_axis(const OpDef& op, const Tensor& x, int64_t axis) {
+  ApiScope api(op.api_name.c_str());
   int64_t r = x.rank();
   EMBER_CHECK(r >= 1, InvalidArgument, "[", op.api_name,
               "] logits must have rank >= 1, got a scalar");

@@ -2,6 +2,7 @@
 // broadcast, gather/scatter, one_hot, range, fill.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "core/op.h"
@@ -13,6 +14,8 @@ namespace ember {
 namespace {
 
 using Ints = std::vector<int64_t>;
+// The most outputs one op call may have (unstack, split): each is a tensor.
+constexpr int64_t kMaxOutputs = int64_t{1} << 20;
 const Ints& ints(const InferContext& c, const char* name) { return c.attrs.get<Ints>(name); }
 
 void require_computable(const InferContext& c, const Tensor& t) {
@@ -32,7 +35,7 @@ void infer_reshape(InferContext& c) {
     } else if (want[i] < 0) {
       c.fail("dimension ", i, " is negative (", want[i], ")");
     } else {
-      known *= want[i];
+      known = infer::mul_dims(c, known, want[i]);
     }
   }
   int64_t n = in.num_elements();
@@ -79,9 +82,14 @@ void infer_slice(InferContext& c) {
       out.push_back(s == -1 ? -1 : s);
       continue;
     }
-    if (s == -1) s = d - b;
-    if (b < 0 || b > d || s < 0 || b + s > d)
-      c.fail("slice [", b, ", ", b + s, ") of dimension ", i, " is out of range [0, ", d, "]");
+    if (s == -1 && b >= 0 && b <= d) s = d - b;
+    if (b < 0 || b > d || s < 0 || s > d - b) {
+      int64_t e;
+      if (__builtin_add_overflow(b, s, &e))
+        c.fail("slice of size ", s, " from ", b, " of dimension ", i, " is out of range [0, ", d,
+               "]");
+      c.fail("slice [", b, ", ", e, ") of dimension ", i, " is out of range [0, ", d, "]");
+    }
     out.push_back(s);
   }
   c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
@@ -127,6 +135,8 @@ void infer_pack(InferContext& c) {
       c.fail("all tensors must have the same shape: ", first.shape().to_debug_string(), " vs ",
              c.inputs[i].shape().to_debug_string(), " (tensor ", i, ")");
   }
+  if (c.attrs.get<int64_t>("N") != static_cast<int64_t>(c.inputs.size()))
+    c.fail("N is ", c.attrs.get<int64_t>("N"), " but ", c.inputs.size(), " tensors were given");
   int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), first.rank() + 1);
   Dims out = first.shape().dims();
   out.insert(static_cast<size_t>(axis), static_cast<int64_t>(c.inputs.size()));
@@ -139,6 +149,7 @@ void infer_unpack(InferContext& c) {
   int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), in.rank());
   int64_t num = in.dim(static_cast<int>(axis));
   if (num < 0) c.fail("the unstacked dimension must be known");
+  if (num > kMaxOutputs) c.fail("cannot unstack ", num, " tensors (at most ", kMaxOutputs, ")");
   Dims out = in.dims();
   out.erase(static_cast<size_t>(axis));
   for (int64_t i = 0; i < num; ++i) c.outputs.push_back({c.inputs[0].dtype(), TensorShape(out)});
@@ -158,7 +169,7 @@ void infer_split(InferContext& c) {
     } else if (sizes[i] < 0) {
       c.fail("split size ", i, " is negative (", sizes[i], ")");
     } else {
-      total += sizes[i];
+      total = infer::add_dims(c, total, sizes[i]);
     }
   }
   if (d >= 0) {
@@ -185,9 +196,16 @@ void infer_tile(InferContext& c) {
   Dims out;
   for (int i = 0; i < in.rank(); ++i) {
     if (m[static_cast<size_t>(i)] < 0) c.fail("multiples[", i, "] is negative");
-    out.push_back(in.dim(i) < 0 ? -1 : in.dim(i) * m[static_cast<size_t>(i)]);
+    out.push_back(in.dim(i) < 0 ? -1 : infer::mul_dims(c, in.dim(i), m[static_cast<size_t>(i)]));
   }
   c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+const std::string& mirror_mode(const InferContext& c) {
+  const std::string& mode = c.attrs.get<std::string>("mode");
+  if (mode != "REFLECT" && mode != "SYMMETRIC")
+    c.fail("mode must be REFLECT or SYMMETRIC, got '", mode, "'");
+  return mode;
 }
 
 void infer_pad(InferContext& c) {
@@ -196,8 +214,13 @@ void infer_pad(InferContext& c) {
   const Ints& p = ints(c, "paddings");
   if (static_cast<int>(p.size()) != 2 * in.rank())
     c.fail("paddings needs ", in.rank(), " (before, after) pairs, got ", p.size() / 2);
+  if (c.op.name == "PadV2" && c.inputs[0].dtype() == bool_) {
+    double v = c.attrs.get<double>("constant_values");
+    if (v != 0 && v != 1)
+      c.fail("a bool tensor can only be padded with 0 (false) or 1 (true), got ", v);
+  }
   bool mirror = c.op.name == "MirrorPad";
-  bool reflect = mirror && c.attrs.get<std::string>("mode") == "REFLECT";
+  bool reflect = mirror && mirror_mode(c) == "REFLECT";
   Dims out;
   for (int i = 0; i < in.rank(); ++i) {
     int64_t b = p[2 * static_cast<size_t>(i)], a = p[2 * static_cast<size_t>(i) + 1], d = in.dim(i);
@@ -206,7 +229,7 @@ void infer_pad(InferContext& c) {
     if (mirror && d >= 0 && (reflect ? (b >= d || a >= d) : (b > d || a > d)))
       c.fail("paddings (", b, ", ", a, ") too large for dimension ", i, " of size ", d, " in ",
              reflect ? "REFLECT" : "SYMMETRIC", " mode");
-    out.push_back(d < 0 ? -1 : d + a + b);
+    out.push_back(d < 0 ? -1 : infer::add_dims(c, infer::add_dims(c, d, a), b));
   }
   c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
 }
@@ -240,6 +263,7 @@ void infer_squeeze(InferContext& c) {
 
 void infer_broadcast_to(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
+  infer::require_valid_dims(c, ints(c, "shape"), "shape");
   TensorShape target(ints(c, "shape"));
   TensorShape b = infer::broadcast(c, in, target);
   if (!(b == target))
@@ -308,6 +332,7 @@ void check_scatter(const InferContext& c, const TensorShape& shape, const Tensor
 void infer_scatter_nd(InferContext& c) {
   infer::require_integer_index(c, c.inputs[0]);
   infer::require_numeric(c, c.inputs[1], "updates");
+  infer::require_valid_dims(c, ints(c, "shape"), "shape");
   TensorShape shape(ints(c, "shape"));
   check_scatter(c, shape, c.inputs[0].shape(), c.inputs[1].shape());
   c.outputs.push_back({c.inputs[1].dtype(), shape});
@@ -339,13 +364,34 @@ void infer_range(InferContext& c) {
          delta = c.attrs.get<double>("delta");
   DType t = c.attrs.get<DType>("Tidx");
   if (t == bool_ || !is_computable(t)) c.fail("unsupported dtype ", dtype_name(t));
+  if (!std::isfinite(start) || !std::isfinite(limit) || !std::isfinite(delta))
+    c.fail("start, limit and delta must be finite, got ", start, ", ", limit, " and ", delta);
   if (delta == 0) c.fail("delta must not be 0");
   if ((delta > 0 && start > limit) || (delta < 0 && start < limit))
     c.fail("start ", start, " and limit ", limit, " are inconsistent with delta ", delta);
-  int64_t n = is_integer(t) ? (std::abs(static_cast<int64_t>(limit) - static_cast<int64_t>(start)) +
-                               std::abs(static_cast<int64_t>(delta)) - 1) /
-                                  std::abs(static_cast<int64_t>(delta))
-                            : static_cast<int64_t>(std::ceil(std::abs((limit - start) / delta)));
+  int64_t n = 0;
+  if (is_integer(t)) {
+    // 2^63 is the first double outside int64; integral values below it convert exactly.
+    constexpr double kLimit = 9223372036854775808.0;
+    for (double v : {start, limit, delta})
+      if (v != std::trunc(v) || v >= kLimit || v < -kLimit)
+        c.fail("start, limit and delta must be integers in int64's range for dtype ",
+               dtype_name(t), ", got ", start, ", ", limit, " and ", delta);
+    // |limit - start| and |delta| as unsigned 64-bit values (exact in modular arithmetic).
+    auto lo = static_cast<uint64_t>(static_cast<int64_t>(std::min(start, limit)));
+    auto hi = static_cast<uint64_t>(static_cast<int64_t>(std::max(start, limit)));
+    auto d = static_cast<int64_t>(delta);
+    uint64_t span = hi - lo, step = d < 0 ? uint64_t{0} - static_cast<uint64_t>(d) : static_cast<uint64_t>(d);
+    uint64_t count = span / step + (span % step != 0);
+    if (count > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      c.fail("the range has too many elements");
+    n = static_cast<int64_t>(count);
+  } else {
+    double count = std::ceil(std::abs((limit - start) / delta));
+    if (!(count < 9223372036854775808.0))
+      c.fail("the range [", start, ", ", limit, ") in steps of ", delta, " has too many elements");
+    n = static_cast<int64_t>(count);
+  }
   c.outputs.push_back({t, TensorShape{n}});
 }
 
@@ -361,6 +407,7 @@ void infer_fill(InferContext& c) {
 // The gradient helpers: each writes a gradient into the shape of the forward
 // op's input. They are ops so that gradients of gradients work.
 void infer_strided_slice_grad(InferContext& c) {
+  infer::require_valid_dims(c, ints(c, "shape"), "shape");
   TensorShape x(ints(c, "shape"));
   StridedSliceSpec spec = canonical_strided_slice(c, x);
   if (!c.inputs[0].shape().is_compatible_with(spec.final_shape))
@@ -369,15 +416,30 @@ void infer_strided_slice_grad(InferContext& c) {
   c.outputs.push_back({c.inputs[0].dtype(), x});
 }
 
+// The adjoint of MirrorPad: from the padded gradient back to the input's
+// shape, under the same constraints MirrorPad puts on the paddings.
 void infer_mirror_pad_grad(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
+  require_computable(c, c.inputs[0]);
   const Ints& p = ints(c, "paddings");
   if (static_cast<int>(p.size()) != 2 * in.rank()) c.fail("paddings needs ", in.rank(), " pairs");
+  bool reflect = mirror_mode(c) == "REFLECT";
   Dims out;
-  for (int i = 0; i < in.rank(); ++i)
-    out.push_back(in.dim(i) < 0 ? -1
-                                : in.dim(i) - p[2 * static_cast<size_t>(i)] -
-                                      p[2 * static_cast<size_t>(i) + 1]);
+  for (int i = 0; i < in.rank(); ++i) {
+    int64_t b = p[2 * static_cast<size_t>(i)], a = p[2 * static_cast<size_t>(i) + 1];
+    if (b < 0 || a < 0)
+      c.fail("paddings must be non-negative, got (", b, ", ", a, ") for dimension ", i);
+    if (in.dim(i) < 0) {
+      out.push_back(-1);
+      continue;
+    }
+    if (b > in.dim(i) || a > in.dim(i) - b)
+      c.fail("paddings (", b, ", ", a, ") exceed dimension ", i, " of size ", in.dim(i));
+    int64_t d = in.dim(i) - b - a;
+    if (reflect ? (b >= d || a >= d) : (b > d || a > d))
+      c.fail("paddings (", b, ", ", a, ") too large for an input dimension ", i, " of size ", d);
+    out.push_back(d);
+  }
   c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
 }
 
@@ -491,8 +553,12 @@ StridedSliceSpec canonical_strided_slice(const InferContext& c, const TensorShap
       return s > 0 ? std::clamp<int64_t>(v, 0, d) : std::clamp<int64_t>(v, -1, d - 1);
     };
     int64_t bb = clamp(b, true), ee = clamp(e, false);
-    int64_t len =
-        s > 0 ? (ee > bb ? (ee - bb + s - 1) / s : 0) : (bb > ee ? (bb - ee + (-s) - 1) / (-s) : 0);
+    // The count of b, b+s, ... before e, in unsigned arithmetic so that no
+    // stride (INT64_MIN included) overflows.
+    uint64_t step = s > 0 ? static_cast<uint64_t>(s) : uint64_t{0} - static_cast<uint64_t>(s);
+    uint64_t gap = s > 0 ? (ee > bb ? static_cast<uint64_t>(ee - bb) : 0)
+                         : (bb > ee ? static_cast<uint64_t>(bb - ee) : 0);
+    auto len = static_cast<int64_t>(gap == 0 ? 0 : (gap - 1) / step + 1);
     spec.begin[static_cast<size_t>(dim)] = len ? bb : 0;
     spec.stride[static_cast<size_t>(dim)] = s;
     spec.extent[static_cast<size_t>(dim)] = len;
@@ -518,6 +584,7 @@ Ints iota(int64_t n) {
 Tensor reshape(const Tensor& x, const TensorShape& shape) { return x.reshape(shape); }
 
 Tensor transpose(const Tensor& x, Ints perm) {
+  ApiScope api("transpose");
   if (perm.empty()) {
     perm = iota(x.rank());
     std::reverse(perm.begin(), perm.end());
@@ -542,8 +609,13 @@ Tensor strided_slice(const Tensor& x, Ints begin, Ints end, Ints strides, Stride
 }
 
 Tensor concat(const std::vector<Tensor>& values, int64_t axis) {
-  if (values.size() == 1) return values[0];
-  return execute1(EMBER_OP("ConcatV2"), values, {{"axis", axis}});
+  const OpDef& op = EMBER_OP("ConcatV2");
+  Attrs attrs{{"axis", axis}};
+  if (values.size() == 1) {  // nothing to join, but the arguments are checked as for several
+    infer_outputs(op, values, attrs);
+    return values[0];
+  }
+  return execute1(op, values, attrs);
 }
 
 Tensor stack(const std::vector<Tensor>& values, int64_t axis) {
@@ -560,13 +632,14 @@ std::vector<Tensor> split(const Tensor& x, Ints sizes, int64_t axis) {
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t num, int64_t axis) {
+  ApiScope api("split");
   EMBER_CHECK(num > 0, InvalidArgument, "[split] num must be positive, got ", num);
   int64_t r = x.rank();
   EMBER_CHECK(axis >= -r && axis < r, InvalidArgument, "[split] axis ", axis,
               " is out of range for a tensor of rank ", r, " (expected [", -r, ", ", r, "))");
   int64_t d = x.dim(static_cast<int>(axis < 0 ? axis + r : axis));
-  EMBER_CHECK(d >= 0 && d % num == 0, InvalidArgument, "[split] dimension ", axis, " of size ", d,
-              " cannot be split into ", num, " equal pieces");
+  EMBER_CHECK(d >= 0 && d % num == 0 && num <= kMaxOutputs, InvalidArgument, "[split] dimension ",
+              axis, " of size ", d, " cannot be split into ", num, " equal pieces");
   return split(x, Ints(static_cast<size_t>(num), d / num), axis);
 }
 
@@ -602,6 +675,7 @@ Tensor broadcast_to(const Tensor& x, const TensorShape& shape) {
 }
 
 TensorShape broadcast_shapes(const TensorShape& a, const TensorShape& b) {
+  ApiScope api("broadcast_shapes");
   std::vector<OutputSpec> dummy;
   Attrs attrs;
   InferContext c{EMBER_OP("BroadcastTo"), {}, attrs, dummy};
@@ -656,7 +730,13 @@ Tensor zeros(const TensorShape& shape, DType dtype, Device device) {
 Tensor ones(const TensorShape& shape, DType dtype, Device device) {
   return fill(shape, 1, dtype, device);
 }
-Tensor zeros_like(const Tensor& t) { return fill(t.shape(), 0, t.dtype(), t.device()); }
-Tensor ones_like(const Tensor& t) { return fill(t.shape(), 1, t.dtype(), t.device()); }
+Tensor zeros_like(const Tensor& t) {
+  ApiScope api("zeros_like");
+  return fill(t.shape(), 0, t.dtype(), t.device());
+}
+Tensor ones_like(const Tensor& t) {
+  ApiScope api("ones_like");
+  return fill(t.shape(), 1, t.dtype(), t.device());
+}
 
 }  // namespace ember
