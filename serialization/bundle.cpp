@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "serialization/crc32c.h"
+#include "serialization/file_ops.h"
 #include "serialization/table.h"
 #include "tensor_bundle.pb.h"
 
@@ -122,9 +123,7 @@ std::string encode_strings(const std::vector<std::string>& strings, uint32_t* en
 
 Writer::Writer(std::string prefix) : prefix_(std::move(prefix)) {
   // As TensorFlow: the prefix's directory is created when missing.
-  std::filesystem::path dir = std::filesystem::path(prefix_).parent_path();
-  std::error_code ec;
-  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  if (std::filesystem::path(prefix_).has_parent_path()) files::create_dirs(files::dirname(prefix_));
   std::string suffix = temp_suffix();
   tmp_data_ = shard_name(prefix_, 0, 1) + suffix;
   tmp_index_ = prefix_ + ".index" + suffix;
@@ -179,19 +178,23 @@ void Writer::finish() {
   builder.add("", header.SerializeAsString());
   for (const auto& [key, value] : entries_) builder.add(key, value);
   std::string index = builder.finish();
-  if (::fsync(fd_) != 0) io_error("cannot sync", tmp_data_);
+  files::sync_fd(fd_, tmp_data_);
   ::close(fd_);
   fd_ = -1;
   int ifd = ::open(tmp_index_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (ifd < 0) io_error("cannot create", tmp_index_);
+  struct CloseOnExit {
+    int fd;
+    ~CloseOnExit() { ::close(fd); }
+  } closer{ifd};
   write_all(ifd, index.data(), index.size(), tmp_index_);
-  if (::fsync(ifd) != 0) io_error("cannot sync", tmp_index_);
-  ::close(ifd);
-  // The index appears last: a prefix whose index exists is complete.
-  if (std::rename(tmp_data_.c_str(), shard_name(prefix_, 0, 1).c_str()) != 0)
-    io_error("cannot rename", tmp_data_);
-  if (std::rename(tmp_index_.c_str(), (prefix_ + ".index").c_str()) != 0)
-    io_error("cannot rename", tmp_index_);
+  files::sync_fd(ifd, tmp_index_);
+  // The index appears last: a prefix whose index exists is complete. When
+  // the prefix is overwritten, its old index goes first, so that no instant
+  // pairs the old index with the new data.
+  files::remove_file(prefix_ + ".index");
+  files::rename_file(tmp_data_, shard_name(prefix_, 0, 1));
+  files::rename_file(tmp_index_, prefix_ + ".index");
   finished_ = true;
 }
 
@@ -300,7 +303,11 @@ SavedTensor Reader::read(const std::string& key) const {
     if (fd < 0)
       throw NotFound(detail::str_cat("[checkpoint] ", file, " not found: ", std::strerror(errno)));
     struct stat st {};
-    ::fstat(fd, &st);
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      throw DataLoss(detail::str_cat("[checkpoint] cannot stat ", file, ": ", std::strerror(err)));
+    }
     fds_[shard] = fd;
     sizes_[shard] = static_cast<uint64_t>(st.st_size);
   }

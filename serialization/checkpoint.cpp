@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -16,6 +16,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "serialization/bundle.h"
+#include "serialization/file_ops.h"
 #include "trackable_object_graph.pb.h"
 
 namespace ember {
@@ -60,26 +61,6 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string dirname_of(const std::string& path) {
-  fs::path p(path);
-  return p.has_parent_path() ? p.parent_path().string() : ".";
-}
-
-void write_file_atomically(const std::string& file, const std::string& contents) {
-  std::string tmp =
-      file + ".tmp" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << contents;
-    out.flush();
-    if (!out) throw DataLoss(detail::str_cat("[checkpoint] cannot write ", tmp));
-  }
-  if (std::rename(tmp.c_str(), file.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw DataLoss(detail::str_cat("[checkpoint] cannot rename ", tmp, " to ", file));
-  }
-}
-
 void write_state(const std::string& dir, const std::vector<std::string>& paths,
                  const std::vector<double>& stamps, double last_preserved) {
   tensorflow::CheckpointState s;
@@ -89,17 +70,15 @@ void write_state(const std::string& dir, const std::vector<std::string>& paths,
   s.set_last_preserved_timestamp(last_preserved);
   std::string text;
   google::protobuf::TextFormat::PrintToString(s, &text);
-  write_file_atomically((fs::path(dir) / "checkpoint").string(), text);
+  files::write_atomically((fs::path(dir) / "checkpoint").string(), text);
 }
 
+// Reads `dir/checkpoint`; false when there is none.
 bool read_state(const std::string& dir, tensorflow::CheckpointState& s) {
-  std::ifstream in(fs::path(dir) / "checkpoint");
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (!google::protobuf::TextFormat::ParseFromString(ss.str(), &s))
-    throw DataLoss(detail::str_cat("[checkpoint] ", (fs::path(dir) / "checkpoint").string(),
-                                   " is not a CheckpointState"));
+  std::string file = (fs::path(dir) / "checkpoint").string();
+  if (!files::exists(file)) return false;
+  if (!google::protobuf::TextFormat::ParseFromString(files::read_file(file), &s))
+    throw DataLoss(detail::str_cat("[checkpoint] ", file, " is not a CheckpointState"));
   return true;
 }
 
@@ -107,14 +86,26 @@ std::string resolve(const std::string& dir, const std::string& p) {
   return fs::path(p).is_absolute() ? p : (fs::path(dir) / p).string();
 }
 
+// Deletes a checkpoint: its index first, so that it is never a complete
+// checkpoint with part of its data gone.
 void remove_checkpoint_files(const std::string& prefix) {
-  std::error_code ec;
-  fs::remove(prefix + ".index", ec);
-  fs::path dir =
-      fs::path(prefix).has_parent_path() ? fs::path(prefix).parent_path() : fs::path(".");
+  files::remove_file(prefix + ".index");
+  std::string dir = files::dirname(prefix);
   std::string stem = fs::path(prefix).filename().string() + ".data-";
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().filename().string().rfind(stem, 0) == 0) fs::remove(e.path(), ec);
+  for (const std::string& name : files::list_dir(dir))
+    if (name.rfind(stem, 0) == 0) files::remove_file((fs::path(dir) / name).string());
+}
+
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+// N of "<name>-N<rest>" when what follows the digits is `rest` exactly.
+std::optional<int64_t> checkpoint_number(const std::string& file, const std::string& name,
+                                         const std::string& rest) {
+  if (!starts_with(file, name + "-")) return std::nullopt;
+  size_t i = name.size() + 1, j = i;
+  while (j < file.size() && j - i < 18 && file[j] >= '0' && file[j] <= '9') ++j;
+  if (j == i || file.compare(j, std::string::npos, rest) != 0) return std::nullopt;
+  return std::stoll(file.substr(i, j - i));
 }
 
 }  // namespace
@@ -362,7 +353,7 @@ std::string Checkpoint::save(const std::string& prefix) {
   int64_t n = save_counter_.read_value().item<int64_t>();
   std::string path = prefix + "-" + std::to_string(n);
   write(path);
-  write_state(dirname_of(prefix), {path}, {now_seconds()}, now_seconds());
+  write_state(files::dirname(prefix), {path}, {now_seconds()}, now_seconds());
   return path;
 }
 
@@ -392,9 +383,19 @@ RestoreStatus Checkpoint::restore(const std::string& path) {
 
 std::string latest_checkpoint(const std::string& dir) {
   tensorflow::CheckpointState s;
-  if (!read_state(dir, s) || s.model_checkpoint_path().empty()) return "";
-  std::string p = resolve(dir, s.model_checkpoint_path());
-  return fs::exists(p + ".index") ? p : "";
+  if (!read_state(dir, s)) return "";
+  if (!s.model_checkpoint_path().empty()) {
+    std::string p = resolve(dir, s.model_checkpoint_path());
+    if (files::exists(p + ".index")) return p;
+  }
+  // A state file written by a save that was killed half-way (by an older
+  // ember, or another writer) may name a checkpoint that is gone: the newest
+  // listed one that is complete is the latest.
+  for (int i = s.all_model_checkpoint_paths_size() - 1; i >= 0; --i) {
+    std::string p = resolve(dir, s.all_model_checkpoint_paths(i));
+    if (files::exists(p + ".index")) return p;
+  }
+  return "";
 }
 
 // ---- CheckpointManager
@@ -409,12 +410,12 @@ CheckpointManager::CheckpointManager(Checkpoint& checkpoint, std::string directo
       max_to_keep_(max_to_keep),
       keep_hours_(keep_checkpoint_every_n_hours),
       last_preserved_(now_seconds()) {
-  fs::create_directories(dir_);
+  files::create_dirs(dir_);
   tensorflow::CheckpointState s;
   if (read_state(dir_, s)) {
     for (int i = 0; i < s.all_model_checkpoint_paths_size(); ++i) {
       std::string p = resolve(dir_, s.all_model_checkpoint_paths(i));
-      if (!fs::exists(p + ".index")) continue;
+      if (!files::exists(p + ".index")) continue;
       paths_.push_back(p);
       timestamps_.push_back(i < s.all_model_checkpoint_timestamps_size()
                                 ? s.all_model_checkpoint_timestamps(i)
@@ -422,20 +423,63 @@ CheckpointManager::CheckpointManager(Checkpoint& checkpoint, std::string directo
     }
     if (s.last_preserved_timestamp() > 0) last_preserved_ = s.last_preserved_timestamp();
   }
+  recover();
 }
 
-std::string CheckpointManager::save() {
-  Variable counter = checkpoint_.save_counter();
-  counter.assign_add(constant(int64_t{1}, counter.device()));
-  std::string path =
-      (fs::path(dir_) / (name_ + "-" + std::to_string(counter.read_value().item<int64_t>())))
-          .string();
-  checkpoint_.write(path);
-  paths_.erase(std::remove(paths_.begin(), paths_.end(), path), paths_.end());
-  paths_.push_back(path);
-  timestamps_.resize(paths_.size() - 1);
-  timestamps_.push_back(now_seconds());
-  // Sweep the oldest beyond max_to_keep, keeping one every keep_hours.
+// What a save killed at any instant leaves behind, and what becomes of it:
+// - temporaries (`*.tempstate*` of the bundle writer, `checkpoint.tmp*` of
+//   the state file): deleted;
+// - a complete checkpoint newer than every listed one (killed after writing
+//   it, before the state file named it): adopted as the latest;
+// - a complete checkpoint older than the latest and not listed (killed after
+//   the state file dropped it, before its files were deleted): deleted,
+//   unless it may be one that keep_checkpoint_every_n_hours preserved;
+// - data files without an index (killed between the bundle's renames): deleted.
+void CheckpointManager::recover() {
+  int64_t latest = 0;
+  std::set<int64_t> listed;
+  for (const std::string& p : paths_)
+    if (auto n = checkpoint_number(fs::path(p).filename().string(), name_, "")) {
+      listed.insert(*n);
+      latest = std::max(latest, *n);
+    }
+  std::set<int64_t> complete, with_data;
+  bool changed = false;
+  for (const std::string& file : files::list_dir(dir_)) {
+    std::string full = (fs::path(dir_) / file).string();
+    if ((starts_with(file, name_ + "-") && file.find(".tempstate") != std::string::npos) ||
+        starts_with(file, "checkpoint.tmp")) {
+      files::remove_file(full);
+    } else if (auto n = checkpoint_number(file, name_, ".index")) {
+      complete.insert(*n);
+    } else if (auto d = checkpoint_number(file, name_, ".data-00000-of-00001")) {
+      with_data.insert(*d);
+    }
+  }
+  auto prefix = [&](int64_t n) { return (fs::path(dir_) / (name_ + "-" + std::to_string(n))).string(); };
+  for (int64_t n : with_data)
+    if (!complete.count(n)) remove_checkpoint_files(prefix(n));
+  for (int64_t n : complete) {
+    if (listed.count(n)) continue;
+    if (n > latest) {
+      paths_.push_back(prefix(n));
+      timestamps_.push_back(now_seconds());
+      changed = true;
+    } else if (keep_hours_ <= 0) {
+      remove_checkpoint_files(prefix(n));
+    }
+  }
+  if (changed) {
+    std::vector<std::string> doomed = sweep();
+    write_state(dir_, paths_, timestamps_, last_preserved_);
+    for (const std::string& p : doomed) remove_checkpoint_files(p);
+  }
+}
+
+// Drops the oldest beyond max_to_keep from the list (keeping one every
+// keep_hours on disk, unmanaged); returns the prefixes to delete.
+std::vector<std::string> CheckpointManager::sweep() {
+  std::vector<std::string> doomed;
   while (max_to_keep_ > 0 && static_cast<int>(paths_.size()) > max_to_keep_) {
     std::string old = paths_.front();
     double stamp = timestamps_.front();
@@ -445,9 +489,35 @@ std::string CheckpointManager::save() {
       last_preserved_ = stamp;  // kept on disk, no longer managed
       continue;
     }
-    remove_checkpoint_files(old);
+    doomed.push_back(old);
   }
+  return doomed;
+}
+
+std::string CheckpointManager::save() {
+  Variable counter = checkpoint_.save_counter();
+  counter.assign_add(constant(int64_t{1}, counter.device()));
+  std::string path =
+      (fs::path(dir_) / (name_ + "-" + std::to_string(counter.read_value().item<int64_t>())))
+          .string();
+  // Saving over a listed checkpoint: unlist it first, so that the state file
+  // never names a checkpoint while it is rewritten.
+  if (auto it = std::find(paths_.begin(), paths_.end(), path); it != paths_.end()) {
+    timestamps_.erase(timestamps_.begin() + (it - paths_.begin()));
+    paths_.erase(it);
+    if (paths_.empty())
+      files::remove_file((fs::path(dir_) / "checkpoint").string());
+    else
+      write_state(dir_, paths_, timestamps_, last_preserved_);
+  }
+  // The order that keeps a complete checkpoint named at every instant: the
+  // new checkpoint, then the state file naming it, then the deletions.
+  checkpoint_.write(path);
+  paths_.push_back(path);
+  timestamps_.push_back(now_seconds());
+  std::vector<std::string> doomed = sweep();
   write_state(dir_, paths_, timestamps_, last_preserved_);
+  for (const std::string& p : doomed) remove_checkpoint_files(p);
   return path;
 }
 

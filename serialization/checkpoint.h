@@ -70,6 +70,11 @@ std::string latest_checkpoint(const std::string& dir);
 
 /// tf.train.CheckpointManager: numbered saves in a directory, keeping the
 /// newest `max_to_keep` (and one every `keep_checkpoint_every_n_hours`).
+///
+/// A save is ordered so that a kill at any instant leaves the state file
+/// naming a complete checkpoint no older than the last save that returned;
+/// a manager made on the directory afterwards cleans up or adopts what the
+/// killed save left (see recover()).
 class CheckpointManager {
  public:
   CheckpointManager(Checkpoint& checkpoint, std::string directory, int max_to_keep,
@@ -81,6 +86,9 @@ class CheckpointManager {
   const std::string& directory() const { return dir_; }
 
  private:
+  void recover();
+  std::vector<std::string> sweep();
+
   Checkpoint& checkpoint_;
   std::string dir_, name_;
   int max_to_keep_;
