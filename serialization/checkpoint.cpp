@@ -1,5 +1,6 @@
 #include "serialization/checkpoint.h"
 
+#include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
 #include <chrono>
@@ -77,8 +78,18 @@ void write_state(const std::string& dir, const std::vector<std::string>& paths,
 bool read_state(const std::string& dir, tensorflow::CheckpointState& s) {
   std::string file = (fs::path(dir) / "checkpoint").string();
   if (!files::exists(file)) return false;
-  if (!google::protobuf::TextFormat::ParseFromString(files::read_file(file), &s))
-    throw DataLoss(detail::str_cat("[checkpoint] ", file, " is not a CheckpointState"));
+  // Parse errors become the message of ember's error instead of protobuf's log lines.
+  struct Collector : google::protobuf::io::ErrorCollector {
+    std::string first;
+    void AddError(int line, int column, const std::string& message) override {
+      if (first.empty()) first = detail::str_cat(line + 1, ":", column + 1, ": ", message);
+    }
+  } errors;
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(files::read_file(file), &s))
+    throw DataLoss(
+        detail::str_cat("[checkpoint] ", file, " is not a CheckpointState: ", errors.first));
   return true;
 }
 
@@ -106,6 +117,16 @@ std::optional<int64_t> checkpoint_number(const std::string& file, const std::str
   while (j < file.size() && j - i < 18 && file[j] >= '0' && file[j] <= '9') ++j;
   if (j == i || file.compare(j, std::string::npos, rest) != 0) return std::nullopt;
   return std::stoll(file.substr(i, j - i));
+}
+
+// Deletes what a killed save of `name`-N checkpoints left in `dir`: the
+// bundle writer's `*.tempstate*` files and the state file's `checkpoint.tmp*`.
+void remove_temporaries(const std::string& dir, const std::string& name) {
+  if (!files::exists(dir)) return;
+  for (const std::string& file : files::list_dir(dir))
+    if ((starts_with(file, name + "-") && file.find(".tempstate") != std::string::npos) ||
+        starts_with(file, "checkpoint.tmp"))
+      files::remove_file((fs::path(dir) / file).string());
 }
 
 }  // namespace
@@ -349,6 +370,7 @@ std::string Checkpoint::write(const std::string& path) {
 }
 
 std::string Checkpoint::save(const std::string& prefix) {
+  remove_temporaries(files::dirname(prefix), fs::path(prefix).filename().string());
   save_counter_.assign_add(constant(int64_t{1}, save_counter_.device()));
   int64_t n = save_counter_.read_value().item<int64_t>();
   std::string path = prefix + "-" + std::to_string(n);
@@ -445,12 +467,9 @@ void CheckpointManager::recover() {
     }
   std::set<int64_t> complete, with_data;
   bool changed = false;
+  remove_temporaries(dir_, name_);
   for (const std::string& file : files::list_dir(dir_)) {
-    std::string full = (fs::path(dir_) / file).string();
-    if ((starts_with(file, name_ + "-") && file.find(".tempstate") != std::string::npos) ||
-        starts_with(file, "checkpoint.tmp")) {
-      files::remove_file(full);
-    } else if (auto n = checkpoint_number(file, name_, ".index")) {
+    if (auto n = checkpoint_number(file, name_, ".index")) {
       complete.insert(*n);
     } else if (auto d = checkpoint_number(file, name_, ".data-00000-of-00001")) {
       with_data.insert(*d);

@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   }
   try {
     std::string prefix = argv[1];
-    if (std::filesystem::is_directory(prefix)) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(prefix, ec)) {
       std::string latest = latest_checkpoint(prefix);
       if (latest.empty())
         throw NotFound("[ember-ckpt] no checkpoint recorded in " + prefix + "/checkpoint");
@@ -92,6 +93,9 @@ int main(int argc, char** argv) {
     }
   } catch (const ember::Error& e) {
     std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // not expected from ember; reported, never an abort
+    std::fprintf(stderr, "[ember-ckpt] %s\n", e.what());
     return 1;
   }
   return 0;
