@@ -10,6 +10,7 @@
 #include <mutex>
 #include <new>
 
+#include "core/context.h"
 #include "core/cuda_runtime.h"
 #include "core/error.h"
 
@@ -38,8 +39,8 @@ constexpr size_t kLargeCacheBytes = size_t{2} << 30;  // at most 2 GiB of large 
 void* aligned_malloc(size_t bytes) {
   void* p = std::aligned_alloc(kAlignment, bytes);
   if (!p) {
-    throw ResourceExhausted(
-        detail::str_cat("[cpu allocator] out of memory allocating ", bytes, " bytes"));
+    throw ResourceExhausted(detail::str_cat("[", context().api ? context().api : "cpu allocator",
+                                            "] out of memory allocating ", bytes, " bytes on the cpu"));
   }
   return p;
 }
@@ -69,9 +70,9 @@ class CpuAllocator final : public Allocator {
  public:
   void* allocate(size_t bytes) override {
     if (bytes > max_allocation()) [[unlikely]]
-      throw ResourceExhausted(detail::str_cat("[cpu allocator] cannot allocate ", bytes,
-                                              " bytes: the machine has ", max_allocation(),
-                                              " bytes of memory"));
+      throw ResourceExhausted(detail::str_cat("[", context().api ? context().api : "cpu allocator",
+                                              "] cannot allocate ", bytes, " bytes on the cpu: ",
+                                              "the machine has ", max_allocation(), " bytes of memory"));
     void* p = allocate_block(bytes);
     // Counted only once the block exists, so a failed allocation leaves the
     // count as it was.

@@ -279,17 +279,6 @@ std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, con
       }
     }
     if (!moved.empty()) kin = moved;
-    if (op.allocates_outputs) {
-      outputs.resize(specs.size());
-    } else {
-      outputs.reserve(specs.size());
-      try {
-        for (const auto& s : specs) outputs.push_back(Tensor::empty(s.shape, s.dtype, device));
-      } catch (const ResourceExhausted& e) {
-        throw ResourceExhausted(detail::str_cat("[", ictx.api(), "] ", e.what()));
-      }
-    }
-    KernelContext kctx{op, kin, outputs, attrs, device, specs};
     // A kernel may call other ops (a reduction transposes first): those are
     // implementation details, not recorded, and they run on the kernel's
     // device whatever scope the caller is in.
@@ -311,6 +300,14 @@ std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, con
     ctx.tapes = nullptr;
     ctx.has_device_scope = true;
     ctx.device_scope = device;
+    // Allocators name ctx.api when they fail.
+    if (op.allocates_outputs) {
+      outputs.resize(specs.size());
+    } else {
+      outputs.reserve(specs.size());
+      for (const auto& s : specs) outputs.push_back(Tensor::empty(s.shape, s.dtype, device));
+    }
+    KernelContext kctx{op, kin, outputs, attrs, device, specs};
     kernel(kctx);
   }
   // 2. Record.

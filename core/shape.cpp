@@ -86,10 +86,12 @@ std::ostream& operator<<(std::ostream& os, const TensorShape& s) { return os << 
 
 Dims contiguous_strides(const TensorShape& s) {
   Dims st(static_cast<size_t>(s.rank()), 1);
-  int64_t acc = 1;
+  // Modulo 2^64: a stride can only overflow in a tensor of no elements (a
+  // zero dimension after huge ones), where no stride is ever used.
+  uint64_t acc = 1;
   for (int i = s.rank() - 1; i >= 0; --i) {
-    st[static_cast<size_t>(i)] = acc;
-    acc *= s.dim(i);
+    st[static_cast<size_t>(i)] = static_cast<int64_t>(acc);
+    acc *= static_cast<uint64_t>(s.dim(i));
   }
   return st;
 }

@@ -64,6 +64,20 @@ EMBER_HOST_DEVICE auto computed_as(F f) {
 
 // ---- helpers ------------------------------------------------------------------
 
+/// Element i of range(start, ..., delta). Integer ranges are exact: inference
+/// has checked start, limit and delta are integers and that every element
+/// fits, so the product is computed modulo 2^64 without overflow.
+template <typename T>
+EMBER_HOST_DEVICE inline T range_element(double start, double delta, int64_t i) {
+  if constexpr (std::is_integral_v<T>) {
+    auto v = static_cast<uint64_t>(static_cast<int64_t>(start)) +
+             static_cast<uint64_t>(i) * static_cast<uint64_t>(static_cast<int64_t>(delta));
+    return static_cast<T>(static_cast<int64_t>(v));
+  } else {
+    return static_cast<T>(start + static_cast<double>(i) * delta);
+  }
+}
+
 template <typename T>
 EMBER_HOST_DEVICE inline T wrap_add(T a, T b) {
   if constexpr (is_half_v<T>) {

@@ -1,6 +1,7 @@
 // Shape ops: reshape, transpose, slicing, concat/stack/split, tile, pad,
 // broadcast, gather/scatter, one_hot, range, fill.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -371,12 +372,13 @@ void infer_range(InferContext& c) {
     c.fail("start ", start, " and limit ", limit, " are inconsistent with delta ", delta);
   int64_t n = 0;
   if (is_integer(t)) {
-    // 2^63 is the first double outside int64; integral values below it convert exactly.
-    constexpr double kLimit = 9223372036854775808.0;
+    // 2^63 (2^31) is the first double outside int64 (int32); integral values below convert exactly.
+    const double bound = t == int64 ? 9223372036854775808.0 : t == int32 ? 2147483648.0 : 256.0;
+    const double low = t == uint8 ? 0.0 : -bound;
     for (double v : {start, limit, delta})
-      if (v != std::trunc(v) || v >= kLimit || v < -kLimit)
-        c.fail("start, limit and delta must be integers in int64's range for dtype ",
-               dtype_name(t), ", got ", start, ", ", limit, " and ", delta);
+      if (v != std::trunc(v) || v >= bound || v < low)
+        c.fail("start, limit and delta must be integers in ", dtype_name(t), "'s range, got ",
+               start, ", ", limit, " and ", delta);
     // |limit - start| and |delta| as unsigned 64-bit values (exact in modular arithmetic).
     auto lo = static_cast<uint64_t>(static_cast<int64_t>(std::min(start, limit)));
     auto hi = static_cast<uint64_t>(static_cast<int64_t>(std::max(start, limit)));
@@ -498,7 +500,8 @@ StridedSliceSpec canonical_strided_slice(const InferContext& c, const TensorShap
   if (end.size() != n || strides.size() != n)
     c.fail("begin, end and strides must have the same length, got ", n, ", ", end.size(), ", ",
            strides.size());
-  if (elm & (elm - 1)) c.fail("at most one ellipsis is allowed");
+  if (n > 64) c.fail("at most 64 slice entries (the masks' bits), got ", n);
+  if (std::popcount(static_cast<uint64_t>(elm)) > 1) c.fail("at most one ellipsis is allowed");
   if (!in.rank_known()) c.fail("needs a known rank");
   StridedSliceSpec spec;
   int rank = in.rank();

@@ -200,12 +200,8 @@ template <typename T>
 void range_typed(KernelContext& c) {
   double start = c.attrs.get<double>("start"), delta = c.attrs.get<double>("delta");
   T* p = static_cast<T*>(c.outputs[0].raw_data());
-  for (int64_t i = 0; i < c.outputs[0].num_elements(); ++i) {
-    if constexpr (std::is_integral_v<T>)
-      p[i] = static_cast<T>(static_cast<int64_t>(start) + i * static_cast<int64_t>(delta));
-    else
-      p[i] = static_cast<T>(start + static_cast<double>(i) * delta);
-  }
+  for (int64_t i = 0; i < c.outputs[0].num_elements(); ++i)
+    p[i] = fn::range_element<T>(start, delta, i);
 }
 void range_kernel(KernelContext& c) {
   EMBER_SWITCH_ARITH(c.outputs[0].dtype(), unsupported_dtype(c, c.outputs[0].dtype()),

@@ -362,12 +362,7 @@ void one_hot(KernelContext& c) {
 
 template <typename T>
 __global__ void range_kernel(T* y, int64_t n, double start, double delta) {
-  GRID_STRIDE(i, n) {
-    if constexpr (std::is_integral_v<T>)
-      y[i] = static_cast<T>(static_cast<int64_t>(start) + i * static_cast<int64_t>(delta));
-    else
-      y[i] = static_cast<T>(start + static_cast<double>(i) * delta);
-  }
+  GRID_STRIDE(i, n) { y[i] = fn::range_element<T>(start, delta, i); }
 }
 void range(KernelContext& c) {
   Tensor& y = c.outputs[0];
