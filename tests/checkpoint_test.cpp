@@ -494,18 +494,34 @@ TEST(TensorFlowInterop, RestoresACheckpointTensorFlowWrote) {
   EXPECT_EQ(ckpt.save_counter().read_value().item<int64_t>(), 1);
 }
 
-// Python with TensorFlow: EMBER_TF_PYTHON, else the venv scripts/setup-tf.sh makes.
+// Python with TensorFlow: EMBER_TF_PYTHON, else the venv scripts/setup-tf.sh
+// makes; "" when there is none. Where TensorFlow is required (CI sets
+// EMBER_REQUIRE_TF=1 after making the venv), its absence fails the test
+// instead of skipping it.
 std::string tf_python() {
-  if (const char* p = std::getenv("EMBER_TF_PYTHON")) return p;
-  if (fs::exists("/opt/tfvenv/bin/python")) return "/opt/tfvenv/bin/python";
-  return "";
+  std::string python;
+  if (const char* p = std::getenv("EMBER_TF_PYTHON"))
+    python = p;
+  else if (fs::exists("/opt/tfvenv/bin/python"))
+    python = "/opt/tfvenv/bin/python";
+  if (!python.empty() &&
+      std::system((python + " -c 'import tensorflow' > /dev/null 2>&1").c_str()) != 0)
+    python.clear();
+  return python;
 }
+bool tensorflow_required() {
+  const char* r = std::getenv("EMBER_REQUIRE_TF");
+  return r && *r && std::string(r) != "0";
+}
+#define EMBER_SKIP_OR_FAIL_WITHOUT_TF(python)                                            \
+  if ((python).empty()) {                                                                \
+    if (tensorflow_required()) FAIL() << "EMBER_REQUIRE_TF is set but TensorFlow is missing"; \
+    GTEST_SKIP() << "no Python with TensorFlow (set EMBER_TF_PYTHON, or run scripts/setup-tf.sh)"; \
+  }
 
 TEST(TensorFlowInterop, TensorFlowReadsEmbersCheckpoint) {
   std::string python = tf_python();
-  if (python.empty() ||
-      std::system((python + " -c 'import tensorflow' > /dev/null 2>&1").c_str()) != 0)
-    GTEST_SKIP() << "no Python with TensorFlow (set EMBER_TF_PYTHON, or run scripts/setup-tf.sh)";
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
   std::string dir = temp_dir("tf_reads");
   Model m = build_model(true);
   std::string path = Checkpoint({{"model", m.root}}).save(dir + "/ckpt");
@@ -540,8 +556,8 @@ TEST(HalfCheckpoint, RoundTripAndTensorFlowReadsThem) {
   EXPECT_EQ(reader.entry("h/.ATTRIBUTES/VARIABLE_VALUE").tf_dtype, 19);
 
   std::string python = tf_python();
-  if (!python.empty() &&
-      std::system((python + " -c 'import tensorflow' > /dev/null 2>&1").c_str()) == 0) {
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);  // the round trip above has run either way
+  {
     std::string cmd = "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + data_dir() +
                       "/../tf/check_half_checkpoint.py " + path + " > " + dir + "/tf.log 2>&1";
     int rc = std::system(cmd.c_str());
@@ -549,6 +565,28 @@ TEST(HalfCheckpoint, RoundTripAndTensorFlowReadsThem) {
     std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
     EXPECT_EQ(rc, 0) << text;
   }
+  fs::remove_all(dir);
+}
+
+// File-system failures are ember errors naming the path, never
+// std::filesystem exceptions: a state file naming a path longer than the
+// system allows, a prefix whose file name is too long, a directory that is a file.
+TEST(CheckpointTest, FileSystemFailuresAreEmberErrorsWithThePath) {
+  std::string dir = temp_dir("fs_errors");
+  std::string huge(5000, 'x');
+  std::ofstream(dir + "/checkpoint") << "model_checkpoint_path: \"" << huge << "\"\n";
+  try {
+    latest_checkpoint(dir);
+    ADD_FAILURE() << "no error";
+  } catch (const FailedPrecondition& e) {
+    EXPECT_NE(std::string(e.what()).find(dir + "/" + huge.substr(0, 100)), std::string::npos);
+  }
+  Variable v(constant({1.f}));
+  Checkpoint ckpt({{"v", trackable_of(v)}});
+  EXPECT_THROW(ckpt.write(dir + "/" + std::string(300, 'y')), Error);
+  std::ofstream(dir + "/file") << "not a directory";
+  EXPECT_THROW(ckpt.save(dir + "/file/ckpt"), Error);
+  EXPECT_THROW(CheckpointManager(ckpt, dir + "/file/sub", 2), Error);
   fs::remove_all(dir);
 }
 
