@@ -72,6 +72,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 
 /// A 0-d tensor of `value` in `like`'s dtype, on its device.
 Tensor scalar_like(const Tensor& like, double value);
+/// scalar_like for a number mixed with a tensor by `op` (an operator):
+/// InvalidArgument when `like`'s dtype cannot hold `value` exactly.
+Tensor scalar_operand(const Tensor& like, double value, const char* op);
 
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
@@ -84,15 +87,17 @@ Tensor operator<(const Tensor& a, const Tensor& b);
 Tensor operator<=(const Tensor& a, const Tensor& b);
 Tensor operator>(const Tensor& a, const Tensor& b);
 Tensor operator>=(const Tensor& a, const Tensor& b);
-// A plain number on either side takes the tensor's dtype, as in TensorFlow.
+// A plain number on either side takes the tensor's dtype, as in TensorFlow;
+// one the dtype cannot hold exactly (1.5 for an int32 tensor, 300 for uint8,
+// 2 for bool) is an InvalidArgument naming both, as TensorFlow refuses it.
 #define EMBER_SCALAR_OPERATOR(OP)                                             \
   template <typename S, typename = std::enable_if_t<std::is_arithmetic_v<S>>> \
   Tensor operator OP(const Tensor& a, S s) {                                  \
-    return a OP scalar_like(a, static_cast<double>(s));                       \
+    return a OP scalar_operand(a, static_cast<double>(s), "operator" #OP);    \
   }                                                                           \
   template <typename S, typename = std::enable_if_t<std::is_arithmetic_v<S>>> \
   Tensor operator OP(S s, const Tensor& b) {                                  \
-    return scalar_like(b, static_cast<double>(s)) OP b;                       \
+    return scalar_operand(b, static_cast<double>(s), "operator" #OP) OP b;    \
   }
 EMBER_SCALAR_OPERATOR(+)
 EMBER_SCALAR_OPERATOR(-)

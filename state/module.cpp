@@ -11,11 +11,11 @@ namespace ember {
 
 namespace {
 
-bool valid_scope_name(const std::string& n) {
-  if (n.empty() || !(std::isalnum(static_cast<unsigned char>(n[0])) || n[0] == '.')) return false;
+// tf.Module's rule: a name is a valid Python 3 identifier (ASCII here).
+bool valid_module_name(const std::string& n) {
+  if (n.empty() || !(std::isalpha(static_cast<unsigned char>(n[0])) || n[0] == '_')) return false;
   return std::all_of(n.begin(), n.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' ||
-           c == '/';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
   });
 }
 
@@ -38,8 +38,8 @@ void flatten(const Module& m, const std::function<void(const std::shared_ptr<Tra
 }  // namespace
 
 Module::Module(std::string name) : name_(std::move(name)) {
-  EMBER_CHECK(valid_scope_name(name_), InvalidArgument, "[Module] '", name_,
-              "' is not a valid module name (letters, digits, '_', '.', '-')");
+  EMBER_CHECK(valid_module_name(name_), InvalidArgument, "[Module] '", name_,
+              "' is not a valid module name. Module names must be valid Python 3 identifiers.");
   scope_ = current_name_scope() + name_;
 }
 

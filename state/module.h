@@ -13,7 +13,7 @@ namespace ember {
 
 class Module : public AutoTrackable {
  public:
-  /// `name` must be a valid scope name; the scope nests in the current one
+  /// `name` must be a valid Python identifier, as tf.Module requires; the scope nests in the current one
   /// (a Module("dense") made inside scope "outer" has scope "outer/dense/").
   explicit Module(std::string name = "module");
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -48,8 +49,16 @@ class Trackable : public std::enable_shared_from_this<Trackable> {
 
   /// Adds (or rebinds) the dependency `name`; the child is kept alive.
   void track(const std::string& name, std::shared_ptr<Trackable> child);
-  /// Tracks a variable through its (unique) trackable node.
-  void track(const std::string& name, const Variable& v);
+  /// As above, returning the child with its own type, as TensorFlow's
+  /// `_track_trackable` does: `auto dense = root->track("dense", make_shared<Dense>())`.
+  template <typename T>
+    requires(std::is_base_of_v<Trackable, T> && !std::is_same_v<T, Trackable>)
+  std::shared_ptr<T> track(const std::string& name, std::shared_ptr<T> child) {
+    track(name, std::static_pointer_cast<Trackable>(child));
+    return child;
+  }
+  /// Tracks a variable through its (unique) trackable node; returns the variable.
+  const Variable& track(const std::string& name, const Variable& v);
   /// The dependency called `name`, or null.
   std::shared_ptr<Trackable> lookup_dependency(const std::string& name) const;
   /// Dependencies in the order they were first tracked.
@@ -86,7 +95,10 @@ class TrackableVariable : public Trackable {
 /// The (unique) trackable node of `v`.
 std::shared_ptr<TrackableVariable> trackable_of(const Variable& v);
 
-inline void Trackable::track(const std::string& name, const Variable& v) { track(name, trackable_of(v)); }
+inline const Variable& Trackable::track(const std::string& name, const Variable& v) {
+  track(name, std::static_pointer_cast<Trackable>(trackable_of(v)));
+  return v;
+}
 
 /// A Trackable that tracks its members when they are assigned (members are
 /// declared as Tracked<T>).

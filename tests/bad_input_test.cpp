@@ -139,6 +139,24 @@ TEST_F(BadInput, CompositesNameThemselves) {
   expect_error<InvalidArgument>([&] { add(f, ones({4})); }, {"[add]"});
 }
 
+TEST_F(BadInput, NumbersTheTensorsDtypeCannotHoldAreRefused) {
+  Tensor i = constant({1, 2, 3});
+  expect_error<InvalidArgument>([&] { i * 1.5; }, {"[operator*]", "1.5", "int32"});
+  expect_error<InvalidArgument>([&] { 0.5 + i; }, {"[operator+]", "int32"});
+  expect_error<InvalidArgument>([&] { constant(std::vector<uint8_t>{1}) * 300; }, {"uint8"});
+  expect_error<InvalidArgument>([&] { constant(std::vector<bool>{true}) * 2; }, {"bool"});
+  EXPECT_EQ((i * 2.0).to_vector<int32_t>(), (std::vector<int32_t>{2, 4, 6}));
+  EXPECT_EQ((constant({1.f, 2.f}) * 1.5).to_vector<float>(), (std::vector<float>{1.5f, 3.f}));
+}
+
+TEST_F(BadInput, ModuleNamesFollowTensorFlowsRule) {
+  for (const char* bad : {"my-module", "1abc", "a.b", "a/b", ""})
+    expect_error<InvalidArgument>([&] { Module m(bad); },
+                                  {"is not a valid module name. Module names must be valid Python 3 "
+                                   "identifiers."});
+  EXPECT_EQ(Module("_dense_1").name(), "_dense_1");
+}
+
 TEST_F(BadInput, SignatureChecksNameTheOp) {
   const OpDef& add_op = op_def("AddV2");
   Tensor x = ones({2});

@@ -189,6 +189,16 @@ struct Dense : Module {
   }
 };
 
+TEST(Trackable, TrackReturnsTheChildWithItsType) {
+  auto root = std::make_shared<Trackable>();
+  std::shared_ptr<Module> dense = root->track("dense", std::make_shared<Module>("dense"));
+  EXPECT_EQ(root->lookup_dependency("dense"), dense);
+  EXPECT_EQ(dense->name(), "dense");
+  Variable v(constant({1.f}));
+  EXPECT_EQ(root->track("v", v).handle().id(), v.handle().id());
+  EXPECT_EQ(root->lookup_dependency("v"), trackable_of(v));
+}
+
 TEST(ModuleTest, NamesScopesVariablesAndSubmodules) {
   auto dense = std::make_shared<Dense>("dense");
   EXPECT_EQ(dense->name(), "dense");
@@ -334,6 +344,38 @@ TEST(CheckpointTest, ManagerKeepsTheNewest) {
       .restore(again.latest_checkpoint())
       .assert_consumed();
   EXPECT_EQ(fresh->w->read_value().item<double>(), 4.0);
+  fs::remove_all(dir);
+}
+
+// Saving over a listed checkpoint (the counter set back) moves it to the
+// newest place with its new timestamp; the others keep theirs.
+TEST(CheckpointTest, ManagerSavingAPathAgainKeepsEachTimestampWithItsPath) {
+  std::string dir = temp_dir("manager_again");
+  auto m = std::make_shared<MyModule>("m");
+  m->assign(constant(0.0));
+  Checkpoint c({{"model", m}});
+  auto stamps = [&] {
+    std::ifstream in(dir + "/checkpoint");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::string> out;
+    for (size_t at = text.find("all_model_checkpoint_timestamps: "); at != std::string::npos;
+         at = text.find("all_model_checkpoint_timestamps: ", at + 1))
+      out.push_back(text.substr(at + 33, text.find('\n', at) - at - 33));
+    return out;
+  };
+  CheckpointManager mgr(c, dir, 3);
+  for (int i = 0; i < 3; ++i) mgr.save();
+  std::vector<std::string> before = stamps();
+  ASSERT_EQ(before.size(), 3u);
+  c.save_counter().assign(constant(int64_t{1}));
+  mgr.save();  // ckpt-2 again
+  EXPECT_EQ(mgr.checkpoints(),
+            (std::vector<std::string>{dir + "/ckpt-1", dir + "/ckpt-3", dir + "/ckpt-2"}));
+  std::vector<std::string> after = stamps();
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[0], before[0]);  // ckpt-1's
+  EXPECT_EQ(after[1], before[2]);  // ckpt-3's, not ckpt-2's old one
+  EXPECT_EQ(latest_checkpoint(dir), dir + "/ckpt-2");
   fs::remove_all(dir);
 }
 

@@ -1,4 +1,6 @@
 // Elementwise ops: their definitions (inference) and front-end functions.
+#include <cmath>
+
 #include "core/op.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"
@@ -203,6 +205,21 @@ Tensor scalar_like(const Tensor& like, double value) {
                    scalar_t v = static_cast<scalar_t>(value);
                    out = detail::make_constant(&v, like.dtype(), {}, d));
   return out;
+}
+
+Tensor scalar_operand(const Tensor& like, double value, const char* op) {
+  ApiScope api(op);
+  DType t = like.dtype();
+  bool exact = true;
+  if (t == bool_)
+    exact = value == 0 || value == 1;
+  else if (is_integer(t))
+    exact = std::isfinite(value) && value == std::trunc(value) &&
+            value >= (t == uint8 ? 0.0 : t == int32 ? -2147483648.0 : -9223372036854775808.0) &&
+            value < (t == uint8 ? 256.0 : t == int32 ? 2147483648.0 : 9223372036854775808.0);
+  EMBER_CHECK(exact, InvalidArgument, "[", op, "] cannot convert ", value, " to the tensor's dtype ",
+              dtype_name(t), "; make the tensor a float type or cast it first");
+  return scalar_like(like, value);
 }
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
