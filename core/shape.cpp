@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "core/context.h"
 #include "core/error.h"
 
 namespace ember {
@@ -32,7 +33,8 @@ std::optional<int64_t> TensorShape::checked_num_elements() const {
 int64_t TensorShape::num_elements() const {
   std::optional<int64_t> n = checked_num_elements();
   if (!n) [[unlikely]]
-    throw InvalidArgument(detail::str_cat("[shape] ", to_debug_string(),
+    throw InvalidArgument(detail::str_cat("[", context().api ? context().api : "shape", "] shape ",
+                                          to_debug_string(),
                                           " has more elements than an int64 can count"));
   return *n;
 }

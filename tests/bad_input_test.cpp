@@ -69,6 +69,9 @@ TEST_F(BadInput, ImpossibleSizesAreErrorsNotCrashes) {
       [] { scatter_nd(constant({int64_t{0}}, {1, 1}), constant({1.f}), {-3}); },
       {"[scatter_nd]"});
   expect_error<InvalidArgument>([&] { split(zeros({0}), int64_t{1} << 40); }, {"[split]"});
+  expect_error<InvalidArgument>([] { random::normal({int64_t{1} << 40, int64_t{1} << 40}); },
+                                {"[random::normal]"});
+  expect_error<InvalidArgument>([] { random::uniform({-5}); }, {"[random::uniform]"});
   // Still fine: zero elements whatever the other dimensions (as TensorFlow).
   EXPECT_EQ(zeros({0, int64_t{1} << 40}).num_elements(), 0);
 }
