@@ -9,6 +9,7 @@
 #include "core/context.h"
 #include "core/logging.h"
 #include "core/op.h"
+#include "core/op_names.h"
 #include "core/ops.h"
 
 namespace ember {
@@ -196,7 +197,7 @@ class TapeSet final : public TapeHook {
   void record(const OpDef& op, std::span<const Tensor> inputs, std::span<const Tensor> outputs,
               const Attrs& attrs) override {
     if (op.differentiability == Differentiability::NotDifferentiable) return;
-    bool is_read = op.name == "ReadVariableOp";
+    bool is_read = op.name == op_name::ReadVariableOp;
     for (GradientTape::Impl* tape : active) {
       if (!tape->recording) continue;
       if (is_read && tape->options.watch_accessed_variables) {

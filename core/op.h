@@ -138,7 +138,7 @@ enum GradUses : uint8_t {
 };
 
 struct OpDef {
-  std::string name;      // TensorFlow's raw op name: "AddV2", "MatMul", "Sum"
+  std::string name;      // TensorFlow's raw op name: "AddV2", "MatMul", "Sum" (core/op_names.h)
   std::string api_name;  // the ember function that calls it: "add", "matmul"
   // The signature, checked by the dispatch point before inference runs, so
   // inference may index inputs and read attributes freely: `num_inputs`
@@ -202,7 +202,7 @@ struct OpDef {
 /// The registry slot for `name`, created empty on first mention: kernels and
 /// gradients may be registered before the definition itself.
 OpDef& op_registry_slot(std::string_view name);
-/// Declares an op: `define_op("AddV2").api("add").set_infer(...)`.
+/// Declares an op: `define_op(op_name::AddV2).api("add").set_infer(...)`.
 OpDef& define_op(std::string_view name);
 /// A defined op; NotFound when no op of that name was defined.
 const OpDef& op_def(std::string_view name);
@@ -264,11 +264,11 @@ void InferContext::fail(const Args&... args) const {
 
 #define EMBER_CONCAT_INNER(a, b) a##b
 #define EMBER_CONCAT(a, b) EMBER_CONCAT_INNER(a, b)
-/// Registers a kernel from kernels/: EMBER_REGISTER_KERNEL("AddV2", CPU, add_kernel);
+/// Registers a kernel from kernels/: EMBER_REGISTER_KERNEL(op_name::AddV2, CPU, add_kernel);
 #define EMBER_REGISTER_KERNEL(OP, KIND, FN)                                         \
   [[maybe_unused]] static const bool EMBER_CONCAT(ember_kernel_reg_, __COUNTER__) = \
       (::ember::register_kernel(OP, ::ember::DeviceKind::KIND, FN), true)
-/// Defines an op: EMBER_DEFINE_OP("AddV2").api("add").set_infer(infer_binary);
+/// Defines an op: EMBER_DEFINE_OP(op_name::AddV2).api("add").set_infer(infer_binary);
 #define EMBER_DEFINE_OP(OP)                                                                \
   [[maybe_unused]] static const ::ember::OpDef& EMBER_CONCAT(ember_op_def_, __COUNTER__) = \
       ::ember::define_op(OP)

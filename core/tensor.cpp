@@ -7,6 +7,7 @@
 #include "core/context.h"
 #include "core/cuda_runtime.h"
 #include "core/op.h"
+#include "core/op_names.h"
 
 namespace ember {
 
@@ -69,7 +70,7 @@ void Tensor::throw_undefined() {
 
 Tensor Tensor::reshape(const TensorShape& shape) const {
   std::vector<int64_t> dims = shape.as_vector();
-  return execute1(EMBER_OP("Reshape"), {*this}, {{"shape", dims}});
+  return execute1(EMBER_OP(op_name::Reshape), {*this}, {{"shape", dims}});
 }
 
 Tensor Tensor::to(Device device) const {

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "core/op.h"
+#include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"
 
@@ -77,122 +78,122 @@ void infer_select(InferContext& c) {
 }
 
 // clang-format off
-EMBER_DEFINE_OP("Neg").inputs(1).api("neg").set_infer(infer_unary_signed);
-EMBER_DEFINE_OP("Abs").inputs(1).api("abs").set_infer(infer_unary_numeric);
-EMBER_DEFINE_OP("Sign").inputs(1).api("sign").set_infer(infer_unary_numeric);
-EMBER_DEFINE_OP("Exp").inputs(1).api("exp").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Log").inputs(1).api("log").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Log1p").inputs(1).api("log1p").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Expm1").inputs(1).api("expm1").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Sqrt").inputs(1).api("sqrt").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Rsqrt").inputs(1).api("rsqrt").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Square").inputs(1).api("square").set_infer(infer_unary_numeric);
-EMBER_DEFINE_OP("Reciprocal").inputs(1).api("reciprocal").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Sin").inputs(1).api("sin").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Cos").inputs(1).api("cos").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Tanh").inputs(1).api("tanh").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Sigmoid").inputs(1).api("sigmoid").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Relu").inputs(1).api("relu").set_infer(infer_unary_numeric);
-EMBER_DEFINE_OP("Gelu").inputs(1).attr("approximate", AttrKind::Bool).api("gelu").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Softplus").inputs(1).api("softplus").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Erf").inputs(1).api("erf").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Floor").inputs(1).api("floor").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Ceil").inputs(1).api("ceil").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("Round").inputs(1).api("round").set_infer(infer_unary_float);
-EMBER_DEFINE_OP("LogicalNot").inputs(1).api("logical_not").set_infer(infer_unary_bool).not_differentiable();
-EMBER_DEFINE_OP("Cast").inputs(1).attr("DstT", AttrKind::Type).api("cast").set_infer(infer_cast);
-EMBER_DEFINE_OP("StopGradient").inputs(1).api("stop_gradient").set_infer(infer_unary_any).set_allocates_outputs().not_differentiable();
-EMBER_DEFINE_OP("Identity").inputs(1).api("identity").set_infer(infer_unary_any).set_allocates_outputs();
+EMBER_DEFINE_OP(op_name::Neg).inputs(1).api("neg").set_infer(infer_unary_signed);
+EMBER_DEFINE_OP(op_name::Abs).inputs(1).api("abs").set_infer(infer_unary_numeric);
+EMBER_DEFINE_OP(op_name::Sign).inputs(1).api("sign").set_infer(infer_unary_numeric);
+EMBER_DEFINE_OP(op_name::Exp).inputs(1).api("exp").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Log).inputs(1).api("log").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Log1p).inputs(1).api("log1p").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Expm1).inputs(1).api("expm1").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Sqrt).inputs(1).api("sqrt").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Rsqrt).inputs(1).api("rsqrt").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Square).inputs(1).api("square").set_infer(infer_unary_numeric);
+EMBER_DEFINE_OP(op_name::Reciprocal).inputs(1).api("reciprocal").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Sin).inputs(1).api("sin").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Cos).inputs(1).api("cos").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Tanh).inputs(1).api("tanh").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Sigmoid).inputs(1).api("sigmoid").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Relu).inputs(1).api("relu").set_infer(infer_unary_numeric);
+EMBER_DEFINE_OP(op_name::Gelu).inputs(1).attr("approximate", AttrKind::Bool).api("gelu").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Softplus).inputs(1).api("softplus").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Erf).inputs(1).api("erf").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Floor).inputs(1).api("floor").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Ceil).inputs(1).api("ceil").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Round).inputs(1).api("round").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::LogicalNot).inputs(1).api("logical_not").set_infer(infer_unary_bool).not_differentiable();
+EMBER_DEFINE_OP(op_name::Cast).inputs(1).attr("DstT", AttrKind::Type).api("cast").set_infer(infer_cast);
+EMBER_DEFINE_OP(op_name::StopGradient).inputs(1).api("stop_gradient").set_infer(infer_unary_any).set_allocates_outputs().not_differentiable();
+EMBER_DEFINE_OP(op_name::Identity).inputs(1).api("identity").set_infer(infer_unary_any).set_allocates_outputs();
 
-EMBER_DEFINE_OP("AddV2").inputs(2).api("add").set_infer(infer_binary_numeric);
-EMBER_DEFINE_OP("Sub").inputs(2).api("sub").set_infer(infer_binary_numeric);
-EMBER_DEFINE_OP("Mul").inputs(2).api("mul").set_infer(infer_binary_numeric);
-EMBER_DEFINE_OP("RealDiv").inputs(2).api("div").set_infer(infer_binary_float);
-EMBER_DEFINE_OP("Div").inputs(2).api("div").set_infer(infer_binary_numeric);
-EMBER_DEFINE_OP("Pow").inputs(2).api("pow").set_infer(infer_binary_numeric);
-EMBER_DEFINE_OP("Maximum").inputs(2).api("maximum").set_infer(infer_binary_numeric);
-EMBER_DEFINE_OP("Minimum").inputs(2).api("minimum").set_infer(infer_binary_numeric);
-EMBER_DEFINE_OP("FloorDiv").inputs(2).api("floordiv").set_infer(infer_binary_numeric);
-EMBER_DEFINE_OP("FloorMod").inputs(2).api("floormod").set_infer(infer_binary_numeric);
-EMBER_DEFINE_OP("Equal").inputs(2).api("equal").set_infer(infer_equality).not_differentiable();
-EMBER_DEFINE_OP("NotEqual").inputs(2).api("not_equal").set_infer(infer_equality).not_differentiable();
-EMBER_DEFINE_OP("Less").inputs(2).api("less").set_infer(infer_compare).not_differentiable();
-EMBER_DEFINE_OP("LessEqual").inputs(2).api("less_equal").set_infer(infer_compare).not_differentiable();
-EMBER_DEFINE_OP("Greater").inputs(2).api("greater").set_infer(infer_compare).not_differentiable();
-EMBER_DEFINE_OP("GreaterEqual").inputs(2).api("greater_equal").set_infer(infer_compare).not_differentiable();
-EMBER_DEFINE_OP("LogicalAnd").inputs(2).api("logical_and").set_infer(infer_binary_bool).not_differentiable();
-EMBER_DEFINE_OP("LogicalOr").inputs(2).api("logical_or").set_infer(infer_binary_bool).not_differentiable();
-EMBER_DEFINE_OP("SelectV2").inputs(3).api("where").set_infer(infer_select);
+EMBER_DEFINE_OP(op_name::AddV2).inputs(2).api("add").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP(op_name::Sub).inputs(2).api("sub").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP(op_name::Mul).inputs(2).api("mul").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP(op_name::RealDiv).inputs(2).api("div").set_infer(infer_binary_float);
+EMBER_DEFINE_OP(op_name::Div).inputs(2).api("div").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP(op_name::Pow).inputs(2).api("pow").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP(op_name::Maximum).inputs(2).api("maximum").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP(op_name::Minimum).inputs(2).api("minimum").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP(op_name::FloorDiv).inputs(2).api("floordiv").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP(op_name::FloorMod).inputs(2).api("floormod").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP(op_name::Equal).inputs(2).api("equal").set_infer(infer_equality).not_differentiable();
+EMBER_DEFINE_OP(op_name::NotEqual).inputs(2).api("not_equal").set_infer(infer_equality).not_differentiable();
+EMBER_DEFINE_OP(op_name::Less).inputs(2).api("less").set_infer(infer_compare).not_differentiable();
+EMBER_DEFINE_OP(op_name::LessEqual).inputs(2).api("less_equal").set_infer(infer_compare).not_differentiable();
+EMBER_DEFINE_OP(op_name::Greater).inputs(2).api("greater").set_infer(infer_compare).not_differentiable();
+EMBER_DEFINE_OP(op_name::GreaterEqual).inputs(2).api("greater_equal").set_infer(infer_compare).not_differentiable();
+EMBER_DEFINE_OP(op_name::LogicalAnd).inputs(2).api("logical_and").set_infer(infer_binary_bool).not_differentiable();
+EMBER_DEFINE_OP(op_name::LogicalOr).inputs(2).api("logical_or").set_infer(infer_binary_bool).not_differentiable();
+EMBER_DEFINE_OP(op_name::SelectV2).inputs(3).api("where").set_infer(infer_select);
 // clang-format on
 
 }  // namespace
 
-Tensor neg(const Tensor& x) { return execute1(EMBER_OP("Neg"), {x}); }
-Tensor abs(const Tensor& x) { return execute1(EMBER_OP("Abs"), {x}); }
-Tensor sign(const Tensor& x) { return execute1(EMBER_OP("Sign"), {x}); }
-Tensor exp(const Tensor& x) { return execute1(EMBER_OP("Exp"), {x}); }
-Tensor log(const Tensor& x) { return execute1(EMBER_OP("Log"), {x}); }
-Tensor log1p(const Tensor& x) { return execute1(EMBER_OP("Log1p"), {x}); }
-Tensor expm1(const Tensor& x) { return execute1(EMBER_OP("Expm1"), {x}); }
-Tensor sqrt(const Tensor& x) { return execute1(EMBER_OP("Sqrt"), {x}); }
-Tensor rsqrt(const Tensor& x) { return execute1(EMBER_OP("Rsqrt"), {x}); }
-Tensor square(const Tensor& x) { return execute1(EMBER_OP("Square"), {x}); }
-Tensor reciprocal(const Tensor& x) { return execute1(EMBER_OP("Reciprocal"), {x}); }
-Tensor sin(const Tensor& x) { return execute1(EMBER_OP("Sin"), {x}); }
-Tensor cos(const Tensor& x) { return execute1(EMBER_OP("Cos"), {x}); }
-Tensor tanh(const Tensor& x) { return execute1(EMBER_OP("Tanh"), {x}); }
-Tensor sigmoid(const Tensor& x) { return execute1(EMBER_OP("Sigmoid"), {x}); }
-Tensor relu(const Tensor& x) { return execute1(EMBER_OP("Relu"), {x}); }
+Tensor neg(const Tensor& x) { return execute1(EMBER_OP(op_name::Neg), {x}); }
+Tensor abs(const Tensor& x) { return execute1(EMBER_OP(op_name::Abs), {x}); }
+Tensor sign(const Tensor& x) { return execute1(EMBER_OP(op_name::Sign), {x}); }
+Tensor exp(const Tensor& x) { return execute1(EMBER_OP(op_name::Exp), {x}); }
+Tensor log(const Tensor& x) { return execute1(EMBER_OP(op_name::Log), {x}); }
+Tensor log1p(const Tensor& x) { return execute1(EMBER_OP(op_name::Log1p), {x}); }
+Tensor expm1(const Tensor& x) { return execute1(EMBER_OP(op_name::Expm1), {x}); }
+Tensor sqrt(const Tensor& x) { return execute1(EMBER_OP(op_name::Sqrt), {x}); }
+Tensor rsqrt(const Tensor& x) { return execute1(EMBER_OP(op_name::Rsqrt), {x}); }
+Tensor square(const Tensor& x) { return execute1(EMBER_OP(op_name::Square), {x}); }
+Tensor reciprocal(const Tensor& x) { return execute1(EMBER_OP(op_name::Reciprocal), {x}); }
+Tensor sin(const Tensor& x) { return execute1(EMBER_OP(op_name::Sin), {x}); }
+Tensor cos(const Tensor& x) { return execute1(EMBER_OP(op_name::Cos), {x}); }
+Tensor tanh(const Tensor& x) { return execute1(EMBER_OP(op_name::Tanh), {x}); }
+Tensor sigmoid(const Tensor& x) { return execute1(EMBER_OP(op_name::Sigmoid), {x}); }
+Tensor relu(const Tensor& x) { return execute1(EMBER_OP(op_name::Relu), {x}); }
 Tensor gelu(const Tensor& x, bool approximate) {
-  return execute1(EMBER_OP("Gelu"), {x}, {{"approximate", approximate}});
+  return execute1(EMBER_OP(op_name::Gelu), {x}, {{"approximate", approximate}});
 }
-Tensor softplus(const Tensor& x) { return execute1(EMBER_OP("Softplus"), {x}); }
-Tensor erf(const Tensor& x) { return execute1(EMBER_OP("Erf"), {x}); }
-Tensor floor(const Tensor& x) { return execute1(EMBER_OP("Floor"), {x}); }
-Tensor ceil(const Tensor& x) { return execute1(EMBER_OP("Ceil"), {x}); }
-Tensor round(const Tensor& x) { return execute1(EMBER_OP("Round"), {x}); }
-Tensor logical_not(const Tensor& x) { return execute1(EMBER_OP("LogicalNot"), {x}); }
+Tensor softplus(const Tensor& x) { return execute1(EMBER_OP(op_name::Softplus), {x}); }
+Tensor erf(const Tensor& x) { return execute1(EMBER_OP(op_name::Erf), {x}); }
+Tensor floor(const Tensor& x) { return execute1(EMBER_OP(op_name::Floor), {x}); }
+Tensor ceil(const Tensor& x) { return execute1(EMBER_OP(op_name::Ceil), {x}); }
+Tensor round(const Tensor& x) { return execute1(EMBER_OP(op_name::Round), {x}); }
+Tensor logical_not(const Tensor& x) { return execute1(EMBER_OP(op_name::LogicalNot), {x}); }
 Tensor cast(const Tensor& x, DType dtype) {
   ApiScope api("cast");
   if (x.dtype() == dtype) return x;
-  return execute1(EMBER_OP("Cast"), {x}, {{"DstT", dtype}});
+  return execute1(EMBER_OP(op_name::Cast), {x}, {{"DstT", dtype}});
 }
-Tensor stop_gradient(const Tensor& x) { return execute1(EMBER_OP("StopGradient"), {x}); }
-Tensor identity(const Tensor& x) { return execute1(EMBER_OP("Identity"), {x}); }
+Tensor stop_gradient(const Tensor& x) { return execute1(EMBER_OP(op_name::StopGradient), {x}); }
+Tensor identity(const Tensor& x) { return execute1(EMBER_OP(op_name::Identity), {x}); }
 
-Tensor add(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("AddV2"), {a, b}); }
-Tensor sub(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Sub"), {a, b}); }
-Tensor mul(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Mul"), {a, b}); }
+Tensor add(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::AddV2), {a, b}); }
+Tensor sub(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::Sub), {a, b}); }
+Tensor mul(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::Mul), {a, b}); }
 Tensor div(const Tensor& a, const Tensor& b) {
   ApiScope api("div");
-  if (is_floating(a.dtype())) return execute1(EMBER_OP("RealDiv"), {a, b});
-  return execute1(EMBER_OP("Div"), {a, b});
+  if (is_floating(a.dtype())) return execute1(EMBER_OP(op_name::RealDiv), {a, b});
+  return execute1(EMBER_OP(op_name::Div), {a, b});
 }
-Tensor pow(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Pow"), {a, b}); }
-Tensor maximum(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Maximum"), {a, b}); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Minimum"), {a, b}); }
-Tensor floordiv(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("FloorDiv"), {a, b}); }
-Tensor floormod(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("FloorMod"), {a, b}); }
-Tensor equal(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Equal"), {a, b}); }
+Tensor pow(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::Pow), {a, b}); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::Maximum), {a, b}); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::Minimum), {a, b}); }
+Tensor floordiv(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::FloorDiv), {a, b}); }
+Tensor floormod(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::FloorMod), {a, b}); }
+Tensor equal(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::Equal), {a, b}); }
 Tensor not_equal(const Tensor& a, const Tensor& b) {
-  return execute1(EMBER_OP("NotEqual"), {a, b});
+  return execute1(EMBER_OP(op_name::NotEqual), {a, b});
 }
-Tensor less(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Less"), {a, b}); }
+Tensor less(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::Less), {a, b}); }
 Tensor less_equal(const Tensor& a, const Tensor& b) {
-  return execute1(EMBER_OP("LessEqual"), {a, b});
+  return execute1(EMBER_OP(op_name::LessEqual), {a, b});
 }
-Tensor greater(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP("Greater"), {a, b}); }
+Tensor greater(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::Greater), {a, b}); }
 Tensor greater_equal(const Tensor& a, const Tensor& b) {
-  return execute1(EMBER_OP("GreaterEqual"), {a, b});
+  return execute1(EMBER_OP(op_name::GreaterEqual), {a, b});
 }
 Tensor logical_and(const Tensor& a, const Tensor& b) {
-  return execute1(EMBER_OP("LogicalAnd"), {a, b});
+  return execute1(EMBER_OP(op_name::LogicalAnd), {a, b});
 }
 Tensor logical_or(const Tensor& a, const Tensor& b) {
-  return execute1(EMBER_OP("LogicalOr"), {a, b});
+  return execute1(EMBER_OP(op_name::LogicalOr), {a, b});
 }
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  return execute1(EMBER_OP("SelectV2"), {cond, a, b});
+  return execute1(EMBER_OP(op_name::SelectV2), {cond, a, b});
 }
 
 Tensor scalar_like(const Tensor& like, double value) {

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "core/op.h"
+#include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"
 
@@ -24,7 +25,7 @@ void infer_random(InferContext& c) {
   c.outputs.push_back({t, s});
 }
 
-EMBER_DEFINE_OP("RandomUniform")
+EMBER_DEFINE_OP(op_name::RandomUniform)
     .inputs(0)
     .attr("shape", AttrKind::Ints)
     .attr("dtype", AttrKind::Type)
@@ -34,7 +35,7 @@ EMBER_DEFINE_OP("RandomUniform")
     .set_infer(infer_random)
     .set_stateful()
     .not_differentiable();
-EMBER_DEFINE_OP("RandomStandardNormal")
+EMBER_DEFINE_OP(op_name::RandomStandardNormal)
     .inputs(0)
     .attr("shape", AttrKind::Ints)
     .attr("dtype", AttrKind::Type)
@@ -44,7 +45,7 @@ EMBER_DEFINE_OP("RandomStandardNormal")
     .set_infer(infer_random)
     .set_stateful()
     .not_differentiable();
-EMBER_DEFINE_OP("TruncatedNormal")
+EMBER_DEFINE_OP(op_name::TruncatedNormal)
     .inputs(0)
     .attr("shape", AttrKind::Ints)
     .attr("dtype", AttrKind::Type)
@@ -148,7 +149,7 @@ Tensor uniform(const TensorShape& shape, double minval, double maxval, DType dty
   EMBER_CHECK(minval < maxval, InvalidArgument, "[random::uniform] minval ", minval,
               " must be less than maxval ", maxval);
   auto [key, off] = next_stream(seed, blocks_for(shape.num_elements(), dtype));
-  return scale(draw("RandomUniform", shape, dtype, key, off), minval, maxval - minval);
+  return scale(draw(op_name::RandomUniform, shape, dtype, key, off), minval, maxval - minval);
 }
 
 Tensor normal(const TensorShape& shape, double mean, double stddev, DType dtype,
@@ -156,7 +157,7 @@ Tensor normal(const TensorShape& shape, double mean, double stddev, DType dtype,
   ApiScope api("random::normal");
   check_float("random::normal", dtype);
   auto [key, off] = next_stream(seed, blocks_for(shape.num_elements(), dtype));
-  return scale(draw("RandomStandardNormal", shape, dtype, key, off), mean, stddev);
+  return scale(draw(op_name::RandomStandardNormal, shape, dtype, key, off), mean, stddev);
 }
 
 Tensor truncated_normal(const TensorShape& shape, double mean, double stddev, DType dtype,
@@ -164,7 +165,7 @@ Tensor truncated_normal(const TensorShape& shape, double mean, double stddev, DT
   ApiScope api("random::truncated_normal");
   check_float("random::truncated_normal", dtype);
   auto [key, off] = next_stream(seed, blocks_for(shape.num_elements(), dtype));
-  return scale(draw("TruncatedNormal", shape, dtype, key, off), mean, stddev);
+  return scale(draw(op_name::TruncatedNormal, shape, dtype, key, off), mean, stddev);
 }
 
 Generator::Generator(uint64_t seed) : key_(splitmix64(seed)) {}
@@ -173,14 +174,14 @@ Generator Generator::from_non_deterministic_state() { return Generator(entropy()
 Tensor Generator::uniform(const TensorShape& shape, double minval, double maxval, DType dtype) {
   ApiScope api("Generator::uniform");
   check_float("Generator::uniform", dtype);
-  Tensor t = draw("RandomUniform", shape, dtype, key_, offset_);
+  Tensor t = draw(op_name::RandomUniform, shape, dtype, key_, offset_);
   offset_ += blocks_for(shape.num_elements(), dtype);
   return scale(t, minval, maxval - minval);
 }
 Tensor Generator::normal(const TensorShape& shape, double mean, double stddev, DType dtype) {
   ApiScope api("Generator::normal");
   check_float("Generator::normal", dtype);
-  Tensor t = draw("RandomStandardNormal", shape, dtype, key_, offset_);
+  Tensor t = draw(op_name::RandomStandardNormal, shape, dtype, key_, offset_);
   offset_ += blocks_for(shape.num_elements(), dtype);
   return scale(t, mean, stddev);
 }
@@ -188,7 +189,7 @@ Tensor Generator::truncated_normal(const TensorShape& shape, double mean, double
                                    DType dtype) {
   ApiScope api("Generator::truncated_normal");
   check_float("Generator::truncated_normal", dtype);
-  Tensor t = draw("TruncatedNormal", shape, dtype, key_, offset_);
+  Tensor t = draw(op_name::TruncatedNormal, shape, dtype, key_, offset_);
   offset_ += blocks_for(shape.num_elements(), dtype);
   return scale(t, mean, stddev);
 }

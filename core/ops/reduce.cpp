@@ -1,9 +1,10 @@
-// Reductions, argmax/argmin, matmul and softmax: definitions and front-ends.
+// Reductions and argmax/argmin: definitions and front-ends.
 #include <algorithm>
 #include <limits>
 
 #include "core/context.h"
 #include "core/op.h"
+#include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"
 
@@ -66,65 +67,16 @@ void infer_arg(InferContext& c) {
   c.outputs.push_back({index_type, TensorShape(std::move(out))});
 }
 
-std::string mat_str(const TensorShape& s) { return s.to_debug_string(); }
-
-void infer_matmul(InferContext& c) {
-  const Tensor &a = c.inputs[0], &b = c.inputs[1];
-  infer::require_float(c, a, "a");
-  infer::require_same_dtype(c, a, b);
-  if (a.rank() != 2 || b.rank() != 2)
-    c.fail("MatMul takes matrices (rank 2), got ", mat_str(a.shape()), " and ", mat_str(b.shape()));
-  bool ta = c.attrs.get<bool>("transpose_a"), tb = c.attrs.get<bool>("transpose_b");
-  int64_t m = a.dim(ta ? 1 : 0), k = a.dim(ta ? 0 : 1);
-  int64_t k2 = b.dim(tb ? 1 : 0), n = b.dim(tb ? 0 : 1);
-  if (k >= 0 && k2 >= 0 && k != k2)
-    c.fail("inner dimensions differ: ", mat_str(a.shape()), " vs ", mat_str(b.shape()),
-           ta || tb ? " (after transposes)" : "");
-  c.outputs.push_back({a.dtype(), TensorShape{m, n}});
-}
-
-void infer_batch_matmul(InferContext& c) {
-  const Tensor &a = c.inputs[0], &b = c.inputs[1];
-  infer::require_float(c, a, "a");
-  infer::require_same_dtype(c, a, b);
-  if (a.rank() < 2 || b.rank() < 2)
-    c.fail("operands must have rank >= 2, got ", mat_str(a.shape()), " and ", mat_str(b.shape()));
-  bool ta = c.attrs.get<bool>("adj_x"), tb = c.attrs.get<bool>("adj_y");
-  int ra = a.rank(), rb = b.rank();
-  int64_t m = a.dim(ta ? ra - 1 : ra - 2), k = a.dim(ta ? ra - 2 : ra - 1);
-  int64_t k2 = b.dim(tb ? rb - 1 : rb - 2), n = b.dim(tb ? rb - 2 : rb - 1);
-  if (k >= 0 && k2 >= 0 && k != k2)
-    c.fail("inner dimensions differ: ", mat_str(a.shape()), " vs ", mat_str(b.shape()),
-           ta || tb ? " (after transposes)" : "");
-  Dims ba(a.shape().dims().begin(), a.shape().dims().end() - 2);
-  Dims bb(b.shape().dims().begin(), b.shape().dims().end() - 2);
-  TensorShape batch = infer::broadcast(c, TensorShape(ba), TensorShape(bb));
-  Dims out = batch.dims();
-  out.push_back(m);
-  out.push_back(n);
-  c.outputs.push_back({a.dtype(), TensorShape(std::move(out))});
-}
-
-void infer_softmax(InferContext& c) {
-  infer::require_float(c, c.inputs[0], "logits");
-  if (c.inputs[0].rank() < 1) c.fail("logits must have rank >= 1, got a scalar");
-  c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()});
-}
-
 // clang-format off
-EMBER_DEFINE_OP("Sum").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_sum").set_infer(infer_reduce_numeric);
-EMBER_DEFINE_OP("Mean").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_mean").set_infer(infer_reduce_numeric);
-EMBER_DEFINE_OP("Max").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_max").set_infer(infer_reduce_minmax);
-EMBER_DEFINE_OP("Min").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_min").set_infer(infer_reduce_minmax);
-EMBER_DEFINE_OP("Prod").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_prod").set_infer(infer_reduce_numeric);
-EMBER_DEFINE_OP("All").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_all").set_infer(infer_reduce_bool).not_differentiable();
-EMBER_DEFINE_OP("Any").inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_any").set_infer(infer_reduce_bool).not_differentiable();
-EMBER_DEFINE_OP("ArgMax").inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmax").set_infer(infer_arg).not_differentiable();
-EMBER_DEFINE_OP("ArgMin").inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmin").set_infer(infer_arg).not_differentiable();
-EMBER_DEFINE_OP("MatMul").inputs(2).attr("transpose_a", AttrKind::Bool).attr("transpose_b", AttrKind::Bool).api("matmul").set_infer(infer_matmul);
-EMBER_DEFINE_OP("BatchMatMulV2").inputs(2).attr("adj_x", AttrKind::Bool).attr("adj_y", AttrKind::Bool).api("matmul").set_infer(infer_batch_matmul);
-EMBER_DEFINE_OP("Softmax").inputs(1).api("softmax").set_infer(infer_softmax);
-EMBER_DEFINE_OP("LogSoftmax").inputs(1).api("log_softmax").set_infer(infer_softmax);
+EMBER_DEFINE_OP(op_name::Sum).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_sum").set_infer(infer_reduce_numeric);
+EMBER_DEFINE_OP(op_name::Mean).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_mean").set_infer(infer_reduce_numeric);
+EMBER_DEFINE_OP(op_name::Max).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_max").set_infer(infer_reduce_minmax);
+EMBER_DEFINE_OP(op_name::Min).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_min").set_infer(infer_reduce_minmax);
+EMBER_DEFINE_OP(op_name::Prod).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_prod").set_infer(infer_reduce_numeric);
+EMBER_DEFINE_OP(op_name::All).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_all").set_infer(infer_reduce_bool).not_differentiable();
+EMBER_DEFINE_OP(op_name::Any).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_any").set_infer(infer_reduce_bool).not_differentiable();
+EMBER_DEFINE_OP(op_name::ArgMax).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmax").set_infer(infer_arg).not_differentiable();
+EMBER_DEFINE_OP(op_name::ArgMin).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmin").set_infer(infer_arg).not_differentiable();
 // clang-format on
 
 std::vector<int64_t> resolve_axes(const Tensor& x, const Axes& axes) {
@@ -148,25 +100,25 @@ Tensor finite_or_zero(const Tensor& m) {
 }  // namespace
 
 Tensor reduce_sum(const Tensor& x, Axes axes, bool keepdims) {
-  return reduce(EMBER_OP("Sum"), x, axes, keepdims);
+  return reduce(EMBER_OP(op_name::Sum), x, axes, keepdims);
 }
 Tensor reduce_mean(const Tensor& x, Axes axes, bool keepdims) {
-  return reduce(EMBER_OP("Mean"), x, axes, keepdims);
+  return reduce(EMBER_OP(op_name::Mean), x, axes, keepdims);
 }
 Tensor reduce_max(const Tensor& x, Axes axes, bool keepdims) {
-  return reduce(EMBER_OP("Max"), x, axes, keepdims);
+  return reduce(EMBER_OP(op_name::Max), x, axes, keepdims);
 }
 Tensor reduce_min(const Tensor& x, Axes axes, bool keepdims) {
-  return reduce(EMBER_OP("Min"), x, axes, keepdims);
+  return reduce(EMBER_OP(op_name::Min), x, axes, keepdims);
 }
 Tensor reduce_prod(const Tensor& x, Axes axes, bool keepdims) {
-  return reduce(EMBER_OP("Prod"), x, axes, keepdims);
+  return reduce(EMBER_OP(op_name::Prod), x, axes, keepdims);
 }
 Tensor reduce_all(const Tensor& x, Axes axes, bool keepdims) {
-  return reduce(EMBER_OP("All"), x, axes, keepdims);
+  return reduce(EMBER_OP(op_name::All), x, axes, keepdims);
 }
 Tensor reduce_any(const Tensor& x, Axes axes, bool keepdims) {
-  return reduce(EMBER_OP("Any"), x, axes, keepdims);
+  return reduce(EMBER_OP(op_name::Any), x, axes, keepdims);
 }
 
 Tensor reduce_logsumexp(const Tensor& x, Axes axes, bool keepdims) {
@@ -193,42 +145,10 @@ Tensor reduce_std(const Tensor& x, Axes axes, bool keepdims) {
 }
 
 Tensor argmax(const Tensor& x, int64_t axis) {
-  return execute1(EMBER_OP("ArgMax"), {x}, {{"axis", axis}, {"output_type", int64}});
+  return execute1(EMBER_OP(op_name::ArgMax), {x}, {{"axis", axis}, {"output_type", int64}});
 }
 Tensor argmin(const Tensor& x, int64_t axis) {
-  return execute1(EMBER_OP("ArgMin"), {x}, {{"axis", axis}, {"output_type", int64}});
-}
-
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
-  ApiScope api("matmul");
-  if (a.rank() == 2 && b.rank() == 2)
-    return execute1(EMBER_OP("MatMul"), {a, b},
-                    {{"transpose_a", transpose_a}, {"transpose_b", transpose_b}});
-  return execute1(EMBER_OP("BatchMatMulV2"), {a, b},
-                  {{"adj_x", transpose_a}, {"adj_y", transpose_b}});
-}
-
-namespace {
-// Runs a last-axis op along `axis` by moving that axis last and back.
-Tensor along_axis(const OpDef& op, const Tensor& x, int64_t axis) {
-  ApiScope api(op.api_name.c_str());
-  int64_t r = x.rank();
-  EMBER_CHECK(r >= 1, InvalidArgument, "[", op.api_name,
-              "] logits must have rank >= 1, got a scalar");
-  EMBER_CHECK(axis >= -r && axis < r, InvalidArgument, "[", op.api_name, "] axis ", axis,
-              " is out of range for a tensor of rank ", r, " (expected [", -r, ", ", r, "))");
-  if (axis < 0) axis += r;
-  if (axis == r - 1) return execute1(op, {x});
-  std::vector<int64_t> perm(static_cast<size_t>(r));
-  for (int64_t i = 0; i < r; ++i) perm[static_cast<size_t>(i)] = i;
-  std::swap(perm[static_cast<size_t>(axis)], perm.back());
-  return transpose(execute1(op, {transpose(x, perm)}), perm);
-}
-}  // namespace
-
-Tensor softmax(const Tensor& x, int64_t axis) { return along_axis(EMBER_OP("Softmax"), x, axis); }
-Tensor log_softmax(const Tensor& x, int64_t axis) {
-  return along_axis(EMBER_OP("LogSoftmax"), x, axis);
+  return execute1(EMBER_OP(op_name::ArgMin), {x}, {{"axis", axis}, {"output_type", int64}});
 }
 
 }  // namespace ember

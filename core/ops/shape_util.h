@@ -2,6 +2,7 @@
 // every device: the canonical form of a strided slice.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "core/op.h"
@@ -15,6 +16,11 @@ struct StridedSliceSpec {
   std::vector<int64_t> begin, stride, extent;  // per input dimension
   TensorShape final_shape;
 };
+
+/// PadV2's and MirrorPad's inference (paddings, and the mirror modes' limits).
+void infer_pad(InferContext& c);
+/// MirrorPad's mode attribute, checked: "REFLECT" or "SYMMETRIC".
+const std::string& mirror_mode(const InferContext& c);
 
 /// Validates and canonicalises a StridedSlice call; `fail` reports errors.
 StridedSliceSpec canonical_strided_slice(const InferContext& c, const TensorShape& in);

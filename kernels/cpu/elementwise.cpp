@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "core/op.h"
+#include "core/op_names.h"
+#include "kernels/elementwise_ops.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/functors.h"
@@ -253,50 +255,14 @@ void select_kernel(KernelContext& c) {
 }
 
 // clang-format off
-EMBER_REGISTER_KERNEL("Neg", CPU, unary_numeric<fn::Neg>);
-EMBER_REGISTER_KERNEL("Abs", CPU, unary_numeric<fn::Abs>);
-EMBER_REGISTER_KERNEL("Sign", CPU, unary_numeric<fn::Sign>);
-EMBER_REGISTER_KERNEL("Exp", CPU, unary_float<fn::Exp>);
-EMBER_REGISTER_KERNEL("Log", CPU, unary_float<fn::Log>);
-EMBER_REGISTER_KERNEL("Log1p", CPU, unary_float<fn::Log1p>);
-EMBER_REGISTER_KERNEL("Expm1", CPU, unary_float<fn::Expm1>);
-EMBER_REGISTER_KERNEL("Sqrt", CPU, unary_float<fn::Sqrt>);
-EMBER_REGISTER_KERNEL("Rsqrt", CPU, unary_float<fn::Rsqrt>);
-EMBER_REGISTER_KERNEL("Square", CPU, unary_numeric<fn::Square>);
-EMBER_REGISTER_KERNEL("Reciprocal", CPU, unary_float<fn::Reciprocal>);
-EMBER_REGISTER_KERNEL("Sin", CPU, unary_float<fn::Sin>);
-EMBER_REGISTER_KERNEL("Cos", CPU, unary_float<fn::Cos>);
-EMBER_REGISTER_KERNEL("Tanh", CPU, unary_float<fn::Tanh>);
-EMBER_REGISTER_KERNEL("Sigmoid", CPU, unary_float<fn::Sigmoid>);
-EMBER_REGISTER_KERNEL("Relu", CPU, unary_numeric<fn::Relu>);
-EMBER_REGISTER_KERNEL("Gelu", CPU, unary_float<fn::Gelu>);
-EMBER_REGISTER_KERNEL("Softplus", CPU, unary_float<fn::Softplus>);
-EMBER_REGISTER_KERNEL("Erf", CPU, unary_float<fn::Erf>);
-EMBER_REGISTER_KERNEL("Floor", CPU, unary_float<fn::Floor>);
-EMBER_REGISTER_KERNEL("Ceil", CPU, unary_float<fn::Ceil>);
-EMBER_REGISTER_KERNEL("Round", CPU, unary_float<fn::Round>);
-EMBER_REGISTER_KERNEL("LogicalNot", CPU, logical_not_kernel);
-EMBER_REGISTER_KERNEL("Cast", CPU, cast_kernel);
+#define EMBER_REGISTER_FUNCTOR_OP(OP, LAUNCHER, FUNCTOR) \
+  EMBER_REGISTER_KERNEL(op_name::OP, CPU, LAUNCHER<FUNCTOR>);
+EMBER_ELEMENTWISE_FUNCTOR_OPS(EMBER_REGISTER_FUNCTOR_OP)
+#undef EMBER_REGISTER_FUNCTOR_OP
+EMBER_REGISTER_KERNEL(op_name::LogicalNot, CPU, logical_not_kernel);
+EMBER_REGISTER_KERNEL(op_name::Cast, CPU, cast_kernel);
 
-EMBER_REGISTER_KERNEL("AddV2", CPU, binary_numeric<fn::Add>);
-EMBER_REGISTER_KERNEL("Sub", CPU, binary_numeric<fn::Sub>);
-EMBER_REGISTER_KERNEL("Mul", CPU, binary_numeric<fn::Mul>);
-EMBER_REGISTER_KERNEL("RealDiv", CPU, binary_float<fn::Div>);
-EMBER_REGISTER_KERNEL("Div", CPU, binary_numeric<fn::Div>);
-EMBER_REGISTER_KERNEL("Pow", CPU, binary_numeric<fn::Pow>);
-EMBER_REGISTER_KERNEL("Maximum", CPU, binary_numeric<fn::Maximum>);
-EMBER_REGISTER_KERNEL("Minimum", CPU, binary_numeric<fn::Minimum>);
-EMBER_REGISTER_KERNEL("FloorDiv", CPU, binary_numeric<fn::FloorDiv>);
-EMBER_REGISTER_KERNEL("FloorMod", CPU, binary_numeric<fn::FloorMod>);
-EMBER_REGISTER_KERNEL("Equal", CPU, compare<fn::Equal>);
-EMBER_REGISTER_KERNEL("NotEqual", CPU, compare<fn::NotEqual>);
-EMBER_REGISTER_KERNEL("Less", CPU, compare<fn::Less>);
-EMBER_REGISTER_KERNEL("LessEqual", CPU, compare<fn::LessEqual>);
-EMBER_REGISTER_KERNEL("Greater", CPU, compare<fn::Greater>);
-EMBER_REGISTER_KERNEL("GreaterEqual", CPU, compare<fn::GreaterEqual>);
-EMBER_REGISTER_KERNEL("LogicalAnd", CPU, binary_bool<fn::LogicalAnd>);
-EMBER_REGISTER_KERNEL("LogicalOr", CPU, binary_bool<fn::LogicalOr>);
-EMBER_REGISTER_KERNEL("SelectV2", CPU, select_kernel);
+EMBER_REGISTER_KERNEL(op_name::SelectV2, CPU, select_kernel);
 // clang-format on
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/op.h"
+#include "core/op_names.h"
 #include "core/ops.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/matmul_batch.h"
@@ -84,8 +85,8 @@ void batch_matmul_kernel(KernelContext& c) {
   matmul_any(c, c.attrs.get<bool>("adj_x"), c.attrs.get<bool>("adj_y"));
 }
 
-EMBER_REGISTER_KERNEL("MatMul", CPU, matmul_kernel);
-EMBER_REGISTER_KERNEL("BatchMatMulV2", CPU, batch_matmul_kernel);
+EMBER_REGISTER_KERNEL(op_name::MatMul, CPU, matmul_kernel);
+EMBER_REGISTER_KERNEL(op_name::BatchMatMulV2, CPU, batch_matmul_kernel);
 
 }  // namespace
 }  // namespace ember::cpu

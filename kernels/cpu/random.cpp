@@ -1,6 +1,7 @@
 // Random kernels: Philox blocks from (key, offset), turned into numbers by
 // the functions of kernels/functors.h that the CUDA kernels use too.
 #include "core/op.h"
+#include "core/op_names.h"
 #include "core/philox.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/functors.h"
@@ -74,9 +75,9 @@ void truncated_kernel(KernelContext& c) {
                      truncated_fill(y.data<scalar_t>(), y.num_elements(), stream(c)));
 }
 
-EMBER_REGISTER_KERNEL("RandomUniform", CPU, uniform_kernel);
-EMBER_REGISTER_KERNEL("RandomStandardNormal", CPU, normal_kernel);
-EMBER_REGISTER_KERNEL("TruncatedNormal", CPU, truncated_kernel);
+EMBER_REGISTER_KERNEL(op_name::RandomUniform, CPU, uniform_kernel);
+EMBER_REGISTER_KERNEL(op_name::RandomStandardNormal, CPU, normal_kernel);
+EMBER_REGISTER_KERNEL(op_name::TruncatedNormal, CPU, truncated_kernel);
 
 }  // namespace
 }  // namespace ember::cpu

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/op.h"
+#include "core/op_names.h"
 #include "core/ops.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/functors.h"
@@ -179,15 +180,15 @@ void arg_kernel(KernelContext& c) {
                      (arg_typed<scalar_t, kMax>(c)));
 }
 
-EMBER_REGISTER_KERNEL("Sum", CPU, reduce_numeric<SumR>);
-EMBER_REGISTER_KERNEL("Mean", CPU, reduce_numeric<MeanR>);
-EMBER_REGISTER_KERNEL("Prod", CPU, reduce_numeric<ProdR>);
-EMBER_REGISTER_KERNEL("Max", CPU, reduce_numeric<MaxR>);
-EMBER_REGISTER_KERNEL("Min", CPU, reduce_numeric<MinR>);
-EMBER_REGISTER_KERNEL("All", CPU, reduce_all_kernel);
-EMBER_REGISTER_KERNEL("Any", CPU, reduce_any_kernel);
-EMBER_REGISTER_KERNEL("ArgMax", CPU, arg_kernel<true>);
-EMBER_REGISTER_KERNEL("ArgMin", CPU, arg_kernel<false>);
+EMBER_REGISTER_KERNEL(op_name::Sum, CPU, reduce_numeric<SumR>);
+EMBER_REGISTER_KERNEL(op_name::Mean, CPU, reduce_numeric<MeanR>);
+EMBER_REGISTER_KERNEL(op_name::Prod, CPU, reduce_numeric<ProdR>);
+EMBER_REGISTER_KERNEL(op_name::Max, CPU, reduce_numeric<MaxR>);
+EMBER_REGISTER_KERNEL(op_name::Min, CPU, reduce_numeric<MinR>);
+EMBER_REGISTER_KERNEL(op_name::All, CPU, reduce_all_kernel);
+EMBER_REGISTER_KERNEL(op_name::Any, CPU, reduce_any_kernel);
+EMBER_REGISTER_KERNEL(op_name::ArgMax, CPU, arg_kernel<true>);
+EMBER_REGISTER_KERNEL(op_name::ArgMin, CPU, arg_kernel<false>);
 
 }  // namespace
 }  // namespace ember::cpu

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/op.h"
+#include "core/op_names.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/functors.h"
@@ -106,8 +107,8 @@ void softmax_kernel(KernelContext& c) {
   }
 }
 
-EMBER_REGISTER_KERNEL("Softmax", CPU, softmax_kernel<false>);
-EMBER_REGISTER_KERNEL("LogSoftmax", CPU, softmax_kernel<true>);
+EMBER_REGISTER_KERNEL(op_name::Softmax, CPU, softmax_kernel<false>);
+EMBER_REGISTER_KERNEL(op_name::LogSoftmax, CPU, softmax_kernel<true>);
 
 }  // namespace
 }  // namespace ember::cpu

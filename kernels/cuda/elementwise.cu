@@ -3,6 +3,8 @@
 // grid-stride loops with 16-byte accesses when shapes agree, an indexer when
 // inputs broadcast.
 #include "kernels/cuda/common.cuh"
+#include "core/op_names.h"
+#include "kernels/elementwise_ops.h"
 #include "kernels/functors.h"
 
 namespace ember::cuda {
@@ -220,49 +222,13 @@ void select(KernelContext& c) {
 }
 
 // clang-format off
-EMBER_REGISTER_KERNEL("Neg", CUDA, unary_numeric<fn::Neg>);
-EMBER_REGISTER_KERNEL("Abs", CUDA, unary_numeric<fn::Abs>);
-EMBER_REGISTER_KERNEL("Sign", CUDA, unary_numeric<fn::Sign>);
-EMBER_REGISTER_KERNEL("Exp", CUDA, unary_float<fn::Exp>);
-EMBER_REGISTER_KERNEL("Log", CUDA, unary_float<fn::Log>);
-EMBER_REGISTER_KERNEL("Log1p", CUDA, unary_float<fn::Log1p>);
-EMBER_REGISTER_KERNEL("Expm1", CUDA, unary_float<fn::Expm1>);
-EMBER_REGISTER_KERNEL("Sqrt", CUDA, unary_float<fn::Sqrt>);
-EMBER_REGISTER_KERNEL("Rsqrt", CUDA, unary_float<fn::Rsqrt>);
-EMBER_REGISTER_KERNEL("Square", CUDA, unary_numeric<fn::Square>);
-EMBER_REGISTER_KERNEL("Reciprocal", CUDA, unary_float<fn::Reciprocal>);
-EMBER_REGISTER_KERNEL("Sin", CUDA, unary_float<fn::Sin>);
-EMBER_REGISTER_KERNEL("Cos", CUDA, unary_float<fn::Cos>);
-EMBER_REGISTER_KERNEL("Tanh", CUDA, unary_float<fn::Tanh>);
-EMBER_REGISTER_KERNEL("Sigmoid", CUDA, unary_float<fn::Sigmoid>);
-EMBER_REGISTER_KERNEL("Relu", CUDA, unary_numeric<fn::Relu>);
-EMBER_REGISTER_KERNEL("Gelu", CUDA, unary_float<fn::Gelu>);
-EMBER_REGISTER_KERNEL("Softplus", CUDA, unary_float<fn::Softplus>);
-EMBER_REGISTER_KERNEL("Erf", CUDA, unary_float<fn::Erf>);
-EMBER_REGISTER_KERNEL("Floor", CUDA, unary_float<fn::Floor>);
-EMBER_REGISTER_KERNEL("Ceil", CUDA, unary_float<fn::Ceil>);
-EMBER_REGISTER_KERNEL("Round", CUDA, unary_float<fn::Round>);
-EMBER_REGISTER_KERNEL("LogicalNot", CUDA, logical_not);
-EMBER_REGISTER_KERNEL("Cast", CUDA, cast);
-EMBER_REGISTER_KERNEL("AddV2", CUDA, binary_numeric<fn::Add>);
-EMBER_REGISTER_KERNEL("Sub", CUDA, binary_numeric<fn::Sub>);
-EMBER_REGISTER_KERNEL("Mul", CUDA, binary_numeric<fn::Mul>);
-EMBER_REGISTER_KERNEL("RealDiv", CUDA, binary_float<fn::Div>);
-EMBER_REGISTER_KERNEL("Div", CUDA, binary_numeric<fn::Div>);
-EMBER_REGISTER_KERNEL("Pow", CUDA, binary_numeric<fn::Pow>);
-EMBER_REGISTER_KERNEL("Maximum", CUDA, binary_numeric<fn::Maximum>);
-EMBER_REGISTER_KERNEL("Minimum", CUDA, binary_numeric<fn::Minimum>);
-EMBER_REGISTER_KERNEL("FloorDiv", CUDA, binary_numeric<fn::FloorDiv>);
-EMBER_REGISTER_KERNEL("FloorMod", CUDA, binary_numeric<fn::FloorMod>);
-EMBER_REGISTER_KERNEL("Equal", CUDA, compare<fn::Equal>);
-EMBER_REGISTER_KERNEL("NotEqual", CUDA, compare<fn::NotEqual>);
-EMBER_REGISTER_KERNEL("Less", CUDA, compare<fn::Less>);
-EMBER_REGISTER_KERNEL("LessEqual", CUDA, compare<fn::LessEqual>);
-EMBER_REGISTER_KERNEL("Greater", CUDA, compare<fn::Greater>);
-EMBER_REGISTER_KERNEL("GreaterEqual", CUDA, compare<fn::GreaterEqual>);
-EMBER_REGISTER_KERNEL("LogicalAnd", CUDA, binary_bool<fn::LogicalAnd>);
-EMBER_REGISTER_KERNEL("LogicalOr", CUDA, binary_bool<fn::LogicalOr>);
-EMBER_REGISTER_KERNEL("SelectV2", CUDA, select);
+#define EMBER_REGISTER_FUNCTOR_OP(OP, LAUNCHER, FUNCTOR) \
+  EMBER_REGISTER_KERNEL(op_name::OP, CUDA, LAUNCHER<FUNCTOR>);
+EMBER_ELEMENTWISE_FUNCTOR_OPS(EMBER_REGISTER_FUNCTOR_OP)
+#undef EMBER_REGISTER_FUNCTOR_OP
+EMBER_REGISTER_KERNEL(op_name::LogicalNot, CUDA, logical_not);
+EMBER_REGISTER_KERNEL(op_name::Cast, CUDA, cast);
+EMBER_REGISTER_KERNEL(op_name::SelectV2, CUDA, select);
 // clang-format on
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "core/cuda/cuda_check.h"
 #include "core/cuda_runtime.h"
 #include "core/op.h"
+#include "core/op_names.h"
 #include "kernels/matmul_batch.h"
 
 #define EMBER_CUBLAS_CHECK(CALL)                                                               \
@@ -130,8 +131,8 @@ void batch_matmul(KernelContext& c) {
   matmul_any(c, c.attrs.get<bool>("adj_x"), c.attrs.get<bool>("adj_y"));
 }
 
-EMBER_REGISTER_KERNEL("MatMul", CUDA, matmul);
-EMBER_REGISTER_KERNEL("BatchMatMulV2", CUDA, batch_matmul);
+EMBER_REGISTER_KERNEL(op_name::MatMul, CUDA, matmul);
+EMBER_REGISTER_KERNEL(op_name::BatchMatMulV2, CUDA, batch_matmul);
 
 }  // namespace
 }  // namespace ember::cuda

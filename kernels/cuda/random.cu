@@ -2,6 +2,7 @@
 // belongs to, with the functions the CPU uses (core/philox.h,
 // kernels/functors.h), so a seed gives the same numbers on every device.
 #include "core/philox.h"
+#include "core/op_names.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/functors.h"
 
@@ -57,9 +58,9 @@ void random_kernel(KernelContext& c) {
   EMBER_CUDA_LAUNCHED();
 }
 
-EMBER_REGISTER_KERNEL("RandomUniform", CUDA, random_kernel<0>);
-EMBER_REGISTER_KERNEL("RandomStandardNormal", CUDA, random_kernel<1>);
-EMBER_REGISTER_KERNEL("TruncatedNormal", CUDA, random_kernel<2>);
+EMBER_REGISTER_KERNEL(op_name::RandomUniform, CUDA, random_kernel<0>);
+EMBER_REGISTER_KERNEL(op_name::RandomStandardNormal, CUDA, random_kernel<1>);
+EMBER_REGISTER_KERNEL(op_name::TruncatedNormal, CUDA, random_kernel<2>);
 
 }  // namespace
 }  // namespace ember::cuda

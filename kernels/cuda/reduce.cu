@@ -1,4 +1,4 @@
-// CUDA reductions, argmax/argmin and softmax (16-bit floats computed in
+// CUDA reductions and argmax/argmin (16-bit floats computed in
 // float32). Reductions run in two passes
 // over [rows, reduced]: blocks reduce chunks of a row into partial
 // accumulators, then one block per row merges its partials and finishes
@@ -6,8 +6,8 @@
 // get a block each). Layouts whose reduced axes are not trailing are
 // transposed first, as on the CPU. The arithmetic is kernels/reducers.h.
 #include "core/ops.h"
+#include "core/op_names.h"
 #include "kernels/cuda/common.cuh"
-#include "kernels/online_softmax.h"
 #include "kernels/reducers.h"
 
 namespace ember::cuda {
@@ -133,91 +133,15 @@ void arg(KernelContext& c) {
   EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t), (arg_typed<scalar_t, kMax>(c)));
 }
 
-// ---- softmax: online, a warp or a block per row ----------------------------------------------
-// One pass keeps a running maximum and rescaled sum per lane
-// (kernels/online_softmax.h); partial states merge across lanes by warp
-// shuffles and across warps through shared memory. A second pass writes the
-// outputs.
-// Rows of up to 1024 elements get a warp each, longer rows a block.
-
-template <typename T, bool kLog, int kRowThreads>
-__global__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int64_t rows,
-                             int64_t n) {
-  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
-  constexpr int kRowsPerBlock = kThreads / kRowThreads;
-  constexpr int kWarps = kRowThreads / 32;
-  __shared__ C warp_m[kThreads / 32], warp_s[kThreads / 32];
-  const int lane = threadIdx.x % kRowThreads, slot = threadIdx.x / kRowThreads;
-  for (int64_t r0 = blockIdx.x * static_cast<int64_t>(kRowsPerBlock); r0 < rows;
-       r0 += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
-    const int64_t r = r0 + slot;
-    const bool active = r < rows;
-    kernels::OnlineSoftmax<C> acc;
-    if (active)
-      for (int64_t i = lane; i < n; i += kRowThreads) acc.add(static_cast<C>(x[r * n + i]));
-    for (int offset = 16; offset > 0; offset /= 2) {
-      C om = __shfl_xor_sync(0xffffffffu, acc.m, offset);
-      C os = __shfl_xor_sync(0xffffffffu, acc.s, offset);
-      acc.merge(om, os);
-    }
-    if constexpr (kWarps > 1) {
-      const int warp = threadIdx.x / 32;
-      if (threadIdx.x % 32 == 0) {
-        warp_m[warp] = acc.m;
-        warp_s[warp] = acc.s;
-      }
-      __syncthreads();
-      acc = {warp_m[0], warp_s[0]};
-      for (int w = 1; w < kWarps; ++w) acc.merge(warp_m[w], warp_s[w]);
-      __syncthreads();
-    }
-    if (!active) continue;
-    C shift, sum;
-    acc.finish(shift, sum);
-    if constexpr (kLog) {
-      const C total = shift + ::log(sum);
-      for (int64_t i = lane; i < n; i += kRowThreads)
-        y[r * n + i] = T(static_cast<C>(x[r * n + i]) - total);
-    } else {
-      const C inv = C(1) / sum;
-      for (int64_t i = lane; i < n; i += kRowThreads)
-        y[r * n + i] = T(fn::exp_(static_cast<C>(x[r * n + i]) - shift) * inv);
-    }
-  }
-}
-
-template <typename T, bool kLog>
-void softmax_typed(const Tensor& x, Tensor& y, int64_t rows, int64_t n, cudaStream_t s) {
-  if (n <= 1024)
-    softmax_rows<T, kLog, 32><<<blocks_for(rows * 32), kThreads, 0, s>>>(
-        x.data<const T>(), y.data<T>(), rows, n);
-  else
-    softmax_rows<T, kLog, kThreads><<<blocks_for(rows * kThreads), kThreads, 0, s>>>(
-        x.data<const T>(), y.data<T>(), rows, n);
-  EMBER_CUDA_LAUNCHED();
-}
-
-template <bool kLog>
-void softmax(KernelContext& c) {
-  const Tensor& x = c.inputs[0];
-  if (x.num_elements() == 0) return;
-  int64_t n = x.dim(x.rank() - 1), rows = x.num_elements() / n;
-  cudaStream_t s = prepare(c);
-  EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()),
-                        (softmax_typed<scalar_t, kLog>(x, c.outputs[0], rows, n, s)));
-}
-
-EMBER_REGISTER_KERNEL("Sum", CUDA, reduce_numeric<SumR>);
-EMBER_REGISTER_KERNEL("Mean", CUDA, reduce_numeric<MeanR>);
-EMBER_REGISTER_KERNEL("Prod", CUDA, reduce_numeric<ProdR>);
-EMBER_REGISTER_KERNEL("Max", CUDA, reduce_numeric<MaxR>);
-EMBER_REGISTER_KERNEL("Min", CUDA, reduce_numeric<MinR>);
-EMBER_REGISTER_KERNEL("All", CUDA, reduce_all);
-EMBER_REGISTER_KERNEL("Any", CUDA, reduce_any);
-EMBER_REGISTER_KERNEL("ArgMax", CUDA, arg<true>);
-EMBER_REGISTER_KERNEL("ArgMin", CUDA, arg<false>);
-EMBER_REGISTER_KERNEL("Softmax", CUDA, softmax<false>);
-EMBER_REGISTER_KERNEL("LogSoftmax", CUDA, softmax<true>);
+EMBER_REGISTER_KERNEL(op_name::Sum, CUDA, reduce_numeric<SumR>);
+EMBER_REGISTER_KERNEL(op_name::Mean, CUDA, reduce_numeric<MeanR>);
+EMBER_REGISTER_KERNEL(op_name::Prod, CUDA, reduce_numeric<ProdR>);
+EMBER_REGISTER_KERNEL(op_name::Max, CUDA, reduce_numeric<MaxR>);
+EMBER_REGISTER_KERNEL(op_name::Min, CUDA, reduce_numeric<MinR>);
+EMBER_REGISTER_KERNEL(op_name::All, CUDA, reduce_all);
+EMBER_REGISTER_KERNEL(op_name::Any, CUDA, reduce_any);
+EMBER_REGISTER_KERNEL(op_name::ArgMax, CUDA, arg<true>);
+EMBER_REGISTER_KERNEL(op_name::ArgMin, CUDA, arg<false>);
 
 }  // namespace
 }  // namespace ember::cuda

@@ -3,6 +3,7 @@
 // an assignment replaces it (the new value is computed by ordinary ops on the
 // variable's device), so a value read earlier never changes.
 #include "core/op.h"
+#include "core/op_names.h"
 #include "core/ops.h"
 #include "core/variable.h"
 
@@ -32,14 +33,14 @@ void assign_sub_variable(KernelContext& c) {
   s.value = sub(s.value, c.inputs[1]);
 }
 
-EMBER_REGISTER_KERNEL("ReadVariableOp", CPU, read_variable);
-EMBER_REGISTER_KERNEL("AssignVariableOp", CPU, assign_variable);
-EMBER_REGISTER_KERNEL("AssignAddVariableOp", CPU, assign_add_variable);
-EMBER_REGISTER_KERNEL("AssignSubVariableOp", CPU, assign_sub_variable);
-EMBER_REGISTER_KERNEL("ReadVariableOp", CUDA, read_variable);
-EMBER_REGISTER_KERNEL("AssignVariableOp", CUDA, assign_variable);
-EMBER_REGISTER_KERNEL("AssignAddVariableOp", CUDA, assign_add_variable);
-EMBER_REGISTER_KERNEL("AssignSubVariableOp", CUDA, assign_sub_variable);
+EMBER_REGISTER_KERNEL(op_name::ReadVariableOp, CPU, read_variable);
+EMBER_REGISTER_KERNEL(op_name::AssignVariableOp, CPU, assign_variable);
+EMBER_REGISTER_KERNEL(op_name::AssignAddVariableOp, CPU, assign_add_variable);
+EMBER_REGISTER_KERNEL(op_name::AssignSubVariableOp, CPU, assign_sub_variable);
+EMBER_REGISTER_KERNEL(op_name::ReadVariableOp, CUDA, read_variable);
+EMBER_REGISTER_KERNEL(op_name::AssignVariableOp, CUDA, assign_variable);
+EMBER_REGISTER_KERNEL(op_name::AssignAddVariableOp, CUDA, assign_add_variable);
+EMBER_REGISTER_KERNEL(op_name::AssignSubVariableOp, CUDA, assign_sub_variable);
 
 }  // namespace
 }  // namespace ember::kernels

@@ -9,6 +9,7 @@
 #include <cuda_fp16.h>
 
 #include "kernels/copy.h"
+#include "core/op_names.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/functors.h"
 
@@ -452,15 +453,15 @@ void mirror_pad_grad(KernelContext& c) {
   EMBER_CUDA_LAUNCHED();
 }
 
-EMBER_REGISTER_KERNEL("GatherV2", CUDA, gather);
-EMBER_REGISTER_KERNEL("GatherNd", CUDA, gather_nd);
-EMBER_REGISTER_KERNEL("ScatterNd", CUDA, scatter<false>);
-EMBER_REGISTER_KERNEL("TensorScatterAdd", CUDA, scatter<true>);
-EMBER_REGISTER_KERNEL("UnsortedSegmentSum", CUDA, segment_sum);
-EMBER_REGISTER_KERNEL("OneHot", CUDA, one_hot);
-EMBER_REGISTER_KERNEL("Range", CUDA, range);
-EMBER_REGISTER_KERNEL("MirrorPad", CUDA, mirror_pad);
-EMBER_REGISTER_KERNEL("MirrorPadGrad", CUDA, mirror_pad_grad);
+EMBER_REGISTER_KERNEL(op_name::GatherV2, CUDA, gather);
+EMBER_REGISTER_KERNEL(op_name::GatherNd, CUDA, gather_nd);
+EMBER_REGISTER_KERNEL(op_name::ScatterNd, CUDA, scatter<false>);
+EMBER_REGISTER_KERNEL(op_name::TensorScatterAdd, CUDA, scatter<true>);
+EMBER_REGISTER_KERNEL(op_name::UnsortedSegmentSum, CUDA, segment_sum);
+EMBER_REGISTER_KERNEL(op_name::OneHot, CUDA, one_hot);
+EMBER_REGISTER_KERNEL(op_name::Range, CUDA, range);
+EMBER_REGISTER_KERNEL(op_name::MirrorPad, CUDA, mirror_pad);
+EMBER_REGISTER_KERNEL(op_name::MirrorPadGrad, CUDA, mirror_pad_grad);
 
 }  // namespace
 }  // namespace ember::cuda

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/op.h"
+#include "core/op_names.h"
 #include "core/ops/shape_util.h"
 #include "kernels/copy.h"
 #include "kernels/cpu/parallel.h"
@@ -266,15 +267,15 @@ void segment_sum_kernel(KernelContext& c) {
 }
 
 // clang-format off
-EMBER_REGISTER_KERNEL("MirrorPadGrad", CPU, mirror_pad_grad_kernel);
-EMBER_REGISTER_KERNEL("UnsortedSegmentSum", CPU, segment_sum_kernel);
-EMBER_REGISTER_KERNEL("MirrorPad", CPU, mirror_pad_kernel);
-EMBER_REGISTER_KERNEL("GatherV2", CPU, gather_kernel);
-EMBER_REGISTER_KERNEL("GatherNd", CPU, gather_nd_kernel);
-EMBER_REGISTER_KERNEL("ScatterNd", CPU, scatter_nd_kernel);
-EMBER_REGISTER_KERNEL("TensorScatterAdd", CPU, tensor_scatter_add_kernel);
-EMBER_REGISTER_KERNEL("OneHot", CPU, one_hot_kernel);
-EMBER_REGISTER_KERNEL("Range", CPU, range_kernel);
+EMBER_REGISTER_KERNEL(op_name::MirrorPadGrad, CPU, mirror_pad_grad_kernel);
+EMBER_REGISTER_KERNEL(op_name::UnsortedSegmentSum, CPU, segment_sum_kernel);
+EMBER_REGISTER_KERNEL(op_name::MirrorPad, CPU, mirror_pad_kernel);
+EMBER_REGISTER_KERNEL(op_name::GatherV2, CPU, gather_kernel);
+EMBER_REGISTER_KERNEL(op_name::GatherNd, CPU, gather_nd_kernel);
+EMBER_REGISTER_KERNEL(op_name::ScatterNd, CPU, scatter_nd_kernel);
+EMBER_REGISTER_KERNEL(op_name::TensorScatterAdd, CPU, tensor_scatter_add_kernel);
+EMBER_REGISTER_KERNEL(op_name::OneHot, CPU, one_hot_kernel);
+EMBER_REGISTER_KERNEL(op_name::Range, CPU, range_kernel);
 // clang-format on
 
 }  // namespace

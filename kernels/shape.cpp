@@ -3,6 +3,7 @@
 // device kind. Views (reshape, expand_dims, squeeze, identity) share the
 // input's buffer.
 #include "core/op.h"
+#include "core/op_names.h"
 #include "core/ops/shape_util.h"
 #include "kernels/copy.h"
 
@@ -170,23 +171,23 @@ void broadcast_to_kernel(KernelContext& c) {
   EMBER_REGISTER_KERNEL(OP, CPU, FN);     \
   EMBER_REGISTER_KERNEL(OP, CUDA, FN)
 
-EMBER_REGISTER_EVERYWHERE("Reshape", view_kernel);
-EMBER_REGISTER_EVERYWHERE("ExpandDims", view_kernel);
-EMBER_REGISTER_EVERYWHERE("Squeeze", view_kernel);
-EMBER_REGISTER_EVERYWHERE("Identity", alias_kernel);
-EMBER_REGISTER_EVERYWHERE("StopGradient", alias_kernel);
-EMBER_REGISTER_EVERYWHERE("Fill", fill_kernel);
-EMBER_REGISTER_EVERYWHERE("Transpose", transpose_kernel);
-EMBER_REGISTER_EVERYWHERE("Slice", slice_kernel);
-EMBER_REGISTER_EVERYWHERE("StridedSlice", strided_slice_kernel);
-EMBER_REGISTER_EVERYWHERE("StridedSliceGrad", strided_slice_grad_kernel);
-EMBER_REGISTER_EVERYWHERE("ConcatV2", join_kernel);
-EMBER_REGISTER_EVERYWHERE("Pack", join_kernel);
-EMBER_REGISTER_EVERYWHERE("Unpack", divide_kernel);
-EMBER_REGISTER_EVERYWHERE("SplitV", divide_kernel);
-EMBER_REGISTER_EVERYWHERE("Tile", tile_kernel);
-EMBER_REGISTER_EVERYWHERE("PadV2", pad_kernel);
-EMBER_REGISTER_EVERYWHERE("BroadcastTo", broadcast_to_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Reshape, view_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::ExpandDims, view_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Squeeze, view_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Identity, alias_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::StopGradient, alias_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Fill, fill_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Transpose, transpose_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Slice, slice_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::StridedSlice, strided_slice_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::StridedSliceGrad, strided_slice_grad_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::ConcatV2, join_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Pack, join_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Unpack, divide_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::SplitV, divide_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Tile, tile_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::PadV2, pad_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::BroadcastTo, broadcast_to_kernel);
 
 }  // namespace
 }  // namespace ember::kernels

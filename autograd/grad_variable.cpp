@@ -1,0 +1,12 @@
+// Gradients of the variable ops (core/ops/variable.cpp).
+#include "autograd/grad_util.h"
+
+namespace ember::autograd {
+namespace {
+
+// clang-format off
+GRAD(op_name::ReadVariableOp, kGradUsesNothing) { return {G}; } END_GRAD;
+// clang-format on
+
+}  // namespace
+}  // namespace ember::autograd

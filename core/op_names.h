@@ -1,0 +1,115 @@
+// Every op's name, spelled once: TensorFlow's raw op name, by family (the
+// family is the file name an op has in every layer: core/ops/F.cpp,
+// kernels/cpu/F.cpp, kernels/cuda/F.cu, autograd/grad_F.cpp, tests/F_test.cpp).
+// Definitions, kernels, gradients and front-ends refer to these constants, so
+// a misspelt name is a compile error rather than an orphan registry slot.
+#pragma once
+
+namespace ember::op_name {
+
+// elementwise
+inline constexpr char Neg[] = "Neg";
+inline constexpr char Abs[] = "Abs";
+inline constexpr char Sign[] = "Sign";
+inline constexpr char Exp[] = "Exp";
+inline constexpr char Log[] = "Log";
+inline constexpr char Log1p[] = "Log1p";
+inline constexpr char Expm1[] = "Expm1";
+inline constexpr char Sqrt[] = "Sqrt";
+inline constexpr char Rsqrt[] = "Rsqrt";
+inline constexpr char Square[] = "Square";
+inline constexpr char Reciprocal[] = "Reciprocal";
+inline constexpr char Sin[] = "Sin";
+inline constexpr char Cos[] = "Cos";
+inline constexpr char Tanh[] = "Tanh";
+inline constexpr char Sigmoid[] = "Sigmoid";
+inline constexpr char Relu[] = "Relu";
+inline constexpr char Gelu[] = "Gelu";
+inline constexpr char Softplus[] = "Softplus";
+inline constexpr char Erf[] = "Erf";
+inline constexpr char Floor[] = "Floor";
+inline constexpr char Ceil[] = "Ceil";
+inline constexpr char Round[] = "Round";
+inline constexpr char LogicalNot[] = "LogicalNot";
+inline constexpr char Cast[] = "Cast";
+inline constexpr char StopGradient[] = "StopGradient";
+inline constexpr char Identity[] = "Identity";
+inline constexpr char AddV2[] = "AddV2";
+inline constexpr char Sub[] = "Sub";
+inline constexpr char Mul[] = "Mul";
+inline constexpr char RealDiv[] = "RealDiv";
+inline constexpr char Div[] = "Div";
+inline constexpr char Pow[] = "Pow";
+inline constexpr char Maximum[] = "Maximum";
+inline constexpr char Minimum[] = "Minimum";
+inline constexpr char FloorDiv[] = "FloorDiv";
+inline constexpr char FloorMod[] = "FloorMod";
+inline constexpr char Equal[] = "Equal";
+inline constexpr char NotEqual[] = "NotEqual";
+inline constexpr char Less[] = "Less";
+inline constexpr char LessEqual[] = "LessEqual";
+inline constexpr char Greater[] = "Greater";
+inline constexpr char GreaterEqual[] = "GreaterEqual";
+inline constexpr char LogicalAnd[] = "LogicalAnd";
+inline constexpr char LogicalOr[] = "LogicalOr";
+inline constexpr char SelectV2[] = "SelectV2";
+
+// reduce
+inline constexpr char Sum[] = "Sum";
+inline constexpr char Mean[] = "Mean";
+inline constexpr char Max[] = "Max";
+inline constexpr char Min[] = "Min";
+inline constexpr char Prod[] = "Prod";
+inline constexpr char All[] = "All";
+inline constexpr char Any[] = "Any";
+inline constexpr char ArgMax[] = "ArgMax";
+inline constexpr char ArgMin[] = "ArgMin";
+
+// matmul
+inline constexpr char MatMul[] = "MatMul";
+inline constexpr char BatchMatMulV2[] = "BatchMatMulV2";
+
+// softmax
+inline constexpr char Softmax[] = "Softmax";
+inline constexpr char LogSoftmax[] = "LogSoftmax";
+
+// shape
+inline constexpr char Reshape[] = "Reshape";
+inline constexpr char ExpandDims[] = "ExpandDims";
+inline constexpr char Squeeze[] = "Squeeze";
+inline constexpr char Transpose[] = "Transpose";
+inline constexpr char Slice[] = "Slice";
+inline constexpr char StridedSlice[] = "StridedSlice";
+inline constexpr char StridedSliceGrad[] = "StridedSliceGrad";
+inline constexpr char ConcatV2[] = "ConcatV2";
+inline constexpr char Pack[] = "Pack";
+inline constexpr char Unpack[] = "Unpack";
+inline constexpr char SplitV[] = "SplitV";
+inline constexpr char Tile[] = "Tile";
+inline constexpr char PadV2[] = "PadV2";
+inline constexpr char BroadcastTo[] = "BroadcastTo";
+inline constexpr char Fill[] = "Fill";
+
+// index
+inline constexpr char GatherV2[] = "GatherV2";
+inline constexpr char GatherNd[] = "GatherNd";
+inline constexpr char ScatterNd[] = "ScatterNd";
+inline constexpr char TensorScatterAdd[] = "TensorScatterAdd";
+inline constexpr char UnsortedSegmentSum[] = "UnsortedSegmentSum";
+inline constexpr char OneHot[] = "OneHot";
+inline constexpr char Range[] = "Range";
+inline constexpr char MirrorPad[] = "MirrorPad";
+inline constexpr char MirrorPadGrad[] = "MirrorPadGrad";
+
+// random
+inline constexpr char RandomUniform[] = "RandomUniform";
+inline constexpr char RandomStandardNormal[] = "RandomStandardNormal";
+inline constexpr char TruncatedNormal[] = "TruncatedNormal";
+
+// variable
+inline constexpr char ReadVariableOp[] = "ReadVariableOp";
+inline constexpr char AssignVariableOp[] = "AssignVariableOp";
+inline constexpr char AssignAddVariableOp[] = "AssignAddVariableOp";
+inline constexpr char AssignSubVariableOp[] = "AssignSubVariableOp";
+
+}  // namespace ember::op_name

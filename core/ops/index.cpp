@@ -1,0 +1,245 @@
+// The index-driven ops: gather, gather_nd, scatter_nd, tensor_scatter_add,
+// unsorted_segment_sum, one_hot, range, and mirror padding (each output
+// element is read from an input element found by index arithmetic; the
+// adjoint scatter-adds back). Definitions and front-ends; kernels check the
+// indices themselves (data-dependent).
+#include <cmath>
+#include <limits>
+
+#include "core/op.h"
+#include "core/op_names.h"
+#include "core/ops.h"
+#include "core/ops/infer_util.h"
+#include "core/ops/shape_util.h"
+
+namespace ember {
+namespace {
+
+using Ints = std::vector<int64_t>;
+const Ints& ints(const InferContext& c, const char* name) { return c.attrs.get<Ints>(name); }
+
+void require_computable(const InferContext& c, const Tensor& t) {
+  if (!is_computable(t.dtype())) c.fail("unsupported dtype ", dtype_name(t.dtype()));
+}
+
+void infer_gather(InferContext& c) {
+  const TensorShape &p = c.inputs[0].shape(), &idx = c.inputs[1].shape();
+  infer::require_integer_index(c, c.inputs[1]);
+  require_computable(c, c.inputs[0]);
+  int64_t batch_dims = c.attrs.get<int64_t>("batch_dims");
+  if (batch_dims < 0) batch_dims += idx.rank();
+  if (batch_dims < 0 || batch_dims > idx.rank())
+    c.fail("batch_dims ", c.attrs.get<int64_t>("batch_dims"),
+           " is out of range for indices of rank ", idx.rank());
+  if (p.rank() < 1) c.fail("params must have rank >= 1, got a scalar");
+  int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), p.rank());
+  if (axis < batch_dims) c.fail("axis ", axis, " must be >= batch_dims ", batch_dims);
+  for (int64_t i = 0; i < batch_dims; ++i)
+    if (p.dim(static_cast<int>(i)) >= 0 && idx.dim(static_cast<int>(i)) >= 0 &&
+        p.dim(static_cast<int>(i)) != idx.dim(static_cast<int>(i)))
+      c.fail("batch dimension ", i, " differs: params ", p.to_debug_string(), " vs indices ",
+             idx.to_debug_string());
+  Dims out;
+  for (int64_t i = 0; i < axis; ++i) out.push_back(p.dim(static_cast<int>(i)));
+  for (int64_t i = batch_dims; i < idx.rank(); ++i) out.push_back(idx.dim(static_cast<int>(i)));
+  for (int64_t i = axis + 1; i < p.rank(); ++i) out.push_back(p.dim(static_cast<int>(i)));
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+void infer_gather_nd(InferContext& c) {
+  const TensorShape &p = c.inputs[0].shape(), &idx = c.inputs[1].shape();
+  infer::require_integer_index(c, c.inputs[1]);
+  require_computable(c, c.inputs[0]);
+  int64_t bd = c.attrs.get<int64_t>("batch_dims");
+  if (idx.rank() < 1) c.fail("indices must have rank >= 1");
+  int64_t depth = idx.dim(idx.rank() - 1);
+  if (bd < 0 || bd >= idx.rank())
+    c.fail("batch_dims ", bd, " out of range for indices of rank ", idx.rank());
+  if (depth < 0) c.fail("the last dimension of indices must be known");
+  if (bd + depth > p.rank())
+    c.fail("index depth ", depth, " (+ batch_dims ", bd, ") exceeds params rank ", p.rank());
+  Dims out;
+  for (int i = 0; i < idx.rank() - 1; ++i) out.push_back(idx.dim(i));
+  for (int64_t i = bd + depth; i < p.rank(); ++i) out.push_back(p.dim(static_cast<int>(i)));
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+// Shared by ScatterNd and TensorScatterAdd: updates.shape must be
+// indices.shape[:-1] + shape[depth:].
+void check_scatter(const InferContext& c, const TensorShape& shape, const TensorShape& idx,
+                   const TensorShape& upd) {
+  if (idx.rank() < 1) c.fail("indices must have rank >= 1");
+  int64_t depth = idx.dim(idx.rank() - 1);
+  if (depth > shape.rank())
+    c.fail("index depth ", depth, " exceeds the output rank ", shape.rank());
+  Dims want;
+  for (int i = 0; i < idx.rank() - 1; ++i) want.push_back(idx.dim(i));
+  for (int64_t i = depth; i < shape.rank(); ++i) want.push_back(shape.dim(static_cast<int>(i)));
+  if (!TensorShape(want).is_compatible_with(upd))
+    c.fail("updates must have shape ", TensorShape(want).to_debug_string(), ", got ",
+           upd.to_debug_string());
+}
+
+void infer_scatter_nd(InferContext& c) {
+  infer::require_integer_index(c, c.inputs[0]);
+  infer::require_numeric(c, c.inputs[1], "updates");
+  infer::require_valid_dims(c, ints(c, "shape"), "shape");
+  TensorShape shape(ints(c, "shape"));
+  check_scatter(c, shape, c.inputs[0].shape(), c.inputs[1].shape());
+  c.outputs.push_back({c.inputs[1].dtype(), shape});
+}
+
+void infer_tensor_scatter_add(InferContext& c) {
+  infer::require_numeric(c, c.inputs[0], "tensor");
+  infer::require_integer_index(c, c.inputs[1]);
+  infer::require_same_dtype(c, c.inputs[0], c.inputs[2]);
+  check_scatter(c, c.inputs[0].shape(), c.inputs[1].shape(), c.inputs[2].shape());
+  c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()});
+}
+
+void infer_one_hot(InferContext& c) {
+  infer::require_integer_index(c, c.inputs[0]);
+  const TensorShape& in = c.inputs[0].shape();
+  int64_t depth = c.attrs.get<int64_t>("depth");
+  if (depth < 0) c.fail("depth must be non-negative, got ", depth);
+  int64_t axis = c.attrs.get<int64_t>("axis");
+  if (axis < -1 || axis > in.rank()) c.fail("axis ", axis, " out of range [-1, ", in.rank(), "]");
+  if (axis == -1) axis = in.rank();
+  Dims out = in.dims();
+  out.insert(static_cast<size_t>(axis), depth);
+  c.outputs.push_back({c.attrs.get<DType>("T"), TensorShape(std::move(out))});
+}
+
+void infer_range(InferContext& c) {
+  double start = c.attrs.get<double>("start"), limit = c.attrs.get<double>("limit"),
+         delta = c.attrs.get<double>("delta");
+  DType t = c.attrs.get<DType>("Tidx");
+  if (t == bool_ || !is_computable(t)) c.fail("unsupported dtype ", dtype_name(t));
+  if (!std::isfinite(start) || !std::isfinite(limit) || !std::isfinite(delta))
+    c.fail("start, limit and delta must be finite, got ", start, ", ", limit, " and ", delta);
+  if (delta == 0) c.fail("delta must not be 0");
+  if ((delta > 0 && start > limit) || (delta < 0 && start < limit))
+    c.fail("start ", start, " and limit ", limit, " are inconsistent with delta ", delta);
+  int64_t n = 0;
+  if (is_integer(t)) {
+    // 2^63 (2^31) is the first double outside int64 (int32); integral values below convert exactly.
+    const double bound = t == int64 ? 9223372036854775808.0 : t == int32 ? 2147483648.0 : 256.0;
+    const double low = t == uint8 ? 0.0 : -bound;
+    for (double v : {start, limit, delta})
+      if (v != std::trunc(v) || v >= bound || v < low)
+        c.fail("start, limit and delta must be integers in ", dtype_name(t), "'s range, got ",
+               start, ", ", limit, " and ", delta);
+    // |limit - start| and |delta| as unsigned 64-bit values (exact in modular arithmetic).
+    auto lo = static_cast<uint64_t>(static_cast<int64_t>(std::min(start, limit)));
+    auto hi = static_cast<uint64_t>(static_cast<int64_t>(std::max(start, limit)));
+    auto d = static_cast<int64_t>(delta);
+    uint64_t span = hi - lo, step = d < 0 ? uint64_t{0} - static_cast<uint64_t>(d) : static_cast<uint64_t>(d);
+    uint64_t count = span / step + (span % step != 0);
+    if (count > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      c.fail("the range has too many elements");
+    n = static_cast<int64_t>(count);
+  } else {
+    double count = std::ceil(std::abs((limit - start) / delta));
+    if (!(count < 9223372036854775808.0))
+      c.fail("the range [", start, ", ", limit, ") in steps of ", delta, " has too many elements");
+    n = static_cast<int64_t>(count);
+  }
+  c.outputs.push_back({t, TensorShape{n}});
+}
+
+// The adjoint of MirrorPad: from the padded gradient back to the input's
+// shape, under the same constraints MirrorPad puts on the paddings.
+void infer_mirror_pad_grad(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  require_computable(c, c.inputs[0]);
+  const Ints& p = ints(c, "paddings");
+  if (static_cast<int>(p.size()) != 2 * in.rank()) c.fail("paddings needs ", in.rank(), " pairs");
+  bool reflect = mirror_mode(c) == "REFLECT";
+  Dims out;
+  for (int i = 0; i < in.rank(); ++i) {
+    int64_t b = p[2 * static_cast<size_t>(i)], a = p[2 * static_cast<size_t>(i) + 1];
+    if (b < 0 || a < 0)
+      c.fail("paddings must be non-negative, got (", b, ", ", a, ") for dimension ", i);
+    if (in.dim(i) < 0) {
+      out.push_back(-1);
+      continue;
+    }
+    if (b > in.dim(i) || a > in.dim(i) - b)
+      c.fail("paddings (", b, ", ", a, ") exceed dimension ", i, " of size ", in.dim(i));
+    int64_t d = in.dim(i) - b - a;
+    if (reflect ? (b >= d || a >= d) : (b > d || a > d))
+      c.fail("paddings (", b, ", ", a, ") too large for an input dimension ", i, " of size ", d);
+    out.push_back(d);
+  }
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
+void infer_segment_sum(InferContext& c) {
+  const Tensor &data = c.inputs[0], &ids = c.inputs[1];
+  infer::require_numeric(c, data, "data");
+  infer::require_integer_index(c, ids, "segment_ids");
+  if (ids.rank() > data.rank())
+    c.fail("segment_ids has rank ", ids.rank(), ", more than data's ", data.rank());
+  for (int i = 0; i < ids.rank(); ++i)
+    if (ids.dim(i) >= 0 && data.dim(i) >= 0 && ids.dim(i) != data.dim(i))
+      c.fail("segment_ids shape ", ids.shape().to_debug_string(), " is not a prefix of data shape ",
+             data.shape().to_debug_string());
+  int64_t n = c.attrs.get<int64_t>("num_segments");
+  if (n < 0) c.fail("num_segments must be non-negative, got ", n);
+  Dims out{n};
+  for (int i = ids.rank(); i < data.rank(); ++i) out.push_back(data.dim(i));
+  c.outputs.push_back({data.dtype(), TensorShape(std::move(out))});
+}
+
+// clang-format off
+EMBER_DEFINE_OP(op_name::MirrorPadGrad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("mirror_pad_grad").set_infer(infer_mirror_pad_grad);
+EMBER_DEFINE_OP(op_name::UnsortedSegmentSum).inputs(2).attr("num_segments", AttrKind::Int).api("unsorted_segment_sum").set_infer(infer_segment_sum);
+EMBER_DEFINE_OP(op_name::MirrorPad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("pad").set_infer(infer_pad);
+EMBER_DEFINE_OP(op_name::GatherV2).inputs(2).attr("axis", AttrKind::Int).attr("batch_dims", AttrKind::Int).api("gather").set_infer(infer_gather);
+EMBER_DEFINE_OP(op_name::GatherNd).inputs(2).attr("batch_dims", AttrKind::Int).api("gather_nd").set_infer(infer_gather_nd);
+EMBER_DEFINE_OP(op_name::ScatterNd).inputs(2).attr("shape", AttrKind::Ints).api("scatter_nd").set_infer(infer_scatter_nd);
+EMBER_DEFINE_OP(op_name::TensorScatterAdd).inputs(3).api("tensor_scatter_add").set_infer(infer_tensor_scatter_add);
+EMBER_DEFINE_OP(op_name::OneHot).inputs(1).attr("depth", AttrKind::Int).attr("on_value", AttrKind::Float).attr("off_value", AttrKind::Float).attr("axis", AttrKind::Int).attr("T", AttrKind::Type).api("one_hot").set_infer(infer_one_hot).not_differentiable();
+EMBER_DEFINE_OP(op_name::Range).inputs(0).attr("start", AttrKind::Float).attr("limit", AttrKind::Float).attr("delta", AttrKind::Float).attr("Tidx", AttrKind::Type).api("range").set_infer(infer_range).not_differentiable();
+// clang-format on
+
+}  // namespace
+
+Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t batch_dims) {
+  return execute1(EMBER_OP(op_name::GatherV2), {params, indices},
+                  {{"axis", axis}, {"batch_dims", batch_dims}});
+}
+
+Tensor gather_nd(const Tensor& params, const Tensor& indices, int64_t batch_dims) {
+  return execute1(EMBER_OP(op_name::GatherNd), {params, indices}, {{"batch_dims", batch_dims}});
+}
+
+Tensor scatter_nd(const Tensor& indices, const Tensor& updates, const TensorShape& shape) {
+  return execute1(EMBER_OP(op_name::ScatterNd), {indices, updates}, {{"shape", shape.as_vector()}});
+}
+
+Tensor tensor_scatter_add(const Tensor& tensor, const Tensor& indices, const Tensor& updates) {
+  return execute1(EMBER_OP(op_name::TensorScatterAdd), {tensor, indices, updates});
+}
+
+Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, int64_t num_segments) {
+  return execute1(EMBER_OP(op_name::UnsortedSegmentSum), {data, segment_ids},
+                  {{"num_segments", num_segments}});
+}
+
+Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off_value,
+               int64_t axis, DType dtype) {
+  return execute1(EMBER_OP(op_name::OneHot), {indices},
+                  {{"depth", depth},
+                   {"on_value", on_value},
+                   {"off_value", off_value},
+                   {"axis", axis},
+                   {"T", dtype}});
+}
+
+Tensor range(double start, double limit, double delta, DType dtype) {
+  return execute1(EMBER_OP(op_name::Range), std::span<const Tensor>{},
+                  {{"start", start}, {"limit", limit}, {"delta", delta}, {"Tidx", dtype}});
+}
+
+}  // namespace ember

@@ -1,0 +1,67 @@
+// Matrix products: MatMul (two matrices) and BatchMatMulV2 (broadcast batches),
+// their definitions and the matmul front-end that picks between them.
+#include "core/context.h"
+#include "core/op.h"
+#include "core/op_names.h"
+#include "core/ops.h"
+#include "core/ops/infer_util.h"
+
+namespace ember {
+namespace {
+
+std::string mat_str(const TensorShape& s) { return s.to_debug_string(); }
+
+void infer_matmul(InferContext& c) {
+  const Tensor &a = c.inputs[0], &b = c.inputs[1];
+  infer::require_float(c, a, "a");
+  infer::require_same_dtype(c, a, b);
+  if (a.rank() != 2 || b.rank() != 2)
+    c.fail("MatMul takes matrices (rank 2), got ", mat_str(a.shape()), " and ", mat_str(b.shape()));
+  bool ta = c.attrs.get<bool>("transpose_a"), tb = c.attrs.get<bool>("transpose_b");
+  int64_t m = a.dim(ta ? 1 : 0), k = a.dim(ta ? 0 : 1);
+  int64_t k2 = b.dim(tb ? 1 : 0), n = b.dim(tb ? 0 : 1);
+  if (k >= 0 && k2 >= 0 && k != k2)
+    c.fail("inner dimensions differ: ", mat_str(a.shape()), " vs ", mat_str(b.shape()),
+           ta || tb ? " (after transposes)" : "");
+  c.outputs.push_back({a.dtype(), TensorShape{m, n}});
+}
+
+void infer_batch_matmul(InferContext& c) {
+  const Tensor &a = c.inputs[0], &b = c.inputs[1];
+  infer::require_float(c, a, "a");
+  infer::require_same_dtype(c, a, b);
+  if (a.rank() < 2 || b.rank() < 2)
+    c.fail("operands must have rank >= 2, got ", mat_str(a.shape()), " and ", mat_str(b.shape()));
+  bool ta = c.attrs.get<bool>("adj_x"), tb = c.attrs.get<bool>("adj_y");
+  int ra = a.rank(), rb = b.rank();
+  int64_t m = a.dim(ta ? ra - 1 : ra - 2), k = a.dim(ta ? ra - 2 : ra - 1);
+  int64_t k2 = b.dim(tb ? rb - 1 : rb - 2), n = b.dim(tb ? rb - 2 : rb - 1);
+  if (k >= 0 && k2 >= 0 && k != k2)
+    c.fail("inner dimensions differ: ", mat_str(a.shape()), " vs ", mat_str(b.shape()),
+           ta || tb ? " (after transposes)" : "");
+  Dims ba(a.shape().dims().begin(), a.shape().dims().end() - 2);
+  Dims bb(b.shape().dims().begin(), b.shape().dims().end() - 2);
+  TensorShape batch = infer::broadcast(c, TensorShape(ba), TensorShape(bb));
+  Dims out = batch.dims();
+  out.push_back(m);
+  out.push_back(n);
+  c.outputs.push_back({a.dtype(), TensorShape(std::move(out))});
+}
+
+// clang-format off
+EMBER_DEFINE_OP(op_name::MatMul).inputs(2).attr("transpose_a", AttrKind::Bool).attr("transpose_b", AttrKind::Bool).api("matmul").set_infer(infer_matmul);
+EMBER_DEFINE_OP(op_name::BatchMatMulV2).inputs(2).attr("adj_x", AttrKind::Bool).attr("adj_y", AttrKind::Bool).api("matmul").set_infer(infer_batch_matmul);
+// clang-format on
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+  ApiScope api("matmul");
+  if (a.rank() == 2 && b.rank() == 2)
+    return execute1(EMBER_OP(op_name::MatMul), {a, b},
+                    {{"transpose_a", transpose_a}, {"transpose_b", transpose_b}});
+  return execute1(EMBER_OP(op_name::BatchMatMulV2), {a, b},
+                  {{"adj_x", transpose_a}, {"adj_y", transpose_b}});
+}
+
+}  // namespace ember

@@ -1,0 +1,52 @@
+// The elementwise ops that apply a shared functor (kernels/functors.h), listed
+// once for both backends: each backend defines the launchers named here
+// (unary_numeric, unary_float, binary_numeric, binary_float, compare,
+// binary_bool) as templates over the functor, and registers the list with
+//   #define REG(OP, LAUNCHER, FUNCTOR) EMBER_REGISTER_KERNEL(op_name::OP, CPU, LAUNCHER<FUNCTOR>);
+//   EMBER_ELEMENTWISE_FUNCTOR_OPS(REG)
+// The ops with kernels of their own (Cast, LogicalNot, SelectV2) register apart.
+#pragma once
+
+// clang-format off
+#define EMBER_ELEMENTWISE_FUNCTOR_OPS(X) \
+  X(Neg, unary_numeric, fn::Neg) \
+  X(Abs, unary_numeric, fn::Abs) \
+  X(Sign, unary_numeric, fn::Sign) \
+  X(Exp, unary_float, fn::Exp) \
+  X(Log, unary_float, fn::Log) \
+  X(Log1p, unary_float, fn::Log1p) \
+  X(Expm1, unary_float, fn::Expm1) \
+  X(Sqrt, unary_float, fn::Sqrt) \
+  X(Rsqrt, unary_float, fn::Rsqrt) \
+  X(Square, unary_numeric, fn::Square) \
+  X(Reciprocal, unary_float, fn::Reciprocal) \
+  X(Sin, unary_float, fn::Sin) \
+  X(Cos, unary_float, fn::Cos) \
+  X(Tanh, unary_float, fn::Tanh) \
+  X(Sigmoid, unary_float, fn::Sigmoid) \
+  X(Relu, unary_numeric, fn::Relu) \
+  X(Gelu, unary_float, fn::Gelu) \
+  X(Softplus, unary_float, fn::Softplus) \
+  X(Erf, unary_float, fn::Erf) \
+  X(Floor, unary_float, fn::Floor) \
+  X(Ceil, unary_float, fn::Ceil) \
+  X(Round, unary_float, fn::Round) \
+  X(AddV2, binary_numeric, fn::Add) \
+  X(Sub, binary_numeric, fn::Sub) \
+  X(Mul, binary_numeric, fn::Mul) \
+  X(RealDiv, binary_float, fn::Div) \
+  X(Div, binary_numeric, fn::Div) \
+  X(Pow, binary_numeric, fn::Pow) \
+  X(Maximum, binary_numeric, fn::Maximum) \
+  X(Minimum, binary_numeric, fn::Minimum) \
+  X(FloorDiv, binary_numeric, fn::FloorDiv) \
+  X(FloorMod, binary_numeric, fn::FloorMod) \
+  X(Equal, compare, fn::Equal) \
+  X(NotEqual, compare, fn::NotEqual) \
+  X(Less, compare, fn::Less) \
+  X(LessEqual, compare, fn::LessEqual) \
+  X(Greater, compare, fn::Greater) \
+  X(GreaterEqual, compare, fn::GreaterEqual) \
+  X(LogicalAnd, binary_bool, fn::LogicalAnd) \
+  X(LogicalOr, binary_bool, fn::LogicalOr)
+// clang-format on
