@@ -332,6 +332,14 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
           differentiable_dtype(outputs[k].dtype()))
         out_grads[k] = zeros_like(outputs[k]);
     GradContext gc{*op, inputs, outputs, out_grads, attrs};
+    // A forward value the gradient did not declare (GRAD's uses) is a
+    // stand-in without a buffer; reading it raises Internal naming this op.
+    struct GradientOf {
+      Context& c;
+      const OpDef* saved = c.gradient_of;
+      ~GradientOf() { c.gradient_of = saved; }
+    } scope{context()};
+    context().gradient_of = op;
     std::vector<Tensor> in_grads = op->grad(gc);
     EMBER_CHECK(in_grads.size() == inputs.size(), Internal,
                 "[GradientTape.gradient] the gradient of ", op->name, " returned ", in_grads.size(),

@@ -44,6 +44,8 @@ struct Context {
   TapeHook* tapes = nullptr;
   // The user-facing function being called (ApiScope), for error messages.
   const char* api = nullptr;
+  // The op whose gradient a tape is computing, for error messages.
+  const OpDef* gradient_of = nullptr;
 };
 
 /// This thread's context.

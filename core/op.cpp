@@ -185,6 +185,14 @@ std::vector<const OpDef*> registered_ops() {
   return out;
 }
 
+std::vector<const OpDef*> registry_slots() {
+  auto& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  std::vector<const OpDef*> out;
+  for (auto& [name, def] : r.ops) out.push_back(def.get());
+  return out;
+}
+
 void register_kernel(std::string_view op, DeviceKind kind, KernelFn fn) {
   OpDef& def = op_registry_slot(op);
   EMBER_CHECK(def.kernels[static_cast<int>(kind)] == nullptr, Internal, "[registry] two ",

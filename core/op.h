@@ -208,6 +208,9 @@ OpDef& define_op(std::string_view name);
 const OpDef& op_def(std::string_view name);
 /// Every defined op, sorted by name.
 std::vector<const OpDef*> registered_ops();
+/// Every registry slot, defined or not: a slot without inference is an
+/// orphan (a kernel or gradient registered under a name no op defines).
+std::vector<const OpDef*> registry_slots();
 void register_kernel(std::string_view op, DeviceKind kind, KernelFn fn);
 void register_gradient(std::string_view op, GradFn fn);
 /// Declares which forward values the gradient of `op` reads (GradUses flags).

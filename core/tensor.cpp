@@ -62,6 +62,19 @@ Tensor Tensor::empty(const TensorShape& shape, DType dtype, Device device) {
   return Tensor(std::move(impl));
 }
 
+void Tensor::throw_no_buffer() const {
+  const Context& ctx = context();
+  if (is_symbolic())
+    throw FailedPrecondition(detail::str_cat(
+        "[", ctx.api ? ctx.api : "Tensor",
+        "] a symbolic tensor has no value while tracing; use ember::print to see values at run time"));
+  if (ctx.gradient_of)
+    throw Internal(detail::str_cat(
+        "[gradient of ", ctx.gradient_of->name, "] the gradient read a forward value of op ",
+        ctx.gradient_of->name, " that its GRAD declaration does not keep (GradUses); declare it"));
+  throw Internal(detail::str_cat("[", ctx.api ? ctx.api : "Tensor", "] the tensor has no buffer"));
+}
+
 void Tensor::throw_undefined() {
   const char* api = context().api;
   throw InvalidArgument(detail::str_cat("[", api ? api : "Tensor",

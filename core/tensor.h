@@ -91,7 +91,14 @@ class Tensor {
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 
   /// The first element's address (device memory for a CUDA tensor).
-  void* raw_data() const { return static_cast<char*>(impl_->storage->data()) + impl_->offset; }
+  /// Internal error for a tensor with no buffer (a tape's stand-in for a
+  /// forward value no gradient declared); FailedPrecondition for a symbolic one.
+  void* raw_data() const {
+    const TensorImpl& i = checked();
+    if (!i.storage) [[unlikely]]
+      throw_no_buffer();
+    return static_cast<char*>(i.storage->data()) + i.offset;
+  }
   template <typename T>
   T* data() const {
     check_dtype(dtype_of_v<std::remove_const_t<T>>, "data");
@@ -139,6 +146,7 @@ class Tensor {
     return *impl_;
   }
   [[noreturn]] static void throw_undefined();
+  [[noreturn]] void throw_no_buffer() const;
 
   std::shared_ptr<TensorImpl> impl_;
 };

@@ -8,6 +8,9 @@
 namespace ember::test {
 namespace {
 
+// fill/zeros/ones, checked against the values asked for.
+const CoveredOps covered{op_name::Fill};
+
 TEST(DType, NamesAndSizes) {
   EXPECT_EQ(dtype_name(float32), "float32");
   EXPECT_EQ(dtype_name(bool_), "bool");

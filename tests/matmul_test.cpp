@@ -5,6 +5,8 @@
 namespace ember::test {
 namespace {
 
+const CoveredOps covered{op_name::MatMul, op_name::BatchMatMulV2};
+
 // C[b] = op(A[b]) · op(B[b]) for the broadcast batch of the two shapes.
 std::vector<double> matmul_ref(const std::vector<double>& a, const TensorShape& sa,
                                const std::vector<double>& b, const TensorShape& sb, bool ta,

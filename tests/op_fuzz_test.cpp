@@ -148,6 +148,7 @@ TEST(OpFuzz, EveryRegisteredOpRefusesHostileCallsWithAnErrorNamingIt) {
   const auto ops = registered_ops();
   ASSERT_GT(ops.size(), 80u);
   for (const OpDef* op : ops) {
+    if (op->name.rfind("EmberTest", 0) == 0) continue;  // ops tests define for themselves
     for (int trial = 0; trial < 2000; ++trial) {
       std::string d = fuzz.call(*op);
       if (!d.empty()) {

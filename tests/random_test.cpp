@@ -12,6 +12,8 @@
 namespace ember::test {
 namespace {
 
+const CoveredOps covered{op_name::RandomUniform, op_name::RandomStandardNormal, op_name::TruncatedNormal};
+
 TEST(Philox, KnownAnswerVectors) {
   // Random123's kat_vectors for philox4x32-10: counter, key -> output.
   struct Kat {

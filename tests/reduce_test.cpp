@@ -10,6 +10,8 @@
 namespace ember::test {
 namespace {
 
+const CoveredOps covered{op_name::Sum, op_name::Mean, op_name::Max, op_name::Min, op_name::Prod, op_name::All, op_name::Any, op_name::ArgMax, op_name::ArgMin};
+
 using ReduceFn = std::function<Tensor(const Tensor&, Axes, bool)>;
 using Combine = std::function<double(const std::vector<double>&)>;
 

@@ -12,6 +12,8 @@
 namespace ember::test {
 namespace {
 
+const CoveredOps covered{op_name::Softmax, op_name::LogSoftmax};
+
 class SoftmaxTest : public DeviceTest {};
 
 std::vector<double> softmax_ref(const std::vector<double>& in, const TensorShape& s, int axis,

@@ -5,6 +5,9 @@
 namespace ember::test {
 namespace {
 
+// The variable ops, checked against the values assigned.
+const CoveredOps covered{op_name::ReadVariableOp, op_name::AssignVariableOp, op_name::AssignAddVariableOp, op_name::AssignSubVariableOp};
+
 class VariableTest : public DeviceTest {};
 class GradientTapeTest : public DeviceTest {};
 

@@ -7,6 +7,18 @@
 
 namespace ember::test {
 
+namespace {
+std::set<std::string>& covered_set() {
+  static std::set<std::string> s;
+  return s;
+}
+}  // namespace
+
+CoveredOps::CoveredOps(std::initializer_list<const char*> ops) {
+  for (const char* op : ops) covered_set().insert(op);
+}
+const std::set<std::string>& covered_ops() { return covered_set(); }
+
 double round_to(double x, DType dtype) {
   switch (dtype) {
     case DType::Float32:

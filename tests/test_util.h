@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "core/op_names.h"
 #include "ember.h"
 
 namespace ember::test {
@@ -43,6 +45,15 @@ std::vector<int64_t> unravel(int64_t flat, const TensorShape& shape);
 int64_t ravel(const std::vector<int64_t>& idx, const TensorShape& shape);
 
 std::string device_name(const ::testing::TestParamInfo<Device>& info);
+
+/// Declares, at namespace scope in a test file, the ops whose results that
+/// file checks against a reference (`const CoveredOps covered{op_name::Exp, ...};`).
+/// The registry self-check (registry_test.cpp) requires every op in some list.
+struct CoveredOps {
+  CoveredOps(std::initializer_list<const char*> ops);
+};
+/// The union of every file's CoveredOps.
+const std::set<std::string>& covered_ops();
 
 /// tests/data: EMBER_TEST_DATA_DIR from the environment (for a build run
 /// elsewhere, as on a GPU machine), else the source tree's.
