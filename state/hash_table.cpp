@@ -28,17 +28,8 @@ class TableSaveable : public Saveable {
     values.suffix = "-values";
     values.dtype = t_->value_dtype();
     values.shape = TensorShape{n};
-    for (double v : c.values) {
-      if (values.dtype == float32) {
-        float f = static_cast<float>(v);
-        values.bytes.append(reinterpret_cast<const char*>(&f), 4);
-      } else if (values.dtype == float64) {
-        values.bytes.append(reinterpret_cast<const char*>(&v), 8);
-      } else {
-        auto i = static_cast<int64_t>(v);
-        values.bytes.append(reinterpret_cast<const char*>(&i), 8);
-      }
-    }
+    const size_t width = dtype_size(values.dtype);
+    for (MutableHashTable::Cell v : c.values) values.bytes.append(reinterpret_cast<const char*>(&v), width);
     return {keys, values};
   }
   void check(const std::map<std::string, SavedTensor>& tensors) const override {
@@ -68,20 +59,11 @@ class TableSaveable : public Saveable {
     else
       c.int_keys.resize(static_cast<size_t>(n)),
           std::memcpy(c.int_keys.data(), k.bytes.data(), k.bytes.size());
+    const size_t width = dtype_size(v.dtype);
     for (int64_t i = 0; i < n; ++i) {
-      if (v.dtype == float32) {
-        float f;
-        std::memcpy(&f, v.bytes.data() + 4 * i, 4);
-        c.values.push_back(f);
-      } else if (v.dtype == float64) {
-        double d;
-        std::memcpy(&d, v.bytes.data() + 8 * i, 8);
-        c.values.push_back(d);
-      } else {
-        int64_t x;
-        std::memcpy(&x, v.bytes.data() + 8 * i, 8);
-        c.values.push_back(static_cast<double>(x));
-      }
+      MutableHashTable::Cell cell = 0;
+      std::memcpy(&cell, v.bytes.data() + width * static_cast<size_t>(i), width);
+      c.values.push_back(cell);
     }
     t_->replace(c);
   }
@@ -93,37 +75,41 @@ class TableSaveable : public Saveable {
 }  // namespace
 
 MutableHashTable::MutableHashTable(KeyType key_type, DType value_dtype, double default_value)
-    : key_type_(key_type), value_dtype_(value_dtype), default_(default_value) {
+    : key_type_(key_type), value_dtype_(value_dtype), default_(0) {
   EMBER_CHECK(value_dtype == int64 || value_dtype == float32 || value_dtype == float64,
               InvalidArgument, "[MutableHashTable] values must be int64, float32 or float64, got ",
               dtype_name(value_dtype));
+  if (value_dtype == float32) {
+    auto f = static_cast<float>(default_value);
+    std::memcpy(&default_, &f, 4);
+  } else if (value_dtype == float64) {
+    std::memcpy(&default_, &default_value, 8);
+  } else {
+    auto i = static_cast<int64_t>(default_value);
+    std::memcpy(&default_, &i, 8);
+  }
 }
 
-std::vector<double> MutableHashTable::value_list(const Tensor& values, size_t n,
-                                                 const char* api) const {
+std::vector<MutableHashTable::Cell> MutableHashTable::value_list(const Tensor& values, size_t n,
+                                                              const char* api) const {
   EMBER_CHECK(values.dtype() == value_dtype_, InvalidArgument, "[MutableHashTable.", api,
               "] values must be ", dtype_name(value_dtype_), ", got ", dtype_name(values.dtype()));
   EMBER_CHECK(values.num_elements() == static_cast<int64_t>(n), InvalidArgument,
               "[MutableHashTable.", api, "] ", n, " keys but ", values.num_elements(), " values");
-  std::vector<double> out;
   Tensor h = values.to(Device::cpu());
-  for (int64_t i = 0; i < h.num_elements(); ++i) {
-    if (value_dtype_ == float32)
-      out.push_back(static_cast<const float*>(h.raw_data())[i]);
-    else if (value_dtype_ == float64)
-      out.push_back(static_cast<const double*>(h.raw_data())[i]);
-    else
-      out.push_back(static_cast<double>(static_cast<const int64_t*>(h.raw_data())[i]));
-  }
+  const size_t width = dtype_size(value_dtype_);
+  std::vector<Cell> out(n, 0);
+  for (size_t i = 0; i < n; ++i)
+    std::memcpy(&out[i], static_cast<const char*>(h.raw_data()) + i * width, width);
   return out;
 }
 
-Tensor MutableHashTable::make_values(const std::vector<double>& v, const TensorShape& shape) const {
-  if (value_dtype_ == float32) return constant(std::vector<float>(v.begin(), v.end()), shape);
-  if (value_dtype_ == float64) return constant(v, shape);
-  std::vector<int64_t> i;
-  for (double d : v) i.push_back(static_cast<int64_t>(d));
-  return constant(i, shape);
+Tensor MutableHashTable::make_values(const std::vector<Cell>& v, const TensorShape& shape) const {
+  Tensor t = Tensor::empty(shape, value_dtype_, Device::cpu());
+  const size_t width = dtype_size(value_dtype_);
+  for (size_t i = 0; i < v.size(); ++i)
+    std::memcpy(static_cast<char*>(t.raw_data()) + i * width, &v[i], width);
+  return t.to(default_device());
 }
 
 namespace {
@@ -150,7 +136,7 @@ void MutableHashTable::insert(const std::vector<std::string>& keys, const Tensor
 Tensor MutableHashTable::lookup(const Tensor& keys) const {
   EMBER_CHECK(key_type_ == KeyType::Int64, InvalidArgument,
               "[MutableHashTable.lookup] this table has string keys");
-  std::vector<double> out;
+  std::vector<Cell> out;
   for (int64_t k : int_keys(keys, "lookup")) {
     auto it = ints_.find(k);
     out.push_back(it == ints_.end() ? default_ : it->second);
@@ -160,7 +146,7 @@ Tensor MutableHashTable::lookup(const Tensor& keys) const {
 Tensor MutableHashTable::lookup(const std::vector<std::string>& keys) const {
   EMBER_CHECK(key_type_ == KeyType::String, InvalidArgument,
               "[MutableHashTable.lookup] this table has int64 keys");
-  std::vector<double> out;
+  std::vector<Cell> out;
   for (const auto& k : keys) {
     auto it = strings_.find(k);
     out.push_back(it == strings_.end() ? default_ : it->second);

@@ -37,24 +37,26 @@ class MutableHashTable : public Trackable {
   std::map<std::string, std::shared_ptr<Saveable>> saveables() override;
 
   // For the saveable: the contents as columns, and replacing them.
+  /// A value's bytes in the value dtype (width <= 8), held exactly.
+  using Cell = uint64_t;
   struct Columns {
     std::vector<int64_t> int_keys;
     std::vector<std::string> string_keys;
-    std::vector<double> values;
+    std::vector<Cell> values;
   };
   Columns columns() const;
   void replace(const Columns& c);
 
  private:
-  std::vector<double> value_list(const Tensor& values, size_t n, const char* api) const;
-  Tensor make_values(const std::vector<double>& v, const TensorShape& shape) const;
+  std::vector<Cell> value_list(const Tensor& values, size_t n, const char* api) const;
+  Tensor make_values(const std::vector<Cell>& v, const TensorShape& shape) const;
 
   KeyType key_type_;
   DType value_dtype_;
-  double default_;
-  // Values are kept as double: exact for float32, float64 and int64 up to 2^53.
-  std::unordered_map<int64_t, double> ints_;
-  std::unordered_map<std::string, double> strings_;
+  Cell default_;
+  // Each value's own bytes: int64 values beyond 2^53 stay exact.
+  std::unordered_map<int64_t, Cell> ints_;
+  std::unordered_map<std::string, Cell> strings_;
 };
 
 }  // namespace ember

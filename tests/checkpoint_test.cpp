@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -272,6 +273,23 @@ struct MyModule : Module {
   }
   void operate(const Tensor& v) { w->assign_add(v); }
 };
+
+// int64 values are held exactly, beyond 2^53 and up to INT64_MAX/MIN, in the
+// table and through a checkpoint.
+TEST(HashTable, Int64ValuesAreExact) {
+  std::string dir = temp_dir("table_exact");
+  const std::vector<int64_t> big = {(int64_t{1} << 53) + 1, std::numeric_limits<int64_t>::max(),
+                                    std::numeric_limits<int64_t>::min(), -((int64_t{1} << 60) + 7)};
+  auto t = std::make_shared<MutableHashTable>(KeyType::Int64, int64, -1);
+  t->insert(constant(std::vector<int64_t>{1, 2, 3, 4}), constant(big));
+  EXPECT_EQ(t->lookup(constant(std::vector<int64_t>{1, 2, 3, 4, 5})).to_vector<int64_t>(),
+            (std::vector<int64_t>{big[0], big[1], big[2], big[3], -1}));
+  std::string path = Checkpoint({{"t", t}}).save(dir + "/ckpt");
+  auto back = std::make_shared<MutableHashTable>(KeyType::Int64, int64, -1);
+  Checkpoint({{"t", back}}).restore(path).assert_consumed();
+  EXPECT_EQ(back->lookup(constant(std::vector<int64_t>{1, 2, 3, 4})).to_vector<int64_t>(), big);
+  fs::remove_all(dir);
+}
 
 TEST(CheckpointTest, RestoreOnCreation) {
   std::string dir = temp_dir("on_creation");
