@@ -153,7 +153,14 @@ struct RestoreState {
   TrackableObjectGraph graph;
   std::vector<std::weak_ptr<Trackable>> bound;
   std::vector<bool> restored;
-  int pending = 0;
+  // Nodes waiting for an object to be created. Counted per node, not per
+  // path: a node reachable by two paths is done when either is created.
+  std::set<int> deferred;
+  int pending() const {
+    int n = 0;
+    for (int node : deferred) n += bound[static_cast<size_t>(node)].expired() && has_values(node);
+    return n;
+  }
 
   struct Plan {
     int node;
@@ -211,10 +218,9 @@ struct RestoreState {
     }
     for (auto& d : deferrals) {
       if (!self->bound[static_cast<size_t>(d.node)].expired()) continue;
-      ++self->pending;
       int node = d.node;
+      self->deferred.insert(node);
       d.parent->defer_until_tracked(d.name, [self, node](const std::shared_ptr<Trackable>& child) {
-        --self->pending;
         std::vector<Plan> plans2;
         std::vector<Deferral> deferrals2;
         self->collect(node, child, plans2, deferrals2);
@@ -293,9 +299,9 @@ const RestoreStatus& RestoreStatus::assert_consumed() const {
       throw FailedPrecondition(detail::str_cat("[checkpoint] Unresolved object in checkpoint ",
                                                state_->describe(i), " (", state_->path, ")"));
   }
-  if (state_->pending > 0)
+  if (int pending = state_->pending(); pending > 0)
     throw FailedPrecondition(
-        detail::str_cat("[checkpoint] ", state_->pending,
+        detail::str_cat("[checkpoint] ", pending,
                         " restorations are still waiting for their objects to be created"));
   return *this;
 }

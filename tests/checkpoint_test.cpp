@@ -314,6 +314,29 @@ TEST(CheckpointTest, RestoreOnCreation) {
   fs::remove_all(dir);
 }
 
+// One object reachable by two paths: creating it under either path consumes
+// it (TensorFlow counts pending restorations per object, not per path).
+TEST(CheckpointTest, RestoreOnCreationCountsObjectsNotPaths) {
+  std::string dir = temp_dir("two_paths");
+  auto root = std::make_shared<Trackable>();
+  auto child = std::make_shared<Trackable>();
+  Variable v(constant({1.f, 2.f}));
+  child->track("v", v);
+  root->track("a", child);
+  root->track("b", child);
+  std::string path = Checkpoint({{"root", root}}).save(dir + "/ckpt");
+
+  auto fresh = std::make_shared<Trackable>();
+  auto status = Checkpoint({{"root", fresh}}).restore(path);
+  auto fresh_child = std::make_shared<Trackable>();
+  Variable w(zeros({2}));
+  fresh_child->track("v", w);
+  fresh->track("a", fresh_child);  // "b" is never created
+  EXPECT_EQ(w.read_value().to_vector<float>(), (std::vector<float>{1.f, 2.f}));
+  EXPECT_NO_THROW(status.assert_consumed());
+  fs::remove_all(dir);
+}
+
 TEST(CheckpointTest, SaveNumbersAndWrite) {
   std::string dir = temp_dir("numbers");
   auto m = std::make_shared<MyModule>("m");
