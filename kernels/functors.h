@@ -144,6 +144,28 @@ EMBER_HOST_DEVICE inline float fast_exp(float x) {
   return nan ? x : y;
 }
 
+/// float32 tanh (Cephes tanhf), written once for every lane: the scalar
+/// functor (CPU loop tails, CUDA) and the CPU's 8-lane tanh8 call it with
+/// their exp (fast_exp, or exp8 which is fast_exp lane by lane), so a value
+/// gets the same bits wherever it sits in a tensor and however many threads
+/// run. A polynomial below |x| = 0.625, else 1 - 2 / (exp(2|x|) + 1) with
+/// the sign of x. About 2 ulp. F is float or a float vector.
+template <typename F, typename Exp>
+EMBER_HOST_DEVICE inline F tanh_cephes(F x, Exp exp) {
+  F ax = x < 0 ? -x : x;
+  F z = x * x;
+  F p = F{} + -5.70498872745e-3f;
+  p = p * z + 2.06390887954e-2f;
+  p = p * z + -5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z + -3.33332819422e-1f;
+  F small = x + x * z * p;
+  F large = 1.0f - 2.0f / (exp(ax + ax) + 1.0f);
+  large = x < 0 ? -large : large;
+  F y = ax < 0.625f ? small : large;
+  return x != x ? x : y;
+}
+
 template <typename T>
 EMBER_HOST_DEVICE inline T exp_(T x) {
   if constexpr (std::is_same_v<T, float>)
@@ -247,7 +269,10 @@ struct Cos {
 struct Tanh {
   template <typename T>
   EMBER_HOST_DEVICE T operator()(T x) const {
-    return std::tanh(x);
+    if constexpr (std::is_same_v<T, float>)
+      return tanh_cephes(x, [](float v) { return fast_exp(v); });
+    else
+      return std::tanh(x);
   }
 };
 struct Sigmoid {

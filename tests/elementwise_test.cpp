@@ -2,6 +2,8 @@
 // empty and 0-d tensors, and sizes large enough for the threaded path.
 #include <cmath>
 
+#include <cstring>
+
 #include "test_util.h"
 
 namespace ember::test {
@@ -432,6 +434,27 @@ EMBER_INSTANTIATE_DEVICE_TESTS(UnaryTest);
 EMBER_INSTANTIATE_DEVICE_TESTS(CastTest);
 EMBER_INSTANTIATE_DEVICE_TESTS(BinaryTest);
 EMBER_INSTANTIATE_DEVICE_TESTS(WhereTest);
+
+// float32 tanh gives a value the same bits wherever it sits (8-lane body or
+// scalar tail) and whatever the length of the tensor: one implementation.
+TEST(Tanh, SameBitsInEveryLaneAndAlone) {
+  DeviceScope cpu(Device::cpu());
+  std::vector<float> xs;
+  for (int i = 0; i < 203; ++i) xs.push_back(-9.5f + 0.0937f * static_cast<float>(i));
+  std::vector<float> whole = tanh(constant(xs)).to_vector<float>();
+  for (size_t i = 0; i < xs.size(); ++i) {
+    float alone = tanh(constant(std::vector<float>{xs[i]})).item<float>();
+    EXPECT_EQ(std::memcmp(&alone, &whole[i], 4), 0) << "x=" << xs[i] << " at " << i;
+    // and shifted by one position in a longer tensor
+    std::vector<float> shifted{0.f};
+    shifted.insert(shifted.end(), xs.begin(), xs.end());
+    if (i == 0) {
+      std::vector<float> w2 = tanh(constant(shifted)).to_vector<float>();
+      for (size_t k = 0; k < xs.size(); ++k)
+        EXPECT_EQ(std::memcmp(&w2[k + 1], &whole[k], 4), 0) << "x=" << xs[k];
+    }
+  }
+}
 
 }  // namespace
 }  // namespace ember::test
