@@ -37,13 +37,14 @@ GRAD(op_name::Gelu, kGradUsesInputs) {
   Tensor pdf = exp(-0.5 * x * x) * (1 / std::sqrt(2 * M_PI));
   return {G * (cdf + x * pdf)};
 } END_GRAD;
-GRAD(op_name::Identity, kGradUsesNothing) { return {G}; } END_GRAD;                     // flows to the variable's handle
+GRAD(op_name::Identity, kGradUsesNothing) {                         // a copy: back to x's device
+  return {G.device() == X.device() ? G : G.to(X.device())};
+} END_GRAD;
 GRAD(op_name::Cast, kGradUsesNothing) {
   if (!is_floating(X.dtype())) return {kNone};
   return {cast(G, X.dtype())};
 } END_GRAD;
 
-#define B c.inputs[1]
 GRAD(op_name::AddV2, kGradUsesNothing) { return {unbroadcast(G, A.shape()), unbroadcast(G, B.shape())}; } END_GRAD;
 GRAD(op_name::Sub, kGradUsesNothing) { return {unbroadcast(G, A.shape()), unbroadcast(-G, B.shape())}; } END_GRAD;
 GRAD(op_name::Mul, kGradUsesInputs) { return {unbroadcast(G * B, A.shape()), unbroadcast(G * A, B.shape())}; } END_GRAD;

@@ -63,6 +63,7 @@ GRAD(op_name::PadV2, kGradUsesNothing) {
   }
   return {slice(G, begin, size)};
 } END_GRAD;
+GRAD(op_name::Snapshot, kGradUsesNothing) { return {G}; } END_GRAD;  // a copy
 // clang-format on
 
 }  // namespace

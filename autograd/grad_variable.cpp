@@ -5,7 +5,7 @@ namespace ember::autograd {
 namespace {
 
 // clang-format off
-GRAD(op_name::ReadVariableOp, kGradUsesNothing) { return {G}; } END_GRAD;
+GRAD(op_name::ReadVariableOp, kGradUsesNothing) { return {G}; } END_GRAD;  // flows to the variable's handle
 // clang-format on
 
 }  // namespace

@@ -283,7 +283,7 @@ std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, con
         if (moved.empty()) moved.assign(inputs.begin(), inputs.end());
         EMBER_LOG_DEBUG("[{}] copying input {} from {} to {}", ictx.api(), i,
                         inputs[i].device().to_string(), device.to_string());
-        moved[i] = inputs[i].to(device);
+        moved[i] = detail::copy_to_device(inputs[i], device);
       }
     }
     if (!moved.empty()) kin = moved;

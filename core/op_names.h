@@ -89,6 +89,7 @@ inline constexpr char Tile[] = "Tile";
 inline constexpr char PadV2[] = "PadV2";
 inline constexpr char BroadcastTo[] = "BroadcastTo";
 inline constexpr char Fill[] = "Fill";
+inline constexpr char Snapshot[] = "Snapshot";
 
 // index
 inline constexpr char GatherV2[] = "GatherV2";

@@ -45,6 +45,8 @@ Tensor cast(const Tensor& x, DType dtype);
 /// Passes the value through and blocks gradients (tf.stop_gradient).
 Tensor stop_gradient(const Tensor& x);
 Tensor identity(const Tensor& x);
+/// A copy of `x` in a new buffer on its device (TensorFlow's Snapshot).
+Tensor snapshot(const Tensor& x);
 
 // ---- elementwise, binary (NumPy broadcasting) --------------------------------
 Tensor add(const Tensor& a, const Tensor& b);

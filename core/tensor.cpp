@@ -86,19 +86,24 @@ Tensor Tensor::reshape(const TensorShape& shape) const {
   return execute1(EMBER_OP(op_name::Reshape), {*this}, {{"shape", dims}});
 }
 
+// Both go through the dispatch point (Identity on the target device, and
+// Snapshot), so tapes record them and traces will see them.
 Tensor Tensor::to(Device device) const {
   if (device == this->device()) return *this;
-  EMBER_CHECK(!is_symbolic(), Unimplemented, "[to] copying a symbolic tensor between devices");
-  Tensor out = empty(shape(), dtype(), device);
-  copy_bytes(out.raw_data(), device, raw_data(), this->device(), nbytes());
-  return out;
+  DeviceScope scope(device);
+  return execute1(EMBER_OP(op_name::Identity), {*this});
 }
 
-Tensor Tensor::clone() const {
-  Tensor out = empty(shape(), dtype(), device());
-  copy_bytes(out.raw_data(), device(), raw_data(), device(), nbytes());
+Tensor Tensor::clone() const { return execute1(EMBER_OP(op_name::Snapshot), {*this}); }
+
+namespace detail {
+Tensor copy_to_device(const Tensor& t, Device device) {
+  EMBER_CHECK(!t.is_symbolic(), Unimplemented, "[to] copying a symbolic tensor between devices");
+  Tensor out = Tensor::empty(t.shape(), t.dtype(), device);
+  copy_bytes(out.raw_data(), device, t.raw_data(), t.device(), t.nbytes());
   return out;
 }
+}  // namespace detail
 
 void Tensor::check_dtype(DType wanted, const char* what) const {
   EMBER_CHECK(defined(), InvalidArgument, "[", what, "] the tensor is undefined");

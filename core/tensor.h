@@ -163,6 +163,9 @@ std::string format_values(const Tensor& t);
 
 namespace detail {
 Tensor make_constant(const void* data, DType dtype, const TensorShape& shape, Device device);
+/// A copy on `device` outside the dispatch point: how the dispatch point
+/// itself moves an op's inputs to the op's device.
+Tensor copy_to_device(const Tensor& t, Device device);
 }
 
 /// A 0-d tensor holding `value`.

@@ -27,6 +27,12 @@ void alias_kernel(KernelContext& c) {
   c.outputs[0] = Tensor(TensorImpl::view_of(*c.inputs[0].impl()));
 }
 
+// Snapshot: a copy into the output's own buffer.
+void snapshot_kernel(KernelContext& c) {
+  copy_bytes(c.outputs[0].raw_data(), c.device, c.inputs[0].raw_data(), c.device,
+             c.inputs[0].nbytes());
+}
+
 void fill_kernel(KernelContext& c) { fill(c.outputs[0], c.attrs.get<double>("value")); }
 
 void transpose_kernel(KernelContext& c) {
@@ -177,6 +183,7 @@ EMBER_REGISTER_EVERYWHERE(op_name::Squeeze, view_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Identity, alias_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::StopGradient, alias_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Fill, fill_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Snapshot, snapshot_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Transpose, transpose_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Slice, slice_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::StridedSlice, strided_slice_kernel);

@@ -21,7 +21,7 @@ const CoveredOps covered{op_name::Reshape,  op_name::Transpose,  op_name::Slice,
                          op_name::StridedSlice, op_name::ConcatV2, op_name::Pack,
                          op_name::Unpack,   op_name::SplitV,     op_name::Tile,
                          op_name::PadV2,    op_name::MirrorPad,  op_name::BroadcastTo,
-                         op_name::ExpandDims, op_name::Squeeze};
+                         op_name::ExpandDims, op_name::Squeeze, op_name::Snapshot};
 
 TEST_P(ShapeOpsTest, ReshapeSharesTheBufferAndInfersMinusOne) {
   Tensor x = make(iota_values(12), {3, 4}, float32);
@@ -195,6 +195,23 @@ TEST_P(ShapeOpsTest, PadModesMatchNumpy) {
   EXPECT_THROW(pad(x, {{3, 0}}, PadMode::Reflect), InvalidArgument);
   EXPECT_THROW(pad(x, {{-1, 0}}), InvalidArgument);
   EXPECT_THROW(pad(x, {{1, 0}, {1, 0}}), InvalidArgument);
+}
+
+// clone() and to() go through the dispatch point: tapes see them.
+TEST_P(ShapeOpsTest, CloneAndToAreOpsTapesRecord) {
+  Tensor x = make({1, 2, 3}, {3}, float32, Device::cpu());
+  Tensor c = x.clone();
+  EXPECT_NE(c.raw_data(), x.raw_data());
+  EXPECT_TRUE(all_close(c, {1, 2, 3}, {3}));
+  GradientTape tape({.persistent = true});
+  tape.watch(x);
+  Tensor y = x.clone() * 3.0;
+  EXPECT_TRUE(all_close(tape.gradient(y, x), {3, 3, 3}, {3}));
+  Tensor z = x.to(device()) * 2.0;  // a copy to this test's device, when it is another
+  Tensor dz = tape.gradient(z, x);
+  ASSERT_TRUE(dz.defined());
+  EXPECT_EQ(dz.device(), Device::cpu());
+  EXPECT_TRUE(all_close(dz, {2, 2, 2}, {3}));
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(ShapeOpsTest);

@@ -277,6 +277,10 @@ void infer_broadcast_to(InferContext& c) {
   c.outputs.push_back({c.inputs[0].dtype(), target});
 }
 
+void infer_snapshot(InferContext& c) {
+  c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()});
+}
+
 void infer_fill(InferContext& c) {
   TensorShape s(ints(c, "shape"));
   for (int i = 0; i < s.rank(); ++i)
@@ -313,6 +317,7 @@ EMBER_DEFINE_OP(op_name::SplitV).inputs(1).attr("size_splits", AttrKind::Ints).a
 EMBER_DEFINE_OP(op_name::Tile).inputs(1).attr("multiples", AttrKind::Ints).api("tile").set_infer(infer_tile);
 EMBER_DEFINE_OP(op_name::PadV2).inputs(1).attr("paddings", AttrKind::Ints).attr("constant_values", AttrKind::Float).api("pad").set_infer(infer_pad);
 EMBER_DEFINE_OP(op_name::BroadcastTo).inputs(1).attr("shape", AttrKind::Ints).api("broadcast_to").set_infer(infer_broadcast_to);
+EMBER_DEFINE_OP(op_name::Snapshot).inputs(1).api("snapshot").set_infer(infer_snapshot);
 EMBER_DEFINE_OP(op_name::Fill).inputs(0).attr("shape", AttrKind::Ints).attr("value", AttrKind::Float).attr("T", AttrKind::Type).api("fill").set_infer(infer_fill).not_differentiable();
 // clang-format on
 
@@ -511,6 +516,8 @@ TensorShape broadcast_shapes(const TensorShape& a, const TensorShape& b) {
   InferContext c{EMBER_OP(op_name::BroadcastTo), {}, attrs, dummy};
   return infer::broadcast(c, a, b);
 }
+
+Tensor snapshot(const Tensor& x) { return execute1(EMBER_OP(op_name::Snapshot), {x}); }
 
 Tensor fill(const TensorShape& shape, double value, DType dtype, Device device) {
   DeviceScope scope(device);
