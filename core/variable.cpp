@@ -18,8 +18,8 @@ Variable::Variable(const Tensor& initial_value, VariableOptions options) {
   const Context& ctx = context();
   Device device = ctx.has_device_scope ? ctx.device_scope : initial_value.device();
   state_ = std::make_shared<VariableState>();
-  state_->value =
-      device == initial_value.device() ? initial_value.clone() : initial_value.to(device);
+  state_->set_value(device == initial_value.device() ? initial_value.clone()
+                                                     : initial_value.to(device));
   state_->dtype = initial_value.dtype();
   state_->shape = initial_value.shape();
   state_->name = current_name_scope() + options.name + ":0";
@@ -69,7 +69,7 @@ Variable Variable::from_handle(const Tensor& handle) {
 
 std::string Variable::to_string() const {
   if (!defined()) return "<ember.Variable undefined>";
-  Tensor v = state_->value;
+  Tensor v = state_->value();
   return "<ember.Variable '" + state_->name + "' shape=" + state_->shape.to_string() +
          " dtype=" + std::string(dtype_name(state_->dtype)) + ", numpy=" + format_values(v) + ">";
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/tensor.h"
@@ -18,7 +19,26 @@ namespace ember {
 
 /// The state behind a variable handle.
 struct VariableState : ResourceBase {
-  Tensor value;
+  // The rule, as TensorFlow's: a read sees a whole value, never a torn one,
+  // on any thread. Reads take the current buffer (which an assignment never
+  // writes into: it installs a new one) under a lock; assign_add/assign_sub
+  // hold it from reading the old value to installing the new one, so
+  // concurrent updates are not lost.
+  Tensor value() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return value_;
+  }
+  void set_value(Tensor v) {
+    std::lock_guard<std::mutex> lock(mu_);
+    value_ = std::move(v);
+  }
+  /// value = f(value), atomically with respect to other reads and updates.
+  template <typename F>
+  void update(F&& f) {
+    std::lock_guard<std::mutex> lock(mu_);
+    value_ = f(value_);
+  }
+
   DType dtype;
   TensorShape shape;
   std::string name;  // "scope/Variable:0"
@@ -26,6 +46,10 @@ struct VariableState : ResourceBase {
   // The variable's node in an object graph, made by state/ on first use (a
   // hook: core does not know what it points to).
   std::weak_ptr<void> trackable;
+
+ private:
+  mutable std::mutex mu_;
+  Tensor value_;
 };
 
 struct VariableOptions {

@@ -15,22 +15,19 @@ VariableState& state_of(const KernelContext& c) {
 }
 
 void read_variable(KernelContext& c) {
-  c.outputs[0] = Tensor(TensorImpl::view_of(*state_of(c).value.impl()));
+  c.outputs[0] = Tensor(TensorImpl::view_of(*state_of(c).value().impl()));
 }
 
 void assign_variable(KernelContext& c) {
-  VariableState& s = state_of(c);
-  s.value = c.inputs[1].to(c.inputs[0].device());
+  state_of(c).set_value(c.inputs[1]);  // the dispatch point moved it to the variable's device
 }
 
 void assign_add_variable(KernelContext& c) {
-  VariableState& s = state_of(c);
-  s.value = add(s.value, c.inputs[1]);
+  state_of(c).update([&](const Tensor& v) { return add(v, c.inputs[1]); });
 }
 
 void assign_sub_variable(KernelContext& c) {
-  VariableState& s = state_of(c);
-  s.value = sub(s.value, c.inputs[1]);
+  state_of(c).update([&](const Tensor& v) { return sub(v, c.inputs[1]); });
 }
 
 EMBER_REGISTER_KERNEL(op_name::ReadVariableOp, CPU, read_variable);

@@ -61,7 +61,7 @@ class VariableSaveable : public Saveable {
     SavedTensor t;
     t.dtype = v_.dtype();
     t.shape = v_.shape();
-    Tensor value = v_.state_ptr()->value.to(Device::cpu());
+    Tensor value = v_.state_ptr()->value().to(Device::cpu());
     t.bytes.assign(static_cast<const char*>(value.raw_data()), value.nbytes());
     return {std::move(t)};
   }
