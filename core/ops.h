@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -114,8 +115,25 @@ EMBER_SCALAR_OPERATOR(>=)
 // ---- reductions ---------------------------------------------------------------
 // `axes` as in TensorFlow: std::nullopt reduces every axis; an empty list
 // reduces none; negative axes count from the end.
-using Axes = std::optional<std::vector<int64_t>>;
-inline Axes all_axes() { return std::nullopt; }
+// An axis or a list of axes, as TensorFlow's `axis`: reduce_sum(x) (all),
+// reduce_sum(x, 0), reduce_sum(x, -1), reduce_sum(x, {0, 2}), or a
+// std::vector<int64_t> (an empty vector reduces none; `{}` means all).
+class Axes {
+ public:
+  Axes() = default;                          // every axis
+  Axes(std::nullopt_t) {}                    // NOLINT: implicit, every axis
+  Axes(int axis) : axes_(std::vector<int64_t>{axis}) {}      // NOLINT: implicit
+  Axes(int64_t axis) : axes_(std::vector<int64_t>{axis}) {}  // NOLINT: implicit
+  Axes(std::initializer_list<int64_t> axes) : axes_(std::vector<int64_t>(axes)) {}  // NOLINT
+  Axes(std::vector<int64_t> axes) : axes_(std::move(axes)) {}  // NOLINT: implicit
+  /// False when every axis is meant.
+  explicit operator bool() const { return axes_.has_value(); }
+  const std::vector<int64_t>& operator*() const { return *axes_; }
+
+ private:
+  std::optional<std::vector<int64_t>> axes_;
+};
+inline Axes all_axes() { return {}; }
 
 Tensor reduce_sum(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
 Tensor reduce_mean(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);

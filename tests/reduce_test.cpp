@@ -245,5 +245,18 @@ TEST_P(ArgTest, ArgmaxArgminMatchReference) {
 EMBER_INSTANTIATE_DEVICE_TESTS(ReduceTest);
 EMBER_INSTANTIATE_DEVICE_TESTS(ArgTest);
 
+// The axis argument takes what TensorFlow's does: an axis, a list, nothing.
+TEST(ReduceAxes, AnAxisOrAListOfAxes) {
+  DeviceScope cpu(Device::cpu());
+  Tensor x = constant({{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}});
+  EXPECT_EQ(reduce_sum(x, 0).to_vector<float>(), (std::vector<float>{5, 7, 9}));
+  EXPECT_EQ(reduce_sum(x, -1).to_vector<float>(), (std::vector<float>{6, 15}));
+  EXPECT_EQ(reduce_sum(x, {0}).to_vector<float>(), (std::vector<float>{5, 7, 9}));
+  EXPECT_EQ(reduce_max(x, {0, 1}).item<float>(), 6.f);
+  EXPECT_EQ(reduce_mean(x, int64_t{1}, /*keepdims=*/true).shape(), (TensorShape{2, 1}));
+  EXPECT_EQ(reduce_sum(x).item<float>(), 21.f);
+  EXPECT_EQ(reduce_sum(x, std::vector<int64_t>{}).shape(), x.shape());  // no axis: unchanged
+}
+
 }  // namespace
 }  // namespace ember::test
