@@ -147,9 +147,10 @@ Tensor reduce_logsumexp(const Tensor& x, Axes axes = std::nullopt, bool keepdims
 /// Population variance (divides by N), as tf.math.reduce_variance.
 Tensor reduce_variance(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
 Tensor reduce_std(const Tensor& x, Axes axes = std::nullopt, bool keepdims = false);
-/// Index (int64) of the largest value along `axis`; the first one on ties.
-Tensor argmax(const Tensor& x, int64_t axis = 0);
-Tensor argmin(const Tensor& x, int64_t axis = 0);
+/// Index of the largest value along `axis` (int64, or int32 as asked); the
+/// first one on ties.
+Tensor argmax(const Tensor& x, int64_t axis = 0, DType output_type = int64);
+Tensor argmin(const Tensor& x, int64_t axis = 0, DType output_type = int64);
 
 // ---- linear algebra -------------------------------------------------------------
 /// Matrix product of the last two dimensions; leading (batch) dimensions broadcast.

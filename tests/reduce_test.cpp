@@ -256,6 +256,10 @@ TEST(ReduceAxes, AnAxisOrAListOfAxes) {
   EXPECT_EQ(reduce_mean(x, int64_t{1}, /*keepdims=*/true).shape(), (TensorShape{2, 1}));
   EXPECT_EQ(reduce_sum(x).item<float>(), 21.f);
   EXPECT_EQ(reduce_sum(x, std::vector<int64_t>{}).shape(), x.shape());  // no axis: unchanged
+  EXPECT_EQ(argmax(x, 1, int32).to_vector<int32_t>(), (std::vector<int32_t>{2, 2}));
+  EXPECT_EQ(argmin(x, 0, int32).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 0}));
+  EXPECT_EQ(argmax(x, -1).dtype(), int64);
+  EXPECT_THROW(argmax(x, 0, float32), InvalidArgument);
 }
 
 }  // namespace

@@ -60,7 +60,8 @@ void infer_arg(InferContext& c) {
   if (in.dim(static_cast<int>(axis)) == 0)
     c.fail("cannot take the index over an empty axis ", axis);
   DType index_type = c.attrs.get<DType>("output_type");
-  if (index_type != int64) c.fail("output_type must be int64, got ", dtype_name(index_type));
+  if (index_type != int64 && index_type != int32)
+    c.fail("output_type must be int32 or int64, got ", dtype_name(index_type));
   Dims out;
   for (int i = 0; i < in.rank(); ++i)
     if (i != axis) out.push_back(in.dim(i));
@@ -144,11 +145,11 @@ Tensor reduce_std(const Tensor& x, Axes axes, bool keepdims) {
   return sqrt(reduce_variance(x, axes, keepdims));
 }
 
-Tensor argmax(const Tensor& x, int64_t axis) {
-  return execute1(EMBER_OP(op_name::ArgMax), {x}, {{"axis", axis}, {"output_type", int64}});
+Tensor argmax(const Tensor& x, int64_t axis, DType output_type) {
+  return execute1(EMBER_OP(op_name::ArgMax), {x}, {{"axis", axis}, {"output_type", output_type}});
 }
-Tensor argmin(const Tensor& x, int64_t axis) {
-  return execute1(EMBER_OP(op_name::ArgMin), {x}, {{"axis", axis}, {"output_type", int64}});
+Tensor argmin(const Tensor& x, int64_t axis, DType output_type) {
+  return execute1(EMBER_OP(op_name::ArgMin), {x}, {{"axis", axis}, {"output_type", output_type}});
 }
 
 }  // namespace ember

@@ -154,7 +154,7 @@ void reduce_any_kernel(KernelContext& c) { reduce_typed<AnyRT, bool>(c); }
 
 // ---- argmax / argmin ---------------------------------------------------------------
 
-template <typename T, bool kMax>
+template <typename T, typename I, bool kMax>
 void arg_typed(KernelContext& c) {
   const Tensor& x = c.inputs[0];
   int rank = x.rank();
@@ -164,20 +164,26 @@ void arg_typed(KernelContext& c) {
   for (int i = 0; i < axis; ++i) outer *= x.dim(i);
   for (int i = static_cast<int>(axis) + 1; i < rank; ++i) inner *= x.dim(i);
   const T* px = x.data<const T>();
-  int64_t* py = c.outputs[0].data<int64_t>();
+  I* py = c.outputs[0].data<I>();
   parallel_for(outer * inner, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
                [&](int64_t b, int64_t e) {
                  for (int64_t t = b; t < e; ++t) {
                    int64_t o = t / inner, k = t % inner;
-                   py[t] = arg_extreme<kMax>(px + o * n * inner + k, n, inner);
+                   py[t] = static_cast<I>(arg_extreme<kMax>(px + o * n * inner + k, n, inner));
                  }
                });
 }
 
 template <bool kMax>
 void arg_kernel(KernelContext& c) {
-  EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
-                     (arg_typed<scalar_t, kMax>(c)));
+  // The index type is int64 or int32 (inference allows no other).
+  if (c.outputs[0].dtype() == int32) {
+    EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+                       (arg_typed<scalar_t, int32_t, kMax>(c)));
+  } else {
+    EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+                       (arg_typed<scalar_t, int64_t, kMax>(c)));
+  }
 }
 
 EMBER_REGISTER_KERNEL(op_name::Sum, CPU, reduce_numeric<SumR>);

@@ -104,16 +104,16 @@ void reduce_any(KernelContext& c) { reduce_typed<AnyRT, bool>(c); }
 
 // ---- argmax / argmin: one thread per output ---------------------------------------------------
 
-template <typename T, bool kMax>
-__global__ void arg_kernel(const T* __restrict__ x, int64_t* __restrict__ y, int64_t outer,
+template <typename T, typename I, bool kMax>
+__global__ void arg_kernel(const T* __restrict__ x, I* __restrict__ y, int64_t outer,
                            int64_t n, int64_t inner) {
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < outer * inner;
        t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    y[t] = arg_extreme<kMax>(x + (t / inner) * n * inner + t % inner, n, inner);
+    y[t] = static_cast<I>(arg_extreme<kMax>(x + (t / inner) * n * inner + t % inner, n, inner));
   }
 }
 
-template <typename T, bool kMax>
+template <typename T, typename I, bool kMax>
 void arg_typed(KernelContext& c) {
   const Tensor& x = c.inputs[0];
   int64_t axis = c.attrs.get<int64_t>("axis");
@@ -123,14 +123,18 @@ void arg_typed(KernelContext& c) {
   for (int i = static_cast<int>(axis) + 1; i < x.rank(); ++i) inner *= x.dim(i);
   if (outer * inner == 0) return;
   cudaStream_t s = prepare(c);
-  arg_kernel<T, kMax><<<blocks_for(outer * inner), kThreads, 0, s>>>(
-      static_cast<const T*>(x.raw_data()), c.outputs[0].data<int64_t>(), outer, n, inner);
+  arg_kernel<T, I, kMax><<<blocks_for(outer * inner), kThreads, 0, s>>>(
+      static_cast<const T*>(x.raw_data()), c.outputs[0].data<I>(), outer, n, inner);
   EMBER_CUDA_LAUNCHED();
 }
 template <bool kMax>
 void arg(KernelContext& c) {
   DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t), (arg_typed<scalar_t, kMax>(c)));
+  if (c.outputs[0].dtype() == int32) {
+    EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t), (arg_typed<scalar_t, int32_t, kMax>(c)));
+  } else {
+    EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t), (arg_typed<scalar_t, int64_t, kMax>(c)));
+  }
 }
 
 EMBER_REGISTER_KERNEL(op_name::Sum, CUDA, reduce_numeric<SumR>);
