@@ -123,6 +123,20 @@ void Tensor::copy_to_host(void* dst) const {
 }
 
 namespace detail {
+Tensor make_constant_as(const std::vector<double>& values, DType dtype, const TensorShape& shape,
+                        Device device) {
+  Tensor t = Tensor::empty(shape, dtype, Device::cpu());
+  EMBER_SWITCH_ALL(dtype,
+                   throw InvalidArgument(detail::str_cat("[constant] no constant of dtype ",
+                                                         dtype_name(dtype))),
+                   {
+                     auto* p = static_cast<scalar_t*>(t.raw_data());
+                     for (size_t i = 0; i < values.size(); ++i)
+                       p[i] = static_cast<scalar_t>(values[i]);
+                   });
+  return device == Device::cpu() ? t : detail::copy_to_device(t, device);
+}
+
 Tensor make_constant(const void* data, DType dtype, const TensorShape& shape, Device device) {
   Tensor t = Tensor::empty(shape, dtype, device);
   copy_bytes(t.raw_data(), device, data, Device::cpu(), t.nbytes());

@@ -163,25 +163,34 @@ std::string format_values(const Tensor& t);
 
 namespace detail {
 Tensor make_constant(const void* data, DType dtype, const TensorShape& shape, Device device);
+/// `values` converted to `dtype` (floats to integers truncate; bool: != 0).
+Tensor make_constant_as(const std::vector<double>& values, DType dtype, const TensorShape& shape,
+                        Device device);
 /// A copy on `device` outside the dispatch point: how the dispatch point
 /// itself moves an op's inputs to the op's device.
 Tensor copy_to_device(const Tensor& t, Device device);
 }
 
-/// A 0-d tensor holding `value`.
+/// A 0-d tensor holding `value`. Floating literals make float32 tensors, as
+/// in TensorFlow and libtorch (constant(3.0) is float32); ask for float64
+/// with constant(3.0, float64).
 template <typename T, typename = std::enable_if_t<std::is_arithmetic_v<T>>>
 Tensor constant(T value, Device device = default_device()) {
-  if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, float> || std::is_same_v<T, double> ||
-                std::is_same_v<T, int32_t> || std::is_same_v<T, int64_t> ||
-                std::is_same_v<T, uint8_t>) {
+  if constexpr (std::is_floating_point_v<T>) {
+    auto v = static_cast<float>(value);
+    return detail::make_constant(&v, float32, {}, device);
+  } else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, int32_t> ||
+                       std::is_same_v<T, int64_t> || std::is_same_v<T, uint8_t>) {
     return detail::make_constant(&value, dtype_of_v<T>, {}, device);
-  } else if constexpr (std::is_integral_v<T>) {
+  } else {
     int64_t v = static_cast<int64_t>(value);
     return detail::make_constant(&v, int64, {}, device);
-  } else {
-    double v = static_cast<double>(value);
-    return detail::make_constant(&v, float64, {}, device);
   }
+}
+/// A 0-d tensor of `value` in `dtype`: constant(0.1, float64).
+template <typename T, typename = std::enable_if_t<std::is_arithmetic_v<T>>>
+Tensor constant(T value, DType dtype, Device device = default_device()) {
+  return detail::make_constant_as({static_cast<double>(value)}, dtype, {}, device);
 }
 /// A tensor of `values` laid out as `shape` (1-D when no shape is given).
 template <typename T>
@@ -202,14 +211,29 @@ template <typename T>
 Tensor constant(const std::vector<T>& values, Device device = default_device()) {
   return constant(values, TensorShape{static_cast<int64_t>(values.size())}, device);
 }
+/// A list literal: floating values make float32, as in TensorFlow
+/// (constant({1., 2.}) is float32); a std::vector<double> keeps float64, as a
+/// NumPy array does.
 template <typename T>
 Tensor constant(std::initializer_list<T> values, Device device = default_device()) {
-  return constant(std::vector<T>(values), device);
+  if constexpr (std::is_same_v<T, double>)
+    return constant(std::vector<float>(values.begin(), values.end()), device);
+  else
+    return constant(std::vector<T>(values), device);
 }
 template <typename T>
 Tensor constant(std::initializer_list<T> values, const TensorShape& shape,
                 Device device = default_device()) {
-  return constant(std::vector<T>(values), shape, device);
+  if constexpr (std::is_same_v<T, double>)
+    return constant(std::vector<float>(values.begin(), values.end()), shape, device);
+  else
+    return constant(std::vector<T>(values), shape, device);
+}
+/// A list in `dtype`: constant({1, 2}, float64).
+template <typename T>
+Tensor constant(std::initializer_list<T> values, DType dtype, Device device = default_device()) {
+  return detail::make_constant_as(std::vector<double>(values.begin(), values.end()), dtype,
+                                  TensorShape{static_cast<int64_t>(values.size())}, device);
 }
 /// A 2-D tensor from nested lists: constant({{1.f, 2.f}, {3.f, 4.f}}).
 template <typename T>
@@ -222,7 +246,11 @@ Tensor constant(std::initializer_list<std::initializer_list<T>> rows,
                 "[constant] ragged rows: expected ", cols, " values per row, got ", r.size());
     flat.insert(flat.end(), r.begin(), r.end());
   }
-  return constant(flat, TensorShape{static_cast<int64_t>(rows.size()), cols}, device);
+  if constexpr (std::is_same_v<T, double>)  // literals: float32, as above
+    return constant(std::vector<float>(flat.begin(), flat.end()),
+                    TensorShape{static_cast<int64_t>(rows.size()), cols}, device);
+  else
+    return constant(flat, TensorShape{static_cast<int64_t>(rows.size()), cols}, device);
 }
 
 /// A tensor of `shape` with every element `value` converted to `dtype`.

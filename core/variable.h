@@ -63,8 +63,13 @@ class Variable {
   Variable() = default;
   /// A variable holding a copy of `initial_value`, on its device.
   Variable(const Tensor& initial_value, VariableOptions options = {});  // NOLINT: implicit
+  /// Variable(1.0) is float32, as tf.Variable(1.0); Variable(1) int32.
   template <typename T, typename = std::enable_if_t<std::is_arithmetic_v<T>>>
   Variable(T initial_value, VariableOptions options = {})  // NOLINT: implicit, as tf.Variable(1.0)
+      : Variable(constant(initial_value), std::move(options)) {}
+  /// A list literal: Variable({1.f, 2.f}), Variable({1., 2.}) (float32).
+  template <typename T>
+  Variable(std::initializer_list<T> initial_value, VariableOptions options = {})  // NOLINT
       : Variable(constant(initial_value), std::move(options)) {}
 
   bool defined() const { return state_ != nullptr; }
@@ -83,6 +88,19 @@ class Variable {
   Variable& assign(const Tensor& value);
   Variable& assign_add(const Tensor& delta);
   Variable& assign_sub(const Tensor& delta);
+  /// Lists in the variable's dtype: v.assign_add({1.f, 1.f}).
+  template <typename T>
+  Variable& assign(std::initializer_list<T> value) {
+    return assign(constant(value, dtype(), device()));
+  }
+  template <typename T>
+  Variable& assign_add(std::initializer_list<T> delta) {
+    return assign_add(constant(delta, dtype(), device()));
+  }
+  template <typename T>
+  Variable& assign_sub(std::initializer_list<T> delta) {
+    return assign_sub(constant(delta, dtype(), device()));
+  }
 
   /// The resource tensor ops take (dtype resource, shape ()); stable for the
   /// variable's lifetime, so tapes watch a variable through its id.

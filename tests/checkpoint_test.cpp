@@ -253,11 +253,11 @@ TEST(HashTable, InsertLookupRemoveExport) {
   EXPECT_EQ(keys, std::vector<std::string>{"a"});
   EXPECT_EQ(values.to_vector<int64_t>(), std::vector<int64_t>{5});
   MutableHashTable f(KeyType::Int64, float64, 0.5);
-  f.insert(constant(std::vector<int64_t>{3, 4}), constant({1.0, 2.0}));
+  f.insert(constant(std::vector<int64_t>{3, 4}), constant({1.0, 2.0}, float64));
   EXPECT_EQ(f.lookup(constant(std::vector<int64_t>{4, 9})).to_vector<double>(),
             (std::vector<double>{2.0, 0.5}));
   EXPECT_THROW(f.insert(constant(std::vector<int64_t>{1}), constant({1.f})), InvalidArgument);
-  EXPECT_THROW(f.insert({"x"}, constant({1.0})), InvalidArgument);
+  EXPECT_THROW(f.insert({"x"}, constant({1.0}, float64)), InvalidArgument);
   EXPECT_THROW(MutableHashTable(KeyType::Int64, int32, 0), InvalidArgument);
 }
 
@@ -340,7 +340,7 @@ TEST(CheckpointTest, RestoreOnCreationCountsObjectsNotPaths) {
 TEST(CheckpointTest, SaveNumbersAndWrite) {
   std::string dir = temp_dir("numbers");
   auto m = std::make_shared<MyModule>("m");
-  m->assign(constant(1.0));
+  m->assign(constant(1.0, float64));
   Checkpoint c({{"model", m}});
   EXPECT_EQ(c.save(dir + "/model.ckpt"), dir + "/model.ckpt-1");
   EXPECT_EQ(c.save(dir + "/model.ckpt"), dir + "/model.ckpt-2");
@@ -364,12 +364,12 @@ TEST(CheckpointTest, SaveNumbersAndWrite) {
 TEST(CheckpointTest, ManagerKeepsTheNewest) {
   std::string dir = temp_dir("manager");
   auto m = std::make_shared<MyModule>("m");
-  m->assign(constant(0.0));
+  m->assign(constant(0.0, float64));
   Checkpoint c({{"model", m}});
   {
     CheckpointManager mgr(c, dir, 2);
     for (int i = 0; i < 4; ++i) {
-      m->operate(constant(1.0));
+      m->operate(constant(1.0, float64));
       mgr.save();
     }
     EXPECT_EQ(mgr.checkpoints(), (std::vector<std::string>{dir + "/ckpt-3", dir + "/ckpt-4"}));
@@ -380,7 +380,7 @@ TEST(CheckpointTest, ManagerKeepsTheNewest) {
   CheckpointManager again(c, dir, 2);  // recovers its list from the state file
   EXPECT_EQ(again.checkpoints().size(), 2u);
   auto fresh = std::make_shared<MyModule>("m");
-  fresh->assign(constant(0.0));
+  fresh->assign(constant(0.0, float64));
   Checkpoint(CheckpointRoots{{"model", fresh}})
       .restore(again.latest_checkpoint())
       .assert_consumed();
@@ -393,7 +393,7 @@ TEST(CheckpointTest, ManagerKeepsTheNewest) {
 TEST(CheckpointTest, ManagerSavingAPathAgainKeepsEachTimestampWithItsPath) {
   std::string dir = temp_dir("manager_again");
   auto m = std::make_shared<MyModule>("m");
-  m->assign(constant(0.0));
+  m->assign(constant(0.0, float64));
   Checkpoint c({{"model", m}});
   auto stamps = [&] {
     std::ifstream in(dir + "/checkpoint");
@@ -423,7 +423,7 @@ TEST(CheckpointTest, ManagerSavingAPathAgainKeepsEachTimestampWithItsPath) {
 TEST(CheckpointTest, ManagerPreservesOnePerIntervalAndNamesFiles) {
   std::string dir = temp_dir("manager_hours");
   auto m = std::make_shared<MyModule>("m");
-  m->assign(constant(0.0));
+  m->assign(constant(0.0, float64));
   Checkpoint c({{"model", m}});
   // An interval of ~0: every checkpoint pushed out of the newest 1 is old
   // enough to be preserved, so it stays on disk but leaves the managed list.
@@ -442,11 +442,11 @@ TEST(CheckpointTest, MismatchesAreErrorsAndChangeNothing) {
   std::string dir = temp_dir("mismatch");
   auto m = std::make_shared<Module>("m");
   m->track("a", trackable_of(Variable(constant({1.f, 2.f}))));
-  m->track("b", trackable_of(Variable(constant({5.0, 6.0, 7.0, 8.0, 9.0}))));
+  m->track("b", trackable_of(Variable(constant({5.0, 6.0, 7.0, 8.0, 9.0}, float64))));
   std::string path = Checkpoint({{"model", m}}).write(dir + "/c");
 
   auto target = std::make_shared<Module>("m");
-  Variable a(constant({0.f, 0.f})), b(constant({0.0, 0.0, 0.0}));
+  Variable a(constant({0.f, 0.f})), b(constant({0.0, 0.0, 0.0}, float64));
   target->track("a", trackable_of(a));
   target->track("b", trackable_of(b));
   try {
@@ -462,7 +462,7 @@ TEST(CheckpointTest, MismatchesAreErrorsAndChangeNothing) {
             (std::vector<float>{0, 0}));  // untouched, though it fit
 
   auto typed = std::make_shared<Module>("m");
-  typed->track("a", trackable_of(Variable(constant({0.0, 0.0}))));
+  typed->track("a", trackable_of(Variable(constant({0.0, 0.0}, float64))));
   try {
     Checkpoint({{"model", typed}}).restore(path);
     FAIL();

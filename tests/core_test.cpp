@@ -76,7 +76,22 @@ TEST(Device, DefaultDeviceAndScopes) {
 TEST(Tensor, ConstantsOfEveryKind) {
   EXPECT_EQ(constant(3).dtype(), int32);
   EXPECT_EQ(constant(3.0f).dtype(), float32);
-  EXPECT_EQ(constant(3.0).dtype(), float64);  // C++ types decide: a double is float64
+  // Floating literals are float32, as in TensorFlow; float64 when asked for,
+  // or from typed data (a std::vector<double>, as a NumPy array).
+  EXPECT_EQ(constant(3.0).dtype(), float32);
+  EXPECT_EQ(constant({1., 2.}).dtype(), float32);
+  EXPECT_EQ(constant({{1., 2.}, {3., 4.}}).dtype(), float32);
+  EXPECT_EQ(constant(3.0, float64).dtype(), float64);
+  EXPECT_EQ(constant(0.1, float64).item<double>(), 0.1);
+  EXPECT_EQ(constant({1., 2.}, float64).to_vector<double>(), (std::vector<double>{1., 2.}));
+  EXPECT_EQ(constant({1, 2}, float32).to_vector<float>(), (std::vector<float>{1.f, 2.f}));
+  EXPECT_EQ(constant(std::vector<double>{1., 2.}).dtype(), float64);
+  EXPECT_EQ(Variable(1.0).dtype(), float32);
+  EXPECT_EQ(Variable(1.0).read_value().item<float>(), 1.f);
+  Variable lv({1.f, 2.f});
+  lv.assign_add({1.f, 1.f});
+  lv.assign_sub({0.5, 0.5});
+  EXPECT_EQ(lv.read_value().to_vector<float>(), (std::vector<float>{1.5f, 2.5f}));
   EXPECT_EQ(constant(int64_t{3}).dtype(), int64);
   EXPECT_EQ(constant(true).dtype(), bool_);
   EXPECT_EQ(constant(3.5f).item<float>(), 3.5f);
@@ -134,7 +149,7 @@ TEST(Tensor, PrintsAsTensorFlowDoes) {
   EXPECT_EQ(constant(7).to_string(), "ember.Tensor(7, shape=(), dtype=int32)");
   EXPECT_EQ(constant({{1, 2}, {3, 4}}).to_string(),
             "ember.Tensor(\n[[1 2]\n [3 4]], shape=(2, 2), dtype=int32)");
-  EXPECT_EQ(constant({1.5, 2.25, -3.0}).to_string(),
+  EXPECT_EQ(constant({1.5, 2.25, -3.0}, float64).to_string(),
             "ember.Tensor([ 1.5   2.25 -3.  ], shape=(3,), dtype=float64)");
   EXPECT_EQ(constant(std::vector<bool>{true, false}).to_string(),
             "ember.Tensor([ True False], shape=(2,), dtype=bool)");

@@ -317,19 +317,19 @@ TEST_P(GradientTest, SecondDerivativesMatchFiniteDifferencesOfTheFirst) {
 
 TEST_P(GradientTest, ReduceProdAtZeros) {
   // Rows with one zero, two zeros and none: d prod / d x_i is the product of the others.
-  Tensor x = constant({{2.0, 0.0, 3.0}, {0.0, 0.0, 4.0}, {1.0, 2.0, 3.0}});
+  Tensor x = cast(constant({{2.0, 0.0, 3.0}, {0.0, 0.0, 4.0}, {1.0, 2.0, 3.0}}), float64);
   GradientTape tape;
   tape.watch(x);
   Tensor g = tape.gradient(reduce_prod(x, std::vector<int64_t>{1}), x);
   EXPECT_EQ(g.to_vector<double>(), (std::vector<double>{0, 6, 0, 0, 0, 0, 6, 3, 2}));
-  Tensor all = constant({0.0, 5.0});
+  Tensor all = constant({0.0, 5.0}, float64);
   GradientTape t2;
   t2.watch(all);
   EXPECT_EQ(t2.gradient(reduce_prod(all), all).to_vector<double>(), (std::vector<double>{5, 0}));
 }
 
 TEST_P(GradientTest, NotDifferentiableOpsGiveNoGradient) {
-  Tensor x = constant({1.5, -2.5});
+  Tensor x = constant({1.5, -2.5}, float64);
   GradientTape tape({.persistent = true});
   tape.watch(x);
   EXPECT_FALSE(tape.gradient(floor(x), x).defined());

@@ -16,9 +16,9 @@ TEST_P(VariableTest, NamesScopesAndValues) {
   EXPECT_EQ(v.name(), "Variable:0");
   {
     NameScope scope("test");
-    Variable w(constant(1.0));
+    Variable w(constant(1.0, float64));
     EXPECT_EQ(w.name(), "test/Variable:0");
-    Variable named(constant(1.0), {.name = "w"});
+    Variable named(constant(1.0, float64), {.name = "w"});
     EXPECT_EQ(named.name(), "test/w:0");
   }
   EXPECT_TRUE(v.trainable());
@@ -44,7 +44,7 @@ TEST_P(VariableTest, NamesScopesAndValues) {
 TEST_P(VariableTest, BadAssignmentsAreErrors) {
   Variable v(constant({1.f, 2.f}), {.name = "v"});
   try {
-    v.assign(constant({1.0, 2.0}));
+    v.assign(constant({1.0, 2.0}, float64));
     FAIL();
   } catch (const InvalidArgument& e) {
     EXPECT_STREQ(e.what(), "[Variable::assign] variable 'v:0' is float32, the value is float64");
@@ -79,7 +79,7 @@ TEST_P(GradientTapeTest, NestedTapesGiveSecondDerivatives) {
 }
 
 TEST_P(GradientTapeTest, PersistentTapeRecordsItsOwnGradients) {
-  auto x = constant(2.0);
+  auto x = constant(2.0, float64);
   GradientTape t({.persistent = true});
   t.watch(x);
   auto y = x * x * x;
@@ -133,8 +133,8 @@ TEST_P(GradientTapeTest, WatchedVariablesAndAccessRules) {
 }
 
 TEST_P(GradientTapeTest, TargetsSourcesAndOutputGradients) {
-  auto x = constant({1.0, 2.0, 3.0});
-  auto w = constant(2.0);
+  auto x = constant({1.0, 2.0, 3.0}, float64);
+  auto w = constant(2.0, float64);
   GradientTape t({.persistent = true});
   t.watch(x);
   t.watch(w);
@@ -143,18 +143,18 @@ TEST_P(GradientTapeTest, TargetsSourcesAndOutputGradients) {
   auto g = t.gradient({y, reduce_sum(x * x)}, {x, w}, {});  // several targets: summed
   EXPECT_EQ(g[0].to_vector<double>(), (std::vector<double>{4, 6, 8}));
   EXPECT_DOUBLE_EQ(g[1].item<double>(), 6.0);
-  auto og = t.gradient({y}, {x}, {constant({1.0, 0.0, -1.0})});
+  auto og = t.gradient({y}, {x}, {constant({1.0, 0.0, -1.0}, float64)});
   EXPECT_EQ(og[0].to_vector<double>(), (std::vector<double>{2, 0, -2}));
-  auto unrelated = constant(5.0);
+  auto unrelated = constant(5.0, float64);
   EXPECT_FALSE(t.gradient(y, unrelated).defined());
   EXPECT_DOUBLE_EQ(t.gradient(y, unrelated, UnconnectedGradients::Zero).item<double>(), 0.0);
   EXPECT_EQ(t.gradient(x, x).to_vector<double>(), (std::vector<double>{1, 1, 1}));
-  EXPECT_THROW(t.gradient({y}, {x}, {constant({1.0})}), InvalidArgument);
+  EXPECT_THROW(t.gradient({y}, {x}, {constant({1.0}, float64)}), InvalidArgument);
 }
 
 TEST_P(GradientTapeTest, VariableGradientMatchesCentralDifferences) {
-  Variable v(constant({0.5, -1.0, 2.0}));
-  Tensor w = constant({1.0, 2.0, 3.0});
+  Variable v(constant({0.5, -1.0, 2.0}, float64));
+  Tensor w = constant({1.0, 2.0, 3.0}, float64);
   auto loss = [&] { return reduce_sum(square(Tensor(v)) * w + sin(v)); };
   GradientTape t;
   Tensor g = t.gradient(loss(), v);
@@ -187,14 +187,14 @@ TEST_P(GradientTapeTest, IntegersGetNoGradient) {
   t.watch(i);  // warns and ignores
   auto y = i * i;
   EXPECT_FALSE(t.gradient(y, i).defined());
-  auto x = constant(2.0);
+  auto x = constant(2.0, float64);
   t.watch(x);
   auto n = cast(x, int32);
   EXPECT_FALSE(t.gradient(cast(n, float64), x).defined());
 }
 
 TEST_P(GradientTapeTest, StopRecordingAndReset) {
-  auto x = constant(2.0);
+  auto x = constant(2.0, float64);
   GradientTape t({.persistent = true});
   t.watch(x);
   auto y = x * x;
@@ -221,7 +221,7 @@ TEST_P(GradientTapeTest, StopRecordingAndReset) {
 }
 
 TEST_P(GradientTapeTest, JacobianAndBatchJacobian) {
-  auto x = constant({1.0, 2.0, 3.0});
+  auto x = constant({1.0, 2.0, 3.0}, float64);
   {
     GradientTape t;
     t.watch(x);
@@ -231,8 +231,8 @@ TEST_P(GradientTapeTest, JacobianAndBatchJacobian) {
     EXPECT_EQ(j.to_vector<double>(), (std::vector<double>{2, 0, 0, 0, 4, 0, 0, 0, 6}));
   }
   {
-    auto w = constant({{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}});
-    auto xb = constant({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
+    auto w = cast(constant({{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}}), float64);
+    auto xb = cast(constant({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}), float64);
     GradientTape t;
     t.watch(xb);
     auto y = matmul(xb, w);  // [2, 2]; dy[b, j]/dx[b, i] = w[i, j]
