@@ -1,9 +1,13 @@
 #include "state/module.h"
 
+#include <cxxabi.h>
+
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <memory>
 #include <set>
+#include <typeinfo>
 
 #include "core/error.h"
 
@@ -37,10 +41,42 @@ void flatten(const Module& m, const std::function<void(const std::shared_ptr<Tra
 
 }  // namespace
 
-Module::Module(std::string name) : name_(std::move(name)) {
+Module::Module() : outer_scope_(current_name_scope()) {}
+
+Module::Module(std::string name) : name_(std::move(name)), outer_scope_(current_name_scope()) {
   EMBER_CHECK(valid_module_name(name_), InvalidArgument, "[Module] '", name_,
               "' is not a valid module name. Module names must be valid Python 3 identifiers.");
-  scope_ = current_name_scope() + name_;
+}
+
+const std::string& Module::name() const {
+  if (name_.empty()) {
+    // The class name, demangled, without namespaces or template arguments.
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> demangled(
+        abi::__cxa_demangle(typeid(*this).name(), nullptr, nullptr, &status), std::free);
+    std::string full = status == 0 && demangled ? demangled.get() : typeid(*this).name();
+    full = full.substr(0, full.find('<'));
+    if (auto colon = full.rfind("::"); colon != std::string::npos) full = full.substr(colon + 2);
+    std::string snake = camel_to_snake(full);
+    name_ = valid_module_name(snake) ? snake : "module";
+  }
+  return name_;
+}
+
+std::string camel_to_snake(const std::string& name) {
+  // re.sub(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))", r"_\1", name).lower()
+  std::string out;
+  auto lower = [](char c) { return std::islower(static_cast<unsigned char>(c)) != 0; };
+  auto upper = [](char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; };
+  auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    if (upper(c) && i > 0 &&
+        (lower(name[i - 1]) || digit(name[i - 1]) || (i + 1 < name.size() && lower(name[i + 1]))))
+      out += '_';
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
 }
 
 std::vector<Variable> Module::variables() const {

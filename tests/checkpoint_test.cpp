@@ -200,6 +200,25 @@ TEST(Trackable, TrackReturnsTheChildWithItsType) {
   EXPECT_EQ(root->lookup_dependency("v"), trackable_of(v));
 }
 
+struct DenseLayer : Module {};
+struct MLPBlock : Module {};
+namespace nested {
+template <typename T>
+struct ConvLayer2D : Module {};
+}  // namespace nested
+
+// A module made without a name takes its class's name in snake_case, as tf.Module.
+TEST(ModuleTest, DefaultNamesComeFromTheClass) {
+  EXPECT_EQ(std::make_shared<DenseLayer>()->name(), "dense_layer");
+  EXPECT_EQ(std::make_shared<MLPBlock>()->name(), "mlp_block");
+  EXPECT_EQ(std::make_shared<nested::ConvLayer2D<float>>()->name(), "conv_layer2_d");
+  EXPECT_EQ(Module().name(), "module");
+  EXPECT_EQ(camel_to_snake("HTTPServer2Go"), "http_server2_go");
+  auto d = std::make_shared<DenseLayer>();
+  Variable w = d->with_name_scope([] { return Variable(1.f, {.name = "w"}); });
+  EXPECT_EQ(w.name(), "dense_layer/w:0");
+}
+
 TEST(ModuleTest, NamesScopesVariablesAndSubmodules) {
   auto dense = std::make_shared<Dense>("dense");
   EXPECT_EQ(dense->name(), "dense");
