@@ -1,7 +1,11 @@
 // torch-bench: the same workloads as ember-bench, run by libtorch, for
-// figures taken side by side in one run on one machine.
+// figures taken side by side in one run on one machine. Each is timed in
+// libtorch's best form (BENCHMARKS.md, "Baselines"): out= variants into
+// preallocated tensors, so libtorch's allocator is not what is timed, and
+// libtorch's thread count equal to ember's (OpenMP's).
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "bench/harness.h"
@@ -20,30 +24,30 @@ std::vector<Figure> op_overhead() {
 std::vector<Figure> add_16m() {
   torch::NoGradGuard no_grad;
   const int64_t n = int64_t{1} << 24;
-  auto a = torch::rand({n}), b = torch::rand({n});
-  double t = bench::time_per_call([&] { auto c = a + b; }, 10, 7, 3);
+  auto a = torch::rand({n}), b = torch::rand({n}), c = torch::empty({n});
+  double t = bench::time_per_call([&] { torch::add_out(c, a, b); }, 10, 7, 3);
   return {{"add_16M", 12.0 * double(n) / t / 1e9, "GB/s"}};
 }
 
 std::vector<Figure> sum_16m() {
   torch::NoGradGuard no_grad;
   const int64_t n = int64_t{1} << 24;
-  auto a = torch::rand({n});
-  double t = bench::time_per_call([&] { auto c = a.sum(); }, 10, 7, 3);
+  auto a = torch::rand({n}), c = torch::empty({});
+  double t = bench::time_per_call([&] { torch::sum_out(c, a, std::vector<int64_t>{0}); }, 10, 7, 3);
   return {{"sum_16M", 4.0 * double(n) / t / 1e9, "GB/s"}};
 }
 
 std::vector<Figure> matmul_1024() {
   torch::NoGradGuard no_grad;
-  auto a = torch::randn({1024, 1024}), b = torch::randn({1024, 1024});
-  double t = bench::time_per_call([&] { auto c = torch::matmul(a, b); }, 5, 7, 2);
+  auto a = torch::randn({1024, 1024}), b = torch::randn({1024, 1024}), c = torch::empty({1024, 1024});
+  double t = bench::time_per_call([&] { torch::mm_out(c, a, b); }, 5, 7, 2);
   return {{"matmul_1024", 2.0 * 1024.0 * 1024 * 1024 / t / 1e9, "GFLOP/s"}};
 }
 
 std::vector<Figure> log_softmax_bench() {
   torch::NoGradGuard no_grad;
-  auto x = torch::randn({4096, 1024});
-  double t = bench::time_per_call([&] { auto y = torch::log_softmax(x, -1); }, 10, 7, 3);
+  auto x = torch::randn({4096, 1024}), y = torch::empty({4096, 1024});
+  double t = bench::time_per_call([&] { at::_log_softmax_out(y, x, -1, false); }, 10, 7, 3);
   return {{"log_softmax", 8.0 * 4096 * 1024 / t / 1e9, "GB/s"}};
 }
 
@@ -56,6 +60,8 @@ std::vector<Figure> op_overhead_recorded() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // libtorch's intra-op threads = ember's (OpenMP's count, OMP_NUM_THREADS or the cores).
+  if (const char* n = std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(std::atoi(n));
   bool json = false;
   std::vector<std::string> names;
   for (int i = 1; i < argc; ++i) {

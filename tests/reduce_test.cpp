@@ -245,6 +245,20 @@ TEST_P(ArgTest, ArgmaxArgminMatchReference) {
 EMBER_INSTANTIATE_DEVICE_TESTS(ReduceTest);
 EMBER_INSTANTIATE_DEVICE_TESTS(ArgTest);
 
+// float32 sums stay accurate over long runs (cascaded: float lanes per block,
+// double across blocks): 2^25 ones is exact, where a float running sum stops
+// at 2^24; random values agree with a float64 sum to float precision.
+TEST(ReduceAccuracy, LongFloat32SumsAreCascaded) {
+  DeviceScope cpu(Device::cpu());
+  EXPECT_EQ(reduce_sum(ones({int64_t{1} << 25})).item<float>(), 33554432.f);
+  std::vector<double> vals;
+  Tensor x = test::random_tensor({3000001}, float32, -1, 3, 99, &vals);
+  double want = 0;
+  for (double v : vals) want += v;
+  EXPECT_NEAR(reduce_sum(x).item<float>(), want, std::abs(want) * 2e-7);
+  EXPECT_NEAR(reduce_mean(x).item<float>(), want / 3000001.0, std::abs(want / 3000001.0) * 2e-7);
+}
+
 // The axis argument takes what TensorFlow's does: an axis, a list, nothing.
 TEST(ReduceAxes, AnAxisOrAListOfAxes) {
   DeviceScope cpu(Device::cpu());
