@@ -19,9 +19,16 @@ T row_max(const T* x, int64_t n) {
   T m = -std::numeric_limits<T>::infinity();
   int64_t i = 0;
   if constexpr (std::is_same_v<T, float>) {
-    vec::f8 mv = vec::splat(m);
-    for (; i + 8 <= n; i += 8) mv = vec::max(mv, vec::load(x + i));
-    m = vec::hmax(mv);
+    // Four independent chains, so the loop is not bound by vmaxps latency.
+    vec::f8 m0 = vec::splat(m), m1 = m0, m2 = m0, m3 = m0;
+    for (; i + 32 <= n; i += 32) {
+      m0 = vec::max(m0, vec::load(x + i));
+      m1 = vec::max(m1, vec::load(x + i + 8));
+      m2 = vec::max(m2, vec::load(x + i + 16));
+      m3 = vec::max(m3, vec::load(x + i + 24));
+    }
+    for (; i + 8 <= n; i += 8) m0 = vec::max(m0, vec::load(x + i));
+    m = vec::hmax(vec::max(vec::max(m0, m1), vec::max(m2, m3)));
   }
   for (; i < n; ++i) m = x[i] > m ? x[i] : m;
   return m;
@@ -33,13 +40,25 @@ T sum_exp(const T* x, T* y, int64_t n, T m) {
   T sum = 0;
   int64_t i = 0;
   if constexpr (std::is_same_v<T, float>) {
-    vec::f8 acc = vec::splat(0), mv = vec::splat(m);
+    // Two exponentials per iteration into two sums: independent chains the
+    // core can overlap.
+    vec::f8 a0 = vec::splat(0), a1 = a0, mv = vec::splat(m);
+    for (; i + 16 <= n; i += 16) {
+      vec::f8 e0 = vec::exp8(vec::load(x + i) - mv);
+      vec::f8 e1 = vec::exp8(vec::load(x + i + 8) - mv);
+      if (y) {
+        vec::store(y + i, e0);
+        vec::store(y + i + 8, e1);
+      }
+      a0 += e0;
+      a1 += e1;
+    }
     for (; i + 8 <= n; i += 8) {
       vec::f8 e = vec::exp8(vec::load(x + i) - mv);
       if (y) vec::store(y + i, e);
-      acc += e;
+      a0 += e;
     }
-    sum = vec::hsum(acc);
+    sum = vec::hsum(a0 + a1);
   }
   for (; i < n; ++i) {
     T e = fn::exp_(x[i] - m);
