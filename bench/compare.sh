@@ -1,20 +1,39 @@
 #!/usr/bin/env bash
-# Runs ember-bench and torch-bench one after the other on this machine and
-# prints a Markdown table of both, with ember's figure as a share of torch's.
-# Usage: bench/compare.sh [workload...]   (after scripts/build.sh release)
+# Runs ember-bench and torch-bench alternately on this machine, ROUNDS times
+# (default 3), and prints a Markdown table with each workload's median figure
+# on both sides and the median of the per-round ratios (this machine drifts,
+# so only ratios taken from adjacent runs mean anything).
+# Usage: [ROUNDS=5] bench/compare.sh [workload...]   (after scripts/build.sh release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build/release
-ember_out=$($build/bench/ember-bench "$@")
-torch_out=$($build/bench/torch-bench "$@" 2>/dev/null || true)
-echo "| workload | ember | libtorch | ember / libtorch |"
+rounds="${ROUNDS:-3}"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(nproc)}"  # both sides use the same threads
+all=""
+for ((r = 0; r < rounds; ++r)); do
+  e=$($build/bench/ember-bench "$@")
+  t=$($build/bench/torch-bench "$@" 2>/dev/null || true)
+  all+=$(awk -v r="$r" '{print "E", r, $1, $2, $3}' <<<"$e")$'\n'
+  all+=$(awk -v r="$r" 'NF {print "T", r, $1, $2, $3}' <<<"$t")$'\n'
+done
+echo "| workload | ember | libtorch | ember / libtorch (median of $rounds interleaved rounds) |"
 echo "|---|---|---|---|"
-while read -r name value unit; do
-  tval=$(awk -v n="$name" '$1 == n {print $2}' <<<"$torch_out")
-  if [[ -n "$tval" ]]; then
-    ratio=$(awk -v e="$value" -v t="$tval" 'BEGIN {printf "%.2f", e / t}')
-    echo "| $name | $value $unit | $tval $unit | $ratio |"
-  else
-    echo "| $name | $value $unit | n/a | |"
-  fi
-done <<<"$ember_out"
+awk '
+  NF == 5 { v[$1, $2, $3] = $4; unit[$3] = $5; if (!($3 in seen)) { seen[$3] = 1; order[n++] = $3 } ; if ($2 + 1 > R) R = $2 + 1 }
+  function median(a, k,   i, j, t) {
+    for (i = 0; i < k; ++i) for (j = i + 1; j < k; ++j) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return k % 2 ? a[int(k / 2)] : (a[k / 2 - 1] + a[k / 2]) / 2
+  }
+  END {
+    for (w = 0; w < n; ++w) {
+      name = order[w]; ke = kt = kr = 0
+      delete es; delete ts; delete rs
+      for (r = 0; r < R; ++r) {
+        if (("E", r, name) in v) es[ke++] = v["E", r, name]
+        if (("T", r, name) in v) ts[kt++] = v["T", r, name]
+        if (("E", r, name) in v && ("T", r, name) in v && v["T", r, name] > 0) rs[kr++] = v["E", r, name] / v["T", r, name]
+      }
+      if (kt) printf "| %s | %.3g %s | %.3g %s | %.2f |\n", name, median(es, ke), unit[name], median(ts, kt), unit[name], median(rs, kr)
+      else printf "| %s | %.3g %s | n/a | |\n", name, median(es, ke), unit[name]
+    }
+  }' <<<"$all"
