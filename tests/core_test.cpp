@@ -204,6 +204,19 @@ TEST(Registry, EveryOpHasACpuKernelAndAName) {
   EXPECT_THROW(op_def("NoSuchOp"), NotFound);
 }
 
+// Installs a hook into this thread's context for the scope's lifetime, so an
+// exception or a failed assertion cannot leave it installed for later tests.
+template <typename Hook, Hook* Context::*Slot>
+struct HookScope {
+  explicit HookScope(Hook* hook) : saved(context().*Slot) { context().*Slot = hook; }
+  ~HookScope() { context().*Slot = saved; }
+  HookScope(const HookScope&) = delete;
+  HookScope& operator=(const HookScope&) = delete;
+  Hook* saved;
+};
+using TapeHookScope = HookScope<TapeHook, &Context::tapes>;
+using TraceHookScope = HookScope<TraceHook, &Context::tracer>;
+
 // A tape hook sees every executed op with its inputs and outputs, and nothing
 // a kernel runs internally.
 struct RecordingTape : TapeHook {
@@ -216,11 +229,14 @@ struct RecordingTape : TapeHook {
 
 TEST(Dispatch, TapesSeeEveryOpOnce) {
   RecordingTape tape;
-  context().tapes = &tape;
-  Tensor x = ones({2, 3, 4});
-  Tensor y = reduce_sum(x * 2.0f, std::vector<int64_t>{0, 2});  // the kernel transposes internally
-  auto parts = split(y, int64_t{3});
-  context().tapes = nullptr;
+  Tensor y;
+  {
+    TapeHookScope hook(&tape);
+    Tensor x = ones({2, 3, 4});
+    y = reduce_sum(x * 2.0f, std::vector<int64_t>{0, 2});  // the kernel transposes internally
+    auto parts = split(y, int64_t{3});
+  }
+  EXPECT_EQ(context().tapes, nullptr);
   EXPECT_EQ(tape.ops, (std::vector<std::string>{"Fill/0/1", "Mul/2/1", "Sum/1/1", "SplitV/1/3"}));
   EXPECT_EQ(values(y), (std::vector<double>{16, 16, 16}));
 }
@@ -246,10 +262,12 @@ struct SymbolicTrace : TraceHook {
 TEST(Dispatch, TracingReceivesOpsWithInferredShapes) {
   Tensor a = ones({2, 3}), b = ones({3, 4});
   SymbolicTrace trace;
-  context().tracer = &trace;
-  Tensor c = matmul(a, b);
-  Tensor d = relu(c);
-  context().tracer = nullptr;
+  Tensor d;
+  {
+    TraceHookScope hook(&trace);
+    d = relu(matmul(a, b));
+  }
+  EXPECT_EQ(context().tracer, nullptr);
   EXPECT_EQ(trace.nodes, (std::vector<std::string>{"MatMul", "Relu"}));
   EXPECT_EQ(d.shape(), (TensorShape{2, 4}));
   // Inference copes with unknown dimensions.
