@@ -164,7 +164,14 @@ std::string format_float(T v, bool scientific) {
   if (scientific) {  // shortest mantissa; format_cells pads the mantissas to one length
     char buf[64];
     auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-    return std::string(buf, res.ptr);
+    std::string s(buf, res.ptr);
+    // NumPy's precision is 8: a mantissa needing more digits is rounded to 8.
+    auto dot = s.find('.'), e = s.find('e');
+    if (dot != std::string::npos && e - dot - 1 > 8) {
+      std::snprintf(buf, sizeof buf, "%.8e", static_cast<double>(v));
+      s = buf;
+    }
+    return s;
   }
   std::string s = shortest(v);
   if (s.find('e') != std::string::npos || [&] {
@@ -203,10 +210,19 @@ std::vector<std::string> format_cells(const std::vector<T>& vals) {
         auto dot = s.find('.');
         frac = std::max(frac, dot == std::string::npos || dot > e ? size_t{0} : e - dot - 1);
       }
+      // ... and every exponent the same number of digits (at least two: "e+00", "e-324").
+      size_t exp_digits = 2;
+      for (auto& s : out) {
+        auto e = s.find('e');
+        if (e != std::string::npos) exp_digits = std::max(exp_digits, s.size() - e - 2);
+      }
       for (auto& s : out) {
         auto e = s.find('e');
         if (e == std::string::npos) continue;
         std::string mant = s.substr(0, e), exp = s.substr(e);
+        size_t digits = exp.size() - 2;  // after "e+" / "e-"
+        exp = exp.substr(0, 2) + std::string(exp_digits > digits ? exp_digits - digits : 0, '0') +
+              exp.substr(2);
         auto dot = mant.find('.');
         if (dot == std::string::npos) {
           mant += '.';
@@ -215,6 +231,10 @@ std::vector<std::string> format_cells(const std::vector<T>& vals) {
         mant += std::string(frac - (mant.size() - dot - 1), '0');
         s = mant + exp;
       }
+      // Right-justified to one width (a minus sign, inf, nan), as NumPy pads.
+      size_t width = 0;
+      for (auto& s : out) width = std::max(width, s.size());
+      for (auto& s : out) s = std::string(width - s.size(), ' ') + s;
       return out;
     }
     // Pad so the decimal points line up: integer parts on the left, fractions on the right.
@@ -374,6 +394,34 @@ std::string format_typed(const Tensor& t) {
 }
 
 }  // namespace
+
+std::string bytes_repr(std::string_view bytes) {
+  char quote = bytes.find('\'') != std::string_view::npos && bytes.find('"') == std::string_view::npos
+                   ? '"'
+                   : '\'';
+  std::string out = "b";
+  out += quote;
+  for (unsigned char c : bytes) {
+    if (c == static_cast<unsigned char>(quote) || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c >= 0x7f) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += quote;
+  return out;
+}
 
 std::string format_values(const Tensor& t) {
   if (!t.defined()) return "<undefined>";

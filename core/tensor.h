@@ -158,6 +158,9 @@ std::optional<size_t> byte_size(const TensorShape& shape, DType dtype);
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 /// The values alone, formatted as NumPy does: "[[1 2]\n [3 4]]".
 std::string format_values(const Tensor& t);
+/// Bytes as Python's repr writes them, as NumPy prints a bytes array's
+/// elements: b'caf\xc3\xa9', b"it's".
+std::string bytes_repr(std::string_view bytes);
 
 // ---- creation -------------------------------------------------------------
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -190,6 +191,39 @@ TEST(Tensor, WrapsAndSummarisesAsNumPy) {
             " [[5.0000e+02 5.0025e+02]\n  [5.0050e+02 5.0075e+02]\n  [5.0100e+02 5.0125e+02]\n  ...\n"
             "  [9.9850e+02 9.9875e+02]\n  [9.9900e+02 9.9925e+02]\n  [9.9950e+02 9.9975e+02]]]");
   EXPECT_EQ(format_values(zeros({2, 0})), "[]");
+}
+
+// Float arrays print as NumPy's str() does, value for value: the cases in
+// tests/data/numpy_print.txt were printed by NumPy (tests/tf/make_print_fixtures.py).
+// Strings print as Python's bytes repr (what NumPy shows for a bytes array;
+// the expected texts are Python's own).
+TEST(Tensor, BytesPrintAsPythonsRepr) {
+  EXPECT_EQ(bytes_repr("apple"), "b'apple'");
+  EXPECT_EQ(bytes_repr("caf\xc3\xa9"), "b'caf\\xc3\\xa9'");
+  EXPECT_EQ(bytes_repr("a'b\n"), "b\"a'b\\n\"");
+  EXPECT_EQ(bytes_repr("both'\""), "b'both\\'\"'");
+  EXPECT_EQ(bytes_repr(std::string("\0\t\x7f\\", 4)), "b'\\x00\\t\\x7f\\\\'");
+}
+
+TEST(Tensor, PrintsFloatsAsNumpyFixtures) {
+  std::ifstream in(data_dir() + "/numpy_print.txt");
+  ASSERT_TRUE(in) << "missing tests/data/numpy_print.txt";
+  std::string dtype, hex_values, want;
+  std::getline(in, dtype);  // the header comment
+  int cases = 0;
+  while (std::getline(in, dtype) && std::getline(in, hex_values) && std::getline(in, want)) {
+    std::vector<double> vals;
+    std::istringstream hs(hex_values);
+    for (std::string h; hs >> h;) vals.push_back(std::strtod(h.c_str(), nullptr));
+    Tensor t = dtype == "float32"
+                   ? constant(std::vector<float>(vals.begin(), vals.end()), Device::cpu())
+                   : constant(vals, Device::cpu());
+    std::string got = format_values(t);
+    for (size_t at; (at = got.find('\n')) != std::string::npos;) got.replace(at, 1, "\\n");
+    EXPECT_EQ(got, want) << dtype << " " << hex_values;
+    ++cases;
+  }
+  EXPECT_GE(cases, 15);
 }
 
 TEST(Registry, EveryOpHasACpuKernelAndAName) {

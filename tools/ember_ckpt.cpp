@@ -28,7 +28,7 @@ void print_tensor(const bundle::Reader& r, const std::string& key) {
     }
     std::cout << "[";
     for (size_t i = 0; i < t.strings.size(); ++i)
-      std::cout << (i ? " " : "") << "b'" << t.strings[i] << "'";
+      std::cout << (i ? " " : "") << bytes_repr(t.strings[i]);
     std::cout << "]\n";
     return;
   }
