@@ -20,6 +20,7 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/functors.h"
+#include "kernels/reduce_ops.h"
 #include "kernels/reducers.h"
 
 namespace ember::cpu {
@@ -216,11 +217,10 @@ void arg_kernel(KernelContext& c) {
   }
 }
 
-EMBER_REGISTER_KERNEL(op_name::Sum, CPU, reduce_numeric<SumR>);
-EMBER_REGISTER_KERNEL(op_name::Mean, CPU, reduce_numeric<MeanR>);
-EMBER_REGISTER_KERNEL(op_name::Prod, CPU, reduce_numeric<ProdR>);
-EMBER_REGISTER_KERNEL(op_name::Max, CPU, reduce_numeric<MaxR>);
-EMBER_REGISTER_KERNEL(op_name::Min, CPU, reduce_numeric<MinR>);
+#define EMBER_REGISTER_REDUCER_OP(OP, REDUCER) \
+  EMBER_REGISTER_KERNEL(op_name::OP, CPU, reduce_numeric<REDUCER>);
+EMBER_REDUCER_OPS(EMBER_REGISTER_REDUCER_OP)
+#undef EMBER_REGISTER_REDUCER_OP
 EMBER_REGISTER_KERNEL(op_name::All, CPU, reduce_all_kernel);
 EMBER_REGISTER_KERNEL(op_name::Any, CPU, reduce_any_kernel);
 EMBER_REGISTER_KERNEL(op_name::ArgMax, CPU, arg_kernel<true>);

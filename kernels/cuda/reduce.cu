@@ -8,6 +8,7 @@
 #include "core/ops.h"
 #include "core/op_names.h"
 #include "kernels/cuda/common.cuh"
+#include "kernels/reduce_ops.h"
 #include "kernels/reducers.h"
 
 namespace ember::cuda {
@@ -137,11 +138,10 @@ void arg(KernelContext& c) {
   }
 }
 
-EMBER_REGISTER_KERNEL(op_name::Sum, CUDA, reduce_numeric<SumR>);
-EMBER_REGISTER_KERNEL(op_name::Mean, CUDA, reduce_numeric<MeanR>);
-EMBER_REGISTER_KERNEL(op_name::Prod, CUDA, reduce_numeric<ProdR>);
-EMBER_REGISTER_KERNEL(op_name::Max, CUDA, reduce_numeric<MaxR>);
-EMBER_REGISTER_KERNEL(op_name::Min, CUDA, reduce_numeric<MinR>);
+#define EMBER_REGISTER_REDUCER_OP(OP, REDUCER) \
+  EMBER_REGISTER_KERNEL(op_name::OP, CUDA, reduce_numeric<REDUCER>);
+EMBER_REDUCER_OPS(EMBER_REGISTER_REDUCER_OP)
+#undef EMBER_REGISTER_REDUCER_OP
 EMBER_REGISTER_KERNEL(op_name::All, CUDA, reduce_all);
 EMBER_REGISTER_KERNEL(op_name::Any, CUDA, reduce_any);
 EMBER_REGISTER_KERNEL(op_name::ArgMax, CUDA, arg<true>);
