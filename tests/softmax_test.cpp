@@ -2,10 +2,11 @@
 // extreme inputs that a naive formula would overflow.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
-
 #include <random>
 
+#include "kernels/cpu/vec.h"
 #include "kernels/online_softmax.h"
 #include "test_util.h"
 
@@ -155,6 +156,19 @@ TEST(OnlineSoftmax, MatchesTheCpuKernelInTheCudaKernelsOrder) {
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(SoftmaxTest);
+
+// The softmax rows' exp for non-positive arguments gives exp8's bits.
+TEST(SoftmaxExp, NonPositiveExpMatchesExp8Bitwise) {
+  for (float base = -100.f; base <= 0.f; base += 0.37f) {
+    cpu::vec::f8 x;
+    for (int l = 0; l < 8; ++l) x[l] = std::min(0.f, base + 0.041f * static_cast<float>(l));
+    cpu::vec::f8 a = cpu::vec::exp8(x), b = cpu::vec::exp8_nonpositive(x);
+    EXPECT_EQ(std::memcmp(&a, &b, sizeof a), 0) << "near " << base;
+  }
+  cpu::vec::f8 nan = cpu::vec::splat(std::nanf(""));
+  cpu::vec::f8 r = cpu::vec::exp8_nonpositive(nan);
+  for (int l = 0; l < 8; ++l) EXPECT_TRUE(std::isnan(r[l]));
+}
 
 }  // namespace
 }  // namespace ember::test
