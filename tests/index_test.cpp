@@ -1,20 +1,10 @@
 // The index-driven ops against references written out in the test: gather,
 // gather_nd, scatter_nd, tensor_scatter_add, one_hot, range; indices out of
 // range are errors naming the op and the first bad position.
-#include <numeric>
-
 #include "test_util.h"
 
 namespace ember::test {
 namespace {
-
-const std::vector<DType> kAll = {float32, float64, int32, int64, uint8, bool_};
-
-std::vector<double> iota_values(int64_t n, double start = 1) {
-  std::vector<double> v(static_cast<size_t>(n));
-  std::iota(v.begin(), v.end(), start);
-  return v;
-}
 
 class IndexTest : public DeviceTest {};
 

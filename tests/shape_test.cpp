@@ -1,19 +1,9 @@
 // Shape ops against references: index arithmetic written out in the test
 // (transpose, slice, tile, pad, ...) or NumPy's documented results.
-#include <numeric>
-
 #include "test_util.h"
 
 namespace ember::test {
 namespace {
-
-const std::vector<DType> kAll = {float32, float64, int32, int64, uint8, bool_};
-
-std::vector<double> iota_values(int64_t n, double start = 1) {
-  std::vector<double> v(static_cast<size_t>(n));
-  std::iota(v.begin(), v.end(), start);
-  return v;
-}
 
 class ShapeOpsTest : public DeviceTest {};
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <numeric>
 #include <random>
 #include <sstream>
 
@@ -13,6 +14,12 @@ std::set<std::string>& covered_set() {
   return s;
 }
 }  // namespace
+
+std::vector<double> iota_values(int64_t n, double start) {
+  std::vector<double> v(static_cast<size_t>(n));
+  std::iota(v.begin(), v.end(), start);
+  return v;
+}
 
 CoveredOps::CoveredOps(std::initializer_list<const char*> ops) {
   for (const char* op : ops) covered_set().insert(op);

@@ -19,6 +19,11 @@ namespace ember::test {
 /// n values uniform in [lo, hi], rounded for integer dtypes, none equal to 0
 /// (unless the range holds nothing else), reproducible from `seed`.
 std::vector<double> random_values(int64_t n, double lo, double hi, DType dtype, uint32_t seed);
+/// Every dtype a data-movement op takes (16-bit floats aside).
+inline const std::vector<DType> kAll = {float32, float64, int32, int64, uint8, bool_};
+/// start, start + 1, ... (n values).
+std::vector<double> iota_values(int64_t n, double start = 1);
+
 /// A tensor of `dtype` holding `values` (converted) on `device`.
 Tensor make(const std::vector<double>& values, const TensorShape& shape, DType dtype,
             Device device = default_device());

@@ -43,28 +43,22 @@ T sum_exp(const T* x, T* y, int64_t n, T m) {
     // Two exponentials per iteration into two sums: independent chains the
     // core can overlap.
     vec::f8 a0 = vec::splat(0), a1 = a0, mv = vec::splat(m);
+    auto pairs = [&](auto exp) {
+      for (; i + 16 <= n; i += 16) {
+        vec::f8 e0 = exp(vec::load(x + i) - mv), e1 = exp(vec::load(x + i + 8) - mv);
+        if (y) {
+          vec::store(y + i, e0);
+          vec::store(y + i + 8, e1);
+        }
+        a0 += e0;
+        a1 += e1;
+      }
+    };
     // With a finite max, every x - m is <= 0 (or NaN): the cheaper exp.
-    const bool finite = m - m == 0.0f;
-    for (; finite && i + 16 <= n; i += 16) {
-      vec::f8 e0 = vec::exp8_nonpositive(vec::load(x + i) - mv);
-      vec::f8 e1 = vec::exp8_nonpositive(vec::load(x + i + 8) - mv);
-      if (y) {
-        vec::store(y + i, e0);
-        vec::store(y + i + 8, e1);
-      }
-      a0 += e0;
-      a1 += e1;
-    }
-    for (; i + 16 <= n; i += 16) {
-      vec::f8 e0 = vec::exp8(vec::load(x + i) - mv);
-      vec::f8 e1 = vec::exp8(vec::load(x + i + 8) - mv);
-      if (y) {
-        vec::store(y + i, e0);
-        vec::store(y + i + 8, e1);
-      }
-      a0 += e0;
-      a1 += e1;
-    }
+    if (m - m == 0.0f)
+      pairs([](vec::f8 v) { return vec::exp8_nonpositive(v); });
+    else
+      pairs([](vec::f8 v) { return vec::exp8(v); });
     for (; i + 8 <= n; i += 8) {
       vec::f8 e = vec::exp8(vec::load(x + i) - mv);
       if (y) vec::store(y + i, e);
