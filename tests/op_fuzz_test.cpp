@@ -105,6 +105,8 @@ class Fuzzer {
           return describe(op, inputs, attrs, "an output has shape " + t.shape().to_debug_string());
       }
       return "";
+    } catch (const Internal& e) {  // a bad argument is never ember's own fault
+      return describe(op, inputs, attrs, std::string("Internal error: ") + e.what());
     } catch (const Error& e) {
       std::string what = e.what();
       if (what.find("[" + api + "]") == std::string::npos)
