@@ -2,6 +2,7 @@
 // a pass that sums exp(x - max) (softmax also stores the exponentials), and
 // a write pass. A row is read from memory once; the later passes hit cache.
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "core/op.h"
@@ -54,11 +55,35 @@ T sum_exp(const T* x, T* y, int64_t n, T m) {
         a1 += e1;
       }
     };
-    // With a finite max, every x - m is <= 0 (or NaN): the cheaper exp.
-    if (m - m == 0.0f)
+    // With a finite max, every x - m is <= 0 (or NaN): the cheaper exp,
+    // 16 lanes at a time where the CPU has them.
+    if (m - m == 0.0f) {
+#ifdef __AVX512F__
+      using f16 = float __attribute__((vector_size(64)));
+      using i16 = int32_t __attribute__((vector_size(64)));
+      f16 b0 = f16{}, b1 = f16{}, m16 = f16{} + m;
+      for (; i + 32 <= n; i += 32) {
+        f16 v0, v1;
+        std::memcpy(&v0, x + i, sizeof v0);
+        std::memcpy(&v1, x + i + 16, sizeof v1);
+        f16 e0 = vec::exp_nonpositive<f16, i16>(v0 - m16), e1 = vec::exp_nonpositive<f16, i16>(v1 - m16);
+        if (y) {
+          std::memcpy(y + i, &e0, sizeof e0);
+          std::memcpy(y + i + 16, &e1, sizeof e1);
+        }
+        b0 += e0;
+        b1 += e1;
+      }
+      f16 b = b0 + b1;
+      for (int l = 0; l < 8; ++l) {
+        a0[l] += b[l];
+        a1[l] += b[l + 8];
+      }
+#endif
       pairs([](vec::f8 v) { return vec::exp8_nonpositive(v); });
-    else
+    } else {
       pairs([](vec::f8 v) { return vec::exp8(v); });
+    }
     for (; i + 8 <= n; i += 8) {
       vec::f8 e = vec::exp8(vec::load(x + i) - mv);
       if (y) vec::store(y + i, e);

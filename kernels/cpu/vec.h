@@ -49,19 +49,22 @@ inline f8 exp8(f8 x) {
   return x != x ? x : y;
 }
 
-/// exp8 for arguments that are <= 0 or NaN (x - max in a softmax row, the
-/// max finite): the same bits as exp8 there, without the overflow clamp and
-/// selects that such arguments never need (a NaN still gives NaN).
-inline f8 exp8_nonpositive(f8 x) {
-  f8 xc = x < fn::kExpLo ? splat(fn::kExpLo) : x;
-  f8 t = xc * fn::kLog2e + 0.5f;
-  f8 tt = __builtin_convertvector(__builtin_convertvector(t, i8), f8);  // truncate
-  f8 n = tt > t ? tt - 1.0f : tt;                                       // floor
-  f8 p = fn::exp_reduced(xc, n);
-  i8 e = (__builtin_convertvector(n, i8) + 127) << 23;
-  f8 y = p * (f8)e;
-  return x < fn::kExpLo ? splat(0.0f) : y;
+/// exp for arguments that are <= 0 or NaN (x - max in a softmax row, the
+/// max finite), for float vectors F of any width with int32 vectors I of the
+/// same: exp8's bits there, without the overflow clamp and selects such
+/// arguments never need (a NaN still gives NaN).
+template <typename F, typename I>
+inline F exp_nonpositive(F x) {
+  F xc = x < fn::kExpLo ? F{} + fn::kExpLo : x;
+  F t = xc * fn::kLog2e + 0.5f;
+  F tt = __builtin_convertvector(__builtin_convertvector(t, I), F);  // truncate
+  F n = tt > t ? tt - 1.0f : tt;                                     // floor
+  F p = fn::exp_reduced(xc, n);
+  I e = (__builtin_convertvector(n, I) + 127) << 23;
+  F y = p * (F)e;
+  return x < fn::kExpLo ? F{} : y;
 }
+inline f8 exp8_nonpositive(f8 x) { return exp_nonpositive<f8, i8>(x); }
 
 /// fn::tanh_cephes, 8 lanes at a time: the same bits as the scalar functor.
 inline f8 tanh8(f8 x) {
