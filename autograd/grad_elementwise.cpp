@@ -85,6 +85,5 @@ GRAD(op_name::SelectV2, kGradUsesInputs) {
   return true;
 }();
 
-
 }  // namespace
 }  // namespace ember::autograd
