@@ -34,8 +34,7 @@ void infer_unary_bool(InferContext& c) {
   same_as_input(c);
 }
 void infer_unary_any(InferContext& c) {
-  if (!is_computable(c.inputs[0].dtype()))
-    c.fail("unsupported dtype ", dtype_name(c.inputs[0].dtype()));
+  infer::require_computable(c, c.inputs[0]);
   same_as_input(c);
 }
 void infer_cast(InferContext& c) {
@@ -62,8 +61,7 @@ void infer_compare(InferContext& c) {
   binary_shape(c, bool_);
 }
 void infer_equality(InferContext& c) {
-  if (!is_computable(c.inputs[0].dtype()))
-    c.fail("unsupported dtype ", dtype_name(c.inputs[0].dtype()));
+  infer::require_computable(c, c.inputs[0]);
   binary_shape(c, bool_);
 }
 void infer_binary_bool(InferContext& c) {

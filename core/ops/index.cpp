@@ -16,11 +16,8 @@ namespace ember {
 namespace {
 
 using Ints = std::vector<int64_t>;
-const Ints& ints(const InferContext& c, const char* name) { return c.attrs.get<Ints>(name); }
-
-void require_computable(const InferContext& c, const Tensor& t) {
-  if (!is_computable(t.dtype())) c.fail("unsupported dtype ", dtype_name(t.dtype()));
-}
+using infer::ints;
+using infer::require_computable;
 
 void infer_gather(InferContext& c) {
   const TensorShape &p = c.inputs[0].shape(), &idx = c.inputs[1].shape();

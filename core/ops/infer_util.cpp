@@ -46,6 +46,10 @@ void require_bool(const InferContext& c, const Tensor& t, const char* what) {
   if (t.dtype() != bool_) c.fail(what, " must be bool, got ", dtype_name(t.dtype()));
 }
 
+void require_computable(const InferContext& c, const Tensor& t) {
+  if (!is_computable(t.dtype())) c.fail("unsupported dtype ", dtype_name(t.dtype()));
+}
+
 void require_integer_index(const InferContext& c, const Tensor& t, const char* what) {
   if (t.dtype() != int32 && t.dtype() != int64)
     c.fail(what, " must be int32 or int64, got ", dtype_name(t.dtype()));

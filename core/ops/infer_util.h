@@ -14,6 +14,12 @@ int64_t normalize_axis(const InferContext& c, int64_t axis, int64_t rank);
 void require_float(const InferContext& c, const Tensor& t, const char* what = "x");
 void require_numeric(const InferContext& c, const Tensor& t, const char* what = "x");
 void require_bool(const InferContext& c, const Tensor& t, const char* what = "x");
+/// Fails unless `t` has elements ember computes on (not a resource handle).
+void require_computable(const InferContext& c, const Tensor& t);
+/// The list-of-ints attribute `name`.
+inline const std::vector<int64_t>& ints(const InferContext& c, const char* name) {
+  return c.attrs.get<std::vector<int64_t>>(name);
+}
 void require_integer_index(const InferContext& c, const Tensor& t, const char* what = "indices");
 void require_same_dtype(const InferContext& c, const Tensor& a, const Tensor& b);
 /// a + b and a * b of dimension sizes, failing naming the op on overflow.

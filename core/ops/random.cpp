@@ -25,36 +25,25 @@ void infer_random(InferContext& c) {
   c.outputs.push_back({t, s});
 }
 
-EMBER_DEFINE_OP(op_name::RandomUniform)
-    .inputs(0)
-    .attr("shape", AttrKind::Ints)
-    .attr("dtype", AttrKind::Type)
-    .attr("key", AttrKind::Int)
-    .attr("offset", AttrKind::Int)
-    .api("random::uniform")
-    .set_infer(infer_random)
-    .set_stateful()
-    .not_differentiable();
-EMBER_DEFINE_OP(op_name::RandomStandardNormal)
-    .inputs(0)
-    .attr("shape", AttrKind::Ints)
-    .attr("dtype", AttrKind::Type)
-    .attr("key", AttrKind::Int)
-    .attr("offset", AttrKind::Int)
-    .api("random::normal")
-    .set_infer(infer_random)
-    .set_stateful()
-    .not_differentiable();
-EMBER_DEFINE_OP(op_name::TruncatedNormal)
-    .inputs(0)
-    .attr("shape", AttrKind::Ints)
-    .attr("dtype", AttrKind::Type)
-    .attr("key", AttrKind::Int)
-    .attr("offset", AttrKind::Int)
-    .api("random::truncated_normal")
-    .set_infer(infer_random)
-    .set_stateful()
-    .not_differentiable();
+// The three draws share their signature: a shape, a dtype and the stream
+// position (key, offset) their kernels fill from.
+bool define_random_op(const char* name, const char* api) {
+  define_op(name)
+      .inputs(0)
+      .attr("shape", AttrKind::Ints)
+      .attr("dtype", AttrKind::Type)
+      .attr("key", AttrKind::Int)
+      .attr("offset", AttrKind::Int)
+      .api(api)
+      .set_infer(infer_random)
+      .set_stateful()
+      .not_differentiable();
+  return true;
+}
+[[maybe_unused]] const bool random_ops_defined =
+    define_random_op(op_name::RandomUniform, "random::uniform") &&
+    define_random_op(op_name::RandomStandardNormal, "random::normal") &&
+    define_random_op(op_name::TruncatedNormal, "random::truncated_normal");
 
 constexpr int64_t kDefaultGlobalSeed = 87654321;  // TensorFlow's DEFAULT_GRAPH_SEED
 

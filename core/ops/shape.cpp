@@ -18,11 +18,8 @@ namespace {
 using Ints = std::vector<int64_t>;
 // The most outputs one op call may have (unstack, split): each is a tensor.
 constexpr int64_t kMaxOutputs = int64_t{1} << 20;
-const Ints& ints(const InferContext& c, const char* name) { return c.attrs.get<Ints>(name); }
-
-void require_computable(const InferContext& c, const Tensor& t) {
-  if (!is_computable(t.dtype())) c.fail("unsupported dtype ", dtype_name(t.dtype()));
-}
+using infer::ints;
+using infer::require_computable;
 
 void infer_reshape(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
