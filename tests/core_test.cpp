@@ -226,18 +226,6 @@ TEST(Tensor, PrintsFloatsAsNumpyFixtures) {
   EXPECT_GE(cases, 15);
 }
 
-TEST(Registry, EveryOpHasACpuKernelAndAName) {
-  auto ops = registered_ops();
-  EXPECT_GT(ops.size(), 70u);
-  for (const OpDef* op : ops) {
-    EXPECT_TRUE(op->has_kernel(DeviceKind::CPU)) << op->name;
-    EXPECT_FALSE(op->api_name.empty()) << op->name;
-  }
-  EXPECT_EQ(op_def("AddV2").api_name, "add");
-  EXPECT_EQ(op_def("BatchMatMulV2").api_name, "matmul");
-  EXPECT_THROW(op_def("NoSuchOp"), NotFound);
-}
-
 // Installs a hook into this thread's context for the scope's lifetime, so an
 // exception or a failed assertion cannot leave it installed for later tests.
 template <typename Hook, Hook* Context::*Slot>

@@ -32,6 +32,9 @@ TEST(Registry, EveryOpIsComplete) {
     }
     EXPECT_TRUE(covered_ops().count(op->name)) << "no test file lists it in CoveredOps";
   }
+  EXPECT_EQ(op_def(op_name::AddV2).api_name, "add");
+  EXPECT_EQ(op_def(op_name::BatchMatMulV2).api_name, "matmul");
+  EXPECT_THROW(op_def("NoSuchOp"), NotFound);
   for (const std::string& name : covered_ops())
     EXPECT_NO_THROW(op_def(name)) << "CoveredOps names an op that does not exist: " << name;
 }
