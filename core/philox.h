@@ -36,32 +36,49 @@ EMBER_HOST_DEVICE inline Block philox4x32_10(Block ctr, uint32_t k0, uint32_t k1
   return ctr;
 }
 
-/// The block for (key, 64-bit stream offset, 64-bit sub-stream): counter words
-/// are the offset's low and high halves, then the sub-stream's.
-EMBER_HOST_DEVICE inline Block at(uint64_t key, uint64_t offset, uint64_t sub = 0) {
-  Block c{{static_cast<uint32_t>(offset), static_cast<uint32_t>(offset >> 32),
-           static_cast<uint32_t>(sub), static_cast<uint32_t>(sub >> 32)}};
-  return philox4x32_10(c, static_cast<uint32_t>(key), static_cast<uint32_t>(key >> 32));
+/// A position in a Philox stream: the 64-bit key and the 128-bit counter of
+/// the next block, as TensorFlow's PhiloxRandom holds them (key words =
+/// seed's low and high halves; counter words 0-1 = `lo`, 2-3 = `hi`).
+struct Stream {
+  uint64_t key = 0;
+  uint64_t lo = 0;
+  uint64_t hi = 0;
+
+  /// The position `n` blocks further on (TensorFlow's Skip: a 128-bit add).
+  EMBER_HOST_DEVICE Stream skip(uint64_t n) const {
+    Stream s = *this;
+    s.lo += n;
+    if (s.lo < lo) ++s.hi;
+    return s;
+  }
+};
+
+/// Block `i` of `s`.
+EMBER_HOST_DEVICE inline Block at(const Stream& s, uint64_t i = 0) {
+  Stream p = s.skip(i);
+  Block c{{static_cast<uint32_t>(p.lo), static_cast<uint32_t>(p.lo >> 32),
+           static_cast<uint32_t>(p.hi), static_cast<uint32_t>(p.hi >> 32)}};
+  return philox4x32_10(c, static_cast<uint32_t>(s.key), static_cast<uint32_t>(s.key >> 32));
 }
 
-/// A float in [0, 1) from 23 random bits (TensorFlow's construction).
+/// A float in [0, 1) from the low 23 bits of a word (TensorFlow's Uint32ToFloat).
 EMBER_HOST_DEVICE inline float uniform_float(uint32_t x) {
   union {
     uint32_t u;
     float f;
   } v;
-  v.u = (x >> 9) | 0x3f800000u;
+  v.u = (x & 0x7fffffu) | 0x3f800000u;
   return v.f - 1.0f;
 }
 
-/// A double in [0, 1) from 52 random bits of two words.
-EMBER_HOST_DEVICE inline double uniform_double(uint32_t hi, uint32_t lo) {
+/// A double in [0, 1) from 52 bits: the low 20 of `x0` above all of `x1`
+/// (TensorFlow's Uint64ToDouble).
+EMBER_HOST_DEVICE inline double uniform_double(uint32_t x0, uint32_t x1) {
   union {
     uint64_t u;
     double d;
   } v;
-  v.u = ((static_cast<uint64_t>(hi) << 20) ^ (lo >> 12)) | 0x3ff0000000000000ull;
-  v.u = (v.u & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+  v.u = (static_cast<uint64_t>(x0 & 0xfffffu) << 32) | x1 | 0x3ff0000000000000ull;
   return v.d - 1.0;
 }
 

@@ -1,17 +1,29 @@
-// Random tensors from Philox-4x32-10 (core/philox.h), with TensorFlow's
-// seeding rules: a global seed (`set_seed`) and an optional op seed. With
-// both unset the stream is non-deterministic; with a global seed, each call
-// site without an op seed draws its own reproducible stream; the same
-// (global, op) seed pair continues one stream across calls, and `set_seed`
-// restarts every stream. `Generator` is an explicit stateful stream
-// (tf.random.Generator). The stream depends only on the seeds, never on the
-// device: the CUDA kernels produce the same numbers.
+// Random tensors as TensorFlow draws them: Philox-4x32-10 (core/philox.h)
+// with TensorFlow's seeding rules and distributions, so the same seeds and
+// call order give TensorFlow's numbers, on every device.
+//
+// - `set_seed(g)` (tf.random.set_seed): the Philox key is g; an op without a
+//   seed takes the next op seed from Python's `random.Random(g)` (as eager
+//   TensorFlow's `internal_operation_seed`), so a program's sequence of draws
+//   is reproducible. An op with a seed continues one stream per (op, dtype,
+//   seeds) across calls, restarted by `set_seed`. With neither seed the
+//   stream is non-deterministic.
+// - Each draw of n elements reserves n·256 blocks of its stream, as
+//   TensorFlow's kernels do.
+// - `stateless_*` (tf.random.stateless_*): a pure function of the seed pair.
+// - `Generator` (tf.random.Generator.from_seed): a stateful stream.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 
+#include "core/philox.h"
 #include "core/tensor.h"
+
+namespace ember {
+class Attrs;
+}
 
 namespace ember::random {
 
@@ -30,9 +42,26 @@ Tensor normal(const TensorShape& shape, double mean = 0, double stddev = 1, DTyp
 Tensor truncated_normal(const TensorShape& shape, double mean = 0, double stddev = 1,
                         DType dtype = float32, std::optional<int64_t> seed = std::nullopt);
 
-/// A stateful random stream: each draw continues where the last one stopped.
+/// tf.random.stateless_uniform: a pure function of `seed` (and shape, dtype).
+Tensor stateless_uniform(const TensorShape& shape, std::array<int64_t, 2> seed, double minval = 0,
+                         double maxval = 1, DType dtype = float32);
+/// tf.random.stateless_normal.
+Tensor stateless_normal(const TensorShape& shape, std::array<int64_t, 2> seed, double mean = 0,
+                        double stddev = 1, DType dtype = float32);
+/// tf.random.stateless_truncated_normal.
+Tensor stateless_truncated_normal(const TensorShape& shape, std::array<int64_t, 2> seed,
+                                  double mean = 0, double stddev = 1, DType dtype = float32);
+
+/// A seed for something that needs one and was given none (an initializer):
+/// the next op seed of the global seed's sequence when a global seed is set,
+/// else a non-deterministic one. In [0, 2^31 - 1).
+int64_t next_seed();
+
+/// A stateful random stream (tf.random.Generator): each draw continues where
+/// the last one stopped, reserving n·256 blocks for n elements.
 class Generator {
  public:
+  /// tf.random.Generator.from_seed: counter = seed, key = 0.
   explicit Generator(uint64_t seed);
   /// A generator seeded from the operating system's entropy.
   static Generator from_non_deterministic_state();
@@ -44,16 +73,16 @@ class Generator {
   Tensor truncated_normal(const TensorShape& shape, double mean = 0, double stddev = 1,
                           DType dtype = float32);
 
-  uint64_t key() const { return key_; }
-  /// The next Philox block offset this generator will use.
-  uint64_t offset() const { return offset_; }
+  /// Where the next draw starts.
+  philox::Stream state() const { return state_; }
 
  private:
-  uint64_t key_;
-  uint64_t offset_ = 0;
+  explicit Generator(philox::Stream s) : state_(s) {}
+  philox::Stream state_;
 };
 
-/// Philox blocks a draw of `n` elements of `dtype` consumes.
-uint64_t blocks_for(int64_t n, DType dtype);
+/// The stream a random op's attributes name: "seed" is the Philox key,
+/// "seed2" and "offset" the counter's high and low halves.
+philox::Stream stream_of(const Attrs& attrs);
 
 }  // namespace ember::random

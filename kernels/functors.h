@@ -506,51 +506,101 @@ struct LogicalOr {
   EMBER_HOST_DEVICE bool operator()(bool a, bool b) const { return a || b; }
 };
 
-// ---- random: Box-Muller on Philox words ----------------------------------------------
+// ---- random: TensorFlow's distributions on Philox words --------------------------------
 
-// log, sin and cos from core/exact_math.h and a correctly rounded sqrt, so
-// the CPU and CUDA kernels draw the same bits.
+// The arithmetic of TensorFlow's random_distributions.h, with log, sin and cos
+// from core/exact_math.h and correctly rounded basic operations, so the CPU
+// and CUDA kernels draw the same bits (TensorFlow's own CPU build uses
+// glibc's logf/sincosf, which can differ from these in the last bit).
 
-/// Two standard normals from two uniform words (float32).
+/// Two standard normals from two words (float32; BoxMullerFloat). The angle
+/// is 2·M_PI·u in double, rounded to float, as TensorFlow's expression does.
 EMBER_HOST_DEVICE inline void box_muller(uint32_t x0, uint32_t x1, float& n0, float& n1) {
   const float eps = 1.0e-7f;
   float u1 = philox::uniform_float(x0);
   if (u1 < eps) u1 = eps;
-  float v1 = exact::mul(6.2831853071795864f, philox::uniform_float(x1));
-  float r = exact::sqrt(exact::mul(-2.0f, exact::log(u1)));
-  float s, c;
-  exact::sincos(v1, s, c);
-  n0 = exact::mul(r, s);
-  n1 = exact::mul(r, c);
+  auto v1 = static_cast<float>(
+      exact::mul(6.283185307179586, static_cast<double>(philox::uniform_float(x1))));
+  // log, sin and cos in double, rounded: correctly rounded floats but in
+  // rare cases, as glibc's logf and sincosf (which TensorFlow calls) are.
+  auto lg = static_cast<float>(exact::log(static_cast<double>(u1)));
+  float r = exact::sqrt(exact::mul(-2.0f, lg));
+  double sd, cd;
+  exact::sincos(static_cast<double>(v1), sd, cd);
+  n0 = exact::mul(static_cast<float>(sd), r);
+  n1 = exact::mul(static_cast<float>(cd), r);
 }
-/// Two standard normals from four uniform words (float64).
-EMBER_HOST_DEVICE inline void box_muller(const philox::Block& b, double& n0, double& n1) {
+/// Two standard normals from four words (float64; BoxMullerDouble).
+EMBER_HOST_DEVICE inline void box_muller(uint32_t x0, uint32_t x1, uint32_t x2, uint32_t x3,
+                                         double& n0, double& n1) {
   const double eps = 1.0e-7;
-  double u1 = philox::uniform_double(b.v[0], b.v[1]);
+  double u1 = philox::uniform_double(x0, x1);
   if (u1 < eps) u1 = eps;
-  double v1 = exact::mul(6.283185307179586, philox::uniform_double(b.v[2], b.v[3]));
+  double v1 = exact::mul(6.283185307179586, philox::uniform_double(x2, x3));
   double r = exact::sqrt(exact::mul(-2.0, exact::log(u1)));
   double s, c;
   exact::sincos(v1, s, c);
-  n0 = exact::mul(r, s);
-  n1 = exact::mul(r, c);
+  n0 = exact::mul(s, r);
+  n1 = exact::mul(c, r);
 }
 
-/// Element i of a standard-normal draw at (key, offset), for either dtype;
-/// `sub` selects a sub-stream (truncated normal's redraws).
+/// Elements per Philox block for a draw of T: 4 floats or 2 doubles.
 template <typename T>
-EMBER_HOST_DEVICE inline T normal_at(uint64_t key, uint64_t offset, int64_t i, uint64_t sub = 0) {
+inline constexpr int kPerBlock = std::is_same_v<T, float> ? 4 : 2;
+
+/// Element i of a uniform [0, 1) draw from stream `s`.
+template <typename T>
+EMBER_HOST_DEVICE inline T uniform_at(const philox::Stream& s, int64_t i) {
+  philox::Block b = philox::at(s, static_cast<uint64_t>(i / kPerBlock<T>));
   if constexpr (std::is_same_v<T, float>) {
-    philox::Block b = philox::at(key, offset + static_cast<uint64_t>(i / 4), sub);
-    float n[4];
-    box_muller(b.v[0], b.v[1], n[0], n[1]);
-    box_muller(b.v[2], b.v[3], n[2], n[3]);
-    return n[i % 4];
+    return philox::uniform_float(b.v[i % 4]);
   } else {
-    philox::Block b = philox::at(key, offset + static_cast<uint64_t>(i / 2), sub);
-    double n[2];
-    box_muller(b, n[0], n[1]);
-    return n[i % 2];
+    return i % 2 ? philox::uniform_double(b.v[2], b.v[3]) : philox::uniform_double(b.v[0], b.v[1]);
+  }
+}
+
+/// The standard normals of block `blk` of stream `s` (kPerBlock<T> of them).
+template <typename T>
+EMBER_HOST_DEVICE inline void normal_block(const philox::Stream& s, uint64_t blk, T* out) {
+  philox::Block b = philox::at(s, blk);
+  if constexpr (std::is_same_v<T, float>) {
+    box_muller(b.v[0], b.v[1], out[0], out[1]);
+    box_muller(b.v[2], b.v[3], out[2], out[3]);
+  } else {
+    box_muller(b.v[0], b.v[1], b.v[2], b.v[3], out[0], out[1]);
+  }
+}
+
+/// Element i of a standard-normal draw from stream `s`.
+template <typename T>
+EMBER_HOST_DEVICE inline T normal_at(const philox::Stream& s, int64_t i) {
+  T n[kPerBlock<T>];
+  normal_block<T>(s, static_cast<uint64_t>(i / kPerBlock<T>), n);
+  return n[i % kPerBlock<T>];
+}
+
+/// Blocks reserved per group of a truncated-normal draw: TensorFlow gives
+/// each group of kPerBlock<T> outputs its own 256 samples' worth of stream.
+template <typename T>
+inline constexpr uint64_t kTruncatedGroupBlocks = 256 * kPerBlock<T> / 4;
+
+/// Group g (outputs g·kPerBlock<T> ...) of a truncated-normal draw: normals
+/// from consecutive blocks starting at block g·kTruncatedGroupBlocks<T>,
+/// keeping those with |x| < 2 in order (TensorFlow's
+/// TruncatedNormalDistribution over a SingleSampleAdapter).
+template <typename T>
+EMBER_HOST_DEVICE inline void truncated_group(const philox::Stream& s, int64_t g, T* out) {
+  uint64_t blk = static_cast<uint64_t>(g) * kTruncatedGroupBlocks<T>;
+  int have = 0;
+  while (true) {
+    T n[kPerBlock<T>];
+    normal_block<T>(s, blk++, n);
+    for (int j = 0; j < kPerBlock<T>; ++j) {
+      if (n[j] < T(2) && n[j] > T(-2)) {
+        out[have++] = n[j];
+        if (have == kPerBlock<T>) return;
+      }
+    }
   }
 }
 

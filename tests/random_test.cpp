@@ -88,30 +88,131 @@ class RandomTest : public DeviceTest {
   void TearDown() override { random::clear_seed(); }
 };
 
-TEST_P(RandomTest, StreamLayoutIsTheDocumentedOne) {
-  // Element i of a float32 draw is word i % 4 of block (offset + i / 4); the
-  // CUDA kernels must produce exactly these numbers.
+// Distance in units in the last place of `want`'s type.
+double ulp_distance(double got, double want, bool is_float) {
+  if (got == want) return 0;
+  double w = is_float ? static_cast<double>(static_cast<float>(want)) : want;
+  double step = is_float ? std::nextafter(static_cast<float>(w), INFINITY) - static_cast<float>(w)
+                         : std::nextafter(w, INFINITY) - w;
+  return std::fabs(got - want) / step;
+}
+
+// Compares a draw with what TensorFlow drew (tests/data/tf_random.txt).
+// Uniforms are exact; normals may differ from TensorFlow's in the last bits,
+// since TensorFlow's CPU kernels use glibc's logf/sincosf and ember the
+// device-independent functions of core/exact_math.h.
+void expect_tf(const std::string& name, const Tensor& got, double max_ulps) {
+  SCOPED_TRACE(name);
+  const auto& cases = tf_fixtures("tf_random.txt");
+  auto it = cases.find(name);
+  ASSERT_NE(it, cases.end()) << "no fixture " << name;
+  const TfCase& want = it->second;
+  ASSERT_EQ(got.shape(), want.shape);
+  ASSERT_EQ(dtype_name(got.dtype()), want.dtype);
+  auto v = values(got);
+  bool is_float = got.dtype() == float32;
+  double worst = 0;
+  size_t exact = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    double d = ulp_distance(v[i], want.values[i], is_float);
+    worst = std::max(worst, d);
+    exact += d == 0;
+    EXPECT_LE(d, max_ulps) << "element " << i << ": " << v[i] << " vs TensorFlow's "
+                           << want.values[i];
+  }
+  // Measured: float32 normals 99% bit-exact, float64 about 80%.
+  if (v.size() >= 100) {
+    EXPECT_GE(double(exact), (is_float ? 0.97 : 0.7) * double(v.size()))
+        << exact << " of " << v.size() << " bit-exact, worst " << worst << " ulp";
+  }
+}
+
+constexpr double kExact = 0, kNormalUlps = 2;
+
+TEST_P(RandomTest, GlobalSeedDrawsTensorFlowsNumbers) {
+  random::set_seed(42);
+  expect_tf("global42/normal", random::normal({5}), kNormalUlps);
+  expect_tf("global42/normal_again", random::normal({3}), kNormalUlps);
+  expect_tf("global42/uniform", random::uniform({7}), kExact);
+  expect_tf("global42/truncated", random::truncated_normal({6}), kNormalUlps);
+  expect_tf("global42/normal_f64", random::normal({5}, 0, 1, float64), kNormalUlps);
+  expect_tf("global42/uniform_f64", random::uniform({3}, 0, 1, float64), kExact);
+  expect_tf("global42/truncated_f64", random::truncated_normal({5}, 0, 1, float64), kNormalUlps);
+  expect_tf("global42/uniform_range", random::uniform({4}, -0.05, 0.05), kExact);
+  expect_tf("global42/normal_scaled", random::normal({4}, 1.0, 0.5), kNormalUlps);
+}
+
+TEST_P(RandomTest, OpSeedsContinueOneStreamPerOp) {
+  random::set_seed(7);
+  expect_tf("global7/op5_uniform", random::uniform({3}, 0, 1, float32, 5), kExact);
+  expect_tf("global7/op5_uniform_again", random::uniform({6}, 0, 1, float32, 5), kExact);
+  expect_tf("global7/op5_normal", random::normal({4}, 0, 1, float32, 5), kNormalUlps);
+  expect_tf("global7/op5_truncated", random::truncated_normal({4}, 0, 1, float32, 5), kNormalUlps);
+  expect_tf("global7/op5_normal_again", random::normal({4}, 0, 1, float32, 5), kNormalUlps);
+  random::clear_seed();
+  expect_tf("op_only/uniform", random::uniform({5}, 0, 1, float32, 3), kExact);
+  expect_tf("op_only/uniform_again", random::uniform({5}, 0, 1, float32, 3), kExact);
+}
+
+TEST_P(RandomTest, LongDrawsMatchTensorFlow) {
+  random::set_seed(3);
+  expect_tf("global3/normal_1000", random::normal({1000}), kNormalUlps);
+  expect_tf("global3/truncated_1001", random::truncated_normal({1001}), kNormalUlps);
+  expect_tf("global3/truncated_f64_301", random::truncated_normal({301}, 0, 1, float64),
+            kNormalUlps);
+}
+
+TEST_P(RandomTest, GeneratorDrawsTensorFlowsNumbers) {
   random::Generator g(1234);
-  uint64_t key = g.key();
+  expect_tf("generator1234/normal", g.normal({10}), kNormalUlps);
+  expect_tf("generator1234/uniform", g.uniform({5}), kExact);
+  expect_tf("generator1234/truncated", g.truncated_normal({9}), kNormalUlps);
+  expect_tf("generator1234/normal_f64", g.normal({3}, 0, 1, float64), kNormalUlps);
+  expect_tf("generator1234/uniform_range", g.uniform({4}, -2, 3), kExact);
+  // Each draw reserved 256 blocks per element.
+  EXPECT_EQ(g.state().lo, 1234u + 256u * (10 + 5 + 9 + 3 + 4));
+}
+
+TEST_P(RandomTest, StreamLayoutIsTensorFlows) {
+  // Element i of a float32 uniform draw is the low 23 bits of word i % 4 of
+  // block i / 4; the CUDA kernels must produce exactly these numbers.
+  random::Generator g(99);
+  philox::Stream s = g.state();
   auto u = g.uniform({10}).to_vector<float>();
   for (int64_t i = 0; i < 10; ++i) {
-    philox::Block b = philox::at(key, static_cast<uint64_t>(i / 4));
+    philox::Block b = philox::at(s, static_cast<uint64_t>(i / 4));
     EXPECT_EQ(u[static_cast<size_t>(i)], philox::uniform_float(b.v[i % 4])) << i;
   }
-  EXPECT_EQ(g.offset(), 3u);
+  s = g.state();
   auto n = g.normal({6}, 0, 1, float64).to_vector<double>();
   for (int64_t i = 0; i < 6; ++i)
-    EXPECT_EQ(n[static_cast<size_t>(i)], fn::normal_at<double>(key, 3, i)) << i;
+    EXPECT_EQ(n[static_cast<size_t>(i)], fn::normal_at<double>(s, i)) << i;
+}
+
+TEST(Philox, CounterCarriesIntoTheHighHalf) {
+  philox::Stream s{5, ~uint64_t{0} - 1, 7};
+  philox::Stream t = s.skip(3);
+  EXPECT_EQ(t.lo, 1u);
+  EXPECT_EQ(t.hi, 8u);
+  philox::Block a = philox::at(s, 3), b = philox::at(t);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(a.v[i], b.v[i]);
 }
 
 TEST_P(RandomTest, GeneratorContinuesItsStream) {
   random::Generator a(7), b(7);
   auto first = a.uniform({8}).to_vector<float>();
   auto second = a.uniform({8}).to_vector<float>();
-  auto both = b.uniform({16}).to_vector<float>();
-  EXPECT_EQ(std::vector<float>(both.begin(), both.begin() + 8), first);
-  EXPECT_EQ(std::vector<float>(both.begin() + 8, both.end()), second);
   EXPECT_NE(first, second);
+  // The second draw starts 8·256 blocks on, as TensorFlow's reservation.
+  random::Generator c(7 + 8 * 256);
+  EXPECT_EQ(c.uniform({8}).to_vector<float>(), second);
+  EXPECT_EQ(b.uniform({8}).to_vector<float>(), first);
+}
+
+TEST_P(RandomTest, StatelessDrawsArePure) {
+  auto a = random::stateless_normal({6}, {1, 2}).to_vector<float>();
+  EXPECT_EQ(random::stateless_normal({6}, {1, 2}).to_vector<float>(), a);
+  EXPECT_NE(random::stateless_normal({6}, {2, 1}).to_vector<float>(), a);
 }
 
 TEST_P(RandomTest, TensorFlowSeedingRules) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -216,6 +217,32 @@ std::string device_name(const ::testing::TestParamInfo<Device>& info) {
 std::string data_dir() {
   if (const char* d = std::getenv("EMBER_TEST_DATA_DIR")) return d;
   return EMBER_TEST_DATA_DIR;
+}
+
+const std::map<std::string, TfCase>& tf_fixtures(const std::string& file) {
+  static std::map<std::string, std::map<std::string, TfCase>> cache;
+  auto [it, fresh] = cache.try_emplace(file);
+  if (!fresh) return it->second;
+  std::ifstream in(data_dir() + "/" + file);
+  EXPECT_TRUE(in) << "cannot open " << data_dir() << "/" << file;
+  std::string name, header, line;
+  while (std::getline(in, name)) {
+    if (name.empty() || name[0] == '#') continue;
+    std::getline(in, header);
+    std::getline(in, line);
+    TfCase c;
+    std::istringstream h(header);
+    std::string dims;
+    h >> c.dtype >> dims;
+    std::vector<int64_t> shape;
+    std::istringstream d(dims);
+    for (std::string x; std::getline(d, x, ',');) shape.push_back(std::stoll(x));
+    c.shape = TensorShape(shape);
+    std::istringstream v(line);
+    for (std::string x; v >> x;) c.values.push_back(std::strtod(x.c_str(), nullptr));
+    it->second.emplace(name, std::move(c));
+  }
+  return it->second;
 }
 
 void DeviceTest::SetUp() {

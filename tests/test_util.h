@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -63,6 +64,17 @@ const std::set<std::string>& covered_ops();
 /// tests/data: EMBER_TEST_DATA_DIR from the environment (for a build run
 /// elsewhere, as on a GPU machine), else the source tree's.
 std::string data_dir();
+
+/// A value TensorFlow computed, read from a fixture file of
+/// tests/tf/make_*_fixtures.py: `name`, `dtype d0,d1,...`, then the values as
+/// float.hex(), three lines per case.
+struct TfCase {
+  std::string dtype;
+  TensorShape shape;
+  std::vector<double> values;
+};
+/// Every case of tests/data/`file`, by name.
+const std::map<std::string, TfCase>& tf_fixtures(const std::string& file);
 
 /// Base of tests that run once per device kind; ops run under a DeviceScope.
 class DeviceTest : public ::testing::TestWithParam<Device> {

@@ -1,12 +1,26 @@
-// Random ops. Each kernel fills its output from (key, offset): element i of a
-// float32 draw uses word i % 4 of block offset + i / 4 (float64: half a block
-// per element). Scaling to [minval, maxval) or (mean, stddev) is done with
-// ordinary ops afterwards.
+// Random ops and TensorFlow's seeding rules. Each kernel fills its output
+// from the stream its attributes name (key "seed", counter "seed2":"offset");
+// this file decides the stream of each call, as TensorFlow does:
+//
+// - global seed g and op seed s: key g mod (2^31-1), counter high half s mod
+//   (2^31-1), one stream per (op, dtype, seeds) continued across calls (eager
+//   TensorFlow caches one kernel, holding one generator, per op and attrs);
+// - g only: s is the next `randint(0, 2^31-1)` of Python's random.Random(g)
+//   (TensorFlow's `context.internal_operation_seed`), every call a fresh
+//   stream;
+// - s only: g is TensorFlow's DEFAULT_GRAPH_SEED; neither: an entropy key;
+// - a draw of n elements reserves n·256 blocks (the "multiplier 256" of
+//   TensorFlow's PhiloxRandomOp), so the next call starts beyond them.
+//
+// Scaling to [minval, maxval) or (mean, stddev) is done with ordinary ops
+// afterwards, in the output's dtype, as TensorFlow's Python wrappers do.
 #include "core/random.h"
 
+#include <bit>
 #include <map>
 #include <mutex>
 #include <random>
+#include <tuple>
 
 #include "core/op.h"
 #include "core/op_names.h"
@@ -26,13 +40,14 @@ void infer_random(InferContext& c) {
 }
 
 // The three draws share their signature: a shape, a dtype and the stream
-// position (key, offset) their kernels fill from.
+// their kernels fill from.
 bool define_random_op(const char* name, const char* api) {
   define_op(name)
       .inputs(0)
       .attr("shape", AttrKind::Ints)
       .attr("dtype", AttrKind::Type)
-      .attr("key", AttrKind::Int)
+      .attr("seed", AttrKind::Int)
+      .attr("seed2", AttrKind::Int)
       .attr("offset", AttrKind::Int)
       .api(api)
       .set_infer(infer_random)
@@ -45,24 +60,79 @@ bool define_random_op(const char* name, const char* api) {
     define_random_op(op_name::RandomStandardNormal, "random::normal") &&
     define_random_op(op_name::TruncatedNormal, "random::truncated_normal");
 
-constexpr int64_t kDefaultGlobalSeed = 87654321;  // TensorFlow's DEFAULT_GRAPH_SEED
+constexpr int64_t kDefaultGraphSeed = 87654321;  // TensorFlow's DEFAULT_GRAPH_SEED
+constexpr int64_t kMaxInt32 = 2147483647;        // random_seed._MAXINT32
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+// Python's seed truncation: a non-negative remainder.
+int64_t truncate_seed(int64_t s) { return ((s % kMaxInt32) + kMaxInt32) % kMaxInt32; }
 
-uint64_t key_for(int64_t global, int64_t op) {
-  return splitmix64(splitmix64(static_cast<uint64_t>(global)) ^ static_cast<uint64_t>(op));
-}
+// Python's random.Random: MT19937 seeded by init_by_array with |seed|'s
+// 32-bit words, and randint through getrandbits with rejection, so the op
+// seeds drawn after set_seed(g) are those TensorFlow draws.
+class PyRandom {
+ public:
+  explicit PyRandom(int64_t seed) {
+    uint64_t a = seed < 0 ? 0 - static_cast<uint64_t>(seed) : static_cast<uint64_t>(seed);
+    uint32_t key[2] = {static_cast<uint32_t>(a), static_cast<uint32_t>(a >> 32)};
+    init_by_array(key, key[1] ? 2 : 1);
+  }
+  /// randint(0, n - 1) for 0 < n <= 2^32.
+  uint64_t below(uint64_t n) {
+    int k = std::bit_width(n);  // Python's n.bit_length()
+    while (true) {
+      uint64_t r = k >= 32 ? next() : next() >> (32 - k);
+      if (r < n) return r;
+    }
+  }
+
+ private:
+  void init_genrand(uint32_t s) {
+    mt_[0] = s;
+    for (int i = 1; i < 624; ++i)
+      mt_[i] = 1812433253u * (mt_[i - 1] ^ (mt_[i - 1] >> 30)) + static_cast<uint32_t>(i);
+    index_ = 624;
+  }
+  void init_by_array(const uint32_t* key, int len) {
+    init_genrand(19650218u);
+    int i = 1, j = 0;
+    for (int k = std::max(624, len); k; --k) {
+      mt_[i] = (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1664525u)) + key[j] +
+               static_cast<uint32_t>(j);
+      if (++i >= 624) mt_[0] = mt_[623], i = 1;
+      if (++j >= len) j = 0;
+    }
+    for (int k = 623; k; --k) {
+      mt_[i] = (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1566083941u)) -
+               static_cast<uint32_t>(i);
+      if (++i >= 624) mt_[0] = mt_[623], i = 1;
+    }
+    mt_[0] = 0x80000000u;
+  }
+  uint32_t next() {
+    if (index_ >= 624) {
+      for (int k = 0; k < 624; ++k) {
+        uint32_t y = (mt_[k] & 0x80000000u) | (mt_[(k + 1) % 624] & 0x7fffffffu);
+        mt_[k] = mt_[(k + 397) % 624] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
+      }
+      index_ = 0;
+    }
+    uint32_t y = mt_[index_++];
+    y ^= y >> 11;
+    y ^= (y << 7) & 0x9d2c5680u;
+    y ^= (y << 15) & 0xefc60000u;
+    return y ^ (y >> 18);
+  }
+
+  uint32_t mt_[624];
+  int index_ = 624;
+};
 
 struct SeedState {
   std::mutex mu;
   std::optional<int64_t> global;
-  int64_t op_counter = 0;
-  std::map<std::pair<int64_t, int64_t>, uint64_t> offsets;  // per (global, op) pair
+  std::optional<PyRandom> op_seeds;  // random.Random(global)
+  // Stream positions of the seeded ops: (op, dtype, seed, seed2) -> counter.
+  std::map<std::tuple<std::string, DType, int64_t, int64_t>, philox::Stream> streams;
 };
 SeedState& state() {
   static SeedState s;
@@ -74,33 +144,61 @@ uint64_t entropy() {
   return (static_cast<uint64_t>(rd()) << 32) ^ rd();
 }
 
-// The (key, offset) a seeded draw of `blocks` blocks uses, advancing its stream.
-std::pair<uint64_t, uint64_t> next_stream(std::optional<int64_t> op_seed, uint64_t blocks) {
+// Blocks a draw of n elements reserves.
+uint64_t reserved_blocks(int64_t n) { return static_cast<uint64_t>(n) * 256; }
+
+// The stream of a stateful draw of `n` elements by `op`, advancing it.
+philox::Stream next_stream(const char* op, DType dtype, std::optional<int64_t> op_seed,
+                           int64_t n) {
   auto& s = state();
   std::lock_guard<std::mutex> lock(s.mu);
-  if (!s.global && !op_seed) return {entropy(), 0};
-  int64_t g = s.global.value_or(kDefaultGlobalSeed);
-  int64_t o = op_seed ? *op_seed : s.op_counter++;
-  uint64_t& off = s.offsets[{g, o}];
-  uint64_t start = off;
-  off += blocks;
-  return {key_for(g, o), start};
+  if (!s.global && !op_seed) return {entropy(), 0, entropy()};
+  int64_t seed = s.global ? truncate_seed(*s.global) : kDefaultGraphSeed;
+  if (!op_seed) {
+    // A fresh op seed: a stream of its own, at its start.
+    auto seed2 = static_cast<int64_t>(s.op_seeds->below(uint64_t{1} << 31));
+    if (seed == 0 && seed2 == 0) seed2 = kMaxInt32;
+    return {static_cast<uint64_t>(seed), 0, static_cast<uint64_t>(seed2)};
+  }
+  int64_t seed2 = truncate_seed(*op_seed);
+  if (seed == 0 && seed2 == 0) seed2 = kMaxInt32;
+  auto [it, fresh] = s.streams.try_emplace(
+      {op, dtype, seed, seed2},
+      philox::Stream{static_cast<uint64_t>(seed), 0, static_cast<uint64_t>(seed2)});
+  philox::Stream start = it->second;
+  it->second = start.skip(reserved_blocks(n));
+  return start;
 }
 
-Tensor draw(const char* op, const TensorShape& shape, DType dtype, uint64_t key, uint64_t offset) {
+Tensor draw(const char* op, const TensorShape& shape, DType dtype, const philox::Stream& s) {
   const OpDef& def = op_def(op);
   return execute1(def, std::span<const Tensor>{},
                   {{"shape", shape.as_vector()},
                    {"dtype", dtype},
-                   {"key", static_cast<int64_t>(key)},
-                   {"offset", static_cast<int64_t>(offset)}});
+                   {"seed", static_cast<int64_t>(s.key)},
+                   {"seed2", static_cast<int64_t>(s.hi)},
+                   {"offset", static_cast<int64_t>(s.lo)}});
 }
 
-Tensor scale(Tensor t, double a, double b) {
-  // a + b·t, skipping the identity cases.
-  if (b != 1) t = t * b;
-  if (a != 0) t = t + a;
+// A scalar as the output dtype holds it (TensorFlow converts minval, maxval,
+// mean and stddev to the dtype before any arithmetic).
+double in_dtype(double v, DType dtype) {
+  return dtype == float32 ? static_cast<double>(static_cast<float>(v)) : v;
+}
+
+// mean + stddev·t, skipping the identity cases, in t's dtype.
+Tensor scale_normal(Tensor t, double mean, double stddev) {
+  if (stddev != 1) t = t * in_dtype(stddev, t.dtype());
+  if (mean != 0) t = t + in_dtype(mean, t.dtype());
   return t;
+}
+
+// minval + (maxval - minval)·t, the difference taken in t's dtype.
+Tensor scale_uniform(Tensor t, double minval, double maxval) {
+  double lo = in_dtype(minval, t.dtype()), hi = in_dtype(maxval, t.dtype());
+  double width = in_dtype(hi - lo, t.dtype());
+  if (lo == 0) return width == 1 ? t : t * width;
+  return t * width + lo;
 }
 
 void check_float(const char* api, DType dtype) {
@@ -108,79 +206,132 @@ void check_float(const char* api, DType dtype) {
               "] dtype must be float32 or float64, got ", dtype_name(dtype));
 }
 
+void check_range(const char* api, double minval, double maxval) {
+  EMBER_CHECK(minval < maxval, InvalidArgument, "[", api, "] minval ", minval,
+              " must be less than maxval ", maxval);
+}
+
+// The stream of a stateless draw (TensorFlow's StatelessRandomGetKeyCounter):
+// one Philox block of the seeds under a fixed key gives the key and the
+// counter's high half.
+philox::Stream stateless_stream(std::array<int64_t, 2> seed) {
+  auto s0 = static_cast<uint64_t>(seed[0]), s1 = static_cast<uint64_t>(seed[1]);
+  philox::Block mix = philox::philox4x32_10(
+      {{static_cast<uint32_t>(s0), static_cast<uint32_t>(s0 >> 32), static_cast<uint32_t>(s1),
+        static_cast<uint32_t>(s1 >> 32)}},
+      0x3ec8f720u, 0x02461e29u);
+  return {mix.v[0] | (static_cast<uint64_t>(mix.v[1]) << 32), 0,
+          mix.v[2] | (static_cast<uint64_t>(mix.v[3]) << 32)};
+}
+
 }  // namespace
 
-uint64_t blocks_for(int64_t n, DType dtype) {
-  int64_t per = dtype == float64 ? 2 : 4;
-  return static_cast<uint64_t>((n + per - 1) / per);
+philox::Stream stream_of(const Attrs& attrs) {
+  return {static_cast<uint64_t>(attrs.get<int64_t>("seed")),
+          static_cast<uint64_t>(attrs.get<int64_t>("offset")),
+          static_cast<uint64_t>(attrs.get<int64_t>("seed2"))};
 }
 
 void set_seed(int64_t seed) {
   auto& s = state();
   std::lock_guard<std::mutex> lock(s.mu);
   s.global = seed;
-  s.op_counter = 0;
-  s.offsets.clear();
+  s.op_seeds.emplace(seed);
+  s.streams.clear();
 }
 
 void clear_seed() {
   auto& s = state();
   std::lock_guard<std::mutex> lock(s.mu);
   s.global.reset();
-  s.op_counter = 0;
-  s.offsets.clear();
+  s.op_seeds.reset();
+  s.streams.clear();
+}
+
+int64_t next_seed() {
+  auto& s = state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  if (s.op_seeds) return static_cast<int64_t>(s.op_seeds->below(uint64_t{1} << 31));
+  return static_cast<int64_t>(entropy() % static_cast<uint64_t>(kMaxInt32));
 }
 
 Tensor uniform(const TensorShape& shape, double minval, double maxval, DType dtype,
                std::optional<int64_t> seed) {
   ApiScope api("random::uniform");
   check_float("random::uniform", dtype);
-  EMBER_CHECK(minval < maxval, InvalidArgument, "[random::uniform] minval ", minval,
-              " must be less than maxval ", maxval);
-  auto [key, off] = next_stream(seed, blocks_for(shape.num_elements(), dtype));
-  return scale(draw(op_name::RandomUniform, shape, dtype, key, off), minval, maxval - minval);
+  check_range("random::uniform", minval, maxval);
+  auto s = next_stream(op_name::RandomUniform, dtype, seed, shape.num_elements());
+  return scale_uniform(draw(op_name::RandomUniform, shape, dtype, s), minval, maxval);
 }
 
 Tensor normal(const TensorShape& shape, double mean, double stddev, DType dtype,
               std::optional<int64_t> seed) {
   ApiScope api("random::normal");
   check_float("random::normal", dtype);
-  auto [key, off] = next_stream(seed, blocks_for(shape.num_elements(), dtype));
-  return scale(draw(op_name::RandomStandardNormal, shape, dtype, key, off), mean, stddev);
+  auto s = next_stream(op_name::RandomStandardNormal, dtype, seed, shape.num_elements());
+  return scale_normal(draw(op_name::RandomStandardNormal, shape, dtype, s), mean, stddev);
 }
 
 Tensor truncated_normal(const TensorShape& shape, double mean, double stddev, DType dtype,
                         std::optional<int64_t> seed) {
   ApiScope api("random::truncated_normal");
   check_float("random::truncated_normal", dtype);
-  auto [key, off] = next_stream(seed, blocks_for(shape.num_elements(), dtype));
-  return scale(draw(op_name::TruncatedNormal, shape, dtype, key, off), mean, stddev);
+  auto s = next_stream(op_name::TruncatedNormal, dtype, seed, shape.num_elements());
+  return scale_normal(draw(op_name::TruncatedNormal, shape, dtype, s), mean, stddev);
 }
 
-Generator::Generator(uint64_t seed) : key_(splitmix64(seed)) {}
-Generator Generator::from_non_deterministic_state() { return Generator(entropy()); }
+Tensor stateless_uniform(const TensorShape& shape, std::array<int64_t, 2> seed, double minval,
+                         double maxval, DType dtype) {
+  ApiScope api("random::stateless_uniform");
+  check_float("random::stateless_uniform", dtype);
+  check_range("random::stateless_uniform", minval, maxval);
+  return scale_uniform(draw(op_name::RandomUniform, shape, dtype, stateless_stream(seed)), minval,
+                       maxval);
+}
+
+Tensor stateless_normal(const TensorShape& shape, std::array<int64_t, 2> seed, double mean,
+                        double stddev, DType dtype) {
+  ApiScope api("random::stateless_normal");
+  check_float("random::stateless_normal", dtype);
+  return scale_normal(draw(op_name::RandomStandardNormal, shape, dtype, stateless_stream(seed)),
+                      mean, stddev);
+}
+
+Tensor stateless_truncated_normal(const TensorShape& shape, std::array<int64_t, 2> seed,
+                                  double mean, double stddev, DType dtype) {
+  ApiScope api("random::stateless_truncated_normal");
+  check_float("random::stateless_truncated_normal", dtype);
+  return scale_normal(draw(op_name::TruncatedNormal, shape, dtype, stateless_stream(seed)), mean,
+                      stddev);
+}
+
+Generator::Generator(uint64_t seed) : state_{0, seed, 0} {}
+Generator Generator::from_non_deterministic_state() {
+  return Generator(philox::Stream{entropy(), entropy(), entropy()});
+}
 
 Tensor Generator::uniform(const TensorShape& shape, double minval, double maxval, DType dtype) {
   ApiScope api("Generator::uniform");
   check_float("Generator::uniform", dtype);
-  Tensor t = draw(op_name::RandomUniform, shape, dtype, key_, offset_);
-  offset_ += blocks_for(shape.num_elements(), dtype);
-  return scale(t, minval, maxval - minval);
+  check_range("Generator::uniform", minval, maxval);
+  Tensor t = draw(op_name::RandomUniform, shape, dtype, state_);
+  state_ = state_.skip(reserved_blocks(shape.num_elements()));
+  return scale_uniform(t, minval, maxval);
 }
 Tensor Generator::normal(const TensorShape& shape, double mean, double stddev, DType dtype) {
   ApiScope api("Generator::normal");
   check_float("Generator::normal", dtype);
-  Tensor t = draw(op_name::RandomStandardNormal, shape, dtype, key_, offset_);
-  offset_ += blocks_for(shape.num_elements(), dtype);
-  return scale(t, mean, stddev);
+  Tensor t = draw(op_name::RandomStandardNormal, shape, dtype, state_);
+  state_ = state_.skip(reserved_blocks(shape.num_elements()));
+  return scale_normal(t, mean, stddev);
 }
 Tensor Generator::truncated_normal(const TensorShape& shape, double mean, double stddev,
                                    DType dtype) {
   ApiScope api("Generator::truncated_normal");
   check_float("Generator::truncated_normal", dtype);
-  Tensor t = draw(op_name::TruncatedNormal, shape, dtype, key_, offset_);
-  offset_ += blocks_for(shape.num_elements(), dtype);
-  return scale(t, mean, stddev);
+  Tensor t = draw(op_name::TruncatedNormal, shape, dtype, state_);
+  state_ = state_.skip(reserved_blocks(shape.num_elements()));
+  return scale_normal(t, mean, stddev);
 }
 
 }  // namespace ember::random

@@ -1,8 +1,10 @@
-// Random kernels on CUDA: each thread computes the Philox block its element
-// belongs to, with the functions the CPU uses (core/philox.h,
-// kernels/functors.h), so a seed gives the same numbers on every device.
-#include "core/philox.h"
+// Random kernels on CUDA: each thread computes its elements (or, for the
+// truncated normal, its group of elements) from the Philox stream with the
+// functions the CPU uses (core/philox.h, kernels/functors.h), so a seed gives
+// the same numbers on every device.
 #include "core/op_names.h"
+#include "core/philox.h"
+#include "core/random.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/functors.h"
 
@@ -10,33 +12,29 @@ namespace ember::cuda {
 namespace {
 
 template <typename T>
-__global__ void uniform_kernel(T* y, int64_t n, uint64_t key, uint64_t offset) {
+__global__ void uniform_kernel(T* y, int64_t n, philox::Stream s) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    if constexpr (std::is_same_v<T, float>) {
-      philox::Block b = philox::at(key, offset + static_cast<uint64_t>(i / 4));
-      y[i] = philox::uniform_float(b.v[i % 4]);
-    } else {
-      philox::Block b = philox::at(key, offset + static_cast<uint64_t>(i / 2));
-      y[i] =
-          i % 2 ? philox::uniform_double(b.v[2], b.v[3]) : philox::uniform_double(b.v[0], b.v[1]);
-    }
-  }
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = fn::uniform_at<T>(s, i);
 }
 
-template <typename T, bool kTruncated>
-__global__ void normal_kernel(T* y, int64_t n, uint64_t key, uint64_t offset) {
+template <typename T>
+__global__ void normal_kernel(T* y, int64_t n, philox::Stream s) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    if constexpr (kTruncated) {
-      T v;
-      uint64_t sub = 0;
-      do v = fn::normal_at<T>(key, offset, i, sub++);
-      while (v <= T(-2) || v >= T(2));
-      y[i] = v;
-    } else {
-      y[i] = fn::normal_at<T>(key, offset, i);
-    }
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = fn::normal_at<T>(s, i);
+}
+
+// One thread per group of fn::kPerBlock<T> outputs.
+template <typename T>
+__global__ void truncated_kernel(T* y, int64_t n, philox::Stream s) {
+  constexpr int kPer = fn::kPerBlock<T>;
+  int64_t groups = (n + kPer - 1) / kPer;
+  for (int64_t g = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; g < groups;
+       g += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    T v[kPer];
+    fn::truncated_group<T>(s, g, v);
+    for (int j = 0; j < kPer && g * kPer + j < n; ++j) y[g * kPer + j] = v[j];
   }
 }
 
@@ -45,15 +43,15 @@ void random_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
   int64_t n = y.num_elements();
   if (n == 0) return;
-  auto key = static_cast<uint64_t>(c.attrs.get<int64_t>("key"));
-  auto offset = static_cast<uint64_t>(c.attrs.get<int64_t>("offset"));
+  philox::Stream st = random::stream_of(c.attrs);
   cudaStream_t s = prepare(c);
   EMBER_SWITCH_FLOAT(y.dtype(), unsupported_dtype(c, y.dtype()), {
     if constexpr (kKind == 0)
-      uniform_kernel<<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, key, offset);
+      uniform_kernel<<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, st);
+    else if constexpr (kKind == 1)
+      normal_kernel<<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, st);
     else
-      normal_kernel<scalar_t, kKind == 2>
-          <<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, key, offset);
+      truncated_kernel<<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, st);
   });
   EMBER_CUDA_LAUNCHED();
 }

@@ -1,0 +1,82 @@
+"""Writes tests/data/tf_random.txt: numbers TensorFlow draws, for ember's
+random ops and initializers to reproduce (tests/random_test.cpp,
+tests/initializers_test.cpp).
+
+    /opt/tfvenv/bin/python tests/tf/make_random_fixtures.py tests/data/tf_random.txt
+
+Each case is three lines: its name, then `dtype d0,d1,...`, then the values
+as float.hex(). Cases run in the order listed, since the op seeds TensorFlow
+draws after set_seed depend on the order of calls.
+"""
+import sys
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+
+def cases():
+    # Global seed only: each op draws its op seed from random.Random(global).
+    tf.random.set_seed(42)
+    yield "global42/normal", tf.random.normal([5])
+    yield "global42/normal_again", tf.random.normal([3])
+    yield "global42/uniform", tf.random.uniform([7])
+    yield "global42/truncated", tf.random.truncated_normal([6])
+    yield "global42/normal_f64", tf.random.normal([5], dtype=tf.float64)
+    yield "global42/uniform_f64", tf.random.uniform([3], dtype=tf.float64)
+    yield "global42/truncated_f64", tf.random.truncated_normal([5], dtype=tf.float64)
+    yield "global42/uniform_range", tf.random.uniform([4], -0.05, 0.05)
+    yield "global42/normal_scaled", tf.random.normal([4], 1.0, 0.5)
+    # Global and op seed: one stream per (op, dtype, seeds), continued across calls.
+    tf.random.set_seed(7)
+    yield "global7/op5_uniform", tf.random.uniform([3], seed=5)
+    yield "global7/op5_uniform_again", tf.random.uniform([6], seed=5)
+    yield "global7/op5_normal", tf.random.normal([4], seed=5)
+    yield "global7/op5_truncated", tf.random.truncated_normal([4], seed=5)
+    yield "global7/op5_normal_again", tf.random.normal([4], seed=5)
+    # Long draws: many Philox blocks, truncated normal's groups and remainder.
+    tf.random.set_seed(3)
+    yield "global3/normal_1000", tf.random.normal([1000])
+    yield "global3/truncated_1001", tf.random.truncated_normal([1001])
+    yield "global3/truncated_f64_301", tf.random.truncated_normal([301], dtype=tf.float64)
+    # Op seed only: the global seed is TensorFlow's DEFAULT_GRAPH_SEED.
+    tf.random.set_seed(None)
+    yield "op_only/uniform", tf.random.uniform([5], seed=3)
+    yield "op_only/uniform_again", tf.random.uniform([5], seed=3)
+    # tf.random.Generator: counter = seed, key = 0, advancing 256 blocks per element.
+    g = tf.random.Generator.from_seed(1234)
+    yield "generator1234/normal", g.normal([10])
+    yield "generator1234/uniform", g.uniform([5])
+    yield "generator1234/truncated", g.truncated_normal([9])
+    yield "generator1234/normal_f64", g.normal([3], dtype=tf.float64)
+    yield "generator1234/uniform_range", g.uniform([4], -2.0, 3.0)
+    # Keras initializers with a seed: stateless draws, the same at every call.
+    init = keras.initializers
+    yield "init/glorot_normal_1", init.GlorotNormal(seed=1)((20, 30))
+    yield "init/glorot_uniform_1", init.GlorotUniform(seed=1)((20, 30))
+    yield "init/he_normal_conv_2", init.HeNormal(seed=2)((3, 3, 4, 8))
+    yield "init/he_uniform_conv_2", init.HeUniform(seed=2)((3, 3, 4, 8))
+    yield "init/lecun_normal_3", init.LecunNormal(seed=3)((7, 5))
+    yield "init/lecun_uniform_3", init.LecunUniform(seed=3)((7, 5))
+    yield "init/random_normal_4", init.RandomNormal(mean=0.5, stddev=2.0, seed=4)((3, 4))
+    yield "init/random_uniform_4", init.RandomUniform(-1.0, 2.0, seed=4)((3, 4))
+    yield "init/truncated_normal_5", init.TruncatedNormal(stddev=0.1, seed=5)((6,))
+    yield "init/orthogonal_6", init.Orthogonal(seed=6)((6, 4))
+    yield "init/orthogonal_wide_6", init.Orthogonal(gain=2.0, seed=6)((3, 5))
+    yield "init/glorot_normal_f64_7", init.GlorotNormal(seed=7)((4, 3), dtype="float64")
+    yield "init/seed_big", init.GlorotUniform(seed=3000000000)((2, 2))
+
+
+def main(path):
+    with open(path, "w") as f:
+        f.write("# TensorFlow %s, Keras %s (tests/tf/make_random_fixtures.py)\n"
+                % (tf.__version__, keras.__version__))
+        for name, t in cases():
+            a = np.asarray(t)
+            f.write(name + "\n")
+            f.write("%s %s\n" % (a.dtype.name, ",".join(str(d) for d in a.shape)))
+            f.write(" ".join(float(v).hex() for v in a.reshape(-1)) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
