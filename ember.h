@@ -14,6 +14,7 @@
 #include "core/shape.h"
 #include "core/tensor.h"
 #include "core/variable.h"
+#include "nn/initializers.h"
 #include "serialization/checkpoint.h"
 #include "state/hash_table.h"
 #include "state/module.h"

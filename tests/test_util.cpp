@@ -245,6 +245,43 @@ const std::map<std::string, TfCase>& tf_fixtures(const std::string& file) {
   return it->second;
 }
 
+namespace {
+// Distance in units in the last place of `want`'s type.
+double ulp_distance(double got, double want, bool is_float) {
+  if (got == want) return 0;
+  double step = is_float ? double(std::nextafter(static_cast<float>(want), INFINITY) -
+                                  static_cast<float>(want))
+                         : std::nextafter(want, INFINITY) - want;
+  return std::fabs(got - want) / step;
+}
+}  // namespace
+
+void expect_tf_values(const std::string& file, const std::string& name, const Tensor& got,
+                      double max_ulps, double exact_float32, double exact_float64) {
+  SCOPED_TRACE(name);
+  const auto& cases = tf_fixtures(file);
+  auto it = cases.find(name);
+  ASSERT_NE(it, cases.end()) << "no fixture " << name << " in " << file;
+  const TfCase& want = it->second;
+  ASSERT_EQ(got.shape(), want.shape);
+  ASSERT_EQ(dtype_name(got.dtype()), want.dtype);
+  auto v = values(got);
+  bool is_float = got.dtype() == float32;
+  double worst = 0;
+  size_t exact = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    double d = ulp_distance(v[i], want.values[i], is_float);
+    worst = std::max(worst, d);
+    exact += d == 0;
+    EXPECT_LE(d, max_ulps) << "element " << i << ": " << v[i] << " vs TensorFlow's "
+                           << want.values[i];
+  }
+  if (v.size() >= 100) {
+    EXPECT_GE(double(exact), (is_float ? exact_float32 : exact_float64) * double(v.size()))
+        << exact << " of " << v.size() << " bit-exact, worst " << worst << " ulp";
+  }
+}
+
 void DeviceTest::SetUp() {
   if (device().is_cuda() && cuda_device_count() <= device().index())
     GTEST_SKIP() << "no CUDA device: " << cuda_unavailable_reason();

@@ -76,6 +76,12 @@ struct TfCase {
 /// Every case of tests/data/`file`, by name.
 const std::map<std::string, TfCase>& tf_fixtures(const std::string& file);
 
+/// Checks `got` against fixture `name` of tests/data/`file`: same shape and
+/// dtype, every element within `max_ulps` units in the last place, and (for
+/// 100 elements or more) at least the given fraction bit-exact.
+void expect_tf_values(const std::string& file, const std::string& name, const Tensor& got,
+                      double max_ulps, double exact_float32 = 0, double exact_float64 = 0);
+
 /// Base of tests that run once per device kind; ops run under a DeviceScope.
 class DeviceTest : public ::testing::TestWithParam<Device> {
  protected:

@@ -1,0 +1,178 @@
+// Initializers: Keras 3's arithmetic (keras/src/initializers), drawn with
+// TensorFlow's stateless random ops (core/random.h).
+#include "nn/initializers.h"
+
+#include <cmath>
+#include <map>
+
+#include "core/error.h"
+#include "core/ops.h"
+#include "core/random.h"
+
+namespace ember::initializers {
+
+Fans compute_fans(const TensorShape& shape) {
+  EMBER_CHECK(shape.is_fully_defined(), InvalidArgument,
+              "[initializers] the shape must be fully known, got ", shape.to_string());
+  int r = shape.rank();
+  if (r == 0) return {1, 1};
+  if (r == 1) return {double(shape.dim(0)), double(shape.dim(0))};
+  if (r == 2) return {double(shape.dim(0)), double(shape.dim(1))};
+  double receptive = 1;
+  for (int i = 0; i < r - 2; ++i) receptive *= double(shape.dim(i));
+  return {double(shape.dim(r - 2)) * receptive, double(shape.dim(r - 1)) * receptive};
+}
+
+Tensor Zeros::operator()(const TensorShape& shape, DType dtype) const {
+  return zeros(shape, dtype);
+}
+Tensor Ones::operator()(const TensorShape& shape, DType dtype) const { return ones(shape, dtype); }
+Tensor Constant::operator()(const TensorShape& shape, DType dtype) const {
+  return fill(shape, value_, dtype);
+}
+
+RandomInitializer::RandomInitializer(std::optional<int64_t> seed)
+    : seed_(seed ? *seed : random::next_seed()) {}
+
+std::array<int64_t, 2> RandomInitializer::seed_pair() const {
+  constexpr int64_t kMod = 2147483646;  // Keras's floormod by int32.max - 1
+  return {((seed_ % kMod) + kMod) % kMod, 0};
+}
+
+Tensor RandomNormal::operator()(const TensorShape& shape, DType dtype) const {
+  return random::stateless_normal(shape, seed_pair(), mean_, stddev_, dtype);
+}
+Tensor RandomUniform::operator()(const TensorShape& shape, DType dtype) const {
+  return random::stateless_uniform(shape, seed_pair(), minval_, maxval_, dtype);
+}
+Tensor TruncatedNormal::operator()(const TensorShape& shape, DType dtype) const {
+  return random::stateless_truncated_normal(shape, seed_pair(), mean_, stddev_, dtype);
+}
+
+VarianceScaling::VarianceScaling(double scale, Mode mode, Distribution distribution,
+                                 std::optional<int64_t> seed, std::string name)
+    : RandomInitializer(seed),
+      scale_(scale),
+      mode_(mode),
+      distribution_(distribution),
+      name_(std::move(name)) {
+  EMBER_CHECK(scale > 0, InvalidArgument, "[initializers::", name_,
+              "] scale must be positive, got ", scale);
+}
+
+Tensor VarianceScaling::operator()(const TensorShape& shape, DType dtype) const {
+  Fans f = compute_fans(shape);
+  double fan = mode_ == Mode::FanIn ? f.fan_in
+               : mode_ == Mode::FanOut ? f.fan_out
+                                       : (f.fan_in + f.fan_out) / 2.0;
+  double scale = scale_ / std::max(1.0, fan);
+  switch (distribution_) {
+    case Distribution::TruncatedNormal:
+      // 0.8796...: the standard deviation of N(0, 1) truncated to (-2, 2).
+      return random::stateless_truncated_normal(shape, seed_pair(), 0,
+                                                std::sqrt(scale) / 0.87962566103423978, dtype);
+    case Distribution::UntruncatedNormal:
+      return random::stateless_normal(shape, seed_pair(), 0, std::sqrt(scale), dtype);
+    case Distribution::Uniform: {
+      double limit = std::sqrt(3.0 * scale);
+      return random::stateless_uniform(shape, seed_pair(), -limit, limit, dtype);
+    }
+  }
+  throw Internal("[initializers] unknown distribution");
+}
+
+namespace {
+
+// The reduced QR factorisation of the m×n (m >= n) row-major `a` by
+// Householder reflections, in double: returns Q (m×n) with each column's sign
+// set so that R's diagonal is non-negative (Keras's q *= sign(diag(r))).
+std::vector<double> orthonormal_columns(std::vector<double> a, int64_t m, int64_t n) {
+  std::vector<std::vector<double>> vs;  // the reflectors
+  std::vector<double> rdiag(static_cast<size_t>(n));
+  auto A = [&](int64_t i, int64_t j) -> double& { return a[static_cast<size_t>(i * n + j)]; };
+  for (int64_t k = 0; k < n; ++k) {
+    double norm = 0;
+    for (int64_t i = k; i < m; ++i) norm += A(i, k) * A(i, k);
+    norm = std::sqrt(norm);
+    double alpha = A(k, k) > 0 ? -norm : norm;
+    std::vector<double> v(static_cast<size_t>(m - k));
+    for (int64_t i = k; i < m; ++i) v[static_cast<size_t>(i - k)] = A(i, k);
+    v[0] -= alpha;
+    double vnorm = 0;
+    for (double x : v) vnorm += x * x;
+    if (vnorm > 0)
+      for (int64_t j = k; j < n; ++j) {
+        double d = 0;
+        for (int64_t i = k; i < m; ++i) d += v[static_cast<size_t>(i - k)] * A(i, j);
+        d = 2 * d / vnorm;
+        for (int64_t i = k; i < m; ++i) A(i, j) -= d * v[static_cast<size_t>(i - k)];
+      }
+    rdiag[static_cast<size_t>(k)] = A(k, k);
+    vs.push_back(std::move(v));
+  }
+  // Q = H0 H1 ... H(n-1) applied to the first n columns of the identity.
+  std::vector<double> q(static_cast<size_t>(m * n), 0.0);
+  for (int64_t j = 0; j < n; ++j) q[static_cast<size_t>(j * n + j)] = 1;
+  for (int64_t k = n - 1; k >= 0; --k) {
+    const auto& v = vs[static_cast<size_t>(k)];
+    double vnorm = 0;
+    for (double x : v) vnorm += x * x;
+    if (vnorm == 0) continue;
+    for (int64_t j = 0; j < n; ++j) {
+      double d = 0;
+      for (int64_t i = k; i < m; ++i) d += v[static_cast<size_t>(i - k)] * q[static_cast<size_t>(i * n + j)];
+      d = 2 * d / vnorm;
+      for (int64_t i = k; i < m; ++i) q[static_cast<size_t>(i * n + j)] -= d * v[static_cast<size_t>(i - k)];
+    }
+  }
+  for (int64_t j = 0; j < n; ++j)
+    if (rdiag[static_cast<size_t>(j)] < 0)
+      for (int64_t i = 0; i < m; ++i) q[static_cast<size_t>(i * n + j)] = -q[static_cast<size_t>(i * n + j)];
+  return q;
+}
+
+}  // namespace
+
+Tensor Orthogonal::operator()(const TensorShape& shape, DType dtype) const {
+  EMBER_CHECK(shape.rank() >= 2, InvalidArgument,
+              "[initializers::Orthogonal] the shape must have rank 2 or more, got ",
+              shape.to_string());
+  EMBER_CHECK(shape.is_fully_defined(), InvalidArgument,
+              "[initializers::Orthogonal] the shape must be fully known, got ", shape.to_string());
+  int64_t rows = 1;
+  for (int i = 0; i < shape.rank() - 1; ++i) rows *= shape.dim(i);
+  int64_t cols = shape.dim(-1);
+  int64_t m = std::max(rows, cols), n = std::min(rows, cols);
+  std::vector<double> a =
+      cast(random::stateless_normal({m, n}, seed_pair(), 0, 1, dtype), float64).to_vector<double>();
+  std::vector<double> q = orthonormal_columns(std::move(a), m, n);
+  Tensor t = constant(q, TensorShape{m, n}, Device::cpu());
+  if (rows < cols) t = transpose(t, {1, 0});
+  return cast(reshape(t, shape) * constant(gain_, float64), dtype).to(default_device());
+}
+
+InitializerPtr get(const std::string& name) {
+  static const std::map<std::string, InitializerPtr (*)()> known = {
+      {"zeros", []() -> InitializerPtr { return std::make_shared<Zeros>(); }},
+      {"ones", []() -> InitializerPtr { return std::make_shared<Ones>(); }},
+      {"glorot_normal", []() -> InitializerPtr { return std::make_shared<GlorotNormal>(); }},
+      {"glorot_uniform", []() -> InitializerPtr { return std::make_shared<GlorotUniform>(); }},
+      {"he_normal", []() -> InitializerPtr { return std::make_shared<HeNormal>(); }},
+      {"he_uniform", []() -> InitializerPtr { return std::make_shared<HeUniform>(); }},
+      {"lecun_normal", []() -> InitializerPtr { return std::make_shared<LecunNormal>(); }},
+      {"lecun_uniform", []() -> InitializerPtr { return std::make_shared<LecunUniform>(); }},
+      {"random_normal", []() -> InitializerPtr { return std::make_shared<RandomNormal>(); }},
+      {"random_uniform", []() -> InitializerPtr { return std::make_shared<RandomUniform>(); }},
+      {"truncated_normal", []() -> InitializerPtr { return std::make_shared<TruncatedNormal>(); }},
+      {"orthogonal", []() -> InitializerPtr { return std::make_shared<Orthogonal>(); }},
+  };
+  auto it = known.find(name);
+  if (it == known.end()) {
+    std::string names;
+    for (const auto& [k, v] : known) names += (names.empty() ? "" : ", ") + k;
+    throw InvalidArgument("[initializers::get] unknown initializer '" + name + "'; known: " + names);
+  }
+  return it->second();
+}
+
+}  // namespace ember::initializers
