@@ -118,7 +118,7 @@ void check_signature(const OpDef& op, std::span<const Tensor> inputs, const Attr
     if (!t.defined()) [[unlikely]]
       throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] input ", i,
                                             " is an empty Tensor handle"));
-    if ((t.dtype() == resource) != (i == 0 && op.resource_input)) [[unlikely]]
+    if ((t.dtype() == resource) != (i < op.resource_inputs)) [[unlikely]]
       throw InvalidArgument(detail::str_cat(
           "[", api_name_for(op), "] input ", i,
           t.dtype() == resource ? " is a resource handle; read the variable's value first"

@@ -146,7 +146,9 @@ struct OpDef {
   // and exactly the attributes of `attr_decls`.
   int num_inputs = 0;
   bool variadic = false;
-  bool resource_input = false;  // input 0 is a resource handle (variable ops); no other input may be
+  // The first `resource_inputs` inputs are resource handles (variables: the
+  // variable ops, the optimizer updates' variable and slots); no other input may be.
+  int resource_inputs = 0;
   std::vector<AttrDecl> attr_decls;
   InferFn infer = nullptr;
   KernelFn kernels[kNumDeviceKinds] = {};
@@ -172,8 +174,8 @@ struct OpDef {
     variadic = true;
     return *this;
   }
-  OpDef& takes_resource() {
-    resource_input = true;
+  OpDef& takes_resource(int n = 1) {
+    resource_inputs = n;
     return *this;
   }
   OpDef& attr(std::string n, AttrKind kind) {

@@ -113,4 +113,13 @@ inline constexpr char AssignVariableOp[] = "AssignVariableOp";
 inline constexpr char AssignAddVariableOp[] = "AssignAddVariableOp";
 inline constexpr char AssignSubVariableOp[] = "AssignSubVariableOp";
 
+
+// optimizer: fused updates of a variable and its slots (TensorFlow's training ops)
+inline constexpr char ResourceApplyGradientDescent[] = "ResourceApplyGradientDescent";
+inline constexpr char ResourceApplyKerasMomentum[] = "ResourceApplyKerasMomentum";
+inline constexpr char ResourceApplyAdam[] = "ResourceApplyAdam";
+inline constexpr char ResourceApplyRMSProp[] = "ResourceApplyRMSProp";
+inline constexpr char ResourceApplyCenteredRMSProp[] = "ResourceApplyCenteredRMSProp";
+inline constexpr char ResourceApplyAdagradV2[] = "ResourceApplyAdagradV2";
+
 }  // namespace ember::op_name

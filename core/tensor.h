@@ -89,6 +89,12 @@ class Tensor {
   uint64_t id() const { return checked().id; }
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  /// Whether this handle is the only one to its tensor and that tensor the
+  /// only one to its buffer, so writing into the buffer changes no value
+  /// anyone else can see (a variable's in-place update).
+  bool buffer_is_exclusive() const {
+    return impl_ && impl_.use_count() == 1 && impl_->storage && impl_->storage.use_count() == 1;
+  }
 
   /// The first element's address (device memory for a CUDA tensor).
   /// Internal error for a tensor with no buffer (a tape's stand-in for a

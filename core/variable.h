@@ -9,9 +9,12 @@
 // an assignment never changes.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -37,6 +40,28 @@ struct VariableState : ResourceBase {
   void update(F&& f) {
     std::lock_guard<std::mutex> lock(mu_);
     value_ = f(value_);
+  }
+
+  /// Runs f(values) on the current buffers of `states` (distinct variables),
+  /// holding every one's lock (taken in address order, so two updates of
+  /// overlapping sets cannot deadlock). Each buffer is first made exclusive:
+  /// one a read still holds is copied (copy on write), so `f` may write
+  /// into them and a value read earlier never changes. The optimizer
+  /// updates' kernels run through this.
+  template <typename F>
+  static void update_in_place(std::span<VariableState* const> states, F&& f) {
+    std::vector<VariableState*> order(states.begin(), states.end());
+    std::sort(order.begin(), order.end());
+    std::vector<std::unique_lock<std::mutex>> locks;
+    locks.reserve(order.size());
+    for (VariableState* s : order) locks.emplace_back(s->mu_);
+    std::vector<Tensor> values;
+    values.reserve(states.size());
+    for (VariableState* s : states) {
+      if (!s->value_.buffer_is_exclusive()) s->value_ = s->value_.clone();
+      values.push_back(s->value_);
+    }
+    f(std::span<Tensor>(values));
   }
 
   DType dtype;

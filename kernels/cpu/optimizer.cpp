@@ -1,0 +1,53 @@
+// The optimizer updates on the CPU: the variable and its slots are updated in
+// place (VariableState::update_in_place copies a buffer a read still holds),
+// one pass over the elements, split across threads.
+#include "core/op.h"
+#include "core/op_names.h"
+#include "core/variable.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/optimizers.h"
+
+namespace ember::cpu {
+namespace {
+
+template <typename U, typename T>
+void run_update(const KernelContext& c, std::span<Tensor> vals, bool flag) {
+  T k[optim::kMaxScalars] = {};
+  for (int j = 0; j < U::kNumScalars; ++j) k[j] = c.inputs[static_cast<size_t>(U::kScalars[j])].template data<T>()[0];
+  U::prepare(k);
+  T* var = vals[0].data<T>();
+  T* slot[optim::kMaxSlots + 1] = {};
+  for (int j = 0; j < U::kSlots; ++j) slot[j] = vals[static_cast<size_t>(j + 1)].data<T>();
+  const T* g = c.inputs[U::kGrad].template data<T>();
+  parallel_for(vals[0].num_elements(), kParallelGrain / 4, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      T s[optim::kMaxSlots + 1];
+      for (int j = 0; j < U::kSlots; ++j) s[j] = slot[j][i];
+      U::step(k, flag, var[i], s, g[i]);
+      for (int j = 0; j < U::kSlots; ++j) slot[j][i] = s[j];
+    }
+  });
+}
+
+template <typename U>
+void update_kernel(KernelContext& c) {
+  VariableState* states[U::kSlots + 1];
+  for (int i = 0; i <= U::kSlots; ++i)
+    states[i] = static_cast<VariableState*>(c.inputs[static_cast<size_t>(i)].impl()->resource.get());
+  bool flag = false;
+  if constexpr (U::kFlag != nullptr) flag = c.attrs.get<bool>(U::kFlag);
+  DType t = c.inputs[U::kGrad].dtype();
+  VariableState::update_in_place(states, [&](std::span<Tensor> vals) {
+    EMBER_SWITCH_FLOAT(t, unsupported_dtype(c, t), run_update<U, scalar_t>(c, vals, flag));
+  });
+}
+
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyGradientDescent, CPU, update_kernel<optim::GradientDescent>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyKerasMomentum, CPU, update_kernel<optim::KerasMomentum>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyAdam, CPU, update_kernel<optim::Adam>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyRMSProp, CPU, update_kernel<optim::RMSProp>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyCenteredRMSProp, CPU, update_kernel<optim::CenteredRMSProp>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyAdagradV2, CPU, update_kernel<optim::AdagradV2>);
+
+}  // namespace
+}  // namespace ember::cpu

@@ -1,0 +1,72 @@
+// The optimizer updates on CUDA: one grid-stride kernel per update, the
+// variable and its slots written in place (VariableState::update_in_place),
+// the scalar hyper-parameters read from device memory by every thread (they
+// may be computed on the device, as a schedule's learning rate is).
+#include "core/op_names.h"
+#include "core/variable.h"
+#include "kernels/cuda/common.cuh"
+#include "kernels/optimizers.h"
+
+namespace ember::cuda {
+namespace {
+
+template <typename T>
+struct UpdateArgs {
+  T* var;
+  T* slot[optim::kMaxSlots];
+  const T* grad;
+  const T* scalar[optim::kMaxScalars];
+  int64_t n;
+  bool flag;
+};
+
+template <typename U, typename T>
+__global__ void update_kernel_t(UpdateArgs<T> a) {
+  T k[optim::kMaxScalars] = {};
+  for (int j = 0; j < U::kNumScalars; ++j) k[j] = *a.scalar[j];
+  U::prepare(k);
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < a.n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    T s[optim::kMaxSlots + 1];
+    for (int j = 0; j < U::kSlots; ++j) s[j] = a.slot[j][i];
+    U::step(k, a.flag, a.var[i], s, a.grad[i]);
+    for (int j = 0; j < U::kSlots; ++j) a.slot[j][i] = s[j];
+  }
+}
+
+template <typename U>
+void update_kernel(KernelContext& c) {
+  VariableState* states[U::kSlots + 1];
+  for (int i = 0; i <= U::kSlots; ++i)
+    states[i] = static_cast<VariableState*>(c.inputs[static_cast<size_t>(i)].impl()->resource.get());
+  bool flag = false;
+  if constexpr (U::kFlag != nullptr) flag = c.attrs.get<bool>(U::kFlag);
+  DType t = c.inputs[U::kGrad].dtype();
+  VariableState::update_in_place(states, [&](std::span<Tensor> vals) {
+    int64_t n = vals[0].num_elements();
+    if (n == 0) return;
+    cudaStream_t s = prepare(c);
+    EMBER_SWITCH_FLOAT(t, unsupported_dtype(c, t), {
+      UpdateArgs<scalar_t> a{};
+      a.var = vals[0].data<scalar_t>();
+      for (int j = 0; j < U::kSlots; ++j) a.slot[j] = vals[static_cast<size_t>(j + 1)].data<scalar_t>();
+      a.grad = c.inputs[U::kGrad].data<scalar_t>();
+      for (int j = 0; j < U::kNumScalars; ++j)
+        a.scalar[j] = c.inputs[static_cast<size_t>(U::kScalars[j])].data<scalar_t>();
+      a.n = n;
+      a.flag = flag;
+      update_kernel_t<U, scalar_t><<<blocks_for(n), kThreads, 0, s>>>(a);
+    });
+    EMBER_CUDA_LAUNCHED();
+  });
+}
+
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyGradientDescent, CUDA, update_kernel<optim::GradientDescent>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyKerasMomentum, CUDA, update_kernel<optim::KerasMomentum>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyAdam, CUDA, update_kernel<optim::Adam>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyRMSProp, CUDA, update_kernel<optim::RMSProp>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyCenteredRMSProp, CUDA, update_kernel<optim::CenteredRMSProp>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyAdagradV2, CUDA, update_kernel<optim::AdagradV2>);
+
+}  // namespace
+}  // namespace ember::cuda
