@@ -194,6 +194,14 @@ inline constexpr DType dtype_of_v = dtype_of<T>::value;
     default:                                       \
       ON_OTHER;                                    \
   }
+/// The index dtypes (labels, indices): int32 and int64.
+#define EMBER_SWITCH_INDEX(DTYPE, ON_OTHER, ...)   \
+  switch (DTYPE) {                                 \
+    EMBER_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)  \
+    EMBER_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)  \
+    default:                                       \
+      ON_OTHER;                                    \
+  }
 #define EMBER_SWITCH_FLOATING(DTYPE, ON_OTHER, ...) \
   switch (DTYPE) {                                  \
     EMBER_DTYPE_CASE(Float32, float, __VA_ARGS__)   \

@@ -72,6 +72,8 @@ inline constexpr char BatchMatMulV2[] = "BatchMatMulV2";
 // softmax
 inline constexpr char Softmax[] = "Softmax";
 inline constexpr char LogSoftmax[] = "LogSoftmax";
+inline constexpr char SoftmaxCrossEntropyWithLogits[] = "SoftmaxCrossEntropyWithLogits";
+inline constexpr char SparseSoftmaxCrossEntropyWithLogits[] = "SparseSoftmaxCrossEntropyWithLogits";
 
 // shape
 inline constexpr char Reshape[] = "Reshape";

@@ -204,5 +204,15 @@ inline Tensor range(int64_t limit) { return range(0, static_cast<double>(limit),
 /// exp(x) / sum(exp(x)) along `axis`, in one stable pass per row.
 Tensor softmax(const Tensor& x, int64_t axis = -1);
 Tensor log_softmax(const Tensor& x, int64_t axis = -1);
+/// tf.nn.softmax_cross_entropy_with_logits: -Σ labels·log_softmax(logits)
+/// along `axis`, one loss per row; labels are a distribution per row (the
+/// logits' shape and dtype). Gradients flow to both.
+Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits,
+                                         int64_t axis = -1);
+/// tf.nn.sparse_softmax_cross_entropy_with_logits: -log_softmax(logits)[label]
+/// per row; `labels` (int32 or int64) have the logits' shape without the
+/// last axis. A label outside [0, classes) is InvalidArgument on the CPU and
+/// gives a NaN loss on a GPU, as in TensorFlow.
+Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits);
 
 }  // namespace ember

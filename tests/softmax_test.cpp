@@ -13,7 +13,8 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Softmax, op_name::LogSoftmax};
+const CoveredOps covered{op_name::Softmax, op_name::LogSoftmax, op_name::SoftmaxCrossEntropyWithLogits,
+                         op_name::SparseSoftmaxCrossEntropyWithLogits};
 
 class SoftmaxTest : public DeviceTest {};
 
@@ -152,6 +153,98 @@ TEST(OnlineSoftmax, MatchesTheCpuKernelInTheCudaKernelsOrder) {
         }
       }
     }
+  }
+}
+
+// Cross-entropy against float64: loss = log Σexp(x) - Σ labels·x per row
+// (labels summing to one), backprop = softmax - labels.
+TEST_P(SoftmaxTest, CrossEntropyMatchesReference) {
+  const int64_t rows = 37, n = 1500;  // rows longer than a warp's share on CUDA too
+  for (int64_t classes : {int64_t{10}, n}) {
+    for (DType dt : {float32, float64}) {
+      SCOPED_TRACE(std::string(dtype_name(dt)) + " classes " + std::to_string(classes));
+      std::vector<double> x, raw;
+      Tensor logits = random_tensor({rows, classes}, dt, -30, 30, 5, &x);
+      Tensor weights = random_tensor({rows, classes}, dt, 0, 1, 6, &raw);
+      Tensor labels = weights / reduce_sum(weights, 1, true);
+      std::vector<double> lab = values(labels);
+      std::vector<int32_t> sparse(static_cast<size_t>(rows));
+      for (int64_t r = 0; r < rows; ++r) sparse[static_cast<size_t>(r)] = static_cast<int32_t>((r * 7) % classes);
+      std::vector<double> want_dense(static_cast<size_t>(rows)), want_sparse(static_cast<size_t>(rows));
+      std::vector<double> bp_dense(x.size()), bp_sparse(x.size());
+      for (int64_t r = 0; r < rows; ++r) {
+        double m = -INFINITY, sum = 0;
+        for (int64_t i = 0; i < classes; ++i) m = std::max(m, x[static_cast<size_t>(r * classes + i)]);
+        for (int64_t i = 0; i < classes; ++i) sum += std::exp(x[static_cast<size_t>(r * classes + i)] - m);
+        double lse = m + std::log(sum), dense = 0;
+        for (int64_t i = 0; i < classes; ++i) {
+          auto k = static_cast<size_t>(r * classes + i);
+          dense += lab[k] * (lse - x[k]);
+          double p = std::exp(x[k] - lse);
+          bp_dense[k] = p - lab[k];
+          bp_sparse[k] = p - (i == sparse[static_cast<size_t>(r)]);
+        }
+        want_dense[static_cast<size_t>(r)] = dense;
+        want_sparse[static_cast<size_t>(r)] =
+            lse - x[static_cast<size_t>(r * classes + sparse[static_cast<size_t>(r)])];
+      }
+      double rtol = dt == float32 ? 2e-5 : 1e-12, atol = dt == float32 ? 1e-5 : 1e-12;
+      auto d = execute(op_def(op_name::SoftmaxCrossEntropyWithLogits), {logits, labels});
+      EXPECT_TRUE(all_close(d[0], want_dense, {rows}, rtol, atol));
+      EXPECT_TRUE(all_close(d[1], bp_dense, {rows, classes}, rtol, atol));
+      for (DType index : {int32, int64}) {
+        Tensor l = cast(constant(sparse), index);
+        auto sp = execute(op_def(op_name::SparseSoftmaxCrossEntropyWithLogits), {logits, l});
+        EXPECT_TRUE(all_close(sp[0], want_sparse, {rows}, rtol, atol));
+        EXPECT_TRUE(all_close(sp[1], bp_sparse, {rows, classes}, rtol, atol));
+      }
+      EXPECT_TRUE(all_close(softmax_cross_entropy_with_logits(labels, logits), want_dense, {rows},
+                            rtol, atol));
+    }
+  }
+}
+
+TEST_P(SoftmaxTest, CrossEntropyFrontEndsTakeAnyBatchShape) {
+  Tensor logits = random_tensor({2, 3, 5}, float32, -3, 3, 8);
+  Tensor labels = constant({0, 4, 2, 1, 1, 3}, TensorShape{2, 3});
+  Tensor got = sparse_softmax_cross_entropy_with_logits(labels, logits);
+  EXPECT_EQ(got.shape(), (TensorShape{2, 3}));
+  Tensor want = -reduce_sum(log_softmax(logits) * one_hot(labels, 5), -1);
+  EXPECT_TRUE(all_close(got, values(want), {2, 3}, 1e-6, 1e-6));
+  // Along axis 1 of a [2, 5, 3]: the same numbers.
+  Tensor t = transpose(logits, {0, 2, 1});
+  Tensor dense = softmax_cross_entropy_with_logits(transpose(one_hot(labels, 5), {0, 2, 1}), t, 1);
+  EXPECT_TRUE(all_close(dense, values(want), {2, 3}, 1e-6, 1e-6));
+}
+
+TEST_P(SoftmaxTest, CrossEntropyBadInput) {
+  Tensor logits = random_tensor({2, 3}, float32, -1, 1, 3);
+  auto expect = [](auto f, const std::string& text) {
+    try {
+      f();
+      ADD_FAILURE() << "no error; expected " << text;
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  };
+  expect([&] { sparse_softmax_cross_entropy_with_logits(constant({1, 2, 0}), logits); },
+         "[sparse_softmax_cross_entropy_with_logits] labels must have the logits' shape");
+  expect([&] { sparse_softmax_cross_entropy_with_logits(constant({1.f, 2.f}), logits); },
+         "labels must be int32 or int64, got float32");
+  expect([&] { softmax_cross_entropy_with_logits(constant({1.f, 2.f}), logits); },
+         "[softmax_cross_entropy_with_logits] labels have shape [2], logits [2,3]");
+  expect([&] { softmax_cross_entropy_with_logits(cast(logits, float64), logits); },
+         "labels are float64, logits float32");
+  if (device().is_cpu()) {
+    expect([&] { sparse_softmax_cross_entropy_with_logits(constant({1, 3}), logits).to_vector<float>(); },
+           "Received a label value of 3 which is outside the valid range of [0, 3).");
+    expect([&] { sparse_softmax_cross_entropy_with_logits(constant({-1, 0}), logits); },
+           "Received a label value of -1");
+  } else {
+    // TensorFlow's GPU kernel: a NaN loss, no error.
+    auto l = sparse_softmax_cross_entropy_with_logits(constant({1, 3}), logits).to_vector<float>();
+    EXPECT_FALSE(std::isnan(l[0]));
+    EXPECT_TRUE(std::isnan(l[1]));
   }
 }
 

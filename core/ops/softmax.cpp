@@ -49,3 +49,92 @@ Tensor log_softmax(const Tensor& x, int64_t axis) {
 }
 
 }  // namespace ember
+
+// ---- cross-entropy with logits ---------------------------------------------------------------
+// TensorFlow's fused ops: (features [batch, classes], labels) -> (loss
+// [batch], backprop [batch, classes] = softmax(features) - labels), the
+// backprop being what the gradient scales.
+
+namespace ember {
+namespace {
+
+void infer_xent(InferContext& c) {
+  const Tensor& f = c.inputs[0];
+  const Tensor& l = c.inputs[1];
+  if (f.dtype() != float32 && f.dtype() != float64)
+    c.fail("logits must be float32 or float64, got ", dtype_name(f.dtype()));
+  if (f.shape().rank() != 2) c.fail("logits must be a matrix, got shape ", f.shape().to_debug_string());
+  if (c.op.name == op_name::SoftmaxCrossEntropyWithLogits) {
+    if (l.dtype() != f.dtype())
+      c.fail("labels are ", dtype_name(l.dtype()), ", logits ", dtype_name(f.dtype()));
+    if (!l.shape().is_compatible_with(f.shape()))
+      c.fail("labels have shape ", l.shape().to_debug_string(), ", logits ",
+             f.shape().to_debug_string());
+  } else {
+    if (l.dtype() != int32 && l.dtype() != int64)
+      c.fail("labels must be int32 or int64, got ", dtype_name(l.dtype()));
+    if (l.shape().rank() != 1 || !TensorShape{l.shape().dim(0)}.is_compatible_with({f.shape().dim(0)}))
+      c.fail("labels must have shape [", f.shape().dim(0), "] for logits of shape ",
+             f.shape().to_debug_string(), ", got ", l.shape().to_debug_string());
+  }
+  c.outputs.push_back({f.dtype(), TensorShape{f.shape().dim(0)}});
+  c.outputs.push_back({f.dtype(), f.shape()});
+}
+
+// clang-format off
+EMBER_DEFINE_OP(op_name::SoftmaxCrossEntropyWithLogits).inputs(2)
+    .api("softmax_cross_entropy_with_logits").set_infer(infer_xent);
+EMBER_DEFINE_OP(op_name::SparseSoftmaxCrossEntropyWithLogits).inputs(2)
+    .api("sparse_softmax_cross_entropy_with_logits").set_infer(infer_xent);
+// clang-format on
+
+// The batch shape of `logits` (all but the last axis).
+std::vector<int64_t> batch_dims(const Tensor& logits) {
+  std::vector<int64_t> d = logits.shape().as_vector();
+  d.pop_back();
+  return d;
+}
+
+}  // namespace
+
+Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits, int64_t axis) {
+  const char* api = "softmax_cross_entropy_with_logits";
+  ApiScope scope(api);
+  int64_t r = logits.rank();
+  EMBER_CHECK(r >= 1, InvalidArgument, "[", api, "] logits must have rank >= 1, got a scalar");
+  EMBER_CHECK(axis >= -r && axis < r, InvalidArgument, "[", api, "] axis ", axis,
+              " is out of range for logits of rank ", r);
+  EMBER_CHECK(labels.shape() == logits.shape(), InvalidArgument, "[", api, "] labels have shape ",
+              labels.shape().to_debug_string(), ", logits ", logits.shape().to_debug_string());
+  if (axis < 0) axis += r;
+  Tensor x = logits, y = labels;
+  if (axis != r - 1) {
+    std::vector<int64_t> perm(static_cast<size_t>(r));
+    for (int64_t i = 0; i < r; ++i) perm[static_cast<size_t>(i)] = i;
+    std::swap(perm[static_cast<size_t>(axis)], perm.back());
+    x = transpose(x, perm);
+    y = transpose(y, perm);
+  }
+  std::vector<int64_t> batch = batch_dims(x);
+  int64_t classes = x.dim(-1);
+  auto out = execute(EMBER_OP(op_name::SoftmaxCrossEntropyWithLogits),
+                     {reshape(x, {-1, classes}), reshape(y, {-1, classes})});
+  return reshape(out[0], batch);
+}
+
+Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
+  const char* api = "sparse_softmax_cross_entropy_with_logits";
+  ApiScope scope(api);
+  EMBER_CHECK(logits.rank() >= 1, InvalidArgument, "[", api,
+              "] logits must have rank >= 1, got a scalar");
+  std::vector<int64_t> batch = batch_dims(logits);
+  EMBER_CHECK(labels.shape() == TensorShape(batch), InvalidArgument, "[", api,
+              "] labels must have the logits' shape without the last axis, ",
+              TensorShape(batch).to_debug_string(), ", got ", labels.shape().to_debug_string());
+  int64_t classes = logits.dim(-1);
+  auto out = execute(EMBER_OP(op_name::SparseSoftmaxCrossEntropyWithLogits),
+                     {reshape(logits, {-1, classes}), reshape(labels, {-1})});
+  return reshape(out[0], batch);
+}
+
+}  // namespace ember

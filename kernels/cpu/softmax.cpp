@@ -157,6 +157,76 @@ void softmax_kernel(KernelContext& c) {
   }
 }
 
+// ---- cross-entropy with logits: per row, the softmax's exponentials go
+// straight into backprop, then loss = Σ labels·(log Σexp - (x - m)) and
+// backprop = exp/Σexp - labels.
+
+template <typename T, bool kSparse, typename L>
+void xent_rows(const T* x, const L* labels, T* loss, T* bp, int64_t rows, int64_t n) {
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t r = b; r < e; ++r) {
+                   const T* xr = x + r * n;
+                   T* br = bp + r * n;
+                   T m = reduce::softmax_shift(row_max(xr, n));
+                   T sum = sum_exp<T>(xr, br, n, m);
+                   T lse = std::log(sum), inv = T(1) / sum;
+                   if constexpr (kSparse) {
+                     auto l = static_cast<int64_t>(labels[r]);
+                     for (int64_t i = 0; i < n; ++i) br[i] *= inv;
+                     br[l] -= T(1);
+                     loss[r] = lse - (xr[l] - m);
+                   } else {
+                     const L* lr = labels + r * n;
+                     T acc = 0;
+                     for (int64_t i = 0; i < n; ++i) {
+                       acc += lr[i] * (lse - (xr[i] - m));
+                       br[i] = br[i] * inv - lr[i];
+                     }
+                     loss[r] = acc;
+                   }
+                 }
+               });
+}
+
+template <typename T, bool kSparse>
+void xent_typed(KernelContext& c, int64_t rows, int64_t n) {
+  const Tensor& x = c.inputs[0];
+  const Tensor& labels = c.inputs[1];
+  T* loss = c.outputs[0].data<T>();
+  T* bp = c.outputs[1].data<T>();
+  if constexpr (kSparse) {
+    EMBER_SWITCH_INDEX(labels.dtype(), unsupported_dtype(c, labels.dtype()),
+                       (xent_rows<T, true>(x.data<const T>(), labels.data<const scalar_t>(), loss,
+                                           bp, rows, n)));
+  } else {
+    xent_rows<T, false>(x.data<const T>(), labels.data<const T>(), loss, bp, rows, n);
+  }
+}
+
+template <bool kSparse>
+void xent_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  const Tensor& labels = c.inputs[1];
+  int64_t rows = x.dim(0), n = x.dim(1);
+  if (rows == 0) return;
+  if constexpr (kSparse) {
+    // TensorFlow's CPU kernel's check, made before anything is written.
+    EMBER_SWITCH_INDEX(labels.dtype(), unsupported_dtype(c, labels.dtype()), {
+      const scalar_t* l = labels.data<const scalar_t>();
+      for (int64_t r = 0; r < rows; ++r)
+        EMBER_CHECK(l[r] >= 0 && l[r] < n, InvalidArgument, "[", c.op.api_name,
+                    "] Received a label value of ", static_cast<int64_t>(l[r]),
+                    " which is outside the valid range of [0, ", n, ").");
+    });
+    if (n == 0) return;
+  }
+  EMBER_SWITCH_FLOAT(x.dtype(), unsupported_dtype(c, x.dtype()),
+                     xent_typed<scalar_t, kSparse>(c, rows, n));
+}
+
+EMBER_REGISTER_KERNEL(op_name::SoftmaxCrossEntropyWithLogits, CPU, xent_kernel<false>);
+EMBER_REGISTER_KERNEL(op_name::SparseSoftmaxCrossEntropyWithLogits, CPU, xent_kernel<true>);
 EMBER_REGISTER_KERNEL(op_name::Softmax, CPU, softmax_kernel<false>);
 EMBER_REGISTER_KERNEL(op_name::LogSoftmax, CPU, softmax_kernel<true>);
 

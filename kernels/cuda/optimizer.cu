@@ -34,6 +34,20 @@ __global__ void update_kernel_t(UpdateArgs<T> a) {
   }
 }
 
+template <typename U, typename T>
+void launch_update(const KernelContext& c, std::span<Tensor> vals, bool flag, cudaStream_t s) {
+  UpdateArgs<T> a{};
+  a.var = vals[0].data<T>();
+  for (int j = 0; j < U::kSlots; ++j) a.slot[j] = vals[static_cast<size_t>(j + 1)].data<T>();
+  a.grad = c.inputs[U::kGrad].template data<T>();
+  for (int j = 0; j < U::kNumScalars; ++j)
+    a.scalar[j] = c.inputs[static_cast<size_t>(U::kScalars[j])].template data<T>();
+  a.n = vals[0].num_elements();
+  a.flag = flag;
+  update_kernel_t<U, T><<<blocks_for(a.n), kThreads, 0, s>>>(a);
+  EMBER_CUDA_LAUNCHED();
+}
+
 template <typename U>
 void update_kernel(KernelContext& c) {
   VariableState* states[U::kSlots + 1];
@@ -43,21 +57,9 @@ void update_kernel(KernelContext& c) {
   if constexpr (U::kFlag != nullptr) flag = c.attrs.get<bool>(U::kFlag);
   DType t = c.inputs[U::kGrad].dtype();
   VariableState::update_in_place(states, [&](std::span<Tensor> vals) {
-    int64_t n = vals[0].num_elements();
-    if (n == 0) return;
+    if (vals[0].num_elements() == 0) return;
     cudaStream_t s = prepare(c);
-    EMBER_SWITCH_FLOAT(t, unsupported_dtype(c, t), {
-      UpdateArgs<scalar_t> a{};
-      a.var = vals[0].data<scalar_t>();
-      for (int j = 0; j < U::kSlots; ++j) a.slot[j] = vals[static_cast<size_t>(j + 1)].data<scalar_t>();
-      a.grad = c.inputs[U::kGrad].data<scalar_t>();
-      for (int j = 0; j < U::kNumScalars; ++j)
-        a.scalar[j] = c.inputs[static_cast<size_t>(U::kScalars[j])].data<scalar_t>();
-      a.n = n;
-      a.flag = flag;
-      update_kernel_t<U, scalar_t><<<blocks_for(n), kThreads, 0, s>>>(a);
-    });
-    EMBER_CUDA_LAUNCHED();
+    EMBER_SWITCH_FLOAT(t, unsupported_dtype(c, t), (launch_update<U, scalar_t>(c, vals, flag, s)));
   });
 }
 
