@@ -22,6 +22,13 @@ GRAD(op_name::Cos, kGradUsesInputs) { return {-G * sin(X)}; } END_GRAD;
 GRAD(op_name::Tanh, kGradUsesOutputs) { return {G * (1 - Y * Y)}; } END_GRAD;                 // 1 - tanh^2
 GRAD(op_name::Sigmoid, kGradUsesOutputs) { return {G * Y * (1 - Y)}; } END_GRAD;
 GRAD(op_name::Relu, kGradUsesInputs) { return {where(X > 0, G, zeros_like(G))}; } END_GRAD;
+GRAD(op_name::LeakyRelu, kGradUsesInputs) {
+  return {where(X > 0, G, G * c.attrs.get<double>("alpha"))};
+} END_GRAD;
+GRAD(op_name::Elu, kGradUsesOutputs) { return {where(Y > 0, G, G * (Y + 1))}; } END_GRAD;       // e^x = y + 1 below 0
+GRAD(op_name::Selu, kGradUsesOutputs) {                                                        // scale·α·e^x = y + scale·α below 0
+  return {where(Y > 0, G * 1.0507009873554804934193349852946, G * (Y + 1.7580993408473768599402175208123))};
+} END_GRAD;
 GRAD(op_name::Softplus, kGradUsesInputs) { return {G * sigmoid(X)}; } END_GRAD;              // d log(1 + e^x) = sigmoid(x)
 GRAD(op_name::Erf, kGradUsesInputs) { return {G * (2 / std::sqrt(M_PI)) * exp(-square(X))}; } END_GRAD;
 GRAD(op_name::Gelu, kGradUsesInputs) {
@@ -84,6 +91,18 @@ GRAD(op_name::SelectV2, kGradUsesInputs) {
     register_not_differentiable(op);
   return true;
 }();
+
+GRAD(op_name::BiasAdd, kGradUsesNothing) {
+  return {G, execute1(EMBER_OP(op_name::BiasAddGrad), {G}, c.attrs)};
+} END_GRAD;
+// The adjoint of a sum over every axis but the channel one: a broadcast back.
+GRAD(op_name::BiasAddGrad, kGradUsesInputs) {
+  const Tensor& x = X;
+  bool nchw = c.attrs.get<std::string>("data_format") == "NCHW";
+  std::vector<int64_t> d(static_cast<size_t>(x.rank()), 1);
+  d[static_cast<size_t>(nchw ? 1 : x.rank() - 1)] = G.dim(0);
+  return {broadcast_to(reshape(G, TensorShape(d)), x.shape())};
+} END_GRAD;
 
 }  // namespace
 }  // namespace ember::autograd

@@ -25,6 +25,9 @@ inline constexpr char Tanh[] = "Tanh";
 inline constexpr char Sigmoid[] = "Sigmoid";
 inline constexpr char Relu[] = "Relu";
 inline constexpr char Gelu[] = "Gelu";
+inline constexpr char LeakyRelu[] = "LeakyRelu";
+inline constexpr char Elu[] = "Elu";
+inline constexpr char Selu[] = "Selu";
 inline constexpr char Softplus[] = "Softplus";
 inline constexpr char Erf[] = "Erf";
 inline constexpr char Floor[] = "Floor";
@@ -52,6 +55,8 @@ inline constexpr char Greater[] = "Greater";
 inline constexpr char GreaterEqual[] = "GreaterEqual";
 inline constexpr char LogicalAnd[] = "LogicalAnd";
 inline constexpr char LogicalOr[] = "LogicalOr";
+inline constexpr char BiasAdd[] = "BiasAdd";
+inline constexpr char BiasAddGrad[] = "BiasAddGrad";
 inline constexpr char SelectV2[] = "SelectV2";
 
 // reduce

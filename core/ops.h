@@ -33,6 +33,15 @@ Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 /// gelu(x) = x·Φ(x); with `approximate`, the tanh form.
 Tensor gelu(const Tensor& x, bool approximate = false);
+/// tf.nn.bias_add: `bias` (a vector) added along the channel axis, the last
+/// for "NHWC" (any rank >= 2), axis 1 for "NCHW".
+Tensor bias_add(const Tensor& value, const Tensor& bias, const std::string& data_format = "NHWC");
+/// x for x > 0, alpha·x below (tf.nn.leaky_relu).
+Tensor leaky_relu(const Tensor& x, double alpha = 0.2);
+/// x for x > 0, exp(x) - 1 below (tf.nn.elu).
+Tensor elu(const Tensor& x);
+/// scale·elu with alpha, Klambauer et al.'s self-normalising constants (tf.nn.selu).
+Tensor selu(const Tensor& x);
 Tensor softplus(const Tensor& x);
 /// The error function.
 Tensor erf(const Tensor& x);

@@ -26,6 +26,9 @@
   X(Sigmoid, unary_float, fn::Sigmoid) \
   X(Relu, unary_numeric, fn::Relu) \
   X(Gelu, unary_float, fn::Gelu) \
+  X(LeakyRelu, unary_float, fn::LeakyRelu) \
+  X(Elu, unary_float, fn::Elu) \
+  X(Selu, unary_float, fn::Selu) \
   X(Softplus, unary_float, fn::Softplus) \
   X(Erf, unary_float, fn::Erf) \
   X(Floor, unary_float, fn::Floor) \

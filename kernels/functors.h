@@ -289,8 +289,14 @@ struct Relu {
     return x > T(0) ? x : T(0);
   }
 };
+// Functors with attributes read them in `configure`, which every launcher
+// calls when the functor has one.
 struct Gelu {
   bool approximate = false;
+  template <typename A>
+  void configure(const A& attrs) {
+    approximate = attrs.template get<bool>("approximate");
+  }
   template <typename T>
   EMBER_HOST_DEVICE T operator()(T x) const {
     if (approximate) {
@@ -298,6 +304,32 @@ struct Gelu {
       return T(0.5) * x * (T(1) + std::tanh(c * (x + T(0.044715) * x * x * x)));
     }
     return T(0.5) * x * (T(1) + std::erf(x * T(0.7071067811865476)));
+  }
+};
+struct LeakyRelu {
+  double alpha = 0.2;
+  template <typename A>
+  void configure(const A& attrs) {
+    alpha = attrs.template get<double>("alpha");
+  }
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return x > T(0) ? x : x * T(alpha);
+  }
+};
+struct Elu {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return x > T(0) ? x : std::expm1(x);
+  }
+};
+/// Klambauer et al.'s constants, as TensorFlow's Selu.
+struct Selu {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    const T scale = T(1.0507009873554804934193349852946);
+    const T scale_alpha = T(1.7580993408473768599402175208123);
+    return x > T(0) ? scale * x : scale_alpha * std::expm1(x);
   }
 };
 struct Softplus {

@@ -9,7 +9,7 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
+const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::LeakyRelu, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
 
 using Ref1 = std::function<double(double)>;
 using Ref2 = std::function<double(double, double)>;
@@ -86,6 +86,16 @@ std::vector<UnaryCase> unary_cases() {
          return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
        },
        kFloats, -6, 6},
+      {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.3); },
+       [](double x) { return x > 0 ? x : 0.3 * x; }, kFloats, -10, 10},
+      {"elu", [](const Tensor& x) { return elu(x); },
+       [](double x) { return x > 0 ? x : std::expm1(x); }, kFloats, -10, 10},
+      {"selu", [](const Tensor& x) { return selu(x); },
+       [](double x) {
+         const double scale = 1.0507009873554804934193349852946, alpha = 1.6732632423543772848170429916717;
+         return x > 0 ? scale * x : scale * alpha * std::expm1(x);
+       },
+       kFloats, -10, 10},
       {"softplus", [](const Tensor& x) { return softplus(x); },
        [](double x) { return std::log1p(std::exp(x)); }, kFloats, -30, 30},
       {"floor", [](const Tensor& x) { return floor(x); }, [](double x) { return std::floor(x); },
@@ -428,6 +438,36 @@ TEST_P(WhereTest, SelectsWithBroadcasting) {
     EXPECT_TRUE(all_close(where(c, a, b), want, so));
   }
   EXPECT_THROW(where(ones({2}), ones({2}), ones({2})), InvalidArgument);
+}
+
+TEST_P(BinaryTest, BiasAddAlongTheChannelAxis) {
+  std::vector<double> v, b;
+  for (DType dt : {float32, float64, int32}) {
+    SCOPED_TRACE(dtype_name(dt));
+    Tensor value = random_tensor({2, 3, 4}, dt, -5, 5, 1, &v);
+    Tensor b4 = random_tensor({4}, dt, -5, 5, 2, &b);
+    std::vector<double> want(v.size());
+    for (size_t i = 0; i < v.size(); ++i) want[i] = v[i] + b[i % 4];
+    EXPECT_TRUE(all_close(bias_add(value, b4), want, {2, 3, 4}, 1e-6, 1e-6));
+    std::vector<double> b3v;
+    Tensor b3 = random_tensor({3}, dt, -5, 5, 3, &b3v);
+    for (size_t i = 0; i < v.size(); ++i) want[i] = v[i] + b3v[(i / 4) % 3];
+    EXPECT_TRUE(all_close(bias_add(value, b3, "NCHW"), want, {2, 3, 4}, 1e-6, 1e-6));
+    // BiasAddGrad sums every axis but the channel one.
+    std::vector<double> sum4(4, 0), sum3(3, 0);
+    for (size_t i = 0; i < v.size(); ++i) {
+      sum4[i % 4] += v[i];
+      sum3[(i / 4) % 3] += v[i];
+    }
+    EXPECT_TRUE(all_close(execute1(op_def(op_name::BiasAddGrad), {value}, {{"data_format", std::string("NHWC")}}),
+                          sum4, {4}, 1e-6, 1e-5));
+    EXPECT_TRUE(all_close(execute1(op_def(op_name::BiasAddGrad), {value}, {{"data_format", std::string("NCHW")}}),
+                          sum3, {3}, 1e-6, 1e-5));
+  }
+  EXPECT_THROW(bias_add(random_tensor({2, 3}, float32, 0, 1, 1), constant({1.f, 2.f})), InvalidArgument);
+  EXPECT_THROW(bias_add(constant({1.f, 2.f}), constant({1.f, 2.f})), InvalidArgument);
+  EXPECT_THROW(bias_add(random_tensor({2, 3}, float32, 0, 1, 1), constant({1.f, 2.f, 3.f}), "NCWH"),
+               InvalidArgument);
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(UnaryTest);

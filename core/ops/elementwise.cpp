@@ -93,6 +93,9 @@ EMBER_DEFINE_OP(op_name::Tanh).inputs(1).api("tanh").set_infer(infer_unary_float
 EMBER_DEFINE_OP(op_name::Sigmoid).inputs(1).api("sigmoid").set_infer(infer_unary_float);
 EMBER_DEFINE_OP(op_name::Relu).inputs(1).api("relu").set_infer(infer_unary_numeric);
 EMBER_DEFINE_OP(op_name::Gelu).inputs(1).attr("approximate", AttrKind::Bool).api("gelu").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::LeakyRelu).inputs(1).attr("alpha", AttrKind::Float).api("leaky_relu").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Elu).inputs(1).api("elu").set_infer(infer_unary_float);
+EMBER_DEFINE_OP(op_name::Selu).inputs(1).api("selu").set_infer(infer_unary_float);
 EMBER_DEFINE_OP(op_name::Softplus).inputs(1).api("softplus").set_infer(infer_unary_float);
 EMBER_DEFINE_OP(op_name::Erf).inputs(1).api("erf").set_infer(infer_unary_float);
 EMBER_DEFINE_OP(op_name::Floor).inputs(1).api("floor").set_infer(infer_unary_float);
@@ -142,6 +145,11 @@ Tensor cos(const Tensor& x) { return execute1(EMBER_OP(op_name::Cos), {x}); }
 Tensor tanh(const Tensor& x) { return execute1(EMBER_OP(op_name::Tanh), {x}); }
 Tensor sigmoid(const Tensor& x) { return execute1(EMBER_OP(op_name::Sigmoid), {x}); }
 Tensor relu(const Tensor& x) { return execute1(EMBER_OP(op_name::Relu), {x}); }
+Tensor leaky_relu(const Tensor& x, double alpha) {
+  return execute1(EMBER_OP(op_name::LeakyRelu), {x}, {{"alpha", alpha}});
+}
+Tensor elu(const Tensor& x) { return execute1(EMBER_OP(op_name::Elu), {x}); }
+Tensor selu(const Tensor& x) { return execute1(EMBER_OP(op_name::Selu), {x}); }
 Tensor gelu(const Tensor& x, bool approximate) {
   return execute1(EMBER_OP(op_name::Gelu), {x}, {{"approximate", approximate}});
 }
@@ -232,5 +240,58 @@ Tensor operator<(const Tensor& a, const Tensor& b) { return less(a, b); }
 Tensor operator<=(const Tensor& a, const Tensor& b) { return less_equal(a, b); }
 Tensor operator>(const Tensor& a, const Tensor& b) { return greater(a, b); }
 Tensor operator>=(const Tensor& a, const Tensor& b) { return greater_equal(a, b); }
+
+}  // namespace ember
+
+// ---- BiasAdd: a vector added along the channel axis -----------------------------------------
+// data_format "NHWC" (and any rank >= 2: the last axis) or "NCHW" (axis 1).
+
+namespace ember {
+namespace {
+
+int channel_axis(const InferContext& c, int rank) {
+  const auto& f = c.attrs.get<std::string>("data_format");
+  if (f != "NHWC" && f != "NCHW") c.fail("data_format must be NHWC or NCHW, got '", f, "'");
+  if (rank < 2) c.fail("the value must have rank >= 2, got rank ", rank);
+  if (f == "NCHW" && rank < 3) c.fail("NCHW needs rank >= 3, got rank ", rank);
+  return f == "NHWC" ? rank - 1 : 1;
+}
+
+void infer_bias_add(InferContext& c) {
+  const Tensor& v = c.inputs[0];
+  const Tensor& b = c.inputs[1];
+  infer::require_numeric(c, v, "value");
+  if (b.dtype() != v.dtype())
+    c.fail("the bias is ", dtype_name(b.dtype()), ", the value ", dtype_name(v.dtype()));
+  if (!v.shape().rank_known()) c.fail("the value's rank must be known");
+  int axis = channel_axis(c, v.shape().rank());
+  if (b.shape().rank() != 1) c.fail("the bias must be a vector, got shape ", b.shape().to_debug_string());
+  int64_t ch = v.shape().dim(axis), n = b.shape().dim(0);
+  if (ch >= 0 && n >= 0 && ch != n)
+    c.fail("the bias has ", n, " elements, the value's channel dimension ", ch, " (shape ",
+           v.shape().to_debug_string(), ")");
+  c.outputs.push_back({v.dtype(), v.shape()});
+}
+
+void infer_bias_add_grad(InferContext& c) {
+  const Tensor& g = c.inputs[0];
+  infer::require_numeric(c, g, "out_backprop");
+  if (!g.shape().rank_known()) c.fail("the gradient's rank must be known");
+  int axis = channel_axis(c, g.shape().rank());
+  c.outputs.push_back({g.dtype(), TensorShape{g.shape().dim(axis)}});
+}
+
+// clang-format off
+EMBER_DEFINE_OP(op_name::BiasAdd).inputs(2).attr("data_format", AttrKind::String).api("bias_add")
+    .set_infer(infer_bias_add).set_allocates_outputs();
+EMBER_DEFINE_OP(op_name::BiasAddGrad).inputs(1).attr("data_format", AttrKind::String).api("bias_add")
+    .set_infer(infer_bias_add_grad).set_allocates_outputs();
+// clang-format on
+
+}  // namespace
+
+Tensor bias_add(const Tensor& value, const Tensor& bias, const std::string& data_format) {
+  return execute1(EMBER_OP(op_name::BiasAdd), {value, bias}, {{"data_format", data_format}});
+}
 
 }  // namespace ember

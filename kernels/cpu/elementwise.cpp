@@ -176,7 +176,7 @@ void unary_float(KernelContext& c) {
   const Tensor& x = c.inputs[0];
   if (unary_float32_vectorised<F>(x, c.outputs[0])) return;
   F f{};
-  if constexpr (std::is_same_v<F, fn::Gelu>) f.approximate = c.attrs.get<bool>("approximate");
+  if constexpr (requires { f.configure(c.attrs); }) f.configure(c.attrs);
   EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()),
                         unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(),
                                    x.num_elements(), fn::computed_as<scalar_t>(f)));

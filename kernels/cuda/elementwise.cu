@@ -158,7 +158,7 @@ void launch_binary(KernelContext& c, F f) {
 template <typename F>
 void unary_float(KernelContext& c) {
   F f{};
-  if constexpr (std::is_same_v<F, fn::Gelu>) f.approximate = c.attrs.get<bool>("approximate");
+  if constexpr (requires { f.configure(c.attrs); }) f.configure(c.attrs);
   DType t = c.inputs[0].dtype();
   EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t),
                         (launch_unary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(f))));

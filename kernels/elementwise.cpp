@@ -1,0 +1,42 @@
+// The elementwise ops written once for every device, as compositions of
+// other ops (the broadcast add and the reductions are the fast paths
+// already): BiasAdd and its adjoint BiasAddGrad.
+#include "core/op.h"
+#include "core/op_names.h"
+#include "core/ops.h"
+
+namespace ember::kernels {
+namespace {
+
+// The shape `bias` takes to broadcast along the channel axis of a rank-r value.
+TensorShape bias_shape(int64_t channels, int rank, bool nchw) {
+  std::vector<int64_t> d(static_cast<size_t>(rank), 1);
+  d[static_cast<size_t>(nchw ? 1 : rank - 1)] = channels;
+  return TensorShape(d);
+}
+
+bool is_nchw(const KernelContext& c) { return c.attrs.get<std::string>("data_format") == "NCHW"; }
+
+void bias_add(KernelContext& c) {
+  const Tensor& v = c.inputs[0];
+  const Tensor& b = c.inputs[1];
+  c.outputs[0] = add(v, reshape(b, bias_shape(b.dim(0), v.rank(), is_nchw(c))));
+}
+
+void bias_add_grad(KernelContext& c) {
+  const Tensor& g = c.inputs[0];
+  int r = g.rank();
+  int axis = is_nchw(c) ? 1 : r - 1;
+  std::vector<int64_t> axes;
+  for (int i = 0; i < r; ++i)
+    if (i != axis) axes.push_back(i);
+  c.outputs[0] = reduce_sum(g, axes);
+}
+
+EMBER_REGISTER_KERNEL(op_name::BiasAdd, CPU, bias_add);
+EMBER_REGISTER_KERNEL(op_name::BiasAdd, CUDA, bias_add);
+EMBER_REGISTER_KERNEL(op_name::BiasAddGrad, CPU, bias_add_grad);
+EMBER_REGISTER_KERNEL(op_name::BiasAddGrad, CUDA, bias_add_grad);
+
+}  // namespace
+}  // namespace ember::kernels
