@@ -15,6 +15,8 @@
 #include "core/tensor.h"
 #include "core/variable.h"
 #include "nn/initializers.h"
+#include "nn/optimizers.h"
+#include "nn/schedules.h"
 #include "serialization/checkpoint.h"
 #include "state/hash_table.h"
 #include "state/module.h"

@@ -9,6 +9,7 @@
 // gradient is just a second tape).
 #pragma once
 
+#include <concepts>
 #include <memory>
 #include <vector>
 
@@ -63,6 +64,14 @@ class GradientTape {
   /// One gradient per source (undefined, or zeros, where unconnected).
   std::vector<Tensor> gradient(const Tensor& target, const std::vector<Source>& sources,
                                UnconnectedGradients unconnected = UnconnectedGradients::None);
+  /// One gradient per variable (model.trainable_variables()). A template so
+  /// that a braced list still means a list of Sources.
+  template <typename V>
+    requires std::same_as<V, Variable>
+  std::vector<Tensor> gradient(const Tensor& target, const std::vector<V>& sources,
+                               UnconnectedGradients unconnected = UnconnectedGradients::None) {
+    return gradient(target, std::vector<Source>(sources.begin(), sources.end()), unconnected);
+  }
   /// Several targets (their gradients are summed), each with an optional
   /// output gradient (the vector of a vector-Jacobian product).
   std::vector<Tensor> gradient(const std::vector<Tensor>& targets,

@@ -129,6 +129,46 @@ void remove_temporaries(const std::string& dir, const std::string& name) {
       files::remove_file((fs::path(dir) / file).string());
 }
 
+// Slot variables get nodes after every breadth-first one: by optimizer (in
+// node order), then slot name, then original variable in node order. Each
+// is referenced from its optimizer's `slot_variables` only; a slot whose
+// variable is not in the graph is not saved (as TensorFlow).
+void write_slot_variables(const std::vector<Node>& nodes, const std::map<const Trackable*, int>& ids,
+                          TrackableObjectGraph& graph, bundle::Writer& writer) {
+  for (size_t opt = 0; opt < nodes.size(); ++opt) {
+    struct Slot {
+      int original;
+      std::string name;
+      Variable slot;
+    };
+    std::vector<Slot> slots;
+    for (const SlotVariable& sv : nodes[opt].obj->slot_variables()) {
+      auto it = ids.find(trackable_of(sv.original).get());
+      if (it != ids.end()) slots.push_back({it->second, sv.name, sv.slot});
+    }
+    std::stable_sort(slots.begin(), slots.end(), [](const Slot& a, const Slot& b) {
+      return std::tie(a.name, a.original) < std::tie(b.name, b.original);
+    });
+    for (const Slot& sl : slots) {
+      int id = graph.nodes_size();
+      auto* node = graph.add_nodes();
+      std::shared_ptr<Saveable> saveable = trackable_of(sl.slot)->saveables().at("VARIABLE_VALUE");
+      std::string key = nodes[static_cast<size_t>(sl.original)].path + "/.OPTIMIZER_SLOT/" +
+                        nodes[opt].path + "/" + escape_checkpoint_name(sl.name) +
+                        "/.ATTRIBUTES/VARIABLE_VALUE";
+      auto* st = node->add_attributes();
+      st->set_name("VARIABLE_VALUE");
+      st->set_full_name(saveable->full_name());
+      st->set_checkpoint_key(key);
+      for (const SavedTensor& t : saveable->save()) writer.add(key + t.suffix, t);
+      auto* ref = graph.mutable_nodes(static_cast<int>(opt))->add_slot_variables();
+      ref->set_original_variable_node_id(sl.original);
+      ref->set_slot_name(sl.name);
+      ref->set_slot_variable_node_id(id);
+    }
+  }
+}
+
 }  // namespace
 
 std::string escape_checkpoint_name(const std::string& name) {
@@ -172,6 +212,59 @@ struct RestoreState {
     std::string name;
     int node;
   };
+  // A slot value to hand to its optimizer once the optimizer and the
+  // original variable are both bound.
+  struct SlotRef {
+    int optimizer, original, slot;
+    std::string name;
+  };
+  std::vector<SlotRef> waiting_slots;  // one of the two not bound yet
+  struct SlotPlan {
+    std::shared_ptr<Trackable> optimizer;
+    Variable original;
+    SlotRef ref;
+    std::map<std::string, SavedTensor> tensors;
+  };
+  std::vector<SlotPlan> slot_plans;  // staged by collect, handed over by apply
+
+  void check_node_id(int id) const {
+    if (id < 0 || id >= graph.nodes_size())
+      throw DataLoss(detail::str_cat("[checkpoint] ", path, ": object graph refers to node ", id,
+                                     " of ", graph.nodes_size()));
+  }
+
+  // Stages the slots that become ready now that `node` is bound.
+  void stage_slots(int node) {
+    for (const auto& ref : graph.nodes(node).slot_variables()) {
+      check_node_id(ref.original_variable_node_id());
+      check_node_id(ref.slot_variable_node_id());
+      waiting_slots.push_back({node, ref.original_variable_node_id(), ref.slot_variable_node_id(),
+                               ref.slot_name()});
+    }
+    for (auto it = waiting_slots.begin(); it != waiting_slots.end();) {
+      auto opt = bound[static_cast<size_t>(it->optimizer)].lock();
+      auto orig = std::dynamic_pointer_cast<TrackableVariable>(
+          bound[static_cast<size_t>(it->original)].lock());
+      if (!opt || !orig) {
+        ++it;
+        continue;
+      }
+      SlotPlan p{opt, orig->variable(), *it, {}};
+      const auto& attrs = graph.nodes(it->slot).attributes();
+      if (attrs.empty())
+        throw DataLoss(detail::str_cat("[checkpoint] ", path, ": slot '", it->name,
+                                       "' has no value"));
+      std::string key = attrs[0].checkpoint_key();
+      for (const auto& k : reader->keys_with_prefix(key)) {
+        std::string suffix = k.substr(key.size());
+        if (suffix.empty() || suffix[0] == '-') p.tensors[suffix] = reader->read(k);
+      }
+      if (p.tensors.empty())
+        throw NotFound(detail::str_cat("Key ", key, " not found in checkpoint ", path));
+      slot_plans.push_back(std::move(p));
+      it = waiting_slots.erase(it);
+    }
+  }
 
   // Binds `node` to `obj` and below; reads and checks every value first
   // (collect), so a mismatch throws before anything changes.
@@ -179,6 +272,7 @@ struct RestoreState {
                std::vector<Deferral>& deferrals) {
     if (!bound[static_cast<size_t>(node)].expired()) return;
     bound[static_cast<size_t>(node)] = obj;
+    stage_slots(node);
     const auto& proto = graph.nodes(node);
     auto live = obj->saveables();
     for (const auto& attr : proto.attributes()) {
@@ -215,6 +309,22 @@ struct RestoreState {
     for (auto& p : plans) {
       p.saveable->restore(p.tensors);
       self->restored[static_cast<size_t>(p.node)] = true;
+    }
+    // Slots: restored by their optimizer now, or when it creates them.
+    std::vector<SlotPlan> slots = std::move(self->slot_plans);
+    self->slot_plans.clear();
+    for (auto& sp : slots) {
+      int node = sp.ref.slot;
+      sp.optimizer->restore_slot(
+          sp.original, sp.ref.name,
+          [self, node, tensors = std::move(sp.tensors)](const Variable& slot) {
+            auto t = trackable_of(slot);
+            std::shared_ptr<Saveable> saveable = t->saveables().at("VARIABLE_VALUE");
+            saveable->check(tensors);
+            saveable->restore(tensors);
+            self->bound[static_cast<size_t>(node)] = t;
+            self->restored[static_cast<size_t>(node)] = true;
+          });
     }
     for (auto& d : deferrals) {
       if (!self->bound[static_cast<size_t>(d.node)].expired()) continue;
@@ -355,12 +465,13 @@ std::string Checkpoint::write(const std::string& path) {
       for (const SavedTensor& t : saveable->save()) writer.add(key + t.suffix, t);
     }
   }
+  write_slot_variables(nodes, ids, graph, writer);
   // has_checkpoint_values: the node or anything below it saves something.
   std::vector<int> memo(nodes.size(), -1);
   std::function<bool(int)> has = [&](int i) -> bool {
     if (memo[static_cast<size_t>(i)] >= 0) return memo[static_cast<size_t>(i)];
     memo[static_cast<size_t>(i)] = 0;  // cycles (not expected) count as empty
-    bool v = graph.nodes(i).attributes_size() > 0;
+    bool v = graph.nodes(i).attributes_size() > 0 || graph.nodes(i).slot_variables_size() > 0;
     for (const auto& r : graph.nodes(i).children()) v = has(r.node_id()) || v;
     memo[static_cast<size_t>(i)] = v;
     return v;

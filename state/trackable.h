@@ -43,6 +43,15 @@ class Saveable {
   virtual void restore(const std::map<std::string, SavedTensor>& tensors) = 0;
 };
 
+/// A slot variable an optimizer keeps for one variable ("m" of a kernel):
+/// checkpoints save it under the variable's path, referenced from the
+/// optimizer's node only (TensorFlow's SlotVariableReference).
+struct SlotVariable {
+  Variable original;
+  std::string name;
+  Variable slot;
+};
+
 class Trackable : public std::enable_shared_from_this<Trackable> {
  public:
   virtual ~Trackable() = default;
@@ -67,6 +76,19 @@ class Trackable : public std::enable_shared_from_this<Trackable> {
   }
   /// What this object saves, by attribute name (empty for a plain trackable).
   virtual std::map<std::string, std::shared_ptr<Saveable>> saveables() { return {}; }
+
+  /// The slot variables this object holds (an optimizer's), in creation order.
+  virtual std::vector<SlotVariable> slot_variables() const { return {}; }
+  /// Restore-on-creation of a slot: a checkpoint holds slot `name` of
+  /// `original`; `restore` takes it into the slot variable, now if the slot
+  /// exists, else the moment it is created. An object without slots
+  /// ignores it (the value stays unused).
+  virtual void restore_slot(const Variable& original, const std::string& name,
+                            std::function<void(const Variable& slot)> restore) {
+    (void)original;
+    (void)name;
+    (void)restore;
+  }
 
   /// Restore-on-creation: `on_track` runs (once) when a dependency called
   /// `name` is tracked, or right away if it already exists. Filled by

@@ -1,0 +1,198 @@
+// Optimizers: keras.optimizers (Keras 3's arithmetic and defaults). Each
+// variable's update is one fused op (TensorFlow's ResourceApply* family,
+// core/ops/optimizer.cpp) on the variable's device. The step counter
+// (`iterations`, tracked as "iter") and the slot variables are trackable:
+// `Checkpoint({{"model", m}, {"optimizer", opt}})` saves them in
+// TensorFlow's format (slots as SlotVariableReferences), and a slot that a
+// restored checkpoint holds takes its value when the first step creates it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/tensor.h"
+#include "core/variable.h"
+#include "nn/schedules.h"
+#include "state/trackable.h"
+
+namespace ember::optimizers {
+
+/// A constant rate, or a schedule of the step.
+using LearningRate = std::variant<double, schedules::SchedulePtr>;
+
+/// What every optimizer takes besides its own hyper-parameters.
+struct Options {
+  /// Each gradient rescaled to at most this L2 norm.
+  std::optional<double> clipnorm = std::nullopt;
+  /// Each gradient element clipped to [-clipvalue, clipvalue].
+  std::optional<double> clipvalue = std::nullopt;
+  /// All gradients rescaled together to at most this global L2 norm.
+  std::optional<double> global_clipnorm = std::nullopt;
+  /// Decoupled weight decay: var -= var·weight_decay·lr before the update.
+  std::optional<double> weight_decay = std::nullopt;
+  std::string name = {};  // default: the optimizer's ("Adam")
+};
+
+class Optimizer : public AutoTrackable {
+ public:
+  /// One step: each variable updated from its gradient (an undefined
+  /// gradient skips its variable), then `iterations` += 1.
+  void apply(const std::vector<Tensor>& grads, const std::vector<Variable>& variables);
+  void apply_gradients(const std::vector<std::pair<Tensor, Variable>>& grads_and_vars);
+
+  /// The steps applied so far (int64 scalar variable).
+  const Variable& iterations() const { return iterations_; }
+  /// The rate the next step uses.
+  double learning_rate() const;
+  const std::string& name() const { return name_; }
+
+  std::vector<SlotVariable> slot_variables() const override;
+  void restore_slot(const Variable& original, const std::string& name,
+                    std::function<void(const Variable& slot)> restore) override;
+
+  /// The slot `name` of `variable` (FailedPrecondition when it has none yet).
+  Variable get_slot(const Variable& variable, const std::string& name) const;
+  /// The slot names this optimizer keeps per variable.
+  virtual std::vector<std::string> slot_names() const = 0;
+
+ protected:
+  Optimizer(LearningRate learning_rate, Options options, std::string default_name);
+  /// Updates one variable; `lr` is this step's rate (float32 scalar on the
+  /// variable's device) and `step` the step number counted from 1 (float32).
+  virtual void update_step(const Tensor& grad, const Variable& variable, const Tensor& lr,
+                           const Tensor& step) = 0;
+  /// Initial value of slot `name` (zero unless an optimizer says otherwise).
+  virtual double slot_initial_value(const std::string& name) const {
+    (void)name;
+    return 0;
+  }
+  /// `value` as a scalar of `like`'s dtype on its device.
+  static Tensor scalar(double value, const Variable& like);
+
+ private:
+  struct Slots {
+    Variable original;
+    std::map<std::string, Variable> by_name;
+    std::vector<std::shared_ptr<Trackable>> nodes;  // keep checkpoint bindings alive
+  };
+  Slots& slots_of(const Variable& v);
+  Tensor current_rate() const;
+  std::vector<Tensor> clip(std::vector<Tensor> grads) const;
+
+  LearningRate learning_rate_;
+  Options options_;
+  std::string name_;
+  Variable iterations_;
+  std::vector<const void*> order_;  // variables in the order their slots were made
+  std::map<const void*, Slots> slots_;
+  // Slot values a checkpoint holds for slots not made yet: variable -> name -> restore.
+  std::map<const void*, std::map<std::string, std::function<void(const Variable&)>>> pending_;
+
+ protected:
+  /// The slot `name` of `variable`, made on first use.
+  Variable slot(const Variable& variable, const std::string& name);
+};
+
+/// Gradient descent, with momentum (Keras's form: v = m·v - lr·g; w += v)
+/// and Nesterov's variant.
+struct SGDParams {
+  double momentum = 0;
+  bool nesterov = false;
+};
+
+class SGD : public Optimizer {
+ public:
+  using Params = SGDParams;
+  explicit SGD(LearningRate learning_rate = 0.01, Params params = {}, Options options = {});
+  std::vector<std::string> slot_names() const override;
+
+ protected:
+  void update_step(const Tensor& grad, const Variable& variable, const Tensor& lr,
+                   const Tensor& step) override;
+
+ private:
+  Params p_;
+};
+
+/// Adam (Kingma and Ba), epsilon as TensorFlow's "epsilon hat".
+struct AdamParams {
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+};
+
+class Adam : public Optimizer {
+ public:
+  using Params = AdamParams;
+  explicit Adam(LearningRate learning_rate = 0.001, Params params = {}, Options options = {});
+  std::vector<std::string> slot_names() const override { return {"m", "v"}; }
+
+ protected:
+  Adam(LearningRate learning_rate, Params params, Options options, std::string name);
+  void update_step(const Tensor& grad, const Variable& variable, const Tensor& lr,
+                   const Tensor& step) override;
+
+ private:
+  Params p_;
+};
+
+/// Adam with decoupled weight decay (Loshchilov and Hutter); weight_decay
+/// defaults to Keras's 0.004.
+class AdamW : public Adam {
+ public:
+  explicit AdamW(LearningRate learning_rate = 0.001, Params params = {}, Options options = {});
+};
+
+struct RMSpropParams {
+  double rho = 0.9;
+  double momentum = 0;
+  double epsilon = 1e-7;
+  bool centered = false;
+};
+
+class RMSprop : public Optimizer {
+ public:
+  using Params = RMSpropParams;
+  explicit RMSprop(LearningRate learning_rate = 0.001, Params params = {}, Options options = {});
+  std::vector<std::string> slot_names() const override;
+
+ protected:
+  void update_step(const Tensor& grad, const Variable& variable, const Tensor& lr,
+                   const Tensor& step) override;
+
+ private:
+  Params p_;
+};
+
+struct AdagradParams {
+  double initial_accumulator_value = 0.1;
+  double epsilon = 1e-7;
+};
+
+class Adagrad : public Optimizer {
+ public:
+  using Params = AdagradParams;
+  explicit Adagrad(LearningRate learning_rate = 0.001, Params params = {}, Options options = {});
+  std::vector<std::string> slot_names() const override { return {"accumulator"}; }
+
+ protected:
+  void update_step(const Tensor& grad, const Variable& variable, const Tensor& lr,
+                   const Tensor& step) override;
+  double slot_initial_value(const std::string&) const override { return p_.initial_accumulator_value; }
+
+ private:
+  Params p_;
+};
+
+/// Rescales `grads` together so that their global L2 norm is at most
+/// `clip_norm` (tf.clip_by_global_norm); undefined entries stay undefined.
+std::vector<Tensor> clip_by_global_norm(const std::vector<Tensor>& grads, double clip_norm);
+/// Rescales `grad` to an L2 norm of at most `clip_norm` (tf.clip_by_norm).
+Tensor clip_by_norm(const Tensor& grad, double clip_norm);
+
+}  // namespace ember::optimizers
