@@ -55,7 +55,8 @@ std::vector<Tensor> clip_by_global_norm(const std::vector<Tensor>& grads, double
 Optimizer::Optimizer(LearningRate learning_rate, Options options, std::string default_name)
     : learning_rate_(std::move(learning_rate)),
       options_(std::move(options)),
-      name_(options_.name.empty() ? std::move(default_name) : options_.name) {
+      name_(options_.name.empty() ? std::move(default_name) : options_.name),
+      api_("optimizers::" + name_) {
   EMBER_CHECK(!(options_.clipnorm && options_.global_clipnorm), InvalidArgument, "[optimizers::",
               name_, "] only one of clipnorm and global_clipnorm can be set");
   if (auto* lr = std::get_if<double>(&learning_rate_))
@@ -94,7 +95,7 @@ std::vector<Tensor> Optimizer::clip(std::vector<Tensor> grads) const {
 }
 
 void Optimizer::apply(const std::vector<Tensor>& grads, const std::vector<Variable>& variables) {
-  ApiScope api(("optimizers::" + name_).c_str());
+  ApiScope api(api_.c_str());
   EMBER_CHECK(grads.size() == variables.size(), InvalidArgument, "[optimizers::", name_, "] ",
               grads.size(), " gradients for ", variables.size(), " variables");
   std::vector<Tensor> gs;

@@ -87,6 +87,7 @@ class Optimizer : public AutoTrackable {
   LearningRate learning_rate_;
   Options options_;
   std::string name_;
+  std::string api_;  // what errors name: "optimizers::Adam"
   Variable iterations_;
   std::vector<const void*> order_;  // variables in the order their slots were made
   std::map<const void*, Slots> slots_;

@@ -94,11 +94,18 @@ def loss_cases():
     yield "metric/mean", mean.result()
 
 
+def layer_cases():
+    d = keras.layers.Dropout(0.3, seed=7)
+    x = np.arange(1, 21, dtype=np.float32).reshape(4, 5)
+    yield "layer/dropout_call0", d(x, training=True)
+    yield "layer/dropout_call1", d(x, training=True)
+
+
 def main(path):
     with open(path, "w") as f:
         f.write("# TensorFlow %s, Keras %s (tests/tf/make_nn_fixtures.py)\n"
                 % (tf.__version__, keras.__version__))
-        for name, t in list(optimizer_cases()) + list(loss_cases()):
+        for name, t in list(optimizer_cases()) + list(loss_cases()) + list(layer_cases()):
             a = np.asarray(t)
             f.write(name + "\n")
             f.write("%s %s\n" % (a.dtype.name, ",".join(str(d) for d in a.shape)))

@@ -1,0 +1,276 @@
+// Layers: keras/src/layers' arithmetic on ember's ops.
+#include "nn/layers.h"
+
+#include <cmath>
+#include <map>
+#include <mutex>
+
+#include "core/context.h"
+#include "core/error.h"
+#include "core/ops.h"
+#include "core/random.h"
+
+namespace ember::layers {
+
+ActivationFn activation(const std::string& name) {
+  static const std::map<std::string, ActivationFn> known = {
+      {"linear", [](const Tensor& x) { return x; }},
+      {"relu", [](const Tensor& x) { return relu(x); }},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }},
+      {"tanh", [](const Tensor& x) { return tanh(x); }},
+      {"softmax", [](const Tensor& x) { return softmax(x); }},
+      {"log_softmax", [](const Tensor& x) { return log_softmax(x); }},
+      {"gelu", [](const Tensor& x) { return gelu(x, true); }},  // Keras 3's default: approximate
+      {"elu", [](const Tensor& x) { return elu(x); }},
+      {"selu", [](const Tensor& x) { return selu(x); }},
+      {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.2); }},
+      {"softplus", [](const Tensor& x) { return softplus(x); }},
+      {"silu", [](const Tensor& x) { return x * sigmoid(x); }},
+      {"swish", [](const Tensor& x) { return x * sigmoid(x); }},
+      {"exponential", [](const Tensor& x) { return exp(x); }},
+  };
+  if (name.empty()) return known.at("linear");
+  auto it = known.find(name);
+  if (it == known.end()) {
+    std::string names;
+    for (const auto& [k, v] : known) names += (names.empty() ? "" : ", ") + k;
+    throw InvalidArgument("[layers::activation] unknown activation '" + name + "'; known: " + names);
+  }
+  return it->second;
+}
+
+std::string unique_name(const std::string& base) {
+  static std::mutex mu;
+  static std::map<std::string, int> counts;
+  std::lock_guard<std::mutex> lock(mu);
+  int n = counts[base]++;
+  return n == 0 ? base : base + "_" + std::to_string(n);
+}
+
+// ---- Layer -------------------------------------------------------------------------------
+
+Layer::Layer(const std::string& name, const std::string& base)
+    : Module(name.empty() ? unique_name(base) : name) {}
+
+void Layer::build(const TensorShape& input_shape) {
+  if (built_) return;
+  auto scope = name_scope();
+  build_variables(input_shape);
+  built_ = true;
+}
+
+Tensor Layer::operator()(const Tensor& x, bool training) {
+  if (!built_) build(x.shape());
+  return call(x, training);
+}
+
+Variable Layer::add_weight(const std::string& name, const TensorShape& shape,
+                           const initializers::InitializerPtr& init, bool trainable) {
+  Variable v((*init)(shape, float32), {.name = name, .trainable = trainable});
+  track(name, v);
+  return v;
+}
+
+namespace {
+int64_t last_dim(const char* api, const TensorShape& s) {
+  EMBER_CHECK(s.rank_known() && s.rank() >= 1 && s.dim(-1) >= 0, InvalidArgument, "[", api,
+              "] the input's last dimension must be known, got shape ", s.to_string());
+  return s.dim(-1);
+}
+}  // namespace
+
+// ---- Dense -------------------------------------------------------------------------------
+
+Dense::Dense(int64_t units, DenseOptions options)
+    : Layer(options.name, "dense"), units_(units), o_(std::move(options)), act_(activation(o_.activation)) {
+  EMBER_CHECK(units > 0, InvalidArgument, "[layers::Dense] units must be positive, got ", units);
+  if (!o_.kernel_initializer) o_.kernel_initializer = std::make_shared<initializers::GlorotUniform>();
+  if (!o_.bias_initializer) o_.bias_initializer = std::make_shared<initializers::Zeros>();
+}
+
+void Dense::build_variables(const TensorShape& input_shape) {
+  int64_t in = last_dim("layers::Dense", input_shape);
+  kernel = add_weight("kernel", {in, units_}, o_.kernel_initializer);
+  if (o_.use_bias) bias = add_weight("bias", {units_}, o_.bias_initializer);
+}
+
+Tensor Dense::call(const Tensor& x, bool) {
+  EMBER_CHECK(x.rank() >= 2 && x.dim(-1) == kernel.shape().dim(0), InvalidArgument, "[",
+              name(), "] expected inputs [..., ", kernel.shape().dim(0), "], got shape ",
+              x.shape().to_string());
+  Tensor y;
+  if (x.rank() == 2) {
+    y = matmul(x, kernel.read_value());
+  } else {
+    std::vector<int64_t> out = x.shape().as_vector();
+    out.back() = units_;
+    y = reshape(matmul(reshape(x, {-1, x.dim(-1)}), kernel.read_value()), TensorShape(out));
+  }
+  if (o_.use_bias) y = bias_add(y, bias.read_value());
+  return act_(y);
+}
+
+// ---- Flatten, Activation -----------------------------------------------------------------------
+
+Tensor Flatten::call(const Tensor& x, bool) {
+  EMBER_CHECK(x.rank() >= 1, InvalidArgument, "[", name(), "] expected a batch, got a scalar");
+  return reshape(x, {x.dim(0), x.dim(0) == 0 ? 0 : -1});
+}
+
+Activation::Activation(const std::string& act, std::string name)
+    : Layer(name, "activation"), fn_(activation(act)) {}
+
+Tensor Activation::call(const Tensor& x, bool) { return fn_(x); }
+
+// ---- Dropout -----------------------------------------------------------------------------
+
+Dropout::Dropout(double rate, std::optional<int64_t> seed, std::string name)
+    : Layer(name, "dropout"), rate_(rate) {
+  EMBER_CHECK(rate >= 0 && rate < 1, InvalidArgument,
+              "[layers::Dropout] rate must be in [0, 1), got ", rate);
+  int64_t s = seed ? *seed : random::next_seed();
+  auto scope = name_scope();
+  DeviceScope cpu(Device::cpu());
+  seed_state = Variable(constant(std::vector<int64_t>{s, 0}),
+                        {.name = "seed_generator_state", .trainable = false});
+  track("seed_generator_state", seed_state);
+}
+
+Tensor Dropout::call(const Tensor& x, bool training) {
+  if (!training || rate_ == 0) return x;
+  // Keras's SeedGenerator.next(): this call's seed is the state, then [s, n + 1].
+  auto st = seed_state.read_value().to_vector<int64_t>();
+  seed_state.assign(constant(std::vector<int64_t>{st[0], st[1] + 1}, Device::cpu()));
+  constexpr int64_t kMod = 2147483646;  // Keras's _cast_seed
+  std::array<int64_t, 2> seed{((st[0] % kMod) + kMod) % kMod, ((st[1] % kMod) + kMod) % kMod};
+  Tensor u = random::stateless_uniform(x.shape(), seed, 0, 1, x.dtype());
+  // tf.nn.experimental.stateless_dropout: keep u >= rate, scaled by 1/(1 - rate).
+  Tensor keep = u >= constant(rate_, x.dtype(), x.device());
+  Tensor scale = constant(1 / (1 - rate_), x.dtype(), x.device());
+  return where(keep, x * scale, zeros_like(x));
+}
+
+// ---- normalization -------------------------------------------------------------------------
+
+namespace {
+int normalized_axis(const char* api, int axis, const TensorShape& s) {
+  int r = s.rank();
+  EMBER_CHECK(s.rank_known() && axis >= -r && axis < r, InvalidArgument, "[", api, "] axis ",
+              axis, " is out of range for inputs of shape ", s.to_string());
+  return axis < 0 ? axis + r : axis;
+}
+// The shape a per-channel vector takes to broadcast against rank-r inputs.
+std::vector<int64_t> channel_shape(int r, int axis, int64_t n) {
+  std::vector<int64_t> d(static_cast<size_t>(r), 1);
+  d[static_cast<size_t>(axis)] = n;
+  return d;
+}
+}  // namespace
+
+BatchNormalization::BatchNormalization(NormalizationOptions options)
+    : Layer(options.name, "batch_normalization"), o_(std::move(options)) {}
+
+void BatchNormalization::build_variables(const TensorShape& input_shape) {
+  int axis = normalized_axis("layers::BatchNormalization", o_.axis, input_shape);
+  int64_t n = input_shape.dim(axis);
+  EMBER_CHECK(n >= 0, InvalidArgument, "[layers::BatchNormalization] the axis must be known");
+  auto ones = std::make_shared<initializers::Ones>();
+  auto zeros = std::make_shared<initializers::Zeros>();
+  if (o_.scale) gamma = add_weight("gamma", {n}, ones);
+  if (o_.center) beta = add_weight("beta", {n}, zeros);
+  moving_mean = add_weight("moving_mean", {n}, zeros, false);
+  moving_variance = add_weight("moving_variance", {n}, ones, false);
+}
+
+Tensor BatchNormalization::call(const Tensor& x, bool training) {
+  int axis = normalized_axis(name().c_str(), o_.axis, x.shape());
+  int r = x.rank();
+  TensorShape cs(channel_shape(r, axis, x.dim(axis)));
+  Tensor mean, variance;
+  if (training) {
+    std::vector<int64_t> axes;
+    for (int i = 0; i < r; ++i)
+      if (i != axis) axes.push_back(i);
+    mean = reduce_mean(x, axes);
+    variance = reduce_mean(square(x - reshape(mean, cs)), axes);
+    Tensor m = constant(o_.momentum, x.dtype(), x.device());
+    Tensor one_m = constant(1.0 - o_.momentum, x.dtype(), x.device());
+    moving_mean.assign(moving_mean.read_value() * m + mean * one_m);
+    moving_variance.assign(moving_variance.read_value() * m + variance * one_m);
+  } else {
+    mean = moving_mean.read_value();
+    variance = moving_variance.read_value();
+  }
+  // tf.nn.batch_normalization: x·inv + (beta - mean·inv), inv = gamma / √(var + ε).
+  Tensor inv = rsqrt(variance + constant(o_.epsilon, x.dtype(), x.device()));
+  if (o_.scale) inv = inv * gamma.read_value();
+  Tensor shift = -mean * inv;
+  if (o_.center) shift = shift + beta.read_value();
+  return x * reshape(inv, cs) + reshape(shift, cs);
+}
+
+LayerNormalization::LayerNormalization(NormalizationOptions options)
+    : Layer(options.name, "layer_normalization"), o_(std::move(options)) {}
+
+void LayerNormalization::build_variables(const TensorShape& input_shape) {
+  int axis = normalized_axis("layers::LayerNormalization", o_.axis, input_shape);
+  int64_t n = input_shape.dim(axis);
+  if (o_.scale) gamma = add_weight("gamma", {n}, std::make_shared<initializers::Ones>());
+  if (o_.center) beta = add_weight("beta", {n}, std::make_shared<initializers::Zeros>());
+}
+
+Tensor LayerNormalization::call(const Tensor& x, bool) {
+  int axis = normalized_axis(name().c_str(), o_.axis, x.shape());
+  TensorShape cs(channel_shape(x.rank(), axis, x.dim(axis)));
+  Tensor mean = reduce_mean(x, axis, true);
+  Tensor variance = reduce_mean(square(x - mean), axis, true);
+  Tensor inv = rsqrt(variance + constant(o_.epsilon, x.dtype(), x.device()));
+  if (o_.scale) inv = inv * reshape(gamma.read_value(), cs);
+  Tensor res = -mean * inv;
+  if (o_.center) res = res + reshape(beta.read_value(), cs);
+  return x * inv + res;
+}
+
+// ---- Embedding -----------------------------------------------------------------------------
+
+Embedding::Embedding(int64_t input_dim, int64_t output_dim,
+                     initializers::InitializerPtr embeddings_initializer, std::string name)
+    : Layer(name, "embedding"),
+      input_dim_(input_dim),
+      output_dim_(output_dim),
+      init_(embeddings_initializer ? std::move(embeddings_initializer)
+                                   : std::make_shared<initializers::RandomUniform>()) {
+  EMBER_CHECK(input_dim > 0 && output_dim > 0, InvalidArgument,
+              "[layers::Embedding] input_dim and output_dim must be positive, got ", input_dim,
+              " and ", output_dim);
+}
+
+void Embedding::build_variables(const TensorShape&) {
+  embeddings = add_weight("embeddings", {input_dim_, output_dim_}, init_);
+}
+
+Tensor Embedding::call(const Tensor& x, bool) {
+  Tensor ids = x.dtype() == int32 || x.dtype() == int64 ? x : cast(x, int64);
+  return gather(embeddings.read_value(), ids);
+}
+
+// ---- Sequential ----------------------------------------------------------------------------
+
+Sequential::Sequential(std::vector<std::shared_ptr<Layer>> layers, std::string name)
+    : Layer(name, "sequential") {
+  for (auto& l : layers) add(std::move(l));
+}
+
+void Sequential::add(std::shared_ptr<Layer> layer) {
+  EMBER_CHECK(layer != nullptr, InvalidArgument, "[layers::Sequential] cannot add a null layer");
+  track("layer-" + std::to_string(layers_.size()), layer);
+  layers_.push_back(std::move(layer));
+}
+
+Tensor Sequential::call(const Tensor& x, bool training) {
+  Tensor y = x;
+  for (auto& l : layers_) y = (*l)(y, training);
+  return y;
+}
+
+}  // namespace ember::layers

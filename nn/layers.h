@@ -1,0 +1,188 @@
+// Layers: keras.layers as Modules. A layer builds its variables from the
+// first input's shape, under its name scope (`dense/kernel:0`,
+// `dense/bias:0`), and tracks them by attribute name, so checkpoints and
+// Module::variables() see them. Unnamed layers take Keras's unique names:
+// "dense", "dense_1", ... per process.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "core/variable.h"
+#include "nn/initializers.h"
+#include "state/module.h"
+
+namespace ember::layers {
+
+/// An activation function.
+using ActivationFn = std::function<Tensor(const Tensor&)>;
+/// An activation by Keras's name: "linear" (or ""), "relu", "sigmoid",
+/// "tanh", "softmax", "log_softmax", "gelu", "elu", "selu", "leaky_relu",
+/// "softplus", "silu" (or "swish"), "exponential". An unknown name is
+/// InvalidArgument listing the known ones.
+ActivationFn activation(const std::string& name);
+
+/// "base" the first time, then "base_1", "base_2", ... (Keras's get_uid).
+std::string unique_name(const std::string& base);
+
+class Layer : public Module {
+ public:
+  /// Builds from `x`'s shape on the first call, then runs the layer.
+  /// `training` selects training behaviour (Dropout drops, BatchNormalization
+  /// uses and updates batch statistics).
+  Tensor operator()(const Tensor& x, bool training = false);
+  /// Builds for `input_shape` (its last dimensions must be known) if not yet built.
+  void build(const TensorShape& input_shape);
+  bool built() const { return built_; }
+
+ protected:
+  /// `name` empty: unique_name(`base`).
+  Layer(const std::string& name, const std::string& base);
+  /// Creates the variables (inside the layer's name scope).
+  virtual void build_variables(const TensorShape& input_shape) { (void)input_shape; }
+  virtual Tensor call(const Tensor& x, bool training) = 0;
+  /// A variable `name` of `shape`, from `init`, tracked under `name`.
+  Variable add_weight(const std::string& name, const TensorShape& shape,
+                      const initializers::InitializerPtr& init, bool trainable = true);
+
+ private:
+  bool built_ = false;
+};
+
+struct DenseOptions {
+  std::string activation = "linear";
+  bool use_bias = true;
+  initializers::InitializerPtr kernel_initializer = nullptr;  // default: GlorotUniform
+  initializers::InitializerPtr bias_initializer = nullptr;    // default: Zeros
+  std::string name = {};
+};
+
+/// activation(x·kernel + bias); inputs of rank > 2 apply it to the last axis.
+class Dense : public Layer {
+ public:
+  explicit Dense(int64_t units, DenseOptions options = {});
+  Variable kernel, bias;
+
+ protected:
+  void build_variables(const TensorShape& input_shape) override;
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  int64_t units_;
+  DenseOptions o_;
+  ActivationFn act_;
+};
+
+/// [batch, ...] -> [batch, product of the rest].
+class Flatten : public Layer {
+ public:
+  explicit Flatten(std::string name = {}) : Layer(name, "flatten") {}
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+};
+
+/// An activation as a layer.
+class Activation : public Layer {
+ public:
+  explicit Activation(const std::string& activation, std::string name = {});
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  ActivationFn fn_;
+};
+
+/// In training, zeroes each element with probability `rate` and scales the
+/// rest by 1/(1 - rate); otherwise the identity. Draws as Keras 3 does: a
+/// stateless uniform draw per call, seeded by a generator whose state
+/// ([seed, calls], int64 on the CPU) is a non-trainable variable, so a
+/// checkpoint resumes the same masks.
+class Dropout : public Layer {
+ public:
+  explicit Dropout(double rate, std::optional<int64_t> seed = std::nullopt, std::string name = {});
+  Variable seed_state;
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  double rate_;
+};
+
+struct NormalizationOptions {
+  int axis = -1;
+  double epsilon = 1e-3;
+  bool center = true;  // learn beta
+  bool scale = true;   // learn gamma
+  double momentum = 0.99;  // BatchNormalization's moving averages
+  std::string name = {};
+};
+
+/// Normalises over the batch (and every axis but `axis`) in training, with
+/// the moving statistics otherwise; the moving mean and variance are
+/// non-trainable variables updated by each training call.
+class BatchNormalization : public Layer {
+ public:
+  explicit BatchNormalization(NormalizationOptions options = {});
+  Variable gamma, beta, moving_mean, moving_variance;
+
+ protected:
+  void build_variables(const TensorShape& input_shape) override;
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  NormalizationOptions o_;
+};
+
+/// Normalises each example over `axis` (the last by default).
+class LayerNormalization : public Layer {
+ public:
+  explicit LayerNormalization(NormalizationOptions options = {});
+  Variable gamma, beta;
+
+ protected:
+  void build_variables(const TensorShape& input_shape) override;
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  NormalizationOptions o_;
+};
+
+/// Rows of an [input_dim, output_dim] table looked up by integer ids.
+class Embedding : public Layer {
+ public:
+  Embedding(int64_t input_dim, int64_t output_dim,
+            initializers::InitializerPtr embeddings_initializer = nullptr, std::string name = {});
+  Variable embeddings;
+
+ protected:
+  void build_variables(const TensorShape& input_shape) override;
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  int64_t input_dim_, output_dim_;
+  initializers::InitializerPtr init_;
+};
+
+/// Layers applied in order; each is tracked as "layer-<i>".
+class Sequential : public Layer {
+ public:
+  explicit Sequential(std::vector<std::shared_ptr<Layer>> layers = {}, std::string name = {});
+  void add(std::shared_ptr<Layer> layer);
+  const std::vector<std::shared_ptr<Layer>>& layers() const { return layers_; }
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  std::vector<std::shared_ptr<Layer>> layers_;
+};
+
+}  // namespace ember::layers
