@@ -121,6 +121,20 @@ inline constexpr char AssignAddVariableOp[] = "AssignAddVariableOp";
 inline constexpr char AssignSubVariableOp[] = "AssignSubVariableOp";
 
 
+// conv
+inline constexpr char Conv2D[] = "Conv2D";
+inline constexpr char Conv2DBackpropInput[] = "Conv2DBackpropInput";
+inline constexpr char Conv2DBackpropFilter[] = "Conv2DBackpropFilter";
+inline constexpr char DepthwiseConv2dNative[] = "DepthwiseConv2dNative";
+inline constexpr char DepthwiseConv2dNativeBackpropInput[] = "DepthwiseConv2dNativeBackpropInput";
+inline constexpr char DepthwiseConv2dNativeBackpropFilter[] = "DepthwiseConv2dNativeBackpropFilter";
+
+// pool
+inline constexpr char MaxPool[] = "MaxPool";
+inline constexpr char MaxPoolGrad[] = "MaxPoolGrad";
+inline constexpr char AvgPool[] = "AvgPool";
+inline constexpr char AvgPoolGrad[] = "AvgPoolGrad";
+
 // optimizer: fused updates of a variable and its slots (TensorFlow's training ops)
 inline constexpr char ResourceApplyGradientDescent[] = "ResourceApplyGradientDescent";
 inline constexpr char ResourceApplyKerasMomentum[] = "ResourceApplyKerasMomentum";

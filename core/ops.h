@@ -36,6 +36,27 @@ Tensor gelu(const Tensor& x, bool approximate = false);
 /// tf.nn.bias_add: `bias` (a vector) added along the channel axis, the last
 /// for "NHWC" (any rank >= 2), axis 1 for "NCHW".
 Tensor bias_add(const Tensor& value, const Tensor& bias, const std::string& data_format = "NHWC");
+/// A convolution's window arguments, as tf.nn.conv2d takes them: strides and
+/// dilations as one value, {h, w} or TensorFlow's four; padding "VALID",
+/// "SAME" or "EXPLICIT" (with explicit_paddings, TensorFlow's eight values).
+struct ConvOptions {
+  std::vector<int64_t> strides = {1};
+  std::string padding = "VALID";
+  std::vector<int64_t> dilations = {1};
+  std::vector<int64_t> explicit_paddings = {};
+};
+/// tf.nn.conv2d: input NHWC, filters [kh, kw, in, out].
+Tensor conv2d(const Tensor& input, const Tensor& filters, const ConvOptions& options = {});
+/// tf.nn.depthwise_conv2d: filter [kh, kw, in, multiplier], output channels in·multiplier.
+Tensor depthwise_conv2d(const Tensor& input, const Tensor& filter, const ConvOptions& options = {});
+/// strides/ksize/dilations of 1, 2 or 4 elements as TensorFlow's four.
+std::vector<int64_t> window_quad(const std::vector<int64_t>& v, const char* what);
+/// tf.nn.max_pool2d and tf.nn.avg_pool2d (NHWC; padding "VALID" or "SAME";
+/// the average counts only elements inside the input, as TensorFlow).
+Tensor max_pool2d(const Tensor& input, const std::vector<int64_t>& ksize,
+                  const std::vector<int64_t>& strides, const std::string& padding = "VALID");
+Tensor avg_pool2d(const Tensor& input, const std::vector<int64_t>& ksize,
+                  const std::vector<int64_t>& strides, const std::string& padding = "VALID");
 /// x for x > 0, alpha·x below (tf.nn.leaky_relu).
 Tensor leaky_relu(const Tensor& x, double alpha = 0.2);
 /// x for x > 0, exp(x) - 1 below (tf.nn.elu).

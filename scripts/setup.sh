@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ ccache pkg-config libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
-          libopenblas-dev libprotobuf-dev protobuf-compiler)
+          libopenblas-dev libprotobuf-dev protobuf-compiler libdnnl-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(libtorch-dev)
 fi

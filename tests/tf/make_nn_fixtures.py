@@ -101,11 +101,25 @@ def layer_cases():
     yield "layer/dropout_call1", d(x, training=True)
 
 
+def conv_cases():
+    # Inputs are formulas tests/conv_test.cpp recomputes.
+    x = ((np.arange(2 * 7 * 6 * 3).reshape(2, 7, 6, 3) * 7 % 13) - 6).astype(np.float32) / 4
+    f = ((np.arange(3 * 3 * 3 * 4).reshape(3, 3, 3, 4) * 5 % 11) - 5).astype(np.float32) / 8
+    dw = ((np.arange(3 * 3 * 3 * 2).reshape(3, 3, 3, 2) * 3 % 7) - 3).astype(np.float32) / 4
+    yield "conv/same_s2", tf.nn.conv2d(x, f, strides=2, padding="SAME")
+    yield "conv/valid_d2", tf.nn.conv2d(x, f, strides=1, padding="VALID", dilations=2)
+    yield "conv/explicit", tf.nn.conv2d(x, f, strides=1, padding=[[0, 0], [1, 2], [0, 1], [0, 0]])
+    yield "conv/depthwise_same", tf.nn.depthwise_conv2d(x, dw, strides=[1, 1, 1, 1], padding="SAME")
+    yield "pool/max_same_s2", tf.nn.max_pool2d(x, 3, 2, "SAME")
+    yield "pool/avg_same_s2", tf.nn.avg_pool2d(x, 3, 2, "SAME")
+    yield "pool/max_valid", tf.nn.max_pool2d(x, 2, 2, "VALID")
+
+
 def main(path):
     with open(path, "w") as f:
         f.write("# TensorFlow %s, Keras %s (tests/tf/make_nn_fixtures.py)\n"
                 % (tf.__version__, keras.__version__))
-        for name, t in list(optimizer_cases()) + list(loss_cases()) + list(layer_cases()):
+        for name, t in list(optimizer_cases()) + list(loss_cases()) + list(layer_cases()) + list(conv_cases()):
             a = np.asarray(t)
             f.write(name + "\n")
             f.write("%s %s\n" % (a.dtype.name, ",".join(str(d) for d in a.shape)))

@@ -1,0 +1,149 @@
+// Convolutions (NHWC input, TensorFlow's HWIO filters) and their adjoints,
+// with TensorFlow's raw op names and attributes. One deviation: the
+// backprop ops take the shape they produce as an attribute (`input_sizes`,
+// `filter_sizes`) where TensorFlow takes a tensor input, so that inference
+// never reads tensor data.
+#include "core/op.h"
+#include "core/op_names.h"
+#include "core/ops.h"
+#include "core/ops/conv_util.h"
+#include "core/ops/infer_util.h"
+
+namespace ember {
+namespace {
+
+void require_conv_float(const InferContext& c, const Tensor& t, const char* what) {
+  if (t.dtype() != float32 && t.dtype() != float64)
+    c.fail(what, " must be float32 or float64, got ", dtype_name(t.dtype()));
+}
+
+TensorShape known4(const InferContext& c, const TensorShape& s, const char* what) {
+  if (!s.rank_known() || s.rank() != 4) c.fail(what, " must have rank 4, got ", s.to_debug_string());
+  return s;
+}
+
+// The filter's [kh, kw, in, out-or-multiplier], checked against the input's channels.
+void check_filter(const InferContext& c, const TensorShape& input, const TensorShape& filter) {
+  known4(c, filter, "filter");
+  for (int i = 0; i < 4; ++i)
+    if (filter.dim(i) == 0) c.fail("filter dimensions must be non-zero, got ", filter.to_debug_string());
+  if (input.dim(3) >= 0 && filter.dim(2) >= 0 && input.dim(3) != filter.dim(2))
+    c.fail("the input has ", input.dim(3), " channels, the filter expects ", filter.dim(2),
+           " (input ", input.to_debug_string(), ", filter ", filter.to_debug_string(), ")");
+}
+
+bool depthwise(const InferContext& c) {
+  return c.op.name == op_name::DepthwiseConv2dNative ||
+         c.op.name == op_name::DepthwiseConv2dNativeBackpropInput ||
+         c.op.name == op_name::DepthwiseConv2dNativeBackpropFilter;
+}
+
+// Output shape of the forward convolution of `input` by `filter`.
+TensorShape forward_shape(const InferContext& c, const TensorShape& input, const TensorShape& filter) {
+  check_filter(c, input, filter);
+  Window2D g = window_2d(c, input, filter.dim(0), filter.dim(1));
+  int64_t out_c = depthwise(c) ? infer::mul_dims(c, filter.dim(2), filter.dim(3)) : filter.dim(3);
+  return TensorShape{g.n, g.oh, g.ow, out_c};
+}
+
+void infer_conv(InferContext& c) {
+  require_conv_float(c, c.inputs[0], "input");
+  if (c.inputs[1].dtype() != c.inputs[0].dtype())
+    c.fail("the filter is ", dtype_name(c.inputs[1].dtype()), ", the input ",
+           dtype_name(c.inputs[0].dtype()));
+  known4(c, c.inputs[0].shape(), "input");
+  c.outputs.push_back({c.inputs[0].dtype(), forward_shape(c, c.inputs[0].shape(), c.inputs[1].shape())});
+}
+
+TensorShape sizes_attr(const InferContext& c, const char* name) {
+  auto v = c.attrs.get<std::vector<int64_t>>(name);
+  if (v.size() != 4) c.fail(name, " must have 4 elements, got ", v.size());
+  for (int64_t d : v)
+    if (d < 0) c.fail(name, " must be non-negative, got ", TensorShape(v).to_debug_string());
+  return TensorShape(v);
+}
+
+void check_out_backprop(const InferContext& c, const TensorShape& want, const Tensor& g) {
+  known4(c, g.shape(), "out_backprop");
+  if (!g.shape().is_compatible_with(want))
+    c.fail("out_backprop has shape ", g.shape().to_debug_string(), ", the convolution gives ",
+           want.to_debug_string());
+}
+
+// (filter, out_backprop) -> input gradient of shape `input_sizes`.
+void infer_backprop_input(InferContext& c) {
+  const Tensor& f = c.inputs[0];
+  const Tensor& g = c.inputs[1];
+  require_conv_float(c, f, "filter");
+  if (g.dtype() != f.dtype())
+    c.fail("out_backprop is ", dtype_name(g.dtype()), ", the filter ", dtype_name(f.dtype()));
+  TensorShape input = sizes_attr(c, "input_sizes");
+  check_out_backprop(c, forward_shape(c, input, f.shape()), g);
+  c.outputs.push_back({f.dtype(), input});
+}
+
+// (input, out_backprop) -> filter gradient of shape `filter_sizes`.
+void infer_backprop_filter(InferContext& c) {
+  const Tensor& x = c.inputs[0];
+  const Tensor& g = c.inputs[1];
+  require_conv_float(c, x, "input");
+  if (g.dtype() != x.dtype())
+    c.fail("out_backprop is ", dtype_name(g.dtype()), ", the input ", dtype_name(x.dtype()));
+  TensorShape filter = sizes_attr(c, "filter_sizes");
+  known4(c, x.shape(), "input");
+  check_out_backprop(c, forward_shape(c, x.shape(), filter), g);
+  c.outputs.push_back({x.dtype(), filter});
+}
+
+OpDef& conv_attrs(OpDef& d) {
+  return d.attr("strides", AttrKind::Ints)
+      .attr("padding", AttrKind::String)
+      .attr("explicit_paddings", AttrKind::Ints)
+      .attr("dilations", AttrKind::Ints)
+      .attr("data_format", AttrKind::String);
+}
+
+[[maybe_unused]] const bool conv_ops_defined = [] {
+  conv_attrs(define_op(op_name::Conv2D).inputs(2).api("conv2d").set_infer(infer_conv));
+  conv_attrs(define_op(op_name::Conv2DBackpropInput).inputs(2).api("conv2d_backprop_input")
+                 .attr("input_sizes", AttrKind::Ints).set_infer(infer_backprop_input));
+  conv_attrs(define_op(op_name::Conv2DBackpropFilter).inputs(2).api("conv2d_backprop_filter")
+                 .attr("filter_sizes", AttrKind::Ints).set_infer(infer_backprop_filter));
+  conv_attrs(define_op(op_name::DepthwiseConv2dNative).inputs(2).api("depthwise_conv2d")
+                 .set_infer(infer_conv));
+  conv_attrs(define_op(op_name::DepthwiseConv2dNativeBackpropInput).inputs(2)
+                 .api("depthwise_conv2d_backprop_input").attr("input_sizes", AttrKind::Ints)
+                 .set_infer(infer_backprop_input));
+  conv_attrs(define_op(op_name::DepthwiseConv2dNativeBackpropFilter).inputs(2)
+                 .api("depthwise_conv2d_backprop_filter").attr("filter_sizes", AttrKind::Ints)
+                 .set_infer(infer_backprop_filter));
+  return true;
+}();
+
+}  // namespace
+
+std::vector<int64_t> window_quad(const std::vector<int64_t>& v, const char* what) {
+  if (v.size() == 1) return {1, v[0], v[0], 1};
+  if (v.size() == 2) return {1, v[0], v[1], 1};
+  EMBER_CHECK(v.size() == 4, InvalidArgument, "[conv] ", what,
+              " must have 1, 2 or 4 elements, got ", v.size());
+  return v;
+}
+
+Attrs conv_attrs(const ConvOptions& o) {
+  return {{"strides", window_quad(o.strides, "strides")},
+          {"padding", o.padding},
+          {"explicit_paddings", o.explicit_paddings},
+          {"dilations", window_quad(o.dilations, "dilations")},
+          {"data_format", std::string("NHWC")}};
+}
+
+Tensor conv2d(const Tensor& input, const Tensor& filters, const ConvOptions& options) {
+  return execute1(EMBER_OP(op_name::Conv2D), {input, filters}, conv_attrs(options));
+}
+
+Tensor depthwise_conv2d(const Tensor& input, const Tensor& filter, const ConvOptions& options) {
+  return execute1(EMBER_OP(op_name::DepthwiseConv2dNative), {input, filter}, conv_attrs(options));
+}
+
+}  // namespace ember
