@@ -18,7 +18,7 @@ cp -L build/gpu/libember.so.0 "$stage/lib/"
 # Libraries from Debian's packages; libc, libstdc++ and the CUDA libraries
 # are the GPU machine's own.
 for f in "$stage"/bin/* "$stage"/lib/libember.so.0; do
-  ldd "$f" | awk '{print $3}' | grep -E 'libspdlog|libfmt|libopenblas|libgfortran|libquadmath|libprotobuf|libgomp|libz\.so' || true
+  ldd "$f" | awk '{print $3}' | grep -E 'libspdlog|libfmt|libopenblas|libgfortran|libquadmath|libprotobuf|libgomp|libz\.so|libdnnl|libOpenCL' || true
 done | sort -u | while read -r lib; do cp -L "$lib" "$stage/lib/"; done
 strip --strip-unneeded "$stage"/lib/* "$stage"/bin/* 2>/dev/null || true
 tar -cJf build/gpu-bundle.tar.xz -C build gpu-stage

@@ -19,7 +19,9 @@ steps=("$@")
 tar -xJf build/gpu-bundle.tar.xz -C /tmp || { echo "no build/gpu-bundle.tar.xz: run scripts/gpu-bundle.sh and carry it"; exit 2; }
 stage=/tmp/gpu-stage
 cuda_libs=$(dirname "$(find / -name 'libcublas.so.13*' -not -path '/proc/*' 2>/dev/null | head -n 1)")
-export LD_LIBRARY_PATH="$stage/lib:/usr/local/cuda/lib64:${cuda_libs}:${LD_LIBRARY_PATH:-}"
+# cuDNN (hundreds of MB, too big to carry): the toolkit's, else the one in PyTorch's wheels.
+cudnn_libs=$(dirname "$(find / -name 'libcudnn.so.9*' -not -path '/proc/*' 2>/dev/null | head -n 1)")
+export LD_LIBRARY_PATH="$stage/lib:/usr/local/cuda/lib64:${cuda_libs}:${cudnn_libs}:${LD_LIBRARY_PATH:-}"
 export EMBER_TEST_DATA_DIR="$PWD/tests/data"
 summary="$OUT/summary.md"
 {
