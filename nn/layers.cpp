@@ -110,6 +110,93 @@ Tensor Dense::call(const Tensor& x, bool) {
   return act_(y);
 }
 
+// ---- convolution and pooling ----------------------------------------------------------------------
+
+namespace {
+// Keras's "same"/"valid" as TensorFlow's "SAME"/"VALID".
+std::string tf_padding(const std::string& p, const std::string& layer) {
+  if (p == "same" || p == "SAME") return "SAME";
+  if (p == "valid" || p == "VALID") return "VALID";
+  throw InvalidArgument("[" + layer + "] padding must be 'valid' or 'same', got '" + p + "'");
+}
+std::vector<int64_t> pair_of(const std::vector<int64_t>& v, const char* what, const std::string& layer) {
+  EMBER_CHECK((v.size() == 1 || v.size() == 2) && v[0] > 0 && v.back() > 0, InvalidArgument, "[",
+              layer, "] ", what, " must be one or two positive values");
+  return v.size() == 1 ? std::vector<int64_t>{v[0], v[0]} : v;
+}
+int64_t channels(const std::string& layer, const TensorShape& s) {
+  EMBER_CHECK(s.rank_known() && s.rank() == 4 && s.dim(3) >= 0, InvalidArgument, "[", layer,
+              "] expected NHWC inputs with known channels, got shape ", s.to_string());
+  return s.dim(3);
+}
+}  // namespace
+
+Conv2D::Conv2D(int64_t filters, std::vector<int64_t> kernel_size, Conv2DOptions options)
+    : Layer(options.name, "conv2d"), filters_(filters), o_(std::move(options)), act_(activation(o_.activation)) {
+  EMBER_CHECK(filters > 0, InvalidArgument, "[layers::Conv2D] filters must be positive, got ", filters);
+  kernel_size_ = pair_of(kernel_size, "kernel_size", "layers::Conv2D");
+  o_.padding = tf_padding(o_.padding, "layers::Conv2D");
+  if (!o_.kernel_initializer) o_.kernel_initializer = std::make_shared<initializers::GlorotUniform>();
+  if (!o_.bias_initializer) o_.bias_initializer = std::make_shared<initializers::Zeros>();
+}
+
+void Conv2D::build_variables(const TensorShape& input_shape) {
+  int64_t in = channels("layers::Conv2D", input_shape);
+  kernel = add_weight("kernel", {kernel_size_[0], kernel_size_[1], in, filters_}, o_.kernel_initializer);
+  if (o_.use_bias) bias = add_weight("bias", {filters_}, o_.bias_initializer);
+}
+
+Tensor Conv2D::call(const Tensor& x, bool) {
+  Tensor y = conv2d(x, kernel.read_value(),
+                    {.strides = o_.strides, .padding = o_.padding, .dilations = o_.dilation_rate});
+  if (o_.use_bias) y = bias_add(y, bias.read_value());
+  return act_(y);
+}
+
+DepthwiseConv2D::DepthwiseConv2D(std::vector<int64_t> kernel_size, int64_t depth_multiplier,
+                                 Conv2DOptions options)
+    : Layer(options.name, "depthwise_conv2d"), multiplier_(depth_multiplier), o_(std::move(options)),
+      act_(activation(o_.activation)) {
+  EMBER_CHECK(depth_multiplier > 0, InvalidArgument,
+              "[layers::DepthwiseConv2D] depth_multiplier must be positive, got ", depth_multiplier);
+  kernel_size_ = pair_of(kernel_size, "kernel_size", "layers::DepthwiseConv2D");
+  o_.padding = tf_padding(o_.padding, "layers::DepthwiseConv2D");
+  if (!o_.kernel_initializer) o_.kernel_initializer = std::make_shared<initializers::GlorotUniform>();
+  if (!o_.bias_initializer) o_.bias_initializer = std::make_shared<initializers::Zeros>();
+}
+
+void DepthwiseConv2D::build_variables(const TensorShape& input_shape) {
+  int64_t in = channels("layers::DepthwiseConv2D", input_shape);
+  depthwise_kernel = add_weight("depthwise_kernel", {kernel_size_[0], kernel_size_[1], in, multiplier_},
+                                o_.kernel_initializer);
+  if (o_.use_bias) bias = add_weight("bias", {in * multiplier_}, o_.bias_initializer);
+}
+
+Tensor DepthwiseConv2D::call(const Tensor& x, bool) {
+  Tensor y = depthwise_conv2d(x, depthwise_kernel.read_value(),
+                              {.strides = o_.strides, .padding = o_.padding, .dilations = o_.dilation_rate});
+  if (o_.use_bias) y = bias_add(y, bias.read_value());
+  return act_(y);
+}
+
+MaxPool2D::MaxPool2D(std::vector<int64_t> pool_size, std::vector<int64_t> strides, std::string padding,
+                     std::string name)
+    : Layer(name, "max_pooling2d"),
+      pool_(pair_of(pool_size, "pool_size", "layers::MaxPool2D")),
+      strides_(strides.empty() ? pool_ : pair_of(strides, "strides", "layers::MaxPool2D")),
+      padding_(tf_padding(padding, "layers::MaxPool2D")) {}
+
+Tensor MaxPool2D::call(const Tensor& x, bool) { return max_pool2d(x, pool_, strides_, padding_); }
+
+AveragePooling2D::AveragePooling2D(std::vector<int64_t> pool_size, std::vector<int64_t> strides,
+                                   std::string padding, std::string name)
+    : Layer(name, "average_pooling2d"),
+      pool_(pair_of(pool_size, "pool_size", "layers::AveragePooling2D")),
+      strides_(strides.empty() ? pool_ : pair_of(strides, "strides", "layers::AveragePooling2D")),
+      padding_(tf_padding(padding, "layers::AveragePooling2D")) {}
+
+Tensor AveragePooling2D::call(const Tensor& x, bool) { return avg_pool2d(x, pool_, strides_, padding_); }
+
 // ---- Flatten, Activation -----------------------------------------------------------------------
 
 Tensor Flatten::call(const Tensor& x, bool) {

@@ -78,6 +78,78 @@ class Dense : public Layer {
   ActivationFn act_;
 };
 
+struct Conv2DOptions {
+  std::vector<int64_t> strides = {1};
+  std::string padding = "valid";  // "valid" or "same" (Keras spells them in lower case)
+  std::vector<int64_t> dilation_rate = {1};
+  std::string activation = "linear";
+  bool use_bias = true;
+  initializers::InitializerPtr kernel_initializer = nullptr;  // default: GlorotUniform
+  initializers::InitializerPtr bias_initializer = nullptr;    // default: Zeros
+  std::string name = {};
+};
+
+/// A 2-D convolution over NHWC inputs: kernel [kh, kw, in, filters].
+class Conv2D : public Layer {
+ public:
+  Conv2D(int64_t filters, std::vector<int64_t> kernel_size, Conv2DOptions options = {});
+  Variable kernel, bias;
+
+ protected:
+  void build_variables(const TensorShape& input_shape) override;
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  int64_t filters_;
+  std::vector<int64_t> kernel_size_;
+  Conv2DOptions o_;
+  ActivationFn act_;
+};
+
+/// A depthwise convolution: depthwise_kernel [kh, kw, in, depth_multiplier].
+class DepthwiseConv2D : public Layer {
+ public:
+  DepthwiseConv2D(std::vector<int64_t> kernel_size, int64_t depth_multiplier = 1,
+                  Conv2DOptions options = {});
+  Variable depthwise_kernel, bias;
+
+ protected:
+  void build_variables(const TensorShape& input_shape) override;
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  std::vector<int64_t> kernel_size_;
+  int64_t multiplier_;
+  Conv2DOptions o_;
+  ActivationFn act_;
+};
+
+/// Max or average pooling over NHWC inputs; strides default to the pool size.
+class MaxPool2D : public Layer {
+ public:
+  explicit MaxPool2D(std::vector<int64_t> pool_size = {2}, std::vector<int64_t> strides = {},
+                     std::string padding = "valid", std::string name = {});
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  std::vector<int64_t> pool_, strides_;
+  std::string padding_;
+};
+class AveragePooling2D : public Layer {
+ public:
+  explicit AveragePooling2D(std::vector<int64_t> pool_size = {2}, std::vector<int64_t> strides = {},
+                            std::string padding = "valid", std::string name = {});
+
+ protected:
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  std::vector<int64_t> pool_, strides_;
+  std::string padding_;
+};
+
 /// [batch, ...] -> [batch, product of the rest].
 class Flatten : public Layer {
  public:

@@ -123,6 +123,24 @@ TEST_P(LayersTest, EmbeddingFlattenAndSequential) {
   EXPECT_EQ(model->layers().size(), 3u);
 }
 
+TEST_P(LayersTest, ConvolutionAndPoolingLayers) {
+  Conv2D conv(4, {3}, {.padding = "same", .activation = "relu", .name = "conv_test"});
+  Tensor x = random_tensor({2, 6, 6, 3}, float32, -1, 1, 9);
+  Tensor y = conv(x);
+  EXPECT_EQ(y.shape(), (TensorShape{2, 6, 6, 4}));
+  EXPECT_EQ(conv.kernel.name(), "conv_test/kernel:0");
+  EXPECT_EQ(conv.kernel.shape(), (TensorShape{3, 3, 3, 4}));
+  Tensor want = relu(bias_add(conv2d(x, conv.kernel.read_value(), {.padding = "SAME"}), conv.bias.read_value()));
+  EXPECT_EQ(values(y), values(want));
+  DepthwiseConv2D dw({3}, 2);
+  EXPECT_EQ(dw(x).shape(), (TensorShape{2, 4, 4, 6}));
+  EXPECT_EQ(dw.depthwise_kernel.shape(), (TensorShape{3, 3, 3, 2}));
+  EXPECT_EQ(MaxPool2D()(y).shape(), (TensorShape{2, 3, 3, 4}));
+  EXPECT_EQ(AveragePooling2D({3}, {2}, "same")(y).shape(), (TensorShape{2, 3, 3, 4}));
+  EXPECT_THROW(Conv2D(4, {3}, {.padding = "full"}), InvalidArgument);
+  EXPECT_THROW(conv(random_tensor({2, 6, 6}, float32, -1, 1, 9)), InvalidArgument);
+}
+
 // A two-layer network learns XOR-like labels with Adam: the whole stack
 // (layers, loss, gradients, fused updates) working together.
 TEST_P(LayersTest, SmallNetworkTrains) {
