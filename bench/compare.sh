@@ -3,7 +3,8 @@
 # (default 3), and prints a Markdown table with each workload's median figure
 # on both sides and the median of the per-round ratios (this machine drifts,
 # so only ratios taken from adjacent runs mean anything).
-# Usage: [ROUNDS=5] bench/compare.sh [workload...]   (after scripts/build.sh release)
+# Usage: [ROUNDS=5] [TORCH_BENCH=torch2-bench] bench/compare.sh [workload...]
+#   (after scripts/build.sh release; torch2-bench: libtorch 2.x, scripts/setup-torch2.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=build/release
@@ -12,7 +13,7 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(nproc)}"  # both sides use the same
 all=""
 for ((r = 0; r < rounds; ++r)); do
   e=$($build/bench/ember-bench "$@")
-  t=$($build/bench/torch-bench "$@" 2>/dev/null || true)
+  t=$($build/bench/${TORCH_BENCH:-torch-bench} "$@" 2>/dev/null || true)
   all+=$(awk -v r="$r" '{print "E", r, $1, $2, $3}' <<<"$e")$'\n'
   all+=$(awk -v r="$r" 'NF {print "T", r, $1, $2, $3}' <<<"$t")$'\n'
 done

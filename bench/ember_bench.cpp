@@ -80,6 +80,43 @@ std::vector<Figure> log_softmax_bench() {
   return {{"log_softmax", 8.0 * 4096 * 1024 / t / 1e9, "GB/s"}};
 }
 
+// The cnn model's two convolutions at batch 64 (VALID, stride 1): forward,
+// input gradient and filter gradient of each, 2·N·Ho·Wo·Co·Kh·Kw·Ci flops a pass.
+std::vector<Figure> conv2d_bench() {
+  DeviceScope scope(g_device);
+  struct Conv {
+    TensorShape x, f;
+    Tensor xt, ft, gt;
+    double flops;
+  };
+  std::vector<Conv> convs = {{{64, 28, 28, 1}, {3, 3, 1, 32}, {}, {}, {}, 0},
+                             {{64, 13, 13, 32}, {3, 3, 32, 64}, {}, {}, {}, 0}};
+  double flops = 0;
+  Attrs a = {{"strides", std::vector<int64_t>{1, 1, 1, 1}}, {"padding", std::string("VALID")},
+             {"explicit_paddings", std::vector<int64_t>{}}, {"dilations", std::vector<int64_t>{1, 1, 1, 1}},
+             {"data_format", std::string("NHWC")}};
+  for (Conv& c : convs) {
+    c.xt = random::normal(c.x);
+    c.ft = random::normal(c.f);
+    int64_t ho = c.x.dim(1) - 2, wo = c.x.dim(2) - 2;
+    c.gt = random::normal({c.x.dim(0), ho, wo, c.f.dim(3)});
+    c.flops = 2.0 * double(c.x.dim(0) * ho * wo * c.f.dim(3) * 9 * c.f.dim(2));
+    flops += 3 * c.flops;
+  }
+  auto step = [&] {
+    for (Conv& c : convs) {
+      Tensor y = conv2d(c.xt, c.ft);
+      Attrs ai = a, af = a;
+      ai.set("input_sizes", c.x.as_vector());
+      af.set("filter_sizes", c.f.as_vector());
+      Tensor dx = execute1(op_def("Conv2DBackpropInput"), {c.ft, c.gt}, ai);
+      Tensor df = execute1(op_def("Conv2DBackpropFilter"), {c.xt, c.gt}, af);
+    }
+  };
+  double t = bench::time_per_call(step, 5, 7, 2, sync);
+  return {{"conv2d", flops / t / 1e9, "GFLOP/s"}};
+}
+
 // ---- the GPU sizes (BENCHMARKS.md): run only with --device cuda -------------------------
 
 std::vector<Figure> add_256m() {
@@ -224,6 +261,7 @@ int main(int argc, char** argv) {
                        {"sum_16M", sum_16m},
                        {"matmul_1024", matmul_1024},
                        {"log_softmax", log_softmax_bench},
+                       {"conv2d", conv2d_bench},
                        {"checkpoint", checkpoint_bench},
                        {"add_256M", add_256m},
                        {"matmul_8192", matmul_8192}},
