@@ -135,6 +135,10 @@ inline constexpr char MaxPoolGrad[] = "MaxPoolGrad";
 inline constexpr char AvgPool[] = "AvgPool";
 inline constexpr char AvgPoolGrad[] = "AvgPoolGrad";
 
+// norm
+inline constexpr char FusedBatchNormV3[] = "FusedBatchNormV3";
+inline constexpr char FusedBatchNormGradV3[] = "FusedBatchNormGradV3";
+
 // optimizer: fused updates of a variable and its slots (TensorFlow's training ops)
 inline constexpr char ResourceApplyGradientDescent[] = "ResourceApplyGradientDescent";
 inline constexpr char ResourceApplyKerasMomentum[] = "ResourceApplyKerasMomentum";

@@ -57,6 +57,19 @@ Tensor max_pool2d(const Tensor& input, const std::vector<int64_t>& ksize,
                   const std::vector<int64_t>& strides, const std::string& padding = "VALID");
 Tensor avg_pool2d(const Tensor& input, const std::vector<int64_t>& ksize,
                   const std::vector<int64_t>& strides, const std::string& padding = "VALID");
+/// What tf.compat.v1.nn.fused_batch_norm returns.
+struct FusedBatchNormResult {
+  Tensor y, batch_mean, batch_variance;
+};
+/// TensorFlow's FusedBatchNormV3 over the channels (last axis) of an NHWC
+/// batch: in training, normalises by the batch's statistics and returns
+/// them (the variance with Bessel's correction, and both blended into
+/// `mean`/`variance` by exponential_avg_factor when it is not 1); otherwise
+/// normalises by `mean` and `variance`.
+FusedBatchNormResult fused_batch_norm(const Tensor& x, const Tensor& scale, const Tensor& offset,
+                                      const Tensor& mean, const Tensor& variance,
+                                      double epsilon = 0.001, bool is_training = true,
+                                      double exponential_avg_factor = 1.0);
 /// x for x > 0, alpha·x below (tf.nn.leaky_relu).
 Tensor leaky_relu(const Tensor& x, double alpha = 0.2);
 /// x for x > 0, exp(x) - 1 below (tf.nn.elu).
