@@ -135,6 +135,10 @@ inline constexpr char MaxPoolGrad[] = "MaxPoolGrad";
 inline constexpr char AvgPool[] = "AvgPool";
 inline constexpr char AvgPoolGrad[] = "AvgPoolGrad";
 
+// sort
+inline constexpr char TopKV2[] = "TopKV2";
+inline constexpr char InTopKV2[] = "InTopKV2";
+
 // norm
 inline constexpr char FusedBatchNormV3[] = "FusedBatchNormV3";
 inline constexpr char FusedBatchNormGradV3[] = "FusedBatchNormGradV3";

@@ -57,6 +57,18 @@ Tensor max_pool2d(const Tensor& input, const std::vector<int64_t>& ksize,
                   const std::vector<int64_t>& strides, const std::string& padding = "VALID");
 Tensor avg_pool2d(const Tensor& input, const std::vector<int64_t>& ksize,
                   const std::vector<int64_t>& strides, const std::string& padding = "VALID");
+/// tf.math.top_k: the k largest entries of each row (the last axis), largest
+/// first (ties: the lower index first; NaN counts as the largest), and
+/// their indices (int32).
+struct TopK {
+  Tensor values, indices;
+};
+TopK top_k(const Tensor& input, int64_t k = 1, bool sorted = true);
+/// tf.math.in_top_k: whether each row's target class is among its k largest
+/// predictions (classes tied with the k-th all count; a non-finite
+/// prediction or an out-of-range target never does).
+Tensor in_top_k(const Tensor& targets, const Tensor& predictions, int64_t k);
+
 /// What tf.compat.v1.nn.fused_batch_norm returns.
 struct FusedBatchNormResult {
   Tensor y, batch_mean, batch_variance;

@@ -1,0 +1,61 @@
+// Top-k: TensorFlow's TopKV2 (values and int32 indices of the k largest
+// entries along the last axis) and InTopKV2. Deviation: k is an attribute,
+// where TensorFlow takes a tensor, so that inference never reads tensor data.
+#include <limits>
+
+#include "core/op.h"
+#include "core/op_names.h"
+#include "core/ops.h"
+#include "core/ops/infer_util.h"
+
+namespace ember {
+namespace {
+
+void infer_top_k(InferContext& c) {
+  const Tensor& x = c.inputs[0];
+  if (x.dtype() != float32 && x.dtype() != float64 && x.dtype() != int32 && x.dtype() != int64)
+    c.fail("input must be float32, float64, int32 or int64, got ", dtype_name(x.dtype()));
+  if (!x.shape().rank_known() || x.shape().rank() < 1) c.fail("input must have rank >= 1, got a scalar");
+  int64_t k = c.attrs.get<int64_t>("k");
+  int64_t n = x.shape().dim(-1);
+  if (k < 0) c.fail("k must be non-negative, got ", k);
+  if (n >= 0 && k > n) c.fail("input must have at least k = ", k, " columns, got ", n);
+  if (k > std::numeric_limits<int32_t>::max()) c.fail("k is too large");
+  std::vector<int64_t> d = x.shape().as_vector();
+  d.back() = k;
+  c.outputs.push_back({x.dtype(), TensorShape(d)});
+  c.outputs.push_back({int32, TensorShape(d)});
+}
+
+void infer_in_top_k(InferContext& c) {
+  const Tensor& p = c.inputs[0];
+  const Tensor& t = c.inputs[1];
+  if (p.dtype() != float32) c.fail("predictions must be float32, got ", dtype_name(p.dtype()));
+  if (t.dtype() != int32 && t.dtype() != int64) c.fail("targets must be int32 or int64, got ", dtype_name(t.dtype()));
+  if (p.shape().rank() != 2) c.fail("predictions must be a matrix, got ", p.shape().to_debug_string());
+  if (t.shape().rank() != 1 || !TensorShape{t.shape().dim(0)}.is_compatible_with({p.shape().dim(0)}))
+    c.fail("targets must have shape [", p.shape().dim(0), "], got ", t.shape().to_debug_string());
+  if (c.attrs.get<int64_t>("k") < 0) c.fail("k must be non-negative");
+  c.outputs.push_back({bool_, TensorShape{p.shape().dim(0)}});
+}
+
+[[maybe_unused]] const bool sort_ops_defined = [] {
+  define_op(op_name::TopKV2).inputs(1).attr("k", AttrKind::Int).attr("sorted", AttrKind::Bool)
+      .api("top_k").set_infer(infer_top_k);
+  define_op(op_name::InTopKV2).inputs(2).attr("k", AttrKind::Int).api("in_top_k")
+      .set_infer(infer_in_top_k).not_differentiable();
+  return true;
+}();
+
+}  // namespace
+
+TopK top_k(const Tensor& input, int64_t k, bool sorted) {
+  auto out = execute(EMBER_OP(op_name::TopKV2), {input}, {{"k", k}, {"sorted", sorted}});
+  return {out[0], out[1]};
+}
+
+Tensor in_top_k(const Tensor& targets, const Tensor& predictions, int64_t k) {
+  return execute1(EMBER_OP(op_name::InTopKV2), {predictions, targets}, {{"k", k}});
+}
+
+}  // namespace ember
