@@ -467,7 +467,7 @@ std::string Checkpoint::write(const std::string& path) {
   }
   write_slot_variables(nodes, ids, graph, writer);
   // has_checkpoint_values: the node or anything below it saves something.
-  std::vector<int> memo(nodes.size(), -1);
+  std::vector<int> memo(static_cast<size_t>(graph.nodes_size()), -1);  // slot nodes included
   std::function<bool(int)> has = [&](int i) -> bool {
     if (memo[static_cast<size_t>(i)] >= 0) return memo[static_cast<size_t>(i)];
     memo[static_cast<size_t>(i)] = 0;  // cycles (not expected) count as empty
