@@ -637,6 +637,29 @@ TEST(TensorFlowInterop, TensorFlowReadsEmbersCheckpoint) {
   fs::remove_all(dir);
 }
 
+// An optimizer's slots: TensorFlow reads the checkpoint and finds every slot
+// where its own optimizers put them (tests/tf/check_ember_slots.py).
+TEST(TensorFlowInterop, TensorFlowReadsOptimizerSlots) {
+  std::string python = tf_python();
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
+  std::string dir = temp_dir("tf_slots");
+  auto model = std::make_shared<Module>("model");
+  Variable w(constant({{1.f, 2.f}, {3.f, 4.f}}), {.name = "w"}), b(constant({0.5f, -0.5f}), {.name = "b"});
+  model->track("w", w);
+  model->track("b", b);
+  auto opt = std::make_shared<optimizers::Adam>(0.1);
+  opt->apply({ones({2, 2}), ones({2})}, {w, b});
+  std::string path = Checkpoint({{"model", model}, {"optimizer", opt}}).save(dir + "/ckpt");
+  std::string script = data_dir() + "/../tf/check_ember_slots.py";
+  std::string cmd = "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + script + " " + path + " 4 > " + dir + "/tf.log 2>&1";
+  int rc = std::system(cmd.c_str());
+  std::ifstream log(dir + "/tf.log");
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << text;
+  EXPECT_NE(text.find("OK 4"), std::string::npos) << text;
+  fs::remove_all(dir);
+}
+
 // 16-bit float variables: saved with TensorFlow's dtype codes (bfloat16 14,
 // half 19), restored bit for bit, and read by TensorFlow when it is here.
 TEST(HalfCheckpoint, RoundTripAndTensorFlowReadsThem) {
