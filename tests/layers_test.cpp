@@ -167,6 +167,38 @@ TEST_P(LayersTest, SmallNetworkTrains) {
   EXPECT_EQ(acc.result().item<float>(), 1.f);
 }
 
+// A small convolutional network learns where a bright patch is (left or
+// right half of an 8×8 image): convolution, pooling, flatten, dense, Adam.
+TEST_P(LayersTest, SmallConvolutionalNetworkTrains) {
+  random::set_seed(2);
+  const int64_t n = 32;
+  std::vector<double> img(static_cast<size_t>(n * 64), 0.0), labels(static_cast<size_t>(n));
+  for (int64_t b = 0; b < n; ++b) {
+    int64_t right = b % 2, row = (b / 2) % 6, col = right * 4 + (b / 4) % 3;
+    labels[static_cast<size_t>(b)] = double(right);
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 2; ++j) img[static_cast<size_t>(b * 64 + (row + i) * 8 + col + j)] = 1.0;
+  }
+  Tensor x = make(img, {n, 8, 8, 1}, float32), y = cast(make(labels, {n}, float32), int32);
+  auto model = std::make_shared<Sequential>(std::vector<std::shared_ptr<Layer>>{
+      std::make_shared<Conv2D>(4, std::vector<int64_t>{3}, Conv2DOptions{.padding = "same", .activation = "relu"}),
+      std::make_shared<MaxPool2D>(), std::make_shared<Flatten>(), std::make_shared<Dense>(2)});
+  optimizers::Adam opt(0.02);
+  losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
+  float last = 0;
+  for (int step = 0; step < 150; ++step) {
+    GradientTape tape;
+    Tensor loss = loss_fn(y, (*model)(x, true));
+    auto vars = model->trainable_variables();
+    opt.apply(tape.gradient(loss, vars), vars);
+    last = loss.item<float>();
+  }
+  EXPECT_LT(last, 0.1f);
+  metrics::SparseCategoricalAccuracy acc;
+  acc.update_state(y, (*model)(x));
+  EXPECT_EQ(acc.result().item<float>(), 1.f);
+}
+
 EMBER_INSTANTIATE_DEVICE_TESTS(LayersTest);
 
 }  // namespace
