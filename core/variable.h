@@ -4,9 +4,10 @@
 // the variable itself. Its trackable side (checkpoints) lives in state/.
 //
 // A Variable is a handle: copies share one state. Reads alias the current
-// buffer; an assignment writes in place when no read still holds the buffer
-// and into a fresh buffer otherwise (copy on write), so a value read before
-// an assignment never changes.
+// buffer; the assignments install a new buffer, and the optimizer updates
+// (ResourceApply*) write in place when no read still holds the buffer and
+// into a copy otherwise (copy on write), so a value read before an
+// assignment never changes.
 #pragma once
 
 #include <algorithm>

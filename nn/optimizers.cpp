@@ -122,10 +122,16 @@ void Optimizer::apply(const std::vector<Tensor>& grads, const std::vector<Variab
       Tensor decay = cast(lr, v.dtype()) * scalar(*options_.weight_decay, v);
       v.assign_sub(v.read_value() * decay);
     }
+  // The rate and step in each variable's dtype, cast once per dtype.
+  Tensor lr64, step64;
   for (size_t i = 0; i < vs.size(); ++i) {
     const Variable& v = vs[i];
-    Tensor lr_v = cast(lr, v.dtype());
-    update_step(gs[i], v, v.dtype() == float32 ? lr_v : lr_v, cast(step, v.dtype()));
+    if (v.dtype() == float32) {
+      update_step(gs[i], v, lr, step);
+    } else {
+      if (!lr64.defined()) lr64 = cast(lr, float64), step64 = cast(step, float64);
+      update_step(gs[i], v, lr64, step64);
+    }
   }
   iterations_.assign_add(constant(int64_t{1}, iterations_.device()));
 }
