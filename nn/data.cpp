@@ -1,0 +1,510 @@
+// IDX files (through zlib, which reads gzipped and plain files alike) and
+// the Dataset pipeline: each node opens a Source per pass; sources over rows
+// of in-memory tensors can also hand out row indices, which shuffle passes
+// along and batch turns into one gather per component.
+#include "nn/data.h"
+
+#include <zlib.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "core/error.h"
+#include "core/ops.h"
+#include "core/random.h"
+
+namespace ember::data {
+
+// ---- IDX ---------------------------------------------------------------------------------------
+
+Tensor read_idx(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  EMBER_CHECK(f != nullptr, NotFound, "[data::read_idx] cannot open ", path);
+  struct Closer {
+    gzFile f;
+    ~Closer() { gzclose(f); }
+  } closer{f};
+  auto read = [&](void* dst, size_t n) -> size_t {
+    size_t got = 0;
+    while (got < n) {
+      unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - got, 1u << 30));
+      int r = gzread(f, static_cast<char*>(dst) + got, chunk);
+      if (r < 0) {
+        int errnum = 0;
+        const char* msg = gzerror(f, &errnum);
+        throw DataLoss(detail::str_cat("[data::read_idx] ", path, ": ", msg));
+      }
+      if (r == 0) break;
+      got += static_cast<size_t>(r);
+    }
+    return got;
+  };
+  unsigned char magic[4];
+  EMBER_CHECK(read(magic, 4) == 4, DataLoss, "[data::read_idx] ", path,
+              " is truncated: no IDX header");
+  EMBER_CHECK(magic[0] == 0 && magic[1] == 0 && magic[3] >= 1 && magic[3] <= 4, DataLoss,
+              "[data::read_idx] ", path, " is not an IDX file (bad magic number ", int(magic[0]), ",",
+              int(magic[1]), ",", int(magic[2]), ",", int(magic[3]), ")");
+  EMBER_CHECK(magic[2] == 0x08, Unimplemented, "[data::read_idx] ", path, ": element type 0x",
+              std::hex, int(magic[2]), " is not supported (only unsigned bytes, 0x08)");
+  std::vector<int64_t> dims;
+  for (int i = 0; i < magic[3]; ++i) {
+    unsigned char b[4];
+    EMBER_CHECK(read(b, 4) == 4, DataLoss, "[data::read_idx] ", path, " is truncated in its header");
+    dims.push_back((int64_t(b[0]) << 24) | (int64_t(b[1]) << 16) | (int64_t(b[2]) << 8) | b[3]);
+  }
+  TensorShape shape(dims);
+  auto count = shape.checked_num_elements();
+  EMBER_CHECK(count && *count < (int64_t{1} << 36), DataLoss, "[data::read_idx] ", path,
+              ": implausible shape ", shape.to_debug_string());
+  Tensor t = Tensor::empty(shape, uint8, Device::cpu());
+  size_t got = read(t.raw_data(), static_cast<size_t>(*count));
+  EMBER_CHECK(got == static_cast<size_t>(*count), DataLoss, "[data::read_idx] ", path,
+              " is truncated: its header promises ", *count, " bytes of data, the file has ", got);
+  return t;
+}
+
+Mnist load_mnist(const std::string& dir) {
+  auto find = [&](const std::string& stem) {
+    std::string gz = dir + "/" + stem + ".gz";
+    if (gzFile f = gzopen(gz.c_str(), "rb")) {
+      gzclose(f);
+      return gz;
+    }
+    return dir + "/" + stem;
+  };
+  Mnist m;
+  m.train_images = read_idx(find("train-images-idx3-ubyte"));
+  m.train_labels = read_idx(find("train-labels-idx1-ubyte"));
+  m.test_images = read_idx(find("t10k-images-idx3-ubyte"));
+  m.test_labels = read_idx(find("t10k-labels-idx1-ubyte"));
+  auto check = [&](const Tensor& images, const Tensor& labels, const char* split) {
+    EMBER_CHECK(images.rank() == 3 && labels.rank() == 1, DataLoss, "[data::load_mnist] ", dir,
+                ": the ", split, " images must be [n, rows, cols] and the labels [n], got ",
+                images.shape().to_debug_string(), " and ", labels.shape().to_debug_string());
+    EMBER_CHECK(images.dim(0) == labels.dim(0), DataLoss, "[data::load_mnist] ", dir, ": ",
+                images.dim(0), " ", split, " images but ", labels.dim(0), " labels");
+  };
+  check(m.train_images, m.train_labels, "training");
+  check(m.test_images, m.test_labels, "test");
+  return m;
+}
+
+// ---- Dataset ------------------------------------------------------------------------------------
+
+namespace {
+
+// One pass over a node's elements.
+struct Source {
+  virtual ~Source() = default;
+  virtual std::optional<Element> next() = 0;
+  // The row-index form: the rows' tensors, then indices into them.
+  virtual const Element* rows() const { return nullptr; }
+  virtual std::optional<int64_t> next_index() { return std::nullopt; }
+};
+
+Element gather_rows(const Element& rows, const std::vector<int64_t>& idx) {
+  Tensor i = constant(idx, Device::cpu());
+  Element out;
+  for (const Tensor& t : rows) out.push_back(gather(t, i.to(t.device())));
+  return out;
+}
+
+}  // namespace
+
+struct Dataset::Node {
+  virtual ~Node() = default;
+  virtual std::unique_ptr<Source> open() const = 0;
+  virtual int64_t cardinality() const = 0;
+};
+
+struct Dataset::Iterator::Impl {
+  std::shared_ptr<const Dataset::Node> root;  // keeps every node of the pipeline alive
+  std::unique_ptr<Source> source;
+};
+
+Dataset::Iterator::Iterator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Dataset::Iterator::Iterator(Iterator&&) noexcept = default;
+Dataset::Iterator& Dataset::Iterator::operator=(Iterator&&) noexcept = default;
+Dataset::Iterator::~Iterator() = default;
+std::optional<Element> Dataset::Iterator::next() { return impl_->source->next(); }
+
+namespace {
+
+struct Slices : Dataset::Node {
+  Element tensors;
+  int64_t n;
+  struct It : Source {
+    const Slices* node;
+    int64_t i = 0;
+    std::optional<Element> next() override {
+      auto k = next_index();
+      if (!k) return std::nullopt;
+      Element out;
+      for (const Tensor& t : node->tensors)
+        out.push_back(gather(t, constant(*k, t.device())));
+      return out;
+    }
+    const Element* rows() const override { return &node->tensors; }
+    std::optional<int64_t> next_index() override {
+      if (i >= node->n) return std::nullopt;
+      return i++;
+    }
+  };
+  std::unique_ptr<Source> open() const override {
+    auto s = std::make_unique<It>();
+    s->node = this;
+    return s;
+  }
+  int64_t cardinality() const override { return n; }
+};
+
+struct Shuffle : Dataset::Node {
+  std::shared_ptr<const Dataset::Node> input;
+  int64_t buffer;
+  int64_t seed;
+  bool reshuffle;
+  mutable std::atomic<int64_t> passes{0};
+  // The tf.data algorithm over either indices or elements: fill a buffer,
+  // then emit a uniformly chosen slot and refill it from the input.
+  template <typename T>
+  struct Buffer {
+    std::vector<T> items;
+    std::mt19937_64 rng;
+    template <typename Pull>
+    std::optional<T> next(int64_t cap, Pull pull) {
+      while (static_cast<int64_t>(items.size()) < cap) {
+        auto v = pull();
+        if (!v) break;
+        items.push_back(std::move(*v));
+      }
+      if (items.empty()) return std::nullopt;
+      size_t k = std::uniform_int_distribution<size_t>(0, items.size() - 1)(rng);
+      T out = std::move(items[k]);
+      items[k] = std::move(items.back());
+      items.pop_back();
+      return out;
+    }
+  };
+  struct It : Source {
+    const Shuffle* node;
+    std::unique_ptr<Source> in;
+    Buffer<int64_t> idx;
+    Buffer<Element> elems;
+    std::optional<Element> next() override {
+      if (in->rows()) {
+        auto k = next_index();
+        if (!k) return std::nullopt;
+        Element out;
+        for (const Tensor& t : *in->rows()) out.push_back(gather(t, constant(*k, t.device())));
+        return out;
+      }
+      return elems.next(node->buffer, [&] { return in->next(); });
+    }
+    const Element* rows() const override { return in->rows(); }
+    std::optional<int64_t> next_index() override {
+      return idx.next(node->buffer, [&] { return in->next_index(); });
+    }
+  };
+  std::unique_ptr<Source> open() const override {
+    auto s = std::make_unique<It>();
+    s->node = this;
+    s->in = input->open();
+    int64_t pass = reshuffle ? passes.fetch_add(1) : 0;
+    std::seed_seq seq{static_cast<uint64_t>(seed), static_cast<uint64_t>(pass)};
+    s->idx.rng.seed(seq);
+    s->elems.rng = s->idx.rng;
+    return s;
+  }
+  int64_t cardinality() const override { return input->cardinality(); }
+};
+
+struct Batch : Dataset::Node {
+  std::shared_ptr<const Dataset::Node> input;
+  int64_t size;
+  bool drop;
+  struct It : Source {
+    const Batch* node;
+    std::unique_ptr<Source> in;
+    std::optional<Element> next() override {
+      if (const Element* rows = in->rows()) {
+        std::vector<int64_t> idx;
+        while (static_cast<int64_t>(idx.size()) < node->size) {
+          auto k = in->next_index();
+          if (!k) break;
+          idx.push_back(*k);
+        }
+        if (idx.empty() || (node->drop && static_cast<int64_t>(idx.size()) < node->size)) return std::nullopt;
+        return gather_rows(*rows, idx);
+      }
+      std::vector<Element> items;
+      while (static_cast<int64_t>(items.size()) < node->size) {
+        auto e = in->next();
+        if (!e) break;
+        items.push_back(std::move(*e));
+      }
+      if (items.empty() || (node->drop && static_cast<int64_t>(items.size()) < node->size)) return std::nullopt;
+      Element out;
+      for (size_t c = 0; c < items[0].size(); ++c) {
+        std::vector<Tensor> parts;
+        for (const Element& e : items) {
+          EMBER_CHECK(e.size() == items[0].size(), InvalidArgument,
+                      "[data::Dataset::batch] elements have different numbers of components");
+          parts.push_back(e[c]);
+        }
+        out.push_back(stack(parts, 0));
+      }
+      return out;
+    }
+  };
+  std::unique_ptr<Source> open() const override {
+    auto s = std::make_unique<It>();
+    s->node = this;
+    s->in = input->open();
+    return s;
+  }
+  int64_t cardinality() const override {
+    int64_t n = input->cardinality();
+    if (n < 0) return n;
+    return drop ? n / size : (n + size - 1) / size;
+  }
+};
+
+struct Map : Dataset::Node {
+  std::shared_ptr<const Dataset::Node> input;
+  std::function<Element(const Element&)> fn;
+  struct It : Source {
+    const Map* node;
+    std::unique_ptr<Source> in;
+    std::optional<Element> next() override {
+      auto e = in->next();
+      if (!e) return std::nullopt;
+      return node->fn(*e);
+    }
+  };
+  std::unique_ptr<Source> open() const override {
+    auto s = std::make_unique<It>();
+    s->node = this;
+    s->in = input->open();
+    return s;
+  }
+  int64_t cardinality() const override { return input->cardinality(); }
+};
+
+struct Repeat : Dataset::Node {
+  std::shared_ptr<const Dataset::Node> input;
+  int64_t count;
+  struct It : Source {
+    const Repeat* node;
+    std::unique_ptr<Source> in;
+    int64_t done = 0;
+    bool produced = false;  // in this repetition
+    std::optional<Element> next() override {
+      while (true) {
+        if (!in) return std::nullopt;
+        if (auto e = in->next()) {
+          produced = true;
+          return e;
+        }
+        ++done;
+        // An empty input would repeat forever without producing: stop.
+        if (!produced || (node->count >= 0 && done >= node->count)) {
+          in.reset();
+          return std::nullopt;
+        }
+        produced = false;
+        in = node->input->open();
+      }
+    }
+  };
+  std::unique_ptr<Source> open() const override {
+    auto s = std::make_unique<It>();
+    s->node = this;
+    if (count != 0) s->in = input->open();
+    return s;
+  }
+  int64_t cardinality() const override {
+    int64_t n = input->cardinality();
+    if (count < 0) return n == 0 ? 0 : -1;
+    return n < 0 ? n : n * count;
+  }
+};
+
+struct Take : Dataset::Node {
+  std::shared_ptr<const Dataset::Node> input;
+  int64_t count;
+  struct It : Source {
+    const Take* node;
+    std::unique_ptr<Source> in;
+    int64_t taken = 0;
+    std::optional<Element> next() override {
+      if (node->count >= 0 && taken >= node->count) return std::nullopt;
+      auto e = in->next();
+      if (e) ++taken;
+      return e;
+    }
+  };
+  std::unique_ptr<Source> open() const override {
+    auto s = std::make_unique<It>();
+    s->node = this;
+    s->in = input->open();
+    return s;
+  }
+  int64_t cardinality() const override {
+    int64_t n = input->cardinality();
+    if (count < 0) return n;
+    return n < 0 ? count : std::min(n, count);
+  }
+};
+
+// A producer thread filling a bounded queue; errors travel with the queue.
+struct Prefetch : Dataset::Node {
+  std::shared_ptr<const Dataset::Node> input;
+  int64_t buffer;
+  std::optional<Device> device;
+  struct It : Source {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Element> queue;
+    bool finished = false, stop = false;
+    std::exception_ptr error;
+    std::thread worker;
+    std::optional<Element> next() override {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return !queue.empty() || finished; });
+      if (!queue.empty()) {
+        Element e = std::move(queue.front());
+        queue.pop_front();
+        cv.notify_all();
+        return e;
+      }
+      if (error) std::rethrow_exception(error);
+      return std::nullopt;
+    }
+    ~It() override {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        stop = true;
+      }
+      cv.notify_all();
+      if (worker.joinable()) worker.join();
+    }
+  };
+  std::unique_ptr<Source> open() const override {
+    auto s = std::make_unique<It>();
+    It* raw = s.get();
+    auto in = std::shared_ptr<Source>(input->open());
+    int64_t cap = std::max<int64_t>(buffer, 1);
+    std::optional<Device> dev = device;
+    raw->worker = std::thread([raw, in, cap, dev] {
+      try {
+        while (true) {
+          {
+            std::unique_lock<std::mutex> lock(raw->mu);
+            raw->cv.wait(lock, [&] { return raw->stop || static_cast<int64_t>(raw->queue.size()) < cap; });
+            if (raw->stop) break;
+          }
+          auto e = in->next();
+          if (!e) break;
+          if (dev)
+            for (Tensor& t : *e) t = t.to(*dev);
+          std::lock_guard<std::mutex> lock(raw->mu);
+          raw->queue.push_back(std::move(*e));
+          raw->cv.notify_all();
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(raw->mu);
+        raw->error = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(raw->mu);
+      raw->finished = true;
+      raw->cv.notify_all();
+    });
+    return s;
+  }
+  int64_t cardinality() const override { return input->cardinality(); }
+};
+
+}  // namespace
+
+Dataset Dataset::from_tensor_slices(Element tensors) {
+  EMBER_CHECK(!tensors.empty(), InvalidArgument, "[data::Dataset::from_tensor_slices] no tensors");
+  auto node = std::make_shared<Slices>();
+  for (const Tensor& t : tensors) {
+    EMBER_CHECK(t.defined() && t.rank() >= 1, InvalidArgument,
+                "[data::Dataset::from_tensor_slices] every tensor needs a first dimension");
+    EMBER_CHECK(t.dim(0) == tensors[0].dim(0), InvalidArgument,
+                "[data::Dataset::from_tensor_slices] first dimensions differ: ", tensors[0].dim(0),
+                " and ", t.dim(0));
+  }
+  node->n = tensors[0].dim(0);
+  node->tensors = std::move(tensors);
+  return Dataset(node);
+}
+
+Dataset Dataset::shuffle(int64_t buffer_size, std::optional<int64_t> seed, bool reshuffle) const {
+  EMBER_CHECK(buffer_size > 0, InvalidArgument, "[data::Dataset::shuffle] buffer_size must be positive, got ", buffer_size);
+  auto node = std::make_shared<Shuffle>();
+  node->input = node_;
+  node->buffer = buffer_size;
+  node->seed = seed ? *seed : random::next_seed();
+  node->reshuffle = reshuffle;
+  return Dataset(node);
+}
+
+Dataset Dataset::batch(int64_t batch_size, bool drop_remainder) const {
+  EMBER_CHECK(batch_size > 0, InvalidArgument, "[data::Dataset::batch] batch_size must be positive, got ", batch_size);
+  auto node = std::make_shared<Batch>();
+  node->input = node_;
+  node->size = batch_size;
+  node->drop = drop_remainder;
+  return Dataset(node);
+}
+
+Dataset Dataset::map(std::function<Element(const Element&)> fn) const {
+  EMBER_CHECK(fn != nullptr, InvalidArgument, "[data::Dataset::map] no function");
+  auto node = std::make_shared<Map>();
+  node->input = node_;
+  node->fn = std::move(fn);
+  return Dataset(node);
+}
+
+Dataset Dataset::repeat(int64_t count) const {
+  EMBER_CHECK(count >= -1, InvalidArgument, "[data::Dataset::repeat] count must be -1 (forever) or >= 0, got ", count);
+  auto node = std::make_shared<Repeat>();
+  node->input = node_;
+  node->count = count;
+  return Dataset(node);
+}
+
+Dataset Dataset::take(int64_t count) const {
+  EMBER_CHECK(count >= -1, InvalidArgument, "[data::Dataset::take] count must be -1 (all) or >= 0, got ", count);
+  auto node = std::make_shared<Take>();
+  node->input = node_;
+  node->count = count;
+  return Dataset(node);
+}
+
+Dataset Dataset::prefetch(int64_t buffer_size, std::optional<Device> device) const {
+  auto node = std::make_shared<Prefetch>();
+  node->input = node_;
+  node->buffer = buffer_size;
+  node->device = device;
+  return Dataset(node);
+}
+
+Dataset::Iterator Dataset::iterator() const {
+  auto impl = std::make_unique<Iterator::Impl>();
+  impl->root = node_;
+  impl->source = node_->open();
+  return Iterator(std::move(impl));
+}
+
+int64_t Dataset::cardinality() const { return node_->cardinality(); }
+
+}  // namespace ember::data

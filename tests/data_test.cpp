@@ -1,0 +1,196 @@
+// nn/data: IDX files (written here, plain and gzipped, and Debian's
+// Fashion-MNIST when installed) with every kind of bad file, and the
+// Dataset pipeline's semantics.
+#include <zlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <set>
+
+#include "nn/data.h"
+#include "test_util.h"
+
+namespace ember::test {
+namespace {
+
+namespace fs = std::filesystem;
+using data::Dataset;
+using data::Element;
+
+std::string idx_bytes(std::vector<int32_t> dims, const std::vector<uint8_t>& values, uint8_t type = 8) {
+  std::string s = {0, 0, static_cast<char>(type), static_cast<char>(dims.size())};
+  for (int32_t d : dims)
+    for (int k = 3; k >= 0; --k) s += static_cast<char>((d >> (8 * k)) & 0xff);
+  s.append(values.begin(), values.end());
+  return s;
+}
+
+class DataFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("ember_data_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& bytes, bool gz = false) {
+    std::string path = (dir_ / name).string();
+    if (gz) {
+      gzFile f = gzopen(path.c_str(), "wb");
+      gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+      gzclose(f);
+    } else {
+      std::ofstream(path, std::ios::binary) << bytes;
+    }
+    return path;
+  }
+  fs::path dir_;
+};
+
+template <typename E>
+void expect_error(const std::function<void()>& f, const std::string& text) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected " << text;
+  } catch (const E& e) {
+    EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(DataFiles, ReadsPlainAndGzippedIdx) {
+  std::vector<uint8_t> v(2 * 3 * 2);
+  std::iota(v.begin(), v.end(), 1);
+  for (bool gz : {false, true}) {
+    Tensor t = data::read_idx(write(gz ? "a.gz" : "a", idx_bytes({2, 3, 2}, v), gz));
+    EXPECT_EQ(t.shape(), (TensorShape{2, 3, 2}));
+    EXPECT_EQ(t.dtype(), uint8);
+    EXPECT_EQ(values(t), std::vector<double>(v.begin(), v.end()));
+  }
+}
+
+TEST_F(DataFiles, BadFilesAreErrorsNamingTheFile) {
+  std::vector<uint8_t> v(6, 7);
+  std::string good = idx_bytes({2, 3}, v);
+  std::string missing = (dir_ / "nothing").string();
+  expect_error<NotFound>([&] { data::read_idx(missing); }, missing);
+  std::string t1 = write("trunc", good.substr(0, good.size() - 2));
+  expect_error<DataLoss>([&] { data::read_idx(t1); }, t1 + " is truncated: its header promises 6 bytes of data, the file has 4");
+  std::string t2 = write("trunc.gz", good.substr(0, 6), true);
+  expect_error<DataLoss>([&] { data::read_idx(t2); }, t2 + " is truncated");
+  std::string bad = good;
+  bad[0] = 1;
+  std::string t3 = write("magic", bad);
+  expect_error<DataLoss>([&] { data::read_idx(t3); }, t3 + " is not an IDX file (bad magic number");
+  std::string t4 = write("float", idx_bytes({2}, std::vector<uint8_t>(8, 0), 0x0D));
+  expect_error<Unimplemented>([&] { data::read_idx(t4); }, "element type 0xd is not supported");
+  std::string t5 = write("empty", "");
+  expect_error<DataLoss>([&] { data::read_idx(t5); }, "no IDX header");
+  // Counts that differ between images and labels.
+  write("train-images-idx3-ubyte", idx_bytes({3, 2, 2}, std::vector<uint8_t>(12, 1)));
+  write("train-labels-idx1-ubyte", idx_bytes({2}, {1, 2}));
+  write("t10k-images-idx3-ubyte", idx_bytes({1, 2, 2}, std::vector<uint8_t>(4, 1)));
+  write("t10k-labels-idx1-ubyte", idx_bytes({1}, {0}));
+  expect_error<DataLoss>([&] { data::load_mnist(dir_.string()); }, "3 training images but 2 labels");
+}
+
+TEST(FashionMnist, DebiansFilesLoad) {
+  if (!fs::exists(std::string(data::kFashionMnistDir) + "/train-labels-idx1-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed (scripts/setup.sh installs it)";
+  data::Mnist m = data::load_mnist(data::kFashionMnistDir);
+  EXPECT_EQ(m.train_images.shape(), (TensorShape{60000, 28, 28}));
+  EXPECT_EQ(m.test_labels.shape(), (TensorShape{10000}));
+  auto labels = values(m.test_labels);
+  std::vector<int> counts(10, 0);
+  for (double l : labels) ++counts[static_cast<size_t>(l)];
+  for (int c : counts) EXPECT_EQ(c, 1000);  // Fashion-MNIST's test set is balanced
+  EXPECT_EQ(values(m.train_labels)[0], 9);  // the first training image is an ankle boot
+}
+
+// The first components of a pass, as plain numbers.
+std::vector<std::vector<double>> pass(const Dataset& d) {
+  std::vector<std::vector<double>> out;
+  auto it = d.iterator();
+  while (auto e = it.next()) out.push_back(values((*e)[0]));
+  return out;
+}
+
+Dataset numbers(int64_t n) {
+  return Dataset::from_tensor_slices({range(n), cast(range(n), float32) * 10.0});
+}
+
+TEST(DatasetTest, SlicesBatchAndDropRemainder) {
+  auto b = pass(numbers(10).batch(4));
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[0], (std::vector<double>{0, 1, 2, 3}));
+  EXPECT_EQ(b[2], (std::vector<double>{8, 9}));
+  EXPECT_EQ(pass(numbers(10).batch(4, true)).size(), 2u);
+  EXPECT_EQ(numbers(10).batch(4).cardinality(), 3);
+  EXPECT_EQ(numbers(10).batch(4, true).cardinality(), 2);
+  // Components stay together, and single elements drop the first axis.
+  auto it = numbers(3).iterator();
+  auto e = it.next();
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ((*e)[1].shape(), TensorShape{});
+  EXPECT_EQ((*e)[1].item<float>(), 0.f);
+  EXPECT_THROW(Dataset::from_tensor_slices({range(3), range(4)}), InvalidArgument);
+}
+
+TEST(DatasetTest, ShuffleIsAPermutationReshuffledEachPass) {
+  for (int64_t buffer : {int64_t{1000}, int64_t{7}}) {
+    SCOPED_TRACE("buffer " + std::to_string(buffer));
+    Dataset d = numbers(100).shuffle(buffer, 42).batch(10);
+    auto flat = [](const std::vector<std::vector<double>>& p) {
+      std::vector<double> f;
+      for (const auto& b : p) f.insert(f.end(), b.begin(), b.end());
+      return f;
+    };
+    auto first = flat(pass(d)), second = flat(pass(d));
+    auto sorted = first;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<double> all(100);
+    std::iota(all.begin(), all.end(), 0);
+    EXPECT_EQ(sorted, all);
+    EXPECT_NE(first, second);
+    EXPECT_NE(first, all);
+    // The same seed gives the same sequence of passes.
+    Dataset again = numbers(100).shuffle(buffer, 42).batch(10);
+    EXPECT_EQ(flat(pass(again)), first);
+  }
+  // Without reshuffling every pass is the same.
+  Dataset fixed = numbers(20).shuffle(20, 1, false);
+  EXPECT_EQ(pass(fixed), pass(fixed));
+}
+
+TEST(DatasetTest, MapRepeatTakeAndPrefetch) {
+  Dataset d = numbers(5).map([](const Element& e) { return Element{e[0] * int64_t{2}}; });
+  EXPECT_EQ(pass(d), (std::vector<std::vector<double>>{{0}, {2}, {4}, {6}, {8}}));
+  EXPECT_EQ(pass(numbers(3).repeat(2)).size(), 6u);
+  EXPECT_EQ(numbers(3).repeat(2).cardinality(), 6);
+  EXPECT_EQ(pass(numbers(3).repeat().take(7)).size(), 7u);
+  EXPECT_EQ(numbers(3).repeat().cardinality(), -1);
+  EXPECT_EQ(pass(numbers(3).take(0)).size(), 0u);
+  // Prefetching changes nothing but when elements are made.
+  Dataset p = numbers(50).shuffle(50, 3).batch(8).prefetch(2, Device::cpu());
+  Dataset q = numbers(50).shuffle(50, 3).batch(8);
+  EXPECT_EQ(pass(p), pass(q));
+  // An error on the producer thread reaches the consumer.
+  Dataset bad = numbers(5).map([](const Element& e) -> Element {
+    if (e[0].item<int64_t>() == 3) throw InvalidArgument("element 3 is bad");
+    return e;
+  }).prefetch(2);
+  auto it = bad.iterator();
+  int got = 0;
+  try {
+    while (it.next()) ++got;
+    ADD_FAILURE() << "no error";
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "element 3 is bad");
+  }
+  EXPECT_EQ(got, 3);
+  // Abandoning a prefetching pass stops its thread.
+  { auto it2 = numbers(1000).repeat().prefetch(4).iterator(); it2.next(); }
+}
+
+}  // namespace
+}  // namespace ember::test
