@@ -1,0 +1,199 @@
+// What the Fashion-MNIST training samples share: flags, the data pipeline,
+// a progress line per epoch, and the evaluation.
+#pragma once
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "ember.h"
+
+namespace sample {
+
+struct Flags {
+  int epochs = 3;
+  int64_t batch_size = 128;
+  double learning_rate = 1e-3;
+  std::string device;  // "" = the default device
+  std::string checkpoint_dir;
+  bool resume = false;
+  std::string data_dir = ember::data::kFashionMnistDir;
+  int64_t seed = 1;
+};
+
+inline void usage(const char* program, const Flags& d) {
+  std::printf(
+      "usage: %s [--epochs N (%d)] [--batch-size N (%lld)] [--learning-rate X (%g)]\n"
+      "          [--device cpu|cuda] [--checkpoint-dir DIR] [--resume] [--data-dir DIR] [--seed N]\n",
+      program, d.epochs, static_cast<long long>(d.batch_size), d.learning_rate);
+}
+
+/// Parses --name value flags; exits with the usage on a bad one.
+inline Flags parse_flags(int argc, char** argv, Flags f) {
+  Flags defaults = f;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s: %s needs a value\n", argv[0], a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    try {
+      if (a == "--epochs") f.epochs = std::stoi(value());
+      else if (a == "--batch-size") f.batch_size = std::stoll(value());
+      else if (a == "--learning-rate") f.learning_rate = std::stod(value());
+      else if (a == "--device") f.device = value();
+      else if (a == "--checkpoint-dir") f.checkpoint_dir = value();
+      else if (a == "--resume") f.resume = true;
+      else if (a == "--data-dir") f.data_dir = value();
+      else if (a == "--seed") f.seed = std::stoll(value());
+      else if (a == "--help" || a == "-h") {
+        usage(argv[0], defaults);
+        std::exit(0);
+      } else {
+        std::fprintf(stderr, "%s: unknown flag %s\n", argv[0], a.c_str());
+        usage(argv[0], defaults);
+        std::exit(2);
+      }
+    } catch (const std::logic_error&) {
+      std::fprintf(stderr, "%s: bad value for %s\n", argv[0], a.c_str());
+      std::exit(2);
+    }
+  }
+  if (f.epochs < 0 || f.batch_size <= 0 || !(f.learning_rate > 0)) {
+    std::fprintf(stderr, "%s: epochs must be >= 0, batch size and learning rate positive\n", argv[0]);
+    std::exit(2);
+  }
+  return f;
+}
+
+/// Images as float32 in [0, 1] with `shape` per example, labels as int32.
+struct Split {
+  ember::Tensor images, labels;
+};
+inline Split prepare(const ember::Tensor& images, const ember::Tensor& labels,
+                     const ember::TensorShape& example) {
+  using namespace ember;
+  std::vector<int64_t> dims{images.dim(0)};
+  for (int64_t d : example.dims()) dims.push_back(d);
+  Tensor x = reshape(cast(images, float32) * (1.0f / 255), TensorShape(dims));
+  return {x, cast(labels, int32)};
+}
+
+/// One line per epoch that redraws itself on a terminal (steps, loss,
+/// accuracy, examples/s, ETA) and is printed once at the end elsewhere.
+class Progress {
+ public:
+  Progress(int epoch, int epochs, int64_t steps) : epoch_(epoch), epochs_(epochs), steps_(steps) {
+    tty_ = isatty(fileno(stdout));
+    start_ = last_ = std::chrono::steady_clock::now();
+  }
+  void update(int64_t step, int64_t examples, float loss, float accuracy, bool done = false) {
+    auto now = std::chrono::steady_clock::now();
+    if (!done && (!tty_ || now - last_ < std::chrono::milliseconds(100))) return;
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - start_).count();
+    double rate = secs > 0 ? double(examples) / secs : 0;
+    double eta = step > 0 ? secs / double(step) * double(steps_ - step) : 0;
+    int width = 24, filled = steps_ > 0 ? int(width * step / steps_) : width;
+    std::string bar(static_cast<size_t>(filled), '=');
+    bar.resize(static_cast<size_t>(width), '.');
+    std::printf("%sepoch %d/%d [%s] %lld/%lld  loss %.4f  accuracy %.4f  %.0f examples/s  %s %.1fs%s",
+                tty_ ? "\r" : "", epoch_, epochs_, bar.c_str(), static_cast<long long>(step),
+                static_cast<long long>(steps_), loss, accuracy, rate, done ? "took" : "ETA",
+                done ? secs : eta, done || !tty_ ? "\n" : "");
+    std::fflush(stdout);
+  }
+
+ private:
+  int epoch_, epochs_;
+  int64_t steps_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+/// Trains `model` with `loss_fn` and `optimizer` over `flags.epochs`,
+/// checkpointing each epoch when a folder is given, then prints the test
+/// accuracy. Returns it.
+inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember::layers::Layer>& model,
+                                const ember::TensorShape& example, const char* name) {
+  using namespace ember;
+  Device device = flags.device.empty() ? default_device() : Device::parse(flags.device);
+  random::set_seed(flags.seed);
+  Split train, test;
+  {
+    DeviceScope cpu(Device::cpu());  // the data stays in host memory; batches travel
+    data::Mnist mnist = data::load_mnist(flags.data_dir);
+    train = prepare(mnist.train_images, mnist.train_labels, example);
+    test = prepare(mnist.test_images, mnist.test_labels, example);
+  }
+  DeviceScope on(device);
+  auto dataset = data::Dataset::from_tensor_slices({train.images, train.labels})
+                     .shuffle(train.images.dim(0), flags.seed)
+                     .batch(flags.batch_size)
+                     .prefetch(2, device);
+  auto optimizer = std::make_shared<optimizers::Adam>(flags.learning_rate);
+  losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
+  Checkpoint ckpt({{"model", model}, {"optimizer", optimizer}});
+  std::unique_ptr<CheckpointManager> manager;
+  int start_epoch = 0;
+  if (!flags.checkpoint_dir.empty()) {
+    manager = std::make_unique<CheckpointManager>(ckpt, flags.checkpoint_dir, 3);
+    if (flags.resume) {
+      std::string latest = latest_checkpoint(flags.checkpoint_dir);
+      if (latest.empty()) {
+        std::printf("no checkpoint in %s: starting afresh\n", flags.checkpoint_dir.c_str());
+      } else {
+        ckpt.restore(latest);
+        start_epoch = static_cast<int>(ckpt.save_counter().read_value().item<int64_t>());
+        std::printf("resumed from %s (epoch %d done)\n", latest.c_str(), start_epoch);
+      }
+    }
+  }
+  std::printf("%s: %lld training images, batch %lld, Adam(%g), %d epochs, on %s\n", name,
+              static_cast<long long>(train.images.dim(0)), static_cast<long long>(flags.batch_size),
+              flags.learning_rate, flags.epochs, device.to_string().c_str());
+  int64_t steps = dataset.cardinality();
+  for (int epoch = start_epoch; epoch < flags.epochs; ++epoch) {
+    metrics::Mean mean_loss;
+    metrics::SparseCategoricalAccuracy accuracy;
+    Progress progress(epoch + 1, flags.epochs, steps);
+    int64_t step = 0, examples = 0;
+    auto it = dataset.iterator();
+    while (auto batch = it.next()) {
+      const Tensor& x = (*batch)[0];
+      const Tensor& y = (*batch)[1];
+      GradientTape tape;
+      Tensor logits = (*model)(x, true);
+      Tensor loss = loss_fn(y, logits);
+      auto vars = model->trainable_variables();
+      optimizer->apply(tape.gradient(loss, vars), vars);
+      mean_loss.update_state(loss);
+      accuracy.update_state(y, logits);
+      ++step;
+      examples += x.dim(0);
+      if (step % 20 == 0 || step == steps)
+        progress.update(step, examples, mean_loss.result().item<float>(), accuracy.result().item<float>(),
+                        step == steps);
+    }
+    if (manager) manager->save();
+  }
+  metrics::SparseCategoricalAccuracy test_accuracy;
+  auto test_set = data::Dataset::from_tensor_slices({test.images, test.labels}).batch(1000);
+  auto it = test_set.iterator();
+  while (auto batch = it.next()) test_accuracy.update_state((*batch)[1], (*model)((*batch)[0].to(device)));
+  float acc = test_accuracy.result().item<float>();
+  std::printf("test accuracy: %.4f\n", acc);
+  return acc;
+}
+
+}  // namespace sample
