@@ -22,6 +22,7 @@
 #include "nn/optimizers.h"
 #include "nn/schedules.h"
 #include "serialization/checkpoint.h"
+#include "serialization/summary.h"
 #include "state/hash_table.h"
 #include "state/module.h"
 #include "state/trackable.h"

@@ -25,6 +25,7 @@ struct Flags {
   std::string checkpoint_dir;
   bool resume = false;
   std::string data_dir = ember::data::kFashionMnistDir;
+  std::string logdir;  // TensorBoard event files; "" = /tmp/ember-runs/<program>
   int64_t seed = 1;
 };
 
@@ -56,6 +57,7 @@ inline Flags parse_flags(int argc, char** argv, Flags f) {
       else if (a == "--resume") f.resume = true;
       else if (a == "--data-dir") f.data_dir = value();
       else if (a == "--seed") f.seed = std::stoll(value());
+      else if (a == "--logdir") f.logdir = value();
       else if (a == "--help" || a == "-h") {
         usage(argv[0], defaults);
         std::exit(0);
@@ -162,6 +164,8 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
   std::printf("%s: %lld training images, batch %lld, Adam(%g), %d epochs, on %s\n", name,
               static_cast<long long>(train.images.dim(0)), static_cast<long long>(flags.batch_size),
               flags.learning_rate, flags.epochs, device.to_string().c_str());
+  SummaryWriter events(flags.logdir.empty() ? std::string("/tmp/ember-runs/") + name : flags.logdir);
+  std::printf("TensorBoard scalars: %s\n", events.path().c_str());
   int64_t steps = dataset.cardinality();
   for (int epoch = start_epoch; epoch < flags.epochs; ++epoch) {
     metrics::Mean mean_loss;
@@ -181,9 +185,13 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
       accuracy.update_state(y, logits);
       ++step;
       examples += x.dim(0);
-      if (step % 20 == 0 || step == steps)
-        progress.update(step, examples, mean_loss.result().item<float>(), accuracy.result().item<float>(),
-                        step == steps);
+      if (step % 20 == 0 || step == steps) {
+        float l = mean_loss.result().item<float>(), a = accuracy.result().item<float>();
+        progress.update(step, examples, l, a, step == steps);
+        int64_t global = optimizer->iterations().read_value().item<int64_t>();
+        events.scalar("loss", l, global);
+        events.scalar("accuracy", a, global);
+      }
     }
     if (manager) manager->save();
   }
@@ -193,6 +201,8 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
   while (auto batch = it.next()) test_accuracy.update_state((*batch)[1], (*model)((*batch)[0].to(device)));
   float acc = test_accuracy.result().item<float>();
   std::printf("test accuracy: %.4f\n", acc);
+  events.scalar("test_accuracy", acc, optimizer->iterations().read_value().item<int64_t>());
+  events.flush();
   return acc;
 }
 

@@ -660,6 +660,30 @@ TEST(TensorFlowInterop, TensorFlowReadsOptimizerSlots) {
   fs::remove_all(dir);
 }
 
+// TensorBoard scalars: TensorFlow's summary_iterator reads ember's event
+// file back (tests/tf/check_ember_events.py), checksums and all.
+TEST(TensorFlowInterop, TensorFlowReadsEmbersEventFile) {
+  std::string python = tf_python();
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
+  std::string dir = temp_dir("tf_events");
+  std::string path;
+  {
+    SummaryWriter w(dir + "/logs");
+    w.scalar("loss", 0.5, 1);
+    w.scalar("accuracy", 0.875, 1);
+    w.scalar("loss", 0.25, 300);
+    path = w.path();
+  }
+  std::string cmd = "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + data_dir() + "/../tf/check_ember_events.py " +
+                    path + " > " + dir + "/tf.log 2>&1";
+  int rc = std::system(cmd.c_str());
+  std::ifstream log(dir + "/tf.log");
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << text;
+  EXPECT_NE(text.find("loss 1 0.5\naccuracy 1 0.875\nloss 300 0.25"), std::string::npos) << text;
+  fs::remove_all(dir);
+}
+
 // 16-bit float variables: saved with TensorFlow's dtype codes (bfloat16 14,
 // half 19), restored bit for bit, and read by TensorFlow when it is here.
 TEST(HalfCheckpoint, RoundTripAndTensorFlowReadsThem) {
