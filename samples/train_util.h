@@ -32,7 +32,8 @@ struct Flags {
 inline void usage(const char* program, const Flags& d) {
   std::printf(
       "usage: %s [--epochs N (%d)] [--batch-size N (%lld)] [--learning-rate X (%g)]\n"
-      "          [--device cpu|cuda] [--checkpoint-dir DIR] [--resume] [--data-dir DIR] [--seed N]\n",
+      "          [--device cpu|cuda] [--checkpoint-dir DIR] [--resume] [--data-dir DIR] [--seed N]\n"
+      "          [--logdir DIR (TensorBoard scalars; default /tmp/ember-runs/<program>)]\n",
       program, d.epochs, static_cast<long long>(d.batch_size), d.learning_rate);
 }
 
