@@ -1,5 +1,13 @@
-// Pooling on the CPU: the element functions of kernels/pool_math.h over
-// every output (forward) or input (gradients) element, split across threads.
+// Pooling on the CPU, channels innermost: for each output pixel, the window's
+// pixels are combined a whole channel row at a time (contiguous in NHWC, so
+// the loops vectorise). Max pooling's gradient goes to each window's first
+// maximum in scan order (kernels/pool_math.h's rule, which the CUDA kernels
+// apply element by element); it scatters within one image, so images are
+// split across threads and no two threads write one element.
+#include <cstring>
+#include <limits>
+#include <vector>
+
 #include "core/op.h"
 #include "core/op_names.h"
 #include "core/ops/conv_util.h"
@@ -15,10 +23,108 @@ pool::Geometry geometry(const KernelContext& c, const TensorShape& input) {
   return {w.n, w.h, w.w, w.c, w.oh, w.ow, w.kh, w.kw, w.sh, w.sw, w.pad_top, w.pad_left};
 }
 
+// Calls f(b, y, x, span) for every output pixel, images split across threads.
 template <typename F>
-void each(int64_t n, F f) {
-  parallel_for(n, kParallelGrain / 16, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) f(i);
+void each_pixel(const pool::Geometry& g, F f) {
+  parallel_for(g.n * g.oh, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(g.ow * g.c * g.kh * g.kw, 1)),
+               [&](int64_t b0, int64_t b1) {
+                 for (int64_t r = b0; r < b1; ++r)
+                   for (int64_t x = 0; x < g.ow; ++x) f(r / g.oh, r % g.oh, x, pool::span(g, r % g.oh, x));
+               });
+}
+
+template <typename T>
+void max_pool(const pool::Geometry& g, const T* in, T* out) {
+  each_pixel(g, [&](int64_t b, int64_t y, int64_t x, pool::Span s) {
+    T* o = out + ((b * g.oh + y) * g.ow + x) * g.c;
+    bool first = true;
+    for (int64_t i = s.h0; i < s.h1; ++i)
+      for (int64_t j = s.w0; j < s.w1; ++j) {
+        const T* p = in + ((b * g.h + i) * g.w + j) * g.c;
+        if (first) {
+          std::memcpy(o, p, sizeof(T) * static_cast<size_t>(g.c));
+          first = false;
+        } else {
+          // NaN wins, as in the element function.
+          for (int64_t ch = 0; ch < g.c; ++ch) o[ch] = (p[ch] > o[ch] || (p[ch] != p[ch] && o[ch] == o[ch])) ? p[ch] : o[ch];
+        }
+      }
+    if (first) std::fill(o, o + g.c, T(0));
+  });
+}
+
+template <typename T>
+void avg_pool(const pool::Geometry& g, const T* in, T* out) {
+  each_pixel(g, [&](int64_t b, int64_t y, int64_t x, pool::Span s) {
+    T* o = out + ((b * g.oh + y) * g.ow + x) * g.c;
+    std::fill(o, o + g.c, T(0));
+    for (int64_t i = s.h0; i < s.h1; ++i)
+      for (int64_t j = s.w0; j < s.w1; ++j) {
+        const T* p = in + ((b * g.h + i) * g.w + j) * g.c;
+        for (int64_t ch = 0; ch < g.c; ++ch) o[ch] += p[ch];
+      }
+    int64_t count = (s.h1 - s.h0) * (s.w1 - s.w0);
+    T inv = count > 0 ? T(1) / T(count) : T(0);
+    for (int64_t ch = 0; ch < g.c; ++ch) o[ch] *= inv;
+  });
+}
+
+// Per image: zero its gradient, then each output pixel's gradient goes to
+// its window's first maximum, channel by channel.
+template <typename T>
+void max_pool_grad(const pool::Geometry& g, const T* in, const T* grad, T* dx) {
+  parallel_for(g.n, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<int64_t> arg(static_cast<size_t>(g.c));
+    std::vector<T> best(static_cast<size_t>(g.c));
+    for (int64_t b = b0; b < b1; ++b) {
+      std::fill(dx + b * g.h * g.w * g.c, dx + (b + 1) * g.h * g.w * g.c, T(0));
+      for (int64_t y = 0; y < g.oh; ++y)
+        for (int64_t x = 0; x < g.ow; ++x) {
+          pool::Span s = pool::span(g, y, x);
+          bool first = true;
+          for (int64_t i = s.h0; i < s.h1; ++i)
+            for (int64_t j = s.w0; j < s.w1; ++j) {
+              int64_t off = ((b * g.h + i) * g.w + j) * g.c;
+              const T* p = in + off;
+              for (int64_t ch = 0; ch < g.c; ++ch) {
+                T v = p[ch];
+                if (first || v > best[static_cast<size_t>(ch)] ||
+                    (v != v && best[static_cast<size_t>(ch)] == best[static_cast<size_t>(ch)])) {
+                  best[static_cast<size_t>(ch)] = v;
+                  arg[static_cast<size_t>(ch)] = off + ch;
+                }
+              }
+              first = false;
+            }
+          if (first) continue;  // an empty window
+          const T* gr = grad + ((b * g.oh + y) * g.ow + x) * g.c;
+          for (int64_t ch = 0; ch < g.c; ++ch) dx[arg[static_cast<size_t>(ch)]] += gr[ch];
+        }
+    }
+  });
+}
+
+// Per image: each output pixel's gradient spread evenly over its window's
+// inside.
+template <typename T>
+void avg_pool_grad(const pool::Geometry& g, const T* grad, T* dx) {
+  parallel_for(g.n, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      std::fill(dx + b * g.h * g.w * g.c, dx + (b + 1) * g.h * g.w * g.c, T(0));
+      for (int64_t y = 0; y < g.oh; ++y)
+        for (int64_t x = 0; x < g.ow; ++x) {
+          pool::Span s = pool::span(g, y, x);
+          int64_t count = (s.h1 - s.h0) * (s.w1 - s.w0);
+          if (count == 0) continue;
+          T inv = T(1) / T(count);
+          const T* gr = grad + ((b * g.oh + y) * g.ow + x) * g.c;
+          for (int64_t i = s.h0; i < s.h1; ++i)
+            for (int64_t j = s.w0; j < s.w1; ++j) {
+              T* d = dx + ((b * g.h + i) * g.w + j) * g.c;
+              for (int64_t ch = 0; ch < g.c; ++ch) d[ch] += gr[ch] * inv;
+            }
+        }
+    }
   });
 }
 
@@ -26,43 +132,36 @@ template <bool kMax>
 void pool_kernel(KernelContext& c) {
   const Tensor& x = c.inputs[0];
   pool::Geometry g = geometry(c, x.shape());
-  Tensor& y = c.outputs[0];
+  if (c.outputs[0].num_elements() == 0) return;
   EMBER_SWITCH_FLOAT(x.dtype(), unsupported_dtype(c, x.dtype()), {
-    const scalar_t* in = x.data<const scalar_t>();
-    scalar_t* out = y.data<scalar_t>();
-    each(y.num_elements(), [&](int64_t o) {
-      out[o] = kMax ? pool::max_at(g, in, o) : pool::avg_at(g, in, o);
-    });
+    if constexpr (kMax)
+      max_pool(g, x.data<const scalar_t>(), c.outputs[0].data<scalar_t>());
+    else
+      avg_pool(g, x.data<const scalar_t>(), c.outputs[0].data<scalar_t>());
   });
 }
 
-void max_pool_grad(KernelContext& c) {
+void max_pool_grad_kernel(KernelContext& c) {
   const Tensor& x = c.inputs[0];
-  const Tensor& grad = c.inputs[2];
   pool::Geometry g = geometry(c, x.shape());
-  EMBER_SWITCH_FLOAT(x.dtype(), unsupported_dtype(c, x.dtype()), {
-    const scalar_t* in = x.data<const scalar_t>();
-    const scalar_t* gr = grad.data<const scalar_t>();
-    scalar_t* out = c.outputs[0].data<scalar_t>();
-    each(x.num_elements(), [&](int64_t e) { out[e] = pool::max_grad_at(g, in, gr, e); });
-  });
+  if (x.num_elements() == 0) return;
+  EMBER_SWITCH_FLOAT(x.dtype(), unsupported_dtype(c, x.dtype()),
+                     max_pool_grad(g, x.data<const scalar_t>(), c.inputs[2].data<const scalar_t>(),
+                                   c.outputs[0].data<scalar_t>()));
 }
 
-void avg_pool_grad(KernelContext& c) {
-  const Tensor& grad = c.inputs[0];
+void avg_pool_grad_kernel(KernelContext& c) {
   Tensor& dx = c.outputs[0];
   pool::Geometry g = geometry(c, dx.shape());
-  EMBER_SWITCH_FLOAT(grad.dtype(), unsupported_dtype(c, grad.dtype()), {
-    const scalar_t* gr = grad.data<const scalar_t>();
-    scalar_t* out = dx.data<scalar_t>();
-    each(dx.num_elements(), [&](int64_t e) { out[e] = pool::avg_grad_at(g, gr, e); });
-  });
+  if (dx.num_elements() == 0) return;
+  EMBER_SWITCH_FLOAT(dx.dtype(), unsupported_dtype(c, dx.dtype()),
+                     avg_pool_grad(g, c.inputs[0].data<const scalar_t>(), dx.data<scalar_t>()));
 }
 
 EMBER_REGISTER_KERNEL(op_name::MaxPool, CPU, pool_kernel<true>);
 EMBER_REGISTER_KERNEL(op_name::AvgPool, CPU, pool_kernel<false>);
-EMBER_REGISTER_KERNEL(op_name::MaxPoolGrad, CPU, max_pool_grad);
-EMBER_REGISTER_KERNEL(op_name::AvgPoolGrad, CPU, avg_pool_grad);
+EMBER_REGISTER_KERNEL(op_name::MaxPoolGrad, CPU, max_pool_grad_kernel);
+EMBER_REGISTER_KERNEL(op_name::AvgPoolGrad, CPU, avg_pool_grad_kernel);
 
 }  // namespace
 }  // namespace ember::cpu
