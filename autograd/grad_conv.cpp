@@ -27,8 +27,9 @@ constexpr Triple kDepthwise{op_name::DepthwiseConv2dNative, op_name::DepthwiseCo
 Grads forward_grad(const Triple& t, const GradContext& c) {
   const Tensor& x = c.inputs[0];
   const Tensor& f = c.inputs[1];
-  return {execute1(op_def(t.input), {f, G}, with_sizes(c.attrs, "input_sizes", x.shape())),
-          execute1(op_def(t.filter), {x, G}, with_sizes(c.attrs, "filter_sizes", f.shape()))};
+  // The data's gradient is skipped when nothing asks for it (the first layer).
+  return {c.needs_grad(0) ? execute1(op_def(t.input), {f, G}, with_sizes(c.attrs, "input_sizes", x.shape())) : kNone,
+          c.needs_grad(1) ? execute1(op_def(t.filter), {x, G}, with_sizes(c.attrs, "filter_sizes", f.shape())) : kNone};
 }
 // dx = input_adjoint(f, dy): d f = filter_adjoint(G, dy), d dy = conv(G, f).
 Grads input_grad(const Triple& t, const GradContext& c) {

@@ -21,7 +21,10 @@ GRAD(op_name::Sin, kGradUsesInputs) { return {G * cos(X)}; } END_GRAD;
 GRAD(op_name::Cos, kGradUsesInputs) { return {-G * sin(X)}; } END_GRAD;
 GRAD(op_name::Tanh, kGradUsesOutputs) { return {G * (1 - Y * Y)}; } END_GRAD;                 // 1 - tanh^2
 GRAD(op_name::Sigmoid, kGradUsesOutputs) { return {G * Y * (1 - Y)}; } END_GRAD;
-GRAD(op_name::Relu, kGradUsesInputs) { return {where(X > 0, G, zeros_like(G))}; } END_GRAD;
+GRAD(op_name::Relu, kGradUsesInputs) { return {execute1(EMBER_OP(op_name::ReluGrad), {G, X})}; } END_GRAD;
+GRAD(op_name::ReluGrad, kGradUsesInputs) {                                                     // linear in g; none for the features
+  return {execute1(EMBER_OP(op_name::ReluGrad), {G, B}), kNone};
+} END_GRAD;
 GRAD(op_name::LeakyRelu, kGradUsesInputs) {
   return {where(X > 0, G, G * c.attrs.get<double>("alpha"))};
 } END_GRAD;

@@ -331,7 +331,9 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
       if (!out_grads[k].defined() && outputs[k].defined() &&
           differentiable_dtype(outputs[k].dtype()))
         out_grads[k] = zeros_like(outputs[k]);
-    GradContext gc{*op, inputs, outputs, out_grads, attrs};
+    std::vector<bool> needed;
+    for (const Slot& t : inputs_of(entries[i])) needed.push_back(t.defined() && reach.count(t.id) > 0);
+    GradContext gc{*op, inputs, outputs, out_grads, attrs, &needed};
     // A forward value the gradient did not declare (GRAD's uses) is a
     // stand-in without a buffer; reading it raises Internal naming this op.
     struct GradientOf {

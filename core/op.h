@@ -107,6 +107,12 @@ struct GradContext {
   std::span<const Tensor> outputs;
   std::span<const Tensor> output_grads;
   const Attrs& attrs;
+  /// Per input, whether anything asked for depends on it (TensorFlow's
+  /// skip_input_indices, inverted); null: every input. A gradient may skip
+  /// computing what no one needs (a convolution's input gradient for the
+  /// data), returning an undefined tensor there.
+  const std::vector<bool>* needed = nullptr;
+  bool needs_grad(size_t i) const { return !needed || (*needed)[i]; }
 };
 
 /// The kinds of attribute value, in AttrValue's order.

@@ -25,6 +25,7 @@ inline constexpr char Tanh[] = "Tanh";
 inline constexpr char Sigmoid[] = "Sigmoid";
 inline constexpr char Relu[] = "Relu";
 inline constexpr char Gelu[] = "Gelu";
+inline constexpr char ReluGrad[] = "ReluGrad";
 inline constexpr char LeakyRelu[] = "LeakyRelu";
 inline constexpr char Elu[] = "Elu";
 inline constexpr char Selu[] = "Selu";

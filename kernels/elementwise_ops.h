@@ -41,6 +41,7 @@
   X(Div, binary_numeric, fn::Div) \
   X(Pow, binary_numeric, fn::Pow) \
   X(Maximum, binary_numeric, fn::Maximum) \
+  X(ReluGrad, binary_numeric, fn::ReluGrad) \
   X(Minimum, binary_numeric, fn::Minimum) \
   X(FloorDiv, binary_numeric, fn::FloorDiv) \
   X(FloorMod, binary_numeric, fn::FloorMod) \

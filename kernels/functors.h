@@ -442,6 +442,13 @@ struct Pow {
     }
   }
 };
+/// ReluGrad(gradients, features): the gradient where the feature is positive.
+struct ReluGrad {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T g, T x) const {
+    return x > T(0) ? g : T(0);
+  }
+};
 struct Maximum {  // NaN in either input gives NaN
   template <typename T>
   EMBER_HOST_DEVICE T operator()(T a, T b) const {

@@ -9,7 +9,7 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::LeakyRelu, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
+const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
 
 using Ref1 = std::function<double(double)>;
 using Ref2 = std::function<double(double, double)>;
@@ -438,6 +438,16 @@ TEST_P(WhereTest, SelectsWithBroadcasting) {
     EXPECT_TRUE(all_close(where(c, a, b), want, so));
   }
   EXPECT_THROW(where(ones({2}), ones({2}), ones({2})), InvalidArgument);
+}
+
+TEST_P(BinaryTest, ReluGradPassesTheGradientWhereTheFeatureIsPositive) {
+  for (DType dt : {float32, float64, int32}) {
+    std::vector<double> g, x;
+    Tensor gt = random_tensor({3, 50}, dt, -5, 5, 1, &g), xt = random_tensor({3, 50}, dt, -5, 5, 2, &x);
+    std::vector<double> want(g.size());
+    for (size_t i = 0; i < g.size(); ++i) want[i] = x[i] > 0 ? g[i] : 0;
+    EXPECT_TRUE(all_close(execute1(op_def(op_name::ReluGrad), {gt, xt}), want, {3, 50}, 0, 0));
+  }
 }
 
 TEST_P(BinaryTest, BiasAddAlongTheChannelAxis) {

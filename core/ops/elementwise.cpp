@@ -113,6 +113,7 @@ EMBER_DEFINE_OP(op_name::RealDiv).inputs(2).api("div").set_infer(infer_binary_fl
 EMBER_DEFINE_OP(op_name::Div).inputs(2).api("div").set_infer(infer_binary_numeric);
 EMBER_DEFINE_OP(op_name::Pow).inputs(2).api("pow").set_infer(infer_binary_numeric);
 EMBER_DEFINE_OP(op_name::Maximum).inputs(2).api("maximum").set_infer(infer_binary_numeric);
+EMBER_DEFINE_OP(op_name::ReluGrad).inputs(2).api("relu").set_infer(infer_binary_numeric);
 EMBER_DEFINE_OP(op_name::Minimum).inputs(2).api("minimum").set_infer(infer_binary_numeric);
 EMBER_DEFINE_OP(op_name::FloorDiv).inputs(2).api("floordiv").set_infer(infer_binary_numeric);
 EMBER_DEFINE_OP(op_name::FloorMod).inputs(2).api("floormod").set_infer(infer_binary_numeric);
