@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "core/host_device.h"
+#include "core/ops/conv_util.h"
 
 namespace ember::pool {
 
@@ -18,6 +19,13 @@ struct Geometry {
   int64_t kh, kw, sh, sw;
   int64_t pad_top, pad_left;
 };
+
+/// The geometry of a pooling op's call (`ksize`, `strides`, `padding`) over `input`.
+inline Geometry geometry(const KernelContext& c, const TensorShape& input) {
+  auto k = c.attrs.get<std::vector<int64_t>>("ksize");
+  Window2D w = window_2d(c, input, k[1], k[2]);
+  return {w.n, w.h, w.w, w.c, w.oh, w.ow, w.kh, w.kw, w.sh, w.sw, w.pad_top, w.pad_left};
+}
 
 // The window of output (y, x): its first row and column (maybe negative) and
 // the part inside the input.

@@ -17,12 +17,6 @@
 namespace ember::cpu {
 namespace {
 
-pool::Geometry geometry(const KernelContext& c, const TensorShape& input) {
-  auto k = c.attrs.get<std::vector<int64_t>>("ksize");
-  Window2D w = window_2d(c, input, k[1], k[2]);
-  return {w.n, w.h, w.w, w.c, w.oh, w.ow, w.kh, w.kw, w.sh, w.sw, w.pad_top, w.pad_left};
-}
-
 // Calls f(b, y, x, span) for every output pixel, images split across threads.
 template <typename F>
 void each_pixel(const pool::Geometry& g, F f) {
@@ -131,7 +125,7 @@ void avg_pool_grad(const pool::Geometry& g, const T* grad, T* dx) {
 template <bool kMax>
 void pool_kernel(KernelContext& c) {
   const Tensor& x = c.inputs[0];
-  pool::Geometry g = geometry(c, x.shape());
+  pool::Geometry g = pool::geometry(c, x.shape());
   if (c.outputs[0].num_elements() == 0) return;
   EMBER_SWITCH_FLOAT(x.dtype(), unsupported_dtype(c, x.dtype()), {
     if constexpr (kMax)
@@ -143,7 +137,7 @@ void pool_kernel(KernelContext& c) {
 
 void max_pool_grad_kernel(KernelContext& c) {
   const Tensor& x = c.inputs[0];
-  pool::Geometry g = geometry(c, x.shape());
+  pool::Geometry g = pool::geometry(c, x.shape());
   if (x.num_elements() == 0) return;
   EMBER_SWITCH_FLOAT(x.dtype(), unsupported_dtype(c, x.dtype()),
                      max_pool_grad(g, x.data<const scalar_t>(), c.inputs[2].data<const scalar_t>(),
@@ -152,7 +146,7 @@ void max_pool_grad_kernel(KernelContext& c) {
 
 void avg_pool_grad_kernel(KernelContext& c) {
   Tensor& dx = c.outputs[0];
-  pool::Geometry g = geometry(c, dx.shape());
+  pool::Geometry g = pool::geometry(c, dx.shape());
   if (dx.num_elements() == 0) return;
   EMBER_SWITCH_FLOAT(dx.dtype(), unsupported_dtype(c, dx.dtype()),
                      avg_pool_grad(g, c.inputs[0].data<const scalar_t>(), dx.data<scalar_t>()));

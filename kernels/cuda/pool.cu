@@ -8,12 +8,6 @@
 namespace ember::cuda {
 namespace {
 
-pool::Geometry geometry(const KernelContext& c, const TensorShape& input) {
-  auto k = c.attrs.get<std::vector<int64_t>>("ksize");
-  Window2D w = window_2d(c, input, k[1], k[2]);
-  return {w.n, w.h, w.w, w.c, w.oh, w.ow, w.kh, w.kw, w.sh, w.sw, w.pad_top, w.pad_left};
-}
-
 #define EMBER_GRID_STRIDE(i, n)                                                            \
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
@@ -42,7 +36,7 @@ void launch_pool(const KernelContext& c, const pool::Geometry& g, const Tensor& 
 template <bool kMax>
 void pool_kernel(KernelContext& c) {
   const Tensor& x = c.inputs[0];
-  pool::Geometry g = geometry(c, x.shape());
+  pool::Geometry g = pool::geometry(c, x.shape());
   EMBER_SWITCH_FLOAT(x.dtype(), unsupported_dtype(c, x.dtype()),
                      (launch_pool<scalar_t, kMax>(c, g, x, c.outputs[0])));
 }
@@ -57,7 +51,7 @@ void launch_max_grad(const KernelContext& c, const pool::Geometry& g, Tensor& dx
 }
 
 void max_pool_grad(KernelContext& c) {
-  pool::Geometry g = geometry(c, c.inputs[0].shape());
+  pool::Geometry g = pool::geometry(c, c.inputs[0].shape());
   EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
                      (launch_max_grad<scalar_t>(c, g, c.outputs[0])));
 }
@@ -72,7 +66,7 @@ void launch_avg_grad(const KernelContext& c, const pool::Geometry& g, Tensor& dx
 }
 
 void avg_pool_grad(KernelContext& c) {
-  pool::Geometry g = geometry(c, c.outputs[0].shape());
+  pool::Geometry g = pool::geometry(c, c.outputs[0].shape());
   EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
                      (launch_avg_grad<scalar_t>(c, g, c.outputs[0])));
 }

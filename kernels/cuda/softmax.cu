@@ -15,12 +15,35 @@ namespace {
 // outputs.
 // Rows of up to 1024 elements get a warp each, longer rows a block.
 
+// Merges the lanes' online states of one row: warp shuffles, then (for a
+// block per row) shared memory across warps. Every thread of the block calls
+// it, as it may synchronise the block.
+template <typename C, int kRowThreads>
+__device__ kernels::OnlineSoftmax<C> merge_row(kernels::OnlineSoftmax<C> acc, C* warp_m, C* warp_s) {
+  for (int offset = 16; offset > 0; offset /= 2) {
+    C om = __shfl_xor_sync(0xffffffffu, acc.m, offset);
+    C os = __shfl_xor_sync(0xffffffffu, acc.s, offset);
+    acc.merge(om, os);
+  }
+  if constexpr (kRowThreads > 32) {
+    const int warp = threadIdx.x / 32;
+    if (threadIdx.x % 32 == 0) {
+      warp_m[warp] = acc.m;
+      warp_s[warp] = acc.s;
+    }
+    __syncthreads();
+    acc = {warp_m[0], warp_s[0]};
+    for (int w = 1; w < kRowThreads / 32; ++w) acc.merge(warp_m[w], warp_s[w]);
+    __syncthreads();
+  }
+  return acc;
+}
+
 template <typename T, bool kLog, int kRowThreads>
 __global__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int64_t rows,
                              int64_t n) {
   using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
   constexpr int kRowsPerBlock = kThreads / kRowThreads;
-  constexpr int kWarps = kRowThreads / 32;
   __shared__ C warp_m[kThreads / 32], warp_s[kThreads / 32];
   const int lane = threadIdx.x % kRowThreads, slot = threadIdx.x / kRowThreads;
   for (int64_t r0 = blockIdx.x * static_cast<int64_t>(kRowsPerBlock); r0 < rows;
@@ -30,22 +53,7 @@ __global__ void softmax_rows(const T* __restrict__ x, T* __restrict__ y, int64_t
     kernels::OnlineSoftmax<C> acc;
     if (active)
       for (int64_t i = lane; i < n; i += kRowThreads) acc.add(static_cast<C>(x[r * n + i]));
-    for (int offset = 16; offset > 0; offset /= 2) {
-      C om = __shfl_xor_sync(0xffffffffu, acc.m, offset);
-      C os = __shfl_xor_sync(0xffffffffu, acc.s, offset);
-      acc.merge(om, os);
-    }
-    if constexpr (kWarps > 1) {
-      const int warp = threadIdx.x / 32;
-      if (threadIdx.x % 32 == 0) {
-        warp_m[warp] = acc.m;
-        warp_s[warp] = acc.s;
-      }
-      __syncthreads();
-      acc = {warp_m[0], warp_s[0]};
-      for (int w = 1; w < kWarps; ++w) acc.merge(warp_m[w], warp_s[w]);
-      __syncthreads();
-    }
+    acc = merge_row<C, kRowThreads>(acc, warp_m, warp_s);
     if (!active) continue;
     C shift, sum;
     acc.finish(shift, sum);
@@ -105,7 +113,6 @@ template <typename T, bool kSparse, typename L, int kRowThreads>
 __global__ void xent_rows(const T* __restrict__ x, const L* __restrict__ labels,
                           T* __restrict__ loss, T* __restrict__ bp, int64_t rows, int64_t n) {
   constexpr int kRowsPerBlock = kThreads / kRowThreads;
-  constexpr int kWarps = kRowThreads / 32;
   __shared__ T warp_m[kThreads / 32], warp_s[kThreads / 32];
   const int lane = threadIdx.x % kRowThreads, slot = threadIdx.x / kRowThreads;
   for (int64_t r0 = blockIdx.x * static_cast<int64_t>(kRowsPerBlock); r0 < rows;
@@ -115,22 +122,7 @@ __global__ void xent_rows(const T* __restrict__ x, const L* __restrict__ labels,
     kernels::OnlineSoftmax<T> acc;
     if (active)
       for (int64_t i = lane; i < n; i += kRowThreads) acc.add(x[r * n + i]);
-    for (int offset = 16; offset > 0; offset /= 2) {
-      T om = __shfl_xor_sync(0xffffffffu, acc.m, offset);
-      T os = __shfl_xor_sync(0xffffffffu, acc.s, offset);
-      acc.merge(om, os);
-    }
-    if constexpr (kWarps > 1) {
-      const int warp = threadIdx.x / 32;
-      if (threadIdx.x % 32 == 0) {
-        warp_m[warp] = acc.m;
-        warp_s[warp] = acc.s;
-      }
-      __syncthreads();
-      acc = {warp_m[0], warp_s[0]};
-      for (int w = 1; w < kWarps; ++w) acc.merge(warp_m[w], warp_s[w]);
-      __syncthreads();
-    }
+    acc = merge_row<T, kRowThreads>(acc, warp_m, warp_s);
     T shift, sum;
     acc.finish(shift, sum);
     const T lse = ::log(sum), inv = T(1) / sum;
