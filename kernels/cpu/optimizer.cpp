@@ -3,8 +3,8 @@
 // one pass over the elements, split across threads.
 #include "core/op.h"
 #include "core/op_names.h"
-#include "core/variable.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/optimizer_update.h"
 #include "kernels/optimizers.h"
 
 namespace ember::cpu {
@@ -31,13 +31,8 @@ void run_update(const KernelContext& c, std::span<Tensor> vals, bool flag) {
 
 template <typename U>
 void update_kernel(KernelContext& c) {
-  VariableState* states[U::kSlots + 1];
-  for (int i = 0; i <= U::kSlots; ++i)
-    states[i] = static_cast<VariableState*>(c.inputs[static_cast<size_t>(i)].impl()->resource.get());
-  bool flag = false;
-  if constexpr (U::kFlag != nullptr) flag = c.attrs.get<bool>(U::kFlag);
   DType t = c.inputs[U::kGrad].dtype();
-  VariableState::update_in_place(states, [&](std::span<Tensor> vals) {
+  optim::with_update_buffers<U>(c, [&](std::span<Tensor> vals, bool flag) {
     EMBER_SWITCH_FLOAT(t, unsupported_dtype(c, t), run_update<U, scalar_t>(c, vals, flag));
   });
 }

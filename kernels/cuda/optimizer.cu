@@ -3,8 +3,8 @@
 // the scalar hyper-parameters read from device memory by every thread (they
 // may be computed on the device, as a schedule's learning rate is).
 #include "core/op_names.h"
-#include "core/variable.h"
 #include "kernels/cuda/common.cuh"
+#include "kernels/optimizer_update.h"
 #include "kernels/optimizers.h"
 
 namespace ember::cuda {
@@ -50,13 +50,8 @@ void launch_update(const KernelContext& c, std::span<Tensor> vals, bool flag, cu
 
 template <typename U>
 void update_kernel(KernelContext& c) {
-  VariableState* states[U::kSlots + 1];
-  for (int i = 0; i <= U::kSlots; ++i)
-    states[i] = static_cast<VariableState*>(c.inputs[static_cast<size_t>(i)].impl()->resource.get());
-  bool flag = false;
-  if constexpr (U::kFlag != nullptr) flag = c.attrs.get<bool>(U::kFlag);
   DType t = c.inputs[U::kGrad].dtype();
-  VariableState::update_in_place(states, [&](std::span<Tensor> vals) {
+  optim::with_update_buffers<U>(c, [&](std::span<Tensor> vals, bool flag) {
     if (vals[0].num_elements() == 0) return;
     cudaStream_t s = prepare(c);
     EMBER_SWITCH_FLOAT(t, unsupported_dtype(c, t), (launch_update<U, scalar_t>(c, vals, flag, s)));
