@@ -3,11 +3,11 @@
 # (default 3), and prints a Markdown table with each workload's median figure
 # on both sides and the median of the per-round ratios (this machine drifts,
 # so only ratios taken from adjacent runs mean anything).
-# Usage: [ROUNDS=5] [TORCH_BENCH=torch2-bench] bench/compare.sh [workload...]
+# Usage: [ROUNDS=5] [TORCH_BENCH=torch2-bench] [BUILD=build/release] bench/compare.sh [workload...]
 #   (after scripts/build.sh release; torch2-bench: libtorch 2.x, scripts/setup-torch2.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build=build/release
+build="${BUILD:-build/release}"
 rounds="${ROUNDS:-3}"
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(nproc)}"  # both sides use the same threads
 all=""

@@ -1,5 +1,5 @@
 // ember-bench: the workloads of ../shared/BENCHMARKS.md that ember can run
-// today. Usage: ember-bench [--json] [--device cpu|cuda] [workload...]
+// today. Usage: ember-bench [--json] [--device cpu|cuda] [--batch N] [workload...]
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -115,6 +115,80 @@ std::vector<Figure> conv2d_bench() {
   };
   double t = bench::time_per_call(step, 5, 7, 2, sync);
   return {{"conv2d", flops / t / 1e9, "GFLOP/s"}};
+}
+
+// ---- training: the mlp and cnn models of BENCHMARKS.md on Fashion-MNIST ------------------
+
+int64_t g_batch_override = 0;  // --batch N: the GPU's batch-1024 variants
+
+struct Trained {
+  double ms_per_step;
+  float accuracy;
+};
+
+/// Trains `model` as BENCHMARKS.md says (Adam(1e-3), softmax cross-entropy,
+/// shuffled each epoch) and times every step of every epoch, data included.
+Trained train_fashion_mnist(const std::shared_ptr<layers::Layer>& model, const TensorShape& example,
+                            int64_t batch, int epochs) {
+  data::Mnist mnist = [] {
+    DeviceScope cpu(Device::cpu());
+    return data::load_mnist(data::kFashionMnistDir);
+  }();
+  auto prepare = [&](const Tensor& images, const Tensor& labels) {
+    DeviceScope cpu(Device::cpu());
+    std::vector<int64_t> dims{images.dim(0)};
+    for (int64_t d : example.dims()) dims.push_back(d);
+    return std::pair{reshape(cast(images, float32) * (1.0f / 255), TensorShape(dims)), cast(labels, int32)};
+  };
+  auto [train_x, train_y] = prepare(mnist.train_images, mnist.train_labels);
+  auto [test_x, test_y] = prepare(mnist.test_images, mnist.test_labels);
+  DeviceScope scope(g_device);
+  random::set_seed(1);
+  auto dataset = data::Dataset::from_tensor_slices({train_x, train_y})
+                     .shuffle(train_x.dim(0), 1)
+                     .batch(batch)
+                     .prefetch(2, g_device);
+  auto optimizer = std::make_shared<optimizers::Adam>(1e-3);
+  losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
+  int64_t steps = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    auto it = dataset.iterator();
+    while (auto b = it.next()) {
+      GradientTape tape;
+      Tensor loss = loss_fn((*b)[1], (*model)((*b)[0], true));
+      auto vars = model->trainable_variables();
+      optimizer->apply(tape.gradient(loss, vars), vars);
+      ++steps;
+    }
+  }
+  sync();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  metrics::SparseCategoricalAccuracy accuracy;
+  auto it = data::Dataset::from_tensor_slices({test_x, test_y}).batch(1000).iterator();
+  while (auto b = it.next()) accuracy.update_state((*b)[1], (*model)((*b)[0].to(g_device)));
+  return {secs * 1e3 / double(steps), accuracy.result().item<float>()};
+}
+
+std::vector<Figure> mlp_bench() {
+  auto model = std::make_shared<layers::Sequential>(std::vector<std::shared_ptr<layers::Layer>>{
+      std::make_shared<layers::Dense>(256, layers::DenseOptions{.activation = "relu"}),
+      std::make_shared<layers::Dense>(10)});
+  Trained t = train_fashion_mnist(model, {784}, g_batch_override ? g_batch_override : 128, 3);
+  return {{"mlp", t.ms_per_step, "ms"}, {"mlp_accuracy", t.accuracy, "fraction"}};
+}
+
+std::vector<Figure> cnn_bench() {
+  using layers::Conv2DOptions;
+  auto model = std::make_shared<layers::Sequential>(std::vector<std::shared_ptr<layers::Layer>>{
+      std::make_shared<layers::Conv2D>(32, std::vector<int64_t>{3}, Conv2DOptions{.activation = "relu"}),
+      std::make_shared<layers::MaxPool2D>(),
+      std::make_shared<layers::Conv2D>(64, std::vector<int64_t>{3}, Conv2DOptions{.activation = "relu"}),
+      std::make_shared<layers::MaxPool2D>(), std::make_shared<layers::Flatten>(),
+      std::make_shared<layers::Dense>(128, layers::DenseOptions{.activation = "relu"}),
+      std::make_shared<layers::Dense>(10)});
+  Trained t = train_fashion_mnist(model, {28, 28, 1}, g_batch_override ? g_batch_override : 64, 1);
+  return {{"cnn", t.ms_per_step, "ms"}, {"cnn_accuracy", t.accuracy, "fraction"}};
 }
 
 // ---- the GPU sizes (BENCHMARKS.md): run only with --device cuda -------------------------
@@ -246,8 +320,10 @@ int main(int argc, char** argv) {
       json = true;
     } else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) {
       g_device = Device::parse(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) {
+      g_batch_override = std::atoll(argv[++i]);
     } else if (!std::strcmp(argv[i], "--help")) {
-      std::printf("usage: ember-bench [--json] [--device cpu|cuda] [workload...]\n");
+      std::printf("usage: ember-bench [--json] [--device cpu|cuda] [--batch N (mlp, cnn)] [workload...]\n");
       return 0;
     } else {
       names.emplace_back(argv[i]);
@@ -262,6 +338,8 @@ int main(int argc, char** argv) {
                        {"matmul_1024", matmul_1024},
                        {"log_softmax", log_softmax_bench},
                        {"conv2d", conv2d_bench},
+                       {"mlp", mlp_bench},
+                       {"cnn", cnn_bench},
                        {"checkpoint", checkpoint_bench},
                        {"add_256M", add_256m},
                        {"matmul_8192", matmul_8192}},

@@ -8,7 +8,7 @@ namespace ember {
 
 BuildInfo build_info() {
   return {EMBER_VERSION,      EMBER_BUILD_TYPE,     EMBER_CXX_COMPILER, cuda::compiled_with_cuda(),
-          "OpenBLAS (CBLAS)", omp_get_max_threads()};
+          "oneDNN sgemm, OpenBLAS dgemm", omp_get_max_threads()};
 }
 
 }  // namespace ember

@@ -1,6 +1,12 @@
 #include "core/context.h"
 
+#include <omp.h>
+
+#include <algorithm>
+
 namespace ember {
+
+void set_cpu_threads_for_this_thread(int n) { omp_set_num_threads(std::max(n, 1)); }
 
 std::string current_name_scope() {
   std::string s;

@@ -54,6 +54,12 @@ inline Context& context() {
   return ctx;
 }
 
+/// How many CPU threads the ops this thread runs may use (OpenMP's
+/// per-thread count; the default is every core). A helper thread such as the
+/// data pipeline's sets 1: a second team of spinning OpenMP threads would
+/// fight the training step's team for the cores.
+void set_cpu_threads_for_this_thread(int n);
+
 /// The current name scope, "outer/inner/" (empty at top level).
 std::string current_name_scope();
 

@@ -28,6 +28,24 @@ void copy(void* dst, Device dst_device, const void* src, Device src_device, size
 /// Waits for all work queued on the device's compute stream.
 void synchronize(int index);
 
+/// Host-to-device uploads from one thread (a data pipeline's) through pinned
+/// host buffers used in turn: a slot is refilled once its last copy has
+/// finished, and the copy is queued on the compute stream without waiting
+/// for it, so the uploading thread never waits for the step's kernels.
+class UploadStaging {
+ public:
+  explicit UploadStaging(int device);
+  ~UploadStaging();
+  UploadStaging(const UploadStaging&) = delete;
+  UploadStaging& operator=(const UploadStaging&) = delete;
+  /// Copies `bytes` from host `src` to device `dst` (on this staging's device).
+  void upload(void* dst, const void* src, size_t bytes);
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
 #ifdef EMBER_WITH_CUDA
 }  // namespace ember::cuda
 struct CUstream_st;

@@ -105,6 +105,23 @@ Tensor copy_to_device(const Tensor& t, Device device) {
 }
 }  // namespace detail
 
+struct DeviceFeeder::Staging {
+  explicit Staging(int index) : upload(index) {}
+  cuda::UploadStaging upload;
+};
+
+DeviceFeeder::DeviceFeeder(Device device) : device_(device) {
+  if (device.is_cuda()) staging_ = std::make_unique<Staging>(device.index());
+}
+DeviceFeeder::~DeviceFeeder() = default;
+
+Tensor DeviceFeeder::feed(const Tensor& t) {
+  if (!staging_ || !t.device().is_cpu() || t.is_symbolic()) return t.to(device_);
+  Tensor out = Tensor::empty(t.shape(), t.dtype(), device_);
+  staging_->upload.upload(out.raw_data(), t.raw_data(), t.nbytes());
+  return out;
+}
+
 void Tensor::check_dtype(DType wanted, const char* what) const {
   EMBER_CHECK(defined(), InvalidArgument, "[", what, "] the tensor is undefined");
   EMBER_CHECK(dtype() == wanted, InvalidArgument, "[", what, "] the tensor is ",

@@ -180,6 +180,24 @@ Tensor make_constant_as(const std::vector<double>& values, DType dtype, const Te
 Tensor copy_to_device(const Tensor& t, Device device);
 }
 
+/// Moves host tensors to one device for a thread that feeds it (the data
+/// pipeline's prefetch): onto a GPU through pinned, double-buffered host
+/// staging whose copies never wait for the device's queued work; to the CPU
+/// (or from a tensor already there) it is `Tensor::to`.
+class DeviceFeeder {
+ public:
+  explicit DeviceFeeder(Device device);
+  ~DeviceFeeder();
+  DeviceFeeder(const DeviceFeeder&) = delete;
+  DeviceFeeder& operator=(const DeviceFeeder&) = delete;
+  Tensor feed(const Tensor& t);
+
+ private:
+  Device device_;
+  struct Staging;
+  std::unique_ptr<Staging> staging_;
+};
+
 /// A 0-d tensor holding `value`. Floating literals make float32 tensors, as
 /// in TensorFlow and libtorch (constant(3.0) is float32); ask for float64
 /// with constant(3.0, float64).

@@ -51,7 +51,7 @@ struct Adam {
   static constexpr const char* kFlag = "use_nesterov";
   template <typename T>
   EMBER_HOST_DEVICE static void prepare(T* k) {
-    k[6] = k[2] * sqrt(T(1) - k[1]) / (T(1) - k[0]);
+    k[6] = k[2] * std::sqrt(T(1) - k[1]) / (T(1) - k[0]);
   }
   template <typename T>
   EMBER_HOST_DEVICE static void step(const T* k, bool nesterov, T& var, T* s, T g) {
@@ -59,7 +59,7 @@ struct Adam {
     s[0] += (g - s[0]) * (T(1) - beta1);
     s[1] += (g * g - s[1]) * (T(1) - beta2);
     T m = nesterov ? g * (T(1) - beta1) + beta1 * s[0] : s[0];
-    var -= (m * alpha) / (sqrt(s[1]) + eps);
+    var -= (m * alpha) / (std::sqrt(s[1]) + eps);
   }
 };
 
@@ -74,7 +74,7 @@ struct RMSProp {
   EMBER_HOST_DEVICE static void step(const T* k, bool, T& var, T* s, T g) {
     T lr = k[0], rho = k[1], momentum = k[2], eps = k[3];
     s[0] += (g * g - s[0]) * (T(1) - rho);
-    s[1] = s[1] * momentum + (g * lr) / sqrt(s[0] + eps);
+    s[1] = s[1] * momentum + (g * lr) / std::sqrt(s[0] + eps);
     var -= s[1];
   }
 };
@@ -93,7 +93,7 @@ struct CenteredRMSProp {
     s[1] += (g * g - s[1]) * (T(1) - rho);
     s[0] += (g - s[0]) * (T(1) - rho);
     T denom = (s[1] - s[0] * s[0]) + eps;
-    s[2] = s[2] * momentum + (g * lr) / sqrt(denom);
+    s[2] = s[2] * momentum + (g * lr) / std::sqrt(denom);
     var -= s[2];
   }
 };
@@ -108,7 +108,7 @@ struct AdagradV2 {
   template <typename T>
   EMBER_HOST_DEVICE static void step(const T* k, bool update_slots, T& var, T* s, T g) {
     if (update_slots) s[0] += g * g;
-    var -= g * k[0] / (sqrt(s[0]) + k[1]);
+    var -= g * k[0] / (std::sqrt(s[0]) + k[1]);
   }
 };
 

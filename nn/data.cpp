@@ -14,6 +14,7 @@
 #include <random>
 #include <thread>
 
+#include "core/context.h"
 #include "core/error.h"
 #include "core/ops.h"
 #include "core/random.h"
@@ -402,7 +403,12 @@ struct Prefetch : Dataset::Node {
     int64_t cap = std::max<int64_t>(buffer, 1);
     std::optional<Device> dev = device;
     raw->worker = std::thread([raw, in, cap, dev] {
+      // The pipeline runs on one core, beside the step's threads, as
+      // tf.data runs on its own pool rather than the intra-op one.
+      set_cpu_threads_for_this_thread(1);
       try {
+        std::optional<DeviceFeeder> feeder;
+        if (dev) feeder.emplace(*dev);
         while (true) {
           {
             std::unique_lock<std::mutex> lock(raw->mu);
@@ -411,8 +417,8 @@ struct Prefetch : Dataset::Node {
           }
           auto e = in->next();
           if (!e) break;
-          if (dev)
-            for (Tensor& t : *e) t = t.to(*dev);
+          if (feeder)
+            for (Tensor& t : *e) t = feeder->feed(t);
           std::lock_guard<std::mutex> lock(raw->mu);
           raw->queue.push_back(std::move(*e));
           raw->cv.notify_all();

@@ -73,7 +73,9 @@ class Dataset {
   /// The first `count` elements.
   Dataset take(int64_t count) const;
   /// Elements produced ahead on a background thread, up to `buffer_size`,
-  /// moved to `device` when given (onto the GPU while the step computes).
+  /// moved to `device` when given (onto a GPU through pinned,
+  /// double-buffered staging, while the step computes). The pipeline's ops
+  /// run on that thread with one CPU thread, beside the step's.
   Dataset prefetch(int64_t buffer_size = 2, std::optional<Device> device = std::nullopt) const;
 
   /// A new pass over the elements.

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ ccache pkg-config libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
-          libopenblas-dev libprotobuf-dev protobuf-compiler libdnnl-dev zlib1g-dev
+          libopenblas-openmp-dev libprotobuf-dev protobuf-compiler libdnnl-dev zlib1g-dev
           dataset-fashion-mnist)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(libtorch-dev)

@@ -192,5 +192,27 @@ TEST(DatasetTest, MapRepeatTakeAndPrefetch) {
   { auto it2 = numbers(1000).repeat().prefetch(4).iterator(); it2.next(); }
 }
 
+// Prefetching onto a device (on a GPU: through pinned staging slots, reused
+// while earlier batches are still in use) gives the same values there.
+class PrefetchTest : public DeviceTest {};
+TEST_P(PrefetchTest, OntoTheDeviceKeepsEveryValue) {
+  Device dev = GetParam();
+  Tensor images = cast(reshape(range(0, 64 * 300), {64, 300}), float32);
+  Tensor labels = range(0, 64);
+  Dataset d = Dataset::from_tensor_slices({images, labels}).batch(5);
+  std::vector<Element> ahead, plain;
+  for (auto it = d.prefetch(3, dev).iterator(); auto e = it.next();) ahead.push_back(*e);  // all held at once
+  for (auto it = d.iterator(); auto e = it.next();) plain.push_back(*e);
+  ASSERT_EQ(ahead.size(), plain.size());
+  for (size_t i = 0; i < ahead.size(); ++i) {
+    for (size_t j = 0; j < 2; ++j) {
+      EXPECT_EQ(ahead[i][j].device(), dev);
+      EXPECT_EQ(cast(ahead[i][j].to(Device::cpu()), float64).to_vector<double>(),
+                cast(plain[i][j], float64).to_vector<double>());
+    }
+  }
+}
+EMBER_INSTANTIATE_DEVICE_TESTS(PrefetchTest);
+
 }  // namespace
 }  // namespace ember::test

@@ -267,6 +267,53 @@ void copy(void* dst, Device dst_device, const void* src, Device src_device, size
 
 void synchronize(int index) { EMBER_CUDA_CHECK(cudaStreamSynchronize(stream(index))); }
 
+// Four slots: an element of a few tensors (images, labels) fills two, and the
+// next element's uploads find their slots' copies long finished.
+struct UploadStaging::Impl {
+  static constexpr int kSlots = 4;
+  int device;
+  int next = 0;
+  void* buffer[kSlots] = {};
+  size_t capacity[kSlots] = {};
+  cudaEvent_t done[kSlots] = {};
+};
+
+UploadStaging::UploadStaging(int device) : impl_(new Impl) {
+  impl_->device = device;
+  EMBER_CUDA_CHECK(cudaSetDevice(device));
+  for (auto& e : impl_->done) EMBER_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+}
+
+UploadStaging::~UploadStaging() {
+  cudaSetDevice(impl_->device);
+  for (int k = 0; k < Impl::kSlots; ++k) {
+    cudaEventSynchronize(impl_->done[k]);  // a copy still reading the slot finishes first
+    cudaEventDestroy(impl_->done[k]);
+    if (impl_->buffer[k]) cudaFreeHost(impl_->buffer[k]);
+  }
+  delete impl_;
+}
+
+void UploadStaging::upload(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  Impl& st = *impl_;
+  int k = st.next;
+  st.next = (st.next + 1) % Impl::kSlots;
+  EMBER_CUDA_CHECK(cudaSetDevice(st.device));
+  EMBER_CUDA_CHECK(cudaEventSynchronize(st.done[k]));  // the slot's last copy has left it
+  if (st.capacity[k] < bytes) {
+    if (st.buffer[k]) EMBER_CUDA_CHECK(cudaFreeHost(st.buffer[k]));
+    st.buffer[k] = nullptr;
+    st.capacity[k] = 0;
+    EMBER_CUDA_CHECK(cudaMallocHost(&st.buffer[k], bytes));
+    st.capacity[k] = bytes;
+  }
+  std::memcpy(st.buffer[k], src, bytes);
+  cudaStream_t s = stream(st.device);
+  EMBER_CUDA_CHECK(cudaMemcpyAsync(dst, st.buffer[k], bytes, cudaMemcpyHostToDevice, s));
+  EMBER_CUDA_CHECK(cudaEventRecord(st.done[k], s));
+}
+
 }  // namespace ember::cuda
 
 namespace ember {

@@ -20,6 +20,11 @@ void copy(void*, Device dst, const void*, Device src, size_t) {
 }
 void synchronize(int) {}
 
+struct UploadStaging::Impl {};
+UploadStaging::UploadStaging(int device) : impl_(nullptr) { allocator(device); }  // throws
+UploadStaging::~UploadStaging() = default;
+void UploadStaging::upload(void*, const void*, size_t) {}
+
 }  // namespace ember::cuda
 
 namespace ember {
