@@ -8,6 +8,9 @@ namespace ember {
 
 void set_cpu_threads_for_this_thread(int n) { omp_set_num_threads(std::max(n, 1)); }
 
+InitScope::InitScope() : saved_(context().tracer) { context().tracer = nullptr; }
+InitScope::~InitScope() { context().tracer = saved_; }
+
 std::string current_name_scope() {
   std::string s;
   for (const auto& n : context().name_scopes) {

@@ -25,6 +25,24 @@ class TraceHook {
   virtual std::vector<Tensor> add_node(const OpDef& op, std::span<const Tensor> inputs,
                                        const Attrs& attrs,
                                        std::span<const OutputSpec> output_specs) = 0;
+  /// A Variable is being created while tracing: refuses (FailedPrecondition)
+  /// where the function may not create one, and returns the initial value as
+  /// a concrete tensor (a symbolic one is computed outside the graph, as
+  /// tf.function lifts variable initialisers).
+  virtual Tensor variable_created(const Tensor& initial_value) = 0;
+};
+
+/// Suspends tracing on this thread while alive (tf.init_scope): ops run
+/// eagerly, as a layer's variable initialisers do inside a traced call.
+class InitScope {
+ public:
+  InitScope();
+  ~InitScope();
+  InitScope(const InitScope&) = delete;
+  InitScope& operator=(const InitScope&) = delete;
+
+ private:
+  TraceHook* saved_;
 };
 
 /// Filled by autograd/ while any GradientTape records on this thread: the

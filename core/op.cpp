@@ -257,6 +257,59 @@ void check_concrete_outputs(const InferContext& c, std::span<const OutputSpec> s
 
 }  // namespace
 
+std::vector<Tensor> run_op(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs,
+                           std::span<const OutputSpec> specs) {
+  Context& ctx = context();
+  std::vector<Tensor> outputs;
+  Device device = placement(inputs);
+  KernelFn kernel = op.kernels[static_cast<int>(device.kind())];
+  EMBER_CHECK(kernel != nullptr, Unimplemented, "[", api_name_for(op), "] op ", op.name, " has no ",
+              device_kind_name(device.kind()), " kernel");
+  // Inputs on another device are copied over, as TensorFlow's eager mode does.
+  std::vector<Tensor> moved;
+  std::span<const Tensor> kin = inputs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].defined() && !(inputs[i].device() == device) && inputs[i].dtype() != resource) {
+      if (moved.empty()) moved.assign(inputs.begin(), inputs.end());
+      EMBER_LOG_DEBUG("[{}] copying input {} from {} to {}", api_name_for(op), i,
+                      inputs[i].device().to_string(), device.to_string());
+      moved[i] = detail::copy_to_device(inputs[i], device);
+    }
+  }
+  if (!moved.empty()) kin = moved;
+  // A kernel may call other ops (a reduction transposes first): those are
+  // implementation details, not recorded, and they run on the kernel's
+  // device whatever scope the caller is in.
+  // Errors they raise name the op the user called.
+  struct Suspend {
+    Context& c;
+    TapeHook* tapes = c.tapes;
+    bool had_scope = c.has_device_scope;
+    Device scope = c.device_scope;
+    const char* api = c.api;
+    ~Suspend() {
+      c.tapes = tapes;
+      c.has_device_scope = had_scope;
+      c.device_scope = scope;
+      c.api = api;
+    }
+  } suspend{ctx};
+  ctx.api = api_name_for(op);
+  ctx.tapes = nullptr;
+  ctx.has_device_scope = true;
+  ctx.device_scope = device;
+  // Allocators name ctx.api when they fail.
+  if (op.allocates_outputs) {
+    outputs.resize(specs.size());
+  } else {
+    outputs.reserve(specs.size());
+    for (const auto& s : specs) outputs.push_back(Tensor::empty(s.shape, s.dtype, device));
+  }
+  KernelContext kctx{op, kin, outputs, attrs, device, specs};
+  kernel(kctx);
+  return outputs;
+}
+
 std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
   check_signature(op, inputs, attrs);
   std::vector<OutputSpec> specs;
@@ -271,52 +324,10 @@ std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, con
     outputs = ctx.tracer->add_node(op, inputs, attrs, specs);
   } else {
     check_concrete_outputs(ictx, specs);
-    Device device = placement(inputs);
-    KernelFn kernel = op.kernels[static_cast<int>(device.kind())];
-    EMBER_CHECK(kernel != nullptr, Unimplemented, "[", ictx.api(), "] op ", op.name, " has no ",
-                device_kind_name(device.kind()), " kernel");
-    // Inputs on another device are copied over, as TensorFlow's eager mode does.
-    std::vector<Tensor> moved;
-    std::span<const Tensor> kin = inputs;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i].defined() && !(inputs[i].device() == device) && inputs[i].dtype() != resource) {
-        if (moved.empty()) moved.assign(inputs.begin(), inputs.end());
-        EMBER_LOG_DEBUG("[{}] copying input {} from {} to {}", ictx.api(), i,
-                        inputs[i].device().to_string(), device.to_string());
-        moved[i] = detail::copy_to_device(inputs[i], device);
-      }
-    }
-    if (!moved.empty()) kin = moved;
-    // A kernel may call other ops (a reduction transposes first): those are
-    // implementation details, not recorded, and they run on the kernel's
-    // device whatever scope the caller is in.
-    // Errors they raise name the op the user called.
-    struct Suspend {
-      Context& c;
-      TapeHook* tapes = c.tapes;
-      bool had_scope = c.has_device_scope;
-      Device scope = c.device_scope;
-      const char* api = c.api;
-      ~Suspend() {
-        c.tapes = tapes;
-        c.has_device_scope = had_scope;
-        c.device_scope = scope;
-        c.api = api;
-      }
-    } suspend{ctx};
-    ctx.api = ictx.api();
-    ctx.tapes = nullptr;
-    ctx.has_device_scope = true;
-    ctx.device_scope = device;
-    // Allocators name ctx.api when they fail.
-    if (op.allocates_outputs) {
-      outputs.resize(specs.size());
-    } else {
-      outputs.reserve(specs.size());
-      for (const auto& s : specs) outputs.push_back(Tensor::empty(s.shape, s.dtype, device));
-    }
-    KernelContext kctx{op, kin, outputs, attrs, device, specs};
-    kernel(kctx);
+    for (const Tensor& t : inputs)
+      if (t.impl()->symbolic) [[unlikely]]
+        ictx.fail("an input is a symbolic tensor of a traced function, used outside its trace");
+    outputs = run_op(op, inputs, attrs, specs);
   }
   // 2. Record.
   if (ctx.tapes) ctx.tapes->record(op, inputs, outputs, attrs);

@@ -229,6 +229,12 @@ void register_not_differentiable(std::string_view op);
 /// The one dispatch point. Runs (or traces) `op` on `inputs`.
 std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs,
                             const Attrs& attrs = {});
+/// The run half of the dispatch point, for an executor that has checked the
+/// call and inferred `specs` (fully known) once: places the op, moves inputs
+/// to its device, allocates the outputs, runs the kernel. Neither traced nor
+/// recorded.
+std::vector<Tensor> run_op(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs,
+                           std::span<const OutputSpec> specs);
 /// For single-output ops.
 Tensor execute1(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs = {});
 inline Tensor execute1(const OpDef& op, std::initializer_list<Tensor> inputs,

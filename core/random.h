@@ -84,5 +84,10 @@ class Generator {
 /// The stream a random op's attributes name: "seed" is the Philox key,
 /// "seed2" and "offset" the counter's high and low halves.
 philox::Stream stream_of(const Attrs& attrs);
+/// Moves a random op's attributes to the draw that follows one of
+/// `elements` elements from the same stream: how a traced function's random
+/// node draws fresh numbers at every call (TensorFlow's stateful random
+/// kernels keep their Philox state the same way).
+void advance_stream(Attrs& attrs, int64_t elements);
 
 }  // namespace ember::random

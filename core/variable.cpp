@@ -11,11 +11,19 @@ namespace ember {
 Variable::Variable(const Tensor& initial_value, VariableOptions options) {
   EMBER_CHECK(initial_value.defined(), InvalidArgument,
               "[Variable] the initial value is undefined");
-  EMBER_CHECK(!initial_value.is_symbolic(), Unimplemented,
-              "[Variable] creating a variable from a symbolic tensor (inside a traced function)");
+  // Inside a traced function the tracer decides whether a variable may be
+  // made now, and computes a symbolic initial value outside the graph.
+  Context& ctx = context();
+  if (ctx.tracer) {
+    Tensor lifted = ctx.tracer->variable_created(initial_value);
+    InitScope eager;
+    *this = Variable(lifted, std::move(options));
+    return;
+  }
+  EMBER_CHECK(!initial_value.is_symbolic(), InvalidArgument,
+              "[Variable] the initial value is a symbolic tensor of a function traced on another thread");
   // As tf.Variable: an explicit device scope places the variable; otherwise
   // it lives where its initial value does.
-  const Context& ctx = context();
   Device device = ctx.has_device_scope ? ctx.device_scope : initial_value.device();
   state_ = std::make_shared<VariableState>();
   state_->set_value(device == initial_value.device() ? initial_value.clone()

@@ -279,6 +279,7 @@ struct SymbolicTrace : TraceHook {
     }
     return out;
   }
+  Tensor variable_created(const Tensor& initial_value) override { return initial_value; }
 };
 
 TEST(Dispatch, TracingReceivesOpsWithInferredShapes) {

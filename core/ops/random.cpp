@@ -232,6 +232,12 @@ philox::Stream stream_of(const Attrs& attrs) {
           static_cast<uint64_t>(attrs.get<int64_t>("seed2"))};
 }
 
+void advance_stream(Attrs& attrs, int64_t elements) {
+  philox::Stream next = stream_of(attrs).skip(reserved_blocks(elements));
+  attrs.set("seed2", static_cast<int64_t>(next.hi));
+  attrs.set("offset", static_cast<int64_t>(next.lo));
+}
+
 void set_seed(int64_t seed) {
   auto& s = state();
   std::lock_guard<std::mutex> lock(s.mu);

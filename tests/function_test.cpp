@@ -1,0 +1,353 @@
+// Traced functions (graph/): the cache, variables, side effects, the
+// executor, the passes and gradients through calls, as FUNCTIONS.md says
+// tf.function behaves.
+#include <cmath>
+
+#include "graph/executor.h"
+#include "graph/function.h"
+#include "graph/passes.h"
+#include "test_util.h"
+
+namespace ember::test {
+namespace {
+
+class FunctionTest : public DeviceTest {};
+
+std::vector<float> values(const Tensor& t) { return t.to(Device::cpu()).to_vector<float>(); }
+
+TEST_P(FunctionTest, TracesOncePerSignatureAndBakesPlainValues) {
+  int traces = 0;
+  auto add = function(
+      [&](Tensor x, Tensor y) {
+        ++traces;  // C++ side effects happen while tracing only
+        return x + y;
+      },
+      {.name = "add", .arg_names = {"x", "y"}});
+  Tensor a = constant({1.f, 2.f, 3.f}), b = constant({10.f, 20.f, 30.f});
+  EXPECT_EQ(values(add(a, b)), (std::vector<float>{11, 22, 33}));
+  EXPECT_EQ(values(add(b, a)), (std::vector<float>{11, 22, 33}));  // same shapes: replayed
+  EXPECT_EQ(traces, 1);
+  add(random::normal({2, 6}), random::normal({6}));  // new shapes: a second trace
+  EXPECT_EQ(traces, 2);
+  EXPECT_EQ(add(3, 5).item<int32_t>(), 8);  // plain values are baked in: one trace per value
+  add(6, 9);
+  add(3, 5);
+  EXPECT_EQ(traces, 4);
+  auto all = add.list_concrete_functions();
+  ASSERT_EQ(all.size(), 4u);
+  // The trace for (3, 5) takes no tensors and returns 8.
+  EXPECT_EQ(all[2].call({})[0].item<int32_t>(), 8);
+  EXPECT_EQ(all[2].structured_input_signature(), "((3, 5), {})");
+  auto cf = add.get_concrete_function(TensorSpec({2, 6}, float32), TensorSpec({6}, float32));
+  EXPECT_EQ(traces, 4);  // found, not traced again
+  EXPECT_EQ(cf.structured_input_signature(),
+            "((TensorSpec(shape=(2, 6), dtype=tf.float32, name='x'), "
+            "TensorSpec(shape=(6,), dtype=tf.float32, name='y')), {})");
+  // Calling a concrete function: tensors must fit, baked values must match.
+  try {
+    cf(zeros({2, 5}), zeros({6}));
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(),
+                 "[add] argument 0: a float32 tensor of shape (2, 5) does not fit the traced "
+                 "TensorSpec(shape=(2, 6), dtype=tf.float32, name='x')");
+  }
+  try {
+    all[2](3, 6);
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(), "[add] argument 1 was traced with the value 5, not 6");
+  }
+}
+
+TEST_P(FunctionTest, MostSpecificSupertypeInputSignatureAndReduceRetracing) {
+  // The C++ code sees the traced shape: the first dimension is baked in,
+  // -1 where the trace leaves it unknown, so results show which trace ran.
+  int traces = 0;
+  auto scaled = function([&](Tensor x) {
+    ++traces;
+    return x * static_cast<float>(x.shape().dim(0));
+  });
+  EXPECT_EQ(values(scaled(constant({1.f, 2.f, 3.f}))), (std::vector<float>{3, 6, 9}));
+  scaled.get_concrete_function(TensorSpec({-1}, float32));
+  EXPECT_EQ(traces, 2);
+  // (3,) takes its exact trace, the most specific; (2,) the general (None,) one.
+  EXPECT_EQ(values(scaled(constant({1.f, 2.f, 3.f}))), (std::vector<float>{3, 6, 9}));
+  EXPECT_EQ(values(scaled(constant({1.f, 2.f}))), (std::vector<float>{-1, -2}));
+  EXPECT_EQ(traces, 2);
+  // get_concrete_function finds a covering trace too.
+  scaled.get_concrete_function(TensorSpec({5}, float32));
+  EXPECT_EQ(traces, 2);
+  scaled(constant({{1.f}}));
+  EXPECT_EQ(traces, 3);  // another rank
+
+  auto sig = function([&](Tensor x) { return reduce_sum(x); },
+                      {.name = "total", .input_signature = std::vector<TensorSpec>{TensorSpec({-1, 2}, float32)}});
+  EXPECT_EQ(sig(ones({3, 2})).item<float>(), 6);
+  EXPECT_EQ(sig(ones({5, 2})).item<float>(), 10);
+  EXPECT_EQ(sig.list_concrete_functions().size(), 1u);
+  try {
+    sig(ones({3, 3}));
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_STREQ(e.what(),
+                 "[total] argument 0: a float32 tensor of shape (3, 3) is not compatible with the "
+                 "input_signature's TensorSpec(shape=(None, 2), dtype=tf.float32, name=None)");
+  }
+
+  auto relaxed = function([](Tensor x) { return x + 1; }, {.reduce_retracing = true});
+  relaxed(zeros({0}));
+  relaxed(zeros({1}));
+  relaxed(zeros({2}));
+  auto traced = relaxed.list_concrete_functions();
+  ASSERT_EQ(traced.size(), 2u);
+  EXPECT_EQ(traced[0].input_specs()[0].shape, TensorShape({0}));
+  EXPECT_EQ(traced[1].input_specs()[0].shape, TensorShape({-1}));
+}
+
+TEST_P(FunctionTest, VariablesAreCreatedOnTheFirstTraceOnly) {
+  Variable v;
+  auto build_once = function([&](Tensor x) {
+    if (!v.defined()) v = Variable(random::normal({3}) * 0.0f + 2.0f, {.name = "w"});
+    return x * v;
+  });
+  EXPECT_EQ(values(build_once(constant({1.f, 2.f, 3.f}))), (std::vector<float>{2, 4, 6}));
+  EXPECT_EQ(build_once.tracing_count(), 2);  // traced again without creating
+  EXPECT_TRUE(v.defined());
+  EXPECT_EQ(values(v.read_value()), (std::vector<float>{2, 2, 2}));
+  v.assign(constant({1.f, 1.f, 1.f}));  // read at every call
+  EXPECT_EQ(values(build_once(constant({1.f, 2.f, 3.f}))), (std::vector<float>{1, 2, 3}));
+  auto vars = build_once.list_concrete_functions()[0].variables();
+  ASSERT_EQ(vars.size(), 1u);
+  EXPECT_EQ(vars[0], v);
+
+  auto every_time = function([](Tensor x) {
+    Variable w(constant(1.f));
+    return x + w;
+  });
+  try {
+    every_time(constant(1.f));
+    FAIL();
+  } catch (const FailedPrecondition& e) {
+    EXPECT_STREQ(e.what(),
+                 "tf.function only supports singleton tf.Variables created on the first call. Make "
+                 "sure the tf.Variable is only created once or created outside tf.function.");
+  }
+  // A later trace (another shape) that creates one.
+  auto later = function([](Tensor x) {
+    if (x.rank() == 2) Variable w(constant(1.f));
+    return x;
+  });
+  later(constant(1.f));
+  try {
+    later(ones({2, 2}));
+    FAIL();
+  } catch (const FailedPrecondition& e) {
+    EXPECT_STREQ(e.what(), "Creating variables on a non-first call to a function decorated with tf.function.");
+  }
+  // An initial value computed from an argument cannot be lifted out.
+  auto from_argument = function([](Tensor x) {
+    Variable w(x * 2.0f);
+    return x;
+  });
+  EXPECT_THROW(from_argument(constant(1.f)), InvalidArgument);
+}
+
+TEST_P(FunctionTest, AssignmentsRunInOrderAtEveryCallEvenWhenUnused) {
+  Variable counter(constant(0.f));
+  auto step = function([&](Tensor x) {
+    counter.assign_add(x);       // result unused: runs anyway
+    counter.assign(counter * 2.0f);  // after the add, in program order
+    return constant(0.f);
+  });
+  step(constant(1.f));
+  EXPECT_EQ(counter.read_value().item<float>(), 2.f);
+  step(constant(1.f));
+  EXPECT_EQ(counter.read_value().item<float>(), 6.f);
+  // The stateful nodes are chained by control edges.
+  const Graph& g = step.list_concrete_functions()[0].graph();
+  std::string text = g.to_string();
+  EXPECT_NE(text.find("AssignVariableOp = AssignVariableOp(capture, Mul, ^AssignAddVariableOp)"), std::string::npos)
+      << text;
+}
+
+TEST_P(FunctionTest, RandomOpsDrawFreshNumbersAtEveryCall) {
+  random::set_seed(7);
+  auto draw = function([] { return random::uniform({4}); });
+  Tensor a = draw(), b = draw();
+  EXPECT_NE(values(a), values(b));
+  // The same seed gives the same sequence of calls again.
+  random::set_seed(7);
+  auto again = function([] { return random::uniform({4}); });
+  EXPECT_EQ(values(again()), values(a));
+  EXPECT_EQ(values(again()), values(b));
+}
+
+TEST_P(FunctionTest, SmallConstantsByValueLargeTensorsAndVariablesByReference) {
+  Tensor small = constant({1.f, 2.f});
+  Tensor large = ones({1000});
+  Variable v(constant(3.f));
+  auto f = function([&](Tensor x) { return reduce_sum(x * small) + reduce_sum(large) + v; });
+  EXPECT_EQ(f(constant({1.f, 1.f})).item<float>(), 1006.f);
+  auto cf = f.list_concrete_functions()[0];
+  auto captured = cf.captured_inputs();
+  ASSERT_EQ(captured.size(), 2u);  // the large tensor and the variable's handle, not the small constant
+  EXPECT_EQ(captured[0].num_elements() + captured[1].num_elements(), 1001);
+  EXPECT_EQ(cf.variables().size(), 1u);
+}
+
+TEST_P(FunctionTest, ErrorsNameTheNodeAndTheCacheStaysClean) {
+  auto mm = function([](Tensor x, Tensor w) { return matmul(x, w); }, {.name = "mm"});
+  auto cf = mm.get_concrete_function(TensorSpec({-1, -1}, float32), TensorSpec({3, 4}, float32));
+  try {
+    cf(ones({2, 5}), ones({3, 4}));
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("[function] node 'MatMul' (MatMul): [matmul]"), std::string::npos)
+        << e.what();
+  }
+  int calls = 0;
+  auto flaky = function([&](Tensor x) {
+    if (++calls == 1) throw InvalidArgument("first trace fails");
+    return x;
+  });
+  EXPECT_THROW(flaky(constant(1.f)), InvalidArgument);
+  EXPECT_EQ(flaky.list_concrete_functions().size(), 0u);
+  EXPECT_EQ(flaky(constant(1.f)).item<float>(), 1.f);  // traced again
+  // A symbolic tensor that escapes its trace cannot run.
+  Tensor escaped;
+  auto leak = function([&](Tensor x) {
+    escaped = x * 2.0f;
+    return x;
+  });
+  leak(constant(1.f));
+  EXPECT_THROW(escaped + 1.0f, InvalidArgument);
+}
+
+TEST_P(FunctionTest, GradientsThroughCallsAndNestedFunctions) {
+  auto cube = function([](Tensor x) { return x * x * x; });
+  auto outer = function([&](Tensor x) { return cube(x) + x; });  // a function calling a function
+  Tensor x = constant({1.0, 2.0, -3.0}, float64);
+  GradientTape outer_tape;
+  outer_tape.watch(x);
+  Tensor dy;
+  {
+    GradientTape tape;
+    tape.watch(x);
+    Tensor y = reduce_sum(outer(x));
+    dy = tape.gradient(y, x);
+  }
+  Tensor d2y = outer_tape.gradient(reduce_sum(dy), x);
+  std::vector<double> xs{1, 2, -3};
+  auto g1 = dy.to(Device::cpu()).to_vector<double>(), g2 = d2y.to(Device::cpu()).to_vector<double>();
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_DOUBLE_EQ(g1[i], 3 * xs[i] * xs[i] + 1);  // d/dx (x^3 + x)
+    EXPECT_DOUBLE_EQ(g2[i], 6 * xs[i]);
+  }
+}
+
+TEST_P(FunctionTest, AWholeTrainingStepTracesIntoOneFunction) {
+  // The same model trained eagerly and traced gives the same variables.
+  auto run = [](bool traced) {
+    random::set_seed(3);
+    auto model = std::make_shared<layers::Dense>(4, layers::DenseOptions{.activation = "relu"});
+    auto head = std::make_shared<layers::Dense>(2);
+    auto opt = std::make_shared<optimizers::Adam>(0.01);
+    losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
+    auto step = [&](Tensor x, Tensor y) {
+      GradientTape tape;
+      Tensor loss = loss_fn(y, (*head)((*model)(x)));
+      std::vector<Variable> vars = model->trainable_variables();
+      for (const Variable& v : head->trainable_variables()) vars.push_back(v);
+      opt->apply(tape.gradient(loss, vars), vars);
+      return loss;
+    };
+    auto traced_step = function(step);
+    Tensor x = random::normal({8, 3}), y = constant({0, 1, 1, 0, 1, 0, 0, 1});
+    std::vector<float> losses;
+    for (int i = 0; i < 5; ++i) losses.push_back((traced ? traced_step(x, y) : step(x, y)).item<float>());
+    if (traced) {
+      EXPECT_EQ(traced_step.list_concrete_functions().size(), 1u);
+    }
+    losses.push_back(values(model->kernel.read_value())[0]);
+    return losses;
+  };
+  std::vector<float> eager = run(false), traced = run(true);
+  ASSERT_EQ(eager.size(), traced.size());
+  for (size_t i = 0; i < eager.size(); ++i) EXPECT_NEAR(eager[i], traced[i], 1e-5) << i;
+  EXPECT_LT(eager[4], eager[0]);  // it learns
+}
+
+EMBER_INSTANTIATE_DEVICE_TESTS(FunctionTest);
+
+// ---- the passes, each shown on a graph before and after ------------------------------------
+
+Graph trace_graph(const std::function<Tensor(Tensor)>& body) {
+  auto f = function([&](Tensor x) { return body(x); }, {.arg_names = {"x"}, .optimize = false});
+  return f.get_concrete_function(TensorSpec({2}, float32)).graph();
+}
+
+TEST(GraphPasses, RemoveIdentities) {
+  Graph g = trace_graph([](Tensor x) { return identity(identity(x)) + 1.0f; });
+  EXPECT_EQ(g.to_string(),
+            "x = Placeholder -> float32 (2,)\n"
+            "Identity = Identity(x) -> float32 (2,)\n"
+            "Identity_1 = Identity(Identity) -> float32 (2,)\n"
+            "Const = Const 1.0 -> float32 ()\n"
+            "AddV2 = AddV2(Identity_1, Const) -> float32 (2,)\n"
+            "return AddV2\n");
+  passes::remove_identities(g);
+  EXPECT_EQ(g.to_string(),
+            "x = Placeholder -> float32 (2,)\n"
+            "Const = Const 1.0 -> float32 ()\n"
+            "AddV2 = AddV2(x, Const) -> float32 (2,)\n"
+            "return AddV2\n");
+}
+
+TEST(GraphPasses, FoldConstants) {
+  Graph g = trace_graph([](Tensor x) { return x * (constant(2.f) + constant(3.f)); });
+  passes::fold_constants(g);
+  passes::remove_dead_nodes(g);
+  EXPECT_EQ(g.to_string(),
+            "x = Placeholder -> float32 (2,)\n"
+            "AddV2 = Const 5.0 -> float32 ()\n"
+            "Mul = Mul(x, AddV2) -> float32 (2,)\n"
+            "return Mul\n");
+}
+
+TEST(GraphPasses, EliminateCommonSubexpressions) {
+  Graph g = trace_graph([](Tensor x) {
+    Tensor a = exp(x), b = exp(x);
+    return a + b;
+  });
+  EXPECT_EQ(g.to_string(),
+            "x = Placeholder -> float32 (2,)\n"
+            "Exp = Exp(x) -> float32 (2,)\n"
+            "Exp_1 = Exp(x) -> float32 (2,)\n"
+            "AddV2 = AddV2(Exp, Exp_1) -> float32 (2,)\n"
+            "return AddV2\n");
+  passes::eliminate_common_subexpressions(g);
+  EXPECT_EQ(g.to_string(),
+            "x = Placeholder -> float32 (2,)\n"
+            "Exp = Exp(x) -> float32 (2,)\n"
+            "AddV2 = AddV2(Exp, Exp) -> float32 (2,)\n"
+            "return AddV2\n");
+}
+
+TEST(GraphPasses, RemoveDeadNodesKeepsStatefulOnes) {
+  Variable v(constant(0.f));
+  Graph g = trace_graph([&](Tensor x) {
+    Tensor unused = exp(x);
+    v.assign_add(constant(1.f));
+    return x * 2.0f;
+  });
+  passes::remove_dead_nodes(g);
+  EXPECT_EQ(g.to_string().find("Exp"), std::string::npos) << g.to_string();
+  EXPECT_NE(g.to_string().find("AssignAddVariableOp"), std::string::npos) << g.to_string();
+  // And running it still assigns.
+  Executor(g).run(std::vector<Tensor>{constant({1.f, 2.f})});
+  EXPECT_EQ(v.read_value().item<float>(), 1.f);
+}
+
+}  // namespace
+}  // namespace ember::test
