@@ -117,6 +117,37 @@ std::vector<Figure> conv2d_bench() {
   return {{"conv2d", flops / t / 1e9, "GFLOP/s"}};
 }
 
+// ---- tracing -------------------------------------------------------------------------------
+
+// A function of 100 elementwise ops on a 1×1 tensor: traced once (ms), then
+// called 100,000 times (µs per call). Beside it, the same 100 ops run
+// eagerly per call, measured in the same run (the target: a call of the
+// traced function costs at most a quarter of that).
+Tensor hundred_ops(Tensor x) {
+  for (int i = 0; i < 25; ++i) x = tanh(x * 0.5f + 0.25f) - x;  // 4 ops a round
+  return x;
+}
+
+std::vector<Figure> trace_bench() {
+  DeviceScope scope(g_device);
+  Tensor x = ones({1, 1});
+  std::vector<double> trace_t;
+  for (int rep = 0; rep < 5; ++rep) {
+    auto f = function(hundred_ops, {.name = "hundred_ops"});
+    auto t0 = std::chrono::steady_clock::now();
+    f.get_concrete_function(x);
+    trace_t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(trace_t.begin(), trace_t.end());
+  auto f = function(hundred_ops, {.name = "hundred_ops"});
+  f(x);
+  double call = bench::time_per_call([&] { Tensor y = f(x); }, 100000 / 5, 5, 1000, sync);
+  double eager = bench::time_per_call([&] { Tensor y = hundred_ops(x); }, 100000 / 5, 5, 1000, sync);
+  return {{"trace", trace_t[trace_t.size() / 2] * 1e3, "ms"},
+          {"trace_call", call * 1e6, "us"},
+          {"trace_call_eager_100_ops", eager * 1e6, "us"}};
+}
+
 // ---- training: the mlp and cnn models of BENCHMARKS.md on Fashion-MNIST ------------------
 
 int64_t g_batch_override = 0;  // --batch N: the GPU's batch-1024 variants
@@ -338,6 +369,7 @@ int main(int argc, char** argv) {
                        {"matmul_1024", matmul_1024},
                        {"log_softmax", log_softmax_bench},
                        {"conv2d", conv2d_bench},
+                       {"trace", trace_bench},
                        {"mlp", mlp_bench},
                        {"cnn", cnn_bench},
                        {"checkpoint", checkpoint_bench},

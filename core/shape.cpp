@@ -30,7 +30,7 @@ std::optional<int64_t> TensorShape::checked_num_elements() const {
   return unknown ? kUnknown : n;
 }
 
-int64_t TensorShape::num_elements() const {
+int64_t TensorShape::num_elements_slow() const {
   std::optional<int64_t> n = checked_num_elements();
   if (!n) [[unlikely]]
     throw InvalidArgument(detail::str_cat("[", context().api ? context().api : "shape", "] shape ",

@@ -52,8 +52,15 @@ class TensorShape {
   /// Every dimension and the rank known.
   bool is_fully_defined() const;
   /// Product of the dimensions; -1 where any is unknown. InvalidArgument
-  /// when the product does not fit in an int64.
-  int64_t num_elements() const;
+  /// when the product does not fit in an int64. (Inline: kernels ask for it
+  /// on every call; the unusual cases take the out-of-line path.)
+  int64_t num_elements() const {
+    int64_t n = 1;
+    for (int64_t d : dims_)
+      if (d < 0 || __builtin_mul_overflow(n, d, &n)) [[unlikely]]
+        return num_elements_slow();
+    return unknown_rank_ ? kUnknown : n;
+  }
   /// The product, or nothing when it overflows an int64 (-1 where unknown).
   /// Every element count in ember is computed here.
   std::optional<int64_t> checked_num_elements() const;
@@ -71,6 +78,7 @@ class TensorShape {
 
  private:
   [[noreturn]] void out_of_range(int i) const;
+  int64_t num_elements_slow() const;
 
   Dims dims_;
   bool unknown_rank_ = false;

@@ -1,5 +1,7 @@
 #include "graph/executor.h"
 
+#include <algorithm>
+
 #include "core/random.h"
 
 namespace ember {
@@ -69,6 +71,120 @@ Executor::Executor(const Graph& graph) : graph_(graph) {
   for (int sl = 0; sl < num_slots_; ++sl)
     if (last_use[static_cast<size_t>(sl)] >= 0 && !pinned[static_cast<size_t>(sl)])
       steps_[static_cast<size_t>(last_use[static_cast<size_t>(sl)])].release.push_back(sl);
+  plan_arena();
+}
+
+void Executor::plan_arena() {
+  arena_buffer_.assign(static_cast<size_t>(num_slots_), -1);
+  for (const Step& s : steps_)
+    if (!s.static_specs) {
+      arena_state_ = ArenaState::Unusable;
+      return;
+    }
+  // Which slots may live in the arena: outputs of stateless ops that write
+  // into given buffers, never returned, and read only by such ops (a
+  // stateful op may keep its input, an assignment does; a view-making op
+  // may alias it).
+  auto plain = [&](const Node& n) { return !n.op->stateful && !n.op->allocates_outputs; };
+  std::vector<bool> eligible(static_cast<size_t>(num_slots_), false);
+  for (const Step& s : steps_) {
+    const Node& n = graph_.nodes[static_cast<size_t>(s.node)];
+    if (!plain(n)) continue;
+    for (size_t k = 0; k < n.outputs.size(); ++k)
+      eligible[static_cast<size_t>(s.out_slot) + k] = n.outputs[k].dtype != resource;
+  }
+  for (int sl : output_slots_) eligible[static_cast<size_t>(sl)] = false;
+  for (const Step& s : steps_)
+    if (!plain(graph_.nodes[static_cast<size_t>(s.node)]))
+      for (int in : s.in_slots) eligible[static_cast<size_t>(in)] = false;
+  // Buffers by liveness: a value takes the smallest free buffer that holds
+  // it (else the largest, grown; else a new one); a buffer is free again
+  // after the step that last reads its value.
+  std::vector<int> free_buffers;
+  for (const Step& s : steps_) {
+    const Node& n = graph_.nodes[static_cast<size_t>(s.node)];
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      size_t sl = static_cast<size_t>(s.out_slot) + k;
+      if (!eligible[sl]) continue;
+      size_t need = static_cast<size_t>(n.outputs[k].shape.num_elements()) * dtype_size(n.outputs[k].dtype);
+      need = std::max<size_t>((need + 63) / 64 * 64, 64);
+      auto best = free_buffers.end();
+      for (auto it = free_buffers.begin(); it != free_buffers.end(); ++it) {
+        size_t have = arena_bytes_[static_cast<size_t>(*it)];
+        if (best == free_buffers.end()) {
+          best = it;
+          continue;
+        }
+        size_t cur = arena_bytes_[static_cast<size_t>(*best)];
+        bool fits = have >= need, cur_fits = cur >= need;
+        if ((fits && (!cur_fits || have < cur)) || (!fits && !cur_fits && have > cur)) best = it;
+      }
+      int b;
+      if (best != free_buffers.end()) {
+        b = *best;
+        free_buffers.erase(best);
+        arena_bytes_[static_cast<size_t>(b)] = std::max(arena_bytes_[static_cast<size_t>(b)], need);
+      } else {
+        b = static_cast<int>(arena_bytes_.size());
+        arena_bytes_.push_back(need);
+      }
+      arena_buffer_[sl] = b;
+    }
+    for (int sl : s.release)
+      if (arena_buffer_[static_cast<size_t>(sl)] >= 0) free_buffers.push_back(arena_buffer_[static_cast<size_t>(sl)]);
+  }
+  arena_state_ = ArenaState::Planned;
+}
+
+void Executor::build_arena(const std::vector<Device>& step_devices) {
+  arena_state_ = ArenaState::Unusable;
+  // One device for every node and every constant or captured tensor.
+  std::optional<Device> device;
+  for (const Device& d : step_devices) {
+    if (device && !(*device == d)) return;
+    device = d;
+  }
+  if (!device) return;
+  for (auto [sl, node] : preset_) {
+    const Tensor& v = graph_.nodes[static_cast<size_t>(node)].value;
+    if (v.dtype() != resource && !(v.device() == *device)) return;
+  }
+  for (Step& s : steps_) {
+    const OpDef& op = *graph_.nodes[static_cast<size_t>(s.node)].op;
+    s.kernel = op.kernels[static_cast<int>(device->kind())];
+    s.api = op.api_name.empty() ? op.name.c_str() : op.api_name.c_str();
+    if (!s.kernel) return;
+  }
+  std::vector<Tensor> buffers;
+  for (size_t bytes : arena_bytes_)
+    buffers.push_back(Tensor::empty(TensorShape{static_cast<int64_t>(bytes)}, uint8, *device));
+  arena_slot_tensor_.assign(static_cast<size_t>(num_slots_), Tensor());
+  for (Step& s : steps_) {
+    const Node& n = graph_.nodes[static_cast<size_t>(s.node)];
+    s.arena_out.assign(n.outputs.size(), Tensor());
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      size_t sl = static_cast<size_t>(s.out_slot) + k;
+      if (arena_buffer_[sl] < 0) continue;
+      auto view = TensorImpl::view_of(*buffers[static_cast<size_t>(arena_buffer_[sl])].impl());
+      view->dtype = n.outputs[k].dtype;
+      view->shape = n.outputs[k].shape;
+      arena_slot_tensor_[sl] = Tensor(std::move(view));
+      s.arena_out[k] = arena_slot_tensor_[sl];
+    }
+  }
+  for (Step& s : steps_) {
+    s.arena_in.assign(s.in_slots.size(), Tensor());
+    s.dynamic_in.clear();
+    for (size_t i = 0; i < s.in_slots.size(); ++i) {
+      const Tensor& held = arena_slot_tensor_[static_cast<size_t>(s.in_slots[i])];
+      if (held.defined())
+        s.arena_in[i] = held;
+      else
+        s.dynamic_in.emplace_back(static_cast<int>(i), s.in_slots[i]);
+    }
+  }
+  arena_device_ = *device;
+  arena_state_ = ArenaState::Built;
 }
 
 std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
@@ -77,10 +193,86 @@ std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
     slots[static_cast<size_t>(slot_base_[static_cast<size_t>(graph_.arguments[i])])] = arguments[i];
   for (auto [sl, node] : preset_) slots[static_cast<size_t>(sl)] = graph_.nodes[static_cast<size_t>(node)].value;
   const Context& ctx = context();
-  return run_steps(slots, ctx.tracer == nullptr && ctx.tapes == nullptr);
+  bool direct = ctx.tracer == nullptr && ctx.tapes == nullptr;
+  if (direct && arena_state_ != ArenaState::Unusable) {
+    std::unique_lock<std::mutex> lock(arena_mu_, std::try_to_lock);
+    if (lock.owns_lock()) {
+      if (arena_state_ == ArenaState::Built) {
+        bool same_device = true;
+        for (const Tensor& a : arguments)
+          same_device = same_device && (a.dtype() == resource || a.device() == arena_device_);
+        if (same_device) return run_in_arena(slots);
+      } else if (arena_state_ == ArenaState::Planned) {
+        std::vector<Device> devices;
+        std::vector<Tensor> out = run_steps(slots, true, &devices);
+        build_arena(devices);
+        return out;
+      }
+    }
+  }
+  return run_steps(slots, direct);
 }
 
-std::vector<Tensor> Executor::run_steps(std::vector<Tensor>& slots, bool direct) {
+std::vector<Tensor> Executor::run_in_arena(std::vector<Tensor>& slots) {
+  // The context run_op sets per op, set once: the arena's device, no tapes.
+  Context& ctx = context();
+  struct Restore {
+    Context& c;
+    bool had_scope = c.has_device_scope;
+    Device scope = c.device_scope;
+    const char* api = c.api;
+    ~Restore() {
+      c.has_device_scope = had_scope;
+      c.device_scope = scope;
+      c.api = api;
+    }
+  } restore{ctx};
+  ctx.has_device_scope = true;
+  ctx.device_scope = arena_device_;
+  // Arena values never pass through `slots`: the steps hold them.
+  for (Step& s : steps_) {
+    const Node& n = graph_.nodes[static_cast<size_t>(s.node)];
+    for (auto [pos, sl] : s.dynamic_in) s.arena_in[static_cast<size_t>(pos)] = slots[static_cast<size_t>(sl)];
+    try {
+      for (size_t k = 0; k < n.outputs.size(); ++k)
+        if (arena_buffer_[static_cast<size_t>(s.out_slot) + k] < 0 && !n.op->allocates_outputs)
+          s.arena_out[k] = Tensor::empty(n.outputs[k].shape, n.outputs[k].dtype, arena_device_);
+      ctx.api = restore.api ? restore.api : s.api;
+      if (s.random) {
+        std::lock_guard<std::mutex> lock(random_mu_);
+        Attrs& attrs = random_attrs_[static_cast<size_t>(s.node)];
+        KernelContext kctx{*n.op, s.arena_in, s.arena_out, attrs, arena_device_, n.outputs};
+        s.kernel(kctx);
+        random::advance_stream(attrs, s.arena_out[0].num_elements());
+      } else {
+        KernelContext kctx{*n.op, s.arena_in, s.arena_out, n.attrs, arena_device_, n.outputs};
+        s.kernel(kctx);
+      }
+    } catch (const Error&) {
+      for (auto [pos, sl] : s.dynamic_in) s.arena_in[static_cast<size_t>(pos)] = Tensor();
+      for (size_t k = 0; k < n.outputs.size(); ++k)
+        if (arena_buffer_[static_cast<size_t>(s.out_slot) + k] < 0) s.arena_out[k] = Tensor();
+      rethrow_at("[function] node '" + n.name + "' (" + n.op->name + "): ");
+    }
+    for (auto [pos, sl] : s.dynamic_in) s.arena_in[static_cast<size_t>(pos)] = Tensor();
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      size_t sl = static_cast<size_t>(s.out_slot) + k;
+      if (arena_buffer_[sl] < 0)
+        slots[sl] = std::move(s.arena_out[k]);
+      else  // kernels write into their outputs; one that replaced an arena buffer breaks the plan
+        EMBER_CHECK(s.arena_out[k].impl() == arena_slot_tensor_[sl].impl(), Internal, "[function] op ",
+                    n.op->name, " replaced its preallocated output");
+    }
+    for (int sl : s.release)
+      if (arena_buffer_[static_cast<size_t>(sl)] < 0) slots[static_cast<size_t>(sl)] = Tensor();
+  }
+  std::vector<Tensor> outputs;
+  outputs.reserve(output_slots_.size());
+  for (int sl : output_slots_) outputs.push_back(slots[static_cast<size_t>(sl)]);
+  return outputs;
+}
+
+std::vector<Tensor> Executor::run_steps(std::vector<Tensor>& slots, bool direct, std::vector<Device>* devices) {
   std::vector<Tensor> in;
   for (const Step& s : steps_) {
     const Node& n = graph_.nodes[static_cast<size_t>(s.node)];
@@ -99,6 +291,7 @@ std::vector<Tensor> Executor::run_steps(std::vector<Tensor>& slots, bool direct)
       } else {
         out = execute(*n.op, in, n.attrs);
       }
+      if (devices && !out.empty() && out[0].defined()) devices->push_back(out[0].device());
       for (size_t k = 0; k < out.size(); ++k) slots[static_cast<size_t>(s.out_slot) + k] = std::move(out[k]);
     } catch (const Error&) {
       rethrow_at("[function] node '" + n.name + "' (" + n.op->name + "): ");

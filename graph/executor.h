@@ -1,11 +1,20 @@
 // The executor: runs a graph from a plan made once. Kernels and output specs
 // are resolved at planning (inference runs at call time only for nodes whose
 // traced shapes are partly unknown), every node output has a slot, and each
-// slot is released right after its last use, so a step's intermediates are
-// freed (and their buffers reused by the allocator's cache) as it goes.
+// slot is released right after its last use.
+//
+// Where every shape is known, intermediates live in an arena: after a first
+// plain run shows which device each node runs on, every intermediate that
+// cannot escape (not an output, not read by a stateful op or a view-making
+// op) gets a buffer assigned by liveness (a buffer is reused once the value
+// in it is dead), allocated once. Later calls run the kernels straight into
+// those buffers: no allocation, placement or inference per node. A call that
+// finds the arena busy (another thread) or its arguments on another device
+// runs the plain way.
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -28,13 +37,23 @@ class Executor {
  private:
   struct Step {
     int node;
+    KernelFn kernel = nullptr;  // the arena's device's, resolved when it is built
+    const char* api = nullptr;  // the name errors give (api_name_for)
     std::vector<int> in_slots;
     int out_slot;          // the first of the node's output slots
     bool static_specs;     // the traced specs are fully known
     bool random;           // a stateful random draw: its stream advances every call
     std::vector<int> release;  // slots whose last use is this step
+    // The arena's run: the kernel's inputs and outputs, kept between calls.
+    // Arena values sit there for good; `dynamic_in` lists the positions
+    // (and slots) filled per call, and cleared after the step.
+    std::vector<Tensor> arena_in, arena_out;
+    std::vector<std::pair<int, int>> dynamic_in;
   };
-  std::vector<Tensor> run_steps(std::vector<Tensor>& slots, bool direct);
+  std::vector<Tensor> run_steps(std::vector<Tensor>& slots, bool direct, std::vector<Device>* devices = nullptr);
+  std::vector<Tensor> run_in_arena(std::vector<Tensor>& slots);
+  void build_arena(const std::vector<Device>& step_devices);
+  void plan_arena();
   const Graph& graph_;
   std::vector<int> slot_base_;  // per node, its first output's slot
   int num_slots_ = 0;
@@ -43,6 +62,15 @@ class Executor {
   std::vector<std::pair<int, int>> preset_;  // (slot, node): constants and captures
   std::vector<Attrs> random_attrs_;           // per node (random ones only)
   std::mutex random_mu_;
+
+  // The arena: per slot, its buffer (-1: allocated per call), the buffers'
+  // sizes, and once built, the device and a tensor per arena slot.
+  std::vector<int> arena_buffer_;
+  std::vector<size_t> arena_bytes_;
+  std::mutex arena_mu_;
+  enum class ArenaState : uint8_t { Unplanned, Planned, Built, Unusable } arena_state_ = ArenaState::Unplanned;
+  Device arena_device_;
+  std::vector<Tensor> arena_slot_tensor_;
 };
 
 }  // namespace ember

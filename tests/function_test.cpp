@@ -224,6 +224,34 @@ TEST_P(FunctionTest, ErrorsNameTheNodeAndTheCacheStaysClean) {
   EXPECT_THROW(escaped + 1.0f, InvalidArgument);
 }
 
+// After the first call the intermediates live in reused arena buffers: the
+// results must still equal the eager ones, call after call, and a returned
+// tensor must not change when the function runs again.
+TEST_P(FunctionTest, ArenaRunsMatchEagerAndResultsStayPut) {
+  auto body = [](Tensor x, Tensor w) {
+    Tensor h = relu(matmul(x, w) + 0.5f);
+    Tensor g = tanh(h) * h - exp(-h);
+    Tensor r = reshape(g, {-1});  // a view of an intermediate
+    return std::vector<Tensor>{reduce_sum(g, {1}), r * 2.0f, softmax(g)};
+  };
+  auto f = function(body);
+  Tensor w = random::normal({3, 4});
+  std::vector<std::vector<Tensor>> kept;
+  for (int call = 0; call < 4; ++call) {
+    Tensor x = random::normal({5, 3});
+    std::vector<Tensor> traced = f(x, w), eager = body(x, w);
+    ASSERT_EQ(traced.size(), eager.size());
+    for (size_t i = 0; i < traced.size(); ++i) {
+      auto a = values(traced[i]), b = values(eager[i]);
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t j = 0; j < a.size(); ++j) EXPECT_NEAR(a[j], b[j], 1e-6) << call << " " << i << " " << j;
+    }
+    kept.push_back({traced[0].clone(), traced[0]});
+  }
+  for (const auto& k : kept) EXPECT_EQ(values(k[0]), values(k[1]));
+  EXPECT_EQ(f.list_concrete_functions().size(), 1u);
+}
+
 TEST_P(FunctionTest, GradientsThroughCallsAndNestedFunctions) {
   auto cube = function([](Tensor x) { return x * x * x; });
   auto outer = function([&](Tensor x) { return cube(x) + x; });  // a function calling a function
