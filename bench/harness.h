@@ -42,11 +42,14 @@ using Workload = std::function<std::vector<Figure>()>;
 
 /// Runs the named workloads (all when `names` is empty) and prints
 /// `NAME VALUE UNIT` lines, or one JSON object with `json`.
+/// `skip_unknown`: names this program lacks are skipped (the baseline's
+/// side of bench/compare.sh, which asks both programs for the same names).
 inline int run(const std::vector<std::pair<std::string, Workload>>& workloads,
-               const std::vector<std::string>& names, bool json) {
+               const std::vector<std::string>& names, bool json, bool skip_unknown = false) {
   for (const auto& n : names) {
     bool known =
         std::any_of(workloads.begin(), workloads.end(), [&](auto& w) { return w.first == n; });
+    if (!known && skip_unknown) continue;
     if (!known) {
       std::fprintf(stderr, "unknown workload '%s'; available:", n.c_str());
       for (const auto& w : workloads) std::fprintf(stderr, " %s", w.first.c_str());

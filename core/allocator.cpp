@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <vector>
 #include <new>
 
 #include "core/context.h"
@@ -34,6 +35,7 @@ constexpr bool kCaching = true;
 constexpr size_t kAlignment = 64;
 constexpr size_t kSmallLimit = size_t{1} << 20;       // per-thread size classes up to 1 MiB
 constexpr size_t kPerClassCached = 32;                // blocks kept per size class per thread
+constexpr size_t kPerClassShared = 64;                // and in the pool all threads share
 constexpr size_t kLargeCacheBytes = size_t{2} << 30;  // at most 2 GiB of large blocks kept
 
 void* aligned_malloc(size_t bytes) {
@@ -93,6 +95,13 @@ class CpuAllocator final : public Allocator {
         tc.blocks[c][tc.count[c]++] = ptr;
         return;
       }
+      // A full thread cache passes blocks to the shared pool, where the
+      // thread that allocates them (a data pipeline's, for one) finds them.
+      std::lock_guard<std::mutex> lock(mu_);
+      if (shared_[c].size() < kPerClassShared) {
+        shared_[c].push_back(ptr);
+        return;
+      }
       std::free(ptr);
       return;
     }
@@ -122,6 +131,10 @@ class CpuAllocator final : public Allocator {
 
   void empty_cache() override {
     std::lock_guard<std::mutex> lock(mu_);
+    for (auto& pool : shared_) {
+      for (void* p : pool) std::free(p);
+      pool.clear();
+    }
     for (auto& [size, p] : large_) std::free(p);
     large_.clear();
     large_cached_ = 0;
@@ -135,6 +148,14 @@ class CpuAllocator final : public Allocator {
       int c = size_class(bytes);
       auto& tc = cache();
       if (tc.count[c]) return tc.blocks[c][--tc.count[c]];
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!shared_[c].empty()) {
+          void* p = shared_[c].back();
+          shared_[c].pop_back();
+          return p;
+        }
+      }
       return aligned_malloc(kAlignment << c);
     }
     size_t rounded = round_large(bytes);
@@ -161,6 +182,7 @@ class CpuAllocator final : public Allocator {
   std::mutex mu_;
   std::multimap<size_t, void*> large_;
   size_t large_cached_ = 0;
+  std::vector<void*> shared_[kNumClasses];  // blocks freed past a full thread cache
 };
 
 }  // namespace

@@ -27,17 +27,19 @@ struct Flags {
   std::string data_dir = ember::data::kFashionMnistDir;
   std::string logdir;  // TensorBoard event files; "" = /tmp/ember-runs/<program>
   int64_t seed = 1;
+  bool eager = false;  // run the step eagerly instead of as a traced function
 };
 
 inline void usage(const char* program, const Flags& d) {
   std::printf(
       "usage: %s [--epochs N (%d)] [--batch-size N (%lld)] [--learning-rate X (%g)]\n"
       "          [--device cpu|cuda] [--checkpoint-dir DIR] [--resume] [--data-dir DIR] [--seed N]\n"
-      "          [--logdir DIR (TensorBoard scalars; default /tmp/ember-runs/<program>)]\n",
+      "          [--logdir DIR (TensorBoard scalars; default /tmp/ember-runs/<program>)] [--eager]\n",
       program, d.epochs, static_cast<long long>(d.batch_size), d.learning_rate);
 }
 
-/// Parses --name value flags; exits with the usage on a bad one.
+/// Parses --name value flags (exits with the usage on a bad one) and seeds
+/// ember's random numbers with --seed.
 inline Flags parse_flags(int argc, char** argv, Flags f) {
   Flags defaults = f;
   for (int i = 1; i < argc; ++i) {
@@ -59,6 +61,7 @@ inline Flags parse_flags(int argc, char** argv, Flags f) {
       else if (a == "--data-dir") f.data_dir = value();
       else if (a == "--seed") f.seed = std::stoll(value());
       else if (a == "--logdir") f.logdir = value();
+      else if (a == "--eager") f.eager = true;
       else if (a == "--help" || a == "-h") {
         usage(argv[0], defaults);
         std::exit(0);
@@ -76,6 +79,9 @@ inline Flags parse_flags(int argc, char** argv, Flags f) {
     std::fprintf(stderr, "%s: epochs must be >= 0, batch size and learning rate positive\n", argv[0]);
     std::exit(2);
   }
+  // Seeded here, before the program makes its layers: their initializers
+  // draw their seeds when constructed, as Keras's do.
+  ember::random::set_seed(f.seed);
   return f;
 }
 
@@ -131,7 +137,6 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
                                 const ember::TensorShape& example, const char* name) {
   using namespace ember;
   Device device = flags.device.empty() ? default_device() : Device::parse(flags.device);
-  random::set_seed(flags.seed);
   Split train, test;
   {
     DeviceScope cpu(Device::cpu());  // the data stays in host memory; batches travel
@@ -162,11 +167,22 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
       }
     }
   }
-  std::printf("%s: %lld training images, batch %lld, Adam(%g), %d epochs, on %s\n", name,
+  std::printf("%s: %lld training images, batch %lld, Adam(%g), %d epochs, on %s, %s steps\n", name,
               static_cast<long long>(train.images.dim(0)), static_cast<long long>(flags.batch_size),
-              flags.learning_rate, flags.epochs, device.to_string().c_str());
+              flags.learning_rate, flags.epochs, device.to_string().c_str(), flags.eager ? "eager" : "traced");
   SummaryWriter events(flags.logdir.empty() ? std::string("/tmp/ember-runs/") + name : flags.logdir);
   std::printf("TensorBoard scalars: %s\n", events.path().c_str());
+  // One training step: forward, gradient, Adam. Traced into one function
+  // (the first call traces; the short last batch of an epoch traces once more).
+  auto train_step = [&](Tensor x, Tensor y) {
+    GradientTape tape;
+    Tensor logits = (*model)(x, true);
+    Tensor loss = loss_fn(y, logits);
+    auto vars = model->trainable_variables();
+    optimizer->apply(tape.gradient(loss, vars), vars);
+    return std::pair{loss, logits};
+  };
+  auto traced_step = function(train_step, {.name = "train_step"});
   int64_t steps = dataset.cardinality();
   for (int epoch = start_epoch; epoch < flags.epochs; ++epoch) {
     metrics::Mean mean_loss;
@@ -177,11 +193,7 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
     while (auto batch = it.next()) {
       const Tensor& x = (*batch)[0];
       const Tensor& y = (*batch)[1];
-      GradientTape tape;
-      Tensor logits = (*model)(x, true);
-      Tensor loss = loss_fn(y, logits);
-      auto vars = model->trainable_variables();
-      optimizer->apply(tape.gradient(loss, vars), vars);
+      auto [loss, logits] = flags.eager ? train_step(x, y) : traced_step(x, y);
       mean_loss.update_state(loss);
       accuracy.update_state(y, logits);
       ++step;
