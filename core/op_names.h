@@ -38,6 +38,7 @@ inline constexpr char LogicalNot[] = "LogicalNot";
 inline constexpr char Cast[] = "Cast";
 inline constexpr char StopGradient[] = "StopGradient";
 inline constexpr char Identity[] = "Identity";
+inline constexpr char Print[] = "Print";
 inline constexpr char AddV2[] = "AddV2";
 inline constexpr char Sub[] = "Sub";
 inline constexpr char Mul[] = "Mul";

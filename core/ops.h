@@ -270,4 +270,13 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
 /// gives a NaN loss on a GPU, as in TensorFlow.
 Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits);
 
+// ---- logging (core/ops/logging.cpp) ----------------------------------------------------
+
+/// Prints `message`, then each tensor as NumPy formats it, separated by
+/// spaces, as one line on stderr (tf.print). An op (TensorFlow's `Print`),
+/// so a traced function prints at every call, in program order with its
+/// other stateful ops; plain C++ printing in a traced callable runs only
+/// while it is traced.
+void print(const std::vector<Tensor>& tensors, const std::string& message = "");
+
 }  // namespace ember

@@ -69,7 +69,8 @@ void eliminate_common_subexpressions(Graph& g) {
       key.append(dtype_name(n.value.dtype()));
       key.append(n.value.shape().to_string());
       key.append(static_cast<const char*>(n.value.raw_data()), n.value.nbytes());
-    } else if (n.kind == Node::Kind::Op && !n.op->stateful && n.control_inputs.empty()) {
+    } else if (n.kind == Node::Kind::Op && !n.op->stateful && n.op->resource_inputs == 0) {
+      // (Reads of a variable are never merged: an assignment may come between.)
       key = n.op->name;
       key.append(n.attrs.to_string());
       for (NodeOutput& o : n.inputs) {

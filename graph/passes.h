@@ -13,7 +13,8 @@ void remove_identities(Graph& g);
 /// (computed now, eagerly), up to `max_elements` elements of output.
 void fold_constants(Graph& g, int64_t max_elements = int64_t{1} << 20);
 /// Stateless op nodes with the same op, attributes and inputs, and constants
-/// with the same dtype, shape and bytes, are merged into the first.
+/// with the same dtype, shape and bytes, are merged into the first (never
+/// two reads of a variable: an assignment may come between them).
 void eliminate_common_subexpressions(Graph& g);
 /// Removes what neither an output nor a stateful node needs (unused
 /// captures included; arguments stay).

@@ -162,6 +162,16 @@ TEST_P(FunctionTest, AssignmentsRunInOrderAtEveryCallEvenWhenUnused) {
   });
   step(constant(1.f));
   EXPECT_EQ(counter.read_value().item<float>(), 2.f);
+  // Two reads with an assignment between them are two values.
+  auto read_twice = function([&] {
+    Tensor before = counter.read_value();
+    counter.assign_add(constant(10.f));
+    Tensor after = counter.read_value();
+    return std::vector<Tensor>{before, after};
+  });
+  auto seen = read_twice();
+  EXPECT_EQ(seen[1].item<float>() - seen[0].item<float>(), 10.f);
+  counter.assign(constant(2.f));
   step(constant(1.f));
   EXPECT_EQ(counter.read_value().item<float>(), 6.f);
   // The stateful nodes are chained by control edges.
