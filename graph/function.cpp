@@ -229,9 +229,11 @@ ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, c
     if (recent.size() == 5 && std::count(recent.begin(), recent.end(), true) == 5 && warnings < 2) {
       ++warnings;
       EMBER_LOG_WARN(
-          "5 out of the last 5 calls to {} triggered retracing. Tracing is expensive; a new "
-          "trace is made for each new tensor shape or dtype and each new plain C++ value: pass "
-          "tensors rather than changing values, or give an input_signature or reduce_retracing",
+          "5 out of the last 5 calls to {} triggered tf.function retracing. Tracing is expensive "
+          "and the excessive number of tracings could be due to (1) creating a function "
+          "repeatedly in a loop, (2) passing tensors with different shapes, (3) passing plain C++ "
+          "values instead of tensors. For (1), make the function once; for (2), give an "
+          "input_signature or reduce_retracing; for (3), pass tensors.",
           options.name);
     }
   };

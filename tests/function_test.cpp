@@ -105,6 +105,28 @@ TEST_P(FunctionTest, MostSpecificSupertypeInputSignatureAndReduceRetracing) {
   EXPECT_EQ(traced[1].input_specs()[0].shape, TensorShape({-1}));
 }
 
+TEST_P(FunctionTest, FrequentRetracingWarnsTwiceAtMost) {
+  auto f = function([](Tensor x, int n) { return x * static_cast<float>(n); }, {.name = "scale"});
+  ::testing::internal::CaptureStderr();
+  for (int n = 0; n < 4; ++n) f(constant(1.f), n);
+  std::string after_four = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(after_four, "");
+  ::testing::internal::CaptureStderr();
+  for (int n = 4; n < 20; ++n) f(constant(1.f), n);  // every call traces
+  std::string log = ::testing::internal::GetCapturedStderr();
+  const std::string warning = "5 out of the last 5 calls to scale triggered tf.function retracing.";
+  size_t first = log.find(warning);
+  ASSERT_NE(first, std::string::npos) << log;
+  size_t second = log.find(warning, first + 1);
+  EXPECT_NE(second, std::string::npos);
+  EXPECT_EQ(log.find(warning, second + 1), std::string::npos);  // not a third time
+  // get_concrete_function does not count.
+  auto g = function([](Tensor x, int n) { return x * static_cast<float>(n); }, {.name = "quiet"});
+  ::testing::internal::CaptureStderr();
+  for (int n = 0; n < 8; ++n) g.get_concrete_function(TensorSpec({}, float32), n);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
 TEST_P(FunctionTest, VariablesAreCreatedOnTheFirstTraceOnly) {
   Variable v;
   auto build_once = function([&](Tensor x) {
