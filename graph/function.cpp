@@ -158,6 +158,7 @@ Traced trace_once(const FunctionOptions& options, const std::vector<CallArg>& si
 
 ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, const TraceBody& body,
                                              bool counts) {
+  std::lock_guard<std::mutex> lock(mu);
   const std::string where = "[" + options.name + "] ";
   // The call's signature: tensors become specs (the input signature's, when given).
   std::vector<CallArg> sig = args;

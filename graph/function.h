@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -246,6 +247,10 @@ struct FunctionState {
   /// whether the call counts toward the retracing warning.
   ConcreteFunction concrete_for(const std::vector<CallArg>& args, const TraceBody& body, bool counts);
   FunctionOptions options;
+  // Calls from several threads: one looks up or traces at a time (a trace
+  // installs its tracer on the calling thread only); the runs themselves
+  // proceed in parallel.
+  std::mutex mu;
   std::vector<std::pair<std::vector<CallArg>, ConcreteFunction>> traces;  // signature, trace
   bool traced_once = false;
   bool first_trace_created_variables = false;
@@ -283,6 +288,7 @@ class Function {
     return state_->concrete_for({detail::to_call_arg(args)...}, body<R, A...>(), false);
   }
   std::vector<ConcreteFunction> list_concrete_functions() const {
+    std::lock_guard<std::mutex> lock(state_->mu);
     std::vector<ConcreteFunction> out;
     for (const auto& t : state_->traces) out.push_back(t.second);
     return out;

@@ -1,7 +1,9 @@
 // Traced functions (graph/): the cache, variables, side effects, the
 // executor, the passes and gradients through calls, as FUNCTIONS.md says
 // tf.function behaves.
+#include <atomic>
 #include <cmath>
+#include <thread>
 
 #include "graph/executor.h"
 #include "graph/function.h"
@@ -173,6 +175,44 @@ TEST_P(FunctionTest, VariablesAreCreatedOnTheFirstTraceOnly) {
     return x;
   });
   EXPECT_THROW(from_argument(constant(1.f)), InvalidArgument);
+}
+
+TEST_P(FunctionTest, VariableArgumentsKeyOnKindAndAliasing) {
+  int traces = 0;
+  auto f = function([&](Variable a, Variable b) {
+    ++traces;
+    a.assign_add(constant({1.f, 1.f}));
+    return a.read_value() + b.read_value();
+  });
+  Variable v1(constant({1.f, 2.f})), v2(constant({10.f, 20.f})), v3(constant({100.f, 200.f}));
+  EXPECT_EQ(values(f(v1, v2)), (std::vector<float>{12, 23}));
+  EXPECT_EQ(values(f(v3, v2)), (std::vector<float>{111, 221}));  // another variable, same kind: reused
+  EXPECT_EQ(traces, 1);
+  EXPECT_EQ(values(v3.read_value()), (std::vector<float>{101, 201}));  // the argument's variable was assigned
+  EXPECT_EQ(values(f(v1, v1)), (std::vector<float>{6, 8}));  // aliased: its own trace, reads after the add
+  EXPECT_EQ(traces, 2);
+  Variable other_shape(constant({1.f, 2.f, 3.f}));
+  EXPECT_THROW(f(other_shape, other_shape), InvalidArgument);  // the add's shape no longer fits
+}
+
+// Calls from several threads share the cache and each run is independent.
+TEST_P(FunctionTest, ConcurrentCallsShareOneTrace) {
+  auto f = function([](Tensor x) { return tanh(x * 2.0f) + x; });
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      DeviceScope scope(GetParam());
+      for (int i = 0; i < 50; ++i) {
+        float v = static_cast<float>(t * 100 + i) / 1000;
+        float got = f(constant(v)).item<float>();
+        if (std::abs(got - (std::tanh(v * 2) + v)) > 1e-6f) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(f.list_concrete_functions().size(), 1u);
 }
 
 TEST_P(FunctionTest, AssignmentsRunInOrderAtEveryCallEvenWhenUnused) {
