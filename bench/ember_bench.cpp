@@ -11,6 +11,7 @@
 #include "bench/harness.h"
 #include "core/cuda_runtime.h"
 #include "ember.h"
+#include "samples/models.h"
 
 #if EMBER_WITH_CUDA
 #include <cublas_v2.h>
@@ -209,32 +210,19 @@ Trained train_fashion_mnist(const std::shared_ptr<layers::Layer>& model, const T
   return {secs * 1e3 / double(steps), accuracy.result().item<float>()};
 }
 
-std::shared_ptr<layers::Layer> mlp_model() {
-  return std::make_shared<layers::Sequential>(std::vector<std::shared_ptr<layers::Layer>>{
-      std::make_shared<layers::Dense>(256, layers::DenseOptions{.activation = "relu"}),
-      std::make_shared<layers::Dense>(10)});
-}
-
 std::vector<Figure> mlp_bench() {
-  Trained t = train_fashion_mnist(mlp_model(), {784}, g_batch_override ? g_batch_override : 128, 3);
+  Trained t = train_fashion_mnist(sample::mlp_model(), {784}, g_batch_override ? g_batch_override : 128, 3);
   return {{"mlp", t.ms_per_step, "ms"}, {"mlp_accuracy", t.accuracy, "fraction"}};
 }
 
 // The whole step (forward, tape, gradient, Adam) traced into one function.
 std::vector<Figure> mlp_traced_bench() {
-  Trained t = train_fashion_mnist(mlp_model(), {784}, g_batch_override ? g_batch_override : 128, 3, true);
+  Trained t = train_fashion_mnist(sample::mlp_model(), {784}, g_batch_override ? g_batch_override : 128, 3, true);
   return {{"mlp_traced", t.ms_per_step, "ms"}, {"mlp_traced_accuracy", t.accuracy, "fraction"}};
 }
 
 std::vector<Figure> cnn_bench() {
-  using layers::Conv2DOptions;
-  auto model = std::make_shared<layers::Sequential>(std::vector<std::shared_ptr<layers::Layer>>{
-      std::make_shared<layers::Conv2D>(32, std::vector<int64_t>{3}, Conv2DOptions{.activation = "relu"}),
-      std::make_shared<layers::MaxPool2D>(),
-      std::make_shared<layers::Conv2D>(64, std::vector<int64_t>{3}, Conv2DOptions{.activation = "relu"}),
-      std::make_shared<layers::MaxPool2D>(), std::make_shared<layers::Flatten>(),
-      std::make_shared<layers::Dense>(128, layers::DenseOptions{.activation = "relu"}),
-      std::make_shared<layers::Dense>(10)});
+  auto model = sample::cnn_model();
   Trained t = train_fashion_mnist(model, {28, 28, 1}, g_batch_override ? g_batch_override : 64, 1);
   return {{"cnn", t.ms_per_step, "ms"}, {"cnn_accuracy", t.accuracy, "fraction"}};
 }

@@ -8,6 +8,23 @@ namespace ember {
 
 void set_cpu_threads_for_this_thread(int n) { omp_set_num_threads(std::max(n, 1)); }
 
+KernelScope::KernelScope(Context& c, Device device, const char* api) : c_(c) {
+  tapes_ = c.tapes;
+  had_scope_ = c.has_device_scope;
+  scope_ = c.device_scope;
+  api_ = c.api;
+  c.tapes = nullptr;
+  c.has_device_scope = true;
+  c.device_scope = device;
+  c.api = api;
+}
+KernelScope::~KernelScope() {
+  c_.tapes = tapes_;
+  c_.has_device_scope = had_scope_;
+  c_.device_scope = scope_;
+  c_.api = api_;
+}
+
 InitScope::InitScope() : saved_(context().tracer) { context().tracer = nullptr; }
 InitScope::~InitScope() { context().tracer = saved_; }
 

@@ -78,6 +78,26 @@ inline Context& context() {
 /// fight the training step's team for the cores.
 void set_cpu_threads_for_this_thread(int n);
 
+/// While kernels run (`run_op`, a graph executor's plan): tapes do not
+/// record the ops a kernel calls, those run on the kernel's `device`
+/// whatever the caller's scope, and errors name `api`. Restores it all.
+class KernelScope {
+ public:
+  KernelScope(Context& c, Device device, const char* api);
+  ~KernelScope();
+  KernelScope(const KernelScope&) = delete;
+  KernelScope& operator=(const KernelScope&) = delete;
+  /// The name errors gave before this scope (an enclosing ApiScope's), if any.
+  const char* outer_api() const { return api_; }
+
+ private:
+  Context& c_;
+  TapeHook* tapes_;
+  bool had_scope_;
+  Device scope_;
+  const char* api_;
+};
+
 /// The current name scope, "outer/inner/" (empty at top level).
 std::string current_name_scope();
 

@@ -281,23 +281,7 @@ std::vector<Tensor> run_op(const OpDef& op, std::span<const Tensor> inputs, cons
   // implementation details, not recorded, and they run on the kernel's
   // device whatever scope the caller is in.
   // Errors they raise name the op the user called.
-  struct Suspend {
-    Context& c;
-    TapeHook* tapes = c.tapes;
-    bool had_scope = c.has_device_scope;
-    Device scope = c.device_scope;
-    const char* api = c.api;
-    ~Suspend() {
-      c.tapes = tapes;
-      c.has_device_scope = had_scope;
-      c.device_scope = scope;
-      c.api = api;
-    }
-  } suspend{ctx};
-  ctx.api = api_name_for(op);
-  ctx.tapes = nullptr;
-  ctx.has_device_scope = true;
-  ctx.device_scope = device;
+  KernelScope scope(ctx, device, api_name_for(op));
   // Allocators name ctx.api when they fail.
   if (op.allocates_outputs) {
     outputs.resize(specs.size());

@@ -216,19 +216,7 @@ std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
 std::vector<Tensor> Executor::run_in_arena(std::vector<Tensor>& slots) {
   // The context run_op sets per op, set once: the arena's device, no tapes.
   Context& ctx = context();
-  struct Restore {
-    Context& c;
-    bool had_scope = c.has_device_scope;
-    Device scope = c.device_scope;
-    const char* api = c.api;
-    ~Restore() {
-      c.has_device_scope = had_scope;
-      c.device_scope = scope;
-      c.api = api;
-    }
-  } restore{ctx};
-  ctx.has_device_scope = true;
-  ctx.device_scope = arena_device_;
+  KernelScope scope(ctx, arena_device_, nullptr);
   // Arena values never pass through `slots`: the steps hold them.
   for (Step& s : steps_) {
     const Node& n = graph_.nodes[static_cast<size_t>(s.node)];
@@ -237,7 +225,7 @@ std::vector<Tensor> Executor::run_in_arena(std::vector<Tensor>& slots) {
       for (size_t k = 0; k < n.outputs.size(); ++k)
         if (arena_buffer_[static_cast<size_t>(s.out_slot) + k] < 0 && !n.op->allocates_outputs)
           s.arena_out[k] = Tensor::empty(n.outputs[k].shape, n.outputs[k].dtype, arena_device_);
-      ctx.api = restore.api ? restore.api : s.api;
+      ctx.api = scope.outer_api() ? scope.outer_api() : s.api;
       if (s.random) {
         std::lock_guard<std::mutex> lock(random_mu_);
         Attrs& attrs = random_attrs_[static_cast<size_t>(s.node)];

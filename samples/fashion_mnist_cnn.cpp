@@ -1,6 +1,7 @@
 // Trains BENCHMARKS.md's `cnn` on Fashion-MNIST: Conv 3×3 1→32, ReLU,
 // MaxPool 2, Conv 3×3 32→64, ReLU, MaxPool 2, Flatten, Dense 1600→128, ReLU,
 // Dense 128→10, Adam(1e-3), batch 64, 1 epoch by default.
+#include "samples/models.h"
 #include "samples/train_util.h"
 
 int main(int argc, char** argv) {
@@ -10,14 +11,7 @@ int main(int argc, char** argv) {
   defaults.batch_size = 64;
   sample::Flags flags = sample::parse_flags(argc, argv, defaults);
   try {
-    using layers::Conv2DOptions;
-    auto model = std::make_shared<layers::Sequential>(std::vector<std::shared_ptr<layers::Layer>>{
-        std::make_shared<layers::Conv2D>(32, std::vector<int64_t>{3}, Conv2DOptions{.activation = "relu"}),
-        std::make_shared<layers::MaxPool2D>(),
-        std::make_shared<layers::Conv2D>(64, std::vector<int64_t>{3}, Conv2DOptions{.activation = "relu"}),
-        std::make_shared<layers::MaxPool2D>(), std::make_shared<layers::Flatten>(),
-        std::make_shared<layers::Dense>(128, layers::DenseOptions{.activation = "relu"}),
-        std::make_shared<layers::Dense>(10)});
+    auto model = sample::cnn_model();
     sample::train_and_evaluate(flags, model, {28, 28, 1}, "fashion_mnist_cnn");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ember-fashion-mnist-cnn: %s\n", e.what());
