@@ -13,6 +13,7 @@
 // runs the plain way.
 #pragma once
 
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -68,7 +69,8 @@ class Executor {
   std::vector<int> arena_buffer_;
   std::vector<size_t> arena_bytes_;
   std::mutex arena_mu_;
-  enum class ArenaState : uint8_t { Unplanned, Planned, Built, Unusable } arena_state_ = ArenaState::Unplanned;
+  enum class ArenaState : uint8_t { Unplanned, Planned, Built, Unusable };
+  std::atomic<ArenaState> arena_state_{ArenaState::Unplanned};  // read before taking arena_mu_
   Device arena_device_;
   std::vector<Tensor> arena_slot_tensor_;
 };
