@@ -65,6 +65,7 @@ using Kind = CallArg::Kind;
 
 struct ConcreteFunctionImpl {
   std::string name;
+  std::string output_structure;  // '%' per output tensor
   // Per argument: Spec (a tensor), Variable (dtype, shape, trainability) or Value.
   std::vector<CallArg> signature;
   std::shared_ptr<Graph> graph;
@@ -117,6 +118,7 @@ namespace {
 struct Traced {
   std::shared_ptr<Graph> graph;
   int variables_created;
+  std::string structure;
 };
 
 Traced trace_once(const FunctionOptions& options, const std::vector<CallArg>& sig,
@@ -146,12 +148,13 @@ Traced trace_once(const FunctionOptions& options, const std::vector<CallArg>& si
     }
   }
   std::vector<Tensor> flat;
+  std::string structure;
   {
     TraceScope scope(tracer);
-    flat = body(traced);
+    flat = body(traced, structure);
     for (const Tensor& t : flat) graph->outputs.push_back(tracer.output_of(t));
   }
-  return {graph, tracer.variables_created()};
+  return {graph, tracer.variables_created(), std::move(structure)};
 }
 
 }  // namespace
@@ -296,6 +299,7 @@ ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, c
   impl->name = options.name;
   impl->signature = sig;
   impl->graph = t.graph;
+  impl->output_structure = std::move(t.structure);
   impl->executor = std::make_unique<Executor>(*impl->graph);
   ConcreteFunction cf(impl);
   traces.emplace_back(std::move(sig), cf);
@@ -406,6 +410,23 @@ std::vector<TensorSpec> ConcreteFunction::input_specs() const {
 }
 
 size_t ConcreteFunction::num_outputs() const { return impl_->graph->outputs.size(); }
+
+const std::string& ConcreteFunction::output_structure() const { return impl_->output_structure; }
+
+std::string ConcreteFunction::structured_outputs() const {
+  std::string out;
+  const Graph& g = *impl_->graph;
+  size_t next = 0;
+  for (char ch : impl_->output_structure) {
+    if (ch != '%') {
+      out += ch;
+      continue;
+    }
+    const OutputSpec& s = g.spec(g.outputs[next++]);
+    out += TensorSpec(s.shape, s.dtype).to_string();
+  }
+  return out;
+}
 
 std::vector<Tensor> ConcreteFunction::captured_inputs() const {
   std::vector<Tensor> out;

@@ -159,29 +159,62 @@ struct Baked {
 };
 
 // Outputs: a Tensor, a Variable (its value), a vector of tensors, a tuple or
-// pair of them, or nothing.
+// pair of them, or nothing. `structure` gets their shape with a '%' per
+// tensor ("(%, [%, %])"), which structured_outputs() fills with specs.
 template <typename R>
-void flatten(const R& r, std::vector<Tensor>& out) {
+void flatten(const R& r, std::vector<Tensor>& out, std::string& structure) {
   if constexpr (std::is_same_v<R, Tensor>) {
     out.push_back(r);
+    structure += '%';
   } else if constexpr (std::is_same_v<R, Variable>) {
     out.push_back(r.read_value());
+    structure += '%';
   } else if constexpr (is_vector<R>::value) {
-    for (const auto& e : r) flatten(e, out);
+    structure += '[';
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (i) structure += ", ";
+      flatten(r[i], out, structure);
+    }
+    structure += ']';
   } else {
-    std::apply([&](const auto&... e) { (flatten(e, out), ...); }, r);
+    structure += '(';
+    size_t i = 0;
+    std::apply([&](const auto&... e) { ((structure += (i++ ? ", " : ""), flatten(e, out, structure)), ...); }, r);
+    structure += std::tuple_size_v<R> == 1 ? ",)" : ")";
   }
 }
+/// The result rebuilt from the flat tensors, following `structure` (so a
+/// vector anywhere in a tuple gets its own count back).
 template <typename R>
-R unflatten(const std::vector<Tensor>& flat, size_t& at) {
+R unflatten(const std::vector<Tensor>& flat, size_t& at, const std::string& structure, size_t& pos) {
+  auto separator = [&] {
+    if (structure[pos] == ',') pos += structure[pos + 1] == ' ' ? 2 : 1;
+  };
   if constexpr (std::is_same_v<R, Tensor> || std::is_same_v<R, Variable>) {
+    ++pos;  // '%'
     return flat[at++];
   } else if constexpr (is_vector<R>::value) {
     R r;
-    while (at < flat.size()) r.push_back(unflatten<typename R::value_type>(flat, at));
+    ++pos;  // '['
+    while (structure[pos] != ']') {
+      r.push_back(unflatten<typename R::value_type>(flat, at, structure, pos));
+      separator();
+    }
+    ++pos;
     return r;
   } else {
-    return std::apply([&](auto... proto) { return R{unflatten<decltype(proto)>(flat, at)...}; }, R{});
+    ++pos;  // '('
+    R r = std::apply(
+        [&](auto... proto) {
+          return R{[&] {
+            auto e = unflatten<decltype(proto)>(flat, at, structure, pos);
+            separator();
+            return e;
+          }()...};
+        },
+        R{});
+    ++pos;  // ')'
+    return r;
   }
 }
 
@@ -213,6 +246,11 @@ class ConcreteFunction {
   std::vector<TensorSpec> input_specs() const;
   /// How many tensors a call returns.
   size_t num_outputs() const;
+  /// The callable's result with a spec per tensor, as TensorFlow prints it:
+  /// "(TensorSpec(shape=(2,), dtype=tf.float32, name=None), [...])".
+  std::string structured_outputs() const;
+  /// The result's structure with a '%' per tensor (what structured_outputs fills).
+  const std::string& output_structure() const;
   /// Tensors the graph reads by reference (variables' handles, large eager tensors).
   std::vector<Tensor> captured_inputs() const;
   /// The variables the graph reads or assigns.
@@ -242,7 +280,8 @@ namespace detail {
 /// The part of a Function that is not a template.
 struct FunctionState {
   explicit FunctionState(FunctionOptions o) : options(std::move(o)) {}
-  using TraceBody = std::function<std::vector<Tensor>(const std::vector<CallArg>& traced)>;
+  /// Runs the callable on the traced arguments: its outputs, flattened, and their structure.
+  using TraceBody = std::function<std::vector<Tensor>(const std::vector<CallArg>& traced, std::string& structure)>;
   /// The concrete function for `args` (tracing it on a miss). `counts`:
   /// whether the call counts toward the retracing warning.
   ConcreteFunction concrete_for(const std::vector<CallArg>& args, const TraceBody& body, bool counts);
@@ -276,8 +315,8 @@ class Function {
     ConcreteFunction cf = state_->concrete_for(call, body<R, A...>(), true);
     std::vector<Tensor> flat = cf.call_args(call);
     if constexpr (!std::is_void_v<R>) {
-      size_t at = 0;
-      return detail::unflatten<R>(flat, at);
+      size_t at = 0, pos = 0;
+      return detail::unflatten<R>(flat, at, cf.output_structure(), pos);
     }
   }
   /// Traces (or finds) the concrete function for these arguments (TensorSpecs,
@@ -307,17 +346,19 @@ class Function {
   template <typename R, typename... A>
   detail::FunctionState::TraceBody body() {
     std::shared_ptr<F> f = f_;
-    return [f](const std::vector<detail::CallArg>& traced) {
-      return invoke<R, A...>(*f, traced, std::index_sequence_for<A...>{});
+    return [f](const std::vector<detail::CallArg>& traced, std::string& structure) {
+      return invoke<R, A...>(*f, traced, structure, std::index_sequence_for<A...>{});
     };
   }
   template <typename R, typename... A, size_t... I>
-  static std::vector<Tensor> invoke(F& f, const std::vector<detail::CallArg>& t, std::index_sequence<I...>) {
+  static std::vector<Tensor> invoke(F& f, const std::vector<detail::CallArg>& t, std::string& structure,
+                                    std::index_sequence<I...>) {
     std::vector<Tensor> flat;
     if constexpr (std::is_void_v<R>) {
       f(pass<A>(t[I])...);
+      structure = "None";
     } else {
-      detail::flatten(f(pass<A>(t[I])...), flat);
+      detail::flatten(f(pass<A>(t[I])...), flat, structure);
     }
     return flat;
   }

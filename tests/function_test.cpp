@@ -42,6 +42,17 @@ TEST_P(FunctionTest, TracesOncePerSignatureAndBakesPlainValues) {
   EXPECT_EQ(all[2].structured_input_signature(), "((3, 5), {})");
   auto cf = add.get_concrete_function(TensorSpec({2, 6}, float32), TensorSpec({6}, float32));
   EXPECT_EQ(traces, 4);  // found, not traced again
+  EXPECT_EQ(cf.structured_outputs(), "TensorSpec(shape=(2, 6), dtype=tf.float32, name=None)");
+  auto several = function([](Tensor x) { return std::tuple{x, std::vector<Tensor>{x * 2.0f, reduce_sum(x)}}; });
+  EXPECT_EQ(several.get_concrete_function(TensorSpec({3}, float64)).structured_outputs(),
+            "(TensorSpec(shape=(3,), dtype=tf.float64, name=None), [TensorSpec(shape=(3,), "
+            "dtype=tf.float64, name=None), TensorSpec(shape=(), dtype=tf.float64, name=None)])");
+  // Results are rebuilt by that structure: a vector before a tensor keeps its count.
+  auto mixed = function([](Tensor x) { return std::tuple{std::vector<Tensor>{x, x + 1.0f}, x * 3.0f}; });
+  auto [pair, tripled] = mixed(constant(2.f));
+  ASSERT_EQ(pair.size(), 2u);
+  EXPECT_EQ(pair[1].item<float>(), 3.f);
+  EXPECT_EQ(tripled.item<float>(), 6.f);
   EXPECT_EQ(cf.structured_input_signature(),
             "((TensorSpec(shape=(2, 6), dtype=tf.float32, name='x'), "
             "TensorSpec(shape=(6,), dtype=tf.float32, name='y')), {})");
