@@ -124,6 +124,18 @@ struct Dataset::Node {
   virtual int64_t cardinality() const = 0;
 };
 
+namespace {
+// The usual open() of a node over another: an iterator of type It that
+// knows its node and reads a pass of the node's input.
+template <typename It, typename N>
+std::unique_ptr<It> open_over(const N* node) {
+  auto s = std::make_unique<It>();
+  s->node = node;
+  s->in = node->input->open();
+  return s;
+}
+}  // namespace
+
 struct Dataset::Iterator::Impl {
   std::shared_ptr<const Dataset::Node> root;  // keeps every node of the pipeline alive
   std::unique_ptr<Source> source;
@@ -213,9 +225,7 @@ struct Shuffle : Dataset::Node {
     }
   };
   std::unique_ptr<Source> open() const override {
-    auto s = std::make_unique<It>();
-    s->node = this;
-    s->in = input->open();
+    auto s = open_over<It>(this);
     int64_t pass = reshuffle ? passes.fetch_add(1) : 0;
     std::seed_seq seq{static_cast<uint64_t>(seed), static_cast<uint64_t>(pass)};
     s->idx.rng.seed(seq);
@@ -263,12 +273,7 @@ struct Batch : Dataset::Node {
       return out;
     }
   };
-  std::unique_ptr<Source> open() const override {
-    auto s = std::make_unique<It>();
-    s->node = this;
-    s->in = input->open();
-    return s;
-  }
+  std::unique_ptr<Source> open() const override { return open_over<It>(this); }
   int64_t cardinality() const override {
     int64_t n = input->cardinality();
     if (n < 0) return n;
@@ -288,12 +293,7 @@ struct Map : Dataset::Node {
       return node->fn(*e);
     }
   };
-  std::unique_ptr<Source> open() const override {
-    auto s = std::make_unique<It>();
-    s->node = this;
-    s->in = input->open();
-    return s;
-  }
+  std::unique_ptr<Source> open() const override { return open_over<It>(this); }
   int64_t cardinality() const override { return input->cardinality(); }
 };
 
@@ -350,12 +350,7 @@ struct Take : Dataset::Node {
       return e;
     }
   };
-  std::unique_ptr<Source> open() const override {
-    auto s = std::make_unique<It>();
-    s->node = this;
-    s->in = input->open();
-    return s;
-  }
+  std::unique_ptr<Source> open() const override { return open_over<It>(this); }
   int64_t cardinality() const override {
     int64_t n = input->cardinality();
     if (count < 0) return n;
