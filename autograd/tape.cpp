@@ -35,6 +35,7 @@ struct Entry {
   const OpDef* op;
   uint32_t in_begin, in_count, out_begin, out_count;
   Attrs attrs;
+  std::shared_ptr<const void> owner;  // keeps `op` alive when it is not a registered op
 };
 
 // A set of tensor ids (never 0): open addressing with linear probing, so a
@@ -195,14 +196,15 @@ class TapeSet final : public TapeHook {
   std::vector<GradientTape::Impl*> active;
 
   void record(const OpDef& op, std::span<const Tensor> inputs, std::span<const Tensor> outputs,
-              const Attrs& attrs) override {
+              const Attrs& attrs, std::shared_ptr<const void> owner) override {
     if (op.differentiability == Differentiability::NotDifferentiable) return;
-    bool is_read = op.name == op_name::ReadVariableOp;
     for (GradientTape::Impl* tape : active) {
       if (!tape->recording) continue;
-      if (is_read && tape->options.watch_accessed_variables) {
-        Variable v = Variable::from_handle(inputs[0]);
-        if (v.trainable() && differentiable_dtype(v.dtype())) tape->watch_variable(v);
+      if (op.reads_variables && tape->options.watch_accessed_variables) {
+        for (int k = 0; k < op.resource_inputs; ++k) {
+          Variable v = Variable::from_handle(inputs[static_cast<size_t>(k)]);
+          if (v.trainable() && differentiable_dtype(v.dtype())) tape->watch_variable(v);
+        }
       }
       bool any = false;
       for (const Tensor& t : inputs)
@@ -217,10 +219,26 @@ class TapeSet final : public TapeHook {
       for (const Tensor& t : outputs) tape->add_slot(t, keep_out);
       tape->entries.push_back({&op, begin, static_cast<uint32_t>(inputs.size()),
                                begin + static_cast<uint32_t>(inputs.size()),
-                               static_cast<uint32_t>(outputs.size()), attrs});
+                               static_cast<uint32_t>(outputs.size()), attrs, owner});
       for (const Tensor& t : outputs)
         if (t.defined() && differentiable_dtype(t.dtype())) tape->mark_watched(t);
     }
+  }
+
+  bool would_record(const OpDef& op, std::span<const Tensor> inputs) const override {
+    if (op.differentiability == Differentiability::NotDifferentiable) return false;
+    for (const GradientTape::Impl* tape : active) {
+      if (!tape->recording) continue;
+      if (op.reads_variables && tape->options.watch_accessed_variables) {
+        for (int k = 0; k < op.resource_inputs; ++k) {
+          Variable v = Variable::from_handle(inputs[static_cast<size_t>(k)]);
+          if (v.trainable() && differentiable_dtype(v.dtype())) return true;
+        }
+      }
+      for (const Tensor& t : inputs)
+        if (t.defined() && tape->is_watched(t)) return true;
+    }
+    return false;
   }
 
   void update_hook() { context().tapes = active.empty() ? nullptr : this; }
@@ -307,6 +325,7 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
     // Copies: a persistent tape may record into `entries` and `arena` while
     // the gradient function runs.
     const OpDef* op = entries[i].op;
+    std::shared_ptr<const void> owner = entries[i].owner;
     Attrs attrs = entries[i].attrs;
     std::vector<Tensor> out_grads(entries[i].out_count);
     bool any = false;
@@ -326,8 +345,9 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
       throw Unimplemented(detail::str_cat("[GradientTape.gradient] no gradient is defined for op ",
                                           op->name, " (", op->api_name, ")"));
     }
-    // Gradient functions see a gradient for every output: zeros where none flows.
-    for (size_t k = 0; k < out_grads.size(); ++k)
+    // Gradient functions see a gradient for every output: zeros where none
+    // flows (unless the op fills them itself).
+    for (size_t k = 0; k < out_grads.size() && !op->grad_sees_undefined; ++k)
       if (!out_grads[k].defined() && outputs[k].defined() &&
           differentiable_dtype(outputs[k].dtype()))
         out_grads[k] = zeros_like(outputs[k]);
@@ -502,6 +522,19 @@ Tensor GradientTape::batch_jacobian(const Tensor& target, const Tensor& source,
     if (cols.empty()) return zeros(TensorShape(shape), source.dtype(), source.device());
     return reshape(stack(cols, 1), TensorShape(shape));
   });
+}
+
+TapeIsolation::TapeIsolation() {
+  auto& set = tape_set();
+  saved_ = std::move(set.active);
+  set.active.clear();
+  set.update_hook();
+}
+
+TapeIsolation::~TapeIsolation() {
+  auto& set = tape_set();
+  set.active = std::move(saved_);
+  set.update_hook();
 }
 
 GradientTape::StopRecording GradientTape::stop_recording() {

@@ -115,4 +115,18 @@ class GradientTape {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Hides this thread's active tapes while alive: the ops run meanwhile are
+/// recorded only by tapes made inside (how graph/ traces the gradient of a
+/// traced function without the caller's tapes seeing it).
+class TapeIsolation {
+ public:
+  TapeIsolation();
+  ~TapeIsolation();
+  TapeIsolation(const TapeIsolation&) = delete;
+  TapeIsolation& operator=(const TapeIsolation&) = delete;
+
+ private:
+  std::vector<GradientTape::Impl*> saved_;
+};
+
 }  // namespace ember

@@ -4,6 +4,7 @@
 // layers; they fill these slots.
 #pragma once
 
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -50,8 +51,15 @@ class InitScope {
 class TapeHook {
  public:
   virtual ~TapeHook() = default;
+  /// Records a call of `op`. `owner`, when given, keeps `op` alive while
+  /// the record holds it (an op that is not in the registry: a traced
+  /// function's call).
   virtual void record(const OpDef& op, std::span<const Tensor> inputs,
-                      std::span<const Tensor> outputs, const Attrs& attrs) = 0;
+                      std::span<const Tensor> outputs, const Attrs& attrs,
+                      std::shared_ptr<const void> owner = nullptr) = 0;
+  /// Whether some tape would record a call of `op` on `inputs` (one reads a
+  /// watched tensor, or a variable a tape watches on access).
+  virtual bool would_record(const OpDef& op, std::span<const Tensor> inputs) const = 0;
 };
 
 struct Context {

@@ -165,6 +165,13 @@ struct OpDef {
   // The kernel makes its outputs itself (views such as Reshape): the dispatch
   // point passes them undefined instead of allocating.
   bool allocates_outputs = false;
+  // Its resource inputs are variables it reads (ReadVariableOp, a traced
+  // function's call): a tape that watches accessed variables watches them.
+  bool reads_variables = false;
+  // The gradient function gets an undefined output gradient where none
+  // flows, instead of zeros (a traced call's: most of its outputs are
+  // forward values kept for the backward function, which rarely get one).
+  bool grad_sees_undefined = false;
 
   // Builder-style setters, for registration.
   OpDef& api(std::string n) {
@@ -198,6 +205,10 @@ struct OpDef {
   }
   OpDef& set_allocates_outputs() {
     allocates_outputs = true;
+    return *this;
+  }
+  OpDef& set_reads_variables() {
+    reads_variables = true;
     return *this;
   }
   OpDef& not_differentiable() {

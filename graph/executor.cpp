@@ -32,7 +32,10 @@ namespace {
 
 }  // namespace
 
-Executor::Executor(const Graph& graph) : graph_(graph) {
+Executor::Executor(const Graph& graph, std::shared_ptr<RandomStreams> streams) : graph_(graph) {
+  const bool fresh_streams = streams == nullptr;
+  random_ = fresh_streams ? std::make_shared<RandomStreams>() : std::move(streams);
+  size_t random_count = 0;
   const auto& nodes = graph.nodes;
   slot_base_.resize(nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
@@ -47,7 +50,6 @@ Executor::Executor(const Graph& graph) : graph_(graph) {
     output_slots_.push_back(slot(o));
     pinned[static_cast<size_t>(slot(o))] = true;
   }
-  random_attrs_.resize(nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
     if (n.kind != Node::Kind::Op) {
@@ -60,14 +62,18 @@ Executor::Executor(const Graph& graph) : graph_(graph) {
     s.out_slot = slot_base_[i];
     s.static_specs = true;
     for (const OutputSpec& spec : n.outputs) s.static_specs = s.static_specs && spec.shape.is_fully_defined();
-    s.random = n.op->stateful && n.attrs.has("offset");
-    if (s.random) random_attrs_[i] = n.attrs;
+    if (n.op->stateful && n.attrs.has("offset")) {
+      s.random = static_cast<int>(random_count++);
+      if (fresh_streams) random_->attrs.push_back(n.attrs);
+    }
     int step = static_cast<int>(steps_.size());
     for (int in : s.in_slots) last_use[static_cast<size_t>(in)] = step;
     // An output nothing reads is released at once; a later reader moves this on.
     for (size_t k = 0; k < n.outputs.size(); ++k) last_use[static_cast<size_t>(s.out_slot) + k] = step;
     steps_.push_back(std::move(s));
   }
+  EMBER_CHECK(random_count == random_->attrs.size(), Internal, "[function] the graph has ", random_count,
+              " random nodes, the shared streams ", random_->attrs.size());
   for (int sl = 0; sl < num_slots_; ++sl)
     if (last_use[static_cast<size_t>(sl)] >= 0 && !pinned[static_cast<size_t>(sl)])
       steps_[static_cast<size_t>(last_use[static_cast<size_t>(sl)])].release.push_back(sl);
@@ -226,9 +232,9 @@ std::vector<Tensor> Executor::run_in_arena(std::vector<Tensor>& slots) {
         if (arena_buffer_[static_cast<size_t>(s.out_slot) + k] < 0 && !n.op->allocates_outputs)
           s.arena_out[k] = Tensor::empty(n.outputs[k].shape, n.outputs[k].dtype, arena_device_);
       ctx.api = scope.outer_api() ? scope.outer_api() : s.api;
-      if (s.random) {
-        std::lock_guard<std::mutex> lock(random_mu_);
-        Attrs& attrs = random_attrs_[static_cast<size_t>(s.node)];
+      if (s.random >= 0) {
+        std::lock_guard<std::mutex> lock(random_->mu);
+        Attrs& attrs = random_->attrs[static_cast<size_t>(s.random)];
         KernelContext kctx{*n.op, s.arena_in, s.arena_out, attrs, arena_device_, n.outputs};
         s.kernel(kctx);
         random::advance_stream(attrs, s.arena_out[0].num_elements());
@@ -268,10 +274,10 @@ std::vector<Tensor> Executor::run_steps(std::vector<Tensor>& slots, bool direct,
     for (int sl : s.in_slots) in.push_back(slots[static_cast<size_t>(sl)]);
     try {
       std::vector<Tensor> out;
-      if (s.random) {
+      if (s.random >= 0) {
         // The node's stream continues from its last draw, whichever thread calls.
-        std::lock_guard<std::mutex> lock(random_mu_);
-        Attrs& attrs = random_attrs_[static_cast<size_t>(s.node)];
+        std::lock_guard<std::mutex> lock(random_->mu);
+        Attrs& attrs = random_->attrs[static_cast<size_t>(s.random)];
         out = direct && s.static_specs ? run_op(*n.op, in, attrs, n.outputs) : execute(*n.op, in, attrs);
         random::advance_stream(attrs, out[0].num_elements());
       } else if (direct && s.static_specs) {
@@ -290,6 +296,30 @@ std::vector<Tensor> Executor::run_steps(std::vector<Tensor>& slots, bool direct,
   outputs.reserve(output_slots_.size());
   for (int sl : output_slots_) outputs.push_back(slots[static_cast<size_t>(sl)]);
   return outputs;
+}
+
+std::vector<std::vector<Tensor>> interpret(const Graph& graph, std::span<const Tensor> arguments,
+                                           std::span<const Tensor> captures) {
+  EMBER_CHECK(arguments.size() == graph.arguments.size() && captures.size() == graph.captures.size(), Internal,
+              "[function] interpreting a graph of ", graph.arguments.size(), " arguments and ",
+              graph.captures.size(), " captures with ", arguments.size(), " and ", captures.size());
+  std::vector<std::vector<Tensor>> values(graph.nodes.size());
+  for (size_t i = 0; i < graph.arguments.size(); ++i) values[static_cast<size_t>(graph.arguments[i])] = {arguments[i]};
+  for (size_t i = 0; i < graph.captures.size(); ++i) values[static_cast<size_t>(graph.captures[i])] = {captures[i]};
+  std::vector<Tensor> in;
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& n = graph.nodes[i];
+    if (n.kind == Node::Kind::Const) values[i] = {n.value};
+    if (n.kind != Node::Kind::Op) continue;
+    in.clear();
+    for (NodeOutput o : n.inputs) in.push_back(values[static_cast<size_t>(o.node)][static_cast<size_t>(o.index)]);
+    try {
+      values[i] = execute(*n.op, in, n.attrs);
+    } catch (const Error&) {
+      rethrow_at("[function] node '" + n.name + "' (" + n.op->name + "): ");
+    }
+  }
+  return values;
 }
 
 }  // namespace ember

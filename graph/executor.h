@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -23,11 +24,22 @@
 
 namespace ember {
 
+/// The random streams of a graph's random nodes (their attributes, whose
+/// offset advances at every draw), in program order. Two executors of graphs
+/// with the same random nodes may share them (a traced function and its
+/// forward-with-saved-values), so neither repeats the other's numbers.
+struct RandomStreams {
+  std::mutex mu;
+  std::vector<Attrs> attrs;
+};
+
 class Executor {
  public:
   /// Plans `graph` (which the executor keeps a reference to; it must not
-  /// change afterwards).
-  explicit Executor(const Graph& graph);
+  /// change afterwards). `streams`: random streams to continue (another
+  /// executor's), which must have one per random node of `graph`.
+  explicit Executor(const Graph& graph, std::shared_ptr<RandomStreams> streams = nullptr);
+  const std::shared_ptr<RandomStreams>& random_streams() const { return random_; }
   /// Runs the graph on its arguments (one per Graph::arguments, checked by
   /// the caller) and returns its outputs. With no tracer and no tape active
   /// the plan runs kernels directly; otherwise every node goes through the
@@ -43,7 +55,7 @@ class Executor {
     std::vector<int> in_slots;
     int out_slot;          // the first of the node's output slots
     bool static_specs;     // the traced specs are fully known
-    bool random;           // a stateful random draw: its stream advances every call
+    int random = -1;       // a stateful random draw: its stream (advanced every call)
     std::vector<int> release;  // slots whose last use is this step
     // The arena's run: the kernel's inputs and outputs, kept between calls.
     // Arena values sit there for good; `dynamic_in` lists the positions
@@ -61,8 +73,7 @@ class Executor {
   std::vector<Step> steps_;
   std::vector<int> output_slots_;
   std::vector<std::pair<int, int>> preset_;  // (slot, node): constants and captures
-  std::vector<Attrs> random_attrs_;           // per node (random ones only)
-  std::mutex random_mu_;
+  std::shared_ptr<RandomStreams> random_;
 
   // The arena: per slot, its buffer (-1: allocated per call), the buffers'
   // sizes, and once built, the device and a tensor per arena slot.
@@ -74,5 +85,11 @@ class Executor {
   Device arena_device_;
   std::vector<Tensor> arena_slot_tensor_;
 };
+
+/// Runs `graph` node by node through the dispatch point (so an active trace
+/// records it, and tapes see every op), feeding its arguments and captures
+/// with the tensors given. Returns every node's outputs.
+std::vector<std::vector<Tensor>> interpret(const Graph& graph, std::span<const Tensor> arguments,
+                                           std::span<const Tensor> captures);
 
 }  // namespace ember

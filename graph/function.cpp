@@ -2,8 +2,10 @@
 
 #include <sstream>
 
+#include "autograd/tape.h"
 #include "core/logging.h"
 #include "graph/executor.h"
+#include "graph/function_impl.h"
 #include "graph/passes.h"
 
 namespace ember {
@@ -63,15 +65,6 @@ using Kind = CallArg::Kind;
 
 // ---- the concrete function ----------------------------------------------------------
 
-struct ConcreteFunctionImpl {
-  std::string name;
-  std::string output_structure;  // '%' per output tensor
-  // Per argument: Spec (a tensor), Variable (dtype, shape, trainability) or Value.
-  std::vector<CallArg> signature;
-  std::shared_ptr<Graph> graph;
-  std::unique_ptr<Executor> executor;
-};
-
 namespace {
 
 std::string describe(DType dt, const TensorShape& s) {
@@ -125,6 +118,7 @@ Traced trace_once(const FunctionOptions& options, const std::vector<CallArg>& si
                   const std::vector<CallArg>& call, const FunctionState::TraceBody& body,
                   bool may_create, bool first_made_none) {
   auto graph = std::make_shared<Graph>();
+  TapeIsolation isolation;  // the caller's tapes see the call, never the trace
   Tracer tracer(*graph, may_create, first_made_none);
   std::vector<CallArg> traced = call;
   for (size_t i = 0; i < sig.size(); ++i) {
@@ -301,6 +295,7 @@ ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, c
   impl->graph = t.graph;
   impl->output_structure = std::move(t.structure);
   impl->executor = std::make_unique<Executor>(*impl->graph);
+  init_call_op(*impl);
   ConcreteFunction cf(impl);
   traces.emplace_back(std::move(sig), cf);
   note_call(true);
@@ -374,6 +369,28 @@ std::vector<Tensor> ConcreteFunction::call(std::vector<Tensor> tensors) const {
                 "[", impl_->name, "] tensor ", i, ": ",
                 tensors[i].defined() ? detail::describe(tensors[i].dtype(), tensors[i].shape()) : "undefined",
                 " does not fit ", spec.to_string());
+  }
+  Context& ctx = context();
+  if (ctx.tapes && !ctx.tracer) {
+    // Under a tape: recorded as one op (when a tape would record it), else
+    // run as if no tape were there.
+    std::vector<Tensor> flat = tensors;
+    for (int c : g.captures) flat.push_back(g.nodes[static_cast<size_t>(c)].value);
+    std::vector<Tensor> op_inputs;
+    op_inputs.reserve(flat.size());
+    for (int k : impl_->op_order) op_inputs.push_back(flat[static_cast<size_t>(k)]);
+    if (ctx.tapes->would_record(impl_->call_op, op_inputs))
+      return detail::call_recorded(impl_, std::move(flat), std::move(op_inputs));
+    TapeHook* saved = ctx.tapes;
+    ctx.tapes = nullptr;
+    try {
+      std::vector<Tensor> out = impl_->executor->run(tensors);
+      ctx.tapes = saved;
+      return out;
+    } catch (...) {
+      ctx.tapes = saved;
+      throw;
+    }
   }
   return impl_->executor->run(tensors);
 }

@@ -105,6 +105,50 @@ void Graph::rebuild(const std::vector<bool>& keep,
   nodes = std::move(kept);
 }
 
+std::shared_ptr<Graph> extract_graph(const Graph& g, const std::vector<NodeOutput>& inputs,
+                                     const std::vector<std::string>& names, const std::vector<bool>& keep,
+                                     const std::vector<NodeOutput>& outputs) {
+  auto out = std::make_shared<Graph>();
+  std::unordered_map<int64_t, NodeOutput> map;  // old output -> new
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Node n;
+    n.kind = Node::Kind::Placeholder;
+    n.name = out->unique_name(names[i]);
+    n.outputs = {g.spec(inputs[i])};
+    out->nodes.push_back(std::move(n));
+    int id = static_cast<int>(out->nodes.size()) - 1;
+    out->arguments.push_back(id);
+    map.emplace(output_key(inputs[i]), NodeOutput{id, 0});
+  }
+  std::vector<int> new_id(g.nodes.size(), -1);
+  std::unordered_set<int> captured(g.captures.begin(), g.captures.end());
+  auto lookup = [&](NodeOutput o) {
+    auto it = map.find(output_key(o));
+    if (it != map.end()) return it->second;
+    int id = new_id[static_cast<size_t>(o.node)];
+    EMBER_CHECK(id >= 0, Internal, "[graph] extracting a graph: node '", g.nodes[static_cast<size_t>(o.node)].name,
+                "' is used but neither kept nor an input");
+    return NodeOutput{id, o.index};
+  };
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    if (!keep[i]) continue;
+    EMBER_CHECK(g.nodes[i].kind != Node::Kind::Placeholder || captured.count(static_cast<int>(i)), Internal,
+                "[graph] extracting a graph: argument '", g.nodes[i].name, "' must be an input");
+    Node n = g.nodes[i];
+    n.name = out->unique_name(n.name);
+    for (NodeOutput& in : n.inputs) in = lookup(in);
+    std::vector<int> controls;
+    for (int c : n.control_inputs)
+      if (new_id[static_cast<size_t>(c)] >= 0) controls.push_back(new_id[static_cast<size_t>(c)]);
+    n.control_inputs = std::move(controls);
+    out->nodes.push_back(std::move(n));
+    new_id[i] = static_cast<int>(out->nodes.size()) - 1;
+    if (captured.count(static_cast<int>(i))) out->captures.push_back(new_id[i]);
+  }
+  for (NodeOutput o : outputs) out->outputs.push_back(lookup(o));
+  return out;
+}
+
 // ---- the tracer ---------------------------------------------------------------------
 
 Tracer::Tracer(Graph& graph, bool may_create_variables, bool first_trace_made_none)

@@ -82,6 +82,16 @@ class Graph {
   std::unordered_set<std::string> used_names_;
 };
 
+/// A new graph of the nodes of `g` that `keep` marks (copied in order, with
+/// their names), whose arguments are placeholders standing for `inputs`
+/// (outputs of `g`, named `names`) and whose outputs are `outputs`. A kept
+/// placeholder that `g` captures stays a capture. Control inputs on nodes
+/// not kept are dropped; a use of a value that is neither kept nor an input
+/// is Internal.
+std::shared_ptr<Graph> extract_graph(const Graph& g, const std::vector<NodeOutput>& inputs,
+                                     const std::vector<std::string>& names, const std::vector<bool>& keep,
+                                     const std::vector<NodeOutput>& outputs);
+
 /// The key of a node output in `Graph::rebuild`'s replacement map.
 inline int64_t output_key(NodeOutput o) { return (int64_t{o.node} << 16) | o.index; }
 

@@ -243,10 +243,11 @@ using TraceHookScope = HookScope<TraceHook, &Context::tracer>;
 // a kernel runs internally.
 struct RecordingTape : TapeHook {
   std::vector<std::string> ops;
-  void record(const OpDef& op, std::span<const Tensor> in, std::span<const Tensor> out,
-              const Attrs&) override {
+  void record(const OpDef& op, std::span<const Tensor> in, std::span<const Tensor> out, const Attrs&,
+              std::shared_ptr<const void>) override {
     ops.push_back(op.name + "/" + std::to_string(in.size()) + "/" + std::to_string(out.size()));
   }
+  bool would_record(const OpDef&, std::span<const Tensor>) const override { return true; }
 };
 
 TEST(Dispatch, TapesSeeEveryOpOnce) {

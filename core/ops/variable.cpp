@@ -40,7 +40,8 @@ void infer_assign(InferContext& c) {
 EMBER_DEFINE_OP(op_name::ReadVariableOp).takes_resource().inputs(1).attr("dtype", AttrKind::Type)
     .api("Variable::read_value")
     .set_infer(infer_read)
-    .set_allocates_outputs();
+    .set_allocates_outputs()
+    .set_reads_variables();
 EMBER_DEFINE_OP(op_name::AssignVariableOp).takes_resource().inputs(2)
     .api("Variable::assign")
     .set_infer(infer_assign)
