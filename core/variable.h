@@ -4,9 +4,9 @@
 // the variable itself. Its trackable side (checkpoints) lives in state/.
 //
 // A Variable is a handle: copies share one state. Reads alias the current
-// buffer; the assignments install a new buffer, and the optimizer updates
-// (ResourceApply*) write in place when no read still holds the buffer and
-// into a copy otherwise (copy on write), so a value read before an
+// buffer; the assignments and the optimizer updates (ResourceApply*) write
+// in place when no read still holds the buffer (its address stays), and
+// into a new buffer otherwise (copy on write), so a value read before an
 // assignment never changes.
 #pragma once
 
@@ -24,10 +24,11 @@ namespace ember {
 /// The state behind a variable handle.
 struct VariableState : ResourceBase {
   // The rule, as TensorFlow's: a read sees a whole value, never a torn one,
-  // on any thread. Reads take the current buffer (which an assignment never
-  // writes into: it installs a new one) under a lock; assign_add/assign_sub
-  // hold it from reading the old value to installing the new one, so
-  // concurrent updates are not lost.
+  // on any thread. Reads take the current buffer under a lock; an
+  // assignment writes into it only while no read value holds it (else it
+  // installs a new one), and assign_add/assign_sub hold the lock from
+  // reading the old value to writing the new one, so concurrent updates are
+  // not lost.
   Tensor value() const {
     std::lock_guard<std::mutex> lock(mu_);
     return value_;

@@ -41,6 +41,36 @@ TEST_P(VariableTest, NamesScopesAndValues) {
             "<ember.Variable 'x:0' shape=() dtype=float32, numpy=1.5>");
 }
 
+TEST_P(VariableTest, AssignmentsWriteInPlaceUnlessAReadHoldsTheBuffer) {
+  Variable v(constant({1.f, 2.f, 3.f}));
+  auto address = [&] {
+    Tensor r = v.read_value();
+    return r.raw_data();  // the read ends here: the buffer is the variable's alone again
+  };
+  const void* home = address();
+  v.assign(constant({4.f, 5.f, 6.f}));
+  v.assign_add(constant({1.f, 1.f, 1.f}));
+  v.assign_sub(constant({0.5f, 0.5f, 0.5f}));
+  EXPECT_EQ(address(), home);  // every assignment wrote into the variable's buffer
+  EXPECT_EQ(v.read_value().to(Device::cpu()).to_vector<float>(), (std::vector<float>{4.5f, 5.5f, 6.5f}));
+  // A value read earlier never changes: each assignment then installs a new buffer.
+  Tensor before = v.read_value();
+  v.assign(constant({7.f, 8.f, 9.f}));
+  EXPECT_EQ(before.to(Device::cpu()).to_vector<float>(), (std::vector<float>{4.5f, 5.5f, 6.5f}));
+  Tensor second = v.read_value();
+  v.assign_add(constant({1.f, 1.f, 1.f}));
+  v.assign_sub(constant({2.f, 2.f, 2.f}));
+  EXPECT_EQ(before.to(Device::cpu()).to_vector<float>(), (std::vector<float>{4.5f, 5.5f, 6.5f}));
+  EXPECT_EQ(second.to(Device::cpu()).to_vector<float>(), (std::vector<float>{7.f, 8.f, 9.f}));
+  EXPECT_EQ(v.read_value().to(Device::cpu()).to_vector<float>(), (std::vector<float>{6.f, 7.f, 8.f}));
+  // Assigning a tensor the caller keeps leaves that tensor alone.
+  Tensor kept = constant({1.f, 1.f, 1.f});
+  v.assign(kept);
+  v.assign_add(constant({1.f, 2.f, 3.f}));
+  EXPECT_EQ(kept.to(Device::cpu()).to_vector<float>(), (std::vector<float>{1.f, 1.f, 1.f}));
+  EXPECT_EQ(v.read_value().to(Device::cpu()).to_vector<float>(), (std::vector<float>{2.f, 3.f, 4.f}));
+}
+
 TEST_P(VariableTest, BadAssignmentsAreErrors) {
   Variable v(constant({1.f, 2.f}), {.name = "v"});
   try {
