@@ -20,14 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string temp_dir(const std::string& name) {
-  fs::path p =
-      fs::temp_directory_path() / ("ember_test_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
-
 std::string hex(const std::string& s) {
   std::string out;
   char b[4];
@@ -595,31 +587,6 @@ TEST(TensorFlowInterop, RestoresACheckpointTensorFlowWrote) {
   expect_model_values(m);
   EXPECT_EQ(ckpt.save_counter().read_value().item<int64_t>(), 1);
 }
-
-// Python with TensorFlow: EMBER_TF_PYTHON, else the venv scripts/setup-tf.sh
-// makes; "" when there is none. Where TensorFlow is required (CI sets
-// EMBER_REQUIRE_TF=1 after making the venv), its absence fails the test
-// instead of skipping it.
-std::string tf_python() {
-  std::string python;
-  if (const char* p = std::getenv("EMBER_TF_PYTHON"))
-    python = p;
-  else if (fs::exists("/opt/tfvenv/bin/python"))
-    python = "/opt/tfvenv/bin/python";
-  if (!python.empty() &&
-      std::system((python + " -c 'import tensorflow' > /dev/null 2>&1").c_str()) != 0)
-    python.clear();
-  return python;
-}
-bool tensorflow_required() {
-  const char* r = std::getenv("EMBER_REQUIRE_TF");
-  return r && *r && std::string(r) != "0";
-}
-#define EMBER_SKIP_OR_FAIL_WITHOUT_TF(python)                                            \
-  if ((python).empty()) {                                                                \
-    if (tensorflow_required()) FAIL() << "EMBER_REQUIRE_TF is set but TensorFlow is missing"; \
-    GTEST_SKIP() << "no Python with TensorFlow (set EMBER_TF_PYTHON, or run scripts/setup-tf.sh)"; \
-  }
 
 TEST(TensorFlowInterop, TensorFlowReadsEmbersCheckpoint) {
   std::string python = tf_python();

@@ -1,8 +1,12 @@
 #include "test_util.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -212,6 +216,39 @@ int64_t ravel(const std::vector<int64_t>& idx, const TensorShape& shape) {
 
 std::string device_name(const ::testing::TestParamInfo<Device>& info) {
   return info.param.is_cpu() ? "cpu" : "cuda" + std::to_string(info.param.index());
+}
+
+std::string temp_dir(const std::string& name) {
+  namespace fs = std::filesystem;
+  fs::path p = fs::temp_directory_path() / ("ember_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+std::string tf_python() {
+  std::string python;
+  if (const char* p = std::getenv("EMBER_TF_PYTHON"))
+    python = p;
+  else if (std::filesystem::exists("/opt/tfvenv/bin/python"))
+    python = "/opt/tfvenv/bin/python";
+  if (!python.empty() && std::system((python + " -c 'import tensorflow' > /dev/null 2>&1").c_str()) != 0)
+    python.clear();
+  return python;
+}
+
+bool tensorflow_required() {
+  const char* r = std::getenv("EMBER_REQUIRE_TF");
+  return r && *r && std::string(r) != "0";
+}
+
+int run_python(const std::string& python, const std::string& script, const std::string& args, std::string& log) {
+  std::string out = temp_dir("python") + "/log";
+  std::string cmd = "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + script + " " + args + " > " + out + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  std::ifstream in(out);
+  log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return rc;
 }
 
 std::string data_dir() {

@@ -65,6 +65,23 @@ const std::set<std::string>& covered_ops();
 /// elsewhere, as on a GPU machine), else the source tree's.
 std::string data_dir();
 
+/// A fresh, empty directory under the system's temporary directory.
+std::string temp_dir(const std::string& name);
+
+/// Python with TensorFlow: EMBER_TF_PYTHON, else the venv scripts/setup-tf.sh
+/// makes; "" when there is none. Where TensorFlow is required (CI sets
+/// EMBER_REQUIRE_TF=1 after making the venv), its absence fails the test
+/// instead of skipping it.
+std::string tf_python();
+bool tensorflow_required();
+#define EMBER_SKIP_OR_FAIL_WITHOUT_TF(python)                                                   \
+  if ((python).empty()) {                                                                       \
+    if (::ember::test::tensorflow_required()) FAIL() << "EMBER_REQUIRE_TF is set but TensorFlow is missing"; \
+    GTEST_SKIP() << "no Python with TensorFlow (set EMBER_TF_PYTHON, or run scripts/setup-tf.sh)"; \
+  }
+/// Runs `python script args` (TensorFlow's log quiet); its exit status, and its output in `log`.
+int run_python(const std::string& python, const std::string& script, const std::string& args, std::string& log);
+
 /// A value TensorFlow computed, read from a fixture file of
 /// tests/tf/make_*_fixtures.py: `name`, `dtype d0,d1,...`, then the values as
 /// float.hex(), three lines per case.

@@ -1,0 +1,548 @@
+#include "serialization/graph_def.h"
+
+#include <cctype>
+#include <functional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/op_names.h"
+#include "core/ops.h"
+#include "graph.pb.h"
+#include "serialization/bundle.h"
+
+namespace ember {
+namespace {
+
+namespace tf = tensorflow;
+
+tf::DataType tf_type(DType t) {
+  return static_cast<tf::DataType>(t == resource ? 20 : bundle::tf_dtype(t));
+}
+
+void set_shape(tf::TensorShapeProto* p, const TensorShape& s) {
+  if (!s.rank_known()) {
+    p->set_unknown_rank(true);
+    return;
+  }
+  for (int64_t d : s.dims()) p->add_dim()->set_size(d == TensorShape::kUnknown ? -1 : d);
+}
+
+void set_tensor(tf::TensorProto* p, const Tensor& value) {
+  Tensor host = value.to(Device::cpu());
+  p->set_dtype(tf_type(host.dtype()));
+  set_shape(p->mutable_tensor_shape(), host.shape());
+  if (host.num_elements() > 0) p->set_tensor_content(std::string(static_cast<const char*>(host.raw_data()), host.nbytes()));
+}
+
+tf::AttrValue attr_value(const AttrValue& v) {
+  tf::AttrValue a;
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          a.set_b(x);
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          a.set_i(x);
+        } else if constexpr (std::is_same_v<T, double>) {
+          a.set_f(static_cast<float>(x));
+        } else if constexpr (std::is_same_v<T, DType>) {
+          a.set_type(tf_type(x));
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          a.set_s(x);
+        } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+          auto* list = a.mutable_list();
+          for (int64_t i : x) list->add_i(i);
+        } else {
+          set_shape(a.mutable_shape(), x);
+        }
+      },
+      v);
+  return a;
+}
+
+tf::AttrValue type_attr(DType t) {
+  tf::AttrValue a;
+  a.set_type(tf_type(t));
+  return a;
+}
+
+// What one ember node becomes: TensorFlow's op, its inputs (references to
+// node outputs, or Const nodes made for attributes) and attributes.
+struct TfNode {
+  std::string op;
+  std::vector<std::string> inputs;
+  std::map<std::string, tf::AttrValue> attrs;
+};
+
+// Builds the nodes of a GraphDef or a FunctionDef body.
+class Emitter {
+ public:
+  Emitter(const Graph& g, bool function) : g_(g), function_(function), refs_(g.nodes.size()) {}
+
+  std::vector<tf::NodeDef> nodes;
+
+  /// The reference to output `index` of ember node `node`.
+  const std::string& ref(NodeOutput o) const { return refs_[static_cast<size_t>(o.node)][static_cast<size_t>(o.index)]; }
+  void set_refs(int node, std::vector<std::string> refs) { refs_[static_cast<size_t>(node)] = std::move(refs); }
+  std::string unique(const std::string& base) {
+    std::string name = base;
+    for (int k = 1; !names_.insert(name).second; ++k) name = base + "_" + std::to_string(k);
+    return name;
+  }
+  void reserve(const std::string& name) { names_.insert(name); }
+
+  /// A reference to output `index` (of output arg `arg`) of the TensorFlow node `name`.
+  std::string node_ref(const std::string& name, const std::string& arg, int index, int index_in_arg) const {
+    if (function_) return name + ":" + arg + ":" + std::to_string(index_in_arg);
+    return index == 0 ? name : name + ":" + std::to_string(index);
+  }
+
+  /// A Const node holding `value`; returns the reference to it.
+  std::string add_const(const std::string& base, const Tensor& value) {
+    tf::NodeDef n;
+    n.set_name(unique(base));
+    n.set_op("Const");
+    (*n.mutable_attr())["dtype"] = type_attr(value.dtype());
+    set_tensor((*n.mutable_attr())["value"].mutable_tensor(), value);
+    nodes.push_back(n);
+    return node_ref(n.name(), "output", 0, 0);
+  }
+  std::string add_ints(const std::string& base, const std::vector<int64_t>& v, const TensorShape& shape,
+                       DType dtype = int32) {
+    std::vector<double> d(v.begin(), v.end());
+    return add_const(base, cast_values(d, shape, dtype));
+  }
+  std::string add_scalar(const std::string& base, double v, DType dtype) {
+    return add_const(base, cast_values({v}, TensorShape{}, dtype));
+  }
+
+  void emit_op(int index);
+
+ private:
+  static Tensor cast_values(const std::vector<double>& v, const TensorShape& shape, DType dtype) {
+    return cast(constant(v, shape, Device::cpu()), dtype);
+  }
+  const Graph& g_;
+  bool function_;
+  std::vector<std::vector<std::string>> refs_;
+  std::unordered_set<std::string> names_;
+};
+
+// Output arg names of TensorFlow's ops (a FunctionDef names outputs by
+// them). One name with `list` set: every output is an element of that list.
+struct OutputArgs {
+  std::vector<const char*> names;
+  bool list = false;
+};
+
+const OutputArgs& output_args(const std::string& op_type) {
+  static const std::unordered_map<std::string, OutputArgs> table = [] {
+    std::unordered_map<std::string, OutputArgs> t;
+    for (const char* op : {"Abs", "Ceil", "Cos", "Erf", "Exp", "Expm1", "Floor", "Log", "Log1p", "LogicalNot", "Neg",
+                           "Reciprocal", "Round", "Rsqrt", "Sigmoid", "Sign", "Sin", "Sqrt", "Square", "Tanh", "Cast",
+                           "Transpose"})
+      t[op] = {{"y"}};
+    for (const char* op : {"AddV2", "Div", "Equal", "FloorDiv", "FloorMod", "Greater", "GreaterEqual", "Less",
+                           "LessEqual", "LogicalAnd", "LogicalOr", "Maximum", "Minimum", "Mul", "NotEqual", "Pow",
+                           "RealDiv", "Sub"})
+      t[op] = {{"z"}};
+    for (const char* op : {"Relu", "Elu", "Selu", "LeakyRelu", "Softplus"}) t[op] = {{"activations"}};
+    t["ReluGrad"] = {{"backprops"}};
+    t["MatMul"] = {{"product"}};
+    t["Softmax"] = {{"softmax"}};
+    t["LogSoftmax"] = {{"logsoftmax"}};
+    t["ReadVariableOp"] = {{"value"}};
+    t["InTopKV2"] = {{"precision"}};
+    t["SoftmaxCrossEntropyWithLogits"] = {{"loss", "backprop"}};
+    t["SparseSoftmaxCrossEntropyWithLogits"] = {{"loss", "backprop"}};
+    t["TopKV2"] = {{"values", "indices"}};
+    t["FusedBatchNormV3"] = {{"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2", "reserve_space_3"}};
+    t["FusedBatchNormGradV3"] = {{"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_4", "reserve_space_5"}};
+    t["SplitV"] = {{"output"}, true};
+    t["Unpack"] = {{"output"}, true};
+    return t;
+  }();
+  static const OutputArgs fallback{{"output"}};
+  auto it = table.find(op_type);
+  return it == table.end() ? fallback : it->second;
+}
+
+// Ops without TensorFlow's "T" (their type attributes are named otherwise).
+const std::unordered_set<std::string>& no_t() {
+  static const std::unordered_set<std::string> s{
+      "All", "Any", "Cast", "LogicalAnd", "LogicalOr", "LogicalNot", "ReadVariableOp", "AssignVariableOp",
+      "AssignAddVariableOp", "AssignSubVariableOp", "GatherV2", "GatherNd", "Range", "RandomUniform",
+      "RandomStandardNormal", "TruncatedNormal", "Fill"};
+  return s;
+}
+
+// Ops ember has that TensorFlow has no raw op for.
+const std::unordered_set<std::string>& not_in_tensorflow() {
+  static const std::unordered_set<std::string> s{"Gelu"};
+  return s;
+}
+
+// ember's list(int) attribute `name` as an int32 Const feeding an input.
+std::string ints_input(Emitter& e, const Node& n, TfNode& t, const char* name, bool scalar = false) {
+  const auto& v = n.attrs.get<std::vector<int64_t>>(name);
+  t.attrs.erase(name);
+  return e.add_ints(n.name + "/" + name, v, scalar ? TensorShape{} : TensorShape{static_cast<int64_t>(v.size())});
+}
+std::string int_input(Emitter& e, const Node& n, TfNode& t, const char* name, DType dtype = int32) {
+  int64_t v = n.attrs.get<int64_t>(name);
+  t.attrs.erase(name);
+  return e.add_ints(n.name + "/" + name, {v}, TensorShape{}, dtype);
+}
+// Paddings as ember keeps them (flat: before, after per dimension) -> [rank, 2].
+std::string paddings_input(Emitter& e, const Node& n, TfNode& t) {
+  const auto& v = n.attrs.get<std::vector<int64_t>>("paddings");
+  t.attrs.erase("paddings");
+  return e.add_ints(n.name + "/paddings", v, TensorShape{static_cast<int64_t>(v.size() / 2), 2});
+}
+
+using Rewrite = std::function<void(Emitter&, const Node&, const Graph&, TfNode&)>;
+
+const std::unordered_map<std::string, Rewrite>& rewrites() {
+  static const std::unordered_map<std::string, Rewrite> table = [] {
+    std::unordered_map<std::string, Rewrite> r;
+    auto in_type = [](const Graph& g, const Node& n, size_t i) { return g.spec(n.inputs[i]).dtype; };
+    for (const char* op : {"Sum", "Mean", "Max", "Min", "Prod", "All", "Any"})
+      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+        t.inputs.push_back(ints_input(e, n, t, "axis"));
+        t.attrs["Tidx"] = type_attr(int32);
+      };
+    for (const char* op : {"ArgMax", "ArgMin"})
+      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+        t.inputs.push_back(int_input(e, n, t, "axis"));
+        t.attrs["Tidx"] = type_attr(int32);
+      };
+    r["Reshape"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      t.inputs.push_back(ints_input(e, n, t, "shape"));
+      t.attrs["Tshape"] = type_attr(int32);
+    };
+    r["ExpandDims"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      t.inputs.push_back(int_input(e, n, t, "dim"));
+      t.attrs["Tdim"] = type_attr(int32);
+    };
+    r["Transpose"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      t.inputs.push_back(ints_input(e, n, t, "perm"));
+      t.attrs["Tperm"] = type_attr(int32);
+    };
+    r["Tile"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      t.inputs.push_back(ints_input(e, n, t, "multiples"));
+      t.attrs["Tmultiples"] = type_attr(int32);
+    };
+    r["BroadcastTo"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      t.inputs.push_back(ints_input(e, n, t, "shape"));
+      t.attrs["Tidx"] = type_attr(int32);
+    };
+    r["Slice"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      t.inputs.push_back(ints_input(e, n, t, "begin"));
+      t.inputs.push_back(ints_input(e, n, t, "size"));
+      t.attrs["Index"] = type_attr(int32);
+    };
+    r["StridedSlice"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      for (const char* a : {"begin", "end", "strides"}) t.inputs.push_back(ints_input(e, n, t, a));
+      t.attrs["Index"] = type_attr(int32);
+    };
+    r["StridedSliceGrad"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      std::vector<std::string> in;
+      for (const char* a : {"shape", "begin", "end", "strides"}) in.push_back(ints_input(e, n, t, a));
+      in.push_back(t.inputs[0]);
+      t.inputs = in;
+      t.attrs["Index"] = type_attr(int32);
+    };
+    r["ConcatV2"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      t.attrs["N"].set_i(static_cast<int64_t>(t.inputs.size()));
+      t.inputs.push_back(int_input(e, n, t, "axis"));
+      t.attrs["Tidx"] = type_attr(int32);
+    };
+    r["Unpack"] = [](Emitter&, const Node& n, const Graph&, TfNode& t) {
+      t.attrs["num"].set_i(static_cast<int64_t>(n.outputs.size()));
+    };
+    r["SplitV"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      t.inputs.push_back(ints_input(e, n, t, "size_splits"));
+      t.inputs.push_back(int_input(e, n, t, "axis"));
+      t.attrs["Tlen"] = type_attr(int32);
+      t.attrs["num_split"].set_i(static_cast<int64_t>(n.outputs.size()));
+    };
+    r["GatherV2"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
+      t.inputs.push_back(int_input(e, n, t, "axis"));
+      t.attrs["Tparams"] = type_attr(in_type(g, n, 0));
+      t.attrs["Tindices"] = type_attr(in_type(g, n, 1));
+      t.attrs["Taxis"] = type_attr(int32);
+    };
+    r["GatherNd"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+      t.attrs["Tparams"] = type_attr(in_type(g, n, 0));
+      t.attrs["Tindices"] = type_attr(in_type(g, n, 1));
+    };
+    r["ScatterNd"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
+      t.inputs.push_back(ints_input(e, n, t, "shape"));
+      t.attrs["T"] = type_attr(in_type(g, n, 1));
+      t.attrs["Tindices"] = type_attr(in_type(g, n, 0));
+    };
+    r["TensorScatterAdd"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+      t.attrs["Tindices"] = type_attr(in_type(g, n, 1));
+    };
+    r["UnsortedSegmentSum"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
+      t.inputs.push_back(int_input(e, n, t, "num_segments"));
+      t.attrs["Tindices"] = type_attr(in_type(g, n, 1));
+      t.attrs["Tnumsegments"] = type_attr(int32);
+    };
+    r["PadV2"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
+      t.inputs.push_back(paddings_input(e, n, t));
+      t.inputs.push_back(e.add_scalar(n.name + "/constant_values", n.attrs.get<double>("constant_values"), in_type(g, n, 0)));
+      t.attrs.erase("constant_values");
+      t.attrs["Tpaddings"] = type_attr(int32);
+    };
+    for (const char* op : {"MirrorPad", "MirrorPadGrad"})
+      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+        t.inputs.push_back(paddings_input(e, n, t));
+        t.attrs["Tpaddings"] = type_attr(int32);
+      };
+    r["Fill"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      t.inputs.push_back(ints_input(e, n, t, "shape"));
+      t.inputs.push_back(e.add_scalar(n.name + "/value", n.attrs.get<double>("value"), n.outputs[0].dtype));
+      t.attrs.erase("value");
+      t.attrs["index_type"] = type_attr(int32);
+    };
+    r["Range"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      DType d = n.outputs[0].dtype;
+      for (const char* a : {"start", "limit", "delta"}) {
+        t.inputs.push_back(e.add_scalar(n.name + "/" + a, n.attrs.get<double>(a), d));
+        t.attrs.erase(a);
+      }
+    };
+    r["OneHot"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
+      DType d = n.outputs[0].dtype;
+      t.inputs.push_back(int_input(e, n, t, "depth"));
+      for (const char* a : {"on_value", "off_value"}) {
+        t.inputs.push_back(e.add_scalar(n.name + "/" + a, n.attrs.get<double>(a), d));
+        t.attrs.erase(a);
+      }
+      t.attrs["TI"] = type_attr(in_type(g, n, 0));
+      t.attrs["T"] = type_attr(d);
+    };
+    r["Cast"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+      t.attrs["SrcT"] = type_attr(in_type(g, n, 0));
+      t.attrs["Truncate"].set_b(false);
+    };
+    for (const char* op : {"RandomUniform", "RandomStandardNormal", "TruncatedNormal"})
+      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+        t.inputs.push_back(ints_input(e, n, t, "shape"));
+        t.attrs.erase("offset");  // ember's position in the stream: TensorFlow's kernels keep it themselves
+        t.attrs["T"] = type_attr(int32);
+      };
+    r["TopKV2"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) { t.inputs.push_back(int_input(e, n, t, "k")); };
+    r["InTopKV2"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
+      t.inputs.push_back(int_input(e, n, t, "k", in_type(g, n, 1)));
+      t.attrs["T"] = type_attr(in_type(g, n, 1));
+    };
+    for (const char* op : {"Conv2DBackpropInput", "DepthwiseConv2dNativeBackpropInput"})
+      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+        t.inputs.insert(t.inputs.begin(), ints_input(e, n, t, "input_sizes"));
+      };
+    for (const char* op : {"Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropFilter"})
+      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+        t.inputs.insert(t.inputs.begin() + 1, ints_input(e, n, t, "filter_sizes"));
+      };
+    r["AvgPoolGrad"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      t.inputs.insert(t.inputs.begin(), ints_input(e, n, t, "orig_input_shape"));
+    };
+    r["FusedBatchNormV3"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+      t.attrs["U"] = type_attr(in_type(g, n, 1));
+    };
+    r["FusedBatchNormGradV3"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+      t.attrs["U"] = type_attr(in_type(g, n, 2));
+    };
+    r["SelectV2"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+      t.attrs["T"] = type_attr(in_type(g, n, 1));
+    };
+    r["SparseSoftmaxCrossEntropyWithLogits"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+      t.attrs["Tlabels"] = type_attr(in_type(g, n, 1));
+    };
+    for (const char* op : {"AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"})
+      r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+        t.attrs["dtype"] = type_attr(in_type(g, n, 1));
+      };
+    for (const char* op : {"ResourceApplyGradientDescent", "ResourceApplyKerasMomentum", "ResourceApplyAdam",
+                           "ResourceApplyRMSProp", "ResourceApplyCenteredRMSProp", "ResourceApplyAdagradV2"})
+      r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+        t.attrs["T"] = type_attr(in_type(g, n, static_cast<size_t>(n.op->resource_inputs)));
+        t.attrs["use_locking"].set_b(false);
+      };
+    r["Print"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+      auto* u = t.attrs["U"].mutable_list();
+      for (size_t i = 1; i < n.inputs.size(); ++i) u->add_type(tf_type(in_type(g, n, i)));
+    };
+    return r;
+  }();
+  return table;
+}
+
+void Emitter::emit_op(int index) {
+  const Node& n = g_.nodes[static_cast<size_t>(index)];
+  const std::string& op = n.op->name;
+  if (not_in_tensorflow().count(op))
+    throw Unimplemented("[graph_def] node '" + n.name + "': op " + op + " has no TensorFlow form");
+  TfNode t;
+  t.op = op;
+  for (NodeOutput in : n.inputs) t.inputs.push_back(ref(in));
+  for (const auto& [name, value] : n.attrs.entries()) t.attrs[name] = attr_value(value);
+  if (!n.inputs.empty() && !no_t().count(op)) t.attrs["T"] = type_attr(g_.spec(n.inputs[0]).dtype);
+  auto it = rewrites().find(op);
+  if (it != rewrites().end()) it->second(*this, n, g_, t);
+
+  tf::NodeDef def;
+  def.set_name(n.name);
+  def.set_op(t.op);
+  for (const std::string& in : t.inputs) def.add_input(in);
+  for (int c : n.control_inputs) def.add_input("^" + g_.nodes[static_cast<size_t>(c)].name);
+  for (auto& [k, v] : t.attrs) (*def.mutable_attr())[k] = v;
+  nodes.push_back(def);
+
+  const OutputArgs& args = output_args(op);
+  std::vector<std::string> refs;
+  for (size_t i = 0; i < n.outputs.size(); ++i) {
+    EMBER_CHECK(args.list || i < args.names.size(), Internal, "[graph_def] op ", op, " has more outputs than names");
+    const char* arg = args.list ? args.names[0] : args.names[i];
+    int in_arg = args.list ? static_cast<int>(i) : 0;
+    refs.push_back(node_ref(n.name, arg, static_cast<int>(i), in_arg));
+  }
+  set_refs(index, std::move(refs));
+}
+
+// A TensorFlow argument name: lower case letters, digits and '_', starting with a letter.
+std::string arg_name(const std::string& s) {
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : '_';
+  if (out.empty() || !std::isalpha(static_cast<unsigned char>(out[0]))) out = "a" + out;
+  return out;
+}
+
+// The body of `g`: every node but the arguments and captures, whose
+// references `emitter` already knows.
+void emit_body(Emitter& e, const Graph& g) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    if (n.kind == Node::Kind::Const) {
+      e.reserve(n.name);
+      tf::NodeDef def;
+      def.set_name(n.name);
+      def.set_op("Const");
+      (*def.mutable_attr())["dtype"] = type_attr(n.value.dtype());
+      set_tensor((*def.mutable_attr())["value"].mutable_tensor(), n.value);
+      e.nodes.push_back(def);
+      e.set_refs(static_cast<int>(i), {e.node_ref(n.name, "output", 0, 0)});
+    } else if (n.kind == Node::Kind::Op) {
+      e.reserve(n.name);
+      e.emit_op(static_cast<int>(i));
+    }
+  }
+}
+
+std::vector<int> inputs_of(const Graph& g) {
+  std::vector<int> in = g.arguments;
+  in.insert(in.end(), g.captures.begin(), g.captures.end());
+  return in;
+}
+
+tf::FunctionDef make_function(const Graph& g, const std::string& name) {
+  tf::FunctionDef f;
+  auto* sig = f.mutable_signature();
+  sig->set_name(name);
+  Emitter e(g, true);
+  for (const Node& n : g.nodes) e.reserve(n.name);
+  std::unordered_set<std::string> arg_names;
+  for (int id : inputs_of(g)) {
+    const Node& n = g.nodes[static_cast<size_t>(id)];
+    std::string a = arg_name(n.name);
+    for (int k = 1; !arg_names.insert(a).second; ++k) a = arg_name(n.name) + "_" + std::to_string(k);
+    auto* arg = sig->add_input_arg();
+    arg->set_name(a);
+    arg->set_type(tf_type(n.outputs[0].dtype));
+    e.set_refs(id, {a});
+  }
+  emit_body(e, g);
+  for (auto& node : e.nodes) *f.add_node_def() = std::move(node);
+  for (size_t i = 0; i < g.outputs.size(); ++i) {
+    std::string out = "output_" + std::to_string(i);
+    auto* arg = sig->add_output_arg();
+    arg->set_name(out);
+    arg->set_type(tf_type(g.spec(g.outputs[i]).dtype));
+    (*f.mutable_ret())[out] = e.ref(g.outputs[i]);
+  }
+  for (const Node& n : g.nodes)
+    if (n.is_stateful()) sig->set_is_stateful(true);
+  return f;
+}
+
+void set_versions(tf::GraphDef& def) {
+  def.mutable_versions()->set_producer(1286);
+  def.mutable_versions()->set_min_consumer(0);
+}
+
+tf::NodeDef placeholder(const std::string& name, DType dtype, const TensorShape& shape) {
+  tf::NodeDef p;
+  p.set_name(name);
+  p.set_op("Placeholder");
+  (*p.mutable_attr())["dtype"] = type_attr(dtype);
+  set_shape((*p.mutable_attr())["shape"].mutable_shape(), shape);
+  return p;
+}
+
+tf::NodeDef identity(const std::string& name, const std::string& input, DType dtype) {
+  tf::NodeDef n;
+  n.set_name(name);
+  n.set_op("Identity");
+  n.add_input(input);
+  (*n.mutable_attr())["T"] = type_attr(dtype);
+  return n;
+}
+
+}  // namespace
+
+std::string graph_def(const Graph& g) {
+  tf::GraphDef def;
+  set_versions(def);
+  Emitter e(g, false);
+  for (const Node& n : g.nodes) e.reserve(n.name);
+  for (int id : inputs_of(g)) {
+    const Node& n = g.nodes[static_cast<size_t>(id)];
+    *def.add_node() = placeholder(n.name, n.outputs[0].dtype, n.outputs[0].shape);
+    e.set_refs(id, {n.name});
+  }
+  emit_body(e, g);
+  for (auto& node : e.nodes) *def.add_node() = std::move(node);
+  for (size_t i = 0; i < g.outputs.size(); ++i)
+    *def.add_node() = identity(e.unique("output_" + std::to_string(i)), e.ref(g.outputs[i]), g.spec(g.outputs[i]).dtype);
+  return def.SerializeAsString();
+}
+
+std::string function_def(const Graph& g, const std::string& name) { return make_function(g, name).SerializeAsString(); }
+
+std::string graph_def_calling(const Graph& g, const std::string& name) {
+  tf::GraphDef def;
+  set_versions(def);
+  *def.mutable_library()->add_function() = make_function(g, name);
+  tf::NodeDef call;
+  call.set_name("call");
+  call.set_op("StatefulPartitionedCall");
+  auto* tin = (*call.mutable_attr())["Tin"].mutable_list();
+  auto* tout = (*call.mutable_attr())["Tout"].mutable_list();
+  (*call.mutable_attr())["f"].mutable_func()->set_name(name);
+  for (int id : inputs_of(g)) {
+    const Node& n = g.nodes[static_cast<size_t>(id)];
+    *def.add_node() = placeholder(n.name, n.outputs[0].dtype, n.outputs[0].shape);
+    call.add_input(n.name);
+    tin->add_type(tf_type(n.outputs[0].dtype));
+  }
+  for (NodeOutput o : g.outputs) tout->add_type(tf_type(g.spec(o).dtype));
+  *def.add_node() = call;
+  for (size_t i = 0; i < g.outputs.size(); ++i)
+    *def.add_node() = identity("output_" + std::to_string(i), i == 0 ? "call" : "call:" + std::to_string(i),
+                               g.spec(g.outputs[i]).dtype);
+  return def.SerializeAsString();
+}
+
+}  // namespace ember

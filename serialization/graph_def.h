@@ -1,0 +1,37 @@
+// Traced graphs in TensorFlow's protobuf forms: a GraphDef (a graph of its
+// own, as `tf.compat.v1.import_graph_def` reads) and a FunctionDef (a
+// function of a library, as a SavedModel stores every traced function).
+//
+// A node maps onto TensorFlow's node of the same op name. Where ember keeps
+// as an attribute what TensorFlow takes as an input tensor (a reduction's
+// axes, a reshape's shape, a slice's bounds, a random op's shape...), the
+// value becomes a Const node feeding that input; TensorFlow's type
+// attributes ("T", "Tidx", "SrcT"/"DstT", ...) are filled from the inputs'
+// and outputs' dtypes; attributes TensorFlow lacks (a random op's stream
+// offset) are left out. An op with no TensorFlow form is Unimplemented,
+// naming the op and the node.
+#pragma once
+
+#include <string>
+
+#include "graph/graph.h"
+
+namespace ember {
+
+/// `graph` as a serialized GraphDef: a Placeholder per argument and per
+/// captured tensor (named as in the graph), its nodes, and an Identity
+/// "output_<i>" per output (fetch "output_0:0").
+std::string graph_def(const Graph& graph);
+
+/// `graph` as a serialized FunctionDef named `name`: its arguments, then its
+/// captures, are the input args (names made valid for TensorFlow: lower
+/// case); its outputs are the output args "output_<i>".
+std::string function_def(const Graph& graph, const std::string& name);
+
+/// A serialized GraphDef whose library holds `function_def(graph, name)`
+/// and whose nodes call it: a Placeholder per input arg, a
+/// StatefulPartitionedCall node "call", and an Identity "output_<i>" per
+/// output. TensorFlow instantiating it checks the FunctionDef.
+std::string graph_def_calling(const Graph& graph, const std::string& name);
+
+}  // namespace ember

@@ -1,0 +1,175 @@
+// Traced graphs as TensorFlow's GraphDef and FunctionDef
+// (serialization/graph_def.h): TensorFlow imports them, runs them on the
+// same inputs, and must compute what ember computed
+// (tests/tf/check_graph_def.py). Two traces between them reach most ops: a
+// dense and shape-op forward, and a small convolutional network's forward
+// with the gradients of its loss (the gradient ops).
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+
+#include "graph/function.h"
+#include "serialization/graph_def.h"
+#include "test_util.h"
+
+namespace ember::test {
+namespace {
+
+std::vector<float> ramp(size_t n, float scale, float shift) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = std::sin(static_cast<float>(i) * scale) + shift;
+  return v;
+}
+
+// One line per tensor: `input NAME` or `output INDEX`, then dtype, rank,
+// dims and the values (as doubles, exactly).
+void write_tensor(std::ofstream& out, const std::string& head, const Tensor& t) {
+  Tensor d = cast(t, float64).to(Device::cpu());
+  out << head << " " << dtype_name(t.dtype()) << " " << t.rank();
+  for (int64_t x : t.shape().dims()) out << " " << x;
+  for (double v : d.to_vector<double>()) out << " " << std::setprecision(17) << v;
+  out << "\n";
+}
+
+// Runs `cf` on `args`, writes the graph in both forms and the case, and
+// has TensorFlow check both.
+void check_in_tensorflow(const ConcreteFunction& cf, const std::vector<Tensor>& args, const std::string& tag) {
+  std::string python = tf_python();
+  if (python.empty()) {
+    if (tensorflow_required()) FAIL() << "EMBER_REQUIRE_TF is set but TensorFlow is missing";
+    GTEST_SKIP() << "no Python with TensorFlow";
+  }
+  std::vector<Tensor> outs = cf.call(args);
+  std::string dir = temp_dir("graph_def_" + tag);
+  {
+    std::ofstream(dir + "/graph.pb", std::ios::binary) << graph_def(cf.graph());
+    std::ofstream(dir + "/calling.pb", std::ios::binary) << graph_def_calling(cf.graph(), "__inference_" + tag);
+    std::ofstream c(dir + "/case.txt");
+    const Graph& g = cf.graph();
+    for (size_t i = 0; i < args.size(); ++i) write_tensor(c, "input " + g.nodes[static_cast<size_t>(g.arguments[i])].name, args[i]);
+    for (size_t i = 0; i < outs.size(); ++i) write_tensor(c, "output " + std::to_string(i), outs[i]);
+  }
+  std::string script = data_dir() + "/../tf/check_graph_def.py";
+  for (const char* form : {"graph.pb", "calling.pb"}) {
+    std::string log;
+    int rc = run_python(python, script, dir + "/" + form + " " + dir + "/case.txt", log);
+    EXPECT_EQ(rc, 0) << form << ":\n" << log;
+    EXPECT_NE(log.find("OK " + std::to_string(outs.size())), std::string::npos) << form << ":\n" << log;
+  }
+}
+
+TEST(GraphDefInterop, TensorFlowRunsADenseAndShapeOpGraph) {
+  auto f = function(
+      [](Tensor x, Tensor labels) {
+        Tensor w = constant(ramp(30, 0.7f, 0.f), {6, 5});
+        Tensor h = relu(matmul(x, w) + constant({0.1f, -0.2f, 0.3f, 0.f, 0.05f}));
+        Tensor misc = sqrt(abs(x)) + exp(minimum(x, constant(1.f))) + log1p(abs(x)) + sigmoid(x) * tanh(x) +
+                      pow(abs(x) + 1.f, constant(1.5f)) + floor(x) + square(x) / (abs(x) + 1.f) - elu(x) +
+                      leaky_relu(x) + softplus(x) + maximum(x, -x) + sign(x) * rsqrt(abs(x) + 1.f);
+        auto parts = split(x, std::vector<int64_t>{2, 4}, 1);
+        auto rows = unstack(x, 0);
+        auto top = top_k(h, 2);
+        return std::make_tuple(
+            softmax(h), log_softmax(h), reduce_sum(h, std::vector<int64_t>{1}),
+            reduce_mean(h, std::vector<int64_t>{0}, true), reduce_max(x, std::vector<int64_t>{1}),
+            argmax(h, 1, int64), reshape(transpose(x, {1, 0}), {3, 8}),
+            squeeze(expand_dims(reduce_min(x, std::vector<int64_t>{0}), 0), {0}),
+            tile(slice(x, {0, 0}, {2, 3}), {2, 1}), concat({x, x * 2.f}, 1), stack({rows[0], rows[3]}, 1),
+            parts[0], parts[1], strided_slice(x, {0, 1}, {4, 6}, {2, 2}), gather(x, floormod(labels, constant(4)), 0),
+            one_hot(labels, 5), pad(x, {{1, 0}, {0, 2}}, PadMode::Constant, 0.5),
+            pad(x, {{1, 1}, {2, 0}}, PadMode::Reflect), where(greater(x, constant(0.f)), x, neg(x)), misc,
+            sparse_softmax_cross_entropy_with_logits(labels, h), top.values, top.indices,
+            range(0, 5, 1, float32) * reduce_prod(cast(labels, float32) + 1.f),
+            cast(logical_and(less(x, constant(0.5f)), logical_not(equal(x, constant(0.f)))), float32),
+            broadcast_to(constant({1.f, 2.f}), TensorShape{3, 2}), floormod(cast(labels, int32), constant(3)));
+      },
+      {.arg_names = {"x", "labels"}});
+  Tensor x = constant(ramp(24, 1.3f, 0.1f), {4, 6});
+  Tensor labels = constant(std::vector<int32_t>{0, 3, 4, 1});
+  check_in_tensorflow(f.get_concrete_function(x, labels), {x, labels}, "dense");
+}
+
+TEST(GraphDefInterop, TensorFlowRunsAConvNetsForwardAndGradients) {
+  auto f = function(
+      [](Tensor images, Tensor labels) {
+        Tensor kernel = constant(ramp(18, 0.9f, 0.f), {3, 3, 1, 2});
+        Tensor bias = constant({0.05f, -0.1f});
+        Tensor dense = constant(ramp(18, 0.4f, -0.1f), {9, 2});
+        Tensor scale = constant({1.2f, 0.8f}), offset = constant({0.1f, -0.1f});
+        GradientTape tape;
+        tape.watch(images);
+        tape.watch(kernel);
+        tape.watch(dense);
+        tape.watch(scale);
+        Tensor y = bias_add(conv2d(images, kernel, {.padding = "SAME"}), bias);
+        y = fused_batch_norm(y, scale, offset, zeros({2}), ones({2})).y;
+        y = relu(y);
+        Tensor a = max_pool2d(y, {2}, {2});                      // [2, 3, 3, 2]
+        Tensor b = avg_pool2d(y, {2}, {2});
+        Tensor flat = reshape(a + b, {2, 9, 2});
+        Tensor logits = reduce_sum(flat, std::vector<int64_t>{2});  // [2, 9]
+        logits = matmul(logits, dense);
+        Tensor loss = reduce_mean(sparse_softmax_cross_entropy_with_logits(labels, logits));
+        auto g = tape.gradient(loss, std::vector<Source>{images, kernel, dense, scale});
+        return std::make_tuple(loss, g[0], g[1], g[2], g[3]);
+      },
+      {.arg_names = {"images", "labels"}});
+  Tensor images = constant(ramp(72, 0.37f, 0.f), {2, 6, 6, 1});
+  Tensor labels = constant(std::vector<int32_t>{1, 0});
+  check_in_tensorflow(f.get_concrete_function(images, labels), {images, labels}, "conv");
+}
+
+TEST(GraphDefInterop, TensorFlowRunsTheRemainingOpsAndTheirGradients) {
+  auto f = function(
+      [](Tensor x, Tensor ids) {
+        Tensor table = constant(ramp(20, 0.3f, 0.2f), {5, 4});
+        Tensor depth = constant(ramp(18, 0.6f, 0.f), {3, 3, 2, 1});
+        Tensor bias = constant({0.3f, -0.3f});
+        GradientTape tape;
+        tape.watch(x);
+        tape.watch(table);
+        tape.watch(depth);
+        tape.watch(bias);
+        Tensor rows = gather(table, ids, 0);                                       // [3, 4]
+        Tensor picked = gather_nd(table, constant(std::vector<int32_t>{0, 1, 4, 2}, {2, 2}));
+        Tensor img = reshape(x, {1, 3, 2, 2});
+        Tensor dw = depthwise_conv2d(bias_add(img, bias), depth, {.padding = "SAME"});
+        Tensor mirrored = pad(x, {{1, 1}, {2, 2}}, PadMode::Symmetric);
+        Tensor bm = matmul(reshape(x, {2, 3, 2}), reshape(rows, {1, 2, 6}) * constant(0.5f));  // BatchMatMulV2
+        Tensor soft = softmax_cross_entropy_with_logits(softmax(x), x);
+        Tensor unary = cos(x) + sin(x) * erf(x) - expm1(minimum(x, constant(1.f))) + round(x * 3.f) + ceil(x) +
+                       reciprocal(abs(x) + 1.f) + selu(x) + x / (abs(x) + 2.f) + floordiv(x, constant(0.7f)) +
+                       stop_gradient(x) + snapshot(x) + identity(x);
+        Tensor loss = reduce_sum(rows) + reduce_sum(picked * picked) + reduce_sum(dw * dw) + reduce_sum(mirrored * mirrored) +
+                      reduce_sum(bm) + reduce_sum(soft) + reduce_sum(unary);
+        auto g = tape.gradient(loss, std::vector<Source>{x, table, depth, bias});
+        Tensor flags = cast(logical_or(greater_equal(x, constant(0.5f)), less_equal(x, constant(-0.5f))), int32) +
+                       cast(not_equal(x, constant(0.f)), int32);
+        return std::make_tuple(loss, g[0], g[1], g[2], g[3], flags,
+                               cast(reduce_any(greater(x, constant(0.9f)), std::vector<int64_t>{1}), int32),
+                               cast(reduce_all(greater(x, constant(-2.f)), std::vector<int64_t>{1}), int32),
+                               argmin(x, 1, int32),
+                               scatter_nd(constant(std::vector<int32_t>{1, 3}, {2, 1}), constant({1.f, 2.f}), TensorShape{4}),
+                               tensor_scatter_add(zeros({4}), constant(std::vector<int32_t>{0, 0}, {2, 1}), constant({1.f, 2.f})),
+                               unsorted_segment_sum(x, constant(std::vector<int32_t>{1, 0, 1}), 2),
+                               cast(in_top_k(ids, rows, 2), int32));
+      },
+      {.arg_names = {"x", "ids"}});
+  Tensor x = constant(ramp(12, 0.8f, 0.05f), {3, 4});
+  Tensor ids = constant(std::vector<int32_t>{4, 0, 2});
+  check_in_tensorflow(f.get_concrete_function(x, ids), {x, ids}, "rest");
+}
+
+TEST(GraphDefInterop, OpsWithoutATensorFlowFormAreUnimplemented) {
+  auto f = function([](Tensor x) { return gelu(x); });
+  ConcreteFunction cf = f.get_concrete_function(TensorSpec({2}));
+  try {
+    graph_def(cf.graph());
+    FAIL() << "expected Unimplemented";
+  } catch (const Unimplemented& e) {
+    EXPECT_NE(std::string(e.what()).find("Gelu"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ember::test
