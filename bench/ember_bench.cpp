@@ -144,9 +144,16 @@ std::vector<Figure> trace_bench() {
   f(x);
   double call = bench::time_per_call([&] { Tensor y = f(x); }, 100000 / 5, 5, 1000, sync);
   double eager = bench::time_per_call([&] { Tensor y = hundred_ops(x); }, 100000 / 5, 5, 1000, sync);
-  return {{"trace", trace_t[trace_t.size() / 2] * 1e3, "ms"},
-          {"trace_call", call * 1e6, "us"},
-          {"trace_call_eager_100_ops", eager * 1e6, "us"}};
+  std::vector<Figure> figures{{"trace", trace_t[trace_t.size() / 2] * 1e3, "ms"},
+                              {"trace_call", call * 1e6, "us"},
+                              {"trace_call_eager_100_ops", eager * 1e6, "us"}};
+  if (g_device.is_cuda()) {  // the same calls without CUDA-graph replay
+    auto plain = function(hundred_ops, {.name = "hundred_ops", .cuda_graphs = false});
+    plain(x);
+    double p = bench::time_per_call([&] { Tensor y = plain(x); }, 100000 / 5, 5, 1000, sync);
+    figures.push_back({"trace_call_no_cuda_graphs", p * 1e6, "us"});
+  }
+  return figures;
 }
 
 // ---- training: the mlp and cnn models of BENCHMARKS.md on Fashion-MNIST ------------------

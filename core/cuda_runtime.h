@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "core/device.h"
@@ -45,6 +46,35 @@ class UploadStaging {
   struct Impl;
   Impl* impl_;
 };
+
+/// A CUDA graph captured from the work one thread queued on a device, and
+/// instantiated; `launch` replays it on the device's compute stream.
+class CudaGraph {
+ public:
+  CudaGraph(void* exec, int device) : exec_(exec), device_(device) {}
+  ~CudaGraph();
+  CudaGraph(const CudaGraph&) = delete;
+  CudaGraph& operator=(const CudaGraph&) = delete;
+  void launch();
+
+ private:
+  void* exec_;  // cudaGraphExec_t
+  int device_;
+};
+
+/// Starts capturing on this thread: until `end_capture`, the work this
+/// thread queues on cuda:`device` (kernels, copies, cuBLAS and cuDNN calls)
+/// goes into a graph instead of running, on a capture stream of its own that
+/// follows the compute stream's earlier work, and the buffers it allocates
+/// are the graph's own (never the caching allocator's, whose blocks other
+/// tensors reuse). Other threads keep using the compute stream.
+void begin_capture(int device);
+/// Ends this thread's capture: the instantiated graph (whose allocations
+/// left unfreed are freed when it is launched again), or nullptr when the
+/// capture failed, with `why` (a kernel that waited for the host, say).
+std::unique_ptr<CudaGraph> end_capture(std::string& why);
+/// Whether this thread is capturing.
+bool capturing();
 
 #ifdef EMBER_WITH_CUDA
 }  // namespace ember::cuda

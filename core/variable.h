@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <span>
 #include <string>
 #include <vector>
@@ -36,6 +37,12 @@ struct VariableState : ResourceBase {
   void set_value(Tensor v) {
     std::lock_guard<std::mutex> lock(mu_);
     value_ = std::move(v);
+  }
+  /// The current buffer's address, and whether the variable alone holds it
+  /// (so an in-place write changes no value anyone else can see).
+  std::pair<const void*, bool> buffer_state() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {value_.defined() ? value_.raw_data() : nullptr, value_.buffer_is_exclusive()};
   }
   /// value = f(value), atomically with respect to other reads and updates.
   template <typename F>

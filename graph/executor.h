@@ -11,6 +11,19 @@
 // those buffers: no allocation, placement or inference per node. A call that
 // finds the arena busy (another thread) or its arguments on another device
 // runs the plain way.
+//
+// On a GPU the arena's run is captured once as a CUDA graph (the call after
+// the arena is built) and later calls replay it: the arguments are copied
+// into the graph's input buffers, the graph is launched, and the outputs are
+// copied out of the buffers it leaves them in. A graph bakes in addresses
+// and host decisions, so only some graphs qualify: no random op (its stream
+// position is a kernel argument), no stateful op but variable reads and
+// writes, no variable argument, and every write in place (no read of the
+// variable still alive when it is written). A replay first checks that
+// every variable the graph touches still has its captured buffer (else the
+// graph is captured again) and that the ones it writes are not held by a
+// read (else the call runs the arena's way); a capture that fails (a kernel
+// that waits for the host) leaves the executor on the arena's way.
 #pragma once
 
 #include <atomic>
@@ -20,9 +33,13 @@
 #include <span>
 #include <vector>
 
+#include "core/variable.h"
 #include "graph/graph.h"
 
 namespace ember {
+namespace cuda {
+class CudaGraph;
+}
 
 /// The random streams of a graph's random nodes (their attributes, whose
 /// offset advances at every draw), in program order. Two executors of graphs
@@ -33,13 +50,28 @@ struct RandomStreams {
   std::vector<Attrs> attrs;
 };
 
+/// How an executor's calls ran (tests and benchmarks read it).
+struct ExecutorStats {
+  int64_t plain = 0;     // node by node (through run_op, or the dispatch point)
+  int64_t arena = 0;     // the arena's kernels, directly
+  int64_t captures = 0;  // CUDA graphs captured
+  int64_t replays = 0;   // calls that launched a captured CUDA graph
+  bool cuda_graph_eligible = false;  // whether the graph qualifies for CUDA-graph replay
+};
+
 class Executor {
  public:
   /// Plans `graph` (which the executor keeps a reference to; it must not
   /// change afterwards). `streams`: random streams to continue (another
   /// executor's), which must have one per random node of `graph`.
-  explicit Executor(const Graph& graph, std::shared_ptr<RandomStreams> streams = nullptr);
+  /// `cuda_graphs`: capture and replay on a GPU where the graph qualifies
+  /// (EMBER_CUDA_GRAPHS=0 in the environment turns it off everywhere).
+  explicit Executor(const Graph& graph, std::shared_ptr<RandomStreams> streams = nullptr, bool cuda_graphs = true);
+  ~Executor();
   const std::shared_ptr<RandomStreams>& random_streams() const { return random_; }
+  ExecutorStats stats() const;
+  /// Whether the graph qualifies for CUDA-graph replay (see above).
+  bool cuda_graph_eligible() const { return graph_eligible_; }
   /// Runs the graph on its arguments (one per Graph::arguments, checked by
   /// the caller) and returns its outputs. With no tracer and no tape active
   /// the plan runs kernels directly; otherwise every node goes through the
@@ -65,6 +97,10 @@ class Executor {
   };
   std::vector<Tensor> run_steps(std::vector<Tensor>& slots, bool direct, std::vector<Device>* devices = nullptr);
   std::vector<Tensor> run_in_arena(std::vector<Tensor>& slots);
+  std::vector<Tensor> run_graph(std::vector<Tensor>& slots, std::span<const Tensor> arguments);
+  std::vector<Tensor> capture_graph(std::vector<Tensor>& slots, std::span<const Tensor> arguments);
+  void drop_graph();
+  void plan_cuda_graph(bool allowed, const std::vector<int>& last_use, const std::vector<bool>& pinned);
   void build_arena(const std::vector<Device>& step_devices);
   void plan_arena();
   const Graph& graph_;
@@ -84,6 +120,25 @@ class Executor {
   std::atomic<ArenaState> arena_state_{ArenaState::Unplanned};  // read before taking arena_mu_
   Device arena_device_;
   std::vector<Tensor> arena_slot_tensor_;
+
+  // CUDA-graph replay (guarded by arena_mu_).
+  bool graph_eligible_ = false;
+  enum class GraphMode : uint8_t { Untried, Captured, Unusable };
+  GraphMode graph_mode_ = GraphMode::Untried;
+  int graph_recaptures_ = 0;
+  std::unique_ptr<cuda::CudaGraph> cuda_graph_;
+  std::vector<Tensor> graph_inputs_;   // the argument buffers the graph reads
+  std::vector<Tensor> graph_outputs_;  // the buffers it leaves the outputs in
+  struct WatchedVariable {
+    std::shared_ptr<VariableState> state;
+    const void* buffer;  // at capture
+    bool written;
+  };
+  std::vector<WatchedVariable> graph_variables_;
+  std::vector<std::shared_ptr<VariableState>> captured_variables_;  // every variable the graph reads or writes
+  std::vector<bool> written_variables_;                              // per captured_variables_
+
+  std::atomic<int64_t> plain_runs_{0}, arena_runs_{0}, captures_{0}, replays_{0};
 };
 
 /// Runs `graph` node by node through the dispatch point (so an active trace

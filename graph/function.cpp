@@ -294,7 +294,7 @@ ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, c
   impl->signature = sig;
   impl->graph = t.graph;
   impl->output_structure = std::move(t.structure);
-  impl->executor = std::make_unique<Executor>(*impl->graph);
+  impl->executor = std::make_unique<Executor>(*impl->graph, nullptr, options.cuda_graphs);
   init_call_op(*impl);
   ConcreteFunction cf(impl);
   traces.emplace_back(std::move(sig), cf);
@@ -461,5 +461,6 @@ std::vector<Variable> ConcreteFunction::variables() const {
 
 const Graph& ConcreteFunction::graph() const { return *impl_->graph; }
 const std::string& ConcreteFunction::name() const { return impl_->name; }
+ExecutorStats ConcreteFunction::run_stats() const { return impl_->executor->stats(); }
 
 }  // namespace ember

@@ -22,6 +22,7 @@
 
 #include "core/tensor.h"
 #include "core/variable.h"
+#include "graph/executor.h"
 #include "graph/graph.h"
 
 namespace ember {
@@ -257,6 +258,8 @@ class ConcreteFunction {
   std::vector<Variable> variables() const;
   const Graph& graph() const;
   const std::string& name() const;
+  /// How its calls have run so far: node by node, in the arena, as a CUDA graph.
+  ExecutorStats run_stats() const;
   bool defined() const { return impl_ != nullptr; }
 
  private:
@@ -274,6 +277,9 @@ struct FunctionOptions {
   std::vector<std::string> arg_names = {};
   /// Run the graph passes (graph/passes.h) before planning.
   bool optimize = true;
+  /// On a GPU, replay calls as a captured CUDA graph where the graph
+  /// qualifies (graph/executor.h says which do).
+  bool cuda_graphs = true;
 };
 
 namespace detail {

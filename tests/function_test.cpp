@@ -476,6 +476,85 @@ TEST_P(FunctionTest, RecordedAndPlainCallsShareRandomStreams) {
   }
 }
 
+TEST_P(FunctionTest, CallsReplayAsACudaGraphOnAGpu) {
+  random::set_seed(5);
+  Variable w(random::normal({8, 8}));
+  auto f = function([&](Tensor x) { return relu(matmul(x, w.read_value())) + 1.f; });
+  for (int i = 0; i < 6; ++i) {
+    Tensor x = random::normal({4, 8});
+    auto got = values(f(x)), want = values(relu(matmul(x, w.read_value())) + 1.f);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t k = 0; k < got.size(); ++k) EXPECT_NEAR(got[k], want[k], 1e-5) << i;
+  }
+  ExecutorStats stats = f.list_concrete_functions()[0].run_stats();
+  EXPECT_TRUE(stats.cuda_graph_eligible);
+  EXPECT_EQ(stats.plain, 1);  // the first call; then the arena is built
+  if (device().is_cpu()) {
+    EXPECT_EQ(stats.arena, 5);
+    EXPECT_EQ(stats.captures + stats.replays, 0);
+  } else {
+    EXPECT_EQ(stats.captures, 1);  // the second call
+    EXPECT_EQ(stats.replays, 4);
+  }
+}
+
+TEST_P(FunctionTest, ACudaGraphIsCapturedAgainWhenAVariableMoves) {
+  Variable v(constant({1.f, 2.f, 3.f}));
+  auto step = function([&](Tensor x) {
+    v.assign_add(x);
+    return v.read_value() * 2.f;
+  });
+  Tensor one = ones({3});
+  auto expect_step = [&](float first) {
+    EXPECT_EQ(values(step(one)), (std::vector<float>{2 * first, 2 * (first + 1), 2 * (first + 2)}));
+  };
+  expect_step(2);  // plain, then the arena is built
+  expect_step(3);  // captured (on a GPU)
+  expect_step(4);  // replayed
+  Tensor held = v.read_value();  // holds the buffer: the next write copies it
+  expect_step(5);
+  EXPECT_EQ(values(held), (std::vector<float>{4, 5, 6}));  // a value read earlier never changes
+  held = Tensor();
+  expect_step(6);  // the variable moved: the graph is dropped
+  expect_step(7);  // captured again
+  expect_step(8);  // replayed
+  ExecutorStats stats = step.list_concrete_functions()[0].run_stats();
+  EXPECT_TRUE(stats.cuda_graph_eligible);
+  if (device().is_cuda()) {
+    EXPECT_EQ(stats.captures, 2);
+    EXPECT_EQ(stats.replays, 2);
+  }
+}
+
+TEST_P(FunctionTest, WhichGraphsQualifyForCudaGraphReplay) {
+  Variable v(constant({1.f, 2.f}));
+  auto eligible = [](auto& f) { return f.get_concrete_function(TensorSpec({2})).run_stats().cuda_graph_eligible; };
+  auto read_then_write = function([&](Tensor x) {
+    Tensor y = v.read_value() * 2.f;  // the read is dead before the write: in place
+    v.assign(x);
+    return y;
+  });
+  auto read_alive_at_write = function([&](Tensor x) {
+    Tensor r = v.read_value();  // returned: alive when the variable is written
+    v.assign(x);
+    return r;
+  });
+  auto draws = function([](Tensor x) { return x + random::uniform({2}); });
+  auto prints = function([](Tensor x) {
+    print({x});
+    return x;
+  });
+  auto no_graphs = function([](Tensor x) { return x * 2.f; }, {.cuda_graphs = false});
+  EXPECT_TRUE(eligible(read_then_write));
+  EXPECT_FALSE(eligible(read_alive_at_write));
+  EXPECT_FALSE(eligible(draws));
+  EXPECT_FALSE(eligible(prints));
+  EXPECT_FALSE(eligible(no_graphs));
+  // Both still compute what they should.
+  EXPECT_EQ(values(read_alive_at_write(constant({5.f, 6.f}))), (std::vector<float>{1.f, 2.f}));
+  EXPECT_EQ(values(read_then_write(constant({7.f, 8.f}))), (std::vector<float>{10.f, 12.f}));
+}
+
 TEST_P(FunctionTest, AWholeTrainingStepTracesIntoOneFunction) {
   // The same model trained eagerly and traced gives the same variables.
   auto run = [](bool traced) {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <cstdint>
 #include <mutex>
+#include <unordered_set>
 #include <string_view>
 #include <vector>
 
@@ -126,9 +127,58 @@ void check_index(int index) {
       runtime().count == 0 ? runtime().reason : std::to_string(runtime().count) + " GPU(s) found");
 }
 
+// This thread's capture, if any: its device and capture stream.
+struct Capture {
+  int device = -1;
+  cudaStream_t stream = nullptr;
+};
+thread_local Capture t_capture;
+
+// The allocator a device hands out: the caching allocator, except that a
+// thread capturing a graph allocates straight from the stream-ordered pool
+// on its capture stream (graph allocation nodes), and those buffers are
+// freed back there, never cached.
+class GraphAwareAllocator final : public Allocator {
+ public:
+  GraphAwareAllocator(Allocator* usual, Allocator* direct, int index)
+      : usual_(usual), direct_(direct), index_(index) {}
+  void* allocate(size_t bytes) override {
+    if (t_capture.device != index_) return usual_->allocate(bytes);
+    void* p = direct_->allocate(bytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    graph_owned_.insert(p);
+    owned_.store(graph_owned_.size(), std::memory_order_release);
+    return p;
+  }
+  void deallocate(void* ptr, size_t bytes) noexcept override {
+    if (owned_.load(std::memory_order_acquire) > 0) {  // no lock on the usual path
+      std::lock_guard<std::mutex> lock(mu_);
+      if (graph_owned_.erase(ptr)) {
+        owned_.store(graph_owned_.size(), std::memory_order_release);
+        direct_->deallocate(ptr, bytes);
+        return;
+      }
+    }
+    usual_->deallocate(ptr, bytes);
+  }
+  Device device() const override { return Device::cuda(index_); }
+  size_t bytes_in_use() const override { return usual_->bytes_in_use(); }
+  void empty_cache() override { usual_->empty_cache(); }
+
+ private:
+  Allocator* usual_;
+  Allocator* direct_;
+  int index_;
+  std::mutex mu_;
+  std::unordered_set<void*> graph_owned_;
+  std::atomic<size_t> owned_{0};
+};
+
 }  // namespace
 
 cudaStream_t stream(int index) {
+  if (t_capture.device == index) [[unlikely]]
+    return t_capture.stream;
   check_index(index);
   PerDevice& d = runtime().devices[static_cast<size_t>(index)];
   std::call_once(d.stream_once, [&] {
@@ -159,7 +209,8 @@ Allocator* allocator(int index) {
     // compute-sanitizer sees every use after free.
     const char* env = std::getenv("EMBER_CUDA_CACHING");
     Allocator* pool = new CudaAllocator(index);
-    d.allocator = env && std::string_view(env) == "0" ? pool : new CachingAllocator(pool);
+    Allocator* usual = env && std::string_view(env) == "0" ? pool : new CachingAllocator(pool);
+    d.allocator = new GraphAwareAllocator(usual, pool, index);
   });
   return d.allocator;
 }
@@ -266,6 +317,60 @@ void copy(void* dst, Device dst_device, const void* src, Device src_device, size
 }
 
 void synchronize(int index) { EMBER_CUDA_CHECK(cudaStreamSynchronize(stream(index))); }
+
+// ---- CUDA graphs ------------------------------------------------------------------------
+
+CudaGraph::~CudaGraph() {
+  if (exec_ && cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(exec_)) != cudaSuccess) cudaGetLastError();
+}
+
+void CudaGraph::launch() {
+  EMBER_CUDA_CHECK(cudaSetDevice(device_));
+  EMBER_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec_), stream(device_)));
+}
+
+bool capturing() { return t_capture.device >= 0; }
+
+void begin_capture(int device) {
+  EMBER_CHECK(!capturing(), FailedPrecondition, "[cuda] this thread is already capturing a graph");
+  cudaStream_t compute = stream(device);
+  EMBER_CUDA_CHECK(cudaSetDevice(device));
+  cudaStream_t s = nullptr;
+  cudaEvent_t ready = nullptr;
+  EMBER_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  EMBER_CUDA_CHECK(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming));
+  // The graph's work follows what the compute stream already holds.
+  EMBER_CUDA_CHECK(cudaEventRecord(ready, compute));
+  EMBER_CUDA_CHECK(cudaStreamWaitEvent(s, ready, 0));
+  EMBER_CUDA_CHECK(cudaEventDestroy(ready));
+  EMBER_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  t_capture = {device, s};
+}
+
+std::unique_ptr<CudaGraph> end_capture(std::string& why) {
+  EMBER_CHECK(capturing(), FailedPrecondition, "[cuda] this thread is not capturing a graph");
+  Capture c = t_capture;
+  t_capture = {};
+  cudaGraph_t graph = nullptr;
+  cudaError_t err = cudaStreamEndCapture(c.stream, &graph);
+  std::unique_ptr<CudaGraph> result;
+  if (err != cudaSuccess || !graph) {
+    why = std::string("capture failed: ") + cudaGetErrorString(err);
+    cudaGetLastError();
+  } else {
+    cudaGraphExec_t exec = nullptr;
+    err = cudaGraphInstantiateWithFlags(&exec, graph, cudaGraphInstantiateFlagAutoFreeOnLaunch);
+    if (err != cudaSuccess) {
+      why = std::string("instantiation failed: ") + cudaGetErrorString(err);
+      cudaGetLastError();
+    } else {
+      result = std::make_unique<CudaGraph>(exec, c.device);
+    }
+  }
+  if (graph) cudaGraphDestroy(graph);
+  if (cudaStreamDestroy(c.stream) != cudaSuccess) cudaGetLastError();
+  return result;
+}
 
 // Four slots: an element of a few tensors (images, labels) fills two, and the
 // next element's uploads find their slots' copies long finished.

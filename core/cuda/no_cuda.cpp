@@ -20,6 +20,15 @@ void copy(void*, Device dst, const void*, Device src, size_t) {
 }
 void synchronize(int) {}
 
+CudaGraph::~CudaGraph() = default;
+void CudaGraph::launch() { throw Unimplemented(detail::str_cat("[cuda] ", unavailable_reason())); }
+void begin_capture(int device) { allocator(device); }  // throws
+std::unique_ptr<CudaGraph> end_capture(std::string& why) {
+  why = unavailable_reason();
+  return nullptr;
+}
+bool capturing() { return false; }
+
 struct UploadStaging::Impl {};
 UploadStaging::UploadStaging(int device) : impl_(nullptr) { allocator(device); }  // throws
 UploadStaging::~UploadStaging() = default;

@@ -39,8 +39,9 @@ cudnnHandle_t handle(int device) {
   if (!h) {
     EMBER_CUDA_CHECK(cudaSetDevice(device));
     EMBER_CUDNN_CHECK(cudnnCreate(&h));  // lives as long as the process
-    EMBER_CUDNN_CHECK(cudnnSetStream(h, stream(device)));
   }
+  // The stream every call: a thread capturing a CUDA graph has its own.
+  EMBER_CUDNN_CHECK(cudnnSetStream(h, stream(device)));
   return h;
 }
 

@@ -37,8 +37,9 @@ cublasHandle_t handle(int device) {
   if (!h) {
     EMBER_CUDA_CHECK(cudaSetDevice(device));
     EMBER_CUBLAS_CHECK(cublasCreate(&h));  // lives as long as the process
-    EMBER_CUBLAS_CHECK(cublasSetStream(h, stream(device)));
   }
+  // The stream every call: a thread capturing a CUDA graph has its own.
+  EMBER_CUBLAS_CHECK(cublasSetStream(h, stream(device)));
   return h;
 }
 
