@@ -4,6 +4,7 @@
 // layers; they fill these slots.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -31,6 +32,10 @@ class TraceHook {
   /// a concrete tensor (a symbolic one is computed outside the graph, as
   /// tf.function lifts variable initialisers).
   virtual Tensor variable_created(const Tensor& initial_value) = 0;
+  /// The next op seed of the graph being traced, for a random op given none
+  /// while a global seed is set: 0, 1, 2, ... in creation order (a
+  /// TensorFlow function graph's own count).
+  virtual int64_t next_op_seed() = 0;
 };
 
 /// Suspends tracing on this thread while alive (tf.init_scope): ops run

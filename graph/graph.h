@@ -111,6 +111,7 @@ class Tracer final : public TraceHook {
   std::vector<Tensor> add_node(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs,
                                std::span<const OutputSpec> output_specs) override;
   Tensor variable_created(const Tensor& initial_value) override;
+  int64_t next_op_seed() override { return op_seeds_++; }
 
   /// A placeholder for an argument of the function.
   Tensor placeholder(DType dtype, const TensorShape& shape, const std::string& name);
@@ -131,6 +132,7 @@ class Tracer final : public TraceHook {
   std::unordered_map<uint64_t, NodeOutput> captured_;              // by tensor id
   std::unordered_map<const ResourceBase*, NodeOutput> resources_;  // by what a handle points to
   int created_ = 0;
+  int64_t op_seeds_ = 0;
 };
 
 /// Installs a tracer on this thread while alive (restoring the previous

@@ -281,6 +281,8 @@ struct SymbolicTrace : TraceHook {
     return out;
   }
   Tensor variable_created(const Tensor& initial_value) override { return initial_value; }
+  int64_t next_op_seed() override { return seeds++; }
+  int64_t seeds = 0;
 };
 
 TEST(Dispatch, TracingReceivesOpsWithInferredShapes) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/philox.h"
+#include "graph/function.h"
 #include "kernels/functors.h"
 #include <random>
 
@@ -121,6 +122,28 @@ TEST_P(RandomTest, OpSeedsContinueOneStreamPerOp) {
   random::clear_seed();
   expect_tf("op_only/uniform", random::uniform({5}, 0, 1, float32, 3), kExact);
   expect_tf("op_only/uniform_again", random::uniform({5}, 0, 1, float32, 3), kExact);
+}
+
+// In a traced function, TensorFlow's function-graph rules: the graph's own op
+// seeds (an eager draw before does not shift them), each node's stream from
+// its start, continued call after call.
+TEST_P(RandomTest, TracedFunctionsFollowTensorFlowsSeedRules) {
+  random::set_seed(11);
+  expect_tf("function11/eager_before", random::uniform({2}), kExact);
+  expect_tf("function11/eager_op5", random::uniform({2}, 0, 1, float32, 5), kExact);
+  auto draws = function([] {
+    Tensor u = random::uniform({3});  // in this order: op seeds 0 and 1, then the op seed 5
+    Tensor n = random::normal({4});
+    Tensor s = random::uniform({2}, 0, 1, float32, 5);
+    return std::make_tuple(u, n, s);
+  });
+  for (int call = 1; call <= 2; ++call) {
+    auto [u, n, s] = draws();
+    std::string k = std::to_string(call);
+    expect_tf("function11/uniform_call" + k, u, kExact);
+    expect_tf("function11/normal_call" + k, n, kNormalUlps);
+    expect_tf("function11/op5_call" + k, s, kExact);
+  }
 }
 
 TEST_P(RandomTest, LongDrawsMatchTensorFlow) {

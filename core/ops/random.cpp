@@ -9,6 +9,9 @@
 //   (TensorFlow's `context.internal_operation_seed`), every call a fresh
 //   stream;
 // - s only: g is TensorFlow's DEFAULT_GRAPH_SEED; neither: an entropy key;
+// - in a traced function (a tracer on the thread), an op without a seed
+//   takes the function graph's op seeds 0, 1, 2, ... instead, and every
+//   op's stream starts afresh in its node (TensorFlow's function graphs);
 // - a draw of n elements reserves n·256 blocks (the "multiplier 256" of
 //   TensorFlow's PhiloxRandomOp), so the next call starts beyond them.
 //
@@ -22,6 +25,7 @@
 #include <random>
 #include <tuple>
 
+#include "core/context.h"
 #include "core/op.h"
 #include "core/op_names.h"
 #include "core/ops.h"
@@ -154,6 +158,14 @@ philox::Stream next_stream(const char* op, DType dtype, std::optional<int64_t> o
   std::lock_guard<std::mutex> lock(s.mu);
   if (!s.global && !op_seed) return {entropy(), 0, entropy()};
   int64_t seed = s.global ? truncate_seed(*s.global) : kDefaultGraphSeed;
+  if (TraceHook* tracer = context().tracer) {
+    // In a traced function (TensorFlow's function graph): an op without a
+    // seed takes the graph's next op seed, and every op's stream is its own
+    // node's, from its start (the executor continues it call after call).
+    int64_t seed2 = truncate_seed(op_seed ? *op_seed : tracer->next_op_seed());
+    if (seed == 0 && seed2 == 0) seed2 = kMaxInt32;
+    return {static_cast<uint64_t>(seed), 0, static_cast<uint64_t>(seed2)};
+  }
   if (!op_seed) {
     // A fresh op seed: a stream of its own, at its start.
     auto seed2 = static_cast<int64_t>(s.op_seeds->below(uint64_t{1} << 31));

@@ -65,6 +65,24 @@ def cases():
     yield "init/orthogonal_wide_6", init.Orthogonal(gain=2.0, seed=6)((3, 5))
     yield "init/glorot_normal_f64_7", init.GlorotNormal(seed=7)((4, 3), dtype="float64")
     yield "init/seed_big", init.GlorotUniform(seed=3000000000)((2, 2))
+    # Inside tf.function: ops without a seed take the function graph's op
+    # seeds 0, 1, 2, ... in creation order (not random.Random(global), so an
+    # eager draw before does not shift them); every op's stream starts at the
+    # function's first call and continues at every call; an op seed gives
+    # (global, seed) from its start, whatever eager draws used it.
+    tf.random.set_seed(11)
+    yield "function11/eager_before", tf.random.uniform([2])
+    yield "function11/eager_op5", tf.random.uniform([2], seed=5)
+
+    @tf.function
+    def draws():
+        return tf.random.uniform([3]), tf.random.normal([4]), tf.random.uniform([2], seed=5)
+
+    for call in (1, 2):
+        u, n, s = draws()
+        yield "function11/uniform_call%d" % call, u
+        yield "function11/normal_call%d" % call, n
+        yield "function11/op5_call%d" % call, s
 
 
 def main(path):
