@@ -14,6 +14,7 @@
 #include "core/shape.h"
 #include "core/tensor.h"
 #include "core/variable.h"
+#include "graph/control_flow.h"
 #include "graph/function.h"
 #include "nn/data.h"
 #include "nn/initializers.h"

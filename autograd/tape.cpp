@@ -85,6 +85,11 @@ class IdSet {
   size_t mask_ = 0;
 };
 
+// A resource handle that is a variable's (not another resource's).
+bool is_variable(const Tensor& handle) {
+  return std::dynamic_pointer_cast<VariableState>(handle.impl()->resource) != nullptr;
+}
+
 bool differentiable_dtype(DType t) {
   return t == float32 || t == float64 || t == float16 || t == bfloat16;
 }
@@ -200,12 +205,12 @@ class TapeSet final : public TapeHook {
     if (op.differentiability == Differentiability::NotDifferentiable) return;
     for (GradientTape::Impl* tape : active) {
       if (!tape->recording) continue;
-      if (op.reads_variables && tape->options.watch_accessed_variables) {
-        for (int k = 0; k < op.resource_inputs; ++k) {
-          Variable v = Variable::from_handle(inputs[static_cast<size_t>(k)]);
-          if (v.trainable() && differentiable_dtype(v.dtype())) tape->watch_variable(v);
-        }
-      }
+      if (op.reads_variables && tape->options.watch_accessed_variables)
+        for (const Tensor& t : inputs)
+          if (t.defined() && t.dtype() == resource && is_variable(t)) {
+            Variable v = Variable::from_handle(t);
+            if (v.trainable() && differentiable_dtype(v.dtype())) tape->watch_variable(v);
+          }
       bool any = false;
       for (const Tensor& t : inputs)
         if (t.defined() && tape->is_watched(t)) {
@@ -229,12 +234,12 @@ class TapeSet final : public TapeHook {
     if (op.differentiability == Differentiability::NotDifferentiable) return false;
     for (const GradientTape::Impl* tape : active) {
       if (!tape->recording) continue;
-      if (op.reads_variables && tape->options.watch_accessed_variables) {
-        for (int k = 0; k < op.resource_inputs; ++k) {
-          Variable v = Variable::from_handle(inputs[static_cast<size_t>(k)]);
-          if (v.trainable() && differentiable_dtype(v.dtype())) return true;
-        }
-      }
+      if (op.reads_variables && tape->options.watch_accessed_variables)
+        for (const Tensor& t : inputs)
+          if (t.defined() && t.dtype() == resource && is_variable(t)) {
+            Variable v = Variable::from_handle(t);
+            if (v.trainable() && differentiable_dtype(v.dtype())) return true;
+          }
       for (const Tensor& t : inputs)
         if (t.defined() && tape->is_watched(t)) return true;
     }

@@ -51,6 +51,8 @@ std::string Attrs::to_string() const {
             os << dtype_name(x);
           } else if constexpr (std::is_same_v<T, bool>) {
             os << (x ? "true" : "false");
+          } else if constexpr (std::is_same_v<T, FunctionRef>) {
+            os << (x ? x->name() : std::string("<none>"));
           } else {
             os << x;
           }
@@ -103,6 +105,8 @@ const char* attr_kind_name(AttrKind k) {
       return "list(int)";
     case AttrKind::Shape:
       return "shape";
+    case AttrKind::Func:
+      return "func";
   }
   return "?";
 }
@@ -118,7 +122,7 @@ void check_signature(const OpDef& op, std::span<const Tensor> inputs, const Attr
     if (!t.defined()) [[unlikely]]
       throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] input ", i,
                                             " is an empty Tensor handle"));
-    if ((t.dtype() == resource) != (i < op.resource_inputs)) [[unlikely]]
+    if (!op.passes_resources && (t.dtype() == resource) != (i < op.resource_inputs)) [[unlikely]]
       throw InvalidArgument(detail::str_cat(
           "[", api_name_for(op), "] input ", i,
           t.dtype() == resource ? " is a resource handle; read the variable's value first"
@@ -291,6 +295,14 @@ std::vector<Tensor> run_op(const OpDef& op, std::span<const Tensor> inputs, cons
   }
   KernelContext kctx{op, kin, outputs, attrs, device, specs};
   kernel(kctx);
+  if (op.data_dependent_shapes)
+    for (size_t i = 0; i < outputs.size(); ++i)
+      EMBER_CHECK(outputs[i].defined() && outputs[i].dtype() == specs[i].dtype &&
+                      outputs[i].shape().is_compatible_with(specs[i].shape),
+                  Internal, "[", api_name_for(op), "] output ", i, " is ",
+                  outputs[i].defined() ? dtype_name(outputs[i].dtype()) : "undefined", " ",
+                  outputs[i].defined() ? outputs[i].shape().to_string() : "", ", inferred as ",
+                  dtype_name(specs[i].dtype), " ", specs[i].shape.to_string());
   return outputs;
 }
 
@@ -307,7 +319,7 @@ std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, con
   if (ctx.tracer) {
     outputs = ctx.tracer->add_node(op, inputs, attrs, specs);
   } else {
-    check_concrete_outputs(ictx, specs);
+    if (!op.data_dependent_shapes) check_concrete_outputs(ictx, specs);
     for (const Tensor& t : inputs)
       if (t.impl()->symbolic) [[unlikely]]
         ictx.fail("an input is a symbolic tensor of a traced function, used outside its trace");

@@ -24,8 +24,35 @@
 
 namespace ember {
 
-using AttrValue =
-    std::variant<bool, int64_t, double, DType, std::string, std::vector<int64_t>, TensorShape>;
+/// What inference produces per output.
+struct OutputSpec {
+  DType dtype;
+  TensorShape shape;
+};
+
+/// A traced function an op calls (the branches of If, the condition and
+/// body of While): graph/'s ConcreteFunction behind an interface core can
+/// hold, as TensorFlow's `func` attributes name a library function.
+class FunctionBody {
+ public:
+  virtual ~FunctionBody() = default;
+  virtual const std::string& name() const = 0;
+  /// Runs it on its inputs (one per input spec).
+  virtual std::vector<Tensor> call(std::vector<Tensor> inputs) const = 0;
+  virtual std::vector<OutputSpec> input_specs() const = 0;
+  virtual std::vector<OutputSpec> output_specs() const = 0;
+  /// Whether it runs a stateful op (an assignment, a random draw, print).
+  virtual bool stateful() const = 0;
+  /// Its gradient as a function of (its inputs, a gradient per output) that
+  /// returns a gradient per input (zeros where none flows; a float32 zero
+  /// for an input that takes none). Built on first use, from `inputs` (a
+  /// call's, whose variable handles give the variables' dtypes and shapes).
+  virtual std::shared_ptr<const FunctionBody> gradient(std::span<const Tensor> inputs) const = 0;
+};
+using FunctionRef = std::shared_ptr<const FunctionBody>;
+
+using AttrValue = std::variant<bool, int64_t, double, DType, std::string, std::vector<int64_t>,
+                               TensorShape, FunctionRef>;
 
 /// Named attribute values of one op call (`transpose_a`, `keep_dims`, ...).
 class Attrs {
@@ -62,11 +89,6 @@ class Attrs {
 
 struct OpDef;
 
-/// What inference produces per output.
-struct OutputSpec {
-  DType dtype;
-  TensorShape shape;
-};
 
 /// Inference: reads the inputs' dtypes and (possibly partial) shapes and the
 /// attributes, validates them, and appends one OutputSpec per output.
@@ -116,8 +138,8 @@ struct GradContext {
 };
 
 /// The kinds of attribute value, in AttrValue's order.
-enum class AttrKind : uint8_t { Bool, Int, Float, Type, String, Ints, Shape };
-/// "bool", "int", "float", "type", "string", "list(int)", "shape" (TensorFlow's names).
+enum class AttrKind : uint8_t { Bool, Int, Float, Type, String, Ints, Shape, Func };
+/// "bool", "int", "float", "type", "string", "list(int)", "shape", "func" (TensorFlow's names).
 const char* attr_kind_name(AttrKind k);
 
 /// One attribute an op takes. Every declared attribute is required: the
@@ -168,6 +190,13 @@ struct OpDef {
   // Its resource inputs are variables it reads (ReadVariableOp, a traced
   // function's call): a tape that watches accessed variables watches them.
   bool reads_variables = false;
+  // Resource handles may come at any input, and are variables it reads:
+  // control flow passes the variables its functions use as inputs.
+  bool passes_resources = false;
+  // Its outputs' shapes may be known only once it runs (a cond whose
+  // branches return different shapes): it allocates them, and inference may
+  // leave dimensions unknown even for concrete inputs.
+  bool data_dependent_shapes = false;
   // The gradient function gets an undefined output gradient where none
   // flows, instead of zeros (a traced call's: most of its outputs are
   // forward values kept for the backward function, which rarely get one).
@@ -208,6 +237,16 @@ struct OpDef {
     return *this;
   }
   OpDef& set_reads_variables() {
+    reads_variables = true;
+    return *this;
+  }
+  OpDef& set_data_dependent_shapes() {
+    data_dependent_shapes = true;
+    allocates_outputs = true;
+    return *this;
+  }
+  OpDef& set_passes_resources() {
+    passes_resources = true;
     reads_variables = true;
     return *this;
   }

@@ -153,4 +153,10 @@ inline constexpr char ResourceApplyRMSProp[] = "ResourceApplyRMSProp";
 inline constexpr char ResourceApplyCenteredRMSProp[] = "ResourceApplyCenteredRMSProp";
 inline constexpr char ResourceApplyAdagradV2[] = "ResourceApplyAdagradV2";
 
+// control_flow: functional control flow (branches and bodies are traced functions)
+inline constexpr char If[] = "If";
+inline constexpr char StatelessIf[] = "StatelessIf";
+inline constexpr char While[] = "While";
+inline constexpr char StatelessWhile[] = "StatelessWhile";
+
 }  // namespace ember::op_name

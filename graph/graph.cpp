@@ -162,6 +162,14 @@ Tensor Tracer::symbolic(NodeOutput o) {
   const Context& ctx = context();
   impl->device = ctx.has_device_scope ? ctx.device_scope : default_device();
   impl->symbolic = std::make_shared<SymbolicValue>(SymbolicValue{graph_.id(), o});
+  if (s.dtype == resource) {  // a handle keeps its resource: Variable::from_handle works on it
+    const Node& n = graph_.nodes[static_cast<size_t>(o.node)];
+    auto it = resource_of_.find(o.node);
+    if (it != resource_of_.end())
+      impl->resource = it->second;
+    else if (n.value.defined())
+      impl->resource = n.value.impl()->resource;
+  }
   return Tensor(std::move(impl));
 }
 
@@ -176,13 +184,40 @@ Tensor Tracer::placeholder(DType dtype, const TensorShape& shape, const std::str
   return symbolic({id, 0});
 }
 
+Tracer::Tracer(Graph& graph, Tracer* parent) : graph_(graph), may_create_(false), first_made_none_(false), parent_(parent) {}
+
+NodeOutput Tracer::lift_placeholder(const Tensor& outer, const OutputSpec& spec) {
+  Node n;
+  n.kind = Node::Kind::Placeholder;
+  n.name = graph_.unique_name("input");
+  n.outputs = {spec};
+  graph_.nodes.push_back(std::move(n));
+  int id = static_cast<int>(graph_.nodes.size()) - 1;
+  graph_.arguments.push_back(id);
+  lifted_inputs_.push_back(outer);
+  if (spec.dtype == resource) resource_of_[id] = outer.impl()->resource;
+  return {id, 0};
+}
+
 NodeOutput Tracer::resolve(const Tensor& t) {
   TensorImpl* impl = t.impl();
   if (impl->symbolic) {
-    EMBER_CHECK(impl->symbolic->graph == graph_.id(), InvalidArgument,
+    if (impl->symbolic->graph == graph_.id()) return impl->symbolic->output;
+    EMBER_CHECK(parent_ != nullptr, InvalidArgument,
                 "[function] a symbolic tensor of another traced function is used here; pass it to "
                 "this function as an argument instead");
-    return impl->symbolic->output;
+    // A tensor of an enclosing trace: an argument here, which the op
+    // calling this function passes in (resolved there in turn).
+    auto it = lifted_.find(impl->id);
+    if (it != lifted_.end()) return it->second;
+    return lifted_[impl->id] = lift_placeholder(t, {t.dtype(), t.shape()});
+  }
+  if (t.dtype() == resource && parent_) {
+    // A variable's handle: an argument too, so the enclosing graph (and a
+    // tape around the op) sees which variables the function uses.
+    auto [it, fresh] = resources_.try_emplace(impl->resource.get());
+    if (!fresh) return it->second;
+    return it->second = lift_placeholder(t, {resource, TensorShape{}});
   }
   if (t.dtype() == resource) {
     auto [it, fresh] = resources_.try_emplace(impl->resource.get());

@@ -107,6 +107,18 @@ class Tracer final : public TraceHook {
   /// `may_create_variables`: whether the function may create variables
   /// now (its first trace); `first_trace_made_none` picks the error text.
   Tracer(Graph& graph, bool may_create_variables, bool first_trace_made_none);
+  /// A tracer for a function nested in the one `parent` traces (a branch, a
+  /// loop body): a tensor of an enclosing trace used inside, and every
+  /// variable handle, becomes an argument placeholder of this graph, and
+  /// the tensor itself is kept in `lifted_inputs()` for the op that calls
+  /// the function to pass in.
+  Tracer(Graph& graph, Tracer* parent);
+  /// The tensors behind this graph's lifted arguments, as the traced code
+  /// used them (of an enclosing trace, or variable handles), in the order of
+  /// their placeholders in `Graph::arguments` (after the ones `placeholder`
+  /// made). The op calling the function passes them in.
+  const std::vector<Tensor>& lifted_inputs() const { return lifted_inputs_; }
+  Graph& graph() { return graph_; }
 
   std::vector<Tensor> add_node(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs,
                                std::span<const OutputSpec> output_specs) override;
@@ -133,6 +145,11 @@ class Tracer final : public TraceHook {
   std::unordered_map<const ResourceBase*, NodeOutput> resources_;  // by what a handle points to
   int created_ = 0;
   int64_t op_seeds_ = 0;
+  Tracer* parent_ = nullptr;
+  std::vector<Tensor> lifted_inputs_;
+  std::unordered_map<uint64_t, NodeOutput> lifted_;  // by the enclosing tensor's id
+  std::unordered_map<int, std::shared_ptr<ResourceBase>> resource_of_;  // lifted handles' resources, by node
+  NodeOutput lift_placeholder(const Tensor& outer, const OutputSpec& spec);
 };
 
 /// Installs a tracer on this thread while alive (restoring the previous

@@ -52,8 +52,10 @@ tf::AttrValue attr_value(const AttrValue& v) {
         } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
           auto* list = a.mutable_list();
           for (int64_t i : x) list->add_i(i);
-        } else {
+        } else if constexpr (std::is_same_v<T, TensorShape>) {
           set_shape(a.mutable_shape(), x);
+        } else {
+          a.mutable_func()->set_name(x ? x->name() : std::string());
         }
       },
       v);

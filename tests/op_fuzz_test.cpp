@@ -81,6 +81,8 @@ class Fuzzer {
         return ints_value();
       case AttrKind::Shape:
         return TensorShape(ints_value());
+      case AttrKind::Func:
+        return FunctionRef();  // no function: the op must refuse it
     }
     return int64_t{0};
   }

@@ -1,0 +1,36 @@
+// Kernels of the control-flow ops: they read the condition on the host (a
+// GPU tensor is copied over, waiting for its stream) and call the traced
+// functions, so one implementation serves every device.
+#include "core/op.h"
+#include "core/op_names.h"
+
+namespace ember::kernels {
+namespace {
+
+bool truth(const Tensor& t) { return t.to(Device::cpu()).item<bool>(); }
+
+void if_kernel(KernelContext& c) {
+  const FunctionRef& f = c.attrs.get<FunctionRef>(truth(c.inputs[0]) ? "then_branch" : "else_branch");
+  std::vector<Tensor> out = f->call(std::vector<Tensor>(c.inputs.begin() + 1, c.inputs.end()));
+  for (size_t i = 0; i < out.size(); ++i) c.outputs[i] = std::move(out[i]);
+}
+
+void while_kernel(KernelContext& c) {
+  const FunctionRef& cond = c.attrs.get<FunctionRef>("cond");
+  const FunctionRef& body = c.attrs.get<FunctionRef>("body");
+  std::vector<Tensor> vars(c.inputs.begin(), c.inputs.end());
+  while (truth(cond->call(vars)[0])) vars = body->call(std::move(vars));
+  for (size_t i = 0; i < vars.size(); ++i) c.outputs[i] = std::move(vars[i]);
+}
+
+EMBER_REGISTER_KERNEL(op_name::If, CPU, if_kernel);
+EMBER_REGISTER_KERNEL(op_name::If, CUDA, if_kernel);
+EMBER_REGISTER_KERNEL(op_name::StatelessIf, CPU, if_kernel);
+EMBER_REGISTER_KERNEL(op_name::StatelessIf, CUDA, if_kernel);
+EMBER_REGISTER_KERNEL(op_name::While, CPU, while_kernel);
+EMBER_REGISTER_KERNEL(op_name::While, CUDA, while_kernel);
+EMBER_REGISTER_KERNEL(op_name::StatelessWhile, CPU, while_kernel);
+EMBER_REGISTER_KERNEL(op_name::StatelessWhile, CUDA, while_kernel);
+
+}  // namespace
+}  // namespace ember::kernels

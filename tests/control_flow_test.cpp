@@ -1,0 +1,240 @@
+// Control flow (graph/control_flow.h): cond, while_loop and for_range run
+// eagerly as C++ and trace into one If/While node calling traced
+// functions; FUNCTIONS.md's rules and error texts; gradients through cond
+// (only the taken branch), checked against closed forms.
+#include <cmath>
+
+#include "graph/control_flow.h"
+#include "graph/function.h"
+#include "test_util.h"
+
+namespace ember::test {
+namespace {
+
+const CoveredOps covered{op_name::If, op_name::StatelessIf, op_name::While, op_name::StatelessWhile};
+
+class ControlFlowTest : public DeviceTest {};
+
+std::vector<float> values(const Tensor& t) { return t.to(Device::cpu()).to_vector<float>(); }
+
+int count_ops(const Graph& g, const std::string& op) {
+  int n = 0;
+  for (const Node& node : g.nodes) n += node.kind == Node::Kind::Op && node.op->name == op;
+  return n;
+}
+
+TEST_P(ControlFlowTest, EagerControlFlowSimplyRuns) {
+  Tensor x = constant({1.f, -2.f});
+  EXPECT_EQ(values(cond(greater(reduce_sum(x), constant(0.f)), [&] { return x * 2.f; }, [&] { return -x; })),
+            (std::vector<float>{-1.f, 2.f}));
+  LoopVars out = while_loop([](const LoopVars& v) { return less(v[0], constant(10.f)); },
+                            [](const LoopVars& v) { return LoopVars{v[0] * 2.f, v[1] + 1.f}; },
+                            {constant(1.f), constant(0.f)});
+  EXPECT_EQ(out[0].item<float>(), 16.f);
+  EXPECT_EQ(out[1].item<float>(), 4.f);
+  LoopVars sum = for_range(0, 5, 1, [](const Tensor& i, const LoopVars& v) { return LoopVars{v[0] + cast(i, float32)}; },
+                           {constant(0.f)});
+  EXPECT_EQ(sum[0].item<float>(), 10.f);
+  LoopVars bounded = while_loop([](const LoopVars&) { return constant(true); },
+                                [](const LoopVars& v) { return LoopVars{v[0] + 1.f}; }, {constant(0.f)},
+                                {.maximum_iterations = 7});
+  EXPECT_EQ(bounded[0].item<float>(), 7.f);
+}
+
+TEST_P(ControlFlowTest, ACondOnATensorTracesBothBranchesIntoOneIf) {
+  Tensor scale = constant(3.f);  // an eager tensor the branches capture
+  auto f = function([&](Tensor x) {
+    Tensor total = reduce_sum(x);
+    return cond(greater(total, constant(0.f)), [&] { return x * scale + total; }, [&] { return -x; });
+  });
+  EXPECT_EQ(values(f(constant({1.f, 2.f}))), (std::vector<float>{6.f, 9.f}));
+  EXPECT_EQ(values(f(constant({-1.f, -2.f}))), (std::vector<float>{1.f, 2.f}));
+  EXPECT_EQ(f.tracing_count(), 1);
+  const Graph& g = f.list_concrete_functions()[0].graph();
+  EXPECT_EQ(count_ops(g, op_name::StatelessIf), 1) << g.to_string();
+  // The branch that reads `total` (a tensor of the enclosing trace) takes it as an input.
+  for (const Node& n : g.nodes)
+    if (n.kind == Node::Kind::Op && n.op->name == op_name::StatelessIf) {
+      EXPECT_EQ(n.inputs.size(), 3u) << g.to_string();
+    }
+}
+
+TEST_P(ControlFlowTest, BranchesMustReturnTheSameStructureAndDtypes) {
+  auto f = function([](Tensor x) {
+    return cond(greater(x, constant(0.f)), [&] { return x; }, [&] { return cast(x, int32); });
+  });
+  try {
+    f(constant(1.f));
+    FAIL() << "expected InvalidArgument";
+  } catch (const InvalidArgument& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("true_fn and false_fn arguments to tf.cond must have the same number, type, and overall "
+                     "structure of return values."),
+              std::string::npos)
+        << m;
+    EXPECT_NE(m.find("true_fn output: TensorSpec(shape=(), dtype=tf.float32, name=None)"), std::string::npos) << m;
+    EXPECT_NE(m.find("false_fn output: TensorSpec(shape=(), dtype=tf.int32, name=None)"), std::string::npos) << m;
+  }
+  EXPECT_THROW(cond(constant({true, false}), [] { return constant(1.f); }, [] { return constant(2.f); }),
+               InvalidArgument);
+  // Shapes may differ: the traced result has the relaxed shape.
+  auto g = function([](Tensor x) {
+    return cond(greater(reduce_sum(x), constant(0.f)), [&] { return x; }, [&] { return concat({x, x}, 0); });
+  });
+  ConcreteFunction cf = g.get_concrete_function(TensorSpec({2}));
+  EXPECT_EQ(cf.structured_outputs(), "TensorSpec(shape=(None,), dtype=tf.float32, name=None)");
+  EXPECT_EQ(values(g(constant({-1.f, -2.f}))).size(), 4u);
+}
+
+TEST_P(ControlFlowTest, ATracedLoopIsOneWhileNodeWhateverItsLength) {
+  Variable step(constant(0.5f));
+  auto f = function([&](Tensor n, Tensor x) {
+    return for_range(constant(int64_t{0}), n, constant(int64_t{1}),
+                     [&](const Tensor& i, const LoopVars& v) {
+                       return LoopVars{v[0] + x * cast(i, float32) * step.read_value()};
+                     },
+                     {zeros_like(x)})[0];
+  });
+  Tensor x = constant({1.f, 2.f});
+  EXPECT_EQ(values(f(constant(int64_t{4}), x)), (std::vector<float>{3.f, 6.f}));     // 0.5·(0+1+2+3)·x
+  EXPECT_EQ(values(f(constant(int64_t{10}), x)), (std::vector<float>{22.5f, 45.f}));  // one trace for both
+  EXPECT_EQ(f.tracing_count(), 1);
+  const Graph& g = f.list_concrete_functions()[0].graph();
+  EXPECT_EQ(count_ops(g, op_name::StatelessWhile), 1) << g.to_string();
+  step.assign(constant(1.f));  // the body reads the variable at every call
+  EXPECT_EQ(values(f(constant(int64_t{4}), x)), (std::vector<float>{6.f, 12.f}));
+  // A loop inside a loop, and a cond inside a loop: tensors two traces out reach the inner body.
+  auto nested = function([](Tensor y) {
+    return for_range(0, 3, 1,
+                     [&](const Tensor& i, const LoopVars& v) {
+                       Tensor inner = for_range(0, 2, 1, [&](const Tensor&, const LoopVars& w) { return LoopVars{w[0] + y}; },
+                                                {zeros_like(y)})[0];
+                       Tensor odd = equal(floormod(i, constant(int64_t{2})), constant(int64_t{1}));
+                       return LoopVars{v[0] + cond(odd, [&] { return inner * 10.f; }, [&] { return inner; })};
+                     },
+                     {zeros_like(y)})[0];
+  });
+  EXPECT_EQ(values(nested(constant({1.f}))), (std::vector<float>{24.f}));  // 2 + 20 + 2
+}
+
+TEST_P(ControlFlowTest, LoopVariablesKeepDtypeAndShapeUnlessInvariantsRelaxThem) {
+  auto grow = [](bool relaxed) {
+    return function([relaxed](Tensor x) {
+      WhileOptions o;
+      if (relaxed) o.shape_invariants = {TensorShape{}, TensorShape{TensorShape::kUnknown}};
+      return while_loop([](const LoopVars& v) { return less(v[0], constant(3.f)); },
+                        [](const LoopVars& v) { return LoopVars{v[0] + 1.f, concat({v[1], v[1]}, 0)}; },
+                        {constant(0.f), x}, o)[1];
+    });
+  };
+  auto strict = grow(false);
+  try {
+    strict(constant({1.f, 2.f, 3.f}));
+    FAIL() << "expected InvalidArgument";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("enters the loop with shape (3,), but has shape (6,) after one iteration. To "
+                                         "allow the shape to vary across iterations, use the `shape_invariants` "
+                                         "argument of tf.while_loop to specify a less-specific shape."),
+              std::string::npos)
+        << e.what();
+  }
+  auto relaxed = grow(true);
+  EXPECT_EQ(values(relaxed(constant({1.f, 2.f, 3.f}))).size(), 24u);
+  EXPECT_EQ(relaxed.list_concrete_functions()[0].structured_outputs(),
+            "TensorSpec(shape=(None,), dtype=tf.float32, name=None)");
+  auto retype = function([](Tensor x) {
+    return while_loop([](const LoopVars& v) { return less(v[0], constant(int64_t{3})); },
+                      [](const LoopVars& v) { return LoopVars{cast(v[0], float32)}; }, {x})[0];
+  });
+  try {
+    retype(constant(int64_t{0}));
+    FAIL() << "expected InvalidArgument";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("enters the loop with type int64 but has type float32 after 1 iteration."),
+              std::string::npos)
+        << e.what();
+  }
+  auto bounded = function([](Tensor x) {
+    return while_loop([](const LoopVars&) { return constant(true); }, [](const LoopVars& v) { return LoopVars{v[0] * 2.f}; },
+                      {x}, {.maximum_iterations = 5})[0];
+  });
+  EXPECT_EQ(values(bounded(constant({1.f}))), (std::vector<float>{32.f}));
+}
+
+TEST_P(ControlFlowTest, GradientsThroughCondRunOnlyTheTakenBranch) {
+  Variable w(constant(2.0, float64));
+  auto f = function([&](Tensor x) {
+    return cond(greater(x, constant(0.0, float64)), [&] { return x * x * w.read_value(); }, [&] { return x * x * x; });
+  });
+  for (double x0 : {3.0, -2.0}) {
+    Tensor x = constant(x0, float64);
+    GradientTape tape;
+    tape.watch(x);
+    Tensor y = f(x);
+    auto g = tape.gradient(y, std::vector<Source>{x, w});
+    if (x0 > 0) {
+      EXPECT_DOUBLE_EQ(g[0].item<double>(), 2 * x0 * 2.0);  // d(w x^2)/dx
+      EXPECT_DOUBLE_EQ(g[1].item<double>(), x0 * x0);        // d(w x^2)/dw
+    } else {
+      EXPECT_DOUBLE_EQ(g[0].item<double>(), 3 * x0 * x0);
+      ASSERT_TRUE(g[1].defined());
+      EXPECT_DOUBLE_EQ(g[1].item<double>(), 0.0);  // the branch taken does not read w
+    }
+  }
+  // A tape inside the traced function: the gradient is traced too.
+  auto step = function([&](Tensor x) {
+    GradientTape tape;
+    tape.watch(x);
+    Tensor y = cond(less(x, constant(1.0, float64)), [&] { return sin(x); }, [&] { return x * x; });
+    return tape.gradient(y, x);
+  });
+  EXPECT_NEAR(step(constant(0.5, float64)).item<double>(), std::cos(0.5), 1e-15);
+  EXPECT_DOUBLE_EQ(step(constant(4.0, float64)).item<double>(), 8.0);
+}
+
+TEST_P(ControlFlowTest, GradientsThroughLoopsEagerAndTheTracedLimit) {
+  Tensor x = constant(1.5, float64);
+  GradientTape tape;
+  tape.watch(x);
+  LoopVars out = for_range(0, 3, 1, [](const Tensor&, const LoopVars& v) { return LoopVars{v[0] * v[1], v[1]}; },
+                           {constant(1.0, float64), x});
+  EXPECT_DOUBLE_EQ(tape.gradient(out[0], x).item<double>(), 3 * 1.5 * 1.5);  // d(x^3)/dx
+  auto cube = function([](Tensor y) {
+    return for_range(0, 3, 1, [&](const Tensor&, const LoopVars& v) { return LoopVars{v[0] * y}; },
+                     {constant(1.0, float64)})[0];
+  });
+  EXPECT_DOUBLE_EQ(cube(x).item<double>(), 1.5 * 1.5 * 1.5);
+  GradientTape traced;
+  traced.watch(x);
+  try {
+    Tensor y = cube(x);
+    traced.gradient(y, x);
+    FAIL() << "expected Unimplemented";
+  } catch (const Unimplemented& e) {
+    EXPECT_NE(std::string(e.what()).find("gradients through a traced while_loop are not supported yet"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_P(ControlFlowTest, StatefulBranchesRunOnlyWhenTaken) {
+  Variable counter(constant(0.f));
+  auto f = function([&](Tensor x) {
+    return cond(greater(x, constant(0.f)),
+                [&] {
+                  counter.assign_add(constant(1.f));
+                  return x;
+                },
+                [&] { return -x; });
+  });
+  f(constant(1.f));
+  f(constant(-1.f));
+  f(constant(2.f));
+  EXPECT_EQ(counter.read_value().item<float>(), 2.f);
+  EXPECT_EQ(count_ops(f.list_concrete_functions()[0].graph(), op_name::If), 1);
+}
+
+EMBER_INSTANTIATE_DEVICE_TESTS(ControlFlowTest);
+
+}  // namespace
+}  // namespace ember::test
