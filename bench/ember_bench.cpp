@@ -129,6 +129,25 @@ Tensor hundred_ops(Tensor x) {
   return x;
 }
 
+// A traced while_loop of 1,000 iterations of one scalar add (µs per
+// iteration); beside it, trace_call's time per op in the same run (the
+// target: at most 3x).
+std::vector<Figure> while_bench() {
+  DeviceScope scope(g_device);
+  auto loop = function([](Tensor x) {
+    return while_loop([](const LoopVars& v) { return less(v[0], constant(1000.f)); },
+                      [](const LoopVars& v) { return LoopVars{v[0] + 1.f}; }, {x})[0];
+  });
+  Tensor zero = constant(0.f);
+  loop(zero);
+  double per_loop = bench::time_per_call([&] { Tensor y = loop(zero); }, 1000 / 5, 5, 5, sync);
+  Tensor x = ones({1, 1});
+  auto f = function(hundred_ops, {.name = "hundred_ops"});
+  f(x);
+  double call = bench::time_per_call([&] { Tensor y = f(x); }, 100000 / 5, 5, 1000, sync);
+  return {{"while_1000", per_loop / 1000 * 1e6, "us/iteration"}, {"while_1000_trace_call_per_op", call / 100 * 1e6, "us"}};
+}
+
 std::vector<Figure> trace_bench() {
   DeviceScope scope(g_device);
   Tensor x = ones({1, 1});
@@ -382,6 +401,7 @@ int main(int argc, char** argv) {
                        {"log_softmax", log_softmax_bench},
                        {"conv2d", conv2d_bench},
                        {"trace", trace_bench},
+                       {"while_1000", while_bench},
                        {"mlp", mlp_bench},
                        {"mlp_traced", mlp_traced_bench},
                        {"cnn", cnn_bench},

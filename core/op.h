@@ -38,7 +38,7 @@ class FunctionBody {
   virtual ~FunctionBody() = default;
   virtual const std::string& name() const = 0;
   /// Runs it on its inputs (one per input spec).
-  virtual std::vector<Tensor> call(std::vector<Tensor> inputs) const = 0;
+  virtual std::vector<Tensor> call(std::span<const Tensor> inputs) const = 0;
   virtual std::vector<OutputSpec> input_specs() const = 0;
   virtual std::vector<OutputSpec> output_specs() const = 0;
   /// Whether it runs a stateful op (an assignment, a random draw, print).

@@ -24,7 +24,7 @@ class TracedBody final : public FunctionBody {
  public:
   explicit TracedBody(ConcreteFunction f) : f_(std::move(f)) {}
   const std::string& name() const override { return f_.name(); }
-  std::vector<Tensor> call(std::vector<Tensor> inputs) const override { return f_.call(std::move(inputs)); }
+  std::vector<Tensor> call(std::span<const Tensor> inputs) const override { return f_.call(inputs); }
   std::vector<OutputSpec> input_specs() const override;
   std::vector<OutputSpec> output_specs() const override;
   bool stateful() const override;

@@ -372,11 +372,13 @@ void Executor::build_arena(const std::vector<Device>& step_devices) {
   arena_state_ = ArenaState::Built;
 }
 
-std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
-  std::vector<Tensor> slots(static_cast<size_t>(num_slots_));
+void Executor::fill_slots(std::vector<Tensor>& slots, std::span<const Tensor> arguments) const {
   for (size_t i = 0; i < graph_.arguments.size(); ++i)
     slots[static_cast<size_t>(slot_base_[static_cast<size_t>(graph_.arguments[i])])] = arguments[i];
   for (auto [sl, node] : preset_) slots[static_cast<size_t>(sl)] = graph_.nodes[static_cast<size_t>(node)].value;
+}
+
+std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
   const Context& ctx = context();
   bool direct = ctx.tracer == nullptr && ctx.tapes == nullptr;
   if (direct && arena_state_ != ArenaState::Unusable) {
@@ -387,12 +389,23 @@ std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
         for (const Tensor& a : arguments)
           same_device = same_device && (a.dtype() == resource || a.device() == arena_device_);
         if (same_device) {
+          // The slots are the executor's own while it holds the arena, emptied after each call.
+          arena_slots_.resize(static_cast<size_t>(num_slots_));
+          struct Empty {
+            std::vector<Tensor>& slots;
+            ~Empty() {
+              for (Tensor& t : slots) t = Tensor();
+            }
+          } empty{arena_slots_};
+          fill_slots(arena_slots_, arguments);
           if (graph_eligible_ && arena_device_.is_cuda() && graph_mode_ != GraphMode::Unusable)
-            return run_graph(slots, arguments);
+            return run_graph(arena_slots_, arguments);
           ++arena_runs_;
-          return run_in_arena(slots);
+          return run_in_arena(arena_slots_);
         }
       } else if (arena_state_ == ArenaState::Planned) {
+        std::vector<Tensor> slots(static_cast<size_t>(num_slots_));
+        fill_slots(slots, arguments);
         std::vector<Device> devices;
         ++plain_runs_;
         std::vector<Tensor> out = run_steps(slots, true, &devices);
@@ -401,6 +414,8 @@ std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
       }
     }
   }
+  std::vector<Tensor> slots(static_cast<size_t>(num_slots_));
+  fill_slots(slots, arguments);
   ++plain_runs_;
   return run_steps(slots, direct);
 }

@@ -97,6 +97,7 @@ class Executor {
   };
   std::vector<Tensor> run_steps(std::vector<Tensor>& slots, bool direct, std::vector<Device>* devices = nullptr);
   std::vector<Tensor> run_in_arena(std::vector<Tensor>& slots);
+  void fill_slots(std::vector<Tensor>& slots, std::span<const Tensor> arguments) const;
   std::vector<Tensor> run_graph(std::vector<Tensor>& slots, std::span<const Tensor> arguments);
   std::vector<Tensor> capture_graph(std::vector<Tensor>& slots, std::span<const Tensor> arguments);
   void drop_graph();
@@ -120,6 +121,7 @@ class Executor {
   std::atomic<ArenaState> arena_state_{ArenaState::Unplanned};  // read before taking arena_mu_
   Device arena_device_;
   std::vector<Tensor> arena_slot_tensor_;
+  std::vector<Tensor> arena_slots_;  // a call's slots, while it holds the arena
 
   // CUDA-graph replay (guarded by arena_mu_).
   bool graph_eligible_ = false;

@@ -357,24 +357,32 @@ std::vector<Tensor> ConcreteFunction::call_args(const std::vector<CallArg>& args
   return call(std::move(tensors));
 }
 
-std::vector<Tensor> ConcreteFunction::call(std::vector<Tensor> tensors) const {
+std::vector<Tensor> ConcreteFunction::call(std::span<const Tensor> tensors) const {
   EMBER_CHECK(impl_, FailedPrecondition, "[ConcreteFunction] calling an empty concrete function");
   const Graph& g = *impl_->graph;
   EMBER_CHECK(tensors.size() == g.arguments.size(), InvalidArgument, "[", impl_->name, "] called with ",
               tensors.size(), " tensors; it takes ", g.arguments.size(), ": ", structured_input_signature());
   for (size_t i = 0; i < tensors.size(); ++i) {
-    const OutputSpec& s = g.nodes[static_cast<size_t>(g.arguments[i])].outputs[0];
-    TensorSpec spec(s.shape, s.dtype, g.nodes[static_cast<size_t>(g.arguments[i])].name);
-    EMBER_CHECK(tensors[i].defined() && spec.fits(tensors[i].dtype(), tensors[i].shape()), InvalidArgument,
-                "[", impl_->name, "] tensor ", i, ": ",
-                tensors[i].defined() ? detail::describe(tensors[i].dtype(), tensors[i].shape()) : "undefined",
-                " does not fit ", spec.to_string());
+    const Node& arg = g.nodes[static_cast<size_t>(g.arguments[i])];
+    const OutputSpec& s = arg.outputs[0];
+    const Tensor& t = tensors[i];
+    bool fits = t.defined() && t.dtype() == s.dtype;
+    if (fits && s.shape.rank_known()) {  // every known dimension equal (TensorSpec::fits, without building one)
+      const TensorShape& have = t.shape();
+      fits = have.rank_known() && have.rank() == s.shape.rank();
+      for (int d = 0; fits && d < have.rank(); ++d)
+        fits = s.shape.dim(d) == TensorShape::kUnknown || s.shape.dim(d) == have.dim(d);
+    }
+    if (!fits) [[unlikely]]
+      throw InvalidArgument(detail::str_cat("[", impl_->name, "] tensor ", i, ": ",
+                                            t.defined() ? detail::describe(t.dtype(), t.shape()) : "undefined",
+                                            " does not fit ", TensorSpec(s.shape, s.dtype, arg.name).to_string()));
   }
   Context& ctx = context();
   if (ctx.tapes && !ctx.tracer) {
     // Under a tape: recorded as one op (when a tape would record it), else
     // run as if no tape were there.
-    std::vector<Tensor> flat = tensors;
+    std::vector<Tensor> flat(tensors.begin(), tensors.end());
     for (int c : g.captures) flat.push_back(g.nodes[static_cast<size_t>(c)].value);
     std::vector<Tensor> op_inputs;
     op_inputs.reserve(flat.size());

@@ -231,7 +231,10 @@ class ConcreteFunction {
 
   /// Calls with the tensors of the traced signature, in order (baked values
   /// are not passed). Each must fit its spec: InvalidArgument naming both.
-  std::vector<Tensor> call(std::vector<Tensor> tensors) const;
+  std::vector<Tensor> call(std::span<const Tensor> tensors) const;
+  std::vector<Tensor> call(std::initializer_list<Tensor> tensors) const {
+    return call(std::span<const Tensor>(tensors.begin(), tensors.size()));
+  }
   /// Calls with the arguments the function was traced for: tensors (and
   /// variables) that fit the specs, and values equal to the baked ones,
   /// which may be left off at the end.

@@ -11,7 +11,7 @@ bool truth(const Tensor& t) { return t.to(Device::cpu()).item<bool>(); }
 
 void if_kernel(KernelContext& c) {
   const FunctionRef& f = c.attrs.get<FunctionRef>(truth(c.inputs[0]) ? "then_branch" : "else_branch");
-  std::vector<Tensor> out = f->call(std::vector<Tensor>(c.inputs.begin() + 1, c.inputs.end()));
+  std::vector<Tensor> out = f->call(c.inputs.subspan(1));
   for (size_t i = 0; i < out.size(); ++i) c.outputs[i] = std::move(out[i]);
 }
 
@@ -19,7 +19,7 @@ void while_kernel(KernelContext& c) {
   const FunctionRef& cond = c.attrs.get<FunctionRef>("cond");
   const FunctionRef& body = c.attrs.get<FunctionRef>("body");
   std::vector<Tensor> vars(c.inputs.begin(), c.inputs.end());
-  while (truth(cond->call(vars)[0])) vars = body->call(std::move(vars));
+  while (truth(cond->call(vars)[0])) vars = body->call(vars);
   for (size_t i = 0; i < vars.size(); ++i) c.outputs[i] = std::move(vars[i]);
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/op_names.h"
 #include "core/ops.h"
+#include "graph/control_flow.h"
 #include "graph.pb.h"
 #include "serialization/bundle.h"
 
@@ -119,6 +120,8 @@ class Emitter {
   }
 
   void emit_op(int index);
+  /// The functions the emitted nodes call (control flow), each once.
+  std::vector<FunctionRef> functions;
 
  private:
   static Tensor cast_values(const std::vector<double>& v, const TensorShape& shape, DType dtype) {
@@ -161,6 +164,7 @@ const OutputArgs& output_args(const std::string& op_type) {
     t["FusedBatchNormV3"] = {{"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2", "reserve_space_3"}};
     t["FusedBatchNormGradV3"] = {{"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_4", "reserve_space_5"}};
     t["SplitV"] = {{"output"}, true};
+    for (const char* cf : {"If", "StatelessIf", "While", "StatelessWhile"}) t[cf] = {{"output"}, true};
     t["Unpack"] = {{"output"}, true};
     return t;
   }();
@@ -373,6 +377,28 @@ const std::unordered_map<std::string, Rewrite>& rewrites() {
         t.attrs["T"] = type_attr(in_type(g, n, static_cast<size_t>(n.op->resource_inputs)));
         t.attrs["use_locking"].set_b(false);
       };
+    for (const char* op : {"If", "StatelessIf"})
+      r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+        t.attrs["Tcond"] = type_attr(in_type(g, n, 0));
+        auto* tin = t.attrs["Tin"].mutable_list();
+        for (size_t i = 1; i < n.inputs.size(); ++i) tin->add_type(tf_type(in_type(g, n, i)));
+        auto* tout = t.attrs["Tout"].mutable_list();
+        auto* shapes = t.attrs["output_shapes"].mutable_list();
+        for (const OutputSpec& o : n.outputs) {
+          tout->add_type(tf_type(o.dtype));
+          set_shape(shapes->add_shape(), o.shape);
+        }
+      };
+    for (const char* op : {"While", "StatelessWhile"})
+      r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+        auto* types = t.attrs["T"].mutable_list();
+        auto* shapes = t.attrs["output_shapes"].mutable_list();
+        for (size_t i = 0; i < n.inputs.size(); ++i) {
+          types->add_type(tf_type(in_type(g, n, i)));
+          set_shape(shapes->add_shape(), n.outputs[i].shape);
+        }
+        t.attrs["parallel_iterations"].set_i(10);
+      };
     r["Print"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
       auto* u = t.attrs["U"].mutable_list();
       for (size_t i = 1; i < n.inputs.size(); ++i) u->add_type(tf_type(in_type(g, n, i)));
@@ -391,7 +417,8 @@ void Emitter::emit_op(int index) {
   t.op = op;
   for (NodeOutput in : n.inputs) t.inputs.push_back(ref(in));
   for (const auto& [name, value] : n.attrs.entries()) t.attrs[name] = attr_value(value);
-  if (!n.inputs.empty() && !no_t().count(op)) t.attrs["T"] = type_attr(g_.spec(n.inputs[0]).dtype);
+  if (!n.inputs.empty() && !no_t().count(op) && !n.op->passes_resources)
+    t.attrs["T"] = type_attr(g_.spec(n.inputs[0]).dtype);
   auto it = rewrites().find(op);
   if (it != rewrites().end()) it->second(*this, n, g_, t);
 
@@ -402,6 +429,9 @@ void Emitter::emit_op(int index) {
   for (int c : n.control_inputs) def.add_input("^" + g_.nodes[static_cast<size_t>(c)].name);
   for (auto& [k, v] : t.attrs) (*def.mutable_attr())[k] = v;
   nodes.push_back(def);
+
+  for (const auto& [name, value] : n.attrs.entries())
+    if (const auto* f = std::get_if<FunctionRef>(&value); f && *f) functions.push_back(*f);
 
   const OutputArgs& args = output_args(op);
   std::vector<std::string> refs;
@@ -449,7 +479,7 @@ std::vector<int> inputs_of(const Graph& g) {
   return in;
 }
 
-tf::FunctionDef make_function(const Graph& g, const std::string& name) {
+tf::FunctionDef make_function(const Graph& g, const std::string& name, std::vector<FunctionRef>* calls) {
   tf::FunctionDef f;
   auto* sig = f.mutable_signature();
   sig->set_name(name);
@@ -466,6 +496,7 @@ tf::FunctionDef make_function(const Graph& g, const std::string& name) {
     e.set_refs(id, {a});
   }
   emit_body(e, g);
+  if (calls) calls->insert(calls->end(), e.functions.begin(), e.functions.end());
   for (auto& node : e.nodes) *f.add_node_def() = std::move(node);
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     std::string out = "output_" + std::to_string(i);
@@ -477,6 +508,18 @@ tf::FunctionDef make_function(const Graph& g, const std::string& name) {
   for (const Node& n : g.nodes)
     if (n.is_stateful()) sig->set_is_stateful(true);
   return f;
+}
+
+// Adds the functions `fns` name (and every function they call) to `lib`, once each.
+void add_library(tf::FunctionDefLibrary* lib, std::unordered_set<std::string>& done, const std::vector<FunctionRef>& fns) {
+  for (const FunctionRef& f : fns) {
+    if (!done.insert(f->name()).second) continue;
+    const auto* body = dynamic_cast<const TracedBody*>(f.get());
+    EMBER_CHECK(body != nullptr, Unimplemented, "[graph_def] function ", f->name(), " is not a traced function");
+    std::vector<FunctionRef> inner;
+    *lib->add_function() = make_function(body->function().graph(), f->name(), &inner);
+    add_library(lib, done, inner);
+  }
 }
 
 void set_versions(tf::GraphDef& def) {
@@ -518,15 +561,22 @@ std::string graph_def(const Graph& g) {
   for (auto& node : e.nodes) *def.add_node() = std::move(node);
   for (size_t i = 0; i < g.outputs.size(); ++i)
     *def.add_node() = identity(e.unique("output_" + std::to_string(i)), e.ref(g.outputs[i]), g.spec(g.outputs[i]).dtype);
+  std::unordered_set<std::string> done;
+  add_library(def.mutable_library(), done, e.functions);
   return def.SerializeAsString();
 }
 
-std::string function_def(const Graph& g, const std::string& name) { return make_function(g, name).SerializeAsString(); }
+std::string function_def(const Graph& g, const std::string& name) {
+  return make_function(g, name, nullptr).SerializeAsString();
+}
 
 std::string graph_def_calling(const Graph& g, const std::string& name) {
   tf::GraphDef def;
   set_versions(def);
-  *def.mutable_library()->add_function() = make_function(g, name);
+  std::vector<FunctionRef> calls;
+  *def.mutable_library()->add_function() = make_function(g, name, &calls);
+  std::unordered_set<std::string> done{name};
+  add_library(def.mutable_library(), done, calls);
   tf::NodeDef call;
   call.set_name("call");
   call.set_op("StatefulPartitionedCall");

@@ -20,12 +20,15 @@ namespace ember {
 
 /// `graph` as a serialized GraphDef: a Placeholder per argument and per
 /// captured tensor (named as in the graph), its nodes, and an Identity
-/// "output_<i>" per output (fetch "output_0:0").
+/// "output_<i>" per output (fetch "output_0:0"); its library holds the
+/// functions that control-flow nodes call, and those they call.
 std::string graph_def(const Graph& graph);
 
 /// `graph` as a serialized FunctionDef named `name`: its arguments, then its
 /// captures, are the input args (names made valid for TensorFlow: lower
-/// case); its outputs are the output args "output_<i>".
+/// case); its outputs are the output args "output_<i>". The functions its
+/// control-flow nodes call are not included (graph_def and
+/// graph_def_calling put them in the library).
 std::string function_def(const Graph& graph, const std::string& name);
 
 /// A serialized GraphDef whose library holds `function_def(graph, name)`

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iomanip>
 
+#include "graph/control_flow.h"
 #include "graph/function.h"
 #include "serialization/graph_def.h"
 #include "test_util.h"
@@ -158,6 +159,25 @@ TEST(GraphDefInterop, TensorFlowRunsTheRemainingOpsAndTheirGradients) {
   Tensor x = constant(ramp(12, 0.8f, 0.05f), {3, 4});
   Tensor ids = constant(std::vector<int32_t>{4, 0, 2});
   check_in_tensorflow(f.get_concrete_function(x, ids), {x, ids}, "rest");
+}
+
+TEST(GraphDefInterop, TensorFlowRunsControlFlowWithItsFunctionLibrary) {
+  auto f = function(
+      [](Tensor x, Tensor n) {
+        Tensor total = reduce_sum(x);
+        Tensor c = cond(greater(total, constant(0.f)), [&] { return x * 2.f + total; }, [&] { return -x; });
+        Tensor loop = for_range(constant(int64_t{0}), n, constant(int64_t{1}),
+                                [&](const Tensor& i, const LoopVars& v) {
+                                  Tensor odd = equal(floormod(i, constant(int64_t{2})), constant(int64_t{1}));
+                                  return LoopVars{v[0] + cond(odd, [&] { return x; }, [&] { return x * 0.5f; })};
+                                },
+                                {zeros_like(x)})[0];
+        return std::make_tuple(c, loop);
+      },
+      {.arg_names = {"x", "n"}});
+  Tensor x = constant({1.f, -0.5f, 2.f});
+  Tensor n = constant(int64_t{5});
+  check_in_tensorflow(f.get_concrete_function(x, n), {x, n}, "control_flow");
 }
 
 TEST(GraphDefInterop, OpsWithoutATensorFlowFormAreUnimplemented) {
