@@ -122,6 +122,10 @@ void Executor::plan_cuda_graph(bool allowed, const std::vector<int>& last_use, c
       for (int in : s.in_slots)
         if (alias[static_cast<size_t>(in)] >= 0)
           for (size_t j = 0; j < n.outputs.size(); ++j) alias[static_cast<size_t>(s.out_slot) + j] = alias[static_cast<size_t>(in)];
+    if (op.data_dependent_shapes) {  // control flow: it reads its condition on the host
+      ok = false;
+      break;
+    }
     if (!op.stateful) continue;
     if (op.resource_inputs == 0) {  // print: a host effect a replay would not repeat
       ok = false;

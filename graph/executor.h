@@ -17,8 +17,9 @@
 // into the graph's input buffers, the graph is launched, and the outputs are
 // copied out of the buffers it leaves them in. A graph bakes in addresses
 // and host decisions, so only some graphs qualify: no random op (its stream
-// position is a kernel argument), no stateful op but variable reads and
-// writes, no variable argument, and every write in place (no read of the
+// position is a kernel argument), no control flow (it reads its condition
+// on the host), no stateful op but variable reads and writes, no variable
+// argument, and every write in place (no read of the
 // variable still alive when it is written). A replay first checks that
 // every variable the graph touches still has its captured buffer (else the
 // graph is captured again) and that the ones it writes are not held by a
