@@ -2,10 +2,11 @@
 // the branches' gradient functions (each branch's FunctionBody::gradient, a
 // traced function of its inputs and output gradients that recomputes the
 // branch under a tape), so only the taken branch's gradient runs. A
-// branch with a stateful op would run it again: refused. While: not yet
-// (TensorFlow's accumulators of the forward loop's intermediates are not
-// built); an eager loop differentiates as its ops.
+// branch with a stateful op would run it again: refused. While: the loop
+// run again under a tape (below); TensorFlow's accumulators of the forward
+// loop's intermediates are not built, so not inside a trace.
 #include "autograd/grad_util.h"
+#include "autograd/tape.h"
 
 namespace ember::autograd {
 namespace {
@@ -34,13 +35,58 @@ Grads if_grad(const GradContext& c) {
 GRAD(op_name::StatelessIf, kGradUsesAll) { return if_grad(c); } END_GRAD;
 GRAD(op_name::If, kGradUsesAll) { return if_grad(c); } END_GRAD;
 
-Grads while_grad(const GradContext&) {
-  throw Unimplemented(
-      "[while_loop] gradients through a traced while_loop are not supported yet (the forward loop's "
-      "intermediates are not accumulated): differentiate the loop eagerly, or unroll it");
+// A loop recorded by an eager tape (a traced function holding a loop runs
+// its nodes one by one under a tape, graph/function.cpp): the loop is run
+// again from its inputs under a tape of its own, each iteration's condition
+// and body a traced call (the body recorded as one op with a traced
+// backward), and that tape gives the gradient. Inside a trace, or with a
+// tape recording the gradient (a second derivative), it is refused.
+Grads while_grad(const GradContext& c) {
+  for (const Tensor& t : c.inputs)
+    EMBER_CHECK(!t.is_symbolic(), Unimplemented,
+                "[while_loop] gradients through a traced while_loop are not supported yet inside a traced "
+                "function (the forward loop's intermediates are not accumulated): take the gradient outside "
+                "the function, or differentiate the loop eagerly");
+  EMBER_CHECK(!any_tape_recording(), Unimplemented,
+              "[while_loop] second derivatives through a traced while_loop are not supported yet");
+  const FunctionRef& cond = c.attrs.get<FunctionRef>("cond");
+  const FunctionRef& body = c.attrs.get<FunctionRef>("body");
+  TapeIsolation isolation;
+  GradientTape tape({.persistent = false, .watch_accessed_variables = false});
+  std::vector<Source> sources;
+  std::vector<int> source_of(c.inputs.size(), -1);
+  auto floating = [](DType t) { return t == float32 || t == float64 || t == float16 || t == bfloat16; };
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    const Tensor& t = c.inputs[i];
+    if (t.dtype() == resource) {
+      if (!std::dynamic_pointer_cast<VariableState>(t.impl()->resource)) continue;
+      Variable v = Variable::from_handle(t);
+      if (!floating(v.dtype())) continue;
+      tape.watch(v);
+      source_of[i] = static_cast<int>(sources.size());
+      sources.emplace_back(v);
+    } else if (floating(t.dtype())) {
+      tape.watch(t);
+      source_of[i] = static_cast<int>(sources.size());
+      sources.emplace_back(t);
+    }
+  }
+  std::vector<Tensor> vars(c.inputs.begin(), c.inputs.end());
+  while (cond->call(vars)[0].to(Device::cpu()).item<bool>()) vars = body->call(vars);
+  std::vector<Tensor> targets, seeds;
+  for (size_t k = 0; k < vars.size(); ++k)
+    if (floating(vars[k].dtype()) && c.output_grads[k].defined()) {
+      targets.push_back(vars[k]);
+      seeds.push_back(c.output_grads[k]);
+    }
+  std::vector<Tensor> g = tape.gradient(targets, sources, seeds);
+  Grads out(c.inputs.size());
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    if (source_of[i] >= 0) out[i] = g[static_cast<size_t>(source_of[i])];
+  return out;
 }
-GRAD(op_name::StatelessWhile, kGradUsesNothing) { return while_grad(c); } END_GRAD;
-GRAD(op_name::While, kGradUsesNothing) { return while_grad(c); } END_GRAD;
+GRAD(op_name::StatelessWhile, kGradUsesInputs) { return while_grad(c); } END_GRAD;
+GRAD(op_name::While, kGradUsesInputs) { return while_grad(c); } END_GRAD;
 
 }  // namespace
 }  // namespace ember::autograd

@@ -529,6 +529,12 @@ Tensor GradientTape::batch_jacobian(const Tensor& target, const Tensor& source,
   });
 }
 
+bool any_tape_recording() {
+  for (const GradientTape::Impl* tape : tape_set().active)
+    if (tape->recording) return true;
+  return false;
+}
+
 TapeIsolation::TapeIsolation() {
   auto& set = tape_set();
   saved_ = std::move(set.active);

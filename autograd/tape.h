@@ -115,6 +115,9 @@ class GradientTape {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Whether a tape on this thread is recording now.
+bool any_tape_recording();
+
 /// Hides this thread's active tapes while alive: the ops run meanwhile are
 /// recorded only by tapes made inside (how graph/ traces the gradient of a
 /// traced function without the caller's tapes seeing it).

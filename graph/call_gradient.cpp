@@ -274,6 +274,9 @@ void init_call_op(ConcreteFunctionImpl& impl) {
   for (int c : g.captures) (g.nodes[static_cast<size_t>(c)].outputs[0].dtype == resource ? resources : others).push_back(k++);
   impl.op_order = resources;
   impl.op_order.insert(impl.op_order.end(), others.begin(), others.end());
+  for (const Node& n : g.nodes)
+    if (n.kind == Node::Kind::Op && (n.op->name == op_name::While || n.op->name == op_name::StatelessWhile))
+      impl.record_nodes = true;
   OpDef& op = impl.call_op;
   op.name = "StatefulPartitionedCall";
   op.api_name = impl.name;
@@ -321,11 +324,13 @@ std::vector<Tensor> call_recorded(const std::shared_ptr<ConcreteFunctionImpl>& i
     out = grad->forward_executor->run(flat);
   }
   // Every output its own tensor: one that is an input, or an earlier output,
-  // gets a view of its own (a tape keys gradients on tensors).
+  // gets a view of its own (a tape keys gradients on tensors). A variable's
+  // handle passed through stays itself: gradients of the variable gather on
+  // its handle.
   std::unordered_set<const TensorImpl*> taken;
   for (const Tensor& t : op_inputs) taken.insert(t.impl());
   for (Tensor& t : out)
-    if (!taken.insert(t.impl()).second) {
+    if (t.dtype() != resource && !taken.insert(t.impl()).second) {
       t = Tensor(TensorImpl::view_of(*t.impl()));
       taken.insert(t.impl());
     }

@@ -193,26 +193,43 @@ TEST_P(ControlFlowTest, GradientsThroughCondRunOnlyTheTakenBranch) {
   EXPECT_DOUBLE_EQ(step(constant(4.0, float64)).item<double>(), 8.0);
 }
 
-TEST_P(ControlFlowTest, GradientsThroughLoopsEagerAndTheTracedLimit) {
+TEST_P(ControlFlowTest, GradientsThroughLoopsEagerAndTraced) {
   Tensor x = constant(1.5, float64);
   GradientTape tape;
   tape.watch(x);
   LoopVars out = for_range(0, 3, 1, [](const Tensor&, const LoopVars& v) { return LoopVars{v[0] * v[1], v[1]}; },
                            {constant(1.0, float64), x});
   EXPECT_DOUBLE_EQ(tape.gradient(out[0], x).item<double>(), 3 * 1.5 * 1.5);  // d(x^3)/dx
-  auto cube = function([](Tensor y) {
-    return for_range(0, 3, 1, [&](const Tensor&, const LoopVars& v) { return LoopVars{v[0] * y}; },
+  // A traced loop under an eager tape: the loop's gradient runs it again under a tape of its own.
+  Variable w(constant(0.5, float64));
+  auto power = function([&](Tensor y, Tensor n) {
+    return for_range(constant(int64_t{0}), n, constant(int64_t{1}),
+                     [&](const Tensor&, const LoopVars& v) { return LoopVars{v[0] * y * w.read_value()}; },
                      {constant(1.0, float64)})[0];
   });
-  EXPECT_DOUBLE_EQ(cube(x).item<double>(), 1.5 * 1.5 * 1.5);
-  GradientTape traced;
-  traced.watch(x);
+  for (int64_t n : {1, 3, 4}) {
+    GradientTape traced;
+    traced.watch(x);
+    Tensor y = power(x, constant(n));
+    EXPECT_DOUBLE_EQ(y.item<double>(), std::pow(0.75, n));
+    auto g = traced.gradient(y, std::vector<Source>{x, w});
+    EXPECT_NEAR(g[0].item<double>(), n * std::pow(0.75, n) / 1.5, 1e-14) << n;  // d((w x)^n)/dx
+    EXPECT_NEAR(g[1].item<double>(), n * std::pow(0.75, n) / 0.5, 1e-14) << n;  // d((w x)^n)/dw
+  }
+  // Inside a traced function the loop's gradient is not built yet: a clear error.
+  auto inside = function([](Tensor y) {
+    GradientTape t;
+    t.watch(y);
+    Tensor z = for_range(0, 3, 1, [&](const Tensor&, const LoopVars& v) { return LoopVars{v[0] * y}; },
+                         {constant(1.0, float64)})[0];
+    return t.gradient(z, y);
+  });
   try {
-    Tensor y = cube(x);
-    traced.gradient(y, x);
+    inside(x);
     FAIL() << "expected Unimplemented";
   } catch (const Unimplemented& e) {
-    EXPECT_NE(std::string(e.what()).find("gradients through a traced while_loop are not supported yet"),
+    EXPECT_NE(std::string(e.what()).find("gradients through a traced while_loop are not supported yet inside a "
+                                         "traced function"),
               std::string::npos)
         << e.what();
   }
