@@ -1,7 +1,7 @@
 // The CUDA runtime side of core/: device discovery, the stream-ordered memory
 // pool and copies. Built from core/cuda/cuda_runtime.cpp when EMBER_CUDA is on,
-// from core/cuda/no_cuda.cpp otherwise; nothing outside core/ and kernels/cuda
-// includes it.
+// from core/cuda/no_cuda.cpp otherwise; nothing outside core/, kernels/cuda
+// and graph/executor.cpp (CUDA-graph capture) includes it.
 #pragma once
 
 #include <cstddef>
