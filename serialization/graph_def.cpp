@@ -547,6 +547,11 @@ tf::NodeDef identity(const std::string& name, const std::string& input, DType dt
 
 }  // namespace
 
+TensorFlowOutputArgs tensorflow_output_args(const std::string& op) {
+  const OutputArgs& a = output_args(op);
+  return {std::vector<std::string>(a.names.begin(), a.names.end()), a.list};
+}
+
 std::string graph_def(const Graph& g) {
   tf::GraphDef def;
   set_versions(def);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "graph/graph.h"
 
@@ -36,5 +37,14 @@ std::string function_def(const Graph& graph, const std::string& name);
 /// StatefulPartitionedCall node "call", and an Identity "output_<i>" per
 /// output. TensorFlow instantiating it checks the FunctionDef.
 std::string graph_def_calling(const Graph& graph, const std::string& name);
+
+/// TensorFlow's output-arg names of op `op` as a FunctionDef refers to its
+/// outputs ("z" for AddV2, "product" for MatMul, ...); `list`: every output
+/// is an element of the one list arg named (SplitV's "output").
+struct TensorFlowOutputArgs {
+  std::vector<std::string> names;
+  bool list = false;
+};
+TensorFlowOutputArgs tensorflow_output_args(const std::string& op);
 
 }  // namespace ember

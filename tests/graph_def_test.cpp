@@ -180,6 +180,27 @@ TEST(GraphDefInterop, TensorFlowRunsControlFlowWithItsFunctionLibrary) {
   check_in_tensorflow(f.get_concrete_function(x, n), {x, n}, "control_flow");
 }
 
+// Every op's output-arg names, as ember's FunctionDefs use them, against
+// TensorFlow's op registry (tests/tf/check_output_args.py).
+TEST(GraphDefInterop, OutputArgNamesAreTensorFlows) {
+  std::string python = tf_python();
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
+  std::string dir = temp_dir("output_args");
+  {
+    std::ofstream out(dir + "/ops.txt");
+    for (const OpDef* op : registered_ops()) {
+      TensorFlowOutputArgs a = tensorflow_output_args(op->name);
+      out << op->name << " " << (a.list ? "list" : "each");
+      for (const std::string& n : a.names) out << " " << n;
+      out << "\n";
+    }
+  }
+  std::string log;
+  int rc = run_python(python, data_dir() + "/../tf/check_output_args.py", dir + "/ops.txt", log);
+  EXPECT_EQ(rc, 0) << log;
+  EXPECT_NE(log.find("OK " + std::to_string(registered_ops().size() - 1)), std::string::npos) << log;  // all but Gelu
+}
+
 TEST(GraphDefInterop, OpsWithoutATensorFlowFormAreUnimplemented) {
   auto f = function([](Tensor x) { return gelu(x); });
   ConcreteFunction cf = f.get_concrete_function(TensorSpec({2}));
