@@ -26,8 +26,7 @@ Grads if_grad(const GradContext& c) {
   Grads out{kNone};
   for (size_t i = 0; i < args.size(); ++i) {
     DType t = args[i].dtype();
-    bool differentiable = t == float32 || t == float64 || t == float16 || t == bfloat16 || t == resource;
-    out.push_back(differentiable ? g[i] : kNone);
+    out.push_back(is_floating(t) || t == resource ? g[i] : kNone);
   }
   return out;
 }
@@ -54,28 +53,12 @@ Grads while_grad(const GradContext& c) {
   TapeIsolation isolation;
   GradientTape tape({.persistent = false, .watch_accessed_variables = false});
   std::vector<Source> sources;
-  std::vector<int> source_of(c.inputs.size(), -1);
-  auto floating = [](DType t) { return t == float32 || t == float64 || t == float16 || t == bfloat16; };
-  for (size_t i = 0; i < c.inputs.size(); ++i) {
-    const Tensor& t = c.inputs[i];
-    if (t.dtype() == resource) {
-      if (!std::dynamic_pointer_cast<VariableState>(t.impl()->resource)) continue;
-      Variable v = Variable::from_handle(t);
-      if (!floating(v.dtype())) continue;
-      tape.watch(v);
-      source_of[i] = static_cast<int>(sources.size());
-      sources.emplace_back(v);
-    } else if (floating(t.dtype())) {
-      tape.watch(t);
-      source_of[i] = static_cast<int>(sources.size());
-      sources.emplace_back(t);
-    }
-  }
+  std::vector<int> source_of = watch_differentiable(tape, c.inputs, sources);
   std::vector<Tensor> vars(c.inputs.begin(), c.inputs.end());
   while (cond->call(vars)[0].to(Device::cpu()).item<bool>()) vars = body->call(vars);
   std::vector<Tensor> targets, seeds;
   for (size_t k = 0; k < vars.size(); ++k)
-    if (floating(vars[k].dtype()) && c.output_grads[k].defined()) {
+    if (is_floating(vars[k].dtype()) && c.output_grads[k].defined()) {
       targets.push_back(vars[k]);
       seeds.push_back(c.output_grads[k]);
     }

@@ -90,9 +90,6 @@ bool is_variable(const Tensor& handle) {
   return std::dynamic_pointer_cast<VariableState>(handle.impl()->resource) != nullptr;
 }
 
-bool differentiable_dtype(DType t) {
-  return t == float32 || t == float64 || t == float16 || t == bfloat16;
-}
 }  // namespace
 
 struct GradientTape::Impl {
@@ -209,7 +206,7 @@ class TapeSet final : public TapeHook {
         for (const Tensor& t : inputs)
           if (t.defined() && t.dtype() == resource && is_variable(t)) {
             Variable v = Variable::from_handle(t);
-            if (v.trainable() && differentiable_dtype(v.dtype())) tape->watch_variable(v);
+            if (v.trainable() && is_floating(v.dtype())) tape->watch_variable(v);
           }
       bool any = false;
       for (const Tensor& t : inputs)
@@ -226,7 +223,7 @@ class TapeSet final : public TapeHook {
                                begin + static_cast<uint32_t>(inputs.size()),
                                static_cast<uint32_t>(outputs.size()), attrs, owner});
       for (const Tensor& t : outputs)
-        if (t.defined() && differentiable_dtype(t.dtype())) tape->mark_watched(t);
+        if (t.defined() && is_floating(t.dtype())) tape->mark_watched(t);
     }
   }
 
@@ -238,7 +235,7 @@ class TapeSet final : public TapeHook {
         for (const Tensor& t : inputs)
           if (t.defined() && t.dtype() == resource && is_variable(t)) {
             Variable v = Variable::from_handle(t);
-            if (v.trainable() && differentiable_dtype(v.dtype())) return true;
+            if (v.trainable() && is_floating(v.dtype())) return true;
           }
       for (const Tensor& t : inputs)
         if (t.defined() && tape->is_watched(t)) return true;
@@ -315,7 +312,7 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
     const Tensor& t = targets[i];
     EMBER_CHECK(t.defined(), InvalidArgument, "[GradientTape.gradient] target ", i,
                 " is undefined");
-    if (!differentiable_dtype(t.dtype())) continue;  // integer targets give no gradient
+    if (!is_floating(t.dtype())) continue;  // integer targets give no gradient
     Tensor seed = output_gradients.empty() || !output_gradients[i].defined() ? ones_like(t)
                                                                              : output_gradients[i];
     EMBER_CHECK(seed.shape() == t.shape() && seed.dtype() == t.dtype(), InvalidArgument,
@@ -354,7 +351,7 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
     // flows (unless the op fills them itself).
     for (size_t k = 0; k < out_grads.size() && !op->grad_sees_undefined; ++k)
       if (!out_grads[k].defined() && outputs[k].defined() &&
-          differentiable_dtype(outputs[k].dtype()))
+          is_floating(outputs[k].dtype()))
         out_grads[k] = zeros_like(outputs[k]);
     std::vector<bool> needed;
     for (const Slot& t : inputs_of(entries[i])) needed.push_back(t.defined() && reach.count(t.id) > 0);
@@ -419,7 +416,7 @@ GradientTape::~GradientTape() {
 void GradientTape::watch(const Tensor& t) {
   EMBER_CHECK(t.defined(), InvalidArgument, "[GradientTape.watch] the tensor is undefined");
   if (t.dtype() == resource) return watch(Variable::from_handle(t));
-  if (!differentiable_dtype(t.dtype())) {
+  if (!is_floating(t.dtype())) {
     EMBER_LOG_WARN("The dtype of the watched tensor must be floating (e.g. float32), got {}",
                    dtype_name(t.dtype()));
     return;
@@ -429,7 +426,7 @@ void GradientTape::watch(const Tensor& t) {
 
 void GradientTape::watch(const Variable& v) {
   EMBER_CHECK(v.defined(), InvalidArgument, "[GradientTape.watch] the variable is undefined");
-  if (!differentiable_dtype(v.dtype())) {
+  if (!is_floating(v.dtype())) {
     EMBER_LOG_WARN("The dtype of the watched variable must be floating (e.g. float32), got {}",
                    dtype_name(v.dtype()));
     return;
@@ -527,6 +524,26 @@ Tensor GradientTape::batch_jacobian(const Tensor& target, const Tensor& source,
     if (cols.empty()) return zeros(TensorShape(shape), source.dtype(), source.device());
     return reshape(stack(cols, 1), TensorShape(shape));
   });
+}
+
+std::vector<int> watch_differentiable(GradientTape& tape, std::span<const Tensor> inputs,
+                                      std::vector<Source>& sources) {
+  std::vector<int> index(inputs.size(), -1);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    if (t.dtype() == resource) {
+      if (!is_variable(t) || !is_floating(Variable::from_handle(t).dtype())) continue;
+      Variable v = Variable::from_handle(t);
+      tape.watch(v);
+      sources.emplace_back(v);
+    } else {
+      if (!is_floating(t.dtype())) continue;
+      tape.watch(t);
+      sources.emplace_back(t);
+    }
+    index[i] = static_cast<int>(sources.size()) - 1;
+  }
+  return index;
 }
 
 bool any_tape_recording() {

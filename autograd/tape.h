@@ -115,6 +115,12 @@ class GradientTape {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Watches on `tape` every input a gradient can reach (a floating tensor, a
+/// floating variable's handle) and appends it to `sources`. Returns, per
+/// input, its index in `sources` (-1: none).
+std::vector<int> watch_differentiable(GradientTape& tape, std::span<const Tensor> inputs,
+                                      std::vector<Source>& sources);
+
 /// Whether a tape on this thread is recording now.
 bool any_tape_recording();
 

@@ -33,7 +33,6 @@ bool TracedBody::stateful() const {
 }
 
 namespace {
-bool differentiable(DType t) { return t == float32 || t == float64 || t == float16 || t == bfloat16; }
 std::atomic<int> function_counter{0};
 std::string fresh_name(const std::string& base) { return base + "_" + std::to_string(function_counter++); }
 }  // namespace
@@ -59,25 +58,11 @@ std::shared_ptr<const FunctionBody> TracedBody::gradient(std::span<const Tensor>
     for (const OutputSpec& s : out_specs) output_grads.push_back(tracer.placeholder(s.dtype, s.shape, "output_grad"));
     GradientTape tape({.persistent = false, .watch_accessed_variables = false});
     std::vector<Source> sources;
-    std::vector<int> source_of(args.size(), -1);
-    for (size_t i = 0; i < args.size(); ++i) {
-      if (args[i].dtype() == resource) {
-        if (!std::dynamic_pointer_cast<VariableState>(args[i].impl()->resource)) continue;
-        Variable v = Variable::from_handle(args[i]);
-        if (!differentiable(v.dtype())) continue;
-        tape.watch(v);
-        source_of[i] = static_cast<int>(sources.size());
-        sources.emplace_back(v);
-      } else if (differentiable(args[i].dtype())) {
-        tape.watch(args[i]);
-        source_of[i] = static_cast<int>(sources.size());
-        sources.emplace_back(args[i]);
-      }
-    }
+    std::vector<int> source_of = watch_differentiable(tape, args, sources);
     std::vector<Tensor> outs = f_.call(args);
     std::vector<Tensor> targets, seeds;
     for (size_t k = 0; k < outs.size(); ++k)
-      if (differentiable(outs[k].dtype())) {
+      if (is_floating(outs[k].dtype())) {
         targets.push_back(outs[k]);
         seeds.push_back(output_grads[k]);
       }
