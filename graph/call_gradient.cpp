@@ -11,18 +11,6 @@ namespace ember::detail {
 
 namespace {
 
-bool differentiable(DType t) { return t == float32 || t == float64 || t == float16 || t == bfloat16; }
-
-// Hides the tapes from what runs meanwhile (the call records itself as one op).
-struct PauseTapes {
-  Context& c = context();
-  TapeHook* saved = c.tapes;
-  PauseTapes() { c.tapes = nullptr; }
-  ~PauseTapes() { c.tapes = saved; }
-  PauseTapes(const PauseTapes&) = delete;
-  PauseTapes& operator=(const PauseTapes&) = delete;
-};
-
 // One trace of the function's graph replayed under a tape, then the tape's
 // gradient: `targets` (the differentiable outputs, and for a second-order
 // backward the saved values too) with a placeholder as each one's gradient.
@@ -63,21 +51,9 @@ GradientTrace trace_gradient(const ConcreteFunctionImpl& impl, std::span<const T
   std::vector<Source> sources;
   std::vector<Tensor> flat_tensors = args;
   flat_tensors.insert(flat_tensors.end(), caps.begin(), caps.end());
-  for (size_t i = 0; i < flat_tensors.size(); ++i) {
-    const Tensor& p = flat_tensors[i];
-    if (p.dtype() == resource) {
-      if (!std::dynamic_pointer_cast<VariableState>(p.impl()->resource)) continue;
-      Variable v = Variable::from_handle(p);
-      if (!differentiable(v.dtype())) continue;
-      tape.watch(v);
-      sources.emplace_back(v);
-    } else {
-      if (!differentiable(p.dtype())) continue;
-      tape.watch(p);
-      sources.emplace_back(p);
-    }
-    r.grad_of.push_back(static_cast<int>(i));
-  }
+  std::vector<int> source_of = watch_differentiable(tape, flat_tensors, sources);
+  for (size_t i = 0; i < source_of.size(); ++i)
+    if (source_of[i] >= 0) r.grad_of.push_back(static_cast<int>(i));
 
   std::vector<std::vector<Tensor>> values = interpret(g, args, caps);
   r.boundary = r.graph->nodes.size();
@@ -97,7 +73,7 @@ GradientTrace trace_gradient(const ConcreteFunctionImpl& impl, std::span<const T
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     NodeOutput o = g.outputs[i];
     r.outputs.push_back(tracer.output_of(values[static_cast<size_t>(o.node)][static_cast<size_t>(o.index)]));
-    if (differentiable(g.spec(o).dtype)) seed(o, "output_grad_" + std::to_string(i));
+    if (is_floating(g.spec(o).dtype)) seed(o, "output_grad_" + std::to_string(i));
   }
   for (size_t i = 0; i < seeds.size(); ++i) seed(seeds[i], "saved_grad_" + std::to_string(i));
   std::vector<Tensor> grads = tape.gradient(targets, sources, output_grads);
@@ -114,7 +90,7 @@ GradientTrace trace_gradient(const ConcreteFunctionImpl& impl, std::span<const T
 std::vector<int> differentiable_outputs(const Graph& g) {
   std::vector<int> out;
   for (size_t i = 0; i < g.outputs.size(); ++i)
-    if (differentiable(g.spec(g.outputs[i]).dtype)) out.push_back(static_cast<int>(i));
+    if (is_floating(g.spec(g.outputs[i]).dtype)) out.push_back(static_cast<int>(i));
   return out;
 }
 

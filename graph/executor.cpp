@@ -393,19 +393,12 @@ std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
         for (const Tensor& a : arguments)
           same_device = same_device && (a.dtype() == resource || a.device() == arena_device_);
         if (same_device) {
-          // The slots are the executor's own while it holds the arena, emptied after each call.
-          arena_slots_.resize(static_cast<size_t>(num_slots_));
-          struct Empty {
-            std::vector<Tensor>& slots;
-            ~Empty() {
-              for (Tensor& t : slots) t = Tensor();
-            }
-          } empty{arena_slots_};
-          fill_slots(arena_slots_, arguments);
+          std::vector<Tensor> slots(static_cast<size_t>(num_slots_));
+          fill_slots(slots, arguments);
           if (graph_eligible_ && arena_device_.is_cuda() && graph_mode_ != GraphMode::Unusable)
-            return run_graph(arena_slots_, arguments);
+            return run_graph(slots, arguments);
           ++arena_runs_;
-          return run_in_arena(arena_slots_);
+          return run_in_arena(slots);
         }
       } else if (arena_state_ == ArenaState::Planned) {
         std::vector<Tensor> slots(static_cast<size_t>(num_slots_));

@@ -122,7 +122,6 @@ class Executor {
   std::atomic<ArenaState> arena_state_{ArenaState::Unplanned};  // read before taking arena_mu_
   Device arena_device_;
   std::vector<Tensor> arena_slot_tensor_;
-  std::vector<Tensor> arena_slots_;  // a call's slots, while it holds the arena
 
   // CUDA-graph replay (guarded by arena_mu_).
   bool graph_eligible_ = false;

@@ -391,16 +391,8 @@ std::vector<Tensor> ConcreteFunction::call(std::span<const Tensor> tensors) cons
       if (impl_->record_nodes) return impl_->executor->run(tensors);  // node by node, each recorded
       return detail::call_recorded(impl_, std::move(flat), std::move(op_inputs));
     }
-    TapeHook* saved = ctx.tapes;
-    ctx.tapes = nullptr;
-    try {
-      std::vector<Tensor> out = impl_->executor->run(tensors);
-      ctx.tapes = saved;
-      return out;
-    } catch (...) {
-      ctx.tapes = saved;
-      throw;
-    }
+    detail::PauseTapes pause;
+    return impl_->executor->run(tensors);
   }
   return impl_->executor->run(tensors);
 }

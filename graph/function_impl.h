@@ -23,6 +23,17 @@ namespace ember::detail {
 
 struct CallGradient;
 
+/// Hides the tapes from what runs meanwhile: a call that records itself as
+/// one op, or one no tape would record, runs as if no tape were there.
+struct PauseTapes {
+  Context& c = context();
+  TapeHook* saved = c.tapes;
+  PauseTapes() { c.tapes = nullptr; }
+  ~PauseTapes() { c.tapes = saved; }
+  PauseTapes(const PauseTapes&) = delete;
+  PauseTapes& operator=(const PauseTapes&) = delete;
+};
+
 struct ConcreteFunctionImpl {
   std::string name;
   std::string output_structure;  // '%' per output tensor
