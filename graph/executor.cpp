@@ -168,11 +168,7 @@ namespace {
 std::vector<Tensor> copies(const std::vector<Tensor>& from, Device device) {
   std::vector<Tensor> out;
   out.reserve(from.size());
-  for (const Tensor& t : from) {
-    Tensor c = Tensor::empty(t.shape(), t.dtype(), device);
-    if (t.nbytes()) copy_bytes(c.raw_data(), device, t.raw_data(), t.device(), t.nbytes());
-    out.push_back(std::move(c));
-  }
+  for (const Tensor& t : from) out.push_back(detail::copy_to_device(t, device));
   return out;
 }
 constexpr int kMaxRecaptures = 3;
@@ -214,8 +210,7 @@ std::vector<Tensor> Executor::capture_graph(std::vector<Tensor>& slots, std::spa
   // The arguments go through buffers of the graph's own, filled before each launch.
   graph_inputs_.clear();
   for (size_t i = 0; i < arguments.size(); ++i) {
-    Tensor b = Tensor::empty(arguments[i].shape(), arguments[i].dtype(), arena_device_);
-    if (b.nbytes()) copy_bytes(b.raw_data(), arena_device_, arguments[i].raw_data(), arguments[i].device(), b.nbytes());
+    Tensor b = detail::copy_to_device(arguments[i], arena_device_);
     slots[static_cast<size_t>(slot_base_[static_cast<size_t>(graph_.arguments[i])])] = b;
     graph_inputs_.push_back(std::move(b));
   }
