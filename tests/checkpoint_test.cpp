@@ -594,12 +594,8 @@ TEST(TensorFlowInterop, TensorFlowReadsEmbersCheckpoint) {
   std::string dir = temp_dir("tf_reads");
   Model m = build_model(true);
   std::string path = Checkpoint({{"model", m.root}}).save(dir + "/ckpt");
-  std::string script = data_dir() + "/../tf/check_ember_checkpoint.py";
-  std::string cmd =
-      "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + script + " " + path + " > " + dir + "/tf.log 2>&1";
-  int rc = std::system(cmd.c_str());
-  std::ifstream log(dir + "/tf.log");
-  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  std::string text;
+  int rc = run_python(python, data_dir() + "/../tf/check_ember_checkpoint.py", path, text);
   EXPECT_EQ(rc, 0) << text;
   fs::remove_all(dir);
 }
@@ -617,11 +613,8 @@ TEST(TensorFlowInterop, TensorFlowReadsOptimizerSlots) {
   auto opt = std::make_shared<optimizers::Adam>(0.1);
   opt->apply({ones({2, 2}), ones({2})}, {w, b});
   std::string path = Checkpoint({{"model", model}, {"optimizer", opt}}).save(dir + "/ckpt");
-  std::string script = data_dir() + "/../tf/check_ember_slots.py";
-  std::string cmd = "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + script + " " + path + " 4 > " + dir + "/tf.log 2>&1";
-  int rc = std::system(cmd.c_str());
-  std::ifstream log(dir + "/tf.log");
-  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  std::string text;
+  int rc = run_python(python, data_dir() + "/../tf/check_ember_slots.py", path + " 4", text);
   EXPECT_EQ(rc, 0) << text;
   EXPECT_NE(text.find("OK 4"), std::string::npos) << text;
   fs::remove_all(dir);
@@ -641,11 +634,8 @@ TEST(TensorFlowInterop, TensorFlowReadsEmbersEventFile) {
     w.scalar("loss", 0.25, 300);
     path = w.path();
   }
-  std::string cmd = "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + data_dir() + "/../tf/check_ember_events.py " +
-                    path + " > " + dir + "/tf.log 2>&1";
-  int rc = std::system(cmd.c_str());
-  std::ifstream log(dir + "/tf.log");
-  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  std::string text;
+  int rc = run_python(python, data_dir() + "/../tf/check_ember_events.py", path, text);
   EXPECT_EQ(rc, 0) << text;
   EXPECT_NE(text.find("loss 1 0.5\naccuracy 1 0.875\nloss 300 0.25"), std::string::npos) << text;
   fs::remove_all(dir);
@@ -673,14 +663,8 @@ TEST(HalfCheckpoint, RoundTripAndTensorFlowReadsThem) {
 
   std::string python = tf_python();
   EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);  // the round trip above has run either way
-  {
-    std::string cmd = "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + data_dir() +
-                      "/../tf/check_half_checkpoint.py " + path + " > " + dir + "/tf.log 2>&1";
-    int rc = std::system(cmd.c_str());
-    std::ifstream log(dir + "/tf.log");
-    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(rc, 0) << text;
-  }
+  std::string text;
+  EXPECT_EQ(run_python(python, data_dir() + "/../tf/check_half_checkpoint.py", path, text), 0) << text;
   fs::remove_all(dir);
 }
 

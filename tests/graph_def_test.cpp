@@ -36,10 +36,7 @@ void write_tensor(std::ofstream& out, const std::string& head, const Tensor& t) 
 // has TensorFlow check both.
 void check_in_tensorflow(const ConcreteFunction& cf, const std::vector<Tensor>& args, const std::string& tag) {
   std::string python = tf_python();
-  if (python.empty()) {
-    if (tensorflow_required()) FAIL() << "EMBER_REQUIRE_TF is set but TensorFlow is missing";
-    GTEST_SKIP() << "no Python with TensorFlow";
-  }
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
   std::vector<Tensor> outs = cf.call(args);
   std::string dir = temp_dir("graph_def_" + tag);
   {
