@@ -20,13 +20,13 @@ Grads if_grad(const GradContext& c) {
   std::span<const Tensor> args = c.inputs.subspan(1);
   std::vector<Tensor> in(c.inputs.begin(), c.inputs.end());
   for (size_t k = 0; k < c.output_grads.size(); ++k)
-    in.push_back(c.output_grads[k].defined() ? c.output_grads[k] : zeros_like(c.outputs[k]));
+    in.push_back(c.output_grads[k].defined() ? c.output_grads[k] : zeros_gradient(c.outputs[k]));
   std::vector<Tensor> g = execute(op_def(op_name::StatelessIf), in,
                                   {{"then_branch", then_f->gradient(args)}, {"else_branch", else_f->gradient(args)}});
   Grads out{kNone};
   for (size_t i = 0; i < args.size(); ++i) {
     DType t = args[i].dtype();
-    out.push_back(is_floating(t) || t == resource ? g[i] : kNone);
+    out.push_back(is_differentiable(t) || t == resource ? g[i] : kNone);
   }
   return out;
 }
@@ -58,7 +58,7 @@ Grads while_grad(const GradContext& c) {
   while (cond->call(vars)[0].to(Device::cpu()).item<bool>()) vars = body->call(vars);
   std::vector<Tensor> targets, seeds;
   for (size_t k = 0; k < vars.size(); ++k)
-    if (is_floating(vars[k].dtype()) && c.output_grads[k].defined()) {
+    if (is_differentiable(vars[k].dtype()) && c.output_grads[k].defined()) {
       targets.push_back(vars[k]);
       seeds.push_back(c.output_grads[k]);
     }

@@ -11,6 +11,7 @@
 #include "core/op.h"
 #include "core/op_names.h"
 #include "core/ops.h"
+#include "core/tensor_list.h"
 
 namespace ember {
 
@@ -223,7 +224,7 @@ class TapeSet final : public TapeHook {
                                begin + static_cast<uint32_t>(inputs.size()),
                                static_cast<uint32_t>(outputs.size()), attrs, owner});
       for (const Tensor& t : outputs)
-        if (t.defined() && is_floating(t.dtype())) tape->mark_watched(t);
+        if (t.defined() && is_differentiable(t.dtype())) tape->mark_watched(t);
     }
   }
 
@@ -306,15 +307,16 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
   std::unordered_map<uint64_t, Tensor> grads;
   auto accumulate = [&](const Tensor& t, const Tensor& g) {
     auto [it, fresh] = grads.try_emplace(t.id(), g);
-    if (!fresh) it->second = add(it->second, g);
+    if (!fresh) it->second = t.dtype() == variant ? add_n({it->second, g}) : add(it->second, g);
   };
   for (size_t i = 0; i < targets.size(); ++i) {
     const Tensor& t = targets[i];
     EMBER_CHECK(t.defined(), InvalidArgument, "[GradientTape.gradient] target ", i,
                 " is undefined");
-    if (!is_floating(t.dtype())) continue;  // integer targets give no gradient
-    Tensor seed = output_gradients.empty() || !output_gradients[i].defined() ? ones_like(t)
-                                                                             : output_gradients[i];
+    if (!is_differentiable(t.dtype())) continue;  // integer targets give no gradient
+    const bool seeded = !output_gradients.empty() && output_gradients[i].defined();
+    if (t.dtype() == variant && !seeded) continue;  // a list target needs its gradient list
+    Tensor seed = seeded ? output_gradients[i] : ones_like(t);
     EMBER_CHECK(seed.shape() == t.shape() && seed.dtype() == t.dtype(), InvalidArgument,
                 "[GradientTape.gradient] output gradient ", i, " is ", dtype_name(seed.dtype()),
                 " ", seed.shape().to_debug_string(), ", the target is ", dtype_name(t.dtype()), " ",
@@ -380,7 +382,8 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
     if (it != grads.end()) {
       result.push_back(it->second);
     } else if (unconnected == UnconnectedGradients::Zero) {
-      result.push_back(zeros(s.shape(), s.dtype(), s.tracked().device()));
+      result.push_back(s.tracked().dtype() == variant ? zeros_gradient(s.tracked())
+                                                      : zeros(s.shape(), s.dtype(), s.tracked().device()));
     } else {
       result.emplace_back();
     }
@@ -416,7 +419,7 @@ GradientTape::~GradientTape() {
 void GradientTape::watch(const Tensor& t) {
   EMBER_CHECK(t.defined(), InvalidArgument, "[GradientTape.watch] the tensor is undefined");
   if (t.dtype() == resource) return watch(Variable::from_handle(t));
-  if (!is_floating(t.dtype())) {
+  if (!is_differentiable(t.dtype())) {
     EMBER_LOG_WARN("The dtype of the watched tensor must be floating (e.g. float32), got {}",
                    dtype_name(t.dtype()));
     return;
@@ -526,6 +529,14 @@ Tensor GradientTape::batch_jacobian(const Tensor& target, const Tensor& source,
   });
 }
 
+Tensor zeros_gradient(const Tensor& like) {
+  if (like.dtype() != variant) return zeros_like(like);
+  // The elements' dtype of a traced list is not known here; an unset
+  // element reads as zeros of the dtype the reading op names, and sums take
+  // the other list's.
+  return list::reserve(list::length(like), float32, TensorShape::unknown_rank());
+}
+
 std::vector<int> watch_differentiable(GradientTape& tape, std::span<const Tensor> inputs,
                                       std::vector<Source>& sources) {
   std::vector<int> index(inputs.size(), -1);
@@ -537,7 +548,7 @@ std::vector<int> watch_differentiable(GradientTape& tape, std::span<const Tensor
       tape.watch(v);
       sources.emplace_back(v);
     } else {
-      if (!is_floating(t.dtype())) continue;
+      if (!is_differentiable(t.dtype())) continue;
       tape.watch(t);
       sources.emplace_back(t);
     }

@@ -115,8 +115,12 @@ class GradientTape {
   std::unique_ptr<Impl> impl_;
 };
 
+/// A gradient of zeros for `like`: zeros of its shape, or for a list (a
+/// variant tensor) a list of as many unset elements.
+Tensor zeros_gradient(const Tensor& like);
+
 /// Watches on `tape` every input a gradient can reach (a floating tensor, a
-/// floating variable's handle) and appends it to `sources`. Returns, per
+/// list, a floating variable's handle) and appends it to `sources`. Returns, per
 /// input, its index in `sources` (-1: none).
 std::vector<int> watch_differentiable(GradientTape& tape, std::span<const Tensor> inputs,
                                       std::vector<Source>& sources);

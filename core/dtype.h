@@ -19,8 +19,9 @@ enum class DType : uint8_t {
   Float16,   // IEEE binary16 (float16_t); computed in float32
   BFloat16,  // bfloat16 (bfloat16_t); computed in float32
   Resource,  // a handle to a stateful resource (a Variable); holds no elements
+  Variant,   // a value with no elements of its own (a TensorList: TensorArray's state)
 };
-inline constexpr int kNumDTypes = 9;
+inline constexpr int kNumDTypes = 10;
 
 inline constexpr DType float32 = DType::Float32;
 inline constexpr DType float64 = DType::Float64;
@@ -31,6 +32,7 @@ inline constexpr DType uint8 = DType::UInt8;
 inline constexpr DType float16 = DType::Float16;
 inline constexpr DType bfloat16 = DType::BFloat16;
 inline constexpr DType resource = DType::Resource;
+inline constexpr DType variant = DType::Variant;
 
 /// Bytes per element.
 constexpr size_t dtype_size(DType t) {
@@ -48,6 +50,7 @@ constexpr size_t dtype_size(DType t) {
     case DType::BFloat16:
       return 2;
     case DType::Resource:
+    case DType::Variant:
       return 0;
   }
   return 0;
@@ -59,13 +62,16 @@ std::string_view dtype_name(DType t);
 constexpr bool is_floating(DType t) {
   return t == DType::Float32 || t == DType::Float64 || t == DType::Float16 || t == DType::BFloat16;
 }
+/// A dtype gradients flow through: the floating ones, and variant (a list of
+/// floating tensors, whose gradient is the list of their gradients).
+constexpr bool is_differentiable(DType t) { return is_floating(t) || t == DType::Variant; }
 constexpr bool is_integer(DType t) {
   return t == DType::Int32 || t == DType::Int64 || t == DType::UInt8;
 }
 constexpr bool is_signed_integer(DType t) { return t == DType::Int32 || t == DType::Int64; }
-/// A dtype whose tensors hold elements (everything but resource handles).
-/// Which ops have kernels for which dtypes: docs/ARCHITECTURE.md.
-constexpr bool is_computable(DType t) { return t != DType::Resource; }
+/// A dtype whose tensors hold elements (everything but resource handles and
+/// variants). Which ops have kernels for which dtypes: docs/ARCHITECTURE.md.
+constexpr bool is_computable(DType t) { return t != DType::Resource && t != DType::Variant; }
 
 /// The C++ type of each dtype, and back.
 template <DType T>

@@ -273,7 +273,7 @@ std::vector<Tensor> run_op(const OpDef& op, std::span<const Tensor> inputs, cons
   std::vector<Tensor> moved;
   std::span<const Tensor> kin = inputs;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (inputs[i].defined() && !(inputs[i].device() == device) && inputs[i].dtype() != resource) {
+    if (inputs[i].defined() && !(inputs[i].device() == device) && is_computable(inputs[i].dtype())) {
       if (moved.empty()) moved.assign(inputs.begin(), inputs.end());
       EMBER_LOG_DEBUG("[{}] copying input {} from {} to {}", api_name_for(op), i,
                       inputs[i].device().to_string(), device.to_string());

@@ -159,4 +159,20 @@ inline constexpr char StatelessIf[] = "StatelessIf";
 inline constexpr char While[] = "While";
 inline constexpr char StatelessWhile[] = "StatelessWhile";
 
+// list: TensorList values (variant tensors), TensorArray's state and a loop gradient's accumulators
+inline constexpr char TensorListReserve[] = "TensorListReserve";
+inline constexpr char TensorListFromTensor[] = "TensorListFromTensor";
+inline constexpr char TensorListSetItem[] = "TensorListSetItem";
+inline constexpr char TensorListGetItem[] = "TensorListGetItem";
+inline constexpr char TensorListStack[] = "TensorListStack";
+inline constexpr char TensorListGather[] = "TensorListGather";
+inline constexpr char TensorListScatterIntoExistingList[] = "TensorListScatterIntoExistingList";
+inline constexpr char TensorListSplit[] = "TensorListSplit";
+inline constexpr char TensorListConcatV2[] = "TensorListConcatV2";
+inline constexpr char TensorListLength[] = "TensorListLength";
+inline constexpr char TensorListResize[] = "TensorListResize";
+inline constexpr char TensorListPushBack[] = "TensorListPushBack";
+inline constexpr char TensorListPopBack[] = "TensorListPopBack";
+inline constexpr char AddN[] = "AddN";
+
 }  // namespace ember::op_name

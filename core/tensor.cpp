@@ -31,6 +31,8 @@ std::string_view dtype_name(DType t) {
       return "bfloat16";
     case DType::Resource:
       return "resource";
+    case DType::Variant:
+      return "variant";
   }
   return "?";
 }

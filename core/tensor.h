@@ -25,8 +25,9 @@ namespace ember {
 /// What graph/ attaches to a symbolic tensor (defined there).
 struct SymbolicValue;
 
-/// A stateful object that a resource tensor (dtype `resource`) points to:
-/// a variable's state, later a hash table.
+/// What a resource tensor (dtype `resource`) points to, a stateful object (a
+/// variable's state), or a variant tensor holds, an immutable value (a
+/// TensorList, core/tensor_list.h).
 struct ResourceBase {
   virtual ~ResourceBase() = default;
 };
@@ -38,7 +39,7 @@ struct TensorImpl {
   std::shared_ptr<Storage> storage;  // null for symbolic tensors
   size_t offset = 0;                 // bytes from storage->data()
   std::shared_ptr<SymbolicValue> symbolic;
-  std::shared_ptr<ResourceBase> resource;  // set for dtype resource
+  std::shared_ptr<ResourceBase> resource;  // set for dtypes resource and variant
   uint64_t id = next_id();
   // Serial numbers of (up to two) gradient tapes watching this tensor: the
   // hook autograd/ uses to test "watched?" without a hash lookup. Serials are

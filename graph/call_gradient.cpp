@@ -73,7 +73,7 @@ GradientTrace trace_gradient(const ConcreteFunctionImpl& impl, std::span<const T
   for (size_t i = 0; i < g.outputs.size(); ++i) {
     NodeOutput o = g.outputs[i];
     r.outputs.push_back(tracer.output_of(values[static_cast<size_t>(o.node)][static_cast<size_t>(o.index)]));
-    if (is_floating(g.spec(o).dtype)) seed(o, "output_grad_" + std::to_string(i));
+    if (is_differentiable(g.spec(o).dtype)) seed(o, "output_grad_" + std::to_string(i));
   }
   for (size_t i = 0; i < seeds.size(); ++i) seed(seeds[i], "saved_grad_" + std::to_string(i));
   std::vector<Tensor> grads = tape.gradient(targets, sources, output_grads);
@@ -90,7 +90,7 @@ GradientTrace trace_gradient(const ConcreteFunctionImpl& impl, std::span<const T
 std::vector<int> differentiable_outputs(const Graph& g) {
   std::vector<int> out;
   for (size_t i = 0; i < g.outputs.size(); ++i)
-    if (is_floating(g.spec(g.outputs[i]).dtype)) out.push_back(static_cast<int>(i));
+    if (is_differentiable(g.spec(g.outputs[i]).dtype)) out.push_back(static_cast<int>(i));
   return out;
 }
 

@@ -62,7 +62,7 @@ std::shared_ptr<const FunctionBody> TracedBody::gradient(std::span<const Tensor>
     std::vector<Tensor> outs = f_.call(args);
     std::vector<Tensor> targets, seeds;
     for (size_t k = 0; k < outs.size(); ++k)
-      if (is_floating(outs[k].dtype())) {
+      if (is_differentiable(outs[k].dtype())) {
         targets.push_back(outs[k]);
         seeds.push_back(output_grads[k]);
       }
@@ -243,7 +243,35 @@ std::vector<Tensor> cond_flat(const Tensor& pred, const std::function<std::vecto
 
 // ---- loops ----------------------------------------------------------------------------------------
 
-LoopVars while_loop(const std::function<Tensor(const LoopVars&)>& cond,
+namespace detail {
+
+bool tracing() { return current_tracer() != nullptr; }
+
+bool loop_condition(const Tensor& c, const char* api) {
+  EMBER_CHECK(c.defined(), InvalidArgument, "[", api, "] the condition is undefined");
+  check_scalar_bool(c, api);
+  return truth(c);
+}
+
+void check_options(const WhileOptions& options) {
+  EMBER_CHECK(!options.maximum_iterations || *options.maximum_iterations >= 0, InvalidArgument,
+              "[while_loop] maximum_iterations must be non-negative, got ", *options.maximum_iterations);
+}
+
+void structure_changed(const char* api, size_t before, size_t after) {
+  throw InvalidArgument(ember::detail::str_cat("[", api, "] the body returned ", after, " loop variables; the loop has ",
+                                               before, " (The two structures don't have the same number of elements.)"));
+}
+
+void check_range(const Tensor& start, const Tensor& limit, const Tensor& delta) {
+  for (const Tensor* t : {&start, &limit, &delta})
+    EMBER_CHECK(t->defined() && t->dtype() == int64 && (!t->shape().rank_known() || t->rank() == 0),
+                InvalidArgument, "[for_range] start, limit and delta must be int64 scalars");
+  if (!delta.is_symbolic())
+    EMBER_CHECK(delta.to(Device::cpu()).item<int64_t>() != 0, InvalidArgument, "[for_range] delta must not be zero");
+}
+
+LoopVars while_flat(const std::function<Tensor(const LoopVars&)>& cond,
                     const std::function<LoopVars(const LoopVars&)>& body, LoopVars loop_vars,
                     const WhileOptions& options) {
   const size_t n = loop_vars.size();
@@ -251,12 +279,9 @@ LoopVars while_loop(const std::function<Tensor(const LoopVars&)>& cond,
     EMBER_CHECK(loop_vars[i].defined(), InvalidArgument, "[while_loop] loop variable ", i, " is undefined");
   EMBER_CHECK(options.shape_invariants.empty() || options.shape_invariants.size() == n, InvalidArgument,
               "[while_loop] ", options.shape_invariants.size(), " shape invariants for ", n, " loop variables");
-  EMBER_CHECK(!options.maximum_iterations || *options.maximum_iterations >= 0, InvalidArgument,
-              "[while_loop] maximum_iterations must be non-negative, got ", *options.maximum_iterations);
+  check_options(options);
   auto check_count = [&](const LoopVars& next) {
-    EMBER_CHECK(next.size() == n, InvalidArgument, "[while_loop] the body returned ", next.size(),
-                " loop variables; the loop has ", n,
-                " (The two structures don't have the same number of elements.)");
+    if (next.size() != n) structure_changed("while_loop", n, next.size());
   };
   Tracer* parent = current_tracer();
   if (!parent) {
@@ -339,12 +364,18 @@ LoopVars while_loop(const std::function<Tensor(const LoopVars&)>& cond,
   return LoopVars(out.begin() + static_cast<std::ptrdiff_t>(skip), out.begin() + static_cast<std::ptrdiff_t>(skip + n));
 }
 
+}  // namespace detail
+
+LoopVars while_loop(const std::function<Tensor(const LoopVars&)>& cond,
+                    const std::function<LoopVars(const LoopVars&)>& body, LoopVars loop_vars,
+                    const WhileOptions& options) {
+  return detail::while_flat(cond, body, std::move(loop_vars), options);
+}
+
 LoopVars for_range(const Tensor& start, const Tensor& limit, const Tensor& delta,
                    const std::function<LoopVars(const Tensor&, const LoopVars&)>& body, LoopVars loop_vars,
                    const WhileOptions& options) {
-  for (const Tensor* t : {&start, &limit, &delta})
-    EMBER_CHECK(t->defined() && t->dtype() == int64 && (!t->shape().rank_known() || t->rank() == 0),
-                InvalidArgument, "[for_range] start, limit and delta must be int64 scalars");
+  detail::check_range(start, limit, delta);
   if (!current_tracer()) {
     int64_t s = start.to(Device::cpu()).item<int64_t>(), l = limit.to(Device::cpu()).item<int64_t>(),
             d = delta.to(Device::cpu()).item<int64_t>();
@@ -363,7 +394,7 @@ LoopVars for_range(const Tensor& start, const Tensor& limit, const Tensor& delta
   vars.insert(vars.end(), loop_vars.begin(), loop_vars.end());
   WhileOptions o = options;
   if (!o.shape_invariants.empty()) o.shape_invariants.insert(o.shape_invariants.begin(), TensorShape{});
-  LoopVars out = while_loop(
+  LoopVars out = detail::while_flat(
       [&](const LoopVars& v) {
         Tensor zero = constant(int64_t{0});
         return logical_or(logical_and(greater(delta, zero), less(v[0], limit)),

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "core/op.h"
+#include "core/ops.h"
 #include "graph/function.h"
+#include "graph/tensor_array.h"
 
 namespace ember {
 
@@ -75,11 +77,117 @@ struct WhileOptions {
 
 using LoopVars = std::vector<Tensor>;
 
+namespace detail {
+/// Whether ops are being traced on this thread.
+bool tracing();
+/// Reads a loop condition eagerly (checking it is a scalar bool tensor).
+bool loop_condition(const Tensor& c, const char* api);
+LoopVars while_flat(const std::function<Tensor(const LoopVars&)>& cond,
+                    const std::function<LoopVars(const LoopVars&)>& body, LoopVars loop_vars,
+                    const WhileOptions& options);
+void check_options(const WhileOptions& options);
+void check_range(const Tensor& start, const Tensor& limit, const Tensor& delta);
+[[noreturn]] void structure_changed(const char* api, size_t before, size_t after);
+
+// A loop's variables: a Tensor, a TensorArray (its flow), a vector, a tuple
+// or a pair of them, nested.
+template <typename V>
+void flatten_loop(const V& v, std::vector<Tensor>& out) {
+  if constexpr (std::is_same_v<V, Tensor>) {
+    out.push_back(v);
+  } else if constexpr (std::is_same_v<V, TensorArray>) {
+    out.push_back(v.flow());
+  } else if constexpr (is_vector<V>::value) {
+    for (const auto& e : v) flatten_loop(e, out);
+  } else {
+    std::apply([&](const auto&... e) { (flatten_loop(e, out), ...); }, v);
+  }
+}
+/// `proto`'s structure (its vectors' lengths, its arrays' dtypes and
+/// options) around the flat tensors from `at` on.
+template <typename V>
+V pack_like(const V& proto, const std::vector<Tensor>& flat, size_t& at) {
+  if constexpr (std::is_same_v<V, Tensor>) {
+    return flat[at++];
+  } else if constexpr (std::is_same_v<V, TensorArray>) {
+    return proto.with_flow(flat[at++]);
+  } else if constexpr (is_vector<V>::value) {
+    V r;
+    r.reserve(proto.size());
+    for (const auto& e : proto) r.push_back(pack_like(e, flat, at));
+    return r;
+  } else {
+    return std::apply([&](const auto&... e) { return V{pack_like(e, flat, at)...}; }, proto);
+  }
+}
+template <typename V>
+size_t flat_size(const V& v) {
+  std::vector<Tensor> flat;
+  flatten_loop(v, flat);
+  return flat.size();
+}
+/// f(v), or f(v's elements...) for a tuple the callable takes unpacked.
+template <typename F, typename V>
+decltype(auto) call_with(F& f, const V& v) {
+  if constexpr (std::is_invocable_v<F&, const V&>) {
+    return f(v);
+  } else {
+    return std::apply(f, v);
+  }
+}
+template <typename F, typename V>
+decltype(auto) call_with(F& f, const Tensor& i, const V& v) {
+  if constexpr (std::is_invocable_v<F&, const Tensor&, const V&>) {
+    return f(i, v);
+  } else {
+    return std::apply([&](const auto&... e) { return f(i, e...); }, v);
+  }
+}
+}  // namespace detail
+
 /// tf.while_loop: while `cond(vars)` (a scalar bool tensor), vars = body(vars).
 /// Each variable keeps its dtype, and its shape stays within its invariant.
 LoopVars while_loop(const std::function<Tensor(const LoopVars&)>& cond,
                     const std::function<LoopVars(const LoopVars&)>& body, LoopVars loop_vars,
                     const WhileOptions& options = {});
+
+/// The same over any structure of loop variables: tensors, TensorArrays,
+/// and vectors, tuples and pairs of them (`cond` and `body` take the
+/// structure, or a tuple's elements one by one; `body` returns it).
+/// shape_invariants are per tensor of the structure, flattened in order (a
+/// TensorArray counts as one, its flow: a scalar).
+template <typename V, typename C, typename B>
+V while_loop(C cond, B body, V loop_vars, const WhileOptions& options = {}) {
+  if (!detail::tracing()) {
+    detail::check_options(options);
+    const size_t n = detail::flat_size(loop_vars);
+    for (int64_t it = 0; !options.maximum_iterations || it < *options.maximum_iterations; ++it) {
+      if (!detail::loop_condition(detail::call_with(cond, loop_vars), "while_loop")) break;
+      V next = detail::call_with(body, loop_vars);
+      if (detail::flat_size(next) != n) detail::structure_changed("while_loop", n, detail::flat_size(next));
+      loop_vars = std::move(next);
+    }
+    return loop_vars;
+  }
+  std::vector<Tensor> flat;
+  detail::flatten_loop(loop_vars, flat);
+  auto unpack = [](const std::vector<Tensor>& f, const V& proto) {
+    size_t at = 0;
+    return detail::pack_like(proto, f, at);
+  };
+  std::optional<V> after;  // the traced body's result: its arrays know their element shapes
+  LoopVars out = detail::while_flat(
+      [&](const LoopVars& f) { return Tensor(detail::call_with(cond, unpack(f, loop_vars))); },
+      [&](const LoopVars& f) {
+        V next = detail::call_with(body, unpack(f, loop_vars));
+        std::vector<Tensor> r;
+        detail::flatten_loop(next, r);
+        if (r.size() == f.size()) after = std::move(next);
+        return r;
+      },
+      std::move(flat), options);
+  return unpack(out, after ? *after : loop_vars);
+}
 
 /// `for i in tf.range(start, limit, delta)`: vars = body(i, vars) for each i
 /// (an int64 scalar tensor).
@@ -89,6 +197,30 @@ LoopVars for_range(int64_t start, int64_t limit, int64_t delta,
 LoopVars for_range(const Tensor& start, const Tensor& limit, const Tensor& delta,
                    const std::function<LoopVars(const Tensor&, const LoopVars&)>& body, LoopVars loop_vars,
                    const WhileOptions& options = {});
+
+/// The same over any structure of loop variables (as while_loop's).
+template <typename V, typename B>
+V for_range(const Tensor& start, const Tensor& limit, const Tensor& delta, B body, V loop_vars,
+            const WhileOptions& options = {}) {
+  using State = std::pair<Tensor, V>;
+  WhileOptions o = options;
+  if (!o.shape_invariants.empty()) o.shape_invariants.insert(o.shape_invariants.begin(), TensorShape{});
+  detail::check_range(start, limit, delta);
+  State out = while_loop(
+      [&](const State& s) {
+        Tensor zero = constant(int64_t{0});
+        return logical_or(logical_and(greater(delta, zero), less(s.first, limit)),
+                          logical_and(less(delta, zero), greater(s.first, limit)));
+      },
+      [&](const State& s) { return State{s.first + delta, detail::call_with(body, s.first, s.second)}; },
+      State{start, std::move(loop_vars)}, o);
+  return std::move(out.second);
+}
+template <typename V, typename B>
+V for_range(int64_t start, int64_t limit, int64_t delta, B body, V loop_vars, const WhileOptions& options = {}) {
+  EMBER_CHECK(delta != 0, InvalidArgument, "[for_range] delta must not be zero");
+  return for_range(constant(start), constant(limit), constant(delta), std::move(body), std::move(loop_vars), options);
+}
 
 /// A loop over a tensor's first dimension: vars = body(x[i], vars).
 LoopVars for_each(const Tensor& x, const std::function<LoopVars(const Tensor&, const LoopVars&)>& body,

@@ -95,8 +95,8 @@ void Executor::plan_cuda_graph(bool allowed, const std::vector<int>& last_use, c
   }();
   const auto& nodes = graph_.nodes;
   bool ok = allowed && enabled && arena_state_ == ArenaState::Planned;
-  for (int a : graph_.arguments) ok = ok && nodes[static_cast<size_t>(a)].outputs[0].dtype != resource;
-  for (NodeOutput o : graph_.outputs) ok = ok && graph_.spec(o).dtype != resource;
+  for (int a : graph_.arguments) ok = ok && is_computable(nodes[static_cast<size_t>(a)].outputs[0].dtype);
+  for (NodeOutput o : graph_.outputs) ok = ok && is_computable(graph_.spec(o).dtype);
   std::unordered_map<int, size_t> variable_of;  // capture node -> captured_variables_ index
   for (int c : graph_.captures) {
     const Tensor& v = nodes[static_cast<size_t>(c)].value;
@@ -275,7 +275,7 @@ void Executor::plan_arena() {
     const Node& n = graph_.nodes[static_cast<size_t>(s.node)];
     if (!plain(n)) continue;
     for (size_t k = 0; k < n.outputs.size(); ++k)
-      eligible[static_cast<size_t>(s.out_slot) + k] = n.outputs[k].dtype != resource;
+      eligible[static_cast<size_t>(s.out_slot) + k] = is_computable(n.outputs[k].dtype);
   }
   for (int sl : output_slots_) eligible[static_cast<size_t>(sl)] = false;
   for (const Step& s : steps_)
@@ -331,7 +331,7 @@ void Executor::build_arena(const std::vector<Device>& step_devices) {
   if (!device) return;
   for (auto [sl, node] : preset_) {
     const Tensor& v = graph_.nodes[static_cast<size_t>(node)].value;
-    if (v.dtype() != resource && !(v.device() == *device)) return;
+    if (is_computable(v.dtype()) && !(v.device() == *device)) return;
   }
   for (Step& s : steps_) {
     const OpDef& op = *graph_.nodes[static_cast<size_t>(s.node)].op;
@@ -386,7 +386,7 @@ std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
       if (arena_state_ == ArenaState::Built) {
         bool same_device = true;
         for (const Tensor& a : arguments)
-          same_device = same_device && (a.dtype() == resource || a.device() == arena_device_);
+          same_device = same_device && (!is_computable(a.dtype()) || a.device() == arena_device_);
         if (same_device) {
           std::vector<Tensor> slots(static_cast<size_t>(num_slots_));
           fill_slots(slots, arguments);

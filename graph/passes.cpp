@@ -28,7 +28,8 @@ void remove_identities(Graph& g) {
 void fold_constants(Graph& g, int64_t max_elements) {
   InitScope eager;
   for (Node& n : g.nodes) {
-    if (n.kind != Node::Kind::Op || n.op->stateful || n.outputs.size() != 1 || n.op->resource_inputs > 0)
+    if (n.kind != Node::Kind::Op || n.op->stateful || n.outputs.size() != 1 || n.op->resource_inputs > 0 ||
+        !is_computable(n.outputs[0].dtype))  // a list stays an op: a GraphDef has no constant of it
       continue;
     const TensorShape& shape = n.outputs[0].shape;
     if (!shape.is_fully_defined() || shape.num_elements() > max_elements) continue;

@@ -17,7 +17,9 @@ namespace {
 namespace tf = tensorflow;
 
 tf::DataType tf_type(DType t) {
-  return static_cast<tf::DataType>(t == resource ? 20 : bundle::tf_dtype(t));
+  if (t == resource) return tf::DT_RESOURCE;
+  if (t == variant) return tf::DT_VARIANT;
+  return static_cast<tf::DataType>(bundle::tf_dtype(t));
 }
 
 void set_shape(tf::TensorShapeProto* p, const TensorShape& s) {
@@ -166,6 +168,17 @@ const OutputArgs& output_args(const std::string& op_type) {
     t["SplitV"] = {{"output"}, true};
     for (const char* cf : {"If", "StatelessIf", "While", "StatelessWhile"}) t[cf] = {{"output"}, true};
     t["Unpack"] = {{"output"}, true};
+    t["AddN"] = {{"sum"}};
+    t["TensorListReserve"] = {{"handle"}};
+    for (const char* op : {"TensorListFromTensor", "TensorListSetItem", "TensorListScatterIntoExistingList",
+                           "TensorListSplit", "TensorListResize", "TensorListPushBack"})
+      t[op] = {{"output_handle"}};
+    t["TensorListGetItem"] = {{"item"}};
+    t["TensorListStack"] = {{"tensor"}};
+    t["TensorListGather"] = {{"values"}};
+    t["TensorListConcatV2"] = {{"tensor", "lengths"}};
+    t["TensorListLength"] = {{"length"}};
+    t["TensorListPopBack"] = {{"output_handle", "tensor"}};
     return t;
   }();
   static const OutputArgs fallback{{"output"}};
@@ -178,7 +191,10 @@ const std::unordered_set<std::string>& no_t() {
   static const std::unordered_set<std::string> s{
       "All", "Any", "Cast", "LogicalAnd", "LogicalOr", "LogicalNot", "ReadVariableOp", "AssignVariableOp",
       "AssignAddVariableOp", "AssignSubVariableOp", "GatherV2", "GatherNd", "Range", "RandomUniform",
-      "RandomStandardNormal", "TruncatedNormal", "Fill"};
+      "RandomStandardNormal", "TruncatedNormal", "Fill", "TensorListReserve", "TensorListFromTensor",
+      "TensorListSetItem", "TensorListGetItem", "TensorListStack", "TensorListGather",
+      "TensorListScatterIntoExistingList", "TensorListSplit", "TensorListConcatV2", "TensorListLength",
+      "TensorListResize", "TensorListPushBack", "TensorListPopBack"};
   return s;
 }
 
@@ -204,6 +220,15 @@ std::string paddings_input(Emitter& e, const Node& n, TfNode& t) {
   const auto& v = n.attrs.get<std::vector<int64_t>>("paddings");
   t.attrs.erase("paddings");
   return e.add_ints(n.name + "/paddings", v, TensorShape{static_cast<int64_t>(v.size() / 2), 2});
+}
+
+// A list op's element shape as TensorFlow takes it: an int32 Const input
+// (-1 for an unknown dimension, a scalar -1 for an unknown rank).
+std::string element_shape_input(Emitter& e, const Node& n, TfNode& t) {
+  const TensorShape& s = n.attrs.get<TensorShape>("element_shape");
+  t.attrs.erase("element_shape");
+  if (!s.rank_known()) return e.add_ints(n.name + "/element_shape", {-1}, TensorShape{});
+  return e.add_ints(n.name + "/element_shape", s.as_vector(), TensorShape{s.rank()});
 }
 
 using Rewrite = std::function<void(Emitter&, const Node&, const Graph&, TfNode&)>;
@@ -399,6 +424,37 @@ const std::unordered_map<std::string, Rewrite>& rewrites() {
         }
         t.attrs["parallel_iterations"].set_i(10);
       };
+    // The list ops: ember's element_shape attribute -> an input; element dtypes from the values.
+    r["TensorListReserve"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      t.inputs.insert(t.inputs.begin(), element_shape_input(e, n, t));
+      t.attrs["shape_type"] = type_attr(int32);
+    };
+    r["TensorListFromTensor"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
+      t.inputs.push_back(element_shape_input(e, n, t));
+      t.attrs["element_dtype"] = type_attr(in_type(g, n, 0));
+      t.attrs["shape_type"] = type_attr(int32);
+    };
+    r["TensorListSplit"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
+      t.inputs.insert(t.inputs.begin() + 1, element_shape_input(e, n, t));
+      t.attrs["element_dtype"] = type_attr(in_type(g, n, 0));
+      t.attrs["shape_type"] = type_attr(int32);
+    };
+    r["TensorListConcatV2"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
+      t.inputs.insert(t.inputs.begin() + 1, element_shape_input(e, n, t));
+      t.attrs["shape_type"] = type_attr(int32);
+    };
+    for (const char* op : {"TensorListGetItem", "TensorListStack", "TensorListGather", "TensorListPopBack"})
+      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) { t.inputs.push_back(element_shape_input(e, n, t)); };
+    r["TensorListSetItem"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+      t.attrs["element_dtype"] = type_attr(in_type(g, n, 2));
+    };
+    for (const char* op : {"TensorListScatterIntoExistingList", "TensorListPushBack"})
+      r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+        t.attrs["element_dtype"] = type_attr(in_type(g, n, 1));
+      };
+    r["AddN"] = [](Emitter&, const Node&, const Graph&, TfNode& t) {
+      t.attrs["N"].set_i(static_cast<int64_t>(t.inputs.size()));
+    };
     r["Print"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
       auto* u = t.attrs["U"].mutable_list();
       for (size_t i = 1; i < n.inputs.size(); ++i) u->add_type(tf_type(in_type(g, n, i)));

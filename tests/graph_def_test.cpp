@@ -177,6 +177,33 @@ TEST(GraphDefInterop, TensorFlowRunsControlFlowWithItsFunctionLibrary) {
   check_in_tensorflow(f.get_concrete_function(x, n), {x, n}, "control_flow");
 }
 
+// TensorArrays, as TensorList ops: written in a loop and stacked, and the
+// gradients of every list op pair, run by TensorFlow.
+TEST(GraphDefInterop, TensorFlowRunsTensorArraysAndTheirGradients) {
+  auto f = function(
+      [](Tensor x, Tensor n) {
+        auto out = for_range(constant(int64_t{0}), n, constant(int64_t{1}),
+                             [&](const Tensor& i, const std::pair<Tensor, TensorArray>& s) {
+                               Tensor total = s.first + gather(x, i, 0);
+                               return std::pair<Tensor, TensorArray>{total, s.second.write(cast(i, int32), total)};
+                             },
+                             std::pair<Tensor, TensorArray>{zeros({3}, float32), TensorArray(float32, 0, {.dynamic_size = true})});
+        GradientTape tape;
+        tape.watch(x);
+        TensorArray ta = TensorArray(float32, 4).unstack(x * x);
+        Tensor y = ta.read(1) * ta.read(2) + reduce_sum(ta.gather({0, 3}));
+        TensorArray pieces = TensorArray(float32, 2).split(sin(x), {3, 1});
+        TensorArray back = TensorArray(float32, 4).scatter({3, 2, 1, 0}, x);
+        Tensor z = reduce_sum(reshape(pieces.concat(), {4, 3}) * back.stack()) + reduce_sum(y);
+        Tensor grad = tape.gradient(z, x);
+        return std::make_tuple(out.second.stack(), out.second.size(), z, grad);
+      },
+      {.arg_names = {"x", "n"}});
+  Tensor x = constant({1.f, -0.5f, 2.f, 0.25f, 3.f, -1.f, 0.5f, 1.5f, -2.f, 1.f, 0.f, 2.5f}, TensorShape{4, 3});
+  Tensor n = constant(int64_t{4});
+  check_in_tensorflow(f.get_concrete_function(x, n), {x, n}, "tensor_array");
+}
+
 // Every op's output-arg names, as ember's FunctionDefs use them, against
 // TensorFlow's op registry (tests/tf/check_output_args.py).
 TEST(GraphDefInterop, OutputArgNamesAreTensorFlows) {

@@ -1,0 +1,269 @@
+// The list ops: TensorFlow's TensorList* raw ops on variant tensors holding a
+// TensorList (core/tensor_list.h), and AddN, which also sums gradient lists.
+// ember keeps the element shape and the element dtype as attributes where
+// TensorFlow takes the shape as an input (serialization/graph_def.cpp turns
+// them back). Their kernels move element handles, not elements, and read
+// indices on the host (kernels/list.cpp), so their outputs' shapes are known
+// only when they run.
+#include "core/op.h"
+#include "core/op_names.h"
+#include "core/ops/infer_util.h"
+#include "core/tensor_list.h"
+
+namespace ember {
+
+Tensor make_list_tensor(std::shared_ptr<const TensorList> list, Device device) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->dtype = variant;
+  impl->shape = TensorShape{};
+  impl->device = device;
+  impl->resource = std::const_pointer_cast<TensorList>(std::move(list));
+  return Tensor(std::move(impl));
+}
+
+const TensorList& list_of(const Tensor& t, const char* api) {
+  const auto* l = t.defined() && t.dtype() == variant ? dynamic_cast<const TensorList*>(t.impl()->resource.get())
+                                                       : nullptr;
+  EMBER_CHECK(l, InvalidArgument, "[", api, "] expected a tensor list (a variant tensor), got ",
+              t.defined() ? std::string(dtype_name(t.dtype())) : std::string("an undefined tensor"));
+  return *l;
+}
+
+namespace {
+
+void require_list(const InferContext& c, size_t i) {
+  if (c.inputs[i].dtype() != variant) c.fail("input ", i, " must be a tensor list (variant), got ", dtype_name(c.inputs[i].dtype()));
+  if (c.inputs[i].shape().rank_known() && c.inputs[i].rank() != 0) c.fail("a tensor list handle must be a scalar");
+}
+void require_index(const InferContext& c, size_t i, int rank, const char* what) {
+  const Tensor& t = c.inputs[i];
+  if (t.dtype() != int32) c.fail(what, " must be int32, got ", dtype_name(t.dtype()));
+  if (t.shape().rank_known() && t.rank() != rank) c.fail(what, " must have rank ", rank, ", got shape ", t.shape().to_string());
+}
+void require_element(const InferContext& c, const Tensor& t, const char* what) {
+  if (!is_computable(t.dtype())) c.fail(what, " must have elements, got ", dtype_name(t.dtype()));
+}
+const TensorShape& element_shape(const InferContext& c) { return c.attrs.get<TensorShape>("element_shape"); }
+DType element_dtype(const InferContext& c) { return c.attrs.get<DType>("element_dtype"); }
+
+// `prefix` dimensions followed by `shape` (unknown rank stays unknown).
+TensorShape prepend(std::initializer_list<int64_t> prefix, const TensorShape& shape) {
+  if (!shape.rank_known()) return TensorShape::unknown_rank();
+  std::vector<int64_t> d(prefix);
+  for (int64_t x : shape.dims()) d.push_back(x);
+  return TensorShape(d);
+}
+// `t`'s shape without its first dimension.
+TensorShape rest(const Tensor& t) {
+  if (!t.shape().rank_known() || t.rank() == 0) return TensorShape::unknown_rank();
+  std::vector<int64_t> d(t.shape().dims().begin() + 1, t.shape().dims().end());
+  return TensorShape(d);
+}
+
+void infer_list_out(InferContext& c) { c.outputs.push_back({variant, TensorShape{}}); }
+
+void require_element_dtype(const InferContext& c, DType t) {
+  if (!is_computable(t)) c.fail("a tensor list's elements must have elements of their own, got ", dtype_name(t));
+}
+
+void infer_reserve(InferContext& c) {
+  require_index(c, 0, 0, "num_elements");
+  require_element_dtype(c, element_dtype(c));
+  infer_list_out(c);
+}
+
+void infer_from_tensor(InferContext& c) {
+  const Tensor& t = c.inputs[0];
+  require_element(c, t, "tensor");
+  if (t.shape().rank_known() && t.rank() == 0) c.fail("the tensor must have at least one dimension");
+  if (!rest(t).is_compatible_with(element_shape(c)) && element_shape(c).rank_known())
+    c.fail("the tensor's elements have shape ", rest(t).to_string(), ", the element shape is ",
+           element_shape(c).to_string());
+  infer_list_out(c);
+}
+
+void infer_set_item(InferContext& c) {
+  require_list(c, 0);
+  require_index(c, 1, 0, "index");
+  require_element(c, c.inputs[2], "item");
+  infer_list_out(c);
+}
+
+void infer_get_item(InferContext& c) {
+  require_list(c, 0);
+  require_index(c, 1, 0, "index");
+  require_element_dtype(c, element_dtype(c));
+  c.outputs.push_back({element_dtype(c), element_shape(c)});
+}
+
+void infer_stack(InferContext& c) {
+  require_list(c, 0);
+  require_element_dtype(c, element_dtype(c));
+  int64_t n = c.attrs.get<int64_t>("num_elements");
+  if (n < -1) c.fail("num_elements must be -1 or non-negative, got ", n);
+  c.outputs.push_back({element_dtype(c), prepend({n}, element_shape(c))});
+}
+
+void infer_gather(InferContext& c) {
+  require_list(c, 0);
+  require_index(c, 1, 1, "indices");
+  require_element_dtype(c, element_dtype(c));
+  int64_t n = c.inputs[1].shape().rank_known() ? c.inputs[1].dim(0) : TensorShape::kUnknown;
+  c.outputs.push_back({element_dtype(c), prepend({n}, element_shape(c))});
+}
+
+void infer_scatter(InferContext& c) {
+  require_list(c, 0);
+  require_element(c, c.inputs[1], "tensor");
+  require_index(c, 2, 1, "indices");
+  infer_list_out(c);
+}
+
+void infer_split(InferContext& c) {
+  require_element(c, c.inputs[0], "tensor");
+  if (c.inputs[0].shape().rank_known() && c.inputs[0].rank() == 0) c.fail("the tensor must have at least one dimension");
+  if (c.inputs[1].dtype() != int64) c.fail("lengths must be int64, got ", dtype_name(c.inputs[1].dtype()));
+  if (c.inputs[1].shape().rank_known() && c.inputs[1].rank() != 1) c.fail("lengths must be a vector");
+  infer_list_out(c);
+}
+
+void infer_concat(InferContext& c) {
+  require_list(c, 0);
+  if (c.inputs[1].dtype() != int64) c.fail("leading_dims must be int64, got ", dtype_name(c.inputs[1].dtype()));
+  require_element_dtype(c, element_dtype(c));
+  const TensorShape& e = element_shape(c);
+  TensorShape out = TensorShape::unknown_rank();
+  if (e.rank_known()) {
+    if (e.rank() == 0) c.fail("concatenating needs elements of at least one dimension");
+    out = e;
+    out.set_dim(0, TensorShape::kUnknown);
+  }
+  c.outputs.push_back({element_dtype(c), out});
+  c.outputs.push_back({int64, TensorShape{TensorShape::kUnknown}});
+}
+
+void infer_length(InferContext& c) {
+  require_list(c, 0);
+  c.outputs.push_back({int32, TensorShape{}});
+}
+
+void infer_resize(InferContext& c) {
+  require_list(c, 0);
+  require_index(c, 1, 0, "size");
+  infer_list_out(c);
+}
+
+void infer_push_back(InferContext& c) {
+  require_list(c, 0);
+  require_element(c, c.inputs[1], "tensor");
+  infer_list_out(c);
+}
+
+void infer_pop_back(InferContext& c) {
+  require_list(c, 0);
+  require_element_dtype(c, element_dtype(c));
+  infer_list_out(c);
+  c.outputs.push_back({element_dtype(c), element_shape(c)});
+}
+
+void infer_add_n(InferContext& c) {
+  const Tensor& a = c.inputs[0];
+  if (a.dtype() != variant) infer::require_numeric(c, a, "inputs");
+  TensorShape shape = a.shape();
+  for (size_t i = 1; i < c.inputs.size(); ++i) {
+    const Tensor& b = c.inputs[i];
+    if (b.dtype() != a.dtype()) c.fail("input ", i, " is ", dtype_name(b.dtype()), ", input 0 is ", dtype_name(a.dtype()));
+    if (!b.shape().is_compatible_with(shape))
+      c.fail("input ", i, " has shape ", b.shape().to_string(), ", input 0 has shape ", shape.to_string());
+    if (!shape.is_fully_defined() && b.shape().rank_known()) shape = b.shape();
+  }
+  c.outputs.push_back({a.dtype(), shape});
+}
+
+OpDef& list_op(const char* name, const char* api, InferFn infer) {
+  return define_op(name).api(api).set_infer(infer).set_allocates_outputs().set_data_dependent_shapes();
+}
+
+[[maybe_unused]] const bool defined = [] {
+  list_op(op_name::TensorListReserve, "list::reserve", infer_reserve).inputs(1)
+      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape);
+  list_op(op_name::TensorListFromTensor, "list::from_tensor", infer_from_tensor).inputs(1)
+      .attr("element_shape", AttrKind::Shape);
+  list_op(op_name::TensorListSetItem, "list::set_item", infer_set_item).inputs(3)
+      .attr("resize_if_index_out_of_bounds", AttrKind::Bool);
+  list_op(op_name::TensorListGetItem, "list::get_item", infer_get_item).inputs(2)
+      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape);
+  list_op(op_name::TensorListStack, "list::stack", infer_stack).inputs(1)
+      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape).attr("num_elements", AttrKind::Int);
+  list_op(op_name::TensorListGather, "list::gather", infer_gather).inputs(2)
+      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape);
+  list_op(op_name::TensorListScatterIntoExistingList, "list::scatter_into", infer_scatter).inputs(3);
+  list_op(op_name::TensorListSplit, "list::split", infer_split).inputs(2).attr("element_shape", AttrKind::Shape);
+  list_op(op_name::TensorListConcatV2, "list::concat", infer_concat).inputs(2)
+      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape);
+  list_op(op_name::TensorListLength, "list::length", infer_length).inputs(1).not_differentiable();
+  list_op(op_name::TensorListResize, "list::resize", infer_resize).inputs(2);
+  list_op(op_name::TensorListPushBack, "list::push_back", infer_push_back).inputs(2);
+  list_op(op_name::TensorListPopBack, "list::pop_back", infer_pop_back).inputs(1)
+      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape);
+  define_op(op_name::AddN).api("add_n").variadic_inputs(1).set_infer(infer_add_n).set_allocates_outputs();
+  return true;
+}();
+
+const OpDef& op(const char* name) { return op_def(name); }
+
+}  // namespace
+
+namespace list {
+
+Tensor reserve(const Tensor& size, DType element_dtype, const TensorShape& element_shape) {
+  return execute1(op(op_name::TensorListReserve), {size},
+                  {{"element_dtype", element_dtype}, {"element_shape", element_shape}});
+}
+Tensor from_tensor(const Tensor& tensor, const TensorShape& element_shape) {
+  return execute1(op(op_name::TensorListFromTensor), {tensor}, {{"element_shape", element_shape}});
+}
+Tensor set_item(const Tensor& list, const Tensor& index, const Tensor& item, bool resize) {
+  return execute1(op(op_name::TensorListSetItem), {list, index, item}, {{"resize_if_index_out_of_bounds", resize}});
+}
+Tensor get_item(const Tensor& list, const Tensor& index, DType element_dtype, const TensorShape& element_shape) {
+  return execute1(op(op_name::TensorListGetItem), {list, index},
+                  {{"element_dtype", element_dtype}, {"element_shape", element_shape}});
+}
+Tensor stack(const Tensor& list, DType element_dtype, const TensorShape& element_shape, int64_t num_elements) {
+  return execute1(op(op_name::TensorListStack), {list},
+                  {{"element_dtype", element_dtype}, {"element_shape", element_shape}, {"num_elements", num_elements}});
+}
+Tensor gather(const Tensor& list, const Tensor& indices, DType element_dtype, const TensorShape& element_shape) {
+  return execute1(op(op_name::TensorListGather), {list, indices},
+                  {{"element_dtype", element_dtype}, {"element_shape", element_shape}});
+}
+Tensor scatter_into(const Tensor& list, const Tensor& tensor, const Tensor& indices) {
+  return execute1(op(op_name::TensorListScatterIntoExistingList), {list, tensor, indices});
+}
+Tensor split(const Tensor& tensor, const Tensor& lengths, const TensorShape& element_shape) {
+  return execute1(op(op_name::TensorListSplit), {tensor, lengths}, {{"element_shape", element_shape}});
+}
+std::vector<Tensor> concat(const Tensor& list, const Tensor& leading_dims, DType element_dtype,
+                           const TensorShape& element_shape) {
+  return execute(op(op_name::TensorListConcatV2), {list, leading_dims},
+                 {{"element_dtype", element_dtype}, {"element_shape", element_shape}});
+}
+Tensor length(const Tensor& list) { return execute1(op(op_name::TensorListLength), {list}); }
+Tensor resize(const Tensor& list, const Tensor& size) { return execute1(op(op_name::TensorListResize), {list, size}); }
+Tensor push_back(const Tensor& list, const Tensor& tensor) {
+  return execute1(op(op_name::TensorListPushBack), {list, tensor});
+}
+std::vector<Tensor> pop_back(const Tensor& list, DType element_dtype, const TensorShape& element_shape) {
+  return execute(op(op_name::TensorListPopBack), {list},
+                 {{"element_dtype", element_dtype}, {"element_shape", element_shape}});
+}
+
+}  // namespace list
+
+Tensor add_n(const std::vector<Tensor>& values) {
+  EMBER_CHECK(!values.empty(), InvalidArgument, "[add_n] needs at least one tensor");
+  return execute1(op(op_name::AddN), values);
+}
+
+}  // namespace ember
