@@ -529,6 +529,12 @@ Tensor GradientTape::batch_jacobian(const Tensor& target, const Tensor& source,
   });
 }
 
+namespace {
+std::atomic<LoopGradientFn> loop_gradient_fn{nullptr};
+}  // namespace
+void set_loop_gradient(LoopGradientFn fn) { loop_gradient_fn = fn; }
+LoopGradientFn loop_gradient() { return loop_gradient_fn.load(); }
+
 Tensor zeros_gradient(const Tensor& like) {
   if (like.dtype() != variant) return zeros_like(like);
   // The elements' dtype of a traced list is not known here; an unset

@@ -128,6 +128,16 @@ std::vector<int> watch_differentiable(GradientTape& tape, std::span<const Tensor
 /// Whether a tape on this thread is recording now.
 bool any_tape_recording();
 
+/// The gradient of a While op as ops (a loop that runs the forward again
+/// keeping each iteration's inputs, then a loop over the body's gradient
+/// function in reverse): what a loop inside a trace, or under a tape that
+/// records the gradient, needs. graph/control_flow.cpp builds it (it traces
+/// the loops' functions) and installs it here.
+struct GradContext;  // core/op.h
+using LoopGradientFn = std::vector<Tensor> (*)(const GradContext& c);
+void set_loop_gradient(LoopGradientFn fn);
+LoopGradientFn loop_gradient();
+
 /// Hides this thread's active tapes while alive: the ops run meanwhile are
 /// recorded only by tapes made inside (how graph/ traces the gradient of a
 /// traced function without the caller's tapes seeing it).

@@ -56,6 +56,9 @@ GradientTrace trace_gradient(const ConcreteFunctionImpl& impl, std::span<const T
     if (source_of[i] >= 0) r.grad_of.push_back(static_cast<int>(i));
 
   std::vector<std::vector<Tensor>> values = interpret(g, args, caps);
+  // An output that is a constant becomes a node of the trace now, so that
+  // it belongs to the forward (the boundary's side) and not to the backward.
+  for (NodeOutput o : g.outputs) tracer.output_of(values[static_cast<size_t>(o.node)][static_cast<size_t>(o.index)]);
   r.boundary = r.graph->nodes.size();
   r.original_node.assign(r.boundary, -1);
   for (size_t i = 0; i < g.nodes.size(); ++i)

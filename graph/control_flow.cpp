@@ -6,6 +6,8 @@
 #include "autograd/tape.h"
 #include "core/op_names.h"
 #include "core/ops.h"
+#include "core/tensor_list.h"
+#include "core/variable.h"
 #include "graph/function_impl.h"
 
 namespace ember {
@@ -92,15 +94,20 @@ struct Nested {
 
 using NestedBody = std::function<std::vector<Tensor>(const std::vector<Tensor>& args, std::string& structure)>;
 
+// `handles`: per argument, the resource a resource argument stands for (a
+// variable passed as a loop variable), else null; empty for none.
 Nested trace_nested(Tracer* parent, const std::vector<OutputSpec>& specs, const std::vector<std::string>& names,
-                    const NestedBody& fn) {
+                    const NestedBody& fn, const std::vector<std::shared_ptr<ResourceBase>>& handles = {}) {
   Nested r;
   r.graph = std::make_shared<Graph>();
   TapeIsolation isolation;  // a tape around the loop records the op, not the body's ops
   Tracer tracer(*r.graph, parent);
   TraceScope scope(tracer);
   std::vector<Tensor> args;
-  for (size_t i = 0; i < specs.size(); ++i) args.push_back(tracer.placeholder(specs[i].dtype, specs[i].shape, names[i]));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    args.push_back(tracer.placeholder(specs[i].dtype, specs[i].shape, names[i]));
+    if (i < handles.size() && handles[i]) args.back().impl()->resource = handles[i];
+  }
   std::vector<Tensor> out = fn(args, r.structure);
   for (const Tensor& t : out) r.graph->outputs.push_back(tracer.output_of(t));
   r.explicit_args = specs.size();
@@ -318,13 +325,15 @@ LoopVars while_flat(const std::function<Tensor(const LoopVars&)>& cond,
     names.push_back("loop_var");
   }
   const size_t skip = counted ? 1 : 0;
+  std::vector<std::shared_ptr<ResourceBase>> handles(skip);
+  for (const Tensor& v : loop_vars) handles.push_back(v.dtype() == resource ? v.impl()->resource : nullptr);
   auto user_vars = [&](const std::vector<Tensor>& args) { return LoopVars(args.begin() + static_cast<std::ptrdiff_t>(skip), args.end()); };
   Nested c = trace_nested(parent, specs, names, [&](const std::vector<Tensor>& args, std::string&) {
     Tensor keep_going = cond(user_vars(args));
     check_scalar_bool(keep_going, "while_loop");
     if (counted) keep_going = logical_and(less(args[0], constant(*options.maximum_iterations)), keep_going);
     return std::vector<Tensor>{keep_going};
-  });
+  }, handles);
   Nested b = trace_nested(parent, specs, names, [&](const std::vector<Tensor>& args, std::string&) {
     LoopVars next = body(user_vars(args));
     check_count(next);
@@ -332,7 +341,7 @@ LoopVars while_flat(const std::function<Tensor(const LoopVars&)>& cond,
     if (counted) out.push_back(args[0] + constant(int64_t{1}));
     out.insert(out.end(), next.begin(), next.end());
     return out;
-  });
+  }, handles);
   for (size_t i = 0; i < n; ++i) {
     const OutputSpec& after = b.graph->spec(b.graph->outputs[skip + i]);
     const OutputSpec& before = specs[skip + i];
@@ -426,5 +435,130 @@ LoopVars for_each(const Tensor& x, const std::function<LoopVars(const Tensor&, c
       0, x.dim(0), 1, [&](const Tensor& i, const LoopVars& v) { return body(gather(x, i, 0), v); },
       std::move(loop_vars));
 }
+
+// ---- a loop's gradient as ops ---------------------------------------------------------
+
+namespace {
+
+Tensor int32_scalar(int32_t v) { return constant(v); }
+
+// TensorFlow's accumulator scheme, with the body's inputs as what is kept:
+// the forward loop runs again, pushing each iteration's inputs onto one list
+// per loop variable that changes (the loop's invariants, which the body
+// passes through, are read from the op's inputs); the gradient loop runs as
+// many iterations, popping them in reverse, and calls the body's gradient
+// function (which recomputes that iteration's body under a tape) on them.
+// The loops are traced into While nodes inside a trace, and run as ops
+// eagerly (under a tape that records the gradient: a second derivative).
+std::vector<Tensor> loop_gradient_ops(const GradContext& c) {
+  const FunctionRef& cond = c.attrs.get<FunctionRef>("cond");
+  const FunctionRef& body = c.attrs.get<FunctionRef>("body");
+  auto traced = std::dynamic_pointer_cast<const TracedBody>(body);
+  EMBER_CHECK(traced != nullptr, Internal, "[while_loop] the body ", body->name(), " is not a traced function");
+  for (const FunctionRef& f : {cond, body})
+    EMBER_CHECK(!f->stateful(), Unimplemented, "[while_loop] the gradient of a loop that runs a stateful op (in ",
+                f->name(), ") would run it again: not supported");
+  const size_t n = c.inputs.size();
+  const Graph& bg = traced->function().graph();
+  const std::vector<OutputSpec> specs = body->input_specs();
+  std::vector<bool> passed(n);
+  std::vector<size_t> kept;  // the variables whose per-iteration values are kept
+  for (size_t i = 0; i < n; ++i) {
+    passed[i] = bg.outputs[i].node == bg.arguments[i] && bg.outputs[i].index == 0;
+    if (!passed[i]) kept.push_back(i);
+  }
+  auto slice = [](const LoopVars& v, size_t from, size_t count) {
+    return std::vector<Tensor>(v.begin() + static_cast<std::ptrdiff_t>(from),
+                               v.begin() + static_cast<std::ptrdiff_t>(from + count));
+  };
+
+  // 1. The forward loop again: [iterations, vars..., one list per kept var].
+  LoopVars fwd{int32_scalar(0)};
+  fwd.insert(fwd.end(), c.inputs.begin(), c.inputs.end());
+  WhileOptions fo;
+  fo.shape_invariants.push_back(TensorShape{});
+  for (const OutputSpec& s : specs) fo.shape_invariants.push_back(s.shape);
+  for (size_t i : kept) {
+    fwd.push_back(list::reserve(int32_scalar(0), specs[i].dtype, specs[i].shape));
+    fo.shape_invariants.push_back(TensorShape{});
+  }
+  LoopVars forward = detail::while_flat(
+      [&](const LoopVars& v) { return cond->call(slice(v, 1, n))[0]; },
+      [&](const LoopVars& v) {
+        std::vector<Tensor> in = slice(v, 1, n);
+        std::vector<Tensor> out = body->call(in);
+        LoopVars r{v[0] + int32_scalar(1)};
+        r.insert(r.end(), out.begin(), out.end());
+        for (size_t k = 0; k < kept.size(); ++k) r.push_back(list::push_back(v[1 + n + k], in[kept[k]]));
+        return r;
+      },
+      fwd, fo);
+
+  // 2. The gradient loop: [step, iterations, gradients..., variables' sums..., lists...].
+  std::vector<size_t> variables;  // resource inputs: their gradients are summed over the iterations
+  for (size_t i = 0; i < n; ++i)
+    if (c.inputs[i].dtype() == resource) variables.push_back(i);
+  FunctionRef grad_fn = body->gradient(c.inputs);
+  LoopVars bwd{int32_scalar(0), forward[0]};
+  WhileOptions bo;
+  bo.shape_invariants = {TensorShape{}, TensorShape{}};
+  for (size_t i = 0; i < n; ++i) {
+    const Tensor& out = c.outputs[i];
+    Tensor g;
+    if (c.inputs[i].dtype() == resource) {
+      g = c.inputs[i];  // the body's gradient function takes the handle where an output gradient would be
+    } else if (is_differentiable(out.dtype()) && i < c.output_grads.size() && c.output_grads[i].defined()) {
+      g = c.output_grads[i];
+    } else {
+      g = zeros_gradient(out);
+    }
+    bwd.push_back(g);
+    bo.shape_invariants.push_back(specs[i].shape);
+  }
+  for (size_t i : variables) {
+    Variable v = Variable::from_handle(c.inputs[i]);
+    bwd.push_back(zeros(v.shape(), v.dtype(), v.device()));
+    bo.shape_invariants.push_back(v.shape());
+  }
+  for (size_t k = 0; k < kept.size(); ++k) {
+    bwd.push_back(forward[1 + n + k]);
+    bo.shape_invariants.push_back(TensorShape{});
+  }
+  const size_t sums_at = 2 + n, lists_at = sums_at + variables.size();
+  LoopVars backward = detail::while_flat(
+      [](const LoopVars& v) { return less(v[0], v[1]); },
+      [&](const LoopVars& v) {
+        std::vector<Tensor> in(c.inputs.begin(), c.inputs.end());
+        LoopVars r{v[0] + int32_scalar(1), v[1]};
+        std::vector<Tensor> lists;
+        for (size_t k = 0; k < kept.size(); ++k) {
+          size_t i = kept[k];
+          std::vector<Tensor> popped = list::pop_back(v[lists_at + k], specs[i].dtype, specs[i].shape);
+          lists.push_back(popped[0]);
+          in[i] = popped[1];
+        }
+        std::vector<Tensor> args = in;
+        for (size_t i = 0; i < n; ++i) args.push_back(v[2 + i]);
+        std::vector<Tensor> g = grad_fn->call(args);
+        for (size_t i = 0; i < n; ++i) {
+          bool flows = c.inputs[i].dtype() != resource && is_differentiable(c.inputs[i].dtype());
+          r.push_back(flows ? g[i] : v[2 + i]);
+        }
+        for (size_t k = 0; k < variables.size(); ++k) r.push_back(v[sums_at + k] + g[variables[k]]);
+        r.insert(r.end(), lists.begin(), lists.end());
+        return r;
+      },
+      bwd, bo);
+
+  std::vector<Tensor> grads(n);
+  for (size_t i = 0; i < n; ++i)
+    if (c.inputs[i].dtype() != resource && is_differentiable(c.inputs[i].dtype())) grads[i] = backward[2 + i];
+  for (size_t k = 0; k < variables.size(); ++k) grads[variables[k]] = backward[sums_at + k];
+  return grads;
+}
+
+[[maybe_unused]] const bool loop_gradient_installed = (set_loop_gradient(&loop_gradient_ops), true);
+
+}  // namespace
 
 }  // namespace ember

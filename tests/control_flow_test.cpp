@@ -216,23 +216,70 @@ TEST_P(ControlFlowTest, GradientsThroughLoopsEagerAndTraced) {
     EXPECT_NEAR(g[0].item<double>(), n * std::pow(0.75, n) / 1.5, 1e-14) << n;  // d((w x)^n)/dx
     EXPECT_NEAR(g[1].item<double>(), n * std::pow(0.75, n) / 0.5, 1e-14) << n;  // d((w x)^n)/dw
   }
-  // Inside a traced function the loop's gradient is not built yet: a clear error.
-  auto inside = function([](Tensor y) {
+  // Inside a traced function: the gradient is a loop of its own, traced too
+  // (the forward run again keeping each iteration's inputs, then the body's
+  // gradient in reverse), for any number of iterations of one trace.
+  auto inside = function([&](Tensor y, Tensor n) {
     GradientTape t;
     t.watch(y);
-    Tensor z = for_range(0, 3, 1, [&](const Tensor&, const LoopVars& v) { return LoopVars{v[0] * y}; },
+    Tensor z = for_range(constant(int64_t{0}), n, constant(int64_t{1}),
+                         [&](const Tensor&, const LoopVars& v) { return LoopVars{v[0] * y * w.read_value()}; },
                          {constant(1.0, float64)})[0];
-    return t.gradient(z, y);
+    std::vector<Tensor> g = t.gradient(z, std::vector<Source>{y, w});
+    return std::make_tuple(z, g[0], g[1]);
   });
-  try {
-    inside(x);
-    FAIL() << "expected Unimplemented";
-  } catch (const Unimplemented& e) {
-    EXPECT_NE(std::string(e.what()).find("gradients through a traced while_loop are not supported yet inside a "
-                                         "traced function"),
-              std::string::npos)
-        << e.what();
+  for (int64_t n : {0, 1, 3, 6}) {
+    auto [z, gy, gw] = inside(x, constant(n));
+    EXPECT_NEAR(z.item<double>(), std::pow(0.75, n), 1e-15) << n;
+    EXPECT_NEAR(gy.item<double>(), n * std::pow(0.75, n) / 1.5, 1e-14) << n;
+    EXPECT_NEAR(gw.item<double>(), n * std::pow(0.75, n) / 0.5, 1e-14) << n;
   }
+  EXPECT_EQ(inside.tracing_count(), 1);
+  int whiles = 0;
+  for (const Node& node : inside.list_concrete_functions()[0].graph().nodes)
+    whiles += node.kind == Node::Kind::Op && (node.op->name == op_name::While || node.op->name == op_name::StatelessWhile);
+  EXPECT_EQ(whiles, 3);  // the loop, the loop again keeping its inputs, the gradient loop
+}
+
+TEST_P(ControlFlowTest, SecondDerivativesAreRefusedAndNestedLoopsDifferentiate) {
+  // Second derivatives through a loop are not built yet: a clear error, not a wrong value.
+  auto traced_power = function([](Tensor y, Tensor n) {
+    return for_range(constant(int64_t{0}), n, constant(int64_t{1}),
+                     [&](const Tensor&, const LoopVars& v) { return LoopVars{v[0] * y}; }, {constant(1.0, float64)})[0];
+  });
+  Tensor x = constant(1.3, float64);
+  {
+    GradientTape outer;
+    outer.watch(x);
+    GradientTape inner;
+    inner.watch(x);
+    Tensor y = traced_power(x, constant(int64_t{3}));
+    try {
+      inner.gradient(y, x);
+      FAIL() << "expected Unimplemented";
+    } catch (const Unimplemented& e) {
+      EXPECT_NE(std::string(e.what()).find("second derivatives through a while_loop are not supported yet"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  // A loop inside a loop: sum over i < 3, j < i + 1 of x^2 = 6 x^2; derivative 12 x.
+  auto nested = function([](Tensor y) {
+    GradientTape t;
+    t.watch(y);
+    Tensor total = for_range(0, 3, 1,
+                             [&](const Tensor& i, const LoopVars& v) {
+                               Tensor inner = for_range(constant(int64_t{0}), i + constant(int64_t{1}), constant(int64_t{1}),
+                                                        [&](const Tensor&, const LoopVars& w) { return LoopVars{w[0] + y * y}; },
+                                                        {zeros_like(y)})[0];
+                               return LoopVars{v[0] + inner};
+                             },
+                             {zeros_like(y)})[0];
+    return std::make_tuple(total, t.gradient(total, y));
+  });
+  auto [total, grad] = nested(x);
+  EXPECT_NEAR(total.item<double>(), 6 * 1.3 * 1.3, 1e-12);
+  EXPECT_NEAR(grad.item<double>(), 12 * 1.3, 1e-12);
 }
 
 TEST_P(ControlFlowTest, StatefulBranchesRunOnlyWhenTaken) {

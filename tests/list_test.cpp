@@ -308,6 +308,13 @@ TEST_P(ListTest, GradientsThroughATensorArrayInALoop) {
   outer.watch(x);
   Tensor lt = traced(x);
   expect_near(vals(outer.gradient(lt, x)), want, 1e-6, "traced loop under an eager tape");
+  auto inside = function([&](Tensor v) {  // the tape inside the function: the array flows through the gradient loop
+    GradientTape t;
+    t.watch(v);
+    Tensor lv = loss(v);
+    return t.gradient(lv, v);
+  });
+  expect_near(vals(inside(x)), want, 1e-6, "traced loop, tape inside");
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(ListTest);

@@ -40,8 +40,9 @@ void require_index(const InferContext& c, size_t i, int rank, const char* what) 
   if (t.dtype() != int32) c.fail(what, " must be int32, got ", dtype_name(t.dtype()));
   if (t.shape().rank_known() && t.rank() != rank) c.fail(what, " must have rank ", rank, ", got shape ", t.shape().to_string());
 }
+// An element: a tensor with elements, or a list (a loop gradient keeps lists of lists).
 void require_element(const InferContext& c, const Tensor& t, const char* what) {
-  if (!is_computable(t.dtype())) c.fail(what, " must have elements, got ", dtype_name(t.dtype()));
+  if (!is_computable(t.dtype()) && t.dtype() != variant) c.fail(what, " must have elements or be a list, got ", dtype_name(t.dtype()));
 }
 const TensorShape& element_shape(const InferContext& c) { return c.attrs.get<TensorShape>("element_shape"); }
 DType element_dtype(const InferContext& c) { return c.attrs.get<DType>("element_dtype"); }
@@ -63,7 +64,7 @@ TensorShape rest(const Tensor& t) {
 void infer_list_out(InferContext& c) { c.outputs.push_back({variant, TensorShape{}}); }
 
 void require_element_dtype(const InferContext& c, DType t) {
-  if (!is_computable(t)) c.fail("a tensor list's elements must have elements of their own, got ", dtype_name(t));
+  if (!is_computable(t) && t != variant) c.fail("a tensor list's elements must have elements or be lists, got ", dtype_name(t));
 }
 
 void infer_reserve(InferContext& c) {
