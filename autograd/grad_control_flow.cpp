@@ -38,16 +38,13 @@ GRAD(op_name::If, kGradUsesAll) { return if_grad(c); } END_GRAD;
 // its nodes one by one under a tape, graph/function.cpp): the loop is run
 // again from its inputs under a tape of its own, each iteration's condition
 // and body a traced call (the body recorded as one op with a traced
-// backward), and that tape gives the gradient. Inside a trace the gradient
-// is built of ops instead: loop_gradient() (graph/control_flow.cpp). With a
-// tape recording the gradient (a second derivative) it is refused: built of
-// ops it came out twice the true value in tests, cause not yet found.
+// backward), and that tape gives the gradient. Inside a trace, or with a
+// tape recording the gradient (a second derivative), the gradient is built
+// of ops instead: loop_gradient() (graph/control_flow.cpp).
 Grads while_grad(const GradContext& c) {
-  EMBER_CHECK(!any_tape_recording(), Unimplemented,
-              "[while_loop] second derivatives through a while_loop are not supported yet");
   bool symbolic = false;
   for (const Tensor& t : c.inputs) symbolic = symbolic || t.is_symbolic();
-  if (symbolic) {
+  if (symbolic || any_tape_recording()) {
     LoopGradientFn fn = loop_gradient();
     EMBER_CHECK(fn != nullptr, Internal, "[while_loop] no loop gradient is installed");
     return fn(c);
@@ -72,8 +69,8 @@ Grads while_grad(const GradContext& c) {
     if (source_of[i] >= 0) out[i] = g[static_cast<size_t>(source_of[i])];
   return out;
 }
-GRAD(op_name::StatelessWhile, kGradUsesInputs) { return while_grad(c); } END_GRAD;
-GRAD(op_name::While, kGradUsesInputs) { return while_grad(c); } END_GRAD;
+GRAD(op_name::StatelessWhile, kGradUsesAll) { return while_grad(c); } END_GRAD;
+GRAD(op_name::While, kGradUsesAll) { return while_grad(c); } END_GRAD;
 
 }  // namespace
 }  // namespace ember::autograd

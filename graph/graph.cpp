@@ -235,7 +235,8 @@ NodeOutput Tracer::resolve(const Tensor& t) {
   auto [it, fresh] = captured_.try_emplace(impl->id);
   if (!fresh) return it->second;
   Node n;
-  bool by_value = t.num_elements() <= kCaptureByValueLimit;
+  // (A list, a variant, is always captured: a GraphDef has no constant of it.)
+  bool by_value = is_computable(t.dtype()) && t.num_elements() <= kCaptureByValueLimit;
   n.kind = by_value ? Node::Kind::Const : Node::Kind::Placeholder;
   n.name = graph_.unique_name(by_value ? "Const" : "capture");
   n.outputs = {{t.dtype(), t.shape()}};

@@ -9,10 +9,22 @@ namespace {
 
 bool truth(const Tensor& t) { return t.to(Device::cpu()).item<bool>(); }
 
+// The outputs, each a tensor of its own: a loop that ran no iteration, or a
+// branch or body that returns an input, would hand back the input itself,
+// and a tape (which keys tensors by identity) would take the output's
+// gradient for the input's too.
+void set_outputs(KernelContext& c, std::vector<Tensor>& out) {
+  for (size_t i = 0; i < out.size(); ++i) {
+    bool aliases = false;
+    for (const Tensor& in : c.inputs) aliases = aliases || in.impl() == out[i].impl();
+    c.outputs[i] = aliases ? Tensor(TensorImpl::view_of(*out[i].impl())) : std::move(out[i]);
+  }
+}
+
 void if_kernel(KernelContext& c) {
   const FunctionRef& f = c.attrs.get<FunctionRef>(truth(c.inputs[0]) ? "then_branch" : "else_branch");
   std::vector<Tensor> out = f->call(c.inputs.subspan(1));
-  for (size_t i = 0; i < out.size(); ++i) c.outputs[i] = std::move(out[i]);
+  set_outputs(c, out);
 }
 
 void while_kernel(KernelContext& c) {
@@ -20,7 +32,7 @@ void while_kernel(KernelContext& c) {
   const FunctionRef& body = c.attrs.get<FunctionRef>("body");
   std::vector<Tensor> vars(c.inputs.begin(), c.inputs.end());
   while (truth(cond->call(vars)[0])) vars = body->call(vars);
-  for (size_t i = 0; i < vars.size(); ++i) c.outputs[i] = std::move(vars[i]);
+  set_outputs(c, vars);
 }
 
 EMBER_REGISTER_KERNEL(op_name::If, CPU, if_kernel);

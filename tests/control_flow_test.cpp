@@ -241,27 +241,48 @@ TEST_P(ControlFlowTest, GradientsThroughLoopsEagerAndTraced) {
   EXPECT_EQ(whiles, 3);  // the loop, the loop again keeping its inputs, the gradient loop
 }
 
-TEST_P(ControlFlowTest, SecondDerivativesAreRefusedAndNestedLoopsDifferentiate) {
-  // Second derivatives through a loop are not built yet: a clear error, not a wrong value.
-  auto traced_power = function([](Tensor y, Tensor n) {
+TEST_P(ControlFlowTest, SecondDerivativesAndNestedLoops) {
+  // d2/dx2 of x^n through a loop: eagerly under nested tapes around a traced
+  // loop, and with both tapes inside the traced function.
+  auto power = [](const Tensor& y, const Tensor& n) {
     return for_range(constant(int64_t{0}), n, constant(int64_t{1}),
                      [&](const Tensor&, const LoopVars& v) { return LoopVars{v[0] * y}; }, {constant(1.0, float64)})[0];
-  });
+  };
+  auto traced_power = function([&](Tensor y, Tensor n) { return power(y, n); });
   Tensor x = constant(1.3, float64);
-  {
+  for (int64_t n : {1, 2, 4}) {
     GradientTape outer;
     outer.watch(x);
     GradientTape inner;
     inner.watch(x);
-    Tensor y = traced_power(x, constant(int64_t{3}));
-    try {
-      inner.gradient(y, x);
-      FAIL() << "expected Unimplemented";
-    } catch (const Unimplemented& e) {
-      EXPECT_NE(std::string(e.what()).find("second derivatives through a while_loop are not supported yet"),
-                std::string::npos)
-          << e.what();
-    }
+    Tensor y = traced_power(x, constant(n));
+    Tensor dy = inner.gradient(y, x);
+    Tensor d2y = outer.gradient(dy, x);
+    EXPECT_NEAR(dy.item<double>(), n * std::pow(1.3, n - 1), 1e-12) << n;
+    EXPECT_NEAR(d2y.item<double>(), n * (n - 1) * std::pow(1.3, n - 2), 1e-12) << n;
+  }
+  auto second = function([&](Tensor y, Tensor n) {
+    GradientTape outer;
+    outer.watch(y);
+    GradientTape inner;
+    inner.watch(y);
+    Tensor z = power(y, n);
+    Tensor dz = inner.gradient(z, y);
+    return outer.gradient(dz, y);
+  });
+  EXPECT_NEAR(second(x, constant(int64_t{5})).item<double>(), 20 * std::pow(1.3, 3), 1e-11);
+  EXPECT_NEAR(second(x, constant(int64_t{2})).item<double>(), 2.0, 1e-12);
+  // A loop that runs no iteration returns its inputs: as new tensors, so a
+  // tape does not count the output's gradient twice (it did).
+  auto squared_then_loop = function([](Tensor y, Tensor n) {
+    return for_range(constant(int64_t{0}), n, constant(int64_t{1}),
+                     [&](const Tensor&, const LoopVars& v) { return LoopVars{v[0] * 3.0}; }, {y * y})[0];
+  });
+  for (int64_t n : {0, 2}) {
+    GradientTape tape;
+    tape.watch(x);
+    Tensor y = squared_then_loop(x, constant(n));
+    EXPECT_NEAR(tape.gradient(y, x).item<double>(), 2 * 1.3 * std::pow(3.0, n), 1e-12) << n;
   }
   // A loop inside a loop: sum over i < 3, j < i + 1 of x^2 = 6 x^2; derivative 12 x.
   auto nested = function([](Tensor y) {
