@@ -198,7 +198,8 @@ Tensor TensorArray::stack() const {
     EMBER_CHECK(s_->element_shape.is_fully_defined(), InvalidArgument,
                 "Tried to stack elements of an empty list with non-fully-defined element_shape: ",
                 s_->element_shape.to_string());
-  return list::stack(s_->flow, s_->dtype, s_->element_shape);
+  // A static size gives the result a known first dimension (and is checked when it runs).
+  return list::stack(s_->flow, s_->dtype, s_->element_shape, s_->static_size.value_or(-1));
 }
 
 TensorArray TensorArray::unstack(const Tensor& value) const {

@@ -303,6 +303,132 @@ TEST_P(ControlFlowTest, SecondDerivativesAndNestedLoops) {
   EXPECT_NEAR(grad.item<double>(), 12 * 1.3, 1e-12);
 }
 
+// The programs of tests/tf/make_control_flow_fixtures.py, traced with the
+// tape inside the function as there, against the values TensorFlow computed.
+TEST_P(ControlFlowTest, ValuesAndGradientsMatchTensorFlow) {
+  const std::string file = "tf_control_flow.txt";
+  const double ulps = 64;
+  Tensor X = constant(std::vector<double>{0.5, -1.25, 2.0});
+  Tensor W = constant(0.75, float64);
+  Tensor M = constant(std::vector<double>{0.5, -1.0, 1.5, 2.0, 0.25, -0.5, 1.0, 1.0, -2.0, 0.75, -0.25, 0.5}, TensorShape{4, 3});
+  auto cond_grads = function([](Tensor x, Tensor w) {
+    GradientTape t;
+    t.watch(x);
+    t.watch(w);
+    Tensor y = cond(greater(reduce_sum(x), constant(0.0, float64)), [&] { return reduce_sum(x * x * w); },
+                    [&] { return reduce_sum(x * x * x); });
+    std::vector<Tensor> g = t.gradient(y, std::vector<Source>{x, w});
+    return std::make_tuple(y, g[0], g[1]);
+  });
+  for (auto [name, x] : {std::pair<std::string, Tensor>{"pos", X}, {"neg", -X}}) {
+    auto [y, gx, gw] = cond_grads(x, W);
+    expect_tf_values(file, "cond/" + name + "/y", y, ulps);
+    expect_tf_values(file, "cond/" + name + "/gx", gx, ulps);
+    expect_tf_values(file, "cond/" + name + "/gw", gw, ulps);
+  }
+  auto power_grads = function([](Tensor x, Tensor w, Tensor n) {
+    GradientTape t;
+    t.watch(x);
+    t.watch(w);
+    auto [i, v] = while_loop([&](const Tensor& k, const Tensor&) { return less(k, n); },
+                             [&](const Tensor& k, const Tensor& v0) {
+                               return std::make_tuple(k + constant(int64_t{1}), v0 * x * w);
+                             },
+                             std::make_tuple(constant(int64_t{0}), ones_like(x)));
+    Tensor y = reduce_sum(v);
+    std::vector<Tensor> g = t.gradient(y, std::vector<Source>{x, w});
+    return std::make_tuple(v, g[0], g[1]);
+  });
+  for (int64_t n : {0, 1, 4}) {
+    auto [v, gx, gw] = power_grads(X, W, constant(n));
+    std::string p = "power/" + std::to_string(n) + "/";
+    expect_tf_values(file, p + "v", v, ulps);
+    expect_tf_values(file, p + "gx", gx, ulps);
+    expect_tf_values(file, p + "gw", gw, ulps);
+  }
+  auto sine_second = function([](Tensor x, Tensor n) {
+    GradientTape outer;
+    outer.watch(x);
+    GradientTape inner;
+    inner.watch(x);
+    Tensor v = for_range(constant(int64_t{0}), n, constant(int64_t{1}),
+                         [&](const Tensor&, const LoopVars& s) { return LoopVars{sin(s[0]) * x}; }, {x})[0];
+    Tensor g = inner.gradient(reduce_sum(v), x);
+    Tensor g2 = outer.gradient(reduce_sum(g), x);
+    return std::make_tuple(v, g, g2);
+  });
+  {
+    auto [v, g, g2] = sine_second(X, constant(int64_t{3}));
+    expect_tf_values(file, "sine/v", v, ulps);
+    expect_tf_values(file, "sine/g", g, ulps);
+    expect_tf_values(file, "sine/g2", g2, ulps);
+  }
+  auto cumprod = function([](Tensor m, Tensor w) {
+    GradientTape t;
+    t.watch(m);
+    t.watch(w);
+    auto [y, ta] = for_range(
+        constant(int64_t{0}), constant(m.dim(0)), constant(int64_t{1}),
+        [&](const Tensor& i, const std::pair<Tensor, TensorArray>& s) {
+          Tensor next = s.first * gather(m, i, 0) + w;
+          return std::pair<Tensor, TensorArray>{next, s.second.write(cast(i, int32), next)};
+        },
+        std::pair<Tensor, TensorArray>{ones({3}, float64), TensorArray(float64, m.dim(0))});
+    Tensor st = ta.stack();
+    Tensor loss = reduce_sum(st * st);
+    std::vector<Tensor> g = t.gradient(loss, std::vector<Source>{m, w});
+    return std::make_tuple(st, g[0], g[1]);
+  });
+  {
+    auto [st, gm, gw] = cumprod(M, W);
+    expect_tf_values(file, "cumprod/stack", st, ulps);
+    expect_tf_values(file, "cumprod/gm", gm, ulps);
+    expect_tf_values(file, "cumprod/gw", gw, ulps);
+  }
+  auto array_ops = function([](Tensor m) {
+    GradientTape t;
+    t.watch(m);
+    TensorArray ta = TensorArray(float64, 4).unstack(m * m);
+    Tensor a = ta.read(1) * ta.read(2) + reduce_sum(ta.gather({0, 3}), 0);
+    TensorArray pieces = TensorArray(float64, 2).split(sin(m), {3, 1});
+    TensorArray back = TensorArray(float64, 4).scatter({3, 2, 1, 0}, m);
+    Tensor loss = reduce_sum(reshape(pieces.concat(), {4, 3}) * back.stack()) + reduce_sum(a * a);
+    return std::make_tuple(loss, t.gradient(loss, m));
+  });
+  {
+    auto [loss, gm] = array_ops(M);
+    expect_tf_values(file, "array_ops/loss", loss, ulps);
+    expect_tf_values(file, "array_ops/gm", gm, ulps);
+  }
+  auto nested = function([](Tensor x) {
+    GradientTape t;
+    t.watch(x);
+    Tensor total = for_range(constant(int64_t{0}), constant(int64_t{3}), constant(int64_t{1}),
+                             [&](const Tensor& i, const LoopVars& v) {
+                               Tensor inner = for_range(constant(int64_t{0}), i + constant(int64_t{1}), constant(int64_t{1}),
+                                                        [&](const Tensor&, const LoopVars& w) { return LoopVars{w[0] + cos(x) * x}; },
+                                                        {zeros_like(x)})[0];
+                               return LoopVars{v[0] + inner * cast(i + constant(int64_t{1}), float64)};
+                             },
+                             {zeros_like(x)})[0];
+    return std::make_tuple(total, t.gradient(reduce_sum(total), x));
+  });
+  {
+    auto [total, g] = nested(X);
+    expect_tf_values(file, "nested/total", total, ulps);
+    expect_tf_values(file, "nested/g", g, ulps);
+  }
+  auto grow = function([](Tensor x) {
+    auto [i, ta] = while_loop([](const Tensor& k, const TensorArray&) { return less(k, constant(int32_t{5})); },
+                              [&](const Tensor& k, const TensorArray& a) {
+                                return std::make_tuple(k + constant(int32_t{1}), a.write(k, x * cast(k, float64)));
+                              },
+                              std::make_tuple(constant(int32_t{0}), TensorArray(float64, 0, {.dynamic_size = true})));
+    return ta.stack();
+  });
+  expect_tf_values(file, "grow/stack", grow(X), ulps);
+}
+
 TEST_P(ControlFlowTest, StatefulBranchesRunOnlyWhenTaken) {
   Variable counter(constant(0.f));
   auto f = function([&](Tensor x) {
