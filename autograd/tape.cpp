@@ -569,7 +569,7 @@ bool any_tape_recording() {
   return false;
 }
 
-TapeIsolation::TapeIsolation() {
+TapeIsolation::TapeIsolation() : saved_hook_(context().tapes) {
   auto& set = tape_set();
   saved_ = std::move(set.active);
   set.active.clear();
@@ -579,7 +579,10 @@ TapeIsolation::TapeIsolation() {
 TapeIsolation::~TapeIsolation() {
   auto& set = tape_set();
   set.active = std::move(saved_);
-  set.update_hook();
+  // Back to the hook as it was, not as the tape set would set it: inside a
+  // kernel (KernelScope pauses the tapes) the kernel's own ops must stay
+  // unrecorded after an isolated trace.
+  context().tapes = saved_hook_;
 }
 
 GradientTape::StopRecording GradientTape::stop_recording() {

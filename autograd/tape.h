@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/context.h"
 #include "core/tensor.h"
 #include "core/variable.h"
 
@@ -150,6 +151,7 @@ class TapeIsolation {
 
  private:
   std::vector<GradientTape::Impl*> saved_;
+  TapeHook* saved_hook_;  // the context's hook as it was (a kernel's scope pauses it)
 };
 
 }  // namespace ember

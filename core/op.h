@@ -48,6 +48,14 @@ class FunctionBody {
   /// for an input that takes none). Built on first use, from `inputs` (a
   /// call's, whose variable handles give the variables' dtypes and shapes).
   virtual std::shared_ptr<const FunctionBody> gradient(std::span<const Tensor> inputs) const = 0;
+  /// Runs `while cond(vars): vars = this(vars)` itself, faster than two
+  /// calls per iteration (graph/'s traced bodies fuse the condition into
+  /// the body's plan). False where it cannot: the caller then loops.
+  virtual bool run_while(const FunctionBody& cond, std::vector<Tensor>& vars) const {
+    (void)cond;
+    (void)vars;
+    return false;
+  }
 };
 using FunctionRef = std::shared_ptr<const FunctionBody>;
 

@@ -80,6 +80,64 @@ std::shared_ptr<const FunctionBody> TracedBody::gradient(std::span<const Tensor>
 
 namespace {
 
+// The graph's captured tensors, as interpret() takes them.
+std::vector<Tensor> captures_of(const Graph& g) {
+  std::vector<Tensor> out;
+  for (int k : g.captures) out.push_back(g.nodes[static_cast<size_t>(k)].value);
+  return out;
+}
+
+bool host_truth(const Tensor& t) { return t.to(Device::cpu()).item<bool>(); }
+
+}  // namespace
+
+bool TracedBody::run_while(const FunctionBody& cond_body, std::vector<Tensor>& vars) const {
+  const auto* cond = dynamic_cast<const TracedBody*>(&cond_body);
+  if (!cond || stateful() || cond->stateful()) return false;  // (a random op's stream lives in its executor)
+  std::shared_ptr<detail::ConcreteFunctionImpl> fused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (fused_cond_ != cond) {
+      // vars -> (body(vars)..., cond(body(vars))): the two graphs inlined into one.
+      auto graph = std::make_shared<Graph>();
+      {
+        TapeIsolation isolation;
+        Tracer tracer(*graph, false, false);
+        TraceScope scope(tracer);
+        const Graph& bg = f_.graph();
+        std::vector<Tensor> args;
+        for (size_t i = 0; i < bg.arguments.size(); ++i) {
+          const OutputSpec& s = bg.nodes[static_cast<size_t>(bg.arguments[i])].outputs[0];
+          args.push_back(tracer.placeholder(s.dtype, s.shape, "loop_var"));
+          if (s.dtype == resource) args.back().impl()->resource = vars[i].impl()->resource;
+        }
+        std::vector<std::vector<Tensor>> bv = interpret(bg, args, captures_of(bg));
+        std::vector<Tensor> next;
+        for (NodeOutput o : bg.outputs) next.push_back(bv[static_cast<size_t>(o.node)][static_cast<size_t>(o.index)]);
+        const Graph& cg = cond->function().graph();
+        std::vector<std::vector<Tensor>> cv = interpret(cg, next, captures_of(cg));
+        NodeOutput k = cg.outputs[0];
+        for (const Tensor& t : next) graph->outputs.push_back(tracer.output_of(t));
+        graph->outputs.push_back(tracer.output_of(cv[static_cast<size_t>(k.node)][static_cast<size_t>(k.index)]));
+      }
+      fused_ = detail::make_concrete(f_.name() + "_fused", graph);
+      fused_cond_ = cond;
+    }
+    fused = fused_;
+  }
+  if (!host_truth(cond->call(vars)[0])) return true;
+  Executor& step = *fused->executor;
+  for (;;) {
+    std::vector<Tensor> out = step.run(vars);
+    bool keep_going = host_truth(out.back());
+    out.pop_back();
+    vars = std::move(out);
+    if (!keep_going) return true;
+  }
+}
+
+namespace {
+
 Tracer* current_tracer() { return dynamic_cast<Tracer*>(context().tracer); }
 
 bool truth(const Tensor& t) { return t.to(Device::cpu()).item<bool>(); }

@@ -31,12 +31,18 @@ class TracedBody final : public FunctionBody {
   std::vector<OutputSpec> output_specs() const override;
   bool stateful() const override;
   std::shared_ptr<const FunctionBody> gradient(std::span<const Tensor> inputs) const override;
+  /// As a loop's body with a traced `cond`, neither running a stateful op:
+  /// one plan computing the body and then the condition on its results,
+  /// built on first use, runs each iteration.
+  bool run_while(const FunctionBody& cond, std::vector<Tensor>& vars) const override;
   const ConcreteFunction& function() const { return f_; }
 
  private:
   ConcreteFunction f_;
   mutable std::mutex mu_;
   mutable std::shared_ptr<const FunctionBody> gradient_;
+  mutable const FunctionBody* fused_cond_ = nullptr;
+  mutable std::shared_ptr<detail::ConcreteFunctionImpl> fused_;
 };
 
 namespace detail {

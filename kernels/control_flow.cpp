@@ -31,7 +31,8 @@ void while_kernel(KernelContext& c) {
   const FunctionRef& cond = c.attrs.get<FunctionRef>("cond");
   const FunctionRef& body = c.attrs.get<FunctionRef>("body");
   std::vector<Tensor> vars(c.inputs.begin(), c.inputs.end());
-  while (truth(cond->call(vars)[0])) vars = body->call(vars);
+  if (!body->run_while(*cond, vars))
+    while (truth(cond->call(vars)[0])) vars = body->call(vars);
   set_outputs(c, vars);
 }
 
