@@ -127,6 +127,7 @@ bool TracedBody::run_while(const FunctionBody& cond_body, std::vector<Tensor>& v
   }
   if (!host_truth(cond->call(vars)[0])) return true;
   Executor& step = *fused->executor;
+  if (step.run_loop(vars)) return true;
   for (;;) {
     std::vector<Tensor> out = step.run(vars);
     bool keep_going = host_truth(out.back());

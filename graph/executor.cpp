@@ -356,19 +356,51 @@ void Executor::build_arena(const std::vector<Device>& step_devices) {
       s.arena_out[k] = arena_slot_tensor_[sl];
     }
   }
+  std::unordered_map<int, const Tensor*> preset_value;
+  for (auto [sl, node] : preset_) preset_value[sl] = &graph_.nodes[static_cast<size_t>(node)].value;
+  // The outputs a call moves out of their slots (each slot once; constants stay).
+  output_moves_.clear();
+  for (size_t i = 0; i < output_slots_.size(); ++i) {
+    int sl = output_slots_[i];
+    bool once = std::count(output_slots_.begin(), output_slots_.end(), sl) == 1;
+    output_moves_.push_back(once && !preset_value.count(sl));
+  }
   for (Step& s : steps_) {
     s.arena_in.assign(s.in_slots.size(), Tensor());
     s.dynamic_in.clear();
+    s.dynamic_moves.clear();
     for (size_t i = 0; i < s.in_slots.size(); ++i) {
       const Tensor& held = arena_slot_tensor_[static_cast<size_t>(s.in_slots[i])];
+      auto preset = preset_value.find(s.in_slots[i]);
       if (held.defined())
         s.arena_in[i] = held;
+      else if (preset != preset_value.end())  // a constant or a capture: held for good too
+        s.arena_in[i] = *preset->second;
       else
         s.dynamic_in.emplace_back(static_cast<int>(i), s.in_slots[i]);
+    }
+    // A value this step reads last, once, moves into the kernel's inputs
+    // (no reference count traffic): its slot is released here anyway.
+    for (auto [pos, sl] : s.dynamic_in) {
+      int uses = 0;
+      for (auto [p2, sl2] : s.dynamic_in) uses += sl2 == sl;
+      bool last = std::find(s.release.begin(), s.release.end(), sl) != s.release.end();
+      s.dynamic_moves.push_back(last && uses == 1);
     }
   }
   arena_device_ = *device;
   arena_state_ = ArenaState::Built;
+}
+
+void Executor::fill_arena_slots(std::vector<Tensor>& slots, std::span<const Tensor> arguments) const {
+  for (size_t i = 0; i < arguments.size(); ++i)
+    slots[static_cast<size_t>(slot_base_[static_cast<size_t>(graph_.arguments[i])])] = arguments[i];
+  for (size_t i = 0; i < output_slots_.size(); ++i)  // (the steps hold the rest of the constants)
+    if (!output_moves_[i]) {
+      int sl = output_slots_[i];
+      for (auto [psl, node] : preset_)
+        if (psl == sl) slots[static_cast<size_t>(sl)] = graph_.nodes[static_cast<size_t>(node)].value;
+    }
 }
 
 void Executor::fill_slots(std::vector<Tensor>& slots, std::span<const Tensor> arguments) const {
@@ -389,9 +421,11 @@ std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
           same_device = same_device && (!is_computable(a.dtype()) || a.device() == arena_device_);
         if (same_device) {
           std::vector<Tensor> slots(static_cast<size_t>(num_slots_));
-          fill_slots(slots, arguments);
-          if (graph_eligible_ && arena_device_.is_cuda() && graph_mode_ != GraphMode::Unusable)
+          if (graph_eligible_ && arena_device_.is_cuda() && graph_mode_ != GraphMode::Unusable) {
+            fill_slots(slots, arguments);
             return run_graph(slots, arguments);
+          }
+          fill_arena_slots(slots, arguments);
           ++arena_runs_;
           return run_in_arena(slots);
         }
@@ -412,19 +446,89 @@ std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
   return run_steps(slots, direct);
 }
 
+Tensor Executor::recycled_output(size_t slot, const OutputSpec& spec) {
+  if (recycled_.size() != static_cast<size_t>(num_slots_)) recycled_.resize(static_cast<size_t>(num_slots_));
+  auto& pool = recycled_[slot];
+  for (Tensor& old : pool)
+    if (old.defined() && old.buffer_is_exclusive()) {  // nobody holds what a call returned before: write over it
+      TensorImpl& impl = *old.impl();
+      impl.id = TensorImpl::next_id();  // a new value: a new identity for tapes
+      impl.watch_marks[0].store(0, std::memory_order_relaxed);
+      impl.watch_marks[1].store(0, std::memory_order_relaxed);
+      return old;
+    }
+  Tensor fresh = Tensor::empty(spec.shape, spec.dtype, arena_device_);
+  if (fresh.nbytes() <= kRecycledBytes) {  // (small values only: the pool keeps the last two alive)
+    pool[0] = std::move(pool[1]);
+    pool[1] = fresh;
+  }
+  return fresh;
+}
+
 std::vector<Tensor> Executor::run_in_arena(std::vector<Tensor>& slots) {
+  std::vector<Tensor> outputs;
+  run_in_arena(slots, outputs);
+  return outputs;
+}
+
+bool Executor::run_loop(std::vector<Tensor>& vars) {
+  const Context& ctx = context();
+  if (ctx.tracer != nullptr || ctx.tapes != nullptr || arena_state_ != ArenaState::Built) return false;
+  std::unique_lock<std::mutex> lock(arena_mu_, std::try_to_lock);
+  if (!lock.owns_lock() || arena_state_ != ArenaState::Built || (graph_eligible_ && arena_device_.is_cuda()))
+    return false;
+  const size_t n = vars.size();
+  if (n + 1 != output_slots_.size() || n != graph_.arguments.size()) return false;
+  for (const Tensor& a : vars)
+    if (is_computable(a.dtype()) && !(a.device() == arena_device_)) return false;
+  std::vector<Tensor> slots(static_cast<size_t>(num_slots_));
+  std::vector<Tensor> in = std::move(vars), out;
+  out.reserve(n + 1);
+  Context& c = context();
+  KernelScope scope(c, arena_device_, nullptr);  // once for every iteration
+  int64_t runs = 0;
+  for (;;) {
+    // The arguments move into their slots: nothing else needs them.
+    for (size_t i = 0; i < n; ++i)
+      slots[static_cast<size_t>(slot_base_[static_cast<size_t>(graph_.arguments[i])])] = std::move(in[i]);
+    fill_arena_slots(slots, {});
+    ++runs;
+    out.clear();
+    run_arena_steps(c, scope.outer_api(), slots, out);
+    const Tensor& keep = out.back();
+    bool keep_going = keep.device().is_cpu() ? *static_cast<const bool*>(keep.raw_data())
+                                             : keep.to(Device::cpu()).item<bool>();
+    out.pop_back();
+    std::swap(in, out);  // this iteration's results are the next one's arguments
+    if (!keep_going) break;
+  }
+  arena_runs_ += runs;
+  vars = std::move(in);
+  return true;
+}
+
+void Executor::run_in_arena(std::vector<Tensor>& slots, std::vector<Tensor>& outputs) {
   // The context run_op sets per op, set once: the arena's device, no tapes.
   Context& ctx = context();
   KernelScope scope(ctx, arena_device_, nullptr);
+  run_arena_steps(ctx, scope.outer_api(), slots, outputs);
+}
+
+void Executor::run_arena_steps(Context& ctx, const char* outer_api, std::vector<Tensor>& slots,
+                               std::vector<Tensor>& outputs) {
   // Arena values never pass through `slots`: the steps hold them.
   for (Step& s : steps_) {
     const Node& n = graph_.nodes[static_cast<size_t>(s.node)];
-    for (auto [pos, sl] : s.dynamic_in) s.arena_in[static_cast<size_t>(pos)] = slots[static_cast<size_t>(sl)];
+    for (size_t j = 0; j < s.dynamic_in.size(); ++j) {
+      auto [pos, sl] = s.dynamic_in[j];
+      Tensor& from = slots[static_cast<size_t>(sl)];
+      s.arena_in[static_cast<size_t>(pos)] = s.dynamic_moves[j] ? std::move(from) : from;
+    }
     try {
       for (size_t k = 0; k < n.outputs.size(); ++k)
         if (arena_buffer_[static_cast<size_t>(s.out_slot) + k] < 0 && !n.op->allocates_outputs)
-          s.arena_out[k] = Tensor::empty(n.outputs[k].shape, n.outputs[k].dtype, arena_device_);
-      ctx.api = scope.outer_api() ? scope.outer_api() : s.api;
+          s.arena_out[k] = recycled_output(static_cast<size_t>(s.out_slot) + k, n.outputs[k]);
+      ctx.api = outer_api ? outer_api : s.api;
       if (s.random >= 0) {
         std::lock_guard<std::mutex> lock(random_->mu);
         Attrs& attrs = random_->attrs[static_cast<size_t>(s.random)];
@@ -453,10 +557,11 @@ std::vector<Tensor> Executor::run_in_arena(std::vector<Tensor>& slots) {
     for (int sl : s.release)
       if (arena_buffer_[static_cast<size_t>(sl)] < 0) slots[static_cast<size_t>(sl)] = Tensor();
   }
-  std::vector<Tensor> outputs;
   outputs.reserve(output_slots_.size());
-  for (int sl : output_slots_) outputs.push_back(slots[static_cast<size_t>(sl)]);
-  return outputs;
+  for (size_t i = 0; i < output_slots_.size(); ++i) {
+    Tensor& v = slots[static_cast<size_t>(output_slots_[i])];
+    outputs.push_back(output_moves_[i] ? std::move(v) : v);
+  }
 }
 
 std::vector<Tensor> Executor::run_steps(std::vector<Tensor>& slots, bool direct, std::vector<Device>* devices) {

@@ -27,6 +27,7 @@
 // that waits for the host) leaves the executor on the arena's way.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -79,6 +80,13 @@ class Executor {
   /// dispatch point (so an enclosing trace records the ops, and tapes record
   /// them for gradients). An error names the node and its op.
   std::vector<Tensor> run(std::span<const Tensor> arguments);
+  /// Runs the graph as a loop's step: its outputs are the next call's
+  /// arguments plus a scalar bool, and calls repeat (with no allocation
+  /// once its outputs' buffers are recycled) until that bool is false;
+  /// `vars` then holds the last arguments. False, with `vars` untouched,
+  /// where only a plain call can run it (no arena yet, a tape or a trace
+  /// active, another device, a CUDA graph): the caller loops on run().
+  bool run_loop(std::vector<Tensor>& vars);
 
  private:
   struct Step {
@@ -95,21 +103,35 @@ class Executor {
     // (and slots) filled per call, and cleared after the step.
     std::vector<Tensor> arena_in, arena_out;
     std::vector<std::pair<int, int>> dynamic_in;
+    std::vector<bool> dynamic_moves;  // per dynamic_in: moved in (its last use) rather than copied
   };
   std::vector<Tensor> run_steps(std::vector<Tensor>& slots, bool direct, std::vector<Device>* devices = nullptr);
   std::vector<Tensor> run_in_arena(std::vector<Tensor>& slots);
+  void run_in_arena(std::vector<Tensor>& slots, std::vector<Tensor>& outputs);
+  // The arena's steps, inside the caller's KernelScope.
+  void run_arena_steps(Context& ctx, const char* outer_api, std::vector<Tensor>& slots, std::vector<Tensor>& outputs);
   void fill_slots(std::vector<Tensor>& slots, std::span<const Tensor> arguments) const;
+  // The arena's way: the arguments given (all, or none where the caller
+  // placed them) and the constants that are outputs (its steps hold the rest).
+  void fill_arena_slots(std::vector<Tensor>& slots, std::span<const Tensor> arguments) const;
   std::vector<Tensor> run_graph(std::vector<Tensor>& slots, std::span<const Tensor> arguments);
   std::vector<Tensor> capture_graph(std::vector<Tensor>& slots, std::span<const Tensor> arguments);
   void drop_graph();
   void plan_cuda_graph(bool allowed, const std::vector<int>& last_use, const std::vector<bool>& pinned);
   void build_arena(const std::vector<Device>& step_devices);
   void plan_arena();
+  // An output (or an escaping value) of the arena's run: a buffer a former
+  // call returned, once nobody holds it (a loop's previous iterations), else
+  // a new one. Values up to kRecycledBytes; two kept per slot (ping-pong).
+  Tensor recycled_output(size_t slot, const OutputSpec& spec);
+  static constexpr size_t kRecycledBytes = 64 * 1024;
+  std::vector<std::array<Tensor, 2>> recycled_;  // per slot; guarded by arena_mu_
   const Graph& graph_;
   std::vector<int> slot_base_;  // per node, its first output's slot
   int num_slots_ = 0;
   std::vector<Step> steps_;
   std::vector<int> output_slots_;
+  std::vector<bool> output_moves_;  // per output, once the arena is built: moved out of its slot
   std::vector<std::pair<int, int>> preset_;  // (slot, node): constants and captures
   std::shared_ptr<RandomStreams> random_;
 
