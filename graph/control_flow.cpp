@@ -121,6 +121,8 @@ bool TracedBody::run_while(const FunctionBody& cond_body, std::vector<Tensor>& v
         graph->outputs.push_back(tracer.output_of(cv[static_cast<size_t>(k.node)][static_cast<size_t>(k.index)]));
       }
       fused_ = detail::make_concrete(f_.name() + "_fused", graph);
+      // Its own executor: the condition stays in the arena (run_loop reads it there).
+      fused_->executor = std::make_unique<Executor>(*fused_->graph, nullptr, /*cuda_graphs=*/false, /*loop_step=*/true);
       fused_cond_ = cond;
     }
     fused = fused_;

@@ -39,7 +39,8 @@ namespace {
 
 }  // namespace
 
-Executor::Executor(const Graph& graph, std::shared_ptr<RandomStreams> streams, bool cuda_graphs) : graph_(graph) {
+Executor::Executor(const Graph& graph, std::shared_ptr<RandomStreams> streams, bool cuda_graphs, bool loop_step)
+    : graph_(graph), loop_step_(loop_step) {
   const bool fresh_streams = streams == nullptr;
   random_ = fresh_streams ? std::make_shared<RandomStreams>() : std::move(streams);
   size_t random_count = 0;
@@ -277,7 +278,10 @@ void Executor::plan_arena() {
     for (size_t k = 0; k < n.outputs.size(); ++k)
       eligible[static_cast<size_t>(s.out_slot) + k] = is_computable(n.outputs[k].dtype);
   }
-  for (int sl : output_slots_) eligible[static_cast<size_t>(sl)] = false;
+  for (size_t i = 0; i < output_slots_.size(); ++i)  // (a loop step's condition stays: outputs are never freed)
+    if (!loop_step_ || i + 1 < output_slots_.size() ||
+        std::count(output_slots_.begin(), output_slots_.end(), output_slots_[i]) > 1)
+      eligible[static_cast<size_t>(output_slots_[i])] = false;
   for (const Step& s : steps_)
     if (!plain(graph_.nodes[static_cast<size_t>(s.node)]))
       for (int in : s.in_slots) eligible[static_cast<size_t>(in)] = false;
@@ -494,11 +498,11 @@ bool Executor::run_loop(std::vector<Tensor>& vars) {
     fill_arena_slots(slots, {});
     ++runs;
     out.clear();
-    run_arena_steps(c, scope.outer_api(), slots, out);
-    const Tensor& keep = out.back();
+    run_arena_steps(c, scope.outer_api(), slots, out, n);  // the condition is read where it lies
+    size_t flag = static_cast<size_t>(output_slots_.back());
+    const Tensor& keep = arena_buffer_[flag] >= 0 ? arena_slot_tensor_[flag] : slots[flag];
     bool keep_going = keep.device().is_cpu() ? *static_cast<const bool*>(keep.raw_data())
                                              : keep.to(Device::cpu()).item<bool>();
-    out.pop_back();
     std::swap(in, out);  // this iteration's results are the next one's arguments
     if (!keep_going) break;
   }
@@ -515,7 +519,7 @@ void Executor::run_in_arena(std::vector<Tensor>& slots, std::vector<Tensor>& out
 }
 
 void Executor::run_arena_steps(Context& ctx, const char* outer_api, std::vector<Tensor>& slots,
-                               std::vector<Tensor>& outputs) {
+                               std::vector<Tensor>& outputs, size_t count) {
   // Arena values never pass through `slots`: the steps hold them.
   for (Step& s : steps_) {
     const Node& n = graph_.nodes[static_cast<size_t>(s.node)];
@@ -558,9 +562,14 @@ void Executor::run_arena_steps(Context& ctx, const char* outer_api, std::vector<
       if (arena_buffer_[static_cast<size_t>(sl)] < 0) slots[static_cast<size_t>(sl)] = Tensor();
   }
   outputs.reserve(output_slots_.size());
-  for (size_t i = 0; i < output_slots_.size(); ++i) {
-    Tensor& v = slots[static_cast<size_t>(output_slots_[i])];
-    outputs.push_back(output_moves_[i] ? std::move(v) : v);
+  count = std::min(count, output_slots_.size());
+  for (size_t i = 0; i < count; ++i) {
+    size_t sl = static_cast<size_t>(output_slots_[i]);
+    Tensor& v = slots[sl];
+    if (arena_buffer_[sl] >= 0)
+      outputs.push_back(arena_slot_tensor_[sl]);  // a loop step's condition
+    else
+      outputs.push_back(output_moves_[i] ? std::move(v) : v);
   }
 }
 

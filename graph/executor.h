@@ -68,7 +68,11 @@ class Executor {
   /// executor's), which must have one per random node of `graph`.
   /// `cuda_graphs`: capture and replay on a GPU where the graph qualifies
   /// (EMBER_CUDA_GRAPHS=0 in the environment turns it off everywhere).
-  explicit Executor(const Graph& graph, std::shared_ptr<RandomStreams> streams = nullptr, bool cuda_graphs = true);
+  /// `loop_step`: the graph is a loop's fused step (run_loop): its last
+  /// output, the condition, lives in the arena (a call's result then holds
+  /// the arena's buffer, valid until the next call).
+  explicit Executor(const Graph& graph, std::shared_ptr<RandomStreams> streams = nullptr, bool cuda_graphs = true,
+                    bool loop_step = false);
   ~Executor();
   const std::shared_ptr<RandomStreams>& random_streams() const { return random_; }
   ExecutorStats stats() const;
@@ -108,8 +112,9 @@ class Executor {
   std::vector<Tensor> run_steps(std::vector<Tensor>& slots, bool direct, std::vector<Device>* devices = nullptr);
   std::vector<Tensor> run_in_arena(std::vector<Tensor>& slots);
   void run_in_arena(std::vector<Tensor>& slots, std::vector<Tensor>& outputs);
-  // The arena's steps, inside the caller's KernelScope.
-  void run_arena_steps(Context& ctx, const char* outer_api, std::vector<Tensor>& slots, std::vector<Tensor>& outputs);
+  // The arena's steps, inside the caller's KernelScope; the first `count` outputs.
+  void run_arena_steps(Context& ctx, const char* outer_api, std::vector<Tensor>& slots, std::vector<Tensor>& outputs,
+                       size_t count = SIZE_MAX);
   void fill_slots(std::vector<Tensor>& slots, std::span<const Tensor> arguments) const;
   // The arena's way: the arguments given (all, or none where the caller
   // placed them) and the constants that are outputs (its steps hold the rest).
@@ -131,7 +136,8 @@ class Executor {
   int num_slots_ = 0;
   std::vector<Step> steps_;
   std::vector<int> output_slots_;
-  std::vector<bool> output_moves_;  // per output, once the arena is built: moved out of its slot
+  std::vector<bool> output_moves_;
+  bool loop_step_ = false;  // per output, once the arena is built: moved out of its slot
   std::vector<std::pair<int, int>> preset_;  // (slot, node): constants and captures
   std::shared_ptr<RandomStreams> random_;
 
