@@ -34,13 +34,14 @@ Grads if_grad(const GradContext& c) {
 GRAD(op_name::StatelessIf, kGradUsesAll) { return if_grad(c); } END_GRAD;
 GRAD(op_name::If, kGradUsesAll) { return if_grad(c); } END_GRAD;
 
-// A loop recorded by an eager tape (a traced function holding a loop runs
-// its nodes one by one under a tape, graph/function.cpp): the loop is run
-// again from its inputs under a tape of its own, each iteration's condition
-// and body a traced call (the body recorded as one op with a traced
-// backward), and that tape gives the gradient. Inside a trace, or with a
-// tape recording the gradient (a second derivative), the gradient is built
-// of ops instead: loop_gradient() (graph/control_flow.cpp).
+// A While op an eager tape recorded with concrete inputs (one run through
+// the dispatch point under a tape; a traced function's call is recorded as
+// one op instead, whose backward traces the loop's gradient): the loop is
+// run again from its inputs under a tape of its own, each body call
+// recorded as one op with a traced backward, and that tape gives the
+// gradient. Inside a trace, or with a tape recording the gradient (a second
+// derivative), the gradient is built of ops: loop_gradient()
+// (graph/control_flow.cpp).
 Grads while_grad(const GradContext& c) {
   bool symbolic = false;
   for (const Tensor& t : c.inputs) symbolic = symbolic || t.is_symbolic();

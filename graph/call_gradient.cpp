@@ -253,9 +253,6 @@ void init_call_op(ConcreteFunctionImpl& impl) {
   for (int c : g.captures) (g.nodes[static_cast<size_t>(c)].outputs[0].dtype == resource ? resources : others).push_back(k++);
   impl.op_order = resources;
   impl.op_order.insert(impl.op_order.end(), others.begin(), others.end());
-  for (const Node& n : g.nodes)
-    if (n.kind == Node::Kind::Op && (n.op->name == op_name::While || n.op->name == op_name::StatelessWhile))
-      impl.record_nodes = true;
   OpDef& op = impl.call_op;
   op.name = "StatefulPartitionedCall";
   op.api_name = impl.name;

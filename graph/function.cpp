@@ -387,10 +387,8 @@ std::vector<Tensor> ConcreteFunction::call(std::span<const Tensor> tensors) cons
     std::vector<Tensor> op_inputs;
     op_inputs.reserve(flat.size());
     for (int k : impl_->op_order) op_inputs.push_back(flat[static_cast<size_t>(k)]);
-    if (ctx.tapes->would_record(impl_->call_op, op_inputs)) {
-      if (impl_->record_nodes) return impl_->executor->run(tensors);  // node by node, each recorded
+    if (ctx.tapes->would_record(impl_->call_op, op_inputs))
       return detail::call_recorded(impl_, std::move(flat), std::move(op_inputs));
-    }
     detail::PauseTapes pause;
     return impl_->executor->run(tensors);
   }

@@ -48,10 +48,6 @@ struct ConcreteFunctionImpl {
   // values. `op_order[k]` is the flat input at op input k.
   OpDef call_op;
   std::vector<int> op_order;
-  // The graph holds a loop, whose gradient cannot be traced yet: under a
-  // tape its nodes run one by one, each recorded (the loop's gradient then
-  // runs it again eagerly, autograd/grad_control_flow.cpp).
-  bool record_nodes = false;
   std::mutex gradient_mu;
   std::shared_ptr<CallGradient> gradient;  // built on the first recorded call
 };
