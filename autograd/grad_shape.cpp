@@ -64,6 +64,7 @@ GRAD(op_name::PadV2, kGradUsesNothing) {
   return {slice(G, begin, size)};
 } END_GRAD;
 GRAD(op_name::Snapshot, kGradUsesNothing) { return {G}; } END_GRAD;  // a copy
+GRAD(op_name::EnsureShape, kGradUsesNothing) { return {G}; } END_GRAD;  // the input, checked
 // clang-format on
 
 }  // namespace

@@ -99,6 +99,7 @@ inline constexpr char PadV2[] = "PadV2";
 inline constexpr char BroadcastTo[] = "BroadcastTo";
 inline constexpr char Fill[] = "Fill";
 inline constexpr char Snapshot[] = "Snapshot";
+inline constexpr char EnsureShape[] = "EnsureShape";
 
 // index
 inline constexpr char GatherV2[] = "GatherV2";

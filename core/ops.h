@@ -103,6 +103,10 @@ Tensor stop_gradient(const Tensor& x);
 Tensor identity(const Tensor& x);
 /// A copy of `x` in a new buffer on its device (TensorFlow's Snapshot).
 Tensor snapshot(const Tensor& x);
+/// tf.ensure_shape: `x`, checked (when it runs) to have a shape compatible
+/// with `shape`, and known to have it from then on (a traced tensor's unknown
+/// dimensions pinned).
+Tensor ensure_shape(const Tensor& x, const TensorShape& shape);
 
 // ---- elementwise, binary (NumPy broadcasting) --------------------------------
 Tensor add(const Tensor& a, const Tensor& b);

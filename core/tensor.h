@@ -114,6 +114,10 @@ class Tensor {
 
   /// Same buffer, new shape (one dimension may be -1 and is inferred).
   Tensor reshape(const TensorShape& shape) const;
+  /// tf.Tensor.set_shape: pins what is known of the shape. A concrete
+  /// tensor's shape must be compatible (InvalidArgument otherwise); a traced
+  /// one becomes ensure_shape(*this, shape), checked when it runs.
+  void set_shape(const TensorShape& shape);
   /// A copy on `device` (this tensor itself when already there).
   Tensor to(Device device) const;
   Tensor to(std::string_view device) const { return to(Device::parse(device)); }

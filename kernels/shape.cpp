@@ -27,6 +27,16 @@ void alias_kernel(KernelContext& c) {
   c.outputs[0] = Tensor(TensorImpl::view_of(*c.inputs[0].impl()));
 }
 
+// EnsureShape: the input (a new tensor on its buffer) once its shape is
+// checked against the one the trace was promised.
+void ensure_shape_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  const TensorShape& want = c.attrs.get<TensorShape>("shape");
+  EMBER_CHECK(!want.rank_known() || x.shape().is_compatible_with(want), InvalidArgument, "[ensure_shape] Shape of tensor ",
+              x.shape().to_debug_string(), " is not compatible with expected shape ", want.to_debug_string(), ".");
+  c.outputs[0] = Tensor(TensorImpl::view_of(*x.impl()));
+}
+
 // Snapshot: a copy into the output's own buffer.
 void snapshot_kernel(KernelContext& c) {
   copy_bytes(c.outputs[0].raw_data(), c.device, c.inputs[0].raw_data(), c.device,
@@ -184,6 +194,7 @@ EMBER_REGISTER_EVERYWHERE(op_name::Identity, alias_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::StopGradient, alias_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Fill, fill_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Snapshot, snapshot_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::EnsureShape, ensure_shape_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Transpose, transpose_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Slice, slice_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::StridedSlice, strided_slice_kernel);

@@ -429,6 +429,40 @@ TEST_P(ControlFlowTest, ValuesAndGradientsMatchTensorFlow) {
   expect_tf_values(file, "grow/stack", grow(X), ulps);
 }
 
+TEST_P(ControlFlowTest, SetShapePinsWhatALoopLeftUnknown) {
+  // After concat in a for_range loop the first dimension is None; set_shape
+  // pins it again, checked when the function runs.
+  auto f = function([](Tensor x) {
+    Tensor grown = for_range(0, 2, 1, [&](const Tensor&, const LoopVars& v) { return LoopVars{concat({v[0], x}, 0)}; },
+                             {x}, {.shape_invariants = {TensorShape{TensorShape::kUnknown}}})[0];
+    EXPECT_EQ(grown.shape(), TensorShape{TensorShape::kUnknown});
+    grown.set_shape(TensorShape{6});
+    EXPECT_EQ(grown.shape(), TensorShape{6});
+    return grown;
+  });
+  EXPECT_EQ(values(f(constant({1.f, 2.f}))), (std::vector<float>{1, 2, 1, 2, 1, 2}));
+  EXPECT_EQ(f.list_concrete_functions()[0].structured_outputs(), "TensorSpec(shape=(6,), dtype=tf.float32, name=None)");
+  try {
+    f(constant({1.f, 2.f, 3.f}));  // a new trace: 9 elements, not 6
+    FAIL() << "expected InvalidArgument";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("Shape of tensor [9] is not compatible with expected shape [6]."),
+              std::string::npos)
+        << e.what();
+  }
+  // Inside a loop's body set_shape only tightens: the variable keeps its invariant.
+  auto g = function([](Tensor x) {
+    return while_loop([](const LoopVars& v) { return less(reduce_sum(v[0]), constant(100.f)); },
+                      [](const LoopVars& v) {
+                        Tensor next = v[0] * 2.f;
+                        next.set_shape(TensorShape{2});
+                        return LoopVars{next};
+                      },
+                      {x})[0];
+  });
+  EXPECT_EQ(values(g(constant({1.f, 2.f}))), (std::vector<float>{64, 128}));
+}
+
 TEST_P(ControlFlowTest, StatefulBranchesRunOnlyWhenTaken) {
   Variable counter(constant(0.f));
   auto f = function([&](Tensor x) {

@@ -11,7 +11,8 @@ const CoveredOps covered{op_name::Reshape,  op_name::Transpose,  op_name::Slice,
                          op_name::StridedSlice, op_name::ConcatV2, op_name::Pack,
                          op_name::Unpack,   op_name::SplitV,     op_name::Tile,
                          op_name::PadV2,    op_name::MirrorPad,  op_name::BroadcastTo,
-                         op_name::ExpandDims, op_name::Squeeze, op_name::Snapshot};
+                         op_name::ExpandDims, op_name::Squeeze, op_name::Snapshot,
+                         op_name::EnsureShape};
 
 TEST_P(ShapeOpsTest, ReshapeSharesTheBufferAndInfersMinusOne) {
   Tensor x = make(iota_values(12), {3, 4}, float32);
@@ -202,6 +203,36 @@ TEST_P(ShapeOpsTest, CloneAndToAreOpsTapesRecord) {
   ASSERT_TRUE(dz.defined());
   EXPECT_EQ(dz.device(), Device::cpu());
   EXPECT_TRUE(all_close(dz, {2, 2, 2}, {3}));
+}
+
+TEST_P(ShapeOpsTest, EnsureShapeChecksAndSetShapePins) {
+  Tensor x = constant({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}, TensorShape{2, 3});
+  Tensor y = ensure_shape(x, TensorShape{2, TensorShape::kUnknown});
+  EXPECT_EQ(y.shape(), (TensorShape{2, 3}));
+  EXPECT_EQ(values(y.to(Device::cpu())), values(x.to(Device::cpu())));
+  EXPECT_NE(y.id(), x.id());  // a new tensor on the same buffer
+  try {
+    ensure_shape(x, TensorShape{3, 2});
+    FAIL() << "expected InvalidArgument";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("Shapes (2, 3) and (3, 2) are not compatible"), std::string::npos) << e.what();
+  }
+  x.set_shape(TensorShape{TensorShape::kUnknown, 3});  // a concrete tensor: only checked
+  EXPECT_EQ(x.shape(), (TensorShape{2, 3}));
+  try {
+    x.set_shape(TensorShape{4});
+    FAIL() << "expected InvalidArgument";
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("Tensor's shape (2, 3) is not compatible with supplied shape (4,)."),
+              std::string::npos)
+        << e.what();
+  }
+  // Its gradient is the identity.
+  Tensor v = constant({1.0, 2.0}, float64);
+  GradientTape tape;
+  tape.watch(v);
+  Tensor s = reduce_sum(ensure_shape(v * v, TensorShape{2}));
+  EXPECT_EQ(values(tape.gradient(s, v).to(Device::cpu())), (std::vector<double>{2, 4}));
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(ShapeOpsTest);

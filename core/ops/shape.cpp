@@ -278,6 +278,19 @@ void infer_snapshot(InferContext& c) {
   c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()});
 }
 
+// The input's shape narrowed to the attribute's (TensorShape.merge_with).
+void infer_ensure_shape(InferContext& c) {
+  const TensorShape& have = c.inputs[0].shape();
+  const TensorShape& want = c.attrs.get<TensorShape>("shape");
+  if (!have.is_compatible_with(want) && have.rank_known() && want.rank_known())
+    c.fail("Shapes ", have.to_string(), " and ", want.to_string(), " are not compatible");
+  TensorShape out = have.rank_known() ? have : want;
+  if (have.rank_known() && want.rank_known())
+    for (int i = 0; i < out.rank(); ++i)
+      if (out.dim(i) == TensorShape::kUnknown) out.set_dim(i, want.dim(i));
+  c.outputs.push_back({c.inputs[0].dtype(), out});
+}
+
 void infer_fill(InferContext& c) {
   TensorShape s(ints(c, "shape"));
   for (int i = 0; i < s.rank(); ++i)
@@ -315,6 +328,7 @@ EMBER_DEFINE_OP(op_name::Tile).inputs(1).attr("multiples", AttrKind::Ints).api("
 EMBER_DEFINE_OP(op_name::PadV2).inputs(1).attr("paddings", AttrKind::Ints).attr("constant_values", AttrKind::Float).api("pad").set_infer(infer_pad);
 EMBER_DEFINE_OP(op_name::BroadcastTo).inputs(1).attr("shape", AttrKind::Ints).api("broadcast_to").set_infer(infer_broadcast_to);
 EMBER_DEFINE_OP(op_name::Snapshot).inputs(1).api("snapshot").set_infer(infer_snapshot);
+EMBER_DEFINE_OP(op_name::EnsureShape).inputs(1).attr("shape", AttrKind::Shape).api("ensure_shape").set_infer(infer_ensure_shape).set_allocates_outputs();
 EMBER_DEFINE_OP(op_name::Fill).inputs(0).attr("shape", AttrKind::Ints).attr("value", AttrKind::Float).attr("T", AttrKind::Type).api("fill").set_infer(infer_fill).not_differentiable();
 // clang-format on
 
@@ -515,6 +529,20 @@ TensorShape broadcast_shapes(const TensorShape& a, const TensorShape& b) {
 }
 
 Tensor snapshot(const Tensor& x) { return execute1(EMBER_OP(op_name::Snapshot), {x}); }
+
+Tensor ensure_shape(const Tensor& x, const TensorShape& shape) {
+  return execute1(EMBER_OP(op_name::EnsureShape), {x}, {{"shape", shape}});
+}
+
+void Tensor::set_shape(const TensorShape& shape) {
+  ApiScope api("set_shape");
+  if (!is_symbolic()) {
+    EMBER_CHECK(this->shape().is_compatible_with(shape) || !shape.rank_known(), InvalidArgument, "Tensor's shape ",
+                this->shape().to_string(), " is not compatible with supplied shape ", shape.to_string(), ".");
+    return;
+  }
+  *this = ensure_shape(*this, shape);
+}
 
 Tensor fill(const TensorShape& shape, double value, DType dtype, Device device) {
   DeviceScope scope(device);
