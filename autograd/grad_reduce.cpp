@@ -1,4 +1,6 @@
 // Gradients of the reductions (core/ops/reduce.cpp).
+#include <algorithm>
+
 #include "autograd/grad_util.h"
 
 namespace ember::autograd {
@@ -14,23 +16,40 @@ Reduced reduced(const GradContext& c) {
   Reduced r;
   const TensorShape& s = c.inputs[0].shape();
   Dims keep = s.dims();
+  EMBER_CHECK(s.rank_known(), Unimplemented, "[", c.op.api_name,
+              "] the gradient of a reduction over a tensor of unknown rank is not supported");
   for (int64_t a : c.attrs.get<Ints>("axis")) {
     int64_t n = a < 0 ? a + s.rank() : a;
     r.axes.push_back(n);
-    r.count *= s.dim(static_cast<int>(n));
+    r.count *= std::max<int64_t>(s.dim(static_cast<int>(n)), 1);
     keep[static_cast<size_t>(n)] = 1;
   }
   r.keep_shape = TensorShape(keep);
   return r;
 }
-// g reshaped to keep dims and broadcast back over x.
+// g reshaped to keep dims and broadcast back over x. Where x's shape is
+// not fully known (a traced tensor), the reduced axes are put back one by
+// one and the broadcast is an addition of zeros of x's shape when it runs.
 Tensor spread(const GradContext& c, const Tensor& t, const Reduced& r) {
-  return broadcast_to(reshape(t, r.keep_shape), c.inputs[0].shape());
+  const Tensor& x = c.inputs[0];
+  if (x.shape().is_fully_defined()) return broadcast_to(reshape(t, r.keep_shape), x.shape());
+  Tensor kept = t;
+  if (!c.attrs.get<bool>("keep_dims")) {
+    Ints axes = r.axes;
+    std::sort(axes.begin(), axes.end());
+    for (int64_t a : axes) kept = expand_dims(kept, a);
+  }
+  return kept + zeros_like(x);
+}
+// The elements reduced into each output, where x's shape is known when it runs.
+Tensor count_of(const GradContext& c, const Reduced& r) {
+  return reduce_sum(ones_like(c.inputs[0]), r.axes, /*keepdims=*/true);
 }
 
 GRAD(op_name::Sum, kGradUsesNothing) { return {spread(c, G, reduced(c))}; } END_GRAD;
 GRAD(op_name::Mean, kGradUsesNothing) {
   Reduced r = reduced(c);
+  if (!X.shape().is_fully_defined()) return {spread(c, G, r) / count_of(c, r)};
   return {spread(c, G, r) * (1.0 / static_cast<double>(std::max<int64_t>(r.count, 1)))};
 } END_GRAD;
 // The gradient of a maximum (or minimum) is shared equally among the elements that attain it.

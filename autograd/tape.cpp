@@ -138,7 +138,9 @@ struct GradientTape::Impl {
     }
     auto begin = static_cast<uint32_t>(dims.size());
     for (int64_t d : t.shape().dims()) dims.push_back(d);
-    arena.push_back({keep ? t : Tensor(), t.id(), t.device(), t.dtype(),
+    // A traced (symbolic) tensor is kept whatever the gradient declared: it
+    // holds no buffer, and a stand-in would lose what ties it to its graph.
+    arena.push_back({keep || t.is_symbolic() ? t : Tensor(), t.id(), t.device(), t.dtype(),
                      static_cast<uint8_t>(t.rank()), begin});
   }
   /// The slot's tensor, or a stand-in with its metadata (and id) but no buffer.

@@ -100,6 +100,8 @@ inline constexpr char BroadcastTo[] = "BroadcastTo";
 inline constexpr char Fill[] = "Fill";
 inline constexpr char Snapshot[] = "Snapshot";
 inline constexpr char EnsureShape[] = "EnsureShape";
+inline constexpr char ZerosLike[] = "ZerosLike";
+inline constexpr char OnesLike[] = "OnesLike";
 
 // index
 inline constexpr char GatherV2[] = "GatherV2";

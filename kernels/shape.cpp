@@ -44,6 +44,8 @@ void snapshot_kernel(KernelContext& c) {
 }
 
 void fill_kernel(KernelContext& c) { fill(c.outputs[0], c.attrs.get<double>("value")); }
+void zeros_like_kernel(KernelContext& c) { fill(c.outputs[0], 0); }
+void ones_like_kernel(KernelContext& c) { fill(c.outputs[0], 1); }
 
 void transpose_kernel(KernelContext& c) {
   const Tensor& x = c.inputs[0];
@@ -193,6 +195,8 @@ EMBER_REGISTER_EVERYWHERE(op_name::Squeeze, view_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Identity, alias_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::StopGradient, alias_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Fill, fill_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::ZerosLike, zeros_like_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::OnesLike, ones_like_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Snapshot, snapshot_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::EnsureShape, ensure_shape_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Transpose, transpose_kernel);

@@ -147,7 +147,7 @@ const OutputArgs& output_args(const std::string& op_type) {
     std::unordered_map<std::string, OutputArgs> t;
     for (const char* op : {"Abs", "Ceil", "Cos", "Erf", "Exp", "Expm1", "Floor", "Log", "Log1p", "LogicalNot", "Neg",
                            "Reciprocal", "Round", "Rsqrt", "Sigmoid", "Sign", "Sin", "Sqrt", "Square", "Tanh", "Cast",
-                           "Transpose"})
+                           "Transpose", "ZerosLike", "OnesLike"})
       t[op] = {{"y"}};
     for (const char* op : {"AddV2", "Div", "Equal", "FloorDiv", "FloorMod", "Greater", "GreaterEqual", "Less",
                            "LessEqual", "LogicalAnd", "LogicalOr", "Maximum", "Minimum", "Mul", "NotEqual", "Pow",

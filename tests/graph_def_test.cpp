@@ -182,6 +182,8 @@ TEST(GraphDefInterop, TensorFlowRunsControlFlowWithItsFunctionLibrary) {
 TEST(GraphDefInterop, TensorFlowRunsTensorArraysAndTheirGradients) {
   auto f = function(
       [](Tensor x, Tensor n) {
+        GradientTape loop_tape;  // the loop's gradient (an array of unknown length): ZerosLike, OnesLike, lists
+        loop_tape.watch(x);
         auto out = for_range(constant(int64_t{0}), n, constant(int64_t{1}),
                              [&](const Tensor& i, const std::pair<Tensor, TensorArray>& s) {
                                Tensor total = s.first + gather(x, i, 0);
@@ -196,7 +198,12 @@ TEST(GraphDefInterop, TensorFlowRunsTensorArraysAndTheirGradients) {
         TensorArray back = TensorArray(float32, 4).scatter({3, 2, 1, 0}, x);
         Tensor z = reduce_sum(reshape(pieces.concat(), {4, 3}) * back.stack()) + reduce_sum(y);
         Tensor grad = tape.gradient(z, x);
-        return std::make_tuple(out.second.stack(), out.second.size(), z, grad);
+        Tensor stacked = out.second.stack();
+        Tensor loop_loss = reduce_mean(stacked * stacked);
+        Tensor loop_grad = loop_tape.gradient(loop_loss, x);
+        Tensor pinned = reshape(stacked, {-1});
+        pinned.set_shape(TensorShape{12});  // EnsureShape
+        return std::make_tuple(stacked, out.second.size(), z, grad, loop_grad, pinned);
       },
       {.arg_names = {"x", "n"}});
   Tensor x = constant({1.f, -0.5f, 2.f, 0.25f, 3.f, -1.f, 0.5f, 1.5f, -2.f, 1.f, 0.f, 2.5f}, TensorShape{4, 3});

@@ -317,6 +317,42 @@ TEST_P(ListTest, GradientsThroughATensorArrayInALoop) {
   expect_near(vals(inside(x)), want, 1e-6, "traced loop, tape inside");
 }
 
+TEST_P(ListTest, GradientsThroughADynamicArraysStackOfUnknownLength) {
+  // A dynamic array grown in a traced while_loop stacks to a tensor of
+  // unknown first dimension; its mean's gradient is shaped when it runs.
+  auto f = function([](Tensor x, Tensor n) {
+    GradientTape t;
+    t.watch(x);
+    auto [i, ta] = while_loop([&](const Tensor& k, const TensorArray&) { return less(k, n); },
+                              [&](const Tensor& k, const TensorArray& a) {
+                                return std::make_tuple(k + constant(int32_t{1}),
+                                                       a.write(k, sin(x * cast(k + constant(int32_t{1}), float64))));
+                              },
+                              std::make_tuple(constant(int32_t{0}), TensorArray(float64, 0, {.dynamic_size = true})));
+    Tensor s = ta.stack();
+    EXPECT_FALSE(s.shape().is_fully_defined());
+    Tensor loss = reduce_mean(s * s) + reduce_sum(s);
+    return std::make_tuple(loss, t.gradient(loss, x));
+  });
+  Tensor x = random_tensor({3}, float64, -1, 1, 12);
+  for (int32_t n : {1, 4}) {
+    auto loss_of = [&](const Tensor& v) {
+      double total = 0, sum = 0;
+      std::vector<double> xv = vals(v);
+      for (int32_t k = 1; k <= n; ++k)
+        for (double e : xv) {
+          double s = std::sin(e * k);
+          total += s * s;
+          sum += s;
+        }
+      return total / (n * 3.0) + sum;
+    };
+    auto [loss, g] = f(x, constant(n));
+    EXPECT_NEAR(loss.item<double>(), loss_of(x), 1e-12) << n;
+    expect_near(vals(g), central_differences(loss_of, x), 1e-6, "n = " + std::to_string(n));
+  }
+}
+
 EMBER_INSTANTIATE_DEVICE_TESTS(ListTest);
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Shape ops against references: index arithmetic written out in the test
 // (transpose, slice, tile, pad, ...) or NumPy's documented results.
+#include "graph/function.h"
 #include "test_util.h"
 
 namespace ember::test {
@@ -12,7 +13,7 @@ const CoveredOps covered{op_name::Reshape,  op_name::Transpose,  op_name::Slice,
                          op_name::Unpack,   op_name::SplitV,     op_name::Tile,
                          op_name::PadV2,    op_name::MirrorPad,  op_name::BroadcastTo,
                          op_name::ExpandDims, op_name::Squeeze, op_name::Snapshot,
-                         op_name::EnsureShape};
+                         op_name::EnsureShape, op_name::ZerosLike, op_name::OnesLike};
 
 TEST_P(ShapeOpsTest, ReshapeSharesTheBufferAndInfersMinusOne) {
   Tensor x = make(iota_values(12), {3, 4}, float32);
@@ -233,6 +234,27 @@ TEST_P(ShapeOpsTest, EnsureShapeChecksAndSetShapePins) {
   tape.watch(v);
   Tensor s = reduce_sum(ensure_shape(v * v, TensorShape{2}));
   EXPECT_EQ(values(tape.gradient(s, v).to(Device::cpu())), (std::vector<double>{2, 4}));
+}
+
+TEST_P(ShapeOpsTest, ZerosAndOnesLikeATracedTensorOfUnknownShape) {
+  // A known shape gives a constant (Fill); an unknown one TensorFlow's
+  // ZerosLike/OnesLike, shaped when the function runs.
+  auto f = function([](Tensor x) {
+    Tensor grown = concat({x, x}, 0);
+    grown.set_shape(TensorShape::unknown_rank());
+    Tensor t = ensure_shape(x, TensorShape{TensorShape::kUnknown});
+    return std::make_tuple(zeros_like(t), ones_like(t) * 2.0, zeros_like(x));
+  });
+  Tensor x = constant({1.0, 2.0, 3.0}, float64);
+  ConcreteFunction cf = f.get_concrete_function(TensorSpec({TensorShape::kUnknown}, float64));
+  auto out = cf.call(std::vector<Tensor>{x});
+  EXPECT_EQ(values(out[0].to(Device::cpu())), (std::vector<double>{0, 0, 0}));
+  EXPECT_EQ(values(out[1].to(Device::cpu())), (std::vector<double>{2, 2, 2}));
+  EXPECT_EQ(values(out[2].to(Device::cpu())), (std::vector<double>{0, 0, 0}));
+  int like = 0;
+  for (const Node& n : cf.graph().nodes)
+    like += n.kind == Node::Kind::Op && (n.op->name == op_name::ZerosLike || n.op->name == op_name::OnesLike);
+  EXPECT_EQ(like, 3) << cf.graph().to_string();
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(ShapeOpsTest);

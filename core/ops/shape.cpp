@@ -328,6 +328,8 @@ EMBER_DEFINE_OP(op_name::Tile).inputs(1).attr("multiples", AttrKind::Ints).api("
 EMBER_DEFINE_OP(op_name::PadV2).inputs(1).attr("paddings", AttrKind::Ints).attr("constant_values", AttrKind::Float).api("pad").set_infer(infer_pad);
 EMBER_DEFINE_OP(op_name::BroadcastTo).inputs(1).attr("shape", AttrKind::Ints).api("broadcast_to").set_infer(infer_broadcast_to);
 EMBER_DEFINE_OP(op_name::Snapshot).inputs(1).api("snapshot").set_infer(infer_snapshot);
+EMBER_DEFINE_OP(op_name::ZerosLike).inputs(1).api("zeros_like").set_infer(infer_snapshot).not_differentiable();
+EMBER_DEFINE_OP(op_name::OnesLike).inputs(1).api("ones_like").set_infer(infer_snapshot).not_differentiable();
 EMBER_DEFINE_OP(op_name::EnsureShape).inputs(1).attr("shape", AttrKind::Shape).api("ensure_shape").set_infer(infer_ensure_shape).set_allocates_outputs();
 EMBER_DEFINE_OP(op_name::Fill).inputs(0).attr("shape", AttrKind::Ints).attr("value", AttrKind::Float).attr("T", AttrKind::Type).api("fill").set_infer(infer_fill).not_differentiable();
 // clang-format on
@@ -555,12 +557,17 @@ Tensor zeros(const TensorShape& shape, DType dtype, Device device) {
 Tensor ones(const TensorShape& shape, DType dtype, Device device) {
   return fill(shape, 1, dtype, device);
 }
+// A known shape makes a Fill (a constant when traced); a traced tensor with
+// unknown dimensions takes TensorFlow's ZerosLike/OnesLike, whose shape is
+// the input's when it runs.
 Tensor zeros_like(const Tensor& t) {
   ApiScope api("zeros_like");
+  if (!t.shape().is_fully_defined()) return execute1(EMBER_OP(op_name::ZerosLike), {t});
   return fill(t.shape(), 0, t.dtype(), t.device());
 }
 Tensor ones_like(const Tensor& t) {
   ApiScope api("ones_like");
+  if (!t.shape().is_fully_defined()) return execute1(EMBER_OP(op_name::OnesLike), {t});
   return fill(t.shape(), 1, t.dtype(), t.device());
 }
 
