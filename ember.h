@@ -16,6 +16,7 @@
 #include "core/variable.h"
 #include "graph/control_flow.h"
 #include "graph/function.h"
+#include "graph/tensor_array.h"
 #include "nn/data.h"
 #include "nn/initializers.h"
 #include "nn/layers.h"

@@ -1,4 +1,5 @@
-// A walk through what ember can do today: tensors, devices, ops, random numbers.
+// A walk through what ember can do today: tensors, devices, ops, random numbers, tapes,
+// traced functions with control flow and TensorArray, checkpoints.
 #include <filesystem>
 #include <iostream>
 
@@ -52,6 +53,28 @@ int main() {
   }
   std::cout << "fit y = 3x + 2: slope " << slope.read_value().item<float>() << ", bias "
             << bias.read_value().item<float>() << ", loss " << final_loss << "\n";
+
+  // Traced functions with control flow: one graph however many iterations
+  // run; a TensorArray collects the running products, and the gradient
+  // flows back through the loop and the array.
+  auto products = function([](Tensor values) {
+    GradientTape t;
+    t.watch(values);
+    TensorArray ta(float32, values.dim(0));
+    auto [last, filled] = for_range(
+        int64_t{0}, values.dim(0), int64_t{1},
+        [&](const Tensor& i, const std::pair<Tensor, TensorArray>& s) {
+          Tensor p = s.first * gather(values, i, 0);
+          return std::pair<Tensor, TensorArray>{p, s.second.write(cast(i, int32), p)};
+        },
+        std::pair<Tensor, TensorArray>{constant(1.f), ta});
+    Tensor all = filled.stack();
+    Tensor signed_sum = cond(greater(last, constant(0.f)), [&] { return reduce_sum(all); }, [&] { return -reduce_sum(all); });
+    return std::make_tuple(all, signed_sum, t.gradient(signed_sum, values));
+  });
+  auto [running, total, d_total] = products(constant({1.f, 2.f, 3.f, 4.f}));
+  std::cout << "running products " << running << ", their sum " << total.item<float>()
+            << ", d(sum)/d(values) " << d_total << " (" << products.tracing_count() << " trace)\n";
 
   // Checkpoints in TensorFlow's format, restored into objects made later.
   auto dir = std::filesystem::temp_directory_path() / "ember_tour";
