@@ -343,6 +343,11 @@ void InferContext::fail(const Args&... args) const {
 #define EMBER_REGISTER_KERNEL(OP, KIND, FN)                                         \
   [[maybe_unused]] static const bool EMBER_CONCAT(ember_kernel_reg_, __COUNTER__) = \
       (::ember::register_kernel(OP, ::ember::DeviceKind::KIND, FN), true)
+/// Registers one kernel for every device kind (a kernel written once over
+/// ember's own ops or device-neutral helpers).
+#define EMBER_REGISTER_EVERYWHERE(OP, FN) \
+  EMBER_REGISTER_KERNEL(OP, CPU, FN);     \
+  EMBER_REGISTER_KERNEL(OP, CUDA, FN)
 /// Defines an op: EMBER_DEFINE_OP(op_name::AddV2).api("add").set_infer(infer_binary);
 #define EMBER_DEFINE_OP(OP)                                                                \
   [[maybe_unused]] static const ::ember::OpDef& EMBER_CONCAT(ember_op_def_, __COUNTER__) = \

@@ -36,14 +36,10 @@ void while_kernel(KernelContext& c) {
   set_outputs(c, vars);
 }
 
-EMBER_REGISTER_KERNEL(op_name::If, CPU, if_kernel);
-EMBER_REGISTER_KERNEL(op_name::If, CUDA, if_kernel);
-EMBER_REGISTER_KERNEL(op_name::StatelessIf, CPU, if_kernel);
-EMBER_REGISTER_KERNEL(op_name::StatelessIf, CUDA, if_kernel);
-EMBER_REGISTER_KERNEL(op_name::While, CPU, while_kernel);
-EMBER_REGISTER_KERNEL(op_name::While, CUDA, while_kernel);
-EMBER_REGISTER_KERNEL(op_name::StatelessWhile, CPU, while_kernel);
-EMBER_REGISTER_KERNEL(op_name::StatelessWhile, CUDA, while_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::If, if_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::StatelessIf, if_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::While, while_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::StatelessWhile, while_kernel);
 
 }  // namespace
 }  // namespace ember::kernels

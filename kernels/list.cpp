@@ -336,24 +336,20 @@ void add_n_kernel(KernelContext& c) {
   set_list(c, 0, std::move(out));
 }
 
-#define EMBER_LIST_KERNEL(OP, FN)        \
-  EMBER_REGISTER_KERNEL(OP, CPU, FN); \
-  EMBER_REGISTER_KERNEL(OP, CUDA, FN)
-
-EMBER_LIST_KERNEL(op_name::TensorListReserve, reserve_kernel);
-EMBER_LIST_KERNEL(op_name::TensorListFromTensor, from_tensor_kernel);
-EMBER_LIST_KERNEL(op_name::TensorListSetItem, set_item_kernel);
-EMBER_LIST_KERNEL(op_name::TensorListGetItem, get_item_kernel);
-EMBER_LIST_KERNEL(op_name::TensorListStack, stack_kernel);
-EMBER_LIST_KERNEL(op_name::TensorListGather, gather_kernel);
-EMBER_LIST_KERNEL(op_name::TensorListScatterIntoExistingList, scatter_kernel);
-EMBER_LIST_KERNEL(op_name::TensorListSplit, split_kernel);
-EMBER_LIST_KERNEL(op_name::TensorListConcatV2, concat_kernel);
-EMBER_LIST_KERNEL(op_name::TensorListLength, length_kernel);
-EMBER_LIST_KERNEL(op_name::TensorListResize, resize_kernel);
-EMBER_LIST_KERNEL(op_name::TensorListPushBack, push_back_kernel);
-EMBER_LIST_KERNEL(op_name::TensorListPopBack, pop_back_kernel);
-EMBER_LIST_KERNEL(op_name::AddN, add_n_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListReserve, reserve_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListFromTensor, from_tensor_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListSetItem, set_item_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListGetItem, get_item_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListStack, stack_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListGather, gather_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListScatterIntoExistingList, scatter_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListSplit, split_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListConcatV2, concat_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListLength, length_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListResize, resize_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListPushBack, push_back_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListPopBack, pop_back_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::AddN, add_n_kernel);
 
 }  // namespace
 }  // namespace ember::kernels

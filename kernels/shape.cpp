@@ -185,10 +185,6 @@ void broadcast_to_kernel(KernelContext& c) {
                elem(x));
 }
 
-#define EMBER_REGISTER_EVERYWHERE(OP, FN) \
-  EMBER_REGISTER_KERNEL(OP, CPU, FN);     \
-  EMBER_REGISTER_KERNEL(OP, CUDA, FN)
-
 EMBER_REGISTER_EVERYWHERE(op_name::Reshape, view_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::ExpandDims, view_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Squeeze, view_kernel);

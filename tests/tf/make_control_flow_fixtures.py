@@ -11,8 +11,9 @@ as float.hex(). Every input is a fixed float64 array listed here.
 """
 import sys
 
-import numpy as np
 import tensorflow as tf
+
+from fixture_file import write_cases
 
 X = tf.constant([0.5, -1.25, 2.0], tf.float64)
 W = tf.constant(0.75, tf.float64)
@@ -132,13 +133,7 @@ def cases():
 
 
 def main(path):
-    with open(path, "w") as f:
-        f.write("# TensorFlow %s (tests/tf/make_control_flow_fixtures.py)\n" % tf.__version__)
-        for name, t in cases():
-            a = np.asarray(t)
-            f.write(name + "\n")
-            f.write("%s %s\n" % (a.dtype.name, ",".join(str(d) for d in a.shape)))
-            f.write(" ".join(float(v).hex() for v in a.reshape(-1)) + "\n")
+    write_cases(path, "TensorFlow %s (tests/tf/make_control_flow_fixtures.py)" % tf.__version__, cases())
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ import numpy as np
 import keras
 import tensorflow as tf
 
+from fixture_file import write_cases
+
 W0 = np.array([[0.5, -1.0, 1.5], [-2.0, 0.25, 3.0]], dtype=np.float32)
 
 
@@ -116,14 +118,8 @@ def conv_cases():
 
 
 def main(path):
-    with open(path, "w") as f:
-        f.write("# TensorFlow %s, Keras %s (tests/tf/make_nn_fixtures.py)\n"
-                % (tf.__version__, keras.__version__))
-        for name, t in list(optimizer_cases()) + list(loss_cases()) + list(layer_cases()) + list(conv_cases()):
-            a = np.asarray(t)
-            f.write(name + "\n")
-            f.write("%s %s\n" % (a.dtype.name, ",".join(str(d) for d in a.shape)))
-            f.write(" ".join(float(v).hex() for v in a.reshape(-1)) + "\n")
+    write_cases(path, "TensorFlow %s, Keras %s (tests/tf/make_nn_fixtures.py)" % (tf.__version__, keras.__version__),
+                list(optimizer_cases()) + list(loss_cases()) + list(layer_cases()) + list(conv_cases()))
 
 
 if __name__ == "__main__":

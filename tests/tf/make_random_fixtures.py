@@ -10,9 +10,10 @@ draws after set_seed depend on the order of calls.
 """
 import sys
 
-import numpy as np
 import tensorflow as tf
 import keras
+
+from fixture_file import write_cases
 
 
 def cases():
@@ -86,14 +87,8 @@ def cases():
 
 
 def main(path):
-    with open(path, "w") as f:
-        f.write("# TensorFlow %s, Keras %s (tests/tf/make_random_fixtures.py)\n"
-                % (tf.__version__, keras.__version__))
-        for name, t in cases():
-            a = np.asarray(t)
-            f.write(name + "\n")
-            f.write("%s %s\n" % (a.dtype.name, ",".join(str(d) for d in a.shape)))
-            f.write(" ".join(float(v).hex() for v in a.reshape(-1)) + "\n")
+    write_cases(path, "TensorFlow %s, Keras %s (tests/tf/make_random_fixtures.py)" % (tf.__version__, keras.__version__),
+                cases())
 
 
 if __name__ == "__main__":
