@@ -451,6 +451,9 @@ std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
 }
 
 Tensor Executor::recycled_output(size_t slot, const OutputSpec& spec) {
+  // (Host buffers only: a CUDA graph bakes in the addresses it writes, and
+  // the caching allocator makes a GPU buffer cheap anyway.)
+  if (!arena_device_.is_cpu()) return Tensor::empty(spec.shape, spec.dtype, arena_device_);
   if (recycled_.size() != static_cast<size_t>(num_slots_)) recycled_.resize(static_cast<size_t>(num_slots_));
   auto& pool = recycled_[slot];
   for (Tensor& old : pool)

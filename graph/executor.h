@@ -127,7 +127,7 @@ class Executor {
   void plan_arena();
   // An output (or an escaping value) of the arena's run: a buffer a former
   // call returned, once nobody holds it (a loop's previous iterations), else
-  // a new one. Values up to kRecycledBytes; two kept per slot (ping-pong).
+  // a new one. Host values up to kRecycledBytes; two kept per slot (ping-pong).
   Tensor recycled_output(size_t slot, const OutputSpec& spec);
   static constexpr size_t kRecycledBytes = 64 * 1024;
   std::vector<std::array<Tensor, 2>> recycled_;  // per slot; guarded by arena_mu_

@@ -212,7 +212,15 @@ TensorArray TensorArray::unstack(const Tensor& value) const {
                 " tensors into a TensorArray of static size ", eager_size());
     s_->cleared.clear();
   }
-  return next(list::from_tensor(value, rest_of(value)), shape);
+  TensorArray r = next(list::from_tensor(value, rest_of(value)), shape);
+  if (!r.eager()) r.resized(value.shape().rank_known() ? value.dim(0) : TensorShape::kUnknown);
+  return r;
+}
+
+// Traced: the size a whole new list has (unstack, split), where known.
+void TensorArray::resized(int64_t size) const {
+  s_->static_size.reset();
+  if (!s_->options.dynamic_size && size != TensorShape::kUnknown) s_->static_size = size;
 }
 
 Tensor TensorArray::gather(const std::vector<int64_t>& indices) const {
@@ -270,7 +278,9 @@ TensorArray TensorArray::split(const Tensor& value, const Tensor& lengths) const
                 "), and the TensorArray is not marked as dynamically resizeable.");
     s_->cleared.clear();
   }
-  return next(list::split(value, len, piece), shape);
+  TensorArray r = next(list::split(value, len, piece), shape);
+  if (!r.eager()) r.resized(lengths.shape().rank_known() ? lengths.dim(0) : TensorShape::kUnknown);
+  return r;
 }
 
 Tensor TensorArray::concat() const {

@@ -77,6 +77,7 @@ class TensorArray {
   // elements: this one, updated, eagerly; a new one traced.
   TensorArray next(Tensor flow, const TensorShape& shape) const;
   bool eager() const;
+  void resized(int64_t size) const;
   int64_t eager_size() const;
   TensorShape merged_shape(const Tensor& value, const TensorShape& value_element_shape) const;
   std::shared_ptr<State> s_;

@@ -181,6 +181,11 @@ TEST_P(ListTest, TracedArraysGatherScatterSplitAndConcat) {
   EXPECT_EQ(vals(r[3]), vals(x));
   EXPECT_EQ(r[4].item<int32_t>(), 4);
   EXPECT_EQ(vals(r[5]), vals(row(x, 2)));
+  // Traced, unstacking replaces the list whatever the array's size was.
+  auto resized = function([](Tensor v) { return TensorArray(float32, 2).unstack(v).stack(); });
+  EXPECT_EQ(vals(resized(x)), vals(x));
+  EXPECT_EQ(resized.list_concrete_functions()[0].structured_outputs(),
+            "TensorSpec(shape=(4, 3), dtype=tf.float32, name=None)");
   // Traced reads do not clear: reading twice is fine.
   auto twice = function([](Tensor v) {
     TensorArray ta = TensorArray(float32, 2).unstack(v);
