@@ -51,11 +51,19 @@ GRAD(op_name::TensorListGetItem, kGradUsesInputs) {
 } END_GRAD;
 
 // Scattering the gradient back would keep one of the gradients of an index
-// gathered twice: where the indices are known (eagerly), repeats are summed
-// first. Traced, the indices are a graph value and a repeated index gets the
-// gradient of one of its reads, as TensorFlow's TensorList gradient does.
+// gathered twice. Where the indices are known (eagerly), repeats are summed
+// first and the sums scattered. Traced, the gradients are added into a dense
+// tensor of the list's length (zeros stacked from an unset list), which
+// sums repeats, and that becomes the gradient list; where the element shape
+// is not known that is impossible, and a repeated index gets the gradient
+// of one of its reads (as TensorFlow's TensorList gradient does).
 GRAD(op_name::TensorListGather, kGradUsesInputs) {
   Tensor g = G, indices = c.inputs[1];
+  if (indices.is_symbolic() && rest(G).is_fully_defined()) {
+    Tensor zero = list::stack(zeros_list(c.inputs[0], element_dtype(c), rest(G)), G.dtype(), rest(G));
+    Tensor dense = tensor_scatter_add(zero, expand_dims(indices, 1), G);
+    return {list::from_tensor(dense, rest(G)), kNone};
+  }
   if (!indices.is_symbolic()) {
     std::vector<int32_t> host = indices.to(Device::cpu()).to_vector<int32_t>();
     std::map<int32_t, int32_t> position;
