@@ -132,6 +132,13 @@ class Tensor {
     copy_to_host(out.data());
     return out;
   }
+  /// An int32 or int64 tensor's values as int64 (indices, lengths), copied
+  /// to the host; no op runs, so it may be called while tracing.
+  std::vector<int64_t> index_values() const {
+    if (dtype() == DType::Int64) return to_vector<int64_t>();
+    std::vector<int32_t> v = to_vector<int32_t>();
+    return {v.begin(), v.end()};
+  }
   /// The single value of a one-element tensor; T must be the tensor's dtype.
   template <typename T>
   T item() const {

@@ -50,13 +50,6 @@ TensorShape rest_of(const Tensor& value) {
   return TensorShape(d);
 }
 
-// An int32 or int64 tensor's values, read on the host (no op: this may run while tracing).
-std::vector<int64_t> host_ints(const Tensor& t) {
-  Tensor h = t.to(Device::cpu());
-  if (h.dtype() == int64) return h.to_vector<int64_t>();
-  std::vector<int32_t> v = h.to_vector<int32_t>();
-  return {v.begin(), v.end()};
-}
 
 }  // namespace
 
@@ -89,7 +82,7 @@ TensorArray::TensorArray(DType dtype, const Tensor& size, TensorArrayOptions opt
   s->element_shape = options.element_shape.value_or(TensorShape::unknown_rank());
   s->options = std::move(options);
   if (!n.is_symbolic()) {
-    int64_t v = host_ints(n)[0];
+    int64_t v = n.index_values()[0];
     EMBER_CHECK(v >= 0, InvalidArgument, "[TensorArray] size must be non-negative, got ", v);
     if (!s->options.dynamic_size) s->static_size = v;
   }
@@ -160,7 +153,7 @@ Tensor TensorArray::read(int64_t index) const { return read(int32_scalar(index, 
 Tensor TensorArray::read(const Tensor& index) const {
   Tensor i = as_index(index, "index");
   if (!eager()) return list::get_item(s_->flow, i, s_->dtype, s_->element_shape);
-  int64_t k = host_ints(i)[0];
+  int64_t k = i.index_values()[0];
   int64_t n = eager_size();
   EMBER_CHECK(k >= 0, OutOfRange, "Reading from negative indices (index ", k, ") is not allowed.");
   EMBER_CHECK(k < n, OutOfRange, "Tried to read from index ", k, " but array size is: ", n);
@@ -183,7 +176,7 @@ TensorArray TensorArray::write(const Tensor& index, const Tensor& value) const {
   Tensor i = as_index(index, "index");
   TensorShape shape = merged_shape(value, value.defined() ? value.shape() : TensorShape{});
   if (eager()) {
-    int64_t k = host_ints(i)[0];
+    int64_t k = i.index_values()[0];
     int64_t n = eager_size();
     EMBER_CHECK(k >= 0, OutOfRange, "Writing to negative indices (index ", k, ") is not allowed.");
     EMBER_CHECK(k < n || s_->options.dynamic_size, OutOfRange, "Tried to write to index ", k,
@@ -245,7 +238,7 @@ TensorArray TensorArray::scatter(const Tensor& indices, const Tensor& value) con
   TensorShape shape = merged_shape(value, rest_of(value));
   if (eager()) {
     int64_t n = eager_size();
-    for (int64_t k : host_ints(i)) {
+    for (int64_t k : i.index_values()) {
       EMBER_CHECK(k >= 0, OutOfRange, "Writing to negative indices (index ", k, ") is not allowed.");
       EMBER_CHECK(k < n || s_->options.dynamic_size, OutOfRange, "Tried to write to index ", k,
                   " but array is not resizeable and size is: ", n);

@@ -23,14 +23,7 @@ List copy_of(const TensorList& from) { return std::make_shared<TensorList>(from)
 
 void set_list(KernelContext& c, size_t i, List l) { c.outputs[i] = make_list_tensor(std::move(l), c.device); }
 
-// An int32 or int64 tensor's values, read on the host (no op: this may run while tracing).
-std::vector<int64_t> host_ints(const Tensor& t) {
-  Tensor h = t.to(Device::cpu());
-  if (h.dtype() == int64) return h.to_vector<int64_t>();
-  std::vector<int32_t> v = h.to_vector<int32_t>();
-  return {v.begin(), v.end()};
-}
-int64_t host_int(const Tensor& t) { return host_ints(t).at(0); }
+int64_t host_int(const Tensor& t) { return t.index_values().at(0); }
 
 // "[6, 2]", as Python prints a shape's list.
 std::string python_list(const TensorShape& s) {
@@ -170,7 +163,7 @@ void stack_kernel(KernelContext& c) {
 
 void gather_kernel(KernelContext& c) {
   const TensorList& l = input_list(c, 0);
-  std::vector<int64_t> idx = host_ints(c.inputs[1]);
+  std::vector<int64_t> idx = c.inputs[1].index_values();
   for (int64_t i : idx) check_read_index(c, i, l.elements.size());
   bool all_set = true;
   for (int64_t i : idx) all_set = all_set && l.elements[static_cast<size_t>(i)].defined();
@@ -189,7 +182,7 @@ void gather_kernel(KernelContext& c) {
 void scatter_kernel(KernelContext& c) {
   const TensorList& in = input_list(c, 0);
   const Tensor& t = c.inputs[1];
-  std::vector<int64_t> idx = host_ints(c.inputs[2]);
+  std::vector<int64_t> idx = c.inputs[2].index_values();
   EMBER_CHECK(t.rank() >= 1 && t.dim(0) == static_cast<int64_t>(idx.size()), InvalidArgument, "[", c.op.api_name,
               "] Expected len(indices) == tensor.shape[0], but saw: ", idx.size(), " vs. ",
               t.rank() >= 1 ? t.dim(0) : 0);
@@ -207,7 +200,7 @@ void scatter_kernel(KernelContext& c) {
 
 void split_kernel(KernelContext& c) {
   const Tensor& t = c.inputs[0];
-  std::vector<int64_t> lengths = host_ints(c.inputs[1]);
+  std::vector<int64_t> lengths = c.inputs[1].index_values();
   int64_t total = 0;
   for (int64_t x : lengths) {
     EMBER_CHECK(x >= 0, InvalidArgument, "[", c.op.api_name, "] lengths must be non-negative, got ", x);
@@ -227,7 +220,7 @@ void split_kernel(KernelContext& c) {
 
 void concat_kernel(KernelContext& c) {
   const TensorList& l = input_list(c, 0);
-  std::vector<int64_t> leading = host_ints(c.inputs[1]);
+  std::vector<int64_t> leading = c.inputs[1].index_values();
   const size_t n = l.elements.size();
   TensorShape attr = merge(c.attrs.get<TensorShape>("element_shape"), l.element_shape, c);
   // Every element's shape but its first dimension.
