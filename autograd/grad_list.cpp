@@ -19,18 +19,12 @@ Tensor zeros_list(const Tensor& like, DType element_dtype, const TensorShape& el
 
 DType element_dtype(const GradContext& c) { return c.attrs.get<DType>("element_dtype"); }
 
-// `t`'s shape without its first dimension.
-TensorShape rest(const Tensor& t) {
-  if (!t.shape().rank_known()) return TensorShape::unknown_rank();
-  std::vector<int64_t> d(t.shape().dims().begin() + 1, t.shape().dims().end());
-  return TensorShape(d);
-}
 
 GRAD(op_name::TensorListReserve, kGradUsesNothing) { return Grads(c.inputs.size()); } END_GRAD;
 
 GRAD(op_name::TensorListFromTensor, kGradUsesInputs) {
   int64_t n = X.shape().rank_known() ? X.dim(0) : -1;
-  return {list::stack(G, X.dtype(), rest(X), n)};
+  return {list::stack(G, X.dtype(), element_shape_of(X.shape()), n)};
 } END_GRAD;
 
 GRAD(op_name::TensorListStack, kGradUsesNothing) {
@@ -59,10 +53,10 @@ GRAD(op_name::TensorListGetItem, kGradUsesInputs) {
 // of one of its reads (as TensorFlow's TensorList gradient does).
 GRAD(op_name::TensorListGather, kGradUsesInputs) {
   Tensor g = G, indices = c.inputs[1];
-  if (indices.is_symbolic() && rest(G).is_fully_defined()) {
-    Tensor zero = list::stack(zeros_list(c.inputs[0], element_dtype(c), rest(G)), G.dtype(), rest(G));
+  if (indices.is_symbolic() && element_shape_of(G.shape()).is_fully_defined()) {
+    Tensor zero = list::stack(zeros_list(c.inputs[0], element_dtype(c), element_shape_of(G.shape())), G.dtype(), element_shape_of(G.shape()));
     Tensor dense = tensor_scatter_add(zero, expand_dims(indices, 1), G);
-    return {list::from_tensor(dense, rest(G)), kNone};
+    return {list::from_tensor(dense, element_shape_of(G.shape())), kNone};
   }
   if (!indices.is_symbolic()) {
     std::vector<int32_t> host = indices.to(Device::cpu()).to_vector<int32_t>();
@@ -78,7 +72,7 @@ GRAD(op_name::TensorListGather, kGradUsesInputs) {
       indices = constant(unique, indices.device());
     }
   }
-  return {list::scatter_into(zeros_list(c.inputs[0], element_dtype(c), rest(G)), g, indices), kNone};
+  return {list::scatter_into(zeros_list(c.inputs[0], element_dtype(c), element_shape_of(G.shape())), g, indices), kNone};
 } END_GRAD;
 
 GRAD(op_name::TensorListScatterIntoExistingList, kGradUsesInputs) {
@@ -86,7 +80,7 @@ GRAD(op_name::TensorListScatterIntoExistingList, kGradUsesInputs) {
   const Tensor& tensor = c.inputs[1];
   const Tensor& indices = c.inputs[2];
   Tensor list_grad = list::resize(list::scatter_into(G, zeros_like(tensor), indices), list::length(list));
-  return {list_grad, list::gather(G, indices, tensor.dtype(), rest(tensor)), kNone};
+  return {list_grad, list::gather(G, indices, tensor.dtype(), element_shape_of(tensor.shape())), kNone};
 } END_GRAD;
 
 GRAD(op_name::TensorListSplit, kGradUsesInputs) {

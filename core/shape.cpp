@@ -53,6 +53,16 @@ bool TensorShape::is_compatible_with(const TensorShape& o) const {
   return true;
 }
 
+std::optional<TensorShape> TensorShape::merge_with(const TensorShape& o) const {
+  if (unknown_rank_) return o;
+  if (o.unknown_rank_) return *this;
+  if (!is_compatible_with(o)) return std::nullopt;
+  TensorShape r = *this;
+  for (int i = 0; i < rank(); ++i)
+    if (r.dim(i) == kUnknown) r.set_dim(i, o.dim(i));
+  return r;
+}
+
 std::string TensorShape::to_string() const {
   if (unknown_rank_) return "<unknown>";
   std::ostringstream os;

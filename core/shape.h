@@ -66,6 +66,10 @@ class TensorShape {
   std::optional<int64_t> checked_num_elements() const;
   /// Same rank and, where both dimensions are known, equal ones.
   bool is_compatible_with(const TensorShape& o) const;
+  /// TensorShape.merge_with: the most specific shape both allow (each
+  /// unknown dimension, or an unknown rank, taken from the other); nothing
+  /// where they are not compatible.
+  std::optional<TensorShape> merge_with(const TensorShape& o) const;
 
   /// "(2, None, 3)", "()" for a scalar, "<unknown>" for unknown rank.
   std::string to_string() const;

@@ -20,6 +20,12 @@ struct TensorList final : ResourceBase {
   std::vector<Tensor> elements;
 };
 
+/// The shape of a row of a tensor of shape `s` (a list element made from
+/// it): `s` without its first dimension; unknown rank where `s` has none.
+TensorShape element_shape_of(const TensorShape& s);
+/// The shape of `n` elements of shape `element` stacked: [n] + element.
+TensorShape stacked_shape(int64_t n, const TensorShape& element);
+
 /// A variant tensor (a scalar) holding `list`, on `device`.
 Tensor make_list_tensor(std::shared_ptr<const TensorList> list, Device device);
 

@@ -87,7 +87,8 @@ std::vector<Tensor> captures_of(const Graph& g) {
   return out;
 }
 
-bool host_truth(const Tensor& t) { return t.to(Device::cpu()).item<bool>(); }
+// A condition's value, read on the host.
+bool truth(const Tensor& t) { return t.to(Device::cpu()).item<bool>(); }
 
 }  // namespace
 
@@ -127,12 +128,12 @@ bool TracedBody::run_while(const FunctionBody& cond_body, std::vector<Tensor>& v
     }
     fused = fused_;
   }
-  if (!host_truth(cond->call(vars)[0])) return true;
+  if (!truth(cond->call(vars)[0])) return true;
   Executor& step = *fused->executor;
   if (step.run_loop(vars)) return true;
   for (;;) {
     std::vector<Tensor> out = step.run(vars);
-    bool keep_going = host_truth(out.back());
+    bool keep_going = truth(out.back());
     out.pop_back();
     vars = std::move(out);
     if (!keep_going) return true;
@@ -142,8 +143,6 @@ bool TracedBody::run_while(const FunctionBody& cond_body, std::vector<Tensor>& v
 namespace {
 
 Tracer* current_tracer() { return dynamic_cast<Tracer*>(context().tracer); }
-
-bool truth(const Tensor& t) { return t.to(Device::cpu()).item<bool>(); }
 
 // A function traced inside the enclosing trace `parent`.
 struct Nested {

@@ -27,33 +27,12 @@ std::string paren(const TensorShape& s) {
   return out;
 }
 
-// The most specific shape both allow; nothing when they conflict.
-std::optional<TensorShape> merge(const TensorShape& a, const TensorShape& b) {
-  if (!a.rank_known()) return b;
-  if (!b.rank_known()) return a;
-  if (!a.is_compatible_with(b)) return std::nullopt;
-  TensorShape r = a;
-  for (int i = 0; i < a.rank(); ++i)
-    if (r.dim(i) == TensorShape::kUnknown) r.set_dim(i, b.dim(i));
-  return r;
-}
-
 Tensor as_index(const Tensor& t, const char* what) {
   EMBER_CHECK(t.defined() && (t.dtype() == int32 || t.dtype() == int64), InvalidArgument, "[TensorArray] ", what,
               " must be int32 or int64, got ", t.defined() ? std::string(dtype_name(t.dtype())) : "an undefined tensor");
   return t.dtype() == int32 ? t : cast(t, int32);
 }
 
-TensorShape rest_of(const Tensor& value) {
-  if (!value.shape().rank_known()) return TensorShape::unknown_rank();
-  std::vector<int64_t> d(value.shape().dims().begin() + 1, value.shape().dims().end());
-  return TensorShape(d);
-}
-
-
-}  // namespace
-
-namespace {
 Tensor int32_scalar(int64_t v, const char* what) {
   EMBER_CHECK(v >= INT32_MIN && v <= INT32_MAX, InvalidArgument, "[TensorArray] ", what, " ", v, " does not fit in int32");
   return constant(static_cast<int32_t>(v));
@@ -108,12 +87,11 @@ TensorArray TensorArray::with_flow(const Tensor& flow) const {
   auto s = std::make_shared<State>(*s_);
   s->flow = flow;
   s->cleared.clear();
-  if (flow.is_symbolic() || s->options.dynamic_size) {
+  if (s->options.dynamic_size)
     s->static_size.reset();
-    if (!s->options.dynamic_size && s_->static_size) s->static_size = s_->static_size;  // writes cannot grow it
-  } else {
+  else if (!flow.is_symbolic())
     s->static_size = static_cast<int64_t>(list_of(flow, "TensorArray").elements.size());
-  }
+  // (else this array's size, which writes cannot change)
   return TensorArray(std::move(s));
 }
 
@@ -136,7 +114,7 @@ TensorShape TensorArray::merged_shape(const Tensor& value, const TensorShape& va
   EMBER_CHECK(value.defined(), InvalidArgument, "[TensorArray] the value is undefined");
   EMBER_CHECK(value.dtype() == s_->dtype, InvalidArgument, "TensorArray dtype is ", dtype_name(s_->dtype),
               " but Op is trying to write dtype ", dtype_name(value.dtype()));
-  std::optional<TensorShape> m = merge(s_->element_shape, value_element_shape);
+  std::optional<TensorShape> m = s_->element_shape.merge_with(value_element_shape);
   EMBER_CHECK(m.has_value(), InvalidArgument, "Incompatible shape for value ", paren(value_element_shape),
               ", expected ", paren(s_->element_shape));
   return s_->options.infer_shape ? *m : s_->element_shape;
@@ -198,14 +176,14 @@ Tensor TensorArray::stack() const {
 TensorArray TensorArray::unstack(const Tensor& value) const {
   EMBER_CHECK(value.defined() && (!value.shape().rank_known() || value.rank() >= 1), InvalidArgument,
               "[TensorArray.unstack] the value must have at least one dimension");
-  TensorShape shape = merged_shape(value, rest_of(value));
+  TensorShape shape = merged_shape(value, element_shape_of(value.shape()));
   if (eager()) {
     int64_t n = value.dim(0);
     EMBER_CHECK(s_->options.dynamic_size || n <= eager_size(), InvalidArgument, "Cannot unstack ", n,
                 " tensors into a TensorArray of static size ", eager_size());
     s_->cleared.clear();
   }
-  TensorArray r = next(list::from_tensor(value, rest_of(value)), shape);
+  TensorArray r = next(list::from_tensor(value, element_shape_of(value.shape())), shape);
   if (!r.eager()) r.resized(value.shape().rank_known() ? value.dim(0) : TensorShape::kUnknown);
   return r;
 }
@@ -235,7 +213,7 @@ TensorArray TensorArray::scatter(const Tensor& indices, const Tensor& value) con
   EMBER_CHECK(!i.shape().rank_known() || i.rank() == 1, InvalidArgument, "[TensorArray.scatter] indices must be a vector");
   EMBER_CHECK(value.defined() && (!value.shape().rank_known() || value.rank() >= 1), InvalidArgument,
               "[TensorArray.scatter] the value must have at least one dimension");
-  TensorShape shape = merged_shape(value, rest_of(value));
+  TensorShape shape = merged_shape(value, element_shape_of(value.shape()));
   if (eager()) {
     int64_t n = eager_size();
     for (int64_t k : i.index_values()) {

@@ -34,14 +34,10 @@ std::string python_list(const TensorShape& s) {
 
 // The most specific shape both `a` and `b` allow (InvalidArgument when they conflict).
 TensorShape merge(const TensorShape& a, const TensorShape& b, const KernelContext& c) {
-  if (!a.rank_known()) return b;
-  if (!b.rank_known()) return a;
-  EMBER_CHECK(a.is_compatible_with(b), InvalidArgument, "[", c.op.api_name, "] Incompatible shapes: ", a.to_string(),
-              " and ", b.to_string());
-  TensorShape r = a;
-  for (int i = 0; i < a.rank(); ++i)
-    if (r.dim(i) == TensorShape::kUnknown) r.set_dim(i, b.dim(i));
-  return r;
+  std::optional<TensorShape> m = a.merge_with(b);
+  EMBER_CHECK(m.has_value(), InvalidArgument, "[", c.op.api_name, "] Incompatible shapes: ", a.to_string(), " and ",
+              b.to_string());
+  return *m;
 }
 
 // The shape every element has: the attribute's, the list's, and the first
@@ -107,8 +103,7 @@ void from_tensor_kernel(KernelContext& c) {
   const Tensor& t = c.inputs[0];
   auto l = std::make_shared<TensorList>();
   l->element_dtype = t.dtype();
-  std::vector<int64_t> rest(t.shape().dims().begin() + 1, t.shape().dims().end());
-  l->element_shape = merge(c.attrs.get<TensorShape>("element_shape"), TensorShape(rest), c);
+  l->element_shape = merge(c.attrs.get<TensorShape>("element_shape"), element_shape_of(t.shape()), c);
   if (t.dim(0) > 0) l->elements = unstack(t, 0);
   set_list(c, 0, std::move(l));
 }
@@ -147,9 +142,7 @@ void stack_kernel(KernelContext& c) {
     TensorShape s = merge(c.attrs.get<TensorShape>("element_shape"), l.element_shape, c);
     EMBER_CHECK(s.is_fully_defined(), InvalidArgument, "[", c.op.api_name,
                 "] Tried to stack elements of an empty list with non-fully-defined element_shape: ", s.to_string());
-    std::vector<int64_t> d{0};
-    for (int64_t x : s.dims()) d.push_back(x);
-    c.outputs[0] = zeros(TensorShape(d), read_dtype(c), c.device);
+    c.outputs[0] = zeros(stacked_shape(0, s), read_dtype(c), c.device);
     return;
   }
   bool all_set = true;
@@ -169,9 +162,7 @@ void gather_kernel(KernelContext& c) {
   for (int64_t i : idx) all_set = all_set && l.elements[static_cast<size_t>(i)].defined();
   TensorShape s = all_set && !idx.empty() ? TensorShape::unknown_rank() : element_shape(c, l);
   if (idx.empty()) {
-    std::vector<int64_t> d{0};
-    for (int64_t x : s.dims()) d.push_back(x);
-    c.outputs[0] = zeros(TensorShape(d), read_dtype(c), c.device);
+    c.outputs[0] = zeros(stacked_shape(0, s), read_dtype(c), c.device);
     return;
   }
   std::vector<Tensor> parts;

@@ -200,7 +200,7 @@ TEST_P(ControlFlowTest, GradientsThroughLoopsEagerAndTraced) {
   LoopVars out = for_range(0, 3, 1, [](const Tensor&, const LoopVars& v) { return LoopVars{v[0] * v[1], v[1]}; },
                            {constant(1.0, float64), x});
   EXPECT_DOUBLE_EQ(tape.gradient(out[0], x).item<double>(), 3 * 1.5 * 1.5);  // d(x^3)/dx
-  // A traced loop under an eager tape: the loop's gradient runs it again under a tape of its own.
+  // A traced loop under an eager tape: the call is one recorded op whose traced backward holds the loop's gradient.
   Variable w(constant(0.5, float64));
   auto power = function([&](Tensor y, Tensor n) {
     return for_range(constant(int64_t{0}), n, constant(int64_t{1}),

@@ -21,6 +21,18 @@ Tensor make_list_tensor(std::shared_ptr<const TensorList> list, Device device) {
   return Tensor(std::move(impl));
 }
 
+TensorShape element_shape_of(const TensorShape& s) {
+  if (!s.rank_known() || s.rank() == 0) return TensorShape::unknown_rank();
+  return TensorShape(std::vector<int64_t>(s.dims().begin() + 1, s.dims().end()));
+}
+
+TensorShape stacked_shape(int64_t n, const TensorShape& element) {
+  if (!element.rank_known()) return TensorShape::unknown_rank();
+  std::vector<int64_t> d{n};
+  d.insert(d.end(), element.dims().begin(), element.dims().end());
+  return TensorShape(d);
+}
+
 const TensorList& list_of(const Tensor& t, const char* api) {
   const auto* l = t.defined() && t.dtype() == variant ? dynamic_cast<const TensorList*>(t.impl()->resource.get())
                                                        : nullptr;
@@ -47,19 +59,6 @@ void require_element(const InferContext& c, const Tensor& t, const char* what) {
 const TensorShape& element_shape(const InferContext& c) { return c.attrs.get<TensorShape>("element_shape"); }
 DType element_dtype(const InferContext& c) { return c.attrs.get<DType>("element_dtype"); }
 
-// `prefix` dimensions followed by `shape` (unknown rank stays unknown).
-TensorShape prepend(std::initializer_list<int64_t> prefix, const TensorShape& shape) {
-  if (!shape.rank_known()) return TensorShape::unknown_rank();
-  std::vector<int64_t> d(prefix);
-  for (int64_t x : shape.dims()) d.push_back(x);
-  return TensorShape(d);
-}
-// `t`'s shape without its first dimension.
-TensorShape rest(const Tensor& t) {
-  if (!t.shape().rank_known() || t.rank() == 0) return TensorShape::unknown_rank();
-  std::vector<int64_t> d(t.shape().dims().begin() + 1, t.shape().dims().end());
-  return TensorShape(d);
-}
 
 void infer_list_out(InferContext& c) { c.outputs.push_back({variant, TensorShape{}}); }
 
@@ -77,8 +76,8 @@ void infer_from_tensor(InferContext& c) {
   const Tensor& t = c.inputs[0];
   require_element(c, t, "tensor");
   if (t.shape().rank_known() && t.rank() == 0) c.fail("the tensor must have at least one dimension");
-  if (!rest(t).is_compatible_with(element_shape(c)) && element_shape(c).rank_known())
-    c.fail("the tensor's elements have shape ", rest(t).to_string(), ", the element shape is ",
+  if (!element_shape_of(t.shape()).is_compatible_with(element_shape(c)) && element_shape(c).rank_known())
+    c.fail("the tensor's elements have shape ", element_shape_of(t.shape()).to_string(), ", the element shape is ",
            element_shape(c).to_string());
   infer_list_out(c);
 }
@@ -102,7 +101,7 @@ void infer_stack(InferContext& c) {
   require_element_dtype(c, element_dtype(c));
   int64_t n = c.attrs.get<int64_t>("num_elements");
   if (n < -1) c.fail("num_elements must be -1 or non-negative, got ", n);
-  c.outputs.push_back({element_dtype(c), prepend({n}, element_shape(c))});
+  c.outputs.push_back({element_dtype(c), stacked_shape(n, element_shape(c))});
 }
 
 void infer_gather(InferContext& c) {
@@ -110,7 +109,7 @@ void infer_gather(InferContext& c) {
   require_index(c, 1, 1, "indices");
   require_element_dtype(c, element_dtype(c));
   int64_t n = c.inputs[1].shape().rank_known() ? c.inputs[1].dim(0) : TensorShape::kUnknown;
-  c.outputs.push_back({element_dtype(c), prepend({n}, element_shape(c))});
+  c.outputs.push_back({element_dtype(c), stacked_shape(n, element_shape(c))});
 }
 
 void infer_scatter(InferContext& c) {

@@ -282,13 +282,9 @@ void infer_snapshot(InferContext& c) {
 void infer_ensure_shape(InferContext& c) {
   const TensorShape& have = c.inputs[0].shape();
   const TensorShape& want = c.attrs.get<TensorShape>("shape");
-  if (!have.is_compatible_with(want) && have.rank_known() && want.rank_known())
-    c.fail("Shapes ", have.to_string(), " and ", want.to_string(), " are not compatible");
-  TensorShape out = have.rank_known() ? have : want;
-  if (have.rank_known() && want.rank_known())
-    for (int i = 0; i < out.rank(); ++i)
-      if (out.dim(i) == TensorShape::kUnknown) out.set_dim(i, want.dim(i));
-  c.outputs.push_back({c.inputs[0].dtype(), out});
+  std::optional<TensorShape> out = have.merge_with(want);
+  if (!out) c.fail("Shapes ", have.to_string(), " and ", want.to_string(), " are not compatible");
+  c.outputs.push_back({c.inputs[0].dtype(), *out});
 }
 
 void infer_fill(InferContext& c) {
