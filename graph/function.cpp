@@ -459,6 +459,7 @@ std::vector<Variable> ConcreteFunction::variables() const {
   return out;
 }
 
+const std::vector<detail::CallArg>& ConcreteFunction::arguments() const { return impl_->signature; }
 const Graph& ConcreteFunction::graph() const { return *impl_->graph; }
 const std::string& ConcreteFunction::name() const { return impl_->name; }
 ExecutorStats ConcreteFunction::run_stats() const { return impl_->executor->stats(); }

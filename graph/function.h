@@ -257,6 +257,9 @@ class ConcreteFunction {
   const std::string& output_structure() const;
   /// Tensors the graph reads by reference (variables' handles, large eager tensors).
   std::vector<Tensor> captured_inputs() const;
+  /// The traced signature, argument by argument: a Spec per tensor, the
+  /// value of each baked argument, a Variable's dtype and shape.
+  const std::vector<detail::CallArg>& arguments() const;
   /// The variables the graph reads or assigns.
   std::vector<Variable> variables() const;
   const Graph& graph() const;
@@ -341,6 +344,13 @@ class Function {
     for (const auto& t : state_->traces) out.push_back(t.second);
     return out;
   }
+  const FunctionOptions& options() const { return state_->options; }
+  /// What a SavedModel saves of this function: the trace of its input
+  /// signature (made now if it has none yet), or every trace made so far.
+  std::vector<ConcreteFunction> concrete_functions_for_saving() {
+    if (state_->options.input_signature) return {trace_input_signature(std::make_index_sequence<kMaxSignatureArity + 1>{})};
+    return list_concrete_functions();
+  }
   /// How many times the callable has been traced (a first trace that
   /// created variables counts twice: it is traced again without creating them).
   int tracing_count() const { return state_->traces_total; }
@@ -379,6 +389,29 @@ class Function {
       return a.variable;
     } else {
       return detail::Baked<A>{*static_cast<const A*>(a.original)};
+    }
+  }
+
+  // The trace of the input signature: the callable called with as many
+  // tensors as it has specs (it must take that many).
+  static constexpr size_t kMaxSignatureArity = 8;
+  template <size_t... N>
+  ConcreteFunction trace_input_signature(std::index_sequence<N...>) {
+    const std::vector<TensorSpec>& specs = *state_->options.input_signature;
+    ConcreteFunction out;
+    bool traced = ((specs.size() == N && trace_specs(specs, std::make_index_sequence<N>{}, out)) || ...);
+    EMBER_CHECK(traced, InvalidArgument, "[", state_->options.name, "] its input_signature has ", specs.size(),
+                " specs, but the callable does not take that many tensors (at most ", kMaxSignatureArity,
+                " are supported)");
+    return out;
+  }
+  template <size_t... I>
+  bool trace_specs(const std::vector<TensorSpec>& specs, std::index_sequence<I...>, ConcreteFunction& out) {
+    if constexpr (std::is_invocable_v<F&, decltype((void)I, Tensor())...>) {
+      out = get_concrete_function(specs[I]...);
+      return true;
+    } else {
+      return false;
     }
   }
 

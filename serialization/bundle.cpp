@@ -90,6 +90,16 @@ int tf_dtype(DType t) {
   throw InvalidArgument(detail::str_cat("[checkpoint] dtype ", dtype_name(t), " cannot be saved"));
 }
 
+bool from_tf_dtype(int t, DType& out) {
+  if (t == 20 || t == 21) {
+    out = t == 20 ? resource : variant;
+    return true;
+  }
+  bool is_string = false, known = false;
+  out = from_tf(t, is_string, known);
+  return known && !is_string;
+}
+
 std::string tf_dtype_name(int t) {
   static const std::map<int, std::string> names = {
       {1, "float32"},   {2, "float64"}, {3, "int32"},       {4, "uint8"},    {5, "int16"},

@@ -28,6 +28,9 @@ struct EntryInfo {
 /// TensorFlow's DataType number of a dtype (DT_STRING is 7).
 int tf_dtype(DType t);
 std::string tf_dtype_name(int tf_dtype);
+/// ember's dtype of TensorFlow's DataType number (resource and variant
+/// included); false for one ember lacks (DT_STRING among them).
+bool from_tf_dtype(int tf_dtype, DType& out);
 
 class Writer {
  public:

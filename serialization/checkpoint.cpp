@@ -31,21 +31,21 @@ const char* const kGraphKey = "_CHECKPOINTABLE_OBJECT_GRAPH";
 
 class RootObject : public AutoTrackable {};
 
-struct Node {
+struct ObjectNode {
   std::shared_ptr<Trackable> obj;
   std::string path;  // escaped local names joined by '/'
 };
 
 // Breadth first from the root, children in tracking order; an object reached
 // again keeps its first (shortest) path.
-std::vector<Node> breadth_first(const std::shared_ptr<Trackable>& root,
+std::vector<ObjectNode> breadth_first(const std::shared_ptr<Trackable>& root,
                                 std::map<const Trackable*, int>& ids) {
-  std::vector<Node> nodes{{root, ""}};
+  std::vector<ObjectNode> nodes{{root, ""}};
   ids[root.get()] = 0;
   for (size_t i = 0; i < nodes.size(); ++i) {
-    Node n = nodes[i];
+    ObjectNode n = nodes[i];
     for (const auto& [name, child] : n.obj->dependencies()) {
-      if (ids.count(child.get())) continue;
+      if (child->saved_model_only() || ids.count(child.get())) continue;
       ids[child.get()] = static_cast<int>(nodes.size());
       std::string esc = escape_checkpoint_name(name);
       nodes.push_back({child, n.path.empty() ? esc : n.path + "/" + esc});
@@ -133,7 +133,7 @@ void remove_temporaries(const std::string& dir, const std::string& name) {
 // node order), then slot name, then original variable in node order. Each
 // is referenced from its optimizer's `slot_variables` only; a slot whose
 // variable is not in the graph is not saved (as TensorFlow).
-void write_slot_variables(const std::vector<Node>& nodes, const std::map<const Trackable*, int>& ids,
+void write_slot_variables(const std::vector<ObjectNode>& nodes, const std::map<const Trackable*, int>& ids,
                           TrackableObjectGraph& graph, bundle::Writer& writer) {
   for (size_t opt = 0; opt < nodes.size(); ++opt) {
     struct Slot {
@@ -443,14 +443,20 @@ Checkpoint::Checkpoint(CheckpointRoots roots) : root_(std::make_shared<RootObjec
   root_->track("save_counter", trackable_of(save_counter_));
 }
 
+Checkpoint Checkpoint::of_object(std::shared_ptr<Trackable> root) {
+  EMBER_CHECK(root != nullptr, InvalidArgument, "[Checkpoint] of_object: the root is null");
+  return Checkpoint(std::move(root), true);
+}
+
 std::string Checkpoint::write(const std::string& path) {
   std::map<const Trackable*, int> ids;
   auto nodes = breadth_first(root_, ids);
   TrackableObjectGraph graph;
   bundle::Writer writer(path);
-  for (const Node& n : nodes) {
+  for (const ObjectNode& n : nodes) {
     auto* p = graph.add_nodes();
     for (const auto& [name, child] : n.obj->dependencies()) {
+      if (child->saved_model_only()) continue;
       auto* ref = p->add_children();
       ref->set_node_id(ids.at(child.get()));
       ref->set_local_name(name);
@@ -487,6 +493,8 @@ std::string Checkpoint::write(const std::string& path) {
 }
 
 std::string Checkpoint::save(const std::string& prefix) {
+  EMBER_CHECK(save_counter_.defined(), FailedPrecondition,
+              "[Checkpoint] save: a checkpoint of one object (of_object) has no save counter; use write");
   remove_temporaries(files::dirname(prefix), fs::path(prefix).filename().string());
   save_counter_.assign_add(constant(int64_t{1}, save_counter_.device()));
   int64_t n = save_counter_.read_value().item<int64_t>();

@@ -45,8 +45,12 @@ class Checkpoint {
   /// Roots are tracked by name (sorted, as tf.train.Checkpoint(**kwargs)),
   /// then `save_counter`.
   Checkpoint(CheckpointRoots roots);  // NOLINT: implicit, Checkpoint({{"model", m}})
+  /// A checkpoint whose root is `root` itself, with no save_counter (what a
+  /// SavedModel's variables/ holds): for write, restore and read only.
+  static Checkpoint of_object(std::shared_ptr<Trackable> root);
   /// Increments save_counter, writes `prefix-N` and updates the `checkpoint`
-  /// state file beside it; returns `prefix-N`.
+  /// state file beside it; returns `prefix-N`. (FailedPrecondition for a
+  /// checkpoint made by of_object.)
   std::string save(const std::string& prefix);
   /// Writes `path` alone (no counter, no state file); returns it.
   std::string write(const std::string& path);
@@ -60,6 +64,7 @@ class Checkpoint {
   std::shared_ptr<Trackable> root() const { return root_; }
 
  private:
+  Checkpoint(std::shared_ptr<Trackable> root, bool /*one_object*/) : root_(std::move(root)) {}
   std::shared_ptr<Trackable> root_;
   Variable save_counter_;
 };

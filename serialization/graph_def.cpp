@@ -1,5 +1,6 @@
 #include "serialization/graph_def.h"
 
+#include <algorithm>
 #include <cctype>
 #include <functional>
 #include <unordered_map>
@@ -7,6 +8,7 @@
 
 #include "core/op_names.h"
 #include "core/ops.h"
+#include "core/variable.h"
 #include "graph/control_flow.h"
 #include "graph.pb.h"
 #include "serialization/bundle.h"
@@ -535,7 +537,13 @@ std::vector<int> inputs_of(const Graph& g) {
   return in;
 }
 
-tf::FunctionDef make_function(const Graph& g, const std::string& name, std::vector<FunctionRef>* calls) {
+// `g` as FunctionDef `name`. Its input args are the arguments, then the
+// captures; `for_saved_model`: a captured tensor that is not a resource
+// handle becomes a Const of its value instead, and resource args carry their
+// variable's dtype and shape (handle data). `calls` gets the functions its
+// control-flow nodes call.
+tf::FunctionDef make_function(const Graph& g, const std::string& name, std::vector<FunctionRef>* calls,
+                              bool for_saved_model = false) {
   tf::FunctionDef f;
   auto* sig = f.mutable_signature();
   sig->set_name(name);
@@ -544,11 +552,35 @@ tf::FunctionDef make_function(const Graph& g, const std::string& name, std::vect
   std::unordered_set<std::string> arg_names;
   for (int id : inputs_of(g)) {
     const Node& n = g.nodes[static_cast<size_t>(id)];
+    DType dtype = n.outputs[0].dtype;
+    bool capture = std::find(g.captures.begin(), g.captures.end(), id) != g.captures.end();
+    if (for_saved_model && capture && dtype != resource) {
+      tf::NodeDef def;
+      def.set_name(n.name);
+      def.set_op("Const");
+      (*def.mutable_attr())["dtype"] = type_attr(n.value.dtype());
+      set_tensor((*def.mutable_attr())["value"].mutable_tensor(), n.value);
+      e.nodes.push_back(def);
+      e.set_refs(id, {e.node_ref(n.name, "output", 0, 0)});
+      continue;
+    }
     std::string a = arg_name(n.name);
     for (int k = 1; !arg_names.insert(a).second; ++k) a = arg_name(n.name) + "_" + std::to_string(k);
+    int index = sig->input_arg_size();
     auto* arg = sig->add_input_arg();
     arg->set_name(a);
-    arg->set_type(tf_type(n.outputs[0].dtype));
+    arg->set_type(tf_type(dtype));
+    if (for_saved_model) {
+      auto& attrs = *(*f.mutable_arg_attr())[static_cast<uint32_t>(index)].mutable_attr();
+      attrs["_user_specified_name"].set_s(capture ? "resource" : n.name);
+      if (!capture) set_shape(attrs["_output_shapes"].mutable_list()->add_shape(), n.outputs[0].shape);
+      if (capture && n.value.defined() && std::dynamic_pointer_cast<VariableState>(n.value.impl()->resource)) {
+        Variable v = Variable::from_handle(n.value);
+        auto* hd = arg->add_handle_data();
+        hd->set_dtype(tf_type(v.dtype()));
+        set_shape(hd->mutable_shape(), v.shape());
+      }
+    }
     e.set_refs(id, {a});
   }
   emit_body(e, g);
@@ -625,6 +657,14 @@ std::string graph_def(const Graph& g) {
   std::unordered_set<std::string> done;
   add_library(def.mutable_library(), done, e.functions);
   return def.SerializeAsString();
+}
+
+void add_saved_function(tensorflow::FunctionDefLibrary& library, std::unordered_set<std::string>& done,
+                        const Graph& g, const std::string& name) {
+  if (!done.insert(name).second) return;
+  std::vector<FunctionRef> calls;
+  *library.add_function() = make_function(g, name, &calls, /*for_saved_model=*/true);
+  add_library(&library, done, calls);
 }
 
 std::string function_def(const Graph& g, const std::string& name) {

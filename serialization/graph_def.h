@@ -13,9 +13,14 @@
 #pragma once
 
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "graph/graph.h"
+
+namespace tensorflow {
+class FunctionDefLibrary;
+}
 
 namespace ember {
 
@@ -31,6 +36,15 @@ std::string graph_def(const Graph& graph);
 /// control-flow nodes call are not included (graph_def and
 /// graph_def_calling put them in the library).
 std::string function_def(const Graph& graph, const std::string& name);
+
+/// Adds `graph` as FunctionDef `name` to `library`, with every function its
+/// control-flow nodes call, each once (`done`: the names already there). As
+/// a SavedModel stores a concrete function: its input args are the graph's
+/// arguments, then one resource arg per captured handle (with the
+/// variable's dtype and shape as handle data), in capture order; a captured
+/// tensor of another dtype becomes a Const in the body.
+void add_saved_function(tensorflow::FunctionDefLibrary& library, std::unordered_set<std::string>& done,
+                        const Graph& graph, const std::string& name);
 
 /// A serialized GraphDef whose library holds `function_def(graph, name)`
 /// and whose nodes call it: a Placeholder per input arg, a

@@ -15,6 +15,7 @@
 
 #include "core/tensor.h"
 #include "core/variable.h"
+#include "graph/function.h"
 
 namespace ember {
 
@@ -52,6 +53,8 @@ struct SlotVariable {
   Variable slot;
 };
 
+class TrackedFunction;
+
 class Trackable : public std::enable_shared_from_this<Trackable> {
  public:
   virtual ~Trackable() = default;
@@ -68,12 +71,19 @@ class Trackable : public std::enable_shared_from_this<Trackable> {
   }
   /// Tracks a variable through its (unique) trackable node; returns the variable.
   const Variable& track(const std::string& name, const Variable& v);
+  /// Tracks a traced function, as `self.f = tf.function(...)` does: a
+  /// SavedModel saves its traces (checkpoints skip it).
+  template <typename F>
+  std::shared_ptr<TrackedFunction> track(const std::string& name, const Function<F>& f);
   /// The dependency called `name`, or null.
   std::shared_ptr<Trackable> lookup_dependency(const std::string& name) const;
   /// Dependencies in the order they were first tracked.
   const std::vector<std::pair<std::string, std::shared_ptr<Trackable>>>& dependencies() const {
     return deps_;
   }
+  /// Whether only a SavedModel records this object (a function), a
+  /// checkpoint not (TensorFlow's SaveType.SAVEDMODEL children).
+  virtual bool saved_model_only() const { return false; }
   /// What this object saves, by attribute name (empty for a plain trackable).
   virtual std::map<std::string, std::shared_ptr<Saveable>> saveables() { return {}; }
 
@@ -120,6 +130,30 @@ std::shared_ptr<TrackableVariable> trackable_of(const Variable& v);
 inline const Variable& Trackable::track(const std::string& name, const Variable& v) {
   track(name, std::static_pointer_cast<Trackable>(trackable_of(v)));
   return v;
+}
+
+/// A traced function in the object graph (what `Trackable::track` makes of
+/// a Function): a SavedModel saves its concrete functions.
+class TrackedFunction : public Trackable {
+ public:
+  using Traces = std::function<std::vector<ConcreteFunction>()>;
+  TrackedFunction(FunctionOptions options, Traces traces)
+      : options_(std::move(options)), traces_(std::move(traces)) {}
+  bool saved_model_only() const override { return true; }
+  /// The traces a SavedModel saves (tracing the input signature if needed).
+  std::vector<ConcreteFunction> concrete_functions() const { return traces_(); }
+  const FunctionOptions& options() const { return options_; }
+
+ private:
+  FunctionOptions options_;
+  Traces traces_;
+};
+
+template <typename F>
+std::shared_ptr<TrackedFunction> Trackable::track(const std::string& name, const Function<F>& f) {
+  auto node = std::make_shared<TrackedFunction>(f.options(), [fn = Function<F>(f)]() mutable { return fn.concrete_functions_for_saving(); });
+  track(name, std::static_pointer_cast<Trackable>(node));
+  return node;
 }
 
 /// A Trackable that tracks its members when they are assigned (members are

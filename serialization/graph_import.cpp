@@ -1,0 +1,548 @@
+#include "serialization/graph_import.h"
+
+#include <cstring>
+#include <functional>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "autograd/tape.h"
+#include "core/ops.h"
+#include "graph/control_flow.h"
+#include "graph.pb.h"
+#include "serialization/bundle.h"
+#include "serialization/graph_def.h"
+
+namespace ember {
+namespace {
+
+namespace tf = tensorflow;
+
+// A TensorFlow DataType number in the generated defaults table.
+struct TfType {
+  int code;
+};
+using DefaultValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, TfType>;
+struct AttrDefault {
+  const char* op;
+  const char* attr;
+  DefaultValue value;
+};
+const AttrDefault kAttrDefaults[] = {
+#include "serialization/tf_attr_defaults.inc"
+};
+
+// Ops the importer runs itself rather than through the registry.
+const std::unordered_set<std::string>& structural_ops() {
+  static const std::unordered_set<std::string> s{"Const",   "Identity", "IdentityN",   "NoOp",           "PartitionedCall",
+                                                 "StatefulPartitionedCall", "If", "StatelessIf", "While", "StatelessWhile"};
+  return s;
+}
+
+const std::unordered_set<std::string>& ember_ops() {
+  static const std::unordered_set<std::string> s = [] {
+    std::unordered_set<std::string> names;
+    for (const OpDef* op : registered_ops()) names.insert(op->name);
+    return names;
+  }();
+  return s;
+}
+
+// Where ember keeps as an attribute what TensorFlow feeds as an input (the
+// inverse of graph_def.cpp's rewrites): the input (-1: the last), the
+// attribute, and how the constant's value becomes it.
+enum class From : uint8_t { Ints, Int, Double, Paddings, ElementShape };
+struct InputAttr {
+  int input;
+  const char* attr;
+  From kind;
+};
+
+const std::unordered_map<std::string, std::vector<InputAttr>>& input_attrs() {
+  static const std::unordered_map<std::string, std::vector<InputAttr>> table = [] {
+    std::unordered_map<std::string, std::vector<InputAttr>> t;
+    for (const char* op : {"Sum", "Mean", "Max", "Min", "Prod", "All", "Any"}) t[op] = {{1, "axis", From::Ints}};
+    for (const char* op : {"ArgMax", "ArgMin"}) t[op] = {{1, "axis", From::Int}};
+    t["Reshape"] = {{1, "shape", From::Ints}};
+    t["ExpandDims"] = {{1, "dim", From::Int}};
+    t["Transpose"] = {{1, "perm", From::Ints}};
+    t["Tile"] = {{1, "multiples", From::Ints}};
+    t["BroadcastTo"] = {{1, "shape", From::Ints}};
+    t["Slice"] = {{1, "begin", From::Ints}, {2, "size", From::Ints}};
+    t["StridedSlice"] = {{1, "begin", From::Ints}, {2, "end", From::Ints}, {3, "strides", From::Ints}};
+    t["StridedSliceGrad"] = {
+        {0, "shape", From::Ints}, {1, "begin", From::Ints}, {2, "end", From::Ints}, {3, "strides", From::Ints}};
+    t["ConcatV2"] = {{-1, "axis", From::Int}};
+    t["SplitV"] = {{1, "size_splits", From::Ints}, {2, "axis", From::Int}};
+    t["GatherV2"] = {{2, "axis", From::Int}};
+    t["ScatterNd"] = {{2, "shape", From::Ints}};
+    t["UnsortedSegmentSum"] = {{2, "num_segments", From::Int}};
+    t["PadV2"] = {{1, "paddings", From::Paddings}, {2, "constant_values", From::Double}};
+    for (const char* op : {"MirrorPad", "MirrorPadGrad"}) t[op] = {{1, "paddings", From::Paddings}};
+    t["Fill"] = {{0, "shape", From::Ints}, {1, "value", From::Double}};
+    t["Range"] = {{0, "start", From::Double}, {1, "limit", From::Double}, {2, "delta", From::Double}};
+    t["OneHot"] = {{1, "depth", From::Int}, {2, "on_value", From::Double}, {3, "off_value", From::Double}};
+    for (const char* op : {"RandomUniform", "RandomStandardNormal", "TruncatedNormal"}) t[op] = {{0, "shape", From::Ints}};
+    t["TopKV2"] = {{1, "k", From::Int}};
+    t["InTopKV2"] = {{2, "k", From::Int}};
+    for (const char* op : {"Conv2DBackpropInput", "DepthwiseConv2dNativeBackpropInput"})
+      t[op] = {{0, "input_sizes", From::Ints}};
+    for (const char* op : {"Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropFilter"})
+      t[op] = {{1, "filter_sizes", From::Ints}};
+    t["AvgPoolGrad"] = {{0, "orig_input_shape", From::Ints}};
+    t["TensorListReserve"] = {{0, "element_shape", From::ElementShape}};
+    for (const char* op : {"TensorListFromTensor", "TensorListSplit", "TensorListConcatV2"})
+      t[op] = {{1, "element_shape", From::ElementShape}};
+    for (const char* op : {"TensorListGetItem", "TensorListStack", "TensorListGather", "TensorListPopBack"})
+      t[op] = {{-1, "element_shape", From::ElementShape}};
+    return t;
+  }();
+  return table;
+}
+
+DType ember_dtype(int code, const std::string& what) {
+  DType d;
+  if (!bundle::from_tf_dtype(code, d))
+    throw Unimplemented(what + ": dtype " + bundle::tf_dtype_name(code) + " is not one ember has");
+  return d;
+}
+
+TensorShape shape_of(const tf::TensorShapeProto& p) {
+  if (p.unknown_rank()) return TensorShape::unknown_rank();
+  std::vector<int64_t> dims;
+  for (const auto& d : p.dim()) dims.push_back(d.size() < 0 ? TensorShape::kUnknown : d.size());
+  return TensorShape(dims);
+}
+
+// A Const node's value, on the host.
+Tensor tensor_of(const tf::TensorProto& p, const std::string& what) {
+  DType dtype = ember_dtype(p.dtype(), what);
+  TensorShape shape = shape_of(p.tensor_shape());
+  EMBER_CHECK(shape.is_fully_defined(), InvalidArgument, what, ": a constant of unknown shape");
+  for (int64_t d : shape.dims()) EMBER_CHECK(d >= 0 && d < (int64_t{1} << 40), InvalidArgument, what, ": bad dimension ", d);
+  Tensor t = Tensor::empty(shape, dtype, Device::cpu());
+  const int64_t n = shape.num_elements();
+  const size_t bytes = static_cast<size_t>(n) * dtype_size(dtype);
+  if (!p.tensor_content().empty()) {
+    EMBER_CHECK(p.tensor_content().size() == bytes, InvalidArgument, what, ": tensor_content holds ",
+                p.tensor_content().size(), " bytes; ", shape.to_debug_string(), " ", dtype_name(dtype), " needs ", bytes);
+    if (bytes) std::memcpy(t.raw_data(), p.tensor_content().data(), bytes);
+    return t;
+  }
+  // Typed values: as many as the elements, or fewer, the last repeated (none: zeros).
+  auto fill = [&](auto* out, const auto& values) {
+    using T = std::remove_pointer_t<decltype(out)>;
+    for (int64_t i = 0; i < n; ++i) {
+      if (values.empty()) {
+        out[i] = T{};
+      } else {
+        auto v = values[static_cast<int>(std::min<int64_t>(i, values.size() - 1))];
+        out[i] = static_cast<T>(v);
+      }
+    }
+  };
+  switch (dtype) {
+    case float32: fill(t.data<float>(), p.float_val()); break;
+    case float64: fill(t.data<double>(), p.double_val()); break;
+    case int32: fill(t.data<int32_t>(), p.int_val()); break;
+    case uint8: fill(t.data<uint8_t>(), p.int_val()); break;
+    case int64: fill(t.data<int64_t>(), p.int64_val()); break;
+    case bool_: fill(static_cast<uint8_t*>(t.raw_data()), p.bool_val()); break;
+    case float16:
+    case bfloat16: {
+      auto* out = static_cast<uint16_t*>(t.raw_data());
+      for (int64_t i = 0; i < n; ++i)
+        out[i] = p.half_val().empty() ? 0 : static_cast<uint16_t>(p.half_val(static_cast<int>(std::min<int64_t>(i, p.half_val_size() - 1))));
+      break;
+    }
+    default: throw Unimplemented(what + ": a constant of dtype " + std::string(dtype_name(dtype)));
+  }
+  return t;
+}
+
+// A concrete tensor's values as doubles (no op runs: safe while tracing).
+std::vector<double> host_values(const Tensor& t) {
+  std::vector<double> out;
+  switch (t.dtype()) {
+    case float32: for (float v : t.to_vector<float>()) out.push_back(v); break;
+    case float64: out = t.to_vector<double>(); break;
+    case int32:
+    case int64: for (int64_t v : t.index_values()) out.push_back(static_cast<double>(v)); break;
+    case uint8: for (uint8_t v : t.to_vector<uint8_t>()) out.push_back(v); break;
+    case bool_: {
+      const auto* p = static_cast<const uint8_t*>(t.raw_data());
+      for (int64_t i = 0; i < t.num_elements(); ++i) out.push_back(p[i] ? 1 : 0);
+      break;
+    }
+    default: throw InvalidArgument("a constant input of dtype " + std::string(dtype_name(t.dtype())) + " where a number is expected");
+  }
+  return out;
+}
+
+AttrValue attr_from(const tf::AttrValue& v, AttrKind kind, const std::string& what) {
+  auto need = [&](bool ok) {
+    EMBER_CHECK(ok, InvalidArgument, what, " is not a ", attr_kind_name(kind));
+  };
+  switch (kind) {
+    case AttrKind::Bool: need(v.value_case() == tf::AttrValue::kB); return v.b();
+    case AttrKind::Int: need(v.value_case() == tf::AttrValue::kI); return static_cast<int64_t>(v.i());
+    case AttrKind::Float: need(v.value_case() == tf::AttrValue::kF); return static_cast<double>(v.f());
+    case AttrKind::Type: need(v.value_case() == tf::AttrValue::kType); return ember_dtype(v.type(), what);
+    case AttrKind::String: need(v.value_case() == tf::AttrValue::kS); return v.s();
+    case AttrKind::Ints: {
+      need(v.value_case() == tf::AttrValue::kList);
+      return std::vector<int64_t>(v.list().i().begin(), v.list().i().end());
+    }
+    case AttrKind::Shape: need(v.value_case() == tf::AttrValue::kShape); return shape_of(v.shape());
+    case AttrKind::Func: break;
+  }
+  throw Unimplemented(what + ": a function attribute");
+}
+
+std::optional<AttrValue> default_of(const std::string& op, const std::string& attr, AttrKind kind) {
+  for (const AttrDefault& d : kAttrDefaults) {
+    if (op != d.op || attr != d.attr) continue;
+    return std::visit(
+        [&](const auto& x) -> std::optional<AttrValue> {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, TfType>) {
+            DType t;
+            if (kind != AttrKind::Type || !bundle::from_tf_dtype(x.code, t)) return std::nullopt;
+            return AttrValue(t);
+          } else {
+            return AttrValue(x);
+          }
+        },
+        d.value);
+  }
+  return std::nullopt;
+}
+
+// Splits a FunctionDef input reference: "x" (an argument), "node:arg:index"; "^node": control.
+struct Ref {
+  std::string node, arg;
+  int index = 0;
+  bool control = false;
+};
+Ref parse_ref(const std::string& s, const std::string& what) {
+  Ref r;
+  std::string body = s;
+  if (!body.empty() && body[0] == '^') {
+    r.control = true;
+    body = body.substr(1);
+  }
+  size_t a = body.find(':');
+  r.node = body.substr(0, a);
+  if (a == std::string::npos) return r;
+  size_t b = body.find(':', a + 1);
+  EMBER_CHECK(b != std::string::npos, InvalidArgument, what, ": input '", s, "' is not node:output:index");
+  r.arg = body.substr(a + 1, b - a - 1);
+  try {
+    size_t used = 0;
+    r.index = std::stoi(body.substr(b + 1), &used);
+    EMBER_CHECK(used == body.size() - b - 1 && r.index >= 0, InvalidArgument, "");
+  } catch (const std::exception&) {
+    throw InvalidArgument(what + ": input '" + s + "' has a bad output index");
+  }
+  return r;
+}
+
+// The position among a node's outputs of output `index` of output arg `arg`.
+int output_position(const std::string& op, const std::string& arg, int index) {
+  if (structural_ops().count(op)) return index;
+  TensorFlowOutputArgs args = tensorflow_output_args(op);
+  if (args.list) return index;
+  for (size_t i = 0; i < args.names.size(); ++i)
+    if (args.names[i] == arg) return static_cast<int>(i) + index;
+  return index;
+}
+
+std::vector<std::string> called_functions(const tf::NodeDef& n) {
+  std::vector<std::string> out;
+  for (const char* key : {"f", "then_branch", "else_branch", "cond", "body"}) {
+    auto it = n.attr().find(key);
+    if (it != n.attr().end() && it->second.value_case() == tf::AttrValue::kFunc) out.push_back(it->second.func().name());
+  }
+  return out;
+}
+
+}  // namespace
+
+FunctionImporter::FunctionImporter(const tf::FunctionDefLibrary& library, std::string where) : where_(std::move(where)) {
+  for (const tf::FunctionDef& f : library.function()) functions_[f.signature().name()] = &f;
+}
+
+FunctionImporter::~FunctionImporter() = default;
+
+const tf::FunctionDef& FunctionImporter::function(const std::string& name) const {
+  auto it = functions_.find(name);
+  if (it == functions_.end()) throw NotFound(where_ + ": the function library has no function '" + name + "'");
+  return *it->second;
+}
+
+void FunctionImporter::check(const std::string& name) const {
+  std::set<std::string> done;
+  std::function<void(const std::string&)> visit = [&](const std::string& fn) {
+    if (!done.insert(fn).second) return;
+    const tf::FunctionDef& f = function(fn);
+    std::unordered_set<std::string> names;
+    for (const auto& a : f.signature().input_arg()) names.insert(a.name());
+    for (const tf::NodeDef& n : f.node_def()) names.insert(n.name());
+    for (const tf::NodeDef& n : f.node_def()) {
+      if (!structural_ops().count(n.op()) && !ember_ops().count(n.op()))
+        throw Unimplemented(where_ + ": function '" + fn + "' node '" + n.name() + "': op " + n.op() +
+                            " is not one ember has");
+      for (const std::string& in : n.input()) {
+        Ref r = parse_ref(in, where_ + ": function '" + fn + "' node '" + n.name() + "'");
+        if (!names.count(r.node))
+          throw NotFound(where_ + ": function '" + fn + "' node '" + n.name() + "' reads '" + in +
+                         "', which names no node or argument");
+      }
+      for (const std::string& callee : called_functions(n)) {
+        if (!functions_.count(callee))
+          throw NotFound(where_ + ": function '" + fn + "' node '" + n.name() + "' calls function '" + callee +
+                         "', which the library does not hold");
+        visit(callee);
+      }
+    }
+    for (const auto& [out, ref] : f.ret()) {
+      Ref r = parse_ref(ref, where_ + ": function '" + fn + "' output '" + out + "'");
+      if (!names.count(r.node))
+        throw NotFound(where_ + ": function '" + fn + "' output '" + out + "' reads '" + ref +
+                       "', which names no node or argument");
+    }
+  };
+  visit(name);
+}
+
+std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std::vector<Tensor>& inputs, int depth) const {
+  EMBER_CHECK(depth < 64, InvalidArgument, where_, ": function '", name, "' calls functions 64 deep (a cycle?)");
+  const tf::FunctionDef& f = function(name);
+  const auto& sig = f.signature();
+  EMBER_CHECK(static_cast<size_t>(sig.input_arg_size()) == inputs.size(), InvalidArgument, where_, ": function '",
+              name, "' takes ", sig.input_arg_size(), " inputs; it is called with ", inputs.size());
+  std::unordered_map<std::string, Tensor> args;
+  for (int i = 0; i < sig.input_arg_size(); ++i) args[sig.input_arg(i).name()] = inputs[static_cast<size_t>(i)];
+  std::unordered_map<std::string, const tf::NodeDef*> nodes;
+  for (const tf::NodeDef& n : f.node_def()) nodes[n.name()] = &n;
+  std::unordered_map<std::string, std::vector<Tensor>> values;
+  std::unordered_set<std::string> running;
+
+  std::function<void(const tf::NodeDef&)> run;
+  auto value = [&](const std::string& ref, const std::string& what) -> Tensor {
+    Ref r = parse_ref(ref, what);
+    if (r.arg.empty()) {
+      auto it = args.find(r.node);
+      EMBER_CHECK(it != args.end(), NotFound, what, ": '", ref, "' names no argument");
+      return it->second;
+    }
+    auto nit = nodes.find(r.node);
+    EMBER_CHECK(nit != nodes.end(), NotFound, what, ": '", ref, "' names no node");
+    run(*nit->second);
+    const auto& outs = values.at(r.node);
+    int pos = output_position(nit->second->op(), r.arg, r.index);
+    EMBER_CHECK(pos >= 0 && static_cast<size_t>(pos) < outs.size(), InvalidArgument, what, ": '", ref,
+                "' reads output ", pos, " of a node with ", outs.size());
+    return outs[static_cast<size_t>(pos)];
+  };
+
+  run = [&](const tf::NodeDef& n) {
+    if (values.count(n.name())) return;
+    const std::string what = where_ + ": function '" + name + "' node '" + n.name() + "'";
+    EMBER_CHECK(running.insert(n.name()).second, InvalidArgument, what, ": its inputs form a cycle");
+    // Control inputs first, so stateful ops keep TensorFlow's order.
+    std::vector<Tensor> in;
+    for (const std::string& s : n.input())
+      if (!s.empty() && s[0] == '^') run(*nodes.at(parse_ref(s, what).node));
+    for (const std::string& s : n.input())
+      if (s.empty() || s[0] != '^') in.push_back(value(s, what));
+    const std::string& op = n.op();
+    auto attr = [&](const char* key) -> const tf::AttrValue& {
+      auto it = n.attr().find(key);
+      EMBER_CHECK(it != n.attr().end(), InvalidArgument, what, ": op ", op, " lacks attribute '", key, "'");
+      return it->second;
+    };
+    std::vector<Tensor> out;
+    if (op == "Const") {
+      out = {tensor_of(attr("value").tensor(), what)};
+    } else if (op == "Identity" || op == "IdentityN") {
+      out = in;
+    } else if (op == "NoOp") {
+    } else if (op == "StatefulPartitionedCall" || op == "PartitionedCall") {
+      out = replay(attr("f").func().name(), in, depth + 1);
+    } else if (op == "If" || op == "StatelessIf") {
+      EMBER_CHECK(!in.empty(), InvalidArgument, what, ": If without a condition");
+      Tensor pred = in[0];
+      std::vector<Tensor> branch_in(in.begin() + 1, in.end());
+      auto branch = [&](const std::string& fn) {
+        return [&, fn](std::string& structure) {
+          std::vector<Tensor> r = replay(fn, branch_in, depth + 1);
+          structure = "[";
+          for (size_t i = 0; i < r.size(); ++i) structure += i ? ", %" : "%";
+          structure += "]";
+          return r;
+        };
+      };
+      std::string structure;
+      out = detail::cond_flat(pred, branch(attr("then_branch").func().name()), branch(attr("else_branch").func().name()),
+                              structure);
+    } else if (op == "While" || op == "StatelessWhile") {
+      // Resource loop variables (variables' handles) pass through unchanged:
+      // they are held fixed and the rest loop.
+      std::vector<size_t> looped;
+      for (size_t i = 0; i < in.size(); ++i)
+        if (in[i].dtype() != resource) looped.push_back(i);
+      auto full = [&](const LoopVars& vars) {
+        std::vector<Tensor> all = in;
+        for (size_t k = 0; k < looped.size(); ++k) all[looped[k]] = vars[k];
+        return all;
+      };
+      const std::string cond_fn = attr("cond").func().name(), body_fn = attr("body").func().name();
+      WhileOptions options;
+      auto shapes = n.attr().find("output_shapes");
+      if (shapes != n.attr().end() && shapes->second.list().shape_size() == static_cast<int>(in.size()))
+        for (size_t i : looped) options.shape_invariants.push_back(shape_of(shapes->second.list().shape(static_cast<int>(i))));
+      LoopVars vars;
+      for (size_t i : looped) vars.push_back(in[i]);
+      LoopVars result = detail::while_flat(
+          [&](const LoopVars& v) {
+            std::vector<Tensor> c = replay(cond_fn, full(v), depth + 1);
+            EMBER_CHECK(c.size() == 1, InvalidArgument, what, ": the loop condition returns ", c.size(), " tensors");
+            return c[0];
+          },
+          [&](const LoopVars& v) {
+            std::vector<Tensor> b = replay(body_fn, full(v), depth + 1);
+            EMBER_CHECK(b.size() == in.size(), InvalidArgument, what, ": the loop body returns ", b.size(),
+                        " tensors for ", in.size(), " loop variables");
+            LoopVars next;
+            for (size_t i : looped) next.push_back(b[i]);
+            return next;
+          },
+          vars, options);
+      out = in;
+      for (size_t k = 0; k < looped.size(); ++k) out[looped[k]] = result[k];
+    } else {
+      if (!ember_ops().count(op)) throw Unimplemented(what + ": op " + op + " is not one ember has");
+      const OpDef& def = op_def(op);
+      Attrs attrs;
+      std::vector<bool> is_attr(in.size(), false);
+      auto ia = input_attrs().find(op);
+      if (ia != input_attrs().end()) {
+        for (const InputAttr& a : ia->second) {
+          int index = a.input < 0 ? static_cast<int>(in.size()) + a.input : a.input;
+          EMBER_CHECK(index >= 0 && static_cast<size_t>(index) < in.size(), InvalidArgument, what, ": op ", op,
+                      " has ", in.size(), " inputs");
+          const Tensor& t = in[static_cast<size_t>(index)];
+          EMBER_CHECK(!t.is_symbolic(), Unimplemented, what, ": input ", index, " of op ", op,
+                      " must be a constant (ember takes it as attribute '", a.attr, "')");
+          is_attr[static_cast<size_t>(index)] = true;
+          std::vector<double> v = host_values(t);
+          std::vector<int64_t> ints(v.begin(), v.end());
+          switch (a.kind) {
+            case From::Ints: attrs.set(a.attr, ints); break;
+            case From::Int:
+              EMBER_CHECK(ints.size() == 1, InvalidArgument, what, ": input ", index, " must hold one value");
+              attrs.set(a.attr, ints[0]);
+              break;
+            case From::Double:
+              EMBER_CHECK(v.size() == 1, InvalidArgument, what, ": input ", index, " must hold one value");
+              attrs.set(a.attr, v[0]);
+              break;
+            case From::Paddings: attrs.set(a.attr, ints); break;
+            case From::ElementShape:
+              if (t.shape().rank() == 0) {
+                attrs.set(a.attr, ints.at(0) == -1 ? TensorShape::unknown_rank() : TensorShape{});
+              } else {
+                for (int64_t& d : ints) d = d < 0 ? TensorShape::kUnknown : d;
+                attrs.set(a.attr, TensorShape(ints));
+              }
+              break;
+          }
+        }
+      }
+      for (const AttrDecl& d : def.attr_decls) {
+        if (attrs.has(d.name)) continue;
+        auto it = n.attr().find(d.name);
+        if (it != n.attr().end()) {
+          attrs.set(d.name, attr_from(it->second, d.kind, what + " attribute '" + d.name + "'"));
+        } else if (auto v = default_of(op, d.name, d.kind)) {
+          attrs.set(d.name, *v);
+        } else if (d.name == "offset" && d.kind == AttrKind::Int) {
+          attrs.set(d.name, int64_t{0});  // a random op's stream position: from the start
+        } else {
+          throw InvalidArgument(what + ": op " + op + " lacks attribute '" + d.name + "'");
+        }
+      }
+      std::vector<Tensor> op_in;
+      for (size_t i = 0; i < in.size(); ++i)
+        if (!is_attr[i]) op_in.push_back(in[i]);
+      out = execute(def, op_in, attrs);
+    }
+    values[n.name()] = std::move(out);
+    running.erase(n.name());
+  };
+
+  for (const tf::NodeDef& n : f.node_def()) run(n);
+  std::vector<Tensor> result;
+  for (const auto& a : sig.output_arg()) {
+    auto it = f.ret().find(a.name());
+    EMBER_CHECK(it != f.ret().end(), InvalidArgument, where_, ": function '", name, "' does not return its output '",
+                a.name(), "'");
+    result.push_back(value(it->second, where_ + ": function '" + name + "' output '" + a.name() + "'"));
+  }
+  return result;
+}
+
+ConcreteFunction FunctionImporter::import(const std::string& name, const std::vector<TensorSpec>& specs,
+                                          const std::vector<Tensor>& resources,
+                                          const std::string& output_structure) const {
+  const tf::FunctionDef& f = function(name);
+  const std::string what = where_ + ": function '" + name + "'";
+  size_t tensors = 0, handles = 0;
+  for (const auto& a : f.signature().input_arg()) (a.type() == tf::DT_RESOURCE ? handles : tensors)++;
+  EMBER_CHECK(tensors == specs.size(), InvalidArgument, what, " takes ", tensors,
+              " tensors; its saved signature has ", specs.size());
+  EMBER_CHECK(handles == resources.size(), InvalidArgument, what, " takes ", handles,
+              " resources; it is bound to ", resources.size());
+  for (size_t i = 0, k = 0; i < static_cast<size_t>(f.signature().input_arg_size()); ++i) {
+    const auto& a = f.signature().input_arg(static_cast<int>(i));
+    if (a.type() == tf::DT_RESOURCE) continue;
+    DType d = ember_dtype(a.type(), what + " input '" + a.name() + "'");
+    EMBER_CHECK(d == specs[k].dtype, InvalidArgument, what, " input '", a.name(), "' is ", dtype_name(d),
+                "; its saved signature says ", specs[k].to_string());
+    ++k;
+  }
+
+  FunctionOptions options;
+  options.name = name;
+  auto state = std::make_shared<detail::FunctionState>(options);
+  std::vector<detail::CallArg> call;
+  for (const TensorSpec& s : specs) {
+    detail::CallArg a;
+    a.kind = detail::CallArg::Kind::Spec;
+    a.spec = s;
+    call.push_back(std::move(a));
+  }
+  auto body = [&](const std::vector<detail::CallArg>& traced, std::string& structure) {
+    std::vector<Tensor> in;
+    size_t t = 0, r = 0;
+    for (const auto& a : f.signature().input_arg())
+      in.push_back(a.type() == tf::DT_RESOURCE ? resources[r++] : traced[t++].tensor);
+    std::vector<Tensor> out = replay(name, in, 0);
+    if (output_structure.empty()) {
+      structure = "[";
+      for (size_t i = 0; i < out.size(); ++i) structure += i ? ", %" : "%";
+      structure += "]";
+    } else {
+      structure = output_structure;
+    }
+    return out;
+  };
+  ConcreteFunction cf = state->concrete_for(call, body, false);
+  size_t outs = static_cast<size_t>(std::count(cf.output_structure().begin(), cf.output_structure().end(), '%'));
+  EMBER_CHECK(outs == cf.num_outputs(), InvalidArgument, what, " returns ", cf.num_outputs(),
+              " tensors; its saved output signature has ", outs);
+  return cf;
+}
+
+}  // namespace ember

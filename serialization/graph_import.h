@@ -1,0 +1,59 @@
+// TensorFlow FunctionDefs as ember concrete functions: the other half of
+// graph_def.h, used by saved_model::load.
+//
+// A function is imported by replaying it under a tracer, node by node in
+// dependency order, as if C++ code made the same calls: each node runs the
+// ember op of the same name through the dispatch point (so shapes and dtypes
+// are inferred and checked as in any trace), with TensorFlow's attributes
+// (defaults put back where TensorFlow stripped them) and, where ember keeps
+// as an attribute what TensorFlow feeds as a constant input (a reduction's
+// axes, a reshape's shape...), the constant's value. A call node
+// (StatefulPartitionedCall, PartitionedCall) is inlined; If and While become
+// ember's cond and while_loop, their branches and bodies replayed in turn.
+// Resource arguments are bound to live variables' handles, so the imported
+// graph captures them as a trace of C++ code would.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/function.h"
+
+namespace tensorflow {
+class FunctionDefLibrary;
+class FunctionDef;
+}  // namespace tensorflow
+
+namespace ember {
+
+class FunctionImporter {
+ public:
+  /// `where` names the source in messages (the SavedModel's path).
+  FunctionImporter(const tensorflow::FunctionDefLibrary& library, std::string where);
+  ~FunctionImporter();
+
+  /// Checks that function `name`, and every function it calls, exists and
+  /// holds only ops ember has: NotFound naming a missing function,
+  /// Unimplemented naming the op, the node and the function otherwise.
+  void check(const std::string& name) const;
+
+  /// Function `name` as a concrete function. Its non-resource input args,
+  /// in order, become argument placeholders of `specs` (their dtypes must
+  /// match); its resource args are bound, in order, to `resources`
+  /// (variables' handles). Its outputs are returned in `output_structure`
+  /// ('%' per tensor; empty: a flat list).
+  ConcreteFunction import(const std::string& name, const std::vector<TensorSpec>& specs,
+                          const std::vector<Tensor>& resources, const std::string& output_structure) const;
+
+  /// The FunctionDef called `name` (NotFound naming it).
+  const tensorflow::FunctionDef& function(const std::string& name) const;
+
+ private:
+  std::vector<Tensor> replay(const std::string& name, const std::vector<Tensor>& inputs, int depth) const;
+  std::map<std::string, const tensorflow::FunctionDef*> functions_;
+  std::string where_;
+};
+
+}  // namespace ember

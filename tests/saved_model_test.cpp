@@ -1,0 +1,267 @@
+// SavedModel (serialization/saved_model.h): ember's models loaded by ember
+// (without the saving code's classes) and by TensorFlow
+// (tests/tf/check_saved_model.py), TensorFlow's models loaded by ember
+// (tests/tf/make_saved_models.py), and bad directories, truncated and
+// corrupted files: each a clear error, nothing crashes.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <random>
+
+#include "graph/control_flow.h"
+#include "graph/function.h"
+#include "serialization/saved_model.h"
+#include "state/module.h"
+#include "test_util.h"
+
+namespace ember::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<float> ramp(size_t n, float scale, float shift) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = std::sin(static_cast<float>(i) * scale) + shift;
+  return v;
+}
+
+void expect_close(const Tensor& got, const Tensor& want, double rtol, double atol) {
+  EXPECT_EQ(got.dtype(), want.dtype());
+  EXPECT_TRUE(all_close(got, values(want), want.shape(), rtol, atol));
+}
+
+// relu(x·w + b), with its variables as members and `__call__` a traced function.
+struct Dense : Module {
+  Tracked<Variable> w{this, "w"}, b{this, "b"};
+  Dense() : Module("dense") {
+    w = Variable(constant(ramp(6, 0.9f, 0.1f), {3, 2}), {.name = "w"});
+    b = Variable(constant({0.25f, -0.5f}), {.name = "b"});
+  }
+};
+
+std::shared_ptr<Dense> make_dense() {
+  auto m = std::make_shared<Dense>();
+  Dense* self = m.get();  // the function reads the module's variables; a raw pointer keeps no cycle
+  auto call = function([self](Tensor x) { return relu(matmul(x, *self->w) + *self->b); },
+                       {.name = "__call__", .input_signature = std::vector<TensorSpec>{TensorSpec({-1, 3}, float32, "x")}});
+  m->track("__call__", call);
+  return m;
+}
+
+// The float64 reference of Dense on `x` (rows of 3).
+std::vector<double> dense_reference(const std::vector<double>& x, const std::vector<double>& w,
+                                    const std::vector<double>& b) {
+  size_t rows = x.size() / 3;
+  std::vector<double> out(rows * 2);
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t j = 0; j < 2; ++j) {
+      double s = b[j];
+      for (size_t k = 0; k < 3; ++k) s += x[r * 3 + k] * w[k * 2 + j];
+      out[r * 2 + j] = std::max(s, 0.0);
+    }
+  return out;
+}
+
+TEST(SavedModelTest, LoadsADenseModuleWithoutItsClass) {
+  std::string dir = temp_dir("sm_dense") + "/model";
+  auto m = make_dense();
+  saved_model::save(m, dir);
+  for (const char* f : {"saved_model.pb", "fingerprint.pb", "variables/variables.index",
+                        "variables/variables.data-00000-of-00001", "assets"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+
+  auto loaded = saved_model::load(dir);
+  Tensor x = constant(ramp(12, 1.7f, -0.2f), {4, 3});
+  std::vector<Tensor> y = loaded.function("__call__")(x);
+  ASSERT_EQ(y.size(), 1u);
+  Tensor want = make(dense_reference(values(x), values(m->w->read_value()), values(m->b->read_value())), {4, 2}, float64);
+  expect_close(cast(y[0], float64), want, 1e-6, 1e-6);
+  // The root is callable (its __call__), any batch size fits (None, 3).
+  expect_close(cast(loaded(constant(ramp(3, 0.3f, 0.f), {1, 3}))[0], float64),
+               make(dense_reference(values(constant(ramp(3, 0.3f, 0.f), {1, 3})), values(m->w->read_value()),
+                                    values(m->b->read_value())),
+                    {1, 2}, float64),
+               1e-6, 1e-6);
+  // The variables, restored under their names.
+  expect_close(loaded->variable("w").read_value(), m->w->read_value(), 0, 0);
+  expect_close(loaded->variable("b").read_value(), m->b->read_value(), 0, 0);
+  EXPECT_EQ(loaded.variables().size(), 2u);
+  EXPECT_TRUE(loaded->variable("w").trainable());
+
+  // One traced function on the root: it is serving_default, called by keyword.
+  const auto& sig = loaded.signature("serving_default");
+  ASSERT_EQ(sig.inputs().size(), 1u);
+  EXPECT_EQ(sig.inputs()[0].first, "x");
+  EXPECT_EQ(sig.inputs()[0].second.to_string(), "TensorSpec(shape=(None, 3), dtype=tf.float32, name='x')");
+  ASSERT_EQ(sig.outputs().size(), 1u);
+  EXPECT_EQ(sig.outputs()[0].first, "output_0");
+  auto out = sig({{"x", x}});
+  expect_close(cast(out.at("output_0"), float64), want, 1e-6, 1e-6);
+  EXPECT_THROW(sig({{"y", x}}), InvalidArgument);
+  EXPECT_THROW(sig({{"x", cast(x, float64)}}), InvalidArgument);
+}
+
+TEST(SavedModelTest, TwoLoadsHaveTheirOwnVariablesAndTheFunctionsReadThem) {
+  std::string dir = temp_dir("sm_twice") + "/model";
+  auto m = make_dense();
+  saved_model::save(m, dir);
+  auto a = saved_model::load(dir);
+  auto b = saved_model::load(dir);
+  a->variable("b").assign(constant({10.f, 20.f}));
+  Tensor x = constant(ramp(6, 1.1f, 0.f), {2, 3});
+  std::vector<double> ya = values(a(x)[0]), yb = values(b(x)[0]);
+  auto ref_b = dense_reference(values(x), values(m->w->read_value()), values(m->b->read_value()));
+  auto ref_a = dense_reference(values(x), values(m->w->read_value()), {10, 20});
+  for (size_t i = 0; i < ya.size(); ++i) {
+    EXPECT_NEAR(ya[i], ref_a[i], 1e-5);
+    EXPECT_NEAR(yb[i], ref_b[i], 1e-5);
+  }
+  expect_close(m->b->read_value(), constant({0.25f, -0.5f}), 0, 0);
+}
+
+TEST(SavedModelTest, EveryTraceIsSavedAndANonMatchingCallListsThem) {
+  std::string dir = temp_dir("sm_traces") + "/model";
+  auto root = std::make_shared<Module>("root");
+  Variable scale = root->track("scale", Variable(constant(2.f), {.name = "scale"}));
+  auto f = function([scale](Tensor x, int power) {
+    Tensor y = x * scale.read_value();
+    for (int i = 1; i < power; ++i) y = y * x;
+    return std::make_tuple(y, reduce_sum(y));
+  }, {.name = "f", .arg_names = {"x", "power"}});
+  f(constant({1.f, 2.f, 3.f}), 1);
+  f(constant({{1., 2.}, {3., 4.}}), 2);
+  root->track("f", f);
+  // A signature takes tensors only: not the trace with `power` baked in.
+  EXPECT_THROW(saved_model::save(root, dir, {.signatures = {{"cube", f.get_concrete_function(TensorSpec({3}, float32, "x"), 3)}}}),
+               InvalidArgument);
+  EXPECT_FALSE(fs::exists(dir));
+  auto cube = function([scale](Tensor x) { return std::make_tuple(x * x * x * scale.read_value(), reduce_sum(x)); },
+                       {.name = "cube", .arg_names = {"x"}});
+  root->track("cube", cube);
+  saved_model::save(root, dir, {.signatures = {{"cube", cube.get_concrete_function(TensorSpec({3}, float32))}}});
+  auto loaded = saved_model::load(dir);
+  const auto& lf = loaded.function("f");
+  ASSERT_EQ(lf.concrete_functions().size(), 3u);  // the two calls' traces, and the one the refused signature made
+  // A float64 matrix fits the second trace (power 2 baked in): 2·x·x.
+  std::vector<Tensor> r = lf.concrete_functions()[1].call({constant({{1., 2.}, {3., 4.}})});
+  expect_close(r[0], constant({{2., 8.}, {18., 32.}}), 1e-12, 1e-12);
+  expect_close(r[1], constant(60.), 1e-12, 1e-12);
+  // A trace with a baked value is called through its concrete function;
+  // the loaded function itself tries the traces of tensors only.
+  expect_close(loaded.function("cube")(constant({1.f, 2.f, 3.f}))[0], constant({2.f, 16.f, 54.f}), 1e-6, 1e-6);
+  // The signature: x·x·x·2 and the sum, outputs named output_0 and output_1.
+  auto out = loaded.signature("cube")({{"x", constant({1.f, 2.f, 3.f})}});
+  expect_close(out.at("output_0"), constant({2.f, 16.f, 54.f}), 1e-6, 1e-6);
+  expect_close(out.at("output_1"), constant(6.f), 1e-6, 1e-6);
+  EXPECT_THROW(loaded.signature("serving_default"), NotFound);
+  // No trace takes int32: TensorFlow's message, listing the options.
+  try {
+    lf(constant({1, 2}));
+    FAIL() << "expected InvalidArgument";
+  } catch (const InvalidArgument& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("Could not find matching concrete function to call loaded from the SavedModel. Got:\n  "
+                     "Positional arguments (1 total):\n    * Tensor(shape=(2,), dtype=int32)"),
+              std::string::npos)
+        << m;
+    EXPECT_NE(m.find("Expected these arguments to match one of the following 3 option(s):"), std::string::npos) << m;
+    EXPECT_NE(m.find("Option 1:\n  Positional arguments (2 total):\n    * TensorSpec(shape=(3,), dtype=tf.float32, "
+                     "name='x')\n    * 1\n  Keyword arguments: {}"),
+              std::string::npos)
+        << m;
+  }
+}
+
+// One line per tensor for check_saved_model.py: HEAD, dtype, rank, dims, values.
+void write_tensor(std::ofstream& out, const std::string& head, const Tensor& t) {
+  Tensor d = cast(t, float64).to(Device::cpu());
+  out << head << " " << dtype_name(t.dtype()) << " " << t.rank();
+  for (int64_t x : t.shape().dims()) out << " " << x;
+  for (double v : d.to_vector<double>()) out << " " << std::setprecision(17) << v;
+  out << "\n";
+}
+
+void check_in_tensorflow(const std::string& dir, const std::string& cases, int checks) {
+  std::string python = tf_python();
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
+  std::string log;
+  int rc = run_python(python, data_dir() + "/../tf/check_saved_model.py", dir + " " + cases, log);
+  EXPECT_EQ(rc, 0) << log;
+  EXPECT_NE(log.find("OK " + std::to_string(checks)), std::string::npos) << log;
+}
+
+TEST(SavedModelInterop, TensorFlowLoadsAndCallsEmbersDenseModel) {
+  std::string dir = temp_dir("sm_tf_dense");
+  auto m = make_dense();
+  saved_model::save(m, dir + "/model");
+  Tensor x = constant(ramp(12, 0.8f, 0.05f), {4, 3});
+  Tensor y = m->lookup_dependency("__call__") ? relu(matmul(x, *m->w) + *m->b) : Tensor();
+  {
+    std::ofstream c(dir + "/case.txt");
+    c << "call signature:serving_default\n";
+    write_tensor(c, "input x", x);
+    write_tensor(c, "output 0", y);
+    c << "call __call__\n";
+    write_tensor(c, "input x", x);
+    write_tensor(c, "output 0", y);
+    write_tensor(c, "variable w", m->w->read_value());
+    write_tensor(c, "variable b", m->b->read_value());
+  }
+  check_in_tensorflow(dir + "/model", dir + "/case.txt", 4);
+}
+
+// A loop: the running product of powers of x, n times (a while_loop over
+// two variables), and a TensorArray of the steps, stacked.
+struct Looper : Module {
+  Tracked<Variable> base{this, "base"};
+  Looper() : Module("looper") { base = Variable(constant({1.5f, -0.5f, 2.f}), {.name = "base"}); }
+};
+
+TEST(SavedModelInterop, TensorFlowLoadsAndCallsAModelWithAWhileLoop) {
+  std::string dir = temp_dir("sm_tf_loop");
+  auto m = std::make_shared<Looper>();
+  Looper* self = m.get();
+  auto run = function(
+      [self](Tensor x, Tensor n) {
+        auto [i, acc] = while_loop(
+            [&](const Tensor& k, const Tensor&) { return less(k, n); },
+            [&](const Tensor& k, const Tensor& a) { return std::make_pair(k + 1, a * x + self->base->read_value()); },
+            std::make_pair(constant(0), zeros_like(x)));
+        return std::make_tuple(acc, i);
+      },
+      {.name = "run", .input_signature = std::vector<TensorSpec>{TensorSpec({3}, float32, "x"), TensorSpec({}, int32, "n")}});
+  m->track("run", run);
+  saved_model::save(m, dir + "/model");
+
+  Tensor x = constant({0.5f, 2.f, -1.f});
+  Tensor n = constant(4);
+  // The reference: acc = acc·x + base, four times.
+  std::vector<double> xs = values(x), base = values(m->base->read_value()), acc(3, 0.0);
+  for (int k = 0; k < 4; ++k)
+    for (size_t j = 0; j < 3; ++j) acc[j] = acc[j] * xs[j] + base[j];
+  auto loaded = saved_model::load(dir + "/model");
+  std::vector<Tensor> got = loaded.function("run")(x, n);
+  expect_close(cast(got[0], float64), make(acc, {3}, float64), 1e-5, 1e-5);
+  EXPECT_EQ(got[1].item<int32_t>(), 4);
+  {
+    std::ofstream c(dir + "/case.txt");
+    c << "call signature:serving_default\n";
+    write_tensor(c, "input x", x);
+    write_tensor(c, "input n", n);
+    write_tensor(c, "output 0", got[0]);
+    write_tensor(c, "output 1", got[1]);
+    c << "call run\n";
+    write_tensor(c, "input x", x);
+    write_tensor(c, "input n", n);
+    write_tensor(c, "output 0", got[0]);
+    write_tensor(c, "output 1", got[1]);
+  }
+  check_in_tensorflow(dir + "/model", dir + "/case.txt", 4);
+}
+
+}  // namespace
+}  // namespace ember::test
