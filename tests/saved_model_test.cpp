@@ -265,3 +265,113 @@ TEST(SavedModelInterop, TensorFlowLoadsAndCallsAModelWithAWhileLoop) {
 
 }  // namespace
 }  // namespace ember::test
+
+namespace ember::test {
+namespace {
+
+struct TfCall {
+  std::string function;
+  std::vector<std::pair<std::string, Tensor>> inputs;
+  std::vector<Tensor> outputs;
+};
+
+Tensor parse_tensor(std::istringstream& in) {
+  std::string dtype;
+  int rank = 0;
+  in >> dtype >> rank;
+  std::vector<int64_t> dims(static_cast<size_t>(rank));
+  for (auto& d : dims) in >> d;
+  std::vector<double> v;
+  double x;
+  while (in >> x) v.push_back(x);
+  DType dt = dtype == "float32" ? float32 : dtype == "float64" ? float64 : dtype == "int32" ? int32 : int64;
+  return make(v, TensorShape(dims), dt);
+}
+
+std::vector<TfCall> read_calls(const std::string& path) {
+  std::vector<TfCall> calls;
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line)) {
+    std::istringstream in(line);
+    std::string kind, name;
+    in >> kind >> name;
+    if (kind == "call") calls.push_back({name, {}, {}});
+    else if (kind == "input") calls.back().inputs.emplace_back(name, parse_tensor(in));
+    else if (kind == "output") calls.back().outputs.push_back(parse_tensor(in));
+  }
+  return calls;
+}
+
+// TensorFlow's models, written for this run (tests/tf/make_saved_models.py).
+const std::string& tensorflow_models() {
+  static const std::string dir = [] {
+    std::string python = tf_python();
+    if (python.empty()) return std::string();
+    std::string d = temp_dir("sm_from_tf");
+    std::string log;
+    int rc = run_python(python, data_dir() + "/../tf/make_saved_models.py", d, log);
+    EXPECT_EQ(rc, 0) << log;
+    return d;
+  }();
+  return dir;
+}
+
+int check_calls(const saved_model::Loaded& loaded, const std::string& cases) {
+  int checked = 0;
+  for (const TfCall& c : read_calls(cases)) {
+    SCOPED_TRACE(c.function);
+    std::vector<Tensor> got;
+    if (c.function.rfind("signature:", 0) == 0) {
+      std::map<std::string, Tensor> in(c.inputs.begin(), c.inputs.end());
+      for (auto& [k, v] : loaded.signature(c.function.substr(10))(in)) got.push_back(v);
+    } else {
+      std::vector<Tensor> in;
+      for (const auto& [k, v] : c.inputs) in.push_back(v);
+      got = loaded.function(c.function).call(in);
+    }
+    EXPECT_EQ(got.size(), c.outputs.size());
+    for (size_t i = 0; i < std::min(got.size(), c.outputs.size()); ++i) {
+      EXPECT_EQ(got[i].dtype(), c.outputs[i].dtype()) << "output " << i;
+      EXPECT_TRUE(all_close(got[i], values(c.outputs[i]), c.outputs[i].shape(), 1e-5, 1e-6)) << "output " << i;
+      ++checked;
+    }
+  }
+  return checked;
+}
+
+TEST(SavedModelInterop, EmberLoadsTensorFlowsModuleAndGivesItsOutputs) {
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(tf_python());
+  const std::string& dir = tensorflow_models();
+  auto loaded = saved_model::load(dir + "/dense");
+  EXPECT_EQ(check_calls(loaded, dir + "/dense.txt"), 8);
+  // The object tree: the submodule and its variable, by their attribute names.
+  EXPECT_EQ(loaded->child("inner")->variable("scale").shape(), TensorShape({2}));
+  EXPECT_EQ(loaded.variables().size(), 3u);
+  EXPECT_EQ(loaded.function("stats").concrete_functions().size(), 2u);
+  EXPECT_THROW(loaded.function("stats")(constant({1, 2})), InvalidArgument);
+  EXPECT_THROW(loaded.function("missing"), NotFound);
+}
+
+TEST(SavedModelInterop, EmberLoadsTensorFlowsWhileLoopAndCond) {
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(tf_python());
+  const std::string& dir = tensorflow_models();
+  auto loaded = saved_model::load(dir + "/loop");
+  EXPECT_EQ(check_calls(loaded, dir + "/loop.txt"), 6);
+}
+
+TEST(SavedModelInterop, AnOpEmberLacksIsUnimplementedAtLoadNamingItAndTheFunction) {
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(tf_python());
+  const std::string& dir = tensorflow_models();
+  try {
+    saved_model::load(dir + "/unknown_op");
+    FAIL() << "expected Unimplemented";
+  } catch (const Unimplemented& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("op MatrixDeterminant is not one ember has"), std::string::npos) << m;
+    EXPECT_NE(m.find("function '__inference_det_"), std::string::npos) << m;
+  }
+}
+
+}  // namespace
+}  // namespace ember::test

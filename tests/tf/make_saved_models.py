@@ -1,0 +1,106 @@
+"""Writes SavedModels with TensorFlow for ember to load
+(tests/saved_model_test.cpp), each with a case file of TensorFlow's outputs.
+
+usage: make_saved_models.py DIR
+Writes DIR/<name>/ (a SavedModel) and DIR/<name>.txt for name in
+dense, loop, unknown_op. Case lines (values as doubles, repr exact):
+  `call FUNCTION` (an attribute path of the root, or signature:KEY), then
+  `input NAME DTYPE RANK DIMS... VALUES...` and
+  `output INDEX DTYPE RANK DIMS... VALUES...` lines.
+"""
+import os
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+
+def line(head, value):
+    v = np.asarray(value)
+    dims = " ".join(str(d) for d in v.shape)
+    vals = " ".join(repr(float(x)) for x in v.astype(np.float64).ravel())
+    return "%s %s %d %s %s\n" % (head, v.dtype.name, v.ndim, dims, vals)
+
+
+def case(out, name, inputs, outputs):
+    out.write("call %s\n" % name)
+    for k, v in inputs:
+        out.write(line("input " + k, v))
+    for i, v in enumerate(tf.nest.flatten(outputs)):
+        out.write(line("output %d" % i, v.numpy()))
+
+
+class Inner(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.scale = tf.Variable([0.5, -1.5], name="scale")
+
+
+class Dense(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = tf.Variable(np.sin(np.arange(6) * 0.9 + 0.1).reshape(3, 2).astype(np.float32), name="w")
+        self.b = tf.Variable([0.25, -0.5], name="b")
+        self.inner = Inner()
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    def __call__(self, x):
+        return tf.nn.relu(x @ self.w + self.b) * self.inner.scale
+
+    @tf.function
+    def stats(self, x):
+        return {"mean": tf.reduce_mean(x, axis=0), "max": tf.reduce_max(x, axis=[0, 1]), "t": tf.transpose(x)}
+
+
+class Loop(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.base = tf.Variable([1.5, -0.5, 2.0], name="base")
+
+    @tf.function(input_signature=[tf.TensorSpec([3], tf.float32, name="x"), tf.TensorSpec([], tf.int32, name="n")])
+    def run(self, x, n):
+        i = tf.constant(0)
+        acc = tf.zeros_like(x)
+        while i < n:
+            acc = acc * x + self.base
+            i += 1
+        if tf.reduce_sum(acc) > 0:
+            acc = acc * 2.0
+        else:
+            acc = acc - 1.0
+        return acc, i
+
+
+class UnknownOp(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([2, 2], tf.float32, name="m")])
+    def det(self, m):
+        return tf.linalg.det(m)
+
+
+def main(root):
+    x = np.sin(np.arange(12) * 0.7 + 0.3).reshape(4, 3).astype(np.float32)
+
+    m = Dense()
+    m.stats(tf.constant(x))
+    m.stats(tf.constant(x.astype(np.float64)))
+    tf.saved_model.save(m, os.path.join(root, "dense"))
+    with open(os.path.join(root, "dense.txt"), "w") as out:
+        case(out, "__call__", [("x", x)], m(tf.constant(x)))
+        case(out, "signature:serving_default", [("x", x)], m(tf.constant(x)))
+        for xs in (x, x.astype(np.float64)):
+            r = m.stats(tf.constant(xs))
+            case(out, "stats", [("x", xs)], [r[k] for k in sorted(r)])
+
+    loop = Loop()
+    tf.saved_model.save(loop, os.path.join(root, "loop"))
+    with open(os.path.join(root, "loop.txt"), "w") as out:
+        for xs, n in (([0.5, 2.0, -1.0], 4), ([-3.0, 0.25, 1.0], 3), ([1.0, 1.0, 1.0], 0)):
+            xv, nv = np.array(xs, np.float32), np.array(n, np.int32)
+            case(out, "run", [("x", xv), ("n", nv)], loop.run(tf.constant(xv), tf.constant(nv)))
+
+    tf.saved_model.save(UnknownOp(), os.path.join(root, "unknown_op"))
+    print("OK")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
