@@ -14,6 +14,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <google/protobuf/stubs/logging.h>
+
 #include "core/context.h"
 #include "saved_model.pb.h"
 #include "serialization/bundle.h"
@@ -60,6 +62,13 @@ std::string arg_name(const std::string& s) {
   std::string out;
   for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : '_';
   if (out.empty() || !std::isalpha(static_cast<unsigned char>(out[0]))) out = "a" + out;
+  return out;
+}
+
+// A FunctionDef name's part from a function's name: letters, digits, '_'.
+std::string name_part(const std::string& s) {
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
   return out;
 }
 
@@ -289,7 +298,7 @@ std::vector<int> Saver::bound_inputs(const ConcreteFunction& cf, const std::stri
 std::string Saver::save_trace(const ConcreteFunction& cf, const std::string& base) {
   auto known = saved_traces_.find(&cf.graph());
   if (known != saved_traces_.end()) return known->second;
-  std::string name = "__inference_" + arg_name(base) + "_" + std::to_string(next_uid_++);
+  std::string name = "__inference_" + name_part(base) + "_" + std::to_string(next_uid_++);
   add_saved_function(*meta_.mutable_graph_def()->mutable_library(), library_done_, cf.graph(), name);
   tf::SavedConcreteFunction saved;
   for (int id : bound_inputs(cf, base)) saved.add_bound_inputs(id);
@@ -344,7 +353,7 @@ void Saver::add_signature(const std::string& key, const ConcreteFunction& cf, in
   std::vector<std::string> sorted_out = out_keys;
   std::sort(sorted_out.begin(), sorted_out.end());
 
-  std::string wrapper = "__inference_signature_wrapper_" + arg_name(key) + "_" + std::to_string(next_uid_++);
+  std::string wrapper = "__inference_signature_wrapper_" + name_part(key) + "_" + std::to_string(next_uid_++);
   tf::FunctionDef w;
   auto* sig = w.mutable_signature();
   sig->set_name(wrapper);
@@ -768,7 +777,12 @@ ModelFile read_model(const std::string& dir) {
     throw NotFound("[saved_model] " + dir + ": no saved_model.pb (is it a SavedModel directory?)");
   }
   std::string bytes = files::read_file(path);
-  if (!f.model.ParseFromString(bytes))
+  bool parsed;
+  {
+    google::protobuf::LogSilencer quiet;  // a corrupt file is our error to report, not protobuf's to log
+    parsed = f.model.ParseFromString(bytes);
+  }
+  if (!parsed)
     throw DataLoss("[saved_model] " + path + ": does not parse as a SavedModel (truncated or corrupt)");
   std::vector<std::string> tags;
   for (const auto& m : f.model.meta_graphs()) {
