@@ -25,6 +25,8 @@
 #include "nn/optimizers.h"
 #include "nn/schedules.h"
 #include "serialization/checkpoint.h"
+#include "serialization/npy.h"
+#include "serialization/saved_model.h"
 #include "serialization/summary.h"
 #include "state/hash_table.h"
 #include "state/module.h"

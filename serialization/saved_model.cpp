@@ -1081,9 +1081,8 @@ std::string describe(const std::string& dir) {
   ModelFile file = read_model(dir);
   std::ostringstream os;
   auto dtype = [](int t) {
-    std::string n = bundle::tf_dtype_name(t);
-    for (char& c : n) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return "DT_" + n;
+    std::string n = tf::DataType_IsValid(t) ? tf::DataType_Name(static_cast<tf::DataType>(t)) : std::string();
+    return n.empty() ? "DataType(" + std::to_string(t) + ")" : n;
   };
   auto shape = [](const tf::TensorShapeProto& p) {
     if (p.unknown_rank()) return std::string("unknown_rank");

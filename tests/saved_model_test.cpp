@@ -15,6 +15,7 @@
 #include "graph/control_flow.h"
 #include "graph/function.h"
 #include "saved_model.pb.h"
+#include "serialization/npy.h"
 #include "serialization/saved_model.h"
 #include "state/module.h"
 #include "test_util.h"
@@ -304,19 +305,9 @@ std::vector<TfCall> read_calls(const std::string& path) {
   return calls;
 }
 
-// TensorFlow's models, written for this run (tests/tf/make_saved_models.py).
-const std::string& tensorflow_models() {
-  static const std::string dir = [] {
-    std::string python = tf_python();
-    if (python.empty()) return std::string();
-    std::string d = temp_dir("sm_from_tf");
-    std::string log;
-    int rc = run_python(python, data_dir() + "/../tf/make_saved_models.py", d, log);
-    EXPECT_EQ(rc, 0) << log;
-    return d;
-  }();
-  return dir;
-}
+// TensorFlow's models (tests/tf/make_saved_models.py tests/data/tf_saved_models,
+// TensorFlow 2.21), committed so these tests run without TensorFlow.
+std::string tensorflow_models() { return data_dir() + "/tf_saved_models"; }
 
 int check_calls(const saved_model::Loaded& loaded, const std::string& cases) {
   int checked = 0;
@@ -342,8 +333,7 @@ int check_calls(const saved_model::Loaded& loaded, const std::string& cases) {
 }
 
 TEST(SavedModelInterop, EmberLoadsTensorFlowsModuleAndGivesItsOutputs) {
-  EMBER_SKIP_OR_FAIL_WITHOUT_TF(tf_python());
-  const std::string& dir = tensorflow_models();
+  const std::string dir = tensorflow_models();
   auto loaded = saved_model::load(dir + "/dense");
   EXPECT_EQ(check_calls(loaded, dir + "/dense.txt"), 8);
   // The object tree: the submodule and its variable, by their attribute names.
@@ -355,15 +345,13 @@ TEST(SavedModelInterop, EmberLoadsTensorFlowsModuleAndGivesItsOutputs) {
 }
 
 TEST(SavedModelInterop, EmberLoadsTensorFlowsWhileLoopAndCond) {
-  EMBER_SKIP_OR_FAIL_WITHOUT_TF(tf_python());
-  const std::string& dir = tensorflow_models();
+  const std::string dir = tensorflow_models();
   auto loaded = saved_model::load(dir + "/loop");
   EXPECT_EQ(check_calls(loaded, dir + "/loop.txt"), 6);
 }
 
 TEST(SavedModelInterop, AnOpEmberLacksIsUnimplementedAtLoadNamingItAndTheFunction) {
-  EMBER_SKIP_OR_FAIL_WITHOUT_TF(tf_python());
-  const std::string& dir = tensorflow_models();
+  const std::string dir = tensorflow_models();
   try {
     saved_model::load(dir + "/unknown_op");
     FAIL() << "expected Unimplemented";
@@ -514,6 +502,35 @@ TEST(SavedModelBadInput, MutatedModelsAreRefusedOrLoadWhole) {
   }
   EXPECT_GT(errors, 200);
   fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ember::test
+
+namespace ember::test {
+namespace {
+
+TEST(Npy, ReadsNumPysFileAndWritesWhatItReadsBack) {
+  // x.npy was written by NumPy (tests/tf/make_saved_models.py): sin(0.7·i + 0.3), float32, (4, 3).
+  Tensor x = npy::read(data_dir() + "/tf_saved_models/x.npy");
+  ASSERT_EQ(x.dtype(), float32);
+  ASSERT_EQ(x.shape(), TensorShape({4, 3}));
+  std::vector<double> want;
+  for (int i = 0; i < 12; ++i) want.push_back(static_cast<float>(std::sin(i * 0.7 + 0.3)));
+  EXPECT_TRUE(all_close(x, want, {4, 3}, 1e-7, 0));
+  std::string dir = temp_dir("npy");
+  for (const Tensor& t : {constant({{1., 2.}, {3., 4.}}), constant({7}), constant(int64_t{-3}),
+                          cast(constant({1, 0, 1}), bool_), Tensor::empty({0, 3}, float32, Device::cpu())}) {
+    npy::write(dir + "/t.npy", t);
+    Tensor back = npy::read(dir + "/t.npy");
+    EXPECT_EQ(back.dtype(), t.dtype());
+    EXPECT_EQ(back.shape(), t.shape());
+    EXPECT_EQ(values(back), values(t));
+  }
+  EXPECT_THROW(npy::parse("not numpy", "bad"), DataLoss);
+  std::string good(std::istreambuf_iterator<char>(std::ifstream(data_dir() + "/tf_saved_models/x.npy", std::ios::binary).rdbuf()), {});
+  EXPECT_THROW(npy::parse(good.substr(0, good.size() - 4), "short"), DataLoss);
+  EXPECT_THROW(npy::read(dir + "/missing.npy"), NotFound);
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 """Writes SavedModels with TensorFlow for ember to load
 (tests/saved_model_test.cpp), each with a case file of TensorFlow's outputs.
 
-usage: make_saved_models.py DIR
+usage: make_saved_models.py DIR   (the committed copy: tests/data/tf_saved_models)
 Writes DIR/<name>/ (a SavedModel) and DIR/<name>.txt for name in
-dense, loop, unknown_op. Case lines (values as doubles, repr exact):
+dense, loop, unknown_op, and DIR/x.npy (the dense model's input). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
   `output INDEX DTYPE RANK DIMS... VALUES...` lines.
@@ -80,6 +80,7 @@ class UnknownOp(tf.Module):
 def main(root):
     x = np.sin(np.arange(12) * 0.7 + 0.3).reshape(4, 3).astype(np.float32)
 
+    np.save(os.path.join(root, "x.npy"), x)  # the input ember-saved-model's test runs
     m = Dense()
     m.stats(tf.constant(x))
     m.stats(tf.constant(x.astype(np.float64)))
