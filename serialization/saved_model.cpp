@@ -1,7 +1,11 @@
 #include "serialization/saved_model.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include <algorithm>
 #include <cstdio>
@@ -629,6 +633,20 @@ void swap_in(const std::string& tmp, const std::string& dir) {
   fs::remove_all(tmp, ec);
 }
 
+// Removes what killed saves of `target` left beside it: `target.tmp-PID-*`
+// directories whose process is gone.
+void sweep_temporaries(const std::string& target) {
+  const fs::path t(target);
+  const std::string prefix = t.filename().string() + ".tmp-";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(t.has_parent_path() ? t.parent_path() : fs::path("."), ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    long pid = std::atol(name.c_str() + prefix.size());
+    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) fs::remove_all(e.path(), ec);
+  }
+}
+
 // ---- loading ---------------------------------------------------------------------------------
 
 std::string describe_spec_list(const std::vector<std::string>& items) {
@@ -818,6 +836,7 @@ void save(const std::shared_ptr<Trackable>& root, const std::string& dir, const 
 
   const std::string parent = files::dirname(target);
   files::create_dirs(parent);
+  sweep_temporaries(target);
   std::string tmp = target + ".tmp-" + std::to_string(::getpid()) + "-" + uuid_string().substr(0, 8);
   try {
     files::create_dirs(tmp + "/variables");
