@@ -1,5 +1,5 @@
 // A walk through what ember can do today: tensors, devices, ops, random numbers, tapes,
-// traced functions with control flow and TensorArray, checkpoints.
+// traced functions with control flow and TensorArray, checkpoints, SavedModel.
 #include <filesystem>
 #include <iostream>
 
@@ -89,6 +89,17 @@ int main() {
   std::cout << "saved " << path << "; restored w equals the original: "
             << (reduce_all(equal(w2.read_value(), w.read_value())).item<bool>() ? "yes" : "no")
             << "\n";
+
+  // SavedModel: the module with a traced function, loaded back without its
+  // code (TensorFlow's tf.saved_model.load reads the same directory).
+  auto predict = function([w](Tensor in) { return matmul(in, w.read_value()); },
+                          {.name = "predict", .input_signature = std::vector<TensorSpec>{TensorSpec({-1, 3}, float32, "x")}});
+  model->track("predict", predict);
+  saved_model::save(model, (dir / "saved").string());
+  auto loaded = saved_model::load((dir / "saved").string());
+  Tensor row = constant({{1.f, 0.f, 2.f}});
+  std::cout << "loaded predict(x) = " << loaded.function("predict")(row)[0] << ", signature "
+            << loaded.signature("serving_default").inputs()[0].second.to_string() << "\n";
   try {
     matmul(a, a);
   } catch (const InvalidArgument& e) {
