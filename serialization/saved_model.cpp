@@ -590,7 +590,9 @@ tf::SavedModel Saver::build() {
     if (tensors_only) signatures["serving_default"] = only_trace;
   }
   if (!signatures.empty()) {
-    EMBER_CHECK(!nodes_[0].obj->lookup_dependency("signatures"), InvalidArgument,
+    bool taken = false;
+    for (const auto& [name, id] : nodes_[0].children) taken |= name == "signatures";
+    EMBER_CHECK(!taken, InvalidArgument,
                 "[saved_model] the root tracks a dependency named 'signatures', which a SavedModel keeps for its signatures");
     int map_node = objects->nodes_size();
     auto* m = objects->add_nodes()->mutable_user_object();

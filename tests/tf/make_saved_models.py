@@ -3,7 +3,7 @@
 
 usage: make_saved_models.py DIR   (the committed copy: tests/data/tf_saved_models)
 Writes DIR/<name>/ (a SavedModel) and DIR/<name>.txt for name in
-dense, loop, unknown_op, and DIR/x.npy (the dense model's input). Case lines (values as doubles, repr exact):
+dense, loop, convnet, unknown_op, and DIR/x.npy (the dense model's input). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
   `output INDEX DTYPE RANK DIMS... VALUES...` lines.
@@ -71,6 +71,32 @@ class Loop(tf.Module):
         return acc, i
 
 
+class ConvNet(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.k = tf.Variable(np.cos(np.arange(36) * 0.37).reshape(3, 3, 1, 4).astype(np.float32), name="k")
+        self.d = tf.Variable(np.sin(np.arange(108) * 0.11).reshape(36, 3).astype(np.float32), name="d")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 6, 6, 1], tf.float32, name="images")])
+    def __call__(self, images):
+        h = tf.nn.relu(tf.nn.conv2d(images, self.k, 1, "SAME"))
+        h = tf.nn.max_pool2d(h, 2, 2, "VALID")
+        h = tf.reshape(h, [-1, 36])
+        logits = h @ self.d
+        probs = tf.nn.softmax(logits)
+        ta = tf.TensorArray(tf.float32, size=3)
+        for i in tf.range(3):
+            ta = ta.write(i, tf.reduce_sum(tf.gather(probs, i, axis=1)))
+        labels = tf.cast(tf.argmax(logits, 1), tf.float32)
+        return {
+            "probs": probs,
+            "sums": ta.stack(),
+            "mean": tf.reduce_mean(h, axis=1, keepdims=True),
+            "joined": tf.concat([logits, tf.expand_dims(labels, 1)], 1),
+            "picked": tf.where(logits > 0, logits, tf.zeros_like(logits)),
+        }
+
+
 class UnknownOp(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([2, 2], tf.float32, name="m")])
     def det(self, m):
@@ -98,6 +124,13 @@ def main(root):
         for xs, n in (([0.5, 2.0, -1.0], 4), ([-3.0, 0.25, 1.0], 3), ([1.0, 1.0, 1.0], 0)):
             xv, nv = np.array(xs, np.float32), np.array(n, np.int32)
             case(out, "run", [("x", xv), ("n", nv)], loop.run(tf.constant(xv), tf.constant(nv)))
+
+    conv = ConvNet()
+    tf.saved_model.save(conv, os.path.join(root, "convnet"))
+    images = np.sin(np.arange(72) * 0.23).reshape(2, 6, 6, 1).astype(np.float32)
+    with open(os.path.join(root, "convnet.txt"), "w") as out:
+        r = conv(tf.constant(images))
+        case(out, "__call__", [("images", images)], [r[k] for k in sorted(r)])
 
     tf.saved_model.save(UnknownOp(), os.path.join(root, "unknown_op"))
     print("OK")
