@@ -282,7 +282,8 @@ const tf::FunctionDef& FunctionImporter::function(const std::string& name) const
 
 void FunctionImporter::check(const std::string& name) const {
   std::set<std::string> done;
-  std::function<void(const std::string&)> visit = [&](const std::string& fn) {
+  std::function<void(const std::string&, int)> visit = [&](const std::string& fn, int depth) {
+    EMBER_CHECK(depth < 64, InvalidArgument, where_, ": function '", fn, "' is called 64 deep");
     if (!done.insert(fn).second) return;
     const tf::FunctionDef& f = function(fn);
     std::unordered_set<std::string> names;
@@ -302,7 +303,7 @@ void FunctionImporter::check(const std::string& name) const {
         if (!functions_.count(callee))
           throw NotFound(where_ + ": function '" + fn + "' node '" + n.name() + "' calls function '" + callee +
                          "', which the library does not hold");
-        visit(callee);
+        visit(callee, depth + 1);
       }
     }
     for (const auto& [out, ref] : f.ret()) {
@@ -312,7 +313,7 @@ void FunctionImporter::check(const std::string& name) const {
                        "', which names no node or argument");
     }
   };
-  visit(name);
+  visit(name, 0);
 }
 
 std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std::vector<Tensor>& inputs, int depth) const {
@@ -326,7 +327,43 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
   std::unordered_map<std::string, const tf::NodeDef*> nodes;
   for (const tf::NodeDef& n : f.node_def()) nodes[n.name()] = &n;
   std::unordered_map<std::string, std::vector<Tensor>> values;
-  std::unordered_set<std::string> running;
+
+  // The nodes in dependency order (depth first, without recursion: a graph
+  // may be a long chain), control inputs before data inputs so stateful
+  // ops keep TensorFlow's order.
+  std::vector<const tf::NodeDef*> order;
+  {
+    enum class Mark : uint8_t { None, Open, Done };
+    std::unordered_map<const tf::NodeDef*, Mark> mark;
+    std::vector<std::pair<const tf::NodeDef*, bool>> stack;
+    for (const tf::NodeDef& root : f.node_def()) {
+      stack.emplace_back(&root, false);
+      while (!stack.empty()) {
+        auto [n, expanded] = stack.back();
+        stack.pop_back();
+        Mark& m = mark[n];
+        if (expanded) {
+          m = Mark::Done;
+          order.push_back(n);
+          continue;
+        }
+        if (m == Mark::Done) continue;
+        const std::string what = where_ + ": function '" + name + "' node '" + n->name() + "'";
+        EMBER_CHECK(m != Mark::Open, InvalidArgument, what, ": its inputs form a cycle");
+        m = Mark::Open;
+        stack.emplace_back(n, true);
+        for (int pass = 0; pass < 2; ++pass)  // data inputs pushed first, so control inputs run first
+          for (const std::string& in : n->input()) {
+            if (in.empty() || (in[0] == '^') != (pass == 1)) continue;
+            Ref r = parse_ref(in, what);
+            if (!r.control && r.arg.empty()) continue;  // an argument
+            auto it = nodes.find(r.node);
+            EMBER_CHECK(it != nodes.end(), NotFound, what, ": '", in, "' names no node");
+            if (mark[it->second] != Mark::Done) stack.emplace_back(it->second, false);
+          }
+      }
+    }
+  }
 
   std::function<void(const tf::NodeDef&)> run;
   auto value = [&](const std::string& ref, const std::string& what) -> Tensor {
@@ -338,8 +375,9 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
     }
     auto nit = nodes.find(r.node);
     EMBER_CHECK(nit != nodes.end(), NotFound, what, ": '", ref, "' names no node");
-    run(*nit->second);
-    const auto& outs = values.at(r.node);
+    auto vit = values.find(r.node);
+    EMBER_CHECK(vit != values.end(), Internal, what, ": '", ref, "' read before it ran");
+    const auto& outs = vit->second;
     int pos = output_position(nit->second->op(), r.arg, r.index);
     EMBER_CHECK(pos >= 0 && static_cast<size_t>(pos) < outs.size(), InvalidArgument, what, ": '", ref,
                 "' reads output ", pos, " of a node with ", outs.size());
@@ -347,13 +385,8 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
   };
 
   run = [&](const tf::NodeDef& n) {
-    if (values.count(n.name())) return;
     const std::string what = where_ + ": function '" + name + "' node '" + n.name() + "'";
-    EMBER_CHECK(running.insert(n.name()).second, InvalidArgument, what, ": its inputs form a cycle");
-    // Control inputs first, so stateful ops keep TensorFlow's order.
     std::vector<Tensor> in;
-    for (const std::string& s : n.input())
-      if (!s.empty() && s[0] == '^') run(*nodes.at(parse_ref(s, what).node));
     for (const std::string& s : n.input())
       if (s.empty() || s[0] != '^') in.push_back(value(s, what));
     const std::string& op = n.op();
@@ -479,10 +512,9 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
       out = execute(def, op_in, attrs);
     }
     values[n.name()] = std::move(out);
-    running.erase(n.name());
   };
 
-  for (const tf::NodeDef& n : f.node_def()) run(n);
+  for (const tf::NodeDef* n : order) run(*n);
   std::vector<Tensor> result;
   for (const auto& a : sig.output_arg()) {
     auto it = f.ret().find(a.name());

@@ -497,6 +497,14 @@ TEST(SavedModelBadInput, MissingAndBrokenFilesAreClearErrors) {
   });
   expect_error<NotFound>([&] { saved_model::load(unknown_node); }, "reads 'nowhere:z:0', which names no node or argument");
 
+  std::string cycle = edited(good, "cycle", [](tensorflow::SavedModel& m) {
+    auto* f = find_function(m, "__inference___call__");
+    if (!f) return;
+    for (auto& n : *f->mutable_node_def())
+      if (n.op() == "MatMul") n.set_input(0, "Relu:activations:0");
+  });
+  expect_error<InvalidArgument>([&] { saved_model::load(cycle); }, "its inputs form a cycle");
+
   std::string not_served = edited(good, "tags", [](tensorflow::SavedModel& m) {
     m.mutable_meta_graphs(0)->mutable_meta_info_def()->set_tags(0, "train");
   });
@@ -513,6 +521,31 @@ TEST(SavedModelBadInput, MissingAndBrokenFilesAreClearErrors) {
     f->mutable_signature()->mutable_input_arg(0)->set_type(tensorflow::DT_DOUBLE);
   });
   expect_error<InvalidArgument>([&] { saved_model::load(wrong_dtype); }, "its saved signature says");
+}
+
+// A function of 100000 nodes in one chain imports (its order is found
+// without recursion) and computes what the chain computes.
+TEST(SavedModelBadInput, ALongChainOfNodesLoads) {
+  std::string good = temp_dir("sm_chain") + "/model";
+  auto m = make_dense();
+  saved_model::save(m, good);
+  std::string dir = edited(good, "chain", [](tensorflow::SavedModel& model) {
+    auto* f = find_function(model, "__inference___call__");
+    if (!f) return;
+    std::string prev = (*f->mutable_ret())["output_0"];
+    for (int i = 0; i < 100000; ++i) {
+      auto* n = f->add_node_def();
+      n->set_name("chain_" + std::to_string(i));
+      n->set_op(i % 2 ? "Identity" : "Neg");
+      n->add_input(prev);
+      (*n->mutable_attr())["T"].set_type(tensorflow::DT_FLOAT);
+      prev = n->name() + (i % 2 ? ":output:0" : ":y:0");
+    }
+    (*f->mutable_ret())["output_0"] = prev;  // an even number of negations
+  });
+  auto loaded = saved_model::load(dir);
+  Tensor x = constant(ramp(6, 0.4f, 0.f), {2, 3});
+  EXPECT_TRUE(all_close(loaded(x)[0], values(relu(matmul(x, *m->w) + *m->b)), {2, 2}, 1e-6, 1e-6));
 }
 
 // Truncations and random mutations of saved_model.pb and the variables:
