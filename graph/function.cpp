@@ -21,6 +21,13 @@ bool TensorSpec::fits(DType dt, const TensorShape& s) const {
   return true;
 }
 
+namespace detail {
+void check_output_key(const std::string& key) {
+  EMBER_CHECK(key.find_first_of("'%\\") == std::string::npos, InvalidArgument, "[function] output key '", key,
+              "': a traced function's result keys may not hold ', % or \\");
+}
+}  // namespace detail
+
 std::string TensorSpec::to_string() const {
   std::string out = "TensorSpec(shape=" + shape.to_string() + ", dtype=tf." + std::string(dtype_name(dtype)) + ", name=";
   return out + (name.empty() ? "None" : "'" + name + "'") + ")";

@@ -159,9 +159,12 @@ struct Baked {
   }
 };
 
-// Outputs: a Tensor, a Variable (its value), a vector of tensors, a tuple or
-// pair of them, or nothing. `structure` gets their shape with a '%' per
-// tensor ("(%, [%, %])"), which structured_outputs() fills with specs.
+// Outputs: a Tensor, a Variable (its value), a vector of tensors, a
+// std::map from strings to them (flattened in key order, as TensorFlow
+// flattens a dict), a tuple or pair of them, or nothing. `structure` gets
+// their shape with a '%' per tensor ("(%, [%, %], {'a': %})"), which
+// structured_outputs() fills with specs.
+void check_output_key(const std::string& key);
 template <typename R>
 void flatten(const R& r, std::vector<Tensor>& out, std::string& structure) {
   if constexpr (std::is_same_v<R, Tensor>) {
@@ -177,6 +180,17 @@ void flatten(const R& r, std::vector<Tensor>& out, std::string& structure) {
       flatten(r[i], out, structure);
     }
     structure += ']';
+  } else if constexpr (is_string_map<R>::value) {
+    structure += '{';
+    bool first = true;
+    for (const auto& [key, value] : r) {
+      check_output_key(key);
+      structure += first ? "'" : ", '";
+      structure += key + "': ";
+      first = false;
+      flatten(value, out, structure);
+    }
+    structure += '}';
   } else {
     structure += '(';
     size_t i = 0;
@@ -199,6 +213,18 @@ R unflatten(const std::vector<Tensor>& flat, size_t& at, const std::string& stru
     ++pos;  // '['
     while (structure[pos] != ']') {
       r.push_back(unflatten<typename R::value_type>(flat, at, structure, pos));
+      separator();
+    }
+    ++pos;
+    return r;
+  } else if constexpr (is_string_map<R>::value) {
+    R r;
+    ++pos;  // '{'
+    while (structure[pos] != '}') {
+      size_t end = structure.find('\'', pos + 1);  // 'key': value
+      std::string key = structure.substr(pos + 1, end - pos - 1);
+      pos = end + 3;
+      r.emplace(std::move(key), unflatten<typename R::mapped_type>(flat, at, structure, pos));
       separator();
     }
     ++pos;
@@ -333,10 +359,17 @@ class Function {
   }
   /// Traces (or finds) the concrete function for these arguments (TensorSpecs,
   /// tensors or values) without running it.
+  /// Without arguments, a function with an input signature traces that.
   template <typename... A>
   ConcreteFunction get_concrete_function(const A&... args) {
-    using R = std::invoke_result_t<F&, traced_t<A>...>;
-    return state_->concrete_for({detail::to_call_arg(args)...}, body<R, A...>(), false);
+    if constexpr (sizeof...(A) == 0 && !std::is_invocable_v<F&>) {
+      EMBER_CHECK(state_->options.input_signature.has_value(), InvalidArgument, "[", state_->options.name,
+                  "] get_concrete_function() without arguments needs an input_signature");
+      return trace_input_signature(std::make_index_sequence<kMaxSignatureArity + 1>{});
+    } else {
+      using R = std::invoke_result_t<F&, traced_t<A>...>;
+      return state_->concrete_for({detail::to_call_arg(args)...}, body<R, A...>(), false);
+    }
   }
   std::vector<ConcreteFunction> list_concrete_functions() const {
     std::lock_guard<std::mutex> lock(state_->mu);

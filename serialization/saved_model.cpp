@@ -167,6 +167,19 @@ tf::StructuredValue output_value(const std::string& structure, const std::vector
     return spec_value(specs[next++]);
   }
   tf::StructuredValue v;
+  if (c == '{') {  // {'key': value, ...}
+    auto* fields = v.mutable_dict_value()->mutable_fields();
+    ++pos;
+    while (pos < structure.size() && structure[pos] != '}') {
+      size_t end = structure.find('\'', pos + 1);
+      std::string key = structure.substr(pos + 1, end - pos - 1);
+      pos = end + 3;
+      (*fields)[key] = output_value(structure, specs, pos, next);
+      skip_separator();
+    }
+    ++pos;
+    return v;
+  }
   const char close = c == '[' ? ']' : ')';
   auto* values = c == '[' ? v.mutable_list_value()->mutable_values() : v.mutable_tuple_value()->mutable_values();
   ++pos;
@@ -219,6 +232,27 @@ uint64_t fingerprint64(const std::string& bytes) {
   uint64_t h = 14695981039346656037ull;
   for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
   return h;
+}
+
+// A signature's output names: the keys of a result that is a map of
+// tensors, else "output_<i>" per tensor.
+std::vector<std::string> output_keys(const ConcreteFunction& cf) {
+  const std::string& s = cf.output_structure();
+  std::vector<std::string> keys;
+  if (s.size() > 2 && s.front() == '{') {
+    size_t pos = 1;
+    while (pos < s.size() && s[pos] == '\'') {
+      size_t end = s.find('\'', pos + 1);
+      if (end == std::string::npos || s.compare(end, 4, "': %") != 0) break;
+      keys.push_back(s.substr(pos + 1, end - pos - 1));
+      pos = end + 4;
+      if (s.compare(pos, 2, ", ") == 0) pos += 2;
+    }
+    if (pos == s.size() - 1 && s[pos] == '}' && keys.size() == cf.num_outputs()) return keys;
+    keys.clear();
+  }
+  for (size_t i = 0; i < cf.num_outputs(); ++i) keys.push_back("output_" + std::to_string(i));
+  return keys;
 }
 
 class Saver {
@@ -352,10 +386,12 @@ void Saver::add_signature(const std::string& key, const ConcreteFunction& cf, in
     for (int n = 1; !used.insert(k).second; ++n) k = arg_name(s.name) + "_" + std::to_string(n);
     in_keys.push_back(k);
   }
-  std::vector<std::string> out_keys;
-  for (size_t i = 0; i < cf.num_outputs(); ++i) out_keys.push_back("output_" + std::to_string(i));
-  std::vector<std::string> sorted_out = out_keys;
-  std::sort(sorted_out.begin(), sorted_out.end());
+  // Output keys: a result that is a map of tensors keeps its keys; any
+  // other result's tensors are "output_<i>".
+  std::vector<std::string> out_keys = output_keys(cf);
+  std::vector<size_t> sorted_out(out_keys.size());
+  for (size_t i = 0; i < sorted_out.size(); ++i) sorted_out[i] = i;
+  std::sort(sorted_out.begin(), sorted_out.end(), [&](size_t a, size_t b) { return out_keys[a] < out_keys[b]; });
 
   std::string wrapper = "__inference_signature_wrapper_" + name_part(key) + "_" + std::to_string(next_uid_++);
   tf::FunctionDef w;
@@ -396,8 +432,10 @@ void Saver::add_signature(const std::string& key, const ConcreteFunction& cf, in
   }
   for (const auto& o : callee_def->signature().output_arg()) tout->add_type(o.type());
   *w.add_node_def() = call;
-  for (const std::string& k : sorted_out) {
-    size_t index = std::stoul(k.substr(7));
+  std::set<std::string> out_args;
+  for (size_t index : sorted_out) {
+    std::string k = arg_name(out_keys[index]);  // a FunctionDef's names are lower case
+    for (int n = 1; !out_args.insert(k).second; ++n) k = arg_name(out_keys[index]) + "_" + std::to_string(n);
     tf::NodeDef id;
     id.set_name("Identity_" + std::to_string(index));
     id.set_op("Identity");
@@ -480,8 +518,8 @@ void Saver::add_signature(const std::string& key, const ConcreteFunction& cf, in
   }
   *graph->add_node() = gcall;
   for (int i = 0; i < w.signature().output_arg_size(); ++i) {
-    const std::string& k = w.signature().output_arg(i).name();
-    size_t index = std::stoul(k.substr(7));
+    size_t index = sorted_out[static_cast<size_t>(i)];
+    const std::string& k = out_keys[index];
     const OutputSpec& s = cf.graph().spec(cf.graph().outputs[index]);
     tf::TensorInfo info;
     info.set_name(call_name + ":" + std::to_string(i));

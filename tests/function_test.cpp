@@ -53,6 +53,19 @@ TEST_P(FunctionTest, TracesOncePerSignatureAndBakesPlainValues) {
   ASSERT_EQ(pair.size(), 2u);
   EXPECT_EQ(pair[1].item<float>(), 3.f);
   EXPECT_EQ(tripled.item<float>(), 6.f);
+  // A map of tensors: flattened in key order, printed as Python prints a dict, rebuilt by key.
+  auto named = function([](Tensor x) {
+    return std::tuple{std::map<std::string, Tensor>{{"sum", reduce_sum(x)}, {"doubled", x * 2.0f}}, x};
+  });
+  EXPECT_EQ(named.get_concrete_function(TensorSpec({2}, float32)).structured_outputs(),
+            "({'doubled': TensorSpec(shape=(2,), dtype=tf.float32, name=None), 'sum': TensorSpec(shape=(), "
+            "dtype=tf.float32, name=None)}, TensorSpec(shape=(2,), dtype=tf.float32, name=None))");
+  auto [by_name, same] = named(constant({1.f, 4.f}));
+  EXPECT_EQ(by_name.at("sum").item<float>(), 5.f);
+  EXPECT_EQ(by_name.at("doubled").to_vector<float>(), (std::vector<float>{2.f, 8.f}));
+  EXPECT_EQ(same.to_vector<float>(), (std::vector<float>{1.f, 4.f}));
+  auto quoted = function([](Tensor x) { return std::map<std::string, Tensor>{{"it's", x}}; });
+  EXPECT_THROW(quoted(constant(1.f)), InvalidArgument);
   EXPECT_EQ(cf.structured_input_signature(),
             "((TensorSpec(shape=(2, 6), dtype=tf.float32, name='x'), "
             "TensorSpec(shape=(6,), dtype=tf.float32, name='y')), {})");

@@ -199,9 +199,30 @@ void check_in_tensorflow(const std::string& dir, const std::string& cases, int c
 TEST(SavedModelInterop, TensorFlowLoadsAndCallsEmbersDenseModel) {
   std::string dir = temp_dir("sm_tf_dense");
   auto m = make_dense();
-  saved_model::save(m, dir + "/model");
+  Dense* self = m.get();
+  // A second function returning a map: a signature named by its keys.
+  auto classify = function(
+      [self](Tensor x) {
+        Tensor logits = matmul(x, *self->w) + *self->b;
+        return std::map<std::string, Tensor>{{"probs", softmax(logits)}, {"Label", argmax(logits, 1)}};
+      },
+      {.name = "classify", .input_signature = std::vector<TensorSpec>{TensorSpec({-1, 3}, float32, "features")}});
+  m->track("classify", classify);
+  saved_model::save(m, dir + "/model",
+                    {.signatures = {{"serving_default",
+                                     std::dynamic_pointer_cast<TrackedFunction>(m->lookup_dependency("__call__"))->concrete_functions()[0]},
+                                    {"classify", classify.get_concrete_function()}}});
   Tensor x = constant(ramp(12, 0.8f, 0.05f), {4, 3});
-  Tensor y = m->lookup_dependency("__call__") ? relu(matmul(x, *m->w) + *m->b) : Tensor();
+  Tensor y = relu(matmul(x, *m->w) + *m->b);
+  Tensor logits = matmul(x, *m->w) + *m->b;
+  auto loaded = saved_model::load(dir + "/model");
+  const auto& sig = loaded.signature("classify");
+  ASSERT_EQ(sig.outputs().size(), 2u);
+  EXPECT_EQ(sig.outputs()[0].first, "Label");
+  EXPECT_EQ(sig.outputs()[1].first, "probs");
+  auto r = sig({{"features", x}});
+  EXPECT_EQ(values(r.at("Label")), values(argmax(logits, 1)));
+  EXPECT_TRUE(all_close(r.at("probs"), values(softmax(logits)), {4, 2}, 1e-6, 1e-6));
   {
     std::ofstream c(dir + "/case.txt");
     c << "call signature:serving_default\n";
@@ -212,8 +233,12 @@ TEST(SavedModelInterop, TensorFlowLoadsAndCallsEmbersDenseModel) {
     write_tensor(c, "output 0", y);
     write_tensor(c, "variable w", m->w->read_value());
     write_tensor(c, "variable b", m->b->read_value());
+    c << "call signature:classify\n";
+    write_tensor(c, "input features", x);
+    write_tensor(c, "output 0", argmax(logits, 1));  // keys in order: Label, probs
+    write_tensor(c, "output 1", softmax(logits));
   }
-  check_in_tensorflow(dir + "/model", dir + "/case.txt", 4);
+  check_in_tensorflow(dir + "/model", dir + "/case.txt", 6);
 }
 
 // A loop: the running product of powers of x, n times (a while_loop over
