@@ -548,6 +548,36 @@ TEST(SavedModelBadInput, MissingAndBrokenFilesAreClearErrors) {
   expect_error<InvalidArgument>([&] { saved_model::load(wrong_dtype); }, "its saved signature says");
 }
 
+TEST(SavedModelBadInput, SaveRefusesWhatItCannotHoldAndLeavesNothing) {
+  std::string dir = temp_dir("sm_refuse");
+  // A function reading a variable the root does not track.
+  auto root = std::make_shared<Module>("root");
+  Variable stray(constant({1.f, 2.f}), {.name = "stray"});
+  auto f = function([stray](Tensor x) { return x * stray.read_value(); },
+                    {.name = "f", .input_signature = std::vector<TensorSpec>{TensorSpec({2}, float32, "x")}});
+  root->track("f", f);
+  expect_error<InvalidArgument>([&] { saved_model::save(root, dir + "/a"); },
+                                "references an 'untracked' resource: function 'f' reads variable 'stray:0'");
+  EXPECT_FALSE(fs::exists(dir + "/a"));
+  root->track("stray", stray);
+  saved_model::save(root, dir + "/a");  // tracked now: saves
+  EXPECT_TRUE(fs::exists(dir + "/a/saved_model.pb"));
+
+  // A trace taking a variable as an argument.
+  auto g = std::make_shared<Module>("g");
+  Variable v = g->track("v", Variable(constant(3.f), {.name = "v"}));
+  auto by_var = function([](Variable var) { return var.read_value() * 2.f; }, {.name = "by_var"});
+  by_var(v);
+  g->track("by_var", by_var);
+  expect_error<Unimplemented>([&] { saved_model::save(g, dir + "/b"); }, "was traced with a Variable argument");
+
+  // A hash table.
+  auto h = std::make_shared<Module>("h");
+  h->track("table", std::make_shared<MutableHashTable>(KeyType::Int64, float32, 0.0));
+  expect_error<Unimplemented>([&] { saved_model::save(h, dir + "/c"); }, "MutableHashTable");
+  for (const auto& e : fs::directory_iterator(dir)) EXPECT_EQ(e.path().filename().string(), "a") << "left behind";
+}
+
 // A function of 100000 nodes in one chain imports (its order is found
 // without recursion) and computes what the chain computes.
 TEST(SavedModelBadInput, ALongChainOfNodesLoads) {
