@@ -12,32 +12,16 @@
 #include "graph/control_flow.h"
 #include "graph.pb.h"
 #include "serialization/bundle.h"
+#include "serialization/tf_proto.h"
 
 namespace ember {
 namespace {
 
 namespace tf = tensorflow;
 
-tf::DataType tf_type(DType t) {
-  if (t == resource) return tf::DT_RESOURCE;
-  if (t == variant) return tf::DT_VARIANT;
-  return static_cast<tf::DataType>(bundle::tf_dtype(t));
-}
-
-void set_shape(tf::TensorShapeProto* p, const TensorShape& s) {
-  if (!s.rank_known()) {
-    p->set_unknown_rank(true);
-    return;
-  }
-  for (int64_t d : s.dims()) p->add_dim()->set_size(d == TensorShape::kUnknown ? -1 : d);
-}
-
-void set_tensor(tf::TensorProto* p, const Tensor& value) {
-  Tensor host = value.to(Device::cpu());
-  p->set_dtype(tf_type(host.dtype()));
-  set_shape(p->mutable_tensor_shape(), host.shape());
-  if (host.num_elements() > 0) p->set_tensor_content(std::string(static_cast<const char*>(host.raw_data()), host.nbytes()));
-}
+using tfproto::arg_name;
+using tfproto::set_shape;
+tf::DataType tf_type(DType t) { return tfproto::data_type(t); }
 
 tf::AttrValue attr_value(const AttrValue& v) {
   tf::AttrValue a;
@@ -106,11 +90,7 @@ class Emitter {
 
   /// A Const node holding `value`; returns the reference to it.
   std::string add_const(const std::string& base, const Tensor& value) {
-    tf::NodeDef n;
-    n.set_name(unique(base));
-    n.set_op("Const");
-    (*n.mutable_attr())["dtype"] = type_attr(value.dtype());
-    set_tensor((*n.mutable_attr())["value"].mutable_tensor(), value);
+    tf::NodeDef n = tfproto::const_node(unique(base), value);
     nodes.push_back(n);
     return node_ref(n.name(), "output", 0, 0);
   }
@@ -502,14 +482,6 @@ void Emitter::emit_op(int index) {
   set_refs(index, std::move(refs));
 }
 
-// A TensorFlow argument name: lower case letters, digits and '_', starting with a letter.
-std::string arg_name(const std::string& s) {
-  std::string out;
-  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : '_';
-  if (out.empty() || !std::isalpha(static_cast<unsigned char>(out[0]))) out = "a" + out;
-  return out;
-}
-
 // The body of `g`: every node but the arguments and captures, whose
 // references `emitter` already knows.
 void emit_body(Emitter& e, const Graph& g) {
@@ -517,12 +489,7 @@ void emit_body(Emitter& e, const Graph& g) {
     const Node& n = g.nodes[i];
     if (n.kind == Node::Kind::Const) {
       e.reserve(n.name);
-      tf::NodeDef def;
-      def.set_name(n.name);
-      def.set_op("Const");
-      (*def.mutable_attr())["dtype"] = type_attr(n.value.dtype());
-      set_tensor((*def.mutable_attr())["value"].mutable_tensor(), n.value);
-      e.nodes.push_back(def);
+      e.nodes.push_back(tfproto::const_node(n.name, n.value));
       e.set_refs(static_cast<int>(i), {e.node_ref(n.name, "output", 0, 0)});
     } else if (n.kind == Node::Kind::Op) {
       e.reserve(n.name);
@@ -555,12 +522,7 @@ tf::FunctionDef make_function(const Graph& g, const std::string& name, std::vect
     DType dtype = n.outputs[0].dtype;
     bool capture = std::find(g.captures.begin(), g.captures.end(), id) != g.captures.end();
     if (for_saved_model && capture && dtype != resource) {
-      tf::NodeDef def;
-      def.set_name(n.name);
-      def.set_op("Const");
-      (*def.mutable_attr())["dtype"] = type_attr(n.value.dtype());
-      set_tensor((*def.mutable_attr())["value"].mutable_tensor(), n.value);
-      e.nodes.push_back(def);
+      e.nodes.push_back(tfproto::const_node(n.name, n.value));
       e.set_refs(id, {e.node_ref(n.name, "output", 0, 0)});
       continue;
     }

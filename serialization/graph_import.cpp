@@ -12,6 +12,7 @@
 #include "graph.pb.h"
 #include "serialization/bundle.h"
 #include "serialization/graph_def.h"
+#include "serialization/tf_proto.h"
 
 namespace ember {
 namespace {
@@ -107,12 +108,7 @@ DType ember_dtype(int code, const std::string& what) {
   return d;
 }
 
-TensorShape shape_of(const tf::TensorShapeProto& p) {
-  if (p.unknown_rank()) return TensorShape::unknown_rank();
-  std::vector<int64_t> dims;
-  for (const auto& d : p.dim()) dims.push_back(d.size() < 0 ? TensorShape::kUnknown : d.size());
-  return TensorShape(dims);
-}
+using tfproto::shape_of;
 
 // A Const node's value, on the host.
 Tensor tensor_of(const tf::TensorProto& p, const std::string& what) {

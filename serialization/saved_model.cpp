@@ -27,6 +27,7 @@
 #include "serialization/file_ops.h"
 #include "serialization/graph_def.h"
 #include "serialization/graph_import.h"
+#include "serialization/tf_proto.h"
 #include "state/hash_table.h"
 
 namespace ember::saved_model {
@@ -40,34 +41,10 @@ const char* const kServe = "serve";
 const char* const kGeneric = "_generic_user_object";
 const char* const kSignatureMap = "signature_map";
 
-tf::DataType tf_type(DType t) {
-  if (t == resource) return tf::DT_RESOURCE;
-  if (t == variant) return tf::DT_VARIANT;
-  return static_cast<tf::DataType>(bundle::tf_dtype(t));
-}
-
-void set_shape(tf::TensorShapeProto* p, const TensorShape& s) {
-  if (!s.rank_known()) {
-    p->set_unknown_rank(true);
-    return;
-  }
-  for (int64_t d : s.dims()) p->add_dim()->set_size(d == TensorShape::kUnknown ? -1 : d);
-}
-
-TensorShape shape_of(const tf::TensorShapeProto& p) {
-  if (p.unknown_rank()) return TensorShape::unknown_rank();
-  std::vector<int64_t> dims;
-  for (const auto& d : p.dim()) dims.push_back(d.size() < 0 ? TensorShape::kUnknown : d.size());
-  return TensorShape(dims);
-}
-
-// TensorFlow's name for an argument: lower case letters, digits and '_'.
-std::string arg_name(const std::string& s) {
-  std::string out;
-  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : '_';
-  if (out.empty() || !std::isalpha(static_cast<unsigned char>(out[0]))) out = "a" + out;
-  return out;
-}
+using tfproto::arg_name;
+using tfproto::set_shape;
+using tfproto::shape_of;
+tf::DataType tf_type(DType t) { return tfproto::data_type(t); }
 
 // A FunctionDef name's part from a function's name: letters, digits, '_'.
 std::string name_part(const std::string& s) {

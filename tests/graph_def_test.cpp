@@ -22,15 +22,6 @@ std::vector<float> ramp(size_t n, float scale, float shift) {
   return v;
 }
 
-// One line per tensor: `input NAME` or `output INDEX`, then dtype, rank,
-// dims and the values (as doubles, exactly).
-void write_tensor(std::ofstream& out, const std::string& head, const Tensor& t) {
-  Tensor d = cast(t, float64).to(Device::cpu());
-  out << head << " " << dtype_name(t.dtype()) << " " << t.rank();
-  for (int64_t x : t.shape().dims()) out << " " << x;
-  for (double v : d.to_vector<double>()) out << " " << std::setprecision(17) << v;
-  out << "\n";
-}
 
 // Runs `cf` on `args`, writes the graph in both forms and the case, and
 // has TensorFlow check both.
@@ -44,8 +35,8 @@ void check_in_tensorflow(const ConcreteFunction& cf, const std::vector<Tensor>& 
     std::ofstream(dir + "/calling.pb", std::ios::binary) << graph_def_calling(cf.graph(), "__inference_" + tag);
     std::ofstream c(dir + "/case.txt");
     const Graph& g = cf.graph();
-    for (size_t i = 0; i < args.size(); ++i) write_tensor(c, "input " + g.nodes[static_cast<size_t>(g.arguments[i])].name, args[i]);
-    for (size_t i = 0; i < outs.size(); ++i) write_tensor(c, "output " + std::to_string(i), outs[i]);
+    for (size_t i = 0; i < args.size(); ++i) write_case_tensor(c, "input " + g.nodes[static_cast<size_t>(g.arguments[i])].name, args[i]);
+    for (size_t i = 0; i < outs.size(); ++i) write_case_tensor(c, "output " + std::to_string(i), outs[i]);
   }
   std::string script = data_dir() + "/../tf/check_graph_def.py";
   for (const char* form : {"graph.pb", "calling.pb"}) {

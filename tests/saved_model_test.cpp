@@ -178,14 +178,6 @@ TEST(SavedModelTest, EveryTraceIsSavedAndANonMatchingCallListsThem) {
   }
 }
 
-// One line per tensor for check_saved_model.py: HEAD, dtype, rank, dims, values.
-void write_tensor(std::ofstream& out, const std::string& head, const Tensor& t) {
-  Tensor d = cast(t, float64).to(Device::cpu());
-  out << head << " " << dtype_name(t.dtype()) << " " << t.rank();
-  for (int64_t x : t.shape().dims()) out << " " << x;
-  for (double v : d.to_vector<double>()) out << " " << std::setprecision(17) << v;
-  out << "\n";
-}
 
 void check_in_tensorflow(const std::string& dir, const std::string& cases, int checks) {
   std::string python = tf_python();
@@ -226,17 +218,17 @@ TEST(SavedModelInterop, TensorFlowLoadsAndCallsEmbersDenseModel) {
   {
     std::ofstream c(dir + "/case.txt");
     c << "call signature:serving_default\n";
-    write_tensor(c, "input x", x);
-    write_tensor(c, "output 0", y);
+    write_case_tensor(c, "input x", x);
+    write_case_tensor(c, "output 0", y);
     c << "call __call__\n";
-    write_tensor(c, "input x", x);
-    write_tensor(c, "output 0", y);
-    write_tensor(c, "variable w", m->w->read_value());
-    write_tensor(c, "variable b", m->b->read_value());
+    write_case_tensor(c, "input x", x);
+    write_case_tensor(c, "output 0", y);
+    write_case_tensor(c, "variable w", m->w->read_value());
+    write_case_tensor(c, "variable b", m->b->read_value());
     c << "call signature:classify\n";
-    write_tensor(c, "input features", x);
-    write_tensor(c, "output 0", argmax(logits, 1));  // keys in order: Label, probs
-    write_tensor(c, "output 1", softmax(logits));
+    write_case_tensor(c, "input features", x);
+    write_case_tensor(c, "output 0", argmax(logits, 1));  // keys in order: Label, probs
+    write_case_tensor(c, "output 1", softmax(logits));
   }
   check_in_tensorflow(dir + "/model", dir + "/case.txt", 6);
 }
@@ -277,15 +269,15 @@ TEST(SavedModelInterop, TensorFlowLoadsAndCallsAModelWithAWhileLoop) {
   {
     std::ofstream c(dir + "/case.txt");
     c << "call signature:serving_default\n";
-    write_tensor(c, "input x", x);
-    write_tensor(c, "input n", n);
-    write_tensor(c, "output 0", got[0]);
-    write_tensor(c, "output 1", got[1]);
+    write_case_tensor(c, "input x", x);
+    write_case_tensor(c, "input n", n);
+    write_case_tensor(c, "output 0", got[0]);
+    write_case_tensor(c, "output 1", got[1]);
     c << "call run\n";
-    write_tensor(c, "input x", x);
-    write_tensor(c, "input n", n);
-    write_tensor(c, "output 0", got[0]);
-    write_tensor(c, "output 1", got[1]);
+    write_case_tensor(c, "input x", x);
+    write_case_tensor(c, "input n", n);
+    write_case_tensor(c, "output 0", got[0]);
+    write_case_tensor(c, "output 1", got[1]);
   }
   check_in_tensorflow(dir + "/model", dir + "/case.txt", 4);
 }
@@ -336,11 +328,11 @@ TEST(SavedModelInterop, TensorFlowLoadsAConvNetWithALoopACondAndAGradient) {
   {
     std::ofstream c(dir + "/case.txt");
     c << "call __call__\n";
-    write_tensor(c, "input images", images);
-    for (size_t i = 0; i < out.size(); ++i) write_tensor(c, "output " + std::to_string(i), out[i]);
+    write_case_tensor(c, "input images", images);
+    for (size_t i = 0; i < out.size(); ++i) write_case_tensor(c, "output " + std::to_string(i), out[i]);
     c << "call signature:serving_default\n";
-    write_tensor(c, "input images", images);
-    for (size_t i = 0; i < out.size(); ++i) write_tensor(c, "output " + std::to_string(i), out[i]);
+    write_case_tensor(c, "input images", images);
+    for (size_t i = 0; i < out.size(); ++i) write_case_tensor(c, "output " + std::to_string(i), out[i]);
   }
   check_in_tensorflow(dir + "/model", dir + "/case.txt", 8);
 }

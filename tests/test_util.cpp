@@ -1,3 +1,4 @@
+#include <iomanip>
 #include "test_util.h"
 
 #include <unistd.h>
@@ -323,6 +324,14 @@ void DeviceTest::SetUp() {
   if (device().is_cuda() && cuda_device_count() <= device().index())
     GTEST_SKIP() << "no CUDA device: " << cuda_unavailable_reason();
   scope_ = std::make_unique<DeviceScope>(device());
+}
+
+void write_case_tensor(std::ostream& out, const std::string& head, const Tensor& t) {
+  Tensor d = cast(t, float64).to(Device::cpu());
+  out << head << " " << dtype_name(t.dtype()) << " " << t.rank();
+  for (int64_t x : t.shape().dims()) out << " " << x;
+  for (double v : d.to_vector<double>()) out << " " << std::setprecision(17) << v;
+  out << "\n";
 }
 
 }  // namespace ember::test

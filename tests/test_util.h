@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -81,6 +82,10 @@ bool tensorflow_required();
   }
 /// Runs `python script args` (TensorFlow's log quiet); its exit status, and its output in `log`.
 int run_python(const std::string& python, const std::string& script, const std::string& args, std::string& log);
+
+/// One line of a case file the tests/tf/check_*.py scripts read: `head`,
+/// then the tensor's dtype, rank, dims and values (as doubles, exactly).
+void write_case_tensor(std::ostream& out, const std::string& head, const Tensor& t);
 
 /// A value TensorFlow computed, read from a fixture file of
 /// tests/tf/make_*_fixtures.py: `name`, `dtype d0,d1,...`, then the values as
