@@ -428,6 +428,22 @@ TEST(SavedModelInterop, EmberLoadsTensorFlowsConvNetWithATensorArrayLoop) {
   EXPECT_EQ(check_calls(loaded, dir + "/convnet.txt"), 5);
 }
 
+// TensorFlow's models loaded and run on each device (the default device
+// while loading places the variables; the functions run where they are).
+class SavedModelDevices : public DeviceTest {};
+
+TEST_P(SavedModelDevices, TensorFlowsModelsRunOnTheDevice) {
+  const std::string dir = tensorflow_models();
+  for (const char* name : {"dense", "loop", "convnet"}) {
+    SCOPED_TRACE(name);
+    auto loaded = saved_model::load(dir + "/" + name);
+    for (const Variable& v : loaded.variables()) EXPECT_EQ(v.read_value().device(), device());
+    EXPECT_GT(check_calls(loaded, dir + "/" + name + ".txt"), 0);
+  }
+}
+
+EMBER_INSTANTIATE_DEVICE_TESTS(SavedModelDevices);
+
 TEST(SavedModelInterop, AnOpEmberLacksIsUnimplementedAtLoadNamingItAndTheFunction) {
   const std::string dir = tensorflow_models();
   try {
