@@ -9,6 +9,8 @@ CASE lines (values as doubles):
   of the loaded root, or `signature:KEY` for a signature called with the
   inputs by name) called with the inputs must give the outputs (a
   signature's outputs are compared in key order).
+  `value NUMBER` lines among the inputs pass a Python int (a value baked
+  into a trace) in that position.
   `variable PATH DTYPE RANK DIMS... VALUES...`: the loaded root's attribute
   PATH (dotted) holds these values.
 """
@@ -45,6 +47,8 @@ def main():
             calls.append((f[1], [], []))
         elif f[0] == "input":
             calls[-1][1].append((f[1], tensor(f[2:])))
+        elif f[0] == "value":
+            calls[-1][1].append((None, int(f[1])))
         elif f[0] == "output":
             calls[-1][2].append(tensor(f[2:]))
         elif f[0] == "variable":
@@ -61,7 +65,7 @@ def main():
             fn = loaded
             for part in name.split("."):
                 fn = getattr(fn, part)
-            result = fn(*[tf.constant(v) for _, v in inputs])
+            result = fn(*[v if k is None else tf.constant(v) for k, v in inputs])
             got = tf.nest.flatten(result)
         if len(got) != len(outputs):
             print("%s: TensorFlow gives %d outputs, ember %d" % (name, len(got), len(outputs)))
