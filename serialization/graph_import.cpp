@@ -40,6 +40,13 @@ const std::unordered_set<std::string>& structural_ops() {
   return s;
 }
 
+// TensorFlow ops ember runs as other ops (graph_import's `composite`).
+const std::unordered_set<std::string>& composite_ops() {
+  static const std::unordered_set<std::string> s{"Pad", "Select", "Split", "SquaredDifference", "Relu6",
+                                                 "Shape", "Size", "Rank"};
+  return s;
+}
+
 const std::unordered_set<std::string>& ember_ops() {
   static const std::unordered_set<std::string> s = [] {
     std::unordered_set<std::string> names;
@@ -262,6 +269,80 @@ std::vector<std::string> called_functions(const tf::NodeDef& n) {
   return out;
 }
 
+// A TensorFlow op ember has no op of its own for, as the ops that compute
+// it. `attr` reads the node's attributes; `constant` a constant input's values.
+std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& in, const tf::NodeDef& n,
+                              const std::string& what) {
+  auto need_inputs = [&](size_t k) {
+    EMBER_CHECK(in.size() == k, InvalidArgument, what, ": op ", op, " takes ", k, " inputs, got ", in.size());
+  };
+  auto constant_ints = [&](size_t i) {
+    EMBER_CHECK(!in[i].is_symbolic(), Unimplemented, what, ": input ", i, " of op ", op, " must be a constant");
+    std::vector<double> v = host_values(in[i]);
+    return std::vector<int64_t>(v.begin(), v.end());
+  };
+  // The value of a tensor's static shape, as Shape/Size/Rank fold it.
+  auto static_shape = [&](const Tensor& t) {
+    EMBER_CHECK(t.shape().is_fully_defined(), Unimplemented, what, ": op ", op, " of a tensor of shape ",
+                t.shape().to_string(), ": ember folds it only where the shape is known when loading");
+    return t.shape();
+  };
+  auto out_type = [&]() {
+    auto it = n.attr().find("out_type");
+    return it == n.attr().end() ? int32 : ember_dtype(it->second.type(), what);
+  };
+  if (op == "Pad") {  // PadV2 with zeros
+    need_inputs(2);
+    return execute(op_def("PadV2"), {in[0]}, Attrs{{"paddings", constant_ints(1)}, {"constant_values", 0.0}});
+  }
+  if (op == "Select") {  // TensorFlow 1's select: condition of the same shape (or a vector of rows)
+    need_inputs(3);
+    EMBER_CHECK(in[0].shape().rank_known() && in[1].shape().rank_known() && in[0].shape().rank() == in[1].shape().rank(),
+                Unimplemented, what, ": Select with a condition of another rank than its values");
+    return {where(in[0], in[1], in[2])};
+  }
+  if (op == "Split") {  // Split(axis, value) into num_split equal parts
+    need_inputs(2);
+    std::vector<int64_t> axis = constant_ints(0);
+    EMBER_CHECK(axis.size() == 1, InvalidArgument, what, ": Split's axis must be one value");
+    auto it = n.attr().find("num_split");
+    EMBER_CHECK(it != n.attr().end() && it->second.i() > 0, InvalidArgument, what, ": Split lacks num_split");
+    const TensorShape& shape = in[1].shape();
+    EMBER_CHECK(shape.rank_known(), Unimplemented, what, ": Split of a tensor of unknown rank");
+    int64_t a = axis[0] < 0 ? axis[0] + shape.rank() : axis[0];
+    EMBER_CHECK(a >= 0 && a < shape.rank() && shape.dim(static_cast<int>(a)) != TensorShape::kUnknown, Unimplemented,
+                what, ": Split along an axis whose size is unknown");
+    int64_t parts = it->second.i(), size = shape.dim(static_cast<int>(a));
+    EMBER_CHECK(size % parts == 0, InvalidArgument, what, ": Split of ", size, " into ", parts, " equal parts");
+    return split(in[1], parts, a);
+  }
+  if (op == "SquaredDifference") {
+    need_inputs(2);
+    return {square(sub(in[0], in[1]))};
+  }
+  if (op == "Relu6") {
+    need_inputs(1);
+    Tensor six = cast(constant(6.0, float64, Device::cpu()), in[0].dtype());
+    return {minimum(relu(in[0]), six)};
+  }
+  need_inputs(1);
+  const TensorShape shape = static_shape(in[0]);
+  DType type = out_type();
+  auto ints = [&](const std::vector<int64_t>& v, const TensorShape& s) {
+    Tensor host = Tensor::empty(s, type, Device::cpu());
+    if (type == int32) {
+      for (size_t i = 0; i < v.size(); ++i) host.data<int32_t>()[i] = static_cast<int32_t>(v[i]);
+    } else {
+      for (size_t i = 0; i < v.size(); ++i) host.data<int64_t>()[i] = v[i];
+    }
+    return host;
+  };
+  if (op == "Shape") return {ints(shape.as_vector(), TensorShape{shape.rank()})};
+  if (op == "Size") return {ints({shape.num_elements()}, TensorShape{})};
+  type = int32;
+  return {ints({shape.rank()}, TensorShape{})};  // Rank
+}
+
 }  // namespace
 
 FunctionImporter::FunctionImporter(const tf::FunctionDefLibrary& library, std::string where) : where_(std::move(where)) {
@@ -286,7 +367,7 @@ void FunctionImporter::check(const std::string& name) const {
     for (const auto& a : f.signature().input_arg()) names.insert(a.name());
     for (const tf::NodeDef& n : f.node_def()) names.insert(n.name());
     for (const tf::NodeDef& n : f.node_def()) {
-      if (!structural_ops().count(n.op()) && !ember_ops().count(n.op()))
+      if (!structural_ops().count(n.op()) && !ember_ops().count(n.op()) && !composite_ops().count(n.op()))
         throw Unimplemented(where_ + ": function '" + fn + "' node '" + n.name() + "': op " + n.op() +
                             " is not one ember has");
       for (const std::string& in : n.input()) {
@@ -450,6 +531,8 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
           vars, options);
       out = in;
       for (size_t k = 0; k < looped.size(); ++k) out[looped[k]] = result[k];
+    } else if (composite_ops().count(op)) {
+      out = composite(op, in, n, what);
     } else {
       if (!ember_ops().count(op)) throw Unimplemented(what + ": op " + op + " is not one ember has");
       const OpDef& def = op_def(op);

@@ -444,6 +444,12 @@ TEST(SavedModelInterop, EmberLoadsTensorFlowsConvNetWithATensorArrayLoop) {
   EXPECT_EQ(check_calls(loaded, dir + "/convnet.txt"), 5);
 }
 
+TEST(SavedModelInterop, EmberRunsTensorFlowOpsItHasNoOpForAsOtherOps) {
+  const std::string dir = tensorflow_models();
+  auto loaded = saved_model::load(dir + "/composites");
+  EXPECT_EQ(check_calls(loaded, dir + "/composites.txt"), 8);
+}
+
 // TensorFlow's models loaded and run on each device (the default device
 // while loading places the variables; the functions run where they are).
 class SavedModelDevices : public DeviceTest {};

@@ -3,7 +3,7 @@
 
 usage: make_saved_models.py DIR   (the committed copy: tests/data/tf_saved_models)
 Writes DIR/<name>/ (a SavedModel) and DIR/<name>.txt for name in
-dense, loop, convnet, unknown_op, and DIR/x.npy (the dense model's input). Case lines (values as doubles, repr exact):
+dense, loop, convnet, composites, unknown_op, and DIR/x.npy (the dense model's input). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
   `output INDEX DTYPE RANK DIMS... VALUES...` lines.
@@ -97,6 +97,25 @@ class ConvNet(tf.Module):
         }
 
 
+class Composites(tf.Module):
+    """Ops ember runs as other ops: Pad, Split, SquaredDifference, Relu6,
+    Select, and Shape/Size/Rank of a tensor of known shape."""
+
+    @tf.function(input_signature=[tf.TensorSpec([2, 4], tf.float32, name="x")])
+    def __call__(self, x):
+        a, b = tf.split(x, 2, axis=1)
+        return {
+            "padded": tf.pad(x, [[1, 0], [0, 2]]),
+            "sq": tf.math.squared_difference(a, b),
+            "relu6": tf.nn.relu6(x * 4.0),
+            "select": tf.raw_ops.Select(condition=x > 0, x=x, y=-x),
+            "shape": tf.shape(x),
+            "size": tf.size(x, out_type=tf.int64),
+            "rank": tf.rank(x),
+            "reshaped": tf.reshape(x, tf.shape(tf.transpose(x))),
+        }
+
+
 class UnknownOp(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([2, 2], tf.float32, name="m")])
     def det(self, m):
@@ -131,6 +150,13 @@ def main(root):
     with open(os.path.join(root, "convnet.txt"), "w") as out:
         r = conv(tf.constant(images))
         case(out, "__call__", [("images", images)], [r[k] for k in sorted(r)])
+
+    comp = Composites()
+    tf.saved_model.save(comp, os.path.join(root, "composites"))
+    xc = np.array([[1.5, -2.0, 0.25, 3.0], [-0.5, 2.5, -1.75, 0.0]], np.float32)
+    with open(os.path.join(root, "composites.txt"), "w") as out:
+        r = comp(tf.constant(xc))
+        case(out, "__call__", [("x", xc)], [r[k] for k in sorted(r)])
 
     tf.saved_model.save(UnknownOp(), os.path.join(root, "unknown_op"))
     print("OK")
