@@ -15,6 +15,7 @@
 #include "graph/control_flow.h"
 #include "graph/function.h"
 #include "saved_model.pb.h"
+#include "serialization/graph_import.h"
 #include "serialization/npy.h"
 #include "serialization/saved_model.h"
 #include "state/module.h"
@@ -34,6 +35,19 @@ std::vector<float> ramp(size_t n, float scale, float shift) {
 void expect_close(const Tensor& got, const Tensor& want, double rtol, double atol) {
   EXPECT_EQ(got.dtype(), want.dtype());
   EXPECT_TRUE(all_close(got, values(want), want.shape(), rtol, atol));
+}
+
+// Runs `f`, expecting error type E whose message holds `part`.
+template <typename E, typename F>
+void expect_error(F&& f, const std::string& part) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one containing '" << part << "'";
+  } catch (const E& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+  }
 }
 
 // relu(x·w + b), with its variables as members and `__call__` a traced function.
@@ -450,6 +464,37 @@ TEST(SavedModelInterop, EmberRunsTensorFlowOpsItHasNoOpForAsOtherOps) {
   EXPECT_EQ(check_calls(loaded, dir + "/composites.txt"), 8);
 }
 
+// Shape, Size and Rank fold to constants where the shape is known at load
+// (TensorFlow folds them itself when it can, so its models rarely hold them).
+TEST(SavedModelInterop, ShapeSizeAndRankOfKnownShapesFold) {
+  tensorflow::FunctionDefLibrary lib;
+  auto* f = lib.add_function();
+  f->mutable_signature()->set_name("shapes");
+  auto* arg = f->mutable_signature()->add_input_arg();
+  arg->set_name("x");
+  arg->set_type(tensorflow::DT_FLOAT);
+  const char* ops[] = {"Shape", "Size", "Rank"};
+  for (const char* op : ops) {
+    auto* n = f->add_node_def();
+    n->set_name(std::string("n_") + op);
+    n->set_op(op);
+    n->add_input("x");
+    if (std::string(op) == "Size") (*n->mutable_attr())["out_type"].set_type(tensorflow::DT_INT64);
+    auto* out = f->mutable_signature()->add_output_arg();
+    out->set_name(std::string("out_") + op);
+    (*f->mutable_ret())[out->name()] = n->name() + ":output:0";
+  }
+  FunctionImporter importer(lib, "test");
+  importer.check("shapes");
+  ConcreteFunction cf = importer.import("shapes", {TensorSpec({2, 3}, float32, "x")}, {}, "");
+  std::vector<Tensor> r = cf.call({zeros({2, 3})});
+  EXPECT_EQ(r[0].to_vector<int32_t>(), (std::vector<int32_t>{2, 3}));
+  EXPECT_EQ(r[1].item<int64_t>(), 6);
+  EXPECT_EQ(r[2].item<int32_t>(), 2);
+  expect_error<Unimplemented>([&] { importer.import("shapes", {TensorSpec({-1, 3}, float32, "x")}, {}, ""); },
+                              "ember folds it only where the shape is known when loading");
+}
+
 // TensorFlow's models loaded and run on each device (the default device
 // while loading places the variables; the functions run where they are).
 class SavedModelDevices : public DeviceTest {};
@@ -490,18 +535,6 @@ std::string slurp(const std::string& f) {
 }
 void spit(const std::string& f, const std::string& s) { std::ofstream(f, std::ios::binary | std::ios::trunc) << s; }
 
-// Runs `f`, expecting error type E whose message holds `part`.
-template <typename E, typename F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing '" << part << "'";
-  } catch (const E& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 // A copy of `from` whose saved_model.pb `edit` has changed.
 std::string edited(const std::string& from, const std::string& name,
