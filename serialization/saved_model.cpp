@@ -262,6 +262,8 @@ void Saver::collect(const std::shared_ptr<Trackable>& root) {
     std::shared_ptr<Trackable> obj = nodes_[i].obj;
     if (dynamic_cast<const MutableHashTable*>(obj.get()))
       throw Unimplemented("[saved_model] a MutableHashTable cannot be saved in a SavedModel yet (checkpoints hold it)");
+    // A function's children are its traces, which are written anew.
+    if (dynamic_cast<const LoadedFunction*>(obj.get())) continue;
     for (const auto& [name, child] : obj->dependencies()) {
       // A loaded model's signature map: its signatures are saved anew (SaveOptions).
       if (auto* map = dynamic_cast<const LoadedObject*>(child.get()); i == 0 && map && map->identifier() == kSignatureMap)
@@ -536,6 +538,7 @@ tf::SavedModel Saver::build() {
   std::map<std::string, ConcreteFunction> signatures = options_.signatures;
   int root_functions = 0;
   ConcreteFunction only_trace;
+  std::vector<std::tuple<int, int, std::string>> traces;  // function node, k, FunctionDef
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const Trackable& obj = *nodes_[i].obj;
     tf::SavedObject* o = objects->add_nodes();
@@ -563,6 +566,8 @@ tf::SavedModel Saver::build() {
       const std::string& fname = nodes_[i].name;
       auto* sf = o->mutable_function();
       for (const ConcreteFunction& cf : info->traces) sf->add_concrete_functions(save_trace(cf, fname));
+      for (int t = 0; t < sf->concrete_functions_size(); ++t)
+        traces.push_back({static_cast<int>(i), t, sf->concrete_functions(t)});
       std::vector<std::string> names;
       size_t arity = info->traces.empty() ? info->arg_names.size() : info->traces[0].arguments().size();
       std::vector<TensorSpec> first_specs = info->traces.empty() ? std::vector<TensorSpec>{} : info->traces[0].input_specs();
@@ -598,6 +603,25 @@ tf::SavedModel Saver::build() {
       u->mutable_version()->set_producer(1);
       u->mutable_version()->set_min_consumer(1);
     }
+  }
+  // A loaded model's signatures are saved again unless others are given.
+  if (signatures.empty()) {
+    auto map = std::dynamic_pointer_cast<LoadedObject>(nodes_[0].obj->lookup_dependency("signatures"));
+    if (map && map->identifier() == kSignatureMap)
+      for (const auto& [key, child] : map->dependencies())
+        if (auto fn = std::dynamic_pointer_cast<LoadedFunction>(child); fn && fn->concrete_functions().size() == 1)
+          signatures[key] = fn->concrete_functions()[0];
+  }
+  // Each trace as a child "trace_<k>" of its function (a bare concrete
+  // function), as TensorFlow records them.
+  for (const auto& [function_node, k, fdef] : traces) {
+    int id = objects->nodes_size();
+    auto* bare = objects->add_nodes()->mutable_bare_concrete_function();
+    bare->set_concrete_function_name(fdef);
+    auto* ref = objects->mutable_nodes(function_node)->add_children();
+    ref->set_node_id(id);
+    ref->set_local_name("trace_" + std::to_string(k));
+    *objects->mutable_nodes(function_node)->add_dependencies() = *ref;
   }
   if (signatures.empty() && root_functions == 1 && only_trace.defined()) {
     bool tensors_only = true;
@@ -730,16 +754,23 @@ void output_structure(const tf::StructuredValue& v, std::string& out, const std:
       return;
     }
     case tf::StructuredValue::kDictValue: {
+      // {'key': value, ...} in key order, as ember's map results; keys ember's
+      // structures cannot spell make it a list in that order.
       std::map<std::string, const tf::StructuredValue*> sorted;
-      for (const auto& [k, e] : v.dict_value().fields()) sorted[k] = &e;
-      out += "[";
+      bool plain = true;
+      for (const auto& [k, e] : v.dict_value().fields()) {
+        sorted[k] = &e;
+        plain &= k.find_first_of("'%\\") == std::string::npos;
+      }
+      out += plain ? "{" : "[";
       bool first = true;
       for (const auto& [k, e] : sorted) {
         if (!first) out += ", ";
         first = false;
+        if (plain) out += "'" + k + "': ";
         output_structure(*e, out, what);
       }
-      out += "]";
+      out += plain ? "}" : "]";
       return;
     }
     default: throw Unimplemented(what + ": an output that is not a tensor, a sequence or a dict of them");

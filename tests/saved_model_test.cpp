@@ -792,6 +792,13 @@ TEST(SavedModelTest, ALoadedModelSavesAgain) {
   EXPECT_TRUE(all_close(second(x)[0], values(first(x)[0]), {3, 2}, 0, 0));
   EXPECT_EQ(values(second->variable("b").read_value()), (std::vector<double>{1, -1}));
   EXPECT_EQ(second.signatures().size(), 1u);  // the one function's one trace: serving_default again
+  // TensorFlow's model saves again too, its traces recorded once each.
+  auto tf_model = saved_model::load(tensorflow_models() + "/dense");
+  saved_model::save(tf_model.root(), dir + "/c");
+  auto third = saved_model::load(dir + "/c");
+  EXPECT_EQ(third.function("stats").dependencies().size(), 2u);  // trace_0, trace_1
+  EXPECT_EQ(check_calls(third, tensorflow_models() + "/dense.txt"), 8);  // serving_default kept
+  check_in_tensorflow(dir + "/c", tensorflow_models() + "/dense.txt", 8);  // and TensorFlow loads ember's copy
 }
 
 }  // namespace
