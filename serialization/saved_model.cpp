@@ -173,7 +173,14 @@ tf::StructuredValue output_value(const std::string& structure, const std::vector
 struct SaveNode {
   std::shared_ptr<Trackable> obj;
   std::string name;  // the local name it was first reached by
+  std::string path;  // its checkpoint path (escaped names joined by '/'); empty for the root and slots
   std::vector<std::pair<std::string, int>> children;
+};
+
+// A variable as the graph-mode saver sees it: its VarHandleOp node and checkpoint key.
+struct GraphVariable {
+  std::string node, key;
+  Variable variable;
 };
 
 // A function node's traces and argument names.
@@ -232,6 +239,80 @@ std::vector<std::string> output_keys(const ConcreteFunction& cf) {
   return keys;
 }
 
+// A DT_STRING Const node holding `values` (a vector).
+tf::NodeDef string_const(const std::string& name, const std::vector<std::string>& values) {
+  tf::NodeDef n;
+  n.set_name(name);
+  n.set_op("Const");
+  (*n.mutable_attr())["dtype"].set_type(tf::DT_STRING);
+  auto* t = (*n.mutable_attr())["value"].mutable_tensor();
+  t->set_dtype(tf::DT_STRING);
+  t->mutable_tensor_shape()->add_dim()->set_size(static_cast<int64_t>(values.size()));
+  for (const std::string& v : values) t->add_string_val(v);
+  return n;
+}
+
+// TensorFlow's graph-mode save and restore functions of `vars` (what a
+// SaverDef runs): `file_prefix`, then a resource per variable; SaveV2 or
+// RestoreV2 of their checkpoint keys; the prefix returned.
+tf::FunctionDef saver_function(const std::string& name, const std::vector<GraphVariable>& vars, bool save) {
+  tf::FunctionDef f;
+  auto* sig = f.mutable_signature();
+  sig->set_name(name);
+  sig->set_is_stateful(true);
+  auto* prefix = sig->add_input_arg();
+  prefix->set_name("file_prefix");
+  prefix->set_type(tf::DT_STRING);
+  std::vector<std::string> keys, slices(vars.size());
+  tf::AttrValue dtypes;
+  for (size_t k = 0; k < vars.size(); ++k) {
+    auto* arg = sig->add_input_arg();
+    arg->set_name("variable_" + std::to_string(k));
+    arg->set_type(tf::DT_RESOURCE);
+    auto* hd = arg->add_handle_data();
+    hd->set_dtype(tf_type(vars[k].variable.dtype()));
+    set_shape(hd->mutable_shape(), vars[k].variable.shape());
+    keys.push_back(vars[k].key);
+    dtypes.mutable_list()->add_type(tf_type(vars[k].variable.dtype()));
+  }
+  tf::NodeDef done;  // Identity(file_prefix), after the saves or restores
+  done.set_name("Identity");
+  done.set_op("Identity");
+  done.add_input("file_prefix");
+  (*done.mutable_attr())["T"].set_type(tf::DT_STRING);
+  if (!vars.empty()) {
+    const std::string op = save ? "SaveV2" : "RestoreV2";
+    *f.add_node_def() = string_const(op + "/tensor_names", keys);
+    *f.add_node_def() = string_const(op + "/shape_and_slices", slices);
+    tf::NodeDef io;
+    io.set_name(op);
+    io.set_op(op);
+    io.add_input("file_prefix");
+    io.add_input(op + "/tensor_names:output:0");
+    io.add_input(op + "/shape_and_slices:output:0");
+    (*io.mutable_attr())["dtypes"] = dtypes;
+    for (size_t k = 0; k < vars.size(); ++k) {
+      tf::NodeDef v;
+      v.set_name((save ? "ReadVariableOp_" : "AssignVariableOp_") + std::to_string(k));
+      v.set_op(save ? "ReadVariableOp" : "AssignVariableOp");
+      v.add_input("variable_" + std::to_string(k));
+      if (!save) v.add_input("RestoreV2:tensors:" + std::to_string(k));
+      (*v.mutable_attr())["dtype"].set_type(tf_type(vars[k].variable.dtype()));
+      if (save) io.add_input(v.name() + ":value:0");
+      else done.add_input("^" + v.name());
+      *f.add_node_def() = v;
+    }
+    if (save) done.add_input("^SaveV2");
+    *f.add_node_def() = io;
+  }
+  *f.add_node_def() = done;
+  auto* out = sig->add_output_arg();
+  out->set_name("identity");
+  out->set_type(tf::DT_STRING);
+  (*f.mutable_ret())["identity"] = "Identity:output:0";
+  return f;
+}
+
 class Saver {
  public:
   Saver(const std::shared_ptr<Trackable>& root, const SaveOptions& options) : options_(options) { collect(root); }
@@ -243,6 +324,7 @@ class Saver {
   std::string save_trace(const ConcreteFunction& cf, const std::string& base);
   std::vector<int> bound_inputs(const ConcreteFunction& cf, const std::string& fname);
   void add_signature(const std::string& key, const ConcreteFunction& cf, int map_node);
+  void add_saver(const std::vector<GraphVariable>& vars);
 
   const SaveOptions& options_;
   std::vector<SaveNode> nodes_;
@@ -256,7 +338,7 @@ class Saver {
 };
 
 void Saver::collect(const std::shared_ptr<Trackable>& root) {
-  nodes_.push_back({root, "", {}});
+  nodes_.push_back({root, "", "", {}});
   ids_[root.get()] = 0;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     std::shared_ptr<Trackable> obj = nodes_[i].obj;
@@ -275,7 +357,8 @@ void Saver::collect(const std::shared_ptr<Trackable>& root) {
       } else {
         id = static_cast<int>(nodes_.size());
         ids_[child.get()] = id;
-        nodes_.push_back({child, name, {}});
+        std::string esc = escape_checkpoint_name(name);
+        nodes_.push_back({child, name, nodes_[i].path.empty() ? esc : nodes_[i].path + "/" + esc, {}});
       }
       nodes_[i].children.emplace_back(name, id);
     }
@@ -284,7 +367,7 @@ void Saver::collect(const std::shared_ptr<Trackable>& root) {
       auto t = trackable_of(s.slot);
       if (!ids_.count(t.get())) {
         ids_[t.get()] = static_cast<int>(nodes_.size());
-        nodes_.push_back({t, s.name, {}});
+        nodes_.push_back({t, s.name, "", {}});
       }
     }
   }
@@ -469,6 +552,9 @@ void Saver::add_signature(const std::string& key, const ConcreteFunction& cf, in
   auto& tout_list = *(*gcall.mutable_attr())["Tout"].mutable_list();
   tout_list.clear_type();
   for (const auto& o : w.signature().output_arg()) tout_list.add_type(o.type());
+  auto& tin_list = *(*gcall.mutable_attr())["Tin"].mutable_list();  // the wrapper's order, not the callee's
+  tin_list.clear_type();
+  for (const auto& a : w.signature().input_arg()) tin_list.add_type(a.type());
   tf::SignatureDef def;
   def.set_method_name("tensorflow/serving/predict");
   std::vector<Tensor> handles = cf.captured_inputs();
@@ -509,14 +595,51 @@ void Saver::add_signature(const std::string& key, const ConcreteFunction& cf, in
   (*meta_.mutable_signature_def())[key] = def;
 }
 
+void Saver::add_saver(const std::vector<GraphVariable>& vars) {
+  auto* graph = meta_.mutable_graph_def();
+  tf::NodeDef filename;
+  filename.set_name("saver_filename");
+  filename.set_op("Placeholder");
+  (*filename.mutable_attr())["dtype"].set_type(tf::DT_STRING);
+  (*filename.mutable_attr())["shape"].mutable_shape();
+  *graph->add_node() = filename;
+  for (bool save : {true, false}) {
+    std::string fn = std::string(save ? "__inference__traced_save_" : "__inference__traced_restore_") + std::to_string(next_uid_++);
+    *graph->mutable_library()->add_function() = saver_function(fn, vars, save);
+    library_done_.insert(fn);
+    tf::NodeDef call;
+    call.set_name(save ? "saver_save" : "saver_restore");
+    call.set_op("StatefulPartitionedCall");
+    call.add_input("saver_filename");
+    auto* tin = (*call.mutable_attr())["Tin"].mutable_list();
+    tin->add_type(tf::DT_STRING);
+    for (const GraphVariable& v : vars) {
+      call.add_input(v.node);
+      tin->add_type(tf::DT_RESOURCE);
+    }
+    (*call.mutable_attr())["Tout"].mutable_list()->add_type(tf::DT_STRING);
+    (*call.mutable_attr())["f"].mutable_func()->set_name(fn);
+    *graph->add_node() = call;
+  }
+  auto* saver = meta_.mutable_saver_def();
+  saver->set_filename_tensor_name("saver_filename:0");
+  saver->set_save_tensor_name("saver_save:0");
+  saver->set_restore_op_name("saver_restore");
+  saver->set_version(tf::SaverDef::V2);
+}
+
 tf::SavedModel Saver::build() {
   meta_.mutable_meta_info_def()->add_tags(kServe);
-  meta_.mutable_meta_info_def()->set_tensorflow_version("ember");
+  // tensorflow_version stays empty: TensorFlow parses it as a version number;
+  // the writer is named in tensorflow_git_version.
+  meta_.mutable_meta_info_def()->set_tensorflow_git_version("ember " EMBER_VERSION);
   meta_.mutable_graph_def()->mutable_versions()->set_producer(1286);
   auto* objects = meta_.mutable_object_graph_def();
 
-  // A VarHandleOp per variable, so the graph's signature calls are whole.
-  std::set<std::string> graph_names;
+  // A VarHandleOp per variable, so the graph's signature calls are whole,
+  // and a SaverDef whose functions restore them in graph mode.
+  std::set<std::string> graph_names{"saver_filename", "saver_save", "saver_restore"};
+  std::vector<GraphVariable> graph_variables;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     auto* v = dynamic_cast<const TrackableVariable*>(nodes_[i].obj.get());
     if (!v) continue;
@@ -532,7 +655,10 @@ tf::SavedModel Saver::build() {
     set_shape((*h.mutable_attr())["shape"].mutable_shape(), v->variable().shape());
     *meta_.mutable_graph_def()->add_node() = h;
     var_handle_nodes_[v->variable().handle().impl()->resource.get()] = name;
+    if (!nodes_[i].path.empty())
+      graph_variables.push_back({name, nodes_[i].path + "/.ATTRIBUTES/VARIABLE_VALUE", v->variable()});
   }
+  add_saver(graph_variables);
 
   // The objects, in the checkpoint's order.
   std::map<std::string, ConcreteFunction> signatures = options_.signatures;

@@ -2,7 +2,11 @@
 tf.saved_model.load, calls it on the inputs of CASE and compares every
 output with ember's.
 
-usage: check_saved_model.py DIR CASE.txt   -> prints "OK <outputs checked>"
+usage: check_saved_model.py DIR CASE.txt
+  -> prints "OK <outputs checked> graph-mode <outputs checked>"
+Every signature call is also run the way TensorFlow's graph-mode loaders
+(the C++ loader, TF Serving, saved_model_cli run) run it: the MetaGraphDef
+imported into a Session, the variables restored through its SaverDef.
 CASE lines (values as doubles):
   `call FUNCTION` then `input NAME DTYPE RANK DIMS... VALUES...` lines and
   `output INDEX DTYPE RANK DIMS... VALUES...` lines: FUNCTION (an attribute
@@ -74,9 +78,21 @@ def main():
         for i, (have, want) in enumerate(zip(got, outputs)):
             bad += compare("%s output %d" % (name, i), have, want)
             checked += 1
+    graph_checked = 0
+    signature_calls = [c for c in calls if c[0].startswith("signature:")]
+    if signature_calls:
+        with tf.Graph().as_default() as g, tf.compat.v1.Session(graph=g) as sess:
+            meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], sys.argv[1])
+            for name, inputs, outputs in signature_calls:
+                sig = meta.signature_def[name[len("signature:"):]]
+                keys = sorted(sig.outputs)
+                got = sess.run([sig.outputs[k].name for k in keys], {sig.inputs[k].name: v for k, v in inputs})
+                for i, (have, want) in enumerate(zip(got, outputs)):
+                    bad += compare("graph-mode %s output %d" % (name, i), have, want)
+                    graph_checked += 1
     if bad:
         sys.exit(1)
-    print("OK %d" % checked)
+    print("OK %d graph-mode %d" % (checked, graph_checked))
 
 
 if __name__ == "__main__":
