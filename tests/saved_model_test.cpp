@@ -469,6 +469,17 @@ TEST(SavedModelInterop, EmberRunsTensorFlowOpsItHasNoOpForAsOtherOps) {
   EXPECT_EQ(check_calls(loaded, dir + "/composites.txt"), 8);
 }
 
+// A Keras 3 model exported for serving (model.export) loads and gives Keras's outputs.
+TEST(SavedModelInterop, EmberLoadsAKerasExportedModel) {
+  const std::string dir = tensorflow_models();
+  auto loaded = saved_model::load(dir + "/keras_export");
+  EXPECT_EQ(check_calls(loaded, dir + "/keras_export.txt"), 2);
+  // Two kernels and two biases, which Keras's export records twice, as
+  // separate objects (its `variables` and `_all_variables` lists).
+  EXPECT_EQ(loaded.variables().size(), 8u);
+  EXPECT_EQ(loaded->child("variables")->variable("0").shape(), TensorShape({4, 8}));
+}
+
 // Shape, Size and Rank fold to constants where the shape is known at load
 // (TensorFlow folds them itself when it can, so its models rarely hold them).
 TEST(SavedModelInterop, ShapeSizeAndRankOfKnownShapesFold) {

@@ -3,7 +3,8 @@
 
 usage: make_saved_models.py DIR   (the committed copy: tests/data/tf_saved_models)
 Writes DIR/<name>/ (a SavedModel) and DIR/<name>.txt for name in
-dense, loop, convnet, composites, unknown_op, and DIR/x.npy (the dense model's input). Case lines (values as doubles, repr exact):
+dense, loop, convnet, composites, keras_export (Keras 3's
+model.export), unknown_op, and DIR/x.npy (the dense model's input). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
   `output INDEX DTYPE RANK DIMS... VALUES...` lines.
@@ -157,6 +158,18 @@ def main(root):
     with open(os.path.join(root, "composites.txt"), "w") as out:
         r = comp(tf.constant(xc))
         case(out, "__call__", [("x", xc)], [r[k] for k in sorted(r)])
+
+    # Keras 3's export (model.export): what a Keras user hands to TF Serving.
+    import keras
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.set_weights([np.sin(np.arange(w.size) * 0.3 + i).reshape(w.shape).astype(np.float32)
+                       for i, w in enumerate(model.get_weights())])
+    model.export(os.path.join(root, "keras_export"), format="tf_saved_model", verbose=False)
+    xk = np.linspace(-1, 1, 8).reshape(2, 4).astype(np.float32)
+    with open(os.path.join(root, "keras_export.txt"), "w") as out:
+        case(out, "signature:serving_default", [("keras_tensor", xk)], [tf.constant(model(xk))])
+        case(out, "serve", [("keras_tensor", xk)], [tf.constant(model(xk))])
 
     tf.saved_model.save(UnknownOp(), os.path.join(root, "unknown_op"))
     print("OK")
