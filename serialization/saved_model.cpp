@@ -173,7 +173,7 @@ tf::StructuredValue output_value(const std::string& structure, const std::vector
 struct SaveNode {
   std::shared_ptr<Trackable> obj;
   std::string name;  // the local name it was first reached by
-  std::string path;  // its checkpoint path (escaped names joined by '/'); empty for the root and slots
+  std::string path;  // its checkpoint path (escaped names joined by '/'; a slot's: TensorFlow's .OPTIMIZER_SLOT path); empty for the root
   std::vector<std::pair<std::string, int>> children;
 };
 
@@ -362,13 +362,19 @@ void Saver::collect(const std::shared_ptr<Trackable>& root) {
       }
       nodes_[i].children.emplace_back(name, id);
     }
-    // Slot variables: nodes of their own, referenced from the optimizer only.
-    for (const SlotVariable& s : obj->slot_variables()) {
-      auto t = trackable_of(s.slot);
-      if (!ids_.count(t.get())) {
-        ids_[t.get()] = static_cast<int>(nodes_.size());
-        nodes_.push_back({t, s.name, "", {}});
-      }
+  }
+  // Slot variables: nodes of their own, referenced from the optimizer only;
+  // a slot whose variable is not saved is not saved (as in checkpoints).
+  const size_t reached = nodes_.size();
+  for (size_t i = 0; i < reached; ++i) {
+    for (const SlotVariable& sv : nodes_[i].obj->slot_variables()) {
+      auto original = ids_.find(trackable_of(sv.original).get());
+      auto t = trackable_of(sv.slot);
+      if (original == ids_.end() || ids_.count(t.get())) continue;
+      ids_[t.get()] = static_cast<int>(nodes_.size());
+      std::string key = nodes_[static_cast<size_t>(original->second)].path + "/.OPTIMIZER_SLOT/" + nodes_[i].path + "/" +
+                        escape_checkpoint_name(sv.name);
+      nodes_.push_back({t, sv.name, key, {}});
     }
   }
   for (size_t i = 0; i < nodes_.size(); ++i)
@@ -674,12 +680,9 @@ tf::SavedModel Saver::build() {
       ref->set_local_name(name);
       *o->add_dependencies() = *ref;
     }
-    for (const SlotVariable& s : obj.slot_variables()) {
-      auto* ref = o->add_slot_variables();
-      ref->set_original_variable_node_id(ids_.at(trackable_of(s.original).get()));
-      ref->set_slot_name(s.name);
-      ref->set_slot_variable_node_id(ids_.at(trackable_of(s.slot).get()));
-    }
+    // (No slot_variables references: TensorFlow's loader hands them to the
+    // optimizer's add_slot, which a generic object lacks. The slots are in
+    // the checkpoint, and in the graph-mode restore below.)
     if (auto* v = dynamic_cast<const TrackableVariable*>(&obj)) {
       auto* sv = o->mutable_variable();
       sv->set_dtype(tf_type(v->variable().dtype()));

@@ -268,6 +268,37 @@ TEST(SavedModelInterop, TensorFlowLoadsAndCallsEmbersDenseModel) {
   check_in_tensorflow(dir + "/model", dir + "/case.txt", 6, 3);
 }
 
+// An optimizer tracked with the model: its slots are saved (a slot of a
+// variable the model does not track is not), and TensorFlow's graph-mode
+// loader restores every saved variable by its checkpoint key.
+TEST(SavedModelInterop, AModelWithAnOptimizerSavesItsSlots) {
+  std::string dir = temp_dir("sm_slots");
+  auto m = make_dense();
+  auto opt = std::make_shared<optimizers::Adam>(0.1);
+  m->track("optimizer", opt);
+  Variable w = *m->w, b = *m->b;
+  Variable stray(constant({1.f}), {.name = "stray"});
+  {
+    GradientTape tape;
+    Tensor loss = reduce_sum(square(w.read_value())) + reduce_sum(b.read_value()) + reduce_sum(stray.read_value());
+    auto g = tape.gradient(loss, std::vector<Variable>{w, b, stray});
+    opt->apply_gradients({{g[0], w}, {g[1], b}, {g[2], stray}});
+  }
+  saved_model::save(m, dir + "/model");
+  auto loaded = saved_model::load(dir + "/model");
+  Tensor x = constant(ramp(6, 0.9f, 0.2f), {2, 3});
+  Tensor y = relu(matmul(x, w) + b);
+  EXPECT_TRUE(all_close(loaded(x)[0], values(y), {2, 2}, 1e-6, 1e-6));
+  {
+    std::ofstream c(dir + "/case.txt");
+    c << "call signature:serving_default\n";
+    write_case_tensor(c, "input x", x);
+    write_case_tensor(c, "output 0", y);
+    write_case_tensor(c, "variable w", w.read_value());
+  }
+  check_in_tensorflow(dir + "/model", dir + "/case.txt", 2, 1);
+}
+
 // A loop: the running product of powers of x, n times (a while_loop over
 // two variables), and a TensorArray of the steps, stacked.
 struct Looper : Module {
