@@ -442,7 +442,6 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
     }
   }
 
-  std::function<void(const tf::NodeDef&)> run;
   auto value = [&](const std::string& ref, const std::string& what) -> Tensor {
     Ref r = parse_ref(ref, what);
     if (r.arg.empty()) {
@@ -461,7 +460,7 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
     return outs[static_cast<size_t>(pos)];
   };
 
-  run = [&](const tf::NodeDef& n) {
+  auto run = [&](const tf::NodeDef& n) {
     const std::string what = where_ + ": function '" + name + "' node '" + n.name() + "'";
     std::vector<Tensor> in;
     for (const std::string& s : n.input())
