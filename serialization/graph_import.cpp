@@ -122,9 +122,16 @@ Tensor tensor_of(const tf::TensorProto& p, const std::string& what) {
   DType dtype = ember_dtype(p.dtype(), what);
   TensorShape shape = shape_of(p.tensor_shape());
   EMBER_CHECK(shape.is_fully_defined(), InvalidArgument, what, ": a constant of unknown shape");
-  for (int64_t d : shape.dims()) EMBER_CHECK(d >= 0 && d < (int64_t{1} << 40), InvalidArgument, what, ": bad dimension ", d);
+  // A constant of typed values repeats its last one: a small file may ask
+  // for a huge tensor. At most 2^31 elements.
+  int64_t n = 1;
+  for (int64_t d : shape.dims()) {
+    EMBER_CHECK(d >= 0 && d <= (int64_t{1} << 31), InvalidArgument, what, ": bad dimension ", d);
+    n *= d;
+    EMBER_CHECK(n <= (int64_t{1} << 31), InvalidArgument, what, ": a constant of shape ", shape.to_string(),
+                " (more than 2^31 elements)");
+  }
   Tensor t = Tensor::empty(shape, dtype, Device::cpu());
-  const int64_t n = shape.num_elements();
   const size_t bytes = static_cast<size_t>(n) * dtype_size(dtype);
   if (!p.tensor_content().empty()) {
     EMBER_CHECK(p.tensor_content().size() == bytes, InvalidArgument, what, ": tensor_content holds ",
@@ -278,8 +285,9 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
   };
   auto constant_ints = [&](size_t i) {
     EMBER_CHECK(!in[i].is_symbolic(), Unimplemented, what, ": input ", i, " of op ", op, " must be a constant");
-    std::vector<double> v = host_values(in[i]);
-    return std::vector<int64_t>(v.begin(), v.end());
+    EMBER_CHECK(in[i].dtype() == int32 || in[i].dtype() == int64, InvalidArgument, what, ": input ", i, " of op ", op,
+                " must be int32 or int64, got ", dtype_name(in[i].dtype()));
+    return in[i].index_values();
   };
   // The value of a tensor's static shape, as Shape/Size/Rank fold it.
   auto static_shape = [&](const Tensor& t) {
@@ -547,8 +555,11 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
           EMBER_CHECK(!t.is_symbolic(), Unimplemented, what, ": input ", index, " of op ", op,
                       " must be a constant (ember takes it as attribute '", a.attr, "')");
           is_attr[static_cast<size_t>(index)] = true;
-          std::vector<double> v = host_values(t);
-          std::vector<int64_t> ints(v.begin(), v.end());
+          const bool integral = t.dtype() == int32 || t.dtype() == int64;
+          EMBER_CHECK(a.kind == From::Double || integral, InvalidArgument, what, ": input ", index, " of op ", op,
+                      " ('", a.attr, "') must be int32 or int64, got ", dtype_name(t.dtype()));
+          std::vector<double> v = a.kind == From::Double ? host_values(t) : std::vector<double>{};
+          std::vector<int64_t> ints = integral ? t.index_values() : std::vector<int64_t>{};
           switch (a.kind) {
             case From::Ints: attrs.set(a.attr, ints); break;
             case From::Int:

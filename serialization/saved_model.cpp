@@ -1174,7 +1174,13 @@ Loaded load(const std::string& dir) {
         TensorShape shape = shape_of(sv.shape());
         EMBER_CHECK(shape.is_fully_defined(), Unimplemented, what, ": variable '", sv.name(), "' has shape ",
                     shape.to_string(), "; ember's variables have known shapes");
-        for (int64_t dim : shape.dims()) EMBER_CHECK(dim < (int64_t{1} << 40), DataLoss, what, ": bad dimension ", dim);
+        int64_t elements = 1;
+        for (int64_t dim : shape.dims()) {
+          EMBER_CHECK(dim >= 0 && dim < (int64_t{1} << 40), DataLoss, what, ": bad dimension ", dim);
+          elements *= dim;
+          EMBER_CHECK(elements < (int64_t{1} << 40), DataLoss, what, ": variable '", sv.name(), "' of shape ",
+                      shape.to_string(), " is too large");
+        }
         Variable v(zeros(shape, d), {.name = sv.name().empty() ? "Variable" : sv.name(), .trainable = sv.trainable()});
         made[static_cast<size_t>(i)] = trackable_of(v);
         handles[static_cast<size_t>(i)] = v.handle();
