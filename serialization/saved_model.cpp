@@ -1176,10 +1176,10 @@ Loaded load(const std::string& dir) {
                     shape.to_string(), "; ember's variables have known shapes");
         int64_t elements = 1;
         for (int64_t dim : shape.dims()) {
-          EMBER_CHECK(dim >= 0 && dim < (int64_t{1} << 40), DataLoss, what, ": bad dimension ", dim);
+          constexpr int64_t kMax = int64_t{1} << 40;
+          EMBER_CHECK(dim >= 0 && (dim == 0 || elements <= kMax / dim), DataLoss, what, ": variable '", sv.name(),
+                      "' of shape ", shape.to_string(), " is too large");
           elements *= dim;
-          EMBER_CHECK(elements < (int64_t{1} << 40), DataLoss, what, ": variable '", sv.name(), "' of shape ",
-                      shape.to_string(), " is too large");
         }
         Variable v(zeros(shape, d), {.name = sv.name().empty() ? "Variable" : sv.name(), .trainable = sv.trainable()});
         made[static_cast<size_t>(i)] = trackable_of(v);
