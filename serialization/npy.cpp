@@ -76,10 +76,16 @@ Tensor parse(const std::string& bytes, const std::string& what) {
   }
   TensorShape shape(dims);
   const size_t data = start + header_len;
-  const int64_t n = shape.num_elements();
-  if (n < 0 || static_cast<uint64_t>(n) > (bytes.size() - data) / dtype_size(d->dtype))
-    throw DataLoss(what + ": holds " + std::to_string(bytes.size() - data) + " data bytes; shape " + shape.to_string() +
-                   " needs more");
+  // The element count, never past what the file can hold (no overflow).
+  const uint64_t room = (bytes.size() - data) / dtype_size(d->dtype);
+  uint64_t count = 1;
+  for (int64_t dim : dims) {
+    if (dim != 0 && count > room / static_cast<uint64_t>(dim))
+      throw DataLoss(what + ": holds " + std::to_string(bytes.size() - data) + " data bytes; shape " + shape.to_string() +
+                     " needs more");
+    count *= static_cast<uint64_t>(dim);
+  }
+  const auto n = static_cast<int64_t>(count);
   const size_t nbytes = static_cast<size_t>(n) * dtype_size(d->dtype);
   if (bytes.size() - data != nbytes)
     throw DataLoss(what + ": holds " + std::to_string(bytes.size() - data) + " data bytes; shape " + shape.to_string() +

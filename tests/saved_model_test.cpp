@@ -887,6 +887,23 @@ TEST(Npy, ReadsNumPysFileAndWritesWhatItReadsBack) {
   std::string good(std::istreambuf_iterator<char>(std::ifstream(data_dir() + "/tf_saved_models/x.npy", std::ios::binary).rdbuf()), {});
   EXPECT_THROW(npy::parse(good.substr(0, good.size() - 4), "short"), DataLoss);
   EXPECT_THROW(npy::read(dir + "/missing.npy"), NotFound);
+  // A header claiming more than the file holds, in any way, is DataLoss, never an allocation.
+  std::string huge = good;
+  size_t at = huge.find("(4, 3)");
+  ASSERT_NE(at, std::string::npos);
+  huge.replace(at, 6, "(999999999999999, 999999999999999)");
+  EXPECT_THROW(npy::parse(huge, "huge"), DataLoss);
+  std::mt19937 gen(5);
+  for (int i = 0; i < 500; ++i) {
+    std::string b = good;
+    for (int k = 0; k < 3; ++k) b[gen() % 128] = static_cast<char>(gen());
+    if (i % 3 == 0) b.resize(gen() % b.size());
+    try {
+      Tensor t = npy::parse(b, "mutated");
+      EXPECT_LE(t.nbytes(), b.size());
+    } catch (const Error&) {
+    }
+  }
 }
 
 }  // namespace
