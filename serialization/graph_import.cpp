@@ -468,142 +468,13 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
     return outs[static_cast<size_t>(pos)];
   };
 
-  auto run = [&](const tf::NodeDef& n) {
-    const std::string what = where_ + ": function '" + name + "' node '" + n.name() + "'";
+  for (const tf::NodeDef* n : order) {
+    const std::string what = where_ + ": function '" + name + "' node '" + n->name() + "'";
     std::vector<Tensor> in;
-    for (const std::string& s : n.input())
-      if (s.empty() || s[0] != '^') in.push_back(value(s, what));
-    const std::string& op = n.op();
-    auto attr = [&](const char* key) -> const tf::AttrValue& {
-      auto it = n.attr().find(key);
-      EMBER_CHECK(it != n.attr().end(), InvalidArgument, what, ": op ", op, " lacks attribute '", key, "'");
-      return it->second;
-    };
-    std::vector<Tensor> out;
-    if (op == "Const") {
-      out = {tensor_of(attr("value").tensor(), what)};
-    } else if (op == "Identity" || op == "IdentityN") {
-      out = in;
-    } else if (op == "NoOp") {
-    } else if (op == "StatefulPartitionedCall" || op == "PartitionedCall") {
-      out = replay(attr("f").func().name(), in, depth + 1);
-    } else if (op == "If" || op == "StatelessIf") {
-      EMBER_CHECK(!in.empty(), InvalidArgument, what, ": If without a condition");
-      Tensor pred = in[0];
-      std::vector<Tensor> branch_in(in.begin() + 1, in.end());
-      auto branch = [&](const std::string& fn) {
-        return [&, fn](std::string& structure) {
-          std::vector<Tensor> r = replay(fn, branch_in, depth + 1);
-          structure = "[";
-          for (size_t i = 0; i < r.size(); ++i) structure += i ? ", %" : "%";
-          structure += "]";
-          return r;
-        };
-      };
-      std::string structure;
-      out = detail::cond_flat(pred, branch(attr("then_branch").func().name()), branch(attr("else_branch").func().name()),
-                              structure);
-    } else if (op == "While" || op == "StatelessWhile") {
-      // Resource loop variables (variables' handles) pass through unchanged:
-      // they are held fixed and the rest loop.
-      std::vector<size_t> looped;
-      for (size_t i = 0; i < in.size(); ++i)
-        if (in[i].dtype() != resource) looped.push_back(i);
-      auto full = [&](const LoopVars& vars) {
-        std::vector<Tensor> all = in;
-        for (size_t k = 0; k < looped.size(); ++k) all[looped[k]] = vars[k];
-        return all;
-      };
-      const std::string cond_fn = attr("cond").func().name(), body_fn = attr("body").func().name();
-      WhileOptions options;
-      auto shapes = n.attr().find("output_shapes");
-      if (shapes != n.attr().end() && shapes->second.list().shape_size() == static_cast<int>(in.size()))
-        for (size_t i : looped) options.shape_invariants.push_back(shape_of(shapes->second.list().shape(static_cast<int>(i))));
-      LoopVars vars;
-      for (size_t i : looped) vars.push_back(in[i]);
-      LoopVars result = detail::while_flat(
-          [&](const LoopVars& v) {
-            std::vector<Tensor> c = replay(cond_fn, full(v), depth + 1);
-            EMBER_CHECK(c.size() == 1, InvalidArgument, what, ": the loop condition returns ", c.size(), " tensors");
-            return c[0];
-          },
-          [&](const LoopVars& v) {
-            std::vector<Tensor> b = replay(body_fn, full(v), depth + 1);
-            EMBER_CHECK(b.size() == in.size(), InvalidArgument, what, ": the loop body returns ", b.size(),
-                        " tensors for ", in.size(), " loop variables");
-            LoopVars next;
-            for (size_t i : looped) next.push_back(b[i]);
-            return next;
-          },
-          vars, options);
-      out = in;
-      for (size_t k = 0; k < looped.size(); ++k) out[looped[k]] = result[k];
-    } else if (composite_ops().count(op)) {
-      out = composite(op, in, n, what);
-    } else {
-      if (!ember_ops().count(op)) throw Unimplemented(what + ": op " + op + " is not one ember has");
-      const OpDef& def = op_def(op);
-      Attrs attrs;
-      std::vector<bool> is_attr(in.size(), false);
-      auto ia = input_attrs().find(op);
-      if (ia != input_attrs().end()) {
-        for (const InputAttr& a : ia->second) {
-          int index = a.input < 0 ? static_cast<int>(in.size()) + a.input : a.input;
-          EMBER_CHECK(index >= 0 && static_cast<size_t>(index) < in.size(), InvalidArgument, what, ": op ", op,
-                      " has ", in.size(), " inputs");
-          const Tensor& t = in[static_cast<size_t>(index)];
-          EMBER_CHECK(!t.is_symbolic(), Unimplemented, what, ": input ", index, " of op ", op,
-                      " must be a constant (ember takes it as attribute '", a.attr, "')");
-          is_attr[static_cast<size_t>(index)] = true;
-          const bool integral = t.dtype() == int32 || t.dtype() == int64;
-          EMBER_CHECK(a.kind == From::Double || integral, InvalidArgument, what, ": input ", index, " of op ", op,
-                      " ('", a.attr, "') must be int32 or int64, got ", dtype_name(t.dtype()));
-          std::vector<double> v = a.kind == From::Double ? host_values(t) : std::vector<double>{};
-          std::vector<int64_t> ints = integral ? t.index_values() : std::vector<int64_t>{};
-          switch (a.kind) {
-            case From::Ints: attrs.set(a.attr, ints); break;
-            case From::Int:
-              EMBER_CHECK(ints.size() == 1, InvalidArgument, what, ": input ", index, " must hold one value");
-              attrs.set(a.attr, ints[0]);
-              break;
-            case From::Double:
-              EMBER_CHECK(v.size() == 1, InvalidArgument, what, ": input ", index, " must hold one value");
-              attrs.set(a.attr, v[0]);
-              break;
-            case From::Paddings: attrs.set(a.attr, ints); break;
-            case From::ElementShape:
-              if (t.shape().rank() == 0) {
-                attrs.set(a.attr, ints.at(0) == -1 ? TensorShape::unknown_rank() : TensorShape{});
-              } else {
-                for (int64_t& d : ints) d = d < 0 ? TensorShape::kUnknown : d;
-                attrs.set(a.attr, TensorShape(ints));
-              }
-              break;
-          }
-        }
-      }
-      for (const AttrDecl& d : def.attr_decls) {
-        if (attrs.has(d.name)) continue;
-        auto it = n.attr().find(d.name);
-        if (it != n.attr().end()) {
-          attrs.set(d.name, attr_from(it->second, d.kind, what + " attribute '" + d.name + "'"));
-        } else if (auto v = default_of(op, d.name, d.kind)) {
-          attrs.set(d.name, *v);
-        } else if (d.name == "offset" && d.kind == AttrKind::Int) {
-          attrs.set(d.name, int64_t{0});  // a random op's stream position: from the start
-        } else {
-          throw InvalidArgument(what + ": op " + op + " lacks attribute '" + d.name + "'");
-        }
-      }
-      std::vector<Tensor> op_in;
-      for (size_t i = 0; i < in.size(); ++i)
-        if (!is_attr[i]) op_in.push_back(in[i]);
-      out = execute(def, op_in, attrs);
-    }
-    values[n.name()] = std::move(out);
-  };
-
-  for (const tf::NodeDef* n : order) run(*n);
+    for (const std::string& ref : n->input())
+      if (ref.empty() || ref[0] != '^') in.push_back(value(ref, what));
+    values[n->name()] = run_node(*n, in, what, depth);
+  }
   std::vector<Tensor> result;
   for (const auto& a : sig.output_arg()) {
     auto it = f.ret().find(a.name());
@@ -612,6 +483,154 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
     result.push_back(value(it->second, where_ + ": function '" + name + "' output '" + a.name() + "'"));
   }
   return result;
+}
+
+namespace {
+
+// The attribute `key` of node `n` (InvalidArgument naming it when absent).
+const tf::AttrValue& node_attr(const tf::NodeDef& n, const char* key, const std::string& what) {
+  auto it = n.attr().find(key);
+  EMBER_CHECK(it != n.attr().end(), InvalidArgument, what, ": op ", n.op(), " lacks attribute '", key, "'");
+  return it->second;
+}
+
+// An op of ember's registry: TensorFlow's attributes (defaults put back),
+// and the constant inputs ember takes as attributes.
+std::vector<Tensor> run_registered_op(const tf::NodeDef& n, const std::vector<Tensor>& in, const std::string& what) {
+  const std::string& op = n.op();
+  if (!ember_ops().count(op)) throw Unimplemented(what + ": op " + op + " is not one ember has");
+  const OpDef& def = op_def(op);
+  Attrs attrs;
+  std::vector<bool> is_attr(in.size(), false);
+  auto ia = input_attrs().find(op);
+  if (ia != input_attrs().end()) {
+    for (const InputAttr& a : ia->second) {
+      int index = a.input < 0 ? static_cast<int>(in.size()) + a.input : a.input;
+      EMBER_CHECK(index >= 0 && static_cast<size_t>(index) < in.size(), InvalidArgument, what, ": op ", op,
+                  " has ", in.size(), " inputs");
+      const Tensor& t = in[static_cast<size_t>(index)];
+      EMBER_CHECK(!t.is_symbolic(), Unimplemented, what, ": input ", index, " of op ", op,
+                  " must be a constant (ember takes it as attribute '", a.attr, "')");
+      is_attr[static_cast<size_t>(index)] = true;
+      const bool integral = t.dtype() == int32 || t.dtype() == int64;
+      EMBER_CHECK(a.kind == From::Double || integral, InvalidArgument, what, ": input ", index, " of op ", op,
+                  " ('", a.attr, "') must be int32 or int64, got ", dtype_name(t.dtype()));
+      std::vector<double> v = a.kind == From::Double ? host_values(t) : std::vector<double>{};
+      std::vector<int64_t> ints = integral ? t.index_values() : std::vector<int64_t>{};
+      switch (a.kind) {
+        case From::Ints: attrs.set(a.attr, ints); break;
+        case From::Int:
+          EMBER_CHECK(ints.size() == 1, InvalidArgument, what, ": input ", index, " must hold one value");
+          attrs.set(a.attr, ints[0]);
+          break;
+        case From::Double:
+          EMBER_CHECK(v.size() == 1, InvalidArgument, what, ": input ", index, " must hold one value");
+          attrs.set(a.attr, v[0]);
+          break;
+        case From::Paddings: attrs.set(a.attr, ints); break;
+        case From::ElementShape:
+          if (t.shape().rank() == 0) {
+            attrs.set(a.attr, ints.at(0) == -1 ? TensorShape::unknown_rank() : TensorShape{});
+          } else {
+            for (int64_t& d : ints) d = d < 0 ? TensorShape::kUnknown : d;
+            attrs.set(a.attr, TensorShape(ints));
+          }
+          break;
+      }
+    }
+  }
+  for (const AttrDecl& d : def.attr_decls) {
+    if (attrs.has(d.name)) continue;
+    auto it = n.attr().find(d.name);
+    if (it != n.attr().end()) {
+      attrs.set(d.name, attr_from(it->second, d.kind, what + " attribute '" + d.name + "'"));
+    } else if (auto v = default_of(op, d.name, d.kind)) {
+      attrs.set(d.name, *v);
+    } else if (d.name == "offset" && d.kind == AttrKind::Int) {
+      attrs.set(d.name, int64_t{0});  // a random op's stream position: from the start
+    } else {
+      throw InvalidArgument(what + ": op " + op + " lacks attribute '" + d.name + "'");
+    }
+  }
+  std::vector<Tensor> op_in;
+  for (size_t i = 0; i < in.size(); ++i)
+    if (!is_attr[i]) op_in.push_back(in[i]);
+  return execute(def, op_in, attrs);
+}
+
+}  // namespace
+
+std::vector<Tensor> FunctionImporter::run_node(const tf::NodeDef& n, const std::vector<Tensor>& in,
+                                               const std::string& what, int depth) const {
+  const std::string& op = n.op();
+  if (op == "Const") return {tensor_of(node_attr(n, "value", what).tensor(), what)};
+  if (op == "Identity" || op == "IdentityN") return in;
+  if (op == "NoOp") return {};
+  if (op == "StatefulPartitionedCall" || op == "PartitionedCall")
+    return replay(node_attr(n, "f", what).func().name(), in, depth + 1);
+  if (op == "If" || op == "StatelessIf") return run_if(n, in, what, depth);
+  if (op == "While" || op == "StatelessWhile") return run_while(n, in, what, depth);
+  if (composite_ops().count(op)) return composite(op, in, n, what);
+  return run_registered_op(n, in, what);
+}
+
+std::vector<Tensor> FunctionImporter::run_if(const tf::NodeDef& n, const std::vector<Tensor>& in,
+                                             const std::string& what, int depth) const {
+  EMBER_CHECK(!in.empty(), InvalidArgument, what, ": If without a condition");
+  Tensor pred = in[0];
+  std::vector<Tensor> branch_in(in.begin() + 1, in.end());
+  auto branch = [&](const std::string& fn) {
+    return [&, fn](std::string& structure) {
+      std::vector<Tensor> r = replay(fn, branch_in, depth + 1);
+      structure = "[";
+      for (size_t i = 0; i < r.size(); ++i) structure += i ? ", %" : "%";
+      structure += "]";
+      return r;
+    };
+  };
+  std::string structure;
+  return detail::cond_flat(pred, branch(node_attr(n, "then_branch", what).func().name()),
+                           branch(node_attr(n, "else_branch", what).func().name()), structure);
+}
+
+// Resource loop variables (variables' handles) pass through unchanged: they
+// are held fixed and the rest loop.
+std::vector<Tensor> FunctionImporter::run_while(const tf::NodeDef& n, const std::vector<Tensor>& in,
+                                                const std::string& what, int depth) const {
+  std::vector<size_t> looped;
+  for (size_t i = 0; i < in.size(); ++i)
+    if (in[i].dtype() != resource) looped.push_back(i);
+  auto full = [&](const LoopVars& vars) {
+    std::vector<Tensor> all = in;
+    for (size_t k = 0; k < looped.size(); ++k) all[looped[k]] = vars[k];
+    return all;
+  };
+  const std::string cond_fn = node_attr(n, "cond", what).func().name();
+  const std::string body_fn = node_attr(n, "body", what).func().name();
+  WhileOptions options;
+  auto shapes = n.attr().find("output_shapes");
+  if (shapes != n.attr().end() && shapes->second.list().shape_size() == static_cast<int>(in.size()))
+    for (size_t i : looped) options.shape_invariants.push_back(shape_of(shapes->second.list().shape(static_cast<int>(i))));
+  LoopVars vars;
+  for (size_t i : looped) vars.push_back(in[i]);
+  LoopVars result = detail::while_flat(
+      [&](const LoopVars& v) {
+        std::vector<Tensor> c = replay(cond_fn, full(v), depth + 1);
+        EMBER_CHECK(c.size() == 1, InvalidArgument, what, ": the loop condition returns ", c.size(), " tensors");
+        return c[0];
+      },
+      [&](const LoopVars& v) {
+        std::vector<Tensor> b = replay(body_fn, full(v), depth + 1);
+        EMBER_CHECK(b.size() == in.size(), InvalidArgument, what, ": the loop body returns ", b.size(),
+                    " tensors for ", in.size(), " loop variables");
+        LoopVars next;
+        for (size_t i : looped) next.push_back(b[i]);
+        return next;
+      },
+      vars, options);
+  std::vector<Tensor> out = in;
+  for (size_t k = 0; k < looped.size(); ++k) out[looped[k]] = result[k];
+  return out;
 }
 
 ConcreteFunction FunctionImporter::import(const std::string& name, const std::vector<TensorSpec>& specs,

@@ -24,6 +24,7 @@
 namespace tensorflow {
 class FunctionDefLibrary;
 class FunctionDef;
+class NodeDef;
 }  // namespace tensorflow
 
 namespace ember {
@@ -51,7 +52,15 @@ class FunctionImporter {
   const tensorflow::FunctionDef& function(const std::string& name) const;
 
  private:
+  /// Runs function `name` on `inputs` on this thread (under a tracer), node by node.
   std::vector<Tensor> replay(const std::string& name, const std::vector<Tensor>& inputs, int depth) const;
+  /// One node, its data inputs given: `what` names it in errors; `depth` counts nested calls.
+  std::vector<Tensor> run_node(const tensorflow::NodeDef& n, const std::vector<Tensor>& in, const std::string& what,
+                               int depth) const;
+  std::vector<Tensor> run_if(const tensorflow::NodeDef& n, const std::vector<Tensor>& in, const std::string& what,
+                             int depth) const;
+  std::vector<Tensor> run_while(const tensorflow::NodeDef& n, const std::vector<Tensor>& in, const std::string& what,
+                                int depth) const;
   std::map<std::string, const tensorflow::FunctionDef*> functions_;
   std::string where_;
 };
