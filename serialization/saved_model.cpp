@@ -219,20 +219,18 @@ uint64_t fingerprint64(const std::string& bytes) {
 }
 
 // A signature's output names: the keys of a result that is a map of
-// tensors, else "output_<i>" per tensor.
+// tensors (flattened in key order), else "output_<i>" per tensor.
 std::vector<std::string> output_keys(const ConcreteFunction& cf) {
-  const std::string& s = cf.output_structure();
+  std::vector<TensorSpec> specs;
+  for (NodeOutput o : cf.graph().outputs) specs.emplace_back(cf.graph().spec(o).shape, cf.graph().spec(o).dtype);
+  size_t pos = 0, next = 0;
+  tf::StructuredValue v = output_value(cf.output_structure(), specs, pos, next);
   std::vector<std::string> keys;
-  if (s.size() > 2 && s.front() == '{') {
-    size_t pos = 1;
-    while (pos < s.size() && s[pos] == '\'') {
-      size_t end = s.find('\'', pos + 1);
-      if (end == std::string::npos || s.compare(end, 4, "': %") != 0) break;
-      keys.push_back(s.substr(pos + 1, end - pos - 1));
-      pos = end + 4;
-      if (s.compare(pos, 2, ", ") == 0) pos += 2;
-    }
-    if (pos == s.size() - 1 && s[pos] == '}' && keys.size() == cf.num_outputs()) return keys;
+  if (v.has_dict_value()) {
+    for (const auto& [k, e] : v.dict_value().fields())
+      if (e.has_tensor_spec_value()) keys.push_back(k);
+    std::sort(keys.begin(), keys.end());
+    if (keys.size() == cf.num_outputs()) return keys;
     keys.clear();
   }
   for (size_t i = 0; i < cf.num_outputs(); ++i) keys.push_back("output_" + std::to_string(i));
