@@ -1,4 +1,3 @@
-#include <iomanip>
 #include "test_util.h"
 
 #include <unistd.h>
@@ -7,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iterator>
 #include <numeric>
 #include <random>
