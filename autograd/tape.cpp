@@ -141,7 +141,7 @@ struct GradientTape::Impl {
     // A traced (symbolic) tensor is kept whatever the gradient declared: it
     // holds no buffer, and a stand-in would lose what ties it to its graph.
     arena.push_back({keep || t.is_symbolic() ? t : Tensor(), t.id(), t.device(), t.dtype(),
-                     static_cast<uint8_t>(t.rank()), begin});
+                     static_cast<uint8_t>(t.shape().rank_known() ? t.rank() : 0), begin});
   }
   /// The slot's tensor, or a stand-in with its metadata (and id) but no buffer.
   Tensor tensor_of(const Slot& s) const {

@@ -29,6 +29,11 @@ EMBER_DECLARE_ERROR(Unimplemented)
 EMBER_DECLARE_ERROR(Internal)
 #undef EMBER_DECLARE_ERROR
 
+/// Rethrows the ember Error being handled with `prefix` in front of its
+/// message, keeping its kind (a function's node, a loaded model's file).
+/// Call only from a catch block for ember::Error.
+[[noreturn]] void rethrow_with_prefix(const std::string& prefix);
+
 namespace detail {
 template <typename... Args>
 std::string str_cat(const Args&... args) {

@@ -7,6 +7,7 @@
 
 #include "core/context.h"
 #include "core/logging.h"
+#include "core/ops.h"
 
 namespace ember {
 
@@ -111,13 +112,60 @@ const char* attr_kind_name(AttrKind k) {
   return "?";
 }
 
+int unresolved_attrs(const OpDef& op, const Attrs& attrs) {
+  int n = 0;
+  for (const AttrDecl& d : op.attr_decls)
+    if (d.may_be_input && !attrs.has(d.name)) ++n;
+  return n;
+}
+
+AttrValue attr_from_tensor(const OpDef& op, const AttrDecl& decl, const Tensor& t) {
+  const bool scalar = decl.kind == AttrKind::Int || decl.kind == AttrKind::Float;
+  const bool integral = t.dtype() == int32 || t.dtype() == int64;
+  if (!(integral || (decl.kind == AttrKind::Float && is_floating(t.dtype()))) || t.impl()->symbolic ||
+      (scalar ? t.rank() != 0 : t.rank() > 1)) [[unlikely]]
+    throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] ", decl.name, " must be ",
+                                          scalar ? "a scalar" : "a vector", " of ",
+                                          decl.kind == AttrKind::Float ? "numbers" : "int32 or int64",
+                                          ", got a ", dtype_name(t.dtype()), " tensor of shape ",
+                                          t.shape().to_debug_string()));
+  // Read eagerly and unrecorded, whatever traces or tapes are active.
+  Context& ctx = context();
+  TraceHook* tracer = std::exchange(ctx.tracer, nullptr);
+  TapeHook* tapes = std::exchange(ctx.tapes, nullptr);
+  struct Restore {
+    Context& c;
+    TraceHook* tracer;
+    TapeHook* tapes;
+    ~Restore() { c.tracer = tracer, c.tapes = tapes; }
+  } restore{ctx, tracer, tapes};
+  Tensor host = t.to(Device::cpu());
+  if (decl.kind == AttrKind::Float) return cast(host, float64).item<double>();
+  std::vector<int64_t> ints = host.dtype() == int64 ? host.to_vector<int64_t>() : cast(host, int64).to_vector<int64_t>();
+  if (decl.kind == AttrKind::Int) return ints[0];
+  if (decl.kind == AttrKind::Shape) return TensorShape(ints);
+  return ints;
+}
+
 void check_signature(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
-  const int n = static_cast<int>(inputs.size());
+  // The op's own inputs, then a tensor per may_be_input attribute left out.
+  const int unresolved = unresolved_attrs(op, attrs);
+  const int n = static_cast<int>(inputs.size()) - unresolved;
+  if (unresolved > 0 && (op.variadic ? n < op.num_inputs : n != op.num_inputs)) [[unlikely]] {
+    std::string missing;
+    for (const AttrDecl& d : op.attr_decls)
+      if (d.may_be_input && !attrs.has(d.name))
+        missing += detail::str_cat(missing.empty() ? "" : ", ", "'", d.name, "' (", attr_kind_name(d.kind), ")");
+    throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] op ", op.name, " needs attribute ", missing,
+                                          ", or a tensor holding it after its ", op.variadic ? "at least " : "",
+                                          op.num_inputs, " input", op.num_inputs == 1 ? "" : "s", "; got ",
+                                          inputs.size(), " input", inputs.size() == 1 ? "" : "s"));
+  }
   if (op.variadic ? n < op.num_inputs : n != op.num_inputs) [[unlikely]]
     throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] op ", op.name, " takes ",
                                           op.variadic ? "at least " : "", op.num_inputs,
                                           " input", op.num_inputs == 1 ? "" : "s", ", got ", n));
-  for (int i = 0; i < n; ++i) {
+  for (int i = 0; i < static_cast<int>(inputs.size()); ++i) {
     const Tensor& t = inputs[static_cast<size_t>(i)];
     if (!t.defined()) [[unlikely]]
       throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] input ", i,
@@ -134,6 +182,7 @@ void check_signature(const OpDef& op, std::span<const Tensor> inputs, const Attr
       const AttrValue* v = nullptr;
       for (const auto& [k, val] : attrs.entries())
         if (k == d.name) v = &val;
+      if (!v && d.may_be_input) continue;  // passed as a tensor
       if (!v)
         throw InvalidArgument(detail::str_cat("[", api_name_for(op), "] op ", op.name,
                                               " needs attribute '", d.name, "' (",
@@ -220,12 +269,25 @@ void register_not_differentiable(std::string_view op) {
 
 // ---- dispatch --------------------------------------------------------------
 
+namespace {
+// Inference of a checked call; with a may_be_input attribute still a tensor
+// (only in a trace), the shapes wait for its value.
+void infer_checked(InferContext& c) {
+  if (unresolved_attrs(c.op, c.attrs) == 0)
+    c.op.infer(c);
+  else if (c.op.infer_unresolved)
+    c.op.infer_unresolved(c);
+  else
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_rank()});
+}
+}  // namespace
+
 std::vector<OutputSpec> infer_outputs(const OpDef& op, std::span<const Tensor> inputs,
                                       const Attrs& attrs) {
   check_signature(op, inputs, attrs);
   std::vector<OutputSpec> specs;
   InferContext ictx{op, inputs, attrs, specs};
-  op.infer(ictx);
+  infer_checked(ictx);
   return specs;
 }
 
@@ -306,12 +368,50 @@ std::vector<Tensor> run_op(const OpDef& op, std::span<const Tensor> inputs, cons
   return outputs;
 }
 
+namespace {
+
+// A call passing may_be_input attributes as tensors: those whose values are
+// known (every one, eagerly) become attributes again. True when it changed
+// the call.
+bool resolve_attr_inputs(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs,
+                         std::vector<Tensor>& resolved_inputs, Attrs& resolved_attrs) {
+  const int unresolved = unresolved_attrs(op, attrs);
+  if (unresolved == 0) return false;
+  check_signature(op, inputs, attrs);
+  const size_t own = inputs.size() - static_cast<size_t>(unresolved);
+  resolved_inputs.assign(inputs.begin(), inputs.begin() + static_cast<std::ptrdiff_t>(own));
+  resolved_attrs = attrs;
+  bool changed = false;
+  size_t next = own;
+  std::vector<Tensor> still;
+  for (const AttrDecl& d : op.attr_decls) {
+    if (!d.may_be_input || attrs.has(d.name)) continue;
+    const Tensor& t = inputs[next++];
+    if (t.impl()->symbolic) {
+      still.push_back(t);
+      continue;
+    }
+    resolved_attrs.set(d.name, attr_from_tensor(op, d, t));
+    changed = true;
+  }
+  resolved_inputs.insert(resolved_inputs.end(), still.begin(), still.end());
+  return changed;
+}
+
+}  // namespace
+
 std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
+  if (!op.attr_decls.empty()) {
+    std::vector<Tensor> resolved_inputs;
+    Attrs resolved_attrs;
+    if (resolve_attr_inputs(op, inputs, attrs, resolved_inputs, resolved_attrs))
+      return execute(op, resolved_inputs, resolved_attrs);
+  }
   check_signature(op, inputs, attrs);
   std::vector<OutputSpec> specs;
   specs.reserve(1);
   InferContext ictx{op, inputs, attrs, specs};
-  op.infer(ictx);
+  infer_checked(ictx);  // (unresolved attributes only in a trace: concrete ones were resolved above)
 
   Context& ctx = context();
   std::vector<Tensor> outputs;

@@ -153,9 +153,20 @@ const char* attr_kind_name(AttrKind k);
 /// One attribute an op takes. Every declared attribute is required: the
 /// dispatch point refuses a call that lacks one, has another kind of value,
 /// or passes one the op does not declare.
+///
+/// An attribute that TensorFlow passes as a tensor (a reduction's axes, a
+/// reshape's shape, a range's limit) may be `may_be_input`: a call may then
+/// leave it out and pass a tensor holding it after the op's own inputs (one
+/// per left-out attribute, in declaration order). Such a value is known only
+/// when the op runs: a trace of `reduce_sum(x)` for x of unknown rank reduces
+/// over `range(rank(x))`. The dispatch point reads a concrete one on the
+/// host and runs the op with the attribute set, so inference, kernels and
+/// gradients only ever see attributes; inside a trace an unresolved one
+/// leaves the node's output shapes to `OpDef::infer_unresolved`.
 struct AttrDecl {
   std::string name;
   AttrKind kind;
+  bool may_be_input = false;
 };
 
 using InferFn = void (*)(InferContext&);
@@ -187,6 +198,10 @@ struct OpDef {
   int resource_inputs = 0;
   std::vector<AttrDecl> attr_decls;
   InferFn infer = nullptr;
+  // Inference while some may_be_input attribute is a tensor whose value is
+  // not known yet (its inputs: the op's own, then those tensors; its attrs:
+  // the rest). Unset: one output of input 0's dtype and unknown shape.
+  InferFn infer_unresolved = nullptr;
   KernelFn kernels[kNumDeviceKinds] = {};
   GradFn grad;
   Differentiability differentiability = Differentiability::Unknown;
@@ -230,6 +245,16 @@ struct OpDef {
   }
   OpDef& attr(std::string n, AttrKind kind) {
     attr_decls.push_back({std::move(n), kind});
+    return *this;
+  }
+  /// An attribute TensorFlow passes as a tensor, which a call may too
+  /// (AttrDecl::may_be_input): Int, Ints, Float or Shape.
+  OpDef& attr_or_input(std::string n, AttrKind kind) {
+    attr_decls.push_back({std::move(n), kind, true});
+    return *this;
+  }
+  OpDef& set_infer_unresolved(InferFn f) {
+    infer_unresolved = f;
     return *this;
   }
   OpDef& set_infer(InferFn f) {
@@ -307,6 +332,14 @@ inline std::vector<Tensor> execute(const OpDef& op, std::initializer_list<Tensor
 /// Checks a call against `op`'s signature (input count, defined inputs,
 /// declared attributes and their kinds); InvalidArgument naming the op.
 void check_signature(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs);
+
+/// How many of `op`'s may_be_input attributes `attrs` leaves out: the call's
+/// last that many inputs hold them (AttrDecl::may_be_input).
+int unresolved_attrs(const OpDef& op, const Attrs& attrs);
+/// The attribute value a tensor passed for `decl` holds (read on the host):
+/// InvalidArgument naming the op when it is not an integer (or, for a Float
+/// attribute, a number) tensor of the right rank.
+AttrValue attr_from_tensor(const OpDef& op, const AttrDecl& decl, const Tensor& t);
 
 /// The name errors give for the op being called: the outermost ApiScope's
 /// (a composite such as reduce_logsumexp names itself, not the ops it calls),

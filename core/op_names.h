@@ -102,6 +102,9 @@ inline constexpr char Snapshot[] = "Snapshot";
 inline constexpr char EnsureShape[] = "EnsureShape";
 inline constexpr char ZerosLike[] = "ZerosLike";
 inline constexpr char OnesLike[] = "OnesLike";
+inline constexpr char Shape[] = "Shape";
+inline constexpr char Rank[] = "Rank";
+inline constexpr char Size[] = "Size";
 
 // index
 inline constexpr char GatherV2[] = "GatherV2";
@@ -118,6 +121,7 @@ inline constexpr char MirrorPadGrad[] = "MirrorPadGrad";
 inline constexpr char RandomUniform[] = "RandomUniform";
 inline constexpr char RandomStandardNormal[] = "RandomStandardNormal";
 inline constexpr char TruncatedNormal[] = "TruncatedNormal";
+inline constexpr char StatelessRandomUniform[] = "StatelessRandomUniform";
 
 // variable
 inline constexpr char ReadVariableOp[] = "ReadVariableOp";
@@ -161,6 +165,8 @@ inline constexpr char If[] = "If";
 inline constexpr char StatelessIf[] = "StatelessIf";
 inline constexpr char While[] = "While";
 inline constexpr char StatelessWhile[] = "StatelessWhile";
+inline constexpr char PartitionedCall[] = "PartitionedCall";
+inline constexpr char StatefulPartitionedCall[] = "StatefulPartitionedCall";
 
 // list: TensorList values (variant tensors), TensorArray's state and a loop gradient's accumulators
 inline constexpr char TensorListReserve[] = "TensorListReserve";

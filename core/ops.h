@@ -217,6 +217,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool t
 
 // ---- shapes -------------------------------------------------------------------
 Tensor reshape(const Tensor& x, const TensorShape& shape);
+/// tf.reshape to a shape held in an int32/int64 vector (one entry may be -1),
+/// read when the op runs: a trace can reshape to shapes it does not know.
+Tensor reshape(const Tensor& x, const Tensor& shape);
 /// Permutes the dimensions; an empty `perm` reverses them.
 Tensor transpose(const Tensor& x, std::vector<int64_t> perm = {});
 /// `size[i] == -1` takes everything from begin[i] on.
@@ -258,6 +261,14 @@ Tensor one_hot(const Tensor& indices, int64_t depth, double on_value = 1, double
 /// [start, start+delta, ...) up to `limit`, as tf.range.
 Tensor range(double start, double limit, double delta = 1, DType dtype = int64);
 inline Tensor range(int64_t limit) { return range(0, static_cast<double>(limit), 1, int64); }
+/// tf.range over scalar tensors (a traced loop's bound): values known when it runs.
+Tensor range(const Tensor& start, const Tensor& limit, const Tensor& delta);
+/// tf.shape: x's dimensions as a vector (int32 or int64), known when it runs.
+Tensor shape(const Tensor& x, DType out_type = int32);
+/// tf.rank: the number of x's dimensions, as an int32 scalar.
+Tensor rank(const Tensor& x);
+/// tf.size: the number of x's elements (int32 or int64).
+Tensor size(const Tensor& x, DType out_type = int32);
 
 // ---- neural-network math --------------------------------------------------------
 /// exp(x) / sum(exp(x)) along `axis`, in one stable pass per row.

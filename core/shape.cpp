@@ -45,6 +45,10 @@ void TensorShape::out_of_range(int i) const {
                                    -rank(), ", ", rank(), "))"));
 }
 
+void TensorShape::unknown_rank_asked() {
+  throw Internal("[shape] the rank of a shape of unknown rank was asked for");
+}
+
 bool TensorShape::is_compatible_with(const TensorShape& o) const {
   if (unknown_rank_ || o.unknown_rank_) return true;
   if (rank() != o.rank()) return false;

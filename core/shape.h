@@ -34,7 +34,14 @@ class TensorShape {
   }
 
   bool rank_known() const { return !unknown_rank_; }
-  int rank() const { return static_cast<int>(dims_.size()); }
+  /// The number of dimensions. Internal for a shape of unknown rank: code
+  /// that may meet one asks rank_known() first (an unknown rank is not a
+  /// scalar's).
+  int rank() const {
+    if (unknown_rank_) [[unlikely]]
+      unknown_rank_asked();
+    return static_cast<int>(dims_.size());
+  }
   /// Dimension `i`; a negative `i` counts from the end, as in Python.
   /// OutOfRange outside [-rank, rank).
   int64_t dim(int i) const {
@@ -82,6 +89,7 @@ class TensorShape {
 
  private:
   [[noreturn]] void out_of_range(int i) const;
+  [[noreturn]] static void unknown_rank_asked();
   int64_t num_elements_slow() const;
 
   Dims dims_;

@@ -14,26 +14,18 @@
 namespace ember {
 namespace {
 
-// Rethrows the error being handled with `where` in front, keeping its kind.
-[[noreturn]] void rethrow_at(const std::string& where) {
-  try {
-    throw;
-  } catch (const InvalidArgument& e) {
-    throw InvalidArgument(where + e.what());
-  } catch (const NotFound& e) {
-    throw NotFound(where + e.what());
-  } catch (const FailedPrecondition& e) {
-    throw FailedPrecondition(where + e.what());
-  } catch (const OutOfRange& e) {
-    throw OutOfRange(where + e.what());
-  } catch (const DataLoss& e) {
-    throw DataLoss(where + e.what());
-  } catch (const ResourceExhausted& e) {
-    throw ResourceExhausted(where + e.what());
-  } catch (const Unimplemented& e) {
-    throw Unimplemented(where + e.what());
-  } catch (const Internal& e) {
-    throw Internal(where + e.what());
+// A node run with shapes the trace did not know must give outputs its
+// traced specs admit: the trace's inference promised them to the nodes after
+// it. Anything else is an inference defect, never a value to return.
+void check_outputs_fit_trace(const Node& n, const std::vector<Tensor>& out) {
+  if (context().tracer) return;  // recorded into an enclosing trace: nothing ran
+  for (size_t k = 0; k < out.size() && k < n.outputs.size(); ++k) {
+    const OutputSpec& want = n.outputs[k];
+    const Tensor& t = out[k];
+    if (t.defined() && t.dtype() == want.dtype && want.shape.is_compatible_with(t.shape())) continue;
+    throw Internal(detail::str_cat("output ", k, " is ", t.defined() ? dtype_name(t.dtype()) : "undefined", " ",
+                                   t.defined() ? t.shape().to_string() : "", " where the trace inferred ",
+                                   dtype_name(want.dtype), " ", want.shape.to_string()));
   }
 }
 
@@ -68,8 +60,14 @@ Executor::Executor(const Graph& graph, std::shared_ptr<RandomStreams> streams, b
     s.node = static_cast<int>(i);
     for (NodeOutput o : n.inputs) s.in_slots.push_back(slot(o));
     s.out_slot = slot_base_[i];
+    // Static: the trace inferred every output from fully known inputs, so
+    // the plan's specs hold at every call. Where an input was partly unknown
+    // (an argument of unknown dimensions, or a value computed from one), the
+    // call's actual shapes are checked by inference at every run.
     s.static_specs = true;
     for (const OutputSpec& spec : n.outputs) s.static_specs = s.static_specs && spec.shape.is_fully_defined();
+    for (NodeOutput o : n.inputs) s.static_specs = s.static_specs && graph.spec(o).shape.is_fully_defined();
+    s.static_specs = s.static_specs && unresolved_attrs(*n.op, n.attrs) == 0;  // values known at run time
     if (n.op->stateful && n.attrs.has("offset")) {
       s.random = static_cast<int>(random_count++);
       if (fresh_streams) random_->attrs.push_back(n.attrs);
@@ -154,6 +152,21 @@ Executor::~Executor() { drop_graph(); }
 
 ExecutorStats Executor::stats() const {
   return {plain_runs_.load(), arena_runs_.load(), captures_.load(), replays_.load(), graph_eligible_};
+}
+
+void Executor::release_buffers() {
+  std::lock_guard<std::mutex> lock(arena_mu_);
+  recycled_.clear();
+  if (arena_state_ != ArenaState::Built) return;
+  drop_graph();
+  arena_slot_tensor_.clear();
+  for (Step& s : steps_) {
+    s.arena_in.clear();
+    s.arena_out.clear();
+    s.dynamic_in.clear();
+    s.dynamic_moves.clear();
+  }
+  arena_state_ = ArenaState::Planned;  // the next direct call runs plainly and builds the arena again
 }
 
 void Executor::drop_graph() {
@@ -550,7 +563,7 @@ void Executor::run_arena_steps(Context& ctx, const char* outer_api, std::vector<
       for (auto [pos, sl] : s.dynamic_in) s.arena_in[static_cast<size_t>(pos)] = Tensor();
       for (size_t k = 0; k < n.outputs.size(); ++k)
         if (arena_buffer_[static_cast<size_t>(s.out_slot) + k] < 0) s.arena_out[k] = Tensor();
-      rethrow_at("[function] node '" + n.name + "' (" + n.op->name + "): ");
+      rethrow_with_prefix("[function] node '" + n.name + "' (" + n.op->name + "): ");
     }
     for (auto [pos, sl] : s.dynamic_in) s.arena_in[static_cast<size_t>(pos)] = Tensor();
     for (size_t k = 0; k < n.outputs.size(); ++k) {
@@ -595,10 +608,11 @@ std::vector<Tensor> Executor::run_steps(std::vector<Tensor>& slots, bool direct,
       } else {
         out = execute(*n.op, in, n.attrs);
       }
+      if (!s.static_specs) check_outputs_fit_trace(n, out);
       if (devices && !out.empty() && out[0].defined()) devices->push_back(out[0].device());
       for (size_t k = 0; k < out.size(); ++k) slots[static_cast<size_t>(s.out_slot) + k] = std::move(out[k]);
     } catch (const Error&) {
-      rethrow_at("[function] node '" + n.name + "' (" + n.op->name + "): ");
+      rethrow_with_prefix("[function] node '" + n.name + "' (" + n.op->name + "): ");
     }
     for (int sl : s.release) slots[static_cast<size_t>(sl)] = Tensor();
   }
@@ -626,7 +640,7 @@ std::vector<std::vector<Tensor>> interpret(const Graph& graph, std::span<const T
     try {
       values[i] = execute(*n.op, in, n.attrs);
     } catch (const Error&) {
-      rethrow_at("[function] node '" + n.name + "' (" + n.op->name + "): ");
+      rethrow_with_prefix("[function] node '" + n.name + "' (" + n.op->name + "): ");
     }
   }
   return values;

@@ -91,6 +91,10 @@ class Executor {
   /// where only a plain call can run it (no arena yet, a tape or a trace
   /// active, another device, a CUDA graph): the caller loops on run().
   bool run_loop(std::vector<Tensor>& vars);
+  /// Lets the arena's buffers, recycled outputs and CUDA graph go (a trace
+  /// that has gone cold): the next direct call runs the plain way and
+  /// builds them again.
+  void release_buffers();
 
  private:
   struct Step {

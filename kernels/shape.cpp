@@ -44,6 +44,25 @@ void snapshot_kernel(KernelContext& c) {
 }
 
 void fill_kernel(KernelContext& c) { fill(c.outputs[0], c.attrs.get<double>("value")); }
+
+// Shape, Rank, Size: the input's shape, known now, written into the output
+// (on the kernel's device) in the output's integer type.
+void write_ints(KernelContext& c, const std::vector<int64_t>& v) {
+  Tensor& y = c.outputs[0];
+  if (y.dtype() == int64) {
+    copy_bytes(y.raw_data(), c.device, v.data(), Device::cpu(), v.size() * sizeof(int64_t));
+    return;
+  }
+  std::vector<int32_t> narrow;
+  for (int64_t x : v) {
+    EMBER_CHECK(x <= INT32_MAX, InvalidArgument, "[", c.op.api_name, "] ", x, " does not fit out_type int32");
+    narrow.push_back(static_cast<int32_t>(x));
+  }
+  copy_bytes(y.raw_data(), c.device, narrow.data(), Device::cpu(), narrow.size() * sizeof(int32_t));
+}
+void shape_kernel(KernelContext& c) { write_ints(c, c.inputs[0].shape().as_vector()); }
+void rank_kernel(KernelContext& c) { write_ints(c, {c.inputs[0].rank()}); }
+void size_kernel(KernelContext& c) { write_ints(c, {c.inputs[0].shape().num_elements()}); }
 void zeros_like_kernel(KernelContext& c) { fill(c.outputs[0], 0); }
 void ones_like_kernel(KernelContext& c) { fill(c.outputs[0], 1); }
 
@@ -191,6 +210,9 @@ EMBER_REGISTER_EVERYWHERE(op_name::Squeeze, view_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Identity, alias_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::StopGradient, alias_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Fill, fill_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Shape, shape_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Rank, rank_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Size, size_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::ZerosLike, zeros_like_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::OnesLike, ones_like_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Snapshot, snapshot_kernel);

@@ -6,12 +6,16 @@
 // (another exception type, a crash, a sanitizer report: CI runs this under
 // ASan+UBSan) is a defect.
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <limits>
 #include <random>
 #include <sstream>
 
 #include "core/op.h"
+#include "core/op_names.h"
+#include "graph/executor.h"
+#include "graph/graph.h"
 #include "test_util.h"
 
 namespace ember {
@@ -87,17 +91,23 @@ class Fuzzer {
     return int64_t{0};
   }
 
-  /// One call; returns a description of the defect, or "" when it behaved.
-  std::string call(const OpDef& op) {
+  /// A random call of `op`: its inputs and attributes.
+  void make_call(const OpDef& op, std::vector<Tensor>& inputs, Attrs& attrs) {
     int n = op.num_inputs + (op.variadic ? uniform(0, 3) : 0);
     if (uniform(0, 20) == 0) n += uniform(0, 1) ? 1 : -1;
-    std::vector<Tensor> inputs;
+    inputs.clear();
     for (int i = 0; i < std::max(n, 0); ++i) inputs.push_back(input());
-    Attrs attrs;
+    attrs = Attrs();
     for (const AttrDecl& d : op.attr_decls)
       if (uniform(0, 40) != 0) attrs.set(d.name, attr_value(d.kind));  // now and then missing
     if (uniform(0, 60) == 0) attrs.set("not_an_attribute", int64_t{1});
+  }
 
+  /// One call; returns a description of the defect, or "" when it behaved.
+  std::string call(const OpDef& op) {
+    std::vector<Tensor> inputs;
+    Attrs attrs;
+    make_call(op, inputs, attrs);
     const std::string api = op.api_name.empty() ? op.name : op.api_name;
     try {
       std::vector<Tensor> outs = execute(op, inputs, attrs);
@@ -119,29 +129,33 @@ class Fuzzer {
     }
   }
 
+ public:
+  static std::string describe(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
+                              const std::string& what);
+
  private:
   int uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
   int uniform(int lo, size_t hi) { return uniform(lo, static_cast<int>(hi)); }
-
-  static std::string describe(const OpDef& op, const std::vector<Tensor>& inputs,
-                              const Attrs& attrs, const std::string& what) {
-    std::ostringstream os;
-    os << op.name << "(";
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (i) os << ", ";
-      if (!inputs[i].defined())
-        os << "<empty>";
-      else
-        os << dtype_name(inputs[i].dtype()) << inputs[i].shape().to_debug_string();
-    }
-    os << "; " << attrs.to_string() << "): " << what;
-    return os.str();
-  }
 
   std::mt19937 rng_;
   Variable var_;
   std::vector<Tensor> pool_;
 };
+
+std::string Fuzzer::describe(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
+                             const std::string& what) {
+  std::ostringstream os;
+  os << op.name << "(";
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (i) os << ", ";
+    if (!inputs[i].defined())
+      os << "<empty>";
+    else
+      os << dtype_name(inputs[i].dtype()) << inputs[i].shape().to_debug_string();
+  }
+  os << "; " << attrs.to_string() << "): " << what;
+  return os.str();
+}
 
 TEST(OpFuzz, EveryRegisteredOpRefusesHostileCallsWithAnErrorNamingIt) {
   DeviceScope cpu(Device::cpu());
@@ -161,6 +175,113 @@ TEST(OpFuzz, EveryRegisteredOpRefusesHostileCallsWithAnErrorNamingIt) {
       }
     }
   }
+  std::ostringstream all;
+  for (const auto& d : defects) all << "\n  " << d;
+  EXPECT_TRUE(defects.empty()) << defects.size() << " ops misbehaved:" << all.str();
+}
+
+// How a trace sees a call's inputs: as they are, with every dimension
+// unknown (TensorSpec([None, None])), or of unknown rank (TensorSpec(None)).
+enum class Erasure { None, Dims, Rank };
+
+TensorShape erase(const TensorShape& s, Erasure e) {
+  if (e == Erasure::Rank) return TensorShape::unknown_rank();
+  if (e == Erasure::None) return s;
+  Dims d(static_cast<size_t>(s.rank()), TensorShape::kUnknown);
+  return TensorShape(std::move(d));
+}
+
+bool same_values(const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype() || !(a.shape() == b.shape())) return false;
+  Tensor x = a.to(Device::cpu()), y = b.to(Device::cpu());
+  return x.nbytes() == y.nbytes() && std::memcmp(x.raw_data(), y.raw_data(), x.nbytes()) == 0;
+}
+
+// `op` on `inputs` traced with their shapes erased and then run twice (the
+// first run plans, the second may run in the arena): "" when both runs give
+// `expected` exactly (the same kernels run), else what went wrong.
+std::string traced_differs(const OpDef& op, const std::vector<Tensor>& inputs, const Attrs& attrs,
+                           const std::vector<Tensor>& expected, Erasure e) {
+  Graph g;
+  Tracer tracer(g, false, false);
+  try {
+    std::vector<Tensor> args;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      args.push_back(tracer.placeholder(inputs[i].dtype(), erase(inputs[i].shape(), e), detail::str_cat("x", i)));
+    {
+      TraceScope scope(tracer);
+      for (const Tensor& t : execute(op, args, attrs)) g.outputs.push_back(tracer.output_of(t));
+    }
+  } catch (const InvalidArgument& err) {
+    return std::string("refused to trace what runs eagerly: ") + err.what();
+  } catch (const Error& err) {
+    return std::string("failed to trace what runs eagerly: ") + err.what();
+  }
+  Executor executor(g);
+  for (int run = 0; run < 2; ++run) {
+    std::vector<Tensor> got;
+    try {
+      got = executor.run(inputs);
+    } catch (const Error& err) {
+      return std::string("the trace refused to run what runs eagerly: ") + err.what();
+    }
+    if (got.size() != expected.size()) return "the trace returned another number of outputs";
+    for (size_t k = 0; k < got.size(); ++k)
+      if (!same_values(got[k], expected[k]))
+        return "output " + std::to_string(k) + " is " + got[k].to_string() + " where eager gives " +
+               expected[k].to_string();
+  }
+  return "";
+}
+
+// Every op the fuzzer can call successfully is called again through a trace
+// that does not know its inputs' dimensions, or their rank (as a function
+// with an input signature of None dimensions, or a SavedModel's None
+// shapes): the trace must run it and give the eager values, never others.
+TEST(OpFuzz, EveryOpTracedWithUnknownShapesGivesTheEagerValues) {
+  DeviceScope cpu(Device::cpu());
+  const char* seed = std::getenv("EMBER_FUZZ_SEED");
+  Fuzzer fuzz(seed ? static_cast<uint32_t>(std::strtoul(seed, nullptr, 10)) : 20261204u);
+  std::vector<std::string> defects;
+  int checked_ops = 0;
+  for (const OpDef* op : registered_ops()) {
+    if (op->name.rfind("EmberTest", 0) == 0 || op->stateful || op->resource_inputs > 0 || op->passes_resources)
+      continue;
+    bool has_func = false;
+    for (const AttrDecl& d : op->attr_decls) has_func = has_func || d.kind == AttrKind::Func;
+    if (has_func) continue;  // control flow: its functions fix their own signatures
+    int calls = 0;
+    std::string defect;
+    for (int trial = 0; trial < 3000 && calls < 6 && defect.empty(); ++trial) {
+      std::vector<Tensor> inputs;
+      Attrs attrs;
+      fuzz.make_call(*op, inputs, attrs);
+      std::vector<Tensor> expected;
+      try {
+        expected = execute(*op, inputs, attrs);
+      } catch (const Error&) {
+        continue;  // refused eagerly: nothing to compare
+      }
+      bool plain = true;
+      for (const Tensor& t : inputs) plain = plain && t.defined() && is_computable(t.dtype());
+      for (const Tensor& t : expected) plain = plain && t.defined() && is_computable(t.dtype());
+      if (!plain) continue;
+      ++calls;
+      for (Erasure e : {Erasure::None, Erasure::Dims, Erasure::Rank}) {
+        std::string d = traced_differs(*op, inputs, attrs, expected, e);
+        // TensorFlow refuses it too: how many tensors unstack makes is the unstacked dimension.
+        if (op->name == op_name::Unpack && e != Erasure::None && d.starts_with("refused")) continue;
+        if (!d.empty()) {
+          const char* how[] = {"known shapes", "unknown dimensions", "unknown rank"};
+          defect = Fuzzer::describe(*op, inputs, attrs, std::string("traced with ") + how[static_cast<int>(e)] + ": " + d);
+          break;
+        }
+      }
+    }
+    checked_ops += calls > 0;
+    if (!defect.empty()) defects.push_back(defect);
+  }
+  EXPECT_GT(checked_ops, 80);
   std::ostringstream all;
   for (const auto& d : defects) all << "\n  " << d;
   EXPECT_TRUE(defects.empty()) << defects.size() << " ops misbehaved:" << all.str();

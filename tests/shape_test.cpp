@@ -13,7 +13,8 @@ const CoveredOps covered{op_name::Reshape,  op_name::Transpose,  op_name::Slice,
                          op_name::Unpack,   op_name::SplitV,     op_name::Tile,
                          op_name::PadV2,    op_name::MirrorPad,  op_name::BroadcastTo,
                          op_name::ExpandDims, op_name::Squeeze, op_name::Snapshot,
-                         op_name::EnsureShape, op_name::ZerosLike, op_name::OnesLike};
+                         op_name::EnsureShape, op_name::ZerosLike, op_name::OnesLike,
+                         op_name::Shape,    op_name::Rank,       op_name::Size};
 
 TEST_P(ShapeOpsTest, ReshapeSharesTheBufferAndInfersMinusOne) {
   Tensor x = make(iota_values(12), {3, 4}, float32);
@@ -216,7 +217,10 @@ TEST_P(ShapeOpsTest, EnsureShapeChecksAndSetShapePins) {
     ensure_shape(x, TensorShape{3, 2});
     FAIL() << "expected InvalidArgument";
   } catch (const InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find("Shapes (2, 3) and (3, 2) are not compatible"), std::string::npos) << e.what();
+    // TensorFlow's eager text: "Shape of tensor input [2,3] is not compatible with expected shape [3,2]."
+    EXPECT_NE(std::string(e.what()).find("Shape of tensor [2,3] is not compatible with expected shape [3,2]."),
+              std::string::npos)
+        << e.what();
   }
   x.set_shape(TensorShape{TensorShape::kUnknown, 3});  // a concrete tensor: only checked
   EXPECT_EQ(x.shape(), (TensorShape{2, 3}));
@@ -255,6 +259,53 @@ TEST_P(ShapeOpsTest, ZerosAndOnesLikeATracedTensorOfUnknownShape) {
   for (const Node& n : cf.graph().nodes)
     like += n.kind == Node::Kind::Op && (n.op->name == op_name::ZerosLike || n.op->name == op_name::OnesLike);
   EXPECT_EQ(like, 3) << cf.graph().to_string();
+}
+
+TEST_P(ShapeOpsTest, ShapeRankAndSizeAreKnownWhenTheFunctionRuns) {
+  // Eagerly (and in a trace of known shapes) they are constants; of unknown
+  // shapes, ops that read the shape as the function runs.
+  Tensor x = make(iota_values(24), {2, 3, 4}, float32);
+  EXPECT_EQ(shape(x).dtype(), int32);
+  EXPECT_EQ(shape(x).to_vector<int32_t>(), (std::vector<int32_t>{2, 3, 4}));
+  EXPECT_EQ(shape(x, int64).to_vector<int64_t>(), (std::vector<int64_t>{2, 3, 4}));
+  EXPECT_EQ(rank(x).item<int32_t>(), 3);
+  EXPECT_EQ(size(x).item<int32_t>(), 24);
+  EXPECT_EQ(shape(constant(1.f)).shape(), (TensorShape{0}));
+  EXPECT_THROW(shape(x, float32), InvalidArgument);
+  auto f = function([](Tensor t) { return std::make_tuple(shape(t), rank(t), size(t, int64)); },
+                    {.input_signature = std::vector<TensorSpec>{TensorSpec()}});
+  for (const Tensor& in : {x, make({1.5}, {1}, float32), constant(2.f)}) {
+    auto [s, r, n] = f(in);
+    std::vector<int32_t> want(in.shape().dims().begin(), in.shape().dims().end());
+    EXPECT_EQ(s.to(Device::cpu()).to_vector<int32_t>(), want);
+    EXPECT_EQ(r.to(Device::cpu()).item<int32_t>(), in.rank());
+    EXPECT_EQ(n.to(Device::cpu()).item<int64_t>(), in.shape().num_elements());
+  }
+  const Graph& g = f.list_concrete_functions()[0].graph();
+  EXPECT_EQ(g.spec(g.outputs[0]).shape, (TensorShape{TensorShape::kUnknown})) << g.to_string();
+}
+
+TEST_P(ShapeOpsTest, AttributesTensorFlowTakesAsTensorsMayBeTensors) {
+  // A reshape to a computed shape, a range to a computed limit, a transpose
+  // by a computed permutation: the values are read when the op runs.
+  Tensor x = make(iota_values(12), {3, 4}, float32);
+  EXPECT_EQ(reshape(x, constant(std::vector<int32_t>{2, -1})).shape(), (TensorShape{2, 6}));
+  EXPECT_EQ(values(range(constant(int64_t{1}), constant(int64_t{7}), constant(int64_t{2}))),
+            (std::vector<double>{1, 3, 5}));
+  auto f = function([](Tensor t, Tensor n) {
+    Tensor flat = reshape(t, concat({strided_slice(shape(t), {0}, {1}, {1}), constant(std::vector<int32_t>{-1})}, 0));
+    return std::make_tuple(flat, range(constant(int32_t{0}), n, constant(int32_t{1})));
+  }, {.input_signature = std::vector<TensorSpec>{TensorSpec({-1, -1, -1}), TensorSpec({}, int32)}});
+  auto [flat, r] = f(make(iota_values(24), {2, 3, 4}, float32), constant(int32_t{5}));
+  EXPECT_EQ(flat.shape(), (TensorShape{2, 12}));
+  EXPECT_EQ(values(flat), iota_values(24));
+  EXPECT_EQ(r.to(Device::cpu()).to_vector<int32_t>(), (std::vector<int32_t>{0, 1, 2, 3, 4}));
+  // A value of the wrong kind is refused when it is read, naming the op.
+  EXPECT_EQ(error_of<InvalidArgument>([&] { reshape(x, constant(std::vector<float>{2, 6})); }),
+            "[reshape] shape must be a vector of int32 or int64, got a float32 tensor of shape [2]");
+  // An op called without the attribute and without a tensor for it says which it needs.
+  EXPECT_EQ(error_of<InvalidArgument>([&] { execute(op_def(op_name::Sum), {x}, {{"keep_dims", false}}); }),
+            "[reduce_sum] op Sum needs attribute 'axis' (list(int)), or a tensor holding it after its 1 input; got 1 input");
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(ShapeOpsTest);

@@ -53,6 +53,18 @@ int64_t ravel(const std::vector<int64_t>& idx, const TensorShape& shape);
 
 std::string device_name(const ::testing::TestParamInfo<Device>& info);
 
+/// The message of the E that `f` throws, or "(no error)" (another exception
+/// escapes, failing the test).
+template <typename E>
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 /// Declares, at namespace scope in a test file, the ops whose results that
 /// file checks against a reference (`const CoveredOps covered{op_name::Exp, ...};`).
 /// The registry self-check (registry_test.cpp) requires every op in some list.

@@ -17,14 +17,16 @@ void require_conv_float(const InferContext& c, const Tensor& t, const char* what
     c.fail(what, " must be float32 or float64, got ", dtype_name(t.dtype()));
 }
 
+// `s` as the rank-4 shape it must be (one of unknown rank: four unknown dimensions).
 TensorShape known4(const InferContext& c, const TensorShape& s, const char* what) {
-  if (!s.rank_known() || s.rank() != 4) c.fail(what, " must have rank 4, got ", s.to_debug_string());
+  if (!s.rank_known()) return TensorShape{-1, -1, -1, -1};
+  if (s.rank() != 4) c.fail(what, " must have rank 4, got ", s.to_debug_string());
   return s;
 }
 
 // The filter's [kh, kw, in, out-or-multiplier], checked against the input's channels.
-void check_filter(const InferContext& c, const TensorShape& input, const TensorShape& filter) {
-  known4(c, filter, "filter");
+void check_filter(const InferContext& c, const TensorShape& input_given, const TensorShape& filter_given) {
+  TensorShape filter = known4(c, filter_given, "filter"), input = known4(c, input_given, "input");
   for (int i = 0; i < 4; ++i)
     if (filter.dim(i) == 0) c.fail("filter dimensions must be non-zero, got ", filter.to_debug_string());
   if (input.dim(3) >= 0 && filter.dim(2) >= 0 && input.dim(3) != filter.dim(2))
@@ -39,8 +41,9 @@ bool depthwise(const InferContext& c) {
 }
 
 // Output shape of the forward convolution of `input` by `filter`.
-TensorShape forward_shape(const InferContext& c, const TensorShape& input, const TensorShape& filter) {
-  check_filter(c, input, filter);
+TensorShape forward_shape(const InferContext& c, const TensorShape& input, const TensorShape& filter_given) {
+  check_filter(c, input, filter_given);
+  TensorShape filter = known4(c, filter_given, "filter");
   Window2D g = window_2d(c, input, filter.dim(0), filter.dim(1));
   int64_t out_c = depthwise(c) ? infer::mul_dims(c, filter.dim(2), filter.dim(3)) : filter.dim(3);
   return TensorShape{g.n, g.oh, g.ow, out_c};

@@ -8,8 +8,10 @@ namespace {
 
 // Validates through `fail(message)`, which throws.
 template <typename Fail>
-Window2D compute(const Attrs& attrs, const TensorShape& input, int64_t kh, int64_t kw, Fail fail) {
-  if (!input.rank_known() || input.rank() != 4)
+Window2D compute(const Attrs& attrs, const TensorShape& given, int64_t kh, int64_t kw, Fail fail) {
+  // An input of unknown rank can only be NHWC: four dimensions, unknown until it runs.
+  const TensorShape input = given.rank_known() ? given : TensorShape{-1, -1, -1, -1};
+  if (input.rank() != 4)
     fail("input must be NHWC (rank 4), got shape " + input.to_debug_string());
   if (attrs.has("data_format") && attrs.get<std::string>("data_format") != "NHWC")
     fail("data_format '" + attrs.get<std::string>("data_format") +
@@ -30,7 +32,8 @@ Window2D compute(const Attrs& attrs, const TensorShape& input, int64_t kh, int64
   auto s = quad("strides");
   auto d = quad("dilations");
   g.sh = s[1], g.sw = s[2], g.dh = d[1], g.dw = d[2];
-  if (kh < 1 || kw < 1) fail("the window must be at least 1x1, got " + std::to_string(kh) + "x" + std::to_string(kw));
+  // (A window of unknown size, -1, is a filter traced with unknown dimensions.)
+  if ((kh < 1 && kh != -1) || (kw < 1 && kw != -1)) fail("the window must be at least 1x1, got " + std::to_string(kh) + "x" + std::to_string(kw));
   if (kh > (int64_t{1} << 30) || kw > (int64_t{1} << 30)) fail("the window is too large");
   const std::string& padding = attrs.get<std::string>("padding");
   std::vector<int64_t> ex;
@@ -49,7 +52,7 @@ Window2D compute(const Attrs& attrs, const TensorShape& input, int64_t kh, int64
   auto one = [&](int64_t in, int64_t k, int64_t stride, int64_t dil, int dim, int64_t& out,
                  int64_t& before, int64_t& after) {
     int64_t keff = (k - 1) * dil + 1;
-    if (in < 0) {  // unknown
+    if (in < 0 || k < 0) {  // unknown
       out = -1;
       return;
     }

@@ -264,7 +264,13 @@ void infer_bias_add(InferContext& c) {
   infer::require_numeric(c, v, "value");
   if (b.dtype() != v.dtype())
     c.fail("the bias is ", dtype_name(b.dtype()), ", the value ", dtype_name(v.dtype()));
-  if (!v.shape().rank_known()) c.fail("the value's rank must be known");
+  if (b.shape().rank_known() && b.shape().rank() != 1)
+    c.fail("the bias must be a vector, got shape ", b.shape().to_debug_string());
+  if (!v.shape().rank_known() || !b.shape().rank_known()) {  // (checked when it runs)
+    channel_axis(c, 4);  // the data format, at least
+    c.outputs.push_back({v.dtype(), v.shape()});
+    return;
+  }
   int axis = channel_axis(c, v.shape().rank());
   if (b.shape().rank() != 1) c.fail("the bias must be a vector, got shape ", b.shape().to_debug_string());
   int64_t ch = v.shape().dim(axis), n = b.shape().dim(0);
@@ -277,7 +283,11 @@ void infer_bias_add(InferContext& c) {
 void infer_bias_add_grad(InferContext& c) {
   const Tensor& g = c.inputs[0];
   infer::require_numeric(c, g, "out_backprop");
-  if (!g.shape().rank_known()) c.fail("the gradient's rank must be known");
+  if (!g.shape().rank_known()) {
+    channel_axis(c, 4);  // the data format, at least
+    c.outputs.push_back({g.dtype(), TensorShape{TensorShape::kUnknown}});
+    return;
+  }
   int axis = channel_axis(c, g.shape().rank());
   c.outputs.push_back({g.dtype(), TensorShape{g.shape().dim(axis)}});
 }

@@ -23,6 +23,10 @@ void infer_gather(InferContext& c) {
   const TensorShape &p = c.inputs[0].shape(), &idx = c.inputs[1].shape();
   infer::require_integer_index(c, c.inputs[1]);
   require_computable(c, c.inputs[0]);
+  if (infer::rank_unknown({&p, &idx})) {
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_rank()});
+    return;
+  }
   int64_t batch_dims = c.attrs.get<int64_t>("batch_dims");
   if (batch_dims < 0) batch_dims += idx.rank();
   if (batch_dims < 0 || batch_dims > idx.rank())
@@ -48,11 +52,18 @@ void infer_gather_nd(InferContext& c) {
   infer::require_integer_index(c, c.inputs[1]);
   require_computable(c, c.inputs[0]);
   int64_t bd = c.attrs.get<int64_t>("batch_dims");
+  if (infer::rank_unknown({&p, &idx})) {
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_rank()});
+    return;
+  }
   if (idx.rank() < 1) c.fail("indices must have rank >= 1");
   int64_t depth = idx.dim(idx.rank() - 1);
   if (bd < 0 || bd >= idx.rank())
     c.fail("batch_dims ", bd, " out of range for indices of rank ", idx.rank());
-  if (depth < 0) c.fail("the last dimension of indices must be known");
+  if (depth < 0) {  // the index depth decides the rank: known when it runs
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_rank()});
+    return;
+  }
   if (bd + depth > p.rank())
     c.fail("index depth ", depth, " (+ batch_dims ", bd, ") exceeds params rank ", p.rank());
   Dims out;
@@ -65,8 +76,10 @@ void infer_gather_nd(InferContext& c) {
 // indices.shape[:-1] + shape[depth:].
 void check_scatter(const InferContext& c, const TensorShape& shape, const TensorShape& idx,
                    const TensorShape& upd) {
+  if (infer::rank_unknown({&shape, &idx, &upd})) return;  // (checked when it runs)
   if (idx.rank() < 1) c.fail("indices must have rank >= 1");
   int64_t depth = idx.dim(idx.rank() - 1);
+  if (depth < 0) return;  // (checked when it runs)
   if (depth > shape.rank())
     c.fail("index depth ", depth, " exceeds the output rank ", shape.rank());
   Dims want;
@@ -100,11 +113,26 @@ void infer_one_hot(InferContext& c) {
   int64_t depth = c.attrs.get<int64_t>("depth");
   if (depth < 0) c.fail("depth must be non-negative, got ", depth);
   int64_t axis = c.attrs.get<int64_t>("axis");
+  if (!in.rank_known()) {
+    if (axis < -1) c.fail("axis ", axis, " out of range: it must be >= -1");
+    c.outputs.push_back({c.attrs.get<DType>("T"), TensorShape::unknown_rank()});
+    return;
+  }
   if (axis < -1 || axis > in.rank()) c.fail("axis ", axis, " out of range [-1, ", in.rank(), "]");
   if (axis == -1) axis = in.rank();
   Dims out = in.dims();
   out.insert(static_cast<size_t>(axis), depth);
   c.outputs.push_back({c.attrs.get<DType>("T"), TensorShape(std::move(out))});
+}
+
+// A range whose bounds are known when it runs: a vector of unknown length.
+void infer_range_unresolved(InferContext& c) {
+  DType t = c.attrs.get<DType>("Tidx");
+  if (t == bool_ || !is_computable(t)) c.fail("unsupported dtype ", dtype_name(t));
+  for (const Tensor& bound : c.inputs)
+    if (bound.shape().rank_known() && bound.rank() != 0)
+      c.fail("start, limit and delta must be scalars, got shape ", bound.shape().to_debug_string());
+  c.outputs.push_back({t, TensorShape{TensorShape::kUnknown}});
 }
 
 void infer_range(InferContext& c) {
@@ -150,8 +178,13 @@ void infer_mirror_pad_grad(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
   require_computable(c, c.inputs[0]);
   const Ints& p = ints(c, "paddings");
-  if (static_cast<int>(p.size()) != 2 * in.rank()) c.fail("paddings needs ", in.rank(), " pairs");
   bool reflect = mirror_mode(c) == "REFLECT";
+  if (!in.rank_known()) {
+    if (p.size() % 2) c.fail("paddings needs (before, after) pairs, got ", p.size(), " values");
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape(Dims(p.size() / 2, TensorShape::kUnknown))});
+    return;
+  }
+  if (static_cast<int>(p.size()) != 2 * in.rank()) c.fail("paddings needs ", in.rank(), " pairs");
   Dims out;
   for (int i = 0; i < in.rank(); ++i) {
     int64_t b = p[2 * static_cast<size_t>(i)], a = p[2 * static_cast<size_t>(i) + 1];
@@ -175,6 +208,11 @@ void infer_segment_sum(InferContext& c) {
   const Tensor &data = c.inputs[0], &ids = c.inputs[1];
   infer::require_numeric(c, data, "data");
   infer::require_integer_index(c, ids, "segment_ids");
+  if (c.attrs.get<int64_t>("num_segments") < 0) c.fail("num_segments must be non-negative, got ", c.attrs.get<int64_t>("num_segments"));
+  if (infer::rank_unknown({&data.shape(), &ids.shape()})) {
+    c.outputs.push_back({data.dtype(), TensorShape::unknown_rank()});
+    return;
+  }
   if (ids.rank() > data.rank())
     c.fail("segment_ids has rank ", ids.rank(), ", more than data's ", data.rank());
   for (int i = 0; i < ids.rank(); ++i)
@@ -197,7 +235,7 @@ EMBER_DEFINE_OP(op_name::GatherNd).inputs(2).attr("batch_dims", AttrKind::Int).a
 EMBER_DEFINE_OP(op_name::ScatterNd).inputs(2).attr("shape", AttrKind::Ints).api("scatter_nd").set_infer(infer_scatter_nd);
 EMBER_DEFINE_OP(op_name::TensorScatterAdd).inputs(3).api("tensor_scatter_add").set_infer(infer_tensor_scatter_add);
 EMBER_DEFINE_OP(op_name::OneHot).inputs(1).attr("depth", AttrKind::Int).attr("on_value", AttrKind::Float).attr("off_value", AttrKind::Float).attr("axis", AttrKind::Int).attr("T", AttrKind::Type).api("one_hot").set_infer(infer_one_hot).not_differentiable();
-EMBER_DEFINE_OP(op_name::Range).inputs(0).attr("start", AttrKind::Float).attr("limit", AttrKind::Float).attr("delta", AttrKind::Float).attr("Tidx", AttrKind::Type).api("range").set_infer(infer_range).not_differentiable();
+EMBER_DEFINE_OP(op_name::Range).inputs(0).attr_or_input("start", AttrKind::Float).attr_or_input("limit", AttrKind::Float).attr_or_input("delta", AttrKind::Float).attr("Tidx", AttrKind::Type).api("range").set_infer(infer_range).set_infer_unresolved(infer_range_unresolved).not_differentiable();
 // clang-format on
 
 }  // namespace
@@ -232,6 +270,14 @@ Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off
                    {"off_value", off_value},
                    {"axis", axis},
                    {"T", dtype}});
+}
+
+Tensor range(const Tensor& start, const Tensor& limit, const Tensor& delta) {
+  ApiScope api("range");
+  EMBER_CHECK(start.dtype() == limit.dtype() && start.dtype() == delta.dtype(), InvalidArgument,
+              "[range] start, limit and delta must have one dtype, got ", dtype_name(start.dtype()), ", ",
+              dtype_name(limit.dtype()), " and ", dtype_name(delta.dtype()));
+  return execute1(EMBER_OP(op_name::Range), {start, limit, delta}, {{"Tidx", start.dtype()}});
 }
 
 Tensor range(double start, double limit, double delta, DType dtype) {

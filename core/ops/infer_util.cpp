@@ -9,6 +9,12 @@ int64_t normalize_axis(const InferContext& c, int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+TensorShape with_rank(const InferContext& c, const TensorShape& s, int rank, const char* what) {
+  if (!s.rank_known()) return TensorShape(Dims(static_cast<size_t>(rank), TensorShape::kUnknown));
+  if (s.rank() != rank) c.fail(what, " must have rank ", rank, ", got shape ", s.to_debug_string());
+  return s;
+}
+
 int64_t add_dims(const InferContext& c, int64_t a, int64_t b) {
   int64_t r;
   if (__builtin_add_overflow(a, b, &r)) c.fail("a dimension overflows: ", a, " + ", b);

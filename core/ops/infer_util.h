@@ -28,6 +28,17 @@ int64_t mul_dims(const InferContext& c, int64_t a, int64_t b);
 /// Fails unless every dimension of `shape` is >= 0 or -1 (unknown); `what`
 /// names the argument.
 void require_valid_dims(const InferContext& c, const std::vector<int64_t>& shape, const char* what);
+/// Whether any of `shapes` has an unknown rank (a trace of unknown shapes,
+/// where most ops infer an output of unknown rank and check when they run).
+inline bool rank_unknown(std::initializer_list<const TensorShape*> shapes) {
+  for (const TensorShape* s : shapes)
+    if (!s->rank_known()) return true;
+  return false;
+}
+/// `s` as an input that must have rank `rank` (TensorFlow's WithRank): one
+/// of unknown rank becomes `rank` unknown dimensions; another rank fails,
+/// naming `what`.
+TensorShape with_rank(const InferContext& c, const TensorShape& s, int rank, const char* what);
 /// NumPy broadcasting of two (possibly partial) shapes.
 TensorShape broadcast(const InferContext& c, const TensorShape& a, const TensorShape& b);
 

@@ -12,24 +12,30 @@ namespace {
 std::string mat_str(const TensorShape& s) { return s.to_debug_string(); }
 
 void infer_matmul(InferContext& c) {
-  const Tensor &a = c.inputs[0], &b = c.inputs[1];
-  infer::require_float(c, a, "a");
-  infer::require_same_dtype(c, a, b);
-  if (a.rank() != 2 || b.rank() != 2)
-    c.fail("MatMul takes matrices (rank 2), got ", mat_str(a.shape()), " and ", mat_str(b.shape()));
+  const Tensor &a_in = c.inputs[0], &b_in = c.inputs[1];
+  infer::require_float(c, a_in, "a");
+  infer::require_same_dtype(c, a_in, b_in);
+  if ((a_in.shape().rank_known() && a_in.rank() != 2) || (b_in.shape().rank_known() && b_in.rank() != 2))
+    c.fail("MatMul takes matrices (rank 2), got ", mat_str(a_in.shape()), " and ", mat_str(b_in.shape()));
+  TensorShape a = infer::with_rank(c, a_in.shape(), 2, "a"), b = infer::with_rank(c, b_in.shape(), 2, "b");
   bool ta = c.attrs.get<bool>("transpose_a"), tb = c.attrs.get<bool>("transpose_b");
   int64_t m = a.dim(ta ? 1 : 0), k = a.dim(ta ? 0 : 1);
   int64_t k2 = b.dim(tb ? 1 : 0), n = b.dim(tb ? 0 : 1);
   if (k >= 0 && k2 >= 0 && k != k2)
-    c.fail("inner dimensions differ: ", mat_str(a.shape()), " vs ", mat_str(b.shape()),
-           ta || tb ? " (after transposes)" : "");
-  c.outputs.push_back({a.dtype(), TensorShape{m, n}});
+    c.fail("inner dimensions differ: ", mat_str(a), " vs ", mat_str(b), ta || tb ? " (after transposes)" : "");
+  c.outputs.push_back({a_in.dtype(), TensorShape{m, n}});
 }
 
 void infer_batch_matmul(InferContext& c) {
   const Tensor &a = c.inputs[0], &b = c.inputs[1];
   infer::require_float(c, a, "a");
   infer::require_same_dtype(c, a, b);
+  if (!a.shape().rank_known() || !b.shape().rank_known()) {  // (ranks and dimensions are checked when it runs)
+    if ((a.shape().rank_known() && a.rank() < 2) || (b.shape().rank_known() && b.rank() < 2))
+      c.fail("operands must have rank >= 2, got ", mat_str(a.shape()), " and ", mat_str(b.shape()));
+    c.outputs.push_back({a.dtype(), TensorShape::unknown_rank()});
+    return;
+  }
   if (a.rank() < 2 || b.rank() < 2)
     c.fail("operands must have rank >= 2, got ", mat_str(a.shape()), " and ", mat_str(b.shape()));
   bool ta = c.attrs.get<bool>("adj_x"), tb = c.attrs.get<bool>("adj_y");
@@ -57,7 +63,7 @@ EMBER_DEFINE_OP(op_name::BatchMatMulV2).inputs(2).attr("adj_x", AttrKind::Bool).
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   ApiScope api("matmul");
-  if (a.rank() == 2 && b.rank() == 2)
+  if (a.shape().rank_known() && b.shape().rank_known() && a.rank() == 2 && b.rank() == 2)
     return execute1(EMBER_OP(op_name::MatMul), {a, b},
                     {{"transpose_a", transpose_a}, {"transpose_b", transpose_b}});
   return execute1(EMBER_OP(op_name::BatchMatMulV2), {a, b},

@@ -17,16 +17,18 @@ namespace {
 int64_t channels(const InferContext& c, const Tensor& x) {
   if (x.dtype() != float32 && x.dtype() != float64)
     c.fail("x must be float32 or float64, got ", dtype_name(x.dtype()));
-  if (!x.shape().rank_known() || x.shape().rank() < 2)
-    c.fail("x must have rank >= 2 (NHWC: channels last), got ", x.shape().to_debug_string());
   const auto& f = c.attrs.get<std::string>("data_format");
   if (f != "NHWC") c.fail("data_format '", f, "' is not supported; ember's batch norm is NHWC");
   if (c.attrs.get<double>("epsilon") < 0) c.fail("epsilon must be non-negative");
+  if (!x.shape().rank_known()) return TensorShape::kUnknown;  // (checked when it runs)
+  if (x.shape().rank() < 2)
+    c.fail("x must have rank >= 2 (NHWC: channels last), got ", x.shape().to_debug_string());
   return x.shape().dim(-1);
 }
 
 void check_vector(const InferContext& c, const Tensor& v, const char* what, int64_t ch, DType t) {
   if (v.dtype() != t) c.fail(what, " is ", dtype_name(v.dtype()), ", x ", dtype_name(t));
+  if (!v.shape().rank_known()) return;
   if (v.shape().rank() != 1 || (ch >= 0 && v.shape().dim(0) >= 0 && v.shape().dim(0) != ch))
     c.fail(what, " must have shape [", ch, "], got ", v.shape().to_debug_string());
 }

@@ -38,6 +38,19 @@ TensorShape reduced_shape(const InferContext& c, const TensorShape& in) {
   return TensorShape(std::move(out));
 }
 
+// Reducing over axes known when the op runs: kept dimensions keep the rank.
+void infer_reduce_unresolved(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  DType t = c.inputs[0].dtype();
+  if (c.op.name == op_name::All || c.op.name == op_name::Any)
+    infer::require_bool(c, c.inputs[0]);
+  else
+    infer::require_numeric(c, c.inputs[0]);
+  bool keep = c.attrs.get<bool>("keep_dims");
+  c.outputs.push_back({t, keep && in.rank_known() ? TensorShape(Dims(static_cast<size_t>(in.rank()), TensorShape::kUnknown))
+                                                  : TensorShape::unknown_rank()});
+}
+
 void infer_reduce_numeric(InferContext& c) {
   infer::require_numeric(c, c.inputs[0]);
   c.outputs.push_back({c.inputs[0].dtype(), reduced_shape(c, c.inputs[0].shape())});
@@ -55,13 +68,17 @@ void infer_reduce_minmax(InferContext& c) {
 void infer_arg(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
   infer::require_numeric(c, c.inputs[0]);
+  DType index_type = c.attrs.get<DType>("output_type");
+  if (index_type != int64 && index_type != int32)
+    c.fail("output_type must be int32 or int64, got ", dtype_name(index_type));
+  if (!in.rank_known()) {  // (the axis is checked when the op runs)
+    c.outputs.push_back({index_type, TensorShape::unknown_rank()});
+    return;
+  }
   if (in.rank() == 0) c.fail("x must have rank >= 1, got a scalar");
   int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), in.rank());
   if (in.dim(static_cast<int>(axis)) == 0)
     c.fail("cannot take the index over an empty axis ", axis);
-  DType index_type = c.attrs.get<DType>("output_type");
-  if (index_type != int64 && index_type != int32)
-    c.fail("output_type must be int32 or int64, got ", dtype_name(index_type));
   Dims out;
   for (int i = 0; i < in.rank(); ++i)
     if (i != axis) out.push_back(in.dim(i));
@@ -69,27 +86,29 @@ void infer_arg(InferContext& c) {
 }
 
 // clang-format off
-EMBER_DEFINE_OP(op_name::Sum).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_sum").set_infer(infer_reduce_numeric);
-EMBER_DEFINE_OP(op_name::Mean).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_mean").set_infer(infer_reduce_numeric);
-EMBER_DEFINE_OP(op_name::Max).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_max").set_infer(infer_reduce_minmax);
-EMBER_DEFINE_OP(op_name::Min).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_min").set_infer(infer_reduce_minmax);
-EMBER_DEFINE_OP(op_name::Prod).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_prod").set_infer(infer_reduce_numeric);
-EMBER_DEFINE_OP(op_name::All).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_all").set_infer(infer_reduce_bool).not_differentiable();
-EMBER_DEFINE_OP(op_name::Any).inputs(1).attr("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_any").set_infer(infer_reduce_bool).not_differentiable();
+EMBER_DEFINE_OP(op_name::Sum).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_sum").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved);
+EMBER_DEFINE_OP(op_name::Mean).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_mean").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved);
+EMBER_DEFINE_OP(op_name::Max).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_max").set_infer(infer_reduce_minmax).set_infer_unresolved(infer_reduce_unresolved);
+EMBER_DEFINE_OP(op_name::Min).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_min").set_infer(infer_reduce_minmax).set_infer_unresolved(infer_reduce_unresolved);
+EMBER_DEFINE_OP(op_name::Prod).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_prod").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved);
+EMBER_DEFINE_OP(op_name::All).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_all").set_infer(infer_reduce_bool).set_infer_unresolved(infer_reduce_unresolved).not_differentiable();
+EMBER_DEFINE_OP(op_name::Any).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_any").set_infer(infer_reduce_bool).set_infer_unresolved(infer_reduce_unresolved).not_differentiable();
 EMBER_DEFINE_OP(op_name::ArgMax).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmax").set_infer(infer_arg).not_differentiable();
 EMBER_DEFINE_OP(op_name::ArgMin).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmin").set_infer(infer_arg).not_differentiable();
 // clang-format on
 
-std::vector<int64_t> resolve_axes(const Tensor& x, const Axes& axes) {
-  if (axes) return *axes;
-  std::vector<int64_t> all(static_cast<size_t>(x.rank()));
-  for (int i = 0; i < x.rank(); ++i) all[static_cast<size_t>(i)] = i;
-  return all;
-}
-
+// Axes none: every axis. Of a rank known only when the op runs (a trace of
+// unknown rank), that is range(rank(x)), computed then, as TensorFlow does.
 Tensor reduce(const OpDef& op, const Tensor& x, const Axes& axes, bool keepdims) {
   ApiScope api(op.api_name.c_str());
-  return execute1(op, {x}, {{"axis", resolve_axes(x, axes)}, {"keep_dims", keepdims}});
+  if (!axes && !x.shape().rank_known())
+    return execute1(op, {x, range(constant(0), rank(x), constant(1))}, {{"keep_dims", keepdims}});
+  std::vector<int64_t> all;
+  if (!axes) {
+    all.resize(static_cast<size_t>(x.rank()));
+    for (int i = 0; i < x.rank(); ++i) all[static_cast<size_t>(i)] = i;
+  }
+  return execute1(op, {x}, {{"axis", axes ? *axes : all}, {"keep_dims", keepdims}});
 }
 
 // An inf-free version of m for subtracting: non-finite maxima become 0.
@@ -129,7 +148,8 @@ Tensor reduce_logsumexp(const Tensor& x, Axes axes, bool keepdims) {
   // log Σ exp(x) = m + log Σ exp(x - m), with m the (finite) maximum.
   Tensor m = stop_gradient(finite_or_zero(reduce_max(x, axes, /*keepdims=*/true)));
   Tensor sum = reduce_sum(exp(x - m), axes, keepdims);
-  return log(sum) + (keepdims ? m : reshape(m, sum.shape()));
+  // m without its kept axes (each of size 1): reduced over them again, so no shape need be known.
+  return log(sum) + (keepdims ? m : reduce_max(m, axes, /*keepdims=*/false));
 }
 
 Tensor reduce_variance(const Tensor& x, Axes axes, bool keepdims) {

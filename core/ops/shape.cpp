@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "core/context.h"
 #include "core/op.h"
 #include "core/op_names.h"
 #include "core/ops.h"
@@ -55,16 +56,16 @@ void infer_reshape(InferContext& c) {
 void infer_transpose(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
   const Ints& perm = ints(c, "perm");
-  if (static_cast<int>(perm.size()) != in.rank())
+  const auto rank = static_cast<int64_t>(perm.size());
+  if (in.rank_known() && rank != in.rank())
     c.fail("perm has ", perm.size(), " entries for a tensor of rank ", in.rank());
   std::vector<bool> seen(perm.size(), false);
   Dims out;
   for (int64_t p : perm) {
-    if (p < 0 || p >= in.rank() || seen[static_cast<size_t>(p)])
-      c.fail("perm ", TensorShape(perm).to_debug_string(), " is not a permutation of [0, ",
-             in.rank(), ")");
+    if (p < 0 || p >= rank || seen[static_cast<size_t>(p)])
+      c.fail("perm ", TensorShape(perm).to_debug_string(), " is not a permutation of [0, ", rank, ")");
     seen[static_cast<size_t>(p)] = true;
-    out.push_back(in.dim(static_cast<int>(p)));
+    out.push_back(in.rank_known() ? in.dim(static_cast<int>(p)) : TensorShape::kUnknown);
   }
   c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
 }
@@ -72,11 +73,15 @@ void infer_transpose(InferContext& c) {
 void infer_slice(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
   const Ints &begin = ints(c, "begin"), &size = ints(c, "size");
-  if (static_cast<int>(begin.size()) != in.rank() || static_cast<int>(size.size()) != in.rank())
-    c.fail("begin and size need ", in.rank(), " entries, got ", begin.size(), " and ", size.size());
+  const int rank = in.rank_known() ? in.rank() : static_cast<int>(begin.size());
+  if (static_cast<int>(begin.size()) != rank || static_cast<int>(size.size()) != rank)
+    c.fail("begin and size need ", rank, " entries, got ", begin.size(), " and ", size.size());
   Dims out;
-  for (int i = 0; i < in.rank(); ++i) {
-    int64_t d = in.dim(i), b = begin[static_cast<size_t>(i)], s = size[static_cast<size_t>(i)];
+  for (int i = 0; i < rank; ++i) {
+    int64_t d = in.rank_known() ? in.dim(i) : TensorShape::kUnknown, b = begin[static_cast<size_t>(i)],
+            s = size[static_cast<size_t>(i)];
+    if (d < 0 && (b < 0 || s < -1))
+      c.fail("slice [", b, ", ", b, " + ", s, ") of dimension ", i, " is out of range");
     if (d < 0) {
       out.push_back(s == -1 ? -1 : s);
       continue;
@@ -96,20 +101,40 @@ void infer_slice(InferContext& c) {
 
 void infer_strided_slice(InferContext& c) {
   require_computable(c, c.inputs[0]);
-  c.outputs.push_back(
-      {c.inputs[0].dtype(), canonical_strided_slice(c, c.inputs[0].shape()).final_shape});
+  const TensorShape& in = c.inputs[0].shape();
+  if (!in.rank_known()) {  // (the masks decide the rank: it is known when the op runs)
+    size_t n = ints(c, "begin").size();
+    if (ints(c, "end").size() != n || ints(c, "strides").size() != n)
+      c.fail("begin, end and strides must have the same length, got ", n, ", ", ints(c, "end").size(), ", ",
+             ints(c, "strides").size());
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_rank()});
+    return;
+  }
+  c.outputs.push_back({c.inputs[0].dtype(), canonical_strided_slice(c, in).final_shape});
 }
 
 void infer_concat(InferContext& c) {
   if (c.inputs.empty()) c.fail("needs at least one tensor");
-  const Tensor& first = c.inputs[0];
+  for (size_t i = 1; i < c.inputs.size(); ++i) infer::require_same_dtype(c, c.inputs[0], c.inputs[i]);
+  // The rank comes from the tensors whose rank is known (none: unknown).
+  size_t known = 0;
+  while (known < c.inputs.size() && !c.inputs[known].shape().rank_known()) ++known;
+  if (known == c.inputs.size()) {
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_rank()});
+    return;
+  }
+  const Tensor& first = c.inputs[known];
   int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), first.rank());
   Dims out = first.shape().dims();
-  for (size_t i = 1; i < c.inputs.size(); ++i) {
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
     const Tensor& t = c.inputs[i];
-    infer::require_same_dtype(c, first, t);
+    if (i == known) continue;
+    if (!t.shape().rank_known()) {  // adds an unknown length along the axis
+      out[static_cast<size_t>(axis)] = -1;
+      continue;
+    }
     if (t.rank() != first.rank())
-      c.fail("tensor ", i, " has rank ", t.rank(), ", tensor 0 has rank ", first.rank());
+      c.fail("tensor ", i, " has rank ", t.rank(), ", tensor ", known, " has rank ", first.rank());
     for (int d = 0; d < t.rank(); ++d) {
       if (d == axis) {
         out[static_cast<size_t>(d)] = out[static_cast<size_t>(d)] < 0 || t.dim(d) < 0
@@ -119,6 +144,8 @@ void infer_concat(InferContext& c) {
                  t.dim(d) != out[static_cast<size_t>(d)]) {
         c.fail("shapes differ outside axis ", axis, ": ", first.shape().to_debug_string(), " vs ",
                t.shape().to_debug_string(), " (tensor ", i, ")");
+      } else if (out[static_cast<size_t>(d)] < 0) {
+        out[static_cast<size_t>(d)] = t.dim(d);
       }
     }
   }
@@ -128,22 +155,31 @@ void infer_concat(InferContext& c) {
 void infer_pack(InferContext& c) {
   if (c.inputs.empty()) c.fail("needs at least one tensor");
   const Tensor& first = c.inputs[0];
+  TensorShape merged = first.shape();  // what every tensor's shape allows
   for (size_t i = 1; i < c.inputs.size(); ++i) {
     infer::require_same_dtype(c, first, c.inputs[i]);
-    if (!c.inputs[i].shape().is_compatible_with(first.shape()))
-      c.fail("all tensors must have the same shape: ", first.shape().to_debug_string(), " vs ",
+    std::optional<TensorShape> m = merged.merge_with(c.inputs[i].shape());
+    if (!m)
+      c.fail("all tensors must have the same shape: ", merged.to_debug_string(), " vs ",
              c.inputs[i].shape().to_debug_string(), " (tensor ", i, ")");
+    merged = *m;
   }
   if (c.attrs.get<int64_t>("N") != static_cast<int64_t>(c.inputs.size()))
     c.fail("N is ", c.attrs.get<int64_t>("N"), " but ", c.inputs.size(), " tensors were given");
-  int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), first.rank() + 1);
-  Dims out = first.shape().dims();
+  if (!merged.rank_known()) {  // (the axis is checked when the op runs)
+    c.outputs.push_back({first.dtype(), TensorShape::unknown_rank()});
+    return;
+  }
+  int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), merged.rank() + 1);
+  Dims out = merged.dims();
   out.insert(static_cast<size_t>(axis), static_cast<int64_t>(c.inputs.size()));
   c.outputs.push_back({first.dtype(), TensorShape(std::move(out))});
 }
 
 void infer_unpack(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
+  // How many tensors it makes is the unstacked dimension: it must be known (TensorFlow's "Cannot infer num").
+  if (!in.rank_known()) c.fail("cannot unstack a tensor of unknown rank: the number of tensors must be known");
   if (in.rank() < 1) c.fail("cannot unstack a scalar");
   int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), in.rank());
   int64_t num = in.dim(static_cast<int>(axis));
@@ -156,10 +192,10 @@ void infer_unpack(InferContext& c) {
 
 void infer_split(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
-  if (in.rank() < 1) c.fail("cannot split a scalar");
-  int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), in.rank());
+  if (in.rank_known() && in.rank() < 1) c.fail("cannot split a scalar");
+  int64_t axis = in.rank_known() ? infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), in.rank()) : 0;
   Ints sizes = ints(c, "size_splits");
-  int64_t d = in.dim(static_cast<int>(axis));
+  int64_t d = in.rank_known() ? in.dim(static_cast<int>(axis)) : TensorShape::kUnknown;
   int64_t total = 0, unknown = -1;
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (sizes[i] == -1) {
@@ -181,6 +217,10 @@ void infer_split(InferContext& c) {
     }
   }
   for (int64_t s : sizes) {
+    if (!in.rank_known()) {
+      c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_rank()});
+      continue;
+    }
     Dims out = in.dims();
     out[static_cast<size_t>(axis)] = s;
     c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
@@ -190,12 +230,13 @@ void infer_split(InferContext& c) {
 void infer_tile(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
   const Ints& m = ints(c, "multiples");
-  if (static_cast<int>(m.size()) != in.rank())
+  if (in.rank_known() && static_cast<int>(m.size()) != in.rank())
     c.fail("multiples has ", m.size(), " entries for a tensor of rank ", in.rank());
   Dims out;
-  for (int i = 0; i < in.rank(); ++i) {
-    if (m[static_cast<size_t>(i)] < 0) c.fail("multiples[", i, "] is negative");
-    out.push_back(in.dim(i) < 0 ? -1 : infer::mul_dims(c, in.dim(i), m[static_cast<size_t>(i)]));
+  for (size_t i = 0; i < m.size(); ++i) {
+    if (m[i] < 0) c.fail("multiples[", i, "] is negative");
+    int64_t d = in.rank_known() ? in.dim(static_cast<int>(i)) : TensorShape::kUnknown;
+    out.push_back(d < 0 ? -1 : infer::mul_dims(c, d, m[i]));
   }
   c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
 }
@@ -213,8 +254,10 @@ void infer_pad(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
   require_computable(c, c.inputs[0]);
   const Ints& p = ints(c, "paddings");
-  if (static_cast<int>(p.size()) != 2 * in.rank())
-    c.fail("paddings needs ", in.rank(), " (before, after) pairs, got ", p.size() / 2);
+  if (p.size() % 2 != 0) c.fail("paddings needs (before, after) pairs, got ", p.size(), " values");
+  const int rank = in.rank_known() ? in.rank() : static_cast<int>(p.size() / 2);
+  if (static_cast<int>(p.size()) != 2 * rank)
+    c.fail("paddings needs ", rank, " (before, after) pairs, got ", p.size() / 2);
   if (c.op.name == op_name::PadV2 && c.inputs[0].dtype() == bool_) {
     double v = c.attrs.get<double>("constant_values");
     if (v != 0 && v != 1)
@@ -223,8 +266,9 @@ void infer_pad(InferContext& c) {
   bool mirror = c.op.name == op_name::MirrorPad;
   bool reflect = mirror && mirror_mode(c) == "REFLECT";
   Dims out;
-  for (int i = 0; i < in.rank(); ++i) {
-    int64_t b = p[2 * static_cast<size_t>(i)], a = p[2 * static_cast<size_t>(i) + 1], d = in.dim(i);
+  for (int i = 0; i < rank; ++i) {
+    int64_t b = p[2 * static_cast<size_t>(i)], a = p[2 * static_cast<size_t>(i) + 1],
+            d = in.rank_known() ? in.dim(i) : TensorShape::kUnknown;
     if (b < 0 || a < 0)
       c.fail("paddings must be non-negative, got (", b, ", ", a, ") for dimension ", i);
     if (mirror && d >= 0 && (reflect ? (b >= d || a >= d) : (b > d || a > d)))
@@ -239,6 +283,10 @@ namespace {
 
 void infer_expand_dims(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
+  if (!in.rank_known()) {  // (a negative axis counts from the end of the rank the op finds)
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_rank()});
+    return;
+  }
   int64_t axis = infer::normalize_axis(c, c.attrs.get<int64_t>("dim"), in.rank() + 1);
   Dims out = in.dims();
   out.insert(static_cast<size_t>(axis), 1);
@@ -248,6 +296,11 @@ void infer_expand_dims(InferContext& c) {
 void infer_squeeze(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
   const Ints& axes_in = ints(c, "squeeze_dims");
+  // Squeezing every size-1 dimension of a shape with unknown ones: which go is known when it runs.
+  if (!in.rank_known() || (axes_in.empty() && !in.is_fully_defined())) {
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_rank()});
+    return;
+  }
   std::vector<bool> drop(static_cast<size_t>(in.rank()), false);
   for (int64_t a : axes_in) {
     int64_t n = infer::normalize_axis(c, a, in.rank());
@@ -269,7 +322,8 @@ void infer_broadcast_to(InferContext& c) {
   infer::require_valid_dims(c, ints(c, "shape"), "shape");
   TensorShape target(ints(c, "shape"));
   TensorShape b = infer::broadcast(c, in, target);
-  if (!(b == target))
+  // (An unknown dimension broadcast against 1 may be 1: checked again when it runs.)
+  if (in.rank_known() && !(in.is_fully_defined() ? b == target : b.is_compatible_with(target)))
     c.fail("cannot broadcast ", in.to_debug_string(), " to ", target.to_debug_string());
   c.outputs.push_back({c.inputs[0].dtype(), target});
 }
@@ -283,8 +337,49 @@ void infer_ensure_shape(InferContext& c) {
   const TensorShape& have = c.inputs[0].shape();
   const TensorShape& want = c.attrs.get<TensorShape>("shape");
   std::optional<TensorShape> out = have.merge_with(want);
+  if (!out && have.is_fully_defined())  // a value checked as it runs: TensorFlow's EnsureShape text
+    c.fail("Shape of tensor ", have.to_debug_string(), " is not compatible with expected shape ", want.to_debug_string(),
+           ".");
   if (!out) c.fail("Shapes ", have.to_string(), " and ", want.to_string(), " are not compatible");
   c.outputs.push_back({c.inputs[0].dtype(), *out});
+}
+
+// The shape queries: known when the op runs, so a trace of unknown shapes
+// can compute with them (tf.shape, tf.rank, tf.size).
+DType shape_out_type(const InferContext& c) {
+  DType t = c.attrs.get<DType>("out_type");
+  if (t != int32 && t != int64) c.fail("out_type must be int32 or int64, got ", dtype_name(t));
+  return t;
+}
+void infer_shape_op(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  c.outputs.push_back({shape_out_type(c), TensorShape{in.rank_known() ? in.rank() : TensorShape::kUnknown}});
+}
+void infer_rank_op(InferContext& c) { c.outputs.push_back({int32, TensorShape{}}); }
+void infer_size_op(InferContext& c) { c.outputs.push_back({shape_out_type(c), TensorShape{}}); }
+
+// Inference while an attribute is still a tensor (OpDef::infer_unresolved):
+// what the rank or the length of that tensor tells.
+int64_t unresolved_length(const InferContext& c, size_t input) {
+  const TensorShape& s = c.inputs[input].shape();
+  return s.rank_known() && s.rank() == 1 ? s.dim(0) : TensorShape::kUnknown;
+}
+TensorShape unknown_dims(int64_t rank) {
+  return rank < 0 ? TensorShape::unknown_rank() : TensorShape(Dims(static_cast<size_t>(rank), TensorShape::kUnknown));
+}
+// The output has the rank of input 0 (a transpose, a tile).
+void infer_same_rank_unresolved(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  c.outputs.push_back({c.inputs[0].dtype(), unknown_dims(in.rank_known() ? in.rank() : -1)});
+}
+// The output's rank is the length of the shape tensor, the last input (a reshape, a broadcast).
+void infer_shaped_unresolved(InferContext& c) {
+  c.outputs.push_back({c.inputs[0].dtype(), unknown_dims(unresolved_length(c, c.inputs.size() - 1))});
+}
+void infer_fill_unresolved(InferContext& c) {
+  DType t = c.attrs.get<DType>("T");
+  if (!is_computable(t)) c.fail("unsupported dtype ", dtype_name(t));
+  c.outputs.push_back({t, unknown_dims(unresolved_length(c, c.inputs.size() - 1))});
 }
 
 void infer_fill(InferContext& c) {
@@ -310,24 +405,27 @@ void infer_strided_slice_grad(InferContext& c) {
 
 // clang-format off
 EMBER_DEFINE_OP(op_name::StridedSliceGrad).inputs(1).attr("begin", AttrKind::Ints).attr("end", AttrKind::Ints).attr("strides", AttrKind::Ints).attr("begin_mask", AttrKind::Int).attr("end_mask", AttrKind::Int).attr("ellipsis_mask", AttrKind::Int).attr("new_axis_mask", AttrKind::Int).attr("shrink_axis_mask", AttrKind::Int).attr("shape", AttrKind::Ints).api("strided_slice_grad").set_infer(infer_strided_slice_grad);
-EMBER_DEFINE_OP(op_name::Reshape).inputs(1).attr("shape", AttrKind::Ints).api("reshape").set_infer(infer_reshape).set_allocates_outputs();
-EMBER_DEFINE_OP(op_name::ExpandDims).inputs(1).attr("dim", AttrKind::Int).api("expand_dims").set_infer(infer_expand_dims).set_allocates_outputs();
+EMBER_DEFINE_OP(op_name::Reshape).inputs(1).attr_or_input("shape", AttrKind::Ints).api("reshape").set_infer(infer_reshape).set_infer_unresolved(infer_shaped_unresolved).set_allocates_outputs();
+EMBER_DEFINE_OP(op_name::ExpandDims).inputs(1).attr_or_input("dim", AttrKind::Int).api("expand_dims").set_infer(infer_expand_dims).set_allocates_outputs();
 EMBER_DEFINE_OP(op_name::Squeeze).inputs(1).attr("squeeze_dims", AttrKind::Ints).api("squeeze").set_infer(infer_squeeze).set_allocates_outputs();
-EMBER_DEFINE_OP(op_name::Transpose).inputs(1).attr("perm", AttrKind::Ints).api("transpose").set_infer(infer_transpose);
-EMBER_DEFINE_OP(op_name::Slice).inputs(1).attr("begin", AttrKind::Ints).attr("size", AttrKind::Ints).api("slice").set_infer(infer_slice);
-EMBER_DEFINE_OP(op_name::StridedSlice).inputs(1).attr("begin", AttrKind::Ints).attr("end", AttrKind::Ints).attr("strides", AttrKind::Ints).attr("begin_mask", AttrKind::Int).attr("end_mask", AttrKind::Int).attr("ellipsis_mask", AttrKind::Int).attr("new_axis_mask", AttrKind::Int).attr("shrink_axis_mask", AttrKind::Int).api("strided_slice").set_infer(infer_strided_slice);
-EMBER_DEFINE_OP(op_name::ConcatV2).variadic_inputs(1).attr("axis", AttrKind::Int).api("concat").set_infer(infer_concat);
+EMBER_DEFINE_OP(op_name::Transpose).inputs(1).attr_or_input("perm", AttrKind::Ints).api("transpose").set_infer(infer_transpose).set_infer_unresolved(infer_same_rank_unresolved);
+EMBER_DEFINE_OP(op_name::Slice).inputs(1).attr_or_input("begin", AttrKind::Ints).attr_or_input("size", AttrKind::Ints).api("slice").set_infer(infer_slice).set_infer_unresolved(infer_same_rank_unresolved);
+EMBER_DEFINE_OP(op_name::StridedSlice).inputs(1).attr_or_input("begin", AttrKind::Ints).attr_or_input("end", AttrKind::Ints).attr_or_input("strides", AttrKind::Ints).attr("begin_mask", AttrKind::Int).attr("end_mask", AttrKind::Int).attr("ellipsis_mask", AttrKind::Int).attr("new_axis_mask", AttrKind::Int).attr("shrink_axis_mask", AttrKind::Int).api("strided_slice").set_infer(infer_strided_slice);
+EMBER_DEFINE_OP(op_name::ConcatV2).variadic_inputs(1).attr_or_input("axis", AttrKind::Int).api("concat").set_infer(infer_concat);
 EMBER_DEFINE_OP(op_name::Pack).variadic_inputs(1).attr("axis", AttrKind::Int).attr("N", AttrKind::Int).api("stack").set_infer(infer_pack);
 EMBER_DEFINE_OP(op_name::Unpack).inputs(1).attr("axis", AttrKind::Int).api("unstack").set_infer(infer_unpack);
 EMBER_DEFINE_OP(op_name::SplitV).inputs(1).attr("size_splits", AttrKind::Ints).attr("axis", AttrKind::Int).api("split").set_infer(infer_split);
-EMBER_DEFINE_OP(op_name::Tile).inputs(1).attr("multiples", AttrKind::Ints).api("tile").set_infer(infer_tile);
+EMBER_DEFINE_OP(op_name::Tile).inputs(1).attr_or_input("multiples", AttrKind::Ints).api("tile").set_infer(infer_tile).set_infer_unresolved(infer_same_rank_unresolved);
 EMBER_DEFINE_OP(op_name::PadV2).inputs(1).attr("paddings", AttrKind::Ints).attr("constant_values", AttrKind::Float).api("pad").set_infer(infer_pad);
-EMBER_DEFINE_OP(op_name::BroadcastTo).inputs(1).attr("shape", AttrKind::Ints).api("broadcast_to").set_infer(infer_broadcast_to);
+EMBER_DEFINE_OP(op_name::BroadcastTo).inputs(1).attr_or_input("shape", AttrKind::Ints).api("broadcast_to").set_infer(infer_broadcast_to).set_infer_unresolved(infer_shaped_unresolved);
 EMBER_DEFINE_OP(op_name::Snapshot).inputs(1).api("snapshot").set_infer(infer_snapshot);
 EMBER_DEFINE_OP(op_name::ZerosLike).inputs(1).api("zeros_like").set_infer(infer_snapshot).not_differentiable();
 EMBER_DEFINE_OP(op_name::OnesLike).inputs(1).api("ones_like").set_infer(infer_snapshot).not_differentiable();
 EMBER_DEFINE_OP(op_name::EnsureShape).inputs(1).attr("shape", AttrKind::Shape).api("ensure_shape").set_infer(infer_ensure_shape).set_allocates_outputs();
-EMBER_DEFINE_OP(op_name::Fill).inputs(0).attr("shape", AttrKind::Ints).attr("value", AttrKind::Float).attr("T", AttrKind::Type).api("fill").set_infer(infer_fill).not_differentiable();
+EMBER_DEFINE_OP(op_name::Fill).inputs(0).attr_or_input("shape", AttrKind::Ints).attr("value", AttrKind::Float).attr("T", AttrKind::Type).api("fill").set_infer(infer_fill).set_infer_unresolved(infer_fill_unresolved).not_differentiable();
+EMBER_DEFINE_OP(op_name::Shape).inputs(1).attr("out_type", AttrKind::Type).api("shape").set_infer(infer_shape_op).not_differentiable();
+EMBER_DEFINE_OP(op_name::Rank).inputs(1).api("rank").set_infer(infer_rank_op).not_differentiable();
+EMBER_DEFINE_OP(op_name::Size).inputs(1).attr("out_type", AttrKind::Type).api("size").set_infer(infer_size_op).not_differentiable();
 // clang-format on
 
 }  // namespace
@@ -427,8 +525,17 @@ Ints iota(int64_t n) {
 
 Tensor reshape(const Tensor& x, const TensorShape& shape) { return x.reshape(shape); }
 
+Tensor reshape(const Tensor& x, const Tensor& shape) {
+  return execute1(EMBER_OP(op_name::Reshape), {x, shape}, {});
+}
+
 Tensor transpose(const Tensor& x, Ints perm) {
   ApiScope api("transpose");
+  if (perm.empty() && !x.shape().rank_known()) {
+    // The reversed axes of a rank known when the op runs: range(rank(x) - 1, -1, -1), as TensorFlow.
+    Tensor last = sub(rank(x), constant(1));
+    return execute1(EMBER_OP(op_name::Transpose), {x, range(last, constant(-1), constant(-1))}, {});
+  }
   if (perm.empty()) {
     perm = iota(x.rank());
     std::reverse(perm.begin(), perm.end());
@@ -478,6 +585,8 @@ std::vector<Tensor> split(const Tensor& x, Ints sizes, int64_t axis) {
 std::vector<Tensor> split(const Tensor& x, int64_t num, int64_t axis) {
   ApiScope api("split");
   EMBER_CHECK(num > 0, InvalidArgument, "[split] num must be positive, got ", num);
+  EMBER_CHECK(x.shape().rank_known(), InvalidArgument, "[split] splitting into ", num,
+              " equal pieces needs the tensor's rank, which is unknown");
   int64_t r = x.rank();
   EMBER_CHECK(axis >= -r && axis < r, InvalidArgument, "[split] axis ", axis,
               " is out of range for a tensor of rank ", r, " (expected [", -r, ", ", r, "))");
@@ -524,6 +633,45 @@ TensorShape broadcast_shapes(const TensorShape& a, const TensorShape& b) {
   Attrs attrs;
   InferContext c{EMBER_OP(op_name::BroadcastTo), {}, attrs, dummy};
   return infer::broadcast(c, a, b);
+}
+
+namespace {
+// A host vector (or scalar) of shape values, as TensorFlow keeps them in host memory.
+Tensor shape_values(const Ints& v, DType out_type, bool scalar = false) {
+  if (out_type == int64) return scalar ? constant(v[0], Device::cpu()) : constant(v, Device::cpu());
+  std::vector<int32_t> narrow;
+  for (int64_t d : v) {
+    EMBER_CHECK(d <= std::numeric_limits<int32_t>::max(), InvalidArgument, "[", context().api ? context().api : "shape",
+                "] ", d, " does not fit out_type int32");
+    narrow.push_back(static_cast<int32_t>(d));
+  }
+  return scalar ? constant(narrow[0], Device::cpu()) : constant(narrow, Device::cpu());
+}
+void check_out_type(const char* api, DType out_type) {
+  EMBER_CHECK(out_type == int32 || out_type == int64, InvalidArgument, "[", api,
+              "] out_type must be int32 or int64, got ", dtype_name(out_type));
+}
+}  // namespace
+
+// Where the shape is known (always, eagerly) the answer is a constant; a
+// trace of unknown shapes asks the op when it runs.
+Tensor shape(const Tensor& x, DType out_type) {
+  ApiScope api("shape");
+  check_out_type("shape", out_type);
+  if (x.shape().is_fully_defined()) return shape_values(x.shape().as_vector(), out_type);
+  return execute1(EMBER_OP(op_name::Shape), {x}, {{"out_type", out_type}});
+}
+
+Tensor rank(const Tensor& x) {
+  if (x.shape().rank_known()) return shape_values({x.rank()}, int32, true);
+  return execute1(EMBER_OP(op_name::Rank), {x});
+}
+
+Tensor size(const Tensor& x, DType out_type) {
+  ApiScope api("size");
+  check_out_type("size", out_type);
+  if (x.shape().is_fully_defined()) return shape_values({x.shape().num_elements()}, out_type, true);
+  return execute1(EMBER_OP(op_name::Size), {x}, {{"out_type", out_type}});
 }
 
 Tensor snapshot(const Tensor& x) { return execute1(EMBER_OP(op_name::Snapshot), {x}); }

@@ -14,7 +14,7 @@ namespace {
 
 void infer_softmax(InferContext& c) {
   infer::require_float(c, c.inputs[0], "logits");
-  if (c.inputs[0].rank() < 1) c.fail("logits must have rank >= 1, got a scalar");
+  if (c.inputs[0].shape().rank_known() && c.inputs[0].rank() < 1) c.fail("logits must have rank >= 1, got a scalar");
   c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()});
 }
 
@@ -29,6 +29,9 @@ namespace {
 // Runs a last-axis op along `axis` by moving that axis last and back.
 Tensor along_axis(const OpDef& op, const Tensor& x, int64_t axis) {
   ApiScope api(op.api_name.c_str());
+  if (axis == -1 && !x.shape().rank_known()) return execute1(op, {x});  // the last axis, whatever the rank
+  EMBER_CHECK(x.shape().rank_known(), InvalidArgument, "[", op.api_name, "] axis ", axis,
+              " of a tensor of unknown rank: only the last axis (-1) is supported there");
   int64_t r = x.rank();
   EMBER_CHECK(r >= 1, InvalidArgument, "[", op.api_name,
               "] logits must have rank >= 1, got a scalar");
@@ -63,22 +66,25 @@ void infer_xent(InferContext& c) {
   const Tensor& l = c.inputs[1];
   if (f.dtype() != float32 && f.dtype() != float64)
     c.fail("logits must be float32 or float64, got ", dtype_name(f.dtype()));
-  if (f.shape().rank() != 2) c.fail("logits must be a matrix, got shape ", f.shape().to_debug_string());
+  TensorShape logits = infer::with_rank(c, f.shape(), 2, "logits");
   if (c.op.name == op_name::SoftmaxCrossEntropyWithLogits) {
     if (l.dtype() != f.dtype())
       c.fail("labels are ", dtype_name(l.dtype()), ", logits ", dtype_name(f.dtype()));
-    if (!l.shape().is_compatible_with(f.shape()))
-      c.fail("labels have shape ", l.shape().to_debug_string(), ", logits ",
-             f.shape().to_debug_string());
+    std::optional<TensorShape> both = infer::with_rank(c, l.shape(), 2, "labels").merge_with(logits);
+    if (!both)
+      c.fail("labels have shape ", l.shape().to_debug_string(), ", logits ", logits.to_debug_string());
+    logits = *both;
   } else {
     if (l.dtype() != int32 && l.dtype() != int64)
       c.fail("labels must be int32 or int64, got ", dtype_name(l.dtype()));
-    if (l.shape().rank() != 1 || !TensorShape{l.shape().dim(0)}.is_compatible_with({f.shape().dim(0)}))
-      c.fail("labels must have shape [", f.shape().dim(0), "] for logits of shape ",
-             f.shape().to_debug_string(), ", got ", l.shape().to_debug_string());
+    TensorShape labels = infer::with_rank(c, l.shape(), 1, "labels");
+    if (!labels.is_compatible_with({logits.dim(0)}))
+      c.fail("labels must have shape [", logits.dim(0), "] for logits of shape ", logits.to_debug_string(),
+             ", got ", l.shape().to_debug_string());
+    if (logits.dim(0) < 0) logits.set_dim(0, labels.dim(0));
   }
-  c.outputs.push_back({f.dtype(), TensorShape{f.shape().dim(0)}});
-  c.outputs.push_back({f.dtype(), f.shape()});
+  c.outputs.push_back({f.dtype(), TensorShape{logits.dim(0)}});
+  c.outputs.push_back({f.dtype(), logits});
 }
 
 // clang-format off
@@ -100,6 +106,7 @@ std::vector<int64_t> batch_dims(const Tensor& logits) {
 Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits, int64_t axis) {
   const char* api = "softmax_cross_entropy_with_logits";
   ApiScope scope(api);
+  EMBER_CHECK(logits.shape().rank_known(), InvalidArgument, "[", api, "] logits of unknown rank are not supported");
   int64_t r = logits.rank();
   EMBER_CHECK(r >= 1, InvalidArgument, "[", api, "] logits must have rank >= 1, got a scalar");
   EMBER_CHECK(axis >= -r && axis < r, InvalidArgument, "[", api, "] axis ", axis,
@@ -125,6 +132,7 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
 Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
   const char* api = "sparse_softmax_cross_entropy_with_logits";
   ApiScope scope(api);
+  EMBER_CHECK(logits.shape().rank_known(), InvalidArgument, "[", api, "] logits of unknown rank are not supported");
   EMBER_CHECK(logits.rank() >= 1, InvalidArgument, "[", api,
               "] logits must have rank >= 1, got a scalar");
   std::vector<int64_t> batch = batch_dims(logits);

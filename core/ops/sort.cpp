@@ -15,10 +15,15 @@ void infer_top_k(InferContext& c) {
   const Tensor& x = c.inputs[0];
   if (x.dtype() != float32 && x.dtype() != float64 && x.dtype() != int32 && x.dtype() != int64)
     c.fail("input must be float32, float64, int32 or int64, got ", dtype_name(x.dtype()));
-  if (!x.shape().rank_known() || x.shape().rank() < 1) c.fail("input must have rank >= 1, got a scalar");
   int64_t k = c.attrs.get<int64_t>("k");
-  int64_t n = x.shape().dim(-1);
   if (k < 0) c.fail("k must be non-negative, got ", k);
+  if (!x.shape().rank_known()) {  // (its rank is checked when it runs)
+    c.outputs.push_back({x.dtype(), TensorShape::unknown_rank()});
+    c.outputs.push_back({int32, TensorShape::unknown_rank()});
+    return;
+  }
+  if (x.shape().rank() < 1) c.fail("input must have rank >= 1, got a scalar");
+  int64_t n = x.shape().dim(-1);
   if (n >= 0 && k > n) c.fail("input must have at least k = ", k, " columns, got ", n);
   if (k > std::numeric_limits<int32_t>::max()) c.fail("k is too large");
   std::vector<int64_t> d = x.shape().as_vector();
@@ -32,11 +37,15 @@ void infer_in_top_k(InferContext& c) {
   const Tensor& t = c.inputs[1];
   if (p.dtype() != float32) c.fail("predictions must be float32, got ", dtype_name(p.dtype()));
   if (t.dtype() != int32 && t.dtype() != int64) c.fail("targets must be int32 or int64, got ", dtype_name(t.dtype()));
-  if (p.shape().rank() != 2) c.fail("predictions must be a matrix, got ", p.shape().to_debug_string());
-  if (t.shape().rank() != 1 || !TensorShape{t.shape().dim(0)}.is_compatible_with({p.shape().dim(0)}))
-    c.fail("targets must have shape [", p.shape().dim(0), "], got ", t.shape().to_debug_string());
   if (c.attrs.get<int64_t>("k") < 0) c.fail("k must be non-negative");
-  c.outputs.push_back({bool_, TensorShape{p.shape().dim(0)}});
+  if (p.shape().rank_known() && p.shape().rank() != 2)
+    c.fail("predictions must be a matrix, got ", p.shape().to_debug_string());
+  if (t.shape().rank_known() && t.shape().rank() != 1)
+    c.fail("targets must be a vector, got ", t.shape().to_debug_string());
+  int64_t rows = p.shape().rank_known() ? p.shape().dim(0) : TensorShape::kUnknown;
+  if (t.shape().rank_known() && !TensorShape{t.shape().dim(0)}.is_compatible_with({rows}))
+    c.fail("targets must have shape [", rows, "], got ", t.shape().to_debug_string());
+  c.outputs.push_back({bool_, TensorShape{rows >= 0 || !t.shape().rank_known() ? rows : t.shape().dim(0)}});
 }
 
 [[maybe_unused]] const bool sort_ops_defined = [] {
