@@ -1,5 +1,6 @@
 #include "graph/function.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "autograd/tape.h"
@@ -33,9 +34,47 @@ std::string TensorSpec::to_string() const {
   return out + (name.empty() ? "None" : "'" + name + "'") + ")";
 }
 
+namespace {
+// Floats as Python's trace types compare them, except that a NaN equals a
+// NaN (else a function traced with nan could never be called again).
+bool same_double(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+}  // namespace
+
 bool operator==(const BakedValue& a, const BakedValue& b) {
-  return a.v == b.v;  // by value: lists and maps elementwise, user types by their operator==
+  // By value: lists and maps elementwise, user types by their operator==.
+  if (a.v.index() != b.v.index()) return false;
+  if (const auto* x = std::get_if<double>(&a.v)) return same_double(*x, std::get<double>(b.v));
+  if (const auto* x = std::get_if<BakedValue::List>(&a.v)) return *x == std::get<BakedValue::List>(b.v);
+  if (const auto* x = std::get_if<BakedValue::Map>(&a.v)) return *x == std::get<BakedValue::Map>(b.v);
+  return a.v == b.v;
 }
+
+namespace {
+void hash_combine(size_t& h, size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); }
+
+size_t baked_hash(const BakedValue& b) {
+  size_t h = b.v.index();
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+        } else if constexpr (std::is_same_v<T, double>) {
+          // Equal values hash equal: every NaN alike, -0.0 as 0.0.
+          hash_combine(h, std::isnan(x) ? 1 : std::hash<double>{}(x == 0 ? 0.0 : x));
+        } else if constexpr (std::is_same_v<T, BakedValue::List>) {
+          for (const BakedValue& e : x) hash_combine(h, baked_hash(e));
+        } else if constexpr (std::is_same_v<T, BakedValue::Map>) {
+          for (const auto& [k, e] : x) hash_combine(h, std::hash<std::string>{}(k)), hash_combine(h, baked_hash(e));
+        } else if constexpr (std::is_same_v<T, BakedValue::Opaque>) {
+          hash_combine(h, x.hash);
+        } else {
+          hash_combine(h, std::hash<T>{}(x));
+        }
+      },
+      b.v);
+  return h;
+}
+}  // namespace
 
 std::string BakedValue::to_string() const {
   std::ostringstream os;
@@ -160,11 +199,11 @@ Traced trace_once(const FunctionOptions& options, const std::vector<CallArg>& si
 
 }  // namespace
 
-ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, const TraceBody& body,
-                                             bool counts) {
-  std::lock_guard<std::mutex> lock(mu);
+namespace {
+
+// The call's signature: tensors become specs (the input signature's, when given).
+std::vector<CallArg> signature_of(const FunctionOptions& options, const std::vector<CallArg>& args) {
   const std::string where = "[" + options.name + "] ";
-  // The call's signature: tensors become specs (the input signature's, when given).
   std::vector<CallArg> sig = args;
   size_t tensor_index = 0;
   for (size_t i = 0; i < sig.size(); ++i) {
@@ -197,36 +236,134 @@ ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, c
   if (options.input_signature)
     EMBER_CHECK(tensor_index == options.input_signature->size(), InvalidArgument, where, "called with ",
                 tensor_index, " tensor arguments; its input_signature has ", options.input_signature->size());
+  return sig;
+}
 
-  // Lookup: an exact match, else the most specific trace that covers the call.
-  auto covers = [&](const std::vector<CallArg>& t) {
-    if (t.size() != sig.size()) return false;
-    for (size_t i = 0; i < sig.size(); ++i) {
-      if (t[i].kind != sig[i].kind) return false;
-      switch (t[i].kind) {
-        case Kind::Spec:
-          if (!spec_covers(t[i].spec, sig[i].spec)) return false;
-          break;
-        case Kind::Variable: {
-          const Variable &x = t[i].variable, &y = sig[i].variable;
-          if (x.dtype() != y.dtype() || !(x.shape() == y.shape()) || x.trainable() != y.trainable() ||
-              alias_of(t, i) != alias_of(sig, i))
-            return false;
-          break;
+// Whether trace signature `t` admits a call of signature `sig` (equal, or more general).
+bool covers(const std::vector<CallArg>& t, const std::vector<CallArg>& sig) {
+  if (t.size() != sig.size()) return false;
+  for (size_t i = 0; i < sig.size(); ++i) {
+    if (t[i].kind != sig[i].kind) return false;
+    switch (t[i].kind) {
+      case Kind::Spec:
+        if (!spec_covers(t[i].spec, sig[i].spec)) return false;
+        break;
+      case Kind::Variable: {
+        const Variable &x = t[i].variable, &y = sig[i].variable;
+        if (x.dtype() != y.dtype() || !(x.shape() == y.shape()) || x.trainable() != y.trainable() ||
+            alias_of(t, i) != alias_of(sig, i))
+          return false;
+        break;
+      }
+      default:
+        if (!(t[i].value == sig[i].value)) return false;
+    }
+  }
+  return true;
+}
+
+// Whether a signature has an unknown dimension (so it may cover other signatures).
+bool is_general(const std::vector<CallArg>& sig) { return generality(sig) > 0; }
+
+// reduce_retracing: `sig` generalised against a trace of the same structure
+// (differing dimensions unknown), or as it is.
+std::vector<CallArg> generalized(const std::vector<std::pair<std::vector<CallArg>, ConcreteFunction>>& traces,
+                                 const std::vector<CallArg>& sig) {
+  for (const auto& [t, cf] : traces) {
+    if (t.size() != sig.size()) continue;
+    std::vector<CallArg> general = sig;
+    bool same = true;
+    for (size_t i = 0; i < sig.size() && same; ++i) {
+      if (t[i].kind != sig[i].kind) {
+        same = false;
+      } else if (t[i].kind == Kind::Spec) {
+        const TensorShape &a = t[i].spec.shape, &b = sig[i].spec.shape;
+        if (t[i].spec.dtype != sig[i].spec.dtype) {
+          same = false;
+        } else if (!a.rank_known() || !b.rank_known() || a.rank() != b.rank()) {
+          general[i].spec.shape = TensorShape::unknown_rank();
+        } else {
+          TensorShape g = b;
+          for (int d = 0; d < a.rank(); ++d)
+            if (a.dim(d) != b.dim(d)) g.set_dim(d, TensorShape::kUnknown);
+          general[i].spec.shape = g;
         }
-        default:
-          if (!(t[i].value == sig[i].value)) return false;
+      } else if (t[i].kind == Kind::Value) {
+        same = t[i].value == sig[i].value;
       }
     }
-    return true;
-  };
-  const ConcreteFunction* best = nullptr;
-  int best_generality = 0;
-  for (const auto& [t, cf] : traces) {
-    if (!covers(t)) continue;
-    int g = generality(t);
-    if (!best || g < best_generality) best = &cf, best_generality = g;
+    if (same) return general;
   }
+  return sig;
+}
+
+// The traces in progress on this thread (a traced callable may call its own
+// function again): a call with a signature still being traced recurses
+// without end.
+struct InProgress {
+  const FunctionState* state;
+  const std::vector<CallArg>* sig;
+};
+thread_local std::vector<InProgress> tracing_now;
+constexpr size_t kMaxTraceDepth = 64;
+
+struct TraceGuard {
+  TraceGuard(const FunctionState* state, const std::vector<CallArg>& sig, const std::string& name) {
+    size_t depth = 0;
+    for (const InProgress& p : tracing_now) {
+      if (p.state != state) continue;
+      ++depth;
+      EMBER_CHECK(!(covers(*p.sig, sig) && covers(sig, *p.sig)), InvalidArgument, "[", name,
+                  "] the function calls itself with the arguments it is being traced for, so its "
+                  "recursion never ends; a recursive call must change a plain (baked) argument that ends it");
+    }
+    EMBER_CHECK(depth < kMaxTraceDepth, InvalidArgument, "[", name, "] the function calls itself ", depth,
+                " traces deep; recursion deeper than ", kMaxTraceDepth, " is not traced");
+    tracing_now.push_back({state, &sig});
+  }
+  ~TraceGuard() { tracing_now.pop_back(); }
+  TraceGuard(const TraceGuard&) = delete;
+  TraceGuard& operator=(const TraceGuard&) = delete;
+};
+
+}  // namespace
+
+size_t signature_hash(const std::vector<CallArg>& sig) {
+  size_t h = sig.size();
+  for (size_t i = 0; i < sig.size(); ++i) {
+    const CallArg& a = sig[i];
+    hash_combine(h, static_cast<size_t>(a.kind));
+    switch (a.kind) {
+      case Kind::Spec:
+        hash_combine(h, static_cast<size_t>(a.spec.dtype));
+        hash_combine(h, a.spec.shape.rank_known() ? a.spec.shape.dims().size() : 1000);
+        for (int64_t d : a.spec.shape.dims()) hash_combine(h, static_cast<size_t>(d));
+        break;
+      case Kind::Variable:
+        hash_combine(h, static_cast<size_t>(a.variable.dtype()));
+        for (int64_t d : a.variable.shape().dims()) hash_combine(h, static_cast<size_t>(d));
+        hash_combine(h, a.variable.trainable());
+        hash_combine(h, alias_of(sig, i));
+        break;
+      default:
+        hash_combine(h, baked_hash(a.value));
+    }
+  }
+  return h;
+}
+
+std::vector<ConcreteFunction> FunctionState::list() const {
+  std::lock_guard<std::recursive_mutex> lock(mu);
+  std::vector<ConcreteFunction> out;
+  for (const auto& t : traces) out.push_back(t.second);
+  return out;
+}
+
+ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, const TraceBody& body,
+                                             bool counts) {
+  std::lock_guard<std::recursive_mutex> lock(mu);
+  std::vector<CallArg> sig = signature_of(options, args);
+
   auto note_call = [&](bool traced) {
     if (!counts) return;
     recent.push_back(traced);
@@ -242,44 +379,50 @@ ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, c
           options.name);
     }
   };
-  if (best) {
-    note_call(false);
-    return *best;
-  }
-  if (options.reduce_retracing) {
-    // Generalise against a trace of the same structure: differing dimensions become unknown.
-    for (const auto& [t, cf] : traces) {
-      if (t.size() != sig.size()) continue;
-      std::vector<CallArg> general = sig;
-      bool same = true;
-      for (size_t i = 0; i < sig.size() && same; ++i) {
-        if (t[i].kind != sig[i].kind) {
-          same = false;
-        } else if (t[i].kind == Kind::Spec) {
-          const TensorShape &a = t[i].spec.shape, &b = sig[i].spec.shape;
-          if (t[i].spec.dtype != sig[i].spec.dtype) {
-            same = false;
-          } else if (!a.rank_known() || !b.rank_known() || a.rank() != b.rank()) {
-            general[i].spec.shape = TensorShape::unknown_rank();
-          } else {
-            TensorShape g = b;
-            for (int d = 0; d < a.rank(); ++d)
-              if (a.dim(d) != b.dim(d)) g.set_dim(d, TensorShape::kUnknown);
-            general[i].spec.shape = g;
-          }
-        } else if (t[i].kind == Kind::Value) {
-          same = t[i].value == sig[i].value;
-        }
-      }
-      if (same) {
-        sig = std::move(general);
-        break;
-      }
+  // A trace whose executor holds buffers: it goes to the end of the warm
+  // list, and the least recently used beyond the bound lets its buffers go.
+  auto touch = [&](const ConcreteFunction& cf) {
+    if (!warm.empty() && warm.back().impl_ == cf.impl_) return;
+    auto it = std::find_if(warm.begin(), warm.end(), [&](const ConcreteFunction& w) { return w.impl_ == cf.impl_; });
+    if (it != warm.end()) warm.erase(it);
+    warm.push_back(cf);
+    if (warm.size() > kMaxWarmTraces) {
+      warm.front().impl_->executor->release_buffers();
+      warm.erase(warm.begin());
+    }
+  };
+
+  // Lookup: an exact match, else the most specific trace that covers the call.
+  const size_t hash = signature_hash(sig);
+  auto [lo, hi] = exact.equal_range(hash);
+  for (auto it = lo; it != hi; ++it) {
+    const auto& [t, cf] = traces[it->second];
+    if (covers(t, sig) && covers(sig, t)) {
+      note_call(false);
+      touch(cf);
+      return cf;
     }
   }
+  const ConcreteFunction* best = nullptr;
+  int best_generality = 0;
+  if (general_traces > 0) {
+    for (const auto& [t, cf] : traces) {
+      if (!covers(t, sig)) continue;
+      int g = generality(t);
+      if (!best || g < best_generality) best = &cf, best_generality = g;
+    }
+  }
+  if (best) {
+    note_call(false);
+    ConcreteFunction found = *best;
+    touch(found);
+    return found;
+  }
+  if (options.reduce_retracing) sig = generalized(traces, sig);
 
   // Trace. The first trace may create variables; it is then traced again
   // without creating them, and that second graph is the function.
+  TraceGuard guard(this, sig, options.name);
   bool first = !traced_once;
   Traced t = trace_once(options, sig, args, body, first, traced_once && !first_trace_created_variables);
   ++traces_total;
@@ -304,8 +447,11 @@ ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, c
   impl->executor = std::make_unique<Executor>(*impl->graph, nullptr, options.cuda_graphs);
   init_call_op(*impl);
   ConcreteFunction cf(impl);
+  exact.emplace(signature_hash(sig), traces.size());
+  general_traces += is_general(sig);
   traces.emplace_back(std::move(sig), cf);
   note_call(true);
+  touch(cf);
   return cf;
 }
 

@@ -7,6 +7,7 @@
 // from a plan (graph/executor.h). Behaviour and error texts: FUNCTIONS.md.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <tuple>
 #include <type_traits>
 #include <typeindex>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -295,6 +297,7 @@ class ConcreteFunction {
   bool defined() const { return impl_ != nullptr; }
 
  private:
+  friend struct detail::FunctionState;
   std::shared_ptr<detail::ConcreteFunctionImpl> impl_;
 };
 
@@ -323,18 +326,31 @@ struct FunctionState {
   /// The concrete function for `args` (tracing it on a miss). `counts`:
   /// whether the call counts toward the retracing warning.
   ConcreteFunction concrete_for(const std::vector<CallArg>& args, const TraceBody& body, bool counts);
+  /// The traces made so far, in order.
+  std::vector<ConcreteFunction> list() const;
   FunctionOptions options;
   // Calls from several threads: one looks up or traces at a time (a trace
   // installs its tracer on the calling thread only); the runs themselves
-  // proceed in parallel.
-  std::mutex mu;
+  // proceed in parallel. Recursive: the traced callable may call this
+  // function again (recursion, or list_concrete_functions()) on its thread.
+  mutable std::recursive_mutex mu;
   std::vector<std::pair<std::vector<CallArg>, ConcreteFunction>> traces;  // signature, trace
+  // Exact signatures, by hash: a call finds its trace without a scan
+  // (the scan is for calls that only a more general trace covers).
+  std::unordered_multimap<size_t, size_t> exact;
+  size_t general_traces = 0;  // traces with an unknown dimension, which may cover other signatures
   bool traced_once = false;
   bool first_trace_created_variables = false;
-  int traces_total = 0;
+  std::atomic<int> traces_total{0};
   std::vector<bool> recent;  // the last calls: whether each traced
   int warnings = 0;
+  // The traces whose executors hold buffers (arenas), most recently used
+  // last: beyond kMaxWarmTraces, the least recent one lets its go.
+  std::vector<ConcreteFunction> warm;
+  static constexpr size_t kMaxWarmTraces = 32;
 };
+/// The signature's hash: equal signatures (as the cache compares them) hash equal.
+size_t signature_hash(const std::vector<CallArg>& sig);
 }  // namespace detail
 
 template <typename F>
@@ -371,12 +387,7 @@ class Function {
       return state_->concrete_for({detail::to_call_arg(args)...}, body<R, A...>(), false);
     }
   }
-  std::vector<ConcreteFunction> list_concrete_functions() const {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    std::vector<ConcreteFunction> out;
-    for (const auto& t : state_->traces) out.push_back(t.second);
-    return out;
-  }
+  std::vector<ConcreteFunction> list_concrete_functions() const { return state_->list(); }
   const FunctionOptions& options() const { return state_->options; }
   /// What a SavedModel saves of this function: the trace of its input
   /// signature (made now if it has none yet), or every trace made so far.

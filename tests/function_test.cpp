@@ -617,6 +617,140 @@ TEST_P(FunctionTest, AWholeTrainingStepTracesIntoOneFunction) {
   EXPECT_LT(eager[4], eager[0]);  // it learns
 }
 
+TEST_P(FunctionTest, ACallOfShapesTheTraceLeftUnknownIsCheckedAsItRuns) {
+  // A trace for (None,) inferred these ops' outputs from what it knew; a
+  // [2] input must be refused as eagerly, never sliced past its end, added
+  // to a [3] or reshaped out of bounds.
+  auto sig = FunctionOptions{.input_signature = std::vector<TensorSpec>{TensorSpec({-1})}};
+  Tensor x = constant({1.f, 2.f});
+  auto sliced = function([](Tensor t) { return slice(t, {0}, {4}); }, sig);
+  auto added = function([](Tensor t) { return t + constant({10.f, 20.f, 30.f}); }, sig);
+  auto reshaped = function([](Tensor t) { return reshape(t, {1000, 1000}); }, sig);
+  EXPECT_NE(error_of<InvalidArgument>([&] { sliced(x); }).find("[slice] slice [0, 4) of dimension 0 is out of range [0, 2]"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([&] { added(x); }).find("[add] incompatible shapes for broadcasting: [2] vs [3]"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([&] { reshaped(x); }).find("cannot reshape a tensor of 2 elements"),
+            std::string::npos);
+  // Inputs of the traced length still run, again and again (the arena's way too).
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(values(added(constant({1.f, 2.f, 3.f}))), (std::vector<float>{11, 22, 33}));
+}
+
+TEST_P(FunctionTest, TracesOfUnknownRankResolveAxesWhenTheyRun) {
+  // TensorSpec() (unknown rank), or reduce_retracing across ranks: "all
+  // axes", "reverse the axes" and negative axes are the actual rank's, as
+  // TensorFlow computes them then (range(rank(x))). Each against eager ember.
+  const TensorShape shapes[] = {{2, 3}, {2, 2, 2}, {5}};
+  auto check = [&](const char* what, auto fn) {
+    SCOPED_TRACE(what);
+    auto traced = function(fn, {.input_signature = std::vector<TensorSpec>{TensorSpec()}});
+    for (const TensorShape& s : shapes) {
+      Tensor x = make(iota_values(s.num_elements(), -2.5), s, float32);
+      Tensor want = fn(x), got = traced(x);
+      EXPECT_EQ(got.shape(), want.shape()) << s.to_string();
+      EXPECT_EQ(got.dtype(), want.dtype());
+      if (got.shape() == want.shape() && got.dtype() == float32) {
+        EXPECT_EQ(values(got), values(want)) << s.to_string();
+      }
+      if (got.shape() == want.shape() && got.dtype() == int64) {
+        EXPECT_EQ(got.to(Device::cpu()).to_vector<int64_t>(), want.to(Device::cpu()).to_vector<int64_t>());
+      }
+    }
+    EXPECT_EQ(traced.list_concrete_functions().size(), 1u);
+  };
+  check("reduce_sum", [](Tensor x) { return reduce_sum(x); });
+  check("reduce_sum keepdims", [](Tensor x) { return reduce_sum(x, std::nullopt, true); });
+  check("reduce_mean", [](Tensor x) { return reduce_mean(x); });
+  check("reduce_max", [](Tensor x) { return reduce_max(x); });
+  check("reduce_min keepdims", [](Tensor x) { return reduce_min(x, std::nullopt, true); });
+  check("reduce_prod", [](Tensor x) { return reduce_prod(x * 0.5f); });
+  check("reduce_all", [](Tensor x) { return cast(reduce_all(greater(x, constant(-3.f))), float32); });
+  check("reduce_logsumexp", [](Tensor x) { return reduce_logsumexp(x); });
+  check("reduce_logsumexp keepdims", [](Tensor x) { return reduce_logsumexp(x, std::nullopt, true); });
+  check("transpose", [](Tensor x) { return transpose(x); });
+  check("expand_dims", [](Tensor x) { return expand_dims(x, -1); });
+  check("stack", [](Tensor x) { return stack({x, x}, 0); });
+  check("softmax", [](Tensor x) { return softmax(x); });
+  check("argmax", [](Tensor x) { return argmax(x, -1); });
+  check("concat", [](Tensor x) { return concat({x, x}, -1); });
+  // matmul needs rank >= 2: both ranks of matrices and batches of them.
+  auto mm = function([](Tensor x) { return matmul(x, x, false, true); },
+                     {.input_signature = std::vector<TensorSpec>{TensorSpec()}});
+  for (const TensorShape& s : {TensorShape{2, 3}, TensorShape{2, 2, 2}}) {
+    Tensor x = make(iota_values(s.num_elements()), s, float32);
+    EXPECT_EQ(values(mm(x)), values(matmul(x, x, false, true)));
+  }
+  EXPECT_THROW(mm(constant({1.f, 2.f})), InvalidArgument);
+  // reduce_retracing over calls of rank 1, 1, 2: the general trace is of unknown rank.
+  auto total = function([](Tensor x) { return reduce_sum(x); }, {.reduce_retracing = true});
+  EXPECT_EQ(total(constant({1.f})).item<float>(), 1.f);
+  EXPECT_EQ(total(constant({1.f, 2.f})).item<float>(), 3.f);
+  Tensor four = total(ones({2, 2}));
+  EXPECT_EQ(four.shape(), TensorShape{});
+  EXPECT_EQ(four.to(Device::cpu()).item<float>(), 4.f);
+}
+
+TEST_P(FunctionTest, RecursionTracesWhenItEndsAndIsRefusedWhenItDoesNot) {
+  // A baked counter that ends the recursion: each level is a trace of its own,
+  // inlined into the one above (TensorFlow traces the finite case).
+  std::function<Tensor(Tensor, int)> body;
+  auto power = function([&](Tensor x, int n) { return body(x, n); }, {.name = "power"});
+  body = [&](Tensor x, int n) { return n == 0 ? ones_like(x) : x * power(x, n - 1); };
+  EXPECT_EQ(values(power(constant({2.f, 3.f}), 4)), (std::vector<float>{16, 81}));
+  EXPECT_EQ(power.list_concrete_functions().size(), 5u);
+  // The same arguments again, directly or through another function: no end.
+  std::function<Tensor(Tensor)> again;
+  auto forever = function([&](Tensor x) { return again(x); }, {.name = "forever"});
+  auto via = function([&](Tensor x) { return forever(x) + 1.f; }, {.name = "via"});
+  again = [&](Tensor x) { return via(x * 2.f); };
+  EXPECT_NE(error_of<InvalidArgument>([&] { forever(constant(1.f)); })
+                .find("the function calls itself with the arguments it is being traced for"),
+            std::string::npos);
+  EXPECT_TRUE(forever.list_concrete_functions().empty());  // nothing half-made is kept
+  // A counter that never ends it: refused at a depth, not a crash.
+  std::function<Tensor(Tensor, int)> up;
+  auto climb = function([&](Tensor x, int n) { return up(x, n); }, {.name = "climb"});
+  up = [&](Tensor x, int n) { return climb(x, n + 1); };
+  EXPECT_NE(error_of<InvalidArgument>([&] { climb(constant(1.f), 0); }).find("traces deep"), std::string::npos);
+  // Asking a function about itself from its own trace does not deadlock.
+  size_t seen = 99;
+  std::function<void()> ask;
+  auto curious = function([&](Tensor x) {
+    ask();
+    return x;
+  });
+  ask = [&] { seen = curious.list_concrete_functions().size(); };
+  curious(constant(1.f));
+  EXPECT_EQ(seen, 0u);
+  EXPECT_EQ(curious.tracing_count(), 1);
+}
+
+TEST_P(FunctionTest, ANanBakedArgumentMatchesItsTrace) {
+  auto scale = function([](Tensor x, double s) { return x * static_cast<float>(s); });
+  Tensor once = scale(constant(1.f), std::nan(""));
+  Tensor twice = scale(constant(2.f), std::nan(""));
+  EXPECT_TRUE(std::isnan(once.to(Device::cpu()).item<float>()));
+  EXPECT_TRUE(std::isnan(twice.to(Device::cpu()).item<float>()));
+  EXPECT_EQ(scale.list_concrete_functions().size(), 1u);
+  scale(constant(1.f), 0.0);
+  scale(constant(1.f), -0.0);  // equal to 0.0, as in Python
+  EXPECT_EQ(scale.list_concrete_functions().size(), 2u);
+}
+
+TEST_P(FunctionTest, ManyTracesKeepLookupFastAndFewBuffers) {
+  // Each baked value is a trace; a call finds its own by hash, whatever
+  // the count, and only the most recently used traces keep their buffers.
+  auto f = function([](Tensor x, int k) { return x * static_cast<float>(k) + 1.f; });
+  Tensor x = ones({64});
+  for (int k = 0; k < 2000; ++k) f(x, k);
+  EXPECT_EQ(f.list_concrete_functions().size(), 2000u);
+  for (int k = 1990; k < 2000; ++k) EXPECT_EQ(values(f(x, k))[0], static_cast<float>(k) + 1.f);
+  EXPECT_EQ(values(f(x, 3))[0], 4.f);  // a cold trace runs again (and builds its buffers again)
+  EXPECT_EQ(values(f(x, 3))[0], 4.f);
+  auto all = f.list_concrete_functions();
+  EXPECT_GT(all[3].run_stats().arena, 0);
+}
+
 EMBER_INSTANTIATE_DEVICE_TESTS(FunctionTest);
 
 // ---- the passes, each shown on a graph before and after ------------------------------------
