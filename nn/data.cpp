@@ -8,10 +8,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <mutex>
 #include <random>
+#include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "core/context.h"
@@ -67,6 +70,12 @@ Tensor read_idx(const std::string& path) {
   size_t got = read(t.raw_data(), static_cast<size_t>(*count));
   EMBER_CHECK(got == static_cast<size_t>(*count), DataLoss, "[data::read_idx] ", path,
               " is truncated: its header promises ", *count, " bytes of data, the file has ", got);
+  // Read on to the end: zlib checks a gzip stream's CRC and length only
+  // there, so a corrupt byte in the data is found, not returned.
+  char extra[64];
+  size_t more = read(extra, sizeof extra);
+  EMBER_CHECK(more == 0, DataLoss, "[data::read_idx] ", path, " holds more than its header promises (",
+              *count, " bytes of data)");
   return t;
 }
 
@@ -100,13 +109,94 @@ Mnist load_mnist(const std::string& dir) {
 
 namespace {
 
-// One pass over a node's elements.
+// An iterator's state as bytes (the checkpoint's ITERATOR_STATE): integers,
+// blobs and tensors, little-endian, read back with every length checked.
+class StateWriter {
+ public:
+  void i64(int64_t v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  void bytes(std::string_view b) {
+    i64(static_cast<int64_t>(b.size()));
+    out_.append(b);
+  }
+  void tensor(const Tensor& t) {
+    Tensor host = t.to(Device::cpu());
+    i64(static_cast<int64_t>(host.dtype()));
+    i64(host.rank());
+    for (int64_t d : host.shape().dims()) i64(d);
+    bytes(std::string_view(static_cast<const char*>(host.raw_data()), host.nbytes()));
+  }
+  void element(const Element& e) {
+    i64(static_cast<int64_t>(e.size()));
+    for (const Tensor& t : e) tensor(t);
+  }
+  std::string& str() { return out_; }
+
+ private:
+  std::string out_;
+};
+
+class StateReader {
+ public:
+  explicit StateReader(std::string_view in) : in_(in) {}
+  int64_t i64() {
+    int64_t v;
+    need(sizeof v);
+    std::memcpy(&v, in_.data(), sizeof v);
+    in_.remove_prefix(sizeof v);
+    return v;
+  }
+  std::string_view bytes() {
+    int64_t n = i64();
+    if (n < 0) corrupt();
+    need(static_cast<size_t>(n));
+    std::string_view b = in_.substr(0, static_cast<size_t>(n));
+    in_.remove_prefix(static_cast<size_t>(n));
+    return b;
+  }
+  Tensor tensor(Device device) {
+    int64_t dt = i64(), rank = i64();
+    if (dt < 0 || dt > static_cast<int64_t>(DType::Variant) || !is_computable(static_cast<DType>(dt)) || rank < 0 ||
+        rank > 64)
+      corrupt();
+    Dims dims;
+    for (int64_t i = 0; i < rank; ++i) dims.push_back(i64());
+    TensorShape shape(std::move(dims));
+    auto bytes_needed = byte_size(shape, static_cast<DType>(dt));
+    std::string_view b = bytes();
+    if (!shape.is_fully_defined() || !bytes_needed || *bytes_needed != b.size()) corrupt();
+    Tensor t = Tensor::empty(shape, static_cast<DType>(dt), Device::cpu());
+    if (!b.empty()) std::memcpy(t.raw_data(), b.data(), b.size());
+    return t.to(device);
+  }
+  Element element(Device device) {
+    int64_t n = i64();
+    if (n < 0 || n > 1 << 20) corrupt();
+    Element e;
+    for (int64_t i = 0; i < n; ++i) e.push_back(tensor(device));
+    return e;
+  }
+  bool done() const { return in_.empty(); }
+  [[noreturn]] static void corrupt() {
+    throw DataLoss("[data::Iterator] the checkpoint's iterator state is corrupt (truncated or malformed)");
+  }
+
+ private:
+  void need(size_t n) const {
+    if (in_.size() < n) corrupt();
+  }
+  std::string_view in_;
+};
+
+// One pass over a node's elements. `save` writes where it is; `restore`
+// (on a source freshly opened from the same node) goes back there.
 struct Source {
   virtual ~Source() = default;
   virtual std::optional<Element> next() = 0;
   // The row-index form: the rows' tensors, then indices into them.
   virtual const Element* rows() const { return nullptr; }
   virtual std::optional<int64_t> next_index() { return std::nullopt; }
+  virtual void save(StateWriter& w) = 0;
+  virtual void restore(StateReader& r) = 0;
 };
 
 Element gather_rows(const Element& rows, const std::vector<int64_t>& idx) {
@@ -122,6 +212,8 @@ struct Dataset::Node {
   virtual ~Node() = default;
   virtual std::unique_ptr<Source> open() const = 0;
   virtual int64_t cardinality() const = 0;
+  // What kind of node it is, for a saved state's fingerprint ("shuffle(slices)").
+  virtual std::string describe() const = 0;
 };
 
 namespace {
@@ -139,13 +231,69 @@ std::unique_ptr<It> open_over(const N* node) {
 struct Dataset::Iterator::Impl {
   std::shared_ptr<const Dataset::Node> root;  // keeps every node of the pipeline alive
   std::unique_ptr<Source> source;
+  std::mutex mu;  // next() and a checkpoint's save or restore, one at a time
 };
 
 Dataset::Iterator::Iterator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Dataset::Iterator::Iterator(Iterator&&) noexcept = default;
 Dataset::Iterator& Dataset::Iterator::operator=(Iterator&&) noexcept = default;
 Dataset::Iterator::~Iterator() = default;
-std::optional<Element> Dataset::Iterator::next() { return impl_->source->next(); }
+std::optional<Element> Dataset::Iterator::next() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->source->next();
+}
+
+namespace {
+
+constexpr std::string_view kStateMagic = "ember.data.Iterator/1";
+
+// The iterator's whole state as one string tensor (TensorFlow saves its
+// iterators' state under ITERATOR_STATE too, in its own encoding).
+class IteratorSaveable : public Saveable {
+ public:
+  explicit IteratorSaveable(Dataset::Iterator::Impl* impl) : impl_(impl) {}
+  std::vector<SavedTensor> save() const override {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    StateWriter w;
+    w.bytes(kStateMagic);
+    w.bytes(impl_->root->describe());
+    impl_->source->save(w);
+    SavedTensor t;
+    t.is_string = true;
+    t.shape = TensorShape{};
+    t.strings = {std::move(w.str())};
+    return {std::move(t)};
+  }
+  void check(const std::map<std::string, SavedTensor>& tensors) const override {
+    auto it = tensors.find("");
+    EMBER_CHECK(it != tensors.end() && it->second.is_string && it->second.strings.size() == 1, InvalidArgument,
+                "[data::Iterator] the checkpoint holds no iterator state here (a scalar string)");
+    StateReader r(it->second.strings[0]);
+    EMBER_CHECK(r.bytes() == kStateMagic, InvalidArgument,
+                "[data::Iterator] the checkpoint's iterator state is not ember's (", kStateMagic, ")");
+    std::string_view saved = r.bytes();
+    EMBER_CHECK(saved == impl_->root->describe(), InvalidArgument,
+                "[data::Iterator] the checkpoint's iterator went over another pipeline: ", saved, ", this one is ",
+                impl_->root->describe());
+  }
+  void restore(const std::map<std::string, SavedTensor>& tensors) override {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    StateReader r(tensors.at("").strings[0]);
+    r.bytes();
+    r.bytes();
+    impl_->source->restore(r);
+    if (!r.done()) StateReader::corrupt();
+  }
+
+ private:
+  Dataset::Iterator::Impl* impl_;
+};
+
+}  // namespace
+
+std::map<std::string, std::shared_ptr<Saveable>> Dataset::Iterator::saveables() {
+  return {{"ITERATOR_STATE", std::make_shared<IteratorSaveable>(impl_.get())}};
+}
 
 namespace {
 
@@ -168,6 +316,11 @@ struct Slices : Dataset::Node {
       if (i >= node->n) return std::nullopt;
       return i++;
     }
+    void save(StateWriter& w) override { w.i64(i); }
+    void restore(StateReader& r) override {
+      i = r.i64();
+      if (i < 0 || i > node->n) StateReader::corrupt();
+    }
   };
   std::unique_ptr<Source> open() const override {
     auto s = std::make_unique<It>();
@@ -175,12 +328,16 @@ struct Slices : Dataset::Node {
     return s;
   }
   int64_t cardinality() const override { return n; }
+  std::string describe() const override { return detail::str_cat("slices[", n, "]"); }
 };
 
 struct Shuffle : Dataset::Node {
   std::shared_ptr<const Dataset::Node> input;
   int64_t buffer;
-  int64_t seed;
+  // The seed, and the passes opened so far: each pass's order comes from
+  // both. A restored iterator sets them back, so an unseeded shuffle goes
+  // on in the saved order in a new process too.
+  mutable std::atomic<int64_t> seed;
   bool reshuffle;
   mutable std::atomic<int64_t> passes{0};
   // The tf.data algorithm over either indices or elements: fill a buffer,
@@ -223,16 +380,45 @@ struct Shuffle : Dataset::Node {
     std::optional<int64_t> next_index() override {
       return idx.next(node->buffer, [&] { return in->next_index(); });
     }
+    void save(StateWriter& w) override {
+      w.i64(node->seed);
+      w.i64(node->passes);
+      std::ostringstream rng;
+      rng << idx.rng << ' ' << elems.rng;
+      w.bytes(rng.str());
+      w.i64(static_cast<int64_t>(idx.items.size()));
+      for (int64_t k : idx.items) w.i64(k);
+      w.i64(static_cast<int64_t>(elems.items.size()));
+      for (const Element& e : elems.items) w.element(e);
+      in->save(w);
+    }
+    void restore(StateReader& r) override {
+      node->seed = r.i64();
+      node->passes = r.i64();
+      std::istringstream rng(std::string(r.bytes()));
+      rng >> idx.rng >> elems.rng;
+      if (!rng) StateReader::corrupt();
+      int64_t n = r.i64();
+      if (n < 0 || n > node->buffer) StateReader::corrupt();
+      idx.items.clear();
+      for (int64_t k = 0; k < n; ++k) idx.items.push_back(r.i64());
+      n = r.i64();
+      if (n < 0 || n > node->buffer) StateReader::corrupt();
+      elems.items.clear();
+      for (int64_t k = 0; k < n; ++k) elems.items.push_back(r.element(Device::cpu()));
+      in->restore(r);
+    }
   };
   std::unique_ptr<Source> open() const override {
     auto s = open_over<It>(this);
     int64_t pass = reshuffle ? passes.fetch_add(1) : 0;
-    std::seed_seq seq{static_cast<uint64_t>(seed), static_cast<uint64_t>(pass)};
+    std::seed_seq seq{static_cast<uint64_t>(seed.load()), static_cast<uint64_t>(pass)};
     s->idx.rng.seed(seq);
     s->elems.rng = s->idx.rng;
     return s;
   }
   int64_t cardinality() const override { return input->cardinality(); }
+  std::string describe() const override { return detail::str_cat("shuffle[", buffer, "](", input->describe(), ")"); }
 };
 
 struct Batch : Dataset::Node {
@@ -272,13 +458,16 @@ struct Batch : Dataset::Node {
       }
       return out;
     }
+    void save(StateWriter& w) override { in->save(w); }
+    void restore(StateReader& r) override { in->restore(r); }
   };
   std::unique_ptr<Source> open() const override { return open_over<It>(this); }
   int64_t cardinality() const override {
     int64_t n = input->cardinality();
     if (n < 0) return n;
-    return drop ? n / size : (n + size - 1) / size;
+    return drop ? n / size : n / size + (n % size != 0);  // (n + size - 1 would overflow for huge sizes)
   }
+  std::string describe() const override { return detail::str_cat("batch[", size, drop ? ",drop" : "", "](", input->describe(), ")"); }
 };
 
 struct Map : Dataset::Node {
@@ -292,9 +481,12 @@ struct Map : Dataset::Node {
       if (!e) return std::nullopt;
       return node->fn(*e);
     }
+    void save(StateWriter& w) override { in->save(w); }
+    void restore(StateReader& r) override { in->restore(r); }
   };
   std::unique_ptr<Source> open() const override { return open_over<It>(this); }
   int64_t cardinality() const override { return input->cardinality(); }
+  std::string describe() const override { return "map(" + input->describe() + ")"; }
 };
 
 struct Repeat : Dataset::Node {
@@ -322,6 +514,22 @@ struct Repeat : Dataset::Node {
         in = node->input->open();
       }
     }
+    void save(StateWriter& w) override {
+      w.i64(done);
+      w.i64(produced);
+      w.i64(in != nullptr);
+      if (in) in->save(w);
+    }
+    void restore(StateReader& r) override {
+      done = r.i64();
+      produced = r.i64() != 0;
+      if (r.i64()) {
+        if (!in) in = node->input->open();
+        in->restore(r);
+      } else {
+        in.reset();
+      }
+    }
   };
   std::unique_ptr<Source> open() const override {
     auto s = std::make_unique<It>();
@@ -332,8 +540,11 @@ struct Repeat : Dataset::Node {
   int64_t cardinality() const override {
     int64_t n = input->cardinality();
     if (count < 0) return n == 0 ? 0 : -1;
-    return n < 0 ? n : n * count;
+    int64_t total;
+    if (n < 0 || __builtin_mul_overflow(n, count, &total)) return n == 0 ? 0 : -1;  // more than an int64 counts
+    return total;
   }
+  std::string describe() const override { return detail::str_cat("repeat[", count, "](", input->describe(), ")"); }
 };
 
 struct Take : Dataset::Node {
@@ -349,6 +560,14 @@ struct Take : Dataset::Node {
       if (e) ++taken;
       return e;
     }
+    void save(StateWriter& w) override {
+      w.i64(taken);
+      in->save(w);
+    }
+    void restore(StateReader& r) override {
+      taken = r.i64();
+      in->restore(r);
+    }
   };
   std::unique_ptr<Source> open() const override { return open_over<It>(this); }
   int64_t cardinality() const override {
@@ -356,9 +575,62 @@ struct Take : Dataset::Node {
     if (count < 0) return n;
     return n < 0 ? count : std::min(n, count);
   }
+  std::string describe() const override { return detail::str_cat("take[", count, "](", input->describe(), ")"); }
+};
+
+// Every num-th element from index on.
+struct Shard : Dataset::Node {
+  std::shared_ptr<const Dataset::Node> input;
+  int64_t num, index;
+  struct It : Source {
+    const Shard* node;
+    std::unique_ptr<Source> in;
+    bool started = false;
+    // Skips to this shard's next element: `index` first, then num - 1 between.
+    template <typename T, typename Pull>
+    std::optional<T> advance(Pull pull) {
+      int64_t skip = started ? node->num - 1 : node->index;
+      started = true;
+      for (int64_t k = 0; k < skip; ++k)
+        if (!pull()) return std::nullopt;
+      return pull();
+    }
+    std::optional<Element> next() override {
+      if (in->rows()) {
+        auto k = next_index();
+        if (!k) return std::nullopt;
+        Element out;
+        for (const Tensor& t : *in->rows()) out.push_back(gather(t, constant(*k, t.device())));
+        return out;
+      }
+      return advance<Element>([&] { return in->next(); });
+    }
+    const Element* rows() const override { return in->rows(); }
+    std::optional<int64_t> next_index() override {
+      return advance<int64_t>([&] { return in->next_index(); });
+    }
+    void save(StateWriter& w) override {
+      w.i64(started);
+      in->save(w);
+    }
+    void restore(StateReader& r) override {
+      started = r.i64() != 0;
+      in->restore(r);
+    }
+  };
+  std::unique_ptr<Source> open() const override { return open_over<It>(this); }
+  int64_t cardinality() const override {
+    int64_t n = input->cardinality();
+    if (n < 0) return n;
+    return n <= index ? 0 : (n - index - 1) / num + 1;
+  }
+  std::string describe() const override { return detail::str_cat("shard[", num, ",", index, "](", input->describe(), ")"); }
 };
 
 // A producer thread filling a bounded queue; errors travel with the queue.
+// Saving parks the producer between elements and writes the queue (as
+// host tensors) and the input's state; restoring stops it, restores the
+// input, puts the saved elements back (on the device) and starts it again.
 struct Prefetch : Dataset::Node {
   std::shared_ptr<const Dataset::Node> input;
   int64_t buffer;
@@ -367,9 +639,63 @@ struct Prefetch : Dataset::Node {
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Element> queue;
-    bool finished = false, stop = false;
+    bool finished = false, stop = false, pulling = false;
+    bool exhausted = false;  // the input ended (or failed): nothing more to pull
     std::exception_ptr error;
     std::thread worker;
+    std::unique_ptr<Source> in;
+    int64_t cap = 1;
+    std::optional<Device> device;
+
+    void start() {
+      finished = stop = exhausted = false;
+      error = nullptr;
+      worker = std::thread([this] { produce(); });
+    }
+    void halt() {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        stop = true;
+      }
+      cv.notify_all();
+      if (worker.joinable()) worker.join();
+    }
+    void produce() {
+      // The pipeline runs on one core, beside the step's threads, as
+      // tf.data runs on its own pool rather than the intra-op one.
+      set_cpu_threads_for_this_thread(1);
+      try {
+        std::optional<DeviceFeeder> feeder;
+        if (device) feeder.emplace(*device);
+        while (true) {
+          {
+            std::unique_lock<std::mutex> lock(mu);
+            cv.wait(lock, [&] { return stop || static_cast<int64_t>(queue.size()) < cap; });
+            if (stop) break;
+            pulling = true;
+          }
+          auto e = in->next();
+          if (e && feeder)
+            for (Tensor& t : *e) t = feeder->feed(t);
+          std::lock_guard<std::mutex> lock(mu);
+          pulling = false;
+          cv.notify_all();
+          if (!e) {
+            exhausted = true;
+            break;
+          }
+          queue.push_back(std::move(*e));
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        pulling = false;
+        exhausted = true;
+        error = std::current_exception();
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      finished = true;
+      cv.notify_all();
+    }
     std::optional<Element> next() override {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return !queue.empty() || finished; });
@@ -382,53 +708,52 @@ struct Prefetch : Dataset::Node {
       if (error) std::rethrow_exception(error);
       return std::nullopt;
     }
-    ~It() override {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        stop = true;
-      }
+    void save(StateWriter& w) override {
+      // Park the producer between elements: the input's state then matches the queue.
+      std::unique_lock<std::mutex> lock(mu);
+      stop = true;
       cv.notify_all();
-      if (worker.joinable()) worker.join();
+      cv.wait(lock, [&] { return !pulling; });
+      if (error) std::rethrow_exception(error);
+      const bool ended = exhausted;
+      w.i64(ended);
+      w.i64(static_cast<int64_t>(queue.size()));
+      for (const Element& e : queue) w.element(e);
+      lock.unlock();
+      halt();  // (the parked producer leaves its loop)
+      in->save(w);
+      if (ended)
+        exhausted = finished = true;
+      else
+        start();  // (the queue is as it was: the producer fills what room is left)
     }
+    void restore(StateReader& r) override {
+      halt();
+      queue.clear();
+      bool ended = r.i64() != 0;
+      int64_t n = r.i64();
+      if (n < 0 || n > cap) StateReader::corrupt();
+      std::deque<Element> saved;
+      for (int64_t k = 0; k < n; ++k) saved.push_back(r.element(device.value_or(Device::cpu())));
+      in->restore(r);
+      queue = std::move(saved);
+      if (ended)
+        exhausted = finished = true;
+      else
+        start();
+    }
+    ~It() override { halt(); }
   };
   std::unique_ptr<Source> open() const override {
     auto s = std::make_unique<It>();
-    It* raw = s.get();
-    auto in = std::shared_ptr<Source>(input->open());
-    int64_t cap = std::max<int64_t>(buffer, 1);
-    std::optional<Device> dev = device;
-    raw->worker = std::thread([raw, in, cap, dev] {
-      // The pipeline runs on one core, beside the step's threads, as
-      // tf.data runs on its own pool rather than the intra-op one.
-      set_cpu_threads_for_this_thread(1);
-      try {
-        std::optional<DeviceFeeder> feeder;
-        if (dev) feeder.emplace(*dev);
-        while (true) {
-          {
-            std::unique_lock<std::mutex> lock(raw->mu);
-            raw->cv.wait(lock, [&] { return raw->stop || static_cast<int64_t>(raw->queue.size()) < cap; });
-            if (raw->stop) break;
-          }
-          auto e = in->next();
-          if (!e) break;
-          if (feeder)
-            for (Tensor& t : *e) t = feeder->feed(t);
-          std::lock_guard<std::mutex> lock(raw->mu);
-          raw->queue.push_back(std::move(*e));
-          raw->cv.notify_all();
-        }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(raw->mu);
-        raw->error = std::current_exception();
-      }
-      std::lock_guard<std::mutex> lock(raw->mu);
-      raw->finished = true;
-      raw->cv.notify_all();
-    });
+    s->in = input->open();
+    s->cap = std::max<int64_t>(buffer, 1);
+    s->device = device;
+    s->start();
     return s;
   }
   int64_t cardinality() const override { return input->cardinality(); }
+  std::string describe() const override { return detail::str_cat("prefetch[", buffer, "](", input->describe(), ")"); }
 };
 
 }  // namespace
@@ -499,11 +824,26 @@ Dataset Dataset::prefetch(int64_t buffer_size, std::optional<Device> device) con
   return Dataset(node);
 }
 
+Dataset Dataset::shard(int64_t num_shards, int64_t index) const {
+  EMBER_CHECK(num_shards > 0, InvalidArgument, "[data::Dataset::shard] num_shards must be positive, got ", num_shards);
+  EMBER_CHECK(index >= 0 && index < num_shards, InvalidArgument, "[data::Dataset::shard] index must be in [0, ",
+              num_shards, "), got ", index);
+  auto node = std::make_shared<Shard>();
+  node->input = node_;
+  node->num = num_shards;
+  node->index = index;
+  return Dataset(node);
+}
+
 Dataset::Iterator Dataset::iterator() const {
   auto impl = std::make_unique<Iterator::Impl>();
   impl->root = node_;
   impl->source = node_->open();
   return Iterator(std::move(impl));
+}
+
+std::shared_ptr<Dataset::Iterator> Dataset::make_iterator() const {
+  return std::make_shared<Iterator>(iterator());
 }
 
 int64_t Dataset::cardinality() const { return node_->cardinality(); }

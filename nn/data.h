@@ -6,6 +6,12 @@
 // pass; each pass reshuffles (reshuffle_each_iteration). Shuffling and
 // batching over rows work on row indices and gather a whole batch with one
 // op per component, so a pass costs a few ops per batch, not per row.
+//
+// An iterator is a Trackable, as tf.data's: tracked by a Checkpoint
+// (`Checkpoint({{"iterator", it}})`), it saves where it is (every node's
+// position, a shuffle's seed, generator and buffer, a prefetch's queue),
+// and a restored iterator goes on with the element the saved one would
+// have given next, in the same order, in any process.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +23,7 @@
 
 #include "core/device.h"
 #include "core/tensor.h"
+#include "state/trackable.h"
 
 namespace ember::data {
 
@@ -41,15 +48,18 @@ using Element = std::vector<Tensor>;
 class Dataset {
  public:
   struct Node;
-  class Iterator {
+  /// One pass over the elements (tf.data's iterator). Checkpoints save it
+  /// under "ITERATOR_STATE" when it is tracked (make_iterator()).
+  class Iterator : public Trackable {
    public:
     /// The next element, or nothing at the end of the pass.
     std::optional<Element> next();
+    std::map<std::string, std::shared_ptr<Saveable>> saveables() override;
     struct Impl;
     explicit Iterator(std::unique_ptr<Impl> impl);
     Iterator(Iterator&&) noexcept;
     Iterator& operator=(Iterator&&) noexcept;
-    ~Iterator();
+    ~Iterator() override;
 
    private:
     std::unique_ptr<Impl> impl_;
@@ -80,6 +90,11 @@ class Dataset {
 
   /// A new pass over the elements.
   Iterator iterator() const;
+  /// A new pass, held to be tracked by a checkpoint (its state saved and restored).
+  std::shared_ptr<Iterator> make_iterator() const;
+  /// Every `num_shards`-th element from `index` on (tf.data's shard: worker
+  /// `index` of `num_shards` reads its part of each pass).
+  Dataset shard(int64_t num_shards, int64_t index) const;
   /// Elements in one pass, where it is known without iterating (-1 otherwise).
   int64_t cardinality() const;
 

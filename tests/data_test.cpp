@@ -94,6 +94,36 @@ TEST_F(DataFiles, BadFilesAreErrorsNamingTheFile) {
   expect_error<DataLoss>([&] { data::load_mnist(dir_.string()); }, "3 training images but 2 labels");
 }
 
+TEST_F(DataFiles, AFlippedBitInTheGzipStreamIsDataLoss) {
+  // zlib checks the CRC and length at the end of the stream: a corrupt
+  // byte in the data must be found there, not returned as values.
+  std::vector<uint8_t> v(4000);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<uint8_t>(i * 7 % 251);
+  std::string path = write("good.gz", idx_bytes({40, 100}, v), true);
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  int refused = 0, wrong = 0;
+  for (size_t pos = 10; pos + 8 < bytes.size(); pos += 7) {  // (not the header, not the trailer's own bytes)
+    std::string bad = bytes;
+    bad[pos] = static_cast<char>(bad[pos] ^ 0x10);
+    std::string p = write("bad.gz", bad);
+    try {
+      Tensor t = data::read_idx(p);
+      wrong += values(t) != std::vector<double>(v.begin(), v.end());
+    } catch (const DataLoss&) {
+      ++refused;
+    }
+  }
+  EXPECT_EQ(wrong, 0);  // never other values than the file's
+  EXPECT_GT(refused, 0);
+  // Bytes past what the header promises are an error too.
+  std::string longer = write("long", idx_bytes({2}, {1, 2}) + "xyz");
+  expect_error<DataLoss>([&] { data::read_idx(longer); }, "holds more than its header promises");
+}
+
 TEST(FashionMnist, DebiansFilesLoad) {
   if (!fs::exists(std::string(data::kFashionMnistDir) + "/train-labels-idx1-ubyte.gz"))
     GTEST_SKIP() << "dataset-fashion-mnist is not installed (scripts/setup.sh installs it)";
@@ -190,6 +220,72 @@ TEST(DatasetTest, MapRepeatTakeAndPrefetch) {
   EXPECT_EQ(got, 3);
   // Abandoning a prefetching pass stops its thread.
   { auto it2 = numbers(1000).repeat().prefetch(4).iterator(); it2.next(); }
+}
+
+TEST(DatasetTest, CardinalityNeverOverflows) {
+  EXPECT_EQ(numbers(10).batch(INT64_MAX).cardinality(), 1);
+  EXPECT_EQ(pass(numbers(10).batch(INT64_MAX)).size(), 1u);
+  EXPECT_EQ(numbers(10).batch(INT64_MAX, true).cardinality(), 0);
+  EXPECT_EQ(numbers(10).repeat(int64_t{1} << 62).cardinality(), -1);  // more than an int64 counts: unknown
+  EXPECT_EQ(numbers(0).repeat(int64_t{1} << 62).cardinality(), 0);
+  EXPECT_EQ(numbers(10).repeat(3).cardinality(), 30);
+}
+
+TEST(DatasetTest, ShardGivesEachWorkerItsPart) {
+  std::vector<double> seen;
+  for (int64_t w = 0; w < 3; ++w) {
+    Dataset part = numbers(10).shard(3, w);
+    auto p = pass(part);
+    EXPECT_EQ(part.cardinality(), static_cast<int64_t>(p.size()));
+    for (size_t i = 0; i < p.size(); ++i) EXPECT_EQ(p[i][0], static_cast<double>(w + 3 * static_cast<int64_t>(i)));
+    for (const auto& e : p) seen.push_back(e[0]);
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen.size(), 10u);
+  EXPECT_EQ(pass(numbers(10).shard(2, 1).batch(2))[0], (std::vector<double>{1, 3}));
+  EXPECT_THROW(numbers(3).shard(2, 2), InvalidArgument);
+  EXPECT_THROW(numbers(3).shard(0, 0), InvalidArgument);
+}
+
+// An iterator in a checkpoint, saved at every position of a pipeline and
+// restored into a fresh one (a new process's: its unseeded shuffle has
+// another seed), gives the rest of the uninterrupted pass exactly.
+TEST(DatasetTest, ARestoredIteratorGoesOnWhereTheSavedOneWas) {
+  auto pipelines = [](int kind) -> Dataset {
+    Dataset d = numbers(23);
+    switch (kind) {
+      case 0: return d.shuffle(23).batch(4).repeat(3).prefetch(2);  // unseeded, reshuffled each pass
+      case 1: return d.shuffle(5).map([](const Element& e) { return Element{e[0] * int64_t{3}, e[1]}; }).batch(3);
+      case 2: return d.shard(2, 1).repeat().take(30).prefetch(3, Device::cpu());
+      default: return d.batch(5).shuffle(3).prefetch(1);  // a shuffle of elements, not of rows
+    }
+  };
+  const std::string dir = temp_dir("iterator_ckpt");
+  for (int kind = 0; kind < 4; ++kind) {
+    SCOPED_TRACE("pipeline " + std::to_string(kind));
+    Dataset d = pipelines(kind);
+    auto first = d.make_iterator();
+    std::vector<std::vector<double>> straight;
+    std::vector<std::string> saved;  // a checkpoint after each element
+    Checkpoint ckpt({{"iterator", first}});
+    saved.push_back(ckpt.write(dir + "/k" + std::to_string(kind) + "_0"));
+    while (auto e = first->next()) {
+      straight.push_back(values((*e)[0]));
+      saved.push_back(ckpt.write(dir + "/k" + std::to_string(kind) + "_" + std::to_string(straight.size())));
+    }
+    ASSERT_GE(straight.size(), 5u);
+    for (size_t at = 0; at < saved.size(); at += (kind == 0 ? 1 : 3)) {
+      auto resumed = pipelines(kind).make_iterator();  // a fresh pipeline, as a new process makes it
+      Checkpoint({{"iterator", resumed}}).read(saved[at]).assert_consumed();
+      std::vector<std::vector<double>> rest;
+      while (auto e = resumed->next()) rest.push_back(values((*e)[0]));
+      EXPECT_EQ(rest, std::vector<std::vector<double>>(straight.begin() + static_cast<std::ptrdiff_t>(at), straight.end()))
+          << "restored after " << at << " elements";
+    }
+  }
+  // Another pipeline's state is refused, naming both.
+  auto other = numbers(5).batch(2).make_iterator();
+  EXPECT_THROW(Checkpoint({{"iterator", other}}).read(dir + "/k1_2"), InvalidArgument);
 }
 
 // Prefetching onto a device (on a GPU: through pinned staging slots, reused
