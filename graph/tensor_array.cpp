@@ -27,10 +27,12 @@ std::string paren(const TensorShape& s) {
   return out;
 }
 
+// Indices and sizes go to the list ops as they are: an int64 one is read
+// whole (a cast to int32 would wrap 2^32 + 3 to 3).
 Tensor as_index(const Tensor& t, const char* what) {
   EMBER_CHECK(t.defined() && (t.dtype() == int32 || t.dtype() == int64), InvalidArgument, "[TensorArray] ", what,
               " must be int32 or int64, got ", t.defined() ? std::string(dtype_name(t.dtype())) : "an undefined tensor");
-  return t.dtype() == int32 ? t : cast(t, int32);
+  return t;
 }
 
 Tensor int32_scalar(int64_t v, const char* what) {

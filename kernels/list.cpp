@@ -4,6 +4,8 @@
 // tensor's stream), and the element work (stacking, concatenating, zeros for
 // unset elements) is ember's own ops, which run on that device. Error texts
 // are TensorFlow's, as a TensorArray user meets them (FUNCTIONS.md).
+#include <unistd.h>
+
 #include <numeric>
 
 #include "core/op.h"
@@ -24,6 +26,22 @@ List copy_of(const TensorList& from) { return std::make_shared<TensorList>(from)
 void set_list(KernelContext& c, size_t i, List l) { c.outputs[i] = make_list_tensor(std::move(l), c.device); }
 
 int64_t host_int(const Tensor& t) { return t.index_values().at(0); }
+
+// Grows or shrinks a list to `n` elements. A list keeps a handle per element
+// (set or not), so a length whose handles alone would take half the
+// machine's memory is refused before anything is allocated.
+void resize_elements(const KernelContext& c, TensorList& l, uint64_t n) {
+  static const uint64_t limit = [] {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 2
+                                 : uint64_t{1} << 40;
+  }();
+  if (n > limit / sizeof(Tensor)) [[unlikely]]
+    throw ResourceExhausted(detail::str_cat("[", c.op.api_name, "] a tensor list of ", n, " elements needs ",
+                                            n * sizeof(Tensor),
+                                            " bytes for its element handles alone, more than half this machine's memory"));
+  l.elements.resize(static_cast<size_t>(n));
+}
 
 // "[6, 2]", as Python prints a shape's list.
 std::string python_list(const TensorShape& s) {
@@ -95,7 +113,7 @@ void reserve_kernel(KernelContext& c) {
   auto l = std::make_shared<TensorList>();
   l->element_dtype = c.attrs.get<DType>("element_dtype");
   l->element_shape = c.attrs.get<TensorShape>("element_shape");
-  l->elements.resize(static_cast<size_t>(n));
+  resize_elements(c, *l, static_cast<uint64_t>(n));
   set_list(c, 0, std::move(l));
 }
 
@@ -119,7 +137,7 @@ void set_item_kernel(KernelContext& c) {
                 "] Tried to write to index ", i, " but array is not resizeable and size is: ", n);
   List l = copy_of(in);
   check_item(c, in, item, *l);
-  if (static_cast<size_t>(i) >= n) l->elements.resize(static_cast<size_t>(i) + 1);
+  if (static_cast<size_t>(i) >= n) resize_elements(c, *l, static_cast<uint64_t>(i) + 1);
   l->elements[static_cast<size_t>(i)] = item;
   set_list(c, 0, std::move(l));
 }
@@ -183,7 +201,7 @@ void scatter_kernel(KernelContext& c) {
     check_item(c, in, rows[k], *l);
     EMBER_CHECK(idx[k] >= 0, InvalidArgument, "[", c.op.api_name, "] Tried to write to index ", idx[k],
                 " but it is negative");
-    if (static_cast<size_t>(idx[k]) >= l->elements.size()) l->elements.resize(static_cast<size_t>(idx[k]) + 1);
+    if (static_cast<size_t>(idx[k]) >= l->elements.size()) resize_elements(c, *l, static_cast<uint64_t>(idx[k]) + 1);
     l->elements[static_cast<size_t>(idx[k])] = rows[k];
   }
   set_list(c, 0, std::move(l));
@@ -269,7 +287,7 @@ void resize_kernel(KernelContext& c) {
   int64_t n = host_int(c.inputs[1]);
   EMBER_CHECK(n >= 0, InvalidArgument, "[", c.op.api_name, "] size must be non-negative, got ", n);
   List l = copy_of(input_list(c, 0));
-  l->elements.resize(static_cast<size_t>(n));
+  resize_elements(c, *l, static_cast<uint64_t>(n));
   set_list(c, 0, std::move(l));
 }
 

@@ -32,15 +32,6 @@ int count_ops(const Graph& g, const std::string& op) {
   return n;
 }
 
-template <typename E>
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // d(f)/d(x) by central differences, x float64.
 std::vector<double> central_differences(const std::function<double(const Tensor&)>& f, const Tensor& x) {
@@ -347,6 +338,29 @@ TEST_P(ListTest, GradientsThroughADynamicArraysStackOfUnknownLength) {
     EXPECT_NEAR(loss.item<double>(), loss_of(x), 1e-12) << n;
     expect_near(vals(g), central_differences(loss_of, x), 1e-6, "n = " + std::to_string(n));
   }
+}
+
+TEST_P(ListTest, Int64SizesAndIndicesAreReadWholeAndHugeListsAreRefused) {
+  // An int64 size or index past 2^32 is never wrapped to 32 bits (2^32 + 3
+  // was 3; index 2^32 wrote element 0): it is the value it holds.
+  constexpr int64_t k32 = int64_t{1} << 32;
+  TensorArray small(float32, constant(int64_t{3}));
+  EXPECT_EQ(error_of<OutOfRange>([&] { small.write(constant(k32), constant(1.f)); }),
+            "Tried to write to index 4294967296 but array is not resizeable and size is: 3");
+  EXPECT_EQ(error_of<OutOfRange>([&] { small.write(0, constant(1.f)).read(constant(k32 + 1)); }),
+            "Tried to read from index 4294967297 but array size is: 3");
+  EXPECT_NE(error_of<ResourceExhausted>([&] { TensorArray(float32, constant(k32 + 3)); }).find("4294967299 elements"),
+            std::string::npos);
+  // A list too large for the machine is ResourceExhausted naming the op, never std::bad_alloc.
+  EXPECT_NE(error_of<ResourceExhausted>([&] { TensorArray(float32, constant(int32_t{2147483647})); })
+                .find("[list::reserve] a tensor list of 2147483647 elements"),
+            std::string::npos);
+  TensorArray dynamic(float32, 0, {.dynamic_size = true});
+  EXPECT_THROW(dynamic.write(2147483646, constant(1.f)), ResourceExhausted);
+  // Traced, an int64 index reaches the list ops whole too.
+  auto f = function([](Tensor i) { return TensorArray(float32, 3).write(i, constant(1.f)).stack(); });
+  EXPECT_EQ(values(f(constant(int64_t{2}))), (std::vector<double>{0, 0, 1}));
+  EXPECT_NE(error_of<OutOfRange>([&] { f(constant(k32 + 1)); }).find("index 4294967297"), std::string::npos);
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(ListTest);

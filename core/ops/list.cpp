@@ -49,7 +49,9 @@ void require_list(const InferContext& c, size_t i) {
 }
 void require_index(const InferContext& c, size_t i, int rank, const char* what) {
   const Tensor& t = c.inputs[i];
-  if (t.dtype() != int32) c.fail(what, " must be int32, got ", dtype_name(t.dtype()));
+  // TensorFlow's list ops take int32; ember takes int64 too (a for_range
+  // counter), exactly: a value past int32 is out of range, never truncated.
+  if (t.dtype() != int32 && t.dtype() != int64) c.fail(what, " must be int32 or int64, got ", dtype_name(t.dtype()));
   if (t.shape().rank_known() && t.rank() != rank) c.fail(what, " must have rank ", rank, ", got shape ", t.shape().to_string());
 }
 // An element: a tensor with elements, or a list (a loop gradient keeps lists of lists).
