@@ -45,6 +45,11 @@ Tensor truncated_normal(const TensorShape& shape, double mean = 0, double stddev
 /// tf.random.stateless_uniform: a pure function of `seed` (and shape, dtype).
 Tensor stateless_uniform(const TensorShape& shape, std::array<int64_t, 2> seed, double minval = 0,
                          double maxval = 1, DType dtype = float32);
+/// The same, with the seed (an int64 [2] tensor) and the shape (an integer
+/// vector) known only when it runs: what a traced dropout draws from a seed
+/// kept in a variable. TensorFlow's StatelessRandomUniform op.
+Tensor stateless_uniform(const Tensor& shape, const Tensor& seed, double minval = 0, double maxval = 1,
+                         DType dtype = float32);
 /// tf.random.stateless_normal.
 Tensor stateless_normal(const TensorShape& shape, std::array<int64_t, 2> seed, double mean = 0,
                         double stddev = 1, DType dtype = float32);

@@ -95,7 +95,7 @@ void Dense::build_variables(const TensorShape& input_shape) {
 }
 
 Tensor Dense::call(const Tensor& x, bool) {
-  EMBER_CHECK(x.rank() >= 2 && x.dim(-1) == kernel.shape().dim(0), InvalidArgument, "[",
+  EMBER_CHECK(x.shape().rank_known() && x.rank() >= 2 && x.dim(-1) == kernel.shape().dim(0), InvalidArgument, "[",
               name(), "] expected inputs [..., ", kernel.shape().dim(0), "], got shape ",
               x.shape().to_string());
   Tensor y;
@@ -200,8 +200,14 @@ Tensor AveragePooling2D::call(const Tensor& x, bool) { return avg_pool2d(x, pool
 // ---- Flatten, Activation -----------------------------------------------------------------------
 
 Tensor Flatten::call(const Tensor& x, bool) {
-  EMBER_CHECK(x.rank() >= 1, InvalidArgument, "[", name(), "] expected a batch, got a scalar");
-  return reshape(x, {x.dim(0), x.dim(0) == 0 ? 0 : -1});
+  EMBER_CHECK(x.shape().rank_known() && x.rank() >= 1, InvalidArgument, "[", name(), "] expected a batch, got shape ",
+              x.shape().to_string());
+  if (x.dim(0) >= 0) return reshape(x, {x.dim(0), x.dim(0) == 0 ? 0 : -1});
+  // A batch of unknown size (a trace): the rest's size, known now or when it runs.
+  TensorShape rest(Dims(x.shape().dims().begin() + 1, x.shape().dims().end()));
+  if (rest.is_fully_defined()) return reshape(x, {-1, rest.num_elements()});
+  Tensor batch = strided_slice(shape(x), {0}, {1}, {1});
+  return reshape(x, concat({batch, constant(std::vector<int32_t>{-1}, Device::cpu())}, 0));
 }
 
 Activation::Activation(const std::string& act, std::string name)
@@ -226,11 +232,12 @@ Dropout::Dropout(double rate, std::optional<int64_t> seed, std::string name)
 Tensor Dropout::call(const Tensor& x, bool training) {
   if (!training || rate_ == 0) return x;
   // Keras's SeedGenerator.next(): this call's seed is the state, then [s, n + 1].
-  auto st = seed_state.read_value().to_vector<int64_t>();
-  seed_state.assign(constant(std::vector<int64_t>{st[0], st[1] + 1}, Device::cpu()));
-  constexpr int64_t kMod = 2147483646;  // Keras's _cast_seed
-  std::array<int64_t, 2> seed{((st[0] % kMod) + kMod) % kMod, ((st[1] % kMod) + kMod) % kMod};
-  Tensor u = random::stateless_uniform(x.shape(), seed, 0, 1, x.dtype());
+  // With ops, not host reads, so a traced step draws a new mask at every call.
+  Tensor st = seed_state.read_value();
+  seed_state.assign_add(constant(std::vector<int64_t>{0, 1}, Device::cpu()));
+  Tensor seed = floormod(st, constant(int64_t{2147483646}, Device::cpu()));  // Keras's _cast_seed
+  DeviceScope on(x.device());  // drawn where x lives (the seed is read on the host)
+  Tensor u = random::stateless_uniform(shape(x, int64), seed, 0, 1, x.dtype());
   // tf.nn.experimental.stateless_dropout: keep u >= rate, scaled by 1/(1 - rate).
   Tensor keep = u >= constant(rate_, x.dtype(), x.device());
   Tensor scale = constant(1 / (1 - rate_), x.dtype(), x.device());
@@ -241,7 +248,7 @@ Tensor Dropout::call(const Tensor& x, bool training) {
 
 namespace {
 int normalized_axis(const char* api, int axis, const TensorShape& s) {
-  int r = s.rank();
+  int r = s.rank_known() ? s.rank() : 0;
   EMBER_CHECK(s.rank_known() && axis >= -r && axis < r, InvalidArgument, "[", api, "] axis ",
               axis, " is out of range for inputs of shape ", s.to_string());
   return axis < 0 ? axis + r : axis;

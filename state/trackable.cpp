@@ -3,6 +3,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/context.h"
 #include "core/error.h"
 #include "core/ops.h"
 
@@ -80,6 +81,11 @@ class VariableSaveable : public Saveable {
                 v_.name(), "')");
   }
   void restore(const std::map<std::string, SavedTensor>& tensors) override {
+    // Now, whatever is being traced: a variable a traced function creates
+    // (a layer built on the first call, an optimizer's slots) takes the
+    // checkpoint's value when it is created, not when the trace runs (the
+    // first trace is discarded), as TensorFlow's restore-on-creation.
+    InitScope eager;
     const SavedTensor& t = tensors.at("");
     Tensor host = Tensor::empty(t.shape, t.dtype, Device::cpu());
     if (!t.bytes.empty()) std::memcpy(host.raw_data(), t.bytes.data(), t.bytes.size());

@@ -325,6 +325,44 @@ TEST(CheckpointTest, RestoreOnCreation) {
   fs::remove_all(dir);
 }
 
+// Variables a traced function creates (a layer built on its first call, an
+// optimizer's slots made at its first step) take the restored values: the
+// restore assigns them when they are made, outside the trace, which is
+// then discarded and traced again (TensorFlow's restore-on-creation).
+TEST(CheckpointTest, RestoreOnCreationHoldsForVariablesMadeWhileTracing) {
+  std::string dir = temp_dir("traced_creation");
+  auto make = [] {
+    auto model = std::make_shared<layers::Dense>(3, layers::DenseOptions{.name = "dense"});
+    auto opt = std::make_shared<optimizers::Adam>(0.1);
+    return std::make_pair(model, opt);
+  };
+  Tensor x = constant({{1.f, -2.f}, {0.5f, 3.f}});
+  auto step_of = [&](std::shared_ptr<layers::Dense> model, std::shared_ptr<optimizers::Adam> opt) {
+    return function([model, opt](Tensor in) {
+      GradientTape tape;
+      Tensor loss = reduce_sum(square((*model)(in)));
+      auto vars = model->trainable_variables();
+      opt->apply(tape.gradient(loss, vars), vars);
+      return loss;
+    });
+  };
+  auto [m1, o1] = make();
+  auto step1 = step_of(m1, o1);
+  for (int i = 0; i < 3; ++i) step1(x);
+  std::string path = Checkpoint({{"model", m1}, {"optimizer", o1}}).save(dir + "/ckpt");
+  Tensor next_loss = step1(x);  // what the fourth step gives
+
+  auto [m2, o2] = make();
+  auto status = Checkpoint({{"model", m2}, {"optimizer", o2}}).restore(path);
+  auto step2 = step_of(m2, o2);
+  Tensor resumed_loss = step2(x);  // builds the layer and the slots inside the trace
+  EXPECT_EQ(resumed_loss.item<float>(), next_loss.item<float>());
+  EXPECT_EQ(m2->kernel.read_value().to_vector<float>(), m1->kernel.read_value().to_vector<float>());
+  EXPECT_EQ(o2->iterations().read_value().item<int64_t>(), 4);
+  status.assert_consumed();
+  fs::remove_all(dir);
+}
+
 // One object reachable by two paths: creating it under either path consumes
 // it (TensorFlow counts pending restorations per object, not per path).
 TEST(CheckpointTest, RestoreOnCreationCountsObjectsNotPaths) {

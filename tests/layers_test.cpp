@@ -65,6 +65,19 @@ TEST_P(LayersTest, DropoutDrawsKerassMasks) {
   }
   EXPECT_EQ(values(d.seed_state.read_value()), (std::vector<double>{7, 2}));
   EXPECT_THROW(Dropout(1.0), InvalidArgument);
+  // Traced (TensorFlow runs dropout in a tf.function): the seed is read as
+  // the function runs, so each call draws Keras's next mask, as eagerly;
+  // the batch may be of any size.
+  Dropout traced(0.3, 7);
+  auto step = function([&](Tensor in) { return traced(in, true); },
+                       {.input_signature = std::vector<TensorSpec>{TensorSpec({-1, 5}, float32)}});
+  for (const char* name : {"layer/dropout_call0", "layer/dropout_call1"}) {
+    SCOPED_TRACE(name);
+    const TfCase& want = tf_fixtures("tf_nn.txt").at(name);
+    EXPECT_TRUE(all_close(step(x), want.values, want.shape, 1e-6, 0));
+  }
+  EXPECT_EQ(step.list_concrete_functions().size(), 1u);
+  EXPECT_EQ(values(traced.seed_state.read_value()), (std::vector<double>{7, 2}));
 }
 
 TEST_P(LayersTest, NormalizationMatchesReferences) {

@@ -13,7 +13,8 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::RandomUniform, op_name::RandomStandardNormal, op_name::TruncatedNormal};
+const CoveredOps covered{op_name::RandomUniform, op_name::RandomStandardNormal, op_name::TruncatedNormal,
+                         op_name::StatelessRandomUniform};
 
 TEST(Philox, KnownAnswerVectors) {
   // Random123's kat_vectors for philox4x32-10: counter, key -> output.
@@ -205,6 +206,21 @@ TEST_P(RandomTest, StatelessDrawsArePure) {
   auto a = random::stateless_normal({6}, {1, 2}).to_vector<float>();
   EXPECT_EQ(random::stateless_normal({6}, {1, 2}).to_vector<float>(), a);
   EXPECT_NE(random::stateless_normal({6}, {2, 1}).to_vector<float>(), a);
+}
+
+TEST_P(RandomTest, StatelessUniformFromASeedTensorDrawsTensorFlowsNumbers) {
+  expect_tf("stateless/uniform_7_3", random::stateless_uniform({2, 5}, {7, 3}), kExact);
+  expect_tf("stateless/uniform_f64", random::stateless_uniform({4}, {int64_t{1} << 40, 9}, 0, 1, float64), kExact);
+  // The seed (and the shape) as tensors: TensorFlow's StatelessRandomUniform op,
+  // eagerly and in a function whose seed is known only when it runs.
+  Tensor seed = constant(std::vector<int64_t>{11, -4}, Device::cpu());
+  expect_tf("stateless/raw_uniform", random::stateless_uniform(constant(std::vector<int32_t>{6}), seed), kExact);
+  auto f = function([](Tensor shape, Tensor s) { return random::stateless_uniform(shape, s); });
+  expect_tf("stateless/raw_uniform", f(constant(std::vector<int32_t>{6}), seed), kExact);
+  expect_tf("stateless/uniform_7_3", f(constant(std::vector<int32_t>{2, 5}), constant(std::vector<int64_t>{7, 3})), kExact);
+  EXPECT_EQ(f.tracing_count(), 2);  // two shapes of `shape`, the values read as it runs
+  EXPECT_EQ(error_of<InvalidArgument>([&] { random::stateless_uniform(constant(std::vector<int32_t>{2}), constant(int64_t{3})); }),
+            "[random::stateless_uniform] seed must have shape [2], got []");
 }
 
 TEST_P(RandomTest, TensorFlowSeedingRules) {

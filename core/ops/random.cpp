@@ -59,6 +59,43 @@ bool define_random_op(const char* name, const char* api) {
       .not_differentiable();
   return true;
 }
+// StatelessRandomUniform(seed): tf.random.stateless_uniform's draw from a
+// seed known when it runs (its shape too, possibly: attribute or tensor).
+// A pure function of its input, so not stateful.
+void infer_stateless_uniform(InferContext& c) {
+  const Tensor& seed = c.inputs[0];
+  if (seed.dtype() != int32 && seed.dtype() != int64)
+    c.fail("seed must be int32 or int64, got ", dtype_name(seed.dtype()));
+  if (!seed.shape().is_compatible_with(TensorShape{2}))
+    c.fail("seed must have shape [2], got ", seed.shape().to_debug_string());
+  DType t = c.attrs.get<DType>("dtype");
+  if (t != float32 && t != float64) c.fail("dtype must be float32 or float64, got ", dtype_name(t));
+  if (unresolved_attrs(c.op, c.attrs) > 0) {
+    const TensorShape& s = c.inputs[1].shape();
+    int64_t rank = s.rank_known() && s.rank() == 1 ? s.dim(0) : TensorShape::kUnknown;
+    c.outputs.push_back({t, rank < 0 ? TensorShape::unknown_rank()
+                                     : TensorShape(Dims(static_cast<size_t>(rank), TensorShape::kUnknown))});
+    return;
+  }
+  TensorShape s(c.attrs.get<std::vector<int64_t>>("shape"));
+  for (int i = 0; i < s.rank(); ++i)
+    if (s.dim(i) < 0) c.fail("dimension ", i, " is negative (", s.dim(i), ")");
+  c.outputs.push_back({t, s});
+}
+
+[[maybe_unused]] const bool stateless_uniform_defined = [] {
+  define_op(op_name::StatelessRandomUniform)
+      .inputs(1)
+      .attr_or_input("shape", AttrKind::Ints)
+      .attr("dtype", AttrKind::Type)
+      .api("random::stateless_uniform")
+      .set_infer(infer_stateless_uniform)
+      .set_infer_unresolved(infer_stateless_uniform)
+      .set_allocates_outputs()
+      .not_differentiable();
+  return true;
+}();
+
 [[maybe_unused]] const bool random_ops_defined =
     define_random_op(op_name::RandomUniform, "random::uniform") &&
     define_random_op(op_name::RandomStandardNormal, "random::normal") &&
@@ -305,6 +342,14 @@ Tensor stateless_uniform(const TensorShape& shape, std::array<int64_t, 2> seed, 
   check_range("random::stateless_uniform", minval, maxval);
   return scale_uniform(draw(op_name::RandomUniform, shape, dtype, stateless_stream(seed)), minval,
                        maxval);
+}
+
+Tensor stateless_uniform(const Tensor& shape, const Tensor& seed, double minval, double maxval, DType dtype) {
+  ApiScope api("random::stateless_uniform");
+  check_float("random::stateless_uniform", dtype);
+  check_range("random::stateless_uniform", minval, maxval);
+  Tensor u = execute1(EMBER_OP(op_name::StatelessRandomUniform), {seed, shape}, {{"dtype", dtype}});
+  return scale_uniform(u, minval, maxval);
 }
 
 Tensor stateless_normal(const TensorShape& shape, std::array<int64_t, 2> seed, double mean,

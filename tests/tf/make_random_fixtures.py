@@ -84,6 +84,11 @@ def cases():
         yield "function11/uniform_call%d" % call, u
         yield "function11/normal_call%d" % call, n
         yield "function11/op5_call%d" % call, s
+    # Stateless draws from a seed (the raw op a traced dropout runs), and
+    # Keras 3's dropout masks: two calls of a seeded layer in training.
+    yield "stateless/uniform_7_3", tf.random.stateless_uniform([2, 5], seed=[7, 3])
+    yield "stateless/uniform_f64", tf.random.stateless_uniform([4], seed=[2**40, 9], dtype=tf.float64)
+    yield "stateless/raw_uniform", tf.raw_ops.StatelessRandomUniform(shape=[6], seed=tf.constant([11, -4], tf.int64))
 
 
 def main(path):
