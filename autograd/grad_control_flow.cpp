@@ -32,6 +32,26 @@ Grads if_grad(const GradContext& c) {
 }
 
 GRAD(op_name::StatelessIf, kGradUsesAll) { return if_grad(c); } END_GRAD;
+
+// A call's gradient: a call of the function's gradient function (a traced
+// function of its inputs and output gradients that recomputes it under a tape).
+Grads call_grad(const GradContext& c) {
+  const FunctionRef& f = c.attrs.get<FunctionRef>("f");
+  EMBER_CHECK(!f->stateful(), Unimplemented, "[function call] the gradient of a function that runs a stateful op (",
+              f->name(), ") would run it again: not supported");
+  std::vector<Tensor> in(c.inputs.begin(), c.inputs.end());
+  for (size_t k = 0; k < c.output_grads.size(); ++k)
+    in.push_back(c.output_grads[k].defined() ? c.output_grads[k] : zeros_gradient(c.outputs[k]));
+  std::vector<Tensor> g = execute(op_def(op_name::PartitionedCall), in, {{"f", f->gradient(c.inputs)}});
+  Grads out;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    DType t = c.inputs[i].dtype();
+    out.push_back(is_differentiable(t) || t == resource ? g[i] : kNone);
+  }
+  return out;
+}
+GRAD(op_name::PartitionedCall, kGradUsesAll) { return call_grad(c); } END_GRAD;
+GRAD(op_name::StatefulPartitionedCall, kGradUsesAll) { return call_grad(c); } END_GRAD;
 GRAD(op_name::If, kGradUsesAll) { return if_grad(c); } END_GRAD;
 
 // A While op an eager tape recorded with concrete inputs (one run through

@@ -264,6 +264,38 @@ bool within(const TensorShape& s, const TensorShape& invariant) {
 
 }  // namespace
 
+// ---- calls -------------------------------------------------------------------------------------
+
+namespace detail {
+
+CallBody trace_call(const std::string& name, std::span<const Tensor> inputs,
+                    const std::function<std::vector<Tensor>(const std::vector<Tensor>& args)>& fn) {
+  Tracer* parent = current_tracer();
+  EMBER_CHECK(parent != nullptr, Internal, "[function call] ", name, " is traced as a call only inside a trace");
+  std::vector<OutputSpec> specs;
+  std::vector<std::string> names;
+  std::vector<std::shared_ptr<ResourceBase>> handles;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    specs.push_back({inputs[i].dtype(), inputs[i].shape()});
+    names.push_back(ember::detail::str_cat("args_", i));
+    handles.push_back(inputs[i].dtype() == resource ? inputs[i].impl()->resource : nullptr);
+  }
+  Nested n = trace_nested(parent, specs, names, [&](const std::vector<Tensor>& args, std::string&) { return fn(args); },
+                          handles);
+  std::vector<Tensor> lifted = n.lifted;
+  align(n, lifted);
+  return {make_body(name, n.graph), std::move(lifted)};
+}
+
+std::vector<Tensor> call_op(const CallBody& call, std::span<const Tensor> inputs) {
+  std::vector<Tensor> in(inputs.begin(), inputs.end());
+  in.insert(in.end(), call.lifted.begin(), call.lifted.end());
+  return execute(op_def(call.body->stateful() ? op_name::StatefulPartitionedCall : op_name::PartitionedCall), in,
+                 {{"f", call.body}});
+}
+
+}  // namespace detail
+
 // ---- cond -------------------------------------------------------------------------------------
 
 namespace detail {
@@ -375,7 +407,8 @@ LoopVars while_flat(const std::function<Tensor(const LoopVars&)>& cond,
     TensorShape shape = loop_vars[i].shape();
     if (!options.shape_invariants.empty()) {
       const TensorShape& inv = options.shape_invariants[i];
-      EMBER_CHECK(within(shape, inv), InvalidArgument, "The shape invariant specified for ",
+      // (A value of less specific shape may enter: a loaded model's Max of unknown rank with the invariant ().)
+      EMBER_CHECK(within(shape, inv) || inv.is_compatible_with(shape), InvalidArgument, "The shape invariant specified for ",
                   tensor_name(parent, loop_vars[i], i),
                   " is not compatible with the initial shape of the loop variable. It enters the loop with shape ",
                   shape.to_string(), ", but the specified shape invariant is ", inv.to_string(), ".");

@@ -46,6 +46,20 @@ class TracedBody final : public FunctionBody {
 };
 
 namespace detail {
+/// A function traced once on inputs like `inputs` (their dtypes, shapes and,
+/// for a resource, the variable it is), to be called as one op: `name`'s
+/// body, and the tensors of the enclosing trace it reads (extra inputs).
+/// Only while tracing.
+struct CallBody {
+  FunctionRef body;
+  std::vector<Tensor> lifted;
+};
+CallBody trace_call(const std::string& name, std::span<const Tensor> inputs,
+                    const std::function<std::vector<Tensor>(const std::vector<Tensor>& args)>& fn);
+/// The call of `call.body` on `inputs` (then its lifted tensors): one
+/// PartitionedCall node (StatefulPartitionedCall where it runs a stateful op).
+std::vector<Tensor> call_op(const CallBody& call, std::span<const Tensor> inputs);
+
 /// Runs `pred`-selected branch eagerly, or traces both into an If node.
 std::vector<Tensor> cond_flat(const Tensor& pred, const std::function<std::vector<Tensor>(std::string&)>& true_fn,
                               const std::function<std::vector<Tensor>(std::string&)>& false_fn,

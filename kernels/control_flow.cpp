@@ -36,7 +36,14 @@ void while_kernel(KernelContext& c) {
   set_outputs(c, vars);
 }
 
+void call_kernel(KernelContext& c) {
+  std::vector<Tensor> out = c.attrs.get<FunctionRef>("f")->call(c.inputs);
+  set_outputs(c, out);
+}
+
 EMBER_REGISTER_EVERYWHERE(op_name::If, if_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::PartitionedCall, call_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::StatefulPartitionedCall, call_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessIf, if_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::While, while_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessWhile, while_kernel);

@@ -212,11 +212,13 @@ void Writer::finish() {
 
 Reader::Reader(std::string prefix) : prefix_(std::move(prefix)) {
   std::string index_file = prefix_ + ".index";
-  std::ifstream in(index_file, std::ios::binary);
-  if (!in)
+  std::string bytes;
+  try {
+    bytes = files::read_file(index_file);  // (a directory or a device there is an ember error too)
+  } catch (const NotFound&) {
     throw NotFound(detail::str_cat("[checkpoint] ", index_file, " not found (is '", prefix_,
                                    "' a checkpoint?)"));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
   auto entries = table::read_all(bytes, index_file);
   auto corrupt = [&](const std::string& key, const std::string& what) {
     throw DataLoss(

@@ -110,6 +110,17 @@ void write_atomically(const std::string& file, const std::string& contents) {
 std::string read_file(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("open", path, errno);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    fail("look up", path, err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    if (S_ISDIR(st.st_mode)) fail("read", path, EISDIR);
+    throw FailedPrecondition(detail::str_cat("[checkpoint] cannot read ", path, ": not a regular file"));
+  }
   std::string out;
   char buf[65536];
   for (;;) {

@@ -27,8 +27,9 @@ void sync_fd(int fd, const std::string& path);
 void sync_dir(const std::string& dir);
 /// Removes `path`; a missing file is not an error, any other failure is.
 void remove_file(const std::string& path);
-/// The file's contents; NotFound when it does not exist, DataLoss when it
-/// cannot be read.
+/// The file's contents; NotFound when it does not exist, FailedPrecondition
+/// when it is not a regular file (a directory, a device such as /dev/zero
+/// that never ends), DataLoss when it cannot be read.
 std::string read_file(const std::string& path);
 /// Whether `path` exists; a path the system cannot look up (too long, no
 /// permission) is an error naming it, not an answer.

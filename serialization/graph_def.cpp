@@ -106,6 +106,26 @@ class Emitter {
   void emit_op(int index);
   /// The functions the emitted nodes call (control flow), each once.
   std::vector<FunctionRef> functions;
+  /// The node being emitted passes attribute `name` as a tensor (it is known
+  /// only when the graph runs): a reference to it, as `dtype`.
+  std::optional<std::string> attr_input(const Node& n, const std::string& name, DType dtype) {
+    auto it = attr_inputs_.find(name);
+    if (it == attr_inputs_.end()) return std::nullopt;
+    auto [ref, have] = it->second;
+    return have == dtype ? ref : add_cast(n.name + "/" + name + "_cast", ref, have, dtype);
+  }
+  /// A Cast node of `ref` from `from` to `to`; returns the reference to it.
+  std::string add_cast(const std::string& base, const std::string& ref, DType from, DType to) {
+    tf::NodeDef cast;
+    cast.set_name(unique(base));
+    cast.set_op("Cast");
+    cast.add_input(ref);
+    (*cast.mutable_attr())["SrcT"] = type_attr(from);
+    (*cast.mutable_attr())["DstT"] = type_attr(to);
+    (*cast.mutable_attr())["Truncate"].set_b(false);
+    nodes.push_back(cast);
+    return node_ref(cast.name(), "y", 0, 0);
+  }
 
  private:
   static Tensor cast_values(const std::vector<double>& v, const TensorShape& shape, DType dtype) {
@@ -115,6 +135,7 @@ class Emitter {
   bool function_;
   std::vector<std::vector<std::string>> refs_;
   std::unordered_set<std::string> names_;
+  std::unordered_map<std::string, std::pair<std::string, DType>> attr_inputs_;  // of the node being emitted
 };
 
 // Output arg names of TensorFlow's ops (a FunctionDef names outputs by
@@ -148,7 +169,8 @@ const OutputArgs& output_args(const std::string& op_type) {
     t["FusedBatchNormV3"] = {{"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2", "reserve_space_3"}};
     t["FusedBatchNormGradV3"] = {{"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_4", "reserve_space_5"}};
     t["SplitV"] = {{"output"}, true};
-    for (const char* cf : {"If", "StatelessIf", "While", "StatelessWhile"}) t[cf] = {{"output"}, true};
+    for (const char* cf : {"If", "StatelessIf", "While", "StatelessWhile", "PartitionedCall", "StatefulPartitionedCall"})
+      t[cf] = {{"output"}, true};
     t["Unpack"] = {{"output"}, true};
     t["AddN"] = {{"sum"}};
     t["TensorListReserve"] = {{"handle"}};
@@ -188,11 +210,13 @@ const std::unordered_set<std::string>& not_in_tensorflow() {
 
 // ember's list(int) attribute `name` as an int32 Const feeding an input.
 std::string ints_input(Emitter& e, const Node& n, TfNode& t, const char* name, bool scalar = false) {
+  if (auto dynamic = e.attr_input(n, name, int32)) return *dynamic;
   const auto& v = n.attrs.get<std::vector<int64_t>>(name);
   t.attrs.erase(name);
   return e.add_ints(n.name + "/" + name, v, scalar ? TensorShape{} : TensorShape{static_cast<int64_t>(v.size())});
 }
 std::string int_input(Emitter& e, const Node& n, TfNode& t, const char* name, DType dtype = int32) {
+  if (auto dynamic = e.attr_input(n, name, dtype)) return *dynamic;
   int64_t v = n.attrs.get<int64_t>(name);
   t.attrs.erase(name);
   return e.add_ints(n.name + "/" + name, {v}, TensorShape{}, dtype);
@@ -322,7 +346,8 @@ const std::unordered_map<std::string, Rewrite>& rewrites() {
     r["Range"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
       DType d = n.outputs[0].dtype;
       for (const char* a : {"start", "limit", "delta"}) {
-        t.inputs.push_back(e.add_scalar(n.name + "/" + a, n.attrs.get<double>(a), d));
+        auto dynamic = e.attr_input(n, a, d);
+        t.inputs.push_back(dynamic ? *dynamic : e.add_scalar(n.name + "/" + a, n.attrs.get<double>(a), d));
         t.attrs.erase(a);
       }
     };
@@ -346,6 +371,11 @@ const std::unordered_map<std::string, Rewrite>& rewrites() {
         t.attrs.erase("offset");  // ember's position in the stream: TensorFlow's kernels keep it themselves
         t.attrs["T"] = type_attr(int32);
       };
+    r["StatelessRandomUniform"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
+      t.inputs.insert(t.inputs.begin(), ints_input(e, n, t, "shape"));  // TensorFlow's order: shape, seed
+      t.attrs["T"] = type_attr(int32);
+      t.attrs["Tseed"] = type_attr(in_type(g, n, 0));
+    };
     r["TopKV2"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) { t.inputs.push_back(int_input(e, n, t, "k")); };
     r["InTopKV2"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
       t.inputs.push_back(int_input(e, n, t, "k", in_type(g, n, 1)));
@@ -395,6 +425,14 @@ const std::unordered_map<std::string, Rewrite>& rewrites() {
           tout->add_type(tf_type(o.dtype));
           set_shape(shapes->add_shape(), o.shape);
         }
+      };
+    for (const char* op : {"PartitionedCall", "StatefulPartitionedCall"})
+      r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
+        auto* tin = t.attrs["Tin"].mutable_list();
+        for (size_t i = 0; i < n.inputs.size(); ++i) tin->add_type(tf_type(in_type(g, n, i)));
+        auto* tout = t.attrs["Tout"].mutable_list();
+        for (const OutputSpec& o : n.outputs) tout->add_type(tf_type(o.dtype));
+        for (const char* empty : {"config", "config_proto", "executor_type"}) t.attrs[empty].set_s("");
       };
     for (const char* op : {"While", "StatelessWhile"})
       r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
@@ -453,9 +491,25 @@ void Emitter::emit_op(int index) {
     throw Unimplemented("[graph_def] node '" + n.name + "': op " + op + " has no TensorFlow form");
   TfNode t;
   t.op = op;
-  for (NodeOutput in : n.inputs) t.inputs.push_back(ref(in));
+  // The op's own inputs; then a tensor per attribute known only when it runs, which the rewrite places.
+  const size_t own = n.inputs.size() - static_cast<size_t>(unresolved_attrs(*n.op, n.attrs));
+  for (size_t i = 0; i < own; ++i) {
+    // TensorFlow's list ops take int32 indices and sizes, where ember takes int64 too.
+    static const std::unordered_set<std::string> int32_indices{
+        "TensorListReserve", "TensorListSetItem", "TensorListGetItem", "TensorListGather",
+        "TensorListScatterIntoExistingList", "TensorListResize"};
+    DType dt = g_.spec(n.inputs[i]).dtype;
+    bool narrow = dt == int64 && int32_indices.count(op);
+    t.inputs.push_back(narrow ? add_cast(n.name + "/index_cast", ref(n.inputs[i]), int64, int32) : ref(n.inputs[i]));
+  }
+  attr_inputs_.clear();
+  for (size_t i = own; const AttrDecl& d : n.op->attr_decls)
+    if (d.may_be_input && !n.attrs.has(d.name)) {
+      attr_inputs_[d.name] = {ref(n.inputs[i]), g_.spec(n.inputs[i]).dtype};
+      ++i;
+    }
   for (const auto& [name, value] : n.attrs.entries()) t.attrs[name] = attr_value(value);
-  if (!n.inputs.empty() && !no_t().count(op) && !n.op->passes_resources)
+  if (own > 0 && !no_t().count(op) && !n.op->passes_resources)
     t.attrs["T"] = type_attr(g_.spec(n.inputs[0]).dtype);
   auto it = rewrites().find(op);
   if (it != rewrites().end()) it->second(*this, n, g_, t);

@@ -92,6 +92,7 @@ const std::unordered_map<std::string, std::vector<InputAttr>>& input_attrs() {
     t["OneHot"] = {{1, "depth", From::Int}, {2, "on_value", From::Double}, {3, "off_value", From::Double}};
     for (const char* op : {"RandomUniform", "RandomStandardNormal", "TruncatedNormal"}) t[op] = {{0, "shape", From::Ints}};
     t["TopKV2"] = {{1, "k", From::Int}};
+    t["StatelessRandomUniform"] = {{0, "shape", From::Ints}};
     t["InTopKV2"] = {{2, "k", From::Int}};
     for (const char* op : {"Conv2DBackpropInput", "DepthwiseConv2dNativeBackpropInput"})
       t[op] = {{0, "input_sizes", From::Ints}};
@@ -289,12 +290,6 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
                 " must be int32 or int64, got ", dtype_name(in[i].dtype()));
     return in[i].index_values();
   };
-  // The value of a tensor's static shape, as Shape/Size/Rank fold it.
-  auto static_shape = [&](const Tensor& t) {
-    EMBER_CHECK(t.shape().is_fully_defined(), Unimplemented, what, ": op ", op, " of a tensor of shape ",
-                t.shape().to_string(), ": ember folds it only where the shape is known when loading");
-    return t.shape();
-  };
   auto out_type = [&]() {
     auto it = n.attr().find("out_type");
     return it == n.attr().end() ? int32 : ember_dtype(it->second.type(), what);
@@ -334,21 +329,10 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     return {minimum(relu(in[0]), six)};
   }
   need_inputs(1);
-  const TensorShape shape = static_shape(in[0]);
-  DType type = out_type();
-  auto ints = [&](const std::vector<int64_t>& v, const TensorShape& s) {
-    Tensor host = Tensor::empty(s, type, Device::cpu());
-    if (type == int32) {
-      for (size_t i = 0; i < v.size(); ++i) host.data<int32_t>()[i] = static_cast<int32_t>(v[i]);
-    } else {
-      for (size_t i = 0; i < v.size(); ++i) host.data<int64_t>()[i] = v[i];
-    }
-    return host;
-  };
-  if (op == "Shape") return {ints(shape.as_vector(), TensorShape{shape.rank()})};
-  if (op == "Size") return {ints({shape.num_elements()}, TensorShape{})};
-  type = int32;
-  return {ints({shape.rank()}, TensorShape{})};  // Rank
+  // Shape, Size, Rank: constants where the shape is known when loading, else ember's ops.
+  if (op == "Shape") return {shape(in[0], out_type())};
+  if (op == "Size") return {size(in[0], out_type())};
+  return {rank(in[0])};
 }
 
 }  // namespace
@@ -473,7 +457,14 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
     std::vector<Tensor> in;
     for (const std::string& ref : n->input())
       if (ref.empty() || ref[0] != '^') in.push_back(value(ref, what));
-    values[n->name()] = run_node(*n, in, what, depth);
+    try {
+      values[n->name()] = run_node(*n, in, what, depth);
+    } catch (const Error& e) {
+      // Every error names the model, the function and the node (once: a
+      // callee's error names its own).
+      if (std::string_view(e.what()).starts_with(where_)) throw;
+      rethrow_with_prefix(what + ": ");
+    }
   }
   std::vector<Tensor> result;
   for (const auto& a : sig.output_arg()) {
@@ -502,6 +493,7 @@ std::vector<Tensor> run_registered_op(const tf::NodeDef& n, const std::vector<Te
   const OpDef& def = op_def(op);
   Attrs attrs;
   std::vector<bool> is_attr(in.size(), false);
+  std::map<std::string, Tensor> attr_tensors;  // attributes computed in the graph, known when it runs
   auto ia = input_attrs().find(op);
   if (ia != input_attrs().end()) {
     for (const InputAttr& a : ia->second) {
@@ -509,9 +501,16 @@ std::vector<Tensor> run_registered_op(const tf::NodeDef& n, const std::vector<Te
       EMBER_CHECK(index >= 0 && static_cast<size_t>(index) < in.size(), InvalidArgument, what, ": op ", op,
                   " has ", in.size(), " inputs");
       const Tensor& t = in[static_cast<size_t>(index)];
-      EMBER_CHECK(!t.is_symbolic(), Unimplemented, what, ": input ", index, " of op ", op,
-                  " must be a constant (ember takes it as attribute '", a.attr, "')");
       is_attr[static_cast<size_t>(index)] = true;
+      if (t.is_symbolic()) {  // computed: passed on as a tensor, where the op takes one (AttrDecl::may_be_input)
+        bool may = false;
+        for (const AttrDecl& d : def.attr_decls) may = may || (d.name == a.attr && d.may_be_input);
+        EMBER_CHECK(may && (a.kind == From::Ints || a.kind == From::Int || a.kind == From::Double), Unimplemented,
+                    what, ": input ", index, " of op ", op, " must be a constant (ember takes it as attribute '",
+                    a.attr, "')");
+        attr_tensors.emplace(a.attr, t);
+        continue;
+      }
       const bool integral = t.dtype() == int32 || t.dtype() == int64;
       EMBER_CHECK(a.kind == From::Double || integral, InvalidArgument, what, ": input ", index, " of op ", op,
                   " ('", a.attr, "') must be int32 or int64, got ", dtype_name(t.dtype()));
@@ -540,7 +539,7 @@ std::vector<Tensor> run_registered_op(const tf::NodeDef& n, const std::vector<Te
     }
   }
   for (const AttrDecl& d : def.attr_decls) {
-    if (attrs.has(d.name)) continue;
+    if (attrs.has(d.name) || attr_tensors.count(d.name)) continue;
     auto it = n.attr().find(d.name);
     if (it != n.attr().end()) {
       attrs.set(d.name, attr_from(it->second, d.kind, what + " attribute '" + d.name + "'"));
@@ -555,6 +554,8 @@ std::vector<Tensor> run_registered_op(const tf::NodeDef& n, const std::vector<Te
   std::vector<Tensor> op_in;
   for (size_t i = 0; i < in.size(); ++i)
     if (!is_attr[i]) op_in.push_back(in[i]);
+  for (const AttrDecl& d : def.attr_decls)  // after the op's own inputs, in declaration order
+    if (auto it = attr_tensors.find(d.name); it != attr_tensors.end()) op_in.push_back(it->second);
   return execute(def, op_in, attrs);
 }
 
@@ -567,11 +568,25 @@ std::vector<Tensor> FunctionImporter::run_node(const tf::NodeDef& n, const std::
   if (op == "Identity" || op == "IdentityN") return in;
   if (op == "NoOp") return {};
   if (op == "StatefulPartitionedCall" || op == "PartitionedCall")
-    return replay(node_attr(n, "f", what).func().name(), in, depth + 1);
+    return run_call(node_attr(n, "f", what).func().name(), in, depth);
   if (op == "If" || op == "StatelessIf") return run_if(n, in, what, depth);
   if (op == "While" || op == "StatelessWhile") return run_while(n, in, what, depth);
   if (composite_ops().count(op)) return composite(op, in, n, what);
   return run_registered_op(n, in, what);
+}
+
+std::vector<Tensor> FunctionImporter::run_call(const std::string& fn, const std::vector<Tensor>& in, int depth) const {
+  EMBER_CHECK(depth + 1 < 64, InvalidArgument, where_, ": function '", fn, "' is called 64 deep (a cycle?)");
+  std::string key = fn;
+  for (const Tensor& t : in) {
+    key += detail::str_cat("|", dtype_name(t.dtype()), t.shape().to_debug_string());
+    if (t.dtype() == resource) key += detail::str_cat("@", reinterpret_cast<uintptr_t>(t.impl()->resource.get()));
+  }
+  auto it = callees_.find(key);
+  if (it != callees_.end()) return detail::call_op({it->second, {}}, in);
+  detail::CallBody call = detail::trace_call(fn, in, [&](const std::vector<Tensor>& args) { return replay(fn, args, depth + 1); });
+  if (call.lifted.empty()) callees_[key] = call.body;  // (a body that reads its caller's tensors is its caller's alone)
+  return detail::call_op(call, in);
 }
 
 std::vector<Tensor> FunctionImporter::run_if(const tf::NodeDef& n, const std::vector<Tensor>& in,

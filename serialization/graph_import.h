@@ -61,8 +61,14 @@ class FunctionImporter {
                              int depth) const;
   std::vector<Tensor> run_while(const tensorflow::NodeDef& n, const std::vector<Tensor>& in, const std::string& what,
                                 int depth) const;
+  /// A call of function `fn` (a PartitionedCall node): one call op, the
+  /// callee imported once per kind of input (a library whose calls fan out
+  /// is imported in time linear in its functions, as TensorFlow keeps them).
+  std::vector<Tensor> run_call(const std::string& fn, const std::vector<Tensor>& in, int depth) const;
   std::map<std::string, const tensorflow::FunctionDef*> functions_;
   std::string where_;
+  // The callees imported so far, by name and the kinds of their inputs.
+  mutable std::map<std::string, std::shared_ptr<const FunctionBody>> callees_;
 };
 
 }  // namespace ember

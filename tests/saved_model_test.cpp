@@ -512,9 +512,111 @@ TEST(SavedModelInterop, EmberLoadsAKerasExportedModel) {
   EXPECT_EQ(loaded->child("variables")->variable("0").shape(), TensorShape({4, 8}));
 }
 
+// TensorFlow's functions of an input of unknown rank (TensorSpec(None)):
+// "all axes", reversed axes and negative axes come from the actual rank.
+TEST(SavedModelInterop, EmberRunsTensorFlowsFunctionsOfUnknownRank) {
+  const std::string dir = tensorflow_models();
+  auto loaded = saved_model::load(dir + "/unknown_shapes");
+  EXPECT_EQ(check_calls(loaded, dir + "/unknown_shapes.txt"), 22);
+}
+
+// for i in tf.range(n): a loop whose bound (a Range of a tensor) is known when it runs.
+TEST(SavedModelInterop, EmberRunsARangeLoopOfABoundKnownWhenItRuns) {
+  const std::string dir = tensorflow_models();
+  auto loaded = saved_model::load(dir + "/range_loop");
+  EXPECT_EQ(check_calls(loaded, dir + "/range_loop.txt"), 6);
+}
+
+// Keras exports whose graphs compute shapes: Flatten (Shape, StridedSlice,
+// Pack, a Reshape to the result) and an LSTM (its loop over time).
+TEST(SavedModelInterop, EmberLoadsKerasExportsWithFlattenAndAnLstm) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/keras_flatten"), dir + "/keras_flatten.txt"), 2);
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/keras_lstm"), dir + "/keras_lstm.txt"), 1);
+}
+
+const CoveredOps covered{op_name::PartitionedCall, op_name::StatefulPartitionedCall};
+
+// A function library whose calls fan out (f_k calls f_(k-1) twice): each
+// function is imported once and called as one op, so loading takes time
+// linear in the functions, not in the calls (2^40 here).
+TEST(SavedModelInterop, AFunctionLibraryWhoseCallsFanOutImportsEachFunctionOnce) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/fanout10"), dir + "/fanout10.txt"), 1);  // TensorFlow's values
+
+  tensorflow::FunctionDefLibrary lib;
+  auto add_arg = [](tensorflow::OpDef* sig, const char* name, bool output) {
+    auto* a = output ? sig->add_output_arg() : sig->add_input_arg();
+    a->set_name(name);
+    a->set_type(tensorflow::DT_FLOAT);
+  };
+  auto set_type = [](tensorflow::NodeDef* n) { (*n->mutable_attr())["T"].set_type(tensorflow::DT_FLOAT); };
+  {  // f0(x) = x * 1.5
+    auto* f = lib.add_function();
+    f->mutable_signature()->set_name("f0");
+    add_arg(f->mutable_signature(), "x", false);
+    add_arg(f->mutable_signature(), "y", true);
+    auto* c = f->add_node_def();
+    c->set_name("c");
+    c->set_op("Const");
+    (*c->mutable_attr())["dtype"].set_type(tensorflow::DT_FLOAT);
+    auto* v = (*c->mutable_attr())["value"].mutable_tensor();
+    v->set_dtype(tensorflow::DT_FLOAT);
+    v->mutable_tensor_shape();
+    v->add_float_val(1.5f);
+    auto* m = f->add_node_def();
+    m->set_name("m");
+    m->set_op("Mul");
+    m->add_input("x");
+    m->add_input("c:output:0");
+    set_type(m);
+    (*f->mutable_ret())["y"] = "m:z:0";
+  }
+  for (int k = 1; k <= 40; ++k) {  // f_k(x) = f_(k-1)(x) + f_(k-1)(x)
+    auto* f = lib.add_function();
+    f->mutable_signature()->set_name("f" + std::to_string(k));
+    add_arg(f->mutable_signature(), "x", false);
+    add_arg(f->mutable_signature(), "y", true);
+    for (const char* name : {"a", "b"}) {
+      auto* call = f->add_node_def();
+      call->set_name(name);
+      call->set_op("StatefulPartitionedCall");
+      call->add_input("x");
+      (*call->mutable_attr())["f"].mutable_func()->set_name("f" + std::to_string(k - 1));
+      (*call->mutable_attr())["Tin"].mutable_list()->add_type(tensorflow::DT_FLOAT);
+      (*call->mutable_attr())["Tout"].mutable_list()->add_type(tensorflow::DT_FLOAT);
+    }
+    auto* sum = f->add_node_def();
+    sum->set_name("sum");
+    sum->set_op("AddV2");
+    sum->add_input("a:output:0");
+    sum->add_input("b:output:0");
+    set_type(sum);
+    (*f->mutable_ret())["y"] = "sum:z:0";
+  }
+  FunctionImporter importer(lib, "fanout");
+  importer.check("f40");
+  ConcreteFunction deep = importer.import("f40", {TensorSpec({2}, float32, "x")}, {}, "");
+  int calls = 0;
+  for (const Node& n : deep.graph().nodes)
+    calls += n.kind == Node::Kind::Op && (n.op->name == op_name::PartitionedCall || n.op->name == op_name::StatefulPartitionedCall);
+  // Two calls of f39 (merged into one: the same stateless call of the same input), not 2^40 inlined bodies.
+  EXPECT_GE(calls, 1);
+  EXPECT_LE(deep.graph().nodes.size(), 4u) << deep.graph().to_string();
+  // f12 calls f0 4096 times: 1.5 * 2^12 * x.
+  ConcreteFunction f12 = importer.import("f12", {TensorSpec({2}, float32, "x")}, {}, "");
+  EXPECT_EQ(f12.call({constant({1.f, -0.5f})})[0].to_vector<float>(), (std::vector<float>{6144.f, -3072.f}));
+  // Differentiable through its calls: d/dx = 6144.
+  Tensor x = constant({1.f, -0.5f});
+  GradientTape tape;
+  tape.watch(x);
+  Tensor y = reduce_sum(f12.call({x})[0]);
+  EXPECT_EQ(tape.gradient(y, x).to_vector<float>(), (std::vector<float>{6144.f, 6144.f}));
+}
+
 // Shape, Size and Rank fold to constants where the shape is known at load
 // (TensorFlow folds them itself when it can, so its models rarely hold them).
-TEST(SavedModelInterop, ShapeSizeAndRankOfKnownShapesFold) {
+TEST(SavedModelInterop, ShapeSizeAndRankFoldWhereKnownAndRunWhereNot) {
   tensorflow::FunctionDefLibrary lib;
   auto* f = lib.add_function();
   f->mutable_signature()->set_name("shapes");
@@ -539,8 +641,23 @@ TEST(SavedModelInterop, ShapeSizeAndRankOfKnownShapesFold) {
   EXPECT_EQ(r[0].to_vector<int32_t>(), (std::vector<int32_t>{2, 3}));
   EXPECT_EQ(r[1].item<int64_t>(), 6);
   EXPECT_EQ(r[2].item<int32_t>(), 2);
-  expect_error<Unimplemented>([&] { importer.import("shapes", {TensorSpec({-1, 3}, float32, "x")}, {}, ""); },
-                              "ember folds it only where the shape is known when loading");
+  auto count = [](const ConcreteFunction& c, const char* op) {
+    int n = 0;
+    for (const Node& node : c.graph().nodes) n += node.kind == Node::Kind::Op && node.op->name == op;
+    return n;
+  };
+  EXPECT_EQ(count(cf, "Shape") + count(cf, "Size") + count(cf, "Rank"), 0) << cf.graph().to_string();  // folded
+  // Of a shape known only when it runs, they are ops that read it then.
+  for (const TensorSpec& spec : {TensorSpec({-1, 3}, float32, "x"), TensorSpec(TensorShape::unknown_rank(), float32, "x")}) {
+    ConcreteFunction dyn = importer.import("shapes", {spec}, {}, "");
+    EXPECT_EQ(count(dyn, "Shape") + count(dyn, "Size"), 2) << dyn.graph().to_string();
+    for (const TensorShape& s : {TensorShape{4, 3}, TensorShape{0, 3}}) {
+      std::vector<Tensor> got = dyn.call({zeros(s)});
+      EXPECT_EQ(got[0].to_vector<int32_t>(), (std::vector<int32_t>{static_cast<int32_t>(s.dim(0)), 3}));
+      EXPECT_EQ(got[1].item<int64_t>(), s.num_elements());
+      EXPECT_EQ(got[2].item<int32_t>(), 2);
+    }
+  }
 }
 
 // TensorFlow's models loaded and run on each device (the default device
@@ -657,6 +774,71 @@ TEST(SavedModelBadInput, MissingAndBrokenFilesAreClearErrors) {
     f->mutable_signature()->mutable_input_arg(0)->set_type(tensorflow::DT_DOUBLE);
   });
   expect_error<InvalidArgument>([&] { saved_model::load(wrong_dtype); }, "its saved signature says");
+
+  // Files that are not files: ember errors naming them, never std::ios_failure or std::bad_alloc.
+  std::string dir_index = temp_dir("sm_dir_index") + "/model";
+  fs::copy(good, dir_index, fs::copy_options::recursive);
+  fs::remove(dir_index + "/variables/variables.index");
+  fs::create_directory(dir_index + "/variables/variables.index");
+  expect_error<FailedPrecondition>([&] { saved_model::load(dir_index); }, "variables.index");
+  std::string endless = temp_dir("sm_dev_zero") + "/model";
+  fs::copy(good, endless, fs::copy_options::recursive);
+  fs::remove(endless + "/saved_model.pb");
+  fs::create_symlink("/dev/zero", endless + "/saved_model.pb");
+  expect_error<FailedPrecondition>([&] { saved_model::load(endless); }, "saved_model.pb: not a regular file");
+
+  // Errors name the model, the function and the node.
+  std::string bad_attr = edited(good, "bad_attr", [](tensorflow::SavedModel& m) {
+    auto* f = find_function(m, "__inference___call__");
+    if (!f) return;
+    for (auto& n : *f->mutable_node_def())
+      if (n.op() == "MatMul") (*n.mutable_attr())["transpose_b"].set_b(true);
+  });
+  try {
+    saved_model::load(bad_attr);
+    ADD_FAILURE() << "no error";
+  } catch (const InvalidArgument& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("[saved_model] " + bad_attr), std::string::npos) << what;
+    EXPECT_NE(what.find("function '__inference___call__"), std::string::npos) << what;
+    EXPECT_NE(what.find("node 'MatMul"), std::string::npos) << what;
+    EXPECT_NE(what.find("[matmul] inner dimensions differ"), std::string::npos) << what;
+  }
+}
+
+// A loaded function reshaping its input of unknown size to [2^30, 2^30]
+// loads, and a call is refused as it runs, not a crash.
+TEST(SavedModelBadInput, AHugeReshapeOfAnInputOfUnknownSizeIsRefusedWhenCalled) {
+  tensorflow::FunctionDefLibrary lib;
+  auto* f = lib.add_function();
+  f->mutable_signature()->set_name("huge");
+  auto* arg = f->mutable_signature()->add_input_arg();
+  arg->set_name("x");
+  arg->set_type(tensorflow::DT_FLOAT);
+  auto* out = f->mutable_signature()->add_output_arg();
+  out->set_name("y");
+  out->set_type(tensorflow::DT_FLOAT);
+  auto* c = f->add_node_def();
+  c->set_name("shape");
+  c->set_op("Const");
+  (*c->mutable_attr())["dtype"].set_type(tensorflow::DT_INT64);
+  auto* v = (*c->mutable_attr())["value"].mutable_tensor();
+  v->set_dtype(tensorflow::DT_INT64);
+  v->mutable_tensor_shape()->add_dim()->set_size(2);
+  v->add_int64_val(int64_t{1} << 30);
+  v->add_int64_val(int64_t{1} << 30);
+  auto* r = f->add_node_def();
+  r->set_name("reshaped");
+  r->set_op("Reshape");
+  r->add_input("x");
+  r->add_input("shape:output:0");
+  (*r->mutable_attr())["T"].set_type(tensorflow::DT_FLOAT);
+  (*r->mutable_attr())["Tshape"].set_type(tensorflow::DT_INT64);
+  (*f->mutable_ret())["y"] = "reshaped:output:0";
+  FunctionImporter importer(lib, "huge");
+  ConcreteFunction cf = importer.import("huge", {TensorSpec({-1}, float32, "x")}, {}, "");
+  for (int i = 0; i < 2; ++i)
+    expect_error<InvalidArgument>([&] { cf.call({constant({1.f, 2.f, 3.f})}); }, "cannot reshape a tensor of 3 elements");
 }
 
 TEST(SavedModelBadInput, SaveRefusesWhatItCannotHoldAndLeavesNothing) {

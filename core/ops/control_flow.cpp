@@ -1,7 +1,10 @@
 // The control-flow ops, TensorFlow's functional ones: If/StatelessIf (inputs
-// [cond, args...], attributes then_branch and else_branch) and
+// [cond, args...], attributes then_branch and else_branch),
 // While/StatelessWhile (inputs the loop variables, attributes cond and
-// body), whose functions are traced ConcreteFunctions (core's FunctionBody).
+// body) and PartitionedCall/StatefulPartitionedCall (a call of the function
+// `f`: a loaded model's function calling another, kept as one node so a
+// library whose calls fan out is imported once per function), whose
+// functions are traced ConcreteFunctions (core's FunctionBody).
 // The stateful forms run a function with a stateful op, and keep program
 // order. graph/control_flow.h builds them; kernels/control_flow.cpp runs them.
 #include "core/op.h"
@@ -76,6 +79,12 @@ void infer_while(InferContext& c) {
   }
 }
 
+void infer_call(InferContext& c) {
+  const FunctionBody& f = function_attr(c, "f");
+  check_inputs(c, f, c.inputs);
+  for (const OutputSpec& o : f.output_specs()) c.outputs.push_back(o);
+}
+
 void define_if(const char* name, bool stateful) {
   define_op(name).variadic_inputs(1).attr("then_branch", AttrKind::Func).attr("else_branch", AttrKind::Func)
       .api("cond").set_infer(infer_if).set_stateful(stateful).set_data_dependent_shapes().set_passes_resources();
@@ -90,6 +99,9 @@ void define_while(const char* name, bool stateful) {
   define_if(op_name::StatelessIf, false);
   define_while(op_name::While, true);
   define_while(op_name::StatelessWhile, false);
+  for (const char* call : {op_name::PartitionedCall, op_name::StatefulPartitionedCall})
+    define_op(call).variadic_inputs(0).attr("f", AttrKind::Func).api("function call").set_infer(infer_call)
+        .set_stateful(call == op_name::StatefulPartitionedCall).set_data_dependent_shapes().set_passes_resources();
   return true;
 }();
 

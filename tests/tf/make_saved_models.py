@@ -4,7 +4,8 @@
 usage: make_saved_models.py DIR   (the committed copy: tests/data/tf_saved_models)
 Writes DIR/<name>/ (a SavedModel) and DIR/<name>.txt for name in
 dense, loop, convnet, composites, keras_export (Keras 3's
-model.export), unknown_op, and DIR/x.npy (the dense model's input). Case lines (values as doubles, repr exact):
+model.export), unknown_shapes, range_loop, fanout10,
+keras_flatten, keras_lstm, unknown_op, and DIR/x.npy (the dense model's input). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
   `output INDEX DTYPE RANK DIMS... VALUES...` lines.
@@ -117,6 +118,57 @@ class Composites(tf.Module):
         }
 
 
+class UnknownShapes(tf.Module):
+    """Functions of an input of unknown rank (TensorSpec(None)): TensorFlow
+    resolves "all axes", "reverse the axes" and negative axes when it runs."""
+
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32, name="x")])
+    def __call__(self, x):
+        return {
+            "sum": tf.reduce_sum(x),
+            "sum_kept": tf.reduce_sum(x, keepdims=True),
+            "max": tf.reduce_max(x),
+            "transposed": tf.transpose(x),
+            "expanded": tf.expand_dims(x, -1),
+            "softmax": tf.nn.softmax(x),
+            "argmax": tf.argmax(x, -1),
+            "joined": tf.concat([x, x], -1),
+            "stacked": tf.stack([x, x], 0),
+            "shape": tf.shape(x),
+            "flat": tf.reshape(x, [tf.shape(x)[0], -1]),
+        }
+
+
+class RangeLoop(tf.Module):
+    """for i in tf.range(n): a loop bound known when the function runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = tf.Variable([0.5, -1.0, 2.0], name="w")
+
+    @tf.function(input_signature=[tf.TensorSpec([3], tf.float32, name="x"), tf.TensorSpec([], tf.int32, name="n")])
+    def __call__(self, x, n):
+        acc = tf.zeros_like(x)
+        ta = tf.TensorArray(tf.float32, size=n)
+        for i in tf.range(n):
+            acc = acc + x * tf.cast(i, tf.float32) + self.w
+            ta = ta.write(i, tf.reduce_sum(acc))
+        return {"acc": acc, "steps": ta.stack(), "count": tf.range(n)}
+
+
+def fanout(depth):
+    """A function library whose calls fan out: f_k calls f_(k-1) twice."""
+    def next_level(prev):
+        return tf.function(lambda x: prev(x) * 0.5 + prev(x * 0.5))
+
+    m = tf.Module()
+    f = tf.function(lambda x: x * 1.5 - 0.25)
+    for _ in range(depth):
+        f = next_level(f)
+    m.f = tf.function(lambda x: f(x), input_signature=[tf.TensorSpec([2], tf.float32, name="x")])
+    return m
+
+
 class UnknownOp(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([2, 2], tf.float32, name="m")])
     def det(self, m):
@@ -170,6 +222,43 @@ def main(root):
     with open(os.path.join(root, "keras_export.txt"), "w") as out:
         case(out, "signature:serving_default", [("keras_tensor", xk)], [tf.constant(model(xk))])
         case(out, "serve", [("keras_tensor", xk)], [tf.constant(model(xk))])
+
+    shapes = UnknownShapes()
+    tf.saved_model.save(shapes, os.path.join(root, "unknown_shapes"))
+    with open(os.path.join(root, "unknown_shapes.txt"), "w") as out:
+        for xs in (np.sin(np.arange(6) * 0.8).reshape(2, 3), np.cos(np.arange(8) * 0.6).reshape(2, 2, 2)):
+            xs = xs.astype(np.float32)
+            r = shapes(tf.constant(xs))
+            case(out, "__call__", [("x", xs)], [r[k] for k in sorted(r)])
+
+    rl = RangeLoop()
+    tf.saved_model.save(rl, os.path.join(root, "range_loop"))
+    with open(os.path.join(root, "range_loop.txt"), "w") as out:
+        for n in (4, 1):
+            xv, nv = np.array([1.0, -2.0, 0.5], np.float32), np.array(n, np.int32)
+            r = rl(tf.constant(xv), tf.constant(nv))
+            case(out, "__call__", [("x", xv), ("n", nv)], [r[k] for k in sorted(r)])
+
+    for depth in (10,):  # (TensorFlow's own saving and calling take minutes from depth 20 on)
+        m = fanout(depth)
+        tf.saved_model.save(m, os.path.join(root, "fanout%d" % depth))
+        with open(os.path.join(root, "fanout%d.txt" % depth), "w") as out:
+            xv = np.array([0.75, -2.0], np.float32)
+            case(out, "f", [("x", xv)], [m.f(tf.constant(xv))])
+
+    # Keras exports with Flatten and with an LSTM (its loop over time).
+    keras.utils.set_random_seed(3)
+    flat = keras.Sequential([keras.Input((3, 4)), keras.layers.Flatten(), keras.layers.Dense(5)])
+    flat.export(os.path.join(root, "keras_flatten"), format="tf_saved_model", verbose=False)
+    xf = np.sin(np.arange(24) * 0.4).reshape(2, 3, 4).astype(np.float32)
+    with open(os.path.join(root, "keras_flatten.txt"), "w") as out:
+        case(out, "signature:serving_default", [("keras_tensor_3", xf)], [tf.constant(flat(xf))])
+        case(out, "serve", [("keras_tensor_3", xf)], [tf.constant(flat(xf))])
+    lstm = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4), keras.layers.Dense(2)])
+    lstm.export(os.path.join(root, "keras_lstm"), format="tf_saved_model", verbose=False)
+    xl = np.cos(np.arange(30) * 0.3).reshape(2, 5, 3).astype(np.float32)
+    with open(os.path.join(root, "keras_lstm.txt"), "w") as out:
+        case(out, "serve", [("keras_tensor_6", xl)], [tf.constant(lstm(xl))])
 
     tf.saved_model.save(UnknownOp(), os.path.join(root, "unknown_op"))
     print("OK")
