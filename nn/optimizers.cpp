@@ -146,6 +146,15 @@ void Optimizer::apply_gradients(const std::vector<std::pair<Tensor, Variable>>& 
   apply(g, v);
 }
 
+void Optimizer::build(const std::vector<Variable>& variables) {
+  ApiScope api(api_.c_str());
+  for (const Variable& v : variables) {
+    EMBER_CHECK(v.dtype() == float32 || v.dtype() == float64, InvalidArgument, "[optimizers::", name_, "] variable '",
+                v.name(), "' is ", dtype_name(v.dtype()), "; optimizers update float32 and float64 variables");
+    slots_of(v);
+  }
+}
+
 Optimizer::Slots& Optimizer::slots_of(const Variable& v) {
   auto [it, fresh] = slots_.try_emplace(key_of(v));
   if (fresh) {

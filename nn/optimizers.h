@@ -44,6 +44,9 @@ class Optimizer : public AutoTrackable {
   /// gradient skips its variable), then `iterations` += 1.
   void apply(const std::vector<Tensor>& grads, const std::vector<Variable>& variables);
   void apply_gradients(const std::vector<std::pair<Tensor, Variable>>& grads_and_vars);
+  /// Makes the slots of `variables` now, in order (Keras's optimizer.build):
+  /// values a checkpoint holds for them are taken at once.
+  void build(const std::vector<Variable>& variables);
 
   /// The steps applied so far (int64 scalar variable).
   const Variable& iterations() const { return iterations_; }

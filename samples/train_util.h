@@ -145,13 +145,17 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
     test = prepare(mnist.test_images, mnist.test_labels, example);
   }
   DeviceScope on(device);
-  auto dataset = data::Dataset::from_tensor_slices({train.images, train.labels})
-                     .shuffle(train.images.dim(0), flags.seed)
-                     .batch(flags.batch_size)
-                     .prefetch(2, device);
+  // One iterator over every epoch's shuffled batches (the shuffle's pass
+  // count gives each epoch its order), checkpointed with the model, so a
+  // resumed run sees the batches an uninterrupted one would have.
+  auto epoch_batches = data::Dataset::from_tensor_slices({train.images, train.labels})
+                           .shuffle(train.images.dim(0), flags.seed)
+                           .batch(flags.batch_size);
+  const int64_t steps = epoch_batches.cardinality();
+  auto batches = epoch_batches.repeat().prefetch(2, device).make_iterator();
   auto optimizer = std::make_shared<optimizers::Adam>(flags.learning_rate);
   losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
-  Checkpoint ckpt({{"model", model}, {"optimizer", optimizer}});
+  Checkpoint ckpt({{"model", model}, {"optimizer", optimizer}, {"iterator", batches}});
   std::unique_ptr<CheckpointManager> manager;
   int start_epoch = 0;
   if (!flags.checkpoint_dir.empty()) {
@@ -161,9 +165,13 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
       if (latest.empty()) {
         std::printf("no checkpoint in %s: starting afresh\n", flags.checkpoint_dir.c_str());
       } else {
+        // The variables (those the first step builds take their values when
+        // it builds them), Adam's step and slots, and the data iterator.
         ckpt.restore(latest);
         start_epoch = static_cast<int>(ckpt.save_counter().read_value().item<int64_t>());
-        std::printf("resumed from %s (epoch %d done)\n", latest.c_str(), start_epoch);
+        std::printf("resumed from %s: the model, the optimizer (step %lld) and the data iterator (epoch %d done)\n",
+                    latest.c_str(), static_cast<long long>(optimizer->iterations().read_value().item<int64_t>()),
+                    start_epoch);
       }
     }
   }
@@ -183,14 +191,13 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
     return std::pair{loss, logits};
   };
   auto traced_step = function(train_step, {.name = "train_step"});
-  int64_t steps = dataset.cardinality();
   for (int epoch = start_epoch; epoch < flags.epochs; ++epoch) {
     metrics::Mean mean_loss;
     metrics::SparseCategoricalAccuracy accuracy;
     Progress progress(epoch + 1, flags.epochs, steps);
     int64_t step = 0, examples = 0;
-    auto it = dataset.iterator();
-    while (auto batch = it.next()) {
+    for (int64_t k = 0; k < steps; ++k) {
+      auto batch = batches->next();
       const Tensor& x = (*batch)[0];
       const Tensor& y = (*batch)[1];
       auto [loss, logits] = flags.eager ? train_step(x, y) : traced_step(x, y);

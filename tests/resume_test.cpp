@@ -1,10 +1,21 @@
-// A resumed run is exact: 6 steps straight through equal 3 steps, a
-// checkpoint, and 3 more in a new process restoring into fresh objects,
-// bit for bit (variables, batch-norm statistics, dropout's seed state, the
-// optimizer's step and slots). The runs are ember-resume-child processes.
+// A resumed run is exact: N steps straight through equal the same steps in
+// processes restoring into fresh objects, bit for bit (variables,
+// batch-norm statistics, dropout's seed state, the optimizer's step and
+// slots, the data iterator's order) — stopped at a checkpoint, or killed at
+// a random instant and restarted from its CheckpointManager. The step runs
+// eagerly, traced (building the layers inside the trace), or traced and fed
+// by an unseeded shuffle whose iterator the checkpoint keeps. The runs are
+// ember-resume-child processes.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <random>
 #include <string>
+#include <thread>
 
 #include "test_util.h"
 
@@ -23,18 +34,75 @@ std::string run(const std::string& args) {
   return out;
 }
 
-TEST(Resume, ARunResumedInANewProcessEqualsOneStraightThrough) {
-  auto base = std::filesystem::temp_directory_path() / ("ember_resume_" + std::to_string(::getpid()));
+std::filesystem::path base_dir(const std::string& name) {
+  auto base = std::filesystem::temp_directory_path() / ("ember_resume_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(base);
-  std::string straight = run((base / "a").string() + " 0 6");
-  std::string first = run((base / "b").string() + " 0 3");
-  std::string resumed = run((base / "b").string() + " 3 6");
+  return base;
+}
+
+class Resume : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Resume, ARunResumedInANewProcessEqualsOneStraightThrough) {
+  const std::string mode = GetParam();
+  auto base = base_dir(mode);
+  std::string straight = run((base / "a").string() + " 0 6 " + mode);
+  std::string first = run((base / "b").string() + " 0 3 " + mode);
+  std::string resumed = run((base / "b").string() + " 3 6 " + mode);
   EXPECT_NE(straight.find("iterations 6"), std::string::npos) << straight;
   EXPECT_NE(first.find("iterations 3"), std::string::npos) << first;
   EXPECT_NE(first, straight);  // the runs really trained
   EXPECT_EQ(resumed, straight);
   std::filesystem::remove_all(base);
 }
+
+// Killed with SIGKILL at random instants (mid-step, mid-save) and started
+// again until it finishes: the result is the uninterrupted run's.
+TEST_P(Resume, ARunKilledAtRandomInstantsEndsAsOneStraightThrough) {
+  const std::string mode = GetParam();
+  auto base = base_dir(std::string("killed_") + mode);
+  const std::string steps = "24";
+  std::string straight = run((base / "straight").string() + " 0 " + steps + " " + mode + " every");
+  ASSERT_NE(straight.find("iterations " + steps), std::string::npos) << straight;
+  std::mt19937 rng(std::hash<std::string>{}(mode));
+  const std::string dir = (base / "killed").string();
+  int kills = 0;
+  std::string out;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int pipefd[2];
+    ASSERT_EQ(pipe(pipefd), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      dup2(pipefd[1], 1);
+      dup2(pipefd[1], 2);
+      close(pipefd[0]);
+      execl(EMBER_RESUME_CHILD, EMBER_RESUME_CHILD, dir.c_str(), "-1", steps.c_str(), mode.c_str(), "every",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(pipefd[1]);
+    // Let it run a random while (a few steps at most), then kill it; the
+    // later attempts run longer, so the run ends.
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 150 + 10 * attempt)(rng)));
+    bool killed = ::kill(pid, SIGKILL) == 0;
+    out.clear();
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    close(pipefd[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) break;  // it finished before the kill
+    ASSERT_TRUE(killed && WIFSIGNALED(status)) << "the child failed: " << out;
+    ++kills;
+  }
+  EXPECT_GT(kills, 0);
+  EXPECT_EQ(out, straight) << "after " << kills << " kills";
+  std::filesystem::remove_all(base);
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, Resume, ::testing::Values("eager", "traced", "dataset"),
+                         [](const ::testing::TestParamInfo<const char*>& p) { return std::string(p.param); });
 
 }  // namespace
 }  // namespace ember::test
