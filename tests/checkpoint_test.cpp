@@ -3,12 +3,15 @@
 // objects, ember's checkpoint read by TensorFlow (where Python with
 // TensorFlow is present), restore-on-creation, the manager, bad input, and
 // a mutation fuzz loop over a valid checkpoint.
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <numeric>
 #include <random>
+#include <thread>
 
 #include "serialization/bundle.h"
 #include "serialization/crc32c.h"
@@ -437,6 +440,216 @@ TEST(CheckpointTest, ManagerKeepsTheNewest) {
   fs::remove_all(dir);
 }
 
+std::vector<std::string> index_files(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".index") out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string slurp_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A manager never deletes what it does not manage (each case checked on
+// TensorFlow 2.21 with the same calls): its constructor deletes nothing;
+// entries of a state file without timestamps (Checkpoint::save's) are not
+// its own; what keep_checkpoint_every_n_hours preserved stays for every
+// later manager too.
+TEST(CheckpointTest, AManagerNeverDeletesCheckpointsItDoesNotManage) {
+  std::string dir = temp_dir("unmanaged");
+  auto m = std::make_shared<MyModule>("m");
+  m->assign(constant(1.0, float64));
+  {
+    Checkpoint c({{"model", m}});
+    for (int i = 0; i < 3; ++i) c.save(dir + "/a/ckpt");
+    // Checkpoint::save writes the state file's two paths alone, as TensorFlow.
+    EXPECT_EQ(slurp_file(dir + "/a/checkpoint"),
+              "model_checkpoint_path: \"ckpt-3\"\nall_model_checkpoint_paths: \"ckpt-3\"\n");
+    CheckpointManager mgr(c, dir + "/a", 5);
+    EXPECT_EQ(index_files(dir + "/a"), (std::vector<std::string>{"ckpt-1.index", "ckpt-2.index", "ckpt-3.index"}));
+    EXPECT_TRUE(mgr.checkpoints().empty());
+    EXPECT_EQ(mgr.latest_checkpoint(), dir + "/a/ckpt-3");
+  }
+  {
+    Checkpoint c({{"model", m}});
+    for (int i = 0; i < 2; ++i) c.save(dir + "/b/other");
+    CheckpointManager mgr(c, dir + "/b", 2);
+    EXPECT_TRUE(mgr.checkpoints().empty());
+    EXPECT_EQ(mgr.latest_checkpoint(), dir + "/b/other-2");
+    for (int i = 0; i < 3; ++i) mgr.save();
+    EXPECT_EQ(index_files(dir + "/b"),
+              (std::vector<std::string>{"ckpt-4.index", "ckpt-5.index", "other-1.index", "other-2.index"}));
+    EXPECT_EQ(mgr.checkpoints(), (std::vector<std::string>{dir + "/b/ckpt-4", dir + "/b/ckpt-5"}));
+    EXPECT_EQ(latest_checkpoint(dir + "/b"), dir + "/b/ckpt-5");
+  }
+  {
+    Checkpoint c({{"model", m}});
+    // One kept every 0.1 s: saves 0.15 s apart are each preserved as max_to_keep drops them.
+    CheckpointManager mgr(c, dir + "/c", 1, 0.1 / 3600);
+    for (int i = 0; i < 4; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));
+      mgr.save();
+    }
+    EXPECT_EQ(mgr.checkpoints(), (std::vector<std::string>{dir + "/c/ckpt-4"}));
+    CheckpointManager later(c, dir + "/c", 1);  // without the setting
+    for (int i = 0; i < 3; ++i) later.save();
+    EXPECT_EQ(index_files(dir + "/c"),
+              (std::vector<std::string>{"ckpt-1.index", "ckpt-2.index", "ckpt-3.index", "ckpt-7.index"}));
+    EXPECT_EQ(later.checkpoints(), (std::vector<std::string>{dir + "/c/ckpt-7"}));
+  }
+  // A state file that names no checkpoint is TensorFlow's error, not "no checkpoint".
+  fs::create_directories(dir + "/d");
+  std::ofstream(dir + "/d/checkpoint") << "";
+  EXPECT_EQ(error_of<InvalidArgument>([&] { latest_checkpoint(dir + "/d"); }),
+            "Invalid checkpoint state loaded from " + dir + "/d");
+  EXPECT_EQ(get_checkpoint_state(dir + "/nowhere"), std::nullopt);
+  std::optional<CheckpointState> s = get_checkpoint_state(dir + "/b");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->model_checkpoint_path, dir + "/b/ckpt-5");
+  EXPECT_EQ(s->all_model_checkpoint_paths, (std::vector<std::string>{dir + "/b/ckpt-4", dir + "/b/ckpt-5"}));
+  EXPECT_EQ(s->all_model_checkpoint_timestamps.size(), 2u);
+  update_checkpoint_state(dir + "/b", dir + "/b/other-1");
+  EXPECT_EQ(latest_checkpoint(dir + "/b"), dir + "/b/other-1");
+  fs::remove_all(dir);
+}
+
+// tf.train.CheckpointManager's other arguments: the step numbers the
+// checkpoints and checkpoint_interval skips saves too close to the last;
+// restore_or_initialize restores the latest or calls init_fn; a number
+// given names the checkpoint.
+TEST(CheckpointTest, ManagerStepCounterIntervalAndRestoreOrInitialize) {
+  std::string dir = temp_dir("manager_steps");
+  auto m = std::make_shared<MyModule>("m");
+  m->assign(constant(1.0, float64));
+  Variable step(constant(int64_t{0}), {.name = "step", .trainable = false});
+  Checkpoint c({{"model", m}, {"step", trackable_of(step)}});
+  int initialized = 0;
+  CheckpointManager mgr(c, dir, 3,
+                        {.step_counter = step, .checkpoint_interval = 10, .init_fn = [&] { ++initialized; }});
+  EXPECT_EQ(mgr.restore_or_initialize(), "");
+  EXPECT_EQ(initialized, 1);
+  std::vector<std::string> saved;
+  for (int64_t s = 0; s <= 25; s += 5) {
+    step.assign(constant(s));
+    saved.push_back(mgr.save());
+  }
+  EXPECT_EQ(saved, (std::vector<std::string>{dir + "/ckpt-0", "", dir + "/ckpt-10", "", dir + "/ckpt-20", ""}));
+  EXPECT_EQ(mgr.save(std::nullopt, /*check_interval=*/false), dir + "/ckpt-25");
+  EXPECT_EQ(mgr.save(int64_t{99}, false), dir + "/ckpt-99");
+  EXPECT_EQ(mgr.checkpoints(), (std::vector<std::string>{dir + "/ckpt-20", dir + "/ckpt-25", dir + "/ckpt-99"}));
+  EXPECT_THROW(CheckpointManager(c, dir, 0), InvalidArgument);
+  EXPECT_THROW(CheckpointManager(c, dir, 3, {.checkpoint_interval = 5}), InvalidArgument);
+
+  step.assign(constant(int64_t{1}));
+  m->w->assign(constant(7.0, float64));
+  CheckpointManager again(c, dir, std::nullopt, {.step_counter = step, .checkpoint_interval = 10,
+                                                .init_fn = [&] { ++initialized; }});
+  EXPECT_EQ(again.restore_or_initialize(), dir + "/ckpt-99");
+  EXPECT_EQ(initialized, 1);
+  EXPECT_EQ(step.read_value().item<int64_t>(), 25);  // the step saved at ckpt-99
+  EXPECT_EQ(m->w->read_value().item<double>(), 1.0);
+  EXPECT_EQ(again.save(), "");  // step 25: within the interval of the restored step
+  fs::remove_all(dir);
+}
+
+// Asynchronous saves (CheckpointOptions::enable_async): the values when
+// save() was called are written on the checkpoint's own thread; a second
+// save waits for the first; restore and sync see them complete.
+TEST(CheckpointTest, AsynchronousSavesWriteTheValuesOfTheirCall) {
+  std::string dir = temp_dir("async");
+  auto m = std::make_shared<MyModule>("m");
+  m->assign(constant(std::vector<double>(1 << 16, 1.0), TensorShape{1 << 16}));
+  Checkpoint c({{"model", m}});
+  CheckpointManager mgr(c, dir, 2);
+  std::vector<std::string> paths;
+  for (int i = 1; i <= 4; ++i) {
+    paths.push_back(mgr.save(std::nullopt, true, CheckpointOptions{.enable_async = true}));
+    m->operate(ones({1 << 16}, float64));  // the step goes on while the values are written
+  }
+  c.sync();
+  EXPECT_EQ(latest_checkpoint(dir), dir + "/ckpt-4");
+  EXPECT_EQ(index_files(dir), (std::vector<std::string>{"ckpt-3.index", "ckpt-4.index"}));
+  auto fresh = std::make_shared<MyModule>("m");
+  fresh->assign(constant(std::vector<double>(1 << 16, 0.0), TensorShape{1 << 16}));
+  Checkpoint(CheckpointRoots{{"model", fresh}}).restore(paths[2]).assert_consumed();
+  EXPECT_EQ(fresh->w->read_value().to_vector<double>()[123], 3.0);  // the values of save 3's call
+  // A save into a place that cannot be written raises at the next sync.
+  Checkpoint broken({{"model", m}});
+  broken.save(dir + "/" + std::string(300, 'x'), CheckpointOptions{.enable_async = true});  // a name too long
+  EXPECT_THROW(broken.sync(), Error);
+  fs::remove_all(dir);
+}
+
+// TensorFlow's restore semantics: the last restore wins where two reach one
+// object not yet made; only children with values below them wait; write()
+// saves save_counter only once a save made it; a root object (root=...)
+// keeps its attributes under "/.ATTRIBUTES/"; the file is closed after restore().
+TEST(CheckpointTest, RestoreSemanticsAsTensorFlow) {
+  std::string dir = temp_dir("restore_semantics");
+  auto make_shared_child = [](double v) {
+    auto owner = std::make_shared<Trackable>();
+    auto shared = std::make_shared<Trackable>();
+    shared->track("v", Variable(constant(v, float64)));
+    owner->track("shared", shared);
+    return owner;
+  };
+  std::string first = Checkpoint({{"a", make_shared_child(1.0)}}).write(dir + "/first");
+  std::string second = Checkpoint({{"b", make_shared_child(2.0)}}).write(dir + "/second");
+  auto a = std::make_shared<Trackable>(), b = std::make_shared<Trackable>();
+  auto sb = Checkpoint({{"b", b}}).restore(second);  // b's child: 2.0, waiting
+  auto sa = Checkpoint({{"a", a}}).restore(first);   // a's child: 1.0, waiting: the later restore
+  auto shared = std::make_shared<Trackable>();
+  Variable v(constant(0.0, float64));
+  shared->track("v", v);
+  a->track("shared", shared);  // 1.0 (restore 2)
+  b->track("shared", shared);  // 2.0 is restore 1's: older, so it does not overwrite
+  EXPECT_EQ(v.read_value().item<double>(), 1.0);
+  sa.expect_partial();
+  sb.expect_partial();
+
+  // write() before any save: no save_counter, as TensorFlow's.
+  auto m = std::make_shared<MyModule>("m");
+  m->assign(constant(1.0, float64));
+  Checkpoint c({{"model", m}});
+  std::string w = c.write(dir + "/w");
+  bundle::Reader r(w);
+  EXPECT_EQ(r.keys_with_prefix("save_counter").size(), 0u);
+  c.save(dir + "/s");
+  bundle::Reader r2(c.write(dir + "/w2"));
+  EXPECT_EQ(r2.keys_with_prefix("save_counter").size(), 1u);
+
+  // Checkpoint(root=...): the root object's own attribute under "/.ATTRIBUTES/".
+  Variable root_var(constant(2.5, float64));
+  auto root = trackable_of(root_var);
+  std::string rp = Checkpoint({{"root", root}}).write(dir + "/root");
+  bundle::Reader rr(rp);
+  EXPECT_EQ(rr.keys_with_prefix("/.ATTRIBUTES/VARIABLE_VALUE").size(), 1u);
+  Variable back(constant(0.0, float64));
+  Checkpoint({{"root", trackable_of(back)}}).read(rp).assert_existing_objects_matched();
+  EXPECT_EQ(back.read_value().item<double>(), 2.5);
+
+  // Only what has values waits; the checkpoint's files are closed once restore() returns.
+  auto owner = std::make_shared<Trackable>();
+  auto status = Checkpoint({{"a", owner}}).read(first);
+  EXPECT_EQ(owner->pending_restorations(), 1u);  // "shared" (with a value below)
+  int open = 0;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    open += fs::read_symlink(e.path(), ec).string().find(dir + "/first") == 0;
+  }
+  EXPECT_EQ(open, 0);
+  auto later = std::make_shared<Trackable>();
+  Variable lv(constant(0.0, float64));
+  later->track("v", lv);
+  owner->track("shared", later);  // read from the file again now
+  EXPECT_EQ(lv.read_value().item<double>(), 1.0);
+  status.assert_consumed();
+  fs::remove_all(dir);
+}
+
 // Saving over a listed checkpoint (the counter set back) moves it to the
 // newest place with its new timestamp; the others keep theirs.
 TEST(CheckpointTest, ManagerSavingAPathAgainKeepsEachTimestampWithItsPath) {
@@ -492,7 +705,9 @@ TEST(CheckpointTest, MismatchesAreErrorsAndChangeNothing) {
   auto m = std::make_shared<Module>("m");
   m->track("a", trackable_of(Variable(constant({1.f, 2.f}))));
   m->track("b", trackable_of(Variable(constant({5.0, 6.0, 7.0, 8.0, 9.0}, float64))));
-  std::string path = Checkpoint({{"model", m}}).write(dir + "/c");
+  Checkpoint writer({{"model", m}});
+  writer.save_counter();  // (made, so written: a restoring Checkpoint makes its own and matches it)
+  std::string path = writer.write(dir + "/c");
 
   auto target = std::make_shared<Module>("m");
   Variable a(constant({0.f, 0.f})), b(constant({0.0, 0.0, 0.0}, float64));
@@ -738,7 +953,9 @@ TEST(CheckpointTest, FileSystemFailuresAreEmberErrorsWithThePath) {
 TEST(CheckpointFuzz, MutatedFilesAreRefusedOrRestoreExactly) {
   std::string dir = temp_dir("fuzz");
   Model m = build_model(true);
-  std::string path = Checkpoint({{"model", m.root}}).write(dir + "/good");
+  Checkpoint writer({{"model", m.root}});
+  writer.save_counter();  // (made, so written: the restoring Checkpoint makes its own and matches it)
+  std::string path = writer.write(dir + "/good");
   auto slurp = [](const std::string& f) {
     std::ifstream in(f, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
