@@ -23,15 +23,30 @@ GRAD(op_name::Slice, kGradUsesNothing) {                                        
     p.emplace_back(begin[static_cast<size_t>(i)], X.dim(i) - begin[static_cast<size_t>(i)] - G.dim(i));
   return {pad(G, p)};
 } END_GRAD;
+// Bounds known only when the slice runs (tensors after x: x[:i] in a loop)
+// go on to the adjoint as tensors too, and x's shape with them where the
+// trace does not know it.
 GRAD(op_name::StridedSlice, kGradUsesNothing) {
   Attrs attrs = c.attrs;
-  attrs.set("shape", X.shape().as_vector());
-  return {execute1(EMBER_OP(op_name::StridedSliceGrad), {G}, attrs)};
+  std::vector<Tensor> in{G};
+  in.insert(in.end(), c.inputs.begin() + 1, c.inputs.end());
+  if (X.shape().is_fully_defined())
+    attrs.set("shape", X.shape().as_vector());
+  else
+    in.push_back(shape(X, int64));
+  Grads out(c.inputs.size(), kNone);
+  out[0] = execute1(EMBER_OP(op_name::StridedSliceGrad), in, attrs);
+  return out;
 } END_GRAD;
 GRAD(op_name::StridedSliceGrad, kGradUsesNothing) {                                            // linear: slice the gradient again
   Attrs attrs = c.attrs;
   attrs.erase("shape");
-  return {execute1(EMBER_OP(op_name::StridedSlice), {G}, attrs)};
+  std::vector<Tensor> in{G};
+  const size_t bounds_end = c.attrs.has("shape") ? c.inputs.size() : c.inputs.size() - 1;  // (shape last)
+  in.insert(in.end(), c.inputs.begin() + 1, c.inputs.begin() + static_cast<std::ptrdiff_t>(bounds_end));
+  Grads out(c.inputs.size(), kNone);
+  out[0] = execute1(EMBER_OP(op_name::StridedSlice), in, attrs);
+  return out;
 } END_GRAD;
 GRAD(op_name::ConcatV2, kGradUsesNothing) {
   int64_t axis = c.attrs.get<int64_t>("axis");

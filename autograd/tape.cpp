@@ -368,7 +368,20 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
       ~GradientOf() { c.gradient_of = saved; }
     } scope{context()};
     context().gradient_of = op;
-    std::vector<Tensor> in_grads = op->grad(gc);
+    std::vector<Tensor> in_grads;
+    try {
+      in_grads = op->grad(gc);
+    } catch (const Internal&) {
+      // An attribute known only when the op runs (a tensor, AttrDecl::may_be_input):
+      // a gradient that needs its value says so.
+      if (unresolved_attrs(*op, attrs) == 0) throw;
+      std::string which;
+      for (const AttrDecl& d : op->attr_decls)
+        if (d.may_be_input && !attrs.has(d.name)) which += (which.empty() ? "'" : ", '") + d.name + "'";
+      throw Unimplemented(detail::str_cat("[GradientTape.gradient] the gradient of ", op->name, " (", op->api_name,
+                                          ") with ", which, " known only when it runs (a tensor: a trace of unknown ",
+                                          "rank, or computed bounds) is not supported"));
+    }
     EMBER_CHECK(in_grads.size() == inputs.size(), Internal,
                 "[GradientTape.gradient] the gradient of ", op->name, " returned ", in_grads.size(),
                 " values for ", inputs.size(), " inputs");

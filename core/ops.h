@@ -230,6 +230,10 @@ struct StridedSliceOptions {
 /// Python-style x[b0:e0:s0, ...], with TensorFlow's masks.
 Tensor strided_slice(const Tensor& x, std::vector<int64_t> begin, std::vector<int64_t> end,
                      std::vector<int64_t> strides, StridedSliceOptions options = {});
+/// The same with the bounds as int32/int64 vectors known when it runs
+/// (x[:i] with a loop's i), as TensorFlow's StridedSlice takes them.
+Tensor strided_slice(const Tensor& x, const Tensor& begin, const Tensor& end, const Tensor& strides,
+                     StridedSliceOptions options = {});
 Tensor concat(const std::vector<Tensor>& values, int64_t axis);
 Tensor stack(const std::vector<Tensor>& values, int64_t axis = 0);
 std::vector<Tensor> unstack(const Tensor& x, int64_t axis = 0);
@@ -292,6 +296,8 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
 /// so a traced function prints at every call, in program order with its
 /// other stateful ops; plain C++ printing in a traced callable runs only
 /// while it is traced.
-void print(const std::vector<Tensor>& tensors, const std::string& message = "");
+/// Values are written as tf.print writes them, `summarize` elements at each
+/// end of every dimension (-1: all).
+void print(const std::vector<Tensor>& tensors, const std::string& message = "", int64_t summarize = 3);
 
 }  // namespace ember

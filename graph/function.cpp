@@ -1,5 +1,7 @@
 #include "graph/function.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -50,6 +52,34 @@ bool operator==(const BakedValue& a, const BakedValue& b) {
 }
 
 namespace {
+// A float as Python's repr writes it: the shortest digits that read back,
+// fixed notation from 1e-4 up to 1e16 (with ".0" when integral), else
+// scientific with a two-digit exponent at least: 123456789.0, 1e-05, 1e+16.
+std::string python_repr(double x) {
+  if (std::isnan(x)) return "nan";
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
+  (void)ec;
+  std::string sci(buf, end);  // "-d.ddde+XX"
+  std::string sign;
+  if (sci[0] == '-') sign = "-", sci.erase(0, 1);
+  size_t e = sci.find('e');
+  std::string digits = sci.substr(0, e);
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  const int exponent = std::stoi(sci.substr(e + 1));
+  const int point = exponent + 1;  // digits before the decimal point
+  if (point > -4 && point <= 16) {
+    if (point <= 0) return sign + "0." + std::string(static_cast<size_t>(-point), '0') + digits;
+    if (static_cast<size_t>(point) >= digits.size())
+      return sign + digits + std::string(static_cast<size_t>(point) - digits.size(), '0') + ".0";
+    return sign + digits.substr(0, static_cast<size_t>(point)) + "." + digits.substr(static_cast<size_t>(point));
+  }
+  std::string mantissa = digits.substr(0, 1) + (digits.size() > 1 ? "." + digits.substr(1) : "");
+  const int mag = std::abs(exponent);
+  return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (mag < 10 ? "0" : "") + std::to_string(mag);
+}
+
 void hash_combine(size_t& h, size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); }
 
 size_t baked_hash(const BakedValue& b) {
@@ -85,8 +115,10 @@ std::string BakedValue::to_string() const {
           os << "None";
         } else if constexpr (std::is_same_v<T, bool>) {
           os << (x ? "True" : "False");
-        } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, double>) {
+        } else if constexpr (std::is_same_v<T, int64_t>) {
           os << x;
+        } else if constexpr (std::is_same_v<T, double>) {
+          os << python_repr(x);
         } else if constexpr (std::is_same_v<T, std::string>) {
           os << "'" << x << "'";
         } else if constexpr (std::is_same_v<T, List>) {
@@ -364,19 +396,30 @@ ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, c
   std::lock_guard<std::recursive_mutex> lock(mu);
   std::vector<CallArg> sig = signature_of(options, args);
 
+  // TensorFlow's _FrequentTracingDetector: a warning (twice at most) when 5
+  // of the traces among the last 10 calls or so were made by calls.
   auto note_call = [&](bool traced) {
     if (!counts) return;
-    recent.push_back(traced);
-    if (recent.size() > 5) recent.erase(recent.begin());
-    if (recent.size() == 5 && std::count(recent.begin(), recent.end(), true) == 5 && warnings < 2) {
+    ++call_count;
+    if (!traced) {
+      if (calls_per_tracing.empty()) calls_per_tracing.push_back(0);
+      ++calls_per_tracing.back();
+      return;
+    }
+    calls_per_tracing.push_back(1);
+    while (!calls_per_tracing.empty() && call_count - calls_per_tracing.front() > 10) {
+      call_count -= calls_per_tracing.front();
+      calls_per_tracing.erase(calls_per_tracing.begin());
+    }
+    if (calls_per_tracing.size() >= 5 && warnings < 2) {
       ++warnings;
       EMBER_LOG_WARN(
-          "5 out of the last 5 calls to {} triggered tf.function retracing. Tracing is expensive "
+          "{} out of the last {} calls to {} triggered tf.function retracing. Tracing is expensive "
           "and the excessive number of tracings could be due to (1) creating a function "
           "repeatedly in a loop, (2) passing tensors with different shapes, (3) passing plain C++ "
           "values instead of tensors. For (1), make the function once; for (2), give an "
           "input_signature or reduce_retracing; for (3), pass tensors.",
-          options.name);
+          calls_per_tracing.size(), call_count, options.name);
     }
   };
   // A trace whose executor holds buffers: it goes to the end of the warm

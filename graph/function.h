@@ -342,7 +342,10 @@ struct FunctionState {
   bool traced_once = false;
   bool first_trace_created_variables = false;
   std::atomic<int> traces_total{0};
-  std::vector<bool> recent;  // the last calls: whether each traced
+  // TensorFlow's frequent-tracing detector: per trace among the recent
+  // calls, how many calls it covers (itself and the untraced calls after it).
+  std::vector<int> calls_per_tracing;
+  int call_count = 0;
   int warnings = 0;
   // The traces whose executors hold buffers (arenas), most recently used
   // last: beyond kMaxWarmTraces, the least recent one lets its go.

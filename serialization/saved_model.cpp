@@ -690,6 +690,22 @@ tf::SavedModel Saver::build() {
       if (auto colon = name.rfind(':'); colon != std::string::npos) name = name.substr(0, colon);
       sv->set_name(name);
     } else if (auto info = function_info(obj)) {
+      // A trace with a plain argument of a C++ user type cannot be written:
+      // it is left out, the others saved (as TensorFlow leaves out what it
+      // cannot serialize).
+      std::erase_if(info->traces, [](const ConcreteFunction& cf) {
+        std::function<bool(const BakedValue&)> opaque = [&](const BakedValue& b) {
+          if (std::holds_alternative<BakedValue::Opaque>(b.v)) return true;
+          if (const auto* l = std::get_if<BakedValue::List>(&b.v))
+            return std::any_of(l->begin(), l->end(), opaque);
+          if (const auto* m = std::get_if<BakedValue::Map>(&b.v))
+            return std::any_of(m->begin(), m->end(), [&](const auto& e) { return opaque(e.second); });
+          return false;
+        };
+        for (const CallArg& a : cf.arguments())
+          if (a.kind == CallArg::Kind::Value && opaque(a.value)) return true;
+        return false;
+      });
       const std::string& fname = nodes_[i].name;
       auto* sf = o->mutable_function();
       for (const ConcreteFunction& cf : info->traces) sf->add_concrete_functions(save_trace(cf, fname));
@@ -719,9 +735,11 @@ tf::SavedModel Saver::build() {
       }
       bool on_root = false;
       for (const auto& [name, id] : nodes_[0].children) on_root |= id == static_cast<int>(i);
-      if (on_root) {
+      // Only a function with an input signature can be the default
+      // signature (TensorFlow's find_function_to_export).
+      if (on_root && info->input_signature && info->traces.size() == 1) {
         ++root_functions;
-        if (info->traces.size() == 1) only_trace = info->traces[0];
+        only_trace = info->traces[0];
       }
     } else {
       auto* u = o->mutable_user_object();
@@ -755,7 +773,7 @@ tf::SavedModel Saver::build() {
     for (const CallArg& a : only_trace.arguments()) tensors_only &= a.kind == CallArg::Kind::Spec;
     if (tensors_only) signatures["serving_default"] = only_trace;
   }
-  if (!signatures.empty()) {
+  {  // The signature map, empty or not: a loaded model always has `.signatures`.
     bool taken = false;
     for (const auto& [name, id] : nodes_[0].children) taken |= name == "signatures";
     EMBER_CHECK(!taken, InvalidArgument,

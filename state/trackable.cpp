@@ -9,7 +9,7 @@
 
 namespace ember {
 
-void Trackable::track(const std::string& name, std::shared_ptr<Trackable> child) {
+std::shared_ptr<Trackable> Trackable::track(const std::string& name, std::shared_ptr<Trackable> child) {
   EMBER_CHECK(child != nullptr, InvalidArgument, "[Trackable.track] dependency '", name,
               "' is null");
   bool found = false;
@@ -27,6 +27,7 @@ void Trackable::track(const std::string& name, std::shared_ptr<Trackable> child)
   for (auto it = lo; it != hi; ++it) ready.push_back(std::move(it->second));
   pending_.erase(lo, hi);
   for (auto& f : ready) f(child);
+  return child;
 }
 
 std::shared_ptr<Trackable> Trackable::lookup_dependency(const std::string& name) const {

@@ -60,7 +60,8 @@ class Trackable : public std::enable_shared_from_this<Trackable> {
   virtual ~Trackable() = default;
 
   /// Adds (or rebinds) the dependency `name`; the child is kept alive.
-  void track(const std::string& name, std::shared_ptr<Trackable> child);
+  /// Returns it, as TensorFlow's `_track_trackable` does.
+  std::shared_ptr<Trackable> track(const std::string& name, std::shared_ptr<Trackable> child);
   /// As above, returning the child with its own type, as TensorFlow's
   /// `_track_trackable` does: `auto dense = root->track("dense", make_shared<Dense>())`.
   template <typename T>

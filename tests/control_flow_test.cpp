@@ -480,6 +480,32 @@ TEST_P(ControlFlowTest, StatefulBranchesRunOnlyWhenTaken) {
   EXPECT_EQ(count_ops(f.list_concrete_functions()[0].graph(), op_name::If), 1);
 }
 
+// x[:i] with a loop's i (TensorFlow's StridedSlice takes its bounds as
+// tensors): sum of x[:i] over i, traced, and its gradient (d/dx_j = the
+// number of prefixes holding x_j: n - j).
+TEST_P(ControlFlowTest, SlicingWithBoundsKnownWhenTheLoopRuns) {
+  auto prefix_sums = function([](Tensor x) {
+    Tensor n = cast(shape(x, int64), int64);
+    LoopVars out = for_range(constant(int64_t{1}), reshape(n, TensorShape{}), constant(int64_t{1}),
+                             [&](const Tensor& i, const LoopVars& v) {
+                               Tensor end = reshape(i, TensorShape{1});
+                               Tensor head = strided_slice(x, constant(std::vector<int64_t>{0}), end,
+                                                           constant(std::vector<int64_t>{1}));
+                               return LoopVars{v[0] + reduce_sum(head)};
+                             },
+                             LoopVars{constant(0.0, float64)});
+    return out[0];
+  });
+  Tensor x = constant(std::vector<double>{1, 2, 3, 4});  // prefixes of length 1..3: 1 + 3 + 6
+  EXPECT_EQ(prefix_sums(x).item<double>(), 10.0);
+  EXPECT_EQ(prefix_sums(constant(std::vector<double>{5, 6})).item<double>(), 5.0);  // the same trace: another length
+  EXPECT_EQ(prefix_sums.list_concrete_functions().size(), 2u);  // (one per input shape)
+  GradientTape tape;
+  tape.watch(x);
+  Tensor y = prefix_sums(x);
+  EXPECT_EQ(tape.gradient(y, x).to(Device::cpu()).to_vector<double>(), (std::vector<double>{3, 2, 1, 0}));
+}
+
 EMBER_INSTANTIATE_DEVICE_TESTS(ControlFlowTest);
 
 }  // namespace

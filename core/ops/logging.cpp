@@ -22,14 +22,14 @@ EMBER_DEFINE_OP(op_name::Print).variadic_inputs(1)
 
 }  // namespace
 
-void print(const std::vector<Tensor>& tensors, const std::string& message) {
+void print(const std::vector<Tensor>& tensors, const std::string& message, int64_t summarize) {
   ApiScope api("print");
   std::vector<Tensor> inputs;
   inputs.reserve(tensors.size() + 1);
   inputs.push_back(tensors.empty() ? constant(0.0f) : tensors[0]);  // the passed-through input
   inputs.insert(inputs.end(), tensors.begin(), tensors.end());
   execute(EMBER_OP(op_name::Print), inputs,
-          {{"message", message}, {"first_n", int64_t{-1}}, {"summarize", int64_t{-1}}});
+          {{"message", message}, {"first_n", int64_t{-1}}, {"summarize", summarize}});
 }
 
 }  // namespace ember

@@ -99,6 +99,32 @@ void infer_slice(InferContext& c) {
   c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
 }
 
+// Bounds known only when it runs: the rank still follows from the masks and
+// the bounds' length, where those are known (x[:i] of a matrix is a matrix).
+void infer_strided_slice_unresolved(InferContext& c) {
+  require_computable(c, c.inputs[0]);
+  const TensorShape& in = c.inputs[0].shape();
+  const int64_t ellipsis = c.attrs.get<int64_t>("ellipsis_mask"), new_axes = c.attrs.get<int64_t>("new_axis_mask"),
+                shrink = c.attrs.get<int64_t>("shrink_axis_mask");
+  int64_t n = TensorShape::kUnknown;  // the bounds' length
+  if (c.attrs.has("begin")) {
+    n = static_cast<int64_t>(ints(c, "begin").size());
+  } else {
+    const TensorShape& b = c.inputs[1].shape();  // (the first tensor after x)
+    if (b.rank_known() && b.rank() == 1) n = b.dim(0);
+  }
+  if (!in.rank_known() || ellipsis != 0 || new_axes != 0 || n < 0 || n > in.rank() || n > 64) {
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_rank()});
+    return;
+  }
+  Dims out;
+  for (int i = 0; i < in.rank(); ++i) {
+    if (i < n && ((shrink >> i) & 1)) continue;
+    out.push_back(i < n ? TensorShape::kUnknown : in.dim(i));
+  }
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
+}
+
 void infer_strided_slice(InferContext& c) {
   require_computable(c, c.inputs[0]);
   const TensorShape& in = c.inputs[0].shape();
@@ -403,14 +429,25 @@ void infer_strided_slice_grad(InferContext& c) {
   c.outputs.push_back({c.inputs[0].dtype(), x});
 }
 
+// Bounds known only when the step runs: the gradient still has the forward
+// input's shape, known when that shape is an attribute.
+void infer_strided_slice_grad_unresolved(InferContext& c) {
+  if (c.attrs.has("shape")) {
+    infer::require_valid_dims(c, ints(c, "shape"), "shape");
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape(ints(c, "shape"))});
+    return;
+  }
+  c.outputs.push_back({c.inputs[0].dtype(), unknown_dims(unresolved_length(c, c.inputs.size() - 1))});
+}
+
 // clang-format off
-EMBER_DEFINE_OP(op_name::StridedSliceGrad).inputs(1).attr("begin", AttrKind::Ints).attr("end", AttrKind::Ints).attr("strides", AttrKind::Ints).attr("begin_mask", AttrKind::Int).attr("end_mask", AttrKind::Int).attr("ellipsis_mask", AttrKind::Int).attr("new_axis_mask", AttrKind::Int).attr("shrink_axis_mask", AttrKind::Int).attr("shape", AttrKind::Ints).api("strided_slice_grad").set_infer(infer_strided_slice_grad);
+EMBER_DEFINE_OP(op_name::StridedSliceGrad).inputs(1).attr_or_input("begin", AttrKind::Ints).attr_or_input("end", AttrKind::Ints).attr_or_input("strides", AttrKind::Ints).attr("begin_mask", AttrKind::Int).attr("end_mask", AttrKind::Int).attr("ellipsis_mask", AttrKind::Int).attr("new_axis_mask", AttrKind::Int).attr("shrink_axis_mask", AttrKind::Int).attr_or_input("shape", AttrKind::Ints).api("strided_slice_grad").set_infer(infer_strided_slice_grad).set_infer_unresolved(infer_strided_slice_grad_unresolved);
 EMBER_DEFINE_OP(op_name::Reshape).inputs(1).attr_or_input("shape", AttrKind::Ints).api("reshape").set_infer(infer_reshape).set_infer_unresolved(infer_shaped_unresolved).set_allocates_outputs();
 EMBER_DEFINE_OP(op_name::ExpandDims).inputs(1).attr_or_input("dim", AttrKind::Int).api("expand_dims").set_infer(infer_expand_dims).set_allocates_outputs();
 EMBER_DEFINE_OP(op_name::Squeeze).inputs(1).attr("squeeze_dims", AttrKind::Ints).api("squeeze").set_infer(infer_squeeze).set_allocates_outputs();
 EMBER_DEFINE_OP(op_name::Transpose).inputs(1).attr_or_input("perm", AttrKind::Ints).api("transpose").set_infer(infer_transpose).set_infer_unresolved(infer_same_rank_unresolved);
 EMBER_DEFINE_OP(op_name::Slice).inputs(1).attr_or_input("begin", AttrKind::Ints).attr_or_input("size", AttrKind::Ints).api("slice").set_infer(infer_slice).set_infer_unresolved(infer_same_rank_unresolved);
-EMBER_DEFINE_OP(op_name::StridedSlice).inputs(1).attr_or_input("begin", AttrKind::Ints).attr_or_input("end", AttrKind::Ints).attr_or_input("strides", AttrKind::Ints).attr("begin_mask", AttrKind::Int).attr("end_mask", AttrKind::Int).attr("ellipsis_mask", AttrKind::Int).attr("new_axis_mask", AttrKind::Int).attr("shrink_axis_mask", AttrKind::Int).api("strided_slice").set_infer(infer_strided_slice);
+EMBER_DEFINE_OP(op_name::StridedSlice).inputs(1).attr_or_input("begin", AttrKind::Ints).attr_or_input("end", AttrKind::Ints).attr_or_input("strides", AttrKind::Ints).attr("begin_mask", AttrKind::Int).attr("end_mask", AttrKind::Int).attr("ellipsis_mask", AttrKind::Int).attr("new_axis_mask", AttrKind::Int).attr("shrink_axis_mask", AttrKind::Int).api("strided_slice").set_infer(infer_strided_slice).set_infer_unresolved(infer_strided_slice_unresolved);
 EMBER_DEFINE_OP(op_name::ConcatV2).variadic_inputs(1).attr_or_input("axis", AttrKind::Int).api("concat").set_infer(infer_concat);
 EMBER_DEFINE_OP(op_name::Pack).variadic_inputs(1).attr("axis", AttrKind::Int).attr("N", AttrKind::Int).api("stack").set_infer(infer_pack);
 EMBER_DEFINE_OP(op_name::Unpack).inputs(1).attr("axis", AttrKind::Int).api("unstack").set_infer(infer_unpack);
@@ -545,6 +582,16 @@ Tensor transpose(const Tensor& x, Ints perm) {
 
 Tensor slice(const Tensor& x, Ints begin, Ints size) {
   return execute1(EMBER_OP(op_name::Slice), {x}, {{"begin", std::move(begin)}, {"size", std::move(size)}});
+}
+
+Tensor strided_slice(const Tensor& x, const Tensor& begin, const Tensor& end, const Tensor& strides,
+                     StridedSliceOptions o) {
+  return execute1(EMBER_OP(op_name::StridedSlice), {x, begin, end, strides},
+                  {{"begin_mask", o.begin_mask},
+                   {"end_mask", o.end_mask},
+                   {"ellipsis_mask", o.ellipsis_mask},
+                   {"new_axis_mask", o.new_axis_mask},
+                   {"shrink_axis_mask", o.shrink_axis_mask}});
 }
 
 Tensor strided_slice(const Tensor& x, Ints begin, Ints end, Ints strides, StridedSliceOptions o) {
