@@ -137,6 +137,52 @@ TEST(SavedModelTest, LoadsADenseModuleWithoutItsClass) {
   EXPECT_THROW(sig({{"x", cast(x, float64)}}), InvalidArgument);
 }
 
+// tf.train.Checkpoint(root=model).restore("<saved model>/variables/variables"):
+// a SavedModel's variables are a checkpoint of its root, so a model of the
+// same structure restores from them, TensorFlow's as well as ember's.
+TEST(SavedModelTest, ACheckpointRestoresFromASavedModelsVariables) {
+  std::string dir = temp_dir("sm_ckpt_vars") + "/model";
+  auto saved = make_dense();
+  saved->w->assign(constant(ramp(6, 0.4f, -0.3f), {3, 2}));
+  saved_model::save(saved, dir);
+  auto fresh = std::make_shared<Dense>();
+  // As in TensorFlow 2.21, the restore makes the checkpoint's save_counter,
+  // which the SavedModel's variables do not hold: every object of the model
+  // matched, and the assertion names save_counter alone.
+  RestoreStatus status = Checkpoint({{"root", fresh}}).restore(dir + "/variables/variables");
+  std::string unmatched = error_of<FailedPrecondition>([&] { status.assert_existing_objects_matched(); });
+  EXPECT_NE(unmatched.find("'save_counter' has values but matched nothing"), std::string::npos) << unmatched;
+  EXPECT_EQ(unmatched.find("'w'"), std::string::npos) << unmatched;
+  status.assert_nontrivial_match();
+  Checkpoint::of_object(std::make_shared<Dense>()).restore(dir + "/variables/variables").assert_consumed();
+  expect_close(fresh->w->read_value(), constant(ramp(6, 0.4f, -0.3f), {3, 2}), 0, 0);
+  expect_close(fresh->b->read_value(), constant({0.25f, -0.5f}), 0, 0);
+
+  // TensorFlow's Dense of tests/tf/make_saved_models.py: w = sin(0.9 i + 0.1),
+  // b, and inner.scale; ember's object of the same shape takes them.
+  struct Inner : Module {
+    Tracked<Variable> scale{this, "scale"};
+    Inner() : Module("inner") { scale = Variable(constant({0.f, 0.f}), {.name = "scale"}); }
+  };
+  struct TfDense : Module {
+    Tracked<Variable> w{this, "w"}, b{this, "b"};
+    std::shared_ptr<Inner> inner = track<Inner>("inner", std::make_shared<Inner>());
+    TfDense() : Module("dense") {
+      w = Variable(zeros({3, 2}), {.name = "w"});
+      b = Variable(zeros({2}), {.name = "b"});
+    }
+  };
+  auto tf_model = std::make_shared<TfDense>();
+  Checkpoint::of_object(tf_model)
+      .restore(data_dir() + "/tf_saved_models/dense/variables/variables")
+      .assert_existing_objects_matched();
+  std::vector<double> w(6);
+  for (size_t i = 0; i < 6; ++i) w[i] = static_cast<float>(std::sin(static_cast<double>(i) * 0.9 + 0.1));
+  EXPECT_EQ(values(tf_model->w->read_value()), w);
+  EXPECT_EQ(values(tf_model->b->read_value()), (std::vector<double>{0.25, -0.5}));
+  EXPECT_EQ(values(tf_model->inner->scale->read_value()), (std::vector<double>{0.5, -1.5}));
+}
+
 TEST(SavedModelTest, TwoLoadsHaveTheirOwnVariablesAndTheFunctionsReadThem) {
   std::string dir = temp_dir("sm_twice") + "/model";
   auto m = make_dense();
