@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <concepts>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -297,6 +298,25 @@ Tensor fill(const TensorShape& shape, double value, DType dtype = float32,
             Device device = default_device());
 Tensor zeros(const TensorShape& shape, DType dtype = float32, Device device = default_device());
 Tensor ones(const TensorShape& shape, DType dtype = float32, Device device = default_device());
+namespace detail {
+Tensor fill_to(const Tensor& shape, double value, DType dtype);
+}
+/// The same with the shape a 1-D integer tensor, as tf.fill/tf.zeros/tf.ones
+/// take one: in a trace it may be computed (`zeros(stack({4 - i, 10}))`),
+/// and the dimensions are known when the op runs. (Templates only so that
+/// a braced shape, `zeros({2, 3})`, is never taken for a tensor.)
+template <std::same_as<Tensor> T>
+Tensor fill(const T& shape, double value, DType dtype = float32) {
+  return detail::fill_to(shape, value, dtype);
+}
+template <std::same_as<Tensor> T>
+Tensor zeros(const T& shape, DType dtype = float32) {
+  return detail::fill_to(shape, 0, dtype);
+}
+template <std::same_as<Tensor> T>
+Tensor ones(const T& shape, DType dtype = float32) {
+  return detail::fill_to(shape, 1, dtype);
+}
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
 

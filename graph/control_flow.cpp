@@ -364,11 +364,19 @@ void structure_changed(const char* api, size_t before, size_t after) {
 
 void check_range(const Tensor& start, const Tensor& limit, const Tensor& delta) {
   for (const Tensor* t : {&start, &limit, &delta})
-    EMBER_CHECK(t->defined() && t->dtype() == int64 && (!t->shape().rank_known() || t->rank() == 0),
-                InvalidArgument, "[for_range] start, limit and delta must be int64 scalars");
+    EMBER_CHECK(t->defined() && (t->dtype() == int64 || t->dtype() == int32) && t->dtype() == start.dtype() &&
+                    (!t->shape().rank_known() || t->rank() == 0),
+                InvalidArgument, "[for_range] start, limit and delta must be scalars of one integer dtype (int32 or int64)");
   if (!delta.is_symbolic())
-    EMBER_CHECK(delta.to(Device::cpu()).item<int64_t>() != 0, InvalidArgument, "[for_range] delta must not be zero");
+    EMBER_CHECK(range_value(delta) != 0, InvalidArgument, "[for_range] delta must not be zero");
 }
+
+int64_t range_value(const Tensor& t) {
+  Tensor host = t.to(Device::cpu());  // (a copy, never an op: this may run inside a trace)
+  return t.dtype() == int32 ? host.item<int32_t>() : host.item<int64_t>();
+}
+
+Tensor range_zero(DType dtype) { return dtype == int32 ? constant(int32_t{0}) : constant(int64_t{0}); }
 
 LoopVars while_flat(const std::function<Tensor(const LoopVars&)>& cond,
                     const std::function<LoopVars(const LoopVars&)>& body, LoopVars loop_vars,
@@ -479,13 +487,12 @@ LoopVars for_range(const Tensor& start, const Tensor& limit, const Tensor& delta
                    const WhileOptions& options) {
   detail::check_range(start, limit, delta);
   if (!current_tracer()) {
-    int64_t s = start.to(Device::cpu()).item<int64_t>(), l = limit.to(Device::cpu()).item<int64_t>(),
-            d = delta.to(Device::cpu()).item<int64_t>();
+    int64_t s = detail::range_value(start), l = detail::range_value(limit), d = detail::range_value(delta);
     EMBER_CHECK(d != 0, InvalidArgument, "[for_range] delta must not be zero");
     int64_t count = 0;
     for (int64_t i = s; d > 0 ? i < l : i > l; i += d) {
       if (options.maximum_iterations && count++ >= *options.maximum_iterations) break;
-      LoopVars next = body(constant(i), loop_vars);
+      LoopVars next = body(start.dtype() == int32 ? constant(static_cast<int32_t>(i)) : constant(i), loop_vars);
       EMBER_CHECK(next.size() == loop_vars.size(), InvalidArgument, "[for_range] the body returned ", next.size(),
                   " loop variables; the loop has ", loop_vars.size());
       loop_vars = std::move(next);
@@ -498,7 +505,7 @@ LoopVars for_range(const Tensor& start, const Tensor& limit, const Tensor& delta
   if (!o.shape_invariants.empty()) o.shape_invariants.insert(o.shape_invariants.begin(), TensorShape{});
   LoopVars out = detail::while_flat(
       [&](const LoopVars& v) {
-        Tensor zero = constant(int64_t{0});
+        Tensor zero = detail::range_zero(start.dtype());
         return logical_or(logical_and(greater(delta, zero), less(v[0], limit)),
                           logical_and(less(delta, zero), greater(v[0], limit)));
       },

@@ -107,6 +107,8 @@ LoopVars while_flat(const std::function<Tensor(const LoopVars&)>& cond,
                     const WhileOptions& options);
 void check_options(const WhileOptions& options);
 void check_range(const Tensor& start, const Tensor& limit, const Tensor& delta);
+int64_t range_value(const Tensor& t);  // a concrete bound, read on the host
+Tensor range_zero(DType dtype);        // 0 of a loop counter's dtype
 [[noreturn]] void structure_changed(const char* api, size_t before, size_t after);
 
 // A loop's variables: a Tensor, a TensorArray (its flow), a vector, a tuple
@@ -210,7 +212,8 @@ V while_loop(C cond, B body, V loop_vars, const WhileOptions& options = {}) {
 }
 
 /// `for i in tf.range(start, limit, delta)`: vars = body(i, vars) for each i
-/// (an int64 scalar tensor).
+/// (a scalar of the bounds' dtype: int64 from integers, int32 or int64 from
+/// tensors).
 LoopVars for_range(int64_t start, int64_t limit, int64_t delta,
                    const std::function<LoopVars(const Tensor&, const LoopVars&)>& body, LoopVars loop_vars,
                    const WhileOptions& options = {});
@@ -228,7 +231,7 @@ V for_range(const Tensor& start, const Tensor& limit, const Tensor& delta, B bod
   detail::check_range(start, limit, delta);
   State out = while_loop(
       [&](const State& s) {
-        Tensor zero = constant(int64_t{0});
+        Tensor zero = detail::range_zero(start.dtype());
         return logical_or(logical_and(greater(delta, zero), less(s.first, limit)),
                           logical_and(less(delta, zero), greater(s.first, limit)));
       },

@@ -506,6 +506,47 @@ TEST_P(ControlFlowTest, SlicingWithBoundsKnownWhenTheLoopRuns) {
   EXPECT_EQ(tape.gradient(y, x).to(Device::cpu()).to_vector<double>(), (std::vector<double>{3, 2, 1, 0}));
 }
 
+// TensorFlow's guide (tf.function, "Loops"): concat_with_padding keeps x at
+// (5, 10) through a loop whose concat has a first dimension known only when
+// it runs, pinned again by set_shape. TensorFlow 2.21 returns ones((5, 10)).
+TEST_P(ControlFlowTest, ConcatWithPaddingAsTheGuideWritesIt) {
+  auto concat_with_padding = function([] {
+    LoopVars out = for_range(constant(0), constant(5), constant(1),
+                             [](const Tensor& i, const LoopVars& v) {
+                               Tensor head = strided_slice(v[0], reshape(constant(0), TensorShape{1}),
+                                                           reshape(i, TensorShape{1}), constant(std::vector<int>{1}));
+                               Tensor padding = zeros(stack({constant(4) - i, constant(10)}));
+                               Tensor x = concat({head, ones({1, 10}), padding}, 0);
+                               EXPECT_EQ(x.shape().to_string(), "(None, 10)");
+                               x.set_shape({5, 10});
+                               return LoopVars{x};
+                             },
+                             LoopVars{zeros({5, 10})});
+    return out[0];
+  });
+  Tensor x = concat_with_padding();
+  EXPECT_EQ(x.shape(), TensorShape({5, 10}));
+  EXPECT_EQ(values(x), std::vector<float>(50, 1.f));
+  // Eagerly the same program runs as plain C++.
+  Tensor eager = zeros({5, 10});
+  for (int i = 0; i < 5; ++i)
+    eager = concat({strided_slice(eager, {0}, {i}, {1}), ones({1, 10}), zeros(stack({constant(4 - i), constant(10)}))}, 0);
+  EXPECT_EQ(values(eager), std::vector<float>(50, 1.f));
+  // A shape pinned wrongly is an error when the loop runs (ember checks
+  // what TensorFlow takes on trust).
+  auto wrong = function([] {
+    LoopVars out = for_range(constant(0), constant(2), constant(1),
+                             [](const Tensor&, const LoopVars& v) {
+                               Tensor grown = concat({v[0], ones({1, 10})}, 0);
+                               grown.set_shape({5, 10});
+                               return LoopVars{grown};
+                             },
+                             LoopVars{zeros({5, 10})}, {.shape_invariants = {TensorShape({-1, 10})}});
+    return out[0];
+  });
+  EXPECT_THROW(wrong(), InvalidArgument);
+}
+
 EMBER_INSTANTIATE_DEVICE_TESTS(ControlFlowTest);
 
 }  // namespace

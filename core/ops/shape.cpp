@@ -748,6 +748,9 @@ Tensor zeros(const TensorShape& shape, DType dtype, Device device) {
 Tensor ones(const TensorShape& shape, DType dtype, Device device) {
   return fill(shape, 1, dtype, device);
 }
+Tensor detail::fill_to(const Tensor& shape, double value, DType dtype) {
+  return execute1(EMBER_OP(op_name::Fill), {shape}, {{"value", value}, {"T", dtype}});
+}
 // A known shape makes a Fill (a constant when traced); a traced tensor with
 // unknown dimensions takes TensorFlow's ZerosLike/OnesLike, whose shape is
 // the input's when it runs.
