@@ -204,7 +204,8 @@ Traced trace_once(const FunctionOptions& options, const std::vector<CallArg>& si
     if (sig[i].kind == Kind::Spec) {
       if (!sig[i].spec.name.empty()) name = sig[i].spec.name;
       traced[i].kind = Kind::Tensor;
-      traced[i].tensor = tracer.placeholder(sig[i].spec.dtype, sig[i].spec.shape, name);
+      traced[i].tensor = tracer.placeholder(sig[i].spec.dtype, sig[i].spec.shape, name,
+                                            call[i].kind == Kind::Tensor ? call[i].tensor : Tensor());
     } else if (sig[i].kind == Kind::Variable) {
       size_t a = alias_of(call, i);
       if (a != i) {

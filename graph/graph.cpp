@@ -173,7 +173,7 @@ Tensor Tracer::symbolic(NodeOutput o) {
   return Tensor(std::move(impl));
 }
 
-Tensor Tracer::placeholder(DType dtype, const TensorShape& shape, const std::string& name) {
+Tensor Tracer::placeholder(DType dtype, const TensorShape& shape, const std::string& name, Tensor value) {
   Node n;
   n.kind = Node::Kind::Placeholder;
   n.name = graph_.unique_name(name);
@@ -181,6 +181,7 @@ Tensor Tracer::placeholder(DType dtype, const TensorShape& shape, const std::str
   graph_.nodes.push_back(std::move(n));
   int id = static_cast<int>(graph_.nodes.size()) - 1;
   graph_.arguments.push_back(id);
+  if (value.defined() && !value.is_symbolic()) argument_values_.emplace(id, std::move(value));
   return symbolic({id, 0});
 }
 
@@ -284,10 +285,13 @@ Tensor Tracer::evaluate_outside(NodeOutput target) {
     if (needed[static_cast<size_t>(id)]) continue;
     needed[static_cast<size_t>(id)] = true;
     const Node& n = graph_.nodes[static_cast<size_t>(id)];
-    EMBER_CHECK(!(n.kind == Node::Kind::Placeholder && !n.value.defined()), InvalidArgument,
-                "[Variable] the initial value of a variable created in a traced function depends on "
-                "the function's argument '", n.name, "'; compute it from values known outside the "
-                "function (tf.function lifts variable initialisers out of the graph)");
+    // An argument's value is known when a call traces (tf.Variable(x) on the
+    // first call), not when get_concrete_function traces a TensorSpec.
+    EMBER_CHECK(!(n.kind == Node::Kind::Placeholder && !n.value.defined() && !argument_values_.count(id)),
+                FailedPrecondition, "[Variable] Unable to lift tensor because it depends transitively on placeholder '",
+                n.name, "': the initial value of a variable created in a traced function is computed from the ",
+                "function's argument, whose value is known only when the function is called with a tensor ",
+                "(not traced from a TensorSpec)");
     for (NodeOutput in : n.inputs) stack.push_back(in.node);
   }
   InitScope eager;
@@ -296,7 +300,8 @@ Tensor Tracer::evaluate_outside(NodeOutput target) {
     if (!needed[i]) continue;
     const Node& n = graph_.nodes[i];
     if (n.kind != Node::Kind::Op) {
-      values[i] = {n.value};
+      auto arg = argument_values_.find(static_cast<int>(i));
+      values[i] = {arg != argument_values_.end() ? arg->second : n.value};
       continue;
     }
     std::vector<Tensor> in;

@@ -125,8 +125,11 @@ class Tracer final : public TraceHook {
   Tensor variable_created(const Tensor& initial_value) override;
   int64_t next_op_seed() override { return op_seeds_++; }
 
-  /// A placeholder for an argument of the function.
-  Tensor placeholder(DType dtype, const TensorShape& shape, const std::string& name);
+  /// A placeholder for an argument of the function; `value`, when the trace
+  /// is made by a call, is the call's argument: a variable created from it
+  /// on the first call takes its initial value from it (TensorFlow
+  /// initialises such a variable inside that call; ember before it).
+  Tensor placeholder(DType dtype, const TensorShape& shape, const std::string& name, Tensor value = {});
   /// The graph output a tensor returned by the traced callable stands for:
   /// a node of this graph, or a capture (a concrete tensor returned as is).
   NodeOutput output_of(const Tensor& t);
@@ -149,6 +152,7 @@ class Tracer final : public TraceHook {
   std::vector<Tensor> lifted_inputs_;
   std::unordered_map<uint64_t, NodeOutput> lifted_;  // by the enclosing tensor's id
   std::unordered_map<int, std::shared_ptr<ResourceBase>> resource_of_;  // lifted handles' resources, by node
+  std::unordered_map<int, Tensor> argument_values_;                     // the call's arguments, by placeholder node
   NodeOutput lift_placeholder(const Tensor& outer, const OutputSpec& spec);
 };
 
