@@ -29,5 +29,6 @@
 #include "serialization/saved_model.h"
 #include "serialization/summary.h"
 #include "state/hash_table.h"
+#include "state/data_structures.h"
 #include "state/module.h"
 #include "state/trackable.h"

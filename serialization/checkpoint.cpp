@@ -114,6 +114,7 @@ void snapshot_slot_variables(const std::vector<ObjectNode>& nodes, const std::ma
 Snapshot take_snapshot(const std::shared_ptr<Trackable>& root, const CheckpointRoots& attached) {
   std::map<const Trackable*, int> ids;
   auto nodes = detail::breadth_first(root, ids, attached);
+  for (const ObjectNode& n : nodes) n.obj->check_saveable();
   Snapshot snap;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const ObjectNode& n = nodes[i];

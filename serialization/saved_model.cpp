@@ -340,6 +340,7 @@ void Saver::collect(const std::shared_ptr<Trackable>& root) {
   ids_[root.get()] = 0;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     std::shared_ptr<Trackable> obj = nodes_[i].obj;
+    obj->check_saveable();
     if (dynamic_cast<const MutableHashTable*>(obj.get()))
       throw Unimplemented("[saved_model] a MutableHashTable cannot be saved in a SavedModel yet (checkpoints hold it)");
     // A function's children are its traces, which are written anew.
@@ -744,7 +745,8 @@ tf::SavedModel Saver::build() {
     } else {
       auto* u = o->mutable_user_object();
       const auto* loaded = dynamic_cast<const LoadedObject*>(&obj);
-      u->set_identifier(loaded ? loaded->identifier() : kGeneric);
+      const std::string own = obj.saved_object_identifier();
+      u->set_identifier(loaded ? loaded->identifier() : own.empty() ? kGeneric : own);
       u->mutable_version()->set_producer(1);
       u->mutable_version()->set_min_consumer(1);
     }

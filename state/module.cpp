@@ -10,6 +10,7 @@
 #include <typeinfo>
 
 #include "core/error.h"
+#include "state/data_structures.h"
 
 namespace ember {
 
@@ -24,18 +25,24 @@ bool valid_module_name(const std::string& n) {
 }
 
 // tf.Module._flatten_module: this module's attributes in name order (each
-// leaf that matches), then the same for each submodule, depth first.
+// leaf that matches; tracked lists and maps are walked into, as tf.nest
+// flattens them), then the same for each submodule, depth first.
 void flatten(const Module& m, const std::function<void(const std::shared_ptr<Trackable>&)>& visit,
              std::set<const Trackable*>& seen) {
   auto deps = m.dependencies();
   std::stable_sort(deps.begin(), deps.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<const Module*> subs;
-  for (const auto& [name, child] : deps) {
-    if (!seen.insert(child.get()).second) continue;
+  std::function<void(const std::shared_ptr<Trackable>&)> leaf = [&](const std::shared_ptr<Trackable>& child) {
+    if (!seen.insert(child.get()).second) return;
+    if (auto* ds = dynamic_cast<const TrackableDataStructure*>(child.get())) {
+      for (const auto& e : ds->elements()) leaf(e);
+      return;
+    }
     visit(child);
     if (auto* sm = dynamic_cast<const Module*>(child.get())) subs.push_back(sm);
-  }
+  };
+  for (const auto& dep : deps) leaf(dep.second);
   for (const Module* sm : subs) flatten(*sm, visit, seen);
 }
 

@@ -30,6 +30,10 @@ std::shared_ptr<Trackable> Trackable::track(const std::string& name, std::shared
   return child;
 }
 
+void Trackable::untrack(const std::string& name) {
+  std::erase_if(deps_, [&](const auto& d) { return d.first == name; });
+}
+
 std::shared_ptr<Trackable> Trackable::lookup_dependency(const std::string& name) const {
   for (const auto& [n, c] : deps_)
     if (n == name) return c;

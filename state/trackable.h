@@ -87,6 +87,13 @@ class Trackable : public std::enable_shared_from_this<Trackable> {
   virtual bool saved_model_only() const { return false; }
   /// What this object saves, by attribute name (empty for a plain trackable).
   virtual std::map<std::string, std::shared_ptr<Saveable>> saveables() { return {}; }
+  /// Throws (InvalidArgument) when this object cannot be saved as it is: a
+  /// tracked list changed other than by appending. Checkpoints and
+  /// SavedModels ask every object before writing anything.
+  virtual void check_saveable() const {}
+  /// The identifier a SavedModel records for this object when it is neither
+  /// a variable nor a function; empty for TensorFlow's generic user object.
+  virtual std::string saved_object_identifier() const { return {}; }
 
   /// The slot variables this object holds (an optimizer's), in creation order.
   virtual std::vector<SlotVariable> slot_variables() const { return {}; }
@@ -108,6 +115,10 @@ class Trackable : public std::enable_shared_from_this<Trackable> {
                            std::function<void(const std::shared_ptr<Trackable>&)> on_track);
   /// Restorations still waiting here for a dependency to be created.
   size_t pending_restorations() const;
+
+ protected:
+  /// Drops the dependency `name`, if any (a tracked map's erased key).
+  void untrack(const std::string& name);
 
  private:
   std::vector<std::pair<std::string, std::shared_ptr<Trackable>>> deps_;
