@@ -49,6 +49,19 @@ Tensor TruncatedNormal::operator()(const TensorShape& shape, DType dtype) const 
   return random::stateless_truncated_normal(shape, seed_pair(), mean_, stddev_, dtype);
 }
 
+Tensor v2::RandomNormal::operator()(const TensorShape& shape, DType dtype) const {
+  EMBER_CHECK(is_floating(dtype), InvalidArgument, "[random_normal_initializer] Expected floating point type, got ",
+              dtype_name(dtype), ".");
+  if (seed_) return random::stateless_normal(shape, {*seed_, 0}, mean_, stddev_, dtype);
+  return random::normal(shape, mean_, stddev_, dtype);
+}
+Tensor v2::RandomUniform::operator()(const TensorShape& shape, DType dtype) const {
+  EMBER_CHECK(is_floating(dtype), Unimplemented, "[random_uniform_initializer] dtype ", dtype_name(dtype),
+              ": only floating dtypes are drawn");
+  if (seed_) return random::stateless_uniform(shape, {*seed_, 0}, minval_, maxval_, dtype);
+  return random::uniform(shape, minval_, maxval_, dtype);
+}
+
 VarianceScaling::VarianceScaling(double scale, Mode mode, Distribution distribution,
                                  std::optional<int64_t> seed, std::string name)
     : RandomInitializer(seed),

@@ -169,6 +169,41 @@ class Orthogonal : public RandomInitializer {
   double gain_;
 };
 
+/// TensorFlow's own initializers (init_ops_v2: tf.random_normal_initializer,
+/// tf.random_uniform_initializer), which differ from Keras's: a seed draws
+/// the stateless numbers of [seed, 0] (no fold into int32), and without one
+/// every call is a stateful draw under the global seed (random::set_seed),
+/// so two calls give different values, as in TensorFlow.
+namespace v2 {
+class RandomNormal : public Initializer {
+ public:
+  explicit RandomNormal(double mean = 0, double stddev = 0.05, std::optional<int64_t> seed = std::nullopt)
+      : mean_(mean), stddev_(stddev), seed_(seed) {}
+  /// Floating dtypes only (InvalidArgument otherwise, as TensorFlow's ValueError).
+  Tensor operator()(const TensorShape& shape, DType dtype = float32) const override;
+  std::string name() const override { return "random_normal_initializer"; }
+
+ private:
+  double mean_, stddev_;
+  std::optional<int64_t> seed_;
+};
+
+class RandomUniform : public Initializer {
+ public:
+  explicit RandomUniform(double minval = -0.05, double maxval = 0.05, std::optional<int64_t> seed = std::nullopt)
+      : minval_(minval), maxval_(maxval), seed_(seed) {}
+  /// Floating dtypes (integers are Unimplemented).
+  Tensor operator()(const TensorShape& shape, DType dtype = float32) const override;
+  std::string name() const override { return "random_uniform_initializer"; }
+
+ private:
+  double minval_, maxval_;
+  std::optional<int64_t> seed_;
+};
+}  // namespace v2
+using random_normal_initializer = v2::RandomNormal;    // tf.random_normal_initializer
+using random_uniform_initializer = v2::RandomUniform;  // tf.random_uniform_initializer
+
 /// An initializer by Keras's name ("glorot_uniform", "he_normal", "zeros",
 /// ...), unseeded; an unknown name is InvalidArgument listing the known ones.
 InitializerPtr get(const std::string& name);

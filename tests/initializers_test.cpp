@@ -35,6 +35,23 @@ TEST_P(InitializersTest, SeededInitializersGiveKerassValues) {
   expect_keras("init/seed_big", GlorotUniform(3000000000)({2, 2}), 0);
 }
 
+// tf.random_normal_initializer / tf.random_uniform_initializer (not Keras's):
+// unseeded, each call is the next stateful draw after set_seed(42); seeded,
+// the stateless numbers of [seed, 0].
+TEST_P(InitializersTest, TensorFlowsOwnInitializersDrawAsTensorFlow) {
+  random::set_seed(42);
+  expect_keras("init_v2/random_normal", random_normal_initializer()({3, 4}), 2);
+  random_normal_initializer rn(1.0, 2.0);
+  expect_keras("init_v2/random_normal_call1", rn({5}), 2);
+  expect_keras("init_v2/random_normal_call2", rn({5}), 2);
+  expect_keras("init_v2/random_uniform", random_uniform_initializer(-1.0, 2.0)({2, 3}), 0);
+  expect_keras("init_v2/random_normal_f64", random_normal_initializer()({3}, float64), 2);
+  expect_keras("init_v2/random_normal_seed7", random_normal_initializer(0, 0.05, 7)({4}), 2);
+  expect_keras("init_v2/random_uniform_seed7", random_uniform_initializer(-0.05, 0.05, 7)({4}), 0);
+  expect_keras("init_v2/random_uniform_seed0", random_uniform_initializer(-0.05, 0.05, 0)({3}), 0);
+  EXPECT_THROW(random_normal_initializer()({2}, int32), InvalidArgument);
+}
+
 TEST_P(InitializersTest, OrthogonalMatchesKerasToFloatRounding) {
   // Keras factors in float32 and ember in float64, so the last bits differ.
   for (auto [name, got] : {std::pair{"init/orthogonal_6", Orthogonal(1.0, 6)({6, 4})},

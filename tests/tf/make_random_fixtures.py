@@ -89,6 +89,20 @@ def cases():
     yield "stateless/uniform_7_3", tf.random.stateless_uniform([2, 5], seed=[7, 3])
     yield "stateless/uniform_f64", tf.random.stateless_uniform([4], seed=[2**40, 9], dtype=tf.float64)
     yield "stateless/raw_uniform", tf.raw_ops.StatelessRandomUniform(shape=[6], seed=tf.constant([11, -4], tf.int64))
+    # TensorFlow's own initializers (init_ops_v2, tf.random_normal_initializer
+    # and tf.random_uniform_initializer): a seed draws stateless numbers for
+    # [seed, 0]; without one each call is a stateful op under the global
+    # seed, so two calls of one initializer differ.
+    tf.random.set_seed(42)
+    yield "init_v2/random_normal", tf.random_normal_initializer()([3, 4])
+    rn = tf.random_normal_initializer(mean=1.0, stddev=2.0)
+    yield "init_v2/random_normal_call1", rn([5])
+    yield "init_v2/random_normal_call2", rn([5])
+    yield "init_v2/random_uniform", tf.random_uniform_initializer(-1.0, 2.0)([2, 3])
+    yield "init_v2/random_normal_f64", tf.random_normal_initializer()([3], dtype=tf.float64)
+    yield "init_v2/random_normal_seed7", tf.random_normal_initializer(seed=7)([4])
+    yield "init_v2/random_uniform_seed7", tf.random_uniform_initializer(seed=7)([4])
+    yield "init_v2/random_uniform_seed0", tf.random_uniform_initializer(seed=0)([3])
 
 
 def main(path):
