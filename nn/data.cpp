@@ -226,6 +226,13 @@ std::unique_ptr<It> open_over(const N* node) {
   s->in = node->input->open();
   return s;
 }
+
+// Row k of each component of in-memory rows (a source's `rows()`).
+Element row_at(const Element& rows, int64_t k) {
+  Element out;
+  for (const Tensor& t : rows) out.push_back(gather(t, constant(k, t.device())));
+  return out;
+}
 }  // namespace
 
 struct Dataset::Iterator::Impl {
@@ -306,10 +313,7 @@ struct Slices : Dataset::Node {
     std::optional<Element> next() override {
       auto k = next_index();
       if (!k) return std::nullopt;
-      Element out;
-      for (const Tensor& t : node->tensors)
-        out.push_back(gather(t, constant(*k, t.device())));
-      return out;
+      return row_at(node->tensors, *k);
     }
     const Element* rows() const override { return &node->tensors; }
     std::optional<int64_t> next_index() override {
@@ -370,9 +374,7 @@ struct Shuffle : Dataset::Node {
       if (in->rows()) {
         auto k = next_index();
         if (!k) return std::nullopt;
-        Element out;
-        for (const Tensor& t : *in->rows()) out.push_back(gather(t, constant(*k, t.device())));
-        return out;
+        return row_at(*in->rows(), *k);
       }
       return elems.next(node->buffer, [&] { return in->next(); });
     }
@@ -599,9 +601,7 @@ struct Shard : Dataset::Node {
       if (in->rows()) {
         auto k = next_index();
         if (!k) return std::nullopt;
-        Element out;
-        for (const Tensor& t : *in->rows()) out.push_back(gather(t, constant(*k, t.device())));
-        return out;
+        return row_at(*in->rows(), *k);
       }
       return advance<Element>([&] { return in->next(); });
     }
