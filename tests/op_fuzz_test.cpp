@@ -194,7 +194,8 @@ TensorShape erase(const TensorShape& s, Erasure e) {
 bool same_values(const Tensor& a, const Tensor& b) {
   if (a.dtype() != b.dtype() || !(a.shape() == b.shape())) return false;
   Tensor x = a.to(Device::cpu()), y = b.to(Device::cpu());
-  return x.nbytes() == y.nbytes() && std::memcmp(x.raw_data(), y.raw_data(), x.nbytes()) == 0;
+  if (x.nbytes() != y.nbytes()) return false;
+  return x.nbytes() == 0 || std::memcmp(x.raw_data(), y.raw_data(), x.nbytes()) == 0;  // (no pointer to compare when empty)
 }
 
 // `op` on `inputs` traced with their shapes erased and then run twice (the
