@@ -63,6 +63,36 @@ std::string Attrs::to_string() const {
   return os.str();
 }
 
+void Attrs::append_key(std::string& out) const {
+  auto raw = [&out](const void* p, size_t n) { out.append(static_cast<const char*>(p), n); };
+  for (const auto& [k, v] : entries_) {
+    out.append(k).push_back('=');
+    out.push_back(static_cast<char>('0' + v.index()));
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+            int64_t n = static_cast<int64_t>(x.size());
+            raw(&n, sizeof n);
+            if (!x.empty()) raw(x.data(), x.size() * sizeof(int64_t));
+          } else if constexpr (std::is_same_v<T, std::string>) {
+            uint64_t n = x.size();
+            raw(&n, sizeof n);
+            out.append(x);
+          } else if constexpr (std::is_same_v<T, TensorShape>) {
+            out.append(x.to_string());
+          } else if constexpr (std::is_same_v<T, FunctionRef>) {
+            const void* id = x.get();
+            raw(&id, sizeof id);
+          } else {  // bool, int64_t, double, DType: their bytes
+            raw(&x, sizeof x);
+          }
+        },
+        v);
+    out.push_back(';');
+  }
+}
+
 // ---- registry --------------------------------------------------------------
 
 namespace {

@@ -84,6 +84,9 @@ class Attrs {
   }
   const std::vector<std::pair<std::string, AttrValue>>& entries() const { return entries_; }
   std::string to_string() const;
+  /// Appends a key equal for equal attributes only: doubles by their bits
+  /// (two alphas equal to six digits are two keys), functions by identity.
+  void append_key(std::string& out) const;
 
  private:
   const AttrValue* find(std::string_view name) const {

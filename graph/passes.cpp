@@ -44,7 +44,15 @@ void fold_constants(Graph& g, int64_t max_elements) {
       in.push_back(src.value);
     }
     if (!constant_inputs) continue;
-    n.value = execute1(*n.op, in, n.attrs);
+    // A kernel error is the node's to raise when (if) it runs: an untaken
+    // branch may hold an op that fails (TensorFlow leaves such a node alone).
+    Tensor folded;
+    try {
+      folded = execute1(*n.op, in, n.attrs);
+    } catch (const Error&) {
+      continue;
+    }
+    n.value = std::move(folded);
     n.kind = Node::Kind::Const;
     n.op = nullptr;
     n.inputs.clear();
@@ -73,7 +81,7 @@ void eliminate_common_subexpressions(Graph& g) {
     } else if (n.kind == Node::Kind::Op && !n.op->stateful && n.op->resource_inputs == 0) {
       // (Reads of a variable are never merged: an assignment may come between.)
       key = n.op->name;
-      key.append(n.attrs.to_string());
+      n.attrs.append_key(key);
       for (NodeOutput& o : n.inputs) {
         o = current(o);
         key.append(" ").append(std::to_string(o.node)).append(":").append(std::to_string(o.index));

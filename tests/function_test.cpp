@@ -842,6 +842,28 @@ TEST(GraphPasses, EliminateCommonSubexpressions) {
             "return AddV2\n");
 }
 
+TEST(GraphPasses, CommonSubexpressionsKeyAttributesBitExactly) {
+  // Two alphas equal to six digits are still two ops (printed, they were
+  // one key and the difference came out 0).
+  auto body = [](Tensor x) { return leaky_relu(x, 0.1000001) - leaky_relu(x, 0.1000002); };
+  Tensor x = constant({-1.0e6f});
+  float eager = body(x).item<float>();
+  ASSERT_NE(eager, 0.f);
+  auto f = function(body);
+  EXPECT_EQ(f(x).item<float>(), eager);
+}
+
+TEST(GraphPasses, AFoldThatFailsLeavesTheNodeToFailWhenItRuns) {
+  // The untaken branch gathers out of range from constants: folding it at
+  // trace time must not fail the trace (TensorFlow runs the function).
+  auto f = function([](Tensor pred, Tensor x) {
+    return cond(
+        pred, [] { return gather(constant({1.f, 2.f}), constant(std::vector<int32_t>{5})); }, [&] { return x; });
+  });
+  EXPECT_EQ(f(constant(false), constant({7.f})).to_vector<float>(), std::vector<float>{7.f});
+  EXPECT_THROW(f(constant(true), constant({7.f})), InvalidArgument);
+}
+
 TEST(GraphPasses, RemoveDeadNodesKeepsStatefulOnes) {
   Variable v(constant(0.f));
   Graph g = trace_graph([&](Tensor x) {
