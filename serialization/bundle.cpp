@@ -306,11 +306,10 @@ std::vector<std::string> Reader::keys_with_prefix(const std::string& prefix) con
   return k;
 }
 
-SavedTensor Reader::read(const std::string& key) const {
-  const EntryInfo& e = entry(key);
-  auto shard = static_cast<size_t>(e.shard);
-  std::string file = data_file(e.shard);
+std::pair<int, uint64_t> Reader::open_shard(size_t shard) const {
+  std::lock_guard<std::mutex> lock(open_mu_);
   if (fds_[shard] < 0) {
+    std::string file = data_file(static_cast<int>(shard));
     int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
       throw NotFound(detail::str_cat("[checkpoint] ", file, " not found: ", std::strerror(errno)));
@@ -323,16 +322,23 @@ SavedTensor Reader::read(const std::string& key) const {
     fds_[shard] = fd;
     sizes_[shard] = static_cast<uint64_t>(st.st_size);
   }
+  return {fds_[shard], sizes_[shard]};
+}
+
+SavedTensor Reader::read(const std::string& key) const {
+  const EntryInfo& e = entry(key);
+  std::string file = data_file(e.shard);
+  const auto [fd, file_size] = open_shard(static_cast<size_t>(e.shard));
   auto loss = [&](const std::string& what) {
     throw DataLoss(detail::str_cat("[checkpoint] ", file, ": tensor '", key, "': ", what));
   };
-  if (e.offset > sizes_[shard] || e.size > sizes_[shard] - e.offset)
+  if (e.offset > file_size || e.size > file_size - e.offset)
     loss(detail::str_cat("bytes [", e.offset, ", ", e.offset + e.size,
-                         ") lie beyond the end of the file (", sizes_[shard], " bytes)"));
+                         ") lie beyond the end of the file (", file_size, " bytes)"));
   std::string bytes(e.size, '\0');
   size_t done = 0;
   while (done < e.size) {
-    ssize_t r = ::pread(fds_[shard], bytes.data() + done, e.size - done,
+    ssize_t r = ::pread(fd, bytes.data() + done, e.size - done,
                         static_cast<off_t>(e.offset + done));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) loss("read failed");

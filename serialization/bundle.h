@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -73,9 +74,14 @@ class Reader {
 
  private:
   std::string data_file(int shard) const;
+  /// The shard's descriptor and size, opening it on first use.
+  std::pair<int, uint64_t> open_shard(size_t shard) const;
   std::string prefix_;
   int num_shards_ = 1;
   std::map<std::string, EntryInfo> entries_;
+  // Data files open on first read: read() is const and may run on several
+  // threads at once, so opening is under a lock (reads themselves are preads).
+  mutable std::mutex open_mu_;
   mutable std::vector<int> fds_;
   mutable std::vector<uint64_t> sizes_;
 };

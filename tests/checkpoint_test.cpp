@@ -4,6 +4,7 @@
 // TensorFlow is present), restore-on-creation, the manager, bad input, and
 // a mutation fuzz loop over a valid checkpoint.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -109,6 +110,40 @@ TEST(Bundle, HeaderAndEntryBytesMatchTensorFlow) {
   std::memcpy(crc.data(), &c, 4);
   EXPECT_EQ(hex(entries[2].second),
             "08 01 12 08 12 02 08 05 12 02 08 0A 20 0C 28 C8 01 35 " + hex(crc));
+  fs::remove_all(dir);
+}
+
+// read() is const and opens its data file on first use: threads reading
+// one fresh Reader together open it once (a race opened it per thread and
+// leaked all but one descriptor).
+TEST(Bundle, ThreadsReadingOneReaderOpenTheDataFileOnce) {
+  std::string dir = temp_dir("threads");
+  SavedTensor t;
+  t.dtype = float32;
+  t.shape = {4};
+  t.bytes.assign(16, '\x02');
+  {
+    bundle::Writer w(dir + "/t");
+    for (int k = 0; k < 8; ++k) w.add("k" + std::to_string(k), t);
+    w.finish();
+  }
+  auto open_fds = [] {
+    return std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator{});
+  };
+  const auto before = open_fds();
+  for (int round = 0; round < 100; ++round) {
+    bundle::Reader r(dir + "/t");
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int k = 0; k < 4; ++k)
+      threads.emplace_back([&, k] {
+        ready.fetch_add(1);
+        while (ready.load() < 4) std::this_thread::yield();
+        EXPECT_EQ(r.read("k" + std::to_string(k)).bytes, t.bytes);
+      });
+    for (auto& th : threads) th.join();
+  }
+  EXPECT_EQ(open_fds(), before);
   fs::remove_all(dir);
 }
 
