@@ -14,6 +14,7 @@ namespace ember::optimizers {
 namespace {
 
 const void* key_of(const Variable& v) { return v.handle().impl()->resource.get(); }
+std::weak_ptr<ResourceBase> owner_of(const Variable& v) { return v.handle().impl()->resource; }
 
 // "dense/kernel:0" -> "dense/kernel".
 std::string base_name(const Variable& v) {
@@ -182,7 +183,7 @@ Variable Optimizer::slot(const Variable& variable, const std::string& name) {
   s.by_name.emplace(name, slot);
   s.nodes.push_back(trackable_of(slot));
   // A checkpoint restored before this slot existed holds its value.
-  if (auto p = pending_.find(key_of(variable)); p != pending_.end()) {
+  if (auto p = pending_.find(owner_of(variable)); p != pending_.end()) {
     if (auto f = p->second.find(name); f != p->second.end()) {
       auto restore = std::move(f->second);
       p->second.erase(f);
@@ -218,7 +219,8 @@ void Optimizer::restore_slot(const Variable& original, const std::string& name,
       restore(s->second);
       return;
     }
-  pending_[key_of(original)][name] = std::move(restore);
+  std::erase_if(pending_, [](const auto& entry) { return entry.first.expired(); });  // their variables are gone
+  pending_[owner_of(original)][name] = std::move(restore);
 }
 
 // ---- the optimizers ------------------------------------------------------------------------------

@@ -94,8 +94,12 @@ class Optimizer : public AutoTrackable {
   Variable iterations_;
   std::vector<const void*> order_;  // variables in the order their slots were made
   std::map<const void*, Slots> slots_;
-  // Slot values a checkpoint holds for slots not made yet: variable -> name -> restore.
-  std::map<const void*, std::map<std::string, std::function<void(const Variable&)>>> pending_;
+  // Slot values a checkpoint holds for slots not made yet: variable -> name
+  // -> restore. Keyed on the variable's state weakly, by owner: a variable
+  // made later where a dead one lived is another key (an address is not).
+  std::map<std::weak_ptr<ResourceBase>, std::map<std::string, std::function<void(const Variable&)>>,
+           std::owner_less<>>
+      pending_;
 
  protected:
   /// The slot `name` of `variable`, made on first use.

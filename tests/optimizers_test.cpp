@@ -92,6 +92,28 @@ TEST_P(OptimizersTest, SlotsAreNamedAndSkippedGradientsLeaveVariablesAlone) {
   EXPECT_THROW(opt.apply({constant({1, 1})}, {i}), InvalidArgument);  // not floating
 }
 
+// A slot value waiting for a variable belongs to that variable only: a
+// new variable made where a dead one lived (the same address) does not take
+// it (the wait was keyed on the address).
+TEST_P(OptimizersTest, AWaitingSlotValueIsNotGivenToAVariableAtTheSameAddress) {
+  Adam opt(0.1);
+  int restored = 0;
+  {
+    Variable gone(constant({1.f, 2.f}), {.name = "gone"});
+    opt.restore_slot(gone, "m", [&](const Variable& slot) {
+      ++restored;
+      Variable s = slot;
+      s.assign(constant({42.f, 42.f}, slot.device()));
+    });
+  }
+  for (int k = 0; k < 20; ++k) {
+    Variable fresh(constant({1.f, 2.f}), {.name = "fresh"});
+    opt.build({fresh});
+    EXPECT_EQ(values(opt.get_slot(fresh, "m").read_value()), (std::vector<double>{0, 0}));
+  }
+  EXPECT_EQ(restored, 0);
+}
+
 // Train, save with the optimizer, restore into fresh objects (whose slots do
 // not exist yet), train on: the same numbers as training straight through.
 TEST_P(OptimizersTest, CheckpointedOptimizerResumesExactly) {
