@@ -59,12 +59,18 @@ int size_class(size_t bytes) {
 }
 constexpr int kNumClasses = 15;  // 64 B .. 1 MiB
 
+// Set when this thread's cache has been destroyed (a plain bool needs no
+// destructor, so it stays readable): a tensor a later-destroyed
+// thread-local or static object holds is then freed past the cache.
+thread_local bool thread_cache_gone = false;
+
 struct ThreadCache {
   void* blocks[kNumClasses][kPerClassCached];
   size_t count[kNumClasses] = {};
   ~ThreadCache() {
     for (int c = 0; c < kNumClasses; ++c)
       for (size_t i = 0; i < count[c]; ++i) std::free(blocks[c][i]);
+    thread_cache_gone = true;
   }
 };
 
@@ -90,9 +96,8 @@ class CpuAllocator final : public Allocator {
     }
     if (bytes <= kSmallLimit) {
       int c = size_class(bytes);
-      auto& tc = cache();
-      if (tc.count[c] < kPerClassCached) {
-        tc.blocks[c][tc.count[c]++] = ptr;
+      if (ThreadCache* tc = cache(); tc && tc->count[c] < kPerClassCached) {
+        tc->blocks[c][tc->count[c]++] = ptr;
         return;
       }
       // A full thread cache passes blocks to the shared pool, where the
@@ -146,8 +151,7 @@ class CpuAllocator final : public Allocator {
       return aligned_malloc((bytes + kAlignment - 1) / kAlignment * kAlignment);
     if (bytes <= kSmallLimit) {
       int c = size_class(bytes);
-      auto& tc = cache();
-      if (tc.count[c]) return tc.blocks[c][--tc.count[c]];
+      if (ThreadCache* tc = cache(); tc && tc->count[c]) return tc->blocks[c][--tc->count[c]];
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (!shared_[c].empty()) {
@@ -173,9 +177,12 @@ class CpuAllocator final : public Allocator {
   }
 
   static size_t round_large(size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
-  static ThreadCache& cache() {
+  // This thread's cache; null once it has been destroyed (at thread exit).
+  static ThreadCache* cache() {
+    if (thread_cache_gone) [[unlikely]]
+      return nullptr;
     thread_local ThreadCache tc;
-    return tc;
+    return &tc;
   }
 
   std::atomic<size_t> in_use_{0};

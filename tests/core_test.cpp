@@ -324,6 +324,33 @@ namespace {
 
 // Ops, tapes and random draws on several threads at once: each thread has its
 // own context, tapes and allocator cache; results must not interfere.
+// A tensor a thread-local object holds dies after the allocator's thread
+// cache on that thread (made before it, destroyed after), and that object's
+// destructor allocates: the destroyed cache must not be used. (It handed
+// out the blocks it had given back to malloc, which malloc handed out again:
+// two live tensors on one buffer.)
+TEST(Allocator, TensorsThatOutliveTheThreadCache) {
+  struct Holder {
+    Tensor t;
+    ~Holder() {
+      t = Tensor();
+      std::vector<Tensor> live;
+      for (int k = 0; k < 40; ++k) live.push_back(fill({16}, static_cast<double>(k), float32));
+      for (int k = 0; k < 40; ++k)
+        EXPECT_EQ(live[static_cast<size_t>(k)].to_vector<float>(), std::vector<float>(16, static_cast<float>(k)))
+            << "tensor " << k << " shares its buffer";
+    }
+  };
+  std::thread([] {
+    thread_local Holder holder;  // constructed before this thread's first allocation
+    {
+      std::vector<Tensor> some;  // freed together: they fill the thread cache
+      for (int k = 0; k < 8; ++k) some.push_back(fill({16}, 1.0, float32));
+    }
+    holder.t = fill({16}, 1.0, float32);
+  }).join();
+}
+
 TEST(Concurrency, OpsAndTapesOnSeveralThreads) {
   std::vector<std::thread> threads;
   std::vector<double> results(4, 0);
