@@ -61,8 +61,14 @@ GRAD(op_name::If, kGradUsesAll) { return if_grad(c); } END_GRAD;
 // recorded as one op with a traced backward, and that tape gives the
 // gradient. Inside a trace, or with a tape recording the gradient (a second
 // derivative), the gradient is built of ops: loop_gradient()
-// (graph/control_flow.cpp).
+// (graph/control_flow.cpp). Either way, a loop whose condition or body is
+// stateful is refused: both would run it again.
 Grads while_grad(const GradContext& c) {
+  for (const char* name : {"cond", "body"}) {
+    const FunctionRef& f = c.attrs.get<FunctionRef>(name);
+    EMBER_CHECK(!f->stateful(), Unimplemented, "[while_loop] the gradient of a loop that runs a stateful op (in ",
+                f->name(), ") would run it again: not supported");
+  }
   bool symbolic = false;
   for (const Tensor& t : c.inputs) symbolic = symbolic || t.is_symbolic();
   if (symbolic || any_tape_recording()) {

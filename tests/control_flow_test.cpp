@@ -547,6 +547,35 @@ TEST_P(ControlFlowTest, ConcatWithPaddingAsTheGuideWritesIt) {
   EXPECT_THROW(wrong(), InvalidArgument);
 }
 
+// A While op a tape recorded eagerly (as a loaded model's loop runs) whose
+// body assigns: its gradient would run the loop, and the assignments, again.
+// Refused, as for cond and traced loops.
+TEST_P(ControlFlowTest, TheGradientOfAnEagerStatefulWhileIsRefused) {
+  Variable count(constant(0.f));
+  auto f = function([&](Tensor x) {
+    return while_loop([](const LoopVars& v) { return less(v[0], constant(3.f)); },
+                      [&](const LoopVars& v) {
+                        count.assign_add(constant(1.f));
+                        return LoopVars{v[0] + 1.f, v[1] * 2.f};
+                      },
+                      {constant(0.f), x})[1];
+  });
+  Graph g = f.get_concrete_function(TensorSpec({}, float32)).graph();
+  const Node* loop = nullptr;
+  for (const Node& n : g.nodes)
+    if (n.kind == Node::Kind::Op && n.op->name == op_name::While) loop = &n;
+  ASSERT_NE(loop, nullptr) << g.to_string();
+  ASSERT_EQ(loop->inputs.size(), 3u) << g.to_string();  // the counter, x, the variable's handle
+  Tensor x = constant(1.f);
+  GradientTape tape;
+  tape.watch(x);
+  std::vector<Tensor> out = execute(*loop->op, {constant(0.f), x, count.handle()}, loop->attrs);
+  EXPECT_EQ(out[1].to(Device::cpu()).item<float>(), 8.f);
+  EXPECT_EQ(count.read_value().to(Device::cpu()).item<float>(), 3.f);
+  EXPECT_NE(error_of<Unimplemented>([&] { tape.gradient(out[1], x); }).find("stateful"), std::string::npos);
+  EXPECT_EQ(count.read_value().to(Device::cpu()).item<float>(), 3.f);  // not run again
+}
+
 EMBER_INSTANTIATE_DEVICE_TESTS(ControlFlowTest);
 
 }  // namespace
