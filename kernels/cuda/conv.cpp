@@ -7,8 +7,6 @@
 // results agree with the CPU's to float32 rounding.
 #include <cudnn.h>
 
-#include <map>
-#include <mutex>
 #include <vector>
 
 #include "core/cuda/cuda_check.h"
@@ -17,6 +15,7 @@
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/conv_util.h"
+#include "kernels/cuda/thread_handles.h"
 
 #define EMBER_CUDNN_CHECK(CALL)                                                                \
   do {                                                                                         \
@@ -30,17 +29,17 @@
 namespace ember::cuda {
 namespace {
 
+cudnnHandle_t create_handle(int device) {
+  EMBER_CUDA_CHECK(cudaSetDevice(device));
+  cudnnHandle_t h = nullptr;
+  EMBER_CUDNN_CHECK(cudnnCreate(&h));
+  return h;
+}
+
+// This thread's handle (kernels/cuda/thread_handles.h), on this thread's
+// stream: a thread capturing a CUDA graph has its own.
 cudnnHandle_t handle(int device) {
-  static std::mutex mu;
-  static std::vector<cudnnHandle_t> handles;
-  std::lock_guard<std::mutex> lock(mu);
-  if (handles.empty()) handles.resize(static_cast<size_t>(device_count()), nullptr);
-  auto& h = handles.at(static_cast<size_t>(device));
-  if (!h) {
-    EMBER_CUDA_CHECK(cudaSetDevice(device));
-    EMBER_CUDNN_CHECK(cudnnCreate(&h));  // lives as long as the process
-  }
-  // The stream every call: a thread capturing a CUDA graph has its own.
+  cudnnHandle_t h = thread_handle<cudnnHandle_t, create_handle>(device);
   EMBER_CUDNN_CHECK(cudnnSetStream(h, stream(device)));
   return h;
 }

@@ -7,13 +7,13 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
-#include <mutex>
 #include <vector>
 
 #include "core/cuda/cuda_check.h"
 #include "core/cuda_runtime.h"
 #include "core/op.h"
 #include "core/op_names.h"
+#include "kernels/cuda/thread_handles.h"
 #include "kernels/matmul_batch.h"
 
 #define EMBER_CUBLAS_CHECK(CALL)                                                               \
@@ -28,17 +28,17 @@
 namespace ember::cuda {
 namespace {
 
+cublasHandle_t create_handle(int device) {
+  EMBER_CUDA_CHECK(cudaSetDevice(device));
+  cublasHandle_t h = nullptr;
+  EMBER_CUBLAS_CHECK(cublasCreate(&h));
+  return h;
+}
+
+// This thread's handle (kernels/cuda/thread_handles.h), on this thread's
+// stream: a thread capturing a CUDA graph has its own.
 cublasHandle_t handle(int device) {
-  static std::mutex mu;
-  static std::vector<cublasHandle_t> handles;
-  std::lock_guard<std::mutex> lock(mu);
-  if (handles.empty()) handles.resize(static_cast<size_t>(device_count()), nullptr);
-  auto& h = handles.at(static_cast<size_t>(device));
-  if (!h) {
-    EMBER_CUDA_CHECK(cudaSetDevice(device));
-    EMBER_CUBLAS_CHECK(cublasCreate(&h));  // lives as long as the process
-  }
-  // The stream every call: a thread capturing a CUDA graph has its own.
+  cublasHandle_t h = thread_handle<cublasHandle_t, create_handle>(device);
   EMBER_CUBLAS_CHECK(cublasSetStream(h, stream(device)));
   return h;
 }
