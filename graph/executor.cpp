@@ -346,9 +346,9 @@ void Executor::build_arena(const std::vector<Device>& step_devices) {
     device = d;
   }
   if (!device) return;
-  for (auto [sl, node] : preset_) {
+  for (auto [sl, node] : preset_) {  // constants and captures, captured variables' handles included
     const Tensor& v = graph_.nodes[static_cast<size_t>(node)].value;
-    if (is_computable(v.dtype()) && !(v.device() == *device)) return;
+    if ((is_computable(v.dtype()) || v.dtype() == resource) && !(v.device() == *device)) return;
   }
   for (Step& s : steps_) {
     const OpDef& op = *graph_.nodes[static_cast<size_t>(s.node)].op;
@@ -434,8 +434,8 @@ std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
     if (lock.owns_lock()) {
       if (arena_state_ == ArenaState::Built) {
         bool same_device = true;
-        for (const Tensor& a : arguments)
-          same_device = same_device && (!is_computable(a.dtype()) || a.device() == arena_device_);
+        for (const Tensor& a : arguments)  // (a variable argument too: the arena's kernels write it)
+          same_device = same_device && ((!is_computable(a.dtype()) && a.dtype() != resource) || a.device() == arena_device_);
         if (same_device) {
           std::vector<Tensor> slots(static_cast<size_t>(num_slots_));
           if (graph_eligible_ && arena_device_.is_cuda() && graph_mode_ != GraphMode::Unusable) {
@@ -609,7 +609,11 @@ std::vector<Tensor> Executor::run_steps(std::vector<Tensor>& slots, bool direct,
         out = execute(*n.op, in, n.attrs);
       }
       if (!s.static_specs) check_outputs_fit_trace(n, out);
-      if (devices && !out.empty() && out[0].defined()) devices->push_back(out[0].device());
+      if (devices) {  // where it ran: its outputs' device, and the variables it reads or writes
+        if (!out.empty() && out[0].defined()) devices->push_back(out[0].device());
+        for (const Tensor& t : in)
+          if (t.defined() && t.dtype() == resource) devices->push_back(t.device());
+      }
       for (size_t k = 0; k < out.size(); ++k) slots[static_cast<size_t>(s.out_slot) + k] = std::move(out[k]);
     } catch (const Error&) {
       rethrow_with_prefix("[function] node '" + n.name + "' (" + n.op->name + "): ");
