@@ -799,6 +799,40 @@ tf::SavedModel Saver::build() {
   return model;
 }
 
+// Where a save on a file system without an atomic exchange keeps the old
+// model while it moves the new one in (a name the sweep of temporaries
+// leaves alone): a crash between the two renames leaves the model there.
+std::string aside_of(const std::string& dir) { return dir + ".previous"; }
+
+// The directory that holds the model `dir` names: `dir`, or the model a
+// crashed save left aside.
+std::string model_dir(const std::string& dir) {
+  if (!files::exists(dir) && files::exists(aside_of(dir) + "/saved_model.pb")) return aside_of(dir);
+  return dir;
+}
+
+// Puts back a model a crashed save left aside (no model at `dir`), or
+// removes it (the new model is in place).
+void recover_aside(const std::string& dir) {
+  const std::string aside = aside_of(dir);
+  if (!files::exists(aside)) return;
+  if (files::exists(dir)) {
+    fs::remove_all(aside);
+    return;
+  }
+  files::rename_file(aside, dir);
+}
+
+// Whether renameat2's RENAME_EXCHANGE is to be tried. EMBER_NO_RENAME_EXCHANGE=1
+// takes the fallback, as on a file system without it (tests force it so).
+bool try_exchange() {
+  static const bool yes = [] {
+    const char* e = std::getenv("EMBER_NO_RENAME_EXCHANGE");
+    return !(e && std::string_view(e) == "1");
+  }();
+  return yes;
+}
+
 // Replaces `dir` by `tmp` in one step where the system allows (renameat2's
 // RENAME_EXCHANGE), then removes the old contents.
 void swap_in(const std::string& tmp, const std::string& dir) {
@@ -808,11 +842,14 @@ void swap_in(const std::string& tmp, const std::string& dir) {
   }
   EMBER_CHECK(fs::is_directory(dir), InvalidArgument, "[saved_model] ", dir, " exists and is not a directory");
   files::crash_point("rename", dir);
-  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) != 0) {
-    // No atomic exchange here: move the old model aside first.
-    std::string old = tmp + ".old";
+  if (!try_exchange() || ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) != 0) {
+    // No atomic exchange here: move the old model aside first, where
+    // loading and the next save find it if this process dies before the
+    // new one is in place.
+    const std::string old = aside_of(dir);
     files::rename_file(dir, old);
     files::rename_file(tmp, dir);
+    files::crash_point("unlink", old);
     fs::remove_all(old);
     return;
   }
@@ -1031,6 +1068,7 @@ void save(const std::shared_ptr<Trackable>& root, const std::string& dir, const 
 
   const std::string parent = files::dirname(target);
   files::create_dirs(parent);
+  recover_aside(target);
   sweep_temporaries(target);
   std::string tmp = target + ".tmp-" + std::to_string(::getpid()) + "-" + uuid_string().substr(0, 8);
   try {
@@ -1168,7 +1206,8 @@ const Signature& Loaded::signature(const std::string& key) const {
   return it->second;
 }
 
-Loaded load(const std::string& dir) {
+Loaded load(const std::string& named) {
+  const std::string dir = model_dir(named);
   ModelFile file = read_model(dir);
   const tf::MetaGraphDef& meta = *file.meta;
   const auto& objects = meta.object_graph_def();
@@ -1297,7 +1336,8 @@ Loaded load(const std::string& dir) {
   return Loaded(root, std::move(signatures));
 }
 
-std::string describe(const std::string& dir) {
+std::string describe(const std::string& named) {
+  const std::string dir = model_dir(named);
   ModelFile file = read_model(dir);
   std::ostringstream os;
   auto dtype = [](int t) {

@@ -34,7 +34,10 @@ int main(int argc, char** argv) {
     if (mode == "saved_model") {
       const std::string path = dir + "/model";
       int64_t first = 1;
-      if (std::filesystem::exists(path)) first = saved_model::load(path)->variable("step").read_value().item<int64_t>() + 1;
+      try {  // (where a save was killed mid-swap, load finds the model it left aside)
+        first = saved_model::load(path)->variable("step").read_value().item<int64_t>() + 1;
+      } catch (const NotFound&) {
+      }
       auto scaled = function([w](Tensor x) { return x * w.read_value(); },
                              {.name = "scaled", .input_signature = std::vector<TensorSpec>{TensorSpec({4096}, float32, "x")}});
       model->track("scaled", scaled);
