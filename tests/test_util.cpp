@@ -8,9 +8,13 @@
 #include <fstream>
 #include <iomanip>
 #include <iterator>
+#include <mutex>
 #include <numeric>
 #include <random>
 #include <sstream>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace ember::test {
 
@@ -219,11 +223,37 @@ std::string device_name(const ::testing::TestParamInfo<Device>& info) {
   return info.param.is_cpu() ? "cpu" : "cuda" + std::to_string(info.param.index());
 }
 
+namespace {
+// The directories temp_dir made, removed when the test process that made
+// them exits (a test that fails midway leaves nothing behind either).
+// EMBER_KEEP_TEST_DIRS=1 keeps them, to look at.
+struct MadeDirs {
+  std::mutex mu;
+  std::vector<std::pair<std::string, pid_t>> dirs;
+  ~MadeDirs() {
+    const char* keep = std::getenv("EMBER_KEEP_TEST_DIRS");
+    if (keep && std::string_view(keep) == "1") return;
+    for (const auto& [dir, pid] : dirs)
+      if (pid == ::getpid()) {  // (not in a forked child)
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+      }
+  }
+};
+MadeDirs& made_dirs() {
+  static MadeDirs m;
+  return m;
+}
+}  // namespace
+
 std::string temp_dir(const std::string& name) {
   namespace fs = std::filesystem;
   fs::path p = fs::temp_directory_path() / ("ember_test_" + name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
+  MadeDirs& made = made_dirs();
+  std::lock_guard<std::mutex> lock(made.mu);
+  made.dirs.emplace_back(p.string(), ::getpid());
   return p.string();
 }
 

@@ -78,7 +78,8 @@ const std::set<std::string>& covered_ops();
 /// elsewhere, as on a GPU machine), else the source tree's.
 std::string data_dir();
 
-/// A fresh, empty directory under the system's temporary directory.
+/// A fresh, empty directory under the system's temporary directory, removed
+/// when the test process exits (EMBER_KEEP_TEST_DIRS=1 keeps it).
 std::string temp_dir(const std::string& name);
 
 /// Python with TensorFlow: EMBER_TF_PYTHON, else the venv scripts/setup-tf.sh
