@@ -801,8 +801,9 @@ tf::SavedModel Saver::build() {
 
 // Where a save on a file system without an atomic exchange keeps the old
 // model while it moves the new one in (a name the sweep of temporaries
-// leaves alone): a crash between the two renames leaves the model there.
-std::string aside_of(const std::string& dir) { return dir + ".previous"; }
+// leaves alone, and unlikely to be a user's): a crash between the two
+// renames leaves the model there.
+std::string aside_of(const std::string& dir) { return dir + ".ember-previous"; }
 
 // The directory that holds the model `dir` names: `dir`, or the model a
 // crashed save left aside.
@@ -815,7 +816,7 @@ std::string model_dir(const std::string& dir) {
 // removes it (the new model is in place).
 void recover_aside(const std::string& dir) {
   const std::string aside = aside_of(dir);
-  if (!files::exists(aside)) return;
+  if (!files::exists(aside + "/saved_model.pb")) return;  // (only a model is ours to move or remove)
   if (files::exists(dir)) {
     fs::remove_all(aside);
     return;
