@@ -32,6 +32,11 @@ class TensorShape {
     s.unknown_rank_ = true;
     return s;
   }
+  /// Rank `rank` with every dimension unknown; a negative rank (kUnknown):
+  /// an unknown rank.
+  static TensorShape unknown_dims(int64_t rank) {
+    return rank < 0 ? unknown_rank() : TensorShape(Dims(static_cast<size_t>(rank), kUnknown));
+  }
 
   bool rank_known() const { return !unknown_rank_; }
   /// The number of dimensions. Internal for a shape of unknown rank: code

@@ -181,7 +181,7 @@ void infer_mirror_pad_grad(InferContext& c) {
   bool reflect = mirror_mode(c) == "REFLECT";
   if (!in.rank_known()) {
     if (p.size() % 2) c.fail("paddings needs (before, after) pairs, got ", p.size(), " values");
-    c.outputs.push_back({c.inputs[0].dtype(), TensorShape(Dims(p.size() / 2, TensorShape::kUnknown))});
+    c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_dims(static_cast<int64_t>(p.size() / 2))});
     return;
   }
   if (static_cast<int>(p.size()) != 2 * in.rank()) c.fail("paddings needs ", in.rank(), " pairs");

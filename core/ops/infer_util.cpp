@@ -10,7 +10,7 @@ int64_t normalize_axis(const InferContext& c, int64_t axis, int64_t rank) {
 }
 
 TensorShape with_rank(const InferContext& c, const TensorShape& s, int rank, const char* what) {
-  if (!s.rank_known()) return TensorShape(Dims(static_cast<size_t>(rank), TensorShape::kUnknown));
+  if (!s.rank_known()) return TensorShape::unknown_dims(rank);
   if (s.rank() != rank) c.fail(what, " must have rank ", rank, ", got shape ", s.to_debug_string());
   return s;
 }

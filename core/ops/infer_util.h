@@ -38,6 +38,12 @@ inline bool rank_unknown(std::initializer_list<const TensorShape*> shapes) {
 /// `s` as an input that must have rank `rank` (TensorFlow's WithRank): one
 /// of unknown rank becomes `rank` unknown dimensions; another rank fails,
 /// naming `what`.
+/// The length of a vector's shape; kUnknown where that is not known (or it
+/// is not a vector): how long a shape or axes tensor is, before its value is.
+inline int64_t vector_length(const TensorShape& s) {
+  return s.rank_known() && s.rank() == 1 ? s.dim(0) : TensorShape::kUnknown;
+}
+
 TensorShape with_rank(const InferContext& c, const TensorShape& s, int rank, const char* what);
 /// NumPy broadcasting of two (possibly partial) shapes.
 TensorShape broadcast(const InferContext& c, const TensorShape& a, const TensorShape& b);

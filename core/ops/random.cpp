@@ -71,10 +71,7 @@ void infer_stateless_uniform(InferContext& c) {
   DType t = c.attrs.get<DType>("dtype");
   if (t != float32 && t != float64) c.fail("dtype must be float32 or float64, got ", dtype_name(t));
   if (unresolved_attrs(c.op, c.attrs) > 0) {
-    const TensorShape& s = c.inputs[1].shape();
-    int64_t rank = s.rank_known() && s.rank() == 1 ? s.dim(0) : TensorShape::kUnknown;
-    c.outputs.push_back({t, rank < 0 ? TensorShape::unknown_rank()
-                                     : TensorShape(Dims(static_cast<size_t>(rank), TensorShape::kUnknown))});
+    c.outputs.push_back({t, TensorShape::unknown_dims(infer::vector_length(c.inputs[1].shape()))});
     return;
   }
   TensorShape s(c.attrs.get<std::vector<int64_t>>("shape"));

@@ -47,8 +47,7 @@ void infer_reduce_unresolved(InferContext& c) {
   else
     infer::require_numeric(c, c.inputs[0]);
   bool keep = c.attrs.get<bool>("keep_dims");
-  c.outputs.push_back({t, keep && in.rank_known() ? TensorShape(Dims(static_cast<size_t>(in.rank()), TensorShape::kUnknown))
-                                                  : TensorShape::unknown_rank()});
+  c.outputs.push_back({t, TensorShape::unknown_dims(keep && in.rank_known() ? in.rank() : TensorShape::kUnknown)});
 }
 
 void infer_reduce_numeric(InferContext& c) {

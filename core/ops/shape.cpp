@@ -106,13 +106,9 @@ void infer_strided_slice_unresolved(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
   const int64_t ellipsis = c.attrs.get<int64_t>("ellipsis_mask"), new_axes = c.attrs.get<int64_t>("new_axis_mask"),
                 shrink = c.attrs.get<int64_t>("shrink_axis_mask");
-  int64_t n = TensorShape::kUnknown;  // the bounds' length
-  if (c.attrs.has("begin")) {
-    n = static_cast<int64_t>(ints(c, "begin").size());
-  } else {
-    const TensorShape& b = c.inputs[1].shape();  // (the first tensor after x)
-    if (b.rank_known() && b.rank() == 1) n = b.dim(0);
-  }
+  // The bounds' length (begin's, a tensor: the first input after x).
+  const int64_t n = c.attrs.has("begin") ? static_cast<int64_t>(ints(c, "begin").size())
+                                         : infer::vector_length(c.inputs[1].shape());
   if (!in.rank_known() || ellipsis != 0 || new_axes != 0 || n < 0 || n > in.rank() || n > 64) {
     c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_rank()});
     return;
@@ -386,26 +382,19 @@ void infer_size_op(InferContext& c) { c.outputs.push_back({shape_out_type(c), Te
 
 // Inference while an attribute is still a tensor (OpDef::infer_unresolved):
 // what the rank or the length of that tensor tells.
-int64_t unresolved_length(const InferContext& c, size_t input) {
-  const TensorShape& s = c.inputs[input].shape();
-  return s.rank_known() && s.rank() == 1 ? s.dim(0) : TensorShape::kUnknown;
-}
-TensorShape unknown_dims(int64_t rank) {
-  return rank < 0 ? TensorShape::unknown_rank() : TensorShape(Dims(static_cast<size_t>(rank), TensorShape::kUnknown));
-}
 // The output has the rank of input 0 (a transpose, a tile).
 void infer_same_rank_unresolved(InferContext& c) {
   const TensorShape& in = c.inputs[0].shape();
-  c.outputs.push_back({c.inputs[0].dtype(), unknown_dims(in.rank_known() ? in.rank() : -1)});
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_dims(in.rank_known() ? in.rank() : TensorShape::kUnknown)});
 }
 // The output's rank is the length of the shape tensor, the last input (a reshape, a broadcast).
 void infer_shaped_unresolved(InferContext& c) {
-  c.outputs.push_back({c.inputs[0].dtype(), unknown_dims(unresolved_length(c, c.inputs.size() - 1))});
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
 }
 void infer_fill_unresolved(InferContext& c) {
   DType t = c.attrs.get<DType>("T");
   if (!is_computable(t)) c.fail("unsupported dtype ", dtype_name(t));
-  c.outputs.push_back({t, unknown_dims(unresolved_length(c, c.inputs.size() - 1))});
+  c.outputs.push_back({t, TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
 }
 
 void infer_fill(InferContext& c) {
@@ -437,7 +426,7 @@ void infer_strided_slice_grad_unresolved(InferContext& c) {
     c.outputs.push_back({c.inputs[0].dtype(), TensorShape(ints(c, "shape"))});
     return;
   }
-  c.outputs.push_back({c.inputs[0].dtype(), unknown_dims(unresolved_length(c, c.inputs.size() - 1))});
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
 }
 
 // clang-format off
