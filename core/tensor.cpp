@@ -1,5 +1,6 @@
 #include "core/tensor.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <sstream>
@@ -413,6 +414,31 @@ std::string format_typed(const Tensor& t) {
 }
 
 }  // namespace
+
+std::string float_repr(double x) {
+  if (std::isnan(x)) return "nan";
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
+  (void)ec;
+  std::string sci(buf, end);  // "-d.ddde+XX"
+  std::string sign;
+  if (sci[0] == '-') sign = "-", sci.erase(0, 1);
+  size_t e = sci.find('e');
+  std::string digits = sci.substr(0, e);
+  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
+  const int exponent = std::stoi(sci.substr(e + 1));
+  const int point = exponent + 1;  // digits before the decimal point
+  if (point > -4 && point <= 16) {
+    if (point <= 0) return sign + "0." + std::string(static_cast<size_t>(-point), '0') + digits;
+    if (static_cast<size_t>(point) >= digits.size())
+      return sign + digits + std::string(static_cast<size_t>(point) - digits.size(), '0') + ".0";
+    return sign + digits.substr(0, static_cast<size_t>(point)) + "." + digits.substr(static_cast<size_t>(point));
+  }
+  std::string mantissa = digits.substr(0, 1) + (digits.size() > 1 ? "." + digits.substr(1) : "");
+  const int mag = std::abs(exponent);
+  return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (mag < 10 ? "0" : "") + std::to_string(mag);
+}
 
 std::string bytes_repr(std::string_view bytes) {
   char quote = bytes.find('\'') != std::string_view::npos && bytes.find('"') == std::string_view::npos

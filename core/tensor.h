@@ -180,6 +180,10 @@ std::string format_values(const Tensor& t);
 /// Bytes as Python's repr writes them, as NumPy prints a bytes array's
 /// elements: b'caf\xc3\xa9', b"it's".
 std::string bytes_repr(std::string_view bytes);
+/// A float as Python's repr writes it: the shortest digits that read back,
+/// fixed notation from 1e-4 up to 1e16 (with ".0" when integral), else
+/// scientific with a two-digit exponent at least: 123456789.0, 1e-05, 1e+16.
+std::string float_repr(double x);
 
 // ---- creation -------------------------------------------------------------
 

@@ -1,7 +1,6 @@
 #include "graph/function.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -52,34 +51,6 @@ bool operator==(const BakedValue& a, const BakedValue& b) {
 }
 
 namespace {
-// A float as Python's repr writes it: the shortest digits that read back,
-// fixed notation from 1e-4 up to 1e16 (with ".0" when integral), else
-// scientific with a two-digit exponent at least: 123456789.0, 1e-05, 1e+16.
-std::string python_repr(double x) {
-  if (std::isnan(x)) return "nan";
-  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::scientific);
-  (void)ec;
-  std::string sci(buf, end);  // "-d.ddde+XX"
-  std::string sign;
-  if (sci[0] == '-') sign = "-", sci.erase(0, 1);
-  size_t e = sci.find('e');
-  std::string digits = sci.substr(0, e);
-  digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
-  const int exponent = std::stoi(sci.substr(e + 1));
-  const int point = exponent + 1;  // digits before the decimal point
-  if (point > -4 && point <= 16) {
-    if (point <= 0) return sign + "0." + std::string(static_cast<size_t>(-point), '0') + digits;
-    if (static_cast<size_t>(point) >= digits.size())
-      return sign + digits + std::string(static_cast<size_t>(point) - digits.size(), '0') + ".0";
-    return sign + digits.substr(0, static_cast<size_t>(point)) + "." + digits.substr(static_cast<size_t>(point));
-  }
-  std::string mantissa = digits.substr(0, 1) + (digits.size() > 1 ? "." + digits.substr(1) : "");
-  const int mag = std::abs(exponent);
-  return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (mag < 10 ? "0" : "") + std::to_string(mag);
-}
-
 void hash_combine(size_t& h, size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); }
 
 size_t baked_hash(const BakedValue& b) {
@@ -118,7 +89,7 @@ std::string BakedValue::to_string() const {
         } else if constexpr (std::is_same_v<T, int64_t>) {
           os << x;
         } else if constexpr (std::is_same_v<T, double>) {
-          os << python_repr(x);
+          os << float_repr(x);
         } else if constexpr (std::is_same_v<T, std::string>) {
           os << "'" << x << "'";
         } else if constexpr (std::is_same_v<T, List>) {

@@ -887,11 +887,7 @@ std::string python_repr(const tf::StructuredValue& v) {
     case tf::StructuredValue::kNoneValue: return "None";
     case tf::StructuredValue::kBoolValue: return v.bool_value() ? "True" : "False";
     case tf::StructuredValue::kInt64Value: return std::to_string(v.int64_value());
-    case tf::StructuredValue::kFloat64Value: {
-      std::ostringstream os;
-      os << v.float64_value();
-      return os.str();
-    }
+    case tf::StructuredValue::kFloat64Value: return float_repr(v.float64_value());
     case tf::StructuredValue::kStringValue: return "'" + v.string_value() + "'";
     case tf::StructuredValue::kTensorSpecValue: {
       DType d = float32;

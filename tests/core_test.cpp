@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -197,6 +198,18 @@ TEST(Tensor, WrapsAndSummarisesAsNumPy) {
 // tests/data/numpy_print.txt were printed by NumPy (tests/tf/make_print_fixtures.py).
 // Strings print as Python's bytes repr (what NumPy shows for a bytes array;
 // the expected texts are Python's own).
+// Python 3's repr of each value (printed by python3 -c "print(repr(x))").
+TEST(Tensor, FloatsPrintAsPythonsRepr) {
+  const std::vector<std::pair<double, std::string>> cases = {
+      {123456789.0, "123456789.0"}, {1e-05, "1e-05"},  {1e16, "1e+16"},
+      {1e15, "1000000000000000.0"}, {0.1, "0.1"},      {-2.5, "-2.5"},
+      {1e-4, "0.0001"},             {1.5e300, "1.5e+300"}, {0.0, "0.0"},
+      {-0.0, "-0.0"},               {1.0 / 3, "0.3333333333333333"}, {0x1p60, "1.152921504606847e+18"}};
+  for (const auto& [x, want] : cases) EXPECT_EQ(float_repr(x), want);
+  EXPECT_EQ(float_repr(std::nan("")), "nan");
+  EXPECT_EQ(float_repr(-HUGE_VAL), "-inf");
+}
+
 TEST(Tensor, BytesPrintAsPythonsRepr) {
   EXPECT_EQ(bytes_repr("apple"), "b'apple'");
   EXPECT_EQ(bytes_repr("caf\xc3\xa9"), "b'caf\\xc3\\xa9'");
