@@ -17,6 +17,10 @@ namespace {
 // A node run with shapes the trace did not know must give outputs its
 // traced specs admit: the trace's inference promised them to the nodes after
 // it. Anything else is an inference defect, never a value to return.
+// Whether where a tensor lives binds the arena, whose kernels are one
+// device's: data, and variables' handles (the kernels read and write them).
+bool placed(const Tensor& t) { return is_computable(t.dtype()) || t.dtype() == resource; }
+
 void check_outputs_fit_trace(const Node& n, const std::vector<Tensor>& out) {
   if (context().tracer) return;  // recorded into an enclosing trace: nothing ran
   for (size_t k = 0; k < out.size() && k < n.outputs.size(); ++k) {
@@ -348,7 +352,7 @@ void Executor::build_arena(const std::vector<Device>& step_devices) {
   if (!device) return;
   for (auto [sl, node] : preset_) {  // constants and captures, captured variables' handles included
     const Tensor& v = graph_.nodes[static_cast<size_t>(node)].value;
-    if ((is_computable(v.dtype()) || v.dtype() == resource) && !(v.device() == *device)) return;
+    if (placed(v) && !(v.device() == *device)) return;
   }
   for (Step& s : steps_) {
     const OpDef& op = *graph_.nodes[static_cast<size_t>(s.node)].op;
@@ -434,8 +438,7 @@ std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
     if (lock.owns_lock()) {
       if (arena_state_ == ArenaState::Built) {
         bool same_device = true;
-        for (const Tensor& a : arguments)  // (a variable argument too: the arena's kernels write it)
-          same_device = same_device && ((!is_computable(a.dtype()) && a.dtype() != resource) || a.device() == arena_device_);
+        for (const Tensor& a : arguments) same_device = same_device && (!placed(a) || a.device() == arena_device_);
         if (same_device) {
           std::vector<Tensor> slots(static_cast<size_t>(num_slots_));
           if (graph_eligible_ && arena_device_.is_cuda() && graph_mode_ != GraphMode::Unusable) {
