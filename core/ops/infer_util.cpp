@@ -16,12 +16,15 @@ TensorShape with_rank(const InferContext& c, const TensorShape& s, int rank, con
 }
 
 int64_t add_dims(const InferContext& c, int64_t a, int64_t b) {
+  if (a == TensorShape::kUnknown || b == TensorShape::kUnknown) return TensorShape::kUnknown;
   int64_t r;
   if (__builtin_add_overflow(a, b, &r)) c.fail("a dimension overflows: ", a, " + ", b);
   return r;
 }
 
 int64_t mul_dims(const InferContext& c, int64_t a, int64_t b) {
+  if (a == 0 || b == 0) return 0;
+  if (a == TensorShape::kUnknown || b == TensorShape::kUnknown) return TensorShape::kUnknown;
   int64_t r;
   if (__builtin_mul_overflow(a, b, &r)) c.fail("a dimension overflows: ", a, " * ", b);
   return r;

@@ -22,7 +22,8 @@ inline const std::vector<int64_t>& ints(const InferContext& c, const char* name)
 }
 void require_integer_index(const InferContext& c, const Tensor& t, const char* what = "indices");
 void require_same_dtype(const InferContext& c, const Tensor& a, const Tensor& b);
-/// a + b and a * b of dimension sizes, failing naming the op on overflow.
+/// a + b and a * b of dimension sizes, failing naming the op on overflow:
+/// unknown where a term is unknown (a product with a 0 is 0).
 int64_t add_dims(const InferContext& c, int64_t a, int64_t b);
 int64_t mul_dims(const InferContext& c, int64_t a, int64_t b);
 /// Fails unless every dimension of `shape` is >= 0 or -1 (unknown); `what`
