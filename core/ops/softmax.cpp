@@ -94,11 +94,22 @@ EMBER_DEFINE_OP(op_name::SparseSoftmaxCrossEntropyWithLogits).inputs(2)
     .api("sparse_softmax_cross_entropy_with_logits").set_infer(infer_xent);
 // clang-format on
 
-// The batch shape of `logits` (all but the last axis).
-std::vector<int64_t> batch_dims(const Tensor& logits) {
-  std::vector<int64_t> d = logits.shape().as_vector();
-  d.pop_back();
-  return d;
+// `x` as a matrix of its last axis: [-1, classes], through its run-time
+// shape where a trace does not know the number of classes.
+Tensor flatten_outer(const Tensor& x) {
+  const int64_t classes = x.dim(-1);
+  if (classes != TensorShape::kUnknown) return reshape(x, {-1, classes});
+  const Tensor last = slice(shape(x, int64), {x.rank() - 1}, {1});
+  return reshape(x, concat({constant(std::vector<int64_t>{-1}), last}, 0));
+}
+
+// The per-row losses in `logits`'s batch shape (all but its last axis),
+// through its run-time shape where a trace does not know it.
+Tensor restore_batch(const Tensor& losses, const Tensor& logits) {
+  std::vector<int64_t> batch = logits.shape().as_vector();
+  batch.pop_back();
+  if (TensorShape(batch).is_fully_defined()) return reshape(losses, TensorShape(batch));
+  return reshape(losses, slice(shape(logits, int64), {0}, {logits.rank() - 1}));
 }
 
 }  // namespace
@@ -111,7 +122,7 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
   EMBER_CHECK(r >= 1, InvalidArgument, "[", api, "] logits must have rank >= 1, got a scalar");
   EMBER_CHECK(axis >= -r && axis < r, InvalidArgument, "[", api, "] axis ", axis,
               " is out of range for logits of rank ", r);
-  EMBER_CHECK(labels.shape() == logits.shape(), InvalidArgument, "[", api, "] labels have shape ",
+  EMBER_CHECK(labels.shape().is_compatible_with(logits.shape()), InvalidArgument, "[", api, "] labels have shape ",
               labels.shape().to_debug_string(), ", logits ", logits.shape().to_debug_string());
   if (axis < 0) axis += r;
   Tensor x = logits, y = labels;
@@ -122,11 +133,8 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
     x = transpose(x, perm);
     y = transpose(y, perm);
   }
-  std::vector<int64_t> batch = batch_dims(x);
-  int64_t classes = x.dim(-1);
-  auto out = execute(EMBER_OP(op_name::SoftmaxCrossEntropyWithLogits),
-                     {reshape(x, {-1, classes}), reshape(y, {-1, classes})});
-  return reshape(out[0], batch);
+  auto out = execute(EMBER_OP(op_name::SoftmaxCrossEntropyWithLogits), {flatten_outer(x), flatten_outer(y)});
+  return restore_batch(out[0], x);
 }
 
 Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
@@ -135,14 +143,14 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
   EMBER_CHECK(logits.shape().rank_known(), InvalidArgument, "[", api, "] logits of unknown rank are not supported");
   EMBER_CHECK(logits.rank() >= 1, InvalidArgument, "[", api,
               "] logits must have rank >= 1, got a scalar");
-  std::vector<int64_t> batch = batch_dims(logits);
-  EMBER_CHECK(labels.shape() == TensorShape(batch), InvalidArgument, "[", api,
+  std::vector<int64_t> batch = logits.shape().as_vector();
+  batch.pop_back();
+  EMBER_CHECK(labels.shape().is_compatible_with(TensorShape(batch)), InvalidArgument, "[", api,
               "] labels must have the logits' shape without the last axis, ",
               TensorShape(batch).to_debug_string(), ", got ", labels.shape().to_debug_string());
-  int64_t classes = logits.dim(-1);
   auto out = execute(EMBER_OP(op_name::SparseSoftmaxCrossEntropyWithLogits),
-                     {reshape(logits, {-1, classes}), reshape(labels, {-1})});
-  return reshape(out[0], batch);
+                     {flatten_outer(logits), reshape(labels, {-1})});
+  return restore_batch(out[0], logits);
 }
 
 }  // namespace ember
