@@ -104,6 +104,7 @@ class Emitter {
   }
 
   void emit_op(int index);
+  void emit_gelu(int index);
   /// The functions the emitted nodes call (control flow), each once.
   std::vector<FunctionRef> functions;
   /// The node being emitted passes attribute `name` as a tensor (it is known
@@ -202,11 +203,6 @@ const std::unordered_set<std::string>& no_t() {
   return s;
 }
 
-// Ops ember has that TensorFlow has no raw op for.
-const std::unordered_set<std::string>& not_in_tensorflow() {
-  static const std::unordered_set<std::string> s{"Gelu"};
-  return s;
-}
 
 // ember's list(int) attribute `name` as an int32 Const feeding an input.
 std::string ints_input(Emitter& e, const Node& n, TfNode& t, const char* name, bool scalar = false) {
@@ -484,11 +480,42 @@ const std::unordered_map<std::string, Rewrite>& rewrites() {
   return table;
 }
 
+// TensorFlow has no Gelu op: tf.nn.gelu is written with its ops, and so is
+// ember's node, as tf.nn.gelu writes it (the last Mul takes the node's name).
+void Emitter::emit_gelu(int index) {
+  const Node& n = g_.nodes[static_cast<size_t>(index)];
+  const DType dtype = g_.spec(n.inputs[0]).dtype;
+  auto node = [&](const std::string& name, const char* op, std::vector<std::string> inputs, const char* out) {
+    tf::NodeDef def;
+    def.set_name(name == n.name ? name : unique(name));
+    def.set_op(op);
+    for (const std::string& in : inputs) def.add_input(in);
+    (*def.mutable_attr())["T"] = type_attr(dtype);
+    nodes.push_back(def);
+    return node_ref(def.name(), out, 0, 0);
+  };
+  const std::string x = ref(n.inputs[0]);
+  const std::string base = n.name + "/";
+  std::string inner;  // 1 + erf(x / √2), or 1 + tanh(√(2/π)·(x + 0.044715·x³))
+  if (n.attrs.get<bool>("approximate")) {
+    std::string cube = node(base + "Pow", "Pow", {x, add_scalar(base + "three", 3, dtype)}, "z");
+    std::string term = node(base + "mul", "Mul", {add_scalar(base + "coefficient", 0.044715, dtype), cube}, "z");
+    std::string sum = node(base + "add", "AddV2", {x, term}, "z");
+    std::string scaled = node(base + "mul_1", "Mul", {add_scalar(base + "sqrt_2_over_pi", 0.7978845608028654, dtype), sum}, "z");
+    inner = node(base + "Tanh", "Tanh", {scaled}, "y");
+  } else {
+    std::string quotient = node(base + "truediv", "RealDiv", {x, add_scalar(base + "sqrt_2", 1.4142135623730951, dtype)}, "z");
+    inner = node(base + "Erf", "Erf", {quotient}, "y");
+  }
+  std::string one_plus = node(base + "add_1", "AddV2", {add_scalar(base + "one", 1, dtype), inner}, "z");
+  std::string half_x = node(base + "mul_2", "Mul", {add_scalar(base + "half", 0.5, dtype), x}, "z");
+  set_refs(index, {node(n.name, "Mul", {half_x, one_plus}, "z")});
+}
+
 void Emitter::emit_op(int index) {
   const Node& n = g_.nodes[static_cast<size_t>(index)];
   const std::string& op = n.op->name;
-  if (not_in_tensorflow().count(op))
-    throw Unimplemented("[graph_def] node '" + n.name + "': op " + op + " has no TensorFlow form");
+  if (op == op_name::Gelu) return emit_gelu(index);
   TfNode t;
   t.op = op;
   // The op's own inputs; then a tensor per attribute known only when it runs, which the rewrite places.

@@ -8,8 +8,8 @@
 // value becomes a Const node feeding that input; TensorFlow's type
 // attributes ("T", "Tidx", "SrcT"/"DstT", ...) are filled from the inputs'
 // and outputs' dtypes; attributes TensorFlow lacks (a random op's stream
-// offset) are left out. An op with no TensorFlow form is Unimplemented,
-// naming the op and the node.
+// offset) are left out. Gelu, which TensorFlow has no op for, is written
+// with TensorFlow's ops as tf.nn.gelu writes it.
 #pragma once
 
 #include <string>

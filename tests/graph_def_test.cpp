@@ -7,7 +7,9 @@
 #include <cmath>
 #include <fstream>
 #include <iomanip>
+#include <set>
 
+#include "graph.pb.h"
 #include "graph/control_flow.h"
 #include "graph/function.h"
 #include "serialization/graph_def.h"
@@ -54,7 +56,8 @@ TEST(GraphDefInterop, TensorFlowRunsADenseAndShapeOpGraph) {
         Tensor h = relu(matmul(x, w) + constant({0.1f, -0.2f, 0.3f, 0.f, 0.05f}));
         Tensor misc = sqrt(abs(x)) + exp(minimum(x, constant(1.f))) + log1p(abs(x)) + sigmoid(x) * tanh(x) +
                       pow(abs(x) + 1.f, constant(1.5f)) + floor(x) + square(x) / (abs(x) + 1.f) - elu(x) +
-                      leaky_relu(x) + softplus(x) + maximum(x, -x) + sign(x) * rsqrt(abs(x) + 1.f);
+                      leaky_relu(x) + softplus(x) + maximum(x, -x) + sign(x) * rsqrt(abs(x) + 1.f) + gelu(x) +
+                      gelu(x, true);
         auto parts = split(x, std::vector<int64_t>{2, 4}, 1);
         auto rows = unstack(x, 0);
         auto top = top_k(h, 2);
@@ -223,14 +226,26 @@ TEST(GraphDefInterop, OutputArgNamesAreTensorFlows) {
   EXPECT_NE(log.find("OK " + std::to_string(registered_ops().size() - 1)), std::string::npos) << log;  // all but Gelu
 }
 
-TEST(GraphDefInterop, OpsWithoutATensorFlowFormAreUnimplemented) {
-  auto f = function([](Tensor x) { return gelu(x); });
-  ConcreteFunction cf = f.get_concrete_function(TensorSpec({2}));
-  try {
-    graph_def(cf.graph());
-    FAIL() << "expected Unimplemented";
-  } catch (const Unimplemented& e) {
-    EXPECT_NE(std::string(e.what()).find("Gelu"), std::string::npos) << e.what();
+// TensorFlow has no Gelu op: the export writes tf.nn.gelu's ops (TensorFlow
+// ran them above, in the dense graph, and matched ember's values).
+TEST(GraphDefInterop, GeluIsWrittenAsTensorFlowsOps) {
+  for (bool approximate : {false, true}) {
+    auto f = function([approximate](Tensor x) { return gelu(x, approximate); });
+    ConcreteFunction cf = f.get_concrete_function(TensorSpec({2}));
+    tensorflow::GraphDef def;
+    ASSERT_TRUE(def.ParseFromString(graph_def(cf.graph())));
+    std::multiset<std::string> ops;
+    for (const auto& n : def.node()) ops.insert(n.op());
+    EXPECT_EQ(ops.count("Gelu"), 0u);
+    if (approximate) {
+      EXPECT_EQ(ops.count("Tanh"), 1u);
+      EXPECT_EQ(ops.count("Pow"), 1u);
+      EXPECT_EQ(ops.count("Erf"), 0u);
+    } else {
+      EXPECT_EQ(ops.count("Erf"), 1u);
+      EXPECT_EQ(ops.count("RealDiv"), 1u);
+      EXPECT_EQ(ops.count("Tanh"), 0u);
+    }
   }
 }
 
