@@ -3,6 +3,7 @@
 // builds, a gradient or a declared "not differentiable", and appears in some
 // test file's CoveredOps list (checked there against a reference).
 #include "core/op.h"
+#include "op_cases.h"
 #include "test_util.h"
 
 namespace ember::test {
@@ -37,6 +38,26 @@ TEST(Registry, EveryOpIsComplete) {
   EXPECT_THROW(op_def("NoSuchOp"), NotFound);
   for (const std::string& name : covered_ops())
     EXPECT_NO_THROW(op_def(name)) << "CoveredOps names an op that does not exist: " << name;
+}
+
+// The every-op loop (every_op_test.cpp) reaches every op: each has a case,
+// each differentiable op a case whose gradient it checks, and every case
+// names an op that exists.
+TEST(Registry, EveryOpHasACaseInTheEveryOpTable) {
+  std::set<std::string> with_case, with_gradient;
+  for (const OpCase& c : op_cases()) {
+    EXPECT_NO_THROW(op_def(c.op)) << "a case names an op that does not exist: " << c.name();
+    with_case.insert(c.op);
+    if (checks_gradient(c)) with_gradient.insert(c.op);
+    EXPECT_FALSE(c.dtypes.empty()) << c.name() << " runs in no dtype";
+  }
+  for (const OpDef* op : registered_ops()) {
+    if (op->name.rfind("EmberTest", 0) == 0) continue;
+    EXPECT_TRUE(with_case.count(op->name)) << op->name << " has no case in tests/op_cases.cpp";
+    if (op->differentiability == Differentiability::Differentiable) {
+      EXPECT_TRUE(with_gradient.count(op->name)) << op->name << " is differentiable, but no case checks its gradient";
+    }
+  }
 }
 
 // A gradient reading a forward value its GRAD declaration does not keep gets

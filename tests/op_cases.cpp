@@ -1,0 +1,1094 @@
+// The case table (op_cases.h): every op, by family, in the order of
+// core/ops/. A case calls its op through the public front-end where there is
+// one, else through the dispatch point with TensorFlow's attributes; index
+// tensors and other fixed operands are made inside the body (on the device
+// under test).
+#include "op_cases.h"
+
+#include <algorithm>
+
+#include "core/tensor_list.h"
+#include "graph/control_flow.h"
+#include "graph/function.h"
+
+// Cases name only the fields they set (designated initializers); GCC warns
+// about every field left to its default.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+namespace ember::test {
+namespace {
+
+using X = const std::vector<Tensor>&;
+using Shape = TensorShape;
+
+const std::vector<DType> kFloat = {float32, float64, float16, bfloat16};
+const std::vector<DType> kF32F64 = {float32, float64};
+const std::vector<DType> kNumeric = {float32, float64, float16, bfloat16, int32, int64};
+const std::vector<DType> kBool = {bool_};
+
+std::vector<Tensor> run(std::string_view op, std::vector<Tensor> in, const Attrs& attrs = {}) {
+  return execute(op_def(op), in, attrs);
+}
+
+/// A body returning one tensor.
+template <typename F>
+OpBody one(F f) {
+  return [f](X x, DType) { return std::vector<Tensor>{f(x)}; };
+}
+
+/// An input of the case's dtype.
+OpInput in(Shape s, double lo = -2, double hi = 2) {
+  return {.shape = std::move(s), .lo = lo, .hi = hi};
+}
+/// An input of a fixed dtype that is not a gradient source (indices, predicates).
+OpInput fixed(Shape s, DType t, double lo = -2, double hi = 2) {
+  return {.shape = std::move(s), .lo = lo, .hi = hi, .fixed = t, .differentiable = false};
+}
+/// An input of the case's dtype that is not a gradient source.
+OpInput constant_input(Shape s, double lo = -2, double hi = 2) {
+  return {.shape = std::move(s), .lo = lo, .hi = hi, .differentiable = false};
+}
+/// An input handed over as a variable's handle.
+OpInput var(Shape s, double lo = -2, double hi = 2) {
+  return {.shape = std::move(s), .lo = lo, .hi = hi, .variable = true};
+}
+
+Tensor idx(std::vector<int32_t> v, Shape s) { return constant(v, s); }
+Tensor idx(std::vector<int32_t> v) {
+  const auto n = static_cast<int64_t>(v.size());
+  return constant(v, Shape{n});
+}
+Tensor scalar_index(int32_t i) { return constant(i); }
+
+using Ints = std::vector<int64_t>;
+
+Attrs conv_attrs(Ints strides, std::string padding, Ints dilations = {1, 1, 1, 1}) {
+  return {{"strides", std::move(strides)},
+          {"padding", std::move(padding)},
+          {"explicit_paddings", Ints{}},
+          {"dilations", std::move(dilations)},
+          {"data_format", std::string("NHWC")}};
+}
+Attrs pool_attrs(Ints ksize, Ints strides, std::string padding) {
+  return {{"ksize", std::move(ksize)},
+          {"strides", std::move(strides)},
+          {"padding", std::move(padding)},
+          {"data_format", std::string("NHWC")}};
+}
+Attrs bn_grad_attrs() {
+  return {{"epsilon", 0.001}, {"data_format", std::string("NHWC")}, {"is_training", true}};
+}
+Attrs bn_attrs() {
+  Attrs a = bn_grad_attrs();
+  a.set("exponential_avg_factor", 1.0);
+  return a;
+}
+
+void unary(std::vector<OpCase>& cases) {
+  struct U {
+    const char* op;
+    Tensor (*f)(const Tensor&);
+    double lo, hi;
+    std::vector<DType> dtypes;
+  };
+  const std::vector<U> table = {
+      {op_name::Neg, [](const Tensor& x) { return neg(x); }, -2, 2, kNumeric},
+      {op_name::Abs, [](const Tensor& x) { return abs(x); }, 0.2, 2, kNumeric},
+      {op_name::Sign, [](const Tensor& x) { return sign(x) * x; }, -2, 2, kNumeric},
+      {op_name::Exp, [](const Tensor& x) { return exp(x); }, -2, 2, kFloat},
+      {op_name::Log, [](const Tensor& x) { return log(x); }, 0.5, 3, kFloat},
+      {op_name::Log1p, [](const Tensor& x) { return log1p(x); }, -0.5, 3, kFloat},
+      {op_name::Expm1, [](const Tensor& x) { return expm1(x); }, -2, 2, kFloat},
+      {op_name::Sqrt, [](const Tensor& x) { return sqrt(x); }, 0.5, 3, kFloat},
+      {op_name::Rsqrt, [](const Tensor& x) { return rsqrt(x); }, 0.5, 3, kFloat},
+      {op_name::Square, [](const Tensor& x) { return square(x); }, -2, 2, kNumeric},
+      {op_name::Reciprocal, [](const Tensor& x) { return reciprocal(x); }, 0.5, 3, kFloat},
+      {op_name::Sin, [](const Tensor& x) { return sin(x); }, -2, 2, kFloat},
+      {op_name::Cos, [](const Tensor& x) { return cos(x); }, -2, 2, kFloat},
+      {op_name::Tanh, [](const Tensor& x) { return tanh(x); }, -2, 2, kFloat},
+      {op_name::Sigmoid, [](const Tensor& x) { return sigmoid(x); }, -2, 2, kFloat},
+      {op_name::Relu, [](const Tensor& x) { return relu(x); }, -2, 2, kNumeric},
+      {op_name::Gelu, [](const Tensor& x) { return gelu(x); }, -3, 3, kFloat},
+      {op_name::Softplus, [](const Tensor& x) { return softplus(x); }, -3, 3, kFloat},
+      {op_name::LeakyRelu, [](const Tensor& x) { return leaky_relu(x, 0.1); }, -2, 2, kFloat},
+      {op_name::Elu, [](const Tensor& x) { return elu(x); }, -2, 2, kFloat},
+      {op_name::Selu, [](const Tensor& x) { return selu(x); }, -2, 2, kFloat},
+      {op_name::Erf, [](const Tensor& x) { return erf(x); }, -2, 2, kFloat},
+      {op_name::Floor, [](const Tensor& x) { return floor(x); }, -3, 3, kFloat},
+      {op_name::Ceil, [](const Tensor& x) { return ceil(x); }, -3, 3, kFloat},
+      {op_name::Round, [](const Tensor& x) { return round(x); }, -3, 3, kFloat},
+      {op_name::Identity, [](const Tensor& x) { return identity(x); }, -2, 2, kNumeric},
+      {op_name::Snapshot, [](const Tensor& x) { return snapshot(x); }, -2, 2, kNumeric},
+      {op_name::StopGradient, [](const Tensor& x) { return stop_gradient(x); }, -2, 2, kNumeric},
+      {op_name::OnesLike, [](const Tensor& x) { return ones_like(x); }, -2, 2, kNumeric},
+      {op_name::ZerosLike, [](const Tensor& x) { return zeros_like(x); }, -2, 2, kNumeric},
+  };
+  for (const U& u : table) {
+    auto f = u.f;
+    cases.push_back({.op = u.op,
+                     .inputs = {in({2, 3}, u.lo, u.hi)},
+                     .body = one([f](X x) { return f(x[0]); }),
+                     .dtypes = u.dtypes});
+  }
+  for (OpCase& c : cases)
+    if (c.op == op_name::Gelu) c.exported_as = op_name::Erf;
+  cases.push_back({.op = op_name::Abs,
+                   .variant = "negative",
+                   .inputs = {in({2, 3}, -2, -0.2)},
+                   .body = one([](X x) { return abs(x[0]); })});
+  cases.push_back({.op = op_name::Gelu,
+                   .variant = "tanh",
+                   .inputs = {in({2, 3}, -3, 3)},
+                   .body = one([](X x) { return gelu(x[0], true); }),
+                   .exported_as = op_name::Tanh});
+  cases.push_back(
+      {.op = op_name::Relu, .variant = "4x5", .inputs = {in({4, 5})}, .body = one([](X x) {
+                                                                        return relu(x[0]);
+                                                                      })});
+  cases.push_back({.op = op_name::ReluGrad,
+                   .inputs = {in({3, 4}), in({3, 4})},
+                   .body = one([](X x) {
+                     return run(op_name::ReluGrad, {x[0], x[1]})[0];
+                   })});
+  cases.push_back({.op = op_name::LogicalNot,
+                   .inputs = {in({2, 3})},
+                   .body = one([](X x) { return logical_not(x[0]); }),
+                   .dtypes = kBool});
+  cases.push_back(
+      {.op = op_name::Cast,
+       .variant = "to float64",
+       .inputs = {in({2, 3})},
+       .body = one([](X x) { return cast(x[0], x[0].dtype() == float64 ? float32 : float64); }),
+       .grad_eps = 1e-3,
+       .grad_tol = 1e-4});  // through float32: the steps are rounded
+  cases.push_back({.op = op_name::Cast,
+                   .variant = "to int32",
+                   .inputs = {in({2, 3}, -3, 3)},
+                   .body = one([](X x) { return cast(x[0], int32); }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::Cast,
+                   .variant = "to bool",
+                   .inputs = {in({2, 3}, -3, 3)},
+                   .body = one([](X x) { return cast(x[0], bool_); }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::EnsureShape,
+                   .inputs = {in({2, 3})},
+                   .body = one([](X x) {
+                     return ensure_shape(x[0], Shape{2, -1});
+                   }),
+                   .dtypes = kNumeric});
+}
+
+void binary(std::vector<OpCase>& cases) {
+  struct B {
+    const char* op;
+    Tensor (*f)(const Tensor&, const Tensor&);
+    Shape a, b;
+    double lo_b, hi_b;
+    std::vector<DType> dtypes;
+  };
+  const std::vector<B> table = {
+      {op_name::AddV2,
+       [](const Tensor& a, const Tensor& b) { return a + b; },
+       {2, 3},
+       {3},
+       -2,
+       2,
+       kNumeric},
+      {op_name::Sub,
+       [](const Tensor& a, const Tensor& b) { return a - b; },
+       {2, 1},
+       {1, 3},
+       -2,
+       2,
+       kNumeric},
+      {op_name::Mul,
+       [](const Tensor& a, const Tensor& b) { return a * b; },
+       {2, 3, 4},
+       {3, 1},
+       -2,
+       2,
+       kNumeric},
+      {op_name::RealDiv,
+       [](const Tensor& a, const Tensor& b) { return a / b; },
+       {2, 3},
+       {3},
+       0.5,
+       2,
+       kFloat},
+      {op_name::Maximum,
+       [](const Tensor& a, const Tensor& b) { return maximum(a, b); },
+       {3, 4},
+       {4},
+       -2,
+       2,
+       kNumeric},
+      {op_name::Minimum,
+       [](const Tensor& a, const Tensor& b) { return minimum(a, b); },
+       {3, 4},
+       {3, 1},
+       -2,
+       2,
+       kNumeric},
+      {op_name::FloorMod,
+       [](const Tensor& a, const Tensor& b) { return floormod(a, b); },
+       {2, 3},
+       {2, 3},
+       1.1,
+       1.9,
+       kFloat},
+  };
+  for (const B& b : table) {
+    auto f = b.f;
+    cases.push_back({.op = b.op,
+                     .inputs = {in(b.a), in(b.b, b.lo_b, b.hi_b)},
+                     .body = one([f](X x) { return f(x[0], x[1]); }),
+                     .dtypes = b.dtypes});
+  }
+  cases.push_back({.op = op_name::Pow,
+                   .inputs = {in({2, 3}, 0.5, 2), in({2, 3}, -1.5, 1.5)},
+                   .body = one([](X x) { return pow(x[0], x[1]); }),
+                   .dtypes = kFloat});
+  // Integer division and remainder with both signs (TensorFlow's: Div
+  // truncates, FloorDiv and FloorMod round toward negative infinity).
+  cases.push_back({.op = op_name::Div,
+                   .inputs = {in({2, 4}, -9, 9), in({4}, -3, 3)},
+                   .body = one([](X x) { return div(x[0], x[1]); }),
+                   .dtypes = {int32, int64}});
+  cases.push_back({.op = op_name::FloorDiv,
+                   .inputs = {in({2, 4}, -9, 9), in({4}, -3, 3)},
+                   .body = one([](X x) { return floordiv(x[0], x[1]); }),
+                   .dtypes = {int32, int64}});
+  cases.push_back({.op = op_name::FloorDiv,
+                   .variant = "floating",
+                   .inputs = {in({2, 4}, -9, 9), in({4}, 0.7, 3)},
+                   .body = one([](X x) { return floordiv(x[0], x[1]); }),
+                   .dtypes = kF32F64});
+  cases.push_back({.op = op_name::FloorMod,
+                   .variant = "integer",
+                   .inputs = {in({2, 4}, -9, 9), in({4}, -3, 3)},
+                   .body = one([](X x) { return floormod(x[0], x[1]); }),
+                   .dtypes = {int32, int64}});
+  struct C {
+    const char* op;
+    Tensor (*f)(const Tensor&, const Tensor&);
+  };
+  const std::vector<C> compare = {
+      {op_name::Equal, [](const Tensor& a, const Tensor& b) { return equal(a, b); }},
+      {op_name::NotEqual, [](const Tensor& a, const Tensor& b) { return not_equal(a, b); }},
+      {op_name::Less, [](const Tensor& a, const Tensor& b) { return less(a, b); }},
+      {op_name::LessEqual, [](const Tensor& a, const Tensor& b) { return less_equal(a, b); }},
+      {op_name::Greater, [](const Tensor& a, const Tensor& b) { return greater(a, b); }},
+      {op_name::GreaterEqual, [](const Tensor& a, const Tensor& b) { return greater_equal(a, b); }},
+  };
+  for (const C& c : compare) {
+    auto f = c.f;
+    // Against another tensor (broadcast) and against itself: both outcomes.
+    cases.push_back({.op = c.op,
+                     .inputs = {in({2, 3}), in({3})},
+                     .body =
+                         [f](X x, DType) {
+                           return std::vector<Tensor>{f(x[0], x[1]), f(x[0], x[0])};
+                         },
+                     .dtypes = kNumeric});
+  }
+  cases.push_back({.op = op_name::LogicalAnd,
+                   .inputs = {in({2, 3}), in({3})},
+                   .body = one([](X x) { return logical_and(x[0], x[1]); }),
+                   .dtypes = kBool});
+  cases.push_back({.op = op_name::LogicalOr,
+                   .inputs = {in({2, 3}), in({3})},
+                   .body = one([](X x) { return logical_or(x[0], x[1]); }),
+                   .dtypes = kBool});
+  cases.push_back({.op = op_name::SelectV2,
+                   .inputs = {fixed({2, 3}, bool_), in({2, 3}), in({3})},
+                   .body = one([](X x) { return where(x[0], x[1], x[2]); }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::BiasAdd,
+                   .inputs = {in({2, 3, 4}), in({4})},
+                   .body = one([](X x) { return bias_add(x[0], x[1]); }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::BiasAdd,
+                   .variant = "NCHW",
+                   .inputs = {in({2, 3, 4}), in({3})},
+                   .body = one([](X x) { return bias_add(x[0], x[1], "NCHW"); })});
+  cases.push_back(
+      {.op = op_name::BiasAddGrad,
+       .inputs = {in({2, 3, 4})},
+       .body = one([](X x) {
+         return run(op_name::BiasAddGrad, {x[0]}, {{"data_format", std::string("NHWC")}})[0];
+       })});
+  cases.push_back({.op = op_name::AddN,
+                   .inputs = {in({2, 3}), in({2, 3}), in({2, 3})},
+                   .body = one([](X x) {
+                     return add_n({x[0], x[1], x[2]});
+                   }),
+                   .dtypes = kNumeric});
+}
+
+void reductions(std::vector<OpCase>& cases) {
+  struct R {
+    const char* op;
+    Tensor (*f)(const Tensor&, Axes, bool);
+    double lo, hi;
+    std::vector<DType> dtypes;
+  };
+  const std::vector<R> table = {
+      {op_name::Sum, [](const Tensor& x, Axes a, bool k) { return reduce_sum(x, a, k); }, -2, 2,
+       kNumeric},
+      {op_name::Mean, [](const Tensor& x, Axes a, bool k) { return reduce_mean(x, a, k); }, -2, 2,
+       kFloat},
+      {op_name::Max, [](const Tensor& x, Axes a, bool k) { return reduce_max(x, a, k); }, -2, 2,
+       kNumeric},
+      {op_name::Min, [](const Tensor& x, Axes a, bool k) { return reduce_min(x, a, k); }, -2, 2,
+       kNumeric},
+      {op_name::Prod, [](const Tensor& x, Axes a, bool k) { return reduce_prod(x, a, k); }, 0.5, 2,
+       kNumeric},
+  };
+  for (const R& r : table) {
+    auto f = r.f;
+    cases.push_back({.op = r.op,
+                     .variant = "axis 1",
+                     .inputs = {in({2, 3, 4}, r.lo, r.hi)},
+                     .body = one([f](X x) { return f(x[0], Ints{1}, false); }),
+                     .dtypes = r.dtypes});
+    cases.push_back({.op = r.op,
+                     .variant = "axes 0 2 keepdims",
+                     .inputs = {in({2, 3, 4}, r.lo, r.hi)},
+                     .body = one([f](X x) {
+                       return f(x[0], Ints{0, -1}, true);
+                     }),
+                     .dtypes = r.dtypes});
+    cases.push_back({.op = r.op,
+                     .variant = "all",
+                     .inputs = {in({3, 5}, r.lo, r.hi)},
+                     .body = one([f](X x) { return f(x[0], std::nullopt, false); }),
+                     .dtypes = r.dtypes});
+  }
+  cases.push_back({.op = op_name::All,
+                   .inputs = {in({3, 4})},
+                   .body =
+                       [](X x, DType) {
+                         return std::vector<Tensor>{reduce_all(x[0], Ints{1}), reduce_all(x[0])};
+                       },
+                   .dtypes = kBool});
+  cases.push_back({.op = op_name::Any,
+                   .inputs = {in({3, 4})},
+                   .body =
+                       [](X x, DType) {
+                         return std::vector<Tensor>{reduce_any(x[0], Ints{0}), reduce_any(x[0])};
+                       },
+                   .dtypes = kBool});
+  // Integer values in [-2, 2] tie often: the first index wins.
+  cases.push_back({.op = op_name::ArgMax,
+                   .inputs = {in({3, 5})},
+                   .body =
+                       [](X x, DType) {
+                         return std::vector<Tensor>{argmax(x[0], 1, int64), argmax(x[0], 0, int32)};
+                       },
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::ArgMin,
+                   .inputs = {in({3, 5})},
+                   .body =
+                       [](X x, DType) {
+                         return std::vector<Tensor>{argmin(x[0], 1, int64), argmin(x[0], 0, int32)};
+                       },
+                   .dtypes = kNumeric});
+}
+
+void linear_algebra(std::vector<OpCase>& cases) {
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      Shape a = ta ? Shape{3, 2} : Shape{2, 3}, b = tb ? Shape{4, 3} : Shape{3, 4};
+      cases.push_back(
+          {.op = op_name::MatMul,
+           .variant = "transpose " + std::to_string(ta) + std::to_string(tb),
+           .inputs = {in(a), in(b)},
+           .body = one([ta, tb](X x) { return matmul(x[0], x[1], ta != 0, tb != 0); })});
+    }
+  cases.push_back({.op = op_name::BatchMatMulV2,
+                   .inputs = {in({2, 2, 3}), in({3, 2})},
+                   .body = one([](X x) { return matmul(x[0], x[1]); })});
+  cases.push_back({.op = op_name::BatchMatMulV2,
+                   .variant = "broadcast adjoint",
+                   .inputs = {in({1, 2, 3}), in({2, 4, 3})},
+                   .body = one([](X x) { return matmul(x[0], x[1], false, true); })});
+  cases.push_back({.op = op_name::Softmax, .inputs = {in({2, 4})}, .body = one([](X x) {
+                                                                     return softmax(x[0]);
+                                                                   })});
+  cases.push_back({.op = op_name::Softmax,
+                   .variant = "axis 0",
+                   .inputs = {in({3, 2})},
+                   .body = one([](X x) { return softmax(x[0], 0); })});
+  cases.push_back({.op = op_name::LogSoftmax, .inputs = {in({2, 4})}, .body = one([](X x) {
+                                                                        return log_softmax(x[0]);
+                                                                      })});
+  cases.push_back(
+      {.op = op_name::SoftmaxCrossEntropyWithLogits,
+       .inputs = {in({3, 4}), in({3, 4})},
+       .body = one([](X x) { return softmax_cross_entropy_with_logits(softmax(x[1]), x[0]); }),
+       .dtypes = kF32F64});
+  cases.push_back({.op = op_name::SoftmaxCrossEntropyWithLogits,
+                   .variant = "axis 0",
+                   .inputs = {in({3, 4}), in({3, 4})},
+                   .body = one([](X x) {
+                     return softmax_cross_entropy_with_logits(softmax(x[1], 0), x[0], 0);
+                   }),
+                   .dtypes = kF32F64});
+  cases.push_back({.op = op_name::SparseSoftmaxCrossEntropyWithLogits,
+                   .inputs = {in({3, 4})},
+                   .body = one([](X x) {
+                     return sparse_softmax_cross_entropy_with_logits(idx({2, 0, 3}), x[0]);
+                   }),
+                   .dtypes = kF32F64});
+}
+
+void shapes(std::vector<OpCase>& cases) {
+  cases.push_back({.op = op_name::Reshape,
+                   .inputs = {in({2, 3})},
+                   .body = one([](X x) {
+                     return reshape(x[0], {3, 2});
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::ExpandDims,
+                   .inputs = {in({2, 3})},
+                   .body = one([](X x) { return expand_dims(x[0], 1); }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::Squeeze,
+                   .inputs = {in({2, 1, 3, 1})},
+                   .body =
+                       [](X x, DType) {
+                         return std::vector<Tensor>{squeeze(x[0]), squeeze(x[0], {1})};
+                       },
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::BroadcastTo,
+                   .inputs = {in({3, 1})},
+                   .body = one([](X x) {
+                     return broadcast_to(x[0], Shape{2, 3, 4});
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::Transpose,
+                   .inputs = {in({2, 3, 4})},
+                   .body = one([](X x) {
+                     return transpose(x[0], {2, 0, 1});
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::Slice,
+                   .inputs = {in({3, 4})},
+                   .body = one([](X x) {
+                     return slice(x[0], {0, 1}, {2, -1});
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::StridedSlice,
+                   .inputs = {in({3, 5})},
+                   .body = one([](X x) {
+                     return strided_slice(x[0], {0, 3}, {2, 0}, {1, -2});
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::StridedSlice,
+                   .variant = "shrink",
+                   .inputs = {in({3, 4})},
+                   .body = one([](X x) {
+                     return strided_slice(x[0], {1}, {2}, {1}, {.shrink_axis_mask = 1});
+                   })});
+  cases.push_back({.op = op_name::StridedSliceGrad,
+                   .inputs = {in({2, 2})},
+                   .body = one([](X x) {
+                     return run(op_name::StridedSliceGrad, {x[0]},
+                                {{"begin", Ints{0, 3}},
+                                 {"end", Ints{2, 0}},
+                                 {"strides", Ints{1, -2}},
+                                 {"begin_mask", int64_t{0}},
+                                 {"end_mask", int64_t{0}},
+                                 {"ellipsis_mask", int64_t{0}},
+                                 {"new_axis_mask", int64_t{0}},
+                                 {"shrink_axis_mask", int64_t{0}},
+                                 {"shape", Ints{3, 5}}})[0];
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::ConcatV2,
+                   .inputs = {in({2, 2}), in({2, 3})},
+                   .body = one([](X x) {
+                     return concat({x[0], x[1], x[0]}, 1);
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::Pack,
+                   .inputs = {in({2, 3}), in({2, 3})},
+                   .body = one([](X x) {
+                     return stack({x[0], x[1]}, 1);
+                   }),
+                   .dtypes = kNumeric});
+  // As TensorFlow's, unstack needs the unstacked dimension known.
+  cases.push_back({.op = op_name::Unpack,
+                   .inputs = {in({2, 3})},
+                   .body = [](X x, DType) { return unstack(x[0], 1); },
+                   .dtypes = kNumeric,
+                   .traced = OpCase::Traced::KnownShapes});
+  cases.push_back({.op = op_name::SplitV,
+                   .inputs = {in({2, 4})},
+                   .body =
+                       [](X x, DType) {
+                         return split(x[0], Ints{1, 3}, 1);
+                       },
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::Tile,
+                   .inputs = {in({2, 2})},
+                   .body = one([](X x) {
+                     return tile(x[0], {2, 3});
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::PadV2,
+                   .inputs = {in({2, 3})},
+                   .body = one([](X x) {
+                     return pad(x[0], {{1, 0}, {2, 1}}, PadMode::Constant, 0.5);
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::MirrorPad,
+                   .variant = "reflect",
+                   .inputs = {in({3, 4})},
+                   .body = one([](X x) {
+                     return pad(x[0], {{1, 1}, {2, 1}}, PadMode::Reflect);
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::MirrorPad,
+                   .variant = "symmetric",
+                   .inputs = {in({3, 4})},
+                   .body = one([](X x) {
+                     return pad(x[0], {{2, 0}, {1, 3}}, PadMode::Symmetric);
+                   })});
+  cases.push_back({.op = op_name::MirrorPadGrad,
+                   .inputs = {in({5, 7})},
+                   .body = one([](X x) {
+                     return run(
+                         op_name::MirrorPadGrad, {x[0]},
+                         {{"paddings", Ints{1, 1, 2, 1}}, {"mode", std::string("REFLECT")}})[0];
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::Shape,
+                   .inputs = {in({2, 3})},
+                   .body =
+                       [](X x, DType) {
+                         return std::vector<Tensor>{shape(x[0]), shape(x[0], int64)};
+                       },
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::Size,
+                   .inputs = {in({2, 3})},
+                   .body =
+                       [](X x, DType) {
+                         return std::vector<Tensor>{size(x[0]), size(x[0], int64)};
+                       },
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::Rank,
+                   .inputs = {in({2, 3})},
+                   .body = one([](X x) { return rank(x[0]); }),
+                   .dtypes = kNumeric,
+                   .traced = OpCase::Traced::UnknownRank});  // a known rank is a constant
+  cases.push_back({.op = op_name::Fill,
+                   .inputs = {},
+                   .body =
+                       [](X, DType t) {
+                         return std::vector<Tensor>{fill(Shape{2, 3}, 1.5, t)};
+                       },
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::Range,
+                   .inputs = {},
+                   .body =
+                       [](X, DType t) {
+                         return std::vector<Tensor>{is_floating(t) ? range(0.5, 3.0, 0.75, t)
+                                                                   : range(7, -2, -3, t)};
+                       },
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::OneHot,
+                   .inputs = {},
+                   .body =
+                       [](X, DType t) {
+                         return std::vector<Tensor>{
+                             one_hot(idx({0, 2, -1, 3}), 3, 2.0, -1.0, -1, t),
+                             one_hot(idx({1, 0}), 3, 1.0, 0.0, 0, t)};
+                       },
+                   .dtypes = kNumeric});
+}
+
+void indexing(std::vector<OpCase>& cases) {
+  cases.push_back({.op = op_name::GatherV2,
+                   .inputs = {in({2, 3, 2})},
+                   .body = one([](X x) {
+                     return gather(x[0], idx({2, 0, 2}), 1);
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::GatherV2,
+                   .variant = "batch dims",
+                   .inputs = {in({2, 3, 2})},
+                   .body = one([](X x) {
+                     return gather(x[0], idx({1, 1, 0, 2}, {2, 2}), 1, 1);
+                   })});
+  cases.push_back({.op = op_name::GatherNd,
+                   .inputs = {in({2, 3})},
+                   .body = one([](X x) {
+                     return gather_nd(x[0], idx({1, 0, 1, 0, 0, 2}, {3, 2}));
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::GatherNd,
+                   .variant = "batch dims",
+                   .inputs = {in({2, 3, 2})},
+                   .body = one([](X x) {
+                     return gather_nd(x[0], idx({2, 0}, {2, 1, 1}), 1);
+                   })});
+  cases.push_back({.op = op_name::ScatterNd,
+                   .inputs = {in({3, 2})},
+                   .body = one([](X x) {
+                     return scatter_nd(idx({1, 3, 1}, {3, 1}), x[0], Shape{5, 2});
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::TensorScatterAdd,
+                   .inputs = {in({3, 2}), in({2, 2})},
+                   .body = one([](X x) {
+                     return tensor_scatter_add(x[0], idx({0, 2}, {2, 1}), x[1]);
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::UnsortedSegmentSum,
+                   .inputs = {in({3, 2})},
+                   .body = one([](X x) {
+                     return unsorted_segment_sum(x[0], idx({2, 0, 2}), 4);
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::TopKV2,
+                   .inputs = {in({3, 5})},
+                   .body =
+                       [](X x, DType) {
+                         TopK t = top_k(x[0], 2);
+                         return std::vector<Tensor>{t.values, t.indices};
+                       },
+                   .dtypes = {float32, float64, int32, int64}});
+  cases.push_back({.op = op_name::InTopKV2,
+                   .inputs = {in({3, 5})},
+                   .body = one([](X x) {
+                     return in_top_k(idx({4, 0, 2}), cast(x[0], float32), 2);
+                   }),  // float32 only
+                   .dtypes = kF32F64});
+}
+
+void convolutions(std::vector<OpCase>& cases) {
+  const size_t first = cases.size();
+  cases.push_back(
+      {.op = op_name::Conv2D,
+       .variant = "same stride 2",
+       .inputs = {in({1, 5, 4, 2}), in({3, 2, 2, 3})},
+       .body = one([](X x) { return conv2d(x[0], x[1], {.strides = {2}, .padding = "SAME"}); })});
+  cases.push_back({.op = op_name::Conv2D,
+                   .variant = "dilated",
+                   .inputs = {in({1, 6, 5, 2}), in({2, 2, 2, 2})},
+                   .body = one([](X x) {
+                     return conv2d(x[0], x[1], {.padding = "VALID", .dilations = {2}});
+                   })});
+  cases.push_back({.op = op_name::Conv2DBackpropInput,
+                   .inputs = {in({3, 2, 2, 3}), in({1, 3, 2, 3})},
+                   .body = one([](X x) {
+                     Attrs a = conv_attrs({1, 2, 2, 1}, "SAME");
+                     a.set("input_sizes", Ints{1, 5, 4, 2});
+                     return run(op_name::Conv2DBackpropInput, {x[0], x[1]}, a)[0];
+                   })});
+  cases.push_back({.op = op_name::Conv2DBackpropFilter,
+                   .inputs = {in({1, 5, 4, 2}), in({1, 3, 2, 3})},
+                   .body = one([](X x) {
+                     Attrs a = conv_attrs({1, 2, 2, 1}, "SAME");
+                     a.set("filter_sizes", Ints{3, 2, 2, 3});
+                     return run(op_name::Conv2DBackpropFilter, {x[0], x[1]}, a)[0];
+                   })});
+  cases.push_back(
+      {.op = op_name::DepthwiseConv2dNative,
+       .inputs = {in({1, 4, 5, 2}), in({3, 3, 2, 2})},
+       .body = one([](X x) { return depthwise_conv2d(x[0], x[1], {.padding = "SAME"}); })});
+  cases.push_back({.op = op_name::DepthwiseConv2dNativeBackpropInput,
+                   .inputs = {in({3, 3, 2, 2}), in({1, 4, 5, 4})},
+                   .body = one([](X x) {
+                     Attrs a = conv_attrs({1, 1, 1, 1}, "SAME");
+                     a.set("input_sizes", Ints{1, 4, 5, 2});
+                     return run(op_name::DepthwiseConv2dNativeBackpropInput, {x[0], x[1]}, a)[0];
+                   })});
+  cases.push_back({.op = op_name::DepthwiseConv2dNativeBackpropFilter,
+                   .inputs = {in({1, 4, 5, 2}), in({1, 4, 5, 4})},
+                   .body = one([](X x) {
+                     Attrs a = conv_attrs({1, 1, 1, 1}, "SAME");
+                     a.set("filter_sizes", Ints{3, 3, 2, 2});
+                     return run(op_name::DepthwiseConv2dNativeBackpropFilter, {x[0], x[1]}, a)[0];
+                   })});
+  cases.push_back({.op = op_name::MaxPool,
+                   .inputs = {in({1, 4, 5, 2})},
+                   .body = one([](X x) { return max_pool2d(x[0], {2}, {1}, "SAME"); })});
+  cases.push_back({.op = op_name::MaxPoolGrad,
+                   .inputs = {in({1, 4, 5, 2}), in({1, 2, 3, 2})},
+                   .body = one([](X x) {
+                     Attrs a = pool_attrs({1, 2, 2, 1}, {1, 2, 2, 1}, "SAME");
+                     Tensor y = run(op_name::MaxPool, {x[0]}, a)[0];
+                     return run(op_name::MaxPoolGrad, {x[0], y, x[1]}, a)[0];
+                   })});
+  cases.push_back({.op = op_name::AvgPool,
+                   .inputs = {in({1, 5, 5, 2})},
+                   .body = one([](X x) { return avg_pool2d(x[0], {3}, {2}, "SAME"); })});
+  cases.push_back({.op = op_name::AvgPoolGrad,
+                   .inputs = {in({1, 3, 3, 2})},
+                   .body = one([](X x) {
+                     Attrs a = pool_attrs({1, 3, 3, 1}, {1, 2, 2, 1}, "SAME");
+                     a.set("orig_input_shape", Ints{1, 5, 5, 2});
+                     return run(op_name::AvgPoolGrad, {x[0]}, a)[0];
+                   })});
+  cases.push_back({.op = op_name::FusedBatchNormV3,
+                   .variant = "training",
+                   .inputs = {in({2, 2, 3, 3}), in({3}, 0.5, 2), in({3})},
+                   .body = one([](X x) {
+                     return fused_batch_norm(x[0], x[1], x[2], zeros_like(x[1]), ones_like(x[1])).y;
+                   }),
+                   .tol = 16});
+  // As TensorFlow's, the gradient takes only what flows into y: none flows
+  // back from the batch statistics.
+  cases.push_back({.op = op_name::FusedBatchNormV3,
+                   .variant = "batch statistics",
+                   .inputs = {in({2, 2, 3, 3}), in({3}, 0.5, 2), in({3})},
+                   .body =
+                       [](X x, DType) {
+                         FusedBatchNormResult r =
+                             fused_batch_norm(x[0], x[1], x[2], zeros_like(x[1]), ones_like(x[1]));
+                         return std::vector<Tensor>{r.batch_mean, r.batch_variance};
+                       },
+                   .tol = 16,
+                   .grad = false});
+  cases.push_back({.op = op_name::FusedBatchNormV3,
+                   .variant = "inference",
+                   // As TensorFlow's, the gradient gives none for the mean and variance.
+                   .inputs = {in({2, 2, 3, 3}), in({3}, 0.5, 2), in({3}), constant_input({3}),
+                              constant_input({3}, 0.5, 2)},
+                   .body = one([](X x) {
+                     return fused_batch_norm(x[0], x[1], x[2], x[3], x[4], 0.001, false).y;
+                   })});
+  cases.push_back(
+      {.op = op_name::FusedBatchNormGradV3,
+       .inputs = {in({2, 2, 3, 3}), in({3}, 0.5, 2), in({2, 2, 3, 3})},
+       .body =
+           [](X x, DType) {
+             Tensor zero = zeros_like(x[1]), one_ = ones_like(x[1]);
+             auto f = run(op_name::FusedBatchNormV3, {x[0], x[1], zero, zero, one_}, bn_attrs());
+             auto g = run(op_name::FusedBatchNormGradV3, {x[2], x[0], x[1], f[3], f[4], f[5]},
+                          bn_grad_attrs());
+             return std::vector<Tensor>{g[0], g[1], g[2]};
+           },
+       .tol = 16});
+  // The convolutions, pooling and batch normalisation take float32 and
+  // float64 only (16-bit floats are refused with an InvalidArgument).
+  for (size_t i = first; i < cases.size(); ++i) cases[i].dtypes = kF32F64;
+}
+
+void random_ops(std::vector<OpCase>& cases) {
+  // Statistics of 4096 draws: mean and mean square (uniform [0, 1): 1/2,
+  // 1/3; normal: 0, 1; truncated normal: 0, 0.774).
+  auto moments = [](const Tensor& draws) {
+    return std::vector<Tensor>{reduce_mean(draws), reduce_mean(square(draws))};
+  };
+  const double tol = 0.06;
+  cases.push_back(
+      {.op = op_name::RandomUniform,
+       .body = [moments](X, DType t) { return moments(random::uniform(Shape{4096}, 0, 1, t, 7)); },
+       .dtypes = kF32F64,
+       .tol = tol,
+       .statistical = true});
+  cases.push_back(
+      {.op = op_name::RandomStandardNormal,
+       .body = [moments](X, DType t) { return moments(random::normal(Shape{4096}, 0, 1, t, 7)); },
+       .dtypes = kF32F64,
+       .tol = tol,
+       .statistical = true});
+  cases.push_back({.op = op_name::TruncatedNormal,
+                   .body =
+                       [moments](X, DType t) {
+                         return moments(random::truncated_normal(Shape{4096}, 0, 1, t, 7));
+                       },
+                   .dtypes = kF32F64,
+                   .tol = tol,
+                   .statistical = true});
+  cases.push_back({.op = op_name::StatelessRandomUniform,
+                   .body =
+                       [moments](X, DType t) {
+                         Tensor seed = constant(std::vector<int64_t>{3, 9});
+                         return moments(random::stateless_uniform(
+                             constant(std::vector<int32_t>{4096}), seed, 0, 1, t));
+                       },
+                   .dtypes = kF32F64,
+                   .tol = tol,
+                   .statistical = true});
+}
+
+void variables(std::vector<OpCase>& cases) {
+  auto read = [](const Tensor& h, DType t) {
+    return run(op_name::ReadVariableOp, {h}, {{"dtype", t}})[0];
+  };
+  cases.push_back(
+      {.op = op_name::ReadVariableOp, .inputs = {var({2, 3})}, .body = [read](X x, DType t) {
+         return std::vector<Tensor>{read(x[0], t) * read(x[0], t)};
+       }});
+  const std::pair<const char*, const char*> assigns[] = {{op_name::AssignVariableOp, "assign"},
+                                                         {op_name::AssignAddVariableOp, "add"},
+                                                         {op_name::AssignSubVariableOp, "sub"}};
+  for (const auto& [op, what] : assigns) {
+    std::string name = op;
+    cases.push_back({.op = op,
+                     .inputs = {var({2, 3}), in({2, 3})},
+                     .body =
+                         [read, name](X x, DType t) {
+                           run(name, {x[0], x[1]});
+                           return std::vector<Tensor>{read(x[0], t)};
+                         },
+                     .dtypes = kNumeric});
+  }
+  // The optimizer updates: the variable and slots after one step, from
+  // hyper-parameters a training step would pass.
+  struct Apply {
+    const char* op;
+    int slots;
+    std::vector<double> scalars;  // TensorFlow's order, the gradient last
+    Attrs attrs;
+  };
+  const std::vector<Apply> applies = {
+      {op_name::ResourceApplyGradientDescent, 0, {0.1}, {}},
+      {op_name::ResourceApplyKerasMomentum,
+       1,
+       {0.1, -1, 0.9},
+       {{"use_nesterov", true}}},  // -1: the gradient
+      {op_name::ResourceApplyAdam,
+       2,
+       {0.19, 0.998, 0.01, 0.9, 0.999, 1e-7},
+       {{"use_nesterov", false}}},
+      {op_name::ResourceApplyRMSProp, 2, {0.01, 0.9, 0.5, 1e-7}, {}},
+      {op_name::ResourceApplyCenteredRMSProp, 3, {0.01, 0.9, 0.5, 1e-7}, {}},
+      {op_name::ResourceApplyAdagradV2, 1, {0.05, 1e-7}, {{"update_slots", true}}},
+  };
+  for (const Apply& a : applies) {
+    std::vector<OpInput> inputs = {var({2, 3})};
+    for (int s = 0; s < a.slots; ++s)
+      inputs.push_back(var({2, 3}, 0.1, 1));  // slots: accumulators, positive
+    inputs.push_back(in({2, 3}));             // the gradient
+    const int n = a.slots + 1;
+    cases.push_back({.op = a.op,
+                     .inputs = inputs,
+                     .body =
+                         [a, n, read](X x, DType t) {
+                           std::vector<Tensor> args(x.begin(), x.begin() + n);
+                           const Tensor& grad = x[static_cast<size_t>(n)];
+                           bool grad_placed = false;
+                           for (double s : a.scalars) {
+                             if (s == -1) {
+                               args.push_back(grad);
+                               grad_placed = true;
+                             } else {
+                               args.push_back(constant(s, t));
+                             }
+                           }
+                           if (!grad_placed) args.push_back(grad);
+                           run(a.op, args, a.attrs);
+                           std::vector<Tensor> out;
+                           for (int i = 0; i < n; ++i)
+                             out.push_back(read(x[static_cast<size_t>(i)], t));
+                           return out;
+                         },
+                     .dtypes = kF32F64,  // the updates take float32 and float64
+                     .tol = 16});
+  }
+}
+
+// Traced functions the control-flow cases call: eagerly a call runs the
+// function's plan, whose node is the op under test.
+std::vector<Tensor> call_if(bool stateful, const Tensor& pred, const Tensor& x) {
+  static auto stateless = function([](Tensor p, Tensor v) {
+    return cond(
+        p, [&] { return square(v) * 0.5; }, [&] { return sin(v) - v; });
+  });
+  static auto printing = function([](Tensor p, Tensor v) {
+    return cond(
+        p,
+        [&] {
+          print({v}, "every_op If case: true branch");
+          return square(v) * 0.5;
+        },
+        [&] { return sin(v) - v; });
+  });
+  return {stateful ? printing(pred, x) : stateless(pred, x)};
+}
+
+void control_flow(std::vector<OpCase>& cases) {
+  for (bool stateful : {false, true}) {
+    cases.push_back(
+        {.op = stateful ? static_cast<const char*>(op_name::If) : op_name::StatelessIf,
+         .inputs = {in({2, 3})},
+         .body =
+             [stateful](X x, DType) {
+               return std::vector<Tensor>{call_if(stateful, constant(true), x[0])[0],
+                                          call_if(stateful, constant(false), x[0])[0]};
+             },
+         .dtypes = kF32F64,
+         .grad_refused = stateful ? "the gradient of a branch that runs a stateful op" : ""});
+  }
+  static auto loop = function([](Tensor x) {
+    return while_loop([](Tensor i, Tensor) { return i < 3; },
+                      [](Tensor i, Tensor v) { return std::make_tuple(i + 1, v * 0.5 + sin(v)); },
+                      std::make_tuple(constant(0), x));
+  });
+  static auto loop_printing = function([](Tensor x) {
+    return while_loop([](Tensor i, Tensor) { return i < 2; },
+                      [](Tensor i, Tensor v) {
+                        print({i}, "every_op While case: iteration");
+                        return std::make_tuple(i + 1, v * 0.5 + sin(v));
+                      },
+                      std::make_tuple(constant(0), x));
+  });
+  cases.push_back({.op = op_name::StatelessWhile,
+                   .inputs = {in({2, 3})},
+                   .body = [](X x, DType) { return std::vector<Tensor>{std::get<1>(loop(x[0]))}; },
+                   .dtypes = kF32F64});
+  cases.push_back(
+      {.op = op_name::While,
+       .inputs = {in({2, 3})},
+       .body = [](X x, DType) { return std::vector<Tensor>{std::get<1>(loop_printing(x[0]))}; },
+       .dtypes = kF32F64,
+       .grad_refused = "the gradient of a loop that runs a stateful op"});
+  // A call node, as an imported FunctionDef's call is (ember's own calls
+  // of traced functions inline them).
+  static auto caller = function([](Tensor a, Tensor b) {
+    const std::vector<Tensor> args = {a, b};
+    detail::CallBody call = detail::trace_call(
+        "every_op_callee", args,
+        [](const std::vector<Tensor>& x) { return std::vector<Tensor>{matmul(x[0], x[1]) + 1.0}; });
+    return detail::call_op(call, args)[0];
+  });
+  static auto stateful_caller = function([](Tensor a) {
+    const std::vector<Tensor> args = {a};
+    detail::CallBody call =
+        detail::trace_call("every_op_stateful_callee", args, [](const std::vector<Tensor>& x) {
+          print({x[0]}, "every_op StatefulPartitionedCall case:");
+          return std::vector<Tensor>{tanh(x[0])};
+        });
+    return detail::call_op(call, args)[0];
+  });
+  cases.push_back({.op = op_name::PartitionedCall,
+                   .inputs = {in({2, 3}), in({3, 2})},
+                   .body = one([](X x) { return caller(x[0], x[1]); }),
+                   .dtypes = kF32F64});
+  cases.push_back({.op = op_name::StatefulPartitionedCall,
+                   .inputs = {in({2, 3})},
+                   .body = one([](X x) { return stateful_caller(x[0]); }),
+                   .dtypes = kF32F64,
+                   .grad_refused = "the gradient of a function that runs a stateful op"});
+  cases.push_back({.op = op_name::Print,
+                   .inputs = {in({2, 3})},
+                   .body = one([](X x) {
+                     return run(op_name::Print, {x[0], x[0]},
+                                {{"message", std::string("every_op Print case:")},
+                                 {"first_n", int64_t{-1}},
+                                 {"summarize", int64_t{3}}})[0];
+                   }),
+                   .dtypes = kNumeric});
+}
+
+void lists(std::vector<OpCase>& cases) {
+  const Shape e{3};  // the element shape
+  auto from = [e](const Tensor& x) { return list::from_tensor(x, e); };
+  auto add = [&cases](const char* op, OpBody body, std::vector<OpInput> inputs = {}) {
+    if (inputs.empty()) inputs = {in({4, 3})};
+    cases.push_back(
+        {.op = op, .inputs = std::move(inputs), .body = std::move(body), .dtypes = kFloat});
+  };
+  add(op_name::TensorListFromTensor,
+      [from, e](X x, DType t) { return std::vector<Tensor>{list::stack(from(x[0]), t, e)}; });
+  add(op_name::TensorListStack,
+      [from, e](X x, DType t) { return std::vector<Tensor>{list::stack(from(x[0]), t, e, 4)}; });
+  add(op_name::TensorListGetItem, [from, e](X x, DType t) {
+    return std::vector<Tensor>{list::get_item(from(x[0]), scalar_index(2), t, e)};
+  });
+  add(op_name::TensorListSetItem,
+      [from, e](X x, DType t) {
+        return std::vector<Tensor>{
+            list::stack(list::set_item(from(x[0]), scalar_index(1), x[1]), t, e)};
+      },
+      {in({4, 3}), in({3})});
+  add(op_name::TensorListLength,
+      [from](X x, DType) { return std::vector<Tensor>{list::length(from(x[0]))}; });
+  add(op_name::TensorListPushBack,
+      [from, e](X x, DType t) {
+        return std::vector<Tensor>{list::stack(list::push_back(from(x[0]), x[1]), t, e)};
+      },
+      {in({4, 3}), in({3})});
+  add(op_name::TensorListPopBack, [from, e](X x, DType t) {
+    auto r = list::pop_back(from(x[0]), t, e);
+    return std::vector<Tensor>{list::stack(r[0], t, e), r[1]};
+  });
+  add(op_name::TensorListReserve,
+      [e](X x, DType t) {
+        Tensor l = list::reserve(scalar_index(2), t, e);
+        l = list::set_item(l, scalar_index(0), x[0]);
+        l = list::set_item(l, scalar_index(1), x[1]);
+        return std::vector<Tensor>{list::stack(l, t, e)};
+      },
+      {in({3}), in({3})});
+  add(op_name::TensorListResize, [from, e](X x, DType t) {
+    Tensor l = list::resize(from(x[0]), scalar_index(2));
+    return std::vector<Tensor>{list::stack(l, t, e),
+                               list::length(list::resize(l, scalar_index(5)))};
+  });
+  add(op_name::TensorListGather, [from, e](X x, DType t) {
+    return std::vector<Tensor>{list::gather(from(x[0]), idx({3, 0, 3}), t, e)};
+  });
+  add(op_name::TensorListScatterIntoExistingList,
+      [from, e](X x, DType t) {
+        return std::vector<Tensor>{
+            list::stack(list::scatter_into(from(x[0]), x[1], idx({2, 0})), t, e)};
+      },
+      {in({4, 3}), in({2, 3})});
+  add(op_name::TensorListSplit,
+      [](X x, DType t) {
+        Tensor l = list::split(x[0], constant(std::vector<int64_t>{1, 3, 2}), Shape{-1, 2});
+        return std::vector<Tensor>{list::get_item(l, scalar_index(1), t, Shape{3, 2})};
+      },
+      {in({6, 2})});
+  add(op_name::TensorListConcatV2,
+      [](X x, DType t) {
+        Tensor l = list::split(x[0], constant(std::vector<int64_t>{1, 3, 2}), Shape{-1, 2});
+        return list::concat(l, constant(std::vector<int64_t>{}), t, Shape{-1, 2});
+      },
+      {in({6, 2})});
+}
+
+std::vector<OpCase> make_cases() {
+  std::vector<OpCase> cases;
+  unary(cases);
+  binary(cases);
+  reductions(cases);
+  linear_algebra(cases);
+  shapes(cases);
+  indexing(cases);
+  convolutions(cases);
+  random_ops(cases);
+  variables(cases);
+  control_flow(cases);
+  lists(cases);
+  return cases;
+}
+
+}  // namespace
+
+std::vector<size_t> gradient_sources(const OpCase& c) {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < c.inputs.size(); ++i)
+    if (!c.inputs[i].fixed && c.inputs[i].differentiable) out.push_back(i);
+  return out;
+}
+
+bool checks_gradient(const OpCase& c) {
+  return c.grad && op_def(c.op).differentiability == Differentiability::Differentiable &&
+         !gradient_sources(c).empty() &&
+         std::find(c.dtypes.begin(), c.dtypes.end(), float64) != c.dtypes.end();
+}
+
+const std::vector<OpCase>& op_cases() {
+  static const std::vector<OpCase> cases = make_cases();
+  return cases;
+}
+
+}  // namespace ember::test
