@@ -187,6 +187,67 @@ enum GradUses : uint8_t {
   kGradUsesAll = 3
 };
 
+// ---- TensorFlow's form of an op -------------------------------------------------------------
+// What serialization/graph_def.cpp (export) and graph_import.cpp (import)
+// need to map an op onto TensorFlow's op of the same name, declared with the
+// op (`OpDef::tf_*`). By default: TensorFlow's inputs are ember's, one
+// output arg "output", attribute "T" is input 0's dtype, and every ember
+// attribute is TensorFlow's of the same name.
+
+/// Where a dtype written into TensorFlow's form comes from.
+struct DTypeOf {
+  enum class From : uint8_t { Fixed, Input, Output };
+  From from = From::Fixed;
+  DType fixed = DType::Int32;
+  int index = 0;
+};
+inline DTypeOf dtype_fixed(DType d) { return {DTypeOf::From::Fixed, d, 0}; }
+inline DTypeOf dtype_of_input(int i) { return {DTypeOf::From::Input, DType::Int32, i}; }
+inline DTypeOf dtype_of_output(int i) { return {DTypeOf::From::Output, DType::Int32, i}; }
+
+/// How an attribute ember keeps is the tensor TensorFlow takes as an input.
+enum class TfInputForm : uint8_t {
+  Ints,          // list(int): a vector
+  Int,           // int: a scalar
+  Float,         // float: a scalar of the declared dtype
+  Paddings,      // list(int), before and after per dimension: a [rank, 2] matrix
+  ElementShape,  // shape: a vector with -1 per unknown dimension, a scalar -1 for unknown rank
+};
+struct TfInputAttr {
+  std::string attr;
+  int position;  // among TensorFlow's inputs; negative counts from the end (-1: the last)
+  TfInputForm form;
+  DTypeOf dtype;
+};
+/// A list attribute of TensorFlow's op that ember derives from the node.
+enum class TfListOf : uint8_t { InputTypes, OutputTypes, OutputShapes };
+struct TfListAttr {
+  std::string name;
+  TfListOf of;
+  int from = 0;  // the first input it covers
+};
+/// An int attribute of TensorFlow's op that counts ember's inputs or outputs.
+enum class TfCountOf : uint8_t { Inputs, Outputs };
+
+struct TfMapping {
+  std::vector<std::string> outputs;  // output arg names, in order; empty: "output"
+  bool output_list = false;          // every output is an element of the one list arg outputs[0]
+  std::vector<TfInputAttr> input_attrs;
+  std::vector<std::pair<std::string, DTypeOf>> type_attrs;
+  bool t_from_input = true;  // "T" is input 0's dtype (unless type_attrs says otherwise)
+  std::vector<TfListAttr> list_attrs;
+  std::vector<std::pair<std::string, TfCountOf>> count_attrs;
+  // Attributes TensorFlow's op has that ember's lacks, written on export.
+  std::vector<std::pair<std::string, AttrValue>> fixed_attrs;
+  // Ember's attributes TensorFlow's op lacks: left out on export, set to
+  // this value on import.
+  std::vector<std::pair<std::string, AttrValue>> dropped_attrs;
+  // TensorFlow takes int32 where ember takes int64 too: int64 inputs are cast.
+  bool int32_indices = false;
+  // TensorFlow has no such op: the export writes it with TensorFlow's ops.
+  bool composite = false;
+};
+
 struct OpDef {
   std::string name;      // TensorFlow's raw op name: "AddV2", "MatMul", "Sum" (core/op_names.h)
   std::string api_name;  // the ember function that calls it: "add", "matmul"
@@ -227,6 +288,8 @@ struct OpDef {
   // flows, instead of zeros (a traced call's: most of its outputs are
   // forward values kept for the backward function, which rarely get one).
   bool grad_sees_undefined = false;
+  // How it maps onto TensorFlow's op (the tf_* setters below).
+  TfMapping tf;
 
   // Builder-style setters, for registration.
   OpDef& api(std::string n) {
@@ -288,6 +351,57 @@ struct OpDef {
   }
   OpDef& not_differentiable() {
     differentiability = Differentiability::NotDifferentiable;
+    return *this;
+  }
+  // TensorFlow's form (TfMapping).
+  /// TensorFlow's output arg names, one per output.
+  OpDef& tf_outputs(std::initializer_list<const char*> names) {
+    tf.outputs.assign(names.begin(), names.end());
+    return *this;
+  }
+  /// Every output is an element of TensorFlow's one list output arg `arg`.
+  OpDef& tf_output_list(const char* arg) {
+    tf.outputs = {arg};
+    tf.output_list = true;
+    return *this;
+  }
+  /// Attribute `attr` is TensorFlow's input at `position` (negative: from the end).
+  OpDef& tf_input(std::string attr, int position, TfInputForm form, DTypeOf dtype = {}) {
+    tf.input_attrs.push_back({std::move(attr), position, form, dtype});
+    return *this;
+  }
+  /// TensorFlow's type attribute `name` (setting "T" overrides input 0's dtype).
+  OpDef& tf_type(std::string n, DTypeOf dtype) {
+    tf.type_attrs.emplace_back(std::move(n), dtype);
+    return *this;
+  }
+  /// TensorFlow's op has no "T" of input 0's dtype.
+  OpDef& tf_no_t() {
+    tf.t_from_input = false;
+    return *this;
+  }
+  OpDef& tf_list(std::string n, TfListOf of, int from = 0) {
+    tf.list_attrs.push_back({std::move(n), of, from});
+    return *this;
+  }
+  OpDef& tf_count(std::string n, TfCountOf of) {
+    tf.count_attrs.emplace_back(std::move(n), of);
+    return *this;
+  }
+  OpDef& tf_fixed(std::string n, AttrValue v) {
+    tf.fixed_attrs.emplace_back(std::move(n), std::move(v));
+    return *this;
+  }
+  OpDef& tf_dropped(std::string n, AttrValue on_import) {
+    tf.dropped_attrs.emplace_back(std::move(n), std::move(on_import));
+    return *this;
+  }
+  OpDef& tf_int32_indices() {
+    tf.int32_indices = true;
+    return *this;
+  }
+  OpDef& tf_composite() {
+    tf.composite = true;
     return *this;
   }
   bool has_kernel(DeviceKind k) const { return kernels[static_cast<int>(k)] != nullptr; }

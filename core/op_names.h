@@ -184,4 +184,17 @@ inline constexpr char TensorListPushBack[] = "TensorListPushBack";
 inline constexpr char TensorListPopBack[] = "TensorListPopBack";
 inline constexpr char AddN[] = "AddN";
 
+// TensorFlow's ops that ember has no OpDef for: graph nodes of their own
+// kind (Placeholder, Const), and what an import runs as other ops
+// (serialization/graph_import.cpp).
+inline constexpr char Placeholder[] = "Placeholder";
+inline constexpr char Const[] = "Const";
+inline constexpr char IdentityN[] = "IdentityN";
+inline constexpr char NoOp[] = "NoOp";
+inline constexpr char Pad[] = "Pad";
+inline constexpr char Select[] = "Select";
+inline constexpr char Split[] = "Split";
+inline constexpr char SquaredDifference[] = "SquaredDifference";
+inline constexpr char Relu6[] = "Relu6";
+
 }  // namespace ember::op_name

@@ -57,14 +57,6 @@ tf::AttrValue type_attr(DType t) {
   return a;
 }
 
-// What one ember node becomes: TensorFlow's op, its inputs (references to
-// node outputs, or Const nodes made for attributes) and attributes.
-struct TfNode {
-  std::string op;
-  std::vector<std::string> inputs;
-  std::map<std::string, tf::AttrValue> attrs;
-};
-
 // Builds the nodes of a GraphDef or a FunctionDef body.
 class Emitter {
  public:
@@ -105,21 +97,15 @@ class Emitter {
 
   void emit_op(int index);
   void emit_gelu(int index);
+  DType dtype_of(const Node& n, DTypeOf d) const;
+  std::string attr_as_input(const Node& n, const TfInputAttr& a);
   /// The functions the emitted nodes call (control flow), each once.
   std::vector<FunctionRef> functions;
-  /// The node being emitted passes attribute `name` as a tensor (it is known
-  /// only when the graph runs): a reference to it, as `dtype`.
-  std::optional<std::string> attr_input(const Node& n, const std::string& name, DType dtype) {
-    auto it = attr_inputs_.find(name);
-    if (it == attr_inputs_.end()) return std::nullopt;
-    auto [ref, have] = it->second;
-    return have == dtype ? ref : add_cast(n.name + "/" + name + "_cast", ref, have, dtype);
-  }
   /// A Cast node of `ref` from `from` to `to`; returns the reference to it.
   std::string add_cast(const std::string& base, const std::string& ref, DType from, DType to) {
     tf::NodeDef cast;
     cast.set_name(unique(base));
-    cast.set_op("Cast");
+    cast.set_op(op_name::Cast);
     cast.add_input(ref);
     (*cast.mutable_attr())["SrcT"] = type_attr(from);
     (*cast.mutable_attr())["DstT"] = type_attr(to);
@@ -139,345 +125,13 @@ class Emitter {
   std::unordered_map<std::string, std::pair<std::string, DType>> attr_inputs_;  // of the node being emitted
 };
 
-// Output arg names of TensorFlow's ops (a FunctionDef names outputs by
-// them). One name with `list` set: every output is an element of that list.
-struct OutputArgs {
-  std::vector<const char*> names;
-  bool list = false;
-};
-
-const OutputArgs& output_args(const std::string& op_type) {
-  static const std::unordered_map<std::string, OutputArgs> table = [] {
-    std::unordered_map<std::string, OutputArgs> t;
-    for (const char* op : {"Abs", "Ceil", "Cos", "Erf", "Exp", "Expm1", "Floor", "Log", "Log1p", "LogicalNot", "Neg",
-                           "Reciprocal", "Round", "Rsqrt", "Sigmoid", "Sign", "Sin", "Sqrt", "Square", "Tanh", "Cast",
-                           "Transpose", "ZerosLike", "OnesLike"})
-      t[op] = {{"y"}};
-    for (const char* op : {"AddV2", "Div", "Equal", "FloorDiv", "FloorMod", "Greater", "GreaterEqual", "Less",
-                           "LessEqual", "LogicalAnd", "LogicalOr", "Maximum", "Minimum", "Mul", "NotEqual", "Pow",
-                           "RealDiv", "Sub"})
-      t[op] = {{"z"}};
-    for (const char* op : {"Relu", "Elu", "Selu", "LeakyRelu", "Softplus"}) t[op] = {{"activations"}};
-    t["ReluGrad"] = {{"backprops"}};
-    t["MatMul"] = {{"product"}};
-    t["Softmax"] = {{"softmax"}};
-    t["LogSoftmax"] = {{"logsoftmax"}};
-    t["ReadVariableOp"] = {{"value"}};
-    t["InTopKV2"] = {{"precision"}};
-    t["SoftmaxCrossEntropyWithLogits"] = {{"loss", "backprop"}};
-    t["SparseSoftmaxCrossEntropyWithLogits"] = {{"loss", "backprop"}};
-    t["TopKV2"] = {{"values", "indices"}};
-    t["FusedBatchNormV3"] = {{"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2", "reserve_space_3"}};
-    t["FusedBatchNormGradV3"] = {{"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_4", "reserve_space_5"}};
-    t["SplitV"] = {{"output"}, true};
-    for (const char* cf : {"If", "StatelessIf", "While", "StatelessWhile", "PartitionedCall", "StatefulPartitionedCall"})
-      t[cf] = {{"output"}, true};
-    t["Unpack"] = {{"output"}, true};
-    t["AddN"] = {{"sum"}};
-    t["TensorListReserve"] = {{"handle"}};
-    for (const char* op : {"TensorListFromTensor", "TensorListSetItem", "TensorListScatterIntoExistingList",
-                           "TensorListSplit", "TensorListResize", "TensorListPushBack"})
-      t[op] = {{"output_handle"}};
-    t["TensorListGetItem"] = {{"item"}};
-    t["TensorListStack"] = {{"tensor"}};
-    t["TensorListGather"] = {{"values"}};
-    t["TensorListConcatV2"] = {{"tensor", "lengths"}};
-    t["TensorListLength"] = {{"length"}};
-    t["TensorListPopBack"] = {{"output_handle", "tensor"}};
-    return t;
-  }();
-  static const OutputArgs fallback{{"output"}};
-  auto it = table.find(op_type);
-  return it == table.end() ? fallback : it->second;
-}
-
-// Ops without TensorFlow's "T" (their type attributes are named otherwise).
-const std::unordered_set<std::string>& no_t() {
-  static const std::unordered_set<std::string> s{
-      "All", "Any", "Cast", "LogicalAnd", "LogicalOr", "LogicalNot", "ReadVariableOp", "AssignVariableOp",
-      "AssignAddVariableOp", "AssignSubVariableOp", "GatherV2", "GatherNd", "Range", "RandomUniform",
-      "RandomStandardNormal", "TruncatedNormal", "Fill", "TensorListReserve", "TensorListFromTensor",
-      "TensorListSetItem", "TensorListGetItem", "TensorListStack", "TensorListGather",
-      "TensorListScatterIntoExistingList", "TensorListSplit", "TensorListConcatV2", "TensorListLength",
-      "TensorListResize", "TensorListPushBack", "TensorListPopBack"};
-  return s;
-}
-
-
-// ember's list(int) attribute `name` as an int32 Const feeding an input.
-std::string ints_input(Emitter& e, const Node& n, TfNode& t, const char* name, bool scalar = false) {
-  if (auto dynamic = e.attr_input(n, name, int32)) return *dynamic;
-  const auto& v = n.attrs.get<std::vector<int64_t>>(name);
-  t.attrs.erase(name);
-  return e.add_ints(n.name + "/" + name, v, scalar ? TensorShape{} : TensorShape{static_cast<int64_t>(v.size())});
-}
-std::string int_input(Emitter& e, const Node& n, TfNode& t, const char* name, DType dtype = int32) {
-  if (auto dynamic = e.attr_input(n, name, dtype)) return *dynamic;
-  int64_t v = n.attrs.get<int64_t>(name);
-  t.attrs.erase(name);
-  return e.add_ints(n.name + "/" + name, {v}, TensorShape{}, dtype);
-}
-// Paddings as ember keeps them (flat: before, after per dimension) -> [rank, 2].
-std::string paddings_input(Emitter& e, const Node& n, TfNode& t) {
-  const auto& v = n.attrs.get<std::vector<int64_t>>("paddings");
-  t.attrs.erase("paddings");
-  return e.add_ints(n.name + "/paddings", v, TensorShape{static_cast<int64_t>(v.size() / 2), 2});
-}
-
-// A list op's element shape as TensorFlow takes it: an int32 Const input
-// (-1 for an unknown dimension, a scalar -1 for an unknown rank).
-std::string element_shape_input(Emitter& e, const Node& n, TfNode& t) {
-  const TensorShape& s = n.attrs.get<TensorShape>("element_shape");
-  t.attrs.erase("element_shape");
-  if (!s.rank_known()) return e.add_ints(n.name + "/element_shape", {-1}, TensorShape{});
-  return e.add_ints(n.name + "/element_shape", s.as_vector(), TensorShape{s.rank()});
-}
-
-using Rewrite = std::function<void(Emitter&, const Node&, const Graph&, TfNode&)>;
-
-const std::unordered_map<std::string, Rewrite>& rewrites() {
-  static const std::unordered_map<std::string, Rewrite> table = [] {
-    std::unordered_map<std::string, Rewrite> r;
-    auto in_type = [](const Graph& g, const Node& n, size_t i) { return g.spec(n.inputs[i]).dtype; };
-    for (const char* op : {"Sum", "Mean", "Max", "Min", "Prod", "All", "Any"})
-      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-        t.inputs.push_back(ints_input(e, n, t, "axis"));
-        t.attrs["Tidx"] = type_attr(int32);
-      };
-    for (const char* op : {"ArgMax", "ArgMin"})
-      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-        t.inputs.push_back(int_input(e, n, t, "axis"));
-        t.attrs["Tidx"] = type_attr(int32);
-      };
-    r["Reshape"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      t.inputs.push_back(ints_input(e, n, t, "shape"));
-      t.attrs["Tshape"] = type_attr(int32);
-    };
-    r["ExpandDims"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      t.inputs.push_back(int_input(e, n, t, "dim"));
-      t.attrs["Tdim"] = type_attr(int32);
-    };
-    r["Transpose"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      t.inputs.push_back(ints_input(e, n, t, "perm"));
-      t.attrs["Tperm"] = type_attr(int32);
-    };
-    r["Tile"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      t.inputs.push_back(ints_input(e, n, t, "multiples"));
-      t.attrs["Tmultiples"] = type_attr(int32);
-    };
-    r["BroadcastTo"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      t.inputs.push_back(ints_input(e, n, t, "shape"));
-      t.attrs["Tidx"] = type_attr(int32);
-    };
-    r["Slice"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      t.inputs.push_back(ints_input(e, n, t, "begin"));
-      t.inputs.push_back(ints_input(e, n, t, "size"));
-      t.attrs["Index"] = type_attr(int32);
-    };
-    r["StridedSlice"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      for (const char* a : {"begin", "end", "strides"}) t.inputs.push_back(ints_input(e, n, t, a));
-      t.attrs["Index"] = type_attr(int32);
-    };
-    r["StridedSliceGrad"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      std::vector<std::string> in;
-      for (const char* a : {"shape", "begin", "end", "strides"}) in.push_back(ints_input(e, n, t, a));
-      in.push_back(t.inputs[0]);
-      t.inputs = in;
-      t.attrs["Index"] = type_attr(int32);
-    };
-    r["ConcatV2"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      t.attrs["N"].set_i(static_cast<int64_t>(t.inputs.size()));
-      t.inputs.push_back(int_input(e, n, t, "axis"));
-      t.attrs["Tidx"] = type_attr(int32);
-    };
-    r["Unpack"] = [](Emitter&, const Node& n, const Graph&, TfNode& t) {
-      t.attrs["num"].set_i(static_cast<int64_t>(n.outputs.size()));
-    };
-    r["SplitV"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      t.inputs.push_back(ints_input(e, n, t, "size_splits"));
-      t.inputs.push_back(int_input(e, n, t, "axis"));
-      t.attrs["Tlen"] = type_attr(int32);
-      t.attrs["num_split"].set_i(static_cast<int64_t>(n.outputs.size()));
-    };
-    r["GatherV2"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
-      t.inputs.push_back(int_input(e, n, t, "axis"));
-      t.attrs["Tparams"] = type_attr(in_type(g, n, 0));
-      t.attrs["Tindices"] = type_attr(in_type(g, n, 1));
-      t.attrs["Taxis"] = type_attr(int32);
-    };
-    r["GatherNd"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-      t.attrs["Tparams"] = type_attr(in_type(g, n, 0));
-      t.attrs["Tindices"] = type_attr(in_type(g, n, 1));
-    };
-    r["ScatterNd"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
-      t.inputs.push_back(ints_input(e, n, t, "shape"));
-      t.attrs["T"] = type_attr(in_type(g, n, 1));
-      t.attrs["Tindices"] = type_attr(in_type(g, n, 0));
-    };
-    r["TensorScatterAdd"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-      t.attrs["Tindices"] = type_attr(in_type(g, n, 1));
-    };
-    r["UnsortedSegmentSum"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
-      t.inputs.push_back(int_input(e, n, t, "num_segments"));
-      t.attrs["Tindices"] = type_attr(in_type(g, n, 1));
-      t.attrs["Tnumsegments"] = type_attr(int32);
-    };
-    r["PadV2"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
-      t.inputs.push_back(paddings_input(e, n, t));
-      t.inputs.push_back(e.add_scalar(n.name + "/constant_values", n.attrs.get<double>("constant_values"), in_type(g, n, 0)));
-      t.attrs.erase("constant_values");
-      t.attrs["Tpaddings"] = type_attr(int32);
-    };
-    for (const char* op : {"MirrorPad", "MirrorPadGrad"})
-      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-        t.inputs.push_back(paddings_input(e, n, t));
-        t.attrs["Tpaddings"] = type_attr(int32);
-      };
-    r["Fill"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      t.inputs.push_back(ints_input(e, n, t, "shape"));
-      t.inputs.push_back(e.add_scalar(n.name + "/value", n.attrs.get<double>("value"), n.outputs[0].dtype));
-      t.attrs.erase("value");
-      t.attrs["index_type"] = type_attr(int32);
-    };
-    r["Range"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      DType d = n.outputs[0].dtype;
-      for (const char* a : {"start", "limit", "delta"}) {
-        auto dynamic = e.attr_input(n, a, d);
-        t.inputs.push_back(dynamic ? *dynamic : e.add_scalar(n.name + "/" + a, n.attrs.get<double>(a), d));
-        t.attrs.erase(a);
-      }
-    };
-    r["OneHot"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
-      DType d = n.outputs[0].dtype;
-      t.inputs.push_back(int_input(e, n, t, "depth"));
-      for (const char* a : {"on_value", "off_value"}) {
-        t.inputs.push_back(e.add_scalar(n.name + "/" + a, n.attrs.get<double>(a), d));
-        t.attrs.erase(a);
-      }
-      t.attrs["TI"] = type_attr(in_type(g, n, 0));
-      t.attrs["T"] = type_attr(d);
-    };
-    r["Cast"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-      t.attrs["SrcT"] = type_attr(in_type(g, n, 0));
-      t.attrs["Truncate"].set_b(false);
-    };
-    for (const char* op : {"RandomUniform", "RandomStandardNormal", "TruncatedNormal"})
-      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-        t.inputs.push_back(ints_input(e, n, t, "shape"));
-        t.attrs.erase("offset");  // ember's position in the stream: TensorFlow's kernels keep it themselves
-        t.attrs["T"] = type_attr(int32);
-      };
-    r["StatelessRandomUniform"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
-      t.inputs.insert(t.inputs.begin(), ints_input(e, n, t, "shape"));  // TensorFlow's order: shape, seed
-      t.attrs["T"] = type_attr(int32);
-      t.attrs["Tseed"] = type_attr(in_type(g, n, 0));
-    };
-    r["TopKV2"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) { t.inputs.push_back(int_input(e, n, t, "k")); };
-    r["InTopKV2"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
-      t.inputs.push_back(int_input(e, n, t, "k", in_type(g, n, 1)));
-      t.attrs["T"] = type_attr(in_type(g, n, 1));
-    };
-    for (const char* op : {"Conv2DBackpropInput", "DepthwiseConv2dNativeBackpropInput"})
-      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-        t.inputs.insert(t.inputs.begin(), ints_input(e, n, t, "input_sizes"));
-      };
-    for (const char* op : {"Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropFilter"})
-      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-        t.inputs.insert(t.inputs.begin() + 1, ints_input(e, n, t, "filter_sizes"));
-      };
-    r["AvgPoolGrad"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      t.inputs.insert(t.inputs.begin(), ints_input(e, n, t, "orig_input_shape"));
-    };
-    r["FusedBatchNormV3"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-      t.attrs["U"] = type_attr(in_type(g, n, 1));
-    };
-    r["FusedBatchNormGradV3"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-      t.attrs["U"] = type_attr(in_type(g, n, 2));
-    };
-    r["SelectV2"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-      t.attrs["T"] = type_attr(in_type(g, n, 1));
-    };
-    r["SparseSoftmaxCrossEntropyWithLogits"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-      t.attrs["Tlabels"] = type_attr(in_type(g, n, 1));
-    };
-    for (const char* op : {"AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"})
-      r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-        t.attrs["dtype"] = type_attr(in_type(g, n, 1));
-      };
-    for (const char* op : {"ResourceApplyGradientDescent", "ResourceApplyKerasMomentum", "ResourceApplyAdam",
-                           "ResourceApplyRMSProp", "ResourceApplyCenteredRMSProp", "ResourceApplyAdagradV2"})
-      r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-        t.attrs["T"] = type_attr(in_type(g, n, static_cast<size_t>(n.op->resource_inputs)));
-        t.attrs["use_locking"].set_b(false);
-      };
-    for (const char* op : {"If", "StatelessIf"})
-      r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-        t.attrs["Tcond"] = type_attr(in_type(g, n, 0));
-        auto* tin = t.attrs["Tin"].mutable_list();
-        for (size_t i = 1; i < n.inputs.size(); ++i) tin->add_type(tf_type(in_type(g, n, i)));
-        auto* tout = t.attrs["Tout"].mutable_list();
-        auto* shapes = t.attrs["output_shapes"].mutable_list();
-        for (const OutputSpec& o : n.outputs) {
-          tout->add_type(tf_type(o.dtype));
-          set_shape(shapes->add_shape(), o.shape);
-        }
-      };
-    for (const char* op : {"PartitionedCall", "StatefulPartitionedCall"})
-      r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-        auto* tin = t.attrs["Tin"].mutable_list();
-        for (size_t i = 0; i < n.inputs.size(); ++i) tin->add_type(tf_type(in_type(g, n, i)));
-        auto* tout = t.attrs["Tout"].mutable_list();
-        for (const OutputSpec& o : n.outputs) tout->add_type(tf_type(o.dtype));
-        for (const char* empty : {"config", "config_proto", "executor_type"}) t.attrs[empty].set_s("");
-      };
-    for (const char* op : {"While", "StatelessWhile"})
-      r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-        auto* types = t.attrs["T"].mutable_list();
-        auto* shapes = t.attrs["output_shapes"].mutable_list();
-        for (size_t i = 0; i < n.inputs.size(); ++i) {
-          types->add_type(tf_type(in_type(g, n, i)));
-          set_shape(shapes->add_shape(), n.outputs[i].shape);
-        }
-        t.attrs["parallel_iterations"].set_i(10);
-      };
-    // The list ops: ember's element_shape attribute -> an input; element dtypes from the values.
-    r["TensorListReserve"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      t.inputs.insert(t.inputs.begin(), element_shape_input(e, n, t));
-      t.attrs["shape_type"] = type_attr(int32);
-    };
-    r["TensorListFromTensor"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
-      t.inputs.push_back(element_shape_input(e, n, t));
-      t.attrs["element_dtype"] = type_attr(in_type(g, n, 0));
-      t.attrs["shape_type"] = type_attr(int32);
-    };
-    r["TensorListSplit"] = [in_type](Emitter& e, const Node& n, const Graph& g, TfNode& t) {
-      t.inputs.insert(t.inputs.begin() + 1, element_shape_input(e, n, t));
-      t.attrs["element_dtype"] = type_attr(in_type(g, n, 0));
-      t.attrs["shape_type"] = type_attr(int32);
-    };
-    r["TensorListConcatV2"] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) {
-      t.inputs.insert(t.inputs.begin() + 1, element_shape_input(e, n, t));
-      t.attrs["shape_type"] = type_attr(int32);
-    };
-    for (const char* op : {"TensorListGetItem", "TensorListStack", "TensorListGather", "TensorListPopBack"})
-      r[op] = [](Emitter& e, const Node& n, const Graph&, TfNode& t) { t.inputs.push_back(element_shape_input(e, n, t)); };
-    r["TensorListSetItem"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-      t.attrs["element_dtype"] = type_attr(in_type(g, n, 2));
-    };
-    for (const char* op : {"TensorListScatterIntoExistingList", "TensorListPushBack"})
-      r[op] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-        t.attrs["element_dtype"] = type_attr(in_type(g, n, 1));
-      };
-    r["AddN"] = [](Emitter&, const Node&, const Graph&, TfNode& t) {
-      t.attrs["N"].set_i(static_cast<int64_t>(t.inputs.size()));
-    };
-    r["Print"] = [in_type](Emitter&, const Node& n, const Graph& g, TfNode& t) {
-      auto* u = t.attrs["U"].mutable_list();
-      for (size_t i = 1; i < n.inputs.size(); ++i) u->add_type(tf_type(in_type(g, n, i)));
-    };
-    return r;
-  }();
-  return table;
+// The output arg names of TensorFlow's op `op` (OpDef::tf; "output" for an
+// op ember lacks).
+TensorFlowOutputArgs output_args_of(const std::string& op) {
+  const std::vector<const OpDef*> ops = registered_ops();
+  auto it = std::lower_bound(ops.begin(), ops.end(), op, [](const OpDef* d, const std::string& n) { return d->name < n; });
+  if (it == ops.end() || (*it)->name != op || (*it)->tf.outputs.empty()) return {{"output"}, false};
+  return {(*it)->tf.outputs, (*it)->tf.output_list};
 }
 
 // TensorFlow has no Gelu op: tf.nn.gelu is written with its ops, and so is
@@ -498,65 +152,140 @@ void Emitter::emit_gelu(int index) {
   const std::string base = n.name + "/";
   std::string inner;  // 1 + erf(x / √2), or 1 + tanh(√(2/π)·(x + 0.044715·x³))
   if (n.attrs.get<bool>("approximate")) {
-    std::string cube = node(base + "Pow", "Pow", {x, add_scalar(base + "three", 3, dtype)}, "z");
-    std::string term = node(base + "mul", "Mul", {add_scalar(base + "coefficient", 0.044715, dtype), cube}, "z");
-    std::string sum = node(base + "add", "AddV2", {x, term}, "z");
-    std::string scaled = node(base + "mul_1", "Mul", {add_scalar(base + "sqrt_2_over_pi", 0.7978845608028654, dtype), sum}, "z");
-    inner = node(base + "Tanh", "Tanh", {scaled}, "y");
+    std::string cube = node(base + "Pow", op_name::Pow, {x, add_scalar(base + "three", 3, dtype)}, "z");
+    std::string term = node(base + "mul", op_name::Mul, {add_scalar(base + "coefficient", 0.044715, dtype), cube}, "z");
+    std::string sum = node(base + "add", op_name::AddV2, {x, term}, "z");
+    std::string scaled =
+        node(base + "mul_1", op_name::Mul, {add_scalar(base + "sqrt_2_over_pi", 0.7978845608028654, dtype), sum}, "z");
+    inner = node(base + "Tanh", op_name::Tanh, {scaled}, "y");
   } else {
-    std::string quotient = node(base + "truediv", "RealDiv", {x, add_scalar(base + "sqrt_2", 1.4142135623730951, dtype)}, "z");
-    inner = node(base + "Erf", "Erf", {quotient}, "y");
+    std::string quotient =
+        node(base + "truediv", op_name::RealDiv, {x, add_scalar(base + "sqrt_2", 1.4142135623730951, dtype)}, "z");
+    inner = node(base + "Erf", op_name::Erf, {quotient}, "y");
   }
-  std::string one_plus = node(base + "add_1", "AddV2", {add_scalar(base + "one", 1, dtype), inner}, "z");
-  std::string half_x = node(base + "mul_2", "Mul", {add_scalar(base + "half", 0.5, dtype), x}, "z");
-  set_refs(index, {node(n.name, "Mul", {half_x, one_plus}, "z")});
+  std::string one_plus = node(base + "add_1", op_name::AddV2, {add_scalar(base + "one", 1, dtype), inner}, "z");
+  std::string half_x = node(base + "mul_2", op_name::Mul, {add_scalar(base + "half", 0.5, dtype), x}, "z");
+  set_refs(index, {node(n.name, op_name::Mul, {half_x, one_plus}, "z")});
 }
 
+DType Emitter::dtype_of(const Node& n, DTypeOf d) const {
+  switch (d.from) {
+    case DTypeOf::From::Input: return g_.spec(n.inputs[static_cast<size_t>(d.index)]).dtype;
+    case DTypeOf::From::Output: return n.outputs[static_cast<size_t>(d.index)].dtype;
+    case DTypeOf::From::Fixed: break;
+  }
+  return d.fixed;
+}
+
+// Attribute `a.attr` of `n` as the tensor TensorFlow takes: a Const of its
+// value, or (computed in the graph) the tensor the node was given, cast.
+std::string Emitter::attr_as_input(const Node& n, const TfInputAttr& a) {
+  const DType dtype = dtype_of(n, a.dtype);
+  if (auto it = attr_inputs_.find(a.attr); it != attr_inputs_.end()) {
+    auto [ref, have] = it->second;
+    return have == dtype ? ref : add_cast(n.name + "/" + a.attr + "_cast", ref, have, dtype);
+  }
+  const std::string base = n.name + "/" + a.attr;
+  switch (a.form) {
+    case TfInputForm::Ints: {
+      const auto& v = n.attrs.get<std::vector<int64_t>>(a.attr);
+      return add_ints(base, v, TensorShape{static_cast<int64_t>(v.size())}, dtype);
+    }
+    case TfInputForm::Int: return add_ints(base, {n.attrs.get<int64_t>(a.attr)}, TensorShape{}, dtype);
+    case TfInputForm::Float: return add_scalar(base, n.attrs.get<double>(a.attr), dtype);
+    case TfInputForm::Paddings: {  // ember's flat before/after pairs -> [rank, 2]
+      const auto& v = n.attrs.get<std::vector<int64_t>>(a.attr);
+      return add_ints(base, v, TensorShape{static_cast<int64_t>(v.size() / 2), 2}, dtype);
+    }
+    case TfInputForm::ElementShape: {
+      const TensorShape& shape = n.attrs.get<TensorShape>(a.attr);
+      if (!shape.rank_known()) return add_ints(base, {-1}, TensorShape{}, dtype);
+      return add_ints(base, shape.as_vector(), TensorShape{shape.rank()}, dtype);
+    }
+  }
+  throw Internal("[graph_def] a bad TfInputForm");
+}
+
+// A node as TensorFlow's op of the same name, from its OpDef's TfMapping.
 void Emitter::emit_op(int index) {
   const Node& n = g_.nodes[static_cast<size_t>(index)];
-  const std::string& op = n.op->name;
-  if (op == op_name::Gelu) return emit_gelu(index);
-  TfNode t;
-  t.op = op;
-  // The op's own inputs; then a tensor per attribute known only when it runs, which the rewrite places.
-  const size_t own = n.inputs.size() - static_cast<size_t>(unresolved_attrs(*n.op, n.attrs));
-  for (size_t i = 0; i < own; ++i) {
-    // TensorFlow's list ops take int32 indices and sizes, where ember takes int64 too.
-    static const std::unordered_set<std::string> int32_indices{
-        "TensorListReserve", "TensorListSetItem", "TensorListGetItem", "TensorListGather",
-        "TensorListScatterIntoExistingList", "TensorListResize"};
-    DType dt = g_.spec(n.inputs[i]).dtype;
-    bool narrow = dt == int64 && int32_indices.count(op);
-    t.inputs.push_back(narrow ? add_cast(n.name + "/index_cast", ref(n.inputs[i]), int64, int32) : ref(n.inputs[i]));
-  }
+  const OpDef& op = *n.op;
+  const TfMapping& tf = op.tf;
+  if (op.name == op_name::Gelu) return emit_gelu(index);
+  EMBER_CHECK(!tf.composite, Internal, "[graph_def] op ", op.name, " has no TensorFlow form written");
+  tf::NodeDef def;
+  def.set_name(n.name);
+  def.set_op(op.name);
+  auto& attrs = *def.mutable_attr();
+
+  // The op's own inputs; then a tensor per attribute known only when it runs.
+  const size_t own = n.inputs.size() - static_cast<size_t>(unresolved_attrs(op, n.attrs));
   attr_inputs_.clear();
-  for (size_t i = own; const AttrDecl& d : n.op->attr_decls)
+  for (size_t i = own; const AttrDecl& d : op.attr_decls)
     if (d.may_be_input && !n.attrs.has(d.name)) {
       attr_inputs_[d.name] = {ref(n.inputs[i]), g_.spec(n.inputs[i]).dtype};
       ++i;
     }
-  for (const auto& [name, value] : n.attrs.entries()) t.attrs[name] = attr_value(value);
-  if (own > 0 && !no_t().count(op) && !n.op->passes_resources)
-    t.attrs["T"] = type_attr(g_.spec(n.inputs[0]).dtype);
-  auto it = rewrites().find(op);
-  if (it != rewrites().end()) it->second(*this, n, g_, t);
-
-  tf::NodeDef def;
-  def.set_name(n.name);
-  def.set_op(t.op);
-  for (const std::string& in : t.inputs) def.add_input(in);
+  // TensorFlow's inputs: the attributes it takes as tensors at their
+  // positions, ember's own inputs in the others, in order.
+  const size_t total = own + tf.input_attrs.size();
+  std::vector<std::string> inputs(total);
+  std::vector<bool> taken(total, false);
+  for (const TfInputAttr& a : tf.input_attrs) {
+    const size_t at = static_cast<size_t>(a.position < 0 ? static_cast<int>(total) + a.position : a.position);
+    EMBER_CHECK(at < total && !taken[at], Internal, "[graph_def] op ", op.name, ": input position ", a.position,
+                " of '", a.attr, "' is taken or out of range");
+    inputs[at] = attr_as_input(n, a);
+    taken[at] = true;
+  }
+  for (size_t i = 0, at = 0; i < own; ++i, ++at) {
+    while (taken[at]) ++at;
+    const DType dt = g_.spec(n.inputs[i]).dtype;
+    inputs[at] = tf.int32_indices && dt == int64 ? add_cast(n.name + "/index_cast", ref(n.inputs[i]), int64, int32)
+                                                 : ref(n.inputs[i]);
+  }
+  for (const std::string& in : inputs) def.add_input(in);
   for (int c : n.control_inputs) def.add_input("^" + g_.nodes[static_cast<size_t>(c)].name);
-  for (auto& [k, v] : t.attrs) (*def.mutable_attr())[k] = v;
+
+  // Attributes: ember's own (less those TensorFlow takes as inputs or lacks),
+  // then the type attributes, lists, counts and fixed values TensorFlow's has.
+  auto is_input = [&](const std::string& name) {
+    return std::any_of(tf.input_attrs.begin(), tf.input_attrs.end(), [&](const TfInputAttr& a) { return a.attr == name; });
+  };
+  auto is_dropped = [&](const std::string& name) {
+    return std::any_of(tf.dropped_attrs.begin(), tf.dropped_attrs.end(), [&](const auto& d) { return d.first == name; });
+  };
+  for (const auto& [name, value] : n.attrs.entries())
+    if (!is_input(name) && !is_dropped(name)) attrs[name] = attr_value(value);
+  if (own > 0 && tf.t_from_input && !op.passes_resources) attrs["T"] = type_attr(g_.spec(n.inputs[0]).dtype);
+  for (const auto& [name, d] : tf.type_attrs) attrs[name] = type_attr(dtype_of(n, d));
+  for (const TfListAttr& l : tf.list_attrs) {
+    auto* list = attrs[l.name].mutable_list();
+    switch (l.of) {
+      case TfListOf::InputTypes:
+        for (size_t i = static_cast<size_t>(l.from); i < own; ++i) list->add_type(tf_type(g_.spec(n.inputs[i]).dtype));
+        break;
+      case TfListOf::OutputTypes:
+        for (const OutputSpec& o : n.outputs) list->add_type(tf_type(o.dtype));
+        break;
+      case TfListOf::OutputShapes:
+        for (const OutputSpec& o : n.outputs) set_shape(list->add_shape(), o.shape);
+        break;
+    }
+  }
+  for (const auto& [name, of] : tf.count_attrs)
+    attrs[name].set_i(static_cast<int64_t>(of == TfCountOf::Inputs ? own : n.outputs.size()));
+  for (const auto& [name, value] : tf.fixed_attrs) attrs[name] = attr_value(value);
   nodes.push_back(def);
 
   for (const auto& [name, value] : n.attrs.entries())
     if (const auto* f = std::get_if<FunctionRef>(&value); f && *f) functions.push_back(*f);
 
-  const OutputArgs& args = output_args(op);
+  const TensorFlowOutputArgs args = output_args_of(op.name);
   std::vector<std::string> refs;
   for (size_t i = 0; i < n.outputs.size(); ++i) {
-    EMBER_CHECK(args.list || i < args.names.size(), Internal, "[graph_def] op ", op, " has more outputs than names");
-    const char* arg = args.list ? args.names[0] : args.names[i];
+    EMBER_CHECK(args.list || i < args.names.size(), Internal, "[graph_def] op ", op.name, " has more outputs than names");
+    const std::string& arg = args.list ? args.names[0] : args.names[i];
     int in_arg = args.list ? static_cast<int>(i) : 0;
     refs.push_back(node_ref(n.name, arg, static_cast<int>(i), in_arg));
   }
@@ -661,7 +390,7 @@ void set_versions(tf::GraphDef& def) {
 tf::NodeDef placeholder(const std::string& name, DType dtype, const TensorShape& shape) {
   tf::NodeDef p;
   p.set_name(name);
-  p.set_op("Placeholder");
+  p.set_op(op_name::Placeholder);
   (*p.mutable_attr())["dtype"] = type_attr(dtype);
   set_shape((*p.mutable_attr())["shape"].mutable_shape(), shape);
   return p;
@@ -670,7 +399,7 @@ tf::NodeDef placeholder(const std::string& name, DType dtype, const TensorShape&
 tf::NodeDef identity(const std::string& name, const std::string& input, DType dtype) {
   tf::NodeDef n;
   n.set_name(name);
-  n.set_op("Identity");
+  n.set_op(op_name::Identity);
   n.add_input(input);
   (*n.mutable_attr())["T"] = type_attr(dtype);
   return n;
@@ -678,10 +407,7 @@ tf::NodeDef identity(const std::string& name, const std::string& input, DType dt
 
 }  // namespace
 
-TensorFlowOutputArgs tensorflow_output_args(const std::string& op) {
-  const OutputArgs& a = output_args(op);
-  return {std::vector<std::string>(a.names.begin(), a.names.end()), a.list};
-}
+TensorFlowOutputArgs tensorflow_output_args(const std::string& op) { return output_args_of(op); }
 
 std::string graph_def(const Graph& g) {
   tf::GraphDef def;
@@ -723,7 +449,7 @@ std::string graph_def_calling(const Graph& g, const std::string& name) {
   add_library(def.mutable_library(), done, calls);
   tf::NodeDef call;
   call.set_name("call");
-  call.set_op("StatefulPartitionedCall");
+  call.set_op(op_name::StatefulPartitionedCall);
   auto* tin = (*call.mutable_attr())["Tin"].mutable_list();
   auto* tout = (*call.mutable_attr())["Tout"].mutable_list();
   (*call.mutable_attr())["f"].mutable_func()->set_name(name);

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "autograd/tape.h"
+#include "core/op_names.h"
 #include "core/ops.h"
 #include "graph/control_flow.h"
 #include "graph.pb.h"
@@ -35,15 +36,18 @@ const AttrDefault kAttrDefaults[] = {
 
 // Ops the importer runs itself rather than through the registry.
 const std::unordered_set<std::string>& structural_ops() {
-  static const std::unordered_set<std::string> s{"Const",   "Identity", "IdentityN",   "NoOp",           "PartitionedCall",
-                                                 "StatefulPartitionedCall", "If", "StatelessIf", "While", "StatelessWhile"};
+  namespace op = op_name;
+  static const std::unordered_set<std::string> s{
+      op::Const,   op::Identity,        op::IdentityN, op::NoOp,  op::PartitionedCall, op::StatefulPartitionedCall,
+      op::If,      op::StatelessIf,     op::While,     op::StatelessWhile};
   return s;
 }
 
 // TensorFlow ops ember runs as other ops (graph_import's `composite`).
 const std::unordered_set<std::string>& composite_ops() {
-  static const std::unordered_set<std::string> s{"Pad", "Select", "Split", "SquaredDifference", "Relu6",
-                                                 "Shape", "Size", "Rank"};
+  namespace op = op_name;
+  static const std::unordered_set<std::string> s{op::Pad,   op::Select, op::Split, op::SquaredDifference,
+                                                 op::Relu6, op::Shape,  op::Size,  op::Rank};
   return s;
 }
 
@@ -54,59 +58,6 @@ const std::unordered_set<std::string>& ember_ops() {
     return names;
   }();
   return s;
-}
-
-// Where ember keeps as an attribute what TensorFlow feeds as an input (the
-// inverse of graph_def.cpp's rewrites): the input (-1: the last), the
-// attribute, and how the constant's value becomes it.
-enum class From : uint8_t { Ints, Int, Double, Paddings, ElementShape };
-struct InputAttr {
-  int input;
-  const char* attr;
-  From kind;
-};
-
-const std::unordered_map<std::string, std::vector<InputAttr>>& input_attrs() {
-  static const std::unordered_map<std::string, std::vector<InputAttr>> table = [] {
-    std::unordered_map<std::string, std::vector<InputAttr>> t;
-    for (const char* op : {"Sum", "Mean", "Max", "Min", "Prod", "All", "Any"}) t[op] = {{1, "axis", From::Ints}};
-    for (const char* op : {"ArgMax", "ArgMin"}) t[op] = {{1, "axis", From::Int}};
-    t["Reshape"] = {{1, "shape", From::Ints}};
-    t["ExpandDims"] = {{1, "dim", From::Int}};
-    t["Transpose"] = {{1, "perm", From::Ints}};
-    t["Tile"] = {{1, "multiples", From::Ints}};
-    t["BroadcastTo"] = {{1, "shape", From::Ints}};
-    t["Slice"] = {{1, "begin", From::Ints}, {2, "size", From::Ints}};
-    t["StridedSlice"] = {{1, "begin", From::Ints}, {2, "end", From::Ints}, {3, "strides", From::Ints}};
-    t["StridedSliceGrad"] = {
-        {0, "shape", From::Ints}, {1, "begin", From::Ints}, {2, "end", From::Ints}, {3, "strides", From::Ints}};
-    t["ConcatV2"] = {{-1, "axis", From::Int}};
-    t["SplitV"] = {{1, "size_splits", From::Ints}, {2, "axis", From::Int}};
-    t["GatherV2"] = {{2, "axis", From::Int}};
-    t["ScatterNd"] = {{2, "shape", From::Ints}};
-    t["UnsortedSegmentSum"] = {{2, "num_segments", From::Int}};
-    t["PadV2"] = {{1, "paddings", From::Paddings}, {2, "constant_values", From::Double}};
-    for (const char* op : {"MirrorPad", "MirrorPadGrad"}) t[op] = {{1, "paddings", From::Paddings}};
-    t["Fill"] = {{0, "shape", From::Ints}, {1, "value", From::Double}};
-    t["Range"] = {{0, "start", From::Double}, {1, "limit", From::Double}, {2, "delta", From::Double}};
-    t["OneHot"] = {{1, "depth", From::Int}, {2, "on_value", From::Double}, {3, "off_value", From::Double}};
-    for (const char* op : {"RandomUniform", "RandomStandardNormal", "TruncatedNormal"}) t[op] = {{0, "shape", From::Ints}};
-    t["TopKV2"] = {{1, "k", From::Int}};
-    t["StatelessRandomUniform"] = {{0, "shape", From::Ints}};
-    t["InTopKV2"] = {{2, "k", From::Int}};
-    for (const char* op : {"Conv2DBackpropInput", "DepthwiseConv2dNativeBackpropInput"})
-      t[op] = {{0, "input_sizes", From::Ints}};
-    for (const char* op : {"Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropFilter"})
-      t[op] = {{1, "filter_sizes", From::Ints}};
-    t["AvgPoolGrad"] = {{0, "orig_input_shape", From::Ints}};
-    t["TensorListReserve"] = {{0, "element_shape", From::ElementShape}};
-    for (const char* op : {"TensorListFromTensor", "TensorListSplit", "TensorListConcatV2"})
-      t[op] = {{1, "element_shape", From::ElementShape}};
-    for (const char* op : {"TensorListGetItem", "TensorListStack", "TensorListGather", "TensorListPopBack"})
-      t[op] = {{-1, "element_shape", From::ElementShape}};
-    return t;
-  }();
-  return table;
 }
 
 DType ember_dtype(int code, const std::string& what) {
@@ -294,17 +245,17 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     auto it = n.attr().find("out_type");
     return it == n.attr().end() ? int32 : ember_dtype(it->second.type(), what);
   };
-  if (op == "Pad") {  // PadV2 with zeros
+  if (op == op_name::Pad) {  // PadV2 with zeros
     need_inputs(2);
-    return execute(op_def("PadV2"), {in[0]}, Attrs{{"paddings", constant_ints(1)}, {"constant_values", 0.0}});
+    return execute(op_def(op_name::PadV2), {in[0]}, Attrs{{"paddings", constant_ints(1)}, {"constant_values", 0.0}});
   }
-  if (op == "Select") {  // TensorFlow 1's select: condition of the same shape (or a vector of rows)
+  if (op == op_name::Select) {  // TensorFlow 1's select: condition of the same shape (or a vector of rows)
     need_inputs(3);
     EMBER_CHECK(in[0].shape().rank_known() && in[1].shape().rank_known() && in[0].shape().rank() == in[1].shape().rank(),
                 Unimplemented, what, ": Select with a condition of another rank than its values");
     return {where(in[0], in[1], in[2])};
   }
-  if (op == "Split") {  // Split(axis, value) into num_split equal parts
+  if (op == op_name::Split) {  // Split(axis, value) into num_split equal parts
     need_inputs(2);
     std::vector<int64_t> axis = constant_ints(0);
     EMBER_CHECK(axis.size() == 1, InvalidArgument, what, ": Split's axis must be one value");
@@ -319,19 +270,19 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     EMBER_CHECK(size % parts == 0, InvalidArgument, what, ": Split of ", size, " into ", parts, " equal parts");
     return split(in[1], parts, a);
   }
-  if (op == "SquaredDifference") {
+  if (op == op_name::SquaredDifference) {
     need_inputs(2);
     return {square(sub(in[0], in[1]))};
   }
-  if (op == "Relu6") {
+  if (op == op_name::Relu6) {
     need_inputs(1);
     Tensor six = cast(constant(6.0, float64, Device::cpu()), in[0].dtype());
     return {minimum(relu(in[0]), six)};
   }
   need_inputs(1);
   // Shape, Size, Rank: constants where the shape is known when loading, else ember's ops.
-  if (op == "Shape") return {shape(in[0], out_type())};
-  if (op == "Size") return {size(in[0], out_type())};
+  if (op == op_name::Shape) return {shape(in[0], out_type())};
+  if (op == op_name::Size) return {size(in[0], out_type())};
   return {rank(in[0])};
 }
 
@@ -494,50 +445,48 @@ std::vector<Tensor> run_registered_op(const tf::NodeDef& n, const std::vector<Te
   Attrs attrs;
   std::vector<bool> is_attr(in.size(), false);
   std::map<std::string, Tensor> attr_tensors;  // attributes computed in the graph, known when it runs
-  auto ia = input_attrs().find(op);
-  if (ia != input_attrs().end()) {
-    for (const InputAttr& a : ia->second) {
-      int index = a.input < 0 ? static_cast<int>(in.size()) + a.input : a.input;
-      EMBER_CHECK(index >= 0 && static_cast<size_t>(index) < in.size(), InvalidArgument, what, ": op ", op,
-                  " has ", in.size(), " inputs");
-      const Tensor& t = in[static_cast<size_t>(index)];
-      is_attr[static_cast<size_t>(index)] = true;
-      if (t.is_symbolic()) {  // computed: passed on as a tensor, where the op takes one (AttrDecl::may_be_input)
-        bool may = false;
-        for (const AttrDecl& d : def.attr_decls) may = may || (d.name == a.attr && d.may_be_input);
-        EMBER_CHECK(may && (a.kind == From::Ints || a.kind == From::Int || a.kind == From::Double), Unimplemented,
-                    what, ": input ", index, " of op ", op, " must be a constant (ember takes it as attribute '",
-                    a.attr, "')");
-        attr_tensors.emplace(a.attr, t);
-        continue;
-      }
-      const bool integral = t.dtype() == int32 || t.dtype() == int64;
-      EMBER_CHECK(a.kind == From::Double || integral, InvalidArgument, what, ": input ", index, " of op ", op,
-                  " ('", a.attr, "') must be int32 or int64, got ", dtype_name(t.dtype()));
-      std::vector<double> v = a.kind == From::Double ? host_values(t) : std::vector<double>{};
-      std::vector<int64_t> ints = integral ? t.index_values() : std::vector<int64_t>{};
-      switch (a.kind) {
-        case From::Ints: attrs.set(a.attr, ints); break;
-        case From::Int:
-          EMBER_CHECK(ints.size() == 1, InvalidArgument, what, ": input ", index, " must hold one value");
-          attrs.set(a.attr, ints[0]);
-          break;
-        case From::Double:
-          EMBER_CHECK(v.size() == 1, InvalidArgument, what, ": input ", index, " must hold one value");
-          attrs.set(a.attr, v[0]);
-          break;
-        case From::Paddings: attrs.set(a.attr, ints); break;
-        case From::ElementShape:
-          if (t.shape().rank() == 0) {
-            attrs.set(a.attr, ints.at(0) == -1 ? TensorShape::unknown_rank() : TensorShape{});
-          } else {
-            for (int64_t& d : ints) d = d < 0 ? TensorShape::kUnknown : d;
-            attrs.set(a.attr, TensorShape(ints));
-          }
-          break;
-      }
+  for (const TfInputAttr& a : def.tf.input_attrs) {
+    const int index = a.position < 0 ? static_cast<int>(in.size()) + a.position : a.position;
+    EMBER_CHECK(index >= 0 && static_cast<size_t>(index) < in.size(), InvalidArgument, what, ": op ", op, " has ",
+                in.size(), " inputs");
+    const Tensor& t = in[static_cast<size_t>(index)];
+    is_attr[static_cast<size_t>(index)] = true;
+    const bool scalar_or_list = a.form == TfInputForm::Ints || a.form == TfInputForm::Int || a.form == TfInputForm::Float;
+    if (t.is_symbolic()) {  // computed: passed on as a tensor, where the op takes one (AttrDecl::may_be_input)
+      bool may = false;
+      for (const AttrDecl& d : def.attr_decls) may = may || (d.name == a.attr && d.may_be_input);
+      EMBER_CHECK(may && scalar_or_list, Unimplemented, what, ": input ", index, " of op ", op,
+                  " must be a constant (ember takes it as attribute '", a.attr, "')");
+      attr_tensors.emplace(a.attr, t);
+      continue;
+    }
+    const bool integral = t.dtype() == int32 || t.dtype() == int64;
+    EMBER_CHECK(a.form == TfInputForm::Float || integral, InvalidArgument, what, ": input ", index, " of op ", op,
+                " ('", a.attr, "') must be int32 or int64, got ", dtype_name(t.dtype()));
+    std::vector<double> v = a.form == TfInputForm::Float ? host_values(t) : std::vector<double>{};
+    std::vector<int64_t> ints = integral ? t.index_values() : std::vector<int64_t>{};
+    switch (a.form) {
+      case TfInputForm::Ints:
+      case TfInputForm::Paddings: attrs.set(a.attr, ints); break;
+      case TfInputForm::Int:
+        EMBER_CHECK(ints.size() == 1, InvalidArgument, what, ": input ", index, " must hold one value");
+        attrs.set(a.attr, ints[0]);
+        break;
+      case TfInputForm::Float:
+        EMBER_CHECK(v.size() == 1, InvalidArgument, what, ": input ", index, " must hold one value");
+        attrs.set(a.attr, v[0]);
+        break;
+      case TfInputForm::ElementShape:
+        if (t.shape().rank() == 0) {
+          attrs.set(a.attr, ints.at(0) == -1 ? TensorShape::unknown_rank() : TensorShape{});
+        } else {
+          for (int64_t& d : ints) d = d < 0 ? TensorShape::kUnknown : d;
+          attrs.set(a.attr, TensorShape(ints));
+        }
+        break;
     }
   }
+  for (const auto& [name, value] : def.tf.dropped_attrs) attrs.set(name, value);  // TensorFlow's op lacks it
   for (const AttrDecl& d : def.attr_decls) {
     if (attrs.has(d.name) || attr_tensors.count(d.name)) continue;
     auto it = n.attr().find(d.name);
@@ -545,8 +494,6 @@ std::vector<Tensor> run_registered_op(const tf::NodeDef& n, const std::vector<Te
       attrs.set(d.name, attr_from(it->second, d.kind, what + " attribute '" + d.name + "'"));
     } else if (auto v = default_of(op, d.name, d.kind)) {
       attrs.set(d.name, *v);
-    } else if (d.name == "offset" && d.kind == AttrKind::Int) {
-      attrs.set(d.name, int64_t{0});  // a random op's stream position: from the start
     } else {
       throw InvalidArgument(what + ": op " + op + " lacks attribute '" + d.name + "'");
     }
@@ -564,13 +511,13 @@ std::vector<Tensor> run_registered_op(const tf::NodeDef& n, const std::vector<Te
 std::vector<Tensor> FunctionImporter::run_node(const tf::NodeDef& n, const std::vector<Tensor>& in,
                                                const std::string& what, int depth) const {
   const std::string& op = n.op();
-  if (op == "Const") return {tensor_of(node_attr(n, "value", what).tensor(), what)};
-  if (op == "Identity" || op == "IdentityN") return in;
-  if (op == "NoOp") return {};
-  if (op == "StatefulPartitionedCall" || op == "PartitionedCall")
+  if (op == op_name::Const) return {tensor_of(node_attr(n, "value", what).tensor(), what)};
+  if (op == op_name::Identity || op == op_name::IdentityN) return in;
+  if (op == op_name::NoOp) return {};
+  if (op == op_name::StatefulPartitionedCall || op == op_name::PartitionedCall)
     return run_call(node_attr(n, "f", what).func().name(), in, depth);
-  if (op == "If" || op == "StatelessIf") return run_if(n, in, what, depth);
-  if (op == "While" || op == "StatelessWhile") return run_while(n, in, what, depth);
+  if (op == op_name::If || op == op_name::StatelessIf) return run_if(n, in, what, depth);
+  if (op == op_name::While || op == op_name::StatelessWhile) return run_while(n, in, what, depth);
   if (composite_ops().count(op)) return composite(op, in, n, what);
   return run_registered_op(n, in, what);
 }

@@ -87,11 +87,15 @@ void infer_call(InferContext& c) {
 
 void define_if(const char* name, bool stateful) {
   define_op(name).variadic_inputs(1).attr("then_branch", AttrKind::Func).attr("else_branch", AttrKind::Func)
-      .api("cond").set_infer(infer_if).set_stateful(stateful).set_data_dependent_shapes().set_passes_resources();
+      .api("cond").set_infer(infer_if).set_stateful(stateful).set_data_dependent_shapes().set_passes_resources()
+      .tf_output_list("output").tf_type("Tcond", dtype_of_input(0)).tf_list("Tin", TfListOf::InputTypes, 1)
+      .tf_list("Tout", TfListOf::OutputTypes).tf_list("output_shapes", TfListOf::OutputShapes);
 }
 void define_while(const char* name, bool stateful) {
   define_op(name).variadic_inputs(0).attr("cond", AttrKind::Func).attr("body", AttrKind::Func)
-      .api("while_loop").set_infer(infer_while).set_stateful(stateful).set_data_dependent_shapes().set_passes_resources();
+      .api("while_loop").set_infer(infer_while).set_stateful(stateful).set_data_dependent_shapes().set_passes_resources()
+      .tf_output_list("output").tf_list("T", TfListOf::InputTypes).tf_list("output_shapes", TfListOf::OutputShapes)
+      .tf_fixed("parallel_iterations", int64_t{10});
 }
 
 [[maybe_unused]] const bool defined = [] {
@@ -101,7 +105,9 @@ void define_while(const char* name, bool stateful) {
   define_while(op_name::StatelessWhile, false);
   for (const char* call : {op_name::PartitionedCall, op_name::StatefulPartitionedCall})
     define_op(call).variadic_inputs(0).attr("f", AttrKind::Func).api("function call").set_infer(infer_call)
-        .set_stateful(call == op_name::StatefulPartitionedCall).set_data_dependent_shapes().set_passes_resources();
+        .set_stateful(call == op_name::StatefulPartitionedCall).set_data_dependent_shapes().set_passes_resources()
+        .tf_output_list("output").tf_list("Tin", TfListOf::InputTypes).tf_list("Tout", TfListOf::OutputTypes)
+        .tf_fixed("config", std::string()).tf_fixed("config_proto", std::string()).tf_fixed("executor_type", std::string());
   return true;
 }();
 

@@ -109,17 +109,19 @@ OpDef& conv_attrs(OpDef& d) {
 [[maybe_unused]] const bool conv_ops_defined = [] {
   conv_attrs(define_op(op_name::Conv2D).inputs(2).api("conv2d").set_infer(infer_conv));
   conv_attrs(define_op(op_name::Conv2DBackpropInput).inputs(2).api("conv2d_backprop_input")
-                 .attr("input_sizes", AttrKind::Ints).set_infer(infer_backprop_input));
+                 .attr("input_sizes", AttrKind::Ints).set_infer(infer_backprop_input)
+                 .tf_input("input_sizes", 0, TfInputForm::Ints));
   conv_attrs(define_op(op_name::Conv2DBackpropFilter).inputs(2).api("conv2d_backprop_filter")
-                 .attr("filter_sizes", AttrKind::Ints).set_infer(infer_backprop_filter));
+                 .attr("filter_sizes", AttrKind::Ints).set_infer(infer_backprop_filter)
+                 .tf_input("filter_sizes", 1, TfInputForm::Ints));
   conv_attrs(define_op(op_name::DepthwiseConv2dNative).inputs(2).api("depthwise_conv2d")
                  .set_infer(infer_conv));
   conv_attrs(define_op(op_name::DepthwiseConv2dNativeBackpropInput).inputs(2)
                  .api("depthwise_conv2d_backprop_input").attr("input_sizes", AttrKind::Ints)
-                 .set_infer(infer_backprop_input));
+                 .set_infer(infer_backprop_input).tf_input("input_sizes", 0, TfInputForm::Ints));
   conv_attrs(define_op(op_name::DepthwiseConv2dNativeBackpropFilter).inputs(2)
                  .api("depthwise_conv2d_backprop_filter").attr("filter_sizes", AttrKind::Ints)
-                 .set_infer(infer_backprop_filter));
+                 .set_infer(infer_backprop_filter).tf_input("filter_sizes", 1, TfInputForm::Ints));
   return true;
 }();
 

@@ -227,15 +227,15 @@ void infer_segment_sum(InferContext& c) {
 }
 
 // clang-format off
-EMBER_DEFINE_OP(op_name::MirrorPadGrad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("mirror_pad_grad").set_infer(infer_mirror_pad_grad);
-EMBER_DEFINE_OP(op_name::UnsortedSegmentSum).inputs(2).attr("num_segments", AttrKind::Int).api("unsorted_segment_sum").set_infer(infer_segment_sum);
-EMBER_DEFINE_OP(op_name::MirrorPad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("pad").set_infer(infer_pad);
-EMBER_DEFINE_OP(op_name::GatherV2).inputs(2).attr("axis", AttrKind::Int).attr("batch_dims", AttrKind::Int).api("gather").set_infer(infer_gather);
-EMBER_DEFINE_OP(op_name::GatherNd).inputs(2).attr("batch_dims", AttrKind::Int).api("gather_nd").set_infer(infer_gather_nd);
-EMBER_DEFINE_OP(op_name::ScatterNd).inputs(2).attr("shape", AttrKind::Ints).api("scatter_nd").set_infer(infer_scatter_nd);
-EMBER_DEFINE_OP(op_name::TensorScatterAdd).inputs(3).api("tensor_scatter_add").set_infer(infer_tensor_scatter_add);
-EMBER_DEFINE_OP(op_name::OneHot).inputs(1).attr("depth", AttrKind::Int).attr("on_value", AttrKind::Float).attr("off_value", AttrKind::Float).attr("axis", AttrKind::Int).attr("T", AttrKind::Type).api("one_hot").set_infer(infer_one_hot).not_differentiable();
-EMBER_DEFINE_OP(op_name::Range).inputs(0).attr_or_input("start", AttrKind::Float).attr_or_input("limit", AttrKind::Float).attr_or_input("delta", AttrKind::Float).attr("Tidx", AttrKind::Type).api("range").set_infer(infer_range).set_infer_unresolved(infer_range_unresolved).not_differentiable();
+EMBER_DEFINE_OP(op_name::MirrorPadGrad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("mirror_pad_grad").set_infer(infer_mirror_pad_grad).tf_input("paddings", 1, TfInputForm::Paddings).tf_type("Tpaddings", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::UnsortedSegmentSum).inputs(2).attr("num_segments", AttrKind::Int).api("unsorted_segment_sum").set_infer(infer_segment_sum).tf_input("num_segments", 2, TfInputForm::Int).tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::MirrorPad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("pad").set_infer(infer_pad).tf_input("paddings", 1, TfInputForm::Paddings).tf_type("Tpaddings", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::GatherV2).inputs(2).attr("axis", AttrKind::Int).attr("batch_dims", AttrKind::Int).api("gather").set_infer(infer_gather).tf_no_t().tf_input("axis", 2, TfInputForm::Int).tf_type("Tparams", dtype_of_input(0)).tf_type("Tindices", dtype_of_input(1)).tf_type("Taxis", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::GatherNd).inputs(2).attr("batch_dims", AttrKind::Int).api("gather_nd").set_infer(infer_gather_nd).tf_no_t().tf_type("Tparams", dtype_of_input(0)).tf_type("Tindices", dtype_of_input(1));
+EMBER_DEFINE_OP(op_name::ScatterNd).inputs(2).attr("shape", AttrKind::Ints).api("scatter_nd").set_infer(infer_scatter_nd).tf_input("shape", 2, TfInputForm::Ints).tf_type("T", dtype_of_input(1)).tf_type("Tindices", dtype_of_input(0));
+EMBER_DEFINE_OP(op_name::TensorScatterAdd).inputs(3).api("tensor_scatter_add").set_infer(infer_tensor_scatter_add).tf_type("Tindices", dtype_of_input(1));
+EMBER_DEFINE_OP(op_name::OneHot).inputs(1).attr("depth", AttrKind::Int).attr("on_value", AttrKind::Float).attr("off_value", AttrKind::Float).attr("axis", AttrKind::Int).attr("T", AttrKind::Type).api("one_hot").set_infer(infer_one_hot).not_differentiable().tf_input("depth", 1, TfInputForm::Int).tf_input("on_value", 2, TfInputForm::Float, dtype_of_output(0)).tf_input("off_value", 3, TfInputForm::Float, dtype_of_output(0)).tf_type("TI", dtype_of_input(0)).tf_type("T", dtype_of_output(0));
+EMBER_DEFINE_OP(op_name::Range).inputs(0).attr_or_input("start", AttrKind::Float).attr_or_input("limit", AttrKind::Float).attr_or_input("delta", AttrKind::Float).attr("Tidx", AttrKind::Type).api("range").set_infer(infer_range).set_infer_unresolved(infer_range_unresolved).not_differentiable().tf_input("start", 0, TfInputForm::Float, dtype_of_output(0)).tf_input("limit", 1, TfInputForm::Float, dtype_of_output(0)).tf_input("delta", 2, TfInputForm::Float, dtype_of_output(0));
 // clang-format on
 
 }  // namespace

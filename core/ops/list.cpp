@@ -182,33 +182,54 @@ void infer_add_n(InferContext& c) {
   c.outputs.push_back({a.dtype(), shape});
 }
 
+// TensorFlow's list ops: element dtypes as attributes, element shapes as
+// int32 inputs (TfInputForm::ElementShape), indices and sizes int32.
 OpDef& list_op(const char* name, const char* api, InferFn infer) {
-  return define_op(name).api(api).set_infer(infer).set_allocates_outputs().set_data_dependent_shapes();
+  return define_op(name).api(api).set_infer(infer).set_allocates_outputs().set_data_dependent_shapes().tf_no_t();
 }
 
 [[maybe_unused]] const bool defined = [] {
+  const TfInputForm shape_form = TfInputForm::ElementShape;
   list_op(op_name::TensorListReserve, "list::reserve", infer_reserve).inputs(1)
-      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape);
+      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape)
+      .tf_outputs({"handle"}).tf_input("element_shape", 0, shape_form).tf_type("shape_type", dtype_fixed(int32))
+      .tf_int32_indices();
   list_op(op_name::TensorListFromTensor, "list::from_tensor", infer_from_tensor).inputs(1)
-      .attr("element_shape", AttrKind::Shape);
+      .attr("element_shape", AttrKind::Shape)
+      .tf_outputs({"output_handle"}).tf_input("element_shape", 1, shape_form)
+      .tf_type("element_dtype", dtype_of_input(0)).tf_type("shape_type", dtype_fixed(int32));
   list_op(op_name::TensorListSetItem, "list::set_item", infer_set_item).inputs(3)
-      .attr("resize_if_index_out_of_bounds", AttrKind::Bool);
+      .attr("resize_if_index_out_of_bounds", AttrKind::Bool)
+      .tf_outputs({"output_handle"}).tf_type("element_dtype", dtype_of_input(2)).tf_int32_indices();
   list_op(op_name::TensorListGetItem, "list::get_item", infer_get_item).inputs(2)
-      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape);
+      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape)
+      .tf_outputs({"item"}).tf_input("element_shape", -1, shape_form).tf_int32_indices();
   list_op(op_name::TensorListStack, "list::stack", infer_stack).inputs(1)
-      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape).attr("num_elements", AttrKind::Int);
+      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape).attr("num_elements", AttrKind::Int)
+      .tf_outputs({"tensor"}).tf_input("element_shape", -1, shape_form);
   list_op(op_name::TensorListGather, "list::gather", infer_gather).inputs(2)
-      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape);
-  list_op(op_name::TensorListScatterIntoExistingList, "list::scatter_into", infer_scatter).inputs(3);
-  list_op(op_name::TensorListSplit, "list::split", infer_split).inputs(2).attr("element_shape", AttrKind::Shape);
+      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape)
+      .tf_outputs({"values"}).tf_input("element_shape", -1, shape_form).tf_int32_indices();
+  list_op(op_name::TensorListScatterIntoExistingList, "list::scatter_into", infer_scatter).inputs(3)
+      .tf_outputs({"output_handle"}).tf_type("element_dtype", dtype_of_input(1)).tf_int32_indices();
+  list_op(op_name::TensorListSplit, "list::split", infer_split).inputs(2).attr("element_shape", AttrKind::Shape)
+      .tf_outputs({"output_handle"}).tf_input("element_shape", 1, shape_form)
+      .tf_type("element_dtype", dtype_of_input(0)).tf_type("shape_type", dtype_fixed(int32));
   list_op(op_name::TensorListConcatV2, "list::concat", infer_concat).inputs(2)
-      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape);
-  list_op(op_name::TensorListLength, "list::length", infer_length).inputs(1).not_differentiable();
-  list_op(op_name::TensorListResize, "list::resize", infer_resize).inputs(2);
-  list_op(op_name::TensorListPushBack, "list::push_back", infer_push_back).inputs(2);
+      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape)
+      .tf_outputs({"tensor", "lengths"}).tf_input("element_shape", 1, shape_form)
+      .tf_type("shape_type", dtype_fixed(int32));
+  list_op(op_name::TensorListLength, "list::length", infer_length).inputs(1).not_differentiable()
+      .tf_outputs({"length"});
+  list_op(op_name::TensorListResize, "list::resize", infer_resize).inputs(2)
+      .tf_outputs({"output_handle"}).tf_int32_indices();
+  list_op(op_name::TensorListPushBack, "list::push_back", infer_push_back).inputs(2)
+      .tf_outputs({"output_handle"}).tf_type("element_dtype", dtype_of_input(1));
   list_op(op_name::TensorListPopBack, "list::pop_back", infer_pop_back).inputs(1)
-      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape);
-  define_op(op_name::AddN).api("add_n").variadic_inputs(1).set_infer(infer_add_n).set_allocates_outputs();
+      .attr("element_dtype", AttrKind::Type).attr("element_shape", AttrKind::Shape)
+      .tf_outputs({"output_handle", "tensor"}).tf_input("element_shape", -1, shape_form);
+  define_op(op_name::AddN).api("add_n").variadic_inputs(1).set_infer(infer_add_n).set_allocates_outputs()
+      .tf_outputs({"sum"}).tf_count("N", TfCountOf::Inputs);
   return true;
 }();
 

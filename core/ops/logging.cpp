@@ -18,7 +18,7 @@ EMBER_DEFINE_OP(op_name::Print).variadic_inputs(1)
     .set_infer(infer_print)
     .set_stateful()
     .set_allocates_outputs()
-    .not_differentiable();
+    .not_differentiable().tf_list("U", TfListOf::InputTypes, 1);
 
 }  // namespace
 

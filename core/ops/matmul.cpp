@@ -55,7 +55,7 @@ void infer_batch_matmul(InferContext& c) {
 }
 
 // clang-format off
-EMBER_DEFINE_OP(op_name::MatMul).inputs(2).attr("transpose_a", AttrKind::Bool).attr("transpose_b", AttrKind::Bool).api("matmul").set_infer(infer_matmul);
+EMBER_DEFINE_OP(op_name::MatMul).inputs(2).attr("transpose_a", AttrKind::Bool).attr("transpose_b", AttrKind::Bool).api("matmul").set_infer(infer_matmul).tf_outputs({"product"});
 EMBER_DEFINE_OP(op_name::BatchMatMulV2).inputs(2).attr("adj_x", AttrKind::Bool).attr("adj_y", AttrKind::Bool).api("matmul").set_infer(infer_batch_matmul);
 // clang-format on
 

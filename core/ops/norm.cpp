@@ -72,9 +72,14 @@ OpDef& bn_attrs(OpDef& d) {
 [[maybe_unused]] const bool norm_ops_defined = [] {
   bn_attrs(define_op(op_name::FusedBatchNormV3).inputs(5).api("fused_batch_norm")
                .attr("exponential_avg_factor", AttrKind::Float)
-               .set_infer(infer_fused_batch_norm).set_allocates_outputs());
+               .set_infer(infer_fused_batch_norm).set_allocates_outputs()
+               .tf_outputs({"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2",
+                            "reserve_space_3"})
+               .tf_type("U", dtype_of_input(1)));
   bn_attrs(define_op(op_name::FusedBatchNormGradV3).inputs(6).api("fused_batch_norm")
-               .set_infer(infer_fused_batch_norm_grad).set_allocates_outputs());
+               .set_infer(infer_fused_batch_norm_grad).set_allocates_outputs()
+               .tf_outputs({"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_4", "reserve_space_5"})
+               .tf_type("U", dtype_of_input(2)));
   return true;
 }();
 

@@ -58,25 +58,25 @@ void infer(InferContext& c) {
 
 // ResourceApplyGradientDescent(var, alpha, delta): var -= alpha·delta.
 EMBER_DEFINE_OP(op_name::ResourceApplyGradientDescent).takes_resource(1).inputs(3)
-    .api("optimizers::SGD").set_infer(infer<0, 2>).set_stateful().not_differentiable();
+    .api("optimizers::SGD").set_infer(infer<0, 2>).set_stateful().not_differentiable().tf_type("T", dtype_of_input(1)).tf_fixed("use_locking", false);
 // ResourceApplyKerasMomentum(var, accum, lr, grad, momentum).
 EMBER_DEFINE_OP(op_name::ResourceApplyKerasMomentum).takes_resource(2).inputs(5)
     .attr("use_nesterov", AttrKind::Bool)
-    .api("optimizers::SGD").set_infer(infer<1, 3>).set_stateful().not_differentiable();
+    .api("optimizers::SGD").set_infer(infer<1, 3>).set_stateful().not_differentiable().tf_type("T", dtype_of_input(2)).tf_fixed("use_locking", false);
 // ResourceApplyAdam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad).
 EMBER_DEFINE_OP(op_name::ResourceApplyAdam).takes_resource(3).inputs(10)
     .attr("use_nesterov", AttrKind::Bool)
-    .api("optimizers::Adam").set_infer(infer<2, 9>).set_stateful().not_differentiable();
+    .api("optimizers::Adam").set_infer(infer<2, 9>).set_stateful().not_differentiable().tf_type("T", dtype_of_input(3)).tf_fixed("use_locking", false);
 // ResourceApplyRMSProp(var, ms, mom, lr, rho, momentum, epsilon, grad).
 EMBER_DEFINE_OP(op_name::ResourceApplyRMSProp).takes_resource(3).inputs(8)
-    .api("optimizers::RMSprop").set_infer(infer<2, 7>).set_stateful().not_differentiable();
+    .api("optimizers::RMSprop").set_infer(infer<2, 7>).set_stateful().not_differentiable().tf_type("T", dtype_of_input(3)).tf_fixed("use_locking", false);
 // ResourceApplyCenteredRMSProp(var, mg, ms, mom, lr, rho, momentum, epsilon, grad).
 EMBER_DEFINE_OP(op_name::ResourceApplyCenteredRMSProp).takes_resource(4).inputs(9)
-    .api("optimizers::RMSprop").set_infer(infer<3, 8>).set_stateful().not_differentiable();
+    .api("optimizers::RMSprop").set_infer(infer<3, 8>).set_stateful().not_differentiable().tf_type("T", dtype_of_input(4)).tf_fixed("use_locking", false);
 // ResourceApplyAdagradV2(var, accum, lr, epsilon, grad).
 EMBER_DEFINE_OP(op_name::ResourceApplyAdagradV2).takes_resource(2).inputs(5)
     .attr("update_slots", AttrKind::Bool)
-    .api("optimizers::Adagrad").set_infer(infer<1, 4>).set_stateful().not_differentiable();
+    .api("optimizers::Adagrad").set_infer(infer<1, 4>).set_stateful().not_differentiable().tf_type("T", dtype_of_input(2)).tf_fixed("use_locking", false);
 
 }  // namespace
 }  // namespace ember

@@ -75,7 +75,8 @@ OpDef& pool_attrs(OpDef& d) {
   pool_attrs(define_op(op_name::MaxPoolGrad).inputs(3).api("max_pool2d").set_infer(infer_max_pool_grad));
   pool_attrs(define_op(op_name::AvgPool).inputs(1).api("avg_pool2d").set_infer(infer_pool));
   pool_attrs(define_op(op_name::AvgPoolGrad).inputs(1).api("avg_pool2d")
-                 .attr("orig_input_shape", AttrKind::Ints).set_infer(infer_avg_pool_grad));
+                 .attr("orig_input_shape", AttrKind::Ints).set_infer(infer_avg_pool_grad)
+                 .tf_input("orig_input_shape", 0, TfInputForm::Ints));
   return true;
 }();
 

@@ -56,7 +56,10 @@ bool define_random_op(const char* name, const char* api) {
       .api(api)
       .set_infer(infer_random)
       .set_stateful()
-      .not_differentiable();
+      .not_differentiable()
+      .tf_input("shape", 0, TfInputForm::Ints)
+      .tf_type("T", dtype_fixed(int32))
+      .tf_dropped("offset", int64_t{0});  // the stream's position: TensorFlow's kernels keep it
   return true;
 }
 // StatelessRandomUniform(seed): tf.random.stateless_uniform's draw from a
@@ -89,7 +92,10 @@ void infer_stateless_uniform(InferContext& c) {
       .set_infer(infer_stateless_uniform)
       .set_infer_unresolved(infer_stateless_uniform)
       .set_allocates_outputs()
-      .not_differentiable();
+      .not_differentiable()
+      .tf_input("shape", 0, TfInputForm::Ints)  // TensorFlow's order: shape, seed
+      .tf_type("T", dtype_fixed(int32))
+      .tf_type("Tseed", dtype_of_input(0));
   return true;
 }();
 

@@ -85,15 +85,15 @@ void infer_arg(InferContext& c) {
 }
 
 // clang-format off
-EMBER_DEFINE_OP(op_name::Sum).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_sum").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved);
-EMBER_DEFINE_OP(op_name::Mean).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_mean").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved);
-EMBER_DEFINE_OP(op_name::Max).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_max").set_infer(infer_reduce_minmax).set_infer_unresolved(infer_reduce_unresolved);
-EMBER_DEFINE_OP(op_name::Min).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_min").set_infer(infer_reduce_minmax).set_infer_unresolved(infer_reduce_unresolved);
-EMBER_DEFINE_OP(op_name::Prod).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_prod").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved);
-EMBER_DEFINE_OP(op_name::All).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_all").set_infer(infer_reduce_bool).set_infer_unresolved(infer_reduce_unresolved).not_differentiable();
-EMBER_DEFINE_OP(op_name::Any).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_any").set_infer(infer_reduce_bool).set_infer_unresolved(infer_reduce_unresolved).not_differentiable();
-EMBER_DEFINE_OP(op_name::ArgMax).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmax").set_infer(infer_arg).not_differentiable();
-EMBER_DEFINE_OP(op_name::ArgMin).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmin").set_infer(infer_arg).not_differentiable();
+EMBER_DEFINE_OP(op_name::Sum).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_sum").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved).tf_input("axis", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::Mean).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_mean").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved).tf_input("axis", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::Max).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_max").set_infer(infer_reduce_minmax).set_infer_unresolved(infer_reduce_unresolved).tf_input("axis", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::Min).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_min").set_infer(infer_reduce_minmax).set_infer_unresolved(infer_reduce_unresolved).tf_input("axis", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::Prod).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_prod").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved).tf_input("axis", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::All).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_all").set_infer(infer_reduce_bool).set_infer_unresolved(infer_reduce_unresolved).not_differentiable().tf_input("axis", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32)).tf_no_t();
+EMBER_DEFINE_OP(op_name::Any).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_any").set_infer(infer_reduce_bool).set_infer_unresolved(infer_reduce_unresolved).not_differentiable().tf_input("axis", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32)).tf_no_t();
+EMBER_DEFINE_OP(op_name::ArgMax).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmax").set_infer(infer_arg).not_differentiable().tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::ArgMin).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmin").set_infer(infer_arg).not_differentiable().tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32));
 // clang-format on
 
 // Axes none: every axis. Of a rank known only when the op runs (a trace of

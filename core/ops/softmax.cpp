@@ -19,8 +19,8 @@ void infer_softmax(InferContext& c) {
 }
 
 // clang-format off
-EMBER_DEFINE_OP(op_name::Softmax).inputs(1).api("softmax").set_infer(infer_softmax);
-EMBER_DEFINE_OP(op_name::LogSoftmax).inputs(1).api("log_softmax").set_infer(infer_softmax);
+EMBER_DEFINE_OP(op_name::Softmax).inputs(1).api("softmax").set_infer(infer_softmax).tf_outputs({"softmax"});
+EMBER_DEFINE_OP(op_name::LogSoftmax).inputs(1).api("log_softmax").set_infer(infer_softmax).tf_outputs({"logsoftmax"});
 // clang-format on
 
 }  // namespace
@@ -89,9 +89,9 @@ void infer_xent(InferContext& c) {
 
 // clang-format off
 EMBER_DEFINE_OP(op_name::SoftmaxCrossEntropyWithLogits).inputs(2)
-    .api("softmax_cross_entropy_with_logits").set_infer(infer_xent);
+    .api("softmax_cross_entropy_with_logits").set_infer(infer_xent).tf_outputs({"loss", "backprop"});
 EMBER_DEFINE_OP(op_name::SparseSoftmaxCrossEntropyWithLogits).inputs(2)
-    .api("sparse_softmax_cross_entropy_with_logits").set_infer(infer_xent);
+    .api("sparse_softmax_cross_entropy_with_logits").set_infer(infer_xent).tf_outputs({"loss", "backprop"}).tf_type("Tlabels", dtype_of_input(1));
 // clang-format on
 
 // `x` as a matrix of its last axis: [-1, classes], through its run-time

@@ -50,9 +50,12 @@ void infer_in_top_k(InferContext& c) {
 
 [[maybe_unused]] const bool sort_ops_defined = [] {
   define_op(op_name::TopKV2).inputs(1).attr("k", AttrKind::Int).attr("sorted", AttrKind::Bool)
-      .api("top_k").set_infer(infer_top_k);
+      .api("top_k").set_infer(infer_top_k)
+      .tf_outputs({"values", "indices"}).tf_input("k", 1, TfInputForm::Int);
   define_op(op_name::InTopKV2).inputs(2).attr("k", AttrKind::Int).api("in_top_k")
-      .set_infer(infer_in_top_k).not_differentiable();
+      .set_infer(infer_in_top_k).not_differentiable()
+      .tf_outputs({"precision"}).tf_input("k", 2, TfInputForm::Int, dtype_of_input(1))
+      .tf_type("T", dtype_of_input(1));
   return true;
 }();
 

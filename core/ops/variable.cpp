@@ -41,22 +41,22 @@ EMBER_DEFINE_OP(op_name::ReadVariableOp).takes_resource().inputs(1).attr("dtype"
     .api("Variable::read_value")
     .set_infer(infer_read)
     .set_allocates_outputs()
-    .set_reads_variables();
+    .set_reads_variables().tf_outputs({"value"}).tf_no_t();
 EMBER_DEFINE_OP(op_name::AssignVariableOp).takes_resource().inputs(2)
     .api("Variable::assign")
     .set_infer(infer_assign)
     .set_stateful()
-    .not_differentiable();
+    .not_differentiable().tf_type("dtype", dtype_of_input(1)).tf_no_t();
 EMBER_DEFINE_OP(op_name::AssignAddVariableOp).takes_resource().inputs(2)
     .api("Variable::assign_add")
     .set_infer(infer_assign)
     .set_stateful()
-    .not_differentiable();
+    .not_differentiable().tf_type("dtype", dtype_of_input(1)).tf_no_t();
 EMBER_DEFINE_OP(op_name::AssignSubVariableOp).takes_resource().inputs(2)
     .api("Variable::assign_sub")
     .set_infer(infer_assign)
     .set_stateful()
-    .not_differentiable();
+    .not_differentiable().tf_type("dtype", dtype_of_input(1)).tf_no_t();
 
 }  // namespace
 
