@@ -1293,9 +1293,39 @@ Loaded load(const std::string& named) {
     }
     made[static_cast<size_t>(i)] = std::make_shared<LoadedFunction>(names.empty() ? "" : names[0], traces, descriptions);
   }
-  for (int i = 0; i < objects.nodes_size(); ++i)
-    for (const auto& c : objects.nodes(i).children())
-      made[static_cast<size_t>(i)]->track(c.local_name(), made[static_cast<size_t>(c.node_id())]);
+  // The object graph's edges. TensorFlow allows cycles (a child naming its
+  // parent): an edge back to an object on the path from the root is a back
+  // reference, so the objects are freed with the root. (Found depth first
+  // from the root, without recursion: a graph may be deep.)
+  {
+    const size_t count = static_cast<size_t>(objects.nodes_size());
+    enum class Mark : uint8_t { New, OnPath, Done };
+    std::vector<Mark> mark(count, Mark::New);
+    std::vector<std::pair<int, int>> stack = {{0, 0}};  // node, next child
+    mark[0] = Mark::OnPath;
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      const auto& children = objects.nodes(node).children();
+      if (next == children.size()) {
+        mark[static_cast<size_t>(node)] = Mark::Done;
+        stack.pop_back();
+        continue;
+      }
+      const auto& c = children.Get(next++);
+      Trackable& parent = *made[static_cast<size_t>(node)];
+      const size_t child = static_cast<size_t>(c.node_id());
+      if (mark[child] == Mark::OnPath) {
+        parent.track_back_reference(c.local_name(), made[child]);
+        continue;
+      }
+      parent.track(c.local_name(), made[child]);
+      if (mark[child] == Mark::New) {
+        mark[child] = Mark::OnPath;
+        stack.emplace_back(static_cast<int>(child), 0);
+      }
+    }
+    // (Objects the root does not reach are left unlinked: nothing can reach them.)
+  }
   auto root = std::dynamic_pointer_cast<LoadedObject>(made[0]);
   EMBER_CHECK(root != nullptr, Unimplemented, where, ": the root object is not a user object");
 

@@ -9,18 +9,21 @@
 
 namespace ember {
 
+void Trackable::bind(const std::string& name, std::shared_ptr<Trackable> owned, std::weak_ptr<Trackable> back) {
+  for (Dependency& d : deps_) {
+    if (d.name == name) {
+      d.owned = std::move(owned);
+      d.back = std::move(back);
+      return;
+    }
+  }
+  deps_.push_back({name, std::move(owned), std::move(back)});
+}
+
 std::shared_ptr<Trackable> Trackable::track(const std::string& name, std::shared_ptr<Trackable> child) {
   EMBER_CHECK(child != nullptr, InvalidArgument, "[Trackable.track] dependency '", name,
               "' is null");
-  bool found = false;
-  for (auto& [n, c] : deps_) {
-    if (n == name) {
-      c = child;
-      found = true;
-      break;
-    }
-  }
-  if (!found) deps_.emplace_back(name, child);
+  bind(name, child, {});
   // Hand the child the values a checkpoint kept for it.
   auto [lo, hi] = pending_.equal_range(name);
   std::vector<std::function<void(const std::shared_ptr<Trackable>&)>> ready;
@@ -30,14 +33,28 @@ std::shared_ptr<Trackable> Trackable::track(const std::string& name, std::shared
   return child;
 }
 
+void Trackable::track_back_reference(const std::string& name, const std::shared_ptr<Trackable>& child) {
+  EMBER_CHECK(child != nullptr, InvalidArgument, "[Trackable.track] dependency '", name,
+              "' is null");
+  bind(name, nullptr, child);
+}
+
 void Trackable::untrack(const std::string& name) {
-  std::erase_if(deps_, [&](const auto& d) { return d.first == name; });
+  std::erase_if(deps_, [&](const Dependency& d) { return d.name == name; });
 }
 
 std::shared_ptr<Trackable> Trackable::lookup_dependency(const std::string& name) const {
-  for (const auto& [n, c] : deps_)
-    if (n == name) return c;
+  for (const Dependency& d : deps_)
+    if (d.name == name) return d.get();
   return nullptr;
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Trackable>>> Trackable::dependencies() const {
+  std::vector<std::pair<std::string, std::shared_ptr<Trackable>>> out;
+  out.reserve(deps_.size());
+  for (const Dependency& d : deps_)
+    if (auto child = d.get()) out.emplace_back(d.name, std::move(child));
+  return out;
 }
 
 void Trackable::defer_until_tracked(

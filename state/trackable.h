@@ -76,12 +76,16 @@ class Trackable : public std::enable_shared_from_this<Trackable> {
   /// SavedModel saves its traces (checkpoints skip it).
   template <typename F>
   std::shared_ptr<TrackedFunction> track(const std::string& name, const Function<F>& f);
+  /// Adds (or rebinds) the dependency `name` without keeping the child
+  /// alive: an edge back to an object that (indirectly) owns this one, as
+  /// a SavedModel's object graph may hold (TensorFlow allows cycles; shared
+  /// ownership around one would never be freed). Gone once the child is.
+  void track_back_reference(const std::string& name, const std::shared_ptr<Trackable>& child);
   /// The dependency called `name`, or null.
   std::shared_ptr<Trackable> lookup_dependency(const std::string& name) const;
-  /// Dependencies in the order they were first tracked.
-  const std::vector<std::pair<std::string, std::shared_ptr<Trackable>>>& dependencies() const {
-    return deps_;
-  }
+  /// Dependencies in the order they were first tracked (a back reference
+  /// whose object is gone left out).
+  std::vector<std::pair<std::string, std::shared_ptr<Trackable>>> dependencies() const;
   /// Whether only a SavedModel records this object (a function), a
   /// checkpoint not (TensorFlow's SaveType.SAVEDMODEL children).
   virtual bool saved_model_only() const { return false; }
@@ -121,7 +125,14 @@ class Trackable : public std::enable_shared_from_this<Trackable> {
   void untrack(const std::string& name);
 
  private:
-  std::vector<std::pair<std::string, std::shared_ptr<Trackable>>> deps_;
+  struct Dependency {
+    std::string name;
+    std::shared_ptr<Trackable> owned;  // null for a back reference
+    std::weak_ptr<Trackable> back;
+    std::shared_ptr<Trackable> get() const { return owned ? owned : back.lock(); }
+  };
+  void bind(const std::string& name, std::shared_ptr<Trackable> owned, std::weak_ptr<Trackable> back);
+  std::vector<Dependency> deps_;
   std::multimap<std::string, std::function<void(const std::shared_ptr<Trackable>&)>> pending_;
 };
 

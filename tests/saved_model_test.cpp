@@ -15,6 +15,7 @@
 #include "graph/control_flow.h"
 #include "graph/function.h"
 #include "saved_model.pb.h"
+#include "serialization/bundle.h"
 #include "serialization/graph_import.h"
 #include "serialization/npy.h"
 #include "serialization/saved_model.h"
@@ -582,6 +583,32 @@ TEST(SavedModelInterop, EmberLoadsKerasExportsWithFlattenAndAnLstm) {
 }
 
 const CoveredOps covered{op_name::PartitionedCall, op_name::StatefulPartitionedCall};
+
+// TensorFlow allows cycles in the object graph (a child naming its parent,
+// an object naming itself): the load links them, computes TensorFlow's
+// values, and frees every object with the root (back edges do not own).
+TEST(SavedModelInterop, ACyclicObjectGraphLoadsAndIsFreedWithItsRoot) {
+  const std::string dir = tensorflow_models();
+  std::weak_ptr<saved_model::LoadedObject> root, child;
+  {
+    saved_model::Loaded loaded = saved_model::load(dir + "/cyclic");
+    EXPECT_EQ(check_calls(loaded, dir + "/cyclic.txt"), 1);  // TensorFlow's values
+    std::shared_ptr<saved_model::LoadedObject> c = loaded->child("child");
+    EXPECT_EQ(c->child("parent"), loaded.root());
+    EXPECT_EQ(c->child("itself"), c);
+    EXPECT_EQ(c->variable("v").read_value().to_vector<float>(), (std::vector<float>{0.25f, 4.f}));
+    root = loaded.root();
+    child = c;
+    // Saving it again walks the cycles once.
+    const std::string out = temp_dir("cyclic_resave");
+    Checkpoint::of_object(loaded.root()).write(out + "/ckpt");
+    EXPECT_EQ(bundle::Reader(out + "/ckpt").keys(),
+              (std::vector<std::string>{"_CHECKPOINTABLE_OBJECT_GRAPH", "child/v/.ATTRIBUTES/VARIABLE_VALUE",
+                                        "v/.ATTRIBUTES/VARIABLE_VALUE"}));
+  }
+  EXPECT_TRUE(root.expired()) << "the root outlived its last owner: the cycle leaks";
+  EXPECT_TRUE(child.expired());
+}
 
 // A function library whose calls fan out (f_k calls f_(k-1) twice): each
 // function is imported once and called as one op, so loading takes time

@@ -1,11 +1,13 @@
 """Writes SavedModels with TensorFlow for ember to load
 (tests/saved_model_test.cpp), each with a case file of TensorFlow's outputs.
 
-usage: make_saved_models.py DIR   (the committed copy: tests/data/tf_saved_models)
+usage: make_saved_models.py DIR [NAME...]   (the committed copy: tests/data/tf_saved_models)
 Writes DIR/<name>/ (a SavedModel) and DIR/<name>.txt for name in
 dense, loop, convnet, composites, keras_export (Keras 3's
 model.export), unknown_shapes, range_loop, fanout10,
-keras_flatten, keras_lstm, unknown_op, and DIR/x.npy (the dense model's input). Case lines (values as doubles, repr exact):
+keras_flatten, keras_lstm, unknown_op, cyclic (an object graph with
+cycles), and DIR/x.npy (the dense model's input); with NAMEs, only those
+of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
   `output INDEX DTYPE RANK DIMS... VALUES...` lines.
@@ -175,6 +177,40 @@ class UnknownOp(tf.Module):
         return tf.linalg.det(m)
 
 
+class Node(tf.Module):
+    def __init__(self, value):
+        super().__init__()
+        self.v = tf.Variable(value, name="v")
+
+
+class Cyclic(Node):
+    """A root whose child names it back, and a child naming itself."""
+
+    def __init__(self):
+        super().__init__([1.5, -2.0])
+        self.child = Node([0.25, 4.0])
+        self.child.parent = self
+        self.child.itself = self.child
+
+    @tf.function(input_signature=[tf.TensorSpec([2], tf.float32, name="x")])
+    def f(self, x):
+        return x * self.v + self.child.parent.child.v
+
+
+def cyclic(root):
+    m = Cyclic()
+    tf.saved_model.save(m, os.path.join(root, "cyclic"))
+    with open(os.path.join(root, "cyclic.txt"), "w") as out:
+        xv = np.array([2.0, -0.5], np.float32)
+        case(out, "f", [("x", xv)], [m.f(tf.constant(xv))])
+
+
+def main_only(root, names):
+    for name in names:
+        {"cyclic": cyclic}[name](root)
+    print("OK")
+
+
 def main(root):
     x = np.sin(np.arange(12) * 0.7 + 0.3).reshape(4, 3).astype(np.float32)
 
@@ -261,8 +297,12 @@ def main(root):
         case(out, "serve", [("keras_tensor_6", xl)], [tf.constant(lstm(xl))])
 
     tf.saved_model.save(UnknownOp(), os.path.join(root, "unknown_op"))
+    cyclic(root)
     print("OK")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if len(sys.argv) > 2:
+        main_only(sys.argv[1], sys.argv[2:])
+    else:
+        main(sys.argv[1])
