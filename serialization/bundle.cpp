@@ -29,13 +29,6 @@ std::string shard_name(const std::string& prefix, int shard, int num_shards) {
   return prefix + buf;
 }
 
-std::string temp_suffix() {
-  static thread_local std::mt19937_64 gen(std::random_device{}());
-  char buf[40];
-  std::snprintf(buf, sizeof buf, ".tempstate%016llx", static_cast<unsigned long long>(gen()));
-  return buf;
-}
-
 [[noreturn]] void io_error(const std::string& what, const std::string& file) {
   throw DataLoss(detail::str_cat("[checkpoint] ", what, " ", file, ": ", std::strerror(errno)));
 }
@@ -134,7 +127,7 @@ std::string encode_strings(const std::vector<std::string>& strings, uint32_t* en
 Writer::Writer(std::string prefix) : prefix_(std::move(prefix)) {
   // As TensorFlow: the prefix's directory is created when missing.
   if (std::filesystem::path(prefix_).has_parent_path()) files::create_dirs(files::dirname(prefix_));
-  std::string suffix = temp_suffix();
+  std::string suffix = files::temp_suffix(".tempstate");
   tmp_data_ = shard_name(prefix_, 0, 1) + suffix;
   tmp_index_ = prefix_ + ".index" + suffix;
   fd_ = ::open(tmp_data_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -49,12 +49,20 @@ std::string attribute_key(const std::string& path, const std::string& escaped_at
   return path + "/.ATTRIBUTES/" + escaped_attr;
 }
 
-void remove_temporaries(const std::string& dir, const std::string& name) {
-  if (!files::exists(dir)) return;
-  for (const std::string& file : files::list_dir(dir))
-    if ((file.starts_with(name + "-") && file.find(".tempstate") != std::string::npos) ||
-        file.starts_with("checkpoint.tmp"))
+std::vector<std::string> remove_temporaries(const std::string& dir, const std::string& name) {
+  std::vector<std::string> kept;
+  if (!files::exists(dir)) return kept;
+  for (const std::string& file : files::list_dir(dir)) {
+    const char* marker = file.starts_with(name + "-") && file.find(".tempstate") != std::string::npos ? ".tempstate"
+                         : file.starts_with("checkpoint.tmp")                                          ? ".tmp"
+                                                                                                       : nullptr;
+    if (!marker) continue;
+    if (files::left_by_dead_writer(file, marker))
       files::remove_file((fs::path(dir) / file).string());
+    else
+      kept.push_back(file);
+  }
+  return kept;
 }
 
 }  // namespace detail

@@ -36,8 +36,11 @@ std::vector<ObjectNode> breadth_first(const std::shared_ptr<Trackable>& root, st
 std::string attribute_key(const std::string& path, const std::string& escaped_attr);
 
 /// Deletes what a killed save of `name`-N checkpoints left in `dir`: the
-/// bundle writer's `*.tempstate*` files and the state file's `checkpoint.tmp*`.
-void remove_temporaries(const std::string& dir, const std::string& name);
+/// bundle writer's `*.tempstate*` files and the state file's `checkpoint.tmp*`
+/// whose writing process is gone (files::left_by_dead_writer). Returns the
+/// temporaries it kept: another live writer's (or this process's) saves in
+/// progress.
+std::vector<std::string> remove_temporaries(const std::string& dir, const std::string& name);
 
 }  // namespace ember::detail
 

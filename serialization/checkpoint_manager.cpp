@@ -5,6 +5,7 @@
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <set>
@@ -155,8 +156,10 @@ CheckpointManager::CheckpointManager(Checkpoint& checkpoint, std::string directo
     }
   }
   // A killed save's temporaries, and data without an index (a bundle never
-  // completed), of this manager's name: never a checkpoint, deleted.
-  detail::remove_temporaries(dir_, options_.checkpoint_name);
+  // completed), of this manager's name: never a checkpoint, deleted. Not
+  // another live writer's: its temporaries stay, and so does data whose
+  // index is still one of them (between a bundle's two renames).
+  const std::vector<std::string> in_progress = detail::remove_temporaries(dir_, options_.checkpoint_name);
   std::set<int64_t> complete, with_data;
   for (const std::string& file : files::list_dir(dir_)) {
     if (auto n = checkpoint_number(file, options_.checkpoint_name, ".index"))
@@ -164,8 +167,12 @@ CheckpointManager::CheckpointManager(Checkpoint& checkpoint, std::string directo
     else if (auto d = checkpoint_number(file, options_.checkpoint_name, ".data-00000-of-00001"))
       with_data.insert(*d);
   }
-  for (int64_t n : with_data)
-    if (!complete.count(n)) remove_checkpoint_files(prefix_ + "-" + std::to_string(n));
+  for (int64_t n : with_data) {
+    const std::string stem = options_.checkpoint_name + "-" + std::to_string(n) + ".";
+    const bool writing = std::any_of(in_progress.begin(), in_progress.end(),
+                                     [&](const std::string& f) { return f.starts_with(stem); });
+    if (!complete.count(n) && !writing) remove_checkpoint_files(prefix_ + "-" + std::to_string(n));
+  }
 }
 
 std::vector<std::string> CheckpointManager::checkpoints() const {

@@ -39,14 +39,26 @@ long crash_at() {
   return n;
 }
 
-std::string random_suffix() {
+}  // namespace
+
+std::string temp_suffix(const char* marker) {
   static thread_local std::mt19937_64 gen(std::random_device{}());
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(gen()));
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%s-%ld-%016llx", marker, static_cast<long>(::getpid()),
+                static_cast<unsigned long long>(gen()));
   return buf;
 }
 
-}  // namespace
+bool left_by_dead_writer(const std::string& file, const char* marker) {
+  const std::string tag = std::string(marker) + "-";
+  const size_t at = file.find(tag);
+  if (at == std::string::npos) return true;  // no writer's id: an older ember's leftover
+  const char* digits = file.c_str() + at + tag.size();
+  char* end = nullptr;
+  const long pid = std::strtol(digits, &end, 10);
+  if (end == digits || *end != '-' || pid <= 0) return true;
+  return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
 
 void crash_point(const char* /*what*/, const std::string& /*path*/) {
   static std::atomic<long> count{0};
@@ -81,7 +93,7 @@ void remove_file(const std::string& path) {
 }
 
 void write_atomically(const std::string& file, const std::string& contents) {
-  std::string tmp = file + ".tmp" + random_suffix();
+  std::string tmp = file + temp_suffix(".tmp");
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("create", tmp, errno);
   try {

@@ -15,8 +15,17 @@ namespace ember::files {
 /// Counts a crash point and dies at the one EMBER_CRASH_AT names.
 void crash_point(const char* what, const std::string& path);
 
+/// A temporary file's suffix: `marker`, the writing process's id and a
+/// random part (".tempstate-4242-9f3c..."), so a sweep can tell a killed
+/// writer's leftovers from another live writer's work in progress.
+std::string temp_suffix(const char* marker);
+/// Whether temporary `file` (named with temp_suffix(marker)) was left by a
+/// process that is gone: its id names no process. A name without an id
+/// (an older ember's) counts as gone; this process's own are not.
+bool left_by_dead_writer(const std::string& file, const char* marker);
+
 /// Writes `contents` to a temporary file beside `file` (named
-/// `file + ".tmp" + random`), syncs it, renames it over `file` and syncs the
+/// `file + temp_suffix(".tmp")`), syncs it, renames it over `file` and syncs the
 /// directory: readers see the old or the new contents, never a mix.
 void write_atomically(const std::string& file, const std::string& contents);
 /// rename(2), then a sync of the target's directory.

@@ -3,6 +3,9 @@
 // objects, ember's checkpoint read by TensorFlow (where Python with
 // TensorFlow is present), restore-on-creation, the manager, bad input, and
 // a mutation fuzz loop over a valid checkpoint.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -555,6 +558,51 @@ TEST(CheckpointTest, AManagerNeverDeletesCheckpointsItDoesNotManage) {
 // checkpoints and checkpoint_interval skips saves too close to the last;
 // restore_or_initialize restores the latest or calls init_fn; a number
 // given names the checkpoint.
+// A manager (and Checkpoint::save) sweeps what killed saves left: only
+// theirs. Another process saving into the same directory right now (or a
+// thread of this one) keeps its temporaries, and the data file its index is
+// about to join; a writer that is gone, or an older ember's nameless
+// temporaries, are swept.
+TEST(CheckpointTest, TheSweepLeavesALiveWritersSaveAlone) {
+  const std::string dir = temp_dir("sweep");
+  const pid_t dead = ::fork();
+  ASSERT_GE(dead, 0);
+  if (dead == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);  // its id now names no process
+  auto touch = [&](const std::string& name) { std::ofstream(dir + "/" + name) << "bytes"; };
+  const std::string live = std::to_string(::getpid()), gone = std::to_string(dead);
+  const std::vector<std::string> kept = {
+      "ckpt-7.data-00000-of-00001",  // renamed into place; its index not yet
+      "ckpt-7.index.tempstate-" + live + "-00000000000000aa",
+      "ckpt-8.data-00000-of-00001.tempstate-" + live + "-00000000000000bb",
+      "checkpoint.tmp-" + live + "-00000000000000cc",
+  };
+  const std::vector<std::string> swept = {
+      "ckpt-3.data-00000-of-00001",  // its writer was killed between the renames
+      "ckpt-3.index.tempstate-" + gone + "-00000000000000dd",
+      "ckpt-4.data-00000-of-00001.tempstate-" + gone + "-00000000000000ee",
+      "checkpoint.tmp-" + gone + "-00000000000000ff",
+      "ckpt-5.data-00000-of-00001.tempstate0123456789abcdef",  // an older ember's: no writer's id
+      "ckpt-6.data-00000-of-00001",                            // data whose index no one writes
+  };
+  for (const auto& f : kept) touch(f);
+  for (const auto& f : swept) touch(f);
+  auto m = std::make_shared<MyModule>("m");
+  m->assign(constant(0.0, float64));
+  Checkpoint c({{"model", m}});
+  CheckpointManager mgr(c, dir, 2);
+  for (const auto& f : kept) EXPECT_TRUE(fs::exists(dir + "/" + f)) << f << " was deleted under its live writer";
+  for (const auto& f : swept) EXPECT_FALSE(fs::exists(dir + "/" + f)) << f << " was left";
+  // Checkpoint::save sweeps the same way.
+  for (const auto& f : swept) touch(f);
+  c.save(dir + "/ckpt");
+  for (const auto& f : kept) EXPECT_TRUE(fs::exists(dir + "/" + f)) << f << " was deleted under its live writer";
+  for (const auto& f : swept)
+    if (f.find("tempstate") != std::string::npos || f.starts_with("checkpoint.tmp")) {
+      EXPECT_FALSE(fs::exists(dir + "/" + f)) << f << " was left";
+    }
+}
+
 TEST(CheckpointTest, ManagerStepCounterIntervalAndRestoreOrInitialize) {
   std::string dir = temp_dir("manager_steps");
   auto m = std::make_shared<MyModule>("m");
