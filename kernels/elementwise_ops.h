@@ -4,11 +4,15 @@
 // binary_bool) as templates over the functor, and registers the list with
 //   #define REG(OP, LAUNCHER, FUNCTOR) EMBER_REGISTER_KERNEL(op_name::OP, CPU, LAUNCHER<FUNCTOR>);
 //   EMBER_ELEMENTWISE_FUNCTOR_OPS(REG)
+// (or its parts, EMBER_ELEMENTWISE_UNARY_OPS, _ARITHMETIC_OPS and
+// _COMPARISON_OPS, one per file so that they compile in parallel).
 // The ops with kernels of their own (Cast, LogicalNot, SelectV2) register apart.
 #pragma once
 
 // clang-format off
 #define EMBER_ELEMENTWISE_FUNCTOR_OPS(X) \
+  EMBER_ELEMENTWISE_UNARY_OPS(X) EMBER_ELEMENTWISE_ARITHMETIC_OPS(X) EMBER_ELEMENTWISE_COMPARISON_OPS(X)
+#define EMBER_ELEMENTWISE_UNARY_OPS(X) \
   X(Neg, unary_numeric, fn::Neg) \
   X(Abs, unary_numeric, fn::Abs) \
   X(Sign, unary_numeric, fn::Sign) \
@@ -33,7 +37,8 @@
   X(Erf, unary_float, fn::Erf) \
   X(Floor, unary_float, fn::Floor) \
   X(Ceil, unary_float, fn::Ceil) \
-  X(Round, unary_float, fn::Round) \
+  X(Round, unary_float, fn::Round)
+#define EMBER_ELEMENTWISE_ARITHMETIC_OPS(X) \
   X(AddV2, binary_numeric, fn::Add) \
   X(Sub, binary_numeric, fn::Sub) \
   X(Mul, binary_numeric, fn::Mul) \
@@ -44,7 +49,8 @@
   X(ReluGrad, binary_numeric, fn::ReluGrad) \
   X(Minimum, binary_numeric, fn::Minimum) \
   X(FloorDiv, binary_numeric, fn::FloorDiv) \
-  X(FloorMod, binary_numeric, fn::FloorMod) \
+  X(FloorMod, binary_numeric, fn::FloorMod)
+#define EMBER_ELEMENTWISE_COMPARISON_OPS(X) \
   X(Equal, compare, fn::Equal) \
   X(NotEqual, compare, fn::NotEqual) \
   X(Less, compare, fn::Less) \

@@ -1,46 +1,15 @@
-// CUDA launchers for the elementwise functors of kernels/functors.h (the
-// same math the CPU runs; the 16-bit floats through fn::InFloat): flat
-// grid-stride loops with 16-byte accesses when shapes agree, an indexer when
-// inputs broadcast.
+// What the CUDA elementwise kernels share (elementwise_unary.cu,
+// elementwise_arithmetic.cu, elementwise_compare.cu): the same math the CPU
+// runs (the 16-bit floats through fn::InFloat), flat grid-stride loops with
+// 16-byte accesses when shapes agree, an indexer when inputs broadcast.
+// Three files so that the instantiations compile in parallel; the kernels
+// have internal linkage, each file its own.
+#pragma once
+
 #include "kernels/cuda/common.cuh"
-#include "core/op_names.h"
-#include "kernels/elementwise_ops.h"
 #include "kernels/functors.h"
 
 namespace ember::cuda {
-
-Indexer make_indexer(const TensorShape& out, std::span<const Tensor> inputs, const char* api) {
-  int r = out.rank();
-  // Per-input strides over the output's dimensions, then collapse neighbours.
-  int64_t raw[3][64] = {};
-  EMBER_CHECK(r <= 64, Unimplemented, "[", api, "] rank ", r, " on CUDA");
-  for (size_t k = 0; k < inputs.size(); ++k) {
-    const TensorShape& s = inputs[k].shape();
-    Dims cs = contiguous_strides(s);
-    for (int i = 0; i < s.rank(); ++i)
-      raw[k][i + r - s.rank()] = s.dim(i) == 1 ? 0 : cs[static_cast<size_t>(i)];
-  }
-  Indexer ix;
-  for (int i = 0; i < r; ++i) {
-    int64_t d = out.dim(i);
-    if (d == 1) continue;
-    bool merge = ix.rank > 0;
-    for (size_t k = 0; merge && k < inputs.size(); ++k)
-      merge = ix.strides[k][ix.rank - 1] == raw[k][i] * d;
-    if (merge) {
-      ix.dims[ix.rank - 1] *= d;
-      for (size_t k = 0; k < inputs.size(); ++k) ix.strides[k][ix.rank - 1] = raw[k][i];
-    } else {
-      EMBER_CHECK(ix.rank < kMaxRank, Unimplemented, "[", api, "] broadcasting over more than ",
-                  kMaxRank, " separate dimensions on CUDA");
-      ix.dims[ix.rank] = d;
-      for (size_t k = 0; k < inputs.size(); ++k) ix.strides[k][ix.rank] = raw[k][i];
-      ++ix.rank;
-    }
-  }
-  return ix;
-}
-
 namespace {
 
 // Flat kernels move N elements per thread with one 16-byte access where the
@@ -154,82 +123,6 @@ void launch_binary(KernelContext& c, F f) {
   }
   EMBER_CUDA_LAUNCHED();
 }
-
-template <typename F>
-void unary_float(KernelContext& c) {
-  F f{};
-  if constexpr (requires { f.configure(c.attrs); }) f.configure(c.attrs);
-  DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t),
-                        (launch_unary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(f))));
-}
-template <typename F>
-void unary_numeric(KernelContext& c) {
-  DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t),
-                     (launch_unary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
-}
-void logical_not(KernelContext& c) { launch_unary<bool, bool>(c, fn::LogicalNot{}); }
-
-template <typename To>
-void cast_from(KernelContext& c) {
-  DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_ALL(t, unsupported_dtype(c, t), (launch_unary<scalar_t, To>(c, fn::CastTo<To>{})));
-}
-void cast(KernelContext& c) {
-  DType t = c.outputs[0].dtype();
-  EMBER_SWITCH_ALL(t, unsupported_dtype(c, t), cast_from<scalar_t>(c));
-}
-
-template <typename F>
-void binary_numeric(KernelContext& c) {
-  DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t),
-                     (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
-}
-template <typename F>
-void binary_float(KernelContext& c) {
-  DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t),
-                        (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
-}
-template <typename F>
-void compare(KernelContext& c) {
-  DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_ALL(t, unsupported_dtype(c, t),
-                   (launch_binary<scalar_t, bool>(c, fn::computed_as<scalar_t>(F{}))));
-}
-template <typename F>
-void binary_bool(KernelContext& c) {
-  launch_binary<bool, bool>(c, F{});
-}
-
-template <typename T>
-void select_typed(KernelContext& c) {
-  int64_t n = c.outputs[0].num_elements();
-  if (n == 0) return;
-  cudaStream_t s = prepare(c);
-  Indexer ix = make_indexer(c.outputs[0].shape(), c.inputs, "where");
-  select_kernel<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const bool*>(c.inputs[0].raw_data()),
-                                                   static_cast<const T*>(c.inputs[1].raw_data()),
-                                                   static_cast<const T*>(c.inputs[2].raw_data()),
-                                                   static_cast<T*>(c.outputs[0].raw_data()), n, ix);
-  EMBER_CUDA_LAUNCHED();
-}
-void select(KernelContext& c) {
-  DType t = c.outputs[0].dtype();
-  EMBER_SWITCH_ALL(t, unsupported_dtype(c, t), select_typed<scalar_t>(c));
-}
-
-// clang-format off
-#define EMBER_REGISTER_FUNCTOR_OP(OP, LAUNCHER, FUNCTOR) \
-  EMBER_REGISTER_KERNEL(op_name::OP, CUDA, LAUNCHER<FUNCTOR>);
-EMBER_ELEMENTWISE_FUNCTOR_OPS(EMBER_REGISTER_FUNCTOR_OP)
-#undef EMBER_REGISTER_FUNCTOR_OP
-EMBER_REGISTER_KERNEL(op_name::LogicalNot, CUDA, logical_not);
-EMBER_REGISTER_KERNEL(op_name::Cast, CUDA, cast);
-EMBER_REGISTER_KERNEL(op_name::SelectV2, CUDA, select);
-// clang-format on
 
 }  // namespace
 }  // namespace ember::cuda

@@ -1,0 +1,93 @@
+// CPU kernels of the unary elementwise ops (the functors of
+// kernels/functors.h, LogicalNot and Cast).
+#include "core/op.h"
+#include "core/op_names.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vec.h"
+#include "kernels/elementwise_ops.h"
+#include "kernels/functors.h"
+
+namespace ember::cpu {
+namespace {
+
+using namespace elementwise;  // NOLINT: this file's vocabulary
+
+// float32 exp, sigmoid and tanh, 8 lanes at a time (kernels/cpu/vec.h; GCC
+// does not vectorise loops over fast_exp or libm's tanhf); the tail uses the
+// scalar functor.
+template <typename F>
+bool unary_float32_vectorised(const Tensor& x, Tensor& y) {
+  if constexpr (std::is_same_v<F, fn::Exp> || std::is_same_v<F, fn::Sigmoid> || std::is_same_v<F, fn::Tanh>) {
+    if (x.dtype() != float32) return false;
+    const float* px = static_cast<const float*>(x.raw_data());
+    float* py = static_cast<float*>(y.raw_data());
+    parallel_for(x.num_elements(), kParallelGrain, [&](int64_t b, int64_t e) {
+      int64_t i = b;
+      for (; i + 8 <= e; i += 8) {
+        vec::f8 v = vec::load(px + i);
+        if constexpr (std::is_same_v<F, fn::Exp>) {
+          vec::store(py + i, vec::exp8(v));
+        } else if constexpr (std::is_same_v<F, fn::Tanh>) {
+          vec::store(py + i, vec::tanh8(v));
+        } else {
+          vec::f8 en = vec::exp8(v < 0 ? v : -v);  // exp(-|x|): never overflows
+          vec::f8 one = vec::splat(1.0f);
+          vec::store(py + i, v >= 0 ? one / (one + en) : en / (one + en));
+        }
+      }
+      for (; i < e; ++i) py[i] = F{}(px[i]);
+    });
+    return true;
+  }
+  return false;
+}
+
+template <typename F>
+void unary_float(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  if (unary_float32_vectorised<F>(x, c.outputs[0])) return;
+  F f{};
+  if constexpr (requires { f.configure(c.attrs); }) f.configure(c.attrs);
+  EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()),
+                        unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(),
+                                   x.num_elements(), fn::computed_as<scalar_t>(f)));
+}
+
+template <typename F>
+void unary_numeric(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  EMBER_SWITCH_ARITH(x.dtype(), unsupported_dtype(c, x.dtype()),
+                     unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(),
+                                x.num_elements(), fn::computed_as<scalar_t>(F{})));
+}
+
+void logical_not_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  unary_loop(static_cast<const bool*>(x.raw_data()), static_cast<bool*>(c.outputs[0].raw_data()),
+             x.num_elements(), fn::LogicalNot{});
+}
+
+template <typename To>
+void cast_from(KernelContext& c, const Tensor& x, Tensor& y) {
+  EMBER_SWITCH_ALL(x.dtype(), unsupported_dtype(c, x.dtype()),
+                   unary_loop(static_cast<const scalar_t*>(x.raw_data()),
+                              static_cast<To*>(y.raw_data()), x.num_elements(), fn::CastTo<To>{}));
+}
+
+void cast_kernel(KernelContext& c) {
+  Tensor& y = c.outputs[0];
+  EMBER_SWITCH_ALL(y.dtype(), unsupported_dtype(c, y.dtype()), cast_from<scalar_t>(c, c.inputs[0], y));
+}
+
+// clang-format off
+#define EMBER_REGISTER_FUNCTOR_OP(OP, LAUNCHER, FUNCTOR) \
+  EMBER_REGISTER_KERNEL(op_name::OP, CPU, LAUNCHER<FUNCTOR>);
+EMBER_ELEMENTWISE_UNARY_OPS(EMBER_REGISTER_FUNCTOR_OP)
+#undef EMBER_REGISTER_FUNCTOR_OP
+EMBER_REGISTER_KERNEL(op_name::LogicalNot, CPU, logical_not_kernel);
+EMBER_REGISTER_KERNEL(op_name::Cast, CPU, cast_kernel);
+// clang-format on
+
+}  // namespace
+}  // namespace ember::cpu

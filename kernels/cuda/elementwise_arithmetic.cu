@@ -1,0 +1,31 @@
+// CUDA kernels of the binary arithmetic ops (the functors of
+// kernels/functors.h, with broadcasting).
+#include "core/op_names.h"
+#include "kernels/cuda/elementwise.cuh"
+#include "kernels/elementwise_ops.h"
+
+namespace ember::cuda {
+namespace {
+
+template <typename F>
+void binary_numeric(KernelContext& c) {
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t),
+                     (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
+}
+template <typename F>
+void binary_float(KernelContext& c) {
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t),
+                        (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
+}
+
+// clang-format off
+#define EMBER_REGISTER_FUNCTOR_OP(OP, LAUNCHER, FUNCTOR) \
+  EMBER_REGISTER_KERNEL(op_name::OP, CUDA, LAUNCHER<FUNCTOR>);
+EMBER_ELEMENTWISE_ARITHMETIC_OPS(EMBER_REGISTER_FUNCTOR_OP)
+#undef EMBER_REGISTER_FUNCTOR_OP
+// clang-format on
+
+}  // namespace
+}  // namespace ember::cuda
