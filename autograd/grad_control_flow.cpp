@@ -5,7 +5,7 @@
 // branch with a stateful op would run it again: refused. While: the loop
 // run again under a tape (below); TensorFlow's accumulators of the forward
 // loop's intermediates are not built, so not inside a trace.
-#include "autograd/grad_util.h"
+#include "core/ops/grad_util.h"
 #include "autograd/tape.h"
 
 namespace ember::autograd {

@@ -146,6 +146,12 @@ struct GradContext {
   /// data), returning an undefined tensor there.
   const std::vector<bool>* needed = nullptr;
   bool needs_grad(size_t i) const { return !needed || (*needed)[i]; }
+  /// The forward op's input `i`, its first input and first output, and the
+  /// gradient flowing into its first output.
+  const Tensor& in(size_t i) const { return inputs[i]; }
+  const Tensor& x() const { return inputs[0]; }
+  const Tensor& y() const { return outputs[0]; }
+  const Tensor& grad() const { return output_grads[0]; }
 };
 
 /// The kinds of attribute value, in AttrValue's order.

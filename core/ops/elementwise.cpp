@@ -5,6 +5,7 @@
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"
+#include "core/ops/grad_util.h"
 
 namespace ember {
 namespace {
@@ -306,3 +307,114 @@ Tensor bias_add(const Tensor& value, const Tensor& bias, const std::string& data
 }
 
 }  // namespace ember
+
+// ---- gradients ---------------------------------------------------------------------------------
+// Gradients of the elementwise ops. Broadcast
+// inputs get their gradient summed back to their shape.
+namespace ember::autograd {
+namespace {
+
+// clang-format off
+GRAD(op_name::Neg, kGradUsesNothing) { return {-c.grad()}; } END_GRAD;
+GRAD(op_name::Abs, kGradUsesInputs) { return {c.grad() * sign(c.x())}; } END_GRAD;
+GRAD(op_name::Sign, kGradUsesInputs) { return {zeros_like(c.x())}; } END_GRAD;                  // piecewise constant
+GRAD(op_name::Exp, kGradUsesOutputs) { return {c.grad() * c.y()}; } END_GRAD;                            // d exp(x) = exp(x) = y
+GRAD(op_name::Log, kGradUsesInputs) { return {c.grad() / c.x()}; } END_GRAD;
+GRAD(op_name::Log1p, kGradUsesInputs) { return {c.grad() / (c.x() + 1)}; } END_GRAD;
+GRAD(op_name::Expm1, kGradUsesOutputs) { return {c.grad() * (c.y() + 1)}; } END_GRAD;                    // d(e^x - 1) = e^x = y + 1
+GRAD(op_name::Sqrt, kGradUsesOutputs) { return {c.grad() * 0.5 / c.y()}; } END_GRAD;                     // 1 / (2 sqrt x)
+GRAD(op_name::Rsqrt, kGradUsesOutputs) { return {c.grad() * -0.5 * c.y() * c.y() * c.y()}; } END_GRAD;           // -x^(-3/2) / 2 = -y^3 / 2
+GRAD(op_name::Square, kGradUsesInputs) { return {c.grad() * 2 * c.x()}; } END_GRAD;
+GRAD(op_name::Reciprocal, kGradUsesOutputs) { return {-c.grad() * c.y() * c.y()}; } END_GRAD;                // -1/x^2 = -y^2
+GRAD(op_name::Sin, kGradUsesInputs) { return {c.grad() * cos(c.x())}; } END_GRAD;
+GRAD(op_name::Cos, kGradUsesInputs) { return {-c.grad() * sin(c.x())}; } END_GRAD;
+GRAD(op_name::Tanh, kGradUsesOutputs) { return {c.grad() * (1 - c.y() * c.y())}; } END_GRAD;                 // 1 - tanh^2
+GRAD(op_name::Sigmoid, kGradUsesOutputs) { return {c.grad() * c.y() * (1 - c.y())}; } END_GRAD;
+GRAD(op_name::Relu, kGradUsesInputs) { return {execute1(EMBER_OP(op_name::ReluGrad), {c.grad(), c.x()})}; } END_GRAD;
+GRAD(op_name::ReluGrad, kGradUsesInputs) {                                                     // linear in g; none for the features
+  return {execute1(EMBER_OP(op_name::ReluGrad), {c.grad(), c.in(1)}), kNone};
+} END_GRAD;
+GRAD(op_name::LeakyRelu, kGradUsesInputs) {
+  return {where(c.x() > 0, c.grad(), c.grad() * c.attrs.get<double>("alpha"))};
+} END_GRAD;
+GRAD(op_name::Elu, kGradUsesOutputs) { return {where(c.y() > 0, c.grad(), c.grad() * (c.y() + 1))}; } END_GRAD;       // e^x = y + 1 below 0
+GRAD(op_name::Selu, kGradUsesOutputs) {                                                        // scale·α·e^x = y + scale·α below 0
+  return {where(c.y() > 0, c.grad() * 1.0507009873554804934193349852946, c.grad() * (c.y() + 1.7580993408473768599402175208123))};
+} END_GRAD;
+GRAD(op_name::Softplus, kGradUsesInputs) { return {c.grad() * sigmoid(c.x())}; } END_GRAD;              // d log(1 + e^x) = sigmoid(x)
+GRAD(op_name::Erf, kGradUsesInputs) { return {c.grad() * (2 / std::sqrt(M_PI)) * exp(-square(c.x()))}; } END_GRAD;
+GRAD(op_name::Gelu, kGradUsesInputs) {
+  const Tensor& x = c.x();
+  if (c.attrs.get<bool>("approximate")) {
+    // y = x/2 (1 + tanh(u)), u = k (x + a x^3): dy = (1 + t)/2 + x/2 (1 - t^2) k (1 + 3 a x^2)
+    const double k = std::sqrt(2 / M_PI), a = 0.044715;
+    Tensor t = tanh(k * (x + a * x * x * x));
+    return {c.grad() * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * a * x * x))};
+  }
+  // y = x Φ(x): dy = Φ(x) + x φ(x)
+  Tensor cdf = 0.5 * (1 + erf(x * (1 / std::sqrt(2.0))));
+  Tensor pdf = exp(-0.5 * x * x) * (1 / std::sqrt(2 * M_PI));
+  return {c.grad() * (cdf + x * pdf)};
+} END_GRAD;
+GRAD(op_name::Identity, kGradUsesNothing) {                         // a copy: back to x's device
+  return {c.grad().device() == c.x().device() ? c.grad() : c.grad().to(c.x().device())};
+} END_GRAD;
+GRAD(op_name::Cast, kGradUsesNothing) {
+  if (!is_floating(c.x().dtype())) return {kNone};
+  return {cast(c.grad(), c.x().dtype())};
+} END_GRAD;
+
+GRAD(op_name::AddV2, kGradUsesNothing) { return {unbroadcast(c.grad(), c.in(0).shape()), unbroadcast(c.grad(), c.in(1).shape())}; } END_GRAD;
+GRAD(op_name::Sub, kGradUsesNothing) { return {unbroadcast(c.grad(), c.in(0).shape()), unbroadcast(-c.grad(), c.in(1).shape())}; } END_GRAD;
+GRAD(op_name::Mul, kGradUsesInputs) { return {unbroadcast(c.grad() * c.in(1), c.in(0).shape()), unbroadcast(c.grad() * c.in(0), c.in(1).shape())}; } END_GRAD;
+GRAD(op_name::RealDiv, kGradUsesInputs) {                                                     // d(a/b) = da/b - a db/b^2
+  return {unbroadcast(c.grad() / c.in(1), c.in(0).shape()), unbroadcast(-c.grad() * c.in(0) / (c.in(1) * c.in(1)), c.in(1).shape())};
+} END_GRAD;
+GRAD(op_name::Pow, kGradUsesAll) {                                                         // d a^b = b a^(b-1) da + a^b log(a) db
+  Tensor ga = c.grad() * c.in(1) * pow(c.in(0), c.in(1) - 1);
+  Tensor positive = c.in(0) > 0;
+  Tensor safe_a = where(positive, c.in(0), ones_like(c.in(0)));                   // log only where defined
+  Tensor gb = c.grad() * c.y() * where(positive, log(safe_a), zeros_like(c.in(0)));
+  return {unbroadcast(ga, c.in(0).shape()), unbroadcast(gb, c.in(1).shape())};
+} END_GRAD;
+GRAD(op_name::Maximum, kGradUsesInputs) {                                                     // ties go to a, as TensorFlow
+  Tensor pick_a = c.in(0) >= c.in(1), zero = zeros_like(c.grad());
+  return {unbroadcast(where(pick_a, c.grad(), zero), c.in(0).shape()), unbroadcast(where(pick_a, zero, c.grad()), c.in(1).shape())};
+} END_GRAD;
+GRAD(op_name::Minimum, kGradUsesInputs) {
+  Tensor pick_a = c.in(0) <= c.in(1), zero = zeros_like(c.grad());
+  return {unbroadcast(where(pick_a, c.grad(), zero), c.in(0).shape()), unbroadcast(where(pick_a, zero, c.grad()), c.in(1).shape())};
+} END_GRAD;
+GRAD(op_name::FloorMod, kGradUsesInputs) {                                                    // a - floor(a/b) b
+  return {unbroadcast(c.grad(), c.in(0).shape()), unbroadcast(-c.grad() * floordiv(c.in(0), c.in(1)), c.in(1).shape())};
+} END_GRAD;
+GRAD(op_name::SelectV2, kGradUsesInputs) {
+  const Tensor& cond = c.inputs[0];
+  Tensor zero = zeros_like(c.grad());
+  return {kNone, unbroadcast(where(cond, c.grad(), zero), c.inputs[1].shape()),
+          unbroadcast(where(cond, zero, c.grad()), c.inputs[2].shape())};
+} END_GRAD;
+// clang-format on
+
+// Piecewise-constant ops and integer division: no gradient (TensorFlow's
+// NotDifferentiable), rather than an error when a tape reaches them.
+[[maybe_unused]] const bool not_differentiable = [] {
+  for (const char* op : {op_name::Floor, op_name::Ceil, op_name::Round, op_name::FloorDiv, op_name::Div})
+    register_not_differentiable(op);
+  return true;
+}();
+
+GRAD(op_name::BiasAdd, kGradUsesNothing) {
+  return {c.grad(), execute1(EMBER_OP(op_name::BiasAddGrad), {c.grad()}, c.attrs)};
+} END_GRAD;
+// The adjoint of a sum over every axis but the channel one: a broadcast back.
+GRAD(op_name::BiasAddGrad, kGradUsesInputs) {
+  const Tensor& x = c.x();
+  bool nchw = c.attrs.get<std::string>("data_format") == "NCHW";
+  std::vector<int64_t> d(static_cast<size_t>(x.rank()), 1);
+  d[static_cast<size_t>(nchw ? 1 : x.rank() - 1)] = c.grad().dim(0);
+  return {broadcast_to(reshape(c.grad(), TensorShape(d)), x.shape())};
+} END_GRAD;
+
+}  // namespace
+}  // namespace ember::autograd

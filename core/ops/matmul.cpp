@@ -5,6 +5,7 @@
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"
+#include "core/ops/grad_util.h"
 
 namespace ember {
 namespace {
@@ -71,3 +72,25 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
 }
 
 }  // namespace ember
+
+// ---- gradients ---------------------------------------------------------------------------------
+// Gradients of the matrix products.
+namespace ember::autograd {
+namespace {
+
+// clang-format off
+// For C = op(A) op(B): dA and dB, by which operands were transposed.
+Grads matmul_grads(const Tensor& a, const Tensor& b, const Tensor& g, bool ta, bool tb) {
+  Tensor ga, gb;
+  if (!ta && !tb) { ga = matmul(g, b, false, true); gb = matmul(a, g, true, false); }
+  else if (!ta && tb) { ga = matmul(g, b); gb = matmul(g, a, true, false); }
+  else if (ta && !tb) { ga = matmul(b, g, false, true); gb = matmul(a, g); }
+  else { ga = matmul(b, g, true, true); gb = matmul(g, a, true, true); }
+  return {unbroadcast(ga, a.shape()), unbroadcast(gb, b.shape())};
+}
+GRAD(op_name::MatMul, kGradUsesInputs) { return matmul_grads(c.in(0), c.in(1), c.grad(), c.attrs.get<bool>("transpose_a"), c.attrs.get<bool>("transpose_b")); } END_GRAD;
+GRAD(op_name::BatchMatMulV2, kGradUsesInputs) { return matmul_grads(c.in(0), c.in(1), c.grad(), c.attrs.get<bool>("adj_x"), c.attrs.get<bool>("adj_y")); } END_GRAD;
+// clang-format on
+
+}  // namespace
+}  // namespace ember::autograd

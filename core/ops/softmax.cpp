@@ -8,6 +8,7 @@
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"
+#include "core/ops/grad_util.h"
 
 namespace ember {
 namespace {
@@ -154,3 +155,58 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
 }
 
 }  // namespace ember
+
+// ---- gradients ---------------------------------------------------------------------------------
+// Gradients of softmax and log_softmax, along the last
+// axis.
+namespace ember::autograd {
+namespace {
+
+// clang-format off
+GRAD(op_name::Softmax, kGradUsesOutputs) {                                                     // (g - Σ g y) y
+  return {(c.grad() - reduce_sum(c.grad() * c.y(), Ints{-1}, true)) * c.y()};
+} END_GRAD;
+GRAD(op_name::LogSoftmax, kGradUsesOutputs) {                                                  // g - Σ g · softmax
+  return {c.grad() - reduce_sum(c.grad(), Ints{-1}, true) * exp(c.y())};
+} END_GRAD;
+// clang-format on
+
+}  // namespace
+}  // namespace ember::autograd
+
+// The cross-entropies: g·backprop for the logits, plus, when a gradient
+// flows into the backprop output itself (a second derivative), the softmax
+// Jacobian applied to it: (gg - Σ gg·p)·p with p = softmax(logits). Dense
+// labels get -g·log_softmax(logits); sparse labels get none.
+namespace ember::autograd {
+namespace {
+
+// Either output gradient may be absent (undefined): it then adds nothing.
+Tensor add_defined(const Tensor& a, const Tensor& b) {
+  return !a.defined() ? b : !b.defined() ? a : a + b;
+}
+
+Tensor xent_logits_grad(const GradContext& c) {
+  Tensor grad;
+  if (c.grad().defined()) grad = expand_dims(c.grad(), -1) * c.outputs[1];
+  const Tensor& gg = c.output_grads[1];
+  if (gg.defined()) {
+    Tensor p = softmax(c.inputs[0]);
+    grad = add_defined(grad, (gg - reduce_sum(gg * p, Ints{-1}, true)) * p);
+  }
+  return grad;
+}
+
+GRAD(op_name::SoftmaxCrossEntropyWithLogits, kGradUsesInputs | kGradUsesOutputs) {
+  // backprop = softmax - labels, so a gradient into it reaches the labels negated.
+  Tensor labels;
+  if (c.grad().defined()) labels = expand_dims(c.grad(), -1) * -log_softmax(c.inputs[0]);
+  if (c.output_grads[1].defined()) labels = add_defined(labels, -c.output_grads[1]);
+  return {xent_logits_grad(c), labels};
+} END_GRAD;
+GRAD(op_name::SparseSoftmaxCrossEntropyWithLogits, kGradUsesInputs | kGradUsesOutputs) {
+  return {xent_logits_grad(c), kNone};
+} END_GRAD;
+
+}  // namespace
+}  // namespace ember::autograd

@@ -5,6 +5,7 @@
 #include "core/op_names.h"
 #include "core/ops/infer_util.h"
 #include "core/variable.h"
+#include "core/ops/grad_util.h"
 
 namespace ember {
 namespace {
@@ -61,3 +62,15 @@ EMBER_DEFINE_OP(op_name::AssignSubVariableOp).takes_resource().inputs(2)
 }  // namespace
 
 }  // namespace ember
+
+// ---- gradients ---------------------------------------------------------------------------------
+// Gradients of the variable ops.
+namespace ember::autograd {
+namespace {
+
+// clang-format off
+GRAD(op_name::ReadVariableOp, kGradUsesNothing) { return {c.grad()}; } END_GRAD;  // flows to the variable's handle
+// clang-format on
+
+}  // namespace
+}  // namespace ember::autograd

@@ -1,6 +1,8 @@
-// What every gradient file (autograd/grad_<family>.cpp) shares: the GRAD
-// macro that registers a gradient together with the forward values it reads,
-// the names x, y, g (a, b) for the forward op's values, and unbroadcast.
+// What the gradients (the "gradients" section of each core/ops/<family>.cpp)
+// share: the GRAD macro that registers a gradient together with the forward
+// values it reads, and unbroadcast. A gradient reads the forward op through
+// its GradContext: c.x() (input 0), c.in(i), c.y() (output 0), c.grad()
+// (the gradient flowing into output 0). Internal: not installed.
 //
 // A gradient is written with ordinary ops, so it runs on any device, inside a
 // traced function and under an outer tape (which is how higher-order
@@ -45,16 +47,8 @@ inline bool define_gradient(const char* op, uint8_t uses, GradFn fn) {
 
 }  // namespace ember::autograd
 
-/// GRAD(op_name::Exp, kGradUsesOutputs) { return {G * Y}; } END_GRAD;
+/// GRAD(op_name::Exp, kGradUsesOutputs) { return {c.grad() * c.y()}; } END_GRAD;
 #define GRAD(NAME, USES)                                                     \
   [[maybe_unused]] static const bool EMBER_CONCAT(grad_reg_, __COUNTER__) = \
       ::ember::autograd::define_gradient(NAME, USES, [](const GradContext& c) -> Grads
 #define END_GRAD )
-
-// The forward op's first input (x or a), second input (b), first output (y),
-// and the gradient flowing into that output (g).
-#define X c.inputs[0]
-#define A c.inputs[0]
-#define B c.inputs[1]
-#define Y c.outputs[0]
-#define G c.output_grads[0]
