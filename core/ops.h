@@ -289,7 +289,7 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
 /// gives a NaN loss on a GPU, as in TensorFlow.
 Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits);
 
-// ---- logging (core/ops/logging.cpp) ----------------------------------------------------
+// ---- print (core/ops/print.cpp) ------------------------------------------------------
 
 /// Prints `message`, then each tensor as NumPy formats it, separated by
 /// spaces, as one line on stderr (tf.print). An op (TensorFlow's `Print`),

@@ -34,7 +34,7 @@ Tensor make_list_tensor(std::shared_ptr<const TensorList> list, Device device);
 const TensorList& list_of(const Tensor& t, const char* api);
 
 /// The list ops (TensorFlow's TensorList* raw ops, one family: core/ops/list.cpp,
-/// kernels/list.cpp, autograd/grad_list.cpp, tests/list_test.cpp). Indices
+/// kernels/any_device/list.cpp, core/ops/list.cpp, tests/list_test.cpp). Indices
 /// are int32 tensors; `element_shape` may be partly unknown. graph/'s
 /// TensorArray is written with them, as are the accumulators of a loop's
 /// gradient.

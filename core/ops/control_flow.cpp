@@ -6,7 +6,7 @@
 // library whose calls fan out is imported once per function), whose
 // functions are traced ConcreteFunctions (core's FunctionBody).
 // The stateful forms run a function with a stateful op, and keep program
-// order. graph/control_flow.h builds them; kernels/control_flow.cpp runs them.
+// order. graph/control_flow.h builds them; kernels/any_device/control_flow.cpp runs them.
 #include "core/op.h"
 #include "core/op_names.h"
 

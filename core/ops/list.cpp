@@ -3,7 +3,7 @@
 // ember keeps the element shape and the element dtype as attributes where
 // TensorFlow takes the shape as an input (serialization/graph_def.cpp turns
 // them back). Their kernels move element handles, not elements, and read
-// indices on the host (kernels/list.cpp), so their outputs' shapes are known
+// indices on the host (kernels/any_device/list.cpp), so their outputs' shapes are known
 // only when they run.
 #include <map>
 

@@ -1,4 +1,4 @@
-// The logging ops: print, eagerly and in traced functions.
+// The print op: print, eagerly and in traced functions.
 #include <fstream>
 #include <sstream>
 

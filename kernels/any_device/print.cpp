@@ -1,4 +1,4 @@
-// Kernels of the logging ops. Printing reads values on the host (a GPU
+// Kernels of the print op. Printing reads values on the host (a GPU
 // tensor is copied over, which waits for its stream), so one implementation
 // serves every device. Values are written as tf.print writes them
 // (TensorFlow's SummarizeValue, print_v2): the shortest of 6 or 9 digits that
