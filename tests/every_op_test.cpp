@@ -14,12 +14,13 @@
 namespace ember::test {
 namespace {
 
-/// The case's input values, drawn once (the dtype rounds them).
+/// The case's input values, drawn once (each dtype rounds them): booleans
+/// as random 0s and 1s, everything else uniform in the input's range.
 std::vector<std::vector<double>> draw(const OpCase& c, uint32_t seed) {
+  const DType free = c.dtypes.front() == bool_ ? bool_ : float64;
   std::vector<std::vector<double>> vals;
   for (const OpInput& in : c.inputs)
-    vals.push_back(
-        random_values(in.shape.num_elements(), in.lo, in.hi, in.fixed.value_or(float64), seed++));
+    vals.push_back(random_values(in.shape.num_elements(), in.lo, in.hi, in.fixed.value_or(free), seed++));
   return vals;
 }
 
