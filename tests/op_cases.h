@@ -25,7 +25,9 @@ namespace ember::test {
 /// One input of a case.
 struct OpInput {
   TensorShape shape;
-  double lo = -2, hi = 2;  // random values drawn in [lo, hi], never 0
+  // Random values drawn in [lo, hi] and never 0, then rounded to the dtype
+  // (an integer may round to 0); a boolean case's are random 0s and 1s.
+  double lo = -2, hi = 2;
   /// The input's dtype whatever the case's dtype (none: the case's).
   std::optional<DType> fixed = std::nullopt;
   /// Handed to the body as a variable's handle (the runner makes the
