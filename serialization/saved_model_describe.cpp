@@ -1,36 +1,14 @@
 // The text dump of a SavedModel (saved_model_cli show --all).
 #include "serialization/saved_model.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
-
-#include <algorithm>
-#include <cstdio>
 #include <deque>
-#include <filesystem>
 #include <map>
-#include <random>
-#include <set>
 #include <sstream>
-#include <unordered_map>
-#include <unordered_set>
 
-#include <google/protobuf/stubs/logging.h>
-
-#include "core/context.h"
 #include "saved_model.pb.h"
-#include "serialization/saved_model_internal.h"
 #include "serialization/bundle.h"
-#include "serialization/checkpoint.h"
-#include "serialization/file_ops.h"
-#include "serialization/graph_def.h"
-#include "serialization/graph_import.h"
+#include "serialization/saved_model_internal.h"
 #include "serialization/tf_proto.h"
-#include "state/hash_table.h"
 
 namespace ember::saved_model {
 

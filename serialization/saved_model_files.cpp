@@ -1,41 +1,22 @@
 // The SavedModel directory transaction (a save replaces the model whole, or
 // not at all, crash or no crash) and reading saved_model.pb.
-#include "serialization/saved_model.h"
+#include "serialization/saved_model_internal.h"
 
 #include <fcntl.h>
 #include <signal.h>
-#include <unistd.h>
+#include <stdio.h>
 
 #include <cerrno>
 #include <cstdlib>
-
-#include <algorithm>
-#include <cstdio>
-#include <deque>
 #include <filesystem>
-#include <map>
-#include <random>
-#include <set>
-#include <sstream>
-#include <unordered_map>
-#include <unordered_set>
 
 #include <google/protobuf/stubs/logging.h>
 
-#include "core/context.h"
-#include "saved_model.pb.h"
-#include "serialization/saved_model_internal.h"
-#include "serialization/bundle.h"
-#include "serialization/checkpoint.h"
+#include "core/error.h"
 #include "serialization/file_ops.h"
-#include "serialization/graph_def.h"
-#include "serialization/graph_import.h"
-#include "serialization/tf_proto.h"
-#include "state/hash_table.h"
 
 namespace ember::saved_model::detail {
 
-namespace tf = tensorflow;
 namespace fs = std::filesystem;
 
 // Where a save on a file system without an atomic exchange keeps the old

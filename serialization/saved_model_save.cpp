@@ -2,34 +2,21 @@
 // signatures, the graph-mode saver, and the files (saved_model.h).
 #include "serialization/saved_model.h"
 
-#include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstdlib>
-
 #include <algorithm>
-#include <cstdio>
-#include <deque>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <random>
 #include <set>
-#include <sstream>
-#include <unordered_map>
 #include <unordered_set>
 
-#include <google/protobuf/stubs/logging.h>
-
-#include "core/context.h"
 #include "saved_model.pb.h"
-#include "serialization/saved_model_internal.h"
-#include "serialization/bundle.h"
 #include "serialization/checkpoint.h"
 #include "serialization/file_ops.h"
 #include "serialization/graph_def.h"
-#include "serialization/graph_import.h"
+#include "serialization/saved_model_internal.h"
 #include "serialization/tf_proto.h"
 #include "state/hash_table.h"
 
@@ -43,7 +30,6 @@ using ember::detail::CallArg;
 
 using tfproto::arg_name;
 using tfproto::set_shape;
-using tfproto::shape_of;
 tf::DataType tf_type(DType t) { return tfproto::data_type(t); }
 
 // A FunctionDef name's part from a function's name: letters, digits, '_'.
