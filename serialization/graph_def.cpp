@@ -125,13 +125,11 @@ class Emitter {
   std::unordered_map<std::string, std::pair<std::string, DType>> attr_inputs_;  // of the node being emitted
 };
 
-// The output arg names of TensorFlow's op `op` (OpDef::tf; "output" for an
-// op ember lacks).
-TensorFlowOutputArgs output_args_of(const std::string& op) {
-  const std::vector<const OpDef*> ops = registered_ops();
-  auto it = std::lower_bound(ops.begin(), ops.end(), op, [](const OpDef* d, const std::string& n) { return d->name < n; });
-  if (it == ops.end() || (*it)->name != op || (*it)->tf.outputs.empty()) return {{"output"}, false};
-  return {(*it)->tf.outputs, (*it)->tf.output_list};
+// The output arg names of `op`'s TensorFlow form (TfMapping::outputs; one
+// "output" by default).
+TensorFlowOutputArgs output_args_of(const OpDef& op) {
+  if (op.tf.outputs.empty()) return {{"output"}, false};
+  return {op.tf.outputs, op.tf.output_list};
 }
 
 // TensorFlow has no Gelu op: tf.nn.gelu is written with its ops, and so is
@@ -211,8 +209,14 @@ void Emitter::emit_op(int index) {
   const Node& n = g_.nodes[static_cast<size_t>(index)];
   const OpDef& op = *n.op;
   const TfMapping& tf = op.tf;
-  if (op.name == op_name::Gelu) return emit_gelu(index);
-  EMBER_CHECK(!tf.composite, Internal, "[graph_def] op ", op.name, " has no TensorFlow form written");
+  if (tf.composite) {
+    // Ops TensorFlow lacks (TfMapping::composite), written with its ops.
+    static const std::unordered_map<std::string, void (Emitter::*)(int)> expansions = {
+        {op_name::Gelu, &Emitter::emit_gelu}};
+    auto it = expansions.find(op.name);
+    EMBER_CHECK(it != expansions.end(), Internal, "[graph_def] op ", op.name, " is a composite with no expansion");
+    return (this->*it->second)(index);
+  }
   tf::NodeDef def;
   def.set_name(n.name);
   def.set_op(op.name);
@@ -281,7 +285,7 @@ void Emitter::emit_op(int index) {
   for (const auto& [name, value] : n.attrs.entries())
     if (const auto* f = std::get_if<FunctionRef>(&value); f && *f) functions.push_back(*f);
 
-  const TensorFlowOutputArgs args = output_args_of(op.name);
+  const TensorFlowOutputArgs args = output_args_of(op);
   std::vector<std::string> refs;
   for (size_t i = 0; i < n.outputs.size(); ++i) {
     EMBER_CHECK(args.list || i < args.names.size(), Internal, "[graph_def] op ", op.name, " has more outputs than names");
@@ -407,7 +411,7 @@ tf::NodeDef identity(const std::string& name, const std::string& input, DType dt
 
 }  // namespace
 
-TensorFlowOutputArgs tensorflow_output_args(const std::string& op) { return output_args_of(op); }
+TensorFlowOutputArgs tensorflow_output_args(const std::string& op) { return output_args_of(op_def(op)); }
 
 std::string graph_def(const Graph& g) {
   tf::GraphDef def;

@@ -54,7 +54,8 @@ std::string graph_def_calling(const Graph& graph, const std::string& name);
 
 /// TensorFlow's output-arg names of op `op` as a FunctionDef refers to its
 /// outputs ("z" for AddV2, "product" for MatMul, ...); `list`: every output
-/// is an element of the one list arg named (SplitV's "output").
+/// is an element of the one list arg named (SplitV's "output"). From the
+/// op's TfMapping; NotFound for an op ember does not have.
 struct TensorFlowOutputArgs {
   std::vector<std::string> names;
   bool list = false;

@@ -209,9 +209,10 @@ Ref parse_ref(const std::string& s, const std::string& what) {
   return r;
 }
 
-// The position among a node's outputs of output `index` of output arg `arg`.
+// The position among a node's outputs of output `index` of output arg `arg`
+// (the ops ember runs as others have one output arg, or one list).
 int output_position(const std::string& op, const std::string& arg, int index) {
-  if (structural_ops().count(op)) return index;
+  if (structural_ops().count(op) || !ember_ops().count(op)) return index;
   TensorFlowOutputArgs args = tensorflow_output_args(op);
   if (args.list) return index;
   for (size_t i = 0; i < args.names.size(); ++i)
