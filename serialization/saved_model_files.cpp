@@ -3,10 +3,8 @@
 #include "serialization/saved_model_internal.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 
-#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 
@@ -83,13 +81,13 @@ void swap_in(const std::string& tmp, const std::string& dir) {
 // directories whose process is gone.
 void sweep_temporaries(const std::string& target) {
   const fs::path t(target);
-  const std::string prefix = t.filename().string() + ".tmp-";
+  const std::string base = t.filename().string();
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(t.has_parent_path() ? t.parent_path() : fs::path("."), ec)) {
     std::string name = e.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    long pid = std::atol(name.c_str() + prefix.size());
-    if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) fs::remove_all(e.path(), ec);
+    if (name.rfind(base + ".tmp-", 0) != 0) continue;
+    // (the suffix alone: the model's own name may hold ".tmp-")
+    if (files::left_by_dead_writer(name.substr(base.size()), ".tmp")) fs::remove_all(e.path(), ec);
   }
 }
 

@@ -2,8 +2,6 @@
 // signatures, the graph-mode saver, and the files (saved_model.h).
 #include "serialization/saved_model.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -799,7 +797,7 @@ void save(const std::shared_ptr<Trackable>& root, const std::string& dir, const 
   files::create_dirs(parent);
   recover_aside(target);
   sweep_temporaries(target);
-  std::string tmp = target + ".tmp-" + std::to_string(::getpid()) + "-" + uuid_string().substr(0, 8);
+  std::string tmp = target + files::temp_suffix(".tmp");
   try {
     files::create_dirs(tmp + "/variables");
     files::create_dirs(tmp + "/assets");
