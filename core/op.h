@@ -181,6 +181,9 @@ struct AttrDecl {
 using InferFn = void (*)(InferContext&);
 using KernelFn = void (*)(KernelContext&);
 using GradFn = std::function<std::vector<Tensor>(const GradContext&)>;
+/// An op written with other ops (TfMapping::composite): its inputs and
+/// attributes to its outputs.
+using DecomposeFn = std::vector<Tensor> (*)(std::span<const Tensor> inputs, const Attrs& attrs);
 
 enum class Differentiability : uint8_t { Unknown, Differentiable, NotDifferentiable };
 
@@ -250,8 +253,9 @@ struct TfMapping {
   std::vector<std::pair<std::string, AttrValue>> dropped_attrs;
   // TensorFlow takes int32 where ember takes int64 too: int64 inputs are cast.
   bool int32_indices = false;
-  // TensorFlow has no such op: the export writes it with TensorFlow's ops.
-  bool composite = false;
+  // TensorFlow has no such op: the export traces this function of ember's
+  // ops (its decomposition) and writes what it traced.
+  DecomposeFn composite = nullptr;
 };
 
 struct OpDef {
@@ -355,6 +359,10 @@ struct OpDef {
     reads_variables = true;
     return *this;
   }
+  OpDef& set_grad_sees_undefined() {
+    grad_sees_undefined = true;
+    return *this;
+  }
   OpDef& not_differentiable() {
     differentiability = Differentiability::NotDifferentiable;
     return *this;
@@ -406,8 +414,11 @@ struct OpDef {
     tf.int32_indices = true;
     return *this;
   }
-  OpDef& tf_composite() {
-    tf.composite = true;
+  /// TensorFlow lacks the op: it is exported as `decomposition` written with
+  /// ember's ops (each TensorFlow's, or a composite itself), traced with the
+  /// node's inputs and attributes; it must give the op's outputs.
+  OpDef& tf_composite(DecomposeFn decomposition) {
+    tf.composite = decomposition;
     return *this;
   }
   bool has_kernel(DeviceKind k) const { return kernels[static_cast<int>(k)] != nullptr; }

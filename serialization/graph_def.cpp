@@ -8,8 +8,10 @@
 
 #include "core/op_names.h"
 #include "core/ops.h"
+#include "autograd/tape.h"
 #include "core/variable.h"
 #include "graph/control_flow.h"
+#include "graph/graph.h"
 #include "graph.pb.h"
 #include "serialization/bundle.h"
 #include "serialization/tf_proto.h"
@@ -96,7 +98,7 @@ class Emitter {
   }
 
   void emit_op(int index);
-  void emit_gelu(int index);
+  void emit_composite(int index);
   DType dtype_of(const Node& n, DTypeOf d) const;
   std::string attr_as_input(const Node& n, const TfInputAttr& a);
   /// The functions the emitted nodes call (control flow), each once.
@@ -130,40 +132,6 @@ class Emitter {
 TensorFlowOutputArgs output_args_of(const OpDef& op) {
   if (op.tf.outputs.empty()) return {{"output"}, false};
   return {op.tf.outputs, op.tf.output_list};
-}
-
-// TensorFlow has no Gelu op: tf.nn.gelu is written with its ops, and so is
-// ember's node, as tf.nn.gelu writes it (the last Mul takes the node's name).
-void Emitter::emit_gelu(int index) {
-  const Node& n = g_.nodes[static_cast<size_t>(index)];
-  const DType dtype = g_.spec(n.inputs[0]).dtype;
-  auto node = [&](const std::string& name, const char* op, std::vector<std::string> inputs, const char* out) {
-    tf::NodeDef def;
-    def.set_name(name == n.name ? name : unique(name));
-    def.set_op(op);
-    for (const std::string& in : inputs) def.add_input(in);
-    (*def.mutable_attr())["T"] = type_attr(dtype);
-    nodes.push_back(def);
-    return node_ref(def.name(), out, 0, 0);
-  };
-  const std::string x = ref(n.inputs[0]);
-  const std::string base = n.name + "/";
-  std::string inner;  // 1 + erf(x / √2), or 1 + tanh(√(2/π)·(x + 0.044715·x³))
-  if (n.attrs.get<bool>("approximate")) {
-    std::string cube = node(base + "Pow", op_name::Pow, {x, add_scalar(base + "three", 3, dtype)}, "z");
-    std::string term = node(base + "mul", op_name::Mul, {add_scalar(base + "coefficient", 0.044715, dtype), cube}, "z");
-    std::string sum = node(base + "add", op_name::AddV2, {x, term}, "z");
-    std::string scaled =
-        node(base + "mul_1", op_name::Mul, {add_scalar(base + "sqrt_2_over_pi", 0.7978845608028654, dtype), sum}, "z");
-    inner = node(base + "Tanh", op_name::Tanh, {scaled}, "y");
-  } else {
-    std::string quotient =
-        node(base + "truediv", op_name::RealDiv, {x, add_scalar(base + "sqrt_2", 1.4142135623730951, dtype)}, "z");
-    inner = node(base + "Erf", op_name::Erf, {quotient}, "y");
-  }
-  std::string one_plus = node(base + "add_1", op_name::AddV2, {add_scalar(base + "one", 1, dtype), inner}, "z");
-  std::string half_x = node(base + "mul_2", op_name::Mul, {add_scalar(base + "half", 0.5, dtype), x}, "z");
-  set_refs(index, {node(n.name, op_name::Mul, {half_x, one_plus}, "z")});
 }
 
 DType Emitter::dtype_of(const Node& n, DTypeOf d) const {
@@ -209,14 +177,7 @@ void Emitter::emit_op(int index) {
   const Node& n = g_.nodes[static_cast<size_t>(index)];
   const OpDef& op = *n.op;
   const TfMapping& tf = op.tf;
-  if (tf.composite) {
-    // Ops TensorFlow lacks (TfMapping::composite), written with its ops.
-    static const std::unordered_map<std::string, void (Emitter::*)(int)> expansions = {
-        {op_name::Gelu, &Emitter::emit_gelu}};
-    auto it = expansions.find(op.name);
-    EMBER_CHECK(it != expansions.end(), Internal, "[graph_def] op ", op.name, " is a composite with no expansion");
-    return (this->*it->second)(index);
-  }
+  if (tf.composite) return emit_composite(index);
   tf::NodeDef def;
   def.set_name(n.name);
   def.set_op(op.name);
@@ -293,6 +254,49 @@ void Emitter::emit_op(int index) {
     int in_arg = args.list ? static_cast<int>(i) : 0;
     refs.push_back(node_ref(n.name, arg, static_cast<int>(i), in_arg));
   }
+  set_refs(index, std::move(refs));
+}
+
+void emit_body(Emitter& e, const Graph& g);
+
+// An op TensorFlow lacks (TfMapping::composite): its decomposition, traced
+// with placeholders of the node's inputs and its attributes, emitted in its
+// place with every traced node named under the node's name.
+void Emitter::emit_composite(int index) {
+  const Node& n = g_.nodes[static_cast<size_t>(index)];
+  Graph sub;
+  std::vector<NodeOutput> outputs;
+  {
+    TapeIsolation isolation;  // the trace is no user's computation
+    Tracer tracer(sub, /*may_create_variables=*/false, /*first_trace_made_none=*/false);
+    TraceScope scope(tracer);
+    std::vector<Tensor> inputs;
+    for (NodeOutput in : n.inputs) {
+      const OutputSpec& spec = g_.spec(in);
+      inputs.push_back(tracer.placeholder(spec.dtype, spec.shape, "input"));
+    }
+    std::vector<Tensor> outs = n.op->tf.composite(inputs, n.attrs);
+    EMBER_CHECK(outs.size() == n.outputs.size(), Internal, "[graph_def] the decomposition of ", n.op->name, " gives ",
+                outs.size(), " outputs, the op ", n.outputs.size());
+    for (const Tensor& t : outs) outputs.push_back(tracer.output_of(t));
+  }
+  EMBER_CHECK(sub.captures.empty(), Internal, "[graph_def] the decomposition of ", n.op->name,
+              " captures a tensor; it may only make small constants");
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const OutputSpec& got = sub.spec(outputs[i]);
+    EMBER_CHECK(got.dtype == n.outputs[i].dtype, Internal, "[graph_def] the decomposition of ", n.op->name,
+                " gives output ", i, " as ", dtype_name(got.dtype), ", the op ", dtype_name(n.outputs[i].dtype));
+  }
+  for (Node& t : sub.nodes) t.name = unique(n.name + "/" + t.name);
+  Emitter inner(sub, function_);
+  inner.names_ = names_;
+  for (size_t i = 0; i < n.inputs.size(); ++i) inner.set_refs(sub.arguments[i], {ref(n.inputs[i])});
+  emit_body(inner, sub);
+  nodes.insert(nodes.end(), inner.nodes.begin(), inner.nodes.end());
+  functions.insert(functions.end(), inner.functions.begin(), inner.functions.end());
+  names_ = std::move(inner.names_);
+  std::vector<std::string> refs;
+  for (NodeOutput o : outputs) refs.push_back(inner.ref(o));
   set_refs(index, std::move(refs));
 }
 

@@ -76,6 +76,15 @@ void infer_select(InferContext& c) {
   c.outputs.push_back({c.inputs[1].dtype(), infer::broadcast(c, s, c.inputs[2].shape())});
 }
 
+// TensorFlow has no Gelu op: tf.nn.gelu's ops, as it writes them.
+std::vector<Tensor> gelu_decomposition(std::span<const Tensor> in, const Attrs& attrs) {
+  const Tensor& x = in[0];
+  Tensor inner = attrs.get<bool>("approximate")  // 1 + tanh(√(2/π)·(x + 0.044715·x³)), or 1 + erf(x/√2)
+                     ? tanh(0.7978845608028654 * (x + 0.044715 * pow(x, scalar_like(x, 3))))
+                     : erf(x / 1.4142135623730951);
+  return {0.5 * x * (1.0 + inner)};
+}
+
 // clang-format off
 EMBER_DEFINE_OP(op_name::Neg).inputs(1).api("neg").set_infer(infer_unary_signed).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Abs).inputs(1).api("abs").set_infer(infer_unary_numeric).tf_outputs({"y"});
@@ -93,7 +102,7 @@ EMBER_DEFINE_OP(op_name::Cos).inputs(1).api("cos").set_infer(infer_unary_float).
 EMBER_DEFINE_OP(op_name::Tanh).inputs(1).api("tanh").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Sigmoid).inputs(1).api("sigmoid").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Relu).inputs(1).api("relu").set_infer(infer_unary_numeric).tf_outputs({"activations"});
-EMBER_DEFINE_OP(op_name::Gelu).inputs(1).attr("approximate", AttrKind::Bool).api("gelu").set_infer(infer_unary_float).tf_composite();
+EMBER_DEFINE_OP(op_name::Gelu).inputs(1).attr("approximate", AttrKind::Bool).api("gelu").set_infer(infer_unary_float).tf_composite(gelu_decomposition);
 EMBER_DEFINE_OP(op_name::LeakyRelu).inputs(1).attr("alpha", AttrKind::Float).api("leaky_relu").set_infer(infer_unary_float).tf_outputs({"activations"});
 EMBER_DEFINE_OP(op_name::Elu).inputs(1).api("elu").set_infer(infer_unary_float).tf_outputs({"activations"});
 EMBER_DEFINE_OP(op_name::Selu).inputs(1).api("selu").set_infer(infer_unary_float).tf_outputs({"activations"});
