@@ -81,6 +81,23 @@ std::vector<Figure> log_softmax_bench() {
   return {{"log_softmax", 8.0 * 4096 * 1024 / t / 1e9, "GB/s"}};
 }
 
+// Fused attention, causal, q/k/v [32, 4, 128, 64] float32: forward, then
+// backward for q, k and v; 4·B·H·S²·D flops forward and twice that backward.
+std::vector<Figure> attention_bench() {
+  DeviceScope scope(g_device);
+  const TensorShape shape{32, 4, 128, 64};
+  Tensor q = random::normal(shape), k = random::normal(shape), v = random::normal(shape);
+  double t = bench::time_per_call(
+      [&] {
+        GradientTape tape;
+        for (const Tensor* x : {&q, &k, &v}) tape.watch(*x);
+        Tensor o = scaled_dot_product_attention(q, k, v, {.causal = true});
+        auto grads = tape.gradient(o, {q, k, v});
+      },
+      3, 7, 2, sync);
+  return {{"attention", 3 * 4.0 * 32 * 4 * 128 * 128 * 64 / t / 1e9, "GFLOP/s"}};
+}
+
 // The cnn model's two convolutions at batch 64 (VALID, stride 1): forward,
 // input gradient and filter gradient of each, 2·N·Ho·Wo·Co·Kh·Kw·Ci flops a pass.
 std::vector<Figure> conv2d_bench() {
@@ -399,6 +416,7 @@ int main(int argc, char** argv) {
                        {"sum_16M", sum_16m},
                        {"matmul_1024", matmul_1024},
                        {"log_softmax", log_softmax_bench},
+                       {"attention", attention_bench},
                        {"conv2d", conv2d_bench},
                        {"trace", trace_bench},
                        {"while_1000", while_bench},

@@ -57,6 +57,21 @@ std::vector<Figure> log_softmax_bench() {
   return {{"log_softmax", 8.0 * 4096 * 1024 / t / 1e9, "GB/s"}};
 }
 
+// Fused attention, causal, q/k/v [32, 4, 128, 64] float32: forward, then
+// backward for q, k and v (torch's scaled_dot_product_attention).
+std::vector<Figure> attention_bench() {
+  auto opts = torch::TensorOptions().requires_grad(true);
+  auto q = torch::randn({32, 4, 128, 64}, opts), k = torch::randn({32, 4, 128, 64}, opts),
+       v = torch::randn({32, 4, 128, 64}, opts);
+  double t = bench::time_per_call(
+      [&] {
+        auto o = at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);
+        auto grads = torch::autograd::grad({o}, {q, k, v}, {torch::ones_like(o)});
+      },
+      3, 7, 2);
+  return {{"attention", 3 * 4.0 * 32 * 4 * 128 * 128 * 64 / t / 1e9, "GFLOP/s"}};
+}
+
 std::vector<Figure> op_overhead_recorded() {
   auto a = torch::ones({1}, torch::requires_grad()), b = torch::ones({1});
   double t = bench::time_per_call([&] { auto c = a + b; }, 200000, 5, 1);
@@ -241,6 +256,7 @@ int main(int argc, char** argv) {
                      {"sum_16M", sum_16m},
                      {"matmul_1024", matmul_1024},
                      {"log_softmax", log_softmax_bench},
+                     {"attention", attention_bench},
                      {"conv2d", conv2d_bench},
                      {"mlp", mlp_bench},
                      {"mlp_traced", mlp_traced_bench},

@@ -82,6 +82,12 @@ inline constexpr char LogSoftmax[] = "LogSoftmax";
 inline constexpr char SoftmaxCrossEntropyWithLogits[] = "SoftmaxCrossEntropyWithLogits";
 inline constexpr char SparseSoftmaxCrossEntropyWithLogits[] = "SparseSoftmaxCrossEntropyWithLogits";
 
+// attention (ember's own: TensorFlow has no such ops; exported as its ops)
+inline constexpr char ScaledDotProductAttention[] = "ScaledDotProductAttention";
+inline constexpr char ScaledDotProductAttentionGrad[] = "ScaledDotProductAttentionGrad";
+inline constexpr char LayerNorm[] = "LayerNorm";
+inline constexpr char LayerNormGrad[] = "LayerNormGrad";
+
 // shape
 inline constexpr char Reshape[] = "Reshape";
 inline constexpr char ExpandDims[] = "ExpandDims";

@@ -289,6 +289,38 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
 /// gives a NaN loss on a GPU, as in TensorFlow.
 Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits);
 
+// ---- attention and layer normalisation (core/ops/attention.cpp) ----------------------------
+
+/// How scaled_dot_product_attention masks, scales and drops.
+struct AttentionOptions {
+  /// Query i attends to keys 0..i only: the lower triangle of the
+  /// [seq_q, seq_k] scores, aligned top-left (torch's is_causal, Keras's
+  /// use_causal_mask).
+  bool causal = false;
+  /// Boolean, broadcasting to [batch, heads, seq_q, seq_k]: true where a
+  /// query attends to a key (Keras's attention_mask, torch's boolean
+  /// attn_mask). A query that attends to no key gets zeros.
+  Tensor mask = {};
+  /// Multiplies q·k; unset: 1/√head_dim.
+  std::optional<double> scale = std::nullopt;
+  /// Drops attention probabilities at this rate (scaling the rest by
+  /// 1/(1 - rate)) with a stateless draw from `dropout_seed` (int64 [2]):
+  /// the probabilities are then materialised, not fused.
+  double dropout_rate = 0;
+  Tensor dropout_seed = {};
+};
+/// softmax(scale·q·kᵀ masked)·v over q [batch, heads, seq_q, head_dim],
+/// k [batch, heads, seq_k, head_dim], v [batch, heads, seq_k, value_dim]:
+/// one fused op (the ScaledDotProductAttention OpDef) that never holds the
+/// seq_q × seq_k matrix, with an online softmax in float32 (float64 for
+/// float64 inputs) and a backward pass that recomputes it block by block.
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const AttentionOptions& options = {});
+/// (x - mean)/√(variance + epsilon)·gamma + beta over the last axis of x,
+/// gamma and beta of x's last dimension: one op (LayerNorm), its statistics
+/// in float32 for 16-bit x.
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon = 1e-3);
+
 // ---- print (core/ops/print.cpp) ------------------------------------------------------
 
 /// Prints `message`, then each tensor as NumPy formats it, separated by

@@ -315,6 +315,14 @@ void LayerNormalization::build_variables(const TensorShape& input_shape) {
 
 Tensor LayerNormalization::call(const Tensor& x, bool) {
   int axis = normalized_axis(name().c_str(), o_.axis, x.shape());
+  // The last axis: the fused op (a missing gamma or beta: ones or zeros).
+  if (axis == x.rank() - 1 && ((o_.scale && o_.center) || x.dim(axis) >= 0)) {
+    const int64_t n = x.dim(axis);
+    Tensor g = o_.scale ? gamma.read_value() : ones({n}, x.dtype(), x.device());
+    Tensor b = o_.center ? beta.read_value() : zeros({n}, x.dtype(), x.device());
+    return layer_norm(x, g.dtype() == x.dtype() ? g : cast(g, x.dtype()),
+                      b.dtype() == x.dtype() ? b : cast(b, x.dtype()), o_.epsilon);
+  }
   TensorShape cs(channel_shape(x.rank(), axis, x.dim(axis)));
   Tensor mean = reduce_mean(x, axis, true);
   Tensor variance = reduce_mean(square(x - mean), axis, true);

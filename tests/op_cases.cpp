@@ -778,6 +778,71 @@ void convolutions(std::vector<OpCase>& cases) {
   for (size_t i = first; i < cases.size(); ++i) cases[i].dtypes = kF32F64;
 }
 
+// Attention on [batch 1, heads 2, seq_q 3, head_dim 4] queries over 5 keys
+// of value_dim 3 (scale given: the round trip's trace does not know
+// head_dim), and layer normalisation over a last axis of 5.
+void attention(std::vector<OpCase>& cases) {
+  const size_t first = cases.size();
+  const std::vector<OpInput> qkv = {in({1, 2, 3, 4}), in({1, 2, 5, 4}), in({1, 2, 5, 3})};
+  cases.push_back({.op = op_name::ScaledDotProductAttention,
+                   .inputs = qkv,
+                   .body = one([](X x) { return scaled_dot_product_attention(x[0], x[1], x[2], {.scale = 0.5}); }),
+                   .tol = 8});
+  // Both outputs: the gradient folds what flows into the logsumexp in.
+  cases.push_back({.op = op_name::ScaledDotProductAttention,
+                   .variant = "causal, logsumexp",
+                   .inputs = qkv,
+                   .body =
+                       [](X x, DType) {
+                         return run(op_name::ScaledDotProductAttention, {x[0], x[1], x[2]},
+                                    {{"causal", true}, {"scale", 0.7}});
+                       },
+                   .tol = 8});
+  // Random truth values: some queries may attend to no key (zeros).
+  cases.push_back({.op = op_name::ScaledDotProductAttention,
+                   .variant = "mask",
+                   .inputs = {qkv[0], qkv[1], qkv[2], fixed({2, 1, 5}, bool_)},
+                   .body = one([](X x) {
+                     return scaled_dot_product_attention(x[0], x[1], x[2], {.causal = true, .mask = x[3], .scale = 0.5});
+                   }),
+                   .tol = 8});
+  cases.push_back({.op = op_name::ScaledDotProductAttentionGrad,
+                   .inputs = {qkv[0], qkv[1], qkv[2], in({1, 2, 3, 3}), fixed({1, 2, 3}, float32)},
+                   .body =
+                       [](X x, DType t) {
+                         const Attrs a{{"causal", true}, {"scale", 0.5}};
+                         auto f = run(op_name::ScaledDotProductAttention, {x[0], x[1], x[2]}, a);
+                         Tensor dlse = t == float64 ? cast(x[4], float64) : x[4];
+                         return run(op_name::ScaledDotProductAttentionGrad, {x[0], x[1], x[2], f[0], f[1], x[3], dlse},
+                                    a);
+                       },
+                   .tol = 16});
+  const size_t first_layer_norm = cases.size();
+  cases.push_back({.op = op_name::LayerNorm,
+                   .inputs = {in({2, 3, 5}, -2, 4), in({5}, 0.5, 2), in({5})},
+                   .body = one([](X x) { return layer_norm(x[0], x[1], x[2]); }),
+                   .tol = 8});
+  // The statistics: the gradient folds what flows into mean and rstd in.
+  cases.push_back({.op = op_name::LayerNorm,
+                   .variant = "statistics",
+                   .inputs = {in({2, 3, 5}, -2, 4), in({5}, 0.5, 2), in({5})},
+                   .body = [](X x, DType) { return run(op_name::LayerNorm, {x[0], x[1], x[2]}, {{"epsilon", 0.01}}); },
+                   .tol = 8});
+  cases.push_back({.op = op_name::LayerNormGrad,
+                   .inputs = {in({2, 3, 5}), in({2, 3, 5}, -2, 4), in({5}, 0.5, 2)},
+                   .body =
+                       [](X x, DType) {
+                         auto f = run(op_name::LayerNorm, {x[1], x[2], zeros_like(x[2])}, {{"epsilon", 0.001}});
+                         return run(op_name::LayerNormGrad, {x[0], x[1], x[2], f[1], f[2]});
+                       },
+                   .tol = 16});
+  // TensorFlow lacks them: the export holds their decompositions.
+  for (size_t i = first; i < cases.size(); ++i)
+    cases[i].exported_as = i < first_layer_norm                          ? op_name::BatchMatMulV2
+                           : cases[i].op == op_name::LayerNormGrad ? op_name::Sum
+                                                                   : op_name::Rsqrt;
+}
+
 void random_ops(std::vector<OpCase>& cases) {
   // Statistics of 4096 draws: mean and mean square (uniform [0, 1): 1/2,
   // 1/3; normal: 0, 1; truncated normal: 0, 0.774).
@@ -1064,6 +1129,7 @@ std::vector<OpCase> make_cases() {
   shapes(cases);
   indexing(cases);
   convolutions(cases);
+  attention(cases);
   random_ops(cases);
   variables(cases);
   control_flow(cases);

@@ -4,36 +4,20 @@
 // through OpenBLAS's CBLAS; the 16-bit floats are widened to float32,
 // multiplied with float32 accumulation and rounded once. Batched products
 // broadcast their batch dimensions and call GEMM once per matrix.
-#include <cblas.h>
-#include <oneapi/dnnl/dnnl.h>
-
-#include <cstring>
-
 #include "core/op.h"
 #include "core/op_names.h"
 #include "core/ops.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/matmul_batch.h"
 
 namespace ember::cpu {
 namespace {
 
+// op(A)·op(B) into C, packed.
 template <typename T>
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    std::memset(c, 0, static_cast<size_t>(m * n) * sizeof(T));
-    return;
-  }
-  auto lda = static_cast<blasint>(ta ? m : k), ldb = static_cast<blasint>(tb ? k : n);
-  auto tra = ta ? CblasTrans : CblasNoTrans, trb = tb ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>) {
-    dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, n);
-    EMBER_CHECK(st == dnnl_success, Internal, "[matmul] oneDNN's sgemm failed (status ", static_cast<int>(st), ")");
-  } else {
-    cblas_dgemm(CblasRowMajor, tra, trb, static_cast<blasint>(m), static_cast<blasint>(n),
-                static_cast<blasint>(k), 1.0, a, lda, b, ldb, 0.0, c, static_cast<blasint>(n));
-  }
+void packed_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c) {
+  cpu::gemm<T>(ta, tb, m, n, k, T(1), a, ta ? m : k, b, tb ? k : n, T(0), c, n);
 }
 
 template <typename T>
@@ -49,7 +33,7 @@ void matmul_typed(const Tensor& a, const Tensor& b, Tensor& out, bool ta, bool t
   int64_t sa = a.dim(ra - 2) * a.dim(ra - 1), sb = b.dim(rb - 2) * b.dim(rb - 1);
   for (int64_t t = 0; t < batch; ++t) {
     auto [ia, ib] = kernels::batch_operands(out, a, b, t);
-    gemm<T>(ta, tb, m, n, k, pa + ia * sa, pb + ib * sb, po + t * m * n);
+    packed_gemm<T>(ta, tb, m, n, k, pa + ia * sa, pb + ib * sb, po + t * m * n);
   }
 }
 

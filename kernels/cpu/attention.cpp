@@ -1,0 +1,473 @@
+// CPU kernels of the transformer's fused ops (core/ops/attention.cpp).
+//
+// Attention is FlashAttention's algorithm on BLAS tiles: a task is one
+// (batch, head) and a block of kQueryBlock queries; it walks the keys in
+// blocks of kKeyBlock, forming the block's scores with one GEMM, folding
+// them into each row's running maximum and sum (the online softmax) and the
+// probabilities times v into the output with a second GEMM. Nothing of
+// seq_q × seq_k is held but one block. The backward pass is one task per
+// (batch, head): per block pair it recomputes the probabilities from the
+// saved logsumexp and accumulates dv, dq and dk with four GEMMs.
+// 16-bit inputs are widened to float32 once, float32 accumulates, float64
+// runs in float64; oneDNN's sgemm and OpenBLAS's dgemm run on the calling
+// thread inside the tasks' parallel region.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/op.h"
+#include "core/op_names.h"
+#include "core/ops.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vec.h"
+
+namespace ember::cpu {
+namespace {
+
+constexpr int64_t kQueryBlock = 64;
+constexpr int64_t kKeyBlock = 128;
+
+template <typename C>
+constexpr C kNegInf = -std::numeric_limits<C>::infinity();
+
+struct Dims {
+  int64_t batch, heads, seq_q, seq_k, head_dim, value_dim;
+};
+
+Dims dims_of(const KernelContext& c) {
+  const Tensor &q = c.inputs[0], &v = c.inputs[2];
+  return {q.dim(0), q.dim(1), q.dim(2), v.dim(2), q.dim(3), v.dim(3)};
+}
+
+// A boolean mask broadcast to [batch, heads, seq_q, seq_k] by strides (0
+// along its dimensions of 1 and those it lacks).
+struct MaskView {
+  const bool* data = nullptr;
+  int64_t stride[4] = {0, 0, 0, 0};
+  const bool* row(int64_t b, int64_t h, int64_t i) const {
+    return data + b * stride[0] + h * stride[1] + i * stride[2];
+  }
+};
+
+MaskView mask_view(const KernelContext& c, size_t at) {
+  MaskView m;
+  if (c.inputs.size() <= at) return m;
+  const Tensor& t = c.inputs[at];
+  m.data = t.data<const bool>();
+  const int r = t.rank();
+  int64_t s = 1;
+  for (int i = r - 1; i >= 0; --i) {
+    m.stride[4 - r + i] = t.dim(i) == 1 ? 0 : s;
+    s *= t.dim(i);
+  }
+  return m;
+}
+
+// Sets the scores of query i against keys [j0, j0 + cols) that it does not
+// attend to -inf: keys past the query (causal), those the mask leaves out.
+template <typename C>
+void mask_row(C* s, int64_t cols, int64_t i, int64_t j0, bool causal, const MaskView& mask,
+              int64_t b, int64_t h) {
+  if (causal)
+    for (int64_t c = std::max<int64_t>(0, i - j0 + 1); c < cols; ++c) s[c] = kNegInf<C>;
+  if (mask.data) {
+    const bool* row = mask.row(b, h, i);
+    const int64_t step = mask.stride[3];
+    for (int64_t c = 0; c < cols; ++c)
+      if (!row[(j0 + c) * step]) s[c] = kNegInf<C>;
+  }
+}
+
+// x[i] = exp(x[i] - shift) in place (-inf gives 0); returns the sum.
+template <typename C>
+C exp_shifted(C* x, int64_t n, C shift) {
+  C sum = 0;
+  int64_t i = 0;
+  if constexpr (std::is_same_v<C, float>) {
+    vec::f8 acc = vec::splat(0.0f), sv = vec::splat(shift);
+    for (; i + 8 <= n; i += 8) {
+      vec::f8 e = vec::exp8(vec::load(x + i) - sv);
+      vec::store(x + i, e);
+      acc += e;
+    }
+    sum = vec::hsum(acc);
+  }
+  for (; i < n; ++i) {
+    x[i] = std::exp(x[i] - shift);
+    sum += x[i];
+  }
+  return sum;
+}
+
+// The keys query block [i0, i0 + rows) may attend to: all, or (causal) up
+// to its last query.
+int64_t key_end(const Dims& d, bool causal, int64_t i0, int64_t rows) {
+  return causal ? std::min(d.seq_k, i0 + rows) : d.seq_k;
+}
+
+template <typename C>
+void attention_forward(const Dims& d, const C* q, const C* k, const C* v, const MaskView& mask,
+                       bool causal, C scale, C* out, C* lse) {
+  const int64_t query_blocks = (d.seq_q + kQueryBlock - 1) / kQueryBlock;
+  parallel_for(d.batch * d.heads * query_blocks, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<C> s(static_cast<size_t>(kQueryBlock * kKeyBlock)), m(kQueryBlock), l(kQueryBlock);
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t bh = task / query_blocks, b = bh / d.heads, h = bh % d.heads;
+      const int64_t i0 = (task % query_blocks) * kQueryBlock,
+                    rows = std::min(kQueryBlock, d.seq_q - i0);
+      const C* Q = q + (bh * d.seq_q + i0) * d.head_dim;
+      const C* K = k + bh * d.seq_k * d.head_dim;
+      const C* V = v + bh * d.seq_k * d.value_dim;
+      C* O = out + (bh * d.seq_q + i0) * d.value_dim;
+      std::fill(O, O + rows * d.value_dim, C(0));
+      std::fill(m.begin(), m.end(), kNegInf<C>);
+      std::fill(l.begin(), l.end(), C(0));
+      const int64_t kend = key_end(d, causal, i0, rows);
+      for (int64_t j0 = 0; j0 < kend; j0 += kKeyBlock) {
+        const int64_t cols = std::min(kKeyBlock, kend - j0);
+        gemm<C>(false, true, rows, cols, d.head_dim, scale, Q, d.head_dim, K + j0 * d.head_dim,
+                d.head_dim, C(0), s.data(), cols);
+        for (int64_t r = 0; r < rows; ++r) {
+          C* sr = s.data() + r * cols;
+          const int64_t i = i0 + r;
+          mask_row(sr, cols, i, j0, causal, mask, b, h);
+          C mx = kNegInf<C>;
+          for (int64_t c = 0; c < cols; ++c) mx = std::max(mx, sr[c]);
+          const C mnew = std::max(m[r], mx);
+          if (mnew == kNegInf<C>) {  // attends to nothing yet
+            std::fill(sr, sr + cols, C(0));
+            continue;
+          }
+          const C correction = std::exp(m[r] - mnew);  // 0 while m is -inf
+          if (correction != C(1)) {
+            l[r] *= correction;
+            C* Or = O + r * d.value_dim;
+            for (int64_t e = 0; e < d.value_dim; ++e) Or[e] *= correction;
+          }
+          l[r] += exp_shifted(sr, cols, mnew);
+          m[r] = mnew;
+        }
+        gemm<C>(false, false, rows, d.value_dim, cols, C(1), s.data(), cols, V + j0 * d.value_dim,
+                d.value_dim, C(1), O, d.value_dim);
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        C* Or = O + r * d.value_dim;
+        const C inv = l[r] > C(0) ? C(1) / l[r] : C(0);  // a row that attends to nothing: zeros
+        for (int64_t e = 0; e < d.value_dim; ++e) Or[e] *= inv;
+        lse[bh * d.seq_q + i0 + r] = l[r] > C(0) ? m[r] + std::log(l[r]) : kNegInf<C>;
+      }
+    }
+  });
+}
+
+template <typename C>
+void attention_backward(const Dims& d, const C* q, const C* k, const C* v, const C* out,
+                        const C* lse, const C* dout, const C* dlse, const MaskView& mask,
+                        bool causal, C scale, C* dq, C* dk, C* dv) {
+  parallel_for(d.batch * d.heads, 1, [&](int64_t lo, int64_t hi) {
+    std::vector<C> p(static_cast<size_t>(kQueryBlock * kKeyBlock)), ds(p.size()),
+        delta(static_cast<size_t>(d.seq_q));
+    for (int64_t bh = lo; bh < hi; ++bh) {
+      const int64_t b = bh / d.heads, h = bh % d.heads;
+      const C* Q = q + bh * d.seq_q * d.head_dim;
+      const C* K = k + bh * d.seq_k * d.head_dim;
+      const C* V = v + bh * d.seq_k * d.value_dim;
+      const C* dO = dout + bh * d.seq_q * d.value_dim;
+      const C* L = lse + bh * d.seq_q;
+      C* dQ = dq + bh * d.seq_q * d.head_dim;
+      C* dK = dk + bh * d.seq_k * d.head_dim;
+      C* dV = dv + bh * d.seq_k * d.value_dim;
+      std::fill(dQ, dQ + d.seq_q * d.head_dim, C(0));
+      std::fill(dK, dK + d.seq_k * d.head_dim, C(0));
+      std::fill(dV, dV + d.seq_k * d.value_dim, C(0));
+      // δ_i = dO_i·O_i - d_logsumexp_i.
+      for (int64_t i = 0; i < d.seq_q; ++i) {
+        const C* o = out + (bh * d.seq_q + i) * d.value_dim;
+        const C* g = dO + i * d.value_dim;
+        C sum = 0;
+        for (int64_t e = 0; e < d.value_dim; ++e) sum += g[e] * o[e];
+        delta[static_cast<size_t>(i)] = sum - dlse[bh * d.seq_q + i];
+      }
+      for (int64_t i0 = 0; i0 < d.seq_q; i0 += kQueryBlock) {
+        const int64_t rows = std::min(kQueryBlock, d.seq_q - i0);
+        const int64_t kend = key_end(d, causal, i0, rows);
+        for (int64_t j0 = 0; j0 < kend; j0 += kKeyBlock) {
+          const int64_t cols = std::min(kKeyBlock, kend - j0);
+          gemm<C>(false, true, rows, cols, d.head_dim, scale, Q + i0 * d.head_dim, d.head_dim,
+                  K + j0 * d.head_dim, d.head_dim, C(0), p.data(), cols);
+          for (int64_t r = 0; r < rows; ++r) {
+            C* pr = p.data() + r * cols;
+            const int64_t i = i0 + r;
+            mask_row(pr, cols, i, j0, causal, mask, b, h);
+            if (L[i] == kNegInf<C>) {  // attends to nothing: no gradient
+              std::fill(pr, pr + cols, C(0));
+            } else {
+              exp_shifted(pr, cols, L[i]);
+            }
+          }
+          // dV_j += Pᵀ dO_i; dP = dO_i V_jᵀ; dS = P∘(dP - δ).
+          gemm<C>(true, false, cols, d.value_dim, rows, C(1), p.data(), cols, dO + i0 * d.value_dim,
+                  d.value_dim, C(1), dV + j0 * d.value_dim, d.value_dim);
+          gemm<C>(false, true, rows, cols, d.value_dim, C(1), dO + i0 * d.value_dim, d.value_dim,
+                  V + j0 * d.value_dim, d.value_dim, C(0), ds.data(), cols);
+          for (int64_t r = 0; r < rows; ++r) {
+            const C dr = delta[static_cast<size_t>(i0 + r)];
+            C* dsr = ds.data() + r * cols;
+            const C* pr = p.data() + r * cols;
+            for (int64_t c = 0; c < cols; ++c) dsr[c] = pr[c] * (dsr[c] - dr);
+          }
+          // dQ_i += scale·dS K_j; dK_j += scale·dSᵀ Q_i.
+          gemm<C>(false, false, rows, d.head_dim, cols, scale, ds.data(), cols, K + j0 * d.head_dim,
+                  d.head_dim, C(1), dQ + i0 * d.head_dim, d.head_dim);
+          gemm<C>(true, false, cols, d.head_dim, rows, scale, ds.data(), cols, Q + i0 * d.head_dim,
+                  d.head_dim, C(1), dK + j0 * d.head_dim, d.head_dim);
+        }
+      }
+    }
+  });
+}
+
+// `t` as the accumulation type C: its own data, or a widened copy kept in `keep`.
+template <typename C>
+const C* widened(const Tensor& t, Tensor& keep) {
+  if (t.dtype() == dtype_of<C>::value) return t.data<const C>();
+  keep = cast(t, dtype_of<C>::value);
+  return keep.data<const C>();
+}
+
+// Writes C values into `out` (of dtype T), rounding 16-bit floats once.
+template <typename T, typename C>
+void narrow_into(const C* src, Tensor& out) {
+  T* dst = out.data<T>();
+  parallel_for(out.num_elements(), kParallelGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) dst[i] = T(src[i]);
+  });
+}
+
+// Where a kernel writes output `t` in C: the output itself, or a scratch
+// tensor that narrow_into copies over.
+template <typename T, typename C>
+struct Staged {
+  Tensor& out;
+  Tensor scratch;
+  explicit Staged(Tensor& o) : out(o) {
+    if constexpr (!std::is_same_v<T, C>)
+      scratch = Tensor::empty(o.shape(), dtype_of<C>::value, o.device());
+  }
+  C* data() {
+    if constexpr (std::is_same_v<T, C>) return out.data<C>();
+    return scratch.data<C>();
+  }
+  void finish() {
+    if constexpr (!std::is_same_v<T, C>) narrow_into<T, C>(scratch.data<const C>(), out);
+  }
+};
+
+template <typename T>
+void attention_typed(KernelContext& c) {
+  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  const Dims d = dims_of(c);
+  Tensor kq, kk, kv;
+  const C* q = widened<C>(c.inputs[0], kq);
+  const C* k = widened<C>(c.inputs[1], kk);
+  const C* v = widened<C>(c.inputs[2], kv);
+  Staged<T, C> out(c.outputs[0]);
+  attention_forward<C>(d, q, k, v, mask_view(c, 3), c.attrs.get<bool>("causal"),
+                       static_cast<C>(c.attrs.get<double>("scale")), out.data(),
+                       c.outputs[1].data<C>());
+  out.finish();
+}
+
+template <typename T>
+void attention_grad_typed(KernelContext& c) {
+  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  const Dims d = dims_of(c);
+  Tensor kq, kk, kv, ko, kdo;
+  const C* q = widened<C>(c.inputs[0], kq);
+  const C* k = widened<C>(c.inputs[1], kk);
+  const C* v = widened<C>(c.inputs[2], kv);
+  const C* out = widened<C>(c.inputs[3], ko);
+  const C* dout = widened<C>(c.inputs[5], kdo);
+  Staged<T, C> dq(c.outputs[0]), dk(c.outputs[1]), dv(c.outputs[2]);
+  attention_backward<C>(d, q, k, v, out, c.inputs[4].data<const C>(), dout,
+                        c.inputs[6].data<const C>(), mask_view(c, 7), c.attrs.get<bool>("causal"),
+                        static_cast<C>(c.attrs.get<double>("scale")), dq.data(), dk.data(),
+                        dv.data());
+  dq.finish();
+  dk.finish();
+  dv.finish();
+}
+
+void attention_kernel(KernelContext& c) {
+  switch (c.inputs[0].dtype()) {
+    case float32:
+      return attention_typed<float>(c);
+    case float64:
+      return attention_typed<double>(c);
+    case float16:
+      return attention_typed<float16_t>(c);
+    case bfloat16:
+      return attention_typed<bfloat16_t>(c);
+    default:
+      unsupported_dtype(c, c.inputs[0].dtype());
+  }
+}
+
+void attention_grad_kernel(KernelContext& c) {
+  switch (c.inputs[0].dtype()) {
+    case float32:
+      return attention_grad_typed<float>(c);
+    case float64:
+      return attention_grad_typed<double>(c);
+    case float16:
+      return attention_grad_typed<float16_t>(c);
+    case bfloat16:
+      return attention_grad_typed<bfloat16_t>(c);
+    default:
+      unsupported_dtype(c, c.inputs[0].dtype());
+  }
+}
+
+// ---- layer normalisation: one row per feature vector -------------------------------------------
+
+// The rows of x's last axis, and their length.
+std::pair<int64_t, int64_t> rows_of(const Tensor& x) {
+  const int64_t n = x.dim(x.rank() - 1);
+  int64_t rows = 1;
+  for (int i = 0; i + 1 < x.rank(); ++i) rows *= x.dim(i);
+  return {rows, n};
+}
+
+template <typename T>
+void layer_norm_typed(KernelContext& c) {
+  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  const Tensor &x = c.inputs[0], &gamma = c.inputs[1], &beta = c.inputs[2];
+  const auto [rows, n] = rows_of(x);
+  const C eps = static_cast<C>(c.attrs.get<double>("epsilon"));
+  const T* px = x.data<const T>();
+  const T* pg = gamma.data<const T>();
+  const T* pb = beta.data<const T>();
+  T* py = c.outputs[0].data<T>();
+  C* mean = c.outputs[1].data<C>();
+  C* rstd = c.outputs[2].data<C>();
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
+               [&](int64_t lo, int64_t hi) {
+                 for (int64_t r = lo; r < hi; ++r) {
+                   const T* xr = px + r * n;
+                   C sum = 0;
+                   for (int64_t i = 0; i < n; ++i) sum += static_cast<C>(xr[i]);
+                   const C mu = sum / static_cast<C>(n);
+                   C sq = 0;
+                   for (int64_t i = 0; i < n; ++i) {
+                     const C e = static_cast<C>(xr[i]) - mu;
+                     sq += e * e;
+                   }
+                   const C rs = C(1) / std::sqrt(sq / static_cast<C>(n) + eps);
+                   T* yr = py + r * n;
+                   for (int64_t i = 0; i < n; ++i)
+                     yr[i] = T((static_cast<C>(xr[i]) - mu) * rs * static_cast<C>(pg[i]) +
+                               static_cast<C>(pb[i]));
+                   mean[r] = mu;
+                   rstd[r] = rs;
+                 }
+               });
+}
+
+template <typename T>
+void layer_norm_grad_typed(KernelContext& c) {
+  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  const Tensor &dy = c.inputs[0], &x = c.inputs[1], &gamma = c.inputs[2];
+  const auto [rows, n] = rows_of(x);
+  const T* pdy = dy.data<const T>();
+  const T* px = x.data<const T>();
+  const T* pg = gamma.data<const T>();
+  const C* mean = c.inputs[3].data<const C>();
+  const C* rstd = c.inputs[4].data<const C>();
+  T* pdx = c.outputs[0].data<T>();
+  // dgamma and dbeta sum over rows: one partial pair per chunk of rows, added in order.
+  const int64_t chunks =
+      std::clamp<int64_t>(rows * n / kParallelGrain, 1,
+                          std::min<int64_t>(omp_get_max_threads(), std::max<int64_t>(rows, 1)));
+  std::vector<C> partial(static_cast<size_t>(chunks * 2 * n), C(0));
+  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      C* dgamma = partial.data() + ch * 2 * n;
+      C* dbeta = dgamma + n;
+      for (int64_t r = ch * rows / chunks; r < (ch + 1) * rows / chunks; ++r) {
+        const T* dyr = pdy + r * n;
+        const T* xr = px + r * n;
+        const C mu = mean[r], rs = rstd[r];
+        C g_mean = 0, gx_mean = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          const C g = static_cast<C>(dyr[i]) * static_cast<C>(pg[i]);
+          const C xhat = (static_cast<C>(xr[i]) - mu) * rs;
+          g_mean += g;
+          gx_mean += g * xhat;
+          dgamma[i] += static_cast<C>(dyr[i]) * xhat;
+          dbeta[i] += static_cast<C>(dyr[i]);
+        }
+        g_mean /= static_cast<C>(n);
+        gx_mean /= static_cast<C>(n);
+        T* dxr = pdx + r * n;
+        for (int64_t i = 0; i < n; ++i) {
+          const C g = static_cast<C>(dyr[i]) * static_cast<C>(pg[i]);
+          const C xhat = (static_cast<C>(xr[i]) - mu) * rs;
+          dxr[i] = T(rs * (g - g_mean - xhat * gx_mean));
+        }
+      }
+    }
+  });
+  T* dgamma = c.outputs[1].data<T>();
+  T* dbeta = c.outputs[2].data<T>();
+  for (int64_t i = 0; i < n; ++i) {
+    C sg = 0, sb = 0;
+    for (int64_t ch = 0; ch < chunks; ++ch) {
+      sg += partial[static_cast<size_t>(ch * 2 * n + i)];
+      sb += partial[static_cast<size_t>(ch * 2 * n + n + i)];
+    }
+    dgamma[i] = T(sg);
+    dbeta[i] = T(sb);
+  }
+}
+
+void layer_norm_kernel(KernelContext& c) {
+  switch (c.inputs[0].dtype()) {
+    case float32:
+      return layer_norm_typed<float>(c);
+    case float64:
+      return layer_norm_typed<double>(c);
+    case float16:
+      return layer_norm_typed<float16_t>(c);
+    case bfloat16:
+      return layer_norm_typed<bfloat16_t>(c);
+    default:
+      unsupported_dtype(c, c.inputs[0].dtype());
+  }
+}
+
+void layer_norm_grad_kernel(KernelContext& c) {
+  switch (c.inputs[1].dtype()) {
+    case float32:
+      return layer_norm_grad_typed<float>(c);
+    case float64:
+      return layer_norm_grad_typed<double>(c);
+    case float16:
+      return layer_norm_grad_typed<float16_t>(c);
+    case bfloat16:
+      return layer_norm_grad_typed<bfloat16_t>(c);
+    default:
+      unsupported_dtype(c, c.inputs[1].dtype());
+  }
+}
+
+EMBER_REGISTER_KERNEL(op_name::ScaledDotProductAttention, CPU, attention_kernel);
+EMBER_REGISTER_KERNEL(op_name::ScaledDotProductAttentionGrad, CPU, attention_grad_kernel);
+EMBER_REGISTER_KERNEL(op_name::LayerNorm, CPU, layer_norm_kernel);
+EMBER_REGISTER_KERNEL(op_name::LayerNormGrad, CPU, layer_norm_grad_kernel);
+
+}  // namespace
+}  // namespace ember::cpu
