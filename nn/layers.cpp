@@ -65,9 +65,10 @@ Tensor Layer::operator()(const Tensor& x, bool training) {
 }
 
 Variable Layer::add_weight(const std::string& name, const TensorShape& shape,
-                           const initializers::InitializerPtr& init, bool trainable) {
+                           const initializers::InitializerPtr& init, bool trainable,
+                           const std::string& tracked_as) {
   Variable v((*init)(shape, float32), {.name = name, .trainable = trainable});
-  track(name, v);
+  track(tracked_as.empty() ? name : tracked_as, v);
   return v;
 }
 
@@ -90,7 +91,7 @@ Dense::Dense(int64_t units, DenseOptions options)
 
 void Dense::build_variables(const TensorShape& input_shape) {
   int64_t in = last_dim("layers::Dense", input_shape);
-  kernel = add_weight("kernel", {in, units_}, o_.kernel_initializer);
+  kernel = add_weight("kernel", {in, units_}, o_.kernel_initializer, true, "_kernel");
   if (o_.use_bias) bias = add_weight("bias", {units_}, o_.bias_initializer);
 }
 
@@ -142,7 +143,8 @@ Conv2D::Conv2D(int64_t filters, std::vector<int64_t> kernel_size, Conv2DOptions 
 
 void Conv2D::build_variables(const TensorShape& input_shape) {
   int64_t in = channels("layers::Conv2D", input_shape);
-  kernel = add_weight("kernel", {kernel_size_[0], kernel_size_[1], in, filters_}, o_.kernel_initializer);
+  kernel = add_weight("kernel", {kernel_size_[0], kernel_size_[1], in, filters_}, o_.kernel_initializer, true,
+                      "_kernel");
   if (o_.use_bias) bias = add_weight("bias", {filters_}, o_.bias_initializer);
 }
 
@@ -167,7 +169,7 @@ DepthwiseConv2D::DepthwiseConv2D(std::vector<int64_t> kernel_size, int64_t depth
 
 void DepthwiseConv2D::build_variables(const TensorShape& input_shape) {
   int64_t in = channels("layers::DepthwiseConv2D", input_shape);
-  depthwise_kernel = add_weight("depthwise_kernel", {kernel_size_[0], kernel_size_[1], in, multiplier_},
+  depthwise_kernel = add_weight("kernel", {kernel_size_[0], kernel_size_[1], in, multiplier_},
                                 o_.kernel_initializer);
   if (o_.use_bias) bias = add_weight("bias", {in * multiplier_}, o_.bias_initializer);
 }
@@ -229,13 +231,17 @@ Dropout::Dropout(double rate, std::optional<int64_t> seed, std::string name)
   track("seed_generator_state", seed_state);
 }
 
-Tensor Dropout::call(const Tensor& x, bool training) {
-  if (!training || rate_ == 0) return x;
+Tensor Dropout::next_seed() {
   // Keras's SeedGenerator.next(): this call's seed is the state, then [s, n + 1].
   // With ops, not host reads, so a traced step draws a new mask at every call.
   Tensor st = seed_state.read_value();
   seed_state.assign_add(constant(std::vector<int64_t>{0, 1}, Device::cpu()));
-  Tensor seed = floormod(st, constant(int64_t{2147483646}, Device::cpu()));  // Keras's _cast_seed
+  return floormod(st, constant(int64_t{2147483646}, Device::cpu()));  // Keras's _cast_seed
+}
+
+Tensor Dropout::call(const Tensor& x, bool training) {
+  if (!training || rate_ == 0) return x;
+  Tensor seed = next_seed();
   DeviceScope on(x.device());  // drawn where x lives (the seed is read on the host)
   Tensor u = random::stateless_uniform(shape(x, int64), seed, 0, 1, x.dtype());
   // tf.nn.experimental.stateless_dropout: keep u >= rate, scaled by 1/(1 - rate).
@@ -348,13 +354,146 @@ Embedding::Embedding(int64_t input_dim, int64_t output_dim,
 }
 
 void Embedding::build_variables(const TensorShape&) {
-  embeddings = add_weight("embeddings", {input_dim_, output_dim_}, init_);
+  embeddings = add_weight("embeddings", {input_dim_, output_dim_}, init_, true, "_embeddings");
 }
 
 Tensor Embedding::call(const Tensor& x, bool) {
   Tensor ids = x.dtype() == int32 || x.dtype() == int64 ? x : cast(x, int64);
   return gather(embeddings.read_value(), ids);
 }
+
+// ---- MultiHeadAttention --------------------------------------------------------------------
+
+namespace {
+
+// One of MultiHeadAttention's projections (Keras's EinsumDense): a module
+// named as Keras names the sublayer, holding _kernel and bias.
+struct Projection : Module {
+  Projection(const std::string& name, const TensorShape& kernel_shape, const TensorShape& bias_shape, bool use_bias,
+             const initializers::InitializerPtr& init, const initializers::InitializerPtr& bias_init)
+      : Module(name) {
+    auto scope = name_scope();
+    kernel = Variable((*init)(kernel_shape, float32), {.name = "kernel"});
+    track("_kernel", kernel);
+    if (use_bias) {
+      bias = Variable((*bias_init)(bias_shape, float32), {.name = "bias"});
+      track("bias", bias);
+    }
+  }
+  Variable kernel, bias;
+};
+
+Tensor as_dtype(const Tensor& t, DType d) { return t.dtype() == d ? t : cast(t, d); }
+
+// y reshaped to `like`'s shape without its last axis, then `tail`: from
+// the static shape when known, else from the run-time one.
+Tensor reshape_leading(const Tensor& y, const Tensor& like, const std::vector<int64_t>& tail) {
+  std::vector<int64_t> dims = like.shape().as_vector();
+  dims.pop_back();
+  if (TensorShape(dims).is_fully_defined()) {
+    dims.insert(dims.end(), tail.begin(), tail.end());
+    return reshape(y, TensorShape(dims));
+  }
+  Tensor lead = slice(shape(like, int64), {0}, {like.rank() - 1});
+  return reshape(y, concat({lead, constant(tail)}, 0));
+}
+
+// x [..., in] · kernel [in, a, b] + bias [a, b] -> [..., a, b].
+Tensor project_in(const Tensor& x, const Variable& kernel, const Variable& bias) {
+  const TensorShape& k = kernel.shape();
+  Tensor y = matmul(reshape(x, {-1, k.dim(0)}), reshape(as_dtype(kernel.read_value(), x.dtype()), {k.dim(0), k.dim(1) * k.dim(2)}));
+  if (bias.defined()) y = y + reshape(as_dtype(bias.read_value(), x.dtype()), {k.dim(1) * k.dim(2)});
+  return reshape_leading(y, x, {k.dim(1), k.dim(2)});
+}
+
+}  // namespace
+
+MultiHeadAttention::MultiHeadAttention(int64_t num_heads, int64_t key_dim, MultiHeadAttentionOptions options)
+    : Layer(options.name, "multi_head_attention"),
+      num_heads_(num_heads),
+      key_dim_(key_dim),
+      value_dim_(options.value_dim > 0 ? options.value_dim : key_dim),
+      o_(std::move(options)) {
+  const char* api = "layers::MultiHeadAttention";
+  EMBER_CHECK(num_heads > 0 && key_dim > 0, InvalidArgument, "[", api, "] num_heads and key_dim must be positive, got ",
+              num_heads, " and ", key_dim);
+  EMBER_CHECK(o_.value_dim >= 0 && o_.output_dim >= 0, InvalidArgument, "[", api,
+              "] value_dim and output_dim must be positive (or 0 for the default)");
+  EMBER_CHECK(o_.dropout >= 0 && o_.dropout < 1, InvalidArgument, "[", api, "] dropout must be in [0, 1), got ",
+              o_.dropout);
+  if (!o_.kernel_initializer) o_.kernel_initializer = std::make_shared<initializers::GlorotUniform>();
+  if (!o_.bias_initializer) o_.bias_initializer = std::make_shared<initializers::Zeros>();
+  if (o_.dropout > 0) {  // (Keras 3's Dropout has a seed generator only with a rate)
+    auto scope = name_scope();
+    dropout_ = track("_dropout_layer", std::make_shared<Dropout>(o_.dropout, o_.seed, "dropout"));
+  }
+}
+
+void MultiHeadAttention::build_variables(const TensorShape& query_shape) {
+  const char* api = "layers::MultiHeadAttention";
+  EMBER_CHECK(query_shape.rank_known() && query_shape.rank() == 3 && query_shape.dim(-1) >= 0, InvalidArgument, "[",
+              api, "] query must be [batch, T, dim] with dim known, got ", query_shape.to_string());
+  const int64_t dim = query_shape.dim(-1);
+  const int64_t value_in = value_in_ >= 0 ? value_in_ : dim, key_in = key_in_ >= 0 ? key_in_ : value_in;
+  const int64_t out = o_.output_dim > 0 ? o_.output_dim : dim;
+  auto make = [&](const char* name, const char* key, TensorShape kernel_shape, TensorShape bias_shape) {
+    auto p = std::make_shared<Projection>(name, kernel_shape, bias_shape, o_.use_bias, o_.kernel_initializer,
+                                          o_.bias_initializer);
+    track(key, p);
+    return p;
+  };
+  auto q = make("query", "_query_dense", {dim, num_heads_, key_dim_}, {num_heads_, key_dim_});
+  auto k = make("key", "_key_dense", {key_in, num_heads_, key_dim_}, {num_heads_, key_dim_});
+  auto v = make("value", "_value_dense", {value_in, num_heads_, value_dim_}, {num_heads_, value_dim_});
+  auto o = make("attention_output", "_output_dense", {num_heads_, value_dim_, out}, {out});
+  query_kernel = q->kernel, query_bias = q->bias, key_kernel = k->kernel, key_bias = k->bias;
+  value_kernel = v->kernel, value_bias = v->bias, output_kernel = o->kernel, output_bias = o->bias;
+}
+
+Tensor MultiHeadAttention::operator()(const Tensor& query, const Tensor& value, const AttentionCall& c) {
+  const Tensor& key = c.key.defined() ? c.key : value;
+  const std::string api = "layers::MultiHeadAttention " + name();
+  for (const auto& [t, what] : {std::pair{&query, "query"}, std::pair{&value, "value"}, std::pair{&key, "key"}})
+    EMBER_CHECK(t->shape().rank_known() && t->rank() == 3 && t->dim(-1) >= 0, InvalidArgument, "[", api, "] ", what,
+                " must be [batch, length, dim] with dim known, got ", t->shape().to_string());
+  if (!built()) {
+    value_in_ = value.dim(-1);
+    key_in_ = key.dim(-1);
+    build(query.shape());
+  }
+  EMBER_CHECK(query.dim(-1) == query_kernel.shape().dim(0) && value.dim(-1) == value_kernel.shape().dim(0) &&
+                  key.dim(-1) == key_kernel.shape().dim(0),
+              InvalidArgument, "[", api, "] built for query, value and key dims ", query_kernel.shape().dim(0), ", ",
+              value_kernel.shape().dim(0), " and ", key_kernel.shape().dim(0), ", got ", query.dim(-1), ", ",
+              value.dim(-1), " and ", key.dim(-1));
+  const std::vector<int64_t> heads_first{0, 2, 1, 3};  // [batch, length, heads, dim] <-> [batch, heads, length, dim]
+  Tensor q = transpose(project_in(query, query_kernel, query_bias), heads_first);
+  Tensor k = transpose(project_in(key, key_kernel, key_bias), heads_first);
+  Tensor v = transpose(project_in(value, value_kernel, value_bias), heads_first);
+  AttentionOptions a{.causal = c.use_causal_mask, .scale = 1 / std::sqrt(static_cast<double>(key_dim_))};
+  if (c.attention_mask.defined()) {
+    Tensor m = c.attention_mask.dtype() == bool_ ? c.attention_mask : not_equal(c.attention_mask, zeros_like(c.attention_mask));
+    EMBER_CHECK(m.shape().rank_known() && m.rank() == 3, InvalidArgument, "[", api,
+                "] attention_mask must be [batch, T, S], got shape ", m.shape().to_string());
+    a.mask = expand_dims(m, 1);  // the same for every head
+  }
+  if (c.training && o_.dropout > 0) {
+    a.dropout_rate = o_.dropout;
+    a.dropout_seed = dropout_->next_seed();
+  }
+  Tensor o;
+  {
+    ApiScope scope(api.c_str());
+    o = transpose(scaled_dot_product_attention(q, k, v, a), heads_first);  // [batch, T, heads, value_dim]
+  }
+  const TensorShape& ok = output_kernel.shape();
+  Tensor y = matmul(reshape(o, {-1, ok.dim(0) * ok.dim(1)}),
+                    reshape(as_dtype(output_kernel.read_value(), o.dtype()), {ok.dim(0) * ok.dim(1), ok.dim(2)}));
+  if (output_bias.defined()) y = y + as_dtype(output_bias.read_value(), o.dtype());
+  return reshape_leading(y, query, {ok.dim(2)});
+}
+
+Tensor MultiHeadAttention::call(const Tensor& x, bool training) { return (*this)(x, x, {.training = training}); }
 
 // ---- Sequential ----------------------------------------------------------------------------
 

@@ -46,9 +46,12 @@ class Layer : public Module {
   /// Creates the variables (inside the layer's name scope).
   virtual void build_variables(const TensorShape& input_shape) { (void)input_shape; }
   virtual Tensor call(const Tensor& x, bool training) = 0;
-  /// A variable `name` of `shape`, from `init`, tracked under `name`.
+  /// A variable `name` of `shape`, from `init`, tracked under `tracked_as`
+  /// (empty: `name`): Keras 3 tracks some as private attributes (Dense's
+  /// and Conv2D's "_kernel", Embedding's "_embeddings").
   Variable add_weight(const std::string& name, const TensorShape& shape,
-                      const initializers::InitializerPtr& init, bool trainable = true);
+                      const initializers::InitializerPtr& init, bool trainable = true,
+                      const std::string& tracked_as = {});
 
  private:
   bool built_ = false;
@@ -106,7 +109,8 @@ class Conv2D : public Layer {
   ActivationFn act_;
 };
 
-/// A depthwise convolution: depthwise_kernel [kh, kw, in, depth_multiplier].
+/// A depthwise convolution: depthwise_kernel [kh, kw, in, depth_multiplier], named and
+/// tracked "kernel" as Keras 3 does.
 class DepthwiseConv2D : public Layer {
  public:
   DepthwiseConv2D(std::vector<int64_t> kernel_size, int64_t depth_multiplier = 1,
@@ -180,6 +184,9 @@ class Dropout : public Layer {
  public:
   explicit Dropout(double rate, std::optional<int64_t> seed = std::nullopt, std::string name = {});
   Variable seed_state;
+  /// This call's stateless seed (int64 [2]), advancing the generator
+  /// (Keras's SeedGenerator.next), with ops, so a traced step draws anew.
+  Tensor next_seed();
 
  protected:
   Tensor call(const Tensor& x, bool training) override;
@@ -241,6 +248,55 @@ class Embedding : public Layer {
  private:
   int64_t input_dim_, output_dim_;
   initializers::InitializerPtr init_;
+};
+
+struct MultiHeadAttentionOptions {
+  int64_t value_dim = 0;   // 0: key_dim
+  double dropout = 0;      // on the attention probabilities, in training
+  bool use_bias = true;
+  int64_t output_dim = 0;  // 0: the query's last dimension (Keras's output_shape)
+  initializers::InitializerPtr kernel_initializer = nullptr;  // default: GlorotUniform
+  initializers::InitializerPtr bias_initializer = nullptr;    // default: Zeros
+  std::optional<int64_t> seed = std::nullopt;                 // the dropout's
+  std::string name = {};
+};
+
+/// What keras.layers.MultiHeadAttention.call takes beside query and value.
+struct AttentionCall {
+  Tensor key = {};             // default: value
+  Tensor attention_mask = {};  // [batch, T, S], true (or non-zero) where a query attends to a key
+  bool use_causal_mask = false;  // query i attends to keys 0..i as well
+  bool training = false;         // dropout
+};
+
+/// keras.layers.MultiHeadAttention: queries [batch, T, dim] attend over
+/// values [batch, S, dim_v] (keys default to the values) in num_heads heads
+/// of key_dim, through the fused scaled_dot_product_attention; the result
+/// projected back to [batch, T, output_dim]. Projections as Keras's
+/// EinsumDense layers, tracked as _query_dense, _key_dense, _value_dense and
+/// _output_dense with their _kernel ([dim, heads, key_dim]; the output's
+/// [heads, value_dim, output_dim]) and bias, so Keras 3's checkpoints
+/// restore into it and TensorFlow reads its own. A query that attends to no
+/// key gets zeros (Keras's -1e9 mask gives it the values' average).
+class MultiHeadAttention : public Layer {
+ public:
+  MultiHeadAttention(int64_t num_heads, int64_t key_dim, MultiHeadAttentionOptions options = {});
+  /// Attention of `query` over `value` (builds on the first call).
+  Tensor operator()(const Tensor& query, const Tensor& value, const AttentionCall& call = {});
+  /// Self-attention: query, key and value all `x`.
+  using Layer::operator();
+  /// The projections' variables (undefined until built; biases without use_bias).
+  Variable query_kernel, query_bias, key_kernel, key_bias, value_kernel, value_bias, output_kernel, output_bias;
+
+ protected:
+  void build_variables(const TensorShape& query_shape) override;
+  Tensor call(const Tensor& x, bool training) override;
+
+ private:
+  int64_t num_heads_, key_dim_, value_dim_;
+  MultiHeadAttentionOptions o_;
+  int64_t value_in_ = -1, key_in_ = -1;  // the value's and key's last dimensions, for build
+  std::shared_ptr<Dropout> dropout_;
 };
 
 /// Layers applied in order; each is tracked as "layer-<i>".
