@@ -382,6 +382,11 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
                                           ") with ", which, " known only when it runs (a tensor: a trace of unknown ",
                                           "rank, or computed bounds) is not supported"));
     }
+    // The trailing tensors holding attributes (integers: never differentiable)
+    // get no gradient; a gradient function returns one per input of its own.
+    if (const size_t own = inputs.size() - static_cast<size_t>(unresolved_attrs(*op, attrs));
+        in_grads.size() == own && own < inputs.size())
+      in_grads.resize(inputs.size());
     EMBER_CHECK(in_grads.size() == inputs.size(), Internal,
                 "[GradientTape.gradient] the gradient of ", op->name, " returned ", in_grads.size(),
                 " values for ", inputs.size(), " inputs");

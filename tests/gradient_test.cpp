@@ -178,6 +178,37 @@ TEST_P(GradientTest, ReduceProdAtZeros) {
   EXPECT_EQ(t2.gradient(reduce_prod(all), all).to_vector<double>(), (std::vector<double>{5, 0}));
 }
 
+// Inside a trace that does not know the batch: a broadcast add's gradient
+// sums back to the bias (unbroadcast kept the unknown dimension instead of
+// reshaping to a shape with two unknowns), and a reshape to a shape
+// computed from the run-time shape passes its gradient back (the shape
+// tensor, an attribute input, gets none).
+TEST_P(GradientTest, GradientsInATraceOfUnknownDimensions) {
+  auto f = function(
+      [](Tensor x, Tensor b) {
+        GradientTape tape;
+        tape.watch(x);
+        tape.watch(b);
+        Tensor y = x * x + b;  // [batch, 2, 3] + [3]
+        Tensor flat = reshape(y, concat({slice(shape(y, int64), {0}, {1}), constant(std::vector<int64_t>{6})}, 0));
+        auto g = tape.gradient(reduce_sum(flat * flat), {x, b});
+        return std::make_tuple(g[0], g[1]);
+      },
+      {.input_signature = std::vector<TensorSpec>{TensorSpec({-1, 2, 3}), TensorSpec({3})}});
+  Tensor x = constant({1.f, -2.f, 0.5f, 3.f, 0.f, -1.f, 2.f, 1.f, -0.5f, 1.5f, 2.5f, -3.f}, {2, 2, 3});
+  Tensor b = constant({0.5f, -1.f, 2.f});
+  auto [gx, gb] = f(x, b);
+  // d Σ (x² + b)² = 2(x² + b)·2x for x, Σ over batch and rows of 2(x² + b) for b.
+  std::vector<double> xv = values(x), bv = values(b), want_x(12), want_b(3, 0);
+  for (size_t i = 0; i < 12; ++i) {
+    const double y = xv[i] * xv[i] + bv[i % 3];
+    want_x[i] = 4 * y * xv[i];
+    want_b[i % 3] += 2 * y;
+  }
+  EXPECT_TRUE(all_close(gx, want_x, {2, 2, 3}, 1e-6, 1e-6));
+  EXPECT_TRUE(all_close(gb, want_b, {3}, 1e-6, 1e-6));
+}
+
 TEST_P(GradientTest, NotDifferentiableOpsGiveNoGradient) {
   Tensor x = constant({1.5, -2.5}, float64);
   GradientTape tape({.persistent = true});

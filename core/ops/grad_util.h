@@ -26,16 +26,21 @@ using Grads = std::vector<Tensor>;
 using Ints = std::vector<int64_t>;
 inline const Tensor kNone;
 
-/// Sums a broadcast gradient back to `shape`.
+/// Sums a broadcast gradient back to `shape`: over g's leading axes, and
+/// (kept) over each axis where `shape` has 1 and g another (or an unknown)
+/// size. In a trace that does not know every dimension the result keeps
+/// g's other dimensions, which the broadcast made `shape`'s (as an equal
+/// unknown dimension is taken to be unbroadcast).
 inline Tensor unbroadcast(const Tensor& g, const TensorShape& shape) {
   if (g.shape() == shape) return g;
-  int gr = g.rank(), r = shape.rank();
-  Ints axes;
-  for (int i = 0; i < gr; ++i) {
-    int j = i - (gr - r);
-    if (j < 0 || (shape.dim(j) == 1 && g.dim(i) != 1)) axes.push_back(i);
-  }
-  return reshape(reduce_sum(g, axes), shape);
+  const int gr = g.rank(), r = shape.rank();
+  Ints leading, ones;
+  for (int i = 0; i < gr - r; ++i) leading.push_back(i);
+  for (int j = 0; j < r; ++j)
+    if (shape.dim(j) == 1 && g.dim(j + gr - r) != 1) ones.push_back(j);
+  Tensor s = leading.empty() ? g : reduce_sum(g, leading);
+  if (!ones.empty()) s = reduce_sum(s, ones, /*keepdims=*/true);
+  return shape.is_fully_defined() ? reshape(s, shape) : s;
 }
 
 /// Registers `fn` as the gradient of `op`, reading `uses` of the forward op.

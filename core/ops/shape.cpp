@@ -764,9 +764,14 @@ namespace ember::autograd {
 namespace {
 
 // clang-format off
-GRAD(op_name::Reshape, kGradUsesNothing) { return {reshape(c.grad(), c.x().shape())}; } END_GRAD;
-GRAD(op_name::ExpandDims, kGradUsesNothing) { return {reshape(c.grad(), c.x().shape())}; } END_GRAD;
-GRAD(op_name::Squeeze, kGradUsesNothing) { return {reshape(c.grad(), c.x().shape())}; } END_GRAD;
+// Back to x's shape: its static one, or (in a trace that does not know it)
+// its run-time one; x is kept (it shares its buffer with the output anyway).
+Tensor reshape_like_input(const GradContext& c) {
+  return c.x().shape().is_fully_defined() ? reshape(c.grad(), c.x().shape()) : reshape(c.grad(), shape(c.x(), int64));
+}
+GRAD(op_name::Reshape, kGradUsesInputs) { return {reshape_like_input(c)}; } END_GRAD;
+GRAD(op_name::ExpandDims, kGradUsesInputs) { return {reshape_like_input(c)}; } END_GRAD;
+GRAD(op_name::Squeeze, kGradUsesInputs) { return {reshape_like_input(c)}; } END_GRAD;
 GRAD(op_name::BroadcastTo, kGradUsesNothing) { return {unbroadcast(c.grad(), c.x().shape())}; } END_GRAD;
 GRAD(op_name::Transpose, kGradUsesNothing) {
   const Ints& perm = c.attrs.get<Ints>("perm");
