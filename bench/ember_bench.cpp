@@ -11,6 +11,7 @@
 #include "bench/harness.h"
 #include "core/cuda_runtime.h"
 #include "ember.h"
+#include "samples/gpt.h"
 #include "samples/models.h"
 
 #if EMBER_WITH_CUDA
@@ -253,6 +254,50 @@ Trained train_fashion_mnist(const std::shared_ptr<layers::Layer>& model, const T
   return {secs * 1e3 / double(steps), accuracy.result().item<float>()};
 }
 
+// ---- gpt_char: the character-level GPT of samples/gpt.h on Debian's fortunes -------------
+
+// ms per traced training step (median of 50 after 10 warm-up); with
+// GPT_STEPS=N, N steps of training then the validation loss in nats per
+// character over 1,024 evenly spaced windows.
+std::vector<Figure> gpt_char_bench() {
+  DeviceScope scope(g_device);
+  const sample::Corpus corpus(sample::load_text("/usr/share/games/fortunes"));
+  random::set_seed(1);
+  auto model = std::make_shared<sample::Gpt>(sample::GptConfig{.vocab = static_cast<int64_t>(corpus.vocab.size())});
+  const char* env = std::getenv("GPT_STEPS");
+  const int64_t train_steps = env ? std::atoll(env) : 0;
+  auto optimizer = sample::gpt_optimizer(std::make_shared<sample::WarmupCosine>(3e-4, 100, 2000));
+  auto vars = model->trainable_variables();
+  auto step = function(
+      [&](Tensor x, Tensor y) {
+        GradientTape tape;
+        Tensor loss = sample::gpt_loss((*model)(x, true), y);
+        optimizer->apply(tape.gradient(loss, vars), vars);
+        return loss;
+      },
+      {.name = "train_step"});
+  int64_t s = 0;
+  auto one = [&] {
+    auto [x, y] = sample::train_batch(corpus, 32, 128, 1, s++);
+    Tensor loss = step(x.to(g_device), y.to(g_device));
+  };
+  std::vector<Figure> figures;
+  if (train_steps == 0) {
+    double t = bench::time_per_call(one, 1, 50, 10, sync);
+    figures.push_back({"gpt_char", t * 1e3, "ms"});
+  } else {
+    while (s < train_steps) one();
+    std::vector<int64_t> starts = sample::validation_starts(corpus, 1024, 128);
+    double total = 0;
+    for (size_t b = 0; b < starts.size(); b += 32) {
+      auto [x, y] = sample::windows(corpus, {starts.begin() + static_cast<int64_t>(b), starts.begin() + static_cast<int64_t>(b + 32)}, 128);
+      total += sample::gpt_loss((*model)(x.to(g_device), false), y.to(g_device)).item<float>();
+    }
+    figures.push_back({"gpt_char_val_loss", total / 32, "nats"});
+  }
+  return figures;
+}
+
 std::vector<Figure> mlp_bench() {
   Trained t = train_fashion_mnist(sample::mlp_model(), {784}, g_batch_override ? g_batch_override : 128, 3);
   return {{"mlp", t.ms_per_step, "ms"}, {"mlp_accuracy", t.accuracy, "fraction"}};
@@ -423,6 +468,7 @@ int main(int argc, char** argv) {
                        {"mlp", mlp_bench},
                        {"mlp_traced", mlp_traced_bench},
                        {"cnn", cnn_bench},
+                       {"gpt_char", gpt_char_bench},
                        {"checkpoint", checkpoint_bench},
                        {"add_256M", add_256m},
                        {"matmul_8192", matmul_8192}},

@@ -7,7 +7,12 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -182,6 +187,148 @@ Trained train_fashion_mnist(Model& model, std::vector<int64_t> example, int64_t 
   return {secs * 1e3 / double(steps), accuracy};
 }
 
+// ---- gpt_char: BENCHMARKS.md's character-level GPT in torch::nn ---------------------------
+
+// The fortunes text as ids over its distinct bytes, the rule of samples/gpt.h.
+struct Fortunes {
+  std::vector<int64_t> ids;
+  int64_t vocab = 0, train_size = 0;
+};
+Fortunes load_fortunes() {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator("/usr/share/games/fortunes")) {
+    const std::string ext = e.path().extension().string();
+    if (!e.is_symlink() && e.is_regular_file() && ext != ".dat" && ext != ".u8") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::string text;
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  if (text.empty()) throw std::runtime_error("no text in /usr/share/games/fortunes");
+  int64_t id_of[256];
+  bool seen[256] = {};
+  Fortunes f;
+  for (unsigned char c : text) seen[c] = true;
+  for (int c = 0; c < 256; ++c)
+    if (seen[c]) id_of[c] = f.vocab++;
+  for (unsigned char c : text) f.ids.push_back(id_of[c]);
+  f.train_size = static_cast<int64_t>(f.ids.size()) * 9 / 10;
+  return f;
+}
+
+// Windows at `starts` and their next-character targets, [n, context] int64.
+std::pair<torch::Tensor, torch::Tensor> gpt_windows(const Fortunes& f, const std::vector<int64_t>& starts,
+                                                    int64_t context) {
+  std::vector<int64_t> x, y;
+  for (int64_t s : starts) {
+    x.insert(x.end(), f.ids.begin() + s, f.ids.begin() + s + context);
+    y.insert(y.end(), f.ids.begin() + s + 1, f.ids.begin() + s + context + 1);
+  }
+  const int64_t n = static_cast<int64_t>(starts.size());
+  return {torch::tensor(x).view({n, context}), torch::tensor(y).view({n, context})};
+}
+
+struct GptBlockImpl : torch::nn::Module {
+  GptBlockImpl(int64_t d, int64_t heads) : heads(heads) {
+    ln1 = register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+    qkv = register_module("qkv", torch::nn::Linear(d, 3 * d));
+    proj = register_module("proj", torch::nn::Linear(d, d));
+    ln2 = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+    fc = register_module("fc", torch::nn::Linear(d, 4 * d));
+    out = register_module("out", torch::nn::Linear(4 * d, d));
+  }
+  torch::Tensor forward(torch::Tensor x) {
+    const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
+    auto parts = qkv(ln1(x)).view({b, t, 3, heads, d / heads}).permute({2, 0, 3, 1, 4});
+    auto a = at::scaled_dot_product_attention(parts[0], parts[1], parts[2], {}, 0.0, /*is_causal=*/true);
+    x = x + torch::dropout(proj(a.transpose(1, 2).reshape({b, t, d})), 0.1, is_training());
+    return x + torch::dropout(out(torch::gelu(fc(ln2(x)), "tanh")), 0.1, is_training());
+  }
+  int64_t heads;
+  torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
+  torch::nn::Linear qkv{nullptr}, proj{nullptr}, fc{nullptr}, out{nullptr};
+};
+TORCH_MODULE(GptBlock);
+
+struct GptImpl : torch::nn::Module {
+  GptImpl(int64_t vocab, int64_t layers = 4, int64_t heads = 4, int64_t d = 256, int64_t context = 128) {
+    wte = register_module("wte", torch::nn::Embedding(vocab, d));
+    wpe = register_module("wpe", torch::nn::Embedding(context, d));
+    blocks = register_module("blocks", torch::nn::ModuleList());
+    for (int64_t l = 0; l < layers; ++l) blocks->push_back(GptBlock(d, heads));
+    lnf = register_module("lnf", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
+    // GPT-2's initialisation: N(0, 0.02), residual projections / √(2·layers), zero biases.
+    torch::NoGradGuard no_grad;
+    for (auto& p : named_parameters()) {
+      const std::string& n = p.key();
+      if (n.find("ln") != std::string::npos) continue;
+      if (n.ends_with("bias"))
+        p.value().zero_();
+      else
+        p.value().normal_(0, n.find("proj.weight") != std::string::npos || n.find("out.weight") != std::string::npos
+                                 ? 0.02 / std::sqrt(2.0 * static_cast<double>(layers))
+                                 : 0.02);
+    }
+  }
+  torch::Tensor forward(torch::Tensor idx) {
+    auto x = wte(idx) + wpe(torch::arange(idx.size(1)));
+    x = torch::dropout(x, 0.1, is_training());
+    for (const auto& b : *blocks) x = b->as<GptBlock>()->forward(x);
+    return torch::matmul(lnf(x), wte->weight.t());  // tied, no bias
+  }
+  torch::nn::Embedding wte{nullptr}, wpe{nullptr};
+  torch::nn::ModuleList blocks{nullptr};
+  torch::nn::LayerNorm lnf{nullptr};
+};
+TORCH_MODULE(Gpt);
+
+std::vector<Figure> gpt_char_bench() {
+  const Fortunes text = load_fortunes();
+  torch::manual_seed(1);
+  Gpt model(text.vocab);
+  torch::optim::AdamW adamw(model->parameters(),
+                            torch::optim::AdamWOptions(3e-4).betas({0.9, 0.95}).eps(1e-8).weight_decay(0.1));
+  const char* env = std::getenv("GPT_STEPS");
+  const int64_t train_steps = env ? std::atoll(env) : 0;
+  int64_t s = 0;
+  auto one = [&] {
+    // The learning rate of BENCHMARKS.md: warm-up over 100 steps, cosine to 10% over 2,000.
+    const double lr = s < 100 ? 3e-4 * double(s + 1) / 100
+                              : 3e-4 * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * std::min(1.0, double(s - 100) / 2000))));
+    for (auto& g : adamw.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    std::mt19937_64 gen(0x9E3779B97F4A7C15ull + static_cast<uint64_t>(s++));  // samples/gpt.h's train_batch, seed 1
+    std::uniform_int_distribution<int64_t> start(0, text.train_size - 128 - 1);
+    std::vector<int64_t> starts(32);
+    for (auto& st : starts) st = start(gen);
+    auto [x, y] = gpt_windows(text, starts, 128);
+    adamw.zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(model->forward(x).view({-1, text.vocab}), y.view({-1}));
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+    adamw.step();
+  };
+  if (train_steps == 0) {
+    model->train();
+    return {{"gpt_char", bench::time_per_call(one, 1, 50, 10) * 1e3, "ms"}};
+  }
+  model->train();
+  while (s < train_steps) one();
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const int64_t span = static_cast<int64_t>(text.ids.size()) - text.train_size - 128 - 1;
+  double total = 0;
+  for (int64_t b = 0; b < 32; ++b) {
+    std::vector<int64_t> starts;
+    for (int64_t i = b * 32; i < b * 32 + 32; ++i) starts.push_back(text.train_size + span * i / 1023);
+    auto [x, y] = gpt_windows(text, starts, 128);
+    total += torch::nn::functional::cross_entropy(model->forward(x).view({-1, text.vocab}), y.view({-1})).item<double>();
+  }
+  return {{"gpt_char_val_loss", total / 32, "nats"}};
+}
+
 struct MlpImpl : torch::nn::Module {
   torch::nn::Linear fc1{784, 256}, fc2{256, 10};
   MlpImpl() {
@@ -260,6 +407,7 @@ int main(int argc, char** argv) {
                      {"conv2d", conv2d_bench},
                      {"mlp", mlp_bench},
                      {"mlp_traced", mlp_traced_bench},
-                     {"cnn", cnn_bench}},
+                     {"cnn", cnn_bench},
+                     {"gpt_char", gpt_char_bench}},
                     names, json, /*skip_unknown=*/true);
 }

@@ -1,0 +1,142 @@
+// The character-level GPT of samples/gpt.h (samples/char_gpt.cpp, the
+// gpt_char benchmark), small: its text loading and errors, the key-value
+// cache against full forward passes, its context limit, and its SavedModel,
+// which TensorFlow loads and calls with ember's results.
+#include <filesystem>
+#include <fstream>
+
+#include "samples/gpt.h"
+#include "test_util.h"
+
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+namespace ember::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+sample::GptConfig tiny() {
+  return {
+      .vocab = 11, .layers = 2, .heads = 2, .d_model = 8, .context = 12, .dropout = 0.1, .seed = 3};
+}
+
+Tensor ids_of(const std::vector<int32_t>& v) {
+  return constant(v, {1, static_cast<int64_t>(v.size())});
+}
+
+TEST(GptSample, TextLoadingRefusesWhatItCannotUse) {
+  std::string dir = temp_dir("gpt_text");
+  auto error = [](const std::function<void()>& f) { return error_of<InvalidArgument>(f); };
+  EXPECT_NE(error([&] {
+              sample::load_text(dir + "/missing");
+            }).find("[char_gpt] no text folder at " + dir + "/missing"),
+            std::string::npos);
+  std::ofstream(dir + "/a.dat") << "index, not text";
+  std::ofstream(dir + "/empty");
+  EXPECT_NE(error([&] { sample::load_text(dir); }).find("is empty (1 files)"), std::string::npos);
+  std::ofstream(dir + "/b") << "ba";
+  std::ofstream(dir + "/a") << "cab\n";
+  EXPECT_EQ(sample::load_text(dir), "cab\nba");  // name order; .dat left out
+  sample::Corpus c("hello world, hello");
+  EXPECT_EQ(std::string(c.vocab.begin(), c.vocab.end()), " ,dehlorw");
+  EXPECT_EQ(c.decode(c.ids), "hello world, hello");
+  EXPECT_EQ(c.train_size, 16);
+  fs::remove_all(dir);
+}
+
+// Each next_logits call computes only the new positions; what it returns
+// must be what a full forward pass over the whole prefix gives at its end,
+// whether the new positions come one at a time or several after a cache.
+TEST(GptSample, KeyValueCacheGivesTheFullPassesLogits) {
+  sample::Gpt model(tiny());
+  const std::vector<int32_t> text{3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+  sample::Gpt::Cache cache;
+  size_t at = 0;
+  for (size_t n : {3, 1, 2, 1, 3}) {
+    std::vector<int32_t> piece(text.begin() + static_cast<int64_t>(at),
+                               text.begin() + static_cast<int64_t>(at + n));
+    Tensor got = model.next_logits(ids_of(piece), cache);
+    at += n;
+    Tensor full = model(
+        ids_of(std::vector<int32_t>(text.begin(), text.begin() + static_cast<int64_t>(at))), false);
+    Tensor want = reshape(slice(full, {0, static_cast<int64_t>(at) - 1, 0}, {1, 1, -1}), {1, 11});
+    EXPECT_TRUE(all_close(got, values(want), {1, 11}, 1e-5, 1e-5))
+        << "after " << at << " positions";
+  }
+  EXPECT_EQ(cache.length, 10);
+}
+
+TEST(GptSample, AContextLongerThanTheModelsIsRefused) {
+  sample::Gpt model(tiny());
+  std::string e = error_of<InvalidArgument>([&] { model(zeros({1, 13}, int32), false); });
+  EXPECT_NE(e.find("[Gpt] 13 positions exceed the model's context of 12"), std::string::npos) << e;
+  sample::Gpt::Cache cache;
+  model.next_logits(zeros({1, 10}, int32), cache);
+  e = error_of<InvalidArgument>([&] { model.next_logits(zeros({1, 3}, int32), cache); });
+  EXPECT_NE(e.find("13 positions exceed"), std::string::npos) << e;
+}
+
+// Training lowers the loss on a text it can learn (a repeated phrase), with
+// dropout, the traced step, and the fused ops' gradients end to end.
+TEST(GptSample, ATracedStepLearnsARepeatedText) {
+  sample::Corpus repeated(std::string("the cat sat on the mat. ") + "the cat sat on the mat. " +
+                          "the cat sat on the mat. " + "the cat sat on the mat. " +
+                          "the cat sat on the mat. ");
+  sample::GptConfig c = tiny();
+  c.vocab = static_cast<int64_t>(repeated.vocab.size());
+  auto model = std::make_shared<sample::Gpt>(c);
+  optimizers::Adam adam(0.01);
+  auto vars = model->trainable_variables();
+  auto step = function([&](Tensor x, Tensor y) {
+    GradientTape tape;
+    Tensor loss = sample::gpt_loss((*model)(x, true), y);
+    adam.apply(tape.gradient(loss, vars), vars);
+    return loss;
+  });
+  float first = 0, last = 0;
+  for (int64_t s = 0; s < 60; ++s) {
+    auto [x, y] = sample::train_batch(repeated, 8, c.context, 5, s);
+    last = step(x, y).item<float>();
+    if (s == 0) first = last;
+  }
+  EXPECT_GT(first, 2.0f);
+  EXPECT_LT(last, 0.5f * first) << "first " << first << ", last " << last;
+}
+
+TEST(GptSample, TensorFlowCallsTheSavedModelsServingDefault) {
+  std::string python = tf_python();
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
+  auto model = std::make_shared<sample::Gpt>(tiny());
+  auto serve = function(
+      [model](Tensor ids) {
+        Tensor logits = (*model)(ids, false);
+        Tensor last = reshape(slice(shape(logits, int64), {1}, {1}), TensorShape{}) - int64_t{1};
+        return gather(logits, last, 1);
+      },
+      {.name = "serving_default",
+       .input_signature = std::vector<TensorSpec>{TensorSpec({-1, -1}, int32, "ids")}});
+  model->track("serve", serve);
+  std::string dir = temp_dir("gpt_saved_model");
+  saved_model::save(model, dir + "/model",
+                    {.signatures = {{"serving_default", serve.get_concrete_function()}}});
+  Tensor ids = constant(std::vector<int32_t>{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 0, 7, 7, 2}, {2, 7});
+  Tensor want = serve(ids);
+  // The same as the last position of ember's eager forward pass.
+  Tensor eager = reshape(slice((*model)(ids, false), {0, 6, 0}, {2, 1, -1}), {2, 11});
+  EXPECT_TRUE(all_close(want, values(eager), {2, 11}, 1e-5, 1e-5));
+  {
+    std::ofstream c(dir + "/case.txt");
+    c << "call signature:serving_default\n";
+    write_case_tensor(c, "input ids", ids);
+    write_case_tensor(c, "output 0", want);
+  }
+  std::string log;
+  int rc = run_python(python, data_dir() + "/../tf/check_saved_model.py",
+                      dir + "/model " + dir + "/case.txt", log);
+  EXPECT_EQ(rc, 0) << log;
+  EXPECT_NE(log.find("OK 1 graph-mode 1\n"), std::string::npos) << log;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ember::test
