@@ -301,7 +301,8 @@ struct Gelu {
   EMBER_HOST_DEVICE T operator()(T x) const {
     if (approximate) {
       const T c = T(0.7978845608028654);  // sqrt(2/pi)
-      return T(0.5) * x * (T(1) + std::tanh(c * (x + T(0.044715) * x * x * x)));
+      // (Tanh: float's vectorisable tanh, not the scalar std::tanh the step spent a fifth of its time in.)
+      return T(0.5) * x * (T(1) + Tanh{}(c * (x + T(0.044715) * x * x * x)));
     }
     return T(0.5) * x * (T(1) + std::erf(x * T(0.7071067811865476)));
   }
