@@ -73,6 +73,18 @@ Variable Layer::add_weight(const std::string& name, const TensorShape& shape,
 }
 
 namespace {
+// y reshaped to `like`'s shape without its last axis, then `tail`: from
+// the static shape when known, else from the run-time one (the dimensions
+// known kept known by ensure_shape, for the ops that follow).
+Tensor reshape_leading(const Tensor& y, const Tensor& like, const std::vector<int64_t>& tail) {
+  std::vector<int64_t> dims = like.shape().as_vector();
+  dims.pop_back();
+  dims.insert(dims.end(), tail.begin(), tail.end());
+  if (TensorShape(dims).is_fully_defined()) return reshape(y, TensorShape(dims));
+  Tensor lead = slice(shape(like, int64), {0}, {like.rank() - 1});
+  return ensure_shape(reshape(y, concat({lead, constant(tail)}, 0)), TensorShape(dims));
+}
+
 int64_t last_dim(const char* api, const TensorShape& s) {
   EMBER_CHECK(s.rank_known() && s.rank() >= 1 && s.dim(-1) >= 0, InvalidArgument, "[", api,
               "] the input's last dimension must be known, got shape ", s.to_string());
@@ -102,10 +114,8 @@ Tensor Dense::call(const Tensor& x, bool) {
   Tensor y;
   if (x.rank() == 2) {
     y = matmul(x, kernel.read_value());
-  } else {
-    std::vector<int64_t> out = x.shape().as_vector();
-    out.back() = units_;
-    y = reshape(matmul(reshape(x, {-1, x.dim(-1)}), kernel.read_value()), TensorShape(out));
+  } else {  // (leading dimensions a trace does not know come from the run-time shape)
+    y = reshape_leading(matmul(reshape(x, {-1, x.dim(-1)}), kernel.read_value()), x, {units_});
   }
   if (o_.use_bias) y = bias_add(y, bias.read_value());
   return act_(y);
@@ -384,19 +394,6 @@ struct Projection : Module {
 };
 
 Tensor as_dtype(const Tensor& t, DType d) { return t.dtype() == d ? t : cast(t, d); }
-
-// y reshaped to `like`'s shape without its last axis, then `tail`: from
-// the static shape when known, else from the run-time one.
-Tensor reshape_leading(const Tensor& y, const Tensor& like, const std::vector<int64_t>& tail) {
-  std::vector<int64_t> dims = like.shape().as_vector();
-  dims.pop_back();
-  if (TensorShape(dims).is_fully_defined()) {
-    dims.insert(dims.end(), tail.begin(), tail.end());
-    return reshape(y, TensorShape(dims));
-  }
-  Tensor lead = slice(shape(like, int64), {0}, {like.rank() - 1});
-  return reshape(y, concat({lead, constant(tail)}, 0));
-}
 
 // x [..., in] · kernel [in, a, b] + bias [a, b] -> [..., a, b].
 Tensor project_in(const Tensor& x, const Variable& kernel, const Variable& bias) {

@@ -38,6 +38,17 @@ TEST_P(LayersTest, DenseBuildsNamedVariablesAndComputes) {
   for (double v : w) EXPECT_LE(std::fabs(v), std::sqrt(6.0 / 8));
   // Rank-3 inputs apply to the last axis.
   EXPECT_EQ((*d)(random_tensor({2, 4, 5}, float32, -1, 1, 3)).shape(), (TensorShape{2, 4, 3}));
+  // Also in a trace that knows neither leading dimension (reshaped through the
+  // run-time shape, the last dimension still known).
+  auto traced = function(
+      [d](Tensor in) {
+        Tensor out = (*d)(in);
+        EXPECT_EQ(out.shape(), (TensorShape{-1, -1, 3}));
+        return out;
+      },
+      {.input_signature = std::vector<TensorSpec>{TensorSpec({-1, -1, 5})}});
+  Tensor x3 = random_tensor({2, 4, 5}, float32, -1, 1, 4);
+  EXPECT_TRUE(all_close(traced(x3), values((*d)(x3)), {2, 4, 3}, 1e-6, 1e-6));
   EXPECT_THROW((*d)(random_tensor({4, 6}, float32, -1, 1, 3)), InvalidArgument);
 }
 

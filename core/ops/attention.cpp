@@ -38,10 +38,12 @@ void require_attention_float(const InferContext& c, const Tensor& t, const char*
     c.fail(what, " must be float32, float64, float16 or bfloat16, got ", dtype_name(d));
 }
 
-// Merges dimension `a` with `b`: the known one, or a failure naming both.
-int64_t same_dim(const InferContext& c, int64_t a, int64_t b, const char* what) {
+// Merges dimension `a` with `b`: the known one, or a failure naming both
+// (and what `context()` adds, built only then).
+int64_t same_dim(const InferContext& c, int64_t a, int64_t b, const char* what,
+                 const std::function<std::string()>& context = [] { return std::string(); }) {
   if (a == TensorShape::kUnknown) return b;
-  if (b != TensorShape::kUnknown && a != b) c.fail(what, ": ", a, " against ", b);
+  if (b != TensorShape::kUnknown && a != b) c.fail(what, ": ", a, " against ", b, context());
   return a;
 }
 
@@ -65,17 +67,13 @@ AttentionDims attention_dims(const InferContext& c, size_t mask_at) {
                            vs.to_debug_string(), ")");
   };
   AttentionDims d;
-  d.batch = same_dim(c, same_dim(c, qs.dim(0), ks.dim(0), "q and k differ in batch"), vs.dim(0),
-                     detail::str_cat("q, k and v differ in batch", shapes()).c_str());
-  d.heads = same_dim(c,
-                     same_dim(c, qs.dim(1), ks.dim(1),
-                              detail::str_cat("q and k differ in heads", shapes()).c_str()),
-                     vs.dim(1), detail::str_cat("q, k and v differ in heads", shapes()).c_str());
+  d.batch = same_dim(c, same_dim(c, qs.dim(0), ks.dim(0), "q and k differ in batch", shapes), vs.dim(0),
+                     "q, k and v differ in batch", shapes);
+  d.heads = same_dim(c, same_dim(c, qs.dim(1), ks.dim(1), "q and k differ in heads", shapes), vs.dim(1),
+                     "q, k and v differ in heads", shapes);
   d.seq_q = qs.dim(2);
-  d.seq_k = same_dim(c, ks.dim(2), vs.dim(2),
-                     detail::str_cat("k and v differ in sequence length", shapes()).c_str());
-  d.head_dim = same_dim(c, qs.dim(3), ks.dim(3),
-                        detail::str_cat("q and k differ in head_dim", shapes()).c_str());
+  d.seq_k = same_dim(c, ks.dim(2), vs.dim(2), "k and v differ in sequence length", shapes);
+  d.head_dim = same_dim(c, qs.dim(3), ks.dim(3), "q and k differ in head_dim", shapes);
   d.value_dim = vs.dim(3);
   if (c.inputs.size() > mask_at) {
     const Tensor& m = c.inputs[mask_at];
@@ -149,8 +147,9 @@ int64_t layer_norm_features(const InferContext& c, const Tensor& x, size_t first
     if (p.dtype() != x.dtype())
       c.fail(names[i], " is ", dtype_name(p.dtype()), ", x ", dtype_name(x.dtype()));
     TensorShape s = infer::with_rank(c, p.shape(), 1, names[i]);
-    n = same_dim(c, n, s.dim(0),
-                 detail::str_cat(names[i], " must have x's last dimension").c_str());
+    if (n != TensorShape::kUnknown && s.dim(0) != TensorShape::kUnknown && n != s.dim(0))
+      c.fail(names[i], " must have x's last dimension, ", n, ", got ", s.dim(0));
+    if (n == TensorShape::kUnknown) n = s.dim(0);
   }
   return n;
 }
