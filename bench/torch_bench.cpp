@@ -244,10 +244,11 @@ struct GptBlockImpl : torch::nn::Module {
     const int64_t b = x.size(0), t = x.size(1), d = x.size(2);
     auto parts = qkv(ln1(x)).view({b, t, 3, heads, d / heads}).permute({2, 0, 3, 1, 4});
     auto a = at::scaled_dot_product_attention(parts[0], parts[1], parts[2], {}, 0.0, /*is_causal=*/true);
-    x = x + torch::dropout(proj(a.transpose(1, 2).reshape({b, t, d})), 0.1, is_training());
-    return x + torch::dropout(out(torch::gelu(fc(ln2(x)), "tanh")), 0.1, is_training());
+    x = x + torch::dropout(proj(a.transpose(1, 2).reshape({b, t, d})), p, is_training());
+    return x + torch::dropout(out(torch::gelu(fc(ln2(x)), "tanh")), p, is_training());
   }
   int64_t heads;
+  double p = 0.1;  // dropout
   torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
   torch::nn::Linear qkv{nullptr}, proj{nullptr}, fc{nullptr}, out{nullptr};
 };
@@ -275,10 +276,11 @@ struct GptImpl : torch::nn::Module {
   }
   torch::Tensor forward(torch::Tensor idx) {
     auto x = wte(idx) + wpe(torch::arange(idx.size(1)));
-    x = torch::dropout(x, 0.1, is_training());
+    x = torch::dropout(x, p, is_training());
     for (const auto& b : *blocks) x = b->as<GptBlock>()->forward(x);
     return torch::matmul(lnf(x), wte->weight.t());  // tied, no bias
   }
+  double p = 0.1;  // dropout
   torch::nn::Embedding wte{nullptr}, wpe{nullptr};
   torch::nn::ModuleList blocks{nullptr};
   torch::nn::LayerNorm lnf{nullptr};
@@ -384,11 +386,89 @@ std::vector<Figure> cnn_bench() {
 
 }  // namespace
 
+// ---- --gpt-match DIR: the sample's first training losses, from ember's initial weights --------
+
+// DIR (tests/gpt_sample_test.cpp's export) holds each of ember's variables
+// as raw float32 (`<name>.f32`, ember's [in, out] kernels), the batches as
+// raw int32 (`x.i32`, `y.i32`: [steps, batch, 128]) and `config.txt`
+// (`vocab layers steps batch`). Trains the same model without dropout,
+// with the same optimizer and schedule, and prints one loss per step:
+// tests/data/torch_gpt_losses.txt (scripts/make_gpt_torch_fixture.sh).
+std::vector<float> read_raw_f32(const std::string& path, int64_t n) {
+  std::vector<float> v(static_cast<size_t>(n));
+  std::ifstream in(path, std::ios::binary);
+  if (!in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * 4)))
+    throw std::runtime_error("cannot read " + std::to_string(n) + " floats from " + path);
+  return v;
+}
+
+int gpt_match(const std::string& dir) {
+  int64_t vocab, layers, steps, batch;
+  std::ifstream(dir + "/config.txt") >> vocab >> layers >> steps >> batch;
+  torch::manual_seed(1);
+  Gpt model(vocab, layers);
+  {
+  torch::NoGradGuard no_grad;  // the weights are set, not recorded
+  auto load = [&](torch::Tensor p, const std::string& name, bool transposed) {
+    auto shape = transposed ? std::vector<int64_t>{p.size(1), p.size(0)} : p.sizes().vec();
+    auto v = read_raw_f32(dir + "/" + name + ".f32", p.numel());
+    auto t = torch::from_blob(v.data(), shape, torch::kFloat32).clone();
+    p.copy_(transposed ? t.t() : t);
+  };
+  load(model->wte->weight, "wte", false);
+  load(model->wpe->weight, "wpe", false);
+  for (int64_t l = 0; l < layers; ++l) {
+    auto b = model->blocks[static_cast<size_t>(l)]->as<GptBlock>();
+    const std::string h = "h" + std::to_string(l) + "_";
+    load(b->ln1->weight, h + "ln_1_gamma", false);
+    load(b->ln1->bias, h + "ln_1_beta", false);
+    load(b->qkv->weight, h + "attn_qkv_kernel", true);
+    load(b->qkv->bias, h + "attn_qkv_bias", false);
+    load(b->proj->weight, h + "attn_proj_kernel", true);
+    load(b->proj->bias, h + "attn_proj_bias", false);
+    load(b->ln2->weight, h + "ln_2_gamma", false);
+    load(b->ln2->bias, h + "ln_2_beta", false);
+    load(b->fc->weight, h + "mlp_fc_kernel", true);
+    load(b->fc->bias, h + "mlp_fc_bias", false);
+    load(b->out->weight, h + "mlp_proj_kernel", true);
+    load(b->out->bias, h + "mlp_proj_bias", false);
+    b->p = 0;
+  }
+  load(model->lnf->weight, "ln_f_gamma", false);
+  load(model->lnf->bias, "ln_f_beta", false);
+  }
+  model->p = 0;  // no dropout: the comparison is deterministic
+  auto read_ids = [&](const std::string& name) {
+    std::vector<int32_t> v(static_cast<size_t>(steps * batch * 128));
+    std::ifstream in(dir + "/" + name, std::ios::binary);
+    if (!in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4)))
+      throw std::runtime_error("cannot read " + dir + "/" + name);
+    return torch::from_blob(v.data(), {steps, batch, 128}, torch::kInt32).to(torch::kInt64);
+  };
+  torch::Tensor xs = read_ids("x.i32"), ys = read_ids("y.i32");
+  torch::optim::AdamW adamw(model->parameters(),
+                            torch::optim::AdamWOptions(3e-4).betas({0.9, 0.95}).eps(1e-8).weight_decay(0.1));
+  model->train();
+  for (int64_t s = 0; s < steps; ++s) {
+    const double lr = s < 100 ? 3e-4 * double(s + 1) / 100
+                              : 3e-4 * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * std::min(1.0, double(s - 100) / 2000))));
+    for (auto& g : adamw.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+    adamw.zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(model->forward(xs[s]).view({-1, vocab}), ys[s].view({-1}));
+    loss.backward();
+    torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
+    adamw.step();
+    std::printf("%.9g\n", loss.item<double>());
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   // libtorch's intra-op threads = ember's (OpenMP's count, OMP_NUM_THREADS or the cores).
   if (const char* n = std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(std::atoi(n));
   bool json = false;
   std::vector<std::string> names;
+  if (argc == 3 && !std::strcmp(argv[1], "--gpt-match")) return gpt_match(argv[2]);
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--json"))
       json = true;

@@ -304,8 +304,7 @@ TEST_P(AttentionTest, BadInputsNameTheOp) {
       "q and k differ in heads");
 }
 
-// ---- layer_norm
-// ------------------------------------------------------------------------------------
+// ---- layer_norm ---------------------------------------------------------------------------------
 
 // (x - mean)/√(variance + eps)·gamma + beta per row of n, in float64.
 std::vector<double> layer_norm_reference(const std::vector<double>& xv,
@@ -326,7 +325,6 @@ std::vector<double> layer_norm_reference(const std::vector<double>& xv,
   }
   return y;
 }
-// ------------------------------------------------------------------------------------
 
 TEST_P(AttentionTest, LayerNormMatchesTheFloat64Reference) {
   uint32_t seed = 100;
@@ -357,7 +355,6 @@ TEST_P(AttentionTest, LayerNormBadInputsNameTheOp) {
 }
 
 // ---- gradients: the adjoint ops against central differences of the references
-// --------------------
 
 // The gradient of f at `inputs` (each input's values) by central differences.
 std::vector<std::vector<double>> numeric_gradients(

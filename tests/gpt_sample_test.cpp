@@ -2,8 +2,10 @@
 // gpt_char benchmark), small: its text loading and errors, the key-value
 // cache against full forward passes, its context limit, and its SavedModel,
 // which TensorFlow loads and calls with ember's results.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "samples/gpt.h"
 #include "test_util.h"
@@ -101,6 +103,59 @@ TEST(GptSample, ATracedStepLearnsARepeatedText) {
   }
   EXPECT_GT(first, 2.0f);
   EXPECT_LT(last, 0.5f * first) << "first " << first << ", last " << last;
+}
+
+// The sample's model and optimizer (no dropout, batch 8) from its seeded
+// initial weights, five traced steps on a fixed text, against the losses
+// libtorch 2.15's same model computes from the same weights and batches
+// (tests/data/torch_gpt_losses.txt, from scripts/make_gpt_torch_fixture.sh:
+// this test with EMBER_GPT_EXPORT_DIR set writes the weights and batches,
+// `torch2-bench --gpt-match` trains from them).
+TEST(GptSample, FirstLossesMatchLibtorchFromTheSameWeights) {
+  std::mt19937 gen(11);
+  const char* words[] = {"the ", "cat ", "sat ", "on ", "a ", "mat, ", "and ", "dog ", "ran. ", "Why? ", "\n"};
+  std::string text;
+  while (text.size() < 20000) text += words[gen() % 11];
+  const sample::Corpus corpus(text);
+  const int64_t steps = 5, batch = 8;
+  sample::GptConfig config{.vocab = static_cast<int64_t>(corpus.vocab.size()), .dropout = 0, .seed = 1};
+  auto model = std::make_shared<sample::Gpt>(config);
+  auto optimizer = sample::gpt_optimizer(std::make_shared<sample::WarmupCosine>(3e-4, 100, 2000));
+  auto vars = model->trainable_variables();
+  if (const char* dir = std::getenv("EMBER_GPT_EXPORT_DIR")) {
+    fs::create_directories(dir);
+    for (const Variable& v : vars) {
+      std::string name = v.name().substr(4, v.name().size() - 6);  // "gpt/h0/ln_1_gamma:0" -> "h0_ln_1_gamma"
+      std::replace(name.begin(), name.end(), '/', '_');
+      std::vector<float> f = v.read_value().to_vector<float>();
+      std::ofstream(std::string(dir) + "/" + name + ".f32", std::ios::binary)
+          .write(reinterpret_cast<const char*>(f.data()), static_cast<std::streamsize>(f.size() * 4));
+    }
+    std::ofstream xs(std::string(dir) + "/x.i32", std::ios::binary), ys(std::string(dir) + "/y.i32", std::ios::binary);
+    for (int64_t s = 0; s < steps; ++s) {
+      auto [x, y] = sample::train_batch(corpus, batch, config.context, 1, s);
+      std::vector<int32_t> xv = x.to_vector<int32_t>(), yv = y.to_vector<int32_t>();
+      xs.write(reinterpret_cast<const char*>(xv.data()), static_cast<std::streamsize>(xv.size() * 4));
+      ys.write(reinterpret_cast<const char*>(yv.data()), static_cast<std::streamsize>(yv.size() * 4));
+    }
+    std::ofstream(std::string(dir) + "/config.txt") << config.vocab << " " << config.layers << " " << steps << " "
+                                                    << batch << "\n";
+  }
+  std::ifstream in(data_dir() + "/torch_gpt_losses.txt");
+  std::vector<double> want;
+  for (double l; in >> l;) want.push_back(l);
+  ASSERT_EQ(want.size(), static_cast<size_t>(steps)) << "tests/data/torch_gpt_losses.txt";
+  auto step = function([&](Tensor x, Tensor y) {
+    GradientTape tape;
+    Tensor loss = sample::gpt_loss((*model)(x, true), y);
+    optimizer->apply(tape.gradient(loss, vars), vars);
+    return loss;
+  });
+  for (int64_t s = 0; s < steps; ++s) {
+    auto [x, y] = sample::train_batch(corpus, batch, config.context, 1, s);
+    const double got = step(x, y).item<float>();
+    EXPECT_NEAR(got, want[static_cast<size_t>(s)], 2e-5 * want[static_cast<size_t>(s)]) << "step " << s;
+  }
 }
 
 TEST(GptSample, TensorFlowCallsTheSavedModelsServingDefault) {

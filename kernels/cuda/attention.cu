@@ -77,8 +77,7 @@ MaskView mask_view(const KernelContext& c, size_t at) {
   return m;
 }
 
-// ---- forward
-// -------------------------------------------------------------------------------------
+// ---- forward ------------------------------------------------------------------------------------
 
 template <typename T, typename C, int kChunks>
 __global__ void attention_forward(const T* __restrict__ q, const T* __restrict__ k,
@@ -170,8 +169,7 @@ __global__ void attention_forward(const T* __restrict__ q, const T* __restrict__
   }
 }
 
-// ---- backward
-// ------------------------------------------------------------------------------------
+// ---- backward -----------------------------------------------------------------------------------
 
 // δ_i = dO_i·O_i - d_logsumexp_i, a warp per row.
 template <typename T, typename C>
@@ -416,8 +414,7 @@ void attention_grad_typed(KernelContext& c) {
   }
 }
 
-// ---- layer normalisation
-// -------------------------------------------------------------------------
+// ---- layer normalisation ------------------------------------------------------------------------
 
 template <typename T, typename C>
 __global__ void layer_norm_rows(const T* __restrict__ x, const T* __restrict__ gamma,
