@@ -269,14 +269,7 @@ int run(const Flags& flags) {
               static_cast<long long>(flags.top_k), generate(*model, corpus, flags, device).c_str());
   if (!flags.saved_model.empty()) {
     // serving_default: ids [batch, T] (T <= context) -> the next character's logits [batch, vocab].
-    auto serve = function(
-        [model](Tensor ids) {
-          Tensor logits = (*model)(ids, false);
-          Tensor last = reshape(slice(shape(logits, int64), {1}, {1}), TensorShape{}) - int64_t{1};
-          return gather(logits, last, 1);
-        },
-        {.name = "serving_default",
-         .input_signature = std::vector<TensorSpec>{TensorSpec({-1, -1}, int32, "ids")}});
+    auto serve = sample::serving_function(model);
     model->track("serve", serve);
     saved_model::save(model, flags.saved_model,
                       {.signatures = {{"serving_default", serve.get_concrete_function()}}});

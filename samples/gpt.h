@@ -320,6 +320,20 @@ inline std::shared_ptr<ember::optimizers::AdamW> gpt_optimizer(
                                  Options{.global_clipnorm = 1.0, .weight_decay = 0.1});
 }
 
+/// The model's serving function: int32 ids [batch, T] (T <= context) to the
+/// last position's logits [batch, vocab], traced for any batch and length
+/// (what the sample's SavedModel exports as serving_default).
+inline auto serving_function(const std::shared_ptr<Gpt>& model) {
+  using namespace ember;
+  return function(
+      [model](Tensor ids) {
+        Tensor logits = (*model)(ids, false);
+        Tensor last = reshape(slice(shape(logits, int64), {1}, {1}), TensorShape{}) - int64_t{1};
+        return gather(logits, last, 1);
+      },
+      {.name = "serving_default", .input_signature = std::vector<TensorSpec>{TensorSpec({-1, -1}, int32, "ids")}});
+}
+
 /// Mean cross-entropy of the logits [batch, T, vocab] against targets [batch, T], in nats.
 inline ember::Tensor gpt_loss(const ember::Tensor& logits, const ember::Tensor& targets) {
   return ember::reduce_mean(ember::sparse_softmax_cross_entropy_with_logits(targets, logits));

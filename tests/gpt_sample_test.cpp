@@ -162,14 +162,7 @@ TEST(GptSample, TensorFlowCallsTheSavedModelsServingDefault) {
   std::string python = tf_python();
   EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
   auto model = std::make_shared<sample::Gpt>(tiny());
-  auto serve = function(
-      [model](Tensor ids) {
-        Tensor logits = (*model)(ids, false);
-        Tensor last = reshape(slice(shape(logits, int64), {1}, {1}), TensorShape{}) - int64_t{1};
-        return gather(logits, last, 1);
-      },
-      {.name = "serving_default",
-       .input_signature = std::vector<TensorSpec>{TensorSpec({-1, -1}, int32, "ids")}});
+  auto serve = sample::serving_function(model);
   model->track("serve", serve);
   std::string dir = temp_dir("gpt_saved_model");
   saved_model::save(model, dir + "/model",

@@ -23,49 +23,23 @@
 #include "core/ops.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/attention.h"
 #include "kernels/cpu/vec.h"
 
 namespace ember::cpu {
 namespace {
+
+using kernels::attention::Dims;
+using kernels::attention::dims_of;
+using kernels::attention::mask_view;
+using kernels::attention::MaskView;
+using kernels::attention::rows_of;
 
 constexpr int64_t kQueryBlock = 64;
 constexpr int64_t kKeyBlock = 128;
 
 template <typename C>
 constexpr C kNegInf = -std::numeric_limits<C>::infinity();
-
-struct Dims {
-  int64_t batch, heads, seq_q, seq_k, head_dim, value_dim;
-};
-
-Dims dims_of(const KernelContext& c) {
-  const Tensor &q = c.inputs[0], &v = c.inputs[2];
-  return {q.dim(0), q.dim(1), q.dim(2), v.dim(2), q.dim(3), v.dim(3)};
-}
-
-// A boolean mask broadcast to [batch, heads, seq_q, seq_k] by strides (0
-// along its dimensions of 1 and those it lacks).
-struct MaskView {
-  const bool* data = nullptr;
-  int64_t stride[4] = {0, 0, 0, 0};
-  const bool* row(int64_t b, int64_t h, int64_t i) const {
-    return data + b * stride[0] + h * stride[1] + i * stride[2];
-  }
-};
-
-MaskView mask_view(const KernelContext& c, size_t at) {
-  MaskView m;
-  if (c.inputs.size() <= at) return m;
-  const Tensor& t = c.inputs[at];
-  m.data = t.data<const bool>();
-  const int r = t.rank();
-  int64_t s = 1;
-  for (int i = r - 1; i >= 0; --i) {
-    m.stride[4 - r + i] = t.dim(i) == 1 ? 0 : s;
-    s *= t.dim(i);
-  }
-  return m;
-}
 
 // Sets the scores of query i against keys [j0, j0 + cols) that it does not
 // attend to -inf: keys past the query (causal), those the mask leaves out.
@@ -75,10 +49,8 @@ void mask_row(C* s, int64_t cols, int64_t i, int64_t j0, bool causal, const Mask
   if (causal)
     for (int64_t c = std::max<int64_t>(0, i - j0 + 1); c < cols; ++c) s[c] = kNegInf<C>;
   if (mask.data) {
-    const bool* row = mask.row(b, h, i);
-    const int64_t step = mask.stride[3];
     for (int64_t c = 0; c < cols; ++c)
-      if (!row[(j0 + c) * step]) s[c] = kNegInf<C>;
+      if (!mask.attends(b, h, i, j0 + c)) s[c] = kNegInf<C>;
   }
 }
 
@@ -333,14 +305,6 @@ void attention_grad_kernel(KernelContext& c) {
 }
 
 // ---- layer normalisation: one row per feature vector -------------------------------------------
-
-// The rows of x's last axis, and their length.
-std::pair<int64_t, int64_t> rows_of(const Tensor& x) {
-  const int64_t n = x.dim(x.rank() - 1);
-  int64_t rows = 1;
-  for (int i = 0; i + 1 < x.rank(); ++i) rows *= x.dim(i);
-  return {rows, n};
-}
 
 template <typename T>
 void layer_norm_typed(KernelContext& c) {

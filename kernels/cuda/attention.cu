@@ -22,10 +22,17 @@
 
 #include "core/op_names.h"
 #include "core/ops.h"
+#include "kernels/attention.h"
 #include "kernels/cuda/common.cuh"
 
 namespace ember::cuda {
 namespace {
+
+using kernels::attention::Dims;
+using kernels::attention::dims_of;
+using kernels::attention::mask_view;
+using kernels::attention::MaskView;
+using kernels::attention::rows_of;
 
 constexpr int kWarps = 4;
 constexpr int kRowsPerWarp = 4;  // queries per warp (forward), keys per warp (backward)
@@ -49,33 +56,6 @@ __device__ int64_t first_warp() {
   return (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
 }
 __device__ int64_t warps_in_grid() { return static_cast<int64_t>(gridDim.x) * blockDim.x / 32; }
-
-struct Dims {
-  int64_t batch, heads, seq_q, seq_k, head_dim, value_dim;
-};
-
-// A boolean mask broadcast to [batch, heads, seq_q, seq_k] by strides.
-struct MaskView {
-  const bool* data = nullptr;
-  int64_t stride[4] = {0, 0, 0, 0};
-  __device__ bool attends(int64_t b, int64_t h, int64_t i, int64_t j) const {
-    return !data || data[b * stride[0] + h * stride[1] + i * stride[2] + j * stride[3]];
-  }
-};
-
-MaskView mask_view(const KernelContext& c, size_t at) {
-  MaskView m;
-  if (c.inputs.size() <= at) return m;
-  const Tensor& t = c.inputs[at];
-  m.data = t.data<const bool>();
-  const int r = t.rank();
-  int64_t s = 1;
-  for (int i = r - 1; i >= 0; --i) {
-    m.stride[4 - r + i] = t.dim(i) == 1 ? 0 : s;
-    s *= t.dim(i);
-  }
-  return m;
-}
 
 // ---- forward ------------------------------------------------------------------------------------
 
@@ -301,11 +281,6 @@ __global__ void narrow(const C* __restrict__ src, T* __restrict__ dst, int64_t n
     dst[i] = T(src[i]);
 }
 
-Dims dims_of(const KernelContext& c) {
-  const Tensor &q = c.inputs[0], &v = c.inputs[2];
-  return {q.dim(0), q.dim(1), q.dim(2), v.dim(2), q.dim(3), v.dim(3)};
-}
-
 // The register chunks of 32 columns a lane keeps for head_dim and value_dim.
 int chunks_for(const KernelContext& c, const Dims& d) {
   const int64_t widest = std::max(d.head_dim, d.value_dim);
@@ -484,13 +459,6 @@ __global__ void layer_norm_dparams(const T* __restrict__ dy, const T* __restrict
   }
   atomicAdd(dgamma + i, sg);
   atomicAdd(dbeta + i, sb);
-}
-
-std::pair<int64_t, int64_t> rows_of(const Tensor& x) {
-  const int64_t n = x.dim(x.rank() - 1);
-  int64_t rows = 1;
-  for (int i = 0; i + 1 < x.rank(); ++i) rows *= x.dim(i);
-  return {rows, n};
 }
 
 template <typename T>
