@@ -208,7 +208,8 @@ Trained train_fashion_mnist(const std::shared_ptr<layers::Layer>& model, const T
                             int64_t batch, int epochs, bool traced = false) {
   data::Mnist mnist = [] {
     DeviceScope cpu(Device::cpu());
-    return data::load_mnist(data::kFashionMnistDir);
+    const char* dir = std::getenv("EMBER_FASHION_MNIST_DIR");  // (a GPU machine: the bundle's copy)
+    return data::load_mnist(dir ? dir : data::kFashionMnistDir);
   }();
   auto prepare = [&](const Tensor& images, const Tensor& labels) {
     DeviceScope cpu(Device::cpu());
@@ -261,7 +262,8 @@ Trained train_fashion_mnist(const std::shared_ptr<layers::Layer>& model, const T
 // character over 1,024 evenly spaced windows.
 std::vector<Figure> gpt_char_bench() {
   DeviceScope scope(g_device);
-  const sample::Corpus corpus(sample::load_text("/usr/share/games/fortunes"));
+  const char* dir = std::getenv("EMBER_FORTUNES_DIR");  // (a GPU machine: the bundle's copy)
+  const sample::Corpus corpus(sample::load_text(dir ? dir : "/usr/share/games/fortunes"));
   random::set_seed(1);
   auto model = std::make_shared<sample::Gpt>(sample::GptConfig{.vocab = static_cast<int64_t>(corpus.vocab.size())});
   const char* env = std::getenv("GPT_STEPS");

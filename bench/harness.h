@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <functional>
 #include <string>
 #include <vector>
@@ -58,10 +59,21 @@ inline int run(const std::vector<std::pair<std::string, Workload>>& workloads,
     }
   }
   bool first = true;
+  int failed = 0;
   if (json) std::printf("{");
   for (const auto& [name, work] : workloads) {
     if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
-    for (const auto& f : work()) {
+    // A workload that fails (its data missing on this machine) is reported
+    // and the others still run; the exit status says one failed.
+    std::vector<Figure> figures;
+    try {
+      figures = work();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "workload %s failed: %s\n", name.c_str(), e.what());
+      ++failed;
+      continue;
+    }
+    for (const auto& f : figures) {
       if (json) {
         std::printf("%s\n  \"%s\": {\"value\": %.6g, \"unit\": \"%s\"}", first ? "" : ",",
                     f.name.c_str(), f.value, f.unit.c_str());
@@ -73,7 +85,7 @@ inline int run(const std::vector<std::pair<std::string, Workload>>& workloads,
     }
   }
   if (json) std::printf("\n}\n");
-  return 0;
+  return failed ? 1 : 0;
 }
 
 }  // namespace bench

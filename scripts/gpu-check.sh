@@ -23,6 +23,7 @@ cuda_libs=$(dirname "$(find / -name 'libcublas.so.13*' -not -path '/proc/*' 2>/d
 cudnn_libs=$(dirname "$(find / -name 'libcudnn.so.9*' -not -path '/proc/*' 2>/dev/null | head -n 1)")
 export LD_LIBRARY_PATH="$stage/lib:/usr/local/cuda/lib64:${cuda_libs}:${cudnn_libs}:${LD_LIBRARY_PATH:-}"
 export EMBER_TEST_DATA_DIR="$PWD/tests/data"
+export EMBER_FASHION_MNIST_DIR="$stage/data/fashion-mnist" EMBER_FORTUNES_DIR="$stage/data/fortunes"
 summary="$OUT/summary.md"
 {
   echo "# ember GPU check, $(date -u '+%Y-%m-%d %H:%M UTC')"
