@@ -322,12 +322,16 @@ inline std::shared_ptr<ember::optimizers::AdamW> gpt_optimizer(
 
 /// The model's serving function: int32 ids [batch, T] (T <= context) to the
 /// last position's logits [batch, vocab], traced for any batch and length
-/// (what the sample's SavedModel exports as serving_default).
+/// (what the sample's SavedModel exports as serving_default). It holds the
+/// model weakly: the model tracks the function, and a strong capture would
+/// make a cycle that keeps both alive forever.
 inline auto serving_function(const std::shared_ptr<Gpt>& model) {
   using namespace ember;
   return function(
-      [model](Tensor ids) {
-        Tensor logits = (*model)(ids, false);
+      [weak = std::weak_ptr<Gpt>(model)](Tensor ids) {
+        std::shared_ptr<Gpt> m = weak.lock();
+        EMBER_CHECK(m, FailedPrecondition, "[Gpt] serving_default called after its model was destroyed");
+        Tensor logits = (*m)(ids, false);
         Tensor last = reshape(slice(shape(logits, int64), {1}, {1}), TensorShape{}) - int64_t{1};
         return gather(logits, last, 1);
       },
