@@ -304,8 +304,10 @@ struct AttentionOptions {
   /// Multiplies q·k; unset: 1/√head_dim.
   std::optional<double> scale = std::nullopt;
   /// Drops attention probabilities at this rate (scaling the rest by
-  /// 1/(1 - rate)) with a stateless draw from `dropout_seed` (int64 [2]):
-  /// the probabilities are then materialised, not fused.
+  /// 1/(1 - rate)) where the stateless uniform float32 draw of
+  /// `dropout_seed` (int64 [2]) over [batch, heads, seq_q, seq_k] is below
+  /// it; the kernels draw each element as they need it (nothing of seq_q ×
+  /// seq_k is stored), and the backward pass draws the same again.
   double dropout_rate = 0;
   Tensor dropout_seed = {};
 };

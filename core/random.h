@@ -89,6 +89,10 @@ class Generator {
 /// The stream a random op's attributes name: "seed" is the Philox key,
 /// "seed2" and "offset" the counter's high and low halves.
 philox::Stream stream_of(const Attrs& attrs);
+/// The stream of a stateless draw from `seed` (TensorFlow's
+/// StatelessRandomGetKeyCounter): element i of stateless_uniform(shape,
+/// seed) is fn::uniform_at(stream, i), so a kernel can draw any element.
+philox::Stream stateless_stream(std::array<int64_t, 2> seed);
 /// Moves a random op's attributes to the draw that follows one of
 /// `elements` elements from the same stream: how a traced function's random
 /// node draws fresh numbers at every call (TensorFlow's stateful random

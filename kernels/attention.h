@@ -8,6 +8,9 @@
 
 #include "core/host_device.h"
 #include "core/op.h"
+#include "core/ops/attention_inputs.h"
+#include "core/random.h"
+#include "kernels/functors.h"
 
 namespace ember::kernels::attention {
 
@@ -32,11 +35,12 @@ struct MaskView {
   }
 };
 
-/// The mask input at `at`, when the call has one.
-inline MaskView mask_view(const KernelContext& c, size_t at) {
+/// The call's mask (after its first `base` inputs), when it has one.
+inline MaskView mask_view(const KernelContext& c, size_t base) {
   MaskView m;
-  if (c.inputs.size() <= at) return m;
-  const Tensor& t = c.inputs[at];
+  const auto e = attention_inputs::extras(c.inputs, base, c.attrs.get<double>("dropout_rate"));
+  if (e.mask == attention_inputs::kNone) return m;
+  const Tensor& t = c.inputs[e.mask];
   m.data = t.data<const bool>();
   const int r = t.rank();
   int64_t s = 1;
@@ -45,6 +49,34 @@ inline MaskView mask_view(const KernelContext& c, size_t at) {
     s *= t.dim(i);
   }
   return m;
+}
+
+/// Dropout of the probabilities: element (b, h, i, j) of the stateless
+/// uniform float32 draw of the seed over [batch, heads, seq_q, seq_k] (what
+/// random::stateless_uniform gives, drawn here one element at a time) keeps
+/// a probability, scaled by 1/(1 - rate), when it is at least the rate.
+struct DropoutView {
+  double rate = 0;
+  philox::Stream stream;
+  EMBER_HOST_DEVICE bool on() const { return rate > 0; }
+  /// The multiplier of probability `flat` ((b·heads + h)·seq_q + i)·seq_k + j.
+  /// (Drawn in float32 whatever C is, as the op's decomposition draws.)
+  template <typename C>
+  EMBER_HOST_DEVICE C scale_at(int64_t flat) const {
+    return fn::uniform_at<float>(stream, flat) >= static_cast<float>(rate) ? static_cast<C>(1 / (1 - rate)) : C(0);
+  }
+};
+
+/// The call's dropout (its seed read on the host), after its first `base` inputs.
+inline DropoutView dropout_view(const KernelContext& c, size_t base) {
+  DropoutView d;
+  d.rate = c.attrs.get<double>("dropout_rate");
+  if (d.rate > 0) {
+    const auto e = attention_inputs::extras(c.inputs, base, d.rate);
+    std::vector<int64_t> seed = c.inputs[e.seed].index_values();
+    d.stream = random::stateless_stream({seed[0], seed[1]});
+  }
+  return d;
 }
 
 /// A layer norm's rows (every dimension of x but the last) and their length.

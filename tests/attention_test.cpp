@@ -115,7 +115,7 @@ void check(const Problem& p, DType dtype, uint32_t seed) {
   std::vector<Tensor> in{q, k, v};
   if (o.mask.defined()) in.push_back(o.mask);
   auto both = execute(op_def(op_name::ScaledDotProductAttention), in,
-                      {{"causal", p.causal}, {"scale", scale}});
+                      {{"causal", p.causal}, {"scale", scale}, {"dropout_rate", 0.0}});
   EXPECT_EQ(both[1].dtype(), dtype == float64 ? float64 : float32);
   EXPECT_TRUE(all_close(both[1], want.lse, TensorShape{p.batch, p.heads, p.seq_q},
                         dtype == float64 ? 1e-12 : 1e-5, dtype == float64 ? 1e-12 : 1e-5));
@@ -227,7 +227,7 @@ TEST_P(AttentionTest, DropoutDropsProbabilitiesByItsSeed) {
   EXPECT_NE(values(out), values(other));
   // The reference: probabilities from plain loops, kept where u >= rate.
   std::vector<double> u = values(
-      random::stateless_uniform(constant(std::vector<int64_t>{1, 2, 4, 6}), seed, 0, 1, float64));
+      random::stateless_uniform(constant(std::vector<int64_t>{1, 2, 4, 6}), seed, 0, 1, float32));
   std::vector<double> want(16, 0);
   const double scale = 1 / std::sqrt(3.0);
   for (int64_t h = 0; h < 2; ++h)
@@ -242,7 +242,7 @@ TEST_P(AttentionTest, DropoutDropsProbabilitiesByItsSeed) {
       }
       for (double x : s) sum += std::exp(x - m);
       for (int64_t j = 0; j < 6; ++j) {
-        if (u[static_cast<size_t>((h * 4 + i) * 6 + j)] < rate) continue;
+        if (u[static_cast<size_t>((h * 4 + i) * 6 + j)] < static_cast<float>(rate)) continue;
         const double w = std::exp(s[static_cast<size_t>(j)] - m) / sum / (1 - rate);
         for (int64_t e = 0; e < 2; ++e)
           want[static_cast<size_t>((h * 4 + i) * 2 + e)] +=

@@ -795,7 +795,7 @@ void attention(std::vector<OpCase>& cases) {
                    .body =
                        [](X x, DType) {
                          return run(op_name::ScaledDotProductAttention, {x[0], x[1], x[2]},
-                                    {{"causal", true}, {"scale", 0.7}});
+                                    {{"causal", true}, {"scale", 0.7}, {"dropout_rate", 0.0}});
                        },
                    .tol = 8});
   // Random truth values: some queries may attend to no key (zeros).
@@ -806,11 +806,22 @@ void attention(std::vector<OpCase>& cases) {
                      return scaled_dot_product_attention(x[0], x[1], x[2], {.causal = true, .mask = x[3], .scale = 0.5});
                    }),
                    .tol = 8});
+  // Dropout by a fixed seed: the same multipliers at every run, so the
+  // gradient is smooth in q, k and v (and the export draws them as the kernels do).
+  cases.push_back({.op = op_name::ScaledDotProductAttention,
+                   .variant = "dropout",
+                   .inputs = {qkv[0], qkv[1], qkv[2], fixed({1, 1, 3, 5}, bool_)},
+                   .body = one([](X x) {
+                     return scaled_dot_product_attention(
+                         x[0], x[1], x[2],
+                         {.mask = x[3], .scale = 0.5, .dropout_rate = 0.3, .dropout_seed = constant(std::vector<int64_t>{5, 9})});
+                   }),
+                   .tol = 8});
   cases.push_back({.op = op_name::ScaledDotProductAttentionGrad,
                    .inputs = {qkv[0], qkv[1], qkv[2], in({1, 2, 3, 3}), fixed({1, 2, 3}, float32)},
                    .body =
                        [](X x, DType t) {
-                         const Attrs a{{"causal", true}, {"scale", 0.5}};
+                         const Attrs a{{"causal", true}, {"scale", 0.5}, {"dropout_rate", 0.0}};
                          auto f = run(op_name::ScaledDotProductAttention, {x[0], x[1], x[2]}, a);
                          Tensor dlse = t == float64 ? cast(x[4], float64) : x[4];
                          return run(op_name::ScaledDotProductAttentionGrad, {x[0], x[1], x[2], f[0], f[1], x[3], dlse},

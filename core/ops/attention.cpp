@@ -1,16 +1,19 @@
 // The transformer's fused ops, which TensorFlow lacks (each exported as its
 // decomposition into TensorFlow's ops, TfMapping::composite):
 //
-// ScaledDotProductAttention(q, k, v[, mask]) -> (output, logsumexp):
+// ScaledDotProductAttention(q, k, v[, mask][, seed]) -> (output, logsumexp):
 //   q [batch, heads, seq_q, head_dim], k [batch, heads, seq_k, head_dim],
 //   v [batch, heads, seq_k, value_dim], mask boolean broadcasting to
-//   [batch, heads, seq_q, seq_k]; attributes causal and scale. logsumexp
+//   [batch, heads, seq_q, seq_k]; attributes causal, scale and dropout_rate
+//   (with a rate, the seed: int64 [2], whose stateless uniform float32 draw
+//   over [batch, heads, seq_q, seq_k] drops the probabilities below the rate,
+//   drawn element by element in the kernels, never materialised). logsumexp
 //   [batch, heads, seq_q] (float32, float64 for float64 inputs) is each
 //   row's log Σ exp(scale·q·k) over the keys it attends to (-inf for none),
 //   kept for the backward pass, which recomputes the probabilities from it
 //   block by block instead of storing them.
 // ScaledDotProductAttentionGrad(q, k, v, output, logsumexp, d_output,
-//   d_logsumexp[, mask]) -> (dq, dk, dv).
+//   d_logsumexp[, mask][, seed]) -> (dq, dk, dv).
 // LayerNorm(x, gamma, beta) -> (y, mean, rstd) over the last axis, mean and
 //   rstd = 1/√(variance + epsilon) of x's shape with the last axis 1
 //   (float32 for 16-bit x).
@@ -21,6 +24,7 @@
 
 #include "core/op.h"
 #include "core/op_names.h"
+#include "core/ops/attention_inputs.h"
 #include "core/ops.h"
 #include "core/ops/grad_util.h"
 #include "core/ops/infer_util.h"
@@ -51,9 +55,9 @@ struct AttentionDims {
   int64_t batch, heads, seq_q, seq_k, head_dim, value_dim;
 };
 
-// Checks q, k, v (and the mask, at `mask_at` when present) and returns the
-// dimensions they agree on.
-AttentionDims attention_dims(const InferContext& c, size_t mask_at) {
+// Checks q, k, v, the optional inputs after the first `base` and the
+// attributes, and returns the dimensions q, k and v agree on.
+AttentionDims attention_dims(const InferContext& c, size_t base) {
   const Tensor &q = c.inputs[0], &k = c.inputs[1], &v = c.inputs[2];
   require_attention_float(c, q, "q");
   if (k.dtype() != q.dtype() || v.dtype() != q.dtype())
@@ -75,9 +79,23 @@ AttentionDims attention_dims(const InferContext& c, size_t mask_at) {
   d.seq_k = same_dim(c, ks.dim(2), vs.dim(2), "k and v differ in sequence length", shapes);
   d.head_dim = same_dim(c, qs.dim(3), ks.dim(3), "q and k differ in head_dim", shapes);
   d.value_dim = vs.dim(3);
-  if (c.inputs.size() > mask_at) {
-    const Tensor& m = c.inputs[mask_at];
-    if (m.dtype() != bool_) c.fail("mask must be bool (true: attend), got ", dtype_name(m.dtype()));
+  const double rate = c.attrs.get<double>("dropout_rate");
+  if (!(rate >= 0 && rate < 1)) c.fail("dropout_rate must be in [0, 1), got ", rate);
+  const attention_inputs::Extras e = attention_inputs::extras(c.inputs, base, rate);
+  if (c.inputs.size() != base + e.count()) {
+    if (c.inputs.size() > base && c.inputs[base].dtype() != bool_ && rate == 0)
+      c.fail("mask must be bool (true: attend), got ", dtype_name(c.inputs[base].dtype()));
+    c.fail("takes ", base, " inputs, an optional boolean mask and, with dropout_rate > 0, the dropout seed; got ",
+           c.inputs.size(), " inputs");
+  }
+  if (rate > 0) {
+    if (e.seed == attention_inputs::kNone) c.fail("dropout_rate ", rate, " needs the dropout seed (int64 [2]) as the last input");
+    const Tensor& seed = c.inputs[e.seed];
+    if (seed.dtype() != int64 || !seed.shape().is_compatible_with(TensorShape{2}))
+      c.fail("the dropout seed must be int64 [2], got ", dtype_name(seed.dtype()), seed.shape().to_debug_string());
+  }
+  if (e.mask != attention_inputs::kNone) {
+    const Tensor& m = c.inputs[e.mask];
     if (m.shape().rank_known()) {
       const int r = m.shape().rank();
       if (r > 4) c.fail("mask must have rank <= 4, got shape ", m.shape().to_debug_string());
@@ -96,19 +114,14 @@ AttentionDims attention_dims(const InferContext& c, size_t mask_at) {
 }
 
 void infer_attention(InferContext& c) {
-  if (c.inputs.size() > 4)
-    c.fail("takes q, k, v and an optional mask, got ", c.inputs.size(), " inputs");
-  AttentionDims d = attention_dims(c, 3);
+  AttentionDims d = attention_dims(c, attention_inputs::kForwardBase);
   const DType t = c.inputs[0].dtype();
   c.outputs.push_back({t, TensorShape{d.batch, d.heads, d.seq_q, d.value_dim}});
   c.outputs.push_back({accumulation(t), TensorShape{d.batch, d.heads, d.seq_q}});
 }
 
 void infer_attention_grad(InferContext& c) {
-  if (c.inputs.size() > 8)
-    c.fail("takes q, k, v, output, logsumexp, d_output, d_logsumexp and an optional mask, got ",
-           c.inputs.size(), " inputs");
-  AttentionDims d = attention_dims(c, 7);
+  AttentionDims d = attention_dims(c, attention_inputs::kGradBase);
   const DType t = c.inputs[0].dtype();
   const TensorShape out{d.batch, d.heads, d.seq_q, d.value_dim}, lse{d.batch, d.heads, d.seq_q};
   const char* names[] = {"output", "logsumexp", "d_output", "d_logsumexp"};
@@ -224,46 +237,61 @@ Tensor probabilities(const Tensor& scores, const Tensor& lse, const Tensor& keep
   return keep.defined() ? where(keep, p, zeros_like(p)) : p;
 }
 
+// The multiplier dropout gives each probability: 1/(1 - rate) where the
+// stateless uniform float32 draw of `seed` over the probabilities' shape is
+// at least the rate, else 0 (tf.nn.experimental.stateless_dropout's rule,
+// drawn in float32 whatever the dtype, so every precision drops the same
+// probabilities; the kernels draw the same numbers element by element).
+Tensor dropout_scale(const Tensor& p, double rate, const Tensor& seed) {
+  Tensor u = random::stateless_uniform(shape(p, int64), seed, 0, 1, float32);
+  Tensor keep = u >= constant(static_cast<float>(rate));
+  return where(keep, scalar_like(p, 1 / (1 - rate)) + zeros_like(p), zeros_like(p));
+}
+
 struct Unfused {
   Tensor output, lse;
 };
 
 // Attention written with ordinary ops, in the accumulation dtype: the
-// export's form of the fused op, and the path that drops probabilities.
-Unfused unfused_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
-                          bool causal, double scale,
-                          const std::function<Tensor(const Tensor&)>& drop = nullptr) {
-  Tensor qw = widened(q), kw = widened(k), vw = widened(v);
+// export's form of the fused op.
+Unfused unfused_attention(std::span<const Tensor> in, const Attrs& attrs) {
+  const double scale = attrs.get<double>("scale"), rate = attrs.get<double>("dropout_rate");
+  const auto e = attention_inputs::extras(in, attention_inputs::kForwardBase, rate);
+  const Tensor &q = in[0], &k = in[1];
+  Tensor qw = widened(q), kw = widened(k), vw = widened(in[2]);
   Tensor scores = matmul(qw, kw, false, true) * scale;
-  Tensor keep = attends(q, k, causal, mask);
+  Tensor keep = attends(q, k, attrs.get<bool>("causal"), e.mask == attention_inputs::kNone ? Tensor() : in[e.mask]);
   if (keep.defined())
     scores = where(keep, scores, scalar_like(scores, -std::numeric_limits<double>::infinity()));
   Tensor lse = reduce_logsumexp(scores, std::vector<int64_t>{-1});
   Tensor p = probabilities(scores, lse, keep);
-  if (drop) p = drop(p);
+  if (rate > 0) p = p * dropout_scale(p, rate, in[e.seed]);
   Tensor out = matmul(p, vw);
   return {out.dtype() == q.dtype() ? out : cast(out, q.dtype()), lse};
 }
 
 std::vector<Tensor> attention_decomposition(std::span<const Tensor> in, const Attrs& attrs) {
-  Unfused u = unfused_attention(in[0], in[1], in[2], in.size() > 3 ? in[3] : Tensor(),
-                                attrs.get<bool>("causal"), attrs.get<double>("scale"));
+  Unfused u = unfused_attention(in, attrs);
   return {u.output, u.lse};
 }
 
-// dS = P∘(dP - δ), δ = rowsum(dO∘O) - d_logsumexp; dQ = scale·dS·K,
-// dK = scale·dSᵀ·Q, dV = Pᵀ·dO.
+// With D the dropout multipliers: dS = P∘(D∘dP - δ), δ = rowsum(dO∘O) -
+// d_logsumexp; dQ = scale·dS·K, dK = scale·dSᵀ·Q, dV = (D∘P)ᵀ·dO.
 std::vector<Tensor> attention_grad_decomposition(std::span<const Tensor> in, const Attrs& attrs) {
-  const double scale = attrs.get<double>("scale");
+  const double scale = attrs.get<double>("scale"), rate = attrs.get<double>("dropout_rate");
+  const auto e = attention_inputs::extras(in, attention_inputs::kGradBase, rate);
   Tensor q = widened(in[0]), k = widened(in[1]), v = widened(in[2]), out = widened(in[3]);
   const Tensor& lse = in[4];
   Tensor dout = widened(in[5]);
   const Tensor& dlse = in[6];
-  Tensor keep = attends(in[0], in[1], attrs.get<bool>("causal"), in.size() > 7 ? in[7] : Tensor());
+  Tensor keep = attends(in[0], in[1], attrs.get<bool>("causal"),
+                        e.mask == attention_inputs::kNone ? Tensor() : in[e.mask]);
   Tensor p = probabilities(matmul(q, k, false, true) * scale, lse, keep);
-  Tensor dv = matmul(p, dout, true, false);
+  Tensor drop = rate > 0 ? dropout_scale(p, rate, in[e.seed]) : Tensor();
+  Tensor dv = matmul(drop.defined() ? p * drop : p, dout, true, false);
   Tensor delta = reduce_sum(dout * out, std::vector<int64_t>{-1}, true) - expand_dims(dlse, -1);
-  Tensor ds = p * (matmul(dout, v, false, true) - delta);
+  Tensor dp = matmul(dout, v, false, true);
+  Tensor ds = p * ((drop.defined() ? dp * drop : dp) - delta);
   Tensor dq = matmul(ds, k) * scale, dk = matmul(ds, q, true, false) * scale;
   const DType t = in[0].dtype();
   auto back = [&](const Tensor& x) { return x.dtype() == t ? x : cast(x, t); };
@@ -308,9 +336,9 @@ std::vector<Tensor> layer_norm_grad_decomposition(std::span<const Tensor> in, co
 }
 
 // clang-format off
-EMBER_DEFINE_OP(op_name::ScaledDotProductAttention).variadic_inputs(3).attr("causal", AttrKind::Bool).attr("scale", AttrKind::Float)
+EMBER_DEFINE_OP(op_name::ScaledDotProductAttention).variadic_inputs(3).attr("causal", AttrKind::Bool).attr("scale", AttrKind::Float).attr("dropout_rate", AttrKind::Float)
     .api("scaled_dot_product_attention").set_infer(infer_attention).set_grad_sees_undefined().tf_composite(attention_decomposition);
-EMBER_DEFINE_OP(op_name::ScaledDotProductAttentionGrad).variadic_inputs(7).attr("causal", AttrKind::Bool).attr("scale", AttrKind::Float)
+EMBER_DEFINE_OP(op_name::ScaledDotProductAttentionGrad).variadic_inputs(7).attr("causal", AttrKind::Bool).attr("scale", AttrKind::Float).attr("dropout_rate", AttrKind::Float)
     .api("scaled_dot_product_attention").set_infer(infer_attention_grad).not_differentiable().tf_composite(attention_grad_decomposition);
 EMBER_DEFINE_OP(op_name::LayerNorm).inputs(3).attr("epsilon", AttrKind::Float)
     .api("layer_norm").set_infer(infer_layer_norm).set_grad_sees_undefined().tf_composite(layer_norm_decomposition);
@@ -336,30 +364,16 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     scale = 1 / std::sqrt(static_cast<double>(head_dim));
   }
   const double rate = options.dropout_rate;
-  EMBER_CHECK(rate >= 0 && rate < 1, InvalidArgument, "[", api,
-              "] dropout_rate must be in [0, 1), got ", rate);
-  if (rate > 0) {
-    // Materialised: the probabilities are dropped with a stateless draw
-    // (tf.nn.experimental.stateless_dropout), then multiply v.
-    const Tensor& seed = options.dropout_seed;
-    EMBER_CHECK(
-        seed.defined() && seed.dtype() == int64 && seed.shape().is_compatible_with(TensorShape{2}),
-        InvalidArgument, "[", api, "] dropout needs dropout_seed, an int64 [2] tensor");
-    std::vector<Tensor> in{q, k, v};
-    if (options.mask.defined()) in.push_back(options.mask);
-    Attrs attrs{{"causal", options.causal}, {"scale", scale}};
-    infer_outputs(EMBER_OP(op_name::ScaledDotProductAttention), in,
-                  attrs);  // the op's checks and errors
-    auto drop = [&](const Tensor& p) {
-      Tensor u = random::stateless_uniform(shape(p, int64), seed, 0, 1, p.dtype());
-      return where(u >= scalar_like(p, rate), p * (1 / (1 - rate)), zeros_like(p));
-    };
-    return unfused_attention(q, k, v, options.mask, options.causal, scale, drop).output;
-  }
+  EMBER_CHECK(rate >= 0 && rate < 1, InvalidArgument, "[", api, "] dropout_rate must be in [0, 1), got ", rate);
   std::vector<Tensor> in{q, k, v};
   if (options.mask.defined()) in.push_back(options.mask);
+  if (rate > 0) {
+    EMBER_CHECK(options.dropout_seed.defined(), InvalidArgument, "[", api,
+                "] dropout needs dropout_seed, an int64 [2] tensor");
+    in.push_back(options.dropout_seed);
+  }
   return execute(EMBER_OP(op_name::ScaledDotProductAttention), in,
-                 {{"causal", options.causal}, {"scale", scale}})[0];
+                 {{"causal", options.causal}, {"scale", scale}, {"dropout_rate", rate}})[0];
 }
 
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
@@ -385,10 +399,10 @@ GRAD(op_name::ScaledDotProductAttention, kGradUsesAll) {
                          lse,
                          c.grad().defined() ? c.grad() : zeros_like(out),
                          c.output_grads[1].defined() ? c.output_grads[1] : zeros_like(lse)};
-  if (c.inputs.size() > 3) in.push_back(c.in(3));
+  in.insert(in.end(), c.inputs.begin() + 3, c.inputs.end());  // the mask and the dropout seed, as given
   auto g = execute(EMBER_OP(op_name::ScaledDotProductAttentionGrad), in, c.attrs);
   Grads grads{g[0], g[1], g[2]};
-  if (c.inputs.size() > 3) grads.push_back(kNone);
+  grads.resize(c.inputs.size());  // none for the mask and the seed
   return grads;
 }
 END_GRAD;

@@ -263,6 +263,9 @@ void check_range(const char* api, double minval, double maxval) {
               " must be less than maxval ", maxval);
 }
 
+
+}  // namespace
+
 // The stream of a stateless draw (TensorFlow's StatelessRandomGetKeyCounter):
 // one Philox block of the seeds under a fixed key gives the key and the
 // counter's high half.
@@ -275,8 +278,6 @@ philox::Stream stateless_stream(std::array<int64_t, 2> seed) {
   return {mix.v[0] | (static_cast<uint64_t>(mix.v[1]) << 32), 0,
           mix.v[2] | (static_cast<uint64_t>(mix.v[3]) << 32)};
 }
-
-}  // namespace
 
 philox::Stream stream_of(const Attrs& attrs) {
   return {static_cast<uint64_t>(attrs.get<int64_t>("seed")),

@@ -31,6 +31,8 @@ namespace {
 
 using kernels::attention::Dims;
 using kernels::attention::dims_of;
+using kernels::attention::dropout_view;
+using kernels::attention::DropoutView;
 using kernels::attention::mask_view;
 using kernels::attention::MaskView;
 using kernels::attention::rows_of;
@@ -81,9 +83,17 @@ int64_t key_end(const Dims& d, bool causal, int64_t i0, int64_t rows) {
   return causal ? std::min(d.seq_k, i0 + rows) : d.seq_k;
 }
 
+// Multiplies the probabilities of query i against keys [j0, j0 + cols) by
+// their dropout multipliers.
+template <typename C>
+void drop_row(C* p, int64_t cols, int64_t bh, int64_t i, int64_t j0, const Dims& d, const DropoutView& drop) {
+  const int64_t flat = (bh * d.seq_q + i) * d.seq_k + j0;
+  for (int64_t c = 0; c < cols; ++c) p[c] *= drop.scale_at<C>(flat + c);
+}
+
 template <typename C>
 void attention_forward(const Dims& d, const C* q, const C* k, const C* v, const MaskView& mask,
-                       bool causal, C scale, C* out, C* lse) {
+                       const DropoutView& drop, bool causal, C scale, C* out, C* lse) {
   const int64_t query_blocks = (d.seq_q + kQueryBlock - 1) / kQueryBlock;
   parallel_for(d.batch * d.heads * query_blocks, 1, [&](int64_t lo, int64_t hi) {
     std::vector<C> s(static_cast<size_t>(kQueryBlock * kKeyBlock)), m(kQueryBlock), l(kQueryBlock);
@@ -122,6 +132,7 @@ void attention_forward(const Dims& d, const C* q, const C* k, const C* v, const 
           }
           l[r] += exp_shifted(sr, cols, mnew);
           m[r] = mnew;
+          if (drop.on()) drop_row(sr, cols, bh, i, j0, d, drop);  // (the sum above keeps every one)
         }
         gemm<C>(false, false, rows, d.value_dim, cols, C(1), s.data(), cols, V + j0 * d.value_dim,
                 d.value_dim, C(1), O, d.value_dim);
@@ -139,10 +150,11 @@ void attention_forward(const Dims& d, const C* q, const C* k, const C* v, const 
 template <typename C>
 void attention_backward(const Dims& d, const C* q, const C* k, const C* v, const C* out,
                         const C* lse, const C* dout, const C* dlse, const MaskView& mask,
-                        bool causal, C scale, C* dq, C* dk, C* dv) {
+                        const DropoutView& drop, bool causal, C scale, C* dq, C* dk, C* dv) {
   parallel_for(d.batch * d.heads, 1, [&](int64_t lo, int64_t hi) {
+    // p: the probabilities P; kept: D∘P, with D the dropout multipliers (with dropout).
     std::vector<C> p(static_cast<size_t>(kQueryBlock * kKeyBlock)), ds(p.size()),
-        delta(static_cast<size_t>(d.seq_q));
+        kept(drop.on() ? p.size() : 0), delta(static_cast<size_t>(d.seq_q));
     for (int64_t bh = lo; bh < hi; ++bh) {
       const int64_t b = bh / d.heads, h = bh % d.heads;
       const C* Q = q + bh * d.seq_q * d.head_dim;
@@ -181,16 +193,25 @@ void attention_backward(const Dims& d, const C* q, const C* k, const C* v, const
               exp_shifted(pr, cols, L[i]);
             }
           }
-          // dV_j += Pᵀ dO_i; dP = dO_i V_jᵀ; dS = P∘(dP - δ).
-          gemm<C>(true, false, cols, d.value_dim, rows, C(1), p.data(), cols, dO + i0 * d.value_dim,
-                  d.value_dim, C(1), dV + j0 * d.value_dim, d.value_dim);
+          if (drop.on()) {
+            std::copy(p.begin(), p.begin() + rows * cols, kept.begin());
+            for (int64_t r = 0; r < rows; ++r) drop_row(kept.data() + r * cols, cols, bh, i0 + r, j0, d, drop);
+          }
+          // dV_j += (D∘P)ᵀ dO_i; dP = dO_i V_jᵀ; dS = P∘(D∘dP - δ).
+          gemm<C>(true, false, cols, d.value_dim, rows, C(1), drop.on() ? kept.data() : p.data(), cols,
+                  dO + i0 * d.value_dim, d.value_dim, C(1), dV + j0 * d.value_dim, d.value_dim);
           gemm<C>(false, true, rows, cols, d.value_dim, C(1), dO + i0 * d.value_dim, d.value_dim,
                   V + j0 * d.value_dim, d.value_dim, C(0), ds.data(), cols);
           for (int64_t r = 0; r < rows; ++r) {
             const C dr = delta[static_cast<size_t>(i0 + r)];
             C* dsr = ds.data() + r * cols;
             const C* pr = p.data() + r * cols;
-            for (int64_t c = 0; c < cols; ++c) dsr[c] = pr[c] * (dsr[c] - dr);
+            if (drop.on()) {  // P∘(D∘dP - δ) = (D∘P)∘dP - P·δ
+              const C* kr = kept.data() + r * cols;
+              for (int64_t c = 0; c < cols; ++c) dsr[c] = kr[c] * dsr[c] - pr[c] * dr;
+            } else {
+              for (int64_t c = 0; c < cols; ++c) dsr[c] = pr[c] * (dsr[c] - dr);
+            }
           }
           // dQ_i += scale·dS K_j; dK_j += scale·dSᵀ Q_i.
           gemm<C>(false, false, rows, d.head_dim, cols, scale, ds.data(), cols, K + j0 * d.head_dim,
@@ -248,7 +269,7 @@ void attention_typed(KernelContext& c) {
   const C* k = widened<C>(c.inputs[1], kk);
   const C* v = widened<C>(c.inputs[2], kv);
   Staged<T, C> out(c.outputs[0]);
-  attention_forward<C>(d, q, k, v, mask_view(c, 3), c.attrs.get<bool>("causal"),
+  attention_forward<C>(d, q, k, v, mask_view(c, 3), dropout_view(c, 3), c.attrs.get<bool>("causal"),
                        static_cast<C>(c.attrs.get<double>("scale")), out.data(),
                        c.outputs[1].data<C>());
   out.finish();
@@ -266,7 +287,8 @@ void attention_grad_typed(KernelContext& c) {
   const C* dout = widened<C>(c.inputs[5], kdo);
   Staged<T, C> dq(c.outputs[0]), dk(c.outputs[1]), dv(c.outputs[2]);
   attention_backward<C>(d, q, k, v, out, c.inputs[4].data<const C>(), dout,
-                        c.inputs[6].data<const C>(), mask_view(c, 7), c.attrs.get<bool>("causal"),
+                        c.inputs[6].data<const C>(), mask_view(c, 7), dropout_view(c, 7),
+                        c.attrs.get<bool>("causal"),
                         static_cast<C>(c.attrs.get<double>("scale")), dq.data(), dk.data(),
                         dv.data());
   dq.finish();

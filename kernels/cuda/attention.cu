@@ -30,6 +30,8 @@ namespace {
 
 using kernels::attention::Dims;
 using kernels::attention::dims_of;
+using kernels::attention::dropout_view;
+using kernels::attention::DropoutView;
 using kernels::attention::mask_view;
 using kernels::attention::MaskView;
 using kernels::attention::rows_of;
@@ -61,8 +63,9 @@ __device__ int64_t warps_in_grid() { return static_cast<int64_t>(gridDim.x) * bl
 
 template <typename T, typename C, int kChunks>
 __global__ void attention_forward(const T* __restrict__ q, const T* __restrict__ k,
-                                  const T* __restrict__ v, MaskView mask, bool causal, C scale,
-                                  Dims d, int tile, T* __restrict__ out, C* __restrict__ lse) {
+                                  const T* __restrict__ v, MaskView mask, DropoutView drop,
+                                  bool causal, C scale, Dims d, int tile, T* __restrict__ out,
+                                  C* __restrict__ lse) {
   extern __shared__ unsigned char smem_raw[];
   C* Qs = reinterpret_cast<C*>(smem_raw);   // [kRowsPerBlock][head_dim], scaled
   C* Ks = Qs + kRowsPerBlock * d.head_dim;  // [tile][head_dim + 1]
@@ -118,12 +121,13 @@ __global__ void attention_forward(const T* __restrict__ q, const T* __restrict__
         continue;  // attends to nothing yet (warp-uniform)
       const C correction = ::exp(m[r] - mnew);
       const C p = valid ? ::exp(s - mnew) : C(0);
-      l[r] = l[r] * correction + warp_sum(p);
+      l[r] = l[r] * correction + warp_sum(p);  // every probability, kept or dropped
       m[r] = mnew;
+      const C kept = drop.on() && valid ? p * drop.scale_at<C>((bh * d.seq_q + i) * d.seq_k + j) : p;
 #pragma unroll
       for (int c = 0; c < kChunks; ++c) acc[r][c] *= correction;
       for (int jj = 0; jj < tile; ++jj) {
-        const C pj = __shfl_sync(0xffffffffu, p, jj);
+        const C pj = __shfl_sync(0xffffffffu, kept, jj);
         if (pj == C(0)) continue;  // warp-uniform
 #pragma unroll
         for (int c = 0; c < kChunks; ++c) {
@@ -170,7 +174,8 @@ template <typename T, typename C, int kChunks>
 __global__ void attention_backward(const T* __restrict__ q, const T* __restrict__ k,
                                    const T* __restrict__ v, const C* __restrict__ lse,
                                    const T* __restrict__ dout, const C* __restrict__ delta,
-                                   MaskView mask, bool causal, C scale, Dims d, C* __restrict__ dq,
+                                   MaskView mask, DropoutView drop, bool causal, C scale, Dims d,
+                                   C* __restrict__ dq,
                                    T* __restrict__ dk, T* __restrict__ dv) {
   extern __shared__ unsigned char smem_raw[];
   C* Qs = reinterpret_cast<C*>(smem_raw);  // [kQueryTile][head_dim]
@@ -241,11 +246,13 @@ __global__ void attention_backward(const T* __restrict__ q, const T* __restrict_
         s = warp_sum(s) * scale;
         dp = warp_sum(dp);
         const C p = ::exp(s - Ls[rq]);
-        const C ds = p * (dp - Ds[rq]) * scale;
+        // With dropout multipliers D: dV += (D∘P)ᵀdO, dS = P∘(D∘dP - δ).
+        const C dm = drop.on() ? drop.scale_at<C>((bh * d.seq_q + i) * d.seq_k + j) : C(1);
+        const C ds = p * (dm * dp - Ds[rq]) * scale;
 #pragma unroll
         for (int c = 0; c < kChunks; ++c) {
           const int64_t col = lane + 32 * c;
-          if (col < d.value_dim) dvr[r][c] += p * dOs[rq * d.value_dim + col];
+          if (col < d.value_dim) dvr[r][c] += dm * p * dOs[rq * d.value_dim + col];
           if (col < d.head_dim) {
             dkr[r][c] += ds * Qs[rq * d.head_dim + col];
             dq_part[c] += ds * kr[r][c];
@@ -335,7 +342,7 @@ void attention_typed(KernelContext& c) {
     allow_shared(kernel, bytes);
     kernel<<<grid, kWarps * 32, bytes, s>>>(
         c.inputs[0].data<const T>(), c.inputs[1].data<const T>(), c.inputs[2].data<const T>(),
-        mask_view(c, 3), c.attrs.get<bool>("causal"), static_cast<C>(c.attrs.get<double>("scale")),
+        mask_view(c, 3), dropout_view(c, 3), c.attrs.get<bool>("causal"), static_cast<C>(c.attrs.get<double>("scale")),
         d, tile, c.outputs[0].data<T>(), c.outputs[1].data<C>());
     EMBER_CUDA_LAUNCHED();
   });
@@ -374,7 +381,7 @@ void attention_grad_typed(KernelContext& c) {
       kernel<<<grid, kWarps * 32, bytes, s>>>(
           c.inputs[0].data<const T>(), c.inputs[1].data<const T>(), c.inputs[2].data<const T>(),
           c.inputs[4].data<const C>(), c.inputs[5].data<const T>(), delta.data<const C>(),
-          mask_view(c, 7), c.attrs.get<bool>("causal"),
+          mask_view(c, 7), dropout_view(c, 7), c.attrs.get<bool>("causal"),
           static_cast<C>(c.attrs.get<double>("scale")), d, dq_acc.data<C>(), dk.data<T>(),
           dv.data<T>());
       EMBER_CUDA_LAUNCHED();
