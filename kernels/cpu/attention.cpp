@@ -7,7 +7,9 @@
 // probabilities times v into the output with a second GEMM. Nothing of
 // seq_q × seq_k is held but one block. The backward pass is one task per
 // (batch, head): per block pair it recomputes the probabilities from the
-// saved logsumexp and accumulates dv, dq and dk with four GEMMs.
+// saved logsumexp and accumulates dv, dq and dk with four GEMMs. Dropout
+// multiplies each block's probabilities by multipliers drawn per element
+// from the seed's stream (kernels/attention.h), forward and backward alike.
 // 16-bit inputs are widened to float32 once, float32 accumulates, float64
 // runs in float64; oneDNN's sgemm and OpenBLAS's dgemm run on the calling
 // thread inside the tasks' parallel region.
@@ -21,9 +23,9 @@
 #include "core/op.h"
 #include "core/op_names.h"
 #include "core/ops.h"
+#include "kernels/attention.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
-#include "kernels/attention.h"
 #include "kernels/cpu/vec.h"
 
 namespace ember::cpu {
