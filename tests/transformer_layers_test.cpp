@@ -6,6 +6,7 @@
 // Keras's layers. Errors name the layer.
 #include <filesystem>
 
+#include "core/random.h"
 #include "test_util.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -94,6 +95,27 @@ TEST(TransformerLayers, TensorFlowReadsEmbersCheckpointIntoKerasLayers) {
   EXPECT_EQ(rc, 0) << log;
   EXPECT_NE(log.find("OK 4"), std::string::npos) << log;
   fs::remove_all(dir);
+}
+
+// Dropout on the probabilities in training only: each training call draws
+// new masks (the dropout layer's seed advances), inference never drops, and
+// two layers with the same seed drop the same probabilities.
+TEST(TransformerLayers, MultiHeadAttentionDropsInTrainingOnly) {
+  Tensor x = random_tensor({2, 5, 8}, float32, -1, 1, 21);
+  auto make = [] {
+    random::set_seed(4);
+    return std::make_shared<layers::MultiHeadAttention>(
+        2, 4, layers::MultiHeadAttentionOptions{.dropout = 0.5, .seed = 9});
+  };
+  auto a = make(), b = make();
+  random::clear_seed();
+  std::vector<double> eval = values((*a)(x)), again = values((*a)(x));
+  EXPECT_EQ(eval, again);
+  std::vector<double> t1 = values((*a)(x, x, {.training = true})), t2 = values((*a)(x, x, {.training = true}));
+  EXPECT_NE(t1, eval);
+  EXPECT_NE(t1, t2);
+  EXPECT_EQ(values((*b)(x, x, {.training = true})), t1);  // the same seed, the same first masks
+  EXPECT_EQ(values((*a)(x)), eval);
 }
 
 TEST(TransformerLayers, MultiHeadAttentionErrorsNameTheLayer) {
