@@ -6,9 +6,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "autograd/tape.h"
 #include "core/op_names.h"
 #include "core/ops.h"
-#include "autograd/tape.h"
 #include "core/variable.h"
 #include "graph/control_flow.h"
 #include "graph/graph.h"

@@ -263,7 +263,6 @@ void check_range(const char* api, double minval, double maxval) {
               " must be less than maxval ", maxval);
 }
 
-
 }  // namespace
 
 // The stream of a stateless draw (TensorFlow's StatelessRandomGetKeyCounter):
