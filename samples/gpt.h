@@ -183,15 +183,17 @@ class Gpt : public ember::Module {
       auto b = std::make_shared<Module>("h" + std::to_string(l));
       track("h" + std::to_string(l), b);
       Block k;
-      k.ln1_g = ones_var(*b, "ln_1_gamma", d), k.ln1_b = var(*b, "ln_1_beta", {d}, 0);
-      k.qkv_w = var(*b, "attn_qkv_kernel", {d, 3 * d}, 0.02),
+      k.ln1_g = ones_var(*b, "ln_1_gamma", d);
+      k.ln1_b = var(*b, "ln_1_beta", {d}, 0);
+      k.qkv_w = var(*b, "attn_qkv_kernel", {d, 3 * d}, 0.02);
       k.qkv_b = var(*b, "attn_qkv_bias", {3 * d}, 0);
-      k.proj_w = var(*b, "attn_proj_kernel", {d, d}, residual),
+      k.proj_w = var(*b, "attn_proj_kernel", {d, d}, residual);
       k.proj_b = var(*b, "attn_proj_bias", {d}, 0);
-      k.ln2_g = ones_var(*b, "ln_2_gamma", d), k.ln2_b = var(*b, "ln_2_beta", {d}, 0);
-      k.fc_w = var(*b, "mlp_fc_kernel", {d, 4 * d}, 0.02),
+      k.ln2_g = ones_var(*b, "ln_2_gamma", d);
+      k.ln2_b = var(*b, "ln_2_beta", {d}, 0);
+      k.fc_w = var(*b, "mlp_fc_kernel", {d, 4 * d}, 0.02);
       k.fc_b = var(*b, "mlp_fc_bias", {4 * d}, 0);
-      k.out_w = var(*b, "mlp_proj_kernel", {4 * d, d}, residual),
+      k.out_w = var(*b, "mlp_proj_kernel", {4 * d, d}, residual);
       k.out_b = var(*b, "mlp_proj_bias", {d}, 0);
       {
         auto s = b->name_scope();
