@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "core/host_device.h"
@@ -13,6 +14,11 @@
 #include "kernels/functors.h"
 
 namespace ember::kernels::attention {
+
+/// What a kernel of element type T accumulates in: double for double,
+/// float otherwise (the 16-bit floats too).
+template <typename T>
+using Accumulation = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
 /// q [batch, heads, seq_q, head_dim], k [.., seq_k, head_dim], v [.., seq_k, value_dim].
 struct Dims {

@@ -13,6 +13,8 @@
 // 16-bit inputs are widened to float32 once, float32 accumulates, float64
 // runs in float64; oneDNN's sgemm and OpenBLAS's dgemm run on the calling
 // thread inside the tasks' parallel region.
+#include "kernels/attention.h"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -23,7 +25,6 @@
 #include "core/op.h"
 #include "core/op_names.h"
 #include "core/ops.h"
-#include "kernels/attention.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
@@ -31,6 +32,7 @@
 namespace ember::cpu {
 namespace {
 
+using kernels::attention::Accumulation;
 using kernels::attention::Dims;
 using kernels::attention::dims_of;
 using kernels::attention::dropout_view;
@@ -88,7 +90,8 @@ int64_t key_end(const Dims& d, bool causal, int64_t i0, int64_t rows) {
 // Multiplies the probabilities of query i against keys [j0, j0 + cols) by
 // their dropout multipliers.
 template <typename C>
-void drop_row(C* p, int64_t cols, int64_t bh, int64_t i, int64_t j0, const Dims& d, const DropoutView& drop) {
+void drop_row(C* p, int64_t cols, int64_t bh, int64_t i, int64_t j0, const Dims& d,
+              const DropoutView& drop) {
   const int64_t flat = (bh * d.seq_q + i) * d.seq_k + j0;
   for (int64_t c = 0; c < cols; ++c) p[c] *= drop.scale_at<C>(flat + c);
 }
@@ -197,11 +200,13 @@ void attention_backward(const Dims& d, const C* q, const C* k, const C* v, const
           }
           if (drop.on()) {
             std::copy(p.begin(), p.begin() + rows * cols, kept.begin());
-            for (int64_t r = 0; r < rows; ++r) drop_row(kept.data() + r * cols, cols, bh, i0 + r, j0, d, drop);
+            for (int64_t r = 0; r < rows; ++r)
+              drop_row(kept.data() + r * cols, cols, bh, i0 + r, j0, d, drop);
           }
           // dV_j += (D∘P)ᵀ dO_i; dP = dO_i V_jᵀ; dS = P∘(D∘dP - δ).
-          gemm<C>(true, false, cols, d.value_dim, rows, C(1), drop.on() ? kept.data() : p.data(), cols,
-                  dO + i0 * d.value_dim, d.value_dim, C(1), dV + j0 * d.value_dim, d.value_dim);
+          gemm<C>(true, false, cols, d.value_dim, rows, C(1), drop.on() ? kept.data() : p.data(),
+                  cols, dO + i0 * d.value_dim, d.value_dim, C(1), dV + j0 * d.value_dim,
+                  d.value_dim);
           gemm<C>(false, true, rows, cols, d.value_dim, C(1), dO + i0 * d.value_dim, d.value_dim,
                   V + j0 * d.value_dim, d.value_dim, C(0), ds.data(), cols);
           for (int64_t r = 0; r < rows; ++r) {
@@ -264,7 +269,7 @@ struct Staged {
 
 template <typename T>
 void attention_typed(KernelContext& c) {
-  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  using C = Accumulation<T>;
   const Dims d = dims_of(c);
   Tensor kq, kk, kv;
   const C* q = widened<C>(c.inputs[0], kq);
@@ -279,7 +284,7 @@ void attention_typed(KernelContext& c) {
 
 template <typename T>
 void attention_grad_typed(KernelContext& c) {
-  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  using C = Accumulation<T>;
   const Dims d = dims_of(c);
   Tensor kq, kk, kv, ko, kdo;
   const C* q = widened<C>(c.inputs[0], kq);
@@ -290,49 +295,28 @@ void attention_grad_typed(KernelContext& c) {
   Staged<T, C> dq(c.outputs[0]), dk(c.outputs[1]), dv(c.outputs[2]);
   attention_backward<C>(d, q, k, v, out, c.inputs[4].data<const C>(), dout,
                         c.inputs[6].data<const C>(), mask_view(c, 7), dropout_view(c, 7),
-                        c.attrs.get<bool>("causal"),
-                        static_cast<C>(c.attrs.get<double>("scale")), dq.data(), dk.data(),
-                        dv.data());
+                        c.attrs.get<bool>("causal"), static_cast<C>(c.attrs.get<double>("scale")),
+                        dq.data(), dk.data(), dv.data());
   dq.finish();
   dk.finish();
   dv.finish();
 }
 
 void attention_kernel(KernelContext& c) {
-  switch (c.inputs[0].dtype()) {
-    case float32:
-      return attention_typed<float>(c);
-    case float64:
-      return attention_typed<double>(c);
-    case float16:
-      return attention_typed<float16_t>(c);
-    case bfloat16:
-      return attention_typed<bfloat16_t>(c);
-    default:
-      unsupported_dtype(c, c.inputs[0].dtype());
-  }
+  const DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), attention_typed<scalar_t>(c));
 }
 
 void attention_grad_kernel(KernelContext& c) {
-  switch (c.inputs[0].dtype()) {
-    case float32:
-      return attention_grad_typed<float>(c);
-    case float64:
-      return attention_grad_typed<double>(c);
-    case float16:
-      return attention_grad_typed<float16_t>(c);
-    case bfloat16:
-      return attention_grad_typed<bfloat16_t>(c);
-    default:
-      unsupported_dtype(c, c.inputs[0].dtype());
-  }
+  const DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), attention_grad_typed<scalar_t>(c));
 }
 
 // ---- layer normalisation: one row per feature vector -------------------------------------------
 
 template <typename T>
 void layer_norm_typed(KernelContext& c) {
-  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  using C = Accumulation<T>;
   const Tensor &x = c.inputs[0], &gamma = c.inputs[1], &beta = c.inputs[2];
   const auto [rows, n] = rows_of(x);
   const C eps = static_cast<C>(c.attrs.get<double>("epsilon"));
@@ -367,7 +351,7 @@ void layer_norm_typed(KernelContext& c) {
 
 template <typename T>
 void layer_norm_grad_typed(KernelContext& c) {
-  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  using C = Accumulation<T>;
   const Tensor &dy = c.inputs[0], &x = c.inputs[1], &gamma = c.inputs[2];
   const auto [rows, n] = rows_of(x);
   const T* pdy = dy.data<const T>();
@@ -423,33 +407,13 @@ void layer_norm_grad_typed(KernelContext& c) {
 }
 
 void layer_norm_kernel(KernelContext& c) {
-  switch (c.inputs[0].dtype()) {
-    case float32:
-      return layer_norm_typed<float>(c);
-    case float64:
-      return layer_norm_typed<double>(c);
-    case float16:
-      return layer_norm_typed<float16_t>(c);
-    case bfloat16:
-      return layer_norm_typed<bfloat16_t>(c);
-    default:
-      unsupported_dtype(c, c.inputs[0].dtype());
-  }
+  const DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_typed<scalar_t>(c));
 }
 
 void layer_norm_grad_kernel(KernelContext& c) {
-  switch (c.inputs[1].dtype()) {
-    case float32:
-      return layer_norm_grad_typed<float>(c);
-    case float64:
-      return layer_norm_grad_typed<double>(c);
-    case float16:
-      return layer_norm_grad_typed<float16_t>(c);
-    case bfloat16:
-      return layer_norm_grad_typed<bfloat16_t>(c);
-    default:
-      unsupported_dtype(c, c.inputs[1].dtype());
-  }
+  const DType t = c.inputs[1].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_grad_typed<scalar_t>(c));
 }
 
 EMBER_REGISTER_KERNEL(op_name::ScaledDotProductAttention, CPU, attention_kernel);

@@ -28,6 +28,7 @@
 namespace ember::cuda {
 namespace {
 
+using kernels::attention::Accumulation;
 using kernels::attention::Dims;
 using kernels::attention::dims_of;
 using kernels::attention::dropout_view;
@@ -123,7 +124,8 @@ __global__ void attention_forward(const T* __restrict__ q, const T* __restrict__
       const C p = valid ? ::exp(s - mnew) : C(0);
       l[r] = l[r] * correction + warp_sum(p);  // every probability, kept or dropped
       m[r] = mnew;
-      const C kept = drop.on() && valid ? p * drop.scale_at<C>((bh * d.seq_q + i) * d.seq_k + j) : p;
+      const C kept =
+          drop.on() && valid ? p * drop.scale_at<C>((bh * d.seq_q + i) * d.seq_k + j) : p;
 #pragma unroll
       for (int c = 0; c < kChunks; ++c) acc[r][c] *= correction;
       for (int jj = 0; jj < tile; ++jj) {
@@ -149,7 +151,8 @@ __global__ void attention_forward(const T* __restrict__ q, const T* __restrict__
       if (col < d.value_dim) o[col] = T(acc[r][c] * inv);
     }
     if (lane == 0)
-      lse[bh * d.seq_q + i] = l[r] > C(0) ? m[r] + ::log(l[r]) : -std::numeric_limits<C>::infinity();
+      lse[bh * d.seq_q + i] =
+          l[r] > C(0) ? m[r] + ::log(l[r]) : -std::numeric_limits<C>::infinity();
   }
 }
 
@@ -175,8 +178,7 @@ __global__ void attention_backward(const T* __restrict__ q, const T* __restrict_
                                    const T* __restrict__ v, const C* __restrict__ lse,
                                    const T* __restrict__ dout, const C* __restrict__ delta,
                                    MaskView mask, DropoutView drop, bool causal, C scale, Dims d,
-                                   C* __restrict__ dq,
-                                   T* __restrict__ dk, T* __restrict__ dv) {
+                                   C* __restrict__ dq, T* __restrict__ dk, T* __restrict__ dv) {
   extern __shared__ unsigned char smem_raw[];
   C* Qs = reinterpret_cast<C*>(smem_raw);  // [kQueryTile][head_dim]
   C* dOs = Qs + kQueryTile * d.head_dim;   // [kQueryTile][value_dim]
@@ -292,9 +294,9 @@ __global__ void narrow(const C* __restrict__ src, T* __restrict__ dst, int64_t n
 int chunks_for(const KernelContext& c, const Dims& d) {
   const int64_t widest = std::max(d.head_dim, d.value_dim);
   if (widest > kMaxDim)
-    throw Unimplemented(::ember::detail::str_cat("[", api_name_for(c.op), "] head_dim and value_dim above ",
-                                        kMaxDim, " are not supported on CUDA, got ", d.head_dim,
-                                        " and ", d.value_dim));
+    throw Unimplemented(::ember::detail::str_cat(
+        "[", api_name_for(c.op), "] head_dim and value_dim above ", kMaxDim,
+        " are not supported on CUDA, got ", d.head_dim, " and ", d.value_dim));
   return widest <= 32 ? 1 : widest <= 64 ? 2 : widest <= 128 ? 4 : 8;
 }
 
@@ -322,7 +324,7 @@ void allow_shared(K kernel, size_t bytes) {
 
 template <typename T>
 void attention_typed(KernelContext& c) {
-  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  using C = Accumulation<T>;
   const Dims d = dims_of(c);
   if (d.batch * d.heads * d.seq_q == 0) return;
   cudaStream_t s = prepare(c);
@@ -342,15 +344,16 @@ void attention_typed(KernelContext& c) {
     allow_shared(kernel, bytes);
     kernel<<<grid, kWarps * 32, bytes, s>>>(
         c.inputs[0].data<const T>(), c.inputs[1].data<const T>(), c.inputs[2].data<const T>(),
-        mask_view(c, 3), dropout_view(c, 3), c.attrs.get<bool>("causal"), static_cast<C>(c.attrs.get<double>("scale")),
-        d, tile, c.outputs[0].data<T>(), c.outputs[1].data<C>());
+        mask_view(c, 3), dropout_view(c, 3), c.attrs.get<bool>("causal"),
+        static_cast<C>(c.attrs.get<double>("scale")), d, tile, c.outputs[0].data<T>(),
+        c.outputs[1].data<C>());
     EMBER_CUDA_LAUNCHED();
   });
 }
 
 template <typename T>
 void attention_grad_typed(KernelContext& c) {
-  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  using C = Accumulation<T>;
   const Dims d = dims_of(c);
   cudaStream_t s = prepare(c);
   Tensor &dq = c.outputs[0], &dk = c.outputs[1], &dv = c.outputs[2];
@@ -470,7 +473,7 @@ __global__ void layer_norm_dparams(const T* __restrict__ dy, const T* __restrict
 
 template <typename T>
 void layer_norm_typed(KernelContext& c) {
-  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  using C = Accumulation<T>;
   const auto [rows, n] = rows_of(c.inputs[0]);
   if (rows == 0) return;
   cudaStream_t s = prepare(c);
@@ -483,7 +486,7 @@ void layer_norm_typed(KernelContext& c) {
 
 template <typename T>
 void layer_norm_grad_typed(KernelContext& c) {
-  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  using C = Accumulation<T>;
   const auto [rows, n] = rows_of(c.inputs[1]);
   cudaStream_t s = prepare(c);
   Tensor &dgamma = c.outputs[1], &dbeta = c.outputs[2];
@@ -511,31 +514,30 @@ void layer_norm_grad_typed(KernelContext& c) {
   }
 }
 
-#define EMBER_ATTENTION_DISPATCH(NAME, INPUT)          \
-  void NAME(KernelContext& c) {                        \
-    switch (c.inputs[INPUT].dtype()) {                 \
-      case float32:                                    \
-        return NAME##_typed<float>(c);                 \
-      case float64:                                    \
-        return NAME##_typed<double>(c);                \
-      case float16:                                    \
-        return NAME##_typed<float16_t>(c);             \
-      case bfloat16:                                   \
-        return NAME##_typed<bfloat16_t>(c);            \
-      default:                                         \
-        unsupported_dtype(c, c.inputs[INPUT].dtype()); \
-    }                                                  \
-  }
-EMBER_ATTENTION_DISPATCH(attention, 0)
-EMBER_ATTENTION_DISPATCH(attention_grad, 0)
-EMBER_ATTENTION_DISPATCH(layer_norm, 0)
-EMBER_ATTENTION_DISPATCH(layer_norm_grad, 1)
-#undef EMBER_ATTENTION_DISPATCH
+void attention_kernel(KernelContext& c) {
+  const DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), attention_typed<scalar_t>(c));
+}
 
-EMBER_REGISTER_KERNEL(op_name::ScaledDotProductAttention, CUDA, attention);
-EMBER_REGISTER_KERNEL(op_name::ScaledDotProductAttentionGrad, CUDA, attention_grad);
-EMBER_REGISTER_KERNEL(op_name::LayerNorm, CUDA, layer_norm);
-EMBER_REGISTER_KERNEL(op_name::LayerNormGrad, CUDA, layer_norm_grad);
+void attention_grad_kernel(KernelContext& c) {
+  const DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), attention_grad_typed<scalar_t>(c));
+}
+
+void layer_norm_kernel(KernelContext& c) {
+  const DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_typed<scalar_t>(c));
+}
+
+void layer_norm_grad_kernel(KernelContext& c) {
+  const DType t = c.inputs[1].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_grad_typed<scalar_t>(c));
+}
+
+EMBER_REGISTER_KERNEL(op_name::ScaledDotProductAttention, CUDA, attention_kernel);
+EMBER_REGISTER_KERNEL(op_name::ScaledDotProductAttentionGrad, CUDA, attention_grad_kernel);
+EMBER_REGISTER_KERNEL(op_name::LayerNorm, CUDA, layer_norm_kernel);
+EMBER_REGISTER_KERNEL(op_name::LayerNormGrad, CUDA, layer_norm_grad_kernel);
 
 }  // namespace
 }  // namespace ember::cuda
