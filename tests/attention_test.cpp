@@ -294,7 +294,7 @@ TEST_P(AttentionTest, BadInputsNameTheOp) {
   expect_error([&] { scaled_dot_product_attention(q, k, v, {.dropout_rate = 1}); },
                "dropout_rate must be in [0, 1)");
   expect_error([&] { scaled_dot_product_attention(q, k, v, {.dropout_rate = 0.1}); },
-               "dropout needs dropout_seed");
+               "dropout_rate 0.1 needs the dropout seed");
   expect_error(
       [&] {
         scaled_dot_product_attention(

@@ -89,7 +89,9 @@ AttentionDims attention_dims(const InferContext& c, size_t base) {
            c.inputs.size(), " inputs");
   }
   if (rate > 0) {
-    if (e.seed == attention_inputs::kNone) c.fail("dropout_rate ", rate, " needs the dropout seed (int64 [2]) as the last input");
+    if (e.seed == attention_inputs::kNone)
+      c.fail("dropout_rate ", rate,
+             " needs the dropout seed (int64 [2], AttentionOptions::dropout_seed) as the last input");
     const Tensor& seed = c.inputs[e.seed];
     if (seed.dtype() != int64 || !seed.shape().is_compatible_with(TensorShape{2}))
       c.fail("the dropout seed must be int64 [2], got ", dtype_name(seed.dtype()), seed.shape().to_debug_string());
@@ -248,31 +250,22 @@ Tensor dropout_scale(const Tensor& p, double rate, const Tensor& seed) {
   return where(keep, scalar_like(p, 1 / (1 - rate)) + zeros_like(p), zeros_like(p));
 }
 
-struct Unfused {
-  Tensor output, lse;
-};
-
 // Attention written with ordinary ops, in the accumulation dtype: the
 // export's form of the fused op.
-Unfused unfused_attention(std::span<const Tensor> in, const Attrs& attrs) {
+std::vector<Tensor> attention_decomposition(std::span<const Tensor> in, const Attrs& attrs) {
   const double scale = attrs.get<double>("scale"), rate = attrs.get<double>("dropout_rate");
   const auto e = attention_inputs::extras(in, attention_inputs::kForwardBase, rate);
   const Tensor &q = in[0], &k = in[1];
-  Tensor qw = widened(q), kw = widened(k), vw = widened(in[2]);
-  Tensor scores = matmul(qw, kw, false, true) * scale;
-  Tensor keep = attends(q, k, attrs.get<bool>("causal"), e.mask == attention_inputs::kNone ? Tensor() : in[e.mask]);
+  Tensor scores = matmul(widened(q), widened(k), false, true) * scale;
+  Tensor keep = attends(q, k, attrs.get<bool>("causal"),
+                        e.mask == attention_inputs::kNone ? Tensor() : in[e.mask]);
   if (keep.defined())
     scores = where(keep, scores, scalar_like(scores, -std::numeric_limits<double>::infinity()));
   Tensor lse = reduce_logsumexp(scores, std::vector<int64_t>{-1});
   Tensor p = probabilities(scores, lse, keep);
   if (rate > 0) p = p * dropout_scale(p, rate, in[e.seed]);
-  Tensor out = matmul(p, vw);
+  Tensor out = matmul(p, widened(in[2]));
   return {out.dtype() == q.dtype() ? out : cast(out, q.dtype()), lse};
-}
-
-std::vector<Tensor> attention_decomposition(std::span<const Tensor> in, const Attrs& attrs) {
-  Unfused u = unfused_attention(in, attrs);
-  return {u.output, u.lse};
 }
 
 // With D the dropout multipliers: dS = P∘(D∘dP - δ), δ = rowsum(dO∘O) -
@@ -363,15 +356,11 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     EMBER_CHECK(head_dim > 0, InvalidArgument, "[", api, "] head_dim (q's last dimension) is 0");
     scale = 1 / std::sqrt(static_cast<double>(head_dim));
   }
+  // (The op's inference checks the rate and the seed, once for every caller.)
   const double rate = options.dropout_rate;
-  EMBER_CHECK(rate >= 0 && rate < 1, InvalidArgument, "[", api, "] dropout_rate must be in [0, 1), got ", rate);
   std::vector<Tensor> in{q, k, v};
   if (options.mask.defined()) in.push_back(options.mask);
-  if (rate > 0) {
-    EMBER_CHECK(options.dropout_seed.defined(), InvalidArgument, "[", api,
-                "] dropout needs dropout_seed, an int64 [2] tensor");
-    in.push_back(options.dropout_seed);
-  }
+  if (rate > 0 && options.dropout_seed.defined()) in.push_back(options.dropout_seed);
   return execute(EMBER_OP(op_name::ScaledDotProductAttention), in,
                  {{"causal", options.causal}, {"scale", scale}, {"dropout_rate", rate}})[0];
 }
