@@ -4,6 +4,7 @@
 
 #include "autograd/tape.h"
 #include "core/build_info.h"
+#include "core/collective.h"
 #include "core/context.h"
 #include "core/device.h"
 #include "core/dtype.h"
@@ -14,6 +15,8 @@
 #include "core/shape.h"
 #include "core/tensor.h"
 #include "core/variable.h"
+#include "distribute/process_group.h"
+#include "distribute/strategy.h"
 #include "graph/control_flow.h"
 #include "graph/function.h"
 #include "graph/tensor_array.h"

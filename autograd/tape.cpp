@@ -1,5 +1,6 @@
 #include "autograd/tape.h"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -189,7 +190,8 @@ struct GradientTape::Impl {
   std::vector<Tensor> backprop(const std::vector<Tensor>& targets,
                                const std::vector<Source>& sources,
                                const std::vector<Tensor>& output_gradients,
-                               UnconnectedGradients unconnected);
+                               UnconnectedGradients unconnected,
+                               const GradientTape::GradientReady* on_ready = nullptr);
 };
 
 // ---- the per-thread set of active tapes, installed as core's TapeHook ----------------
@@ -285,7 +287,8 @@ void GradientTape::Impl::replace_live(uint64_t old, uint64_t now) {
 std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targets,
                                                  const std::vector<Source>& sources,
                                                  const std::vector<Tensor>& output_gradients,
-                                                 UnconnectedGradients unconnected) {
+                                                 UnconnectedGradients unconnected,
+                                                 const GradientTape::GradientReady* on_ready) {
   EMBER_CHECK(output_gradients.empty() || output_gradients.size() == targets.size(),
               InvalidArgument, "[GradientTape.gradient] ", output_gradients.size(),
               " output gradients for ", targets.size(), " targets");
@@ -326,7 +329,36 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
     accumulate(t, seed);
   }
 
+  // With `on_ready`: each source's last reader (the earliest relevant entry
+  // that takes it), after whose gradient function its gradient is final;
+  // sources handed over in that order, those read by nothing at the end.
+  std::vector<std::pair<size_t, size_t>> ready_after;  // (entry, source), latest entry first
+  size_t next_ready = 0;
+  if (on_ready) {
+    std::unordered_map<uint64_t, size_t> first_reader;
+    for (size_t i = n; i-- > 0;)
+      if (relevant[i])
+        for (const Slot& t : inputs_of(entries[i]))
+          if (t.defined()) first_reader[t.id] = i;
+    for (size_t k = 0; k < sources.size(); ++k) {
+      auto it = first_reader.find(sources[k].tracked().id());
+      if (it != first_reader.end()) ready_after.emplace_back(it->second, k);
+    }
+    std::stable_sort(ready_after.begin(), ready_after.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+  }
+  auto hand_over = [&](size_t k) {
+    auto it = grads.find(sources[k].tracked().id());
+    (*on_ready)(k, it == grads.end() ? Tensor() : it->second);
+  };
+  // Hands over every source whose last reader is after entry `i`.
+  auto ready_before = [&](size_t i) {
+    for (; next_ready < ready_after.size() && ready_after[next_ready].first > i; ++next_ready)
+      hand_over(ready_after[next_ready].second);
+  };
+
   for (size_t i = n; i-- > 0;) {
+    if (on_ready) ready_before(i);
     if (!relevant[i]) continue;
     // Copies: a persistent tape may record into `entries` and `arena` while
     // the gradient function runs.
@@ -393,6 +425,14 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
     for (size_t j = 0; j < inputs.size(); ++j)
       if (in_grads[j].defined() && inputs[j].defined() && reach.count(inputs[j].id()))
         accumulate(inputs[j], in_grads[j]);
+  }
+
+  if (on_ready) {
+    for (; next_ready < ready_after.size(); ++next_ready) hand_over(ready_after[next_ready].second);
+    std::vector<bool> handed(sources.size(), false);
+    for (const auto& [entry, k] : ready_after) handed[k] = true;
+    for (size_t k = 0; k < sources.size(); ++k)
+      if (!handed[k]) hand_over(k);  // read by nothing the target depends on (or a target itself)
   }
 
   std::vector<Tensor> result;
@@ -502,6 +542,13 @@ std::vector<Tensor> GradientTape::gradient(const std::vector<Tensor>& targets,
                                            UnconnectedGradients unconnected) {
   return with_gradient_rules(*impl_, "gradient", [&] {
     return impl_->backprop(targets, sources, output_gradients, unconnected);
+  });
+}
+
+std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Source>& sources,
+                                           const GradientReady& on_ready, UnconnectedGradients unconnected) {
+  return with_gradient_rules(*impl_, "gradient", [&] {
+    return impl_->backprop({target}, sources, {}, unconnected, &on_ready);
   });
 }
 

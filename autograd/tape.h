@@ -10,6 +10,7 @@
 #pragma once
 
 #include <concepts>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -78,6 +79,16 @@ class GradientTape {
   std::vector<Tensor> gradient(const std::vector<Tensor>& targets,
                                const std::vector<Source>& sources,
                                const std::vector<Tensor>& output_gradients,
+                               UnconnectedGradients unconnected = UnconnectedGradients::None);
+
+  /// Called with a source's index and its gradient (undefined when none
+  /// flows) as soon as the backward pass has nothing more to add to it,
+  /// while the pass goes on: a distributed step starts reducing a bucket of
+  /// gradients then (distribute/strategy.h), as PyTorch's DDP hooks do.
+  using GradientReady = std::function<void(size_t source, const Tensor& gradient)>;
+  /// The gradients of `target` as above, each handed to `on_ready` when final.
+  std::vector<Tensor> gradient(const Tensor& target, const std::vector<Source>& sources,
+                               const GradientReady& on_ready,
                                UnconnectedGradients unconnected = UnconnectedGradients::None);
 
   /// The full Jacobian: shape target.shape + source.shape.

@@ -77,6 +77,10 @@ struct Context {
   const char* api = nullptr;
   // The op whose gradient a tape is computing, for error messages.
   const OpDef* gradient_of = nullptr;
+  // Makes a new variable's initial value from the one given (and the
+  // variable's name): a distribution strategy's scope makes every rank's
+  // rank 0's (distribute/strategy.h). Null: the value as given.
+  Tensor (*initial_value_hook)(const Tensor& value, const std::string& name) = nullptr;
 };
 
 /// This thread's context.

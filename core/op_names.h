@@ -88,6 +88,14 @@ inline constexpr char ScaledDotProductAttentionGrad[] = "ScaledDotProductAttenti
 inline constexpr char LayerNorm[] = "LayerNorm";
 inline constexpr char LayerNormGrad[] = "LayerNormGrad";
 
+// collective: across the processes of a distributed run (TensorFlow's
+// collective ops; CollectiveBroadcast is ember's own, exported as a
+// CollectiveReduceV2)
+inline constexpr char CollectiveReduceV2[] = "CollectiveReduceV2";
+inline constexpr char CollectiveGatherV2[] = "CollectiveGatherV2";
+inline constexpr char CollectiveReduceScatterV2[] = "CollectiveReduceScatterV2";
+inline constexpr char CollectiveBroadcast[] = "CollectiveBroadcast";
+
 // shape
 inline constexpr char Reshape[] = "Reshape";
 inline constexpr char ExpandDims[] = "ExpandDims";

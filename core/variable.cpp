@@ -25,12 +25,14 @@ Variable::Variable(const Tensor& initial_value, VariableOptions options) {
   // As tf.Variable: an explicit device scope places the variable; otherwise
   // it lives where its initial value does.
   Device device = ctx.has_device_scope ? ctx.device_scope : initial_value.device();
+  const std::string name = current_name_scope() + options.name + ":0";
+  Tensor value = initial_value;
+  if (ctx.initial_value_hook) value = ctx.initial_value_hook(initial_value, name);
   state_ = std::make_shared<VariableState>();
-  state_->set_value(device == initial_value.device() ? initial_value.clone()
-                                                     : initial_value.to(device));
+  state_->set_value(device == value.device() ? value.clone() : value.to(device));
   state_->dtype = initial_value.dtype();
   state_->shape = initial_value.shape();
-  state_->name = current_name_scope() + options.name + ":0";
+  state_->name = name;
   state_->trainable = options.trainable;
   auto impl = std::make_shared<TensorImpl>();
   impl->dtype = resource;

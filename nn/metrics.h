@@ -22,6 +22,9 @@ class Mean : public AutoTrackable {
   Tensor result() const;
   void reset_state();
   const std::string& name() const { return name_; }
+  /// The weighted sum of the values seen and the sum of their weights.
+  const Variable& total() const { return total_; }
+  const Variable& count() const { return count_; }
 
  private:
   std::string name_;

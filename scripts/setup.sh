@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(cmake ninja-build g++ ccache pkg-config libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
           libopenblas-openmp-dev libprotobuf-dev protobuf-compiler libdnnl-dev zlib1g-dev
-          dataset-fashion-mnist fortunes)
+          dataset-fashion-mnist fortunes openmpi-bin libopenmpi-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(libtorch-dev)
 fi

@@ -86,6 +86,8 @@ class CheckpointManager {
   /// The state file's latest checkpoint when made, then the last saved ("" for none).
   std::string latest_checkpoint() const { return latest_; }
   const std::string& directory() const { return dir_; }
+  /// The checkpoint it saves (sync() waits for its asynchronous writes).
+  Checkpoint& checkpoint() const { return checkpoint_; }
   std::optional<int64_t> checkpoint_interval() const { return options_.checkpoint_interval; }
 
  private:

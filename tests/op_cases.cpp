@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "core/collective.h"
 #include "core/tensor_list.h"
 #include "graph/control_flow.h"
 #include "graph/function.h"
@@ -854,6 +855,39 @@ void attention(std::vector<OpCase>& cases) {
                                                                    : op_name::Rsqrt;
 }
 
+// The collectives in a world of one (each the identity: the every-op loop
+// checks their plumbing, gradients and TensorFlow form); tests/distributed_test.cpp
+// runs them across 2 ranks against references.
+void collectives(std::vector<OpCase>& cases) {
+  using collective::ReduceOp;
+  const std::vector<DType> all = {float32, float64, float16, bfloat16, int32, int64};
+  for (auto [op, name] : {std::pair{ReduceOp::Sum, "sum"}, std::pair{ReduceOp::Mean, "mean"},
+                          std::pair{ReduceOp::Max, "max"}, std::pair{ReduceOp::Min, "min"}})
+    cases.push_back({.op = op_name::CollectiveReduceV2,
+                     .variant = name,
+                     .inputs = {in({3, 4})},
+                     .body = one([op](X x) { return collective::all_reduce(x[0], op, {.label = "x"}); }),
+                     .dtypes = all});
+  cases.push_back({.op = op_name::CollectiveReduceV2,
+                   .variant = "booleans",
+                   .inputs = {in({5})},
+                   .body = one([](X x) { return collective::all_reduce(x[0], ReduceOp::Max); }),
+                   .dtypes = kBool});
+  cases.push_back({.op = op_name::CollectiveGatherV2,
+                   .inputs = {in({3, 2})},
+                   .body = one([](X x) { return collective::all_gather(x[0]); }),
+                   .dtypes = all});
+  cases.push_back({.op = op_name::CollectiveReduceScatterV2,
+                   .inputs = {in({4, 3})},
+                   .body = one([](X x) { return collective::reduce_scatter(x[0], ReduceOp::Mean); }),
+                   .dtypes = all});
+  cases.push_back({.op = op_name::CollectiveBroadcast,
+                   .inputs = {in({2, 3})},
+                   .body = one([](X x) { return collective::broadcast(x[0], 0); }),
+                   .dtypes = all,
+                   .exported_as = op_name::CollectiveReduceV2});
+}
+
 void random_ops(std::vector<OpCase>& cases) {
   // Statistics of 4096 draws: mean and mean square (uniform [0, 1): 1/2,
   // 1/3; normal: 0, 1; truncated normal: 0, 0.774).
@@ -1141,6 +1175,7 @@ std::vector<OpCase> make_cases() {
   indexing(cases);
   convolutions(cases);
   attention(cases);
+  collectives(cases);
   random_ops(cases);
   variables(cases);
   control_flow(cases);

@@ -1,0 +1,399 @@
+// The MPI process group (process_group.h): the transport behind the
+// collective ops (core/collective_transport.h), installed when the library
+// loads and started on first use.
+#include "distribute/process_group.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <future>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/collective.h"
+#include "core/collective_transport.h"
+#include "core/context.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "core/ops.h"
+#include "core/tensor.h"
+
+#ifdef EMBER_WITH_MPI
+#include <mpi.h>
+#endif
+
+namespace ember::distribute {
+namespace {
+
+std::atomic<double> g_timeout{[] {
+  const char* env = std::getenv("EMBER_COLLECTIVE_TIMEOUT");
+  const double v = env ? std::atof(env) : 0;
+  return v > 0 ? v : 60.0;
+}()};
+std::atomic<bool> g_check{true};
+
+// Launched by mpirun (OpenMPI, MPICH's hydra) or srun: the launcher's
+// variables say so. EMBER_DISTRIBUTED=0 makes a launched process a world of one.
+bool launched() {
+  if (const char* off = std::getenv("EMBER_DISTRIBUTED"); off && std::string(off) == "0") return false;
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
+    if (std::getenv(v)) return true;
+  return false;
+}
+
+}  // namespace
+
+void set_timeout(double seconds) {
+  EMBER_CHECK(seconds > 0, InvalidArgument, "[distribute::set_timeout] the timeout must be positive, got ", seconds);
+  g_timeout = seconds;
+}
+double timeout() { return g_timeout; }
+void set_check_consistency(bool check) { g_check = check; }
+
+#ifdef EMBER_WITH_MPI
+bool built_with_mpi() { return true; }
+
+namespace {
+
+using collective::Call;
+using collective::Pending;
+using collective::Reduction;
+
+[[noreturn]] void mpi_failed(const char* call, int code) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(code, text, &len);
+  throw Internal(detail::str_cat("[distribute] ", call, " failed: ", std::string(text, static_cast<size_t>(len))));
+}
+#define EMBER_MPI(CALL)                                   \
+  do {                                                    \
+    if (int rc_ = (CALL); rc_ != MPI_SUCCESS) [[unlikely]] \
+      mpi_failed(#CALL, rc_);                             \
+  } while (0)
+
+// How MPI carries a dtype: 16-bit floats are reduced in float32 (MPI has no
+// such type) and moved as 16-bit integers; booleans are bytes whose sum is or.
+MPI_Datatype wire_type(DType t) {
+  switch (t) {
+    case float32: return MPI_FLOAT;
+    case float64: return MPI_DOUBLE;
+    case int32: return MPI_INT32_T;
+    case int64: return MPI_INT64_T;
+    case uint8:
+    case bool_: return MPI_UINT8_T;
+    case float16:
+    case bfloat16: return MPI_UINT16_T;
+    default: throw InvalidArgument(detail::str_cat("[collective] a ", dtype_name(t), " tensor cannot be carried"));
+  }
+}
+
+MPI_Op mpi_op(Reduction r, DType t) {
+  if (t == bool_) return r == Reduction::Min ? MPI_MIN : MPI_MAX;  // and; or, or
+  switch (r) {
+    case Reduction::Sum: return MPI_SUM;
+    case Reduction::Max: return MPI_MAX;
+    case Reduction::Min: return MPI_MIN;
+  }
+  return MPI_SUM;
+}
+
+bool is_half(DType t) { return t == float16 || t == bfloat16; }
+
+std::string describe(const Call& call, const Tensor& t, int root) {
+  std::string s = detail::str_cat(call.kind, " of ");
+  s += call.label.empty() ? "an unlabelled tensor" : "'" + call.label + "'";
+  s += detail::str_cat(" (", dtype_name(t.dtype()), " ", t.shape().to_debug_string());
+  if (root >= 0) s += detail::str_cat(", root ", root);
+  return s + ")";
+}
+
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ull;
+  return h;
+}
+
+// MPI counts are ints: larger buffers go in parts of at most this many elements.
+constexpr int64_t kMaxCount = int64_t{1} << 30;
+
+class MpiTransport final : public collective::Transport {
+ public:
+  MpiTransport() {
+    std::promise<void> started;
+    auto ready = started.get_future();
+    worker_ = std::thread([this, &started] {
+      try {
+        start();
+        started.set_value();
+      } catch (...) {
+        started.set_exception(std::current_exception());
+        return;
+      }
+      serve();
+    });
+    try {
+      ready.get();
+    } catch (...) {
+      worker_.join();
+      throw;
+    }
+    std::atexit([] { instance()->shutdown(); });
+    std::set_terminate(on_terminate);
+  }
+
+  static MpiTransport*& instance() {
+    static MpiTransport* t = nullptr;
+    return t;
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  int local_rank() const { return local_rank_; }
+  int local_size() const { return local_size_; }
+
+  Pending all_reduce(const Tensor& in, Reduction op, Call call) override {
+    return submit(in, std::move(call), -1, [this, op](const Tensor& x) {
+      const DType t = x.dtype();
+      Tensor src = is_half(t) ? cast(x, float32) : x;
+      Tensor out = Tensor::empty(src.shape(), src.dtype(), Device::cpu());
+      const size_t elem = dtype_size(src.dtype());
+      for (int64_t at = 0, n = src.num_elements(); at < n; at += kMaxCount) {
+        const int count = static_cast<int>(std::min(kMaxCount, n - at));
+        EMBER_MPI(MPI_Allreduce(static_cast<const char*>(src.raw_data()) + at * elem,
+                                static_cast<char*>(out.raw_data()) + at * elem, count, wire_type(src.dtype()),
+                                mpi_op(op, t), MPI_COMM_WORLD));
+      }
+      return is_half(t) ? cast(out, t) : out;
+    });
+  }
+
+  Pending broadcast(const Tensor& in, int root, Call call) override {
+    EMBER_CHECK(root >= 0 && root < size_, InvalidArgument, "[collective::broadcast] root ", root,
+                " is not a rank of ", size_);
+    return submit(in, std::move(call), root, [root](const Tensor& x) {
+      Tensor out = x.clone();
+      const size_t elem = dtype_size(x.dtype());
+      for (int64_t at = 0, n = x.num_elements(); at < n; at += kMaxCount) {
+        const int count = static_cast<int>(std::min(kMaxCount, n - at));
+        EMBER_MPI(MPI_Bcast(static_cast<char*>(out.raw_data()) + at * elem, count, wire_type(x.dtype()), root,
+                            MPI_COMM_WORLD));
+      }
+      return out;
+    });
+  }
+
+  Pending all_gather(const Tensor& in, Call call) override {
+    return submit(in, std::move(call), -1, [this](const Tensor& x) {
+      std::vector<int64_t> dims = x.shape().as_vector();
+      dims[0] *= size_;
+      Tensor out = Tensor::empty(TensorShape(dims), x.dtype(), Device::cpu());
+      EMBER_CHECK(x.num_elements() <= std::numeric_limits<int>::max(), Unimplemented,
+                  "[collective::all_gather] more than 2^31 - 1 elements per rank");
+      const int count = static_cast<int>(x.num_elements());
+      EMBER_MPI(MPI_Allgather(x.raw_data(), count, wire_type(x.dtype()), out.raw_data(), count,
+                              wire_type(x.dtype()), MPI_COMM_WORLD));
+      return out;
+    });
+  }
+
+  Pending reduce_scatter(const Tensor& in, Reduction op, Call call) override {
+    return submit(in, std::move(call), -1, [this, op](const Tensor& x) {
+      const DType t = x.dtype();
+      Tensor src = is_half(t) ? cast(x, float32) : x;
+      std::vector<int64_t> dims = x.shape().as_vector();
+      dims[0] /= size_;
+      Tensor out = Tensor::empty(TensorShape(dims), src.dtype(), Device::cpu());
+      EMBER_CHECK(out.num_elements() <= std::numeric_limits<int>::max(), Unimplemented,
+                  "[collective::reduce_scatter] more than 2^31 - 1 elements per rank");
+      EMBER_MPI(MPI_Reduce_scatter_block(src.raw_data(), out.raw_data(), static_cast<int>(out.num_elements()),
+                                         wire_type(src.dtype()), mpi_op(op, t), MPI_COMM_WORLD));
+      return is_half(t) ? cast(out, t) : out;
+    });
+  }
+
+ private:
+  struct Job {
+    std::function<Tensor()> run;
+    std::promise<Tensor> done;
+  };
+
+  // On the worker thread, first: MPI itself.
+  void start() {
+    set_cpu_threads_for_this_thread(1);  // the casts of 16-bit values it makes
+    int provided = 0;
+    EMBER_MPI(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided));
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    EMBER_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
+    EMBER_MPI(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+    MPI_Comm local;
+    EMBER_MPI(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local));
+    EMBER_MPI(MPI_Comm_rank(local, &local_rank_));
+    EMBER_MPI(MPI_Comm_size(local, &local_size_));
+    MPI_Comm_free(&local);
+  }
+
+  void serve() {
+    for (;;) {
+      std::unique_ptr<Job> job;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !jobs_.empty() || stopping_; });
+        if (jobs_.empty()) break;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      try {
+        job->done.set_value(job->run());
+      } catch (...) {
+        job->done.set_exception(std::current_exception());
+      }
+    }
+    MPI_Finalize();
+  }
+
+  // Queues `body(in on the host)` behind a comparison of every rank's call.
+  Pending submit(const Tensor& in, Call call, int root, std::function<Tensor(const Tensor&)> body) {
+    EMBER_CHECK(!broken_, FailedPrecondition, "[collective::", call.kind, "] rank ", rank_,
+                ": an earlier collective timed out, so the ranks are out of step; the run cannot go on");
+    const Device device = in.device();
+    Tensor host = in.to(Device::cpu());
+    const std::string what = describe(call, in, root);
+    const bool check = g_check;
+    auto job = std::make_unique<Job>();
+    job->run = [this, host, what, check, body = std::move(body)] {
+      if (check) agree(what);
+      return body(host);
+    };
+    std::shared_future<Tensor> result = job->done.get_future().share();
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+    const double seconds = call.timeout_seconds > 0 ? call.timeout_seconds : g_timeout.load();
+    return Pending([this, result, what, seconds, device] {
+      if (result.wait_for(std::chrono::duration<double>(seconds)) != std::future_status::ready) {
+        broken_ = true;
+        throw DeadlineExceeded(detail::str_cat(
+            "[collective] rank ", rank_, " of ", size_, ": no answer from the other ranks in ", seconds, " s to the ",
+            what, ": a rank has failed, exited or called another collective"));
+      }
+      Tensor out = result.get();
+      return device == out.device() ? out : out.to(device);
+    });
+  }
+
+  // Every rank's call must be this one: one small all-reduce compares them
+  // (the largest hash and the largest complement agree only when all
+  // hashes do); where they differ, every rank learns what each called.
+  void agree(const std::string& what) {
+    const uint64_t h = fnv1a(what);
+    uint64_t mine[2] = {h, ~h}, all[2] = {0, 0};
+    EMBER_MPI(MPI_Allreduce(mine, all, 2, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD));
+    if (all[0] == ~all[1]) return;
+    constexpr int kLen = 256;
+    std::vector<char> text(static_cast<size_t>(kLen) * static_cast<size_t>(size_ + 1), 0);
+    std::strncpy(text.data(), what.c_str(), kLen - 1);
+    EMBER_MPI(MPI_Allgather(text.data(), kLen, MPI_CHAR, text.data() + kLen, kLen, MPI_CHAR, MPI_COMM_WORLD));
+    std::string each;
+    for (int r = 0; r < size_; ++r)
+      each += detail::str_cat(r ? "; " : "", "rank ", r, ": ", std::string(text.data() + (r + 1) * kLen));
+    throw InvalidArgument(detail::str_cat("[collective] the ranks called different collectives (", each,
+                                          "): every rank must reduce the same tensors in the same order"));
+  }
+
+  void shutdown() {
+    if (broken_) {
+      std::fprintf(stderr, "ember: rank %d of %d: a collective timed out; aborting the job\n", rank_, size_);
+      std::fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (worker_.joinable()) worker_.join();
+  }
+
+  // An uncaught exception on any rank: print it with the rank, and end every
+  // rank now rather than leave them waiting for this one.
+  [[noreturn]] static void on_terminate() {
+    MpiTransport* t = instance();
+    std::string what = "terminate called without an active exception";
+    if (std::exception_ptr e = std::current_exception()) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        what = ex.what();
+      } catch (...) {
+        what = "a non-standard exception";
+      }
+    }
+    std::fprintf(stderr, "ember: rank %d of %d terminated: %s\n", t ? t->rank_ : -1, t ? t->size_ : -1, what.c_str());
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    std::abort();
+  }
+
+  std::thread worker_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Job>> jobs_;
+  bool stopping_ = false;
+  std::atomic<bool> broken_{false};
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+};
+
+MpiTransport* mpi() {
+  collective::Transport* t = collective::transport();
+  return static_cast<MpiTransport*>(t);
+}
+
+[[maybe_unused]] const bool installed = (collective::set_transport_factory([]() -> collective::Transport* {
+                                           if (!launched()) return nullptr;
+                                           auto* t = new MpiTransport();  // lives until the process ends
+                                           MpiTransport::instance() = t;
+                                           return t;
+                                         }),
+                                         true);
+
+}  // namespace
+
+int rank() { return collective::rank(); }
+int size() { return collective::size(); }
+int local_rank() {
+  MpiTransport* t = mpi();
+  return t ? t->local_rank() : 0;
+}
+int local_size() {
+  MpiTransport* t = mpi();
+  return t ? t->local_size() : 1;
+}
+
+#else  // a build without MPI: always a world of one
+
+bool built_with_mpi() { return false; }
+int rank() { return 0; }
+int size() { return 1; }
+int local_rank() { return 0; }
+int local_size() { return 1; }
+
+[[maybe_unused]] const bool warned = [] {
+  if (launched())
+    std::fprintf(stderr, "ember: launched by an MPI launcher, but built without MPI: running as a world of one\n");
+  return true;
+}();
+
+#endif
+
+}  // namespace ember::distribute

@@ -1,0 +1,206 @@
+// The data-parallel strategy (strategy.h): rank 0's initial values, the
+// dataset's parts, and the gradient buckets.
+#include "distribute/strategy.h"
+
+#include <exception>
+#include <optional>
+
+#include "core/collective_transport.h"
+#include "core/context.h"
+#include "core/ops.h"
+#include "serialization/checkpoint.h"
+
+namespace ember::distribute {
+namespace {
+
+Tensor rank0_value(const Tensor& value, const std::string& name) {
+  return collective::broadcast(value, 0, {.label = "the initial value of " + name});
+}
+
+// Gradients reduced together: one dtype and device, about `bucket_bytes`.
+struct Bucket {
+  std::vector<size_t> members;  // indices into the variables, in the order they joined
+  std::string label;
+};
+
+std::vector<Bucket> make_buckets(const std::vector<Variable>& variables, size_t bucket_bytes) {
+  std::vector<Bucket> buckets;
+  size_t bytes = 0;
+  for (size_t k = variables.size(); k-- > 0;) {
+    const Variable& v = variables[k];
+    const size_t size = static_cast<size_t>(std::max<int64_t>(v.shape().num_elements(), 0)) * dtype_size(v.dtype());
+    bool fresh = buckets.empty() || bytes + size > bucket_bytes;
+    if (!fresh) {
+      const Variable& first = variables[buckets.back().members.front()];
+      fresh = first.dtype() != v.dtype() || first.device() != v.device();
+    }
+    if (fresh) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().members.push_back(k);
+    bytes += size;
+  }
+  for (Bucket& b : buckets) {
+    const std::string& first = variables[b.members.front()].name();
+    b.label = b.members.size() == 1 ? "the gradient of " + first
+                                    : detail::str_cat("the gradients of ", first, " ... ",
+                                                      variables[b.members.back()].name(), " (", b.members.size(),
+                                                      " variables)");
+  }
+  return buckets;
+}
+
+Tensor flatten_bucket(const Bucket& b, const std::vector<Tensor>& gradients) {
+  std::vector<Tensor> parts;
+  parts.reserve(b.members.size());
+  for (size_t k : b.members) parts.push_back(reshape(gradients[k], TensorShape{-1}));
+  return parts.size() == 1 ? parts[0] : concat(parts, 0);
+}
+
+// The bucket's mean back into each member's gradient.
+void unflatten_bucket(const Bucket& b, const Tensor& mean, const std::vector<Variable>& variables,
+                      std::vector<Tensor>& out) {
+  if (b.members.size() == 1) {
+    out[b.members[0]] = reshape(mean, variables[b.members[0]].shape());
+    return;
+  }
+  std::vector<int64_t> sizes;
+  for (size_t k : b.members) sizes.push_back(variables[k].shape().num_elements());
+  std::vector<Tensor> parts = split(mean, sizes, 0);
+  for (size_t i = 0; i < b.members.size(); ++i)
+    out[b.members[i]] = reshape(parts[i], variables[b.members[i]].shape());
+}
+
+Tensor gradient_or_zeros(const Tensor& g, const Variable& v) {
+  return g.defined() ? g : zeros(v.shape(), v.dtype(), v.device());
+}
+
+void check_lengths(const std::vector<Tensor>& gradients, const std::vector<Variable>& variables) {
+  EMBER_CHECK(gradients.size() == variables.size(), InvalidArgument, "[MultiWorkerMirroredStrategy] ",
+              gradients.size(), " gradients for ", variables.size(), " variables");
+}
+
+}  // namespace
+
+MultiWorkerMirroredStrategy::MultiWorkerMirroredStrategy(StrategyOptions options) : options_(options) {
+  EMBER_CHECK(options_.bucket_bytes > 0, InvalidArgument,
+              "[MultiWorkerMirroredStrategy] bucket_bytes must be positive");
+}
+
+int MultiWorkerMirroredStrategy::num_replicas_in_sync() const { return collective::size(); }
+int MultiWorkerMirroredStrategy::rank() const { return collective::rank(); }
+
+MultiWorkerMirroredStrategy::Scope::Scope() : saved_(context().initial_value_hook) {
+  if (collective::size() > 1) context().initial_value_hook = rank0_value;
+}
+MultiWorkerMirroredStrategy::Scope::~Scope() { context().initial_value_hook = saved_; }
+
+void MultiWorkerMirroredStrategy::broadcast_variables(const std::vector<Variable>& variables) const {
+  if (collective::size() == 1) return;
+  for (const Variable& v : variables)
+    const_cast<Variable&>(v).assign(collective::broadcast(v.read_value(), 0, {.label = v.name()}));
+}
+
+data::Dataset MultiWorkerMirroredStrategy::distribute_dataset(const data::Dataset& examples, int64_t global_batch,
+                                                              bool drop_remainder) const {
+  const int64_t ranks = num_replicas_in_sync();
+  EMBER_CHECK(global_batch > 0 && global_batch % ranks == 0, InvalidArgument,
+              "[MultiWorkerMirroredStrategy.distribute_dataset] the global batch (", global_batch,
+              ") must be a positive multiple of the number of ranks (", ranks, ")");
+  const int64_t per_rank = global_batch / ranks;
+  // Whole global batches first, so that every rank takes the same number of steps.
+  data::Dataset whole = examples;
+  if (drop_remainder && ranks > 1) {
+    const int64_t n = examples.cardinality();
+    if (n >= 0) whole = examples.take(n / global_batch * global_batch);
+  }
+  return whole.shard(ranks, rank()).batch(per_rank, drop_remainder);
+}
+
+std::vector<Tensor> MultiWorkerMirroredStrategy::all_reduce_gradients(const std::vector<Tensor>& gradients,
+                                                                      const std::vector<Variable>& variables) const {
+  check_lengths(gradients, variables);
+  std::vector<Tensor> grads(gradients.size());
+  for (size_t k = 0; k < grads.size(); ++k) grads[k] = gradient_or_zeros(gradients[k], variables[k]);
+  if (num_replicas_in_sync() == 1) return grads;
+  std::vector<Tensor> out(grads.size());
+  for (const Bucket& b : make_buckets(variables, options_.bucket_bytes))
+    unflatten_bucket(b, collective::all_reduce(flatten_bucket(b, grads), collective::ReduceOp::Mean, {.label = b.label}),
+                     variables, out);
+  return out;
+}
+
+std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, const Tensor& loss,
+                                                          const std::vector<Variable>& variables) const {
+  const std::vector<Source> sources(variables.begin(), variables.end());
+  collective::Transport* transport = collective::transport();
+  if (num_replicas_in_sync() == 1 || !transport || context().tracer) {
+    // One rank, or a trace: the buckets' collectives follow the gradients.
+    return all_reduce_gradients(tape.gradient(loss, sources, UnconnectedGradients::Zero), variables);
+  }
+  const std::vector<Bucket> buckets = make_buckets(variables, options_.bucket_bytes);
+  std::vector<size_t> bucket_of(variables.size()), waiting(buckets.size());
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    waiting[b] = buckets[b].members.size();
+    for (size_t k : buckets[b].members) bucket_of[k] = b;
+  }
+  std::vector<Tensor> grads(variables.size());
+  std::vector<std::optional<collective::Pending>> pending(buckets.size());
+  // A bucket starts reducing once its last gradient is final.
+  tape.gradient(
+      loss, sources,
+      [&](size_t k, const Tensor& g) {
+        grads[k] = gradient_or_zeros(g, variables[k]);
+        const size_t b = bucket_of[k];
+        if (--waiting[b] == 0)
+          pending[b] = transport->all_reduce(flatten_bucket(buckets[b], grads), collective::Reduction::Sum,
+                                             {"all_reduce", buckets[b].label, 0});
+      },
+      UnconnectedGradients::Zero);
+  std::vector<Tensor> out(variables.size());
+  const Tensor ranks = constant(static_cast<double>(num_replicas_in_sync()));
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    EMBER_CHECK(pending[b].has_value(), Internal, "[MultiWorkerMirroredStrategy.gradient] ", buckets[b].label,
+                " was never handed over by the tape");
+    Tensor sum = pending[b]->wait();
+    unflatten_bucket(buckets[b], div(sum, cast(ranks, sum.dtype()).to(sum.device())), variables, out);
+  }
+  return out;
+}
+
+Tensor MultiWorkerMirroredStrategy::reduce(collective::ReduceOp op, const Tensor& value,
+                                           const std::string& label) const {
+  return collective::all_reduce(value, op, {.label = label});
+}
+
+Tensor MultiWorkerMirroredStrategy::reduce(const metrics::Mean& metric) const {
+  const std::string& name = metric.name();
+  Tensor total = collective::all_reduce(metric.total().read_value(), collective::ReduceOp::Sum,
+                                        {.label = name + " total"});
+  Tensor count = collective::all_reduce(metric.count().read_value(), collective::ReduceOp::Sum,
+                                        {.label = name + " count"});
+  return where(greater(count, zeros_like(count)), div(total, maximum(count, ones_like(count))), zeros_like(total));
+}
+
+std::string MultiWorkerMirroredStrategy::save(CheckpointManager& manager) const {
+  std::string path;
+  std::exception_ptr failed;
+  if (is_chief()) {
+    try {
+      path = manager.save();
+      manager.checkpoint().sync();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  }
+  // The others wait here, and learn whether the save succeeded.
+  const Tensor any_failed = collective::all_reduce(constant(int32_t{failed ? 1 : 0}), collective::ReduceOp::Max,
+                                                   {.label = "the save of " + manager.directory()});
+  if (failed) std::rethrow_exception(failed);
+  EMBER_CHECK(any_failed.item<int32_t>() == 0, FailedPrecondition, "[MultiWorkerMirroredStrategy.save] rank 0 ",
+              "could not save to ", manager.directory(), " (its error is rank 0's)");
+  return is_chief() ? path : latest_checkpoint(manager.directory());
+}
+
+}  // namespace ember::distribute
