@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "bench/harness.h"
@@ -16,6 +17,9 @@
 
 #if EMBER_WITH_CUDA
 #include <cublas_v2.h>
+#endif
+#if EMBER_BENCH_WITH_MPI
+#include <mpi.h>
 #endif
 
 namespace {
@@ -255,6 +259,117 @@ Trained train_fashion_mnist(const std::shared_ptr<layers::Layer>& model, const T
   return {secs * 1e3 / double(steps), accuracy.result().item<float>()};
 }
 
+// ---- distributed: under `mpirun -np N` (each rank runs the workload; rank 0 prints) ---------
+
+void mpi_barrier() {
+#if EMBER_BENCH_WITH_MPI
+  MPI_Barrier(MPI_COMM_WORLD);
+#endif
+}
+
+// ember's all-reduce (the op: its dispatch, the hop to the transport's
+// thread, the ranks' comparison of the call and a new output) beside
+// MPI_Allreduce called directly on the same buffers, interleaved; bus
+// bandwidth 2(n-1)/n bytes/s, median of 9.
+std::vector<Figure> allreduce_64m() {
+#if EMBER_BENCH_WITH_MPI
+  const int n = collective::size();
+  EMBER_CHECK(n > 1, FailedPrecondition, "allreduce_64M runs under mpirun -np 2 (or more)");
+  int level = 0;
+  MPI_Query_thread(&level);
+  EMBER_CHECK(level == MPI_THREAD_MULTIPLE, FailedPrecondition,
+              "allreduce_64M calls MPI beside ember's thread: this MPI lacks MPI_THREAD_MULTIPLE");
+  DeviceScope cpu(Device::cpu());
+  const int64_t count = int64_t{1} << 24;
+  Tensor x = fill(TensorShape{count}, 1.0 + collective::rank());
+  Tensor direct = zeros(TensorShape{count});
+  std::vector<double> ember_t, mpi_t;
+  auto timed = [](const std::function<void()>& f) {
+    mpi_barrier();
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  Tensor y;
+  for (int rep = 0; rep < 11; ++rep) {
+    double te = timed([&] { y = collective::all_reduce(x); });
+    double tm = timed([&] {
+      MPI_Allreduce(x.data<float>(), direct.data<float>(), static_cast<int>(count), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    });
+    if (rep >= 2) {  // warm-up
+      ember_t.push_back(te);
+      mpi_t.push_back(tm);
+    }
+  }
+  EMBER_CHECK(y.to_vector<float>()[7] == static_cast<float>(n * (n + 1) / 2), Internal, "allreduce_64M: a wrong sum");
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double bus = 2.0 * (n - 1) / n * static_cast<double>(count) * 4;
+  return {{"allreduce_64M", bus / median(ember_t) / 1e9, "GB/s"},
+          {"allreduce_64M_mpi", bus / median(mpi_t) / 1e9, "GB/s"}};
+#else
+  throw FailedPrecondition("allreduce_64M: ember-bench was built without MPI");
+#endif
+}
+
+// The mlp workload on one CPU thread per rank, for one epoch: first rank 0
+// alone (batch 128, the others waiting), then every rank data-parallel
+// (global batch 128 x ranks); examples/s of each and the parallel model's
+// test accuracy.
+std::vector<Figure> mlp_ddp() {
+  const int n = collective::size(), me = collective::rank();
+  set_cpu_threads_for_this_thread(1);
+  data::Mnist mnist = [] {
+    const char* dir = std::getenv("EMBER_FASHION_MNIST_DIR");
+    return data::load_mnist(dir ? dir : data::kFashionMnistDir);
+  }();
+  Tensor train_x = reshape(cast(mnist.train_images, float32) * (1.0f / 255), TensorShape{-1, 784});
+  Tensor train_y = cast(mnist.train_labels, int32);
+  losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
+  distribute::MultiWorkerMirroredStrategy strategy;
+  auto train = [&](bool parallel) {
+    random::set_seed(1);
+    std::shared_ptr<layers::Layer> model;
+    {
+      std::optional<distribute::MultiWorkerMirroredStrategy::Scope> scope;  // rank 0's initial weights everywhere
+      if (parallel) scope.emplace();
+      model = sample::mlp_model();
+      (*model)(zeros({1, 784}));  // builds the layers (on their first call)
+    }
+    optimizers::Adam optimizer(1e-3);
+    auto vars = model->trainable_variables();
+    auto examples = data::Dataset::from_tensor_slices({train_x, train_y}).shuffle(train_x.dim(0), 1);
+    auto batches = (parallel ? strategy.distribute_dataset(examples, 128 * n) : examples.batch(128, true)).prefetch(2);
+    int64_t seen = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    for (auto it = batches.iterator(); auto b = it.next();) {
+      GradientTape tape;
+      Tensor loss = loss_fn((*b)[1], (*model)((*b)[0], true));
+      optimizer.apply(parallel ? strategy.gradient(tape, loss, vars) : tape.gradient(loss, vars), vars);
+      seen += (*b)[0].dim(0) * (parallel ? n : 1);
+    }
+    (void)vars[0].read_value().to_vector<float>();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    metrics::SparseCategoricalAccuracy accuracy;
+    Tensor test_x = reshape(cast(mnist.test_images, float32) * (1.0f / 255), TensorShape{-1, 784});
+    accuracy.update_state(cast(mnist.test_labels, int32), (*model)(test_x));
+    return std::pair{static_cast<double>(seen) / secs, accuracy.result().item<float>()};
+  };
+  std::vector<Figure> figures;
+  if (me == 0) {  // one rank alone, calling no collective
+    auto [rate, acc] = train(false);
+    figures.push_back({"mlp_1rank", rate, "examples/s"});
+  }
+  collective::barrier();
+  auto [rate, acc] = train(true);
+  figures.push_back({"mlp_ddp", rate, "examples/s"});
+  figures.push_back({"mlp_ddp_accuracy", acc, "fraction"});
+  figures.push_back({"mlp_ddp_ranks", static_cast<double>(n), "ranks"});
+  return figures;
+}
+
 // ---- gpt_char: the character-level GPT of samples/gpt.h on Debian's fortunes -------------
 
 // ms per traced training step (median of 50 after 10 warm-up); with
@@ -456,6 +571,8 @@ int main(int argc, char** argv) {
     }
   }
   random::set_seed(1);
+  // Under mpirun every rank runs the workloads; rank 0 reports.
+  if (collective::size() > 1 && collective::rank() != 0 && !std::freopen("/dev/null", "w", stdout)) return 1;
   try {
     return bench::run({{"op_overhead", op_overhead},
                        {"op_overhead_recorded", op_overhead_recorded},
@@ -472,6 +589,8 @@ int main(int argc, char** argv) {
                        {"cnn", cnn_bench},
                        {"gpt_char", gpt_char_bench},
                        {"checkpoint", checkpoint_bench},
+                       {"allreduce_64M", allreduce_64m},
+                       {"mlp_ddp", mlp_ddp},
                        {"add_256M", add_256m},
                        {"matmul_8192", matmul_8192}},
                       names, json);

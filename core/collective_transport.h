@@ -20,7 +20,7 @@ namespace ember::collective {
 enum class Reduction : uint8_t { Sum, Max, Min };
 
 /// One collective call, as every rank must make it: ranks compare these
-/// (the kind, dtype, shape, root and label) before they exchange data, and
+/// (the kind, dtype, shape and root; the label only names it) before they exchange data, and
 /// an error names each rank's.
 struct Call {
   const char* kind = "all_reduce";  // all_reduce, broadcast, all_gather, reduce_scatter

@@ -21,7 +21,6 @@
 
 #include "core/collective.h"
 #include "core/collective_transport.h"
-#include "core/context.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "core/ops.h"
@@ -108,6 +107,15 @@ MPI_Op mpi_op(Reduction r, DType t) {
 
 bool is_half(DType t) { return t == float16 || t == bfloat16; }
 
+// What ranks must agree on: the kind, dtype, shape and root. Labels may
+// differ (a layer's unique name depends on what else the rank made), so
+// they are not compared; the error shows them.
+std::string signature(const Call& call, const Tensor& t, int root) {
+  std::string s = detail::str_cat(call.kind, " (", dtype_name(t.dtype()), " ", t.shape().to_debug_string());
+  if (root >= 0) s += detail::str_cat(", root ", root);
+  return s + ")";
+}
+
 std::string describe(const Call& call, const Tensor& t, int root) {
   std::string s = detail::str_cat(call.kind, " of ");
   s += call.label.empty() ? "an unlabelled tensor" : "'" + call.label + "'";
@@ -160,77 +168,78 @@ class MpiTransport final : public collective::Transport {
   int local_rank() const { return local_rank_; }
   int local_size() const { return local_size_; }
 
+  // Each method prepares the buffers on the caller's thread (casts, the
+  // output's allocation: the caller's allocator cache reuses them), and the
+  // MPI thread moves the data.
   Pending all_reduce(const Tensor& in, Reduction op, Call call) override {
-    return submit(in, std::move(call), -1, [this, op](const Tensor& x) {
-      const DType t = x.dtype();
-      Tensor src = is_half(t) ? cast(x, float32) : x;
-      Tensor out = Tensor::empty(src.shape(), src.dtype(), Device::cpu());
-      const size_t elem = dtype_size(src.dtype());
-      for (int64_t at = 0, n = src.num_elements(); at < n; at += kMaxCount) {
+    const DType t = in.dtype();
+    Tensor src = is_half(t) ? cast(in.to(Device::cpu()), float32) : in.to(Device::cpu());
+    Tensor out = Tensor::empty(src.shape(), src.dtype(), Device::cpu());
+    return submit(in, src, out, std::move(call), -1, [op, t](const Tensor& x, const Tensor& y) {
+      const size_t elem = dtype_size(x.dtype());
+      for (int64_t at = 0, n = x.num_elements(); at < n; at += kMaxCount) {
         const int count = static_cast<int>(std::min(kMaxCount, n - at));
-        EMBER_MPI(MPI_Allreduce(static_cast<const char*>(src.raw_data()) + at * elem,
-                                static_cast<char*>(out.raw_data()) + at * elem, count, wire_type(src.dtype()),
+        EMBER_MPI(MPI_Allreduce(static_cast<const char*>(x.raw_data()) + at * elem,
+                                static_cast<char*>(y.raw_data()) + at * elem, count, wire_type(x.dtype()),
                                 mpi_op(op, t), MPI_COMM_WORLD));
       }
-      return is_half(t) ? cast(out, t) : out;
     });
   }
 
   Pending broadcast(const Tensor& in, int root, Call call) override {
     EMBER_CHECK(root >= 0 && root < size_, InvalidArgument, "[collective::broadcast] root ", root,
                 " is not a rank of ", size_);
-    return submit(in, std::move(call), root, [root](const Tensor& x) {
-      Tensor out = x.clone();
-      const size_t elem = dtype_size(x.dtype());
-      for (int64_t at = 0, n = x.num_elements(); at < n; at += kMaxCount) {
+    Tensor out = in.to(Device::cpu()).clone();
+    return submit(in, out, out, std::move(call), root, [root](const Tensor&, const Tensor& y) {
+      const size_t elem = dtype_size(y.dtype());
+      for (int64_t at = 0, n = y.num_elements(); at < n; at += kMaxCount) {
         const int count = static_cast<int>(std::min(kMaxCount, n - at));
-        EMBER_MPI(MPI_Bcast(static_cast<char*>(out.raw_data()) + at * elem, count, wire_type(x.dtype()), root,
+        EMBER_MPI(MPI_Bcast(static_cast<char*>(y.raw_data()) + at * elem, count, wire_type(y.dtype()), root,
                             MPI_COMM_WORLD));
       }
-      return out;
     });
   }
 
   Pending all_gather(const Tensor& in, Call call) override {
-    return submit(in, std::move(call), -1, [this](const Tensor& x) {
-      std::vector<int64_t> dims = x.shape().as_vector();
-      dims[0] *= size_;
-      Tensor out = Tensor::empty(TensorShape(dims), x.dtype(), Device::cpu());
-      EMBER_CHECK(x.num_elements() <= std::numeric_limits<int>::max(), Unimplemented,
-                  "[collective::all_gather] more than 2^31 - 1 elements per rank");
+    EMBER_CHECK(in.num_elements() <= std::numeric_limits<int>::max(), Unimplemented,
+                "[collective::all_gather] more than 2^31 - 1 elements per rank");
+    Tensor src = in.to(Device::cpu());
+    std::vector<int64_t> dims = in.shape().as_vector();
+    dims[0] *= size_;
+    Tensor out = Tensor::empty(TensorShape(dims), in.dtype(), Device::cpu());
+    return submit(in, src, out, std::move(call), -1, [](const Tensor& x, const Tensor& y) {
       const int count = static_cast<int>(x.num_elements());
-      EMBER_MPI(MPI_Allgather(x.raw_data(), count, wire_type(x.dtype()), out.raw_data(), count,
-                              wire_type(x.dtype()), MPI_COMM_WORLD));
-      return out;
+      EMBER_MPI(MPI_Allgather(x.raw_data(), count, wire_type(x.dtype()), y.raw_data(), count, wire_type(x.dtype()),
+                              MPI_COMM_WORLD));
     });
   }
 
   Pending reduce_scatter(const Tensor& in, Reduction op, Call call) override {
-    return submit(in, std::move(call), -1, [this, op](const Tensor& x) {
-      const DType t = x.dtype();
-      Tensor src = is_half(t) ? cast(x, float32) : x;
-      std::vector<int64_t> dims = x.shape().as_vector();
-      dims[0] /= size_;
-      Tensor out = Tensor::empty(TensorShape(dims), src.dtype(), Device::cpu());
-      EMBER_CHECK(out.num_elements() <= std::numeric_limits<int>::max(), Unimplemented,
-                  "[collective::reduce_scatter] more than 2^31 - 1 elements per rank");
-      EMBER_MPI(MPI_Reduce_scatter_block(src.raw_data(), out.raw_data(), static_cast<int>(out.num_elements()),
-                                         wire_type(src.dtype()), mpi_op(op, t), MPI_COMM_WORLD));
-      return is_half(t) ? cast(out, t) : out;
+    const DType t = in.dtype();
+    Tensor src = is_half(t) ? cast(in.to(Device::cpu()), float32) : in.to(Device::cpu());
+    std::vector<int64_t> dims = in.shape().as_vector();
+    dims[0] /= size_;
+    Tensor out = Tensor::empty(TensorShape(dims), src.dtype(), Device::cpu());
+    EMBER_CHECK(out.num_elements() <= std::numeric_limits<int>::max(), Unimplemented,
+                "[collective::reduce_scatter] more than 2^31 - 1 elements per rank");
+    return submit(in, src, out, std::move(call), -1, [op, t](const Tensor& x, const Tensor& y) {
+      EMBER_MPI(MPI_Reduce_scatter_block(x.raw_data(), y.raw_data(), static_cast<int>(y.num_elements()),
+                                         wire_type(x.dtype()), mpi_op(op, t), MPI_COMM_WORLD));
     });
   }
 
  private:
   struct Job {
-    std::function<Tensor()> run;
-    std::promise<Tensor> done;
+    std::function<void()> run;
+    std::promise<void> done;
   };
 
   // On the worker thread, first: MPI itself.
   void start() {
-    set_cpu_threads_for_this_thread(1);  // the casts of 16-bit values it makes
+    // ember calls MPI from this thread alone (FUNNELED would do); MULTIPLE
+    // where the library has it lets a program call MPI itself beside it.
     int provided = 0;
-    EMBER_MPI(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided));
+    EMBER_MPI(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided));
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     EMBER_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
     EMBER_MPI(MPI_Comm_size(MPI_COMM_WORLD, &size_));
@@ -252,7 +261,8 @@ class MpiTransport final : public collective::Transport {
         jobs_.pop_front();
       }
       try {
-        job->done.set_value(job->run());
+        job->run();
+        job->done.set_value();
       } catch (...) {
         job->done.set_exception(std::current_exception());
       }
@@ -260,43 +270,44 @@ class MpiTransport final : public collective::Transport {
     MPI_Finalize();
   }
 
-  // Queues `body(in on the host)` behind a comparison of every rank's call.
-  Pending submit(const Tensor& in, Call call, int root, std::function<Tensor(const Tensor&)> body) {
+  // Queues `move(src, out)` (host buffers) behind a comparison of every
+  // rank's call; the Pending gives `out` back as `in`'s dtype on its device.
+  Pending submit(const Tensor& in, Tensor src, Tensor out, Call call, int root,
+                 std::function<void(const Tensor&, const Tensor&)> move) {
     EMBER_CHECK(!broken_, FailedPrecondition, "[collective::", call.kind, "] rank ", rank_,
                 ": an earlier collective timed out, so the ranks are out of step; the run cannot go on");
-    const Device device = in.device();
-    Tensor host = in.to(Device::cpu());
-    const std::string what = describe(call, in, root);
+    const std::string what = describe(call, in, root), sig = signature(call, in, root);
     const bool check = g_check;
     auto job = std::make_unique<Job>();
-    job->run = [this, host, what, check, body = std::move(body)] {
-      if (check) agree(what);
-      return body(host);
+    job->run = [this, src, out, sig, what, check, move = std::move(move)] {
+      if (check) agree(sig, what);
+      move(src, out);
     };
-    std::shared_future<Tensor> result = job->done.get_future().share();
+    std::shared_future<void> done = job->done.get_future().share();
     {
       std::lock_guard lock(mu_);
       jobs_.push_back(std::move(job));
     }
     cv_.notify_one();
     const double seconds = call.timeout_seconds > 0 ? call.timeout_seconds : g_timeout.load();
-    return Pending([this, result, what, seconds, device] {
-      if (result.wait_for(std::chrono::duration<double>(seconds)) != std::future_status::ready) {
+    return Pending([this, done, out, what, seconds, dtype = in.dtype(), device = in.device()] {
+      if (done.wait_for(std::chrono::duration<double>(seconds)) != std::future_status::ready) {
         broken_ = true;
         throw DeadlineExceeded(detail::str_cat(
             "[collective] rank ", rank_, " of ", size_, ": no answer from the other ranks in ", seconds, " s to the ",
             what, ": a rank has failed, exited or called another collective"));
       }
-      Tensor out = result.get();
-      return device == out.device() ? out : out.to(device);
+      done.get();
+      Tensor result = out.dtype() == dtype ? out : cast(out, dtype);
+      return result.device() == device ? result : result.to(device);
     });
   }
 
-  // Every rank's call must be this one: one small all-reduce compares them
-  // (the largest hash and the largest complement agree only when all
-  // hashes do); where they differ, every rank learns what each called.
-  void agree(const std::string& what) {
-    const uint64_t h = fnv1a(what);
+  // Every rank's call must have this signature: one small all-reduce
+  // compares them (the largest hash and the largest complement agree only
+  // when all hashes do); where they differ, every rank learns what each called.
+  void agree(const std::string& sig, const std::string& what) {
+    const uint64_t h = fnv1a(sig);
     uint64_t mine[2] = {h, ~h}, all[2] = {0, 0};
     EMBER_MPI(MPI_Allreduce(mine, all, 2, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD));
     if (all[0] == ~all[1]) return;

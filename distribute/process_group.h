@@ -10,8 +10,8 @@
 // Faults end in bounded time with an error, never a hang: a collective the
 // other ranks do not answer within the timeout throws DeadlineExceeded
 // naming the collective and this rank; ranks that call different
-// collectives (another tensor, dtype or shape) all throw InvalidArgument
-// naming what each rank called; a rank that dies or ends on an uncaught
+// collectives (another kind, dtype, shape or root) all throw InvalidArgument
+// naming what each rank called (with its label); a rank that dies or ends on an uncaught
 // exception takes the job down through MPI_Abort, its error printed with
 // its rank. After a timeout MPI is abandoned: the process aborts the job at
 // exit instead of waiting in MPI_Finalize.
@@ -34,7 +34,7 @@ void set_timeout(double seconds);
 double timeout();
 
 /// Whether ranks compare every collective (its kind, dtype, shape and
-/// label) before they exchange data: on by default; the cost is one small
+/// root) before they exchange data: on by default; the cost is one small
 /// all-reduce per collective.
 void set_check_consistency(bool check);
 

@@ -4,6 +4,7 @@
 
 #include <exception>
 #include <optional>
+#include <type_traits>
 
 #include "core/collective_transport.h"
 #include "core/context.h"
@@ -72,6 +73,47 @@ void unflatten_bucket(const Bucket& b, const Tensor& mean, const std::vector<Var
     out[b.members[i]] = reshape(parts[i], variables[b.members[i]].shape());
 }
 
+// The bucket's gradients times `scale` in one new buffer: one pass over
+// them on the CPU (float32, float64), ops elsewhere.
+Tensor flatten_scaled(const Bucket& b, const std::vector<Tensor>& gradients, double scale) {
+  const Tensor& first = gradients[b.members.front()];
+  const DType t = first.dtype();
+  if (!first.device().is_cpu() || (t != float32 && t != float64))
+    return mul(flatten_bucket(b, gradients), cast(constant(scale), t).to(first.device()));
+  int64_t total = 0;
+  for (size_t k : b.members) total += gradients[k].num_elements();
+  Tensor flat = Tensor::empty(TensorShape{total}, t, Device::cpu());
+  auto fill_from = [&](auto* dst) {
+    using T = std::remove_pointer_t<decltype(dst)>;
+    const T s = static_cast<T>(scale);
+    for (size_t k : b.members) {
+      const T* src = gradients[k].data<T>();
+      const int64_t n = gradients[k].num_elements();
+      for (int64_t i = 0; i < n; ++i) dst[i] = src[i] * s;
+      dst += n;
+    }
+  };
+  if (t == float32) {
+    fill_from(flat.data<float>());
+  } else {
+    fill_from(flat.data<double>());
+  }
+  return flat;
+}
+
+// Each member's gradient as a view of the bucket's buffer (no copy).
+void view_bucket(const Bucket& b, const Tensor& flat, const std::vector<Variable>& variables,
+                 std::vector<Tensor>& out) {
+  size_t offset = flat.impl()->offset;
+  for (size_t k : b.members) {
+    auto v = TensorImpl::view_of(*flat.impl());
+    v->shape = variables[k].shape();
+    v->offset = offset;
+    offset += static_cast<size_t>(v->shape.num_elements()) * dtype_size(flat.dtype());
+    out[k] = Tensor(std::move(v));
+  }
+}
+
 Tensor gradient_or_zeros(const Tensor& g, const Variable& v) {
   return g.defined() ? g : zeros(v.shape(), v.dtype(), v.device());
 }
@@ -98,8 +140,7 @@ MultiWorkerMirroredStrategy::Scope::~Scope() { context().initial_value_hook = sa
 
 void MultiWorkerMirroredStrategy::broadcast_variables(const std::vector<Variable>& variables) const {
   if (collective::size() == 1) return;
-  for (const Variable& v : variables)
-    const_cast<Variable&>(v).assign(collective::broadcast(v.read_value(), 0, {.label = v.name()}));
+  for (Variable v : variables) v.assign(collective::broadcast(v.read_value(), 0, {.label = v.name()}));
 }
 
 data::Dataset MultiWorkerMirroredStrategy::distribute_dataset(const data::Dataset& examples, int64_t global_batch,
@@ -118,9 +159,44 @@ data::Dataset MultiWorkerMirroredStrategy::distribute_dataset(const data::Datase
   return whole.shard(ranks, rank()).batch(per_rank, drop_remainder);
 }
 
+void MultiWorkerMirroredStrategy::check_replicated(const std::vector<Variable>& variables) const {
+  if (num_replicas_in_sync() == 1) return;
+  std::vector<const Variable*> fresh;
+  {
+    std::lock_guard lock(checked_->mu);
+    for (const Variable& v : variables)
+      if (checked_->ids.insert(v.handle().id()).second) fresh.push_back(&v);
+  }
+  if (fresh.empty()) return;
+  InitScope eager;  // once, when a trace first meets them: not a node of the step
+  std::vector<int64_t> prints;
+  for (const Variable* v : fresh) {
+    Tensor value = v->read_value().to(Device::cpu());
+    const auto* bytes = static_cast<const unsigned char*>(value.raw_data());
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < value.nbytes(); ++i) h = (h ^ bytes[i]) * 1099511628211ull;
+    prints.push_back(static_cast<int64_t>(h >> 1));
+  }
+  Tensor mine = constant(prints, TensorShape{static_cast<int64_t>(prints.size())});
+  const collective::Options o{.label = "the fingerprints of the variables' values"};
+  std::vector<int64_t> hi = collective::all_reduce(mine, collective::ReduceOp::Max, o).to_vector<int64_t>();
+  std::vector<int64_t> lo = collective::all_reduce(mine, collective::ReduceOp::Min, o).to_vector<int64_t>();
+  std::string differ;
+  for (size_t i = 0; i < fresh.size(); ++i)
+    if (hi[i] != lo[i]) differ += (differ.empty() ? "" : ", ") + fresh[i]->name();
+  if (differ.empty()) return;
+  std::lock_guard lock(checked_->mu);
+  for (const Variable* v : fresh) checked_->ids.erase(v->handle().id());
+  throw FailedPrecondition(detail::str_cat(
+      "[MultiWorkerMirroredStrategy] the ranks hold different values of ", differ,
+      ": make the variables inside strategy.scope() (a layer makes its variables on its first call: call the model "
+      "once inside the scope), or call strategy.broadcast_variables() before the first step"));
+}
+
 std::vector<Tensor> MultiWorkerMirroredStrategy::all_reduce_gradients(const std::vector<Tensor>& gradients,
                                                                       const std::vector<Variable>& variables) const {
   check_lengths(gradients, variables);
+  check_replicated(variables);
   std::vector<Tensor> grads(gradients.size());
   for (size_t k = 0; k < grads.size(); ++k) grads[k] = gradient_or_zeros(gradients[k], variables[k]);
   if (num_replicas_in_sync() == 1) return grads;
@@ -134,6 +210,7 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::all_reduce_gradients(const std:
 std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, const Tensor& loss,
                                                           const std::vector<Variable>& variables) const {
   const std::vector<Source> sources(variables.begin(), variables.end());
+  check_replicated(variables);
   collective::Transport* transport = collective::transport();
   if (num_replicas_in_sync() == 1 || !transport || context().tracer) {
     // One rank, or a trace: the buckets' collectives follow the gradients.
@@ -153,18 +230,18 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, co
       [&](size_t k, const Tensor& g) {
         grads[k] = gradient_or_zeros(g, variables[k]);
         const size_t b = bucket_of[k];
+        // The sum of the ranks' gradients over their number: each scaled
+        // first (as it is flattened), then summed.
         if (--waiting[b] == 0)
-          pending[b] = transport->all_reduce(flatten_bucket(buckets[b], grads), collective::Reduction::Sum,
-                                             {"all_reduce", buckets[b].label, 0});
+          pending[b] = transport->all_reduce(flatten_scaled(buckets[b], grads, 1.0 / num_replicas_in_sync()),
+                                             collective::Reduction::Sum, {"all_reduce", buckets[b].label, 0});
       },
       UnconnectedGradients::Zero);
   std::vector<Tensor> out(variables.size());
-  const Tensor ranks = constant(static_cast<double>(num_replicas_in_sync()));
   for (size_t b = 0; b < buckets.size(); ++b) {
     EMBER_CHECK(pending[b].has_value(), Internal, "[MultiWorkerMirroredStrategy.gradient] ", buckets[b].label,
                 " was never handed over by the tape");
-    Tensor sum = pending[b]->wait();
-    unflatten_bucket(buckets[b], div(sum, cast(ranks, sum.dtype()).to(sum.device())), variables, out);
+    view_bucket(buckets[b], pending[b]->wait(), variables, out);
   }
   return out;
 }

@@ -18,7 +18,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "autograd/tape.h"
@@ -77,7 +81,9 @@ class MultiWorkerMirroredStrategy {
                                    bool drop_remainder = true) const;
 
   /// The gradients of this rank's `loss` with respect to `variables`,
-  /// averaged across ranks: each bucket is reduced as soon as the backward
+  /// averaged across ranks. The first time it meets a variable it checks
+  /// that every rank holds the same value (FailedPrecondition naming those
+  /// that differ: a model made outside the scope). Each bucket is reduced as soon as the backward
   /// pass has finished its last gradient, while the pass goes on (in a
   /// trace, the buckets' collectives are nodes after the gradients). A
   /// variable no gradient reaches gets zeros (every rank reduces the same
@@ -100,7 +106,16 @@ class MultiWorkerMirroredStrategy {
   std::string save(CheckpointManager& manager) const;
 
  private:
+  // FailedPrecondition naming the variables whose values differ between
+  // ranks, for those not checked before (once each, eagerly even in a trace).
+  void check_replicated(const std::vector<Variable>& variables) const;
+
   StrategyOptions options_;
+  struct Checked {
+    std::mutex mu;
+    std::unordered_set<uint64_t> ids;  // the variables' handles
+  };
+  std::shared_ptr<Checked> checked_ = std::make_shared<Checked>();
 };
 
 }  // namespace ember::distribute

@@ -557,10 +557,22 @@ struct Take : Dataset::Node {
     std::unique_ptr<Source> in;
     int64_t taken = 0;
     std::optional<Element> next() override {
+      if (in->rows()) {  // the row-index form passes through: batches gather rows
+        auto k = next_index();
+        if (!k) return std::nullopt;
+        return row_at(*in->rows(), *k);
+      }
       if (node->count >= 0 && taken >= node->count) return std::nullopt;
       auto e = in->next();
       if (e) ++taken;
       return e;
+    }
+    const Element* rows() const override { return in->rows(); }
+    std::optional<int64_t> next_index() override {
+      if (node->count >= 0 && taken >= node->count) return std::nullopt;
+      auto k = in->next_index();
+      if (k) ++taken;
+      return k;
     }
     void save(StateWriter& w) override {
       w.i64(taken);

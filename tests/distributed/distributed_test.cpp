@@ -259,6 +259,33 @@ TEST(Distributed, HalfBatchesOnTwoRanksTakeTheStepsOfOneRank) {
   }
 }
 
+// A model made outside the scope starts from each rank's own values: the
+// first step says which variables differ instead of training apart; after
+// broadcast_variables the step runs.
+TEST(Distributed, VariablesMadeOutsideTheScopeAreCaught) {
+  const int me = collective::rank();
+  distribute::MultiWorkerMirroredStrategy strategy;
+  Variable same(constant({1.0f, 2.0f}), {.name = "same"});
+  Variable own(constant({static_cast<float>(me), 2.0f}), {.name = "own"});
+  const std::vector<Variable> vars{same, own};
+  auto step = [&] {
+    GradientTape tape;
+    Tensor loss = reduce_sum(same.read_value() * own.read_value());
+    return strategy.gradient(tape, loss, vars);
+  };
+  try {
+    step();
+    ADD_FAILURE() << "no error";
+  } catch (const FailedPrecondition& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("the ranks hold different values of own:0:"), std::string::npos) << what;
+    EXPECT_EQ(what.find("same:0"), std::string::npos) << what;
+  }
+  strategy.broadcast_variables(vars);
+  std::vector<Tensor> g = step();
+  EXPECT_EQ(g[0].to_vector<float>(), (std::vector<float>{0.f, 2.f}));  // own, rank 0's
+}
+
 TEST(Distributed, MetricsAreReducedAcrossRanks) {
   const int me = collective::rank();
   distribute::MultiWorkerMirroredStrategy strategy;
