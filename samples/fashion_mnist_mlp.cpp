@@ -1,7 +1,7 @@
 // Trains BENCHMARKS.md's `mlp` on Fashion-MNIST: Dense 784→256, ReLU, Dense
 // 256→10, softmax cross-entropy, Adam(1e-3), batch 128; prints a progress
 // line per epoch and the test accuracy.
-//   ember-fashion-mnist-mlp [--epochs 3] [--checkpoint-dir DIR --resume] ...
+//   ember-fashion-mnist-mlp [--epochs 3] [--checkpoint-dir DIR --resume] [--distributed] ...
 #include "samples/models.h"
 #include "samples/train_util.h"
 

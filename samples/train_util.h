@@ -28,13 +28,16 @@ struct Flags {
   std::string logdir;  // TensorBoard event files; "" = /tmp/ember-runs/<program>
   int64_t seed = 1;
   bool eager = false;  // run the step eagerly instead of as a traced function
+  // Data-parallel over the ranks of `mpirun -np N` (batch_size per rank).
+  bool distributed = false;
 };
 
 inline void usage(const char* program, const Flags& d) {
   std::printf(
       "usage: %s [--epochs N (%d)] [--batch-size N (%lld)] [--learning-rate X (%g)]\n"
       "          [--device cpu|cuda] [--checkpoint-dir DIR] [--resume] [--data-dir DIR] [--seed N]\n"
-      "          [--logdir DIR (TensorBoard scalars; default /tmp/ember-runs/<program>)] [--eager]\n",
+      "          [--logdir DIR (TensorBoard scalars; default /tmp/ember-runs/<program>)] [--eager]\n"
+      "          [--distributed (data-parallel over mpirun's ranks; the batch size is per rank)]\n",
       program, d.epochs, static_cast<long long>(d.batch_size), d.learning_rate);
 }
 
@@ -62,6 +65,7 @@ inline Flags parse_flags(int argc, char** argv, Flags f) {
       else if (a == "--seed") f.seed = std::stoll(value());
       else if (a == "--logdir") f.logdir = value();
       else if (a == "--eager") f.eager = true;
+      else if (a == "--distributed") f.distributed = true;
       else if (a == "--help" || a == "-h") {
         usage(argv[0], defaults);
         std::exit(0);
@@ -130,6 +134,98 @@ class Progress {
   std::chrono::steady_clock::time_point start_, last_;
 };
 
+/// The test accuracy of `model`, in batches of 1000.
+inline float evaluate(const std::shared_ptr<ember::layers::Layer>& model, const Split& test, ember::Device device) {
+  using namespace ember;
+  metrics::SparseCategoricalAccuracy test_accuracy;
+  auto it = data::Dataset::from_tensor_slices({test.images, test.labels}).batch(1000).iterator();
+  while (auto batch = it.next()) test_accuracy.update_state((*batch)[1], (*model)((*batch)[0].to(device)));
+  return test_accuracy.result().item<float>();
+}
+
+/// --distributed: every rank of `mpirun -np N` trains the same model on its
+/// part of each global batch (N x the batch size), gradients averaged
+/// across ranks. Rank 0 prints, writes TensorBoard scalars and checkpoints;
+/// every rank restores. Each epoch's order comes from the seed and the
+/// epoch alone, so a run resumes with any number of ranks.
+inline float train_distributed(const Flags& flags, const std::shared_ptr<ember::layers::Layer>& model,
+                               const Split& train, const Split& test, const ember::TensorShape& example,
+                               const char* name, ember::Device device) {
+  using namespace ember;
+  distribute::MultiWorkerMirroredStrategy strategy;
+  const int ranks = strategy.num_replicas_in_sync();
+  const bool chief = strategy.is_chief();
+  const int64_t global_batch = flags.batch_size * ranks;
+  {
+    auto scope = strategy.scope();  // the layers build on their first call: here, with rank 0's values
+    std::vector<int64_t> dims{1};
+    for (int64_t d : example.dims()) dims.push_back(d);
+    (*model)(zeros(TensorShape(dims)));
+  }
+  auto optimizer = std::make_shared<optimizers::Adam>(flags.learning_rate);
+  losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
+  Checkpoint ckpt({{"model", model}, {"optimizer", optimizer}});
+  std::unique_ptr<CheckpointManager> manager;
+  int start_epoch = 0;
+  if (!flags.checkpoint_dir.empty()) {
+    manager = std::make_unique<CheckpointManager>(ckpt, flags.checkpoint_dir, 3);
+    if (const std::string latest = latest_checkpoint(flags.checkpoint_dir); flags.resume && !latest.empty()) {
+      ckpt.restore(latest);  // every rank, the same file
+      start_epoch = static_cast<int>(ckpt.save_counter().read_value().item<int64_t>());
+      if (chief) std::printf("resumed from %s (epoch %d done)\n", latest.c_str(), start_epoch);
+    }
+  }
+  if (chief)
+    std::printf("%s: %d ranks, global batch %lld (%lld per rank), Adam(%g), %d epochs, on %s, %s steps\n", name,
+                ranks, static_cast<long long>(global_batch), static_cast<long long>(flags.batch_size),
+                flags.learning_rate, flags.epochs, device.to_string().c_str(), flags.eager ? "eager" : "traced");
+  std::unique_ptr<SummaryWriter> events;
+  if (chief) events = std::make_unique<SummaryWriter>(flags.logdir.empty() ? std::string("/tmp/ember-runs/") + name : flags.logdir);
+  auto train_step = [&](Tensor x, Tensor y) {
+    GradientTape tape;
+    Tensor logits = (*model)(x, true);
+    Tensor loss = loss_fn(y, logits);
+    auto vars = model->trainable_variables();
+    optimizer->apply(strategy.gradient(tape, loss, vars), vars);
+    return std::pair{loss, logits};
+  };
+  auto traced_step = function(train_step, {.name = "train_step"});
+  auto examples = data::Dataset::from_tensor_slices({train.images, train.labels});
+  for (int epoch = start_epoch; epoch < flags.epochs; ++epoch) {
+    auto batches = strategy.distribute_dataset(examples.shuffle(train.images.dim(0), flags.seed + epoch), global_batch)
+                       .prefetch(2, device);
+    const int64_t steps = batches.cardinality();
+    metrics::Mean mean_loss;
+    metrics::SparseCategoricalAccuracy accuracy;
+    Progress progress(epoch + 1, flags.epochs, steps);
+    int64_t step = 0;
+    for (auto it = batches.iterator(); auto batch = it.next();) {
+      const Tensor& x = (*batch)[0];
+      const Tensor& y = (*batch)[1];
+      auto [loss, logits] = flags.eager ? train_step(x, y) : traced_step(x, y);
+      mean_loss.update_state(loss);
+      accuracy.update_state(y, logits);
+      if (++step % 20 == 0 || step == steps) {  // every rank: the metrics are reduced across them
+        float l = strategy.reduce(mean_loss).item<float>(), a = strategy.reduce(accuracy).item<float>();
+        if (chief) {
+          progress.update(step, step * global_batch, l, a, step == steps);
+          int64_t global = optimizer->iterations().read_value().item<int64_t>();
+          events->scalar("loss", l, global);
+          events->scalar("accuracy", a, global);
+        }
+      }
+    }
+    if (manager) strategy.save(*manager);
+  }
+  float acc = evaluate(model, test, device);  // the same model on every rank
+  if (chief) {
+    std::printf("test accuracy: %.4f\n", acc);
+    events->scalar("test_accuracy", acc, optimizer->iterations().read_value().item<int64_t>());
+    events->flush();
+  }
+  return acc;
+}
+
 /// Trains `model` with `loss_fn` and `optimizer` over `flags.epochs`,
 /// checkpointing each epoch when a folder is given, then prints the test
 /// accuracy. Returns it.
@@ -145,6 +241,7 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
     test = prepare(mnist.test_images, mnist.test_labels, example);
   }
   DeviceScope on(device);
+  if (flags.distributed) return train_distributed(flags, model, train, test, example, name, device);
   // One iterator over every epoch's shuffled batches (the shuffle's pass
   // count gives each epoch its order), checkpointed with the model, so a
   // resumed run sees the batches an uninterrupted one would have.
@@ -215,11 +312,7 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
     }
     if (manager) manager->save();
   }
-  metrics::SparseCategoricalAccuracy test_accuracy;
-  auto test_set = data::Dataset::from_tensor_slices({test.images, test.labels}).batch(1000);
-  auto it = test_set.iterator();
-  while (auto batch = it.next()) test_accuracy.update_state((*batch)[1], (*model)((*batch)[0].to(device)));
-  float acc = test_accuracy.result().item<float>();
+  float acc = evaluate(model, test, device);
   std::printf("test accuracy: %.4f\n", acc);
   events.scalar("test_accuracy", acc, optimizer->iterations().read_value().item<int64_t>());
   events.flush();

@@ -1,7 +1,7 @@
 #!/bin/sh
 # How a 2-rank job ends when a rank fails (distributed_test.cpp, `--fault`):
 # with an error naming the rank, within bounded time, its last complete
-# checkpoint intact.
+# checkpoint intact, and a new job resuming from it.
 #   faults.sh SCENARIO "MPIRUN..." ember-distributed-tests ember-ckpt
 # timeout: rank 1 never joins a collective; rank 0 gives up after 3 s.
 # throw:   rank 1 ends on an uncaught exception while rank 0 waits.
@@ -31,5 +31,8 @@ if [ "$scenario" = die ]; then
 fi
 "$ckpt" "$dir/ckpt" >"$dir/keys" 2>&1 || fail "the last checkpoint does not read: $(cat "$dir/keys")"
 grep -q "model/w" "$dir/keys" || fail "the last checkpoint lacks model/w: $(cat "$dir/keys")"
-echo "FAULT TEST PASSED ($scenario): exit $rc after ${elapsed} s, checkpoint intact"
+# A new job (of one process) resumes from it.
+"$tests" --fault resume "$dir/ckpt" >"$dir/resume" 2>&1 || fail "no resume: $(cat "$dir/resume")"
+grep -q "^resumed from $dir/ckpt/ckpt-1" "$dir/resume" || fail "no resume: $(cat "$dir/resume")"
+echo "FAULT TEST PASSED ($scenario): exit $rc after ${elapsed} s, checkpoint intact, resumed"
 rm -rf "$dir"
