@@ -25,6 +25,7 @@
 #include "nn/layers.h"
 #include "nn/losses.h"
 #include "nn/metrics.h"
+#include "nn/mixed_precision.h"
 #include "nn/optimizers.h"
 #include "nn/schedules.h"
 #include "serialization/checkpoint.h"

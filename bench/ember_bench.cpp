@@ -200,6 +200,21 @@ std::vector<Figure> trace_bench() {
 // ---- training: the mlp and cnn models of BENCHMARKS.md on Fashion-MNIST ------------------
 
 int64_t g_batch_override = 0;  // --batch N: the GPU's batch-1024 variants
+std::string g_precision = "float32";  // --precision mixed_bfloat16|mixed_float16
+
+// A figure's name under --precision: mlp_bf16, mlp_f16.
+std::string named(const std::string& base) {
+  if (g_precision == "mixed_bfloat16") return base + "_bf16";
+  if (g_precision == "mixed_float16") return base + "_f16";
+  return base;
+}
+
+// A model made under --precision's policy.
+template <typename Make>
+std::shared_ptr<layers::Layer> under_policy(Make make) {
+  mixed_precision::PolicyScope scope(g_precision);
+  return make();
+}
 
 struct Trained {
   double ms_per_step;
@@ -230,12 +245,18 @@ Trained train_fashion_mnist(const std::shared_ptr<layers::Layer>& model, const T
                      .batch(batch)
                      .prefetch(2, g_device);
   auto optimizer = std::make_shared<optimizers::Adam>(1e-3);
+  // mixed_float16 scales the loss (as Keras's compile does).
+  auto scaled = g_precision == "mixed_float16" ? std::make_shared<optimizers::LossScaleOptimizer>(optimizer) : nullptr;
   losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
   auto step = [&](Tensor x, Tensor y) {
     GradientTape tape;
     Tensor loss = loss_fn(y, (*model)(x, true));
     auto vars = model->trainable_variables();
-    optimizer->apply(tape.gradient(loss, vars), vars);
+    if (scaled) {
+      scaled->apply(tape.gradient(scaled->scale_loss(loss), vars), vars);
+    } else {
+      optimizer->apply(tape.gradient(loss, vars), vars);
+    }
     return loss;
   };
   auto traced_step = function(step, {.name = "train_step"});
@@ -417,20 +438,20 @@ std::vector<Figure> gpt_char_bench() {
 }
 
 std::vector<Figure> mlp_bench() {
-  Trained t = train_fashion_mnist(sample::mlp_model(), {784}, g_batch_override ? g_batch_override : 128, 3);
-  return {{"mlp", t.ms_per_step, "ms"}, {"mlp_accuracy", t.accuracy, "fraction"}};
+  Trained t = train_fashion_mnist(under_policy(sample::mlp_model), {784}, g_batch_override ? g_batch_override : 128, 3);
+  return {{named("mlp"), t.ms_per_step, "ms"}, {named("mlp") + "_accuracy", t.accuracy, "fraction"}};
 }
 
 // The whole step (forward, tape, gradient, Adam) traced into one function.
 std::vector<Figure> mlp_traced_bench() {
-  Trained t = train_fashion_mnist(sample::mlp_model(), {784}, g_batch_override ? g_batch_override : 128, 3, true);
-  return {{"mlp_traced", t.ms_per_step, "ms"}, {"mlp_traced_accuracy", t.accuracy, "fraction"}};
+  Trained t = train_fashion_mnist(under_policy(sample::mlp_model), {784}, g_batch_override ? g_batch_override : 128, 3,
+                                  true);
+  return {{named("mlp_traced"), t.ms_per_step, "ms"}, {named("mlp_traced") + "_accuracy", t.accuracy, "fraction"}};
 }
 
 std::vector<Figure> cnn_bench() {
-  auto model = sample::cnn_model();
-  Trained t = train_fashion_mnist(model, {28, 28, 1}, g_batch_override ? g_batch_override : 64, 1);
-  return {{"cnn", t.ms_per_step, "ms"}, {"cnn_accuracy", t.accuracy, "fraction"}};
+  Trained t = train_fashion_mnist(under_policy(sample::cnn_model), {28, 28, 1}, g_batch_override ? g_batch_override : 64, 1);
+  return {{named("cnn"), t.ms_per_step, "ms"}, {named("cnn") + "_accuracy", t.accuracy, "fraction"}};
 }
 
 // ---- the GPU sizes (BENCHMARKS.md): run only with --device cuda -------------------------
@@ -564,8 +585,18 @@ int main(int argc, char** argv) {
       g_device = Device::parse(argv[++i]);
     } else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc) {
       g_batch_override = std::atoll(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--precision") && i + 1 < argc) {
+      g_precision = argv[++i];
+      try {
+        (void)mixed_precision::Policy(g_precision);
+      } catch (const Error& e) {
+        std::fprintf(stderr, "ember-bench: %s\n", e.what());
+        return 2;
+      }
+      std::fprintf(stderr, "precision %s; CPU instruction set: %s\n", g_precision.c_str(), build_info().cpu_isa.c_str());
     } else if (!std::strcmp(argv[i], "--help")) {
-      std::printf("usage: ember-bench [--json] [--device cpu|cuda] [--batch N (mlp, cnn)] [workload...]\n");
+      std::printf("usage: ember-bench [--json] [--device cpu|cuda] [--batch N (mlp, cnn)]\n"
+                  "                   [--precision mixed_bfloat16|mixed_float16 (mlp, mlp_traced, cnn)] [workload...]\n");
       return 0;
     } else {
       names.emplace_back(argv[i]);

@@ -1,8 +1,10 @@
 #include "core/device.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 
 #include "core/context.h"
 #include "core/error.h"
@@ -46,10 +48,23 @@ std::atomic<bool> allow_tf32{false};
 void enable_tensor_float_32_execution(bool enabled) { allow_tf32.store(enabled); }
 bool tensor_float_32_execution_enabled() { return allow_tf32.load(); }
 
+namespace {
+// This process's rank on its machine when a launcher started it (mpirun,
+// srun), else 0: each local rank takes its own GPU by default.
+int launcher_local_rank() {
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "PMI_LOCAL_RANK"})
+    if (const char* v = std::getenv(var)) return std::max(0, std::atoi(v));
+  return 0;
+}
+}  // namespace
+
 Device default_device() {
   const auto& ctx = context();
   if (ctx.has_device_scope) return ctx.device_scope;
-  static const Device fallback = cuda_device_count() > 0 ? Device::cuda(0) : Device::cpu();
+  static const Device fallback = [] {
+    const int gpus = cuda_device_count();
+    return gpus > 0 ? Device::cuda(launcher_local_rank() % gpus) : Device::cpu();
+  }();
   return fallback;
 }
 

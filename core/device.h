@@ -52,7 +52,8 @@ void enable_tensor_float_32_execution(bool enabled);
 bool tensor_float_32_execution_enabled();
 
 /// The device an op with no inputs runs on: the innermost DeviceScope's, else
-/// the first GPU if there is one, else the CPU.
+/// a GPU if there is one (the first; in a process a launcher started, the
+/// one of its local rank, modulo the GPUs: one GPU per rank), else the CPU.
 Device default_device();
 
 /// Places ops (and new tensors) on `device` while alive, like `tf.device`.

@@ -29,6 +29,12 @@
 #ifdef EMBER_WITH_MPI
 #include <mpi.h>
 #endif
+#ifdef EMBER_WITH_NCCL
+#include <cuda_runtime_api.h>
+#include <nccl.h>
+
+#include "core/cuda_runtime.h"
+#endif
 
 namespace ember::distribute {
 namespace {
@@ -107,6 +113,38 @@ MPI_Op mpi_op(Reduction r, DType t) {
 
 bool is_half(DType t) { return t == float16 || t == bfloat16; }
 
+#ifdef EMBER_WITH_NCCL
+#define EMBER_NCCL(CALL)                                                                                    \
+  do {                                                                                                      \
+    if (ncclResult_t rc_ = (CALL); rc_ != ncclSuccess) [[unlikely]]                                         \
+      throw Internal(detail::str_cat("[distribute] ", #CALL, " failed: ", ncclGetErrorString(rc_)));        \
+  } while (0)
+#define EMBER_CUDA_CALL(CALL)                                                                               \
+  do {                                                                                                      \
+    if (cudaError_t rc_ = (CALL); rc_ != cudaSuccess) [[unlikely]]                                          \
+      throw Internal(detail::str_cat("[distribute] ", #CALL, " failed: ", cudaGetErrorString(rc_)));        \
+  } while (0)
+
+ncclDataType_t nccl_type(DType t) {
+  switch (t) {
+    case float32: return ncclFloat32;
+    case float64: return ncclFloat64;
+    case float16: return ncclFloat16;
+    case bfloat16: return ncclBfloat16;
+    case int32: return ncclInt32;
+    case int64: return ncclInt64;
+    case uint8:
+    case bool_: return ncclUint8;
+    default: throw InvalidArgument(detail::str_cat("[collective] a ", dtype_name(t), " tensor cannot be carried"));
+  }
+}
+
+ncclRedOp_t nccl_op(Reduction r, DType t) {
+  if (t == bool_) return r == Reduction::Min ? ncclMin : ncclMax;
+  return r == Reduction::Max ? ncclMax : r == Reduction::Min ? ncclMin : ncclSum;
+}
+#endif
+
 // What ranks must agree on: the kind, dtype, shape and root. Labels may
 // differ (a layer's unique name depends on what else the rank made), so
 // they are not compared; the error shows them.
@@ -173,6 +211,15 @@ class MpiTransport final : public collective::Transport {
   // MPI thread moves the data.
   Pending all_reduce(const Tensor& in, Reduction op, Call call) override {
     const DType t = in.dtype();
+#ifdef EMBER_WITH_NCCL
+    if (in.device().is_cuda()) {
+      Tensor out = Tensor::empty(in.shape(), t, in.device());
+      return submit_nccl(in, out, std::move(call), -1, [op, t](const Tensor& x, const Tensor& y, ncclComm_t comm, cudaStream_t s) {
+        EMBER_NCCL(ncclAllReduce(x.raw_data(), y.raw_data(), static_cast<size_t>(x.num_elements()), nccl_type(t),
+                                 nccl_op(op, t), comm, s));
+      });
+    }
+#endif
     Tensor src = is_half(t) ? cast(in.to(Device::cpu()), float32) : in.to(Device::cpu());
     Tensor out = Tensor::empty(src.shape(), src.dtype(), Device::cpu());
     return submit(in, src, out, std::move(call), -1, [op, t](const Tensor& x, const Tensor& y) {
@@ -189,6 +236,15 @@ class MpiTransport final : public collective::Transport {
   Pending broadcast(const Tensor& in, int root, Call call) override {
     EMBER_CHECK(root >= 0 && root < size_, InvalidArgument, "[collective::broadcast] root ", root,
                 " is not a rank of ", size_);
+#ifdef EMBER_WITH_NCCL
+    if (in.device().is_cuda()) {
+      Tensor out = Tensor::empty(in.shape(), in.dtype(), in.device());
+      return submit_nccl(in, out, std::move(call), root, [root](const Tensor& x, const Tensor& y, ncclComm_t comm, cudaStream_t s) {
+        EMBER_NCCL(ncclBroadcast(x.raw_data(), y.raw_data(), static_cast<size_t>(x.num_elements()),
+                                 nccl_type(x.dtype()), root, comm, s));
+      });
+    }
+#endif
     Tensor out = in.to(Device::cpu()).clone();
     return submit(in, out, out, std::move(call), root, [root](const Tensor&, const Tensor& y) {
       const size_t elem = dtype_size(y.dtype());
@@ -201,6 +257,17 @@ class MpiTransport final : public collective::Transport {
   }
 
   Pending all_gather(const Tensor& in, Call call) override {
+#ifdef EMBER_WITH_NCCL
+    if (in.device().is_cuda()) {
+      std::vector<int64_t> dims = in.shape().as_vector();
+      dims[0] *= size_;
+      Tensor out = Tensor::empty(TensorShape(dims), in.dtype(), in.device());
+      return submit_nccl(in, out, std::move(call), -1, [](const Tensor& x, const Tensor& y, ncclComm_t comm, cudaStream_t s) {
+        EMBER_NCCL(ncclAllGather(x.raw_data(), y.raw_data(), static_cast<size_t>(x.num_elements()),
+                                 nccl_type(x.dtype()), comm, s));
+      });
+    }
+#endif
     EMBER_CHECK(in.num_elements() <= std::numeric_limits<int>::max(), Unimplemented,
                 "[collective::all_gather] more than 2^31 - 1 elements per rank");
     Tensor src = in.to(Device::cpu());
@@ -216,6 +283,17 @@ class MpiTransport final : public collective::Transport {
 
   Pending reduce_scatter(const Tensor& in, Reduction op, Call call) override {
     const DType t = in.dtype();
+#ifdef EMBER_WITH_NCCL
+    if (in.device().is_cuda()) {
+      std::vector<int64_t> dims = in.shape().as_vector();
+      dims[0] /= size_;
+      Tensor out = Tensor::empty(TensorShape(dims), t, in.device());
+      return submit_nccl(in, out, std::move(call), -1, [op, t](const Tensor& x, const Tensor& y, ncclComm_t comm, cudaStream_t s) {
+        EMBER_NCCL(ncclReduceScatter(x.raw_data(), y.raw_data(), static_cast<size_t>(y.num_elements()), nccl_type(t),
+                                     nccl_op(op, t), comm, s));
+      });
+    }
+#endif
     Tensor src = is_half(t) ? cast(in.to(Device::cpu()), float32) : in.to(Device::cpu());
     std::vector<int64_t> dims = in.shape().as_vector();
     dims[0] /= size_;
@@ -302,6 +380,38 @@ class MpiTransport final : public collective::Transport {
       return result.device() == device ? result : result.to(device);
     });
   }
+
+#ifdef EMBER_WITH_NCCL
+  // A GPU tensor's collective: NCCL, on the device's compute stream (after
+  // the kernels that made `in`, before those that read `out`), issued from
+  // the MPI thread so that every rank issues its collectives in one order.
+  // The Pending is ready once the call is queued on the stream.
+  Pending submit_nccl(const Tensor& in, Tensor out, Call call, int root,
+                      std::function<void(const Tensor&, const Tensor&, ncclComm_t, cudaStream_t)> issue) {
+    const int device = in.device().index();
+    return submit(in, in, out, std::move(call), root, [this, device, issue = std::move(issue)](const Tensor& x, const Tensor& y) {
+      EMBER_CUDA_CALL(cudaSetDevice(device));
+      issue(x, y, nccl_comm(device), reinterpret_cast<cudaStream_t>(cuda::stream(device)));
+    });
+  }
+
+  // On the MPI thread: the NCCL communicator of every rank's GPU, made by the
+  // first GPU collective (rank 0's unique id broadcast over MPI).
+  ncclComm_t nccl_comm(int device) {
+    if (!nccl_) {
+      ncclUniqueId id;
+      if (rank_ == 0) EMBER_NCCL(ncclGetUniqueId(&id));
+      EMBER_MPI(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD));
+      EMBER_NCCL(ncclCommInitRank(&nccl_, size_, id, rank_));
+      nccl_device_ = device;
+    }
+    EMBER_CHECK(device == nccl_device_, Unimplemented, "[collective] rank ", rank_, "'s collectives ran on cuda:",
+                nccl_device_, ", this one is on cuda:", device, ": one GPU per rank");
+    return nccl_;
+  }
+  ncclComm_t nccl_ = nullptr;
+  int nccl_device_ = -1;
+#endif
 
   // Every rank's call must have this signature: one small all-reduce
   // compares them (the largest hash and the largest complement agree only

@@ -59,15 +59,41 @@ void Layer::build(const TensorShape& input_shape) {
   built_ = true;
 }
 
+namespace {
+bool is_16bit(DType t) { return t == float16 || t == bfloat16; }
+}  // namespace
+
+// Keras's autocast: floating inputs to the compute dtype under any policy
+// but float32, and 16-bit ones up under float32 (ember leaves float64
+// inputs of a float32 layer alone, as before policies).
+Tensor Layer::autocast(const Tensor& x) const {
+  const DType compute = policy_.compute_dtype();
+  if (is_floating(x.dtype()) && x.dtype() != compute && (policy_.name() != "float32" || is_16bit(x.dtype())))
+    return cast(x, compute);
+  return x;
+}
+
 Tensor Layer::operator()(const Tensor& x, bool training) {
-  if (!built_) build(x.shape());
-  return call(x, training);
+  Tensor in = autocast(x);
+  if (!built_) build(in.shape());
+  if (computes_in_float32() && is_16bit(in.dtype())) return cast(call(cast(in, float32), training), in.dtype());
+  return call(in, training);
+}
+
+void Layer::set_dtype_policy(const mixed_precision::Policy& policy) {
+  EMBER_CHECK(!built_, FailedPrecondition, "[", name(), "] the dtype policy is set before the layer builds");
+  policy_ = policy;
+}
+
+Tensor Layer::read(const Variable& v) const {
+  const DType compute = policy_.compute_dtype();
+  return is_floating(v.dtype()) && v.dtype() != compute ? cast(v.read_value(), compute) : v.read_value();
 }
 
 Variable Layer::add_weight(const std::string& name, const TensorShape& shape,
                            const initializers::InitializerPtr& init, bool trainable,
                            const std::string& tracked_as) {
-  Variable v((*init)(shape, float32), {.name = name, .trainable = trainable});
+  Variable v((*init)(shape, policy_.variable_dtype()), {.name = name, .trainable = trainable});
   track(tracked_as.empty() ? name : tracked_as, v);
   return v;
 }
@@ -113,11 +139,11 @@ Tensor Dense::call(const Tensor& x, bool) {
               x.shape().to_string());
   Tensor y;
   if (x.rank() == 2) {
-    y = matmul(x, kernel.read_value());
+    y = matmul(x, read(kernel));
   } else {  // (leading dimensions a trace does not know come from the run-time shape)
-    y = reshape_leading(matmul(reshape(x, {-1, x.dim(-1)}), kernel.read_value()), x, {units_});
+    y = reshape_leading(matmul(reshape(x, {-1, x.dim(-1)}), read(kernel)), x, {units_});
   }
-  if (o_.use_bias) y = bias_add(y, bias.read_value());
+  if (o_.use_bias) y = bias_add(y, read(bias));
   return act_(y);
 }
 
@@ -159,9 +185,9 @@ void Conv2D::build_variables(const TensorShape& input_shape) {
 }
 
 Tensor Conv2D::call(const Tensor& x, bool) {
-  Tensor y = conv2d(x, kernel.read_value(),
+  Tensor y = conv2d(x, read(kernel),
                     {.strides = o_.strides, .padding = o_.padding, .dilations = o_.dilation_rate});
-  if (o_.use_bias) y = bias_add(y, bias.read_value());
+  if (o_.use_bias) y = bias_add(y, read(bias));
   return act_(y);
 }
 
@@ -185,9 +211,9 @@ void DepthwiseConv2D::build_variables(const TensorShape& input_shape) {
 }
 
 Tensor DepthwiseConv2D::call(const Tensor& x, bool) {
-  Tensor y = depthwise_conv2d(x, depthwise_kernel.read_value(),
+  Tensor y = depthwise_conv2d(x, read(depthwise_kernel),
                               {.strides = o_.strides, .padding = o_.padding, .dilations = o_.dilation_rate});
-  if (o_.use_bias) y = bias_add(y, bias.read_value());
+  if (o_.use_bias) y = bias_add(y, read(bias));
   return act_(y);
 }
 
@@ -369,7 +395,8 @@ void Embedding::build_variables(const TensorShape&) {
 
 Tensor Embedding::call(const Tensor& x, bool) {
   Tensor ids = x.dtype() == int32 || x.dtype() == int64 ? x : cast(x, int64);
-  return gather(embeddings.read_value(), ids);
+  Tensor rows = gather(embeddings.read_value(), ids);  // the rows, then the cast: not the whole table
+  return is_floating(rows.dtype()) && rows.dtype() != compute_dtype() ? cast(rows, compute_dtype()) : rows;
 }
 
 // ---- MultiHeadAttention --------------------------------------------------------------------
@@ -447,8 +474,9 @@ void MultiHeadAttention::build_variables(const TensorShape& query_shape) {
   value_kernel = v->kernel, value_bias = v->bias, output_kernel = o->kernel, output_bias = o->bias;
 }
 
-Tensor MultiHeadAttention::operator()(const Tensor& query, const Tensor& value, const AttentionCall& c) {
-  const Tensor& key = c.key.defined() ? c.key : value;
+Tensor MultiHeadAttention::operator()(const Tensor& query_in, const Tensor& value_in, const AttentionCall& c) {
+  const Tensor query = autocast(query_in), value = autocast(value_in);
+  const Tensor key = c.key.defined() ? autocast(c.key) : value;
   const std::string api = "layers::MultiHeadAttention " + name();
   for (const auto& [t, what] : {std::pair{&query, "query"}, std::pair{&value, "value"}, std::pair{&key, "key"}})
     EMBER_CHECK(t->shape().rank_known() && t->rank() == 3 && t->dim(-1) >= 0, InvalidArgument, "[", api, "] ", what,

@@ -15,6 +15,7 @@
 #include "core/tensor.h"
 #include "core/variable.h"
 #include "nn/initializers.h"
+#include "nn/mixed_precision.h"
 #include "state/module.h"
 
 namespace ember::layers {
@@ -40,7 +41,25 @@ class Layer : public Module {
   void build(const TensorShape& input_shape);
   bool built() const { return built_; }
 
+  /// The dtype policy (nn/mixed_precision.h): the global one when the layer
+  /// was made. A layer whose policy is not float32 casts its floating
+  /// inputs to the compute dtype; a float32 layer casts 16-bit inputs up
+  /// (Keras's float32 output layer under a mixed policy).
+  const mixed_precision::Policy& dtype_policy() const { return policy_; }
+  /// Keras's `dtype=` argument: before the layer builds.
+  void set_dtype_policy(const mixed_precision::Policy& policy);
+  void set_dtype_policy(const std::string& name) { set_dtype_policy(mixed_precision::Policy(name)); }
+
  protected:
+  /// `v` as the call computes with it: a floating variable cast to the
+  /// compute dtype (the cast's gradient reaches the variable in its own).
+  Tensor read(const Variable& v) const;
+  DType compute_dtype() const { return policy_.compute_dtype(); }
+  /// `x` as the layer takes it (the autocast operator() applies).
+  Tensor autocast(const Tensor& x) const;
+  /// Normalisation statistics stay in float32 (as in Keras): a layer that
+  /// says so gets a 16-bit input in float32 and its result cast back.
+  virtual bool computes_in_float32() const { return false; }
   /// `name` empty: unique_name(`base`).
   Layer(const std::string& name, const std::string& base);
   /// Creates the variables (inside the layer's name scope).
@@ -55,6 +74,7 @@ class Layer : public Module {
 
  private:
   bool built_ = false;
+  mixed_precision::Policy policy_ = mixed_precision::global_policy();
 };
 
 struct DenseOptions {
@@ -215,6 +235,7 @@ class BatchNormalization : public Layer {
  protected:
   void build_variables(const TensorShape& input_shape) override;
   Tensor call(const Tensor& x, bool training) override;
+  bool computes_in_float32() const override { return true; }
 
  private:
   NormalizationOptions o_;
@@ -229,6 +250,7 @@ class LayerNormalization : public Layer {
  protected:
   void build_variables(const TensorShape& input_shape) override;
   Tensor call(const Tensor& x, bool training) override;
+  bool computes_in_float32() const override { return true; }
 
  private:
   NormalizationOptions o_;

@@ -9,6 +9,7 @@
 #include "core/op.h"
 #include "core/op_names.h"
 #include "core/ops.h"
+#include "graph/control_flow.h"
 
 namespace ember::optimizers {
 namespace {
@@ -302,6 +303,69 @@ void Adagrad::update_step(const Tensor& grad, const Variable& v, const Tensor& l
   execute(EMBER_OP(op_name::ResourceApplyAdagradV2),
           {v.handle(), slot(v, "accumulator").handle(), lr, scalar(p_.epsilon, v), grad},
           {{"update_slots", true}});
+}
+
+// ---- LossScaleOptimizer -------------------------------------------------------------------
+
+LossScaleOptimizer::LossScaleOptimizer(std::shared_ptr<Optimizer> inner, Params params)
+    : inner_(std::move(inner)), p_(params) {
+  EMBER_CHECK(inner_ != nullptr, InvalidArgument, "[optimizers::LossScaleOptimizer] the inner optimizer is null");
+  EMBER_CHECK(p_.initial_scale > 0 && std::isfinite(p_.initial_scale), InvalidArgument,
+              "[optimizers::LossScaleOptimizer] initial_scale must be positive and finite, got ", p_.initial_scale);
+  EMBER_CHECK(p_.dynamic_growth_steps >= 1, InvalidArgument,
+              "[optimizers::LossScaleOptimizer] dynamic_growth_steps must be at least 1, got ", p_.dynamic_growth_steps);
+  NameScope top("loss_scale_optimizer", /*absolute=*/true);
+  step_counter_ = Variable(constant(int64_t{0}), {.name = "step_counter", .trainable = false});
+  dynamic_scale_ = Variable(constant(p_.initial_scale, float32), {.name = "dynamic_scale", .trainable = false});
+  track("inner_optimizer", inner_);
+  track("step_counter", step_counter_);
+  track("dynamic_scale", dynamic_scale_);
+}
+
+Tensor LossScaleOptimizer::scale_loss(const Tensor& loss) const {
+  ApiScope api("optimizers::LossScaleOptimizer");
+  Tensor scale = dynamic_scale_.read_value();
+  return loss * (loss.dtype() == float32 ? scale : cast(scale, loss.dtype())).to(loss.device());
+}
+
+void LossScaleOptimizer::apply(const std::vector<Tensor>& grads, const std::vector<Variable>& variables) {
+  ApiScope api("optimizers::LossScaleOptimizer");
+  EMBER_CHECK(grads.size() == variables.size(), InvalidArgument, "[optimizers::LossScaleOptimizer] ", grads.size(),
+              " gradients for ", variables.size(), " variables");
+  // The inner optimizer's slots now, outside the branch that applies them
+  // (a traced cond's branch may not make variables).
+  std::vector<Variable> with_grad;
+  for (size_t i = 0; i < grads.size(); ++i)
+    if (grads[i].defined()) with_grad.push_back(variables[i]);
+  inner_->build(with_grad);
+  // Finite everywhere: 0·g is 0 for every finite element and NaN otherwise,
+  // so the sum of them all is 0 exactly when every gradient is finite.
+  Tensor nonfinite;
+  for (const Tensor& g : grads)
+    if (g.defined()) {
+      Tensor s = cast(reduce_sum(g * zeros_like(g)), float32);
+      nonfinite = nonfinite.defined() ? nonfinite + s : s;
+    }
+  if (!nonfinite.defined()) return;
+  Tensor finite = equal(nonfinite, zeros_like(nonfinite));
+  cond(
+      finite,
+      [&] {
+        Tensor scale = dynamic_scale_.read_value();
+        std::vector<Tensor> unscaled;
+        for (const Tensor& g : grads)
+          unscaled.push_back(g.defined() ? g / cast(scale, g.dtype()).to(g.device()) : g);
+        inner_->apply(unscaled, variables);
+        const Tensor grow = equal(step_counter_.read_value(), constant(p_.dynamic_growth_steps - 1));
+        step_counter_.assign(where(grow, zeros_like(step_counter_.read_value()), step_counter_.read_value() + int64_t{1}));
+        dynamic_scale_.assign(where(grow, scale * 2.0f, scale));
+        return constant(true);
+      },
+      [&] {
+        step_counter_.assign(constant(int64_t{0}));
+        dynamic_scale_.assign(dynamic_scale_.read_value() * 0.5f);
+        return constant(false);
+      });
 }
 
 }  // namespace ember::optimizers

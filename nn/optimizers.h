@@ -197,6 +197,43 @@ class Adagrad : public Optimizer {
   Params p_;
 };
 
+/// keras.optimizers.LossScaleOptimizer's dynamic loss scaling (Keras 3's
+/// arithmetic): the loss is multiplied by the scale before the gradient
+/// (`scale_loss`); `apply` divides the gradients by it, and where every one
+/// is finite the inner optimizer applies them and the scale doubles after
+/// `dynamic_growth_steps` such steps in a row; an inf or NaN anywhere skips
+/// the step and halves the scale. Eager and traced alike (the choice is a
+/// `cond`). Tracked as Keras 3 tracks it: `inner_optimizer`,
+/// `dynamic_scale` (float32) and `step_counter` (int64), so TensorFlow's
+/// LossScaleOptimizer restores the scale from ember's checkpoints and the
+/// reverse.
+struct LossScaleParams {
+  double initial_scale = 32768;  // 2^15
+  int64_t dynamic_growth_steps = 2000;
+};
+
+class LossScaleOptimizer : public AutoTrackable {
+ public:
+  using Params = LossScaleParams;
+  explicit LossScaleOptimizer(std::shared_ptr<Optimizer> inner, Params params = {});
+
+  /// `loss` times the current scale.
+  Tensor scale_loss(const Tensor& loss) const;
+  /// Gradients of the scaled loss: unscaled and applied, or the step skipped.
+  void apply(const std::vector<Tensor>& grads, const std::vector<Variable>& variables);
+
+  Optimizer& inner_optimizer() const { return *inner_; }
+  const Variable& dynamic_scale() const { return dynamic_scale_; }
+  const Variable& step_counter() const { return step_counter_; }
+  /// The steps applied (the inner optimizer's: skipped steps do not count, as in Keras).
+  const Variable& iterations() const { return inner_->iterations(); }
+
+ private:
+  std::shared_ptr<Optimizer> inner_;
+  Params p_;
+  Variable dynamic_scale_, step_counter_;
+};
+
 /// Rescales `grads` together so that their global L2 norm is at most
 /// `clip_norm` (tf.clip_by_global_norm); undefined entries stay undefined.
 std::vector<Tensor> clip_by_global_norm(const std::vector<Tensor>& grads, double clip_norm);

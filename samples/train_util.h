@@ -30,6 +30,8 @@ struct Flags {
   bool eager = false;  // run the step eagerly instead of as a traced function
   // Data-parallel over the ranks of `mpirun -np N` (batch_size per rank).
   bool distributed = false;
+  // The dtype policy: float32, mixed_bfloat16 or mixed_float16 (with loss scaling).
+  std::string precision = "float32";
 };
 
 inline void usage(const char* program, const Flags& d) {
@@ -37,7 +39,8 @@ inline void usage(const char* program, const Flags& d) {
       "usage: %s [--epochs N (%d)] [--batch-size N (%lld)] [--learning-rate X (%g)]\n"
       "          [--device cpu|cuda] [--checkpoint-dir DIR] [--resume] [--data-dir DIR] [--seed N]\n"
       "          [--logdir DIR (TensorBoard scalars; default /tmp/ember-runs/<program>)] [--eager]\n"
-      "          [--distributed (data-parallel over mpirun's ranks; the batch size is per rank)]\n",
+      "          [--distributed (data-parallel over mpirun's ranks; the batch size is per rank)]\n"
+      "          [--precision float32|mixed_bfloat16|mixed_float16]\n",
       program, d.epochs, static_cast<long long>(d.batch_size), d.learning_rate);
 }
 
@@ -66,6 +69,7 @@ inline Flags parse_flags(int argc, char** argv, Flags f) {
       else if (a == "--logdir") f.logdir = value();
       else if (a == "--eager") f.eager = true;
       else if (a == "--distributed") f.distributed = true;
+      else if (a == "--precision") f.precision = value();
       else if (a == "--help" || a == "-h") {
         usage(argv[0], defaults);
         std::exit(0);
@@ -84,8 +88,15 @@ inline Flags parse_flags(int argc, char** argv, Flags f) {
     std::exit(2);
   }
   // Seeded here, before the program makes its layers: their initializers
-  // draw their seeds when constructed, as Keras's do.
+  // draw their seeds when constructed, as Keras's do; and the layers take
+  // the dtype policy set now.
   ember::random::set_seed(f.seed);
+  try {
+    ember::mixed_precision::set_global_policy(f.precision);
+  } catch (const ember::Error& e) {
+    std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+    std::exit(2);
+  }
   return f;
 }
 
@@ -134,6 +145,31 @@ class Progress {
   std::chrono::steady_clock::time_point start_, last_;
 };
 
+/// Adam, wrapped in dynamic loss scaling under mixed_float16 (as Keras's
+/// compile does): `step` takes the tape and the loss and applies the
+/// gradients `gradient` computes from them (the tape's, or the strategy's).
+struct Trainer {
+  std::shared_ptr<ember::optimizers::Adam> adam;
+  std::shared_ptr<ember::optimizers::LossScaleOptimizer> scaled;
+  Trainer(double learning_rate, const std::string& precision)
+      : adam(std::make_shared<ember::optimizers::Adam>(learning_rate)) {
+    if (precision == "mixed_float16") scaled = std::make_shared<ember::optimizers::LossScaleOptimizer>(adam);
+  }
+  std::shared_ptr<ember::Trackable> trackable() const {
+    return scaled ? std::static_pointer_cast<ember::Trackable>(scaled) : adam;
+  }
+  template <typename Gradient>
+  void step(ember::GradientTape& tape, const ember::Tensor& loss, const std::vector<ember::Variable>& vars,
+            Gradient gradient) {
+    if (scaled) {
+      scaled->apply(gradient(tape, scaled->scale_loss(loss), vars), vars);
+    } else {
+      adam->apply(gradient(tape, loss, vars), vars);
+    }
+  }
+  int64_t iterations() const { return adam->iterations().read_value().item<int64_t>(); }
+};
+
 /// The test accuracy of `model`, in batches of 1000.
 inline float evaluate(const std::shared_ptr<ember::layers::Layer>& model, const Split& test, ember::Device device) {
   using namespace ember;
@@ -162,9 +198,9 @@ inline float train_distributed(const Flags& flags, const std::shared_ptr<ember::
     for (int64_t d : example.dims()) dims.push_back(d);
     (*model)(zeros(TensorShape(dims)));
   }
-  auto optimizer = std::make_shared<optimizers::Adam>(flags.learning_rate);
+  Trainer optimizer(flags.learning_rate, flags.precision);
   losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
-  Checkpoint ckpt({{"model", model}, {"optimizer", optimizer}});
+  Checkpoint ckpt({{"model", model}, {"optimizer", optimizer.trackable()}});
   std::unique_ptr<CheckpointManager> manager;
   int start_epoch = 0;
   if (!flags.checkpoint_dir.empty()) {
@@ -176,17 +212,18 @@ inline float train_distributed(const Flags& flags, const std::shared_ptr<ember::
     }
   }
   if (chief)
-    std::printf("%s: %d ranks, global batch %lld (%lld per rank), Adam(%g), %d epochs, on %s, %s steps\n", name,
+    std::printf("%s: %d ranks, global batch %lld (%lld per rank), Adam(%g), %d epochs, on %s, %s steps, %s\n", name,
                 ranks, static_cast<long long>(global_batch), static_cast<long long>(flags.batch_size),
-                flags.learning_rate, flags.epochs, device.to_string().c_str(), flags.eager ? "eager" : "traced");
+                flags.learning_rate, flags.epochs, device.to_string().c_str(), flags.eager ? "eager" : "traced",
+                flags.precision.c_str());
   std::unique_ptr<SummaryWriter> events;
   if (chief) events = std::make_unique<SummaryWriter>(flags.logdir.empty() ? std::string("/tmp/ember-runs/") + name : flags.logdir);
   auto train_step = [&](Tensor x, Tensor y) {
     GradientTape tape;
     Tensor logits = (*model)(x, true);
     Tensor loss = loss_fn(y, logits);
-    auto vars = model->trainable_variables();
-    optimizer->apply(strategy.gradient(tape, loss, vars), vars);
+    optimizer.step(tape, loss, model->trainable_variables(),
+                   [&](GradientTape& t, const Tensor& l, const std::vector<Variable>& v) { return strategy.gradient(t, l, v); });
     return std::pair{loss, logits};
   };
   auto traced_step = function(train_step, {.name = "train_step"});
@@ -209,7 +246,7 @@ inline float train_distributed(const Flags& flags, const std::shared_ptr<ember::
         float l = strategy.reduce(mean_loss).item<float>(), a = strategy.reduce(accuracy).item<float>();
         if (chief) {
           progress.update(step, step * global_batch, l, a, step == steps);
-          int64_t global = optimizer->iterations().read_value().item<int64_t>();
+          int64_t global = optimizer.iterations();
           events->scalar("loss", l, global);
           events->scalar("accuracy", a, global);
         }
@@ -220,7 +257,7 @@ inline float train_distributed(const Flags& flags, const std::shared_ptr<ember::
   float acc = evaluate(model, test, device);  // the same model on every rank
   if (chief) {
     std::printf("test accuracy: %.4f\n", acc);
-    events->scalar("test_accuracy", acc, optimizer->iterations().read_value().item<int64_t>());
+    events->scalar("test_accuracy", acc, optimizer.iterations());
     events->flush();
   }
   return acc;
@@ -250,9 +287,9 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
                            .batch(flags.batch_size);
   const int64_t steps = epoch_batches.cardinality();
   auto batches = epoch_batches.repeat().prefetch(2, device).make_iterator();
-  auto optimizer = std::make_shared<optimizers::Adam>(flags.learning_rate);
+  Trainer optimizer(flags.learning_rate, flags.precision);
   losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
-  Checkpoint ckpt({{"model", model}, {"optimizer", optimizer}, {"iterator", batches}});
+  Checkpoint ckpt({{"model", model}, {"optimizer", optimizer.trackable()}, {"iterator", batches}});
   std::unique_ptr<CheckpointManager> manager;
   int start_epoch = 0;
   if (!flags.checkpoint_dir.empty()) {
@@ -267,14 +304,14 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
         ckpt.restore(latest);
         start_epoch = static_cast<int>(ckpt.save_counter().read_value().item<int64_t>());
         std::printf("resumed from %s: the model, the optimizer (step %lld) and the data iterator (epoch %d done)\n",
-                    latest.c_str(), static_cast<long long>(optimizer->iterations().read_value().item<int64_t>()),
-                    start_epoch);
+                    latest.c_str(), static_cast<long long>(optimizer.iterations()), start_epoch);
       }
     }
   }
-  std::printf("%s: %lld training images, batch %lld, Adam(%g), %d epochs, on %s, %s steps\n", name,
+  std::printf("%s: %lld training images, batch %lld, Adam(%g), %d epochs, on %s, %s steps, %s\n", name,
               static_cast<long long>(train.images.dim(0)), static_cast<long long>(flags.batch_size),
-              flags.learning_rate, flags.epochs, device.to_string().c_str(), flags.eager ? "eager" : "traced");
+              flags.learning_rate, flags.epochs, device.to_string().c_str(), flags.eager ? "eager" : "traced",
+              flags.precision.c_str());
   SummaryWriter events(flags.logdir.empty() ? std::string("/tmp/ember-runs/") + name : flags.logdir);
   std::printf("TensorBoard scalars: %s\n", events.path().c_str());
   // One training step: forward, gradient, Adam. Traced into one function
@@ -283,8 +320,8 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
     GradientTape tape;
     Tensor logits = (*model)(x, true);
     Tensor loss = loss_fn(y, logits);
-    auto vars = model->trainable_variables();
-    optimizer->apply(tape.gradient(loss, vars), vars);
+    optimizer.step(tape, loss, model->trainable_variables(),
+                   [](GradientTape& t, const Tensor& l, const std::vector<Variable>& v) { return t.gradient(l, v); });
     return std::pair{loss, logits};
   };
   auto traced_step = function(train_step, {.name = "train_step"});
@@ -305,7 +342,7 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
       if (step % 20 == 0 || step == steps) {
         float l = mean_loss.result().item<float>(), a = accuracy.result().item<float>();
         progress.update(step, examples, l, a, step == steps);
-        int64_t global = optimizer->iterations().read_value().item<int64_t>();
+        int64_t global = optimizer.iterations();
         events.scalar("loss", l, global);
         events.scalar("accuracy", a, global);
       }
@@ -314,7 +351,7 @@ inline float train_and_evaluate(const Flags& flags, const std::shared_ptr<ember:
   }
   float acc = evaluate(model, test, device);
   std::printf("test accuracy: %.4f\n", acc);
-  events.scalar("test_accuracy", acc, optimizer->iterations().read_value().item<int64_t>());
+  events.scalar("test_accuracy", acc, optimizer.iterations());
   events.flush();
   return acc;
 }

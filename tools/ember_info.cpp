@@ -12,6 +12,10 @@ int main() {
               info.compiler.c_str());
   std::printf("  CUDA backend: %s\n", info.cuda ? "compiled in" : "not compiled");
   std::printf("  BLAS: %s, CPU threads: %d\n", info.blas.c_str(), info.cpu_threads);
+  std::printf("  CPU instruction set (oneDNN's kernels): %s\n", info.cpu_isa.c_str());
+  std::printf("  distributed: %s\n", ember::distribute::built_with_mpi()
+                                         ? "MPI (a world of one unless a launcher started this process)"
+                                         : "not built (no MPI): a world of one");
   std::printf("devices:\n  cpu\n");
   int gpus = ember::cuda_device_count();
   for (int i = 0; i < gpus; ++i)

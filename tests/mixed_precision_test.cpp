@@ -1,0 +1,230 @@
+// Mixed precision: Keras 3's dtype policies on ember's layers, and
+// LossScaleOptimizer against TensorFlow's step by step
+// (tests/data/loss_scale/steps.txt, from tests/tf/make_loss_scale_fixtures.py)
+// and through each other's checkpoints (tests/tf/check_loss_scale_checkpoint.py).
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "nn/mixed_precision.h"
+#include "test_util.h"
+
+namespace ember::test {
+namespace {
+
+using mixed_precision::Policy;
+using mixed_precision::PolicyScope;
+
+TEST(MixedPrecision, PoliciesAreKerasNames) {
+  EXPECT_EQ(Policy("mixed_bfloat16").compute_dtype(), bfloat16);
+  EXPECT_EQ(Policy("mixed_bfloat16").variable_dtype(), float32);
+  EXPECT_EQ(Policy("mixed_float16").compute_dtype(), float16);
+  EXPECT_EQ(Policy("bfloat16").variable_dtype(), bfloat16);
+  EXPECT_EQ(Policy().name(), "float32");
+  EXPECT_EQ(mixed_precision::global_policy().name(), "float32");
+  {
+    PolicyScope scope("mixed_float16");
+    EXPECT_EQ(mixed_precision::global_policy().name(), "mixed_float16");
+  }
+  EXPECT_EQ(mixed_precision::global_policy().name(), "float32");
+  EXPECT_NE(error_of<InvalidArgument>([] { Policy("mixed_int8"); }).find("unknown policy 'mixed_int8'"),
+            std::string::npos);
+}
+
+// A Dense layer under mixed_bfloat16 keeps float32 variables, computes in
+// bfloat16 and sends float32 gradients to its variables; its values are the
+// float32 layer's within bfloat16's rounding.
+TEST(MixedPrecision, DenseComputesIn16BitsWithFloat32Variables) {
+  DeviceScope cpu(Device::cpu());
+  for (const char* name : {"mixed_bfloat16", "mixed_float16"}) {
+    SCOPED_TRACE(name);
+    std::shared_ptr<layers::Dense> mixed;
+    {
+      PolicyScope scope(name);
+      mixed = std::make_shared<layers::Dense>(3, layers::DenseOptions{.activation = "relu"});
+    }
+    auto reference = std::make_shared<layers::Dense>(3, layers::DenseOptions{.activation = "relu"});
+    Tensor x = random::stateless_uniform({4, 5}, {3, 4}, -1, 1);
+    (*mixed)(x);
+    (*reference)(x);
+    reference->kernel.assign(mixed->kernel.read_value());
+    reference->bias.assign(constant({0.1f, -0.2f, 0.3f}));
+    mixed->bias.assign(constant({0.1f, -0.2f, 0.3f}));
+    EXPECT_EQ(mixed->kernel.dtype(), float32);
+    EXPECT_EQ(mixed->bias.dtype(), float32);
+    GradientTape tape;
+    Tensor y = (*mixed)(x);
+    const DType compute = Policy(name).compute_dtype();
+    EXPECT_EQ(y.dtype(), compute);
+    Tensor loss = reduce_sum(cast(y, float32));
+    std::vector<Tensor> g = tape.gradient(loss, std::vector<Variable>{mixed->kernel, mixed->bias});
+    EXPECT_EQ(g[0].dtype(), float32);
+    EXPECT_EQ(g[1].dtype(), float32);
+    GradientTape tape_ref;
+    Tensor y_ref = (*reference)(x);
+    std::vector<Tensor> g_ref = tape_ref.gradient(reduce_sum(y_ref), std::vector<Variable>{reference->kernel, reference->bias});
+    const double eps = compute == bfloat16 ? 1.0 / 128 : 1.0 / 1024;  // the format's unit roundoff x 2
+    std::vector<float> got = cast(y, float32).to_vector<float>(), want = y_ref.to_vector<float>();
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 4 * eps * (1 + std::abs(want[i]))) << i;
+    std::vector<float> gk = g[0].to_vector<float>(), gk_ref = g_ref[0].to_vector<float>();
+    for (size_t i = 0; i < gk.size(); ++i) EXPECT_NEAR(gk[i], gk_ref[i], 8 * eps * (1 + std::abs(gk_ref[i]))) << i;
+  }
+}
+
+// Keras's float32 output layer under a mixed policy takes the 16-bit input
+// in float32; normalisation computes in float32 and returns the compute
+// dtype; losses take 16-bit predictions in float32.
+TEST(MixedPrecision, Float32LayersNormalisationAndLosses) {
+  DeviceScope cpu(Device::cpu());
+  PolicyScope scope("mixed_bfloat16");
+  auto hidden = std::make_shared<layers::Dense>(4);
+  auto out = std::make_shared<layers::Dense>(2);
+  out->set_dtype_policy("float32");
+  auto norm = std::make_shared<layers::LayerNormalization>();
+  auto batch_norm = std::make_shared<layers::BatchNormalization>();
+  Tensor x = random::stateless_uniform({3, 5}, {1, 2}, -1, 1);
+  Tensor h = (*hidden)(x);
+  EXPECT_EQ(h.dtype(), bfloat16);
+  Tensor n = (*norm)(h);
+  EXPECT_EQ(n.dtype(), bfloat16);
+  EXPECT_EQ(norm->gamma.dtype(), float32);
+  // LayerNormalization in float32 of the bfloat16 input, rounded once.
+  Tensor hf = cast(h, float32);
+  Tensor mean = reduce_mean(hf, std::vector<int64_t>{-1}, true);
+  Tensor var = reduce_mean(square(hf - mean), std::vector<int64_t>{-1}, true);
+  Tensor want = cast(cast((hf - mean) / sqrt(var + 1e-3f), bfloat16), float32);
+  EXPECT_EQ(cast(n, float32).to_vector<float>(), want.to_vector<float>());
+  EXPECT_EQ((*batch_norm)(h, true).dtype(), bfloat16);
+  EXPECT_EQ(batch_norm->moving_mean.dtype(), float32);
+  Tensor logits = (*out)(n);
+  EXPECT_EQ(logits.dtype(), float32);
+  EXPECT_EQ(out->kernel.dtype(), float32);
+  losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
+  Tensor labels = constant(std::vector<int32_t>{0, 1, 1}, TensorShape{3});
+  EXPECT_EQ(loss_fn(labels, cast(logits, bfloat16)).dtype(), float32);
+  EXPECT_NE(error_of<FailedPrecondition>([&] { hidden->set_dtype_policy("float32"); }).find("before the layer builds"),
+            std::string::npos);
+}
+
+struct ScaleStep {
+  double scale;
+  int64_t counter, iterations;
+  std::vector<float> w;
+};
+
+std::vector<ScaleStep> tensorflow_steps() {
+  std::ifstream in(data_dir() + "/loss_scale/steps.txt");
+  std::vector<ScaleStep> steps;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    int step;
+    ScaleStep s;
+    s.w.resize(3);
+    f >> step >> s.scale >> s.counter >> s.iterations >> s.w[0] >> s.w[1] >> s.w[2];
+    steps.push_back(s);
+  }
+  return steps;
+}
+
+// TensorFlow's LossScaleOptimizer and ember's, step by step: overflowing
+// losses skip the step and halve the scale, two finite steps double it, the
+// inner optimizer counts the steps it applied; eager and traced.
+TEST(LossScaleOptimizer, StepsAsTensorFlowsDo) {
+  DeviceScope cpu(Device::cpu());
+  const std::vector<ScaleStep> want = tensorflow_steps();
+  ASSERT_EQ(want.size(), 14u);
+  for (bool traced : {false, true}) {
+    SCOPED_TRACE(traced ? "traced" : "eager");
+    Variable w(constant({0.5f, -1.5f, 2.0f}), {.name = "w"});
+    Tensor x = constant({1.0f, 2.0f, -3.0f}), y = constant({0.25f, 1.0f, -2.0f});
+    optimizers::LossScaleOptimizer opt(std::make_shared<optimizers::SGD>(0.01),
+                                       {.initial_scale = std::ldexp(1.0, 127), .dynamic_growth_steps = 2});
+    auto step = [&] {
+      GradientTape tape;
+      Tensor loss = reduce_sum(square(w.read_value() * x - y));
+      Tensor scaled = opt.scale_loss(loss);
+      opt.apply({tape.gradient(scaled, w)}, {w});
+      return loss;
+    };
+    auto traced_step = function([&] { return step(); });
+    for (size_t k = 0; k < want.size(); ++k) {
+      SCOPED_TRACE(k);
+      if (traced) {
+        traced_step();
+      } else {
+        step();
+      }
+      EXPECT_EQ(opt.dynamic_scale().read_value().item<float>(), static_cast<float>(want[k].scale));
+      EXPECT_EQ(opt.step_counter().read_value().item<int64_t>(), want[k].counter);
+      EXPECT_EQ(opt.iterations().read_value().item<int64_t>(), want[k].iterations);
+      std::vector<float> got = w.read_value().to_vector<float>();
+      for (int i = 0; i < 3; ++i) EXPECT_NEAR(got[i], want[k].w[i], 1e-6) << i;
+    }
+  }
+}
+
+TEST(LossScaleOptimizer, BadArguments) {
+  auto sgd = std::make_shared<optimizers::SGD>(0.1);
+  EXPECT_NE(error_of<InvalidArgument>([&] { optimizers::LossScaleOptimizer(sgd, {.initial_scale = 0}); })
+                .find("initial_scale must be positive"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([&] { optimizers::LossScaleOptimizer(sgd, {.dynamic_growth_steps = 0}); })
+                .find("dynamic_growth_steps must be at least 1"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { optimizers::LossScaleOptimizer(nullptr); }).find("inner optimizer is null"),
+            std::string::npos);
+}
+
+// ember's checkpoint of a mixed_float16 model, SGD inside a loss-scale
+// optimizer, restored by TensorFlow's (Keras 3) objects; TensorFlow's
+// restored by ember's.
+TEST(LossScaleOptimizer, CheckpointsMoveBetweenEmberAndTensorFlow) {
+  std::string python = tf_python();
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
+  DeviceScope cpu(Device::cpu());
+  const std::string dir = temp_dir("loss_scale_ckpt");
+  PolicyScope scope("mixed_float16");
+  auto model = std::make_shared<layers::Sequential>(std::vector<std::shared_ptr<layers::Layer>>{
+      std::make_shared<layers::Dense>(3, layers::DenseOptions{.activation = "relu"}), std::make_shared<layers::Dense>(2)});
+  auto opt = std::make_shared<optimizers::LossScaleOptimizer>(std::make_shared<optimizers::SGD>(0.01),
+                                                              optimizers::LossScaleParams{.dynamic_growth_steps = 2});
+  Tensor x = constant({{0.f, 1.f, 2.f, 3.f}, {4.f, 5.f, 6.f, 7.f}});
+  Tensor y = constant({{1.f, 0.f}, {0.f, 1.f}});
+  for (int k = 0; k < 3; ++k) {
+    GradientTape tape;
+    Tensor loss = reduce_mean(square(cast((*model)(x), float32) - y));
+    auto vars = model->trainable_variables();
+    opt->apply(tape.gradient(opt->scale_loss(loss), vars), vars);
+  }
+  // (float16's range overflows the first scaled gradients: a few steps skip.)
+  const float scale = opt->dynamic_scale().read_value().item<float>();
+  const int64_t counter = opt->step_counter().read_value().item<int64_t>();
+  EXPECT_LT(scale, 32768.f);
+  Checkpoint({{"model", model}, {"optimizer", opt}}).write(dir + "/ember");
+  std::string log;
+  int rc = run_python(python, data_dir() + "/../tf/check_loss_scale_checkpoint.py", dir, log);
+  ASSERT_EQ(rc, 0) << log;
+  // TensorFlow read ember's scale and counter, took a finite step (with
+  // growth every 2 steps: a counter of 1 doubles the scale), and wrote them.
+  auto number = [](float v) {
+    std::ostringstream o;
+    o << v << ".0";
+    return o.str();
+  };
+  EXPECT_NE(log.find("restored dynamic_scale " + number(scale) + " step_counter " + std::to_string(counter)),
+            std::string::npos)
+      << log;
+  const float tf_scale = counter == 1 ? 2 * scale : scale;
+  const int64_t tf_counter = counter == 1 ? 0 : counter + 1;
+  EXPECT_NE(log.find("wrote dynamic_scale " + number(tf_scale) + " step_counter " + std::to_string(tf_counter)),
+            std::string::npos)
+      << log;
+  auto back = std::make_shared<optimizers::LossScaleOptimizer>(std::make_shared<optimizers::SGD>(0.01));
+  Checkpoint({{"optimizer", back}}).read(dir + "/tensorflow").expect_partial();
+  EXPECT_EQ(back->dynamic_scale().read_value().item<float>(), tf_scale);
+  EXPECT_EQ(back->step_counter().read_value().item<int64_t>(), tf_counter);
+}
+
+}  // namespace
+}  // namespace ember::test
