@@ -86,7 +86,7 @@ void Layer::set_dtype_policy(const mixed_precision::Policy& policy) {
 }
 
 Tensor Layer::read(const Variable& v) const {
-  const DType compute = policy_.compute_dtype();
+  const DType compute = computes_in_float32() && is_16bit(policy_.compute_dtype()) ? float32 : policy_.compute_dtype();
   return is_floating(v.dtype()) && v.dtype() != compute ? cast(v.read_value(), compute) : v.read_value();
 }
 

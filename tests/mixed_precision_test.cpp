@@ -104,6 +104,17 @@ TEST(MixedPrecision, Float32LayersNormalisationAndLosses) {
   EXPECT_EQ(loss_fn(labels, cast(logits, bfloat16)).dtype(), float32);
   EXPECT_NE(error_of<FailedPrecondition>([&] { hidden->set_dtype_policy("float32"); }).find("before the layer builds"),
             std::string::npos);
+  // Convolution and pooling run in float32 (ember's kernels take no 16-bit
+  // floats) and hand the compute dtype on.
+  auto conv = std::make_shared<layers::Conv2D>(2, std::vector<int64_t>{3});
+  auto pool = std::make_shared<layers::MaxPool2D>();
+  Tensor image = cast(random::stateless_uniform({1, 6, 6, 1}, {5, 6}, -1, 1), bfloat16);
+  Tensor c = (*conv)(image);
+  EXPECT_EQ(c.dtype(), bfloat16);
+  EXPECT_EQ(conv->kernel.dtype(), float32);
+  EXPECT_EQ((*pool)(c).dtype(), bfloat16);
+  Tensor want_c = bias_add(conv2d(cast(image, float32), conv->kernel.read_value()), conv->bias.read_value());
+  EXPECT_EQ(cast(c, float32).to_vector<float>(), cast(cast(want_c, bfloat16), float32).to_vector<float>());
 }
 
 struct ScaleStep {
