@@ -402,16 +402,24 @@ std::vector<Figure> gpt_char_bench() {
   const char* dir = std::getenv("EMBER_FORTUNES_DIR");  // (a GPU machine: the bundle's copy)
   const sample::Corpus corpus(sample::load_text(dir ? dir : "/usr/share/games/fortunes"));
   random::set_seed(1);
-  auto model = std::make_shared<sample::Gpt>(sample::GptConfig{.vocab = static_cast<int64_t>(corpus.vocab.size())});
+  auto model = [&] {
+    mixed_precision::PolicyScope policy(g_precision);
+    return std::make_shared<sample::Gpt>(sample::GptConfig{.vocab = static_cast<int64_t>(corpus.vocab.size())});
+  }();
   const char* env = std::getenv("GPT_STEPS");
   const int64_t train_steps = env ? std::atoll(env) : 0;
   auto optimizer = sample::gpt_optimizer(std::make_shared<sample::WarmupCosine>(3e-4, 100, 2000));
+  auto scaled = g_precision == "mixed_float16" ? std::make_shared<optimizers::LossScaleOptimizer>(optimizer) : nullptr;
   auto vars = model->trainable_variables();
   auto step = function(
       [&](Tensor x, Tensor y) {
         GradientTape tape;
         Tensor loss = sample::gpt_loss((*model)(x, true), y);
-        optimizer->apply(tape.gradient(loss, vars), vars);
+        if (scaled) {
+          scaled->apply(tape.gradient(scaled->scale_loss(loss), vars), vars);
+        } else {
+          optimizer->apply(tape.gradient(loss, vars), vars);
+        }
         return loss;
       },
       {.name = "train_step"});
@@ -423,7 +431,7 @@ std::vector<Figure> gpt_char_bench() {
   std::vector<Figure> figures;
   if (train_steps == 0) {
     double t = bench::time_per_call(one, 1, 50, 10, sync);
-    figures.push_back({"gpt_char", t * 1e3, "ms"});
+    figures.push_back({named("gpt_char"), t * 1e3, "ms"});
   } else {
     while (s < train_steps) one();
     std::vector<int64_t> starts = sample::validation_starts(corpus, 1024, 128);
@@ -432,7 +440,7 @@ std::vector<Figure> gpt_char_bench() {
       auto [x, y] = sample::windows(corpus, {starts.begin() + static_cast<int64_t>(b), starts.begin() + static_cast<int64_t>(b + 32)}, 128);
       total += sample::gpt_loss((*model)(x.to(g_device), false), y.to(g_device)).item<float>();
     }
-    figures.push_back({"gpt_char_val_loss", total / 32, "nats"});
+    figures.push_back({named("gpt_char") + "_val_loss", total / 32, "nats"});
   }
   return figures;
 }
@@ -596,7 +604,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "precision %s; CPU instruction set: %s\n", g_precision.c_str(), build_info().cpu_isa.c_str());
     } else if (!std::strcmp(argv[i], "--help")) {
       std::printf("usage: ember-bench [--json] [--device cpu|cuda] [--batch N (mlp, cnn)]\n"
-                  "                   [--precision mixed_bfloat16|mixed_float16 (mlp, mlp_traced, cnn)] [workload...]\n");
+                  "                   [--precision mixed_bfloat16|mixed_float16 (mlp, mlp_traced, cnn, gpt_char)] [workload...]\n");
       return 0;
     } else {
       names.emplace_back(argv[i]);

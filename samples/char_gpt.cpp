@@ -42,6 +42,7 @@ struct Flags {
   int64_t top_k = 40;
   std::string prompt = "\n";
   bool eager = false;
+  std::string precision = "float32";  // or mixed_bfloat16 (mixed_float16 adds loss scaling)
 };
 
 void usage(const char* program) {
@@ -53,7 +54,7 @@ void usage(const char* program) {
       "          [--data-dir DIR (%s)] [--logdir DIR (%s)] [--saved-model DIR]\n"
       "          [--seed N] [--sample-chars N (%lld)] [--temperature X (%g)] [--top-k N (%lld)] "
       "[--prompt TEXT]\n"
-      "          [--eager]\n",
+      "          [--eager] [--precision float32|mixed_bfloat16|mixed_float16]\n",
       program, static_cast<long long>(d.steps), static_cast<long long>(d.batch_size),
       d.learning_rate, static_cast<long long>(d.warmup_steps), static_cast<long long>(d.save_every),
       d.data_dir.c_str(), d.logdir.c_str(), static_cast<long long>(d.sample_chars), d.temperature,
@@ -106,6 +107,8 @@ Flags parse(int argc, char** argv) {
         f.prompt = value();
       else if (a == "--eager")
         f.eager = true;
+      else if (a == "--precision")
+        f.precision = value();
       else if (a == "--help" || a == "-h") {
         usage(argv[0]);
         std::exit(0);
@@ -188,11 +191,17 @@ int run(const Flags& flags) {
   const sample::Corpus corpus(sample::load_text(flags.data_dir));
   sample::GptConfig config{.vocab = static_cast<int64_t>(corpus.vocab.size()), .seed = flags.seed};
   DeviceScope on(device);
-  auto model = std::make_shared<sample::Gpt>(config);
+  auto model = [&] {
+    mixed_precision::PolicyScope policy(flags.precision);  // the model computes in its compute dtype
+    return std::make_shared<sample::Gpt>(config);
+  }();
   auto schedule = std::make_shared<sample::WarmupCosine>(flags.learning_rate, flags.warmup_steps,
                                                          flags.steps - flags.warmup_steps);
   auto optimizer = sample::gpt_optimizer(schedule);
-  Checkpoint ckpt({{"model", model}, {"optimizer", optimizer}});
+  auto scaled = flags.precision == "mixed_float16" ? std::make_shared<optimizers::LossScaleOptimizer>(optimizer)
+                                                   : nullptr;
+  Checkpoint ckpt({{"model", model},
+                   {"optimizer", scaled ? std::static_pointer_cast<Trackable>(scaled) : optimizer}});
   std::unique_ptr<CheckpointManager> manager;
   if (!flags.checkpoint_dir.empty()) {
     manager = std::make_unique<CheckpointManager>(ckpt, flags.checkpoint_dir, 3);
@@ -213,11 +222,11 @@ int run(const Flags& flags) {
   std::printf(
       "char_gpt: %lld characters (%lld train, vocabulary %zu), %lld parameters, batch %lld x %lld, "
       "%lld steps, "
-      "on %s, %s\n",
+      "on %s, %s, %s\n",
       static_cast<long long>(corpus.size()), static_cast<long long>(corpus.train_size),
       corpus.vocab.size(), static_cast<long long>(params), static_cast<long long>(flags.batch_size),
       static_cast<long long>(config.context), static_cast<long long>(flags.steps),
-      device.to_string().c_str(), flags.eager ? "eager" : "traced");
+      device.to_string().c_str(), flags.eager ? "eager" : "traced", flags.precision.c_str());
   SummaryWriter events(flags.logdir);
   std::printf("TensorBoard scalars: %s\n", events.path().c_str());
 
@@ -225,7 +234,11 @@ int run(const Flags& flags) {
   auto train_step = [&](Tensor x, Tensor y) {
     GradientTape tape;
     Tensor loss = sample::gpt_loss((*model)(x, true), y);
-    optimizer->apply(tape.gradient(loss, vars), vars);
+    if (scaled) {
+      scaled->apply(tape.gradient(scaled->scale_loss(loss), vars), vars);
+    } else {
+      optimizer->apply(tape.gradient(loss, vars), vars);
+    }
     return loss;
   };
   auto traced_step = function(train_step, {.name = "train_step"});

@@ -135,12 +135,17 @@ inline ember::Tensor reshape_lead(const ember::Tensor& y, const ember::Tensor& l
       TensorShape(dims));
 }
 
-/// x [..., in] · w [in, out] + b.
+/// `v`'s value in `dtype` (a mixed-precision model's variables are float32).
+inline ember::Tensor read_as(const ember::Variable& v, ember::DType dtype) {
+  return v.dtype() == dtype ? v.read_value() : ember::cast(v.read_value(), dtype);
+}
+
+/// x [..., in] · w [in, out] + b, in x's dtype.
 inline ember::Tensor linear(const ember::Tensor& x, const ember::Variable& w,
                             const ember::Variable& b) {
   using namespace ember;
-  Tensor y = matmul(reshape(x, {-1, w.shape().dim(0)}), w.read_value());
-  if (b.defined()) y = y + b.read_value();
+  Tensor y = matmul(reshape(x, {-1, w.shape().dim(0)}), read_as(w, x.dtype()));
+  if (b.defined()) y = y + read_as(b, x.dtype());
   return reshape_lead(y, x, x.rank() - 1, {w.shape().dim(1)});
 }
 
@@ -153,7 +158,9 @@ class Gpt : public ember::Module {
     int64_t length = 0;
   };
 
-  explicit Gpt(GptConfig c) : Module("gpt"), c_(c) {
+  /// Computes in the global dtype policy's compute dtype (float32 variables
+  /// under a mixed policy; layer norms in float32; float32 logits).
+  explicit Gpt(GptConfig c) : Module("gpt"), c_(c), compute_(ember::mixed_precision::global_policy().compute_dtype()) {
     using namespace ember;
     EMBER_CHECK(c.d_model % c.heads == 0, InvalidArgument, "[Gpt] d_model ", c.d_model,
                 " is not a multiple of heads ", c.heads);
@@ -245,12 +252,18 @@ class Gpt : public ember::Module {
     Tensor length = reshape(slice(shape(ids, int64), {1}, {1}), ember::TensorShape{});
     Tensor positions = range(constant(past), constant(past) + length, constant(int64_t{1}));
     Tensor h = gather(wte_.read_value(), ids) + gather(wpe_.read_value(), positions);
+    if (h.dtype() != compute_) h = cast(h, compute_);
     h = (*drop_)(h, training);
+    // Layer norms in float32 (as Keras keeps them), the result in the compute dtype.
+    auto norm = [&](const Tensor& y, const Variable& g, const Variable& b) {
+      if (y.dtype() == float32) return layer_norm(y, g.read_value(), b.read_value(), 1e-5);
+      return cast(layer_norm(cast(y, float32), g.read_value(), b.read_value(), 1e-5), y.dtype());
+    };
     if (cache && cache->k.empty()) cache->k.resize(blocks_.size()), cache->v.resize(blocks_.size());
     const std::vector<int64_t> heads_first{0, 2, 1, 3};
     for (size_t l = 0; l < blocks_.size(); ++l) {
       const Block& b = blocks_[l];
-      Tensor x = layer_norm(h, b.ln1_g.read_value(), b.ln1_b.read_value(), 1e-5);
+      Tensor x = norm(h, b.ln1_g, b.ln1_b);
       auto qkv = split(linear(x, b.qkv_w, b.qkv_b), 3, -1);
       auto split_heads = [&](const Tensor& y) {
         return transpose(reshape_lead(y, y, 2, {heads, hd}), heads_first);
@@ -273,18 +286,20 @@ class Gpt : public ember::Module {
       Tensor o = transpose(scaled_dot_product_attention(q, k, v, a), heads_first);
       o = reshape_lead(o, o, 2, {d});
       h = h + (*b.drop_attn)(linear(o, b.proj_w, b.proj_b), training);
-      x = layer_norm(h, b.ln2_g.read_value(), b.ln2_b.read_value(), 1e-5);
+      x = norm(h, b.ln2_g, b.ln2_b);
       h = h +
           (*b.drop_mlp)(linear(gelu(linear(x, b.fc_w, b.fc_b), true), b.out_w, b.out_b), training);
     }
     if (cache) cache->length = past + t;
-    h = layer_norm(h, lnf_g_.read_value(), lnf_b_.read_value(), 1e-5);
+    h = norm(h, lnf_g_, lnf_b_);
     // The output layer is the token embedding, transposed (tied, no bias).
-    Tensor logits = matmul(reshape(h, {-1, d}), wte_.read_value(), false, true);
+    Tensor logits = matmul(reshape(h, {-1, d}), read_as(wte_, h.dtype()), false, true);
+    if (logits.dtype() != float32) logits = cast(logits, float32);
     return reshape_lead(logits, h, 2, {c_.vocab});
   }
 
   GptConfig c_;
+  ember::DType compute_;
   ember::Variable wte_, wpe_, lnf_g_, lnf_b_;
   std::vector<Block> blocks_;
   std::shared_ptr<ember::layers::Dropout> drop_;

@@ -113,6 +113,17 @@ TEST(MixedPrecision, Float32LayersNormalisationAndLosses) {
   EXPECT_EQ(c.dtype(), bfloat16);
   EXPECT_EQ(conv->kernel.dtype(), float32);
   EXPECT_EQ((*pool)(c).dtype(), bfloat16);
+  // Dropout keeps or zeroes 16-bit values (its draw is float32's).
+  auto dropout = std::make_shared<layers::Dropout>(0.5, 7);
+  Tensor dropped = cast((*dropout)(c, true), float32);
+  std::vector<float> cv = cast(c, float32).to_vector<float>(), dv = dropped.to_vector<float>();
+  int kept = 0;
+  for (size_t i = 0; i < dv.size(); ++i) {
+    EXPECT_TRUE(dv[i] == 0 || dv[i] == 2 * cv[i]) << i;
+    kept += dv[i] != 0;
+  }
+  EXPECT_GT(kept, 0);
+  EXPECT_LT(kept, static_cast<int>(dv.size()));
   Tensor want_c = bias_add(conv2d(cast(image, float32), conv->kernel.read_value()), conv->bias.read_value());
   EXPECT_EQ(cast(c, float32).to_vector<float>(), cast(cast(want_c, bfloat16), float32).to_vector<float>());
 }
