@@ -3,6 +3,7 @@
 // libtorch's best form (BENCHMARKS.md, "Baselines"): out= variants into
 // preallocated tensors, so libtorch's allocator is not what is timed, and
 // libtorch's thread count equal to ember's (OpenMP's).
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <zlib.h>
@@ -121,6 +122,35 @@ std::vector<Figure> conv2d_bench() {
 // ---- training: the mlp and cnn models of BENCHMARKS.md on Fashion-MNIST ------------------
 
 int64_t g_batch_override = 0;
+// --precision mixed_bfloat16: the forward pass and loss under CPU autocast
+// (libtorch 2.x: torch.autocast("cpu", torch.bfloat16)'s C++ form).
+std::string g_precision = "float32";
+
+std::string named(const std::string& base) { return g_precision == "mixed_bfloat16" ? base + "_bf16" : base; }
+
+/// Autocast to bfloat16 on the CPU while alive, its cast cache cleared at
+/// the end (as leaving torch.autocast does).
+struct CpuAutocast {
+  bool on;
+  explicit CpuAutocast(bool enable) : on(enable) {
+#if TORCH_VERSION_MAJOR >= 2
+    if (on) {
+      at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+      at::autocast::set_autocast_enabled(at::kCPU, true);
+    }
+#else
+    if (on) throw std::runtime_error("--precision needs libtorch 2.x (torch2-bench)");
+#endif
+  }
+  ~CpuAutocast() {
+#if TORCH_VERSION_MAJOR >= 2
+    if (on) {
+      at::autocast::set_autocast_enabled(at::kCPU, false);
+      at::autocast::clear_cache();
+    }
+#endif
+  }
+};
 
 /// A gzipped IDX file of unsigned bytes (ember reads these with
 /// data::read_idx; libtorch has no reader, so the baseline carries this one).
@@ -174,7 +204,11 @@ Trained train_fashion_mnist(Model& model, std::vector<int64_t> example, int64_t 
       auto x = train_x.index_select(0, idx), y = train_y.index_select(0, idx);
       if (x.dim() == 4) x = x.contiguous(at::MemoryFormat::ChannelsLast);
       optimizer.zero_grad();
-      auto loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+      torch::Tensor loss;
+      {
+        CpuAutocast autocast(g_precision == "mixed_bfloat16");
+        loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+      }
       loss.backward();
       optimizer.step();
       ++steps;
@@ -362,7 +396,7 @@ std::vector<Figure> mlp_bench() {
   torch::manual_seed(1);
   Mlp model;
   Trained t = train_fashion_mnist(model, {784}, g_batch_override ? g_batch_override : 128, 3);
-  return {{"mlp", t.ms_per_step, "ms"}, {"mlp_accuracy", t.accuracy, "fraction"}};
+  return {{named("mlp"), t.ms_per_step, "ms"}, {named("mlp") + "_accuracy", t.accuracy, "fraction"}};
 }
 
 // libtorch has no traced training step in C++: its eager step is the
@@ -370,7 +404,7 @@ std::vector<Figure> mlp_bench() {
 // bench/compare.sh pairs the figures.
 std::vector<Figure> mlp_traced_bench() {
   auto f = mlp_bench();
-  return {{"mlp_traced", f[0].value, "ms"}, {"mlp_traced_accuracy", f[1].value, "fraction"}};
+  return {{named("mlp_traced"), f[0].value, "ms"}, {named("mlp_traced") + "_accuracy", f[1].value, "fraction"}};
 }
 
 std::vector<Figure> cnn_bench() {
@@ -381,7 +415,7 @@ std::vector<Figure> cnn_bench() {
   for (auto& p : model->parameters())
     if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
   Trained t = train_fashion_mnist(model, {1, 28, 28}, g_batch_override ? g_batch_override : 64, 1);
-  return {{"cnn", t.ms_per_step, "ms"}, {"cnn_accuracy", t.accuracy, "fraction"}};
+  return {{named("cnn"), t.ms_per_step, "ms"}, {named("cnn") + "_accuracy", t.accuracy, "fraction"}};
 }
 
 }  // namespace
@@ -474,6 +508,8 @@ int main(int argc, char** argv) {
       json = true;
     else if (!std::strcmp(argv[i], "--batch") && i + 1 < argc)
       g_batch_override = std::atoll(argv[++i]);
+    else if (!std::strcmp(argv[i], "--precision") && i + 1 < argc)
+      g_precision = argv[++i];
     else
       names.emplace_back(argv[i]);
   }
