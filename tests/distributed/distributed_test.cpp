@@ -259,6 +259,51 @@ TEST(Distributed, HalfBatchesOnTwoRanksTakeTheStepsOfOneRank) {
   }
 }
 
+// Loss scaling under the strategy: the ranks average the scaled gradients,
+// so every rank makes the same skip-or-apply choice, and 2 ranks with half
+// batches take the steps (and keep the scale) of 1 rank with whole ones.
+TEST(Distributed, LossScalingTakesTheStepsOfOneRank) {
+  const int me = collective::rank();
+  distribute::MultiWorkerMirroredStrategy strategy;
+  std::unique_ptr<Mlp> model;
+  {
+    auto scope = strategy.scope();
+    model = std::make_unique<Mlp>(float32, 300 + me);
+  }
+  Mlp whole(float32, 300);
+  for (size_t k = 0; k < 4; ++k) whole.variables()[k].assign(model->variables()[k].read_value());
+  const optimizers::LossScaleParams params{.initial_scale = std::ldexp(1.0, 127), .dynamic_growth_steps = 2};
+  optimizers::LossScaleOptimizer opt(std::make_shared<optimizers::SGD>(0.05), params);
+  optimizers::LossScaleOptimizer opt_whole(std::make_shared<optimizers::SGD>(0.05), params);
+  const std::vector<Variable> vars = model->variables(), whole_vars = whole.variables();
+  const data::Dataset mine_passes = strategy.distribute_dataset(examples(float32), 8).repeat(6);
+  auto mine = mine_passes.iterator();
+  auto all = examples(float32).batch(8).repeat(6).iterator();
+  int steps = 0;
+  while (auto part = mine.next()) {
+    auto batch = all.next();
+    ASSERT_TRUE(batch.has_value());
+    GradientTape tape;
+    opt.apply(strategy.gradient(tape, opt.scale_loss(model->loss(part->at(0), part->at(1))), vars), vars);
+    GradientTape tape_whole;
+    opt_whole.apply(tape_whole.gradient(opt_whole.scale_loss(whole.loss(batch->at(0), batch->at(1))), whole_vars),
+                    whole_vars);
+    EXPECT_EQ(opt.dynamic_scale().read_value().item<float>(), opt_whole.dynamic_scale().read_value().item<float>())
+        << "step " << steps;
+    ++steps;
+  }
+  EXPECT_EQ(steps, 12);
+  // Some steps overflowed and were skipped, the others applied.
+  const int64_t applied = opt.iterations().read_value().item<int64_t>();
+  EXPECT_GT(applied, 0);
+  EXPECT_LT(applied, 12);
+  EXPECT_EQ(applied, opt_whole.iterations().read_value().item<int64_t>());
+  for (size_t k = 0; k < vars.size(); ++k) {
+    std::vector<double> got = as_doubles(vars[k].read_value()), want = as_doubles(whole_vars[k].read_value());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5) << vars[k].name() << "[" << i << "]";
+  }
+}
+
 // A model made outside the scope starts from each rank's own values: the
 // first step says which variables differ instead of training apart; after
 // broadcast_variables the step runs.
