@@ -353,8 +353,13 @@ void LossScaleOptimizer::apply(const std::vector<Tensor>& grads, const std::vect
       [&] {
         Tensor scale = dynamic_scale_.read_value();
         std::vector<Tensor> unscaled;
-        for (const Tensor& g : grads)
-          unscaled.push_back(g.defined() ? g / cast(scale, g.dtype()).to(g.device()) : g);
+        for (const Tensor& g : grads) {
+          if (!g.defined() || g.dtype() == float32 || g.dtype() == float64) {
+            unscaled.push_back(g.defined() ? g / cast(scale, g.dtype()).to(g.device()) : g);
+          } else {  // a 16-bit gradient: divided in float32 (a scale past 65504 is inf in float16)
+            unscaled.push_back(cast(cast(g, float32) / scale.to(g.device()), g.dtype()));
+          }
+        }
         inner_->apply(unscaled, variables);
         const Tensor grow = equal(step_counter_.read_value(), constant(p_.dynamic_growth_steps - 1));
         step_counter_.assign(where(grow, zeros_like(step_counter_.read_value()), step_counter_.read_value() + int64_t{1}));
