@@ -341,14 +341,18 @@ std::vector<Figure> gpt_char_bench() {
     for (auto& st : starts) st = start(gen);
     auto [x, y] = gpt_windows(text, starts, 128);
     adamw.zero_grad();
-    auto loss = torch::nn::functional::cross_entropy(model->forward(x).view({-1, text.vocab}), y.view({-1}));
+    torch::Tensor loss;
+    {
+      CpuAutocast autocast(g_precision == "mixed_bfloat16");
+      loss = torch::nn::functional::cross_entropy(model->forward(x).view({-1, text.vocab}), y.view({-1}));
+    }
     loss.backward();
     torch::nn::utils::clip_grad_norm_(model->parameters(), 1.0);
     adamw.step();
   };
   if (train_steps == 0) {
     model->train();
-    return {{"gpt_char", bench::time_per_call(one, 1, 50, 10) * 1e3, "ms"}};
+    return {{named("gpt_char"), bench::time_per_call(one, 1, 50, 10) * 1e3, "ms"}};
   }
   model->train();
   while (s < train_steps) one();
@@ -362,7 +366,7 @@ std::vector<Figure> gpt_char_bench() {
     auto [x, y] = gpt_windows(text, starts, 128);
     total += torch::nn::functional::cross_entropy(model->forward(x).view({-1, text.vocab}), y.view({-1})).item<double>();
   }
-  return {{"gpt_char_val_loss", total / 32, "nats"}};
+  return {{named("gpt_char") + "_val_loss", total / 32, "nats"}};
 }
 
 struct MlpImpl : torch::nn::Module {
