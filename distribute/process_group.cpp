@@ -490,8 +490,6 @@ MpiTransport* mpi() {
 
 }  // namespace
 
-int rank() { return collective::rank(); }
-int size() { return collective::size(); }
 int local_rank() {
   MpiTransport* t = mpi();
   return t ? t->local_rank() : 0;
@@ -504,8 +502,6 @@ int local_size() {
 #else  // a build without MPI: always a world of one
 
 bool built_with_mpi() { return false; }
-int rank() { return 0; }
-int size() { return 1; }
 int local_rank() { return 0; }
 int local_size() { return 1; }
 
@@ -516,5 +512,8 @@ int local_size() { return 1; }
 }();
 
 #endif
+
+int rank() { return collective::rank(); }
+int size() { return collective::size(); }
 
 }  // namespace ember::distribute

@@ -60,7 +60,8 @@ void check_reduction(InferContext& c, bool min_max) {
   const std::string& merge = c.attrs.get<std::string>("merge_op");
   const std::string& final_op = c.attrs.get<std::string>("final_op");
   if (merge != "Add" && !(min_max && (merge == "Min" || merge == "Max")))
-    c.fail("merge_op must be Add", min_max ? ", Min or Max" : "", ", got '", merge, "'");
+    c.fail(min_max ? "merge_op must be Add, Min or Max" : "reduces by Sum or Mean only (merge_op Add)", ", got '",
+           merge, "'");
   if (final_op != "Id" && final_op != "Div") c.fail("final_op must be Id or Div, got '", final_op, "'");
   if (final_op == "Div" && merge != "Add") c.fail("final_op Div (a mean) needs merge_op Add, got '", merge, "'");
   if (final_op == "Div" && c.inputs[0].dtype() == bool_) c.fail("a mean of booleans is not defined");
@@ -132,8 +133,6 @@ std::atomic<int64_t> next_instance_key{1};
 
 // The attributes of one collective call in a group of `group_size`.
 Attrs call_attrs(int64_t group_size, const collective::Options& o) {
-  EMBER_CHECK(o.timeout_seconds >= 0, InvalidArgument, "[collective] timeout_seconds must not be negative, got ",
-              o.timeout_seconds);
   return {{"group_size", group_size},
           {"group_key", int64_t{1}},
           {"instance_key", next_instance_key.fetch_add(1)},
@@ -163,8 +162,8 @@ Tensor reduce_op(const Tensor& x, const char* merge, const char* final_op, Attrs
   return execute1(EMBER_OP(op_name::CollectiveReduceV2), {x}, attrs);
 }
 
-Tensor reduce_op_scatter(const Tensor& x, const char* final_op, Attrs attrs) {
-  attrs.set("merge_op", std::string("Add")).set("final_op", std::string(final_op));
+Tensor reduce_op_scatter(const Tensor& x, const char* merge, const char* final_op, Attrs attrs) {
+  attrs.set("merge_op", std::string(merge)).set("final_op", std::string(final_op));
   return execute1(EMBER_OP(op_name::CollectiveReduceScatterV2), {x}, attrs);
 }
 
@@ -221,7 +220,7 @@ END_GRAD;
 
 // Rank s's part of every rank's output gradient, summed: a reduce-scatter.
 GRAD(op_name::CollectiveGatherV2, kGradUsesNothing) {
-  return {reduce_op_scatter(c.grad(), "Id", same_group(c.attrs, gradient_label(c.attrs)))};
+  return {reduce_op_scatter(c.grad(), "Add", "Id", same_group(c.attrs, gradient_label(c.attrs)))};
 }
 END_GRAD;
 
@@ -267,10 +266,8 @@ Tensor all_gather(const Tensor& x, const Options& options) {
 }
 
 Tensor reduce_scatter(const Tensor& x, ReduceOp op, const Options& options) {
-  ApiScope api("collective::reduce_scatter");
-  EMBER_CHECK(op == ReduceOp::Sum || op == ReduceOp::Mean, InvalidArgument,
-              "[collective::reduce_scatter] reduces by Sum or Mean only");
-  return reduce_op_scatter(x, op == ReduceOp::Mean ? "Div" : "Id", call_attrs(size(), options));
+  ApiScope api("collective::reduce_scatter");  // (inference refuses Max and Min)
+  return reduce_op_scatter(x, merge_name(op), op == ReduceOp::Mean ? "Div" : "Id", call_attrs(size(), options));
 }
 
 void barrier(const Options& options) {

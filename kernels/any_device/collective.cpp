@@ -42,44 +42,33 @@ Tensor finish(const KernelContext& c, Tensor sum, int64_t ranks) {
   return div(sum, cast(constant(static_cast<double>(ranks), c.device), sum.dtype()));
 }
 
-void all_reduce_kernel(KernelContext& c) {
+// In a world of one, a copy; else what `start` starts on the transport.
+template <typename Start>
+void run_collective(KernelContext& c, Start start) {
   Transport* t = group_of(c);
-  const Tensor& x = c.inputs[0];
-  if (!t) {
-    c.outputs[0] = x.clone();
-    return;
-  }
-  c.outputs[0] = finish(c, t->all_reduce(x, reduction_of(c), call_of(c, "all_reduce")).wait(), t->size());
+  c.outputs[0] = t ? start(*t, c.inputs[0]) : c.inputs[0].clone();
+}
+
+void all_reduce_kernel(KernelContext& c) {
+  run_collective(c, [&](Transport& t, const Tensor& x) {
+    return finish(c, t.all_reduce(x, reduction_of(c), call_of(c, "all_reduce")).wait(), t.size());
+  });
 }
 
 void broadcast_kernel(KernelContext& c) {
-  Transport* t = group_of(c);
-  const Tensor& x = c.inputs[0];
-  if (!t) {
-    c.outputs[0] = x.clone();
-    return;
-  }
-  c.outputs[0] = t->broadcast(x, static_cast<int>(c.attrs.get<int64_t>("root")), call_of(c, "broadcast")).wait();
+  run_collective(c, [&](Transport& t, const Tensor& x) {
+    return t.broadcast(x, static_cast<int>(c.attrs.get<int64_t>("root")), call_of(c, "broadcast")).wait();
+  });
 }
 
 void all_gather_kernel(KernelContext& c) {
-  Transport* t = group_of(c);
-  const Tensor& x = c.inputs[0];
-  if (!t) {
-    c.outputs[0] = x.clone();
-    return;
-  }
-  c.outputs[0] = t->all_gather(x, call_of(c, "all_gather")).wait();
+  run_collective(c, [&](Transport& t, const Tensor& x) { return t.all_gather(x, call_of(c, "all_gather")).wait(); });
 }
 
 void reduce_scatter_kernel(KernelContext& c) {
-  Transport* t = group_of(c);
-  const Tensor& x = c.inputs[0];
-  if (!t) {
-    c.outputs[0] = x.clone();
-    return;
-  }
-  c.outputs[0] = finish(c, t->reduce_scatter(x, reduction_of(c), call_of(c, "reduce_scatter")).wait(), t->size());
+  run_collective(c, [&](Transport& t, const Tensor& x) {
+    return finish(c, t.reduce_scatter(x, reduction_of(c), call_of(c, "reduce_scatter")).wait(), t.size());
+  });
 }
 
 }  // namespace
