@@ -74,10 +74,14 @@ Tensor Layer::autocast(const Tensor& x) const {
 }
 
 Tensor Layer::operator()(const Tensor& x, bool training) {
+  input_shape_ = x.shape();
+  input_dtype_ = x.dtype();
   Tensor in = autocast(x);
   if (!built_) build(in.shape());
-  if (computes_in_float32() && is_16bit(in.dtype())) return cast(call(cast(in, float32), training), in.dtype());
-  return call(in, training);
+  Tensor out = computes_in_float32() && is_16bit(in.dtype()) ? cast(call(cast(in, float32), training), in.dtype())
+                                                              : call(in, training);
+  output_shape_ = out.shape();
+  return out;
 }
 
 void Layer::set_dtype_policy(const mixed_precision::Policy& policy) {
@@ -521,24 +525,5 @@ Tensor MultiHeadAttention::operator()(const Tensor& query_in, const Tensor& valu
 }
 
 Tensor MultiHeadAttention::call(const Tensor& x, bool training) { return (*this)(x, x, {.training = training}); }
-
-// ---- Sequential ----------------------------------------------------------------------------
-
-Sequential::Sequential(std::vector<std::shared_ptr<Layer>> layers, std::string name)
-    : Layer(name, "sequential") {
-  for (auto& l : layers) add(std::move(l));
-}
-
-void Sequential::add(std::shared_ptr<Layer> layer) {
-  EMBER_CHECK(layer != nullptr, InvalidArgument, "[layers::Sequential] cannot add a null layer");
-  track("layer-" + std::to_string(layers_.size()), layer);
-  layers_.push_back(std::move(layer));
-}
-
-Tensor Sequential::call(const Tensor& x, bool training) {
-  Tensor y = x;
-  for (auto& l : layers_) y = (*l)(y, training);
-  return y;
-}
 
 }  // namespace ember::layers

@@ -40,6 +40,11 @@ class Layer : public Module {
   /// Builds for `input_shape` (its last dimensions must be known) if not yet built.
   void build(const TensorShape& input_shape);
   bool built() const { return built_; }
+  /// The last call's input shape and dtype, and its output's shape (what
+  /// Model::summary and Model::save read); nothing before a call.
+  const std::optional<TensorShape>& input_shape() const { return input_shape_; }
+  DType input_dtype() const { return input_dtype_; }
+  const std::optional<TensorShape>& output_shape() const { return output_shape_; }
 
   /// The dtype policy (nn/mixed_precision.h): the global one when the layer
   /// was made. A layer whose policy is not float32 casts its floating
@@ -76,6 +81,8 @@ class Layer : public Module {
 
  private:
   bool built_ = false;
+  std::optional<TensorShape> input_shape_, output_shape_;
+  DType input_dtype_ = float32;
   mixed_precision::Policy policy_ = mixed_precision::global_policy();
 };
 
@@ -331,18 +338,7 @@ class MultiHeadAttention : public Layer {
   std::shared_ptr<Dropout> dropout_;
 };
 
-/// Layers applied in order; each is tracked as "layer-<i>".
-class Sequential : public Layer {
- public:
-  explicit Sequential(std::vector<std::shared_ptr<Layer>> layers = {}, std::string name = {});
-  void add(std::shared_ptr<Layer> layer);
-  const std::vector<std::shared_ptr<Layer>>& layers() const { return layers_; }
-
- protected:
-  Tensor call(const Tensor& x, bool training) override;
-
- private:
-  std::vector<std::shared_ptr<Layer>> layers_;
-};
-
 }  // namespace ember::layers
+
+// Sequential is a Model (nn/model.h), which is a Layer.
+#include "nn/model.h"

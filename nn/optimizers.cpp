@@ -67,6 +67,12 @@ Optimizer::Optimizer(LearningRate learning_rate, Options options, std::string de
   NameScope top(name_, /*absolute=*/true);
   iterations_ = Variable(constant(int64_t{0}), {.name = "iter", .trainable = false});
   track("iter", iterations_);
+  // A constant rate is a variable (Keras's hyper-parameter "learning_rate"):
+  // callbacks change it between traced steps, and checkpoints keep it.
+  if (auto* lr = std::get_if<double>(&learning_rate_)) {
+    rate_ = Variable(constant(*lr, float32), {.name = "learning_rate", .trainable = false});
+    track("learning_rate", rate_);
+  }
 }
 
 Tensor Optimizer::scalar(double value, const Variable& like) {
@@ -74,11 +80,22 @@ Tensor Optimizer::scalar(double value, const Variable& like) {
 }
 
 Tensor Optimizer::current_rate() const {
-  if (auto* lr = std::get_if<double>(&learning_rate_)) return constant(*lr, float32);
+  if (std::holds_alternative<double>(learning_rate_)) return rate_.read_value();
   return (*std::get<schedules::SchedulePtr>(learning_rate_))(iterations_.read_value());
 }
 
 double Optimizer::learning_rate() const { return current_rate().item<float>(); }
+
+bool Optimizer::has_schedule() const { return std::holds_alternative<schedules::SchedulePtr>(learning_rate_); }
+
+void Optimizer::set_learning_rate(double learning_rate) {
+  EMBER_CHECK(!has_schedule(), InvalidArgument, "[optimizers::", name_,
+              "] this optimizer was created with a LearningRateSchedule as its learning_rate, hence "
+              "its learning rate is not settable");
+  EMBER_CHECK(learning_rate >= 0, InvalidArgument, "[optimizers::", name_,
+              "] learning_rate must be non-negative, got ", learning_rate);
+  rate_.assign(constant(learning_rate, float32, rate_.device()));
+}
 
 std::vector<Tensor> Optimizer::clip(std::vector<Tensor> grads) const {
   if (options_.clipnorm && *options_.clipnorm > 0) {

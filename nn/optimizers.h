@@ -52,6 +52,12 @@ class Optimizer : public AutoTrackable {
   const Variable& iterations() const { return iterations_; }
   /// The rate the next step uses.
   double learning_rate() const;
+  /// Sets a constant rate (a float32 variable tracked as "learning_rate", so
+  /// a traced step reads the new value and a checkpoint keeps it);
+  /// InvalidArgument for an optimizer made with a schedule.
+  void set_learning_rate(double learning_rate);
+  /// Whether the rate is a schedule of the step (not settable).
+  bool has_schedule() const;
   const std::string& name() const { return name_; }
 
   std::vector<SlotVariable> slot_variables() const override;
@@ -92,6 +98,7 @@ class Optimizer : public AutoTrackable {
   std::string name_;
   std::string api_;  // what errors name: "optimizers::Adam"
   Variable iterations_;
+  Variable rate_;  // the constant rate (undefined with a schedule)
   std::vector<const void*> order_;  // variables in the order their slots were made
   std::map<const void*, Slots> slots_;
   // Slot values a checkpoint holds for slots not made yet: variable -> name
