@@ -260,6 +260,13 @@ Tensor MultiWorkerMirroredStrategy::reduce(const metrics::Mean& metric) const {
   return where(greater(count, zeros_like(count)), div(total, maximum(count, ones_like(count))), zeros_like(total));
 }
 
+bool MultiWorkerMirroredStrategy::any(bool flag) const {
+  if (collective::size() == 1) return flag;
+  return collective::all_reduce(constant(int32_t{flag ? 1 : 0}, Device::cpu()), collective::ReduceOp::Max,
+                                {.label = "any"})
+             .item<int32_t>() != 0;
+}
+
 std::string MultiWorkerMirroredStrategy::save(CheckpointManager& manager) const {
   std::string path;
   std::exception_ptr failed;

@@ -31,6 +31,7 @@
 #include "core/variable.h"
 #include "nn/data.h"
 #include "nn/metrics.h"
+#include "nn/model.h"
 
 namespace ember {
 class CheckpointManager;
@@ -45,14 +46,16 @@ struct StrategyOptions {
   size_t bucket_bytes = size_t{25} << 20;
 };
 
-class MultiWorkerMirroredStrategy {
+/// Also what Model::fit takes to train data-parallel:
+/// `model->compile({..., .distribute = std::make_shared<MultiWorkerMirroredStrategy>()})`.
+class MultiWorkerMirroredStrategy : public DataParallel {
  public:
   explicit MultiWorkerMirroredStrategy(StrategyOptions options = {});
 
   /// The number of ranks, and this one.
-  int num_replicas_in_sync() const;
+  int num_replicas_in_sync() const override;
   int rank() const;
-  bool is_chief() const { return rank() == 0; }
+  bool is_chief() const override { return rank() == 0; }
 
   /// While alive (on this thread), every variable made starts with rank 0's
   /// value: the model's weights, the optimizer's slots, and what a
@@ -68,9 +71,10 @@ class MultiWorkerMirroredStrategy {
     Tensor (*saved_)(const Tensor&, const std::string&);
   };
   Scope scope() const { return {}; }
+  std::shared_ptr<void> enter_scope() const override { return std::make_shared<Scope>(); }
 
   /// Rank 0's values in every rank's variables (a model made outside the scope).
-  void broadcast_variables(const std::vector<Variable>& variables) const;
+  void broadcast_variables(const std::vector<Variable>& variables) const override;
 
   /// This rank's part of each global batch: `examples` (unbatched; shuffle
   /// them first, with one seed on every rank) sharded by rank and batched by
@@ -78,7 +82,7 @@ class MultiWorkerMirroredStrategy {
   /// dropped unless `drop_remainder` is false (its parts may then differ in
   /// size, and a rank may get none).
   data::Dataset distribute_dataset(const data::Dataset& examples, int64_t global_batch,
-                                   bool drop_remainder = true) const;
+                                   bool drop_remainder = true) const override;
 
   /// The gradients of this rank's `loss` with respect to `variables`,
   /// averaged across ranks. The first time it meets a variable it checks
@@ -89,7 +93,7 @@ class MultiWorkerMirroredStrategy {
   /// variable no gradient reaches gets zeros (every rank reduces the same
   /// buckets).
   std::vector<Tensor> gradient(GradientTape& tape, const Tensor& loss,
-                               const std::vector<Variable>& variables) const;
+                               const std::vector<Variable>& variables) const override;
   /// Gradients averaged across ranks, bucket by bucket (`variables` name
   /// them in errors and set the buckets).
   std::vector<Tensor> all_reduce_gradients(const std::vector<Tensor>& gradients,
@@ -99,11 +103,13 @@ class MultiWorkerMirroredStrategy {
   Tensor reduce(collective::ReduceOp op, const Tensor& value, const std::string& label = "") const;
   /// A Mean metric (or accuracy) over every rank's values: the ranks' totals
   /// over their counts.
-  Tensor reduce(const metrics::Mean& metric) const;
+  Tensor reduce(const metrics::Mean& metric) const override;
+  /// Whether `flag` is true on any rank (every rank calls it).
+  bool any(bool flag) const override;
 
   /// Saves on rank 0 while the others wait for it, then every rank returns
   /// the path written.
-  std::string save(CheckpointManager& manager) const;
+  std::string save(CheckpointManager& manager) const override;
 
  private:
   // FailedPrecondition naming the variables whose values differ between

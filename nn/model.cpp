@@ -330,6 +330,7 @@ std::shared_ptr<callbacks::History> Model::fit(const Tensor& x, const Tensor& y,
   check_compiled("fit");
   data::Element all = labelled(x, y, sample_weight);
   check_tensors(name(), "fit", all);
+  auto scope = options_.distribute ? options_.distribute->enter_scope() : nullptr;
   EMBER_CHECK(options.validation_split >= 0 && options.validation_split < 1, InvalidArgument, "[", name(),
               "] fit: `validation_split` must be in [0, 1), got ", options.validation_split);
   EMBER_CHECK(options.batch_size > 0, InvalidArgument, "[", name(), "] fit: `batch_size` must be positive, got ",
@@ -350,7 +351,11 @@ std::shared_ptr<callbacks::History> Model::fit(const Tensor& x, const Tensor& y,
     all = rows(all, 0, split);
   }
   data::Dataset examples = data::Dataset::from_tensor_slices(all);
-  if (options.shuffle) examples = examples.shuffle(all[0].dim(0), draw_seed());
+  if (options.shuffle) {
+    // Every replica shuffles alike: rank 0's seed.
+    Variable seed(constant(draw_seed(), Device::cpu()), {.name = "shuffle_seed", .trainable = false});
+    examples = examples.shuffle(all[0].dim(0), seed.read_value().item<int64_t>());
+  }
   data::Dataset batches = options_.distribute
                               ? options_.distribute->distribute_dataset(examples, options.batch_size, true)
                               : examples.batch(options.batch_size);
@@ -390,6 +395,9 @@ std::shared_ptr<callbacks::History> Model::run_fit(const data::Dataset& batches,
   }
   const bool chief = !options_.distribute || options_.distribute->is_chief();
   if (!chief) options.verbose = 0;
+  // Under a strategy the layers the first step builds, the optimizer's
+  // slots and what a backup restores start with rank 0's values.
+  auto scope = options_.distribute ? options_.distribute->enter_scope() : nullptr;
   history_ = std::make_shared<callbacks::History>();
   CallbackList cbs = with_defaults(this, options.callbacks, history_, options.verbose, options.epochs);
   const int64_t cardinality = batches.cardinality();

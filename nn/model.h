@@ -96,6 +96,10 @@ class DataParallel {
   virtual std::string save(CheckpointManager& manager) const = 0;
   /// Every replica's flag, or-ed (a collective): a stop decided on one stops all.
   virtual bool any(bool flag) const = 0;
+  /// While the returned guard lives, variables made on this thread start
+  /// with rank 0's values (fit holds it, so the layers its first step
+  /// builds are the same on every replica).
+  virtual std::shared_ptr<void> enter_scope() const = 0;
 };
 
 /// keras.Model.compile's arguments.

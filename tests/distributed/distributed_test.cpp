@@ -259,6 +259,52 @@ TEST(Distributed, HalfBatchesOnTwoRanksTakeTheStepsOfOneRank) {
   }
 }
 
+std::string shared_dir(const std::string& name);
+
+// Model::fit under the strategy: each rank starts from its own draw (the
+// fit's scope gives them rank 0's), takes half of each global batch of 8,
+// and ends with the weights and History of one process fitting whole batches
+// from rank 0's start; a ModelCheckpoint is written once, by rank 0.
+TEST(Distributed, FitOnTwoRanksTakesTheStepsOfOneProcess) {
+  const int me = collective::rank();
+  Tensor x = random::stateless_uniform({32, 4}, {9, 1}, -1, 1);
+  Tensor y = random::stateless_uniform({32, 3}, {9, 2}, -1, 1);
+  auto make = [](int64_t seed) {
+    random::set_seed(seed);
+    auto m = std::make_shared<Sequential>(std::vector<std::shared_ptr<layers::Layer>>{
+        std::make_shared<layers::Dense>(6, layers::DenseOptions{.activation = "relu"}), std::make_shared<layers::Dense>(3)});
+    return m;
+  };
+  const std::string dir = shared_dir("fit_checkpoint");
+  auto strategy = std::make_shared<distribute::MultiWorkerMirroredStrategy>();
+  auto model = make(10 + me);
+  model->compile({.optimizer = std::make_shared<optimizers::Adam>(0.05),
+                  .loss = std::make_shared<losses::MeanSquaredError>(),
+                  .metrics = {"mae"},
+                  .distribute = strategy});
+  auto ckpt = std::make_shared<callbacks::ModelCheckpoint>(dir + "/w-{epoch}", callbacks::ModelCheckpointOptions{.save_weights_only = true});
+  auto h = model->fit(x, y, {.batch_size = 8, .epochs = 3, .verbose = 0, .callbacks = {ckpt}});
+  EXPECT_EQ(model->optimizer().iterations().read_value().item<int64_t>(), 12);
+
+  // The reference: one process, rank 0's seed (its layers' draws, then the
+  // shuffle's), whole batches.
+  auto whole = make(10);
+  whole->compile({.optimizer = std::make_shared<optimizers::Adam>(0.05),
+                  .loss = std::make_shared<losses::MeanSquaredError>(),
+                  .metrics = {"mae"}});
+  auto hw = whole->fit(x, y, {.batch_size = 8, .epochs = 3, .verbose = 0});
+  const auto got = model->variables(), want = whole->variables();
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t k = 0; k < got.size(); ++k) {
+    std::vector<double> g = as_doubles(got[k].read_value()), w = as_doubles(want[k].read_value());
+    for (size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(g[i], w[i], 1e-5) << got[k].name() << "[" << i << "]";
+  }
+  for (const char* key : {"loss", "mae"})
+    for (size_t e = 0; e < 3; ++e) EXPECT_NEAR(h->history.at(key)[e], hw->history.at(key)[e], 1e-5) << key << " " << e;
+  collective::barrier();
+  EXPECT_TRUE(std::filesystem::exists(dir + "/w-3.index"));
+}
+
 // Loss scaling under the strategy: the ranks average the scaled gradients,
 // so every rank makes the same skip-or-apply choice, and 2 ranks with half
 // batches take the steps (and keep the scale) of 1 rank with whole ones.
