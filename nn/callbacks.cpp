@@ -459,6 +459,10 @@ void BackupAndRestore::on_train_begin(Logs&) {
   EMBER_CHECK(save_freq_ == 0 || m.train_iterator() != nullptr, InvalidArgument,
               "[callbacks::BackupAndRestore] save_freq=", save_freq_,
               " backs up mid-epoch, which needs training data of known length (give fit steps_per_epoch)");
+  // Each replica reads its own shard: one rank's position is not another's.
+  EMBER_CHECK(save_freq_ == 0 || !m.distribute(), InvalidArgument, "[callbacks::BackupAndRestore] save_freq=",
+              save_freq_, " backs up mid-epoch, which a distributed fit cannot resume (each rank reads its own "
+              "part of the data); back up at epochs' ends (save_freq 0)");
   resumed_at_.reset();
   stepped_ = false;
   // What a backup holds: the model and its optimizer, the metrics' running
@@ -476,7 +480,7 @@ void BackupAndRestore::on_train_begin(Logs&) {
   } else {
     roots.emplace_back("optimizer", m.optimizer().shared_from_this());
   }
-  if (m.train_iterator()) roots.emplace_back("iterator", m.train_iterator());
+  if (m.train_iterator() && !m.distribute()) roots.emplace_back("iterator", m.train_iterator());
   ckpt_ = std::make_unique<Checkpoint>(roots);
   manager_ = std::make_unique<CheckpointManager>(*ckpt_, dir_, 1, 0, "backup");
   const std::string latest = latest_checkpoint(dir_);

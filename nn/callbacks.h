@@ -267,7 +267,10 @@ class TensorBoard : public Callback {
 /// that finds a backup there restores it and goes on from that epoch and
 /// step, so a run killed at any instant ends as the uninterrupted one
 /// would. A fit that ends normally deletes the backup (unless
-/// delete_checkpoint is false).
+/// delete_checkpoint is false). Under a strategy it backs up at epochs'
+/// ends only and keeps no data position (each rank reads its own part, and
+/// a backup resumes on any number of ranks): the resumed epochs see the
+/// data in another order than the uninterrupted run's.
 class BackupAndRestore : public Callback {
  public:
   explicit BackupAndRestore(std::string backup_dir, int64_t save_freq = 0, bool delete_checkpoint = true);

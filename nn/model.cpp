@@ -26,19 +26,24 @@ namespace ember {
 
 void Logs::set(const std::string& name, Tensor value) {
   if (!values_.count(name)) keys_.push_back(name);
-  values_[name] = {std::move(value), std::nullopt};
+  values_[name] = {std::move(value), std::nullopt, nullptr};
 }
 
 void Logs::set(const std::string& name, double value) {
   if (!values_.count(name)) keys_.push_back(name);
-  values_[name] = {Tensor(), value};
+  values_[name] = {Tensor(), value, nullptr};
+}
+
+void Logs::set(const std::string& name, std::function<Tensor()> value) {
+  if (!values_.count(name)) keys_.push_back(name);
+  values_[name] = {Tensor(), std::nullopt, std::move(value)};
 }
 
 std::optional<double> Logs::get(const std::string& name) const {
   auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
   Value& v = it->second;
-  if (!v.number) v.number = cast(v.tensor, float64).item<double>();
+  if (!v.number) v.number = cast(v.compute ? v.compute() : v.tensor, float64).item<double>();
   return v.number;
 }
 
@@ -132,7 +137,8 @@ void Model::reset_metrics() {
 
 Logs Model::metric_logs(const std::string& prefix) const {
   Logs logs;
-  for (const auto& m : metrics()) logs.set(prefix + m->name(), m->result());
+  for (const auto& m : metrics())
+    logs.set(prefix + m->name(), std::function<Tensor()>([m] { return m->result(); }));
   return logs;
 }
 

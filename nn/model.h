@@ -48,12 +48,15 @@ class History;
 
 /// Scalar results by name, as Keras passes `logs` to its callbacks: "loss"
 /// first, then the compiled metrics in order ("val_" before each for
-/// validation). A value set as a tensor is read (a device sync) only when
-/// asked for, so a step whose logs nobody reads does not wait for its device.
+/// validation). A value set as a tensor, or as a function giving one, is
+/// computed and read (a device sync) only when asked for, so a step whose
+/// logs nobody reads costs nothing: a step's logs are read during the hook
+/// they are passed to (later, a metric's may have moved on).
 class Logs {
  public:
   void set(const std::string& name, Tensor value);
   void set(const std::string& name, double value);
+  void set(const std::string& name, std::function<Tensor()> value);
   bool contains(const std::string& name) const { return values_.count(name) > 0; }
   /// The value; InvalidArgument naming the keys there are when absent.
   double at(const std::string& name) const;
@@ -70,6 +73,7 @@ class Logs {
   struct Value {
     Tensor tensor;
     std::optional<double> number;
+    std::function<Tensor()> compute;
   };
   std::vector<std::string> keys_;
   mutable std::map<std::string, Value> values_;
@@ -230,7 +234,8 @@ class Model : public layers::Layer {
   /// The loss tracker and the compiled metrics (built by the first step), in log order.
   std::vector<std::shared_ptr<metrics::Mean>> metrics() const;
   void reset_metrics();
-  /// The logs of the metrics' current results ("val_" before each with `prefix`).
+  /// The logs of the metrics' results ("val_" before each with `prefix`),
+  /// computed when read.
   Logs metric_logs(const std::string& prefix = "") const;
   const std::shared_ptr<DataParallel>& distribute() const { return options_.distribute; }
   /// The History of the last fit (null before one).

@@ -1,15 +1,15 @@
-// BENCHMARKS.md's `mlp` and `cnn` models as ember layers: what the training
-// samples train and what ember-bench times.
+// BENCHMARKS.md's `mlp` and `cnn` models as Keras Sequential models: what
+// the training samples fit and what ember-bench times.
 #pragma once
 
 #include <memory>
 
-#include "nn/layers.h"
+#include "nn/model.h"
 
 namespace sample {
 
 /// Dense 784→256, ReLU, Dense 256→10 (logits).
-inline std::shared_ptr<ember::layers::Layer> mlp_model() {
+inline std::shared_ptr<ember::Sequential> mlp_model() {
   using namespace ember::layers;
   return std::make_shared<Sequential>(std::vector<std::shared_ptr<Layer>>{
       std::make_shared<Dense>(256, DenseOptions{.activation = "relu"}), std::make_shared<Dense>(10)});
@@ -17,7 +17,7 @@ inline std::shared_ptr<ember::layers::Layer> mlp_model() {
 
 /// Conv 3×3 1→32, ReLU, MaxPool 2, Conv 3×3 32→64, ReLU, MaxPool 2, Flatten,
 /// Dense 1600→128, ReLU, Dense 128→10 (logits).
-inline std::shared_ptr<ember::layers::Layer> cnn_model() {
+inline std::shared_ptr<ember::Sequential> cnn_model() {
   using namespace ember::layers;
   return std::make_shared<Sequential>(std::vector<std::shared_ptr<Layer>>{
       std::make_shared<Conv2D>(32, std::vector<int64_t>{3}, Conv2DOptions{.activation = "relu"}),
