@@ -669,12 +669,13 @@ std::string Model::summary_string(int line_length) const {
      << " Non-trainable params: " << with_commas(all - trainable) << " ("
      << memory(double(bytes_all - bytes_trainable)) << ")\n";
   if (compiled_) {
-    // The optimizer's variables: its step (and rate), and each slot made so far.
+    // The optimizer's variables, as Keras counts them: its step, a constant
+    // rate, and each slot made so far.
     std::vector<Variable> opt;
     opt.push_back(options_.optimizer->iterations());
     for (const SlotVariable& s : options_.optimizer->slot_variables()) opt.push_back(s.slot);
-    int64_t opt_bytes = 0;
-    const int64_t n = count(opt, false, &opt_bytes);
+    int64_t opt_bytes = options_.optimizer->has_schedule() ? 0 : 4;
+    const int64_t n = count(opt, false, &opt_bytes) + (options_.optimizer->has_schedule() ? 0 : 1);
     if (n > 1) os << " Optimizer params: " << with_commas(n) << " (" << memory(double(opt_bytes)) << ")\n";
   }
   return os.str();

@@ -241,6 +241,14 @@ TEST(Model, SummaryCountsMatchKeras) {
     ls >> name;
     for (int64_t v; ls >> v;) keras[name].push_back(v);
   }
+  auto commas = [](int64_t n) {
+    std::string d = std::to_string(n), s;
+    for (size_t i = 0; i < d.size(); ++i) {
+      if (i > 0 && (d.size() - i) % 3 == 0) s += ',';
+      s += d[i];
+    }
+    return s;
+  };
   auto bn = std::make_shared<Sequential>(std::vector<std::shared_ptr<layers::Layer>>{
       std::make_shared<layers::Dense>(16, layers::DenseOptions{.activation = "relu"}),
       std::make_shared<layers::BatchNormalization>(), std::make_shared<layers::Dropout>(0.25),
@@ -259,14 +267,6 @@ TEST(Model, SummaryCountsMatchKeras) {
     ASSERT_GE(want.size(), 3u);
     EXPECT_EQ(c.model->count_params(), want[0]);
     const std::string table = c.model->summary_string();
-    auto commas = [](int64_t n) {
-      std::string d = std::to_string(n), s;
-      for (size_t i = 0; i < d.size(); ++i) {
-        if (i > 0 && (d.size() - i) % 3 == 0) s += ',';
-        s += d[i];
-      }
-      return s;
-    };
     EXPECT_NE(table.find("Total params: " + commas(want[0]) + " "), std::string::npos) << table;
     EXPECT_NE(table.find("Trainable params: " + commas(want[1]) + " "), std::string::npos) << table;
     EXPECT_NE(table.find("Non-trainable params: " + commas(want[2]) + " "), std::string::npos) << table;
@@ -284,8 +284,15 @@ TEST(Model, SummaryCountsMatchKeras) {
       EXPECT_EQ(row.substr(row.size() - std::min(row.size(), count.size())), count) << row;
     }
   }
-  const std::string mlp = std::static_pointer_cast<Model>(sample::mlp_model())->summary_string();
-  EXPECT_NE(mlp.find("(Dense)"), std::string::npos) << mlp;
+  // After a step, the optimizer's variables too (its step, its rate, Adam's slots).
+  auto mlp = sample::mlp_model();
+  mlp->compile({.optimizer = std::make_shared<optimizers::Adam>(1e-3), .loss = sparse_ce()});
+  mlp->train_on_batch(zeros({2, 784}), zeros({2}, int32));
+  const std::string table = mlp->summary_string();
+  std::string optimizer_line("Optimizer params: ");
+  optimizer_line.append(commas(keras.at("mlp_adam_optimizer").at(0))).append(" ");
+  EXPECT_NE(table.find(optimizer_line), std::string::npos) << table;
+  EXPECT_NE(table.find("(Dense)"), std::string::npos) << table;
 }
 
 TEST(Model, SummaryShowsOutputShapesWithTheBatchUnknown) {
@@ -434,6 +441,36 @@ TEST(Callbacks, ModelCheckpointSavesModelsThatLoadAndTrainOn) {
   Tensor want = first->predict(x);
   Tensor got = serve->call(std::vector<Tensor>{x})[0];
   EXPECT_LE(reduce_max(abs(got - want)).item<float>(), 1e-6f);
+}
+
+// TensorFlow loads what Model::save writes: the serving function and its
+// signature give ember's outputs, and the optimizer's step is there.
+TEST(Model, TensorFlowLoadsASavedModel) {
+  std::string python = tf_python();
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
+  DeviceScope cpu(Device::cpu());
+  auto [x, y] = toy_data(24, 6, 3, 15);
+  auto model = std::make_shared<Sequential>(std::vector<std::shared_ptr<layers::Layer>>{
+      std::make_shared<layers::Dense>(8, layers::DenseOptions{.activation = "relu"}), std::make_shared<layers::Dense>(3)});
+  model->compile({.optimizer = std::make_shared<optimizers::Adam>(0.01), .loss = sparse_ce()});
+  model->fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0});
+  const std::string dir = temp_dir("model_save_tf");
+  model->save(dir + "/model");
+  Tensor probe = slice(x, {0, 0}, {5, 6});
+  Tensor out = model->predict(probe);
+  std::ofstream c(dir + "/case.txt");
+  c << "call serve\n";
+  write_case_tensor(c, "input inputs", probe);
+  write_case_tensor(c, "output 0", out);
+  c << "call signature:serving_default\n";
+  write_case_tensor(c, "input inputs", probe);
+  write_case_tensor(c, "output 0", out);
+  write_case_tensor(c, "variable optimizer.iter", model->optimizer().iterations().read_value());
+  c.close();
+  std::string log;
+  int rc = run_python(python, data_dir() + "/../tf/check_saved_model.py", dir + "/model " + dir + "/case.txt", log);
+  EXPECT_EQ(rc, 0) << log;
+  EXPECT_NE(log.find("OK 3 graph-mode 1\n"), std::string::npos) << log;
 }
 
 TEST(Model, EvaluateAndPredictCoverEveryExample) {

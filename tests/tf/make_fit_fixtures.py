@@ -16,6 +16,7 @@ the rate after the epoch, or "-"; saved: 1 when a checkpoint was written).
 
 summary.txt: Keras's parameter counts for the samples' models:
     model total trainable non_trainable layer_counts...
+and the mlp's Adam's after one step: `mlp_adam_optimizer count`.
 
     /opt/tfvenv/bin/python tests/tf/make_fit_fixtures.py tests/data/fit
 """
@@ -115,8 +116,17 @@ def summary_lines():
         non_trainable = sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
         return "%s %d %d %d %s" % (name, model.count_params(), trainable, non_trainable, " ".join(per_layer))
 
+    def optimizer_count():
+        # After one step: the step, the rate and Adam's two slots per variable.
+        model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(256, activation="relu"),
+                                  keras.layers.Dense(10)])
+        model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.train_on_batch(np.zeros((2, 784), np.float32), np.zeros((2,), np.int32))
+        return "mlp_adam_optimizer %d" % sum(int(np.prod(v.shape)) for v in model.optimizer.variables)
+
     L = keras.layers
-    return [
+    return [optimizer_count(),
         counts("mlp", [L.Dense(256, activation="relu"), L.Dense(10)], (784,)),
         counts("cnn", [L.Conv2D(32, 3, activation="relu"), L.MaxPooling2D(), L.Conv2D(64, 3, activation="relu"),
                        L.MaxPooling2D(), L.Flatten(), L.Dense(128, activation="relu"), L.Dense(10)], (28, 28, 1)),
