@@ -212,6 +212,8 @@ struct Dataset::Node {
   virtual ~Node() = default;
   virtual std::unique_ptr<Source> open() const = 0;
   virtual int64_t cardinality() const = 0;
+  // Whether a pass never ends (tf.data's INFINITE_CARDINALITY).
+  virtual bool infinite() const = 0;
   // What kind of node it is, for a saved state's fingerprint ("shuffle(slices)").
   virtual std::string describe() const = 0;
 };
@@ -332,6 +334,7 @@ struct Slices : Dataset::Node {
     return s;
   }
   int64_t cardinality() const override { return n; }
+  bool infinite() const override { return false; }
   std::string describe() const override { return detail::str_cat("slices[", n, "]"); }
 };
 
@@ -420,6 +423,7 @@ struct Shuffle : Dataset::Node {
     return s;
   }
   int64_t cardinality() const override { return input->cardinality(); }
+  bool infinite() const override { return input->infinite(); }
   std::string describe() const override { return detail::str_cat("shuffle[", buffer, "](", input->describe(), ")"); }
 };
 
@@ -469,6 +473,7 @@ struct Batch : Dataset::Node {
     if (n < 0) return n;
     return drop ? n / size : n / size + (n % size != 0);  // (n + size - 1 would overflow for huge sizes)
   }
+  bool infinite() const override { return input->infinite(); }
   std::string describe() const override { return detail::str_cat("batch[", size, drop ? ",drop" : "", "](", input->describe(), ")"); }
 };
 
@@ -488,6 +493,7 @@ struct Map : Dataset::Node {
   };
   std::unique_ptr<Source> open() const override { return open_over<It>(this); }
   int64_t cardinality() const override { return input->cardinality(); }
+  bool infinite() const override { return input->infinite(); }
   std::string describe() const override { return "map(" + input->describe() + ")"; }
 };
 
@@ -546,6 +552,7 @@ struct Repeat : Dataset::Node {
     if (n < 0 || __builtin_mul_overflow(n, count, &total)) return n == 0 ? 0 : -1;  // more than an int64 counts
     return total;
   }
+  bool infinite() const override { return input->infinite() || (count < 0 && input->cardinality() != 0); }
   std::string describe() const override { return detail::str_cat("repeat[", count, "](", input->describe(), ")"); }
 };
 
@@ -589,6 +596,7 @@ struct Take : Dataset::Node {
     if (count < 0) return n;
     return n < 0 ? count : std::min(n, count);
   }
+  bool infinite() const override { return count < 0 && input->infinite(); }
   std::string describe() const override { return detail::str_cat("take[", count, "](", input->describe(), ")"); }
 };
 
@@ -636,6 +644,7 @@ struct Shard : Dataset::Node {
     if (n < 0) return n;
     return n <= index ? 0 : (n - index - 1) / num + 1;
   }
+  bool infinite() const override { return input->infinite(); }
   std::string describe() const override { return detail::str_cat("shard[", num, ",", index, "](", input->describe(), ")"); }
 };
 
@@ -765,6 +774,7 @@ struct Prefetch : Dataset::Node {
     return s;
   }
   int64_t cardinality() const override { return input->cardinality(); }
+  bool infinite() const override { return input->infinite(); }
   std::string describe() const override { return detail::str_cat("prefetch[", buffer, "](", input->describe(), ")"); }
 };
 
@@ -859,5 +869,6 @@ std::shared_ptr<Dataset::Iterator> Dataset::make_iterator() const {
 }
 
 int64_t Dataset::cardinality() const { return node_->cardinality(); }
+bool Dataset::infinite() const { return node_->infinite(); }
 
 }  // namespace ember::data

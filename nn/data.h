@@ -97,6 +97,9 @@ class Dataset {
   Dataset shard(int64_t num_shards, int64_t index) const;
   /// Elements in one pass, where it is known without iterating (-1 otherwise).
   int64_t cardinality() const;
+  /// Whether a pass never ends (a repeat() without a count over a dataset
+  /// with elements; tf.data's infinite cardinality).
+  bool infinite() const;
 
  private:
   explicit Dataset(std::shared_ptr<const Node> node) : node_(std::move(node)) {}

@@ -406,6 +406,10 @@ std::shared_ptr<callbacks::History> Model::run_fit(const data::Dataset& batches,
   auto scope = options_.distribute ? options_.distribute->enter_scope() : nullptr;
   history_ = std::make_shared<callbacks::History>();
   CallbackList cbs = with_defaults(this, options.callbacks, history_, options.verbose, options.epochs);
+  EMBER_CHECK(!batches.infinite() || options.steps_per_epoch, InvalidArgument, "[", name(),
+              "] fit: the training data never ends (a repeat() without a count): give `steps_per_epoch`");
+  EMBER_CHECK(!validation || !validation->infinite() || options.validation_steps, InvalidArgument, "[", name(),
+              "] fit: the validation data never ends (a repeat() without a count): give `validation_steps`");
   const int64_t cardinality = batches.cardinality();
   steps_per_epoch_ = options.steps_per_epoch.value_or(cardinality);
   // One iterator over every epoch's batches where their number is known (a
@@ -516,6 +520,8 @@ Logs Model::evaluate(const Tensor& x, const Tensor& y, EvaluateOptions options, 
 
 Logs Model::evaluate(const data::Dataset& dataset, EvaluateOptions options) {
   check_compiled("evaluate");
+  EMBER_CHECK(!dataset.infinite() || options.steps, InvalidArgument, "[", name(),
+              "] evaluate: the data never ends (a repeat() without a count): give `steps`");
   return run_evaluate(dataset, options.steps, options.verbose, options.callbacks, "");
 }
 
@@ -526,6 +532,8 @@ Tensor Model::predict(const Tensor& x, PredictOptions options) {
 }
 
 Tensor Model::predict(const data::Dataset& dataset, PredictOptions options) {
+  EMBER_CHECK(!dataset.infinite() || options.steps, InvalidArgument, "[", name(),
+              "] predict: the data never ends (a repeat() without a count): give `steps`");
   CallbackList cbs = with_defaults(this, options.callbacks, nullptr, 0, 0);
   Logs logs;
   each(cbs, [&](callbacks::Callback& c) { c.on_predict_begin(logs); });

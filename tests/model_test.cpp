@@ -513,6 +513,49 @@ TEST(Fit, SampleWeightsWeighTheLoss) {
   EXPECT_NEAR(h->history.at("loss")[0], half_loss / 2, 1e-6);
 }
 
+// initial_epoch counts epochs as done; steps_per_epoch shorter than a pass
+// goes on where the last epoch stopped (one iterator over every epoch), as
+// Keras's does over a repeated dataset.
+TEST(Fit, InitialEpochAndStepsPerEpoch) {
+  DeviceScope cpu(Device::cpu());
+  auto [x, y] = toy_data(40, 4, 3, 16);
+  auto model = std::make_shared<Sequential>(std::vector<std::shared_ptr<layers::Layer>>{std::make_shared<layers::Dense>(3)});
+  auto sgd = std::make_shared<optimizers::SGD>(0.1);
+  model->compile({.optimizer = sgd, .loss = sparse_ce()});
+  auto h = model->fit(x, y, {.batch_size = 8, .epochs = 4, .verbose = 0, .initial_epoch = 2});
+  EXPECT_EQ(h->epoch, (std::vector<int>{2, 3}));
+  EXPECT_EQ(sgd->iterations().read_value().item<int64_t>(), 10);
+  // 5 batches a pass, 2 steps an epoch: the batches seen are 0 1 | 2 3 | 4 0
+  // (a train_step of one's own, run eagerly, records each batch's first row).
+  struct Recorder : Sequential {
+    using Sequential::Sequential;
+    std::vector<float> firsts;
+    void train_step(const Tensor& bx, const Tensor& by, const Tensor& w) override {
+      firsts.push_back(slice(bx, {0, 0}, {1, 1}).item<float>());
+      Sequential::train_step(bx, by, w);
+    }
+  };
+  auto ds = data::Dataset::from_tensor_slices({x, y}).batch(8);
+  auto probe = std::make_shared<Recorder>(std::vector<std::shared_ptr<layers::Layer>>{std::make_shared<layers::Dense>(3)});
+  auto counting = std::make_shared<optimizers::SGD>(0.0);
+  probe->compile({.optimizer = counting, .loss = sparse_ce(), .run_eagerly = true});
+  auto hp = probe->fit(ds, {.epochs = 3, .verbose = 0, .steps_per_epoch = 2});
+  EXPECT_EQ(counting->iterations().read_value().item<int64_t>(), 6);
+  EXPECT_EQ(hp->epoch.size(), 3u);
+  std::vector<float> want;
+  for (int64_t b : {0, 1, 2, 3, 4, 0}) want.push_back(slice(x, {b * 8, 0}, {1, 1}).item<float>());
+  EXPECT_EQ(probe->firsts, want);
+  // A dataset that never ends needs steps_per_epoch.
+  EXPECT_NE(error_of<InvalidArgument>([&] { probe->fit(ds.repeat(), {.epochs = 1, .verbose = 0}); })
+                .find("never ends (a repeat() without a count): give `steps_per_epoch`"),
+            std::string::npos);
+  auto hr = probe->fit(ds.repeat(), {.epochs = 2, .verbose = 0, .steps_per_epoch = 7});
+  EXPECT_EQ(counting->iterations().read_value().item<int64_t>(), 20);
+  EXPECT_FALSE(ds.infinite());
+  EXPECT_TRUE(ds.repeat().infinite());
+  EXPECT_FALSE(ds.repeat().take(3).infinite());
+}
+
 // ---- bad input: a clear error naming the argument, before any step --------------------------------
 
 TEST(Fit, BadInputIsAClearErrorBeforeAnyStep) {
