@@ -58,6 +58,7 @@ ProgbarLogger::ProgbarLogger(int verbose, std::FILE* out) : verbose_(verbose), o
 }
 
 void ProgbarLogger::on_train_begin(Logs&) { in_fit_ = true; }
+void ProgbarLogger::on_train_end(Logs&) { in_fit_ = false; }
 
 void ProgbarLogger::on_epoch_begin(int epoch, Logs&) {
   epoch_ = epoch;

@@ -69,6 +69,7 @@ class ProgbarLogger : public Callback {
  public:
   explicit ProgbarLogger(int verbose = 1, std::FILE* out = stdout);
   void on_train_begin(Logs& logs) override;
+  void on_train_end(Logs& logs) override;
   void on_epoch_begin(int epoch, Logs& logs) override;
   void on_train_batch_end(int64_t batch, Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;

@@ -11,7 +11,8 @@
 // by a shuffle with no seed of its own, prefetched, whose iterator the
 // checkpoint keeps).
 // fit (Model::fit with a BackupAndRestore in DIR, 5 steps an epoch, TO
-// steps in all; FROM is ignored: the backup says where to go on).
+// steps in all; FROM is ignored: the backup says where to go on), or
+// fit_epochs (the same, backed up at each epoch's end only).
 // EVERY: save a checkpoint after every step (else at the end only; fit: at
 // each epoch's end).
 #include <cstdio>
@@ -24,7 +25,7 @@ using namespace ember;
 
 int main(int argc, char** argv) {
   if (argc < 4 || argc > 6) {
-    std::fprintf(stderr, "usage: ember-resume-child DIR FROM TO [eager|traced|dataset|fit] [every]\n");
+    std::fprintf(stderr, "usage: ember-resume-child DIR FROM TO [eager|traced|dataset|fit|fit_epochs] [every]\n");
     return 2;
   }
   std::string dir = argv[1];
@@ -48,7 +49,7 @@ int main(int argc, char** argv) {
     Tensor all_x = random::stateless_normal({40, 5}, {11, 1});
     Tensor all_y = cast(random::stateless_uniform({40}, {11, 2}, 0, 3), int32);
     auto batches = data::Dataset::from_tensor_slices({all_x, all_y}).shuffle(40).batch(8).repeat().prefetch(2).make_iterator();
-    if (mode == "fit") {
+    if (mode == "fit" || mode == "fit_epochs") {
       // The same model and data, trained by fit: a BackupAndRestore every
       // step (or epoch) puts a killed run back where it was.
       model->compile({.optimizer = opt,
@@ -59,7 +60,8 @@ int main(int argc, char** argv) {
                                 {.batch_size = 8,
                                  .epochs = static_cast<int>(to / 5),
                                  .verbose = 0,
-                                 .callbacks = {std::make_shared<callbacks::BackupAndRestore>(dir, every ? 1 : 0)}});
+                                 .callbacks = {std::make_shared<callbacks::BackupAndRestore>(
+                                     dir, mode == "fit" && every ? 1 : 0)}});
       std::printf("iterations %lld\n", static_cast<long long>(opt->iterations().read_value().item<int64_t>()));
       // The last epoch's logs: the metrics' totals came through the kills too.
       for (const auto& [name, values] : history->history) std::printf("%s %.9g\n", name.c_str(), values.back());
