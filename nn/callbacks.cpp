@@ -3,10 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <regex>
 
 #include "core/error.h"
 #include "core/ops.h"
@@ -283,15 +283,30 @@ void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
 
 std::string ModelCheckpoint::path_for(int epoch, const Logs& logs) const {
   // "{epoch}", "{epoch:02d}", "{name}", "{name:.4f}": Python's format fields.
-  static const std::regex field(R"(\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\})");
   std::string out;
-  auto begin = std::sregex_iterator(filepath_.begin(), filepath_.end(), field);
   size_t last = 0;
-  for (auto it = begin; it != std::sregex_iterator(); ++it) {
-    const std::smatch& m = *it;
-    out += filepath_.substr(last, static_cast<size_t>(m.position(0)) - last);
-    last = static_cast<size_t>(m.position(0) + m.length(0));
-    const std::string key = m[1], spec = m[2];
+  for (size_t open = filepath_.find('{'); open != std::string::npos; open = filepath_.find('{', last)) {
+    const size_t close = filepath_.find('}', open);
+    if (close == std::string::npos) break;
+    const std::string field = filepath_.substr(open + 1, close - open - 1);
+    const size_t colon = field.find(':');
+    const std::string key = field.substr(0, colon);
+    const std::string spec = colon == std::string::npos ? "" : field.substr(colon + 1);
+    const bool identifier = !key.empty() && !std::isdigit(static_cast<unsigned char>(key[0])) &&
+                            std::all_of(key.begin(), key.end(), [](char ch) {
+                              return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+                            });
+    out += filepath_.substr(last, open - last);
+    last = close + 1;
+    if (!identifier) {  // not a field: kept as written
+      out += filepath_.substr(open, close + 1 - open);
+      continue;
+    }
+    // A Python format spec ("02d", ".4f"): flags, width, precision and the type, nothing else.
+    EMBER_CHECK(spec.find_first_not_of("0123456789.+- #dfge") == std::string::npos &&
+                    spec.find_first_of("dfge") >= (spec.empty() ? 0 : spec.size() - 1),
+                InvalidArgument, "[callbacks::ModelCheckpoint] the filepath '", filepath_, "' formats '", key,
+                "' as '", spec, "': a spec is flags, width, precision and one of d, f, g, e");
     char buf[128];
     if (key == "epoch") {
       std::string f = "%" + (spec.empty() ? std::string("d") : spec);

@@ -473,6 +473,21 @@ TEST(Model, TensorFlowLoadsASavedModel) {
   EXPECT_NE(log.find("OK 3 graph-mode 1\n"), std::string::npos) << log;
 }
 
+TEST(Callbacks, ModelCheckpointFillsPythonFormatFields) {
+  callbacks::ModelCheckpoint a("/tmp/run/w-{epoch:02d}-{val_loss:.3f}-{epoch}");
+  Logs logs;
+  logs.set("val_loss", 0.123456);
+  EXPECT_EQ(a.path_for(2, logs), "/tmp/run/w-03-0.123-3");
+  callbacks::ModelCheckpoint b("/tmp/run/{not a field}/{loss}");
+  EXPECT_NE(error_of<InvalidArgument>([&] { b.path_for(0, logs); }).find("names 'loss', which the logs do not hold"),
+            std::string::npos);
+  logs.set("loss", 2.0);
+  EXPECT_EQ(b.path_for(0, logs), "/tmp/run/{not a field}/2");
+  callbacks::ModelCheckpoint c("/tmp/{loss:%n}");
+  EXPECT_NE(error_of<InvalidArgument>([&] { c.path_for(0, logs); }).find("a spec is flags, width, precision"),
+            std::string::npos);
+}
+
 TEST(Model, EvaluateAndPredictCoverEveryExample) {
   DeviceScope cpu(Device::cpu());
   auto [x, y] = toy_data(50, 4, 3, 11);
