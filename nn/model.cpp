@@ -222,41 +222,40 @@ void Model::check_element(const char* api, const data::Element& e, bool labelled
                 i == 1 ? "y" : "sample_weight", " has ", e[i].dim(0), " rows, its x ", e[0].dim(0));
 }
 
+namespace {
+// Runs `step` on a batch: eagerly, or through the traced function kept in
+// `plain` or `weighted` (made on first use) for its structure.
+template <typename Step>
+void run_step(const data::Element& e, bool eagerly, const char* name, Step step,
+              std::function<void(const Tensor&, const Tensor&)>& plain,
+              std::function<void(const Tensor&, const Tensor&, const Tensor&)>& weighted) {
+  if (eagerly) {
+    step(e[0], e[1], part(e, 2));
+  } else if (e.size() == 2) {
+    if (!plain) plain = function([step](Tensor x, Tensor y) { step(x, y, Tensor()); }, {.name = name});
+    plain(e[0], e[1]);
+  } else {
+    if (!weighted) weighted = function([step](Tensor x, Tensor y, Tensor w) { step(x, y, w); }, {.name = name});
+    weighted(e[0], e[1], e[2]);
+  }
+}
+}  // namespace
+
 void Model::run_train_step(const data::Element& e) {
   last_batch_size_ = e[0].dim(0);
-  if (options_.run_eagerly) {
-    train_step(e[0], e[1], part(e, 2));
-    return;
-  }
   if (!steps_) steps_ = std::make_shared<Steps>();
-  if (e.size() == 2) {
-    if (!steps_->train)
-      steps_->train = function([this](Tensor x, Tensor y) { train_step(x, y, Tensor()); }, {.name = "train_step"});
-    steps_->train(e[0], e[1]);
-  } else {
-    if (!steps_->train_weighted)
-      steps_->train_weighted =
-          function([this](Tensor x, Tensor y, Tensor w) { train_step(x, y, w); }, {.name = "train_step"});
-    steps_->train_weighted(e[0], e[1], e[2]);
-  }
+  run_step(
+      e, options_.run_eagerly, "train_step",
+      [this](const Tensor& x, const Tensor& y, const Tensor& w) { train_step(x, y, w); }, steps_->train,
+      steps_->train_weighted);
 }
 
 void Model::run_test_step(const data::Element& e) {
-  if (options_.run_eagerly) {
-    test_step(e[0], e[1], part(e, 2));
-    return;
-  }
   if (!steps_) steps_ = std::make_shared<Steps>();
-  if (e.size() == 2) {
-    if (!steps_->test)
-      steps_->test = function([this](Tensor x, Tensor y) { test_step(x, y, Tensor()); }, {.name = "test_step"});
-    steps_->test(e[0], e[1]);
-  } else {
-    if (!steps_->test_weighted)
-      steps_->test_weighted =
-          function([this](Tensor x, Tensor y, Tensor w) { test_step(x, y, w); }, {.name = "test_step"});
-    steps_->test_weighted(e[0], e[1], e[2]);
-  }
+  run_step(
+      e, options_.run_eagerly, "test_step",
+      [this](const Tensor& x, const Tensor& y, const Tensor& w) { test_step(x, y, w); }, steps_->test,
+      steps_->test_weighted);
 }
 
 // ---- Model: fit, evaluate, predict ---------------------------------------------------------

@@ -23,6 +23,15 @@
 
 using namespace ember;
 
+// "name hexbytes": a variable's exact value.
+void print_bytes(const Variable& v) {
+  Tensor t = v.read_value().to(Device::cpu());
+  std::printf("%s ", v.name().c_str());
+  const auto* p = static_cast<const unsigned char*>(t.raw_data());
+  for (size_t i = 0; i < t.nbytes(); ++i) std::printf("%02x", p[i]);
+  std::printf("\n");
+}
+
 int main(int argc, char** argv) {
   if (argc < 4 || argc > 6) {
     std::fprintf(stderr, "usage: ember-resume-child DIR FROM TO [eager|traced|dataset|fit|fit_epochs] [every]\n");
@@ -65,13 +74,7 @@ int main(int argc, char** argv) {
       std::printf("iterations %lld\n", static_cast<long long>(opt->iterations().read_value().item<int64_t>()));
       // The last epoch's logs: the metrics' totals came through the kills too.
       for (const auto& [name, values] : history->history) std::printf("%s %.9g\n", name.c_str(), values.back());
-      for (const Variable& v : model->variables()) {
-        Tensor t = v.read_value().to(Device::cpu());
-        std::printf("%s ", v.name().c_str());
-        const auto* p = static_cast<const unsigned char*>(t.raw_data());
-        for (size_t i = 0; i < t.nbytes(); ++i) std::printf("%02x", p[i]);
-        std::printf("\n");
-      }
+      for (const Variable& v : model->variables()) print_bytes(v);
       return 0;
     }
     CheckpointRoots roots{{"model", model}, {"optimizer", opt}};
@@ -117,20 +120,8 @@ int main(int argc, char** argv) {
     if (done > 0) status.assert_consumed();
     if (!every) manager.save();
     std::printf("iterations %lld\n", static_cast<long long>(opt->iterations().read_value().item<int64_t>()));
-    for (const Variable& v : model->variables()) {
-      Tensor t = v.read_value().to(Device::cpu());
-      std::printf("%s ", v.name().c_str());
-      const auto* p = static_cast<const unsigned char*>(t.raw_data());
-      for (size_t i = 0; i < t.nbytes(); ++i) std::printf("%02x", p[i]);
-      std::printf("\n");
-    }
-    for (const SlotVariable& s : opt->slot_variables()) {
-      Tensor t = s.slot.read_value();
-      std::printf("%s ", s.slot.name().c_str());
-      const auto* p = static_cast<const unsigned char*>(t.raw_data());
-      for (size_t i = 0; i < t.nbytes(); ++i) std::printf("%02x", p[i]);
-      std::printf("\n");
-    }
+    for (const Variable& v : model->variables()) print_bytes(v);
+    for (const SlotVariable& s : opt->slot_variables()) print_bytes(s.slot);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ember-resume-child: %s\n", e.what());
     return 1;
