@@ -485,9 +485,12 @@ void BackupAndRestore::on_train_begin(Logs&) {
   // totals, the data iterator and where fit is.
   epoch_ = Variable(constant(int64_t{0}), {.name = "epoch", .trainable = false});
   step_ = Variable(constant(int64_t{0}), {.name = "step", .trainable = false});
+  // The model's input: its dtype, rank and dimensions (the batch's -1).
+  input_spec_ = Variable(constant(std::vector<int64_t>(kSpecSize, 0)), {.name = "input_spec", .trainable = false});
   auto state = std::make_shared<AutoTrackable>();
   state->track("epoch", epoch_);
   state->track("step", step_);
+  state->track("input_spec", input_spec_);
   auto metrics = std::make_shared<AutoTrackable>();
   for (const auto& metric : m.metrics()) metrics->track(metric->name(), metric);
   CheckpointRoots roots{{"model", m.shared_from_this()}, {"fit", state}, {"metrics", metrics}};
@@ -506,6 +509,18 @@ void BackupAndRestore::on_train_begin(Logs&) {
   const int64_t s = step_.read_value().item<int64_t>();
   m.resume_at(e, s);
   resumed_at_ = std::pair{e, s};
+  // The restored values of the layers and the optimizer's slots wait for
+  // those variables to be made. A fit resumed where no step will make them
+  // (at its last epoch's end, or at an epoch's end before callbacks that
+  // read the weights) builds the model from the backed-up input now.
+  const std::vector<int64_t> spec = input_spec_.read_value().to(Device::cpu()).to_vector<int64_t>();
+  const int64_t rank = spec[1];
+  if (!m.built() && rank >= 1 && rank + 2 <= kSpecSize) {
+    std::vector<int64_t> dims(spec.begin() + 2, spec.begin() + 2 + rank);
+    dims[0] = 1;
+    m.predict_on_batch(zeros(TensorShape(dims), static_cast<DType>(spec[0])));
+    m.optimizer().build(m.trainable_variables());
+  }
 }
 
 void BackupAndRestore::backup(int epoch, int64_t step) {
@@ -516,6 +531,14 @@ void BackupAndRestore::backup(int epoch, int64_t step) {
   if (!stepped_) return;
   epoch_.assign(constant(int64_t{epoch}, epoch_.device()));
   step_.assign(constant(step, step_.device()));
+  Model& m = model();
+  if (m.input_shape() && m.input_shape()->rank_known() && m.input_shape()->rank() + 2 <= kSpecSize) {
+    std::vector<int64_t> spec(kSpecSize, 0);
+    spec[0] = static_cast<int64_t>(m.input_dtype());
+    spec[1] = m.input_shape()->rank();
+    for (int64_t i = 0; i < spec[1]; ++i) spec[static_cast<size_t>(2 + i)] = i == 0 ? -1 : m.input_shape()->dim(i);
+    input_spec_.assign(constant(spec, input_spec_.device()));
+  }
   if (model().distribute()) {
     model().distribute()->save(*manager_);
   } else {

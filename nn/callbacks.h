@@ -291,7 +291,8 @@ class BackupAndRestore : public Callback {
   bool stepped_ = false;  // a step ran in this fit
   std::unique_ptr<Checkpoint> ckpt_;
   std::unique_ptr<CheckpointManager> manager_;
-  Variable epoch_, step_;
+  static constexpr int64_t kSpecSize = 10;  // dtype, rank, up to 8 dimensions
+  Variable epoch_, step_, input_spec_;
   std::shared_ptr<Trackable> root_;
   std::optional<std::pair<int, int64_t>> resumed_at_;
 };

@@ -341,6 +341,7 @@ std::shared_ptr<callbacks::History> Model::fit(const Tensor& x, const Tensor& y,
   EMBER_CHECK(options.batch_size > 0, InvalidArgument, "[", name(), "] fit: `batch_size` must be positive, got ",
               options.batch_size);
   const int64_t n = x.dim(0);
+  EMBER_CHECK(n > 0, InvalidArgument, "[", name(), "] fit: the training data has no examples (`x` has 0 rows)");
   std::optional<data::Dataset> validation;
   if (options.validation_split > 0) {
     EMBER_CHECK(options.validation_data.empty(), InvalidArgument, "[", name(),
@@ -410,6 +411,8 @@ std::shared_ptr<callbacks::History> Model::run_fit(const data::Dataset& batches,
   EMBER_CHECK(!validation || !validation->infinite() || options.validation_steps, InvalidArgument, "[", name(),
               "] fit: the validation data never ends (a repeat() without a count): give `validation_steps`");
   const int64_t cardinality = batches.cardinality();
+  EMBER_CHECK(cardinality != 0, InvalidArgument, "[", name(), "] fit: the training data has no batches",
+              options_.distribute ? " (under a strategy, fewer examples than one global batch)" : "");
   steps_per_epoch_ = options.steps_per_epoch.value_or(cardinality);
   // One iterator over every epoch's batches where their number is known (a
   // BackupAndRestore checkpoint holds where it is); one pass per epoch otherwise.

@@ -473,6 +473,39 @@ TEST(Model, TensorFlowLoadsASavedModel) {
   EXPECT_NE(log.find("OK 3 graph-mode 1\n"), std::string::npos) << log;
 }
 
+// A backup left after the last epoch (delete_checkpoint false, or a run
+// killed before deleting it): a new fit finds nothing to train, and its
+// model, made afresh, still takes the backed-up weights and optimizer.
+TEST(Callbacks, BackupAndRestoreAfterTheLastEpochRestoresAnUnbuiltModel) {
+  DeviceScope cpu(Device::cpu());
+  auto [x, y] = toy_data(32, 5, 3, 17);
+  const std::string dir = temp_dir("backup_done");
+  auto make = [] {
+    auto m = std::make_shared<Sequential>(std::vector<std::shared_ptr<layers::Layer>>{
+        std::make_shared<layers::Dense>(8, layers::DenseOptions{.activation = "relu"}), std::make_shared<layers::Dense>(3)});
+    m->compile({.optimizer = std::make_shared<optimizers::Adam>(0.01), .loss = sparse_ce()});
+    return m;
+  };
+  auto first = make();
+  first->fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0,
+                    .callbacks = {std::make_shared<callbacks::BackupAndRestore>(dir + "/b", 0, false)}});
+  auto again = make();
+  auto backup = std::make_shared<callbacks::BackupAndRestore>(dir + "/b", 0, false);
+  auto h = again->fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0, .callbacks = {backup}});
+  ASSERT_TRUE(backup->resumed_at().has_value());
+  EXPECT_EQ(*backup->resumed_at(), (std::pair<int, int64_t>{2, 0}));
+  EXPECT_TRUE(h->epoch.empty());
+  ASSERT_TRUE(again->built());
+  EXPECT_EQ(max_abs_diff(again->variables(), first->variables()), 0.0);
+  EXPECT_EQ(again->optimizer().iterations().read_value().item<int64_t>(), 8);
+  EXPECT_EQ(again->optimizer().slot_variables().size(), first->optimizer().slot_variables().size());
+  for (size_t i = 0; i < first->optimizer().slot_variables().size(); ++i)
+    EXPECT_EQ(reduce_max(abs(again->optimizer().slot_variables()[i].slot.read_value() -
+                             first->optimizer().slot_variables()[i].slot.read_value()))
+                  .item<float>(),
+              0.0f);
+}
+
 TEST(Callbacks, ModelCheckpointFillsPythonFormatFields) {
   callbacks::ModelCheckpoint a("/tmp/run/w-{epoch:02d}-{val_loss:.3f}-{epoch}");
   Logs logs;
@@ -607,6 +640,13 @@ TEST(Fit, BadInputIsAClearErrorBeforeAnyStep) {
   EXPECT_NE(error_of<InvalidArgument>([&] {
               model->fit(data::Dataset::from_tensor_slices({x, y}).batch(4), {.verbose = 0, .validation_split = 0.2});
             }).find("`validation_split` needs tensors"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([&] { model->fit(slice(x, {0, 0}, {0, 4}), slice(y, {0}, {0}), {.verbose = 0}); })
+                .find("the training data has no examples"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([&] {
+              model->fit(data::Dataset::from_tensor_slices({x, y}).take(0).batch(4), {.verbose = 0});
+            }).find("the training data has no batches"),
             std::string::npos);
   EXPECT_EQ(sgd->iterations().read_value().item<int64_t>(), 0);  // no step ran
 }

@@ -72,8 +72,11 @@ int main(int argc, char** argv) {
                                  .callbacks = {std::make_shared<callbacks::BackupAndRestore>(
                                      dir, mode == "fit" && every ? 1 : 0)}});
       std::printf("iterations %lld\n", static_cast<long long>(opt->iterations().read_value().item<int64_t>()));
-      // The last epoch's logs: the metrics' totals came through the kills too.
-      for (const auto& [name, values] : history->history) std::printf("%s %.9g\n", name.c_str(), values.back());
+      // The last epoch's results: the metrics' totals came through the kills
+      // too (a run resumed after its last epoch has no History of its own).
+      (void)history;
+      for (const auto& metric : model->metrics())
+        std::printf("%s %.9g\n", metric->name().c_str(), metric->result().item<float>());
       for (const Variable& v : model->variables()) print_bytes(v);
       return 0;
     }
