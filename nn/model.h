@@ -8,7 +8,7 @@
 //                   .loss = std::make_shared<losses::SparseCategoricalCrossentropy>(
 //                       losses::LossOptions{.from_logits = true}),
 //                   .metrics = {"accuracy"}});
-//   History h = model->fit(x, y, {.batch_size = 128, .epochs = 3, .validation_split = 0.1});
+//   auto history = model->fit(x, y, {.batch_size = 128, .epochs = 3, .validation_split = 0.1});
 //   Logs test = model->evaluate(x_test, y_test);
 //
 // A step is Keras's: the forward pass in training mode, the compiled loss,
