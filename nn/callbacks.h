@@ -293,7 +293,6 @@ class BackupAndRestore : public Callback {
   std::unique_ptr<CheckpointManager> manager_;
   static constexpr int64_t kSpecSize = 10;  // dtype, rank, up to 8 dimensions
   Variable epoch_, step_, input_spec_;
-  std::shared_ptr<Trackable> root_;
   std::optional<std::pair<int, int64_t>> resumed_at_;
 };
 
