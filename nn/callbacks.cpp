@@ -26,6 +26,11 @@ namespace {
 bool writes(const Model& m) { return !m.distribute() || m.distribute()->is_chief(); }
 }  // namespace
 
+bool improves(double value, std::optional<double> reference, bool greater, double min_delta) {
+  if (!reference) return true;
+  return greater ? value - min_delta > *reference : value + min_delta < *reference;
+}
+
 bool maximises(const std::string& monitor, Mode mode, const Model* model) {
   if (mode != Mode::Auto) return mode == Mode::Max;
   std::string name = monitor.rfind("val_", 0) == 0 ? monitor.substr(4) : monitor;
@@ -149,10 +154,6 @@ EarlyStopping::EarlyStopping(EarlyStoppingOptions options) : o_(std::move(option
   o_.min_delta = std::abs(o_.min_delta);
 }
 
-bool EarlyStopping::improved(double value, double reference) const {
-  return greater_ ? value - o_.min_delta > reference : value + o_.min_delta < reference;
-}
-
 void EarlyStopping::on_train_begin(Logs&) {
   wait_ = 0;
   stopped_epoch_ = 0;
@@ -179,12 +180,12 @@ void EarlyStopping::on_epoch_end(int epoch, Logs& logs) {
     best_epoch_ = epoch;
   }
   ++wait_;
-  if (!best_ || improved(*current, *best_)) {
+  if (improves(*current, best_, greater_, o_.min_delta)) {
     best_ = current;
     best_epoch_ = epoch;
     if (o_.restore_best_weights) snapshot();
     // The count restarts only when the value beats the baseline as well.
-    if (!o_.baseline || improved(*current, *o_.baseline)) wait_ = 0;
+    if (improves(*current, o_.baseline, greater_, o_.min_delta)) wait_ = 0;
     return;
   }
   if (wait_ >= o_.patience && epoch > 0) {
@@ -234,8 +235,7 @@ void ReduceLROnPlateau::on_epoch_end(int epoch, Logs& logs) {
     --cooldown_counter_;
     wait_ = 0;
   }
-  const bool improved = !best_ || (greater_ ? *current - o_.min_delta > *best_ : *current + o_.min_delta < *best_);
-  if (improved) {
+  if (improves(*current, best_, greater_, o_.min_delta)) {
     best_ = current;
     wait_ = 0;
   } else if (cooldown_counter_ <= 0) {
@@ -333,7 +333,7 @@ void ModelCheckpoint::save(int epoch, Logs& logs) {
     if (!current) {
       std::fprintf(stderr, "[callbacks::ModelCheckpoint] can save the best model only with '%s' available\n",
                    o_.monitor.c_str());
-    } else if (!best_ || (greater_ ? *current > *best_ : *current < *best_)) {
+    } else if (improves(*current, best_, greater_, 0)) {
       if (o_.verbose > 0 && writes(model()))
         std::printf("\nEpoch %d: %s improved from %s to %.5f, saving model to %s\n", epoch + 1, o_.monitor.c_str(),
                     best_ ? std::to_string(*best_).c_str() : "None", *current, path.c_str());

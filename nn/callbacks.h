@@ -138,7 +138,6 @@ class EarlyStopping : public Callback {
   std::optional<double> best() const { return best_; }
 
  private:
-  bool improved(double value, double reference) const;
   EarlyStoppingOptions o_;
   bool greater_ = false;
   int wait_ = 0, stopped_epoch_ = 0, best_epoch_ = 0;
@@ -321,5 +320,8 @@ class LambdaCallback : public Callback {
 /// `model` goes the way it says (accuracies up, errors down);
 /// InvalidArgument for anything else.
 bool maximises(const std::string& monitor, Mode mode, const Model* model = nullptr);
+/// Keras's MonitorCallback._is_improvement: no reference yet, or `value`
+/// beyond it by more than `min_delta` in the monitored direction.
+bool improves(double value, std::optional<double> reference, bool greater, double min_delta);
 
 }  // namespace ember::callbacks
