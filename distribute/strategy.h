@@ -53,7 +53,7 @@ class MultiWorkerMirroredStrategy : public DataParallel {
   explicit MultiWorkerMirroredStrategy(StrategyOptions options = {});
 
   /// The number of ranks, and this one.
-  int num_replicas_in_sync() const override;
+  int num_replicas_in_sync() const;
   int rank() const;
   bool is_chief() const override { return rank() == 0; }
 
@@ -74,7 +74,7 @@ class MultiWorkerMirroredStrategy : public DataParallel {
   std::shared_ptr<void> enter_scope() const override { return std::make_shared<Scope>(); }
 
   /// Rank 0's values in every rank's variables (a model made outside the scope).
-  void broadcast_variables(const std::vector<Variable>& variables) const override;
+  void broadcast_variables(const std::vector<Variable>& variables) const;
 
   /// This rank's part of each global batch: `examples` (unbatched; shuffle
   /// them first, with one seed on every rank) sharded by rank and batched by

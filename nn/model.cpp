@@ -135,6 +135,14 @@ void Model::reset_metrics() {
   for (const auto& m : metrics()) m->reset_state();
 }
 
+Logs Model::results(const std::string& prefix) const {
+  Logs logs;
+  for (const auto& m : metrics())
+    logs.set(prefix + m->name(),
+             options_.distribute ? options_.distribute->reduce(*m).item<float>() : m->result().item<float>());
+  return logs;
+}
+
 Logs Model::metric_logs(const std::string& prefix) const {
   Logs logs;
   for (const auto& m : metrics())
@@ -467,11 +475,8 @@ std::shared_ptr<callbacks::History> Model::run_fit(const data::Dataset& batches,
       }
     }
     if (ran_out && step_ == 0) break;
-    // The epoch's results (every replica's), then validation's.
-    epoch_logs = Logs();
-    for (const auto& m : metrics())
-      epoch_logs.set(m->name(), options_.distribute ? options_.distribute->reduce(*m) : m->result());
-    for (const auto& k : epoch_logs.keys()) epoch_logs.at(k);  // read now: validation resets the metrics
+    // The epoch's results (read now: validation resets the metrics), then validation's.
+    epoch_logs = results();
     if (validation && (epoch + 1) % options.validation_freq == 0) {
       Logs v = run_evaluate(*validation, options.validation_steps, 0, {}, "val_");
       for (const auto& k : v.keys()) epoch_logs.set(k, v.at(k));
@@ -502,10 +507,7 @@ Logs Model::run_evaluate(const data::Dataset& batches, std::optional<int64_t> st
     each(cbs, [&](callbacks::Callback& c) { c.on_test_batch_end(step, after); });
   }
   EMBER_CHECK(step > 0, InvalidArgument, "[", name(), "] evaluate: the data yields no batch");
-  Logs out;
-  for (const auto& m : metrics())
-    out.set(prefix + m->name(), options_.distribute ? options_.distribute->reduce(*m) : m->result());
-  for (const auto& k : out.keys()) out.at(k);
+  Logs out = results(prefix);
   each(cbs, [&](callbacks::Callback& c) { c.on_test_end(out); });
   for (const auto& cb : cbs) cb->set_model(nullptr);
   return out;
@@ -564,9 +566,7 @@ Logs Model::train_on_batch(const Tensor& x, const Tensor& y, const Tensor& sampl
   check_tensors(name(), "train_on_batch", e);
   if (reset) reset_metrics();
   run_train_step(e);
-  Logs logs = metric_logs();
-  for (const auto& k : logs.keys()) logs.at(k);
-  return logs;
+  return results();
 }
 
 Logs Model::test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample_weight, bool reset) {
@@ -575,9 +575,7 @@ Logs Model::test_on_batch(const Tensor& x, const Tensor& y, const Tensor& sample
   check_tensors(name(), "test_on_batch", e);
   if (reset) reset_metrics();
   run_test_step(e);
-  Logs logs = metric_logs();
-  for (const auto& k : logs.keys()) logs.at(k);
-  return logs;
+  return results();
 }
 
 // ---- Model: summary ----------------------------------------------------------------------------

@@ -84,7 +84,6 @@ class Logs {
 class DataParallel {
  public:
   virtual ~DataParallel() = default;
-  virtual int num_replicas_in_sync() const = 0;
   virtual bool is_chief() const = 0;
   /// This replica's part of each global batch of `examples` (unbatched).
   virtual data::Dataset distribute_dataset(const data::Dataset& examples, int64_t global_batch,
@@ -94,8 +93,6 @@ class DataParallel {
                                        const std::vector<Variable>& variables) const = 0;
   /// A mean over every replica's values (a collective: every replica calls it).
   virtual Tensor reduce(const metrics::Mean& metric) const = 0;
-  /// Rank 0's values in every replica's variables.
-  virtual void broadcast_variables(const std::vector<Variable>& variables) const = 0;
   /// Saves on the chief while the others wait; every replica returns the path.
   virtual std::string save(CheckpointManager& manager) const = 0;
   /// Every replica's flag, or-ed (a collective): a stop decided on one stops all.
@@ -235,8 +232,11 @@ class Model : public layers::Layer {
   std::vector<std::shared_ptr<metrics::Mean>> metrics() const;
   void reset_metrics();
   /// The logs of the metrics' results ("val_" before each with `prefix`),
-  /// computed when read.
+  /// computed when read (this replica's own).
   Logs metric_logs(const std::string& prefix = "") const;
+  /// The metrics' results read now, over every replica under a strategy
+  /// (a collective: every replica calls it).
+  Logs results(const std::string& prefix = "") const;
   const std::shared_ptr<DataParallel>& distribute() const { return options_.distribute; }
   /// The History of the last fit (null before one).
   const std::shared_ptr<callbacks::History>& history() const { return history_; }
