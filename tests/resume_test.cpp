@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -61,7 +62,12 @@ TEST_P(Resume, ARunResumedInANewProcessEqualsOneStraightThrough) {
 void killed_at_random_instants(const std::string& mode) {
   auto base = base_dir(std::string("killed_") + mode);
   const std::string steps = mode.rfind("fit", 0) == 0 ? "150" : "24";  // fit: 30 epochs of 5 steps
+  const auto t0 = std::chrono::steady_clock::now();
   std::string straight = run((base / "straight").string() + " 0 " + steps + " " + mode + " every");
+  // How long a whole run takes here: the kills fall inside it (a fixed
+  // delay let a fast machine finish the run before the first kill).
+  const int whole_ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
   ASSERT_NE(straight.find("iterations " + steps), std::string::npos) << straight;
   std::mt19937 rng(std::hash<std::string>{}(mode));
   const std::string dir = (base / "killed").string();
@@ -81,9 +87,10 @@ void killed_at_random_instants(const std::string& mode) {
       _exit(127);
     }
     close(pipefd[1]);
-    // Let it run a random while (a few steps at most), then kill it; the
+    // Let it run a random part of a whole run's time, then kill it; the
     // later attempts run longer, so the run ends.
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 150 + 10 * attempt)(rng)));
+    const int longest = std::max(10, whole_ms * (7 + attempt) / 10);
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, longest)(rng)));
     bool killed = ::kill(pid, SIGKILL) == 0;
     out.clear();
     char buf[4096];
