@@ -548,10 +548,20 @@ struct LogicalOr {
 
 // ---- random: TensorFlow's distributions on Philox words --------------------------------
 
-// The arithmetic of TensorFlow's random_distributions.h, with log, sin and cos
-// from core/exact_math.h and correctly rounded basic operations, so the CPU
-// and CUDA kernels draw the same bits (TensorFlow's own CPU build uses
-// glibc's logf/sincosf, which can differ from these in the last bit).
+// The arithmetic of TensorFlow's random_distributions.h, operation by
+// operation, so that each device draws TensorFlow's bits for that device.
+
+/// The log and sincos TensorFlow's Box-Muller calls on each device: the C
+/// library's on the CPU (glibc's, where TensorFlow's CPU kernels take them)
+/// and CUDA's math library in device code (TensorFlow's GPU kernels). Each is
+/// TensorFlow's draw on its device; the two devices may differ in the last bit,
+/// as TensorFlow's do.
+namespace math {
+EMBER_HOST_DEVICE inline float logf(float x) { return ::logf(x); }
+EMBER_HOST_DEVICE inline double log(double x) { return ::log(x); }
+EMBER_HOST_DEVICE inline void sincosf(float x, float& s, float& c) { ::sincosf(x, &s, &c); }
+EMBER_HOST_DEVICE inline void sincos(double x, double& s, double& c) { ::sincos(x, &s, &c); }
+}  // namespace math
 
 /// Two standard normals from two words (float32; BoxMullerFloat). The angle
 /// is 2·M_PI·u in double, rounded to float, as TensorFlow's expression does.
@@ -561,14 +571,11 @@ EMBER_HOST_DEVICE inline void box_muller(uint32_t x0, uint32_t x1, float& n0, fl
   if (u1 < eps) u1 = eps;
   auto v1 = static_cast<float>(
       exact::mul(6.283185307179586, static_cast<double>(philox::uniform_float(x1))));
-  // log, sin and cos in double, rounded: correctly rounded floats but in
-  // rare cases, as glibc's logf and sincosf (which TensorFlow calls) are.
-  auto lg = static_cast<float>(exact::log(static_cast<double>(u1)));
-  float r = exact::sqrt(exact::mul(-2.0f, lg));
-  double sd, cd;
-  exact::sincos(static_cast<double>(v1), sd, cd);
-  n0 = exact::mul(static_cast<float>(sd), r);
-  n1 = exact::mul(static_cast<float>(cd), r);
+  float r = exact::sqrt(exact::mul(-2.0f, math::logf(u1)));
+  float s, c;
+  math::sincosf(v1, s, c);
+  n0 = exact::mul(s, r);
+  n1 = exact::mul(c, r);
 }
 /// Two standard normals from four words (float64; BoxMullerDouble).
 EMBER_HOST_DEVICE inline void box_muller(uint32_t x0, uint32_t x1, uint32_t x2, uint32_t x3,
@@ -577,9 +584,9 @@ EMBER_HOST_DEVICE inline void box_muller(uint32_t x0, uint32_t x1, uint32_t x2, 
   double u1 = philox::uniform_double(x0, x1);
   if (u1 < eps) u1 = eps;
   double v1 = exact::mul(6.283185307179586, philox::uniform_double(x2, x3));
-  double r = exact::sqrt(exact::mul(-2.0, exact::log(u1)));
+  double r = exact::sqrt(exact::mul(-2.0, math::log(u1)));
   double s, c;
-  exact::sincos(v1, s, c);
+  math::sincos(v1, s, c);
   n0 = exact::mul(s, r);
   n1 = exact::mul(c, r);
 }

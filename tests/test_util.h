@@ -111,6 +111,17 @@ struct TfCase {
 /// Every case of tests/data/`file`, by name.
 const std::map<std::string, TfCase>& tf_fixtures(const std::string& file);
 
+/// |got - want| in units in the last place of `want` as a float32
+/// (`is_float`) or a float64.
+double ulp_distance(double got, double want, bool is_float);
+
+/// Checks a random draw against fixture `name` of tests/data/tf_random.txt,
+/// which TensorFlow's CPU kernels drew. On the CPU every bit must match (ember
+/// calls the C library's log and sincos, as TensorFlow's CPU kernels do); on a
+/// GPU, whose normals use CUDA's math library as TensorFlow's GPU kernels do,
+/// elements may be `gpu_ulps` off (0 for uniforms).
+void expect_tf_draw(const std::string& name, const Tensor& got, double gpu_ulps);
+
 /// Checks `got` against fixture `name` of tests/data/`file`: same shape and
 /// dtype, every element within `max_ulps` units in the last place, and (for
 /// 100 elements or more) at least the given fraction bit-exact.
