@@ -14,6 +14,9 @@
 
 #include "core/context.h"
 #include "core/error.h"
+#include "core/logging.h"
+#include "core/op.h"
+#include "core/op_names.h"
 #include "serialization/bundle.h"
 #include "serialization/file_ops.h"
 #include "serialization/checkpoint_internal.h"
@@ -172,6 +175,37 @@ void write_snapshot(const std::string& path, const Snapshot& snap) {
   writer.finish();
 }
 
+// Checkpoint::write called while a function is traced: the trace gets a
+// StatefulPartitionedCall of this body, which writes the checkpoint each
+// time the function runs, with the values the objects hold at that point of
+// the run (tf.function's SaveV2 node, which reads the variables there).
+// Stateful, so the executor keeps it after the ops traced before it and
+// before those traced after; it has no inputs or outputs.
+class TracedWrite final : public FunctionBody {
+ public:
+  TracedWrite(Checkpoint checkpoint, std::string path)
+      : checkpoint_(std::move(checkpoint)), path_(std::move(path)), name_("Checkpoint.write('" + path_ + "')") {}
+  const std::string& name() const override { return name_; }
+  std::vector<Tensor> call(std::span<const Tensor>) const override {
+    Checkpoint c = checkpoint_;  // (write is not const; copies share the objects and the writer)
+    c.write(path_);
+    return {};
+  }
+  std::vector<OutputSpec> input_specs() const override { return {}; }
+  std::vector<OutputSpec> output_specs() const override { return {}; }
+  bool stateful() const override { return true; }
+  std::shared_ptr<const FunctionBody> gradient(std::span<const Tensor>) const override {
+    throw Internal(detail::str_cat("[", name_, "] has no inputs to differentiate"));
+  }
+
+ private:
+  Checkpoint checkpoint_;
+  std::string path_;
+  std::string name_;
+};
+
+bool tracing() { return context().tracer != nullptr; }
+
 }  // namespace
 
 // ---- Checkpoint ---------------------------------------------------------------------------------
@@ -226,6 +260,15 @@ Variable Checkpoint::save_counter() {
 }
 
 std::string Checkpoint::write(const std::string& path, const CheckpointOptions& options) {
+  if (tracing()) {
+    if (options.enable_async)
+      EMBER_LOG_WARN(
+          "Saving async checkpoint in graph mode is currently not supported; switching to regular sync "
+          "checkpoint instead.");
+    execute(op_def(op_name::StatefulPartitionedCall), std::span<const Tensor>{},
+            {{"f", FunctionRef(std::make_shared<TracedWrite>(*this, path))}});
+    return path;
+  }
   return write_then(path, options, nullptr);
 }
 
@@ -247,6 +290,11 @@ std::string Checkpoint::write_then(const std::string& path, const CheckpointOpti
 std::string Checkpoint::save(const std::string& prefix, const CheckpointOptions& options) {
   EMBER_CHECK(!one_object_, FailedPrecondition,
               "[Checkpoint] save: a checkpoint of one object (of_object) has no save counter; use write");
+  EMBER_CHECK(!tracing(), Unimplemented,
+              "Calling tf.train.Checkpoint.save() from a function is not supported, as save() modifies saving "
+              "metadata in ways not supported by TensorFlow Operations. Consider using tf.train.Checkpoint.write(), "
+              "a lower-level API which does not update metadata. tf.train.latest_checkpoint and related APIs will "
+              "not see this checkpoint.");
   async_->sync();
   detail::remove_temporaries(files::dirname(prefix), fs::path(prefix).filename().string());
   Variable counter = save_counter();

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "checkpoint_state.pb.h"
+#include "core/context.h"
 #include "core/error.h"
 #include "serialization/checkpoint.h"
 #include "serialization/file_ops.h"
@@ -187,6 +188,10 @@ std::string CheckpointManager::save(std::optional<int64_t> checkpoint_number, bo
 
 std::string CheckpointManager::save(std::optional<int64_t> checkpoint_number, bool check_interval,
                                     const CheckpointOptions& options) {
+  EMBER_CHECK(context().tracer == nullptr, Unimplemented,
+              "[CheckpointManager] save inside a traced function is not supported, as it numbers checkpoints and "
+              "deletes old ones outside TensorFlow Operations; consider Checkpoint::write, which a traced function "
+              "may call");
   std::optional<int64_t> step;
   if (options_.step_counter) step = options_.step_counter->read_value().to(Device::cpu()).item<int64_t>();
   if (options_.checkpoint_interval && check_interval && last_checkpoint_step_ &&

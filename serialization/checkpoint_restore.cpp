@@ -351,6 +351,11 @@ const RestoreStatus& RestoreStatus::assert_nontrivial_match() const {
 
 
 RestoreStatus Checkpoint::restore_impl(const std::string& path, bool make_save_counter) {
+  // (TensorFlow's restore and read fail inside a tf.function too, with a TypeError.)
+  EMBER_CHECK(context().tracer == nullptr, Unimplemented, "[Checkpoint] ",
+              make_save_counter ? "restore" : "read",
+              " inside a traced function is not supported: restore before calling the function (values wait "
+              "for variables the function creates)");
   async_->sync();  // (a checkpoint being written in the background is complete first)
   auto state = std::make_shared<RestoreState>();
   state->path = path;

@@ -404,6 +404,128 @@ TEST(CheckpointTest, RestoreOnCreationHoldsForVariablesMadeWhileTracing) {
   fs::remove_all(dir);
 }
 
+// Checkpoint::write inside a traced function (tf.function's SaveV2 node):
+// nothing is written while tracing; each run of the trace writes the values
+// the objects hold at that point of the run; a training step that checkpoints
+// itself resumes exactly. save, a manager's save and restore are refused
+// there, save with TensorFlow's text (TensorFlow 2.21 raises for all three).
+TEST(CheckpointTest, ATracedFunctionWritesACheckpointEachTimeItRuns) {
+  std::string dir = temp_dir("traced_write");
+  Variable v(constant({1.f, 2.f}), {.name = "v"});
+  Variable w(constant(int64_t{3}), {.name = "w"});
+  Checkpoint ckpt({{"v", trackable_of(v)}, {"w", trackable_of(w)}});
+  const std::string path = dir + "/in_function";
+  auto step = function([&](Tensor x) {
+    v.assign_add(x);
+    EXPECT_EQ(ckpt.write(path), path);
+    v.assign_add(x);
+    return v.read_value();
+  });
+  step.get_concrete_function(TensorSpec({2}, float32));
+  EXPECT_FALSE(fs::exists(path + ".index")) << "written while tracing";
+
+  auto written = [&] {
+    Variable rv(constant({0.f, 0.f})), rw(constant(int64_t{0}));
+    Checkpoint({{"v", trackable_of(rv)}, {"w", trackable_of(rw)}}).read(path).assert_consumed();
+    return std::make_pair(rv.read_value().to_vector<float>(), rw.read_value().item<int64_t>());
+  };
+  EXPECT_EQ(step(constant({1.f, 1.f})).to_vector<float>(), (std::vector<float>{3, 4}));
+  EXPECT_EQ(written(), std::make_pair(std::vector<float>{2, 3}, int64_t{3}));
+  w.assign(constant(int64_t{7}));
+  EXPECT_EQ(step(constant({10.f, 10.f})).to_vector<float>(), (std::vector<float>{23, 24}));
+  EXPECT_EQ(written(), std::make_pair(std::vector<float>{13, 14}, int64_t{7}));
+  EXPECT_EQ(step.tracing_count(), 1);
+  bundle::Reader reader(path);
+  EXPECT_FALSE(reader.contains("save_counter/.ATTRIBUTES/VARIABLE_VALUE"));  // write makes no counter
+
+  // No TensorFlow form yet: a SavedModel of it is refused, naming the write, and leaves nothing.
+  auto holder = std::make_shared<Module>("holder");
+  holder->track("v", v);
+  holder->track("step", step);
+  try {
+    saved_model::save(holder, dir + "/model");
+    ADD_FAILURE() << "saved";
+  } catch (const Unimplemented& e) {
+    EXPECT_NE(std::string(e.what()).find("Checkpoint.write('" + path + "')"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir + "/model"));
+
+  // Asynchronous writes inside a trace are synchronous, as in TensorFlow.
+  auto async_step = function([&] { ckpt.write(dir + "/async", {.enable_async = true}); });
+  async_step();
+  EXPECT_TRUE(fs::exists(dir + "/async.index"));
+
+  auto refused = [](const std::function<void()>& body, const std::string& text) {
+    auto f = function(body);
+    try {
+      f();
+      ADD_FAILURE() << "no error; wanted " << text;
+    } catch (const Unimplemented& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  };
+  refused([&] { ckpt.save(dir + "/saved"); },
+          "Calling tf.train.Checkpoint.save() from a function is not supported, as save() modifies saving "
+          "metadata in ways not supported by TensorFlow Operations. Consider using tf.train.Checkpoint.write()");
+  CheckpointManager manager(ckpt, dir + "/managed", 2);
+  refused([&] { manager.save(); }, "[CheckpointManager] save inside a traced function is not supported");
+  refused([&] { ckpt.restore(path); }, "[Checkpoint] restore inside a traced function is not supported");
+  refused([&] { ckpt.read(path); }, "[Checkpoint] read inside a traced function is not supported");
+  EXPECT_FALSE(fs::exists(dir + "/saved-1.index"));
+  EXPECT_EQ(latest_checkpoint(dir + "/managed"), "");
+  fs::remove_all(dir);
+}
+
+// A traced training step that checkpoints the model and optimizer after its
+// update: the checkpoint of the Nth call restores into fresh objects whose
+// next step equals the uninterrupted run's, and TensorFlow restores it.
+TEST(CheckpointTest, ATracedTrainingStepThatCheckpointsItselfResumesExactly) {
+  std::string dir = temp_dir("traced_step_write");
+  const std::string path = dir + "/step";
+  Tensor x = constant({{1.f, -2.f}, {0.5f, 3.f}});
+  auto make = [] {
+    return std::make_pair(std::make_shared<layers::Dense>(
+                              3, layers::DenseOptions{.kernel_initializer = std::make_shared<initializers::GlorotUniform>(5),
+                                                      .name = "dense"}),
+                          std::make_shared<optimizers::Adam>(0.1));
+  };
+  auto [m1, o1] = make();
+  Checkpoint ckpt({{"model", m1}, {"optimizer", o1}});
+  auto step1 = function([&, m1 = m1, o1 = o1](Tensor in) {
+    GradientTape tape;
+    Tensor loss = reduce_sum(square((*m1)(in)));
+    auto vars = m1->trainable_variables();
+    o1->apply(tape.gradient(loss, vars), vars);
+    ckpt.write(path);
+    return loss;
+  });
+  for (int i = 0; i < 5; ++i) step1(x);  // the checkpoint holds the state after five steps
+
+  auto [m2, o2] = make();
+  m2->build(TensorShape{2, 2});
+  Checkpoint({{"model", m2}, {"optimizer", o2}}).restore(path);
+  auto step2 = function([m2 = m2, o2 = o2](Tensor in) {
+    GradientTape tape;
+    Tensor loss = reduce_sum(square((*m2)(in)));
+    auto vars = m2->trainable_variables();
+    o2->apply(tape.gradient(loss, vars), vars);
+    return loss;
+  });
+  Tensor resumed = step2(x);  // (Adam's slots are made, and restored, here)
+  Tensor sixth = step1(x);    // now the checkpoint holds six steps
+  EXPECT_EQ(resumed.item<float>(), sixth.item<float>());
+  EXPECT_EQ(m2->kernel.read_value().to_vector<float>(), m1->kernel.read_value().to_vector<float>());
+  EXPECT_EQ(o2->iterations().read_value().item<int64_t>(), 6);
+
+  std::string python = tf_python();
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
+  std::string text;
+  int rc = run_python(python, data_dir() + "/../tf/check_traced_write.py", path + " 6", text);
+  EXPECT_EQ(rc, 0) << text;
+  EXPECT_NE(text.find("OK 6"), std::string::npos) << text;
+  fs::remove_all(dir);
+}
+
 // One object reachable by two paths: creating it under either path consumes
 // it (TensorFlow counts pending restorations per object, not per path).
 TEST(CheckpointTest, RestoreOnCreationCountsObjectsNotPaths) {
