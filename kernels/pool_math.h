@@ -3,15 +3,22 @@
 // threads write one element) an input element's gradient. Max pooling sends
 // a window's gradient to its first maximum in scan order, as TensorFlow's
 // CPU kernel; padding is never a maximum, and the average counts only
-// elements inside the input.
+// elements inside the input. The 16-bit floats are compared and summed in
+// float32 and each result rounded once.
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
+#include "core/half.h"
 #include "core/host_device.h"
 #include "core/ops/conv_util.h"
 
 namespace ember::pool {
+
+/// The type T is compared and summed in: float for the 16-bit floats.
+template <typename T>
+using Acc = std::conditional_t<std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>, float, T>;
 
 struct Geometry {
   int64_t n, h, w, c;   // input
@@ -48,11 +55,11 @@ EMBER_HOST_DEVICE int64_t argmax_of(const Geometry& g, const T* in, int64_t b, i
                                     int64_t x, int64_t ch) {
   Span s = span(g, y, x);
   int64_t best = -1;
-  T m = T(0);
+  Acc<T> m = 0;
   for (int64_t i = s.h0; i < s.h1; ++i)
     for (int64_t j = s.w0; j < s.w1; ++j) {
       int64_t off = ((b * g.h + i) * g.w + j) * g.c + ch;
-      T v = in[off];
+      auto v = static_cast<Acc<T>>(in[off]);
       // NaN wins (as TensorFlow propagates it); otherwise strictly greater.
       if (best < 0 || v > m || (v != v && m == m)) {
         m = v;
@@ -75,11 +82,11 @@ template <typename T>
 EMBER_HOST_DEVICE T avg_at(const Geometry& g, const T* in, int64_t o) {
   int64_t ch = o % g.c, x = (o / g.c) % g.ow, y = (o / (g.c * g.ow)) % g.oh, b = o / (g.c * g.ow * g.oh);
   Span s = span(g, y, x);
-  T sum = T(0);
+  Acc<T> sum = 0;
   for (int64_t i = s.h0; i < s.h1; ++i)
-    for (int64_t j = s.w0; j < s.w1; ++j) sum += in[((b * g.h + i) * g.w + j) * g.c + ch];
+    for (int64_t j = s.w0; j < s.w1; ++j) sum += static_cast<Acc<T>>(in[((b * g.h + i) * g.w + j) * g.c + ch]);
   int64_t count = (s.h1 - s.h0) * (s.w1 - s.w0);
-  return count > 0 ? sum / T(count) : T(0);
+  return T(count > 0 ? sum / static_cast<Acc<T>>(count) : Acc<T>(0));
 }
 
 // The outputs whose windows contain input row i: y in [first, last].
@@ -99,11 +106,11 @@ EMBER_HOST_DEVICE T max_grad_at(const Geometry& g, const T* in, const T* grad, i
   int64_t y0, y1, x0, x1;
   windows_over(i, g.pad_top, g.kh, g.sh, g.oh, y0, y1);
   windows_over(j, g.pad_left, g.kw, g.sw, g.ow, x0, x1);
-  T sum = T(0);
+  Acc<T> sum = 0;
   for (int64_t y = y0; y <= y1; ++y)
     for (int64_t x = x0; x <= x1; ++x)
-      if (argmax_of(g, in, b, y, x, ch) == e) sum += grad[((b * g.oh + y) * g.ow + x) * g.c + ch];
-  return sum;
+      if (argmax_of(g, in, b, y, x, ch) == e) sum += static_cast<Acc<T>>(grad[((b * g.oh + y) * g.ow + x) * g.c + ch]);
+  return T(sum);
 }
 
 /// Gradient of input element `e` of an average pool.
@@ -113,14 +120,14 @@ EMBER_HOST_DEVICE T avg_grad_at(const Geometry& g, const T* grad, int64_t e) {
   int64_t y0, y1, x0, x1;
   windows_over(i, g.pad_top, g.kh, g.sh, g.oh, y0, y1);
   windows_over(j, g.pad_left, g.kw, g.sw, g.ow, x0, x1);
-  T sum = T(0);
+  Acc<T> sum = 0;
   for (int64_t y = y0; y <= y1; ++y)
     for (int64_t x = x0; x <= x1; ++x) {
       Span s = span(g, y, x);
       int64_t count = (s.h1 - s.h0) * (s.w1 - s.w0);
-      sum += grad[((b * g.oh + y) * g.ow + x) * g.c + ch] / T(count);
+      sum += static_cast<Acc<T>>(grad[((b * g.oh + y) * g.ow + x) * g.c + ch]) / static_cast<Acc<T>>(count);
     }
-  return sum;
+  return T(sum);
 }
 
 }  // namespace ember::pool

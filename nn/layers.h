@@ -62,8 +62,7 @@ class Layer : public Module {
   DType compute_dtype() const { return policy_.compute_dtype(); }
   /// `x` as the layer takes it (the autocast operator() applies).
   Tensor autocast(const Tensor& x) const;
-  /// Normalisation statistics stay in float32 (as in Keras), and ember's
-  /// convolution and pooling kernels take no 16-bit floats: a layer that
+  /// Normalisation statistics stay in float32 (as in Keras): a layer that
   /// says so gets a 16-bit input in float32 (and `read` its variables in
   /// float32) and its result cast back.
   virtual bool computes_in_float32() const { return false; }
@@ -130,8 +129,6 @@ class Conv2D : public Layer {
  protected:
   void build_variables(const TensorShape& input_shape) override;
   Tensor call(const Tensor& x, bool training) override;
-  // (ember's convolution and pooling kernels take no 16-bit floats yet)
-  bool computes_in_float32() const override { return true; }
 
  private:
   int64_t filters_;
@@ -151,8 +148,6 @@ class DepthwiseConv2D : public Layer {
  protected:
   void build_variables(const TensorShape& input_shape) override;
   Tensor call(const Tensor& x, bool training) override;
-  // (ember's convolution and pooling kernels take no 16-bit floats yet)
-  bool computes_in_float32() const override { return true; }
 
  private:
   std::vector<int64_t> kernel_size_;
@@ -169,8 +164,6 @@ class MaxPool2D : public Layer {
 
  protected:
   Tensor call(const Tensor& x, bool training) override;
-  // (ember's convolution and pooling kernels take no 16-bit floats yet)
-  bool computes_in_float32() const override { return true; }
 
  private:
   std::vector<int64_t> pool_, strides_;
@@ -183,8 +176,6 @@ class AveragePooling2D : public Layer {
 
  protected:
   Tensor call(const Tensor& x, bool training) override;
-  // (ember's convolution and pooling kernels take no 16-bit floats yet)
-  bool computes_in_float32() const override { return true; }
 
  private:
   std::vector<int64_t> pool_, strides_;

@@ -774,9 +774,12 @@ void convolutions(std::vector<OpCase>& cases) {
              return std::vector<Tensor>{g[0], g[1], g[2]};
            },
        .tol = 16});
-  // The convolutions, pooling and batch normalisation take float32 and
-  // float64 only (16-bit floats are refused with an InvalidArgument).
-  for (size_t i = first; i < cases.size(); ++i) cases[i].dtypes = kF32F64;
+  // Batch normalisation takes float32 and float64 only (16-bit floats are
+  // refused with an InvalidArgument; Keras normalises them in float32).
+  // Convolutions and pooling take every floating dtype.
+  for (size_t i = first; i < cases.size(); ++i)
+    if (cases[i].op == op_name::FusedBatchNormV3 || cases[i].op == op_name::FusedBatchNormGradV3)
+      cases[i].dtypes = kF32F64;
 }
 
 // Attention on [batch 1, heads 2, seq_q 3, head_dim 4] queries over 5 keys

@@ -14,8 +14,7 @@ namespace ember {
 namespace {
 
 void require_conv_float(const InferContext& c, const Tensor& t, const char* what) {
-  if (t.dtype() != float32 && t.dtype() != float64)
-    c.fail(what, " must be float32 or float64, got ", dtype_name(t.dtype()));
+  if (!is_floating(t.dtype())) c.fail(what, " must be a floating dtype, got ", dtype_name(t.dtype()));
 }
 
 // `s` as the rank-4 shape it must be (one of unknown rank: four unknown dimensions).

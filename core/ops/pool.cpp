@@ -25,8 +25,7 @@ TensorShape pooled(const InferContext& c, const TensorShape& input) {
 }
 
 void require_pool_float(const InferContext& c, const Tensor& t, const char* what) {
-  if (t.dtype() != float32 && t.dtype() != float64)
-    c.fail(what, " must be float32 or float64, got ", dtype_name(t.dtype()));
+  if (!is_floating(t.dtype())) c.fail(what, " must be a floating dtype, got ", dtype_name(t.dtype()));
 }
 
 void infer_pool(InferContext& c) {

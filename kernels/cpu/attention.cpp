@@ -28,6 +28,7 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
+#include "kernels/cpu/widen.h"
 
 namespace ember::cpu {
 namespace {
@@ -230,42 +231,6 @@ void attention_backward(const Dims& d, const C* q, const C* k, const C* v, const
     }
   });
 }
-
-// `t` as the accumulation type C: its own data, or a widened copy kept in `keep`.
-template <typename C>
-const C* widened(const Tensor& t, Tensor& keep) {
-  if (t.dtype() == dtype_of<C>::value) return t.data<const C>();
-  keep = cast(t, dtype_of<C>::value);
-  return keep.data<const C>();
-}
-
-// Writes C values into `out` (of dtype T), rounding 16-bit floats once.
-template <typename T, typename C>
-void narrow_into(const C* src, Tensor& out) {
-  T* dst = out.data<T>();
-  parallel_for(out.num_elements(), kParallelGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) dst[i] = T(src[i]);
-  });
-}
-
-// Where a kernel writes output `t` in C: the output itself, or a scratch
-// tensor that narrow_into copies over.
-template <typename T, typename C>
-struct Staged {
-  Tensor& out;
-  Tensor scratch;
-  explicit Staged(Tensor& o) : out(o) {
-    if constexpr (!std::is_same_v<T, C>)
-      scratch = Tensor::empty(o.shape(), dtype_of<C>::value, o.device());
-  }
-  C* data() {
-    if constexpr (std::is_same_v<T, C>) return out.data<C>();
-    return scratch.data<C>();
-  }
-  void finish() {
-    if constexpr (!std::is_same_v<T, C>) narrow_into<T, C>(scratch.data<const C>(), out);
-  }
-};
 
 template <typename T>
 void attention_typed(KernelContext& c) {

@@ -1,6 +1,10 @@
 // Convolutions on the CPU: float32 through oneDNN (the library TensorFlow
-// and PyTorch use on x86), with the primitives cached per shape; float64
-// (which oneDNN does not compute) by direct loops. TensorFlow's HWIO filter
+// and PyTorch use on x86), with the primitives cached per shape and dtype;
+// bfloat16 and float16 through oneDNN's 16-bit primitives (16-bit operands,
+// float32 accumulation, one rounding: AVX512-BF16, AVX512-FP16 or AMX where
+// the processor has them), or widened to float32 and rounded once where
+// oneDNN has only its reference kernel for them; float64 (which oneDNN does
+// not compute) by direct loops. TensorFlow's HWIO filter
 // is oneDNN's `hwio` (a depthwise filter [kh, kw, c, m] its grouped
 // `hwigo`); activations stay NHWC, and oneDNN picks the filter layout it
 // computes fastest in, reordered to and from TensorFlow's.
@@ -16,6 +20,7 @@
 #include "core/op_names.h"
 #include "core/ops/conv_util.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/widen.h"
 
 namespace ember::cpu {
 namespace {
@@ -85,7 +90,7 @@ void direct(const Conv& p, Pass pass, const T* x, const T* f, const T* y, T* out
         }
 }
 
-// ---- float32: oneDNN ---------------------------------------------------------------------------
+// ---- float32 and the 16-bit floats: oneDNN -----------------------------------------------------
 
 dnnl::engine& engine() {
   static dnnl::engine e(dnnl::engine::kind::cpu, 0);
@@ -97,24 +102,22 @@ struct Descs {
   memory::dims strides, dilates, pad_l, pad_r;
 };
 
-Descs descs(const Conv& p) {
+memory::desc weights_desc(const Conv& p, memory::data_type dt, tag t) {
+  return p.depthwise ? memory::desc({p.in_c, p.multiplier, 1, p.g.kh, p.g.kw}, dt, t == tag::any ? tag::any : tag::hwigo)
+                     : memory::desc({p.out_c, p.in_c, p.g.kh, p.g.kw}, dt, t);
+}
+
+Descs descs(const Conv& p, memory::data_type dt) {
   const Window2D& g = p.g;
   Descs d;
-  d.src = memory::desc({g.n, g.c, g.h, g.w}, memory::data_type::f32, tag::nhwc);
-  d.dst = memory::desc({g.n, p.out_c, g.oh, g.ow}, memory::data_type::f32, tag::nhwc);
-  d.weights_user = p.depthwise
-                       ? memory::desc({p.in_c, p.multiplier, 1, g.kh, g.kw}, memory::data_type::f32, tag::hwigo)
-                       : memory::desc({p.out_c, p.in_c, g.kh, g.kw}, memory::data_type::f32, tag::hwio);
+  d.src = memory::desc({g.n, g.c, g.h, g.w}, dt, tag::nhwc);
+  d.dst = memory::desc({g.n, p.out_c, g.oh, g.ow}, dt, tag::nhwc);
+  d.weights_user = weights_desc(p, dt, tag::hwio);
   d.strides = {g.sh, g.sw};
   d.dilates = {g.dh - 1, g.dw - 1};
   d.pad_l = {g.pad_top, g.pad_left};
   d.pad_r = {g.pad_bottom, g.pad_right};
   return d;
-}
-
-memory::desc any_weights(const Conv& p) {
-  return p.depthwise ? memory::desc({p.in_c, p.multiplier, 1, p.g.kh, p.g.kw}, memory::data_type::f32, tag::any)
-                     : memory::desc({p.out_c, p.in_c, p.g.kh, p.g.kw}, memory::data_type::f32, tag::any);
 }
 
 // A pass's primitive and what it needs, built once per problem.
@@ -124,57 +127,71 @@ struct Prepared {
   dnnl::primitive prim;
 };
 
-std::string key_of(const Conv& p, Pass pass) {
+std::string key_of(const Conv& p, Pass pass, memory::data_type dt) {
   const Window2D& g = p.g;
   std::ostringstream k;
-  k << int(pass) << ' ' << p.depthwise << ' ' << g.n << ' ' << g.h << ' ' << g.w << ' ' << g.c << ' '
-    << g.kh << ' ' << g.kw << ' ' << p.out_c << ' ' << g.sh << ' ' << g.sw << ' ' << g.dh << ' '
-    << g.dw << ' ' << g.pad_top << ' ' << g.pad_bottom << ' ' << g.pad_left << ' ' << g.pad_right;
+  k << int(pass) << ' ' << int(dt) << ' ' << p.depthwise << ' ' << g.n << ' ' << g.h << ' ' << g.w << ' ' << g.c
+    << ' ' << g.kh << ' ' << g.kw << ' ' << p.out_c << ' ' << g.sh << ' ' << g.sw << ' ' << g.dh << ' ' << g.dw
+    << ' ' << g.pad_top << ' ' << g.pad_bottom << ' ' << g.pad_left << ' ' << g.pad_right;
   return k.str();
 }
 
-std::shared_ptr<const Prepared> prepare(const Conv& p, Pass pass) {
+// The pass's primitive for data type `dt`; null for a 16-bit type where
+// oneDNN has only its reference kernel on this processor (far slower than
+// widening to float32's JIT kernel).
+std::shared_ptr<const Prepared> prepare(const Conv& p, Pass pass, memory::data_type dt) {
   static std::mutex mu;
   static std::map<std::string, std::shared_ptr<const Prepared>> cache;
-  std::string key = key_of(p, pass);
+  std::string key = key_of(p, pass, dt);
   {
     std::lock_guard<std::mutex> lock(mu);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
   }
   auto out = std::make_shared<Prepared>();
-  out->d = descs(p);
+  out->d = descs(p, dt);
   const Descs& d = out->d;
+  const memory::desc any = weights_desc(p, dt, tag::any);
+  auto fast = [&](const auto& pd) {
+    return dt == memory::data_type::f32 || std::string(pd.impl_info_str()).find("ref") == std::string::npos;
+  };
   using namespace dnnl;
-  convolution_forward::desc fd(prop_kind::forward_training, algorithm::convolution_direct, d.src,
-                               any_weights(p), d.dst, d.strides, d.dilates, d.pad_l, d.pad_r);
-  convolution_forward::primitive_desc fpd(fd, engine());
-  if (pass == Pass::Forward) {
-    out->weights = fpd.weights_desc();
-    out->prim = convolution_forward(fpd);
-  } else if (pass == Pass::BackpropInput) {
-    convolution_backward_data::desc bd(algorithm::convolution_direct, d.src, any_weights(p), d.dst,
-                                       d.strides, d.dilates, d.pad_l, d.pad_r);
-    convolution_backward_data::primitive_desc bpd(bd, engine(), fpd);
-    out->weights = bpd.weights_desc();
-    out->prim = convolution_backward_data(bpd);
-  } else {
-    convolution_backward_weights::desc wd(algorithm::convolution_direct, d.src, any_weights(p),
-                                          d.dst, d.strides, d.dilates, d.pad_l, d.pad_r);
-    convolution_backward_weights::primitive_desc wpd(wd, engine(), fpd);
-    out->weights = wpd.diff_weights_desc();
-    out->prim = convolution_backward_weights(wpd);
+  try {
+    convolution_forward::desc fd(prop_kind::forward_training, algorithm::convolution_direct, d.src, any, d.dst,
+                                 d.strides, d.dilates, d.pad_l, d.pad_r);
+    convolution_forward::primitive_desc fpd(fd, engine());
+    if (pass == Pass::Forward) {
+      out->weights = fpd.weights_desc();
+      if (fast(fpd)) out->prim = convolution_forward(fpd);
+    } else if (pass == Pass::BackpropInput) {
+      convolution_backward_data::desc bd(algorithm::convolution_direct, d.src, any, d.dst, d.strides, d.dilates,
+                                         d.pad_l, d.pad_r);
+      convolution_backward_data::primitive_desc bpd(bd, engine(), fpd);
+      out->weights = bpd.weights_desc();
+      if (fast(bpd)) out->prim = convolution_backward_data(bpd);
+    } else {
+      convolution_backward_weights::desc wd(algorithm::convolution_direct, d.src, any, d.dst, d.strides,
+                                            d.dilates, d.pad_l, d.pad_r);
+      convolution_backward_weights::primitive_desc wpd(wd, engine(), fpd);
+      out->weights = wpd.diff_weights_desc();
+      if (fast(wpd)) out->prim = convolution_backward_weights(wpd);
+    }
+  } catch (const dnnl::error&) {
+    if (dt == memory::data_type::f32) throw;
   }
+  std::shared_ptr<const Prepared> kept = out->prim ? std::move(out) : nullptr;
   std::lock_guard<std::mutex> lock(mu);
-  return cache.emplace(key, std::move(out)).first->second;
+  return cache.emplace(key, std::move(kept)).first->second;
 }
 
-void run_onednn(const Conv& p, Pass pass, const float* x, const float* f, const float* y, float* out) {
-  auto prep = prepare(p, pass);
+// Runs the pass on buffers of data type `dt`; false where oneDNN has no fast
+// kernel for it here.
+bool run_onednn(const Conv& p, Pass pass, memory::data_type dt, const void* x, const void* f, const void* y,
+                void* out) {
+  auto prep = prepare(p, pass, dt);
+  if (!prep) return false;
   const Descs& d = prep->d;
   dnnl::stream s(engine());
-  auto mem = [&](const memory::desc& md, const float* ptr) {
-    return memory(md, engine(), const_cast<float*>(ptr));
-  };
+  auto mem = [&](const memory::desc& md, const void* ptr) { return memory(md, engine(), const_cast<void*>(ptr)); };
   memory user_w = mem(d.weights_user, pass == Pass::BackpropFilter ? out : f);
   memory w = user_w;
   bool reorder = prep->weights != d.weights_user;
@@ -192,6 +209,21 @@ void run_onednn(const Conv& p, Pass pass, const float* x, const float* f, const 
     if (reorder) dnnl::reorder(w, user_w).execute(s, w, user_w);
   }
   s.wait();
+  return true;
+}
+
+// A 16-bit pass: oneDNN's own kernel, or the inputs widened to float32, the
+// float32 primitive, and the output rounded once.
+template <typename T>
+void run_16bit(const Conv& p, Pass pass, memory::data_type dt, const Tensor* x, const Tensor* f, const Tensor* y,
+               Tensor& out) {
+  auto raw = [](const Tensor* t) -> const void* { return t ? t->raw_data() : nullptr; };
+  if (run_onednn(p, pass, dt, raw(x), raw(f), raw(y), out.raw_data())) return;
+  Tensor kx, kf, ky;
+  auto wide = [](const Tensor* t, Tensor& keep) -> const void* { return t ? widened<float>(*t, keep) : nullptr; };
+  Staged<T, float> staged(out);
+  run_onednn(p, pass, memory::data_type::f32, wide(x, kx), wide(f, kf), wide(y, ky), staged.data());
+  staged.finish();
 }
 
 // inputs: Forward (x, f); BackpropInput (f, dy); BackpropFilter (x, dy).
@@ -206,20 +238,26 @@ void conv_kernel(KernelContext& c) {
                                                       : out.shape();
   Conv p = describe(c, input, filter, kDepthwise);
   if (out.num_elements() == 0) return;
-  const void* x = kPass == Pass::BackpropInput ? nullptr : a.raw_data();
-  const void* f = kPass == Pass::Forward ? b.raw_data() : kPass == Pass::BackpropInput ? a.raw_data() : nullptr;
-  const void* y = kPass == Pass::Forward ? nullptr : b.raw_data();
+  const Tensor* x = kPass == Pass::BackpropInput ? nullptr : &a;
+  const Tensor* f = kPass == Pass::Forward ? &b : kPass == Pass::BackpropInput ? &a : nullptr;
+  const Tensor* y = kPass == Pass::Forward ? nullptr : &b;
   if (p.g.n == 0 || p.g.oh == 0 || p.g.ow == 0 || p.in_c == 0) {
     std::memset(out.raw_data(), 0, out.nbytes());  // nothing contributes
     return;
   }
+  auto raw = [](const Tensor* t) -> const void* { return t ? t->raw_data() : nullptr; };
   switch (out.dtype()) {
     case float32:
-      return run_onednn(p, kPass, static_cast<const float*>(x), static_cast<const float*>(f),
-                        static_cast<const float*>(y), out.data<float>());
-    case float64:
-      return direct(p, kPass, static_cast<const double*>(x), static_cast<const double*>(f),
-                    static_cast<const double*>(y), out.data<double>());
+      run_onednn(p, kPass, memory::data_type::f32, raw(x), raw(f), raw(y), out.raw_data());
+      return;
+    case bfloat16:
+      return run_16bit<bfloat16_t>(p, kPass, memory::data_type::bf16, x, f, y, out);
+    case float16:
+      return run_16bit<float16_t>(p, kPass, memory::data_type::f16, x, f, y, out);
+    case float64: {
+      auto typed = [](const Tensor* t) { return t ? t->data<const double>() : nullptr; };
+      return direct(p, kPass, typed(x), typed(f), typed(y), out.data<double>());
+    }
     default:
       unsupported_dtype(c, out.dtype());
   }

@@ -19,6 +19,7 @@
 #include "core/ops.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/widen.h"
 #include "kernels/matmul_batch.h"
 
 namespace ember::cpu {
@@ -49,13 +50,9 @@ void matmul_typed(const Tensor& a, const Tensor& b, Tensor& out, bool ta, bool t
 
 template <typename H>
 void matmul_half(const Tensor& a, const Tensor& b, Tensor& out, bool ta, bool tb) {
-  Tensor out32 = Tensor::empty(out.shape(), float32, out.device());
-  matmul_typed<float>(cast(a, float32), cast(b, float32), out32, ta, tb);
-  const float* src = out32.data<const float>();
-  H* dst = out.data<H>();
-  parallel_for(out.num_elements(), kParallelGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) dst[i] = H(src[i]);
-  });
+  Staged<H, float> staged(out);
+  matmul_typed<float>(cast(a, float32), cast(b, float32), staged.scratch, ta, tb);
+  staged.finish();
 }
 
 // ---- bfloat16: oneDNN's matmul primitive -------------------------------------------------------

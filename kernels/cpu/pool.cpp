@@ -3,7 +3,8 @@
 // the loops vectorise). Max pooling's gradient goes to each window's first
 // maximum in scan order (kernels/pool_math.h's rule, which the CUDA kernels
 // apply element by element); it scatters within one image, so images are
-// split across threads and no two threads write one element.
+// split across threads and no two threads write one element. The 16-bit
+// floats are pooled in float32 and rounded once.
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "core/op_names.h"
 #include "core/ops/conv_util.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/widen.h"
 #include "kernels/pool_math.h"
 
 namespace ember::cpu {
@@ -122,16 +124,23 @@ void avg_pool_grad(const pool::Geometry& g, const T* grad, T* dx) {
   });
 }
 
+// The 16-bit floats are pooled in float32 (widened once, each output
+// rounded once: a gradient that sums overlapping windows rounds only the sum).
 template <bool kMax>
 void pool_kernel(KernelContext& c) {
   const Tensor& x = c.inputs[0];
   pool::Geometry g = pool::geometry(c, x.shape());
   if (c.outputs[0].num_elements() == 0) return;
-  EMBER_SWITCH_FLOAT(x.dtype(), unsupported_dtype(c, x.dtype()), {
+  EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()), {
+    using C = Widened<scalar_t>;
+    Tensor kx;
+    const C* in = widened<C>(x, kx);
+    Staged<scalar_t, C> out(c.outputs[0]);
     if constexpr (kMax)
-      max_pool(g, x.data<const scalar_t>(), c.outputs[0].data<scalar_t>());
+      max_pool(g, in, out.data());
     else
-      avg_pool(g, x.data<const scalar_t>(), c.outputs[0].data<scalar_t>());
+      avg_pool(g, in, out.data());
+    out.finish();
   });
 }
 
@@ -139,17 +148,26 @@ void max_pool_grad_kernel(KernelContext& c) {
   const Tensor& x = c.inputs[0];
   pool::Geometry g = pool::geometry(c, x.shape());
   if (x.num_elements() == 0) return;
-  EMBER_SWITCH_FLOAT(x.dtype(), unsupported_dtype(c, x.dtype()),
-                     max_pool_grad(g, x.data<const scalar_t>(), c.inputs[2].data<const scalar_t>(),
-                                   c.outputs[0].data<scalar_t>()));
+  EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()), {
+    using C = Widened<scalar_t>;
+    Tensor kx, kg;
+    Staged<scalar_t, C> dx(c.outputs[0]);
+    max_pool_grad(g, widened<C>(x, kx), widened<C>(c.inputs[2], kg), dx.data());
+    dx.finish();
+  });
 }
 
 void avg_pool_grad_kernel(KernelContext& c) {
-  Tensor& dx = c.outputs[0];
-  pool::Geometry g = pool::geometry(c, dx.shape());
-  if (dx.num_elements() == 0) return;
-  EMBER_SWITCH_FLOAT(dx.dtype(), unsupported_dtype(c, dx.dtype()),
-                     avg_pool_grad(g, c.inputs[0].data<const scalar_t>(), dx.data<scalar_t>()));
+  Tensor& out = c.outputs[0];
+  pool::Geometry g = pool::geometry(c, out.shape());
+  if (out.num_elements() == 0) return;
+  EMBER_SWITCH_FLOATING(out.dtype(), unsupported_dtype(c, out.dtype()), {
+    using C = Widened<scalar_t>;
+    Tensor kg;
+    Staged<scalar_t, C> dx(out);
+    avg_pool_grad(g, widened<C>(c.inputs[0], kg), dx.data());
+    dx.finish();
+  });
 }
 
 EMBER_REGISTER_KERNEL(op_name::MaxPool, CPU, pool_kernel<true>);

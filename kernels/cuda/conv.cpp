@@ -3,8 +3,9 @@
 // (KRSC: out, kh, kw, in), a depthwise filter to a grouped one with one
 // input channel per group. cuDNN pads symmetrically, so an asymmetric
 // padding (TensorFlow's SAME with an odd total) pads the input explicitly
-// first, as TensorFlow does. Arithmetic is strict float32 (no TF32), so
-// results agree with the CPU's to float32 rounding.
+// first, as TensorFlow does. float32 arithmetic is strict (no TF32), so
+// results agree with the CPU's to float32 rounding; bfloat16 and float16 run
+// on the tensor cores with float32 accumulation.
 #include <cudnn.h>
 
 #include <vector>
@@ -47,6 +48,8 @@ cudnnHandle_t handle(int device) {
 cudnnDataType_t cudnn_type(const KernelContext& c, DType t) {
   if (t == float32) return CUDNN_DATA_FLOAT;
   if (t == float64) return CUDNN_DATA_DOUBLE;
+  if (t == bfloat16) return CUDNN_DATA_BFLOAT16;
+  if (t == float16) return CUDNN_DATA_HALF;
   unsupported_dtype(c, t);
 }
 
@@ -111,10 +114,14 @@ void set_descriptors(const KernelContext& c, Descriptors& d, const Problem& p, D
   EMBER_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d.y, CUDNN_TENSOR_NHWC, t, i32(g.n), i32(p.out_c), i32(g.oh), i32(g.ow)));
   EMBER_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d.w, t, CUDNN_TENSOR_NHWC, i32(p.out_c),
                                                i32(p.depthwise ? 1 : p.in_c), i32(g.kh), i32(g.kw)));
+  // The 16-bit floats accumulate in float32 on the tensor cores (TensorFlow's
+  // choice); float32 stays in FMA math (no TF32 unless asked).
+  const bool half = dtype == bfloat16 || dtype == float16;
   EMBER_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d.conv, i32(p.pad_h), i32(p.pad_w), i32(g.sh), i32(g.sw),
-                                                    i32(g.dh), i32(g.dw), CUDNN_CROSS_CORRELATION, t));
+                                                    i32(g.dh), i32(g.dw), CUDNN_CROSS_CORRELATION,
+                                                    half ? CUDNN_DATA_FLOAT : t));
   if (p.depthwise) EMBER_CUDNN_CHECK(cudnnSetConvolutionGroupCount(d.conv, i32(p.in_c)));
-  EMBER_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, CUDNN_FMA_MATH));
+  EMBER_CUDNN_CHECK(cudnnSetConvolutionMathType(d.conv, half ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
 }
 
 // TensorFlow's filter -> cuDNN's KRSC, and back.
@@ -163,6 +170,7 @@ void conv_kernel(KernelContext& c) {
   set_descriptors(c, d, p, out.dtype());
   const double one_d = 1, zero_d = 0;
   const float one_f = 1, zero_f = 0;
+  // (alpha and beta are float for float32 and the 16-bit floats)
   const void* one = out.dtype() == float64 ? static_cast<const void*>(&one_d) : &one_f;
   const void* zero = out.dtype() == float64 ? static_cast<const void*>(&zero_d) : &zero_f;
   int returned = 0;

@@ -37,7 +37,7 @@ template <bool kMax>
 void pool_kernel(KernelContext& c) {
   const Tensor& x = c.inputs[0];
   pool::Geometry g = pool::geometry(c, x.shape());
-  EMBER_SWITCH_FLOAT(x.dtype(), unsupported_dtype(c, x.dtype()),
+  EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()),
                      (launch_pool<scalar_t, kMax>(c, g, x, c.outputs[0])));
 }
 
@@ -52,7 +52,7 @@ void launch_max_grad(const KernelContext& c, const pool::Geometry& g, Tensor& dx
 
 void max_pool_grad(KernelContext& c) {
   pool::Geometry g = pool::geometry(c, c.inputs[0].shape());
-  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+  EMBER_SWITCH_FLOATING(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
                      (launch_max_grad<scalar_t>(c, g, c.outputs[0])));
 }
 
@@ -67,7 +67,7 @@ void launch_avg_grad(const KernelContext& c, const pool::Geometry& g, Tensor& dx
 
 void avg_pool_grad(KernelContext& c) {
   pool::Geometry g = pool::geometry(c, c.outputs[0].shape());
-  EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+  EMBER_SWITCH_FLOATING(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
                      (launch_avg_grad<scalar_t>(c, g, c.outputs[0])));
 }
 
