@@ -113,6 +113,8 @@ class Executor {
     std::vector<std::pair<int, int>> dynamic_in;
     std::vector<bool> dynamic_moves;  // per dynamic_in: moved in (its last use) rather than copied
   };
+  // Whether where a tensor lives binds the arena (data and variable handles).
+  static bool placed(const Tensor& t);
   std::vector<Tensor> run_steps(std::vector<Tensor>& slots, bool direct, std::vector<Device>* devices = nullptr);
   std::vector<Tensor> run_in_arena(std::vector<Tensor>& slots);
   void run_in_arena(std::vector<Tensor>& slots, std::vector<Tensor>& outputs);

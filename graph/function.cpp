@@ -367,76 +367,39 @@ ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, c
                                              bool counts) {
   std::lock_guard<std::recursive_mutex> lock(mu);
   std::vector<CallArg> sig = signature_of(options, args);
+  std::optional<ConcreteFunction> found = lookup(sig);
+  const bool traced = !found;
+  if (traced) {
+    if (options.reduce_retracing) sig = generalized(traces, sig);
+    found = trace_new(sig, args, body);
+  }
+  if (counts) note_call(traced);
+  touch(*found);
+  return *found;
+}
 
-  // TensorFlow's _FrequentTracingDetector: a warning (twice at most) when 5
-  // of the traces among the last 10 calls or so were made by calls.
-  auto note_call = [&](bool traced) {
-    if (!counts) return;
-    ++call_count;
-    if (!traced) {
-      if (calls_per_tracing.empty()) calls_per_tracing.push_back(0);
-      ++calls_per_tracing.back();
-      return;
-    }
-    calls_per_tracing.push_back(1);
-    while (!calls_per_tracing.empty() && call_count - calls_per_tracing.front() > 10) {
-      call_count -= calls_per_tracing.front();
-      calls_per_tracing.erase(calls_per_tracing.begin());
-    }
-    if (calls_per_tracing.size() >= 5 && warnings < 2) {
-      ++warnings;
-      EMBER_LOG_WARN(
-          "{} out of the last {} calls to {} triggered tf.function retracing. Tracing is expensive "
-          "and the excessive number of tracings could be due to (1) creating a function "
-          "repeatedly in a loop, (2) passing tensors with different shapes, (3) passing plain C++ "
-          "values instead of tensors. For (1), make the function once; for (2), give an "
-          "input_signature or reduce_retracing; for (3), pass tensors.",
-          calls_per_tracing.size(), call_count, options.name);
-    }
-  };
-  // A trace whose executor holds buffers: it goes to the end of the warm
-  // list, and the least recently used beyond the bound lets its buffers go.
-  auto touch = [&](const ConcreteFunction& cf) {
-    if (!warm.empty() && warm.back().impl_ == cf.impl_) return;
-    auto it = std::find_if(warm.begin(), warm.end(), [&](const ConcreteFunction& w) { return w.impl_ == cf.impl_; });
-    if (it != warm.end()) warm.erase(it);
-    warm.push_back(cf);
-    if (warm.size() > kMaxWarmTraces) {
-      warm.front().impl_->executor->release_buffers();
-      warm.erase(warm.begin());
-    }
-  };
-
-  // Lookup: an exact match, else the most specific trace that covers the call.
-  const size_t hash = signature_hash(sig);
-  auto [lo, hi] = exact.equal_range(hash);
+std::optional<ConcreteFunction> FunctionState::lookup(const std::vector<CallArg>& sig) const {
+  auto [lo, hi] = exact.equal_range(signature_hash(sig));
   for (auto it = lo; it != hi; ++it) {
     const auto& [t, cf] = traces[it->second];
-    if (covers(t, sig) && covers(sig, t)) {
-      note_call(false);
-      touch(cf);
-      return cf;
-    }
+    if (covers(t, sig) && covers(sig, t)) return cf;
   }
+  if (general_traces == 0) return std::nullopt;
   const ConcreteFunction* best = nullptr;
   int best_generality = 0;
-  if (general_traces > 0) {
-    for (const auto& [t, cf] : traces) {
-      if (!covers(t, sig)) continue;
-      int g = generality(t);
-      if (!best || g < best_generality) best = &cf, best_generality = g;
-    }
+  for (const auto& [t, cf] : traces) {
+    if (!covers(t, sig)) continue;
+    int g = generality(t);
+    if (!best || g < best_generality) best = &cf, best_generality = g;
   }
-  if (best) {
-    note_call(false);
-    ConcreteFunction found = *best;
-    touch(found);
-    return found;
-  }
-  if (options.reduce_retracing) sig = generalized(traces, sig);
+  if (!best) return std::nullopt;
+  return *best;
+}
 
-  // Trace. The first trace may create variables; it is then traced again
-  // without creating them, and that second graph is the function.
+ConcreteFunction FunctionState::trace_new(std::vector<CallArg>& sig, const std::vector<CallArg>& args,
+                                          const TraceBody& body) {
+  // The first trace may create variables; it is then traced again without
+  // creating them, and that second graph is the function.
   TraceGuard guard(this, sig, options.name);
   bool first = !traced_once;
   Traced t = trace_once(options, sig, args, body, first, traced_once && !first_trace_created_variables);
@@ -464,10 +427,45 @@ ConcreteFunction FunctionState::concrete_for(const std::vector<CallArg>& args, c
   ConcreteFunction cf(impl);
   exact.emplace(signature_hash(sig), traces.size());
   general_traces += is_general(sig);
-  traces.emplace_back(std::move(sig), cf);
-  note_call(true);
-  touch(cf);
+  traces.emplace_back(sig, cf);
   return cf;
+}
+
+// TensorFlow's _FrequentTracingDetector: a warning (twice at most) when 5
+// of the traces among the last 10 calls or so were made by calls.
+void FunctionState::note_call(bool traced) {
+  ++call_count;
+  if (!traced) {
+    if (calls_per_tracing.empty()) calls_per_tracing.push_back(0);
+    ++calls_per_tracing.back();
+    return;
+  }
+  calls_per_tracing.push_back(1);
+  while (!calls_per_tracing.empty() && call_count - calls_per_tracing.front() > 10) {
+    call_count -= calls_per_tracing.front();
+    calls_per_tracing.erase(calls_per_tracing.begin());
+  }
+  if (calls_per_tracing.size() >= 5 && warnings < 2) {
+    ++warnings;
+    EMBER_LOG_WARN(
+        "{} out of the last {} calls to {} triggered tf.function retracing. Tracing is expensive "
+        "and the excessive number of tracings could be due to (1) creating a function "
+        "repeatedly in a loop, (2) passing tensors with different shapes, (3) passing plain C++ "
+        "values instead of tensors. For (1), make the function once; for (2), give an "
+        "input_signature or reduce_retracing; for (3), pass tensors.",
+        calls_per_tracing.size(), call_count, options.name);
+  }
+}
+
+void FunctionState::touch(const ConcreteFunction& cf) {
+  if (!warm.empty() && warm.back().impl_ == cf.impl_) return;
+  auto it = std::find_if(warm.begin(), warm.end(), [&](const ConcreteFunction& w) { return w.impl_ == cf.impl_; });
+  if (it != warm.end()) warm.erase(it);
+  warm.push_back(cf);
+  if (warm.size() > kMaxWarmTraces) {
+    warm.front().impl_->executor->release_buffers();
+    warm.erase(warm.begin());
+  }
 }
 
 }  // namespace detail

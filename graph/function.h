@@ -328,6 +328,19 @@ struct FunctionState {
   ConcreteFunction concrete_for(const std::vector<CallArg>& args, const TraceBody& body, bool counts);
   /// The traces made so far, in order.
   std::vector<ConcreteFunction> list() const;
+
+  // concrete_for's parts, each called with `mu` held.
+  /// The trace for `sig`: the exact one, else the most specific one that covers it.
+  std::optional<ConcreteFunction> lookup(const std::vector<CallArg>& sig) const;
+  /// Traces the callable for `sig` (twice where the first trace creates
+  /// variables) and plans it; `sig` takes the placeholders' names.
+  ConcreteFunction trace_new(std::vector<CallArg>& sig, const std::vector<CallArg>& args, const TraceBody& body);
+  /// Counts a call toward TensorFlow's frequent-tracing warning.
+  void note_call(bool traced);
+  /// Marks `cf` the most recently used warm trace; the least recent beyond
+  /// kMaxWarmTraces lets its buffers go.
+  void touch(const ConcreteFunction& cf);
+
   FunctionOptions options;
   // Calls from several threads: one looks up or traces at a time (a trace
   // installs its tracer on the calling thread only); the runs themselves
