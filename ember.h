@@ -9,7 +9,7 @@
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/error.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/ops.h"
 #include "core/random.h"
 #include "core/shape.h"

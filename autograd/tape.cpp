@@ -9,7 +9,7 @@
 
 #include "core/context.h"
 #include "core/logging.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/tensor_list.h"

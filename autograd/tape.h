@@ -145,7 +145,7 @@ bool any_tape_recording();
 /// function in reverse): what a loop inside a trace, or under a tape that
 /// records the gradient, needs. graph/control_flow.cpp builds it (it traces
 /// the loops' functions) and installs it here.
-struct GradContext;  // core/op.h
+struct GradContext;  // core/op_registry.h
 using LoopGradientFn = std::vector<Tensor> (*)(const GradContext& c);
 void set_loop_gradient(LoopGradientFn fn);
 LoopGradientFn loop_gradient();

@@ -7,7 +7,7 @@
 
 #include "core/context.h"
 #include "core/cuda_runtime.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 
 namespace ember {

@@ -1,7 +1,7 @@
 #include "core/variable.h"
 
 #include "core/context.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/ops.h"
 #include "graph/function.h"
 #include "graph/tensor_array.h"

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "core/context.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/tensor.h"
 
 namespace ember {

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "core/host_device.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/ops/attention_inputs.h"
 #include "core/random.h"
 #include "kernels/functors.h"

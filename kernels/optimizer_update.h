@@ -6,7 +6,7 @@
 
 #include <span>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/variable.h"
 
 namespace ember::optim {

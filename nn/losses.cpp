@@ -3,7 +3,7 @@
 
 #include "core/context.h"
 #include "core/error.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/ops.h"
 
 namespace ember::losses {

@@ -6,7 +6,7 @@
 
 #include "core/context.h"
 #include "core/error.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "graph/control_flow.h"

@@ -15,7 +15,7 @@
 #include "core/context.h"
 #include "core/error.h"
 #include "core/logging.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "serialization/bundle.h"
 #include "serialization/file_ops.h"

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "test_util.h"
 
 namespace ember {

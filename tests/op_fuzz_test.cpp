@@ -12,7 +12,7 @@
 #include <random>
 #include <sstream>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "graph/executor.h"
 #include "graph/graph.h"

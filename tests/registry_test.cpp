@@ -2,7 +2,7 @@
 // no orphan slots; every op has inference, a CPU kernel, a CUDA kernel in CUDA
 // builds, a gradient or a declared "not differentiable", and appears in some
 // test file's CoveredOps list (checked there against a reference).
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "op_cases.h"
 #include "test_util.h"
 

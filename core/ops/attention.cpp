@@ -22,7 +22,7 @@
 #include <functional>
 #include <limits>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops/attention_inputs.h"
 #include "core/ops.h"

@@ -14,7 +14,7 @@
 
 #include "core/collective.h"
 #include "core/collective_transport.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/grad_util.h"

@@ -7,7 +7,7 @@
 // functions are traced ConcreteFunctions (core's FunctionBody).
 // The stateful forms run a function with a stateful op, and keep program
 // order. graph/control_flow.h builds them; kernels/any_device/control_flow.cpp runs them.
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 
 namespace ember {

@@ -3,7 +3,7 @@
 // backprop ops take the shape they produce as an attribute (`input_sizes`,
 // `filter_sizes`) where TensorFlow takes a tensor input, so that inference
 // never reads tensor data.
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/conv_util.h"

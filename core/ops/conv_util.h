@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/ops.h"
 
 namespace ember {

@@ -1,7 +1,7 @@
 // Elementwise ops: their definitions (inference) and front-end functions.
 #include <cmath>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"

@@ -16,7 +16,7 @@
 #include <cmath>
 #include <vector>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"

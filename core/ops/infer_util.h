@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 
 namespace ember::infer {
 

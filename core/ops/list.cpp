@@ -7,7 +7,7 @@
 // only when they run.
 #include <map>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops/infer_util.h"
 #include "core/tensor_list.h"

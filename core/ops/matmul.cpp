@@ -1,7 +1,7 @@
 // Matrix products: MatMul (two matrices) and BatchMatMulV2 (broadcast batches),
 // their definitions and the matmul front-end that picks between them.
 #include "core/context.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"

@@ -6,7 +6,7 @@
 // reserve_space_1/2 hold the batch mean and biased variance (training) or
 // the given statistics (inference); reserve_space_3 is empty, as on
 // TensorFlow's CPU.
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"

@@ -2,7 +2,7 @@
 // variable and its slot variables in place from a gradient and scalar
 // hyper-parameters, in TensorFlow's input order (the variable, the slots,
 // then scalars and the gradient; the math is kernels/optimizers.h).
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops/infer_util.h"
 #include "core/variable.h"

@@ -1,7 +1,7 @@
 // Pooling (NHWC), with TensorFlow's raw op names and attributes. AvgPoolGrad
 // takes the input's shape as an attribute (`orig_input_shape`), where
 // TensorFlow takes a tensor, so that inference never reads tensor data.
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/conv_util.h"

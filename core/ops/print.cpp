@@ -1,6 +1,6 @@
 // The print family: Print (TensorFlow's v1 op: `input` passed through, `data`
 // printed after `message`). Kernels: kernels/any_device/print.cpp.
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 

@@ -26,7 +26,7 @@
 #include <tuple>
 
 #include "core/context.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"

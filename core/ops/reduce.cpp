@@ -3,7 +3,7 @@
 #include <limits>
 
 #include "core/context.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"

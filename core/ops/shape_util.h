@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 
 namespace ember {
 

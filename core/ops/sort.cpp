@@ -3,7 +3,7 @@
 // where TensorFlow takes a tensor, so that inference never reads tensor data.
 #include <limits>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/infer_util.h"

@@ -1,7 +1,7 @@
 // The variable ops: ReadVariableOp and the assignments, on a resource handle
 // whose TensorImpl::resource is the VariableState (core/variable.h). Their
 // kernels move buffers, not elements (kernels/any_device/variable.cpp).
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops/infer_util.h"
 #include "core/variable.h"

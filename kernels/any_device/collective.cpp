@@ -6,7 +6,7 @@
 // the wrong arithmetic.
 #include "core/collective.h"
 #include "core/collective_transport.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 

@@ -1,7 +1,7 @@
 // Kernels of the control-flow ops: they read the condition on the host (a
 // GPU tensor is copied over, waiting for its stream) and call the traced
 // functions, so one implementation serves every device.
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 
 namespace ember::kernels {

@@ -1,7 +1,7 @@
 // The elementwise ops written once for every device, as compositions of
 // other ops (the broadcast add and the reductions are the fast paths
 // already): BiasAdd and its adjoint BiasAddGrad.
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 

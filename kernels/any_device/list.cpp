@@ -8,7 +8,7 @@
 
 #include <numeric>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/tensor_list.h"

@@ -1,6 +1,6 @@
 // Batch normalization written once for every device, from reductions and
 // broadcast arithmetic (core/ops/norm.cpp gives the ops' contracts).
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 

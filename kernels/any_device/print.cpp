@@ -10,7 +10,7 @@
 #include <string>
 
 #include "core/half.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 
 namespace ember::kernels {

@@ -3,7 +3,7 @@
 // RandomUniform kernel of this device, from the seed's stream), so a seed
 // known only when a traced function runs gives the numbers an eager
 // random::stateless_uniform of the same seed gives.
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/random.h"
 

@@ -2,7 +2,7 @@
 // strided-copy and fill primitives of kernels/copy.h and registered for every
 // device kind. Views (reshape, expand_dims, squeeze, identity) share the
 // input's buffer.
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops/shape_util.h"
 #include "kernels/copy.h"

@@ -5,7 +5,7 @@
 // per step); otherwise it installs a new buffer (copy on write), so a value
 // read earlier never changes.
 #include "core/allocator.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/variable.h"

@@ -22,7 +22,7 @@
 #include <limits>
 #include <vector>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "kernels/cpu/gemm.h"

@@ -16,7 +16,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops/conv_util.h"
 #include "kernels/cpu/parallel.h"

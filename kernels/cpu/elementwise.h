@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <span>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "kernels/cpu/parallel.h"
 
 namespace ember::cpu::elementwise {

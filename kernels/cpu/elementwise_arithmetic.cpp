@@ -1,6 +1,6 @@
 // CPU kernels of the binary arithmetic ops (the functors of
 // kernels/functors.h, with broadcasting).
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/parallel.h"

@@ -1,6 +1,6 @@
 // CPU kernels of the comparisons and logical ops (the functors of
 // kernels/functors.h, with broadcasting) and SelectV2.
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/parallel.h"

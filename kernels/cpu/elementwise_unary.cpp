@@ -1,6 +1,6 @@
 // CPU kernels of the unary elementwise ops (the functors of
 // kernels/functors.h, LogicalNot and Cast).
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/parallel.h"

@@ -4,7 +4,7 @@
 // InvalidArgument naming the op, the position and the value.
 #include <cstring>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops/shape_util.h"
 #include "kernels/copy.h"

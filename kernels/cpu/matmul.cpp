@@ -14,7 +14,7 @@
 #include <tuple>
 
 #include "core/half.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "kernels/cpu/gemm.h"

@@ -1,7 +1,7 @@
 // The optimizer updates on the CPU: the variable and its slots are updated in
 // place (VariableState::update_in_place copies a buffer a read still holds),
 // one pass over the elements, split across threads.
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/optimizer_update.h"

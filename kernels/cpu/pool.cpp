@@ -9,7 +9,7 @@
 #include <limits>
 #include <vector>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops/conv_util.h"
 #include "kernels/cpu/parallel.h"

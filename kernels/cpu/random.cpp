@@ -1,7 +1,7 @@
 // Random kernels: TensorFlow's distributions (kernels/functors.h) over the
 // Philox stream the op's attributes name (random::stream_of), split across
 // threads by Philox block, so the numbers never depend on the split.
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/random.h"
 #include "kernels/cpu/parallel.h"

@@ -14,7 +14,7 @@
 #include <numeric>
 #include <vector>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "kernels/cpu/parallel.h"

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"

@@ -1,5 +1,5 @@
 // Top-k on the CPU: rows split across threads (kernels/topk.h).
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/topk.h"

@@ -13,7 +13,7 @@
 #include "core/cuda/cuda_check.h"
 #include "core/host_device.h"
 #include "core/cuda_runtime.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 
 namespace ember::cuda {
 

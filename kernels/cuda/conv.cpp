@@ -12,7 +12,7 @@
 
 #include "core/cuda/cuda_check.h"
 #include "core/cuda_runtime.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/ops/conv_util.h"

@@ -11,7 +11,7 @@
 
 #include "core/cuda/cuda_check.h"
 #include "core/cuda_runtime.h"
-#include "core/op.h"
+#include "core/op_registry.h"
 #include "core/op_names.h"
 #include "kernels/cuda/thread_handles.h"
 #include "kernels/matmul_batch.h"

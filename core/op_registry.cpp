@@ -1,4 +1,4 @@
-#include "core/op.h"
+#include "core/op_registry.h"
 
 #include <map>
 #include <memory>
