@@ -591,9 +591,23 @@ EMBER_HOST_DEVICE inline void box_muller(uint32_t x0, uint32_t x1, uint32_t x2, 
   n1 = exact::mul(c, r);
 }
 
-/// Elements per Philox block for a draw of T: 4 floats or 2 doubles.
+/// Elements per Philox block for a draw of T: 2 doubles, else 4 (a word each).
 template <typename T>
-inline constexpr int kPerBlock = std::is_same_v<T, float> ? 4 : 2;
+inline constexpr int kPerBlock = std::is_same_v<T, double> ? 2 : 4;
+
+template <typename T>
+inline constexpr bool kIs16Bit = std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
+
+/// A uniform [0, 1) 16-bit float from a word's low 16 bits, as TensorFlow's
+/// Uint16ToHalf / Uint16ToGfloat16: the mantissa's bits over 1.0, minus 1
+/// (exact), i.e. k/1024 for float16 and k/128 for bfloat16.
+template <typename T>
+EMBER_HOST_DEVICE inline T uniform_16bit(uint32_t x) {
+  if constexpr (std::is_same_v<T, float16_t>)
+    return T(static_cast<float>(x & 0x3ffu) * (1.0f / 1024));
+  else
+    return T(static_cast<float>(x & 0x7fu) * (1.0f / 128));
+}
 
 /// Element i of a uniform [0, 1) draw from stream `s`.
 template <typename T>
@@ -601,18 +615,27 @@ EMBER_HOST_DEVICE inline T uniform_at(const philox::Stream& s, int64_t i) {
   philox::Block b = philox::at(s, static_cast<uint64_t>(i / kPerBlock<T>));
   if constexpr (std::is_same_v<T, float>) {
     return philox::uniform_float(b.v[i % 4]);
+  } else if constexpr (kIs16Bit<T>) {
+    return uniform_16bit<T>(b.v[i % 4]);
   } else {
     return i % 2 ? philox::uniform_double(b.v[2], b.v[3]) : philox::uniform_double(b.v[0], b.v[1]);
   }
 }
 
 /// The standard normals of block `blk` of stream `s` (kPerBlock<T> of them).
+/// The 16-bit floats are float32's normals rounded (TensorFlow's
+/// NormalDistribution for half and bfloat16).
 template <typename T>
 EMBER_HOST_DEVICE inline void normal_block(const philox::Stream& s, uint64_t blk, T* out) {
   philox::Block b = philox::at(s, blk);
   if constexpr (std::is_same_v<T, float>) {
     box_muller(b.v[0], b.v[1], out[0], out[1]);
     box_muller(b.v[2], b.v[3], out[2], out[3]);
+  } else if constexpr (kIs16Bit<T>) {
+    float f[4];
+    box_muller(b.v[0], b.v[1], f[0], f[1]);
+    box_muller(b.v[2], b.v[3], f[2], f[3]);
+    for (int j = 0; j < 4; ++j) out[j] = T(f[j]);
   } else {
     box_muller(b.v[0], b.v[1], b.v[2], b.v[3], out[0], out[1]);
   }
@@ -637,15 +660,21 @@ inline constexpr uint64_t kTruncatedGroupBlocks = 256 * kPerBlock<T> / 4;
 /// TruncatedNormalDistribution over a SingleSampleAdapter).
 template <typename T>
 EMBER_HOST_DEVICE inline void truncated_group(const philox::Stream& s, int64_t g, T* out) {
-  uint64_t blk = static_cast<uint64_t>(g) * kTruncatedGroupBlocks<T>;
-  int have = 0;
-  while (true) {
-    T n[kPerBlock<T>];
-    normal_block<T>(s, blk++, n);
-    for (int j = 0; j < kPerBlock<T>; ++j) {
-      if (n[j] < T(2) && n[j] > T(-2)) {
-        out[have++] = n[j];
-        if (have == kPerBlock<T>) return;
+  if constexpr (kIs16Bit<T>) {  // float32's group, rounded (the test |x| < 2 made in float32)
+    float f[4];
+    truncated_group<float>(s, g, f);
+    for (int j = 0; j < 4; ++j) out[j] = T(f[j]);
+  } else {
+    uint64_t blk = static_cast<uint64_t>(g) * kTruncatedGroupBlocks<T>;
+    int have = 0;
+    while (true) {
+      T n[kPerBlock<T>];
+      normal_block<T>(s, blk++, n);
+      for (int j = 0; j < kPerBlock<T>; ++j) {
+        if (n[j] < T(2) && n[j] > T(-2)) {
+          out[have++] = n[j];
+          if (have == kPerBlock<T>) return;
+        }
       }
     }
   }

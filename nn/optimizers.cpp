@@ -122,9 +122,8 @@ void Optimizer::apply(const std::vector<Tensor>& grads, const std::vector<Variab
   for (size_t i = 0; i < grads.size(); ++i) {
     if (!grads[i].defined()) continue;  // no gradient: the variable is left alone
     const Variable& v = variables[i];
-    EMBER_CHECK(v.dtype() == float32 || v.dtype() == float64, InvalidArgument, "[optimizers::",
-                name_, "] variable '", v.name(), "' is ", dtype_name(v.dtype()),
-                "; optimizers update float32 and float64 variables");
+    EMBER_CHECK(is_floating(v.dtype()), InvalidArgument, "[optimizers::", name_, "] variable '", v.name(),
+                "' is ", dtype_name(v.dtype()), "; optimizers update floating variables");
     EMBER_CHECK(grads[i].shape() == v.shape(), InvalidArgument, "[optimizers::", name_,
                 "] the gradient of '", v.name(), "' has shape ", grads[i].shape().to_debug_string(),
                 ", the variable ", v.shape().to_debug_string());
@@ -141,16 +140,14 @@ void Optimizer::apply(const std::vector<Tensor>& grads, const std::vector<Variab
       Tensor decay = cast(lr, v.dtype()) * scalar(*options_.weight_decay, v);
       v.assign_sub(v.read_value() * decay);
     }
-  // The rate and step in each variable's dtype, cast once per dtype.
-  Tensor lr64, step64;
+  // The rate and step in each variable's dtype (as Keras casts them), cast
+  // once per dtype.
+  std::map<DType, std::pair<Tensor, Tensor>> in_dtype{{float32, {lr, step}}};
   for (size_t i = 0; i < vs.size(); ++i) {
     const Variable& v = vs[i];
-    if (v.dtype() == float32) {
-      update_step(gs[i], v, lr, step);
-    } else {
-      if (!lr64.defined()) lr64 = cast(lr, float64), step64 = cast(step, float64);
-      update_step(gs[i], v, lr64, step64);
-    }
+    auto it = in_dtype.find(v.dtype());
+    if (it == in_dtype.end()) it = in_dtype.emplace(v.dtype(), std::pair{cast(lr, v.dtype()), cast(step, v.dtype())}).first;
+    update_step(gs[i], v, it->second.first, it->second.second);
   }
   iterations_.assign_add(constant(int64_t{1}, iterations_.device()));
 }
@@ -168,8 +165,8 @@ void Optimizer::apply_gradients(const std::vector<std::pair<Tensor, Variable>>& 
 void Optimizer::build(const std::vector<Variable>& variables) {
   ApiScope api(api_.c_str());
   for (const Variable& v : variables) {
-    EMBER_CHECK(v.dtype() == float32 || v.dtype() == float64, InvalidArgument, "[optimizers::", name_, "] variable '",
-                v.name(), "' is ", dtype_name(v.dtype()), "; optimizers update float32 and float64 variables");
+    EMBER_CHECK(is_floating(v.dtype()), InvalidArgument, "[optimizers::", name_, "] variable '", v.name(), "' is ",
+                dtype_name(v.dtype()), "; optimizers update floating variables");
     slots_of(v);
   }
 }

@@ -323,10 +323,11 @@ TEST_P(HalfTest, PrintsAndRejectsWhatHasNoKernel) {
   EXPECT_EQ(x.to_string(), "ember.Tensor([1.5        0.10009766], shape=(2,), dtype=bfloat16)");
   EXPECT_EQ(fill({2}, 0.5, float16).to_string(), "ember.Tensor([0.5 0.5], shape=(2,), dtype=float16)");
   try {
-    random::normal({2}, 0, 1, bfloat16);
+    top_k(x, 1);
     FAIL() << "expected an error";
   } catch (const InvalidArgument& e) {
-    EXPECT_STREQ(e.what(), "[random::normal] dtype must be float32 or float64, got bfloat16");
+    EXPECT_NE(std::string(e.what()).find("bfloat16"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("top_k"), std::string::npos) << e.what();
   }
 }
 

@@ -35,6 +35,17 @@ TEST_P(InitializersTest, SeededInitializersGiveKerassValues) {
   expect_keras("init/seed_big", GlorotUniform(3000000000)({2, 2}), 0);
 }
 
+// Variables of a 16-bit policy ("bfloat16", "float16") are initialised in
+// their dtype, as Keras draws them.
+TEST_P(InitializersTest, SixteenBitInitializersGiveKerassValues) {
+  for (auto [t, short_name] : {std::pair{bfloat16, "bf16"}, std::pair{float16, "f16"}}) {
+    const std::string n = short_name;
+    expect_keras("half/glorot_uniform_1_" + n, GlorotUniform(1)({20, 30}, t), 0);
+    expect_keras("half/glorot_normal_1_" + n, GlorotNormal(1)({20, 30}, t), 1);
+    expect_keras("half/random_uniform_4_" + n, RandomUniform(-1.0, 2.0, 4)({3, 4}, t), 0);
+  }
+}
+
 // tf.random_normal_initializer / tf.random_uniform_initializer (not Keras's):
 // unseeded, each call is the next stateful draw after set_seed(42); seeded,
 // the stateless numbers of [seed, 0].

@@ -71,6 +71,114 @@ TEST(MixedPrecision, DenseComputesIn16BitsWithFloat32Variables) {
   }
 }
 
+// Keras 3's "bfloat16" and "float16" policies keep the variables in the
+// 16-bit type too. The optimizers update them as Keras 3's do, with the rate,
+// step and hyper-parameters in the variable's dtype: in bfloat16 Adam's
+// beta_2 (0.999) rounds to 1 and Adam makes no update, as Keras's
+// (tests/data/half_optimizers.txt, from tests/tf/make_half_optimizer_fixtures.py).
+// ember's fused update computes in float32 and rounds each element once,
+// where Keras rounds after every operation: after one step they are at most
+// two steps of the format apart; over several float16 Adam steps Keras's
+// roundings add up, and ember stays nearer the exact trajectory (float64
+// arithmetic on the same 16-bit hyper-parameters).
+TEST(MixedPrecision, OptimizersUpdateSixteenBitVariablesAsKerasDoes) {
+  DeviceScope cpu(Device::cpu());
+  const auto& want = tf_fixtures("half_optimizers.txt");
+  for (DType t : {bfloat16, float16}) {
+    const std::string dt(dtype_name(t));
+    const double step = t == bfloat16 ? 1.0 / 128 : 1.0 / 1024;  // the format's spacing at 1
+    const std::vector<double> grad = {0.5, -1, 2};
+    auto run = [&](std::shared_ptr<optimizers::Optimizer> opt, int steps) {
+      Variable v(cast(ones({3}), t));
+      Tensor g = cast(constant(grad), t);
+      for (int i = 0; i < steps; ++i) opt->apply({g}, {v});
+      EXPECT_EQ(v.dtype(), t);
+      return cast(v.read_value(), float64).to_vector<double>();
+    };
+    auto near_keras = [&](const std::string& name, const std::vector<double>& got) {
+      SCOPED_TRACE(dt + "/" + name);
+      const TfCase& keras = want.at(dt + "/" + name);
+      for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], keras.values[i], step * 2 * std::abs(keras.values[i])) << i;
+    };
+    std::vector<double> adam = run(std::make_shared<optimizers::Adam>(0.1), 1);
+    near_keras("adam", adam);
+    if (t == bfloat16) {
+      EXPECT_EQ(adam, (std::vector<double>{1, 1, 1}));  // no update, exactly
+    }
+    near_keras("sgd_momentum_2", run(std::make_shared<optimizers::SGD>(0.1, optimizers::SGDParams{.momentum = 0.9}), 2));
+    near_keras("rmsprop_2", run(std::make_shared<optimizers::RMSprop>(0.01), 2));
+
+    // Three Adam steps, exactly (Keras 3's formula in float64 on the
+    // hyper-parameters as the 16-bit type holds them).
+    auto in_t = [&](double x) { return cast(cast(constant(x, float64), t), float64).to_vector<double>()[0]; };
+    const double lr = in_t(0.1), b1 = in_t(0.9), b2 = in_t(0.999), eps = in_t(1e-7);
+    std::vector<double> exact(3, 1.0), m(3, 0.0), v2(3, 0.0);
+    for (int k = 1; k <= 3; ++k) {
+      const double alpha = lr * std::sqrt(1 - std::pow(b2, k)) / (1 - std::pow(b1, k));
+      for (size_t i = 0; i < 3; ++i) {
+        m[i] += (grad[i] - m[i]) * (1 - b1);
+        v2[i] += (grad[i] * grad[i] - v2[i]) * (1 - b2);
+        exact[i] -= m[i] * alpha / (std::sqrt(v2[i]) + eps);
+      }
+    }
+    std::vector<double> adam3 = run(std::make_shared<optimizers::Adam>(0.1), 3);
+    const TfCase& keras3 = want.at(dt + "/adam_3");
+    for (size_t i = 0; i < 3; ++i) {
+      SCOPED_TRACE(dt + "/adam_3");
+      EXPECT_LE(std::abs(adam3[i] - exact[i]), std::abs(keras3.values[i] - exact[i]) + step * std::abs(exact[i])) << i;
+      EXPECT_NEAR(adam3[i], exact[i], 2 * step * std::abs(exact[i])) << i;
+    }
+  }
+}
+
+// A Dense layer under the 16-bit policies: variables and slots in the
+// 16-bit type, and SGD with momentum trains it as it trains float32's.
+TEST(MixedPrecision, SixteenBitPoliciesTrainSixteenBitVariables) {
+  DeviceScope cpu(Device::cpu());
+  Tensor x = random::stateless_uniform({32, 4}, {7, 8}, -1, 1);
+  Tensor y = matmul(x, constant({{1.f}, {-2.f}, {0.5f}, {3.f}}));
+  for (const char* name : {"bfloat16", "float16"}) {
+    SCOPED_TRACE(name);
+    const DType t = Policy(name).compute_dtype();
+    // The float32 model starts from the 16-bit one's weights (a 16-bit draw
+    // has other bits than float32's, as in Keras).
+    Tensor start;
+    auto train = [&](const char* policy) {
+      std::shared_ptr<layers::Dense> model;
+      {
+        PolicyScope scope(policy);
+        model = std::make_shared<layers::Dense>(
+            1, layers::DenseOptions{.kernel_initializer = std::make_shared<initializers::GlorotUniform>(3)});
+      }
+      model->build(x.shape());
+      if (start.defined())
+        model->kernel.assign(cast(start, model->kernel.dtype()));
+      else
+        start = model->kernel.read_value();
+      auto opt = std::make_shared<optimizers::SGD>(0.1, optimizers::SGDParams{.momentum = 0.9});
+      std::vector<float> losses;
+      for (int step = 0; step < 40; ++step) {
+        GradientTape tape;
+        Tensor loss = reduce_mean(square(cast((*model)(x), float32) - y));
+        auto vars = model->trainable_variables();
+        opt->apply(tape.gradient(loss, vars), vars);
+        losses.push_back(loss.item<float>());
+      }
+      return std::make_tuple(model, opt, losses);
+    };
+    auto [m16, o16, l16] = train(name);
+    auto [m32, o32, l32] = train("float32");
+    EXPECT_EQ(m16->kernel.dtype(), t);
+    EXPECT_EQ(m16->bias.dtype(), t);
+    EXPECT_EQ(o16->get_slot(m16->kernel, "momentum").dtype(), t);
+    EXPECT_LT(l16.back(), 0.02 * l16.front());
+    EXPECT_LT(l32.back(), 0.02 * l32.front());
+    // The first steps follow float32's closely (later ones drift apart by
+    // the 16-bit roundings of 40 steps, while both converge).
+    for (int k = 0; k < 5; ++k) EXPECT_NEAR(l16[static_cast<size_t>(k)], l32[static_cast<size_t>(k)], 0.05 * l32[static_cast<size_t>(k)]) << k;
+  }
+}
+
 // Keras's float32 output layer under a mixed policy takes the 16-bit input
 // in float32; normalisation computes in float32 and returns the compute
 // dtype; losses take 16-bit predictions in float32.

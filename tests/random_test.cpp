@@ -66,6 +66,22 @@ TEST_P(RandomTest, GlobalSeedDrawsTensorFlowsNumbers) {
   expect_tf("global42/normal_scaled", random::normal({4}, 1.0, 0.5), kNormalUlps);
 }
 
+// The 16-bit floats draw TensorFlow's numbers: uniforms from a word's low
+// 16 bits, normals as float32's rounded, the scaling in the 16-bit type.
+TEST_P(RandomTest, SixteenBitDrawsAreTensorFlows) {
+  for (auto [t, short_name] : {std::pair{bfloat16, "bf16"}, std::pair{float16, "f16"}}) {
+    const std::string n = short_name;
+    expect_tf("half/stateless_uniform_" + n, random::stateless_uniform({2, 5}, {7, 3}, 0, 1, t), kExact);
+    expect_tf("half/stateless_uniform_range_" + n, random::stateless_uniform({6}, {7, 3}, -0.3, 0.7, t), kExact);
+    expect_tf("half/stateless_normal_" + n, random::stateless_normal({6}, {7, 3}, 0, 1, t), 1);
+    expect_tf("half/stateless_truncated_" + n, random::stateless_truncated_normal({9}, {7, 3}, 0, 0.5, t), 1);
+    random::set_seed(42);
+    expect_tf("half/global42_uniform_" + n, random::uniform({5}, 0, 1, t), kExact);
+    expect_tf("half/global42_normal_" + n, random::normal({5}, 1, 2, t), 1);
+    expect_tf("half/global42_truncated_" + n, random::truncated_normal({6}, 0, 1, t), 1);
+  }
+}
+
 TEST_P(RandomTest, OpSeedsContinueOneStreamPerOp) {
   random::set_seed(7);
   expect_tf("global7/op5_uniform", random::uniform({3}, 0, 1, float32, 5), kExact);

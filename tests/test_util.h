@@ -119,7 +119,8 @@ double ulp_distance(double got, double want, bool is_float);
 /// which TensorFlow's CPU kernels drew. On the CPU every bit must match (ember
 /// calls the C library's log and sincos, as TensorFlow's CPU kernels do); on a
 /// GPU, whose normals use CUDA's math library as TensorFlow's GPU kernels do,
-/// elements may be `gpu_ulps` off (0 for uniforms).
+/// elements may be `gpu_ulps` off (0 for uniforms; in the 16-bit format's
+/// steps for a 16-bit draw).
 void expect_tf_draw(const std::string& name, const Tensor& got, double gpu_ulps);
 
 /// Checks `got` against fixture `name` of tests/data/`file`: same shape and

@@ -21,9 +21,8 @@ VariableState* state_at(const InferContext& c, int i) {
 // shape; every other input is a scalar of that dtype.
 void infer_update(InferContext& c, int slots, int grad) {
   const VariableState* var = state_at(c, 0);
-  if (var->dtype != float32 && var->dtype != float64)
-    c.fail("variable '", var->name, "' is ", dtype_name(var->dtype),
-           "; the update takes float32 or float64");
+  if (!is_floating(var->dtype))
+    c.fail("variable '", var->name, "' is ", dtype_name(var->dtype), "; the update takes a floating dtype");
   for (int i = 1; i <= slots; ++i) {
     const VariableState* s = state_at(c, i);
     for (int j = 0; j < i; ++j)

@@ -39,7 +39,7 @@ void infer_random(InferContext& c) {
   for (int i = 0; i < s.rank(); ++i)
     if (s.dim(i) < 0) c.fail("dimension ", i, " is negative (", s.dim(i), ")");
   DType t = c.attrs.get<DType>("dtype");
-  if (t != float32 && t != float64) c.fail("dtype must be float32 or float64, got ", dtype_name(t));
+  if (!is_floating(t)) c.fail("dtype must be a floating dtype, got ", dtype_name(t));
   c.outputs.push_back({t, s});
 }
 
@@ -72,7 +72,7 @@ void infer_stateless_uniform(InferContext& c) {
   if (!seed.shape().is_compatible_with(TensorShape{2}))
     c.fail("seed must have shape [2], got ", seed.shape().to_debug_string());
   DType t = c.attrs.get<DType>("dtype");
-  if (t != float32 && t != float64) c.fail("dtype must be float32 or float64, got ", dtype_name(t));
+  if (!is_floating(t)) c.fail("dtype must be a floating dtype, got ", dtype_name(t));
   if (unresolved_attrs(c.op, c.attrs) > 0) {
     c.outputs.push_back({t, TensorShape::unknown_dims(infer::vector_length(c.inputs[1].shape()))});
     return;
@@ -235,7 +235,17 @@ Tensor draw(const char* op, const TensorShape& shape, DType dtype, const philox:
 // A scalar as the output dtype holds it (TensorFlow converts minval, maxval,
 // mean and stddev to the dtype before any arithmetic).
 double in_dtype(double v, DType dtype) {
-  return dtype == float32 ? static_cast<double>(static_cast<float>(v)) : v;
+  const auto f = static_cast<float>(v);  // (a 16-bit value from a double goes through float, as Eigen's)
+  switch (dtype) {
+    case float32:
+      return f;
+    case bfloat16:
+      return static_cast<float>(bfloat16_t(f));
+    case float16:
+      return static_cast<float>(float16_t(f));
+    default:
+      return v;
+  }
 }
 
 // mean + stddev·t, skipping the identity cases, in t's dtype.
@@ -254,8 +264,8 @@ Tensor scale_uniform(Tensor t, double minval, double maxval) {
 }
 
 void check_float(const char* api, DType dtype) {
-  EMBER_CHECK(dtype == float32 || dtype == float64, InvalidArgument, "[", api,
-              "] dtype must be float32 or float64, got ", dtype_name(dtype));
+  EMBER_CHECK(is_floating(dtype), InvalidArgument, "[", api, "] dtype must be a floating dtype, got ",
+              dtype_name(dtype));
 }
 
 void check_range(const char* api, double minval, double maxval) {

@@ -1,6 +1,7 @@
 // The optimizer updates on the CPU: the variable and its slots are updated in
 // place (VariableState::update_in_place copies a buffer a read still holds),
-// one pass over the elements, split across threads.
+// one pass over the elements, split across threads (16-bit floats computed
+// in float32 and rounded once per element).
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "kernels/cpu/parallel.h"
@@ -12,8 +13,10 @@ namespace {
 
 template <typename U, typename T>
 void run_update(const KernelContext& c, std::span<Tensor> vals, bool flag) {
-  T k[optim::kMaxScalars] = {};
-  for (int j = 0; j < U::kNumScalars; ++j) k[j] = c.inputs[static_cast<size_t>(U::kScalars[j])].template data<T>()[0];
+  using C = optim::Compute<T>;
+  C k[optim::kMaxScalars] = {};
+  for (int j = 0; j < U::kNumScalars; ++j)
+    k[j] = static_cast<C>(c.inputs[static_cast<size_t>(U::kScalars[j])].template data<T>()[0]);
   U::prepare(k);
   T* var = vals[0].data<T>();
   T* slot[optim::kMaxSlots + 1] = {};
@@ -21,10 +24,12 @@ void run_update(const KernelContext& c, std::span<Tensor> vals, bool flag) {
   const T* g = c.inputs[U::kGrad].template data<T>();
   parallel_for(vals[0].num_elements(), kParallelGrain / 4, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
-      T s[optim::kMaxSlots + 1];
-      for (int j = 0; j < U::kSlots; ++j) s[j] = slot[j][i];
-      U::step(k, flag, var[i], s, g[i]);
-      for (int j = 0; j < U::kSlots; ++j) slot[j][i] = s[j];
+      C v = static_cast<C>(var[i]);
+      C s[optim::kMaxSlots + 1];
+      for (int j = 0; j < U::kSlots; ++j) s[j] = static_cast<C>(slot[j][i]);
+      U::step(k, flag, v, s, static_cast<C>(g[i]));
+      var[i] = T(v);
+      for (int j = 0; j < U::kSlots; ++j) slot[j][i] = T(s[j]);
     }
   });
 }
@@ -33,7 +38,7 @@ template <typename U>
 void update_kernel(KernelContext& c) {
   DType t = c.inputs[U::kGrad].dtype();
   optim::with_update_buffers<U>(c, [&](std::span<Tensor> vals, bool flag) {
-    EMBER_SWITCH_FLOAT(t, unsupported_dtype(c, t), run_update<U, scalar_t>(c, vals, flag));
+    EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), run_update<U, scalar_t>(c, vals, flag));
   });
 }
 

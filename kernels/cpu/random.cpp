@@ -46,7 +46,7 @@ template <int kKind>  // 0 uniform, 1 normal, 2 truncated normal
 void random_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
   philox::Stream s = random::stream_of(c.attrs);
-  EMBER_SWITCH_FLOAT(y.dtype(), unsupported_dtype(c, y.dtype()), {
+  EMBER_SWITCH_FLOATING(y.dtype(), unsupported_dtype(c, y.dtype()), {
     if constexpr (kKind == 0) uniform_fill(y.data<scalar_t>(), y.num_elements(), s);
     if constexpr (kKind == 1) normal_fill(y.data<scalar_t>(), y.num_elements(), s);
     if constexpr (kKind == 2) truncated_fill(y.data<scalar_t>(), y.num_elements(), s);

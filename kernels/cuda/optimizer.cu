@@ -22,15 +22,18 @@ struct UpdateArgs {
 
 template <typename U, typename T>
 __global__ void update_kernel_t(UpdateArgs<T> a) {
-  T k[optim::kMaxScalars] = {};
-  for (int j = 0; j < U::kNumScalars; ++j) k[j] = *a.scalar[j];
+  using C = optim::Compute<T>;
+  C k[optim::kMaxScalars] = {};
+  for (int j = 0; j < U::kNumScalars; ++j) k[j] = static_cast<C>(*a.scalar[j]);
   U::prepare(k);
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < a.n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    T s[optim::kMaxSlots + 1];
-    for (int j = 0; j < U::kSlots; ++j) s[j] = a.slot[j][i];
-    U::step(k, a.flag, a.var[i], s, a.grad[i]);
-    for (int j = 0; j < U::kSlots; ++j) a.slot[j][i] = s[j];
+    C v = static_cast<C>(a.var[i]);
+    C s[optim::kMaxSlots + 1];
+    for (int j = 0; j < U::kSlots; ++j) s[j] = static_cast<C>(a.slot[j][i]);
+    U::step(k, a.flag, v, s, static_cast<C>(a.grad[i]));
+    a.var[i] = T(v);
+    for (int j = 0; j < U::kSlots; ++j) a.slot[j][i] = T(s[j]);
   }
 }
 
@@ -54,7 +57,7 @@ void update_kernel(KernelContext& c) {
   optim::with_update_buffers<U>(c, [&](std::span<Tensor> vals, bool flag) {
     if (vals[0].num_elements() == 0) return;
     cudaStream_t s = prepare(c);
-    EMBER_SWITCH_FLOAT(t, unsupported_dtype(c, t), (launch_update<U, scalar_t>(c, vals, flag, s)));
+    EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), (launch_update<U, scalar_t>(c, vals, flag, s)));
   });
 }
 

@@ -45,7 +45,7 @@ void random_kernel(KernelContext& c) {
   if (n == 0) return;
   philox::Stream st = random::stream_of(c.attrs);
   cudaStream_t s = prepare(c);
-  EMBER_SWITCH_FLOAT(y.dtype(), unsupported_dtype(c, y.dtype()), {
+  EMBER_SWITCH_FLOATING(y.dtype(), unsupported_dtype(c, y.dtype()), {
     if constexpr (kKind == 0)
       uniform_kernel<<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, st);
     else if constexpr (kKind == 1)

@@ -103,6 +103,24 @@ def cases():
     yield "init_v2/random_normal_seed7", tf.random_normal_initializer(seed=7)([4])
     yield "init_v2/random_uniform_seed7", tf.random_uniform_initializer(seed=7)([4])
     yield "init_v2/random_uniform_seed0", tf.random_uniform_initializer(seed=0)([3])
+    # The 16-bit floats: a uniform is a word's low 16 bits as the mantissa
+    # over 1.0, minus 1 (Uint16ToHalf / Uint16ToGfloat16); normals are
+    # float32's rounded; scaling is done in the 16-bit type.
+    for dt, short in ((tf.bfloat16, "bf16"), (tf.float16, "f16")):
+        yield "half/stateless_uniform_" + short, tf.random.stateless_uniform([2, 5], seed=[7, 3], dtype=dt)
+        yield "half/stateless_uniform_range_" + short, tf.random.stateless_uniform(
+            [6], seed=[7, 3], minval=-0.3, maxval=0.7, dtype=dt)
+        yield "half/stateless_normal_" + short, tf.random.stateless_normal([6], seed=[7, 3], dtype=dt)
+        yield "half/stateless_truncated_" + short, tf.random.stateless_truncated_normal(
+            [9], seed=[7, 3], stddev=0.5, dtype=dt)
+        tf.random.set_seed(42)
+        yield "half/global42_uniform_" + short, tf.random.uniform([5], dtype=dt)
+        yield "half/global42_normal_" + short, tf.random.normal([5], 1.0, 2.0, dtype=dt)
+        yield "half/global42_truncated_" + short, tf.random.truncated_normal([6], dtype=dt)
+        dtype = "bfloat16" if dt == tf.bfloat16 else "float16"
+        yield "half/glorot_uniform_1_" + short, init.GlorotUniform(seed=1)((20, 30), dtype=dtype)
+        yield "half/glorot_normal_1_" + short, init.GlorotNormal(seed=1)((20, 30), dtype=dtype)
+        yield "half/random_uniform_4_" + short, init.RandomUniform(-1.0, 2.0, seed=4)((3, 4), dtype=dtype)
 
 
 def main(path):
