@@ -3,13 +3,25 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
+#include "core/half.h"
 #include "core/host_device.h"
 
 namespace ember::topk {
 
+/// What T is compared as: float for the 16-bit floats (exact), else T.
 template <typename T>
-EMBER_HOST_DEVICE bool before(T a, int64_t ia, T b, int64_t ib) {
+EMBER_HOST_DEVICE auto key(T v) {
+  if constexpr (std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>)
+    return static_cast<float>(v);
+  else
+    return v;
+}
+
+template <typename T>
+EMBER_HOST_DEVICE bool before(T va, int64_t ia, T vb, int64_t ib) {
+  auto a = key(va), b = key(vb);
   bool an = a != a, bn = b != b;
   if (an != bn) return an;
   if (!an && a != b) return a > b;

@@ -427,21 +427,18 @@ void linear_algebra(std::vector<OpCase>& cases) {
   cases.push_back(
       {.op = op_name::SoftmaxCrossEntropyWithLogits,
        .inputs = {in({3, 4}), in({3, 4})},
-       .body = one([](X x) { return softmax_cross_entropy_with_logits(softmax(x[1]), x[0]); }),
-       .dtypes = kF32F64});
+       .body = one([](X x) { return softmax_cross_entropy_with_logits(softmax(x[1]), x[0]); })});
   cases.push_back({.op = op_name::SoftmaxCrossEntropyWithLogits,
                    .variant = "axis 0",
                    .inputs = {in({3, 4}), in({3, 4})},
                    .body = one([](X x) {
                      return softmax_cross_entropy_with_logits(softmax(x[1], 0), x[0], 0);
-                   }),
-                   .dtypes = kF32F64});
+                   })});
   cases.push_back({.op = op_name::SparseSoftmaxCrossEntropyWithLogits,
                    .inputs = {in({3, 4})},
                    .body = one([](X x) {
                      return sparse_softmax_cross_entropy_with_logits(idx({2, 0, 3}), x[0]);
-                   }),
-                   .dtypes = kF32F64});
+                   })});
 }
 
 void shapes(std::vector<OpCase>& cases) {
@@ -660,7 +657,7 @@ void indexing(std::vector<OpCase>& cases) {
                          TopK t = top_k(x[0], 2);
                          return std::vector<Tensor>{t.values, t.indices};
                        },
-                   .dtypes = {float32, float64, int32, int64}});
+                   .dtypes = {float32, float64, float16, bfloat16, int32, int64}});
   cases.push_back({.op = op_name::InTopKV2,
                    .inputs = {in({3, 5})},
                    .body = one([](X x) {

@@ -72,6 +72,7 @@ void killed_at_random_instants(const std::string& mode) {
   std::mt19937 rng(std::hash<std::string>{}(mode));
   const std::string dir = (base / "killed").string();
   int kills = 0;
+  double scale = 1;
   std::string out;
   for (int attempt = 0; attempt < 200; ++attempt) {
     int pipefd[2];
@@ -89,7 +90,7 @@ void killed_at_random_instants(const std::string& mode) {
     close(pipefd[1]);
     // Let it run a random part of a whole run's time, then kill it; the
     // later attempts run longer, so the run ends.
-    const int longest = std::max(10, whole_ms * (7 + attempt) / 10);
+    const int longest = std::max(10, static_cast<int>(whole_ms * (7 + attempt) / 10 * scale));
     std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(5, longest)(rng)));
     bool killed = ::kill(pid, SIGKILL) == 0;
     out.clear();
@@ -99,7 +100,15 @@ void killed_at_random_instants(const std::string& mode) {
     close(pipefd[0]);
     int status = 0;
     waitpid(pid, &status, 0);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) break;  // it finished before the kill
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {  // it finished before the kill
+      if (kills > 0) break;
+      // Never killed: this run went faster than the straight one (whose
+      // length the delays scale), as on a machine whose load fell. Start
+      // again from nothing with delays half as long.
+      std::filesystem::remove_all(dir);
+      scale /= 2;
+      continue;
+    }
     ASSERT_TRUE(killed && WIFSIGNALED(status)) << "the child failed: " << out;
     ++kills;
   }

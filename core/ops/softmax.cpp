@@ -65,8 +65,7 @@ namespace {
 void infer_xent(InferContext& c) {
   const Tensor& f = c.inputs[0];
   const Tensor& l = c.inputs[1];
-  if (f.dtype() != float32 && f.dtype() != float64)
-    c.fail("logits must be float32 or float64, got ", dtype_name(f.dtype()));
+  if (!is_floating(f.dtype())) c.fail("logits must be a floating dtype, got ", dtype_name(f.dtype()));
   TensorShape logits = infer::with_rank(c, f.shape(), 2, "logits");
   if (c.op.name == op_name::SoftmaxCrossEntropyWithLogits) {
     if (l.dtype() != f.dtype())

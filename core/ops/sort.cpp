@@ -14,8 +14,8 @@ namespace {
 
 void infer_top_k(InferContext& c) {
   const Tensor& x = c.inputs[0];
-  if (x.dtype() != float32 && x.dtype() != float64 && x.dtype() != int32 && x.dtype() != int64)
-    c.fail("input must be float32, float64, int32 or int64, got ", dtype_name(x.dtype()));
+  if (!is_floating(x.dtype()) && x.dtype() != int32 && x.dtype() != int64)
+    c.fail("input must be a floating dtype, int32 or int64, got ", dtype_name(x.dtype()));
   int64_t k = c.attrs.get<int64_t>("k");
   if (k < 0) c.fail("k must be non-negative, got ", k);
   if (!x.shape().rank_known()) {  // (its rank is checked when it runs)

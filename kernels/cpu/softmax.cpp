@@ -8,6 +8,7 @@
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/widen.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/functors.h"
 #include "kernels/reducers.h"
@@ -189,19 +190,22 @@ void xent_rows(const T* x, const L* labels, T* loss, T* bp, int64_t rows, int64_
                });
 }
 
+// The 16-bit floats: rows widened to float32 once, each output rounded once.
 template <typename T, bool kSparse>
 void xent_typed(KernelContext& c, int64_t rows, int64_t n) {
-  const Tensor& x = c.inputs[0];
+  using C = Widened<T>;
+  Tensor kx, kl;
+  const C* x = widened<C>(c.inputs[0], kx);
   const Tensor& labels = c.inputs[1];
-  T* loss = c.outputs[0].data<T>();
-  T* bp = c.outputs[1].data<T>();
+  Staged<T, C> loss(c.outputs[0]), bp(c.outputs[1]);
   if constexpr (kSparse) {
     EMBER_SWITCH_INDEX(labels.dtype(), unsupported_dtype(c, labels.dtype()),
-                       (xent_rows<T, true>(x.data<const T>(), labels.data<const scalar_t>(), loss,
-                                           bp, rows, n)));
+                       (xent_rows<C, true>(x, labels.data<const scalar_t>(), loss.data(), bp.data(), rows, n)));
   } else {
-    xent_rows<T, false>(x.data<const T>(), labels.data<const T>(), loss, bp, rows, n);
+    xent_rows<C, false>(x, widened<C>(labels, kl), loss.data(), bp.data(), rows, n);
   }
+  loss.finish();
+  bp.finish();
 }
 
 template <bool kSparse>
@@ -221,8 +225,7 @@ void xent_kernel(KernelContext& c) {
     });
     if (n == 0) return;
   }
-  EMBER_SWITCH_FLOAT(x.dtype(), unsupported_dtype(c, x.dtype()),
-                     xent_typed<scalar_t, kSparse>(c, rows, n));
+  EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()), (xent_typed<scalar_t, kSparse>(c, rows, n)));
 }
 
 EMBER_REGISTER_KERNEL(op_name::SoftmaxCrossEntropyWithLogits, CPU, xent_kernel<false>);

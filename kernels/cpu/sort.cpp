@@ -21,7 +21,7 @@ void top_k_kernel(KernelContext& c) {
   int64_t n = x.dim(-1);
   if (k == 0 || c.outputs[0].num_elements() == 0) return;
   int64_t rows = x.num_elements() / n;
-  EMBER_SWITCH_NUMERIC(x.dtype(), unsupported_dtype(c, x.dtype()),
+  EMBER_SWITCH_ARITH(x.dtype(), unsupported_dtype(c, x.dtype()),
                        top_k_rows(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(),
                                   c.outputs[1].data<int32_t>(), rows, n, k));
 }

@@ -112,38 +112,39 @@ __device__ C row_total(C v, C* warp_buf) {
 template <typename T, bool kSparse, typename L, int kRowThreads>
 __global__ void xent_rows(const T* __restrict__ x, const L* __restrict__ labels,
                           T* __restrict__ loss, T* __restrict__ bp, int64_t rows, int64_t n) {
+  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;  // 16-bit floats: float32
   constexpr int kRowsPerBlock = kThreads / kRowThreads;
-  __shared__ T warp_m[kThreads / 32], warp_s[kThreads / 32];
+  __shared__ C warp_m[kThreads / 32], warp_s[kThreads / 32];
   const int lane = threadIdx.x % kRowThreads, slot = threadIdx.x / kRowThreads;
   for (int64_t r0 = blockIdx.x * static_cast<int64_t>(kRowsPerBlock); r0 < rows;
        r0 += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
     const int64_t r = r0 + slot;
     const bool active = r < rows;
-    kernels::OnlineSoftmax<T> acc;
+    kernels::OnlineSoftmax<C> acc;
     if (active)
-      for (int64_t i = lane; i < n; i += kRowThreads) acc.add(x[r * n + i]);
-    acc = merge_row<T, kRowThreads>(acc, warp_m, warp_s);
-    T shift, sum;
+      for (int64_t i = lane; i < n; i += kRowThreads) acc.add(static_cast<C>(x[r * n + i]));
+    acc = merge_row<C, kRowThreads>(acc, warp_m, warp_s);
+    C shift, sum;
     acc.finish(shift, sum);
-    const T lse = ::log(sum), inv = T(1) / sum;
+    const C lse = ::log(sum), inv = C(1) / sum;
     if constexpr (kSparse) {
       if (!active) continue;
       const int64_t l = static_cast<int64_t>(labels[r]);
       const bool ok = l >= 0 && l < n;
-      const T nan = ::nan("");
+      const C nan = ::nan("");
       for (int64_t i = lane; i < n; i += kRowThreads)
-        bp[r * n + i] = ok ? fn::exp_(x[r * n + i] - shift) * inv - T(i == l) : nan;
-      if (lane == 0) loss[r] = ok ? lse - (x[r * n + l] - shift) : nan;
+        bp[r * n + i] = T(ok ? fn::exp_(static_cast<C>(x[r * n + i]) - shift) * inv - C(i == l) : nan);
+      if (lane == 0) loss[r] = T(ok ? lse - (static_cast<C>(x[r * n + l]) - shift) : nan);
     } else {
-      T part = 0;
+      C part = 0;
       if (active)
         for (int64_t i = lane; i < n; i += kRowThreads) {
-          const T lab = labels[r * n + i], xi = x[r * n + i];
+          const C lab = static_cast<C>(labels[r * n + i]), xi = static_cast<C>(x[r * n + i]);
           part += lab * (lse - (xi - shift));
-          bp[r * n + i] = fn::exp_(xi - shift) * inv - lab;
+          bp[r * n + i] = T(fn::exp_(xi - shift) * inv - lab);
         }
-      part = row_total<T, kRowThreads>(part, warp_s);
-      if (active && lane == 0) loss[r] = part;
+      part = row_total<C, kRowThreads>(part, warp_s);
+      if (active && lane == 0) loss[r] = T(part);
     }
   }
 }
@@ -177,8 +178,8 @@ void xent(KernelContext& c) {
   const Tensor& x = c.inputs[0];
   if (x.dim(0) == 0) return;
   cudaStream_t s = prepare(c);
-  EMBER_SWITCH_FLOAT(x.dtype(), unsupported_dtype(c, x.dtype()),
-                     (xent_labels<scalar_t, kSparse>(x, c.inputs[1], c, s)));
+  EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()),
+                        (xent_labels<scalar_t, kSparse>(x, c.inputs[1], c, s)));
 }
 
 EMBER_REGISTER_KERNEL(op_name::SoftmaxCrossEntropyWithLogits, CUDA, xent<false>);

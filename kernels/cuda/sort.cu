@@ -34,7 +34,7 @@ void top_k_kernel(KernelContext& c) {
   int64_t k = c.attrs.get<int64_t>("k"), n = x.dim(-1);
   if (k == 0 || c.outputs[0].num_elements() == 0) return;
   int64_t rows = x.num_elements() / n;
-  EMBER_SWITCH_NUMERIC(x.dtype(), unsupported_dtype(c, x.dtype()), (launch_top_k<scalar_t>(c, rows, n, k)));
+  EMBER_SWITCH_ARITH(x.dtype(), unsupported_dtype(c, x.dtype()), (launch_top_k<scalar_t>(c, rows, n, k)));
 }
 
 template <typename I>
