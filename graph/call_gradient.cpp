@@ -4,6 +4,7 @@
 
 #include "autograd/tape.h"
 #include "core/op_names.h"
+#include "graph/executor.h"
 #include "graph/function_impl.h"
 #include "graph/passes.h"
 

@@ -8,6 +8,7 @@
 #include "core/ops.h"
 #include "core/tensor_list.h"
 #include "core/variable.h"
+#include "graph/executor.h"
 #include "graph/function_impl.h"
 
 namespace ember {

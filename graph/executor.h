@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "core/variable.h"
+#include "graph/executor_stats.h"
 #include "graph/graph.h"
 
 namespace ember {
@@ -50,15 +51,6 @@ class CudaGraph;
 struct RandomStreams {
   std::mutex mu;
   std::vector<Attrs> attrs;
-};
-
-/// How an executor's calls ran (tests and benchmarks read it).
-struct ExecutorStats {
-  int64_t plain = 0;     // node by node (through run_op, or the dispatch point)
-  int64_t arena = 0;     // the arena's kernels, directly
-  int64_t captures = 0;  // CUDA graphs captured
-  int64_t replays = 0;   // calls that launched a captured CUDA graph
-  bool cuda_graph_eligible = false;  // whether the graph qualifies for CUDA-graph replay
 };
 
 class Executor {

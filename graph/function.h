@@ -24,7 +24,7 @@
 
 #include "core/tensor.h"
 #include "core/variable.h"
-#include "graph/executor.h"
+#include "graph/executor_stats.h"
 #include "graph/graph.h"
 
 namespace ember {
