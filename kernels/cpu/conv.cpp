@@ -222,7 +222,8 @@ void run_16bit(const Conv& p, Pass pass, memory::data_type dt, const Tensor* x, 
   Tensor kx, kf, ky;
   auto wide = [](const Tensor* t, Tensor& keep) -> const void* { return t ? widened<float>(*t, keep) : nullptr; };
   Staged<T, float> staged(out);
-  run_onednn(p, pass, memory::data_type::f32, wide(x, kx), wide(f, kf), wide(y, ky), staged.data());
+  EMBER_CHECK(run_onednn(p, pass, memory::data_type::f32, wide(x, kx), wide(f, kf), wide(y, ky), staged.data()),
+              Internal, "[conv2d] oneDNN made no float32 convolution");
   staged.finish();
 }
 
@@ -248,7 +249,8 @@ void conv_kernel(KernelContext& c) {
   auto raw = [](const Tensor* t) -> const void* { return t ? t->raw_data() : nullptr; };
   switch (out.dtype()) {
     case float32:
-      run_onednn(p, kPass, memory::data_type::f32, raw(x), raw(f), raw(y), out.raw_data());
+      EMBER_CHECK(run_onednn(p, kPass, memory::data_type::f32, raw(x), raw(f), raw(y), out.raw_data()), Internal,
+                  "[", c.op.api_name, "] oneDNN made no float32 convolution");
       return;
     case bfloat16:
       return run_16bit<bfloat16_t>(p, kPass, memory::data_type::bf16, x, f, y, out);
