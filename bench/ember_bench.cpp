@@ -512,6 +512,47 @@ std::vector<Figure> add_256m() {
   return {{"add_256M", 12.0 * double(n) / t / 1e9, "GB/s"}, {"copy_256M", 8.0 * double(n) / tc / 1e9, "GB/s"}};
 }
 
+// gpt2_124m: GPT-2 small (12 layers, 12 heads, d_model 768, context 1024,
+// vocabulary 50,257) on random tokens, under mixed_bfloat16, batch 16: tokens
+// per second of a whole traced training step (forward, gradient, AdamW with
+// clipping), median of 10 after 3 warm-up steps. A GPU workload; on the CPU
+// it runs only when GPT2_BATCH and GPT2_CONTEXT ask for a smaller size (a
+// smoke run of the same model and step).
+std::vector<Figure> gpt2_124m() {
+  const char* batch_env = std::getenv("GPT2_BATCH");
+  const char* context_env = std::getenv("GPT2_CONTEXT");
+  if (!g_device.is_cuda() && !(batch_env && context_env)) return {};
+  const int64_t batch = batch_env ? std::atoll(batch_env) : 16;
+  const int64_t context = context_env ? std::atoll(context_env) : 1024;
+  DeviceScope scope(g_device);
+  random::set_seed(1);
+  const int64_t vocab = 50257;
+  auto model = [&] {
+    mixed_precision::PolicyScope policy("mixed_bfloat16");
+    return std::make_shared<sample::Gpt>(
+        sample::GptConfig{.vocab = vocab, .layers = 12, .heads = 12, .d_model = 768, .context = 1024});
+  }();
+  auto optimizer = sample::gpt_optimizer(std::make_shared<sample::WarmupCosine>(3e-4, 100, 2000));
+  auto vars = model->trainable_variables();
+  auto step = function(
+      [&](Tensor x, Tensor y) {
+        GradientTape tape;
+        Tensor loss = sample::gpt_loss((*model)(x, true), y);
+        optimizer->apply(tape.gradient(loss, vars), vars);
+        return loss;
+      },
+      {.name = "train_step"});
+  // Random tokens, drawn once per call on the device (as the data a loader
+  // would have placed there).
+  int64_t s = 0;
+  auto one = [&] {
+    Tensor ids = cast(random::stateless_uniform({batch, context + 1}, {11, s++}, 0, double(vocab), float32), int32);
+    Tensor loss = step(slice(ids, {0, 0}, {batch, context}), slice(ids, {0, 1}, {batch, context}));
+  };
+  const double t = bench::time_per_call(one, 1, 10, 3, sync);
+  return {{"gpt2_124m", double(batch * context) / t, "tokens/s"}};
+}
+
 #if EMBER_WITH_CUDA
 // cuBLAS called directly on ember's buffers and stream, with its own handle:
 // the reference ember's matmul is held to (BENCHMARKS.md: at least 95%).
@@ -670,7 +711,8 @@ int main(int argc, char** argv) {
                        {"allreduce_64M", allreduce_64m},
                        {"mlp_ddp", mlp_ddp},
                        {"add_256M", add_256m},
-                       {"matmul_8192", matmul_8192}},
+                       {"matmul_8192", matmul_8192},
+                       {"gpt2_124m", gpt2_124m}},
                       names, json);
   } catch (const ember::Error& e) {
     std::fprintf(stderr, "ember-bench: %s\n", e.what());
