@@ -667,7 +667,6 @@ void indexing(std::vector<OpCase>& cases) {
 }
 
 void convolutions(std::vector<OpCase>& cases) {
-  const size_t first = cases.size();
   cases.push_back(
       {.op = op_name::Conv2D,
        .variant = "same stride 2",
@@ -731,12 +730,17 @@ void convolutions(std::vector<OpCase>& cases) {
                      a.set("orig_input_shape", Ints{1, 5, 5, 2});
                      return run(op_name::AvgPoolGrad, {x[0]}, a)[0];
                    })});
+  // Scale, offset and statistics are float32 for a 16-bit x (TensorFlow's U).
+  auto u = [](const Tensor& v, DType t) { return t == float16 || t == bfloat16 ? cast(v, float32) : v; };
   cases.push_back({.op = op_name::FusedBatchNormV3,
                    .variant = "training",
                    .inputs = {in({2, 2, 3, 3}), in({3}, 0.5, 2), in({3})},
-                   .body = one([](X x) {
-                     return fused_batch_norm(x[0], x[1], x[2], zeros_like(x[1]), ones_like(x[1])).y;
-                   }),
+                   .body =
+                       [u](X x, DType t) {
+                         Tensor s = u(x[1], t);
+                         return std::vector<Tensor>{
+                             fused_batch_norm(x[0], s, u(x[2], t), zeros_like(s), ones_like(s)).y};
+                       },
                    .tol = 16});
   // As TensorFlow's, the gradient takes only what flows into y: none flows
   // back from the batch statistics.
@@ -744,9 +748,9 @@ void convolutions(std::vector<OpCase>& cases) {
                    .variant = "batch statistics",
                    .inputs = {in({2, 2, 3, 3}), in({3}, 0.5, 2), in({3})},
                    .body =
-                       [](X x, DType) {
-                         FusedBatchNormResult r =
-                             fused_batch_norm(x[0], x[1], x[2], zeros_like(x[1]), ones_like(x[1]));
+                       [u](X x, DType t) {
+                         Tensor s = u(x[1], t);
+                         FusedBatchNormResult r = fused_batch_norm(x[0], s, u(x[2], t), zeros_like(s), ones_like(s));
                          return std::vector<Tensor>{r.batch_mean, r.batch_variance};
                        },
                    .tol = 16,
@@ -756,27 +760,23 @@ void convolutions(std::vector<OpCase>& cases) {
                    // As TensorFlow's, the gradient gives none for the mean and variance.
                    .inputs = {in({2, 2, 3, 3}), in({3}, 0.5, 2), in({3}), constant_input({3}),
                               constant_input({3}, 0.5, 2)},
-                   .body = one([](X x) {
-                     return fused_batch_norm(x[0], x[1], x[2], x[3], x[4], 0.001, false).y;
-                   })});
+                   .body =
+                       [u](X x, DType t) {
+                         return std::vector<Tensor>{
+                             fused_batch_norm(x[0], u(x[1], t), u(x[2], t), u(x[3], t), u(x[4], t), 0.001, false).y};
+                       }});
   cases.push_back(
       {.op = op_name::FusedBatchNormGradV3,
        .inputs = {in({2, 2, 3, 3}), in({3}, 0.5, 2), in({2, 2, 3, 3})},
        .body =
-           [](X x, DType) {
-             Tensor zero = zeros_like(x[1]), one_ = ones_like(x[1]);
-             auto f = run(op_name::FusedBatchNormV3, {x[0], x[1], zero, zero, one_}, bn_attrs());
-             auto g = run(op_name::FusedBatchNormGradV3, {x[2], x[0], x[1], f[3], f[4], f[5]},
-                          bn_grad_attrs());
+           [u](X x, DType t) {
+             Tensor s = u(x[1], t);
+             Tensor zero = zeros_like(s), one_ = ones_like(s);
+             auto f = run(op_name::FusedBatchNormV3, {x[0], s, zero, zero, one_}, bn_attrs());
+             auto g = run(op_name::FusedBatchNormGradV3, {x[2], x[0], s, f[3], f[4], f[5]}, bn_grad_attrs());
              return std::vector<Tensor>{g[0], g[1], g[2]};
            },
        .tol = 16});
-  // Batch normalisation takes float32 and float64 only (16-bit floats are
-  // refused with an InvalidArgument; Keras normalises them in float32).
-  // Convolutions and pooling take every floating dtype.
-  for (size_t i = first; i < cases.size(); ++i)
-    if (cases[i].op == op_name::FusedBatchNormV3 || cases[i].op == op_name::FusedBatchNormGradV3)
-      cases[i].dtypes = kF32F64;
 }
 
 // Attention on [batch 1, heads 2, seq_q 3, head_dim 4] queries over 5 keys

@@ -5,7 +5,9 @@
 // (x_backprop, scale_backprop, offset_backprop, reserve_space_4, _5).
 // reserve_space_1/2 hold the batch mean and biased variance (training) or
 // the given statistics (inference); reserve_space_3 is empty, as on
-// TensorFlow's CPU.
+// TensorFlow's CPU. As TensorFlow's T and U: x, y and their gradients are
+// any floating dtype; scale, offset, the statistics and their gradients are
+// float32 for a 16-bit x, else x's dtype.
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
@@ -15,9 +17,11 @@
 namespace ember {
 namespace {
 
+// TensorFlow's U: the dtype of scale, offset and the statistics for x of dtype t.
+DType stats_dtype(DType t) { return t == float16 || t == bfloat16 ? float32 : t; }
+
 int64_t channels(const InferContext& c, const Tensor& x) {
-  if (x.dtype() != float32 && x.dtype() != float64)
-    c.fail("x must be float32 or float64, got ", dtype_name(x.dtype()));
+  if (!is_floating(x.dtype())) c.fail("x must be a floating dtype, got ", dtype_name(x.dtype()));
   const auto& f = c.attrs.get<std::string>("data_format");
   if (f != "NHWC") c.fail("data_format '", f, "' is not supported; ember's batch norm is NHWC");
   if (c.attrs.get<double>("epsilon") < 0) c.fail("epsilon must be non-negative");
@@ -28,7 +32,9 @@ int64_t channels(const InferContext& c, const Tensor& x) {
 }
 
 void check_vector(const InferContext& c, const Tensor& v, const char* what, int64_t ch, DType t) {
-  if (v.dtype() != t) c.fail(what, " is ", dtype_name(v.dtype()), ", x ", dtype_name(t));
+  if (v.dtype() != stats_dtype(t))
+    c.fail(what, " is ", dtype_name(v.dtype()), " where x is ", dtype_name(t), ": it must be ",
+           dtype_name(stats_dtype(t)));
   if (!v.shape().rank_known()) return;
   if (v.shape().rank() != 1 || (ch >= 0 && v.shape().dim(0) >= 0 && v.shape().dim(0) != ch))
     c.fail(what, " must have shape [", ch, "], got ", v.shape().to_debug_string());
@@ -44,9 +50,10 @@ void infer_fused_batch_norm(InferContext& c) {
     if (i >= 3 && training && c.inputs[static_cast<size_t>(i)].shape() == TensorShape{0}) continue;
     check_vector(c, c.inputs[static_cast<size_t>(i)], names[i], ch, x.dtype());
   }
+  const DType u = stats_dtype(x.dtype());
   c.outputs.push_back({x.dtype(), x.shape()});
-  for (int i = 0; i < 4; ++i) c.outputs.push_back({x.dtype(), TensorShape{ch}});
-  c.outputs.push_back({x.dtype(), TensorShape{0}});
+  for (int i = 0; i < 4; ++i) c.outputs.push_back({u, TensorShape{ch}});
+  c.outputs.push_back({u, TensorShape{0}});
 }
 
 void infer_fused_batch_norm_grad(InferContext& c) {
@@ -59,11 +66,12 @@ void infer_fused_batch_norm_grad(InferContext& c) {
   check_vector(c, c.inputs[2], "scale", ch, x.dtype());
   check_vector(c, c.inputs[3], "reserve_space_1", ch, x.dtype());
   check_vector(c, c.inputs[4], "reserve_space_2", ch, x.dtype());
+  const DType u = stats_dtype(x.dtype());
   c.outputs.push_back({x.dtype(), x.shape()});
-  c.outputs.push_back({x.dtype(), TensorShape{ch}});
-  c.outputs.push_back({x.dtype(), TensorShape{ch}});
-  c.outputs.push_back({x.dtype(), TensorShape{0}});
-  c.outputs.push_back({x.dtype(), TensorShape{0}});
+  c.outputs.push_back({u, TensorShape{ch}});
+  c.outputs.push_back({u, TensorShape{ch}});
+  c.outputs.push_back({u, TensorShape{0}});
+  c.outputs.push_back({u, TensorShape{0}});
 }
 
 OpDef& bn_attrs(OpDef& d) {

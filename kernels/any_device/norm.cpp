@@ -1,5 +1,7 @@
 // Batch normalization written once for every device, from reductions and
-// broadcast arithmetic (core/ops/norm.cpp gives the ops' contracts).
+// broadcast arithmetic (core/ops/norm.cpp gives the ops' contracts). A
+// 16-bit x is normalised in float32 (its statistics are float32, as
+// TensorFlow's U) and y rounded once.
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
@@ -16,8 +18,12 @@ std::vector<int64_t> batch_axes(const Tensor& x) {
 
 Tensor scalar(double v, const Tensor& like) { return constant(v, like.dtype(), like.device()); }
 
+// `t` in the statistics' dtype: a 16-bit x, y or gradient widened to float32.
+Tensor widened(const Tensor& t) { return t.dtype() == float16 || t.dtype() == bfloat16 ? cast(t, float32) : t; }
+
 void fused_batch_norm(KernelContext& c) {
-  const Tensor& x = c.inputs[0];
+  const DType t = c.inputs[0].dtype();
+  const Tensor x = widened(c.inputs[0]);
   const Tensor& scale = c.inputs[1];
   const Tensor& offset = c.inputs[2];
   double eps = c.attrs.get<double>("epsilon");
@@ -42,6 +48,7 @@ void fused_batch_norm(KernelContext& c) {
   }
   Tensor inv = rsqrt(var + scalar(eps, x)) * scale;
   c.outputs[0] = x * inv + (offset - mean * inv);
+  if (t != x.dtype()) c.outputs[0] = cast(c.outputs[0], t);
   c.outputs[1] = batch_mean;
   c.outputs[2] = batch_var;
   c.outputs[3] = mean;
@@ -52,8 +59,9 @@ void fused_batch_norm(KernelContext& c) {
 // dx = γ·r/m·(m·dy - Σdy - x̂·Σ(dy·x̂)) in training (r = 1/√(var + ε),
 // x̂ = (x - mean)·r, m elements per channel), γ·r·dy in inference.
 void fused_batch_norm_grad(KernelContext& c) {
-  const Tensor& dy = c.inputs[0];
-  const Tensor& x = c.inputs[1];
+  const DType t = c.inputs[1].dtype();
+  const Tensor dy = widened(c.inputs[0]);
+  const Tensor x = widened(c.inputs[1]);
   const Tensor& scale = c.inputs[2];
   const Tensor& mean = c.inputs[3];
   const Tensor& var = c.inputs[4];
@@ -69,6 +77,7 @@ void fused_batch_norm_grad(KernelContext& c) {
   } else {
     c.outputs[0] = dy * (scale * r);
   }
+  if (t != x.dtype()) c.outputs[0] = cast(c.outputs[0], t);
   c.outputs[1] = dgamma;
   c.outputs[2] = dbeta;
   c.outputs[3] = zeros({0}, x.dtype(), x.device());
