@@ -10,6 +10,8 @@
 // compute in 16 bits (or in double) does not compile.
 #pragma once
 
+#include <type_traits>
+
 #include <cstdint>
 #include <cstring>
 
@@ -108,5 +110,10 @@ template <typename T>
 inline constexpr bool is_half_v = false;
 template <typename Format>
 inline constexpr bool is_half_v<Float16Bits<Format>> = true;
+
+/// The type kernels compute T in: float32 for the 16-bit floats (widened
+/// once, each result rounded once), T itself otherwise.
+template <typename T>
+using compute_t = std::conditional_t<is_half_v<T>, float, T>;
 
 }  // namespace ember

@@ -595,9 +595,6 @@ EMBER_HOST_DEVICE inline void box_muller(uint32_t x0, uint32_t x1, uint32_t x2, 
 template <typename T>
 inline constexpr int kPerBlock = std::is_same_v<T, double> ? 2 : 4;
 
-template <typename T>
-inline constexpr bool kIs16Bit = std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>;
-
 /// A uniform [0, 1) 16-bit float from a word's low 16 bits, as TensorFlow's
 /// Uint16ToHalf / Uint16ToGfloat16: the mantissa's bits over 1.0, minus 1
 /// (exact), i.e. k/1024 for float16 and k/128 for bfloat16.
@@ -615,7 +612,7 @@ EMBER_HOST_DEVICE inline T uniform_at(const philox::Stream& s, int64_t i) {
   philox::Block b = philox::at(s, static_cast<uint64_t>(i / kPerBlock<T>));
   if constexpr (std::is_same_v<T, float>) {
     return philox::uniform_float(b.v[i % 4]);
-  } else if constexpr (kIs16Bit<T>) {
+  } else if constexpr (is_half_v<T>) {
     return uniform_16bit<T>(b.v[i % 4]);
   } else {
     return i % 2 ? philox::uniform_double(b.v[2], b.v[3]) : philox::uniform_double(b.v[0], b.v[1]);
@@ -631,7 +628,7 @@ EMBER_HOST_DEVICE inline void normal_block(const philox::Stream& s, uint64_t blk
   if constexpr (std::is_same_v<T, float>) {
     box_muller(b.v[0], b.v[1], out[0], out[1]);
     box_muller(b.v[2], b.v[3], out[2], out[3]);
-  } else if constexpr (kIs16Bit<T>) {
+  } else if constexpr (is_half_v<T>) {
     float f[4];
     box_muller(b.v[0], b.v[1], f[0], f[1]);
     box_muller(b.v[2], b.v[3], f[2], f[3]);
@@ -660,7 +657,7 @@ inline constexpr uint64_t kTruncatedGroupBlocks = 256 * kPerBlock<T> / 4;
 /// TruncatedNormalDistribution over a SingleSampleAdapter).
 template <typename T>
 EMBER_HOST_DEVICE inline void truncated_group(const philox::Stream& s, int64_t g, T* out) {
-  if constexpr (kIs16Bit<T>) {  // float32's group, rounded (the test |x| < 2 made in float32)
+  if constexpr (is_half_v<T>) {  // float32's group, rounded (the test |x| < 2 made in float32)
     float f[4];
     truncated_group<float>(s, g, f);
     for (int j = 0; j < 4; ++j) out[j] = T(f[j]);

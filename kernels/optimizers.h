@@ -4,21 +4,16 @@
 // the scalar inputs kScalars, the gradient kGrad), the boolean attribute it
 // reads (kFlag, or none), `prepare` (derived scalars, computed once per
 // call) and `step` (one element of the variable and its slots). The 16-bit
-// floats are updated in float32 (`Compute`): each element and its slots are
-// widened, stepped, and rounded once when stored.
+// floats are updated in float32 (`compute_t`, core/half.h): each element and
+// its slots are widened, stepped, and rounded once when stored.
 #pragma once
 
 #include <cmath>
-#include <type_traits>
 
 #include "core/half.h"
 #include "core/host_device.h"
 
 namespace ember::optim {
-
-/// The type an update computes T in: float for the 16-bit floats, else T.
-template <typename T>
-using Compute = std::conditional_t<std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>, float, T>;
 
 /// var -= alpha·delta
 struct GradientDescent {

@@ -8,17 +8,12 @@
 #pragma once
 
 #include <cstdint>
-#include <type_traits>
 
 #include "core/half.h"
 #include "core/host_device.h"
 #include "core/ops/conv_util.h"
 
 namespace ember::pool {
-
-/// The type T is compared and summed in: float for the 16-bit floats.
-template <typename T>
-using Acc = std::conditional_t<std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>, float, T>;
 
 struct Geometry {
   int64_t n, h, w, c;   // input
@@ -55,11 +50,11 @@ EMBER_HOST_DEVICE int64_t argmax_of(const Geometry& g, const T* in, int64_t b, i
                                     int64_t x, int64_t ch) {
   Span s = span(g, y, x);
   int64_t best = -1;
-  Acc<T> m = 0;
+  compute_t<T> m = 0;
   for (int64_t i = s.h0; i < s.h1; ++i)
     for (int64_t j = s.w0; j < s.w1; ++j) {
       int64_t off = ((b * g.h + i) * g.w + j) * g.c + ch;
-      auto v = static_cast<Acc<T>>(in[off]);
+      auto v = static_cast<compute_t<T>>(in[off]);
       // NaN wins (as TensorFlow propagates it); otherwise strictly greater.
       if (best < 0 || v > m || (v != v && m == m)) {
         m = v;
@@ -82,11 +77,11 @@ template <typename T>
 EMBER_HOST_DEVICE T avg_at(const Geometry& g, const T* in, int64_t o) {
   int64_t ch = o % g.c, x = (o / g.c) % g.ow, y = (o / (g.c * g.ow)) % g.oh, b = o / (g.c * g.ow * g.oh);
   Span s = span(g, y, x);
-  Acc<T> sum = 0;
+  compute_t<T> sum = 0;
   for (int64_t i = s.h0; i < s.h1; ++i)
-    for (int64_t j = s.w0; j < s.w1; ++j) sum += static_cast<Acc<T>>(in[((b * g.h + i) * g.w + j) * g.c + ch]);
+    for (int64_t j = s.w0; j < s.w1; ++j) sum += static_cast<compute_t<T>>(in[((b * g.h + i) * g.w + j) * g.c + ch]);
   int64_t count = (s.h1 - s.h0) * (s.w1 - s.w0);
-  return T(count > 0 ? sum / static_cast<Acc<T>>(count) : Acc<T>(0));
+  return T(count > 0 ? sum / static_cast<compute_t<T>>(count) : compute_t<T>(0));
 }
 
 // The outputs whose windows contain input row i: y in [first, last].
@@ -106,10 +101,10 @@ EMBER_HOST_DEVICE T max_grad_at(const Geometry& g, const T* in, const T* grad, i
   int64_t y0, y1, x0, x1;
   windows_over(i, g.pad_top, g.kh, g.sh, g.oh, y0, y1);
   windows_over(j, g.pad_left, g.kw, g.sw, g.ow, x0, x1);
-  Acc<T> sum = 0;
+  compute_t<T> sum = 0;
   for (int64_t y = y0; y <= y1; ++y)
     for (int64_t x = x0; x <= x1; ++x)
-      if (argmax_of(g, in, b, y, x, ch) == e) sum += static_cast<Acc<T>>(grad[((b * g.oh + y) * g.ow + x) * g.c + ch]);
+      if (argmax_of(g, in, b, y, x, ch) == e) sum += static_cast<compute_t<T>>(grad[((b * g.oh + y) * g.ow + x) * g.c + ch]);
   return T(sum);
 }
 
@@ -120,12 +115,12 @@ EMBER_HOST_DEVICE T avg_grad_at(const Geometry& g, const T* grad, int64_t e) {
   int64_t y0, y1, x0, x1;
   windows_over(i, g.pad_top, g.kh, g.sh, g.oh, y0, y1);
   windows_over(j, g.pad_left, g.kw, g.sw, g.ow, x0, x1);
-  Acc<T> sum = 0;
+  compute_t<T> sum = 0;
   for (int64_t y = y0; y <= y1; ++y)
     for (int64_t x = x0; x <= x1; ++x) {
       Span s = span(g, y, x);
       int64_t count = (s.h1 - s.h0) * (s.w1 - s.w0);
-      sum += static_cast<Acc<T>>(grad[((b * g.oh + y) * g.ow + x) * g.c + ch]) / static_cast<Acc<T>>(count);
+      sum += static_cast<compute_t<T>>(grad[((b * g.oh + y) * g.ow + x) * g.c + ch]) / static_cast<compute_t<T>>(count);
     }
   return T(sum);
 }

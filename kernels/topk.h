@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <type_traits>
 
 #include "core/half.h"
 #include "core/host_device.h"
@@ -13,10 +12,7 @@ namespace ember::topk {
 /// What T is compared as: float for the 16-bit floats (exact), else T.
 template <typename T>
 EMBER_HOST_DEVICE auto key(T v) {
-  if constexpr (std::is_same_v<T, float16_t> || std::is_same_v<T, bfloat16_t>)
-    return static_cast<float>(v);
-  else
-    return v;
+  return static_cast<compute_t<T>>(v);
 }
 
 template <typename T>

@@ -13,7 +13,7 @@ namespace {
 
 template <typename U, typename T>
 void run_update(const KernelContext& c, std::span<Tensor> vals, bool flag) {
-  using C = optim::Compute<T>;
+  using C = compute_t<T>;
   C k[optim::kMaxScalars] = {};
   for (int j = 0; j < U::kNumScalars; ++j)
     k[j] = static_cast<C>(c.inputs[static_cast<size_t>(U::kScalars[j])].template data<T>()[0]);

@@ -132,7 +132,7 @@ void pool_kernel(KernelContext& c) {
   pool::Geometry g = pool::geometry(c, x.shape());
   if (c.outputs[0].num_elements() == 0) return;
   EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()), {
-    using C = Widened<scalar_t>;
+    using C = compute_t<scalar_t>;
     Tensor kx;
     const C* in = widened<C>(x, kx);
     Staged<scalar_t, C> out(c.outputs[0]);
@@ -149,7 +149,7 @@ void max_pool_grad_kernel(KernelContext& c) {
   pool::Geometry g = pool::geometry(c, x.shape());
   if (x.num_elements() == 0) return;
   EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()), {
-    using C = Widened<scalar_t>;
+    using C = compute_t<scalar_t>;
     Tensor kx, kg;
     Staged<scalar_t, C> dx(c.outputs[0]);
     max_pool_grad(g, widened<C>(x, kx), widened<C>(c.inputs[2], kg), dx.data());
@@ -162,7 +162,7 @@ void avg_pool_grad_kernel(KernelContext& c) {
   pool::Geometry g = pool::geometry(c, out.shape());
   if (out.num_elements() == 0) return;
   EMBER_SWITCH_FLOATING(out.dtype(), unsupported_dtype(c, out.dtype()), {
-    using C = Widened<scalar_t>;
+    using C = compute_t<scalar_t>;
     Tensor kg;
     Staged<scalar_t, C> dx(out);
     avg_pool_grad(g, widened<C>(c.inputs[0], kg), dx.data());

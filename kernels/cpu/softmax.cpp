@@ -193,7 +193,7 @@ void xent_rows(const T* x, const L* labels, T* loss, T* bp, int64_t rows, int64_
 // The 16-bit floats: rows widened to float32 once, each output rounded once.
 template <typename T, bool kSparse>
 void xent_typed(KernelContext& c, int64_t rows, int64_t n) {
-  using C = Widened<T>;
+  using C = compute_t<T>;
   Tensor kx, kl;
   const C* x = widened<C>(c.inputs[0], kx);
   const Tensor& labels = c.inputs[1];

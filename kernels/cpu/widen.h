@@ -14,9 +14,6 @@
 
 namespace ember::cpu {
 
-/// The type a kernel computes T in: float for the 16-bit floats, else T.
-template <typename T>
-using Widened = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
 /// `t` as the accumulation type C: its own data, or a widened copy kept in `keep`.
 template <typename C>

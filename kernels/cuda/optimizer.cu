@@ -22,7 +22,7 @@ struct UpdateArgs {
 
 template <typename U, typename T>
 __global__ void update_kernel_t(UpdateArgs<T> a) {
-  using C = optim::Compute<T>;
+  using C = compute_t<T>;
   C k[optim::kMaxScalars] = {};
   for (int j = 0; j < U::kNumScalars; ++j) k[j] = static_cast<C>(*a.scalar[j]);
   U::prepare(k);

@@ -112,7 +112,7 @@ __device__ C row_total(C v, C* warp_buf) {
 template <typename T, bool kSparse, typename L, int kRowThreads>
 __global__ void xent_rows(const T* __restrict__ x, const L* __restrict__ labels,
                           T* __restrict__ loss, T* __restrict__ bp, int64_t rows, int64_t n) {
-  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;  // 16-bit floats: float32
+  using C = compute_t<T>;  // 16-bit floats: float32
   constexpr int kRowsPerBlock = kThreads / kRowThreads;
   __shared__ C warp_m[kThreads / 32], warp_s[kThreads / 32];
   const int lane = threadIdx.x % kRowThreads, slot = threadIdx.x / kRowThreads;
