@@ -62,6 +62,11 @@ std::string_view dtype_name(DType t);
 constexpr bool is_floating(DType t) {
   return t == DType::Float32 || t == DType::Float64 || t == DType::Float16 || t == DType::BFloat16;
 }
+/// float16 or bfloat16.
+constexpr bool is_half(DType t) { return t == DType::Float16 || t == DType::BFloat16; }
+/// The dtype kernels compute `t` in: float32 for the 16-bit floats (as
+/// compute_t<T>, core/half.h), `t` itself otherwise.
+constexpr DType computed_in(DType t) { return is_half(t) ? DType::Float32 : t; }
 /// A dtype gradients flow through: the floating ones, and variant (a list of
 /// floating tensors, whose gradient is the list of their gradients).
 constexpr bool is_differentiable(DType t) { return is_floating(t) || t == DType::Variant; }

@@ -111,8 +111,6 @@ MPI_Op mpi_op(Reduction r, DType t) {
   return MPI_SUM;
 }
 
-bool is_half(DType t) { return t == float16 || t == bfloat16; }
-
 #ifdef EMBER_WITH_NCCL
 #define EMBER_NCCL(CALL)                                                                                    \
   do {                                                                                                      \

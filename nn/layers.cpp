@@ -59,16 +59,13 @@ void Layer::build(const TensorShape& input_shape) {
   built_ = true;
 }
 
-namespace {
-bool is_16bit(DType t) { return t == float16 || t == bfloat16; }
-}  // namespace
 
 // Keras's autocast: floating inputs to the compute dtype under any policy
 // but float32, and 16-bit ones up under float32 (ember leaves float64
 // inputs of a float32 layer alone, as before policies).
 Tensor Layer::autocast(const Tensor& x) const {
   const DType compute = policy_.compute_dtype();
-  if (is_floating(x.dtype()) && x.dtype() != compute && (policy_.name() != "float32" || is_16bit(x.dtype())))
+  if (is_floating(x.dtype()) && x.dtype() != compute && (policy_.name() != "float32" || is_half(x.dtype())))
     return cast(x, compute);
   return x;
 }
@@ -78,7 +75,7 @@ Tensor Layer::operator()(const Tensor& x, bool training) {
   input_dtype_ = x.dtype();
   Tensor in = autocast(x);
   if (!built_) build(in.shape());
-  Tensor out = computes_in_float32() && is_16bit(in.dtype()) ? cast(call(cast(in, float32), training), in.dtype())
+  Tensor out = computes_in_float32() && is_half(in.dtype()) ? cast(call(cast(in, float32), training), in.dtype())
                                                               : call(in, training);
   output_shape_ = out.shape();
   return out;
@@ -90,7 +87,7 @@ void Layer::set_dtype_policy(const mixed_precision::Policy& policy) {
 }
 
 Tensor Layer::read(const Variable& v) const {
-  const DType compute = computes_in_float32() && is_16bit(policy_.compute_dtype()) ? float32 : policy_.compute_dtype();
+  const DType compute = computes_in_float32() && is_half(policy_.compute_dtype()) ? float32 : policy_.compute_dtype();
   return is_floating(v.dtype()) && v.dtype() != compute ? cast(v.read_value(), compute) : v.read_value();
 }
 

@@ -110,7 +110,7 @@ Tensor Loss::operator()(const Tensor& y_true, const Tensor& y_pred,
                         const Tensor& sample_weight) const {
   // As Keras's losses: 16-bit predictions (a mixed-precision model's) are
   // taken in float32.
-  const bool half = y_pred.dtype() == float16 || y_pred.dtype() == bfloat16;
+  const bool half = is_half(y_pred.dtype());
   return reduce_weighted(call(y_true, half ? cast(y_pred, float32) : y_pred), sample_weight, options_.reduction);
 }
 

@@ -108,7 +108,7 @@ MeanMetricWrapper::MeanMetricWrapper(Fn fn, std::string name, bool higher_is_bet
 void MeanMetricWrapper::update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) {
   ApiScope api("metrics::MeanMetricWrapper::update_state");
   // 16-bit predictions are compared in float32 (as Keras's metrics compute).
-  Tensor p = y_pred.dtype() == float16 || y_pred.dtype() == bfloat16 ? cast(y_pred, float32) : y_pred;
+  Tensor p = is_half(y_pred.dtype()) ? cast(y_pred, float32) : y_pred;
   Mean::update_state(fn_(y_true, p), sample_weight);
 }
 

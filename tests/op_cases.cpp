@@ -731,7 +731,7 @@ void convolutions(std::vector<OpCase>& cases) {
                      return run(op_name::AvgPoolGrad, {x[0]}, a)[0];
                    })});
   // Scale, offset and statistics are float32 for a 16-bit x (TensorFlow's U).
-  auto u = [](const Tensor& v, DType t) { return t == float16 || t == bfloat16 ? cast(v, float32) : v; };
+  auto u = [](const Tensor& v, DType t) { return cast(v, computed_in(t)); };
   cases.push_back({.op = op_name::FusedBatchNormV3,
                    .variant = "training",
                    .inputs = {in({2, 2, 3, 3}), in({3}, 0.5, 2), in({3})},

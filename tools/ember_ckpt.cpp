@@ -32,7 +32,7 @@ void print_tensor(const bundle::Reader& r, const std::string& key) {
     std::cout << "]\n";
     return;
   }
-  if (t.dtype == float16 || t.dtype == bfloat16) {
+  if (is_half(t.dtype)) {
     std::cout << "<" << dtype_name(t.dtype) << " values: " << t.bytes.size() << " bytes>\n";
     return;
   }

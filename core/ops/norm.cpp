@@ -17,9 +17,6 @@
 namespace ember {
 namespace {
 
-// TensorFlow's U: the dtype of scale, offset and the statistics for x of dtype t.
-DType stats_dtype(DType t) { return t == float16 || t == bfloat16 ? float32 : t; }
-
 int64_t channels(const InferContext& c, const Tensor& x) {
   if (!is_floating(x.dtype())) c.fail("x must be a floating dtype, got ", dtype_name(x.dtype()));
   const auto& f = c.attrs.get<std::string>("data_format");
@@ -32,9 +29,9 @@ int64_t channels(const InferContext& c, const Tensor& x) {
 }
 
 void check_vector(const InferContext& c, const Tensor& v, const char* what, int64_t ch, DType t) {
-  if (v.dtype() != stats_dtype(t))
+  if (v.dtype() != computed_in(t))
     c.fail(what, " is ", dtype_name(v.dtype()), " where x is ", dtype_name(t), ": it must be ",
-           dtype_name(stats_dtype(t)));
+           dtype_name(computed_in(t)));
   if (!v.shape().rank_known()) return;
   if (v.shape().rank() != 1 || (ch >= 0 && v.shape().dim(0) >= 0 && v.shape().dim(0) != ch))
     c.fail(what, " must have shape [", ch, "], got ", v.shape().to_debug_string());
@@ -50,7 +47,7 @@ void infer_fused_batch_norm(InferContext& c) {
     if (i >= 3 && training && c.inputs[static_cast<size_t>(i)].shape() == TensorShape{0}) continue;
     check_vector(c, c.inputs[static_cast<size_t>(i)], names[i], ch, x.dtype());
   }
-  const DType u = stats_dtype(x.dtype());
+  const DType u = computed_in(x.dtype());
   c.outputs.push_back({x.dtype(), x.shape()});
   for (int i = 0; i < 4; ++i) c.outputs.push_back({u, TensorShape{ch}});
   c.outputs.push_back({u, TensorShape{0}});
@@ -66,7 +63,7 @@ void infer_fused_batch_norm_grad(InferContext& c) {
   check_vector(c, c.inputs[2], "scale", ch, x.dtype());
   check_vector(c, c.inputs[3], "reserve_space_1", ch, x.dtype());
   check_vector(c, c.inputs[4], "reserve_space_2", ch, x.dtype());
-  const DType u = stats_dtype(x.dtype());
+  const DType u = computed_in(x.dtype());
   c.outputs.push_back({x.dtype(), x.shape()});
   c.outputs.push_back({u, TensorShape{ch}});
   c.outputs.push_back({u, TensorShape{ch}});

@@ -19,7 +19,7 @@ std::vector<int64_t> batch_axes(const Tensor& x) {
 Tensor scalar(double v, const Tensor& like) { return constant(v, like.dtype(), like.device()); }
 
 // `t` in the statistics' dtype: a 16-bit x, y or gradient widened to float32.
-Tensor widened(const Tensor& t) { return t.dtype() == float16 || t.dtype() == bfloat16 ? cast(t, float32) : t; }
+Tensor widened(const Tensor& t) { return is_half(t.dtype()) ? cast(t, float32) : t; }
 
 void fused_batch_norm(KernelContext& c) {
   const DType t = c.inputs[0].dtype();

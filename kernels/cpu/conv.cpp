@@ -212,12 +212,14 @@ bool run_onednn(const Conv& p, Pass pass, memory::data_type dt, const void* x, c
   return true;
 }
 
+// An operand's buffer, or null where the pass takes none.
+const void* raw(const Tensor* t) { return t ? t->raw_data() : nullptr; }
+
 // A 16-bit pass: oneDNN's own kernel, or the inputs widened to float32, the
 // float32 primitive, and the output rounded once.
 template <typename T>
 void run_16bit(const Conv& p, Pass pass, memory::data_type dt, const Tensor* x, const Tensor* f, const Tensor* y,
                Tensor& out) {
-  auto raw = [](const Tensor* t) -> const void* { return t ? t->raw_data() : nullptr; };
   if (run_onednn(p, pass, dt, raw(x), raw(f), raw(y), out.raw_data())) return;
   Tensor kx, kf, ky;
   auto wide = [](const Tensor* t, Tensor& keep) -> const void* { return t ? widened<float>(*t, keep) : nullptr; };
@@ -246,7 +248,6 @@ void conv_kernel(KernelContext& c) {
     std::memset(out.raw_data(), 0, out.nbytes());  // nothing contributes
     return;
   }
-  auto raw = [](const Tensor* t) -> const void* { return t ? t->raw_data() : nullptr; };
   switch (out.dtype()) {
     case float32:
       EMBER_CHECK(run_onednn(p, kPass, memory::data_type::f32, raw(x), raw(f), raw(y), out.raw_data()), Internal,

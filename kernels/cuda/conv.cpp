@@ -116,7 +116,7 @@ void set_descriptors(const KernelContext& c, Descriptors& d, const Problem& p, D
                                                i32(p.depthwise ? 1 : p.in_c), i32(g.kh), i32(g.kw)));
   // The 16-bit floats accumulate in float32 on the tensor cores (TensorFlow's
   // choice); float32 stays in FMA math (no TF32 unless asked).
-  const bool half = dtype == bfloat16 || dtype == float16;
+  const bool half = is_half(dtype);
   EMBER_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d.conv, i32(p.pad_h), i32(p.pad_w), i32(g.sh), i32(g.sw),
                                                     i32(g.dh), i32(g.dw), CUDNN_CROSS_CORRELATION,
                                                     half ? CUDNN_DATA_FLOAT : t));
