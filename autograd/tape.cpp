@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "core/context.h"
+#include "core/indexed_slices.h"
 #include "core/logging.h"
 #include "core/op_registry.h"
 #include "core/op_names.h"
@@ -312,7 +313,7 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
   std::unordered_map<uint64_t, Tensor> grads;
   auto accumulate = [&](const Tensor& t, const Tensor& g) {
     auto [it, fresh] = grads.try_emplace(t.id(), g);
-    if (!fresh) it->second = t.dtype() == variant ? add_n({it->second, g}) : add(it->second, g);
+    if (!fresh) it->second = t.dtype() == variant ? add_n({it->second, g}) : add_gradients(it->second, g);
   };
   for (size_t i = 0; i < targets.size(); ++i) {
     const Tensor& t = targets[i];

@@ -173,6 +173,13 @@ inline constexpr char ResourceApplyAdam[] = "ResourceApplyAdam";
 inline constexpr char ResourceApplyRMSProp[] = "ResourceApplyRMSProp";
 inline constexpr char ResourceApplyCenteredRMSProp[] = "ResourceApplyCenteredRMSProp";
 inline constexpr char ResourceApplyAdagradV2[] = "ResourceApplyAdagradV2";
+// The same updates with the gradient as rows (IndexedSlices): ember's own ops.
+inline constexpr char ResourceApplyGradientDescentRows[] = "ResourceApplyGradientDescentRows";
+inline constexpr char ResourceApplyKerasMomentumRows[] = "ResourceApplyKerasMomentumRows";
+inline constexpr char ResourceApplyAdamRows[] = "ResourceApplyAdamRows";
+inline constexpr char ResourceApplyRMSPropRows[] = "ResourceApplyRMSPropRows";
+inline constexpr char ResourceApplyCenteredRMSPropRows[] = "ResourceApplyCenteredRMSPropRows";
+inline constexpr char ResourceApplyAdagradV2Rows[] = "ResourceApplyAdagradV2Rows";
 
 // control_flow: functional control flow (branches and bodies are traced functions)
 inline constexpr char If[] = "If";

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/context.h"
+#include "core/indexed_slices.h"
 #include "core/logging.h"
 #include "core/ops.h"
 
@@ -431,6 +432,13 @@ bool resolve_attr_inputs(const OpDef& op, std::span<const Tensor> inputs, const 
 }  // namespace
 
 std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs) {
+  // A gradient held as rows (core/indexed_slices.h) is its dense value to every op.
+  for (const Tensor& t : inputs)
+    if (detail::is_unmade_rows(t)) [[unlikely]] {
+      std::vector<Tensor> dense(inputs.begin(), inputs.end());
+      for (Tensor& d : dense) d = dense_value(d);
+      return execute(op, dense, attrs);
+    }
   if (!op.attr_decls.empty()) {
     std::vector<Tensor> resolved_inputs;
     Attrs resolved_attrs;

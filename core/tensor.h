@@ -25,6 +25,8 @@ namespace ember {
 
 /// What graph/ attaches to a symbolic tensor (defined there).
 struct SymbolicValue;
+/// A tensor's sparse form, tf.IndexedSlices (core/indexed_slices.h).
+struct IndexedSlicesForm;
 
 /// What a resource tensor (dtype `resource`) points to, a stateful object (a
 /// variable's state), or a variant tensor holds, an immutable value (a
@@ -41,6 +43,10 @@ struct TensorImpl {
   size_t offset = 0;                 // bytes from storage->data()
   std::shared_ptr<SymbolicValue> symbolic;
   std::shared_ptr<ResourceBase> resource;  // set for dtypes resource and variant
+  // Set for a gradient held as rows (IndexedSlices, core/indexed_slices.h).
+  // A concrete one has no buffer until something reads its value; a
+  // symbolic one is the dense node's output, the rows beside it.
+  std::shared_ptr<IndexedSlicesForm> slices;
   uint64_t id = next_id();
   // Serial numbers of (up to two) gradient tapes watching this tensor: the
   // hook autograd/ uses to test "watched?" without a hash lookup. Serials are
@@ -57,6 +63,7 @@ struct TensorImpl {
     v->storage = src.storage;
     v->offset = src.offset;
     v->resource = src.resource;
+    if (!src.symbolic) v->slices = src.slices;  // rows not yet made dense stay rows
     return v;
   }
 
@@ -104,7 +111,7 @@ class Tensor {
   void* raw_data() const {
     const TensorImpl& i = checked();
     if (!i.storage) [[unlikely]]
-      throw_no_buffer();
+      return dense_form_data();
     return static_cast<char*>(i.storage->data()) + i.offset;
   }
   template <typename T>
@@ -166,6 +173,9 @@ class Tensor {
   }
   [[noreturn]] static void throw_undefined();
   [[noreturn]] void throw_no_buffer() const;
+  // raw_data of a tensor without a buffer: an IndexedSlices' dense value
+  // (made on first read), else throw_no_buffer.
+  void* dense_form_data() const;
 
   std::shared_ptr<TensorImpl> impl_;
 };

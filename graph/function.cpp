@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "autograd/tape.h"
+#include "core/indexed_slices.h"
 #include "core/logging.h"
 #include "graph/executor.h"
 #include "graph/function_impl.h"
@@ -525,6 +526,12 @@ std::vector<Tensor> ConcreteFunction::call_args(const std::vector<CallArg>& args
 
 std::vector<Tensor> ConcreteFunction::call(std::span<const Tensor> tensors) const {
   EMBER_CHECK(impl_, FailedPrecondition, "[ConcreteFunction] calling an empty concrete function");
+  for (const Tensor& t : tensors)
+    if (detail::is_unmade_rows(t)) [[unlikely]] {  // a gradient held as rows: its dense value
+      std::vector<Tensor> dense(tensors.begin(), tensors.end());
+      for (Tensor& d : dense) d = dense_value(d);
+      return call(std::span<const Tensor>(dense));
+    }
   const Graph& g = *impl_->graph;
   EMBER_CHECK(tensors.size() == g.arguments.size(), InvalidArgument, "[", impl_->name, "] called with ",
               tensors.size(), " tensors; it takes ", g.arguments.size(), ": ", structured_input_signature());

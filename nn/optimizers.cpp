@@ -6,6 +6,7 @@
 
 #include "core/context.h"
 #include "core/error.h"
+#include "core/indexed_slices.h"
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
@@ -25,21 +26,23 @@ std::string base_name(const Variable& v) {
 
 }  // namespace
 
+// A gradient held as rows (core/indexed_slices.h) is clipped by scaling
+// its rows (the norm is the dense value's: rows named twice summed first).
 Tensor clip_by_norm(const Tensor& grad, double clip_norm) {
   // Keras's two-tap where: a zero gradient stays zero, a NaN one NaN.
-  Tensor l2sum = reduce_sum(square(grad), std::nullopt, true);
+  Tensor l2sum = reduce_sum(square(dense_value(grad)), std::nullopt, true);
   Tensor pred = l2sum > zeros_like(l2sum);
   Tensor safe = where(pred, l2sum, ones_like(l2sum));
   Tensor l2norm = where(pred, sqrt(safe), l2sum);
   Tensor c = constant(clip_norm, grad.dtype(), grad.device());
-  return grad * c / maximum(l2norm, c);
+  return map_rows(grad, [&](const Tensor& g) { return g * c / maximum(l2norm, c); });
 }
 
 std::vector<Tensor> clip_by_global_norm(const std::vector<Tensor>& grads, double clip_norm) {
   Tensor total;
   for (const Tensor& g : grads)
     if (g.defined()) {
-      Tensor s = cast(reduce_sum(square(g)), float32);
+      Tensor s = cast(reduce_sum(square(dense_value(g))), float32);
       total = total.defined() ? total + s : s;
     }
   if (!total.defined()) return grads;
@@ -50,7 +53,8 @@ std::vector<Tensor> clip_by_global_norm(const std::vector<Tensor>& grads, double
                              constant(1.0 / clip_norm, float32, norm.device())) +
                  (norm - norm);
   std::vector<Tensor> out;
-  for (const Tensor& g : grads) out.push_back(g.defined() ? g * cast(scale, g.dtype()) : g);
+  for (const Tensor& g : grads)
+    out.push_back(g.defined() ? map_rows(g, [&](const Tensor& x) { return x * cast(scale, x.dtype()); }) : g);
   return out;
 }
 
@@ -79,6 +83,22 @@ Tensor Optimizer::scalar(double value, const Variable& like) {
   return constant(value, like.dtype(), like.device());
 }
 
+void Optimizer::run_update(const OpDef& dense, const OpDef& rows, std::vector<Tensor> inputs, size_t grad,
+                           const Attrs& attrs) {
+  if (const IndexedSlices* s = as_indexed_slices(inputs[grad])) {
+    Attrs with_rows = attrs;
+    with_rows.set("num_rows", s->dense_shape.dim(0));
+    inputs[grad] = s->values;
+    inputs.push_back(s->indices);
+    execute(rows, inputs, with_rows);
+    return;
+  }
+  execute(dense, inputs, attrs);
+}
+void Optimizer::run_update(const OpDef& dense, const OpDef& rows, std::vector<Tensor> inputs, size_t grad) {
+  run_update(dense, rows, std::move(inputs), grad, Attrs{});
+}
+
 Tensor Optimizer::current_rate() const {
   if (std::holds_alternative<double>(learning_rate_)) return rate_.read_value();
   return (*std::get<schedules::SchedulePtr>(learning_rate_))(iterations_.read_value());
@@ -105,9 +125,9 @@ std::vector<Tensor> Optimizer::clip(std::vector<Tensor> grads) const {
     grads = clip_by_global_norm(grads, *options_.global_clipnorm);
   } else if (options_.clipvalue && *options_.clipvalue > 0) {
     for (Tensor& g : grads)
-      if (g.defined()) {
+      if (g.defined()) {  // (dense: clipping rows named twice before summing them would differ)
         Tensor v = constant(*options_.clipvalue, g.dtype(), g.device());
-        g = minimum(maximum(g, -v), v);
+        g = minimum(maximum(dense_value(g), -v), v);
       }
   }
   return grads;
@@ -127,7 +147,8 @@ void Optimizer::apply(const std::vector<Tensor>& grads, const std::vector<Variab
     EMBER_CHECK(grads[i].shape() == v.shape(), InvalidArgument, "[optimizers::", name_,
                 "] the gradient of '", v.name(), "' has shape ", grads[i].shape().to_debug_string(),
                 ", the variable ", v.shape().to_debug_string());
-    gs.push_back(grads[i].dtype() == v.dtype() ? grads[i] : cast(grads[i], v.dtype()));
+    gs.push_back(grads[i].dtype() == v.dtype() ? grads[i]
+                                               : map_rows(grads[i], [&](const Tensor& g) { return cast(g, v.dtype()); }));
     vs.push_back(v);
   }
   if (gs.empty()) return;
@@ -253,12 +274,13 @@ std::vector<std::string> SGD::slot_names() const {
 
 void SGD::update_step(const Tensor& grad, const Variable& v, const Tensor& lr, const Tensor&) {
   if (p_.momentum == 0) {
-    execute(EMBER_OP(op_name::ResourceApplyGradientDescent), {v.handle(), lr, grad});
+    run_update(EMBER_OP(op_name::ResourceApplyGradientDescent), EMBER_OP(op_name::ResourceApplyGradientDescentRows),
+               {v.handle(), lr, grad}, 2);
     return;
   }
-  execute(EMBER_OP(op_name::ResourceApplyKerasMomentum),
-          {v.handle(), slot(v, "momentum").handle(), lr, grad, scalar(p_.momentum, v)},
-          {{"use_nesterov", p_.nesterov}});
+  run_update(EMBER_OP(op_name::ResourceApplyKerasMomentum), EMBER_OP(op_name::ResourceApplyKerasMomentumRows),
+             {v.handle(), slot(v, "momentum").handle(), lr, grad, scalar(p_.momentum, v)}, 3,
+             {{"use_nesterov", p_.nesterov}});
 }
 
 Adam::Adam(LearningRate learning_rate, Params params, Options options)
@@ -273,10 +295,10 @@ Adam::Adam(LearningRate learning_rate, Params params, Options options, std::stri
 
 void Adam::update_step(const Tensor& grad, const Variable& v, const Tensor& lr, const Tensor& step) {
   Tensor b1 = scalar(p_.beta_1, v), b2 = scalar(p_.beta_2, v);
-  execute(EMBER_OP(op_name::ResourceApplyAdam),
-          {v.handle(), slot(v, "m").handle(), slot(v, "v").handle(), pow(b1, step), pow(b2, step),
-           lr, b1, b2, scalar(p_.epsilon, v), grad},
-          {{"use_nesterov", false}});
+  run_update(EMBER_OP(op_name::ResourceApplyAdam), EMBER_OP(op_name::ResourceApplyAdamRows),
+             {v.handle(), slot(v, "m").handle(), slot(v, "v").handle(), pow(b1, step), pow(b2, step), lr, b1, b2,
+              scalar(p_.epsilon, v), grad},
+             9, {{"use_nesterov", false}});
 }
 
 namespace {
@@ -301,22 +323,22 @@ std::vector<std::string> RMSprop::slot_names() const {
 void RMSprop::update_step(const Tensor& grad, const Variable& v, const Tensor& lr, const Tensor&) {
   Tensor rho = scalar(p_.rho, v), mom = scalar(p_.momentum, v), eps = scalar(p_.epsilon, v);
   if (p_.centered)
-    execute(EMBER_OP(op_name::ResourceApplyCenteredRMSProp),
-            {v.handle(), slot(v, "mg").handle(), slot(v, "rms").handle(),
-             slot(v, "momentum").handle(), lr, rho, mom, eps, grad});
+    run_update(EMBER_OP(op_name::ResourceApplyCenteredRMSProp), EMBER_OP(op_name::ResourceApplyCenteredRMSPropRows),
+               {v.handle(), slot(v, "mg").handle(), slot(v, "rms").handle(), slot(v, "momentum").handle(), lr, rho,
+                mom, eps, grad},
+               8);
   else
-    execute(EMBER_OP(op_name::ResourceApplyRMSProp),
-            {v.handle(), slot(v, "rms").handle(), slot(v, "momentum").handle(), lr, rho, mom, eps,
-             grad});
+    run_update(EMBER_OP(op_name::ResourceApplyRMSProp), EMBER_OP(op_name::ResourceApplyRMSPropRows),
+               {v.handle(), slot(v, "rms").handle(), slot(v, "momentum").handle(), lr, rho, mom, eps, grad}, 7);
 }
 
 Adagrad::Adagrad(LearningRate learning_rate, Params params, Options options)
     : Optimizer(std::move(learning_rate), std::move(options), "Adagrad"), p_(params) {}
 
 void Adagrad::update_step(const Tensor& grad, const Variable& v, const Tensor& lr, const Tensor&) {
-  execute(EMBER_OP(op_name::ResourceApplyAdagradV2),
-          {v.handle(), slot(v, "accumulator").handle(), lr, scalar(p_.epsilon, v), grad},
-          {{"update_slots", true}});
+  run_update(EMBER_OP(op_name::ResourceApplyAdagradV2), EMBER_OP(op_name::ResourceApplyAdagradV2Rows),
+             {v.handle(), slot(v, "accumulator").handle(), lr, scalar(p_.epsilon, v), grad}, 4,
+             {{"update_slots", true}});
 }
 
 // ---- LossScaleOptimizer -------------------------------------------------------------------
@@ -357,7 +379,9 @@ void LossScaleOptimizer::apply(const std::vector<Tensor>& grads, const std::vect
   Tensor nonfinite;
   for (const Tensor& g : grads)
     if (g.defined()) {
-      Tensor s = cast(reduce_sum(g * zeros_like(g)), float32);
+      const IndexedSlices* rows = as_indexed_slices(g);
+      const Tensor& x = rows ? rows->values : g;  // (a row named twice is finite when both are)
+      Tensor s = cast(reduce_sum(x * zeros_like(x)), float32);
       nonfinite = nonfinite.defined() ? nonfinite + s : s;
     }
   if (!nonfinite.defined()) return;
@@ -368,10 +392,13 @@ void LossScaleOptimizer::apply(const std::vector<Tensor>& grads, const std::vect
         Tensor scale = dynamic_scale_.read_value();
         std::vector<Tensor> unscaled;
         for (const Tensor& g : grads) {
-          if (!g.defined() || g.dtype() == float32 || g.dtype() == float64) {
-            unscaled.push_back(g.defined() ? g / cast(scale, g.dtype()).to(g.device()) : g);
+          if (!g.defined()) {
+            unscaled.push_back(g);
+          } else if (g.dtype() == float32 || g.dtype() == float64) {
+            unscaled.push_back(map_rows(g, [&](const Tensor& x) { return x / cast(scale, x.dtype()).to(x.device()); }));
           } else {  // a 16-bit gradient: divided in float32 (a scale past 65504 is inf in float16)
-            unscaled.push_back(cast(cast(g, float32) / scale.to(g.device()), g.dtype()));
+            unscaled.push_back(
+                map_rows(g, [&](const Tensor& x) { return cast(cast(x, float32) / scale.to(x.device()), x.dtype()); }));
           }
         }
         inner_->apply(unscaled, variables);

@@ -82,6 +82,12 @@ class Optimizer : public AutoTrackable {
   }
   /// `value` as a scalar of `like`'s dtype on its device.
   static Tensor scalar(double value, const Variable& like);
+  /// Runs the fused update `dense` on `inputs`, or, when inputs[grad] is a
+  /// gradient held as rows (core/indexed_slices.h), its twin `rows` on the
+  /// rows and their row numbers: the same update, without a dense gradient.
+  static void run_update(const OpDef& dense, const OpDef& rows, std::vector<Tensor> inputs, size_t grad,
+                         const Attrs& attrs);
+  static void run_update(const OpDef& dense, const OpDef& rows, std::vector<Tensor> inputs, size_t grad);
 
  private:
   struct Slots {

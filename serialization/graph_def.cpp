@@ -273,7 +273,12 @@ void Emitter::emit_composite(int index) {
     std::vector<Tensor> inputs;
     for (NodeOutput in : n.inputs) {
       const OutputSpec& spec = g_.spec(in);
-      inputs.push_back(tracer.placeholder(spec.dtype, spec.shape, "input"));
+      Tensor p = tracer.placeholder(spec.dtype, spec.shape, "input");
+      // A handle the graph holds (a captured variable): the placeholder
+      // points where it does, so the decomposition's ops can infer from it.
+      const Node& src = g_.nodes[static_cast<size_t>(in.node)];
+      if (spec.dtype == DType::Resource && src.value.defined()) p.impl()->resource = src.value.impl()->resource;
+      inputs.push_back(p);
     }
     std::vector<Tensor> outs = n.op->tf.composite(inputs, n.attrs);
     EMBER_CHECK(outs.size() == n.outputs.size(), Internal, "[graph_def] the decomposition of ", n.op->name, " gives ",

@@ -950,54 +950,67 @@ void variables(std::vector<OpCase>& cases) {
   // hyper-parameters a training step would pass.
   struct Apply {
     const char* op;
+    const char* rows_op;  // the same with the gradient as rows (IndexedSlices)
     int slots;
     std::vector<double> scalars;  // TensorFlow's order, the gradient last
     Attrs attrs;
   };
   const std::vector<Apply> applies = {
-      {op_name::ResourceApplyGradientDescent, 0, {0.1}, {}},
+      {op_name::ResourceApplyGradientDescent, op_name::ResourceApplyGradientDescentRows, 0, {0.1}, {}},
       {op_name::ResourceApplyKerasMomentum,
+       op_name::ResourceApplyKerasMomentumRows,
        1,
        {0.1, -1, 0.9},
        {{"use_nesterov", true}}},  // -1: the gradient
       {op_name::ResourceApplyAdam,
+       op_name::ResourceApplyAdamRows,
        2,
        {0.19, 0.998, 0.01, 0.9, 0.999, 1e-7},
        {{"use_nesterov", false}}},
-      {op_name::ResourceApplyRMSProp, 2, {0.01, 0.9, 0.5, 1e-7}, {}},
-      {op_name::ResourceApplyCenteredRMSProp, 3, {0.01, 0.9, 0.5, 1e-7}, {}},
-      {op_name::ResourceApplyAdagradV2, 1, {0.05, 1e-7}, {{"update_slots", true}}},
+      {op_name::ResourceApplyRMSProp, op_name::ResourceApplyRMSPropRows, 2, {0.01, 0.9, 0.5, 1e-7}, {}},
+      {op_name::ResourceApplyCenteredRMSProp, op_name::ResourceApplyCenteredRMSPropRows, 3, {0.01, 0.9, 0.5, 1e-7}, {}},
+      {op_name::ResourceApplyAdagradV2, op_name::ResourceApplyAdagradV2Rows, 1, {0.05, 1e-7}, {{"update_slots", true}}},
   };
-  for (const Apply& a : applies) {
-    std::vector<OpInput> inputs = {var({2, 3})};
-    for (int s = 0; s < a.slots; ++s)
-      inputs.push_back(var({2, 3}, 0.1, 1));  // slots: accumulators, positive
-    inputs.push_back(in({2, 3}));             // the gradient
-    const int n = a.slots + 1;
-    cases.push_back({.op = a.op,
-                     .inputs = inputs,
-                     .body =
-                         [a, n, read](X x, DType t) {
-                           std::vector<Tensor> args(x.begin(), x.begin() + n);
-                           const Tensor& grad = x[static_cast<size_t>(n)];
-                           bool grad_placed = false;
-                           for (double s : a.scalars) {
-                             if (s == -1) {
-                               args.push_back(grad);
-                               grad_placed = true;
-                             } else {
-                               args.push_back(constant(s, t));
+  // Each update twice: with a dense [3, 2] gradient, and with the gradient
+  // as rows (values [3, 2] for rows 2, 0 and 2 again: row 1 gets none).
+  for (const Apply& a : applies)
+    for (bool rows : {false, true}) {
+      std::vector<OpInput> inputs = {var({3, 2})};
+      for (int s = 0; s < a.slots; ++s)
+        inputs.push_back(var({3, 2}, 0.1, 1));  // slots: accumulators, positive
+      inputs.push_back(in({3, 2}));             // the gradient, or its rows
+      const int n = a.slots + 1;
+      cases.push_back({.op = rows ? a.rows_op : a.op,
+                       .variant = rows ? "rows 2, 0, 2" : "",
+                       .inputs = inputs,
+                       .body =
+                           [a, n, rows, read](X x, DType t) {
+                             std::vector<Tensor> args(x.begin(), x.begin() + n);
+                             const Tensor& grad = x[static_cast<size_t>(n)];
+                             bool grad_placed = false;
+                             for (double s : a.scalars) {
+                               if (s == -1) {
+                                 args.push_back(grad);
+                                 grad_placed = true;
+                               } else {
+                                 args.push_back(constant(s, t));
+                               }
                              }
-                           }
-                           if (!grad_placed) args.push_back(grad);
-                           run(a.op, args, a.attrs);
-                           std::vector<Tensor> out;
-                           for (int i = 0; i < n; ++i)
-                             out.push_back(read(x[static_cast<size_t>(i)], t));
-                           return out;
-                         },
-                     .tol = 16});
-  }
+                             if (!grad_placed) args.push_back(grad);
+                             Attrs attrs = a.attrs;
+                             if (rows) {
+                               args.push_back(idx({2, 0, 2}));
+                               attrs.set("num_rows", int64_t{3});
+                             }
+                             run(rows ? a.rows_op : a.op, args, attrs);
+                             std::vector<Tensor> out;
+                             for (int i = 0; i < n; ++i)
+                               out.push_back(read(x[static_cast<size_t>(i)], t));
+                             return out;
+                           },
+                       .tol = 16,
+                       .exported_as = rows ? a.op : ""});  // TensorFlow gets the dense gradient and update
+    }
 }
 
 // Traced functions the control-flow cases call: eagerly a call runs the

@@ -12,7 +12,10 @@ namespace {
 
 const CoveredOps covered{op_name::ResourceApplyGradientDescent, op_name::ResourceApplyKerasMomentum,
                          op_name::ResourceApplyAdam, op_name::ResourceApplyRMSProp,
-                         op_name::ResourceApplyCenteredRMSProp, op_name::ResourceApplyAdagradV2};
+                         op_name::ResourceApplyCenteredRMSProp, op_name::ResourceApplyAdagradV2,
+                         op_name::ResourceApplyGradientDescentRows, op_name::ResourceApplyKerasMomentumRows,
+                         op_name::ResourceApplyAdamRows, op_name::ResourceApplyRMSPropRows,
+                         op_name::ResourceApplyCenteredRMSPropRows, op_name::ResourceApplyAdagradV2Rows};
 
 using Vec = std::vector<double>;
 
@@ -127,6 +130,144 @@ std::vector<Case> cases() {
 TEST_P(OptimizerOpTest, MatchTextbookReferences) {
   for (const Case& c : cases())
     for (DType dt : {float32, float64}) run_case(c, dt);
+}
+
+// The twin of `c` taking its gradient as rows (IndexedSlices): rows 3, 0, 3
+// and 4 of a [5, 7] variable (row 3 twice, rows 1 and 2 never), checked
+// against the textbook reference fed the dense gradient those rows stand
+// for: every row steps, the unnamed ones with a zero gradient.
+void run_rows_case(const Case& c, DType dtype, DType index_dtype) {
+  SCOPED_TRACE(std::string(c.op) + "Rows " + std::string(dtype_name(dtype)) + " " +
+               std::string(dtype_name(index_dtype)));
+  const TensorShape shape{5, 7};
+  const std::vector<int64_t> rows{3, 0, 3, 4};
+  const int64_t width = 7;
+  Vec w;
+  Variable var(random_tensor(shape, dtype, -1, 1, 3, &w));
+  std::vector<Variable> slots;
+  std::vector<Vec> slot_values;
+  for (int j = 0; j < c.slots; ++j) {
+    slot_values.emplace_back(static_cast<size_t>(shape.num_elements()), c.slot_init[static_cast<size_t>(j)]);
+    slots.emplace_back(fill(shape, c.slot_init[static_cast<size_t>(j)], dtype));
+  }
+  Tensor indices = cast(constant(rows), index_dtype);
+  for (int t = 1; t <= 3; ++t) {
+    Vec gv;
+    Tensor values = random_tensor({4, width}, dtype, -2, 2, 20 + static_cast<uint32_t>(t), &gv);
+    Vec g(static_cast<size_t>(shape.num_elements()), 0.0);
+    for (size_t k = 0; k < rows.size(); ++k)
+      for (int64_t j = 0; j < width; ++j)
+        g[static_cast<size_t>(rows[k] * width + j)] += gv[k * static_cast<size_t>(width) + static_cast<size_t>(j)];
+    Vec k = c.scalars(t);
+    std::vector<Tensor> inputs{var.handle()};
+    for (auto& s : slots) inputs.push_back(s.handle());
+    size_t next = 0;
+    for (int i = c.slots + 1; i < c.slots + 2 + static_cast<int>(k.size()); ++i)
+      inputs.push_back(i == c.grad_at ? values : constant(k[next++], dtype));
+    inputs.push_back(indices);
+    execute(op_def(std::string(c.op) + "Rows"), inputs, Attrs(c.attrs).set("num_rows", int64_t{5}));
+    for (size_t i = 0; i < w.size(); ++i) {
+      Vec s(static_cast<size_t>(c.slots));
+      for (int j = 0; j < c.slots; ++j) s[static_cast<size_t>(j)] = slot_values[static_cast<size_t>(j)][i];
+      c.reference(t, k, w[i], s, g[i]);
+      for (int j = 0; j < c.slots; ++j) slot_values[static_cast<size_t>(j)][i] = s[static_cast<size_t>(j)];
+    }
+    double rtol = dtype == float32 ? 2e-5 : 1e-12, atol = dtype == float32 ? 2e-6 : 1e-13;
+    ASSERT_TRUE(all_close(var.read_value(), w, shape, rtol, atol)) << "step " << t;
+    for (int j = 0; j < c.slots; ++j)
+      ASSERT_TRUE(all_close(slots[static_cast<size_t>(j)].read_value(), slot_values[static_cast<size_t>(j)],
+                            shape, rtol, atol))
+          << "slot " << j << ", step " << t;
+  }
+}
+
+TEST_P(OptimizerOpTest, RowsUpdatesMatchTheReferenceOfTheDenseGradient) {
+  for (const Case& c : cases())
+    for (DType dt : {float32, float64})
+      for (DType it : {int32, int64}) run_rows_case(c, dt, it);
+}
+
+// What the rows updates promise beyond the reference's tolerance: on the
+// CPU, the very bits of the dense update given the dense gradient (rows
+// named twice summed in order, as UnsortedSegmentSum sums them), in every
+// floating dtype; and gradient descent leaves the unnamed rows' bits alone.
+TEST_P(OptimizerOpTest, RowsUpdatesEqualTheDenseUpdateBitForBitOnTheCpu) {
+  if (!device().is_cpu()) GTEST_SKIP() << "the CUDA kernel sums rows with atomics";
+  const TensorShape shape{5, 3};
+  Tensor indices = constant(std::vector<int64_t>{4, 1, 4, 4, 0});
+  for (const Case& c : cases())
+    for (DType dt : {float32, float64, bfloat16, float16}) {
+      SCOPED_TRACE(std::string(c.op) + " " + std::string(dtype_name(dt)));
+      Tensor init = random_tensor(shape, dt, -1, 1, 5);
+      Variable dense_var(init), rows_var(init);
+      std::vector<Variable> dense_slots, rows_slots;
+      for (int j = 0; j < c.slots; ++j) {
+        dense_slots.emplace_back(fill(shape, c.slot_init[static_cast<size_t>(j)], dt));
+        rows_slots.emplace_back(fill(shape, c.slot_init[static_cast<size_t>(j)], dt));
+      }
+      for (int t = 1; t <= 2; ++t) {
+        Tensor rows = random_tensor({5, 3}, dt, -2, 2, 40 + static_cast<uint32_t>(t));
+        Vec k = c.scalars(t);
+        auto inputs_for = [&](const Variable& v, const std::vector<Variable>& ss, const Tensor& grad) {
+          std::vector<Tensor> in{v.handle()};
+          for (const auto& s : ss) in.push_back(s.handle());
+          size_t next = 0;
+          for (int i = c.slots + 1; i < c.slots + 2 + static_cast<int>(k.size()); ++i)
+            in.push_back(i == c.grad_at ? grad : constant(k[next++], dt));
+          return in;
+        };
+        execute(op_def(c.op), inputs_for(dense_var, dense_slots, unsorted_segment_sum(rows, indices, 5)), c.attrs);
+        std::vector<Tensor> in = inputs_for(rows_var, rows_slots, rows);
+        in.push_back(indices);
+        execute(op_def(std::string(c.op) + "Rows"), in, Attrs(c.attrs).set("num_rows", int64_t{5}));
+        ASSERT_EQ(values(cast(rows_var.read_value(), float64)), values(cast(dense_var.read_value(), float64)))
+            << "step " << t;
+        for (int j = 0; j < c.slots; ++j)
+          ASSERT_EQ(values(cast(rows_slots[static_cast<size_t>(j)].read_value(), float64)),
+                    values(cast(dense_slots[static_cast<size_t>(j)].read_value(), float64)))
+              << "slot " << j << ", step " << t;
+      }
+    }
+  // Gradient descent steps the named rows alone: row 2, never named, keeps
+  // its bits (here a negative zero and a NaN that a dense step would keep too).
+  Variable v(constant({1.f, 2.f, -0.f, std::nanf(""), 5.f, 6.f}, {3, 2}));
+  execute(op_def(op_name::ResourceApplyGradientDescentRows),
+          {v.handle(), constant(0.5f), constant({1.f, 1.f}, {1, 2}), constant(std::vector<int32_t>{0})},
+          {{"num_rows", int64_t{3}}});
+  std::vector<float> got = v.read_value().to_vector<float>();
+  EXPECT_EQ(got[0], 0.5f);
+  EXPECT_EQ(got[1], 1.5f);
+  EXPECT_TRUE(got[2] == 0.f && std::signbit(got[2]));
+  EXPECT_TRUE(std::isnan(got[3]));
+  EXPECT_EQ(got[4], 5.f);
+}
+
+TEST_P(OptimizerOpTest, BadRowsAreAnErrorNamingTheOptimizer) {
+  Variable v(constant({1.f, 2.f, 3.f, 4.f}, {2, 2})), m(fill({2, 2}, 0, float32)), s(fill({2, 2}, 0, float32));
+  auto adam = [&](Tensor values, Tensor indices, int64_t rows = 2) {
+    Tensor h = constant(0.5f);
+    execute(op_def(op_name::ResourceApplyAdamRows),
+            {v.handle(), m.handle(), s.handle(), h, h, h, h, h, h, values, indices},
+            {{"use_nesterov", false}, {"num_rows", rows}});
+  };
+  auto expect = [](auto f, const std::string& text) {
+    try {
+      f();
+      ADD_FAILURE() << "no error; expected " << text;
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("[optimizers::Adam]"), std::string::npos) << e.what();
+    }
+  };
+  Tensor row = constant({1.f, 1.f}, {1, 2});
+  expect([&] { adam(row, constant(std::vector<int32_t>{2})); }, "row number 0 is 2, not in [0, 2)");
+  expect([&] { adam(row, constant(std::vector<int64_t>{-1})); }, "row number 0 is -1, not in [0, 2)");
+  expect([&] { adam(constant({1.f, 1.f, 1.f}, {1, 3}), constant(std::vector<int32_t>{0})); },
+         "the gradient's rows have shape [1,3]");
+  expect([&] { adam(row, constant(std::vector<int32_t>{0, 1})); }, "the gradient's rows have shape [1,2]");
+  expect([&] { adam(row, constant({0.f})); }, "row numbers are float32");
+  expect([&] { adam(row, constant(std::vector<int32_t>{0}), 3); }, "num_rows is 3, the variable 'Variable:0' [2,2]");
+  EXPECT_EQ(values(v.read_value()), (Vec{1, 2, 3, 4}));  // nothing was applied
 }
 
 TEST_P(OptimizerOpTest, UpdatesInPlaceUnlessAReadHoldsTheBuffer) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/indexed_slices.h"
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
@@ -299,11 +300,18 @@ GRAD(op_name::MirrorPad, kGradUsesNothing) { return {execute1(EMBER_OP(op_name::
 GRAD(op_name::MirrorPadGrad, kGradUsesNothing) { return {execute1(EMBER_OP(op_name::MirrorPad), {c.grad()}, c.attrs)}; } END_GRAD;
 
 // gather's adjoint sums each gradient row into the params row it came from.
+// Along axis 0 (an embedding's lookup) the gradient is those rows, held as
+// IndexedSlices (core/indexed_slices.h), as TensorFlow's is.
 GRAD(op_name::GatherV2, kGradUsesInputs) {
   const Tensor &params = c.inputs[0], &idx = c.inputs[1];
   int64_t axis = c.attrs.get<int64_t>("axis"), bd = c.attrs.get<int64_t>("batch_dims");
   if (axis < 0) axis += params.rank();
   if (bd < 0) bd += idx.rank();
+  if (axis == 0 && bd == 0 && params.shape().is_fully_defined() && idx.shape().rank_known()) {
+    std::vector<int64_t> rows{-1};
+    for (int i = 1; i < params.rank(); ++i) rows.push_back(params.dim(i));
+    return {indexed_slices(reshape(c.grad(), TensorShape(rows)), reshape(idx, {-1}), params.shape()), kNone};
+  }
   int64_t batch = 1, outer = 1, inner = 1, n_idx = 1, limit = params.dim(static_cast<int>(axis));
   for (int64_t i = 0; i < bd; ++i) batch *= params.dim(static_cast<int>(i));
   for (int64_t i = bd; i < axis; ++i) outer *= params.dim(static_cast<int>(i));

@@ -1,10 +1,11 @@
-// The optimizer updates on the CPU: the variable and its slots are updated in
+// The optimizer updates on the CPU (and with the gradient as rows): the variable and its slots are updated in
 // place (VariableState::update_in_place copies a buffer a read still holds),
 // one pass over the elements, split across threads (16-bit floats computed
 // in float32 and rounded once per element).
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/functors.h"
 #include "kernels/optimizer_update.h"
 #include "kernels/optimizers.h"
 
@@ -34,6 +35,84 @@ void run_update(const KernelContext& c, std::span<Tensor> vals, bool flag) {
   });
 }
 
+// The same update from a gradient given as rows (IndexedSlices): values
+// [n, width] where the gradient was, row numbers [n] last. Rows named more
+// than once are summed first, from zero and in order, in the gradient's
+// dtype (UnsortedSegmentSum's arithmetic: the dense gradient's values), into
+// a buffer of the named rows only. Then every row is stepped, those not
+// named with a zero gradient (Keras's dense semantics: momentum and moments
+// decay everywhere); gradient descent, for which a zero gradient changes
+// nothing (with a finite, non-negative rate), steps the named rows alone.
+template <typename U, typename T, typename I>
+void run_rows_update(const KernelContext& c, std::span<Tensor> vals, bool flag) {
+  using C = compute_t<T>;
+  C k[optim::kMaxScalars] = {};
+  for (int j = 0; j < U::kNumScalars; ++j)
+    k[j] = static_cast<C>(c.inputs[static_cast<size_t>(U::kScalars[j])].template data<T>()[0]);
+  U::prepare(k);
+  const int64_t rows = vals[0].dim(0);
+  const int64_t width = rows ? vals[0].num_elements() / rows : 0;
+  const Tensor& values = c.inputs[U::kGrad];
+  const Tensor& indices = c.inputs.back();
+  const int64_t n = indices.num_elements();
+  const I* idx = indices.data<I>();
+  const T* g = values.data<T>();
+  std::vector<int64_t> at(static_cast<size_t>(rows), -1);  // row -> its place in `named`
+  std::vector<int64_t> named;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t r = static_cast<int64_t>(idx[i]);
+    if (r < 0 || r >= rows)
+      throw InvalidArgument(detail::str_cat("[", api_name_for(c.op), "] the gradient's row number ", i, " is ", r,
+                                            ", not in [0, ", rows, ")"));
+    if (at[static_cast<size_t>(r)] < 0) {
+      at[static_cast<size_t>(r)] = static_cast<int64_t>(named.size());
+      named.push_back(r);
+    }
+  }
+  std::vector<T> summed(named.size() * static_cast<size_t>(width), T(0));
+  for (int64_t i = 0; i < n; ++i) {
+    T* row = summed.data() + at[static_cast<size_t>(idx[i])] * width;
+    for (int64_t j = 0; j < width; ++j) row[j] = fn::wrap_add(row[j], g[i * width + j]);
+  }
+  T* var = vals[0].data<T>();
+  T* slot[optim::kMaxSlots + 1] = {};
+  for (int j = 0; j < U::kSlots; ++j) slot[j] = vals[static_cast<size_t>(j + 1)].data<T>();
+  auto step_row = [&](int64_t r, const T* grad_row) {
+    for (int64_t j = r * width, e = j + width, q = 0; j < e; ++j, ++q) {
+      C v = static_cast<C>(var[j]);
+      C s[optim::kMaxSlots + 1];
+      for (int m = 0; m < U::kSlots; ++m) s[m] = static_cast<C>(slot[m][j]);
+      U::step(k, flag, v, s, grad_row ? static_cast<C>(grad_row[q]) : C(0));
+      var[j] = T(v);
+      for (int m = 0; m < U::kSlots; ++m) slot[m][j] = T(s[m]);
+    }
+  };
+  const int64_t grain = std::max<int64_t>(1, kParallelGrain / 4 / std::max<int64_t>(width, 1));
+  if constexpr (std::is_same_v<U, optim::GradientDescent>) {
+    parallel_for(static_cast<int64_t>(named.size()), grain, [&](int64_t b, int64_t e) {
+      for (int64_t m = b; m < e; ++m) step_row(named[static_cast<size_t>(m)], summed.data() + m * width);
+    });
+  } else {
+    parallel_for(rows, grain, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        const int64_t m = at[static_cast<size_t>(r)];
+        step_row(r, m < 0 ? nullptr : summed.data() + m * width);
+      }
+    });
+  }
+}
+
+template <typename U>
+void rows_update_kernel(KernelContext& c) {
+  DType t = c.inputs[U::kGrad].dtype();
+  const bool wide = c.inputs.back().dtype() == int64;
+  optim::with_update_buffers<U>(c, [&](std::span<Tensor> vals, bool flag) {
+    EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t),
+                          (wide ? run_rows_update<U, scalar_t, int64_t>(c, vals, flag)
+                                : run_rows_update<U, scalar_t, int32_t>(c, vals, flag)));
+  });
+}
+
 template <typename U>
 void update_kernel(KernelContext& c) {
   DType t = c.inputs[U::kGrad].dtype();
@@ -48,6 +127,12 @@ EMBER_REGISTER_KERNEL(op_name::ResourceApplyAdam, CPU, update_kernel<optim::Adam
 EMBER_REGISTER_KERNEL(op_name::ResourceApplyRMSProp, CPU, update_kernel<optim::RMSProp>);
 EMBER_REGISTER_KERNEL(op_name::ResourceApplyCenteredRMSProp, CPU, update_kernel<optim::CenteredRMSProp>);
 EMBER_REGISTER_KERNEL(op_name::ResourceApplyAdagradV2, CPU, update_kernel<optim::AdagradV2>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyGradientDescentRows, CPU, rows_update_kernel<optim::GradientDescent>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyKerasMomentumRows, CPU, rows_update_kernel<optim::KerasMomentum>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyAdamRows, CPU, rows_update_kernel<optim::Adam>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyRMSPropRows, CPU, rows_update_kernel<optim::RMSProp>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyCenteredRMSPropRows, CPU, rows_update_kernel<optim::CenteredRMSProp>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyAdagradV2Rows, CPU, rows_update_kernel<optim::AdagradV2>);
 
 }  // namespace
 }  // namespace ember::cpu

@@ -2,6 +2,7 @@
 // variable and its slots written in place (VariableState::update_in_place),
 // the scalar hyper-parameters read from device memory by every thread (they
 // may be computed on the device, as a schedule's learning rate is).
+#include "core/indexed_slices.h"
 #include "core/op_names.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/optimizer_update.h"
@@ -61,6 +62,24 @@ void update_kernel(KernelContext& c) {
   });
 }
 
+// With the gradient as rows (IndexedSlices): the dense gradient made on the
+// device (UnsortedSegmentSum, rows named twice summed), then the dense
+// update. Unlike the CPU kernel, this one has the [rows, width] temporary.
+template <typename U>
+void rows_update_kernel(KernelContext& c) {
+  auto* var = static_cast<VariableState*>(c.inputs[0].impl()->resource.get());
+  std::vector<Tensor> in(c.inputs.begin(), c.inputs.end() - 1);
+  in[U::kGrad] = dense_value(indexed_slices(c.inputs[U::kGrad], c.inputs.back(), var->shape));
+  KernelContext dense{c.op, in, c.outputs, c.attrs, c.device, c.specs};
+  update_kernel<U>(dense);
+}
+
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyGradientDescentRows, CUDA, rows_update_kernel<optim::GradientDescent>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyKerasMomentumRows, CUDA, rows_update_kernel<optim::KerasMomentum>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyAdamRows, CUDA, rows_update_kernel<optim::Adam>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyRMSPropRows, CUDA, rows_update_kernel<optim::RMSProp>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyCenteredRMSPropRows, CUDA, rows_update_kernel<optim::CenteredRMSProp>);
+EMBER_REGISTER_KERNEL(op_name::ResourceApplyAdagradV2Rows, CUDA, rows_update_kernel<optim::AdagradV2>);
 EMBER_REGISTER_KERNEL(op_name::ResourceApplyGradientDescent, CUDA, update_kernel<optim::GradientDescent>);
 EMBER_REGISTER_KERNEL(op_name::ResourceApplyKerasMomentum, CUDA, update_kernel<optim::KerasMomentum>);
 EMBER_REGISTER_KERNEL(op_name::ResourceApplyAdam, CUDA, update_kernel<optim::Adam>);
