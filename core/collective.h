@@ -24,7 +24,8 @@ struct Options {
   /// What the collective carries ("gradients of dense/kernel:0"): named by
   /// the error when ranks disagree or one stops answering.
   std::string label = {};
-  /// Seconds to wait for the other ranks before DeadlineExceeded; 0: the
+  /// Seconds to wait for the other ranks before DeadlineExceeded (a rank
+  /// that ends its program without taking part: Unavailable at once); 0: the
   /// process group's (60 s unless set: distribute::set_timeout, or the
   /// environment's EMBER_COLLECTIVE_TIMEOUT).
   double timeout_seconds = 0;

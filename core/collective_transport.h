@@ -30,7 +30,8 @@ struct Call {
 
 /// A collective started and not yet waited for. `wait` returns its result
 /// (on the input's device), rethrows its error, and throws DeadlineExceeded
-/// when the other ranks do not answer within the call's timeout.
+/// when the other ranks do not answer within the call's timeout, or
+/// Unavailable as soon as a rank that never took part ends its program.
 class Pending {
  public:
   Pending() = default;

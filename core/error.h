@@ -28,6 +28,7 @@ EMBER_DECLARE_ERROR(ResourceExhausted)
 EMBER_DECLARE_ERROR(Unimplemented)
 EMBER_DECLARE_ERROR(Internal)
 EMBER_DECLARE_ERROR(DeadlineExceeded)
+EMBER_DECLARE_ERROR(Unavailable)
 #undef EMBER_DECLARE_ERROR
 
 /// Rethrows the ember Error being handled with `prefix` in front of its

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/collective.h"
@@ -324,6 +325,60 @@ class MpiTransport final : public collective::Transport {
     EMBER_MPI(MPI_Comm_rank(local, &local_rank_));
     EMBER_MPI(MPI_Comm_size(local, &local_size_));
     MPI_Comm_free(&local);
+    // Where MPI lets two threads call it, a second communicator carries each
+    // rank's notice that its program ended, which a rank waiting on a
+    // collective reads between slices of its wait.
+    if (provided == MPI_THREAD_MULTIPLE) {
+      EMBER_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &notices_));
+      MPI_Comm_set_errhandler(notices_, MPI_ERRORS_RETURN);
+      ended_.assign(static_cast<size_t>(size_), -1);
+    }
+  }
+
+  // The first rank (and how many collectives it completed) that ended its
+  // program before completing collective number seq + 1, which so never
+  // completes here; -1 when none did (or the notices are off).
+  std::pair<int, int64_t> ended_before(int64_t seq) {
+    if (notices_ == MPI_COMM_NULL) return {-1, 0};
+    std::lock_guard lock(notice_mu_);
+    for (;;) {
+      int flag = 0;
+      MPI_Status st;
+      if (MPI_Iprobe(MPI_ANY_SOURCE, kEndedTag, notices_, &flag, &st) != MPI_SUCCESS || !flag) break;
+      int64_t completed = 0;
+      if (MPI_Recv(&completed, 1, MPI_INT64_T, st.MPI_SOURCE, kEndedTag, notices_, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        break;
+      ended_[static_cast<size_t>(st.MPI_SOURCE)] = completed;
+    }
+    for (int r = 0; r < size_; ++r) {
+      const int64_t completed = ended_[static_cast<size_t>(r)];
+      if (r != rank_ && completed >= 0 && completed <= seq) return {r, completed};
+    }
+    return {-1, 0};
+  }
+
+  // At the program's end: tell every other rank how many collectives this
+  // one completed (each send given a second; a rank gone already is skipped).
+  void send_ended_notices() {
+    if (notices_ == MPI_COMM_NULL || size_ < 2) return;
+    const int64_t completed = completed_.load();
+    std::vector<MPI_Request> sent;
+    for (int r = 0; r < size_; ++r) {
+      if (r == rank_) continue;
+      MPI_Request q;
+      if (MPI_Isend(&completed, 1, MPI_INT64_T, r, kEndedTag, notices_, &q) == MPI_SUCCESS) sent.push_back(q);
+    }
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    for (MPI_Request& q : sent) {
+      int flag = 0;
+      while (MPI_Test(&q, &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS && !flag &&
+             std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (!flag) {
+        MPI_Cancel(&q);
+        MPI_Request_free(&q);
+      }
+    }
   }
 
   void serve() {
@@ -338,11 +393,14 @@ class MpiTransport final : public collective::Transport {
       }
       try {
         job->run();
+        ++completed_;
         job->done.set_value();
       } catch (...) {
+        ++completed_;
         job->done.set_exception(std::current_exception());
       }
     }
+    send_ended_notices();  // after the queued collectives: what this rank completed is final
     MPI_Finalize();
   }
 
@@ -360,18 +418,33 @@ class MpiTransport final : public collective::Transport {
       move(src, out);
     };
     std::shared_future<void> done = job->done.get_future().share();
+    int64_t seq = 0;  // this job's place in the order every rank runs its collectives in
     {
       std::lock_guard lock(mu_);
+      seq = submitted_++;
       jobs_.push_back(std::move(job));
     }
     cv_.notify_one();
     const double seconds = call.timeout_seconds > 0 ? call.timeout_seconds : g_timeout.load();
-    return Pending([this, done, out, what, seconds, dtype = in.dtype(), device = in.device()] {
-      if (done.wait_for(std::chrono::duration<double>(seconds)) != std::future_status::ready) {
-        broken_ = true;
-        throw DeadlineExceeded(detail::str_cat(
-            "[collective] rank ", rank_, " of ", size_, ": no answer from the other ranks in ", seconds, " s to the ",
-            what, ": a rank has failed, exited or called another collective"));
+    return Pending([this, done, out, what, seconds, seq, dtype = in.dtype(), device = in.device()] {
+      using Clock = std::chrono::steady_clock;
+      const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+      // Waits in slices, between which it looks for a rank that ended its
+      // program without taking part (a caught exception, a return from main).
+      while (done.wait_for(std::min<Clock::duration>(deadline - Clock::now(), std::chrono::milliseconds(100))) !=
+             std::future_status::ready) {
+        if (auto [ended, after] = ended_before(seq); ended >= 0) {
+          broken_ = true;
+          throw Unavailable(detail::str_cat("[collective] rank ", rank_, " of ", size_, ": rank ", ended,
+                                            " ended its program after ", after, " collective(s), while this rank waits in the ",
+                                            what, " (its collective number ", seq + 1, "): the job cannot go on"));
+        }
+        if (Clock::now() >= deadline) {
+          broken_ = true;
+          throw DeadlineExceeded(detail::str_cat(
+              "[collective] rank ", rank_, " of ", size_, ": no answer from the other ranks in ", seconds, " s to the ",
+              what, ": a rank has failed, exited or called another collective"));
+        }
       }
       done.get();
       Tensor result = out.dtype() == dtype ? out : cast(out, dtype);
@@ -432,7 +505,8 @@ class MpiTransport final : public collective::Transport {
 
   void shutdown() {
     if (broken_) {
-      std::fprintf(stderr, "ember: rank %d of %d: a collective timed out; aborting the job\n", rank_, size_);
+      std::fprintf(stderr, "ember: rank %d of %d: a collective failed (timed out, or a rank ended); aborting the job\n",
+                   rank_, size_);
       std::fflush(stderr);
       MPI_Abort(MPI_COMM_WORLD, 1);
     }
@@ -471,6 +545,12 @@ class MpiTransport final : public collective::Transport {
   bool stopping_ = false;
   std::atomic<bool> broken_{false};
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+  int64_t submitted_ = 0;              // collectives queued (under mu_)
+  std::atomic<int64_t> completed_{0};  // collectives the worker finished
+  static constexpr int kEndedTag = 1;
+  MPI_Comm notices_ = MPI_COMM_NULL;
+  std::mutex notice_mu_;
+  std::vector<int64_t> ended_;  // per rank: collectives completed when its program ended, or -1
 };
 
 MpiTransport* mpi() {

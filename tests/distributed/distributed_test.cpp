@@ -471,6 +471,19 @@ int fault(const std::string& name, const std::string& dir) {
   } else if (name == "throw") {
     if (me == 1) throw std::runtime_error("rank 1's step failed");
     collective::all_reduce(constant(1.f), ReduceOp::Sum, {.label = "step 2"});
+  } else if (name == "caught") {
+    // Rank 1's step fails and its program catches that and ends (returns
+    // from main); rank 0 waits with a timeout far past the test's bound.
+    distribute::set_timeout(120);
+    if (me == 1) {
+      try {
+        throw std::runtime_error("rank 1's step failed");
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "rank 1 caught: %s; ending its program\n", e.what());
+        return 1;
+      }
+    }
+    collective::all_reduce(constant(1.f), ReduceOp::Sum, {.label = "step 2"});
   } else if (name == "die") {
     if (me == 1) raise(SIGKILL);
     collective::all_reduce(constant(1.f), ReduceOp::Sum, {.label = "step 2"});

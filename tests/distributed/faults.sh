@@ -5,6 +5,8 @@
 #   faults.sh SCENARIO "MPIRUN..." ember-distributed-tests ember-ckpt
 # timeout: rank 1 never joins a collective; rank 0 gives up after 3 s.
 # throw:   rank 1 ends on an uncaught exception while rank 0 waits.
+# caught:  rank 1 catches its exception and returns from main while rank 0
+#          waits (with a 120 s timeout: only rank 1's notice can end it in time).
 # die:     rank 1 is killed (SIGKILL) while rank 0 waits.
 set -u
 scenario=$1 mpirun=$2 tests=$3 ckpt=$4
@@ -22,10 +24,14 @@ fail() { echo "FAULT TEST FAILED ($scenario): $*"; rm -rf "$dir"; exit 1; }
 case $scenario in
   timeout) want="no answer from the other ranks in 3 s to the all_reduce of 'step 2'" ;;
   throw) want="rank 1 of 2 terminated: rank 1's step failed" ;;
+  caught) want="rank 0 of 2: rank 1 ended its program after" ;;
   die) want="rank 1" ;;
   *) fail "unknown scenario" ;;
 esac
 grep -qF "$want" "$log" || fail "no line says: $want"
+if [ "$scenario" = caught ]; then
+  grep -qF "while this rank waits in the all_reduce of 'step 2'" "$log" || fail "the error does not name the collective"
+fi
 if [ "$scenario" = die ]; then
   grep -qiE "signal 9|killed" "$log" || fail "nothing says rank 1 was killed"
 fi
