@@ -284,6 +284,12 @@ void register_kernel(std::string_view op, DeviceKind kind, KernelFn fn) {
   def.kernels[static_cast<int>(kind)] = fn;
 }
 
+void register_start(std::string_view op, StartFn fn) {
+  OpDef& def = op_registry_slot(op);
+  EMBER_CHECK(def.start == nullptr, Internal, "[registry] two start functions for op ", op);
+  def.start = fn;
+}
+
 void register_gradient(std::string_view op, GradFn fn) {
   OpDef& def = op_registry_slot(op);
   def.grad = std::move(fn);
@@ -354,17 +360,12 @@ void check_concrete_outputs(const InferContext& c, std::span<const OutputSpec> s
 
 }  // namespace
 
-std::vector<Tensor> run_op(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs,
-                           std::span<const OutputSpec> specs) {
-  Context& ctx = context();
-  std::vector<Tensor> outputs;
-  Device device = placement(inputs);
-  KernelFn kernel = op.kernels[static_cast<int>(device.kind())];
-  EMBER_CHECK(kernel != nullptr, Unimplemented, "[", api_name_for(op), "] op ", op.name, " has no ",
-              device_kind_name(device.kind()), " kernel");
-  // Inputs on another device are copied over, as TensorFlow's eager mode does.
-  std::vector<Tensor> moved;
-  std::span<const Tensor> kin = inputs;
+namespace {
+
+// Inputs on another device than the op's are copied over, as TensorFlow's
+// eager mode does: `inputs` itself, or `moved` holding the copies.
+std::span<const Tensor> on_device(const OpDef& op, std::span<const Tensor> inputs, Device device,
+                                  std::vector<Tensor>& moved) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].defined() && !(inputs[i].device() == device) && is_computable(inputs[i].dtype())) {
       if (moved.empty()) moved.assign(inputs.begin(), inputs.end());
@@ -373,7 +374,40 @@ std::vector<Tensor> run_op(const OpDef& op, std::span<const Tensor> inputs, cons
       moved[i] = detail::copy_to_device(inputs[i], device);
     }
   }
-  if (!moved.empty()) kin = moved;
+  return moved.empty() ? inputs : std::span<const Tensor>(moved);
+}
+
+}  // namespace
+
+FinishFn start_op(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs,
+                  std::span<const OutputSpec> specs) {
+  Context& ctx = context();
+  const Device device = placement(inputs);
+  std::vector<Tensor> moved;
+  std::span<const Tensor> kin = on_device(op, inputs, device, moved);
+  std::vector<Tensor> no_outputs;
+  FinishFn finish;
+  {
+    KernelScope scope(ctx, device, api_name_for(op));
+    KernelContext kctx{op, kin, no_outputs, attrs, device, specs};
+    finish = op.start(kctx);
+  }
+  return [&op, device, finish = std::move(finish)] {
+    KernelScope scope(context(), device, api_name_for(op));
+    return finish();
+  };
+}
+
+std::vector<Tensor> run_op(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs,
+                           std::span<const OutputSpec> specs) {
+  Context& ctx = context();
+  std::vector<Tensor> outputs;
+  Device device = placement(inputs);
+  KernelFn kernel = op.kernels[static_cast<int>(device.kind())];
+  EMBER_CHECK(kernel != nullptr, Unimplemented, "[", api_name_for(op), "] op ", op.name, " has no ",
+              device_kind_name(device.kind()), " kernel");
+  std::vector<Tensor> moved;
+  std::span<const Tensor> kin = on_device(op, inputs, device, moved);
   // A kernel may call other ops (a reduction transposes first): those are
   // implementation details, not recorded, and they run on the kernel's
   // device whatever scope the caller is in.

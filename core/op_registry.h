@@ -180,6 +180,12 @@ struct AttrDecl {
 
 using InferFn = void (*)(InferContext&);
 using KernelFn = void (*)(KernelContext&);
+/// What finishes an op started asynchronously: waits for it and returns its
+/// outputs (OpDef::start).
+using FinishFn = std::function<std::vector<Tensor>()>;
+/// Starts an op whose work runs elsewhere (a collective, on the transport's
+/// thread) and returns what finishes it; it must not keep the context.
+using StartFn = FinishFn (*)(const KernelContext&);
 using GradFn = std::function<std::vector<Tensor>(const GradContext&)>;
 /// An op written with other ops (TfMapping::composite): its inputs and
 /// attributes to its outputs.
@@ -277,6 +283,10 @@ struct OpDef {
   // the rest). Unset: one output of input 0's dtype and unknown shape.
   InferFn infer_unresolved = nullptr;
   KernelFn kernels[kNumDeviceKinds] = {};
+  // Set for an op that can run asynchronously, on every device: a graph's
+  // executor starts it and finishes it when a later node first reads its
+  // outputs (or at the end of the call), running the nodes between meanwhile.
+  StartFn start = nullptr;
   GradFn grad;
   Differentiability differentiability = Differentiability::Unknown;
   uint8_t grad_uses = kGradUsesAll;
@@ -437,6 +447,8 @@ std::vector<const OpDef*> registered_ops();
 /// orphan (a kernel or gradient registered under a name no op defines).
 std::vector<const OpDef*> registry_slots();
 void register_kernel(std::string_view op, DeviceKind kind, KernelFn fn);
+/// Declares that `op` can be started and finished later (OpDef::start).
+void register_start(std::string_view op, StartFn fn);
 void register_gradient(std::string_view op, GradFn fn);
 /// Declares which forward values the gradient of `op` reads (GradUses flags).
 void register_gradient_uses(std::string_view op, uint8_t uses);
@@ -452,6 +464,11 @@ std::vector<Tensor> execute(const OpDef& op, std::span<const Tensor> inputs,
 /// recorded.
 std::vector<Tensor> run_op(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs,
                            std::span<const OutputSpec> specs);
+/// run_op's start for an op with OpDef::start: places the op, moves the
+/// inputs, starts it; the FinishFn (called later, on this thread) waits and
+/// gives the outputs, each step on the op's device with errors naming it.
+FinishFn start_op(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs,
+                  std::span<const OutputSpec> specs);
 /// For single-output ops.
 Tensor execute1(const OpDef& op, std::span<const Tensor> inputs, const Attrs& attrs = {});
 inline Tensor execute1(const OpDef& op, std::initializer_list<Tensor> inputs,

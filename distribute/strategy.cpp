@@ -212,10 +212,8 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, co
   const std::vector<Source> sources(variables.begin(), variables.end());
   check_replicated(variables);
   collective::Transport* transport = collective::transport();
-  if (num_replicas_in_sync() == 1 || !transport || context().tracer) {
-    // One rank, or a trace: the buckets' collectives follow the gradients.
+  if (num_replicas_in_sync() == 1 || !transport)
     return all_reduce_gradients(tape.gradient(loss, sources, UnconnectedGradients::Zero), variables);
-  }
   const std::vector<Bucket> buckets = make_buckets(variables, options_.bucket_bytes);
   std::vector<size_t> bucket_of(variables.size()), waiting(buckets.size());
   for (size_t b = 0; b < buckets.size(); ++b) {
@@ -223,25 +221,38 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, co
     for (size_t k : buckets[b].members) bucket_of[k] = b;
   }
   std::vector<Tensor> grads(variables.size());
+  // A bucket starts reducing once its last gradient is final. Eagerly on
+  // the transport's thread; in a trace as a CollectiveReduceV2 node right
+  // after that gradient's, which the executor starts and finishes when the
+  // update reads it, running the rest of the backward pass meanwhile.
+  const bool traced = context().tracer != nullptr;
   std::vector<std::optional<collective::Pending>> pending(buckets.size());
-  // A bucket starts reducing once its last gradient is final.
+  std::vector<Tensor> reduced(buckets.size());
   tape.gradient(
       loss, sources,
       [&](size_t k, const Tensor& g) {
         grads[k] = gradient_or_zeros(g, variables[k]);
         const size_t b = bucket_of[k];
-        // The sum of the ranks' gradients over their number: each scaled
-        // first (as it is flattened), then summed.
-        if (--waiting[b] == 0)
+        if (--waiting[b] != 0) return;
+        if (traced) {
+          reduced[b] = collective::all_reduce(flatten_bucket(buckets[b], grads), collective::ReduceOp::Mean,
+                                              {.label = buckets[b].label});
+        } else {
+          // The sum of the ranks' gradients over their number: each scaled
+          // first (as it is flattened), then summed.
           pending[b] = transport->all_reduce(flatten_scaled(buckets[b], grads, 1.0 / num_replicas_in_sync()),
                                              collective::Reduction::Sum, {"all_reduce", buckets[b].label, 0});
+        }
       },
       UnconnectedGradients::Zero);
   std::vector<Tensor> out(variables.size());
   for (size_t b = 0; b < buckets.size(); ++b) {
-    EMBER_CHECK(pending[b].has_value(), Internal, "[MultiWorkerMirroredStrategy.gradient] ", buckets[b].label,
-                " was never handed over by the tape");
-    view_bucket(buckets[b], pending[b]->wait(), variables, out);
+    EMBER_CHECK(pending[b].has_value() || reduced[b].defined(), Internal, "[MultiWorkerMirroredStrategy.gradient] ",
+                buckets[b].label, " was never handed over by the tape");
+    if (traced)
+      unflatten_bucket(buckets[b], reduced[b], variables, out);
+    else
+      view_bucket(buckets[b], pending[b]->wait(), variables, out);
   }
   return out;
 }

@@ -67,6 +67,7 @@ Executor::Executor(const Graph& graph, std::shared_ptr<RandomStreams> streams, b
     for (const OutputSpec& spec : n.outputs) s.static_specs = s.static_specs && spec.shape.is_fully_defined();
     for (NodeOutput o : n.inputs) s.static_specs = s.static_specs && graph.spec(o).shape.is_fully_defined();
     s.static_specs = s.static_specs && unresolved_attrs(*n.op, n.attrs) == 0;  // values known at run time
+    s.async = n.op->start != nullptr && s.static_specs;
     if (n.op->stateful && n.attrs.has("offset")) {
       s.random = static_cast<int>(random_count++);
       if (fresh_streams) random_->attrs.push_back(n.attrs);
@@ -88,7 +89,8 @@ Executor::Executor(const Graph& graph, std::shared_ptr<RandomStreams> streams, b
 Executor::~Executor() { drop_graph(); }
 
 ExecutorStats Executor::stats() const {
-  return {plain_runs_.load(), arena_runs_.load(), captures_.load(), replays_.load(), graph_eligible_};
+  return {plain_runs_.load(), arena_runs_.load(), captures_.load(), replays_.load(), graph_eligible_,
+          overlapped_.load()};
 }
 
 void Executor::release_buffers() {
@@ -145,15 +147,56 @@ std::vector<Tensor> Executor::run(std::span<const Tensor> arguments) {
   ++plain_runs_;
   return run_steps(slots, direct);
 }
+void Executor::start_step(InFlight& f, size_t step, FinishFn finish) {
+  if (f.at.empty()) f.at.assign(static_cast<size_t>(num_slots_), -1);
+  const Step& s = steps_[step];
+  for (size_t k = 0; k < graph_.nodes[static_cast<size_t>(s.node)].outputs.size(); ++k)
+    f.at[static_cast<size_t>(s.out_slot) + k] = static_cast<int>(f.started.size());
+  f.started.push_back({static_cast<int>(step), std::move(finish), f.steps_run});
+}
+void Executor::finish_one(InFlight& f, size_t k, std::vector<Tensor>& slots) {
+  InFlight::Started& st = f.started[k];
+  if (!st.finish) return;
+  const Step& s = steps_[static_cast<size_t>(st.step)];
+  const Node& n = graph_.nodes[static_cast<size_t>(s.node)];
+  FinishFn finish = std::move(st.finish);
+  st.finish = nullptr;
+  std::vector<Tensor> out;
+  try {
+    out = finish();
+  } catch (const Error&) {
+    rethrow_with_prefix("[function] node '" + n.name + "' (" + n.op->name + "): ");
+  }
+  if (f.steps_run > st.steps_run) ++overlapped_;
+  for (size_t j = 0; j < out.size(); ++j) {
+    slots[static_cast<size_t>(s.out_slot) + j] = std::move(out[j]);
+    f.at[static_cast<size_t>(s.out_slot) + j] = -1;
+  }
+}
+void Executor::finish_inputs(InFlight& f, const Step& s, std::vector<Tensor>& slots) {
+  if (f.at.empty()) return;
+  for (int sl : s.in_slots)
+    if (int k = f.at[static_cast<size_t>(sl)]; k >= 0) finish_one(f, static_cast<size_t>(k), slots);
+}
+void Executor::finish_all(InFlight& f, std::vector<Tensor>& slots) {
+  for (size_t k = 0; k < f.started.size(); ++k) finish_one(f, k, slots);
+}
+
 std::vector<Tensor> Executor::run_steps(std::vector<Tensor>& slots, bool direct, std::vector<Device>* devices) {
   std::vector<Tensor> in;
-  for (const Step& s : steps_) {
+  InFlight flight;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const Step& s = steps_[i];
     const Node& n = graph_.nodes[static_cast<size_t>(s.node)];
+    finish_inputs(flight, s, slots);
     in.clear();
     for (int sl : s.in_slots) in.push_back(slots[static_cast<size_t>(sl)]);
     try {
       std::vector<Tensor> out;
-      if (s.random >= 0) {
+      if (direct && s.async) {
+        if (devices && !in.empty() && in[0].defined()) devices->push_back(in[0].device());
+        start_step(flight, i, start_op(*n.op, in, n.attrs, n.outputs));
+      } else if (s.random >= 0) {
         // The node's stream continues from its last draw, whichever thread calls.
         std::lock_guard<std::mutex> lock(random_->mu);
         Attrs& attrs = random_->attrs[static_cast<size_t>(s.random)];
@@ -175,7 +218,9 @@ std::vector<Tensor> Executor::run_steps(std::vector<Tensor>& slots, bool direct,
       rethrow_with_prefix("[function] node '" + n.name + "' (" + n.op->name + "): ");
     }
     for (int sl : s.release) slots[static_cast<size_t>(sl)] = Tensor();
+    ++flight.steps_run;
   }
+  finish_all(flight, slots);
   std::vector<Tensor> outputs;
   outputs.reserve(output_slots_.size());
   for (int sl : output_slots_) outputs.push_back(slots[static_cast<size_t>(sl)]);

@@ -97,6 +97,7 @@ class Executor {
     int out_slot;          // the first of the node's output slots
     bool static_specs;     // the traced specs are fully known
     int random = -1;       // a stateful random draw: its stream (advanced every call)
+    bool async = false;    // started, and finished when first read (OpDef::start: the collectives)
     std::vector<int> release;  // slots whose last use is this step
     // The arena's run: the kernel's inputs and outputs, kept between calls.
     // Arena values sit there for good; `dynamic_in` lists the positions
@@ -105,6 +106,23 @@ class Executor {
     std::vector<std::pair<int, int>> dynamic_in;
     std::vector<bool> dynamic_moves;  // per dynamic_in: moved in (its last use) rather than copied
   };
+  // The asynchronous steps one call started and has not finished: each is
+  // finished when a later step first reads one of its outputs, the rest at
+  // the end of the call, in the order started; the steps between run meanwhile.
+  struct InFlight {
+    struct Started {
+      int step;
+      FinishFn finish;
+      size_t steps_run;  // when it started
+    };
+    std::vector<Started> started;
+    std::vector<int> at;  // per slot: its step's index in `started`, or -1 (empty until a start)
+    size_t steps_run = 0;
+  };
+  void start_step(InFlight& f, size_t step, FinishFn finish);
+  void finish_inputs(InFlight& f, const Step& s, std::vector<Tensor>& slots);
+  void finish_all(InFlight& f, std::vector<Tensor>& slots);
+  void finish_one(InFlight& f, size_t k, std::vector<Tensor>& slots);
   // Whether where a tensor lives binds the arena (data and variable handles).
   static bool placed(const Tensor& t);
   std::vector<Tensor> run_steps(std::vector<Tensor>& slots, bool direct, std::vector<Device>* devices = nullptr);
@@ -167,6 +185,7 @@ class Executor {
   std::vector<bool> written_variables_;                              // per captured_variables_
 
   std::atomic<int64_t> plain_runs_{0}, arena_runs_{0}, captures_{0}, replays_{0};
+  std::atomic<int64_t> overlapped_{0};  // asynchronous steps finished after later steps ran
 };
 
 /// Runs `graph` node by node through the dispatch point (so an active trace

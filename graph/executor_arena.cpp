@@ -231,12 +231,30 @@ void Executor::run_in_arena(std::vector<Tensor>& slots, std::vector<Tensor>& out
 void Executor::run_arena_steps(Context& ctx, const char* outer_api, std::vector<Tensor>& slots,
                                std::vector<Tensor>& outputs, size_t count) {
   // Arena values never pass through `slots`: the steps hold them.
-  for (Step& s : steps_) {
+  InFlight flight;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    Step& s = steps_[i];
     const Node& n = graph_.nodes[static_cast<size_t>(s.node)];
+    finish_inputs(flight, s, slots);
     for (size_t j = 0; j < s.dynamic_in.size(); ++j) {
       auto [pos, sl] = s.dynamic_in[j];
       Tensor& from = slots[static_cast<size_t>(sl)];
       s.arena_in[static_cast<size_t>(pos)] = s.dynamic_moves[j] ? std::move(from) : from;
+    }
+    if (s.async) {  // (a stateful op's inputs and outputs are never arena buffers)
+      try {
+        ctx.api = outer_api ? outer_api : s.api;
+        KernelContext kctx{*n.op, s.arena_in, s.arena_out, n.attrs, arena_device_, n.outputs};
+        start_step(flight, i, n.op->start(kctx));
+      } catch (const Error&) {
+        for (auto [pos, sl] : s.dynamic_in) s.arena_in[static_cast<size_t>(pos)] = Tensor();
+        rethrow_with_prefix("[function] node '" + n.name + "' (" + n.op->name + "): ");
+      }
+      for (auto [pos, sl] : s.dynamic_in) s.arena_in[static_cast<size_t>(pos)] = Tensor();
+      for (int sl : s.release)
+        if (arena_buffer_[static_cast<size_t>(sl)] < 0) slots[static_cast<size_t>(sl)] = Tensor();
+      ++flight.steps_run;
+      continue;
     }
     try {
       for (size_t k = 0; k < n.outputs.size(); ++k)
@@ -270,7 +288,9 @@ void Executor::run_arena_steps(Context& ctx, const char* outer_api, std::vector<
     }
     for (int sl : s.release)
       if (arena_buffer_[static_cast<size_t>(sl)] < 0) slots[static_cast<size_t>(sl)] = Tensor();
+    ++flight.steps_run;
   }
+  finish_all(flight, slots);
   outputs.reserve(output_slots_.size());
   count = std::min(count, output_slots_.size());
   for (size_t i = 0; i < count; ++i) {

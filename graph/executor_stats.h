@@ -13,6 +13,9 @@ struct ExecutorStats {
   int64_t captures = 0;  // CUDA graphs captured
   int64_t replays = 0;   // calls that launched a captured CUDA graph
   bool cuda_graph_eligible = false;  // whether the graph qualifies for CUDA-graph replay
+  // Asynchronous nodes (the collectives) that later nodes ran beside:
+  // finished only after at least one node after them had run.
+  int64_t overlapped = 0;
 };
 
 }  // namespace ember

@@ -37,45 +37,66 @@ Reduction reduction_of(const KernelContext& c) {
 }
 
 // A mean: the sum divided by the rank count (integers truncated, as Div does).
-Tensor finish(const KernelContext& c, Tensor sum, int64_t ranks) {
-  if (c.attrs.get<std::string>("final_op") != "Div" || ranks == 1) return sum;
-  return div(sum, cast(constant(static_cast<double>(ranks), c.device), sum.dtype()));
+Tensor finish_mean(bool mean, Tensor sum, int64_t ranks, Device device) {
+  if (!mean || ranks == 1) return sum;
+  return div(sum, cast(constant(static_cast<double>(ranks), device), sum.dtype()));
 }
 
-// In a world of one, a copy; else what `start` starts on the transport.
-template <typename Start>
-void run_collective(KernelContext& c, Start start) {
+// Each collective is started on the transport (its thread moves the data)
+// and finished when its result is needed: a graph's executor starts it and
+// runs the nodes after it meanwhile (OpDef::start); the kernel does both at
+// once. In a world of one, a copy.
+template <typename Begin>
+FinishFn start_collective(const KernelContext& c, Begin begin) {
   Transport* t = group_of(c);
-  c.outputs[0] = t ? start(*t, c.inputs[0]) : c.inputs[0].clone();
+  if (!t) return [out = c.inputs[0].clone()] { return std::vector<Tensor>{out}; };
+  collective::Pending pending = begin(*t, c.inputs[0]);
+  const bool mean = c.attrs.has("final_op") && c.attrs.get<std::string>("final_op") == "Div";
+  return [pending = std::move(pending), mean, ranks = static_cast<int64_t>(t->size()), device = c.device]() mutable {
+    return std::vector<Tensor>{finish_mean(mean, pending.wait(), ranks, device)};
+  };
 }
 
-void all_reduce_kernel(KernelContext& c) {
-  run_collective(c, [&](Transport& t, const Tensor& x) {
-    return finish(c, t.all_reduce(x, reduction_of(c), call_of(c, "all_reduce")).wait(), t.size());
+FinishFn all_reduce_start(const KernelContext& c) {
+  return start_collective(c, [&](Transport& t, const Tensor& x) {
+    return t.all_reduce(x, reduction_of(c), call_of(c, "all_reduce"));
   });
 }
 
-void broadcast_kernel(KernelContext& c) {
-  run_collective(c, [&](Transport& t, const Tensor& x) {
-    return t.broadcast(x, static_cast<int>(c.attrs.get<int64_t>("root")), call_of(c, "broadcast")).wait();
+FinishFn broadcast_start(const KernelContext& c) {
+  return start_collective(c, [&](Transport& t, const Tensor& x) {
+    return t.broadcast(x, static_cast<int>(c.attrs.get<int64_t>("root")), call_of(c, "broadcast"));
   });
 }
 
-void all_gather_kernel(KernelContext& c) {
-  run_collective(c, [&](Transport& t, const Tensor& x) { return t.all_gather(x, call_of(c, "all_gather")).wait(); });
+FinishFn all_gather_start(const KernelContext& c) {
+  return start_collective(c, [&](Transport& t, const Tensor& x) { return t.all_gather(x, call_of(c, "all_gather")); });
 }
 
-void reduce_scatter_kernel(KernelContext& c) {
-  run_collective(c, [&](Transport& t, const Tensor& x) {
-    return finish(c, t.reduce_scatter(x, reduction_of(c), call_of(c, "reduce_scatter")).wait(), t.size());
+FinishFn reduce_scatter_start(const KernelContext& c) {
+  return start_collective(c, [&](Transport& t, const Tensor& x) {
+    return t.reduce_scatter(x, reduction_of(c), call_of(c, "reduce_scatter"));
   });
 }
+
+template <StartFn Start>
+void run_now(KernelContext& c) {
+  c.outputs[0] = Start(c)()[0];
+}
+
+[[maybe_unused]] const bool started = [] {
+  register_start(op_name::CollectiveReduceV2, all_reduce_start);
+  register_start(op_name::CollectiveBroadcast, broadcast_start);
+  register_start(op_name::CollectiveGatherV2, all_gather_start);
+  register_start(op_name::CollectiveReduceScatterV2, reduce_scatter_start);
+  return true;
+}();
 
 }  // namespace
 
-EMBER_REGISTER_EVERYWHERE(op_name::CollectiveReduceV2, all_reduce_kernel);
-EMBER_REGISTER_EVERYWHERE(op_name::CollectiveBroadcast, broadcast_kernel);
-EMBER_REGISTER_EVERYWHERE(op_name::CollectiveGatherV2, all_gather_kernel);
-EMBER_REGISTER_EVERYWHERE(op_name::CollectiveReduceScatterV2, reduce_scatter_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::CollectiveReduceV2, run_now<all_reduce_start>);
+EMBER_REGISTER_EVERYWHERE(op_name::CollectiveBroadcast, run_now<broadcast_start>);
+EMBER_REGISTER_EVERYWHERE(op_name::CollectiveGatherV2, run_now<all_gather_start>);
+EMBER_REGISTER_EVERYWHERE(op_name::CollectiveReduceScatterV2, run_now<reduce_scatter_start>);
 
 }  // namespace ember::kernels

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/op_names.h"
 #include "ember.h"
 
 namespace ember::test {
@@ -243,6 +244,24 @@ void same_steps(DType t, bool traced, size_t bucket_bytes) {
     EXPECT_FALSE(it_all.next().has_value());
   }
   EXPECT_EQ(steps, 6);
+  if (traced && bucket_bytes < 1024) {
+    // Several buckets: each one's collective is a node right after its last
+    // gradient, among the backward pass's nodes (the first layer's kernel
+    // gradient, a matmul, comes after), and the executor ran later nodes
+    // while collectives were in flight (plain calls and the arena's alike).
+    const ConcreteFunction cf = traced_step.list_concrete_functions()[0];
+    const std::vector<Node>& nodes = cf.graph().nodes;
+    size_t first_collective = nodes.size(), last_matmul = 0;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (nodes[i].kind != Node::Kind::Op) continue;
+      if (nodes[i].op->name == op_name::CollectiveReduceV2) first_collective = std::min(first_collective, i);
+      if (nodes[i].op->name == op_name::MatMul || nodes[i].op->name == op_name::BatchMatMulV2) last_matmul = i;
+    }
+    EXPECT_LT(first_collective, last_matmul) << cf.graph().to_string();
+    const ExecutorStats stats = cf.run_stats();
+    EXPECT_GT(stats.overlapped, 0);
+    EXPECT_GT(stats.arena, 0);
+  }
   const double tol = t == float64 ? 1e-12 : 1e-5;
   for (size_t k = 0; k < vars.size(); ++k) {
     std::vector<double> got = as_doubles(vars[k].read_value()), want = as_doubles(whole_vars[k].read_value());
