@@ -49,11 +49,30 @@ std::atomic<bool> g_check{true};
 
 // Launched by mpirun (OpenMPI, MPICH's hydra) or srun: the launcher's
 // variables say so. EMBER_DISTRIBUTED=0 makes a launched process a world of one.
+bool turned_off() {
+  const char* off = std::getenv("EMBER_DISTRIBUTED");
+  return off && std::string(off) == "0";
+}
+
 bool launched() {
-  if (const char* off = std::getenv("EMBER_DISTRIBUTED"); off && std::string(off) == "0") return false;
+  if (turned_off()) return false;
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
     if (std::getenv(v)) return true;
   return false;
+}
+
+// A task of a several-task srun step whose environment names no MPI
+// process-management interface: MPI would make it a world of one, and each
+// task would train alone (and write the same checkpoints). Refused.
+void refuse_srun_without_pmi() {
+  const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+  if (turned_off() || !tasks || std::atoi(tasks) < 2) return;
+  const char* id = std::getenv("SLURM_PROCID");
+  throw FailedPrecondition(detail::str_cat(
+      "[distribute] srun started this process as task ", id ? id : "?", " of ", tasks,
+      " with no MPI process-management interface in its environment (PMIx or PMI2), so it cannot join the "
+      "other tasks: launch it with srun --mpi=pmix (or --mpi=pmi2, whichever the cluster's MPI supports) or "
+      "with mpirun; EMBER_DISTRIBUTED=0 runs each task alone on purpose"));
 }
 
 }  // namespace
@@ -559,7 +578,10 @@ MpiTransport* mpi() {
 }
 
 [[maybe_unused]] const bool installed = (collective::set_transport_factory([]() -> collective::Transport* {
-                                           if (!launched()) return nullptr;
+                                           if (!launched()) {
+                                             refuse_srun_without_pmi();
+                                             return nullptr;
+                                           }
                                            auto* t = new MpiTransport();  // lives until the process ends
                                            MpiTransport::instance() = t;
                                            return t;
@@ -584,8 +606,9 @@ int local_rank() { return 0; }
 int local_size() { return 1; }
 
 [[maybe_unused]] const bool warned = [] {
-  if (launched())
-    std::fprintf(stderr, "ember: launched by an MPI launcher, but built without MPI: running as a world of one\n");
+  const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+  if (launched() || (!turned_off() && tasks && std::atoi(tasks) > 1))
+    std::fprintf(stderr, "ember: launched as one of several processes, but built without MPI: running as a world of one\n");
   return true;
 }();
 
