@@ -17,6 +17,7 @@ KernelScope::KernelScope(Context& c, Device device, const char* api) : c_(c) {
   c.has_device_scope = true;
   c.device_scope = device;
   c.api = api;
+  if (device.is_cpu()) flush_.emplace();
 }
 KernelScope::~KernelScope() {
   c_.tapes = tapes_;

@@ -6,10 +6,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "core/denormal.h"
 #include "core/device.h"
 
 namespace ember {
@@ -97,7 +99,8 @@ void set_cpu_threads_for_this_thread(int n);
 
 /// While kernels run (`run_op`, a graph executor's plan): tapes do not
 /// record the ops a kernel calls, those run on the kernel's `device`
-/// whatever the caller's scope, and errors name `api`. Restores it all.
+/// whatever the caller's scope, errors name `api`, and on the CPU denormal
+/// floats are flushed to zero (core/denormal.h). Restores it all.
 class KernelScope {
  public:
   KernelScope(Context& c, Device device, const char* api);
@@ -113,6 +116,7 @@ class KernelScope {
   bool had_scope_;
   Device scope_;
   const char* api_;
+  std::optional<FlushDenormals> flush_;  // CPU kernels only
 };
 
 /// The current name scope, "outer/inner/" (empty at top level).

@@ -506,5 +506,32 @@ TEST(Tanh, SameBitsInEveryLaneAndAlone) {
   }
 }
 
+// CPU kernels flush denormals to zero, as TensorFlow's do (its eager
+// tf.constant(1e-39) * 1.0 and + 0.0 give 0.0, checked with TensorFlow 2.21):
+// a denormal input reads as zero and a denormal result is written as zero,
+// on the calling thread and on the threads a large op splits across, eagerly
+// and in a traced function's plan; the caller's own arithmetic keeps its mode.
+TEST(Denormals, CpuKernelsFlushThemToZeroAsTensorFlows) {
+  DeviceScope cpu(Device::cpu());
+  const float tiny = 1e-39f;  // below float32's smallest normal, 1.18e-38
+  volatile float caller = tiny;
+  ASSERT_NE(caller * 1.0f, 0.0f);  // this thread's mode: denormals kept
+  EXPECT_EQ(values(constant(tiny) * 1.0f), (std::vector<double>{0.0}));
+  EXPECT_EQ(values(constant(tiny) + 0.0f), (std::vector<double>{0.0}));
+  EXPECT_EQ(values(constant(1e-20f) * constant(1e-20f)), (std::vector<double>{0.0}));  // a denormal product
+  EXPECT_EQ(values(constant(1e-300) * 1e-10), (std::vector<double>{0.0}));           // float64's too
+  EXPECT_NE(caller * 1.0f, 0.0f);  // restored after each op
+  // Large enough to be split across threads: every element flushed.
+  Tensor many = fill({1 << 20}, tiny, float32) * 1.0f;
+  EXPECT_EQ(values(reduce_max(many)), (std::vector<double>{0.0}));
+  EXPECT_EQ(values(reduce_min(many)), (std::vector<double>{0.0}));
+  // In a traced function's plan (its first call and the arena's).
+  auto f = function([](Tensor x) { return x * 1.0f + 0.0f; });
+  for (int call = 0; call < 3; ++call) EXPECT_EQ(values(f(constant(tiny))), (std::vector<double>{0.0})) << call;
+  EXPECT_NE(caller * 1.0f, 0.0f);
+  // Normal values are untouched.
+  EXPECT_EQ(values(constant(2e-38f) * 1.0f), (std::vector<double>{static_cast<double>(2e-38f)}));
+}
+
 }  // namespace
 }  // namespace ember::test

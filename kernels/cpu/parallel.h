@@ -1,11 +1,14 @@
 // parallel_for: splits [0, n) across the OpenMP threads when the work is
 // large enough to pay for waking them; small ops stay on the calling thread.
+// Every thread flushes denormals to zero while it works (core/denormal.h).
 #pragma once
 
 #include <omp.h>
 
 #include <algorithm>
 #include <cstdint>
+
+#include "core/denormal.h"
 
 namespace ember::cpu {
 
@@ -23,6 +26,7 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
   }
 #pragma omp parallel num_threads(static_cast <int>(chunks))
   {
+    FlushDenormals flush;  // each thread's own mode, as the caller's (KernelScope)
     int64_t t = omp_get_thread_num();
     int64_t per = (n + chunks - 1) / chunks;
     int64_t b = t * per, e = std::min(n, b + per);
