@@ -504,6 +504,10 @@ int gpt_match(const std::string& dir) {
 int main(int argc, char** argv) {
   // libtorch's intra-op threads = ember's (OpenMP's count, OMP_NUM_THREADS or the cores).
   if (const char* n = std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(std::atoi(n));
+  // Denormals flushed to zero, as ember's CPU kernels flush them (and as
+  // TensorFlow's do): libtorch's best form for training (torch.set_flush_denormal),
+  // set before its threads start so that they inherit the mode.
+  at::globalContext().setFlushDenormal(true);
   bool json = false;
   std::vector<std::string> names;
   if (argc == 3 && !std::strcmp(argv[1], "--gpt-match")) return gpt_match(argv[2]);
