@@ -79,17 +79,31 @@ namespace ember::autograd {
 namespace {
 
 // clang-format off
-// For C = op(A) op(B): dA and dB, by which operands were transposed.
-Grads matmul_grads(const Tensor& a, const Tensor& b, const Tensor& g, bool ta, bool tb) {
+// For C = op(A) op(B): dA and dB, by which operands were transposed; only
+// those asked for (GradContext::needs_grad, TensorFlow's skip_input_indices):
+// a first layer's input needs none, and its product would be the step's
+// largest but one.
+Grads matmul_grads(const GradContext& c, bool ta, bool tb) {
+  const Tensor &a = c.in(0), &b = c.in(1), &g = c.grad();
   Tensor ga, gb;
-  if (!ta && !tb) { ga = matmul(g, b, false, true); gb = matmul(a, g, true, false); }
-  else if (!ta && tb) { ga = matmul(g, b); gb = matmul(g, a, true, false); }
-  else if (ta && !tb) { ga = matmul(b, g, false, true); gb = matmul(a, g); }
-  else { ga = matmul(b, g, true, true); gb = matmul(g, a, true, true); }
-  return {unbroadcast(ga, a.shape()), unbroadcast(gb, b.shape())};
+  if (c.needs_grad(0)) {
+    ga = !ta && !tb ? matmul(g, b, false, true)
+         : !ta      ? matmul(g, b)
+         : !tb      ? matmul(b, g, false, true)
+                    : matmul(b, g, true, true);
+    ga = unbroadcast(ga, a.shape());
+  }
+  if (c.needs_grad(1)) {
+    gb = !ta && !tb ? matmul(a, g, true, false)
+         : !ta      ? matmul(g, a, true, false)
+         : !tb      ? matmul(a, g)
+                    : matmul(g, a, true, true);
+    gb = unbroadcast(gb, b.shape());
+  }
+  return {ga, gb};
 }
-GRAD(op_name::MatMul, kGradUsesInputs) { return matmul_grads(c.in(0), c.in(1), c.grad(), c.attrs.get<bool>("transpose_a"), c.attrs.get<bool>("transpose_b")); } END_GRAD;
-GRAD(op_name::BatchMatMulV2, kGradUsesInputs) { return matmul_grads(c.in(0), c.in(1), c.grad(), c.attrs.get<bool>("adj_x"), c.attrs.get<bool>("adj_y")); } END_GRAD;
+GRAD(op_name::MatMul, kGradUsesInputs) { return matmul_grads(c, c.attrs.get<bool>("transpose_a"), c.attrs.get<bool>("transpose_b")); } END_GRAD;
+GRAD(op_name::BatchMatMulV2, kGradUsesInputs) { return matmul_grads(c, c.attrs.get<bool>("adj_x"), c.attrs.get<bool>("adj_y")); } END_GRAD;
 // clang-format on
 
 }  // namespace
