@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "kernels/functors.h"
 #include "test_util.h"
 
 namespace ember::test {
@@ -531,6 +532,33 @@ TEST(Denormals, CpuKernelsFlushThemToZeroAsTensorFlows) {
   EXPECT_NE(caller * 1.0f, 0.0f);
   // Normal values are untouched.
   EXPECT_EQ(values(constant(2e-38f) * 1.0f), (std::vector<double>{static_cast<double>(2e-38f)}));
+}
+
+// The vectorised float32 tanh-form gelu (8 lanes, the tail scalar): every
+// position, lanes and tail alike, within a few float32 roundings of the
+// float64 formula (relative 2e-6, or 1e-7 absolute where 1 + tanh cancels),
+// and the special values as the scalar functor gives them.
+TEST(GeluVectorised, LanesAndTailMatchTheFloat64Formula) {
+  DeviceScope cpu(Device::cpu());
+  std::vector<float> in;
+  for (int i = 0; i < 1003; ++i) in.push_back(-8.0f + 16.0f * static_cast<float>(i) / 1002.0f);
+  std::vector<float> got = gelu(constant(in), true).to_vector<float>();
+  ASSERT_EQ(got.size(), in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const double x = in[i];
+    const double want = 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+    EXPECT_NEAR(got[i], want, std::max(2e-6 * std::abs(want), 1e-7)) << "x = " << x << " at " << i;
+  }
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> special{0.0f, -0.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), 1e-30f, 0.0f, 0.0f};
+  fn::Gelu scalar;
+  scalar.approximate = true;
+  std::vector<float> lanes = gelu(constant(special), true).to_vector<float>();  // 8 values: one vector
+  for (size_t i = 0; i < special.size(); ++i) {
+    const float want = scalar(special[i]);
+    EXPECT_TRUE(lanes[i] == want || (std::isnan(lanes[i]) && std::isnan(want)))
+        << "x = " << special[i] << ": " << lanes[i] << " vs " << want;
+  }
 }
 
 }  // namespace
