@@ -606,17 +606,23 @@ EMBER_HOST_DEVICE inline T uniform_16bit(uint32_t x) {
     return T(static_cast<float>(x & 0x7fu) * (1.0f / 128));
 }
 
+/// Uniform number `j` (< kPerBlock<T>) of Philox block `b`: a float from
+/// word j, a 16-bit float from word j, a double from words 2j and 2j + 1.
+template <typename T>
+EMBER_HOST_DEVICE inline T uniform_of_block(const philox::Block& b, int j) {
+  if constexpr (std::is_same_v<T, float>) {
+    return philox::uniform_float(b.v[j]);
+  } else if constexpr (is_half_v<T>) {
+    return uniform_16bit<T>(b.v[j]);
+  } else {
+    return j ? philox::uniform_double(b.v[2], b.v[3]) : philox::uniform_double(b.v[0], b.v[1]);
+  }
+}
+
 /// Element i of a uniform [0, 1) draw from stream `s`.
 template <typename T>
 EMBER_HOST_DEVICE inline T uniform_at(const philox::Stream& s, int64_t i) {
-  philox::Block b = philox::at(s, static_cast<uint64_t>(i / kPerBlock<T>));
-  if constexpr (std::is_same_v<T, float>) {
-    return philox::uniform_float(b.v[i % 4]);
-  } else if constexpr (is_half_v<T>) {
-    return uniform_16bit<T>(b.v[i % 4]);
-  } else {
-    return i % 2 ? philox::uniform_double(b.v[2], b.v[3]) : philox::uniform_double(b.v[0], b.v[1]);
-  }
+  return uniform_of_block<T>(philox::at(s, static_cast<uint64_t>(i / kPerBlock<T>)), static_cast<int>(i % kPerBlock<T>));
 }
 
 /// The standard normals of block `blk` of stream `s` (kPerBlock<T> of them).
