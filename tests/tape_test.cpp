@@ -87,7 +87,8 @@ TEST_P(VariableTest, BadAssignmentsAreErrors) {
 
 // A gradient function computes only the input gradients some source needs
 // (TensorFlow's skip_input_indices): a first layer's matmul makes the
-// weights' gradient, not the data's. Counted in a trace kept unoptimised
+// weights' gradient, not the data's; a product with a constant makes none
+// for the constant. Counted in a trace kept unoptimised
 // (the dead-node pass would otherwise hide a wasted product).
 TEST_P(GradientTapeTest, GradientsNobodyAsksForAreNotComputed) {
   Variable w(random_tensor({6, 4}, float32, -1, 1, 1));
@@ -99,14 +100,14 @@ TEST_P(GradientTapeTest, GradientsNobodyAsksForAreNotComputed) {
   auto weights_only = function(
       [&](Tensor x) {
         GradientTape tape;
-        return tape.gradient(reduce_sum(matmul(x, w)), w);
+        return tape.gradient(reduce_sum(matmul(x, w) * 2.0f), w);
       },
       {.name = "weights_only", .optimize = false});
   auto both = function(
       [&](Tensor x) {
         GradientTape tape;
         tape.watch(x);
-        Tensor loss = reduce_sum(matmul(x, w));
+        Tensor loss = reduce_sum(matmul(x, w) * 2.0f);
         return tape.gradient(loss, std::vector<Source>{x, w});
       },
       {.name = "both", .optimize = false});
@@ -115,13 +116,19 @@ TEST_P(GradientTapeTest, GradientsNobodyAsksForAreNotComputed) {
   std::vector<Tensor> g2 = both(x);
   EXPECT_EQ(count(weights_only.list_concrete_functions()[0].graph(), op_name::MatMul), 2);  // forward, dW
   EXPECT_EQ(count(both.list_concrete_functions()[0].graph(), op_name::MatMul), 3);          // forward, dx, dW
-  // dW = xᵀ·1 either way; dx = 1·wᵀ.
+  // The constant factor's gradient (the product summed away) is never made:
+  // one Mul forward, one back (the incoming gradient times 2).
+  EXPECT_EQ(count(weights_only.list_concrete_functions()[0].graph(), op_name::Mul), 2);
+  EXPECT_EQ(count(both.list_concrete_functions()[0].graph(), op_name::Mul), 2);
+  // dW = xᵀ·2 either way; dx = 2·wᵀ.
   std::vector<double> xv = values(x), wv = values(w.read_value()), want_w(24), want_x(18);
   for (int i = 0; i < 6; ++i)
-    for (int j = 0; j < 4; ++j) want_w[static_cast<size_t>(i * 4 + j)] = xv[static_cast<size_t>(i)] + xv[static_cast<size_t>(6 + i)] + xv[static_cast<size_t>(12 + i)];
+    for (int j = 0; j < 4; ++j)
+      want_w[static_cast<size_t>(i * 4 + j)] = 2 * (xv[static_cast<size_t>(i)] + xv[static_cast<size_t>(6 + i)] + xv[static_cast<size_t>(12 + i)]);
   for (int r = 0; r < 3; ++r)
     for (int i = 0; i < 6; ++i)
-      want_x[static_cast<size_t>(r * 6 + i)] = wv[static_cast<size_t>(i * 4)] + wv[static_cast<size_t>(i * 4 + 1)] + wv[static_cast<size_t>(i * 4 + 2)] + wv[static_cast<size_t>(i * 4 + 3)];
+      want_x[static_cast<size_t>(r * 6 + i)] =
+          2 * (wv[static_cast<size_t>(i * 4)] + wv[static_cast<size_t>(i * 4 + 1)] + wv[static_cast<size_t>(i * 4 + 2)] + wv[static_cast<size_t>(i * 4 + 3)]);
   EXPECT_TRUE(all_close(gw, want_w, {6, 4}, 1e-6, 1e-6));
   EXPECT_TRUE(all_close(g2[1], want_w, {6, 4}, 1e-6, 1e-6));
   EXPECT_TRUE(all_close(g2[0], want_x, {3, 6}, 1e-6, 1e-6));

@@ -375,9 +375,15 @@ GRAD(op_name::Cast, kGradUsesNothing) {
 
 GRAD(op_name::AddV2, kGradUsesNothing) { return {unbroadcast(c.grad(), c.in(0).shape()), unbroadcast(c.grad(), c.in(1).shape())}; } END_GRAD;
 GRAD(op_name::Sub, kGradUsesNothing) { return {unbroadcast(c.grad(), c.in(0).shape()), unbroadcast(-c.grad(), c.in(1).shape())}; } END_GRAD;
-GRAD(op_name::Mul, kGradUsesInputs) { return {unbroadcast(c.grad() * c.in(1), c.in(0).shape()), unbroadcast(c.grad() * c.in(0), c.in(1).shape())}; } END_GRAD;
+// (Only the input gradients some source needs: a dropout mask's, or a
+// constant factor's, a full product then summed away, is never asked for.)
+GRAD(op_name::Mul, kGradUsesInputs) {
+  return {c.needs_grad(0) ? unbroadcast(c.grad() * c.in(1), c.in(0).shape()) : kNone,
+          c.needs_grad(1) ? unbroadcast(c.grad() * c.in(0), c.in(1).shape()) : kNone};
+} END_GRAD;
 GRAD(op_name::RealDiv, kGradUsesInputs) {                                                     // d(a/b) = da/b - a db/b^2
-  return {unbroadcast(c.grad() / c.in(1), c.in(0).shape()), unbroadcast(-c.grad() * c.in(0) / (c.in(1) * c.in(1)), c.in(1).shape())};
+  return {c.needs_grad(0) ? unbroadcast(c.grad() / c.in(1), c.in(0).shape()) : kNone,
+          c.needs_grad(1) ? unbroadcast(-c.grad() * c.in(0) / (c.in(1) * c.in(1)), c.in(1).shape()) : kNone};
 } END_GRAD;
 GRAD(op_name::Pow, kGradUsesAll) {                                                         // d a^b = b a^(b-1) da + a^b log(a) db
   Tensor ga = c.grad() * c.in(1) * pow(c.in(0), c.in(1) - 1);
