@@ -26,6 +26,7 @@ inline constexpr char Sigmoid[] = "Sigmoid";
 inline constexpr char Relu[] = "Relu";
 inline constexpr char Gelu[] = "Gelu";
 inline constexpr char ReluGrad[] = "ReluGrad";
+inline constexpr char GeluGrad[] = "GeluGrad";  // ember's own: gelu's adjoint in one pass
 inline constexpr char LeakyRelu[] = "LeakyRelu";
 inline constexpr char Elu[] = "Elu";
 inline constexpr char Selu[] = "Selu";

@@ -307,6 +307,28 @@ struct Gelu {
     return T(0.5) * x * (T(1) + std::erf(x * T(0.7071067811865476)));
   }
 };
+/// GeluGrad(gradients, features): dy·gelu'(x), in one pass (ember's own
+/// op; TensorFlow builds it from a dozen). The tanh form, with
+/// t = tanh(k (x + a x³)): (1 + t)/2 + x/2 (1 - t²) k (1 + 3 a x²); the erf
+/// form: Φ(x) + x φ(x).
+struct GeluGrad {
+  bool approximate = false;
+  template <typename A>
+  void configure(const A& attrs) {
+    approximate = attrs.template get<bool>("approximate");
+  }
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T dy, T x) const {
+    if (approximate) {
+      const T k = T(0.7978845608028654), a = T(0.044715);
+      const T t = Tanh{}(k * (x + a * x * x * x));
+      return dy * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * k * (T(1) + T(3) * a * x * x));
+    }
+    const T cdf = T(0.5) * (T(1) + std::erf(x * T(0.7071067811865476)));
+    const T pdf = std::exp(T(-0.5) * x * x) * T(0.3989422804014327);
+    return dy * (cdf + x * pdf);
+  }
+};
 struct LeakyRelu {
   double alpha = 0.2;
   template <typename A>

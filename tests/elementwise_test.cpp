@@ -10,7 +10,7 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
+const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::GeluGrad, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
 
 using Ref1 = std::function<double(double)>;
 using Ref2 = std::function<double(double, double)>;
@@ -559,6 +559,40 @@ TEST(GeluVectorised, LanesAndTailMatchTheFloat64Formula) {
     EXPECT_TRUE(lanes[i] == want || (std::isnan(lanes[i]) && std::isnan(want)))
         << "x = " << special[i] << ": " << lanes[i] << " vs " << want;
   }
+}
+
+// GeluGrad, gelu's fused adjoint: dy·gelu'(x) against the float64
+// derivative of each form, in float32 (vectorised lanes and a tail) and
+// float64; and gelu's tape gradient is it.
+TEST(GeluGrad, MatchesTheFloat64Derivative) {
+  DeviceScope cpu(Device::cpu());
+  auto derivative = [](double x, bool approximate) {
+    if (approximate) {
+      const double k = std::sqrt(2 / M_PI), a = 0.044715, t = std::tanh(k * (x + a * x * x * x));
+      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * a * x * x);
+    }
+    return 0.5 * (1 + std::erf(x / std::sqrt(2.0))) + x * std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI);
+  };
+  for (bool approximate : {true, false})
+    for (DType dt : {float32, float64}) {
+      SCOPED_TRACE(std::string(approximate ? "tanh " : "erf ") + std::string(dtype_name(dt)));
+      std::vector<double> xs, dys;
+      Tensor x = random_tensor({1003}, dt, -6, 6, 11, &xs);
+      Tensor dy = random_tensor({1003}, dt, -2, 2, 12, &dys);
+      Tensor got = execute1(op_def(op_name::GeluGrad), {dy, x}, {{"approximate", approximate}});
+      std::vector<double> want;
+      for (size_t i = 0; i < xs.size(); ++i) want.push_back(dys[i] * derivative(xs[i], approximate));
+      // (float32's absolute floor: below x = -4.5 or so, 1 + tanh rounds to
+      // 0 where the true derivative is about 1e-6, in gelu itself as here.)
+      EXPECT_TRUE(all_close(got, want, {1003}, dt == float32 ? 2e-5 : 1e-12, dt == float32 ? 4e-6 : 1e-14));
+      GradientTape tape;
+      tape.watch(x);
+      Tensor y = gelu(x, approximate);
+      Tensor g = tape.gradient(y, x, UnconnectedGradients::None);
+      std::vector<double> ones;
+      for (double xi : xs) ones.push_back(derivative(xi, approximate));
+      EXPECT_TRUE(all_close(g, ones, {1003}, dt == float32 ? 2e-5 : 1e-12, dt == float32 ? 2e-6 : 1e-14));
+    }
 }
 
 }  // namespace

@@ -151,6 +151,16 @@ void unary(std::vector<OpCase>& cases) {
                    .body = one([](X x) {
                      return run(op_name::ReluGrad, {x[0], x[1]})[0];
                    })});
+  // GeluGrad (gelu's adjoint): its gradient, in dy and in x (gelu''), by
+  // central differences; TensorFlow gets the formula's Tanh or Erf.
+  for (bool approximate : {true, false})
+    cases.push_back({.op = op_name::GeluGrad,
+                     .variant = approximate ? "tanh" : "erf",
+                     .inputs = {in({3, 4}), in({3, 4}, -3, 3)},
+                     .body = one([approximate](X x) {
+                       return run(op_name::GeluGrad, {x[0], x[1]}, {{"approximate", approximate}})[0];
+                     }),
+                     .exported_as = approximate ? op_name::Tanh : op_name::Erf});
   cases.push_back({.op = op_name::LogicalNot,
                    .inputs = {in({2, 3})},
                    .body = one([](X x) { return logical_not(x[0]); }),

@@ -85,6 +85,22 @@ std::vector<Tensor> gelu_decomposition(std::span<const Tensor> in, const Attrs& 
   return {0.5 * x * (1.0 + inner)};
 }
 
+// GeluGrad for TensorFlow: dy·gelu'(x) written with its ops (what gelu's
+// gradient was before the fused op).
+Tensor gelu_derivative(const Tensor& x, bool approximate) {
+  if (approximate) {
+    const double k = 0.7978845608028654, a = 0.044715;
+    Tensor t = tanh(k * (x + a * x * x * x));
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3 * a * x * x);
+  }
+  Tensor cdf = 0.5 * (1.0 + erf(x * 0.7071067811865476));
+  Tensor pdf = exp(-0.5 * x * x) * 0.3989422804014327;
+  return cdf + x * pdf;
+}
+std::vector<Tensor> gelu_grad_decomposition(std::span<const Tensor> in, const Attrs& attrs) {
+  return {in[0] * gelu_derivative(in[1], attrs.get<bool>("approximate"))};
+}
+
 // clang-format off
 EMBER_DEFINE_OP(op_name::Neg).inputs(1).api("neg").set_infer(infer_unary_signed).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Abs).inputs(1).api("abs").set_infer(infer_unary_numeric).tf_outputs({"y"});
@@ -124,6 +140,7 @@ EMBER_DEFINE_OP(op_name::Div).inputs(2).api("div").set_infer(infer_binary_numeri
 EMBER_DEFINE_OP(op_name::Pow).inputs(2).api("pow").set_infer(infer_binary_numeric).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::Maximum).inputs(2).api("maximum").set_infer(infer_binary_numeric).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::ReluGrad).inputs(2).api("relu").set_infer(infer_binary_numeric).tf_outputs({"backprops"});
+EMBER_DEFINE_OP(op_name::GeluGrad).inputs(2).attr("approximate", AttrKind::Bool).api("gelu").set_infer(infer_binary_float).tf_composite(gelu_grad_decomposition);
 EMBER_DEFINE_OP(op_name::Minimum).inputs(2).api("minimum").set_infer(infer_binary_numeric).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::FloorDiv).inputs(2).api("floordiv").set_infer(infer_binary_numeric).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::FloorMod).inputs(2).api("floormod").set_infer(infer_binary_numeric).tf_outputs({"z"});
@@ -352,18 +369,31 @@ GRAD(op_name::Selu, kGradUsesOutputs) {                                         
 } END_GRAD;
 GRAD(op_name::Softplus, kGradUsesInputs) { return {c.grad() * sigmoid(c.x())}; } END_GRAD;              // d log(1 + e^x) = sigmoid(x)
 GRAD(op_name::Erf, kGradUsesInputs) { return {c.grad() * (2 / std::sqrt(M_PI)) * exp(-square(c.x()))}; } END_GRAD;
-GRAD(op_name::Gelu, kGradUsesInputs) {
-  const Tensor& x = c.x();
-  if (c.attrs.get<bool>("approximate")) {
-    // y = x/2 (1 + tanh(u)), u = k (x + a x^3): dy = (1 + t)/2 + x/2 (1 - t^2) k (1 + 3 a x^2)
-    const double k = std::sqrt(2 / M_PI), a = 0.044715;
-    Tensor t = tanh(k * (x + a * x * x * x));
-    return {c.grad() * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * a * x * x))};
+GRAD(op_name::Gelu, kGradUsesInputs) {  // one fused pass: dy·gelu'(x)
+  return {execute1(EMBER_OP(op_name::GeluGrad), {c.grad(), c.x()}, c.attrs)};
+} END_GRAD;
+// GeluGrad(dy, x) = dy·gelu'(x): linear in dy; in x, dy·gelu''(x). The tanh
+// form's gelu'' (u = k (x + a x³), t = tanh u, u' = k (1 + 3 a x²),
+// u'' = 6 k a x): (1 - t²) u' + x/2 (1 - t²) (u'' - 2 t u'²); the erf
+// form's: φ(x) (2 - x²).
+GRAD(op_name::GeluGrad, kGradUsesInputs) {
+  const Tensor &dy = c.in(0), &x = c.in(1);
+  const bool approximate = c.attrs.get<bool>("approximate");
+  Tensor d_dy = c.needs_grad(0) ? execute1(EMBER_OP(op_name::GeluGrad), {c.grad(), x}, c.attrs) : kNone;
+  Tensor d_x = kNone;
+  if (c.needs_grad(1)) {
+    Tensor second;
+    if (approximate) {
+      const double k = 0.7978845608028654, a = 0.044715;
+      Tensor t = tanh(k * (x + a * x * x * x));
+      Tensor du = k * (1.0 + 3 * a * x * x), ddu = (6 * k * a) * x, sech2 = 1.0 - t * t;
+      second = sech2 * du + 0.5 * x * sech2 * (ddu - 2.0 * t * du * du);
+    } else {
+      second = exp(-0.5 * x * x) * 0.3989422804014327 * (2.0 - x * x);
+    }
+    d_x = c.grad() * dy * second;
   }
-  // y = x Φ(x): dy = Φ(x) + x φ(x)
-  Tensor cdf = 0.5 * (1 + erf(x * (1 / std::sqrt(2.0))));
-  Tensor pdf = exp(-0.5 * x * x) * (1 / std::sqrt(2 * M_PI));
-  return {c.grad() * (cdf + x * pdf)};
+  return {d_dy, d_x};
 } END_GRAD;
 GRAD(op_name::Identity, kGradUsesNothing) {                         // a copy: back to x's device
   return {c.grad().device() == c.x().device() ? c.grad() : c.grad().to(c.x().device())};

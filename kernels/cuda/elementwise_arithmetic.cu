@@ -20,6 +20,15 @@ void binary_float(KernelContext& c) {
                         (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
 }
 
+// GeluGrad: the functor, configured with the op's `approximate`.
+void gelu_grad_kernel(KernelContext& c) {
+  fn::GeluGrad f;
+  f.configure(c.attrs);
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(f))));
+}
+EMBER_REGISTER_KERNEL(op_name::GeluGrad, CUDA, gelu_grad_kernel);
+
 // clang-format off
 #define EMBER_REGISTER_FUNCTOR_OP(OP, LAUNCHER, FUNCTOR) \
   EMBER_REGISTER_KERNEL(op_name::OP, CUDA, LAUNCHER<FUNCTOR>);
