@@ -291,12 +291,15 @@ struct Relu {
 };
 // Functors with attributes read them in `configure`, which every launcher
 // calls when the functor has one.
-struct Gelu {
+/// Gelu's and GeluGrad's attribute: the tanh form, or the erf form.
+struct GeluForm {
   bool approximate = false;
   template <typename A>
   void configure(const A& attrs) {
     approximate = attrs.template get<bool>("approximate");
   }
+};
+struct Gelu : GeluForm {
   template <typename T>
   EMBER_HOST_DEVICE T operator()(T x) const {
     if (approximate) {
@@ -311,12 +314,7 @@ struct Gelu {
 /// op; TensorFlow builds it from a dozen). The tanh form, with
 /// t = tanh(k (x + a x³)): (1 + t)/2 + x/2 (1 - t²) k (1 + 3 a x²); the erf
 /// form: Φ(x) + x φ(x).
-struct GeluGrad {
-  bool approximate = false;
-  template <typename A>
-  void configure(const A& attrs) {
-    approximate = attrs.template get<bool>("approximate");
-  }
+struct GeluGrad : GeluForm {
   template <typename T>
   EMBER_HOST_DEVICE T operator()(T dy, T x) const {
     if (approximate) {

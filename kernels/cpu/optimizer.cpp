@@ -12,26 +12,39 @@
 namespace ember::cpu {
 namespace {
 
+// One update's state: its scalars (prepared once) and the variable's and
+// slots' buffers; `at(i, g)` steps element i with gradient g, widened to the
+// compute type and rounded once when stored.
+template <typename U, typename T>
+struct Stepper {
+  using C = compute_t<T>;
+  C k[optim::kMaxScalars] = {};
+  T* var;
+  T* slot[optim::kMaxSlots + 1] = {};
+  bool flag;
+  Stepper(const KernelContext& c, std::span<Tensor> vals, bool f) : var(vals[0].data<T>()), flag(f) {
+    for (int j = 0; j < U::kNumScalars; ++j)
+      k[j] = static_cast<C>(c.inputs[static_cast<size_t>(U::kScalars[j])].template data<T>()[0]);
+    U::prepare(k);
+    for (int j = 0; j < U::kSlots; ++j) slot[j] = vals[static_cast<size_t>(j + 1)].data<T>();
+  }
+  void at(int64_t i, C g) const {
+    C v = static_cast<C>(var[i]);
+    C s[optim::kMaxSlots + 1];
+    for (int j = 0; j < U::kSlots; ++j) s[j] = static_cast<C>(slot[j][i]);
+    U::step(k, flag, v, s, g);
+    var[i] = T(v);
+    for (int j = 0; j < U::kSlots; ++j) slot[j][i] = T(s[j]);
+  }
+};
+
 template <typename U, typename T>
 void run_update(const KernelContext& c, std::span<Tensor> vals, bool flag) {
   using C = compute_t<T>;
-  C k[optim::kMaxScalars] = {};
-  for (int j = 0; j < U::kNumScalars; ++j)
-    k[j] = static_cast<C>(c.inputs[static_cast<size_t>(U::kScalars[j])].template data<T>()[0]);
-  U::prepare(k);
-  T* var = vals[0].data<T>();
-  T* slot[optim::kMaxSlots + 1] = {};
-  for (int j = 0; j < U::kSlots; ++j) slot[j] = vals[static_cast<size_t>(j + 1)].data<T>();
+  const Stepper<U, T> st(c, vals, flag);
   const T* g = c.inputs[U::kGrad].template data<T>();
   parallel_for(vals[0].num_elements(), kParallelGrain / 4, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      C v = static_cast<C>(var[i]);
-      C s[optim::kMaxSlots + 1];
-      for (int j = 0; j < U::kSlots; ++j) s[j] = static_cast<C>(slot[j][i]);
-      U::step(k, flag, v, s, static_cast<C>(g[i]));
-      var[i] = T(v);
-      for (int j = 0; j < U::kSlots; ++j) slot[j][i] = T(s[j]);
-    }
+    for (int64_t i = b; i < e; ++i) st.at(i, static_cast<C>(g[i]));
   });
 }
 
@@ -46,10 +59,7 @@ void run_update(const KernelContext& c, std::span<Tensor> vals, bool flag) {
 template <typename U, typename T, typename I>
 void run_rows_update(const KernelContext& c, std::span<Tensor> vals, bool flag) {
   using C = compute_t<T>;
-  C k[optim::kMaxScalars] = {};
-  for (int j = 0; j < U::kNumScalars; ++j)
-    k[j] = static_cast<C>(c.inputs[static_cast<size_t>(U::kScalars[j])].template data<T>()[0]);
-  U::prepare(k);
+  const Stepper<U, T> st(c, vals, flag);
   const int64_t rows = vals[0].dim(0);
   const int64_t width = rows ? vals[0].num_elements() / rows : 0;
   const Tensor& values = c.inputs[U::kGrad];
@@ -74,18 +84,8 @@ void run_rows_update(const KernelContext& c, std::span<Tensor> vals, bool flag) 
     T* row = summed.data() + at[static_cast<size_t>(idx[i])] * width;
     for (int64_t j = 0; j < width; ++j) row[j] = fn::wrap_add(row[j], g[i * width + j]);
   }
-  T* var = vals[0].data<T>();
-  T* slot[optim::kMaxSlots + 1] = {};
-  for (int j = 0; j < U::kSlots; ++j) slot[j] = vals[static_cast<size_t>(j + 1)].data<T>();
   auto step_row = [&](int64_t r, const T* grad_row) {
-    for (int64_t j = r * width, e = j + width, q = 0; j < e; ++j, ++q) {
-      C v = static_cast<C>(var[j]);
-      C s[optim::kMaxSlots + 1];
-      for (int m = 0; m < U::kSlots; ++m) s[m] = static_cast<C>(slot[m][j]);
-      U::step(k, flag, v, s, grad_row ? static_cast<C>(grad_row[q]) : C(0));
-      var[j] = T(v);
-      for (int m = 0; m < U::kSlots; ++m) slot[m][j] = T(s[m]);
-    }
+    for (int64_t q = 0; q < width; ++q) st.at(r * width + q, grad_row ? static_cast<C>(grad_row[q]) : C(0));
   };
   const int64_t grain = std::max<int64_t>(1, kParallelGrain / 4 / std::max<int64_t>(width, 1));
   if constexpr (std::is_same_v<U, optim::GradientDescent>) {
