@@ -64,12 +64,17 @@ bool launched() {
 // A task of a several-task srun step whose environment names no MPI
 // process-management interface: MPI would make it a world of one, and each
 // task would train alone (and write the same checkpoints). Refused.
-void refuse_srun_without_pmi() {
+// The tasks of the srun step this process is one of (0: not srun's).
+int srun_tasks() {
   const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS");
-  if (turned_off() || !tasks || std::atoi(tasks) < 2) return;
+  return tasks ? std::atoi(tasks) : 0;
+}
+
+void refuse_srun_without_pmi() {
+  if (turned_off() || srun_tasks() < 2) return;
   const char* id = std::getenv("SLURM_PROCID");
   throw FailedPrecondition(detail::str_cat(
-      "[distribute] srun started this process as task ", id ? id : "?", " of ", tasks,
+      "[distribute] srun started this process as task ", id ? id : "?", " of ", srun_tasks(),
       " with no MPI process-management interface in its environment (PMIx or PMI2), so it cannot join the "
       "other tasks: launch it with srun --mpi=pmix (or --mpi=pmi2, whichever the cluster's MPI supports) or "
       "with mpirun; EMBER_DISTRIBUTED=0 runs each task alone on purpose"));
@@ -378,14 +383,15 @@ class MpiTransport final : public collective::Transport {
 
   // At the program's end: tell every other rank how many collectives this
   // one completed (each send given a second; a rank gone already is skipped).
+  // The count lives in the transport, which outlives a send given up on.
   void send_ended_notices() {
     if (notices_ == MPI_COMM_NULL || size_ < 2) return;
-    const int64_t completed = completed_.load();
+    ended_notice_ = completed_.load();
     std::vector<MPI_Request> sent;
     for (int r = 0; r < size_; ++r) {
       if (r == rank_) continue;
       MPI_Request q;
-      if (MPI_Isend(&completed, 1, MPI_INT64_T, r, kEndedTag, notices_, &q) == MPI_SUCCESS) sent.push_back(q);
+      if (MPI_Isend(&ended_notice_, 1, MPI_INT64_T, r, kEndedTag, notices_, &q) == MPI_SUCCESS) sent.push_back(q);
     }
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
     for (MPI_Request& q : sent) {
@@ -570,6 +576,7 @@ class MpiTransport final : public collective::Transport {
   MPI_Comm notices_ = MPI_COMM_NULL;
   std::mutex notice_mu_;
   std::vector<int64_t> ended_;  // per rank: collectives completed when its program ended, or -1
+  int64_t ended_notice_ = 0;    // what this rank sends at its end
 };
 
 MpiTransport* mpi() {
@@ -606,8 +613,7 @@ int local_rank() { return 0; }
 int local_size() { return 1; }
 
 [[maybe_unused]] const bool warned = [] {
-  const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS");
-  if (launched() || (!turned_off() && tasks && std::atoi(tasks) > 1))
+  if (launched() || (!turned_off() && srun_tasks() > 1))
     std::fprintf(stderr, "ember: launched as one of several processes, but built without MPI: running as a world of one\n");
   return true;
 }();
