@@ -222,6 +222,19 @@ TEST_P(IndexedSlicesTest, OptimizersUpdateFromTheRows) {
     } else {  // clipping and Adam's norms sum in another order: rounding apart
       EXPECT_TRUE(all_close(with_rows.read_value(), values(with_dense.read_value()), {6, 3}, 1e-12, 1e-13));
     }
+    if (name == "SGD") {  // and plain SGD against its float64 reference, written out
+      std::vector<double> w = values(init), t = values(target);
+      const int64_t rows[4] = {2, 5, 2, 0};
+      for (int step = 0; step < 3; ++step) {
+        std::vector<double> g(18, 0.0);
+        for (int k = 0; k < 4; ++k)
+          for (int j = 0; j < 3; ++j)
+            g[static_cast<size_t>(rows[k] * 3 + j)] +=
+                2 * (w[static_cast<size_t>(rows[k] * 3 + j)] - t[static_cast<size_t>(k * 3 + j)]);
+        for (size_t i = 0; i < w.size(); ++i) w[i] -= static_cast<double>(0.1f) * g[i];  // (the rate is a float32 variable, as Keras's)
+      }
+      EXPECT_TRUE(all_close(with_rows.read_value(), w, {6, 3}, 1e-12, 1e-13));
+    }
     EXPECT_NE(values(with_rows.read_value()), values(init));
     // Traced: the step's function holds the rows update, not the dense gradient.
     auto step_fn = function([&] {
