@@ -137,6 +137,7 @@ inline constexpr char RandomUniform[] = "RandomUniform";
 inline constexpr char RandomStandardNormal[] = "RandomStandardNormal";
 inline constexpr char TruncatedNormal[] = "TruncatedNormal";
 inline constexpr char StatelessRandomUniform[] = "StatelessRandomUniform";
+inline constexpr char StatelessDropout[] = "StatelessDropout";  // ember's own: stateless_dropout in one pass
 
 // variable
 inline constexpr char ReadVariableOp[] = "ReadVariableOp";

@@ -645,6 +645,34 @@ EMBER_HOST_DEVICE inline T uniform_at(const philox::Stream& s, int64_t i) {
   return uniform_of_block<T>(philox::at(s, static_cast<uint64_t>(i / kPerBlock<T>)), static_cast<int>(i % kPerBlock<T>));
 }
 
+/// StatelessDropout of elements of T (tf.nn.experimental.stateless_dropout
+/// in one pass): element i is x·scale (Mul's rounding: in float32 for the
+/// 16-bit floats, scale first rounded to T) where element i of the seed's
+/// uniform draw is at least the rate, else 0. The draw is float64's for
+/// double, float32's for every other type (Draw), so float32 and the 16-bit
+/// floats drop the same elements. Linear in x: its gradient is itself.
+template <typename T>
+struct Dropout {
+  using Draw = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  static constexpr int kPer = kPerBlock<Draw>;
+  philox::Stream stream;
+  Draw rate;
+  compute_t<T> scale;
+
+  EMBER_HOST_DEVICE Dropout(const philox::Stream& s, double r)
+      : stream(s), rate(static_cast<Draw>(r)), scale(rounded(1 / (1 - r))) {}
+  EMBER_HOST_DEVICE static compute_t<T> rounded(double v) {  // v as a T, widened
+    return static_cast<compute_t<T>>(T(static_cast<compute_t<T>>(v)));
+  }
+  /// Element j (< kPer) of block b's share, given the block's words.
+  EMBER_HOST_DEVICE T apply(const philox::Block& b, int j, T x) const {
+    return uniform_of_block<Draw>(b, j) >= rate ? T(static_cast<compute_t<T>>(x) * scale) : T(0);
+  }
+  EMBER_HOST_DEVICE T operator()(int64_t i, T x) const {
+    return apply(philox::at(stream, static_cast<uint64_t>(i / kPer)), static_cast<int>(i % kPer), x);
+  }
+};
+
 /// The standard normals of block `blk` of stream `s` (kPerBlock<T> of them).
 /// The 16-bit floats are float32's normals rounded (TensorFlow's
 /// NormalDistribution for half and bfloat16).

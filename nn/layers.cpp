@@ -280,13 +280,9 @@ Tensor Dropout::call(const Tensor& x, bool training) {
   if (!training || rate_ == 0) return x;
   Tensor seed = next_seed();
   DeviceScope on(x.device());  // drawn where x lives (the seed is read on the host)
-  // (a 16-bit input's draw is float32's: the random ops draw float32 and float64)
-  const DType draw = x.dtype() == float64 ? float64 : float32;
-  Tensor u = random::stateless_uniform(shape(x, int64), seed, 0, 1, draw);
-  // tf.nn.experimental.stateless_dropout: keep u >= rate, scaled by 1/(1 - rate).
-  Tensor keep = u >= constant(rate_, draw, x.device());
-  Tensor scale = constant(1 / (1 - rate_), x.dtype(), x.device());
-  return where(keep, x * scale, zeros_like(x));
+  // tf.nn.experimental.stateless_dropout (Keras's TensorFlow backend), one op
+  // forward and one backward.
+  return stateless_dropout(x, rate_, seed);
 }
 
 // ---- normalization -------------------------------------------------------------------------

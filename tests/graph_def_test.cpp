@@ -152,7 +152,7 @@ TEST(GraphDefInterop, TensorFlowRunsTheRemainingOpsAndTheirGradients) {
   check_in_tensorflow(f.get_concrete_function(x, ids), {x, ids}, "rest");
 }
 
-// The fused transformer ops, which TensorFlow lacks, and their adjoints
+// The fused transformer ops (and dropout), which TensorFlow lacks, and their adjoints
 // (the traced gradient): each written as its decomposition into
 // TensorFlow's ops, run by TensorFlow against ember's fused kernels.
 TEST(GraphDefInterop, TensorFlowRunsTheFusedTransformerOpsDecomposed) {
@@ -166,9 +166,11 @@ TEST(GraphDefInterop, TensorFlowRunsTheFusedTransformerOpsDecomposed) {
         tape.watch(gamma);
         Tensor a = scaled_dot_product_attention(q, k, v, {.causal = true, .mask = mask});
         Tensor n = layer_norm(a, gamma, beta);
-        Tensor loss = reduce_sum(n * n) + reduce_sum(scaled_dot_product_attention(q, k, v) * 0.5f);
+        Tensor d = stateless_dropout(n, 0.25, constant(std::vector<int64_t>{4, 2}));
+        Tensor loss = reduce_sum(n * n) + reduce_sum(scaled_dot_product_attention(q, k, v) * 0.5f) +
+                      reduce_sum(d * constant(ramp(24, 0.9f, -0.3f), {1, 2, 4, 3}));
         auto g = tape.gradient(loss, {q, k, v, gamma});
-        return std::make_tuple(a, n, g[0], g[1], g[2], g[3]);
+        return std::make_tuple(a, n, d, g[0], g[1], g[2], g[3]);
       },
       {.arg_names = {"q", "k", "v", "mask"}});
   Tensor q = reshape(constant(ramp(24, 0.3f, -0.5f)), {1, 2, 4, 3});

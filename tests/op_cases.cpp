@@ -932,6 +932,21 @@ void random_ops(std::vector<OpCase>& cases) {
                        },
                                .tol = tol,
                    .statistical = true});
+  // StatelessDropout draws float32's numbers for every dtype but float64
+  // (whose own draw tests/random_test.cpp checks against TensorFlow), so the
+  // float64 run, the reference, drops what float32 drops: x rounded to
+  // float32 and back. Linear in x, so wide central differences are exact but
+  // for float32's rounding.
+  cases.push_back({.op = op_name::StatelessDropout,
+                   .inputs = {in({5, 7})},
+                   .body = one([](X x) {
+                     Tensor seed = constant(std::vector<int64_t>{5, 11});
+                     if (x[0].dtype() != float64) return stateless_dropout(x[0], 0.4, seed);
+                     return cast(stateless_dropout(cast(x[0], float32), 0.4, seed), float64);
+                   }),
+                   .grad_eps = 0.05,
+                   .grad_tol = 1e-4,
+                   .exported_as = op_name::StatelessRandomUniform});
 }
 
 void variables(std::vector<OpCase>& cases) {

@@ -13,7 +13,7 @@ namespace ember::test {
 namespace {
 
 const CoveredOps covered{op_name::RandomUniform, op_name::RandomStandardNormal, op_name::TruncatedNormal,
-                         op_name::StatelessRandomUniform};
+                         op_name::StatelessRandomUniform, op_name::StatelessDropout};
 
 TEST(Philox, KnownAnswerVectors) {
   // Random123's kat_vectors for philox4x32-10: counter, key -> output.
@@ -190,6 +190,86 @@ TEST_P(RandomTest, StatelessUniformFromASeedTensorDrawsTensorFlowsNumbers) {
   EXPECT_EQ(f.tracing_count(), 2);  // two shapes of `shape`, the values read as it runs
   EXPECT_EQ(error_of<InvalidArgument>([&] { random::stateless_uniform(constant(std::vector<int32_t>{2}), constant(int64_t{3})); }),
             "[random::stateless_uniform] seed must have shape [2], got []");
+}
+
+// StatelessDropout, the fused op the Dropout layer runs: TensorFlow's
+// stateless_dropout element for element (25 and 9 elements: a last Philox
+// block only partly used), its gradient (the same mask on the incoming
+// gradient), and traced with the seed known only when it runs.
+TEST_P(RandomTest, StatelessDropoutDropsWhatTensorFlowDrops) {
+  Tensor x = reshape(range(1, 26, 1, float32) * 0.25f - 3.f, {5, 5});
+  Tensor w = reshape(range(0, 25, 1, float32) * -0.5f + 1.f, {5, 5});
+  Tensor seed = constant(std::vector<int64_t>{7, 3}, Device::cpu());
+  GradientTape tape;
+  tape.watch(x);
+  Tensor y = stateless_dropout(x, 0.3, seed);
+  Tensor dx = tape.gradient(reduce_sum(w * y), x);
+  expect_tf("stateless/dropout_f32", y, kExact);
+  expect_tf("stateless/dropout_f32_grad", dx, kExact);
+  Tensor x64 = reshape(range(1, 10, 1, float64) * 0.5 - 2.0, {3, 3});
+  expect_tf("stateless/dropout_f64",
+            stateless_dropout(x64, 0.6, constant(std::vector<int64_t>{int64_t{1} << 40, 9})), kExact);
+  auto f = function([](Tensor v, Tensor s) { return stateless_dropout(v, 0.3, s); });
+  expect_tf("stateless/dropout_f32", f(x, seed), kExact);
+  // The 16-bit floats drop what float32 drops (a float32 draw), and keep
+  // x·scale computed in float32 from x and the scale as 16-bit floats,
+  // rounded once (Mul's rounding).
+  const std::vector<float> xs = x.to_vector<float>(), ys = y.to_vector<float>();
+  auto expect_half = [&]<typename H>(DType t, H) {
+    std::vector<float> want(xs.size());
+    const float scale = static_cast<float>(H(static_cast<float>(1 / 0.7)));
+    for (size_t i = 0; i < xs.size(); ++i)
+      want[i] = ys[i] == 0 ? 0.f : static_cast<float>(H(static_cast<float>(H(xs[i])) * scale));
+    EXPECT_EQ(cast(stateless_dropout(cast(x, t), 0.3, seed), float32).to_vector<float>(), want) << dtype_name(t);
+  };
+  expect_half(bfloat16, bfloat16_t{});
+  expect_half(float16, float16_t{});
+  EXPECT_EQ(stateless_dropout(x, 0, seed).id(), x.id());  // a rate of 0 is x itself
+  EXPECT_EQ(error_of<InvalidArgument>([&] { stateless_dropout(x, 1, seed); }),
+            "[stateless_dropout] rate must be a float in the range [0, 1), got 1");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { stateless_dropout(x, 0.5, constant(int64_t{3})); }),
+            "[stateless_dropout] seed must have shape [2], got []");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { stateless_dropout(cast(x, int32), 0.5, seed); }),
+            "[stateless_dropout] x must be a floating-point type (float16, bfloat16, float32, float64), got int32");
+}
+
+// The CPU kernels make their Philox blocks eight at a time (vec::philox8,
+// kernels/cpu/vec.h): every number against the scalar block it comes from
+// (philox::at, checked above against the known answers), over whole groups
+// of eight blocks and a part of one, and across a counter whose low half
+// wraps inside the draw.
+TEST_P(RandomTest, EveryNumberComesFromItsScalarPhiloxBlock) {
+  const int64_t n = 3 * 32 + 5;
+  for (DType t : {float32, float64, bfloat16}) {
+    for (int64_t offset : {int64_t{0}, int64_t{-9}}) {  // -9: the low counter wraps after 9 blocks
+      const Attrs a{{"shape", std::vector<int64_t>{n}}, {"dtype", t}, {"seed", int64_t{0x12345678abcdLL}},
+                    {"seed2", int64_t{77}}, {"offset", offset}};
+      const philox::Stream s = random::stream_of(a);
+      const std::vector<double> got = cast(execute1(op_def(op_name::RandomUniform), {}, a), float64).to_vector<double>();
+      for (int64_t i = 0; i < n; ++i) {
+        const double want = t == float32   ? fn::uniform_at<float>(s, i)
+                            : t == float64 ? fn::uniform_at<double>(s, i)
+                                           : static_cast<float>(fn::uniform_at<bfloat16_t>(s, i));
+        ASSERT_EQ(got[static_cast<size_t>(i)], want) << dtype_name(t) << " offset " << offset << " element " << i;
+      }
+    }
+  }
+  // StatelessDropout likewise (float32's eight-lane path included): each
+  // element against fn::Dropout's scalar rule.
+  Tensor seed = constant(std::vector<int64_t>{123, -7}, Device::cpu());
+  const philox::Stream s = random::stateless_stream({123, -7});
+  Tensor x = range(0, n, 1, float64) * 0.125 - 3.0;
+  for (DType t : {float32, float64, bfloat16}) {
+    const std::vector<double> xs = cast(cast(x, t), float64).to_vector<double>();
+    const std::vector<double> got = cast(stateless_dropout(cast(x, t), 0.35, seed), float64).to_vector<double>();
+    for (int64_t i = 0; i < n; ++i) {
+      const auto k = static_cast<size_t>(i);
+      const double want = t == float32   ? fn::Dropout<float>(s, 0.35)(i, static_cast<float>(xs[k]))
+                          : t == float64 ? fn::Dropout<double>(s, 0.35)(i, xs[k])
+                                         : static_cast<float>(fn::Dropout<bfloat16_t>(s, 0.35)(i, bfloat16_t(static_cast<float>(xs[k]))));
+      ASSERT_EQ(got[k], want) << dtype_name(t) << " element " << i;
+    }
+  }
 }
 
 TEST_P(RandomTest, TensorFlowSeedingRules) {

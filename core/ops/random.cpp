@@ -29,6 +29,7 @@
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
+#include "core/ops/grad_util.h"
 #include "core/ops/infer_util.h"
 
 namespace ember::random {
@@ -96,6 +97,41 @@ void infer_stateless_uniform(InferContext& c) {
       .tf_input("shape", 0, TfInputForm::Ints)  // TensorFlow's order: shape, seed
       .tf_type("T", dtype_fixed(int32))
       .tf_type("Tseed", dtype_of_input(0));
+  return true;
+}();
+
+// StatelessDropout(x, seed) {rate}: x·scale where the seed's uniform draw
+// over x's shape is at least the rate (kernels/functors.h, fn::Dropout).
+void infer_stateless_dropout(InferContext& c) {
+  infer::require_float(c, c.inputs[0]);
+  const Tensor& seed = c.inputs[1];
+  if (seed.dtype() != int32 && seed.dtype() != int64)
+    c.fail("seed must be int32 or int64, got ", dtype_name(seed.dtype()));
+  if (!seed.shape().is_compatible_with(TensorShape{2}))
+    c.fail("seed must have shape [2], got ", seed.shape().to_debug_string());
+  const double rate = c.attrs.get<double>("rate");
+  if (!(rate >= 0 && rate < 1)) c.fail("rate must be in the range [0, 1), got ", rate);
+  c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()});
+}
+
+// The op for TensorFlow: tf.nn.experimental.stateless_dropout's own ops
+// (what the Dropout layer ran before the fused op).
+std::vector<Tensor> stateless_dropout_decomposition(std::span<const Tensor> in, const Attrs& attrs) {
+  const Tensor& x = in[0];
+  const double rate = attrs.get<double>("rate");
+  const DType draw = x.dtype() == float64 ? float64 : float32;
+  Tensor u = stateless_uniform(shape(x, int64), in[1], 0, 1, draw);
+  Tensor keep = u >= scalar_like(u, rate);
+  return {where(keep, x * scalar_like(x, 1 / (1 - rate)), zeros_like(x))};
+}
+
+[[maybe_unused]] const bool stateless_dropout_defined = [] {
+  define_op(op_name::StatelessDropout)
+      .inputs(2)
+      .attr("rate", AttrKind::Float)
+      .api("stateless_dropout")
+      .set_infer(infer_stateless_dropout)
+      .tf_composite(stateless_dropout_decomposition);
   return true;
 }();
 
@@ -411,3 +447,30 @@ Tensor Generator::truncated_normal(const TensorShape& shape, double mean, double
 }
 
 }  // namespace ember::random
+
+namespace ember {
+
+Tensor stateless_dropout(const Tensor& x, double rate, const Tensor& seed) {
+  ApiScope api("stateless_dropout");
+  EMBER_CHECK(rate >= 0 && rate < 1, InvalidArgument,
+              "[stateless_dropout] rate must be a float in the range [0, 1), got ", rate);
+  if (rate == 0) return x;  // TensorFlow's fast path for a rate known to be 0
+  return execute1(EMBER_OP(op_name::StatelessDropout), {x, seed}, {{"rate", rate}});
+}
+
+}  // namespace ember
+
+// ---- gradients ---------------------------------------------------------------------------------
+
+// Dropout is linear in x with the same mask for every gradient: dx is the
+// op on dy with the seed (the mask drawn again, not kept); the seed has none.
+namespace ember::autograd {
+namespace {
+
+GRAD(op_name::StatelessDropout, kGradUsesInputs) {
+  return {execute1(EMBER_OP(op_name::StatelessDropout), {c.grad(), c.in(1)}, c.attrs), kNone};
+}
+END_GRAD;
+
+}  // namespace
+}  // namespace ember::autograd

@@ -1,25 +1,35 @@
 // Random kernels: TensorFlow's distributions (kernels/functors.h) over the
 // Philox stream the op's attributes name (random::stream_of), split across
 // threads by Philox block, so the numbers never depend on the split.
+#include <algorithm>
+#include <cstring>
+
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/random.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vec.h"
 #include "kernels/functors.h"
 
 namespace ember::cpu {
 namespace {
 
+// Philox blocks eight at a time (vec::philox8): group g holds blocks
+// 8g .. 8g + 7, so kPer·8 elements.
+constexpr int64_t kBlocksPerGroup = 8;
+
 // fn::uniform_at(s, i) for every i, each Philox block made once for the
-// kPerBlock<T> numbers it gives (element by element, it was made that many
-// times: a dropout mask's draw was 7% of a gpt_char step).
+// kPerBlock<T> numbers it gives, eight blocks at once.
 template <typename T>
 void uniform_fill(T* p, int64_t n, const philox::Stream& s) {
-  constexpr int kPer = fn::kPerBlock<T>;
-  parallel_for((n + kPer - 1) / kPer, kParallelGrain / kPer, [&](int64_t b, int64_t e) {
-    for (int64_t blk = b; blk < e; ++blk) {
-      const philox::Block block = philox::at(s, static_cast<uint64_t>(blk));
-      for (int j = 0; j < kPer && blk * kPer + j < n; ++j) p[blk * kPer + j] = fn::uniform_of_block<T>(block, j);
+  constexpr int64_t kGroup = kBlocksPerGroup * fn::kPerBlock<T>;
+  parallel_for((n + kGroup - 1) / kGroup, kParallelGrain / kGroup, [&](int64_t b, int64_t e) {
+    philox::Block blocks[kBlocksPerGroup];
+    for (int64_t g = b; g < e; ++g) {
+      vec::philox8(s, static_cast<uint64_t>(g * kBlocksPerGroup), blocks);
+      const int64_t i0 = g * kGroup, m = std::min(kGroup, n - i0);
+      for (int64_t k = 0; k < m; ++k)
+        p[i0 + k] = fn::uniform_of_block<T>(blocks[k / fn::kPerBlock<T>], static_cast<int>(k % fn::kPerBlock<T>));
     }
   });
 }
@@ -60,6 +70,46 @@ void random_kernel(KernelContext& c) {
   });
 }
 
+// StatelessDropout in one pass over x, its Philox blocks made eight at a
+// time; float32 (whose draw is float32's) eight lanes at a time on the words.
+template <typename T>
+void dropout_fill(const T* x, T* y, int64_t n, const fn::Dropout<T>& d) {
+  constexpr int64_t kGroup = kBlocksPerGroup * fn::Dropout<T>::kPer;
+  parallel_for((n + kGroup - 1) / kGroup, kParallelGrain / kGroup, [&](int64_t b, int64_t e) {
+    philox::Block blocks[kBlocksPerGroup];
+    for (int64_t g = b; g < e; ++g) {
+      vec::philox8(d.stream, static_cast<uint64_t>(g * kBlocksPerGroup), blocks);
+      const int64_t i0 = g * kGroup, m = std::min(kGroup, n - i0);
+      if constexpr (std::is_same_v<T, float>) {
+        if (m == kGroup) {  // 32 floats: words in stream order are the elements' order
+          for (int q = 0; q < 4; ++q) {
+            vec::i8 w;
+            std::memcpy(&w, &blocks[2 * q], sizeof w);
+            const vec::f8 u = (vec::f8)((w & 0x7fffff) | 0x3f800000) - 1.0f;  // philox::uniform_float
+            const vec::f8 v = vec::load(x + i0 + 8 * q);
+            vec::store(y + i0 + 8 * q, u >= d.rate ? v * d.scale : vec::f8{});
+          }
+          continue;
+        }
+      }
+      for (int64_t k = 0; k < m; ++k)
+        y[i0 + k] = d.apply(blocks[k / fn::Dropout<T>::kPer], static_cast<int>(k % fn::Dropout<T>::kPer), x[i0 + k]);
+    }
+  });
+}
+
+void stateless_dropout_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  const std::vector<int64_t> seed = c.inputs[1].index_values();
+  const philox::Stream s = random::stateless_stream({seed[0], seed[1]});
+  const double rate = c.attrs.get<double>("rate");
+  EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()), {
+    dropout_fill(x.data<scalar_t>(), c.outputs[0].data<scalar_t>(), x.num_elements(),
+                 fn::Dropout<scalar_t>(s, rate));
+  });
+}
+
+EMBER_REGISTER_KERNEL(op_name::StatelessDropout, CPU, stateless_dropout_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomUniform, CPU, random_kernel<0>);
 EMBER_REGISTER_KERNEL(op_name::RandomStandardNormal, CPU, random_kernel<1>);
 EMBER_REGISTER_KERNEL(op_name::TruncatedNormal, CPU, random_kernel<2>);

@@ -38,6 +38,31 @@ __global__ void truncated_kernel(T* y, int64_t n, philox::Stream s) {
   }
 }
 
+// StatelessDropout: one thread per element, its block made for it (as the
+// attention kernels draw their dropout).
+template <typename T>
+__global__ void dropout_kernel(const T* x, T* y, int64_t n, fn::Dropout<T> d) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = d(i, x[i]);
+}
+
+void stateless_dropout_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  const int64_t n = x.num_elements();
+  if (n == 0) return;
+  const std::vector<int64_t> seed = c.inputs[1].index_values();
+  const philox::Stream st = random::stateless_stream({seed[0], seed[1]});
+  const double rate = c.attrs.get<double>("rate");
+  cudaStream_t s = prepare(c);
+  EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()), {
+    dropout_kernel<<<blocks_for(n), kThreads, 0, s>>>(x.data<scalar_t>(), c.outputs[0].data<scalar_t>(), n,
+                                                       fn::Dropout<scalar_t>(st, rate));
+  });
+  EMBER_CUDA_LAUNCHED();
+}
+EMBER_REGISTER_KERNEL(op_name::StatelessDropout, CUDA, stateless_dropout_kernel);
+
 template <int kKind>  // 0 uniform, 1 normal, 2 truncated normal
 void random_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];

@@ -89,6 +89,20 @@ def cases():
     yield "stateless/uniform_7_3", tf.random.stateless_uniform([2, 5], seed=[7, 3])
     yield "stateless/uniform_f64", tf.random.stateless_uniform([4], seed=[2**40, 9], dtype=tf.float64)
     yield "stateless/raw_uniform", tf.raw_ops.StatelessRandomUniform(shape=[6], seed=tf.constant([11, -4], tf.int64))
+    # tf.nn.experimental.stateless_dropout (Keras 3's Dropout on TensorFlow):
+    # the draw in x's dtype, x/(1 - rate) where it is at least the rate; 25
+    # and 9 elements (not whole Philox blocks), and the gradient of
+    # sum(w * dropout(x)) (the same mask on w).
+    x = tf.reshape(tf.range(1, 26, dtype=tf.float32) * 0.25 - 3.0, [5, 5])
+    w = tf.reshape(tf.range(25, dtype=tf.float32) * -0.5 + 1.0, [5, 5])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.nn.experimental.stateless_dropout(x, 0.3, seed=[7, 3])
+        loss = tf.reduce_sum(w * y)
+    yield "stateless/dropout_f32", y
+    yield "stateless/dropout_f32_grad", tape.gradient(loss, x)
+    x64 = tf.reshape(tf.range(1, 10, dtype=tf.float64) * 0.5 - 2.0, [3, 3])
+    yield "stateless/dropout_f64", tf.nn.experimental.stateless_dropout(x64, 0.6, seed=[2**40, 9])
     # TensorFlow's own initializers (init_ops_v2, tf.random_normal_initializer
     # and tf.random_uniform_initializer): a seed draws stateless numbers for
     # [seed, 0]; without one each call is a stateful op under the global
