@@ -595,5 +595,37 @@ TEST(GeluGrad, MatchesTheFloat64Derivative) {
     }
 }
 
+// The 16-bit floats take the float32 lanes too (widened, computed, rounded
+// once): exp, tanh, sigmoid, tanh-form gelu and its gradient over lanes and a
+// tail, each within one rounding of the 16-bit type (plus float32's own
+// error) of the float64 value on the same 16-bit inputs.
+TEST(Vectorised16Bit, WithinOneRoundingOfTheFloat64Value) {
+  DeviceScope cpu(Device::cpu());
+  const double k = std::sqrt(2 / M_PI), a = 0.044715;
+  auto gelu64 = [&](double x) { return 0.5 * x * (1 + std::tanh(k * (x + a * x * x * x))); };
+  auto gelu_grad64 = [&](double dy, double x) {
+    const double t = std::tanh(k * (x + a * x * x * x));
+    return dy * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * a * x * x));
+  };
+  for (DType dt : {bfloat16, float16}) {
+    SCOPED_TRACE(dtype_name(dt));
+    const double ulp = dt == bfloat16 ? 1.0 / 128 : 1.0 / 1024;  // the format's relative spacing
+    std::vector<double> xs, dys;
+    Tensor x = random_tensor({1003}, dt, -5, 5, 21, &xs);
+    Tensor dy = random_tensor({1003}, dt, -2, 2, 22, &dys);
+    auto expect = [&](const char* what, const Tensor& got, auto f) {
+      std::vector<double> want;
+      for (size_t i = 0; i < xs.size(); ++i) want.push_back(f(i));
+      EXPECT_TRUE(all_close(got, want, {1003}, ulp, 1e-6)) << what;
+    };
+    expect("exp", exp(x), [&](size_t i) { return std::exp(xs[i]); });
+    expect("tanh", tanh(x), [&](size_t i) { return std::tanh(xs[i]); });
+    expect("sigmoid", sigmoid(x), [&](size_t i) { return 1 / (1 + std::exp(-xs[i])); });
+    expect("gelu", gelu(x, true), [&](size_t i) { return gelu64(xs[i]); });
+    expect("gelu_grad", execute1(op_def(op_name::GeluGrad), {dy, x}, {{"approximate", true}}),
+           [&](size_t i) { return gelu_grad64(dys[i], xs[i]); });
+  }
+}
+
 }  // namespace
 }  // namespace ember::test

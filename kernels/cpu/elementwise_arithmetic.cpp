@@ -27,28 +27,39 @@ void binary_float(KernelContext& c) {
                                                        fn::computed_as<scalar_t>(F{})));
 }
 
-// GeluGrad: the float32 tanh form 8 lanes at a time (vec::tanh8, as the
-// forward pass), the functor's arithmetic in its order; else the functor.
+// GeluGrad: the tanh form on float32 and the 16-bit floats 8 lanes at a time
+// in float32 (vec::tanh8, as the forward pass), the functor's arithmetic in
+// its order; else the functor.
+template <typename E>
+void gelu_grad_tanh_vectorised(const fn::GeluGrad& f, const Tensor& dy, const Tensor& x, Tensor& y) {
+  const E* pd = static_cast<const E*>(dy.raw_data());
+  const E* px = static_cast<const E*>(x.raw_data());
+  E* py = static_cast<E*>(y.raw_data());
+  const auto scalar = fn::computed_as<E>(f);
+  parallel_for(x.num_elements(), kParallelGrain, [&](int64_t b, int64_t e) {
+    const float k = 0.7978845608028654f, a = 0.044715f;
+    int64_t i = b;
+    for (; i + 8 <= e; i += 8) {
+      const vec::f8 v = vec::load_float(px + i), d = vec::load_float(pd + i);
+      const vec::f8 t = vec::tanh8(k * (v + a * v * v * v));
+      vec::store_float(py + i, d * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * k * (1.0f + 3.0f * a * v * v)));
+    }
+    for (; i < e; ++i) py[i] = scalar(pd[i], px[i]);
+  });
+}
+
 void gelu_grad_kernel(KernelContext& c) {
   fn::GeluGrad f;
   f.configure(c.attrs);
   const Tensor &dy = c.inputs[0], &x = c.inputs[1];
   Tensor& y = c.outputs[0];
-  if (f.approximate && x.dtype() == float32 && dy.shape() == x.shape()) {
-    const float* pd = dy.data<float>();
-    const float* px = x.data<float>();
-    float* py = y.data<float>();
-    parallel_for(x.num_elements(), kParallelGrain, [&](int64_t b, int64_t e) {
-      const float k = 0.7978845608028654f, a = 0.044715f;
-      int64_t i = b;
-      for (; i + 8 <= e; i += 8) {
-        const vec::f8 v = vec::load(px + i), d = vec::load(pd + i);
-        const vec::f8 t = vec::tanh8(k * (v + a * v * v * v));
-        vec::store(py + i, d * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * k * (1.0f + 3.0f * a * v * v)));
-      }
-      for (; i < e; ++i) py[i] = f(pd[i], px[i]);
-    });
-    return;
+  if (f.approximate && dy.shape() == x.shape()) {
+    switch (x.dtype()) {
+      case float32: return gelu_grad_tanh_vectorised<float>(f, dy, x, y);
+      case bfloat16: return gelu_grad_tanh_vectorised<bfloat16_t>(f, dy, x, y);
+      case float16: return gelu_grad_tanh_vectorised<float16_t>(f, dy, x, y);
+      default: break;
+    }
   }
   EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()),
                         binary_run<scalar_t, scalar_t>(dy, x, y, fn::computed_as<scalar_t>(f)));

@@ -13,45 +13,55 @@ namespace {
 
 using namespace elementwise;  // NOLINT: this file's vocabulary
 
-// float32 exp, sigmoid, tanh and tanh-form gelu, 8 lanes at a time
-// (kernels/cpu/vec.h; GCC does not vectorise loops over fast_exp or libm's
-// tanhf, nor the functor's tanh inside gelu: that loop was a tenth of a
-// gpt_char step); the tail uses the scalar functor, whose arithmetic the
-// lanes repeat in the same order (bits may still differ in the last place
-// where the compiler fuses a multiply-add in one and not the other).
+// exp, sigmoid, tanh and tanh-form gelu on float32 and the 16-bit floats, 8
+// lanes at a time in float32 (kernels/cpu/vec.h; GCC does not vectorise
+// loops over fast_exp or libm's tanhf, nor the functor's tanh inside gelu:
+// that loop was a tenth of a gpt_char step, and the bfloat16 one a fifth of
+// a mixed_bfloat16 step); the tail uses the scalar functor, whose arithmetic
+// the lanes repeat in the same order (bits may still differ in the last
+// place where the compiler fuses a multiply-add in one and not the other).
+template <typename F, typename E>
+void unary_vectorised(const F& f, const Tensor& x, Tensor& y) {
+  const E* px = static_cast<const E*>(x.raw_data());
+  E* py = static_cast<E*>(y.raw_data());
+  const auto scalar = fn::computed_as<E>(f);
+  parallel_for(x.num_elements(), kParallelGrain, [&](int64_t b, int64_t e) {
+    int64_t i = b;
+    for (; i + 8 <= e; i += 8) {
+      vec::f8 v = vec::load_float(px + i);
+      if constexpr (std::is_same_v<F, fn::Exp>) {
+        vec::store_float(py + i, vec::exp8(v));
+      } else if constexpr (std::is_same_v<F, fn::Tanh>) {
+        vec::store_float(py + i, vec::tanh8(v));
+      } else if constexpr (std::is_same_v<F, fn::Gelu>) {
+        const float k = 0.7978845608028654f;  // sqrt(2/pi), as fn::Gelu
+        vec::f8 inner = k * (v + 0.044715f * v * v * v);
+        vec::store_float(py + i, 0.5f * v * (1.0f + vec::tanh8(inner)));
+      } else {
+        vec::f8 en = vec::exp8(v < 0 ? v : -v);  // exp(-|x|): never overflows
+        vec::f8 one = vec::splat(1.0f);
+        vec::store_float(py + i, v >= 0 ? one / (one + en) : en / (one + en));
+      }
+    }
+    for (; i < e; ++i) py[i] = scalar(px[i]);
+  });
+}
+
 template <typename F>
-bool unary_float32_vectorised(const KernelContext& c, const Tensor& x, Tensor& y) {
-  constexpr bool kGelu = std::is_same_v<F, fn::Gelu>;
-  if constexpr (std::is_same_v<F, fn::Exp> || std::is_same_v<F, fn::Sigmoid> || std::is_same_v<F, fn::Tanh> || kGelu) {
-    if (x.dtype() != float32) return false;
+bool unary_float_vectorised(const KernelContext& c, const Tensor& x, Tensor& y) {
+  if constexpr (std::is_same_v<F, fn::Exp> || std::is_same_v<F, fn::Sigmoid> || std::is_same_v<F, fn::Tanh> ||
+                std::is_same_v<F, fn::Gelu>) {
     F f{};
-    if constexpr (kGelu) {
+    if constexpr (std::is_same_v<F, fn::Gelu>) {
       f.configure(c.attrs);
       if (!f.approximate) return false;  // the erf form: libm's erff, lane by lane
     }
-    const float* px = static_cast<const float*>(x.raw_data());
-    float* py = static_cast<float*>(y.raw_data());
-    parallel_for(x.num_elements(), kParallelGrain, [&](int64_t b, int64_t e) {
-      int64_t i = b;
-      for (; i + 8 <= e; i += 8) {
-        vec::f8 v = vec::load(px + i);
-        if constexpr (std::is_same_v<F, fn::Exp>) {
-          vec::store(py + i, vec::exp8(v));
-        } else if constexpr (std::is_same_v<F, fn::Tanh>) {
-          vec::store(py + i, vec::tanh8(v));
-        } else if constexpr (kGelu) {
-          const float k = 0.7978845608028654f;  // sqrt(2/pi), as fn::Gelu
-          vec::f8 inner = k * (v + 0.044715f * v * v * v);
-          vec::store(py + i, 0.5f * v * (1.0f + vec::tanh8(inner)));
-        } else {
-          vec::f8 en = vec::exp8(v < 0 ? v : -v);  // exp(-|x|): never overflows
-          vec::f8 one = vec::splat(1.0f);
-          vec::store(py + i, v >= 0 ? one / (one + en) : en / (one + en));
-        }
-      }
-      for (; i < e; ++i) py[i] = f(px[i]);
-    });
-    return true;
+    switch (x.dtype()) {
+      case float32: unary_vectorised<F, float>(f, x, y); return true;
+      case bfloat16: unary_vectorised<F, bfloat16_t>(f, x, y); return true;
+      case float16: unary_vectorised<F, float16_t>(f, x, y); return true;
+      default: return false;
+    }
   }
   return false;
 }
@@ -59,7 +69,7 @@ bool unary_float32_vectorised(const KernelContext& c, const Tensor& x, Tensor& y
 template <typename F>
 void unary_float(KernelContext& c) {
   const Tensor& x = c.inputs[0];
-  if (unary_float32_vectorised<F>(c, x, c.outputs[0])) return;
+  if (unary_float_vectorised<F>(c, x, c.outputs[0])) return;
   F f{};
   if constexpr (requires { f.configure(c.attrs); }) f.configure(c.attrs);
   EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()),

@@ -71,7 +71,8 @@ void random_kernel(KernelContext& c) {
 }
 
 // StatelessDropout in one pass over x, its Philox blocks made eight at a
-// time; float32 (whose draw is float32's) eight lanes at a time on the words.
+// time; float32 and the 16-bit floats (whose draw is float32's) eight lanes
+// at a time on the words, in float32 (vec::load_float, rounded once after).
 template <typename T>
 void dropout_fill(const T* x, T* y, int64_t n, const fn::Dropout<T>& d) {
   constexpr int64_t kGroup = kBlocksPerGroup * fn::Dropout<T>::kPer;
@@ -80,14 +81,14 @@ void dropout_fill(const T* x, T* y, int64_t n, const fn::Dropout<T>& d) {
     for (int64_t g = b; g < e; ++g) {
       vec::philox8(d.stream, static_cast<uint64_t>(g * kBlocksPerGroup), blocks);
       const int64_t i0 = g * kGroup, m = std::min(kGroup, n - i0);
-      if constexpr (std::is_same_v<T, float>) {
-        if (m == kGroup) {  // 32 floats: words in stream order are the elements' order
+      if constexpr (std::is_same_v<typename fn::Dropout<T>::Draw, float>) {
+        if (m == kGroup) {  // 32 elements: words in stream order are the elements' order
           for (int q = 0; q < 4; ++q) {
             vec::i8 w;
             std::memcpy(&w, &blocks[2 * q], sizeof w);
             const vec::f8 u = (vec::f8)((w & 0x7fffff) | 0x3f800000) - 1.0f;  // philox::uniform_float
-            const vec::f8 v = vec::load(x + i0 + 8 * q);
-            vec::store(y + i0 + 8 * q, u >= d.rate ? v * d.scale : vec::f8{});
+            const vec::f8 v = vec::load_float(x + i0 + 8 * q);
+            vec::store_float(y + i0 + 8 * q, u >= d.rate ? v * d.scale : vec::f8{});
           }
           continue;
         }

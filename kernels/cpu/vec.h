@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "core/philox.h"
 #include "kernels/functors.h"
@@ -28,6 +29,28 @@ inline f8 load(const float* p) {
 }
 inline void store(float* p, f8 v) { std::memcpy(p, &v, sizeof v); }
 inline f8 splat(float x) { return f8{} + x; }
+
+/// Eight elements of E (float, or a 16-bit float) as float32 lanes, and
+/// back, rounded once (core/half.h's branch-free conversions, lane by lane:
+/// what fn::InFloat does for one element).
+template <typename E>
+inline f8 load_float(const E* p) {
+  if constexpr (std::is_same_v<E, float>) {
+    return load(p);
+  } else {
+    f8 v;
+    for (int l = 0; l < 8; ++l) v[l] = static_cast<float>(p[l]);
+    return v;
+  }
+}
+template <typename E>
+inline void store_float(E* p, f8 v) {
+  if constexpr (std::is_same_v<E, float>) {
+    store(p, v);
+  } else {
+    for (int l = 0; l < 8; ++l) p[l] = E(v[l]);
+  }
+}
 inline f8 max(f8 a, f8 b) { return a > b ? a : b; }
 inline float hmax(f8 v) {
   float m = v[0];

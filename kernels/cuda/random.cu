@@ -38,13 +38,17 @@ __global__ void truncated_kernel(T* y, int64_t n, philox::Stream s) {
   }
 }
 
-// StatelessDropout: one thread per element, its block made for it (as the
-// attention kernels draw their dropout).
+// StatelessDropout: one thread per Philox block, deciding the
+// fn::Dropout<T>::kPer elements the block's words give.
 template <typename T>
 __global__ void dropout_kernel(const T* x, T* y, int64_t n, fn::Dropout<T> d) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    y[i] = d(i, x[i]);
+  constexpr int kPer = fn::Dropout<T>::kPer;
+  const int64_t blocks = (n + kPer - 1) / kPer;
+  for (int64_t b = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; b < blocks;
+       b += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const philox::Block w = philox::at(d.stream, static_cast<uint64_t>(b));
+    for (int j = 0; j < kPer && b * kPer + j < n; ++j) y[b * kPer + j] = d.apply(w, j, x[b * kPer + j]);
+  }
 }
 
 void stateless_dropout_kernel(KernelContext& c) {
@@ -56,8 +60,9 @@ void stateless_dropout_kernel(KernelContext& c) {
   const double rate = c.attrs.get<double>("rate");
   cudaStream_t s = prepare(c);
   EMBER_SWITCH_FLOATING(x.dtype(), unsupported_dtype(c, x.dtype()), {
-    dropout_kernel<<<blocks_for(n), kThreads, 0, s>>>(x.data<scalar_t>(), c.outputs[0].data<scalar_t>(), n,
-                                                       fn::Dropout<scalar_t>(st, rate));
+    constexpr int kPer = fn::Dropout<scalar_t>::kPer;
+    dropout_kernel<<<blocks_for((n + kPer - 1) / kPer), kThreads, 0, s>>>(
+        x.data<scalar_t>(), c.outputs[0].data<scalar_t>(), n, fn::Dropout<scalar_t>(st, rate));
   });
   EMBER_CUDA_LAUNCHED();
 }
