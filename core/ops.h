@@ -321,10 +321,11 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
 /// tf.nn.experimental.stateless_dropout: x·1/(1 - rate) where the stateless
 /// uniform draw of `seed` (int32 or int64 [2]) over x's shape is at least
 /// `rate`, else 0, in one op (StatelessDropout, which a TensorFlow graph
-/// receives as StatelessRandomUniform, GreaterEqual, Mul and SelectV2). The draw is float64's for float64 x and float32's for every
-/// other dtype (TensorFlow draws in x's dtype: the same numbers for float32
-/// and float64, while ember's 16-bit floats drop what float32 drops). A
-/// rate of 0 returns x; rate must lie in [0, 1).
+/// receives as StatelessRandomUniform, GreaterEqual, Mul and SelectV2). The
+/// draw is float64's for float64 x and float32's for every other dtype
+/// (TensorFlow draws in x's dtype: the same numbers for float32 and float64,
+/// while ember's 16-bit floats drop what float32 drops). A rate of 0
+/// returns x; rate must lie in [0, 1).
 Tensor stateless_dropout(const Tensor& x, double rate, const Tensor& seed);
 /// (x - mean)/√(variance + epsilon)·gamma + beta over the last axis of x,
 /// gamma and beta of x's last dimension: one op (LayerNorm), its statistics
