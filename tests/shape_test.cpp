@@ -1,5 +1,7 @@
 // Shape ops against references: index arithmetic written out in the test
 // (transpose, slice, tile, pad, ...) or NumPy's documented results.
+#include <limits>
+
 #include "graph/function.h"
 #include "test_util.h"
 
@@ -110,6 +112,14 @@ TEST_P(ShapeOpsTest, StridedSliceFollowsPythonSemantics) {
   EXPECT_TRUE(all_close(n, {3, 11, 15, 23}, {2, 1, 2}));
   EXPECT_THROW(strided_slice(x, {0}, {1}, {0}), InvalidArgument);
   EXPECT_THROW(strided_slice(x, {10}, {11}, {1}, {.shrink_axis_mask = 1}), InvalidArgument);
+  // Any non-zero stride is a stride, INT64_MIN too (the fuzz test's): over
+  // at most one element it never steps (its product with the dimension's
+  // stride once overflowed, which UBSan caught).
+  const int64_t most_negative = std::numeric_limits<int64_t>::min();
+  EXPECT_EQ(ss(7, 0, most_negative), (std::vector<double>{7}));  // x[7:0:-2**63]
+  EXPECT_EQ(ss(0, 5, most_negative), (std::vector<double>{}));   // x[0:5:-2**63]
+  EXPECT_TRUE(all_close(strided_slice(m, {1, 2}, {0, 0}, {most_negative, 1}, {.end_mask = 2}), {20, 21, 22, 23},
+                        {1, 1, 4}));  // m[1:0:-2**63, 2:]
 }
 
 TEST_P(ShapeOpsTest, ConcatStackUnstackSplit) {

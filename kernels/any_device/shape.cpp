@@ -97,7 +97,11 @@ StridedView strided_slice_view(const KernelContext& c, const TensorShape& full, 
   dims.assign(spec.extent.begin(), spec.extent.end());
   for (size_t i = 0; i < spec.begin.size(); ++i) {
     view.offset += spec.begin[i] * fs[i];
-    view.strides.push_back(spec.stride[i] * fs[i]);
+    // A dimension of at most one element never steps: its stride may be any
+    // non-zero number (INT64_MIN from the fuzz test), whose product with the
+    // dimension's own stride would overflow. A longer one steps within the
+    // dimension, so |stride| < its size and the product fits.
+    view.strides.push_back(spec.extent[i] <= 1 ? 0 : spec.stride[i] * fs[i]);
   }
   return view;
 }

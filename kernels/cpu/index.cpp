@@ -183,6 +183,10 @@ void one_hot_typed(KernelContext& c) {
   if (axis == -1) axis = idx.rank();
   T on = static_cast<T>(c.attrs.get<double>("on_value")),
     off = static_cast<T>(c.attrs.get<double>("off_value"));
+  // An empty output ends here: with no index (inner 0) the loops below would
+  // still count through outer x depth, which a hostile depth makes endless
+  // where the compiler keeps empty loops (the fuzz test, under ASan at -O1).
+  if (y.num_elements() == 0) return;
   int64_t outer = 1, inner = 1;
   for (int i = 0; i < axis; ++i) outer *= idx.dim(i);
   for (int i = static_cast<int>(axis); i < idx.rank(); ++i) inner *= idx.dim(i);
