@@ -236,10 +236,10 @@ TEST_P(RandomTest, StatelessDropoutDropsWhatTensorFlowDrops) {
 // The CPU kernels make their Philox blocks eight at a time (vec::philox8,
 // kernels/cpu/vec.h): every number against the scalar block it comes from
 // (philox::at, checked above against the known answers), over whole groups
-// of eight blocks and a part of one, and across a counter whose low half
-// wraps inside the draw.
+// of eight blocks and a part of one, split across threads (n is past the
+// parallel grain), and across a counter whose low half wraps inside the draw.
 TEST_P(RandomTest, EveryNumberComesFromItsScalarPhiloxBlock) {
-  const int64_t n = 3 * 32 + 5;
+  const int64_t n = 4 * 32768 + 3 * 32 + 5;
   for (DType t : {float32, float64, bfloat16}) {
     for (int64_t offset : {int64_t{0}, int64_t{-9}}) {  // -9: the low counter wraps after 9 blocks
       const Attrs a{{"shape", std::vector<int64_t>{n}}, {"dtype", t}, {"seed", int64_t{0x12345678abcdLL}},
