@@ -1,8 +1,9 @@
 // Explicit 8-wide float vectors (GCC/Clang vector extensions) for the CPU
 // kernels whose loops the compiler will not vectorise on its own: float sums
 // (it may not reassociate them) and exp (its clamps and bit tricks defeat
-// if-conversion). exp8 is fn::fast_exp (kernels/functors.h) lane by lane: it
-// calls the same fn::exp_reduced and uses the same constants.
+// if-conversion), and Philox (eight counters' rounds at once, philox8). exp8
+// is fn::fast_exp (kernels/functors.h) lane by lane: it calls the same
+// fn::exp_reduced and uses the same constants.
 #pragma once
 
 #if defined(__x86_64__) || defined(__i386__)
