@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "kernels/cpu/vec.h"
 #include "kernels/functors.h"
 #include "test_util.h"
 
@@ -593,6 +594,53 @@ TEST(GeluGrad, MatchesTheFloat64Derivative) {
       for (double xi : xs) ones.push_back(derivative(xi, approximate));
       EXPECT_TRUE(all_close(g, ones, {1003}, dt == float32 ? 2e-5 : 1e-12, dt == float32 ? 2e-6 : 1e-14));
     }
+}
+
+// vec::load_float and vec::store_float for bfloat16, the lane-wise
+// conversions, against core/half.h's scalar ones bit for bit: every
+// bfloat16 widened, and floats over the whole range (a stride through the
+// bit patterns, ties to even, infinities and NaNs with payloads) rounded.
+TEST(Vectorised16Bit, BFloat16LanesConvertAsTheScalarConversions) {
+  for (uint32_t b = 0; b < 65536; b += 8) {
+    bfloat16_t h[8];
+    for (uint32_t l = 0; l < 8; ++l) h[l] = bfloat16_t::from_bits(static_cast<uint16_t>(b + l));
+    const cpu::vec::f8 v = cpu::vec::load_float(h);
+    for (uint32_t l = 0; l < 8; ++l)
+      ASSERT_EQ(half_detail::bits_of(v[l]), half_detail::bits_of(static_cast<float>(h[l]))) << "bits " << b + l;
+  }
+  std::vector<uint32_t> patterns = {0x00000000u, 0x80000000u, 0x7f800000u, 0xff800000u, 0x7fc00000u, 0x7f800001u,
+                                    0xffffffffu, 0x7f7fffffu, 0x3f808000u, 0x3f818000u, 0x3f807fffu, 0x00008000u,
+                                    0x00018000u, 0x7fffffffu, 0x7f7f8000u, 0x80008001u};
+  for (uint64_t u = 0; u < (uint64_t{1} << 32); u += 65521) patterns.push_back(static_cast<uint32_t>(u));
+  while (patterns.size() % 8) patterns.push_back(0x3f800000u);
+  for (size_t i = 0; i < patterns.size(); i += 8) {
+    cpu::vec::f8 v;
+    for (int l = 0; l < 8; ++l) v[l] = half_detail::float_of(patterns[i + static_cast<size_t>(l)]);
+    bfloat16_t h[8];
+    cpu::vec::store_float(h, v);
+    for (size_t l = 0; l < 8; ++l)
+      ASSERT_EQ(h[l].bits, half_detail::float_to_bfloat16(half_detail::float_of(patterns[i + l])))
+          << std::hex << "float bits 0x" << patterns[i + l];
+  }
+}
+
+// Cast between float32 and bfloat16 runs those lanes: bit for bit the
+// scalar conversions, over lanes and a tail, NaN and infinities included.
+TEST(Vectorised16Bit, CastsBetweenFloat32AndBFloat16AreTheScalarConversions) {
+  DeviceScope cpu(Device::cpu());
+  std::vector<float> xs;
+  for (int i = 0; i < 1003; ++i) xs.push_back(std::ldexp(static_cast<float>(i % 97) - 48.3f, i % 61 - 30));
+  xs[5] = std::numeric_limits<float>::infinity();
+  xs[17] = std::numeric_limits<float>::quiet_NaN();
+  xs[1001] = -std::numeric_limits<float>::infinity();
+  Tensor h = cast(constant(xs), bfloat16);
+  Tensor back = cast(h, float32);
+  const auto* hb = static_cast<const bfloat16_t*>(h.raw_data());
+  const std::vector<float> wide = back.to_vector<float>();
+  for (size_t i = 0; i < xs.size(); ++i) {
+    ASSERT_EQ(hb[i].bits, half_detail::float_to_bfloat16(xs[i])) << "element " << i;
+    ASSERT_EQ(half_detail::bits_of(wide[i]), half_detail::bits_of(static_cast<float>(hb[i]))) << "element " << i;
+  }
 }
 
 // The 16-bit floats take the float32 lanes too (widened, computed, rounded

@@ -98,8 +98,25 @@ void cast_from(KernelContext& c, const Tensor& x, Tensor& y) {
                               static_cast<To*>(y.raw_data()), x.num_elements(), fn::CastTo<To>{}));
 }
 
+// float32 <-> bfloat16 (mixed precision's casts of activations, weights and
+// gradients) 8 lanes at a time: vec::load_float and vec::store_float are
+// core/half.h's conversions lane by lane, so the bits are CastTo's.
+template <typename From, typename To>
+void cast_lanes(const Tensor& x, Tensor& y) {
+  const From* px = static_cast<const From*>(x.raw_data());
+  To* py = static_cast<To*>(y.raw_data());
+  parallel_for(x.num_elements(), kParallelGrain, [&](int64_t b, int64_t e) {
+    int64_t i = b;
+    for (; i + 8 <= e; i += 8) vec::store_float(py + i, vec::load_float(px + i));
+    for (; i < e; ++i) py[i] = fn::CastTo<To>{}(px[i]);
+  });
+}
+
 void cast_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
+  const DType from = c.inputs[0].dtype();
+  if (from == bfloat16 && y.dtype() == float32) return cast_lanes<bfloat16_t, float>(c.inputs[0], y);
+  if (from == float32 && y.dtype() == bfloat16) return cast_lanes<float, bfloat16_t>(c.inputs[0], y);
   EMBER_SWITCH_ALL(y.dtype(), unsupported_dtype(c, y.dtype()), cast_from<scalar_t>(c, c.inputs[0], y));
 }
 

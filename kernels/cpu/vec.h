@@ -34,10 +34,17 @@ inline f8 splat(float x) { return f8{} + x; }
 /// Eight elements of E (float, or a 16-bit float) as float32 lanes, and
 /// back, rounded once (core/half.h's branch-free conversions, lane by lane:
 /// what fn::InFloat does for one element).
+using u16x8 = uint16_t __attribute__((vector_size(16)));
+using u32x8 = uint32_t __attribute__((vector_size(32)));
+
 template <typename E>
 inline f8 load_float(const E* p) {
   if constexpr (std::is_same_v<E, float>) {
     return load(p);
+  } else if constexpr (std::is_same_v<E, bfloat16_t>) {  // the upper halves of floats
+    u16x8 h;
+    std::memcpy(&h, p, sizeof h);
+    return (f8)(__builtin_convertvector(h, u32x8) << 16);
   } else {
     f8 v;
     for (int l = 0; l < 8; ++l) v[l] = static_cast<float>(p[l]);
@@ -48,6 +55,12 @@ template <typename E>
 inline void store_float(E* p, f8 v) {
   if constexpr (std::is_same_v<E, float>) {
     store(p, v);
+  } else if constexpr (std::is_same_v<E, bfloat16_t>) {  // half_detail::float_to_bfloat16, 8 lanes
+    const u32x8 u = (u32x8)v;
+    const u32x8 rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    const u32x8 nan = (u >> 16) | 0x0040u;
+    const u16x8 h = __builtin_convertvector((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded, u16x8);
+    std::memcpy(static_cast<void*>(p), &h, sizeof h);  // (bfloat16_t is its 16 bits)
   } else {
     for (int l = 0; l < 8; ++l) p[l] = E(v[l]);
   }
