@@ -21,10 +21,13 @@ EMBER_HOST_DEVICE inline void mulhilo(uint32_t a, uint32_t b, uint32_t& hi, uint
   lo = static_cast<uint32_t>(p);
 }
 
+/// Philox-4x32's round multipliers and key increments (Weyl constants);
+/// the CPU's eight-lane rounds (kernels/cpu/vec.h) use them too.
+inline constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
+inline constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+
 /// Ten rounds of Philox-4x32 on `ctr` under `key`.
 EMBER_HOST_DEVICE inline Block philox4x32_10(Block ctr, uint32_t k0, uint32_t k1) {
-  constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-  constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
   for (int round = 0; round < 10; ++round) {
     uint32_t hi0, lo0, hi1, lo1;
     mulhilo(kM0, ctr.v[0], hi0, lo0);

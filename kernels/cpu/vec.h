@@ -141,8 +141,7 @@ inline u64x8 mul_u32(u64x8 a, uint32_t m) {
 /// 32-bit word held in a 64-bit lane, so a round's products need no
 /// widening), so a random kernel pays about an eighth of the scalar rounds.
 inline void philox8(const philox::Stream& s, uint64_t blk, philox::Block* out) {
-  constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-  constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+  using philox::kM0, philox::kM1, philox::kW0, philox::kW1;
   constexpr uint64_t kLow = 0xffffffffu;
   const u64x8 lanes = {0, 1, 2, 3, 4, 5, 6, 7};
   const u64x8 lo = s.lo + blk + lanes;         // Stream::skip lane by lane, with
