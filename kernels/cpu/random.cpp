@@ -15,22 +15,28 @@ namespace ember::cpu {
 namespace {
 
 // Philox blocks eight at a time (vec::philox8): group g holds blocks
-// 8g .. 8g + 7, so kPer·8 elements.
+// 8g .. 8g + 7, so kPer·8 of n elements. Calls f(blocks, i0, m) for each
+// group, its first element i0 and its m elements, split across threads.
 constexpr int64_t kBlocksPerGroup = 8;
+template <int kPer, typename F>
+void for_each_group(int64_t n, const philox::Stream& s, F f) {
+  constexpr int64_t kGroup = kBlocksPerGroup * kPer;
+  parallel_for((n + kGroup - 1) / kGroup, kParallelGrain / kGroup, [&](int64_t b, int64_t e) {
+    philox::Block blocks[kBlocksPerGroup];
+    for (int64_t g = b; g < e; ++g) {
+      vec::philox8(s, static_cast<uint64_t>(g * kBlocksPerGroup), blocks);
+      f(blocks, g * kGroup, std::min(kGroup, n - g * kGroup));
+    }
+  });
+}
 
 // fn::uniform_at(s, i) for every i, each Philox block made once for the
 // kPerBlock<T> numbers it gives, eight blocks at once.
 template <typename T>
 void uniform_fill(T* p, int64_t n, const philox::Stream& s) {
-  constexpr int64_t kGroup = kBlocksPerGroup * fn::kPerBlock<T>;
-  parallel_for((n + kGroup - 1) / kGroup, kParallelGrain / kGroup, [&](int64_t b, int64_t e) {
-    philox::Block blocks[kBlocksPerGroup];
-    for (int64_t g = b; g < e; ++g) {
-      vec::philox8(s, static_cast<uint64_t>(g * kBlocksPerGroup), blocks);
-      const int64_t i0 = g * kGroup, m = std::min(kGroup, n - i0);
-      for (int64_t k = 0; k < m; ++k)
-        p[i0 + k] = fn::uniform_of_block<T>(blocks[k / fn::kPerBlock<T>], static_cast<int>(k % fn::kPerBlock<T>));
-    }
+  constexpr int kPer = fn::kPerBlock<T>;
+  for_each_group<kPer>(n, s, [&](const philox::Block* blocks, int64_t i0, int64_t m) {
+    for (int64_t k = 0; k < m; ++k) p[i0 + k] = fn::uniform_of_block<T>(blocks[k / kPer], static_cast<int>(k % kPer));
   });
 }
 
@@ -75,27 +81,21 @@ void random_kernel(KernelContext& c) {
 // at a time on the words, in float32 (vec::load_float, rounded once after).
 template <typename T>
 void dropout_fill(const T* x, T* y, int64_t n, const fn::Dropout<T>& d) {
-  constexpr int64_t kGroup = kBlocksPerGroup * fn::Dropout<T>::kPer;
-  parallel_for((n + kGroup - 1) / kGroup, kParallelGrain / kGroup, [&](int64_t b, int64_t e) {
-    philox::Block blocks[kBlocksPerGroup];
-    for (int64_t g = b; g < e; ++g) {
-      vec::philox8(d.stream, static_cast<uint64_t>(g * kBlocksPerGroup), blocks);
-      const int64_t i0 = g * kGroup, m = std::min(kGroup, n - i0);
-      if constexpr (std::is_same_v<typename fn::Dropout<T>::Draw, float>) {
-        if (m == kGroup) {  // 32 elements: words in stream order are the elements' order
-          for (int q = 0; q < 4; ++q) {
-            vec::i8 w;
-            std::memcpy(&w, &blocks[2 * q], sizeof w);
-            const vec::f8 u = (vec::f8)((w & 0x7fffff) | 0x3f800000) - 1.0f;  // philox::uniform_float
-            const vec::f8 v = vec::load_float(x + i0 + 8 * q);
-            vec::store_float(y + i0 + 8 * q, u >= d.rate ? v * d.scale : vec::f8{});
-          }
-          continue;
+  constexpr int kPer = fn::Dropout<T>::kPer;
+  for_each_group<kPer>(n, d.stream, [&](const philox::Block* blocks, int64_t i0, int64_t m) {
+    if constexpr (std::is_same_v<typename fn::Dropout<T>::Draw, float>) {
+      if (m == kBlocksPerGroup * kPer) {  // 32 elements: words in stream order are the elements' order
+        for (int q = 0; q < 4; ++q) {
+          vec::i8 w;
+          std::memcpy(&w, &blocks[2 * q], sizeof w);
+          const vec::f8 u = (vec::f8)((w & 0x7fffff) | 0x3f800000) - 1.0f;  // philox::uniform_float
+          const vec::f8 v = vec::load_float(x + i0 + 8 * q);
+          vec::store_float(y + i0 + 8 * q, u >= d.rate ? v * d.scale : vec::f8{});
         }
+        return;
       }
-      for (int64_t k = 0; k < m; ++k)
-        y[i0 + k] = d.apply(blocks[k / fn::Dropout<T>::kPer], static_cast<int>(k % fn::Dropout<T>::kPer), x[i0 + k]);
     }
+    for (int64_t k = 0; k < m; ++k) y[i0 + k] = d.apply(blocks[k / kPer], static_cast<int>(k % kPer), x[i0 + k]);
   });
 }
 
