@@ -226,7 +226,9 @@ TEST_P(RandomTest, StatelessDropoutDropsWhatTensorFlowDrops) {
   expect_half(float16, float16_t{});
   EXPECT_EQ(stateless_dropout(x, 0, seed).id(), x.id());  // a rate of 0 is x itself
   EXPECT_EQ(error_of<InvalidArgument>([&] { stateless_dropout(x, 1, seed); }),
-            "[stateless_dropout] rate must be a float in the range [0, 1), got 1");
+            "[stateless_dropout] rate must be in the range [0, 1), got 1");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { stateless_dropout(x, std::nan(""), seed); }),
+            "[stateless_dropout] rate must be in the range [0, 1), got nan");
   EXPECT_EQ(error_of<InvalidArgument>([&] { stateless_dropout(x, 0.5, constant(int64_t{3})); }),
             "[stateless_dropout] seed must have shape [2], got []");
   EXPECT_EQ(error_of<InvalidArgument>([&] { stateless_dropout(cast(x, int32), 0.5, seed); }),
