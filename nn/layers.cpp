@@ -75,10 +75,13 @@ Tensor Layer::operator()(const Tensor& x, bool training) {
   input_dtype_ = x.dtype();
   Tensor in = autocast(x);
   if (!built_) build(in.shape());
-  Tensor out = computes_in_float32() && is_half(in.dtype()) ? cast(call(cast(in, float32), training), in.dtype())
-                                                              : call(in, training);
+  Tensor out = computes_in_float32() && is_half(in.dtype()) ? call_in_float32(in, training) : call(in, training);
   output_shape_ = out.shape();
   return out;
+}
+
+Tensor Layer::call_in_float32(const Tensor& x, bool training) {
+  return cast(call(cast(x, float32), training), x.dtype());
 }
 
 void Layer::set_dtype_policy(const mixed_precision::Policy& policy) {
@@ -354,10 +357,25 @@ void LayerNormalization::build_variables(const TensorShape& input_shape) {
   if (o_.center) beta = add_weight("beta", {n}, std::make_shared<initializers::Zeros>());
 }
 
+bool LayerNormalization::fused(const Tensor& x, int axis) const {
+  return axis == x.rank() - 1 && ((o_.scale && o_.center) || x.dim(axis) >= 0);
+}
+
+// A 16-bit x under a mixed policy: the fused op takes it with the float32
+// gamma and beta and computes in float32, rounding y once (what casting x
+// up and y back gives, without the two casts each way).
+Tensor LayerNormalization::call_in_float32(const Tensor& x, bool training) {
+  if (!fused(x, normalized_axis(name().c_str(), o_.axis, x.shape()))) return Layer::call_in_float32(x, training);
+  const int64_t n = x.dim(-1);
+  Tensor g = o_.scale ? read(gamma) : ones({n}, float32, x.device());
+  Tensor b = o_.center ? read(beta) : zeros({n}, float32, x.device());
+  return layer_norm(x, g, b, o_.epsilon);
+}
+
 Tensor LayerNormalization::call(const Tensor& x, bool) {
   int axis = normalized_axis(name().c_str(), o_.axis, x.shape());
   // The last axis: the fused op (a missing gamma or beta: ones or zeros).
-  if (axis == x.rank() - 1 && ((o_.scale && o_.center) || x.dim(axis) >= 0)) {
+  if (fused(x, axis)) {
     const int64_t n = x.dim(axis);
     Tensor g = o_.scale ? gamma.read_value() : ones({n}, x.dtype(), x.device());
     Tensor b = o_.center ? beta.read_value() : zeros({n}, x.dtype(), x.device());

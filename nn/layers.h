@@ -66,6 +66,10 @@ class Layer : public Module {
   /// says so gets a 16-bit input in float32 (and `read` its variables in
   /// float32) and its result cast back.
   virtual bool computes_in_float32() const { return false; }
+  /// How such a layer takes a 16-bit `x`: by default call in float32 and
+  /// cast the result back; a layer whose op takes the 16-bit x with float32
+  /// parameters itself (LayerNormalization's fused op) calls it directly.
+  virtual Tensor call_in_float32(const Tensor& x, bool training);
   /// `name` empty: unique_name(`base`).
   Layer(const std::string& name, const std::string& base);
   /// Creates the variables (inside the layer's name scope).
@@ -259,8 +263,12 @@ class LayerNormalization : public Layer {
   void build_variables(const TensorShape& input_shape) override;
   Tensor call(const Tensor& x, bool training) override;
   bool computes_in_float32() const override { return true; }
+  Tensor call_in_float32(const Tensor& x, bool training) override;
 
  private:
+  /// Whether the fused op normalises x (its last axis: gamma and beta of a
+  /// known size, or both present).
+  bool fused(const Tensor& x, int axis) const;
   NormalizationOptions o_;
 };
 

@@ -254,10 +254,10 @@ class Gpt : public ember::Module {
     Tensor h = gather(wte_.read_value(), ids) + gather(wpe_.read_value(), positions);
     if (h.dtype() != compute_) h = cast(h, compute_);
     h = (*drop_)(h, training);
-    // Layer norms in float32 (as Keras keeps them), the result in the compute dtype.
+    // Layer norms in float32 (as Keras keeps them): the fused op takes a
+    // 16-bit y with the float32 gamma and beta, and rounds its result once.
     auto norm = [&](const Tensor& y, const Variable& g, const Variable& b) {
-      if (y.dtype() == float32) return layer_norm(y, g.read_value(), b.read_value(), 1e-5);
-      return cast(layer_norm(cast(y, float32), g.read_value(), b.read_value(), 1e-5), y.dtype());
+      return layer_norm(y, g.read_value(), b.read_value(), 1e-5);
     };
     if (cache && cache->k.empty()) cache->k.resize(blocks_.size()), cache->v.resize(blocks_.size());
     const std::vector<int64_t> heads_first{0, 2, 1, 3};

@@ -344,6 +344,49 @@ TEST_P(AttentionTest, LayerNormMatchesTheFloat64Reference) {
     }
 }
 
+// A 16-bit x with float32 gamma and beta (a mixed-precision layer's call):
+// y in x's dtype, computed in float32 and rounded once, so the same bits as
+// x widened, the float32 op, and y rounded; dx likewise, dgamma and dbeta
+// in float32 as the float32 op's; y against float64 as well.
+TEST_P(AttentionTest, LayerNormTakesA16BitXWithFloat32Parameters) {
+  uint32_t seed = 300;
+  for (DType t : {bfloat16, float16}) {
+    SCOPED_TRACE(dtype_name(t));
+    const TensorShape shape{6, 40};
+    std::vector<double> xv, gv, bv;
+    Tensor x = random_tensor(shape, t, -3, 5, seed++, &xv);
+    Tensor gamma = random_tensor({40}, float32, 0.5, 2, seed++, &gv);
+    Tensor beta = random_tensor({40}, float32, -1, 1, seed++, &bv);
+    Tensor w = random_tensor(shape, t, 0.5, 1.5, seed++);  // (exact in t and float32)
+    GradientTape tape;
+    tape.watch(x);
+    tape.watch(gamma);
+    tape.watch(beta);
+    Tensor y = layer_norm(x, gamma, beta, 1e-3);
+    ASSERT_EQ(y.dtype(), t);
+    EXPECT_TRUE(all_close(y, layer_norm_reference(xv, gv, bv, 6, 40, 1e-3), shape, 2 * rtol_for(t),
+                          4 * rtol_for(t)));
+    std::vector<Tensor> g = tape.gradient(reduce_sum(cast(y, float32) * cast(w, float32)), {x, gamma, beta});
+    EXPECT_EQ(g[0].dtype(), t);
+    EXPECT_EQ(g[1].dtype(), float32);
+    EXPECT_EQ(g[2].dtype(), float32);
+
+    Tensor xf = cast(x, float32);
+    GradientTape tape32;
+    tape32.watch(xf);
+    tape32.watch(gamma);
+    tape32.watch(beta);
+    Tensor yf = layer_norm(xf, gamma, beta, 1e-3);
+    std::vector<Tensor> gf = tape32.gradient(reduce_sum(yf * cast(w, float32)), {xf, gamma, beta});
+    EXPECT_EQ(values(y), values(cast(yf, t)));
+    EXPECT_EQ(values(g[0]), values(cast(gf[0], t)));
+    // (float32 sums, which the two instantiations may contract into FMAs
+    // differently: equal to float32's rounding)
+    EXPECT_TRUE(all_close(g[1], values(gf[1]), TensorShape{40}, 1e-6, 1e-6));
+    EXPECT_TRUE(all_close(g[2], values(gf[2]), TensorShape{40}, 1e-6, 1e-6));
+  }
+}
+
 TEST_P(AttentionTest, LayerNormBadInputsNameTheOp) {
   Tensor x = zeros({2, 4});
   expect_error([&] { layer_norm(x, zeros({3}), zeros({4})); },
@@ -351,7 +394,14 @@ TEST_P(AttentionTest, LayerNormBadInputsNameTheOp) {
   expect_error([&] { layer_norm(x, zeros({4}), zeros({4, 1})); }, "beta must have rank 1");
   expect_error([&] { layer_norm(x, zeros({4}), zeros({4}), -1); }, "epsilon must be");
   expect_error([&] { layer_norm(zeros({}), zeros({1}), zeros({1})); }, "x must have rank >= 1");
-  expect_error([&] { layer_norm(x, cast(zeros({4}), float64), zeros({4})); }, "gamma is float64");
+  expect_error([&] { layer_norm(x, cast(zeros({4}), float64), zeros({4})); },
+               "gamma is float64, x float32: it must be x's dtype");
+  Tensor x16 = cast(x, bfloat16);
+  expect_error([&] { layer_norm(x16, cast(zeros({4}), float64), zeros({4})); },
+               "gamma is float64, x bfloat16: it must be x's dtype or float32");
+  expect_error([&] { layer_norm(x16, zeros({4}), cast(zeros({4}), bfloat16)); },
+               "beta is bfloat16, gamma float32: they must agree");
+  expect_error([&] { layer_norm(cast(x, float64), zeros({4}), zeros({4})); }, "gamma is float32, x float64");
 }
 
 // ---- gradients: the adjoint ops against central differences of the references

@@ -850,6 +850,26 @@ void attention(std::vector<OpCase>& cases) {
                    .inputs = {in({2, 3, 5}, -2, 4), in({5}, 0.5, 2), in({5})},
                    .body = [](X x, DType) { return run(op_name::LayerNorm, {x[0], x[1], x[2]}, {{"epsilon", 0.01}}); },
                    .tol = 8});
+  // A 16-bit x with float32 gamma and beta (T and U, as a mixed-precision
+  // layer calls it); float32 and float64 run the plain op.
+  auto as_u = [](const Tensor& p, DType t) { return t == float64 ? cast(p, float64) : p; };
+  cases.push_back({.op = op_name::LayerNorm,
+                   .variant = "float32 gamma and beta",
+                   .inputs = {in({2, 3, 5}, -2, 4), fixed({5}, float32, 0.5, 2), fixed({5}, float32)},
+                   .body = [as_u](X x, DType t) {
+                     return run(op_name::LayerNorm, {x[0], as_u(x[1], t), as_u(x[2], t)}, {{"epsilon", 0.01}});
+                   },
+                   .tol = 8});
+  cases.push_back({.op = op_name::LayerNormGrad,
+                   .variant = "float32 gamma",
+                   .inputs = {in({2, 3, 5}), in({2, 3, 5}, -2, 4), fixed({5}, float32, 0.5, 2)},
+                   .body =
+                       [as_u](X x, DType t) {
+                         Tensor gamma = as_u(x[2], t);
+                         auto f = run(op_name::LayerNorm, {x[1], gamma, zeros_like(gamma)}, {{"epsilon", 0.001}});
+                         return run(op_name::LayerNormGrad, {x[0], x[1], gamma, f[1], f[2]});
+                       },
+                   .tol = 16});
   cases.push_back({.op = op_name::LayerNormGrad,
                    .inputs = {in({2, 3, 5}), in({2, 3, 5}, -2, 4), in({5}, 0.5, 2)},
                    .body =

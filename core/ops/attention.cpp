@@ -16,8 +16,11 @@
 //   d_logsumexp[, mask][, seed]) -> (dq, dk, dv).
 // LayerNorm(x, gamma, beta) -> (y, mean, rstd) over the last axis, mean and
 //   rstd = 1/√(variance + epsilon) of x's shape with the last axis 1
-//   (float32 for 16-bit x).
-// LayerNormGrad(dy, x, gamma, mean, rstd) -> (dx, dgamma, dbeta).
+//   (float32 for 16-bit x). As FusedBatchNormV3's T and U: gamma and beta
+//   are x's dtype, or float32 for a 16-bit x (what a mixed-precision layer
+//   holds: no cast of x to float32 and back).
+// LayerNormGrad(dy, x, gamma, mean, rstd) -> (dx, dgamma, dbeta), dx in x's
+//   dtype, dgamma and dbeta in gamma's.
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -151,6 +154,14 @@ TensorShape statistics_shape(const TensorShape& x) {
   return TensorShape(dims);
 }
 
+// gamma's and beta's dtype (U, as FusedBatchNormV3's): x's, or float32 for a
+// 16-bit x (a mixed-precision layer's float32 variables, read as they are).
+void check_parameter_dtype(const InferContext& c, const Tensor& x, const Tensor& p, const char* name) {
+  if (p.dtype() == x.dtype() || (is_half(x.dtype()) && p.dtype() == float32)) return;
+  c.fail(name, " is ", dtype_name(p.dtype()), ", x ", dtype_name(x.dtype()), ": it must be x's dtype",
+         is_half(x.dtype()) ? " or float32" : "");
+}
+
 // x (rank >= 1) and the [features] vectors at `first`, `first + 1`.
 int64_t layer_norm_features(const InferContext& c, const Tensor& x, size_t first,
                             const char* const names[2]) {
@@ -159,8 +170,10 @@ int64_t layer_norm_features(const InferContext& c, const Tensor& x, size_t first
   int64_t n = x.shape().rank_known() ? x.shape().dim(-1) : TensorShape::kUnknown;
   for (size_t i = 0; i < 2; ++i) {
     const Tensor& p = c.inputs[first + i];
-    if (p.dtype() != x.dtype())
-      c.fail(names[i], " is ", dtype_name(p.dtype()), ", x ", dtype_name(x.dtype()));
+    check_parameter_dtype(c, x, p, names[i]);
+    if (i == 1 && p.dtype() != c.inputs[first].dtype())
+      c.fail(names[1], " is ", dtype_name(p.dtype()), ", ", names[0], " ",
+             dtype_name(c.inputs[first].dtype()), ": they must agree");
     TensorShape s = infer::with_rank(c, p.shape(), 1, names[i]);
     if (n != TensorShape::kUnknown && s.dim(0) != TensorShape::kUnknown && n != s.dim(0))
       c.fail(names[i], " must have x's last dimension, ", n, ", got ", s.dim(0));
@@ -197,15 +210,14 @@ void infer_layer_norm_grad(InferContext& c) {
              statistics_shape(x.shape()).to_debug_string(), ", got ", dtype_name(s.dtype()),
              s.shape().to_debug_string());
   }
-  if (gamma.dtype() != x.dtype())
-    c.fail("gamma is ", dtype_name(gamma.dtype()), ", x ", dtype_name(x.dtype()));
+  check_parameter_dtype(c, x, gamma, "gamma");
   const int64_t n =
       x.shape().rank_known() && x.shape().rank() >= 1 ? x.shape().dim(-1) : TensorShape::kUnknown;
   TensorShape gs = infer::with_rank(c, gamma.shape(), 1, "gamma");
   const int64_t features = same_dim(c, n, gs.dim(0), "gamma must have x's last dimension");
   c.outputs.push_back({x.dtype(), x.shape()});
-  c.outputs.push_back({x.dtype(), TensorShape{features}});
-  c.outputs.push_back({x.dtype(), TensorShape{features}});
+  c.outputs.push_back({gamma.dtype(), TensorShape{features}});
+  c.outputs.push_back({gamma.dtype(), TensorShape{features}});
 }
 
 // ---- decompositions: TensorFlow's form of each op, in ember's ops ----------------------------
@@ -323,9 +335,9 @@ std::vector<Tensor> layer_norm_grad_decomposition(std::span<const Tensor> in, co
   Tensor dx = rstd * (g - reduce_mean(g, last, true) - xhat * reduce_mean(g * xhat, last, true));
   Tensor dgamma = reduce_sum(as_rows(dy * xhat), std::vector<int64_t>{0});
   Tensor dbeta = reduce_sum(as_rows(dy), std::vector<int64_t>{0});
-  const DType t = in[1].dtype();
-  auto back = [&](const Tensor& v) { return v.dtype() == t ? v : cast(v, t); };
-  return {back(dx), back(dgamma), back(dbeta)};
+  auto as = [](const Tensor& v, DType t) { return v.dtype() == t ? v : cast(v, t); };
+  const DType t = in[1].dtype(), u = in[2].dtype();
+  return {as(dx, t), as(dgamma, u), as(dbeta, u)};
 }
 
 // clang-format off

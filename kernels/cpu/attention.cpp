@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/op_registry.h"
@@ -278,16 +279,35 @@ void attention_grad_kernel(KernelContext& c) {
 }
 
 // ---- layer normalisation: one row per feature vector -------------------------------------------
+// T: x, y and their gradients; U: gamma, beta and theirs (T, or float32 for
+// a 16-bit T); C: the statistics and the arithmetic. With C float32 the rows
+// run eight lanes at a time (vec::load_float widens 16-bit elements, and
+// store_float rounds each result once), the sums in eight partial sums.
 
-template <typename T>
+// A row's Σ f(i) over i < n: f(i) a vector of lanes i .. i + 7 for whole
+// groups of eight, then a scalar for the tail.
+template <typename C, typename V, typename S>
+C row_sum(int64_t n, V lanes, S scalar) {
+  C sum = 0;
+  int64_t i = 0;
+  if constexpr (std::is_same_v<C, float>) {
+    vec::f8 acc{};
+    for (; i + 8 <= n; i += 8) acc += lanes(i);
+    sum = vec::hsum(acc);
+  }
+  for (; i < n; ++i) sum += scalar(i);
+  return sum;
+}
+
+template <typename T, typename U>
 void layer_norm_typed(KernelContext& c) {
   using C = Accumulation<T>;
   const Tensor &x = c.inputs[0], &gamma = c.inputs[1], &beta = c.inputs[2];
   const auto [rows, n] = rows_of(x);
   const C eps = static_cast<C>(c.attrs.get<double>("epsilon"));
   const T* px = x.data<const T>();
-  const T* pg = gamma.data<const T>();
-  const T* pb = beta.data<const T>();
+  const U* pg = gamma.data<const U>();
+  const U* pb = beta.data<const U>();
   T* py = c.outputs[0].data<T>();
   C* mean = c.outputs[1].data<C>();
   C* rstd = c.outputs[2].data<C>();
@@ -295,33 +315,40 @@ void layer_norm_typed(KernelContext& c) {
                [&](int64_t lo, int64_t hi) {
                  for (int64_t r = lo; r < hi; ++r) {
                    const T* xr = px + r * n;
-                   C sum = 0;
-                   for (int64_t i = 0; i < n; ++i) sum += static_cast<C>(xr[i]);
-                   const C mu = sum / static_cast<C>(n);
-                   C sq = 0;
-                   for (int64_t i = 0; i < n; ++i) {
-                     const C e = static_cast<C>(xr[i]) - mu;
-                     sq += e * e;
-                   }
+                   auto xs = [&](int64_t i) { return static_cast<C>(xr[i]); };
+                   // (the lanes' lambdas generic: instantiated only where C is float)
+                   const C mu = row_sum<C>(n, [&](auto i) { return vec::load_float(xr + i); }, xs) /
+                                static_cast<C>(n);
+                   const C sq = row_sum<C>(
+                       n,
+                       [&](auto i) {
+                         const vec::f8 e = vec::load_float(xr + i) - mu;
+                         return e * e;
+                       },
+                       [&](int64_t i) { return (xs(i) - mu) * (xs(i) - mu); });
                    const C rs = C(1) / std::sqrt(sq / static_cast<C>(n) + eps);
                    T* yr = py + r * n;
-                   for (int64_t i = 0; i < n; ++i)
-                     yr[i] = T((static_cast<C>(xr[i]) - mu) * rs * static_cast<C>(pg[i]) +
-                               static_cast<C>(pb[i]));
+                   int64_t i = 0;
+                   if constexpr (std::is_same_v<C, float>)
+                     for (; i + 8 <= n; i += 8)
+                       vec::store_float(yr + i, (vec::load_float(xr + i) - mu) * rs * vec::load_float(pg + i) +
+                                                    vec::load_float(pb + i));
+                   for (; i < n; ++i)
+                     yr[i] = T((xs(i) - mu) * rs * static_cast<C>(pg[i]) + static_cast<C>(pb[i]));
                    mean[r] = mu;
                    rstd[r] = rs;
                  }
                });
 }
 
-template <typename T>
+template <typename T, typename U>
 void layer_norm_grad_typed(KernelContext& c) {
   using C = Accumulation<T>;
   const Tensor &dy = c.inputs[0], &x = c.inputs[1], &gamma = c.inputs[2];
   const auto [rows, n] = rows_of(x);
   const T* pdy = dy.data<const T>();
   const T* px = x.data<const T>();
-  const T* pg = gamma.data<const T>();
+  const U* pg = gamma.data<const U>();
   const C* mean = c.inputs[3].data<const C>();
   const C* rstd = c.inputs[4].data<const C>();
   T* pdx = c.outputs[0].data<T>();
@@ -338,19 +365,43 @@ void layer_norm_grad_typed(KernelContext& c) {
         const T* dyr = pdy + r * n;
         const T* xr = px + r * n;
         const C mu = mean[r], rs = rstd[r];
+        // g = dy·gamma, x̂ = (x - mean)·rstd: Σg and Σg·x̂ over the row,
+        // dy·x̂ and dy into the chunk's column sums.
         C g_mean = 0, gx_mean = 0;
-        for (int64_t i = 0; i < n; ++i) {
-          const C g = static_cast<C>(dyr[i]) * static_cast<C>(pg[i]);
+        int64_t i = 0;
+        if constexpr (std::is_same_v<C, float>) {
+          vec::f8 gs{}, gxs{};
+          for (; i + 8 <= n; i += 8) {
+            const vec::f8 d = vec::load_float(dyr + i), g = d * vec::load_float(pg + i);
+            const vec::f8 xhat = (vec::load_float(xr + i) - mu) * rs;
+            gs += g;
+            gxs += g * xhat;
+            vec::store(dgamma + i, vec::load(dgamma + i) + d * xhat);
+            vec::store(dbeta + i, vec::load(dbeta + i) + d);
+          }
+          g_mean = vec::hsum(gs);
+          gx_mean = vec::hsum(gxs);
+        }
+        for (; i < n; ++i) {
+          const C d = static_cast<C>(dyr[i]), g = d * static_cast<C>(pg[i]);
           const C xhat = (static_cast<C>(xr[i]) - mu) * rs;
           g_mean += g;
           gx_mean += g * xhat;
-          dgamma[i] += static_cast<C>(dyr[i]) * xhat;
-          dbeta[i] += static_cast<C>(dyr[i]);
+          dgamma[i] += d * xhat;
+          dbeta[i] += d;
         }
         g_mean /= static_cast<C>(n);
         gx_mean /= static_cast<C>(n);
+        // dx = rstd·(g - mean(g) - x̂·mean(g·x̂))
         T* dxr = pdx + r * n;
-        for (int64_t i = 0; i < n; ++i) {
+        i = 0;
+        if constexpr (std::is_same_v<C, float>)
+          for (; i + 8 <= n; i += 8) {
+            const vec::f8 g = vec::load_float(dyr + i) * vec::load_float(pg + i);
+            const vec::f8 xhat = (vec::load_float(xr + i) - mu) * rs;
+            vec::store_float(dxr + i, rs * (g - g_mean - xhat * gx_mean));
+          }
+        for (; i < n; ++i) {
           const C g = static_cast<C>(dyr[i]) * static_cast<C>(pg[i]);
           const C xhat = (static_cast<C>(xr[i]) - mu) * rs;
           dxr[i] = T(rs * (g - g_mean - xhat * gx_mean));
@@ -358,27 +409,37 @@ void layer_norm_grad_typed(KernelContext& c) {
       }
     }
   });
-  T* dgamma = c.outputs[1].data<T>();
-  T* dbeta = c.outputs[2].data<T>();
+  U* dgamma = c.outputs[1].data<U>();
+  U* dbeta = c.outputs[2].data<U>();
   for (int64_t i = 0; i < n; ++i) {
     C sg = 0, sb = 0;
     for (int64_t ch = 0; ch < chunks; ++ch) {
       sg += partial[static_cast<size_t>(ch * 2 * n + i)];
       sb += partial[static_cast<size_t>(ch * 2 * n + n + i)];
     }
-    dgamma[i] = T(sg);
-    dbeta[i] = T(sb);
+    dgamma[i] = U(sg);
+    dbeta[i] = U(sb);
   }
+}
+
+// x's dtype T picks the kernel; gamma's U is T, or float32 for a 16-bit T.
+template <typename T>
+void layer_norm_for(KernelContext& c, bool grad) {
+  const DType u = c.inputs[grad ? 2 : 1].dtype();
+  if constexpr (!std::is_same_v<T, Accumulation<T>>) {
+    if (u == float32) return grad ? layer_norm_grad_typed<T, float>(c) : layer_norm_typed<T, float>(c);
+  }
+  grad ? layer_norm_grad_typed<T, T>(c) : layer_norm_typed<T, T>(c);
 }
 
 void layer_norm_kernel(KernelContext& c) {
   const DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_typed<scalar_t>(c));
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_for<scalar_t>(c, false));
 }
 
 void layer_norm_grad_kernel(KernelContext& c) {
   const DType t = c.inputs[1].dtype();
-  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_grad_typed<scalar_t>(c));
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_for<scalar_t>(c, true));
 }
 
 EMBER_REGISTER_KERNEL(op_name::ScaledDotProductAttention, CPU, attention_kernel);

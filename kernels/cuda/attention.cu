@@ -19,6 +19,7 @@
 // a warp per row for dx, and column sums over chunks of rows with atomicAdd
 // for dgamma and dbeta.
 #include <limits>
+#include <type_traits>
 
 #include "core/op_names.h"
 #include "core/ops.h"
@@ -401,9 +402,11 @@ void attention_grad_typed(KernelContext& c) {
 
 // ---- layer normalisation ------------------------------------------------------------------------
 
-template <typename T, typename C>
-__global__ void layer_norm_rows(const T* __restrict__ x, const T* __restrict__ gamma,
-                                const T* __restrict__ beta, int64_t rows, int64_t n, C eps,
+// T: x, y and their gradients; U: gamma, beta and theirs (T, or float32 for
+// a 16-bit T); C: the statistics and the arithmetic.
+template <typename T, typename U, typename C>
+__global__ void layer_norm_rows(const T* __restrict__ x, const U* __restrict__ gamma,
+                                const U* __restrict__ beta, int64_t rows, int64_t n, C eps,
                                 T* __restrict__ y, C* __restrict__ mean, C* __restrict__ rstd) {
   const int lane = threadIdx.x % 32;
   for (int64_t r = first_warp(); r < rows; r += warps_in_grid()) {  // whole warps
@@ -427,9 +430,9 @@ __global__ void layer_norm_rows(const T* __restrict__ x, const T* __restrict__ g
   }
 }
 
-template <typename T, typename C>
+template <typename T, typename U, typename C>
 __global__ void layer_norm_dx(const T* __restrict__ dy, const T* __restrict__ x,
-                              const T* __restrict__ gamma, const C* __restrict__ mean,
+                              const U* __restrict__ gamma, const C* __restrict__ mean,
                               const C* __restrict__ rstd, int64_t rows, int64_t n,
                               T* __restrict__ dx) {
   const int lane = threadIdx.x % 32;
@@ -471,20 +474,20 @@ __global__ void layer_norm_dparams(const T* __restrict__ dy, const T* __restrict
   atomicAdd(dbeta + i, sb);
 }
 
-template <typename T>
+template <typename T, typename U>
 void layer_norm_typed(KernelContext& c) {
   using C = Accumulation<T>;
   const auto [rows, n] = rows_of(c.inputs[0]);
   if (rows == 0) return;
   cudaStream_t s = prepare(c);
-  layer_norm_rows<T, C><<<blocks_for(rows * 32), kThreads, 0, s>>>(
-      c.inputs[0].data<const T>(), c.inputs[1].data<const T>(), c.inputs[2].data<const T>(), rows,
+  layer_norm_rows<T, U, C><<<blocks_for(rows * 32), kThreads, 0, s>>>(
+      c.inputs[0].data<const T>(), c.inputs[1].data<const U>(), c.inputs[2].data<const U>(), rows,
       n, static_cast<C>(c.attrs.get<double>("epsilon")), c.outputs[0].data<T>(),
       c.outputs[1].data<C>(), c.outputs[2].data<C>());
   EMBER_CUDA_LAUNCHED();
 }
 
-template <typename T>
+template <typename T, typename U>
 void layer_norm_grad_typed(KernelContext& c) {
   using C = Accumulation<T>;
   const auto [rows, n] = rows_of(c.inputs[1]);
@@ -497,8 +500,8 @@ void layer_norm_grad_typed(KernelContext& c) {
   if (rows > 0 && n > 0) {
     const T *dy = c.inputs[0].data<const T>(), *x = c.inputs[1].data<const T>();
     const C *mean = c.inputs[3].data<const C>(), *rstd = c.inputs[4].data<const C>();
-    layer_norm_dx<T, C><<<blocks_for(rows * 32), kThreads, 0, s>>>(
-        dy, x, c.inputs[2].data<const T>(), mean, rstd, rows, n, c.outputs[0].data<T>());
+    layer_norm_dx<T, U, C><<<blocks_for(rows * 32), kThreads, 0, s>>>(
+        dy, x, c.inputs[2].data<const U>(), mean, rstd, rows, n, c.outputs[0].data<T>());
     EMBER_CUDA_LAUNCHED();
     const int64_t chunks = std::min<int64_t>(rows, 256), per = (rows + chunks - 1) / chunks;
     const dim3 grid(static_cast<unsigned>((n + kThreads - 1) / kThreads),
@@ -507,9 +510,9 @@ void layer_norm_grad_typed(KernelContext& c) {
     EMBER_CUDA_LAUNCHED();
   }
   if (n > 0) {
-    narrow<T, C><<<blocks_for(n), kThreads, 0, s>>>(pg, dgamma.data<T>(), n);
+    narrow<U, C><<<blocks_for(n), kThreads, 0, s>>>(pg, dgamma.data<U>(), n);
     EMBER_CUDA_LAUNCHED();
-    narrow<T, C><<<blocks_for(n), kThreads, 0, s>>>(pb, dbeta.data<T>(), n);
+    narrow<U, C><<<blocks_for(n), kThreads, 0, s>>>(pb, dbeta.data<U>(), n);
     EMBER_CUDA_LAUNCHED();
   }
 }
@@ -524,14 +527,24 @@ void attention_grad_kernel(KernelContext& c) {
   EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), attention_grad_typed<scalar_t>(c));
 }
 
+// x's dtype T picks the kernel; gamma's U is T, or float32 for a 16-bit T.
+template <typename T>
+void layer_norm_for(KernelContext& c, bool grad) {
+  const DType u = c.inputs[grad ? 2 : 1].dtype();
+  if constexpr (!std::is_same_v<T, Accumulation<T>>) {
+    if (u == float32) return grad ? layer_norm_grad_typed<T, float>(c) : layer_norm_typed<T, float>(c);
+  }
+  grad ? layer_norm_grad_typed<T, T>(c) : layer_norm_typed<T, T>(c);
+}
+
 void layer_norm_kernel(KernelContext& c) {
   const DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_typed<scalar_t>(c));
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_for<scalar_t>(c, false));
 }
 
 void layer_norm_grad_kernel(KernelContext& c) {
   const DType t = c.inputs[1].dtype();
-  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_grad_typed<scalar_t>(c));
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_for<scalar_t>(c, true));
 }
 
 EMBER_REGISTER_KERNEL(op_name::ScaledDotProductAttention, CUDA, attention_kernel);
