@@ -28,8 +28,8 @@ void binary_float(KernelContext& c) {
 }
 
 // GeluGrad: the tanh form on float32 and the 16-bit floats 8 lanes at a time
-// in float32 (vec::tanh8, as the forward pass), the functor's arithmetic in
-// its order; else the functor.
+// in float32 (fn::gelu_logistic over vec::exp8, as the forward pass), the
+// functor's arithmetic in its order; else the functor.
 template <typename E>
 void gelu_grad_tanh_vectorised(const fn::GeluGrad& f, const Tensor& dy, const Tensor& x, Tensor& y) {
   const E* pd = static_cast<const E*>(dy.raw_data());
@@ -37,12 +37,11 @@ void gelu_grad_tanh_vectorised(const fn::GeluGrad& f, const Tensor& dy, const Te
   E* py = static_cast<E*>(y.raw_data());
   const auto scalar = fn::computed_as<E>(f);
   parallel_for(x.num_elements(), kParallelGrain, [&](int64_t b, int64_t e) {
-    const float k = 0.7978845608028654f, a = 0.044715f;
     int64_t i = b;
     for (; i + 8 <= e; i += 8) {
       const vec::f8 v = vec::load_float(px + i), d = vec::load_float(pd + i);
-      const vec::f8 t = vec::tanh8(k * (v + a * v * v * v));
-      vec::store_float(py + i, d * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * k * (1.0f + 3.0f * a * v * v)));
+      const vec::f8 s = fn::gelu_logistic(v, [](vec::f8 w) { return vec::exp8(w); });
+      vec::store_float(py + i, d * fn::gelu_tanh_derivative(v, s));
     }
     for (; i < e; ++i) py[i] = scalar(pd[i], px[i]);
   });

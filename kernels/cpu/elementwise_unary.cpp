@@ -15,7 +15,7 @@ using namespace elementwise;  // NOLINT: this file's vocabulary
 
 // exp, sigmoid, tanh and tanh-form gelu on float32 and the 16-bit floats, 8
 // lanes at a time in float32 (kernels/cpu/vec.h; GCC does not vectorise
-// loops over fast_exp or libm's tanhf, nor the functor's tanh inside gelu:
+// loops over fast_exp or libm's tanhf, nor the functor's exp inside gelu:
 // that loop was a tenth of a gpt_char step, and the bfloat16 one a fifth of
 // a mixed_bfloat16 step); the tail uses the scalar functor, whose arithmetic
 // the lanes repeat in the same order (bits may still differ in the last
@@ -34,9 +34,7 @@ void unary_vectorised(const F& f, const Tensor& x, Tensor& y) {
       } else if constexpr (std::is_same_v<F, fn::Tanh>) {
         vec::store_float(py + i, vec::tanh8(v));
       } else if constexpr (std::is_same_v<F, fn::Gelu>) {
-        const float k = 0.7978845608028654f;  // sqrt(2/pi), as fn::Gelu
-        vec::f8 inner = k * (v + 0.044715f * v * v * v);
-        vec::store_float(py + i, 0.5f * v * (1.0f + vec::tanh8(inner)));
+        vec::store_float(py + i, v * fn::gelu_logistic(v, [](vec::f8 w) { return vec::exp8(w); }));
       } else {
         vec::f8 en = vec::exp8(v < 0 ? v : -v);  // exp(-|x|): never overflows
         vec::f8 one = vec::splat(1.0f);
