@@ -14,6 +14,8 @@
 #include <exception>
 #include <future>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -26,6 +28,7 @@
 #include "core/half.h"
 #include "core/ops.h"
 #include "core/tensor.h"
+#include "distribute/watchdog.h"
 
 #ifdef EMBER_WITH_MPI
 #include <mpi.h>
@@ -426,6 +429,12 @@ class MpiTransport final : public collective::Transport {
       }
     }
     send_ended_notices();  // after the queued collectives: what this rank completed is final
+#ifdef EMBER_WITH_NCCL
+    // The GPU collectives still queued complete (or the watchdog aborts the
+    // job at their deadline) before MPI ends, and the watchdog with it.
+    if (nccl_watchdog_) nccl_watchdog_->drain();
+    nccl_watchdog_.reset();
+#endif
     MPI_Finalize();
   }
 
@@ -481,18 +490,39 @@ class MpiTransport final : public collective::Transport {
   // A GPU tensor's collective: NCCL, on the device's compute stream (after
   // the kernels that made `in`, before those that read `out`), issued from
   // the MPI thread so that every rank issues its collectives in one order.
-  // The Pending is ready once the call is queued on the stream.
+  // The Pending is ready once the call is queued on the stream; from then
+  // the watchdog holds it to the timeout (an event recorded after it).
   Pending submit_nccl(const Tensor& in, Tensor out, Call call, int root,
                       std::function<void(const Tensor&, const Tensor&, ncclComm_t, cudaStream_t)> issue) {
     const int device = in.device().index();
-    return submit(in, in, out, std::move(call), root, [this, device, issue = std::move(issue)](const Tensor& x, const Tensor& y) {
-      EMBER_CUDA_CALL(cudaSetDevice(device));
-      issue(x, y, nccl_comm(device), reinterpret_cast<cudaStream_t>(cuda::stream(device)));
-    });
+    const double seconds = call.timeout_seconds > 0 ? call.timeout_seconds : g_timeout.load();
+    std::string what = describe(call, in, root);
+    return submit(in, in, out, std::move(call), root,
+                  [this, device, seconds, what = std::move(what), issue = std::move(issue)](const Tensor& x, const Tensor& y) {
+                    EMBER_CUDA_CALL(cudaSetDevice(device));
+                    const auto stream = reinterpret_cast<cudaStream_t>(cuda::stream(device));
+                    issue(x, y, nccl_comm(device), stream);
+                    cudaEvent_t queued = nullptr;
+                    EMBER_CUDA_CALL(cudaEventCreateWithFlags(&queued, cudaEventDisableTiming));
+                    EMBER_CUDA_CALL(cudaEventRecord(queued, stream));
+                    nccl_watchdog_->watch(
+                        detail::str_cat(what, " (NCCL, on cuda:", device, ")"), seconds,
+                        [queued, device] {
+                          EMBER_CUDA_CALL(cudaSetDevice(device));
+                          const cudaError_t e = cudaEventQuery(queued);
+                          if (e == cudaErrorNotReady) return false;
+                          EMBER_CUDA_CALL(e);  // (a failed kernel: the watchdog reports it)
+                          return true;
+                        },
+                        [queued] { cudaEventDestroy(queued); });
+                  });
   }
 
   // On the MPI thread: the NCCL communicator of every rank's GPU, made by the
-  // first GPU collective (rank 0's unique id broadcast over MPI).
+  // first GPU collective (rank 0's unique id broadcast over MPI), and its
+  // watchdog: a collective still queued past its timeout, or an error NCCL
+  // reports on its own, aborts the communicator (which frees the kernels
+  // spinning in it) and the job, the reason printed with the rank.
   ncclComm_t nccl_comm(int device) {
     if (!nccl_) {
       ncclUniqueId id;
@@ -500,6 +530,20 @@ class MpiTransport final : public collective::Transport {
       EMBER_MPI(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, MPI_COMM_WORLD));
       EMBER_NCCL(ncclCommInitRank(&nccl_, size_, id, rank_));
       nccl_device_ = device;
+      nccl_watchdog_ = std::make_unique<Watchdog>(
+          [comm = nccl_]() -> std::optional<std::string> {
+            ncclResult_t state = ncclSuccess;
+            if (ncclCommGetAsyncError(comm, &state) != ncclSuccess) return "ncclCommGetAsyncError failed";
+            if (state == ncclSuccess || state == ncclInProgress) return std::nullopt;
+            return detail::str_cat(ncclGetErrorString(state), ": ", ncclGetLastError(comm));
+          },
+          [this](const std::string& failure) {
+            std::fprintf(stderr, "ember: rank %d of %d: %s; aborting the NCCL communicator and the job\n", rank_,
+                         size_, failure.c_str());
+            std::fflush(stderr);
+            ncclCommAbort(nccl_);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+          });
     }
     EMBER_CHECK(device == nccl_device_, Unimplemented, "[collective] rank ", rank_, "'s collectives ran on cuda:",
                 nccl_device_, ", this one is on cuda:", device, ": one GPU per rank");
@@ -507,6 +551,7 @@ class MpiTransport final : public collective::Transport {
   }
   ncclComm_t nccl_ = nullptr;
   int nccl_device_ = -1;
+  std::unique_ptr<Watchdog> nccl_watchdog_;
 #endif
 
   // Every rank's call must have this signature: one small all-reduce

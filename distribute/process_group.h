@@ -14,7 +14,9 @@
 // naming what each rank called (with its label); a rank that dies or ends on an uncaught
 // exception takes the job down through MPI_Abort, its error printed with
 // its rank. After a timeout MPI is abandoned: the process aborts the job at
-// exit instead of waiting in MPI_Finalize.
+// exit instead of waiting in MPI_Finalize. A GPU collective (NCCL) returns
+// once queued on the stream; the watchdog (watchdog.h) holds it to the same
+// timeout and aborts the communicator and the job when it is exceeded.
 #pragma once
 
 namespace ember::distribute {

@@ -1,11 +1,19 @@
 // The collectives and the data-parallel strategy in a world of one (no
 // launcher): each collective is the identity, the strategy changes
-// nothing, and bad calls fail with errors naming the call. Across ranks,
+// nothing, and bad calls fail with errors naming the call; the watchdog of
+// queued GPU collectives, with stand-in probes. Across ranks,
 // against references: tests/distributed/distributed_test.cpp (ctest runs it
 // under `mpirun -np 2`).
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <thread>
+
 #include "core/collective.h"
 #include "distribute/process_group.h"
 #include "distribute/strategy.h"
+#include "distribute/watchdog.h"
 #include "nn/layers.h"
 #include "nn/losses.h"
 #include "test_util.h"
@@ -122,6 +130,112 @@ TEST(Strategy, TheTapeHandsGradientsOverWhenFinal) {
   EXPECT_EQ(handed[0].to_vector<float>(), std::vector<float>{4.5f});  // d/d first = x * last
   EXPECT_FALSE(handed[2].defined());
   EXPECT_EQ(g[0].to_vector<float>(), std::vector<float>{4.5f});
+}
+
+// ---- the watchdog of queued (NCCL) collectives, with probes standing in for CUDA events
+
+// Waits up to `seconds` for `ready()`.
+bool eventually(const std::function<bool()>& ready, double seconds = 5) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+struct Failures {
+  std::mutex mu;
+  std::vector<std::string> seen;
+  void add(const std::string& s) {
+    std::lock_guard lock(mu);
+    seen.push_back(s);
+  }
+  std::vector<std::string> get() {
+    std::lock_guard lock(mu);
+    return seen;
+  }
+};
+
+// Work that completes is released and forgotten, in whatever order it
+// completes; nothing fails.
+TEST(Watchdog, ReleasesWhatCompletes) {
+  Failures failures;
+  std::atomic<bool> first_done{false}, second_done{false};
+  std::atomic<int> released{0};
+  distribute::Watchdog dog(nullptr, [&](const std::string& s) { failures.add(s); }, std::chrono::milliseconds(1));
+  dog.watch("all-reduce a", 10, [&] { return first_done.load(); }, [&] { ++released; });
+  dog.watch("all-reduce b", 10, [&] { return second_done.load(); }, [&] { ++released; });
+  second_done = true;
+  EXPECT_TRUE(eventually([&] { return dog.pending() == 1; }));
+  std::thread later([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    first_done = true;
+  });
+  EXPECT_TRUE(dog.drain());  // (returns once the last completes)
+  later.join();
+  EXPECT_EQ(dog.pending(), 0u);
+  EXPECT_EQ(released.load(), 2);
+  EXPECT_FALSE(dog.failed());
+  EXPECT_TRUE(failures.get().empty());
+}
+
+// Work still queued past its timeout fails once, naming it and the
+// timeout; it is not released (the job is going down), nor is what follows.
+TEST(Watchdog, WorkPastItsTimeoutFailsOnceNamingIt) {
+  Failures failures;
+  std::atomic<int> released{0};
+  distribute::Watchdog dog(nullptr, [&](const std::string& s) { failures.add(s); }, std::chrono::milliseconds(1));
+  dog.watch("all-reduce of 'dense/kernel' (float32 [4, 3])", 0.05, [] { return false; }, [&] { ++released; });
+  dog.watch("broadcast of 'x'", 0.05, [] { return false; }, [&] { ++released; });
+  EXPECT_FALSE(dog.drain());  // (returns at the failure)
+  EXPECT_TRUE(dog.failed());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::vector<std::string> seen = failures.get();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0],
+            "the all-reduce of 'dense/kernel' (float32 [4, 3]) did not complete in 0.05 s: a rank has failed, exited "
+            "or called another collective");
+  EXPECT_EQ(released.load(), 0);
+}
+
+// An error the transport reports on its own, or a probe that throws (the
+// work failed), fails at once with its text.
+TEST(Watchdog, AsynchronousErrorsFailAtOnce) {
+  {
+    Failures failures;
+    std::atomic<bool> broken{false};
+    distribute::Watchdog dog(
+        [&]() -> std::optional<std::string> {
+          if (broken) return std::string("unhandled system error: remote process exited");
+          return std::nullopt;
+        },
+        [&](const std::string& s) { failures.add(s); }, std::chrono::milliseconds(1));
+    dog.watch("all-gather of 'x'", 60, [] { return false; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_FALSE(dog.failed());
+    broken = true;
+    ASSERT_TRUE(eventually([&] { return dog.failed(); }));
+    EXPECT_EQ(failures.get(),
+              std::vector<std::string>{"the transport reported an error: unhandled system error: remote process exited"});
+  }
+  Failures failures;
+  distribute::Watchdog dog(nullptr, [&](const std::string& s) { failures.add(s); }, std::chrono::milliseconds(1));
+  dog.watch("reduce-scatter of 'g'", 60, []() -> bool { throw Internal("cudaEventQuery: an illegal memory access"); });
+  ASSERT_TRUE(eventually([&] { return dog.failed(); }));
+  EXPECT_EQ(failures.get(),
+            std::vector<std::string>{"the reduce-scatter of 'g' failed: cudaEventQuery: an illegal memory access"});
+}
+
+// A clean exit releases what is still queued (CUDA frees an event that is
+// destroyed before it completes once it does).
+TEST(Watchdog, DestructionReleasesWhatIsStillQueued) {
+  std::atomic<int> released{0};
+  {
+    distribute::Watchdog dog(nullptr, [](const std::string&) { FAIL() << "no failure expected"; });
+    dog.watch("all-reduce of 'x'", 60, [] { return false; }, [&] { ++released; });
+  }
+  EXPECT_EQ(released.load(), 1);
 }
 
 }  // namespace
