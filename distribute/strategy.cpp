@@ -8,6 +8,7 @@
 
 #include "core/collective_transport.h"
 #include "core/context.h"
+#include "core/indexed_slices.h"
 #include "core/ops.h"
 #include "serialization/checkpoint.h"
 
@@ -23,6 +24,13 @@ struct Bucket {
   std::vector<size_t> members;  // indices into the variables, in the order they joined
   std::string label;
 };
+
+std::string label_of(const std::vector<size_t>& members, const std::vector<Variable>& variables) {
+  const std::string& first = variables[members.front()].name();
+  return members.size() == 1 ? "the gradient of " + first
+                             : detail::str_cat("the gradients of ", first, " ... ", variables[members.back()].name(),
+                                               " (", members.size(), " variables)");
+}
 
 std::vector<Bucket> make_buckets(const std::vector<Variable>& variables, size_t bucket_bytes) {
   std::vector<Bucket> buckets;
@@ -42,14 +50,40 @@ std::vector<Bucket> make_buckets(const std::vector<Variable>& variables, size_t 
     buckets.back().members.push_back(k);
     bytes += size;
   }
-  for (Bucket& b : buckets) {
-    const std::string& first = variables[b.members.front()].name();
-    b.label = b.members.size() == 1 ? "the gradient of " + first
-                                    : detail::str_cat("the gradients of ", first, " ... ",
-                                                      variables[b.members.back()].name(), " (", b.members.size(),
-                                                      " variables)");
-  }
+  for (Bucket& b : buckets) b.label = label_of(b.members, variables);
   return buckets;
+}
+
+// The bucket's members whose gradients are dense; `rows` gets the others
+// (gradients held as rows, core/indexed_slices.h), which are gathered, not
+// reduced.
+Bucket dense_part(const Bucket& b, const std::vector<Tensor>& gradients, const std::vector<Variable>& variables,
+                  std::vector<size_t>& rows) {
+  Bucket dense;
+  for (size_t k : b.members) (as_indexed_slices(gradients[k]) ? rows : dense.members).push_back(k);
+  if (dense.members.size() == b.members.size()) return b;
+  if (!dense.members.empty()) dense.label = label_of(dense.members, variables);
+  return dense;
+}
+
+// A gradient held as rows, across ranks (tf.distribute all-gathers
+// IndexedSlices rather than reducing their dense value): every rank's rows
+// and row numbers, each rank's padded to the longest with zero rows at row
+// 0 (which add nothing: an update reads rows as the dense gradient they
+// stand for), gathered, and the values over the number of ranks (the mean).
+// Rows named on several ranks are summed by whatever reads them.
+Tensor gather_rows(const IndexedSlices& s, int ranks, const Variable& v) {
+  DeviceScope on(s.values.device());
+  const std::string label = "the gradient rows of " + v.name();
+  Tensor n = reshape(size(s.indices, int64), TensorShape{1});
+  Tensor missing = collective::all_reduce(n, collective::ReduceOp::Max, {.label = label + " (their number)"}) - n;
+  Tensor row_shape = slice(shape(s.values, int64), {1}, {-1});
+  Tensor values = concat({s.values, zeros(concat({missing, row_shape}, 0), s.values.dtype())}, 0);
+  Tensor indices = concat({s.indices, zeros(missing, s.indices.dtype())}, 0);
+  Tensor all_values = collective::all_gather(values, {.label = label});
+  Tensor all_indices = collective::all_gather(indices, {.label = label + " (row numbers)"});
+  Tensor scale = cast(constant(1.0 / ranks), all_values.dtype()).to(all_values.device());
+  return indexed_slices(all_values * scale, all_indices, s.dense_shape);
 }
 
 Tensor flatten_bucket(const Bucket& b, const std::vector<Tensor>& gradients) {
@@ -201,9 +235,14 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::all_reduce_gradients(const std:
   for (size_t k = 0; k < grads.size(); ++k) grads[k] = gradient_or_zeros(gradients[k], variables[k]);
   if (num_replicas_in_sync() == 1) return grads;
   std::vector<Tensor> out(grads.size());
-  for (const Bucket& b : make_buckets(variables, options_.bucket_bytes))
-    unflatten_bucket(b, collective::all_reduce(flatten_bucket(b, grads), collective::ReduceOp::Mean, {.label = b.label}),
-                     variables, out);
+  for (const Bucket& bucket : make_buckets(variables, options_.bucket_bytes)) {
+    std::vector<size_t> rows;
+    const Bucket b = dense_part(bucket, grads, variables, rows);
+    for (size_t k : rows) out[k] = gather_rows(*as_indexed_slices(grads[k]), num_replicas_in_sync(), variables[k]);
+    if (!b.members.empty())
+      unflatten_bucket(b, collective::all_reduce(flatten_bucket(b, grads), collective::ReduceOp::Mean, {.label = b.label}),
+                       variables, out);
+  }
   return out;
 }
 
@@ -228,31 +267,40 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, co
   const bool traced = context().tracer != nullptr;
   std::vector<std::optional<collective::Pending>> pending(buckets.size());
   std::vector<Tensor> reduced(buckets.size());
+  std::vector<Bucket> dense(buckets.size());  // each bucket's dense gradients (rows are gathered at once)
+  std::vector<bool> handed(buckets.size(), false);
+  std::vector<Tensor> out(variables.size());
   tape.gradient(
       loss, sources,
       [&](size_t k, const Tensor& g) {
         grads[k] = gradient_or_zeros(g, variables[k]);
         const size_t b = bucket_of[k];
         if (--waiting[b] != 0) return;
+        handed[b] = true;
+        std::vector<size_t> rows;
+        dense[b] = dense_part(buckets[b], grads, variables, rows);
+        for (size_t r : rows)
+          out[r] = gather_rows(*as_indexed_slices(grads[r]), num_replicas_in_sync(), variables[r]);
+        if (dense[b].members.empty()) return;
         if (traced) {
-          reduced[b] = collective::all_reduce(flatten_bucket(buckets[b], grads), collective::ReduceOp::Mean,
-                                              {.label = buckets[b].label});
+          reduced[b] = collective::all_reduce(flatten_bucket(dense[b], grads), collective::ReduceOp::Mean,
+                                              {.label = dense[b].label});
         } else {
           // The sum of the ranks' gradients over their number: each scaled
           // first (as it is flattened), then summed.
-          pending[b] = transport->all_reduce(flatten_scaled(buckets[b], grads, 1.0 / num_replicas_in_sync()),
-                                             collective::Reduction::Sum, {"all_reduce", buckets[b].label, 0});
+          pending[b] = transport->all_reduce(flatten_scaled(dense[b], grads, 1.0 / num_replicas_in_sync()),
+                                             collective::Reduction::Sum, {"all_reduce", dense[b].label, 0});
         }
       },
       UnconnectedGradients::Zero);
-  std::vector<Tensor> out(variables.size());
   for (size_t b = 0; b < buckets.size(); ++b) {
-    EMBER_CHECK(pending[b].has_value() || reduced[b].defined(), Internal, "[MultiWorkerMirroredStrategy.gradient] ",
-                buckets[b].label, " was never handed over by the tape");
+    EMBER_CHECK(handed[b], Internal, "[MultiWorkerMirroredStrategy.gradient] ", buckets[b].label,
+                " was never handed over by the tape");
+    if (dense[b].members.empty()) continue;
     if (traced)
-      unflatten_bucket(buckets[b], reduced[b], variables, out);
+      unflatten_bucket(dense[b], reduced[b], variables, out);
     else
-      view_bucket(buckets[b], pending[b]->wait(), variables, out);
+      view_bucket(dense[b], pending[b]->wait(), variables, out);
   }
   return out;
 }

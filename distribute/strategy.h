@@ -91,7 +91,8 @@ class MultiWorkerMirroredStrategy : public DataParallel {
   /// pass has finished its last gradient, while the pass goes on (in a
   /// trace, the buckets' collectives are nodes after the gradients). A
   /// variable no gradient reaches gets zeros (every rank reduces the same
-  /// buckets).
+  /// buckets). A gradient held as rows (an embedding's) is all-gathered, not
+  /// reduced, and stays rows (the mean: every rank's rows over the ranks).
   std::vector<Tensor> gradient(GradientTape& tape, const Tensor& loss,
                                const std::vector<Variable>& variables) const override;
   /// Gradients averaged across ranks, bucket by bucket (`variables` name

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/indexed_slices.h"
 #include "core/op_names.h"
 #include "ember.h"
 
@@ -275,6 +276,88 @@ TEST(Distributed, HalfBatchesOnTwoRanksTakeTheStepsOfOneRank) {
     same_steps(float64, traced, size_t{25} << 20);
     same_steps(float64, traced, 64);  // a bucket per variable or two: several collectives in flight
     same_steps(float32, traced, size_t{25} << 20);
+  }
+}
+
+// An embedding's gradient is rows (core/indexed_slices.h): the strategy
+// gathers every rank's rows (rank 0 looks up 3 ids, rank 1 five, row 4 on
+// both) instead of reducing the dense [10, 3] value, and hands rows on, so
+// the update reads rows; a dense gradient in the same bucket is reduced as
+// before. Against each rank's reference: the mean of both ranks' dense
+// gradients from plain tapes, and Adam steps taken with it. Eager and traced.
+TEST(Distributed, EmbeddingGradientsAreGatheredAsRows) {
+  const int me = collective::rank();
+  const std::vector<std::vector<int32_t>> ids_of = {{1, 4, 4}, {4, 7, 2, 9, 0}};
+  auto loss_of = [](const Tensor& table, const Tensor& w, const Tensor& ids) {
+    Tensor rows = gather(table, ids);
+    const Tensor one = constant(int64_t{1});
+    Tensor weights = cast(range(one, size(ids, int64) + one, one), float64);
+    return reduce_sum(reshape(weights, TensorShape{-1, 1}) * square(matmul(rows, w)));
+  };
+  for (bool traced : {false, true}) {
+    SCOPED_TRACE(traced ? "traced" : "eager");
+    distribute::MultiWorkerMirroredStrategy strategy;
+    Variable table, w;
+    {
+      auto scope = strategy.scope();
+      table = Variable(random::stateless_uniform({10, 3}, {3, me}, -1, 1, float64), {.name = "embedding"});
+      w = Variable(random::stateless_uniform({3, 2}, {4, me}, -1, 1, float64), {.name = "w"});
+    }
+    // The reference: rank 0's start, each rank's dense gradient, their mean.
+    Variable ref_table(table.read_value()), ref_w(w.read_value());
+    std::vector<Tensor> mean_grads(2);
+    for (const auto& ids : ids_of) {
+      GradientTape tape;
+      Tensor loss = loss_of(ref_table.read_value(), ref_w.read_value(), constant(ids));
+      std::vector<Tensor> g = tape.gradient(loss, {ref_table, ref_w});
+      for (size_t k = 0; k < 2; ++k) {
+        Tensor half = dense_value(g[k]) * 0.5;
+        mean_grads[k] = mean_grads[k].defined() ? mean_grads[k] + half : half;
+      }
+    }
+    optimizers::Adam opt(0.1), ref_opt(0.1);
+    const std::vector<Variable> vars = {table, w};
+    bool were_rows = false;
+    auto step = [&](const Tensor& ids) {
+      GradientTape tape;
+      Tensor loss = loss_of(table.read_value(), w.read_value(), ids);
+      std::vector<Tensor> g = strategy.gradient(tape, loss, vars);
+      were_rows = as_indexed_slices(g[0]) != nullptr && as_indexed_slices(g[1]) == nullptr;
+      opt.apply(g, vars);
+      return std::vector<Tensor>{dense_value(g[0]), g[1]};
+    };
+    auto traced_step = function([&](Tensor ids) { return step(ids); });
+    for (int s = 0; s < 3; ++s) {
+      std::vector<Tensor> g = traced ? traced_step(constant(ids_of[static_cast<size_t>(me)]))
+                                     : step(constant(ids_of[static_cast<size_t>(me)]));
+      EXPECT_TRUE(were_rows);
+      if (s == 0)
+        for (size_t k = 0; k < 2; ++k) {
+          std::vector<double> got = as_doubles(g[k]), want = as_doubles(mean_grads[k]);
+          ASSERT_EQ(got.size(), want.size());
+          for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-12) << "gradient " << k << "[" << i << "]";
+        }
+      // The reference's next step: the mean of both ranks' gradients at its weights.
+      std::vector<Tensor> sum(2);
+      for (const auto& ids : ids_of) {
+        GradientTape tape;
+        std::vector<Tensor> g1 = tape.gradient(loss_of(ref_table.read_value(), ref_w.read_value(), constant(ids)),
+                                               {ref_table, ref_w});
+        for (size_t k = 0; k < 2; ++k) sum[k] = sum[k].defined() ? sum[k] + dense_value(g1[k]) : dense_value(g1[k]);
+      }
+      ref_opt.apply({sum[0] * 0.5, sum[1] * 0.5}, {ref_table, ref_w});
+    }
+    for (auto [got, want] : {std::pair{table, ref_table}, std::pair{w, ref_w}}) {
+      std::vector<double> a = as_doubles(got.read_value()), b = as_doubles(want.read_value());
+      for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-12) << got.name() << "[" << i << "]";
+    }
+    if (traced) {  // gathered, not all-reduced: the table's 30 elements never meet an all-reduce
+      const ConcreteFunction cf = traced_step.list_concrete_functions()[0];
+      int gathers = 0;
+      for (const Node& n : cf.graph().nodes)
+        if (n.kind == Node::Kind::Op && n.op->name == op_name::CollectiveGatherV2) ++gathers;
+      EXPECT_EQ(gathers, 2) << cf.graph().to_string();
+    }
   }
 }
 
