@@ -58,7 +58,8 @@ std::vector<Bucket> make_buckets(const std::vector<Variable>& variables, size_t 
 // (gradients held as rows, core/indexed_slices.h), which are gathered, not
 // reduced.
 Bucket dense_part(const Bucket& b, const std::vector<Tensor>& gradients, const std::vector<Variable>& variables,
-                  std::vector<size_t>& rows) {
+                  bool gather_rows, std::vector<size_t>& rows) {
+  if (!gather_rows) return b;
   Bucket dense;
   for (size_t k : b.members) (as_indexed_slices(gradients[k]) ? rows : dense.members).push_back(k);
   if (dense.members.size() == b.members.size()) return b;
@@ -237,7 +238,7 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::all_reduce_gradients(const std:
   std::vector<Tensor> out(grads.size());
   for (const Bucket& bucket : make_buckets(variables, options_.bucket_bytes)) {
     std::vector<size_t> rows;
-    const Bucket b = dense_part(bucket, grads, variables, rows);
+    const Bucket b = dense_part(bucket, grads, variables, options_.gather_rows, rows);
     for (size_t k : rows) out[k] = gather_rows(*as_indexed_slices(grads[k]), num_replicas_in_sync(), variables[k]);
     if (!b.members.empty())
       unflatten_bucket(b, collective::all_reduce(flatten_bucket(b, grads), collective::ReduceOp::Mean, {.label = b.label}),
@@ -278,7 +279,7 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, co
         if (--waiting[b] != 0) return;
         handed[b] = true;
         std::vector<size_t> rows;
-        dense[b] = dense_part(buckets[b], grads, variables, rows);
+        dense[b] = dense_part(buckets[b], grads, variables, options_.gather_rows, rows);
         for (size_t r : rows)
           out[r] = gather_rows(*as_indexed_slices(grads[r]), num_replicas_in_sync(), variables[r]);
         if (dense[b].members.empty()) return;

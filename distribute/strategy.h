@@ -44,6 +44,12 @@ struct StrategyOptions {
   /// DDP default), taken in the reverse of the variables' order, which is
   /// about the order the backward pass finishes them.
   size_t bucket_bytes = size_t{25} << 20;
+  /// Gradients held as rows (an embedding's) are all-gathered as rows, as
+  /// tf.distribute does: each rank receives ranks × rows, where a reduction
+  /// of the dense value moves about twice the table; false reduces the
+  /// dense value (the cheaper once ranks × rows per rank pass about twice
+  /// the table's rows: docs/DISTRIBUTED.md).
+  bool gather_rows = true;
 };
 
 /// Also what Model::fit takes to train data-parallel:
