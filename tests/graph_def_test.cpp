@@ -167,10 +167,13 @@ TEST(GraphDefInterop, TensorFlowRunsTheFusedTransformerOpsDecomposed) {
         Tensor a = scaled_dot_product_attention(q, k, v, {.causal = true, .mask = mask});
         Tensor n = layer_norm(a, gamma, beta);
         Tensor d = stateless_dropout(n, 0.25, constant(std::vector<int64_t>{4, 2}));
+        // A bfloat16 x with the float32 gamma and beta (a mixed-precision layer's call).
+        Tensor n16 = layer_norm(cast(a * 3.f, bfloat16), gamma, beta);
         Tensor loss = reduce_sum(n * n) + reduce_sum(scaled_dot_product_attention(q, k, v) * 0.5f) +
-                      reduce_sum(d * constant(ramp(24, 0.9f, -0.3f), {1, 2, 4, 3}));
+                      reduce_sum(d * constant(ramp(24, 0.9f, -0.3f), {1, 2, 4, 3})) +
+                      reduce_sum(cast(n16, float32) * constant(ramp(24, -0.4f, 0.1f), {1, 2, 4, 3}));
         auto g = tape.gradient(loss, {q, k, v, gamma});
-        return std::make_tuple(a, n, d, g[0], g[1], g[2], g[3]);
+        return std::make_tuple(a, n, d, n16, g[0], g[1], g[2], g[3]);
       },
       {.arg_names = {"q", "k", "v", "mask"}});
   Tensor q = reshape(constant(ramp(24, 0.3f, -0.5f)), {1, 2, 4, 3});

@@ -11,6 +11,7 @@
 #include "core/ops.h"
 #include "core/tensor.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vec.h"
 
 namespace ember::cpu {
 
@@ -23,12 +24,17 @@ const C* widened(const Tensor& t, Tensor& keep) {
   return keep.data<const C>();
 }
 
-/// Writes C values into `out` (of dtype T), rounding 16-bit floats once.
+/// Writes C values into `out` (of dtype T), rounding 16-bit floats once
+/// (from float32, eight lanes at a time: vec::store_float's rounding is the
+/// scalar conversion's).
 template <typename T, typename C>
 void narrow_into(const C* src, Tensor& out) {
   T* dst = out.data<T>();
   parallel_for(out.num_elements(), kParallelGrain, [&](int64_t lo, int64_t hi) {
-    for (int64_t i = lo; i < hi; ++i) dst[i] = T(src[i]);
+    int64_t i = lo;
+    if constexpr (std::is_same_v<C, float> && !std::is_same_v<T, float>)
+      for (; i + 8 <= hi; i += 8) vec::store_float(dst + i, vec::load(src + i));
+    for (; i < hi; ++i) dst[i] = T(src[i]);
   });
 }
 
