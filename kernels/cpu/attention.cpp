@@ -10,9 +10,11 @@
 // saved logsumexp and accumulates dv, dq and dk with four GEMMs. Dropout
 // multiplies each block's probabilities by multipliers drawn per element
 // from the seed's stream (kernels/attention.h), forward and backward alike.
-// 16-bit inputs are widened to float32 once, float32 accumulates, float64
-// runs in float64; oneDNN's sgemm and OpenBLAS's dgemm run on the calling
-// thread inside the tasks' parallel region.
+// 16-bit inputs are widened to float32 a (batch, head) slice at a time into
+// the task's scratch (in cache, never a whole float32 copy), float32
+// accumulates, each 16-bit output is rounded once from it; float64 runs in
+// float64; oneDNN's sgemm and OpenBLAS's dgemm run on the calling thread
+// inside the tasks' parallel region.
 #include "kernels/attention.h"
 
 #include <omp.h>
@@ -29,7 +31,6 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
-#include "kernels/cpu/widen.h"
 
 namespace ember::cpu {
 namespace {
@@ -89,6 +90,42 @@ int64_t key_end(const Dims& d, bool causal, int64_t i0, int64_t rows) {
   return causal ? std::min(d.seq_k, i0 + rows) : d.seq_k;
 }
 
+// A (batch, head) slice of `n` elements of T as C: the slice itself when T
+// is C, else widened into `buf` (the task's scratch, in cache: a 16-bit
+// input is never copied whole into float32 memory).
+template <typename C, typename T>
+const C* as_accumulation(const T* p, int64_t n, std::vector<C>& buf) {
+  if constexpr (std::is_same_v<T, C>) {
+    return p;
+  } else {
+    buf.resize(static_cast<size_t>(n));
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) vec::store(buf.data() + i, vec::load_float(p + i));
+    for (; i < n; ++i) buf[static_cast<size_t>(i)] = static_cast<C>(p[i]);
+    return buf.data();
+  }
+}
+
+// Where a slice of `n` outputs of T accumulates: the output itself, or
+// `buf`, which `round_into` then writes out (each element rounded once).
+template <typename C, typename T>
+C* accumulator(T* p, int64_t n, std::vector<C>& buf) {
+  if constexpr (std::is_same_v<T, C>) {
+    return p;
+  } else {
+    buf.resize(static_cast<size_t>(n));
+    return buf.data();
+  }
+}
+template <typename C, typename T>
+void round_into(const C* acc, T* p, int64_t n) {
+  if constexpr (!std::is_same_v<T, C>) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) vec::store_float(p + i, vec::load(acc + i));
+    for (; i < n; ++i) p[i] = T(acc[i]);
+  }
+}
+
 // Multiplies the probabilities of query i against keys [j0, j0 + cols) by
 // their dropout multipliers.
 template <typename C>
@@ -98,24 +135,26 @@ void drop_row(C* p, int64_t cols, int64_t bh, int64_t i, int64_t j0, const Dims&
   for (int64_t c = 0; c < cols; ++c) p[c] *= drop.scale_at<C>(flat + c);
 }
 
-template <typename C>
-void attention_forward(const Dims& d, const C* q, const C* k, const C* v, const MaskView& mask,
-                       const DropoutView& drop, bool causal, C scale, C* out, C* lse) {
+template <typename T, typename C>
+void attention_forward(const Dims& d, const T* q, const T* k, const T* v, const MaskView& mask,
+                       const DropoutView& drop, bool causal, C scale, T* out, C* lse) {
   const int64_t query_blocks = (d.seq_q + kQueryBlock - 1) / kQueryBlock;
   parallel_for(d.batch * d.heads * query_blocks, 1, [&](int64_t lo, int64_t hi) {
     std::vector<C> s(static_cast<size_t>(kQueryBlock * kKeyBlock)), m(kQueryBlock), l(kQueryBlock);
+    std::vector<C> wq, wk, wv, wo;  // 16-bit T: the task's slices in C
     for (int64_t task = lo; task < hi; ++task) {
       const int64_t bh = task / query_blocks, b = bh / d.heads, h = bh % d.heads;
       const int64_t i0 = (task % query_blocks) * kQueryBlock,
                     rows = std::min(kQueryBlock, d.seq_q - i0);
-      const C* Q = q + (bh * d.seq_q + i0) * d.head_dim;
-      const C* K = k + bh * d.seq_k * d.head_dim;
-      const C* V = v + bh * d.seq_k * d.value_dim;
-      C* O = out + (bh * d.seq_q + i0) * d.value_dim;
+      const int64_t kend = key_end(d, causal, i0, rows);
+      const C* Q = as_accumulation(q + (bh * d.seq_q + i0) * d.head_dim, rows * d.head_dim, wq);
+      const C* K = as_accumulation(k + bh * d.seq_k * d.head_dim, kend * d.head_dim, wk);
+      const C* V = as_accumulation(v + bh * d.seq_k * d.value_dim, kend * d.value_dim, wv);
+      T* out_rows = out + (bh * d.seq_q + i0) * d.value_dim;
+      C* O = accumulator(out_rows, rows * d.value_dim, wo);
       std::fill(O, O + rows * d.value_dim, C(0));
       std::fill(m.begin(), m.end(), kNegInf<C>);
       std::fill(l.begin(), l.end(), C(0));
-      const int64_t kend = key_end(d, causal, i0, rows);
       for (int64_t j0 = 0; j0 < kend; j0 += kKeyBlock) {
         const int64_t cols = std::min(kKeyBlock, kend - j0);
         gemm<C>(false, true, rows, cols, d.head_dim, scale, Q, d.head_dim, K + j0 * d.head_dim,
@@ -150,34 +189,39 @@ void attention_forward(const Dims& d, const C* q, const C* k, const C* v, const 
         for (int64_t e = 0; e < d.value_dim; ++e) Or[e] *= inv;
         lse[bh * d.seq_q + i0 + r] = l[r] > C(0) ? m[r] + std::log(l[r]) : kNegInf<C>;
       }
+      round_into(O, out_rows, rows * d.value_dim);
     }
   });
 }
 
-template <typename C>
-void attention_backward(const Dims& d, const C* q, const C* k, const C* v, const C* out,
-                        const C* lse, const C* dout, const C* dlse, const MaskView& mask,
-                        const DropoutView& drop, bool causal, C scale, C* dq, C* dk, C* dv) {
+template <typename T, typename C>
+void attention_backward(const Dims& d, const T* q, const T* k, const T* v, const T* out,
+                        const C* lse, const T* dout, const C* dlse, const MaskView& mask,
+                        const DropoutView& drop, bool causal, C scale, T* dq, T* dk, T* dv) {
   parallel_for(d.batch * d.heads, 1, [&](int64_t lo, int64_t hi) {
     // p: the probabilities P; kept: D∘P, with D the dropout multipliers (with dropout).
     std::vector<C> p(static_cast<size_t>(kQueryBlock * kKeyBlock)), ds(p.size()),
         kept(drop.on() ? p.size() : 0), delta(static_cast<size_t>(d.seq_q));
+    std::vector<C> wq, wk, wv, wo, wdo, wdq, wdk, wdv;  // 16-bit T: the (batch, head) slices in C
     for (int64_t bh = lo; bh < hi; ++bh) {
       const int64_t b = bh / d.heads, h = bh % d.heads;
-      const C* Q = q + bh * d.seq_q * d.head_dim;
-      const C* K = k + bh * d.seq_k * d.head_dim;
-      const C* V = v + bh * d.seq_k * d.value_dim;
-      const C* dO = dout + bh * d.seq_q * d.value_dim;
+      const int64_t nq = d.seq_q * d.head_dim, nk = d.seq_k * d.head_dim, nv = d.seq_k * d.value_dim,
+                    no = d.seq_q * d.value_dim;
+      const C* Q = as_accumulation(q + bh * nq, nq, wq);
+      const C* K = as_accumulation(k + bh * nk, nk, wk);
+      const C* V = as_accumulation(v + bh * nv, nv, wv);
+      const C* O = as_accumulation(out + bh * no, no, wo);
+      const C* dO = as_accumulation(dout + bh * no, no, wdo);
       const C* L = lse + bh * d.seq_q;
-      C* dQ = dq + bh * d.seq_q * d.head_dim;
-      C* dK = dk + bh * d.seq_k * d.head_dim;
-      C* dV = dv + bh * d.seq_k * d.value_dim;
-      std::fill(dQ, dQ + d.seq_q * d.head_dim, C(0));
-      std::fill(dK, dK + d.seq_k * d.head_dim, C(0));
-      std::fill(dV, dV + d.seq_k * d.value_dim, C(0));
+      C* dQ = accumulator(dq + bh * nq, nq, wdq);
+      C* dK = accumulator(dk + bh * nk, nk, wdk);
+      C* dV = accumulator(dv + bh * nv, nv, wdv);
+      std::fill(dQ, dQ + nq, C(0));
+      std::fill(dK, dK + nk, C(0));
+      std::fill(dV, dV + nv, C(0));
       // δ_i = dO_i·O_i - d_logsumexp_i.
       for (int64_t i = 0; i < d.seq_q; ++i) {
-        const C* o = out + (bh * d.seq_q + i) * d.value_dim;
+        const C* o = O + i * d.value_dim;
         const C* g = dO + i * d.value_dim;
         C sum = 0;
         for (int64_t e = 0; e < d.value_dim; ++e) sum += g[e] * o[e];
@@ -229,6 +273,9 @@ void attention_backward(const Dims& d, const C* q, const C* k, const C* v, const
                   d.head_dim, C(1), dK + j0 * d.head_dim, d.head_dim);
         }
       }
+      round_into(dQ, dq + bh * nq, nq);
+      round_into(dK, dk + bh * nk, nk);
+      round_into(dV, dv + bh * nv, nv);
     }
   });
 }
@@ -236,36 +283,21 @@ void attention_backward(const Dims& d, const C* q, const C* k, const C* v, const
 template <typename T>
 void attention_typed(KernelContext& c) {
   using C = Accumulation<T>;
-  const Dims d = dims_of(c);
-  Tensor kq, kk, kv;
-  const C* q = widened<C>(c.inputs[0], kq);
-  const C* k = widened<C>(c.inputs[1], kk);
-  const C* v = widened<C>(c.inputs[2], kv);
-  Staged<T, C> out(c.outputs[0]);
-  attention_forward<C>(d, q, k, v, mask_view(c, 3), dropout_view(c, 3), c.attrs.get<bool>("causal"),
-                       static_cast<C>(c.attrs.get<double>("scale")), out.data(),
-                       c.outputs[1].data<C>());
-  out.finish();
+  attention_forward<T, C>(dims_of(c), c.inputs[0].data<const T>(), c.inputs[1].data<const T>(),
+                          c.inputs[2].data<const T>(), mask_view(c, 3), dropout_view(c, 3),
+                          c.attrs.get<bool>("causal"), static_cast<C>(c.attrs.get<double>("scale")),
+                          c.outputs[0].data<T>(), c.outputs[1].data<C>());
 }
 
 template <typename T>
 void attention_grad_typed(KernelContext& c) {
   using C = Accumulation<T>;
-  const Dims d = dims_of(c);
-  Tensor kq, kk, kv, ko, kdo;
-  const C* q = widened<C>(c.inputs[0], kq);
-  const C* k = widened<C>(c.inputs[1], kk);
-  const C* v = widened<C>(c.inputs[2], kv);
-  const C* out = widened<C>(c.inputs[3], ko);
-  const C* dout = widened<C>(c.inputs[5], kdo);
-  Staged<T, C> dq(c.outputs[0]), dk(c.outputs[1]), dv(c.outputs[2]);
-  attention_backward<C>(d, q, k, v, out, c.inputs[4].data<const C>(), dout,
-                        c.inputs[6].data<const C>(), mask_view(c, 7), dropout_view(c, 7),
-                        c.attrs.get<bool>("causal"), static_cast<C>(c.attrs.get<double>("scale")),
-                        dq.data(), dk.data(), dv.data());
-  dq.finish();
-  dk.finish();
-  dv.finish();
+  attention_backward<T, C>(dims_of(c), c.inputs[0].data<const T>(), c.inputs[1].data<const T>(),
+                           c.inputs[2].data<const T>(), c.inputs[3].data<const T>(), c.inputs[4].data<const C>(),
+                           c.inputs[5].data<const T>(), c.inputs[6].data<const C>(), mask_view(c, 7),
+                           dropout_view(c, 7), c.attrs.get<bool>("causal"),
+                           static_cast<C>(c.attrs.get<double>("scale")), c.outputs[0].data<T>(),
+                           c.outputs[1].data<T>(), c.outputs[2].data<T>());
 }
 
 void attention_kernel(KernelContext& c) {
