@@ -627,6 +627,20 @@ TEST(Vectorised16Bit, BFloat16LanesConvertAsTheScalarConversions) {
       ASSERT_EQ(h[l].bits, half_detail::float_to_bfloat16(half_detail::float_of(patterns[i + l])))
           << std::hex << "float bits 0x" << patterns[i + l];
   }
+  // The 16-lane forms (the exp-based loops' on AVX-512) likewise.
+  while (patterns.size() % 16) patterns.push_back(0x3f800000u);
+  for (size_t i = 0; i < patterns.size(); i += 16) {
+    cpu::vec::Lanes<16>::F v;
+    for (int l = 0; l < 16; ++l) v[l] = half_detail::float_of(patterns[i + static_cast<size_t>(l)]);
+    bfloat16_t h[16];
+    cpu::vec::store_lanes<16>(h, v);
+    const cpu::vec::Lanes<16>::F back = cpu::vec::load_lanes<16>(h);
+    for (size_t l = 0; l < 16; ++l) {
+      ASSERT_EQ(h[l].bits, half_detail::float_to_bfloat16(half_detail::float_of(patterns[i + l])))
+          << std::hex << "float bits 0x" << patterns[i + l];
+      ASSERT_EQ(half_detail::bits_of(back[static_cast<int>(l)]), half_detail::bits_of(static_cast<float>(h[l])));
+    }
+  }
 }
 
 // Cast between float32 and bfloat16 runs those lanes: bit for bit the

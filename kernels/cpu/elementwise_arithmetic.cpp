@@ -27,8 +27,8 @@ void binary_float(KernelContext& c) {
                                                        fn::computed_as<scalar_t>(F{})));
 }
 
-// GeluGrad: the tanh form on float32 and the 16-bit floats 8 lanes at a time
-// in float32 (fn::gelu_logistic over vec::exp8, as the forward pass), the
+// GeluGrad: the tanh form on float32 and the 16-bit floats 8 or (AVX-512)
+// 16 lanes at a time in float32 (fn::gelu_logistic over vec::exp8, as the forward pass), the
 // functor's arithmetic in its order; else the functor.
 template <typename E>
 void gelu_grad_tanh_vectorised(const fn::GeluGrad& f, const Tensor& dy, const Tensor& x, Tensor& y) {
@@ -36,12 +36,14 @@ void gelu_grad_tanh_vectorised(const fn::GeluGrad& f, const Tensor& dy, const Te
   const E* px = static_cast<const E*>(x.raw_data());
   E* py = static_cast<E*>(y.raw_data());
   const auto scalar = fn::computed_as<E>(f);
+  constexpr int W = vec::kWidest;
+  using V = typename vec::Lanes<W>::F;
   parallel_for(x.num_elements(), kParallelGrain, [&](int64_t b, int64_t e) {
     int64_t i = b;
-    for (; i + 8 <= e; i += 8) {
-      const vec::f8 v = vec::load_float(px + i), d = vec::load_float(pd + i);
-      const vec::f8 s = fn::gelu_logistic(v, [](vec::f8 w) { return vec::exp8(w); });
-      vec::store_float(py + i, d * fn::gelu_tanh_derivative(v, s));
+    for (; i + W <= e; i += W) {
+      const V v = vec::load_lanes<W>(px + i), d = vec::load_lanes<W>(pd + i);
+      const V s = fn::gelu_logistic(v, [](V w) { return vec::exp_lanes<vec::kWidest>(w); });
+      vec::store_lanes<W>(py + i, d * fn::gelu_tanh_derivative(v, s));
     }
     for (; i < e; ++i) py[i] = scalar(pd[i], px[i]);
   });

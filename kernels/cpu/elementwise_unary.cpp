@@ -14,7 +14,7 @@ namespace {
 using namespace elementwise;  // NOLINT: this file's vocabulary
 
 // exp, sigmoid, tanh and tanh-form gelu on float32 and the 16-bit floats, 8
-// lanes at a time in float32 (kernels/cpu/vec.h; GCC does not vectorise
+// or (AVX-512) 16 lanes at a time in float32 (kernels/cpu/vec.h; GCC does not vectorise
 // loops over fast_exp or libm's tanhf, nor the functor's exp inside gelu:
 // that loop was a tenth of a gpt_char step, and the bfloat16 one a fifth of
 // a mixed_bfloat16 step); the tail uses the scalar functor, whose arithmetic
@@ -25,20 +25,22 @@ void unary_vectorised(const F& f, const Tensor& x, Tensor& y) {
   const E* px = static_cast<const E*>(x.raw_data());
   E* py = static_cast<E*>(y.raw_data());
   const auto scalar = fn::computed_as<E>(f);
+  constexpr int W = vec::kWidest;
+  using V = typename vec::Lanes<W>::F;
   parallel_for(x.num_elements(), kParallelGrain, [&](int64_t b, int64_t e) {
     int64_t i = b;
-    for (; i + 8 <= e; i += 8) {
-      vec::f8 v = vec::load_float(px + i);
+    for (; i + W <= e; i += W) {
+      const V v = vec::load_lanes<W>(px + i);
       if constexpr (std::is_same_v<F, fn::Exp>) {
-        vec::store_float(py + i, vec::exp8(v));
+        vec::store_lanes<W>(py + i, vec::exp_lanes<W>(v));
       } else if constexpr (std::is_same_v<F, fn::Tanh>) {
-        vec::store_float(py + i, vec::tanh8(v));
+        vec::store_lanes<W>(py + i, vec::tanh_lanes<W>(v));
       } else if constexpr (std::is_same_v<F, fn::Gelu>) {
-        vec::store_float(py + i, v * fn::gelu_logistic(v, [](vec::f8 w) { return vec::exp8(w); }));
+        vec::store_lanes<W>(py + i, v * fn::gelu_logistic(v, [](V w) { return vec::exp_lanes<vec::kWidest>(w); }));
       } else {
-        vec::f8 en = vec::exp8(v < 0 ? v : -v);  // exp(-|x|): never overflows
-        vec::f8 one = vec::splat(1.0f);
-        vec::store_float(py + i, v >= 0 ? one / (one + en) : en / (one + en));
+        const V en = vec::exp_lanes<W>(v < 0 ? v : -v);  // exp(-|x|): never overflows
+        const V one = V{} + 1.0f;
+        vec::store_lanes<W>(py + i, v >= 0 ? one / (one + en) : en / (one + en));
       }
     }
     for (; i < e; ++i) py[i] = scalar(px[i]);

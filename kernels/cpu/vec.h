@@ -1,9 +1,10 @@
-// Explicit 8-wide float vectors (GCC/Clang vector extensions) for the CPU
-// kernels whose loops the compiler will not vectorise on its own: float sums
-// (it may not reassociate them) and exp (its clamps and bit tricks defeat
-// if-conversion), and Philox (eight counters' rounds at once, philox8). exp8
-// is fn::fast_exp (kernels/functors.h) lane by lane: it calls the same
-// fn::exp_reduced and uses the same constants.
+// Explicit float vectors of 8 lanes, and 16 where the processor has
+// AVX-512 (GCC/Clang vector extensions), for the CPU kernels whose loops
+// the compiler will not vectorise on its own: float sums (it may not
+// reassociate them) and exp (its clamps and bit tricks defeat
+// if-conversion), and Philox (eight counters' rounds at once, philox8).
+// exp_lanes is fn::fast_exp (kernels/functors.h) lane by lane: it calls the
+// same fn::exp_reduced and uses the same constants.
 #pragma once
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -20,8 +21,36 @@
 
 namespace ember::cpu::vec {
 
-using f8 = float __attribute__((vector_size(32)));
-using i8 = int32_t __attribute__((vector_size(32)));
+/// N float32 lanes, and int32, uint32 and uint16 lanes as many (N = 8 or
+/// 16; GCC keeps a vector_size only on a plain typedef, not on an alias
+/// template, so a trait holds them).
+template <int N>
+struct Lanes;
+template <>
+struct Lanes<8> {
+  typedef float F __attribute__((vector_size(32)));
+  typedef int32_t I __attribute__((vector_size(32)));
+  typedef uint32_t U __attribute__((vector_size(32)));
+  typedef uint16_t H __attribute__((vector_size(16)));
+};
+template <>
+struct Lanes<16> {
+  typedef float F __attribute__((vector_size(64)));
+  typedef int32_t I __attribute__((vector_size(64)));
+  typedef uint32_t U __attribute__((vector_size(64)));
+  typedef uint16_t H __attribute__((vector_size(32)));
+};
+/// The most lanes one instruction computes: 16 with AVX-512, else 8. The
+/// exp-based loops (exp, sigmoid, tanh, gelu and its gradient) run this
+/// wide; the rest of ember's lanes are 8.
+#if defined(__AVX512F__)
+inline constexpr int kWidest = 16;
+#else
+inline constexpr int kWidest = 8;
+#endif
+
+using f8 = Lanes<8>::F;
+using i8 = Lanes<8>::I;
 
 inline f8 load(const float* p) {
   f8 v;
@@ -31,39 +60,47 @@ inline f8 load(const float* p) {
 inline void store(float* p, f8 v) { std::memcpy(p, &v, sizeof v); }
 inline f8 splat(float x) { return f8{} + x; }
 
-/// Eight elements of E (float, or a 16-bit float) as float32 lanes, and
-/// back, rounded once (core/half.h's branch-free conversions, lane by lane:
-/// what fn::InFloat does for one element).
-using u16x8 = uint16_t __attribute__((vector_size(16)));
-using u32x8 = uint32_t __attribute__((vector_size(32)));
-
-template <typename E>
-inline f8 load_float(const E* p) {
+/// N elements of E (float, or a 16-bit float) as float32 lanes, and back,
+/// rounded once (core/half.h's branch-free conversions, lane by lane: what
+/// fn::InFloat does for one element).
+template <int N, typename E>
+inline typename Lanes<N>::F load_lanes(const E* p) {
+  using L = Lanes<N>;
+  typename L::F v;
   if constexpr (std::is_same_v<E, float>) {
-    return load(p);
+    std::memcpy(&v, p, sizeof v);
   } else if constexpr (std::is_same_v<E, bfloat16_t>) {  // the upper halves of floats
-    u16x8 h;
+    typename L::H h;
     std::memcpy(&h, p, sizeof h);
-    return (f8)(__builtin_convertvector(h, u32x8) << 16);
+    v = (typename L::F)(__builtin_convertvector(h, typename L::U) << 16);
   } else {
-    f8 v;
-    for (int l = 0; l < 8; ++l) v[l] = static_cast<float>(p[l]);
-    return v;
+    for (int l = 0; l < N; ++l) v[l] = static_cast<float>(p[l]);
+  }
+  return v;
+}
+template <int N, typename E>
+inline void store_lanes(E* p, typename Lanes<N>::F v) {
+  using L = Lanes<N>;
+  if constexpr (std::is_same_v<E, float>) {
+    std::memcpy(p, &v, sizeof v);
+  } else if constexpr (std::is_same_v<E, bfloat16_t>) {  // half_detail::float_to_bfloat16, lane by lane
+    const typename L::U u = (typename L::U)v;
+    const typename L::U rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    const typename L::U nan = (u >> 16) | 0x0040u;
+    const typename L::H h =
+        __builtin_convertvector((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded, typename L::H);
+    std::memcpy(static_cast<void*>(p), &h, sizeof h);  // (bfloat16_t is its 16 bits)
+  } else {
+    for (int l = 0; l < N; ++l) p[l] = E(v[l]);
   }
 }
 template <typename E>
+inline f8 load_float(const E* p) {
+  return load_lanes<8>(p);
+}
+template <typename E>
 inline void store_float(E* p, f8 v) {
-  if constexpr (std::is_same_v<E, float>) {
-    store(p, v);
-  } else if constexpr (std::is_same_v<E, bfloat16_t>) {  // half_detail::float_to_bfloat16, 8 lanes
-    const u32x8 u = (u32x8)v;
-    const u32x8 rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-    const u32x8 nan = (u >> 16) | 0x0040u;
-    const u16x8 h = __builtin_convertvector((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded, u16x8);
-    std::memcpy(static_cast<void*>(p), &h, sizeof h);  // (bfloat16_t is its 16 bits)
-  } else {
-    for (int l = 0; l < 8; ++l) p[l] = E(v[l]);
-  }
+  store_lanes<8>(p, v);
 }
 inline f8 max(f8 a, f8 b) { return a > b ? a : b; }
 inline float hmax(f8 v) {
@@ -77,19 +114,24 @@ inline float hsum(f8 v) {
   return s;
 }
 
-inline f8 exp8(f8 x) {
-  f8 xc = x > fn::kExpHi ? splat(fn::kExpHi) : x;
-  xc = xc < fn::kExpLo ? splat(fn::kExpLo) : xc;
-  f8 t = xc * fn::kLog2e + 0.5f;
-  f8 tt = __builtin_convertvector(__builtin_convertvector(t, i8), f8);  // truncate
-  f8 n = tt > t ? tt - 1.0f : tt;                                       // floor
-  f8 p = fn::exp_reduced(xc, n);
-  i8 e = (__builtin_convertvector(n, i8) + 127) << 23;
-  f8 y = p * (f8)e;  // reinterprets the bits (same-size vector cast)
-  y = x > fn::kExpHi ? splat(std::numeric_limits<float>::infinity()) : y;
-  y = x < fn::kExpLo ? splat(0.0f) : y;
+/// fn::fast_exp lane by lane, N lanes at a time.
+template <int N>
+inline typename Lanes<N>::F exp_lanes(typename Lanes<N>::F x) {
+  using F = typename Lanes<N>::F;
+  using I = typename Lanes<N>::I;
+  F xc = x > fn::kExpHi ? F{} + fn::kExpHi : x;
+  xc = xc < fn::kExpLo ? F{} + fn::kExpLo : xc;
+  F t = xc * fn::kLog2e + 0.5f;
+  F tt = __builtin_convertvector(__builtin_convertvector(t, I), F);  // truncate
+  F n = tt > t ? tt - 1.0f : tt;                                     // floor
+  F p = fn::exp_reduced(xc, n);
+  I e = (__builtin_convertvector(n, I) + 127) << 23;
+  F y = p * (F)e;  // reinterprets the bits (same-size vector cast)
+  y = x > fn::kExpHi ? F{} + std::numeric_limits<float>::infinity() : y;
+  y = x < fn::kExpLo ? F{} : y;
   return x != x ? x : y;
 }
+inline f8 exp8(f8 x) { return exp_lanes<8>(x); }
 
 /// exp for arguments that are <= 0 or NaN (x - max in a softmax row, the
 /// max finite), for float vectors F of any width with int32 vectors I of the
@@ -108,10 +150,12 @@ inline F exp_nonpositive(F x) {
 }
 inline f8 exp8_nonpositive(f8 x) { return exp_nonpositive<f8, i8>(x); }
 
-/// fn::tanh_cephes, 8 lanes at a time: the same bits as the scalar functor.
-inline f8 tanh8(f8 x) {
-  return fn::tanh_cephes(x, [](f8 v) { return exp8(v); });
+/// fn::tanh_cephes, N lanes at a time: the same bits as the scalar functor.
+template <int N>
+inline typename Lanes<N>::F tanh_lanes(typename Lanes<N>::F x) {
+  return fn::tanh_cephes(x, [](typename Lanes<N>::F v) { return exp_lanes<N>(v); });
 }
+inline f8 tanh8(f8 x) { return tanh_lanes<8>(x); }
 
 // ---- Philox, eight blocks at a time --------------------------------------------------------
 
