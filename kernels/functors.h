@@ -303,7 +303,7 @@ struct GeluForm {
 /// u = k (x + a x³). One exp and a division (tanh's polynomial, second exp
 /// path and selects gone: the CPU lanes were a seventh of a bfloat16 GPT
 /// step), and no cancellation where tanh(u) nears -1. F is a float type or
-/// a float vector; Exp its exp (the CPU lanes pass vec::exp8).
+/// a float vector; Exp its exp (the CPU lanes pass vec::exp_lanes).
 inline constexpr double kGeluK = 0.7978845608028654, kGeluA = 0.044715;  // √(2/π), and x³'s factor
 template <typename F, typename Exp>
 EMBER_HOST_DEVICE inline F gelu_logistic(F x, Exp exp) {

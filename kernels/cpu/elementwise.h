@@ -104,32 +104,32 @@ void unary_loop(const T* x, R* y, int64_t n, F f) {
 // (vec::load_float, the operation, vec::store_float): InFloat's bits, one
 // rounding per element, without its element-by-element conversions.
 template <typename F>
-struct Lanes : std::false_type {};
+struct LaneOp : std::false_type {};
 template <>
-struct Lanes<fn::InFloat<fn::Add>> : std::true_type {
+struct LaneOp<fn::InFloat<fn::Add>> : std::true_type {
   static vec::f8 apply(vec::f8 a, vec::f8 b) { return a + b; }
 };
 template <>
-struct Lanes<fn::InFloat<fn::Sub>> : std::true_type {
+struct LaneOp<fn::InFloat<fn::Sub>> : std::true_type {
   static vec::f8 apply(vec::f8 a, vec::f8 b) { return a - b; }
 };
 template <>
-struct Lanes<fn::InFloat<fn::Mul>> : std::true_type {
+struct LaneOp<fn::InFloat<fn::Mul>> : std::true_type {
   static vec::f8 apply(vec::f8 a, vec::f8 b) { return a * b; }
 };
 template <>
-struct Lanes<fn::InFloat<fn::Div>> : std::true_type {
+struct LaneOp<fn::InFloat<fn::Div>> : std::true_type {
   static vec::f8 apply(vec::f8 a, vec::f8 b) { return a / b; }
 };
 
 // One run of `len` outputs from a and b at element strides sa and sb (0: the
 // element repeats): each stride pattern its own plain loop, which the
-// compiler vectorises for the 32- and 64-bit types; Lanes for the 16-bit.
+// compiler vectorises for the 32- and 64-bit types; LaneOp for the 16-bit.
 template <typename T, typename R, typename F>
 void binary_row(const T* a, int64_t sa, const T* b, int64_t sb, R* o, int64_t len, const F& f) {
   int64_t i = 0;
-  if constexpr (Lanes<F>::value && std::is_same_v<T, R>) {
-    using L = Lanes<F>;
+  if constexpr (LaneOp<F>::value && std::is_same_v<T, R>) {
+    using L = LaneOp<F>;
     if (sa == 1 && sb == 1)
       for (; i + 8 <= len; i += 8) vec::store_float(o + i, L::apply(vec::load_float(a + i), vec::load_float(b + i)));
     else if (sa == 0 && sb == 1)
