@@ -15,8 +15,8 @@
 #include <future>
 #include <limits>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
