@@ -20,6 +20,16 @@ namespace ember::kernels::attention {
 template <typename T>
 using Accumulation = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
+/// Calls run.template operator()<U>() with U the C++ type of layer norm's
+/// gamma and beta (dtype `u`): T, or float for a 16-bit T (the op's T and U).
+template <typename T, typename Run>
+void with_parameter_type(DType u, Run&& run) {
+  if constexpr (!std::is_same_v<T, Accumulation<T>>) {
+    if (u == DType::Float32) return run.template operator()<float>();
+  }
+  run.template operator()<T>();
+}
+
 /// q [batch, heads, seq_q, head_dim], k [.., seq_k, head_dim], v [.., seq_k, value_dim].
 struct Dims {
   int64_t batch, heads, seq_q, seq_k, head_dim, value_dim;

@@ -37,6 +37,7 @@ using kernels::attention::DropoutView;
 using kernels::attention::mask_view;
 using kernels::attention::MaskView;
 using kernels::attention::rows_of;
+using kernels::attention::with_parameter_type;
 
 constexpr int kWarps = 4;
 constexpr int kRowsPerWarp = 4;  // queries per warp (forward), keys per warp (backward)
@@ -527,24 +528,19 @@ void attention_grad_kernel(KernelContext& c) {
   EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), attention_grad_typed<scalar_t>(c));
 }
 
-// x's dtype T picks the kernel; gamma's U is T, or float32 for a 16-bit T.
-template <typename T>
-void layer_norm_for(KernelContext& c, bool grad) {
-  const DType u = c.inputs[grad ? 2 : 1].dtype();
-  if constexpr (!std::is_same_v<T, Accumulation<T>>) {
-    if (u == float32) return grad ? layer_norm_grad_typed<T, float>(c) : layer_norm_typed<T, float>(c);
-  }
-  grad ? layer_norm_grad_typed<T, T>(c) : layer_norm_typed<T, T>(c);
-}
-
+// x's dtype T and gamma's U (T, or float32 for a 16-bit T) pick the kernel.
 void layer_norm_kernel(KernelContext& c) {
   const DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_for<scalar_t>(c, false));
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), with_parameter_type<scalar_t>(c.inputs[1].dtype(), [&]<typename U>() {
+                          (layer_norm_typed<scalar_t, U>)(c);
+                        }));
 }
 
 void layer_norm_grad_kernel(KernelContext& c) {
   const DType t = c.inputs[1].dtype();
-  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), layer_norm_for<scalar_t>(c, true));
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), with_parameter_type<scalar_t>(c.inputs[2].dtype(), [&]<typename U>() {
+                          (layer_norm_grad_typed<scalar_t, U>)(c);
+                        }));
 }
 
 EMBER_REGISTER_KERNEL(op_name::ScaledDotProductAttention, CUDA, attention_kernel);
