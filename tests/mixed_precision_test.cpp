@@ -257,6 +257,39 @@ TEST(MixedPrecision, Float32LayersNormalisationAndLosses) {
   EXPECT_GE(exact, static_cast<int>(got_c.size()) - 2);
 }
 
+// LayerNormalization under mixed_bfloat16 hands the bfloat16 input to the
+// LayerNorm op with its float32 gamma and beta: a traced call and its
+// gradient hold no Cast at all (the layer used to cast x up and y down, and
+// the gradients back), and give the bits of x widened, normalised in
+// float32 and rounded once; gamma's gradient stays float32.
+TEST(MixedPrecision, LayerNormalizationTakesSixteenBitsWithoutCasts) {
+  DeviceScope cpu(Device::cpu());
+  PolicyScope scope("mixed_bfloat16");
+  auto norm = std::make_shared<layers::LayerNormalization>();
+  Tensor x = cast(random::stateless_uniform({4, 24}, {8, 1}, -3, 3), bfloat16);
+  Tensor w = cast(random::stateless_uniform({4, 24}, {8, 2}, 0.5, 1.5), bfloat16);
+  (*norm)(x);  // builds gamma and beta (float32)
+  norm->gamma.assign(random::stateless_uniform({24}, {8, 3}, 0.5, 2));
+  norm->beta.assign(random::stateless_uniform({24}, {8, 4}, -1, 1));
+  auto step = function([&](Tensor in) {
+    GradientTape tape;
+    tape.watch(in);
+    Tensor y = (*norm)(in);
+    std::vector<Tensor> g = tape.gradient(reduce_sum(y * w), {Source(in), Source(norm->gamma)});
+    return std::make_tuple(y, g[0], g[1]);
+  });
+  auto [y, dx, dgamma] = step(x);
+  int casts = 0;
+  for (const Node& n : step.list_concrete_functions()[0].graph().nodes)
+    casts += n.kind == Node::Kind::Op && n.op->name == op_name::Cast;
+  EXPECT_EQ(casts, 0) << step.list_concrete_functions()[0].graph().to_string();
+  EXPECT_EQ(y.dtype(), bfloat16);
+  EXPECT_EQ(dx.dtype(), bfloat16);
+  EXPECT_EQ(dgamma.dtype(), float32);
+  Tensor want = cast(layer_norm(cast(x, float32), norm->gamma.read_value(), norm->beta.read_value(), 1e-3), bfloat16);
+  EXPECT_EQ(values(y), values(want));
+}
+
 struct ScaleStep {
   double scale;
   int64_t counter, iterations;
