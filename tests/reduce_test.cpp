@@ -260,6 +260,33 @@ TEST(ReduceAccuracy, LongFloat32SumsAreCascaded) {
 }
 
 // The axis argument takes what TensorFlow's does: an axis, a list, nothing.
+// Column sums and means of 16-bit floats (a bias gradient's reduction):
+// each column accumulated in double in row order and rounded once, bit for
+// bit, over lanes of eight columns and a tail, with an outer axis and without.
+TEST(ReduceAccuracy, SixteenBitColumnSumsAreDoubleSumsRoundedOnce) {
+  DeviceScope cpu(Device::cpu());
+  uint32_t seed = 70;
+  for (DType dt : {bfloat16, float16})
+    for (TensorShape shape : {TensorShape{37, 21}, TensorShape{3, 37, 21}}) {
+      SCOPED_TRACE(detail::str_cat(dtype_name(dt), " ", shape.to_debug_string()));
+      std::vector<double> v;
+      Tensor x = random_tensor(shape, dt, -4, 4, seed++, &v);
+      const int64_t outer = shape.rank() == 3 ? 3 : 1, rows = 37, cols = 21;
+      const int64_t axis = shape.rank() - 2;
+      std::vector<double> sums = values(reduce_sum(x, std::vector<int64_t>{axis}));
+      std::vector<double> means = values(reduce_mean(x, std::vector<int64_t>{axis}));
+      ASSERT_EQ(static_cast<int64_t>(sums.size()), outer * cols);
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t k = 0; k < cols; ++k) {
+          double total = 0;
+          for (int64_t r = 0; r < rows; ++r) total += v[static_cast<size_t>((o * rows + r) * cols + k)];
+          const size_t at = static_cast<size_t>(o * cols + k);
+          EXPECT_EQ(sums[at], round_to(total, dt)) << "column " << k;
+          EXPECT_EQ(means[at], round_to(total / rows, dt)) << "column " << k;
+        }
+    }
+}
+
 TEST(ReduceAxes, AnAxisOrAListOfAxes) {
   DeviceScope cpu(Device::cpu());
   Tensor x = constant({{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}});
