@@ -22,23 +22,14 @@
 namespace ember::cpu::vec {
 
 /// N float32 lanes, and int32, uint32 and uint16 lanes as many (N = 8 or
-/// 16; GCC keeps a vector_size only on a plain typedef, not on an alias
-/// template, so a trait holds them).
+/// 16; GCC drops a dependent vector_size on an alias template, so a class
+/// template's typedefs hold them).
 template <int N>
-struct Lanes;
-template <>
-struct Lanes<8> {
-  typedef float F __attribute__((vector_size(32)));
-  typedef int32_t I __attribute__((vector_size(32)));
-  typedef uint32_t U __attribute__((vector_size(32)));
-  typedef uint16_t H __attribute__((vector_size(16)));
-};
-template <>
-struct Lanes<16> {
-  typedef float F __attribute__((vector_size(64)));
-  typedef int32_t I __attribute__((vector_size(64)));
-  typedef uint32_t U __attribute__((vector_size(64)));
-  typedef uint16_t H __attribute__((vector_size(32)));
+struct Lanes {
+  typedef float F __attribute__((vector_size(4 * N)));
+  typedef int32_t I __attribute__((vector_size(4 * N)));
+  typedef uint32_t U __attribute__((vector_size(4 * N)));
+  typedef uint16_t H __attribute__((vector_size(2 * N)));
 };
 /// The most lanes one instruction computes: 16 with AVX-512, else 8. The
 /// exp-based loops (exp, sigmoid, tanh, gelu and its gradient) run this
