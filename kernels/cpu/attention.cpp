@@ -31,6 +31,7 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec.h"
+#include "kernels/cpu/widen.h"
 
 namespace ember::cpu {
 namespace {
@@ -100,9 +101,7 @@ const C* as_accumulation(const T* p, int64_t n, std::vector<C>& buf) {
     return p;
   } else {
     buf.resize(static_cast<size_t>(n));
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) vec::store(buf.data() + i, vec::load_float(p + i));
-    for (; i < n; ++i) buf[static_cast<size_t>(i)] = static_cast<C>(p[i]);
+    widen_run(p, buf.data(), n);
     return buf.data();
   }
 }
@@ -120,11 +119,7 @@ C* accumulator(T* p, int64_t n, std::vector<C>& buf) {
 }
 template <typename C, typename T>
 void round_into(const C* acc, T* p, int64_t n) {
-  if constexpr (!std::is_same_v<T, C>) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) vec::store_float(p + i, vec::load(acc + i));
-    for (; i < n; ++i) p[i] = T(acc[i]);
-  }
+  if constexpr (!std::is_same_v<T, C>) narrow_run(acc, p, n);
 }
 
 // Multiplies the probabilities of query i against keys [j0, j0 + cols) by

@@ -24,18 +24,32 @@ const C* widened(const Tensor& t, Tensor& keep) {
   return keep.data<const C>();
 }
 
-/// Writes C values into `out` (of dtype T), rounding 16-bit floats once
-/// (from float32, eight lanes at a time: vec::store_float's rounding is the
-/// scalar conversion's).
+/// n elements of T as C, into dst (a 16-bit float to float32 eight lanes
+/// at a time: vec::load_float's widening is the scalar conversion's).
+template <typename T, typename C>
+void widen_run(const T* src, C* dst, int64_t n) {
+  int64_t i = 0;
+  if constexpr (std::is_same_v<C, float> && !std::is_same_v<T, float>)
+    for (; i + 8 <= n; i += 8) vec::store(dst + i, vec::load_float(src + i));
+  for (; i < n; ++i) dst[i] = static_cast<C>(src[i]);
+}
+
+/// n C values into dst of T, rounding 16-bit floats once (from float32,
+/// eight lanes at a time: vec::store_float's rounding is the scalar one's).
+template <typename T, typename C>
+void narrow_run(const C* src, T* dst, int64_t n) {
+  int64_t i = 0;
+  if constexpr (std::is_same_v<C, float> && !std::is_same_v<T, float>)
+    for (; i + 8 <= n; i += 8) vec::store_float(dst + i, vec::load(src + i));
+  for (; i < n; ++i) dst[i] = T(src[i]);
+}
+
+/// Writes C values into `out` (of dtype T), rounding 16-bit floats once.
 template <typename T, typename C>
 void narrow_into(const C* src, Tensor& out) {
   T* dst = out.data<T>();
-  parallel_for(out.num_elements(), kParallelGrain, [&](int64_t lo, int64_t hi) {
-    int64_t i = lo;
-    if constexpr (std::is_same_v<C, float> && !std::is_same_v<T, float>)
-      for (; i + 8 <= hi; i += 8) vec::store_float(dst + i, vec::load(src + i));
-    for (; i < hi; ++i) dst[i] = T(src[i]);
-  });
+  parallel_for(out.num_elements(), kParallelGrain,
+               [&](int64_t lo, int64_t hi) { narrow_run(src + lo, dst + lo, hi - lo); });
 }
 
 /// Where a kernel writes output `o` in C: the output itself, or a scratch
