@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.h"
@@ -321,6 +322,14 @@ class MultiHeadAttention : public Layer {
   MultiHeadAttention(int64_t num_heads, int64_t key_dim, MultiHeadAttentionOptions options = {});
   /// Attention of `query` over `value` (builds on the first call).
   Tensor operator()(const Tensor& query, const Tensor& value, const AttentionCall& call = {});
+  /// The same attention and its weights, [batch, heads, T, S] (Keras's
+  /// `return_attention_scores=True`): the softmax of the scaled q·k over
+  /// the keys each query may attend to, before dropout, computed in float32
+  /// and given in the compute dtype; 0 where the mask or the causal triangle
+  /// forbids, so a query that attends to no key has a row of zeros (as its
+  /// output is zeros).
+  std::pair<Tensor, Tensor> with_attention_scores(const Tensor& query, const Tensor& value,
+                                                  const AttentionCall& call = {});
   /// Self-attention: query, key and value all `x`.
   using Layer::operator();
   /// The projections' variables (undefined until built; biases without use_bias).
@@ -331,6 +340,8 @@ class MultiHeadAttention : public Layer {
   Tensor call(const Tensor& x, bool training) override;
 
  private:
+  Tensor attend(const Tensor& query, const Tensor& value, const AttentionCall& call, Tensor* scores);
+
   int64_t num_heads_, key_dim_, value_dim_;
   MultiHeadAttentionOptions o_;
   int64_t value_in_ = -1, key_in_ = -1;  // the value's and key's last dimensions, for build

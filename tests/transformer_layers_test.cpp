@@ -4,9 +4,12 @@
 // (tests/tf/make_transformer_fixtures.py), every value consumed, and give
 // Keras's outputs; TensorFlow reads the checkpoint ember writes back into
 // Keras's layers. Errors name the layer.
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "core/random.h"
+#include "nn/mixed_precision.h"
 #include "test_util.h"
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -95,6 +98,101 @@ TEST(TransformerLayers, TensorFlowReadsEmbersCheckpointIntoKerasLayers) {
   EXPECT_EQ(rc, 0) << log;
   EXPECT_NE(log.find("OK 4"), std::string::npos) << log;
   fs::remove_all(dir);
+}
+
+// return_attention_scores: Keras's weights for the cross attention with a
+// mask and the causal self-attention, beside Keras's outputs.
+TEST(TransformerLayers, AttentionScoresAreKerasScores) {
+  Layers l;
+  l.run();
+  Checkpoint(l.roots()).read(data_dir() + "/keras_transformer/keras-ckpt").assert_consumed();
+  Tensor query = fixture("query"), value = fixture("value"), key = fixture("key");
+  auto [cross, cross_scores] =
+      l.cross->with_attention_scores(query, value, {.key = key, .attention_mask = cast(fixture("mask"), bool_)});
+  auto [causal, causal_scores] = l.causal->with_attention_scores(query, query, {.use_causal_mask = true});
+  const std::pair<Tensor, const char*> got[] = {
+      {cross, "cross"}, {cross_scores, "cross_scores"}, {causal, "causal"}, {causal_scores, "causal_scores"}};
+  for (const auto& [t, name] : got) {
+    SCOPED_TRACE(name);
+    const TfCase& want = tf_fixtures(kFile).at(name);
+    EXPECT_TRUE(all_close(t, want.values, want.shape, 2e-6, 2e-6));
+  }
+}
+
+// The weights against float64 (q and k projected, scaled, softmax over the
+// keys the mask and the causal triangle allow): a forbidden weight is
+// exactly 0, and a query with no key allowed has zero weights and a zero
+// output (no biases). Traced with unknown lengths, the same values.
+TEST(TransformerLayers, AttentionScoresMaskedCausalAndTraced) {
+  constexpr int64_t B = 2, T = 5, S = 7, H = 2, D = 4, E = 8;
+  layers::MultiHeadAttention mha(H, D, {.use_bias = false});
+  Tensor q = random_tensor({B, T, E}, float32, -1, 1, 3), v = random_tensor({B, S, E}, float32, -1, 1, 4);
+  std::vector<uint8_t> allow(B * T * S);
+  for (size_t i = 0; i < allow.size(); ++i) allow[i] = (i * 7919 % 11) < 7;
+  for (int64_t j = 0; j < S; ++j) allow[(1 * T + 3) * S + j] = 0;  // batch 1, query 3: no key
+  Tensor mask = cast(constant(allow, TensorShape{B, T, S}), bool_);
+  auto [y, w] = mha.with_attention_scores(q, v, {.attention_mask = mask, .use_causal_mask = true});
+  ASSERT_EQ(w.shape(), (TensorShape{B, H, T, S}));
+  ASSERT_EQ(w.dtype(), float32);
+  const std::vector<double> qv = values(q), vv = values(v), wq = values(mha.query_kernel.read_value()),
+                            wk = values(mha.key_kernel.read_value()), got = values(w), out = values(y);
+  auto project = [&](const std::vector<double>& x, const std::vector<double>& kernel, int64_t b, int64_t t,
+                     int64_t len, int64_t h, int64_t d) {
+    double s = 0;
+    for (int64_t e = 0; e < E; ++e) s += x[(b * len + t) * E + e] * kernel[(e * H + h) * D + d];
+    return s;
+  };
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < T; ++i) {
+        std::vector<double> logit(S, 0);
+        double top = -std::numeric_limits<double>::infinity();
+        for (int64_t j = 0; j < S; ++j) {
+          for (int64_t d = 0; d < D; ++d) logit[j] += project(qv, wq, b, i, T, h, d) * project(vv, wk, b, j, S, h, d);
+          logit[j] /= std::sqrt(static_cast<double>(D));
+          if (allow[(b * T + i) * S + j] && j <= i) top = std::max(top, logit[j]);
+        }
+        double sum = 0;
+        for (int64_t j = 0; j < S; ++j) sum += allow[(b * T + i) * S + j] && j <= i ? std::exp(logit[j] - top) : 0;
+        for (int64_t j = 0; j < S; ++j) {
+          SCOPED_TRACE(testing::Message() << "b " << b << " h " << h << " query " << i << " key " << j);
+          const double g = got[((b * H + h) * T + i) * S + j];
+          if (allow[(b * T + i) * S + j] && j <= i)
+            EXPECT_NEAR(g, std::exp(logit[j] - top) / sum, 1e-6);
+          else
+            EXPECT_EQ(g, 0.0);
+        }
+      }
+  for (int64_t e = 0; e < E; ++e) EXPECT_EQ(out[(1 * T + 3) * E + e], 0.0) << e;
+
+  auto traced = function([&](Tensor a, Tensor c, Tensor m) {
+    auto [yy, ww] = mha.with_attention_scores(a, c, {.attention_mask = m, .use_causal_mask = true});
+    return std::vector<Tensor>{yy, ww};
+  });
+  std::vector<Tensor> t = traced.get_concrete_function(TensorSpec({-1, -1, E}, float32), TensorSpec({-1, -1, E}, float32),
+                                                       TensorSpec({-1, -1, -1}, bool_))(q, v, mask);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_TRUE(all_close(t[0], out, y.shape(), 1e-6, 1e-6));
+  EXPECT_TRUE(all_close(t[1], got, w.shape(), 1e-6, 1e-6));
+}
+
+// Under mixed_bfloat16 the weights come in the compute dtype, computed in
+// float32 and rounded once.
+TEST(TransformerLayers, AttentionScoresInTheComputeDtype) {
+  Tensor q = random_tensor({2, 3, 8}, float32, -1, 1, 5);
+  layers::MultiHeadAttention plain(2, 4);
+  auto [y32, w32] = plain.with_attention_scores(q, q, {.use_causal_mask = true});
+  mixed_precision::PolicyScope scope("mixed_bfloat16");
+  layers::MultiHeadAttention mixed(2, 4);
+  mixed(q, q);  // builds; then plain's weights
+  std::vector<Variable> from = plain.variables(), to = mixed.variables();
+  ASSERT_EQ(from.size(), to.size());
+  for (size_t i = 0; i < from.size(); ++i) to[i].assign(from[i].read_value());
+  auto [y, w] = mixed.with_attention_scores(q, q, {.use_causal_mask = true});
+  EXPECT_EQ(y.dtype(), bfloat16);
+  EXPECT_EQ(w.dtype(), bfloat16);
+  // bfloat16 inputs and projections (8 significant bits) move the weights by a few parts in 100.
+  EXPECT_TRUE(all_close(w, values(w32), w32.shape(), 3e-2, 3e-2));
 }
 
 // Dropout on the probabilities in training only: each training call draws

@@ -1,7 +1,8 @@
 """Writes tests/data/keras_transformer/: a TensorFlow checkpoint of Keras 3's
 MultiHeadAttention (cross attention with a mask; causal self-attention),
 LayerNormalization and Embedding layers (keras-ckpt.*), and
-keras_transformer.txt: their inputs and what Keras computes from them, for
+keras_transformer.txt: their inputs and what Keras computes from them (the
+attention layers' scores too, from return_attention_scores=True), for
 tests/transformer_layers_test.cpp to restore into ember's layers and match.
 
     /opt/tfvenv/bin/python tests/tf/make_transformer_fixtures.py tests/data/keras_transformer
@@ -31,8 +32,8 @@ causal = keras.layers.MultiHeadAttention(num_heads=3, key_dim=4, output_shape=5,
 norm = keras.layers.LayerNormalization(epsilon=1e-3, gamma_initializer="glorot_uniform", beta_initializer="glorot_uniform")
 emb = keras.layers.Embedding(10, 6)
 
-cross_out = cross(query, value, key, attention_mask=mask)
-causal_out = causal(query, query, use_causal_mask=True)
+cross_out, cross_scores = cross(query, value, key, attention_mask=mask, return_attention_scores=True)
+causal_out, causal_scores = causal(query, query, use_causal_mask=True, return_attention_scores=True)
 norm_out = norm(query * 3 + 1)
 emb_out = emb(ids)
 
@@ -51,5 +52,7 @@ write_cases(
         ("causal", np.asarray(causal_out)),
         ("norm", np.asarray(norm_out)),
         ("emb", np.asarray(emb_out)),
+        ("cross_scores", np.asarray(cross_scores)),
+        ("causal_scores", np.asarray(causal_scores)),
     ],
 )
