@@ -252,6 +252,11 @@ Tensor squeeze(const Tensor& x, std::vector<int64_t> axes = {});
 Tensor broadcast_to(const Tensor& x, const TensorShape& shape);
 /// The NumPy broadcast of two shapes (InvalidArgument when incompatible).
 TensorShape broadcast_shapes(const TensorShape& a, const TensorShape& b);
+/// TensorFlow's raw BroadcastGradientArgs: for int32 or int64 shapes s0 and
+/// s1, the axes of their broadcast that each one's gradient is summed over
+/// (the gradients of broadcasting ops use it where a trace does not know
+/// the shapes).
+std::pair<Tensor, Tensor> broadcast_gradient_args(const Tensor& s0, const Tensor& s1);
 Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis = 0,
               int64_t batch_dims = 0);
 Tensor gather_nd(const Tensor& params, const Tensor& indices, int64_t batch_dims = 0);
@@ -301,7 +306,8 @@ struct AttentionOptions {
   /// query attends to a key (Keras's attention_mask, torch's boolean
   /// attn_mask). A query that attends to no key gets zeros.
   Tensor mask = {};
-  /// Multiplies q·k; unset: 1/√head_dim.
+  /// Multiplies q·k; unset: 1/√head_dim (traced with head_dim unknown, q
+  /// is multiplied by it, from q's run-time shape, before the op).
   std::optional<double> scale = std::nullopt;
   /// Drops attention probabilities at this rate (scaling the rest by
   /// 1/(1 - rate)) where the stateless uniform float32 draw of

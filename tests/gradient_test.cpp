@@ -209,6 +209,88 @@ TEST_P(GradientTest, GradientsInATraceOfUnknownDimensions) {
   EXPECT_TRUE(all_close(gb, want_b, {3}, 1e-6, 1e-6));
 }
 
+// A broadcast the trace cannot see (dimensions or ranks it does not know):
+// the gradients sum back to each input's run-time shape, as TensorFlow's
+// BroadcastGradientArgs makes them; one concrete function serves both
+// directions of the broadcast. Before, a [1, 5] input traced as [?, ?] got
+// a [4, 5] gradient.
+TEST_P(GradientTest, GradientsOfABroadcastTheTraceCannotSee) {
+  auto grads = [](Tensor x, Tensor y) {
+    GradientTape tape;
+    tape.watch(x);
+    tape.watch(y);
+    Tensor z = x * y + x;
+    std::vector<Tensor> g = tape.gradient(reduce_mean(z * z), {x, y});
+    return std::make_tuple(g[0], g[1]);
+  };
+  // d mean(z²) = 2z/n·(y + 1) for x and 2z/n·x for y, summed over what each was broadcast along.
+  auto check = [](const Tensor& x, const Tensor& y, const Tensor& gx, const Tensor& gy) {
+    const TensorShape out = broadcast_shapes(x.shape(), y.shape());
+    const std::vector<double> xv = values(x), yv = values(y);
+    std::vector<double> want_x(xv.size(), 0), want_y(yv.size(), 0);
+    const auto n = static_cast<double>(out.num_elements());
+    for (int64_t i = 0; i < out.num_elements(); ++i) {
+      // The flat indices of x and y that output element i reads (right-aligned broadcast).
+      int64_t rest = i, xi = 0, yi = 0, xs = 1, ys = 1;
+      for (int a = out.rank() - 1; a >= 0; --a) {
+        const int64_t at = rest % out.dim(a);
+        rest /= out.dim(a);
+        const int xa = a - (out.rank() - x.rank()), ya = a - (out.rank() - y.rank());
+        if (xa >= 0) {
+          xi += (x.dim(xa) == 1 ? 0 : at) * xs;
+          xs *= x.dim(xa);
+        }
+        if (ya >= 0) {
+          yi += (y.dim(ya) == 1 ? 0 : at) * ys;
+          ys *= y.dim(ya);
+        }
+      }
+      const double z = xv[static_cast<size_t>(xi)] * yv[static_cast<size_t>(yi)] + xv[static_cast<size_t>(xi)];
+      want_x[static_cast<size_t>(xi)] += 2 * z / n * (yv[static_cast<size_t>(yi)] + 1);
+      want_y[static_cast<size_t>(yi)] += 2 * z / n * xv[static_cast<size_t>(xi)];
+    }
+    EXPECT_TRUE(all_close(gx, want_x, x.shape(), 1e-12, 1e-12));
+    EXPECT_TRUE(all_close(gy, want_y, y.shape(), 1e-12, 1e-12));
+  };
+  const Tensor a = random_tensor({4, 5}, float64, -1, 1, 1), row = random_tensor({1, 5}, float64, -1, 1, 2),
+               col = random_tensor({4, 1}, float64, -1, 1, 3), vec = random_tensor({5}, float64, -1, 1, 4),
+               cube = random_tensor({2, 4, 5}, float64, -1, 1, 5);
+  {
+    SCOPED_TRACE("unknown dimensions");
+    ConcreteFunction cf = function(grads).get_concrete_function(TensorSpec({-1, -1}, float64), TensorSpec({-1, -1}, float64));
+    for (const auto& [x, y] : {std::pair{a, row}, std::pair{row, a}, std::pair{col, row}, std::pair{a, a}}) {
+      SCOPED_TRACE(x.shape().to_string() + " and " + y.shape().to_string());
+      std::vector<Tensor> g = cf.call(std::vector<Tensor>{x, y});
+      check(x, y, g[0], g[1]);
+    }
+  }
+  {
+    SCOPED_TRACE("unknown ranks");
+    ConcreteFunction cf = function(grads).get_concrete_function(TensorSpec(TensorShape::unknown_rank(), float64),
+                                                                TensorSpec(TensorShape::unknown_rank(), float64));
+    for (const auto& [x, y] : {std::pair{cube, vec}, std::pair{vec, cube}, std::pair{a, col}, std::pair{vec, vec}}) {
+      SCOPED_TRACE(x.shape().to_string() + " and " + y.shape().to_string());
+      std::vector<Tensor> g = cf.call(std::vector<Tensor>{x, y});
+      check(x, y, g[0], g[1]);
+    }
+  }
+  // Where the trace knows enough (every shape, or matrices for a product),
+  // no BroadcastGradientArgs: the sums are fixed when tracing.
+  auto count = [](const ConcreteFunction& cf) {
+    int n = 0;
+    for (const Node& node : cf.graph().nodes) n += node.kind == Node::Kind::Op && node.op->name == op_name::BroadcastGradientArgs;
+    return n;
+  };
+  EXPECT_EQ(count(function(grads).get_concrete_function(TensorSpec({4, 5}, float64), TensorSpec({1, 5}, float64))), 0);
+  ConcreteFunction product = function([](Tensor x, Tensor w) {
+                               GradientTape tape;
+                               tape.watch(w);
+                               return tape.gradient(reduce_sum(matmul(x, w)), std::vector<Source>{w})[0];
+                             }).get_concrete_function(TensorSpec({-1, 5}, float64), TensorSpec({5, 3}, float64));
+  EXPECT_EQ(count(product), 0) << product.graph().to_string();
+  EXPECT_GT(count(function(grads).get_concrete_function(TensorSpec({-1, 5}, float64), TensorSpec({-1, 5}, float64))), 0);
+}
+
 TEST_P(GradientTest, NotDifferentiableOpsGiveNoGradient) {
   Tensor x = constant({1.5, -2.5}, float64);
   GradientTape tape({.persistent = true});

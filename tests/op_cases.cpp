@@ -579,6 +579,17 @@ void shapes(std::vector<OpCase>& cases) {
                          return std::vector<Tensor>{shape(x[0]), shape(x[0], int64)};
                        },
                    .dtypes = kNumeric});
+  // The shapes of two inputs that broadcast ([2, 1, 3] and [4, 1]), read
+  // from them so that the trace keeps the op; int32 and int64.
+  cases.push_back({.op = op_name::BroadcastGradientArgs,
+                   .inputs = {in({2, 1, 3}), in({4, 1})},
+                   .body =
+                       [](X x, DType) {
+                         auto [a, b] = broadcast_gradient_args(shape(x[0]), shape(x[1]));
+                         auto [c, d] = broadcast_gradient_args(shape(x[0], int64), shape(x[1], int64));
+                         return std::vector<Tensor>{a, b, c, d};
+                       },
+                   .dtypes = kNumeric});
   cases.push_back({.op = op_name::Size,
                    .inputs = {in({2, 3})},
                    .body =

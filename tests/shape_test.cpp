@@ -16,7 +16,8 @@ const CoveredOps covered{op_name::Reshape,  op_name::Transpose,  op_name::Slice,
                          op_name::PadV2,    op_name::MirrorPad,  op_name::BroadcastTo,
                          op_name::ExpandDims, op_name::Squeeze, op_name::Snapshot,
                          op_name::EnsureShape, op_name::ZerosLike, op_name::OnesLike,
-                         op_name::Shape,    op_name::Rank,       op_name::Size};
+                         op_name::Shape,    op_name::Rank,       op_name::Size,
+                         op_name::BroadcastGradientArgs};
 
 TEST_P(ShapeOpsTest, ReshapeSharesTheBufferAndInfersMinusOne) {
   Tensor x = make(iota_values(12), {3, 4}, float32);
@@ -269,6 +270,37 @@ TEST_P(ShapeOpsTest, ZerosAndOnesLikeATracedTensorOfUnknownShape) {
   for (const Node& n : cf.graph().nodes)
     like += n.kind == Node::Kind::Op && (n.op->name == op_name::ZerosLike || n.op->name == op_name::OnesLike);
   EXPECT_EQ(like, 3) << cf.graph().to_string();
+}
+
+// TensorFlow's axes (tf.raw_ops.BroadcastGradientArgs, TensorFlow 2.21):
+// none for equal shapes, else each shape's missing axes and those where it
+// has 1, even where the other has 1 too; int32 and int64; TensorFlow's error.
+TEST_P(ShapeOpsTest, BroadcastGradientArgsGivesTensorFlowsAxes) {
+  struct Case {
+    std::vector<int64_t> s0, s1, r0, r1;
+  };
+  const Case cases[] = {{{2, 1, 3}, {4, 1}, {1}, {0, 2}}, {{1}, {1}, {}, {}},         {{}, {2, 3}, {0, 1}, {}},
+                        {{2, 3}, {2, 3}, {}, {}},        {{1, 1}, {3, 1}, {0, 1}, {1}}, {{5, 1, 1}, {1}, {1, 2}, {0, 1, 2}},
+                        {{0, 3}, {1, 3}, {}, {0}},       {{2, 1}, {1, 0}, {1}, {0}}};
+  const Device on = device();
+  auto vec = [on](const std::vector<int64_t>& v, DType t) {
+    return cast(constant(v, TensorShape{static_cast<int64_t>(v.size())}), t).to(on);
+  };
+  for (DType t : {int32, int64})
+    for (const Case& c : cases) {
+      SCOPED_TRACE(detail::str_cat(TensorShape(c.s0).to_debug_string(), " ", TensorShape(c.s1).to_debug_string(), " ",
+                                   dtype_name(t)));
+      auto [r0, r1] = broadcast_gradient_args(vec(c.s0, t), vec(c.s1, t));
+      EXPECT_EQ(r0.dtype(), t);
+      EXPECT_EQ(cast(r0, int64).to(Device::cpu()).to_vector<int64_t>(), c.r0);
+      EXPECT_EQ(cast(r1, int64).to(Device::cpu()).to_vector<int64_t>(), c.r1);
+    }
+  EXPECT_NE(error_of<InvalidArgument>([&] { broadcast_gradient_args(vec({2, 3}, int32), vec({4, 3}, int32)); })
+                .find("Incompatible shapes: [2,3] vs. [4,3]"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([&] { broadcast_gradient_args(vec({2}, int32), vec({2}, int64)); })
+                .find("s0 and s1 must be int32 or int64 shapes of one dtype"),
+            std::string::npos);
 }
 
 TEST_P(ShapeOpsTest, ShapeRankAndSizeAreKnownWhenTheFunctionRuns) {

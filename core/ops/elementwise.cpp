@@ -403,41 +403,41 @@ GRAD(op_name::Cast, kGradUsesNothing) {
   return {cast(c.grad(), c.x().dtype())};
 } END_GRAD;
 
-GRAD(op_name::AddV2, kGradUsesNothing) { return {unbroadcast(c.grad(), c.in(0).shape()), unbroadcast(c.grad(), c.in(1).shape())}; } END_GRAD;
-GRAD(op_name::Sub, kGradUsesNothing) { return {unbroadcast(c.grad(), c.in(0).shape()), unbroadcast(-c.grad(), c.in(1).shape())}; } END_GRAD;
+GRAD(op_name::AddV2, kGradUsesNothing) { return {unbroadcast(c.grad(), c.in(0)), unbroadcast(c.grad(), c.in(1))}; } END_GRAD;
+GRAD(op_name::Sub, kGradUsesNothing) { return {unbroadcast(c.grad(), c.in(0)), unbroadcast(-c.grad(), c.in(1))}; } END_GRAD;
 // (Only the input gradients some source needs: a dropout mask's, or a
 // constant factor's, a full product then summed away, is never asked for.)
 GRAD(op_name::Mul, kGradUsesInputs) {
-  return {c.needs_grad(0) ? unbroadcast(c.grad() * c.in(1), c.in(0).shape()) : kNone,
-          c.needs_grad(1) ? unbroadcast(c.grad() * c.in(0), c.in(1).shape()) : kNone};
+  return {c.needs_grad(0) ? unbroadcast(c.grad() * c.in(1), c.in(0)) : kNone,
+          c.needs_grad(1) ? unbroadcast(c.grad() * c.in(0), c.in(1)) : kNone};
 } END_GRAD;
 GRAD(op_name::RealDiv, kGradUsesInputs) {                                                     // d(a/b) = da/b - a db/b^2
-  return {c.needs_grad(0) ? unbroadcast(c.grad() / c.in(1), c.in(0).shape()) : kNone,
-          c.needs_grad(1) ? unbroadcast(-c.grad() * c.in(0) / (c.in(1) * c.in(1)), c.in(1).shape()) : kNone};
+  return {c.needs_grad(0) ? unbroadcast(c.grad() / c.in(1), c.in(0)) : kNone,
+          c.needs_grad(1) ? unbroadcast(-c.grad() * c.in(0) / (c.in(1) * c.in(1)), c.in(1)) : kNone};
 } END_GRAD;
 GRAD(op_name::Pow, kGradUsesAll) {                                                         // d a^b = b a^(b-1) da + a^b log(a) db
   Tensor ga = c.grad() * c.in(1) * pow(c.in(0), c.in(1) - 1);
   Tensor positive = c.in(0) > 0;
   Tensor safe_a = where(positive, c.in(0), ones_like(c.in(0)));                   // log only where defined
   Tensor gb = c.grad() * c.y() * where(positive, log(safe_a), zeros_like(c.in(0)));
-  return {unbroadcast(ga, c.in(0).shape()), unbroadcast(gb, c.in(1).shape())};
+  return {unbroadcast(ga, c.in(0)), unbroadcast(gb, c.in(1))};
 } END_GRAD;
 GRAD(op_name::Maximum, kGradUsesInputs) {                                                     // ties go to a, as TensorFlow
   Tensor pick_a = c.in(0) >= c.in(1), zero = zeros_like(c.grad());
-  return {unbroadcast(where(pick_a, c.grad(), zero), c.in(0).shape()), unbroadcast(where(pick_a, zero, c.grad()), c.in(1).shape())};
+  return {unbroadcast(where(pick_a, c.grad(), zero), c.in(0)), unbroadcast(where(pick_a, zero, c.grad()), c.in(1))};
 } END_GRAD;
 GRAD(op_name::Minimum, kGradUsesInputs) {
   Tensor pick_a = c.in(0) <= c.in(1), zero = zeros_like(c.grad());
-  return {unbroadcast(where(pick_a, c.grad(), zero), c.in(0).shape()), unbroadcast(where(pick_a, zero, c.grad()), c.in(1).shape())};
+  return {unbroadcast(where(pick_a, c.grad(), zero), c.in(0)), unbroadcast(where(pick_a, zero, c.grad()), c.in(1))};
 } END_GRAD;
 GRAD(op_name::FloorMod, kGradUsesInputs) {                                                    // a - floor(a/b) b
-  return {unbroadcast(c.grad(), c.in(0).shape()), unbroadcast(-c.grad() * floordiv(c.in(0), c.in(1)), c.in(1).shape())};
+  return {unbroadcast(c.grad(), c.in(0)), unbroadcast(-c.grad() * floordiv(c.in(0), c.in(1)), c.in(1))};
 } END_GRAD;
 GRAD(op_name::SelectV2, kGradUsesInputs) {
   const Tensor& cond = c.inputs[0];
   Tensor zero = zeros_like(c.grad());
-  return {kNone, unbroadcast(where(cond, c.grad(), zero), c.inputs[1].shape()),
-          unbroadcast(where(cond, zero, c.grad()), c.inputs[2].shape())};
+  return {kNone, unbroadcast(where(cond, c.grad(), zero), c.inputs[1]),
+          unbroadcast(where(cond, zero, c.grad()), c.inputs[2])};
 } END_GRAD;
 // clang-format on
 

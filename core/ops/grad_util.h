@@ -26,18 +26,29 @@ using Grads = std::vector<Tensor>;
 using Ints = std::vector<int64_t>;
 inline const Tensor kNone;
 
-/// Sums a broadcast gradient back to `shape`: over g's leading axes, and
-/// (kept) over each axis where `shape` has 1 and g another (or an unknown)
-/// size. In a trace that does not know every dimension the result keeps
-/// g's other dimensions, which the broadcast made `shape`'s (as an equal
-/// unknown dimension is taken to be unbroadcast).
-inline Tensor unbroadcast(const Tensor& g, const TensorShape& shape) {
-  if (g.shape() == shape) return g;
-  const int gr = g.rank(), r = shape.rank();
+/// Sums a broadcast gradient g back to the shape of x (the input it was
+/// broadcast from): over g's leading axes, and (kept) over each axis where
+/// x has 1 and g another size. Where a trace does not know enough to tell
+/// (x's or g's rank, or a dimension of x that may be 1 where g's is not),
+/// the axes come from BroadcastGradientArgs when the function runs, and the
+/// sum is reshaped to x's run-time shape, as TensorFlow's gradients do.
+inline Tensor unbroadcast(const Tensor& g, const Tensor& x) {
+  const TensorShape &shape = x.shape(), &gs = g.shape();
+  if (shape.is_fully_defined() && gs == shape) return g;
+  bool known = shape.rank_known() && gs.rank_known() && gs.rank() >= shape.rank();
+  for (int j = 0; known && j < shape.rank(); ++j)
+    known = shape.dim(j) != TensorShape::kUnknown || gs.dim(j + gs.rank() - shape.rank()) == 1;
+  if (!known) {
+    const Tensor sx = ember::shape(x, int64);
+    const Tensor axes = broadcast_gradient_args(sx, ember::shape(g, int64)).first;
+    Tensor s = reshape(execute(EMBER_OP(op_name::Sum), {g, axes}, {{"keep_dims", false}})[0], sx);
+    return shape.rank_known() && !(s.shape() == shape) ? ensure_shape(s, shape) : s;
+  }
+  const int gr = gs.rank(), r = shape.rank();
   Ints leading, ones;
   for (int i = 0; i < gr - r; ++i) leading.push_back(i);
   for (int j = 0; j < r; ++j)
-    if (shape.dim(j) == 1 && g.dim(j + gr - r) != 1) ones.push_back(j);
+    if (shape.dim(j) == 1 && gs.dim(j + gr - r) != 1) ones.push_back(j);
   Tensor s = leading.empty() ? g : reduce_sum(g, leading);
   if (!ones.empty()) s = reduce_sum(s, ones, /*keepdims=*/true);
   return shape.is_fully_defined() ? reshape(s, shape) : s;

@@ -85,20 +85,23 @@ namespace {
 // largest but one.
 Grads matmul_grads(const GradContext& c, bool ta, bool tb) {
   const Tensor &a = c.in(0), &b = c.in(1), &g = c.grad();
+  // Only batch dimensions broadcast: two matrices' gradients have their shapes.
+  auto matrix = [](const Tensor& t) { return t.shape().rank_known() && t.rank() == 2; };
+  const bool broadcasts = !(matrix(a) && matrix(b));
   Tensor ga, gb;
   if (c.needs_grad(0)) {
     ga = !ta && !tb ? matmul(g, b, false, true)
          : !ta      ? matmul(g, b)
          : !tb      ? matmul(b, g, false, true)
                     : matmul(b, g, true, true);
-    ga = unbroadcast(ga, a.shape());
+    if (broadcasts) ga = unbroadcast(ga, a);
   }
   if (c.needs_grad(1)) {
     gb = !ta && !tb ? matmul(a, g, true, false)
          : !ta      ? matmul(g, a, true, false)
          : !tb      ? matmul(a, g)
                     : matmul(g, a, true, true);
-    gb = unbroadcast(gb, b.shape());
+    if (broadcasts) gb = unbroadcast(gb, b);
   }
   return {ga, gb};
 }

@@ -185,12 +185,18 @@ struct Reduced {
   TensorShape keep_shape;  // x's shape with the reduced axes set to 1
   int64_t count = 1;       // elements reduced into each output
 };
+// Whether the reduced axes are known only when the op runs: passed as a
+// tensor (a trace of unknown rank reducing every axis), or of a tensor whose
+// rank the trace does not know.
+bool axes_at_run_time(const GradContext& c) {
+  return !c.attrs.has("axis") || !c.inputs[0].shape().rank_known();
+}
 Reduced reduced(const GradContext& c) {
   Reduced r;
   const TensorShape& s = c.inputs[0].shape();
+  EMBER_CHECK(!axes_at_run_time(c), Unimplemented, "[", c.op.api_name,
+              "] the gradient of this reduction over a tensor of unknown rank is not supported (sums and means have one)");
   Dims keep = s.dims();
-  EMBER_CHECK(s.rank_known(), Unimplemented, "[", c.op.api_name,
-              "] the gradient of a reduction over a tensor of unknown rank is not supported");
   for (int64_t a : c.attrs.get<Ints>("axis")) {
     int64_t n = a < 0 ? a + s.rank() : a;
     r.axes.push_back(n);
@@ -219,8 +225,40 @@ Tensor count_of(const GradContext& c, const Reduced& r) {
   return reduce_sum(ones_like(c.inputs[0]), r.axes, /*keepdims=*/true);
 }
 
-GRAD(op_name::Sum, kGradUsesNothing) { return {spread(c, c.grad(), reduced(c))}; } END_GRAD;
+// Sum's and Mean's gradients where the axes are known when the op runs (as
+// TensorFlow's _SumGrad): g reshaped to x's run-time shape with the reduced
+// axes (negative ones counted from the end) set to 1, plus zeros of x's
+// shape; a mean's divided by the elements each output reduced.
+struct RunTimeReduced {
+  Tensor axes;        // int64, in [0, rank)
+  Tensor keep_shape;  // int64
+};
+RunTimeReduced run_time_reduced(const GradContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor axes = c.attrs.has("axis") ? constant(c.attrs.get<Ints>("axis"), TensorShape{static_cast<int64_t>(c.attrs.get<Ints>("axis").size())})
+                                    : cast(c.inputs[1], int64);
+  Tensor r = cast(rank(x), int64);
+  axes = floormod(axes, r);
+  Tensor hit = reduce_any(equal(expand_dims(range(constant(int64_t{0}), r, constant(int64_t{1})), 1), expand_dims(axes, 0)), 1);
+  Tensor sx = shape(x, int64);
+  return {axes, where(hit, ones_like(sx), sx)};
+}
+Grads run_time_grad(const GradContext& c, bool mean) {
+  const Tensor& x = c.inputs[0];
+  RunTimeReduced r = run_time_reduced(c);
+  Tensor dx = reshape(c.grad(), r.keep_shape) + zeros_like(x);
+  if (mean) dx = dx / execute(EMBER_OP(op_name::Sum), {ones_like(x), r.axes}, {{"keep_dims", true}})[0];
+  Grads out{dx};
+  out.resize(c.inputs.size());  // (none for the axes passed as a tensor)
+  return out;
+}
+
+GRAD(op_name::Sum, kGradUsesNothing) {
+  if (axes_at_run_time(c)) return run_time_grad(c, false);
+  return {spread(c, c.grad(), reduced(c))};
+} END_GRAD;
 GRAD(op_name::Mean, kGradUsesNothing) {
+  if (axes_at_run_time(c)) return run_time_grad(c, true);
   Reduced r = reduced(c);
   if (!c.x().shape().is_fully_defined()) return {spread(c, c.grad(), r) / count_of(c, r)};
   return {spread(c, c.grad(), r) * (1.0 / static_cast<double>(std::max<int64_t>(r.count, 1)))};

@@ -379,6 +379,16 @@ void infer_shape_op(InferContext& c) {
   c.outputs.push_back({shape_out_type(c), TensorShape{in.rank_known() ? in.rank() : TensorShape::kUnknown}});
 }
 void infer_rank_op(InferContext& c) { c.outputs.push_back({int32, TensorShape{}}); }
+// Two int32 or int64 shapes; two lists of axes, their lengths known when it runs.
+void infer_broadcast_gradient_args(InferContext& c) {
+  const DType t = c.inputs[0].dtype();
+  if ((t != int32 && t != int64) || c.inputs[1].dtype() != t)
+    c.fail("s0 and s1 must be int32 or int64 shapes of one dtype, got ", dtype_name(t), " and ",
+           dtype_name(c.inputs[1].dtype()));
+  infer::with_rank(c, c.inputs[0].shape(), 1, "s0");
+  infer::with_rank(c, c.inputs[1].shape(), 1, "s1");
+  for (int i = 0; i < 2; ++i) c.outputs.push_back({t, TensorShape{TensorShape::kUnknown}});
+}
 void infer_size_op(InferContext& c) { c.outputs.push_back({shape_out_type(c), TensorShape{}}); }
 
 // Inference while an attribute is still a tensor (OpDef::infer_unresolved):
@@ -451,6 +461,7 @@ EMBER_DEFINE_OP(op_name::OnesLike).inputs(1).api("ones_like").set_infer(infer_sn
 EMBER_DEFINE_OP(op_name::EnsureShape).inputs(1).attr("shape", AttrKind::Shape).api("ensure_shape").set_infer(infer_ensure_shape).set_allocates_outputs();
 EMBER_DEFINE_OP(op_name::Fill).inputs(0).attr_or_input("shape", AttrKind::Ints).attr("value", AttrKind::Float).attr("T", AttrKind::Type).api("fill").set_infer(infer_fill).set_infer_unresolved(infer_fill_unresolved).not_differentiable().tf_input("shape", 0, TfInputForm::Ints).tf_input("value", 1, TfInputForm::Float, dtype_of_output(0)).tf_type("index_type", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::Shape).inputs(1).attr("out_type", AttrKind::Type).api("shape").set_infer(infer_shape_op).not_differentiable();
+EMBER_DEFINE_OP(op_name::BroadcastGradientArgs).inputs(2).api("broadcast_gradient_args").set_infer(infer_broadcast_gradient_args).set_data_dependent_shapes().not_differentiable().tf_outputs({"r0", "r1"});
 EMBER_DEFINE_OP(op_name::Rank).inputs(1).api("rank").set_infer(infer_rank_op).not_differentiable();
 EMBER_DEFINE_OP(op_name::Size).inputs(1).attr("out_type", AttrKind::Type).api("size").set_infer(infer_size_op).not_differentiable();
 // clang-format on
@@ -690,6 +701,30 @@ void check_out_type(const char* api, DType out_type) {
 }
 }  // namespace
 
+std::pair<std::vector<int64_t>, std::vector<int64_t>> broadcast_gradient_axes(const std::vector<int64_t>& s0,
+                                                                             const std::vector<int64_t>& s1) {
+  const size_t rank = std::max(s0.size(), s1.size());
+  std::vector<int64_t> r0, r1;
+  if (s0 == s1) return {r0, r1};
+  auto dim = [&](const std::vector<int64_t>& s, size_t i) {  // s's size at axis i of the broadcast; 0: absent
+    return i + s.size() < rank ? int64_t{-1} : s[i + s.size() - rank];
+  };
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t a = dim(s0, i), b = dim(s1, i);
+    EMBER_CHECK(a == b || a == 1 || b == 1 || a < 0 || b < 0, InvalidArgument, "Incompatible shapes: ",
+                TensorShape(s0).to_debug_string(), " vs. ", TensorShape(s1).to_debug_string());
+    // (An axis where both have 1 is summed for both, as TensorFlow's BCast does.)
+    if (a < 0 || a == 1) r0.push_back(static_cast<int64_t>(i));
+    if (b < 0 || b == 1) r1.push_back(static_cast<int64_t>(i));
+  }
+  return {r0, r1};
+}
+
+std::pair<Tensor, Tensor> broadcast_gradient_args(const Tensor& s0, const Tensor& s1) {
+  std::vector<Tensor> r = execute(EMBER_OP(op_name::BroadcastGradientArgs), {s0, s1}, {});
+  return {r[0], r[1]};
+}
+
 // Where the shape is known (always, eagerly) the answer is a constant; a
 // trace of unknown shapes asks the op when it runs.
 Tensor shape(const Tensor& x, DType out_type) {
@@ -772,7 +807,7 @@ Tensor reshape_like_input(const GradContext& c) {
 GRAD(op_name::Reshape, kGradUsesInputs) { return {reshape_like_input(c)}; } END_GRAD;
 GRAD(op_name::ExpandDims, kGradUsesInputs) { return {reshape_like_input(c)}; } END_GRAD;
 GRAD(op_name::Squeeze, kGradUsesInputs) { return {reshape_like_input(c)}; } END_GRAD;
-GRAD(op_name::BroadcastTo, kGradUsesNothing) { return {unbroadcast(c.grad(), c.x().shape())}; } END_GRAD;
+GRAD(op_name::BroadcastTo, kGradUsesNothing) { return {unbroadcast(c.grad(), c.x())}; } END_GRAD;
 GRAD(op_name::Transpose, kGradUsesNothing) {
   const Ints& perm = c.attrs.get<Ints>("perm");
   Ints inverse(perm.size());

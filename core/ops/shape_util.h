@@ -1,8 +1,10 @@
 // Shape arithmetic shared by the shape ops' inference and their kernels on
-// every device: the canonical form of a strided slice.
+// every device: the canonical form of a strided slice, the axes a broadcast
+// gradient is summed over.
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/op_registry.h"
@@ -24,5 +26,14 @@ const std::string& mirror_mode(const InferContext& c);
 
 /// Validates and canonicalises a StridedSlice call; `fail` reports errors.
 StridedSliceSpec canonical_strided_slice(const InferContext& c, const TensorShape& in);
+
+/// BroadcastGradientArgs: for shapes s0 and s1, the axes of their broadcast
+/// that each one's gradient is summed over, ascending, as TensorFlow's BCast
+/// gives them: none for equal shapes, else those it lacks and those where it
+/// has 1 (the broadcast's size there may be 1 too). Throws
+/// InvalidArgument (TensorFlow's "Incompatible shapes") where they do not
+/// broadcast.
+std::pair<std::vector<int64_t>, std::vector<int64_t>> broadcast_gradient_axes(const std::vector<int64_t>& s0,
+                                                                             const std::vector<int64_t>& s1);
 
 }  // namespace ember

@@ -2,6 +2,8 @@
 // strided-copy and fill primitives of kernels/copy.h and registered for every
 // device kind. Views (reshape, expand_dims, squeeze, identity) share the
 // input's buffer.
+#include <algorithm>
+
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops/shape_util.h"
@@ -47,8 +49,8 @@ void fill_kernel(KernelContext& c) { fill(c.outputs[0], c.attrs.get<double>("val
 
 // Shape, Rank, Size: the input's shape, known now, written into the output
 // (on the kernel's device) in the output's integer type.
-void write_ints(KernelContext& c, const std::vector<int64_t>& v) {
-  Tensor& y = c.outputs[0];
+void write_ints(KernelContext& c, size_t output, const std::vector<int64_t>& v) {
+  Tensor& y = c.outputs[output];
   if (y.dtype() == int64) {
     copy_bytes(y.raw_data(), c.device, v.data(), Device::cpu(), v.size() * sizeof(int64_t));
     return;
@@ -60,7 +62,33 @@ void write_ints(KernelContext& c, const std::vector<int64_t>& v) {
   }
   copy_bytes(y.raw_data(), c.device, narrow.data(), Device::cpu(), narrow.size() * sizeof(int32_t));
 }
+void write_ints(KernelContext& c, const std::vector<int64_t>& v) { write_ints(c, 0, v); }
 void shape_kernel(KernelContext& c) { write_ints(c, c.inputs[0].shape().as_vector()); }
+
+// BroadcastGradientArgs: the axes of the two shapes' broadcast that each
+// one's gradient is summed over (shapes a trace did not know).
+// An int32 or int64 vector's values, read to the host.
+std::vector<int64_t> host_ints(const KernelContext& c, const Tensor& t) {
+  const auto n = static_cast<size_t>(t.num_elements());
+  std::vector<int64_t> v(n);
+  if (t.dtype() == int64) {
+    copy_bytes(v.data(), Device::cpu(), t.raw_data(), c.device, n * sizeof(int64_t));
+  } else {
+    std::vector<int32_t> narrow(n);
+    copy_bytes(narrow.data(), Device::cpu(), t.raw_data(), c.device, n * sizeof(int32_t));
+    std::copy(narrow.begin(), narrow.end(), v.begin());
+  }
+  return v;
+}
+
+void broadcast_gradient_args_kernel(KernelContext& c) {
+  auto [r0, r1] = broadcast_gradient_axes(host_ints(c, c.inputs[0]), host_ints(c, c.inputs[1]));
+  const std::vector<int64_t>* axes[] = {&r0, &r1};
+  for (size_t i = 0; i < 2; ++i) {
+    c.outputs[i] = Tensor::empty(TensorShape{static_cast<int64_t>(axes[i]->size())}, c.inputs[0].dtype(), c.device);
+    write_ints(c, i, *axes[i]);
+  }
+}
 void rank_kernel(KernelContext& c) { write_ints(c, {c.inputs[0].rank()}); }
 void size_kernel(KernelContext& c) { write_ints(c, {c.inputs[0].shape().num_elements()}); }
 void zeros_like_kernel(KernelContext& c) { fill(c.outputs[0], 0); }
@@ -216,6 +244,7 @@ EMBER_REGISTER_EVERYWHERE(op_name::StopGradient, alias_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Fill, fill_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Shape, shape_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Rank, rank_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::BroadcastGradientArgs, broadcast_gradient_args_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Size, size_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::ZerosLike, zeros_like_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::OnesLike, ones_like_kernel);
