@@ -207,6 +207,42 @@ TEST_P(AttentionTest, AQueryThatAttendsToNothingGetsZeros) {
   EXPECT_EQ(dv[3], 0);
 }
 
+// Traced with head_dim unknown (an unknown last dimension, an unknown
+// rank), the default scale comes from q's run-time shape: the float64
+// reference's output, and the gradients of the eager call, whose scale the
+// op took as its attribute.
+TEST_P(AttentionTest, TracedWithAnUnknownHeadDimScalesByItsRunTimeValue) {
+  const Problem p{.seq_q = 3, .seq_k = 6, .head_dim = 5, .value_dim = 2, .causal = true};
+  for (DType dtype : {float32, float64}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    std::vector<double> qv, kv, vv;
+    Tensor q = random_tensor({p.batch, p.heads, p.seq_q, p.head_dim}, dtype, -2, 2, 90, &qv);
+    Tensor k = random_tensor({p.batch, p.heads, p.seq_k, p.head_dim}, dtype, -2, 2, 91, &kv);
+    Tensor v = random_tensor({p.batch, p.heads, p.seq_k, p.value_dim}, dtype, -2, 2, 92, &vv);
+    Tensor w = random_tensor({p.batch, p.heads, p.seq_q, p.value_dim}, dtype, -1, 1, 93);
+    const std::vector<double> want = reference(p, qv, kv, vv, {}, 1 / std::sqrt(5.0)).out;
+    auto grads_of = [&](Tensor a, Tensor b, Tensor c) {
+      GradientTape tape;
+      tape.watch(a);
+      tape.watch(b);
+      Tensor out = scaled_dot_product_attention(a, b, c, {.causal = true});
+      std::vector<Tensor> g = tape.gradient(reduce_sum(out * w), {a, b});
+      return std::vector<Tensor>{out, g[0], g[1]};
+    };
+    const std::vector<Tensor> eager = grads_of(q, k, v);
+    const double tol = dtype == float64 ? 1e-12 : 1e-5;
+    for (TensorShape unknown : {TensorShape{-1, -1, -1, -1}, TensorShape::unknown_rank()}) {
+      SCOPED_TRACE(unknown.to_debug_string());
+      auto traced = function(grads_of).get_concrete_function(TensorSpec(unknown, dtype), TensorSpec(unknown, dtype),
+                                                             TensorSpec(unknown, dtype));
+      std::vector<Tensor> got = traced(q, k, v);
+      ASSERT_EQ(got.size(), 3u);
+      EXPECT_TRUE(all_close(got[0], want, TensorShape{p.batch, p.heads, p.seq_q, p.value_dim}, tol, tol));
+      for (int i : {1, 2}) EXPECT_TRUE(all_close(got[i], values(eager[i]), eager[i].shape(), tol, tol)) << i;
+    }
+  }
+}
+
 // Dropout drops probabilities with the stateless draw of its seed: the
 // same draw, applied to a float64 reference's probabilities, gives the
 // same output; the same seed the same output, another seed another.

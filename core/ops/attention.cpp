@@ -357,20 +357,24 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
                                     const AttentionOptions& options) {
   const char* api = "scaled_dot_product_attention";
   ApiScope scope(api);
-  double scale;
+  double scale = 1;
+  Tensor query = q;
   if (options.scale) {
     scale = *options.scale;
+  } else if (const int64_t head_dim = q.shape().rank_known() ? q.shape().dim(-1) : TensorShape::kUnknown;
+             head_dim == TensorShape::kUnknown) {
+    // Known only when the call runs (traced with an unknown last dimension):
+    // q times 1/√head_dim of its run-time shape, rounded once to q's dtype,
+    // and the op's scale 1.
+    Tensor dim = strided_slice(shape(q, int64), {-1}, {0}, {1}, {.shrink_axis_mask = 1});
+    query = q * cast(rsqrt(cast(dim, float64)), q.dtype());
   } else {
-    const int64_t head_dim = q.shape().rank_known() ? q.shape().dim(-1) : TensorShape::kUnknown;
-    EMBER_CHECK(
-        head_dim != TensorShape::kUnknown, InvalidArgument, "[", api,
-        "] head_dim (q's last dimension) is unknown here: pass `scale` (1/√head_dim by default)");
     EMBER_CHECK(head_dim > 0, InvalidArgument, "[", api, "] head_dim (q's last dimension) is 0");
     scale = 1 / std::sqrt(static_cast<double>(head_dim));
   }
   // (The op's inference checks the rate and the seed, once for every caller.)
   const double rate = options.dropout_rate;
-  std::vector<Tensor> in{q, k, v};
+  std::vector<Tensor> in{query, k, v};
   if (options.mask.defined()) in.push_back(options.mask);
   if (rate > 0 && options.dropout_seed.defined()) in.push_back(options.dropout_seed);
   return execute(EMBER_OP(op_name::ScaledDotProductAttention), in,
