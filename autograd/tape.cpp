@@ -443,8 +443,10 @@ std::vector<Tensor> GradientTape::Impl::backprop(const std::vector<Tensor>& targ
     if (it != grads.end()) {
       result.push_back(it->second);
     } else if (unconnected == UnconnectedGradients::Zero) {
-      result.push_back(s.tracked().dtype() == variant ? zeros_gradient(s.tracked())
-                                                      : zeros(s.shape(), s.dtype(), s.tracked().device()));
+      // (A traced tensor of unknown shape: zeros of its shape when the function runs.)
+      result.push_back(s.tracked().dtype() == variant             ? zeros_gradient(s.tracked())
+                       : !s.is_variable() && !s.shape().is_fully_defined() ? zeros_like(s.tracked())
+                                                                   : zeros(s.shape(), s.dtype(), s.tracked().device()));
     } else {
       result.emplace_back();
     }

@@ -8,7 +8,9 @@
 //   - for a differentiable op, the gradient of Σ w·outputs in float64
 //     against central differences (tape vs numbers, not vs ember);
 //   - the case traced, exported as a TensorFlow FunctionDef that must hold
-//     the op, imported back and run: the same values.
+//     the op, imported back and run: the same values;
+//   - for a differentiable op, the gradient taken inside that trace (which
+//     by default knows no dimension): the eager gradient.
 // The registry check (registry_test.cpp) fails for an op without a case,
 // and for a differentiable op without a case whose gradient is checked.
 #pragma once
@@ -60,6 +62,10 @@ struct OpCase {
   /// The tape refuses the gradient with an error holding this text: a known
   /// limit (docs/ARCHITECTURE.md, "Gradients"), checked as such.
   std::string grad_refused = {};
+  /// The gradient taken in the case's trace (OpCase::traced) is refused with
+  /// an error holding this text: a known limit of shapes known only when
+  /// the function runs.
+  std::string traced_grad_refused = {};
   /// The op TensorFlow's form of the case holds (empty: `op`): Gelu, which
   /// TensorFlow lacks, is exported as tf.nn.gelu's ops.
   std::string exported_as = {};

@@ -98,6 +98,15 @@ void infer_backprop_filter(InferContext& c) {
   c.outputs.push_back({x.dtype(), filter});
 }
 
+// A backprop op whose sizes (input_sizes, filter_sizes) are a tensor read
+// when it runs (a trace that does not know the shape): a rank-4 result.
+void infer_backprop_unresolved(InferContext& c) {
+  require_conv_float(c, c.inputs[0], "input 0");
+  if (c.inputs[1].dtype() != c.inputs[0].dtype())
+    c.fail("out_backprop is ", dtype_name(c.inputs[1].dtype()), ", input 0 ", dtype_name(c.inputs[0].dtype()));
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_dims(4)});
+}
+
 OpDef& conv_attrs(OpDef& d) {
   return d.attr("strides", AttrKind::Ints)
       .attr("padding", AttrKind::String)
@@ -109,19 +118,19 @@ OpDef& conv_attrs(OpDef& d) {
 [[maybe_unused]] const bool conv_ops_defined = [] {
   conv_attrs(define_op(op_name::Conv2D).inputs(2).api("conv2d").set_infer(infer_conv));
   conv_attrs(define_op(op_name::Conv2DBackpropInput).inputs(2).api("conv2d_backprop_input")
-                 .attr("input_sizes", AttrKind::Ints).set_infer(infer_backprop_input)
+                 .attr_or_input("input_sizes", AttrKind::Ints).set_infer(infer_backprop_input).set_infer_unresolved(infer_backprop_unresolved)
                  .tf_input("input_sizes", 0, TfInputForm::Ints));
   conv_attrs(define_op(op_name::Conv2DBackpropFilter).inputs(2).api("conv2d_backprop_filter")
-                 .attr("filter_sizes", AttrKind::Ints).set_infer(infer_backprop_filter)
+                 .attr_or_input("filter_sizes", AttrKind::Ints).set_infer(infer_backprop_filter).set_infer_unresolved(infer_backprop_unresolved)
                  .tf_input("filter_sizes", 1, TfInputForm::Ints));
   conv_attrs(define_op(op_name::DepthwiseConv2dNative).inputs(2).api("depthwise_conv2d")
                  .set_infer(infer_conv));
   conv_attrs(define_op(op_name::DepthwiseConv2dNativeBackpropInput).inputs(2)
-                 .api("depthwise_conv2d_backprop_input").attr("input_sizes", AttrKind::Ints)
-                 .set_infer(infer_backprop_input).tf_input("input_sizes", 0, TfInputForm::Ints));
+                 .api("depthwise_conv2d_backprop_input").attr_or_input("input_sizes", AttrKind::Ints)
+                 .set_infer(infer_backprop_input).set_infer_unresolved(infer_backprop_unresolved).tf_input("input_sizes", 0, TfInputForm::Ints));
   conv_attrs(define_op(op_name::DepthwiseConv2dNativeBackpropFilter).inputs(2)
-                 .api("depthwise_conv2d_backprop_filter").attr("filter_sizes", AttrKind::Ints)
-                 .set_infer(infer_backprop_filter).tf_input("filter_sizes", 1, TfInputForm::Ints));
+                 .api("depthwise_conv2d_backprop_filter").attr_or_input("filter_sizes", AttrKind::Ints)
+                 .set_infer(infer_backprop_filter).set_infer_unresolved(infer_backprop_unresolved).tf_input("filter_sizes", 1, TfInputForm::Ints));
   return true;
 }();
 
@@ -177,27 +186,40 @@ constexpr Triple kConv{op_name::Conv2D, op_name::Conv2DBackpropInput, op_name::C
 constexpr Triple kDepthwise{op_name::DepthwiseConv2dNative, op_name::DepthwiseConv2dNativeBackpropInput,
                             op_name::DepthwiseConv2dNativeBackpropFilter};
 
+// An adjoint with its sizes attribute (`name`) set to `of`'s shape, or,
+// where the trace does not know that shape, given as a tensor that the op
+// reads when it runs.
+Tensor adjoint(const char* op, std::vector<Tensor> in, const Attrs& attrs, const char* name, const Tensor& of) {
+  if (of.shape().is_fully_defined()) return execute1(op_def(op), in, with_sizes(attrs, name, of.shape()));
+  in.push_back(shape(of, int32));
+  return execute1(op_def(op), in, with_sizes(attrs, nullptr, {}));
+}
+
 // y = conv(x, f): dx = input_adjoint(f, g), df = filter_adjoint(x, g).
 Grads forward_grad(const Triple& t, const GradContext& c) {
   const Tensor& x = c.inputs[0];
   const Tensor& f = c.inputs[1];
   // The data's gradient is skipped when nothing asks for it (the first layer).
-  return {c.needs_grad(0) ? execute1(op_def(t.input), {f, c.grad()}, with_sizes(c.attrs, "input_sizes", x.shape())) : kNone,
-          c.needs_grad(1) ? execute1(op_def(t.filter), {x, c.grad()}, with_sizes(c.attrs, "filter_sizes", f.shape())) : kNone};
+  return {c.needs_grad(0) ? adjoint(t.input, {f, c.grad()}, c.attrs, "input_sizes", x) : kNone,
+          c.needs_grad(1) ? adjoint(t.filter, {x, c.grad()}, c.attrs, "filter_sizes", f) : kNone};
 }
 // dx = input_adjoint(f, dy): d f = filter_adjoint(G, dy), d dy = conv(G, f).
 Grads input_grad(const Triple& t, const GradContext& c) {
   const Tensor& f = c.inputs[0];
   const Tensor& dy = c.inputs[1];
-  return {execute1(op_def(t.filter), {c.grad(), dy}, with_sizes(c.attrs, "filter_sizes", f.shape())),
-          execute1(op_def(t.forward), {c.grad(), f}, with_sizes(c.attrs, nullptr, {}))};
+  Grads out(c.inputs.size(), kNone);  // (none for sizes passed as a tensor)
+  out[0] = adjoint(t.filter, {c.grad(), dy}, c.attrs, "filter_sizes", f);
+  out[1] = execute1(op_def(t.forward), {c.grad(), f}, with_sizes(c.attrs, nullptr, {}));
+  return out;
 }
 // df = filter_adjoint(x, dy): d x = input_adjoint(G, dy), d dy = conv(x, G).
 Grads filter_grad(const Triple& t, const GradContext& c) {
   const Tensor& x = c.inputs[0];
   const Tensor& dy = c.inputs[1];
-  return {execute1(op_def(t.input), {c.grad(), dy}, with_sizes(c.attrs, "input_sizes", x.shape())),
-          execute1(op_def(t.forward), {x, c.grad()}, with_sizes(c.attrs, nullptr, {}))};
+  Grads out(c.inputs.size(), kNone);
+  out[0] = adjoint(t.input, {c.grad(), dy}, c.attrs, "input_sizes", x);
+  out[1] = execute1(op_def(t.forward), {x, c.grad()}, with_sizes(c.attrs, nullptr, {}));
+  return out;
 }
 
 GRAD(op_name::Conv2D, kGradUsesInputs) { return forward_grad(kConv, c); } END_GRAD;

@@ -453,12 +453,26 @@ GRAD(op_name::BiasAdd, kGradUsesNothing) {
   return {c.grad(), execute1(EMBER_OP(op_name::BiasAddGrad), {c.grad()}, c.attrs)};
 } END_GRAD;
 // The adjoint of a sum over every axis but the channel one: a broadcast back.
+// dy's gradient: g along the channel axis, broadcast over dy (whose shape a
+// trace may know only when it runs: then plus zeros of dy's shape).
 GRAD(op_name::BiasAddGrad, kGradUsesInputs) {
-  const Tensor& x = c.x();
-  bool nchw = c.attrs.get<std::string>("data_format") == "NCHW";
-  std::vector<int64_t> d(static_cast<size_t>(x.rank()), 1);
-  d[static_cast<size_t>(nchw ? 1 : x.rank() - 1)] = c.grad().dim(0);
-  return {broadcast_to(reshape(c.grad(), TensorShape(d)), x.shape())};
+  const Tensor &x = c.x(), &g = c.grad();
+  const bool nchw = c.attrs.get<std::string>("data_format") == "NCHW";
+  Tensor along;  // g with x's rank, 1 off the channel axis
+  if (!nchw) {
+    along = g;  // (the last axis: a right-aligned broadcast)
+  } else if (x.shape().rank_known()) {
+    std::vector<int64_t> d(static_cast<size_t>(x.rank()), 1);
+    d[1] = TensorShape::kUnknown;
+    along = reshape(g, TensorShape(d));
+  } else {  // [1, C, 1, ...] from x's run-time rank
+    Tensor r = cast(rank(x), int64);
+    along = reshape(g, concat({constant(std::vector<int64_t>{1, -1}, TensorShape{2}),
+                               ones(reshape(r - constant(int64_t{2}), TensorShape{1}), int64)},
+                              0));
+  }
+  if (x.shape().is_fully_defined()) return {broadcast_to(along, x.shape())};
+  return {along + zeros_like(x)};
 } END_GRAD;
 
 }  // namespace

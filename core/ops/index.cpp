@@ -302,11 +302,35 @@ GRAD(op_name::MirrorPadGrad, kGradUsesNothing) { return {execute1(EMBER_OP(op_na
 // gather's adjoint sums each gradient row into the params row it came from.
 // Along axis 0 (an embedding's lookup) the gradient is those rows, held as
 // IndexedSlices (core/indexed_slices.h), as TensorFlow's is.
+// Where the trace does not know params' shape (without batch dimensions):
+// g with the gathered axes first, added at the indices into zeros of the
+// params with the gathered axis first, then that axis put back.
+Tensor gather_grad_of_unknown_shape(const Tensor& params, const Tensor& idx, const Tensor& g, int64_t axis) {
+  const int64_t p = params.rank(), n = idx.rank();
+  Ints to_front{axis}, g_front;  // params' axis first; g's index axes first
+  for (int64_t i = 0; i < p; ++i)
+    if (i != axis) to_front.push_back(i);
+  for (int64_t i = axis; i < axis + n; ++i) g_front.push_back(i);
+  for (int64_t i = 0; i < axis; ++i) g_front.push_back(i);
+  for (int64_t i = axis + n; i < p - 1 + n; ++i) g_front.push_back(i);
+  Ints back(static_cast<size_t>(p));
+  for (int64_t i = 0; i < p; ++i) back[static_cast<size_t>(to_front[static_cast<size_t>(i)])] = i;
+  Tensor summed = tensor_scatter_add(zeros_like(transpose(params, to_front)), expand_dims(idx, -1), transpose(g, g_front));
+  return transpose(summed, back);
+}
+
 GRAD(op_name::GatherV2, kGradUsesInputs) {
   const Tensor &params = c.inputs[0], &idx = c.inputs[1];
   int64_t axis = c.attrs.get<int64_t>("axis"), bd = c.attrs.get<int64_t>("batch_dims");
+  EMBER_CHECK(params.shape().rank_known() && idx.shape().rank_known(), Unimplemented,
+              "[gather] the gradient of a gather whose ranks this trace does not know is not supported");
   if (axis < 0) axis += params.rank();
   if (bd < 0) bd += idx.rank();
+  if (!params.shape().is_fully_defined() || !idx.shape().is_fully_defined()) {
+    EMBER_CHECK(bd == 0, Unimplemented, "[gather] the gradient of a gather with batch_dims in a trace that does not know "
+                "the shapes is not supported");
+    return {gather_grad_of_unknown_shape(params, idx, c.grad(), axis), kNone};
+  }
   if (axis == 0 && bd == 0 && params.shape().is_fully_defined() && idx.shape().rank_known()) {
     std::vector<int64_t> rows{-1};
     for (int i = 1; i < params.rank(); ++i) rows.push_back(params.dim(i));
@@ -328,7 +352,13 @@ GRAD(op_name::GatherV2, kGradUsesInputs) {
 GRAD(op_name::GatherNd, kGradUsesInputs) {
   const Tensor &params = c.inputs[0], &idx = c.inputs[1];
   int64_t bd = c.attrs.get<int64_t>("batch_dims");
-  if (bd == 0) return {scatter_nd(idx, c.grad(), params.shape()), kNone};
+  if (bd == 0) {
+    if (params.shape().is_fully_defined()) return {scatter_nd(idx, c.grad(), params.shape()), kNone};
+    return {tensor_scatter_add(zeros_like(params), idx, c.grad()), kNone};  // (params' shape when it runs)
+  }
+  EMBER_CHECK(params.shape().is_fully_defined() && idx.shape().is_fully_defined(), Unimplemented,
+              "[gather_nd] the gradient of a gather_nd with batch_dims in a trace that does not know the shapes is "
+              "not supported");
   // Batched: prepend each row's batch coordinate to its index, then scatter
   // into the params flattened to one batch dimension.
   int64_t batch = 1;

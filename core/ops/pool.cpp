@@ -63,6 +63,13 @@ void infer_avg_pool_grad(InferContext& c) {
   c.outputs.push_back({g.dtype(), in});
 }
 
+// AvgPoolGrad with orig_input_shape a tensor read when it runs (a trace
+// that does not know the input's shape): a rank-4 result.
+void infer_avg_pool_grad_unresolved(InferContext& c) {
+  require_pool_float(c, c.inputs[0], "grad");
+  c.outputs.push_back({c.inputs[0].dtype(), TensorShape::unknown_dims(4)});
+}
+
 OpDef& pool_attrs(OpDef& d) {
   return d.attr("ksize", AttrKind::Ints)
       .attr("strides", AttrKind::Ints)
@@ -75,7 +82,8 @@ OpDef& pool_attrs(OpDef& d) {
   pool_attrs(define_op(op_name::MaxPoolGrad).inputs(3).api("max_pool2d").set_infer(infer_max_pool_grad));
   pool_attrs(define_op(op_name::AvgPool).inputs(1).api("avg_pool2d").set_infer(infer_pool));
   pool_attrs(define_op(op_name::AvgPoolGrad).inputs(1).api("avg_pool2d")
-                 .attr("orig_input_shape", AttrKind::Ints).set_infer(infer_avg_pool_grad)
+                 .attr_or_input("orig_input_shape", AttrKind::Ints).set_infer(infer_avg_pool_grad)
+                 .set_infer_unresolved(infer_avg_pool_grad_unresolved)
                  .tf_input("orig_input_shape", 0, TfInputForm::Ints));
   return true;
 }();
@@ -119,14 +127,19 @@ Attrs with(const Attrs& attrs, const char* name, std::vector<int64_t> v) {
 GRAD(op_name::MaxPool, kGradUsesAll) {
   return {execute1(EMBER_OP(op_name::MaxPoolGrad), {c.x(), c.y(), c.grad()}, c.attrs)};
 } END_GRAD;
+// (x's shape as a tensor read when it runs where the trace does not know it.)
 GRAD(op_name::AvgPool, kGradUsesInputs) {
-  return {execute1(EMBER_OP(op_name::AvgPoolGrad), {c.grad()},
-                   with(c.attrs, "orig_input_shape", c.x().shape().as_vector()))};
+  if (c.x().shape().is_fully_defined())
+    return {execute1(EMBER_OP(op_name::AvgPoolGrad), {c.grad()},
+                     with(c.attrs, "orig_input_shape", c.x().shape().as_vector()))};
+  return {execute1(EMBER_OP(op_name::AvgPoolGrad), {c.grad(), shape(c.x(), int32)}, c.attrs)};
 } END_GRAD;
 GRAD(op_name::AvgPoolGrad, kGradUsesNothing) {
   Attrs a = c.attrs;
   a.erase("orig_input_shape");
-  return {execute1(EMBER_OP(op_name::AvgPool), {c.grad()}, a)};
+  Grads out(c.inputs.size(), kNone);  // (none for the shape passed as a tensor)
+  out[0] = execute1(EMBER_OP(op_name::AvgPool), {c.grad()}, a);
+  return out;
 } END_GRAD;
 
 [[maybe_unused]] const bool max_pool_grad_not_differentiable = [] {

@@ -206,14 +206,16 @@ Reduced reduced(const GradContext& c) {
   r.keep_shape = TensorShape(keep);
   return r;
 }
-// g reshaped to keep dims and broadcast back over x. Where x's shape is
-// not fully known (a traced tensor), the reduced axes are put back one by
-// one and the broadcast is an addition of zeros of x's shape when it runs.
-Tensor spread(const GradContext& c, const Tensor& t, const Reduced& r) {
+// t (the op's output, or a gradient of its shape; with `kept`, already with
+// the reduced axes kept as 1) reshaped to keep dims and broadcast back over
+// x. Where x's shape is not fully known (a traced tensor), the reduced axes
+// are put back one by one and the broadcast is an addition of zeros of x's
+// shape when it runs.
+Tensor spread(const GradContext& c, const Tensor& t, const Reduced& r, bool kept_dims = false) {
   const Tensor& x = c.inputs[0];
   if (x.shape().is_fully_defined()) return broadcast_to(reshape(t, r.keep_shape), x.shape());
   Tensor kept = t;
-  if (!c.attrs.get<bool>("keep_dims")) {
+  if (!kept_dims && !c.attrs.get<bool>("keep_dims")) {
     Ints axes = r.axes;
     std::sort(axes.begin(), axes.end());
     for (int64_t a : axes) kept = expand_dims(kept, a);
@@ -280,8 +282,8 @@ GRAD(op_name::Prod, kGradUsesAll) {
   Reduced r = reduced(c);
   Tensor zero = equal(c.x(), zeros_like(c.x())), one = ones_like(c.x()), nothing = zeros_like(c.x());
   Tensor safe = where(zero, one, c.x());
-  Tensor zeros_in_group = spread(c, reduce_sum(cast(zero, c.x().dtype()), r.axes, true), r);
-  Tensor nonzero_prod = spread(c, reduce_prod(safe, r.axes, true), r);
+  Tensor zeros_in_group = spread(c, reduce_sum(cast(zero, c.x().dtype()), r.axes, true), r, true);
+  Tensor nonzero_prod = spread(c, reduce_prod(safe, r.axes, true), r, true);
   Tensor none_zero = equal(zeros_in_group, nothing), one_zero = equal(zeros_in_group, one);
   Tensor others = where(none_zero, nonzero_prod / safe, where(logical_and(one_zero, zero), nonzero_prod, nothing));
   return {spread(c, c.grad(), r) * others};

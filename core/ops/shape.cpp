@@ -814,12 +814,26 @@ GRAD(op_name::Transpose, kGradUsesNothing) {
   for (size_t i = 0; i < perm.size(); ++i) inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
   return {transpose(c.grad(), inverse)};
 } END_GRAD;
-GRAD(op_name::Slice, kGradUsesNothing) {                                                       // pad back to x's shape
-  const Ints& begin = c.attrs.get<Ints>("begin");
-  std::vector<std::pair<int64_t, int64_t>> p;
-  for (int i = 0; i < c.x().rank(); ++i)
-    p.emplace_back(begin[static_cast<size_t>(i)], c.x().dim(i) - begin[static_cast<size_t>(i)] - c.grad().dim(i));
-  return {pad(c.grad(), p)};
+// Where the trace knows x's shape, g padded back to it; else (or with the
+// bounds passed as tensors) StridedSliceGrad from begin to begin + g's
+// shape, into x's run-time shape.
+GRAD(op_name::Slice, kGradUsesNothing) {
+  const Tensor &x = c.x(), &g = c.grad();
+  Grads out(c.inputs.size(), kNone);
+  if (x.shape().is_fully_defined() && g.shape().is_fully_defined() && c.attrs.has("begin")) {
+    const Ints& begin = c.attrs.get<Ints>("begin");
+    std::vector<std::pair<int64_t, int64_t>> p;
+    for (int i = 0; i < x.rank(); ++i)
+      p.emplace_back(begin[static_cast<size_t>(i)], x.dim(i) - begin[static_cast<size_t>(i)] - g.dim(i));
+    out[0] = pad(g, p);
+    return out;
+  }
+  const Tensor begin = c.attrs.has("begin") ? shape_values(c.attrs.get<Ints>("begin"), int64) : cast(c.inputs[1], int64);
+  const Tensor end = begin + shape(g, int64);
+  out[0] = execute1(EMBER_OP(op_name::StridedSliceGrad), {g, begin, end, ones_like(begin), shape(x, int64)},
+                    {{"begin_mask", int64_t{0}}, {"end_mask", int64_t{0}}, {"ellipsis_mask", int64_t{0}},
+                     {"new_axis_mask", int64_t{0}}, {"shrink_axis_mask", int64_t{0}}});
+  return out;
 } END_GRAD;
 // Bounds known only when the slice runs (tensors after x: x[:i] in a loop)
 // go on to the adjoint as tensors too, and x's shape with them where the
@@ -846,17 +860,37 @@ GRAD(op_name::StridedSliceGrad, kGradUsesNothing) {                             
   out[0] = execute1(EMBER_OP(op_name::StridedSlice), in, attrs);
   return out;
 } END_GRAD;
+// g split along the axis at the inputs' sizes there; where the trace does
+// not know them, slices of g from each input's offset by its run-time shape.
 GRAD(op_name::ConcatV2, kGradUsesNothing) {
+  EMBER_CHECK(c.attrs.has("axis") && (c.attrs.get<int64_t>("axis") >= 0 || c.y().shape().rank_known()),
+              Unimplemented, "[concat] the gradient of a concatenation whose axis this trace does not know is not supported");
   int64_t axis = c.attrs.get<int64_t>("axis");
   if (axis < 0) axis += c.y().rank();
+  bool known = true;
   Ints sizes;
-  for (const Tensor& t : c.inputs) sizes.push_back(t.dim(static_cast<int>(axis)));
-  return split(c.grad(), sizes, axis);
+  for (const Tensor& t : c.inputs) {
+    known = known && t.shape().rank_known() && t.dim(static_cast<int>(axis)) != TensorShape::kUnknown;
+    sizes.push_back(known ? t.dim(static_cast<int>(axis)) : 0);
+  }
+  if (known) return split(c.grad(), sizes, axis);
+  Grads out;
+  Tensor offset = constant(int64_t{0});
+  for (const Tensor& t : c.inputs) {
+    const Tensor st = shape(t, int64);
+    // begin: 0 on every axis but `axis`, where the offset
+    Tensor at = cast(equal(range(constant(int64_t{0}), size(st, int64), constant(int64_t{1})), constant(axis)), int64);
+    out.push_back(execute1(EMBER_OP(op_name::Slice), {c.grad(), at * offset, st}, {}));
+    offset = offset + reshape(slice(st, {axis}, {1}), TensorShape{});
+  }
+  return out;
 } END_GRAD;
 GRAD(op_name::Pack, kGradUsesNothing) { return unstack(c.grad(), c.attrs.get<int64_t>("axis")); } END_GRAD;
 GRAD(op_name::Unpack, kGradUsesNothing) { return {stack({c.output_grads.begin(), c.output_grads.end()}, c.attrs.get<int64_t>("axis"))}; } END_GRAD;
 GRAD(op_name::SplitV, kGradUsesNothing) { return {concat({c.output_grads.begin(), c.output_grads.end()}, c.attrs.get<int64_t>("axis"))}; } END_GRAD;
 GRAD(op_name::Tile, kGradUsesNothing) {                                                        // sum the copies
+  EMBER_CHECK(c.attrs.has("multiples") && c.x().shape().rank_known(), Unimplemented,
+              "[tile] the gradient of a tile whose multiples or rank this trace does not know is not supported");
   const Ints& m = c.attrs.get<Ints>("multiples");
   Dims split_shape;
   Ints axes;
@@ -865,16 +899,25 @@ GRAD(op_name::Tile, kGradUsesNothing) {                                         
     split_shape.push_back(m[static_cast<size_t>(i)]);
     split_shape.push_back(c.x().dim(i));
   }
-  return {reshape(reduce_sum(reshape(c.grad(), TensorShape(split_shape)), axes), c.x().shape())};
+  Grads out(c.inputs.size(), kNone);
+  if (c.x().shape().is_fully_defined()) {
+    out[0] = reshape(reduce_sum(reshape(c.grad(), TensorShape(split_shape)), axes), c.x().shape());
+  } else {  // [m0, d0, m1, d1, ...] with x's dimensions when it runs
+    Tensor split = reshape(stack({shape_values(m, int64), shape(c.x(), int64)}, 1), TensorShape{2 * c.x().rank()});
+    out[0] = reduce_sum(reshape(c.grad(), split), axes);
+  }
+  return out;
 } END_GRAD;
-GRAD(op_name::PadV2, kGradUsesNothing) {
+GRAD(op_name::PadV2, kGradUsesNothing) {                                                       // the middle of g
   const Ints& p = c.attrs.get<Ints>("paddings");
   Ints begin, size;
   for (int i = 0; i < c.x().rank(); ++i) {
     begin.push_back(p[2 * static_cast<size_t>(i)]);
     size.push_back(c.x().dim(i));
   }
-  return {slice(c.grad(), begin, size)};
+  if (c.x().shape().is_fully_defined()) return {slice(c.grad(), begin, size)};
+  // (A size of -1 would run to g's end, through the padding after.)
+  return {execute1(EMBER_OP(op_name::Slice), {c.grad(), shape(c.x(), int64)}, {{"begin", begin}})};
 } END_GRAD;
 GRAD(op_name::Snapshot, kGradUsesNothing) { return {c.grad()}; } END_GRAD;  // a copy
 GRAD(op_name::EnsureShape, kGradUsesNothing) { return {c.grad()}; } END_GRAD;  // the input, checked

@@ -81,6 +81,22 @@ namespace {
 
 GRAD(op_name::TopKV2, kGradUsesAll) {
   const Tensor& x = c.x();
+  if (!x.shape().is_fully_defined() || !c.outputs[1].shape().is_fully_defined()) {
+    // Shapes known when it runs: each row's indices offset by row·n, their
+    // gradients added into zeros of the flattened x.
+    EMBER_CHECK(x.shape().rank_known(), Unimplemented,
+                "[top_k] the gradient of a top_k whose rank this trace does not know is not supported");
+    const int64_t r = x.rank();
+    const Tensor xs = shape(x, int64), ks = shape(c.outputs[1], int64);
+    const Tensor n = reshape(slice(xs, {r - 1}, {1}), TensorShape{});
+    const Tensor rows = reduce_prod(slice(xs, {0}, {r - 1}));  // (1 for a vector)
+    const Tensor k = slice(ks, {r - 1}, {1});
+    const Tensor ids = reshape(cast(c.outputs[1], int64), concat({reshape(rows, TensorShape{1}), k}, 0));
+    const Tensor offsets = reshape(range(constant(int64_t{0}), rows, constant(int64_t{1})) * n, {-1, 1});
+    const Tensor dx = tensor_scatter_add(zeros_like(reshape(x, {-1})), reshape(ids + offsets, {-1, 1}),
+                                         reshape(c.grad(), {-1}));
+    return {reshape(dx, xs)};
+  }
   int64_t n = x.dim(-1), k = c.outputs[1].dim(-1);
   int64_t rows = k == 0 ? 0 : c.outputs[1].num_elements() / k;
   // Flat positions row·n + index, scattered into the flattened input.
