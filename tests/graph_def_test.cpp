@@ -131,6 +131,25 @@ TEST(GraphDefInterop, TensorFlowRunsGradientsOfUnknownShapes) {
                           .get_concrete_function(TensorSpec(TensorShape::unknown_rank()),
                                                  TensorSpec(TensorShape::unknown_rank())),
                       {row, a}, "unknown_rank");
+  // The gradients that take run-time shapes as tensors: the convolution's
+  // and average pool's adjoints (their sizes as inputs, as TensorFlow's ops
+  // take them), pad, slice, concat, tile, gather, gather_nd and top_k.
+  auto net = [](Tensor images, Tensor kernel) {
+    GradientTape tape;
+    tape.watch(images);
+    tape.watch(kernel);
+    Tensor y = avg_pool2d(conv2d(images, kernel, {.padding = "SAME"}), {2}, {2});  // [n, h/2, w/2, 2]
+    Tensor flat = reshape(y, concat({slice(shape(y, int64), {0}, {1}), constant(std::vector<int64_t>{-1})}, 0));
+    Tensor mixed = concat({pad(flat, {{0, 0}, {1, 2}}), tile(slice(flat, {0, 1}, {-1, 3}), {1, 2})}, 1);
+    Tensor picked = gather(mixed, constant(std::vector<int32_t>{2, 0, 2}), 1) + gather_nd(mixed, constant(std::vector<int32_t>{1, 4}, {1, 2}));
+    Tensor loss = reduce_sum(square(picked)) + reduce_sum(top_k(mixed, 2).values);
+    std::vector<Tensor> g = tape.gradient(loss, {images, kernel});
+    return std::make_tuple(g[0], g[1]);
+  };
+  Tensor images = constant(ramp(72, 0.37f, 0.f), {2, 6, 6, 1}), kernel = constant(ramp(18, 0.9f, 0.f), {3, 3, 1, 2});
+  check_in_tensorflow(function(net, {.arg_names = {"images", "kernel"}})
+                          .get_concrete_function(TensorSpec({-1, -1, -1, 1}), TensorSpec({3, 3, 1, -1})),
+                      {images, kernel}, "unknown_dims_net");
 }
 
 TEST(GraphDefInterop, TensorFlowRunsTheRemainingOpsAndTheirGradients) {
