@@ -194,8 +194,7 @@ bool axes_at_run_time(const GradContext& c) {
 Reduced reduced(const GradContext& c) {
   Reduced r;
   const TensorShape& s = c.inputs[0].shape();
-  EMBER_CHECK(!axes_at_run_time(c), Unimplemented, "[", c.op.api_name,
-              "] the gradient of this reduction over a tensor of unknown rank is not supported (sums and means have one)");
+  EMBER_CHECK(!axes_at_run_time(c), Internal, "[", c.op.api_name, "] the reduced axes are known only when it runs");
   Dims keep = s.dims();
   for (int64_t a : c.attrs.get<Ints>("axis")) {
     int64_t n = a < 0 ? a + s.rank() : a;
@@ -265,12 +264,46 @@ GRAD(op_name::Mean, kGradUsesNothing) {
   if (!c.x().shape().is_fully_defined()) return {spread(c, c.grad(), r) / count_of(c, r)};
   return {spread(c, c.grad(), r) * (1.0 / static_cast<double>(std::max<int64_t>(r.count, 1)))};
 } END_GRAD;
+// The reduced axes as the extremum and product gradients use them: fixed
+// when tracing, or known when the op runs (RunTimeReduced).
+class Regroup {
+ public:
+  explicit Regroup(const GradContext& c) : c_(c), run_time_(axes_at_run_time(c)) {
+    if (run_time_) {
+      rt_ = run_time_reduced(c);
+    } else {
+      r_ = reduced(c);
+    }
+  }
+  /// t (of the op's output shape; `kept`: with the reduced axes kept as 1) over x's shape.
+  Tensor spread(const Tensor& t, bool kept = false) const {
+    if (!run_time_) return autograd::spread(c_, t, r_, kept);
+    return reshape(t, rt_.keep_shape) + zeros_like(c_.inputs[0]);
+  }
+  /// op (Sum, Prod) over the reduced axes, keeping them as 1.
+  Tensor reduce_kept(const char* op, const Tensor& t) const {
+    if (!run_time_) return execute1(op_def(op), {t}, {{"axis", r_.axes}, {"keep_dims", true}});
+    return execute(op_def(op), {t, rt_.axes}, {{"keep_dims", true}})[0];
+  }
+  Grads with_none_for_axes(Tensor dx) const {  // (none for axes passed as a tensor)
+    Grads out{std::move(dx)};
+    out.resize(c_.inputs.size());
+    return out;
+  }
+
+ private:
+  const GradContext& c_;
+  bool run_time_;
+  Reduced r_;
+  RunTimeReduced rt_;
+};
+
 // The gradient of a maximum (or minimum) is shared equally among the elements that attain it.
 Grads extremum_grad(const GradContext& c) {
-  Reduced r = reduced(c);
-  Tensor mask = cast(equal(c.x(), spread(c, c.y(), r)), c.x().dtype());
-  Tensor ties = reduce_sum(mask, r.axes, /*keepdims=*/true);
-  return {spread(c, c.grad(), r) * mask / ties};
+  Regroup g(c);
+  Tensor mask = cast(equal(c.x(), g.spread(c.y())), c.x().dtype());
+  Tensor ties = g.reduce_kept(op_name::Sum, mask);
+  return g.with_none_for_axes(g.spread(c.grad()) * mask / g.spread(ties, true));
 }
 GRAD(op_name::Max, kGradUsesAll) { return extremum_grad(c); } END_GRAD;
 GRAD(op_name::Min, kGradUsesAll) { return extremum_grad(c); } END_GRAD;
@@ -279,14 +312,14 @@ GRAD(op_name::Min, kGradUsesAll) { return extremum_grad(c); } END_GRAD;
 // it is the product of the non-zeros at that zero and 0 elsewhere; with two
 // or more, 0 everywhere.
 GRAD(op_name::Prod, kGradUsesAll) {
-  Reduced r = reduced(c);
+  Regroup g(c);
   Tensor zero = equal(c.x(), zeros_like(c.x())), one = ones_like(c.x()), nothing = zeros_like(c.x());
   Tensor safe = where(zero, one, c.x());
-  Tensor zeros_in_group = spread(c, reduce_sum(cast(zero, c.x().dtype()), r.axes, true), r, true);
-  Tensor nonzero_prod = spread(c, reduce_prod(safe, r.axes, true), r, true);
+  Tensor zeros_in_group = g.spread(g.reduce_kept(op_name::Sum, cast(zero, c.x().dtype())), true);
+  Tensor nonzero_prod = g.spread(g.reduce_kept(op_name::Prod, safe), true);
   Tensor none_zero = equal(zeros_in_group, nothing), one_zero = equal(zeros_in_group, one);
   Tensor others = where(none_zero, nonzero_prod / safe, where(logical_and(one_zero, zero), nonzero_prod, nothing));
-  return {spread(c, c.grad(), r) * others};
+  return g.with_none_for_axes(g.spread(c.grad()) * others);
 } END_GRAD;
 // clang-format on
 

@@ -909,13 +909,10 @@ GRAD(op_name::Tile, kGradUsesNothing) {                                         
   return out;
 } END_GRAD;
 GRAD(op_name::PadV2, kGradUsesNothing) {                                                       // the middle of g
-  const Ints& p = c.attrs.get<Ints>("paddings");
-  Ints begin, size;
-  for (int i = 0; i < c.x().rank(); ++i) {
-    begin.push_back(p[2 * static_cast<size_t>(i)]);
-    size.push_back(c.x().dim(i));
-  }
-  if (c.x().shape().is_fully_defined()) return {slice(c.grad(), begin, size)};
+  const Ints& p = c.attrs.get<Ints>("paddings");  // (two per axis: x's rank even where the trace does not know it)
+  Ints begin;
+  for (size_t i = 0; i < p.size() / 2; ++i) begin.push_back(p[2 * i]);
+  if (c.x().shape().is_fully_defined()) return {slice(c.grad(), begin, c.x().shape().as_vector())};
   // (A size of -1 would run to g's end, through the padding after.)
   return {execute1(EMBER_OP(op_name::Slice), {c.grad(), shape(c.x(), int64)}, {{"begin", begin}})};
 } END_GRAD;
