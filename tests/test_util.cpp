@@ -136,6 +136,15 @@ double to_double(T x) {
     return static_cast<double>(x);
 }
 
+std::tuple<Tensor, Tensor> broadcast_product_gradients(Tensor x, Tensor y) {
+  GradientTape tape;
+  tape.watch(x);
+  tape.watch(y);
+  Tensor z = x * y + x;
+  std::vector<Tensor> g = tape.gradient(reduce_mean(z * z), {x, y});
+  return std::make_tuple(g[0], g[1]);
+}
+
 std::vector<double> values(const Tensor& t) {
   Tensor c = t.to(Device::cpu());
   std::vector<double> out(static_cast<size_t>(c.num_elements()));

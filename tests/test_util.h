@@ -11,6 +11,7 @@
 #include <ostream>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/op_names.h"
@@ -34,6 +35,11 @@ Tensor random_tensor(const TensorShape& shape, DType dtype, double lo, double hi
                      std::vector<double>* values = nullptr, Device device = default_device());
 /// The values of any tensor, as doubles, copied to the host.
 std::vector<double> values(const Tensor& t);
+
+/// The gradients of mean((x·y + x)²) with respect to x and y, taken with a
+/// tape: a broadcasting function whose gradients a trace of unknown shapes
+/// must sum back to each input's run-time shape.
+std::tuple<Tensor, Tensor> broadcast_product_gradients(Tensor x, Tensor y);
 /// The value of `x` after a round trip through `dtype`.
 double round_to(double x, DType dtype);
 
