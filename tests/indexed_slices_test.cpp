@@ -78,6 +78,23 @@ TEST_P(IndexedSlicesTest, TheGradientOfALookupIsItsRows) {
   EXPECT_EQ(as_indexed_slices(tape2.gradient(other, table)), nullptr);
 }
 
+// In a trace that does not know how many ids there are, the lookup's
+// gradient is still its rows (the table's shape is what they need).
+TEST_P(IndexedSlicesTest, RowsInATraceOfAnUnknownNumberOfIds) {
+  Variable table(random_tensor({6, 3}, float64, -1, 1, 1));
+  bool rows = false;
+  auto f = function([&](Tensor ids) {
+    GradientTape tape;
+    Tensor g = tape.gradient(reduce_sum(gather(table, ids)), table);
+    rows = as_indexed_slices(g) != nullptr;
+    return dense_value(g);
+  });
+  ConcreteFunction cf = f.get_concrete_function(TensorSpec({-1}, int64));
+  EXPECT_TRUE(rows);
+  const Vec got = values(cf(constant(std::vector<int64_t>{4, 1, 4}))[0]);
+  EXPECT_EQ(got, scatter_reference(Vec(9, 1.0), {4, 1, 4}, 6, 3));
+}
+
 TEST_P(IndexedSlicesTest, TheRowsOfAnEmbeddingLayerOfAnyRank) {
   layers::Embedding emb(7, 2, std::make_shared<initializers::RandomUniform>(-1.0, 1.0, 3));
   Tensor ids = constant(std::vector<int32_t>{6, 6, 2}, {3, 1});

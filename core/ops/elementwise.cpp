@@ -452,9 +452,9 @@ GRAD(op_name::SelectV2, kGradUsesInputs) {
 GRAD(op_name::BiasAdd, kGradUsesNothing) {
   return {c.grad(), execute1(EMBER_OP(op_name::BiasAddGrad), {c.grad()}, c.attrs)};
 } END_GRAD;
-// The adjoint of a sum over every axis but the channel one: a broadcast back.
-// dy's gradient: g along the channel axis, broadcast over dy (whose shape a
-// trace may know only when it runs: then plus zeros of dy's shape).
+// The adjoint of a sum over every axis but the channel one: a broadcast
+// back, g along the channel axis over dy (whose shape a trace may know only
+// when it runs: then plus zeros of dy's shape).
 GRAD(op_name::BiasAddGrad, kGradUsesInputs) {
   const Tensor &x = c.x(), &g = c.grad();
   const bool nchw = c.attrs.get<std::string>("data_format") == "NCHW";

@@ -326,15 +326,15 @@ GRAD(op_name::GatherV2, kGradUsesInputs) {
               "[gather] the gradient of a gather whose ranks this trace does not know is not supported");
   if (axis < 0) axis += params.rank();
   if (bd < 0) bd += idx.rank();
+  if (axis == 0 && bd == 0 && params.shape().is_fully_defined()) {  // (however many indices)
+    std::vector<int64_t> rows{-1};
+    for (int i = 1; i < params.rank(); ++i) rows.push_back(params.dim(i));
+    return {indexed_slices(reshape(c.grad(), TensorShape(rows)), reshape(idx, {-1}), params.shape()), kNone};
+  }
   if (!params.shape().is_fully_defined() || !idx.shape().is_fully_defined()) {
     EMBER_CHECK(bd == 0, Unimplemented, "[gather] the gradient of a gather with batch_dims in a trace that does not know "
                 "the shapes is not supported");
     return {gather_grad_of_unknown_shape(params, idx, c.grad(), axis), kNone};
-  }
-  if (axis == 0 && bd == 0 && params.shape().is_fully_defined() && idx.shape().rank_known()) {
-    std::vector<int64_t> rows{-1};
-    for (int i = 1; i < params.rank(); ++i) rows.push_back(params.dim(i));
-    return {indexed_slices(reshape(c.grad(), TensorShape(rows)), reshape(idx, {-1}), params.shape()), kNone};
   }
   int64_t batch = 1, outer = 1, inner = 1, n_idx = 1, limit = params.dim(static_cast<int>(axis));
   for (int64_t i = 0; i < bd; ++i) batch *= params.dim(static_cast<int>(i));

@@ -64,9 +64,9 @@ void write_ints(KernelContext& c, size_t output, const std::vector<int64_t>& v) 
 }
 void write_ints(KernelContext& c, const std::vector<int64_t>& v) { write_ints(c, 0, v); }
 void shape_kernel(KernelContext& c) { write_ints(c, c.inputs[0].shape().as_vector()); }
+void rank_kernel(KernelContext& c) { write_ints(c, {c.inputs[0].rank()}); }
+void size_kernel(KernelContext& c) { write_ints(c, {c.inputs[0].shape().num_elements()}); }
 
-// BroadcastGradientArgs: the axes of the two shapes' broadcast that each
-// one's gradient is summed over (shapes a trace did not know).
 // An int32 or int64 vector's values, read to the host.
 std::vector<int64_t> host_ints(const KernelContext& c, const Tensor& t) {
   const auto n = static_cast<size_t>(t.num_elements());
@@ -81,6 +81,8 @@ std::vector<int64_t> host_ints(const KernelContext& c, const Tensor& t) {
   return v;
 }
 
+// BroadcastGradientArgs: the axes of the two shapes' broadcast that each
+// one's gradient is summed over (shapes a trace did not know).
 void broadcast_gradient_args_kernel(KernelContext& c) {
   auto [r0, r1] = broadcast_gradient_axes(host_ints(c, c.inputs[0]), host_ints(c, c.inputs[1]));
   const std::vector<int64_t>* axes[] = {&r0, &r1};
@@ -89,8 +91,7 @@ void broadcast_gradient_args_kernel(KernelContext& c) {
     write_ints(c, i, *axes[i]);
   }
 }
-void rank_kernel(KernelContext& c) { write_ints(c, {c.inputs[0].rank()}); }
-void size_kernel(KernelContext& c) { write_ints(c, {c.inputs[0].shape().num_elements()}); }
+
 void zeros_like_kernel(KernelContext& c) { fill(c.outputs[0], 0); }
 void ones_like_kernel(KernelContext& c) { fill(c.outputs[0], 1); }
 
