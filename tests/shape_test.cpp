@@ -298,6 +298,9 @@ TEST_P(ShapeOpsTest, BroadcastGradientArgsGivesTensorFlowsAxes) {
   EXPECT_NE(error_of<InvalidArgument>([&] { broadcast_gradient_args(vec({2, 3}, int32), vec({4, 3}, int32)); })
                 .find("Incompatible shapes: [2,3] vs. [4,3]"),
             std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([&] { broadcast_gradient_args(vec({-5, 3}, int32), vec({2, 3}, int32)); })
+                .find("shapes must be non-negative, got [-5,3] and [2,3]"),
+            std::string::npos);
   EXPECT_NE(error_of<InvalidArgument>([&] { broadcast_gradient_args(vec({2}, int32), vec({2}, int64)); })
                 .find("s0 and s1 must be int32 or int64 shapes of one dtype"),
             std::string::npos);

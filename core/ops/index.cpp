@@ -302,20 +302,45 @@ GRAD(op_name::MirrorPadGrad, kGradUsesNothing) { return {execute1(EMBER_OP(op_na
 // gather's adjoint sums each gradient row into the params row it came from.
 // Along axis 0 (an embedding's lookup) the gradient is those rows, held as
 // IndexedSlices (core/indexed_slices.h), as TensorFlow's is.
-// Where the trace does not know params' shape (without batch dimensions):
-// g with the gathered axes first, added at the indices into zeros of the
-// params with the gathered axis first, then that axis put back.
-Tensor gather_grad_of_unknown_shape(const Tensor& params, const Tensor& idx, const Tensor& g, int64_t axis) {
-  const int64_t p = params.rank(), n = idx.rank();
-  Ints to_front{axis}, g_front;  // params' axis first; g's index axes first
-  for (int64_t i = 0; i < p; ++i)
+// Where the trace does not know the shapes: each index with its batch
+// coordinates in front (0..B-1 along each of the first `bd` axes of idx,
+// broadcast over idx), dropped last: [..., bd + `extra`] of idx's dtype.
+Tensor with_batch_coordinates(const Tensor& idx, int64_t bd, bool idx_is_nd) {
+  const int64_t r = idx.rank() - (idx_is_nd ? 1 : 0);  // the rank the coordinates span
+  Tensor base = idx_is_nd ? reduce_sum(zeros_like(idx), std::vector<int64_t>{-1}) : zeros_like(idx);
+  std::vector<Tensor> parts;
+  for (int64_t j = 0; j < bd; ++j) {
+    Dims along(static_cast<size_t>(r), 1);
+    along[static_cast<size_t>(j)] = -1;
+    Tensor n = reshape(slice(shape(idx, int64), {j}, {1}), TensorShape{});
+    parts.push_back(cast(reshape(range(constant(int64_t{0}), n, constant(int64_t{1})), TensorShape(along)), idx.dtype()) + base);
+  }
+  if (idx_is_nd) {
+    if (parts.empty()) return idx;
+    return concat({stack(parts, -1), idx}, -1);
+  }
+  parts.push_back(idx);
+  return stack(parts, -1);
+}
+
+// A gather's gradient where the trace does not know the shapes: g with its
+// batch axes, then the index axes first, added at (batch coordinates,
+// index) into zeros of params with the batch axes and the gathered axis
+// first, then the axes put back.
+Tensor gather_grad_of_unknown_shape(const Tensor& params, const Tensor& idx, const Tensor& g, int64_t axis, int64_t bd) {
+  const int64_t p = params.rank(), n = idx.rank() - bd;  // n: the index axes after the batch ones
+  Ints to_front, g_front;
+  for (int64_t i = 0; i < bd; ++i) to_front.push_back(i), g_front.push_back(i);
+  to_front.push_back(axis);
+  for (int64_t i = bd; i < p; ++i)
     if (i != axis) to_front.push_back(i);
-  for (int64_t i = axis; i < axis + n; ++i) g_front.push_back(i);
-  for (int64_t i = 0; i < axis; ++i) g_front.push_back(i);
-  for (int64_t i = axis + n; i < p - 1 + n; ++i) g_front.push_back(i);
+  for (int64_t i = axis; i < axis + n; ++i) g_front.push_back(i);    // the index axes
+  for (int64_t i = bd; i < axis; ++i) g_front.push_back(i);          // the axes before the gathered one
+  for (int64_t i = axis + n; i < p - 1 + n; ++i) g_front.push_back(i);  // those after it
   Ints back(static_cast<size_t>(p));
   for (int64_t i = 0; i < p; ++i) back[static_cast<size_t>(to_front[static_cast<size_t>(i)])] = i;
-  Tensor summed = tensor_scatter_add(zeros_like(transpose(params, to_front)), expand_dims(idx, -1), transpose(g, g_front));
+  Tensor summed = tensor_scatter_add(zeros_like(transpose(params, to_front)), with_batch_coordinates(idx, bd, false),
+                                     transpose(g, g_front));
   return transpose(summed, back);
 }
 
@@ -331,11 +356,8 @@ GRAD(op_name::GatherV2, kGradUsesInputs) {
     for (int i = 1; i < params.rank(); ++i) rows.push_back(params.dim(i));
     return {indexed_slices(reshape(c.grad(), TensorShape(rows)), reshape(idx, {-1}), params.shape()), kNone};
   }
-  if (!params.shape().is_fully_defined() || !idx.shape().is_fully_defined()) {
-    EMBER_CHECK(bd == 0, Unimplemented, "[gather] the gradient of a gather with batch_dims in a trace that does not know "
-                "the shapes is not supported");
-    return {gather_grad_of_unknown_shape(params, idx, c.grad(), axis), kNone};
-  }
+  if (!params.shape().is_fully_defined() || !idx.shape().is_fully_defined())
+    return {gather_grad_of_unknown_shape(params, idx, c.grad(), axis, bd), kNone};
   int64_t batch = 1, outer = 1, inner = 1, n_idx = 1, limit = params.dim(static_cast<int>(axis));
   for (int64_t i = 0; i < bd; ++i) batch *= params.dim(static_cast<int>(i));
   for (int64_t i = bd; i < axis; ++i) outer *= params.dim(static_cast<int>(i));
@@ -352,13 +374,14 @@ GRAD(op_name::GatherV2, kGradUsesInputs) {
 GRAD(op_name::GatherNd, kGradUsesInputs) {
   const Tensor &params = c.inputs[0], &idx = c.inputs[1];
   int64_t bd = c.attrs.get<int64_t>("batch_dims");
-  if (bd == 0) {
-    if (params.shape().is_fully_defined()) return {scatter_nd(idx, c.grad(), params.shape()), kNone};
-    return {tensor_scatter_add(zeros_like(params), idx, c.grad()), kNone};  // (params' shape when it runs)
+  if (bd == 0 && params.shape().is_fully_defined()) return {scatter_nd(idx, c.grad(), params.shape()), kNone};
+  if (!params.shape().is_fully_defined() || !idx.shape().is_fully_defined()) {
+    // (Shapes known when it runs: added at the indices, with their batch
+    // coordinates in front, into zeros of params.)
+    EMBER_CHECK(idx.shape().rank_known(), Unimplemented,
+                "[gather_nd] the gradient of a gather_nd whose indices' rank this trace does not know is not supported");
+    return {tensor_scatter_add(zeros_like(params), with_batch_coordinates(idx, bd, true), c.grad()), kNone};
   }
-  EMBER_CHECK(params.shape().is_fully_defined() && idx.shape().is_fully_defined(), Unimplemented,
-              "[gather_nd] the gradient of a gather_nd with batch_dims in a trace that does not know the shapes is "
-              "not supported");
   // Batched: prepend each row's batch coordinate to its index, then scatter
   // into the params flattened to one batch dimension.
   int64_t batch = 1;

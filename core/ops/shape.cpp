@@ -703,10 +703,19 @@ void check_out_type(const char* api, DType out_type) {
 
 std::pair<std::vector<int64_t>, std::vector<int64_t>> broadcast_gradient_axes(const std::vector<int64_t>& s0,
                                                                              const std::vector<int64_t>& s1) {
+  auto text = [](const std::vector<int64_t>& s) {  // (TensorShape would print a negative size as ?)
+    std::string t = "[";
+    for (size_t i = 0; i < s.size(); ++i) t += (i ? "," : "") + std::to_string(s[i]);
+    return t + "]";
+  };
+  for (const auto* s : {&s0, &s1})
+    for (int64_t d : *s)
+      EMBER_CHECK(d >= 0, InvalidArgument, "[broadcast_gradient_args] shapes must be non-negative, got ", text(s0),
+                  " and ", text(s1));
   const size_t rank = std::max(s0.size(), s1.size());
   std::vector<int64_t> r0, r1;
   if (s0 == s1) return {r0, r1};
-  auto dim = [&](const std::vector<int64_t>& s, size_t i) {  // s's size at axis i of the broadcast; 0: absent
+  auto dim = [&](const std::vector<int64_t>& s, size_t i) {  // s's size at axis i of the broadcast; -1: absent
     return i + s.size() < rank ? int64_t{-1} : s[i + s.size() - rank];
   };
   for (size_t i = 0; i < rank; ++i) {
