@@ -256,22 +256,26 @@ TensorShape traced_shape(const OpCase& c, const Tensor& x) {
 }
 
 // The gradients taken inside a trace that knows the inputs' shapes only as
-// the round trip's does (by default no dimension), then inside one that
-// knows not even their ranks: the eager gradients, in float64. Shape
-// handling that guesses (a broadcast whose direction the trace cannot see)
-// shows here as a wrong shape or value. In the first trace a refusal must
-// be the case's declared one (traced_grad_refused); of unknown rank, an op
-// may refuse (so), or with InvalidArgument or Unimplemented naming the
-// rank, but never answer wrongly or fail otherwise.
+// the round trip's does (by default no dimension), again with the graph
+// passes a ConcreteFunction runs (constant folding, common subexpressions),
+// then inside one that knows not even their ranks: the eager gradients, in
+// float64. Shape handling that guesses (a broadcast whose direction the
+// trace cannot see) shows here as a wrong shape or value. In the first two
+// traces a refusal must be the case's declared one (traced_grad_refused);
+// of unknown rank, an op may refuse (so), or with InvalidArgument or
+// Unimplemented naming the rank, but never answer wrongly or fail
+// otherwise.
 TEST(EveryOp, GradientsTracedWithUnknownShapesMatchTheEagerOnes) {
   for (const OpCase& c : op_cases()) {
     if (!checks_gradient(c) || !c.grad_refused.empty()) continue;
-    for (const bool unknown_rank : {false, true}) {
+    // The case's own trace, then the same with the graph passes on, then unknown ranks.
+    for (const auto& [unknown_rank, optimize] : {std::pair{false, false}, std::pair{false, true}, std::pair{true, false}}) {
       const OpCase::Traced traced = unknown_rank ? OpCase::Traced::UnknownRank : c.traced;
       SCOPED_TRACE(c.name() + " traced as " +
                    (traced == OpCase::Traced::UnknownDims   ? "unknown dimensions"
                     : traced == OpCase::Traced::UnknownRank ? "unknown rank"
-                                                            : "known shapes"));
+                                                            : "known shapes") +
+                   (optimize ? ", optimized" : ""));
       try {
         DeviceScope scope(Device::cpu());
         const auto vals = draw(c, seed_of(c));
@@ -290,7 +294,7 @@ TEST(EveryOp, GradientsTracedWithUnknownShapesMatchTheEagerOnes) {
           args.push_back(detail::to_call_arg(TensorSpec(shape, in.x[i].dtype())));
           tensors.push_back(in.x[i]);
         }
-        detail::FunctionState state({.name = "every_op_gradient", .optimize = false, .cuda_graphs = false});
+        detail::FunctionState state({.name = "every_op_gradient", .optimize = optimize, .cuda_graphs = false});
         ConcreteFunction fn = state.concrete_for(
             args,
             [&](const std::vector<detail::CallArg>& traced_args, std::string& structure) {
