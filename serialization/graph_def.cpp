@@ -297,6 +297,21 @@ void Emitter::emit_composite(int index) {
   inner.names_ = names_;
   for (size_t i = 0; i < n.inputs.size(); ++i) inner.set_refs(sub.arguments[i], {ref(n.inputs[i])});
   emit_body(inner, sub);
+  // Control edges: the node's own reach every node of its decomposition;
+  // where a later node waits on this one, a NoOp under the node's name,
+  // after the whole decomposition, stands for it.
+  for (tf::NodeDef& d : inner.nodes)
+    for (int c : n.control_inputs) d.add_input("^" + g_.nodes[static_cast<size_t>(c)].name);
+  const bool awaited = std::any_of(g_.nodes.begin(), g_.nodes.end(), [&](const Node& other) {
+    return std::find(other.control_inputs.begin(), other.control_inputs.end(), index) != other.control_inputs.end();
+  });
+  if (awaited) {
+    tf::NodeDef after;
+    after.set_name(n.name);
+    after.set_op(op_name::NoOp);
+    for (const tf::NodeDef& d : inner.nodes) after.add_input("^" + d.name());
+    inner.nodes.push_back(after);
+  }
   nodes.insert(nodes.end(), inner.nodes.begin(), inner.nodes.end());
   functions.insert(functions.end(), inner.functions.begin(), inner.functions.end());
   names_ = std::move(inner.names_);

@@ -259,7 +259,8 @@ TensorShape traced_shape(const OpCase& c, const Tensor& x) {
 // the round trip's does (by default no dimension), again with the graph
 // passes a ConcreteFunction runs (constant folding, common subexpressions),
 // then inside one that knows not even their ranks: the eager gradients, in
-// float64. Shape handling that guesses (a broadcast whose direction the
+// float64, and so must the graphs without the passes once exported as a
+// FunctionDef and imported back. Shape handling that guesses (a broadcast whose direction the
 // trace cannot see) shows here as a wrong shape or value. In the first two
 // traces a refusal must be the case's declared one (traced_grad_refused);
 // of unknown rank, an op may refuse (so), or with InvalidArgument or
@@ -338,6 +339,22 @@ TEST(EveryOp, GradientsTracedWithUnknownShapesMatchTheEagerOnes) {
         }
         for (size_t s = 0; s < got.size(); ++s)
           EXPECT_TRUE(all_close(got[s], values(eager[s]), eager[s].shape(), 1e-9, 1e-9)) << "gradient " << s;
+        // And the gradient's graph through TensorFlow's FunctionDef and back.
+        if (!optimize) {
+          tensorflow::FunctionDefLibrary library;
+          std::unordered_set<std::string> done;
+          add_saved_function(library, done, fn.graph(), "every_op_gradient_case");
+          std::vector<Tensor> resources;
+          for (const Tensor& captured : fn.captured_inputs())
+            if (captured.dtype() == DType::Resource) resources.push_back(captured);
+          FunctionImporter importer(library, "the gradient round trip of " + c.name());
+          ConcreteFunction back = importer.import("every_op_gradient_case", fn.input_specs(), resources, "");
+          in.reset();
+          std::vector<Tensor> imported = back.call(tensors);
+          EXPECT_EQ(imported.size(), eager.size());
+          for (size_t s = 0; s < imported.size() && s < eager.size(); ++s)
+            EXPECT_TRUE(all_close(imported[s], values(eager[s]), eager[s].shape(), 1e-9, 1e-9)) << "imported gradient " << s;
+        }
       } catch (const std::exception& e) {
         const std::string what = e.what();
         const bool refused_rank = unknown_rank && what.find("rank") != std::string::npos &&
