@@ -324,6 +324,13 @@ struct AttentionOptions {
 /// float64 inputs) and a backward pass that recomputes it block by block.
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const AttentionOptions& options = {});
+/// The weights scaled_dot_product_attention gives the values, [batch, heads,
+/// seq_q, seq_k] (Keras's return_attention_scores): the softmax of scale·q·kᵀ
+/// over the keys each query attends to, before dropout (options.dropout_rate
+/// is not applied), in float32 for 16-bit q and k, given in q's dtype; 0
+/// where the mask or the causal triangle forbids, so a query that attends
+/// to no key has a row of zeros. Composite ops: differentiable, traceable.
+Tensor attention_weights(const Tensor& q, const Tensor& k, const AttentionOptions& options = {});
 /// tf.nn.experimental.stateless_dropout: x·1/(1 - rate) where the stateless
 /// uniform draw of `seed` (int32 or int64 [2]) over x's shape is at least
 /// `rate`, else 0, in one op (StatelessDropout, which a TensorFlow graph

@@ -2,7 +2,6 @@
 #include "nn/layers.h"
 
 #include <cmath>
-#include <limits>
 #include <map>
 #include <mutex>
 
@@ -448,36 +447,6 @@ Tensor project_in(const Tensor& x, const Variable& kernel, const Variable& bias)
   return reshape_leading(y, x, {k.dim(1), k.dim(2)});
 }
 
-// x's length along `axis` as an int64 scalar (known or not when traced).
-Tensor length_of(const Tensor& x, int64_t axis) {
-  return reshape(slice(shape(x, int64), {axis}, {1}), TensorShape{});
-}
-
-// The weights scaled_dot_product_attention gives the values, [batch, heads,
-// T, S], from heads-first q and k: the softmax of scale·q·kᵀ over the keys a
-// query may attend to (a.mask; with a.causal keys 0..i, aligned top-left),
-// in float32 for 16-bit q, in q's dtype; 0 where it may not attend.
-Tensor attention_weights(const Tensor& q, const Tensor& k, const AttentionOptions& a) {
-  const DType acc = computed_in(q.dtype());
-  Tensor scores = matmul(as_dtype(q, acc), as_dtype(k, acc), false, true) * cast(constant(*a.scale), acc);
-  Tensor allowed = a.mask;
-  if (a.causal) {
-    const Tensor zero = constant(int64_t{0}), one = constant(int64_t{1});
-    Tensor below = greater_equal(expand_dims(range(zero, length_of(q, 2), one), 1),
-                                 expand_dims(range(zero, length_of(k, 2), one), 0));  // [T, S]: key j <= query i
-    allowed = allowed.defined() ? logical_and(allowed, below) : below;
-  }
-  if (!allowed.defined()) return as_dtype(softmax(scores), q.dtype());
-  // The forbidden scores set to the lowest finite value: a row with an
-  // allowed key gives them exp(lowest - max) = 0, and a row with none, a
-  // finite uniform row, which the second `where` zeroes.
-  Tensor lowest = cast(constant(acc == float64 ? std::numeric_limits<double>::lowest()
-                                               : static_cast<double>(std::numeric_limits<float>::lowest())),
-                       acc);
-  Tensor p = softmax(where(allowed, scores, lowest));
-  return as_dtype(where(allowed, p, zeros_like(p)), q.dtype());
-}
-
 }  // namespace
 
 MultiHeadAttention::MultiHeadAttention(int64_t num_heads, int64_t key_dim, MultiHeadAttentionOptions options)
@@ -570,7 +539,7 @@ Tensor MultiHeadAttention::attend(const Tensor& query_in, const Tensor& value_in
   {
     ApiScope scope(api.c_str());
     o = transpose(scaled_dot_product_attention(q, k, v, a), heads_first);  // [batch, T, heads, value_dim]
-    if (scores) *scores = attention_weights(q, k, a);
+    if (scores) *scores = attention_weights(q, k, a);  // (before dropout, as Keras returns them)
   }
   const TensorShape& ok = output_kernel.shape();
   Tensor y = matmul(reshape(o, {-1, ok.dim(0) * ok.dim(1)}),

@@ -351,27 +351,28 @@ EMBER_DEFINE_OP(op_name::LayerNormGrad).inputs(5)
     .api("layer_norm").set_infer(infer_layer_norm_grad).not_differentiable().tf_composite(layer_norm_grad_decomposition);
 // clang-format on
 
+
+// q and the scale of q·k an attention call runs with: options.scale, else
+// 1/√head_dim; where a trace does not know head_dim, q times 1/√head_dim of
+// its run-time shape (rounded once to q's dtype) and a scale of 1.
+std::pair<Tensor, double> scaled_query(const Tensor& q, const AttentionOptions& options, const char* api) {
+  if (options.scale) return {q, *options.scale};
+  const int64_t head_dim = q.shape().rank_known() ? q.shape().dim(-1) : TensorShape::kUnknown;
+  if (head_dim == TensorShape::kUnknown) {
+    Tensor dim = strided_slice(shape(q, int64), {-1}, {0}, {1}, {.shrink_axis_mask = 1});
+    return {q * cast(rsqrt(cast(dim, float64)), q.dtype()), 1.0};
+  }
+  EMBER_CHECK(head_dim > 0, InvalidArgument, "[", api, "] head_dim (q's last dimension) is 0");
+  return {q, 1 / std::sqrt(static_cast<double>(head_dim))};
+}
+
 }  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                     const AttentionOptions& options) {
   const char* api = "scaled_dot_product_attention";
   ApiScope scope(api);
-  double scale = 1;
-  Tensor query = q;
-  if (options.scale) {
-    scale = *options.scale;
-  } else if (const int64_t head_dim = q.shape().rank_known() ? q.shape().dim(-1) : TensorShape::kUnknown;
-             head_dim == TensorShape::kUnknown) {
-    // Known only when the call runs (traced with an unknown last dimension):
-    // q times 1/√head_dim of its run-time shape, rounded once to q's dtype,
-    // and the op's scale 1.
-    Tensor dim = strided_slice(shape(q, int64), {-1}, {0}, {1}, {.shrink_axis_mask = 1});
-    query = q * cast(rsqrt(cast(dim, float64)), q.dtype());
-  } else {
-    EMBER_CHECK(head_dim > 0, InvalidArgument, "[", api, "] head_dim (q's last dimension) is 0");
-    scale = 1 / std::sqrt(static_cast<double>(head_dim));
-  }
+  const auto [query, scale] = scaled_query(q, options, api);
   // (The op's inference checks the rate and the seed, once for every caller.)
   const double rate = options.dropout_rate;
   std::vector<Tensor> in{query, k, v};
@@ -379,6 +380,19 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   if (rate > 0 && options.dropout_seed.defined()) in.push_back(options.dropout_seed);
   return execute(EMBER_OP(op_name::ScaledDotProductAttention), in,
                  {{"causal", options.causal}, {"scale", scale}, {"dropout_rate", rate}})[0];
+}
+
+// The decomposition's probabilities, without dropout.
+Tensor attention_weights(const Tensor& q, const Tensor& k, const AttentionOptions& options) {
+  const char* api = "attention_weights";
+  ApiScope scope(api);
+  const auto [query, scale] = scaled_query(q, options, api);
+  Tensor scores = matmul(widened(query), widened(k), false, true) * scale;
+  Tensor keep = attends(q, k, options.causal, options.mask);
+  if (keep.defined())
+    scores = where(keep, scores, scalar_like(scores, -std::numeric_limits<double>::infinity()));
+  Tensor p = probabilities(scores, reduce_logsumexp(scores, std::vector<int64_t>{-1}), keep);
+  return p.dtype() == q.dtype() ? p : cast(p, q.dtype());
 }
 
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
