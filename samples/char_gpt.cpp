@@ -147,16 +147,13 @@ double validation_loss(sample::Gpt& model, const sample::Corpus& corpus, Device 
   return total / static_cast<double>(starts.size() / 32);
 }
 
-/// `count` characters after `prompt`, each drawn from the top-k logits at
-/// `temperature`; the key-value cache makes each new character one position.
-std::string generate(sample::Gpt& model, const sample::Corpus& corpus, const Flags& flags,
-                     Device device) {
-  std::vector<int32_t> ids;
-  for (unsigned char c : flags.prompt) {
-    auto it = std::find(corpus.vocab.begin(), corpus.vocab.end(), c);
-    if (it != corpus.vocab.end()) ids.push_back(static_cast<int32_t>(it - corpus.vocab.begin()));
-  }
+/// `count` characters after the prompt's `ids`, each drawn from the top-k
+/// logits (k at most the vocabulary) at `temperature`; the key-value cache
+/// makes each new character one position.
+std::string generate(sample::Gpt& model, const sample::Corpus& corpus, std::vector<int32_t> ids,
+                     const Flags& flags, Device device) {
   if (ids.empty()) ids.push_back(0);
+  const int64_t k = std::min<int64_t>(flags.top_k, model.config().vocab);
   const int64_t context = model.config().context;
   if (static_cast<int64_t>(ids.size()) > context / 2)
     ids.erase(ids.begin(), ids.end() - context / 2);
@@ -172,7 +169,7 @@ std::string generate(sample::Gpt& model, const sample::Corpus& corpus, const Fla
       next = constant(tail, {1, static_cast<int64_t>(tail.size())}).to(device);
     }
     TopK top = top_k(model.next_logits(next, cache) * static_cast<float>(1 / flags.temperature),
-                     flags.top_k);
+                     k);
     std::vector<float> logits = top.values.to(Device::cpu()).to_vector<float>();
     std::vector<int32_t> index = top.indices.to(Device::cpu()).to_vector<int32_t>();
     std::vector<double> p(logits.size());
@@ -190,6 +187,8 @@ int run(const Flags& flags) {
   Device device = flags.device.empty() ? default_device() : Device::parse(flags.device);
   const sample::Corpus corpus(sample::load_text(flags.data_dir));
   sample::GptConfig config{.vocab = static_cast<int64_t>(corpus.vocab.size()), .seed = flags.seed};
+  sample::check_windows(corpus, config.context);  // (before training, not after)
+  const std::vector<int32_t> prompt = corpus.encode(flags.prompt);
   DeviceScope on(device);
   auto model = [&] {
     mixed_precision::PolicyScope policy(flags.precision);  // the model computes in its compute dtype
@@ -279,7 +278,8 @@ int run(const Flags& flags) {
   events.scalar("val_loss", val, flags.steps);
   events.flush();
   std::printf("sample (temperature %g, top-k %lld):\n%s\n", flags.temperature,
-              static_cast<long long>(flags.top_k), generate(*model, corpus, flags, device).c_str());
+              static_cast<long long>(std::min<int64_t>(flags.top_k, config.vocab)),
+              generate(*model, corpus, prompt, flags, device).c_str());
   if (!flags.saved_model.empty()) {
     // serving_default: ids [batch, T] (T <= context) -> the next character's logits [batch, vocab].
     auto serve = sample::serving_function(model);

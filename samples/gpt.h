@@ -69,6 +69,18 @@ struct Corpus {
     train_size = static_cast<int64_t>(ids.size()) * 9 / 10;
   }
   int64_t size() const { return static_cast<int64_t>(ids.size()); }
+  /// `s` as ids; InvalidArgument naming a byte the text does not hold.
+  std::vector<int32_t> encode(const std::string& s) const {
+    std::vector<int32_t> out;
+    for (unsigned char c : s) {
+      auto it = std::find(vocab.begin(), vocab.end(), c);
+      EMBER_CHECK(it != vocab.end(), InvalidArgument, "[char_gpt] byte ", static_cast<int>(c),
+                  c >= 0x20 && c < 0x7f ? " ('" + std::string(1, static_cast<char>(c)) + "')" : std::string(),
+                  " of \"", s, "\" is not in the text's vocabulary of ", vocab.size(), " bytes");
+      out.push_back(static_cast<int32_t>(it - vocab.begin()));
+    }
+    return out;
+  }
   std::string decode(const std::vector<int32_t>& v) const {
     std::string s;
     for (int32_t i : v) s.push_back(static_cast<char>(vocab[static_cast<size_t>(i)]));
@@ -91,11 +103,23 @@ inline std::pair<ember::Tensor, ember::Tensor> windows(const Corpus& c,
   return {ember::constant(x, shape), ember::constant(y, shape)};
 }
 
+/// InvalidArgument unless the training text (and, with `validating`, the
+/// validation text) holds a window of `context` + 1 characters: a model's
+/// input and its targets.
+inline void check_windows(const Corpus& c, int64_t context, bool validating = true) {
+  const int64_t train = c.train_size, validation = c.size() - c.train_size;
+  EMBER_CHECK(train > context && (!validating || validation > context + 1), InvalidArgument, "[char_gpt] the text (",
+              c.size(), " characters: ", train, " to train, ", validation,
+              " to validate) is too short: each part needs a window of ", context + 1,
+              " characters, and the validation part one more");
+}
+
 /// Training step `step`'s batch: random windows of the training text, a
 /// function of (seed, step) alone, so a resumed run sees the same batches.
 inline std::pair<ember::Tensor, ember::Tensor> train_batch(const Corpus& c, int64_t batch,
                                                            int64_t context, uint64_t seed,
                                                            int64_t step) {
+  check_windows(c, context, /*validating=*/false);
   std::mt19937_64 gen(seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(step));
   std::uniform_int_distribution<int64_t> start(0, c.train_size - context - 1);
   std::vector<int64_t> starts(static_cast<size_t>(batch));
@@ -105,9 +129,8 @@ inline std::pair<ember::Tensor, ember::Tensor> train_batch(const Corpus& c, int6
 
 /// `count` windows spaced evenly over the validation text.
 inline std::vector<int64_t> validation_starts(const Corpus& c, int64_t count, int64_t context) {
+  check_windows(c, context);
   const int64_t first = c.train_size, span = c.size() - c.train_size - context - 1;
-  EMBER_CHECK(span > 0, InvalidArgument, "[char_gpt] the validation text (",
-              c.size() - c.train_size, " characters) is shorter than a window of ", context + 1);
   std::vector<int64_t> starts;
   for (int64_t i = 0; i < count; ++i)
     starts.push_back(first + span * i / std::max<int64_t>(count - 1, 1));

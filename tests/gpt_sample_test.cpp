@@ -46,6 +46,43 @@ TEST(GptSample, TextLoadingRefusesWhatItCannotUse) {
   fs::remove_all(dir);
 }
 
+// A text too short for one window in either part is refused up front: the
+// training draw's range would otherwise be negative (a crash, found with a
+// 12-byte text), and the validation check came only after training.
+TEST(GptSample, ATextTooShortForAWindowIsRefusedBeforeTraining) {
+  auto error = [](const std::function<void()>& f) { return error_of<InvalidArgument>(f); };
+  const std::string too_short =
+      "[char_gpt] the text (12 characters: 10 to train, 2 to validate) is too short: each part needs a "
+      "window of 5 characters, and the validation part one more";
+  sample::Corpus twelve("hello world\n");
+  EXPECT_EQ(error([&] { sample::check_windows(twelve, 4); }), too_short);
+  EXPECT_EQ(error([&] { sample::validation_starts(twelve, 2, 4); }), too_short);
+  sample::train_batch(twelve, 2, 4, 1, 0);  // (training needs no validation window)
+  EXPECT_NE(error([&] { sample::train_batch(twelve, 2, 10, 1, 0); }).find("needs a window of 11"),
+            std::string::npos);
+  // 90 to train, 10 to validate: a window of 9 fits both (the validation
+  // part needs 10), one of 10 does not.
+  sample::Corpus hundred(std::string(100, 'a'));
+  sample::check_windows(hundred, 8);
+  auto [x, y] = sample::train_batch(hundred, 3, 8, 1, 0);
+  EXPECT_EQ(x.shape(), TensorShape({3, 8}));
+  EXPECT_EQ(sample::validation_starts(hundred, 2, 8), (std::vector<int64_t>{90, 91}));
+  EXPECT_NE(error([&] { sample::check_windows(hundred, 9); }).find("90 to train, 10 to validate"),
+            std::string::npos);
+}
+
+// A prompt's bytes become ids of the text's vocabulary; one the text does
+// not hold is an error naming it (it had been dropped without a word).
+TEST(GptSample, APromptOutsideTheVocabularyIsRefused) {
+  sample::Corpus c("hello world, hello");
+  EXPECT_EQ(c.encode("old"), (std::vector<int32_t>{6, 5, 2}));
+  EXPECT_EQ(c.encode(""), std::vector<int32_t>{});
+  EXPECT_EQ(error_of<InvalidArgument>([&] { c.encode("howdy"); }),
+            "[char_gpt] byte 121 ('y') of \"howdy\" is not in the text's vocabulary of 9 bytes");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { c.encode("h\xe2"); }),
+            "[char_gpt] byte 226 of \"h\xe2\" is not in the text's vocabulary of 9 bytes");
+}
+
 // Each next_logits call computes only the new positions; what it returns
 // must be what a full forward pass over the whole prefix gives at its end,
 // whether the new positions come one at a time or several after a cache.
