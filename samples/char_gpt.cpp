@@ -18,6 +18,7 @@
 #include <string>
 
 #include "ember.h"
+#include "samples/flags.h"
 #include "samples/gpt.h"
 
 namespace {
@@ -65,22 +66,16 @@ Flags parse(int argc, char** argv) {
   Flags f;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s: %s needs a value\n", argv[0], a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+    auto value = [&] { return sample::flags::value(argc, argv, i); };
     try {
       if (a == "--steps")
-        f.steps = std::stoll(value());
+        f.steps = sample::flags::integer(value());
       else if (a == "--batch-size")
-        f.batch_size = std::stoll(value());
+        f.batch_size = sample::flags::integer(value());
       else if (a == "--learning-rate")
-        f.learning_rate = std::stod(value());
+        f.learning_rate = sample::flags::number(value());
       else if (a == "--warmup-steps")
-        f.warmup_steps = std::stoll(value());
+        f.warmup_steps = sample::flags::integer(value());
       else if (a == "--device")
         f.device = value();
       else if (a == "--checkpoint-dir")
@@ -88,7 +83,7 @@ Flags parse(int argc, char** argv) {
       else if (a == "--resume")
         f.resume = true;
       else if (a == "--save-every")
-        f.save_every = std::stoll(value());
+        f.save_every = sample::flags::integer(value());
       else if (a == "--data-dir")
         f.data_dir = value();
       else if (a == "--logdir")
@@ -96,13 +91,13 @@ Flags parse(int argc, char** argv) {
       else if (a == "--saved-model")
         f.saved_model = value();
       else if (a == "--seed")
-        f.seed = std::stoll(value());
+        f.seed = sample::flags::integer(value());
       else if (a == "--sample-chars")
-        f.sample_chars = std::stoll(value());
+        f.sample_chars = sample::flags::integer(value());
       else if (a == "--temperature")
-        f.temperature = std::stod(value());
+        f.temperature = sample::flags::number(value());
       else if (a == "--top-k")
-        f.top_k = std::stoll(value());
+        f.top_k = sample::flags::integer(value());
       else if (a == "--prompt")
         f.prompt = value();
       else if (a == "--eager")

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "ember.h"
+#include "samples/flags.h"
 
 namespace sample {
 
@@ -48,22 +49,16 @@ inline Flags parse_flags(int argc, char** argv, Flags f) {
   Flags defaults = f;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s: %s needs a value\n", argv[0], a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
+    auto value = [&] { return flags::value(argc, argv, i); };
     try {
-      if (a == "--epochs") f.epochs = std::stoi(value());
-      else if (a == "--batch-size") f.batch_size = std::stoll(value());
-      else if (a == "--learning-rate") f.learning_rate = std::stod(value());
+      if (a == "--epochs") f.epochs = static_cast<int>(flags::integer(value(), INT32_MAX));
+      else if (a == "--batch-size") f.batch_size = flags::integer(value());
+      else if (a == "--learning-rate") f.learning_rate = flags::number(value());
       else if (a == "--device") f.device = value();
       else if (a == "--checkpoint-dir") f.checkpoint_dir = value();
       else if (a == "--resume") f.resume = true;
       else if (a == "--data-dir") f.data_dir = value();
-      else if (a == "--seed") f.seed = std::stoll(value());
+      else if (a == "--seed") f.seed = flags::integer(value());
       else if (a == "--logdir") f.logdir = value();
       else if (a == "--eager") f.eager = true;
       else if (a == "--distributed") f.distributed = true;
