@@ -262,30 +262,40 @@ struct RestoreState {
     return n.attributes_size() > 0;
   }
 
+  // A node's name for messages, as TensorFlow's ObjectGraphProtoPrettyPrinter
+  // gives it: the path of names from the root, "(root).model.dense.kernel";
+  // a slot variable "<optimizer>'s state 'm' for <variable>".
   std::string describe(int node) const {
-    // The path of names from the root, for messages.
-    std::vector<std::string> parent_name(static_cast<size_t>(graph.nodes_size()));
-    std::vector<int> parent(static_cast<size_t>(graph.nodes_size()), -1);
-    std::deque<int> q{0};
-    std::vector<bool> seen(static_cast<size_t>(graph.nodes_size()), false);
-    seen[0] = true;
-    while (!q.empty()) {
-      int i = q.front();
-      q.pop_front();
-      for (const auto& r : graph.nodes(i).children())
-        if (r.node_id() >= 0 && r.node_id() < graph.nodes_size() &&
-            !seen[static_cast<size_t>(r.node_id())]) {
-          seen[static_cast<size_t>(r.node_id())] = true;
-          parent[static_cast<size_t>(r.node_id())] = i;
-          parent_name[static_cast<size_t>(r.node_id())] = r.local_name();
-          q.push_back(r.node_id());
-        }
+    if (names.empty()) {
+      const auto n = static_cast<size_t>(graph.nodes_size());
+      names.assign(n, std::string());
+      std::vector<bool> seen(n, false);
+      std::deque<int> q{0};
+      names[0] = "(root)";
+      seen[0] = true;
+      while (!q.empty()) {
+        int i = q.front();
+        q.pop_front();
+        for (const auto& r : graph.nodes(i).children())
+          if (r.node_id() >= 0 && r.node_id() < graph.nodes_size() && !seen[static_cast<size_t>(r.node_id())]) {
+            seen[static_cast<size_t>(r.node_id())] = true;
+            names[static_cast<size_t>(r.node_id())] = names[static_cast<size_t>(i)] + "." + r.local_name();
+            q.push_back(r.node_id());
+          }
+      }
+      auto valid = [&](int i) { return i >= 0 && i < graph.nodes_size(); };
+      for (int i = 0; i < graph.nodes_size(); ++i)
+        for (const auto& sv : graph.nodes(i).slot_variables())
+          if (valid(sv.slot_variable_node_id()) && valid(sv.original_variable_node_id()))
+            names[static_cast<size_t>(sv.slot_variable_node_id())] =
+                names[static_cast<size_t>(i)] + "'s state '" + sv.slot_name() + "' for " +
+                names[static_cast<size_t>(sv.original_variable_node_id())];
+      for (size_t i = 0; i < n; ++i)
+        if (names[i].empty()) names[i] = "(node " + std::to_string(i) + ", not reached from the root)";
     }
-    std::string s;
-    for (int i = node; i > 0; i = parent[static_cast<size_t>(i)])
-      s = "." + parent_name[static_cast<size_t>(i)] + s;
-    return "(root)" + s;
+    return names[static_cast<size_t>(node)];
   }
+  mutable std::vector<std::string> names;  // describe's, made on first use
 };
 
 namespace {

@@ -855,6 +855,42 @@ TEST(CheckpointTest, RestoreSemanticsAsTensorFlow) {
   fs::remove_all(dir);
 }
 
+// Values a restore never used are warned about by TensorFlow's names for
+// them (its ObjectGraphProtoPrettyPrinter): the path from the root, and for
+// an optimizer's slot "<optimizer>'s state 'm' for <variable>". Slots are
+// reached from no parent, and had been named "(root)." alone.
+TEST(CheckpointTest, UnusedValuesAreNamedAsTensorFlowNamesThem) {
+  std::string dir = temp_dir("unused_values");
+  auto make = [] {
+    auto m = std::make_shared<Trackable>();
+    Variable a(constant(std::vector<float>{1, 2}, {2}));
+    m->track("a", a);
+    return std::pair{m, a};
+  };
+  auto [m1, a1] = make();
+  auto adam = std::make_shared<optimizers::Adam>(0.1);
+  {
+    GradientTape tape;
+    Tensor loss = reduce_sum(a1.read_value() * a1.read_value());
+    adam->apply(tape.gradient(loss, std::vector<Variable>{a1}), std::vector<Variable>{a1});
+  }
+  std::string path = Checkpoint({{"model", m1}, {"optimizer", adam}}).save(dir + "/ck");
+  ::testing::internal::CaptureStderr();
+  {
+    auto [m2, a2] = make();
+    Checkpoint({{"model", m2}}).restore(path).assert_existing_objects_matched();
+    EXPECT_EQ(a2.read_value().to_vector<float>(), a1.read_value().to_vector<float>());
+  }  // (the warning comes when the restore's state goes)
+  const std::string text = ::testing::internal::GetCapturedStderr();
+  for (const std::string name : {"(root).optimizer.iter", "(root).optimizer's state 'm' for (root).model.a",
+                                 "(root).optimizer's state 'v' for (root).model.a"})
+    EXPECT_NE(text.find("Value in checkpoint could not be found in the restored object: " + name + "\n"),
+              std::string::npos)
+        << name << " in:\n" << text;
+  EXPECT_EQ(text.find("(root).\n"), std::string::npos) << text;
+  fs::remove_all(dir);
+}
+
 // Saving over a listed checkpoint (the counter set back) moves it to the
 // newest place with its new timestamp; the others keep theirs.
 TEST(CheckpointTest, ManagerSavingAPathAgainKeepsEachTimestampWithItsPath) {
