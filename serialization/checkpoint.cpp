@@ -11,6 +11,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "core/context.h"
 #include "core/error.h"
@@ -251,6 +252,14 @@ Variable Checkpoint::save_counter() {
   if (existing) return std::static_pointer_cast<TrackableVariable>(existing)->variable();
   InitScope eager;
   NameScope top("", /*absolute=*/true);
+  // Each process's own count, made without a strategy's broadcast of rank
+  // 0's value: under MultiWorkerMirroredStrategy only rank 0 saves, so only
+  // it comes here, and a broadcast would wait for ranks that never join (a
+  // restore gives every rank the saved count).
+  struct NoInitialValueHook {
+    decltype(Context::initial_value_hook) saved = std::exchange(context().initial_value_hook, nullptr);
+    ~NoInitialValueHook() { context().initial_value_hook = saved; }
+  } own_value;
   Variable counter(constant(int64_t{0}, Device::cpu()), {.name = "save_counter", .trainable = false});
   if (attached_)
     attached_->emplace_back("save_counter", trackable_of(counter));
