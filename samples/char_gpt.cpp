@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <string>
 
@@ -184,6 +185,10 @@ int run(const Flags& flags) {
   sample::GptConfig config{.vocab = static_cast<int64_t>(corpus.vocab.size()), .seed = flags.seed};
   sample::check_windows(corpus, config.context);  // (before training, not after)
   const std::vector<int32_t> prompt = corpus.encode(flags.prompt);
+  std::error_code ec;  // (a SavedModel path that cannot be one is refused before training, not after)
+  EMBER_CHECK(flags.saved_model.empty() || !std::filesystem::exists(flags.saved_model, ec) ||
+                  std::filesystem::is_directory(flags.saved_model, ec),
+              InvalidArgument, "[char_gpt] --saved-model ", flags.saved_model, " exists and is not a directory");
   DeviceScope on(device);
   auto model = [&] {
     mixed_precision::PolicyScope policy(flags.precision);  // the model computes in its compute dtype
