@@ -1,5 +1,6 @@
 #include "serialization/npy.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "serialization/file_ops.h"
@@ -78,9 +79,10 @@ Tensor parse(const std::string& bytes, const std::string& what) {
   const size_t data = start + header_len;
   // The element count, never past what the file can hold (no overflow).
   const uint64_t room = (bytes.size() - data) / dtype_size(d->dtype);
-  uint64_t count = 1;
+  const bool none = std::find(dims.begin(), dims.end(), 0) != dims.end();  // (a (3, 0) array: no bytes)
+  uint64_t count = none ? 0 : 1;
   for (int64_t dim : dims) {
-    if (dim != 0 && count > room / static_cast<uint64_t>(dim))
+    if (!none && count > room / static_cast<uint64_t>(dim))
       throw DataLoss(what + ": holds " + std::to_string(bytes.size() - data) + " data bytes; shape " + shape.to_string() +
                      " needs more");
     count *= static_cast<uint64_t>(dim);

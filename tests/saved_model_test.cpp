@@ -1132,7 +1132,8 @@ TEST(Npy, ReadsNumPysFileAndWritesWhatItReadsBack) {
   EXPECT_TRUE(all_close(x, want, {4, 3}, 1e-7, 0));
   std::string dir = temp_dir("npy");
   for (const Tensor& t : {constant({{1., 2.}, {3., 4.}}), constant({7}), constant(int64_t{-3}),
-                          cast(constant({1, 0, 1}), bool_), Tensor::empty({0, 3}, float32, Device::cpu())}) {
+                          cast(constant({1, 0, 1}), bool_), Tensor::empty({0, 3}, float32, Device::cpu()),
+                          Tensor::empty({3, 0}, int32, Device::cpu()), Tensor::empty({1, 2, 0}, float64, Device::cpu())}) {
     npy::write(dir + "/t.npy", t);
     Tensor back = npy::read(dir + "/t.npy");
     EXPECT_EQ(back.dtype(), t.dtype());
