@@ -283,10 +283,13 @@ struct Sigmoid {
     return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
   }
 };
-struct Relu {
+struct Relu {  // max(x, 0) as TensorFlow's: NaN stays NaN (a diverged network must not look finite)
   template <typename T>
   EMBER_HOST_DEVICE T operator()(T x) const {
-    return x > T(0) ? x : T(0);
+    if constexpr (is_float_v<T>)
+      return x < T(0) ? T(0) : x;
+    else
+      return x > T(0) ? x : T(0);
   }
 };
 // Functors with attributes read them in `configure`, which every launcher

@@ -148,6 +148,38 @@ TEST_P(UnaryTest, RoundHalfToEvenAndSpecialValues) {
   EXPECT_TRUE(std::isnan(e[2]));
 }
 
+// NaN in, NaN out, as TensorFlow 2.21 gives for [nan, -1, 2, inf, -inf]:
+// relu had turned NaN into 0, so a diverged network's loss looked finite
+// (and TerminateOnNaN never fired).
+TEST_P(UnaryTest, ActivationsKeepNanAsTensorFlowDoes) {
+  const std::vector<float> in{NAN, -1, 2, INFINITY, -INFINITY};
+  struct Case {
+    const char* name;
+    std::function<Tensor(const Tensor&)> op;
+  };
+  const std::vector<Case> cases = {
+      {"relu", [](const Tensor& x) { return relu(x); }},
+      {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.2); }},
+      {"elu", [](const Tensor& x) { return elu(x); }},
+      {"gelu", [](const Tensor& x) { return gelu(x); }},
+      {"gelu tanh", [](const Tensor& x) { return gelu(x, true); }},
+      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }},
+      {"tanh", [](const Tensor& x) { return tanh(x); }},
+      {"softplus", [](const Tensor& x) { return softplus(x); }},
+  };
+  for (DType dt : {float32, float64, bfloat16, float16})
+    for (const Case& c : cases) {
+      const std::vector<float> out = cast(c.op(cast(constant(in), dt)), float32).to_vector<float>();
+      EXPECT_TRUE(std::isnan(out[0])) << c.name << " " << dtype_name(dt) << ": " << out[0];
+    }
+  for (DType dt : {float32, float64, bfloat16, float16}) {
+    const std::vector<float> r = cast(relu(cast(constant(in), dt)), float32).to_vector<float>();
+    EXPECT_TRUE(std::isnan(r[0])) << dtype_name(dt);
+    EXPECT_EQ(std::vector<float>(r.begin() + 1, r.end()), (std::vector<float>{0, 2, INFINITY, 0})) << dtype_name(dt);
+  }
+  EXPECT_EQ(relu(constant({-3, 0, 4})).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 4}));
+}
+
 // The vectorised float32 exp, sigmoid and tanh against float64, in units in
 // the last place of the float32 result, over a dense sweep.
 TEST_P(UnaryTest, Float32TranscendentalsWithinAFewUlp) {
