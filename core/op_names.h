@@ -32,6 +32,7 @@ inline constexpr char Elu[] = "Elu";
 inline constexpr char Selu[] = "Selu";
 inline constexpr char Softplus[] = "Softplus";
 inline constexpr char Erf[] = "Erf";
+inline constexpr char Erfc[] = "Erfc";
 inline constexpr char Floor[] = "Floor";
 inline constexpr char Ceil[] = "Ceil";
 inline constexpr char Round[] = "Round";
@@ -72,10 +73,13 @@ inline constexpr char All[] = "All";
 inline constexpr char Any[] = "Any";
 inline constexpr char ArgMax[] = "ArgMax";
 inline constexpr char ArgMin[] = "ArgMin";
+inline constexpr char Cumsum[] = "Cumsum";
 
 // matmul
 inline constexpr char MatMul[] = "MatMul";
 inline constexpr char BatchMatMulV2[] = "BatchMatMulV2";
+inline constexpr char Einsum[] = "Einsum";  // (imported as einsum()'s ops)
+inline constexpr char MatrixBandPart[] = "MatrixBandPart";  // (imported as a mask and a select)
 
 // softmax
 inline constexpr char Softmax[] = "Softmax";

@@ -91,6 +91,8 @@ Tensor selu(const Tensor& x);
 Tensor softplus(const Tensor& x);
 /// The error function.
 Tensor erf(const Tensor& x);
+/// The complementary error function, 1 - erf(x), without its cancellation for large x.
+Tensor erfc(const Tensor& x);
 Tensor floor(const Tensor& x);
 Tensor ceil(const Tensor& x);
 /// Rounds half to even, as tf.math.round.
@@ -210,10 +212,17 @@ Tensor reduce_std(const Tensor& x, Axes axes = std::nullopt, bool keepdims = fal
 /// first one on ties.
 Tensor argmax(const Tensor& x, int64_t axis = 0, DType output_type = int64);
 Tensor argmin(const Tensor& x, int64_t axis = 0, DType output_type = int64);
+/// Running sums along `axis` (tf.math.cumsum): y[i] = x[0] + ... + x[i];
+/// `exclusive` leaves x[i] out, `reverse` sums from the end.
+Tensor cumsum(const Tensor& x, int64_t axis = 0, bool exclusive = false, bool reverse = false);
 
 // ---- linear algebra -------------------------------------------------------------
 /// Matrix product of the last two dimensions; leading (batch) dimensions broadcast.
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
+/// tf.einsum of one or two operands ("bqhd,bkhd->bhqk"; without "->", the
+/// labels used once, in order): transposes, reshapes and one matrix product.
+/// Labels that repeat within an operand and "..." are Unimplemented.
+Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs);
 
 // ---- shapes -------------------------------------------------------------------
 Tensor reshape(const Tensor& x, const TensorShape& shape);

@@ -35,6 +35,7 @@
   X(Selu, unary_float, fn::Selu) \
   X(Softplus, unary_float, fn::Softplus) \
   X(Erf, unary_float, fn::Erf) \
+  X(Erfc, unary_float, fn::Erfc) \
   X(Floor, unary_float, fn::Floor) \
   X(Ceil, unary_float, fn::Ceil) \
   X(Round, unary_float, fn::Round)

@@ -380,6 +380,12 @@ struct Erf {
     return std::erf(x);
   }
 };
+struct Erfc {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return std::erfc(x);
+  }
+};
 struct Floor {
   template <typename T>
   EMBER_HOST_DEVICE T operator()(T x) const {

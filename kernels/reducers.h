@@ -111,6 +111,22 @@ EMBER_HOST_DEVICE int64_t arg_extreme(const T* p, int64_t n, int64_t stride) {
   return best;
 }
 
+/// Cumsum along one line: y[i] = the sum of x[j] for j before i (exclusive)
+/// or up to i, or after it with `reverse`; n elements `stride` apart.
+/// Accumulated as the sum reduction does (SumR), each output rounded once.
+template <typename T>
+EMBER_HOST_DEVICE void cumsum_line(const T* x, T* y, int64_t n, int64_t stride, bool exclusive, bool reverse) {
+  using R = SumR<T>;
+  typename R::A a = R::init();
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t at = (reverse ? n - 1 - k : k) * stride;
+    const T v = x[at];
+    if (!exclusive) a = R::step(a, v);
+    y[at] = R::finish(a, 0);
+    if (exclusive) a = R::step(a, v);
+  }
+}
+
 /// The shift softmax subtracts from a row whose maximum is `m`: m itself, but
 /// 0 for a row of -inf (so exp(x - m) is not inf - inf) and NaN kept.
 template <typename T>

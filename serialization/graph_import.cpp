@@ -47,7 +47,7 @@ const std::unordered_set<std::string>& structural_ops() {
 const std::unordered_set<std::string>& composite_ops() {
   namespace op = op_name;
   static const std::unordered_set<std::string> s{op::Pad,   op::Select, op::Split, op::SquaredDifference,
-                                                 op::Relu6, op::Shape,  op::Size,  op::Rank};
+                                                 op::Relu6, op::Shape,  op::Size,  op::Rank, op::Einsum, op::MatrixBandPart};
   return s;
 }
 
@@ -274,6 +274,24 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
   if (op == op_name::SquaredDifference) {
     need_inputs(2);
     return {square(sub(in[0], in[1]))};
+  }
+  if (op == op_name::Einsum) {
+    auto it = n.attr().find("equation");
+    EMBER_CHECK(it != n.attr().end(), InvalidArgument, what, ": Einsum lacks its equation");
+    return {einsum(it->second.s(), in)};
+  }
+  if (op == op_name::MatrixBandPart) {  // x[..., m, n] where (lower < 0 or m - n <= lower) and (upper < 0 or n - m <= upper)
+    need_inputs(3);
+    EMBER_CHECK(in[0].shape().rank_known() && in[0].rank() >= 2, Unimplemented, what,
+                ": MatrixBandPart of a tensor of unknown rank or rank below 2");
+    const Tensor s = shape(in[0], int64), zero = constant(int64_t{0}), one = constant(int64_t{1});
+    const int64_t r = in[0].rank();
+    const Tensor rows = reshape(range(zero, reshape(slice(s, {r - 2}, {1}), TensorShape{}), one), {-1, 1});
+    const Tensor cols = reshape(range(zero, reshape(slice(s, {r - 1}, {1}), TensorShape{}), one), {1, -1});
+    const Tensor lower = cast(in[1], int64), upper = cast(in[2], int64);
+    const Tensor keep = logical_and(logical_or(less(lower, zero), less_equal(rows - cols, lower)),
+                                    logical_or(less(upper, zero), less_equal(cols - rows, upper)));
+    return {where(keep, in[0], zeros_like(in[0]))};
   }
   if (op == op_name::Relu6) {
     need_inputs(1);

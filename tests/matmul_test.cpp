@@ -1,5 +1,8 @@
 // matmul against a float64 reference: 2-D with every transpose combination,
 // batched with broadcast batch dimensions, and degenerate sizes.
+#include <map>
+#include <string>
+
 #include "test_util.h"
 
 namespace ember::test {
@@ -125,6 +128,86 @@ TEST_P(MatmulTest, BadInputIsAnError) {
     EXPECT_STREQ(e.what(), "[matmul] a must be a floating-point type (float16, bfloat16, float32, float64), got int32");
   }
   EXPECT_THROW(matmul(ones({2}), ones({2, 2})), InvalidArgument);
+}
+
+// einsum against a float64 sum over every assignment of the labels, for the
+// equations Keras's MultiHeadAttention and EinsumDense write and the edge
+// cases (no contraction, everything summed, implicit output), eagerly and
+// traced with no dimension known; and its refusals.
+std::vector<double> einsum_ref(const std::string& in_a, const std::string& in_b, const std::string& out,
+                               const std::vector<std::vector<double>>& v, const std::vector<TensorShape>& s,
+                               std::map<char, int64_t>& size) {
+  const std::vector<std::string> subs = in_b.empty() ? std::vector<std::string>{in_a} : std::vector<std::string>{in_a, in_b};
+  for (size_t k = 0; k < subs.size(); ++k)
+    for (size_t i = 0; i < subs[k].size(); ++i) size[subs[k][i]] = s[k].dim(static_cast<int>(i));
+  std::vector<char> labels;
+  for (const auto& [ch, n] : size) labels.push_back(ch);
+  int64_t total = 1, out_n = 1;
+  for (char ch : labels) total *= size[ch];
+  for (char ch : out) out_n *= size[ch];
+  std::vector<double> y(static_cast<size_t>(out_n), 0.0);
+  for (int64_t t = 0; t < total; ++t) {
+    std::map<char, int64_t> at;
+    int64_t r = t;
+    for (auto it = labels.rbegin(); it != labels.rend(); ++it) at[*it] = r % size[*it], r /= size[*it];
+    auto flat = [&](const std::string& sub) {
+      int64_t f = 0;
+      for (char ch : sub) f = f * size[ch] + at[ch];
+      return static_cast<size_t>(f);
+    };
+    double p = 1;
+    for (size_t k = 0; k < subs.size(); ++k) p *= v[k][flat(subs[k])];
+    y[flat(out)] += p;
+  }
+  return y;
+}
+
+TEST_P(MatmulTest, EinsumMatchesTheSumOverItsLabels) {
+  struct Case {
+    std::string equation, a, b, out;
+    TensorShape sa, sb;
+  };
+  const std::vector<Case> cases = {
+      {"bthd,bshd->bhts", "bthd", "bshd", "bhts", {2, 3, 2, 4}, {2, 5, 2, 4}},
+      {"bhts,bshd->bthd", "bhts", "bshd", "bthd", {2, 2, 3, 5}, {2, 5, 2, 4}},
+      {"abc,cde->abde", "abc", "cde", "abde", {2, 3, 4}, {4, 2, 5}},
+      {"ij,jk->ik", "ij", "jk", "ik", {3, 4}, {4, 2}},
+      {"ij,kl->ijkl", "ij", "kl", "ijkl", {2, 3}, {1, 2}},
+      {"ab,ab->a", "ab", "ab", "a", {3, 4}, {3, 4}},
+      {"ijk,k->ij", "ijk", "k", "ij", {2, 3, 4}, {4}},
+      {"ij,jk", "ij", "jk", "ik", {3, 4}, {4, 2}},
+      {"xyz,y->", "xyz", "y", "", {2, 3, 2}, {3}},
+      {"ij->ji", "ij", "", "ji", {3, 4}, {}},
+      {"ijk->k", "ijk", "", "k", {2, 3, 4}, {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.equation);
+    std::vector<std::vector<double>> v(2);
+    std::vector<Tensor> in{random_tensor(c.sa, float64, -1, 1, 3, &v[0])};
+    if (!c.b.empty()) in.push_back(random_tensor(c.sb, float64, -1, 1, 4, &v[1]));
+    std::map<char, int64_t> size;
+    const std::vector<double> want = einsum_ref(c.a, c.b, c.out, v, {c.sa, c.sb}, size);
+    Dims od;
+    for (char ch : c.out) od.push_back(size[ch]);
+    EXPECT_TRUE(all_close(einsum(c.equation, in), want, TensorShape(od), 1e-12, 1e-12));
+    // Traced with no dimension known: the merged sizes come from the run-time shapes.
+    auto unknown = [](const Tensor& t) { return TensorSpec(TensorShape(Dims(static_cast<size_t>(t.rank()), -1)), float64); };
+    ConcreteFunction cf =
+        in.size() == 2
+            ? function([&](Tensor a, Tensor b) { return einsum(c.equation, {a, b}); })
+                  .get_concrete_function(unknown(in[0]), unknown(in[1]))
+            : function([&](Tensor a) { return einsum(c.equation, {a}); }).get_concrete_function(unknown(in[0]));
+    EXPECT_TRUE(all_close(cf.call(in).at(0), want, TensorShape(od), 1e-12, 1e-12));
+  }
+  const Tensor m = ones({2, 2});
+  EXPECT_EQ(error_of<Unimplemented>([&] { einsum("ii->i", {m}); }),
+            "[einsum] \"ii->i\": label 'i' repeats in an operand (diagonals are not supported)");
+  EXPECT_EQ(error_of<Unimplemented>([&] { einsum("...ij,...jk->...ik", {m, m}); }),
+            "[einsum] '...' (broadcast dimensions) in \"...ij,...jk->...ik\" is not supported");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { einsum("ijk,jk->i", {m, m}); }),
+            "[einsum] \"ijk,jk->i\": operand 0 has shape (2, 2), not 3 dimensions");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { einsum("ij,jk->iz", {m, m}); }),
+            "[einsum] \"ij,jk->iz\": output label 'z' names no input dimension");
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(MatmulTest);

@@ -115,6 +115,7 @@ void unary(std::vector<OpCase>& cases) {
       {op_name::Elu, [](const Tensor& x) { return elu(x); }, -2, 2, kFloat},
       {op_name::Selu, [](const Tensor& x) { return selu(x); }, -2, 2, kFloat},
       {op_name::Erf, [](const Tensor& x) { return erf(x); }, -2, 2, kFloat},
+      {op_name::Erfc, [](const Tensor& x) { return erfc(x); }, -2, 2, kFloat},
       {op_name::Floor, [](const Tensor& x) { return floor(x); }, -3, 3, kFloat},
       {op_name::Ceil, [](const Tensor& x) { return ceil(x); }, -3, 3, kFloat},
       {op_name::Round, [](const Tensor& x) { return round(x); }, -3, 3, kFloat},
@@ -405,6 +406,16 @@ void reductions(std::vector<OpCase>& cases) {
                          return std::vector<Tensor>{argmin(x[0], 1, int64), argmin(x[0], 0, int32)};
                        },
                    .dtypes = kNumeric});
+  for (int64_t axis : {0, 1, -1})
+    for (int flags = 0; flags < 4; ++flags) {
+      const bool exclusive = flags & 1, reverse = flags & 2;
+      cases.push_back({.op = op_name::Cumsum,
+                       .variant = "axis " + std::to_string(axis) + (exclusive ? " exclusive" : "") +
+                                  (reverse ? " reverse" : ""),
+                       .inputs = {in({2, 3, 4})},
+                       .body = one([=](X x) { return cumsum(x[0], axis, exclusive, reverse); }),
+                       .dtypes = kNumeric});
+    }
 }
 
 void linear_algebra(std::vector<OpCase>& cases) {

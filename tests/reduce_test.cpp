@@ -10,7 +10,7 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Sum, op_name::Mean, op_name::Max, op_name::Min, op_name::Prod, op_name::All, op_name::Any, op_name::ArgMax, op_name::ArgMin};
+const CoveredOps covered{op_name::Sum, op_name::Mean, op_name::Max, op_name::Min, op_name::Prod, op_name::All, op_name::Any, op_name::ArgMax, op_name::ArgMin, op_name::Cumsum};
 
 using ReduceFn = std::function<Tensor(const Tensor&, Axes, bool)>;
 using Combine = std::function<double(const std::vector<double>&)>;
@@ -242,8 +242,65 @@ TEST_P(ArgTest, ArgmaxArgminMatchReference) {
   }
 }
 
+// Running sums along every axis, with and without exclusive and reverse,
+// against a float64 loop; and TensorFlow 2.21's values for a small case
+// (tf.math.cumsum of [[1, 2, 3], [4, 5, 6]]).
+class CumsumTest : public DeviceTest {};
+
+TEST_P(CumsumTest, MatchesTheReferenceAndTensorFlow) {
+  const Tensor x = constant({{1, 2, 3}, {4, 5, 6}});
+  struct Tf {
+    int64_t axis;
+    bool exclusive, reverse;
+    std::vector<int32_t> want;
+  };
+  for (const Tf& t : std::vector<Tf>{{0, false, false, {1, 2, 3, 5, 7, 9}},
+                                     {0, false, true, {5, 7, 9, 4, 5, 6}},
+                                     {0, true, false, {0, 0, 0, 1, 2, 3}},
+                                     {0, true, true, {4, 5, 6, 0, 0, 0}},
+                                     {1, false, false, {1, 3, 6, 4, 9, 15}},
+                                     {1, false, true, {6, 5, 3, 15, 11, 6}},
+                                     {1, true, false, {0, 1, 3, 0, 4, 9}},
+                                     {-1, true, true, {5, 3, 0, 11, 6, 0}}})
+    EXPECT_EQ(cumsum(x, t.axis, t.exclusive, t.reverse).to_vector<int32_t>(), t.want)
+        << t.axis << " " << t.exclusive << " " << t.reverse;
+
+  const TensorShape shape{3, 17, 5};
+  for (DType dt : {float32, float64, int64, bfloat16}) {
+    std::vector<double> in;
+    Tensor xs = random_tensor(shape, dt, -3, 3, 5, &in);
+    for (int64_t axis = -3; axis < 3; ++axis)
+      for (int flags = 0; flags < 4; ++flags) {
+        const bool exclusive = flags & 1, reverse = flags & 2;
+        SCOPED_TRACE(std::string(dtype_name(dt)) + " axis " + std::to_string(axis) + " flags " + std::to_string(flags));
+        const int64_t a = axis < 0 ? axis + 3 : axis, n = shape.dim(static_cast<int>(a));
+        std::vector<double> want(in.size());
+        for (int64_t i = 0; i < shape.num_elements(); ++i) {
+          std::vector<int64_t> idx = unravel(i, shape);
+          const int64_t at = idx[static_cast<size_t>(a)];
+          double sum = 0;
+          for (int64_t k = 0; k < n; ++k) {
+            const bool counted = reverse ? (exclusive ? k > at : k >= at) : (exclusive ? k < at : k <= at);
+            idx[static_cast<size_t>(a)] = k;
+            if (counted) sum += in[static_cast<size_t>(ravel(idx, shape))];
+          }
+          want[static_cast<size_t>(i)] = sum;
+        }
+        Tensor y = cumsum(xs, axis, exclusive, reverse);
+        EXPECT_EQ(y.dtype(), dt);
+        EXPECT_TRUE(all_close(y, want, shape, dt == bfloat16 ? 8e-3 : dt == float32 ? 1e-6 : 1e-13, dt == bfloat16 ? 1e-2 : 1e-6));
+      }
+  }
+  EXPECT_EQ(cumsum(Tensor::empty({0, 3}, float32, Device::cpu()).to(GetParam()), 0).shape(), TensorShape({0, 3}));
+  EXPECT_EQ(cumsum(Tensor::empty({2, 0}, float32, Device::cpu()).to(GetParam()), 1).shape(), TensorShape({2, 0}));
+  EXPECT_EQ(error_of<InvalidArgument>([&] { cumsum(x, 2); }),
+            "[cumsum] axis 2 is out of range for a tensor of rank 2 (expected [-2, 2))");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { cumsum(constant(1.f)); }), "[cumsum] x must have rank >= 1, got a scalar");
+}
+
 EMBER_INSTANTIATE_DEVICE_TESTS(ReduceTest);
 EMBER_INSTANTIATE_DEVICE_TESTS(ArgTest);
+EMBER_INSTANTIATE_DEVICE_TESTS(CumsumTest);
 
 // float32 sums stay accurate over long runs (cascaded: float lanes per block,
 // double across blocks): 2^25 ones is exact, where a float running sum stops

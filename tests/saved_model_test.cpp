@@ -582,6 +582,26 @@ TEST(SavedModelInterop, EmberLoadsKerasExportsWithFlattenAndAnLstm) {
   EXPECT_EQ(check_calls(saved_model::load(dir + "/keras_lstm"), dir + "/keras_lstm.txt"), 1);
 }
 
+// Keras 3's export of a causal attention block (Embedding, MultiHeadAttention
+// with use_causal_mask, LayerNormalization, a Dense with the exact gelu):
+// its causal mask is a Cumsum and its gelu an Erfc, which ember lacked, so
+// such a model did not load ("op Cumsum is not one ember has").
+TEST(SavedModelInterop, EmberLoadsAKerasCausalAttentionExport) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/keras_transformer"), dir + "/keras_transformer.txt"), 1);
+}
+
+// serialization/tf_attr_defaults.inc is TensorFlow's defaults for the ops of
+// core/op_names.h, made by tests/tf/make_attr_defaults.py: an op added since
+// it was last made has none, and a SavedModel that strips them fails to
+// load (Cumsum's `exclusive`, Shape's `out_type` were missing).
+TEST(TensorFlowInterop, TheAttributeDefaultsTableIsCurrent) {
+  std::string python = tf_python();
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
+  std::string log;
+  EXPECT_EQ(run_python(python, data_dir() + "/../tf/make_attr_defaults.py", "--check", log), 0) << log;
+}
+
 const CoveredOps covered{op_name::PartitionedCall, op_name::StatefulPartitionedCall};
 
 // TensorFlow allows cycles in the object graph (a child naming its parent,

@@ -124,6 +124,7 @@ EMBER_DEFINE_OP(op_name::Elu).inputs(1).api("elu").set_infer(infer_unary_float).
 EMBER_DEFINE_OP(op_name::Selu).inputs(1).api("selu").set_infer(infer_unary_float).tf_outputs({"activations"});
 EMBER_DEFINE_OP(op_name::Softplus).inputs(1).api("softplus").set_infer(infer_unary_float).tf_outputs({"activations"});
 EMBER_DEFINE_OP(op_name::Erf).inputs(1).api("erf").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Erfc).inputs(1).api("erfc").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Floor).inputs(1).api("floor").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Ceil).inputs(1).api("ceil").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Round).inputs(1).api("round").set_infer(infer_unary_float).tf_outputs({"y"});
@@ -183,6 +184,7 @@ Tensor gelu(const Tensor& x, bool approximate) {
 }
 Tensor softplus(const Tensor& x) { return execute1(EMBER_OP(op_name::Softplus), {x}); }
 Tensor erf(const Tensor& x) { return execute1(EMBER_OP(op_name::Erf), {x}); }
+Tensor erfc(const Tensor& x) { return execute1(EMBER_OP(op_name::Erfc), {x}); }
 Tensor floor(const Tensor& x) { return execute1(EMBER_OP(op_name::Floor), {x}); }
 Tensor ceil(const Tensor& x) { return execute1(EMBER_OP(op_name::Ceil), {x}); }
 Tensor round(const Tensor& x) { return execute1(EMBER_OP(op_name::Round), {x}); }
@@ -369,6 +371,7 @@ GRAD(op_name::Selu, kGradUsesOutputs) {                                         
 } END_GRAD;
 GRAD(op_name::Softplus, kGradUsesInputs) { return {c.grad() * sigmoid(c.x())}; } END_GRAD;              // d log(1 + e^x) = sigmoid(x)
 GRAD(op_name::Erf, kGradUsesInputs) { return {c.grad() * (2 / std::sqrt(M_PI)) * exp(-square(c.x()))}; } END_GRAD;
+GRAD(op_name::Erfc, kGradUsesInputs) { return {c.grad() * (-2 / std::sqrt(M_PI)) * exp(-square(c.x()))}; } END_GRAD;
 GRAD(op_name::Gelu, kGradUsesInputs) {  // one fused pass: dy·gelu'(x)
   return {execute1(EMBER_OP(op_name::GeluGrad), {c.grad(), c.x()}, c.attrs)};
 } END_GRAD;

@@ -1,5 +1,9 @@
 // Matrix products: MatMul (two matrices) and BatchMatMulV2 (broadcast batches),
 // their definitions and the matmul front-end that picks between them.
+#include <algorithm>
+#include <cctype>
+#include <string>
+
 #include "core/context.h"
 #include "core/op_registry.h"
 #include "core/op_names.h"
@@ -69,6 +73,128 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
                     {{"transpose_a", transpose_a}, {"transpose_b", transpose_b}});
   return execute1(EMBER_OP(op_name::BatchMatMulV2), {a, b},
                   {{"adj_x", transpose_a}, {"adj_y", transpose_b}});
+}
+
+namespace {
+
+// x's dimensions [from, to) as one: a static size where they are known,
+// else a [1] int64 tensor computed when it runs.
+struct Merged {
+  Dims dims;                  // static (kUnknown somewhere: use `runtime`)
+  std::vector<Tensor> parts;  // int64 [1] pieces of the run-time shape
+};
+void merge_dims(const Tensor& x, int64_t from, int64_t to, Merged& m) {
+  int64_t n = 1;
+  bool known = true;
+  for (int64_t i = from; i < to; ++i) {
+    const int64_t d = x.dim(static_cast<int>(i));
+    known = known && d != TensorShape::kUnknown;
+    n *= known ? d : 1;
+  }
+  m.dims.push_back(known ? n : TensorShape::kUnknown);
+  m.parts.push_back(reshape(reduce_prod(slice(shape(x, int64), {from}, {to - from})), TensorShape{1}));
+}
+Tensor reshape_to(const Tensor& x, const Merged& m) {
+  for (int64_t d : m.dims)
+    if (d == TensorShape::kUnknown) return reshape(x, concat(m.parts, 0));
+  return reshape(x, TensorShape(m.dims));
+}
+
+}  // namespace
+
+Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
+  ApiScope api("einsum");
+  EMBER_CHECK(inputs.size() == 1 || inputs.size() == 2, Unimplemented, "[einsum] takes one or two operands, got ",
+              inputs.size());
+  std::string eq;
+  for (char ch : equation)
+    if (ch != ' ') eq += ch;
+  EMBER_CHECK(eq.find("...") == std::string::npos, Unimplemented, "[einsum] '...' (broadcast dimensions) in \"",
+              equation, "\" is not supported");
+  const size_t arrow = eq.find("->");
+  const std::string lhs = eq.substr(0, arrow);
+  std::vector<std::string> subs;
+  for (size_t at = 0;;) {
+    const size_t comma = lhs.find(',', at);
+    subs.push_back(lhs.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  EMBER_CHECK(subs.size() == inputs.size(), InvalidArgument, "[einsum] \"", equation, "\" names ", subs.size(),
+              " operands, got ", inputs.size());
+  std::string out;
+  if (arrow != std::string::npos) {
+    out = eq.substr(arrow + 2);
+  } else {  // implicit: the labels used once, in alphabetical order
+    for (char ch = 'A'; ch <= 'z'; ++ch)
+      if (std::count(lhs.begin(), lhs.end(), ch) == 1) out += ch;
+  }
+  auto valid = [&](const std::string& s, const char* what) {
+    for (char ch : s) {
+      EMBER_CHECK(std::isalpha(static_cast<unsigned char>(ch)), InvalidArgument, "[einsum] \"", equation,
+                  "\": '", ch, "' is not a label");
+      EMBER_CHECK(std::count(s.begin(), s.end(), ch) == 1, Unimplemented, "[einsum] \"", equation, "\": label '",
+                  ch, "' repeats in ", what, " (diagonals are not supported)");
+    }
+  };
+  valid(out, "the output");
+  std::vector<Tensor> x = inputs;
+  for (size_t k = 0; k < x.size(); ++k) {
+    valid(subs[k], "an operand");
+    EMBER_CHECK(x[k].shape().rank_known() && x[k].rank() == static_cast<int64_t>(subs[k].size()), InvalidArgument,
+                "[einsum] \"", equation, "\": operand ", k, " has shape ", x[k].shape().to_string(), ", not ",
+                subs[k].size(), " dimensions");
+    // Labels only this operand has and the output lacks are summed first.
+    std::vector<int64_t> gone;
+    std::string kept;
+    for (size_t i = 0; i < subs[k].size(); ++i) {
+      const char ch = subs[k][i];
+      const bool elsewhere = out.find(ch) != std::string::npos ||
+                             (x.size() == 2 && subs[1 - k].find(ch) != std::string::npos);
+      if (elsewhere) kept += ch;
+      else gone.push_back(static_cast<int64_t>(i));
+    }
+    if (!gone.empty()) x[k] = reduce_sum(x[k], gone);
+    subs[k] = kept;
+  }
+  for (char ch : out)
+    EMBER_CHECK(subs[0].find(ch) != std::string::npos || (x.size() == 2 && subs[1].find(ch) != std::string::npos),
+                InvalidArgument, "[einsum] \"", equation, "\": output label '", ch, "' names no input dimension");
+  auto perm_to = [](const std::string& from, const std::string& to) {
+    std::vector<int64_t> perm;
+    for (char ch : to) perm.push_back(static_cast<int64_t>(from.find(ch)));
+    return perm;
+  };
+  auto arranged = [&](const Tensor& t, const std::string& from, const std::string& to) {
+    return from == to ? t : transpose(t, perm_to(from, to));
+  };
+  if (x.size() == 1) return arranged(x[0], subs[0], out);
+
+  // Two operands: batch labels (both and the output), contracted ones (both,
+  // not the output), and each one's own: [batch, own a, contracted] ·
+  // [batch, contracted, own b], each group merged into one dimension.
+  std::string batch, contracted, own_a, own_b;
+  for (char ch : subs[0]) {
+    const bool in_b = subs[1].find(ch) != std::string::npos, in_out = out.find(ch) != std::string::npos;
+    (in_b ? (in_out ? batch : contracted) : own_a) += ch;
+  }
+  for (char ch : subs[1])
+    if (subs[0].find(ch) == std::string::npos) own_b += ch;
+  const Tensor a = arranged(x[0], subs[0], batch + own_a + contracted);
+  const Tensor b = arranged(x[1], subs[1], batch + contracted + own_b);
+  const auto nb = static_cast<int64_t>(batch.size()), na = static_cast<int64_t>(own_a.size()),
+             nk = static_cast<int64_t>(contracted.size()), nob = static_cast<int64_t>(own_b.size());
+  Merged ma, mb, mo;
+  for (int64_t i = 0; i < nb; ++i) {
+    merge_dims(a, i, i + 1, ma), merge_dims(b, i, i + 1, mb);
+    mo.dims.push_back(a.dim(static_cast<int>(i))), mo.parts.push_back(ma.parts.back());
+  }
+  merge_dims(a, nb, nb + na, ma), merge_dims(a, nb + na, nb + na + nk, ma);
+  merge_dims(b, nb, nb + nk, mb), merge_dims(b, nb + nk, nb + nk + nob, mb);
+  for (int64_t i = nb; i < nb + na; ++i) merge_dims(a, i, i + 1, mo);
+  for (int64_t i = nb + nk; i < nb + nk + nob; ++i) merge_dims(b, i, i + 1, mo);
+  const Tensor product = matmul(reshape_to(a, ma), reshape_to(b, mb));
+  return arranged(reshape_to(product, mo), batch + own_a + own_b, out);
 }
 
 }  // namespace ember

@@ -85,6 +85,17 @@ void infer_arg(InferContext& c) {
   c.outputs.push_back({index_type, TensorShape(std::move(out))});
 }
 
+// Cumsum keeps x's shape; the axis must name one of its dimensions.
+void infer_cumsum(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  infer::require_numeric(c, c.inputs[0]);
+  if (in.rank_known()) {
+    if (in.rank() == 0) c.fail("x must have rank >= 1, got a scalar");
+    infer::normalize_axis(c, c.attrs.get<int64_t>("axis"), in.rank());
+  }  // (else the axis is checked when the op runs)
+  c.outputs.push_back({c.inputs[0].dtype(), in});
+}
+
 // clang-format off
 EMBER_DEFINE_OP(op_name::Sum).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_sum").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved).tf_input("axis", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::Mean).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_mean").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved).tf_input("axis", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32));
@@ -95,6 +106,7 @@ EMBER_DEFINE_OP(op_name::All).inputs(1).attr_or_input("axis", AttrKind::Ints).at
 EMBER_DEFINE_OP(op_name::Any).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_any").set_infer(infer_reduce_bool).set_infer_unresolved(infer_reduce_unresolved).not_differentiable().tf_input("axis", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32)).tf_no_t();
 EMBER_DEFINE_OP(op_name::ArgMax).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmax").set_infer(infer_arg).not_differentiable().tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::ArgMin).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmin").set_infer(infer_arg).not_differentiable().tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::Cumsum).inputs(1).attr("axis", AttrKind::Int).attr("exclusive", AttrKind::Bool).attr("reverse", AttrKind::Bool).api("cumsum").set_infer(infer_cumsum).tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32)).tf_outputs({"out"});
 // clang-format on
 
 // Axes none: every axis. Of a rank known only when the op runs (a trace of
@@ -170,6 +182,10 @@ Tensor argmax(const Tensor& x, int64_t axis, DType output_type) {
 }
 Tensor argmin(const Tensor& x, int64_t axis, DType output_type) {
   return execute1(EMBER_OP(op_name::ArgMin), {x}, {{"axis", axis}, {"output_type", output_type}});
+}
+
+Tensor cumsum(const Tensor& x, int64_t axis, bool exclusive, bool reverse) {
+  return execute1(EMBER_OP(op_name::Cumsum), {x}, {{"axis", axis}, {"exclusive", exclusive}, {"reverse", reverse}});
 }
 
 }  // namespace ember
@@ -320,6 +336,10 @@ GRAD(op_name::Prod, kGradUsesAll) {
   Tensor none_zero = equal(zeros_in_group, nothing), one_zero = equal(zeros_in_group, one);
   Tensor others = where(none_zero, nonzero_prod / safe, where(logical_and(one_zero, zero), nonzero_prod, nothing));
   return g.with_none_for_axes(g.spread(c.grad()) * others);
+} END_GRAD;
+// Each x_i is in the outputs after it (before it, reversed): the grad summed the other way (TensorFlow's _CumsumGrad).
+GRAD(op_name::Cumsum, kGradUsesNothing) {
+  return {cumsum(c.grad(), c.attrs.get<int64_t>("axis"), c.attrs.get<bool>("exclusive"), !c.attrs.get<bool>("reverse"))};
 } END_GRAD;
 // clang-format on
 

@@ -217,6 +217,31 @@ void arg_kernel(KernelContext& c) {
   }
 }
 
+// ---- cumsum: one line along the axis per task ------------------------------------------
+
+template <typename T>
+void cumsum_typed(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  int64_t axis = c.attrs.get<int64_t>("axis");
+  if (axis < 0) axis += x.rank();
+  int64_t outer = 1, n = x.dim(static_cast<int>(axis)), inner = 1;
+  for (int i = 0; i < axis; ++i) outer *= x.dim(i);
+  for (int i = static_cast<int>(axis) + 1; i < x.rank(); ++i) inner *= x.dim(i);
+  const bool exclusive = c.attrs.get<bool>("exclusive"), reverse = c.attrs.get<bool>("reverse");
+  const T* px = x.data<const T>();
+  T* py = c.outputs[0].data<T>();
+  parallel_for(outer * inner, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t t = b; t < e; ++t) {
+                   const int64_t at = (t / inner) * n * inner + t % inner;
+                   cumsum_line(px + at, py + at, n, inner, exclusive, reverse);
+                 }
+               });
+}
+void cumsum_kernel(KernelContext& c) {
+  EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), cumsum_typed<scalar_t>(c));
+}
+
 #define EMBER_REGISTER_REDUCER_OP(OP, REDUCER) \
   EMBER_REGISTER_KERNEL(op_name::OP, CPU, reduce_numeric<REDUCER>);
 EMBER_REDUCER_OPS(EMBER_REGISTER_REDUCER_OP)
@@ -225,6 +250,7 @@ EMBER_REGISTER_KERNEL(op_name::All, CPU, reduce_all_kernel);
 EMBER_REGISTER_KERNEL(op_name::Any, CPU, reduce_any_kernel);
 EMBER_REGISTER_KERNEL(op_name::ArgMax, CPU, arg_kernel<true>);
 EMBER_REGISTER_KERNEL(op_name::ArgMin, CPU, arg_kernel<false>);
+EMBER_REGISTER_KERNEL(op_name::Cumsum, CPU, cumsum_kernel);
 
 }  // namespace
 }  // namespace ember::cpu

@@ -138,6 +138,38 @@ void arg(KernelContext& c) {
   }
 }
 
+// ---- cumsum: one thread per line along the axis -----------------------------------------
+
+template <typename T>
+__global__ void cumsum_lines(const T* __restrict__ x, T* __restrict__ y, int64_t outer, int64_t n, int64_t inner,
+                             bool exclusive, bool reverse) {
+  for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < outer * inner;
+       t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t at = (t / inner) * n * inner + t % inner;
+    cumsum_line(x + at, y + at, n, inner, exclusive, reverse);
+  }
+}
+
+template <typename T>
+void cumsum_typed(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  int64_t axis = c.attrs.get<int64_t>("axis");
+  if (axis < 0) axis += x.rank();
+  int64_t outer = 1, n = x.dim(static_cast<int>(axis)), inner = 1;
+  for (int i = 0; i < axis; ++i) outer *= x.dim(i);
+  for (int i = static_cast<int>(axis) + 1; i < x.rank(); ++i) inner *= x.dim(i);
+  if (outer * inner * n == 0) return;
+  cudaStream_t s = prepare(c);
+  cumsum_lines<T><<<blocks_for(outer * inner), kThreads, 0, s>>>(
+      static_cast<const T*>(x.raw_data()), c.outputs[0].data<T>(), outer, n, inner, c.attrs.get<bool>("exclusive"),
+      c.attrs.get<bool>("reverse"));
+  EMBER_CUDA_LAUNCHED();
+}
+void cumsum_kernel(KernelContext& c) {
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t), cumsum_typed<scalar_t>(c));
+}
+
 #define EMBER_REGISTER_REDUCER_OP(OP, REDUCER) \
   EMBER_REGISTER_KERNEL(op_name::OP, CUDA, reduce_numeric<REDUCER>);
 EMBER_REDUCER_OPS(EMBER_REGISTER_REDUCER_OP)
@@ -146,6 +178,7 @@ EMBER_REGISTER_KERNEL(op_name::All, CUDA, reduce_all);
 EMBER_REGISTER_KERNEL(op_name::Any, CUDA, reduce_any);
 EMBER_REGISTER_KERNEL(op_name::ArgMax, CUDA, arg<true>);
 EMBER_REGISTER_KERNEL(op_name::ArgMin, CUDA, arg<false>);
+EMBER_REGISTER_KERNEL(op_name::Cumsum, CUDA, cumsum_kernel);
 
 }  // namespace
 }  // namespace ember::cuda

@@ -6,7 +6,8 @@ Writes DIR/<name>/ (a SavedModel) and DIR/<name>.txt for name in
 dense, loop, convnet, composites, keras_export (Keras 3's
 model.export), unknown_shapes, range_loop, fanout10,
 keras_flatten, keras_lstm, unknown_op, cyclic (an object graph with
-cycles), and DIR/x.npy (the dense model's input); with NAMEs, only those
+cycles), keras_transformer (Keras 3's causal attention block: its
+mask is a Cumsum, its exact gelu an Erfc), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -205,9 +206,25 @@ def cyclic(root):
         case(out, "f", [("x", xv)], [m.f(tf.constant(xv))])
 
 
+def keras_transformer(root):
+    import keras
+    keras.utils.set_random_seed(5)
+    ids_in = keras.Input((6,), dtype="int32")
+    h = keras.layers.Embedding(11, 8)(ids_in)
+    a = keras.layers.MultiHeadAttention(2, 4)(h, h, use_causal_mask=True)
+    h = keras.layers.LayerNormalization()(h + a)
+    f = keras.layers.Dense(16, activation="gelu")(h)
+    h = keras.layers.LayerNormalization()(h + keras.layers.Dense(8)(f))
+    model = keras.Model(ids_in, keras.layers.Dense(11)(h))
+    model.export(os.path.join(root, "keras_transformer"), format="tf_saved_model", verbose=False)
+    ids = np.array([[3, 0, 10, 7, 7, 1], [9, 2, 4, 4, 0, 5]], np.int32)
+    with open(os.path.join(root, "keras_transformer.txt"), "w") as out:
+        case(out, "serve", [("keras_tensor", ids)], [tf.constant(model(ids))])
+
+
 def main_only(root, names):
     for name in names:
-        {"cyclic": cyclic}[name](root)
+        {"cyclic": cyclic, "keras_transformer": keras_transformer}[name](root)
     print("OK")
 
 
@@ -298,6 +315,7 @@ def main(root):
 
     tf.saved_model.save(UnknownOp(), os.path.join(root, "unknown_op"))
     cyclic(root)
+    keras_transformer(root)
     print("OK")
 
 
