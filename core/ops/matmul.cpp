@@ -77,28 +77,39 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
 
 namespace {
 
-// x's dimensions [from, to) as one: a static size where they are known,
-// else a [1] int64 tensor computed when it runs.
-struct Merged {
-  Dims dims;                  // static (kUnknown somewhere: use `runtime`)
-  std::vector<Tensor> parts;  // int64 [1] pieces of the run-time shape
-};
-void merge_dims(const Tensor& x, int64_t from, int64_t to, Merged& m) {
-  int64_t n = 1;
-  bool known = true;
-  for (int64_t i = from; i < to; ++i) {
-    const int64_t d = x.dim(static_cast<int>(i));
-    known = known && d != TensorShape::kUnknown;
-    n *= known ? d : 1;
+// A shape whose dimensions are groups of other tensors' dimensions, each
+// [from, to) of its tensor merged into one: static where the trace knows
+// every size, else read from the run-time shapes.
+class MergedShape {
+ public:
+  void add(const Tensor& x, int64_t from, int64_t to) { groups_.push_back({x, from, to}); }
+  Tensor reshaped(const Tensor& y) const {
+    Dims dims;
+    for (const Group& g : groups_) {
+      int64_t n = 1;
+      for (int64_t i = g.from; i < g.to; ++i) {
+        const int64_t d = g.x.dim(static_cast<int>(i));
+        if (d == TensorShape::kUnknown) return reshape(y, runtime());
+        n *= d;
+      }
+      dims.push_back(n);
+    }
+    return reshape(y, TensorShape(dims));
   }
-  m.dims.push_back(known ? n : TensorShape::kUnknown);
-  m.parts.push_back(reshape(reduce_prod(slice(shape(x, int64), {from}, {to - from})), TensorShape{1}));
-}
-Tensor reshape_to(const Tensor& x, const Merged& m) {
-  for (int64_t d : m.dims)
-    if (d == TensorShape::kUnknown) return reshape(x, concat(m.parts, 0));
-  return reshape(x, TensorShape(m.dims));
-}
+
+ private:
+  struct Group {
+    Tensor x;
+    int64_t from, to;
+  };
+  Tensor runtime() const {
+    std::vector<Tensor> parts;
+    for (const Group& g : groups_)
+      parts.push_back(reshape(reduce_prod(slice(shape(g.x, int64), {g.from}, {g.to - g.from})), TensorShape{1}));
+    return concat(parts, 0);
+  }
+  std::vector<Group> groups_;
+};
 
 }  // namespace
 
@@ -184,17 +195,14 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
   const Tensor b = arranged(x[1], subs[1], batch + contracted + own_b);
   const auto nb = static_cast<int64_t>(batch.size()), na = static_cast<int64_t>(own_a.size()),
              nk = static_cast<int64_t>(contracted.size()), nob = static_cast<int64_t>(own_b.size());
-  Merged ma, mb, mo;
-  for (int64_t i = 0; i < nb; ++i) {
-    merge_dims(a, i, i + 1, ma), merge_dims(b, i, i + 1, mb);
-    mo.dims.push_back(a.dim(static_cast<int>(i))), mo.parts.push_back(ma.parts.back());
-  }
-  merge_dims(a, nb, nb + na, ma), merge_dims(a, nb + na, nb + na + nk, ma);
-  merge_dims(b, nb, nb + nk, mb), merge_dims(b, nb + nk, nb + nk + nob, mb);
-  for (int64_t i = nb; i < nb + na; ++i) merge_dims(a, i, i + 1, mo);
-  for (int64_t i = nb + nk; i < nb + nk + nob; ++i) merge_dims(b, i, i + 1, mo);
-  const Tensor product = matmul(reshape_to(a, ma), reshape_to(b, mb));
-  return arranged(reshape_to(product, mo), batch + own_a + own_b, out);
+  MergedShape ma, mb, mo;  // [batch..., A, K], [batch..., K, B], and the product's unmerged
+  for (int64_t i = 0; i < nb; ++i) ma.add(a, i, i + 1), mb.add(b, i, i + 1), mo.add(a, i, i + 1);
+  ma.add(a, nb, nb + na), ma.add(a, nb + na, nb + na + nk);
+  mb.add(b, nb, nb + nk), mb.add(b, nb + nk, nb + nk + nob);
+  for (int64_t i = nb; i < nb + na; ++i) mo.add(a, i, i + 1);
+  for (int64_t i = nb + nk; i < nb + nk + nob; ++i) mo.add(b, i, i + 1);
+  const Tensor product = matmul(ma.reshaped(a), mb.reshaped(b));
+  return arranged(mo.reshaped(product), batch + own_a + own_b, out);
 }
 
 }  // namespace ember
