@@ -80,6 +80,14 @@ inline constexpr char MatMul[] = "MatMul";
 inline constexpr char BatchMatMulV2[] = "BatchMatMulV2";
 inline constexpr char Einsum[] = "Einsum";  // (imported as einsum()'s ops)
 inline constexpr char MatrixBandPart[] = "MatrixBandPart";  // (imported as a mask and a select)
+inline constexpr char ReverseV2[] = "ReverseV2";  // (imported as reverse()'s strided slice)
+inline constexpr char ResizeBilinear[] = "ResizeBilinear";  // (imported as gathers and lerps)
+inline constexpr char Roll[] = "Roll";                      // (imported as roll()'s gathers)
+inline constexpr char IsNan[] = "IsNan";                    // (these three: comparisons, is_nan() ...)
+inline constexpr char IsInf[] = "IsInf";
+inline constexpr char IsFinite[] = "IsFinite";
+inline constexpr char BroadcastArgs[] = "BroadcastArgs";    // (imported as a select of the padded shapes)
+inline constexpr char DenseBincount[] = "DenseBincount";    // (imported as summed one-hot rows)
 
 // softmax
 inline constexpr char Softmax[] = "Softmax";

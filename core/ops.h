@@ -98,6 +98,11 @@ Tensor ceil(const Tensor& x);
 /// Rounds half to even, as tf.math.round.
 Tensor round(const Tensor& x);
 Tensor logical_not(const Tensor& x);
+/// Where x is NaN (tf.math.is_nan), ±inf (is_inf), or neither (is_finite):
+/// bool, for a floating-point x.
+Tensor is_nan(const Tensor& x);
+Tensor is_inf(const Tensor& x);
+Tensor is_finite(const Tensor& x);
 /// Converts to `dtype` (floats to integers truncate toward zero; to bool: x != 0).
 Tensor cast(const Tensor& x, DType dtype);
 /// Passes the value through and blocks gradients (tf.stop_gradient).
@@ -246,6 +251,12 @@ Tensor strided_slice(const Tensor& x, const Tensor& begin, const Tensor& end, co
 Tensor concat(const std::vector<Tensor>& values, int64_t axis);
 Tensor stack(const std::vector<Tensor>& values, int64_t axis = 0);
 std::vector<Tensor> unstack(const Tensor& x, int64_t axis = 0);
+/// x with the order along each of `axes` reversed (tf.reverse), as the
+/// strided slice x[..., ::-1, ...]; negative axes count from the end.
+Tensor reverse(const Tensor& x, std::vector<int64_t> axes);
+/// tf.roll: elements moved `shift[i]` places along `axis[i]` (toward higher
+/// indices when positive), wrapping around; shifts of one axis add up.
+Tensor roll(const Tensor& x, const std::vector<int64_t>& shift, const std::vector<int64_t>& axis);
 /// Splits into pieces of the given sizes (one may be -1: the rest).
 std::vector<Tensor> split(const Tensor& x, std::vector<int64_t> sizes, int64_t axis = 0);
 /// Splits into `num` equal pieces.

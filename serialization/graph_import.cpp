@@ -1,5 +1,7 @@
 #include "serialization/graph_import.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <set>
@@ -47,7 +49,9 @@ const std::unordered_set<std::string>& structural_ops() {
 const std::unordered_set<std::string>& composite_ops() {
   namespace op = op_name;
   static const std::unordered_set<std::string> s{op::Pad,   op::Select, op::Split, op::SquaredDifference,
-                                                 op::Relu6, op::Shape,  op::Size,  op::Rank, op::Einsum, op::MatrixBandPart};
+                                                 op::Relu6, op::Shape,  op::Size,  op::Rank, op::Einsum, op::MatrixBandPart, op::ReverseV2,
+                                                 op::ResizeBilinear, op::Roll, op::IsNan, op::IsInf, op::IsFinite,
+                                                 op::BroadcastArgs, op::DenseBincount};
   return s;
 }
 
@@ -229,6 +233,53 @@ std::vector<std::string> called_functions(const tf::NodeDef& n) {
   return out;
 }
 
+// ResizeBilinear of images [batch, height, width, channels] of a height and
+// width known when loading, to a constant size: TensorFlow's interpolation
+// (its scale, half-pixel or legacy source coordinates, lower and upper
+// neighbours clamped, the fraction from the floor) computed here in float
+// as its kernel does, then gathers of the neighbours and its two lerps.
+Tensor resize_bilinear(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
+  EMBER_CHECK(in.size() == 2, InvalidArgument, what, ": op ResizeBilinear takes 2 inputs, got ", in.size());
+  const Tensor& images = in[0];
+  EMBER_CHECK(!in[1].is_symbolic() && in[1].num_elements() == 2, Unimplemented, what,
+              ": ResizeBilinear's size must be a constant of two values");
+  EMBER_CHECK(images.shape().rank_known() && images.rank() == 4 && images.dim(1) > 0 && images.dim(2) > 0,
+              Unimplemented, what, ": ResizeBilinear of images whose height and width are unknown when loading (",
+              images.shape().to_string(), ")");
+  auto flag = [&](const char* key) {
+    auto it = n.attr().find(key);
+    return it != n.attr().end() && it->second.b();
+  };
+  const bool align = flag("align_corners"), half = flag("half_pixel_centers");
+  const std::vector<int64_t> size = in[1].index_values();
+  std::vector<Tensor> lower, upper, lerp;
+  for (int k = 0; k < 2; ++k) {
+    const int64_t from = images.dim(k + 1), to = size[static_cast<size_t>(k)];
+    EMBER_CHECK(to > 0, InvalidArgument, what, ": ResizeBilinear to a size of ", to);
+    const float scale = align && to > 1 ? static_cast<float>(from - 1) / static_cast<float>(to - 1)
+                                        : static_cast<float>(from) / static_cast<float>(to);
+    std::vector<int64_t> lo(static_cast<size_t>(to)), hi(static_cast<size_t>(to));
+    std::vector<float> frac(static_cast<size_t>(to));
+    for (int64_t i = 0; i < to; ++i) {
+      const float src = half ? (static_cast<float>(i) + 0.5f) * scale - 0.5f : static_cast<float>(i) * scale;
+      const float f = std::floor(src);
+      lo[static_cast<size_t>(i)] = std::max<int64_t>(static_cast<int64_t>(f), 0);
+      hi[static_cast<size_t>(i)] = std::min<int64_t>(static_cast<int64_t>(std::ceil(src)), from - 1);
+      frac[static_cast<size_t>(i)] = src - f;
+    }
+    Dims along{1, 1, 1, 1};
+    along[static_cast<size_t>(k + 1)] = to;
+    lower.push_back(constant(lo)), upper.push_back(constant(hi));
+    lerp.push_back(reshape(constant(frac), TensorShape(along)));
+  }
+  const Tensor x = images.dtype() == float32 ? images : cast(images, float32);
+  const Tensor top_rows = gather(x, lower[0], 1), bottom_rows = gather(x, upper[0], 1);
+  const Tensor tl = gather(top_rows, lower[1], 2), tr = gather(top_rows, upper[1], 2);
+  const Tensor bl = gather(bottom_rows, lower[1], 2), br = gather(bottom_rows, upper[1], 2);
+  const Tensor top = tl + (tr - tl) * lerp[1], bottom = bl + (br - bl) * lerp[1];
+  return top + (bottom - top) * lerp[0];
+}
+
 // A TensorFlow op ember has no op of its own for, as the ops that compute
 // it. `attr` reads the node's attributes; `constant` a constant input's values.
 std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& in, const tf::NodeDef& n,
@@ -292,6 +343,50 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     const Tensor keep = logical_and(logical_or(less(lower, zero), less_equal(rows - cols, lower)),
                                     logical_or(less(upper, zero), less_equal(cols - rows, upper)));
     return {where(keep, in[0], zeros_like(in[0]))};
+  }
+  if (op == op_name::ReverseV2) {
+    need_inputs(2);
+    return {reverse(in[0], constant_ints(1))};
+  }
+  if (op == op_name::ResizeBilinear) return {resize_bilinear(in, n, what)};
+  if (op == op_name::Roll) {
+    need_inputs(3);
+    return {roll(in[0], constant_ints(1), constant_ints(2))};
+  }
+  if (op == op_name::BroadcastArgs) {  // the broadcast of two shape vectors: the shorter padded with ones
+    need_inputs(2);
+    EMBER_CHECK(in[0].shape().rank_known() && in[0].rank() == 1 && in[0].dim(0) >= 0 && in[1].shape().rank_known() &&
+                    in[1].rank() == 1 && in[1].dim(0) >= 0,
+                Unimplemented, what, ": BroadcastArgs of shape vectors whose lengths are unknown when loading");
+    const int64_t rank = std::max(in[0].dim(0), in[1].dim(0));
+    auto padded = [&](const Tensor& s) {
+      const int64_t pad = rank - s.dim(0);
+      return pad == 0 ? s : concat({ones(TensorShape{pad}, s.dtype()), s}, 0);
+    };
+    const Tensor a = padded(in[0]), b = padded(in[1]);
+    return {where(equal(a, ones(TensorShape{rank}, a.dtype())), b, a)};
+  }
+  if (op == op_name::DenseBincount) {  // counts (weights' sums) of each value in [0, size), per row of a matrix
+    need_inputs(3);
+    EMBER_CHECK(in[0].shape().rank_known() && (in[0].rank() == 1 || in[0].rank() == 2), InvalidArgument, what,
+                ": DenseBincount takes a vector or a matrix, got ", in[0].shape().to_string());
+    auto it = n.attr().find("T");
+    const DType t = it == n.attr().end() ? float32 : ember_dtype(it->second.type(), what);
+    auto flag = n.attr().find("binary_output");
+    const bool binary = flag != n.attr().end() && flag->second.b();
+    // (The size may be computed: tf.math.bincount's from the largest value.)
+    const Tensor size = reshape(cast(in[1], in[0].dtype()), TensorShape{});
+    const Tensor zero = zeros_like(size), one = ones_like(size);
+    // hits[..., j, k]: value j is k, for k in [0, size) (values outside hit nothing, as TensorFlow ignores them)
+    Tensor hits = cast(equal(expand_dims(in[0], -1), range(zero, size, one)), t);
+    if (!binary && in[2].num_elements() != 0) hits = hits * expand_dims(cast(in[2], t), -1);
+    Tensor counts = reduce_sum(hits, std::vector<int64_t>{in[0].rank() - 1});
+    if (binary) counts = cast(greater(counts, zeros_like(counts)), t);
+    return {counts};
+  }
+  if (op == op_name::IsNan || op == op_name::IsInf || op == op_name::IsFinite) {
+    need_inputs(1);
+    return {op == op_name::IsNan ? is_nan(in[0]) : op == op_name::IsInf ? is_inf(in[0]) : is_finite(in[0])};
   }
   if (op == op_name::Relu6) {
     need_inputs(1);
@@ -614,24 +709,24 @@ std::vector<Tensor> FunctionImporter::run_while(const tf::NodeDef& n, const std:
   return out;
 }
 
+Tensor tensor_from_proto(const tf::TensorProto& p, const std::string& what) { return tensor_of(p, what); }
+
 ConcreteFunction FunctionImporter::import(const std::string& name, const std::vector<TensorSpec>& specs,
-                                          const std::vector<Tensor>& resources,
+                                          const std::vector<Tensor>& bound,
                                           const std::string& output_structure) const {
   const tf::FunctionDef& f = function(name);
   const std::string what = where_ + ": function '" + name + "'";
-  size_t tensors = 0, handles = 0;
-  for (const auto& a : f.signature().input_arg()) (a.type() == tf::DT_RESOURCE ? handles : tensors)++;
-  EMBER_CHECK(tensors == specs.size(), InvalidArgument, what, " takes ", tensors,
-              " tensors; its saved signature has ", specs.size());
-  EMBER_CHECK(handles == resources.size(), InvalidArgument, what, " takes ", handles,
-              " resources; it is bound to ", resources.size());
-  for (size_t i = 0, k = 0; i < static_cast<size_t>(f.signature().input_arg_size()); ++i) {
+  const auto inputs = static_cast<size_t>(f.signature().input_arg_size());
+  EMBER_CHECK(bound.size() <= inputs && inputs - bound.size() == specs.size(), InvalidArgument, what, " takes ",
+              inputs, " inputs; its saved signature has ", specs.size(), " and it is bound to ", bound.size());
+  for (size_t i = 0; i < inputs; ++i) {
     const auto& a = f.signature().input_arg(static_cast<int>(i));
-    if (a.type() == tf::DT_RESOURCE) continue;
-    DType d = ember_dtype(a.type(), what + " input '" + a.name() + "'");
-    EMBER_CHECK(d == specs[k].dtype, InvalidArgument, what, " input '", a.name(), "' is ", dtype_name(d),
-                "; its saved signature says ", specs[k].to_string());
-    ++k;
+    const bool is_bound = i >= specs.size();
+    const DType given = is_bound ? bound[i - specs.size()].dtype() : specs[i].dtype;
+    const DType d = a.type() == tf::DT_RESOURCE ? resource : ember_dtype(a.type(), what + " input '" + a.name() + "'");
+    EMBER_CHECK(d == given, InvalidArgument, what, " input '", a.name(), "' is ", dtype_name(d), "; ",
+                is_bound ? "it is bound to a " + std::string(dtype_name(given)) + " value"
+                         : "its saved signature says " + specs[i].to_string());
   }
 
   FunctionOptions options;
@@ -646,9 +741,8 @@ ConcreteFunction FunctionImporter::import(const std::string& name, const std::ve
   }
   auto body = [&](const std::vector<detail::CallArg>& traced, std::string& structure) {
     std::vector<Tensor> in;
-    size_t t = 0, r = 0;
-    for (const auto& a : f.signature().input_arg())
-      in.push_back(a.type() == tf::DT_RESOURCE ? resources[r++] : traced[t++].tensor);
+    for (const auto& a : traced) in.push_back(a.tensor);
+    in.insert(in.end(), bound.begin(), bound.end());
     std::vector<Tensor> out = replay(name, in, 0);
     if (output_structure.empty()) {
       structure = "[";

@@ -25,9 +25,13 @@ namespace tensorflow {
 class FunctionDefLibrary;
 class FunctionDef;
 class NodeDef;
+class TensorProto;
 }  // namespace tensorflow
 
 namespace ember {
+
+/// A TensorProto's value (a Const node's), on the host; `what` names it in errors.
+Tensor tensor_from_proto(const tensorflow::TensorProto& p, const std::string& what);
 
 class FunctionImporter {
  public:
@@ -40,13 +44,13 @@ class FunctionImporter {
   /// Unimplemented naming the op, the node and the function otherwise.
   void check(const std::string& name) const;
 
-  /// Function `name` as a concrete function. Its non-resource input args,
-  /// in order, become argument placeholders of `specs` (their dtypes must
-  /// match); its resource args are bound, in order, to `resources`
-  /// (variables' handles). Its outputs are returned in `output_structure`
-  /// ('%' per tensor; empty: a flat list).
+  /// Function `name` as a concrete function. Its last `bound.size()` input
+  /// args are its captures, bound in order to `bound` (variables' handles,
+  /// or the values of captured constants); the others, in order, become
+  /// argument placeholders of `specs` (their dtypes must match). Its outputs
+  /// are returned in `output_structure` ('%' per tensor; empty: a flat list).
   ConcreteFunction import(const std::string& name, const std::vector<TensorSpec>& specs,
-                          const std::vector<Tensor>& resources, const std::string& output_structure) const;
+                          const std::vector<Tensor>& bound, const std::string& output_structure) const;
 
   /// The FunctionDef called `name` (NotFound naming it).
   const tensorflow::FunctionDef& function(const std::string& name) const;

@@ -267,6 +267,25 @@ Loaded load(const std::string& named) {
       }
       case tf::SavedObject::kFunction:
       case tf::SavedObject::kBareConcreteFunction: break;  // below, once the variables exist
+      // A tensor one function captured from another's graph: Keras's swish
+      // (tf.custom_gradient) writes them for its gradient function, which
+      // no object names and ember never imports (it differentiates the ops).
+      // No object: a function or an edge that needs one is refused below.
+      case tf::SavedObject::kCapturedTensor: break;
+      // A constant a function captures (Keras's Normalization with its mean
+      // and variance given): the outer graph's Const node, bound to the
+      // functions that capture it as their variables are.
+      case tf::SavedObject::kConstant: {
+        const std::string& op = o.constant().operation();
+        const tf::NodeDef* node = nullptr;
+        for (const tf::NodeDef& n : meta.graph_def().node())
+          if (n.name() == op) node = &n;
+        EMBER_CHECK(node != nullptr && node->op() == "Const" && node->attr().count("value"), DataLoss, what,
+                    ": constant '", op, "' is no Const node of the graph");
+        handles[static_cast<size_t>(i)] = tensor_from_proto(node->attr().at("value").tensor(), what + " ('" + op + "')");
+        made[static_cast<size_t>(i)] = std::make_shared<LoadedObject>("constant");
+        break;
+      }
       default:
         throw Unimplemented(what + ": objects of this kind (" + std::to_string(o.kind_case()) +
                             ": an asset, a constant, a captured tensor or a resource) are not supported by ember's loader");
@@ -288,8 +307,11 @@ Loaded load(const std::string& named) {
     InputSignature sig = input_signature(saved.canonicalized_input_signature(), what);
     std::vector<Tensor> resources;
     for (int id : saved.bound_inputs()) {
+      EMBER_CHECK(id < 0 || id >= objects.nodes_size() || !objects.nodes(id).has_captured_tensor(), Unimplemented, what,
+                  ": bound input ", id, " is a tensor captured from another function's graph ('",
+                  objects.nodes(id).captured_tensor().name(), "'), which ember's loader does not support");
       EMBER_CHECK(id >= 0 && id < objects.nodes_size() && handles[static_cast<size_t>(id)].defined(), DataLoss, what,
-                  ": bound input ", id, " is not a variable of the object graph");
+                  ": bound input ", id, " is not a variable or constant of the object graph");
       resources.push_back(handles[static_cast<size_t>(id)]);
     }
     std::string structure;
@@ -339,6 +361,8 @@ Loaded load(const std::string& named) {
       const auto& c = children.Get(next++);
       Trackable& parent = *made[static_cast<size_t>(node)];
       const size_t child = static_cast<size_t>(c.node_id());
+      EMBER_CHECK(made[child] != nullptr, Unimplemented, where, ": object ", child, " ('", c.local_name(),
+                  "' of object ", node, ") is a captured tensor, which ember's loader does not support as an object");
       if (mark[child] == Mark::OnPath) {
         parent.track_back_reference(c.local_name(), made[child]);
         continue;

@@ -181,6 +181,29 @@ TEST_P(UnaryTest, ActivationsKeepNanAsTensorFlowDoes) {
   EXPECT_EQ(relu(constant({-3, 0, 4})).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 4}));
 }
 
+// is_nan, is_inf and is_finite against std::isnan, std::isinf and
+// std::isfinite, in every floating dtype; an integer x is refused, as
+// TensorFlow's ops take only floats.
+TEST_P(UnaryTest, IsNanIsInfIsFinite) {
+  const std::vector<double> in{1.0, NAN, -INFINITY, 2.5, INFINITY, -0.0, 65504.0, -1e300};
+  for (DType dt : {float32, float64, bfloat16, float16}) {
+    const Tensor x = cast(constant(in), dt);
+    const std::vector<double> back = values(x);  // (1e300 is inf in 16 and 32 bits)
+    std::vector<double> nan, inf, finite;
+    for (double v : back) {
+      nan.push_back(std::isnan(v));
+      inf.push_back(std::isinf(v));
+      finite.push_back(std::isfinite(v));
+    }
+    EXPECT_EQ(values(is_nan(x)), nan) << dtype_name(dt);
+    EXPECT_EQ(values(is_inf(x)), inf) << dtype_name(dt);
+    EXPECT_EQ(values(is_finite(x)), finite) << dtype_name(dt);
+    EXPECT_EQ(is_nan(x).dtype(), bool_);
+  }
+  EXPECT_EQ(error_of<InvalidArgument>([] { is_nan(constant({1, 2})); }),
+            "[is_nan] x must be a floating-point tensor, got int32");
+}
+
 // The vectorised float32 exp, sigmoid and tanh against float64, in units in
 // the last place of the float32 result, over a dense sweep.
 TEST_P(UnaryTest, Float32TranscendentalsWithinAFewUlp) {

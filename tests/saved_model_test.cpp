@@ -470,8 +470,8 @@ Tensor parse_tensor(std::istringstream& in) {
   std::vector<int64_t> dims(static_cast<size_t>(rank));
   for (auto& d : dims) in >> d;
   std::vector<double> v;
-  double x;
-  while (in >> x) v.push_back(x);
+  std::string x;
+  while (in >> x) v.push_back(std::stod(x));  // (nan and inf too, which >> a double does not read)
   DType dt = dtype == "float32" ? float32 : dtype == "float64" ? float64 : dtype == "int32" ? int32 : int64;
   return make(v, TensorShape(dims), dt);
 }
@@ -589,6 +589,34 @@ TEST(SavedModelInterop, EmberLoadsKerasExportsWithFlattenAndAnLstm) {
 TEST(SavedModelInterop, EmberLoadsAKerasCausalAttentionExport) {
   const std::string dir = tensorflow_models();
   EXPECT_EQ(check_calls(saved_model::load(dir + "/keras_transformer"), dir + "/keras_transformer.txt"), 1);
+}
+
+// A Bidirectional LSTM over masked embeddings: its backward half reverses
+// time (ReverseV2, which ember lacked; now reverse()'s strided slice); then
+// a swish Dense, whose custom gradient's function captures tensors the
+// loader had refused (it differentiates the ops instead).
+TEST(SavedModelInterop, EmberLoadsAKerasBidirectionalLstm) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/keras_bidirectional"), dir + "/keras_bidirectional.txt"), 1);
+}
+
+// Rescaling, Resizing (ResizeBilinear, which ember lacked: imported as
+// gathers and lerps) and a Normalization given its mean and variance: the
+// export's function captures them as constants (SavedObject kind
+// `constant`), which the loader refused.
+TEST(SavedModelInterop, EmberLoadsAKerasExportThatCapturesConstants) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/keras_preprocessing"), dir + "/keras_preprocessing.txt"), 1);
+  // TensorFlow 1's resize_bilinear: align_corners, the legacy scale, half-pixel down.
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/resize_bilinear"), dir + "/resize_bilinear.txt"), 3);
+}
+
+// IsNan, IsInf, IsFinite, Roll, BroadcastArgs and DenseBincount, which
+// ember imports as its own ops (a tf.Module's function; NaN and ±inf among
+// the inputs).
+TEST(SavedModelInterop, EmberRunsTensorFlowsMathOpsItImportsAsItsOwn) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/math_ops"), dir + "/math_ops.txt"), 7);
 }
 
 // serialization/tf_attr_defaults.inc is TensorFlow's defaults for the ops of

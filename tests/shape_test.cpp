@@ -1,5 +1,6 @@
 // Shape ops against references: index arithmetic written out in the test
 // (transpose, slice, tile, pad, ...) or NumPy's documented results.
+#include <algorithm>
 #include <limits>
 
 #include "graph/function.h"
@@ -351,6 +352,84 @@ TEST_P(ShapeOpsTest, AttributesTensorFlowTakesAsTensorsMayBeTensors) {
   // An op called without the attribute and without a tensor for it says which it needs.
   EXPECT_EQ(error_of<InvalidArgument>([&] { execute(op_def(op_name::Sum), {x}, {{"keep_dims", false}}); }),
             "[reduce_sum] op Sum needs attribute 'axis' (list(int)), or a tensor holding it after its 1 input; got 1 input");
+}
+
+// reverse (tf.reverse) against mirrored indices in float64: every axis set
+// of a rank-3 tensor, eagerly, traced with no dimension known and with no
+// rank known (negative axes then count from the back); its gradient is the
+// reversed upstream gradient; and its errors.
+TEST_P(ShapeOpsTest, ReverseMirrorsTheGivenAxes) {
+  const TensorShape shape{2, 3, 4};
+  std::vector<double> in;
+  const Tensor x = random_tensor(shape, float64, -1, 1, 7, &in);
+  auto mirrored = [&](const std::vector<int64_t>& axes, const std::vector<double>& v) {
+    std::vector<double> out(v.size());
+    for (int64_t i = 0; i < shape.num_elements(); ++i) {
+      std::vector<int64_t> idx = unravel(i, shape);
+      for (int64_t a : axes) {
+        const auto k = static_cast<size_t>(a < 0 ? a + 3 : a);
+        idx[k] = shape.dim(static_cast<int>(k)) - 1 - idx[k];
+      }
+      out[static_cast<size_t>(i)] = v[static_cast<size_t>(ravel(idx, shape))];
+    }
+    return out;
+  };
+  const std::vector<std::vector<int64_t>> sets = {{}, {0}, {1}, {2}, {-1}, {0, 2}, {-3, 1}, {0, 1, 2}, {2, -2}};
+  for (const auto& axes : sets) {
+    std::string name;
+    for (int64_t a : axes) name += std::to_string(a) + " ";
+    SCOPED_TRACE("axes " + name);
+    const std::vector<double> want = mirrored(axes, in);
+    EXPECT_TRUE(all_close(reverse(x, axes), want, shape, 0, 0));
+    const bool mixed = std::any_of(axes.begin(), axes.end(), [](int64_t a) { return a < 0; }) &&
+                       std::any_of(axes.begin(), axes.end(), [](int64_t a) { return a >= 0; });
+    for (const TensorShape& spec : {TensorShape({-1, -1, -1}), TensorShape::unknown_rank()}) {
+      auto f = function([axes](Tensor t) { return reverse(t, axes); });
+      if (mixed && !spec.rank_known()) {
+        EXPECT_NE(error_of<Unimplemented>([&] { f.get_concrete_function(TensorSpec(spec, float64)); })
+                      .find("axes counted from both ends of a tensor of unknown rank"),
+                  std::string::npos);
+        continue;
+      }
+      ConcreteFunction cf = f.get_concrete_function(TensorSpec(spec, float64));
+      EXPECT_TRUE(all_close(cf.call(std::vector<Tensor>{x}).at(0), want, shape, 0, 0)) << spec.to_string();
+    }
+    std::vector<double> wv;
+    const Tensor w = random_tensor(shape, float64, -1, 1, 8, &wv);
+    GradientTape tape;
+    tape.watch(x);
+    const Tensor loss = reduce_sum(reverse(x, axes) * w);
+    EXPECT_TRUE(all_close(tape.gradient(loss, x), mirrored(axes, wv), shape, 1e-15, 0));
+  }
+  EXPECT_EQ(reverse(constant({1, 2, 3}), {0}).to_vector<int32_t>(), (std::vector<int32_t>{3, 2, 1}));
+  EXPECT_EQ(error_of<InvalidArgument>([&] { reverse(x, {3}); }),
+            "[reverse] axis 3 is out of range for a tensor of rank 3 (expected [-3, 3))");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { reverse(x, {1, -2}); }), "[reverse] axis 1 is given more than once");
+}
+
+// roll against index arithmetic: shifts past the size, negative ones, two
+// shifts of one axis adding up; traced with no dimension known.
+TEST_P(ShapeOpsTest, RollWrapsAround) {
+  const TensorShape shape{3, 4};
+  std::vector<double> in;
+  const Tensor x = random_tensor(shape, float64, -1, 1, 9, &in);
+  auto rolled = [&](int64_t s0, int64_t s1) {
+    std::vector<double> out(in.size());
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t j = 0; j < 4; ++j)
+        out[static_cast<size_t>(((i + s0) % 3 + 3) % 3 * 4 + ((j + s1) % 4 + 4) % 4)] = in[static_cast<size_t>(i * 4 + j)];
+    return out;
+  };
+  EXPECT_TRUE(all_close(roll(x, {1}, {1}), rolled(0, 1), shape, 0, 0));
+  EXPECT_TRUE(all_close(roll(x, {-7, 5}, {0, -1}), rolled(-7, 5), shape, 0, 0));
+  EXPECT_TRUE(all_close(roll(x, {2, 3, -1}, {1, 1, 0}), rolled(-1, 5), shape, 0, 0));
+  ConcreteFunction cf = function([](Tensor t) { return roll(t, {1, -2}, {0, 1}); })
+                            .get_concrete_function(TensorSpec({-1, -1}, float64));
+  EXPECT_TRUE(all_close(cf.call(std::vector<Tensor>{x}).at(0), rolled(1, -2), shape, 0, 0));
+  EXPECT_EQ(error_of<InvalidArgument>([&] { roll(x, {1}, {2}); }),
+            "[roll] axis 2 is out of range for a tensor of rank 2 (expected [-2, 2))");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { roll(x, {1, 2}, {0}); }),
+            "[roll] shift and axis must have the same length, got 2 and 1");
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(ShapeOpsTest);

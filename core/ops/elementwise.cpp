@@ -189,6 +189,27 @@ Tensor floor(const Tensor& x) { return execute1(EMBER_OP(op_name::Floor), {x}); 
 Tensor ceil(const Tensor& x) { return execute1(EMBER_OP(op_name::Ceil), {x}); }
 Tensor round(const Tensor& x) { return execute1(EMBER_OP(op_name::Round), {x}); }
 Tensor logical_not(const Tensor& x) { return execute1(EMBER_OP(op_name::LogicalNot), {x}); }
+
+namespace {
+void require_floating(const char* api, const Tensor& x) {
+  EMBER_CHECK(is_floating(x.dtype()), InvalidArgument, "[", api, "] x must be a floating-point tensor, got ",
+              dtype_name(x.dtype()));
+}
+}  // namespace
+
+// x != x only for NaN; x - x is 0 only for finite x (inf - inf and NaN give NaN).
+Tensor is_nan(const Tensor& x) {
+  require_floating("is_nan", x);
+  return not_equal(x, x);
+}
+Tensor is_finite(const Tensor& x) {
+  require_floating("is_finite", x);
+  return equal(x - x, zeros_like(x));
+}
+Tensor is_inf(const Tensor& x) {
+  require_floating("is_inf", x);
+  return logical_and(equal(x, x), logical_not(equal(x - x, zeros_like(x))));
+}
 Tensor cast(const Tensor& x, DType dtype) {
   ApiScope api("cast");
   if (x.dtype() == dtype) return x;

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 
 #include "core/context.h"
@@ -626,6 +627,62 @@ std::vector<Tensor> unstack(const Tensor& x, int64_t axis) {
   return execute(EMBER_OP(op_name::Unpack), {x}, {{"axis", axis}});
 }
 
+// Each axis once, gathered at (i - shift) mod n, n its size when it runs.
+Tensor roll(const Tensor& x, const std::vector<int64_t>& shift, const std::vector<int64_t>& axis) {
+  ApiScope api("roll");
+  EMBER_CHECK(shift.size() == axis.size(), InvalidArgument, "[roll] shift and axis must have the same length, got ",
+              shift.size(), " and ", axis.size());
+  EMBER_CHECK(x.shape().rank_known(), Unimplemented, "[roll] of a tensor of unknown rank is not supported");
+  const int64_t r = x.rank();
+  std::map<int64_t, int64_t> total;  // axis -> shift
+  for (size_t i = 0; i < axis.size(); ++i) {
+    EMBER_CHECK(axis[i] >= -r && axis[i] < r, InvalidArgument, "[roll] axis ", axis[i],
+                " is out of range for a tensor of rank ", r, " (expected [", -r, ", ", r, "))");
+    total[axis[i] < 0 ? axis[i] + r : axis[i]] += shift[i];
+  }
+  Tensor y = x;
+  for (const auto& [a, s] : total) {
+    const Tensor n = reshape(slice(shape(y, int64), {a}, {1}), TensorShape{});
+    const Tensor index = floormod(range(constant(int64_t{0}), n, constant(int64_t{1})) - s, maximum(n, constant(int64_t{1})));
+    y = gather(y, index, a);
+  }
+  return y;
+}
+
+// One strided slice: the axes from the front (`front` of them), an
+// ellipsis, the axes from the back; ::-1 on the reversed ones, : elsewhere.
+// With a known rank every axis counts from the front.
+Tensor reverse(const Tensor& x, std::vector<int64_t> axes) {
+  ApiScope api("reverse");
+  const bool known = x.shape().rank_known();
+  for (int64_t& a : axes) {
+    if (known) {
+      const int64_t r = x.rank();
+      EMBER_CHECK(a >= -r && a < r, InvalidArgument, "[reverse] axis ", a, " is out of range for a tensor of rank ", r,
+                  " (expected [", -r, ", ", r, "))");
+      if (a < 0) a += r;
+    }
+  }
+  for (size_t i = 0; i < axes.size(); ++i)
+    EMBER_CHECK(std::count(axes.begin(), axes.end(), axes[i]) == 1, InvalidArgument, "[reverse] axis ", axes[i],
+                " is given more than once");
+  if (axes.empty()) return identity(x);
+  int64_t front = 0, back = 0;
+  for (int64_t a : axes) {
+    if (a >= 0) front = std::max(front, a + 1);
+    else back = std::max(back, -a);
+  }
+  // (Axes from both ends of a rank unknown here might overlap: one slice cannot say.)
+  EMBER_CHECK(front == 0 || back == 0, Unimplemented, "[reverse] axes counted from both ends of a tensor of unknown ",
+              "rank are not supported: give them all non-negative or all negative");
+  const int64_t n = front + 1 + back;  // (the ellipsis at `front`)
+  Ints begin(static_cast<size_t>(n), 0), end(static_cast<size_t>(n), 0), strides(static_cast<size_t>(n), 1);
+  for (int64_t a : axes) strides[static_cast<size_t>(a >= 0 ? a : n + a)] = -1;
+  const int64_t all = (int64_t{1} << n) - 1, ellipsis = int64_t{1} << front;
+  return strided_slice(x, begin, end, strides,
+                       {.begin_mask = all & ~ellipsis, .end_mask = all & ~ellipsis, .ellipsis_mask = ellipsis});
+}
+
 std::vector<Tensor> split(const Tensor& x, Ints sizes, int64_t axis) {
   return execute(EMBER_OP(op_name::SplitV), {x}, {{"size_splits", std::move(sizes)}, {"axis", axis}});
 }
@@ -705,7 +762,10 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> broadcast_gradient_axes(co
                                                                              const std::vector<int64_t>& s1) {
   auto text = [](const std::vector<int64_t>& s) {  // (TensorShape would print a negative size as ?)
     std::string t = "[";
-    for (size_t i = 0; i < s.size(); ++i) t += (i ? "," : "") + std::to_string(s[i]);
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (i) t += ',';
+      t += std::to_string(s[i]);
+    }
     return t + "]";
   };
   for (const auto* s : {&s0, &s1})

@@ -7,7 +7,14 @@ dense, loop, convnet, composites, keras_export (Keras 3's
 model.export), unknown_shapes, range_loop, fanout10,
 keras_flatten, keras_lstm, unknown_op, cyclic (an object graph with
 cycles), keras_transformer (Keras 3's causal attention block: its
-mask is a Cumsum, its exact gelu an Erfc), and DIR/x.npy (the dense model's input); with NAMEs, only those
+mask is a Cumsum, its exact gelu an Erfc), keras_bidirectional (a
+Bidirectional LSTM over masked embeddings: its backward half reverses
+time, ReverseV2; then a swish Dense, whose tf.custom_gradient saves
+captured tensors), keras_preprocessing (Rescaling, Resizing (a
+ResizeBilinear with half-pixel centers, up and down) and a Normalization
+given its mean and variance: constants its function captures), resize_bilinear
+(TensorFlow 1's align_corners and legacy ResizeBilinear), math_ops
+(IsNan, IsInf, IsFinite, Roll, BroadcastArgs, DenseBincount), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -222,9 +229,75 @@ def keras_transformer(root):
         case(out, "serve", [("keras_tensor", ids)], [tf.constant(model(ids))])
 
 
+def keras_bidirectional(root):
+    import keras
+    keras.utils.set_random_seed(6)
+    model = keras.Sequential([keras.Input((7,), dtype="int32"), keras.layers.Embedding(20, 4, mask_zero=True),
+                              keras.layers.Bidirectional(keras.layers.LSTM(3)),
+                              keras.layers.Dense(4, activation="swish"), keras.layers.Dense(2)])
+    model.export(os.path.join(root, "keras_bidirectional"), format="tf_saved_model", verbose=False)
+    ids = np.array([[3, 1, 19, 7, 0, 0, 0], [9, 2, 4, 4, 8, 5, 1]], np.int32)
+    with open(os.path.join(root, "keras_bidirectional.txt"), "w") as out:
+        case(out, "serve", [("keras_tensor", ids)], [tf.constant(model(ids))])
+
+
+def keras_preprocessing(root):
+    import keras
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([keras.Input((4, 5, 3)), keras.layers.Rescaling(0.5, offset=1.0),
+                              keras.layers.Resizing(7, 3),
+                              keras.layers.Normalization(mean=[0.5, 1.0, -2.0], variance=[4.0, 0.25, 1.0]),
+                              keras.layers.Flatten(), keras.layers.Dense(2)])
+    model.export(os.path.join(root, "keras_preprocessing"), format="tf_saved_model", verbose=False)
+    xp = np.sin(np.arange(120) * 0.37).reshape(2, 4, 5, 3).astype(np.float32) * 3
+    with open(os.path.join(root, "keras_preprocessing.txt"), "w") as out:
+        case(out, "serve", [("keras_tensor", xp)], [tf.constant(model(xp))])
+    # TensorFlow 1's corners: align_corners, and neither (the legacy scale).
+    resize = ResizeBilinear()
+    tf.saved_model.save(resize, os.path.join(root, "resize_bilinear"))
+    with open(os.path.join(root, "resize_bilinear.txt"), "w") as out:
+        r = resize(tf.constant(xp))
+        case(out, "__call__", [("images", xp)], [r[k] for k in sorted(r)])
+    math = MathOps()
+    tf.saved_model.save(math, os.path.join(root, "math_ops"))
+    xm = np.array([[1.0, np.nan, -np.inf, 2.5], [np.inf, -0.0, 3.0, -7.0], [0.5, 0.25, np.nan, 1e30]], np.float32)
+    ym = np.array([[2.0], [-1.0], [0.5]], np.float32)
+    im = np.array([[0, 3, 3, 5, 1], [2, 2, 2, 2, 0], [4, 1, 0, 5, 5]], np.int32)
+    with open(os.path.join(root, "math_ops.txt"), "w") as out:
+        r = math(tf.constant(xm), tf.constant(ym), tf.constant(im))
+        case(out, "__call__", [("x", xm), ("y", ym), ("ids", im)], [r[k] for k in sorted(r)])
+
+
+class MathOps(tf.Module):
+    """TensorFlow ops ember imports as its own: IsNan, IsInf, IsFinite, Roll,
+    BroadcastArgs (a broadcast to a shape known when it runs), DenseBincount
+    (Keras's CategoryEncoding: counts and multi-hot rows)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32), tf.TensorSpec([None, 1], tf.float32),
+                                  tf.TensorSpec([None, 5], tf.int32)])
+    def __call__(self, x, y, ids):
+        f = lambda b: tf.cast(b, tf.float32)
+        return {"is_nan": f(tf.math.is_nan(x)), "is_inf": f(tf.math.is_inf(x)), "is_finite": f(tf.math.is_finite(x)),
+                "roll": tf.roll(x, shift=[1, -3, 2], axis=[1, 0, 1]),
+                "broadcast": tf.broadcast_to(y, tf.broadcast_dynamic_shape(tf.shape(y), tf.shape(x))),
+                "counts": tf.math.bincount(ids, minlength=6, maxlength=6, axis=-1, dtype=tf.float32),
+                "multi_hot": tf.math.bincount(ids, minlength=6, maxlength=6, axis=-1, binary_output=True,
+                                              dtype=tf.float32)}
+
+
+class ResizeBilinear(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None, 4, 5, 3], tf.float32)])
+    def __call__(self, images):
+        v1 = tf.compat.v1.image
+        return {"aligned": v1.resize_bilinear(images, [7, 3], align_corners=True),
+                "legacy": v1.resize_bilinear(images, [3, 8]),
+                "half_pixel_down": v1.resize_bilinear(images, [2, 2], half_pixel_centers=True)}
+
+
 def main_only(root, names):
     for name in names:
-        {"cyclic": cyclic, "keras_transformer": keras_transformer}[name](root)
+        {"cyclic": cyclic, "keras_transformer": keras_transformer, "keras_bidirectional": keras_bidirectional,
+         "keras_preprocessing": keras_preprocessing}[name](root)
     print("OK")
 
 
@@ -316,6 +389,8 @@ def main(root):
     tf.saved_model.save(UnknownOp(), os.path.join(root, "unknown_op"))
     cyclic(root)
     keras_transformer(root)
+    keras_bidirectional(root)
+    keras_preprocessing(root)
     print("OK")
 
 
