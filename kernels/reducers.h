@@ -9,9 +9,24 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/shape.h"
 #include "kernels/functors.h"
 
 namespace ember::reduce {
+
+/// A shape seen as [outer, n, inner] around `axis` (negative: from the end):
+/// the lines along one axis that argmax and cumsum walk.
+struct AxisSplit {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+inline AxisSplit split_at_axis(const TensorShape& s, int64_t axis) {
+  if (axis < 0) axis += s.rank();
+  AxisSplit a;
+  a.n = s.dim(static_cast<int>(axis));
+  for (int i = 0; i < axis; ++i) a.outer *= s.dim(i);
+  for (int i = static_cast<int>(axis) + 1; i < s.rank(); ++i) a.inner *= s.dim(i);
+  return a;
+}
 
 template <typename T>
 using acc_t = std::conditional_t<std::is_floating_point_v<T> || is_half_v<T>, double,

@@ -188,12 +188,8 @@ void reduce_any_kernel(KernelContext& c) { reduce_typed<AnyRT, bool>(c); }
 template <typename T, typename I, bool kMax>
 void arg_typed(KernelContext& c) {
   const Tensor& x = c.inputs[0];
-  int rank = x.rank();
-  int64_t axis = c.attrs.get<int64_t>("axis");
-  if (axis < 0) axis += rank;
-  int64_t outer = 1, n = x.dim(static_cast<int>(axis)), inner = 1;
-  for (int i = 0; i < axis; ++i) outer *= x.dim(i);
-  for (int i = static_cast<int>(axis) + 1; i < rank; ++i) inner *= x.dim(i);
+  const AxisSplit lines = split_at_axis(x.shape(), c.attrs.get<int64_t>("axis"));
+  const int64_t outer = lines.outer, n = lines.n, inner = lines.inner;
   const T* px = x.data<const T>();
   I* py = c.outputs[0].data<I>();
   parallel_for(outer * inner, std::max<int64_t>(1, kParallelGrain / std::max<int64_t>(n, 1)),
@@ -222,11 +218,8 @@ void arg_kernel(KernelContext& c) {
 template <typename T>
 void cumsum_typed(KernelContext& c) {
   const Tensor& x = c.inputs[0];
-  int64_t axis = c.attrs.get<int64_t>("axis");
-  if (axis < 0) axis += x.rank();
-  int64_t outer = 1, n = x.dim(static_cast<int>(axis)), inner = 1;
-  for (int i = 0; i < axis; ++i) outer *= x.dim(i);
-  for (int i = static_cast<int>(axis) + 1; i < x.rank(); ++i) inner *= x.dim(i);
+  const AxisSplit lines = split_at_axis(x.shape(), c.attrs.get<int64_t>("axis"));
+  const int64_t outer = lines.outer, n = lines.n, inner = lines.inner;
   const bool exclusive = c.attrs.get<bool>("exclusive"), reverse = c.attrs.get<bool>("reverse");
   const T* px = x.data<const T>();
   T* py = c.outputs[0].data<T>();

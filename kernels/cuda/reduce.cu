@@ -117,11 +117,8 @@ __global__ void arg_kernel(const T* __restrict__ x, I* __restrict__ y, int64_t o
 template <typename T, typename I, bool kMax>
 void arg_typed(KernelContext& c) {
   const Tensor& x = c.inputs[0];
-  int64_t axis = c.attrs.get<int64_t>("axis");
-  if (axis < 0) axis += x.rank();
-  int64_t outer = 1, n = x.dim(static_cast<int>(axis)), inner = 1;
-  for (int i = 0; i < axis; ++i) outer *= x.dim(i);
-  for (int i = static_cast<int>(axis) + 1; i < x.rank(); ++i) inner *= x.dim(i);
+  const AxisSplit lines = split_at_axis(x.shape(), c.attrs.get<int64_t>("axis"));
+  const int64_t outer = lines.outer, n = lines.n, inner = lines.inner;
   if (outer * inner == 0) return;
   cudaStream_t s = prepare(c);
   arg_kernel<T, I, kMax><<<blocks_for(outer * inner), kThreads, 0, s>>>(
@@ -153,11 +150,8 @@ __global__ void cumsum_lines(const T* __restrict__ x, T* __restrict__ y, int64_t
 template <typename T>
 void cumsum_typed(KernelContext& c) {
   const Tensor& x = c.inputs[0];
-  int64_t axis = c.attrs.get<int64_t>("axis");
-  if (axis < 0) axis += x.rank();
-  int64_t outer = 1, n = x.dim(static_cast<int>(axis)), inner = 1;
-  for (int i = 0; i < axis; ++i) outer *= x.dim(i);
-  for (int i = static_cast<int>(axis) + 1; i < x.rank(); ++i) inner *= x.dim(i);
+  const AxisSplit lines = split_at_axis(x.shape(), c.attrs.get<int64_t>("axis"));
+  const int64_t outer = lines.outer, n = lines.n, inner = lines.inner;
   if (outer * inner * n == 0) return;
   cudaStream_t s = prepare(c);
   cumsum_lines<T><<<blocks_for(outer * inner), kThreads, 0, s>>>(
