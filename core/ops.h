@@ -138,6 +138,12 @@ Tensor logical_and(const Tensor& a, const Tensor& b);
 Tensor logical_or(const Tensor& a, const Tensor& b);
 /// Elements of `a` where `cond` is true, else of `b`; all three broadcast.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+/// The coordinates of the true (non-zero; NaN counts) elements of
+/// `condition`, in row-major order: int64 [count, rank] (tf.where(cond)).
+Tensor where(const Tensor& condition);
+/// The elements (or slices) of x where `mask`, over x's leading dimensions,
+/// is true, in row-major order (tf.boolean_mask).
+Tensor boolean_mask(const Tensor& x, const Tensor& mask);
 
 /// A 0-d tensor of `value` in `like`'s dtype, on its device.
 Tensor scalar_like(const Tensor& like, double value);

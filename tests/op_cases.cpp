@@ -601,6 +601,18 @@ void shapes(std::vector<OpCase>& cases) {
                          return std::vector<Tensor>{a, b, c, d};
                        },
                    .dtypes = kNumeric});
+  // Coordinates of the true elements: random booleans, and integers that
+  // round to 0 now and then (floats drawn here are never 0: all true).
+  cases.push_back({.op = op_name::Where,
+                   .variant = "bool",
+                   .inputs = {in({3, 4})},
+                   .body = one([](X x) { return where(x[0]); }),
+                   .dtypes = kBool});
+  cases.push_back({.op = op_name::Where,
+                   .variant = "numbers",
+                   .inputs = {in({2, 3, 2}, -1.4, 1.4)},
+                   .body = one([](X x) { return where(x[0]); }),
+                   .dtypes = kNumeric});
   cases.push_back({.op = op_name::Size,
                    .inputs = {in({2, 3})},
                    .body =

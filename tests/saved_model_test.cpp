@@ -612,11 +612,11 @@ TEST(SavedModelInterop, EmberLoadsAKerasExportThatCapturesConstants) {
 }
 
 // IsNan, IsInf, IsFinite, Roll, BroadcastArgs and DenseBincount, which
-// ember imports as its own ops (a tf.Module's function; NaN and ±inf among
-// the inputs).
+// ember imports as its own ops, and Where (tf.where of one argument, and
+// tf.boolean_mask's): a tf.Module's function, NaN and ±inf among the inputs.
 TEST(SavedModelInterop, EmberRunsTensorFlowsMathOpsItImportsAsItsOwn) {
   const std::string dir = tensorflow_models();
-  EXPECT_EQ(check_calls(saved_model::load(dir + "/math_ops"), dir + "/math_ops.txt"), 7);
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/math_ops"), dir + "/math_ops.txt"), 9);
 }
 
 // serialization/tf_attr_defaults.inc is TensorFlow's defaults for the ops of

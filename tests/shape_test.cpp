@@ -1,6 +1,7 @@
 // Shape ops against references: index arithmetic written out in the test
 // (transpose, slice, tile, pad, ...) or NumPy's documented results.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "graph/function.h"
@@ -18,7 +19,7 @@ const CoveredOps covered{op_name::Reshape,  op_name::Transpose,  op_name::Slice,
                          op_name::ExpandDims, op_name::Squeeze, op_name::Snapshot,
                          op_name::EnsureShape, op_name::ZerosLike, op_name::OnesLike,
                          op_name::Shape,    op_name::Rank,       op_name::Size,
-                         op_name::BroadcastGradientArgs};
+                         op_name::BroadcastGradientArgs, op_name::Where};
 
 TEST_P(ShapeOpsTest, ReshapeSharesTheBufferAndInfersMinusOne) {
   Tensor x = make(iota_values(12), {3, 4}, float32);
@@ -405,6 +406,28 @@ TEST_P(ShapeOpsTest, ReverseMirrorsTheGivenAxes) {
   EXPECT_EQ(error_of<InvalidArgument>([&] { reverse(x, {3}); }),
             "[reverse] axis 3 is out of range for a tensor of rank 3 (expected [-3, 3))");
   EXPECT_EQ(error_of<InvalidArgument>([&] { reverse(x, {1, -2}); }), "[reverse] axis 1 is given more than once");
+}
+
+// where(condition) gives the true elements' coordinates in row-major order
+// (NaN counts, -0 does not, as TensorFlow's Where); boolean_mask gathers
+// the elements or slices there; both also traced with no dimension known.
+TEST_P(ShapeOpsTest, WhereAndBooleanMask) {
+  const Tensor m = cast(constant({{1, 0, 1}, {0, 0, 1}}), bool_);
+  EXPECT_EQ(where(m).shape(), TensorShape({3, 2}));
+  EXPECT_EQ(where(m).to_vector<int64_t>(), (std::vector<int64_t>{0, 0, 0, 2, 1, 2}));
+  EXPECT_EQ(where(constant({0.f, -0.f, NAN, 2.f})).to_vector<int64_t>(), (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(where(cast(constant({0, 0}), bool_)).shape(), TensorShape({0, 1}));
+  EXPECT_EQ(where(constant(3.f)).shape(), TensorShape({1, 0}));
+  EXPECT_EQ(where(constant(0)).shape(), TensorShape({0, 0}));
+  const Tensor x = constant({{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}});
+  EXPECT_EQ(boolean_mask(x, m).to_vector<float>(), (std::vector<float>{1, 3, 6}));
+  EXPECT_EQ(boolean_mask(x, cast(constant({0, 1}), bool_)).to_vector<float>(), (std::vector<float>{4, 5, 6}));
+  EXPECT_EQ(boolean_mask(x, cast(constant({0, 1}), bool_)).shape(), TensorShape({1, 3}));
+  ConcreteFunction cf = function([](Tensor t, Tensor mask) { return boolean_mask(t, mask); })
+                            .get_concrete_function(TensorSpec({-1, -1}, float32), TensorSpec({-1, -1}, bool_));
+  EXPECT_EQ(cf.call(std::vector<Tensor>{x, m}).at(0).to_vector<float>(), (std::vector<float>{1, 3, 6}));
+  EXPECT_EQ(error_of<InvalidArgument>([&] { boolean_mask(x, cast(constant({1, 0, 1}), bool_)); }),
+            "[boolean_mask] mask of shape (3,) does not match the leading dimensions of x, (2, 3)");
 }
 
 // roll against index arithmetic: shifts past the size, negative ones, two

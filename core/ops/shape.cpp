@@ -391,6 +391,11 @@ void infer_broadcast_gradient_args(InferContext& c) {
   for (int i = 0; i < 2; ++i) c.outputs.push_back({t, TensorShape{TensorShape::kUnknown}});
 }
 void infer_size_op(InferContext& c) { c.outputs.push_back({shape_out_type(c), TensorShape{}}); }
+// Where: the coordinates of the true (non-zero) elements, [count, rank] int64.
+void infer_where(InferContext& c) {
+  const TensorShape& in = c.inputs[0].shape();
+  c.outputs.push_back({int64, TensorShape{TensorShape::kUnknown, in.rank_known() ? in.rank() : TensorShape::kUnknown}});
+}
 
 // Inference while an attribute is still a tensor (OpDef::infer_unresolved):
 // what the rank or the length of that tensor tells.
@@ -464,6 +469,7 @@ EMBER_DEFINE_OP(op_name::Fill).inputs(0).attr_or_input("shape", AttrKind::Ints).
 EMBER_DEFINE_OP(op_name::Shape).inputs(1).attr("out_type", AttrKind::Type).api("shape").set_infer(infer_shape_op).not_differentiable();
 EMBER_DEFINE_OP(op_name::BroadcastGradientArgs).inputs(2).api("broadcast_gradient_args").set_infer(infer_broadcast_gradient_args).set_data_dependent_shapes().not_differentiable().tf_outputs({"r0", "r1"});
 EMBER_DEFINE_OP(op_name::Rank).inputs(1).api("rank").set_infer(infer_rank_op).not_differentiable();
+EMBER_DEFINE_OP(op_name::Where).inputs(1).api("where").set_infer(infer_where).set_data_dependent_shapes().not_differentiable().tf_outputs({"index"});
 EMBER_DEFINE_OP(op_name::Size).inputs(1).attr("out_type", AttrKind::Type).api("size").set_infer(infer_size_op).not_differentiable();
 // clang-format on
 
@@ -625,6 +631,24 @@ Tensor stack(const std::vector<Tensor>& values, int64_t axis) {
 
 std::vector<Tensor> unstack(const Tensor& x, int64_t axis) {
   return execute(EMBER_OP(op_name::Unpack), {x}, {{"axis", axis}});
+}
+
+Tensor where(const Tensor& condition) { return execute1(EMBER_OP(op_name::Where), {condition}); }
+
+Tensor boolean_mask(const Tensor& x, const Tensor& mask) {
+  ApiScope api("boolean_mask");
+  EMBER_CHECK(mask.dtype() == bool_, InvalidArgument, "[boolean_mask] mask must be bool, got ", dtype_name(mask.dtype()));
+  EMBER_CHECK(mask.shape().rank_known() && mask.rank() >= 1, InvalidArgument,
+              "[boolean_mask] mask must have a known rank of at least 1, got ", mask.shape().to_string());
+  if (x.shape().rank_known()) {
+    EMBER_CHECK(x.rank() >= mask.rank(), InvalidArgument, "[boolean_mask] mask of shape ", mask.shape().to_string(),
+                " has more dimensions than x of shape ", x.shape().to_string());
+    for (int i = 0; i < mask.rank(); ++i)
+      EMBER_CHECK(mask.dim(i) == TensorShape::kUnknown || x.dim(i) == TensorShape::kUnknown || mask.dim(i) == x.dim(i),
+                  InvalidArgument, "[boolean_mask] mask of shape ", mask.shape().to_string(),
+                  " does not match the leading dimensions of x, ", x.shape().to_string());
+  }
+  return gather_nd(x, where(mask));
 }
 
 // Each axis once, gathered at (i - shift) mod n, n its size when it runs.

@@ -3,6 +3,7 @@
 // device kind. Views (reshape, expand_dims, squeeze, identity) share the
 // input's buffer.
 #include <algorithm>
+#include <type_traits>
 
 #include "core/op_registry.h"
 #include "core/op_names.h"
@@ -90,6 +91,42 @@ void broadcast_gradient_args_kernel(KernelContext& c) {
     c.outputs[i] = Tensor::empty(TensorShape{static_cast<int64_t>(axes[i]->size())}, c.inputs[0].dtype(), c.device);
     write_ints(c, i, *axes[i]);
   }
+}
+
+// Where: the input read to the host, the coordinates of its non-zero
+// elements written back (their count known only now).
+template <typename T>
+int64_t true_coordinates(const KernelContext& c, std::vector<int64_t>& out) {
+  using Stored = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
+  const Tensor& x = c.inputs[0];
+  const auto n = static_cast<size_t>(x.num_elements());
+  std::vector<Stored> v(n);
+  if (n) copy_bytes(v.data(), Device::cpu(), x.raw_data(), c.device, n * sizeof(Stored));
+  const int rank = x.rank();
+  std::vector<int64_t> at(static_cast<size_t>(rank), 0);
+  int64_t count = 0;
+  for (size_t i = 0; i < n; ++i) {
+    bool nonzero;  // (NaN is true, -0 false)
+    if constexpr (std::is_arithmetic_v<Stored>) nonzero = v[i] != Stored(0);
+    else nonzero = static_cast<float>(v[i]) != 0.0f;  // (the 16-bit floats)
+    if (nonzero) {
+      out.insert(out.end(), at.begin(), at.end());
+      ++count;
+    }
+    for (int d = rank - 1; d >= 0; --d) {  // the next coordinate
+      if (++at[static_cast<size_t>(d)] < x.dim(d)) break;
+      at[static_cast<size_t>(d)] = 0;
+    }
+  }
+  return count;
+}
+void where_kernel(KernelContext& c) {
+  std::vector<int64_t> coords;
+  int64_t count = 0;
+  EMBER_SWITCH_ALL(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+                   count = true_coordinates<scalar_t>(c, coords));
+  c.outputs[0] = Tensor::empty(TensorShape{count, c.inputs[0].rank()}, int64, c.device);
+  if (!coords.empty()) write_ints(c, coords);
 }
 
 void zeros_like_kernel(KernelContext& c) { fill(c.outputs[0], 0); }
@@ -246,6 +283,7 @@ EMBER_REGISTER_EVERYWHERE(op_name::Fill, fill_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Shape, shape_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Rank, rank_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::BroadcastGradientArgs, broadcast_gradient_args_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Where, where_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Size, size_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::ZerosLike, zeros_like_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::OnesLike, ones_like_kernel);

@@ -14,7 +14,7 @@ captured tensors), keras_preprocessing (Rescaling, Resizing (a
 ResizeBilinear with half-pixel centers, up and down) and a Normalization
 given its mean and variance: constants its function captures), resize_bilinear
 (TensorFlow 1's align_corners and legacy ResizeBilinear), math_ops
-(IsNan, IsInf, IsFinite, Roll, BroadcastArgs, DenseBincount), and DIR/x.npy (the dense model's input); with NAMEs, only those
+(IsNan, IsInf, IsFinite, Roll, BroadcastArgs, DenseBincount, Where), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -271,7 +271,8 @@ def keras_preprocessing(root):
 class MathOps(tf.Module):
     """TensorFlow ops ember imports as its own: IsNan, IsInf, IsFinite, Roll,
     BroadcastArgs (a broadcast to a shape known when it runs), DenseBincount
-    (Keras's CategoryEncoding: counts and multi-hot rows)."""
+    (Keras's CategoryEncoding: counts and multi-hot rows), Where (and
+    tf.boolean_mask, its gather)."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32), tf.TensorSpec([None, 1], tf.float32),
                                   tf.TensorSpec([None, 5], tf.int32)])
@@ -282,7 +283,9 @@ class MathOps(tf.Module):
                 "broadcast": tf.broadcast_to(y, tf.broadcast_dynamic_shape(tf.shape(y), tf.shape(x))),
                 "counts": tf.math.bincount(ids, minlength=6, maxlength=6, axis=-1, dtype=tf.float32),
                 "multi_hot": tf.math.bincount(ids, minlength=6, maxlength=6, axis=-1, binary_output=True,
-                                              dtype=tf.float32)}
+                                              dtype=tf.float32),
+                "where": tf.cast(tf.where(ids > 2), tf.float32),
+                "masked": tf.boolean_mask(y, y[:, 0] > 0)}
 
 
 class ResizeBilinear(tf.Module):
