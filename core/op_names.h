@@ -33,6 +33,7 @@ inline constexpr char Selu[] = "Selu";
 inline constexpr char Softplus[] = "Softplus";
 inline constexpr char Erf[] = "Erf";
 inline constexpr char Erfc[] = "Erfc";
+inline constexpr char Softsign[] = "Softsign";
 inline constexpr char Floor[] = "Floor";
 inline constexpr char Ceil[] = "Ceil";
 inline constexpr char Round[] = "Round";
@@ -51,6 +52,14 @@ inline constexpr char Maximum[] = "Maximum";
 inline constexpr char Minimum[] = "Minimum";
 inline constexpr char FloorDiv[] = "FloorDiv";
 inline constexpr char FloorMod[] = "FloorMod";
+inline constexpr char TruncateDiv[] = "TruncateDiv";
+inline constexpr char TruncateMod[] = "TruncateMod";
+inline constexpr char Atan2[] = "Atan2";
+inline constexpr char DivNoNan[] = "DivNoNan";
+inline constexpr char Xdivy[] = "Xdivy";
+inline constexpr char Xlogy[] = "Xlogy";
+inline constexpr char Xlog1py[] = "Xlog1py";
+inline constexpr char CheckNumerics[] = "CheckNumerics";
 inline constexpr char Equal[] = "Equal";
 inline constexpr char NotEqual[] = "NotEqual";
 inline constexpr char Less[] = "Less";
@@ -74,6 +83,7 @@ inline constexpr char Any[] = "Any";
 inline constexpr char ArgMax[] = "ArgMax";
 inline constexpr char ArgMin[] = "ArgMin";
 inline constexpr char Cumsum[] = "Cumsum";
+inline constexpr char Cumprod[] = "Cumprod";
 
 // matmul
 inline constexpr char MatMul[] = "MatMul";
@@ -88,6 +98,14 @@ inline constexpr char IsInf[] = "IsInf";
 inline constexpr char IsFinite[] = "IsFinite";
 inline constexpr char BroadcastArgs[] = "BroadcastArgs";    // (imported as a select of the padded shapes)
 inline constexpr char DenseBincount[] = "DenseBincount";    // (imported as summed one-hot rows)
+inline constexpr char MatrixDiagV3[] = "MatrixDiagV3";      // (these three, of one diagonal: a mask, a gather and a select)
+inline constexpr char MatrixDiagPartV3[] = "MatrixDiagPartV3";
+inline constexpr char MatrixSetDiagV3[] = "MatrixSetDiagV3";
+inline constexpr char ResizeNearestNeighbor[] = "ResizeNearestNeighbor";  // (imported as gathers)
+inline constexpr char SpaceToDepth[] = "SpaceToDepth";      // (these two: a reshape, a transpose and a reshape)
+inline constexpr char DepthToSpace[] = "DepthToSpace";
+inline constexpr char Rint[] = "Rint";                      // (imported as round(): both round half to even)
+inline constexpr char PreventGradient[] = "PreventGradient";  // (imported as identity())
 
 // softmax
 inline constexpr char Softmax[] = "Softmax";
@@ -200,6 +218,8 @@ inline constexpr char ResourceApplyAdagradV2Rows[] = "ResourceApplyAdagradV2Rows
 // control_flow: functional control flow (branches and bodies are traced functions)
 inline constexpr char If[] = "If";
 inline constexpr char StatelessIf[] = "StatelessIf";
+inline constexpr char Case[] = "Case";  // (imported as a chain of conds)
+inline constexpr char StatelessCase[] = "StatelessCase";
 inline constexpr char While[] = "While";
 inline constexpr char StatelessWhile[] = "StatelessWhile";
 inline constexpr char PartitionedCall[] = "PartitionedCall";

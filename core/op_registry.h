@@ -255,12 +255,14 @@ struct TfMapping {
   // Attributes TensorFlow's op has that ember's lacks, written on export.
   std::vector<std::pair<std::string, AttrValue>> fixed_attrs;
   // Ember's attributes TensorFlow's op lacks: left out on export, set to
-  // this value on import.
+  // this value on import. Where the op has a composite too, a node whose
+  // value differs is exported as the composite.
   std::vector<std::pair<std::string, AttrValue>> dropped_attrs;
   // TensorFlow takes int32 where ember takes int64 too: int64 inputs are cast.
   bool int32_indices = false;
-  // TensorFlow has no such op: the export traces this function of ember's
-  // ops (its decomposition) and writes what it traced.
+  // TensorFlow has no such op (or none for some values of dropped_attrs):
+  // the export traces this function of ember's ops (its decomposition) and
+  // writes what it traced.
   DecomposeFn composite = nullptr;
 };
 
@@ -424,7 +426,8 @@ struct OpDef {
     tf.int32_indices = true;
     return *this;
   }
-  /// TensorFlow lacks the op: it is exported as `decomposition` written with
+  /// TensorFlow lacks the op (or, with tf_dropped, the values of an attribute
+  /// other than its import value): it is exported as `decomposition` written with
   /// ember's ops (each TensorFlow's, or a composite itself), traced with the
   /// node's inputs and attributes; it must give the op's outputs.
   OpDef& tf_composite(DecomposeFn decomposition) {

@@ -64,6 +64,14 @@ struct TopK {
   Tensor values, indices;
 };
 TopK top_k(const Tensor& input, int64_t k = 1, bool sorted = true);
+/// With k an int32 or int64 scalar tensor, read when the op runs (a traced
+/// top_k of k = the row's length, as tf.sort writes it).
+TopK top_k(const Tensor& input, const Tensor& k, bool sorted = true);
+/// tf.sort and tf.argsort: `x` sorted along `axis`, ascending (or
+/// descending), and the int32 positions that sort it. Ties keep their order
+/// (the lower index first); NaN counts as the largest.
+Tensor sort(const Tensor& x, int64_t axis = -1, bool descending = false);
+Tensor argsort(const Tensor& x, int64_t axis = -1, bool descending = false);
 /// tf.math.in_top_k: whether each row's target class is among its k largest
 /// predictions (classes tied with the k-th all count; a non-finite
 /// prediction or an out-of-range target never does).
@@ -93,6 +101,8 @@ Tensor softplus(const Tensor& x);
 Tensor erf(const Tensor& x);
 /// The complementary error function, 1 - erf(x), without its cancellation for large x.
 Tensor erfc(const Tensor& x);
+/// x / (1 + |x|) (tf.nn.softsign).
+Tensor softsign(const Tensor& x);
 Tensor floor(const Tensor& x);
 Tensor ceil(const Tensor& x);
 /// Rounds half to even, as tf.math.round.
@@ -108,6 +118,11 @@ Tensor cast(const Tensor& x, DType dtype);
 /// Passes the value through and blocks gradients (tf.stop_gradient).
 Tensor stop_gradient(const Tensor& x);
 Tensor identity(const Tensor& x);
+/// tf.debugging.check_numerics: `x`, once checked (when it runs) to hold no
+/// NaN or infinity; otherwise InvalidArgument "message : Tensor had NaN
+/// values" (or Inf, or Inf and NaN), as TensorFlow says it. Its gradient is
+/// checked the same way.
+Tensor check_numerics(const Tensor& x, const std::string& message);
 /// A copy of `x` in a new buffer on its device (TensorFlow's Snapshot).
 Tensor snapshot(const Tensor& x);
 /// tf.ensure_shape: `x`, checked (when it runs) to have a shape compatible
@@ -128,6 +143,19 @@ Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor floordiv(const Tensor& a, const Tensor& b);
 /// a - floordiv(a, b) * b: the sign follows b, as Python's %.
 Tensor floormod(const Tensor& a, const Tensor& b);
+/// a / b rounded toward zero (tf.truncatediv; for integers, C's / and x / 0 = 0),
+/// and its remainder a - truncatediv(a, b) * b, whose sign follows a (C's %, fmod).
+Tensor truncatediv(const Tensor& a, const Tensor& b);
+Tensor truncatemod(const Tensor& a, const Tensor& b);
+/// The angle of the point (x, y) in (-π, π] (tf.math.atan2; note the order: y first).
+Tensor atan2(const Tensor& y, const Tensor& x);
+/// a / b, but 0 where b is 0 (tf.math.divide_no_nan); x / y, x·log(y) and
+/// x·log1p(y), but 0 where x is 0 (tf.math.xdivy, xlogy, xlog1py), even
+/// where the other operand is NaN or infinite. Floating-point operands.
+Tensor div_no_nan(const Tensor& a, const Tensor& b);
+Tensor xdivy(const Tensor& x, const Tensor& y);
+Tensor xlogy(const Tensor& x, const Tensor& y);
+Tensor xlog1py(const Tensor& x, const Tensor& y);
 Tensor equal(const Tensor& a, const Tensor& b);
 Tensor not_equal(const Tensor& a, const Tensor& b);
 Tensor less(const Tensor& a, const Tensor& b);
@@ -226,6 +254,8 @@ Tensor argmin(const Tensor& x, int64_t axis = 0, DType output_type = int64);
 /// Running sums along `axis` (tf.math.cumsum): y[i] = x[0] + ... + x[i];
 /// `exclusive` leaves x[i] out, `reverse` sums from the end.
 Tensor cumsum(const Tensor& x, int64_t axis = 0, bool exclusive = false, bool reverse = false);
+/// Running products along `axis` (tf.math.cumprod), with cumsum's `exclusive` and `reverse`.
+Tensor cumprod(const Tensor& x, int64_t axis = 0, bool exclusive = false, bool reverse = false);
 
 // ---- linear algebra -------------------------------------------------------------
 /// Matrix product of the last two dimensions; leading (batch) dimensions broadcast.

@@ -36,6 +36,7 @@
   X(Softplus, unary_float, fn::Softplus) \
   X(Erf, unary_float, fn::Erf) \
   X(Erfc, unary_float, fn::Erfc) \
+  X(Softsign, unary_float, fn::Softsign) \
   X(Floor, unary_float, fn::Floor) \
   X(Ceil, unary_float, fn::Ceil) \
   X(Round, unary_float, fn::Round)
@@ -50,7 +51,14 @@
   X(ReluGrad, binary_numeric, fn::ReluGrad) \
   X(Minimum, binary_numeric, fn::Minimum) \
   X(FloorDiv, binary_numeric, fn::FloorDiv) \
-  X(FloorMod, binary_numeric, fn::FloorMod)
+  X(FloorMod, binary_numeric, fn::FloorMod) \
+  X(TruncateDiv, binary_numeric, fn::TruncateDiv) \
+  X(TruncateMod, binary_numeric, fn::TruncateMod) \
+  X(Atan2, binary_float, fn::Atan2) \
+  X(DivNoNan, binary_float, fn::DivNoNan) \
+  X(Xdivy, binary_float, fn::Xdivy) \
+  X(Xlogy, binary_float, fn::Xlogy) \
+  X(Xlog1py, binary_float, fn::Xlog1py)
 #define EMBER_ELEMENTWISE_COMPARISON_OPS(X) \
   X(Equal, compare, fn::Equal) \
   X(NotEqual, compare, fn::NotEqual) \

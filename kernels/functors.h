@@ -386,6 +386,12 @@ struct Erfc {
     return std::erfc(x);
   }
 };
+struct Softsign {  // x / (1 + |x|)
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return x / (T(1) + std::fabs(x));
+  }
+};
 struct Floor {
   template <typename T>
   EMBER_HOST_DEVICE T operator()(T x) const {
@@ -541,6 +547,69 @@ struct FloorMod {  // the result takes the sign of b, as Python's %
         return static_cast<T>(a % b);
       }
     }
+  }
+};
+// TensorFlow's truncating division: the quotient rounded toward zero (C's /
+// for integers), and its remainder, which takes the sign of a (C's %, fmod).
+struct TruncateDiv {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_float_v<T>) {
+      return std::trunc(a / b);
+    } else {
+      if (b == T(0)) return T(0);
+      if constexpr (std::is_signed_v<T>) {
+        if (b == T(-1)) return wrap_sub(T(0), a);
+      }
+      return static_cast<T>(a / b);
+    }
+  }
+};
+struct TruncateMod {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    if constexpr (is_float_v<T>) {
+      return std::fmod(a, b);
+    } else {
+      if (b == T(0)) return T(0);
+      if constexpr (std::is_signed_v<T>) {
+        if (b == T(-1)) return T(0);
+      }
+      return static_cast<T>(a % b);
+    }
+  }
+};
+struct Atan2 {  // atan2(y, x): the angle of the point (x, y)
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T y, T x) const {
+    return std::atan2(y, x);
+  }
+};
+// The "no NaN" quotients and products of TensorFlow: 0 where the divisor
+// (DivNoNan) or the first factor (Xdivy, Xlogy, Xlog1py) is 0, whatever the
+// other operand (even NaN or inf).
+struct DivNoNan {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    return b == T(0) ? T(0) : a / b;
+  }
+};
+struct Xdivy {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x, T y) const {
+    return x == T(0) ? T(0) : x / y;
+  }
+};
+struct Xlogy {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x, T y) const {
+    return x == T(0) ? T(0) : x * std::log(y);
+  }
+};
+struct Xlog1py {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x, T y) const {
+    return x == T(0) ? T(0) : x * std::log1p(y);
   }
 };
 struct Equal {

@@ -15,7 +15,7 @@
 namespace ember::reduce {
 
 /// A shape seen as [outer, n, inner] around `axis` (negative: from the end):
-/// the lines along one axis that argmax and cumsum walk.
+/// the lines along one axis that argmax and the scans (cumsum, cumprod) walk.
 struct AxisSplit {
   int64_t outer = 1, n = 1, inner = 1;
 };
@@ -126,19 +126,19 @@ EMBER_HOST_DEVICE int64_t arg_extreme(const T* p, int64_t n, int64_t stride) {
   return best;
 }
 
-/// Cumsum along one line: y[i] = the sum of x[j] for j before i (exclusive)
-/// or up to i, or after it with `reverse`; n elements `stride` apart.
-/// Accumulated as the sum reduction does (SumR), each output rounded once.
-template <typename T>
-EMBER_HOST_DEVICE void cumsum_line(const T* x, T* y, int64_t n, int64_t stride, bool exclusive, bool reverse) {
-  using R = SumR<T>;
-  typename R::A a = R::init();
+/// A running reduction along one line (Cumsum with R = SumR, Cumprod with
+/// ProdR): y[i] reduces x[j] for j before i (exclusive) or up to i, or after
+/// it with `reverse`; n elements `stride` apart. Accumulated as the
+/// reduction R does, each output rounded once.
+template <template <typename> class R, typename T>
+EMBER_HOST_DEVICE void scan_line(const T* x, T* y, int64_t n, int64_t stride, bool exclusive, bool reverse) {
+  typename R<T>::A a = R<T>::init();
   for (int64_t k = 0; k < n; ++k) {
     const int64_t at = (reverse ? n - 1 - k : k) * stride;
     const T v = x[at];
-    if (!exclusive) a = R::step(a, v);
-    y[at] = R::finish(a, 0);
-    if (exclusive) a = R::step(a, v);
+    if (!exclusive) a = R<T>::step(a, v);
+    y[at] = R<T>::finish(a, 0);
+    if (exclusive) a = R<T>::step(a, v);
   }
 }
 

@@ -172,12 +172,26 @@ std::string Emitter::attr_as_input(const Node& n, const TfInputAttr& a) {
   throw Internal("[graph_def] a bad TfInputForm");
 }
 
+// Whether a node is written as its decomposition (TfMapping::composite):
+// always where TensorFlow lacks the op, and, where its op lacks some of
+// ember's attributes (dropped_attrs), when the node's value of one differs
+// from what TensorFlow's op means (a gather_nd with batch_dims).
+bool as_composite(const Node& n) {
+  const TfMapping& tf = n.op->tf;
+  if (!tf.composite) return false;
+  if (tf.dropped_attrs.empty()) return true;
+  for (const auto& [name, meant] : tf.dropped_attrs)
+    for (const auto& [key, value] : n.attrs.entries())
+      if (key == name && !(value == meant)) return true;
+  return false;
+}
+
 // A node as TensorFlow's op of the same name, from its OpDef's TfMapping.
 void Emitter::emit_op(int index) {
   const Node& n = g_.nodes[static_cast<size_t>(index)];
   const OpDef& op = *n.op;
   const TfMapping& tf = op.tf;
-  if (tf.composite) return emit_composite(index);
+  if (as_composite(n)) return emit_composite(index);
   tf::NodeDef def;
   def.set_name(n.name);
   def.set_op(op.name);

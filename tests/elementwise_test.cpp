@@ -11,7 +11,7 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Erfc, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::GeluGrad, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
+const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Erfc, op_name::Softsign, op_name::CheckNumerics, op_name::TruncateDiv, op_name::TruncateMod, op_name::Atan2, op_name::DivNoNan, op_name::Xdivy, op_name::Xlogy, op_name::Xlog1py, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::GeluGrad, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
 
 using Ref1 = std::function<double(double)>;
 using Ref2 = std::function<double(double, double)>;
@@ -101,6 +101,8 @@ std::vector<UnaryCase> unary_cases() {
       {"softplus", [](const Tensor& x) { return softplus(x); },
        [](double x) { return std::log1p(std::exp(x)); }, kFloats, -30, 30},
       {"erfc", [](const Tensor& x) { return erfc(x); }, [](double x) { return std::erfc(x); }, kFloats, -3, 9},
+      {"softsign", [](const Tensor& x) { return softsign(x); }, [](double x) { return x / (1 + std::fabs(x)); },
+       kFloats, -30, 30},
       {"floor", [](const Tensor& x) { return floor(x); }, [](double x) { return std::floor(x); },
        kFloats, -10, 10},
       {"ceil", [](const Tensor& x) { return ceil(x); }, [](double x) { return std::ceil(x); },
@@ -179,6 +181,26 @@ TEST_P(UnaryTest, ActivationsKeepNanAsTensorFlowDoes) {
     EXPECT_EQ(std::vector<float>(r.begin() + 1, r.end()), (std::vector<float>{0, 2, INFINITY, 0})) << dtype_name(dt);
   }
   EXPECT_EQ(relu(constant({-3, 0, 4})).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 4}));
+}
+
+// tf.debugging.check_numerics: x itself when finite; otherwise TensorFlow's
+// message, which names what it found. Its gradient is checked the same way.
+TEST_P(UnaryTest, CheckNumericsPassesFiniteValuesAndNamesWhatItFound) {
+  const Tensor x = constant({1.f, -2.f, 3.f});
+  EXPECT_EQ(check_numerics(x, "ok").to_vector<float>(), x.to_vector<float>());
+  EXPECT_EQ(check_numerics(zeros({0}), "empty").num_elements(), 0);
+  auto message = [](const Tensor& t) {
+    return error_of<InvalidArgument>([&] { check_numerics(t, "probe"); });
+  };
+  EXPECT_EQ(message(constant({1.f, NAN})), "probe : Tensor had NaN values");
+  EXPECT_EQ(message(constant({double(INFINITY), 1.0})), "probe : Tensor had Inf values");
+  EXPECT_EQ(message(cast(constant({-INFINITY, NAN}), bfloat16)), "probe : Tensor had Inf and NaN values");
+  Variable v(constant({1.f, 2.f}));
+  GradientTape tape;
+  Tensor y = reduce_sum(check_numerics(v.read_value(), "forward") * constant({INFINITY, 1.f}));
+  EXPECT_EQ(error_of<InvalidArgument>([&] { tape.gradient(y, std::vector<Source>{v}); }),
+            "Not a number (NaN) or infinity (Inf) values detected in gradient. forward : Tensor had Inf values");
+  EXPECT_THROW(check_numerics(constant({1, 2}), "ints"), InvalidArgument);  // floats only, as TensorFlow's
 }
 
 // is_nan, is_inf and is_finite against std::isnan, std::isinf and
@@ -341,6 +363,21 @@ std::vector<BinaryCase> binary_cases() {
        }},
       {"floormod", [](auto& a, auto& b) { return floormod(a, b); }, py_mod, kNumeric, -100, 100,
        -10, 10},
+      {"truncatediv", [](auto& a, auto& b) { return truncatediv(a, b); },
+       [](double a, double b) { return std::trunc(a / b); }, kNumeric, -100, 100, -10, 10, false,
+       [](double a, double b) { return std::trunc(static_cast<double>(static_cast<float>(a / b))); }},
+      {"truncatemod", [](auto& a, auto& b) { return truncatemod(a, b); },
+       [](double a, double b) { return std::fmod(a, b); }, kNumeric, -100, 100, -10, 10},
+      {"atan2", [](auto& y, auto& x) { return atan2(y, x); },
+       [](double y, double x) { return std::atan2(y, x); }, kFloats, -10, 10, -10, 10},
+      {"div_no_nan", [](auto& a, auto& b) { return div_no_nan(a, b); },
+       [](double a, double b) { return a / b; }, kFloats, -100, 100, -10, 10},
+      {"xdivy", [](auto& x, auto& y) { return xdivy(x, y); }, [](double x, double y) { return x / y; },
+       kFloats, -100, 100, -10, 10},
+      {"xlogy", [](auto& x, auto& y) { return xlogy(x, y); },
+       [](double x, double y) { return x * std::log(y); }, kFloats, -100, 100, 0.01, 10},
+      {"xlog1py", [](auto& x, auto& y) { return xlog1py(x, y); },
+       [](double x, double y) { return x * std::log1p(y); }, kFloats, -100, 100, -0.99, 10},
       {"equal", [](auto& a, auto& b) { return equal(a, b); },
        [](double a, double b) { return double(a == b); }, kNumeric, -3, 3, -3, 3, true},
       {"not_equal", [](auto& a, auto& b) { return not_equal(a, b); },
@@ -436,6 +473,51 @@ TEST_P(BinaryTest, IntegerDivisionByZeroIsZeroNotATrap) {
   EXPECT_EQ(div(a, b).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, INT32_MIN}));
   EXPECT_EQ(floordiv(a, b).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, INT32_MIN}));
   EXPECT_EQ(floormod(a, b).to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 0}));
+}
+
+// Where they differ from a / b, x / y, x·log(y) and x·log1p(y): TensorFlow
+// 2.21's values on these pairs, zeros, NaN and infinities included.
+TEST_P(BinaryTest, TheNoNanOpsGiveTensorFlowsValues) {
+  const float inf = INFINITY;
+  const Tensor a = constant({1.f, 0.f, NAN, inf, -2.f, 0.f, 0.f, 3.f});
+  const Tensor b = constant({0.f, 0.f, 0.f, 0.f, 4.f, NAN, inf, -0.5f});
+  struct Case {
+    const char* name;
+    Tensor (*op)(const Tensor&, const Tensor&);
+    std::vector<float> want;
+  };
+  const std::vector<Case> cases = {
+      {"div_no_nan", div_no_nan, {0, 0, 0, 0, -0.5f, NAN, 0, -6}},
+      {"xdivy", xdivy, {inf, 0, NAN, inf, -0.5f, 0, 0, -6}},
+      {"xlogy", xlogy, {-inf, 0, NAN, -inf, -2.7725887298583984f, 0, 0, NAN}},
+      {"xlog1py", xlog1py, {0, 0, NAN, NAN, -3.2188758850097656f, 0, 0, -2.079441547393799f}},
+  };
+  for (const Case& c : cases)
+    for (DType dt : {float32, float64, bfloat16, float16}) {
+      const std::vector<float> got = cast(c.op(cast(a, dt), cast(b, dt)), float32).to_vector<float>();
+      for (size_t i = 0; i < got.size(); ++i) {
+        SCOPED_TRACE(std::string(c.name) + " " + std::string(dtype_name(dt)) + " element " + std::to_string(i));
+        if (std::isnan(c.want[i])) EXPECT_TRUE(std::isnan(got[i])) << got[i];
+        else if (std::isinf(c.want[i])) EXPECT_EQ(got[i], c.want[i]);
+        else EXPECT_NEAR(got[i], c.want[i], std::fabs(c.want[i]) * 1e-2) << got[i];
+      }
+    }
+}
+
+// Truncating division and its remainder follow a's sign (TensorFlow's
+// truncatediv and truncatemod on these values); atan2 takes y first.
+TEST_P(BinaryTest, TruncatingDivisionAndAtan2AsTensorFlow) {
+  EXPECT_EQ(truncatediv(constant({7.f, -7.f, 7.f, -7.f}), constant({2.f, 2.f, -2.f, -2.f})).to_vector<float>(),
+            (std::vector<float>{3, -3, -3, 3}));
+  EXPECT_EQ(truncatemod(constant({7, -7, 7, -7}), constant({3, 3, -3, -3})).to_vector<int32_t>(),
+            (std::vector<int32_t>{1, -1, 1, -1}));
+  EXPECT_EQ(truncatemod(constant({7.5f, -7.5f, 7.5f, -7.5f}), constant({2.f, 2.f, -2.f, -2.f})).to_vector<float>(),
+            (std::vector<float>{1.5f, -1.5f, 1.5f, -1.5f}));
+  EXPECT_EQ(truncatediv(constant({7, INT32_MIN}), constant({0, -1})).to_vector<int32_t>(),
+            (std::vector<int32_t>{0, INT32_MIN}));  // as div: x / 0 = 0, and the one overflow wraps
+  const std::vector<double> angle = atan2(constant({0.0, -0.0, 1.0, -1.0}, float64), constant({-1.0, -1.0, 0.0, 0.0}, float64)).to_vector<double>();
+  EXPECT_EQ(angle, (std::vector<double>{M_PI, -M_PI, M_PI / 2, -M_PI / 2}));
+  EXPECT_THROW(atan2(constant({1, 2}), constant({1, 2})), InvalidArgument);  // floats only, as TensorFlow's
 }
 
 TEST_P(BinaryTest, MaximumAndMinimumPropagateNan) {

@@ -186,6 +186,32 @@ TEST(GraphDefInterop, TensorFlowRunsTheRemainingOpsAndTheirGradients) {
   check_in_tensorflow(f.get_concrete_function(x, ids), {x, ids}, "rest");
 }
 
+// The ops added for TensorFlow's SavedModels, and their gradients, traced
+// with no dimension known: a top_k whose k is the row's length (tf.sort's),
+// and a gather_nd with batch_dims, which TensorFlow's GatherNd lacks
+// (written as one of every index prefixed with its batch coordinates).
+TEST(GraphDefInterop, TensorFlowRunsTheOpsItsSavedModelsNeeded) {
+  auto f = function(
+      [](Tensor x, Tensor ids) {
+        GradientTape tape;
+        tape.watch(x);
+        Tensor y = x + 3.f;  // positive
+        Tensor r = round(x);
+        Tensor values = cumprod(y, 1) + cumprod(y, 0, true, true) + atan2(x, y) + div_no_nan(x, r) +
+                        xdivy(r, y) + xlogy(r, y) + xlog1py(r, y) + softsign(x) + truncatediv(x, constant(0.3f)) +
+                        truncatemod(x, constant(0.7f)) + check_numerics(x, "finite");
+        Tensor loss = reduce_sum(values * values);
+        Tensor g = tape.gradient(loss, x);
+        return std::make_tuple(loss, g, sort(x), argsort(x, 0, true), gather_nd(x, ids, 1),
+                               truncatediv(cast(x * 10.f, int32), constant(3)));
+      },
+      {.arg_names = {"x", "ids"}});
+  Tensor x = constant(ramp(12, 0.8f, 0.05f), {3, 4});
+  Tensor ids = constant(std::vector<int32_t>{2, 0, 3, 3, 1, 1}, {3, 2, 1});
+  auto cf = f.get_concrete_function(TensorSpec({-1, -1}, float32), TensorSpec({-1, -1, 1}, int32));
+  check_in_tensorflow(cf, {x, ids}, "saved_model_ops");
+}
+
 // The fused transformer ops (and dropout), which TensorFlow lacks, and their adjoints
 // (the traced gradient): each written as its decomposition into
 // TensorFlow's ops, run by TensorFlow against ember's fused kernels.

@@ -116,6 +116,8 @@ void unary(std::vector<OpCase>& cases) {
       {op_name::Selu, [](const Tensor& x) { return selu(x); }, -2, 2, kFloat},
       {op_name::Erf, [](const Tensor& x) { return erf(x); }, -2, 2, kFloat},
       {op_name::Erfc, [](const Tensor& x) { return erfc(x); }, -2, 2, kFloat},
+      {op_name::Softsign, [](const Tensor& x) { return softsign(x); }, -2, 2, kFloat},
+      {op_name::CheckNumerics, [](const Tensor& x) { return check_numerics(x, "finite"); }, -2, 2, kFloat},
       {op_name::Floor, [](const Tensor& x) { return floor(x); }, -3, 3, kFloat},
       {op_name::Ceil, [](const Tensor& x) { return ceil(x); }, -3, 3, kFloat},
       {op_name::Round, [](const Tensor& x) { return round(x); }, -3, 3, kFloat},
@@ -249,6 +251,30 @@ void binary(std::vector<OpCase>& cases) {
        1.1,
        1.9,
        kFloat},
+      {op_name::TruncateMod,
+       [](const Tensor& a, const Tensor& b) { return truncatemod(a, b); },
+       {2, 3},
+       {2, 3},
+       1.1,
+       1.9,
+       kFloat},
+      {op_name::Atan2, [](const Tensor& y, const Tensor& x) { return atan2(y, x); }, {2, 3}, {3}, -2, 2, kFloat},
+      {op_name::DivNoNan,
+       [](const Tensor& a, const Tensor& b) { return div_no_nan(a, b); },
+       {2, 3},
+       {3},
+       0.5,
+       2,
+       kFloat},
+      {op_name::Xdivy, [](const Tensor& x, const Tensor& y) { return xdivy(x, y); }, {2, 3}, {2, 3}, 0.5, 2, kFloat},
+      {op_name::Xlogy, [](const Tensor& x, const Tensor& y) { return xlogy(x, y); }, {2, 3}, {3}, 0.5, 2, kFloat},
+      {op_name::Xlog1py,
+       [](const Tensor& x, const Tensor& y) { return xlog1py(x, y); },
+       {2, 1},
+       {2, 3},
+       0.5,
+       2,
+       kFloat},
   };
   for (const B& b : table) {
     auto f = b.f;
@@ -276,6 +302,20 @@ void binary(std::vector<OpCase>& cases) {
                    .inputs = {in({2, 4}, -9, 9), in({4}, 0.7, 3)},
                    .body = one([](X x) { return floordiv(x[0], x[1]); }),
                    .dtypes = kF32F64});
+  cases.push_back({.op = op_name::TruncateDiv,
+                   .inputs = {in({2, 4}, -9, 9), in({4}, -3, 3)},
+                   .body = one([](X x) { return truncatediv(x[0], x[1]); }),
+                   .dtypes = {int32, int64}});
+  cases.push_back({.op = op_name::TruncateDiv,
+                   .variant = "floating",
+                   .inputs = {in({2, 4}, -9, 9), in({4}, 0.7, 3)},
+                   .body = one([](X x) { return truncatediv(x[0], x[1]); }),
+                   .dtypes = kF32F64});
+  cases.push_back({.op = op_name::TruncateMod,
+                   .variant = "integer",
+                   .inputs = {in({2, 4}, -9, 9), in({4}, -3, 3)},
+                   .body = one([](X x) { return truncatemod(x[0], x[1]); }),
+                   .dtypes = {int32, int64}});
   cases.push_back({.op = op_name::FloorMod,
                    .variant = "integer",
                    .inputs = {in({2, 4}, -9, 9), in({4}, -3, 3)},
@@ -414,6 +454,12 @@ void reductions(std::vector<OpCase>& cases) {
                                   (reverse ? " reverse" : ""),
                        .inputs = {in({2, 3, 4})},
                        .body = one([=](X x) { return cumsum(x[0], axis, exclusive, reverse); }),
+                       .dtypes = kNumeric});
+      cases.push_back({.op = op_name::Cumprod,
+                       .variant = "axis " + std::to_string(axis) + (exclusive ? " exclusive" : "") +
+                                  (reverse ? " reverse" : ""),
+                       .inputs = {in({2, 3, 4}, 0.5, 1.5)},
+                       .body = one([=](X x) { return cumprod(x[0], axis, exclusive, reverse); }),
                        .dtypes = kNumeric});
     }
 }
@@ -699,6 +745,15 @@ void indexing(std::vector<OpCase>& cases) {
                    .body =
                        [](X x, DType) {
                          TopK t = top_k(x[0], 2);
+                         return std::vector<Tensor>{t.values, t.indices};
+                       },
+                   .dtypes = {float32, float64, float16, bfloat16, int32, int64}});
+  cases.push_back({.op = op_name::TopKV2,
+                   .variant = "k a tensor",
+                   .inputs = {in({3, 5})},
+                   .body =
+                       [](X x, DType) {
+                         TopK t = top_k(x[0], constant(int32_t{3}));
                          return std::vector<Tensor>{t.values, t.indices};
                        },
                    .dtypes = {float32, float64, float16, bfloat16, int32, int64}});

@@ -10,7 +10,7 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Sum, op_name::Mean, op_name::Max, op_name::Min, op_name::Prod, op_name::All, op_name::Any, op_name::ArgMax, op_name::ArgMin, op_name::Cumsum};
+const CoveredOps covered{op_name::Sum, op_name::Mean, op_name::Max, op_name::Min, op_name::Prod, op_name::All, op_name::Any, op_name::ArgMax, op_name::ArgMin, op_name::Cumsum, op_name::Cumprod};
 
 using ReduceFn = std::function<Tensor(const Tensor&, Axes, bool)>;
 using Combine = std::function<double(const std::vector<double>&)>;
@@ -247,6 +247,27 @@ TEST_P(ArgTest, ArgmaxArgminMatchReference) {
 // (tf.math.cumsum of [[1, 2, 3], [4, 5, 6]]).
 class CumsumTest : public DeviceTest {};
 
+// The running sums (or products) of `in` along `axis`, in float64, each
+// output reducing the elements it counts directly.
+std::vector<double> scan_reference(const std::vector<double>& in, const TensorShape& shape, int64_t axis,
+                                   bool exclusive, bool reverse, bool product) {
+  const int64_t a = axis < 0 ? axis + shape.rank() : axis, n = shape.dim(static_cast<int>(a));
+  std::vector<double> want(in.size());
+  for (int64_t i = 0; i < shape.num_elements(); ++i) {
+    std::vector<int64_t> idx = unravel(i, shape);
+    const int64_t at = idx[static_cast<size_t>(a)];
+    double acc = product ? 1 : 0;
+    for (int64_t k = 0; k < n; ++k) {
+      const bool counted = reverse ? (exclusive ? k > at : k >= at) : (exclusive ? k < at : k <= at);
+      idx[static_cast<size_t>(a)] = k;
+      const double v = in[static_cast<size_t>(ravel(idx, shape))];
+      if (counted) acc = product ? acc * v : acc + v;
+    }
+    want[static_cast<size_t>(i)] = acc;
+  }
+  return want;
+}
+
 TEST_P(CumsumTest, MatchesTheReferenceAndTensorFlow) {
   const Tensor x = constant({{1, 2, 3}, {4, 5, 6}});
   struct Tf {
@@ -273,19 +294,7 @@ TEST_P(CumsumTest, MatchesTheReferenceAndTensorFlow) {
       for (int flags = 0; flags < 4; ++flags) {
         const bool exclusive = flags & 1, reverse = flags & 2;
         SCOPED_TRACE(std::string(dtype_name(dt)) + " axis " + std::to_string(axis) + " flags " + std::to_string(flags));
-        const int64_t a = axis < 0 ? axis + 3 : axis, n = shape.dim(static_cast<int>(a));
-        std::vector<double> want(in.size());
-        for (int64_t i = 0; i < shape.num_elements(); ++i) {
-          std::vector<int64_t> idx = unravel(i, shape);
-          const int64_t at = idx[static_cast<size_t>(a)];
-          double sum = 0;
-          for (int64_t k = 0; k < n; ++k) {
-            const bool counted = reverse ? (exclusive ? k > at : k >= at) : (exclusive ? k < at : k <= at);
-            idx[static_cast<size_t>(a)] = k;
-            if (counted) sum += in[static_cast<size_t>(ravel(idx, shape))];
-          }
-          want[static_cast<size_t>(i)] = sum;
-        }
+        const std::vector<double> want = scan_reference(in, shape, axis, exclusive, reverse, false);
         Tensor y = cumsum(xs, axis, exclusive, reverse);
         EXPECT_EQ(y.dtype(), dt);
         EXPECT_TRUE(all_close(y, want, shape, dt == bfloat16 ? 8e-3 : dt == float32 ? 1e-6 : 1e-13, dt == bfloat16 ? 1e-2 : 1e-6));
@@ -296,6 +305,35 @@ TEST_P(CumsumTest, MatchesTheReferenceAndTensorFlow) {
   EXPECT_EQ(error_of<InvalidArgument>([&] { cumsum(x, 2); }),
             "[cumsum] axis 2 is out of range for a tensor of rank 2 (expected [-2, 2))");
   EXPECT_EQ(error_of<InvalidArgument>([&] { cumsum(constant(1.f)); }), "[cumsum] x must have rank >= 1, got a scalar");
+}
+
+// Running products: TensorFlow 2.21's values and gradient for
+// [[2, -1, 0.5], [3, 0, 2]] (tf.math.cumprod; its gradient divides by x and
+// gives 0 at a zero, div_no_nan, which ember keeps), and a float64 loop
+// along every axis.
+TEST_P(CumsumTest, CumprodMatchesTheReferenceAndTensorFlow) {
+  Variable v(constant({{2.f, -1.f, 0.5f}, {3.f, 0.f, 2.f}}));
+  GradientTape tape;
+  const Tensor y = cumprod(v.read_value(), 1);
+  EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{2, -2, -1, 3, 0, 0}));
+  EXPECT_EQ(tape.gradient(y, std::vector<Source>{v})[0].to_vector<float>(), (std::vector<float>{-0.5f, 3, -2, 1, 0, 0}));
+  EXPECT_EQ(cumprod(v.read_value(), 1, true, true).to_vector<float>(), (std::vector<float>{-0.5f, 0.5f, 1, 0, 2, 1}));
+
+  const TensorShape shape{3, 7, 5};
+  for (DType dt : {float32, float64, int64}) {
+    std::vector<double> in;
+    Tensor xs = random_tensor(shape, dt, 0.5, 1.6, 9, &in);
+    for (int64_t axis = -3; axis < 3; ++axis)
+      for (int flags = 0; flags < 4; ++flags) {
+        const bool exclusive = flags & 1, reverse = flags & 2;
+        SCOPED_TRACE(std::string(dtype_name(dt)) + " axis " + std::to_string(axis) + " flags " + std::to_string(flags));
+        const std::vector<double> want = scan_reference(in, shape, axis, exclusive, reverse, true);
+        Tensor y2 = cumprod(xs, axis, exclusive, reverse);
+        EXPECT_EQ(y2.dtype(), dt);
+        EXPECT_TRUE(all_close(y2, want, shape, dt == float32 ? 1e-6 : 1e-13, 1e-6));
+      }
+  }
+  EXPECT_EQ(error_of<InvalidArgument>([&] { cumprod(constant(1.f)); }), "[cumprod] x must have rank >= 1, got a scalar");
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(ReduceTest);

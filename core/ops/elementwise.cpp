@@ -125,6 +125,7 @@ EMBER_DEFINE_OP(op_name::Selu).inputs(1).api("selu").set_infer(infer_unary_float
 EMBER_DEFINE_OP(op_name::Softplus).inputs(1).api("softplus").set_infer(infer_unary_float).tf_outputs({"activations"});
 EMBER_DEFINE_OP(op_name::Erf).inputs(1).api("erf").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Erfc).inputs(1).api("erfc").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Softsign).inputs(1).api("softsign").set_infer(infer_unary_float).tf_outputs({"activations"});
 EMBER_DEFINE_OP(op_name::Floor).inputs(1).api("floor").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Ceil).inputs(1).api("ceil").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Round).inputs(1).api("round").set_infer(infer_unary_float).tf_outputs({"y"});
@@ -132,6 +133,7 @@ EMBER_DEFINE_OP(op_name::LogicalNot).inputs(1).api("logical_not").set_infer(infe
 EMBER_DEFINE_OP(op_name::Cast).inputs(1).attr("DstT", AttrKind::Type).api("cast").set_infer(infer_cast).tf_outputs({"y"}).tf_no_t().tf_type("SrcT", dtype_of_input(0)).tf_fixed("Truncate", false);
 EMBER_DEFINE_OP(op_name::StopGradient).inputs(1).api("stop_gradient").set_infer(infer_unary_any).set_allocates_outputs().not_differentiable();
 EMBER_DEFINE_OP(op_name::Identity).inputs(1).api("identity").set_infer(infer_unary_any).set_allocates_outputs();
+EMBER_DEFINE_OP(op_name::CheckNumerics).inputs(1).attr("message", AttrKind::String).api("check_numerics").set_infer(infer_unary_float).set_allocates_outputs().set_stateful();
 
 EMBER_DEFINE_OP(op_name::AddV2).inputs(2).api("add").set_infer(infer_binary_numeric).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::Sub).inputs(2).api("sub").set_infer(infer_binary_numeric).tf_outputs({"z"});
@@ -145,6 +147,13 @@ EMBER_DEFINE_OP(op_name::GeluGrad).inputs(2).attr("approximate", AttrKind::Bool)
 EMBER_DEFINE_OP(op_name::Minimum).inputs(2).api("minimum").set_infer(infer_binary_numeric).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::FloorDiv).inputs(2).api("floordiv").set_infer(infer_binary_numeric).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::FloorMod).inputs(2).api("floormod").set_infer(infer_binary_numeric).tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::TruncateDiv).inputs(2).api("truncatediv").set_infer(infer_binary_numeric).not_differentiable().tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::TruncateMod).inputs(2).api("truncatemod").set_infer(infer_binary_numeric).not_differentiable().tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::Atan2).inputs(2).api("atan2").set_infer(infer_binary_float).tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::DivNoNan).inputs(2).api("div_no_nan").set_infer(infer_binary_float).tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::Xdivy).inputs(2).api("xdivy").set_infer(infer_binary_float).tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::Xlogy).inputs(2).api("xlogy").set_infer(infer_binary_float).tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::Xlog1py).inputs(2).api("xlog1py").set_infer(infer_binary_float).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::Equal).inputs(2).api("equal").set_infer(infer_equality).not_differentiable().tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::NotEqual).inputs(2).api("not_equal").set_infer(infer_equality).not_differentiable().tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::Less).inputs(2).api("less").set_infer(infer_compare).not_differentiable().tf_outputs({"z"});
@@ -185,6 +194,7 @@ Tensor gelu(const Tensor& x, bool approximate) {
 Tensor softplus(const Tensor& x) { return execute1(EMBER_OP(op_name::Softplus), {x}); }
 Tensor erf(const Tensor& x) { return execute1(EMBER_OP(op_name::Erf), {x}); }
 Tensor erfc(const Tensor& x) { return execute1(EMBER_OP(op_name::Erfc), {x}); }
+Tensor softsign(const Tensor& x) { return execute1(EMBER_OP(op_name::Softsign), {x}); }
 Tensor floor(const Tensor& x) { return execute1(EMBER_OP(op_name::Floor), {x}); }
 Tensor ceil(const Tensor& x) { return execute1(EMBER_OP(op_name::Ceil), {x}); }
 Tensor round(const Tensor& x) { return execute1(EMBER_OP(op_name::Round), {x}); }
@@ -217,6 +227,9 @@ Tensor cast(const Tensor& x, DType dtype) {
 }
 Tensor stop_gradient(const Tensor& x) { return execute1(EMBER_OP(op_name::StopGradient), {x}); }
 Tensor identity(const Tensor& x) { return execute1(EMBER_OP(op_name::Identity), {x}); }
+Tensor check_numerics(const Tensor& x, const std::string& message) {
+  return execute1(EMBER_OP(op_name::CheckNumerics), {x}, {{"message", message}});
+}
 
 Tensor add(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::AddV2), {a, b}); }
 Tensor sub(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::Sub), {a, b}); }
@@ -231,6 +244,13 @@ Tensor maximum(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_n
 Tensor minimum(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::Minimum), {a, b}); }
 Tensor floordiv(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::FloorDiv), {a, b}); }
 Tensor floormod(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::FloorMod), {a, b}); }
+Tensor truncatediv(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::TruncateDiv), {a, b}); }
+Tensor truncatemod(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::TruncateMod), {a, b}); }
+Tensor atan2(const Tensor& y, const Tensor& x) { return execute1(EMBER_OP(op_name::Atan2), {y, x}); }
+Tensor div_no_nan(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::DivNoNan), {a, b}); }
+Tensor xdivy(const Tensor& x, const Tensor& y) { return execute1(EMBER_OP(op_name::Xdivy), {x, y}); }
+Tensor xlogy(const Tensor& x, const Tensor& y) { return execute1(EMBER_OP(op_name::Xlogy), {x, y}); }
+Tensor xlog1py(const Tensor& x, const Tensor& y) { return execute1(EMBER_OP(op_name::Xlog1py), {x, y}); }
 Tensor equal(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::Equal), {a, b}); }
 Tensor not_equal(const Tensor& a, const Tensor& b) {
   return execute1(EMBER_OP(op_name::NotEqual), {a, b});
@@ -393,6 +413,7 @@ GRAD(op_name::Selu, kGradUsesOutputs) {                                         
 GRAD(op_name::Softplus, kGradUsesInputs) { return {c.grad() * sigmoid(c.x())}; } END_GRAD;              // d log(1 + e^x) = sigmoid(x)
 GRAD(op_name::Erf, kGradUsesInputs) { return {c.grad() * (2 / std::sqrt(M_PI)) * exp(-square(c.x()))}; } END_GRAD;
 GRAD(op_name::Erfc, kGradUsesInputs) { return {c.grad() * (-2 / std::sqrt(M_PI)) * exp(-square(c.x()))}; } END_GRAD;
+GRAD(op_name::Softsign, kGradUsesInputs) { return {c.grad() / square(1 + abs(c.x()))}; } END_GRAD;
 GRAD(op_name::Gelu, kGradUsesInputs) {  // one fused pass: dy·gelu'(x)
   return {execute1(EMBER_OP(op_name::GeluGrad), {c.grad(), c.x()}, c.attrs)};
 } END_GRAD;
@@ -421,6 +442,10 @@ GRAD(op_name::GeluGrad, kGradUsesInputs) {
 } END_GRAD;
 GRAD(op_name::Identity, kGradUsesNothing) {                         // a copy: back to x's device
   return {c.grad().device() == c.x().device() ? c.grad() : c.grad().to(c.x().device())};
+} END_GRAD;
+GRAD(op_name::CheckNumerics, kGradUsesNothing) {  // the gradient checked too (TensorFlow's _CheckNumericsGrad)
+  return {check_numerics(c.grad(), "Not a number (NaN) or infinity (Inf) values detected in gradient. " +
+                                       c.attrs.get<std::string>("message"))};
 } END_GRAD;
 GRAD(op_name::Cast, kGradUsesNothing) {
   if (!is_floating(c.x().dtype())) return {kNone};
@@ -456,6 +481,31 @@ GRAD(op_name::Minimum, kGradUsesInputs) {
 } END_GRAD;
 GRAD(op_name::FloorMod, kGradUsesInputs) {                                                    // a - floor(a/b) b
   return {unbroadcast(c.grad(), c.in(0)), unbroadcast(-c.grad() * floordiv(c.in(0), c.in(1)), c.in(1))};
+} END_GRAD;
+GRAD(op_name::Atan2, kGradUsesInputs) {                                                    // d atan2(y, x) = (x dy - y dx) / (x² + y²)
+  const Tensor &y = c.in(0), &x = c.in(1);
+  Tensor scaled = c.grad() / (x * x + y * y);
+  return {unbroadcast(scaled * x, y), unbroadcast(-scaled * y, x)};
+} END_GRAD;
+// TensorFlow's gradients of the "no NaN" ops, zero where they are.
+GRAD(op_name::DivNoNan, kGradUsesInputs) {
+  const Tensor &a = c.in(0), &b = c.in(1);
+  return {unbroadcast(div_no_nan(c.grad(), b), a), unbroadcast(c.grad() * div_no_nan(div_no_nan(-a, b), b), b)};
+} END_GRAD;
+GRAD(op_name::Xdivy, kGradUsesInputs) {
+  const Tensor &x = c.in(0), &y = c.in(1);
+  Tensor nonzero = cast(not_equal(x, zeros_like(x)), x.dtype());
+  return {unbroadcast(c.grad() * xdivy(nonzero, y), x), unbroadcast(c.grad() * xdivy(-x, y * y), y)};
+} END_GRAD;
+GRAD(op_name::Xlogy, kGradUsesInputs) {
+  const Tensor &x = c.in(0), &y = c.in(1);
+  Tensor nonzero = cast(not_equal(x, zeros_like(x)), x.dtype());
+  return {unbroadcast(c.grad() * xlogy(nonzero, y), x), unbroadcast(c.grad() * xdivy(x, y), y)};
+} END_GRAD;
+GRAD(op_name::Xlog1py, kGradUsesInputs) {
+  const Tensor &x = c.in(0), &y = c.in(1);
+  Tensor nonzero = cast(not_equal(x, zeros_like(x)), x.dtype());
+  return {unbroadcast(c.grad() * xlog1py(nonzero, y), x), unbroadcast(c.grad() * xdivy(x, y + 1), y)};
 } END_GRAD;
 GRAD(op_name::SelectV2, kGradUsesInputs) {
   const Tensor& cond = c.inputs[0];

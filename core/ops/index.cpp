@@ -228,12 +228,37 @@ void infer_segment_sum(InferContext& c) {
   c.outputs.push_back({data.dtype(), TensorShape(std::move(out))});
 }
 
+// TensorFlow's GatherNd has no batch_dims: its gather_nd writes batch_dims
+// b > 0 as a GatherNd of every index prefixed with its b batch coordinates
+// (the leading dimensions, which params and indices share).
+std::vector<Tensor> gather_nd_decomposition(std::span<const Tensor> in, const Attrs& attrs) {
+  const Tensor& params = in[0];
+  const Tensor indices = cast(in[1], int64);
+  const int64_t b = attrs.get<int64_t>("batch_dims");
+  EMBER_CHECK(indices.shape().rank_known(), Unimplemented,
+              "[gather_nd] TensorFlow's form of batch_dims needs the indices' rank, which this trace does not know");
+  const int64_t r = indices.rank();
+  std::vector<int64_t> begin(static_cast<size_t>(r), 0), size(static_cast<size_t>(r), -1);
+  size.back() = 1;
+  const Tensor base = zeros_like(slice(indices, begin, size));  // [..., 1]
+  const Tensor dims = shape(indices, int64);
+  std::vector<Tensor> parts;
+  for (int64_t j = 0; j < b; ++j) {
+    std::vector<int64_t> along(static_cast<size_t>(r), 1);
+    along[static_cast<size_t>(j)] = -1;
+    const Tensor n = reshape(slice(dims, {j}, {1}), TensorShape{});
+    parts.push_back(base + reshape(range(constant(int64_t{0}), n, constant(int64_t{1})), TensorShape(along)));
+  }
+  parts.push_back(indices);
+  return {gather_nd(params, concat(parts, -1))};
+}
+
 // clang-format off
 EMBER_DEFINE_OP(op_name::MirrorPadGrad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("mirror_pad_grad").set_infer(infer_mirror_pad_grad).tf_input("paddings", 1, TfInputForm::Paddings).tf_type("Tpaddings", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::UnsortedSegmentSum).inputs(2).attr("num_segments", AttrKind::Int).api("unsorted_segment_sum").set_infer(infer_segment_sum).tf_input("num_segments", 2, TfInputForm::Int).tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::MirrorPad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("pad").set_infer(infer_pad).tf_input("paddings", 1, TfInputForm::Paddings).tf_type("Tpaddings", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::GatherV2).inputs(2).attr("axis", AttrKind::Int).attr("batch_dims", AttrKind::Int).api("gather").set_infer(infer_gather).tf_no_t().tf_input("axis", 2, TfInputForm::Int).tf_type("Tparams", dtype_of_input(0)).tf_type("Tindices", dtype_of_input(1)).tf_type("Taxis", dtype_fixed(int32));
-EMBER_DEFINE_OP(op_name::GatherNd).inputs(2).attr("batch_dims", AttrKind::Int).api("gather_nd").set_infer(infer_gather_nd).tf_no_t().tf_type("Tparams", dtype_of_input(0)).tf_type("Tindices", dtype_of_input(1));
+EMBER_DEFINE_OP(op_name::GatherNd).inputs(2).attr("batch_dims", AttrKind::Int).api("gather_nd").set_infer(infer_gather_nd).tf_dropped("batch_dims", int64_t{0}).tf_composite(gather_nd_decomposition).tf_no_t().tf_type("Tparams", dtype_of_input(0)).tf_type("Tindices", dtype_of_input(1));
 EMBER_DEFINE_OP(op_name::ScatterNd).inputs(2).attr("shape", AttrKind::Ints).api("scatter_nd").set_infer(infer_scatter_nd).tf_input("shape", 2, TfInputForm::Ints).tf_type("T", dtype_of_input(1)).tf_type("Tindices", dtype_of_input(0));
 EMBER_DEFINE_OP(op_name::TensorScatterAdd).inputs(3).api("tensor_scatter_add").set_infer(infer_tensor_scatter_add).tf_type("Tindices", dtype_of_input(1));
 EMBER_DEFINE_OP(op_name::OneHot).inputs(1).attr("depth", AttrKind::Int).attr("on_value", AttrKind::Float).attr("off_value", AttrKind::Float).attr("axis", AttrKind::Int).attr("T", AttrKind::Type).api("one_hot").set_infer(infer_one_hot).not_differentiable().tf_input("depth", 1, TfInputForm::Int).tf_input("on_value", 2, TfInputForm::Float, dtype_of_output(0)).tf_input("off_value", 3, TfInputForm::Float, dtype_of_output(0)).tf_type("TI", dtype_of_input(0)).tf_type("T", dtype_of_output(0));

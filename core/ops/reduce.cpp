@@ -107,6 +107,7 @@ EMBER_DEFINE_OP(op_name::Any).inputs(1).attr_or_input("axis", AttrKind::Ints).at
 EMBER_DEFINE_OP(op_name::ArgMax).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmax").set_infer(infer_arg).not_differentiable().tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::ArgMin).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmin").set_infer(infer_arg).not_differentiable().tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::Cumsum).inputs(1).attr("axis", AttrKind::Int).attr("exclusive", AttrKind::Bool).attr("reverse", AttrKind::Bool).api("cumsum").set_infer(infer_cumsum).tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32)).tf_outputs({"out"});
+EMBER_DEFINE_OP(op_name::Cumprod).inputs(1).attr("axis", AttrKind::Int).attr("exclusive", AttrKind::Bool).attr("reverse", AttrKind::Bool).api("cumprod").set_infer(infer_cumsum).tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32)).tf_outputs({"out"});
 // clang-format on
 
 // Axes none: every axis. Of a rank known only when the op runs (a trace of
@@ -186,6 +187,10 @@ Tensor argmin(const Tensor& x, int64_t axis, DType output_type) {
 
 Tensor cumsum(const Tensor& x, int64_t axis, bool exclusive, bool reverse) {
   return execute1(EMBER_OP(op_name::Cumsum), {x}, {{"axis", axis}, {"exclusive", exclusive}, {"reverse", reverse}});
+}
+
+Tensor cumprod(const Tensor& x, int64_t axis, bool exclusive, bool reverse) {
+  return execute1(EMBER_OP(op_name::Cumprod), {x}, {{"axis", axis}, {"exclusive", exclusive}, {"reverse", reverse}});
 }
 
 }  // namespace ember
@@ -340,6 +345,14 @@ GRAD(op_name::Prod, kGradUsesAll) {
 // Each x_i is in the outputs after it (before it, reversed): the grad summed the other way (TensorFlow's _CumsumGrad).
 GRAD(op_name::Cumsum, kGradUsesNothing) {
   return {cumsum(c.grad(), c.attrs.get<int64_t>("axis"), c.attrs.get<bool>("exclusive"), !c.attrs.get<bool>("reverse"))};
+} END_GRAD;
+// TensorFlow's _CumprodGrad: dx_i = (the sum over the outputs y_j that x_i is
+// in of g_j·y_j) / x_i, 0 where x_i is 0 (its div_no_nan; so a zero's true
+// gradient, the product of the others, is lost there as in TensorFlow).
+GRAD(op_name::Cumprod, kGradUsesAll) {
+  const int64_t axis = c.attrs.get<int64_t>("axis");
+  const bool exclusive = c.attrs.get<bool>("exclusive"), reverse = c.attrs.get<bool>("reverse");
+  return {div_no_nan(cumsum(c.y() * c.grad(), axis, exclusive, !reverse), c.x())};
 } END_GRAD;
 // clang-format on
 

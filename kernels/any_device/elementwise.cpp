@@ -1,6 +1,7 @@
 // The elementwise ops written once for every device, as compositions of
 // other ops (the broadcast add and the reductions are the fast paths
-// already): BiasAdd and its adjoint BiasAddGrad.
+// already): BiasAdd and its adjoint BiasAddGrad, and CheckNumerics (two
+// device reductions, read on the host).
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
@@ -33,10 +34,22 @@ void bias_add_grad(KernelContext& c) {
   c.outputs[0] = reduce_sum(g, axes);
 }
 
+// The input (a new tensor on its buffer) once it is known to be finite;
+// otherwise TensorFlow's error (check_numerics_op.cc).
+void check_numerics(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  Tensor flags = cast(stack({reduce_any(is_nan(x)), reduce_any(is_inf(x))}, 0), uint8).to(Device::cpu());
+  const bool nan = flags.data<const uint8_t>()[0] != 0, inf = flags.data<const uint8_t>()[1] != 0;
+  EMBER_CHECK(!nan && !inf, InvalidArgument, c.attrs.get<std::string>("message"), " : Tensor had ",
+              nan && inf ? "Inf and NaN" : nan ? "NaN" : "Inf", " values");
+  c.outputs[0] = Tensor(TensorImpl::view_of(*x.impl()));
+}
+
 EMBER_REGISTER_KERNEL(op_name::BiasAdd, CPU, bias_add);
 EMBER_REGISTER_KERNEL(op_name::BiasAdd, CUDA, bias_add);
 EMBER_REGISTER_KERNEL(op_name::BiasAddGrad, CPU, bias_add_grad);
 EMBER_REGISTER_KERNEL(op_name::BiasAddGrad, CUDA, bias_add_grad);
+EMBER_REGISTER_EVERYWHERE(op_name::CheckNumerics, check_numerics);
 
 }  // namespace
 }  // namespace ember::kernels

@@ -213,10 +213,10 @@ void arg_kernel(KernelContext& c) {
   }
 }
 
-// ---- cumsum: one line along the axis per task ------------------------------------------
+// ---- cumsum, cumprod: one line along the axis per task ---------------------------------
 
-template <typename T>
-void cumsum_typed(KernelContext& c) {
+template <template <typename> class R, typename T>
+void scan_typed(KernelContext& c) {
   const Tensor& x = c.inputs[0];
   const AxisSplit lines = split_at_axis(x.shape(), c.attrs.get<int64_t>("axis"));
   const int64_t outer = lines.outer, n = lines.n, inner = lines.inner;
@@ -227,12 +227,13 @@ void cumsum_typed(KernelContext& c) {
                [&](int64_t b, int64_t e) {
                  for (int64_t t = b; t < e; ++t) {
                    const int64_t at = (t / inner) * n * inner + t % inner;
-                   cumsum_line(px + at, py + at, n, inner, exclusive, reverse);
+                   scan_line<R>(px + at, py + at, n, inner, exclusive, reverse);
                  }
                });
 }
-void cumsum_kernel(KernelContext& c) {
-  EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), cumsum_typed<scalar_t>(c));
+template <template <typename> class R>
+void scan_kernel(KernelContext& c) {
+  EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), (scan_typed<R, scalar_t>(c)));
 }
 
 #define EMBER_REGISTER_REDUCER_OP(OP, REDUCER) \
@@ -243,7 +244,8 @@ EMBER_REGISTER_KERNEL(op_name::All, CPU, reduce_all_kernel);
 EMBER_REGISTER_KERNEL(op_name::Any, CPU, reduce_any_kernel);
 EMBER_REGISTER_KERNEL(op_name::ArgMax, CPU, arg_kernel<true>);
 EMBER_REGISTER_KERNEL(op_name::ArgMin, CPU, arg_kernel<false>);
-EMBER_REGISTER_KERNEL(op_name::Cumsum, CPU, cumsum_kernel);
+EMBER_REGISTER_KERNEL(op_name::Cumsum, CPU, scan_kernel<SumR>);
+EMBER_REGISTER_KERNEL(op_name::Cumprod, CPU, scan_kernel<ProdR>);
 
 }  // namespace
 }  // namespace ember::cpu

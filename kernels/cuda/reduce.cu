@@ -135,33 +135,34 @@ void arg(KernelContext& c) {
   }
 }
 
-// ---- cumsum: one thread per line along the axis -----------------------------------------
+// ---- cumsum, cumprod: one thread per line along the axis ---------------------------------
 
-template <typename T>
-__global__ void cumsum_lines(const T* __restrict__ x, T* __restrict__ y, int64_t outer, int64_t n, int64_t inner,
+template <template <typename> class R, typename T>
+__global__ void scan_lines(const T* __restrict__ x, T* __restrict__ y, int64_t outer, int64_t n, int64_t inner,
                              bool exclusive, bool reverse) {
   for (int64_t t = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; t < outer * inner;
        t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t at = (t / inner) * n * inner + t % inner;
-    cumsum_line(x + at, y + at, n, inner, exclusive, reverse);
+    scan_line<R>(x + at, y + at, n, inner, exclusive, reverse);
   }
 }
 
-template <typename T>
-void cumsum_typed(KernelContext& c) {
+template <template <typename> class R, typename T>
+void scan_typed(KernelContext& c) {
   const Tensor& x = c.inputs[0];
   const AxisSplit lines = split_at_axis(x.shape(), c.attrs.get<int64_t>("axis"));
   const int64_t outer = lines.outer, n = lines.n, inner = lines.inner;
   if (outer * inner * n == 0) return;
   cudaStream_t s = prepare(c);
-  cumsum_lines<T><<<blocks_for(outer * inner), kThreads, 0, s>>>(
+  scan_lines<R, T><<<blocks_for(outer * inner), kThreads, 0, s>>>(
       static_cast<const T*>(x.raw_data()), c.outputs[0].data<T>(), outer, n, inner, c.attrs.get<bool>("exclusive"),
       c.attrs.get<bool>("reverse"));
   EMBER_CUDA_LAUNCHED();
 }
-void cumsum_kernel(KernelContext& c) {
+template <template <typename> class R>
+void scan_kernel(KernelContext& c) {
   DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t), cumsum_typed<scalar_t>(c));
+  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t), (scan_typed<R, scalar_t>(c)));
 }
 
 #define EMBER_REGISTER_REDUCER_OP(OP, REDUCER) \
@@ -172,7 +173,8 @@ EMBER_REGISTER_KERNEL(op_name::All, CUDA, reduce_all);
 EMBER_REGISTER_KERNEL(op_name::Any, CUDA, reduce_any);
 EMBER_REGISTER_KERNEL(op_name::ArgMax, CUDA, arg<true>);
 EMBER_REGISTER_KERNEL(op_name::ArgMin, CUDA, arg<false>);
-EMBER_REGISTER_KERNEL(op_name::Cumsum, CUDA, cumsum_kernel);
+EMBER_REGISTER_KERNEL(op_name::Cumsum, CUDA, scan_kernel<SumR>);
+EMBER_REGISTER_KERNEL(op_name::Cumprod, CUDA, scan_kernel<ProdR>);
 
 }  // namespace
 }  // namespace ember::cuda
