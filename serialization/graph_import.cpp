@@ -41,7 +41,7 @@ const std::unordered_set<std::string>& structural_ops() {
   namespace op = op_name;
   static const std::unordered_set<std::string> s{
       op::Const,   op::Identity,        op::IdentityN, op::NoOp,  op::PartitionedCall, op::StatefulPartitionedCall,
-      op::If,      op::StatelessIf,     op::While,     op::StatelessWhile};
+      op::If,      op::StatelessIf,     op::While,     op::StatelessWhile, op::Case, op::StatelessCase};
   return s;
 }
 
@@ -51,7 +51,9 @@ const std::unordered_set<std::string>& composite_ops() {
   static const std::unordered_set<std::string> s{op::Pad,   op::Select, op::Split, op::SquaredDifference,
                                                  op::Relu6, op::Shape,  op::Size,  op::Rank, op::Einsum, op::MatrixBandPart, op::ReverseV2,
                                                  op::ResizeBilinear, op::Roll, op::IsNan, op::IsInf, op::IsFinite,
-                                                 op::BroadcastArgs, op::DenseBincount};
+                                                 op::BroadcastArgs, op::DenseBincount, op::MatrixDiagV3, op::MatrixDiagPartV3,
+                                                 op::MatrixSetDiagV3, op::ResizeNearestNeighbor, op::SpaceToDepth,
+                                                 op::DepthToSpace, op::Rint, op::PreventGradient};
   return s;
 }
 
@@ -233,31 +235,49 @@ std::vector<std::string> called_functions(const tf::NodeDef& n) {
   return out;
 }
 
-// ResizeBilinear of images [batch, height, width, channels] of a height and
-// width known when loading, to a constant size: TensorFlow's interpolation
-// (its scale, half-pixel or legacy source coordinates, lower and upper
-// neighbours clamped, the fraction from the floor) computed here in float
-// as its kernel does, then gathers of the neighbours and its two lerps.
-Tensor resize_bilinear(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
-  EMBER_CHECK(in.size() == 2, InvalidArgument, what, ": op ResizeBilinear takes 2 inputs, got ", in.size());
+// What TensorFlow's resize ops (ResizeBilinear, ResizeNearestNeighbor)
+// share: images [batch, height, width, channels] of a height and width
+// known when loading, a constant size, align_corners and
+// half_pixel_centers, and its scale per axis (CalculateResizeScale).
+struct Resize {
+  std::vector<int64_t> size;
+  bool align = false, half = false;
+  float scale(int k, const Tensor& images) const {
+    const int64_t from = images.dim(k + 1), to = size[static_cast<size_t>(k)];
+    return align && to > 1 ? static_cast<float>(from - 1) / static_cast<float>(to - 1)
+                           : static_cast<float>(from) / static_cast<float>(to);
+  }
+};
+Resize resize_of(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
+  const std::string& op = n.op();
+  EMBER_CHECK(in.size() == 2, InvalidArgument, what, ": op ", op, " takes 2 inputs, got ", in.size());
   const Tensor& images = in[0];
-  EMBER_CHECK(!in[1].is_symbolic() && in[1].num_elements() == 2, Unimplemented, what,
-              ": ResizeBilinear's size must be a constant of two values");
+  EMBER_CHECK(!in[1].is_symbolic() && in[1].num_elements() == 2, Unimplemented, what, ": ", op,
+              "'s size must be a constant of two values");
   EMBER_CHECK(images.shape().rank_known() && images.rank() == 4 && images.dim(1) > 0 && images.dim(2) > 0,
-              Unimplemented, what, ": ResizeBilinear of images whose height and width are unknown when loading (",
+              Unimplemented, what, ": ", op, " of images whose height and width are unknown when loading (",
               images.shape().to_string(), ")");
   auto flag = [&](const char* key) {
     auto it = n.attr().find(key);
     return it != n.attr().end() && it->second.b();
   };
-  const bool align = flag("align_corners"), half = flag("half_pixel_centers");
-  const std::vector<int64_t> size = in[1].index_values();
+  Resize r{in[1].index_values(), flag("align_corners"), flag("half_pixel_centers")};
+  for (int64_t to : r.size) EMBER_CHECK(to > 0, InvalidArgument, what, ": ", op, " to a size of ", to);
+  return r;
+}
+
+// ResizeBilinear (Resize's images and size): TensorFlow's interpolation
+// (its scale, half-pixel or legacy source coordinates, lower and upper
+// neighbours clamped, the fraction from the floor) computed here in float
+// as its kernel does, then gathers of the neighbours and its two lerps.
+Tensor resize_bilinear(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
+  const Resize r = resize_of(in, n, what);
+  const Tensor& images = in[0];
+  const bool half = r.half;
   std::vector<Tensor> lower, upper, lerp;
   for (int k = 0; k < 2; ++k) {
-    const int64_t from = images.dim(k + 1), to = size[static_cast<size_t>(k)];
-    EMBER_CHECK(to > 0, InvalidArgument, what, ": ResizeBilinear to a size of ", to);
-    const float scale = align && to > 1 ? static_cast<float>(from - 1) / static_cast<float>(to - 1)
-                                        : static_cast<float>(from) / static_cast<float>(to);
+    const int64_t from = images.dim(k + 1), to = r.size[static_cast<size_t>(k)];
+    const float scale = r.scale(k, images);
     std::vector<int64_t> lo(static_cast<size_t>(to)), hi(static_cast<size_t>(to));
     std::vector<float> frac(static_cast<size_t>(to));
     for (int64_t i = 0; i < to; ++i) {
@@ -278,6 +298,91 @@ Tensor resize_bilinear(const std::vector<Tensor>& in, const tf::NodeDef& n, cons
   const Tensor bl = gather(bottom_rows, lower[1], 2), br = gather(bottom_rows, upper[1], 2);
   const Tensor top = tl + (tr - tl) * lerp[1], bottom = bl + (br - bl) * lerp[1];
   return top + (bottom - top) * lerp[0];
+}
+
+// ResizeNearestNeighbor (Resize's images and size): TensorFlow's source
+// index per output row and column (resize_nearest_neighbor_op.cc:
+// floor of i·scale, or of (i + 0.5)·scale with half-pixel centers, or
+// round of i·scale with aligned corners; then clamped), two gathers.
+Tensor resize_nearest(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
+  const Resize r = resize_of(in, n, what);
+  const Tensor& images = in[0];
+  const bool align = r.align, half = r.half;
+  Tensor out = images;
+  for (int k = 0; k < 2; ++k) {
+    const int64_t from = images.dim(k + 1), to = r.size[static_cast<size_t>(k)];
+    const float scale = r.scale(k, images);
+    std::vector<int64_t> src(static_cast<size_t>(to));
+    for (int64_t i = 0; i < to; ++i) {
+      const float at = half ? (static_cast<float>(i) + 0.5f) * scale : static_cast<float>(i) * scale;
+      const int64_t j = static_cast<int64_t>(align ? std::round(at) : std::floor(at));
+      src[static_cast<size_t>(i)] = std::clamp<int64_t>(j, 0, from - 1);
+    }
+    out = gather(out, constant(src), k + 1);
+  }
+  return out;
+}
+
+// SpaceToDepth and DepthToSpace of NHWC images whose height, width and
+// channels are known when loading: TensorFlow's block order, as a reshape
+// to [batch, h, b, w, b, c] (or [batch, h, w, b, b, c]), a transpose
+// swapping the middle two, and a reshape.
+Tensor space_depth(const std::string& op, const Tensor& x, const tf::NodeDef& n, const std::string& what) {
+  auto format = n.attr().find("data_format");
+  EMBER_CHECK(format == n.attr().end() || format->second.s() == "NHWC", Unimplemented, what, ": ", op,
+              " of data format ", format->second.s(), " (ember imports NHWC)");
+  auto bs = n.attr().find("block_size");
+  EMBER_CHECK(bs != n.attr().end() && bs->second.i() >= 2, InvalidArgument, what, ": ", op,
+              " needs a block_size of at least 2");
+  const int64_t b = bs->second.i();
+  EMBER_CHECK(x.shape().rank_known() && x.rank() == 4 && x.dim(1) >= 0 && x.dim(2) >= 0 && x.dim(3) >= 0,
+              Unimplemented, what, ": ", op, " of a tensor whose height, width and channels are unknown when loading (",
+              x.shape().to_string(), ")");
+  const int64_t h = x.dim(1), w = x.dim(2), c = x.dim(3);
+  if (op == op_name::SpaceToDepth) {
+    EMBER_CHECK(h % b == 0 && w % b == 0, InvalidArgument, what, ": SpaceToDepth of height ", h, " and width ", w,
+                " by blocks of ", b);
+    const Tensor t = transpose(reshape(x, {-1, h / b, b, w / b, b, c}), {0, 1, 3, 2, 4, 5});
+    return reshape(t, {-1, h / b, w / b, b * b * c});
+  }
+  EMBER_CHECK(c % (b * b) == 0, InvalidArgument, what, ": DepthToSpace of ", c, " channels by blocks of ", b);
+  const Tensor t = transpose(reshape(x, {-1, h, w, b, b, c / (b * b)}), {0, 1, 3, 2, 4, 5});
+  return reshape(t, {-1, h * b, w * b, c / (b * b)});
+}
+
+// The single diagonal k of MatrixDiagV3, MatrixDiagPartV3 and
+// MatrixSetDiagV3 (a band of several is Unimplemented): over a [rows, cols]
+// grid, where column - row is k, and each element's position along it (its
+// row for k >= 0, else its column).
+struct Diagonal {
+  int64_t k = 0;
+  Tensor rows, cols;  // [R, 1] and [1, C], int64
+  Tensor on() const { return equal(cols - rows, constant(k)); }
+  Tensor along() const { return k >= 0 ? rows + zeros_like(cols) : cols + zeros_like(rows); }
+};
+int64_t one_diagonal(const Tensor& k, const std::string& op, const std::string& what) {
+  EMBER_CHECK(!k.is_symbolic(), Unimplemented, what, ": ", op, "'s k must be a constant");
+  const std::vector<int64_t> ks = k.index_values();
+  EMBER_CHECK(ks.size() == 1 || (ks.size() == 2 && ks[0] == ks[1]), Unimplemented, what, ": ", op,
+              " of a band of several diagonals (k = [", ks.empty() ? 0 : ks.front(), ", ",
+              ks.empty() ? 0 : ks.back(), "])");
+  return ks[0];
+}
+Diagonal diagonal_grid(int64_t k, const Tensor& num_rows, const Tensor& num_cols) {
+  const Tensor zero = constant(int64_t{0}), one = constant(int64_t{1});
+  return {k, reshape(range(zero, num_rows, one), {-1, 1}), reshape(range(zero, num_cols, one), {1, -1})};
+}
+// The scalar dimension `axis` of x (negative: from the end) as an int64 tensor.
+Tensor dim_of(const Tensor& x, int64_t axis) {
+  const int64_t r = x.rank();
+  return reshape(slice(shape(x, int64), {axis < 0 ? axis + r : axis}, {1}), TensorShape{});
+}
+// Values of `diag` [..., L] spread over the grid [..., R, C] by position along
+// the diagonal (clamped into [0, L), the elements off it are masked away).
+Tensor spread(const Tensor& diag, const Diagonal& d) {
+  const Tensor last = dim_of(diag, -1) - constant(int64_t{1});
+  const Tensor at = maximum(minimum(d.along(), last), constant(int64_t{0}));
+  return gather(diag, at, diag.rank() - 1);
 }
 
 // A TensorFlow op ember has no op of its own for, as the ops that compute
@@ -349,6 +454,62 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     return {reverse(in[0], constant_ints(1))};
   }
   if (op == op_name::ResizeBilinear) return {resize_bilinear(in, n, what)};
+  if (op == op_name::MatrixDiagV3) {  // a [..., L] diagonal into [..., R, C] matrices of padding_value elsewhere
+    need_inputs(5);
+    const Tensor& diag = in[0];
+    EMBER_CHECK(diag.shape().rank_known() && diag.rank() >= 1, Unimplemented, what,
+                ": MatrixDiagV3 of a diagonal of unknown rank or a scalar");
+    const int64_t k = one_diagonal(in[1], op, what);
+    const std::vector<int64_t> given_rows = constant_ints(2), given_cols = constant_ints(3);
+    EMBER_CHECK(given_rows.size() == 1 && given_cols.size() == 1, InvalidArgument, what,
+                ": MatrixDiagV3's num_rows and num_cols must be scalars");
+    // TensorFlow's sizes: the least that hold the diagonal, square when neither is given.
+    const Tensor len = dim_of(diag, -1);
+    const Tensor least_rows = len + constant(std::max<int64_t>(-k, 0)), least_cols = len + constant(std::max<int64_t>(k, 0));
+    Tensor rows = given_rows[0] >= 0 ? constant(given_rows[0]) : least_rows;
+    Tensor cols = given_cols[0] >= 0 ? constant(given_cols[0]) : least_cols;
+    if (given_rows[0] < 0 && given_cols[0] < 0) rows = cols = maximum(least_rows, least_cols);
+    const Diagonal d = diagonal_grid(k, rows, cols);
+    return {where(d.on(), spread(diag, d), cast(in[4], diag.dtype()))};
+  }
+  if (op == op_name::MatrixDiagPartV3) {  // x[..., i, i + k] (or [i - k, i]) for each i along diagonal k
+    need_inputs(3);
+    const Tensor& x = in[0];
+    EMBER_CHECK(x.shape().rank_known() && x.rank() >= 2, Unimplemented, what,
+                ": MatrixDiagPartV3 of a tensor of unknown rank or rank below 2");
+    const int64_t k = one_diagonal(in[1], op, what);
+    const Tensor rows = dim_of(x, -2), cols = dim_of(x, -1);
+    const Tensor zero = constant(int64_t{0}), one = constant(int64_t{1});
+    const Tensor first_row = constant(std::max<int64_t>(-k, 0)), first_col = constant(std::max<int64_t>(k, 0));
+    const Tensor len = maximum(minimum(rows - first_row, cols - first_col), zero);
+    const Tensor i = range(zero, len, one);
+    // Each element's flat position in the last two dimensions, gathered from x with those merged.
+    const Tensor leading = slice(shape(x, int64), {0}, {x.rank() - 2});
+    const Tensor flat = reshape(x, concat({leading, reshape(rows * cols, TensorShape{1})}, 0));
+    return {gather(flat, (i + first_row) * cols + i + first_col, x.rank() - 2)};
+  }
+  if (op == op_name::MatrixSetDiagV3) {  // x with diagonal k replaced by the [..., L] values
+    need_inputs(3);
+    const Tensor& x = in[0];
+    EMBER_CHECK(x.shape().rank_known() && x.rank() >= 2 && in[1].shape().rank_known(), Unimplemented, what,
+                ": MatrixSetDiagV3 of a tensor of unknown rank or rank below 2");
+    const int64_t k = one_diagonal(in[2], op, what);
+    const Diagonal d = diagonal_grid(k, dim_of(x, -2), dim_of(x, -1));
+    return {where(d.on(), spread(in[1], d), x)};
+  }
+  if (op == op_name::ResizeNearestNeighbor) return {resize_nearest(in, n, what)};
+  if (op == op_name::SpaceToDepth || op == op_name::DepthToSpace) {
+    need_inputs(1);
+    return {space_depth(op, in[0], n, what)};
+  }
+  if (op == op_name::Rint) {
+    need_inputs(1);
+    return {round(in[0])};
+  }
+  if (op == op_name::PreventGradient) {
+    need_inputs(1);
+    return {identity(in[0])};
+  }
   if (op == op_name::Roll) {
     need_inputs(3);
     return {roll(in[0], constant_ints(1), constant_ints(2))};
@@ -631,6 +792,7 @@ std::vector<Tensor> FunctionImporter::run_node(const tf::NodeDef& n, const std::
   if (op == op_name::StatefulPartitionedCall || op == op_name::PartitionedCall)
     return run_call(node_attr(n, "f", what).func().name(), in, depth);
   if (op == op_name::If || op == op_name::StatelessIf) return run_if(n, in, what, depth);
+  if (op == op_name::Case || op == op_name::StatelessCase) return run_case(n, in, what, depth);
   if (op == op_name::While || op == op_name::StatelessWhile) return run_while(n, in, what, depth);
   if (composite_ops().count(op)) return composite(op, in, n, what);
   return run_registered_op(n, in, what);
@@ -667,6 +829,44 @@ std::vector<Tensor> FunctionImporter::run_if(const tf::NodeDef& n, const std::ve
   std::string structure;
   return detail::cond_flat(pred, branch(node_attr(n, "then_branch", what).func().name()),
                            branch(node_attr(n, "else_branch", what).func().name()), structure);
+}
+
+// Case: branch `index` of the list, the last one for an index out of range
+// (TensorFlow's rule), as a chain of conds: index == 0, else index == 1, ...
+// A constant index runs its branch alone.
+std::vector<Tensor> FunctionImporter::run_case(const tf::NodeDef& n, const std::vector<Tensor>& in,
+                                               const std::string& what, int depth) const {
+  EMBER_CHECK(!in.empty(), InvalidArgument, what, ": Case without a branch index");
+  const Tensor index = in[0];
+  EMBER_CHECK(index.shape().rank_known() && index.rank() == 0 && index.dtype() == int32, InvalidArgument, what,
+              ": Case's branch index must be an int32 scalar, got ", dtype_name(index.dtype()), " ",
+              index.shape().to_string());
+  std::vector<std::string> branches;
+  for (const auto& f : node_attr(n, "branches", what).list().func()) branches.push_back(f.name());
+  EMBER_CHECK(!branches.empty(), InvalidArgument, what, ": Case without branches");
+  const std::vector<Tensor> branch_in(in.begin() + 1, in.end());
+  if (!index.is_symbolic()) {
+    const int64_t i = index.index_values()[0];
+    const size_t k = i < 0 || i >= static_cast<int64_t>(branches.size()) ? branches.size() - 1 : static_cast<size_t>(i);
+    return replay(branches[k], branch_in, depth + 1);
+  }
+  auto flat = [](std::vector<Tensor> r, std::string& structure) {
+    structure = "[";
+    for (size_t i = 0; i < r.size(); ++i) structure += i ? ", %" : "%";
+    structure += "]";
+    return r;
+  };
+  std::function<std::vector<Tensor>(size_t, std::string&)> from = [&](size_t k, std::string& structure) {
+    if (k + 1 == branches.size()) return flat(replay(branches[k], branch_in, depth + 1), structure);
+    std::string inner;
+    return flat(detail::cond_flat(
+                    equal(index, constant(static_cast<int32_t>(k))),
+                    [&, k](std::string& s) { return flat(replay(branches[k], branch_in, depth + 1), s); },
+                    [&, k](std::string& s) { return from(k + 1, s); }, inner),
+                structure);
+  };
+  std::string structure;
+  return from(0, structure);
 }
 
 // Resource loop variables (variables' handles) pass through unchanged: they

@@ -63,6 +63,8 @@ class FunctionImporter {
                                int depth) const;
   std::vector<Tensor> run_if(const tensorflow::NodeDef& n, const std::vector<Tensor>& in, const std::string& what,
                              int depth) const;
+  std::vector<Tensor> run_case(const tensorflow::NodeDef& n, const std::vector<Tensor>& in, const std::string& what,
+                               int depth) const;
   std::vector<Tensor> run_while(const tensorflow::NodeDef& n, const std::vector<Tensor>& in, const std::string& what,
                                 int depth) const;
   /// A call of function `fn` (a PartitionedCall node): one call op, the

@@ -619,6 +619,21 @@ TEST(SavedModelInterop, EmberRunsTensorFlowsMathOpsItImportsAsItsOwn) {
   EXPECT_EQ(check_calls(saved_model::load(dir + "/math_ops"), dir + "/math_ops.txt"), 9);
 }
 
+// More ops users' SavedModels hold, each of which failed to load: tf.sort
+// and tf.argsort (a TopKV2 whose k is the row's length, known when it runs),
+// tf.gather_nd (TensorFlow's GatherNd lacks ember's batch_dims attribute,
+// and batch_dims > 0 is its composite), Cumprod, Atan2, the no-NaN ops,
+// Softsign, the truncating division, CheckNumerics; tf.eye of a size known
+// when it runs, diag, diag_part, trace and set_diag of one diagonal
+// (MatrixDiagV3, MatrixDiagPartV3, MatrixSetDiagV3), nearest-neighbour
+// resizing in TensorFlow's three coordinate rules, SpaceToDepth,
+// DepthToSpace, Rint, PreventGradient, and tf.switch_case (StatelessCase) of
+// a branch index known when it runs, out of range included (the last branch).
+TEST(SavedModelInterop, EmberRunsMoreOfTensorFlowsOps) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/more_ops"), dir + "/more_ops.txt"), 4 * 33);
+}
+
 // serialization/tf_attr_defaults.inc is TensorFlow's defaults for the ops of
 // core/op_names.h, made by tests/tf/make_attr_defaults.py: an op added since
 // it was last made has none, and a SavedModel that strips them fails to

@@ -14,7 +14,8 @@ captured tensors), keras_preprocessing (Rescaling, Resizing (a
 ResizeBilinear with half-pixel centers, up and down) and a Normalization
 given its mean and variance: constants its function captures), resize_bilinear
 (TensorFlow 1's align_corners and legacy ResizeBilinear), math_ops
-(IsNan, IsInf, IsFinite, Roll, BroadcastArgs, DenseBincount, Where), and DIR/x.npy (the dense model's input); with NAMEs, only those
+(IsNan, IsInf, IsFinite, Roll, BroadcastArgs, DenseBincount, Where), more_ops
+(the ops of MoreOps, with a StatelessCase), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -268,6 +269,17 @@ def keras_preprocessing(root):
         case(out, "__call__", [("x", xm), ("y", ym), ("ids", im)], [r[k] for k in sorted(r)])
 
 
+def more_ops(root):
+    m = MoreOps()
+    tf.saved_model.save(m, os.path.join(root, "more_ops"))
+    xo = (np.sin(np.arange(30) * 0.77 + 0.2) * 2).reshape(5, 6).astype(np.float32)
+    xo[1, 2] = 0  # (zeros: the no-NaN ops' case, cumprod's gradient's)
+    with open(os.path.join(root, "more_ops.txt"), "w") as out:
+        for b in (0, 1, 2, 7):  # 7: out of range, the last branch
+            r = m(tf.constant(xo), tf.constant(b, tf.int32))
+            case(out, "__call__", [("x", xo), ("branch", np.array(b, np.int32))], [r[k] for k in sorted(r)])
+
+
 class MathOps(tf.Module):
     """TensorFlow ops ember imports as its own: IsNan, IsInf, IsFinite, Roll,
     BroadcastArgs (a broadcast to a shape known when it runs), DenseBincount
@@ -288,6 +300,45 @@ class MathOps(tf.Module):
                 "masked": tf.boolean_mask(y, y[:, 0] > 0)}
 
 
+class MoreOps(tf.Module):
+    """More TensorFlow ops ember imports: its own Cumprod, Atan2, DivNoNan,
+    Xdivy, Xlogy, Xlog1py, Softsign, TruncateDiv, TruncateMod, CheckNumerics,
+    GatherNd (TensorFlow's lacks ember's batch_dims) and TopKV2 with k a
+    tensor (tf.sort and tf.argsort); and MatrixDiagV3 (tf.eye of a size known
+    when it runs, tf.linalg.diag), MatrixDiagPartV3 (diag_part, trace),
+    MatrixSetDiagV3, ResizeNearestNeighbor (half-pixel, aligned and legacy),
+    SpaceToDepth, DepthToSpace, Rint, PreventGradient and StatelessCase
+    (tf.switch_case) as other ops."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 6], tf.float32), tf.TensorSpec([], tf.int32)])
+    def __call__(self, x, branch):
+        f = lambda t: tf.cast(t, tf.float32)
+        img = tf.reshape(x[:4], [1, 4, 6, 1])
+        sq = tf.reshape(x[:4], [2, 3, 4])
+        r = {"sort": tf.sort(x), "argsort": f(tf.argsort(x, axis=0, direction="DESCENDING")),
+             "cumprod": tf.math.cumprod(x, axis=1), "cumprod_ex_rev": tf.math.cumprod(x, axis=0, exclusive=True, reverse=True),
+             "atan2": tf.math.atan2(x, x[::-1] + 0.1), "div_no_nan": tf.math.divide_no_nan(x, tf.round(x)),
+             "xdivy": tf.math.xdivy(tf.round(x), x), "xlogy": tf.math.xlogy(tf.round(x), tf.abs(x)),
+             "xlog1py": tf.math.xlog1py(tf.round(x), tf.abs(x)), "softsign": tf.nn.softsign(x),
+             "truncatediv": tf.truncatediv(x, 0.3), "truncatemod": f(tf.truncatemod(tf.cast(x * 10, tf.int32), 3)),
+             "check_numerics": tf.debugging.check_numerics(x, "finite"),
+             "gather_nd": tf.gather_nd(x, [[0, 1], [3, 5]]),
+             "gather_nd_batch": tf.gather_nd(sq, [[[1, 2]], [[0, 3]]], batch_dims=1),
+             "eye": tf.eye(tf.shape(x)[0]) * x[0, 0], "diag": tf.linalg.diag(x[:2]),
+             "diag_above": tf.linalg.diag(x[:2, :3], k=1), "diag_below_rect": tf.linalg.diag(x[:2, :3], k=-1, num_rows=4, num_cols=5),
+             "diag_part": tf.linalg.diag_part(sq), "diag_part_k": tf.linalg.diag_part(sq, k=2),
+             "diag_part_below": tf.linalg.diag_part(sq, k=-1), "trace": tf.linalg.trace(sq),
+             "set_diag": tf.linalg.set_diag(sq, x[:2, :3]), "set_diag_k": tf.linalg.set_diag(sq, x[:2, :2], k=2),
+             "nearest_half": tf.image.resize(img, [7, 5], method="nearest"),
+             "nearest_aligned": tf.compat.v1.image.resize_nearest_neighbor(img, [7, 4], align_corners=True),
+             "nearest_legacy": tf.compat.v1.image.resize_nearest_neighbor(img, [3, 9]),
+             "space_to_depth": tf.nn.space_to_depth(tf.reshape(x[:4], [1, 4, 2, 3]), 2),
+             "depth_to_space": tf.nn.depth_to_space(tf.reshape(x[:4], [2, 1, 3, 4]), 2),
+             "rint": tf.math.rint(x * 2), "prevent_gradient": tf.raw_ops.PreventGradient(input=x) * 2,
+             "switch_case": tf.switch_case(branch, [lambda: x * 2, lambda: x - 1, lambda: tf.sort(x)])}
+        return r
+
+
 class ResizeBilinear(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None, 4, 5, 3], tf.float32)])
     def __call__(self, images):
@@ -300,7 +351,7 @@ class ResizeBilinear(tf.Module):
 def main_only(root, names):
     for name in names:
         {"cyclic": cyclic, "keras_transformer": keras_transformer, "keras_bidirectional": keras_bidirectional,
-         "keras_preprocessing": keras_preprocessing}[name](root)
+         "keras_preprocessing": keras_preprocessing, "more_ops": more_ops}[name](root)
     print("OK")
 
 
@@ -394,6 +445,7 @@ def main(root):
     keras_transformer(root)
     keras_bidirectional(root)
     keras_preprocessing(root)
+    more_ops(root)
     print("OK")
 
 
