@@ -60,6 +60,7 @@ inline constexpr char Xdivy[] = "Xdivy";
 inline constexpr char Xlogy[] = "Xlogy";
 inline constexpr char Xlog1py[] = "Xlog1py";
 inline constexpr char CheckNumerics[] = "CheckNumerics";
+inline constexpr char Check[] = "Check";  // ember's own: x once a condition holds (exported as identity)
 inline constexpr char Equal[] = "Equal";
 inline constexpr char NotEqual[] = "NotEqual";
 inline constexpr char Less[] = "Less";
@@ -104,6 +105,7 @@ inline constexpr char MatrixSetDiagV3[] = "MatrixSetDiagV3";
 inline constexpr char ResizeNearestNeighbor[] = "ResizeNearestNeighbor";  // (imported as gathers)
 inline constexpr char SpaceToDepth[] = "SpaceToDepth";      // (these two: a reshape, a transpose and a reshape)
 inline constexpr char DepthToSpace[] = "DepthToSpace";
+inline constexpr char Bucketize[] = "Bucketize";          // (imported as a count of the boundaries at or below x)
 inline constexpr char Rint[] = "Rint";                      // (imported as round(): both round half to even)
 inline constexpr char PreventGradient[] = "PreventGradient";  // (imported as identity())
 

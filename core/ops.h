@@ -123,6 +123,11 @@ Tensor identity(const Tensor& x);
 /// values" (or Inf, or Inf and NaN), as TensorFlow says it. Its gradient is
 /// checked the same way.
 Tensor check_numerics(const Tensor& x, const std::string& message);
+/// `x`, once `condition` (a bool scalar, read when it runs) holds; otherwise
+/// InvalidArgument `message`. A traced function's run-time check (a
+/// serving function's bound on its input's length). TensorFlow's form is
+/// identity(x): the check is ember's alone.
+Tensor check(const Tensor& x, const Tensor& condition, const std::string& message);
 /// A copy of `x` in a new buffer on its device (TensorFlow's Snapshot).
 Tensor snapshot(const Tensor& x);
 /// tf.ensure_shape: `x`, checked (when it runs) to have a shape compatible

@@ -273,8 +273,12 @@ class Gpt : public ember::Module {
     const int64_t d = c_.d_model, heads = c_.heads, hd = d / heads;
     // Positions past .. past + T - 1, from the run-time shape (T may be unknown in a trace).
     Tensor length = reshape(slice(shape(ids, int64), {1}, {1}), ember::TensorShape{});
+    Tensor checked = ids;
+    if (t == TensorShape::kUnknown)  // (a trace of any length, the serving function's: checked when it runs)
+      checked = check(ids, less_equal(constant(past) + length, constant(c_.context)),
+                      detail::str_cat("[Gpt] the ids are longer than the model's context of ", c_.context, " positions"));
     Tensor positions = range(constant(past), constant(past) + length, constant(int64_t{1}));
-    Tensor h = gather(wte_.read_value(), ids) + gather(wpe_.read_value(), positions);
+    Tensor h = gather(wte_.read_value(), checked) + gather(wpe_.read_value(), positions);
     if (h.dtype() != compute_) h = cast(h, compute_);
     h = (*drop_)(h, training);
     // Layer norms in float32 (as Keras keeps them): the fused op takes a

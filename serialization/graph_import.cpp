@@ -53,7 +53,7 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::ResizeBilinear, op::Roll, op::IsNan, op::IsInf, op::IsFinite,
                                                  op::BroadcastArgs, op::DenseBincount, op::MatrixDiagV3, op::MatrixDiagPartV3,
                                                  op::MatrixSetDiagV3, op::ResizeNearestNeighbor, op::SpaceToDepth,
-                                                 op::DepthToSpace, op::Rint, op::PreventGradient};
+                                                 op::DepthToSpace, op::Rint, op::PreventGradient, op::Bucketize};
   return s;
 }
 
@@ -501,6 +501,23 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
   if (op == op_name::SpaceToDepth || op == op_name::DepthToSpace) {
     need_inputs(1);
     return {space_depth(op, in[0], n, what)};
+  }
+  if (op == op_name::Bucketize) {  // per element, how many boundaries are at or below it (upper_bound's position)
+    need_inputs(1);
+    std::vector<float> bounds;
+    if (auto it = n.attr().find("boundaries"); it != n.attr().end())
+      bounds.assign(it->second.list().f().begin(), it->second.list().f().end());
+    EMBER_CHECK(std::is_sorted(bounds.begin(), bounds.end()), InvalidArgument, what,
+                ": Bucketize's boundaries must be sorted");
+    const Tensor& x = in[0];
+    if (bounds.empty()) return {zeros_like(cast(x, int32))};
+    // TensorFlow compares each value with the float boundaries (a double input as a double).
+    const Tensor v = x.dtype() == float64 ? x : cast(x, float32);
+    const Tensor b = cast(constant(bounds), v.dtype());
+    Tensor count = reduce_sum(cast(greater_equal(expand_dims(v, -1), b), int32), std::vector<int64_t>{-1});
+    if (is_floating(v.dtype()))  // NaN is below no boundary: past the last, as upper_bound finds it
+      count = where(is_nan(v), ones_like(count) * static_cast<int32_t>(bounds.size()), count);
+    return {count};
   }
   if (op == op_name::Rint) {
     need_inputs(1);

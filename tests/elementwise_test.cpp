@@ -11,7 +11,7 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Erfc, op_name::Softsign, op_name::CheckNumerics, op_name::TruncateDiv, op_name::TruncateMod, op_name::Atan2, op_name::DivNoNan, op_name::Xdivy, op_name::Xlogy, op_name::Xlog1py, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::GeluGrad, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
+const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Erfc, op_name::Softsign, op_name::CheckNumerics, op_name::Check, op_name::TruncateDiv, op_name::TruncateMod, op_name::Atan2, op_name::DivNoNan, op_name::Xdivy, op_name::Xlogy, op_name::Xlog1py, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::GeluGrad, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
 
 using Ref1 = std::function<double(double)>;
 using Ref2 = std::function<double(double, double)>;
@@ -201,6 +201,24 @@ TEST_P(UnaryTest, CheckNumericsPassesFiniteValuesAndNamesWhatItFound) {
   EXPECT_EQ(error_of<InvalidArgument>([&] { tape.gradient(y, std::vector<Source>{v}); }),
             "Not a number (NaN) or infinity (Inf) values detected in gradient. forward : Tensor had Inf values");
   EXPECT_THROW(check_numerics(constant({1, 2}), "ints"), InvalidArgument);  // floats only, as TensorFlow's
+}
+
+// check: x while the condition holds, read when it runs (traced: the
+// condition of the run's values); otherwise the message alone.
+TEST_P(UnaryTest, CheckPassesXWhileItsConditionHolds) {
+  const Tensor x = constant({1.f, 2.f});
+  EXPECT_EQ(check(x, constant(true), "never").to_vector<float>(), x.to_vector<float>());
+  EXPECT_EQ(error_of<InvalidArgument>([&] { check(x, constant(false), "[user] x is too long"); }), "[user] x is too long");
+  auto f = function([](Tensor v) {
+    Tensor n = reshape(slice(shape(v, int64), {0}, {1}), TensorShape{});
+    return check(v, less_equal(n, constant(int64_t{3})), "[f] at most 3 elements") * 2.f;
+  });
+  auto traced = f.get_concrete_function(TensorSpec({-1}, float32));
+  EXPECT_EQ(traced.call({x})[0].to_vector<float>(), (std::vector<float>{2, 4}));
+  EXPECT_EQ(error_of<InvalidArgument>([&] { traced.call({constant({1.f, 2.f, 3.f, 4.f})}); }),
+            "[function] node 'Check' (Check): [f] at most 3 elements");  // (the executor names the node)
+  EXPECT_THROW(check(x, constant(1), "an int condition"), InvalidArgument);
+  EXPECT_THROW(check(x, constant({true, false}), "a vector condition"), InvalidArgument);
 }
 
 // is_nan, is_inf and is_finite against std::isnan, std::isinf and

@@ -113,6 +113,14 @@ TEST(GptSample, AContextLongerThanTheModelsIsRefused) {
   model.next_logits(zeros({1, 10}, int32), cache);
   e = error_of<InvalidArgument>([&] { model.next_logits(zeros({1, 3}, int32), cache); });
   EXPECT_NE(e.find("13 positions exceed"), std::string::npos) << e;
+  // The serving function, traced for any length: checked when it runs (it
+  // had failed in the position embedding's gather, "indices[12] = 12 is not
+  // in [0, 12)").
+  auto shared = std::make_shared<sample::Gpt>(tiny());
+  auto serve = sample::serving_function(shared);
+  EXPECT_EQ(serve(zeros({2, 12}, int32)).shape(), (TensorShape{2, 11}));
+  e = error_of<InvalidArgument>([&] { serve(zeros({2, 13}, int32)); });
+  EXPECT_EQ(e, "[function] node 'Check' (Check): [Gpt] the ids are longer than the model's context of 12 positions");
 }
 
 // Training lowers the loss on a text it can learn (a repeated phrase), with

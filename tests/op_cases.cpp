@@ -164,6 +164,10 @@ void unary(std::vector<OpCase>& cases) {
                        return run(op_name::GeluGrad, {x[0], x[1]}, {{"approximate", approximate}})[0];
                      }),
                      .exported_as = approximate ? op_name::Tanh : op_name::Erf});
+  cases.push_back({.op = op_name::Check,
+                   .inputs = {in({2, 3})},
+                   .body = one([](X x) { return check(x[0], constant(true), "holds"); }),
+                   .exported_as = op_name::Identity});  // (TensorFlow's form drops ember's check)
   cases.push_back({.op = op_name::LogicalNot,
                    .inputs = {in({2, 3})},
                    .body = one([](X x) { return logical_not(x[0]); }),

@@ -76,6 +76,16 @@ void infer_select(InferContext& c) {
   c.outputs.push_back({c.inputs[1].dtype(), infer::broadcast(c, s, c.inputs[2].shape())});
 }
 
+void infer_check(InferContext& c) {
+  const Tensor& condition = c.inputs[1];
+  if (condition.dtype() != bool_) c.fail("the condition must be bool, got ", dtype_name(condition.dtype()));
+  if (condition.shape().rank_known() && condition.rank() != 0)
+    c.fail("the condition must be a scalar, got shape ", condition.shape().to_debug_string());
+  c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()});
+}
+// TensorFlow has no such op (its Assert takes string data): x alone.
+std::vector<Tensor> check_decomposition(std::span<const Tensor> in, const Attrs&) { return {identity(in[0])}; }
+
 // TensorFlow has no Gelu op: tf.nn.gelu's ops, as it writes them.
 std::vector<Tensor> gelu_decomposition(std::span<const Tensor> in, const Attrs& attrs) {
   const Tensor& x = in[0];
@@ -133,6 +143,7 @@ EMBER_DEFINE_OP(op_name::LogicalNot).inputs(1).api("logical_not").set_infer(infe
 EMBER_DEFINE_OP(op_name::Cast).inputs(1).attr("DstT", AttrKind::Type).api("cast").set_infer(infer_cast).tf_outputs({"y"}).tf_no_t().tf_type("SrcT", dtype_of_input(0)).tf_fixed("Truncate", false);
 EMBER_DEFINE_OP(op_name::StopGradient).inputs(1).api("stop_gradient").set_infer(infer_unary_any).set_allocates_outputs().not_differentiable();
 EMBER_DEFINE_OP(op_name::Identity).inputs(1).api("identity").set_infer(infer_unary_any).set_allocates_outputs();
+EMBER_DEFINE_OP(op_name::Check).inputs(2).attr("message", AttrKind::String).api("check").set_infer(infer_check).set_allocates_outputs().set_stateful().tf_composite(check_decomposition);
 EMBER_DEFINE_OP(op_name::CheckNumerics).inputs(1).attr("message", AttrKind::String).api("check_numerics").set_infer(infer_unary_float).set_allocates_outputs().set_stateful();
 
 EMBER_DEFINE_OP(op_name::AddV2).inputs(2).api("add").set_infer(infer_binary_numeric).tf_outputs({"z"});
@@ -227,6 +238,9 @@ Tensor cast(const Tensor& x, DType dtype) {
 }
 Tensor stop_gradient(const Tensor& x) { return execute1(EMBER_OP(op_name::StopGradient), {x}); }
 Tensor identity(const Tensor& x) { return execute1(EMBER_OP(op_name::Identity), {x}); }
+Tensor check(const Tensor& x, const Tensor& condition, const std::string& message) {
+  return execute1(EMBER_OP(op_name::Check), {x, condition}, {{"message", message}});
+}
 Tensor check_numerics(const Tensor& x, const std::string& message) {
   return execute1(EMBER_OP(op_name::CheckNumerics), {x}, {{"message", message}});
 }
@@ -443,6 +457,7 @@ GRAD(op_name::GeluGrad, kGradUsesInputs) {
 GRAD(op_name::Identity, kGradUsesNothing) {                         // a copy: back to x's device
   return {c.grad().device() == c.x().device() ? c.grad() : c.grad().to(c.x().device())};
 } END_GRAD;
+GRAD(op_name::Check, kGradUsesNothing) { return {c.grad(), kNone}; } END_GRAD;  // x passed through
 GRAD(op_name::CheckNumerics, kGradUsesNothing) {  // the gradient checked too (TensorFlow's _CheckNumericsGrad)
   return {check_numerics(c.grad(), "Not a number (NaN) or infinity (Inf) values detected in gradient. " +
                                        c.attrs.get<std::string>("message"))};

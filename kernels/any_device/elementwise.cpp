@@ -1,7 +1,7 @@
 // The elementwise ops written once for every device, as compositions of
 // other ops (the broadcast add and the reductions are the fast paths
-// already): BiasAdd and its adjoint BiasAddGrad, and CheckNumerics (two
-// device reductions, read on the host).
+// already): BiasAdd and its adjoint BiasAddGrad, CheckNumerics (two device
+// reductions, read on the host) and Check (a condition read on the host).
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
@@ -45,11 +45,22 @@ void check_numerics(KernelContext& c) {
   c.outputs[0] = Tensor(TensorImpl::view_of(*x.impl()));
 }
 
+// Check: the input (a new tensor on its buffer) once the condition, read
+// on the host, holds.
+void check(KernelContext& c) {
+  const Tensor condition = c.inputs[1].to(Device::cpu());
+  EMBER_CHECK(condition.num_elements() == 1, InvalidArgument, "[check] the condition must be a scalar, got shape ",
+              condition.shape().to_debug_string());
+  EMBER_CHECK(*static_cast<const uint8_t*>(condition.raw_data()) != 0, InvalidArgument, c.attrs.get<std::string>("message"));
+  c.outputs[0] = Tensor(TensorImpl::view_of(*c.inputs[0].impl()));
+}
+
 EMBER_REGISTER_KERNEL(op_name::BiasAdd, CPU, bias_add);
 EMBER_REGISTER_KERNEL(op_name::BiasAdd, CUDA, bias_add);
 EMBER_REGISTER_KERNEL(op_name::BiasAddGrad, CPU, bias_add_grad);
 EMBER_REGISTER_KERNEL(op_name::BiasAddGrad, CUDA, bias_add_grad);
 EMBER_REGISTER_EVERYWHERE(op_name::CheckNumerics, check_numerics);
+EMBER_REGISTER_EVERYWHERE(op_name::Check, check);
 
 }  // namespace
 }  // namespace ember::kernels

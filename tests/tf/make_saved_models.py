@@ -307,8 +307,8 @@ class MoreOps(tf.Module):
     tensor (tf.sort and tf.argsort); and MatrixDiagV3 (tf.eye of a size known
     when it runs, tf.linalg.diag), MatrixDiagPartV3 (diag_part, trace),
     MatrixSetDiagV3, ResizeNearestNeighbor (half-pixel, aligned and legacy),
-    SpaceToDepth, DepthToSpace, Rint, PreventGradient and StatelessCase
-    (tf.switch_case) as other ops."""
+    SpaceToDepth, DepthToSpace, Rint, PreventGradient, StatelessCase
+    (tf.switch_case) and Bucketize (Keras's Discretization) as other ops."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, 6], tf.float32), tf.TensorSpec([], tf.int32)])
     def __call__(self, x, branch):
@@ -335,7 +335,9 @@ class MoreOps(tf.Module):
              "space_to_depth": tf.nn.space_to_depth(tf.reshape(x[:4], [1, 4, 2, 3]), 2),
              "depth_to_space": tf.nn.depth_to_space(tf.reshape(x[:4], [2, 1, 3, 4]), 2),
              "rint": tf.math.rint(x * 2), "prevent_gradient": tf.raw_ops.PreventGradient(input=x) * 2,
-             "switch_case": tf.switch_case(branch, [lambda: x * 2, lambda: x - 1, lambda: tf.sort(x)])}
+             "switch_case": tf.switch_case(branch, [lambda: x * 2, lambda: x - 1, lambda: tf.sort(x)]),
+             "bucketize": f(tf.raw_ops.Bucketize(input=x, boundaries=[-1.0, 0.0, 0.5])),
+             "bucketize_int": f(tf.raw_ops.Bucketize(input=tf.cast(x * 3, tf.int32), boundaries=[-2.0, 0.5, 1.0, 3.0]))}
         return r
 
 
