@@ -125,8 +125,9 @@ Tensor identity(const Tensor& x);
 Tensor check_numerics(const Tensor& x, const std::string& message);
 /// `x`, once `condition` (a bool scalar, read when it runs) holds; otherwise
 /// InvalidArgument `message`. A traced function's run-time check (a
-/// serving function's bound on its input's length). TensorFlow's form is
-/// identity(x): the check is ember's alone.
+/// serving function's bound on its input's length). TensorFlow's form is its
+/// Assert of the condition and the message, and an Identity of x that waits
+/// for it; TensorFlow says "assertion failed: [message]".
 Tensor check(const Tensor& x, const Tensor& condition, const std::string& message);
 /// A copy of `x` in a new buffer on its device (TensorFlow's Snapshot).
 Tensor snapshot(const Tensor& x);

@@ -98,6 +98,7 @@ class Emitter {
   }
 
   void emit_op(int index);
+  void emit_check(int index);
   void emit_composite(int index);
   DType dtype_of(const Node& n, DTypeOf d) const;
   std::string attr_as_input(const Node& n, const TfInputAttr& a);
@@ -192,6 +193,7 @@ void Emitter::emit_op(int index) {
   const OpDef& op = *n.op;
   const TfMapping& tf = op.tf;
   if (as_composite(n)) return emit_composite(index);
+  if (op.name == op_name::Check) return emit_check(index);
   tf::NodeDef def;
   def.set_name(n.name);
   def.set_op(op.name);
@@ -269,6 +271,33 @@ void Emitter::emit_op(int index) {
     refs.push_back(node_ref(n.name, arg, static_cast<int>(i), in_arg));
   }
   set_refs(index, std::move(refs));
+}
+
+// Check(x, condition) as TensorFlow writes a check: an Assert of the
+// condition and the message (a string Const), and an Identity of x under the
+// node's name that waits for it (so what reads x, and what waits on the
+// node, runs after the check). The importer reads the pattern back.
+void Emitter::emit_check(int index) {
+  const Node& n = g_.nodes[static_cast<size_t>(index)];
+  const tf::NodeDef message = tfproto::string_const(unique(n.name + "/message"), {n.attrs.get<std::string>("message")});
+  nodes.push_back(message);
+  tf::NodeDef check;
+  check.set_name(unique(n.name + "/Assert"));
+  check.set_op(op_name::Assert);
+  check.add_input(ref(n.inputs[1]));
+  check.add_input(node_ref(message.name(), "output", 0, 0));
+  for (int c : n.control_inputs) check.add_input("^" + g_.nodes[static_cast<size_t>(c)].name);
+  (*check.mutable_attr())["T"].mutable_list()->add_type(tf::DT_STRING);
+  (*check.mutable_attr())["summarize"].set_i(3);
+  nodes.push_back(check);
+  tf::NodeDef pass;
+  pass.set_name(n.name);
+  pass.set_op(op_name::Identity);
+  pass.add_input(ref(n.inputs[0]));
+  pass.add_input("^" + check.name());
+  (*pass.mutable_attr())["T"] = type_attr(g_.spec(n.inputs[0]).dtype);
+  nodes.push_back(pass);
+  set_refs(index, {node_ref(n.name, "output", 0, 0)});
 }
 
 void emit_body(Emitter& e, const Graph& g);

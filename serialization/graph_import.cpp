@@ -41,7 +41,8 @@ const std::unordered_set<std::string>& structural_ops() {
   namespace op = op_name;
   static const std::unordered_set<std::string> s{
       op::Const,   op::Identity,        op::IdentityN, op::NoOp,  op::PartitionedCall, op::StatefulPartitionedCall,
-      op::If,      op::StatelessIf,     op::While,     op::StatelessWhile, op::Case, op::StatelessCase};
+      op::If,      op::StatelessIf,     op::While,     op::StatelessWhile, op::Case, op::StatelessCase,
+      op::Assert};
   return s;
 }
 
@@ -677,8 +678,18 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
     }
   }
 
+  // String constants (ember has no string tensors): their text, for the
+  // Asserts that print them. The Asserts: their condition and message, for
+  // the Identity nodes that wait on them (TensorFlow's form of a check).
+  std::unordered_map<std::string, std::string> strings;
+  struct Check {
+    Tensor condition;
+    std::string message;
+  };
+  std::unordered_map<std::string, Check> asserts;
   auto value = [&](const std::string& ref, const std::string& what) -> Tensor {
     Ref r = parse_ref(ref, what);
+    EMBER_CHECK(!strings.count(r.node), Unimplemented, what, ": '", ref, "' is a string tensor, which ember does not have");
     if (r.arg.empty()) {
       auto it = args.find(r.node);
       EMBER_CHECK(it != args.end(), NotFound, what, ": '", ref, "' names no argument");
@@ -697,11 +708,43 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
 
   for (const tf::NodeDef* n : order) {
     const std::string what = where_ + ": function '" + name + "' node '" + n->name() + "'";
+    if (n->op() == op_name::Const) {
+      auto v = n->attr().find("value");
+      if (v != n->attr().end() && v->second.tensor().dtype() == tf::DT_STRING) {
+        std::string text;
+        for (const std::string& s : v->second.tensor().string_val()) text += (text.empty() ? "" : " ") + s;
+        strings[n->name()] = text;
+        values[n->name()] = {};
+        continue;
+      }
+    }
+    if (n->op() == op_name::Assert) {  // TensorFlow's message: "assertion failed: [data 1] [data 2] ..."
+      EMBER_CHECK(n->input_size() >= 1 && !n->input(0).empty() && n->input(0)[0] != '^', InvalidArgument, what,
+                  ": Assert without a condition");
+      const Tensor condition = value(n->input(0), what);
+      std::string message = "assertion failed:";
+      for (int i = 1; i < n->input_size(); ++i) {
+        const std::string& ref = n->input(i);
+        if (ref.empty() || ref[0] == '^') continue;
+        auto s = strings.find(parse_ref(ref, what).node);
+        message += " [" + (s != strings.end() ? s->second : "(the values of " + ref + ")") + "]";
+      }
+      // Checked here (a stateful node a trace keeps), and again by each Identity that waits on it.
+      ember::check(condition, condition, message);
+      asserts[n->name()] = {condition, message};
+      values[n->name()] = {};
+      continue;
+    }
     std::vector<Tensor> in;
     for (const std::string& ref : n->input())
       if (ref.empty() || ref[0] != '^') in.push_back(value(ref, what));
     try {
       values[n->name()] = run_node(*n, in, what, depth);
+      if (n->op() == op_name::Identity && in.size() == 1)  // x once the Asserts it waits on hold
+        for (const std::string& ref : n->input())
+          if (!ref.empty() && ref[0] == '^')
+            if (auto a = asserts.find(ref.substr(1)); a != asserts.end())
+              values[n->name()][0] = ember::check(values[n->name()][0], a->second.condition, a->second.message);
     } catch (const Error& e) {
       // Every error names the model, the function and the node (once: a
       // callee's error names its own).

@@ -221,19 +221,6 @@ std::vector<std::string> output_keys(const ConcreteFunction& cf) {
   return keys;
 }
 
-// A DT_STRING Const node holding `values` (a vector).
-tf::NodeDef string_const(const std::string& name, const std::vector<std::string>& values) {
-  tf::NodeDef n;
-  n.set_name(name);
-  n.set_op("Const");
-  (*n.mutable_attr())["dtype"].set_type(tf::DT_STRING);
-  auto* t = (*n.mutable_attr())["value"].mutable_tensor();
-  t->set_dtype(tf::DT_STRING);
-  t->mutable_tensor_shape()->add_dim()->set_size(static_cast<int64_t>(values.size()));
-  for (const std::string& v : values) t->add_string_val(v);
-  return n;
-}
-
 // TensorFlow's graph-mode save and restore functions of `vars` (what a
 // SaverDef runs): `file_prefix`, then a resource per variable; SaveV2 or
 // RestoreV2 of their checkpoint keys; the prefix returned.
@@ -264,8 +251,8 @@ tf::FunctionDef saver_function(const std::string& name, const std::vector<GraphV
   (*done.mutable_attr())["T"].set_type(tf::DT_STRING);
   if (!vars.empty()) {
     const std::string op = save ? "SaveV2" : "RestoreV2";
-    *f.add_node_def() = string_const(op + "/tensor_names", keys);
-    *f.add_node_def() = string_const(op + "/shape_and_slices", slices);
+    *f.add_node_def() = tfproto::string_const(op + "/tensor_names", keys);
+    *f.add_node_def() = tfproto::string_const(op + "/shape_and_slices", slices);
     tf::NodeDef io;
     io.set_name(op);
     io.set_op(op);

@@ -29,6 +29,18 @@ TensorShape shape_of(const tf::TensorShapeProto& p) {
   return TensorShape(dims);
 }
 
+tf::NodeDef string_const(const std::string& name, const std::vector<std::string>& values) {
+  tf::NodeDef n;
+  n.set_name(name);
+  n.set_op("Const");
+  (*n.mutable_attr())["dtype"].set_type(tf::DT_STRING);
+  auto* t = (*n.mutable_attr())["value"].mutable_tensor();
+  t->set_dtype(tf::DT_STRING);
+  t->mutable_tensor_shape()->add_dim()->set_size(static_cast<int64_t>(values.size()));
+  for (const std::string& v : values) t->add_string_val(v);
+  return n;
+}
+
 tf::NodeDef const_node(const std::string& name, const Tensor& value) {
   Tensor host = value.to(Device::cpu());
   tf::NodeDef n;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/shape.h"
 #include "core/tensor.h"
@@ -19,6 +20,10 @@ void set_shape(tensorflow::TensorShapeProto* p, const TensorShape& s);
 TensorShape shape_of(const tensorflow::TensorShapeProto& p);
 /// A Const node `name` holding `value`.
 tensorflow::NodeDef const_node(const std::string& name, const Tensor& value);
+/// A DT_STRING Const node `name` holding `values` (a vector): ember has no
+/// string tensors, but TensorFlow's files hold such constants (a saver's
+/// tensor names, an Assert's message).
+tensorflow::NodeDef string_const(const std::string& name, const std::vector<std::string>& values);
 /// A TensorFlow argument name made of `s`: lower case letters, digits and
 /// '_', starting with a letter.
 std::string arg_name(const std::string& s);

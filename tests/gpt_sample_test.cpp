@@ -121,6 +121,18 @@ TEST(GptSample, AContextLongerThanTheModelsIsRefused) {
   EXPECT_EQ(serve(zeros({2, 12}, int32)).shape(), (TensorShape{2, 11}));
   e = error_of<InvalidArgument>([&] { serve(zeros({2, 13}, int32)); });
   EXPECT_EQ(e, "[function] node 'Check' (Check): [Gpt] the ids are longer than the model's context of 12 positions");
+  // Its SavedModel holds the check as TensorFlow writes one (an Assert and
+  // an Identity that waits for it): loaded back, it still refuses.
+  std::string dir = temp_dir("gpt_context");
+  shared->track("serve", serve);
+  saved_model::save(shared, dir + "/model", {.signatures = {{"serving_default", serve.get_concrete_function()}}});
+  auto loaded = saved_model::load(dir + "/model");
+  EXPECT_EQ(loaded.signature("serving_default")({{"ids", zeros({2, 12}, int32)}}).begin()->second.shape(),
+            (TensorShape{2, 11}));
+  e = error_of<InvalidArgument>([&] { loaded.signature("serving_default")({{"ids", zeros({2, 13}, int32)}}); });
+  EXPECT_NE(e.find("assertion failed: [[Gpt] the ids are longer than the model's context of 12 positions]"),
+            std::string::npos) << e;
+  fs::remove_all(dir);
 }
 
 // Training lowers the loss on a text it can learn (a repeated phrase), with

@@ -629,10 +629,18 @@ TEST(SavedModelInterop, EmberRunsTensorFlowsMathOpsItImportsAsItsOwn) {
 // resizing in TensorFlow's three coordinate rules, SpaceToDepth,
 // DepthToSpace, Rint, PreventGradient, tf.switch_case (StatelessCase) of a
 // branch index known when it runs, out of range included (the last branch),
-// and Bucketize (Keras's Discretization) of floats and integers.
+// Bucketize (Keras's Discretization) of floats and integers, and an Assert
+// (whose message is string constants, which ember has no tensors of).
 TEST(SavedModelInterop, EmberRunsMoreOfTensorFlowsOps) {
   const std::string dir = tensorflow_models();
-  EXPECT_EQ(check_calls(saved_model::load(dir + "/more_ops"), dir + "/more_ops.txt"), 4 * 35);
+  auto loaded = saved_model::load(dir + "/more_ops");
+  EXPECT_EQ(check_calls(loaded, dir + "/more_ops.txt"), 4 * 36);
+  // tf.debugging.assert_less (an Assert of string constants and x, in its
+  // AssertGuard's If) holds for those inputs and fails, as TensorFlow's, for x >= 10.
+  const std::string e = error_of<InvalidArgument>(
+      [&] { loaded.function("__call__").call(std::vector<Tensor>{fill({2, 6}, 20.0), constant(int32_t{0})}); });
+  EXPECT_NE(e.find("assertion failed: [x too big] [Condition x < y did not hold element-wise:] [x (x:0) = ]"),
+            std::string::npos) << e;
 }
 
 // serialization/tf_attr_defaults.inc is TensorFlow's defaults for the ops of

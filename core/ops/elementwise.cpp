@@ -83,8 +83,6 @@ void infer_check(InferContext& c) {
     c.fail("the condition must be a scalar, got shape ", condition.shape().to_debug_string());
   c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()});
 }
-// TensorFlow has no such op (its Assert takes string data): x alone.
-std::vector<Tensor> check_decomposition(std::span<const Tensor> in, const Attrs&) { return {identity(in[0])}; }
 
 // TensorFlow has no Gelu op: tf.nn.gelu's ops, as it writes them.
 std::vector<Tensor> gelu_decomposition(std::span<const Tensor> in, const Attrs& attrs) {
@@ -143,7 +141,7 @@ EMBER_DEFINE_OP(op_name::LogicalNot).inputs(1).api("logical_not").set_infer(infe
 EMBER_DEFINE_OP(op_name::Cast).inputs(1).attr("DstT", AttrKind::Type).api("cast").set_infer(infer_cast).tf_outputs({"y"}).tf_no_t().tf_type("SrcT", dtype_of_input(0)).tf_fixed("Truncate", false);
 EMBER_DEFINE_OP(op_name::StopGradient).inputs(1).api("stop_gradient").set_infer(infer_unary_any).set_allocates_outputs().not_differentiable();
 EMBER_DEFINE_OP(op_name::Identity).inputs(1).api("identity").set_infer(infer_unary_any).set_allocates_outputs();
-EMBER_DEFINE_OP(op_name::Check).inputs(2).attr("message", AttrKind::String).api("check").set_infer(infer_check).set_allocates_outputs().set_stateful().tf_composite(check_decomposition);
+EMBER_DEFINE_OP(op_name::Check).inputs(2).attr("message", AttrKind::String).api("check").set_infer(infer_check).set_allocates_outputs().set_stateful();  // (exported by graph_def.cpp's emit_check)
 EMBER_DEFINE_OP(op_name::CheckNumerics).inputs(1).attr("message", AttrKind::String).api("check_numerics").set_infer(infer_unary_float).set_allocates_outputs().set_stateful();
 
 EMBER_DEFINE_OP(op_name::AddV2).inputs(2).api("add").set_infer(infer_binary_numeric).tf_outputs({"z"});

@@ -308,11 +308,14 @@ class MoreOps(tf.Module):
     when it runs, tf.linalg.diag), MatrixDiagPartV3 (diag_part, trace),
     MatrixSetDiagV3, ResizeNearestNeighbor (half-pixel, aligned and legacy),
     SpaceToDepth, DepthToSpace, Rint, PreventGradient, StatelessCase
-    (tf.switch_case) and Bucketize (Keras's Discretization) as other ops."""
+    (tf.switch_case), Bucketize (Keras's Discretization) and an Assert
+    (tf.debugging.assert_less, its message string constants) as other ops."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, 6], tf.float32), tf.TensorSpec([], tf.int32)])
     def __call__(self, x, branch):
         f = lambda t: tf.cast(t, tf.float32)
+        with tf.control_dependencies([tf.debugging.assert_less(x, 10.0, message="x too big")]):
+            asserted = tf.identity(x) * 2
         img = tf.reshape(x[:4], [1, 4, 6, 1])
         sq = tf.reshape(x[:4], [2, 3, 4])
         r = {"sort": tf.sort(x), "argsort": f(tf.argsort(x, axis=0, direction="DESCENDING")),
@@ -336,7 +339,7 @@ class MoreOps(tf.Module):
              "depth_to_space": tf.nn.depth_to_space(tf.reshape(x[:4], [2, 1, 3, 4]), 2),
              "rint": tf.math.rint(x * 2), "prevent_gradient": tf.raw_ops.PreventGradient(input=x) * 2,
              "switch_case": tf.switch_case(branch, [lambda: x * 2, lambda: x - 1, lambda: tf.sort(x)]),
-             "bucketize": f(tf.raw_ops.Bucketize(input=x, boundaries=[-1.0, 0.0, 0.5])),
+             "asserted": asserted, "bucketize": f(tf.raw_ops.Bucketize(input=x, boundaries=[-1.0, 0.0, 0.5])),
              "bucketize_int": f(tf.raw_ops.Bucketize(input=tf.cast(x * 3, tf.int32), boundaries=[-2.0, 0.5, 1.0, 3.0]))}
         return r
 
