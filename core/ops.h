@@ -124,7 +124,7 @@ Tensor identity(const Tensor& x);
 /// checked the same way.
 Tensor check_numerics(const Tensor& x, const std::string& message);
 /// `x`, once `condition` (a bool scalar, read when it runs) holds; otherwise
-/// InvalidArgument `message`. A traced function's run-time check (a
+/// InvalidArgument `message` (an empty one: "[check] the condition does not hold"). A traced function's run-time check (a
 /// serving function's bound on its input's length). TensorFlow's form is its
 /// Assert of the condition and the message, and an Identity of x that waits
 /// for it; TensorFlow says "assertion failed: [message]".

@@ -209,6 +209,7 @@ TEST_P(UnaryTest, CheckPassesXWhileItsConditionHolds) {
   const Tensor x = constant({1.f, 2.f});
   EXPECT_EQ(check(x, constant(true), "never").to_vector<float>(), x.to_vector<float>());
   EXPECT_EQ(error_of<InvalidArgument>([&] { check(x, constant(false), "[user] x is too long"); }), "[user] x is too long");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { check(x, constant(false), ""); }), "[check] the condition does not hold");
   auto f = function([](Tensor v) {
     Tensor n = reshape(slice(shape(v, int64), {0}, {1}), TensorShape{});
     return check(v, less_equal(n, constant(int64_t{3})), "[f] at most 3 elements") * 2.f;

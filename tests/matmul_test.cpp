@@ -179,6 +179,13 @@ TEST_P(MatmulTest, EinsumMatchesTheSumOverItsLabels) {
       {"xyz,y->", "xyz", "y", "", {2, 3, 2}, {3}},
       {"ij->ji", "ij", "", "ji", {3, 4}, {}},
       {"ijk->k", "ijk", "", "k", {2, 3, 4}, {}},
+      // "..." (the reference's labels x, y stand for its dimensions): EinsumDense's
+      // "...b,bc->...c", batched products, summed away, implicit, in the middle.
+      {"...j,jk->...k", "xyj", "jk", "xyk", {2, 3, 4}, {4, 5}},
+      {"...ij,...jk->...ik", "xij", "xjk", "xik", {2, 3, 4}, {2, 4, 5}},
+      {"i...->...", "ixy", "", "xy", {2, 3, 4}, {}},
+      {"...j,j", "xyj", "j", "xy", {2, 3, 4}, {4}},
+      {"ab...,b->a...", "abx", "b", "ax", {2, 3, 4}, {3}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.equation);
@@ -202,12 +209,30 @@ TEST_P(MatmulTest, EinsumMatchesTheSumOverItsLabels) {
   const Tensor m = ones({2, 2});
   EXPECT_EQ(error_of<Unimplemented>([&] { einsum("ii->i", {m}); }),
             "[einsum] \"ii->i\": label 'i' repeats in an operand (diagonals are not supported)");
-  EXPECT_EQ(error_of<Unimplemented>([&] { einsum("...ij,...jk->...ik", {m, m}); }),
-            "[einsum] '...' (broadcast dimensions) in \"...ij,...jk->...ik\" is not supported");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { einsum("...ijk", {m}); }),
+            "[einsum] \"...ijk\": operand 0 has shape (2, 2), fewer dimensions than its labels");
   EXPECT_EQ(error_of<InvalidArgument>([&] { einsum("ijk,jk->i", {m, m}); }),
             "[einsum] \"ijk,jk->i\": operand 0 has shape (2, 2), not 3 dimensions");
   EXPECT_EQ(error_of<InvalidArgument>([&] { einsum("ij,jk->iz", {m, m}); }),
             "[einsum] \"ij,jk->iz\": output label 'z' names no input dimension");
+}
+
+// "..." broadcasts as NumPy does: right-aligned, a dimension of 1 against
+// any. a [2, 1, 3, 4] and b [3, 4, 2] ("...ij,...jk->...ik"): a float64 loop
+// over the broadcast batch [2, 3].
+TEST_P(MatmulTest, EinsumEllipsisBroadcastsAsNumPy) {
+  std::vector<double> va, vb;
+  const Tensor a = random_tensor({2, 1, 3, 4}, float64, -1, 1, 5, &va);
+  const Tensor b = random_tensor({3, 4, 2}, float64, -1, 1, 6, &vb);
+  std::vector<double> want(2 * 3 * 3 * 2, 0.0);
+  for (int64_t p = 0; p < 2; ++p)
+    for (int64_t q = 0; q < 3; ++q)
+      for (int64_t i = 0; i < 3; ++i)
+        for (int64_t k = 0; k < 2; ++k)
+          for (int64_t j = 0; j < 4; ++j)
+            want[static_cast<size_t>(((p * 3 + q) * 3 + i) * 2 + k)] +=
+                va[static_cast<size_t>((p * 3 + i) * 4 + j)] * vb[static_cast<size_t>((q * 4 + j) * 2 + k)];
+  EXPECT_TRUE(all_close(einsum("...ij,...jk->...ik", {a, b}), want, {2, 3, 3, 2}, 1e-12, 1e-12));
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(MatmulTest);

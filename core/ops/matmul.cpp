@@ -120,8 +120,6 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
   std::string eq;
   for (char ch : equation)
     if (ch != ' ') eq += ch;
-  EMBER_CHECK(eq.find("...") == std::string::npos, Unimplemented, "[einsum] '...' (broadcast dimensions) in \"",
-              equation, "\" is not supported");
   const size_t arrow = eq.find("->");
   const std::string lhs = eq.substr(0, arrow);
   std::vector<std::string> subs;
@@ -136,9 +134,39 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
   std::string out;
   if (arrow != std::string::npos) {
     out = eq.substr(arrow + 2);
-  } else {  // implicit: the labels used once, in alphabetical order
+  } else {  // implicit: the broadcast dimensions, then the labels used once, in alphabetical order
+    if (lhs.find("...") != std::string::npos) out = "...";
     for (char ch = 'A'; ch <= 'z'; ++ch)
-      if (std::count(lhs.begin(), lhs.end(), ch) == 1) out += ch;
+      if (std::isalpha(static_cast<unsigned char>(ch)) && std::count(lhs.begin(), lhs.end(), ch) == 1) out += ch;
+  }
+  // "..." stands for an operand's dimensions its labels leave over (its rank
+  // must be known), right-aligned across operands as NumPy broadcasts: each
+  // becomes a label of its own, unused in the equation, and the output's
+  // "..." all of them.
+  if (eq.find("...") != std::string::npos) {
+    std::string fresh;
+    for (char ch = 'A'; ch <= 'z'; ++ch)
+      if (std::isalpha(static_cast<unsigned char>(ch)) && eq.find(ch) == std::string::npos) fresh += ch;
+    std::vector<int64_t> extra(subs.size(), 0);
+    int64_t most = 0;
+    for (size_t k = 0; k < subs.size(); ++k) {
+      const size_t at = subs[k].find("...");
+      if (at == std::string::npos) continue;
+      EMBER_CHECK(subs[k].find("...", at + 3) == std::string::npos, InvalidArgument, "[einsum] \"", equation,
+                  "\": '...' twice in an operand");
+      EMBER_CHECK(inputs[k].shape().rank_known(), Unimplemented, "[einsum] \"", equation, "\": operand ", k,
+                  " of a rank this trace does not know, for its '...'");
+      extra[k] = inputs[k].rank() - static_cast<int64_t>(subs[k].size() - 3);
+      EMBER_CHECK(extra[k] >= 0, InvalidArgument, "[einsum] \"", equation, "\": operand ", k, " has shape ",
+                  inputs[k].shape().to_string(), ", fewer dimensions than its labels");
+      most = std::max(most, extra[k]);
+    }
+    EMBER_CHECK(most <= static_cast<int64_t>(fresh.size()), Unimplemented, "[einsum] \"", equation,
+                "\": too many broadcast dimensions");
+    for (size_t k = 0; k < subs.size(); ++k)
+      if (const size_t at = subs[k].find("..."); at != std::string::npos)
+        subs[k].replace(at, 3, fresh.substr(static_cast<size_t>(most - extra[k]), static_cast<size_t>(extra[k])));
+    if (const size_t at = out.find("..."); at != std::string::npos) out.replace(at, 3, fresh.substr(0, static_cast<size_t>(most)));
   }
   auto valid = [&](const std::string& s, const char* what) {
     for (char ch : s) {
@@ -196,12 +224,14 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
   const auto nb = static_cast<int64_t>(batch.size()), na = static_cast<int64_t>(own_a.size()),
              nk = static_cast<int64_t>(contracted.size()), nob = static_cast<int64_t>(own_b.size());
   MergedShape ma, mb, mo;  // [batch..., A, K], [batch..., K, B], and the product's unmerged
-  for (int64_t i = 0; i < nb; ++i) ma.add(a, i, i + 1), mb.add(b, i, i + 1), mo.add(a, i, i + 1);
+  for (int64_t i = 0; i < nb; ++i) ma.add(a, i, i + 1), mb.add(b, i, i + 1);
   ma.add(a, nb, nb + na), ma.add(a, nb + na, nb + na + nk);
   mb.add(b, nb, nb + nk), mb.add(b, nb + nk, nb + nk + nob);
+  const Tensor product = matmul(ma.reshaped(a), mb.reshaped(b));
+  // (The batch dimensions the product's: where one operand's is 1, broadcast to the other's.)
+  for (int64_t i = 0; i < nb; ++i) mo.add(product, i, i + 1);
   for (int64_t i = nb; i < nb + na; ++i) mo.add(a, i, i + 1);
   for (int64_t i = nb + nk; i < nb + nk + nob; ++i) mo.add(b, i, i + 1);
-  const Tensor product = matmul(ma.reshaped(a), mb.reshaped(b));
   return arranged(mo.reshaped(product), batch + own_a + own_b, out);
 }
 

@@ -51,7 +51,9 @@ void check(KernelContext& c) {
   const Tensor condition = c.inputs[1].to(Device::cpu());
   EMBER_CHECK(condition.num_elements() == 1, InvalidArgument, "[check] the condition must be a scalar, got shape ",
               condition.shape().to_debug_string());
-  EMBER_CHECK(*static_cast<const uint8_t*>(condition.raw_data()) != 0, InvalidArgument, c.attrs.get<std::string>("message"));
+  const std::string& message = c.attrs.get<std::string>("message");
+  EMBER_CHECK(*static_cast<const uint8_t*>(condition.raw_data()) != 0, InvalidArgument,
+              message.empty() ? std::string("[check] the condition does not hold") : message);
   c.outputs[0] = Tensor(TensorImpl::view_of(*c.inputs[0].impl()));
 }
 
