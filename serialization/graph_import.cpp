@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -54,7 +55,10 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::ResizeBilinear, op::Roll, op::IsNan, op::IsInf, op::IsFinite,
                                                  op::BroadcastArgs, op::DenseBincount, op::MatrixDiagV3, op::MatrixDiagPartV3,
                                                  op::MatrixSetDiagV3, op::ResizeNearestNeighbor, op::SpaceToDepth,
-                                                 op::DepthToSpace, op::Rint, op::PreventGradient, op::Bucketize};
+                                                 op::DepthToSpace, op::Rint, op::PreventGradient, op::Bucketize,
+                                                 op::TensorScatterUpdate, op::UnsortedSegmentMax, op::UnsortedSegmentMin,
+                                                 op::UnsortedSegmentProd, op::ReverseSequence, op::LowerBound,
+                                                 op::UpperBound};
   return s;
 }
 
@@ -386,6 +390,72 @@ Tensor spread(const Tensor& diag, const Diagonal& d) {
   return gather(diag, at, diag.rank() - 1);
 }
 
+// The largest (or lowest) value of `like`'s dtype, a scalar: what
+// TensorFlow's segment max (min) gives an empty segment.
+Tensor extreme(const Tensor& like, bool highest) {
+  const DType t = like.dtype();
+  if (t == int64) return constant(highest ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min());
+  if (t == int32) return constant(highest ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int32_t>::min());
+  if (t == uint8) return cast(constant(highest ? 255 : 0), uint8);
+  const double m = t == float64   ? std::numeric_limits<double>::max()
+                   : t == float16 ? 65504.0
+                   : t == bfloat16 ? 3.3895313892515355e38
+                                   : static_cast<double>(std::numeric_limits<float>::max());
+  return scalar_like(like, highest ? m : -m);
+}
+
+// UnsortedSegmentMax, Min and Prod of data [ids..., rest...] into
+// num_segments rows: per segment, a reduction over the rows whose id it is
+// (a mask [rows, segments], the others set to the reduction's identity, as
+// TensorFlow gives an empty segment: the lowest value, the largest, 1).
+Tensor segment_reduce(const std::string& op, const Tensor& data, const Tensor& ids, int64_t segments,
+                      const std::string& what) {
+  EMBER_CHECK(data.shape().rank_known() && ids.shape().rank_known() && ids.rank() <= data.rank(), Unimplemented,
+              what, ": ", op, " of data or segment ids of unknown rank");
+  const int64_t rest = data.rank() - ids.rank();
+  const Tensor rest_shape = slice(shape(data, int64), {ids.rank()}, {rest});
+  const Tensor rows = reshape(data, concat({constant(std::vector<int64_t>{-1}), rest_shape}, 0));  // [N, rest...]
+  const Tensor flat_ids = cast(reshape(ids, {-1}), int64);
+  Tensor mask = equal(expand_dims(flat_ids, 1), range(segments));  // [N, S]
+  for (int64_t i = 0; i < rest; ++i) mask = expand_dims(mask, -1);
+  const Tensor identity = op == op_name::UnsortedSegmentProd ? scalar_like(data, 1)
+                                                              : extreme(data, op == op_name::UnsortedSegmentMin);
+  const Tensor spread = where(mask, expand_dims(rows, 1), identity);  // [N, S, rest...]
+  const std::vector<int64_t> rows_axis{0};
+  if (op == op_name::UnsortedSegmentProd) return reduce_prod(spread, rows_axis);
+  return op == op_name::UnsortedSegmentMax ? reduce_max(spread, rows_axis) : reduce_min(spread, rows_axis);
+}
+
+// ReverseSequence: along seq_dim, each batch_dim row's first seq_lengths
+// elements reversed, the rest kept: a gather (batch_dims 1) of the indices
+// len - 1 - i below len, i after, with the batch axis first and the
+// sequence axis second.
+Tensor reverse_sequence(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
+  const Tensor& x = in[0];
+  EMBER_CHECK(x.shape().rank_known() && x.rank() >= 2, Unimplemented, what,
+              ": ReverseSequence of a tensor of unknown rank or rank below 2");
+  auto int_attr = [&](const char* key, int64_t fallback) {
+    auto it = n.attr().find(key);
+    return it == n.attr().end() ? fallback : it->second.i();
+  };
+  const int64_t r = x.rank();
+  int64_t seq = int_attr("seq_dim", -1), batch = int_attr("batch_dim", 0);
+  seq = seq < 0 ? seq + r : seq, batch = batch < 0 ? batch + r : batch;
+  EMBER_CHECK(seq >= 0 && seq < r && batch >= 0 && batch < r && seq != batch, InvalidArgument, what,
+              ": ReverseSequence's seq_dim and batch_dim must be two axes of rank ", r);
+  std::vector<int64_t> perm{batch, seq};
+  for (int64_t i = 0; i < r; ++i)
+    if (i != batch && i != seq) perm.push_back(i);
+  std::vector<int64_t> back(static_cast<size_t>(r));
+  for (int64_t i = 0; i < r; ++i) back[static_cast<size_t>(perm[static_cast<size_t>(i)])] = i;
+  const Tensor moved = transpose(x, perm);
+  const Tensor length = reshape(cast(in[1], int64), {-1, 1});                          // [B, 1]
+  const Tensor steps = reshape(slice(shape(moved, int64), {1}, {1}), TensorShape{});
+  const Tensor i = reshape(range(constant(int64_t{0}), steps, constant(int64_t{1})), {1, -1});  // [1, T]
+  const Tensor from = where(less(i, length), length - constant(int64_t{1}) - i, i + zeros_like(length));
+  return transpose(gather(moved, from, 1, 1), back);
+}
+
 // A TensorFlow op ember has no op of its own for, as the ops that compute
 // it. `attr` reads the node's attributes; `constant` a constant input's values.
 std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& in, const tf::NodeDef& n,
@@ -502,6 +572,34 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
   if (op == op_name::SpaceToDepth || op == op_name::DepthToSpace) {
     need_inputs(1);
     return {space_depth(op, in[0], n, what)};
+  }
+  if (op == op_name::TensorScatterUpdate) {  // each indexed element (or slice) replaced by its update
+    need_inputs(3);
+    const Tensor &t = in[0], &indices = in[1], &updates = in[2];
+    // How often each element is written: TensorFlow leaves the order of duplicates undefined,
+    // a sum of scatters would add them, so duplicates are refused when it runs.
+    const Tensor writes = tensor_scatter_add(zeros_like(t), indices, ones_like(updates));
+    const Tensor zero = zeros_like(writes);
+    const Tensor once = ember::check(writes, less_equal(reduce_max(writes), ones_like(reduce_max(writes))),
+                                     what + ": TensorScatterUpdate with duplicate indices (ember writes each element once)");
+    return {tensor_scatter_add(where(greater(once, zero), zeros_like(t), t), indices, updates)};
+  }
+  if (op == op_name::UnsortedSegmentMax || op == op_name::UnsortedSegmentMin || op == op_name::UnsortedSegmentProd) {
+    need_inputs(3);
+    const std::vector<int64_t> segments = constant_ints(2);
+    EMBER_CHECK(segments.size() == 1 && segments[0] >= 0, InvalidArgument, what, ": ", op,
+                "'s num_segments must be a non-negative scalar");
+    return {segment_reduce(op, in[0], in[1], segments[0], what)};
+  }
+  if (op == op_name::ReverseSequence) {
+    need_inputs(2);
+    return {reverse_sequence(in, n, what)};
+  }
+  if (op == op_name::LowerBound || op == op_name::UpperBound) {  // per value, how many sorted entries are below it (or at most it)
+    need_inputs(2);
+    const Tensor sorted = expand_dims(in[0], -2), values = expand_dims(in[1], -1);  // [B, 1, N], [B, M, 1]
+    const Tensor hits = op == op_name::LowerBound ? less(sorted, values) : less_equal(sorted, values);
+    return {reduce_sum(cast(hits, out_type()), std::vector<int64_t>{-1})};
   }
   if (op == op_name::Bucketize) {  // per element, how many boundaries are at or below it (upper_bound's position)
     need_inputs(1);

@@ -629,12 +629,18 @@ TEST(SavedModelInterop, EmberRunsTensorFlowsMathOpsItImportsAsItsOwn) {
 // resizing in TensorFlow's three coordinate rules, SpaceToDepth,
 // DepthToSpace, Rint, PreventGradient, tf.switch_case (StatelessCase) of a
 // branch index known when it runs, out of range included (the last branch),
-// Bucketize (Keras's Discretization) of floats and integers, and an Assert
-// (whose message is string constants, which ember has no tensors of).
+// Bucketize (Keras's Discretization) of floats and integers, an Assert
+// (whose message is string constants, which ember has no tensors of),
+// TensorScatterUpdate, UnsortedSegmentMax/Min/Prod (an empty segment
+// included), ReverseSequence along either axis, tf.searchsorted.
 TEST(SavedModelInterop, EmberRunsMoreOfTensorFlowsOps) {
   const std::string dir = tensorflow_models();
   auto loaded = saved_model::load(dir + "/more_ops");
-  EXPECT_EQ(check_calls(loaded, dir + "/more_ops.txt"), 4 * 36);
+  EXPECT_EQ(check_calls(loaded, dir + "/more_ops.txt"), 4 * 45);
+  // A TensorScatterUpdate of duplicate indices: refused when it runs (TensorFlow's order is undefined).
+  const std::string twice = error_of<InvalidArgument>(
+      [&] { loaded.function("scatter_twice").call(std::vector<Tensor>{zeros({3, 6})}); });
+  EXPECT_NE(twice.find("TensorScatterUpdate with duplicate indices"), std::string::npos) << twice;
   // tf.debugging.assert_less (an Assert of string constants and x, in its
   // AssertGuard's If) holds for those inputs and fails, as TensorFlow's, for x >= 10.
   const std::string e = error_of<InvalidArgument>(

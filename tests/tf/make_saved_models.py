@@ -308,8 +308,10 @@ class MoreOps(tf.Module):
     when it runs, tf.linalg.diag), MatrixDiagPartV3 (diag_part, trace),
     MatrixSetDiagV3, ResizeNearestNeighbor (half-pixel, aligned and legacy),
     SpaceToDepth, DepthToSpace, Rint, PreventGradient, StatelessCase
-    (tf.switch_case), Bucketize (Keras's Discretization) and an Assert
-    (tf.debugging.assert_less, its message string constants) as other ops."""
+    (tf.switch_case), Bucketize (Keras's Discretization), an Assert
+    (tf.debugging.assert_less, its message string constants),
+    TensorScatterUpdate, UnsortedSegmentMax/Min/Prod, ReverseSequence and
+    LowerBound/UpperBound (tf.searchsorted) as other ops."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, 6], tf.float32), tf.TensorSpec([], tf.int32)])
     def __call__(self, x, branch):
@@ -339,9 +341,24 @@ class MoreOps(tf.Module):
              "depth_to_space": tf.nn.depth_to_space(tf.reshape(x[:4], [2, 1, 3, 4]), 2),
              "rint": tf.math.rint(x * 2), "prevent_gradient": tf.raw_ops.PreventGradient(input=x) * 2,
              "switch_case": tf.switch_case(branch, [lambda: x * 2, lambda: x - 1, lambda: tf.sort(x)]),
-             "asserted": asserted, "bucketize": f(tf.raw_ops.Bucketize(input=x, boundaries=[-1.0, 0.0, 0.5])),
+             "asserted": asserted,
+             "scatter_update": tf.tensor_scatter_nd_update(x, [[1, 2], [3, 0]], [9.0, -9.0]),
+             "scatter_update_rows": tf.tensor_scatter_nd_update(x, [[0], [4]], tf.ones([2, 6])),
+             "segment_max": tf.math.unsorted_segment_max(x, [0, 2, 0, 1, 2], 4),
+             "segment_min": tf.math.unsorted_segment_min(x, [0, 2, 0, 1, 2], 4),
+             "segment_prod": tf.math.unsorted_segment_prod(x, [0, 2, 0, 1, 2], 4),
+             "reverse_sequence": tf.reverse_sequence(x, [1, 2, 6, 0, 3], seq_axis=1, batch_axis=0),
+             "reverse_sequence_t": tf.reverse_sequence(tf.transpose(x), [2, 0, 5, 1, 4], seq_axis=0, batch_axis=1),
+             "searchsorted": f(tf.searchsorted(tf.sort(x), x * 0.5)),
+             "searchsorted_right": f(tf.searchsorted(tf.sort(x), tf.round(x), side="right")),
+             "bucketize": f(tf.raw_ops.Bucketize(input=x, boundaries=[-1.0, 0.0, 0.5])),
              "bucketize_int": f(tf.raw_ops.Bucketize(input=tf.cast(x * 3, tf.int32), boundaries=[-2.0, 0.5, 1.0, 3.0]))}
         return r
+
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 6], tf.float32)])
+    def scatter_twice(self, x):  # duplicate indices: TensorFlow's order is undefined
+        return tf.tensor_scatter_nd_update(x, [[1, 2], [1, 2]], [9.0, -9.0])
 
 
 class ResizeBilinear(tf.Module):
