@@ -241,27 +241,37 @@ std::vector<std::string> called_functions(const tf::NodeDef& n) {
 }
 
 // What TensorFlow's resize ops (ResizeBilinear, ResizeNearestNeighbor)
-// share: images [batch, height, width, channels] of a height and width
-// known when loading, a constant size, align_corners and
-// half_pixel_centers, and its scale per axis (CalculateResizeScale).
+// share: images [batch, height, width, channels] (a height and width known
+// when it runs), a constant size, align_corners and half_pixel_centers;
+// per axis k (1: height, 2: width), the output positions and TensorFlow's
+// source coordinates in float32 (CalculateResizeScale and its scalers), as
+// its kernels compute them.
 struct Resize {
   std::vector<int64_t> size;
   bool align = false, half = false;
-  float scale(int k, const Tensor& images) const {
-    const int64_t from = images.dim(k + 1), to = size[static_cast<size_t>(k)];
-    return align && to > 1 ? static_cast<float>(from - 1) / static_cast<float>(to - 1)
-                           : static_cast<float>(from) / static_cast<float>(to);
+  Tensor from(int k, const Tensor& images) const {  // the input's size along axis k + 1
+    return cast(reshape(slice(shape(images, int64), {k + 1}, {1}), TensorShape{}), float32);
+  }
+  Tensor scale(int k, const Tensor& images) const {
+    const int64_t to = size[static_cast<size_t>(k)];
+    const Tensor f = from(k, images);
+    return align && to > 1 ? (f - 1.0f) / static_cast<float>(to - 1) : f / static_cast<float>(to);
+  }
+  Tensor positions(int k) const { return cast(range(size[static_cast<size_t>(k)]), float32); }
+  // Shaped to broadcast along axis k + 1 of the images.
+  Tensor along(int k, const Tensor& v) const {
+    Dims d{1, 1, 1, 1};
+    d[static_cast<size_t>(k + 1)] = size[static_cast<size_t>(k)];
+    return reshape(v, TensorShape(d));
   }
 };
 Resize resize_of(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
   const std::string& op = n.op();
   EMBER_CHECK(in.size() == 2, InvalidArgument, what, ": op ", op, " takes 2 inputs, got ", in.size());
-  const Tensor& images = in[0];
   EMBER_CHECK(!in[1].is_symbolic() && in[1].num_elements() == 2, Unimplemented, what, ": ", op,
               "'s size must be a constant of two values");
-  EMBER_CHECK(images.shape().rank_known() && images.rank() == 4 && images.dim(1) > 0 && images.dim(2) > 0,
-              Unimplemented, what, ": ", op, " of images whose height and width are unknown when loading (",
-              images.shape().to_string(), ")");
+  EMBER_CHECK(in[0].shape().rank_known() && in[0].rank() == 4, InvalidArgument, what, ": ", op,
+              " takes images [batch, height, width, channels], got ", in[0].shape().to_string());
   auto flag = [&](const char* key) {
     auto it = n.attr().find(key);
     return it != n.attr().end() && it->second.b();
@@ -272,30 +282,19 @@ Resize resize_of(const std::vector<Tensor>& in, const tf::NodeDef& n, const std:
 }
 
 // ResizeBilinear (Resize's images and size): TensorFlow's interpolation
-// (its scale, half-pixel or legacy source coordinates, lower and upper
-// neighbours clamped, the fraction from the floor) computed here in float
-// as its kernel does, then gathers of the neighbours and its two lerps.
+// (its source coordinates, lower and upper neighbours clamped, the
+// fraction from the floor), then gathers of the neighbours and its two lerps.
 Tensor resize_bilinear(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
   const Resize r = resize_of(in, n, what);
   const Tensor& images = in[0];
-  const bool half = r.half;
   std::vector<Tensor> lower, upper, lerp;
   for (int k = 0; k < 2; ++k) {
-    const int64_t from = images.dim(k + 1), to = r.size[static_cast<size_t>(k)];
-    const float scale = r.scale(k, images);
-    std::vector<int64_t> lo(static_cast<size_t>(to)), hi(static_cast<size_t>(to));
-    std::vector<float> frac(static_cast<size_t>(to));
-    for (int64_t i = 0; i < to; ++i) {
-      const float src = half ? (static_cast<float>(i) + 0.5f) * scale - 0.5f : static_cast<float>(i) * scale;
-      const float f = std::floor(src);
-      lo[static_cast<size_t>(i)] = std::max<int64_t>(static_cast<int64_t>(f), 0);
-      hi[static_cast<size_t>(i)] = std::min<int64_t>(static_cast<int64_t>(std::ceil(src)), from - 1);
-      frac[static_cast<size_t>(i)] = src - f;
-    }
-    Dims along{1, 1, 1, 1};
-    along[static_cast<size_t>(k + 1)] = to;
-    lower.push_back(constant(lo)), upper.push_back(constant(hi));
-    lerp.push_back(reshape(constant(frac), TensorShape(along)));
+    const Tensor i = r.positions(k), scale = r.scale(k, images);
+    const Tensor src = r.half ? (i + 0.5f) * scale - 0.5f : i * scale;
+    const Tensor f = floor(src);
+    lower.push_back(cast(maximum(f, zeros_like(f)), int64));
+    upper.push_back(cast(minimum(ceil(src), r.from(k, images) - 1.0f), int64));
+    lerp.push_back(r.along(k, src - f));
   }
   const Tensor x = images.dtype() == float32 ? images : cast(images, float32);
   const Tensor top_rows = gather(x, lower[0], 1), bottom_rows = gather(x, upper[0], 1);
@@ -306,24 +305,21 @@ Tensor resize_bilinear(const std::vector<Tensor>& in, const tf::NodeDef& n, cons
 }
 
 // ResizeNearestNeighbor (Resize's images and size): TensorFlow's source
-// index per output row and column (resize_nearest_neighbor_op.cc:
-// floor of i·scale, or of (i + 0.5)·scale with half-pixel centers, or
-// round of i·scale with aligned corners; then clamped), two gathers.
+// index per output row and column (resize_nearest_neighbor_op.cc: floor of
+// i·scale, or of (i + 0.5)·scale with half-pixel centers, or roundf of
+// i·scale, half away from zero, with aligned corners; then clamped), two
+// gathers.
 Tensor resize_nearest(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
   const Resize r = resize_of(in, n, what);
   const Tensor& images = in[0];
-  const bool align = r.align, half = r.half;
   Tensor out = images;
   for (int k = 0; k < 2; ++k) {
-    const int64_t from = images.dim(k + 1), to = r.size[static_cast<size_t>(k)];
-    const float scale = r.scale(k, images);
-    std::vector<int64_t> src(static_cast<size_t>(to));
-    for (int64_t i = 0; i < to; ++i) {
-      const float at = half ? (static_cast<float>(i) + 0.5f) * scale : static_cast<float>(i) * scale;
-      const int64_t j = static_cast<int64_t>(align ? std::round(at) : std::floor(at));
-      src[static_cast<size_t>(i)] = std::clamp<int64_t>(j, 0, from - 1);
-    }
-    out = gather(out, constant(src), k + 1);
+    const Tensor i = r.positions(k), scale = r.scale(k, images);
+    const Tensor at = r.half ? (i + 0.5f) * scale : i * scale;
+    Tensor j = floor(at);
+    if (r.align) j = j + cast(greater_equal(at - j, scalar_like(at, 0.5)), float32);
+    j = minimum(maximum(j, zeros_like(j)), r.from(k, images) - 1.0f);
+    out = gather(out, cast(j, int64), k + 1);
   }
   return out;
 }

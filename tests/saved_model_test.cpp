@@ -611,6 +611,14 @@ TEST(SavedModelInterop, EmberLoadsAKerasExportThatCapturesConstants) {
   EXPECT_EQ(check_calls(saved_model::load(dir + "/resize_bilinear"), dir + "/resize_bilinear.txt"), 3);
 }
 
+// UpSampling2D (nearest, then bilinear after a Conv2D, whose images' height
+// and width the loaded graph knows only when it runs: the resize indices
+// were computed when loading, which refused it) and a nearest Resizing.
+TEST(SavedModelInterop, EmberLoadsKerasUpSamplingOfSizesKnownWhenItRuns) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/keras_upsampling"), dir + "/keras_upsampling.txt"), 1);
+}
+
 // IsNan, IsInf, IsFinite, Roll, BroadcastArgs and DenseBincount, which
 // ember imports as its own ops, and Where (tf.where of one argument, and
 // tf.boolean_mask's): a tf.Module's function, NaN and ±inf among the inputs.

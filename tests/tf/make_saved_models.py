@@ -15,7 +15,9 @@ ResizeBilinear with half-pixel centers, up and down) and a Normalization
 given its mean and variance: constants its function captures), resize_bilinear
 (TensorFlow 1's align_corners and legacy ResizeBilinear), math_ops
 (IsNan, IsInf, IsFinite, Roll, BroadcastArgs, DenseBincount, Where), more_ops
-(the ops of MoreOps, with a StatelessCase), and DIR/x.npy (the dense model's input); with NAMEs, only those
+(the ops of MoreOps, with a StatelessCase), keras_upsampling (UpSampling2D,
+nearest then bilinear after a Conv2D: its images' height and width known
+only when it runs, and a nearest Resizing), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -269,6 +271,19 @@ def keras_preprocessing(root):
         case(out, "__call__", [("x", xm), ("y", ym), ("ids", im)], [r[k] for k in sorted(r)])
 
 
+def keras_upsampling(root):
+    import keras
+    keras.utils.set_random_seed(8)
+    model = keras.Sequential([keras.Input((4, 5, 3)), keras.layers.UpSampling2D(2),
+                              keras.layers.Conv2D(2, 3, padding="same"),
+                              keras.layers.UpSampling2D((1, 2), interpolation="bilinear"),
+                              keras.layers.Resizing(5, 9, interpolation="nearest")])
+    model.export(os.path.join(root, "keras_upsampling"), format="tf_saved_model", verbose=False)
+    xu = np.cos(np.arange(120) * 0.41).reshape(2, 4, 5, 3).astype(np.float32)
+    with open(os.path.join(root, "keras_upsampling.txt"), "w") as out:
+        case(out, "serve", [("keras_tensor", xu)], [tf.constant(model(xu))])
+
+
 def more_ops(root):
     m = MoreOps()
     tf.saved_model.save(m, os.path.join(root, "more_ops"))
@@ -373,7 +388,8 @@ class ResizeBilinear(tf.Module):
 def main_only(root, names):
     for name in names:
         {"cyclic": cyclic, "keras_transformer": keras_transformer, "keras_bidirectional": keras_bidirectional,
-         "keras_preprocessing": keras_preprocessing, "more_ops": more_ops}[name](root)
+         "keras_preprocessing": keras_preprocessing, "more_ops": more_ops,
+         "keras_upsampling": keras_upsampling}[name](root)
     print("OK")
 
 
@@ -468,6 +484,7 @@ def main(root):
     keras_bidirectional(root)
     keras_preprocessing(root)
     more_ops(root)
+    keras_upsampling(root)
     print("OK")
 
 
