@@ -132,8 +132,8 @@ TEST_P(MatmulTest, BadInputIsAnError) {
 
 // einsum against a float64 sum over every assignment of the labels, for the
 // equations Keras's MultiHeadAttention and EinsumDense write and the edge
-// cases (no contraction, everything summed, implicit output), eagerly and
-// traced with no dimension known; and its refusals.
+// cases (no contraction, everything summed, implicit output, "...",
+// diagonals), eagerly and traced with no dimension known; and its refusals.
 std::vector<double> einsum_ref(const std::string& in_a, const std::string& in_b, const std::string& out,
                                const std::vector<std::vector<double>>& v, const std::vector<TensorShape>& s,
                                std::map<char, int64_t>& size) {
@@ -186,6 +186,12 @@ TEST_P(MatmulTest, EinsumMatchesTheSumOverItsLabels) {
       {"i...->...", "ixy", "", "xy", {2, 3, 4}, {}},
       {"...j,j", "xyj", "j", "xy", {2, 3, 4}, {4}},
       {"ab...,b->a...", "abx", "b", "ax", {2, 3, 4}, {3}},
+      // A label repeated in an operand: its diagonal (the reference's sum takes it too).
+      {"ii->i", "ii", "", "i", {3, 3}, {}},
+      {"ii", "ii", "", "", {4, 4}, {}},
+      {"bii->bi", "bii", "", "bi", {2, 3, 3}, {}},
+      {"iji->j", "iji", "", "j", {3, 2, 3}, {}},
+      {"ij,jj->i", "ij", "jj", "i", {2, 3}, {3, 3}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.equation);
@@ -207,8 +213,10 @@ TEST_P(MatmulTest, EinsumMatchesTheSumOverItsLabels) {
     EXPECT_TRUE(all_close(cf.call(in).at(0), want, TensorShape(od), 1e-12, 1e-12));
   }
   const Tensor m = ones({2, 2});
-  EXPECT_EQ(error_of<Unimplemented>([&] { einsum("ii->i", {m}); }),
-            "[einsum] \"ii->i\": label 'i' repeats in an operand (diagonals are not supported)");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { einsum("ii->i", {ones({2, 3})}); }),
+            "[einsum] \"ii->i\": label 'i' of operand 0 stands for dimensions of 2 and 3");
+  EXPECT_EQ(error_of<InvalidArgument>([&] { einsum("ij->ii", {m}); }),
+            "[einsum] \"ij->ii\": label 'i' repeats in the output");
   EXPECT_EQ(error_of<InvalidArgument>([&] { einsum("...ijk", {m}); }),
             "[einsum] \"...ijk\": operand 0 has shape (2, 2), fewer dimensions than its labels");
   EXPECT_EQ(error_of<InvalidArgument>([&] { einsum("ijk,jk->i", {m, m}); }),

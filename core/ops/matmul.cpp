@@ -168,21 +168,42 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
         subs[k].replace(at, 3, fresh.substr(static_cast<size_t>(most - extra[k]), static_cast<size_t>(extra[k])));
     if (const size_t at = out.find("..."); at != std::string::npos) out.replace(at, 3, fresh.substr(0, static_cast<size_t>(most)));
   }
-  auto valid = [&](const std::string& s, const char* what) {
-    for (char ch : s) {
+  auto valid = [&](const std::string& s) {
+    for (char ch : s)
       EMBER_CHECK(std::isalpha(static_cast<unsigned char>(ch)), InvalidArgument, "[einsum] \"", equation,
                   "\": '", ch, "' is not a label");
-      EMBER_CHECK(std::count(s.begin(), s.end(), ch) == 1, Unimplemented, "[einsum] \"", equation, "\": label '",
-                  ch, "' repeats in ", what, " (diagonals are not supported)");
-    }
   };
-  valid(out, "the output");
+  valid(out);
+  for (char ch : out)
+    EMBER_CHECK(std::count(out.begin(), out.end(), ch) == 1, InvalidArgument, "[einsum] \"", equation,
+                "\": label '", ch, "' repeats in the output");
   std::vector<Tensor> x = inputs;
   for (size_t k = 0; k < x.size(); ++k) {
-    valid(subs[k], "an operand");
+    valid(subs[k]);
     EMBER_CHECK(x[k].shape().rank_known() && x[k].rank() == static_cast<int64_t>(subs[k].size()), InvalidArgument,
                 "[einsum] \"", equation, "\": operand ", k, " has shape ", x[k].shape().to_string(), ", not ",
                 subs[k].size(), " dimensions");
+    // A label repeated in an operand takes its diagonal ("ii->i", "bii->b"):
+    // the two dimensions moved last, merged, and every (n + 1)-th element gathered.
+    for (size_t p = 0; p < subs[k].size(); ++p) {
+      const size_t q = subs[k].find(subs[k][p], p + 1);
+      if (q == std::string::npos) continue;
+      const int64_t r = x[k].rank(), dp = x[k].dim(static_cast<int>(p)), dq = x[k].dim(static_cast<int>(q));
+      EMBER_CHECK(dp < 0 || dq < 0 || dp == dq, InvalidArgument, "[einsum] \"", equation, "\": label '", subs[k][p],
+                  "' of operand ", k, " stands for dimensions of ", dp, " and ", dq);
+      std::vector<int64_t> perm;
+      std::string rest;
+      for (int64_t i = 0; i < r; ++i)
+        if (i != static_cast<int64_t>(p) && i != static_cast<int64_t>(q)) perm.push_back(i), rest += subs[k][static_cast<size_t>(i)];
+      perm.push_back(static_cast<int64_t>(p)), perm.push_back(static_cast<int64_t>(q));
+      const Tensor moved = transpose(x[k], perm);
+      const Tensor dims = shape(moved, int64);
+      const Tensor n = reshape(slice(dims, {r - 1}, {1}), TensorShape{});
+      const Tensor flat = reshape(moved, concat({slice(dims, {0}, {r - 2}), reshape(n * n, TensorShape{1})}, 0));
+      x[k] = gather(flat, range(constant(int64_t{0}), n, constant(int64_t{1})) * (n + constant(int64_t{1})), r - 2);
+      subs[k] = rest + subs[k][p];
+      p = static_cast<size_t>(-1);  // (again from the start: a label may repeat more than twice)
+    }
     // Labels only this operand has and the output lacks are summed first.
     std::vector<int64_t> gone;
     std::string kept;
