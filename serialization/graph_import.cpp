@@ -58,7 +58,7 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::DepthToSpace, op::Rint, op::PreventGradient, op::Bucketize,
                                                  op::TensorScatterUpdate, op::UnsortedSegmentMax, op::UnsortedSegmentMin,
                                                  op::UnsortedSegmentProd, op::ReverseSequence, op::LowerBound,
-                                                 op::UpperBound};
+                                                 op::UpperBound, op::Conv3D, op::MaxPool3D, op::AvgPool3D};
   return s;
 }
 
@@ -452,6 +452,96 @@ Tensor reverse_sequence(const std::vector<Tensor>& in, const tf::NodeDef& n, con
   return transpose(gather(moved, from, 1, 1), back);
 }
 
+// Conv3D, MaxPool3D and AvgPool3D (NDHWC, a depth known when loading): the
+// depth window is unrolled. For each tap t of it, the input's depths
+// o·stride + t·dilation (of the input padded along depth by TensorFlow's
+// SAME rule), for every output depth o, go through the 2-D op (Conv2D with
+// the filter's tap t, MaxPool, AvgPool: TensorFlow's own per-dimension
+// rules for height and width) as a batch of [batch·out_depth] images, and
+// the taps are summed (Conv3D), maxed (MaxPool3D, the padding the lowest
+// value) or summed and divided by the taps inside the input (AvgPool3D,
+// which as TensorFlow counts only those).
+Tensor window3d(const std::string& op, const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
+  const Tensor& x = in[0];
+  auto ints = [&](const char* key, std::vector<int64_t> fallback) {
+    auto it = n.attr().find(key);
+    if (it == n.attr().end()) return fallback;
+    return std::vector<int64_t>(it->second.list().i().begin(), it->second.list().i().end());
+  };
+  auto format = n.attr().find("data_format");
+  EMBER_CHECK(format == n.attr().end() || format->second.s() == "NDHWC", Unimplemented, what, ": ", op,
+              " of data format ", format->second.s(), " (ember imports NDHWC)");
+  auto pad_attr = n.attr().find("padding");
+  const std::string padding = pad_attr == n.attr().end() ? "" : pad_attr->second.s();
+  EMBER_CHECK(padding == "VALID" || padding == "SAME", InvalidArgument, what, ": ", op, "'s padding must be VALID or SAME");
+  const bool conv = op == op_name::Conv3D;
+  const std::vector<int64_t> strides = ints("strides", {}), dilations = ints("dilations", {1, 1, 1, 1, 1});
+  const std::vector<int64_t> ksize = conv ? std::vector<int64_t>{} : ints("ksize", {});
+  EMBER_CHECK(strides.size() == 5 && dilations.size() == 5 && (conv || ksize.size() == 5), InvalidArgument, what, ": ",
+              op, " needs five strides", conv ? " and dilations" : " and ksize");
+  EMBER_CHECK(x.shape().rank_known() && x.rank() == 5 && x.dim(1) >= 0, Unimplemented, what, ": ", op,
+              " of a tensor whose depth is unknown when loading (", x.shape().to_string(), ")");
+  const Tensor& filter = conv ? in[1] : x;
+  if (conv)
+    EMBER_CHECK(filter.shape().rank_known() && filter.rank() == 5 && filter.dim(0) > 0, Unimplemented, what,
+                ": Conv3D of a filter whose depth is unknown when loading (", filter.shape().to_string(), ")");
+  const int64_t depth = x.dim(1), taps = conv ? filter.dim(0) : ksize[1], stride = strides[1],
+                step = conv ? dilations[1] : 1;
+  EMBER_CHECK(taps > 0 && stride > 0 && step > 0, InvalidArgument, what, ": ", op, "'s window, stride and dilation must be positive");
+  const int64_t span = (taps - 1) * step + 1;
+  const int64_t out = padding == "SAME" ? (depth + stride - 1) / stride : (depth - span + stride) / stride;
+  EMBER_CHECK(out > 0, InvalidArgument, what, ": ", op, " of depth ", depth, " is smaller than its window of ", span);
+  const int64_t before = padding == "SAME" ? std::max<int64_t>((out - 1) * stride + span - depth, 0) / 2 : 0;
+  const int64_t after = padding == "SAME" ? std::max<int64_t>((out - 1) * stride + span - depth, 0) - before : 0;
+  const DType t = x.dtype();
+  const double lowest = t == float64   ? -std::numeric_limits<double>::max()
+                        : t == float16 ? -65504.0
+                        : t == bfloat16 ? -3.3895313892515355e38
+                                        : -static_cast<double>(std::numeric_limits<float>::max());
+  const Tensor padded = before + after == 0 ? x
+                        : pad(x, {{0, 0}, {before, after}, {0, 0}, {0, 0}, {0, 0}}, PadMode::Constant,
+                              op == op_name::MaxPool3D ? lowest : 0.0);
+  const Tensor dims = shape(x, int64);
+  // A reshape to [-1, rest...]: static where rest is known when loading (so
+  // what follows knows the shape), else to the run-time sizes.
+  auto reshape_to = [&](const Tensor& v, std::vector<int64_t> lead, const Tensor& lead_run, const Tensor& rest_of, int64_t from) {
+    Dims d(lead.begin(), lead.end());
+    bool known = true;
+    for (int64_t i = from; i < rest_of.rank(); ++i) {
+      d.push_back(rest_of.dim(static_cast<int>(i)));
+      known = known && rest_of.dim(static_cast<int>(i)) >= 0;
+    }
+    if (known) return reshape(v, TensorShape(d));
+    return reshape(v, concat({lead_run, slice(shape(rest_of, int64), {from}, {rest_of.rank() - from})}, 0));
+  };
+  Tensor result;
+  for (int64_t tap = 0; tap < taps; ++tap) {
+    std::vector<int64_t> at(static_cast<size_t>(out));
+    for (int64_t o = 0; o < out; ++o) at[static_cast<size_t>(o)] = o * stride + tap * step;
+    const Tensor slices = reshape_to(gather(padded, constant(at), 1), {-1}, constant(std::vector<int64_t>{-1}), x, 2);
+    Tensor y;
+    if (conv)
+      y = conv2d(slices, gather(filter, constant(tap), 0),
+                 {.strides = {1, strides[2], strides[3], 1}, .padding = padding, .dilations = {1, dilations[2], dilations[3], 1}});
+    else if (op == op_name::MaxPool3D)
+      y = max_pool2d(slices, {1, ksize[2], ksize[3], 1}, {1, strides[2], strides[3], 1}, padding);
+    else
+      y = avg_pool2d(slices, {1, ksize[2], ksize[3], 1}, {1, strides[2], strides[3], 1}, padding);
+    y = reshape_to(y, {-1, out}, concat({constant(std::vector<int64_t>{-1}), constant(std::vector<int64_t>{out})}, 0), y, 1);
+    result = !result.defined() ? y : op == op_name::MaxPool3D ? maximum(result, y) : result + y;
+  }
+  if (op == op_name::AvgPool3D) {  // divided by the taps inside the input, per output depth
+    std::vector<double> inside(static_cast<size_t>(out), 0.0);
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t tap = 0; tap < taps; ++tap) {
+        const int64_t d = o * stride + tap - before;
+        if (d >= 0 && d < depth) inside[static_cast<size_t>(o)] += 1;
+      }
+    result = result / cast(constant(inside, TensorShape{1, out, 1, 1, 1}), t);
+  }
+  return result;
+}
+
 // A TensorFlow op ember has no op of its own for, as the ops that compute
 // it. `attr` reads the node's attributes; `constant` a constant input's values.
 std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& in, const tf::NodeDef& n,
@@ -568,6 +658,14 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
   if (op == op_name::SpaceToDepth || op == op_name::DepthToSpace) {
     need_inputs(1);
     return {space_depth(op, in[0], n, what)};
+  }
+  if (op == op_name::Conv3D) {
+    need_inputs(2);
+    return {window3d(op, in, n, what)};
+  }
+  if (op == op_name::MaxPool3D || op == op_name::AvgPool3D) {
+    need_inputs(1);
+    return {window3d(op, in, n, what)};
   }
   if (op == op_name::TensorScatterUpdate) {  // each indexed element (or slice) replaced by its update
     need_inputs(3);

@@ -619,6 +619,15 @@ TEST(SavedModelInterop, EmberLoadsKerasUpSamplingOfSizesKnownWhenItRuns) {
   EXPECT_EQ(check_calls(saved_model::load(dir + "/keras_upsampling"), dir + "/keras_upsampling.txt"), 1);
 }
 
+// Keras's Conv3D (SAME; VALID with a depth stride),
+// MaxPooling3D and AveragePooling3D (SAME, whose average counts only the
+// elements inside the input, and VALID): ember has no 3-D ops, and imports
+// each as its 2-D op per tap of the depth window.
+TEST(SavedModelInterop, EmberLoadsKerasConv3DAndPooling3D) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/keras_conv3d"), dir + "/keras_conv3d.txt"), 1);
+}
+
 // IsNan, IsInf, IsFinite, Roll, BroadcastArgs and DenseBincount, which
 // ember imports as its own ops, and Where (tf.where of one argument, and
 // tf.boolean_mask's): a tf.Module's function, NaN and ±inf among the inputs.

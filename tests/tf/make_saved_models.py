@@ -17,7 +17,9 @@ given its mean and variance: constants its function captures), resize_bilinear
 (IsNan, IsInf, IsFinite, Roll, BroadcastArgs, DenseBincount, Where), more_ops
 (the ops of MoreOps, with a StatelessCase), keras_upsampling (UpSampling2D,
 nearest then bilinear after a Conv2D: its images' height and width known
-only when it runs, and a nearest Resizing), and DIR/x.npy (the dense model's input); with NAMEs, only those
+only when it runs, and a nearest Resizing), keras_conv3d (Conv3D with
+SAME padding, and VALID with strides; MaxPooling3D and
+AveragePooling3D, SAME and VALID), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -284,6 +286,22 @@ def keras_upsampling(root):
         case(out, "serve", [("keras_tensor", xu)], [tf.constant(model(xu))])
 
 
+def keras_conv3d(root):
+    import keras
+    keras.utils.set_random_seed(9)
+    L = keras.layers
+    model = keras.Sequential([keras.Input((5, 6, 7, 2)),
+                              L.Conv3D(3, (3, 2, 2), padding="same", activation="relu"),
+                              L.MaxPooling3D((2, 2, 2), strides=(2, 1, 2), padding="same"),
+                              L.AveragePooling3D((3, 2, 2), strides=(1, 2, 1), padding="same"),
+                              L.Conv3D(2, (2, 2, 2), strides=(2, 1, 1), padding="valid"),
+                              L.MaxPooling3D((1, 2, 2)), L.Flatten(), L.Dense(3)])
+    model.export(os.path.join(root, "keras_conv3d"), format="tf_saved_model", verbose=False)
+    xc = np.sin(np.arange(2 * 5 * 6 * 7 * 2) * 0.23).reshape(2, 5, 6, 7, 2).astype(np.float32)
+    with open(os.path.join(root, "keras_conv3d.txt"), "w") as out:
+        case(out, "serve", [("keras_tensor", xc)], [tf.constant(model(xc))])
+
+
 def more_ops(root):
     m = MoreOps()
     tf.saved_model.save(m, os.path.join(root, "more_ops"))
@@ -389,7 +407,7 @@ def main_only(root, names):
     for name in names:
         {"cyclic": cyclic, "keras_transformer": keras_transformer, "keras_bidirectional": keras_bidirectional,
          "keras_preprocessing": keras_preprocessing, "more_ops": more_ops,
-         "keras_upsampling": keras_upsampling}[name](root)
+         "keras_upsampling": keras_upsampling, "keras_conv3d": keras_conv3d}[name](root)
     print("OK")
 
 
@@ -485,6 +503,7 @@ def main(root):
     keras_preprocessing(root)
     more_ops(root)
     keras_upsampling(root)
+    keras_conv3d(root)
     print("OK")
 
 
