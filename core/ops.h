@@ -69,7 +69,9 @@ TopK top_k(const Tensor& input, int64_t k = 1, bool sorted = true);
 TopK top_k(const Tensor& input, const Tensor& k, bool sorted = true);
 /// tf.sort and tf.argsort: `x` sorted along `axis`, ascending (or
 /// descending), and the int32 positions that sort it. Ties keep their order
-/// (the lower index first); NaN counts as the largest.
+/// (the lower index first). NaN comes first either way: top_k counts it the
+/// largest, and ascending sorts -x, where it is NaN still. (TensorFlow's CPU
+/// top_k places NaN by no rule, so its sort may put it elsewhere.)
 Tensor sort(const Tensor& x, int64_t axis = -1, bool descending = false);
 Tensor argsort(const Tensor& x, int64_t axis = -1, bool descending = false);
 /// tf.math.in_top_k: whether each row's target class is among its k largest

@@ -96,6 +96,9 @@ TEST_P(SortTest, SortAndArgsortAsTensorFlow) {
   EXPECT_EQ(sort(constant({{3, INT32_MIN, INT32_MAX, 0}})).to_vector<int32_t>(),
             (std::vector<int32_t>{INT32_MIN, 0, 3, INT32_MAX}));
   EXPECT_EQ(argsort(constant({{3, INT32_MIN, INT32_MAX, 0}})).to_vector<int32_t>(), (std::vector<int32_t>{1, 3, 0, 2}));
+  const std::vector<float> with_nan = sort(constant({1.f, NAN, -1.f})).to_vector<float>();
+  EXPECT_TRUE(std::isnan(with_nan[0]));  // (first, as documented; TensorFlow's top_k has no rule for NaN)
+  EXPECT_EQ(std::vector<float>(with_nan.begin() + 1, with_nan.end()), (std::vector<float>{-1, 1}));
   const Tensor u = cast(constant({3, 255, 0, 7}), uint8);
   EXPECT_EQ(values(sort(u)), (std::vector<double>{0, 3, 7, 255}));
   EXPECT_EQ(values(sort(u, -1, true)), (std::vector<double>{255, 7, 3, 0}));
