@@ -240,6 +240,12 @@ std::vector<std::string> called_functions(const tf::NodeDef& n) {
   return out;
 }
 
+// The scalar dimension `axis` of x (negative: from the end) as an int64 tensor.
+Tensor dim_of(const Tensor& x, int64_t axis) {
+  const int64_t r = x.rank();
+  return reshape(slice(shape(x, int64), {axis < 0 ? axis + r : axis}, {1}), TensorShape{});
+}
+
 // What TensorFlow's resize ops (ResizeBilinear, ResizeNearestNeighbor)
 // share: images [batch, height, width, channels] (a height and width known
 // when it runs), a constant size, align_corners and half_pixel_centers;
@@ -250,7 +256,7 @@ struct Resize {
   std::vector<int64_t> size;
   bool align = false, half = false;
   Tensor from(int k, const Tensor& images) const {  // the input's size along axis k + 1
-    return cast(reshape(slice(shape(images, int64), {k + 1}, {1}), TensorShape{}), float32);
+    return cast(dim_of(images, k + 1), float32);
   }
   Tensor scale(int k, const Tensor& images) const {
     const int64_t to = size[static_cast<size_t>(k)];
@@ -373,17 +379,20 @@ Diagonal diagonal_grid(int64_t k, const Tensor& num_rows, const Tensor& num_cols
   const Tensor zero = constant(int64_t{0}), one = constant(int64_t{1});
   return {k, reshape(range(zero, num_rows, one), {-1, 1}), reshape(range(zero, num_cols, one), {1, -1})};
 }
-// The scalar dimension `axis` of x (negative: from the end) as an int64 tensor.
-Tensor dim_of(const Tensor& x, int64_t axis) {
-  const int64_t r = x.rank();
-  return reshape(slice(shape(x, int64), {axis < 0 ? axis + r : axis}, {1}), TensorShape{});
-}
 // Values of `diag` [..., L] spread over the grid [..., R, C] by position along
 // the diagonal (clamped into [0, L), the elements off it are masked away).
 Tensor spread(const Tensor& diag, const Diagonal& d) {
   const Tensor last = dim_of(diag, -1) - constant(int64_t{1});
   const Tensor at = maximum(minimum(d.along(), last), constant(int64_t{0}));
   return gather(diag, at, diag.rank() - 1);
+}
+
+// The largest finite value of a floating dtype.
+double largest_finite(DType t) {
+  return t == float64   ? std::numeric_limits<double>::max()
+         : t == float16 ? 65504.0
+         : t == bfloat16 ? 3.3895313892515355e38
+                         : static_cast<double>(std::numeric_limits<float>::max());
 }
 
 // The largest (or lowest) value of `like`'s dtype, a scalar: what
@@ -393,11 +402,7 @@ Tensor extreme(const Tensor& like, bool highest) {
   if (t == int64) return constant(highest ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min());
   if (t == int32) return constant(highest ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int32_t>::min());
   if (t == uint8) return cast(constant(highest ? 255 : 0), uint8);
-  const double m = t == float64   ? std::numeric_limits<double>::max()
-                   : t == float16 ? 65504.0
-                   : t == bfloat16 ? 3.3895313892515355e38
-                                   : static_cast<double>(std::numeric_limits<float>::max());
-  return scalar_like(like, highest ? m : -m);
+  return scalar_like(like, highest ? largest_finite(t) : -largest_finite(t));
 }
 
 // UnsortedSegmentMax, Min and Prod of data [ids..., rest...] into
@@ -494,13 +499,9 @@ Tensor window3d(const std::string& op, const std::vector<Tensor>& in, const tf::
   const int64_t before = padding == "SAME" ? std::max<int64_t>((out - 1) * stride + span - depth, 0) / 2 : 0;
   const int64_t after = padding == "SAME" ? std::max<int64_t>((out - 1) * stride + span - depth, 0) - before : 0;
   const DType t = x.dtype();
-  const double lowest = t == float64   ? -std::numeric_limits<double>::max()
-                        : t == float16 ? -65504.0
-                        : t == bfloat16 ? -3.3895313892515355e38
-                                        : -static_cast<double>(std::numeric_limits<float>::max());
   const Tensor padded = before + after == 0 ? x
                         : pad(x, {{0, 0}, {before, after}, {0, 0}, {0, 0}, {0, 0}}, PadMode::Constant,
-                              op == op_name::MaxPool3D ? lowest : 0.0);
+                              op == op_name::MaxPool3D ? -largest_finite(t) : 0.0);
   const Tensor dims = shape(x, int64);
   // A reshape to [-1, rest...]: static where rest is known when loading (so
   // what follows knows the shape), else to the run-time sizes.
