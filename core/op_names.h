@@ -87,6 +87,14 @@ inline constexpr char ArgMin[] = "ArgMin";
 inline constexpr char Cumsum[] = "Cumsum";
 inline constexpr char Cumprod[] = "Cumprod";
 
+// linalg
+inline constexpr char Cholesky[] = "Cholesky";
+inline constexpr char MatrixTriangularSolve[] = "MatrixTriangularSolve";
+inline constexpr char MatrixSolve[] = "MatrixSolve";
+inline constexpr char MatrixInverse[] = "MatrixInverse";
+inline constexpr char MatrixDeterminant[] = "MatrixDeterminant";
+inline constexpr char LogMatrixDeterminant[] = "LogMatrixDeterminant";
+
 // matmul
 inline constexpr char MatMul[] = "MatMul";
 inline constexpr char BatchMatMulV2[] = "BatchMatMulV2";

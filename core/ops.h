@@ -270,8 +270,47 @@ Tensor cumprod(const Tensor& x, int64_t axis = 0, bool exclusive = false, bool r
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
 /// tf.einsum of one or two operands ("bqhd,bkhd->bhqk"; without "->", the
 /// labels used once, in order): transposes, reshapes and one matrix product.
-/// Labels that repeat within an operand and "..." are Unimplemented.
+/// "..." broadcasts as NumPy's; a label repeated in an operand takes its diagonal.
 Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs);
+/// tf.linalg.band_part: x[..., i, j] where (lower < 0 or i - j <= lower) and
+/// (upper < 0 or j - i <= upper), zero elsewhere (-1: the whole triangle).
+Tensor band_part(const Tensor& x, int64_t lower, int64_t upper);
+/// With the bounds as int32/int64 scalars read when it runs (TensorFlow's MatrixBandPart).
+Tensor band_part(const Tensor& x, const Tensor& lower, const Tensor& upper);
+/// tf.eye: the n x n identity.
+Tensor eye(int64_t n, DType dtype = float32);
+/// With n an int32/int64 scalar read when it runs.
+Tensor eye(const Tensor& n, DType dtype = float32);
+
+// Decompositions and solves of square matrices [..., n, n] (float32,
+// float64), each matrix on its own; TensorFlow's ops and gradients.
+/// tf.linalg.cholesky: L, lower triangular with a positive diagonal, such
+/// that L·Lᵀ is the matrix; only its lower triangle is read. A matrix that
+/// is not positive definite gives NaN in every element of its L, as
+/// TensorFlow's kernel gives NaN (no error: check with is_finite).
+Tensor cholesky(const Tensor& matrix);
+/// tf.linalg.triangular_solve: X with A·X = rhs (Aᵀ·X with `adjoint`),
+/// reading only A's lower (or upper) triangle; the batch dimensions of A
+/// and rhs [..., n, k] broadcast. A zero on the diagonal gives inf or NaN.
+Tensor triangular_solve(const Tensor& matrix, const Tensor& rhs, bool lower = true, bool adjoint = false);
+/// tf.linalg.solve: X with A·X = rhs (Aᵀ·X with `adjoint`), by LU with
+/// partial pivoting; A and rhs [..., n, k] have the same batch dimensions.
+/// InvalidArgument ("Input matrix is not invertible.") for a singular A.
+Tensor matrix_solve(const Tensor& matrix, const Tensor& rhs, bool adjoint = false);
+/// tf.linalg.inv (of Aᵀ with `adjoint`); InvalidArgument ("Input is not
+/// invertible.") for a singular matrix.
+Tensor matrix_inverse(const Tensor& matrix, bool adjoint = false);
+/// tf.linalg.det: [...] (1 for a 0 x 0 matrix; 0 for a singular one).
+Tensor matrix_determinant(const Tensor& matrix);
+/// tf.linalg.slogdet: the determinant's sign and the log of its absolute
+/// value (0 and -inf for a singular matrix), without over- or underflow.
+struct SignAndLogDeterminant {
+  Tensor sign, log_abs_determinant;
+};
+SignAndLogDeterminant log_matrix_determinant(const Tensor& matrix);
+/// tf.linalg.cholesky_solve: X with (L·Lᵀ)·X = rhs, given L = cholesky(A):
+/// two triangular solves.
+Tensor cholesky_solve(const Tensor& chol, const Tensor& rhs);
 
 // ---- shapes -------------------------------------------------------------------
 Tensor reshape(const Tensor& x, const TensorShape& shape);
@@ -338,6 +377,9 @@ inline Tensor range(int64_t limit) { return range(0, static_cast<double>(limit),
 Tensor range(const Tensor& start, const Tensor& limit, const Tensor& delta);
 /// tf.shape: x's dimensions as a vector (int32 or int64), known when it runs.
 Tensor shape(const Tensor& x, DType out_type = int32);
+/// tf.shape(x)[axis] (negative: from the end): x's dimension as a scalar,
+/// a constant where the trace knows it, else read when the op runs.
+Tensor shape_at(const Tensor& x, int64_t axis, DType out_type = int64);
 /// tf.rank: the number of x's dimensions, as an int32 scalar.
 Tensor rank(const Tensor& x);
 /// tf.size: the number of x's elements (int32 or int64).

@@ -212,6 +212,33 @@ TEST(GraphDefInterop, TensorFlowRunsTheOpsItsSavedModelsNeeded) {
   check_in_tensorflow(cf, {x, ids}, "saved_model_ops");
 }
 
+// The linear-algebra ops and their gradients (band_part and eye of sizes
+// known when it runs, the solves with their adjoint flags), traced with no
+// dimension known.
+TEST(GraphDefInterop, TensorFlowRunsTheLinearAlgebraOpsAndTheirGradients) {
+  auto f = function(
+      [](Tensor a, Tensor b) {
+        GradientTape tape;
+        tape.watch(a);
+        tape.watch(b);
+        const Tensor identity = eye(shape_at(a, -1));
+        const Tensor well = a + identity * 4.f, spd = matmul(a, a, false, true) + identity * 3.f;
+        const Tensor chol = cholesky(spd);
+        const SignAndLogDeterminant s = log_matrix_determinant(well);
+        const Tensor w = constant(ramp(6, 0.9f, 0.2f), {3, 2});
+        Tensor loss = reduce_sum(chol * chol) + reduce_sum(matrix_inverse(well, true) * identity) +
+                      reduce_sum(matrix_determinant(well)) + reduce_sum(s.log_abs_determinant) +
+                      reduce_sum(matrix_solve(well, b) * w) + reduce_sum(matrix_solve(well, b, true)) +
+                      reduce_sum(triangular_solve(well, b) * w) + reduce_sum(triangular_solve(well, b, false, true)) +
+                      reduce_sum(cholesky_solve(chol, b) * w) + reduce_sum(band_part(a, 0, 1) * a);
+        auto g = tape.gradient(loss, {a, b});
+        return std::make_tuple(loss, g[0], g[1], chol, s.sign, matrix_inverse(well));
+      },
+      {.arg_names = {"a", "b"}});
+  Tensor a = constant(ramp(18, 0.7f, 0.1f), {2, 3, 3}), b = constant(ramp(12, 1.1f, -0.2f), {2, 3, 2});
+  check_in_tensorflow(f.get_concrete_function(TensorSpec({-1, -1, -1}), TensorSpec({-1, -1, -1})), {a, b}, "linalg");
+}
+
 // The fused transformer ops (and dropout), which TensorFlow lacks, and their adjoints
 // (the traced gradient): each written as its decomposition into
 // TensorFlow's ops, run by TensorFlow against ember's fused kernels.

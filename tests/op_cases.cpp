@@ -485,6 +485,54 @@ void linear_algebra(std::vector<OpCase>& cases) {
                    .variant = "broadcast adjoint",
                    .inputs = {in({1, 2, 3}), in({2, 4, 3})},
                    .body = one([](X x) { return matmul(x[0], x[1], false, true); })});
+  // Square matrices: made well conditioned (4·I added: each diagonal in
+  // [2, 6] against off-diagonals in [-2, 2]), or symmetric positive definite.
+  auto dominant = [](const Tensor& a) { return a + scalar_like(a, 4) * eye(shape_at(a, -1), a.dtype()); };
+  cases.push_back({.op = op_name::Cholesky,
+                   .inputs = {in({2, 3, 3})},
+                   .body = one([](X x) {
+                     return cholesky(matmul(x[0], x[0], false, true) + scalar_like(x[0], 3) * eye(3, x[0].dtype()));
+                   }),
+                   .dtypes = kF32F64,
+                   .tol = 16});
+  for (int lower = 0; lower < 2; ++lower)
+    for (int adjoint = 0; adjoint < 2; ++adjoint)
+      cases.push_back({.op = op_name::MatrixTriangularSolve,
+                       .variant = std::string(lower ? "lower" : "upper") + (adjoint ? " adjoint" : "") +
+                                  " broadcast",
+                       .inputs = {in({2, 3, 3}), in({3, 2})},
+                       .body = one([=](X x) { return triangular_solve(dominant(x[0]), x[1], lower, adjoint); }),
+                       .dtypes = kF32F64,
+                       .tol = 16});
+  for (int adjoint = 0; adjoint < 2; ++adjoint) {
+    const std::string variant = adjoint ? "adjoint" : "";
+    cases.push_back({.op = op_name::MatrixSolve,
+                     .variant = variant,
+                     .inputs = {in({2, 3, 3}), in({2, 3, 2})},
+                     .body = one([=](X x) { return matrix_solve(dominant(x[0]), x[1], adjoint); }),
+                     .dtypes = kF32F64,
+                     .tol = 16});
+    cases.push_back({.op = op_name::MatrixInverse,
+                     .variant = variant,
+                     .inputs = {in({2, 3, 3})},
+                     .body = one([=](X x) { return matrix_inverse(dominant(x[0]), adjoint); }),
+                     .dtypes = kF32F64,
+                     .tol = 16});
+  }
+  cases.push_back({.op = op_name::MatrixDeterminant,
+                   .inputs = {in({2, 4, 4})},
+                   .body = one([](X x) { return matrix_determinant(x[0]); }),
+                   .dtypes = kF32F64,
+                   .tol = 64});
+  cases.push_back({.op = op_name::LogMatrixDeterminant,
+                   .inputs = {in({2, 4, 4})},
+                   .body =
+                       [](X x, DType) {
+                         SignAndLogDeterminant d = log_matrix_determinant(x[0]);
+                         return std::vector<Tensor>{d.sign, d.log_abs_determinant};
+                       },
+                   .dtypes = kF32F64,
+                   .tol = 64});
   cases.push_back({.op = op_name::Softmax, .inputs = {in({2, 4})}, .body = one([](X x) {
                                                                      return softmax(x[0]);
                                                                    })});

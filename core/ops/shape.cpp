@@ -666,7 +666,7 @@ Tensor roll(const Tensor& x, const std::vector<int64_t>& shift, const std::vecto
   }
   Tensor y = x;
   for (const auto& [a, s] : total) {
-    const Tensor n = reshape(slice(shape(y, int64), {a}, {1}), TensorShape{});
+    const Tensor n = shape_at(y, a);
     const Tensor index = floormod(range(constant(int64_t{0}), n, constant(int64_t{1})) - s, maximum(n, constant(int64_t{1})));
     y = gather(y, index, a);
   }
@@ -825,6 +825,20 @@ Tensor shape(const Tensor& x, DType out_type) {
   check_out_type("shape", out_type);
   if (x.shape().is_fully_defined()) return shape_values(x.shape().as_vector(), out_type);
   return execute1(EMBER_OP(op_name::Shape), {x}, {{"out_type", out_type}});
+}
+
+Tensor shape_at(const Tensor& x, int64_t axis, DType out_type) {
+  ApiScope api("shape_at");
+  check_out_type("shape_at", out_type);
+  if (x.shape().rank_known()) {
+    const int64_t r = x.rank();
+    EMBER_CHECK(axis >= -r && axis < r, InvalidArgument, "[shape_at] axis ", axis, " is out of range for rank ", r);
+    if (axis < 0) axis += r;
+    if (x.dim(axis) >= 0) return shape_values({x.dim(axis)}, out_type, true);
+    return reshape(slice(shape(x, out_type), {axis}, {1}), TensorShape{});
+  }
+  if (axis >= 0) return reshape(slice(shape(x, out_type), {axis}, {1}), TensorShape{});
+  return gather(shape(x, out_type), rank(x) + constant(static_cast<int32_t>(axis)));
 }
 
 Tensor rank(const Tensor& x) {

@@ -19,7 +19,10 @@ given its mean and variance: constants its function captures), resize_bilinear
 nearest then bilinear after a Conv2D: its images' height and width known
 only when it runs, and a nearest Resizing), keras_conv3d (Conv3D with
 SAME padding, and VALID with strides; MaxPooling3D and
-AveragePooling3D, SAME and VALID), and DIR/x.npy (the dense model's input); with NAMEs, only those
+AveragePooling3D, SAME and VALID), linalg (tf.linalg's Cholesky,
+inverse, determinants, solves and band_part in float64, and TensorFlow's
+gradients of them: ember loads both functions, and its own gradients are
+compared with the second's outputs), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -185,9 +188,15 @@ def fanout(depth):
 
 
 class UnknownOp(tf.Module):
+    """An op ember lacks (it once was MatrixDeterminant, which ember now has)."""
+
     @tf.function(input_signature=[tf.TensorSpec([2, 2], tf.float32, name="m")])
-    def det(self, m):
-        return tf.linalg.det(m)
+    def lgamma(self, m):
+        return tf.math.lgamma(m)
+
+
+def unknown_op(root):
+    tf.saved_model.save(UnknownOp(), os.path.join(root, "unknown_op"))
 
 
 class Node(tf.Module):
@@ -403,11 +412,65 @@ class ResizeBilinear(tf.Module):
                 "half_pixel_down": v1.resize_bilinear(images, [2, 2], half_pixel_centers=True)}
 
 
+def linalg_outputs(a, b):
+    """tf.linalg's ops on a [batch, n, n] and b [batch, n, k] (made well
+    conditioned, or positive definite for Cholesky), by name."""
+    n = tf.shape(a)[-1]
+    spd = tf.matmul(a, a, transpose_b=True) + 3 * tf.eye(n, dtype=a.dtype)
+    well = a + 4 * tf.eye(n, dtype=a.dtype)
+    chol = tf.linalg.cholesky(spd)
+    sign, logdet = tf.linalg.slogdet(a)
+    return {"chol": chol, "inv": tf.linalg.inv(well), "inv_adjoint": tf.linalg.inv(well, adjoint=True),
+            "det": tf.linalg.det(a), "sign": sign, "logdet": logdet,
+            "solve": tf.linalg.solve(well, b), "solve_adjoint": tf.linalg.solve(well, b, adjoint=True),
+            "lower": tf.linalg.triangular_solve(well, b),
+            "upper_adjoint": tf.linalg.triangular_solve(well, b, lower=False, adjoint=True),
+            "cholesky_solve": tf.linalg.cholesky_solve(chol, b), "band": tf.linalg.band_part(a, 1, 0)}
+
+
+class Linalg(tf.Module):
+    spec = [tf.TensorSpec([None, None, None], tf.float64), tf.TensorSpec([None, None, None], tf.float64)]
+
+    @tf.function(input_signature=spec)
+    def __call__(self, a, b):
+        return linalg_outputs(a, b)
+
+    @tf.function(input_signature=spec)
+    def gradients(self, a, b):
+        """Of each output's sum of squares, with respect to a and b (those
+        outputs that depend on b), in sorted order of the names."""
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([a, b])
+            outs = linalg_outputs(a, b)
+            losses = {k: tf.reduce_sum(v * v) for k, v in outs.items() if k != "sign"}
+        grads = {}
+        for k, loss in losses.items():
+            ga, gb = tape.gradient(loss, [a, b])
+            grads[k + "_a"] = ga
+            if gb is not None:
+                grads[k + "_b"] = gb
+        return grads
+
+
+def linalg(root):
+    m = Linalg()
+    tf.saved_model.save(m, os.path.join(root, "linalg"))
+    with open(os.path.join(root, "linalg.txt"), "w") as out:
+        for shape_a, shape_b in (((2, 3, 3), (2, 3, 2)), ((1, 4, 4), (1, 4, 1)), ((1, 1, 1), (1, 1, 3))):
+            count = int(np.prod(shape_a)) + int(np.prod(shape_b))
+            v = np.sin(np.arange(count) ** 2 * 0.37 + 0.4) * 2  # (a linear phase would make rank-2 matrices)
+            a, b = v[:int(np.prod(shape_a))].reshape(shape_a), v[int(np.prod(shape_a)):].reshape(shape_b)
+            for fn in ("__call__", "gradients"):
+                r = getattr(m, fn)(tf.constant(a), tf.constant(b))
+                case(out, fn, [("a", a), ("b", b)], [r[k] for k in sorted(r)])
+
+
 def main_only(root, names):
     for name in names:
         {"cyclic": cyclic, "keras_transformer": keras_transformer, "keras_bidirectional": keras_bidirectional,
          "keras_preprocessing": keras_preprocessing, "more_ops": more_ops,
-         "keras_upsampling": keras_upsampling, "keras_conv3d": keras_conv3d}[name](root)
+         "keras_upsampling": keras_upsampling, "keras_conv3d": keras_conv3d, "linalg": linalg,
+         "unknown_op": unknown_op}[name](root)
     print("OK")
 
 
@@ -496,7 +559,7 @@ def main(root):
     with open(os.path.join(root, "keras_lstm.txt"), "w") as out:
         case(out, "serve", [("keras_tensor_6", xl)], [tf.constant(lstm(xl))])
 
-    tf.saved_model.save(UnknownOp(), os.path.join(root, "unknown_op"))
+    unknown_op(root)
     cyclic(root)
     keras_transformer(root)
     keras_bidirectional(root)
@@ -504,6 +567,7 @@ def main(root):
     more_ops(root)
     keras_upsampling(root)
     keras_conv3d(root)
+    linalg(root)
     print("OK")
 
 

@@ -1,0 +1,229 @@
+// Square matrices [..., n, n], each on its own (float32, float64):
+// TensorFlow's Cholesky, MatrixTriangularSolve, MatrixSolve, MatrixInverse,
+// MatrixDeterminant and LogMatrixDeterminant, with their gradients
+// (TensorFlow's linalg_grad.py), and the front-ends written with them or
+// beside them: band_part, eye, cholesky_solve. The kernels' math, one
+// matrix at a time, is kernels/linalg.h.
+#include "core/op_registry.h"
+#include "core/op_names.h"
+#include "core/ops.h"
+#include "core/ops/infer_util.h"
+#include "core/ops/grad_util.h"
+
+namespace ember {
+namespace {
+
+// TensorFlow's checks (linalg_ops_common.cc and the ops' shape functions),
+// in its words: float32 or float64, rank >= 2, square.
+void require_matrices(InferContext& c, const Tensor& m, const char* what) {
+  if (m.dtype() != float32 && m.dtype() != float64)
+    c.fail(what, " must be float32 or float64, got ", dtype_name(m.dtype()));
+  if (!m.shape().rank_known()) return;
+  if (m.rank() < 2) c.fail(what, " must have rank >= 2, got shape ", m.shape().to_debug_string());
+  const int64_t rows = m.shape().dim(-2), cols = m.shape().dim(-1);
+  if (rows >= 0 && cols >= 0 && rows != cols)
+    c.fail("Input matrix must be square; ", what, " has shape ", m.shape().to_debug_string());
+}
+
+Dims batch_dims(const TensorShape& s) { return Dims(s.dims().begin(), s.dims().end() - 2); }
+
+// The matrices' n (the known one of the last two dimensions).
+int64_t order(const TensorShape& s) { return s.dim(-1) >= 0 ? s.dim(-1) : s.dim(-2); }
+
+void infer_same_shape(InferContext& c) {
+  const Tensor& m = c.inputs[0];
+  require_matrices(c, m, "input");
+  if (!m.shape().rank_known()) {
+    c.outputs.push_back({m.dtype(), TensorShape::unknown_rank()});
+    return;
+  }
+  Dims d = batch_dims(m.shape());
+  d.push_back(order(m.shape()));
+  d.push_back(order(m.shape()));
+  c.outputs.push_back({m.dtype(), TensorShape(std::move(d))});
+}
+
+void infer_determinant(InferContext& c) {
+  const Tensor& m = c.inputs[0];
+  require_matrices(c, m, "input");
+  const TensorShape out = m.shape().rank_known() ? TensorShape(batch_dims(m.shape())) : TensorShape::unknown_rank();
+  c.outputs.push_back({m.dtype(), out});
+  if (c.op.name == op_name::LogMatrixDeterminant) c.outputs.push_back({m.dtype(), out});
+}
+
+// matrix [..., n, n] and rhs [..., n, k]: the batch dimensions equal
+// (MatrixSolve) or broadcast (MatrixTriangularSolve).
+void infer_solve(InferContext& c, bool broadcasts) {
+  const Tensor &m = c.inputs[0], &rhs = c.inputs[1];
+  require_matrices(c, m, "matrix");
+  infer::require_same_dtype(c, m, rhs);
+  if (rhs.shape().rank_known() && rhs.rank() < 2)
+    c.fail("rhs must have rank >= 2, got shape ", rhs.shape().to_debug_string());
+  if (!m.shape().rank_known() || !rhs.shape().rank_known()) {
+    c.outputs.push_back({m.dtype(), TensorShape::unknown_rank()});
+    return;
+  }
+  const int64_t n = order(m.shape()), rows = rhs.shape().dim(-2);
+  if (n >= 0 && rows >= 0 && n != rows)
+    c.fail("Input matrix and rhs are incompatible: ", m.shape().to_debug_string(), " and ",
+           rhs.shape().to_debug_string());
+  TensorShape batch;
+  if (broadcasts) {
+    batch = infer::broadcast(c, TensorShape(batch_dims(m.shape())), TensorShape(batch_dims(rhs.shape())));
+  } else {
+    const TensorShape bm(batch_dims(m.shape())), br(batch_dims(rhs.shape()));
+    const std::optional<TensorShape> merged = bm.merge_with(br);
+    if (!merged)
+      c.fail("All input tensors must have the same outer dimensions: ", m.shape().to_debug_string(), " and ",
+             rhs.shape().to_debug_string());
+    batch = *merged;
+  }
+  Dims d = batch.dims();
+  d.push_back(n >= 0 ? n : rows);
+  d.push_back(rhs.shape().dim(-1));
+  c.outputs.push_back({m.dtype(), TensorShape(std::move(d))});
+}
+
+// clang-format off
+[[maybe_unused]] const bool linalg_ops_defined = [] {
+  define_op(op_name::Cholesky).inputs(1).api("cholesky").set_infer(infer_same_shape);
+  define_op(op_name::MatrixTriangularSolve).inputs(2).attr("lower", AttrKind::Bool).attr("adjoint", AttrKind::Bool)
+      .api("triangular_solve").set_infer([](InferContext& c) { infer_solve(c, true); });
+  define_op(op_name::MatrixSolve).inputs(2).attr("adjoint", AttrKind::Bool).api("matrix_solve")
+      .set_infer([](InferContext& c) { infer_solve(c, false); });
+  define_op(op_name::MatrixInverse).inputs(1).attr("adjoint", AttrKind::Bool).api("matrix_inverse")
+      .set_infer(infer_same_shape);
+  define_op(op_name::MatrixDeterminant).inputs(1).api("matrix_determinant").set_infer(infer_determinant);
+  define_op(op_name::LogMatrixDeterminant).inputs(1).api("log_matrix_determinant").set_infer(infer_determinant)
+      .tf_outputs({"sign", "log_abs_determinant"});
+  return true;
+}();
+// clang-format on
+
+}  // namespace
+
+Tensor band_part(const Tensor& x, const Tensor& lower, const Tensor& upper) {
+  ApiScope api("band_part");
+  EMBER_CHECK(x.shape().rank_known(), Unimplemented, "[band_part] needs the rank of x, which this trace does not know");
+  EMBER_CHECK(x.rank() >= 2, InvalidArgument, "[band_part] x must have rank >= 2, got shape ",
+              x.shape().to_debug_string());
+  const Tensor zero = constant(int64_t{0}), one = constant(int64_t{1});
+  const Tensor rows = reshape(range(zero, shape_at(x, -2), one), {-1, 1});
+  const Tensor cols = reshape(range(zero, shape_at(x, -1), one), {1, -1});
+  const Tensor lo = cast(lower, int64), up = cast(upper, int64);
+  const Tensor keep = logical_and(logical_or(less(lo, zero), less_equal(rows - cols, lo)),
+                                  logical_or(less(up, zero), less_equal(cols - rows, up)));
+  return where(keep, x, zeros_like(x));
+}
+
+Tensor band_part(const Tensor& x, int64_t lower, int64_t upper) {
+  return band_part(x, constant(lower), constant(upper));
+}
+
+Tensor eye(const Tensor& n, DType dtype) {
+  ApiScope api("eye");
+  const Tensor zero = constant(int64_t{0}), one = constant(int64_t{1});
+  const Tensor i = range(zero, cast(n, int64), one);
+  return cast(equal(reshape(i, {-1, 1}), reshape(i, {1, -1})), dtype);
+}
+
+Tensor eye(int64_t n, DType dtype) {
+  EMBER_CHECK(n >= 0, InvalidArgument, "[eye] n must be non-negative, got ", n);
+  return eye(constant(n), dtype);
+}
+
+Tensor cholesky(const Tensor& matrix) { return execute1(EMBER_OP(op_name::Cholesky), {matrix}); }
+
+Tensor triangular_solve(const Tensor& matrix, const Tensor& rhs, bool lower, bool adjoint) {
+  return execute1(EMBER_OP(op_name::MatrixTriangularSolve), {matrix, rhs}, {{"lower", lower}, {"adjoint", adjoint}});
+}
+
+Tensor matrix_solve(const Tensor& matrix, const Tensor& rhs, bool adjoint) {
+  return execute1(EMBER_OP(op_name::MatrixSolve), {matrix, rhs}, {{"adjoint", adjoint}});
+}
+
+Tensor matrix_inverse(const Tensor& matrix, bool adjoint) {
+  return execute1(EMBER_OP(op_name::MatrixInverse), {matrix}, {{"adjoint", adjoint}});
+}
+
+Tensor matrix_determinant(const Tensor& matrix) { return execute1(EMBER_OP(op_name::MatrixDeterminant), {matrix}); }
+
+SignAndLogDeterminant log_matrix_determinant(const Tensor& matrix) {
+  std::vector<Tensor> out = execute(EMBER_OP(op_name::LogMatrixDeterminant), {matrix}, {});
+  return {out[0], out[1]};
+}
+
+Tensor cholesky_solve(const Tensor& chol, const Tensor& rhs) {
+  ApiScope api("cholesky_solve");
+  return triangular_solve(chol, triangular_solve(chol, rhs, /*lower=*/true), /*lower=*/true, /*adjoint=*/true);
+}
+
+}  // namespace ember
+
+// ---- gradients ---------------------------------------------------------------------------------
+// TensorFlow's (linalg_grad.py), for real matrices.
+namespace ember::autograd {
+namespace {
+
+// x with the scalar per matrix s [...] as [..., 1, 1], to scale matrices.
+Tensor per_matrix(const Tensor& s) { return expand_dims(expand_dims(s, -1), -1); }
+
+// The matrices of x transposed.
+Tensor transposed(const Tensor& x) {
+  EMBER_CHECK(x.shape().rank_known(), Unimplemented,
+              "[cholesky] the gradient of matrices whose rank this trace does not know is not supported");
+  std::vector<int64_t> perm;
+  for (int64_t i = 0; i < x.rank(); ++i) perm.push_back(i);
+  std::swap(perm[perm.size() - 2], perm.back());
+  return transpose(x, perm);
+}
+
+// Cholesky: with L the output and Ḡ its gradient, Φ(Lᵀ·Ḡ) the lower
+// triangle with half the diagonal, A's gradient is the symmetric part of
+// L⁻ᵀ·Φ·L⁻¹ (Murray, "Differentiation of the Cholesky decomposition", 2016).
+GRAD(op_name::Cholesky, kGradUsesOutputs) {
+  const Tensor& l = c.y();
+  const Tensor l_inverse = triangular_solve(l, eye(shape_at(l, -1), l.dtype()));
+  const Tensor middle = matmul(l, c.grad(), /*transpose_a=*/true);
+  const Tensor halved = band_part(middle, -1, 0) - scalar_like(middle, 0.5) * band_part(middle, 0, 0);
+  const Tensor g = matmul(matmul(l_inverse, halved, /*transpose_a=*/true), l_inverse);
+  return {scalar_like(g, 0.5) * (g + transposed(g))};
+} END_GRAD;
+
+// X = A⁻¹: dA = -Xᵀ·Ḡ·Xᵀ; X = A⁻ᵀ (adjoint): dA = -X·Ḡᵀ·X.
+GRAD(op_name::MatrixInverse, kGradUsesOutputs) {
+  const bool adjoint = c.attrs.get<bool>("adjoint");
+  const Tensor& inv = c.y();
+  return {-matmul(inv, matmul(c.grad(), inv, adjoint, !adjoint), !adjoint)};
+} END_GRAD;
+
+// d det(A) = det(A)·A⁻ᵀ.
+GRAD(op_name::MatrixDeterminant, kGradUsesAll) {
+  return {per_matrix(c.grad() * c.y()) * matrix_inverse(c.x(), /*adjoint=*/true)};
+} END_GRAD;
+
+// d log|det(A)| = A⁻ᵀ; the sign has no gradient.
+GRAD(op_name::LogMatrixDeterminant, kGradUsesInputs) {
+  return {per_matrix(c.output_grads[1]) * matrix_inverse(c.x(), /*adjoint=*/true)};
+} END_GRAD;
+
+// C = op(A)⁻¹·B: dB = op(A)⁻ᵀ·Ḡ, dA = -dB·Cᵀ (-C·dBᵀ for adjoint); a
+// triangular solve's dA keeps the triangle it read, and broadcast batch
+// dimensions are summed back.
+Grads solve_grads(const GradContext& c, bool triangular) {
+  const bool adjoint = c.attrs.get<bool>("adjoint");
+  const Tensor &a = c.in(0), &b = c.in(1), &x = c.y();
+  const bool lower = triangular && c.attrs.get<bool>("lower");
+  const Tensor gb = triangular ? triangular_solve(a, c.grad(), lower, !adjoint) : matrix_solve(a, c.grad(), !adjoint);
+  Tensor ga;
+  if (c.needs_grad(0)) {
+    ga = adjoint ? -matmul(x, gb, false, true) : -matmul(gb, x, false, true);
+    if (triangular) ga = unbroadcast(lower ? band_part(ga, -1, 0) : band_part(ga, 0, -1), a);
+  }
+  return {ga, triangular ? unbroadcast(gb, b) : gb};
+}
+GRAD(op_name::MatrixSolve, kGradUsesAll) { return solve_grads(c, false); } END_GRAD;
+GRAD(op_name::MatrixTriangularSolve, kGradUsesAll) { return solve_grads(c, true); } END_GRAD;
+
+}  // namespace
+}  // namespace ember::autograd

@@ -1,0 +1,260 @@
+// Square-matrix ops on the CPU: each matrix of the batch a task, split
+// across threads; per task its own LU copy. Matrices below kBlockedFrom
+// run kernels/linalg.h's loops (the CUDA kernels' too); larger ones
+// OpenBLAS's LAPACK and CBLAS (blocked, and threaded when one matrix is the
+// whole batch). LAPACK is column-major: a row-major buffer is the transposed
+// matrix to it, which each call below accounts for. Singular matrices are
+// counted while the threads run and reported after.
+#include <cblas.h>
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "core/op_registry.h"
+#include "core/op_names.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/linalg.h"
+#include "kernels/matmul_batch.h"
+
+// OpenBLAS's LAPACK (Fortran calling convention: every argument by address,
+// a hidden length after the arguments for each character one).
+extern "C" {
+void spotrf_(const char* uplo, const blasint* n, float* a, const blasint* lda, blasint* info, size_t);
+void dpotrf_(const char* uplo, const blasint* n, double* a, const blasint* lda, blasint* info, size_t);
+void sgetrf_(const blasint* m, const blasint* n, float* a, const blasint* lda, blasint* ipiv, blasint* info);
+void dgetrf_(const blasint* m, const blasint* n, double* a, const blasint* lda, blasint* ipiv, blasint* info);
+void sgetrs_(const char* trans, const blasint* n, const blasint* nrhs, const float* a, const blasint* lda,
+             const blasint* ipiv, float* b, const blasint* ldb, blasint* info, size_t);
+void dgetrs_(const char* trans, const blasint* n, const blasint* nrhs, const double* a, const blasint* lda,
+             const blasint* ipiv, double* b, const blasint* ldb, blasint* info, size_t);
+}
+
+namespace ember::cpu {
+namespace {
+
+// The order from which a matrix goes to LAPACK: below it a call's own
+// overhead (and its column-major copies) outweighs what blocking saves.
+constexpr int64_t kBlockedFrom = 32;
+
+namespace lapack {
+
+template <typename T>
+blasint potrf(char uplo, blasint n, T* a) {
+  blasint info = 0;
+  if constexpr (std::is_same_v<T, float>) spotrf_(&uplo, &n, a, &n, &info, 1);
+  else dpotrf_(&uplo, &n, a, &n, &info, 1);
+  return info;
+}
+
+template <typename T>
+void getrf(blasint n, T* a, blasint* ipiv) {
+  blasint info = 0;  // (> 0: a zero pivot, which the callers read from U's diagonal)
+  if constexpr (std::is_same_v<T, float>) sgetrf_(&n, &n, a, &n, ipiv, &info);
+  else dgetrf_(&n, &n, a, &n, ipiv, &info);
+  EMBER_CHECK(info >= 0, Internal, "[linalg] getrf rejected argument ", -info);
+}
+
+template <typename T>
+void getrs(char trans, blasint n, blasint nrhs, const T* a, const blasint* ipiv, T* b) {
+  blasint info = 0;
+  if constexpr (std::is_same_v<T, float>) sgetrs_(&trans, &n, &nrhs, a, &n, ipiv, b, &n, &info, 1);
+  else dgetrs_(&trans, &n, &nrhs, a, &n, ipiv, b, &n, &info, 1);
+  EMBER_CHECK(info == 0, Internal, "[linalg] getrs rejected argument ", -info);
+}
+
+template <typename T>
+void trsm(bool lower, bool transposed, blasint n, blasint m, const T* a, T* b) {
+  const auto uplo = lower ? CblasLower : CblasUpper;
+  const auto trans = transposed ? CblasTrans : CblasNoTrans;
+  if constexpr (std::is_same_v<T, float>) cblas_strsm(CblasRowMajor, CblasLeft, uplo, trans, CblasNonUnit, n, m, 1.0f, a, n, b, m);
+  else cblas_dtrsm(CblasRowMajor, CblasLeft, uplo, trans, CblasNonUnit, n, m, 1.0, a, n, b, m);
+}
+
+// dst (cols x rows, row-major) = srcᵀ for src rows x cols, row-major.
+template <typename T>
+void transpose_into(const T* src, T* dst, int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) dst[j * rows + i] = src[i * cols + j];
+}
+
+}  // namespace lapack
+
+const char* api(const KernelContext& c) { return c.op.api_name.c_str(); }
+
+// The matrices' order n and how many there are (the batch dimensions'
+// product: a batch of 0 x 0 matrices has its count).
+struct Batch {
+  int64_t n, count;
+};
+Batch batch_of(const Tensor& m) {
+  int64_t count = 1;
+  for (int i = 0; i < m.rank() - 2; ++i) count *= m.dim(i);
+  return {m.dim(-1), count};
+}
+
+// Each matrix a task: about n³ work, so small ones are grouped.
+template <typename F>
+void for_each_matrix(int64_t count, int64_t n, F&& f) {
+  const int64_t work = std::max<int64_t>(1, n * n * n);
+  parallel_for(count, std::max<int64_t>(1, kParallelGrain / work), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) f(i);
+  });
+}
+
+template <typename T>
+void cholesky_typed(KernelContext& c) {
+  const auto [n, count] = batch_of(c.inputs[0]);
+  const T* a = c.inputs[0].data<const T>();
+  T* l = c.outputs[0].data<T>();
+  for_each_matrix(count, n, [&](int64_t i) {
+    T* li = l + i * n * n;
+    bool positive_definite;
+    if (n < kBlockedFrom) {
+      positive_definite = linalg::cholesky(a + i * n * n, li, n);
+    } else {
+      // Row-major A's lower triangle is the column-major upper one: potrf's
+      // U (column-major), read row-major, is L. The other triangle is zeroed.
+      std::copy(a + i * n * n, a + (i + 1) * n * n, li);
+      positive_definite = lapack::potrf('U', static_cast<blasint>(n), li) == 0;
+      for (int64_t r = 0; r < n; ++r) std::fill(li + r * n + r + 1, li + (r + 1) * n, T(0));
+    }
+    if (!positive_definite) std::fill(li, li + n * n, std::numeric_limits<T>::quiet_NaN());
+  });
+}
+
+// One matrix's LU with partial pivoting: linalg::lu's row-major P·A = L·U
+// below kBlockedFrom, else LAPACK's getrf of the column-major Aᵀ (Aᵀ =
+// P·L·U). Either way U's diagonal is lu's, so invertibility and the
+// determinant read it alike.
+template <typename T>
+struct Factored {
+  int64_t n;
+  std::vector<T> lu;
+  std::vector<int64_t> perm;   // (linalg::lu's)
+  std::vector<blasint> ipiv;  // (getrf's: 1-based row exchanges)
+  int sign = 1;
+
+  Factored(const T* a, int64_t order) : n(order), lu(a, a + order * order) {
+    if (n < kBlockedFrom) {
+      perm.resize(static_cast<size_t>(n));
+      sign = linalg::lu(lu.data(), perm.data(), n);
+      return;
+    }
+    ipiv.resize(static_cast<size_t>(n));
+    lapack::getrf(static_cast<blasint>(n), lu.data(), ipiv.data());
+    for (int64_t k = 0; k < n; ++k)
+      if (ipiv[static_cast<size_t>(k)] != k + 1) sign = -sign;
+  }
+  bool invertible() const { return linalg::invertible(lu.data(), n); }
+  /// x (n x m) with A·x = b, or Aᵀ·x = b with `adjoint`.
+  void solve(const T* b, T* x, int64_t m, bool adjoint) const {
+    if (n < kBlockedFrom) {
+      linalg::lu_solve(lu.data(), perm.data(), b, x, n, m, adjoint);
+      return;
+    }
+    // getrs solves op(Aᵀ)·X = B for column-major B: A·x = b is Aᵀ transposed ('T').
+    std::vector<T> columns(static_cast<size_t>(n * m));
+    lapack::transpose_into(b, columns.data(), n, m);
+    lapack::getrs(adjoint ? 'N' : 'T', static_cast<blasint>(n), static_cast<blasint>(m), lu.data(), ipiv.data(),
+                  columns.data());
+    lapack::transpose_into(columns.data(), x, m, n);
+  }
+};
+
+template <typename T>
+void inverse_typed(KernelContext& c) {
+  const auto [n, count] = batch_of(c.inputs[0]);
+  const bool adjoint = c.attrs.get<bool>("adjoint");
+  const T* a = c.inputs[0].data<const T>();
+  T* out = c.outputs[0].data<T>();
+  std::atomic<bool> singular{false};
+  for_each_matrix(count, n, [&](int64_t i) {
+    const Factored<T> f(a + i * n * n, n);
+    if (!f.invertible()) {
+      singular = true;
+      return;
+    }
+    std::vector<T> identity(static_cast<size_t>(n * n), T(0));
+    for (int64_t k = 0; k < n; ++k) identity[static_cast<size_t>(k * n + k)] = T(1);
+    f.solve(identity.data(), out + i * n * n, n, adjoint);
+  });
+  EMBER_CHECK(!singular, InvalidArgument, "[", api(c), "] Input is not invertible.");
+}
+
+template <typename T>
+void solve_typed(KernelContext& c) {
+  const auto [n, count] = batch_of(c.inputs[0]);
+  const int64_t m = c.inputs[1].dim(-1);
+  const bool adjoint = c.attrs.get<bool>("adjoint");
+  const T *a = c.inputs[0].data<const T>(), *b = c.inputs[1].data<const T>();
+  T* x = c.outputs[0].data<T>();
+  std::atomic<bool> singular{false};
+  for_each_matrix(count, n, [&](int64_t i) {
+    const Factored<T> f(a + i * n * n, n);
+    if (!f.invertible()) {
+      singular = true;
+      return;
+    }
+    f.solve(b + i * n * m, x + i * n * m, m, adjoint);
+  });
+  EMBER_CHECK(!singular, InvalidArgument, "[", api(c), "] Input matrix is not invertible.");
+}
+
+template <typename T>
+void triangular_solve_typed(KernelContext& c) {
+  const Tensor &a = c.inputs[0], &b = c.inputs[1];
+  Tensor& out = c.outputs[0];
+  const int64_t n = a.dim(-1), m = b.dim(-1);
+  const int64_t count = n * m == 0 ? 0 : out.num_elements() / (n * m);
+  const bool lower = c.attrs.get<bool>("lower"), adjoint = c.attrs.get<bool>("adjoint");
+  const T *pa = a.data<const T>(), *pb = b.data<const T>();
+  T* px = out.data<T>();
+  for_each_matrix(count, n, [&](int64_t t) {
+    const auto [ia, ib] = kernels::batch_operands(out, a, b, t);
+    if (n < kBlockedFrom) {
+      linalg::triangular_solve(pa + ia * n * n, pb + ib * n * m, px + t * n * m, n, m, lower, adjoint);
+    } else {
+      std::copy(pb + ib * n * m, pb + (ib + 1) * n * m, px + t * n * m);
+      lapack::trsm(lower, adjoint, static_cast<blasint>(n), static_cast<blasint>(m), pa + ia * n * n, px + t * n * m);
+    }
+  });
+}
+
+template <typename T>
+void determinant_typed(KernelContext& c, bool log) {
+  const auto [n, count] = batch_of(c.inputs[0]);
+  const T* a = c.inputs[0].data<const T>();
+  for_each_matrix(count, n, [&](int64_t i) {
+    const Factored<T> f(a + i * n * n, n);
+    if (!log) {
+      c.outputs[0].data<T>()[i] = static_cast<T>(linalg::determinant(f.lu.data(), f.sign, n));
+      return;
+    }
+    double s = 0, l = 0;
+    linalg::sign_and_log_determinant(f.lu.data(), f.sign, n, &s, &l);
+    c.outputs[0].data<T>()[i] = static_cast<T>(s);
+    c.outputs[1].data<T>()[i] = static_cast<T>(l);
+  });
+}
+
+// clang-format off
+void cholesky(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), cholesky_typed<scalar_t>(c)); }
+void inverse(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), inverse_typed<scalar_t>(c)); }
+void solve(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), solve_typed<scalar_t>(c)); }
+void triangular_solve(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), triangular_solve_typed<scalar_t>(c)); }
+void determinant(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), determinant_typed<scalar_t>(c, false)); }
+void log_determinant(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), determinant_typed<scalar_t>(c, true)); }
+// clang-format on
+
+EMBER_REGISTER_KERNEL(op_name::Cholesky, CPU, cholesky);
+EMBER_REGISTER_KERNEL(op_name::MatrixInverse, CPU, inverse);
+EMBER_REGISTER_KERNEL(op_name::MatrixSolve, CPU, solve);
+EMBER_REGISTER_KERNEL(op_name::MatrixTriangularSolve, CPU, triangular_solve);
+EMBER_REGISTER_KERNEL(op_name::MatrixDeterminant, CPU, determinant);
+EMBER_REGISTER_KERNEL(op_name::LogMatrixDeterminant, CPU, log_determinant);
+
+}  // namespace
+}  // namespace ember::cpu

@@ -1,0 +1,185 @@
+// Square-matrix ops on CUDA: a thread per matrix with the CPU's math
+// (kernels/linalg.h), its LU and permutation in scratch tensors. Exact and
+// simple, suited to batches of small matrices; one large matrix runs on one
+// thread and wants cuSOLVER's blocked factorizations instead. A singular
+// matrix sets a device flag that the launcher reads after the kernel
+// (MatrixInverse and MatrixSolve raise TensorFlow's error).
+#include <vector>
+
+#include "core/op_names.h"
+#include "kernels/cuda/common.cuh"
+#include "kernels/linalg.h"
+#include "kernels/matmul_batch.h"
+
+namespace ember::cuda {
+namespace {
+
+#define EMBER_FOR_EACH_MATRIX(i, count)                                                      \
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (count); \
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
+template <typename T>
+__global__ void cholesky_matrices(const T* a, T* l, int64_t n, int64_t count) {
+  EMBER_FOR_EACH_MATRIX(i, count) {
+    T* li = l + i * n * n;
+    if (!linalg::cholesky(a + i * n * n, li, n))
+      for (int64_t k = 0; k < n * n; ++k) li[k] = static_cast<T>(NAN);
+  }
+}
+
+// LU of matrix i of a into its place in lu and perm; returns P's sign.
+template <typename T>
+__device__ int factor(const T* a, T* lu, int64_t* perm, int64_t n, int64_t i) {
+  for (int64_t k = 0; k < n * n; ++k) lu[i * n * n + k] = a[i * n * n + k];
+  return linalg::lu(lu + i * n * n, perm + i * n, n);
+}
+
+// Matrix i's right-hand side is b + i·b_stride (0: one shared by all).
+template <typename T>
+__global__ void solve_matrices(const T* a, const T* b, int64_t b_stride, T* x, T* lu, int64_t* perm,
+                               int32_t* singular, int64_t n, int64_t m, bool adjoint, int64_t count) {
+  EMBER_FOR_EACH_MATRIX(i, count) {
+    factor(a, lu, perm, n, i);
+    if (!linalg::invertible(lu + i * n * n, n)) {
+      *singular = 1;
+      continue;
+    }
+    linalg::lu_solve(lu + i * n * n, perm + i * n, b + i * b_stride, x + i * n * m, n, m, adjoint);
+  }
+}
+
+template <typename T>
+__global__ void identity(T* e, int64_t n) {
+  EMBER_FOR_EACH_MATRIX(k, n * n) { e[k] = k / n == k % n ? T(1) : T(0); }
+}
+
+template <typename T>
+__global__ void triangular_solve_matrices(const T* a, const T* b, T* x, const int64_t* operands, int64_t n,
+                                          int64_t m, bool lower, bool adjoint, int64_t count) {
+  EMBER_FOR_EACH_MATRIX(t, count) {
+    linalg::triangular_solve(a + operands[2 * t] * n * n, b + operands[2 * t + 1] * n * m, x + t * n * m, n, m,
+                             lower, adjoint);
+  }
+}
+
+template <typename T>
+__global__ void determinant_matrices(const T* a, T* lu, int64_t* perm, T* det, T* log_abs, int64_t n,
+                                     int64_t count) {
+  EMBER_FOR_EACH_MATRIX(i, count) {
+    const int sign = factor(a, lu, perm, n, i);
+    if (log_abs == nullptr) {
+      det[i] = static_cast<T>(linalg::determinant(lu + i * n * n, sign, n));
+    } else {
+      double s = 0, l = 0;
+      linalg::sign_and_log_determinant(lu + i * n * n, sign, n, &s, &l);
+      det[i] = static_cast<T>(s);
+      log_abs[i] = static_cast<T>(l);
+    }
+  }
+}
+
+int64_t matrices(const Tensor& m) {
+  int64_t count = 1;
+  for (int i = 0; i < m.rank() - 2; ++i) count *= m.dim(i);
+  return count;
+}
+
+// Scratch for `count` LUs of order n.
+struct Scratch {
+  Tensor lu, perm, singular;
+  Scratch(const KernelContext& c, DType dtype, int64_t n, int64_t count, cudaStream_t s)
+      : lu(Tensor::empty({std::max<int64_t>(count * n * n, 1)}, dtype, c.device)),
+        perm(Tensor::empty({std::max<int64_t>(count * n, 1)}, int64, c.device)),
+        singular(Tensor::empty({1}, int32, c.device)) {
+    EMBER_CUDA_CHECK(cudaMemsetAsync(singular.raw_data(), 0, sizeof(int), s));
+  }
+  // Waits for the kernels and raises `message` if a matrix was singular.
+  void raise_if_singular(const KernelContext& c, cudaStream_t s, const char* message) const {
+    int flag = 0;
+    EMBER_CUDA_CHECK(cudaMemcpyAsync(&flag, singular.raw_data(), sizeof flag, cudaMemcpyDeviceToHost, s));
+    EMBER_CUDA_CHECK(cudaStreamSynchronize(s));
+    EMBER_CHECK(flag == 0, InvalidArgument, "[", c.op.api_name, "] ", message);
+  }
+};
+
+template <typename T>
+void cholesky_typed(KernelContext& c) {
+  const int64_t n = c.inputs[0].dim(-1), count = matrices(c.inputs[0]);
+  if (n == 0 || count == 0) return;
+  cholesky_matrices<T><<<blocks_for(count), kThreads, 0, prepare(c)>>>(c.inputs[0].data<const T>(),
+                                                                      c.outputs[0].data<T>(), n, count);
+  EMBER_CUDA_LAUNCHED();
+}
+
+// MatrixSolve, and MatrixInverse as the solve of the identity.
+template <typename T>
+void solve_typed(KernelContext& c, bool inverse) {
+  const int64_t n = c.inputs[0].dim(-1), count = matrices(c.inputs[0]);
+  const int64_t m = inverse ? n : c.inputs[1].dim(-1);
+  if (n == 0 || count == 0 || m == 0) return;
+  cudaStream_t s = prepare(c);
+  Scratch scratch(c, c.inputs[0].dtype(), n, count, s);
+  Tensor rhs = inverse ? Tensor::empty({n * n}, c.inputs[0].dtype(), c.device) : c.inputs[1];
+  if (inverse) {
+    identity<T><<<blocks_for(n * n), kThreads, 0, s>>>(rhs.data<T>(), n);
+    EMBER_CUDA_LAUNCHED();
+  }
+  // (The inverse's right-hand side is one identity, read by every matrix: stride 0.)
+  solve_matrices<T><<<blocks_for(count), kThreads, 0, s>>>(
+      c.inputs[0].data<const T>(), rhs.data<const T>(), inverse ? 0 : n * m, c.outputs[0].data<T>(),
+      scratch.lu.data<T>(), scratch.perm.data<int64_t>(), scratch.singular.data<int32_t>(), n, m,
+      c.attrs.get<bool>("adjoint"), count);
+  EMBER_CUDA_LAUNCHED();
+  scratch.raise_if_singular(c, s, inverse ? "Input is not invertible." : "Input matrix is not invertible.");
+}
+
+template <typename T>
+void triangular_solve_typed(KernelContext& c) {
+  const Tensor &a = c.inputs[0], &b = c.inputs[1];
+  Tensor& out = c.outputs[0];
+  const int64_t n = a.dim(-1), m = b.dim(-1);
+  const int64_t count = n * m == 0 ? 0 : out.num_elements() / (n * m);
+  if (count == 0) return;
+  std::vector<int64_t> pairs(static_cast<size_t>(2 * count));
+  for (int64_t t = 0; t < count; ++t) {
+    const auto [ia, ib] = kernels::batch_operands(out, a, b, t);
+    pairs[static_cast<size_t>(2 * t)] = ia;
+    pairs[static_cast<size_t>(2 * t + 1)] = ib;
+  }
+  const Tensor operands = constant(pairs, TensorShape{2 * count}, c.device);
+  triangular_solve_matrices<T><<<blocks_for(count), kThreads, 0, prepare(c)>>>(
+      a.data<const T>(), b.data<const T>(), out.data<T>(), operands.data<const int64_t>(), n, m,
+      c.attrs.get<bool>("lower"), c.attrs.get<bool>("adjoint"), count);
+  EMBER_CUDA_LAUNCHED();
+}
+
+template <typename T>
+void determinant_typed(KernelContext& c, bool log) {
+  const int64_t n = c.inputs[0].dim(-1), count = matrices(c.inputs[0]);
+  if (count == 0) return;
+  cudaStream_t s = prepare(c);
+  Scratch scratch(c, c.inputs[0].dtype(), n, count, s);
+  determinant_matrices<T><<<blocks_for(count), kThreads, 0, s>>>(
+      c.inputs[0].data<const T>(), scratch.lu.data<T>(), scratch.perm.data<int64_t>(), c.outputs[0].data<T>(),
+      log ? c.outputs[1].data<T>() : nullptr, n, count);
+  EMBER_CUDA_LAUNCHED();
+}
+
+// clang-format off
+void cholesky(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), cholesky_typed<scalar_t>(c)); }
+void inverse(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), solve_typed<scalar_t>(c, true)); }
+void solve(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), solve_typed<scalar_t>(c, false)); }
+void triangular_solve(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), triangular_solve_typed<scalar_t>(c)); }
+void determinant(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), determinant_typed<scalar_t>(c, false)); }
+void log_determinant(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), determinant_typed<scalar_t>(c, true)); }
+// clang-format on
+
+EMBER_REGISTER_KERNEL(op_name::Cholesky, CUDA, cholesky);
+EMBER_REGISTER_KERNEL(op_name::MatrixInverse, CUDA, inverse);
+EMBER_REGISTER_KERNEL(op_name::MatrixSolve, CUDA, solve);
+EMBER_REGISTER_KERNEL(op_name::MatrixTriangularSolve, CUDA, triangular_solve);
+EMBER_REGISTER_KERNEL(op_name::MatrixDeterminant, CUDA, determinant);
+EMBER_REGISTER_KERNEL(op_name::LogMatrixDeterminant, CUDA, log_determinant);
+
+}  // namespace
+}  // namespace ember::cuda
