@@ -272,7 +272,7 @@ class Gpt : public ember::Module {
                 past + t, " positions exceed the model's context of ", c_.context);
     const int64_t d = c_.d_model, heads = c_.heads, hd = d / heads;
     // Positions past .. past + T - 1, from the run-time shape (T may be unknown in a trace).
-    Tensor length = reshape(slice(shape(ids, int64), {1}, {1}), ember::TensorShape{});
+    Tensor length = shape_at(ids, 1);
     Tensor checked = ids;
     if (t == TensorShape::kUnknown)  // (a trace of any length, the serving function's: checked when it runs)
       checked = check(ids, less_equal(constant(past) + length, constant(c_.context)),
@@ -376,7 +376,7 @@ inline auto serving_function(const std::shared_ptr<Gpt>& model) {
         std::shared_ptr<Gpt> m = weak.lock();
         EMBER_CHECK(m, FailedPrecondition, "[Gpt] serving_default called after its model was destroyed");
         Tensor logits = (*m)(ids, false);
-        Tensor last = reshape(slice(shape(logits, int64), {1}, {1}), TensorShape{}) - int64_t{1};
+        Tensor last = shape_at(logits, 1) - int64_t{1};
         return gather(logits, last, 1);
       },
       {.name = "serving_default", .input_signature = std::vector<TensorSpec>{TensorSpec({-1, -1}, int32, "ids")}});

@@ -240,12 +240,6 @@ std::vector<std::string> called_functions(const tf::NodeDef& n) {
   return out;
 }
 
-// The scalar dimension `axis` of x (negative: from the end) as an int64 tensor.
-Tensor dim_of(const Tensor& x, int64_t axis) {
-  const int64_t r = x.rank();
-  return reshape(slice(shape(x, int64), {axis < 0 ? axis + r : axis}, {1}), TensorShape{});
-}
-
 // What TensorFlow's resize ops (ResizeBilinear, ResizeNearestNeighbor)
 // share: images [batch, height, width, channels] (a height and width known
 // when it runs), a constant size, align_corners and half_pixel_centers;
@@ -256,7 +250,7 @@ struct Resize {
   std::vector<int64_t> size;
   bool align = false, half = false;
   Tensor from(int k, const Tensor& images) const {  // the input's size along axis k + 1
-    return cast(dim_of(images, k + 1), float32);
+    return cast(shape_at(images, k + 1), float32);
   }
   Tensor scale(int k, const Tensor& images) const {
     const int64_t to = size[static_cast<size_t>(k)];
@@ -382,7 +376,7 @@ Diagonal diagonal_grid(int64_t k, const Tensor& num_rows, const Tensor& num_cols
 // Values of `diag` [..., L] spread over the grid [..., R, C] by position along
 // the diagonal (clamped into [0, L), the elements off it are masked away).
 Tensor spread(const Tensor& diag, const Diagonal& d) {
-  const Tensor last = dim_of(diag, -1) - constant(int64_t{1});
+  const Tensor last = shape_at(diag, -1) - constant(int64_t{1});
   const Tensor at = maximum(minimum(d.along(), last), constant(int64_t{0}));
   return gather(diag, at, diag.rank() - 1);
 }
@@ -451,7 +445,7 @@ Tensor reverse_sequence(const std::vector<Tensor>& in, const tf::NodeDef& n, con
   for (int64_t i = 0; i < r; ++i) back[static_cast<size_t>(perm[static_cast<size_t>(i)])] = i;
   const Tensor moved = transpose(x, perm);
   const Tensor length = reshape(cast(in[1], int64), {-1, 1});                          // [B, 1]
-  const Tensor steps = reshape(slice(shape(moved, int64), {1}, {1}), TensorShape{});
+  const Tensor steps = shape_at(moved, 1);
   const Tensor i = reshape(range(constant(int64_t{0}), steps, constant(int64_t{1})), {1, -1});  // [1, T]
   const Tensor from = where(less(i, length), length - constant(int64_t{1}) - i, i + zeros_like(length));
   return transpose(gather(moved, from, 1, 1), back);
@@ -594,18 +588,11 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     EMBER_CHECK(it != n.attr().end(), InvalidArgument, what, ": Einsum lacks its equation");
     return {einsum(it->second.s(), in)};
   }
-  if (op == op_name::MatrixBandPart) {  // x[..., m, n] where (lower < 0 or m - n <= lower) and (upper < 0 or n - m <= upper)
+  if (op == op_name::MatrixBandPart) {
     need_inputs(3);
     EMBER_CHECK(in[0].shape().rank_known() && in[0].rank() >= 2, Unimplemented, what,
                 ": MatrixBandPart of a tensor of unknown rank or rank below 2");
-    const Tensor s = shape(in[0], int64), zero = constant(int64_t{0}), one = constant(int64_t{1});
-    const int64_t r = in[0].rank();
-    const Tensor rows = reshape(range(zero, reshape(slice(s, {r - 2}, {1}), TensorShape{}), one), {-1, 1});
-    const Tensor cols = reshape(range(zero, reshape(slice(s, {r - 1}, {1}), TensorShape{}), one), {1, -1});
-    const Tensor lower = cast(in[1], int64), upper = cast(in[2], int64);
-    const Tensor keep = logical_and(logical_or(less(lower, zero), less_equal(rows - cols, lower)),
-                                    logical_or(less(upper, zero), less_equal(cols - rows, upper)));
-    return {where(keep, in[0], zeros_like(in[0]))};
+    return {band_part(in[0], in[1], in[2])};
   }
   if (op == op_name::ReverseV2) {
     need_inputs(2);
@@ -622,7 +609,7 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     EMBER_CHECK(given_rows.size() == 1 && given_cols.size() == 1, InvalidArgument, what,
                 ": MatrixDiagV3's num_rows and num_cols must be scalars");
     // TensorFlow's sizes: the least that hold the diagonal, square when neither is given.
-    const Tensor len = dim_of(diag, -1);
+    const Tensor len = shape_at(diag, -1);
     const Tensor least_rows = len + constant(std::max<int64_t>(-k, 0)), least_cols = len + constant(std::max<int64_t>(k, 0));
     Tensor rows = given_rows[0] >= 0 ? constant(given_rows[0]) : least_rows;
     Tensor cols = given_cols[0] >= 0 ? constant(given_cols[0]) : least_cols;
@@ -636,7 +623,7 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     EMBER_CHECK(x.shape().rank_known() && x.rank() >= 2, Unimplemented, what,
                 ": MatrixDiagPartV3 of a tensor of unknown rank or rank below 2");
     const int64_t k = one_diagonal(in[1], op, what);
-    const Tensor rows = dim_of(x, -2), cols = dim_of(x, -1);
+    const Tensor rows = shape_at(x, -2), cols = shape_at(x, -1);
     const Tensor zero = constant(int64_t{0}), one = constant(int64_t{1});
     const Tensor first_row = constant(std::max<int64_t>(-k, 0)), first_col = constant(std::max<int64_t>(k, 0));
     const Tensor len = maximum(minimum(rows - first_row, cols - first_col), zero);
@@ -652,7 +639,7 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     EMBER_CHECK(x.shape().rank_known() && x.rank() >= 2 && in[1].shape().rank_known(), Unimplemented, what,
                 ": MatrixSetDiagV3 of a tensor of unknown rank or rank below 2");
     const int64_t k = one_diagonal(in[2], op, what);
-    const Diagonal d = diagonal_grid(k, dim_of(x, -2), dim_of(x, -1));
+    const Diagonal d = diagonal_grid(k, shape_at(x, -2), shape_at(x, -1));
     return {where(d.on(), spread(in[1], d), x)};
   }
   if (op == op_name::ResizeNearestNeighbor) return {resize_nearest(in, n, what)};

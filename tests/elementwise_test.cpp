@@ -211,7 +211,7 @@ TEST_P(UnaryTest, CheckPassesXWhileItsConditionHolds) {
   EXPECT_EQ(error_of<InvalidArgument>([&] { check(x, constant(false), "[user] x is too long"); }), "[user] x is too long");
   EXPECT_EQ(error_of<InvalidArgument>([&] { check(x, constant(false), ""); }), "[check] the condition does not hold");
   auto f = function([](Tensor v) {
-    Tensor n = reshape(slice(shape(v, int64), {0}, {1}), TensorShape{});
+    Tensor n = shape_at(v, 0);
     return check(v, less_equal(n, constant(int64_t{3})), "[f] at most 3 elements") * 2.f;
   });
   auto traced = f.get_concrete_function(TensorSpec({-1}, float32));

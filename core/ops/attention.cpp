@@ -226,18 +226,13 @@ Tensor widened(const Tensor& x) {
   return x.dtype() == accumulation(x.dtype()) ? x : cast(x, accumulation(x.dtype()));
 }
 
-// Dimension `axis` of x as an int64 scalar, known when it runs.
-Tensor dim_of(const Tensor& x, int64_t axis) {
-  return reshape(slice(shape(x, int64), {axis}, {1}), TensorShape{});
-}
-
 // Where each query attends to each key ([seq_q, seq_k] for causal alone,
 // broadcasting with the mask), or undefined for everywhere.
 Tensor attends(const Tensor& q, const Tensor& k, bool causal, const Tensor& mask) {
   Tensor keep;
   if (causal) {  // key j <= query i, from the shapes at run time
     const Tensor zero = constant(int64_t{0}), one = constant(int64_t{1});
-    Tensor rows = range(zero, dim_of(q, 2), one), cols = range(zero, dim_of(k, 2), one);
+    Tensor rows = range(zero, shape_at(q, 2), one), cols = range(zero, shape_at(k, 2), one);
     keep = expand_dims(rows, 1) >= cols;
   }
   if (mask.defined()) keep = keep.defined() ? logical_and(keep, mask) : mask;

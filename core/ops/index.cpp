@@ -337,7 +337,7 @@ Tensor with_batch_coordinates(const Tensor& idx, int64_t bd, bool idx_is_nd) {
   for (int64_t j = 0; j < bd; ++j) {
     Dims along(static_cast<size_t>(r), 1);
     along[static_cast<size_t>(j)] = -1;
-    Tensor n = reshape(slice(shape(idx, int64), {j}, {1}), TensorShape{});
+    Tensor n = shape_at(idx, j);
     parts.push_back(cast(reshape(range(constant(int64_t{0}), n, constant(int64_t{1})), TensorShape(along)), idx.dtype()) + base);
   }
   if (idx_is_nd) {

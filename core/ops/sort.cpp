@@ -111,7 +111,7 @@ TopK sort_along(const char* api, const Tensor& x, int64_t axis, bool descending)
   Tensor key = with_axis_last(x, axis);
   if (!descending) key = flip(key);
   const int64_t n = key.dim(-1);
-  TopK t = n >= 0 ? top_k(key, n) : top_k(key, reshape(slice(shape(key), {key.rank() - 1}, {1}), TensorShape{}));
+  TopK t = n >= 0 ? top_k(key, n) : top_k(key, shape_at(key, -1));
   if (!descending) t.values = flip(t.values);
   return {with_axis_last(t.values, axis), with_axis_last(t.indices, axis)};
 }
