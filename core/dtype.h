@@ -64,6 +64,13 @@ constexpr bool is_floating(DType t) {
 }
 /// float16 or bfloat16.
 constexpr bool is_half(DType t) { return t == DType::Float16 || t == DType::BFloat16; }
+/// The largest finite value of a floating dtype (float16's 65504, bfloat16's ~3.39e38).
+constexpr double largest_finite(DType t) {
+  return t == DType::Float64    ? 1.7976931348623157e308
+         : t == DType::Float16  ? 65504.0
+         : t == DType::BFloat16 ? 3.3895313892515355e38
+                                : 3.4028234663852886e38;
+}
 /// The dtype kernels compute `t` in: float32 for the 16-bit floats (as
 /// compute_t<T>, core/half.h), `t` itself otherwise.
 constexpr DType computed_in(DType t) { return is_half(t) ? DType::Float32 : t; }

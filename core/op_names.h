@@ -34,6 +34,9 @@ inline constexpr char Softplus[] = "Softplus";
 inline constexpr char Erf[] = "Erf";
 inline constexpr char Erfc[] = "Erfc";
 inline constexpr char Softsign[] = "Softsign";
+inline constexpr char Lgamma[] = "Lgamma";
+inline constexpr char Digamma[] = "Digamma";
+inline constexpr char Erfinv[] = "Erfinv";
 inline constexpr char Floor[] = "Floor";
 inline constexpr char Ceil[] = "Ceil";
 inline constexpr char Round[] = "Round";
@@ -59,6 +62,8 @@ inline constexpr char DivNoNan[] = "DivNoNan";
 inline constexpr char Xdivy[] = "Xdivy";
 inline constexpr char Xlogy[] = "Xlogy";
 inline constexpr char Xlog1py[] = "Xlog1py";
+inline constexpr char Polygamma[] = "Polygamma";
+inline constexpr char Zeta[] = "Zeta";
 inline constexpr char CheckNumerics[] = "CheckNumerics";
 inline constexpr char Check[] = "Check";  // ember's own: x once a condition holds
 inline constexpr char Assert[] = "Assert";  // (TensorFlow's: Check is exported as one; imported as Checks)
@@ -86,6 +91,7 @@ inline constexpr char ArgMax[] = "ArgMax";
 inline constexpr char ArgMin[] = "ArgMin";
 inline constexpr char Cumsum[] = "Cumsum";
 inline constexpr char Cumprod[] = "Cumprod";
+inline constexpr char CumulativeLogsumexp[] = "CumulativeLogsumexp";
 
 // linalg
 inline constexpr char Cholesky[] = "Cholesky";
@@ -127,6 +133,14 @@ inline constexpr char AvgPool3D[] = "AvgPool3D";
 inline constexpr char Bucketize[] = "Bucketize";          // (imported as a count of the boundaries at or below x)
 inline constexpr char Rint[] = "Rint";                      // (imported as round(): both round half to even)
 inline constexpr char PreventGradient[] = "PreventGradient";  // (imported as identity())
+inline constexpr char SegmentSum[] = "SegmentSum";  // (these five, sorted ids: the unsorted ones of last id + 1 segments)
+inline constexpr char SegmentMean[] = "SegmentMean";
+inline constexpr char SegmentMax[] = "SegmentMax";
+inline constexpr char SegmentMin[] = "SegmentMin";
+inline constexpr char SegmentProd[] = "SegmentProd";
+inline constexpr char Cross[] = "Cross";                                  // (imported as slices' products)
+inline constexpr char LRN[] = "LRN";                                      // (imported as a sum of channel slices)
+inline constexpr char HistogramFixedWidth[] = "HistogramFixedWidth";      // (imported as a segment sum of ones)
 
 // softmax
 inline constexpr char Softmax[] = "Softmax";

@@ -105,6 +105,12 @@ Tensor erf(const Tensor& x);
 Tensor erfc(const Tensor& x);
 /// x / (1 + |x|) (tf.nn.softsign).
 Tensor softsign(const Tensor& x);
+/// Special functions (tf.math's), computed in double: log|Γ(x)| (+inf at 0
+/// and the negative integers), ψ(x) = Γ'(x)/Γ(x) (NaN there, as
+/// TensorFlow's), and erf⁻¹(x) (±inf at ±1, NaN beyond).
+Tensor lgamma(const Tensor& x);
+Tensor digamma(const Tensor& x);
+Tensor erfinv(const Tensor& x);
 Tensor floor(const Tensor& x);
 Tensor ceil(const Tensor& x);
 /// Rounds half to even, as tf.math.round.
@@ -164,6 +170,11 @@ Tensor div_no_nan(const Tensor& a, const Tensor& b);
 Tensor xdivy(const Tensor& x, const Tensor& y);
 Tensor xlogy(const Tensor& x, const Tensor& y);
 Tensor xlog1py(const Tensor& x, const Tensor& y);
+/// ψ⁽ᵃ⁾(x), the a-th derivative of digamma (NaN unless a is a non-negative
+/// integer), and Hurwitz's ζ(x, q) = Σₖ (q + k)⁻ˣ (tf.math.polygamma, zeta);
+/// differentiable in x and q respectively, as TensorFlow's.
+Tensor polygamma(const Tensor& a, const Tensor& x);
+Tensor zeta(const Tensor& x, const Tensor& q);
 Tensor equal(const Tensor& a, const Tensor& b);
 Tensor not_equal(const Tensor& a, const Tensor& b);
 Tensor less(const Tensor& a, const Tensor& b);
@@ -264,6 +275,10 @@ Tensor argmin(const Tensor& x, int64_t axis = 0, DType output_type = int64);
 Tensor cumsum(const Tensor& x, int64_t axis = 0, bool exclusive = false, bool reverse = false);
 /// Running products along `axis` (tf.math.cumprod), with cumsum's `exclusive` and `reverse`.
 Tensor cumprod(const Tensor& x, int64_t axis = 0, bool exclusive = false, bool reverse = false);
+/// log Σ eˣ running along `axis` (tf.math.cumulative_logsumexp), with
+/// cumsum's `exclusive` (-inf first) and `reverse`, without overflow: each
+/// step a logaddexp in double. Floating-point x.
+Tensor cumulative_logsumexp(const Tensor& x, int64_t axis = 0, bool exclusive = false, bool reverse = false);
 
 // ---- linear algebra -------------------------------------------------------------
 /// Matrix product of the last two dimensions; leading (batch) dimensions broadcast.
@@ -368,6 +383,23 @@ Tensor tensor_scatter_add(const Tensor& tensor, const Tensor& indices, const Ten
 /// out[segment_ids[i], ...] = Σ data[i, ...]: sums the rows of `data` into
 /// `num_segments` rows (ids out of range are an error).
 Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, int64_t num_segments);
+/// With num_segments an int32/int64 scalar read when it runs.
+Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments);
+/// tf.math.unsorted_segment_max, _min and _prod: an empty segment holds the
+/// dtype's lowest value, its largest, or 1, as TensorFlow's. Masked
+/// reductions: rows × num_segments elements of scratch.
+Tensor unsorted_segment_max(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments);
+Tensor unsorted_segment_min(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments);
+Tensor unsorted_segment_prod(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments);
+/// tf.math.segment_sum, _mean, _max, _min and _prod: segment_ids a vector,
+/// sorted (checked when it runs: "segment ids are not increasing"), the
+/// last id + 1 segments; an empty segment gives 0 (1 for the product), as
+/// TensorFlow's.
+Tensor segment_sum(const Tensor& data, const Tensor& segment_ids);
+Tensor segment_mean(const Tensor& data, const Tensor& segment_ids);
+Tensor segment_max(const Tensor& data, const Tensor& segment_ids);
+Tensor segment_min(const Tensor& data, const Tensor& segment_ids);
+Tensor segment_prod(const Tensor& data, const Tensor& segment_ids);
 Tensor one_hot(const Tensor& indices, int64_t depth, double on_value = 1, double off_value = 0,
                int64_t axis = -1, DType dtype = float32);
 /// [start, start+delta, ...) up to `limit`, as tf.range.

@@ -37,6 +37,9 @@
   X(Erf, unary_float, fn::Erf) \
   X(Erfc, unary_float, fn::Erfc) \
   X(Softsign, unary_float, fn::Softsign) \
+  X(Lgamma, unary_float, fn::Lgamma) \
+  X(Digamma, unary_float, fn::Digamma) \
+  X(Erfinv, unary_float, fn::Erfinv) \
   X(Floor, unary_float, fn::Floor) \
   X(Ceil, unary_float, fn::Ceil) \
   X(Round, unary_float, fn::Round)
@@ -58,7 +61,9 @@
   X(DivNoNan, binary_float, fn::DivNoNan) \
   X(Xdivy, binary_float, fn::Xdivy) \
   X(Xlogy, binary_float, fn::Xlogy) \
-  X(Xlog1py, binary_float, fn::Xlog1py)
+  X(Xlog1py, binary_float, fn::Xlog1py) \
+  X(Polygamma, binary_float, fn::Polygamma) \
+  X(Zeta, binary_float, fn::Zeta)
 #define EMBER_ELEMENTWISE_COMPARISON_OPS(X) \
   X(Equal, compare, fn::Equal) \
   X(NotEqual, compare, fn::NotEqual) \

@@ -18,6 +18,7 @@
 #include "core/half.h"
 #include "core/host_device.h"
 #include "core/philox.h"
+#include "kernels/special.h"
 
 namespace ember::fn {
 
@@ -386,6 +387,25 @@ struct Erfc {
     return std::erfc(x);
   }
 };
+// The special functions (kernels/special.h), computed in double.
+struct Lgamma {  // log|Γ(x)|
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return static_cast<T>(special::lgamma(static_cast<double>(x)));
+  }
+};
+struct Digamma {  // ψ(x)
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return static_cast<T>(special::digamma(static_cast<double>(x)));
+  }
+};
+struct Erfinv {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x) const {
+    return static_cast<T>(special::erfinv(static_cast<double>(x)));
+  }
+};
 struct Softsign {  // x / (1 + |x|)
   template <typename T>
   EMBER_HOST_DEVICE T operator()(T x) const {
@@ -610,6 +630,18 @@ struct Xlog1py {
   template <typename T>
   EMBER_HOST_DEVICE T operator()(T x, T y) const {
     return x == T(0) ? T(0) : x * std::log1p(y);
+  }
+};
+struct Polygamma {  // ψ⁽ᵃ⁾(x)
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T x) const {
+    return static_cast<T>(special::polygamma(static_cast<double>(a), static_cast<double>(x)));
+  }
+};
+struct Zeta {  // Hurwitz's ζ(x, q)
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T x, T q) const {
+    return static_cast<T>(special::zeta(static_cast<double>(x), static_cast<double>(q)));
   }
 };
 struct Equal {

@@ -62,6 +62,20 @@ struct ProdR {
   EMBER_HOST_DEVICE static A merge(A a, A b) { return fn::wrap_mul(a, b); }
   EMBER_HOST_DEVICE static T finish(A a, int64_t) { return static_cast<T>(a); }
 };
+/// log Σ eˣ, one logaddexp at a time (floats only): max(a, x) + log1p(e^-|a - x|),
+/// exact at ±inf (a + log 2 where the two are equal) and NaN kept.
+template <typename T>
+struct LogSumExpR {
+  using A = acc_t<T>;
+  EMBER_HOST_DEVICE static A init() { return -std::numeric_limits<A>::infinity(); }
+  EMBER_HOST_DEVICE static A merge(A a, A b) {
+    if (a == b) return a + A(0.69314718055994530942);  // (±inf stay)
+    const A m = a > b ? a : b, d = a > b ? b - a : a - b;  // d = -|a - b| (NaN if either is)
+    return m + std::log1p(std::exp(d));
+  }
+  EMBER_HOST_DEVICE static A step(A a, T x) { return merge(a, static_cast<A>(widen(x))); }
+  EMBER_HOST_DEVICE static T finish(A a, int64_t) { return static_cast<T>(a); }
+};
 template <typename T>
 struct MaxR {
   using A = fn::compute_t<T>;

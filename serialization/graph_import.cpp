@@ -58,7 +58,9 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::DepthToSpace, op::Rint, op::PreventGradient, op::Bucketize,
                                                  op::TensorScatterUpdate, op::UnsortedSegmentMax, op::UnsortedSegmentMin,
                                                  op::UnsortedSegmentProd, op::ReverseSequence, op::LowerBound,
-                                                 op::UpperBound, op::Conv3D, op::MaxPool3D, op::AvgPool3D};
+                                                 op::UpperBound, op::Conv3D, op::MaxPool3D, op::AvgPool3D,
+                                                 op::SegmentSum, op::SegmentMean, op::SegmentMax, op::SegmentMin,
+                                                 op::SegmentProd, op::Cross, op::LRN, op::HistogramFixedWidth};
   return s;
 }
 
@@ -381,46 +383,6 @@ Tensor spread(const Tensor& diag, const Diagonal& d) {
   return gather(diag, at, diag.rank() - 1);
 }
 
-// The largest finite value of a floating dtype.
-double largest_finite(DType t) {
-  return t == float64   ? std::numeric_limits<double>::max()
-         : t == float16 ? 65504.0
-         : t == bfloat16 ? 3.3895313892515355e38
-                         : static_cast<double>(std::numeric_limits<float>::max());
-}
-
-// The largest (or lowest) value of `like`'s dtype, a scalar: what
-// TensorFlow's segment max (min) gives an empty segment.
-Tensor extreme(const Tensor& like, bool highest) {
-  const DType t = like.dtype();
-  if (t == int64) return constant(highest ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min());
-  if (t == int32) return constant(highest ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int32_t>::min());
-  if (t == uint8) return cast(constant(highest ? 255 : 0), uint8);
-  return scalar_like(like, highest ? largest_finite(t) : -largest_finite(t));
-}
-
-// UnsortedSegmentMax, Min and Prod of data [ids..., rest...] into
-// num_segments rows: per segment, a reduction over the rows whose id it is
-// (a mask [rows, segments], the others set to the reduction's identity, as
-// TensorFlow gives an empty segment: the lowest value, the largest, 1).
-Tensor segment_reduce(const std::string& op, const Tensor& data, const Tensor& ids, int64_t segments,
-                      const std::string& what) {
-  EMBER_CHECK(data.shape().rank_known() && ids.shape().rank_known() && ids.rank() <= data.rank(), Unimplemented,
-              what, ": ", op, " of data or segment ids of unknown rank");
-  const int64_t rest = data.rank() - ids.rank();
-  const Tensor rest_shape = slice(shape(data, int64), {ids.rank()}, {rest});
-  const Tensor rows = reshape(data, concat({constant(std::vector<int64_t>{-1}), rest_shape}, 0));  // [N, rest...]
-  const Tensor flat_ids = cast(reshape(ids, {-1}), int64);
-  Tensor mask = equal(expand_dims(flat_ids, 1), range(segments));  // [N, S]
-  for (int64_t i = 0; i < rest; ++i) mask = expand_dims(mask, -1);
-  const Tensor identity = op == op_name::UnsortedSegmentProd ? scalar_like(data, 1)
-                                                              : extreme(data, op == op_name::UnsortedSegmentMin);
-  const Tensor spread = where(mask, expand_dims(rows, 1), identity);  // [N, S, rest...]
-  const std::vector<int64_t> rows_axis{0};
-  if (op == op_name::UnsortedSegmentProd) return reduce_prod(spread, rows_axis);
-  return op == op_name::UnsortedSegmentMax ? reduce_max(spread, rows_axis) : reduce_min(spread, rows_axis);
-}
-
 // ReverseSequence: along seq_dim, each batch_dim row's first seq_lengths
 // elements reversed, the rest kept: a gather (batch_dims 1) of the indices
 // len - 1 - i below len, i after, with the batch axis first and the
@@ -671,7 +633,20 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     const std::vector<int64_t> segments = constant_ints(2);
     EMBER_CHECK(segments.size() == 1 && segments[0] >= 0, InvalidArgument, what, ": ", op,
                 "'s num_segments must be a non-negative scalar");
-    return {segment_reduce(op, in[0], in[1], segments[0], what)};
+    const Tensor count = constant(segments[0]);
+    return {op == op_name::UnsortedSegmentMax   ? unsorted_segment_max(in[0], in[1], count)
+            : op == op_name::UnsortedSegmentMin ? unsorted_segment_min(in[0], in[1], count)
+                                                : unsorted_segment_prod(in[0], in[1], count)};
+  }
+  if (op == op_name::SegmentSum || op == op_name::SegmentMean || op == op_name::SegmentMax ||
+      op == op_name::SegmentMin || op == op_name::SegmentProd) {
+    need_inputs(2);
+    const Tensor &data = in[0], &ids = in[1];
+    return {op == op_name::SegmentSum    ? segment_sum(data, ids)
+            : op == op_name::SegmentMean ? segment_mean(data, ids)
+            : op == op_name::SegmentMax  ? segment_max(data, ids)
+            : op == op_name::SegmentMin  ? segment_min(data, ids)
+                                         : segment_prod(data, ids)};
   }
   if (op == op_name::ReverseSequence) {
     need_inputs(2);
@@ -699,6 +674,52 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     if (is_floating(v.dtype()))  // NaN is below no boundary: past the last, as upper_bound finds it
       count = where(is_nan(v), ones_like(count) * static_cast<int32_t>(bounds.size()), count);
     return {count};
+  }
+  if (op == op_name::Cross) {  // a × b along the last axis of 3: a_yzx·b_zxy - a_zxy·b_yzx
+    need_inputs(2);
+    const Tensor &a = in[0], &b = in[1];
+    EMBER_CHECK(a.shape().rank_known() && a.rank() >= 1 && a.dim(-1) == 3 && a.shape() == b.shape(), InvalidArgument,
+                what, ": Cross takes two tensors of one shape [..., 3], got ", a.shape().to_debug_string(), " and ",
+                b.shape().to_debug_string());
+    auto turned = [&](const Tensor& v, std::vector<int32_t> order) {
+      return gather(v, constant(order, TensorShape{3}), v.rank() - 1);
+    };
+    return {turned(a, {1, 2, 0}) * turned(b, {2, 0, 1}) - turned(a, {2, 0, 1}) * turned(b, {1, 2, 0})};
+  }
+  if (op == op_name::LRN) {  // x / (bias + alpha·Σ x² over the 2r + 1 channels around)^beta, NHWC
+    need_inputs(1);
+    const Tensor& x = in[0];
+    EMBER_CHECK(x.shape().rank_known() && x.rank() == 4 && x.dim(3) >= 0, Unimplemented, what,
+                ": LRN of images [batch, height, width, channels] whose channels are unknown when loading, got ",
+                x.shape().to_debug_string());
+    auto number = [&](const char* name, double fallback) {
+      auto it = n.attr().find(name);
+      return it == n.attr().end() ? fallback : it->second.value_case() == tf::AttrValue::kI ? double(it->second.i())
+                                                                                         : double(it->second.f());
+    };
+    const auto r = static_cast<int64_t>(number("depth_radius", 5));
+    const double bias = number("bias", 1), alpha = number("alpha", 1), beta = number("beta", 0.5);
+    EMBER_CHECK(r >= 0, InvalidArgument, what, ": LRN's depth_radius must be non-negative, got ", r);
+    const int64_t channels = x.dim(3);
+    const Tensor squares = pad(square(x), {{0, 0}, {0, 0}, {0, 0}, {r, r}});
+    Tensor sums;
+    for (int64_t k = 0; k <= 2 * r; ++k) {
+      const Tensor window = slice(squares, {0, 0, 0, k}, {-1, -1, -1, channels});
+      sums = sums.defined() ? sums + window : window;
+    }
+    return {x / pow(scalar_like(x, bias) + scalar_like(x, alpha) * sums, scalar_like(x, beta))};
+  }
+  if (op == op_name::HistogramFixedWidth) {  // TensorFlow's bins: min((max(v, lo) - lo) / step, nbins - 1), truncated
+    need_inputs(3);
+    const std::vector<int64_t> bins = constant_ints(2);
+    EMBER_CHECK(bins.size() == 1 && bins[0] > 0, InvalidArgument, what, ": HistogramFixedWidth's nbins must be positive");
+    auto it = n.attr().find("dtype");
+    const DType t = it == n.attr().end() ? int32 : ember_dtype(it->second.type(), what);
+    const Tensor v = reshape(cast(in[0], float64), {-1}), range_ = cast(in[1], float64);
+    const Tensor lo = reshape(slice(range_, {0}, {1}), TensorShape{}), hi = reshape(slice(range_, {1}, {1}), TensorShape{});
+    const Tensor step = (hi - lo) / constant(double(bins[0]), float64);
+    const Tensor bin = cast(minimum((maximum(v, lo) - lo) / step, constant(double(bins[0] - 1), float64)), int32);
+    return {unsorted_segment_sum(ones_like(cast(bin, t)), bin, bins[0])};
   }
   if (op == op_name::Rint) {
     need_inputs(1);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <cstring>
+#include <limits>
 
 #include "kernels/cpu/vec.h"
 #include "kernels/functors.h"
@@ -11,7 +12,7 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Erfc, op_name::Softsign, op_name::CheckNumerics, op_name::Check, op_name::TruncateDiv, op_name::TruncateMod, op_name::Atan2, op_name::DivNoNan, op_name::Xdivy, op_name::Xlogy, op_name::Xlog1py, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::GeluGrad, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
+const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Erfc, op_name::Softsign, op_name::Lgamma, op_name::Digamma, op_name::Erfinv, op_name::Polygamma, op_name::Zeta, op_name::CheckNumerics, op_name::Check, op_name::TruncateDiv, op_name::TruncateMod, op_name::Atan2, op_name::DivNoNan, op_name::Xdivy, op_name::Xlogy, op_name::Xlog1py, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::GeluGrad, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
 
 using Ref1 = std::function<double(double)>;
 using Ref2 = std::function<double(double, double)>;
@@ -220,6 +221,87 @@ TEST_P(UnaryTest, CheckPassesXWhileItsConditionHolds) {
             "[function] node 'Check' (Check): [f] at most 3 elements");  // (the executor names the node)
   EXPECT_THROW(check(x, constant(1), "an int condition"), InvalidArgument);
   EXPECT_THROW(check(x, constant({true, false}), "a vector condition"), InvalidArgument);
+}
+
+// The special functions against references that do not share ember's
+// algorithms: the C library's lgammal; ψ at the integers and half-integers
+// (-γ plus harmonic sums) and its reflection; ψ⁽¹⁾ at the integers (π²/6
+// minus squares' reciprocals); ζ(x, q) by direct summation with the
+// integral of the tail; erfinv through erfl and erfcl. Then TensorFlow's
+// values at the poles (its Eigen kernels': NaN for ψ there, +inf for lgamma).
+TEST_P(UnaryTest, SpecialFunctionsMatchReferences) {
+  const long double euler = 0.5772156649015328606065120900824024L, pi = 3.141592653589793238462643383279503L;
+  std::vector<double> xs, want_lgamma, want_digamma, want_trigamma;
+  long double harmonic = 0, squares = 0;
+  for (int n = 1; n <= 25; ++n) {  // ψ(n) = -γ + H(n-1), ψ⁽¹⁾(n) = π²/6 - Σ_{k<n} 1/k²
+    xs.push_back(n);
+    want_lgamma.push_back(static_cast<double>(std::lgammal(n)));
+    want_digamma.push_back(static_cast<double>(-euler + harmonic));
+    want_trigamma.push_back(static_cast<double>(pi * pi / 6 - squares));
+    harmonic += 1.0L / n;
+    squares += 1.0L / (static_cast<long double>(n) * n);
+  }
+  long double odd = 0;
+  for (int n = 0; n <= 12; ++n) {  // ψ(n + 1/2) = -γ - 2 ln 2 + Σ_{k≤n} 2/(2k - 1); ψ(1/2 - n) by reflection
+    const long double half = -euler - 2 * std::log(2.0L) + odd;
+    xs.push_back(n + 0.5);
+    want_lgamma.push_back(static_cast<double>(std::lgammal(n + 0.5L)));
+    want_digamma.push_back(static_cast<double>(half));
+    want_trigamma.push_back(NAN);  // (not checked)
+    xs.push_back(0.5 - n);  // ψ(1 - x) - ψ(x) = π cot(πx): ψ(1/2 - n) = ψ(1/2 + n) - π cot(π(1/2 + n)) = ψ(1/2 + n)
+    want_lgamma.push_back(static_cast<double>(std::lgammal(0.5L - n)));
+    want_digamma.push_back(static_cast<double>(half));
+    want_trigamma.push_back(NAN);
+    odd += 2.0L / (2 * n + 1);
+  }
+  for (DType dt : {float64, float32}) {
+    SCOPED_TRACE(dtype_name(dt));
+    const double tol = dt == float64 ? 1e-13 : 2e-6;
+    const Tensor x = make(xs, {static_cast<int64_t>(xs.size())}, dt);
+    const TensorShape s{static_cast<int64_t>(xs.size())};
+    EXPECT_TRUE(all_close(lgamma(x), want_lgamma, s, tol, tol));
+    EXPECT_TRUE(all_close(digamma(x), want_digamma, s, tol, tol));
+    const Tensor integers = slice(x, {0}, {25});
+    EXPECT_TRUE(all_close(polygamma(ones_like(integers), integers), std::vector<double>(want_trigamma.begin(), want_trigamma.begin() + 25),
+                          {25}, tol, tol));
+  }
+  // ζ(x, q) = Σ_{k<K} (q + k)⁻ˣ + ∫_K^∞ (q + t)⁻ˣ dt - (q + K)⁻ˣ/2 (+ O(K⁻ˣ⁻¹)), K = 200000.
+  std::vector<double> zx, zq, zwant;
+  for (double x : {1.5, 2.0, 3.7, 6.0})
+    for (double q : {0.25, 1.0, 2.5, 40.0}) {
+      long double sum = 0;
+      const long double big = 200000;
+      for (long double k = 0; k < big; ++k) sum += std::pow(q + k, -static_cast<long double>(x));
+      sum += std::pow(q + big, 1 - static_cast<long double>(x)) / (x - 1) + 0.5L * std::pow(q + big, -static_cast<long double>(x));
+      zx.push_back(x), zq.push_back(q), zwant.push_back(static_cast<double>(sum));
+    }
+  const TensorShape zs{16};
+  EXPECT_TRUE(all_close(zeta(make(zx, zs, float64), make(zq, zs, float64)), zwant, zs, 1e-11, 0));
+  // ψ⁽ⁿ⁾(x) = (-1)ⁿ⁺¹ n! ζ(n + 1, x)
+  EXPECT_TRUE(all_close(polygamma(constant(3.0, float64), constant(2.5, float64)),
+                        {6 * static_cast<double>(values(zeta(constant(4.0, float64), constant(2.5, float64)))[0])}, {}, 1e-14, 0));
+  // erf(erfinv(y)) = y, and in the tails erfc(erfinv(y)) = 1 - y, relatively.
+  std::vector<double> ys{-0.99, -0.5, -1e-8, 0, 1e-300, 0.3, 0.7, 0.999, 1 - 1e-9, 1 - 1e-15};
+  const std::vector<double> back = values(erfinv(make(ys, {10}, float64)));
+  for (size_t i = 0; i < ys.size(); ++i) {
+    SCOPED_TRACE(ys[i]);
+    if (std::fabs(ys[i]) < 0.5) {
+      EXPECT_NEAR(static_cast<double>(std::erf(static_cast<long double>(back[i]))), ys[i], 2e-16 + 1e-15 * std::fabs(ys[i]));
+    } else {
+      const long double tail = std::erfc(static_cast<long double>(std::fabs(back[i])));
+      EXPECT_NEAR(static_cast<double>(tail / (1 - std::fabs(ys[i]))), 1.0, 1e-13);
+    }
+  }
+  // TensorFlow 2.21 (tf.math, float64) at the poles and outside the domains.
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = INFINITY;
+  const Tensor poles = constant({0.0, -0.0, -1.0, -inf, inf, nan}, float64);
+  EXPECT_TRUE(all_close(digamma(poles), {nan, nan, nan, nan, inf, nan}, {6}, 0, 0));
+  EXPECT_TRUE(all_close(lgamma(poles), {inf, inf, inf, inf, inf, nan}, {6}, 0, 0));
+  EXPECT_TRUE(all_close(polygamma(ones_like(poles), poles), {inf, inf, inf, inf, 0, nan}, {6}, 0, 0));
+  EXPECT_TRUE(all_close(erfinv(constant({-1.0, 1.0, 1.5, nan}, float64)), {-inf, inf, nan, nan}, {4}, 0, 0));
+  EXPECT_TRUE(all_close(zeta(constant({1.0, 0.5, 3.0, 3.0, 2.0}, float64), constant({2.0, 2.0, -2.5, -2.0, -2.0}, float64)),
+                        {inf, nan, 0.05410203, nan, inf}, {5}, 1e-6, 0));
+  EXPECT_TRUE(all_close(polygamma(constant({2.5, -1.0}, float64), constant({3.0, 3.0}, float64)), {nan, nan}, {2}, 0, 0));
 }
 
 // is_nan, is_inf and is_finite against std::isnan, std::isinf and

@@ -239,6 +239,30 @@ TEST(GraphDefInterop, TensorFlowRunsTheLinearAlgebraOpsAndTheirGradients) {
   check_in_tensorflow(f.get_concrete_function(TensorSpec({-1, -1, -1}), TensorSpec({-1, -1, -1})), {a, b}, "linalg");
 }
 
+// The special functions, cumulative_logsumexp, and the segment reductions
+// (UnsortedSegmentSum with num_segments computed when it runs, and the
+// sorted ids' checks), with their gradients, traced with no dimension known.
+TEST(GraphDefInterop, TensorFlowRunsTheSpecialFunctionsAndSegmentReductions) {
+  auto f = function(
+      [](Tensor x, Tensor ids) {
+        GradientTape tape;
+        tape.watch(x);
+        const Tensor positive = abs(x) + 0.5f;
+        const Tensor special = lgamma(positive) + digamma(positive) + erfinv(x * 0.4f) +
+                               polygamma(ones_like(x) * 2.f, positive) + zeta(ones_like(x) * 3.f, positive);
+        const Tensor scans = cumulative_logsumexp(x, 1) + exp(cumulative_logsumexp(x, 0, true, true));
+        const Tensor segments = segment_sum(x, ids) + segment_mean(x, ids) + segment_max(x, ids) * 0.5f +
+                                unsorted_segment_min(x, ids, shape_at(x, 0)) * 0.25f;
+        Tensor loss = reduce_sum(special * special) + reduce_sum(scans) + reduce_sum(segments * segments);
+        Tensor g = tape.gradient(loss, x);
+        return std::make_tuple(loss, g, special, scans, segments);
+      },
+      {.arg_names = {"x", "ids"}});
+  Tensor x = constant(ramp(12, 0.8f, 0.05f), {4, 3});
+  Tensor ids = constant(std::vector<int32_t>{0, 0, 2, 3});
+  check_in_tensorflow(f.get_concrete_function(TensorSpec({-1, -1}), TensorSpec({-1}, int32)), {x, ids}, "special");
+}
+
 // The fused transformer ops (and dropout), which TensorFlow lacks, and their adjoints
 // (the traced gradient): each written as its decomposition into
 // TensorFlow's ops, run by TensorFlow against ember's fused kernels.

@@ -117,6 +117,9 @@ void unary(std::vector<OpCase>& cases) {
       {op_name::Erf, [](const Tensor& x) { return erf(x); }, -2, 2, kFloat},
       {op_name::Erfc, [](const Tensor& x) { return erfc(x); }, -2, 2, kFloat},
       {op_name::Softsign, [](const Tensor& x) { return softsign(x); }, -2, 2, kFloat},
+      {op_name::Lgamma, [](const Tensor& x) { return lgamma(x); }, 0.2, 4, kFloat},
+      {op_name::Digamma, [](const Tensor& x) { return digamma(x); }, 0.2, 4, kFloat},
+      {op_name::Erfinv, [](const Tensor& x) { return erfinv(x); }, -0.9, 0.9, kFloat},
       {op_name::CheckNumerics, [](const Tensor& x) { return check_numerics(x, "finite"); }, -2, 2, kFloat},
       {op_name::Floor, [](const Tensor& x) { return floor(x); }, -3, 3, kFloat},
       {op_name::Ceil, [](const Tensor& x) { return ceil(x); }, -3, 3, kFloat},
@@ -287,6 +290,16 @@ void binary(std::vector<OpCase>& cases) {
                      .body = one([f](X x) { return f(x[0], x[1]); }),
                      .dtypes = b.dtypes});
   }
+  // ψ⁽ᵃ⁾ of orders 0, 1, 2 (a, integers, has no gradient); ζ(x, q) of x in (1.5, 4)
+  // (x has none): the gradients flow to x and q.
+  cases.push_back({.op = op_name::Polygamma,
+                   .inputs = {in({2, 3}, 0.3, 3)},
+                   .body = one([](X x) { return polygamma(cast(constant({0.0, 1.0, 2.0}), x[0].dtype()), x[0]); }),
+                   .dtypes = kFloat});
+  cases.push_back({.op = op_name::Zeta,
+                   .inputs = {constant_input({3}, 1.5, 4), in({2, 3}, 0.3, 3)},
+                   .body = one([](X x) { return zeta(x[0], x[1]); }),
+                   .dtypes = kFloat});
   cases.push_back({.op = op_name::Pow,
                    .inputs = {in({2, 3}, 0.5, 2), in({2, 3}, -1.5, 1.5)},
                    .body = one([](X x) { return pow(x[0], x[1]); }),
@@ -459,6 +472,16 @@ void reductions(std::vector<OpCase>& cases) {
                        .inputs = {in({2, 3, 4})},
                        .body = one([=](X x) { return cumsum(x[0], axis, exclusive, reverse); }),
                        .dtypes = kNumeric});
+      cases.push_back({.op = op_name::CumulativeLogsumexp,
+                       .variant = "axis " + std::to_string(axis) + (exclusive ? " exclusive" : "") +
+                                  (reverse ? " reverse" : ""),
+                       .inputs = {in({2, 3, 4}, -3, 3)},
+                       .body = one([=](X x) {
+                         // (exclusive: the first is -inf, whose differences are NaN; its exp is 0)
+                         const Tensor y = cumulative_logsumexp(x[0], axis, exclusive, reverse);
+                         return exclusive ? exp(y) : y;
+                       }),
+                       .dtypes = kFloat});
       cases.push_back({.op = op_name::Cumprod,
                        .variant = "axis " + std::to_string(axis) + (exclusive ? " exclusive" : "") +
                                   (reverse ? " reverse" : ""),
@@ -790,6 +813,14 @@ void indexing(std::vector<OpCase>& cases) {
                    .inputs = {in({3, 2})},
                    .body = one([](X x) {
                      return unsorted_segment_sum(x[0], idx({2, 0, 2}), 4);
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::UnsortedSegmentSum,
+                   .variant = "num_segments a tensor",
+                   .inputs = {in({3, 2})},
+                   .body = one([](X x) {
+                     // (4 segments, from the rows' count: in a trace, known only when it runs)
+                     return unsorted_segment_sum(x[0], idx({2, 0, 2}), shape_at(x[0], 0) + constant(int64_t{1}));
                    }),
                    .dtypes = kNumeric});
   cases.push_back({.op = op_name::TopKV2,

@@ -1,6 +1,7 @@
 // Reductions against float64 references over every axis set of a rank-3
 // tensor (so every collapsed layout is hit), with keepdims, empty and 0-d
 // inputs, plus argmax/argmin and the composite reductions.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -10,7 +11,7 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Sum, op_name::Mean, op_name::Max, op_name::Min, op_name::Prod, op_name::All, op_name::Any, op_name::ArgMax, op_name::ArgMin, op_name::Cumsum, op_name::Cumprod};
+const CoveredOps covered{op_name::Sum, op_name::Mean, op_name::Max, op_name::Min, op_name::Prod, op_name::All, op_name::Any, op_name::ArgMax, op_name::ArgMin, op_name::Cumsum, op_name::Cumprod, op_name::CumulativeLogsumexp};
 
 using ReduceFn = std::function<Tensor(const Tensor&, Axes, bool)>;
 using Combine = std::function<double(const std::vector<double>&)>;
@@ -305,6 +306,55 @@ TEST_P(CumsumTest, MatchesTheReferenceAndTensorFlow) {
   EXPECT_EQ(error_of<InvalidArgument>([&] { cumsum(x, 2); }),
             "[cumsum] axis 2 is out of range for a tensor of rank 2 (expected [-2, 2))");
   EXPECT_EQ(error_of<InvalidArgument>([&] { cumsum(constant(1.f)); }), "[cumsum] x must have rank >= 1, got a scalar");
+}
+
+// Running logsumexps against log Σ eˣ in long double (each output over the
+// elements it counts, shifted by their own maximum) along every axis, with
+// exclusive (-inf first) and reverse; and no overflow where eˣ would.
+TEST_P(CumsumTest, CumulativeLogsumexpMatchesTheReference) {
+  const TensorShape shape{3, 6, 4};
+  for (DType dt : {float32, float64, float16}) {
+    std::vector<double> in;
+    Tensor xs = random_tensor(shape, dt, -20, 20, 13, &in);
+    const int64_t rank = shape.rank();
+    for (int64_t axis = -rank; axis < rank; ++axis)
+      for (int flags = 0; flags < 4; ++flags) {
+        const bool exclusive = flags & 1, reverse = flags & 2;
+        SCOPED_TRACE(std::string(dtype_name(dt)) + " axis " + std::to_string(axis) + " flags " + std::to_string(flags));
+        const int64_t a = axis < 0 ? axis + rank : axis, n = shape.dim(static_cast<int>(a));
+        std::vector<double> want(in.size());
+        for (int64_t i = 0; i < shape.num_elements(); ++i) {
+          std::vector<int64_t> idx = unravel(i, shape);
+          const int64_t at = idx[static_cast<size_t>(a)];
+          std::vector<long double> terms;
+          for (int64_t k = 0; k < n; ++k) {
+            if (!(reverse ? (exclusive ? k > at : k >= at) : (exclusive ? k < at : k <= at))) continue;
+            idx[static_cast<size_t>(a)] = k;
+            terms.push_back(in[static_cast<size_t>(ravel(idx, shape))]);
+          }
+          if (terms.empty()) {
+            want[static_cast<size_t>(i)] = -INFINITY;
+            continue;
+          }
+          const long double top = *std::max_element(terms.begin(), terms.end());
+          long double sum = 0;
+          for (long double t : terms) sum += std::exp(t - top);
+          want[static_cast<size_t>(i)] = static_cast<double>(top + std::log(sum));
+        }
+        const Tensor y = cumulative_logsumexp(xs, axis, exclusive, reverse);
+        EXPECT_EQ(y.dtype(), dt);
+        EXPECT_TRUE(all_close(y, want, shape, dt == float16 ? 2e-3 : dt == float32 ? 1e-6 : 1e-14, 1e-6));
+      }
+  }
+  // e^1000 overflows even double; the logsumexp of [1000, 1000, -inf] does not.
+  EXPECT_TRUE(all_close(cumulative_logsumexp(constant({1000.0, 1000.0, -double(INFINITY)}, float64)),
+                        {1000.0, 1000.0 + std::log(2.0), 1000.0 + std::log(2.0)}, {3}, 1e-15, 0));
+  // An exclusive scan over a -inf: -inf (the logaddexp of two -inf), as TensorFlow 2.21 gives.
+  EXPECT_TRUE(all_close(cumulative_logsumexp(constant({-double(INFINITY), 1.0}, float64), 0, true),
+                        {-INFINITY, -INFINITY}, {2}, 0, 0));
+  EXPECT_EQ(error_of<InvalidArgument>([&] { cumulative_logsumexp(constant(std::vector<int32_t>{1, 2})); })
+                .find("[cumulative_logsumexp]"),
+            0u);
 }
 
 // Running products: TensorFlow 2.21's values and gradient for

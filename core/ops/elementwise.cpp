@@ -134,6 +134,9 @@ EMBER_DEFINE_OP(op_name::Softplus).inputs(1).api("softplus").set_infer(infer_una
 EMBER_DEFINE_OP(op_name::Erf).inputs(1).api("erf").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Erfc).inputs(1).api("erfc").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Softsign).inputs(1).api("softsign").set_infer(infer_unary_float).tf_outputs({"activations"});
+EMBER_DEFINE_OP(op_name::Lgamma).inputs(1).api("lgamma").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Digamma).inputs(1).api("digamma").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Erfinv).inputs(1).api("erfinv").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Floor).inputs(1).api("floor").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Ceil).inputs(1).api("ceil").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Round).inputs(1).api("round").set_infer(infer_unary_float).tf_outputs({"y"});
@@ -163,6 +166,8 @@ EMBER_DEFINE_OP(op_name::DivNoNan).inputs(2).api("div_no_nan").set_infer(infer_b
 EMBER_DEFINE_OP(op_name::Xdivy).inputs(2).api("xdivy").set_infer(infer_binary_float).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::Xlogy).inputs(2).api("xlogy").set_infer(infer_binary_float).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::Xlog1py).inputs(2).api("xlog1py").set_infer(infer_binary_float).tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::Polygamma).inputs(2).api("polygamma").set_infer(infer_binary_float).tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::Zeta).inputs(2).api("zeta").set_infer(infer_binary_float).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::Equal).inputs(2).api("equal").set_infer(infer_equality).not_differentiable().tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::NotEqual).inputs(2).api("not_equal").set_infer(infer_equality).not_differentiable().tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::Less).inputs(2).api("less").set_infer(infer_compare).not_differentiable().tf_outputs({"z"});
@@ -204,6 +209,9 @@ Tensor softplus(const Tensor& x) { return execute1(EMBER_OP(op_name::Softplus), 
 Tensor erf(const Tensor& x) { return execute1(EMBER_OP(op_name::Erf), {x}); }
 Tensor erfc(const Tensor& x) { return execute1(EMBER_OP(op_name::Erfc), {x}); }
 Tensor softsign(const Tensor& x) { return execute1(EMBER_OP(op_name::Softsign), {x}); }
+Tensor lgamma(const Tensor& x) { return execute1(EMBER_OP(op_name::Lgamma), {x}); }
+Tensor digamma(const Tensor& x) { return execute1(EMBER_OP(op_name::Digamma), {x}); }
+Tensor erfinv(const Tensor& x) { return execute1(EMBER_OP(op_name::Erfinv), {x}); }
 Tensor floor(const Tensor& x) { return execute1(EMBER_OP(op_name::Floor), {x}); }
 Tensor ceil(const Tensor& x) { return execute1(EMBER_OP(op_name::Ceil), {x}); }
 Tensor round(const Tensor& x) { return execute1(EMBER_OP(op_name::Round), {x}); }
@@ -263,6 +271,8 @@ Tensor div_no_nan(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(o
 Tensor xdivy(const Tensor& x, const Tensor& y) { return execute1(EMBER_OP(op_name::Xdivy), {x, y}); }
 Tensor xlogy(const Tensor& x, const Tensor& y) { return execute1(EMBER_OP(op_name::Xlogy), {x, y}); }
 Tensor xlog1py(const Tensor& x, const Tensor& y) { return execute1(EMBER_OP(op_name::Xlog1py), {x, y}); }
+Tensor polygamma(const Tensor& a, const Tensor& x) { return execute1(EMBER_OP(op_name::Polygamma), {a, x}); }
+Tensor zeta(const Tensor& x, const Tensor& q) { return execute1(EMBER_OP(op_name::Zeta), {x, q}); }
 Tensor equal(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::Equal), {a, b}); }
 Tensor not_equal(const Tensor& a, const Tensor& b) {
   return execute1(EMBER_OP(op_name::NotEqual), {a, b});
@@ -426,6 +436,9 @@ GRAD(op_name::Softplus, kGradUsesInputs) { return {c.grad() * sigmoid(c.x())}; }
 GRAD(op_name::Erf, kGradUsesInputs) { return {c.grad() * (2 / std::sqrt(M_PI)) * exp(-square(c.x()))}; } END_GRAD;
 GRAD(op_name::Erfc, kGradUsesInputs) { return {c.grad() * (-2 / std::sqrt(M_PI)) * exp(-square(c.x()))}; } END_GRAD;
 GRAD(op_name::Softsign, kGradUsesInputs) { return {c.grad() / square(1 + abs(c.x()))}; } END_GRAD;
+GRAD(op_name::Lgamma, kGradUsesInputs) { return {c.grad() * digamma(c.x())}; } END_GRAD;                  // d log|Γ(x)| = ψ(x)
+GRAD(op_name::Digamma, kGradUsesInputs) { return {c.grad() * polygamma(ones_like(c.x()), c.x())}; } END_GRAD;  // dψ = ψ⁽¹⁾
+GRAD(op_name::Erfinv, kGradUsesOutputs) { return {c.grad() * (std::sqrt(M_PI) / 2) * exp(square(c.y()))}; } END_GRAD;  // 1 / erf'(y)
 GRAD(op_name::Gelu, kGradUsesInputs) {  // one fused pass: dy·gelu'(x)
   return {execute1(EMBER_OP(op_name::GeluGrad), {c.grad(), c.x()}, c.attrs)};
 } END_GRAD;
@@ -519,6 +532,16 @@ GRAD(op_name::Xlog1py, kGradUsesInputs) {
   const Tensor &x = c.in(0), &y = c.in(1);
   Tensor nonzero = cast(not_equal(x, zeros_like(x)), x.dtype());
   return {unbroadcast(c.grad() * xlog1py(nonzero, y), x), unbroadcast(c.grad() * xdivy(x, y + 1), y)};
+} END_GRAD;
+// TensorFlow's: no gradient for the order a of ψ⁽ᵃ⁾ or the exponent x of
+// ζ(x, q); dψ⁽ᵃ⁾(x) = ψ⁽ᵃ⁺¹⁾(x), dζ(x, q)/dq = -x·ζ(x + 1, q).
+GRAD(op_name::Polygamma, kGradUsesInputs) {
+  const Tensor &a = c.in(0), &x = c.in(1);
+  return {kNone, unbroadcast(c.grad() * polygamma(a + ones_like(a), x), x)};
+} END_GRAD;
+GRAD(op_name::Zeta, kGradUsesInputs) {
+  const Tensor &x = c.in(0), &q = c.in(1);
+  return {kNone, unbroadcast(c.grad() * -x * zeta(x + ones_like(x), q), q)};
 } END_GRAD;
 GRAD(op_name::SelectV2, kGradUsesInputs) {
   const Tensor& cond = c.inputs[0];

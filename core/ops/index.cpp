@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/context.h"
 #include "core/indexed_slices.h"
 #include "core/op_registry.h"
 #include "core/op_names.h"
@@ -206,11 +207,12 @@ void infer_mirror_pad_grad(InferContext& c) {
   c.outputs.push_back({c.inputs[0].dtype(), TensorShape(std::move(out))});
 }
 
-void infer_segment_sum(InferContext& c) {
+// [num_segments, data's dimensions after the ids'...]; n unknown (-1) where
+// num_segments is a tensor not read yet.
+void infer_segment_sum_of(InferContext& c, int64_t n) {
   const Tensor &data = c.inputs[0], &ids = c.inputs[1];
   infer::require_numeric(c, data, "data");
   infer::require_integer_index(c, ids, "segment_ids");
-  if (c.attrs.get<int64_t>("num_segments") < 0) c.fail("num_segments must be non-negative, got ", c.attrs.get<int64_t>("num_segments"));
   if (infer::rank_unknown({&data.shape(), &ids.shape()})) {
     c.outputs.push_back({data.dtype(), TensorShape::unknown_rank()});
     return;
@@ -221,11 +223,22 @@ void infer_segment_sum(InferContext& c) {
     if (ids.dim(i) >= 0 && data.dim(i) >= 0 && ids.dim(i) != data.dim(i))
       c.fail("segment_ids shape ", ids.shape().to_debug_string(), " is not a prefix of data shape ",
              data.shape().to_debug_string());
-  int64_t n = c.attrs.get<int64_t>("num_segments");
-  if (n < 0) c.fail("num_segments must be non-negative, got ", n);
   Dims out{n};
   for (int i = ids.rank(); i < data.rank(); ++i) out.push_back(data.dim(i));
   c.outputs.push_back({data.dtype(), TensorShape(std::move(out))});
+}
+
+void infer_segment_sum(InferContext& c) {
+  const int64_t n = c.attrs.get<int64_t>("num_segments");
+  if (n < 0) c.fail("num_segments must be non-negative, got ", n);
+  infer_segment_sum_of(c, n);
+}
+
+void infer_segment_sum_unresolved(InferContext& c) {
+  const Tensor& n = c.inputs[2];
+  if (n.dtype() != int32 && n.dtype() != int64) c.fail("num_segments must be int32 or int64, got ", dtype_name(n.dtype()));
+  if (n.shape().rank_known() && n.rank() != 0) c.fail("num_segments must be a scalar, got shape ", n.shape().to_debug_string());
+  infer_segment_sum_of(c, TensorShape::kUnknown);
 }
 
 // TensorFlow's GatherNd has no batch_dims: its gather_nd writes batch_dims
@@ -255,7 +268,7 @@ std::vector<Tensor> gather_nd_decomposition(std::span<const Tensor> in, const At
 
 // clang-format off
 EMBER_DEFINE_OP(op_name::MirrorPadGrad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("mirror_pad_grad").set_infer(infer_mirror_pad_grad).tf_input("paddings", 1, TfInputForm::Paddings).tf_type("Tpaddings", dtype_fixed(int32));
-EMBER_DEFINE_OP(op_name::UnsortedSegmentSum).inputs(2).attr("num_segments", AttrKind::Int).api("unsorted_segment_sum").set_infer(infer_segment_sum).tf_input("num_segments", 2, TfInputForm::Int).tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::UnsortedSegmentSum).inputs(2).attr_or_input("num_segments", AttrKind::Int).api("unsorted_segment_sum").set_infer(infer_segment_sum).set_infer_unresolved(infer_segment_sum_unresolved).tf_input("num_segments", 2, TfInputForm::Int).tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::MirrorPad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("pad").set_infer(infer_pad).tf_input("paddings", 1, TfInputForm::Paddings).tf_type("Tpaddings", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::GatherV2).inputs(2).attr("axis", AttrKind::Int).attr("batch_dims", AttrKind::Int).api("gather").set_infer(infer_gather).tf_no_t().tf_input("axis", 2, TfInputForm::Int).tf_type("Tparams", dtype_of_input(0)).tf_type("Tindices", dtype_of_input(1)).tf_type("Taxis", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::GatherNd).inputs(2).attr("batch_dims", AttrKind::Int).api("gather_nd").set_infer(infer_gather_nd).tf_dropped("batch_dims", int64_t{0}).tf_composite(gather_nd_decomposition).tf_no_t().tf_type("Tparams", dtype_of_input(0)).tf_type("Tindices", dtype_of_input(1));
@@ -264,6 +277,66 @@ EMBER_DEFINE_OP(op_name::TensorScatterAdd).inputs(3).api("tensor_scatter_add").s
 EMBER_DEFINE_OP(op_name::OneHot).inputs(1).attr("depth", AttrKind::Int).attr("on_value", AttrKind::Float).attr("off_value", AttrKind::Float).attr("axis", AttrKind::Int).attr("T", AttrKind::Type).api("one_hot").set_infer(infer_one_hot).not_differentiable().tf_input("depth", 1, TfInputForm::Int).tf_input("on_value", 2, TfInputForm::Float, dtype_of_output(0)).tf_input("off_value", 3, TfInputForm::Float, dtype_of_output(0)).tf_type("TI", dtype_of_input(0)).tf_type("T", dtype_of_output(0));
 EMBER_DEFINE_OP(op_name::Range).inputs(0).attr_or_input("start", AttrKind::Float).attr_or_input("limit", AttrKind::Float).attr_or_input("delta", AttrKind::Float).attr("Tidx", AttrKind::Type).api("range").set_infer(infer_range).set_infer_unresolved(infer_range_unresolved).not_differentiable().tf_input("start", 0, TfInputForm::Float, dtype_of_output(0)).tf_input("limit", 1, TfInputForm::Float, dtype_of_output(0)).tf_input("delta", 2, TfInputForm::Float, dtype_of_output(0));
 // clang-format on
+
+// TensorFlow's sorted segment ids (SegmentSum's): a vector, checked when it
+// runs to be non-negative and increasing, in TensorFlow's words.
+Tensor sorted_segment_ids(const Tensor& ids) {
+  const std::string api = context().api ? context().api : "segment_sum";
+  EMBER_CHECK(ids.dtype() == int32 || ids.dtype() == int64, InvalidArgument, "[", api,
+              "] segment_ids must be int32 or int64, got ", dtype_name(ids.dtype()));
+  EMBER_CHECK(ids.shape().rank_known() && ids.rank() == 1, InvalidArgument, "[", api,
+              "] segment_ids should be a vector, got shape ", ids.shape().to_debug_string());
+  const Tensor later = strided_slice(ids, {1}, {0}, {1}, {.end_mask = 1});  // ids[1:], ids[:-1]
+  const Tensor earlier = strided_slice(ids, {0}, {-1}, {1});
+  const Tensor zero = zeros_like(reduce_min(ids));
+  const Tensor checked = check(ids, reduce_all(greater_equal(ids, zero)), "[" + api + "] segment ids must be >= 0");
+  return check(checked, reduce_all(greater_equal(later, earlier)), "[" + api + "] segment ids are not increasing");
+}
+
+// The largest (or lowest) value of `like`'s dtype, a scalar: what
+// TensorFlow's unsorted segment max (min) gives an empty segment.
+Tensor extreme(const Tensor& like, bool highest) {
+  const DType t = like.dtype();
+  if (t == int64) return constant(highest ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min());
+  if (t == int32) return constant(highest ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int32_t>::min());
+  if (t == uint8) return cast(constant(highest ? 255 : 0), uint8);
+  return scalar_like(like, highest ? largest_finite(t) : -largest_finite(t));
+}
+
+enum class SegmentReduction : uint8_t { Max, Min, Prod };
+
+// Max, min or product of data [ids..., rest...] into num_segments rows: per
+// segment, a reduction over the rows whose id it is (a mask [rows,
+// segments], the others set to the reduction's identity, which an empty
+// segment keeps: the lowest value, the largest, 1, as TensorFlow's).
+Tensor unsorted_segment_reduce(SegmentReduction r, const Tensor& data, const Tensor& ids, const Tensor& segments) {
+  const std::string api = context().api ? context().api : "unsorted_segment_max";
+  EMBER_CHECK(data.shape().rank_known() && ids.shape().rank_known(), Unimplemented, "[", api,
+              "] needs the ranks of data and segment_ids, which this trace does not know");
+  EMBER_CHECK(ids.rank() <= data.rank(), InvalidArgument, "[", api, "] segment_ids has rank ", ids.rank(),
+              ", more than data's ", data.rank());
+  EMBER_CHECK(ids.dtype() == int32 || ids.dtype() == int64, InvalidArgument, "[", api,
+              "] segment_ids must be int32 or int64, got ", dtype_name(ids.dtype()));
+  const int64_t rest = data.rank() - ids.rank();
+  const Tensor rest_shape = slice(shape(data, int64), {ids.rank()}, {rest});
+  const Tensor rows = reshape(data, concat({constant(std::vector<int64_t>{-1}), rest_shape}, 0));  // [N, rest...]
+  const Tensor flat_ids = cast(reshape(ids, {-1}), int64);
+  const Tensor all = range(constant(int64_t{0}), cast(segments, int64), constant(int64_t{1}));
+  Tensor mask = equal(expand_dims(flat_ids, 1), all);  // [N, S]
+  for (int64_t i = 0; i < rest; ++i) mask = expand_dims(mask, -1);
+  const Tensor identity = r == SegmentReduction::Prod ? scalar_like(data, 1) : extreme(data, r == SegmentReduction::Min);
+  const Tensor spread = where(mask, expand_dims(rows, 1), identity);  // [N, S, rest...]
+  const std::vector<int64_t> rows_axis{0};
+  return r == SegmentReduction::Prod  ? reduce_prod(spread, rows_axis)
+         : r == SegmentReduction::Max ? reduce_max(spread, rows_axis)
+                                      : reduce_min(spread, rows_axis);
+}
+
+// The number of segments of sorted ids: the last id + 1 (0 for none), int32.
+Tensor segment_count(const Tensor& ids) {
+  const Tensor last = reduce_max(cast(ids, int64));  // (the lowest int64 for none)
+  return cast(maximum(last + constant(int64_t{1}), constant(int64_t{0})), int32);
+}
 
 }  // namespace
 
@@ -287,6 +360,70 @@ Tensor tensor_scatter_add(const Tensor& tensor, const Tensor& indices, const Ten
 Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, int64_t num_segments) {
   return execute1(EMBER_OP(op_name::UnsortedSegmentSum), {data, segment_ids},
                   {{"num_segments", num_segments}});
+}
+
+Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments) {
+  // (int32, TensorFlow's Tnumsegments as ember exports it)
+  return execute1(EMBER_OP(op_name::UnsortedSegmentSum), {data, segment_ids, cast(num_segments, int32)});
+}
+
+Tensor segment_sum(const Tensor& data, const Tensor& segment_ids) {
+  ApiScope api("segment_sum");
+  return unsorted_segment_sum(data, sorted_segment_ids(segment_ids), segment_count(segment_ids));
+}
+
+Tensor unsorted_segment_max(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments) {
+  ApiScope api("unsorted_segment_max");
+  return unsorted_segment_reduce(SegmentReduction::Max, data, segment_ids, num_segments);
+}
+Tensor unsorted_segment_min(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments) {
+  ApiScope api("unsorted_segment_min");
+  return unsorted_segment_reduce(SegmentReduction::Min, data, segment_ids, num_segments);
+}
+Tensor unsorted_segment_prod(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments) {
+  ApiScope api("unsorted_segment_prod");
+  return unsorted_segment_reduce(SegmentReduction::Prod, data, segment_ids, num_segments);
+}
+
+namespace {
+// Each segment's row count, shaped [segments, 1, ...] to broadcast against its rows.
+Tensor segment_sizes(const Tensor& data, const Tensor& ids, const Tensor& n) {
+  EMBER_CHECK(data.shape().rank_known(), Unimplemented, "[", context().api ? context().api : "segment_mean",
+              "] needs the rank of data, which this trace does not know");
+  Tensor counts = unsorted_segment_sum(ones_like(cast(ids, data.dtype())), ids, n);
+  for (int64_t i = ids.rank(); i < data.rank(); ++i) counts = expand_dims(counts, -1);
+  return counts;
+}
+
+// TensorFlow's sorted max and min give an empty segment 0 (its unsorted
+// ones the lowest and largest values); the sorted product 1, as both.
+Tensor sorted_segment_reduce(SegmentReduction r, const Tensor& data, const Tensor& segment_ids) {
+  const Tensor ids = sorted_segment_ids(segment_ids), n = segment_count(segment_ids);
+  const Tensor reduced = unsorted_segment_reduce(r, data, ids, n);
+  if (r == SegmentReduction::Prod) return reduced;
+  const Tensor sizes = segment_sizes(data, ids, n);
+  return where(equal(sizes, zeros_like(sizes)), zeros_like(reduced), reduced);
+}
+}  // namespace
+
+Tensor segment_max(const Tensor& data, const Tensor& segment_ids) {
+  ApiScope api("segment_max");
+  return sorted_segment_reduce(SegmentReduction::Max, data, segment_ids);
+}
+Tensor segment_min(const Tensor& data, const Tensor& segment_ids) {
+  ApiScope api("segment_min");
+  return sorted_segment_reduce(SegmentReduction::Min, data, segment_ids);
+}
+Tensor segment_prod(const Tensor& data, const Tensor& segment_ids) {
+  ApiScope api("segment_prod");
+  return sorted_segment_reduce(SegmentReduction::Prod, data, segment_ids);
+}
+
+Tensor segment_mean(const Tensor& data, const Tensor& segment_ids) {
+  ApiScope api("segment_mean");
+  const Tensor ids = sorted_segment_ids(segment_ids), n = segment_count(segment_ids);
+  const Tensor sizes = segment_sizes(data, ids, n);  // (an empty segment's mean is 0, as TensorFlow's)
+  return unsorted_segment_sum(data, ids, n) / maximum(sizes, ones_like(sizes));
 }
 
 Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off_value,

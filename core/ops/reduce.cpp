@@ -96,6 +96,11 @@ void infer_cumsum(InferContext& c) {
   c.outputs.push_back({c.inputs[0].dtype(), in});
 }
 
+void infer_cumulative_logsumexp(InferContext& c) {
+  infer::require_float(c, c.inputs[0]);
+  infer_cumsum(c);
+}
+
 // clang-format off
 EMBER_DEFINE_OP(op_name::Sum).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_sum").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved).tf_input("axis", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::Mean).inputs(1).attr_or_input("axis", AttrKind::Ints).attr("keep_dims", AttrKind::Bool).api("reduce_mean").set_infer(infer_reduce_numeric).set_infer_unresolved(infer_reduce_unresolved).tf_input("axis", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32));
@@ -107,6 +112,7 @@ EMBER_DEFINE_OP(op_name::Any).inputs(1).attr_or_input("axis", AttrKind::Ints).at
 EMBER_DEFINE_OP(op_name::ArgMax).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmax").set_infer(infer_arg).not_differentiable().tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::ArgMin).inputs(1).attr("axis", AttrKind::Int).attr("output_type", AttrKind::Type).api("argmin").set_infer(infer_arg).not_differentiable().tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::Cumsum).inputs(1).attr("axis", AttrKind::Int).attr("exclusive", AttrKind::Bool).attr("reverse", AttrKind::Bool).api("cumsum").set_infer(infer_cumsum).tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32)).tf_outputs({"out"});
+EMBER_DEFINE_OP(op_name::CumulativeLogsumexp).inputs(1).attr("axis", AttrKind::Int).attr("exclusive", AttrKind::Bool).attr("reverse", AttrKind::Bool).api("cumulative_logsumexp").set_infer(infer_cumulative_logsumexp).tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32)).tf_outputs({"out"});
 EMBER_DEFINE_OP(op_name::Cumprod).inputs(1).attr("axis", AttrKind::Int).attr("exclusive", AttrKind::Bool).attr("reverse", AttrKind::Bool).api("cumprod").set_infer(infer_cumsum).tf_input("axis", 1, TfInputForm::Int).tf_type("Tidx", dtype_fixed(int32)).tf_outputs({"out"});
 // clang-format on
 
@@ -191,6 +197,11 @@ Tensor cumsum(const Tensor& x, int64_t axis, bool exclusive, bool reverse) {
 
 Tensor cumprod(const Tensor& x, int64_t axis, bool exclusive, bool reverse) {
   return execute1(EMBER_OP(op_name::Cumprod), {x}, {{"axis", axis}, {"exclusive", exclusive}, {"reverse", reverse}});
+}
+
+Tensor cumulative_logsumexp(const Tensor& x, int64_t axis, bool exclusive, bool reverse) {
+  return execute1(EMBER_OP(op_name::CumulativeLogsumexp), {x},
+                  {{"axis", axis}, {"exclusive", exclusive}, {"reverse", reverse}});
 }
 
 }  // namespace ember
@@ -353,6 +364,21 @@ GRAD(op_name::Cumprod, kGradUsesAll) {
   const int64_t axis = c.attrs.get<int64_t>("axis");
   const bool exclusive = c.attrs.get<bool>("exclusive"), reverse = c.attrs.get<bool>("reverse");
   return {div_no_nan(cumsum(c.y() * c.grad(), axis, exclusive, !reverse), c.x())};
+} END_GRAD;
+// TensorFlow's _CumulativeLogsumexpGrad: dx_i = Σ_j g_j·e^(x_i - y_j) over
+// the outputs y_j that x_i is in, summed the other way as logsumexps of
+// log g - y, the positive and negative parts of g apart (so no log of a
+// negative, and no overflow).
+GRAD(op_name::CumulativeLogsumexp, kGradUsesAll) {
+  const int64_t axis = c.attrs.get<int64_t>("axis");
+  const bool exclusive = c.attrs.get<bool>("exclusive"), reverse = c.attrs.get<bool>("reverse");
+  const Tensor &g = c.grad(), zero = zeros_like(g);
+  const Tensor lowest = scalar_like(g, -std::numeric_limits<double>::infinity());  // (log 0: adds nothing)
+  const Tensor log_positive = where(greater(g, zero), log(g), lowest), log_negative = where(less(g, zero), log(-g), lowest);
+  auto part = [&](const Tensor& log_g) {
+    return exp(cumulative_logsumexp(log_g - c.y(), axis, exclusive, !reverse) + c.x());
+  };
+  return {part(log_positive) - part(log_negative)};
 } END_GRAD;
 // clang-format on
 

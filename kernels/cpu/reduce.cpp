@@ -213,7 +213,7 @@ void arg_kernel(KernelContext& c) {
   }
 }
 
-// ---- cumsum, cumprod: one line along the axis per task ---------------------------------
+// ---- cumsum, cumprod, cumulative_logsumexp: one line along the axis per task ---------------------------------
 
 template <template <typename> class R, typename T>
 void scan_typed(KernelContext& c) {
@@ -235,6 +235,10 @@ template <template <typename> class R>
 void scan_kernel(KernelContext& c) {
   EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), (scan_typed<R, scalar_t>(c)));
 }
+template <template <typename> class R>
+void scan_kernel_floating(KernelContext& c) {
+  EMBER_SWITCH_FLOATING(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), (scan_typed<R, scalar_t>(c)));
+}
 
 #define EMBER_REGISTER_REDUCER_OP(OP, REDUCER) \
   EMBER_REGISTER_KERNEL(op_name::OP, CPU, reduce_numeric<REDUCER>);
@@ -246,6 +250,7 @@ EMBER_REGISTER_KERNEL(op_name::ArgMax, CPU, arg_kernel<true>);
 EMBER_REGISTER_KERNEL(op_name::ArgMin, CPU, arg_kernel<false>);
 EMBER_REGISTER_KERNEL(op_name::Cumsum, CPU, scan_kernel<SumR>);
 EMBER_REGISTER_KERNEL(op_name::Cumprod, CPU, scan_kernel<ProdR>);
+EMBER_REGISTER_KERNEL(op_name::CumulativeLogsumexp, CPU, scan_kernel_floating<LogSumExpR>);
 
 }  // namespace
 }  // namespace ember::cpu

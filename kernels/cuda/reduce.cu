@@ -135,7 +135,7 @@ void arg(KernelContext& c) {
   }
 }
 
-// ---- cumsum, cumprod: one thread per line along the axis ---------------------------------
+// ---- cumsum, cumprod, cumulative_logsumexp: one thread per line along the axis ---------------------------------
 
 template <template <typename> class R, typename T>
 __global__ void scan_lines(const T* __restrict__ x, T* __restrict__ y, int64_t outer, int64_t n, int64_t inner,
@@ -164,6 +164,11 @@ void scan_kernel(KernelContext& c) {
   DType t = c.inputs[0].dtype();
   EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t), (scan_typed<R, scalar_t>(c)));
 }
+template <template <typename> class R>
+void scan_kernel_floating(KernelContext& c) {
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), (scan_typed<R, scalar_t>(c)));
+}
 
 #define EMBER_REGISTER_REDUCER_OP(OP, REDUCER) \
   EMBER_REGISTER_KERNEL(op_name::OP, CUDA, reduce_numeric<REDUCER>);
@@ -175,6 +180,7 @@ EMBER_REGISTER_KERNEL(op_name::ArgMax, CUDA, arg<true>);
 EMBER_REGISTER_KERNEL(op_name::ArgMin, CUDA, arg<false>);
 EMBER_REGISTER_KERNEL(op_name::Cumsum, CUDA, scan_kernel<SumR>);
 EMBER_REGISTER_KERNEL(op_name::Cumprod, CUDA, scan_kernel<ProdR>);
+EMBER_REGISTER_KERNEL(op_name::CumulativeLogsumexp, CUDA, scan_kernel_floating<LogSumExpR>);
 
 }  // namespace
 }  // namespace ember::cuda

@@ -22,7 +22,10 @@ SAME padding, and VALID with strides; MaxPooling3D and
 AveragePooling3D, SAME and VALID), linalg (tf.linalg's Cholesky,
 inverse, determinants, solves and band_part in float64, and TensorFlow's
 gradients of them: ember loads both functions, and its own gradients are
-compared with the second's outputs), and DIR/x.npy (the dense model's input); with NAMEs, only those
+compared with the second's outputs), special (tf.math's lgamma, digamma,
+polygamma, zeta, erfinv at their poles and edges, cumulative_logsumexp, the
+sorted segment reductions with an empty segment, cross, LRN and
+histogram_fixed_width), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -188,11 +191,11 @@ def fanout(depth):
 
 
 class UnknownOp(tf.Module):
-    """An op ember lacks (it once was MatrixDeterminant, which ember now has)."""
+    """An op ember lacks (it once was MatrixDeterminant, then Lgamma, which ember now has)."""
 
     @tf.function(input_signature=[tf.TensorSpec([2, 2], tf.float32, name="m")])
-    def lgamma(self, m):
-        return tf.math.lgamma(m)
+    def qr(self, m):
+        return tf.linalg.qr(m).r
 
 
 def unknown_op(root):
@@ -465,12 +468,53 @@ def linalg(root):
                 case(out, fn, [("a", a), ("b", b)], [r[k] for k in sorted(r)])
 
 
+def special_outputs(x, y, m, ids):
+    """tf.math's special functions (x, with their poles; erfinv of y),
+    cumulative_logsumexp, the sorted segment reductions, cross, LRN and
+    histogram_fixed_width of the rows m [n, 3], by name."""
+    ones = tf.ones_like(x)
+    # (LRN of the rows without the -inf: TensorFlow's CPU kernel sums the squares as a product with a band
+    # matrix, so inf·0 makes every channel of that pixel NaN; ember sums the window's squares)
+    lrn = tf.nn.local_response_normalization(tf.cast(m[tf.newaxis, tf.newaxis, 2:], tf.float32), depth_radius=1,
+                                             bias=2.0, alpha=0.5, beta=0.75)
+    return {"lgamma": tf.math.lgamma(x), "digamma": tf.math.digamma(x), "erfinv": tf.math.erfinv(y),
+            "trigamma": tf.math.polygamma(ones, x), "polygamma3": tf.math.polygamma(3 * ones, x),
+            "zeta": tf.math.zeta(2.5 * ones, x),
+            "cumlse": tf.math.cumulative_logsumexp(m, axis=0),
+            "cumlse_exclusive_reverse": tf.math.cumulative_logsumexp(m, axis=1, exclusive=True, reverse=True),
+            "segment_sum": tf.math.segment_sum(m, ids), "segment_mean": tf.math.segment_mean(m, ids),
+            "segment_max": tf.math.segment_max(m, ids), "segment_min": tf.math.segment_min(m, ids),
+            "segment_prod": tf.math.segment_prod(m, ids), "cross": tf.linalg.cross(m[:-1], m[1:]),
+            "lrn": tf.cast(lrn[0, 0], tf.float64),
+            "histogram": tf.cast(tf.histogram_fixed_width(m, [-1.0, 2.0], nbins=4), tf.float64)}
+
+
+class Special(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float64), tf.TensorSpec([None], tf.float64),
+                                  tf.TensorSpec([None, 3], tf.float64), tf.TensorSpec([None], tf.int32)])
+    def __call__(self, x, y, m, ids):
+        return special_outputs(x, y, m, ids)
+
+
+def special(root):
+    s = Special()
+    tf.saved_model.save(s, os.path.join(root, "special"))
+    x = np.array([0, -1, -1.5, 0.5, 1, 2.5, 10, 1e-3, -2.5, 30, np.inf, np.nan, 1e10, 0.2])
+    y = np.array([-1, 1, 0, 0.5, -0.999999, 1.5, np.nan, 1e-10, 0.9999999999, -0.3, 0.25, 0.75, -0.6, 0.1])
+    m = (np.sin(np.arange(15) ** 2 * 0.37 + 0.4) * 2).reshape(5, 3)
+    m[0, 0], m[1, 2] = -1000, -np.inf  # (a logsumexp far below the rest; a term that adds nothing)
+    ids = np.array([0, 0, 2, 2, 3], np.int32)  # (segment 1 empty)
+    with open(os.path.join(root, "special.txt"), "w") as out:
+        r = s(tf.constant(x), tf.constant(y), tf.constant(m), tf.constant(ids))
+        case(out, "__call__", [("x", x), ("y", y), ("m", m), ("ids", ids)], [r[k] for k in sorted(r)])
+
+
 def main_only(root, names):
     for name in names:
         {"cyclic": cyclic, "keras_transformer": keras_transformer, "keras_bidirectional": keras_bidirectional,
          "keras_preprocessing": keras_preprocessing, "more_ops": more_ops,
          "keras_upsampling": keras_upsampling, "keras_conv3d": keras_conv3d, "linalg": linalg,
-         "unknown_op": unknown_op}[name](root)
+         "unknown_op": unknown_op, "special": special}[name](root)
     print("OK")
 
 
@@ -568,6 +612,7 @@ def main(root):
     keras_upsampling(root)
     keras_conv3d(root)
     linalg(root)
+    special(root)
     print("OK")
 
 

@@ -1,0 +1,164 @@
+// Special functions in double for both backends (kernels/functors.h's
+// Lgamma, Digamma, Polygamma, Zeta and Erfinv), with TensorFlow's (Eigen's)
+// values at the poles and outside the domain: digamma is NaN at 0 and the
+// negative integers, lgamma +inf there; zeta(x, q) is +inf at x = 1, NaN
+// for x < 1, and at q a non-positive integer +inf for an even integer x,
+// else NaN; polygamma(n, x) is NaN unless n is a non-negative integer.
+#pragma once
+
+#include <cmath>
+
+#include "core/host_device.h"
+
+namespace ember::special {
+
+inline constexpr double kPi = 3.14159265358979323846;
+
+/// log|Γ(x)|, without the C library's global sign (lgamma_r on the host).
+EMBER_HOST_DEVICE inline double lgamma(double x) {
+#if defined(__CUDA_ARCH__)
+  return ::lgamma(x);
+#else
+  int sign = 0;
+  return ::lgamma_r(x, &sign);
+#endif
+}
+
+/// ψ(x) = Γ'(x)/Γ(x): reflected below 0 (ψ(x) = ψ(1 - x) - π/tan(πx)), raised
+/// past 10 by ψ(x) = ψ(x + 1) - 1/x, then the asymptotic series
+/// ln x - 1/(2x) - Σ B₂ₖ/(2k x²ᵏ) to x⁻¹⁰.
+EMBER_HOST_DEVICE inline double digamma(double x) {
+  if (x != x || x == -INFINITY) return NAN;
+  if (x == INFINITY) return INFINITY;
+  double result = 0;
+  if (x <= 0) {
+    const double whole = ::floor(x);
+    if (x == whole) return NAN;
+    result = -kPi / ::tan(kPi * (x - whole));  // (tan has period π: the fraction keeps its precision)
+    x = 1 - x;
+  }
+  while (x < 10) {
+    result -= 1 / x;
+    x += 1;
+  }
+  const double z = 1 / (x * x);
+  const double tail = z * (1.0 / 12 - z * (1.0 / 120 - z * (1.0 / 252 - z * (1.0 / 240 - z * (1.0 / 132)))));
+  return result + ::log(x) - 0.5 / x - tail;
+}
+
+/// Hurwitz's ζ(x, q) = Σₖ (q + k)⁻ˣ: the first terms summed until q + k > 9
+/// (at least nine), then the Euler-Maclaurin tail with (2j)!/B₂ⱼ below.
+EMBER_HOST_DEVICE inline double zeta(double x, double q) {
+  if (x != x || q != q) return NAN;
+  if (x == 1) return INFINITY;
+  if (x < 1) return NAN;
+  if (q <= 0) {
+    if (q == ::floor(q)) return x == ::floor(x) && ::fmod(x, 2.0) == 0 ? INFINITY : NAN;
+    if (x != ::floor(x)) return NAN;  // (q⁻ˣ is not real)
+  }
+  if (q == INFINITY) return 0;
+  constexpr double kEpsilon = 1.1102230246251565e-16;
+  constexpr double kFactorialOverBernoulli[12] = {12.0,
+                                                  -720.0,
+                                                  30240.0,
+                                                  -1209600.0,
+                                                  47900160.0,
+                                                  -1.8924375803183791606e9,
+                                                  7.47242496e10,
+                                                  -2.950130727918164224e12,
+                                                  1.1646782814350067249e14,
+                                                  -4.5979787224074726105e15,
+                                                  1.8152105401943546773e17,
+                                                  -7.1661652561756670113e18};
+  double sum = ::pow(q, -x), a = q, term = 0;
+  int i = 0;
+  while (i < 9 || a <= 9) {
+    ++i;
+    a += 1;
+    term = ::pow(a, -x);
+    sum += term;
+    if (::fabs(term / sum) < kEpsilon) return sum;
+  }
+  // sum holds the terms up to (q + N)⁻ˣ = term: half of the last, the integral, then the corrections.
+  const double w = a;
+  sum += term * w / (x - 1) - 0.5 * term;
+  double rising = 1, k = 0;
+  for (double c : kFactorialOverBernoulli) {
+    rising *= x + k;
+    term /= w;
+    const double t = rising * term / c;
+    sum += t;
+    if (::fabs(t / sum) < kEpsilon) break;
+    k += 1;
+    rising *= x + k;
+    term /= w;
+    k += 1;
+  }
+  return sum;
+}
+
+/// ψ⁽ⁿ⁾(x) = (-1)ⁿ⁺¹ n! ζ(n + 1, x) for n ≥ 1, ψ(x) for n = 0.
+EMBER_HOST_DEVICE inline double polygamma(double n, double x) {
+  if (n != ::floor(n) || n < 0) return NAN;  // (NaN too)
+  if (n == 0) return digamma(x);
+  const double sign = ::fmod(n, 2.0) == 0 ? -1 : 1;
+  return sign * ::exp(lgamma(n + 1)) * zeta(n + 1, x);
+}
+
+/// erf⁻¹(y): Giles's single-precision approximation ("Approximating the
+/// erfinv function", GPU Computing Gems, 2011), then Newton's steps on erf,
+/// or on log erfc where |y| > 0.5 (1 - |y| is exact there, so the tails keep
+/// their relative precision). ±1 give ±inf; |y| > 1 and NaN give NaN.
+EMBER_HOST_DEVICE inline double erfinv(double y) {
+  if (!(y >= -1 && y <= 1)) return NAN;
+  if (y == 1) return INFINITY;
+  if (y == -1) return -INFINITY;
+  const double a = ::fabs(y);
+  double w = -::log((1 - a) * (1 + a)), p;
+  if (w < 5) {
+    w -= 2.5;
+    p = 2.81022636e-08;
+    p = 3.43273939e-07 + p * w;
+    p = -3.5233877e-06 + p * w;
+    p = -4.39150654e-06 + p * w;
+    p = 0.00021858087 + p * w;
+    p = -0.00125372503 + p * w;
+    p = -0.00417768164 + p * w;
+    p = 0.246640727 + p * w;
+    p = 1.50140941 + p * w;
+  } else {
+    w = ::sqrt(w) - 3;
+    p = -0.000200214257;
+    p = 0.000100950558 + p * w;
+    p = 0.00134934322 + p * w;
+    p = -0.00367342844 + p * w;
+    p = 0.00573950773 + p * w;
+    p = -0.0076224613 + p * w;
+    p = 0.00943887047 + p * w;
+    p = 1.00167406 + p * w;
+    p = 2.83297682 + p * w;
+  }
+  double x = p * a;
+  // Newton's steps until they stop moving x: on erf(x) = a, or where a > 0.5
+  // on log erfc(x) = log(1 - a), nearly linear in x², so that the start far
+  // in the tail (the approximation extrapolated past single precision's
+  // range) converges in a few steps too.
+  const double slope = 2 / ::sqrt(kPi);  // erf'(x) = slope·e^(-x²)
+  const double log_tail = ::log(1 - a);
+  for (int step = 0; step < 8; ++step) {
+    const double d = slope * ::exp(-x * x);
+    if (!(d > 0)) break;  // (erf' underflows: the approximation is all there is)
+    double dx;
+    if (a > 0.5) {
+      const double tail = ::erfc(x);
+      dx = (::log(tail) - log_tail) * tail / d;
+    } else {
+      dx = -(::erf(x) - a) / d;
+    }
+    x += dx;
+    if (!(::fabs(dx) > 1e-16 * x)) break;
+  }
+  return y < 0 ? -x : x;
+}
+
+}  // namespace ember::special
