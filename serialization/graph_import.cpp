@@ -60,7 +60,8 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::UnsortedSegmentProd, op::ReverseSequence, op::LowerBound,
                                                  op::UpperBound, op::Conv3D, op::MaxPool3D, op::AvgPool3D,
                                                  op::SegmentSum, op::SegmentMean, op::SegmentMax, op::SegmentMin,
-                                                 op::SegmentProd, op::Cross, op::LRN, op::HistogramFixedWidth};
+                                                 op::SegmentProd, op::Cross, op::LRN, op::HistogramFixedWidth,
+                                                 op::ResizeBicubic, op::ExtractImagePatches};
   return s;
 }
 
@@ -326,6 +327,129 @@ Tensor resize_nearest(const std::vector<Tensor>& in, const tf::NodeDef& n, const
   return out;
 }
 
+// One dimension of a sliding window, TensorFlow's rule: `size` inputs, a
+// window spanning `span` (dilated), `stride`; VALID or SAME (the padding
+// split with the odd one after).
+struct Extent {
+  int64_t out, before, after;
+};
+Extent window_extent(int64_t size, int64_t span, int64_t stride, const std::string& padding) {
+  const int64_t out = padding == "SAME" ? (size + stride - 1) / stride : (size - span + stride) / stride;
+  const int64_t total = padding == "SAME" ? std::max<int64_t>((out - 1) * stride + span - size, 0) : 0;
+  return {out, total / 2, total - total / 2};
+}
+
+// ResizeBicubic (Resize's images and size), as TensorFlow's kernel computes
+// it (resize_bicubic_op.cc): per output row and column the source
+// coordinate (half-pixel or legacy), its floor and the fraction rounded to
+// 1/1024 (lrintf) to index the cubic's coefficient table (Keys's a = -0.5
+// with half-pixel centers, else -0.75; the table's values computed as its
+// are); the four taps' indices clamped to the image, and with half-pixel
+// centers the taps outside given weight 0 and the weights renormalized.
+// The image is interpolated down the rows first, then along the columns,
+// each a sum of four products in float32, in TensorFlow's order.
+Tensor resize_bicubic(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
+  const Resize r = resize_of(in, n, what);
+  const Tensor& images = in[0];
+  constexpr int64_t kTable = 1024;
+  const double a = r.half ? -0.5 : -0.75;
+  std::vector<float> near(kTable + 1), far(kTable + 1);  // the weights at distance x and 1 + x
+  for (int64_t i = 0; i <= kTable; ++i) {
+    float x = static_cast<float>(static_cast<double>(i) / kTable);
+    near[static_cast<size_t>(i)] = static_cast<float>(((a + 2) * x - (a + 3)) * x * x + 1);
+    x += 1.0f;
+    far[static_cast<size_t>(i)] = static_cast<float>(((a * x - 5 * a) * x + 8 * a) * x - 4 * a);
+  }
+  const Tensor near_t = constant(near, TensorShape{kTable + 1}), far_t = constant(far, TensorShape{kTable + 1});
+  struct Taps {
+    std::vector<Tensor> index, weight;  // four each, [out] int64 and float32
+  };
+  auto taps = [&](int k) {
+    const Tensor i = r.positions(k), scale = r.scale(k, images);
+    const Tensor at = r.half ? (i + 0.5f) * scale - 0.5f : i * scale;
+    const Tensor whole = floor(at);
+    const Tensor offset = cast(round((at - whole) * static_cast<float>(kTable)), int64);  // (half to even, as lrintf)
+    const Tensor back = constant(kTable) - offset;
+    const Tensor base = cast(whole, int64), last = cast(r.from(k, images), int64) - constant(int64_t{1});
+    Taps t;
+    const Tensor table_weights[4] = {gather(far_t, offset), gather(near_t, offset), gather(near_t, back),
+                                     gather(far_t, back)};
+    for (int64_t j = 0; j < 4; ++j) {
+      const Tensor wanted = base + constant(j - 1);
+      const Tensor bounded = minimum(maximum(wanted, zeros_like(wanted)), last);
+      t.index.push_back(bounded);
+      t.weight.push_back(r.half ? where(equal(bounded, wanted), table_weights[j], zeros_like(table_weights[j]))
+                                : table_weights[j]);
+    }
+    if (r.half) {
+      const Tensor sum = ((t.weight[0] + t.weight[1]) + t.weight[2]) + t.weight[3];
+      const Tensor usable = greater_equal(abs(sum), scalar_like(sum, 1000.0 * std::numeric_limits<float>::min()));
+      const Tensor one_over = where(usable, 1.0f / sum, ones_like(sum));
+      for (Tensor& w : t.weight) w = w * one_over;
+    }
+    for (Tensor& w : t.weight) w = r.along(k, w);
+    return t;
+  };
+  const Taps rows = taps(0), cols = taps(1);
+  const Tensor x = images.dtype() == float32 ? images : cast(images, float32);
+  std::vector<Tensor> picked_rows;  // [batch, out_h, w, c] per row tap
+  for (const Tensor& index : rows.index) picked_rows.push_back(gather(x, index, 1));
+  Tensor result;
+  for (int64_t j = 0; j < 4; ++j) {
+    Tensor column;  // the rows' interpolation at column tap j
+    for (int64_t i = 0; i < 4; ++i) {
+      const Tensor term = gather(picked_rows[static_cast<size_t>(i)], cols.index[static_cast<size_t>(j)], 2) *
+                          rows.weight[static_cast<size_t>(i)];
+      column = column.defined() ? column + term : term;
+    }
+    const Tensor term = column * cols.weight[static_cast<size_t>(j)];
+    result = result.defined() ? result + term : term;
+  }
+  return result;
+}
+
+// ExtractImagePatches (tf.image.extract_patches; NHWC images whose height and
+// width are known when loading): each output pixel the sizes[1] x sizes[2]
+// window (taps `rates` apart, `strides` between windows; VALID, or SAME's
+// zero padding) flattened in row, column, channel order: one strided slice
+// of the padded image per tap, concatenated along the channels.
+Tensor extract_patches(const Tensor& images, const tf::NodeDef& n, const std::string& what) {
+  auto ints = [&](const char* key) {
+    auto it = n.attr().find(key);
+    EMBER_CHECK(it != n.attr().end() && it->second.list().i_size() == 4, InvalidArgument, what,
+                ": ExtractImagePatches needs four ", key);
+    return std::vector<int64_t>(it->second.list().i().begin(), it->second.list().i().end());
+  };
+  const std::vector<int64_t> sizes = ints("ksizes"), strides = ints("strides"), rates = ints("rates");
+  auto pad_attr = n.attr().find("padding");
+  const std::string padding = pad_attr == n.attr().end() ? "" : pad_attr->second.s();
+  EMBER_CHECK(padding == "VALID" || padding == "SAME", InvalidArgument, what,
+              ": ExtractImagePatches's padding must be VALID or SAME");
+  EMBER_CHECK(images.shape().rank_known() && images.rank() == 4 && images.dim(1) >= 0 && images.dim(2) >= 0,
+              Unimplemented, what, ": ExtractImagePatches of images whose height and width are unknown when loading (",
+              images.shape().to_string(), ")");
+  for (int k = 1; k <= 2; ++k)
+    EMBER_CHECK(sizes[static_cast<size_t>(k)] > 0 && strides[static_cast<size_t>(k)] > 0 && rates[static_cast<size_t>(k)] > 0,
+                InvalidArgument, what, ": ExtractImagePatches's sizes, strides and rates must be positive");
+  Extent e[2];
+  for (int k = 0; k < 2; ++k) {
+    const auto u = static_cast<size_t>(k + 1);
+    e[k] = window_extent(images.dim(k + 1), (sizes[u] - 1) * rates[u] + 1, strides[u], padding);
+    EMBER_CHECK(e[k].out > 0, InvalidArgument, what, ": ExtractImagePatches's window is larger than the image ",
+                images.shape().to_string());
+  }
+  const Tensor padded = pad(images, {{0, 0}, {e[0].before, e[0].after}, {e[1].before, e[1].after}, {0, 0}});
+  std::vector<Tensor> taps;
+  for (int64_t i = 0; i < sizes[1]; ++i)
+    for (int64_t j = 0; j < sizes[2]; ++j) {
+      const int64_t top = i * rates[1], left = j * rates[2];
+      taps.push_back(strided_slice(padded, {0, top, left, 0},
+                                   {0, top + (e[0].out - 1) * strides[1] + 1, left + (e[1].out - 1) * strides[2] + 1, 0},
+                                   {1, strides[1], strides[2], 1}, {.begin_mask = 9, .end_mask = 9}));
+    }
+  return taps.size() == 1 ? taps[0] : concat(taps, 3);
+}
+
 // SpaceToDepth and DepthToSpace of NHWC images whose height, width and
 // channels are known when loading: TensorFlow's block order, as a reshape
 // to [batch, h, b, w, b, c] (or [batch, h, w, b, b, c]), a transpose
@@ -450,10 +574,8 @@ Tensor window3d(const std::string& op, const std::vector<Tensor>& in, const tf::
                 step = conv ? dilations[1] : 1;
   EMBER_CHECK(taps > 0 && stride > 0 && step > 0, InvalidArgument, what, ": ", op, "'s window, stride and dilation must be positive");
   const int64_t span = (taps - 1) * step + 1;
-  const int64_t out = padding == "SAME" ? (depth + stride - 1) / stride : (depth - span + stride) / stride;
+  const auto [out, before, after] = window_extent(depth, span, stride, padding);
   EMBER_CHECK(out > 0, InvalidArgument, what, ": ", op, " of depth ", depth, " is smaller than its window of ", span);
-  const int64_t before = padding == "SAME" ? std::max<int64_t>((out - 1) * stride + span - depth, 0) / 2 : 0;
-  const int64_t after = padding == "SAME" ? std::max<int64_t>((out - 1) * stride + span - depth, 0) - before : 0;
   const DType t = x.dtype();
   const Tensor padded = before + after == 0 ? x
                         : pad(x, {{0, 0}, {before, after}, {0, 0}, {0, 0}, {0, 0}}, PadMode::Constant,
@@ -605,6 +727,11 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     return {where(d.on(), spread(in[1], d), x)};
   }
   if (op == op_name::ResizeNearestNeighbor) return {resize_nearest(in, n, what)};
+  if (op == op_name::ResizeBicubic) return {resize_bicubic(in, n, what)};
+  if (op == op_name::ExtractImagePatches) {
+    need_inputs(1);
+    return {extract_patches(in[0], n, what)};
+  }
   if (op == op_name::SpaceToDepth || op == op_name::DepthToSpace) {
     need_inputs(1);
     return {space_depth(op, in[0], n, what)};

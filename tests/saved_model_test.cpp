@@ -778,6 +778,16 @@ TEST(SavedModelInterop, EmberLoadsTensorFlowsSpecialFunctionsAndSegmentsAndItsOw
             std::string::npos);
 }
 
+// ResizeBicubic (tf.image.resize's half-pixel form with its renormalized
+// edges, TensorFlow 1's aligned and legacy forms, up and down) and
+// ExtractImagePatches (VALID, and SAME with strides and rates), as
+// TensorFlow computes them.
+TEST(SavedModelInterop, EmberLoadsBicubicResizesAndImagePatches) {
+  const std::string dir = tensorflow_models();
+  auto loaded = saved_model::load(dir + "/images");
+  EXPECT_EQ(check_calls(loaded, dir + "/images.txt"), 6);
+}
+
 // serialization/tf_attr_defaults.inc is TensorFlow's defaults for the ops of
 // core/op_names.h, made by tests/tf/make_attr_defaults.py: an op added since
 // it was last made has none, and a SavedModel that strips them fails to

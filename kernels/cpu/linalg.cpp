@@ -164,32 +164,19 @@ struct Factored {
   }
 };
 
+// MatrixSolve, and MatrixInverse as the solve of the identity (one, read by every matrix).
 template <typename T>
-void inverse_typed(KernelContext& c) {
+void solve_typed(KernelContext& c, bool inverse) {
   const auto [n, count] = batch_of(c.inputs[0]);
+  const int64_t m = inverse ? n : c.inputs[1].dim(-1);
   const bool adjoint = c.attrs.get<bool>("adjoint");
-  const T* a = c.inputs[0].data<const T>();
-  T* out = c.outputs[0].data<T>();
-  std::atomic<bool> singular{false};
-  for_each_matrix(count, n, [&](int64_t i) {
-    const Factored<T> f(a + i * n * n, n);
-    if (!f.invertible()) {
-      singular = true;
-      return;
-    }
-    std::vector<T> identity(static_cast<size_t>(n * n), T(0));
+  std::vector<T> identity;
+  if (inverse) {
+    identity.assign(static_cast<size_t>(n * n), T(0));
     for (int64_t k = 0; k < n; ++k) identity[static_cast<size_t>(k * n + k)] = T(1);
-    f.solve(identity.data(), out + i * n * n, n, adjoint);
-  });
-  EMBER_CHECK(!singular, InvalidArgument, "[", api(c), "] Input is not invertible.");
-}
-
-template <typename T>
-void solve_typed(KernelContext& c) {
-  const auto [n, count] = batch_of(c.inputs[0]);
-  const int64_t m = c.inputs[1].dim(-1);
-  const bool adjoint = c.attrs.get<bool>("adjoint");
-  const T *a = c.inputs[0].data<const T>(), *b = c.inputs[1].data<const T>();
+  }
+  const T *a = c.inputs[0].data<const T>(), *b = inverse ? identity.data() : c.inputs[1].data<const T>();
+  const int64_t b_stride = inverse ? 0 : n * m;
   T* x = c.outputs[0].data<T>();
   std::atomic<bool> singular{false};
   for_each_matrix(count, n, [&](int64_t i) {
@@ -198,9 +185,10 @@ void solve_typed(KernelContext& c) {
       singular = true;
       return;
     }
-    f.solve(b + i * n * m, x + i * n * m, m, adjoint);
+    f.solve(b + i * b_stride, x + i * n * m, m, adjoint);
   });
-  EMBER_CHECK(!singular, InvalidArgument, "[", api(c), "] Input matrix is not invertible.");
+  EMBER_CHECK(!singular, InvalidArgument, "[", api(c), "] ",
+              inverse ? "Input is not invertible." : "Input matrix is not invertible.");
 }
 
 template <typename T>
@@ -242,8 +230,8 @@ void determinant_typed(KernelContext& c, bool log) {
 
 // clang-format off
 void cholesky(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), cholesky_typed<scalar_t>(c)); }
-void inverse(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), inverse_typed<scalar_t>(c)); }
-void solve(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), solve_typed<scalar_t>(c)); }
+void inverse(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), solve_typed<scalar_t>(c, true)); }
+void solve(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), solve_typed<scalar_t>(c, false)); }
 void triangular_solve(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), triangular_solve_typed<scalar_t>(c)); }
 void determinant(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), determinant_typed<scalar_t>(c, false)); }
 void log_determinant(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), determinant_typed<scalar_t>(c, true)); }

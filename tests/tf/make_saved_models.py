@@ -25,7 +25,8 @@ gradients of them: ember loads both functions, and its own gradients are
 compared with the second's outputs), special (tf.math's lgamma, digamma,
 polygamma, zeta, erfinv at their poles and edges, cumulative_logsumexp, the
 sorted segment reductions with an empty segment, cross, LRN and
-histogram_fixed_width), and DIR/x.npy (the dense model's input); with NAMEs, only those
+histogram_fixed_width), images (ResizeBicubic in its three forms,
+ExtractImagePatches VALID and SAME), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -509,12 +510,37 @@ def special(root):
         case(out, "__call__", [("x", x), ("y", y), ("m", m), ("ids", ids)], [r[k] for k in sorted(r)])
 
 
+class Images(tf.Module):
+    """ResizeBicubic (tf.image.resize's half-pixel form, TensorFlow 1's aligned
+    and legacy forms; up and down) and ExtractImagePatches (VALID and SAME,
+    strides and rates)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 5, 6, 2], tf.float32)])
+    def __call__(self, images):
+        v1 = tf.compat.v1.image
+        return {"bicubic_up": tf.image.resize(images, [9, 4], method="bicubic"),
+                "bicubic_down": tf.image.resize(images, [2, 3], method="bicubic"),
+                "bicubic_aligned": v1.resize_bicubic(images, [7, 11], align_corners=True),
+                "bicubic_legacy": v1.resize_bicubic(images, [3, 8]),
+                "patches_valid": tf.image.extract_patches(images, [1, 2, 3, 1], [1, 2, 1, 1], [1, 1, 1, 1], "VALID"),
+                "patches_same": tf.image.extract_patches(images, [1, 3, 2, 1], [1, 2, 3, 1], [1, 2, 1, 1], "SAME")}
+
+
+def images(root):
+    m = Images()
+    tf.saved_model.save(m, os.path.join(root, "images"))
+    x = (np.sin(np.arange(120) ** 2 * 0.21 + 0.1) * 3).reshape(2, 5, 6, 2).astype(np.float32)
+    with open(os.path.join(root, "images.txt"), "w") as out:
+        r = m(tf.constant(x))
+        case(out, "__call__", [("images", x)], [r[k] for k in sorted(r)])
+
+
 def main_only(root, names):
     for name in names:
         {"cyclic": cyclic, "keras_transformer": keras_transformer, "keras_bidirectional": keras_bidirectional,
          "keras_preprocessing": keras_preprocessing, "more_ops": more_ops,
          "keras_upsampling": keras_upsampling, "keras_conv3d": keras_conv3d, "linalg": linalg,
-         "unknown_op": unknown_op, "special": special}[name](root)
+         "unknown_op": unknown_op, "special": special, "images": images}[name](root)
     print("OK")
 
 
@@ -613,6 +639,7 @@ def main(root):
     keras_conv3d(root)
     linalg(root)
     special(root)
+    images(root)
     print("OK")
 
 
