@@ -120,6 +120,38 @@ TEST_P(IndexTest, OneHotAndRange) {
   EXPECT_THROW(range(5, 0, 1), InvalidArgument);
 }
 
+// The segment front-ends' bad input, each refused naming the call: ids
+// unsorted, negative, not a vector or not integers; a num_segments that is
+// negative or not an integer tensor. (Their values: TensorFlow's, in
+// SavedModelInterop.EmberLoadsTensorFlowsSpecialFunctionsAndSegmentsAndItsOwnOpsAgree.)
+TEST_P(IndexTest, SegmentReductionsRefuseBadInputNamingTheCall) {
+  const Tensor data = constant({1.f, 2.f, 3.f});
+  auto error = [](const std::function<void()>& f) { return error_of<InvalidArgument>(f); };
+  EXPECT_NE(error([&] { segment_sum(data, constant(std::vector<int32_t>{0, 2, 1})); })
+                .find("[segment_sum] segment ids are not increasing"),
+            std::string::npos);
+  EXPECT_NE(error([&] { segment_mean(data, constant(std::vector<int32_t>{-1, 0, 0})); })
+                .find("[segment_mean] segment ids must be >= 0"),
+            std::string::npos);
+  EXPECT_NE(error([&] { segment_max(ones({2, 2}), constant(std::vector<int32_t>{0, 0, 1, 1}, {2, 2})); })
+                .find("[segment_max] segment_ids should be a vector"),
+            std::string::npos);
+  EXPECT_NE(error([&] { segment_prod(data, constant({0.f, 1.f, 1.f})); }).find("[segment_prod] segment_ids must be int32 or int64"),
+            std::string::npos);
+  const Tensor ids = constant(std::vector<int32_t>{0, 1, 1});
+  EXPECT_NE(error([&] { unsorted_segment_sum(data, ids, constant(2.f)); })
+                .find("[unsorted_segment_sum] num_segments must be int32 or int64, got float32"),
+            std::string::npos);
+  EXPECT_NE(error([&] { unsorted_segment_max(data, ids, constant(int64_t{-3})); })
+                .find("[unsorted_segment_max] num_segments must be non-negative"),
+            std::string::npos);
+  EXPECT_NE(error([&] { unsorted_segment_sum(data, ids, constant(int64_t{-3})); })
+                .find("[unsorted_segment_sum] num_segments must be non-negative"),
+            std::string::npos);
+  // Empty data and ids: no segments.
+  EXPECT_EQ(segment_sum(zeros({0, 2}), constant(std::vector<int32_t>{})).shape(), TensorShape({0, 2}));
+}
+
 EMBER_INSTANTIATE_DEVICE_TESTS(IndexTest);
 
 }  // namespace

@@ -321,7 +321,11 @@ Tensor unsorted_segment_reduce(SegmentReduction r, const Tensor& data, const Ten
   const Tensor rest_shape = slice(shape(data, int64), {ids.rank()}, {rest});
   const Tensor rows = reshape(data, concat({constant(std::vector<int64_t>{-1}), rest_shape}, 0));  // [N, rest...]
   const Tensor flat_ids = cast(reshape(ids, {-1}), int64);
-  const Tensor all = range(constant(int64_t{0}), cast(segments, int64), constant(int64_t{1}));
+  EMBER_CHECK(segments.dtype() == int32 || segments.dtype() == int64, InvalidArgument, "[", api,
+              "] num_segments must be int32 or int64, got ", dtype_name(segments.dtype()));
+  const Tensor count = check(cast(segments, int64), greater_equal(segments, zeros_like(segments)),
+                             "[" + api + "] num_segments must be non-negative");
+  const Tensor all = range(constant(int64_t{0}), count, constant(int64_t{1}));
   Tensor mask = equal(expand_dims(flat_ids, 1), all);  // [N, S]
   for (int64_t i = 0; i < rest; ++i) mask = expand_dims(mask, -1);
   const Tensor identity = r == SegmentReduction::Prod ? scalar_like(data, 1) : extreme(data, r == SegmentReduction::Min);
@@ -363,6 +367,8 @@ Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, int64
 }
 
 Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments) {
+  EMBER_CHECK(num_segments.dtype() == int32 || num_segments.dtype() == int64, InvalidArgument,
+              "[unsorted_segment_sum] num_segments must be int32 or int64, got ", dtype_name(num_segments.dtype()));
   // (int32, TensorFlow's Tnumsegments as ember exports it)
   return execute1(EMBER_OP(op_name::UnsortedSegmentSum), {data, segment_ids, cast(num_segments, int32)});
 }
