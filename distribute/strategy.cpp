@@ -338,13 +338,23 @@ std::string MultiWorkerMirroredStrategy::save(CheckpointManager& manager) const 
       failed = std::current_exception();
     }
   }
-  // The others wait here, and learn whether the save succeeded.
-  const Tensor any_failed = collective::all_reduce(constant(int32_t{failed ? 1 : 0}), collective::ReduceOp::Max,
-                                                   {.label = "the save of " + manager.directory()});
+  // The others wait here, and learn whether the save succeeded and the
+  // path it wrote: rank 0's bytes, sent. (They read the directory's state
+  // file before, which rank 0, already saving again, could have moved on:
+  // a rank was told ckpt-2 for the save of ckpt-1.)
+  const std::string label = "the save of " + manager.directory();
+  const std::vector<int32_t> state =
+      collective::all_reduce(constant(std::vector<int32_t>{failed ? 1 : 0, static_cast<int32_t>(path.size())}),
+                             collective::ReduceOp::Max, {.label = label})
+          .to_vector<int32_t>();
   if (failed) std::rethrow_exception(failed);
-  EMBER_CHECK(any_failed.item<int32_t>() == 0, FailedPrecondition, "[MultiWorkerMirroredStrategy.save] rank 0 ",
+  EMBER_CHECK(state[0] == 0, FailedPrecondition, "[MultiWorkerMirroredStrategy.save] rank 0 ",
               "could not save to ", manager.directory(), " (its error is rank 0's)");
-  return is_chief() ? path : latest_checkpoint(manager.directory());
+  std::vector<int32_t> bytes(path.begin(), path.end());
+  bytes.resize(static_cast<size_t>(state[1]));
+  if (!bytes.empty())
+    bytes = collective::broadcast(constant(bytes), 0, {.label = label + " (its path)"}).to_vector<int32_t>();
+  return std::string(bytes.begin(), bytes.end());
 }
 
 }  // namespace ember::distribute
