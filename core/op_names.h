@@ -180,6 +180,7 @@ inline constexpr char Tile[] = "Tile";
 inline constexpr char PadV2[] = "PadV2";
 inline constexpr char BroadcastTo[] = "BroadcastTo";
 inline constexpr char Where[] = "Where";
+inline constexpr char Unique[] = "Unique";
 inline constexpr char BroadcastGradientArgs[] = "BroadcastGradientArgs";
 inline constexpr char Fill[] = "Fill";
 inline constexpr char Snapshot[] = "Snapshot";

@@ -412,6 +412,13 @@ Tensor shape(const Tensor& x, DType out_type = int32);
 /// tf.shape(x)[axis] (negative: from the end): x's dimension as a scalar,
 /// a constant where the trace knows it, else read when the op runs.
 Tensor shape_at(const Tensor& x, int64_t axis, DType out_type = int64);
+/// tf.unique of a vector: its distinct values in order of first appearance
+/// and each element's index among them (int32 or int64). As TensorFlow's,
+/// -0 and 0 are one value and every NaN is its own.
+struct UniqueValues {
+  Tensor y, idx;
+};
+UniqueValues unique(const Tensor& x, DType out_idx = int32);
 /// tf.rank: the number of x's dimensions, as an int32 scalar.
 Tensor rank(const Tensor& x);
 /// tf.size: the number of x's elements (int32 or int64).

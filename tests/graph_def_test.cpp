@@ -241,7 +241,8 @@ TEST(GraphDefInterop, TensorFlowRunsTheLinearAlgebraOpsAndTheirGradients) {
 
 // The special functions, cumulative_logsumexp, and the segment reductions
 // (UnsortedSegmentSum with num_segments computed when it runs, and the
-// sorted ids' checks), with their gradients, traced with no dimension known.
+// sorted ids' checks), with their gradients, and Unique, traced with no
+// dimension known.
 TEST(GraphDefInterop, TensorFlowRunsTheSpecialFunctionsAndSegmentReductions) {
   auto f = function(
       [](Tensor x, Tensor ids) {
@@ -255,7 +256,8 @@ TEST(GraphDefInterop, TensorFlowRunsTheSpecialFunctionsAndSegmentReductions) {
                                 unsorted_segment_min(x, ids, shape_at(x, 0)) * 0.25f;
         Tensor loss = reduce_sum(special * special) + reduce_sum(scans) + reduce_sum(segments * segments);
         Tensor g = tape.gradient(loss, x);
-        return std::make_tuple(loss, g, special, scans, segments);
+        const UniqueValues distinct = unique(ids, int64);
+        return std::make_tuple(loss, g, special, scans, segments, distinct.y, distinct.idx);
       },
       {.arg_names = {"x", "ids"}});
   Tensor x = constant(ramp(12, 0.8f, 0.05f), {4, 3});

@@ -734,6 +734,15 @@ void shapes(std::vector<OpCase>& cases) {
                    .inputs = {in({2, 3, 2}, -1.4, 1.4)},
                    .body = one([](X x) { return where(x[0]); }),
                    .dtypes = kNumeric});
+  // Values in [-2.4, 2.4] floored (integers kept): repeats to collapse.
+  cases.push_back({.op = op_name::Unique,
+                   .inputs = {in({9}, -2.4, 2.4)},
+                   .body =
+                       [](X x, DType t) {
+                         const UniqueValues u = unique(is_floating(t) ? floor(x[0]) : x[0]);
+                         return std::vector<Tensor>{u.y, u.idx, unique(x[0], int64).idx};
+                       },
+                   .dtypes = kNumeric});
   cases.push_back({.op = op_name::Size,
                    .inputs = {in({2, 3})},
                    .body =

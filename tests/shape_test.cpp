@@ -19,7 +19,7 @@ const CoveredOps covered{op_name::Reshape,  op_name::Transpose,  op_name::Slice,
                          op_name::ExpandDims, op_name::Squeeze, op_name::Snapshot,
                          op_name::EnsureShape, op_name::ZerosLike, op_name::OnesLike,
                          op_name::Shape,    op_name::Rank,       op_name::Size,
-                         op_name::BroadcastGradientArgs, op_name::Where};
+                         op_name::BroadcastGradientArgs, op_name::Where, op_name::Unique};
 
 TEST_P(ShapeOpsTest, ReshapeSharesTheBufferAndInfersMinusOne) {
   Tensor x = make(iota_values(12), {3, 4}, float32);
@@ -411,6 +411,50 @@ TEST_P(ShapeOpsTest, ReverseMirrorsTheGivenAxes) {
 // where(condition) gives the true elements' coordinates in row-major order
 // (NaN counts, -0 does not, as TensorFlow's Where); boolean_mask gathers
 // the elements or slices there; both also traced with no dimension known.
+// tf.unique against a reference (a linear search of the values seen, in
+// order) on random integers in every integer dtype, and TensorFlow 2.21's
+// values where floats are particular: each NaN its own value, -0 and 0 one
+// (the first kept); booleans; the empty vector; a matrix refused.
+TEST_P(ShapeOpsTest, UniqueKeepsFirstAppearancesAsTensorFlow) {
+  for (DType dt : {int32, int64, uint8}) {
+    std::vector<double> v;
+    const Tensor x = random_tensor({40}, dt, 0, 9, 3, &v);
+    std::vector<double> want_y, want_idx;
+    for (double e : v) {
+      auto at = std::find(want_y.begin(), want_y.end(), e);
+      want_idx.push_back(static_cast<double>(at - want_y.begin()));
+      if (at == want_y.end()) want_y.push_back(e);
+    }
+    const UniqueValues u = unique(x, int64);
+    EXPECT_EQ(u.y.dtype(), dt);
+    EXPECT_EQ(u.idx.dtype(), int64);
+    EXPECT_TRUE(all_close(u.y, want_y, {static_cast<int64_t>(want_y.size())}, 0, 0));
+    EXPECT_TRUE(all_close(u.idx, want_idx, {40}, 0, 0));
+  }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (DType dt : {float32, float64, bfloat16}) {
+    const UniqueValues u = unique(cast(constant({nan, nan, 1.0, -0.0, 0.0, 1.0}, float64), dt));
+    EXPECT_TRUE(all_close(u.y, {nan, nan, 1, -0.0}, {4}, 0, 0));
+    EXPECT_TRUE(std::signbit(values(u.y)[3]));
+    EXPECT_EQ(u.idx.to_vector<int32_t>(), (std::vector<int32_t>{0, 1, 2, 3, 3, 2}));
+  }
+  const UniqueValues b = unique(constant(std::vector<bool>{true, false, true}));
+  EXPECT_TRUE(all_close(b.y, {1, 0}, {2}, 0, 0));
+  EXPECT_EQ(b.idx.to_vector<int32_t>(), (std::vector<int32_t>{0, 1, 0}));
+  EXPECT_EQ(unique(zeros({0}, int32)).y.shape(), TensorShape({0}));
+  EXPECT_NE(error_of<InvalidArgument>([] { unique(ones({1, 2})); }).find("[unique] unique expects a 1D vector"),
+            std::string::npos);
+  // Traced with nothing known: the count comes when it runs.
+  auto f = function([](const Tensor& t) {
+    const UniqueValues u = unique(t);
+    return std::vector<Tensor>{u.y, u.idx};
+  });
+  const std::vector<Tensor> got = f.get_concrete_function(TensorSpec({-1}, int32)).call(std::vector<Tensor>{
+      constant(std::vector<int32_t>{5, 5, 7})});
+  EXPECT_EQ(got[0].to_vector<int32_t>(), (std::vector<int32_t>{5, 7}));
+  EXPECT_EQ(got[1].to_vector<int32_t>(), (std::vector<int32_t>{0, 0, 1}));
+}
+
 TEST_P(ShapeOpsTest, WhereAndBooleanMask) {
   const Tensor m = cast(constant({{1, 0, 1}, {0, 0, 1}}), bool_);
   EXPECT_EQ(where(m).shape(), TensorShape({3, 2}));

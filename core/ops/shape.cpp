@@ -397,6 +397,17 @@ void infer_where(InferContext& c) {
   c.outputs.push_back({int64, TensorShape{TensorShape::kUnknown, in.rank_known() ? in.rank() : TensorShape::kUnknown}});
 }
 
+// Unique: a vector's distinct values in order of first appearance (their
+// count known only when it runs) and each element's index among them.
+void infer_unique(InferContext& c) {
+  const Tensor& x = c.inputs[0];
+  if (x.shape().rank_known() && x.rank() != 1) c.fail("unique expects a 1D vector, got shape ", x.shape().to_debug_string());
+  const DType out_idx = c.attrs.get<DType>("out_idx");
+  if (out_idx != int32 && out_idx != int64) c.fail("out_idx must be int32 or int64, got ", dtype_name(out_idx));
+  c.outputs.push_back({x.dtype(), TensorShape{TensorShape::kUnknown}});
+  c.outputs.push_back({out_idx, TensorShape{x.shape().rank_known() ? x.shape().dim(0) : TensorShape::kUnknown}});
+}
+
 // Inference while an attribute is still a tensor (OpDef::infer_unresolved):
 // what the rank or the length of that tensor tells.
 // The output has the rank of input 0 (a transpose, a tile).
@@ -469,6 +480,7 @@ EMBER_DEFINE_OP(op_name::Fill).inputs(0).attr_or_input("shape", AttrKind::Ints).
 EMBER_DEFINE_OP(op_name::Shape).inputs(1).attr("out_type", AttrKind::Type).api("shape").set_infer(infer_shape_op).not_differentiable();
 EMBER_DEFINE_OP(op_name::BroadcastGradientArgs).inputs(2).api("broadcast_gradient_args").set_infer(infer_broadcast_gradient_args).set_data_dependent_shapes().not_differentiable().tf_outputs({"r0", "r1"});
 EMBER_DEFINE_OP(op_name::Rank).inputs(1).api("rank").set_infer(infer_rank_op).not_differentiable();
+EMBER_DEFINE_OP(op_name::Unique).inputs(1).attr("out_idx", AttrKind::Type).api("unique").set_infer(infer_unique).set_data_dependent_shapes().not_differentiable().tf_outputs({"y", "idx"});
 EMBER_DEFINE_OP(op_name::Where).inputs(1).api("where").set_infer(infer_where).set_data_dependent_shapes().not_differentiable().tf_outputs({"index"});
 EMBER_DEFINE_OP(op_name::Size).inputs(1).attr("out_type", AttrKind::Type).api("size").set_infer(infer_size_op).not_differentiable();
 // clang-format on
@@ -634,6 +646,11 @@ std::vector<Tensor> unstack(const Tensor& x, int64_t axis) {
 }
 
 Tensor where(const Tensor& condition) { return execute1(EMBER_OP(op_name::Where), {condition}); }
+
+UniqueValues unique(const Tensor& x, DType out_idx) {
+  std::vector<Tensor> out = execute(EMBER_OP(op_name::Unique), {x}, {{"out_idx", out_idx}});
+  return {out[0], out[1]};
+}
 
 Tensor boolean_mask(const Tensor& x, const Tensor& mask) {
   ApiScope api("boolean_mask");

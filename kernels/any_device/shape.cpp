@@ -4,6 +4,8 @@
 // input's buffer.
 #include <algorithm>
 #include <type_traits>
+#include <unordered_map>
+#include <vector>
 
 #include "core/op_registry.h"
 #include "core/op_names.h"
@@ -127,6 +129,47 @@ void where_kernel(KernelContext& c) {
                    count = true_coordinates<scalar_t>(c, coords));
   c.outputs[0] = Tensor::empty(TensorShape{count, c.inputs[0].rank()}, int64, c.device);
   if (!coords.empty()) write_ints(c, coords);
+}
+
+// Unique: the vector read to the host, each value looked up among those
+// seen (floats as double keys with -0 as 0, as TensorFlow's hash equality;
+// a NaN never matches, so each is its own), y and idx written back.
+template <typename T>
+void unique_typed(KernelContext& c) {
+  using Stored = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
+  const Tensor& x = c.inputs[0];
+  const auto n = static_cast<size_t>(x.num_elements());
+  std::vector<Stored> v(n);
+  if (n) copy_bytes(v.data(), Device::cpu(), x.raw_data(), c.device, n * sizeof(Stored));
+  using Key = std::conditional_t<std::is_integral_v<Stored>, int64_t, double>;
+  std::unordered_map<Key, int64_t> seen;
+  std::vector<Stored> y;
+  std::vector<int64_t> idx(n);
+  for (size_t i = 0; i < n; ++i) {
+    Key key;
+    if constexpr (std::is_integral_v<Stored>) {
+      key = static_cast<Key>(v[i]);
+    } else {
+      if constexpr (std::is_same_v<Stored, double>) key = v[i];
+      else key = static_cast<double>(static_cast<float>(v[i]));  // (the 16-bit floats through float32, exactly)
+      if (key != key) {  // NaN: a value of its own
+        idx[i] = static_cast<int64_t>(y.size());
+        y.push_back(v[i]);
+        continue;
+      }
+      if (key == 0) key = 0;  // (-0 is 0)
+    }
+    auto [at, fresh] = seen.emplace(key, static_cast<int64_t>(y.size()));
+    if (fresh) y.push_back(v[i]);
+    idx[i] = at->second;
+  }
+  c.outputs[0] = Tensor::empty(TensorShape{static_cast<int64_t>(y.size())}, x.dtype(), c.device);
+  if (!y.empty()) copy_bytes(c.outputs[0].raw_data(), c.device, y.data(), Device::cpu(), y.size() * sizeof(Stored));
+  c.outputs[1] = Tensor::empty(TensorShape{static_cast<int64_t>(n)}, c.attrs.get<DType>("out_idx"), c.device);
+  if (n) write_ints(c, 1, idx);
+}
+void unique_kernel(KernelContext& c) {
+  EMBER_SWITCH_ALL(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), unique_typed<scalar_t>(c));
 }
 
 void zeros_like_kernel(KernelContext& c) { fill(c.outputs[0], 0); }
@@ -284,6 +327,7 @@ EMBER_REGISTER_EVERYWHERE(op_name::Shape, shape_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Rank, rank_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::BroadcastGradientArgs, broadcast_gradient_args_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Where, where_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::Unique, unique_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::Size, size_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::ZerosLike, zeros_like_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::OnesLike, ones_like_kernel);
