@@ -254,12 +254,11 @@ std::vector<Tensor> gather_nd_decomposition(std::span<const Tensor> in, const At
   std::vector<int64_t> begin(static_cast<size_t>(r), 0), size(static_cast<size_t>(r), -1);
   size.back() = 1;
   const Tensor base = zeros_like(slice(indices, begin, size));  // [..., 1]
-  const Tensor dims = shape(indices, int64);
   std::vector<Tensor> parts;
   for (int64_t j = 0; j < b; ++j) {
     std::vector<int64_t> along(static_cast<size_t>(r), 1);
     along[static_cast<size_t>(j)] = -1;
-    const Tensor n = reshape(slice(dims, {j}, {1}), TensorShape{});
+    const Tensor n = shape_at(indices, j);
     parts.push_back(base + reshape(range(constant(int64_t{0}), n, constant(int64_t{1})), TensorShape(along)));
   }
   parts.push_back(indices);

@@ -198,7 +198,7 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
       perm.push_back(static_cast<int64_t>(p)), perm.push_back(static_cast<int64_t>(q));
       const Tensor moved = transpose(x[k], perm);
       const Tensor dims = shape(moved, int64);
-      const Tensor n = reshape(slice(dims, {r - 1}, {1}), TensorShape{});
+      const Tensor n = shape_at(moved, -1);
       const Tensor flat = reshape(moved, concat({slice(dims, {0}, {r - 2}), reshape(n * n, TensorShape{1})}, 0));
       x[k] = gather(flat, range(constant(int64_t{0}), n, constant(int64_t{1})) * (n + constant(int64_t{1})), r - 2);
       subs[k] = rest + subs[k][p];

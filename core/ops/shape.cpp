@@ -1005,7 +1005,7 @@ GRAD(op_name::ConcatV2, kGradUsesNothing) {
     // begin: 0 on every axis but `axis`, where the offset
     Tensor at = cast(equal(range(constant(int64_t{0}), size(st, int64), constant(int64_t{1})), constant(axis)), int64);
     out.push_back(execute1(EMBER_OP(op_name::Slice), {c.grad(), at * offset, st}, {}));
-    offset = offset + reshape(slice(st, {axis}, {1}), TensorShape{});
+    offset = offset + shape_at(t, axis);
   }
   return out;
 } END_GRAD;

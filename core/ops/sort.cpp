@@ -154,7 +154,7 @@ GRAD(op_name::TopKV2, kGradUsesAll) {
                 "[top_k] the gradient of a top_k whose rank this trace does not know is not supported");
     const int64_t r = x.rank();
     const Tensor xs = shape(x, int64), ks = shape(c.outputs[1], int64);
-    const Tensor n = reshape(slice(xs, {r - 1}, {1}), TensorShape{});
+    const Tensor n = shape_at(x, -1);
     const Tensor rows = reduce_prod(slice(xs, {0}, {r - 1}));  // (1 for a vector)
     const Tensor k = slice(ks, {r - 1}, {1});
     const Tensor ids = reshape(cast(c.outputs[1], int64), concat({reshape(rows, TensorShape{1}), k}, 0));
