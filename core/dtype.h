@@ -220,6 +220,15 @@ inline constexpr DType dtype_of_v = dtype_of<T>::value;
     default:                                       \
       ON_OTHER;                                    \
   }
+/// The integer dtypes (the bitwise ops): int32, int64, uint8.
+#define EMBER_SWITCH_INTEGER(DTYPE, ON_OTHER, ...)  \
+  switch (DTYPE) {                                 \
+    EMBER_DTYPE_CASE(Int32, int32_t, __VA_ARGS__)  \
+    EMBER_DTYPE_CASE(Int64, int64_t, __VA_ARGS__)  \
+    EMBER_DTYPE_CASE(UInt8, uint8_t, __VA_ARGS__)  \
+    default:                                       \
+      ON_OTHER;                                    \
+  }
 #define EMBER_SWITCH_FLOATING(DTYPE, ON_OTHER, ...) \
   switch (DTYPE) {                                  \
     EMBER_DTYPE_CASE(Float32, float, __VA_ARGS__)   \

@@ -78,6 +78,13 @@ inline constexpr char LogicalOr[] = "LogicalOr";
 inline constexpr char BiasAdd[] = "BiasAdd";
 inline constexpr char BiasAddGrad[] = "BiasAddGrad";
 inline constexpr char SelectV2[] = "SelectV2";
+inline constexpr char BitwiseAnd[] = "BitwiseAnd";
+inline constexpr char BitwiseOr[] = "BitwiseOr";
+inline constexpr char BitwiseXor[] = "BitwiseXor";
+inline constexpr char LeftShift[] = "LeftShift";
+inline constexpr char RightShift[] = "RightShift";
+inline constexpr char Invert[] = "Invert";
+inline constexpr char PopulationCount[] = "PopulationCount";
 
 // reduce
 inline constexpr char Sum[] = "Sum";
@@ -100,6 +107,7 @@ inline constexpr char MatrixSolve[] = "MatrixSolve";
 inline constexpr char MatrixInverse[] = "MatrixInverse";
 inline constexpr char MatrixDeterminant[] = "MatrixDeterminant";
 inline constexpr char LogMatrixDeterminant[] = "LogMatrixDeterminant";
+inline constexpr char Qr[] = "Qr";
 
 // matmul
 inline constexpr char MatMul[] = "MatMul";
@@ -120,6 +128,8 @@ inline constexpr char MatrixSetDiagV3[] = "MatrixSetDiagV3";
 inline constexpr char ResizeNearestNeighbor[] = "ResizeNearestNeighbor";  // (imported as gathers)
 inline constexpr char ResizeBicubic[] = "ResizeBicubic";  // (imported as gathers and TensorFlow's weighted sums)
 inline constexpr char ExtractImagePatches[] = "ExtractImagePatches";  // (imported as strided slices, concatenated)
+inline constexpr char CropAndResize[] = "CropAndResize";  // (imported as gathers and lerps)
+inline constexpr char ConcatOffset[] = "ConcatOffset";  // (imported as masked running sums: ConcatV2's gradient)
 inline constexpr char SpaceToDepth[] = "SpaceToDepth";      // (these two: a reshape, a transpose and a reshape)
 inline constexpr char DepthToSpace[] = "DepthToSpace";
 inline constexpr char TensorScatterUpdate[] = "TensorScatterUpdate";  // (imported as scatters and a select)

@@ -183,6 +183,18 @@ Tensor greater(const Tensor& a, const Tensor& b);
 Tensor greater_equal(const Tensor& a, const Tensor& b);
 Tensor logical_and(const Tensor& a, const Tensor& b);
 Tensor logical_or(const Tensor& a, const Tensor& b);
+/// tf.bitwise on int32, int64 and uint8 (broadcasting; not differentiable).
+Tensor bitwise_and(const Tensor& a, const Tensor& b);
+Tensor bitwise_or(const Tensor& a, const Tensor& b);
+Tensor bitwise_xor(const Tensor& a, const Tensor& b);
+/// a << b and a >> b (arithmetic for signed a), b clamped to [0, bits - 1]
+/// as TensorFlow clamps it; bits shifted out of a left shift are lost.
+Tensor left_shift(const Tensor& a, const Tensor& b);
+Tensor right_shift(const Tensor& a, const Tensor& b);
+/// ~x.
+Tensor invert(const Tensor& x);
+/// The number of set bits of each element, as uint8 (TensorFlow's PopulationCount).
+Tensor population_count(const Tensor& x);
 /// Elements of `a` where `cond` is true, else of `b`; all three broadcast.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 /// The coordinates of the true (non-zero; NaN counts) elements of
@@ -323,6 +335,17 @@ struct SignAndLogDeterminant {
   Tensor sign, log_abs_determinant;
 };
 SignAndLogDeterminant log_matrix_determinant(const Tensor& matrix);
+/// tf.linalg.qr of matrices [..., m, n] (not only square ones): Q with
+/// orthonormal columns and R upper triangular, Q·R the matrix. Reduced
+/// (Q [..., m, k], R [..., k, n], k = min(m, n)) or, with `full_matrices`,
+/// Q [..., m, m] and R [..., m, n]. By Householder reflections as LAPACK's
+/// geqrf and TensorFlow's kernels: R's diagonal may be negative (its signs
+/// are TensorFlow's). The gradient is TensorFlow's: refused where m > n with
+/// `full_matrices`, as TensorFlow refuses it.
+struct QrResult {
+  Tensor q, r;
+};
+QrResult qr(const Tensor& matrix, bool full_matrices = false);
 /// tf.linalg.cholesky_solve: X with (L·Lᵀ)·X = rhs, given L = cholesky(A):
 /// two triangular solves.
 Tensor cholesky_solve(const Tensor& chol, const Tensor& rhs);

@@ -1,17 +1,20 @@
 // The elementwise ops that apply a shared functor (kernels/functors.h), listed
 // once for both backends: each backend defines the launchers named here
 // (unary_numeric, unary_float, binary_numeric, binary_float, compare,
-// binary_bool) as templates over the functor, and registers the list with
+// binary_bool, binary_integer, unary_integer, count_bits) as templates over
+// the functor, and registers the list with
 //   #define REG(OP, LAUNCHER, FUNCTOR) EMBER_REGISTER_KERNEL(op_name::OP, CPU, LAUNCHER<FUNCTOR>);
 //   EMBER_ELEMENTWISE_FUNCTOR_OPS(REG)
-// (or its parts, EMBER_ELEMENTWISE_UNARY_OPS, _ARITHMETIC_OPS and
-// _COMPARISON_OPS, one per file so that they compile in parallel).
+// (or its parts, EMBER_ELEMENTWISE_UNARY_OPS, _ARITHMETIC_OPS,
+// _COMPARISON_OPS and _BITWISE_OPS, the last two in one file; the others one
+// per file, so that they compile in parallel).
 // The ops with kernels of their own (Cast, LogicalNot, SelectV2) register apart.
 #pragma once
 
 // clang-format off
 #define EMBER_ELEMENTWISE_FUNCTOR_OPS(X) \
-  EMBER_ELEMENTWISE_UNARY_OPS(X) EMBER_ELEMENTWISE_ARITHMETIC_OPS(X) EMBER_ELEMENTWISE_COMPARISON_OPS(X)
+  EMBER_ELEMENTWISE_UNARY_OPS(X) EMBER_ELEMENTWISE_ARITHMETIC_OPS(X) EMBER_ELEMENTWISE_COMPARISON_OPS(X) \
+  EMBER_ELEMENTWISE_BITWISE_OPS(X)
 #define EMBER_ELEMENTWISE_UNARY_OPS(X) \
   X(Neg, unary_numeric, fn::Neg) \
   X(Abs, unary_numeric, fn::Abs) \
@@ -73,4 +76,12 @@
   X(GreaterEqual, compare, fn::GreaterEqual) \
   X(LogicalAnd, binary_bool, fn::LogicalAnd) \
   X(LogicalOr, binary_bool, fn::LogicalOr)
+#define EMBER_ELEMENTWISE_BITWISE_OPS(X) \
+  X(BitwiseAnd, binary_integer, fn::BitwiseAnd) \
+  X(BitwiseOr, binary_integer, fn::BitwiseOr) \
+  X(BitwiseXor, binary_integer, fn::BitwiseXor) \
+  X(LeftShift, binary_integer, fn::LeftShift) \
+  X(RightShift, binary_integer, fn::RightShift) \
+  X(Invert, unary_integer, fn::Invert) \
+  X(PopulationCount, count_bits, fn::PopulationCount)
 // clang-format on

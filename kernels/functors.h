@@ -687,6 +687,68 @@ struct LogicalOr {
   EMBER_HOST_DEVICE bool operator()(bool a, bool b) const { return a || b; }
 };
 
+// ---- bitwise: TensorFlow's tf.bitwise on the integer types ----------------------
+
+struct BitwiseAnd {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    return static_cast<T>(a & b);
+  }
+};
+struct BitwiseOr {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    return static_cast<T>(a | b);
+  }
+};
+struct BitwiseXor {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    return static_cast<T>(a ^ b);
+  }
+};
+struct Invert {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a) const {
+    return static_cast<T>(~a);
+  }
+};
+/// A shift's count clamped to [0, bits - 1], as TensorFlow's left_shift_op
+/// and right_shift_op clamp it (C++ leaves other counts undefined).
+template <typename T>
+EMBER_HOST_DEVICE T clamped_shift(T count) {
+  constexpr T widest = static_cast<T>(sizeof(T) * 8 - 1);
+  if constexpr (std::is_signed_v<T>)
+    if (count < T(0)) return T(0);
+  return count > widest ? widest : count;
+}
+/// a << b, shifted as unsigned (the bits shifted out are lost, the sign bit
+/// included, with no overflow).
+struct LeftShift {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(static_cast<U>(a) << static_cast<U>(clamped_shift(b))));
+  }
+};
+/// a >> b: arithmetic for the signed types (the sign bit repeats).
+struct RightShift {
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T a, T b) const {
+    return static_cast<T>(a >> clamped_shift(b));
+  }
+};
+/// The number of bits set in a's two's complement (uint8).
+struct PopulationCount {
+  template <typename T>
+  EMBER_HOST_DEVICE uint8_t operator()(T a) const {
+    auto bits = static_cast<std::make_unsigned_t<T>>(a);
+    uint8_t count = 0;
+    for (; bits != 0; bits = static_cast<decltype(bits)>(bits & (bits - 1))) ++count;
+    return count;
+  }
+};
+
 // ---- random: TensorFlow's distributions on Philox words --------------------------------
 
 // The arithmetic of TensorFlow's random_distributions.h, operation by

@@ -1,7 +1,7 @@
-// Dense linear algebra of one row-major n x n matrix at a time, shared by
-// the CPU kernels (a task per matrix) and the CUDA kernels (a thread per
-// matrix): Cholesky, LU with partial pivoting and its solves, triangular
-// solves. Unblocked, with products summed in double: exact enough for
+// Dense linear algebra of one row-major matrix at a time, shared by the CPU
+// kernels (a task per matrix) and the CUDA kernels (a thread per matrix):
+// Cholesky, LU with partial pivoting and its solves, triangular solves (of
+// n x n matrices), Householder QR (of m x n ones). Unblocked, with products summed in double: exact enough for
 // float32 and float64, and fast for the batches of small matrices models
 // use; large single matrices want LAPACK or cuSOLVER's blocked forms.
 #pragma once
@@ -187,6 +187,81 @@ EMBER_HOST_DEVICE double determinant(const T* lu_a, int sign, int64_t n) {
   double d = sign;
   for (int64_t k = 0; k < n; ++k) d *= static_cast<double>(lu_a[k * n + k]);
   return d;
+}
+
+/// Householder QR of the row-major m x n `a`, in place, as LAPACK's geqrf
+/// and Eigen's HouseholderQR (TensorFlow's CPU kernel) make it: R on and
+/// above the diagonal, and below it in column k the tail of reflector k's
+/// vector v_k (v_k[k] = 1), H_k = I - tau[k]·v_k·v_kᵀ, k < min(m, n).
+/// R's diagonal is -sign(a_kk)·‖column‖ (negative where a_kk is 0), except
+/// that a column already zero below the diagonal (its squared norm at most
+/// `tiny`, the dtype's smallest normal number) is left as it is, tau 0.
+/// `w`: scratch of n doubles (a row of vᵀ·A, so that every pass reads rows).
+template <typename T>
+EMBER_HOST_DEVICE void householder_qr(T* a, double* tau, double* w, int64_t m, int64_t n, double tiny) {
+  const int64_t p = m < n ? m : n;
+  for (int64_t k = 0; k < p; ++k) {
+    double tail = 0;
+    for (int64_t i = k + 1; i < m; ++i) tail += static_cast<double>(a[i * n + k]) * static_cast<double>(a[i * n + k]);
+    const double c0 = static_cast<double>(a[k * n + k]);
+    if (tail <= tiny) {
+      tau[k] = 0;
+      continue;
+    }
+    const double norm = std::sqrt(c0 * c0 + tail);
+    const double beta = c0 >= 0 ? -norm : norm;
+    const double scale = 1 / (c0 - beta);
+    for (int64_t i = k + 1; i < m; ++i) a[i * n + k] = static_cast<T>(static_cast<double>(a[i * n + k]) * scale);
+    const double t = (beta - c0) / beta;
+    tau[k] = t;
+    a[k * n + k] = static_cast<T>(beta);
+    // The columns right of k: A -= tau·v·(vᵀ·A), vᵀ·A summed row by row into w.
+    for (int64_t j = k + 1; j < n; ++j) w[j] = static_cast<double>(a[k * n + j]);
+    for (int64_t i = k + 1; i < m; ++i) {
+      const double v = static_cast<double>(a[i * n + k]);
+      for (int64_t j = k + 1; j < n; ++j) w[j] += v * static_cast<double>(a[i * n + j]);
+    }
+    for (int64_t j = k + 1; j < n; ++j) a[k * n + j] = static_cast<T>(static_cast<double>(a[k * n + j]) - t * w[j]);
+    for (int64_t i = k + 1; i < m; ++i) {
+      const double tv = t * static_cast<double>(a[i * n + k]);
+      for (int64_t j = k + 1; j < n; ++j) a[i * n + j] = static_cast<T>(static_cast<double>(a[i * n + j]) - tv * w[j]);
+    }
+  }
+}
+
+/// The first `cols` columns of Q = H_0·H_1·…·H_(p-1) (row-major m x cols,
+/// min(m, n) <= cols <= m) from householder_qr's `a` (m x n) and `tau`,
+/// the reflectors applied to the identity's columns last one first (as
+/// LAPACK's orgqr: H_k leaves the rows and columns before k alone).
+/// `w`: scratch of `cols` doubles.
+template <typename T>
+EMBER_HOST_DEVICE void householder_q(const T* a, const double* tau, T* q, double* w, int64_t m, int64_t n,
+                                     int64_t cols) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < cols; ++j) q[i * cols + j] = i == j ? T(1) : T(0);
+  const int64_t p = m < n ? m : n;
+  for (int64_t k = p - 1; k >= 0; --k) {
+    const double t = tau[k];
+    if (t == 0) continue;
+    for (int64_t j = k; j < cols; ++j) w[j] = static_cast<double>(q[k * cols + j]);
+    for (int64_t i = k + 1; i < m; ++i) {
+      const double v = static_cast<double>(a[i * n + k]);
+      for (int64_t j = k; j < cols; ++j) w[j] += v * static_cast<double>(q[i * cols + j]);
+    }
+    for (int64_t j = k; j < cols; ++j) q[k * cols + j] = static_cast<T>(static_cast<double>(q[k * cols + j]) - t * w[j]);
+    for (int64_t i = k + 1; i < m; ++i) {
+      const double tv = t * static_cast<double>(a[i * n + k]);
+      for (int64_t j = k; j < cols; ++j) q[i * cols + j] = static_cast<T>(static_cast<double>(q[i * cols + j]) - tv * w[j]);
+    }
+  }
+}
+
+/// The first `rows` rows of R (rows x n) from householder_qr's `a`: its
+/// upper triangle, zero below (and in rows at or past min(m, n)).
+template <typename T>
+EMBER_HOST_DEVICE void householder_r(const T* a, T* r, int64_t m, int64_t n, int64_t rows) {
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < n; ++j) r[i * n + j] = i < m && i <= j ? a[i * n + j] : T(0);
 }
 
 }  // namespace ember::linalg

@@ -94,58 +94,6 @@ Tensor VarianceScaling::operator()(const TensorShape& shape, DType dtype) const 
   throw Internal("[initializers] unknown distribution");
 }
 
-namespace {
-
-// The reduced QR factorisation of the m×n (m >= n) row-major `a` by
-// Householder reflections, in double: returns Q (m×n) with each column's sign
-// set so that R's diagonal is non-negative (Keras's q *= sign(diag(r))).
-std::vector<double> orthonormal_columns(std::vector<double> a, int64_t m, int64_t n) {
-  std::vector<std::vector<double>> vs;  // the reflectors
-  std::vector<double> rdiag(static_cast<size_t>(n));
-  auto A = [&](int64_t i, int64_t j) -> double& { return a[static_cast<size_t>(i * n + j)]; };
-  for (int64_t k = 0; k < n; ++k) {
-    double norm = 0;
-    for (int64_t i = k; i < m; ++i) norm += A(i, k) * A(i, k);
-    norm = std::sqrt(norm);
-    double alpha = A(k, k) > 0 ? -norm : norm;
-    std::vector<double> v(static_cast<size_t>(m - k));
-    for (int64_t i = k; i < m; ++i) v[static_cast<size_t>(i - k)] = A(i, k);
-    v[0] -= alpha;
-    double vnorm = 0;
-    for (double x : v) vnorm += x * x;
-    if (vnorm > 0)
-      for (int64_t j = k; j < n; ++j) {
-        double d = 0;
-        for (int64_t i = k; i < m; ++i) d += v[static_cast<size_t>(i - k)] * A(i, j);
-        d = 2 * d / vnorm;
-        for (int64_t i = k; i < m; ++i) A(i, j) -= d * v[static_cast<size_t>(i - k)];
-      }
-    rdiag[static_cast<size_t>(k)] = A(k, k);
-    vs.push_back(std::move(v));
-  }
-  // Q = H0 H1 ... H(n-1) applied to the first n columns of the identity.
-  std::vector<double> q(static_cast<size_t>(m * n), 0.0);
-  for (int64_t j = 0; j < n; ++j) q[static_cast<size_t>(j * n + j)] = 1;
-  for (int64_t k = n - 1; k >= 0; --k) {
-    const auto& v = vs[static_cast<size_t>(k)];
-    double vnorm = 0;
-    for (double x : v) vnorm += x * x;
-    if (vnorm == 0) continue;
-    for (int64_t j = 0; j < n; ++j) {
-      double d = 0;
-      for (int64_t i = k; i < m; ++i) d += v[static_cast<size_t>(i - k)] * q[static_cast<size_t>(i * n + j)];
-      d = 2 * d / vnorm;
-      for (int64_t i = k; i < m; ++i) q[static_cast<size_t>(i * n + j)] -= d * v[static_cast<size_t>(i - k)];
-    }
-  }
-  for (int64_t j = 0; j < n; ++j)
-    if (rdiag[static_cast<size_t>(j)] < 0)
-      for (int64_t i = 0; i < m; ++i) q[static_cast<size_t>(i * n + j)] = -q[static_cast<size_t>(i * n + j)];
-  return q;
-}
-
-}  // namespace
-
 Tensor Orthogonal::operator()(const TensorShape& shape, DType dtype) const {
   EMBER_CHECK(shape.rank() >= 2, InvalidArgument,
               "[initializers::Orthogonal] the shape must have rank 2 or more, got ",
@@ -156,10 +104,12 @@ Tensor Orthogonal::operator()(const TensorShape& shape, DType dtype) const {
   for (int i = 0; i < shape.rank() - 1; ++i) rows *= shape.dim(i);
   int64_t cols = shape.dim(-1);
   int64_t m = std::max(rows, cols), n = std::min(rows, cols);
-  std::vector<double> a =
-      cast(random::stateless_normal({m, n}, seed_pair(), 0, 1, dtype), float64).to_vector<double>();
-  std::vector<double> q = orthonormal_columns(std::move(a), m, n);
-  Tensor t = constant(q, TensorShape{m, n}, Device::cpu());
+  // Keras's: Q of the QR of a normal draw (in float64), each column's sign
+  // that of R's diagonal (q *= sign(diag(r))), transposed for a wide shape.
+  const Tensor a = cast(random::stateless_normal({m, n}, seed_pair(), 0, 1, dtype), float64).to(Device::cpu());
+  const QrResult f = qr(a);
+  const Tensor diagonal = reduce_sum(band_part(f.r, 0, 0), {0}, /*keepdims=*/true);
+  Tensor t = f.q * sign(diagonal);
   if (rows < cols) t = transpose(t, {1, 0});
   return cast(reshape(t, shape) * constant(gain_, float64), dtype).to(default_device());
 }

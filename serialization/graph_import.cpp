@@ -408,6 +408,74 @@ Tensor resize_bicubic(const std::vector<Tensor>& in, const tf::NodeDef& n, const
   return result;
 }
 
+// CropAndResize (tf.image.crop_and_resize): per box [y1, x1, y2, x2]
+// (normalized) a crop of its image (box_ind) resized to crop_size, as
+// TensorFlow's kernel computes it (crop_and_resize_op.cc, in float32): the
+// source coordinate of output row y is y1·(h - 1) + y·(y2 - y1)·(h - 1)/(ch - 1)
+// ((y1 + y2)/2·(h - 1) for one row), a coordinate outside [0, h - 1] gives
+// extrapolation_value; bilinear (floor and ceil, TensorFlow's lerps in its
+// order) or nearest (roundf: half away from zero). Gathers by box.
+Tensor crop_and_resize(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
+  EMBER_CHECK(in.size() == 4, InvalidArgument, what, ": op CropAndResize takes 4 inputs, got ", in.size());
+  const Tensor &image = in[0], &boxes = in[1], &box_ind = in[2];
+  EMBER_CHECK(image.shape().rank_known() && image.rank() == 4, InvalidArgument, what,
+              ": CropAndResize takes images [batch, height, width, channels], got ", image.shape().to_string());
+  EMBER_CHECK(!in[3].is_symbolic() && in[3].num_elements() == 2, Unimplemented, what,
+              ": CropAndResize's crop_size must be a constant of two values");
+  const std::vector<int64_t> crop = in[3].index_values();
+  for (int64_t c : crop) EMBER_CHECK(c > 0, InvalidArgument, what, ": CropAndResize's crop_size must be positive, got ", c);
+  std::string method = "bilinear";
+  float extrapolation = 0;
+  if (auto it = n.attr().find("method"); it != n.attr().end()) method = it->second.s();
+  if (auto it = n.attr().find("extrapolation_value"); it != n.attr().end()) extrapolation = it->second.f();
+  EMBER_CHECK(method == "bilinear" || method == "nearest", InvalidArgument, what,
+              ": CropAndResize's method must be bilinear or nearest, got ", method);
+  const Tensor b = boxes.dtype() == float32 ? boxes : cast(boxes, float32);
+  // Per axis k (0: rows, 1: columns): the source coordinates [boxes, crop[k]], whether each is inside the image,
+  // and the neighbours' indices and the fraction (bilinear) or the nearest index.
+  struct Axis {
+    Tensor inside, low, high, fraction;
+  };
+  auto axis = [&](int k) {
+    const Tensor last = cast(shape_at(image, k + 1), float32) - 1.0f;  // (h - 1)
+    const Tensor from = slice(b, {0, k}, {-1, 1}), to = slice(b, {0, k + 2}, {-1, 1});
+    const int64_t size = crop[static_cast<size_t>(k)];
+    const Tensor at = size > 1 ? from * last + cast(reshape(range(size), {1, -1}), float32) *
+                                                   ((to - from) * last / static_cast<float>(size - 1))
+                               : (from + to) * 0.5f * last;
+    const Tensor zero = zeros_like(at);
+    Axis a{logical_and(greater_equal(at, zero), less_equal(at, last)), {}, {}, {}};
+    auto bounded = [&](const Tensor& v) { return cast(minimum(maximum(v, zero), last), int64); };
+    if (method == "nearest") {
+      a.low = bounded(floor(at + 0.5f));  // (inside the image at >= 0: roundf's half away from zero)
+    } else {
+      a.low = bounded(floor(at));
+      a.high = bounded(ceil(at));
+      a.fraction = at - floor(at);
+    }
+    return a;
+  };
+  const Axis rows = axis(0), cols = axis(1);
+  // [boxes, ch, 1, 1] and [boxes, 1, cw, 1] to broadcast over the crops.
+  auto down = [](const Tensor& v) { return expand_dims(expand_dims(v, -1), -1); };
+  auto across = [](const Tensor& v) { return expand_dims(expand_dims(v, 1), -1); };
+  const Tensor x = gather(image.dtype() == float32 ? image : cast(image, float32), box_ind, 0);  // [boxes, h, w, c]
+  auto at = [&](const Tensor& r, const Tensor& c) { return gather(gather(x, r, 1, 1), c, 2, 1); };
+  Tensor value;
+  if (method == "nearest") {
+    value = at(rows.low, cols.low);
+  } else {
+    const Tensor top_rows = gather(x, rows.low, 1, 1), bottom_rows = gather(x, rows.high, 1, 1);
+    const Tensor tl = gather(top_rows, cols.low, 2, 1), tr = gather(top_rows, cols.high, 2, 1);
+    const Tensor bl = gather(bottom_rows, cols.low, 2, 1), br = gather(bottom_rows, cols.high, 2, 1);
+    const Tensor fx = across(cols.fraction);
+    const Tensor top = tl + (tr - tl) * fx, bottom = bl + (br - bl) * fx;
+    value = top + (bottom - top) * down(rows.fraction);
+  }
+  const Tensor inside = logical_and(down(rows.inside), across(cols.inside));
+  return where(inside, value, scalar_like(value, extrapolation));
+}
+
 // ExtractImagePatches (tf.image.extract_patches; NHWC images whose height and
 // width are known when loading): each output pixel the sizes[1] x sizes[2]
 // window (taps `rates` apart, `strides` between windows; VALID, or SAME's
@@ -728,6 +796,23 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
   }
   if (op == op_name::ResizeNearestNeighbor) return {resize_nearest(in, n, what)};
   if (op == op_name::ResizeBicubic) return {resize_bicubic(in, n, what)};
+  if (op == op_name::CropAndResize) return {crop_and_resize(in, n, what)};
+  if (op == op_name::ConcatOffset) {  // (concat_dim, shape_0, ...): each shape's offset in ConcatV2's output
+    EMBER_CHECK(in.size() >= 2, InvalidArgument, what, ": ConcatOffset takes concat_dim and at least one shape");
+    const Tensor& first = in[1];
+    const DType t = first.dtype();
+    const Tensor rank = shape_at(first, 0, t);
+    const Tensor axis = floormod(cast(in[0], t), rank);  // (a negative concat_dim counts from the end)
+    const Tensor at_axis = equal(range(zeros_like(rank), rank, ones_like(rank)), axis);
+    // Offset i: zero but along the axis, where it is the sum of the shapes before it.
+    Tensor before = zeros_like(first);
+    std::vector<Tensor> offsets;
+    for (size_t i = 1; i < in.size(); ++i) {
+      offsets.push_back(where(at_axis, before, zeros_like(first)));
+      before = before + in[i];
+    }
+    return offsets;
+  }
   if (op == op_name::ExtractImagePatches) {
     need_inputs(1);
     return {extract_patches(in[0], n, what)};

@@ -12,7 +12,7 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Erfc, op_name::Softsign, op_name::Lgamma, op_name::Digamma, op_name::Erfinv, op_name::Polygamma, op_name::Zeta, op_name::CheckNumerics, op_name::Check, op_name::TruncateDiv, op_name::TruncateMod, op_name::Atan2, op_name::DivNoNan, op_name::Xdivy, op_name::Xlogy, op_name::Xlog1py, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::GeluGrad, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh};
+const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Erfc, op_name::Softsign, op_name::Lgamma, op_name::Digamma, op_name::Erfinv, op_name::Polygamma, op_name::Zeta, op_name::CheckNumerics, op_name::Check, op_name::TruncateDiv, op_name::TruncateMod, op_name::Atan2, op_name::DivNoNan, op_name::Xdivy, op_name::Xlogy, op_name::Xlog1py, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::GeluGrad, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh, op_name::BitwiseAnd, op_name::BitwiseOr, op_name::BitwiseXor, op_name::LeftShift, op_name::RightShift, op_name::Invert, op_name::PopulationCount};
 
 using Ref1 = std::function<double(double)>;
 using Ref2 = std::function<double(double, double)>;
@@ -626,6 +626,37 @@ TEST_P(BinaryTest, TruncatingDivisionAndAtan2AsTensorFlow) {
   const std::vector<double> angle = atan2(constant({0.0, -0.0, 1.0, -1.0}, float64), constant({-1.0, -1.0, 0.0, 0.0}, float64)).to_vector<double>();
   EXPECT_EQ(angle, (std::vector<double>{M_PI, -M_PI, M_PI / 2, -M_PI / 2}));
   EXPECT_THROW(atan2(constant({1, 2}), constant({1, 2})), InvalidArgument);  // floats only, as TensorFlow's
+}
+
+// TensorFlow 2.21's values (tf.bitwise; more in tests/saved_model_test.cpp's
+// "bitwise"): shift counts clamped to [0, bits - 1], left shifts losing the
+// bits shifted out (the sign bit too), signed right shifts arithmetic.
+TEST_P(BinaryTest, BitwiseOpsAsTensorFlow) {
+  const Tensor x = make({5, -5, 1, -1, 1 << 30, -2147483648.0, 7}, {7}, int32);
+  const Tensor y = make({-1, 40, 31, 31, 2, 1, 32}, {7}, int32);
+  constexpr double kMin32 = -2147483648.0;
+  EXPECT_TRUE(all_close(left_shift(x, y), {5, kMin32, kMin32, kMin32, 0, 0, kMin32}, {7}, 0, 0));
+  EXPECT_TRUE(all_close(right_shift(x, y), {5, -1, 0, -1, 1 << 28, -(1 << 30), 0}, {7}, 0, 0));
+  EXPECT_TRUE(all_close(invert(x), {-6, 4, -2, 0, -(1 << 30) - 1, 2147483647, -8}, {7}, 0, 0));
+  EXPECT_TRUE(all_close(population_count(x), {2, 31, 1, 32, 1, 1, 3}, {7}, 0, 0));
+  EXPECT_EQ(population_count(x).dtype(), uint8);
+  const Tensor u = make({5, 255, 128, 1}, {4}, uint8), v = make({1, 9, 7, 255}, {4}, uint8);
+  EXPECT_TRUE(all_close(left_shift(u, v), {10, 128, 0, 128}, {4}, 0, 0));
+  EXPECT_TRUE(all_close(right_shift(u, v), {2, 1, 1, 0}, {4}, 0, 0));
+  EXPECT_TRUE(all_close(invert(u), {250, 0, 127, 254}, {4}, 0, 0));
+  // And, or, xor, broadcast; int64's high bits.
+  const Tensor a = make({12, -1, 0, 10}, {2, 2}, int64), b = make({10, 6}, {2}, int64);
+  EXPECT_TRUE(all_close(bitwise_and(a, b), {8, 6, 0, 2}, {2, 2}, 0, 0));
+  EXPECT_TRUE(all_close(bitwise_or(a, b), {14, -1, 10, 14}, {2, 2}, 0, 0));
+  EXPECT_TRUE(all_close(bitwise_xor(a, b), {6, -7, 10, 12}, {2, 2}, 0, 0));
+  EXPECT_TRUE(all_close(left_shift(make({1, 3}, {2}, int64), make({63, 62}, {2}, int64)),
+                        {-9223372036854775808.0, -4611686018427387904.0}, {2}, 0, 0));
+  EXPECT_NE(error_of<InvalidArgument>([] { bitwise_and(ones({2}), ones({2})); })
+                .find("[bitwise_and] x must be an integer type (int32, int64, uint8), got float32"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { invert(ones({2}, bool_)); }).find("[invert]"), std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { left_shift(ones({2}, int32), ones({2}, int64)); }).find("[left_shift]"),
+            std::string::npos);
 }
 
 TEST_P(BinaryTest, MaximumAndMinimumPropagateNan) {

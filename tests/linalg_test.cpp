@@ -1,6 +1,7 @@
-// Cholesky, the solves, the inverse and the determinants against float64
+// Cholesky, the solves, the inverse, the determinants and QR against float64
 // references written here another way (Gauss-Jordan with full pivoting, a
-// row-by-row Cholesky, Laplace expansion, products of the results back),
+// row-by-row Cholesky, Laplace expansion, products of the results back, QR's
+// defining properties in long double),
 // TensorFlow 2.21's values and errors on singular and malformed input
 // (TensorFlow's values and gradients of the same ops on other matrices:
 // tests/saved_model_test.cpp, "linalg"). The gradients are checked against
@@ -13,8 +14,9 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Cholesky,    op_name::MatrixTriangularSolve, op_name::MatrixSolve,
-                         op_name::MatrixInverse, op_name::MatrixDeterminant,   op_name::LogMatrixDeterminant};
+const CoveredOps covered{op_name::Cholesky,          op_name::MatrixTriangularSolve, op_name::MatrixSolve,
+                         op_name::MatrixInverse,     op_name::MatrixDeterminant,     op_name::LogMatrixDeterminant,
+                         op_name::Qr};
 
 using Matrix = std::vector<long double>;  // row-major n x n
 
@@ -356,6 +358,86 @@ TEST_P(LinalgTest, CholeskySolveSolvesTheFactoredSystem) {
   const Tensor b = random_tensor({1, 4, 2}, float64, -1, 1, 42);
   const Tensor x = cholesky_solve(cholesky(spd), b);
   EXPECT_TRUE(all_close(matmul(spd, x), values(b), {1, 4, 2}, 1e-10, 1e-10));
+}
+
+// Q·R = A, QᵀQ = I and R upper triangular, in long double, for tall, wide
+// and square matrices in batches, reduced and full; Q [m, k] and R [k, n].
+TEST_P(LinalgTest, QrFactorsTallWideAndSquareMatrices) {
+  for (DType dt : {float32, float64})
+    for (auto [m, n] : {std::pair<int64_t, int64_t>{5, 3}, {3, 5}, {4, 4}, {1, 4}, {4, 1}, {70, 45}})
+      for (bool full : {false, true}) {
+        SCOPED_TRACE(std::string(dtype_name(dt)) + " " + std::to_string(m) + "x" + std::to_string(n) +
+                     (full ? " full" : ""));
+        const int64_t batch = 2, k = full ? m : std::min(m, n);
+        const Tensor a = make(random_values(batch * m * n, -2, 2, float64, 61), {batch, m, n}, dt);
+        const QrResult f = qr(a, full);
+        ASSERT_EQ(f.q.shape(), TensorShape({batch, m, k}));
+        ASSERT_EQ(f.r.shape(), TensorShape({batch, k, n}));
+        const std::vector<double> av = values(a), qv = values(f.q), rv = values(f.r);
+        const long double tol = dt == float32 ? 2e-5L * static_cast<long double>(std::max(m, n)) : 1e-13L * static_cast<long double>(std::max(m, n));
+        long double worst_product = 0, worst_orthonormal = 0;
+        for (int64_t b = 0; b < batch; ++b) {
+          auto Q = [&](int64_t i, int64_t j) { return static_cast<long double>(qv[static_cast<size_t>((b * m + i) * k + j)]); };
+          auto R = [&](int64_t i, int64_t j) { return static_cast<long double>(rv[static_cast<size_t>((b * k + i) * n + j)]); };
+          for (int64_t i = 0; i < k; ++i)
+            for (int64_t j = 0; j < std::min(i, n); ++j) ASSERT_EQ(R(i, j), 0) << "R(" << i << ", " << j << ")";
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+              long double s = 0;
+              for (int64_t l = 0; l < k; ++l) s += Q(i, l) * R(l, j);
+              worst_product = std::max(worst_product, std::fabs(s - static_cast<long double>(av[static_cast<size_t>((b * m + i) * n + j)])));
+            }
+          for (int64_t i = 0; i < k; ++i)
+            for (int64_t j = 0; j < k; ++j) {
+              long double s = 0;
+              for (int64_t l = 0; l < m; ++l) s += Q(l, i) * Q(l, j);
+              worst_orthonormal = std::max(worst_orthonormal, std::fabs(s - (i == j ? 1 : 0)));
+            }
+        }
+        EXPECT_LT(worst_product, tol * 4);
+        EXPECT_LT(worst_orthonormal, tol);
+      }
+}
+
+// TensorFlow 2.21's values (tf.linalg.qr in float64): R's diagonal is
+// -sign(a_kk)·norm where a reflection is made, and a column already zero
+// below the diagonal is left as it is (Eigen's and LAPACK's Householder).
+TEST_P(LinalgTest, QrSignsAreTensorFlows) {
+  const Tensor a = make({1, 2, 3, 4, 5, 6}, {3, 2}, float64);
+  QrResult f = qr(a);
+  EXPECT_TRUE(all_close(f.q, {-0.16903085094570325, 0.89708522714506, -0.5070925528371099, 0.27602622373694297,
+                              -0.8451542547285166, -0.34503277967117774}, {3, 2}, 1e-14, 1e-14));
+  EXPECT_TRUE(all_close(f.r, {-5.916079783099616, -7.437357441610944, 0, 0.8280786712108239}, {2, 2}, 1e-14, 1e-14));
+  f = qr(a, /*full_matrices=*/true);
+  EXPECT_TRUE(all_close(f.q, {-0.16903085094570325, 0.89708522714506, 0.408248290463863, -0.5070925528371099,
+                              0.27602622373694297, -0.816496580927726, -0.8451542547285166, -0.34503277967117774,
+                              0.408248290463863}, {3, 3}, 1e-14, 1e-14));
+  EXPECT_TRUE(all_close(f.r, {-5.916079783099616, -7.437357441610944, 0, 0.8280786712108239, 0, 0}, {3, 2}, 1e-14, 1e-14));
+  f = qr(transpose(a, {1, 0}));
+  EXPECT_TRUE(all_close(f.q, {-0.44721359549995787, -0.8944271909999157, -0.8944271909999157, 0.4472135954999581},
+                        {2, 2}, 1e-14, 1e-14));
+  EXPECT_TRUE(all_close(f.r, {-2.23606797749979, -4.919349550499537, -7.602631123499284, 0, -0.8944271909999157,
+                              -1.7888543819998306}, {2, 3}, 1e-14, 1e-14));
+  // Already triangular (no reflection, negative diagonal kept) and a zero column.
+  f = qr(make({-1, 2, 0, -4}, {2, 2}, float64));
+  EXPECT_TRUE(all_close(f.q, {1, 0, 0, 1}, {2, 2}, 0, 0));
+  EXPECT_TRUE(all_close(f.r, {-1, 2, 0, -4}, {2, 2}, 0, 0));
+  f = qr(make({0, 2, 0, 4}, {2, 2}, float32));
+  EXPECT_TRUE(all_close(f.q, {1, 0, 0, 1}, {2, 2}, 0, 0));
+  EXPECT_TRUE(all_close(f.r, {0, 2, 0, 4}, {2, 2}, 0, 0));
+  f = qr(zeros({3, 2}, float64));
+  EXPECT_TRUE(all_close(f.q, {1, 0, 0, 1, 0, 0}, {3, 2}, 0, 0));
+  EXPECT_TRUE(all_close(f.r, {0, 0, 0, 0}, {2, 2}, 0, 0));
+  // Empty matrices: TensorFlow's shapes, and the full Q of no columns the identity.
+  f = qr(zeros({0, 2}, float64));
+  EXPECT_EQ(f.q.shape(), TensorShape({0, 0}));
+  EXPECT_EQ(f.r.shape(), TensorShape({0, 2}));
+  f = qr(zeros({2, 0}, float64), true);
+  EXPECT_TRUE(all_close(f.q, {1, 0, 0, 1}, {2, 2}, 0, 0));
+  EXPECT_EQ(f.r.shape(), TensorShape({2, 0}));
+  EXPECT_NE(error_of<InvalidArgument>([] { qr(ones({2})); }).find("[qr] input must have rank >= 2"), std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { qr(ones({2, 2}, int32)); }).find("[qr] input must be float32 or float64, got int32"),
+            std::string::npos);
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(LinalgTest);

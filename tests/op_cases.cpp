@@ -369,6 +369,31 @@ void binary(std::vector<OpCase>& cases) {
                    .inputs = {in({2, 3}), in({3})},
                    .body = one([](X x) { return logical_or(x[0], x[1]); }),
                    .dtypes = kBool});
+  // Bitwise: small values of both signs and shift counts from -3 (clamped
+  // to 0) to 3, so that int32 gives int64's values; PopulationCount of
+  // non-negative values (a negative one has as many more bits as the type is wider).
+  const std::vector<C> bitwise = {
+      {op_name::BitwiseAnd, [](const Tensor& a, const Tensor& b) { return bitwise_and(a, b); }},
+      {op_name::BitwiseOr, [](const Tensor& a, const Tensor& b) { return bitwise_or(a, b); }},
+      {op_name::BitwiseXor, [](const Tensor& a, const Tensor& b) { return bitwise_xor(a, b); }},
+      {op_name::LeftShift, [](const Tensor& a, const Tensor& b) { return left_shift(a, b); }},
+      {op_name::RightShift, [](const Tensor& a, const Tensor& b) { return right_shift(a, b); }},
+  };
+  for (const C& c : bitwise) {
+    auto f = c.f;
+    cases.push_back({.op = c.op,
+                     .inputs = {in({2, 4}, -99, 99), in({4}, -3, 3)},
+                     .body = one([f](X x) { return f(x[0], x[1]); }),
+                     .dtypes = {int32, int64}});
+  }
+  cases.push_back({.op = op_name::Invert,
+                   .inputs = {in({2, 3}, -99, 99)},
+                   .body = one([](X x) { return invert(x[0]); }),
+                   .dtypes = {int32, int64}});
+  cases.push_back({.op = op_name::PopulationCount,
+                   .inputs = {in({2, 3}, 0, 1000)},
+                   .body = one([](X x) { return population_count(x[0]); }),
+                   .dtypes = {int32, int64}});
   cases.push_back({.op = op_name::SelectV2,
                    .inputs = {fixed({2, 3}, bool_), in({2, 3}), in({3})},
                    .body = one([](X x) { return where(x[0], x[1], x[2]); }),
@@ -556,6 +581,38 @@ void linear_algebra(std::vector<OpCase>& cases) {
                        },
                    .dtypes = kF32F64,
                    .tol = 64});
+  // QR of tall, wide and square matrices; the full form of a wide one (its
+  // gradient is TensorFlow's) and of a tall one (whose gradient TensorFlow
+  // and ember refuse). The gradient needs the shapes (as TensorFlow's).
+  auto qr_outputs = [](bool full) {
+    return [full](X x, DType) {
+      const QrResult f = qr(x[0], full);
+      return std::vector<Tensor>{f.q, f.r};
+    };
+  };
+  for (const Shape& shape : {Shape{2, 4, 3}, Shape{2, 3, 4}, Shape{3, 3}})
+    cases.push_back({.op = op_name::Qr,
+                     .variant = shape.to_string(),
+                     .inputs = {in(shape)},
+                     .body = qr_outputs(false),
+                     .dtypes = kF32F64,
+                     .tol = 32,
+                     .traced = OpCase::Traced::KnownShapes});
+  cases.push_back({.op = op_name::Qr,
+                   .variant = "full_matrices wide",
+                   .inputs = {in({2, 3, 5})},
+                   .body = qr_outputs(true),
+                   .dtypes = kF32F64,
+                   .tol = 32,
+                   .traced = OpCase::Traced::KnownShapes});
+  cases.push_back({.op = op_name::Qr,
+                   .variant = "full_matrices tall",
+                   .inputs = {in({4, 2})},
+                   .body = qr_outputs(true),
+                   .dtypes = kF32F64,
+                   .tol = 32,
+                   .grad_refused = "not implemented when nrows > ncols and full_matrices is true",
+                   .traced_grad_refused = "the gradient needs the matrices' dimensions"});
   cases.push_back({.op = op_name::Softmax, .inputs = {in({2, 4})}, .body = one([](X x) {
                                                                      return softmax(x[0]);
                                                                    })});

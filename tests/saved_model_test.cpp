@@ -472,7 +472,7 @@ Tensor parse_tensor(std::istringstream& in) {
   std::vector<double> v;
   std::string x;
   while (in >> x) v.push_back(std::stod(x));  // (nan and inf too, which >> a double does not read)
-  DType dt = dtype == "float32" ? float32 : dtype == "float64" ? float64 : dtype == "int32" ? int32 : int64;
+  DType dt = dtype == "float32" ? float32 : dtype == "float64" ? float64 : dtype == "int32" ? int32 : dtype == "uint8" ? uint8 : int64;
   return make(v, TensorShape(dims), dt);
 }
 
@@ -667,15 +667,18 @@ TEST(SavedModelInterop, EmberRunsMoreOfTensorFlowsOps) {
 }
 
 // tf.linalg in float64 (tests/tf/make_saved_models.py, linalg_outputs):
-// ember loads TensorFlow's forward function and its gradient function (a
+// ember loads TensorFlow's forward function and its gradient functions (a
 // graph of TensorFlow's gradient ops: MatrixSetDiagV3, MatrixBandPart,
-// BatchMatMulV2, the solves) and gives their outputs; and ember's own tape,
+// BatchMatMulV2, the solves, QR's of square, wide and tall matrices) and
+// gives their outputs; and ember's own tape,
 // on the same outputs written with ember's ops, gives TensorFlow's gradients.
 std::map<std::string, Tensor> linalg_outputs(const Tensor& a, const Tensor& b) {
   const Tensor spd = matmul(a, a, false, true) + scalar_like(a, 3) * eye(shape_at(a, -1), a.dtype());
   const Tensor well = a + scalar_like(a, 4) * eye(shape_at(a, -1), a.dtype());
   const Tensor chol = cholesky(spd);
   const SignAndLogDeterminant slogdet = log_matrix_determinant(a);
+  const QrResult square = qr(a), wide = qr(concat({a, b}, -1));
+  const QrResult full = qr(concat({a, transpose(b, {0, 2, 1})}, -2), /*full_matrices=*/true);
   return {{"chol", chol},
           {"inv", matrix_inverse(well)},
           {"inv_adjoint", matrix_inverse(well, true)},
@@ -687,15 +690,40 @@ std::map<std::string, Tensor> linalg_outputs(const Tensor& a, const Tensor& b) {
           {"lower", triangular_solve(well, b)},
           {"upper_adjoint", triangular_solve(well, b, false, true)},
           {"cholesky_solve", cholesky_solve(chol, b)},
-          {"band", band_part(a, 1, 0)}};
+          {"band", band_part(a, 1, 0)},
+          {"qr_q", square.q + scalar_like(a, 1)},
+          {"qr_r", square.r},
+          {"qr_wide_q", wide.q + scalar_like(a, 1)},
+          {"qr_wide_r", wide.r},
+          {"qr_full_q", full.q},
+          {"qr_full_r", full.r}};
 }
 
 TEST(SavedModelInterop, EmberLoadsTensorFlowsLinalgAndItsGradientsAreTensorFlows) {
   const std::string dir = tensorflow_models();
   auto loaded = saved_model::load(dir + "/linalg");
-  EXPECT_EQ(check_calls(loaded, dir + "/linalg.txt"), 3 * (12 + 16));
+  EXPECT_EQ(check_calls(loaded, dir + "/linalg.txt"), 3 * (18 + 16) + 6 + 2 * 5);
   int compared = 0;
   for (const TfCall& c : read_calls(dir + "/linalg.txt")) {
+    if (c.function == "qr") {  // (one matrix, 40 x 33 or 33 x 40: LAPACK's blocked QR on the CPU)
+      const std::vector<int64_t> size = c.inputs[0].second.index_values();
+      const Tensor count = cast(range(size[0] * size[1]), float64);
+      const Tensor m = reshape(sin(count * count * 0.37 + 0.4) * 2.0, TensorShape(Dims(size.begin(), size.end())));
+      SCOPED_TRACE("qr of a " + m.shape().to_debug_string());
+      const QrResult reduced = qr(m), full = qr(m, /*full_matrices=*/true);
+      const auto diagonal = [](const Tensor& r) { return values(reduce_sum(band_part(r, 0, 0), {0})); };
+      std::vector<double> r_diag = diagonal(reduced.r), r_full_diag = diagonal(full.r);
+      r_diag.resize(static_cast<size_t>(std::min(size[0], size[1])));  // (diag_part: min(rows, cols) long)
+      r_full_diag.resize(static_cast<size_t>(std::min(size[0], size[1])));
+      const std::vector<std::vector<double>> got{  // sorted by name, as TensorFlow's
+          values(slice(reduced.q, {0, 0}, {-1, 1})), values(slice(full.q, {0, size[0] - 1}, {-1, 1})), r_diag,
+          r_full_diag, values(slice(reduced.r, {0, 0}, {1, -1}))};
+      ASSERT_EQ(got.size(), c.outputs.size());
+      for (size_t i = 0; i < got.size(); ++i, ++compared)
+        EXPECT_TRUE(all_close(make(got[i], c.outputs[i].shape(), float64), values(c.outputs[i]), c.outputs[i].shape(),
+                              1e-9, 1e-9)) << "output " << i;
+      continue;
+    }
     const Tensor &a = c.inputs[0].second, &b = c.inputs[1].second;
     SCOPED_TRACE(c.function + " of a " + a.shape().to_debug_string());
     GradientTape tape({.persistent = true});
@@ -707,13 +735,18 @@ TEST(SavedModelInterop, EmberLoadsTensorFlowsLinalgAndItsGradientsAreTensorFlows
       for (const auto& [name, v] : out) got.push_back(v);
     } else {
       std::map<std::string, Tensor> losses, grads;
+      // (qr_gradients: those of the QR outputs, which TensorFlow differentiates only where the shapes
+      // are known, and not full_matrices of a tall matrix; gradients: the others')
+      const bool qr_only = c.function == "qr_gradients";
       for (const auto& [name, v] : out)
-        if (name != "sign") losses[name] = reduce_sum(v * v);
+        if (name != "sign" && name.starts_with("qr_") == qr_only && !name.starts_with("qr_full"))
+          losses[name] = reduce_sum(v * v);
       auto paused = tape.stop_recording();
       for (const auto& [name, loss] : losses) {
         const std::vector<Tensor> g = tape.gradient(loss, {a, b});
         grads[name + "_a"] = g[0];
-        if (name.find("solve") != std::string::npos || name == "lower" || name == "upper_adjoint")
+        if (name.find("solve") != std::string::npos || name == "lower" || name == "upper_adjoint" ||
+            name.starts_with("qr_wide"))
           grads[name + "_b"] = g[1];
       }
       for (const auto& [name, g] : grads) got.push_back(g);
@@ -722,7 +755,7 @@ TEST(SavedModelInterop, EmberLoadsTensorFlowsLinalgAndItsGradientsAreTensorFlows
     for (size_t i = 0; i < got.size(); ++i, ++compared)
       EXPECT_TRUE(all_close(got[i], values(c.outputs[i]), c.outputs[i].shape(), 1e-9, 1e-9)) << "output " << i;
   }
-  EXPECT_EQ(compared, 3 * (12 + 16));
+  EXPECT_EQ(compared, 3 * (18 + 16) + 6 + 2 * 5);
 }
 
 // tf.math's special functions at their poles and edges, cumulative
@@ -778,14 +811,47 @@ TEST(SavedModelInterop, EmberLoadsTensorFlowsSpecialFunctionsAndSegmentsAndItsOw
             std::string::npos);
 }
 
+// tf.bitwise on int32, int64 and uint8 (tests/tf/make_saved_models.py,
+// Bitwise): ember loads TensorFlow's function and gives its outputs, and
+// ember's own front-ends give them too.
+TEST(SavedModelInterop, EmberLoadsTensorFlowsBitwiseOpsAndItsOwnOpsAgree) {
+  const std::string dir = tensorflow_models();
+  auto loaded = saved_model::load(dir + "/bitwise");
+  EXPECT_EQ(check_calls(loaded, dir + "/bitwise.txt"), 24);
+  const std::vector<TfCall> calls = read_calls(dir + "/bitwise.txt");
+  ASSERT_EQ(calls.size(), 1u);
+  const TfCall& c = calls[0];
+  std::map<std::string, Tensor> ember;  // in TensorFlow's order: sorted by name
+  for (const auto& [kind, i] : {std::pair<std::string, size_t>{"i32", 0}, {"i64", 2}, {"u8", 4}}) {
+    const Tensor &a = c.inputs[i].second, &b = c.inputs[i + 1].second;
+    ember[kind + "_and"] = bitwise_and(a, b);
+    ember[kind + "_or"] = bitwise_or(a, b);
+    ember[kind + "_xor"] = bitwise_xor(a, b);
+    ember[kind + "_left"] = left_shift(a, b);
+    ember[kind + "_right"] = right_shift(a, b);
+    ember[kind + "_invert"] = invert(a);
+    ember[kind + "_popcount"] = population_count(a);
+    ember[kind + "_left_scalar"] = left_shift(a, cast(constant(int32_t{1}), a.dtype()));
+  }
+  ASSERT_EQ(c.outputs.size(), ember.size());
+  size_t i = 0;
+  for (const auto& [name, got] : ember) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(got.dtype(), c.outputs[i].dtype());
+    EXPECT_TRUE(all_close(got, values(c.outputs[i]), c.outputs[i].shape(), 0, 0));
+    ++i;
+  }
+}
+
 // ResizeBicubic (tf.image.resize's half-pixel form with its renormalized
-// edges, TensorFlow 1's aligned and legacy forms, up and down) and
-// ExtractImagePatches (VALID, and SAME with strides and rates), as
-// TensorFlow computes them.
-TEST(SavedModelInterop, EmberLoadsBicubicResizesAndImagePatches) {
+// edges, TensorFlow 1's aligned and legacy forms, up and down),
+// ExtractImagePatches (VALID, and SAME with strides and rates) and
+// CropAndResize (bilinear and nearest, boxes partly outside the image and
+// flipped, a crop of one pixel), as TensorFlow computes them.
+TEST(SavedModelInterop, EmberLoadsBicubicResizesImagePatchesAndCrops) {
   const std::string dir = tensorflow_models();
   auto loaded = saved_model::load(dir + "/images");
-  EXPECT_EQ(check_calls(loaded, dir + "/images.txt"), 6);
+  EXPECT_EQ(check_calls(loaded, dir + "/images.txt"), 9);
 }
 
 // serialization/tf_attr_defaults.inc is TensorFlow's defaults for the ops of
@@ -973,8 +1039,8 @@ TEST(SavedModelInterop, AnOpEmberLacksIsUnimplementedAtLoadNamingItAndTheFunctio
     FAIL() << "expected Unimplemented";
   } catch (const Unimplemented& e) {
     std::string m = e.what();
-    EXPECT_NE(m.find("op Qr is not one ember has"), std::string::npos) << m;
-    EXPECT_NE(m.find("function '__inference_qr_"), std::string::npos) << m;
+    EXPECT_NE(m.find("op BesselI0e is not one ember has"), std::string::npos) << m;
+    EXPECT_NE(m.find("function '__inference_bessel_"), std::string::npos) << m;
   }
 }
 

@@ -69,6 +69,24 @@ void infer_binary_bool(InferContext& c) {
   require_bool(c, c.inputs[0]);
   binary_shape(c, bool_);
 }
+// The bitwise ops: TensorFlow's integer types that ember has.
+void require_integer(const InferContext& c, const Tensor& t) {
+  const DType d = t.dtype();
+  if (d != int32 && d != int64 && d != uint8) c.fail("x must be an integer type (int32, int64, uint8), got ", dtype_name(d));
+}
+void infer_unary_integer(InferContext& c) {
+  require_integer(c, c.inputs[0]);
+  same_as_input(c);
+}
+void infer_binary_integer(InferContext& c) {
+  require_integer(c, c.inputs[0]);
+  binary_shape(c, c.inputs[0].dtype());
+}
+void infer_population_count(InferContext& c) {
+  require_integer(c, c.inputs[0]);
+  c.outputs.push_back({uint8, c.inputs[0].shape()});
+}
+
 void infer_select(InferContext& c) {
   require_bool(c, c.inputs[0], "condition");
   infer::require_same_dtype(c, c.inputs[1], c.inputs[2]);
@@ -176,11 +194,25 @@ EMBER_DEFINE_OP(op_name::Greater).inputs(2).api("greater").set_infer(infer_compa
 EMBER_DEFINE_OP(op_name::GreaterEqual).inputs(2).api("greater_equal").set_infer(infer_compare).not_differentiable().tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::LogicalAnd).inputs(2).api("logical_and").set_infer(infer_binary_bool).not_differentiable().tf_outputs({"z"}).tf_no_t();
 EMBER_DEFINE_OP(op_name::LogicalOr).inputs(2).api("logical_or").set_infer(infer_binary_bool).not_differentiable().tf_outputs({"z"}).tf_no_t();
+EMBER_DEFINE_OP(op_name::BitwiseAnd).inputs(2).api("bitwise_and").set_infer(infer_binary_integer).not_differentiable().tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::BitwiseOr).inputs(2).api("bitwise_or").set_infer(infer_binary_integer).not_differentiable().tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::BitwiseXor).inputs(2).api("bitwise_xor").set_infer(infer_binary_integer).not_differentiable().tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::LeftShift).inputs(2).api("left_shift").set_infer(infer_binary_integer).not_differentiable().tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::RightShift).inputs(2).api("right_shift").set_infer(infer_binary_integer).not_differentiable().tf_outputs({"z"});
+EMBER_DEFINE_OP(op_name::Invert).inputs(1).api("invert").set_infer(infer_unary_integer).not_differentiable().tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::PopulationCount).inputs(1).api("population_count").set_infer(infer_population_count).not_differentiable().tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::SelectV2).inputs(3).api("where").set_infer(infer_select).tf_type("T", dtype_of_input(1));
 // clang-format on
 
 }  // namespace
 
+Tensor bitwise_and(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::BitwiseAnd), {a, b}); }
+Tensor bitwise_or(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::BitwiseOr), {a, b}); }
+Tensor bitwise_xor(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::BitwiseXor), {a, b}); }
+Tensor left_shift(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::LeftShift), {a, b}); }
+Tensor right_shift(const Tensor& a, const Tensor& b) { return execute1(EMBER_OP(op_name::RightShift), {a, b}); }
+Tensor invert(const Tensor& x) { return execute1(EMBER_OP(op_name::Invert), {x}); }
+Tensor population_count(const Tensor& x) { return execute1(EMBER_OP(op_name::PopulationCount), {x}); }
 Tensor neg(const Tensor& x) { return execute1(EMBER_OP(op_name::Neg), {x}); }
 Tensor abs(const Tensor& x) { return execute1(EMBER_OP(op_name::Abs), {x}); }
 Tensor sign(const Tensor& x) { return execute1(EMBER_OP(op_name::Sign), {x}); }

@@ -1,9 +1,11 @@
-// Square matrices [..., n, n], each on its own (float32, float64):
-// TensorFlow's Cholesky, MatrixTriangularSolve, MatrixSolve, MatrixInverse,
-// MatrixDeterminant and LogMatrixDeterminant, with their gradients
-// (TensorFlow's linalg_grad.py), and the front-ends written with them or
-// beside them: band_part, eye, cholesky_solve. The kernels' math, one
+// Matrices [..., m, n], each on its own (float32, float64): TensorFlow's
+// Cholesky, MatrixTriangularSolve, MatrixSolve, MatrixInverse,
+// MatrixDeterminant and LogMatrixDeterminant of square ones, and Qr of any,
+// with their gradients (TensorFlow's linalg_grad.py), and the front-ends
+// written with them or beside them: band_part, eye, cholesky_solve. The kernels' math, one
 // matrix at a time, is kernels/linalg.h.
+#include <algorithm>
+
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
@@ -84,6 +86,29 @@ void infer_solve(InferContext& c, bool broadcasts) {
   c.outputs.push_back({m.dtype(), TensorShape(std::move(d))});
 }
 
+// Qr: q [..., m, k] and r [..., k, n], k = min(m, n); q [..., m, m] and
+// r [..., m, n] with full_matrices.
+void infer_qr(InferContext& c) {
+  const Tensor& a = c.inputs[0];
+  if (a.dtype() != float32 && a.dtype() != float64)
+    c.fail("input must be float32 or float64, got ", dtype_name(a.dtype()));
+  if (!a.shape().rank_known()) {
+    c.outputs.push_back({a.dtype(), TensorShape::unknown_rank()});
+    c.outputs.push_back({a.dtype(), TensorShape::unknown_rank()});
+    return;
+  }
+  if (a.rank() < 2) c.fail("input must have rank >= 2, got shape ", a.shape().to_debug_string());
+  const int64_t m = a.shape().dim(-2), n = a.shape().dim(-1);
+  const int64_t k = c.attrs.get<bool>("full_matrices") ? m : (m < 0 || n < 0 ? -1 : std::min(m, n));
+  Dims q = batch_dims(a.shape()), r = q;
+  q.push_back(m);
+  q.push_back(k);
+  r.push_back(k);
+  r.push_back(n);
+  c.outputs.push_back({a.dtype(), TensorShape(std::move(q))});
+  c.outputs.push_back({a.dtype(), TensorShape(std::move(r))});
+}
+
 // clang-format off
 [[maybe_unused]] const bool linalg_ops_defined = [] {
   define_op(op_name::Cholesky).inputs(1).api("cholesky").set_infer(infer_same_shape);
@@ -96,6 +121,8 @@ void infer_solve(InferContext& c, bool broadcasts) {
   define_op(op_name::MatrixDeterminant).inputs(1).api("matrix_determinant").set_infer(infer_determinant);
   define_op(op_name::LogMatrixDeterminant).inputs(1).api("log_matrix_determinant").set_infer(infer_determinant)
       .tf_outputs({"sign", "log_abs_determinant"});
+  define_op(op_name::Qr).inputs(1).attr("full_matrices", AttrKind::Bool).api("qr").set_infer(infer_qr)
+      .tf_outputs({"q", "r"});
   return true;
 }();
 // clang-format on
@@ -153,6 +180,11 @@ SignAndLogDeterminant log_matrix_determinant(const Tensor& matrix) {
   return {out[0], out[1]};
 }
 
+QrResult qr(const Tensor& matrix, bool full_matrices) {
+  std::vector<Tensor> out = execute(EMBER_OP(op_name::Qr), {matrix}, {{"full_matrices", full_matrices}});
+  return {out[0], out[1]};
+}
+
 Tensor cholesky_solve(const Tensor& chol, const Tensor& rhs) {
   ApiScope api("cholesky_solve");
   return triangular_solve(chol, triangular_solve(chol, rhs, /*lower=*/true), /*lower=*/true, /*adjoint=*/true);
@@ -171,7 +203,7 @@ Tensor per_matrix(const Tensor& s) { return expand_dims(expand_dims(s, -1), -1);
 // The matrices of x transposed.
 Tensor transposed(const Tensor& x) {
   EMBER_CHECK(x.shape().rank_known(), Unimplemented,
-              "[cholesky] the gradient of matrices whose rank this trace does not know is not supported");
+              "[linalg] the gradient of matrices whose rank this trace does not know is not supported");
   std::vector<int64_t> perm;
   for (int64_t i = 0; i < x.rank(); ++i) perm.push_back(i);
   std::swap(perm[perm.size() - 2], perm.back());
@@ -222,6 +254,48 @@ Grads solve_grads(const GradContext& c, bool triangular) {
   }
   return {ga, triangular ? unbroadcast(gb, b) : gb};
 }
+// Qr (TensorFlow's _QrGrad, after Roberts and Roberts, arXiv:2009.10071).
+// m >= n, reduced: with M = Qᵀ·dQ and N = R·dRᵀ, T = tril((M - Mᵀ) + (N - Nᵀ)),
+// dA = Q·(dR + T·R⁻ᵀ) + (dQ - Q·M)·R⁻ᵀ.
+Tensor qr_grad_deep(const Tensor& q, const Tensor& r, const Tensor& dq, const Tensor& dr) {
+  // x·R⁻ᵀ, by a triangular solve with R.
+  auto times_r_inverse_transposed = [&](const Tensor& x) {
+    return transposed(triangular_solve(r, transposed(x), /*lower=*/false));
+  };
+  const Tensor qdq = matmul(q, dq, /*transpose_a=*/true);
+  const Tensor rdr = matmul(r, dr, false, /*transpose_b=*/true);
+  const Tensor tril = band_part((qdq - transposed(qdq)) + (rdr - transposed(rdr)), -1, 0);
+  return matmul(q, dr + times_r_inverse_transposed(tril)) + times_r_inverse_transposed(dq - matmul(q, qdq));
+}
+
+// The last axis of x from `begin`, `size` long (-1: to the end).
+Tensor columns(const Tensor& x, int64_t begin, int64_t size) {
+  std::vector<int64_t> b(static_cast<size_t>(x.rank()), 0), s(static_cast<size_t>(x.rank()), -1);
+  b.back() = begin;
+  s.back() = size;
+  return slice(x, b, s);
+}
+
+GRAD(op_name::Qr, kGradUsesAll) {
+  const Tensor &q = c.outputs[0], &r = c.outputs[1];
+  EMBER_CHECK(r.shape().rank_known(), Unimplemented,
+              "[qr] the gradient of matrices whose rank this trace does not know is not supported");
+  EMBER_CHECK(r.shape().dim(-2) >= 0 && r.shape().dim(-1) >= 0 && q.shape().dim(-2) >= 0, Unimplemented,
+              "[qr] the gradient needs the matrices' dimensions, which this trace does not know (TensorFlow's "
+              "QrGrad needs them too), got r of shape ", r.shape().to_debug_string());
+  const int64_t m = q.shape().dim(-2), n = r.shape().dim(-1);
+  EMBER_CHECK(!(r.shape().dim(-2) > n && q.shape().dim(-1) == m), Unimplemented,
+              "[qr] the gradient is not implemented when nrows > ncols and full_matrices is true (as "
+              "TensorFlow's QrGrad), got r of shape ", r.shape().to_debug_string());
+  const Tensor dq = c.output_grads[0].defined() ? c.output_grads[0] : zeros_like(q);
+  const Tensor dr = c.output_grads[1].defined() ? c.output_grads[1] : zeros_like(r);
+  if (m >= n) return {qr_grad_deep(q, r, dq, dr)};
+  // Wide: A = [X, Y] and R = [U, V] with X and U m x m reduce to the square case.
+  const Tensor y = columns(c.x(), m, -1), dv = columns(dr, m, -1);
+  const Tensor dx = qr_grad_deep(q, columns(r, 0, m), dq + matmul(y, dv, false, /*transpose_b=*/true), columns(dr, 0, m));
+  return {concat({dx, matmul(q, dv)}, -1)};
+} END_GRAD;
+
 GRAD(op_name::MatrixSolve, kGradUsesAll) { return solve_grads(c, false); } END_GRAD;
 GRAD(op_name::MatrixTriangularSolve, kGradUsesAll) { return solve_grads(c, true); } END_GRAD;
 

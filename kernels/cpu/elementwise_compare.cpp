@@ -1,5 +1,5 @@
-// CPU kernels of the comparisons and logical ops (the functors of
-// kernels/functors.h, with broadcasting) and SelectV2.
+// CPU kernels of the comparisons, the logical and the bitwise ops (the
+// functors of kernels/functors.h, with broadcasting) and SelectV2.
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "kernels/cpu/elementwise.h"
@@ -23,6 +23,27 @@ void compare(KernelContext& c) {
 template <typename F>
 void binary_bool(KernelContext& c) {
   binary_run<bool, bool>(c.inputs[0], c.inputs[1], c.outputs[0], F{});
+}
+
+template <typename F>
+void binary_integer(KernelContext& c) {
+  EMBER_SWITCH_INTEGER(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
+                       binary_run<scalar_t, scalar_t>(c.inputs[0], c.inputs[1], c.outputs[0], F{}));
+}
+
+template <typename F>
+void unary_integer(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  EMBER_SWITCH_INTEGER(x.dtype(), unsupported_dtype(c, x.dtype()),
+                       unary_loop(x.data<const scalar_t>(), c.outputs[0].data<scalar_t>(), x.num_elements(), F{}));
+}
+
+// PopulationCount: uint8 counts of any integer type.
+template <typename F>
+void count_bits(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  EMBER_SWITCH_INTEGER(x.dtype(), unsupported_dtype(c, x.dtype()),
+                       unary_loop(x.data<const scalar_t>(), c.outputs[0].data<uint8_t>(), x.num_elements(), F{}));
 }
 
 template <typename T>
@@ -49,6 +70,7 @@ void select_kernel(KernelContext& c) {
 #define EMBER_REGISTER_FUNCTOR_OP(OP, LAUNCHER, FUNCTOR) \
   EMBER_REGISTER_KERNEL(op_name::OP, CPU, LAUNCHER<FUNCTOR>);
 EMBER_ELEMENTWISE_COMPARISON_OPS(EMBER_REGISTER_FUNCTOR_OP)
+EMBER_ELEMENTWISE_BITWISE_OPS(EMBER_REGISTER_FUNCTOR_OP)
 #undef EMBER_REGISTER_FUNCTOR_OP
 EMBER_REGISTER_KERNEL(op_name::SelectV2, CPU, select_kernel);
 // clang-format on

@@ -1,4 +1,4 @@
-// Square-matrix ops on the CPU: each matrix of the batch a task, split
+// Matrix ops on the CPU: each matrix of the batch a task, split
 // across threads; per task its own LU copy. Matrices below kBlockedFrom
 // run kernels/linalg.h's loops (the CUDA kernels' too); larger ones
 // OpenBLAS's LAPACK and CBLAS (blocked, and threaded when one matrix is the
@@ -30,6 +30,14 @@ void sgetrs_(const char* trans, const blasint* n, const blasint* nrhs, const flo
              const blasint* ipiv, float* b, const blasint* ldb, blasint* info, size_t);
 void dgetrs_(const char* trans, const blasint* n, const blasint* nrhs, const double* a, const blasint* lda,
              const blasint* ipiv, double* b, const blasint* ldb, blasint* info, size_t);
+void sgeqrf_(const blasint* m, const blasint* n, float* a, const blasint* lda, float* tau, float* work,
+             const blasint* lwork, blasint* info);
+void dgeqrf_(const blasint* m, const blasint* n, double* a, const blasint* lda, double* tau, double* work,
+             const blasint* lwork, blasint* info);
+void sorgqr_(const blasint* m, const blasint* n, const blasint* k, float* a, const blasint* lda, const float* tau,
+             float* work, const blasint* lwork, blasint* info);
+void dorgqr_(const blasint* m, const blasint* n, const blasint* k, double* a, const blasint* lda,
+             const double* tau, double* work, const blasint* lwork, blasint* info);
 }
 
 namespace ember::cpu {
@@ -71,6 +79,35 @@ void trsm(bool lower, bool transposed, blasint n, blasint m, const T* a, T* b) {
   const auto trans = transposed ? CblasTrans : CblasNoTrans;
   if constexpr (std::is_same_v<T, float>) cblas_strsm(CblasRowMajor, CblasLeft, uplo, trans, CblasNonUnit, n, m, 1.0f, a, n, b, m);
   else cblas_dtrsm(CblasRowMajor, CblasLeft, uplo, trans, CblasNonUnit, n, m, 1.0, a, n, b, m);
+}
+
+// The QR of the column-major m x n `a` in place (geqrf: R on and above the
+// diagonal, the reflectors below, their scales in tau).
+template <typename T>
+void geqrf(blasint m, blasint n, T* a, T* tau) {
+  blasint info = 0, lwork = -1;
+  T size = 0;  // (a first call asks for the workspace's size)
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<T> work(static_cast<size_t>(std::max<blasint>(1, pass ? lwork : 1)));
+    if constexpr (std::is_same_v<T, float>) sgeqrf_(&m, &n, a, &m, tau, pass ? work.data() : &size, &lwork, &info);
+    else dgeqrf_(&m, &n, a, &m, tau, pass ? work.data() : &size, &lwork, &info);
+    EMBER_CHECK(info == 0, Internal, "[linalg] geqrf rejected argument ", -info);
+    lwork = static_cast<blasint>(size);
+  }
+}
+
+// Q's first n columns (column-major m x n, in place) from the k reflectors geqrf left in a.
+template <typename T>
+void orgqr(blasint m, blasint n, blasint k, T* a, const T* tau) {
+  blasint info = 0, lwork = -1;
+  T size = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<T> work(static_cast<size_t>(std::max<blasint>(1, pass ? lwork : 1)));
+    if constexpr (std::is_same_v<T, float>) sorgqr_(&m, &n, &k, a, &m, tau, pass ? work.data() : &size, &lwork, &info);
+    else dorgqr_(&m, &n, &k, a, &m, tau, pass ? work.data() : &size, &lwork, &info);
+    EMBER_CHECK(info == 0, Internal, "[linalg] orgqr rejected argument ", -info);
+    lwork = static_cast<blasint>(size);
+  }
 }
 
 // dst (cols x rows, row-major) = srcᵀ for src rows x cols, row-major.
@@ -228,7 +265,48 @@ void determinant_typed(KernelContext& c, bool log) {
   });
 }
 
+// One matrix's QR from LAPACK (geqrf, orgqr) on its column-major copy: the
+// same reflectors as kernels/linalg.h's (LAPACK's larfg is Eigen's
+// makeHouseholder), blocked. Q (m x cols) and R (rows x n) row-major.
+template <typename T>
+void qr_lapack(const T* a, T* q, T* r, int64_t m, int64_t n, int64_t cols, int64_t rows) {
+  const int64_t k = std::min(m, n);
+  std::vector<T> f(static_cast<size_t>(m * std::max(n, cols))), tau(static_cast<size_t>(k));
+  lapack::transpose_into(a, f.data(), m, n);
+  lapack::geqrf(static_cast<blasint>(m), static_cast<blasint>(n), f.data(), tau.data());
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < n; ++j) r[i * n + j] = i <= j && i < k ? f[static_cast<size_t>(j * m + i)] : T(0);
+  // Q's columns past n (the full Q of a tall matrix) start as anything: orgqr sets them from the identity.
+  lapack::orgqr(static_cast<blasint>(m), static_cast<blasint>(cols), static_cast<blasint>(k), f.data(), tau.data());
+  lapack::transpose_into(f.data(), q, cols, m);
+}
+
+// Qr: a task per matrix; below kBlockedFrom (in its smaller dimension)
+// kernels/linalg.h's Householder loops (row by row, sums in double) on a
+// copy of the matrix, else LAPACK's.
+template <typename T>
+void qr_typed(KernelContext& c) {
+  const Tensor& a = c.inputs[0];
+  const int64_t m = a.dim(-2), n = a.dim(-1), cols = c.outputs[0].dim(-1), rows = c.outputs[1].dim(-2);
+  int64_t count = 1;
+  for (int i = 0; i < a.rank() - 2; ++i) count *= a.dim(i);
+  const T* pa = a.data<const T>();
+  T *q = c.outputs[0].data<T>(), *r = c.outputs[1].data<T>();
+  for_each_matrix(count, std::max(m, n), [&](int64_t i) {
+    if (std::min(m, n) >= kBlockedFrom) {
+      qr_lapack(pa + i * m * n, q + i * m * cols, r + i * rows * n, m, n, cols, rows);
+      return;
+    }
+    std::vector<T> work(pa + i * m * n, pa + (i + 1) * m * n);
+    std::vector<double> tau(static_cast<size_t>(std::min(m, n))), w(static_cast<size_t>(std::max(n, cols)));
+    linalg::householder_qr(work.data(), tau.data(), w.data(), m, n, std::numeric_limits<T>::min());
+    linalg::householder_q(work.data(), tau.data(), q + i * m * cols, w.data(), m, n, cols);
+    linalg::householder_r(work.data(), r + i * rows * n, m, n, rows);
+  });
+}
+
 // clang-format off
+void qr(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), qr_typed<scalar_t>(c)); }
 void cholesky(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), cholesky_typed<scalar_t>(c)); }
 void inverse(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), solve_typed<scalar_t>(c, true)); }
 void solve(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), solve_typed<scalar_t>(c, false)); }
@@ -243,6 +321,7 @@ EMBER_REGISTER_KERNEL(op_name::MatrixSolve, CPU, solve);
 EMBER_REGISTER_KERNEL(op_name::MatrixTriangularSolve, CPU, triangular_solve);
 EMBER_REGISTER_KERNEL(op_name::MatrixDeterminant, CPU, determinant);
 EMBER_REGISTER_KERNEL(op_name::LogMatrixDeterminant, CPU, log_determinant);
+EMBER_REGISTER_KERNEL(op_name::Qr, CPU, qr);
 
 }  // namespace
 }  // namespace ember::cpu

@@ -1,5 +1,5 @@
-// CUDA kernels of the comparisons and logical ops (the functors of
-// kernels/functors.h, with broadcasting) and SelectV2.
+// CUDA kernels of the comparisons, the logical and the bitwise ops (the
+// functors of kernels/functors.h, with broadcasting) and SelectV2.
 #include "core/op_names.h"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/elementwise_ops.h"
@@ -16,6 +16,22 @@ void compare(KernelContext& c) {
 template <typename F>
 void binary_bool(KernelContext& c) {
   launch_binary<bool, bool>(c, F{});
+}
+
+template <typename F>
+void binary_integer(KernelContext& c) {
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_INTEGER(t, unsupported_dtype(c, t), (launch_binary<scalar_t, scalar_t>(c, F{})));
+}
+template <typename F>
+void unary_integer(KernelContext& c) {
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_INTEGER(t, unsupported_dtype(c, t), (launch_unary<scalar_t, scalar_t>(c, F{})));
+}
+template <typename F>
+void count_bits(KernelContext& c) {
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_INTEGER(t, unsupported_dtype(c, t), (launch_unary<scalar_t, uint8_t>(c, F{})));
 }
 
 template <typename T>
@@ -39,6 +55,7 @@ void select(KernelContext& c) {
 #define EMBER_REGISTER_FUNCTOR_OP(OP, LAUNCHER, FUNCTOR) \
   EMBER_REGISTER_KERNEL(op_name::OP, CUDA, LAUNCHER<FUNCTOR>);
 EMBER_ELEMENTWISE_COMPARISON_OPS(EMBER_REGISTER_FUNCTOR_OP)
+EMBER_ELEMENTWISE_BITWISE_OPS(EMBER_REGISTER_FUNCTOR_OP)
 #undef EMBER_REGISTER_FUNCTOR_OP
 EMBER_REGISTER_KERNEL(op_name::SelectV2, CUDA, select);
 // clang-format on

@@ -1,9 +1,11 @@
-// Square-matrix ops on CUDA: a thread per matrix with the CPU's math
+// Matrix ops on CUDA: a thread per matrix with the CPU's math
 // (kernels/linalg.h), its LU and permutation in scratch tensors. Exact and
 // simple, suited to batches of small matrices; one large matrix runs on one
 // thread and wants cuSOLVER's blocked factorizations instead. A singular
 // matrix sets a device flag that the launcher reads after the kernel
 // (MatrixInverse and MatrixSolve raise TensorFlow's error).
+#include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "core/op_names.h"
@@ -75,6 +77,21 @@ __global__ void determinant_matrices(const T* a, T* lu, int64_t* perm, T* det, T
       det[i] = static_cast<T>(s);
       log_abs[i] = static_cast<T>(l);
     }
+  }
+}
+
+// Qr: the reflectors in a copy of each matrix (work), tau and a row of
+// scratch per matrix.
+template <typename T>
+__global__ void qr_matrices(const T* a, T* work, double* tau, double* w, T* q, T* r, int64_t m, int64_t n,
+                            int64_t cols, int64_t rows, double tiny, int64_t count) {
+  const int64_t p = m < n ? m : n, width = n > cols ? n : cols;
+  EMBER_FOR_EACH_MATRIX(i, count) {
+    T* wi = work + i * m * n;
+    for (int64_t k = 0; k < m * n; ++k) wi[k] = a[i * m * n + k];
+    linalg::householder_qr(wi, tau + i * p, w + i * width, m, n, tiny);
+    linalg::householder_q(wi, tau + i * p, q + i * m * cols, w + i * width, m, n, cols);
+    linalg::householder_r(wi, r + i * rows * n, m, n, rows);
   }
 }
 
@@ -165,7 +182,23 @@ void determinant_typed(KernelContext& c, bool log) {
   EMBER_CUDA_LAUNCHED();
 }
 
+template <typename T>
+void qr_typed(KernelContext& c) {
+  const Tensor& a = c.inputs[0];
+  const int64_t m = a.dim(-2), n = a.dim(-1), cols = c.outputs[0].dim(-1), rows = c.outputs[1].dim(-2);
+  const int64_t count = matrices(a);
+  if (count == 0 || m == 0) return;
+  Tensor work = Tensor::empty({std::max<int64_t>(count * m * n, 1)}, a.dtype(), c.device);
+  Tensor tau = Tensor::empty({std::max<int64_t>(count * std::min(m, n), 1)}, float64, c.device);
+  Tensor w = Tensor::empty({std::max<int64_t>(count * std::max(n, cols), 1)}, float64, c.device);
+  qr_matrices<T><<<blocks_for(count), kThreads, 0, prepare(c)>>>(
+      a.data<const T>(), work.data<T>(), tau.data<double>(), w.data<double>(), c.outputs[0].data<T>(),
+      c.outputs[1].data<T>(), m, n, cols, rows, std::numeric_limits<T>::min(), count);
+  EMBER_CUDA_LAUNCHED();
+}
+
 // clang-format off
+void qr(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), qr_typed<scalar_t>(c)); }
 void cholesky(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), cholesky_typed<scalar_t>(c)); }
 void inverse(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), solve_typed<scalar_t>(c, true)); }
 void solve(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), solve_typed<scalar_t>(c, false)); }
@@ -180,6 +213,7 @@ EMBER_REGISTER_KERNEL(op_name::MatrixSolve, CUDA, solve);
 EMBER_REGISTER_KERNEL(op_name::MatrixTriangularSolve, CUDA, triangular_solve);
 EMBER_REGISTER_KERNEL(op_name::MatrixDeterminant, CUDA, determinant);
 EMBER_REGISTER_KERNEL(op_name::LogMatrixDeterminant, CUDA, log_determinant);
+EMBER_REGISTER_KERNEL(op_name::Qr, CUDA, qr);
 
 }  // namespace
 }  // namespace ember::cuda

@@ -20,13 +20,14 @@ nearest then bilinear after a Conv2D: its images' height and width known
 only when it runs, and a nearest Resizing), keras_conv3d (Conv3D with
 SAME padding, and VALID with strides; MaxPooling3D and
 AveragePooling3D, SAME and VALID), linalg (tf.linalg's Cholesky,
-inverse, determinants, solves and band_part in float64, and TensorFlow's
+inverse, determinants, solves, QR and band_part in float64, and TensorFlow's
 gradients of them: ember loads both functions, and its own gradients are
 compared with the second's outputs), special (tf.math's lgamma, digamma,
 polygamma, zeta, erfinv at their poles and edges, cumulative_logsumexp, the
 sorted segment reductions with an empty segment, cross, LRN and
 histogram_fixed_width), images (ResizeBicubic in its three forms,
-ExtractImagePatches VALID and SAME), and DIR/x.npy (the dense model's input); with NAMEs, only those
+ExtractImagePatches VALID and SAME, CropAndResize), bitwise (tf.bitwise on int32, int64
+and uint8), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -192,11 +193,11 @@ def fanout(depth):
 
 
 class UnknownOp(tf.Module):
-    """An op ember lacks (it once was MatrixDeterminant, then Lgamma, which ember now has)."""
+    """An op ember lacks (it once was MatrixDeterminant, then Lgamma, then Qr, which ember now has)."""
 
     @tf.function(input_signature=[tf.TensorSpec([2, 2], tf.float32, name="m")])
-    def qr(self, m):
-        return tf.linalg.qr(m).r
+    def bessel(self, m):
+        return tf.math.special.bessel_i0e(m)
 
 
 def unknown_op(root):
@@ -424,12 +425,19 @@ def linalg_outputs(a, b):
     well = a + 4 * tf.eye(n, dtype=a.dtype)
     chol = tf.linalg.cholesky(spd)
     sign, logdet = tf.linalg.slogdet(a)
+    qr = tf.linalg.qr(a)
+    wide = tf.linalg.qr(tf.concat([a, b], -1))
+    full = tf.linalg.qr(tf.concat([a, tf.linalg.matrix_transpose(b)], -2), full_matrices=True)
     return {"chol": chol, "inv": tf.linalg.inv(well), "inv_adjoint": tf.linalg.inv(well, adjoint=True),
             "det": tf.linalg.det(a), "sign": sign, "logdet": logdet,
             "solve": tf.linalg.solve(well, b), "solve_adjoint": tf.linalg.solve(well, b, adjoint=True),
             "lower": tf.linalg.triangular_solve(well, b),
             "upper_adjoint": tf.linalg.triangular_solve(well, b, lower=False, adjoint=True),
-            "cholesky_solve": tf.linalg.cholesky_solve(chol, b), "band": tf.linalg.band_part(a, 1, 0)}
+            "cholesky_solve": tf.linalg.cholesky_solve(chol, b), "band": tf.linalg.band_part(a, 1, 0),
+            # QR of the square a, of the wide [a, b] and (full_matrices, not differentiable) of the tall
+            # [a; bᵀ]; Q's sum of squares is constant, so its loss is of q + 1.
+            "qr_q": qr.q + 1, "qr_r": qr.r, "qr_wide_q": wide.q + 1, "qr_wide_r": wide.r,
+            "qr_full_q": full.q, "qr_full_r": full.r}
 
 
 class Linalg(tf.Module):
@@ -446,14 +454,43 @@ class Linalg(tf.Module):
         with tf.GradientTape(persistent=True) as tape:
             tape.watch([a, b])
             outs = linalg_outputs(a, b)
-            losses = {k: tf.reduce_sum(v * v) for k, v in outs.items() if k != "sign"}
-        grads = {}
-        for k, loss in losses.items():
-            ga, gb = tape.gradient(loss, [a, b])
-            grads[k + "_a"] = ga
-            if gb is not None:
-                grads[k + "_b"] = gb
-        return grads
+            losses = {k: tf.reduce_sum(v * v) for k, v in outs.items() if k != "sign" and not k.startswith("qr_")}
+        return gradients_of(tape, losses, a, b)
+
+    @tf.function(input_signature=[tf.TensorSpec([2, 3, 3], tf.float64), tf.TensorSpec([2, 3, 2], tf.float64)])
+    def qr_gradients(self, a, b):
+        """Those of the QR outputs but Q and R of full_matrices (TensorFlow's QrGrad needs the shapes,
+        and refuses the full form of a tall matrix)."""
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([a, b])
+            outs = linalg_outputs(a, b)
+            losses = {k: tf.reduce_sum(v * v) for k, v in outs.items()
+                      if k.startswith("qr_") and not k.startswith("qr_full")}
+        return gradients_of(tape, losses, a, b)
+
+
+    @tf.function(input_signature=[tf.TensorSpec([2], tf.int32)])
+    def qr(self, size):
+        """QR of one matrix of `size` (large enough for LAPACK's blocked form), made here from the sines of
+        a quadratic phase, reduced and full: R's diagonals (their signs), R's first row, Q's first column
+        and the full Q's last (what the reflectors leave of the identity's)."""
+        count = tf.cast(tf.range(size[0] * size[1]), tf.float64)
+        m = tf.reshape(tf.sin(count * count * 0.37 + 0.4) * 2, size)
+        q, r = tf.linalg.qr(m)
+        q_full, r_full = tf.linalg.qr(m, full_matrices=True)
+        return {"r_diag": tf.linalg.diag_part(r), "r_full_diag": tf.linalg.diag_part(r_full), "r_row0": r[0],
+                "q_col0": q[:, 0], "q_full_col_last": q_full[:, -1]}
+
+
+def gradients_of(tape, losses, a, b):
+    """Each loss's gradients with respect to a and b (where it depends on b), by name."""
+    grads = {}
+    for k, loss in losses.items():
+        ga, gb = tape.gradient(loss, [a, b])
+        grads[k + "_a"] = ga
+        if gb is not None:
+            grads[k + "_b"] = gb
+    return grads
 
 
 def linalg(root):
@@ -464,9 +501,14 @@ def linalg(root):
             count = int(np.prod(shape_a)) + int(np.prod(shape_b))
             v = np.sin(np.arange(count) ** 2 * 0.37 + 0.4) * 2  # (a linear phase would make rank-2 matrices)
             a, b = v[:int(np.prod(shape_a))].reshape(shape_a), v[int(np.prod(shape_a)):].reshape(shape_b)
-            for fn in ("__call__", "gradients"):
+            for fn in ("__call__", "gradients", "qr_gradients"):
+                if fn == "qr_gradients" and shape_a != (2, 3, 3):
+                    continue
                 r = getattr(m, fn)(tf.constant(a), tf.constant(b))
                 case(out, fn, [("a", a), ("b", b)], [r[k] for k in sorted(r)])
+        for shape in ((40, 33), (33, 40)):
+            r = m.qr(tf.constant(shape, tf.int32))
+            case(out, "qr", [("size", np.array(shape, np.int32))], [r[k] for k in sorted(r)])
 
 
 def special_outputs(x, y, m, ids):
@@ -510,10 +552,47 @@ def special(root):
         case(out, "__call__", [("x", x), ("y", y), ("m", m), ("ids", ids)], [r[k] for k in sorted(r)])
 
 
+class Bitwise(tf.Module):
+    """tf.bitwise on int32, int64 and uint8: shift counts negative and past the width (TensorFlow clamps
+    them to [0, bits - 1]), signed right shifts (arithmetic), left shifts into and past the sign bit."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32),
+                                  tf.TensorSpec([None], tf.int64), tf.TensorSpec([None], tf.int64),
+                                  tf.TensorSpec([None], tf.uint8), tf.TensorSpec([None], tf.uint8)])
+    def __call__(self, a32, b32, a64, b64, a8, b8):
+        out = {}
+        for kind, (a, b) in {"i32": (a32, b32), "i64": (a64, b64), "u8": (a8, b8)}.items():
+            out[kind + "_and"] = tf.bitwise.bitwise_and(a, b)
+            out[kind + "_or"] = tf.bitwise.bitwise_or(a, b)
+            out[kind + "_xor"] = tf.bitwise.bitwise_xor(a, b)
+            out[kind + "_left"] = tf.bitwise.left_shift(a, b)
+            out[kind + "_right"] = tf.bitwise.right_shift(a, b)
+            out[kind + "_invert"] = tf.bitwise.invert(a)
+            out[kind + "_popcount"] = tf.raw_ops.PopulationCount(x=a)
+            out[kind + "_left_scalar"] = tf.bitwise.left_shift(a, tf.constant(1, a.dtype))  # (broadcast)
+        return out
+
+
+def bitwise(root):
+    m = Bitwise()
+    tf.saved_model.save(m, os.path.join(root, "bitwise"))
+    # (every value exact as a double: the case lines hold doubles)
+    a32 = np.array([5, -5, 1, -1, 2**30, -2**31, 7, 0x5555], np.int32)
+    b32 = np.array([-1, 40, 31, 31, 2, 1, 32, 0x0ff0], np.int32)
+    a64 = np.array([5, -5, 1, -1, 2**52, -2**52, 7, 12345], np.int64)
+    b64 = np.array([-1, 70, 63, 63, 2, 1, 64, 5], np.int64)
+    a8 = np.array([5, 255, 128, 1, 0, 77, 200, 3], np.uint8)
+    b8 = np.array([1, 9, 7, 255, 3, 2, 8, 0], np.uint8)
+    with open(os.path.join(root, "bitwise.txt"), "w") as out:
+        r = m(*[tf.constant(v) for v in (a32, b32, a64, b64, a8, b8)])
+        case(out, "__call__", [("a32", a32), ("b32", b32), ("a64", a64), ("b64", b64), ("a8", a8), ("b8", b8)],
+             [r[k] for k in sorted(r)])
+
+
 class Images(tf.Module):
     """ResizeBicubic (tf.image.resize's half-pixel form, TensorFlow 1's aligned
-    and legacy forms; up and down) and ExtractImagePatches (VALID and SAME,
-    strides and rates)."""
+    and legacy forms; up and down), ExtractImagePatches (VALID and SAME,
+    strides and rates) and CropAndResize (bilinear, nearest, one pixel)."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, 5, 6, 2], tf.float32)])
     def __call__(self, images):
@@ -523,7 +602,17 @@ class Images(tf.Module):
                 "bicubic_aligned": v1.resize_bicubic(images, [7, 11], align_corners=True),
                 "bicubic_legacy": v1.resize_bicubic(images, [3, 8]),
                 "patches_valid": tf.image.extract_patches(images, [1, 2, 3, 1], [1, 2, 1, 1], [1, 1, 1, 1], "VALID"),
-                "patches_same": tf.image.extract_patches(images, [1, 3, 2, 1], [1, 2, 3, 1], [1, 2, 1, 1], "SAME")}
+                "patches_same": tf.image.extract_patches(images, [1, 3, 2, 1], [1, 2, 3, 1], [1, 2, 1, 1], "SAME"),
+                "crop_bilinear": tf.image.crop_and_resize(images, self.boxes, self.box_ind, [3, 4]),
+                "crop_nearest": tf.image.crop_and_resize(images, self.boxes, self.box_ind, [4, 3], method="nearest",
+                                                         extrapolation_value=-1.5),
+                "crop_one": tf.image.crop_and_resize(images, self.boxes, self.box_ind, [1, 1])}
+
+    # CropAndResize's boxes [y1, x1, y2, x2]: inside, partly outside the image (extrapolated), flipped, a
+    # line, and the image's indices
+    boxes = tf.constant([[0.1, 0.2, 0.8, 0.9], [-0.2, 0.1, 1.3, 0.7], [0.9, 0.8, 0.2, 0.1], [0.5, 0.0, 0.5, 1.0]],
+                        tf.float32)
+    box_ind = tf.constant([0, 1, 1, 0], tf.int32)
 
 
 def images(root):
@@ -540,7 +629,7 @@ def main_only(root, names):
         {"cyclic": cyclic, "keras_transformer": keras_transformer, "keras_bidirectional": keras_bidirectional,
          "keras_preprocessing": keras_preprocessing, "more_ops": more_ops,
          "keras_upsampling": keras_upsampling, "keras_conv3d": keras_conv3d, "linalg": linalg,
-         "unknown_op": unknown_op, "special": special, "images": images}[name](root)
+         "unknown_op": unknown_op, "special": special, "images": images, "bitwise": bitwise}[name](root)
     print("OK")
 
 
@@ -640,6 +729,7 @@ def main(root):
     linalg(root)
     special(root)
     images(root)
+    bitwise(root)
     print("OK")
 
 
