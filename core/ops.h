@@ -404,13 +404,15 @@ Tensor gather_nd(const Tensor& params, const Tensor& indices, int64_t batch_dims
 Tensor scatter_nd(const Tensor& indices, const Tensor& updates, const TensorShape& shape);
 Tensor tensor_scatter_add(const Tensor& tensor, const Tensor& indices, const Tensor& updates);
 /// out[segment_ids[i], ...] = Σ data[i, ...]: sums the rows of `data` into
-/// `num_segments` rows (ids out of range are an error).
+/// `num_segments` rows; as TensorFlow's, a negative id drops its row, and
+/// an id at or past num_segments is an error.
 Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, int64_t num_segments);
 /// With num_segments an int32/int64 scalar read when it runs.
 Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments);
-/// tf.math.unsorted_segment_max, _min and _prod: an empty segment holds the
-/// dtype's lowest value, its largest, or 1, as TensorFlow's. Masked
-/// reductions: rows × num_segments elements of scratch.
+/// tf.math.unsorted_segment_max, _min and _prod, as unsorted_segment_sum:
+/// an empty segment holds the dtype's lowest finite value, its largest, or
+/// 1, as TensorFlow's. A max or min keeps a NaN as TensorFlow's CPU kernel
+/// (the rows in order, std::max(value, running)).
 Tensor unsorted_segment_max(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments);
 Tensor unsorted_segment_min(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments);
 Tensor unsorted_segment_prod(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments);

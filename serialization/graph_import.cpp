@@ -56,12 +56,11 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::BroadcastArgs, op::DenseBincount, op::MatrixDiagV3, op::MatrixDiagPartV3,
                                                  op::MatrixSetDiagV3, op::ResizeNearestNeighbor, op::SpaceToDepth,
                                                  op::DepthToSpace, op::Rint, op::PreventGradient, op::Bucketize,
-                                                 op::TensorScatterUpdate, op::UnsortedSegmentMax, op::UnsortedSegmentMin,
-                                                 op::UnsortedSegmentProd, op::ReverseSequence, op::LowerBound,
+                                                 op::TensorScatterUpdate, op::ReverseSequence, op::LowerBound,
                                                  op::UpperBound, op::Conv3D, op::MaxPool3D, op::AvgPool3D,
                                                  op::SegmentSum, op::SegmentMean, op::SegmentMax, op::SegmentMin,
                                                  op::SegmentProd, op::Cross, op::LRN, op::HistogramFixedWidth,
-                                                 op::ResizeBicubic, op::ExtractImagePatches};
+                                                 op::ResizeBicubic, op::ExtractImagePatches, op::CropAndResize, op::ConcatOffset};
   return s;
 }
 
@@ -839,16 +838,6 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     const Tensor once = ember::check(writes, less_equal(reduce_max(writes), ones_like(reduce_max(writes))),
                                      what + ": TensorScatterUpdate with duplicate indices (ember writes each element once)");
     return {tensor_scatter_add(where(greater(once, zero), zeros_like(t), t), indices, updates)};
-  }
-  if (op == op_name::UnsortedSegmentMax || op == op_name::UnsortedSegmentMin || op == op_name::UnsortedSegmentProd) {
-    need_inputs(3);
-    const std::vector<int64_t> segments = constant_ints(2);
-    EMBER_CHECK(segments.size() == 1 && segments[0] >= 0, InvalidArgument, what, ": ", op,
-                "'s num_segments must be a non-negative scalar");
-    const Tensor count = constant(segments[0]);
-    return {op == op_name::UnsortedSegmentMax   ? unsorted_segment_max(in[0], in[1], count)
-            : op == op_name::UnsortedSegmentMin ? unsorted_segment_min(in[0], in[1], count)
-                                                : unsorted_segment_prod(in[0], in[1], count)};
   }
   if (op == op_name::SegmentSum || op == op_name::SegmentMean || op == op_name::SegmentMax ||
       op == op_name::SegmentMin || op == op_name::SegmentProd) {

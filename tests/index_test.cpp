@@ -1,6 +1,8 @@
 // The index-driven ops against references written out in the test: gather,
 // gather_nd, scatter_nd, tensor_scatter_add, one_hot, range; indices out of
 // range are errors naming the op and the first bad position.
+#include <cmath>
+
 #include "test_util.h"
 
 namespace ember::test {
@@ -10,7 +12,8 @@ class IndexTest : public DeviceTest {};
 
 const CoveredOps covered{op_name::GatherV2,  op_name::GatherNd, op_name::ScatterNd,
                          op_name::TensorScatterAdd, op_name::UnsortedSegmentSum,
-                         op_name::OneHot,    op_name::Range};
+                         op_name::UnsortedSegmentMax, op_name::UnsortedSegmentMin,
+                         op_name::UnsortedSegmentProd, op_name::OneHot,    op_name::Range};
 
 TEST_P(IndexTest, GatherWithAxisAndBatchDims) {
   const TensorShape ps{2, 3, 4};
@@ -150,6 +153,63 @@ TEST_P(IndexTest, SegmentReductionsRefuseBadInputNamingTheCall) {
             std::string::npos);
   // Empty data and ids: no segments.
   EXPECT_EQ(segment_sum(zeros({0, 2}), constant(std::vector<int32_t>{})).shape(), TensorShape({0, 2}));
+}
+
+// TensorFlow 2.21's values (tf.math.unsorted_segment_sum, _max, _min,
+// _prod): a negative id drops its row, an empty segment holds the
+// reduction's identity (the lowest or largest finite value, 1), an id at or
+// past num_segments is refused; a max or min keeps NaN as TensorFlow's CPU
+// kernel does, the rows in order ([1, NaN] gives NaN, [NaN, 1] gives 1).
+TEST_P(IndexTest, UnsortedSegmentReductionsAsTensorFlow) {
+  const Tensor d = constant({1.f, 2.f, 3.f, 4.f});
+  const Tensor ids = constant(std::vector<int32_t>{0, -1, 1, 1}), three = constant(int32_t{3});
+  constexpr double kMax = 3.4028234663852886e38;
+  EXPECT_TRUE(all_close(unsorted_segment_sum(d, ids, 3), {1, 7, 0}, {3}, 0, 0));
+  EXPECT_TRUE(all_close(unsorted_segment_max(d, ids, three), {1, 4, -kMax}, {3}, 0, 0));
+  EXPECT_TRUE(all_close(unsorted_segment_min(d, ids, three), {1, 3, kMax}, {3}, 0, 0));
+  EXPECT_TRUE(all_close(unsorted_segment_prod(d, ids, three), {1, 12, 1}, {3}, 0, 0));
+  EXPECT_TRUE(all_close(unsorted_segment_max(cast(d, float64), ids, three), {1, 4, -1.7976931348623157e308}, {3}, 0, 0));
+  const Tensor m = make({1, 5, 7, 2}, {2, 2}, int32), both = constant(std::vector<int32_t>{1, 1});
+  const Tensor two = constant(int32_t{2});
+  EXPECT_TRUE(all_close(unsorted_segment_max(m, both, two), {-2147483648.0, -2147483648.0, 7, 5}, {2, 2}, 0, 0));
+  EXPECT_TRUE(all_close(unsorted_segment_min(m, both, two), {2147483647, 2147483647, 1, 2}, {2, 2}, 0, 0));
+  EXPECT_TRUE(all_close(unsorted_segment_prod(m, both, two), {1, 1, 7, 10}, {2, 2}, 0, 0));
+  EXPECT_NE(error_of<InvalidArgument>([&] { unsorted_segment_max(d, constant(std::vector<int32_t>{0, 3, 1, 1}), three); })
+                .find("[unsorted_segment_max] segment_ids[1] = 3 is not in [0, 3)"),
+            std::string::npos);
+  if (device().is_cpu()) {  // (on CUDA the threads' order decides, as in TensorFlow's GPU kernel)
+    const Tensor with_nan = constant({1.f, NAN, 3.f}), order = constant(std::vector<int32_t>{0, 0, 1});
+    const std::vector<float> max = unsorted_segment_max(with_nan, order, two).to_vector<float>();
+    const std::vector<float> min = unsorted_segment_min(with_nan, order, two).to_vector<float>();
+    EXPECT_TRUE(std::isnan(max[0]) && max[1] == 3) << max[0];
+    EXPECT_TRUE(std::isnan(min[0]) && min[1] == 3) << min[0];
+    const std::vector<float> later = unsorted_segment_max(constant({NAN, 1.f}), constant(std::vector<int32_t>{0, 0}), two).to_vector<float>();
+    EXPECT_EQ(later[0], 1.f);
+    EXPECT_EQ(later[1], static_cast<float>(-kMax));
+  }
+}
+
+// Many segments and rows (the reductions are a fold per row, with no
+// [rows, segments] scratch): each segment against a loop over the rows.
+TEST_P(IndexTest, UnsortedSegmentReductionsOfManySegments) {
+  constexpr int64_t kRows = 200000, kSegments = 300000;
+  const std::vector<double> v = random_values(kRows, -100, 100, float64, 7), raw_ids = random_values(kRows, -1, kSegments, float64, 8);
+  std::vector<int64_t> id(kRows);
+  for (int64_t i = 0; i < kRows; ++i) id[static_cast<size_t>(i)] = static_cast<int64_t>(std::floor(raw_ids[static_cast<size_t>(i)]));
+  std::vector<double> want_max(kSegments, -1.7976931348623157e308), want_min(kSegments, 1.7976931348623157e308),
+      want_sum(kSegments, 0);
+  for (int64_t i = 0; i < kRows; ++i) {
+    const int64_t s = id[static_cast<size_t>(i)];
+    if (s < 0) continue;
+    want_max[static_cast<size_t>(s)] = std::max(want_max[static_cast<size_t>(s)], v[static_cast<size_t>(i)]);
+    want_min[static_cast<size_t>(s)] = std::min(want_min[static_cast<size_t>(s)], v[static_cast<size_t>(i)]);
+    want_sum[static_cast<size_t>(s)] += v[static_cast<size_t>(i)];
+  }
+  const Tensor data = make(v, {kRows}, float64), ids = constant(id, TensorShape{kRows});
+  const Tensor n = constant(kSegments);
+  EXPECT_TRUE(all_close(unsorted_segment_max(data, ids, n), want_max, {kSegments}, 0, 0));
+  EXPECT_TRUE(all_close(unsorted_segment_min(data, ids, n), want_min, {kSegments}, 0, 0));
+  EXPECT_TRUE(all_close(unsorted_segment_sum(data, ids, n), want_sum, {kSegments}, 1e-12, 1e-12));
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(IndexTest);

@@ -889,6 +889,34 @@ void indexing(std::vector<OpCase>& cases) {
                      return unsorted_segment_sum(x[0], idx({2, 0, 2}), shape_at(x[0], 0) + constant(int64_t{1}));
                    }),
                    .dtypes = kNumeric});
+  cases.push_back({.op = op_name::UnsortedSegmentSum,
+                   .variant = "a negative id drops its row",
+                   .inputs = {in({5, 2})},
+                   .body = one([](X x) { return unsorted_segment_sum(x[0], idx({1, -1, 0, 1, 0}), 2); }),
+                   .dtypes = kNumeric});
+  // Max, min and product: two rows per segment (no ties in random values,
+  // so max and min are differentiable there), one row dropped, none empty
+  // (an empty segment's value is its dtype's own extreme).
+  cases.push_back({.op = op_name::UnsortedSegmentMax,
+                   .inputs = {in({5, 2})},
+                   .body = one([](X x) { return unsorted_segment_max(x[0], idx({1, -1, 0, 1, 0}), constant(int64_t{2})); }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::UnsortedSegmentMin,
+                   .inputs = {in({5, 2})},
+                   .body = one([](X x) { return unsorted_segment_min(x[0], idx({1, -1, 0, 1, 0}), constant(int64_t{2})); }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::UnsortedSegmentMin,
+                   .variant = "num_segments a tensor",
+                   .inputs = {in({5, 2})},
+                   .body = one([](X x) {
+                     // (2 segments, from the rows' count: in a trace, known only when it runs)
+                     return unsorted_segment_min(x[0], idx({1, -1, 0, 1, 0}), shape_at(x[0], 0) - constant(int64_t{3}));
+                   }),
+                   .dtypes = kNumeric});
+  cases.push_back({.op = op_name::UnsortedSegmentProd,
+                   .inputs = {in({5, 2}, 0.5, 2)},
+                   .body = one([](X x) { return unsorted_segment_prod(x[0], idx({1, -1, 0, 1, 0}), constant(int64_t{2})); }),
+                   .dtypes = kNumeric});
   cases.push_back({.op = op_name::TopKV2,
                    .inputs = {in({3, 5})},
                    .body =

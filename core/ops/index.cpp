@@ -268,6 +268,9 @@ std::vector<Tensor> gather_nd_decomposition(std::span<const Tensor> in, const At
 // clang-format off
 EMBER_DEFINE_OP(op_name::MirrorPadGrad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("mirror_pad_grad").set_infer(infer_mirror_pad_grad).tf_input("paddings", 1, TfInputForm::Paddings).tf_type("Tpaddings", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::UnsortedSegmentSum).inputs(2).attr_or_input("num_segments", AttrKind::Int).api("unsorted_segment_sum").set_infer(infer_segment_sum).set_infer_unresolved(infer_segment_sum_unresolved).tf_input("num_segments", 2, TfInputForm::Int).tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::UnsortedSegmentMax).inputs(2).attr_or_input("num_segments", AttrKind::Int).api("unsorted_segment_max").set_infer(infer_segment_sum).set_infer_unresolved(infer_segment_sum_unresolved).tf_input("num_segments", 2, TfInputForm::Int).tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::UnsortedSegmentMin).inputs(2).attr_or_input("num_segments", AttrKind::Int).api("unsorted_segment_min").set_infer(infer_segment_sum).set_infer_unresolved(infer_segment_sum_unresolved).tf_input("num_segments", 2, TfInputForm::Int).tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
+EMBER_DEFINE_OP(op_name::UnsortedSegmentProd).inputs(2).attr_or_input("num_segments", AttrKind::Int).api("unsorted_segment_prod").set_infer(infer_segment_sum).set_infer_unresolved(infer_segment_sum_unresolved).tf_input("num_segments", 2, TfInputForm::Int).tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::MirrorPad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("pad").set_infer(infer_pad).tf_input("paddings", 1, TfInputForm::Paddings).tf_type("Tpaddings", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::GatherV2).inputs(2).attr("axis", AttrKind::Int).attr("batch_dims", AttrKind::Int).api("gather").set_infer(infer_gather).tf_no_t().tf_input("axis", 2, TfInputForm::Int).tf_type("Tparams", dtype_of_input(0)).tf_type("Tindices", dtype_of_input(1)).tf_type("Taxis", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::GatherNd).inputs(2).attr("batch_dims", AttrKind::Int).api("gather_nd").set_infer(infer_gather_nd).tf_dropped("batch_dims", int64_t{0}).tf_composite(gather_nd_decomposition).tf_no_t().tf_type("Tparams", dtype_of_input(0)).tf_type("Tindices", dtype_of_input(1));
@@ -292,48 +295,7 @@ Tensor sorted_segment_ids(const Tensor& ids) {
   return check(checked, reduce_all(greater_equal(later, earlier)), "[" + api + "] segment ids are not increasing");
 }
 
-// The largest (or lowest) value of `like`'s dtype, a scalar: what
-// TensorFlow's unsorted segment max (min) gives an empty segment.
-Tensor extreme(const Tensor& like, bool highest) {
-  const DType t = like.dtype();
-  if (t == int64) return constant(highest ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min());
-  if (t == int32) return constant(highest ? std::numeric_limits<int32_t>::max() : std::numeric_limits<int32_t>::min());
-  if (t == uint8) return cast(constant(highest ? 255 : 0), uint8);
-  return scalar_like(like, highest ? largest_finite(t) : -largest_finite(t));
-}
-
 enum class SegmentReduction : uint8_t { Max, Min, Prod };
-
-// Max, min or product of data [ids..., rest...] into num_segments rows: per
-// segment, a reduction over the rows whose id it is (a mask [rows,
-// segments], the others set to the reduction's identity, which an empty
-// segment keeps: the lowest value, the largest, 1, as TensorFlow's).
-Tensor unsorted_segment_reduce(SegmentReduction r, const Tensor& data, const Tensor& ids, const Tensor& segments) {
-  const std::string api = context().api ? context().api : "unsorted_segment_max";
-  EMBER_CHECK(data.shape().rank_known() && ids.shape().rank_known(), Unimplemented, "[", api,
-              "] needs the ranks of data and segment_ids, which this trace does not know");
-  EMBER_CHECK(ids.rank() <= data.rank(), InvalidArgument, "[", api, "] segment_ids has rank ", ids.rank(),
-              ", more than data's ", data.rank());
-  EMBER_CHECK(ids.dtype() == int32 || ids.dtype() == int64, InvalidArgument, "[", api,
-              "] segment_ids must be int32 or int64, got ", dtype_name(ids.dtype()));
-  const int64_t rest = data.rank() - ids.rank();
-  const Tensor rest_shape = slice(shape(data, int64), {ids.rank()}, {rest});
-  const Tensor rows = reshape(data, concat({constant(std::vector<int64_t>{-1}), rest_shape}, 0));  // [N, rest...]
-  const Tensor flat_ids = cast(reshape(ids, {-1}), int64);
-  EMBER_CHECK(segments.dtype() == int32 || segments.dtype() == int64, InvalidArgument, "[", api,
-              "] num_segments must be int32 or int64, got ", dtype_name(segments.dtype()));
-  const Tensor count = check(cast(segments, int64), greater_equal(segments, zeros_like(segments)),
-                             "[" + api + "] num_segments must be non-negative");
-  const Tensor all = range(constant(int64_t{0}), count, constant(int64_t{1}));
-  Tensor mask = equal(expand_dims(flat_ids, 1), all);  // [N, S]
-  for (int64_t i = 0; i < rest; ++i) mask = expand_dims(mask, -1);
-  const Tensor identity = r == SegmentReduction::Prod ? scalar_like(data, 1) : extreme(data, r == SegmentReduction::Min);
-  const Tensor spread = where(mask, expand_dims(rows, 1), identity);  // [N, S, rest...]
-  const std::vector<int64_t> rows_axis{0};
-  return r == SegmentReduction::Prod  ? reduce_prod(spread, rows_axis)
-         : r == SegmentReduction::Max ? reduce_max(spread, rows_axis)
-                                      : reduce_min(spread, rows_axis);
-}
 
 // The number of segments of sorted ids: the last id + 1 (0 for none), int32.
 Tensor segment_count(const Tensor& ids) {
@@ -365,11 +327,18 @@ Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, int64
                   {{"num_segments", num_segments}});
 }
 
+namespace {
+// An unsorted segment reduction with num_segments a tensor read when it runs
+// (int32, TensorFlow's Tnumsegments as ember exports it).
+Tensor unsorted_segment_op(const OpDef& op, const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments) {
+  EMBER_CHECK(num_segments.dtype() == int32 || num_segments.dtype() == int64, InvalidArgument, "[", op.api_name,
+              "] num_segments must be int32 or int64, got ", dtype_name(num_segments.dtype()));
+  return execute1(op, {data, segment_ids, cast(num_segments, int32)});
+}
+}  // namespace
+
 Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments) {
-  EMBER_CHECK(num_segments.dtype() == int32 || num_segments.dtype() == int64, InvalidArgument,
-              "[unsorted_segment_sum] num_segments must be int32 or int64, got ", dtype_name(num_segments.dtype()));
-  // (int32, TensorFlow's Tnumsegments as ember exports it)
-  return execute1(EMBER_OP(op_name::UnsortedSegmentSum), {data, segment_ids, cast(num_segments, int32)});
+  return unsorted_segment_op(EMBER_OP(op_name::UnsortedSegmentSum), data, segment_ids, num_segments);
 }
 
 Tensor segment_sum(const Tensor& data, const Tensor& segment_ids) {
@@ -378,16 +347,13 @@ Tensor segment_sum(const Tensor& data, const Tensor& segment_ids) {
 }
 
 Tensor unsorted_segment_max(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments) {
-  ApiScope api("unsorted_segment_max");
-  return unsorted_segment_reduce(SegmentReduction::Max, data, segment_ids, num_segments);
+  return unsorted_segment_op(EMBER_OP(op_name::UnsortedSegmentMax), data, segment_ids, num_segments);
 }
 Tensor unsorted_segment_min(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments) {
-  ApiScope api("unsorted_segment_min");
-  return unsorted_segment_reduce(SegmentReduction::Min, data, segment_ids, num_segments);
+  return unsorted_segment_op(EMBER_OP(op_name::UnsortedSegmentMin), data, segment_ids, num_segments);
 }
 Tensor unsorted_segment_prod(const Tensor& data, const Tensor& segment_ids, const Tensor& num_segments) {
-  ApiScope api("unsorted_segment_prod");
-  return unsorted_segment_reduce(SegmentReduction::Prod, data, segment_ids, num_segments);
+  return unsorted_segment_op(EMBER_OP(op_name::UnsortedSegmentProd), data, segment_ids, num_segments);
 }
 
 namespace {
@@ -404,7 +370,9 @@ Tensor segment_sizes(const Tensor& data, const Tensor& ids, const Tensor& n) {
 // ones the lowest and largest values); the sorted product 1, as both.
 Tensor sorted_segment_reduce(SegmentReduction r, const Tensor& data, const Tensor& segment_ids) {
   const Tensor ids = sorted_segment_ids(segment_ids), n = segment_count(segment_ids);
-  const Tensor reduced = unsorted_segment_reduce(r, data, ids, n);
+  const Tensor reduced = r == SegmentReduction::Max   ? unsorted_segment_max(data, ids, n)
+                         : r == SegmentReduction::Min ? unsorted_segment_min(data, ids, n)
+                                                      : unsorted_segment_prod(data, ids, n);
   if (r == SegmentReduction::Prod) return reduced;
   const Tensor sizes = segment_sizes(data, ids, n);
   return where(equal(sizes, zeros_like(sizes)), zeros_like(reduced), reduced);
@@ -462,7 +430,51 @@ Tensor range(double start, double limit, double delta, DType dtype) {
 namespace ember::autograd {
 namespace {
 
-// clang-format off
+// The unsorted segment reductions' gradients, TensorFlow's (math_grad.py).
+// Rows of params (one per segment) at ids, 0 where an id is negative (its
+// row was dropped), and where the ids are not (TensorFlow's
+// _GatherDropNegatives); `kept` is shaped [ids..., 1, ...], to broadcast
+// over the rows' other dimensions.
+struct Gathered {
+  Tensor values, kept;
+};
+Gathered gather_dropping_negatives(const Tensor& params, const Tensor& ids) {
+  const Tensor zero = zeros_like(ids);
+  const Tensor gathered = gather(params, maximum(ids, zero));
+  const Tensor trailing_ones = ember::ones(reshape(cast(rank(gathered) - rank(ids), int64), {1}), int64);
+  const Tensor kept = reshape(greater_equal(ids, zero), concat({shape(ids, int64), trailing_ones}, 0));
+  return {where(kept, gathered, zeros_like(gathered)), kept};
+}
+
+// (an input where a trace had not read it yet, else the attribute)
+Tensor num_segments(const GradContext& c) {
+  return c.inputs.size() > 2 ? c.in(2) : constant(c.attrs.get<int64_t>("num_segments"));
+}
+
+// Max and min: each segment's gradient shared equally among the rows that
+// hold its value (ties split it).
+Tensor segment_max_or_min_grad(const GradContext& c) {
+  const Tensor &data = c.x(), &ids = c.in(1);
+  const Gathered reached = gather_dropping_negatives(c.y(), ids);
+  const Tensor selected = logical_and(equal(data, reached.values), reached.kept);
+  const Tensor count = unsorted_segment_sum(where(selected, ones_like(data), zeros_like(data)), ids, num_segments(c));
+  return where(selected, gather_dropping_negatives(c.grad() / count, ids).values, zeros_like(data));
+}
+
+// Product: prod / x with no zero in the segment; with one zero, the product
+// of the others at the zero (and 0 at the others); with more, 0.
+Tensor segment_prod_grad(const GradContext& c) {
+  const Tensor &data = c.x(), &ids = c.in(1);
+  const Tensor n = num_segments(c);
+  const Tensor is_zero = equal(data, zeros_like(data));
+  const Tensor zeros_in = unsorted_segment_sum(cast(is_zero, int32), ids, n);
+  const Tensor grad = where(greater(zeros_in, ones_like(zeros_in)), zeros_like(c.grad()), c.grad());
+  const Tensor others = unsorted_segment_prod(where(is_zero, ones_like(data), data), ids, n);
+  const Tensor clipped = maximum(ids, zeros_like(ids));
+  const Tensor partial = where(is_zero, gather(others, clipped), gather(c.y(), clipped) / data);
+  return gather_dropping_negatives(grad, ids).values * partial;
+}
+
 GRAD(op_name::MirrorPad, kGradUsesNothing) { return {execute1(EMBER_OP(op_name::MirrorPadGrad), {c.grad()}, c.attrs)}; } END_GRAD;
 GRAD(op_name::MirrorPadGrad, kGradUsesNothing) { return {execute1(EMBER_OP(op_name::MirrorPad), {c.grad()}, c.attrs)}; } END_GRAD;
 
@@ -571,7 +583,10 @@ GRAD(op_name::GatherNd, kGradUsesInputs) {
 } END_GRAD;
 GRAD(op_name::ScatterNd, kGradUsesInputs) { return {kNone, gather_nd(c.grad(), c.inputs[0])}; } END_GRAD;
 GRAD(op_name::TensorScatterAdd, kGradUsesInputs) { return {c.grad(), kNone, gather_nd(c.grad(), c.inputs[1])}; } END_GRAD;
-GRAD(op_name::UnsortedSegmentSum, kGradUsesInputs) { return {gather(c.grad(), c.inputs[1]), kNone}; } END_GRAD;
+GRAD(op_name::UnsortedSegmentSum, kGradUsesInputs) { return {gather_dropping_negatives(c.grad(), c.inputs[1]).values, kNone}; } END_GRAD;
+GRAD(op_name::UnsortedSegmentMax, kGradUsesAll) { return {segment_max_or_min_grad(c), kNone}; } END_GRAD;
+GRAD(op_name::UnsortedSegmentMin, kGradUsesAll) { return {segment_max_or_min_grad(c), kNone}; } END_GRAD;
+GRAD(op_name::UnsortedSegmentProd, kGradUsesAll) { return {segment_prod_grad(c), kNone}; } END_GRAD;
 // clang-format on
 
 }  // namespace

@@ -1,7 +1,8 @@
 // CPU kernels of the index-driven ops: gather, gather_nd, scatter_nd,
-// tensor_scatter_add, unsorted_segment_sum, one_hot, range and mirror pad.
+// tensor_scatter_add, the unsorted segment reductions, one_hot, range and mirror pad.
 // Every index is checked before any data moves; an index out of range is an
 // InvalidArgument naming the op, the position and the value.
+#include <algorithm>
 #include <cstring>
 
 #include "core/op_registry.h"
@@ -10,6 +11,7 @@
 #include "kernels/copy.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/functors.h"
+#include "kernels/segment.h"
 
 namespace ember::cpu {
 namespace {
@@ -244,35 +246,45 @@ void mirror_pad_grad_kernel(KernelContext& c) {
                      mirror_pad_grad_typed<scalar_t>(c));
 }
 
-template <typename T>
-void segment_sum_typed(KernelContext& c) {
+// UnsortedSegmentSum, Max, Min and Prod: each row of data folded into its
+// segment's row of y, in row order (TensorFlow's CPU kernels' order, which
+// decides which NaN a max or min keeps). A negative id drops its row, as
+// TensorFlow's; one at or past num_segments is an error.
+template <typename T, typename F>
+void segment_fold_typed(KernelContext& c) {
   const Tensor &data = c.inputs[0], &ids = c.inputs[1];
   Tensor& y = c.outputs[0];
-  int64_t n = c.attrs.get<int64_t>("num_segments");
-  int64_t rows = ids.num_elements();
-  int64_t inner = rows ? data.num_elements() / rows : 0;
+  const int64_t n = c.attrs.get<int64_t>("num_segments");
+  const int64_t rows = ids.num_elements();
+  const int64_t inner = rows ? data.num_elements() / rows : 0;
   for (int64_t i = 0; i < rows; ++i) {
-    int64_t s = index_at(ids, i);
-    if (s < 0 || s >= n)
-      throw InvalidArgument(
-          detail::str_cat("[", api(c), "] segment_ids[", i, "] = ", s, " is not in [0, ", n, ")"));
+    const int64_t s = index_at(ids, i);
+    if (s >= n)
+      throw InvalidArgument(detail::str_cat("[", api(c), "] segment_ids[", i, "] = ", s, " is not in [0, ", n, ")"));
   }
-  kernels::fill(y, 0);
-  const T* d = static_cast<const T*>(data.raw_data());
   T* out = static_cast<T*>(y.raw_data());
+  std::fill(out, out + y.num_elements(), segment::identity<T, F>(data.dtype()));
+  const T* d = static_cast<const T*>(data.raw_data());
+  const auto fold = fn::computed_as<T>(F{});
   for (int64_t i = 0; i < rows; ++i) {
-    T* row = out + index_at(ids, i) * inner;
-    for (int64_t k = 0; k < inner; ++k) row[k] = fn::wrap_add(row[k], d[i * inner + k]);
+    const int64_t s = index_at(ids, i);
+    if (s < 0) continue;
+    T* row = out + s * inner;
+    for (int64_t k = 0; k < inner; ++k) row[k] = fold(row[k], d[i * inner + k]);
   }
 }
-void segment_sum_kernel(KernelContext& c) {
+template <typename F>
+void segment_fold(KernelContext& c) {
   EMBER_SWITCH_ARITH(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()),
-                     segment_sum_typed<scalar_t>(c));
+                     (segment_fold_typed<scalar_t, F>(c)));
 }
 
 // clang-format off
 EMBER_REGISTER_KERNEL(op_name::MirrorPadGrad, CPU, mirror_pad_grad_kernel);
-EMBER_REGISTER_KERNEL(op_name::UnsortedSegmentSum, CPU, segment_sum_kernel);
+EMBER_REGISTER_KERNEL(op_name::UnsortedSegmentSum, CPU, segment_fold<segment::Sum>);
+EMBER_REGISTER_KERNEL(op_name::UnsortedSegmentMax, CPU, segment_fold<segment::Max>);
+EMBER_REGISTER_KERNEL(op_name::UnsortedSegmentMin, CPU, segment_fold<segment::Min>);
+EMBER_REGISTER_KERNEL(op_name::UnsortedSegmentProd, CPU, segment_fold<segment::Prod>);
 EMBER_REGISTER_KERNEL(op_name::MirrorPad, CPU, mirror_pad_kernel);
 EMBER_REGISTER_KERNEL(op_name::GatherV2, CPU, gather_kernel);
 EMBER_REGISTER_KERNEL(op_name::GatherNd, CPU, gather_nd_kernel);

@@ -1,5 +1,5 @@
 // CUDA kernels of the index-driven ops: gather, gather_nd, scatter_nd,
-// tensor_scatter_add, unsorted_segment_sum, one_hot, range and mirror pad.
+// tensor_scatter_add, the unsorted segment reductions, one_hot, range and mirror pad.
 // An index out of range is never used: the thread that meets it lowers a
 // device flag to its position (atomicMin) and skips the access; the launcher
 // reads the flag after the kernel, reads that index's value back, and raises
@@ -8,10 +8,15 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
 #include "kernels/copy.h"
 #include "core/op_names.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/functors.h"
+#include "kernels/segment.h"
 
 namespace ember::cuda {
 namespace {
@@ -64,14 +69,15 @@ class IndexCheck {
 // An empty output launches no kernel, but the CPU checks every index even
 // then; those (rare) cases check on the host, with the same text.
 template <typename LimitOf>
+// (negative_dropped: a negative index is no error, as a segment id.)
 void check_on_host(const KernelContext& c, const Tensor& idx, LimitOf limit_of,
-                   const char* what = "indices") {
+                   const char* what = "indices", bool negative_dropped = false) {
   if (idx.num_elements() == 0) return;
   Tensor h = idx.to(Device::cpu());
   for (int64_t i = 0; i < h.num_elements(); ++i) {
     int64_t v = h.dtype() == int32 ? h.data<const int32_t>()[i] : h.data<const int64_t>()[i];
     int64_t limit = limit_of(i);
-    if (v < 0 || v >= limit)
+    if ((v < 0 && !negative_dropped) || v >= limit)
       throw InvalidArgument(ember::detail::str_cat("[", c.op.api_name, "] ", what, "[", i,
                                                    "] = ", v, " is not in [0, ", limit, ")"));
   }
@@ -283,44 +289,99 @@ void scatter(KernelContext& c) {
                           });
 }
 
-// ---- unsorted_segment_sum
-// ------------------------------------------------------------------------
+// ---- the unsorted segment reductions -----------------------------------------------------------
 
-template <typename T, typename I>
-__global__ void segment_sum_kernel(const T* data, const I* ids, T* y, int64_t total, int64_t inner,
-                                   int64_t n, BadIndex bad) {
-  GRID_STRIDE(t, total) {
-    int64_t r = t / inner, k = t % inner;
-    int64_t s = ids[r];
-    if (s < 0 || s >= n) {
-      bad.report(r);
-      continue;
-    }
-    atomic_accumulate(y + s * inner + k, data[t]);
+// A fold of v into *p by compare-and-swap (max, min, product): on the
+// element's own 4 or 8 bytes, or on the aligned 32-bit word holding a 1- or
+// 2-byte element (device allocations are padded to 16 bytes).
+template <typename T, typename F>
+__device__ void atomic_fold(T* p, T v, F fold) {
+  if constexpr (sizeof(T) == 4 || sizeof(T) == 8) {
+    using W = std::conditional_t<sizeof(T) == 4, unsigned, unsigned long long>;
+    W* word = reinterpret_cast<W*>(p);
+    W old = *word, assumed;
+    do {
+      assumed = old;
+      T running;
+      memcpy(&running, &assumed, sizeof(T));
+      const T next = fold(running, v);
+      W bits;
+      memcpy(&bits, &next, sizeof(T));
+      if (bits == assumed) return;
+      old = atomicCAS(word, assumed, bits);
+    } while (assumed != old);
+  } else {
+    const auto addr = reinterpret_cast<uintptr_t>(p);
+    auto* word = reinterpret_cast<unsigned*>(addr & ~uintptr_t{3});
+    const unsigned shift = static_cast<unsigned>(addr & 3u) * 8u;
+    const unsigned mask = (sizeof(T) == 1 ? 0xffu : 0xffffu) << shift;
+    unsigned old = *word, assumed;
+    do {
+      assumed = old;
+      const unsigned raw = (assumed & mask) >> shift;
+      T running;
+      memcpy(&running, &raw, sizeof(T));  // (little-endian: the low bytes)
+      const T next = fold(running, v);
+      unsigned next_raw = 0;
+      memcpy(&next_raw, &next, sizeof(T));
+      const unsigned updated = (assumed & ~mask) | (next_raw << shift);
+      if (updated == assumed) return;
+      old = atomicCAS(word, assumed, updated);
+    } while (assumed != old);
   }
 }
 
-template <typename T, typename I>
-void segment_sum_typed(KernelContext& c) {
-  const Tensor &data = c.inputs[0], &ids = c.inputs[1];
-  Tensor& y = c.outputs[0];
-  kernels::fill(y, 0);
-  const int64_t n = c.attrs.get<int64_t>("num_segments");
-  if (data.num_elements() == 0)
-    return check_on_host(c, ids, [&](int64_t) { return n; }, "segment_ids");
-  int64_t inner = data.num_elements() / std::max<int64_t>(ids.num_elements(), 1);
-  IndexCheck check(c);
-  segment_sum_kernel<<<blocks_for(data.num_elements()), kThreads, 0, check.stream()>>>(
-      static_cast<const T*>(data.raw_data()), static_cast<const I*>(ids.raw_data()),
-      static_cast<T*>(y.raw_data()), data.num_elements(), inner,
-      n, check.device());
-  EMBER_CUDA_LAUNCHED();
-  check.raise_if_bad(ids, [&](int64_t) { return n; }, "segment_ids");
+template <typename T>
+__global__ void fill_with(T* y, int64_t n, T value) {
+  GRID_STRIDE(i, n) y[i] = value;
 }
 
-void segment_sum(KernelContext& c) {
+// Rows folded into their segments in whatever order the threads meet them
+// (a max or min of a segment holding NaN may then differ from the CPU's,
+// whose order is the rows'); a negative id drops its row; one at or past
+// num_segments is reported.
+template <typename T, typename I, typename F>
+__global__ void segment_fold_kernel(const T* data, const I* ids, T* y, int64_t total, int64_t inner, int64_t n,
+                                    BadIndex bad, F fold) {
+  GRID_STRIDE(t, total) {
+    const int64_t r = t / inner, k = t % inner;
+    const int64_t s = ids[r];
+    if (s < 0) continue;
+    if (s >= n) {
+      bad.report(r);
+      continue;
+    }
+    if constexpr (std::is_same_v<F, segment::Sum>) atomic_accumulate(y + s * inner + k, data[t]);
+    else atomic_fold(y + s * inner + k, data[t], fn::computed_as<T>(fold));
+  }
+}
+
+template <typename T, typename I, typename F>
+void segment_fold_typed(KernelContext& c) {
+  const Tensor &data = c.inputs[0], &ids = c.inputs[1];
+  Tensor& y = c.outputs[0];
+  const int64_t n = c.attrs.get<int64_t>("num_segments");
+  cudaStream_t s = prepare(c);
+  if (y.num_elements() > 0) {
+    fill_with<<<blocks_for(y.num_elements()), kThreads, 0, s>>>(static_cast<T*>(y.raw_data()), y.num_elements(),
+                                                                segment::identity<T, F>(data.dtype()));
+    EMBER_CUDA_LAUNCHED();
+  }
+  auto limit = [&](int64_t) { return n; };
+  if (data.num_elements() == 0) return check_on_host(c, ids, limit, "segment_ids", /*negative_dropped=*/true);
+  const int64_t inner = data.num_elements() / std::max<int64_t>(ids.num_elements(), 1);
+  IndexCheck check(c);
+  segment_fold_kernel<<<blocks_for(data.num_elements()), kThreads, 0, check.stream()>>>(
+      static_cast<const T*>(data.raw_data()), static_cast<const I*>(ids.raw_data()), static_cast<T*>(y.raw_data()),
+      data.num_elements(), inner, n, check.device(), F{});
+  EMBER_CUDA_LAUNCHED();
+  check.raise_if_bad(ids, limit, "segment_ids");
+}
+
+template <typename F>
+void segment_fold(KernelContext& c) {
   with_accumulating_types(c, c.outputs[0].dtype(), c.inputs[1].dtype(), [&](auto t, auto i) {
-    segment_sum_typed<decltype(t), decltype(i)>(c);
+    segment_fold_typed<decltype(t), decltype(i), F>(c);
   });
 }
 
@@ -457,7 +518,10 @@ EMBER_REGISTER_KERNEL(op_name::GatherV2, CUDA, gather);
 EMBER_REGISTER_KERNEL(op_name::GatherNd, CUDA, gather_nd);
 EMBER_REGISTER_KERNEL(op_name::ScatterNd, CUDA, scatter<false>);
 EMBER_REGISTER_KERNEL(op_name::TensorScatterAdd, CUDA, scatter<true>);
-EMBER_REGISTER_KERNEL(op_name::UnsortedSegmentSum, CUDA, segment_sum);
+EMBER_REGISTER_KERNEL(op_name::UnsortedSegmentSum, CUDA, segment_fold<segment::Sum>);
+EMBER_REGISTER_KERNEL(op_name::UnsortedSegmentMax, CUDA, segment_fold<segment::Max>);
+EMBER_REGISTER_KERNEL(op_name::UnsortedSegmentMin, CUDA, segment_fold<segment::Min>);
+EMBER_REGISTER_KERNEL(op_name::UnsortedSegmentProd, CUDA, segment_fold<segment::Prod>);
 EMBER_REGISTER_KERNEL(op_name::OneHot, CUDA, one_hot);
 EMBER_REGISTER_KERNEL(op_name::Range, CUDA, range);
 EMBER_REGISTER_KERNEL(op_name::MirrorPad, CUDA, mirror_pad);
