@@ -301,5 +301,25 @@ inline constexpr char Select[] = "Select";
 inline constexpr char Split[] = "Split";
 inline constexpr char SquaredDifference[] = "SquaredDifference";
 inline constexpr char Relu6[] = "Relu6";
+// What TensorFlow's gradient graphs hold (a training step saved with its
+// tape): the activations' gradient ops, and the shape bookkeeping of
+// reductions', gathers' and loops' gradients.
+inline constexpr char SigmoidGrad[] = "SigmoidGrad";
+inline constexpr char TanhGrad[] = "TanhGrad";
+inline constexpr char RsqrtGrad[] = "RsqrtGrad";
+inline constexpr char SqrtGrad[] = "SqrtGrad";
+inline constexpr char ReciprocalGrad[] = "ReciprocalGrad";
+inline constexpr char EluGrad[] = "EluGrad";
+inline constexpr char SeluGrad[] = "SeluGrad";
+inline constexpr char LeakyReluGrad[] = "LeakyReluGrad";
+inline constexpr char Relu6Grad[] = "Relu6Grad";
+inline constexpr char SoftplusGrad[] = "SoftplusGrad";
+inline constexpr char SoftsignGrad[] = "SoftsignGrad";
+inline constexpr char ShapeN[] = "ShapeN";
+inline constexpr char VariableShape[] = "VariableShape";
+inline constexpr char DynamicStitch[] = "DynamicStitch";
+inline constexpr char ParallelDynamicStitch[] = "ParallelDynamicStitch";
+inline constexpr char InvertPermutation[] = "InvertPermutation";
+inline constexpr char EmptyTensorList[] = "EmptyTensorList";
 
 }  // namespace ember::op_name

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -12,6 +13,8 @@
 #include "autograd/tape.h"
 #include "core/op_names.h"
 #include "core/ops.h"
+#include "core/tensor_list.h"
+#include "core/variable.h"
 #include "graph/control_flow.h"
 #include "graph.pb.h"
 #include "serialization/bundle.h"
@@ -60,7 +63,12 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::UpperBound, op::Conv3D, op::MaxPool3D, op::AvgPool3D,
                                                  op::SegmentSum, op::SegmentMean, op::SegmentMax, op::SegmentMin,
                                                  op::SegmentProd, op::Cross, op::LRN, op::HistogramFixedWidth,
-                                                 op::ResizeBicubic, op::ExtractImagePatches, op::CropAndResize, op::ConcatOffset};
+                                                 op::ResizeBicubic, op::ExtractImagePatches, op::CropAndResize, op::ConcatOffset,
+                                                 op::SigmoidGrad, op::TanhGrad, op::RsqrtGrad, op::SqrtGrad,
+                                                 op::ReciprocalGrad, op::EluGrad, op::SeluGrad, op::LeakyReluGrad,
+                                                 op::Relu6Grad, op::SoftplusGrad, op::SoftsignGrad, op::ShapeN,
+                                                 op::VariableShape, op::DynamicStitch, op::ParallelDynamicStitch,
+                                                 op::InvertPermutation, op::EmptyTensorList};
   return s;
 }
 
@@ -690,6 +698,84 @@ Tensor window3d(const std::string& op, const std::vector<Tensor>& in, const tf::
 
 // A TensorFlow op ember has no op of its own for, as the ops that compute
 // it. `attr` reads the node's attributes; `constant` a constant input's values.
+// A TensorList's element_shape input (TensorFlow's form: -1 for an unknown
+// rank, -1 for each unknown dimension), a constant.
+TensorShape element_shape_of(const Tensor& t, const std::string& what) {
+  EMBER_CHECK(!t.is_symbolic() && (t.dtype() == int32 || t.dtype() == int64), Unimplemented, what,
+              ": a list's element_shape must be a constant of int32 or int64");
+  std::vector<int64_t> ints = t.index_values();
+  if (t.shape().rank() == 0) return ints.at(0) == -1 ? TensorShape::unknown_rank() : TensorShape{};
+  for (int64_t& d : ints) d = d < 0 ? TensorShape::kUnknown : d;
+  return TensorShape(ints);
+}
+
+// TensorFlow's gradient ops of the activations (their gradient functions'
+// kernels, cwise_ops_gradients.h and relu_op_functor.h), as ember's ops, so
+// that their own gradients follow: (y, dy) for SigmoidGrad, TanhGrad,
+// RsqrtGrad, SqrtGrad and ReciprocalGrad, of the op's output y;
+// (gradients, features or outputs) for the others. None: not one of them.
+std::optional<Tensor> activation_gradient(const std::string& op, const std::vector<Tensor>& in, const tf::NodeDef& n,
+                                          const std::string& what) {
+  static const std::unordered_set<std::string> ops{op_name::SigmoidGrad,   op_name::TanhGrad,      op_name::RsqrtGrad,
+                                                   op_name::SqrtGrad,      op_name::ReciprocalGrad, op_name::EluGrad,
+                                                   op_name::SeluGrad,      op_name::LeakyReluGrad, op_name::Relu6Grad,
+                                                   op_name::SoftplusGrad,  op_name::SoftsignGrad};
+  if (!ops.count(op)) return std::nullopt;
+  EMBER_CHECK(in.size() == 2, InvalidArgument, what, ": op ", op, " takes 2 inputs, got ", in.size());
+  const Tensor &a = in[0], &b = in[1];
+  auto k = [&](double v) { return scalar_like(a, v); };
+  const Tensor zero = zeros_like(b);
+  if (op == op_name::SigmoidGrad) return b * a * (k(1) - a);       // dy·y·(1 - y)
+  if (op == op_name::TanhGrad) return b * (k(1) - a * a);          // dy·(1 - y²)
+  if (op == op_name::RsqrtGrad) return b * (a * a * a) * k(-0.5);  // dy·y³·(-1/2)
+  if (op == op_name::SqrtGrad) return b * k(0.5) / a;              // dy·(1/2)/y
+  if (op == op_name::ReciprocalGrad) return -(b * a * a);          // -dy·y²
+  if (op == op_name::EluGrad) return where(less(b, zero), a * (b + k(1)), a);  // of elu's outputs
+  if (op == op_name::SeluGrad) {  // of selu's outputs: outputs + scale·alpha below 0, else scale (at 0 too)
+    constexpr double kScale = 1.0507009873554804934193349852946, kAlpha = 1.6732632423543772848170429916717;
+    return where(less(b, zero), a * (b + k(kScale * kAlpha)), a * k(kScale));
+  }
+  if (op == op_name::LeakyReluGrad) {
+    auto it = n.attr().find("alpha");  // (else TensorFlow's default, 0.2 as a float)
+    const double alpha = it != n.attr().end() ? it->second.f() : std::get<double>(*default_of(op, "alpha", AttrKind::Float));
+    return where(greater(b, zero), a, a * k(alpha));
+  }
+  if (op == op_name::Relu6Grad) return where(logical_and(greater(b, zero), less(b, k(6))), a, zeros_like(a));
+  if (op == op_name::SoftplusGrad) return a * sigmoid(b);
+  const Tensor d = k(1) + abs(b);  // SoftsignGrad: dy / (1 + |x|)²
+  return a / (d * d);
+}
+
+// DynamicStitch (indices_0..n-1, data_0..n-1): merged[indices_m[...]] =
+// data_m[...], a later one winning where an index repeats (TensorFlow's
+// rule): for each output row, the last position of the flattened indices
+// that names it (an unsorted segment max of the positions), gathered from
+// the flattened data. (The reductions' gradients stitch their shapes.)
+Tensor dynamic_stitch(const std::vector<Tensor>& in, const std::string& what) {
+  EMBER_CHECK(!in.empty() && in.size() % 2 == 0, InvalidArgument, what,
+              ": DynamicStitch takes as many data tensors as indices, got ", in.size(), " inputs");
+  const size_t count = in.size() / 2;
+  std::vector<Tensor> indices, rows;
+  for (size_t m = 0; m < count; ++m) {
+    const Tensor &idx = in[m], &data = in[count + m];
+    EMBER_CHECK(idx.shape().rank_known() && data.shape().rank_known(), Unimplemented, what,
+                ": DynamicStitch of tensors of unknown rank");
+    indices.push_back(reshape(cast(idx, int64), {-1}));
+    // data_m is [indices_m's shape..., row...]: flattened to [count_m, row...].
+    Dims row{-1};
+    for (int64_t i = idx.rank(); i < data.rank(); ++i) row.push_back(data.dim(i));
+    EMBER_CHECK(std::count(row.begin(), row.end(), TensorShape::kUnknown) == 1, Unimplemented, what,
+                ": DynamicStitch of rows whose shape is not known when loading");
+    rows.push_back(reshape(data, TensorShape(row)));
+  }
+  const Tensor all = concat(indices, 0), values = concat(rows, 0);
+  const Tensor one = constant(int64_t{1}), size = reduce_max(all) + one;  // (the lowest int64 for none)
+  const Tensor outputs = maximum(size, zeros_like(size));
+  const Tensor positions = range(zeros_like(one), shape_at(all, 0), one);
+  const Tensor last = unsorted_segment_max(positions, all, outputs);  // (each output index is named: ids 0..max)
+  return gather(values, maximum(last, zeros_like(last)));
+}
+
 std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& in, const tf::NodeDef& n,
                               const std::string& what) {
   auto need_inputs = [&](size_t k) {
@@ -969,6 +1055,32 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     need_inputs(1);
     return {op == op_name::IsNan ? is_nan(in[0]) : op == op_name::IsInf ? is_inf(in[0]) : is_finite(in[0])};
   }
+  if (const auto g = activation_gradient(op, in, n, what)) return {*g};
+  if (op == op_name::ShapeN) {
+    std::vector<Tensor> shapes;
+    for (const Tensor& x : in) shapes.push_back(shape(x, out_type()));
+    return shapes;
+  }
+  if (op == op_name::VariableShape) {  // a resource variable's shape: a constant where it is fully known
+    need_inputs(1);
+    const Variable v = Variable::from_handle(in[0]);
+    const TensorShape s = v.shape();
+    if (s.is_fully_defined()) return {cast(constant(s.as_vector()), out_type())};
+    return {shape(v.read_value(), out_type())};
+  }
+  if (op == op_name::DynamicStitch || op == op_name::ParallelDynamicStitch) return {dynamic_stitch(in, what)};
+  if (op == op_name::InvertPermutation) {  // y[x[i]] = i
+    need_inputs(1);
+    const Tensor& x = in[0];
+    const Tensor count = size(x, x.dtype());
+    return {unsorted_segment_sum(range(zeros_like(count), count, ones_like(count)), x, count)};
+  }
+  if (op == op_name::EmptyTensorList) {  // (element_shape, max_num_elements): a list of no elements
+    need_inputs(2);
+    auto dtype = n.attr().find("element_dtype");
+    EMBER_CHECK(dtype != n.attr().end(), InvalidArgument, what, ": EmptyTensorList lacks element_dtype");
+    return {list::reserve(constant(int32_t{0}), ember_dtype(dtype->second.type(), what), element_shape_of(in[0], what))};
+  }
   if (op == op_name::Relu6) {
     need_inputs(1);
     Tensor six = cast(constant(6.0, float64, Device::cpu()), in[0].dtype());
@@ -1189,6 +1301,13 @@ std::vector<Tensor> run_registered_op(const tf::NodeDef& n, const std::vector<Te
     const Tensor& t = in[static_cast<size_t>(index)];
     is_attr[static_cast<size_t>(index)] = true;
     const bool scalar_or_list = a.form == TfInputForm::Ints || a.form == TfInputForm::Int || a.form == TfInputForm::Float;
+    if (t.is_symbolic() && a.form == TfInputForm::ElementShape) {
+      // Computed in the graph (a loop gradient's Shape of a popped element): a list op's element_shape is
+      // a hint merged with the list's own, so none is given; an element never set then reads as zeros of
+      // the list's own shape, which must be known when it runs (else the read says so).
+      attrs.set(a.attr, TensorShape::unknown_rank());
+      continue;
+    }
     if (t.is_symbolic()) {  // computed: passed on as a tensor, where the op takes one (AttrDecl::may_be_input)
       bool may = false;
       for (const AttrDecl& d : def.attr_decls) may = may || (d.name == a.attr && d.may_be_input);
@@ -1213,14 +1332,7 @@ std::vector<Tensor> run_registered_op(const tf::NodeDef& n, const std::vector<Te
         EMBER_CHECK(v.size() == 1, InvalidArgument, what, ": input ", index, " must hold one value");
         attrs.set(a.attr, v[0]);
         break;
-      case TfInputForm::ElementShape:
-        if (t.shape().rank() == 0) {
-          attrs.set(a.attr, ints.at(0) == -1 ? TensorShape::unknown_rank() : TensorShape{});
-        } else {
-          for (int64_t& d : ints) d = d < 0 ? TensorShape::kUnknown : d;
-          attrs.set(a.attr, TensorShape(ints));
-        }
-        break;
+      case TfInputForm::ElementShape: attrs.set(a.attr, element_shape_of(t, what)); break;
     }
   }
   for (const auto& [name, value] : def.tf.dropped_attrs) attrs.set(name, value);  // TensorFlow's op lacks it
@@ -1362,7 +1474,17 @@ std::vector<Tensor> FunctionImporter::run_while(const tf::NodeDef& n, const std:
         EMBER_CHECK(b.size() == in.size(), InvalidArgument, what, ": the loop body returns ", b.size(),
                     " tensors for ", in.size(), " loop variables");
         LoopVars next;
-        for (size_t i : looped) next.push_back(b[i]);
+        for (size_t k = 0; k < looped.size(); ++k) {
+          Tensor t = b[looped[k]];
+          // TensorFlow's output_shapes are the shapes it proved the loop keeps: where ember's trace of the
+          // body knows less (a list element's shape that TensorFlow infers and ember reads when it runs),
+          // the output takes them, checked when it runs.
+          if (!options.shape_invariants.empty() && t.dtype() != variant) {
+            const std::optional<TensorShape> merged = t.shape().merge_with(options.shape_invariants[k]);
+            if (merged && !(*merged == t.shape())) t = ensure_shape(t, *merged);
+          }
+          next.push_back(t);
+        }
         return next;
       },
       vars, options);

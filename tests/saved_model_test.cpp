@@ -811,6 +811,28 @@ TEST(SavedModelInterop, EmberLoadsTensorFlowsSpecialFunctionsAndSegmentsAndItsOw
             std::string::npos);
 }
 
+// Keras 3 models' training steps as TensorFlow saves them (a tape, its
+// gradients and the optimizer's updates in one tf.function;
+// tests/tf/make_saved_models.py, KerasTrain): ember loads the gradient graphs
+// (TensorFlow's gradient ops of the activations, an LSTM's while loop and
+// its gradient, the reductions' shape bookkeeping, batch normalization) and
+// the optimizers' updates of the variables, and three steps from the saved
+// state give TensorFlow's losses, then its predictions.
+TEST(SavedModelInterop, EmberTrainsKerasModelsByTheirSavedTrainingSteps) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/keras_train"), dir + "/keras_train.txt"), 8);
+}
+
+// The ops of TensorFlow's gradient graphs that ember imports as its own
+// ops, called directly (tests/tf/make_saved_models.py, GradOps): the
+// activations' gradients at values of both signs and at relu6's edges,
+// DynamicStitch with an index given twice (the later wins),
+// InvertPermutation, ShapeN and VariableShape.
+TEST(SavedModelInterop, EmberRunsTensorFlowsGradientOpsAsItsOwn) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/grad_ops"), dir + "/grad_ops.txt"), 15);
+}
+
 // tf.bitwise on int32, int64 and uint8 (tests/tf/make_saved_models.py,
 // Bitwise): ember loads TensorFlow's function and gives its outputs, and
 // ember's own front-ends give them too.

@@ -27,7 +27,9 @@ polygamma, zeta, erfinv at their poles and edges, cumulative_logsumexp, the
 sorted segment reductions with an empty segment, cross, LRN and
 histogram_fixed_width), images (ResizeBicubic in its three forms,
 ExtractImagePatches VALID and SAME, CropAndResize), bitwise (tf.bitwise on int32, int64
-and uint8), and DIR/x.npy (the dense model's input); with NAMEs, only those
+and uint8), keras_train (Keras models' training steps: an LSTM under SGD, a
+mix of activations, batch normalization and a Huber loss under Adam), grad_ops
+(the ops of TensorFlow's gradient graphs ember imports, called directly), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -624,12 +626,115 @@ def images(root):
         case(out, "__call__", [("images", x)], [r[k] for k in sorted(r)])
 
 
+class KerasTrain(tf.Module):
+    """Keras 3 models with their training steps (tape, gradients, optimizer updates) as tf.functions: what a
+    program written for TensorFlow saves to train on elsewhere. rnn: an LSTM under SGD with momentum (the
+    while loop's gradient: TanhGrad, SigmoidGrad, VariableShape, EmptyTensorList); mix: Conv1D (elu),
+    batch normalization, a transpose (Permute), a dense layer of selu, then softplus, leaky relu, relu6 and
+    sigmoid, a Huber loss, Adam (EluGrad, SeluGrad, ..., RsqrtGrad, ShapeN, DynamicStitch, InvertPermutation)."""
+
+    def __init__(self):
+        super().__init__()
+        K = tf.keras
+        K.utils.set_random_seed(3)
+        self.rnn = K.Sequential([K.Input((5, 3)), K.layers.LSTM(4), K.layers.Dense(3)])
+        self.rnn_opt = K.optimizers.SGD(0.1, momentum=0.9)
+        self.rnn_opt.build(self.rnn.trainable_variables)
+        self.mix = K.Sequential([K.Input((6, 3)), K.layers.Conv1D(4, 3, activation="elu"),
+                                 K.layers.BatchNormalization(), K.layers.Permute((2, 1)), K.layers.Flatten(),
+                                 K.layers.Dense(8, activation="selu")]
+                                + [K.layers.Activation(a) for a in ("softplus", "leaky_relu", "relu6", "sigmoid")]
+                                + [K.layers.Dense(1)])
+        self.mix_opt = K.optimizers.Adam(0.05)
+        self.mix_opt.build(self.mix.trainable_variables)
+
+    @staticmethod
+    def _step(model, opt, loss_fn, x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 5, 3]), tf.TensorSpec([None], tf.int32)])
+    def train_rnn(self, x, y):
+        return self._step(self.rnn, self.rnn_opt, tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          x, y)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 5, 3])])
+    def predict_rnn(self, x):
+        return self.rnn(x, training=False)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 6, 3]), tf.TensorSpec([None, 1])])
+    def train_mix(self, x, y):
+        return self._step(self.mix, self.mix_opt, tf.keras.losses.Huber(), x, y)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 6, 3])])
+    def predict_mix(self, x):
+        return self.mix(x, training=False)
+
+
+def keras_train(root):
+    m = KerasTrain()
+    tf.saved_model.save(m, os.path.join(root, "keras_train"))
+    xr = np.sin(np.arange(60) * 0.37 + 0.2).reshape(4, 5, 3).astype(np.float32)
+    yr = np.array([0, 2, 1, 2], np.int32)
+    xm = np.cos(np.arange(72) ** 2 * 0.13).reshape(4, 6, 3).astype(np.float32)
+    ym = np.array([[0.5], [-1.0], [2.0], [0.25]], np.float32)
+    with open(os.path.join(root, "keras_train.txt"), "w") as out:  # (from the state saved: the steps change it)
+        for _ in range(3):
+            case(out, "train_rnn", [("x", xr), ("y", yr)], m.train_rnn(xr, yr))
+        case(out, "predict_rnn", [("x", xr)], m.predict_rnn(xr))
+        for _ in range(3):
+            case(out, "train_mix", [("x", xm), ("y", ym)], m.train_mix(xm, ym))
+        case(out, "predict_mix", [("x", xm)], m.predict_mix(xm))
+
+
+class GradOps(tf.Module):
+    """The ops of TensorFlow's gradient graphs that ember imports as its own ops, called directly: the
+    activations' gradients (at values of both signs, relu6's at both edges), DynamicStitch with an index
+    given twice (the later wins), InvertPermutation, ShapeN and VariableShape."""
+
+    def __init__(self):
+        super().__init__()
+        self.v = tf.Variable(tf.zeros([2, 3, 5]))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32), tf.TensorSpec([None, 4], tf.float32)])
+    def __call__(self, x, dy):
+        r = tf.raw_ops
+        return {"tanh": r.TanhGrad(y=tf.tanh(x), dy=dy), "sigmoid": r.SigmoidGrad(y=tf.sigmoid(x), dy=dy),
+                "rsqrt": r.RsqrtGrad(y=tf.math.rsqrt(tf.abs(x) + 0.5), dy=dy),
+                "sqrt": r.SqrtGrad(y=tf.sqrt(tf.abs(x) + 0.5), dy=dy),
+                "reciprocal": r.ReciprocalGrad(y=1 / (tf.abs(x) + 0.5), dy=dy),
+                "elu": r.EluGrad(gradients=dy, outputs=tf.nn.elu(x)),
+                "selu": r.SeluGrad(gradients=dy, outputs=tf.nn.selu(x)),
+                "leaky": r.LeakyReluGrad(gradients=dy, features=x, alpha=0.3),
+                "relu6": r.Relu6Grad(gradients=dy, features=x * 4),
+                "softplus": r.SoftplusGrad(gradients=dy, features=x),
+                "softsign": r.SoftsignGrad(gradients=dy, features=x),
+                "stitch": tf.dynamic_stitch([[0, 2], [[1], [2]]], [x[:2], x[2:4, tf.newaxis]]),
+                "invert": tf.cast(tf.math.invert_permutation(tf.constant([2, 0, 3, 1])), tf.float32),
+                "shape_n": tf.cast(tf.concat(tf.shape_n([x, dy[:1], self.v]), 0), tf.float32),
+                "variable_shape": tf.cast(tf.raw_ops.VariableShape(input=self.v.handle), tf.float32)}
+
+
+def grad_ops(root):
+    m = GradOps()
+    tf.saved_model.save(m, os.path.join(root, "grad_ops"))
+    x = np.array([[-3, -0.5, 0, 0.25], [1.5, 6, 7, -1e-3], [0.5, -6.5, 2, -2], [4, 1.49, 1.51, -0.1]], np.float32)
+    dy = (np.cos(np.arange(16) * 0.9) * 2).reshape(4, 4).astype(np.float32)
+    with open(os.path.join(root, "grad_ops.txt"), "w") as out:
+        r = m(tf.constant(x), tf.constant(dy))
+        case(out, "__call__", [("x", x), ("dy", dy)], [r[k] for k in sorted(r)])
+
+
 def main_only(root, names):
     for name in names:
         {"cyclic": cyclic, "keras_transformer": keras_transformer, "keras_bidirectional": keras_bidirectional,
          "keras_preprocessing": keras_preprocessing, "more_ops": more_ops,
          "keras_upsampling": keras_upsampling, "keras_conv3d": keras_conv3d, "linalg": linalg,
-         "unknown_op": unknown_op, "special": special, "images": images, "bitwise": bitwise}[name](root)
+         "unknown_op": unknown_op, "special": special, "images": images, "bitwise": bitwise, "keras_train": keras_train,
+         "grad_ops": grad_ops}[name](root)
     print("OK")
 
 
@@ -730,6 +835,8 @@ def main(root):
     special(root)
     images(root)
     bitwise(root)
+    keras_train(root)
+    grad_ops(root)
     print("OK")
 
 
