@@ -284,6 +284,7 @@ inline constexpr char TensorListScatterIntoExistingList[] = "TensorListScatterIn
 inline constexpr char TensorListSplit[] = "TensorListSplit";
 inline constexpr char TensorListConcatV2[] = "TensorListConcatV2";
 inline constexpr char TensorListLength[] = "TensorListLength";
+inline constexpr char TensorListElementShape[] = "TensorListElementShape";
 inline constexpr char TensorListResize[] = "TensorListResize";
 inline constexpr char TensorListPushBack[] = "TensorListPushBack";
 inline constexpr char TensorListPopBack[] = "TensorListPopBack";

@@ -63,6 +63,10 @@ std::vector<Tensor> concat(const Tensor& list, const Tensor& leading_dims, DType
                            const TensorShape& element_shape);
 /// The number of elements (an int32 scalar).
 Tensor length(const Tensor& list);
+/// The list's element_shape as TensorFlow's TensorListElementShape gives it:
+/// a vector of its dimensions, -1 for an unknown one, or the scalar -1 for
+/// an unknown rank (int32 or int64).
+Tensor element_shape(const Tensor& list, DType shape_type = int32);
 /// A new list of `size` elements: truncated, or grown with unset ones.
 Tensor resize(const Tensor& list, const Tensor& size);
 Tensor push_back(const Tensor& list, const Tensor& tensor);

@@ -17,7 +17,8 @@ namespace {
 const CoveredOps covered{op_name::TensorListReserve, op_name::TensorListFromTensor, op_name::TensorListSetItem,
                          op_name::TensorListGetItem, op_name::TensorListStack, op_name::TensorListGather,
                          op_name::TensorListScatterIntoExistingList, op_name::TensorListSplit,
-                         op_name::TensorListConcatV2, op_name::TensorListLength, op_name::TensorListResize,
+                         op_name::TensorListConcatV2, op_name::TensorListLength, op_name::TensorListElementShape,
+                         op_name::TensorListResize,
                          op_name::TensorListPushBack, op_name::TensorListPopBack, op_name::AddN};
 
 class ListTest : public DeviceTest {};
@@ -361,6 +362,39 @@ TEST_P(ListTest, Int64SizesAndIndicesAreReadWholeAndHugeListsAreRefused) {
   auto f = function([](Tensor i) { return TensorArray(float32, 3).write(i, constant(1.f)).stack(); });
   EXPECT_EQ(values(f(constant(int64_t{2}))), (std::vector<double>{0, 0, 1}));
   EXPECT_NE(error_of<OutOfRange>([&] { f(constant(k32 + 1)); }).find("index 4294967297"), std::string::npos);
+}
+
+// TensorListElementShape as TensorFlow's (its gradient graphs read a list's
+// shape with it): the dimensions, -1 for an unknown one, -1 alone for an
+// unknown rank; int32 or int64.
+TEST_P(ListTest, ElementShapeAsTensorFlowGivesIt) {
+  const Tensor n = constant(int32_t{2});
+  EXPECT_TRUE(all_close(list::element_shape(list::reserve(n, float32, TensorShape{-1, 3})), {-1, 3}, {2}, 0, 0));
+  const Tensor known = list::element_shape(list::from_tensor(zeros({4, 2, 5}), TensorShape{2, 5}), int64);
+  EXPECT_EQ(known.dtype(), int64);
+  EXPECT_TRUE(all_close(known, {2, 5}, {2}, 0, 0));
+  EXPECT_TRUE(all_close(list::element_shape(list::reserve(n, float32, TensorShape::unknown_rank())), {-1}, {}, 0, 0));
+  EXPECT_TRUE(all_close(list::element_shape(list::reserve(n, float32, TensorShape{})), {}, {0}, 0, 0));
+  EXPECT_NE(error_of<InvalidArgument>([&] {
+              execute(op_def(op_name::TensorListElementShape), {list::reserve(n, float32, TensorShape{})},
+                      {{"shape_type", float32}});
+            }).find("shape_type must be int32 or int64"),
+            std::string::npos);
+}
+
+// zeros_like of a list (TensorFlow's loop gradients make their accumulators
+// so): each set element zeros, the unset ones still unset (read as zeros of
+// the element shape), the list itself unchanged.
+TEST_P(ListTest, ZerosLikeOfAListZerosItsSetElements) {
+  const Tensor l = list::set_item(list::reserve(constant(int32_t{3}), float32, TensorShape{2}), constant(int32_t{0}),
+                                  constant({1.f, 2.f}));
+  const Tensor z = zeros_like(l);
+  EXPECT_EQ(z.dtype(), variant);
+  EXPECT_TRUE(all_close(list::length(z), {3}, {}, 0, 0));
+  EXPECT_TRUE(all_close(list::stack(z, float32, TensorShape{2}), {0, 0, 0, 0, 0, 0}, {3, 2}, 0, 0));
+  EXPECT_TRUE(all_close(list::get_item(l, constant(int32_t{0}), float32, TensorShape{2}), {1, 2}, {2}, 0, 0));
+  const Tensor full = zeros_like(list::from_tensor(ones({2, 3}), TensorShape{3}));
+  EXPECT_TRUE(all_close(list::stack(full, float32, TensorShape{3}), {0, 0, 0, 0, 0, 0}, {2, 3}, 0, 0));
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(ListTest);

@@ -1440,6 +1440,8 @@ void lists(std::vector<OpCase>& cases) {
       {in({4, 3}), in({3})});
   add(op_name::TensorListLength,
       [from](X x, DType) { return std::vector<Tensor>{list::length(from(x[0]))}; });
+  add(op_name::TensorListElementShape,
+      [from](X x, DType) { return std::vector<Tensor>{list::element_shape(from(x[0]), int64)}; });
   add(op_name::TensorListPushBack,
       [from, e](X x, DType t) {
         return std::vector<Tensor>{list::stack(list::push_back(from(x[0]), x[1]), t, e)};

@@ -152,6 +152,13 @@ void infer_length(InferContext& c) {
   c.outputs.push_back({int32, TensorShape{}});
 }
 
+void infer_element_shape(InferContext& c) {
+  require_list(c, 0);
+  const DType t = c.attrs.get<DType>("shape_type");
+  if (t != int32 && t != int64) c.fail("shape_type must be int32 or int64, got ", dtype_name(t));
+  c.outputs.push_back({t, TensorShape::unknown_rank()});  // (a vector, or -1 for an unknown rank)
+}
+
 void infer_resize(InferContext& c) {
   require_list(c, 0);
   require_index(c, 1, 0, "size");
@@ -224,6 +231,8 @@ OpDef& list_op(const char* name, const char* api, InferFn infer) {
       .tf_type("shape_type", dtype_fixed(int32));
   list_op(op_name::TensorListLength, "list::length", infer_length).inputs(1).not_differentiable()
       .tf_outputs({"length"});
+  list_op(op_name::TensorListElementShape, "list::element_shape", infer_element_shape).inputs(1)
+      .attr("shape_type", AttrKind::Type).not_differentiable().tf_outputs({"element_shape"});
   list_op(op_name::TensorListResize, "list::resize", infer_resize).inputs(2)
       .tf_outputs({"output_handle"}).tf_int32_indices();
   list_op(op_name::TensorListPushBack, "list::push_back", infer_push_back).inputs(2)
@@ -276,6 +285,9 @@ std::vector<Tensor> concat(const Tensor& list, const Tensor& leading_dims, DType
                  {{"element_dtype", element_dtype}, {"element_shape", element_shape}});
 }
 Tensor length(const Tensor& list) { return execute1(op(op_name::TensorListLength), {list}); }
+Tensor element_shape(const Tensor& list, DType shape_type) {
+  return execute1(op(op_name::TensorListElementShape), {list}, {{"shape_type", shape_type}});
+}
 Tensor resize(const Tensor& list, const Tensor& size) { return execute1(op(op_name::TensorListResize), {list, size}); }
 Tensor push_back(const Tensor& list, const Tensor& tensor) {
   return execute1(op(op_name::TensorListPushBack), {list, tensor});

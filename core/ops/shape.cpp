@@ -473,7 +473,7 @@ EMBER_DEFINE_OP(op_name::Tile).inputs(1).attr_or_input("multiples", AttrKind::In
 EMBER_DEFINE_OP(op_name::PadV2).inputs(1).attr("paddings", AttrKind::Ints).attr("constant_values", AttrKind::Float).api("pad").set_infer(infer_pad).tf_input("paddings", 1, TfInputForm::Paddings).tf_input("constant_values", 2, TfInputForm::Float, dtype_of_input(0)).tf_type("Tpaddings", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::BroadcastTo).inputs(1).attr_or_input("shape", AttrKind::Ints).api("broadcast_to").set_infer(infer_broadcast_to).set_infer_unresolved(infer_shaped_unresolved).tf_input("shape", 1, TfInputForm::Ints).tf_type("Tidx", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::Snapshot).inputs(1).api("snapshot").set_infer(infer_snapshot);
-EMBER_DEFINE_OP(op_name::ZerosLike).inputs(1).api("zeros_like").set_infer(infer_snapshot).not_differentiable().tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::ZerosLike).inputs(1).api("zeros_like").set_infer(infer_snapshot).set_allocates_outputs().not_differentiable().tf_outputs({"y"});  // (a list's too: its kernel makes it)
 EMBER_DEFINE_OP(op_name::OnesLike).inputs(1).api("ones_like").set_infer(infer_snapshot).not_differentiable().tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::EnsureShape).inputs(1).attr("shape", AttrKind::Shape).api("ensure_shape").set_infer(infer_ensure_shape).set_allocates_outputs();
 EMBER_DEFINE_OP(op_name::Fill).inputs(0).attr_or_input("shape", AttrKind::Ints).attr("value", AttrKind::Float).attr("T", AttrKind::Type).api("fill").set_infer(infer_fill).set_infer_unresolved(infer_fill_unresolved).not_differentiable().tf_input("shape", 0, TfInputForm::Ints).tf_input("value", 1, TfInputForm::Float, dtype_of_output(0)).tf_type("index_type", dtype_fixed(int32));
@@ -902,10 +902,10 @@ Tensor detail::fill_to(const Tensor& shape, double value, DType dtype) {
 }
 // A known shape makes a Fill (a constant when traced); a traced tensor with
 // unknown dimensions takes TensorFlow's ZerosLike/OnesLike, whose shape is
-// the input's when it runs.
+// the input's when it runs, and so does a list (zeros of its elements).
 Tensor zeros_like(const Tensor& t) {
   ApiScope api("zeros_like");
-  if (!t.shape().is_fully_defined()) return execute1(EMBER_OP(op_name::ZerosLike), {t});
+  if (!t.shape().is_fully_defined() || t.dtype() == variant) return execute1(EMBER_OP(op_name::ZerosLike), {t});
   return fill(t.shape(), 0, t.dtype(), t.device());
 }
 Tensor ones_like(const Tensor& t) {

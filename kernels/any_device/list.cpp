@@ -283,6 +283,18 @@ void length_kernel(KernelContext& c) {
   c.outputs[0] = constant(static_cast<int32_t>(input_list(c, 0).elements.size()), c.device);
 }
 
+void element_shape_kernel(KernelContext& c) {
+  const TensorShape& s = input_list(c, 0).element_shape;
+  const DType t = c.attrs.get<DType>("shape_type");
+  if (!s.rank_known()) {
+    c.outputs[0] = cast(constant(int64_t{-1}, c.device), t);
+    return;
+  }
+  std::vector<int64_t> dims;
+  for (int i = 0; i < s.rank(); ++i) dims.push_back(s.dim(i) < 0 ? -1 : s.dim(i));
+  c.outputs[0] = cast(constant(dims, TensorShape{s.rank()}, c.device), t);
+}
+
 void resize_kernel(KernelContext& c) {
   int64_t n = host_int(c.inputs[1]);
   EMBER_CHECK(n >= 0, InvalidArgument, "[", c.op.api_name, "] size must be non-negative, got ", n);
@@ -348,6 +360,7 @@ EMBER_REGISTER_EVERYWHERE(op_name::TensorListScatterIntoExistingList, scatter_ke
 EMBER_REGISTER_EVERYWHERE(op_name::TensorListSplit, split_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::TensorListConcatV2, concat_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::TensorListLength, length_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::TensorListElementShape, element_shape_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::TensorListResize, resize_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::TensorListPushBack, push_back_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::TensorListPopBack, pop_back_kernel);

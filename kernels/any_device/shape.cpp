@@ -10,6 +10,7 @@
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops/shape_util.h"
+#include "core/tensor_list.h"
 #include "kernels/copy.h"
 
 namespace ember::kernels {
@@ -172,7 +173,20 @@ void unique_kernel(KernelContext& c) {
   EMBER_SWITCH_ALL(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), unique_typed<scalar_t>(c));
 }
 
-void zeros_like_kernel(KernelContext& c) { fill(c.outputs[0], 0); }
+// ZerosLike of a TensorList (TensorFlow's TensorListZerosLike, which its
+// loop gradients make accumulators with): the list with each set element
+// zeros of its shape, the unset ones left unset.
+void zeros_like_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  if (x.dtype() != variant) {
+    c.outputs[0] = zeros(x.shape(), x.dtype(), c.device);
+    return;
+  }
+  auto zeroed = std::make_shared<TensorList>(list_of(x, c.op.api_name.c_str()));
+  for (Tensor& e : zeroed->elements)
+    if (e.defined()) e = zeros(e.shape(), e.dtype(), e.device());
+  c.outputs[0] = make_list_tensor(std::move(zeroed), c.device);
+}
 void ones_like_kernel(KernelContext& c) { fill(c.outputs[0], 1); }
 
 void transpose_kernel(KernelContext& c) {
