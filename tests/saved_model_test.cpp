@@ -823,6 +823,28 @@ TEST(SavedModelInterop, EmberTrainsKerasModelsByTheirSavedTrainingSteps) {
   EXPECT_EQ(check_calls(saved_model::load(dir + "/keras_train"), dir + "/keras_train.txt"), 8);
 }
 
+// Twelve Keras 3 models' training steps as TensorFlow saves them now
+// (tests/tf/make_train_steps.py, run here: recurrent layers, normalization,
+// convolutions and their transposes, attention, every activation, Keras's
+// optimizers): three steps each from the saved state give TensorFlow's
+// losses, then its predictions.
+TEST(SavedModelInterop, EmberTrainsTheKerasModelsTensorFlowSaves) {
+  const std::string python = tf_python();
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
+  const std::string dir = temp_dir("train_steps");
+  std::string log;
+  ASSERT_EQ(run_python(python, data_dir() + "/../tf/make_train_steps.py", dir, log), 0) << log;
+  ASSERT_NE(log.find("OK 12"), std::string::npos) << log;
+  int checked = 0;
+  for (const char* name : {"lstm_sgd", "gru_rmsprop", "bigru_adamax", "simple_rnn_adadelta", "cnn_bn_adamw",
+                           "conv_transpose_groupnorm_lion", "transformer_adam", "huber_adagrad", "conv1d_swish_nadam",
+                           "binary_ftrl", "l2_nesterov", "mse_clipnorm"}) {
+    SCOPED_TRACE(name);
+    checked += check_calls(saved_model::load(dir + "/" + name), dir + "/" + name + ".txt");
+  }
+  EXPECT_EQ(checked, 12 * 4);
+}
+
 // The ops of TensorFlow's gradient graphs that ember imports as its own
 // ops, called directly (tests/tf/make_saved_models.py, GradOps): the
 // activations' gradients at values of both signs and at relu6's edges,
