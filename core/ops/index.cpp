@@ -209,7 +209,7 @@ void infer_mirror_pad_grad(InferContext& c) {
 
 // [num_segments, data's dimensions after the ids'...]; n unknown (-1) where
 // num_segments is a tensor not read yet.
-void infer_segment_sum_of(InferContext& c, int64_t n) {
+void infer_segment_reduction_of(InferContext& c, int64_t n) {
   const Tensor &data = c.inputs[0], &ids = c.inputs[1];
   infer::require_numeric(c, data, "data");
   infer::require_integer_index(c, ids, "segment_ids");
@@ -228,17 +228,17 @@ void infer_segment_sum_of(InferContext& c, int64_t n) {
   c.outputs.push_back({data.dtype(), TensorShape(std::move(out))});
 }
 
-void infer_segment_sum(InferContext& c) {
+void infer_segment_reduction(InferContext& c) {
   const int64_t n = c.attrs.get<int64_t>("num_segments");
   if (n < 0) c.fail("num_segments must be non-negative, got ", n);
-  infer_segment_sum_of(c, n);
+  infer_segment_reduction_of(c, n);
 }
 
-void infer_segment_sum_unresolved(InferContext& c) {
+void infer_segment_reduction_unresolved(InferContext& c) {
   const Tensor& n = c.inputs[2];
   if (n.dtype() != int32 && n.dtype() != int64) c.fail("num_segments must be int32 or int64, got ", dtype_name(n.dtype()));
   if (n.shape().rank_known() && n.rank() != 0) c.fail("num_segments must be a scalar, got shape ", n.shape().to_debug_string());
-  infer_segment_sum_of(c, TensorShape::kUnknown);
+  infer_segment_reduction_of(c, TensorShape::kUnknown);
 }
 
 // TensorFlow's GatherNd has no batch_dims: its gather_nd writes batch_dims
@@ -265,12 +265,22 @@ std::vector<Tensor> gather_nd_decomposition(std::span<const Tensor> in, const At
   return {gather_nd(params, concat(parts, -1))};
 }
 
+// The unsorted segment reductions: one shape rule and TensorFlow's inputs.
+OpDef& define_segment_reduction(const char* name, const char* api) {
+  return define_op(name).inputs(2).attr_or_input("num_segments", AttrKind::Int).api(api).set_infer(infer_segment_reduction)
+      .set_infer_unresolved(infer_segment_reduction_unresolved).tf_input("num_segments", 2, TfInputForm::Int)
+      .tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
+}
+[[maybe_unused]] const bool segment_reductions_defined = [] {
+  define_segment_reduction(op_name::UnsortedSegmentSum, "unsorted_segment_sum");
+  define_segment_reduction(op_name::UnsortedSegmentMax, "unsorted_segment_max");
+  define_segment_reduction(op_name::UnsortedSegmentMin, "unsorted_segment_min");
+  define_segment_reduction(op_name::UnsortedSegmentProd, "unsorted_segment_prod");
+  return true;
+}();
+
 // clang-format off
 EMBER_DEFINE_OP(op_name::MirrorPadGrad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("mirror_pad_grad").set_infer(infer_mirror_pad_grad).tf_input("paddings", 1, TfInputForm::Paddings).tf_type("Tpaddings", dtype_fixed(int32));
-EMBER_DEFINE_OP(op_name::UnsortedSegmentSum).inputs(2).attr_or_input("num_segments", AttrKind::Int).api("unsorted_segment_sum").set_infer(infer_segment_sum).set_infer_unresolved(infer_segment_sum_unresolved).tf_input("num_segments", 2, TfInputForm::Int).tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
-EMBER_DEFINE_OP(op_name::UnsortedSegmentMax).inputs(2).attr_or_input("num_segments", AttrKind::Int).api("unsorted_segment_max").set_infer(infer_segment_sum).set_infer_unresolved(infer_segment_sum_unresolved).tf_input("num_segments", 2, TfInputForm::Int).tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
-EMBER_DEFINE_OP(op_name::UnsortedSegmentMin).inputs(2).attr_or_input("num_segments", AttrKind::Int).api("unsorted_segment_min").set_infer(infer_segment_sum).set_infer_unresolved(infer_segment_sum_unresolved).tf_input("num_segments", 2, TfInputForm::Int).tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
-EMBER_DEFINE_OP(op_name::UnsortedSegmentProd).inputs(2).attr_or_input("num_segments", AttrKind::Int).api("unsorted_segment_prod").set_infer(infer_segment_sum).set_infer_unresolved(infer_segment_sum_unresolved).tf_input("num_segments", 2, TfInputForm::Int).tf_type("Tindices", dtype_of_input(1)).tf_type("Tnumsegments", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::MirrorPad).inputs(1).attr("paddings", AttrKind::Ints).attr("mode", AttrKind::String).api("pad").set_infer(infer_pad).tf_input("paddings", 1, TfInputForm::Paddings).tf_type("Tpaddings", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::GatherV2).inputs(2).attr("axis", AttrKind::Int).attr("batch_dims", AttrKind::Int).api("gather").set_infer(infer_gather).tf_no_t().tf_input("axis", 2, TfInputForm::Int).tf_type("Tparams", dtype_of_input(0)).tf_type("Tindices", dtype_of_input(1)).tf_type("Taxis", dtype_fixed(int32));
 EMBER_DEFINE_OP(op_name::GatherNd).inputs(2).attr("batch_dims", AttrKind::Int).api("gather_nd").set_infer(infer_gather_nd).tf_dropped("batch_dims", int64_t{0}).tf_composite(gather_nd_decomposition).tf_no_t().tf_type("Tparams", dtype_of_input(0)).tf_type("Tindices", dtype_of_input(1));
@@ -475,6 +485,7 @@ Tensor segment_prod_grad(const GradContext& c) {
   return gather_dropping_negatives(grad, ids).values * partial;
 }
 
+// clang-format off
 GRAD(op_name::MirrorPad, kGradUsesNothing) { return {execute1(EMBER_OP(op_name::MirrorPadGrad), {c.grad()}, c.attrs)}; } END_GRAD;
 GRAD(op_name::MirrorPadGrad, kGradUsesNothing) { return {execute1(EMBER_OP(op_name::MirrorPad), {c.grad()}, c.attrs)}; } END_GRAD;
 
