@@ -205,27 +205,55 @@ void gather_nd(KernelContext& c) {
   });
 }
 
-// Atomic accumulation (integers wrap, as on the CPU). uint8 has no atomic
-// of its own: a compare-and-swap on the aligned 32-bit word holding the byte
-// (device allocations are padded to 16 bytes, so the word is inside one).
-__device__ void atomic_add_byte(uint8_t* p, uint8_t v) {
-  auto addr = reinterpret_cast<uintptr_t>(p);
-  auto* word = reinterpret_cast<unsigned*>(addr & ~uintptr_t{3});
-  unsigned shift = static_cast<unsigned>(addr & 3u) * 8u;
-  unsigned old = *word, assumed;
-  do {
-    assumed = old;
-    unsigned byte = ((assumed >> shift) + v) & 0xffu;
-    old = atomicCAS(word, assumed, (assumed & ~(0xffu << shift)) | (byte << shift));
-  } while (assumed != old);
+// A fold of v into *p by compare-and-swap (the segment max, min and
+// product, and uint8's sums, which have no atomic of their own): on the
+// element's own 4 or 8 bytes, or on the aligned 32-bit word holding a 1- or
+// 2-byte element (device allocations are padded to 16 bytes, so the word is
+// inside one).
+template <typename T, typename F>
+__device__ void atomic_fold(T* p, T v, F fold) {
+  if constexpr (sizeof(T) == 4 || sizeof(T) == 8) {
+    using W = std::conditional_t<sizeof(T) == 4, unsigned, unsigned long long>;
+    W* word = reinterpret_cast<W*>(p);
+    W old = *word, assumed;
+    do {
+      assumed = old;
+      T running;
+      memcpy(&running, &assumed, sizeof(T));
+      const T next = fold(running, v);
+      W bits;
+      memcpy(&bits, &next, sizeof(T));
+      if (bits == assumed) return;
+      old = atomicCAS(word, assumed, bits);
+    } while (assumed != old);
+  } else {
+    const auto addr = reinterpret_cast<uintptr_t>(p);
+    auto* word = reinterpret_cast<unsigned*>(addr & ~uintptr_t{3});
+    const unsigned shift = static_cast<unsigned>(addr & 3u) * 8u;
+    const unsigned mask = (sizeof(T) == 1 ? 0xffu : 0xffffu) << shift;
+    unsigned old = *word, assumed;
+    do {
+      assumed = old;
+      const unsigned raw = (assumed & mask) >> shift;
+      T running;
+      memcpy(&running, &raw, sizeof(T));  // (little-endian: the low bytes)
+      const T next = fold(running, v);
+      unsigned next_raw = 0;
+      memcpy(&next_raw, &next, sizeof(T));
+      const unsigned updated = (assumed & ~mask) | (next_raw << shift);
+      if (updated == assumed) return;
+      old = atomicCAS(word, assumed, updated);
+    } while (assumed != old);
+  }
 }
 
+// Atomic accumulation (integers wrap, as on the CPU).
 template <typename T>
 __device__ void atomic_accumulate(T* p, T v) {
   if constexpr (std::is_same_v<T, int64_t>) {
     atomicAdd(reinterpret_cast<unsigned long long*>(p), static_cast<unsigned long long>(v));
   } else if constexpr (std::is_same_v<T, uint8_t>) {
-    atomic_add_byte(p, v);
+    atomic_fold(p, v, fn::Add{});
   } else if constexpr (std::is_same_v<T, bfloat16_t>) {
     __nv_bfloat16_raw raw;
     raw.x = v.bits;
@@ -290,46 +318,6 @@ void scatter(KernelContext& c) {
 }
 
 // ---- the unsorted segment reductions -----------------------------------------------------------
-
-// A fold of v into *p by compare-and-swap (max, min, product): on the
-// element's own 4 or 8 bytes, or on the aligned 32-bit word holding a 1- or
-// 2-byte element (device allocations are padded to 16 bytes).
-template <typename T, typename F>
-__device__ void atomic_fold(T* p, T v, F fold) {
-  if constexpr (sizeof(T) == 4 || sizeof(T) == 8) {
-    using W = std::conditional_t<sizeof(T) == 4, unsigned, unsigned long long>;
-    W* word = reinterpret_cast<W*>(p);
-    W old = *word, assumed;
-    do {
-      assumed = old;
-      T running;
-      memcpy(&running, &assumed, sizeof(T));
-      const T next = fold(running, v);
-      W bits;
-      memcpy(&bits, &next, sizeof(T));
-      if (bits == assumed) return;
-      old = atomicCAS(word, assumed, bits);
-    } while (assumed != old);
-  } else {
-    const auto addr = reinterpret_cast<uintptr_t>(p);
-    auto* word = reinterpret_cast<unsigned*>(addr & ~uintptr_t{3});
-    const unsigned shift = static_cast<unsigned>(addr & 3u) * 8u;
-    const unsigned mask = (sizeof(T) == 1 ? 0xffu : 0xffffu) << shift;
-    unsigned old = *word, assumed;
-    do {
-      assumed = old;
-      const unsigned raw = (assumed & mask) >> shift;
-      T running;
-      memcpy(&running, &raw, sizeof(T));  // (little-endian: the low bytes)
-      const T next = fold(running, v);
-      unsigned next_raw = 0;
-      memcpy(&next_raw, &next, sizeof(T));
-      const unsigned updated = (assumed & ~mask) | (next_raw << shift);
-      if (updated == assumed) return;
-      old = atomicCAS(word, assumed, updated);
-    } while (assumed != old);
-  }
-}
 
 template <typename T>
 __global__ void fill_with(T* y, int64_t n, T value) {
