@@ -467,10 +467,9 @@ Tensor crop_and_resize(const std::vector<Tensor>& in, const tf::NodeDef& n, cons
   auto down = [](const Tensor& v) { return expand_dims(expand_dims(v, -1), -1); };
   auto across = [](const Tensor& v) { return expand_dims(expand_dims(v, 1), -1); };
   const Tensor x = gather(image.dtype() == float32 ? image : cast(image, float32), box_ind, 0);  // [boxes, h, w, c]
-  auto at = [&](const Tensor& r, const Tensor& c) { return gather(gather(x, r, 1, 1), c, 2, 1); };
   Tensor value;
   if (method == "nearest") {
-    value = at(rows.low, cols.low);
+    value = gather(gather(x, rows.low, 1, 1), cols.low, 2, 1);
   } else {
     const Tensor top_rows = gather(x, rows.low, 1, 1), bottom_rows = gather(x, rows.high, 1, 1);
     const Tensor tl = gather(top_rows, cols.low, 2, 1), tr = gather(top_rows, cols.high, 2, 1);

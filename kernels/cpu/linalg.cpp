@@ -81,33 +81,35 @@ void trsm(bool lower, bool transposed, blasint n, blasint m, const T* a, T* b) {
   else cblas_dtrsm(CblasRowMajor, CblasLeft, uplo, trans, CblasNonUnit, n, m, 1.0, a, n, b, m);
 }
 
+// Calls LAPACK's `call(work, lwork, info)` twice: with lwork -1, which asks
+// for the workspace's size, then with a workspace of that size.
+template <typename T, typename Call>
+void with_workspace(const char* routine, Call&& call) {
+  blasint info = 0;
+  T size = 0;
+  call(&size, blasint{-1}, info);
+  std::vector<T> work(std::max<size_t>(1, static_cast<size_t>(size)));
+  if (info == 0) call(work.data(), static_cast<blasint>(work.size()), info);
+  EMBER_CHECK(info == 0, Internal, "[linalg] ", routine, " rejected argument ", -info);
+}
+
 // The QR of the column-major m x n `a` in place (geqrf: R on and above the
 // diagonal, the reflectors below, their scales in tau).
 template <typename T>
 void geqrf(blasint m, blasint n, T* a, T* tau) {
-  blasint info = 0, lwork = -1;
-  T size = 0;  // (a first call asks for the workspace's size)
-  for (int pass = 0; pass < 2; ++pass) {
-    std::vector<T> work(static_cast<size_t>(std::max<blasint>(1, pass ? lwork : 1)));
-    if constexpr (std::is_same_v<T, float>) sgeqrf_(&m, &n, a, &m, tau, pass ? work.data() : &size, &lwork, &info);
-    else dgeqrf_(&m, &n, a, &m, tau, pass ? work.data() : &size, &lwork, &info);
-    EMBER_CHECK(info == 0, Internal, "[linalg] geqrf rejected argument ", -info);
-    lwork = static_cast<blasint>(size);
-  }
+  with_workspace<T>("geqrf", [&](T* work, blasint lwork, blasint& info) {
+    if constexpr (std::is_same_v<T, float>) sgeqrf_(&m, &n, a, &m, tau, work, &lwork, &info);
+    else dgeqrf_(&m, &n, a, &m, tau, work, &lwork, &info);
+  });
 }
 
 // Q's first n columns (column-major m x n, in place) from the k reflectors geqrf left in a.
 template <typename T>
 void orgqr(blasint m, blasint n, blasint k, T* a, const T* tau) {
-  blasint info = 0, lwork = -1;
-  T size = 0;
-  for (int pass = 0; pass < 2; ++pass) {
-    std::vector<T> work(static_cast<size_t>(std::max<blasint>(1, pass ? lwork : 1)));
-    if constexpr (std::is_same_v<T, float>) sorgqr_(&m, &n, &k, a, &m, tau, pass ? work.data() : &size, &lwork, &info);
-    else dorgqr_(&m, &n, &k, a, &m, tau, pass ? work.data() : &size, &lwork, &info);
-    EMBER_CHECK(info == 0, Internal, "[linalg] orgqr rejected argument ", -info);
-    lwork = static_cast<blasint>(size);
-  }
+  with_workspace<T>("orgqr", [&](T* work, blasint lwork, blasint& info) {
+    if constexpr (std::is_same_v<T, float>) sorgqr_(&m, &n, &k, a, &m, tau, work, &lwork, &info);
+    else dorgqr_(&m, &n, &k, a, &m, tau, work, &lwork, &info);
+  });
 }
 
 // dst (cols x rows, row-major) = srcᵀ for src rows x cols, row-major.
