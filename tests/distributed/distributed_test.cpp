@@ -14,7 +14,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "core/indexed_slices.h"
 #include "core/op_names.h"
@@ -490,7 +492,20 @@ TEST(Distributed, MetricsAreReducedAcrossRanks) {
 }
 
 // A directory both ranks name: rank 0's, broadcast as bytes.
+// The directories shared_dir made, removed by rank 0 when its process ends
+// (a test that fails midway leaves nothing in the temporary directory either).
+struct SharedDirs {
+  std::vector<std::string> dirs;
+  ~SharedDirs() {
+    for (const std::string& dir : dirs) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  }
+};
+
 std::string shared_dir(const std::string& name) {
+  static SharedDirs made;
   std::string dir = collective::rank() == 0 ? ::testing::TempDir() + "ember_distributed_" + name + "_" +
                                                   std::to_string(getpid())
                                             : std::string(200, ' ');
@@ -502,6 +517,7 @@ std::string shared_dir(const std::string& name) {
   if (collective::rank() == 0) {
     std::filesystem::remove_all(out);
     std::filesystem::create_directories(out);
+    made.dirs.push_back(out);
   }
   collective::barrier();
   return out;
@@ -567,8 +583,6 @@ TEST(Distributed, CheckpointsMoveBetweenRankCounts) {
   Variable w = restored->track("w", Variable(zeros({3})));
   Checkpoint({{"model", restored}}).restore(one);
   EXPECT_EQ(w.read_value().to_vector<float>(), (std::vector<float>{7.f, 8.f, 9.f}));
-  collective::barrier();
-  if (me == 0) std::filesystem::remove_all(dir);
 }
 
 // ---- fault scenarios (faults.sh): how a job ends when a rank does not take part
