@@ -29,6 +29,15 @@
   X(Reciprocal, unary_float, fn::Reciprocal) \
   X(Sin, unary_float, fn::Sin) \
   X(Cos, unary_float, fn::Cos) \
+  X(Tan, unary_float, fn::Tan) \
+  X(Asin, unary_float, fn::Asin) \
+  X(Acos, unary_float, fn::Acos) \
+  X(Atan, unary_float, fn::Atan) \
+  X(Sinh, unary_float, fn::Sinh) \
+  X(Cosh, unary_float, fn::Cosh) \
+  X(Asinh, unary_float, fn::Asinh) \
+  X(Acosh, unary_float, fn::Acosh) \
+  X(Atanh, unary_float, fn::Atanh) \
   X(Tanh, unary_float, fn::Tanh) \
   X(Sigmoid, unary_float, fn::Sigmoid) \
   X(Relu, unary_numeric, fn::Relu) \

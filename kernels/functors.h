@@ -255,18 +255,29 @@ struct Reciprocal {
     return T(1) / x;
   }
 };
-struct Sin {
-  template <typename T>
-  EMBER_HOST_DEVICE T operator()(T x) const {
-    return std::sin(x);
-  }
-};
-struct Cos {
-  template <typename T>
-  EMBER_HOST_DEVICE T operator()(T x) const {
-    return std::cos(x);
-  }
-};
+// The trigonometric and hyperbolic functions: the math library's (std:: on
+// the host, CUDA's overloads of the same names on the device), whose values
+// outside the domains are TensorFlow's (asin(2), acosh(0.5): NaN; atanh(±1):
+// ±inf).
+#define EMBER_MATH_LIBRARY_FUNCTOR(NAME, FUNCTION) \
+  struct NAME {                                   \
+    template <typename T>                         \
+    EMBER_HOST_DEVICE T operator()(T x) const {   \
+      return FUNCTION(x);                         \
+    }                                             \
+  };
+EMBER_MATH_LIBRARY_FUNCTOR(Sin, std::sin)
+EMBER_MATH_LIBRARY_FUNCTOR(Cos, std::cos)
+EMBER_MATH_LIBRARY_FUNCTOR(Tan, std::tan)
+EMBER_MATH_LIBRARY_FUNCTOR(Asin, std::asin)
+EMBER_MATH_LIBRARY_FUNCTOR(Acos, std::acos)
+EMBER_MATH_LIBRARY_FUNCTOR(Atan, std::atan)
+EMBER_MATH_LIBRARY_FUNCTOR(Sinh, std::sinh)
+EMBER_MATH_LIBRARY_FUNCTOR(Cosh, std::cosh)
+EMBER_MATH_LIBRARY_FUNCTOR(Asinh, std::asinh)
+EMBER_MATH_LIBRARY_FUNCTOR(Acosh, std::acosh)
+EMBER_MATH_LIBRARY_FUNCTOR(Atanh, std::atanh)
+#undef EMBER_MATH_LIBRARY_FUNCTOR
 struct Tanh {
   template <typename T>
   EMBER_HOST_DEVICE T operator()(T x) const {

@@ -12,7 +12,7 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Erfc, op_name::Softsign, op_name::Lgamma, op_name::Digamma, op_name::Erfinv, op_name::Polygamma, op_name::Zeta, op_name::CheckNumerics, op_name::Check, op_name::TruncateDiv, op_name::TruncateMod, op_name::Atan2, op_name::DivNoNan, op_name::Xdivy, op_name::Xlogy, op_name::Xlog1py, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::GeluGrad, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh, op_name::BitwiseAnd, op_name::BitwiseOr, op_name::BitwiseXor, op_name::LeftShift, op_name::RightShift, op_name::Invert, op_name::PopulationCount};
+const CoveredOps covered{op_name::Abs, op_name::AddV2, op_name::Cast, op_name::Ceil, op_name::Cos, op_name::Div, op_name::Equal, op_name::Erf, op_name::Erfc, op_name::Softsign, op_name::Lgamma, op_name::Digamma, op_name::Erfinv, op_name::Polygamma, op_name::Zeta, op_name::CheckNumerics, op_name::Check, op_name::TruncateDiv, op_name::TruncateMod, op_name::Atan2, op_name::DivNoNan, op_name::Xdivy, op_name::Xlogy, op_name::Xlog1py, op_name::Exp, op_name::Expm1, op_name::Floor, op_name::FloorDiv, op_name::FloorMod, op_name::Gelu, op_name::GeluGrad, op_name::LeakyRelu, op_name::ReluGrad, op_name::Elu, op_name::BiasAdd, op_name::BiasAddGrad, op_name::Selu, op_name::Greater, op_name::GreaterEqual, op_name::Less, op_name::LessEqual, op_name::Log, op_name::Log1p, op_name::LogicalAnd, op_name::LogicalNot, op_name::LogicalOr, op_name::Maximum, op_name::Minimum, op_name::Mul, op_name::Neg, op_name::NotEqual, op_name::Pow, op_name::RealDiv, op_name::Reciprocal, op_name::Relu, op_name::Round, op_name::Rsqrt, op_name::SelectV2, op_name::Sigmoid, op_name::Sign, op_name::Sin, op_name::Tan, op_name::Asin, op_name::Acos, op_name::Atan, op_name::Sinh, op_name::Cosh, op_name::Asinh, op_name::Acosh, op_name::Atanh, op_name::Softplus, op_name::Sqrt, op_name::Square, op_name::Sub, op_name::Tanh, op_name::BitwiseAnd, op_name::BitwiseOr, op_name::BitwiseXor, op_name::LeftShift, op_name::RightShift, op_name::Invert, op_name::PopulationCount};
 
 using Ref1 = std::function<double(double)>;
 using Ref2 = std::function<double(double, double)>;
@@ -77,6 +77,25 @@ std::vector<UnaryCase> unary_cases() {
        -10, 10, 4e-6, 1e-12},
       {"cos", [](const Tensor& x) { return cos(x); }, [](double x) { return std::cos(x); }, kFloats,
        -10, 10, 4e-6, 1e-12},
+      // (the references in long double: the C library's other implementation)
+      {"tan", [](const Tensor& x) { return tan(x); }, [](double x) { return double(std::tan(static_cast<long double>(x))); },
+       kFloats, -1.4, 1.4},
+      {"asin", [](const Tensor& x) { return asin(x); }, [](double x) { return double(std::asin(static_cast<long double>(x))); },
+       kFloats, -1, 1},
+      {"acos", [](const Tensor& x) { return acos(x); }, [](double x) { return double(std::acos(static_cast<long double>(x))); },
+       kFloats, -1, 1},
+      {"atan", [](const Tensor& x) { return atan(x); }, [](double x) { return double(std::atan(static_cast<long double>(x))); },
+       kFloats, -10, 10},
+      {"sinh", [](const Tensor& x) { return sinh(x); }, [](double x) { return double(std::sinh(static_cast<long double>(x))); },
+       kFloats, -10, 10},
+      {"cosh", [](const Tensor& x) { return cosh(x); }, [](double x) { return double(std::cosh(static_cast<long double>(x))); },
+       kFloats, -10, 10},
+      {"asinh", [](const Tensor& x) { return asinh(x); }, [](double x) { return double(std::asinh(static_cast<long double>(x))); },
+       kFloats, -100, 100},
+      {"acosh", [](const Tensor& x) { return acosh(x); }, [](double x) { return double(std::acosh(static_cast<long double>(x))); },
+       kFloats, 1, 100},
+      {"atanh", [](const Tensor& x) { return atanh(x); }, [](double x) { return double(std::atanh(static_cast<long double>(x))); },
+       kFloats, -0.99, 0.99},
       {"tanh", [](const Tensor& x) { return tanh(x); }, [](double x) { return std::tanh(x); },
        kFloats, -10, 10},
       {"sigmoid", [](const Tensor& x) { return sigmoid(x); },

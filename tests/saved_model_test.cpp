@@ -887,6 +887,41 @@ TEST(SavedModelInterop, EmberLoadsTensorFlowsBitwiseOpsAndItsOwnOpsAgree) {
   }
 }
 
+// tf.math's trigonometric and hyperbolic functions (tests/tf/make_saved_models.py,
+// Trig) at points in and outside their domains (±1, beyond, ±inf, NaN):
+// ember runs TensorFlow's function, gradients included, and its own ops and
+// tape give TensorFlow's values and gradients.
+TEST(SavedModelInterop, EmberGivesTensorFlowsTrigonometricFunctionsAndGradients) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/trig"), dir + "/trig.txt"), 27);
+  const std::vector<TfCall> calls = read_calls(dir + "/trig.txt");
+  ASSERT_EQ(calls.size(), 1u);
+  const TfCall& c = calls[0];
+  const Tensor &x = c.inputs[0].second, &x32 = c.inputs[1].second;
+  const std::map<std::string, Tensor (*)(const Tensor&)> functions{
+      {"tan", ember::tan},   {"asin", ember::asin},   {"acos", ember::acos},
+      {"atan", ember::atan}, {"sinh", ember::sinh},   {"cosh", ember::cosh},
+      {"asinh", ember::asinh}, {"acosh", ember::acosh}, {"atanh", ember::atanh}};
+  std::map<std::string, Tensor> ember;  // in TensorFlow's order: sorted by name
+  for (const auto& [name, f] : functions) {
+    GradientTape tape;
+    tape.watch(x);
+    const Tensor y = f(x);
+    ember[name] = y;
+    ember[name + "_grad"] = tape.gradient(y, x);
+    ember[name + "_f32"] = f(x32);
+  }
+  ASSERT_EQ(c.outputs.size(), ember.size());
+  size_t i = 0;
+  for (const auto& [name, got] : ember) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(got.dtype(), c.outputs[i].dtype());
+    const bool f32 = got.dtype() == float32;
+    EXPECT_TRUE(all_close(got, values(c.outputs[i]), c.outputs[i].shape(), f32 ? 1e-6 : 1e-14, f32 ? 1e-7 : 1e-15));
+    ++i;
+  }
+}
+
 // ResizeBicubic (tf.image.resize's half-pixel form with its renormalized
 // edges, TensorFlow 1's aligned and legacy forms, up and down),
 // ExtractImagePatches (VALID, and SAME with strides and rates) and

@@ -141,6 +141,15 @@ EMBER_DEFINE_OP(op_name::Square).inputs(1).api("square").set_infer(infer_unary_n
 EMBER_DEFINE_OP(op_name::Reciprocal).inputs(1).api("reciprocal").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Sin).inputs(1).api("sin").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Cos).inputs(1).api("cos").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Tan).inputs(1).api("tan").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Asin).inputs(1).api("asin").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Acos).inputs(1).api("acos").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Atan).inputs(1).api("atan").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Sinh).inputs(1).api("sinh").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Cosh).inputs(1).api("cosh").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Asinh).inputs(1).api("asinh").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Acosh).inputs(1).api("acosh").set_infer(infer_unary_float).tf_outputs({"y"});
+EMBER_DEFINE_OP(op_name::Atanh).inputs(1).api("atanh").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Tanh).inputs(1).api("tanh").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Sigmoid).inputs(1).api("sigmoid").set_infer(infer_unary_float).tf_outputs({"y"});
 EMBER_DEFINE_OP(op_name::Relu).inputs(1).api("relu").set_infer(infer_unary_numeric).tf_outputs({"activations"});
@@ -226,6 +235,15 @@ Tensor square(const Tensor& x) { return execute1(EMBER_OP(op_name::Square), {x})
 Tensor reciprocal(const Tensor& x) { return execute1(EMBER_OP(op_name::Reciprocal), {x}); }
 Tensor sin(const Tensor& x) { return execute1(EMBER_OP(op_name::Sin), {x}); }
 Tensor cos(const Tensor& x) { return execute1(EMBER_OP(op_name::Cos), {x}); }
+Tensor tan(const Tensor& x) { return execute1(EMBER_OP(op_name::Tan), {x}); }
+Tensor asin(const Tensor& x) { return execute1(EMBER_OP(op_name::Asin), {x}); }
+Tensor acos(const Tensor& x) { return execute1(EMBER_OP(op_name::Acos), {x}); }
+Tensor atan(const Tensor& x) { return execute1(EMBER_OP(op_name::Atan), {x}); }
+Tensor sinh(const Tensor& x) { return execute1(EMBER_OP(op_name::Sinh), {x}); }
+Tensor cosh(const Tensor& x) { return execute1(EMBER_OP(op_name::Cosh), {x}); }
+Tensor asinh(const Tensor& x) { return execute1(EMBER_OP(op_name::Asinh), {x}); }
+Tensor acosh(const Tensor& x) { return execute1(EMBER_OP(op_name::Acosh), {x}); }
+Tensor atanh(const Tensor& x) { return execute1(EMBER_OP(op_name::Atanh), {x}); }
 Tensor tanh(const Tensor& x) { return execute1(EMBER_OP(op_name::Tanh), {x}); }
 Tensor sigmoid(const Tensor& x) { return execute1(EMBER_OP(op_name::Sigmoid), {x}); }
 Tensor relu(const Tensor& x) { return execute1(EMBER_OP(op_name::Relu), {x}); }
@@ -451,6 +469,15 @@ GRAD(op_name::Square, kGradUsesInputs) { return {c.grad() * 2 * c.x()}; } END_GR
 GRAD(op_name::Reciprocal, kGradUsesOutputs) { return {-c.grad() * c.y() * c.y()}; } END_GRAD;                // -1/x^2 = -y^2
 GRAD(op_name::Sin, kGradUsesInputs) { return {c.grad() * cos(c.x())}; } END_GRAD;
 GRAD(op_name::Cos, kGradUsesInputs) { return {-c.grad() * sin(c.x())}; } END_GRAD;
+GRAD(op_name::Tan, kGradUsesInputs) { return {c.grad() * square(reciprocal(cos(c.x())))}; } END_GRAD;           // sec²(x)
+GRAD(op_name::Asin, kGradUsesInputs) { return {c.grad() * rsqrt(1 - square(c.x()))}; } END_GRAD;               // 1 / sqrt(1 - x²)
+GRAD(op_name::Acos, kGradUsesInputs) { return {-c.grad() * rsqrt(1 - square(c.x()))}; } END_GRAD;
+GRAD(op_name::Atan, kGradUsesInputs) { return {c.grad() / (1 + square(c.x()))}; } END_GRAD;
+GRAD(op_name::Sinh, kGradUsesInputs) { return {c.grad() * cosh(c.x())}; } END_GRAD;
+GRAD(op_name::Cosh, kGradUsesInputs) { return {c.grad() * sinh(c.x())}; } END_GRAD;
+GRAD(op_name::Asinh, kGradUsesOutputs) { return {c.grad() / cosh(c.y())}; } END_GRAD;                        // 1 / sqrt(x² + 1) = 1 / cosh(y)
+GRAD(op_name::Acosh, kGradUsesOutputs) { return {c.grad() / sinh(c.y())}; } END_GRAD;                        // 1 / sqrt(x² - 1) = 1 / sinh(y)
+GRAD(op_name::Atanh, kGradUsesInputs) { return {c.grad() / (1 - square(c.x()))}; } END_GRAD;
 GRAD(op_name::Tanh, kGradUsesOutputs) { return {c.grad() * (1 - c.y() * c.y())}; } END_GRAD;                 // 1 - tanh^2
 GRAD(op_name::Sigmoid, kGradUsesOutputs) { return {c.grad() * c.y() * (1 - c.y())}; } END_GRAD;
 GRAD(op_name::Relu, kGradUsesInputs) { return {execute1(EMBER_OP(op_name::ReluGrad), {c.grad(), c.x()})}; } END_GRAD;

@@ -29,7 +29,8 @@ histogram_fixed_width), images (ResizeBicubic in its three forms,
 ExtractImagePatches VALID and SAME, CropAndResize), bitwise (tf.bitwise on int32, int64
 and uint8), keras_train (Keras models' training steps: an LSTM under SGD, a
 mix of activations, batch normalization and a Huber loss under Adam), grad_ops
-(the ops of TensorFlow's gradient graphs ember imports, called directly), and DIR/x.npy (the dense model's input); with NAMEs, only those
+(the ops of TensorFlow's gradient graphs ember imports, called directly), trig (tf.math's
+trigonometric and hyperbolic functions in and outside their domains, and their gradients), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -591,6 +592,37 @@ def bitwise(root):
              [r[k] for k in sorted(r)])
 
 
+TRIG = ["tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh"]
+
+
+class Trig(tf.Module):
+    """tf.math's trigonometric and hyperbolic functions in float64 and float32, in and outside their
+    domains, and TensorFlow's gradients of the float64 ones (its math_grad.py formulas)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float64), tf.TensorSpec([None], tf.float32)])
+    def __call__(self, x, x32):
+        out = {}
+        for name in TRIG:
+            f = getattr(tf.math, name)
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = f(x)
+            out[name] = y
+            out[name + "_grad"] = tape.gradient(y, x)
+            out[name + "_f32"] = f(x32)
+        return out
+
+
+def trig(root):
+    m = Trig()
+    tf.saved_model.save(m, os.path.join(root, "trig"))
+    x = np.array([-2, -1, -0.5, 0, 0.3, 0.99, 1, 1.5, 3, 20, 1e-8, np.inf, -np.inf, np.nan])
+    x32 = x.astype(np.float32)
+    with open(os.path.join(root, "trig.txt"), "w") as out:
+        r = m(tf.constant(x), tf.constant(x32))
+        case(out, "__call__", [("x", x), ("x32", x32)], [r[k] for k in sorted(r)])
+
+
 class Images(tf.Module):
     """ResizeBicubic (tf.image.resize's half-pixel form, TensorFlow 1's aligned
     and legacy forms; up and down), ExtractImagePatches (VALID and SAME,
@@ -734,7 +766,7 @@ def main_only(root, names):
          "keras_preprocessing": keras_preprocessing, "more_ops": more_ops,
          "keras_upsampling": keras_upsampling, "keras_conv3d": keras_conv3d, "linalg": linalg,
          "unknown_op": unknown_op, "special": special, "images": images, "bitwise": bitwise, "keras_train": keras_train,
-         "grad_ops": grad_ops}[name](root)
+         "grad_ops": grad_ops, "trig": trig}[name](root)
     print("OK")
 
 
