@@ -582,18 +582,13 @@ struct FloorMod {  // the result takes the sign of b, as Python's %
 };
 // TensorFlow's truncating division: the quotient rounded toward zero (C's /
 // for integers), and its remainder, which takes the sign of a (C's %, fmod).
-struct TruncateDiv {
+struct TruncateDiv {  // integers: Div's (C's quotient, which truncates)
   template <typename T>
   EMBER_HOST_DEVICE T operator()(T a, T b) const {
-    if constexpr (is_float_v<T>) {
+    if constexpr (is_float_v<T>)
       return std::trunc(a / b);
-    } else {
-      if (b == T(0)) return T(0);
-      if constexpr (std::is_signed_v<T>) {
-        if (b == T(-1)) return wrap_sub(T(0), a);
-      }
-      return static_cast<T>(a / b);
-    }
+    else
+      return Div{}(a, b);
   }
 };
 struct TruncateMod {
