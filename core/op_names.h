@@ -117,6 +117,8 @@ inline constexpr char MatrixInverse[] = "MatrixInverse";
 inline constexpr char MatrixDeterminant[] = "MatrixDeterminant";
 inline constexpr char LogMatrixDeterminant[] = "LogMatrixDeterminant";
 inline constexpr char Qr[] = "Qr";
+inline constexpr char SelfAdjointEigV2[] = "SelfAdjointEigV2";
+inline constexpr char Svd[] = "Svd";
 
 // matmul
 inline constexpr char MatMul[] = "MatMul";

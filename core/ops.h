@@ -357,6 +357,29 @@ struct QrResult {
   Tensor q, r;
 };
 QrResult qr(const Tensor& matrix, bool full_matrices = false);
+/// tf.linalg.eigh: the eigenvalues of symmetric matrices [..., n, n]
+/// (float32, float64; only the lower triangle is read), ascending, and the
+/// eigenvectors as the columns of [..., n, n], orthonormal; each vector's
+/// sign is arbitrary, as TensorFlow's. A matrix with a NaN is refused, as
+/// TensorFlow refuses it. The gradient is TensorFlow's (the lower triangle's).
+struct EighResult {
+  Tensor eigenvalues, eigenvectors;
+};
+EighResult eigh(const Tensor& matrix);
+/// tf.linalg.eigvalsh: the eigenvalues alone.
+Tensor eigvalsh(const Tensor& matrix);
+/// tf.linalg.svd of matrices [..., m, n] (float32, float64): matrix =
+/// u·diag(s)·vᵀ with s [..., k] descending (k = min(m, n)), u [..., m, k]
+/// and v [..., n, k] orthonormal columns, [..., m, m] and [..., n, n] with
+/// `full_matrices`; without `compute_uv`, s alone (u and v empty, as
+/// TensorFlow's). A pair of singular vectors' sign is arbitrary, as
+/// TensorFlow's; a matrix with a NaN gives NaN. The gradient is TensorFlow's:
+/// it needs the matrices' dimensions, and is refused for the full form
+/// where m and n differ by more than 1.
+struct SvdResult {
+  Tensor s, u, v;
+};
+SvdResult svd(const Tensor& matrix, bool full_matrices = false, bool compute_uv = true);
 /// tf.linalg.cholesky_solve: X with (L·Lᵀ)·X = rhs, given L = cholesky(A):
 /// two triangular solves.
 Tensor cholesky_solve(const Tensor& chol, const Tensor& rhs);

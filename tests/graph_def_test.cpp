@@ -239,6 +239,36 @@ TEST(GraphDefInterop, TensorFlowRunsTheLinearAlgebraOpsAndTheirGradients) {
   check_in_tensorflow(f.get_concrete_function(TensorSpec({-1, -1, -1}), TensorSpec({-1, -1, -1})), {a, b}, "linalg");
 }
 
+// eigh, eigvalsh and svd (the values, and products a vector's sign does not
+// change) with their gradients (shapes known: the SVD's needs them, as
+// TensorFlow's), and the trigonometric and hyperbolic functions with theirs.
+TEST(GraphDefInterop, TensorFlowRunsTheEigenproblemTheSvdAndTheTrigonometricFunctions) {
+  auto f = function(
+      [](Tensor a, Tensor x) {
+        GradientTape tape;
+        tape.watch(a);
+        tape.watch(x);
+        const EighResult eig = eigh(a);
+        const SvdResult tall = svd(slice(a, {0, 0, 0}, {-1, -1, 3})), full = svd(slice(a, {0, 0, 0}, {-1, 3, -1}), true);
+        const Tensor u1v1 = matmul(slice(tall.u, {0, 0, 0}, {-1, -1, 1}), slice(tall.v, {0, 0, 0}, {-1, -1, 1}), false, true);
+        const Tensor w = constant(ramp(16, 0.9f, -0.1f), {4, 4});
+        const Tensor inside = tanh(x) * 0.9f, above = abs(x) + 1.1f;
+        const Tensor trig = tan(inside) + asin(inside) + acos(inside) * 0.5f + atan(x) + sinh(x) + cosh(x) * 0.25f +
+                            asinh(x) + acosh(above) + atanh(inside);
+        Tensor loss = reduce_sum(eig.eigenvalues * eig.eigenvalues) + reduce_sum(eig.eigenvectors * eig.eigenvectors * w) +
+                      reduce_sum(eigvalsh(a)) + reduce_sum(tall.s) + reduce_sum(u1v1 * slice(w, {0, 0}, {-1, 3})) +
+                      reduce_sum(full.s * full.s) + reduce_sum(trig * trig);
+        auto g = tape.gradient(loss, {a, x});
+        return std::make_tuple(loss, g[0], g[1], eig.eigenvalues, tall.s, u1v1, trig);
+      },
+      {.arg_names = {"a", "x"}});
+  // (a quadratic phase: sin of a linear one makes rank-2 matrices, whose zero
+  // singular value leaves the SVD's gradient undefined)
+  const Tensor count = cast(range(32), float32);
+  Tensor a = reshape(sin(count * count * 0.37f + 0.4f) * 2.f, {2, 4, 4}), x = constant(ramp(6, -1.2f, 0.45f), {2, 3});
+  check_in_tensorflow(f.get_concrete_function(TensorSpec({2, 4, 4}), TensorSpec({-1, -1})), {a, x}, "eig_svd_trig");
+}
+
 // The special functions, cumulative_logsumexp, and the segment reductions
 // (UnsortedSegmentSum with num_segments computed when it runs, and the
 // sorted ids' checks), with their gradients, and Unique, traced with no

@@ -1,7 +1,8 @@
-// Cholesky, the solves, the inverse, the determinants and QR against float64
-// references written here another way (Gauss-Jordan with full pivoting, a
-// row-by-row Cholesky, Laplace expansion, products of the results back, QR's
-// defining properties in long double),
+// Cholesky, the solves, the inverse, the determinants, QR, the symmetric
+// eigenproblem and the SVD against float64 references written here another
+// way (Gauss-Jordan with full pivoting, a row-by-row Cholesky, Laplace
+// expansion, products of the results back, the decompositions' defining
+// properties in long double, eigenvalues known in closed form),
 // TensorFlow 2.21's values and errors on singular and malformed input
 // (TensorFlow's values and gradients of the same ops on other matrices:
 // tests/saved_model_test.cpp, "linalg"). The gradients are checked against
@@ -16,7 +17,7 @@ namespace {
 
 const CoveredOps covered{op_name::Cholesky,          op_name::MatrixTriangularSolve, op_name::MatrixSolve,
                          op_name::MatrixInverse,     op_name::MatrixDeterminant,     op_name::LogMatrixDeterminant,
-                         op_name::Qr};
+                         op_name::Qr,                op_name::SelfAdjointEigV2,      op_name::Svd};
 
 using Matrix = std::vector<long double>;  // row-major n x n
 
@@ -437,6 +438,194 @@ TEST_P(LinalgTest, QrSignsAreTensorFlows) {
   EXPECT_EQ(f.r.shape(), TensorShape({2, 0}));
   EXPECT_NE(error_of<InvalidArgument>([] { qr(ones({2})); }).find("[qr] input must have rank >= 2"), std::string::npos);
   EXPECT_NE(error_of<InvalidArgument>([] { qr(ones({2, 2}, int32)); }).find("[qr] input must be float32 or float64, got int32"),
+            std::string::npos);
+}
+
+// How far the columns of the row-major [batch, rows, cols] values are from
+// orthonormal: max |XᵀX - I|, in long double.
+long double orthonormality_error(const std::vector<double>& x, int64_t batch, int64_t rows, int64_t cols) {
+  long double worst = 0;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < cols; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
+        long double s = 0;
+        for (int64_t l = 0; l < rows; ++l)
+          s += static_cast<long double>(x[static_cast<size_t>((b * rows + l) * cols + i)]) *
+               static_cast<long double>(x[static_cast<size_t>((b * rows + l) * cols + j)]);
+        worst = std::max(worst, std::fabs(s - (i == j ? 1 : 0)));
+      }
+  return worst;
+}
+
+// The symmetric matrix of the lower triangle the op reads, S·V = V·diag(e),
+// VᵀV = I and e ascending; below order 32 Jacobi's rotations, from 40
+// LAPACK's syev (on the CPU). The upper triangle is not read.
+TEST_P(LinalgTest, EighDiagonalizesTheSymmetricMatrixOfTheLowerTriangle) {
+  for (DType dt : {float32, float64})
+    for (int64_t n : {1, 2, 5, 12, 40}) {
+      SCOPED_TRACE(std::string(dtype_name(dt)) + " n = " + std::to_string(n));
+      const int64_t batch = 2;
+      const std::vector<double> av = random_values(batch * n * n, -2, 2, float64, 71);
+      const Tensor a = make(av, {batch, n, n}, dt);
+      const EighResult f = eigh(a);
+      ASSERT_EQ(f.eigenvalues.shape(), TensorShape({batch, n}));
+      ASSERT_EQ(f.eigenvectors.shape(), TensorShape({batch, n, n}));
+      const std::vector<double> e = values(f.eigenvalues), v = values(f.eigenvectors);
+      const long double tol = (dt == float32 ? 3e-6L : 1e-14L) * static_cast<long double>(n);
+      long double worst_residual = 0;
+      for (int64_t b = 0; b < batch; ++b) {
+        auto S = [&](int64_t i, int64_t j) {  // (the lower triangle's element, rounded to dt as the op read it)
+          return static_cast<long double>(values(a)[static_cast<size_t>((b * n + std::max(i, j)) * n + std::min(i, j))]);
+        };
+        auto V = [&](int64_t i, int64_t j) { return static_cast<long double>(v[static_cast<size_t>((b * n + i) * n + j)]); };
+        for (int64_t j = 0; j + 1 < n; ++j)
+          EXPECT_LE(e[static_cast<size_t>(b * n + j)], e[static_cast<size_t>(b * n + j + 1)]);
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            long double sv = 0;
+            for (int64_t l = 0; l < n; ++l) sv += S(i, l) * V(l, j);
+            worst_residual = std::max(worst_residual, std::fabs(sv - V(i, j) * static_cast<long double>(e[static_cast<size_t>(b * n + j)])));
+          }
+      }
+      EXPECT_LT(worst_residual, tol * 8);
+      EXPECT_LT(orthonormality_error(v, batch, n, n), tol);
+      // The upper triangle is not read; eigvalsh gives the same values (to
+      // rounding: LAPACK's iteration for values alone is another).
+      const Tensor upper_changed = a + (band_part(ones_like(a), 0, -1) - band_part(ones_like(a), 0, 0));
+      EXPECT_TRUE(all_close(eigh(upper_changed).eigenvalues, e, {batch, n}, 0, 0));
+      EXPECT_TRUE(all_close(eigvalsh(a), e, {batch, n}, static_cast<double>(tol), static_cast<double>(tol)));
+    }
+}
+
+// The second-difference matrix (2 on the diagonal, -1 beside it) of order n
+// has eigenvalues 2 - 2·cos(kπ/(n + 1)) and eigenvectors sin(jkπ/(n + 1));
+// the identity's are all 1 (any orthonormal basis), the zero matrix's 0.
+TEST_P(LinalgTest, EighGivesTheKnownSpectra) {
+  for (int64_t n : {7, 40}) {
+    SCOPED_TRACE("n = " + std::to_string(n));
+    const long double pi = 3.141592653589793238462643383279503L;
+    const Tensor d = eye(n, float64) * 3.0 - band_part(ones({n, n}, float64), 1, 1);
+    std::vector<double> want, want_vector;
+    for (int64_t k = 1; k <= n; ++k) want.push_back(static_cast<double>(2 - 2 * std::cos(k * pi / (n + 1))));
+    const EighResult f = eigh(d);
+    EXPECT_TRUE(all_close(f.eigenvalues, want, {n}, 1e-13, 1e-13));
+    // The first eigenvector, up to its sign: sin(jπ/(n + 1)), normalized.
+    long double norm = 0;
+    for (int64_t j = 1; j <= n; ++j) norm += std::sin(j * pi / (n + 1)) * std::sin(j * pi / (n + 1));
+    const std::vector<double> v = values(f.eigenvectors);
+    const double sign = v[0] > 0 ? 1 : -1;
+    for (int64_t j = 1; j <= n; ++j)
+      EXPECT_NEAR(sign * v[static_cast<size_t>((j - 1) * n)], static_cast<double>(std::sin(j * pi / (n + 1)) / std::sqrt(norm)),
+                  1e-12);
+  }
+  const EighResult identity = eigh(eye(4, float32));
+  EXPECT_TRUE(all_close(identity.eigenvalues, {1, 1, 1, 1}, {4}, 0, 0));
+  EXPECT_LT(orthonormality_error(values(identity.eigenvectors), 1, 4, 4), 1e-7L);
+  EXPECT_TRUE(all_close(eigh(zeros({3, 3}, float64)).eigenvalues, {0, 0, 0}, {3}, 0, 0));
+  // Empty: TensorFlow's shapes.
+  const EighResult empty = eigh(zeros({2, 0, 0}, float64));
+  EXPECT_EQ(empty.eigenvalues.shape(), TensorShape({2, 0}));
+  EXPECT_EQ(empty.eigenvectors.shape(), TensorShape({2, 0, 0}));
+  EXPECT_EQ(execute(EMBER_OP(op_name::SelfAdjointEigV2), {eye(3, float64)}, {{"compute_v", false}})[1].shape(),
+            TensorShape({0}));
+}
+
+// TensorFlow 2.21 refuses a matrix with a NaN in the triangle it reads
+// (Eigen's solver does not converge), in these words, and reads past one
+// in the other triangle; malformed input is refused naming the op.
+TEST_P(LinalgTest, EighRefusesNaNAndMalformedInputAsTensorFlow) {
+  for (int64_t n : {2, 40}) {
+    std::vector<double> v = values(eye(n, float64));
+    v[static_cast<size_t>(n)] = NAN;  // (row 1, column 0: below the diagonal)
+    EXPECT_NE(error_of<InvalidArgument>([&] { eigh(make(v, {n, n}, float64)); })
+                  .find("[eigh] Self-adjoint eigen decomposition was not successful. The input might not be valid."),
+              std::string::npos);
+    v[static_cast<size_t>(n)] = 0;
+    v[1] = NAN;  // (row 0, column 1: above it, not read)
+    EXPECT_TRUE(all_close(eigvalsh(make(v, {n, n}, float64)), std::vector<double>(static_cast<size_t>(n), 1.0), {n}, 0, 0));
+  }
+  EXPECT_NE(error_of<InvalidArgument>([] { eigh(ones({2, 3})); }).find("[eigh] Input matrix must be square"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { eigh(ones({2, 2}, int32)); }).find("[eigh] input must be float32 or float64, got int32"),
+            std::string::npos);
+}
+
+// A = U·diag(s)·Vᵀ, UᵀU = VᵀV = I, s descending and non-negative; tall,
+// wide and square, reduced and full, with Jacobi's rotations below 32 in
+// the smaller dimension and LAPACK's gesdd from 45 (on the CPU);
+// compute_uv = false gives the same s.
+TEST_P(LinalgTest, SvdFactorsTallWideAndSquareMatrices) {
+  for (DType dt : {float32, float64})
+    for (auto [m, n] : {std::pair<int64_t, int64_t>{5, 3}, {3, 5}, {4, 4}, {1, 4}, {4, 1}, {70, 45}, {45, 70}})
+      for (bool full : {false, true}) {
+        SCOPED_TRACE(std::string(dtype_name(dt)) + " " + std::to_string(m) + "x" + std::to_string(n) + (full ? " full" : ""));
+        const int64_t batch = 2, k = std::min(m, n), uc = full ? m : k, vc = full ? n : k;
+        const Tensor a = make(random_values(batch * m * n, -2, 2, float64, 83), {batch, m, n}, dt);
+        const SvdResult f = svd(a, full);
+        ASSERT_EQ(f.s.shape(), TensorShape({batch, k}));
+        ASSERT_EQ(f.u.shape(), TensorShape({batch, m, uc}));
+        ASSERT_EQ(f.v.shape(), TensorShape({batch, n, vc}));
+        const std::vector<double> av = values(a), s = values(f.s), u = values(f.u), v = values(f.v);
+        const long double tol = (dt == float32 ? 3e-6L : 1e-14L) * static_cast<long double>(std::max(m, n));
+        long double worst_product = 0;
+        for (int64_t b = 0; b < batch; ++b) {
+          for (int64_t j = 0; j < k; ++j) {
+            EXPECT_GE(s[static_cast<size_t>(b * k + j)], 0);
+            if (j + 1 < k) {
+              EXPECT_GE(s[static_cast<size_t>(b * k + j)], s[static_cast<size_t>(b * k + j + 1)]);
+            }
+          }
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+              long double x = 0;
+              for (int64_t l = 0; l < k; ++l)
+                x += static_cast<long double>(u[static_cast<size_t>((b * m + i) * uc + l)]) * s[static_cast<size_t>(b * k + l)] *
+                     static_cast<long double>(v[static_cast<size_t>((b * n + j) * vc + l)]);
+              worst_product = std::max(worst_product, std::fabs(x - static_cast<long double>(av[static_cast<size_t>((b * m + i) * n + j)])));
+            }
+        }
+        EXPECT_LT(worst_product, tol * 8);
+        EXPECT_LT(orthonormality_error(u, batch, m, uc), tol);
+        EXPECT_LT(orthonormality_error(v, batch, n, vc), tol);
+        const SvdResult values_only = svd(a, full, /*compute_uv=*/false);
+        EXPECT_TRUE(all_close(values_only.s, s, {batch, k}, dt == float32 ? 1e-5 : 1e-12, dt == float32 ? 1e-5 : 1e-12));
+        EXPECT_EQ(values_only.u.shape(), TensorShape({0}));
+        EXPECT_EQ(values_only.v.shape(), TensorShape({0}));
+      }
+}
+
+// Rank-deficient matrices: the singular vectors of the zero singular values
+// complete an orthonormal basis; TensorFlow 2.21's s of ones(3, 2) in
+// float32 ([2.4494896, 5.96e-8]: the rounding of 0); an outer product's one
+// singular value is the product of the norms. NaN gives NaN everywhere and
+// empty matrices TensorFlow's shapes (the full U of no columns the identity).
+TEST_P(LinalgTest, SvdOfRankDeficientNaNAndEmptyMatricesAsTensorFlow) {
+  for (int64_t rows : {5, 50}) {
+    SCOPED_TRACE(rows);
+    const Tensor x = cast(range(rows), float64) + 1.0, y = make({1, -2, 2}, {3}, float64);
+    const Tensor outer = matmul(reshape(x, {rows, 1}), reshape(y, {1, 3}));  // rank 1, ‖x‖·3
+    const SvdResult f = svd(outer, /*full_matrices=*/true);
+    const std::vector<double> s = values(f.s);
+    EXPECT_NEAR(s[0], std::sqrt(static_cast<double>(rows * (rows + 1) * (2 * rows + 1) / 6)) * 3, 1e-12 * s[0]);
+    EXPECT_LT(s[1], 1e-13 * s[0]);
+    EXPECT_LT(orthonormality_error(values(f.u), 1, rows, rows), 1e-13L);
+    EXPECT_LT(orthonormality_error(values(f.v), 1, 3, 3), 1e-13L);
+  }
+  const Tensor s = svd(ones({3, 2}), false, /*compute_uv=*/false).s;
+  EXPECT_NEAR(values(s)[0], 2.4494896, 1e-6);
+  EXPECT_LT(values(s)[1], 1e-6);
+  std::vector<double> nan_in = {1, 2, NAN, 3};
+  for (const Tensor& out : {svd(make(nan_in, {2, 2}, float64)).s, svd(make(nan_in, {2, 2}, float64)).u})
+    for (double x : values(out)) EXPECT_TRUE(std::isnan(x));
+  SvdResult empty = svd(zeros({0, 3}));
+  EXPECT_EQ(empty.s.shape(), TensorShape({0}));
+  EXPECT_EQ(empty.u.shape(), TensorShape({0, 0}));
+  EXPECT_EQ(empty.v.shape(), TensorShape({3, 0}));
+  empty = svd(zeros({2, 0}), /*full_matrices=*/true);
+  EXPECT_TRUE(all_close(empty.u, {1, 0, 0, 1}, {2, 2}, 0, 0));
+  EXPECT_EQ(empty.v.shape(), TensorShape({0, 0}));
+  EXPECT_NE(error_of<InvalidArgument>([] { svd(ones({2})); }).find("[svd] input must have rank >= 2"), std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { svd(ones({2, 2}, int64)); }).find("[svd] input must be float32 or float64, got int64"),
             std::string::npos);
 }
 

@@ -622,6 +622,61 @@ void linear_algebra(std::vector<OpCase>& cases) {
                    .tol = 32,
                    .grad_refused = "not implemented when nrows > ncols and full_matrices is true",
                    .traced_grad_refused = "the gradient needs the matrices' dimensions"});
+  // The symmetric eigenproblem of the lower triangle and the SVD (reduced
+  // tall, wide and square; the full form where m and n differ by 1, whose
+  // gradient TensorFlow defines, and by 2, whose it refuses); the vectors
+  // returned as they are (their signs are the same on every device, and
+  // still under central differences' small steps).
+  cases.push_back({.op = op_name::SelfAdjointEigV2,
+                   .inputs = {in({2, 4, 4})},
+                   .body =
+                       [](X x, DType) {
+                         const EighResult f = eigh(x[0]);
+                         return std::vector<Tensor>{f.eigenvalues, f.eigenvectors};
+                       },
+                   .dtypes = kF32F64,
+                   .tol = 64});
+  cases.push_back({.op = op_name::SelfAdjointEigV2,
+                   .variant = "values only",
+                   .inputs = {in({3, 3})},
+                   .body = one([](X x) { return eigvalsh(x[0]); }),
+                   .dtypes = kF32F64,
+                   .tol = 64});
+  auto svd_outputs = [](bool full) {
+    return [full](X x, DType) {
+      const SvdResult f = svd(x[0], full);
+      return std::vector<Tensor>{f.s, f.u, f.v};
+    };
+  };
+  for (const Shape& shape : {Shape{2, 4, 3}, Shape{2, 3, 4}, Shape{3, 3}})
+    cases.push_back({.op = op_name::Svd,
+                     .variant = shape.to_string(),
+                     .inputs = {in(shape)},
+                     .body = svd_outputs(false),
+                     .dtypes = kF32F64,
+                     .tol = 64,
+                     .traced_grad_refused = "SVD gradient has not been implemented for input with unknown inner matrix shape"});
+  cases.push_back({.op = op_name::Svd,
+                   .variant = "full_matrices",
+                   .inputs = {in({2, 3, 4})},
+                   .body = svd_outputs(true),
+                   .dtypes = kF32F64,
+                   .tol = 64,
+                   .traced = OpCase::Traced::KnownShapes});
+  cases.push_back({.op = op_name::Svd,
+                   .variant = "full_matrices, m and n 2 apart",
+                   .inputs = {in({4, 2})},
+                   .body = svd_outputs(true),
+                   .dtypes = kF32F64,
+                   .tol = 64,
+                   .grad_refused = "svd gradient is not implemented for abs(m - n) > 1 when full_matrices is True",
+                   .traced = OpCase::Traced::KnownShapes});
+  cases.push_back({.op = op_name::Svd,
+                   .variant = "values only",
+                   .inputs = {in({2, 3, 4})},
+                   .body = one([](X x) { return svd(x[0], false, /*compute_uv=*/false).s; }),
+                   .dtypes = kF32F64,
+                   .tol = 64});
   cases.push_back({.op = op_name::Softmax, .inputs = {in({2, 4})}, .body = one([](X x) {
                                                                      return softmax(x[0]);
                                                                    })});

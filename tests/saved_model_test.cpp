@@ -887,6 +887,59 @@ TEST(SavedModelInterop, EmberLoadsTensorFlowsBitwiseOpsAndItsOwnOpsAgree) {
   }
 }
 
+// tf.linalg.eigh, eigvalsh and svd (tests/tf/make_saved_models.py, EigSvd)
+// as quantities a vector's sign does not change: ember runs TensorFlow's
+// function and its gradient graph, and its own ops and tape give TensorFlow's
+// values and gradients.
+TEST(SavedModelInterop, EmberGivesTensorFlowsEigenvaluesSingularValuesAndTheirGradients) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/eig_svd"), dir + "/eig_svd.txt"), 20);
+  const std::vector<TfCall> calls = read_calls(dir + "/eig_svd.txt");
+  ASSERT_EQ(calls.size(), 1u);
+  const TfCall& c = calls[0];
+  const Tensor &a = c.inputs[0].second, &b = c.inputs[1].second;
+  const Tensor w4 = reshape(cos(cast(range(16), float64) * 0.7), {4, 4});
+  const Tensor w5 = reshape(cos(cast(range(15), float64) * 0.4), {5, 3});
+  const auto first_pair = [](const Tensor& u, const Tensor& v) {  // u₁·v₁ᵀ
+    return matmul(slice(u, {0, 0, 0}, {-1, -1, 1}), slice(v, {0, 0, 0}, {-1, -1, 1}), false, true);
+  };
+  const auto cube = [](const Tensor& x) { return x * x * x; };
+  GradientTape tape({.persistent = true});
+  tape.watch(a);
+  tape.watch(b);
+  const Tensor b_wide = transpose(slice(b, {0, 0, 0}, {-1, 4, -1}), {0, 2, 1});
+  const EighResult eig = eigh(a);
+  const SvdResult tall = svd(b), wide = svd(b_wide, /*full_matrices=*/true);
+  const std::map<std::string, Tensor> losses{
+      {"eigh_values", reduce_sum(eig.eigenvalues * make({1, -2, 0.5, 3}, {4}, float64))},
+      {"eigh_vectors", reduce_sum(eig.eigenvectors * eig.eigenvectors * w4)},
+      {"eigvalsh", reduce_sum(square(eigvalsh(a)))},
+      {"svd_values", reduce_sum(tall.s * make({2, -1, 0.7}, {3}, float64))},
+      {"svd_vectors", reduce_sum(first_pair(tall.u, tall.v) * w5) + reduce_sum(tall.u * tall.u * w5)},
+      {"svd_values_only", reduce_sum(cube(svd(b, false, /*compute_uv=*/false).s))},
+      {"svd_wide_full", reduce_sum(first_pair(wide.u, wide.v) * transpose(slice(w5, {0, 0}, {4, -1}), {1, 0})) +
+                            reduce_sum(wide.s)}};
+  std::map<std::string, Tensor> ember{{"eigh_e", eig.eigenvalues},
+                                      {"eigh_v_squared", eig.eigenvectors * eig.eigenvectors},
+                                      {"svd_s", tall.s},
+                                      {"svd_u1_v1", first_pair(tall.u, tall.v)},
+                                      {"svd_wide_s", wide.s},
+                                      {"svd_wide_full_v_squared", wide.v * wide.v}};
+  auto paused = tape.stop_recording();
+  for (const auto& [name, loss] : losses) {
+    const std::vector<Tensor> g = tape.gradient(loss, {a, b});
+    ember["grad_" + name + "_a"] = g[0].defined() ? g[0] : zeros_like(a);
+    ember["grad_" + name + "_b"] = g[1].defined() ? g[1] : zeros_like(b);
+  }
+  ASSERT_EQ(c.outputs.size(), ember.size());
+  size_t i = 0;
+  for (const auto& [name, got] : ember) {  // (TensorFlow's order: sorted by name)
+    SCOPED_TRACE(name);
+    EXPECT_TRUE(all_close(got, values(c.outputs[i]), c.outputs[i].shape(), 1e-10, 1e-10));
+    ++i;
+  }
+}
+
 // tf.math's trigonometric and hyperbolic functions (tests/tf/make_saved_models.py,
 // Trig) at points in and outside their domains (±1, beyond, ±inf, NaN):
 // ember runs TensorFlow's function, gradients included, and its own ops and

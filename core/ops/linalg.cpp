@@ -1,10 +1,12 @@
 // Matrices [..., m, n], each on its own (float32, float64): TensorFlow's
 // Cholesky, MatrixTriangularSolve, MatrixSolve, MatrixInverse,
-// MatrixDeterminant and LogMatrixDeterminant of square ones, and Qr of any,
-// with their gradients (TensorFlow's linalg_grad.py), and the front-ends
+// MatrixDeterminant, LogMatrixDeterminant and SelfAdjointEigV2 of square
+// ones, and Qr and Svd of any, with their gradients (TensorFlow's linalg_grad.py), and the front-ends
 // written with them or beside them: band_part, eye, cholesky_solve. The kernels' math, one
 // matrix at a time, is kernels/linalg.h.
 #include <algorithm>
+#include <cstdlib>
+#include <utility>
 
 #include "core/op_registry.h"
 #include "core/op_names.h"
@@ -109,6 +111,51 @@ void infer_qr(InferContext& c) {
   c.outputs.push_back({a.dtype(), TensorShape(std::move(r))});
 }
 
+// SelfAdjointEigV2: e [..., n] and v [..., n, n] (the empty [0] without compute_v).
+void infer_eigh(InferContext& c) {
+  const Tensor& m = c.inputs[0];
+  require_matrices(c, m, "input");
+  const bool vectors = c.attrs.get<bool>("compute_v");
+  if (!m.shape().rank_known()) {
+    c.outputs.push_back({m.dtype(), TensorShape::unknown_rank()});
+    c.outputs.push_back({m.dtype(), vectors ? TensorShape::unknown_rank() : TensorShape({0})});
+    return;
+  }
+  Dims e = batch_dims(m.shape());
+  e.push_back(order(m.shape()));
+  Dims v = e;
+  v.push_back(order(m.shape()));
+  c.outputs.push_back({m.dtype(), TensorShape(std::move(e))});
+  c.outputs.push_back({m.dtype(), vectors ? TensorShape(std::move(v)) : TensorShape({0})});
+}
+
+// Svd: s [..., k], u [..., m, k] and v [..., n, k], k = min(m, n); u
+// [..., m, m] and v [..., n, n] with full_matrices; u and v the empty [0]
+// without compute_uv.
+void infer_svd(InferContext& c) {
+  const Tensor& a = c.inputs[0];
+  if (a.dtype() != float32 && a.dtype() != float64)
+    c.fail("input must be float32 or float64, got ", dtype_name(a.dtype()));
+  const bool vectors = c.attrs.get<bool>("compute_uv"), full = c.attrs.get<bool>("full_matrices");
+  if (!a.shape().rank_known()) {
+    c.outputs.push_back({a.dtype(), TensorShape::unknown_rank()});
+    for (int i = 0; i < 2; ++i)
+      c.outputs.push_back({a.dtype(), vectors ? TensorShape::unknown_rank() : TensorShape({0})});
+    return;
+  }
+  if (a.rank() < 2) c.fail("input must have rank >= 2, got shape ", a.shape().to_debug_string());
+  const int64_t m = a.shape().dim(-2), n = a.shape().dim(-1), k = m < 0 || n < 0 ? -1 : std::min(m, n);
+  Dims s = batch_dims(a.shape()), u = s, v = s;
+  s.push_back(k);
+  u.push_back(m);
+  u.push_back(full ? m : k);
+  v.push_back(n);
+  v.push_back(full ? n : k);
+  c.outputs.push_back({a.dtype(), TensorShape(std::move(s))});
+  c.outputs.push_back({a.dtype(), vectors ? TensorShape(std::move(u)) : TensorShape({0})});
+  c.outputs.push_back({a.dtype(), vectors ? TensorShape(std::move(v)) : TensorShape({0})});
+}
+
 // clang-format off
 [[maybe_unused]] const bool linalg_ops_defined = [] {
   define_op(op_name::Cholesky).inputs(1).api("cholesky").set_infer(infer_same_shape);
@@ -123,6 +170,10 @@ void infer_qr(InferContext& c) {
       .tf_outputs({"sign", "log_abs_determinant"});
   define_op(op_name::Qr).inputs(1).attr("full_matrices", AttrKind::Bool).api("qr").set_infer(infer_qr)
       .tf_outputs({"q", "r"});
+  define_op(op_name::SelfAdjointEigV2).inputs(1).attr("compute_v", AttrKind::Bool).api("eigh").set_infer(infer_eigh)
+      .tf_outputs({"e", "v"});
+  define_op(op_name::Svd).inputs(1).attr("compute_uv", AttrKind::Bool).attr("full_matrices", AttrKind::Bool)
+      .api("svd").set_infer(infer_svd).tf_outputs({"s", "u", "v"});
   return true;
 }();
 // clang-format on
@@ -183,6 +234,21 @@ SignAndLogDeterminant log_matrix_determinant(const Tensor& matrix) {
 QrResult qr(const Tensor& matrix, bool full_matrices) {
   std::vector<Tensor> out = execute(EMBER_OP(op_name::Qr), {matrix}, {{"full_matrices", full_matrices}});
   return {out[0], out[1]};
+}
+
+EighResult eigh(const Tensor& matrix) {
+  std::vector<Tensor> out = execute(EMBER_OP(op_name::SelfAdjointEigV2), {matrix}, {{"compute_v", true}});
+  return {out[0], out[1]};
+}
+
+Tensor eigvalsh(const Tensor& matrix) {
+  return execute(EMBER_OP(op_name::SelfAdjointEigV2), {matrix}, {{"compute_v", false}})[0];
+}
+
+SvdResult svd(const Tensor& matrix, bool full_matrices, bool compute_uv) {
+  std::vector<Tensor> out = execute(EMBER_OP(op_name::Svd), {matrix},
+                                    {{"compute_uv", compute_uv}, {"full_matrices", full_matrices}});
+  return {out[0], out[1], out[2]};
 }
 
 Tensor cholesky_solve(const Tensor& chol, const Tensor& rhs) {
@@ -294,6 +360,90 @@ GRAD(op_name::Qr, kGradUsesAll) {
   const Tensor y = columns(c.x(), m, -1), dv = columns(dr, m, -1);
   const Tensor dx = qr_grad_deep(q, columns(r, 0, m), dq + matmul(y, dv, false, /*transpose_b=*/true), columns(dr, 0, m));
   return {concat({dx, matmul(q, dv)}, -1)};
+} END_GRAD;
+
+// The matrices [..., n, n] with d [..., n] on their diagonals.
+Tensor diagonal_matrix(const Tensor& d) { return expand_dims(d, -1) * eye(shape_at(d, -1), d.dtype()); }
+
+// The square matrices of x with their diagonals zeroed.
+Tensor off_diagonal(const Tensor& x) { return x * (1 - eye(shape_at(x, -1), x.dtype())); }
+
+// 1/x away from 0, 0 at 0 (TensorFlow's _SafeReciprocal: x / (x² + 1e-20)),
+// for the differences of repeated eigenvalues or singular values.
+Tensor safe_reciprocal(const Tensor& x) { return x / (square(x) + scalar_like(x, 1e-20)); }
+
+Tensor output_grad_or_zeros(const GradContext& c, size_t i) {
+  return c.output_grads[i].defined() ? c.output_grads[i] : zeros_like(c.outputs[i]);
+}
+
+// SelfAdjointEigV2 (TensorFlow's _SelfAdjointEigV2Grad): with
+// F_ij = 1 / (e_j - e_i) off the diagonal, dA = V·(diag(dE) + F ∘ Vᵀ·dV)·Vᵀ,
+// then symmetrized onto the lower triangle that the op reads (the diagonal
+// once).
+GRAD(op_name::SelfAdjointEigV2, kGradUsesAll) {
+  const Tensor& e = c.outputs[0];
+  const Tensor de = output_grad_or_zeros(c, 0);
+  Tensor g;
+  if (c.attrs.get<bool>("compute_v")) {
+    const Tensor& v = c.outputs[1];
+    Tensor middle = diagonal_matrix(de);
+    if (c.output_grads[1].defined()) {
+      const Tensor f = off_diagonal(safe_reciprocal(expand_dims(e, -2) - expand_dims(e, -1)));
+      middle = middle + f * matmul(v, c.output_grads[1], /*transpose_a=*/true);
+    }
+    g = matmul(v, matmul(middle, v, false, /*transpose_b=*/true));
+  } else {
+    const Tensor v = eigh(c.x()).eigenvectors;  // (as TensorFlow's: the vectors computed again)
+    g = matmul(v * expand_dims(de, -2), v, false, /*transpose_b=*/true);
+  }
+  g = band_part(g + transposed(g), -1, 0);
+  return {g - scalar_like(g, 0.5) * band_part(g, 0, 0)};
+} END_GRAD;
+
+// Svd (TensorFlow's _SvdGrad, for real matrices; after Townsend, "Differentiating
+// the singular value decomposition", 2016), worked on the wide form: a tall
+// matrix's gradient is that of its transpose (U and V exchanged), transposed.
+GRAD(op_name::Svd, kGradUsesAll) {
+  const Tensor& a = c.x();
+  const Tensor ds = output_grad_or_zeros(c, 0);
+  if (!c.attrs.get<bool>("compute_uv")) {  // dA = U·diag(dS)·Vᵀ, the vectors computed again
+    const SvdResult f = svd(a);
+    return {matmul(f.u * expand_dims(ds, -2), f.v, false, /*transpose_b=*/true)};
+  }
+  EMBER_CHECK(a.shape().rank_known(), Unimplemented,
+              "[svd] the gradient of matrices whose rank this trace does not know is not supported");
+  int64_t m = a.shape().dim(-2), n = a.shape().dim(-1);
+  EMBER_CHECK(m >= 0 && n >= 0, Unimplemented,
+              "[svd] SVD gradient has not been implemented for input with unknown inner matrix shape (as "
+              "TensorFlow's), got ", a.shape().to_debug_string());
+  const bool full = c.attrs.get<bool>("full_matrices");
+  EMBER_CHECK(!(full && std::abs(m - n) > 1), Unimplemented,
+              "[svd] svd gradient is not implemented for abs(m - n) > 1 when full_matrices is True (as "
+              "TensorFlow's), got ", a.shape().to_debug_string());
+  const Tensor& s = c.outputs[0];
+  Tensor u = c.outputs[1], v = c.outputs[2], du = output_grad_or_zeros(c, 1), dv = output_grad_or_zeros(c, 2);
+  const bool tall = m > n;
+  if (tall) {
+    std::swap(m, n);
+    std::swap(u, v);
+    std::swap(du, dv);
+  }
+  const Tensor s_matrix = diagonal_matrix(s);
+  const Tensor f = off_diagonal(safe_reciprocal(square(expand_dims(s, -2)) - square(expand_dims(s, -1))));
+  const Tensor v1 = columns(v, 0, m), dv1 = columns(dv, 0, m);
+  const Tensor fu = f * matmul(u, du, /*transpose_a=*/true), fv = f * matmul(v1, dv1, /*transpose_a=*/true);
+  const Tensor middle = diagonal_matrix(ds) + matmul(fu + transposed(fu), s_matrix) + matmul(s_matrix, fv + transposed(fv));
+  Tensor g = matmul(u, matmul(middle, v1, false, /*transpose_b=*/true));
+  if (m != n) {
+    const Tensor dv1t = transposed(dv1);
+    Tensor rest = dv1t - matmul(matmul(dv1t, v1), v1, false, /*transpose_b=*/true);
+    if (full) {
+      const Tensor v2 = columns(v, m, n - m), dv2 = columns(dv, m, n - m);
+      rest = rest - matmul(matmul(v1, dv2, /*transpose_a=*/true), v2, false, /*transpose_b=*/true);
+    }
+    g = g + matmul(matmul(u, diagonal_matrix(safe_reciprocal(s))), rest);
+  }
+  return {tall ? transposed(g) : g};
 } END_GRAD;
 
 GRAD(op_name::MatrixSolve, kGradUsesAll) { return solve_grads(c, false); } END_GRAD;

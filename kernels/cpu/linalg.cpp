@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -38,6 +39,16 @@ void sorgqr_(const blasint* m, const blasint* n, const blasint* k, float* a, con
              float* work, const blasint* lwork, blasint* info);
 void dorgqr_(const blasint* m, const blasint* n, const blasint* k, double* a, const blasint* lda,
              const double* tau, double* work, const blasint* lwork, blasint* info);
+void ssyev_(const char* jobz, const char* uplo, const blasint* n, float* a, const blasint* lda, float* w, float* work,
+            const blasint* lwork, blasint* info, size_t, size_t);
+void dsyev_(const char* jobz, const char* uplo, const blasint* n, double* a, const blasint* lda, double* w,
+            double* work, const blasint* lwork, blasint* info, size_t, size_t);
+void sgesdd_(const char* jobz, const blasint* m, const blasint* n, float* a, const blasint* lda, float* s, float* u,
+             const blasint* ldu, float* vt, const blasint* ldvt, float* work, const blasint* lwork, blasint* iwork,
+             blasint* info, size_t);
+void dgesdd_(const char* jobz, const blasint* m, const blasint* n, double* a, const blasint* lda, double* s,
+             double* u, const blasint* ldu, double* vt, const blasint* ldvt, double* work, const blasint* lwork,
+             blasint* iwork, blasint* info, size_t);
 }
 
 namespace ember::cpu {
@@ -110,6 +121,38 @@ void orgqr(blasint m, blasint n, blasint k, T* a, const T* tau) {
     if constexpr (std::is_same_v<T, float>) sorgqr_(&m, &n, &k, a, &m, tau, work, &lwork, &info);
     else dorgqr_(&m, &n, &k, a, &m, tau, work, &lwork, &info);
   });
+}
+
+// The eigenvalues (ascending, into w) and with `vectors` the eigenvectors
+// (a's columns, column-major, in place) of the symmetric n x n `a` whose
+// upper triangle (column-major) is read. False where the iteration did not
+// converge.
+template <typename T>
+bool syev(bool vectors, blasint n, T* a, T* w) {
+  const char jobz = vectors ? 'V' : 'N', uplo = 'U';
+  bool converged = true;
+  with_workspace<T>("syev", [&](T* work, blasint lwork, blasint& info) {
+    if constexpr (std::is_same_v<T, float>) ssyev_(&jobz, &uplo, &n, a, &n, w, work, &lwork, &info, 1, 1);
+    else dsyev_(&jobz, &uplo, &n, a, &n, w, work, &lwork, &info, 1, 1);
+    if (info > 0) converged = false, info = 0;
+  });
+  return converged;
+}
+
+// The SVD of the column-major m x n `a` (destroyed): s descending; with
+// jobz 'S' or 'A', U (column-major m x ucol) and Vᵀ (column-major vrow x n).
+template <typename T>
+bool gesdd(char jobz, blasint m, blasint n, T* a, T* s, T* u, T* vt, blasint vrow) {
+  std::vector<blasint> iwork(static_cast<size_t>(8 * std::max<blasint>(1, std::min(m, n))));
+  const blasint ldu = std::max<blasint>(1, m), ldvt = std::max<blasint>(1, vrow), lda = std::max<blasint>(1, m);
+  bool converged = true;
+  with_workspace<T>("gesdd", [&](T* work, blasint lwork, blasint& info) {
+    if constexpr (std::is_same_v<T, float>)
+      sgesdd_(&jobz, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, work, &lwork, iwork.data(), &info, 1);
+    else dgesdd_(&jobz, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, work, &lwork, iwork.data(), &info, 1);
+    if (info > 0) converged = false, info = 0;
+  });
+  return converged;
 }
 
 // dst (cols x rows, row-major) = srcᵀ for src rows x cols, row-major.
@@ -307,6 +350,90 @@ void qr_typed(KernelContext& c) {
   });
 }
 
+// SelfAdjointEigV2: a task per matrix; below kBlockedFrom kernels/linalg.h's
+// Jacobi rotations, else LAPACK's syev (Householder tridiagonalization and
+// QR iterations). Row-major A's lower triangle is the column-major upper
+// one, which syev reads; its eigenvectors come back as column-major
+// columns. A matrix with a NaN is refused in TensorFlow's words.
+template <typename T>
+void eigh_typed(KernelContext& c) {
+  const auto [n, count] = batch_of(c.inputs[0]);
+  const bool vectors = c.attrs.get<bool>("compute_v");
+  const T* a = c.inputs[0].data<const T>();
+  T *e = c.outputs[0].data<T>(), *v = vectors ? c.outputs[1].data<T>() : nullptr;
+  std::atomic<bool> failed{false};
+  for_each_matrix(count, n, [&](int64_t i) {
+    const T* ai = a + i * n * n;
+    T *ei = e + i * n, *vi = vectors ? v + i * n * n : nullptr;
+    if (n < kBlockedFrom) {
+      std::vector<double> w(static_cast<size_t>(n * n)), z(static_cast<size_t>(n * n));
+      if (!linalg::symmetric_eigen(ai, ei, vi, w.data(), z.data(), n)) failed = true;
+      return;
+    }
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t k = 0; k <= r; ++k)
+        if (std::isnan(static_cast<double>(ai[r * n + k]))) {
+          failed = true;
+          return;
+        }
+    std::vector<T> f(ai, ai + n * n);
+    if (!lapack::syev(vectors, static_cast<blasint>(n), f.data(), ei)) failed = true;
+    else if (vectors) lapack::transpose_into(f.data(), vi, n, n);
+  });
+  EMBER_CHECK(!failed, InvalidArgument, "[", api(c),
+              "] Self-adjoint eigen decomposition was not successful. The input might not be valid.");
+}
+
+// Svd: a task per matrix; below kBlockedFrom (in its smaller dimension)
+// kernels/linalg.h's one-sided Jacobi, else LAPACK's gesdd (divide and
+// conquer) of the column-major copy. gesdd's Vᵀ, column-major, is V
+// row-major; its U comes back transposed.
+template <typename T>
+void svd_typed(KernelContext& c) {
+  const Tensor& a = c.inputs[0];
+  const int64_t m = a.dim(-2), n = a.dim(-1), k = std::min(m, n);
+  const bool vectors = c.attrs.get<bool>("compute_uv"), full = c.attrs.get<bool>("full_matrices");
+  const int64_t ucols = full ? m : k, vcols = full ? n : k;
+  int64_t count = 1;
+  for (int i = 0; i < a.rank() - 2; ++i) count *= a.dim(i);
+  const T* pa = a.data<const T>();
+  T* s = c.outputs[0].data<T>();
+  T *u = vectors ? c.outputs[1].data<T>() : nullptr, *v = vectors ? c.outputs[2].data<T>() : nullptr;
+  std::atomic<bool> failed{false};
+  for_each_matrix(count, std::max(m, n), [&](int64_t i) {
+    const T* ai = pa + i * m * n;
+    T *si = s + i * k, *ui = vectors ? u + i * m * ucols : nullptr, *vi = vectors ? v + i * n * vcols : nullptr;
+    if (k < kBlockedFrom) {
+      // X and Y: U and V for a tall matrix, V and U for a wide one.
+      const int64_t rows = std::max(m, n);
+      std::vector<double> b(static_cast<size_t>(rows * k)), z(static_cast<size_t>(k * k)), r(static_cast<size_t>(rows));
+      T* x = m >= n ? ui : vi;
+      T* y = m >= n ? vi : ui;
+      linalg::jacobi_svd(ai, m, n, si, x, m >= n ? ucols : vcols, y, b.data(), z.data(), r.data());
+      return;
+    }
+    if (std::any_of(ai, ai + m * n, [](T x) { return std::isnan(x); })) {  // NaN everywhere, as TensorFlow's
+      std::fill(si, si + k, std::numeric_limits<T>::quiet_NaN());
+      if (vectors) {
+        std::fill(ui, ui + m * ucols, std::numeric_limits<T>::quiet_NaN());
+        std::fill(vi, vi + n * vcols, std::numeric_limits<T>::quiet_NaN());
+      }
+      return;
+    }
+    std::vector<T> f(static_cast<size_t>(m * n)), cu(static_cast<size_t>(vectors ? m * ucols : 1));
+    lapack::transpose_into(ai, f.data(), m, n);
+    const char jobz = !vectors ? 'N' : full ? 'A' : 'S';
+    std::vector<T> scratch_v(vectors ? 0 : 1);
+    if (!lapack::gesdd(jobz, static_cast<blasint>(m), static_cast<blasint>(n), f.data(), si, cu.data(),
+                       vectors ? vi : scratch_v.data(), static_cast<blasint>(vcols))) {
+      failed = true;
+      return;
+    }
+    if (vectors) lapack::transpose_into(cu.data(), ui, ucols, m);
+  });
+  EMBER_CHECK(!failed, InvalidArgument, "[", api(c), "] the SVD did not converge (LAPACK's gesdd)");
+}
+
 // clang-format off
 void qr(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), qr_typed<scalar_t>(c)); }
 void cholesky(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), cholesky_typed<scalar_t>(c)); }
@@ -315,8 +442,12 @@ void solve(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupport
 void triangular_solve(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), triangular_solve_typed<scalar_t>(c)); }
 void determinant(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), determinant_typed<scalar_t>(c, false)); }
 void log_determinant(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), determinant_typed<scalar_t>(c, true)); }
+void eigh(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), eigh_typed<scalar_t>(c)); }
+void svd(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), svd_typed<scalar_t>(c)); }
 // clang-format on
 
+EMBER_REGISTER_KERNEL(op_name::SelfAdjointEigV2, CPU, eigh);
+EMBER_REGISTER_KERNEL(op_name::Svd, CPU, svd);
 EMBER_REGISTER_KERNEL(op_name::Cholesky, CPU, cholesky);
 EMBER_REGISTER_KERNEL(op_name::MatrixInverse, CPU, inverse);
 EMBER_REGISTER_KERNEL(op_name::MatrixSolve, CPU, solve);

@@ -1,5 +1,6 @@
 // Matrix ops on CUDA: a thread per matrix with the CPU's math
-// (kernels/linalg.h), its LU and permutation in scratch tensors. Exact and
+// (kernels/linalg.h), its LU and permutation (or the Jacobi methods'
+// doubles) in scratch tensors. Exact and
 // simple, suited to batches of small matrices; one large matrix runs on one
 // thread and wants cuSOLVER's blocked factorizations instead. A singular
 // matrix sets a device flag that the launcher reads after the kernel
@@ -95,28 +96,59 @@ __global__ void qr_matrices(const T* a, T* work, double* tau, double* w, T* q, T
   }
 }
 
+// SelfAdjointEigV2 and Svd: kernels/linalg.h's Jacobi rotations, their
+// double scratch per matrix (w, z; b, z, r) in tensors.
+template <typename T>
+__global__ void eigh_matrices(const T* a, T* e, T* v, double* w, double* z, int32_t* failed, int64_t n,
+                              int64_t count) {
+  EMBER_FOR_EACH_MATRIX(i, count) {
+    if (!linalg::symmetric_eigen(a + i * n * n, e + i * n, v ? v + i * n * n : nullptr, w + i * n * n,
+                                 z + i * n * n, n))
+      *failed = 1;
+  }
+}
+
+template <typename T>
+__global__ void svd_matrices(const T* a, T* s, T* x, T* y, double* b, double* z, double* r, int64_t m, int64_t n,
+                             int64_t x_cols, int64_t count) {
+  const int64_t rows = m > n ? m : n, cols = m < n ? m : n;
+  EMBER_FOR_EACH_MATRIX(i, count) {
+    linalg::jacobi_svd(a + i * m * n, m, n, s + i * cols, x ? x + i * rows * x_cols : nullptr, x_cols,
+                       y ? y + i * cols * cols : nullptr, b + i * rows * cols, z + i * cols * cols, r + i * rows);
+  }
+}
+
 int64_t matrices(const Tensor& m) {
   int64_t count = 1;
   for (int i = 0; i < m.rank() - 2; ++i) count *= m.dim(i);
   return count;
 }
 
+// A device int that kernels set (to 1) for a matrix they cannot take: zeroed
+// when made, read after them.
+struct DeviceFlag {
+  Tensor flag;
+  DeviceFlag(const KernelContext& c, cudaStream_t s) : flag(Tensor::empty({1}, int32, c.device)) {
+    EMBER_CUDA_CHECK(cudaMemsetAsync(flag.raw_data(), 0, sizeof(int), s));
+  }
+  int32_t* data() { return flag.data<int32_t>(); }
+  // Waits for the kernels and raises `message` if the flag was set.
+  void raise_if_set(const KernelContext& c, cudaStream_t s, const char* message) const {
+    int set = 0;
+    EMBER_CUDA_CHECK(cudaMemcpyAsync(&set, flag.raw_data(), sizeof set, cudaMemcpyDeviceToHost, s));
+    EMBER_CUDA_CHECK(cudaStreamSynchronize(s));
+    EMBER_CHECK(set == 0, InvalidArgument, "[", c.op.api_name, "] ", message);
+  }
+};
+
 // Scratch for `count` LUs of order n.
 struct Scratch {
-  Tensor lu, perm, singular;
+  Tensor lu, perm;
+  DeviceFlag singular;
   Scratch(const KernelContext& c, DType dtype, int64_t n, int64_t count, cudaStream_t s)
       : lu(Tensor::empty({std::max<int64_t>(count * n * n, 1)}, dtype, c.device)),
         perm(Tensor::empty({std::max<int64_t>(count * n, 1)}, int64, c.device)),
-        singular(Tensor::empty({1}, int32, c.device)) {
-    EMBER_CUDA_CHECK(cudaMemsetAsync(singular.raw_data(), 0, sizeof(int), s));
-  }
-  // Waits for the kernels and raises `message` if a matrix was singular.
-  void raise_if_singular(const KernelContext& c, cudaStream_t s, const char* message) const {
-    int flag = 0;
-    EMBER_CUDA_CHECK(cudaMemcpyAsync(&flag, singular.raw_data(), sizeof flag, cudaMemcpyDeviceToHost, s));
-    EMBER_CUDA_CHECK(cudaStreamSynchronize(s));
-    EMBER_CHECK(flag == 0, InvalidArgument, "[", c.op.api_name, "] ", message);
-  }
+        singular(c, s) {}
 };
 
 template <typename T>
@@ -144,10 +176,10 @@ void solve_typed(KernelContext& c, bool inverse) {
   // (The inverse's right-hand side is one identity, read by every matrix: stride 0.)
   solve_matrices<T><<<blocks_for(count), kThreads, 0, s>>>(
       c.inputs[0].data<const T>(), rhs.data<const T>(), inverse ? 0 : n * m, c.outputs[0].data<T>(),
-      scratch.lu.data<T>(), scratch.perm.data<int64_t>(), scratch.singular.data<int32_t>(), n, m,
+      scratch.lu.data<T>(), scratch.perm.data<int64_t>(), scratch.singular.data(), n, m,
       c.attrs.get<bool>("adjoint"), count);
   EMBER_CUDA_LAUNCHED();
-  scratch.raise_if_singular(c, s, inverse ? "Input is not invertible." : "Input matrix is not invertible.");
+  scratch.singular.raise_if_set(c, s, inverse ? "Input is not invertible." : "Input matrix is not invertible.");
 }
 
 template <typename T>
@@ -197,7 +229,46 @@ void qr_typed(KernelContext& c) {
   EMBER_CUDA_LAUNCHED();
 }
 
+// Scratch of `size` doubles (at least one).
+Tensor doubles(const KernelContext& c, int64_t size) {
+  return Tensor::empty({std::max<int64_t>(size, 1)}, float64, c.device);
+}
+
+template <typename T>
+void eigh_typed(KernelContext& c) {
+  const int64_t n = c.inputs[0].dim(-1), count = matrices(c.inputs[0]);
+  if (n == 0 || count == 0) return;
+  const bool vectors = c.attrs.get<bool>("compute_v");
+  cudaStream_t s = prepare(c);
+  DeviceFlag failed(c, s);
+  Tensor w = doubles(c, count * n * n), z = doubles(c, count * n * n);
+  eigh_matrices<T><<<blocks_for(count), kThreads, 0, s>>>(
+      c.inputs[0].data<const T>(), c.outputs[0].data<T>(), vectors ? c.outputs[1].data<T>() : nullptr,
+      w.data<double>(), z.data<double>(), failed.data(), n, count);
+  EMBER_CUDA_LAUNCHED();
+  failed.raise_if_set(c, s, "Self-adjoint eigen decomposition was not successful. The input might not be valid.");
+}
+
+// X and Y of linalg::jacobi_svd are U and V for a tall matrix, V and U for a wide one.
+template <typename T>
+void svd_typed(KernelContext& c) {
+  const Tensor& a = c.inputs[0];
+  const int64_t m = a.dim(-2), n = a.dim(-1), count = matrices(a);
+  const int64_t rows = std::max(m, n), cols = std::min(m, n);
+  const bool vectors = c.attrs.get<bool>("compute_uv"), full = c.attrs.get<bool>("full_matrices");
+  if (count == 0 || rows == 0) return;
+  T* u = vectors ? c.outputs[1].data<T>() : nullptr;
+  T* v = vectors ? c.outputs[2].data<T>() : nullptr;
+  Tensor b = doubles(c, count * rows * cols), z = doubles(c, count * cols * cols), r = doubles(c, count * rows);
+  svd_matrices<T><<<blocks_for(count), kThreads, 0, prepare(c)>>>(
+      a.data<const T>(), c.outputs[0].data<T>(), m >= n ? u : v, m >= n ? v : u, b.data<double>(), z.data<double>(),
+      r.data<double>(), m, n, full ? rows : cols, count);
+  EMBER_CUDA_LAUNCHED();
+}
+
 // clang-format off
+void eigh(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), eigh_typed<scalar_t>(c)); }
+void svd(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), svd_typed<scalar_t>(c)); }
 void qr(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), qr_typed<scalar_t>(c)); }
 void cholesky(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), cholesky_typed<scalar_t>(c)); }
 void inverse(KernelContext& c) { EMBER_SWITCH_FLOAT(c.inputs[0].dtype(), unsupported_dtype(c, c.inputs[0].dtype()), solve_typed<scalar_t>(c, true)); }
@@ -214,6 +285,8 @@ EMBER_REGISTER_KERNEL(op_name::MatrixTriangularSolve, CUDA, triangular_solve);
 EMBER_REGISTER_KERNEL(op_name::MatrixDeterminant, CUDA, determinant);
 EMBER_REGISTER_KERNEL(op_name::LogMatrixDeterminant, CUDA, log_determinant);
 EMBER_REGISTER_KERNEL(op_name::Qr, CUDA, qr);
+EMBER_REGISTER_KERNEL(op_name::SelfAdjointEigV2, CUDA, eigh);
+EMBER_REGISTER_KERNEL(op_name::Svd, CUDA, svd);
 
 }  // namespace
 }  // namespace ember::cuda

@@ -30,7 +30,9 @@ ExtractImagePatches VALID and SAME, CropAndResize), bitwise (tf.bitwise on int32
 and uint8), keras_train (Keras models' training steps: an LSTM under SGD, a
 mix of activations, batch normalization and a Huber loss under Adam), grad_ops
 (the ops of TensorFlow's gradient graphs ember imports, called directly), trig (tf.math's
-trigonometric and hyperbolic functions in and outside their domains, and their gradients), and DIR/x.npy (the dense model's input); with NAMEs, only those
+trigonometric and hyperbolic functions in and outside their domains, and their gradients), eig_svd
+(tf.linalg.eigh, eigvalsh and svd as quantities free of the vectors' signs, and TensorFlow's gradients
+of them), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -592,6 +594,56 @@ def bitwise(root):
              [r[k] for k in sorted(r)])
 
 
+def eig_svd_outputs(a, b):
+    """tf.linalg.eigh, eigvalsh and svd of [2, 4, 4] `a` (its lower triangle read), a tall [2, 5, 3]
+    `b` and the full SVD of a wide [2, 3, 4] part of it, as quantities a vector's sign does not change
+    (v², u₁·v₁ᵀ), and TensorFlow's gradients of losses of them."""
+    w4 = tf.reshape(tf.cos(tf.range(16, dtype=tf.float64) * 0.7), [4, 4])
+    w5 = tf.reshape(tf.cos(tf.range(15, dtype=tf.float64) * 0.4), [5, 3])
+    out = {}
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([a, b])
+        e, v = tf.linalg.eigh(a)
+        s, u, vb = tf.linalg.svd(b)
+        s_wide, u_wide, v_wide = tf.linalg.svd(tf.linalg.matrix_transpose(b[:, :4]), full_matrices=True)  # (3 x 4)
+        losses = {"eigh_values": tf.reduce_sum(e * tf.constant([1.0, -2.0, 0.5, 3.0], tf.float64)),
+                  "eigh_vectors": tf.reduce_sum(v * v * w4),
+                  "eigvalsh": tf.reduce_sum(tf.linalg.eigvalsh(a) ** 2),
+                  "svd_values": tf.reduce_sum(s * tf.constant([2.0, -1.0, 0.7], tf.float64)),
+                  "svd_vectors": tf.reduce_sum(tf.matmul(u[..., :1], vb[..., :1], transpose_b=True) * w5) +
+                                 tf.reduce_sum(u * u * w5),
+                  "svd_values_only": tf.reduce_sum(tf.linalg.svd(b, compute_uv=False) ** 3),
+                  "svd_wide_full": tf.reduce_sum(tf.matmul(u_wide[..., :1], v_wide[..., :1], transpose_b=True) *
+                                                 tf.transpose(w5[:4])) + tf.reduce_sum(s_wide)}
+    out["eigh_e"] = e
+    out["eigh_v_squared"] = v * v
+    out["svd_s"] = s
+    out["svd_u1_v1"] = tf.matmul(u[..., :1], vb[..., :1], transpose_b=True)
+    out["svd_wide_s"] = s_wide
+    out["svd_wide_full_v_squared"] = v_wide * v_wide
+    for name, loss in losses.items():
+        ga, gb = tape.gradient(loss, [a, b], unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        out["grad_" + name + "_a"] = ga
+        out["grad_" + name + "_b"] = gb
+    return out
+
+
+class EigSvd(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([2, 4, 4], tf.float64), tf.TensorSpec([2, 5, 3], tf.float64)])
+    def __call__(self, a, b):
+        return eig_svd_outputs(a, b)
+
+
+def eig_svd(root):
+    m = EigSvd()
+    tf.saved_model.save(m, os.path.join(root, "eig_svd"))
+    a = (np.sin(np.arange(32) ** 2 * 0.37 + 0.4) * 2).reshape(2, 4, 4)
+    b = (np.cos(np.arange(30) ** 2 * 0.29 + 0.1) * 2).reshape(2, 5, 3)
+    with open(os.path.join(root, "eig_svd.txt"), "w") as out:
+        r = m(tf.constant(a), tf.constant(b))
+        case(out, "__call__", [("a", a), ("b", b)], [r[k] for k in sorted(r)])
+
+
 TRIG = ["tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh"]
 
 
@@ -766,7 +818,7 @@ def main_only(root, names):
          "keras_preprocessing": keras_preprocessing, "more_ops": more_ops,
          "keras_upsampling": keras_upsampling, "keras_conv3d": keras_conv3d, "linalg": linalg,
          "unknown_op": unknown_op, "special": special, "images": images, "bitwise": bitwise, "keras_train": keras_train,
-         "grad_ops": grad_ops, "trig": trig}[name](root)
+         "grad_ops": grad_ops, "trig": trig, "eig_svd": eig_svd}[name](root)
     print("OK")
 
 
