@@ -228,6 +228,8 @@ inline constexpr char RandomUniform[] = "RandomUniform";
 inline constexpr char RandomStandardNormal[] = "RandomStandardNormal";
 inline constexpr char TruncatedNormal[] = "TruncatedNormal";
 inline constexpr char StatelessRandomUniform[] = "StatelessRandomUniform";
+inline constexpr char Multinomial[] = "Multinomial";
+inline constexpr char StatelessMultinomial[] = "StatelessMultinomial";
 inline constexpr char StatelessDropout[] = "StatelessDropout";  // ember's own: stateless_dropout in one pass
 
 // variable

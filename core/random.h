@@ -9,7 +9,8 @@
 //   seeds) across calls, restarted by `set_seed`. With neither seed the
 //   stream is non-deterministic.
 // - Each draw of n elements reserves n·256 blocks of its stream, as
-//   TensorFlow's kernels do.
+//   TensorFlow's kernels do (a categorical draw of rows x samples:
+//   rows·(samples rounded up to 4)·2·256).
 // - `stateless_*` (tf.random.stateless_*): a pure function of the seed pair.
 // - `Generator` (tf.random.Generator.from_seed): a stateful stream.
 #pragma once
@@ -23,6 +24,7 @@
 
 namespace ember {
 class Attrs;
+struct OpDef;
 }
 
 namespace ember::random {
@@ -56,6 +58,23 @@ Tensor stateless_normal(const TensorShape& shape, std::array<int64_t, 2> seed, d
 /// tf.random.stateless_truncated_normal.
 Tensor stateless_truncated_normal(const TensorShape& shape, std::array<int64_t, 2> seed,
                                   double mean = 0, double stddev = 1, DType dtype = float32);
+
+/// tf.random.categorical: `num_samples` class indices (int64 or int32) per
+/// row of `logits` [batch, classes], class k drawn with probability
+/// softmax(row)_k; non-finite logits are never drawn (a row with no finite
+/// one gives `classes`, as TensorFlow's). Seeded as the other draws, and
+/// TensorFlow's numbers where its kernel samples the rows in one pass: one
+/// row always, and a small batch (its thread pool splits only a batch whose
+/// estimated cost is above 10,000 cycles, 50·(samples·log₂ classes + classes)
+/// a row; a split batch's later rows differ).
+Tensor categorical(const Tensor& logits, int64_t num_samples, DType dtype = int64,
+                   std::optional<int64_t> seed = std::nullopt);
+/// tf.random.stateless_categorical: a pure function of `seed`.
+Tensor stateless_categorical(const Tensor& logits, int64_t num_samples, std::array<int64_t, 2> seed,
+                             DType dtype = int64);
+/// The same with the seed (an int32/int64 [2] tensor) known when it runs
+/// (TensorFlow's StatelessMultinomial op).
+Tensor stateless_categorical(const Tensor& logits, int64_t num_samples, const Tensor& seed, DType dtype = int64);
 
 /// A seed for something that needs one and was given none (an initializer):
 /// the next op seed of the global seed's sequence when a global seed is set,
@@ -93,10 +112,10 @@ philox::Stream stream_of(const Attrs& attrs);
 /// StatelessRandomGetKeyCounter): element i of stateless_uniform(shape,
 /// seed) is fn::uniform_at(stream, i), so a kernel can draw any element.
 philox::Stream stateless_stream(std::array<int64_t, 2> seed);
-/// Moves a random op's attributes to the draw that follows one of
-/// `elements` elements from the same stream: how a traced function's random
-/// node draws fresh numbers at every call (TensorFlow's stateful random
-/// kernels keep their Philox state the same way).
-void advance_stream(Attrs& attrs, int64_t elements);
+/// Moves a random op's attributes to the draw that follows its draw of
+/// `out` from the same stream: how a traced function's random node draws
+/// fresh numbers at every call (TensorFlow's stateful random kernels keep
+/// their Philox state the same way).
+void advance_stream(const OpDef& op, Attrs& attrs, const Tensor& out);
 
 }  // namespace ember::random

@@ -201,7 +201,7 @@ std::vector<Tensor> Executor::run_steps(std::vector<Tensor>& slots, bool direct,
         std::lock_guard<std::mutex> lock(random_->mu);
         Attrs& attrs = random_->attrs[static_cast<size_t>(s.random)];
         out = direct && s.static_specs ? run_op(*n.op, in, attrs, n.outputs) : execute(*n.op, in, attrs);
-        random::advance_stream(attrs, out[0].num_elements());
+        random::advance_stream(*n.op, attrs, out[0]);
       } else if (direct && s.static_specs) {
         out = run_op(*n.op, in, n.attrs, n.outputs);
       } else {

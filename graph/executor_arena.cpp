@@ -266,7 +266,7 @@ void Executor::run_arena_steps(Context& ctx, const char* outer_api, std::vector<
         Attrs& attrs = random_->attrs[static_cast<size_t>(s.random)];
         KernelContext kctx{*n.op, s.arena_in, s.arena_out, attrs, arena_device_, n.outputs};
         s.kernel(kctx);
-        random::advance_stream(attrs, s.arena_out[0].num_elements());
+        random::advance_stream(*n.op, attrs, s.arena_out[0]);
       } else {
         KernelContext kctx{*n.op, s.arena_in, s.arena_out, n.attrs, arena_device_, n.outputs};
         s.kernel(kctx);

@@ -1282,6 +1282,25 @@ void random_ops(std::vector<OpCase>& cases) {
                        },
                                .tol = tol,
                    .statistical = true});
+  // Categorical draws of 4096 from probabilities 0.1, 0.2, 0.3, 0.4: each
+  // class's frequency (its standard deviation at most 0.008), from logits of
+  // every floating dtype.
+  auto index_moments = [](const Tensor& indices, DType t) {
+    return std::vector<Tensor>{reduce_mean(cast(one_hot(reshape(indices, {-1}), 4), t), 0)};
+  };
+  auto logits_of = [](DType t) { return cast(log(constant({0.1, 0.2, 0.3, 0.4}, {1, 4})), t); };
+  cases.push_back({.op = op_name::Multinomial,
+                   .body =
+                       [=](X, DType t) { return index_moments(random::categorical(logits_of(t), 4096, int64, 7), t); },
+                   .tol = tol,
+                   .statistical = true});
+  cases.push_back({.op = op_name::StatelessMultinomial,
+                   .body =
+                       [=](X, DType t) {
+                         return index_moments(random::stateless_categorical(logits_of(t), 4096, {3, 9}, int32), t);
+                       },
+                   .tol = tol,
+                   .statistical = true});
   // StatelessDropout draws float32's numbers for every dtype but float64
   // (whose own draw tests/random_test.cpp checks against TensorFlow), so the
   // float64 run, the reference, drops what float32 drops: x rounded to

@@ -13,7 +13,8 @@ namespace ember::test {
 namespace {
 
 const CoveredOps covered{op_name::RandomUniform, op_name::RandomStandardNormal, op_name::TruncatedNormal,
-                         op_name::StatelessRandomUniform, op_name::StatelessDropout};
+                         op_name::StatelessRandomUniform, op_name::StatelessDropout, op_name::Multinomial,
+                         op_name::StatelessMultinomial};
 
 TEST(Philox, KnownAnswerVectors) {
   // Random123's kat_vectors for philox4x32-10: counter, key -> output.
@@ -190,6 +191,63 @@ TEST_P(RandomTest, StatelessUniformFromASeedTensorDrawsTensorFlowsNumbers) {
   EXPECT_EQ(f.tracing_count(), 2);  // two shapes of `shape`, the values read as it runs
   EXPECT_EQ(error_of<InvalidArgument>([&] { random::stateless_uniform(constant(std::vector<int32_t>{2}), constant(int64_t{3})); }),
             "[random::stateless_uniform] seed must have shape [2], got []");
+}
+
+// tf.random.categorical and stateless_categorical draw TensorFlow's indices
+// (tests/tf/make_random_fixtures.py): one row, small batches with -inf, +inf
+// and NaN logits (never drawn), a row with no finite logit (the class
+// count), int32, float64 and float16; a seeded stream continued across
+// calls (6 samples reserve 8·2·256 blocks), and a global seed alone.
+TEST_P(RandomTest, CategoricalDrawsTensorFlowsIndices) {
+  const Tensor one_row = log(constant({0.1f, 0.2f, 0.3f, 0.4f}, {1, 4}));
+  const float inf = INFINITY, nan = NAN;
+  const Tensor rows = constant({0.f, 1.f, 2.f, -inf, 0.5f, 3.f, 3.f, 3.f, 3.f, 3.f, -1.f, inf, 0.2f, nan, -0.3f}, {3, 5});
+  expect_tf("categorical/stateless_one_row", random::stateless_categorical(one_row, 20, {7, 3}), kExact);
+  expect_tf("categorical/stateless_rows_int32", random::stateless_categorical(rows, 6, {int64_t{1} << 40, 9}, int32),
+            kExact);
+  expect_tf("categorical/stateless_rows_f64", random::stateless_categorical(cast(rows, float64), 5, {1, 2}), kExact);
+  expect_tf("categorical/stateless_f16", random::stateless_categorical(cast(one_row, float16), 7, {5, 5}), kExact);
+  expect_tf("categorical/no_finite_logit", random::stateless_categorical(constant({-inf, -inf, -inf}, {1, 3}), 3, {1, 1}),
+            kExact);
+  random::set_seed(5);
+  expect_tf("categorical/global5_op2", random::categorical(one_row, 6, int64, 2), kExact);
+  expect_tf("categorical/global5_op2_again", random::categorical(one_row, 6, int64, 2), kExact);
+  expect_tf("categorical/global5_rows", random::categorical(rows, 9, int64, 2), kExact);
+  random::set_seed(9);
+  expect_tf("categorical/global9", random::categorical(one_row, 4), kExact);
+  expect_tf("categorical/global9_again", random::categorical(one_row, 4), kExact);
+}
+
+// The seed as a tensor read when it runs (TensorFlow's StatelessMultinomial
+// op, in a traced function); a traced stateful draw continues its stream at
+// every call by what it reserves; empty draws; malformed input named.
+TEST_P(RandomTest, CategoricalTracedAndMalformed) {
+  const Tensor one_row = log(constant({0.1f, 0.2f, 0.3f, 0.4f}, {1, 4}));
+  auto f = function([](Tensor logits, Tensor seed) { return random::stateless_categorical(logits, 20, seed); });
+  expect_tf("categorical/stateless_one_row", f(one_row, constant(std::vector<int64_t>{7, 3})), kExact);
+  random::set_seed(5);
+  auto g = function([](Tensor logits) { return random::categorical(logits, 6, int64, 2); });
+  const std::vector<int64_t> first = g(one_row).to_vector<int64_t>(), second = g(one_row).to_vector<int64_t>();
+  random::set_seed(5);  // (eagerly, the same op seed's stream from its start: the function's node's)
+  EXPECT_EQ(random::categorical(one_row, 6, int64, 2).to_vector<int64_t>(), first);
+  EXPECT_EQ(random::categorical(one_row, 6, int64, 2).to_vector<int64_t>(), second);
+  EXPECT_EQ(random::categorical(one_row, 0).shape(), TensorShape({1, 0}));
+  EXPECT_EQ(random::stateless_categorical(zeros({0, 3}), 4, {1, 2}).shape(), TensorShape({0, 4}));
+  EXPECT_NE(error_of<InvalidArgument>([] { random::categorical(zeros({4}), 2); })
+                .find("[random::categorical] logits should be a matrix, got shape [4]"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([&] { random::categorical(one_row, -1); })
+                .find("[random::categorical] num_samples should be non-negative, got -1"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { random::stateless_categorical(zeros({2, 0}), 2, {1, 2}); })
+                .find("num_classes should be positive, got 0"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { random::categorical(zeros({2, 3}), 2, float32); })
+                .find("output_dtype must be int32 or int64, got float32"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { random::stateless_categorical(zeros({2, 3}, int32), 2, {1, 2}); })
+                .find("logits must be a floating dtype, got int32"),
+            std::string::npos);
 }
 
 // StatelessDropout, the fused op the Dropout layer runs: TensorFlow's

@@ -19,10 +19,12 @@
 // afterwards, in the output's dtype, as TensorFlow's Python wrappers do.
 #include "core/random.h"
 
+#include <algorithm>
 #include <bit>
 #include <map>
 #include <mutex>
 #include <random>
+#include <string_view>
 #include <tuple>
 
 #include "core/context.h"
@@ -134,6 +136,72 @@ std::vector<Tensor> stateless_dropout_decomposition(std::span<const Tensor> in, 
       .tf_composite(stateless_dropout_decomposition);
   return true;
 }();
+
+// Multinomial(logits) {num_samples, output_dtype, seed, seed2, offset}:
+// tf.random.categorical, stateful as the draws above (its stream in its
+// attributes); StatelessMultinomial(logits, seed) {num_samples,
+// output_dtype}: tf.random.stateless_categorical. num_samples may be a
+// tensor (TensorFlow's input), read when it runs.
+void infer_multinomial(InferContext& c) {
+  const Tensor& logits = c.inputs[0];
+  if (!is_floating(logits.dtype())) c.fail("logits must be a floating dtype, got ", dtype_name(logits.dtype()));
+  if (logits.shape().rank_known() && logits.rank() != 2)
+    c.fail("logits should be a matrix, got shape ", logits.shape().to_debug_string());
+  if (c.op.name == op_name::StatelessMultinomial) {
+    const Tensor& seed = c.inputs[1];
+    if (seed.dtype() != int32 && seed.dtype() != int64)
+      c.fail("seed must be int32 or int64, got ", dtype_name(seed.dtype()));
+    if (!seed.shape().is_compatible_with(TensorShape{2}))
+      c.fail("seed must have shape [2], got ", seed.shape().to_debug_string());
+  }
+  const DType out = c.attrs.get<DType>("output_dtype");
+  if (out != int32 && out != int64) c.fail("output_dtype must be int32 or int64, got ", dtype_name(out));
+  int64_t samples = -1;
+  if (unresolved_attrs(c.op, c.attrs) == 0) {
+    samples = c.attrs.get<int64_t>("num_samples");
+    if (samples < 0) c.fail("num_samples should be non-negative, got ", samples);
+  }
+  const bool known = logits.shape().rank_known();
+  if (known && logits.shape().dim(1) == 0) c.fail("num_classes should be positive, got 0");
+  c.outputs.push_back({out, TensorShape({known ? logits.shape().dim(0) : -1, samples})});
+}
+
+[[maybe_unused]] const bool multinomial_defined = [] {
+  define_op(op_name::Multinomial)
+      .inputs(1)
+      .attr_or_input("num_samples", AttrKind::Int)
+      .attr("output_dtype", AttrKind::Type)
+      .attr("seed", AttrKind::Int)
+      .attr("seed2", AttrKind::Int)
+      .attr("offset", AttrKind::Int)
+      .api("random::categorical")
+      .set_infer(infer_multinomial)
+      .set_infer_unresolved(infer_multinomial)
+      .set_stateful()
+      .not_differentiable()
+      .tf_input("num_samples", 1, TfInputForm::Int, dtype_fixed(int32))
+      .tf_dropped("offset", int64_t{0});
+  define_op(op_name::StatelessMultinomial)
+      .inputs(2)
+      .attr_or_input("num_samples", AttrKind::Int)
+      .attr("output_dtype", AttrKind::Type)
+      .api("random::stateless_categorical")
+      .set_infer(infer_multinomial)
+      .set_infer_unresolved(infer_multinomial)
+      .set_allocates_outputs()
+      .not_differentiable()
+      .tf_input("num_samples", 1, TfInputForm::Int, dtype_fixed(int32))  // TensorFlow's order: logits, num_samples, seed
+      .tf_type("Tseed", dtype_of_input(1));
+  return true;
+}();
+
+// The outputs a draw reserves in its stream, each 256 blocks: its elements,
+// or for Multinomial's [rows, samples] rows·(samples rounded up to 4)·2
+// (TensorFlow's MultinomialOp: the CPU's samples are doubles, two words).
+int64_t reserved_outputs(const char* op, const TensorShape& out) {
+  if (std::string_view(op) == op_name::Multinomial) return out.dim(0) * ((out.dim(1) + 3) / 4 * 4) * 2;
+  return out.num_elements();
+}
 
 [[maybe_unused]] const bool random_ops_defined =
     define_random_op(op_name::RandomUniform, "random::uniform") &&
@@ -330,8 +398,8 @@ philox::Stream stream_of(const Attrs& attrs) {
           static_cast<uint64_t>(attrs.get<int64_t>("seed2"))};
 }
 
-void advance_stream(Attrs& attrs, int64_t elements) {
-  philox::Stream next = stream_of(attrs).skip(reserved_blocks(elements));
+void advance_stream(const OpDef& op, Attrs& attrs, const Tensor& out) {
+  philox::Stream next = stream_of(attrs).skip(reserved_blocks(reserved_outputs(op.name.c_str(), out.shape())));
   attrs.set("seed2", static_cast<int64_t>(next.hi));
   attrs.set("offset", static_cast<int64_t>(next.lo));
 }
@@ -415,6 +483,30 @@ Tensor stateless_truncated_normal(const TensorShape& shape, std::array<int64_t, 
   check_float("random::stateless_truncated_normal", dtype);
   return scale_normal(draw(op_name::TruncatedNormal, shape, dtype, stateless_stream(seed)), mean,
                       stddev);
+}
+
+Tensor categorical(const Tensor& logits, int64_t num_samples, DType dtype, std::optional<int64_t> seed) {
+  ApiScope api("random::categorical");
+  // What the draw reserves in its stream (inference checks the shapes; where
+  // a trace knows no rows, the node's stream starts afresh, whatever this says).
+  const int64_t rows = logits.shape().rank_known() && logits.rank() == 2 ? std::max<int64_t>(logits.shape().dim(0), 0) : 0;
+  const philox::Stream s = next_stream(op_name::Multinomial, logits.dtype(), seed,
+                                       reserved_outputs(op_name::Multinomial, TensorShape({rows, std::max<int64_t>(num_samples, 0)})));
+  return execute1(EMBER_OP(op_name::Multinomial), {logits},
+                  {{"num_samples", num_samples},
+                   {"output_dtype", dtype},
+                   {"seed", static_cast<int64_t>(s.key)},
+                   {"seed2", static_cast<int64_t>(s.hi)},
+                   {"offset", static_cast<int64_t>(s.lo)}});
+}
+
+Tensor stateless_categorical(const Tensor& logits, int64_t num_samples, const Tensor& seed, DType dtype) {
+  return execute1(EMBER_OP(op_name::StatelessMultinomial), {logits, seed},
+                  {{"num_samples", num_samples}, {"output_dtype", dtype}});
+}
+
+Tensor stateless_categorical(const Tensor& logits, int64_t num_samples, std::array<int64_t, 2> seed, DType dtype) {
+  return stateless_categorical(logits, num_samples, constant(std::vector<int64_t>{seed[0], seed[1]}), dtype);
 }
 
 Generator::Generator(uint64_t seed) : state_{0, seed, 0} {}

@@ -1,13 +1,16 @@
-// Random kernels: TensorFlow's distributions (kernels/functors.h) over the
-// Philox stream the op's attributes name (random::stream_of), split across
-// threads by Philox block, so the numbers never depend on the split.
+// Random kernels: TensorFlow's distributions (kernels/functors.h) and
+// categorical sampling (kernels/categorical.h) over the Philox stream the
+// op's attributes name (random::stream_of), split across threads by Philox
+// block or by row, so the numbers never depend on the split.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/random.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/categorical.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/functors.h"
 
@@ -110,7 +113,37 @@ void stateless_dropout_kernel(KernelContext& c) {
   });
 }
 
+// Multinomial: a task per row (its CDF in a row of scratch), each sample
+// from the pair of words kernels/categorical.h assigns it.
+template <typename T, typename Out>
+void multinomial_rows(const T* logits, Out* y, int64_t rows, int64_t classes, int64_t samples,
+                      const philox::Stream& s) {
+  parallel_for(rows, std::max<int64_t>(1, kParallelGrain / (classes + 16 * samples)), [&](int64_t b, int64_t e) {
+    std::vector<double> cdf(static_cast<size_t>(classes));
+    for (int64_t r = b; r < e; ++r) {
+      const double total = categorical::cdf_of_row(logits + r * classes, cdf.data(), classes);
+      for (int64_t j = 0; j < samples; ++j)
+        y[r * samples + j] = static_cast<Out>(categorical::sample(cdf.data(), classes, total, s, r * samples + j));
+    }
+  });
+}
+
+void multinomial_kernel(KernelContext& c) {
+  const Tensor& logits = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  if (y.num_elements() == 0) return;
+  const int64_t rows = y.dim(0), samples = y.dim(1), classes = logits.dim(1);
+  const philox::Stream s = random::stream_of(c.attrs);
+  EMBER_SWITCH_FLOATING(logits.dtype(), unsupported_dtype(c, logits.dtype()), {
+    if (y.dtype() == int32)
+      multinomial_rows(logits.data<const scalar_t>(), y.data<int32_t>(), rows, classes, samples, s);
+    else
+      multinomial_rows(logits.data<const scalar_t>(), y.data<int64_t>(), rows, classes, samples, s);
+  });
+}
+
 EMBER_REGISTER_KERNEL(op_name::StatelessDropout, CPU, stateless_dropout_kernel);
+EMBER_REGISTER_KERNEL(op_name::Multinomial, CPU, multinomial_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomUniform, CPU, random_kernel<0>);
 EMBER_REGISTER_KERNEL(op_name::RandomStandardNormal, CPU, random_kernel<1>);
 EMBER_REGISTER_KERNEL(op_name::TruncatedNormal, CPU, random_kernel<2>);

@@ -1,10 +1,12 @@
 // Random kernels on CUDA: each thread computes its elements (or, for the
-// truncated normal, its group of elements) from the Philox stream with the
+// truncated normal, its group of elements; for a categorical draw, a row's
+// CDF, then a sample) from the Philox stream with the
 // functions the CPU uses (core/philox.h, kernels/functors.h), so a seed gives
 // the same numbers on every device.
 #include "core/op_names.h"
 #include "core/philox.h"
 #include "core/random.h"
+#include "kernels/categorical.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/functors.h"
 
@@ -86,6 +88,49 @@ void random_kernel(KernelContext& c) {
   EMBER_CUDA_LAUNCHED();
 }
 
+// Multinomial: each row's CDF by a thread (scratch doubles [rows, classes]),
+// then a thread per sample.
+template <typename T>
+__global__ void categorical_cdf_kernel(const T* logits, double* cdf, double* totals, int64_t rows, int64_t classes) {
+  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < rows;
+       r += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    totals[r] = categorical::cdf_of_row(logits + r * classes, cdf + r * classes, classes);
+}
+
+template <typename Out>
+__global__ void categorical_sample_kernel(const double* cdf, const double* totals, Out* y, int64_t n, int64_t classes,
+                                          int64_t samples, philox::Stream s) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t r = i / samples;
+    y[i] = static_cast<Out>(categorical::sample(cdf + r * classes, classes, totals[r], s, i));
+  }
+}
+
+void multinomial_kernel(KernelContext& c) {
+  const Tensor& logits = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  const int64_t n = y.num_elements();
+  if (n == 0) return;
+  const int64_t rows = y.dim(0), samples = y.dim(1), classes = logits.dim(1);
+  const philox::Stream st = random::stream_of(c.attrs);
+  Tensor cdf = Tensor::empty({rows * classes}, float64, c.device), totals = Tensor::empty({rows}, float64, c.device);
+  cudaStream_t s = prepare(c);
+  EMBER_SWITCH_FLOATING(logits.dtype(), unsupported_dtype(c, logits.dtype()), {
+    categorical_cdf_kernel<<<blocks_for(rows), kThreads, 0, s>>>(logits.data<const scalar_t>(), cdf.data<double>(),
+                                                                 totals.data<double>(), rows, classes);
+  });
+  EMBER_CUDA_LAUNCHED();
+  if (y.dtype() == int32)
+    categorical_sample_kernel<<<blocks_for(n), kThreads, 0, s>>>(cdf.data<const double>(), totals.data<const double>(),
+                                                                 y.data<int32_t>(), n, classes, samples, st);
+  else
+    categorical_sample_kernel<<<blocks_for(n), kThreads, 0, s>>>(cdf.data<const double>(), totals.data<const double>(),
+                                                                 y.data<int64_t>(), n, classes, samples, st);
+  EMBER_CUDA_LAUNCHED();
+}
+
+EMBER_REGISTER_KERNEL(op_name::Multinomial, CUDA, multinomial_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomUniform, CUDA, random_kernel<0>);
 EMBER_REGISTER_KERNEL(op_name::RandomStandardNormal, CUDA, random_kernel<1>);
 EMBER_REGISTER_KERNEL(op_name::TruncatedNormal, CUDA, random_kernel<2>);

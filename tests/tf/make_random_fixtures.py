@@ -135,6 +135,28 @@ def cases():
         yield "half/glorot_uniform_1_" + short, init.GlorotUniform(seed=1)((20, 30), dtype=dtype)
         yield "half/glorot_normal_1_" + short, init.GlorotNormal(seed=1)((20, 30), dtype=dtype)
         yield "half/random_uniform_4_" + short, init.RandomUniform(-1.0, 2.0, seed=4)((3, 4), dtype=dtype)
+    # tf.random.categorical (Multinomial) and stateless_categorical
+    # (StatelessMultinomial): one row; small batches (one pass of TensorFlow's
+    # kernel) with -inf, +inf and NaN logits (never drawn) and a row with no
+    # finite logit (every sample is the class count); int32 indices, float64
+    # and float16 logits; a seeded stream continued across calls, and a
+    # global seed alone.
+    one_row = tf.math.log(tf.constant([[0.1, 0.2, 0.3, 0.4]]))
+    inf, nan = float("inf"), float("nan")
+    rows = tf.constant([[0.0, 1.0, 2.0, -inf, 0.5], [3.0, 3.0, 3.0, 3.0, 3.0], [-1.0, inf, 0.2, nan, -0.3]])
+    yield "categorical/stateless_one_row", tf.random.stateless_categorical(one_row, 20, seed=[7, 3])
+    yield "categorical/stateless_rows_int32", tf.random.stateless_categorical(rows, 6, seed=[2**40, 9], dtype=tf.int32)
+    yield "categorical/stateless_rows_f64", tf.random.stateless_categorical(tf.cast(rows, tf.float64), 5, seed=[1, 2])
+    yield "categorical/stateless_f16", tf.random.stateless_categorical(tf.cast(one_row, tf.float16), 7, seed=[5, 5])
+    yield "categorical/no_finite_logit", tf.random.stateless_categorical(
+        tf.constant([[-inf, -inf, -inf]]), 3, seed=[1, 1])
+    tf.random.set_seed(5)
+    yield "categorical/global5_op2", tf.random.categorical(one_row, 6, seed=2)
+    yield "categorical/global5_op2_again", tf.random.categorical(one_row, 6, seed=2)
+    yield "categorical/global5_rows", tf.random.categorical(rows, 9, seed=2)
+    tf.random.set_seed(9)
+    yield "categorical/global9", tf.random.categorical(one_row, 4)
+    yield "categorical/global9_again", tf.random.categorical(one_row, 4)
 
 
 def main(path):
