@@ -228,6 +228,8 @@ inline constexpr char RandomUniform[] = "RandomUniform";
 inline constexpr char RandomStandardNormal[] = "RandomStandardNormal";
 inline constexpr char TruncatedNormal[] = "TruncatedNormal";
 inline constexpr char StatelessRandomUniform[] = "StatelessRandomUniform";
+inline constexpr char StatelessRandomNormal[] = "StatelessRandomNormal";
+inline constexpr char StatelessTruncatedNormal[] = "StatelessTruncatedNormal";
 inline constexpr char Multinomial[] = "Multinomial";
 inline constexpr char StatelessMultinomial[] = "StatelessMultinomial";
 inline constexpr char StatelessDropout[] = "StatelessDropout";  // ember's own: stateless_dropout in one pass
@@ -335,5 +337,12 @@ inline constexpr char DynamicStitch[] = "DynamicStitch";
 inline constexpr char ParallelDynamicStitch[] = "ParallelDynamicStitch";
 inline constexpr char InvertPermutation[] = "InvertPermutation";
 inline constexpr char EmptyTensorList[] = "EmptyTensorList";
+// tf.random.stateless_*'s ops since TensorFlow 2.7: the seed's Philox key
+// and counter, then a draw from them (uint64 tensors, which ember lacks:
+// imported together, as the draw from the seed).
+inline constexpr char StatelessRandomGetKeyCounter[] = "StatelessRandomGetKeyCounter";
+inline constexpr char StatelessRandomUniformV2[] = "StatelessRandomUniformV2";
+inline constexpr char StatelessRandomNormalV2[] = "StatelessRandomNormalV2";
+inline constexpr char StatelessTruncatedNormalV2[] = "StatelessTruncatedNormalV2";
 
 }  // namespace ember::op_name

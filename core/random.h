@@ -58,6 +58,12 @@ Tensor stateless_normal(const TensorShape& shape, std::array<int64_t, 2> seed, d
 /// tf.random.stateless_truncated_normal.
 Tensor stateless_truncated_normal(const TensorShape& shape, std::array<int64_t, 2> seed,
                                   double mean = 0, double stddev = 1, DType dtype = float32);
+/// Both with the seed and the shape tensors known when it runs (TensorFlow's
+/// StatelessRandomNormal and StatelessTruncatedNormal ops).
+Tensor stateless_normal(const Tensor& shape, const Tensor& seed, double mean = 0, double stddev = 1,
+                        DType dtype = float32);
+Tensor stateless_truncated_normal(const Tensor& shape, const Tensor& seed, double mean = 0, double stddev = 1,
+                                  DType dtype = float32);
 
 /// tf.random.categorical: `num_samples` class indices (int64 or int32) per
 /// row of `logits` [batch, classes], class k drawn with probability

@@ -13,6 +13,7 @@
 #include "autograd/tape.h"
 #include "core/op_names.h"
 #include "core/ops.h"
+#include "core/random.h"
 #include "core/tensor_list.h"
 #include "core/variable.h"
 #include "graph/control_flow.h"
@@ -68,7 +69,9 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::ReciprocalGrad, op::EluGrad, op::SeluGrad, op::LeakyReluGrad,
                                                  op::Relu6Grad, op::SoftplusGrad, op::SoftsignGrad, op::ShapeN,
                                                  op::VariableShape, op::DynamicStitch, op::ParallelDynamicStitch,
-                                                 op::InvertPermutation, op::EmptyTensorList};
+                                                 op::InvertPermutation, op::EmptyTensorList,
+                                                 op::StatelessRandomGetKeyCounter, op::StatelessRandomUniformV2,
+                                                 op::StatelessRandomNormalV2, op::StatelessTruncatedNormalV2};
   return s;
 }
 
@@ -1367,8 +1370,46 @@ std::vector<Tensor> FunctionImporter::run_node(const tf::NodeDef& n, const std::
   if (op == op_name::If || op == op_name::StatelessIf) return run_if(n, in, what, depth);
   if (op == op_name::Case || op == op_name::StatelessCase) return run_case(n, in, what, depth);
   if (op == op_name::While || op == op_name::StatelessWhile) return run_while(n, in, what, depth);
+  if (op == op_name::StatelessRandomGetKeyCounter) return key_and_counter(in, what);
+  if (op == op_name::StatelessRandomUniformV2 || op == op_name::StatelessRandomNormalV2 ||
+      op == op_name::StatelessTruncatedNormalV2)
+    return draw_from_key(n, in, what);
   if (composite_ops().count(op)) return composite(op, in, n, what);
   return run_registered_op(n, in, what);
+}
+
+// TensorFlow's StatelessRandomGetKeyCounter(seed) gives the seed's Philox
+// key and counter, the same ones ember's stateless draws compute from the
+// seed (random::stateless_stream). Here the key stands for the seed (the
+// seed as int64, remembered with it) and the counter is zeros: a V2 draw
+// whose key is one of these draws from that seed, and any other key is
+// refused.
+std::vector<Tensor> FunctionImporter::key_and_counter(const std::vector<Tensor>& in, const std::string& what) const {
+  EMBER_CHECK(in.size() == 1, InvalidArgument, what, ": StatelessRandomGetKeyCounter takes 1 input, got ", in.size());
+  const Tensor key = cast(in[0], int64);
+  seed_keys_[key.impl()] = {key, in[0]};
+  return {key, zeros({2}, int64)};
+}
+
+std::vector<Tensor> FunctionImporter::draw_from_key(const tensorflow::NodeDef& n, const std::vector<Tensor>& in,
+                                                    const std::string& what) const {
+  const std::string& op = n.op();
+  EMBER_CHECK(in.size() == 4, InvalidArgument, what, ": op ", op, " takes 4 inputs, got ", in.size());
+  auto it = seed_keys_.find(in[1].impl());
+  EMBER_CHECK(it != seed_keys_.end(), Unimplemented, what, ": op ", op,
+              " with a key that StatelessRandomGetKeyCounter did not make from a seed (ember draws from seeds)");
+  if (!in[3].is_symbolic()) {  // Philox (1), or auto-select (3), which is Philox on CPUs and GPUs; not ThreeFry (2)
+    const int64_t alg = in[3].index_values().at(0);
+    EMBER_CHECK(alg == 1 || alg == 3, Unimplemented, what, ": op ", op, " with algorithm ", alg,
+                " (ember draws with Philox, algorithms 1 and 3)");
+  }
+  auto attr = n.attr().find("dtype");  // (absent: TensorFlow's default, which SavedModels strip)
+  const DType dtype = attr != n.attr().end() ? ember_dtype(attr->second.type(), what)
+                                             : std::get<DType>(*default_of(op, "dtype", AttrKind::Type));
+  const Tensor& seed = it->second.seed;
+  if (op == op_name::StatelessRandomUniformV2) return {random::stateless_uniform(in[0], seed, 0, 1, dtype)};
+  if (op == op_name::StatelessRandomNormalV2) return {random::stateless_normal(in[0], seed, 0, 1, dtype)};
+  return {random::stateless_truncated_normal(in[0], seed, 0, 1, dtype)};
 }
 
 std::vector<Tensor> FunctionImporter::run_call(const std::string& fn, const std::vector<Tensor>& in, int depth) const {

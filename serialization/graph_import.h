@@ -71,10 +71,21 @@ class FunctionImporter {
   /// callee imported once per kind of input (a library whose calls fan out
   /// is imported in time linear in its functions, as TensorFlow keeps them).
   std::vector<Tensor> run_call(const std::string& fn, const std::vector<Tensor>& in, int depth) const;
+  /// StatelessRandomGetKeyCounter and the V2 draws from its key and counter
+  /// (TensorFlow's uint64 tensors, which ember lacks): imported together as
+  /// ember's draws from the seed.
+  std::vector<Tensor> key_and_counter(const std::vector<Tensor>& in, const std::string& what) const;
+  std::vector<Tensor> draw_from_key(const tensorflow::NodeDef& n, const std::vector<Tensor>& in,
+                                    const std::string& what) const;
   std::map<std::string, const tensorflow::FunctionDef*> functions_;
   std::string where_;
   // The callees imported so far, by name and the kinds of their inputs.
   mutable std::map<std::string, std::shared_ptr<const FunctionBody>> callees_;
+  // The keys key_and_counter made, each with the seed it stands for.
+  struct SeedKey {
+    Tensor key, seed;
+  };
+  mutable std::map<const void*, SeedKey> seed_keys_;
 };
 
 }  // namespace ember

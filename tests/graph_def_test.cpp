@@ -242,7 +242,9 @@ TEST(GraphDefInterop, TensorFlowRunsTheLinearAlgebraOpsAndTheirGradients) {
 // eigh, eigvalsh and svd (the values, and products a vector's sign does not
 // change) with their gradients (shapes known: the SVD's needs them, as
 // TensorFlow's), the trigonometric and hyperbolic functions with theirs,
-// and a stateless categorical draw (TensorFlow's indices for the seed).
+// and stateless categorical, normal and truncated normal draws from a seed
+// (TensorFlow's numbers for it: its StatelessMultinomial,
+// StatelessRandomNormal and StatelessTruncatedNormal ops).
 TEST(GraphDefInterop, TensorFlowRunsEighSvdTrigonometryAndStatelessCategorical) {
   auto f = function(
       [](Tensor a, Tensor x) {
@@ -260,8 +262,10 @@ TEST(GraphDefInterop, TensorFlowRunsEighSvdTrigonometryAndStatelessCategorical) 
                       reduce_sum(eigvalsh(a)) + reduce_sum(tall.s) + reduce_sum(u1v1 * slice(w, {0, 0}, {-1, 3})) +
                       reduce_sum(full.s * full.s) + reduce_sum(trig * trig);
         auto g = tape.gradient(loss, {a, x});
-        const Tensor draws = random::stateless_categorical(x, 7, constant(std::vector<int64_t>{7, 3}));
-        return std::make_tuple(loss, g[0], g[1], eig.eigenvalues, tall.s, u1v1, trig, draws);
+        const Tensor seed = constant(std::vector<int64_t>{7, 3});
+        const Tensor draws = random::stateless_categorical(x, 7, seed);
+        const Tensor normals = random::stateless_normal(shape(x), seed) + random::stateless_truncated_normal(shape(x), seed);
+        return std::make_tuple(loss, g[0], g[1], eig.eigenvalues, tall.s, u1v1, trig, draws, normals);
       },
       {.arg_names = {"a", "x"}});
   // (a quadratic phase: sin of a linear one makes rank-2 matrices, whose zero

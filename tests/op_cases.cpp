@@ -1282,6 +1282,22 @@ void random_ops(std::vector<OpCase>& cases) {
                        },
                                .tol = tol,
                    .statistical = true});
+  cases.push_back({.op = op_name::StatelessRandomNormal,
+                   .body =
+                       [moments](X, DType t) {
+                         return moments(random::stateless_normal(constant(std::vector<int32_t>{4096}),
+                                                                 constant(std::vector<int64_t>{3, 9}), 0, 1, t));
+                       },
+                   .tol = tol,
+                   .statistical = true});
+  cases.push_back({.op = op_name::StatelessTruncatedNormal,
+                   .body =
+                       [moments](X, DType t) {
+                         return moments(random::stateless_truncated_normal(constant(std::vector<int32_t>{4096}),
+                                                                           constant(std::vector<int64_t>{3, 9}), 0, 1, t));
+                       },
+                   .tol = tol,
+                   .statistical = true});
   // Categorical draws of 4096 from probabilities 0.1, 0.2, 0.3, 0.4: each
   // class's frequency (its standard deviation at most 0.008), from logits of
   // every floating dtype.

@@ -13,7 +13,8 @@ namespace ember::test {
 namespace {
 
 const CoveredOps covered{op_name::RandomUniform, op_name::RandomStandardNormal, op_name::TruncatedNormal,
-                         op_name::StatelessRandomUniform, op_name::StatelessDropout, op_name::Multinomial,
+                         op_name::StatelessRandomUniform, op_name::StatelessRandomNormal,
+                         op_name::StatelessTruncatedNormal, op_name::StatelessDropout, op_name::Multinomial,
                          op_name::StatelessMultinomial};
 
 TEST(Philox, KnownAnswerVectors) {
@@ -189,6 +190,15 @@ TEST_P(RandomTest, StatelessUniformFromASeedTensorDrawsTensorFlowsNumbers) {
   expect_tf("stateless/raw_uniform", f(constant(std::vector<int32_t>{6}), seed), kExact);
   expect_tf("stateless/uniform_7_3", f(constant(std::vector<int32_t>{2, 5}), constant(std::vector<int64_t>{7, 3})), kExact);
   EXPECT_EQ(f.tracing_count(), 2);  // two shapes of `shape`, the values read as it runs
+  // TensorFlow 1's StatelessRandomNormal and StatelessTruncatedNormal (what
+  // its V2 ops import as), eagerly and traced.
+  const Tensor shape7 = constant(std::vector<int32_t>{7}), shape9 = constant(std::vector<int32_t>{9});
+  const Tensor seed_3_8 = constant(std::vector<int32_t>{3, 8});
+  expect_tf("stateless/raw_normal", random::stateless_normal(shape7, seed), kNormalUlps);
+  expect_tf("stateless/raw_truncated_f64", random::stateless_truncated_normal(shape9, seed_3_8, 0, 1, float64),
+            kNormalUlps);
+  auto g = function([](Tensor shape, Tensor s) { return random::stateless_normal(shape, s); });
+  expect_tf("stateless/raw_normal", g(shape7, seed), kNormalUlps);
   EXPECT_EQ(error_of<InvalidArgument>([&] { random::stateless_uniform(constant(std::vector<int32_t>{2}), constant(int64_t{3})); }),
             "[random::stateless_uniform] seed must have shape [2], got []");
 }

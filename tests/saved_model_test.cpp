@@ -11,6 +11,8 @@
 #include <fstream>
 #include <iomanip>
 #include <random>
+#include <sstream>
+#include <stdexcept>
 
 #include "graph/control_flow.h"
 #include "graph/function.h"
@@ -472,8 +474,9 @@ Tensor parse_tensor(std::istringstream& in) {
   std::vector<double> v;
   std::string x;
   while (in >> x) v.push_back(std::stod(x));  // (nan and inf too, which >> a double does not read)
-  DType dt = dtype == "float32" ? float32 : dtype == "float64" ? float64 : dtype == "int32" ? int32 : dtype == "uint8" ? uint8 : int64;
-  return make(v, TensorShape(dims), dt);
+  for (DType dt : {float32, float64, float16, bfloat16, int32, int64, uint8, bool_})
+    if (dtype == dtype_name(dt)) return make(v, TensorShape(dims), dt);
+  throw std::runtime_error("a case line of dtype " + dtype + ", which the tests do not read");
 }
 
 std::vector<TfCall> read_calls(const std::string& path) {
@@ -885,6 +888,16 @@ TEST(SavedModelInterop, EmberLoadsTensorFlowsBitwiseOpsAndItsOwnOpsAgree) {
     EXPECT_TRUE(all_close(got, values(c.outputs[i]), c.outputs[i].shape(), 0, 0));
     ++i;
   }
+}
+
+// tf.random.stateless_* as TensorFlow 2.21 traces them (a key and counter
+// from the seed, then StatelessRandomUniformV2, NormalV2, TruncatedNormalV2;
+// tests/tf/make_saved_models.py, StatelessRandom): ember's draws from the
+// seed give TensorFlow's numbers, scaled, in float32, float64 and float16,
+// for two seeds and a shape known when it runs.
+TEST(SavedModelInterop, EmberDrawsTensorFlowsStatelessRandomNumbers) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/stateless_random"), dir + "/stateless_random.txt"), 10);
 }
 
 // tf.linalg.eigh, eigvalsh and svd (tests/tf/make_saved_models.py, EigSvd)

@@ -65,15 +65,20 @@ bool define_random_op(const char* name, const char* api) {
       .tf_dropped("offset", int64_t{0});  // the stream's position: TensorFlow's kernels keep it
   return true;
 }
-// StatelessRandomUniform(seed): tf.random.stateless_uniform's draw from a
-// seed known when it runs (its shape too, possibly: attribute or tensor).
-// A pure function of its input, so not stateful.
-void infer_stateless_uniform(InferContext& c) {
-  const Tensor& seed = c.inputs[0];
+// A stateless op's seed: int32 or int64 [2].
+void require_seed(InferContext& c, const Tensor& seed) {
   if (seed.dtype() != int32 && seed.dtype() != int64)
     c.fail("seed must be int32 or int64, got ", dtype_name(seed.dtype()));
   if (!seed.shape().is_compatible_with(TensorShape{2}))
     c.fail("seed must have shape [2], got ", seed.shape().to_debug_string());
+}
+
+// StatelessRandomUniform(seed) and its normal and truncated normal
+// siblings: tf.random.stateless_*'s draws from a seed known when it runs
+// (its shape too, possibly: attribute or tensor). Pure functions of their
+// input, so not stateful.
+void infer_stateless_uniform(InferContext& c) {
+  require_seed(c, c.inputs[0]);
   DType t = c.attrs.get<DType>("dtype");
   if (!is_floating(t)) c.fail("dtype must be a floating dtype, got ", dtype_name(t));
   if (unresolved_attrs(c.op, c.attrs) > 0) {
@@ -86,12 +91,15 @@ void infer_stateless_uniform(InferContext& c) {
   c.outputs.push_back({t, s});
 }
 
-[[maybe_unused]] const bool stateless_uniform_defined = [] {
-  define_op(op_name::StatelessRandomUniform)
+// StatelessRandomUniform, StatelessRandomNormal, StatelessTruncatedNormal:
+// tf.random.stateless_*'s draws (TensorFlow 1's ops, and what its V2 ops
+// import as) with the seed, and the shape possibly, tensors.
+bool define_stateless_draw(const char* name, const char* api) {
+  define_op(name)
       .inputs(1)
       .attr_or_input("shape", AttrKind::Ints)
       .attr("dtype", AttrKind::Type)
-      .api("random::stateless_uniform")
+      .api(api)
       .set_infer(infer_stateless_uniform)
       .set_infer_unresolved(infer_stateless_uniform)
       .set_allocates_outputs()
@@ -100,17 +108,17 @@ void infer_stateless_uniform(InferContext& c) {
       .tf_type("T", dtype_fixed(int32))
       .tf_type("Tseed", dtype_of_input(0));
   return true;
-}();
+}
+[[maybe_unused]] const bool stateless_draws_defined =
+    define_stateless_draw(op_name::StatelessRandomUniform, "random::stateless_uniform") &&
+    define_stateless_draw(op_name::StatelessRandomNormal, "random::stateless_normal") &&
+    define_stateless_draw(op_name::StatelessTruncatedNormal, "random::stateless_truncated_normal");
 
 // StatelessDropout(x, seed) {rate}: x·scale where the seed's uniform draw
 // over x's shape is at least the rate (kernels/functors.h, fn::Dropout).
 void infer_stateless_dropout(InferContext& c) {
   infer::require_float(c, c.inputs[0]);
-  const Tensor& seed = c.inputs[1];
-  if (seed.dtype() != int32 && seed.dtype() != int64)
-    c.fail("seed must be int32 or int64, got ", dtype_name(seed.dtype()));
-  if (!seed.shape().is_compatible_with(TensorShape{2}))
-    c.fail("seed must have shape [2], got ", seed.shape().to_debug_string());
+  require_seed(c, c.inputs[1]);
   const double rate = c.attrs.get<double>("rate");
   if (!(rate >= 0 && rate < 1)) c.fail("rate must be in the range [0, 1), got ", rate);
   c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()});
@@ -147,13 +155,7 @@ void infer_multinomial(InferContext& c) {
   if (!is_floating(logits.dtype())) c.fail("logits must be a floating dtype, got ", dtype_name(logits.dtype()));
   if (logits.shape().rank_known() && logits.rank() != 2)
     c.fail("logits should be a matrix, got shape ", logits.shape().to_debug_string());
-  if (c.op.name == op_name::StatelessMultinomial) {
-    const Tensor& seed = c.inputs[1];
-    if (seed.dtype() != int32 && seed.dtype() != int64)
-      c.fail("seed must be int32 or int64, got ", dtype_name(seed.dtype()));
-    if (!seed.shape().is_compatible_with(TensorShape{2}))
-      c.fail("seed must have shape [2], got ", seed.shape().to_debug_string());
-  }
+  if (c.op.name == op_name::StatelessMultinomial) require_seed(c, c.inputs[1]);
   const DType out = c.attrs.get<DType>("output_dtype");
   if (out != int32 && out != int64) c.fail("output_dtype must be int32 or int64, got ", dtype_name(out));
   int64_t samples = -1;
@@ -475,6 +477,20 @@ Tensor stateless_normal(const TensorShape& shape, std::array<int64_t, 2> seed, d
   check_float("random::stateless_normal", dtype);
   return scale_normal(draw(op_name::RandomStandardNormal, shape, dtype, stateless_stream(seed)),
                       mean, stddev);
+}
+
+Tensor stateless_normal(const Tensor& shape, const Tensor& seed, double mean, double stddev, DType dtype) {
+  ApiScope api("random::stateless_normal");
+  check_float("random::stateless_normal", dtype);
+  Tensor t = execute1(EMBER_OP(op_name::StatelessRandomNormal), {seed, shape}, {{"dtype", dtype}});
+  return scale_normal(t, mean, stddev);
+}
+
+Tensor stateless_truncated_normal(const Tensor& shape, const Tensor& seed, double mean, double stddev, DType dtype) {
+  ApiScope api("random::stateless_truncated_normal");
+  check_float("random::stateless_truncated_normal", dtype);
+  Tensor t = execute1(EMBER_OP(op_name::StatelessTruncatedNormal), {seed, shape}, {{"dtype", dtype}});
+  return scale_normal(t, mean, stddev);
 }
 
 Tensor stateless_truncated_normal(const TensorShape& shape, std::array<int64_t, 2> seed,

@@ -1,6 +1,7 @@
-// StatelessRandomUniform's and StatelessMultinomial's kernels, written once for every device: the seed
+// The stateless draws' kernels, written once for every device: the seed
 // is read on the host and the draw is ember's own stateless one (the
-// RandomUniform kernel of this device, from the seed's stream), so a seed
+// RandomUniform, RandomStandardNormal or TruncatedNormal kernel of this
+// device, from the seed's stream; for a categorical draw, its Multinomial), so a seed
 // known only when a traced function runs gives the numbers an eager
 // random::stateless_uniform of the same seed gives.
 #include "core/op_registry.h"
@@ -11,10 +12,12 @@
 namespace ember::kernels {
 namespace {
 
-void stateless_uniform_kernel(KernelContext& c) {
+// StatelessRandomUniform, StatelessRandomNormal, StatelessTruncatedNormal.
+template <Tensor (*draw)(const TensorShape&, std::array<int64_t, 2>, double, double, DType)>
+void stateless_draw_kernel(KernelContext& c) {
   std::vector<int64_t> seed = c.inputs[0].index_values();
-  c.outputs[0] = random::stateless_uniform(TensorShape(c.attrs.get<std::vector<int64_t>>("shape")), {seed[0], seed[1]},
-                                           0, 1, c.attrs.get<DType>("dtype"));
+  c.outputs[0] = draw(TensorShape(c.attrs.get<std::vector<int64_t>>("shape")), {seed[0], seed[1]}, 0, 1,
+                      c.attrs.get<DType>("dtype"));
 }
 
 // StatelessMultinomial: this device's Multinomial kernel on the seed's stream.
@@ -31,7 +34,9 @@ void stateless_multinomial_kernel(KernelContext& c) {
 
 }  // namespace
 
-EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomUniform, stateless_uniform_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomUniform, stateless_draw_kernel<random::stateless_uniform>);
+EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomNormal, stateless_draw_kernel<random::stateless_normal>);
+EMBER_REGISTER_EVERYWHERE(op_name::StatelessTruncatedNormal, stateless_draw_kernel<random::stateless_truncated_normal>);
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessMultinomial, stateless_multinomial_kernel);
 
 }  // namespace ember::kernels

@@ -157,6 +157,11 @@ def cases():
     tf.random.set_seed(9)
     yield "categorical/global9", tf.random.categorical(one_row, 4)
     yield "categorical/global9_again", tf.random.categorical(one_row, 4)
+    # TensorFlow 1's stateless normal and truncated normal ops (what its V2
+    # ops, from the seed's key and counter, import as).
+    yield "stateless/raw_normal", tf.raw_ops.StatelessRandomNormal(shape=[7], seed=tf.constant([11, -4], tf.int64))
+    yield "stateless/raw_truncated_f64", tf.raw_ops.StatelessTruncatedNormal(
+        shape=[9], seed=tf.constant([3, 8], tf.int32), dtype=tf.float64)
 
 
 def main(path):

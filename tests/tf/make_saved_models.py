@@ -32,7 +32,8 @@ mix of activations, batch normalization and a Huber loss under Adam), grad_ops
 (the ops of TensorFlow's gradient graphs ember imports, called directly), trig (tf.math's
 trigonometric and hyperbolic functions in and outside their domains, and their gradients), eig_svd
 (tf.linalg.eigh, eigvalsh and svd as quantities free of the vectors' signs, and TensorFlow's gradients
-of them), and DIR/x.npy (the dense model's input); with NAMEs, only those
+of them), stateless_random (tf.random.stateless_* as TensorFlow traces them now: a key and counter from
+the seed, then the V2 draws), and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -644,6 +645,30 @@ def eig_svd(root):
         case(out, "__call__", [("a", a), ("b", b)], [r[k] for k in sorted(r)])
 
 
+class StatelessRandom(tf.Module):
+    """tf.random.stateless_* as TensorFlow 2.7 and later trace them: StatelessRandomGetKeyCounter of
+    the seed, then StatelessRandomUniformV2, NormalV2 and TruncatedNormalV2 from its key and counter;
+    scaled, in float32, float64 and float16, the shape a tensor too."""
+
+    @tf.function(input_signature=[tf.TensorSpec([2], tf.int64), tf.TensorSpec([None], tf.int32)])
+    def __call__(self, seed, shape):
+        return {"uniform": tf.random.stateless_uniform([3, 4], seed=seed, minval=-2.0, maxval=3.0),
+                "normal_f64": tf.random.stateless_normal([5], seed=seed, mean=1.0, stddev=0.5, dtype=tf.float64),
+                "truncated": tf.random.stateless_truncated_normal([6], seed=seed),
+                "uniform_f16": tf.random.stateless_uniform([4], seed=seed, dtype=tf.float16),
+                "uniform_of_shape": tf.random.stateless_uniform(shape, seed=seed + 1)}
+
+
+def stateless_random(root):
+    m = StatelessRandom()
+    tf.saved_model.save(m, os.path.join(root, "stateless_random"))
+    with open(os.path.join(root, "stateless_random.txt"), "w") as out:
+        for seed, shape in (([7, 3], [2, 3]), ([2**40, -9], [5])):
+            seed, shape = np.array(seed, np.int64), np.array(shape, np.int32)
+            r = m(tf.constant(seed), tf.constant(shape))
+            case(out, "__call__", [("seed", seed), ("shape", shape)], [r[k] for k in sorted(r)])
+
+
 TRIG = ["tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh"]
 
 
@@ -818,7 +843,8 @@ def main_only(root, names):
          "keras_preprocessing": keras_preprocessing, "more_ops": more_ops,
          "keras_upsampling": keras_upsampling, "keras_conv3d": keras_conv3d, "linalg": linalg,
          "unknown_op": unknown_op, "special": special, "images": images, "bitwise": bitwise, "keras_train": keras_train,
-         "grad_ops": grad_ops, "trig": trig, "eig_svd": eig_svd}[name](root)
+         "grad_ops": grad_ops, "trig": trig, "eig_svd": eig_svd,
+         "stateless_random": stateless_random}[name](root)
     print("OK")
 
 
