@@ -366,10 +366,10 @@ EMBER_HOST_DEVICE bool symmetric_eigen(const T* a, T* e, T* v, double* w, double
 /// Column j of the row-major `rows` x `cols` x, from `r` (`rows` doubles,
 /// overwritten): r made orthogonal to x's columns before j (Gram-Schmidt,
 /// twice, which leaves it orthogonal to the double's rounding) and
-/// normalized. False, with nothing written, where less than half of r's
-/// length is left (r nearly in their span).
+/// normalized. False, with nothing written, where no more than the
+/// fraction `keep` of r's squared length is left (r nearly in their span).
 template <typename T>
-EMBER_HOST_DEVICE bool orthonormal_column(T* x, int64_t rows, int64_t cols, int64_t j, double* r) {
+EMBER_HOST_DEVICE bool orthonormal_column(T* x, int64_t rows, int64_t cols, int64_t j, double* r, double keep) {
   double before = 0;
   for (int64_t i = 0; i < rows; ++i) before += r[i] * r[i];
   for (int pass = 0; pass < 2; ++pass)
@@ -380,15 +380,16 @@ EMBER_HOST_DEVICE bool orthonormal_column(T* x, int64_t rows, int64_t cols, int6
     }
   double after = 0;
   for (int64_t i = 0; i < rows; ++i) after += r[i] * r[i];
-  if (!(after > 0.25 * before) || !(after > 0)) return false;
+  if (!(after > keep * before) || !(after > 0)) return false;
   const double scale = 1 / std::sqrt(after);
   for (int64_t i = 0; i < rows; ++i) x[i * cols + j] = static_cast<T>(r[i] * scale);
   return true;
 }
 
 /// Column j of x from the standard basis vector least in the span of the
-/// columns before it (the row i with the least Σ_k x_ik², one always left
-/// more than half out of it when j < rows).
+/// orthonormal columns before it: the row i with the least Σ_k x_ik², at
+/// most j / rows (the squares sum to j), so at least 1 / rows of its
+/// squared length is left, well above rounding.
 template <typename T>
 EMBER_HOST_DEVICE void complete_column(T* x, int64_t rows, int64_t cols, int64_t j, double* r) {
   int64_t best = 0;
@@ -399,7 +400,7 @@ EMBER_HOST_DEVICE void complete_column(T* x, int64_t rows, int64_t cols, int64_t
     if (in_span < least) least = in_span, best = i;
   }
   for (int64_t i = 0; i < rows; ++i) r[i] = i == best ? 1.0 : 0.0;
-  orthonormal_column(x, rows, cols, j, r);
+  orthonormal_column(x, rows, cols, j, r, 0.5 / static_cast<double>(rows));
 }
 
 /// The SVD of the row-major m x n `a` = U·diag(s)·Vᵀ by one-sided Jacobi
@@ -479,7 +480,7 @@ EMBER_HOST_DEVICE void jacobi_svd(const T* a, int64_t m, int64_t n, T* s, T* x, 
     bool done = false;
     if (j < cols && static_cast<double>(s[j]) > 0) {
       for (int64_t i = 0; i < rows; ++i) r[i] = b[i * cols + j];
-      done = orthonormal_column(x, rows, x_cols, j, r);
+      done = orthonormal_column(x, rows, x_cols, j, r, 0.25);  // (less left: a tiny singular value's rounding)
     }
     if (!done) complete_column(x, rows, x_cols, j, r);
   }

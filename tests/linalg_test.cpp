@@ -7,6 +7,7 @@
 // (TensorFlow's values and gradients of the same ops on other matrices:
 // tests/saved_model_test.cpp, "linalg"). The gradients are checked against
 // central differences by the every-op table.
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -592,6 +593,27 @@ TEST_P(LinalgTest, SvdFactorsTallWideAndSquareMatrices) {
         EXPECT_EQ(values_only.u.shape(), TensorShape({0}));
         EXPECT_EQ(values_only.v.shape(), TensorShape({0}));
       }
+}
+
+// The full U of a matrix whose left singular vectors are Hadamard columns
+// (±1/√n in every row): each row lies (n - 1)/n in their span, so the
+// completing column keeps only 1/n of any standard basis vector it starts
+// from, and must still be made (orthonormal).
+TEST_P(LinalgTest, SvdCompletesTheBasisWhereEveryRowIsMostlyInTheSpan) {
+  for (int64_t n : {4, 16}) {
+    SCOPED_TRACE(n);
+    std::vector<double> h(static_cast<size_t>(n * (n - 1)));  // Sylvester's Hadamard columns 1 .. n - 1, scaled by n - j
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 1; j < n; ++j)
+        h[static_cast<size_t>(i * (n - 1) + j - 1)] =
+            (std::popcount(static_cast<uint64_t>(i & j)) % 2 ? -1.0 : 1.0) / std::sqrt(static_cast<double>(n)) * static_cast<double>(n - j);
+    const SvdResult f = svd(make(h, {n, n - 1}, float64), /*full_matrices=*/true);
+    ASSERT_EQ(f.u.shape(), TensorShape({n, n}));
+    EXPECT_LT(orthonormality_error(values(f.u), 1, n, n), 1e-13L);
+    std::vector<double> want_s;
+    for (int64_t j = 1; j < n; ++j) want_s.push_back(static_cast<double>(n - j));
+    EXPECT_TRUE(all_close(f.s, want_s, {n - 1}, 1e-13, 1e-13));
+  }
 }
 
 // Rank-deficient matrices: the singular vectors of the zero singular values
