@@ -46,23 +46,26 @@ void infer_random(InferContext& c) {
   c.outputs.push_back({t, s});
 }
 
+// A stateful draw's stream in its attributes (random::stream_of): key
+// "seed", counter "seed2":"offset"; the offset is not TensorFlow's (its
+// kernels keep their position), so it is dropped on export.
+OpDef& draws_from_stream(OpDef& op) {
+  return op.attr("seed", AttrKind::Int)
+      .attr("seed2", AttrKind::Int)
+      .attr("offset", AttrKind::Int)
+      .set_stateful()
+      .not_differentiable()
+      .tf_dropped("offset", int64_t{0});
+}
+
 // The three draws share their signature: a shape, a dtype and the stream
 // their kernels fill from.
 bool define_random_op(const char* name, const char* api) {
-  define_op(name)
-      .inputs(0)
-      .attr("shape", AttrKind::Ints)
-      .attr("dtype", AttrKind::Type)
-      .attr("seed", AttrKind::Int)
-      .attr("seed2", AttrKind::Int)
-      .attr("offset", AttrKind::Int)
+  draws_from_stream(define_op(name).inputs(0).attr("shape", AttrKind::Ints).attr("dtype", AttrKind::Type))
       .api(api)
       .set_infer(infer_random)
-      .set_stateful()
-      .not_differentiable()
       .tf_input("shape", 0, TfInputForm::Ints)
-      .tf_type("T", dtype_fixed(int32))
-      .tf_dropped("offset", int64_t{0});  // the stream's position: TensorFlow's kernels keep it
+      .tf_type("T", dtype_fixed(int32));
   return true;
 }
 // A stateless op's seed: int32 or int64 [2].
@@ -169,20 +172,14 @@ void infer_multinomial(InferContext& c) {
 }
 
 [[maybe_unused]] const bool multinomial_defined = [] {
-  define_op(op_name::Multinomial)
-      .inputs(1)
-      .attr_or_input("num_samples", AttrKind::Int)
-      .attr("output_dtype", AttrKind::Type)
-      .attr("seed", AttrKind::Int)
-      .attr("seed2", AttrKind::Int)
-      .attr("offset", AttrKind::Int)
+  draws_from_stream(define_op(op_name::Multinomial)
+                        .inputs(1)
+                        .attr_or_input("num_samples", AttrKind::Int)
+                        .attr("output_dtype", AttrKind::Type))
       .api("random::categorical")
       .set_infer(infer_multinomial)
       .set_infer_unresolved(infer_multinomial)
-      .set_stateful()
-      .not_differentiable()
-      .tf_input("num_samples", 1, TfInputForm::Int, dtype_fixed(int32))
-      .tf_dropped("offset", int64_t{0});
+      .tf_input("num_samples", 1, TfInputForm::Int, dtype_fixed(int32));
   define_op(op_name::StatelessMultinomial)
       .inputs(2)
       .attr_or_input("num_samples", AttrKind::Int)
