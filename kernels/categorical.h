@@ -12,20 +12,17 @@
 
 #include <cmath>
 #include <cstdint>
-#include <type_traits>
 
+#include "core/half.h"
 #include "core/host_device.h"
 #include "core/philox.h"
 
 namespace ember::categorical {
 
-/// A logit as a double (the 16-bit floats convert through float).
+/// A logit as a double (the 16-bit floats through their compute type, float).
 template <typename T>
 EMBER_HOST_DEVICE double logit_value(T x) {
-  if constexpr (std::is_floating_point_v<T>)
-    return static_cast<double>(x);
-  else
-    return static_cast<double>(static_cast<float>(x));
+  return static_cast<double>(static_cast<compute_t<T>>(x));
 }
 
 /// Writes the row's unnormalized CDF into `cdf` (`classes` doubles) and
