@@ -204,6 +204,15 @@ std::optional<AttrValue> default_of(const std::string& op, const std::string& at
   return std::nullopt;
 }
 
+// Node n's attribute `name` as ember reads it, or TensorFlow's default where
+// the node lacks it (SavedModels strip defaults); none where it has neither.
+std::optional<AttrValue> attr_or_default(const tf::NodeDef& n, const std::string& name, AttrKind kind,
+                                         const std::string& what) {
+  auto it = n.attr().find(name);
+  if (it != n.attr().end()) return attr_from(it->second, kind, what + " attribute '" + name + "'");
+  return default_of(n.op(), name, kind);
+}
+
 // Splits a FunctionDef input reference: "x" (an argument), "node:arg:index"; "^node": control.
 struct Ref {
   std::string node, arg;
@@ -698,8 +707,6 @@ Tensor window3d(const std::string& op, const std::vector<Tensor>& in, const tf::
   return result;
 }
 
-// A TensorFlow op ember has no op of its own for, as the ops that compute
-// it. `attr` reads the node's attributes; `constant` a constant input's values.
 // A TensorList's element_shape input (TensorFlow's form: -1 for an unknown
 // rank, -1 for each unknown dimension), a constant.
 TensorShape element_shape_of(const Tensor& t, const std::string& what) {
@@ -738,8 +745,7 @@ std::optional<Tensor> activation_gradient(const std::string& op, const std::vect
     return where(less(b, zero), a * (b + k(kScale * kAlpha)), a * k(kScale));
   }
   if (op == op_name::LeakyReluGrad) {
-    auto it = n.attr().find("alpha");  // (else TensorFlow's default, 0.2 as a float)
-    const double alpha = it != n.attr().end() ? it->second.f() : std::get<double>(*default_of(op, "alpha", AttrKind::Float));
+    const double alpha = std::get<double>(attr_or_default(n, "alpha", AttrKind::Float, what).value());  // (default 0.2)
     return where(greater(b, zero), a, a * k(alpha));
   }
   if (op == op_name::Relu6Grad) return where(logical_and(greater(b, zero), less(b, k(6))), a, zeros_like(a));
@@ -778,6 +784,9 @@ Tensor dynamic_stitch(const std::vector<Tensor>& in, const std::string& what) {
   return gather(values, maximum(last, zeros_like(last)));
 }
 
+// A TensorFlow op ember has no op of its own for, as the ops that compute
+// it. `need_inputs` checks the input count, `constant_ints` reads a constant
+// input's values, `out_type` the node's out_type attribute.
 std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& in, const tf::NodeDef& n,
                               const std::string& what) {
   auto need_inputs = [&](size_t k) {
@@ -1340,14 +1349,9 @@ std::vector<Tensor> run_registered_op(const tf::NodeDef& n, const std::vector<Te
   for (const auto& [name, value] : def.tf.dropped_attrs) attrs.set(name, value);  // TensorFlow's op lacks it
   for (const AttrDecl& d : def.attr_decls) {
     if (attrs.has(d.name) || attr_tensors.count(d.name)) continue;
-    auto it = n.attr().find(d.name);
-    if (it != n.attr().end()) {
-      attrs.set(d.name, attr_from(it->second, d.kind, what + " attribute '" + d.name + "'"));
-    } else if (auto v = default_of(op, d.name, d.kind)) {
-      attrs.set(d.name, *v);
-    } else {
-      throw InvalidArgument(what + ": op " + op + " lacks attribute '" + d.name + "'");
-    }
+    const std::optional<AttrValue> v = attr_or_default(n, d.name, d.kind, what);
+    if (!v) throw InvalidArgument(what + ": op " + op + " lacks attribute '" + d.name + "'");
+    attrs.set(d.name, *v);
   }
   std::vector<Tensor> op_in;
   for (size_t i = 0; i < in.size(); ++i)
@@ -1403,9 +1407,7 @@ std::vector<Tensor> FunctionImporter::draw_from_key(const tensorflow::NodeDef& n
     EMBER_CHECK(alg == 1 || alg == 3, Unimplemented, what, ": op ", op, " with algorithm ", alg,
                 " (ember draws with Philox, algorithms 1 and 3)");
   }
-  auto attr = n.attr().find("dtype");  // (absent: TensorFlow's default, which SavedModels strip)
-  const DType dtype = attr != n.attr().end() ? ember_dtype(attr->second.type(), what)
-                                             : std::get<DType>(*default_of(op, "dtype", AttrKind::Type));
+  const DType dtype = std::get<DType>(attr_or_default(n, "dtype", AttrKind::Type, what).value());
   const Tensor& seed = it->second.seed;
   if (op == op_name::StatelessRandomUniformV2) return {random::stateless_uniform(in[0], seed, 0, 1, dtype)};
   if (op == op_name::StatelessRandomNormalV2) return {random::stateless_normal(in[0], seed, 0, 1, dtype)};
