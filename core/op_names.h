@@ -232,6 +232,9 @@ inline constexpr char StatelessRandomNormal[] = "StatelessRandomNormal";
 inline constexpr char StatelessTruncatedNormal[] = "StatelessTruncatedNormal";
 inline constexpr char Multinomial[] = "Multinomial";
 inline constexpr char StatelessMultinomial[] = "StatelessMultinomial";
+inline constexpr char RandomUniformInt[] = "RandomUniformInt";
+inline constexpr char StatelessRandomUniformInt[] = "StatelessRandomUniformInt";
+inline constexpr char RandomShuffle[] = "RandomShuffle";
 inline constexpr char StatelessDropout[] = "StatelessDropout";  // ember's own: stateless_dropout in one pass
 
 // variable
@@ -317,6 +320,7 @@ inline constexpr char Select[] = "Select";
 inline constexpr char Split[] = "Split";
 inline constexpr char SquaredDifference[] = "SquaredDifference";
 inline constexpr char Relu6[] = "Relu6";
+inline constexpr char L2Loss[] = "L2Loss";
 // What TensorFlow's gradient graphs hold (a training step saved with its
 // tape): the activations' gradient ops, and the shape bookkeeping of
 // reductions', gathers' and loops' gradients.
@@ -344,5 +348,6 @@ inline constexpr char StatelessRandomGetKeyCounter[] = "StatelessRandomGetKeyCou
 inline constexpr char StatelessRandomUniformV2[] = "StatelessRandomUniformV2";
 inline constexpr char StatelessRandomNormalV2[] = "StatelessRandomNormalV2";
 inline constexpr char StatelessTruncatedNormalV2[] = "StatelessTruncatedNormalV2";
+inline constexpr char StatelessRandomUniformIntV2[] = "StatelessRandomUniformIntV2";
 
 }  // namespace ember::op_name

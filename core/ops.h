@@ -497,6 +497,9 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
 /// last axis. A label outside [0, classes) is InvalidArgument on the CPU and
 /// gives a NaN loss on a GPU, as in TensorFlow.
 Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits);
+/// tf.nn.l2_loss: sum(x²) / 2 over every element, a scalar of x's floating
+/// dtype (what TensorFlow's L2Loss op imports as; its gradient is x·dy).
+Tensor l2_loss(const Tensor& x);
 
 // ---- attention and layer normalisation (core/ops/attention.cpp) ----------------------------
 

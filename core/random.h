@@ -10,7 +10,8 @@
 //   stream is non-deterministic.
 // - Each draw of n elements reserves n·256 blocks of its stream, as
 //   TensorFlow's kernels do (a categorical draw of rows x samples:
-//   rows·(samples rounded up to 4)·2·256).
+//   rows·(samples rounded up to 4)·2·256; a shuffle of n rows, (n - 1)
+//   words: a block per 4).
 // - `stateless_*` (tf.random.stateless_*): a pure function of the seed pair.
 // - `Generator` (tf.random.Generator.from_seed): a stateful stream.
 #pragma once
@@ -18,6 +19,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "core/philox.h"
 #include "core/tensor.h"
@@ -34,7 +36,11 @@ void set_seed(int64_t seed);
 /// Clears the global seed (streams without an op seed become non-deterministic).
 void clear_seed();
 
-/// Uniform in [minval, maxval).
+/// Uniform in [minval, maxval). For int32 and int64 (TensorFlow's
+/// RandomUniformInt), minval and maxval are whole numbers the dtype holds
+/// (exactly, up to 2^53) and an element is minval + (one word, or two for
+/// int64) mod (maxval - minval), TensorFlow's numbers; minval < maxval is
+/// required of a draw that is not empty ("Need minval < maxval").
 Tensor uniform(const TensorShape& shape, double minval = 0, double maxval = 1,
                DType dtype = float32, std::optional<int64_t> seed = std::nullopt);
 /// Normal with the given mean and standard deviation.
@@ -44,7 +50,8 @@ Tensor normal(const TensorShape& shape, double mean = 0, double stddev = 1, DTyp
 Tensor truncated_normal(const TensorShape& shape, double mean = 0, double stddev = 1,
                         DType dtype = float32, std::optional<int64_t> seed = std::nullopt);
 
-/// tf.random.stateless_uniform: a pure function of `seed` (and shape, dtype).
+/// tf.random.stateless_uniform: a pure function of `seed` (and shape, dtype);
+/// int32 and int64 as `uniform` (TensorFlow's StatelessRandomUniformInt).
 Tensor stateless_uniform(const TensorShape& shape, std::array<int64_t, 2> seed, double minval = 0,
                          double maxval = 1, DType dtype = float32);
 /// The same, with the seed (an int64 [2] tensor) and the shape (an integer
@@ -82,6 +89,12 @@ Tensor stateless_categorical(const Tensor& logits, int64_t num_samples, std::arr
 /// (TensorFlow's StatelessMultinomial op).
 Tensor stateless_categorical(const Tensor& logits, int64_t num_samples, const Tensor& seed, DType dtype = int64);
 
+/// tf.random.shuffle: `value` with its rows (along the first dimension)
+/// permuted, as TensorFlow's kernel permutes them (one word per row but
+/// the last, the rows swapped in order); seeded as the other draws. Not
+/// differentiable (TensorFlow's has no gradient either).
+Tensor shuffle(const Tensor& value, std::optional<int64_t> seed = std::nullopt);
+
 /// A seed for something that needs one and was given none (an initializer):
 /// the next op seed of the global seed's sequence when a global seed is set,
 /// else a non-deterministic one. In [0, 2^31 - 1).
@@ -96,6 +109,7 @@ class Generator {
   /// A generator seeded from the operating system's entropy.
   static Generator from_non_deterministic_state();
 
+  /// int32 and int64 as random::uniform (TensorFlow's StatefulUniformInt).
   Tensor uniform(const TensorShape& shape, double minval = 0, double maxval = 1,
                  DType dtype = float32);
   Tensor normal(const TensorShape& shape, double mean = 0, double stddev = 1,
@@ -114,6 +128,12 @@ class Generator {
 /// The stream a random op's attributes name: "seed" is the Philox key,
 /// "seed2" and "offset" the counter's high and low halves.
 philox::Stream stream_of(const Attrs& attrs);
+/// Writes `s` into a random op's attributes (the inverse of stream_of).
+void set_stream(Attrs& attrs, const philox::Stream& s);
+/// An integer draw's minval and range (maxval - minval, as unsigned), read
+/// from its scalar inputs; throws TensorFlow's "Need minval < maxval" where
+/// minval >= maxval. Its kernels call it only for a draw that is not empty.
+std::pair<int64_t, uint64_t> uniform_int_range(const Tensor& minval, const Tensor& maxval);
 /// The stream of a stateless draw from `seed` (TensorFlow's
 /// StatelessRandomGetKeyCounter): element i of stateless_uniform(shape,
 /// seed) is fn::uniform_at(stream, i), so a kernel can draw any element.

@@ -800,9 +800,10 @@ EMBER_HOST_DEVICE inline void box_muller(uint32_t x0, uint32_t x1, uint32_t x2, 
   n1 = exact::mul(c, r);
 }
 
-/// Elements per Philox block for a draw of T: 2 doubles, else 4 (a word each).
+/// Elements per Philox block for a draw of T: 2 of 8 bytes (double,
+/// int64: two words each), else 4 (a word each).
 template <typename T>
-inline constexpr int kPerBlock = std::is_same_v<T, double> ? 2 : 4;
+inline constexpr int kPerBlock = sizeof(T) == 8 ? 2 : 4;
 
 /// A uniform [0, 1) 16-bit float from a word's low 16 bits, as TensorFlow's
 /// Uint16ToHalf / Uint16ToGfloat16: the mantissa's bits over 1.0, minus 1
@@ -825,6 +826,21 @@ EMBER_HOST_DEVICE inline T uniform_of_block(const philox::Block& b, int j) {
     return uniform_16bit<T>(b.v[j]);
   } else {
     return j ? philox::uniform_double(b.v[2], b.v[3]) : philox::uniform_double(b.v[0], b.v[1]);
+  }
+}
+
+/// Integer number `j` (< kPerBlock<T>) of Philox block `b` in [lo, lo +
+/// range), as TensorFlow's UniformDistribution for int32 and int64: a word
+/// (int32) or words 2j and 2j + 1, low first (int64), modulo the range,
+/// added to lo with wrap-around (its SignedAdd). 0 < range <= 2^64 - 1.
+template <typename T>
+EMBER_HOST_DEVICE inline T uniform_int_of_block(const philox::Block& b, int j, T lo, uint64_t range) {
+  static_assert(std::is_same_v<T, int32_t> || std::is_same_v<T, int64_t>);
+  if constexpr (sizeof(T) == 4) {
+    return static_cast<T>(static_cast<uint32_t>(lo) + b.v[j] % static_cast<uint32_t>(range));
+  } else {
+    const uint64_t bits = b.v[2 * j] | (static_cast<uint64_t>(b.v[2 * j + 1]) << 32);
+    return static_cast<T>(static_cast<uint64_t>(lo) + bits % range);
   }
 }
 

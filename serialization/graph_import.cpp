@@ -71,7 +71,8 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::VariableShape, op::DynamicStitch, op::ParallelDynamicStitch,
                                                  op::InvertPermutation, op::EmptyTensorList,
                                                  op::StatelessRandomGetKeyCounter, op::StatelessRandomUniformV2,
-                                                 op::StatelessRandomNormalV2, op::StatelessTruncatedNormalV2};
+                                                 op::StatelessRandomNormalV2, op::StatelessTruncatedNormalV2,
+                                                 op::StatelessRandomUniformIntV2, op::L2Loss};
   return s;
 }
 
@@ -827,6 +828,10 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     EMBER_CHECK(size % parts == 0, InvalidArgument, what, ": Split of ", size, " into ", parts, " equal parts");
     return split(in[1], parts, a);
   }
+  if (op == op_name::L2Loss) {
+    need_inputs(1);
+    return {l2_loss(in[0])};
+  }
   if (op == op_name::SquaredDifference) {
     need_inputs(2);
     return {square(sub(in[0], in[1]))};
@@ -1376,7 +1381,7 @@ std::vector<Tensor> FunctionImporter::run_node(const tf::NodeDef& n, const std::
   if (op == op_name::While || op == op_name::StatelessWhile) return run_while(n, in, what, depth);
   if (op == op_name::StatelessRandomGetKeyCounter) return key_and_counter(in, what);
   if (op == op_name::StatelessRandomUniformV2 || op == op_name::StatelessRandomNormalV2 ||
-      op == op_name::StatelessTruncatedNormalV2)
+      op == op_name::StatelessTruncatedNormalV2 || op == op_name::StatelessRandomUniformIntV2)
     return draw_from_key(n, in, what);
   if (composite_ops().count(op)) return composite(op, in, n, what);
   return run_registered_op(n, in, what);
@@ -1398,7 +1403,9 @@ std::vector<Tensor> FunctionImporter::key_and_counter(const std::vector<Tensor>&
 std::vector<Tensor> FunctionImporter::draw_from_key(const tensorflow::NodeDef& n, const std::vector<Tensor>& in,
                                                     const std::string& what) const {
   const std::string& op = n.op();
-  EMBER_CHECK(in.size() == 4, InvalidArgument, what, ": op ", op, " takes 4 inputs, got ", in.size());
+  const bool integers = op == op_name::StatelessRandomUniformIntV2;  // (shape, key, counter, alg, minval, maxval)
+  const size_t inputs = integers ? 6 : 4;
+  EMBER_CHECK(in.size() == inputs, InvalidArgument, what, ": op ", op, " takes ", inputs, " inputs, got ", in.size());
   auto it = seed_keys_.find(in[1].impl());
   EMBER_CHECK(it != seed_keys_.end(), Unimplemented, what, ": op ", op,
               " with a key that StatelessRandomGetKeyCounter did not make from a seed (ember draws from seeds)");
@@ -1407,8 +1414,9 @@ std::vector<Tensor> FunctionImporter::draw_from_key(const tensorflow::NodeDef& n
     EMBER_CHECK(alg == 1 || alg == 3, Unimplemented, what, ": op ", op, " with algorithm ", alg,
                 " (ember draws with Philox, algorithms 1 and 3)");
   }
-  const DType dtype = std::get<DType>(attr_or_default(n, "dtype", AttrKind::Type, what).value());
   const Tensor& seed = it->second.seed;
+  if (integers) return {execute1(EMBER_OP(op_name::StatelessRandomUniformInt), {seed, in[4], in[5], in[0]}, {})};
+  const DType dtype = std::get<DType>(attr_or_default(n, "dtype", AttrKind::Type, what).value());
   if (op == op_name::StatelessRandomUniformV2) return {random::stateless_uniform(in[0], seed, 0, 1, dtype)};
   if (op == op_name::StatelessRandomNormalV2) return {random::stateless_normal(in[0], seed, 0, 1, dtype)};
   return {random::stateless_truncated_normal(in[0], seed, 0, 1, dtype)};

@@ -275,6 +275,29 @@ TEST(GraphDefInterop, TensorFlowRunsEighSvdTrigonometryAndStatelessCategorical) 
   check_in_tensorflow(f.get_concrete_function(TensorSpec({2, 4, 4}), TensorSpec({-1, -1})), {a, x}, "eig_svd_trig");
 }
 
+// Integer draws (stateless, from a seed tensor and from a seed pair; seeded
+// by an op seed), a shuffle of a matrix whose row count is known only when
+// it runs, and l2_loss with its gradient: TensorFlow's
+// StatelessRandomUniformInt, RandomUniformInt and RandomShuffle give
+// ember's numbers.
+TEST(GraphDefInterop, TensorFlowRunsIntegerDrawsAndShuffle) {
+  auto f = function(
+      [](Tensor x, Tensor seed) {
+        GradientTape tape;
+        tape.watch(x);
+        const Tensor l2 = l2_loss(x);
+        const Tensor g = tape.gradient(l2, x);
+        const Tensor ints = random::stateless_uniform(shape(x), seed, -5, 5, int32);
+        const Tensor wide = random::stateless_uniform({4}, {3, 9}, -1099511627776.0, 1099511627776.0, int64);
+        const Tensor seeded = random::uniform({5}, 0, 100, int32, 6);
+        return std::make_tuple(l2, g, ints, wide, seeded, random::shuffle(x, 4));
+      },
+      {.arg_names = {"x", "seed"}});
+  Tensor x = constant(ramp(18, 0.8f, 0.05f), {6, 3});
+  check_in_tensorflow(f.get_concrete_function(TensorSpec({-1, -1}), TensorSpec({2}, int64)),
+                      {x, constant(std::vector<int64_t>{7, 3})}, "ints_shuffle");
+}
+
 // The special functions, cumulative_logsumexp, and the segment reductions
 // (UnsortedSegmentSum with num_segments computed when it runs, and the
 // sorted ids' checks), with their gradients, and Unique, traced with no

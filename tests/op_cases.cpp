@@ -1317,6 +1317,38 @@ void random_ops(std::vector<OpCase>& cases) {
                        },
                    .tol = tol,
                    .statistical = true});
+  // Integer draws of 4096 in [0, 4) (int32 a word each, int64 two): each
+  // value's frequency, 1/4 (its standard deviation under 0.007).
+  const std::vector<DType> kInts = {int32, int64};
+  auto frequencies = [](const Tensor& draws) {
+    return std::vector<Tensor>{reduce_mean(cast(one_hot(draws, 4), float64), 0)};
+  };
+  cases.push_back({.op = op_name::RandomUniformInt,
+                   .body = [=](X, DType t) { return frequencies(random::uniform(Shape{4096}, 0, 4, t, 7)); },
+                   .dtypes = kInts,
+                   .tol = tol,
+                   .statistical = true});
+  cases.push_back({.op = op_name::StatelessRandomUniformInt,
+                   .body =
+                       [=](X, DType t) {
+                         return frequencies(random::stateless_uniform(constant(std::vector<int32_t>{4096}),
+                                                                      constant(std::vector<int64_t>{3, 9}), 0, 4, t));
+                       },
+                   .dtypes = kInts,
+                   .tol = tol,
+                   .statistical = true});
+  // A shuffle's permutation does not depend on the dtype: every run restarts
+  // the streams (a global seed set, then cleared), so each dtype and device
+  // permutes the rows alike, and the comparisons are exact.
+  cases.push_back({.op = op_name::RandomShuffle,
+                   .inputs = {in({7, 3})},
+                   .body = one([](X x) {
+                     random::set_seed(1);
+                     Tensor y = random::shuffle(x[0], 7);
+                     random::clear_seed();
+                     return y;
+                   }),
+                   .dtypes = kNumeric});
   // StatelessDropout draws float32's numbers for every dtype but float64
   // (whose own draw tests/random_test.cpp checks against TensorFlow), so the
   // float64 run, the reference, drops what float32 drops: x rounded to

@@ -15,7 +15,8 @@ namespace {
 const CoveredOps covered{op_name::RandomUniform, op_name::RandomStandardNormal, op_name::TruncatedNormal,
                          op_name::StatelessRandomUniform, op_name::StatelessRandomNormal,
                          op_name::StatelessTruncatedNormal, op_name::StatelessDropout, op_name::Multinomial,
-                         op_name::StatelessMultinomial};
+                         op_name::StatelessMultinomial, op_name::RandomUniformInt, op_name::StatelessRandomUniformInt,
+                         op_name::RandomShuffle};
 
 TEST(Philox, KnownAnswerVectors) {
   // Random123's kat_vectors for philox4x32-10: counter, key -> output.
@@ -260,6 +261,103 @@ TEST_P(RandomTest, CategoricalTracedAndMalformed) {
             std::string::npos);
 }
 
+// Integer draws take TensorFlow's numbers (tests/tf/make_random_fixtures.py):
+// minval + a word (int32) or two words, low first (int64), mod the range,
+// stateless, seeded (a stream continued across calls) and from a generator
+// (which they advance 256 blocks an element, as its other draws).
+TEST_P(RandomTest, IntegerDrawsAreTensorFlows) {
+  expect_tf("int/stateless_int32", random::stateless_uniform({9}, {7, 3}, -3, 10, int32), kExact);
+  expect_tf("int/stateless_int32_1000", random::stateless_uniform({1000}, {5, 6}, 0, 1000, int32), kExact);
+  expect_tf("int/stateless_int32_widest", random::stateless_uniform({6}, {2, 2}, -2147483648.0, 2147483647.0, int32),
+            kExact);
+  expect_tf("int/stateless_int64_wide", random::stateless_uniform({7}, {1, 2}, -1099511627776.0, 1099511627776.0, int64),
+            kExact);
+  // TensorFlow 1's StatelessRandomUniformInt (what its V2 op imports as),
+  // the seed a tensor read when it runs, eagerly and traced.
+  const Tensor shape5 = constant(std::vector<int32_t>{5}), seed44 = constant(std::vector<int32_t>{4, 4});
+  expect_tf("int/raw_v1_int64", random::stateless_uniform(shape5, seed44, 5, 9, int64), kExact);
+  auto f = function([](Tensor shape, Tensor seed) { return random::stateless_uniform(shape, seed, 5, 9, int64); });
+  expect_tf("int/raw_v1_int64", f(shape5, seed44), kExact);
+  random::set_seed(13);
+  expect_tf("int/global13_op4", random::uniform({6}, 0, 100, int32, 4), kExact);
+  expect_tf("int/global13_op4_again", random::uniform({3}, 0, 100, int32, 4), kExact);
+  expect_tf("int/global13_int64", random::uniform({5}, -7, 7, int64), kExact);
+  random::Generator g(99);
+  expect_tf("int/generator99_int32", g.uniform({5}, 0, 10, int32), kExact);
+  expect_tf("int/generator99_int64", g.uniform({3}, -34359738368.0, 34359738368.0, int64), kExact);
+  expect_tf("int/generator99_after", g.uniform({2}), kExact);
+}
+
+// A seeded integer draw in a traced function continues its node's stream
+// call after call, as the eager op with that seed does; bad bounds named.
+TEST_P(RandomTest, IntegerDrawsTracedAndMalformed) {
+  random::set_seed(13);
+  auto f = function([] { return random::uniform({6}, 0, 100, int32, 4); });
+  const std::vector<int32_t> first = f().to_vector<int32_t>(), second = f().to_vector<int32_t>();
+  random::set_seed(13);
+  EXPECT_EQ(random::uniform({6}, 0, 100, int32, 4).to_vector<int32_t>(), first);
+  EXPECT_EQ(random::uniform({6}, 0, 100, int32, 4).to_vector<int32_t>(), second);
+  // minval < maxval is required only of a draw that is not empty (TensorFlow's kernels).
+  EXPECT_EQ(random::uniform({0, 3}, 5, 5, int32).shape(), TensorShape({0, 3}));
+  EXPECT_NE(error_of<InvalidArgument>([] { random::uniform({2}, 3, 3, int32); }).find("Need minval < maxval, got 3 >= 3"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { random::stateless_uniform({2}, {1, 2}, 3, -2, int64); })
+                .find("Need minval < maxval, got 3 >= -2"),
+            std::string::npos);
+  EXPECT_EQ(error_of<InvalidArgument>([] { random::uniform({2}, 0, 2.5, int32); }),
+            "[random::uniform] minval and maxval must be whole numbers that int32 holds, got 2.5");
+  EXPECT_EQ(error_of<InvalidArgument>([] { random::uniform({2}, 0, 2147483648.0, int32); }),
+            "[random::uniform] minval and maxval must be whole numbers that int32 holds, got 2147483648.0");
+  EXPECT_EQ(error_of<InvalidArgument>([] { random::uniform({2}, 0, 1, bool_); }),
+            "[random::uniform] dtype must be a floating dtype, int32 or int64, got bool");
+  const Tensor lo = constant(int32_t{0}), hi = constant(std::vector<int32_t>{3, 4});
+  EXPECT_NE(error_of<InvalidArgument>([&] {
+              execute1(op_def(op_name::RandomUniformInt), {lo, hi}, {{"shape", std::vector<int64_t>{2}}, {"seed", int64_t{1}},
+                                                                     {"seed2", int64_t{2}}, {"offset", int64_t{0}}});
+            }).find("maxval must be 0-D, got shape [2]"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([&] {
+              execute1(op_def(op_name::RandomUniformInt), {lo, constant(int64_t{3})},
+                       {{"shape", std::vector<int64_t>{2}}, {"seed", int64_t{1}}, {"seed2", int64_t{2}}, {"offset", int64_t{0}}});
+            }).find("maxval must have minval's dtype, int32, got int64"),
+            std::string::npos);
+}
+
+// tf.random.shuffle permutes as TensorFlow's kernel does: a seeded stream
+// continued across calls ((rows - 1) words reserved, a block per 4), a
+// matrix's rows (float32: a stream of its own), a global seed alone, a long
+// vector; eagerly and traced (the node's stream continued at each call).
+TEST_P(RandomTest, ShuffleIsTensorFlows) {
+  random::set_seed(21);
+  expect_tf("shuffle/global21_op3", random::shuffle(range(0, 10, 1, int32), 3), kExact);
+  expect_tf("shuffle/global21_op3_again", random::shuffle(range(0, 10, 1, int32), 3), kExact);
+  expect_tf("shuffle/global21_rows", random::shuffle(reshape(range(0, 12, 1, float32), {6, 2}), 3), kExact);
+  expect_tf("shuffle/global21_fresh", random::shuffle(range(0, 7, 1, int32)), kExact);
+  expect_tf("shuffle/long", random::shuffle(range(0, 1000, 1, int32), 8), kExact);
+  random::set_seed(21);
+  auto f = function([](Tensor x) { return random::shuffle(x, 3); });
+  expect_tf("shuffle/global21_op3", f(range(0, 10, 1, int32)), kExact);
+  expect_tf("shuffle/global21_op3_again", f(range(0, 10, 1, int32)), kExact);
+  // Booleans' rows move as int32's do under the same seeds (each dtype's
+  // stream starts afresh); nothing to permute gives the input.
+  const Tensor flags = constant({true, false, false, true, true, true}, {3, 2});
+  random::set_seed(4);
+  const Tensor shuffled_flags = random::shuffle(flags, 5);
+  random::set_seed(4);
+  const Tensor shuffled_ints = random::shuffle(cast(flags, int32), 5);
+  EXPECT_EQ(shuffled_flags.dtype(), bool_);
+  EXPECT_EQ(cast(shuffled_flags, int32).to_vector<int32_t>(), shuffled_ints.to_vector<int32_t>());
+  EXPECT_NE(shuffled_ints.to_vector<int32_t>(), cast(flags, int32).to_vector<int32_t>());
+  EXPECT_EQ(random::shuffle(constant(2.5f)).item<float>(), 2.5f);
+  EXPECT_EQ(random::shuffle(constant({4.f, 5.f}, {1, 2})).to_vector<float>(), (std::vector<float>{4.f, 5.f}));
+  EXPECT_EQ(random::shuffle(zeros({0, 3})).shape(), TensorShape({0, 3}));
+  // Not differentiable, as TensorFlow's: no gradient flows through it.
+  Variable v(constant({1.0, 2.0, 3.0}));
+  GradientTape tape;
+  Tensor y = reduce_sum(random::shuffle(v.read_value(), 1) * constant({1.0, 0.0, 0.0}));
+  EXPECT_FALSE(tape.gradient(y, v).defined());
+}
+
 // StatelessDropout, the fused op the Dropout layer runs: TensorFlow's
 // stateless_dropout element for element (25 and 9 elements: a last Philox
 // block only partly used), its gradient (the same mask on the incoming
@@ -399,7 +497,8 @@ TEST_P(RandomTest, DistributionsHaveTheRightMoments) {
 }
 
 TEST_P(RandomTest, BadArguments) {
-  EXPECT_THROW(random::uniform({2}, 0, 1, int32), InvalidArgument);
+  EXPECT_THROW(random::uniform({2}, 0, 1, uint8), InvalidArgument);
+  EXPECT_THROW(random::normal({2}, 0, 1, int32), InvalidArgument);
   EXPECT_THROW(random::uniform({2}, 1, 1), InvalidArgument);
   EXPECT_THROW(random::normal({-2}), InvalidArgument);
   EXPECT_EQ(random::normal({0, 3}).shape(), (TensorShape{0, 3}));

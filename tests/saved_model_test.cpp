@@ -900,6 +900,39 @@ TEST(SavedModelInterop, EmberDrawsTensorFlowsStatelessRandomNumbers) {
   EXPECT_EQ(check_calls(saved_model::load(dir + "/stateless_random"), dir + "/stateless_random.txt"), 10);
 }
 
+// Integer draws, a shuffle and tf.nn.l2_loss as TensorFlow 2.21 traces them
+// (tests/tf/make_saved_models.py, RandomInts): StatelessRandomUniformIntV2
+// from the seed's key and counter, RandomUniformInt and RandomShuffle with
+// op seeds (their streams continued by the second call), L2Loss and its
+// gradient. ember runs TensorFlow's function, and its own ops give the same
+// numbers, the draws exactly.
+TEST(SavedModelInterop, EmberRunsTensorFlowsIntegerDrawsShuffleAndL2Loss) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/random_ints"), dir + "/random_ints.txt"), 12);
+  const std::vector<TfCall> calls = read_calls(dir + "/random_ints.txt");
+  ASSERT_EQ(calls.size(), 2u);
+  // Outputs in key order: int32, int64, l2, l2_grad, seeded_int32, shuffled.
+  auto expect_exact = [](const Tensor& got, const Tensor& want) {
+    EXPECT_EQ(got.dtype(), want.dtype());
+    EXPECT_TRUE(all_close(got, values(want), want.shape(), 0, 0));
+  };
+  const TfCall& first = calls[0];  // seed [7, 3], shape [2, 3]
+  expect_exact(random::stateless_uniform({3, 4}, {7, 3}, -5, 5, int32), first.outputs[0]);
+  expect_exact(random::stateless_uniform({2, 3}, {7, 3}, -1099511627776.0, 1099511627776.0, int64), first.outputs[1]);
+  random::clear_seed();  // (the op seeds' streams from their starts: TensorFlow's first call)
+  for (const TfCall& c : calls) {
+    const Tensor& x = c.inputs[2].second;
+    GradientTape tape;
+    tape.watch(x);
+    const Tensor l2 = l2_loss(x);
+    EXPECT_TRUE(all_close(l2, values(c.outputs[2]), TensorShape{}, 1e-6, 0));
+    expect_exact(tape.gradient(l2, x), c.outputs[3]);
+    expect_exact(random::uniform({4}, 0, 50, int32, 6), c.outputs[4]);
+    expect_exact(random::shuffle(x, 4), c.outputs[5]);
+  }
+  random::clear_seed();
+}
+
 // tf.linalg.eigh, eigvalsh and svd (tests/tf/make_saved_models.py, EigSvd)
 // as quantities a vector's sign does not change: ember runs TensorFlow's
 // function and its gradient graph, and its own ops and tape give TensorFlow's

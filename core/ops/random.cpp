@@ -13,7 +13,8 @@
 //   takes the function graph's op seeds 0, 1, 2, ... instead, and every
 //   op's stream starts afresh in its node (TensorFlow's function graphs);
 // - a draw of n elements reserves n·256 blocks (the "multiplier 256" of
-//   TensorFlow's PhiloxRandomOp), so the next call starts beyond them.
+//   TensorFlow's PhiloxRandomOp), so the next call starts beyond them (a
+//   categorical draw and a shuffle reserve what theirs do: reserved_blocks).
 //
 // Scaling to [minval, maxval) or (mean, stddev) is done with ordinary ops
 // afterwards, in the output's dtype, as TensorFlow's Python wrappers do.
@@ -21,6 +22,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <random>
@@ -194,12 +196,78 @@ void infer_multinomial(InferContext& c) {
   return true;
 }();
 
-// The outputs a draw reserves in its stream, each 256 blocks: its elements,
-// or for Multinomial's [rows, samples] rows·(samples rounded up to 4)·2
-// (TensorFlow's MultinomialOp: the CPU's samples are doubles, two words).
-int64_t reserved_outputs(const char* op, const TensorShape& out) {
-  if (std::string_view(op) == op_name::Multinomial) return out.dim(0) * ((out.dim(1) + 3) / 4 * 4) * 2;
-  return out.num_elements();
+// RandomUniformInt(minval, maxval) {shape, seed, seed2, offset}:
+// tf.random.uniform's integer draw, stateful as the draws above;
+// StatelessRandomUniformInt(seed, minval, maxval) {shape}:
+// tf.random.stateless_uniform's (the shape an attribute or a tensor).
+// minval and maxval are scalars of the output's dtype, int32 or int64;
+// minval < maxval is the kernel's check (random::uniform_int_range), made
+// only when the draw is not empty, as TensorFlow's.
+void infer_uniform_int(InferContext& c) {
+  const bool stateless = c.op.name == op_name::StatelessRandomUniformInt;
+  if (stateless) require_seed(c, c.inputs[0]);
+  const Tensor& lo = c.inputs[stateless ? 1 : 0];
+  const Tensor& hi = c.inputs[stateless ? 2 : 1];
+  if (lo.dtype() != int32 && lo.dtype() != int64) c.fail("minval must be int32 or int64, got ", dtype_name(lo.dtype()));
+  if (hi.dtype() != lo.dtype())
+    c.fail("maxval must have minval's dtype, ", dtype_name(lo.dtype()), ", got ", dtype_name(hi.dtype()));
+  if (lo.shape().rank_known() && lo.rank() != 0) c.fail("minval must be 0-D, got shape ", lo.shape().to_debug_string());
+  if (hi.shape().rank_known() && hi.rank() != 0) c.fail("maxval must be 0-D, got shape ", hi.shape().to_debug_string());
+  if (unresolved_attrs(c.op, c.attrs) > 0) {  // the shape a tensor, after the op's own inputs
+    c.outputs.push_back({lo.dtype(), TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
+    return;
+  }
+  TensorShape s(c.attrs.get<std::vector<int64_t>>("shape"));
+  for (int i = 0; i < s.rank(); ++i)
+    if (s.dim(i) < 0) c.fail("dimension ", i, " is negative (", s.dim(i), ")");
+  c.outputs.push_back({lo.dtype(), s});
+}
+
+// RandomShuffle(value) {seed, seed2, offset}: tf.random.shuffle, value's
+// rows (along its first dimension) permuted; stateful as the draws above.
+void infer_shuffle(InferContext& c) { c.outputs.push_back({c.inputs[0].dtype(), c.inputs[0].shape()}); }
+
+[[maybe_unused]] const bool integer_draws_defined = [] {
+  draws_from_stream(define_op(op_name::RandomUniformInt).inputs(2).attr("shape", AttrKind::Ints))
+      .api("random::uniform")
+      .set_infer(infer_uniform_int)
+      .tf_input("shape", 0, TfInputForm::Ints)  // TensorFlow's order: shape, minval, maxval
+      .tf_type("T", dtype_fixed(int32))
+      .tf_type("Tout", dtype_of_input(0));
+  define_op(op_name::StatelessRandomUniformInt)
+      .inputs(3)
+      .attr_or_input("shape", AttrKind::Ints)
+      .api("random::stateless_uniform")
+      .set_infer(infer_uniform_int)
+      .set_infer_unresolved(infer_uniform_int)
+      .set_allocates_outputs()
+      .not_differentiable()
+      .tf_input("shape", 0, TfInputForm::Ints)  // TensorFlow's order: shape, seed, minval, maxval
+      .tf_type("T", dtype_fixed(int32))
+      .tf_type("Tseed", dtype_of_input(0))
+      .tf_type("dtype", dtype_of_input(1));
+  draws_from_stream(define_op(op_name::RandomShuffle).inputs(1))
+      .api("random::shuffle")
+      .set_infer(infer_shuffle)
+      .set_allocates_outputs()
+      .tf_type("T", dtype_of_input(0));
+  return true;
+}();
+
+// The blocks a draw reserves in its stream: 256 per output of TensorFlow's
+// PhiloxRandomOp kernels, its elements, or for Multinomial's [rows, samples]
+// rows·(samples rounded up to 4)·2 (its CPU samples are doubles, two
+// words); RandomShuffle's rows - 1 words, a block per 4, and none when
+// there is nothing to permute (TensorFlow's RandomShuffle and
+// ReserveSamples32).
+uint64_t reserved_blocks(const char* op, const TensorShape& out) {
+  const std::string_view name(op);
+  if (name == op_name::Multinomial) return static_cast<uint64_t>(out.dim(0) * ((out.dim(1) + 3) / 4 * 4) * 2) * 256;
+  if (name == op_name::RandomShuffle) {
+    if (out.num_elements() <= 1 || out.dim(0) <= 1) return 0;
+    return static_cast<uint64_t>(out.dim(0) - 1 + 3) / 4;
+  }
+  return static_cast<uint64_t>(out.num_elements()) * 256;
 }
 
 [[maybe_unused]] const bool random_ops_defined =
@@ -291,12 +359,10 @@ uint64_t entropy() {
   return (static_cast<uint64_t>(rd()) << 32) ^ rd();
 }
 
-// Blocks a draw of n elements reserves.
-uint64_t reserved_blocks(int64_t n) { return static_cast<uint64_t>(n) * 256; }
-
-// The stream of a stateful draw of `n` elements by `op`, advancing it.
+// The stream of a stateful draw by `op` of `out` (an output's shape, as
+// reserved_blocks reads it), advancing it.
 philox::Stream next_stream(const char* op, DType dtype, std::optional<int64_t> op_seed,
-                           int64_t n) {
+                           const TensorShape& out) {
   auto& s = state();
   std::lock_guard<std::mutex> lock(s.mu);
   if (!s.global && !op_seed) return {entropy(), 0, entropy()};
@@ -321,18 +387,22 @@ philox::Stream next_stream(const char* op, DType dtype, std::optional<int64_t> o
       {op, dtype, seed, seed2},
       philox::Stream{static_cast<uint64_t>(seed), 0, static_cast<uint64_t>(seed2)});
   philox::Stream start = it->second;
-  it->second = start.skip(reserved_blocks(n));
+  it->second = start.skip(reserved_blocks(op, out));
   return start;
 }
 
+Attrs with_stream(Attrs attrs, const philox::Stream& s) {
+  set_stream(attrs, s);
+  return attrs;
+}
+
 Tensor draw(const char* op, const TensorShape& shape, DType dtype, const philox::Stream& s) {
-  const OpDef& def = op_def(op);
-  return execute1(def, std::span<const Tensor>{},
-                  {{"shape", shape.as_vector()},
-                   {"dtype", dtype},
-                   {"seed", static_cast<int64_t>(s.key)},
-                   {"seed2", static_cast<int64_t>(s.hi)},
-                   {"offset", static_cast<int64_t>(s.lo)}});
+  return execute1(op_def(op), std::span<const Tensor>{}, with_stream({{"shape", shape.as_vector()}, {"dtype", dtype}}, s));
+}
+
+// An integer draw of [lo, hi) (scalars of its dtype) from `s`.
+Tensor draw_int(const TensorShape& shape, const Tensor& lo, const Tensor& hi, const philox::Stream& s) {
+  return execute1(EMBER_OP(op_name::RandomUniformInt), {lo, hi}, with_stream({{"shape", shape.as_vector()}}, s));
 }
 
 // A scalar as the output dtype holds it (TensorFlow converts minval, maxval,
@@ -376,6 +446,28 @@ void check_range(const char* api, double minval, double maxval) {
               " must be less than maxval ", maxval);
 }
 
+// The uniform draws take the floating dtypes, and int32 and int64 (an
+// integer draw, TensorFlow's RandomUniformInt).
+bool is_int_draw(const char* api, DType dtype) {
+  if (dtype == int32 || dtype == int64) return true;
+  EMBER_CHECK(is_floating(dtype), InvalidArgument, "[", api, "] dtype must be a floating dtype, int32 or int64, got ",
+              dtype_name(dtype));
+  return false;
+}
+
+// An integer draw's minval and maxval as scalars of its dtype: whole
+// numbers the dtype holds (TensorFlow converts them to the dtype and
+// refuses what does not convert). Whether minval < maxval is the kernel's
+// check, made only for a draw that is not empty, as TensorFlow's.
+std::pair<Tensor, Tensor> int_bounds(const char* api, double minval, double maxval, DType dtype) {
+  const double limit = dtype == int32 ? 2147483648.0 : 9223372036854775808.0;  // 2^31, 2^63
+  for (double v : {minval, maxval})
+    EMBER_CHECK(v == std::floor(v) && v >= -limit && v < limit, InvalidArgument, "[", api,
+                "] minval and maxval must be whole numbers that ", dtype_name(dtype), " holds, got ", float_repr(v));
+  if (dtype == int32) return {constant(static_cast<int32_t>(minval)), constant(static_cast<int32_t>(maxval))};
+  return {constant(static_cast<int64_t>(minval)), constant(static_cast<int64_t>(maxval))};
+}
+
 }  // namespace
 
 // The stream of a stateless draw (TensorFlow's StatelessRandomGetKeyCounter):
@@ -391,6 +483,18 @@ philox::Stream stateless_stream(std::array<int64_t, 2> seed) {
           mix.v[2] | (static_cast<uint64_t>(mix.v[3]) << 32)};
 }
 
+std::pair<int64_t, uint64_t> uniform_int_range(const Tensor& minval, const Tensor& maxval) {
+  const int64_t lo = minval.index_values().at(0), hi = maxval.index_values().at(0);
+  EMBER_CHECK(lo < hi, InvalidArgument, "Need minval < maxval, got ", lo, " >= ", hi);
+  return {lo, static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo)};
+}
+
+void set_stream(Attrs& attrs, const philox::Stream& s) {
+  attrs.set("seed", static_cast<int64_t>(s.key));
+  attrs.set("seed2", static_cast<int64_t>(s.hi));
+  attrs.set("offset", static_cast<int64_t>(s.lo));
+}
+
 philox::Stream stream_of(const Attrs& attrs) {
   return {static_cast<uint64_t>(attrs.get<int64_t>("seed")),
           static_cast<uint64_t>(attrs.get<int64_t>("offset")),
@@ -398,9 +502,7 @@ philox::Stream stream_of(const Attrs& attrs) {
 }
 
 void advance_stream(const OpDef& op, Attrs& attrs, const Tensor& out) {
-  philox::Stream next = stream_of(attrs).skip(reserved_blocks(reserved_outputs(op.name.c_str(), out.shape())));
-  attrs.set("seed2", static_cast<int64_t>(next.hi));
-  attrs.set("offset", static_cast<int64_t>(next.lo));
+  set_stream(attrs, stream_of(attrs).skip(reserved_blocks(op.name.c_str(), out.shape())));
 }
 
 void set_seed(int64_t seed) {
@@ -429,9 +531,12 @@ int64_t next_seed() {
 Tensor uniform(const TensorShape& shape, double minval, double maxval, DType dtype,
                std::optional<int64_t> seed) {
   ApiScope api("random::uniform");
-  check_float("random::uniform", dtype);
+  if (is_int_draw("random::uniform", dtype)) {
+    auto [lo, hi] = int_bounds("random::uniform", minval, maxval, dtype);
+    return draw_int(shape, lo, hi, next_stream(op_name::RandomUniformInt, dtype, seed, shape));
+  }
   check_range("random::uniform", minval, maxval);
-  auto s = next_stream(op_name::RandomUniform, dtype, seed, shape.num_elements());
+  auto s = next_stream(op_name::RandomUniform, dtype, seed, shape);
   return scale_uniform(draw(op_name::RandomUniform, shape, dtype, s), minval, maxval);
 }
 
@@ -439,7 +544,7 @@ Tensor normal(const TensorShape& shape, double mean, double stddev, DType dtype,
               std::optional<int64_t> seed) {
   ApiScope api("random::normal");
   check_float("random::normal", dtype);
-  auto s = next_stream(op_name::RandomStandardNormal, dtype, seed, shape.num_elements());
+  auto s = next_stream(op_name::RandomStandardNormal, dtype, seed, shape);
   return scale_normal(draw(op_name::RandomStandardNormal, shape, dtype, s), mean, stddev);
 }
 
@@ -447,14 +552,17 @@ Tensor truncated_normal(const TensorShape& shape, double mean, double stddev, DT
                         std::optional<int64_t> seed) {
   ApiScope api("random::truncated_normal");
   check_float("random::truncated_normal", dtype);
-  auto s = next_stream(op_name::TruncatedNormal, dtype, seed, shape.num_elements());
+  auto s = next_stream(op_name::TruncatedNormal, dtype, seed, shape);
   return scale_normal(draw(op_name::TruncatedNormal, shape, dtype, s), mean, stddev);
 }
 
 Tensor stateless_uniform(const TensorShape& shape, std::array<int64_t, 2> seed, double minval,
                          double maxval, DType dtype) {
   ApiScope api("random::stateless_uniform");
-  check_float("random::stateless_uniform", dtype);
+  if (is_int_draw("random::stateless_uniform", dtype)) {
+    auto [lo, hi] = int_bounds("random::stateless_uniform", minval, maxval, dtype);
+    return draw_int(shape, lo, hi, stateless_stream(seed));
+  }
   check_range("random::stateless_uniform", minval, maxval);
   return scale_uniform(draw(op_name::RandomUniform, shape, dtype, stateless_stream(seed)), minval,
                        maxval);
@@ -462,7 +570,10 @@ Tensor stateless_uniform(const TensorShape& shape, std::array<int64_t, 2> seed, 
 
 Tensor stateless_uniform(const Tensor& shape, const Tensor& seed, double minval, double maxval, DType dtype) {
   ApiScope api("random::stateless_uniform");
-  check_float("random::stateless_uniform", dtype);
+  if (is_int_draw("random::stateless_uniform", dtype)) {
+    auto [lo, hi] = int_bounds("random::stateless_uniform", minval, maxval, dtype);
+    return execute1(EMBER_OP(op_name::StatelessRandomUniformInt), {seed, lo, hi, shape}, {});
+  }
   check_range("random::stateless_uniform", minval, maxval);
   Tensor u = execute1(EMBER_OP(op_name::StatelessRandomUniform), {seed, shape}, {{"dtype", dtype}});
   return scale_uniform(u, minval, maxval);
@@ -504,13 +615,9 @@ Tensor categorical(const Tensor& logits, int64_t num_samples, DType dtype, std::
   // a trace knows no rows, the node's stream starts afresh, whatever this says).
   const int64_t rows = logits.shape().rank_known() && logits.rank() == 2 ? std::max<int64_t>(logits.shape().dim(0), 0) : 0;
   const philox::Stream s = next_stream(op_name::Multinomial, logits.dtype(), seed,
-                                       reserved_outputs(op_name::Multinomial, TensorShape({rows, std::max<int64_t>(num_samples, 0)})));
+                                       TensorShape({rows, std::max<int64_t>(num_samples, 0)}));
   return execute1(EMBER_OP(op_name::Multinomial), {logits},
-                  {{"num_samples", num_samples},
-                   {"output_dtype", dtype},
-                   {"seed", static_cast<int64_t>(s.key)},
-                   {"seed2", static_cast<int64_t>(s.hi)},
-                   {"offset", static_cast<int64_t>(s.lo)}});
+                  with_stream({{"num_samples", num_samples}, {"output_dtype", dtype}}, s));
 }
 
 Tensor stateless_categorical(const Tensor& logits, int64_t num_samples, const Tensor& seed, DType dtype) {
@@ -522,6 +629,12 @@ Tensor stateless_categorical(const Tensor& logits, int64_t num_samples, std::arr
   return stateless_categorical(logits, num_samples, constant(std::vector<int64_t>{seed[0], seed[1]}), dtype);
 }
 
+Tensor shuffle(const Tensor& value, std::optional<int64_t> seed) {
+  ApiScope api("random::shuffle");
+  const philox::Stream s = next_stream(op_name::RandomShuffle, value.dtype(), seed, value.shape());
+  return execute1(EMBER_OP(op_name::RandomShuffle), {value}, with_stream({}, s));
+}
+
 Generator::Generator(uint64_t seed) : state_{0, seed, 0} {}
 Generator Generator::from_non_deterministic_state() {
   return Generator(philox::Stream{entropy(), entropy(), entropy()});
@@ -529,17 +642,22 @@ Generator Generator::from_non_deterministic_state() {
 
 Tensor Generator::uniform(const TensorShape& shape, double minval, double maxval, DType dtype) {
   ApiScope api("Generator::uniform");
-  check_float("Generator::uniform", dtype);
+  if (is_int_draw("Generator::uniform", dtype)) {
+    auto [lo, hi] = int_bounds("Generator::uniform", minval, maxval, dtype);
+    Tensor t = draw_int(shape, lo, hi, state_);
+    state_ = state_.skip(reserved_blocks(op_name::RandomUniformInt, shape));
+    return t;
+  }
   check_range("Generator::uniform", minval, maxval);
   Tensor t = draw(op_name::RandomUniform, shape, dtype, state_);
-  state_ = state_.skip(reserved_blocks(shape.num_elements()));
+  state_ = state_.skip(reserved_blocks(op_name::RandomUniform, shape));
   return scale_uniform(t, minval, maxval);
 }
 Tensor Generator::normal(const TensorShape& shape, double mean, double stddev, DType dtype) {
   ApiScope api("Generator::normal");
   check_float("Generator::normal", dtype);
   Tensor t = draw(op_name::RandomStandardNormal, shape, dtype, state_);
-  state_ = state_.skip(reserved_blocks(shape.num_elements()));
+  state_ = state_.skip(reserved_blocks(op_name::RandomStandardNormal, shape));
   return scale_normal(t, mean, stddev);
 }
 Tensor Generator::truncated_normal(const TensorShape& shape, double mean, double stddev,
@@ -547,7 +665,7 @@ Tensor Generator::truncated_normal(const TensorShape& shape, double mean, double
   ApiScope api("Generator::truncated_normal");
   check_float("Generator::truncated_normal", dtype);
   Tensor t = draw(op_name::TruncatedNormal, shape, dtype, state_);
-  state_ = state_.skip(reserved_blocks(shape.num_elements()));
+  state_ = state_.skip(reserved_blocks(op_name::TruncatedNormal, shape));
   return scale_normal(t, mean, stddev);
 }
 

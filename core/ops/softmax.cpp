@@ -153,6 +153,15 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
   return restore_batch(out[0], logits);
 }
 
+// TensorFlow's L2Loss kernel in ember's ops: the squares' sum, halved
+// (exactly, bar underflow, the sum of the halved squares its kernel takes).
+Tensor l2_loss(const Tensor& x) {
+  ApiScope scope("l2_loss");
+  EMBER_CHECK(is_floating(x.dtype()), InvalidArgument, "[l2_loss] x must be a floating dtype, got ",
+              dtype_name(x.dtype()));
+  return reduce_sum(square(x)) * 0.5;
+}
+
 }  // namespace ember
 
 // ---- gradients ---------------------------------------------------------------------------------

@@ -1,9 +1,14 @@
 // The stateless draws' kernels, written once for every device: the seed
 // is read on the host and the draw is ember's own stateless one (the
-// RandomUniform, RandomStandardNormal or TruncatedNormal kernel of this
-// device, from the seed's stream; for a categorical draw, its Multinomial), so a seed
-// known only when a traced function runs gives the numbers an eager
-// random::stateless_uniform of the same seed gives.
+// RandomUniform, RandomStandardNormal, TruncatedNormal or RandomUniformInt
+// kernel of this device, from the seed's stream; for a categorical draw,
+// its Multinomial), so a seed known only when a traced function runs gives
+// the numbers an eager random::stateless_uniform of the same seed gives.
+// And RandomShuffle's: its permutation drawn on the host, the rows
+// gathered on the device.
+#include <numeric>
+#include <vector>
+
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
@@ -20,16 +25,49 @@ void stateless_draw_kernel(KernelContext& c) {
                       c.attrs.get<DType>("dtype"));
 }
 
+// A stateless op's stream: its seed input's (random::stateless_stream).
+philox::Stream seed_stream(const Tensor& seed) {
+  const std::vector<int64_t> v = seed.index_values();
+  return random::stateless_stream({v[0], v[1]});
+}
+
 // StatelessMultinomial: this device's Multinomial kernel on the seed's stream.
 void stateless_multinomial_kernel(KernelContext& c) {
-  std::vector<int64_t> seed = c.inputs[1].index_values();
-  const philox::Stream s = random::stateless_stream({seed[0], seed[1]});
-  c.outputs[0] = execute1(EMBER_OP(op_name::Multinomial), {c.inputs[0]},
-                          {{"num_samples", c.attrs.get<int64_t>("num_samples")},
-                           {"output_dtype", c.attrs.get<DType>("output_dtype")},
-                           {"seed", static_cast<int64_t>(s.key)},
-                           {"seed2", static_cast<int64_t>(s.hi)},
-                           {"offset", static_cast<int64_t>(s.lo)}});
+  Attrs attrs{{"num_samples", c.attrs.get<int64_t>("num_samples")},
+              {"output_dtype", c.attrs.get<DType>("output_dtype")}};
+  random::set_stream(attrs, seed_stream(c.inputs[1]));
+  c.outputs[0] = execute1(EMBER_OP(op_name::Multinomial), {c.inputs[0]}, attrs);
+}
+
+// StatelessRandomUniformInt(seed, minval, maxval): this device's
+// RandomUniformInt kernel on the seed's stream.
+void stateless_uniform_int_kernel(KernelContext& c) {
+  Attrs attrs{{"shape", c.attrs.get<std::vector<int64_t>>("shape")}};
+  random::set_stream(attrs, seed_stream(c.inputs[0]));
+  c.outputs[0] = execute1(EMBER_OP(op_name::RandomUniformInt), {c.inputs[1], c.inputs[2]}, attrs);
+}
+
+// RandomShuffle: TensorFlow's permutation of the n rows (its ShuffleRange:
+// row i swapped with row i + w_i mod (n - i) for i < n - 1, w_i the stream's
+// i-th word), made on the host, then the rows gathered on this device. With
+// nothing to permute, the input itself (as TensorFlow's).
+void shuffle_kernel(KernelContext& c) {
+  const Tensor& x = c.inputs[0];
+  if (x.num_elements() <= 1 || x.dim(0) <= 1) {
+    c.outputs[0] = Tensor(TensorImpl::view_of(*x.impl()));
+    return;
+  }
+  const int64_t n = x.dim(0);
+  const philox::Stream s = random::stream_of(c.attrs);
+  std::vector<int64_t> perm(static_cast<size_t>(n));
+  std::iota(perm.begin(), perm.end(), int64_t{0});
+  philox::Block words{};
+  for (int64_t i = 0; i + 1 < n; ++i) {
+    if (i % 4 == 0) words = philox::at(s, static_cast<uint64_t>(i / 4));
+    const auto rest = static_cast<uint32_t>(n - i);  // (TensorFlow's uniform takes a uint32)
+    std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(i + words.v[i % 4] % rest)]);
+  }
+  c.outputs[0] = gather(x, constant(perm));
 }
 
 }  // namespace
@@ -38,5 +76,7 @@ EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomUniform, stateless_draw_kernel
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomNormal, stateless_draw_kernel<random::stateless_normal>);
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessTruncatedNormal, stateless_draw_kernel<random::stateless_truncated_normal>);
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessMultinomial, stateless_multinomial_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomUniformInt, stateless_uniform_int_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::RandomShuffle, shuffle_kernel);
 
 }  // namespace ember::kernels

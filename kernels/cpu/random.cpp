@@ -43,6 +43,28 @@ void uniform_fill(T* p, int64_t n, const philox::Stream& s) {
   });
 }
 
+// RandomUniformInt: fn::uniform_int_of_block for every element, eight
+// blocks at once.
+template <typename T>
+void uniform_int_fill(T* p, int64_t n, const philox::Stream& s, T lo, uint64_t range) {
+  constexpr int kPer = fn::kPerBlock<T>;
+  for_each_group<kPer>(n, s, [&](const philox::Block* blocks, int64_t i0, int64_t m) {
+    for (int64_t k = 0; k < m; ++k)
+      p[i0 + k] = fn::uniform_int_of_block<T>(blocks[k / kPer], static_cast<int>(k % kPer), lo, range);
+  });
+}
+
+void uniform_int_kernel(KernelContext& c) {
+  Tensor& y = c.outputs[0];
+  if (y.num_elements() == 0) return;  // (before the range's check, as TensorFlow's)
+  const auto [lo, range] = random::uniform_int_range(c.inputs[0], c.inputs[1]);
+  const philox::Stream s = random::stream_of(c.attrs);
+  if (y.dtype() == int32)
+    uniform_int_fill(y.data<int32_t>(), y.num_elements(), s, static_cast<int32_t>(lo), range);
+  else
+    uniform_int_fill(y.data<int64_t>(), y.num_elements(), s, lo, range);
+}
+
 // One Philox block gives fn::kPerBlock<T> normals: fill block by block.
 template <typename T>
 void normal_fill(T* p, int64_t n, const philox::Stream& s) {
@@ -145,6 +167,7 @@ void multinomial_kernel(KernelContext& c) {
 EMBER_REGISTER_KERNEL(op_name::StatelessDropout, CPU, stateless_dropout_kernel);
 EMBER_REGISTER_KERNEL(op_name::Multinomial, CPU, multinomial_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomUniform, CPU, random_kernel<0>);
+EMBER_REGISTER_KERNEL(op_name::RandomUniformInt, CPU, uniform_int_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomStandardNormal, CPU, random_kernel<1>);
 EMBER_REGISTER_KERNEL(op_name::TruncatedNormal, CPU, random_kernel<2>);
 

@@ -21,6 +21,14 @@ __global__ void uniform_kernel(T* y, int64_t n, philox::Stream s) {
 }
 
 template <typename T>
+__global__ void uniform_int_kernel(T* y, int64_t n, philox::Stream s, T lo, uint64_t range) {
+  constexpr int kPer = fn::kPerBlock<T>;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = fn::uniform_int_of_block<T>(philox::at(s, static_cast<uint64_t>(i / kPer)), static_cast<int>(i % kPer), lo, range);
+}
+
+template <typename T>
 __global__ void normal_kernel(T* y, int64_t n, philox::Stream s) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
@@ -88,6 +96,22 @@ void random_kernel(KernelContext& c) {
   EMBER_CUDA_LAUNCHED();
 }
 
+// RandomUniformInt: minval and maxval read on the host (TensorFlow keeps
+// them in host memory), then a thread per element.
+void random_int_kernel(KernelContext& c) {
+  Tensor& y = c.outputs[0];
+  const int64_t n = y.num_elements();
+  if (n == 0) return;  // (before the range's check, as TensorFlow's)
+  const auto [lo, range] = random::uniform_int_range(c.inputs[0], c.inputs[1]);
+  const philox::Stream st = random::stream_of(c.attrs);
+  cudaStream_t s = prepare(c);
+  if (y.dtype() == int32)
+    uniform_int_kernel<<<blocks_for(n), kThreads, 0, s>>>(y.data<int32_t>(), n, st, static_cast<int32_t>(lo), range);
+  else
+    uniform_int_kernel<<<blocks_for(n), kThreads, 0, s>>>(y.data<int64_t>(), n, st, lo, range);
+  EMBER_CUDA_LAUNCHED();
+}
+
 // Multinomial: each row's CDF by a thread (scratch doubles [rows, classes]),
 // then a thread per sample.
 template <typename T>
@@ -132,6 +156,7 @@ void multinomial_kernel(KernelContext& c) {
 
 EMBER_REGISTER_KERNEL(op_name::Multinomial, CUDA, multinomial_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomUniform, CUDA, random_kernel<0>);
+EMBER_REGISTER_KERNEL(op_name::RandomUniformInt, CUDA, random_int_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomStandardNormal, CUDA, random_kernel<1>);
 EMBER_REGISTER_KERNEL(op_name::TruncatedNormal, CUDA, random_kernel<2>);
 

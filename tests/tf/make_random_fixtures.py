@@ -162,6 +162,38 @@ def cases():
     yield "stateless/raw_normal", tf.raw_ops.StatelessRandomNormal(shape=[7], seed=tf.constant([11, -4], tf.int64))
     yield "stateless/raw_truncated_f64", tf.raw_ops.StatelessTruncatedNormal(
         shape=[9], seed=tf.constant([3, 8], tf.int32), dtype=tf.float64)
+    # Integer draws: minval + (a word, or two for int64, low first) mod the
+    # range (RandomUniformInt, StatelessRandomUniformInt and its V2, the
+    # generator's StatefulUniformInt); 1000 elements cross many blocks; the
+    # widest int32 range; a seeded stream continued; a generator advanced
+    # by the integer draws.
+    yield "int/stateless_int32", tf.random.stateless_uniform([9], seed=[7, 3], minval=-3, maxval=10, dtype=tf.int32)
+    yield "int/stateless_int32_1000", tf.random.stateless_uniform([1000], seed=[5, 6], minval=0, maxval=1000,
+                                                                   dtype=tf.int32)
+    yield "int/stateless_int32_widest", tf.random.stateless_uniform([6], seed=[2, 2], minval=-2**31, maxval=2**31 - 1,
+                                                                     dtype=tf.int32)
+    yield "int/stateless_int64_wide", tf.random.stateless_uniform([7], seed=[1, 2], minval=-2**40, maxval=2**40,
+                                                                   dtype=tf.int64)
+    yield "int/raw_v1_int64", tf.raw_ops.StatelessRandomUniformInt(
+        shape=[5], seed=tf.constant([4, 4], tf.int32), minval=tf.constant(5, tf.int64), maxval=tf.constant(9, tf.int64))
+    tf.random.set_seed(13)
+    yield "int/global13_op4", tf.random.uniform([6], 0, 100, dtype=tf.int32, seed=4)
+    yield "int/global13_op4_again", tf.random.uniform([3], 0, 100, dtype=tf.int32, seed=4)
+    yield "int/global13_int64", tf.random.uniform([5], -7, 7, dtype=tf.int64)
+    g = tf.random.Generator.from_seed(99)
+    yield "int/generator99_int32", g.uniform([5], 0, 10, dtype=tf.int32)
+    yield "int/generator99_int64", g.uniform([3], -2**35, 2**35, dtype=tf.int64)
+    yield "int/generator99_after", g.uniform([2])
+    # tf.random.shuffle (RandomShuffle): row i swapped with row i + word_i
+    # mod (rows - i); a seeded stream continued ((rows - 1) words, a block
+    # per 4); rows of a matrix (another dtype: its own stream); a global
+    # seed alone; a long vector.
+    tf.random.set_seed(21)
+    yield "shuffle/global21_op3", tf.random.shuffle(tf.range(10), seed=3)
+    yield "shuffle/global21_op3_again", tf.random.shuffle(tf.range(10), seed=3)
+    yield "shuffle/global21_rows", tf.random.shuffle(tf.reshape(tf.range(12.0), [6, 2]), seed=3)
+    yield "shuffle/global21_fresh", tf.random.shuffle(tf.range(7))
+    yield "shuffle/long", tf.random.shuffle(tf.range(1000), seed=8)
 
 
 def main(path):

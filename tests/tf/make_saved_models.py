@@ -33,7 +33,8 @@ mix of activations, batch normalization and a Huber loss under Adam), grad_ops
 trigonometric and hyperbolic functions in and outside their domains, and their gradients), eig_svd
 (tf.linalg.eigh, eigvalsh and svd as quantities free of the vectors' signs, and TensorFlow's gradients
 of them), stateless_random (tf.random.stateless_* as TensorFlow traces them now: a key and counter from
-the seed, then the V2 draws), and DIR/x.npy (the dense model's input); with NAMEs, only those
+the seed, then the V2 draws), random_ints (integer draws, a shuffle, tf.nn.l2_loss and its gradient),
+and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
   `input NAME DTYPE RANK DIMS... VALUES...` and
@@ -669,6 +670,37 @@ def stateless_random(root):
             case(out, "__call__", [("seed", seed), ("shape", shape)], [r[k] for k in sorted(r)])
 
 
+class RandomInts(tf.Module):
+    """Integer draws, a shuffle and tf.nn.l2_loss as TensorFlow traces them: StatelessRandomUniformIntV2
+    from the seed's key and counter (int32, and int64 of a tensor shape), RandomUniformInt and
+    RandomShuffle with op seeds (stateful: a second call continues their streams), L2Loss and its
+    gradient."""
+
+    @tf.function(input_signature=[tf.TensorSpec([2], tf.int64), tf.TensorSpec([None], tf.int32),
+                                  tf.TensorSpec([None, 3], tf.float32)])
+    def __call__(self, seed, shape, x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            l2 = tf.nn.l2_loss(x)
+        return {"int32": tf.random.stateless_uniform([3, 4], seed=seed, minval=-5, maxval=5, dtype=tf.int32),
+                "int64": tf.random.stateless_uniform(shape, seed=seed, minval=-2**40, maxval=2**40, dtype=tf.int64),
+                "seeded_int32": tf.random.uniform([4], 0, 50, dtype=tf.int32, seed=6),
+                "shuffled": tf.random.shuffle(x, seed=4),
+                "l2": l2,
+                "l2_grad": tape.gradient(l2, x)}
+
+
+def random_ints(root):
+    m = RandomInts()
+    tf.saved_model.save(m, os.path.join(root, "random_ints"))
+    with open(os.path.join(root, "random_ints.txt"), "w") as out:
+        for seed, shape, rows in (([7, 3], [2, 3], 5), ([2**40, -9], [5], 9)):
+            seed, shape = np.array(seed, np.int64), np.array(shape, np.int32)
+            x = np.sin(np.arange(rows * 3) ** 2 * 0.37 + 0.4).reshape(rows, 3).astype(np.float32)
+            r = m(tf.constant(seed), tf.constant(shape), tf.constant(x))
+            case(out, "__call__", [("seed", seed), ("shape", shape), ("x", x)], [r[k] for k in sorted(r)])
+
+
 TRIG = ["tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh"]
 
 
@@ -844,7 +876,7 @@ def main_only(root, names):
          "keras_upsampling": keras_upsampling, "keras_conv3d": keras_conv3d, "linalg": linalg,
          "unknown_op": unknown_op, "special": special, "images": images, "bitwise": bitwise, "keras_train": keras_train,
          "grad_ops": grad_ops, "trig": trig, "eig_svd": eig_svd,
-         "stateless_random": stateless_random}[name](root)
+         "stateless_random": stateless_random, "random_ints": random_ints}[name](root)
     print("OK")
 
 
