@@ -262,6 +262,9 @@ inline constexpr char AvgPoolGrad[] = "AvgPoolGrad";
 inline constexpr char TopKV2[] = "TopKV2";
 inline constexpr char InTopKV2[] = "InTopKV2";
 
+// image
+inline constexpr char NonMaxSuppressionV5[] = "NonMaxSuppressionV5";
+
 // norm
 inline constexpr char FusedBatchNormV3[] = "FusedBatchNormV3";
 inline constexpr char FusedBatchNormGradV3[] = "FusedBatchNormGradV3";
@@ -321,6 +324,12 @@ inline constexpr char Split[] = "Split";
 inline constexpr char SquaredDifference[] = "SquaredDifference";
 inline constexpr char Relu6[] = "Relu6";
 inline constexpr char L2Loss[] = "L2Loss";
+// tf.image.non_max_suppression's older ops (NonMaxSuppressionV5 with no
+// soft suppression).
+inline constexpr char NonMaxSuppression[] = "NonMaxSuppression";
+inline constexpr char NonMaxSuppressionV2[] = "NonMaxSuppressionV2";
+inline constexpr char NonMaxSuppressionV3[] = "NonMaxSuppressionV3";
+inline constexpr char NonMaxSuppressionV4[] = "NonMaxSuppressionV4";
 // What TensorFlow's gradient graphs hold (a training step saved with its
 // tape): the activations' gradient ops, and the shape bookkeeping of
 // reductions', gathers' and loops' gradients.

@@ -4,6 +4,7 @@
 // are plain functions over other ops and need no gradient of their own.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -500,6 +501,31 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
 /// tf.nn.l2_loss: sum(x²) / 2 over every element, a scalar of x's floating
 /// dtype (what TensorFlow's L2Loss op imports as; its gradient is x·dy).
 Tensor l2_loss(const Tensor& x);
+
+// ---- images (core/ops/image.cpp) -----------------------------------------------------------
+/// tf.image.non_max_suppression: the indices (int32) of at most
+/// `max_output_size` of the boxes [n, 4] (rows y1, x1, y2, x2: any two
+/// opposite corners), TensorFlow's greedy selection: in descending score
+/// order (ties to the lower index), each box whose score is above
+/// `score_threshold` and whose intersection over union with every box
+/// already selected is at most `iou_threshold`. Boxes float32 or float16
+/// (float64 and bfloat16 too, beyond TensorFlow), scores [n] of their
+/// dtype; the overlaps computed in float32, as TensorFlow's kernel.
+Tensor non_max_suppression(const Tensor& boxes, const Tensor& scores, int64_t max_output_size,
+                           double iou_threshold = 0.5, double score_threshold = -INFINITY);
+struct NonMaxSuppressionResult {
+  Tensor selected_indices;  // int32 [selected]
+  Tensor selected_scores;   // the scores' dtype [selected]
+};
+/// tf.image.non_max_suppression_with_scores: with `soft_nms_sigma` > 0,
+/// soft suppression (Bodla et al.): an overlapping box is not dropped, its
+/// score is multiplied by exp(-iou²/(2·sigma)) for each box selected before
+/// it, and it is selected in the order of the decayed scores while above
+/// `score_threshold`; the scores returned are the decayed ones.
+NonMaxSuppressionResult non_max_suppression_with_scores(const Tensor& boxes, const Tensor& scores,
+                                                        int64_t max_output_size, double iou_threshold = 0.5,
+                                                        double score_threshold = -INFINITY,
+                                                        double soft_nms_sigma = 0);
 
 // ---- attention and layer normalisation (core/ops/attention.cpp) ----------------------------
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -72,7 +73,8 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::InvertPermutation, op::EmptyTensorList,
                                                  op::StatelessRandomGetKeyCounter, op::StatelessRandomUniformV2,
                                                  op::StatelessRandomNormalV2, op::StatelessTruncatedNormalV2,
-                                                 op::StatelessRandomUniformIntV2, op::L2Loss};
+                                                 op::StatelessRandomUniformIntV2, op::L2Loss, op::NonMaxSuppression,
+                                                 op::NonMaxSuppressionV2, op::NonMaxSuppressionV3, op::NonMaxSuppressionV4};
   return s;
 }
 
@@ -244,8 +246,15 @@ Ref parse_ref(const std::string& s, const std::string& what) {
 }
 
 // The position among a node's outputs of output `index` of output arg `arg`
-// (the ops ember runs as others have one output arg, or one list).
+// (the ops ember runs as others have one output arg, or one list, but for
+// those named here, whose output args are one tensor each).
 int output_position(const std::string& op, const std::string& arg, int index) {
+  static const std::map<std::string, std::vector<std::string>> composite_output_args{
+      {op_name::NonMaxSuppressionV4, {"selected_indices", "valid_outputs"}}};
+  if (auto it = composite_output_args.find(op); it != composite_output_args.end()) {
+    const auto at = std::find(it->second.begin(), it->second.end(), arg);
+    return at == it->second.end() ? index : static_cast<int>(at - it->second.begin());
+  }
   if (structural_ops().count(op) || !ember_ops().count(op)) return index;
   TensorFlowOutputArgs args = tensorflow_output_args(op);
   if (args.list) return index;
@@ -788,6 +797,32 @@ Tensor dynamic_stitch(const std::vector<Tensor>& in, const std::string& what) {
 // A TensorFlow op ember has no op of its own for, as the ops that compute
 // it. `need_inputs` checks the input count, `constant_ints` reads a constant
 // input's values, `out_type` the node's out_type attribute.
+// TensorFlow's NonMaxSuppression to V4 as V5 without soft suppression:
+// V1 (its IOU threshold an attribute) and V2 with no score threshold (the
+// dtype's lowest value, as their kernels), V3 and V4 with their thresholds
+// converted to the boxes' dtype (their T_threshold may differ); V4's
+// padding attribute passed on, its outputs the indices and the count.
+std::vector<Tensor> non_max_suppression_v5(const std::string& op, const std::vector<Tensor>& in, const tf::NodeDef& n,
+                                           const std::string& what) {
+  const size_t inputs = op == op_name::NonMaxSuppression ? 3 : op == op_name::NonMaxSuppressionV2 ? 4 : 5;
+  EMBER_CHECK(in.size() == inputs, InvalidArgument, what, ": op ", op, " takes ", inputs, " inputs, got ", in.size());
+  const Tensor& boxes = in[0];
+  auto in_boxes_dtype = [&](const Tensor& t) { return t.dtype() == boxes.dtype() ? t : cast(t, boxes.dtype()); };
+  Tensor iou = in.size() > 3 ? in_boxes_dtype(in[3])
+                             : scalar_like(boxes, std::get<double>(attr_or_default(n, "iou_threshold", AttrKind::Float, what).value()));
+  const double lowest = boxes.dtype() == float16    ? -65504.0
+                        : boxes.dtype() == bfloat16 ? -3.3895313892515355e38
+                        : boxes.dtype() == float64  ? -std::numeric_limits<double>::max()
+                                                    : -static_cast<double>(std::numeric_limits<float>::max());
+  Tensor score = in.size() > 4 ? in_boxes_dtype(in[4]) : scalar_like(boxes, lowest);
+  bool pad = false;
+  if (op == op_name::NonMaxSuppressionV4) pad = std::get<bool>(attr_or_default(n, "pad_to_max_output_size", AttrKind::Bool, what).value());
+  std::vector<Tensor> out = execute(op_def(op_name::NonMaxSuppressionV5),
+                                    {boxes, in[1], in[2], iou, score, scalar_like(boxes, 0)}, {{"pad_to_max_output_size", pad}});
+  if (op == op_name::NonMaxSuppressionV4) return {out[0], out[2]};
+  return {out[0]};
+}
+
 std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& in, const tf::NodeDef& n,
                               const std::string& what) {
   auto need_inputs = [&](size_t k) {
@@ -832,6 +867,9 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     need_inputs(1);
     return {l2_loss(in[0])};
   }
+  if (op == op_name::NonMaxSuppression || op == op_name::NonMaxSuppressionV2 || op == op_name::NonMaxSuppressionV3 ||
+      op == op_name::NonMaxSuppressionV4)
+    return non_max_suppression_v5(op, in, n, what);
   if (op == op_name::SquaredDifference) {
     need_inputs(2);
     return {square(sub(in[0], in[1]))};

@@ -298,6 +298,21 @@ TEST(GraphDefInterop, TensorFlowRunsIntegerDrawsAndShuffle) {
                       {x, constant(std::vector<int64_t>{7, 3})}, "ints_shuffle");
 }
 
+// Non-maximum suppression, hard and soft, of boxes whose count is known
+// only when it runs: TensorFlow's NonMaxSuppressionV5 selects ember's boxes.
+TEST(GraphDefInterop, TensorFlowRunsNonMaxSuppression) {
+  auto f = function(
+      [](Tensor boxes, Tensor scores) {
+        const NonMaxSuppressionResult soft = non_max_suppression_with_scores(boxes, scores, 8, 0.5, 0.1, 0.4);
+        return std::make_tuple(non_max_suppression(boxes, scores, 8, 0.3), soft.selected_indices, soft.selected_scores);
+      },
+      {.arg_names = {"boxes", "scores"}});
+  const Tensor count = cast(range(40), float32);
+  const Tensor corners = sin(count * count * 0.37f + 0.4f) * 3.f;
+  const Tensor boxes = reshape(corners, {10, 4}), scores = (cos(cast(range(10), float32) * 2.1f) + 1.f) * 0.5f;
+  check_in_tensorflow(f.get_concrete_function(TensorSpec({-1, 4}), TensorSpec({-1})), {boxes, scores}, "nms");
+}
+
 // The special functions, cumulative_logsumexp, and the segment reductions
 // (UnsortedSegmentSum with num_segments computed when it runs, and the
 // sorted ids' checks), with their gradients, and Unique, traced with no

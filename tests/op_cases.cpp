@@ -1366,6 +1366,28 @@ void random_ops(std::vector<OpCase>& cases) {
                    .exported_as = op_name::StatelessRandomUniform});
 }
 
+void image_ops(std::vector<OpCase>& cases) {
+  // Non-maximum suppression of fixed boxes (overlaps far from the
+  // thresholds, so every dtype selects alike): the indices, the decayed
+  // scores of soft suppression, the padded form's count.
+  cases.push_back({.op = op_name::NonMaxSuppressionV5,
+                   .body = [](X, DType t) {
+                     const Tensor boxes = cast(constant({0.f, 0.f, 1.f, 1.f, 0.f, 0.5f, 1.f, 1.5f, 1.f, 1.1f, 0.f, 0.1f,
+                                                         5.f, 5.f, 6.f, 6.f, 2.f, 2.f, 2.f, 3.f},
+                                                        {5, 4}),
+                                               t);
+                     const Tensor scores = cast(constant({0.9f, 0.8f, 0.95f, 0.3f, 0.99f}), t);
+                     auto scalar = [&](double v) { return scalar_like(boxes, v); };
+                     std::vector<Tensor> soft = run(op_name::NonMaxSuppressionV5,
+                                                    {boxes, scores, constant(int32_t{4}), scalar(0.5), scalar(0.1), scalar(0.5)},
+                                                    {{"pad_to_max_output_size", false}});
+                     std::vector<Tensor> padded = run(op_name::NonMaxSuppressionV5,
+                                                      {boxes, scores, constant(int32_t{6}), scalar(0.5), scalar(0.5), scalar(0)},
+                                                      {{"pad_to_max_output_size", true}});
+                     return std::vector<Tensor>{soft[0], soft[1], soft[2], padded[0], padded[2]};
+                   }});
+}
+
 void variables(std::vector<OpCase>& cases) {
   auto read = [](const Tensor& h, DType t) {
     return run(op_name::ReadVariableOp, {h}, {{"dtype", t}})[0];
@@ -1630,6 +1652,7 @@ std::vector<OpCase> make_cases() {
   attention(cases);
   collectives(cases);
   random_ops(cases);
+  image_ops(cases);
   variables(cases);
   control_flow(cases);
   lists(cases);

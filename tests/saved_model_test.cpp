@@ -933,6 +933,32 @@ TEST(SavedModelInterop, EmberRunsTensorFlowsIntegerDrawsShuffleAndL2Loss) {
   random::clear_seed();
 }
 
+// tf.image.non_max_suppression as TensorFlow 2.21 traces it
+// (tests/tf/make_saved_models.py, NonMaxSuppression): V3 with and without
+// a score threshold, V5's soft suppression (its decayed scores), V4
+// padded, V2, V1, and float16 boxes, on overlapping boxes with tied
+// scores, empty boxes and corners in either order: ember selects the boxes
+// TensorFlow selects, and its own front-ends select them too.
+TEST(SavedModelInterop, EmberSelectsTheBoxesTensorFlowSelects) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/non_max_suppression"), dir + "/non_max_suppression.txt"), 27);
+  // Outputs in key order: half, soft_indices, soft_scores, v1, v2, v3, v3_threshold, v4_indices, v4_valid.
+  for (const TfCall& c : read_calls(dir + "/non_max_suppression.txt")) {
+    const Tensor &boxes = c.inputs[0].second, &scores = c.inputs[1].second;
+    const int64_t k = c.inputs[2].second.item<int32_t>();
+    auto expect_exact = [](const Tensor& got, const Tensor& want) {
+      EXPECT_EQ(got.dtype(), want.dtype());
+      EXPECT_TRUE(all_close(got, values(want), want.shape(), 0, 0));
+    };
+    expect_exact(non_max_suppression(cast(boxes, float16), cast(scores, float16), k, 0.45), c.outputs[0]);
+    const NonMaxSuppressionResult soft = non_max_suppression_with_scores(boxes, scores, k, 0.6, 0.05, 0.5);
+    expect_exact(soft.selected_indices, c.outputs[1]);
+    EXPECT_TRUE(all_close(soft.selected_scores, values(c.outputs[2]), c.outputs[2].shape(), 1e-6, 0));
+    expect_exact(non_max_suppression(boxes, scores, k, 0.5), c.outputs[5]);
+    expect_exact(non_max_suppression(boxes, scores, k, 0.3, 0.4), c.outputs[6]);
+  }
+}
+
 // tf.linalg.eigh, eigvalsh and svd (tests/tf/make_saved_models.py, EigSvd)
 // as quantities a vector's sign does not change: ember runs TensorFlow's
 // function and its gradient graph, and its own ops and tape give TensorFlow's

@@ -34,6 +34,7 @@ trigonometric and hyperbolic functions in and outside their domains, and their g
 (tf.linalg.eigh, eigvalsh and svd as quantities free of the vectors' signs, and TensorFlow's gradients
 of them), stateless_random (tf.random.stateless_* as TensorFlow traces them now: a key and counter from
 the seed, then the V2 draws), random_ints (integer draws, a shuffle, tf.nn.l2_loss and its gradient),
+non_max_suppression (tf.image's, NonMaxSuppression to V5),
 and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
@@ -701,6 +702,47 @@ def random_ints(root):
             case(out, "__call__", [("seed", seed), ("shape", shape), ("x", x)], [r[k] for k in sorted(r)])
 
 
+class NonMaxSuppression(tf.Module):
+    """tf.image.non_max_suppression (NonMaxSuppressionV3) with and without a score threshold,
+    non_max_suppression_with_scores (V5, soft suppression), V4 padded, V2 and V1, and float16 boxes
+    (V3 with float32 thresholds)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32), tf.TensorSpec([None], tf.float32),
+                                  tf.TensorSpec([], tf.int32)])
+    def __call__(self, boxes, scores, k):
+        soft = tf.image.non_max_suppression_with_scores(boxes, scores, k, iou_threshold=0.6, score_threshold=0.05,
+                                                        soft_nms_sigma=0.5)
+        v4 = tf.raw_ops.NonMaxSuppressionV4(boxes=boxes, scores=scores, max_output_size=k, iou_threshold=0.4,
+                                            score_threshold=0.2, pad_to_max_output_size=True)
+        half = tf.image.non_max_suppression(tf.cast(boxes, tf.float16), tf.cast(scores, tf.float16), k, 0.45)
+        return {"v3": tf.image.non_max_suppression(boxes, scores, k, iou_threshold=0.5),
+                "v3_threshold": tf.image.non_max_suppression(boxes, scores, k, 0.3, score_threshold=0.4),
+                "soft_indices": soft[0], "soft_scores": soft[1],
+                "v4_indices": v4[0], "v4_valid": v4[1],
+                "v2": tf.raw_ops.NonMaxSuppressionV2(boxes=boxes, scores=scores, max_output_size=k,
+                                                     iou_threshold=0.7),
+                "v1": tf.raw_ops.NonMaxSuppression(boxes=boxes, scores=scores, max_output_size=k),
+                "half": half}
+
+
+def non_max_suppression(root):
+    m = NonMaxSuppression()
+    tf.saved_model.save(m, os.path.join(root, "non_max_suppression"))
+    with open(os.path.join(root, "non_max_suppression.txt"), "w") as out:
+        for n, k in ((12, 6), (40, 40), (1, 3)):
+            i = np.arange(n)
+            y, x = np.sin(i * i * 0.37 + 0.4) * 3, np.cos(i * i * 0.29 + 0.1) * 3
+            h, w = 1.5 + np.sin(i * 1.3) * 0.8, 1.5 + np.cos(i * 0.7) * 0.8
+            # opposite corners in either order; a few empty boxes
+            boxes = np.stack([y, x, y + h, x + w], 1).astype(np.float32)
+            boxes[i % 5 == 3] = boxes[i % 5 == 3][:, [2, 3, 0, 1]]
+            boxes[i % 11 == 7, 2] = boxes[i % 11 == 7, 0]
+            scores = np.round((np.sin(i * 2.1 + 0.3) + 1) / 2, 2).astype(np.float32)  # (ties)
+            r = m(tf.constant(boxes), tf.constant(scores), tf.constant(k, tf.int32))
+            case(out, "__call__", [("boxes", boxes), ("scores", scores), ("k", np.int32(k))],
+                 [r[key] for key in sorted(r)])
+
+
 TRIG = ["tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh"]
 
 
@@ -876,7 +918,8 @@ def main_only(root, names):
          "keras_upsampling": keras_upsampling, "keras_conv3d": keras_conv3d, "linalg": linalg,
          "unknown_op": unknown_op, "special": special, "images": images, "bitwise": bitwise, "keras_train": keras_train,
          "grad_ops": grad_ops, "trig": trig, "eig_svd": eig_svd,
-         "stateless_random": stateless_random, "random_ints": random_ints}[name](root)
+         "stateless_random": stateless_random, "random_ints": random_ints,
+         "non_max_suppression": non_max_suppression}[name](root)
     print("OK")
 
 
