@@ -1,9 +1,11 @@
 // Multiply and square root, correctly rounded and never fused with a
 // neighbouring add, on the host and in CUDA kernels alike: __fmul_rn and
-// __fsqrt_rn/__dsqrt_rn in device code (nvcc never contracts them), plain
-// operators on the host. The random distributions use them for the
-// arithmetic around the math library, so that it is TensorFlow's, one
-// rounding per operation, on both devices.
+// __fsqrt_rn/__dsqrt_rn in device code (nvcc never contracts them); on the
+// host the product passes through an empty asm statement, which GCC cannot
+// see through, so it never contracts it into an FMA (GCC contracts across
+// statements in C++ whatever the -std, and -march=native has FMA). The
+// random distributions and the projective transform use them for the
+// arithmetic TensorFlow does, one rounding per operation, on both devices.
 #pragma once
 
 #include <cmath>
@@ -20,7 +22,16 @@ __device__ inline double sqrt(double a) { return __dsqrt_rn(a); }
 #else
 template <typename T>
 inline T mul(T a, T b) {
-  return a * b;
+  T r = a * b;
+#if defined(__x86_64__) || defined(__i386__)
+  asm("" : "+x"(r));  // (an SSE register: the value as rounded)
+#elif defined(__aarch64__)
+  asm("" : "+w"(r));
+#else
+  volatile T v = r;
+  r = v;
+#endif
+  return r;
 }
 template <typename T>
 inline T sqrt(T a) {
