@@ -264,6 +264,7 @@ inline constexpr char InTopKV2[] = "InTopKV2";
 
 // image
 inline constexpr char NonMaxSuppressionV5[] = "NonMaxSuppressionV5";
+inline constexpr char ImageProjectiveTransformV3[] = "ImageProjectiveTransformV3";
 
 // norm
 inline constexpr char FusedBatchNormV3[] = "FusedBatchNormV3";
@@ -330,6 +331,9 @@ inline constexpr char NonMaxSuppression[] = "NonMaxSuppression";
 inline constexpr char NonMaxSuppressionV2[] = "NonMaxSuppressionV2";
 inline constexpr char NonMaxSuppressionV3[] = "NonMaxSuppressionV3";
 inline constexpr char NonMaxSuppressionV4[] = "NonMaxSuppressionV4";
+// Keras's RandomRotation, RandomZoom and RandomTranslation before fill_value
+// (ImageProjectiveTransformV3 with a fill value of 0).
+inline constexpr char ImageProjectiveTransformV2[] = "ImageProjectiveTransformV2";
 // What TensorFlow's gradient graphs hold (a training step saved with its
 // tape): the activations' gradient ops, and the shape bookkeeping of
 // reductions', gathers' and loops' gradients.

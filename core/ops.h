@@ -4,10 +4,12 @@
 // are plain functions over other ops and need no gradient of their own.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -526,6 +528,26 @@ NonMaxSuppressionResult non_max_suppression_with_scores(const Tensor& boxes, con
                                                         int64_t max_output_size, double iou_threshold = 0.5,
                                                         double score_threshold = -INFINITY,
                                                         double soft_nms_sigma = 0);
+
+struct ProjectiveTransformOptions {
+  /// The output's [height, width]; none: the images'.
+  std::optional<std::array<int64_t, 2>> output_shape = std::nullopt;
+  std::string interpolation = "BILINEAR";  // or "NEAREST"
+  std::string fill_mode = "CONSTANT";      // "REFLECT", "WRAP", "CONSTANT" or "NEAREST"
+  double fill_value = 0;                   // what CONSTANT reads outside the image
+};
+/// TensorFlow's ImageProjectiveTransformV3 (what Keras's RandomRotation,
+/// RandomZoom, RandomTranslation and keras.ops.image.affine_transform run):
+/// images [batch, height, width, channels] of any numeric dtype, each
+/// output pixel (x, y) sampled at ((a0 x + a1 y + a2) / k, (b0 x + b1 y +
+/// b2) / k), k = c0 x + c1 y + 1, for transforms [batch or 1, 8] (float32)
+/// rows a0 a1 a2 b0 b1 b2 c0 c1; beyond the image as fill_mode says; in
+/// float32, TensorFlow's pixels. Its gradient with respect to the images is
+/// the exact adjoint of the sampling (TensorFlow's is an approximation: the
+/// transform by the inverse matrix); the transforms get none, as in
+/// TensorFlow.
+Tensor image_projective_transform(const Tensor& images, const Tensor& transforms,
+                                  const ProjectiveTransformOptions& options = {});
 
 // ---- attention and layer normalisation (core/ops/attention.cpp) ----------------------------
 

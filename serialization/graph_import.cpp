@@ -74,7 +74,8 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::StatelessRandomGetKeyCounter, op::StatelessRandomUniformV2,
                                                  op::StatelessRandomNormalV2, op::StatelessTruncatedNormalV2,
                                                  op::StatelessRandomUniformIntV2, op::L2Loss, op::NonMaxSuppression,
-                                                 op::NonMaxSuppressionV2, op::NonMaxSuppressionV3, op::NonMaxSuppressionV4};
+                                                 op::NonMaxSuppressionV2, op::NonMaxSuppressionV3, op::NonMaxSuppressionV4,
+                                                 op::ImageProjectiveTransformV2};
   return s;
 }
 
@@ -866,6 +867,13 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
   if (op == op_name::L2Loss) {
     need_inputs(1);
     return {l2_loss(in[0])};
+  }
+  if (op == op_name::ImageProjectiveTransformV2) {  // V3 with a fill value of 0
+    need_inputs(3);
+    Attrs attrs;
+    for (const char* a : {"interpolation", "fill_mode"})
+      attrs.set(a, std::get<std::string>(attr_or_default(n, a, AttrKind::String, what).value()));
+    return execute(op_def(op_name::ImageProjectiveTransformV3), {in[0], in[1], constant(0.f), in[2]}, attrs);
   }
   if (op == op_name::NonMaxSuppression || op == op_name::NonMaxSuppressionV2 || op == op_name::NonMaxSuppressionV3 ||
       op == op_name::NonMaxSuppressionV4)

@@ -313,6 +313,36 @@ TEST(GraphDefInterop, TensorFlowRunsNonMaxSuppression) {
   check_in_tensorflow(f.get_concrete_function(TensorSpec({-1, 4}), TensorSpec({-1})), {boxes, scores}, "nms");
 }
 
+// Projective transforms of images whose size is known only when it runs,
+// in every fill mode, and the gradient (the sampling's adjoint, built of
+// TensorFlow's ops): TensorFlow runs ember's ImageProjectiveTransformV3 and
+// the adjoint's scatters to ember's values.
+TEST(GraphDefInterop, TensorFlowRunsProjectiveTransformsAndTheirGradient) {
+  auto f = function(
+      [](Tensor images, Tensor transforms) {
+        GradientTape tape;
+        tape.watch(images);
+        Tensor loss = constant(0.f);
+        std::vector<Tensor> outs;
+        for (const char* mode : {"REFLECT", "WRAP", "CONSTANT", "NEAREST"})
+          for (const char* interpolation : {"BILINEAR", "NEAREST"}) {
+            Tensor y = image_projective_transform(images, transforms, {.interpolation = interpolation, .fill_mode = mode, .fill_value = 0.5});
+            loss = loss + reduce_sum(y * y);
+            outs.push_back(y);
+          }
+        Tensor g = tape.gradient(loss, images);
+        return std::make_tuple(loss, g, concat(outs, 3));
+      },
+      {.arg_names = {"images", "transforms"}});
+  const Tensor count = cast(range(2 * 5 * 6 * 3), float32);
+  const Tensor images = reshape(sin(count * count * 0.37f + 0.4f), {2, 5, 6, 3});
+  const Tensor transforms = constant({0.83f, -0.35f, 1.2f, 0.35f, 0.83f, -0.7f, 0.f, 0.f,  //
+                                      1.1f, 0.3f, -2.6f, -0.2f, 0.8f, 1.9f, 0.04f, -0.03f},
+                                     {2, 8});
+  check_in_tensorflow(f.get_concrete_function(TensorSpec({-1, -1, -1, 3}), TensorSpec({-1, 8})), {images, transforms},
+                      "projective");
+}
+
 // The special functions, cumulative_logsumexp, and the segment reductions
 // (UnsortedSegmentSum with num_segments computed when it runs, and the
 // sorted ids' checks), with their gradients, and Unique, traced with no

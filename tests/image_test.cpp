@@ -1,7 +1,12 @@
-// Non-maximum suppression against references: boxes laid out by hand
-// (overlaps known exactly), the textbook greedy selection in double over
-// random boxes, soft suppression's closed form; TensorFlow 2.21's own
-// selections are tests/saved_model_test.cpp's (EmberSelectsTheBoxesTensorFlowSelects).
+// The image ops against references. Projective transforms: maps whose
+// pixels are known by hand (identity, whole-pixel shifts, half-pixel
+// shifts, a degenerate projection), their gradients by counting reads.
+// Non-maximum suppression: boxes laid out by hand (overlaps known exactly),
+// the textbook greedy selection in double over random boxes, soft
+// suppression's closed form. TensorFlow 2.21's own pixels and selections
+// are tests/saved_model_test.cpp's (EmberTransformsImagesAsTensorFlow,
+// EmberSelectsTheBoxesTensorFlowSelects); central differences of the
+// transform's gradient are the every-op loop's.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -14,11 +19,96 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::NonMaxSuppressionV5};
+const CoveredOps covered{op_name::NonMaxSuppressionV5, op_name::ImageProjectiveTransformV3};
 
 class ImageTest : public DeviceTest {};
 
 std::vector<int32_t> ints_of(const Tensor& t) { return t.to(Device::cpu()).to_vector<int32_t>(); }
+
+// A [1, 3, 4, 1] image whose pixel (y, x) holds 10·y + x.
+Tensor grid() { return reshape(cast(constant({0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23}), float32), {1, 3, 4, 1}); }
+Tensor transform(std::vector<float> t) { return constant(t, {1, 8}); }
+
+TEST_P(ImageTest, ProjectiveTransformSamplesWherePixelsAreKnown) {
+  const Tensor img = grid();
+  const Tensor identity = transform({1, 0, 0, 0, 1, 0, 0, 0});
+  for (const char* interpolation : {"NEAREST", "BILINEAR"})
+    EXPECT_EQ(values(image_projective_transform(img, identity, {.interpolation = interpolation})), values(img));
+  // Output (x, y) reads input (x + 1, y - 1): whole pixels, the rest the fill value.
+  const Tensor shift = transform({1, 0, 1, 0, 1, -1, 0, 0});
+  const std::vector<double> shifted{-1, -1, -1, -1, 1, 2, 3, -1, 11, 12, 13, -1};
+  EXPECT_EQ(values(image_projective_transform(img, shift, {.fill_value = -1})), shifted);
+  EXPECT_EQ(values(image_projective_transform(img, shift, {.interpolation = "NEAREST", .fill_value = -1})), shifted);
+  // Nearest fill mode: the edge pixels instead.
+  EXPECT_EQ(values(image_projective_transform(img, shift, {.fill_mode = "NEAREST"})),
+            (std::vector<double>{1, 2, 3, 3, 1, 2, 3, 3, 11, 12, 13, 13}));
+  // Half a pixel right: the mean of neighbours (the last column mixes in the fill value 0, weight 1/2).
+  const Tensor half = transform({1, 0, 0.5f, 0, 1, 0, 0, 0});
+  EXPECT_EQ(values(image_projective_transform(img, half)),
+            (std::vector<double>{0.5, 1.5, 2.5, 1.5, 10.5, 11.5, 12.5, 6.5, 20.5, 21.5, 22.5, 11.5}));
+  // Nearest interpolation rounds half away from zero: x + 0.5 reads x + 1.
+  EXPECT_EQ(values(image_projective_transform(img, half, {.interpolation = "NEAREST", .fill_value = 9})),
+            (std::vector<double>{1, 2, 3, 9, 11, 12, 13, 9, 21, 22, 23, 9}));
+  // A projection of 0 (c0·x + c1·y + 1 = 0 at x = 1) reads only the fill value there.
+  const Tensor degenerate = transform({1, 0, 0, 0, 1, 0, -1, 0});
+  const std::vector<double> got = values(image_projective_transform(img, degenerate, {.fill_value = 5}));
+  EXPECT_EQ(got[1], 5);
+  EXPECT_EQ(got[0], 0);  // (x = 0: the identity)
+  // Another output size; uint8 images (the bilinear mix truncated to the dtype).
+  EXPECT_EQ(image_projective_transform(img, identity, {.output_shape = std::array<int64_t, 2>{2, 6}}).shape(),
+            TensorShape({1, 2, 6, 1}));
+  EXPECT_EQ(values(image_projective_transform(cast(img, uint8), half)),
+            (std::vector<double>{0, 1, 2, 1, 10, 11, 12, 6, 20, 21, 22, 11}));
+}
+
+// The gradient is the sampling's adjoint: for whole-pixel maps, how many
+// output pixels read each input pixel; for the half-pixel shift, the
+// bilinear weights summed.
+TEST_P(ImageTest, ProjectiveTransformGradientCountsTheReads) {
+  const Tensor img = grid();
+  auto gradient = [&](const Tensor& t, ProjectiveTransformOptions o) {
+    GradientTape tape;
+    tape.watch(img);
+    Tensor y = image_projective_transform(img, t, o);
+    return values(tape.gradient(reduce_sum(y), img));
+  };
+  EXPECT_EQ(gradient(transform({1, 0, 1, 0, 1, -1, 0, 0}), {}), (std::vector<double>{0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0}));
+  // The edge pixels read twice where the nearest fill mode repeats them.
+  EXPECT_EQ(gradient(transform({1, 0, 1, 0, 1, -1, 0, 0}), {.fill_mode = "NEAREST"}),
+            (std::vector<double>{0, 2, 2, 4, 0, 1, 1, 2, 0, 0, 0, 0}));
+  EXPECT_EQ(gradient(transform({1, 0, 0.5f, 0, 1, 0, 0, 0}), {}),
+            (std::vector<double>{0.5, 1, 1, 1, 0.5, 1, 1, 1, 0.5, 1, 1, 1}));
+  // Traced with no dimension known: the same.
+  auto f = function([](Tensor x, Tensor t) {
+    GradientTape tape;
+    tape.watch(x);
+    Tensor y = image_projective_transform(x, t, {.fill_mode = "NEAREST"});
+    return tape.gradient(reduce_sum(y), x);
+  });
+  EXPECT_EQ(values(f(img, transform({1, 0, 1, 0, 1, -1, 0, 0}))), (std::vector<double>{0, 2, 2, 4, 0, 1, 1, 2, 0, 0, 0, 0}));
+}
+
+TEST_P(ImageTest, ProjectiveTransformBadInputIsNamed) {
+  const Tensor img = grid(), t = transform({1, 0, 0, 0, 1, 0, 0, 0});
+  auto message = [](auto f) { return error_of<InvalidArgument>(f); };
+  EXPECT_NE(message([&] { image_projective_transform(reshape(img, {3, 4, 1}), t); }).find("Input images must have rank 4"),
+            std::string::npos);
+  EXPECT_NE(message([&] { image_projective_transform(img, constant(std::vector<float>(6, 0.f), {1, 6})); })
+                .find("Input transform should be num_images x 8 or 1 x 8"),
+            std::string::npos);
+  EXPECT_NE(message([&] { image_projective_transform(concat({img, img, img}, 0), constant(std::vector<float>(16, 0.f), {2, 8})); })
+                .find("Input transform should be num_images x 8 or 1 x 8"),
+            std::string::npos);
+  EXPECT_NE(message([&] { image_projective_transform(img, t, {.interpolation = "CUBIC"}); })
+                .find("interpolation must be NEAREST or BILINEAR, got 'CUBIC'"),
+            std::string::npos);
+  EXPECT_NE(message([&] { image_projective_transform(img, t, {.fill_mode = "MIRROR"}); })
+                .find("fill_mode must be REFLECT, WRAP, CONSTANT or NEAREST, got 'MIRROR'"),
+            std::string::npos);
+  EXPECT_NE(message([&] { image_projective_transform(img, t, {.output_shape = std::array<int64_t, 2>{0, 3}}); })
+                .find("output dimensions must be positive"),
+            std::string::npos);
+}
 
 // Unit squares: box 1 overlaps box 0 by half its width (IOU 1/3), box 2 is
 // box 0 shifted by a tenth (IOU 0.9/1.1), box 3 is apart, box 4 is empty;

@@ -1367,6 +1367,27 @@ void random_ops(std::vector<OpCase>& cases) {
 }
 
 void image_ops(std::vector<OpCase>& cases) {
+  // Projective transforms of 2 images (one transform each: a rotation-zoom,
+  // a projective map) into a larger output, in every numeric dtype; their
+  // gradient is linear in the images, so wide central differences are exact
+  // but for the float32 arithmetic of the sampling.
+  const std::pair<const char*, const char*> projective[] = {
+      {"BILINEAR", "REFLECT"}, {"BILINEAR", "CONSTANT"}, {"NEAREST", "WRAP"}, {"BILINEAR", "NEAREST"}};
+  for (auto [interpolation, mode] : projective)
+    cases.push_back({.op = op_name::ImageProjectiveTransformV3,
+                     .variant = std::string(interpolation) + "_" + mode,
+                     .inputs = {in({2, 5, 6, 3})},
+                     .body = one([interpolation, mode](X x) {
+                       const Tensor t = constant({0.83f, -0.35f, 1.2f, 0.35f, 0.83f, -0.7f, 0.f, 0.f,  //
+                                                  1.1f, 0.3f, -2.6f, -0.2f, 0.8f, 1.9f, 0.04f, -0.03f},
+                                                 {2, 8});
+                       return image_projective_transform(
+                           x[0], t,
+                           {.output_shape = std::array<int64_t, 2>{6, 8}, .interpolation = interpolation, .fill_mode = mode, .fill_value = -0.5});
+                     }),
+                     .dtypes = kNumeric,
+                     .grad_eps = 0.5,
+                     .grad_tol = 1e-5});
   // Non-maximum suppression of fixed boxes (overlaps far from the
   // thresholds, so every dtype selects alike): the indices, the decayed
   // scores of soft suppression, the padded form's count.

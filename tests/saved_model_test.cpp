@@ -959,6 +959,44 @@ TEST(SavedModelInterop, EmberSelectsTheBoxesTensorFlowSelects) {
   }
 }
 
+// ImageProjectiveTransformV3 as TensorFlow 2.21 runs it
+// (tests/tf/make_saved_models.py, Projective): both interpolations, every
+// fill mode, a rotation-zoom, a projective map and a shift off the image,
+// one transform for the batch and one per image, into a larger output;
+// uint8 and float16 images; V2; and Keras's RandomRotation, RandomZoom and
+// RandomTranslation in training (their seed generators' stateless draws,
+// a second call continuing them). ember runs TensorFlow's function, and its
+// own front-end gives the same pixels.
+TEST(SavedModelInterop, EmberTransformsImagesAsTensorFlow) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/projective"), dir + "/projective.txt"), 28);
+  // Outputs in key order: bilinear_{constant, nearest, reflect, wrap}, float16,
+  // keras_{rotation, translation, zoom}, nearest_{constant, nearest, reflect, wrap}, uint8, v2.
+  const std::pair<int, ProjectiveTransformOptions> raw[] = {
+      {0, {.fill_mode = "CONSTANT"}}, {1, {.fill_mode = "NEAREST"}},
+      {2, {.fill_mode = "REFLECT"}},  {3, {.fill_mode = "WRAP"}},
+      {8, {.interpolation = "NEAREST", .fill_mode = "CONSTANT"}}, {9, {.interpolation = "NEAREST", .fill_mode = "NEAREST"}},
+      {10, {.interpolation = "NEAREST", .fill_mode = "REFLECT"}}, {11, {.interpolation = "NEAREST", .fill_mode = "WRAP"}}};
+  for (const TfCall& c : read_calls(dir + "/projective.txt")) {
+    const Tensor &images = c.inputs[0].second, &transforms = c.inputs[1].second;
+    const std::array<int64_t, 2> size{images.dim(1) + 1, images.dim(2) + 2};
+    for (auto [k, options] : raw) {
+      SCOPED_TRACE(k);
+      options.output_shape = size;
+      options.fill_value = -1.5;
+      EXPECT_TRUE(all_close(image_projective_transform(images, transforms, options), values(c.outputs[size_t(k)]),
+                            c.outputs[size_t(k)].shape(), 0, 0));
+    }
+    const Tensor bytes = image_projective_transform(cast(abs(images) * 40.f, uint8), transforms,
+                                                    {.output_shape = size, .fill_mode = "REFLECT", .fill_value = 7});
+    EXPECT_TRUE(all_close(bytes, values(c.outputs[12]), c.outputs[12].shape(), 0, 0));
+    const Tensor half = image_projective_transform(cast(images, float16), slice(transforms, {0, 0}, {1, -1}),
+                                                   {.output_shape = size, .fill_value = 0.25});
+    EXPECT_EQ(half.dtype(), float16);
+    EXPECT_TRUE(all_close(half, values(c.outputs[4]), c.outputs[4].shape(), 0, 0));
+  }
+}
+
 // tf.linalg.eigh, eigvalsh and svd (tests/tf/make_saved_models.py, EigSvd)
 // as quantities a vector's sign does not change: ember runs TensorFlow's
 // function and its gradient graph, and its own ops and tape give TensorFlow's

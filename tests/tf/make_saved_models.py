@@ -34,7 +34,8 @@ trigonometric and hyperbolic functions in and outside their domains, and their g
 (tf.linalg.eigh, eigvalsh and svd as quantities free of the vectors' signs, and TensorFlow's gradients
 of them), stateless_random (tf.random.stateless_* as TensorFlow traces them now: a key and counter from
 the seed, then the V2 draws), random_ints (integer draws, a shuffle, tf.nn.l2_loss and its gradient),
-non_max_suppression (tf.image's, NonMaxSuppression to V5),
+non_max_suppression (tf.image's, NonMaxSuppression to V5), projective
+(ImageProjectiveTransformV3 and V2, Keras's RandomRotation, RandomZoom and RandomTranslation),
 and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
@@ -743,6 +744,60 @@ def non_max_suppression(root):
                  [r[key] for key in sorted(r)])
 
 
+class Projective(tf.Module):
+    """ImageProjectiveTransformV3 in both interpolations and every fill mode, with a rotation-zoom, a
+    projective map (c0, c1 nonzero), a shift off the image and a per-image batch of transforms, into a
+    larger output; uint8 and float16 images; V2; and Keras's RandomRotation, RandomZoom and
+    RandomTranslation in training (seeded: stateless draws, then the transform)."""
+
+    def __init__(self):
+        super().__init__()
+        import keras
+        self.rotate = keras.layers.RandomRotation(0.2, fill_mode="reflect", seed=3)
+        self.zoom = keras.layers.RandomZoom(0.3, fill_mode="constant", fill_value=0.5, seed=5)
+        self.shift = keras.layers.RandomTranslation(0.2, 0.3, fill_mode="wrap", interpolation="nearest", seed=7)
+        # (the layers' seed generators' states, tracked so the SavedModel holds them)
+        self.seed_states = [g.state.value for layer in (self.rotate, self.zoom, self.shift) for g in layer._seed_generators]
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.float32),
+                                  tf.TensorSpec([None, 8], tf.float32)])
+    def __call__(self, images, transforms):
+        out = {}
+        size = tf.shape(images)[1:3] + [1, 2]
+        for interpolation in ("NEAREST", "BILINEAR"):
+            for mode in ("REFLECT", "WRAP", "CONSTANT", "NEAREST"):
+                out["%s_%s" % (interpolation.lower(), mode.lower())] = tf.raw_ops.ImageProjectiveTransformV3(
+                    images=images, transforms=transforms, output_shape=size, fill_value=-1.5,
+                    interpolation=interpolation, fill_mode=mode)
+        out["uint8"] = tf.raw_ops.ImageProjectiveTransformV3(
+            images=tf.cast(tf.abs(images) * 40, tf.uint8), transforms=transforms, output_shape=size, fill_value=7.0,
+            interpolation="BILINEAR", fill_mode="REFLECT")
+        out["float16"] = tf.raw_ops.ImageProjectiveTransformV3(
+            images=tf.cast(images, tf.float16), transforms=transforms[:1], output_shape=size, fill_value=0.25,
+            interpolation="BILINEAR", fill_mode="CONSTANT")
+        out["v2"] = tf.raw_ops.ImageProjectiveTransformV2(images=images, transforms=transforms, output_shape=size,
+                                                          interpolation="BILINEAR", fill_mode="WRAP")
+        out["keras_rotation"] = self.rotate(images, training=True)
+        out["keras_zoom"] = self.zoom(images, training=True)
+        out["keras_translation"] = self.shift(images, training=True)
+        return out
+
+
+def projective(root):
+    m = Projective()
+    tf.saved_model.save(m, os.path.join(root, "projective"))
+    i = np.arange(2 * 5 * 6 * 3)
+    images = np.sin(i * i * 0.37 + 0.4).reshape(2, 5, 6, 3).astype(np.float32)
+    c, s = np.cos(0.4) * 0.9, np.sin(0.4) * 0.9
+    transforms = np.array([[c, -s, 1.2, s, c, -0.7, 0.0, 0.0],
+                           [1.1, 0.3, -2.6, -0.2, 0.8, 1.9, 0.04, -0.03]], np.float32)
+    with open(os.path.join(root, "projective.txt"), "w") as out:
+        for t in (transforms, transforms[1:] * [1, 1, 9, 1, 1, -8, 1, 1]):
+            r = m(tf.constant(images), tf.constant(t.astype(np.float32)))
+            case(out, "__call__", [("images", images), ("transforms", t.astype(np.float32))],
+                 [r[k] for k in sorted(r)])
+
+
 TRIG = ["tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh"]
 
 
@@ -919,7 +974,7 @@ def main_only(root, names):
          "unknown_op": unknown_op, "special": special, "images": images, "bitwise": bitwise, "keras_train": keras_train,
          "grad_ops": grad_ops, "trig": trig, "eig_svd": eig_svd,
          "stateless_random": stateless_random, "random_ints": random_ints,
-         "non_max_suppression": non_max_suppression}[name](root)
+         "non_max_suppression": non_max_suppression, "projective": projective}[name](root)
     print("OK")
 
 
