@@ -138,6 +138,11 @@ inline constexpr char MatrixDiagPartV3[] = "MatrixDiagPartV3";
 inline constexpr char MatrixSetDiagV3[] = "MatrixSetDiagV3";
 inline constexpr char ResizeNearestNeighbor[] = "ResizeNearestNeighbor";  // (imported as gathers)
 inline constexpr char ResizeBicubic[] = "ResizeBicubic";  // (imported as gathers and TensorFlow's weighted sums)
+// The resizes' gradients in TensorFlow's gradient graphs (imported as the
+// adjoints of the imported resizes, taken by a tape)
+inline constexpr char ResizeBilinearGrad[] = "ResizeBilinearGrad";
+inline constexpr char ResizeNearestNeighborGrad[] = "ResizeNearestNeighborGrad";
+inline constexpr char ResizeBicubicGrad[] = "ResizeBicubicGrad";
 inline constexpr char ExtractImagePatches[] = "ExtractImagePatches";  // (imported as strided slices, concatenated)
 inline constexpr char CropAndResize[] = "CropAndResize";  // (imported as gathers and lerps)
 inline constexpr char ConcatOffset[] = "ConcatOffset";  // (imported as masked running sums: ConcatV2's gradient)

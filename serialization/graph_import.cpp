@@ -75,7 +75,8 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::StatelessRandomNormalV2, op::StatelessTruncatedNormalV2,
                                                  op::StatelessRandomUniformIntV2, op::L2Loss, op::NonMaxSuppression,
                                                  op::NonMaxSuppressionV2, op::NonMaxSuppressionV3, op::NonMaxSuppressionV4,
-                                                 op::ImageProjectiveTransformV2};
+                                                 op::ImageProjectiveTransformV2, op::ResizeBilinearGrad,
+                                                 op::ResizeNearestNeighborGrad, op::ResizeBicubicGrad};
   return s;
 }
 
@@ -355,6 +356,45 @@ Tensor resize_nearest(const std::vector<Tensor>& in, const tf::NodeDef& n, const
     out = gather(out, cast(j, int64), k + 1);
   }
   return out;
+}
+
+// ResizeBilinearGrad(grads, original_image), ResizeBicubicGrad(grads,
+// original_image) and ResizeNearestNeighborGrad(grads, size): the adjoint
+// of the imported resize (linear in the images) from the images' size to
+// the gradients', taken by a tape: the gradient of sum(resize(x)·grads)
+// with respect to x, of the original's dtype (float32 for the nearest's).
+// Like the resizes, they need that output size, the gradients' height and
+// width, known when the function is imported.
+Tensor resize_bicubic(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what);
+Tensor resize_gradient(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what) {
+  const std::string& op = n.op();
+  EMBER_CHECK(in.size() == 2, InvalidArgument, what, ": op ", op, " takes 2 inputs, got ", in.size());
+  const Tensor& grads = in[0];
+  const TensorShape& g = grads.shape();
+  EMBER_CHECK(g.rank_known() && g.rank() == 4 && g.dim(1) >= 0 && g.dim(2) >= 0, Unimplemented, what, ": ", op,
+              " of gradients whose height and width this function does not know, ", g.to_string());
+  Tensor x;
+  if (op == op_name::ResizeNearestNeighborGrad) {  // (the size of the images, a constant)
+    EMBER_CHECK(!in[1].is_symbolic() && in[1].num_elements() == 2, Unimplemented, what, ": ", op,
+                "'s size must be a constant of two values");
+    const std::vector<int64_t> size = in[1].index_values();
+    x = zeros_like(slice(grads, {0, 0, 0, 0}, {-1, 1, 1, -1}));
+    x = tile(x, {1, size[0], size[1], 1});  // (zeros: the resize is linear, only the shape matters)
+  } else {
+    x = zeros_like(in[1]);
+  }
+  GradientTape tape;
+  tape.watch(x);
+  tf::NodeDef forward = n;
+  forward.set_op(op == op_name::ResizeBilinearGrad    ? op_name::ResizeBilinear
+                 : op == op_name::ResizeBicubicGrad ? op_name::ResizeBicubic
+                                                    : op_name::ResizeNearestNeighbor);
+  const Tensor size = constant(std::vector<int32_t>{static_cast<int32_t>(g.dim(1)), static_cast<int32_t>(g.dim(2))});
+  const Tensor y = op == op_name::ResizeBilinearGrad ? resize_bilinear({x, size}, forward, what)
+                   : op == op_name::ResizeBicubicGrad ? resize_bicubic({x, size}, forward, what)
+                                                      : resize_nearest({x, size}, forward, what);
+  const Tensor dx = tape.gradient(reduce_sum(y * cast(grads, y.dtype())), x);
+  return dx.dtype() == x.dtype() ? dx : cast(dx, x.dtype());
 }
 
 // One dimension of a sliding window, TensorFlow's rule: `size` inputs, a
@@ -943,6 +983,8 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
   }
   if (op == op_name::ResizeNearestNeighbor) return {resize_nearest(in, n, what)};
   if (op == op_name::ResizeBicubic) return {resize_bicubic(in, n, what)};
+  if (op == op_name::ResizeBilinearGrad || op == op_name::ResizeNearestNeighborGrad || op == op_name::ResizeBicubicGrad)
+    return {resize_gradient(in, n, what)};
   if (op == op_name::CropAndResize) return {crop_and_resize(in, n, what)};
   if (op == op_name::ConcatOffset) {  // (concat_dim, shape_0, ...): each shape's offset in ConcatV2's output
     EMBER_CHECK(in.size() >= 2, InvalidArgument, what, ": ConcatOffset takes concat_dim and at least one shape");

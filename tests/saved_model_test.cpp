@@ -997,6 +997,17 @@ TEST(SavedModelInterop, EmberTransformsImagesAsTensorFlow) {
   }
 }
 
+// The resizes' gradients as TensorFlow's tapes write them into a saved
+// training step (tests/tf/make_saved_models.py, ResizeGrads):
+// ResizeBilinearGrad, ResizeBicubicGrad and ResizeNearestNeighborGrad, up
+// and down, aligned corners, half-pixel centers, the legacy rule and
+// float16 images. ember imports each as the adjoint of its resize and gets
+// TensorFlow's gradients (to its float32 accumulation order).
+TEST(SavedModelInterop, EmberRunsTensorFlowsResizeGradients) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/resize_grads"), dir + "/resize_grads.txt"), 8);
+}
+
 // tf.linalg.eigh, eigvalsh and svd (tests/tf/make_saved_models.py, EigSvd)
 // as quantities a vector's sign does not change: ember runs TensorFlow's
 // function and its gradient graph, and its own ops and tape give TensorFlow's

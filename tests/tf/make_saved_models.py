@@ -36,6 +36,7 @@ of them), stateless_random (tf.random.stateless_* as TensorFlow traces them now:
 the seed, then the V2 draws), random_ints (integer draws, a shuffle, tf.nn.l2_loss and its gradient),
 non_max_suppression (tf.image's, NonMaxSuppression to V5), projective
 (ImageProjectiveTransformV3 and V2, Keras's RandomRotation, RandomZoom and RandomTranslation),
+resize_grads (ResizeBilinearGrad, ResizeBicubicGrad and ResizeNearestNeighborGrad),
 and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
@@ -798,6 +799,46 @@ def projective(root):
                  [r[k] for k in sorted(r)])
 
 
+class ResizeGrads(tf.Module):
+    """The resizes' gradients as TensorFlow's tapes write them (ResizeBilinearGrad, ResizeBicubicGrad,
+    ResizeNearestNeighborGrad): up and down, with aligned corners, half-pixel centers and the legacy
+    rule, float32 and float16 images."""
+
+    @tf.function(input_signature=[tf.TensorSpec([2, 4, 5, 3], tf.float32), tf.TensorSpec([2, 7, 3, 3], tf.float32)])
+    def __call__(self, x, w):
+        r = tf.raw_ops
+        size = tf.constant([7, 3])
+        x16 = tf.cast(x, tf.float16)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([x, x16])
+            ys = {"bilinear": tf.image.resize(x, size, "bilinear"),
+                  "bilinear_aligned": r.ResizeBilinear(images=x, size=size, align_corners=True),
+                  "bilinear_legacy": r.ResizeBilinear(images=x, size=size),
+                  "bilinear_f16": tf.cast(r.ResizeBilinear(images=x16, size=size, half_pixel_centers=True), tf.float32),
+                  "bicubic": tf.image.resize(x, size, "bicubic"),
+                  "bicubic_legacy": r.ResizeBicubic(images=x, size=size),
+                  "nearest": tf.image.resize(x, size, "nearest"),
+                  "nearest_aligned": r.ResizeNearestNeighbor(images=x, size=size, align_corners=True)}
+            losses = {k: tf.reduce_sum(y * w) for k, y in ys.items()}
+        out = {}
+        for k, loss in losses.items():
+            g = tape.gradient(loss, x16 if k.endswith("f16") else x)
+            out[k] = tf.cast(g, tf.float32)
+        return out
+
+
+def resize_grads(root):
+    m = ResizeGrads()
+    tf.saved_model.save(m, os.path.join(root, "resize_grads"))
+    i = np.arange(2 * 4 * 5 * 3)
+    x = np.sin(i * i * 0.37 + 0.4).reshape(2, 4, 5, 3).astype(np.float32)
+    j = np.arange(2 * 7 * 3 * 3)
+    w = np.cos(j * j * 0.29 + 0.1).reshape(2, 7, 3, 3).astype(np.float32)
+    with open(os.path.join(root, "resize_grads.txt"), "w") as out:
+        r = m(tf.constant(x), tf.constant(w))
+        case(out, "__call__", [("x", x), ("w", w)], [r[k] for k in sorted(r)])
+
+
 TRIG = ["tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh"]
 
 
@@ -974,7 +1015,8 @@ def main_only(root, names):
          "unknown_op": unknown_op, "special": special, "images": images, "bitwise": bitwise, "keras_train": keras_train,
          "grad_ops": grad_ops, "trig": trig, "eig_svd": eig_svd,
          "stateless_random": stateless_random, "random_ints": random_ints,
-         "non_max_suppression": non_max_suppression, "projective": projective}[name](root)
+         "non_max_suppression": non_max_suppression, "projective": projective,
+         "resize_grads": resize_grads}[name](root)
     print("OK")
 
 
