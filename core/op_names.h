@@ -143,6 +143,13 @@ inline constexpr char ResizeBicubic[] = "ResizeBicubic";  // (imported as gather
 inline constexpr char ResizeBilinearGrad[] = "ResizeBilinearGrad";
 inline constexpr char ResizeNearestNeighborGrad[] = "ResizeNearestNeighborGrad";
 inline constexpr char ResizeBicubicGrad[] = "ResizeBicubicGrad";
+// The 3-D windows' gradients (imported as the adjoints of the imported
+// Conv3D, MaxPool3D and AvgPool3D, taken by a tape; Conv3DBackpropInputV2
+// is also Keras's Conv3DTranspose)
+inline constexpr char Conv3DBackpropInputV2[] = "Conv3DBackpropInputV2";
+inline constexpr char Conv3DBackpropFilterV2[] = "Conv3DBackpropFilterV2";
+inline constexpr char MaxPool3DGrad[] = "MaxPool3DGrad";
+inline constexpr char AvgPool3DGrad[] = "AvgPool3DGrad";
 inline constexpr char ExtractImagePatches[] = "ExtractImagePatches";  // (imported as strided slices, concatenated)
 inline constexpr char CropAndResize[] = "CropAndResize";  // (imported as gathers and lerps)
 inline constexpr char ConcatOffset[] = "ConcatOffset";  // (imported as masked running sums: ConcatV2's gradient)

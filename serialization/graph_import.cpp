@@ -76,7 +76,9 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::StatelessRandomUniformIntV2, op::L2Loss, op::NonMaxSuppression,
                                                  op::NonMaxSuppressionV2, op::NonMaxSuppressionV3, op::NonMaxSuppressionV4,
                                                  op::ImageProjectiveTransformV2, op::ResizeBilinearGrad,
-                                                 op::ResizeNearestNeighborGrad, op::ResizeBicubicGrad};
+                                                 op::ResizeNearestNeighborGrad, op::ResizeBicubicGrad,
+                                                 op::Conv3DBackpropInputV2, op::Conv3DBackpropFilterV2, op::MaxPool3DGrad,
+                                                 op::AvgPool3DGrad};
   return s;
 }
 
@@ -358,6 +360,18 @@ Tensor resize_nearest(const std::vector<Tensor>& in, const tf::NodeDef& n, const
   return out;
 }
 
+// The gradient of sum(forward(x)·dy) with respect to x, taken by a tape:
+// the adjoint of a forward op ember imports (at x; where forward is linear
+// in x, x's values do not matter), in x's dtype. How TensorFlow's gradient
+// ops of the ops ember imports as others import.
+Tensor adjoint(const std::function<Tensor(const Tensor&)>& forward, const Tensor& x, const Tensor& dy) {
+  GradientTape tape;
+  tape.watch(x);
+  const Tensor y = forward(x);
+  const Tensor dx = tape.gradient(reduce_sum(y * (dy.dtype() == y.dtype() ? dy : cast(dy, y.dtype()))), x);
+  return dx.dtype() == x.dtype() ? dx : cast(dx, x.dtype());
+}
+
 // ResizeBilinearGrad(grads, original_image), ResizeBicubicGrad(grads,
 // original_image) and ResizeNearestNeighborGrad(grads, size): the adjoint
 // of the imported resize (linear in the images) from the images' size to
@@ -383,18 +397,18 @@ Tensor resize_gradient(const std::vector<Tensor>& in, const tf::NodeDef& n, cons
   } else {
     x = zeros_like(in[1]);
   }
-  GradientTape tape;
-  tape.watch(x);
   tf::NodeDef forward = n;
   forward.set_op(op == op_name::ResizeBilinearGrad    ? op_name::ResizeBilinear
                  : op == op_name::ResizeBicubicGrad ? op_name::ResizeBicubic
                                                     : op_name::ResizeNearestNeighbor);
   const Tensor size = constant(std::vector<int32_t>{static_cast<int32_t>(g.dim(1)), static_cast<int32_t>(g.dim(2))});
-  const Tensor y = op == op_name::ResizeBilinearGrad ? resize_bilinear({x, size}, forward, what)
-                   : op == op_name::ResizeBicubicGrad ? resize_bicubic({x, size}, forward, what)
-                                                      : resize_nearest({x, size}, forward, what);
-  const Tensor dx = tape.gradient(reduce_sum(y * cast(grads, y.dtype())), x);
-  return dx.dtype() == x.dtype() ? dx : cast(dx, x.dtype());
+  return adjoint(
+      [&](const Tensor& images) {
+        return op == op_name::ResizeBilinearGrad  ? resize_bilinear({images, size}, forward, what)
+               : op == op_name::ResizeBicubicGrad ? resize_bicubic({images, size}, forward, what)
+                                                  : resize_nearest({images, size}, forward, what);
+      },
+      x, grads);
 }
 
 // One dimension of a sliding window, TensorFlow's rule: `size` inputs, a
@@ -758,6 +772,39 @@ Tensor window3d(const std::string& op, const std::vector<Tensor>& in, const tf::
   return result;
 }
 
+// The 3-D windows' gradient ops in TensorFlow's gradient graphs (and
+// Conv3DBackpropInputV2, Keras's Conv3DTranspose): the adjoints of the
+// imported Conv3D, MaxPool3D and AvgPool3D. Conv3DBackpropInputV2
+// (input_sizes, filter, out_backprop) and AvgPool3DGrad(orig_input_shape,
+// grad) with respect to zeros of the given size (linear in them: a
+// constant size, known when loading), Conv3DBackpropFilterV2(input,
+// filter_sizes, out_backprop) with respect to zeros of the filter's size,
+// MaxPool3DGrad(orig_input, orig_output, grad) at the original input.
+std::vector<Tensor> window3d_gradient(const std::string& op, const std::vector<Tensor>& in, const tf::NodeDef& n,
+                                      const std::string& what) {
+  const size_t inputs = op == op_name::AvgPool3DGrad ? 2 : 3;
+  EMBER_CHECK(in.size() == inputs, InvalidArgument, what, ": op ", op, " takes ", inputs, " inputs, got ", in.size());
+  auto zeros_of = [&](const Tensor& sizes, DType t) {
+    EMBER_CHECK(!sizes.is_symbolic() && sizes.num_elements() == 5, Unimplemented, what, ": ", op,
+                "'s sizes must be a constant of five values");
+    return zeros(TensorShape(sizes.index_values()), t);
+  };
+  tf::NodeDef forward = n;
+  const std::string forward_op = op == op_name::MaxPool3DGrad   ? op_name::MaxPool3D
+                                 : op == op_name::AvgPool3DGrad ? op_name::AvgPool3D
+                                                                : op_name::Conv3D;
+  forward.set_op(forward_op);
+  auto window = [&](std::vector<Tensor> args) { return window3d(forward_op, args, forward, what); };
+  if (op == op_name::Conv3DBackpropInputV2)
+    return {adjoint([&](const Tensor& x) { return window({x, in[1]}); }, zeros_of(in[0], in[1].dtype()), in[2])};
+  if (op == op_name::Conv3DBackpropFilterV2)
+    return {adjoint([&](const Tensor& w) { return window({in[0], w}); }, zeros_of(in[1], in[0].dtype()), in[2])};
+  if (op == op_name::AvgPool3DGrad)
+    return {adjoint([&](const Tensor& x) { return window({x}); }, zeros_of(in[0], in[1].dtype()), in[1])};
+  const Tensor dx = adjoint([&](const Tensor& x) { return window({x}); }, in[0], in[2]);  // MaxPool3DGrad
+  return {dx.dtype() == in[2].dtype() ? dx : cast(dx, in[2].dtype())};
+}
+
 // A TensorList's element_shape input (TensorFlow's form: -1 for an unknown
 // rank, -1 for each unknown dimension), a constant.
 TensorShape element_shape_of(const Tensor& t, const std::string& what) {
@@ -1018,6 +1065,9 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
     need_inputs(1);
     return {window3d(op, in, n, what)};
   }
+  if (op == op_name::Conv3DBackpropInputV2 || op == op_name::Conv3DBackpropFilterV2 || op == op_name::MaxPool3DGrad ||
+      op == op_name::AvgPool3DGrad)
+    return window3d_gradient(op, in, n, what);
   if (op == op_name::TensorScatterUpdate) {  // each indexed element (or slice) replaced by its update
     need_inputs(3);
     const Tensor &t = in[0], &indices = in[1], &updates = in[2];

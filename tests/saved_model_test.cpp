@@ -1008,6 +1008,17 @@ TEST(SavedModelInterop, EmberRunsTensorFlowsResizeGradients) {
   EXPECT_EQ(check_calls(saved_model::load(dir + "/resize_grads"), dir + "/resize_grads.txt"), 8);
 }
 
+// The 3-D windows' gradients as TensorFlow's tapes write them
+// (tests/tf/make_saved_models.py, Window3dGrads): Conv3DBackpropInputV2 and
+// FilterV2 of strided SAME and VALID convolutions, MaxPool3DGrad,
+// AvgPool3DGrad, and Keras's Conv3DTranspose (Conv3DBackpropInputV2 as its
+// forward op): ember imports each as the adjoint of its forward op and
+// gets TensorFlow's values (to float32 accumulation order).
+TEST(SavedModelInterop, EmberRunsTensorFlows3dWindowGradients) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/window3d_grads"), dir + "/window3d_grads.txt"), 7);
+}
+
 // tf.linalg.eigh, eigvalsh and svd (tests/tf/make_saved_models.py, EigSvd)
 // as quantities a vector's sign does not change: ember runs TensorFlow's
 // function and its gradient graph, and its own ops and tape give TensorFlow's

@@ -36,7 +36,8 @@ of them), stateless_random (tf.random.stateless_* as TensorFlow traces them now:
 the seed, then the V2 draws), random_ints (integer draws, a shuffle, tf.nn.l2_loss and its gradient),
 non_max_suppression (tf.image's, NonMaxSuppression to V5), projective
 (ImageProjectiveTransformV3 and V2, Keras's RandomRotation, RandomZoom and RandomTranslation),
-resize_grads (ResizeBilinearGrad, ResizeBicubicGrad and ResizeNearestNeighborGrad),
+resize_grads (ResizeBilinearGrad, ResizeBicubicGrad and ResizeNearestNeighborGrad), window3d_grads
+(the 3-D convolution's and pools' gradients, Keras's Conv3DTranspose),
 and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
@@ -839,6 +840,50 @@ def resize_grads(root):
         case(out, "__call__", [("x", x), ("w", w)], [r[k] for k in sorted(r)])
 
 
+class Window3dGrads(tf.Module):
+    """The 3-D windows' gradients as TensorFlow's tapes write them (Conv3DBackpropInputV2 and
+    FilterV2, MaxPool3DGrad, AvgPool3DGrad), SAME and VALID, strided; and Keras's
+    Conv3DTranspose, whose forward op is Conv3DBackpropInputV2."""
+
+    def __init__(self):
+        super().__init__()
+        import keras
+        self.up = keras.layers.Conv3DTranspose(2, 3, strides=2, padding="same")
+        self.up.build((2, 5, 6, 6, 2))
+        self.up_weights = [w.value for w in self.up.weights]
+
+    @tf.function(input_signature=[tf.TensorSpec([2, 5, 6, 6, 2], tf.float32), tf.TensorSpec([3, 3, 2, 2, 3], tf.float32)])
+    def __call__(self, x, f):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([x, f])
+            ys = {"conv_same": tf.nn.conv3d(x, f, [1, 2, 2, 2, 1], "SAME"),
+                  "conv_valid": tf.nn.conv3d(x, f, [1, 1, 2, 1, 1], "VALID"),  # (dilated: TensorFlow's oneDNN
+                                                                                # backward refuses it)
+                  "max_pool": tf.nn.max_pool3d(x, [1, 2, 3, 2, 1], [1, 2, 2, 1, 1], "SAME"),
+                  "avg_pool": tf.nn.avg_pool3d(x, [1, 3, 2, 2, 1], [1, 1, 2, 2, 1], "VALID")}
+            weights = {k: tf.reshape(tf.sin(tf.cast(tf.range(tf.size(y)), tf.float32) * 0.7 + 0.2), tf.shape(y))
+                       for k, y in ys.items()}
+            losses = {k: tf.reduce_sum(y * weights[k]) for k, y in ys.items()}
+        out = {"transpose": self.up(x)}
+        for k, loss in losses.items():
+            out[k + "_dx"] = tape.gradient(loss, x)
+            if k.startswith("conv"):
+                out[k + "_df"] = tape.gradient(loss, f)
+        return out
+
+
+def window3d_grads(root):
+    m = Window3dGrads()
+    tf.saved_model.save(m, os.path.join(root, "window3d_grads"))
+    i = np.arange(2 * 5 * 6 * 6 * 2)
+    x = np.sin(i * i * 0.37 + 0.4).reshape(2, 5, 6, 6, 2).astype(np.float32)
+    j = np.arange(3 * 3 * 2 * 2 * 3)
+    f = np.cos(j * j * 0.29 + 0.1).reshape(3, 3, 2, 2, 3).astype(np.float32)
+    with open(os.path.join(root, "window3d_grads.txt"), "w") as out:
+        r = m(tf.constant(x), tf.constant(f))
+        case(out, "__call__", [("x", x), ("f", f)], [r[k] for k in sorted(r)])
+
+
 TRIG = ["tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh"]
 
 
@@ -1016,7 +1061,7 @@ def main_only(root, names):
          "grad_ops": grad_ops, "trig": trig, "eig_svd": eig_svd,
          "stateless_random": stateless_random, "random_ints": random_ints,
          "non_max_suppression": non_max_suppression, "projective": projective,
-         "resize_grads": resize_grads}[name](root)
+         "resize_grads": resize_grads, "window3d_grads": window3d_grads}[name](root)
     print("OK")
 
 
