@@ -346,6 +346,9 @@ inline constexpr char NonMaxSuppressionV4[] = "NonMaxSuppressionV4";
 // Keras's RandomRotation, RandomZoom and RandomTranslation before fill_value
 // (ImageProjectiveTransformV3 with a fill value of 0).
 inline constexpr char ImageProjectiveTransformV2[] = "ImageProjectiveTransformV2";
+// tf.image.rgb_to_hsv and hsv_to_rgb (imported as ember's elementwise ops)
+inline constexpr char RGBToHSV[] = "RGBToHSV";
+inline constexpr char HSVToRGB[] = "HSVToRGB";
 // What TensorFlow's gradient graphs hold (a training step saved with its
 // tape): the activations' gradient ops, and the shape bookkeeping of
 // reductions', gathers' and loops' gradients.

@@ -529,6 +529,12 @@ NonMaxSuppressionResult non_max_suppression_with_scores(const Tensor& boxes, con
                                                         double score_threshold = -INFINITY,
                                                         double soft_nms_sigma = 0);
 
+/// tf.image.rgb_to_hsv: images [..., 3] of a floating dtype (RGB in [0, 1])
+/// to hue, saturation and value in [0, 1], TensorFlow's arithmetic (a gray
+/// pixel has hue 0). Differentiable where the channels are distinct.
+Tensor rgb_to_hsv(const Tensor& images);
+/// tf.image.hsv_to_rgb: the inverse, hue taken modulo 1.
+Tensor hsv_to_rgb(const Tensor& images);
 struct ProjectiveTransformOptions {
   /// The output's [height, width]; none: the images'.
   std::optional<std::array<int64_t, 2>> output_shape = std::nullopt;

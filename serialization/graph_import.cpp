@@ -78,7 +78,7 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::ImageProjectiveTransformV2, op::ResizeBilinearGrad,
                                                  op::ResizeNearestNeighborGrad, op::ResizeBicubicGrad,
                                                  op::Conv3DBackpropInputV2, op::Conv3DBackpropFilterV2, op::MaxPool3DGrad,
-                                                 op::AvgPool3DGrad};
+                                                 op::AvgPool3DGrad, op::RGBToHSV, op::HSVToRGB};
   return s;
 }
 
@@ -954,6 +954,10 @@ std::vector<Tensor> composite(const std::string& op, const std::vector<Tensor>& 
   if (op == op_name::L2Loss) {
     need_inputs(1);
     return {l2_loss(in[0])};
+  }
+  if (op == op_name::RGBToHSV || op == op_name::HSVToRGB) {
+    need_inputs(1);
+    return {op == op_name::RGBToHSV ? rgb_to_hsv(in[0]) : hsv_to_rgb(in[0])};
   }
   if (op == op_name::ImageProjectiveTransformV2) {  // V3 with a fill value of 0
     need_inputs(3);

@@ -110,6 +110,24 @@ TEST_P(ImageTest, ProjectiveTransformBadInputIsNamed) {
             std::string::npos);
 }
 
+// The colour wheel's corners, known by definition: red, yellow, green,
+// cyan, blue, magenta at hues k/6; gray has no hue and no saturation.
+TEST_P(ImageTest, RgbToHsvAndBackAtTheColourWheelsCorners) {
+  const Tensor rgb = constant({1.f, 0.f, 0.f, 1.f, 1.f, 0.f, 0.f, 1.f, 0.f, 0.f, 1.f, 1.f,  //
+                               0.f, 0.f, 1.f, 1.f, 0.f, 1.f, 0.25f, 0.25f, 0.25f, 0.f, 0.f, 0.f},
+                              {8, 3});
+  const std::vector<double> hsv{0, 1, 1, 1 / 6.0, 1, 1, 2 / 6.0, 1, 1, 3 / 6.0, 1, 1,
+                                4 / 6.0, 1, 1, 5 / 6.0, 1, 1, 0, 0, 0.25, 0, 0, 0};
+  EXPECT_TRUE(all_close(rgb_to_hsv(rgb), hsv, TensorShape{8, 3}, 1e-7, 0));
+  EXPECT_TRUE(all_close(hsv_to_rgb(rgb_to_hsv(rgb)), values(rgb), TensorShape{8, 3}, 1e-7, 1e-7));
+  // Half saturation, value 0.8, hue 1/12 (between red and yellow): r = 0.8, g = 0.6, b = 0.4.
+  EXPECT_TRUE(all_close(hsv_to_rgb(constant({1 / 12.0f, 0.5f, 0.8f}, {1, 3})), {0.8, 0.6, 0.4}, TensorShape{1, 3}, 1e-6, 0));
+  EXPECT_NE(error_of<InvalidArgument>([] { rgb_to_hsv(zeros({2, 4})); }).find("input must have 3 channels but input only has 4 channels."),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { hsv_to_rgb(zeros({2, 3}, int32)); }).find("images must be a floating dtype, got int32"),
+            std::string::npos);
+}
+
 // Unit squares: box 1 overlaps box 0 by half its width (IOU 1/3), box 2 is
 // box 0 shifted by a tenth (IOU 0.9/1.1), box 3 is apart, box 4 is empty;
 // corners in either order.

@@ -1019,6 +1019,40 @@ TEST(SavedModelInterop, EmberRunsTensorFlows3dWindowGradients) {
   EXPECT_EQ(check_calls(saved_model::load(dir + "/window3d_grads"), dir + "/window3d_grads.txt"), 7);
 }
 
+// tf.image.rgb_to_hsv and hsv_to_rgb (tests/tf/make_saved_models.py,
+// Colorspace): ember runs TensorFlow's function (RGBToHSV, HSVToRGB, its
+// gradient formula, Keras's RandomHue and RandomSaturation) to its values,
+// its own front-ends give TensorFlow's conversions bit for bit in float32,
+// float64 and float16, and its tape's gradient is TensorFlow's where the
+// channels are distinct (at a gray or black pixel hue has no derivative:
+// TensorFlow's formula gives a value there, ember's tape another).
+TEST(SavedModelInterop, EmberConvertsColorsAsTensorFlow) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/colorspace"), dir + "/colorspace.txt"), 9);
+  const std::vector<TfCall> calls = read_calls(dir + "/colorspace.txt");
+  ASSERT_EQ(calls.size(), 1u);
+  const TfCall& c = calls[0];
+  // Outputs in key order: grad, hsv, hsv_f16, hsv_f64, keras_hue, keras_saturation, rgb, rgb_of_hsv_f16, rgb_of_wrapping.
+  const Tensor& rgb = c.inputs[0].second;
+  auto expect_exact = [](const Tensor& got, const Tensor& want) {
+    EXPECT_TRUE(all_close(cast(got, float32), values(want), want.shape(), 0, 0));
+  };
+  const Tensor hsv = rgb_to_hsv(rgb);
+  expect_exact(hsv, c.outputs[1]);
+  expect_exact(rgb_to_hsv(cast(rgb, float64)), c.outputs[3]);
+  expect_exact(rgb_to_hsv(cast(rgb, float16)), c.outputs[2]);
+  expect_exact(hsv_to_rgb(hsv), c.outputs[6]);
+  expect_exact(hsv_to_rgb(cast(rgb, float16)), c.outputs[7]);
+  expect_exact(hsv_to_rgb(rgb * constant({1.8f, 1.f, 1.f}) - constant({0.4f, 0.f, 0.f})), c.outputs[8]);
+  GradientTape tape;
+  tape.watch(rgb);
+  const Tensor loss = reduce_sum(rgb_to_hsv(rgb) * constant({0.7f, -1.3f, 0.4f}));
+  const std::vector<double> got = values(tape.gradient(loss, rgb)), want = values(c.outputs[0]);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 6; i < got.size(); ++i)  // (pixels 0 and 1 are gray and black)
+    EXPECT_NEAR(got[i], want[i], 1e-5 * (1 + std::abs(want[i]))) << "element " << i;
+}
+
 // tf.linalg.eigh, eigvalsh and svd (tests/tf/make_saved_models.py, EigSvd)
 // as quantities a vector's sign does not change: ember runs TensorFlow's
 // function and its gradient graph, and its own ops and tape give TensorFlow's

@@ -1,4 +1,6 @@
-// Images: TensorFlow's ImageProjectiveTransformV3 (images, transforms,
+// Images: tf.image.rgb_to_hsv and hsv_to_rgb (front-ends of elementwise
+// ops, what TensorFlow's RGBToHSV and HSVToRGB import as), TensorFlow's
+// ImageProjectiveTransformV3 (images, transforms,
 // output_shape, fill_value) {interpolation, fill_mode} (kernels/image.h;
 // its V2 imports as it) with the exact adjoint as its gradient, and
 // non-maximum suppression, TensorFlow's NonMaxSuppressionV5
@@ -119,6 +121,19 @@ std::vector<Tensor> run_non_max_suppression(const char* api, const Tensor& boxes
                  {{"pad_to_max_output_size", false}});
 }
 
+// tf.image.rgb_to_hsv and hsv_to_rgb (TensorFlow's RGBToHSV and HSVToRGB,
+// colorspace_op.h) as ember's elementwise ops, each step rounded to the
+// images' dtype as TensorFlow's; the last axis holds the 3 channels.
+std::vector<Tensor> channels_of(const char* api, const Tensor& images) {
+  const TensorShape& s = images.shape();
+  EMBER_CHECK(is_floating(images.dtype()), InvalidArgument, "[", api, "] images must be a floating dtype, got ",
+              dtype_name(images.dtype()));
+  EMBER_CHECK(s.rank_known() && s.rank() >= 1 && s.dim(-1) == 3, InvalidArgument, "[", api,
+              "] input must have 3 channels but input only has ", s.rank_known() && s.rank() >= 1 ? s.dim(-1) : -1,
+              " channels.");
+  return unstack(images, -1);
+}
+
 }  // namespace
 
 Tensor image_projective_transform(const Tensor& images, const Tensor& transforms,
@@ -137,6 +152,34 @@ Tensor image_projective_transform(const Tensor& images, const Tensor& transforms
   // The images' height and width known when it runs (the op checks the rank).
   const Tensor size = slice(shape(images, int32), {1}, {2});
   return execute1(EMBER_OP(op_name::ImageProjectiveTransformV3), {images, transforms, fill, size}, attrs);
+}
+
+Tensor rgb_to_hsv(const Tensor& images) {
+  ApiScope api("rgb_to_hsv");
+  const std::vector<Tensor> rgb = channels_of("rgb_to_hsv", images);
+  const Tensor &r = rgb[0], &g = rgb[1], &b = rgb[2];
+  const Tensor zero = zeros_like(r);
+  const Tensor v = reduce_max(images, std::vector<int64_t>{-1});
+  const Tensor range = v - reduce_min(images, std::vector<int64_t>{-1});
+  const Tensor s = where(v > 0.0, range / v, zero);
+  const Tensor norm = reciprocal(range) * scalar_like(r, 1.0 / 6.0);  // (1/6 rounded to the dtype, as T(1) / T(6))
+  Tensor h = where(equal(r, v), norm * (g - b),
+                   where(equal(g, v), norm * (b - r) + scalar_like(r, 2.0 / 6.0), norm * (r - g) + scalar_like(r, 4.0 / 6.0)));
+  h = where(range > 0.0, h, zero);
+  h = where(h < 0.0, h + 1.0, h);
+  return stack({h, s, v}, -1);
+}
+
+Tensor hsv_to_rgb(const Tensor& images) {
+  ApiScope api("hsv_to_rgb");
+  const std::vector<Tensor> hsv = channels_of("hsv_to_rgb", images);
+  const Tensor &h = hsv[0], &s = hsv[1], &v = hsv[2];
+  const Tensor zero = zeros_like(h), one = ones_like(h);
+  auto clip = [&](const Tensor& t) { return minimum(maximum(t, zero), one); };
+  const Tensor dh = h * 6.0;
+  const Tensor dr = clip(abs(dh - 3.0) - 1.0), dg = clip(-abs(dh - 2.0) + 2.0), db = clip(-abs(dh - 4.0) + 2.0);
+  const Tensor one_s = -s + 1.0;
+  return stack({(one_s + s * dr) * v, (one_s + s * dg) * v, (one_s + s * db) * v}, -1);
 }
 
 Tensor non_max_suppression(const Tensor& boxes, const Tensor& scores, int64_t max_output_size, double iou_threshold,

@@ -37,7 +37,8 @@ the seed, then the V2 draws), random_ints (integer draws, a shuffle, tf.nn.l2_lo
 non_max_suppression (tf.image's, NonMaxSuppression to V5), projective
 (ImageProjectiveTransformV3 and V2, Keras's RandomRotation, RandomZoom and RandomTranslation),
 resize_grads (ResizeBilinearGrad, ResizeBicubicGrad and ResizeNearestNeighborGrad), window3d_grads
-(the 3-D convolution's and pools' gradients, Keras's Conv3DTranspose),
+(the 3-D convolution's and pools' gradients, Keras's Conv3DTranspose), colorspace
+(tf.image.rgb_to_hsv and hsv_to_rgb, Keras's RandomHue and RandomSaturation),
 and DIR/x.npy (the dense model's input); with NAMEs, only those
 of the ones main_only() makes (so the others stay byte for byte). Case lines (values as doubles, repr exact):
   `call FUNCTION` (an attribute path of the root, or signature:KEY), then
@@ -884,6 +885,50 @@ def window3d_grads(root):
         case(out, "__call__", [("x", x), ("f", f)], [r[k] for k in sorted(r)])
 
 
+class Colorspace(tf.Module):
+    """tf.image.rgb_to_hsv and hsv_to_rgb (RGBToHSV, HSVToRGB) in float32, float64 and float16, with
+    gray pixels (no hue), black ones, each channel the largest and hues that wrap; TensorFlow's gradient
+    of rgb_to_hsv; and Keras's RandomHue and RandomSaturation in training (seeded)."""
+
+    def __init__(self):
+        super().__init__()
+        import keras
+        self.hue = keras.layers.RandomHue(0.3, value_range=(0, 1), seed=11)
+        self.saturation = keras.layers.RandomSaturation(0.4, value_range=(0, 1), seed=13)
+        self.seed_states = [g.state.value for layer in (self.hue, self.saturation) for g in layer._seed_generators]
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4, 3], tf.float32)])
+    def __call__(self, rgb):
+        with tf.GradientTape() as tape:
+            tape.watch(rgb)
+            hsv = tf.image.rgb_to_hsv(rgb)
+            loss = tf.reduce_sum(hsv * tf.constant([0.7, -1.3, 0.4]))
+        back = tf.image.hsv_to_rgb(hsv)
+        images = tf.reshape(rgb, [-1, 2, 2, 3])
+        return {"hsv": hsv, "grad": tape.gradient(loss, rgb), "rgb": back,
+                "hsv_f64": tf.cast(tf.image.rgb_to_hsv(tf.cast(rgb, tf.float64)), tf.float32),
+                "hsv_f16": tf.cast(tf.image.rgb_to_hsv(tf.cast(rgb, tf.float16)), tf.float32),
+                "rgb_of_hsv_f16": tf.cast(tf.image.hsv_to_rgb(tf.cast(rgb, tf.float16)), tf.float32),
+                "rgb_of_wrapping": tf.image.hsv_to_rgb(rgb * [1.8, 1, 1] - [0.4, 0, 0]),
+                "keras_hue": self.hue(images, training=True),
+                "keras_saturation": self.saturation(images, training=True)}
+
+
+def colorspace(root):
+    m = Colorspace()
+    tf.saved_model.save(m, os.path.join(root, "colorspace"))
+    i = np.arange(2 * 4 * 3)
+    rgb = ((np.sin(i * i * 0.37 + 0.4) + 1) / 2).reshape(2, 4, 3)
+    rgb[0, 0] = [0.5, 0.5, 0.5]  # gray: no hue, no saturation
+    rgb[0, 1] = [0.0, 0.0, 0.0]  # black
+    rgb[1, 0] = [0.2, 0.9, 0.4]  # green the largest
+    rgb[1, 1] = [0.3, 0.1, 0.8]  # blue the largest, red above green
+    rgb = rgb.astype(np.float32)
+    with open(os.path.join(root, "colorspace.txt"), "w") as out:
+        r = m(tf.constant(rgb))
+        case(out, "__call__", [("rgb", rgb)], [r[k] for k in sorted(r)])
+
+
 TRIG = ["tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh"]
 
 
@@ -1061,7 +1106,7 @@ def main_only(root, names):
          "grad_ops": grad_ops, "trig": trig, "eig_svd": eig_svd,
          "stateless_random": stateless_random, "random_ints": random_ints,
          "non_max_suppression": non_max_suppression, "projective": projective,
-         "resize_grads": resize_grads, "window3d_grads": window3d_grads}[name](root)
+         "resize_grads": resize_grads, "window3d_grads": window3d_grads, "colorspace": colorspace}[name](root)
     print("OK")
 
 
