@@ -93,6 +93,14 @@ TEST_P(ImageTest, ProjectiveTransformBadInputIsNamed) {
   auto message = [](auto f) { return error_of<InvalidArgument>(f); };
   EXPECT_NE(message([&] { image_projective_transform(reshape(img, {3, 4, 1}), t); }).find("Input images must have rank 4"),
             std::string::npos);
+  EXPECT_NE(message([&] { image_projective_transform(reshape(img, {12}), t); }).find("Input images must have rank 4"),
+            std::string::npos);
+  // The op itself, the output size given as a tensor (what an import passes).
+  EXPECT_NE(message([&] {
+              execute1(op_def(op_name::ImageProjectiveTransformV3), {reshape(img, {3, 4, 1}), t, constant(0.f), constant(std::vector<int32_t>{3, 4})},
+                       {{"interpolation", std::string("BILINEAR")}, {"fill_mode", std::string("CONSTANT")}});
+            }).find("Input images must have rank 4"),
+            std::string::npos);
   EXPECT_NE(message([&] { image_projective_transform(img, constant(std::vector<float>(6, 0.f), {1, 6})); })
                 .find("Input transform should be num_images x 8 or 1 x 8"),
             std::string::npos);

@@ -139,6 +139,8 @@ std::vector<Tensor> channels_of(const char* api, const Tensor& images) {
 Tensor image_projective_transform(const Tensor& images, const Tensor& transforms,
                                   const ProjectiveTransformOptions& options) {
   ApiScope api("image_projective_transform");
+  EMBER_CHECK(!images.shape().rank_known() || images.rank() == 4, InvalidArgument,
+              "[image_projective_transform] Input images must have rank 4, got shape ", images.shape().to_string());
   Attrs attrs{{"interpolation", options.interpolation}, {"fill_mode", options.fill_mode}};
   const Tensor fill = constant(static_cast<float>(options.fill_value));
   if (options.output_shape) {
@@ -149,7 +151,7 @@ Tensor image_projective_transform(const Tensor& images, const Tensor& transforms
     attrs.set("output_shape", std::vector<int64_t>{images.shape().dim(1), images.shape().dim(2)});
     return execute1(EMBER_OP(op_name::ImageProjectiveTransformV3), {images, transforms, fill}, attrs);
   }
-  // The images' height and width known when it runs (the op checks the rank).
+  // The images' height and width known when it runs.
   const Tensor size = slice(shape(images, int32), {1}, {2});
   return execute1(EMBER_OP(op_name::ImageProjectiveTransformV3), {images, transforms, fill, size}, attrs);
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/allocator.h"
+#include "core/exact_math.h"
 #include "core/half.h"
 #include "core/op_registry.h"
 #include "core/op_names.h"
@@ -17,7 +18,9 @@ namespace ember::kernels {
 namespace {
 
 // Intersection over union of boxes i and j (rows y1, x1, y2, x2 of any two
-// opposite corners), in float as TensorFlow's IOU; 0 when either is empty.
+// opposite corners), in float as TensorFlow's IOU, one rounding per
+// operation (products through exact::mul, never fused into the sum's
+// FMA); 0 when either is empty.
 template <typename T>
 float iou(const T* boxes, int64_t i, int64_t j) {
   auto at = [&](int64_t b, int k) { return static_cast<float>(boxes[4 * b + k]); };
@@ -25,12 +28,12 @@ float iou(const T* boxes, int64_t i, int64_t j) {
   const float ymax_i = std::max(at(i, 0), at(i, 2)), xmax_i = std::max(at(i, 1), at(i, 3));
   const float ymin_j = std::min(at(j, 0), at(j, 2)), xmin_j = std::min(at(j, 1), at(j, 3));
   const float ymax_j = std::max(at(j, 0), at(j, 2)), xmax_j = std::max(at(j, 1), at(j, 3));
-  const float area_i = (ymax_i - ymin_i) * (xmax_i - xmin_i);
-  const float area_j = (ymax_j - ymin_j) * (xmax_j - xmin_j);
+  const float area_i = exact::mul(ymax_i - ymin_i, xmax_i - xmin_i);
+  const float area_j = exact::mul(ymax_j - ymin_j, xmax_j - xmin_j);
   if (area_i <= 0 || area_j <= 0) return 0.0f;
   const float height = std::max(std::min(ymax_i, ymax_j) - std::max(ymin_i, ymin_j), 0.0f);
   const float width = std::max(std::min(xmax_i, xmax_j) - std::max(xmin_i, xmin_j), 0.0f);
-  const float intersection = height * width;
+  const float intersection = exact::mul(height, width);
   return intersection / (area_i + area_j - intersection);
 }
 
