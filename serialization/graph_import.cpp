@@ -376,7 +376,8 @@ Tensor adjoint(const std::function<Tensor(const Tensor&)>& forward, const Tensor
 // original_image) and ResizeNearestNeighborGrad(grads, size): the adjoint
 // of the imported resize (linear in the images) from the images' size to
 // the gradients', taken by a tape: the gradient of sum(resize(x)·grads)
-// with respect to x, of the original's dtype (float32 for the nearest's).
+// with respect to x, of the original's dtype (the gradients' for the
+// nearest's, whose second input is only the original's size).
 // Like the resizes, they need that output size, the gradients' height and
 // width, known when the function is imported.
 Tensor resize_bicubic(const std::vector<Tensor>& in, const tf::NodeDef& n, const std::string& what);
