@@ -118,4 +118,14 @@ EMBER_HOST_DEVICE inline T sample(const T* img, int64_t h, int64_t w, int64_t ch
   return static_cast<T>(exact::mul(y1 - s.y, top) + exact::mul(s.y - y0, bottom));
 }
 
+/// Output pixel (y, x) of the image `img` [h, w, channels] under the
+/// parameters `t`, its channels written to `out`: what each device's kernel
+/// runs per pixel.
+template <typename T>
+EMBER_HOST_DEVICE inline void transform_pixel(const T* img, const float* t, int64_t y, int64_t x, int64_t h, int64_t w,
+                                              int64_t channels, Interpolation interpolation, Fill mode, T fill, T* out) {
+  const Source s = source_of(t, y, x, h, w, mode);
+  for (int64_t c = 0; c < channels; ++c) out[c] = s.inside ? sample(img, h, w, channels, c, s, interpolation, fill) : fill;
+}
+
 }  // namespace ember::projective

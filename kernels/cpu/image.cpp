@@ -22,11 +22,8 @@ void transform_images(const T* in, T* out, const float* transforms, int64_t tran
       const float* t = transforms + (transforms_rows == 1 ? 0 : n * 8);
       const T* img = in + n * h * w * channels;
       T* o = out + (n * oh + y) * ow * channels;
-      for (int64_t x = 0; x < ow; ++x) {
-        const projective::Source s = projective::source_of(t, y, x, h, w, fill_mode);
-        for (int64_t c = 0; c < channels; ++c)
-          o[x * channels + c] = s.inside ? projective::sample(img, h, w, channels, c, s, interpolation, fill) : fill;
-      }
+      for (int64_t x = 0; x < ow; ++x)
+        projective::transform_pixel(img, t, y, x, h, w, channels, interpolation, fill_mode, fill, o + x * channels);
     }
   });
 }

@@ -18,10 +18,8 @@ __global__ void transform_kernel(const T* in, T* out, const float* transforms, i
        p += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t n = p / (oh * ow), y = p / ow % oh, x = p % ow;
     const float* t = transforms + (transforms_rows == 1 ? 0 : n * 8);
-    const T* img = in + n * h * w * channels;
-    const projective::Source s = projective::source_of(t, y, x, h, w, fill_mode);
-    for (int64_t c = 0; c < channels; ++c)
-      out[p * channels + c] = s.inside ? projective::sample(img, h, w, channels, c, s, interpolation, fill) : fill;
+    projective::transform_pixel(in + n * h * w * channels, t, y, x, h, w, channels, interpolation, fill_mode, fill,
+                                out + p * channels);
   }
 }
 
