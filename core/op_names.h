@@ -247,6 +247,9 @@ inline constexpr char StatelessMultinomial[] = "StatelessMultinomial";
 inline constexpr char RandomUniformInt[] = "RandomUniformInt";
 inline constexpr char StatelessRandomUniformInt[] = "StatelessRandomUniformInt";
 inline constexpr char RandomShuffle[] = "RandomShuffle";
+inline constexpr char RandomGamma[] = "RandomGamma";
+inline constexpr char StatelessRandomGammaV2[] = "StatelessRandomGammaV2";
+inline constexpr char RandomGammaGrad[] = "RandomGammaGrad";
 inline constexpr char StatelessDropout[] = "StatelessDropout";  // ember's own: stateless_dropout in one pass
 
 // variable
@@ -377,5 +380,6 @@ inline constexpr char StatelessRandomUniformV2[] = "StatelessRandomUniformV2";
 inline constexpr char StatelessRandomNormalV2[] = "StatelessRandomNormalV2";
 inline constexpr char StatelessTruncatedNormalV2[] = "StatelessTruncatedNormalV2";
 inline constexpr char StatelessRandomUniformIntV2[] = "StatelessRandomUniformIntV2";
+inline constexpr char StatelessRandomGammaV3[] = "StatelessRandomGammaV3";
 
 }  // namespace ember::op_name

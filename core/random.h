@@ -9,7 +9,7 @@
 //   seeds) across calls, restarted by `set_seed`. With neither seed the
 //   stream is non-deterministic.
 // - Each draw of n elements reserves n·256 blocks of its stream, as
-//   TensorFlow's kernels do (a categorical draw of rows x samples:
+//   TensorFlow's kernels do (a gamma sample may take any of its 256) (a categorical draw of rows x samples:
 //   rows·(samples rounded up to 4)·2·256; a shuffle of n rows, (n - 1)
 //   words: a block per 4).
 // - `stateless_*` (tf.random.stateless_*): a pure function of the seed pair.
@@ -94,6 +94,29 @@ Tensor stateless_categorical(const Tensor& logits, int64_t num_samples, const Te
 /// the last, the rows swapped in order); seeded as the other draws. Not
 /// differentiable (TensorFlow's has no gradient either).
 Tensor shuffle(const Tensor& value, std::optional<int64_t> seed = std::nullopt);
+
+/// tf.random.gamma: samples of Gamma(alpha, beta), alpha the concentration
+/// and beta the rate (undefined: 1), of shape `shape` followed by alpha's and
+/// beta's broadcast shape, in alpha's dtype (beta's must be the same);
+/// TensorFlow's numbers: Marsaglia and Tsang's sampler in double (kernels/
+/// gamma.h), each sample from its own 256 blocks of the stream, divided by
+/// beta and kept at least the dtype's smallest normal number. Seeded as the
+/// other draws. Differentiable in alpha (implicitly: gamma_grad) and beta.
+Tensor gamma(const TensorShape& shape, const Tensor& alpha, const Tensor& beta = {},
+             std::optional<int64_t> seed = std::nullopt);
+/// tf.random.stateless_gamma: a pure function of `seed`; `shape` ends with
+/// alpha's and beta's broadcast shape ("Shape passed in must end with
+/// broadcasted shape." otherwise).
+Tensor stateless_gamma(const TensorShape& shape, std::array<int64_t, 2> seed, const Tensor& alpha,
+                       const Tensor& beta = {});
+/// The same with the shape (an integer vector) and the seed (an int32/int64
+/// [2] tensor) known when it runs (TensorFlow's StatelessRandomGammaV2 op).
+Tensor stateless_gamma(const Tensor& shape, const Tensor& seed, const Tensor& alpha, const Tensor& beta = {});
+/// d(sample)/d(alpha) for samples of Gamma(alpha, 1), elementwise with
+/// broadcasting (TensorFlow's RandomGammaGrad): the implicit
+/// reparameterization gradient, -(∂P(alpha, sample)/∂alpha) / p(sample),
+/// P the gamma distribution's CDF and p its density. Not differentiable.
+Tensor gamma_grad(const Tensor& alpha, const Tensor& sample);
 
 /// A seed for something that needs one and was given none (an initializer):
 /// the next op seed of the global seed's sequence when a global seed is set,

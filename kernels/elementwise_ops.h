@@ -75,7 +75,8 @@
   X(Xlogy, binary_float, fn::Xlogy) \
   X(Xlog1py, binary_float, fn::Xlog1py) \
   X(Polygamma, binary_float, fn::Polygamma) \
-  X(Zeta, binary_float, fn::Zeta)
+  X(Zeta, binary_float, fn::Zeta) \
+  X(RandomGammaGrad, binary_float, fn::RandomGammaGrad)
 #define EMBER_ELEMENTWISE_COMPARISON_OPS(X) \
   X(Equal, compare, fn::Equal) \
   X(NotEqual, compare, fn::NotEqual) \

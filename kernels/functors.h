@@ -650,6 +650,12 @@ struct Zeta {  // Hurwitz's ζ(x, q)
     return static_cast<T>(special::zeta(static_cast<double>(x), static_cast<double>(q)));
   }
 };
+struct RandomGammaGrad {  // d(sample)/d(alpha) of a Gamma(alpha, 1) sample
+  template <typename T>
+  EMBER_HOST_DEVICE T operator()(T alpha, T sample) const {
+    return static_cast<T>(special::gamma_sample_der_alpha(static_cast<double>(alpha), static_cast<double>(sample)));
+  }
+};
 struct Equal {
   template <typename T>
   EMBER_HOST_DEVICE bool operator()(T a, T b) const {

@@ -1,5 +1,5 @@
 // Special functions in double for both backends (kernels/functors.h's
-// Lgamma, Digamma, Polygamma, Zeta and Erfinv), with TensorFlow's (Eigen's)
+// Lgamma, Digamma, Polygamma, Zeta, Erfinv and RandomGammaGrad), with TensorFlow's (Eigen's)
 // values at the poles and outside the domain: digamma is NaN at 0 and the
 // negative integers, lgamma +inf there; zeta(x, q) is +inf at x = 1, NaN
 // for x < 1, and at q a non-positive integer +inf for an even integer x,
@@ -159,6 +159,71 @@ EMBER_HOST_DEVICE inline double erfinv(double y) {
     if (!(::fabs(dx) > 1e-16 * x)) break;
   }
   return y < 0 ? -x : x;
+}
+
+/// dx/da for a sample x of Gamma(a, 1) (RandomGammaGrad): the derivative
+/// by implicit differentiation of the CDF (Figurnov et al., "Implicit
+/// reparameterization gradients", 2018), dx/da = -(∂P(a, x)/∂a) / p(x | a),
+/// P the regularized lower incomplete gamma function, its derivative carried
+/// through Cephes's series and continued fraction (forward mode, as Eigen's
+/// gamma_sample_der_alpha); the density's prefactor cancels. 0 at x = 0, NaN
+/// outside the domain (x < 0, a <= 0) or for NaN; the continued fraction of
+/// Q(a, x) where x > 1 and x > a, the series of P(a, x) elsewhere, each
+/// carrying its derivative in a, until the derivative converges.
+EMBER_HOST_DEVICE inline double gamma_sample_der_alpha(double a, double x) {
+  const double eps = 1.1102230246251565e-16;  // 2^-53 (Cephes's MACHEP)
+  constexpr int kIterations = 500;
+  if (x == 0) return 0;
+  if (x < 0 || a <= 0 || a != a || x != x) return NAN;
+  if (x > 1 && x > a) {
+    // Q(a, x) = x^a e^-x / Γ(a) · K, K Cephes's continued fraction (its
+    // convergents p/q, each with its derivative in a).
+    if (x == INFINITY) return 0;
+    const double big = 4503599627370496.0, biginv = 2.220446049250313e-16;  // 2^52, 2^-52
+    double y = 1 - a, z = x + y + 1, c = 0;
+    double pkm2 = 1, qkm2 = x, pkm1 = x + 1, qkm1 = z * x;
+    double ans = pkm1 / qkm1;
+    double dpkm2 = 0, dqkm2 = 0, dpkm1 = 0, dqkm1 = -x;
+    double dans = (dpkm1 - ans * dqkm1) / qkm1;
+    for (int it = 0; it < kIterations; ++it) {
+      c += 1;
+      y += 1;
+      z += 2;
+      const double yc = y * c;
+      const double pk = pkm1 * z - pkm2 * yc, qk = qkm1 * z - qkm2 * yc;
+      const double dpk = dpkm1 * z - pkm1 - dpkm2 * yc + pkm2 * c;  // (dy/da = dz/da = -1)
+      const double dqk = dqkm1 * z - qkm1 - dqkm2 * yc + qkm2 * c;
+      if (qk != 0) {
+        const double previous = dans;
+        ans = pk / qk;
+        dans = (dpk - ans * dqk) / qk;
+        if (::fabs(dans - previous) <= eps * ::fabs(dans)) break;
+      }
+      pkm2 = pkm1, pkm1 = pk, qkm2 = qkm1, qkm1 = qk;
+      dpkm2 = dpkm1, dpkm1 = dpk, dqkm2 = dqkm1, dqkm1 = dqk;
+      if (::fabs(pk) > big) {
+        pkm2 *= biginv, pkm1 *= biginv, qkm2 *= biginv, qkm1 *= biginv;
+        dpkm2 *= biginv, dpkm1 *= biginv, dqkm2 *= biginv, dqkm1 *= biginv;
+      }
+    }
+    // dQ/da / p(x) with p = x^(a-1) e^-x / Γ(a): the prefactor cancels.
+    const double dlog_prefactor = ::log(x) - digamma(a);
+    return (dans + ans * dlog_prefactor) * x;
+  }
+  // P(a, x) = x^a e^-x / Γ(a + 1) · S, S = Σ_n x^n / ((a + 1)···(a + n)).
+  double r = a, term = 1, sum = 1, dterm = 0, dsum = 0;
+  for (int it = 0; it < kIterations; ++it) {
+    r += 1;
+    const double f = x / r;
+    dterm = f * dterm - x / (r * r) * term;
+    dsum += dterm;
+    term *= f;
+    sum += term;
+    if (::fabs(dterm) <= eps * ::fabs(dsum)) break;
+  }
+  // -dP/da / p(x) with p = (a / x)·x^a e^-x / Γ(a + 1).
+  const double dlog_prefactor = ::log(x) - digamma(a + 1);
+  return -(dsum + sum * dlog_prefactor) * x / a;
 }
 
 }  // namespace ember::special

@@ -298,6 +298,26 @@ TEST(GraphDefInterop, TensorFlowRunsIntegerDrawsAndShuffle) {
                       {x, constant(std::vector<int64_t>{7, 3})}, "ints_shuffle");
 }
 
+// Gamma draws of alphas given when it runs: a stateless draw from a seed
+// tensor, a seeded tf.random.gamma (its first call: TensorFlow's stream
+// starts where ember's does) and the gradient in alpha: TensorFlow runs
+// ember's StatelessRandomGammaV2, RandomGamma and RandomGammaGrad to
+// ember's values.
+TEST(GraphDefInterop, TensorFlowRunsGammaDrawsAndTheirGradient) {
+  auto f = function(
+      [](Tensor alpha, Tensor seed) {
+        GradientTape tape;
+        tape.watch(alpha);
+        const Tensor y = random::stateless_gamma(constant(std::vector<int32_t>{6, 4}), seed, alpha);
+        const Tensor seeded = random::gamma({5}, alpha, {}, 6);
+        const Tensor loss = reduce_sum(y * y) + reduce_sum(seeded);
+        return std::make_tuple(y, seeded, tape.gradient(loss, alpha));
+      },
+      {.arg_names = {"alpha", "seed"}});
+  check_in_tensorflow(f.get_concrete_function(TensorSpec({4}), TensorSpec({2}, int64)),
+                      {constant({0.3f, 1.0f, 2.5f, 9.0f}), constant(std::vector<int64_t>{7, 3})}, "gamma");
+}
+
 // Non-maximum suppression, hard and soft, of boxes whose count is known
 // only when it runs: TensorFlow's NonMaxSuppressionV5 selects ember's boxes.
 TEST(GraphDefInterop, TensorFlowRunsNonMaxSuppression) {

@@ -309,6 +309,13 @@ void binary(std::vector<OpCase>& cases) {
                    .inputs = {constant_input({3}, 1.5, 4), in({2, 3}, 0.3, 3)},
                    .body = one([](X x) { return zeta(x[0], x[1]); }),
                    .dtypes = kFloat});
+  // d(sample)/d(alpha) on both branches (samples beyond 1 and alpha: the
+  // continued fraction); TensorFlow defines no gradient of it, nor ember.
+  cases.push_back({.op = op_name::RandomGammaGrad,
+                   .inputs = {in({3}, 0.5, 4), in({2, 3}, 0.2, 6)},
+                   .body = one([](X x) { return random::gamma_grad(x[0], x[1]); }),
+                   .dtypes = kFloat,
+                   .grad_refused = "no gradient is defined for op RandomGammaGrad"});
   cases.push_back({.op = op_name::Pow,
                    .inputs = {in({2, 3}, 0.5, 2), in({2, 3}, -1.5, 1.5)},
                    .body = one([](X x) { return pow(x[0], x[1]); }),
@@ -1349,6 +1356,37 @@ void random_ops(std::vector<OpCase>& cases) {
                      return y;
                    }),
                    .dtypes = kNumeric});
+  // Gamma draws of 1024 samples of alphas 0.5, 1 and 2 (every branch of the
+  // sampler: boosted, exponential, plain): mean and mean square (1.167,
+  // 2.917). Every dtype samples in double from the same blocks (the stateful
+  // draw's streams restarted at each run, as the shuffle's below), so the
+  // dtypes differ only by rounding. The gradient in alpha is the implicit
+  // one (RandomGammaGrad), not a sample's derivative along its own path, so
+  // central differences do not apply: gamma_test.cpp checks it against
+  // TensorFlow's tapes.
+  auto gamma_alphas = [](DType t) { return cast(constant({0.5, 1.0, 2.0}), t); };
+  cases.push_back({.op = op_name::RandomGamma,
+                   .body =
+                       [=](X, DType t) {
+                         random::set_seed(1);
+                         Tensor y = random::gamma({1024}, gamma_alphas(t), {}, 7);
+                         random::clear_seed();
+                         return moments(y);
+                       },
+                   .tol = tol,
+                   .grad = false,
+                   .grad_checked_by = "GammaTest.GradientsInAlphaAndBetaAreTensorFlows",
+                   .statistical = true});
+  cases.push_back({.op = op_name::StatelessRandomGammaV2,
+                   .body =
+                       [=](X, DType t) {
+                         return moments(random::stateless_gamma(constant(std::vector<int32_t>{1024, 3}),
+                                                                constant(std::vector<int64_t>{3, 9}), gamma_alphas(t)));
+                       },
+                   .tol = tol,
+                   .grad = false,
+                   .grad_checked_by = "GammaTest.GradientsInAlphaAndBetaAreTensorFlows",
+                   .statistical = true});
   // StatelessDropout draws float32's numbers for every dtype but float64
   // (whose own draw tests/random_test.cpp checks against TensorFlow), so the
   // float64 run, the reference, drops what float32 drops: x rounded to

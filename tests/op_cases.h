@@ -66,6 +66,13 @@ struct OpCase {
   /// an error holding this text: a known limit of shapes known only when
   /// the function runs.
   std::string traced_grad_refused = {};
+  /// Where central differences cannot check the gradient (a gamma draw's
+  /// gradient in alpha is the implicit reparameterization one, not the
+  /// derivative of its samples along their own path): the test that checks
+  /// it against outside references instead, as `Suite.Test` (a device test
+  /// without its instance prefix and parameter). The registry's test
+  /// requires that it exists.
+  std::string grad_checked_by = {};
   /// The op TensorFlow's form of the case holds (empty: `op`): Gelu, which
   /// TensorFlow lacks, is exported as tf.nn.gelu's ops.
   std::string exported_as = {};

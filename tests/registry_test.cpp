@@ -40,15 +40,37 @@ TEST(Registry, EveryOpIsComplete) {
     EXPECT_NO_THROW(op_def(name)) << "CoveredOps names an op that does not exist: " << name;
 }
 
+// Whether the test binary has a test `Suite.Test`, plain or one device
+// instance of it (Devices/Suite.Test/cpu).
+bool test_exists(const std::string& name) {
+  const auto dot = name.find('.');
+  const std::string suite = name.substr(0, dot), test = name.substr(dot + 1);
+  const ::testing::UnitTest& unit = *::testing::UnitTest::GetInstance();
+  for (int i = 0; i < unit.total_test_suite_count(); ++i) {
+    const ::testing::TestSuite& s = *unit.GetTestSuite(i);
+    if (s.name() != suite && s.name() != "Devices/" + suite) continue;
+    for (int j = 0; j < s.total_test_count(); ++j) {
+      const std::string n = s.GetTestInfo(j)->name();
+      if (n == test || n.rfind(test + "/", 0) == 0) return true;
+    }
+  }
+  return false;
+}
+
 // The every-op loop (every_op_test.cpp) reaches every op: each has a case,
-// each differentiable op a case whose gradient it checks, and every case
-// names an op that exists.
+// each differentiable op a case whose gradient it checks (or, where central
+// differences cannot, names an existing test that checks it against outside
+// references), and every case names an op that exists.
 TEST(Registry, EveryOpHasACaseInTheEveryOpTable) {
   std::set<std::string> with_case, with_gradient;
   for (const OpCase& c : op_cases()) {
     EXPECT_NO_THROW(op_def(c.op)) << "a case names an op that does not exist: " << c.name();
     with_case.insert(c.op);
     if (checks_gradient(c)) with_gradient.insert(c.op);
+    if (!c.grad_checked_by.empty()) {
+      EXPECT_TRUE(test_exists(c.grad_checked_by)) << c.name() << ": no test " << c.grad_checked_by;
+      if (test_exists(c.grad_checked_by)) with_gradient.insert(c.op);
+    }
     EXPECT_FALSE(c.dtypes.empty()) << c.name() << " runs in no dtype";
   }
   for (const OpDef* op : registered_ops()) {

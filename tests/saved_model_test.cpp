@@ -997,6 +997,24 @@ TEST(SavedModelInterop, EmberTransformsImagesAsTensorFlow) {
   }
 }
 
+// Gamma draws as TensorFlow 2.21 traces them (tests/tf/make_saved_models.py,
+// Gamma): stateless_gamma's StatelessRandomGammaV3 from the seed's key with
+// its gradients in alpha and beta (RandomGammaGrad), tf.random.gamma's
+// RandomGamma with an op seed (its stream continued by the second call),
+// and Keras's MixUp and CutMix in training (their seed generators' states
+// advancing). ember's own front-ends give the stateless samples exactly.
+TEST(SavedModelInterop, EmberRunsTensorFlowsGammaDrawsMixUpAndCutMix) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/gamma"), dir + "/gamma.txt"), 16);
+  // Outputs in key order: cutmix_images, cutmix_labels, dalpha, dbeta,
+  // mixup_images, mixup_labels, seeded, stateless.
+  for (const TfCall& c : read_calls(dir + "/gamma.txt")) {
+    const Tensor &seed = c.inputs[0].second, &shape = c.inputs[1].second, &alpha = c.inputs[2].second;
+    const Tensor y = random::stateless_gamma(shape, seed, alpha, constant(2.0f));
+    EXPECT_TRUE(all_close(y, values(c.outputs[7]), c.outputs[7].shape(), 0, 0));
+  }
+}
+
 // The resizes' gradients as TensorFlow's tapes write them into a saved
 // training step (tests/tf/make_saved_models.py, ResizeGrads):
 // ResizeBilinearGrad, ResizeBicubicGrad and ResizeNearestNeighborGrad, up

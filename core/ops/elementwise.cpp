@@ -195,6 +195,10 @@ EMBER_DEFINE_OP(op_name::Xlogy).inputs(2).api("xlogy").set_infer(infer_binary_fl
 EMBER_DEFINE_OP(op_name::Xlog1py).inputs(2).api("xlog1py").set_infer(infer_binary_float).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::Polygamma).inputs(2).api("polygamma").set_infer(infer_binary_float).tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::Zeta).inputs(2).api("zeta").set_infer(infer_binary_float).tf_outputs({"z"});
+// d(sample)/d(alpha) of Gamma(alpha, 1) samples (the gamma draws' gradient,
+// core/ops/random.cpp); TensorFlow defines no gradient for it: its GRAD
+// below refuses.
+EMBER_DEFINE_OP(op_name::RandomGammaGrad).inputs(2).api("random::gamma_grad").set_infer(infer_binary_float).tf_outputs({"output"});
 EMBER_DEFINE_OP(op_name::Equal).inputs(2).api("equal").set_infer(infer_equality).not_differentiable().tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::NotEqual).inputs(2).api("not_equal").set_infer(infer_equality).not_differentiable().tf_outputs({"z"});
 EMBER_DEFINE_OP(op_name::Less).inputs(2).api("less").set_infer(infer_compare).not_differentiable().tf_outputs({"z"});
@@ -601,6 +605,13 @@ GRAD(op_name::Polygamma, kGradUsesInputs) {
 GRAD(op_name::Zeta, kGradUsesInputs) {
   const Tensor &x = c.in(0), &q = c.in(1);
   return {kNone, unbroadcast(c.grad() * -x * zeta(x + ones_like(x), q), q)};
+} END_GRAD;
+// TensorFlow defines no gradient of RandomGammaGrad (a second derivative of
+// gamma samples in alpha): refused with its words, not taken as zero.
+GRAD(op_name::RandomGammaGrad, kGradUsesNothing) {
+  (void)c;
+  throw Unimplemented("[GradientTape.gradient] no gradient is defined for op RandomGammaGrad (TensorFlow defines "
+                      "none: second derivatives of gamma samples in alpha are not supported)");
 } END_GRAD;
 GRAD(op_name::SelectV2, kGradUsesInputs) {
   const Tensor& cond = c.inputs[0];

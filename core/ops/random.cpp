@@ -254,6 +254,72 @@ void infer_shuffle(InferContext& c) { c.outputs.push_back({c.inputs[0].dtype(), 
   return true;
 }();
 
+// RandomGamma(alpha) {shape, seed, seed2, offset}: tf.random.gamma's
+// Gamma(alpha, 1) samples, of shape `shape` followed by alpha's, stateful as
+// the draws above; StatelessRandomGammaV2(seed, alpha) {shape}:
+// tf.random.stateless_gamma's, where `shape` (an attribute or a tensor)
+// ends with alpha's. Both differentiable in alpha (implicitly, through
+// RandomGammaGrad); the 16-bit floats are ember's additions.
+void infer_gamma(InferContext& c) {
+  const bool stateless = c.op.name == op_name::StatelessRandomGammaV2;
+  if (stateless) require_seed(c, c.inputs[0]);
+  const Tensor& alpha = c.inputs[stateless ? 1 : 0];
+  if (!is_floating(alpha.dtype())) c.fail("alpha must be a floating dtype, got ", dtype_name(alpha.dtype()));
+  if (unresolved_attrs(c.op, c.attrs) > 0) {  // (the stateless op's shape, a tensor)
+    c.outputs.push_back({alpha.dtype(), TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
+    return;
+  }
+  const std::vector<int64_t> dims = c.attrs.get<std::vector<int64_t>>("shape");
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (dims[i] < 0) c.fail("dimension ", i, " is negative (", dims[i], ")");
+  if (stateless) {
+    const TensorShape& a = alpha.shape();
+    bool ends_with = !a.rank_known() || a.rank() <= static_cast<int>(dims.size());
+    for (int j = 0; ends_with && a.rank_known() && j < a.rank(); ++j) {
+      const int64_t d = a.dim(a.rank() - 1 - j);
+      ends_with = d == TensorShape::kUnknown || d == dims[dims.size() - 1 - static_cast<size_t>(j)];
+    }
+    if (!ends_with) c.fail("Shape passed in must end with broadcasted shape.");
+    c.outputs.push_back({alpha.dtype(), TensorShape(dims)});
+    return;
+  }
+  if (!alpha.shape().rank_known()) {
+    c.outputs.push_back({alpha.dtype(), TensorShape::unknown_rank()});
+    return;
+  }
+  std::vector<int64_t> out = dims;
+  for (int j = 0; j < alpha.rank(); ++j) out.push_back(alpha.shape().dim(j));
+  c.outputs.push_back({alpha.dtype(), TensorShape(out)});
+}
+
+[[maybe_unused]] const bool gamma_defined = [] {
+  define_op(op_name::RandomGamma)
+      .inputs(1)
+      .attr("shape", AttrKind::Ints)
+      .attr("seed", AttrKind::Int)
+      .attr("seed2", AttrKind::Int)
+      .attr("offset", AttrKind::Int)
+      .set_stateful()
+      .tf_dropped("offset", int64_t{0})
+      .api("random::gamma")
+      .set_infer(infer_gamma)
+      .tf_input("shape", 0, TfInputForm::Ints)  // TensorFlow's order: shape, alpha
+      .tf_type("S", dtype_fixed(int32))
+      .tf_type("T", dtype_of_input(0));
+  define_op(op_name::StatelessRandomGammaV2)
+      .inputs(2)
+      .attr_or_input("shape", AttrKind::Ints)
+      .api("random::stateless_gamma")
+      .set_infer(infer_gamma)
+      .set_infer_unresolved(infer_gamma)
+      .set_allocates_outputs()
+      .tf_input("shape", 0, TfInputForm::Ints)  // TensorFlow's order: shape, seed, alpha
+      .tf_type("T", dtype_fixed(int32))
+      .tf_type("Tseed", dtype_of_input(0))
+      .tf_type("dtype", dtype_of_input(1));
+  return true;
+}();
+
 // The blocks a draw reserves in its stream: 256 per output of TensorFlow's
 // PhiloxRandomOp kernels, its elements, or for Multinomial's [rows, samples]
 // rows·(samples rounded up to 4)·2 (its CPU samples are doubles, two
@@ -635,6 +701,66 @@ Tensor shuffle(const Tensor& value, std::optional<int64_t> seed) {
   return execute1(EMBER_OP(op_name::RandomShuffle), {value}, with_stream({}, s));
 }
 
+namespace {
+
+// alpha broadcast against beta, as TensorFlow's wrappers do before the op
+// (broadcast_to(alpha, broadcast_dynamic_shape(...))); beta undefined: 1.
+Tensor gamma_alpha(const char* api, const Tensor& alpha, const Tensor& beta) {
+  EMBER_CHECK(is_floating(alpha.dtype()), InvalidArgument, "[", api, "] alpha must be a floating dtype, got ",
+              dtype_name(alpha.dtype()));
+  if (!beta.defined()) return alpha;
+  EMBER_CHECK(beta.dtype() == alpha.dtype(), InvalidArgument, "[", api, "] beta must have alpha's dtype, ",
+              dtype_name(alpha.dtype()), ", got ", dtype_name(beta.dtype()));
+  if (alpha.shape().is_fully_defined() && beta.shape().is_fully_defined()) {
+    const TensorShape both = broadcast_shapes(alpha.shape(), beta.shape());
+    return both == alpha.shape() ? alpha : broadcast_to(alpha, both);
+  }
+  return execute1(EMBER_OP(op_name::BroadcastTo), {alpha, shape(alpha + beta, int64)}, {});
+}
+
+// The draw divided by beta, at least the dtype's smallest normal number
+// (TensorFlow's maximum(finfo.tiny, rnd / beta)).
+Tensor gamma_scaled(const Tensor& draw, const Tensor& beta) {
+  const double tiny = draw.dtype() == float64   ? 2.2250738585072014e-308
+                      : draw.dtype() == float16 ? 6.103515625e-05
+                                                : 1.1754943508222875e-38;  // float32 and bfloat16: 2^-126
+  return maximum(scalar_like(draw, tiny), beta.defined() ? draw / beta : draw);
+}
+
+}  // namespace
+
+Tensor gamma(const TensorShape& shape, const Tensor& alpha, const Tensor& beta, std::optional<int64_t> seed) {
+  ApiScope api("random::gamma");
+  const Tensor a = gamma_alpha("random::gamma", alpha, beta);
+  // (What the draw reserves: inference checks the shapes; where a trace does
+  // not know alpha's, the node's stream starts afresh, whatever this says.)
+  std::vector<int64_t> out = shape.as_vector();
+  if (a.shape().is_fully_defined())
+    for (int j = 0; j < a.rank(); ++j) out.push_back(a.shape().dim(j));
+  const philox::Stream s = next_stream(op_name::RandomGamma, a.dtype(), seed, TensorShape(out));
+  return gamma_scaled(
+      execute1(EMBER_OP(op_name::RandomGamma), {a}, with_stream({{"shape", shape.as_vector()}}, s)), beta);
+}
+
+Tensor stateless_gamma(const Tensor& shape, const Tensor& seed, const Tensor& alpha, const Tensor& beta) {
+  ApiScope api("random::stateless_gamma");
+  const Tensor a = gamma_alpha("random::stateless_gamma", alpha, beta);
+  return gamma_scaled(execute1(EMBER_OP(op_name::StatelessRandomGammaV2), {seed, a, shape}, {}), beta);
+}
+
+Tensor stateless_gamma(const TensorShape& shape, std::array<int64_t, 2> seed, const Tensor& alpha,
+                       const Tensor& beta) {
+  ApiScope api("random::stateless_gamma");
+  const Tensor a = gamma_alpha("random::stateless_gamma", alpha, beta);
+  return gamma_scaled(execute1(EMBER_OP(op_name::StatelessRandomGammaV2),
+                               {constant(std::vector<int64_t>{seed[0], seed[1]}), a}, {{"shape", shape.as_vector()}}),
+                      beta);
+}
+
+Tensor gamma_grad(const Tensor& alpha, const Tensor& sample) {
+  return execute1(EMBER_OP(op_name::RandomGammaGrad), {alpha, sample});
+}
+
 Generator::Generator(uint64_t seed) : state_{0, seed, 0} {}
 Generator Generator::from_non_deterministic_state() {
   return Generator(philox::Stream{entropy(), entropy(), entropy()});
@@ -690,6 +816,19 @@ namespace {
 
 GRAD(op_name::StatelessDropout, kGradUsesInputs) {
   return {execute1(EMBER_OP(op_name::StatelessDropout), {c.grad(), c.in(1)}, c.attrs), kNone};
+}
+END_GRAD;
+
+// A gamma sample's gradient in alpha: TensorFlow's implicit
+// reparameterization (random_grad.py), dy·RandomGammaGrad(alpha, sample)
+// summed over the sample dimensions (the leading ones; alpha's are the
+// trailing ones of the sample). None for the seed.
+GRAD(op_name::RandomGamma, kGradUsesAll) {
+  return {unbroadcast(c.grad() * random::gamma_grad(c.in(0), c.y()), c.in(0))};
+}
+END_GRAD;
+GRAD(op_name::StatelessRandomGammaV2, kGradUsesAll) {
+  return {kNone, unbroadcast(c.grad() * random::gamma_grad(c.in(1), c.y()), c.in(1))};
 }
 END_GRAD;
 

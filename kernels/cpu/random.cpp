@@ -1,5 +1,5 @@
-// Random kernels: TensorFlow's distributions (kernels/functors.h) and
-// categorical sampling (kernels/categorical.h) over the Philox stream the
+// Random kernels: TensorFlow's distributions (kernels/functors.h, the gamma
+// in kernels/gamma.h) and categorical sampling (kernels/categorical.h) over the Philox stream the
 // op's attributes name (random::stream_of), split across threads by Philox
 // block or by row, so the numbers never depend on the split.
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include "kernels/categorical.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/functors.h"
+#include "kernels/gamma.h"
 
 namespace ember::cpu {
 namespace {
@@ -164,7 +165,25 @@ void multinomial_kernel(KernelContext& c) {
   });
 }
 
+// RandomGamma: each element from its own 256 blocks (kernels/gamma.h), so
+// the split does not matter; a sample costs tens of nanoseconds.
+void gamma_kernel(KernelContext& c) {
+  const Tensor& alpha = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  const int64_t n = y.num_elements(), alphas = alpha.num_elements();
+  if (n == 0) return;
+  const philox::Stream s = random::stream_of(c.attrs);
+  EMBER_SWITCH_FLOATING(y.dtype(), unsupported_dtype(c, y.dtype()), {
+    const scalar_t* a = alpha.data<const scalar_t>();
+    scalar_t* p = y.data<scalar_t>();
+    parallel_for(n, kParallelGrain / 64, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) p[i] = gamma::sample_at(s, a, i, n, alphas);
+    });
+  });
+}
+
 EMBER_REGISTER_KERNEL(op_name::StatelessDropout, CPU, stateless_dropout_kernel);
+EMBER_REGISTER_KERNEL(op_name::RandomGamma, CPU, gamma_kernel);
 EMBER_REGISTER_KERNEL(op_name::Multinomial, CPU, multinomial_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomUniform, CPU, random_kernel<0>);
 EMBER_REGISTER_KERNEL(op_name::RandomUniformInt, CPU, uniform_int_kernel);

@@ -1,5 +1,6 @@
-// Random kernels on CUDA: each thread computes its elements (or, for the
-// truncated normal, its group of elements; for a categorical draw, a row's
+// Random kernels on CUDA: each thread computes its elements (a gamma sample
+// from its own 256 blocks, kernels/gamma.h; for the truncated normal, its
+// group of elements; for a categorical draw, a row's
 // CDF, then a sample) from the Philox stream with the
 // functions the CPU uses (core/philox.h, kernels/functors.h), so a seed gives
 // the same numbers on every device.
@@ -9,6 +10,7 @@
 #include "kernels/categorical.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/functors.h"
+#include "kernels/gamma.h"
 
 namespace ember::cuda {
 namespace {
@@ -154,7 +156,30 @@ void multinomial_kernel(KernelContext& c) {
   EMBER_CUDA_LAUNCHED();
 }
 
+// RandomGamma: a thread per element, each from its own 256 blocks.
+template <typename T>
+__global__ void gamma_kernel(const T* alpha, T* y, int64_t n, int64_t alphas, philox::Stream s) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = gamma::sample_at(s, alpha, i, n, alphas);
+}
+
+void random_gamma_kernel(KernelContext& c) {
+  const Tensor& alpha = c.inputs[0];
+  Tensor& y = c.outputs[0];
+  const int64_t n = y.num_elements();
+  if (n == 0) return;
+  const philox::Stream st = random::stream_of(c.attrs);
+  cudaStream_t s = prepare(c);
+  EMBER_SWITCH_FLOATING(y.dtype(), unsupported_dtype(c, y.dtype()), {
+    gamma_kernel<<<blocks_for(n), kThreads, 0, s>>>(alpha.data<const scalar_t>(), y.data<scalar_t>(), n,
+                                                    alpha.num_elements(), st);
+  });
+  EMBER_CUDA_LAUNCHED();
+}
+
 EMBER_REGISTER_KERNEL(op_name::Multinomial, CUDA, multinomial_kernel);
+EMBER_REGISTER_KERNEL(op_name::RandomGamma, CUDA, random_gamma_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomUniform, CUDA, random_kernel<0>);
 EMBER_REGISTER_KERNEL(op_name::RandomUniformInt, CUDA, random_int_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomStandardNormal, CUDA, random_kernel<1>);

@@ -195,6 +195,59 @@ def cases():
     yield "shuffle/global21_fresh", tf.random.shuffle(tf.range(7))
     yield "shuffle/long", tf.random.shuffle(tf.range(1000), seed=8)
 
+    # tf.random.stateless_gamma (StatelessRandomGammaV3 from the seed's key):
+    # Marsaglia and Tsang's sampler, each output from its own 256 blocks;
+    # alpha 1 exponential, below 1 boosted; beta dividing; the smallest
+    # normal number as the floor (alpha 0.01 in float16 underflows).
+    alpha = tf.constant([0.5, 1.0, 3.0])
+    yield "gamma/stateless", tf.random.stateless_gamma([40, 3], seed=[1, 2], alpha=alpha)
+    yield "gamma/stateless_f64", tf.random.stateless_gamma([40, 3], seed=[1, 2], alpha=tf.cast(alpha, tf.float64),
+                                                           dtype=tf.float64)
+    yield "gamma/stateless_f16", tf.random.stateless_gamma([40, 3], seed=[1, 2], alpha=tf.cast(alpha, tf.float16),
+                                                           dtype=tf.float16)
+    yield "gamma/stateless_beta", tf.random.stateless_gamma([5, 2, 3], seed=[7, 3], alpha=[[2.5], [0.25]],
+                                                            beta=[4.0, 0.5, 1.0])
+    yield "gamma/stateless_extreme", tf.random.stateless_gamma([8, 4], seed=[5, 5], alpha=[0.01, 0.2, 100.0, 1000.0])
+    yield "gamma/stateless_tiny_f16", tf.random.stateless_gamma([16], seed=[2, 9], alpha=tf.constant(0.05, tf.float16),
+                                                                dtype=tf.float16)
+    yield "gamma/raw_v2_int32_seed", tf.raw_ops.StatelessRandomGammaV2(
+        shape=[6, 2], seed=tf.constant([4, 4], tf.int32), alpha=tf.constant([0.7, 1.7]))
+    # tf.random.gamma (RandomGamma): shape followed by alpha's; a seeded stream
+    # continued (outputs·256 blocks); another dtype; a global seed alone.
+    tf.random.set_seed(17)
+    yield "gamma/global17_op3", tf.random.gamma([4], alpha=[0.3, 2.5], seed=3)
+    yield "gamma/global17_op3_again", tf.random.gamma([4], alpha=[0.3, 2.5], seed=3)
+    yield "gamma/global17_op3_f64", tf.random.gamma([2, 3], alpha=tf.constant(1.5, tf.float64), seed=3,
+                                                    dtype=tf.float64)
+    yield "gamma/global17_fresh_beta", tf.random.gamma([3], alpha=[[1.0, 4.0]], beta=[[2.0], [0.5]])
+    # RandomGammaGrad: d(sample)/d(alpha) on both of its branches (the series
+    # where x <= 1 or x <= alpha, the continued fraction beyond), and the
+    # gradients of stateless_gamma's samples in alpha and beta.
+    a = tf.constant([0.05, 0.5, 1.0, 2.5, 10.0, 150.0])
+    x = tf.constant([[1e-3], [0.3], [1.0], [2.0], [9.0], [40.0], [160.0]])
+    yield "gamma/grad_f32", tf.raw_ops.RandomGammaGrad(alpha=a, sample=x)
+    yield "gamma/grad_f64", tf.raw_ops.RandomGammaGrad(alpha=tf.cast(a, tf.float64), sample=tf.cast(x, tf.float64))
+    alpha = tf.constant([0.4, 1.0, 2.0, 7.5], tf.float64)
+    beta = tf.constant([[1.5], [0.5]], tf.float64)
+    with tf.GradientTape() as tape:
+        tape.watch([alpha, beta])
+        y = tf.random.stateless_gamma([30, 2, 4], seed=[11, 12], alpha=alpha, beta=beta, dtype=tf.float64)
+        loss = tf.reduce_sum(tf.square(y) * tf.reshape(tf.range(240, dtype=tf.float64) / 240, [30, 2, 4]))
+    da, db = tape.gradient(loss, [alpha, beta])
+    yield "gamma/tape_dalpha_f64", da
+    yield "gamma/tape_dbeta_f64", db
+    # tf.random.gamma's (RandomGamma: alpha's samples after the shape's).
+    tf.random.set_seed(23)
+    alpha = tf.constant([0.4, 3.0], tf.float64)
+    beta = tf.constant(0.8, tf.float64)
+    with tf.GradientTape() as tape:
+        tape.watch([alpha, beta])
+        y = tf.random.gamma([20], alpha, beta, dtype=tf.float64, seed=2)
+        loss = tf.reduce_sum(tf.sqrt(y) * tf.reshape(tf.range(40, dtype=tf.float64) / 40, [20, 2]))
+    da, db = tape.gradient(loss, [alpha, beta])
+    yield "gamma/tape_stateful_dalpha_f64", da
+    yield "gamma/tape_stateful_dbeta_f64", db
+
 
 def main(path):
     write_cases(path, "TensorFlow %s, Keras %s (tests/tf/make_random_fixtures.py)" % (tf.__version__, keras.__version__),

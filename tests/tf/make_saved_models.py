@@ -801,6 +801,53 @@ def projective(root):
                  [r[k] for k in sorted(r)])
 
 
+class Gamma(tf.Module):
+    """tf.random.stateless_gamma as TensorFlow traces it (StatelessRandomGammaV3 from the seed's key, its
+    shape a tensor, alpha an input) with its gradients in alpha and beta (RandomGammaGrad), tf.random.gamma
+    with an op seed (RandomGamma, stateful: a second call continues its stream), and Keras's MixUp and
+    CutMix in training (their gamma and beta draws from the seed generators' states)."""
+
+    def __init__(self):
+        super().__init__()
+        import keras
+        self.mixup = keras.layers.MixUp(alpha=0.4, seed=3)
+        self.cutmix = keras.layers.CutMix(factor=1.0, seed=5)
+        # (the layers' seed generators' states, tracked so the SavedModel holds them)
+        self.seed_states = [g.state.value for layer in (self.mixup, self.cutmix) for g in layer._seed_generators]
+
+    @tf.function(input_signature=[tf.TensorSpec([2], tf.int64), tf.TensorSpec([None], tf.int32),
+                                  tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, 6, 5, 2], tf.float32),
+                                  tf.TensorSpec([None, 3], tf.float32)])
+    def __call__(self, seed, shape, alpha, images, labels):
+        beta = tf.constant(2.0)
+        with tf.GradientTape() as tape:
+            tape.watch([alpha, beta])
+            y = tf.random.stateless_gamma(shape, seed=seed, alpha=alpha, beta=beta)
+            loss = tf.reduce_sum(y * y)
+        da, db = tape.gradient(loss, [alpha, beta])
+        mixed = self.mixup({"images": images, "labels": labels}, training=True)
+        cut = self.cutmix({"images": images, "labels": labels}, training=True)
+        return {"stateless": y, "dalpha": da, "dbeta": db,
+                "seeded": tf.random.gamma([3], alpha=[0.5, 4.0], seed=6),
+                "mixup_images": mixed["images"], "mixup_labels": mixed["labels"],
+                "cutmix_images": cut["images"], "cutmix_labels": cut["labels"]}
+
+
+def gamma(root):
+    m = Gamma()
+    tf.saved_model.save(m, os.path.join(root, "gamma"))
+    with open(os.path.join(root, "gamma.txt"), "w") as out:
+        for seed, rows, alpha, batch in (([7, 3], 5, [0.3, 1.0, 2.5], 4), ([2**40, -9], 3, [6.0, 0.05], 3)):
+            seed, shape = np.array(seed, np.int64), np.array([rows, len(alpha)], np.int32)
+            alpha = np.array(alpha, np.float32)
+            i = np.arange(batch * 6 * 5 * 2)
+            images = np.sin(i * i * 0.37 + 0.4).reshape(batch, 6, 5, 2).astype(np.float32)
+            labels = np.eye(3, dtype=np.float32)[np.arange(batch) % 3]
+            r = m(tf.constant(seed), tf.constant(shape), tf.constant(alpha), tf.constant(images), tf.constant(labels))
+            case(out, "__call__", [("seed", seed), ("shape", shape), ("alpha", alpha), ("images", images),
+                                   ("labels", labels)], [r[k] for k in sorted(r)])
+
+
 class ResizeGrads(tf.Module):
     """The resizes' gradients as TensorFlow's tapes write them (ResizeBilinearGrad, ResizeBicubicGrad,
     ResizeNearestNeighborGrad): up and down, with aligned corners, half-pixel centers and the legacy
@@ -1106,7 +1153,8 @@ def main_only(root, names):
          "grad_ops": grad_ops, "trig": trig, "eig_svd": eig_svd,
          "stateless_random": stateless_random, "random_ints": random_ints,
          "non_max_suppression": non_max_suppression, "projective": projective,
-         "resize_grads": resize_grads, "window3d_grads": window3d_grads, "colorspace": colorspace}[name](root)
+         "resize_grads": resize_grads, "window3d_grads": window3d_grads, "colorspace": colorspace,
+         "gamma": gamma}[name](root)
     print("OK")
 
 
