@@ -250,6 +250,9 @@ inline constexpr char RandomShuffle[] = "RandomShuffle";
 inline constexpr char RandomGamma[] = "RandomGamma";
 inline constexpr char StatelessRandomGammaV2[] = "StatelessRandomGammaV2";
 inline constexpr char RandomGammaGrad[] = "RandomGammaGrad";
+inline constexpr char RandomPoissonV2[] = "RandomPoissonV2";
+inline constexpr char StatelessRandomPoisson[] = "StatelessRandomPoisson";
+inline constexpr char StatelessRandomUniformFullInt[] = "StatelessRandomUniformFullInt";
 inline constexpr char StatelessDropout[] = "StatelessDropout";  // ember's own: stateless_dropout in one pass
 
 // variable
@@ -381,5 +384,6 @@ inline constexpr char StatelessRandomNormalV2[] = "StatelessRandomNormalV2";
 inline constexpr char StatelessTruncatedNormalV2[] = "StatelessTruncatedNormalV2";
 inline constexpr char StatelessRandomUniformIntV2[] = "StatelessRandomUniformIntV2";
 inline constexpr char StatelessRandomGammaV3[] = "StatelessRandomGammaV3";
+inline constexpr char StatelessRandomUniformFullIntV2[] = "StatelessRandomUniformFullIntV2";
 
 }  // namespace ember::op_name

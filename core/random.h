@@ -9,9 +9,9 @@
 //   seeds) across calls, restarted by `set_seed`. With neither seed the
 //   stream is non-deterministic.
 // - Each draw of n elements reserves n·256 blocks of its stream, as
-//   TensorFlow's kernels do (a gamma sample may take any of its 256) (a categorical draw of rows x samples:
-//   rows·(samples rounded up to 4)·2·256; a shuffle of n rows, (n - 1)
-//   words: a block per 4).
+//   TensorFlow's kernels do (a gamma or Poisson sample may use any of its
+//   256; a categorical draw of rows x samples: rows·(samples rounded up to
+//   4)·2·256; a shuffle of n rows, (n - 1) words: a block per 4).
 // - `stateless_*` (tf.random.stateless_*): a pure function of the seed pair.
 // - `Generator` (tf.random.Generator.from_seed): a stateful stream.
 #pragma once
@@ -118,6 +118,37 @@ Tensor stateless_gamma(const Tensor& shape, const Tensor& seed, const Tensor& al
 /// P the gamma distribution's CDF and p its density. Not differentiable.
 Tensor gamma_grad(const Tensor& alpha, const Tensor& sample);
 
+/// tf.random.poisson: Poisson(rate) counts of shape `shape` followed by
+/// rate's, in `dtype` (a floating dtype, int32 or int64; rate too);
+/// TensorFlow's numbers: below rate 10 Knuth's product of uniforms, from 10
+/// Hörmann's transformed rejection (kernels/samplers.h), each sample from its
+/// own 256 blocks; 0 for a rate at most 0, +inf for an infinite one (0 in an
+/// integer dtype, as TensorFlow's). Seeded as the other draws. Not
+/// differentiable (a count is piecewise constant in the rate).
+Tensor poisson(const TensorShape& shape, const Tensor& rate, DType dtype = float32,
+               std::optional<int64_t> seed = std::nullopt);
+/// tf.random.stateless_poisson: a pure function of `seed`; `shape` ends with
+/// rate's ("Shape passed in must end with broadcasted shape." otherwise);
+/// dtype int32 by default, as TensorFlow's.
+Tensor stateless_poisson(const TensorShape& shape, std::array<int64_t, 2> seed, const Tensor& rate,
+                         DType dtype = int32);
+/// The same with the shape and the seed tensors known when it runs
+/// (TensorFlow's StatelessRandomPoisson op).
+Tensor stateless_poisson(const Tensor& shape, const Tensor& seed, const Tensor& rate, DType dtype = int32);
+
+/// tf.random.stateless_uniform of int32 or int64 with neither minval nor
+/// maxval: every value of the dtype equally likely (TensorFlow's
+/// StatelessRandomUniformFullInt: a word, or two low first, as the bits).
+Tensor stateless_uniform_full_int(const TensorShape& shape, std::array<int64_t, 2> seed, DType dtype = int32);
+/// The same with the shape and the seed tensors known when it runs.
+Tensor stateless_uniform_full_int(const Tensor& shape, const Tensor& seed, DType dtype = int32);
+/// tf.random.split: `num` new seeds [num, 2] from a seed (an int32/int64 [2]
+/// tensor), in its dtype.
+Tensor split(const Tensor& seed, int64_t num = 2);
+/// tf.random.fold_in: a new seed from a seed and `data` (an int32/int64
+/// scalar): [a full-range draw of data's dtype from the seed, data].
+Tensor fold_in(const Tensor& seed, const Tensor& data);
+
 /// A seed for something that needs one and was given none (an initializer):
 /// the next op seed of the global seed's sequence when a global seed is set,
 /// else a non-deterministic one. In [0, 2^31 - 1).
@@ -148,6 +179,9 @@ class Generator {
   philox::Stream state_;
 };
 
+/// The largest finite value of a floating dtype, or the largest of an
+/// integer dtype, as a double (a Poisson count's bound).
+double highest(DType dtype);
 /// The stream a random op's attributes name: "seed" is the Philox key,
 /// "seed2" and "offset" the counter's high and low halves.
 philox::Stream stream_of(const Attrs& attrs);

@@ -850,6 +850,18 @@ EMBER_HOST_DEVICE inline T uniform_int_of_block(const philox::Block& b, int j, T
   }
 }
 
+/// Integer number `j` (< kPerBlock<T>) of Philox block `b` over T's whole
+/// range, as TensorFlow's UniformFullIntDistribution: a word (int32) or words
+/// 2j and 2j + 1, low first (int64), as the bits of T.
+template <typename T>
+EMBER_HOST_DEVICE inline T full_int_of_block(const philox::Block& b, int j) {
+  static_assert(std::is_same_v<T, int32_t> || std::is_same_v<T, int64_t>);
+  if constexpr (sizeof(T) == 4)
+    return static_cast<T>(b.v[j]);
+  else
+    return static_cast<T>(b.v[2 * j] | (static_cast<uint64_t>(b.v[2 * j + 1]) << 32));
+}
+
 /// Element i of a uniform [0, 1) draw from stream `s`.
 template <typename T>
 EMBER_HOST_DEVICE inline T uniform_at(const philox::Stream& s, int64_t i) {

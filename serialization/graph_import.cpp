@@ -73,7 +73,8 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::InvertPermutation, op::EmptyTensorList,
                                                  op::StatelessRandomGetKeyCounter, op::StatelessRandomUniformV2,
                                                  op::StatelessRandomNormalV2, op::StatelessTruncatedNormalV2,
-                                                 op::StatelessRandomUniformIntV2, op::StatelessRandomGammaV3, op::L2Loss,
+                                                 op::StatelessRandomUniformIntV2, op::StatelessRandomGammaV3,
+                                                 op::StatelessRandomUniformFullIntV2, op::L2Loss,
                                                  op::NonMaxSuppression,
                                                  op::NonMaxSuppressionV2, op::NonMaxSuppressionV3, op::NonMaxSuppressionV4,
                                                  op::ImageProjectiveTransformV2, op::ResizeBilinearGrad,
@@ -1526,7 +1527,7 @@ std::vector<Tensor> FunctionImporter::run_node(const tf::NodeDef& n, const std::
   if (op == op_name::StatelessRandomGetKeyCounter) return key_and_counter(in, what);
   if (op == op_name::StatelessRandomUniformV2 || op == op_name::StatelessRandomNormalV2 ||
       op == op_name::StatelessTruncatedNormalV2 || op == op_name::StatelessRandomUniformIntV2 ||
-      op == op_name::StatelessRandomGammaV3)
+      op == op_name::StatelessRandomGammaV3 || op == op_name::StatelessRandomUniformFullIntV2)
     return draw_from_key(n, in, what);
   if (composite_ops().count(op)) return composite(op, in, n, what);
   return run_registered_op(n, in, what);
@@ -1564,6 +1565,8 @@ std::vector<Tensor> FunctionImporter::draw_from_key(const tensorflow::NodeDef& n
   if (integers) return {execute1(EMBER_OP(op_name::StatelessRandomUniformInt), {seed, in[4], in[5], in[0]}, {})};
   if (gamma) return {execute1(EMBER_OP(op_name::StatelessRandomGammaV2), {seed, in[4], in[0]}, {})};
   const DType dtype = std::get<DType>(attr_or_default(n, "dtype", AttrKind::Type, what).value());
+  if (op == op_name::StatelessRandomUniformFullIntV2)
+    return {execute1(EMBER_OP(op_name::StatelessRandomUniformFullInt), {seed, in[0]}, {{"dtype", dtype}})};
   if (op == op_name::StatelessRandomUniformV2) return {random::stateless_uniform(in[0], seed, 0, 1, dtype)};
   if (op == op_name::StatelessRandomNormalV2) return {random::stateless_normal(in[0], seed, 0, 1, dtype)};
   return {random::stateless_truncated_normal(in[0], seed, 0, 1, dtype)};

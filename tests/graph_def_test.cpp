@@ -318,6 +318,21 @@ TEST(GraphDefInterop, TensorFlowRunsGammaDrawsAndTheirGradient) {
                       {constant({0.3f, 1.0f, 2.5f, 9.0f}), constant(std::vector<int64_t>{7, 3})}, "gamma");
 }
 
+// Poisson draws of rates given when it runs: a stateless draw from a seed
+// tensor (int32 counts) and a seeded tf.random.poisson (float32, its first
+// call): TensorFlow runs ember's StatelessRandomPoisson and RandomPoissonV2
+// to ember's counts.
+TEST(GraphDefInterop, TensorFlowRunsPoissonDraws) {
+  auto f = function(
+      [](Tensor rate, Tensor seed) {
+        return std::make_tuple(random::stateless_poisson(constant(std::vector<int32_t>{6, 4}), seed, rate),
+                               random::poisson({5}, rate, float32, 6));
+      },
+      {.arg_names = {"rate", "seed"}});
+  check_in_tensorflow(f.get_concrete_function(TensorSpec({4}), TensorSpec({2}, int64)),
+                      {constant({0.3f, 4.0f, 10.0f, 75.0f}), constant(std::vector<int64_t>{7, 3})}, "poisson");
+}
+
 // Non-maximum suppression, hard and soft, of boxes whose count is known
 // only when it runs: TensorFlow's NonMaxSuppressionV5 selects ember's boxes.
 TEST(GraphDefInterop, TensorFlowRunsNonMaxSuppression) {

@@ -1344,6 +1344,16 @@ void random_ops(std::vector<OpCase>& cases) {
                    .dtypes = kInts,
                    .tol = tol,
                    .statistical = true});
+  // Full-range integers: their residues mod 4 (each value's frequency 1/4).
+  cases.push_back({.op = op_name::StatelessRandomUniformFullInt,
+                   .body =
+                       [=](X, DType t) {
+                         return frequencies(floormod(random::stateless_uniform_full_int({4096}, {3, 9}, t),
+                                                     cast(constant(4), t)));
+                       },
+                   .dtypes = kInts,
+                   .tol = tol,
+                   .statistical = true});
   // A shuffle's permutation does not depend on the dtype: every run restarts
   // the streams (a global seed set, then cleared), so each dtype and device
   // permutes the rows alike, and the comparisons are exact.
@@ -1362,7 +1372,7 @@ void random_ops(std::vector<OpCase>& cases) {
   // draw's streams restarted at each run, as the shuffle's below), so the
   // dtypes differ only by rounding. The gradient in alpha is the implicit
   // one (RandomGammaGrad), not a sample's derivative along its own path, so
-  // central differences do not apply: gamma_test.cpp checks it against
+  // central differences do not apply: samplers_test.cpp checks it against
   // TensorFlow's tapes.
   auto gamma_alphas = [](DType t) { return cast(constant({0.5, 1.0, 2.0}), t); };
   cases.push_back({.op = op_name::RandomGamma,
@@ -1386,6 +1396,32 @@ void random_ops(std::vector<OpCase>& cases) {
                    .tol = tol,
                    .grad = false,
                    .grad_checked_by = "GammaTest.GradientsInAlphaAndBetaAreTensorFlows",
+                   .statistical = true});
+  // Poisson draws of 1024 samples of rates 0.5, 3 and 12 (Knuth's and
+  // Hörmann's algorithms), in each dtype from rates of that dtype: the same
+  // counts in every dtype (the rates are exact in each; the stateful draw's
+  // streams restarted at each run), so their moments are compared in
+  // float64. Not differentiable.
+  auto poisson_rates = [](DType t) { return cast(constant({0.5, 3.0, 12.0}), t); };
+  cases.push_back({.op = op_name::RandomPoissonV2,
+                   .body =
+                       [=](X, DType t) {
+                         random::set_seed(1);
+                         Tensor y = random::poisson({1024}, poisson_rates(t), t, 7);
+                         random::clear_seed();
+                         return moments(cast(y, float64));
+                       },
+                   .tol = tol,
+                   .statistical = true});
+  cases.push_back({.op = op_name::StatelessRandomPoisson,
+                   .body =
+                       [=](X, DType t) {
+                         return moments(cast(random::stateless_poisson(constant(std::vector<int32_t>{1024, 3}),
+                                                                       constant(std::vector<int64_t>{3, 9}),
+                                                                       poisson_rates(t), t),
+                                             float64));
+                       },
+                   .tol = tol,
                    .statistical = true});
   // StatelessDropout draws float32's numbers for every dtype but float64
   // (whose own draw tests/random_test.cpp checks against TensorFlow), so the

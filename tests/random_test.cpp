@@ -16,7 +16,7 @@ const CoveredOps covered{op_name::RandomUniform, op_name::RandomStandardNormal, 
                          op_name::StatelessRandomUniform, op_name::StatelessRandomNormal,
                          op_name::StatelessTruncatedNormal, op_name::StatelessDropout, op_name::Multinomial,
                          op_name::StatelessMultinomial, op_name::RandomUniformInt, op_name::StatelessRandomUniformInt,
-                         op_name::RandomShuffle};
+                         op_name::RandomShuffle, op_name::StatelessRandomUniformFullInt};
 
 TEST(Philox, KnownAnswerVectors) {
   // Random123's kat_vectors for philox4x32-10: counter, key -> output.
@@ -320,6 +320,45 @@ TEST_P(RandomTest, IntegerDrawsTracedAndMalformed) {
               execute1(op_def(op_name::RandomUniformInt), {lo, constant(int64_t{3})},
                        {{"shape", std::vector<int64_t>{2}}, {"seed", int64_t{1}}, {"seed2", int64_t{2}}, {"offset", int64_t{0}}});
             }).find("maxval must have minval's dtype, int32, got int64"),
+            std::string::npos);
+}
+
+// Full-range integers (tf.random.stateless_uniform with neither minval nor
+// maxval) and the seeds tf.random.split and fold_in make from them:
+// TensorFlow's bits, eagerly and traced with the seed known when it runs.
+TEST_P(RandomTest, FullRangeIntegersSplitAndFoldInAreTensorFlows) {
+  expect_tf("full_int/int32", random::stateless_uniform_full_int({5, 3}, {1, 2}, int32), kExact);
+  expect_tf("full_int/int64", random::stateless_uniform_full_int({7}, {1, 2}, int64), kExact);
+  const Tensor seed44 = constant(std::vector<int32_t>{4, 4});
+  expect_tf("full_int/raw_v1_int32_seed",
+            random::stateless_uniform_full_int(constant(std::vector<int32_t>{6}), seed44, int64), kExact);
+  const Tensor seed32 = constant(std::vector<int32_t>{7, 3});
+  expect_tf("full_int/split_int32", random::split(seed32, 3), kExact);
+  expect_tf("full_int/split_int64", random::split(constant(std::vector<int64_t>{1099511627776, -9})), kExact);
+  expect_tf("full_int/fold_in", random::fold_in(constant(std::vector<int64_t>{7, 3}), constant(int64_t{5})), kExact);
+  expect_tf("full_int/fold_in_int32", random::fold_in(seed32, constant(11)), kExact);
+  // (int64 beyond 2^53: the fixture's doubles drop bits, so the words too, low first)
+  auto words = [](const Tensor& t) {
+    std::vector<int32_t> w;
+    for (int64_t v : t.to_vector<int64_t>()) {
+      const auto u = static_cast<uint64_t>(v);
+      w.push_back(static_cast<int32_t>(static_cast<uint32_t>(u)));
+      w.push_back(static_cast<int32_t>(static_cast<uint32_t>(u >> 32)));
+    }
+    std::vector<int64_t> dims = t.shape().as_vector();
+    dims.push_back(2);
+    return constant(w, TensorShape(dims));
+  };
+  expect_tf("full_int/int64_words", words(random::stateless_uniform_full_int({7}, {1, 2}, int64)), kExact);
+  expect_tf("full_int/split_int64_words", words(random::split(constant(std::vector<int64_t>{1099511627776, -9}))), kExact);
+  auto f = function([](Tensor seed) { return random::split(seed, 3); });
+  expect_tf("full_int/split_int32", f(seed32), kExact);
+  EXPECT_EQ(random::split(seed32, 0).shape(), TensorShape({0, 2}));
+  EXPECT_NE(error_of<InvalidArgument>([] { random::stateless_uniform_full_int({2}, {1, 2}, float32); })
+                .find("dtype must be int32 or int64, got float32"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { random::split(constant({1.f, 2.f})); })
+                .find("seed must be int32 or int64, got float32"),
             std::string::npos);
 }
 

@@ -1015,6 +1015,25 @@ TEST(SavedModelInterop, EmberRunsTensorFlowsGammaDrawsMixUpAndCutMix) {
   }
 }
 
+// Poisson draws as TensorFlow 2.21 traces them (tests/tf/make_saved_models.py,
+// Poisson): StatelessRandomPoisson with the shape a tensor, int32 and
+// float32 counts, RandomPoissonV2 with an op seed (its stream continued by
+// the second call), and tf.random.split and fold_in of the seed
+// (StatelessRandomUniformFullIntV2): ember gives TensorFlow's numbers
+// exactly, and its own front-ends give them too.
+TEST(SavedModelInterop, EmberRunsTensorFlowsPoissonDrawsAndSeedSplits) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/poisson"), dir + "/poisson.txt"), 10);
+  // Outputs in key order: float32, fold_in, int32, seeded, split.
+  for (const TfCall& c : read_calls(dir + "/poisson.txt")) {
+    const Tensor &seed = c.inputs[0].second, &shape = c.inputs[1].second, &lam = c.inputs[2].second;
+    EXPECT_TRUE(all_close(random::stateless_poisson(shape, seed, lam), values(c.outputs[2]), c.outputs[2].shape(), 0, 0));
+    // (int64 seeds: compared as the fixture's doubles hold them; tests/random_test.cpp checks their words)
+    EXPECT_TRUE(all_close(random::split(seed, 3), values(c.outputs[4]), c.outputs[4].shape(), 0, 0));
+    EXPECT_TRUE(all_close(random::fold_in(seed, constant(lam.num_elements())), values(c.outputs[1]), c.outputs[1].shape(), 0, 0));
+  }
+}
+
 // The resizes' gradients as TensorFlow's tapes write them into a saved
 // training step (tests/tf/make_saved_models.py, ResizeGrads):
 // ResizeBilinearGrad, ResizeBicubicGrad and ResizeNearestNeighborGrad, up

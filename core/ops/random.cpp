@@ -260,6 +260,33 @@ void infer_shuffle(InferContext& c) { c.outputs.push_back({c.inputs[0].dtype(), 
 // tf.random.stateless_gamma's, where `shape` (an attribute or a tensor)
 // ends with alpha's. Both differentiable in alpha (implicitly, through
 // RandomGammaGrad); the 16-bit floats are ember's additions.
+// The gamma's and Poisson's shape attribute, each dimension non-negative.
+std::vector<int64_t> sample_dims(InferContext& c) {
+  std::vector<int64_t> dims = c.attrs.get<std::vector<int64_t>>("shape");
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (dims[i] < 0) c.fail("dimension ", i, " is negative (", dims[i], ")");
+  return dims;
+}
+
+// A stateless gamma's or Poisson's shape ends with its parameter's
+// (TensorFlow's words when not).
+void require_ends_with(InferContext& c, const std::vector<int64_t>& dims, const TensorShape& param) {
+  bool ends_with = !param.rank_known() || param.rank() <= static_cast<int>(dims.size());
+  for (int j = 0; ends_with && param.rank_known() && j < param.rank(); ++j) {
+    const int64_t d = param.dim(param.rank() - 1 - j);
+    ends_with = d == TensorShape::kUnknown || d == dims[dims.size() - 1 - static_cast<size_t>(j)];
+  }
+  if (!ends_with) c.fail("Shape passed in must end with broadcasted shape.");
+}
+
+// A stateful gamma's or Poisson's output: the sample dimensions, then the
+// parameter's.
+TensorShape followed_by(std::vector<int64_t> dims, const TensorShape& param) {
+  if (!param.rank_known()) return TensorShape::unknown_rank();
+  for (int j = 0; j < param.rank(); ++j) dims.push_back(param.dim(j));
+  return TensorShape(dims);
+}
+
 void infer_gamma(InferContext& c) {
   const bool stateless = c.op.name == op_name::StatelessRandomGammaV2;
   if (stateless) require_seed(c, c.inputs[0]);
@@ -269,27 +296,13 @@ void infer_gamma(InferContext& c) {
     c.outputs.push_back({alpha.dtype(), TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
     return;
   }
-  const std::vector<int64_t> dims = c.attrs.get<std::vector<int64_t>>("shape");
-  for (size_t i = 0; i < dims.size(); ++i)
-    if (dims[i] < 0) c.fail("dimension ", i, " is negative (", dims[i], ")");
+  const std::vector<int64_t> dims = sample_dims(c);
   if (stateless) {
-    const TensorShape& a = alpha.shape();
-    bool ends_with = !a.rank_known() || a.rank() <= static_cast<int>(dims.size());
-    for (int j = 0; ends_with && a.rank_known() && j < a.rank(); ++j) {
-      const int64_t d = a.dim(a.rank() - 1 - j);
-      ends_with = d == TensorShape::kUnknown || d == dims[dims.size() - 1 - static_cast<size_t>(j)];
-    }
-    if (!ends_with) c.fail("Shape passed in must end with broadcasted shape.");
+    require_ends_with(c, dims, alpha.shape());
     c.outputs.push_back({alpha.dtype(), TensorShape(dims)});
     return;
   }
-  if (!alpha.shape().rank_known()) {
-    c.outputs.push_back({alpha.dtype(), TensorShape::unknown_rank()});
-    return;
-  }
-  std::vector<int64_t> out = dims;
-  for (int j = 0; j < alpha.rank(); ++j) out.push_back(alpha.shape().dim(j));
-  c.outputs.push_back({alpha.dtype(), TensorShape(out)});
+  c.outputs.push_back({alpha.dtype(), followed_by(dims, alpha.shape())});
 }
 
 [[maybe_unused]] const bool gamma_defined = [] {
@@ -317,6 +330,85 @@ void infer_gamma(InferContext& c) {
       .tf_type("T", dtype_fixed(int32))
       .tf_type("Tseed", dtype_of_input(0))
       .tf_type("dtype", dtype_of_input(1));
+  return true;
+}();
+
+// RandomPoissonV2(rate) {shape, dtype, seed, seed2, offset}: tf.random.poisson's
+// Poisson(rate) counts, of shape `shape` followed by rate's, stateful as the
+// draws above; StatelessRandomPoisson(seed, lam) {shape, dtype}:
+// tf.random.stateless_poisson's, `shape` (an attribute or a tensor) ending
+// with lam's. The rate and the output each a floating dtype, int32 or
+// int64 (bfloat16 ember's addition). Not differentiable, as TensorFlow's.
+void infer_poisson(InferContext& c) {
+  const bool stateless = c.op.name == op_name::StatelessRandomPoisson;
+  if (stateless) require_seed(c, c.inputs[0]);
+  const Tensor& rate = c.inputs[stateless ? 1 : 0];
+  auto allowed = [](DType t) { return is_floating(t) || t == int32 || t == int64; };
+  if (!allowed(rate.dtype())) c.fail("rate must be a floating dtype, int32 or int64, got ", dtype_name(rate.dtype()));
+  const DType out = c.attrs.get<DType>("dtype");
+  if (!allowed(out)) c.fail("dtype must be a floating dtype, int32 or int64, got ", dtype_name(out));
+  if (unresolved_attrs(c.op, c.attrs) > 0) {  // (the stateless op's shape, a tensor)
+    c.outputs.push_back({out, TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
+    return;
+  }
+  const std::vector<int64_t> dims = sample_dims(c);
+  if (stateless) {
+    require_ends_with(c, dims, rate.shape());
+    c.outputs.push_back({out, TensorShape(dims)});
+    return;
+  }
+  c.outputs.push_back({out, followed_by(dims, rate.shape())});
+}
+
+[[maybe_unused]] const bool poisson_defined = [] {
+  draws_from_stream(define_op(op_name::RandomPoissonV2).inputs(1).attr("shape", AttrKind::Ints).attr("dtype", AttrKind::Type))
+      .api("random::poisson")
+      .set_infer(infer_poisson)
+      .tf_input("shape", 0, TfInputForm::Ints)  // TensorFlow's order: shape, rate
+      .tf_type("S", dtype_fixed(int32))
+      .tf_type("R", dtype_of_input(0));
+  define_op(op_name::StatelessRandomPoisson)
+      .inputs(2)
+      .attr_or_input("shape", AttrKind::Ints)
+      .attr("dtype", AttrKind::Type)
+      .api("random::stateless_poisson")
+      .set_infer(infer_poisson)
+      .set_infer_unresolved(infer_poisson)
+      .set_allocates_outputs()
+      .not_differentiable()
+      .tf_input("shape", 0, TfInputForm::Ints)  // TensorFlow's order: shape, seed, lam
+      .tf_type("T", dtype_fixed(int32))
+      .tf_type("Tseed", dtype_of_input(0))
+      .tf_type("Rtype", dtype_of_input(1));
+  return true;
+}();
+
+// StatelessRandomUniformFullInt(seed) {shape, dtype}: tf.random.
+// stateless_uniform of int32 or int64 with no minval or maxval (what
+// tf.random.split and fold_in draw): every bit pattern equally likely.
+void infer_full_int(InferContext& c) {
+  require_seed(c, c.inputs[0]);
+  const DType t = c.attrs.get<DType>("dtype");
+  if (t != int32 && t != int64) c.fail("dtype must be int32 or int64, got ", dtype_name(t));
+  if (unresolved_attrs(c.op, c.attrs) > 0) {
+    c.outputs.push_back({t, TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
+    return;
+  }
+  c.outputs.push_back({t, TensorShape(sample_dims(c))});
+}
+
+[[maybe_unused]] const bool full_int_defined = [] {
+  define_op(op_name::StatelessRandomUniformFullInt)
+      .inputs(1)
+      .attr_or_input("shape", AttrKind::Ints)
+      .attr("dtype", AttrKind::Type)
+      .api("random::stateless_uniform_full_int")
+      .set_infer(infer_full_int)
+      .set_infer_unresolved(infer_full_int)
+      .not_differentiable()
+      .tf_input("shape", 0, TfInputForm::Ints)  // TensorFlow's order: shape, seed
+      .tf_type("T", dtype_fixed(int32))
+      .tf_type("Tseed", dtype_of_input(0));
   return true;
 }();
 
@@ -727,17 +819,23 @@ Tensor gamma_scaled(const Tensor& draw, const Tensor& beta) {
   return maximum(scalar_like(draw, tiny), beta.defined() ? draw / beta : draw);
 }
 
+// A stateful gamma's or Poisson's output shape for its stream's reservation:
+// the sample dimensions, then the parameter's where known (where a trace
+// does not know them, the node's stream starts afresh, whatever this says;
+// inference checks the shapes).
+TensorShape drawn_shape(const TensorShape& shape, const Tensor& param) {
+  std::vector<int64_t> out = shape.as_vector();
+  if (param.shape().is_fully_defined())
+    for (int j = 0; j < param.rank(); ++j) out.push_back(param.shape().dim(j));
+  return TensorShape(out);
+}
+
 }  // namespace
 
 Tensor gamma(const TensorShape& shape, const Tensor& alpha, const Tensor& beta, std::optional<int64_t> seed) {
   ApiScope api("random::gamma");
   const Tensor a = gamma_alpha("random::gamma", alpha, beta);
-  // (What the draw reserves: inference checks the shapes; where a trace does
-  // not know alpha's, the node's stream starts afresh, whatever this says.)
-  std::vector<int64_t> out = shape.as_vector();
-  if (a.shape().is_fully_defined())
-    for (int j = 0; j < a.rank(); ++j) out.push_back(a.shape().dim(j));
-  const philox::Stream s = next_stream(op_name::RandomGamma, a.dtype(), seed, TensorShape(out));
+  const philox::Stream s = next_stream(op_name::RandomGamma, a.dtype(), seed, drawn_shape(shape, a));
   return gamma_scaled(
       execute1(EMBER_OP(op_name::RandomGamma), {a}, with_stream({{"shape", shape.as_vector()}}, s)), beta);
 }
@@ -755,6 +853,64 @@ Tensor stateless_gamma(const TensorShape& shape, std::array<int64_t, 2> seed, co
   return gamma_scaled(execute1(EMBER_OP(op_name::StatelessRandomGammaV2),
                                {constant(std::vector<int64_t>{seed[0], seed[1]}), a}, {{"shape", shape.as_vector()}}),
                       beta);
+}
+
+Tensor poisson(const TensorShape& shape, const Tensor& rate, DType dtype, std::optional<int64_t> seed) {
+  ApiScope api("random::poisson");
+  const philox::Stream s = next_stream(op_name::RandomPoissonV2, dtype, seed, drawn_shape(shape, rate));
+  return execute1(EMBER_OP(op_name::RandomPoissonV2), {rate},
+                  with_stream({{"shape", shape.as_vector()}, {"dtype", dtype}}, s));
+}
+
+Tensor stateless_poisson(const Tensor& shape, const Tensor& seed, const Tensor& rate, DType dtype) {
+  return execute1(EMBER_OP(op_name::StatelessRandomPoisson), {seed, rate, shape}, {{"dtype", dtype}});
+}
+
+Tensor stateless_poisson(const TensorShape& shape, std::array<int64_t, 2> seed, const Tensor& rate, DType dtype) {
+  return execute1(EMBER_OP(op_name::StatelessRandomPoisson), {constant(std::vector<int64_t>{seed[0], seed[1]}), rate},
+                  {{"shape", shape.as_vector()}, {"dtype", dtype}});
+}
+
+Tensor stateless_uniform_full_int(const TensorShape& shape, std::array<int64_t, 2> seed, DType dtype) {
+  return execute1(EMBER_OP(op_name::StatelessRandomUniformFullInt), {constant(std::vector<int64_t>{seed[0], seed[1]})},
+                  {{"shape", shape.as_vector()}, {"dtype", dtype}});
+}
+
+Tensor stateless_uniform_full_int(const Tensor& shape, const Tensor& seed, DType dtype) {
+  return execute1(EMBER_OP(op_name::StatelessRandomUniformFullInt), {seed, shape}, {{"dtype", dtype}});
+}
+
+Tensor split(const Tensor& seed, int64_t num) {
+  ApiScope api("random::split");
+  EMBER_CHECK(num >= 0, InvalidArgument, "[random::split] num must be non-negative, got ", num);
+  return execute1(EMBER_OP(op_name::StatelessRandomUniformFullInt), {seed},
+                  {{"shape", std::vector<int64_t>{num, 2}}, {"dtype", seed.dtype()}});
+}
+
+Tensor fold_in(const Tensor& seed, const Tensor& data) {
+  ApiScope api("random::fold_in");
+  const Tensor first = execute1(EMBER_OP(op_name::StatelessRandomUniformFullInt), {seed},
+                                {{"shape", std::vector<int64_t>{}}, {"dtype", data.dtype()}});
+  return stack({first, data});
+}
+
+double highest(DType dtype) {
+  switch (dtype) {
+    case float16:
+      return 65504.0;
+    case bfloat16:
+      return 3.3895313892515355e38;
+    case float32:
+      return 3.4028234663852886e38;
+    case int32:
+      return 2147483647.0;
+    case int64:
+      return 9223372036854775807.0;
+    case uint8:
+      return 255.0;
+    default:
+      return 1.7976931348623157e308;
+  }
 }
 
 Tensor gamma_grad(const Tensor& alpha, const Tensor& sample) {

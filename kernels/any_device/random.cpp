@@ -1,7 +1,8 @@
 // The stateless draws' kernels, written once for every device: the seed
 // is read on the host and the draw is ember's own stateless one (the
-// RandomUniform, RandomStandardNormal, TruncatedNormal, RandomUniformInt or
-// RandomGamma kernel of this device, from the seed's stream; for a categorical draw,
+// RandomUniform, RandomStandardNormal, TruncatedNormal, RandomUniformInt,
+// RandomGamma or RandomPoissonV2 kernel of this device, from the seed's
+// stream; for a categorical draw,
 // its Multinomial), so a seed known only when a traced function runs gives
 // the numbers an eager random::stateless_uniform of the same seed gives.
 // And RandomShuffle's: its permutation drawn on the host, the rows
@@ -59,6 +60,17 @@ void stateless_gamma_kernel(KernelContext& c) {
   c.outputs[0] = execute1(EMBER_OP(op_name::RandomGamma), {alpha}, attrs);
 }
 
+// StatelessRandomPoisson(seed, lam) {shape, dtype}: this device's
+// RandomPoissonV2 kernel on the seed's stream, in the same way.
+void stateless_poisson_kernel(KernelContext& c) {
+  const Tensor& rate = c.inputs[1];
+  std::vector<int64_t> dims = c.attrs.get<std::vector<int64_t>>("shape");
+  dims.resize(dims.size() - static_cast<size_t>(rate.rank()));
+  Attrs attrs{{"shape", dims}, {"dtype", c.attrs.get<DType>("dtype")}};
+  random::set_stream(attrs, seed_stream(c.inputs[0]));
+  c.outputs[0] = execute1(EMBER_OP(op_name::RandomPoissonV2), {rate}, attrs);
+}
+
 // RandomShuffle: TensorFlow's permutation of the n rows (its ShuffleRange:
 // row i swapped with row i + w_i mod (n - i) for i < n - 1, w_i the stream's
 // i-th word), made on the host, then the rows gathered on this device. With
@@ -91,5 +103,6 @@ EMBER_REGISTER_EVERYWHERE(op_name::StatelessMultinomial, stateless_multinomial_k
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomUniformInt, stateless_uniform_int_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::RandomShuffle, shuffle_kernel);
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomGammaV2, stateless_gamma_kernel);
+EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomPoisson, stateless_poisson_kernel);
 
 }  // namespace ember::kernels

@@ -1,19 +1,21 @@
-// Random kernels: TensorFlow's distributions (kernels/functors.h, the gamma
-// in kernels/gamma.h) and categorical sampling (kernels/categorical.h) over the Philox stream the
-// op's attributes name (random::stream_of), split across threads by Philox
-// block or by row, so the numbers never depend on the split.
+// Random kernels: TensorFlow's distributions (kernels/functors.h; the gamma
+// and Poisson samplers in kernels/samplers.h) and categorical sampling
+// (kernels/categorical.h) over the Philox stream the op's attributes name
+// (random::stream_of), split across threads by Philox block, row or sample,
+// so the numbers never depend on the split.
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "core/op_registry.h"
 #include "core/op_names.h"
+#include "core/ops.h"
 #include "core/random.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/categorical.h"
 #include "kernels/cpu/vec.h"
 #include "kernels/functors.h"
-#include "kernels/gamma.h"
+#include "kernels/samplers.h"
 
 namespace ember::cpu {
 namespace {
@@ -64,6 +66,22 @@ void uniform_int_kernel(KernelContext& c) {
     uniform_int_fill(y.data<int32_t>(), y.num_elements(), s, static_cast<int32_t>(lo), range);
   else
     uniform_int_fill(y.data<int64_t>(), y.num_elements(), s, lo, range);
+}
+
+// StatelessRandomUniformFullInt: fn::full_int_of_block for every element
+// of the seed's stream, eight blocks at once.
+void full_int_kernel(KernelContext& c) {
+  Tensor& y = c.outputs[0];
+  const std::vector<int64_t> seed = c.inputs[0].index_values();
+  const philox::Stream s = random::stateless_stream({seed[0], seed[1]});
+  EMBER_SWITCH_INDEX(y.dtype(), unsupported_dtype(c, y.dtype()), {
+    constexpr int kPer = fn::kPerBlock<scalar_t>;
+    scalar_t* p = y.data<scalar_t>();
+    for_each_group<kPer>(y.num_elements(), s, [&](const philox::Block* blocks, int64_t i0, int64_t m) {
+      for (int64_t k = 0; k < m; ++k)
+        p[i0 + k] = fn::full_int_of_block<scalar_t>(blocks[k / kPer], static_cast<int>(k % kPer));
+    });
+  });
 }
 
 // One Philox block gives fn::kPerBlock<T> normals: fill block by block.
@@ -165,8 +183,16 @@ void multinomial_kernel(KernelContext& c) {
   });
 }
 
-// RandomGamma: each element from its own 256 blocks (kernels/gamma.h), so
-// the split does not matter; a sample costs tens of nanoseconds.
+// RandomGamma and RandomPoissonV2: each element from its own 256 blocks
+// (kernels/samplers.h), so the split does not matter; a sample costs tens of
+// nanoseconds (a Poisson one below rate 10, about rate uniforms).
+template <typename F>
+void for_each_sample(int64_t n, F f) {
+  parallel_for(n, kParallelGrain / 64, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) f(i);
+  });
+}
+
 void gamma_kernel(KernelContext& c) {
   const Tensor& alpha = c.inputs[0];
   Tensor& y = c.outputs[0];
@@ -176,17 +202,32 @@ void gamma_kernel(KernelContext& c) {
   EMBER_SWITCH_FLOATING(y.dtype(), unsupported_dtype(c, y.dtype()), {
     const scalar_t* a = alpha.data<const scalar_t>();
     scalar_t* p = y.data<scalar_t>();
-    parallel_for(n, kParallelGrain / 64, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) p[i] = gamma::sample_at(s, a, i, n, alphas);
-    });
+    for_each_sample(n, [&](int64_t i) { p[i] = samplers::gamma_at(s, a, i, n, alphas); });
+  });
+}
+
+void poisson_kernel(KernelContext& c) {
+  Tensor& y = c.outputs[0];
+  const int64_t n = y.num_elements();
+  if (n == 0) return;
+  const Tensor rate = cast(c.inputs[0], float64);
+  const double* r = rate.data<const double>();
+  const int64_t rates = rate.num_elements();
+  const philox::Stream s = random::stream_of(c.attrs);
+  const double highest = random::highest(y.dtype());
+  EMBER_SWITCH_ARITH(y.dtype(), unsupported_dtype(c, y.dtype()), {
+    scalar_t* p = y.data<scalar_t>();
+    for_each_sample(n, [&](int64_t i) { p[i] = samplers::poisson_at<scalar_t>(s, r, i, n, rates, highest); });
   });
 }
 
 EMBER_REGISTER_KERNEL(op_name::StatelessDropout, CPU, stateless_dropout_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomGamma, CPU, gamma_kernel);
+EMBER_REGISTER_KERNEL(op_name::RandomPoissonV2, CPU, poisson_kernel);
 EMBER_REGISTER_KERNEL(op_name::Multinomial, CPU, multinomial_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomUniform, CPU, random_kernel<0>);
 EMBER_REGISTER_KERNEL(op_name::RandomUniformInt, CPU, uniform_int_kernel);
+EMBER_REGISTER_KERNEL(op_name::StatelessRandomUniformFullInt, CPU, full_int_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomStandardNormal, CPU, random_kernel<1>);
 EMBER_REGISTER_KERNEL(op_name::TruncatedNormal, CPU, random_kernel<2>);
 

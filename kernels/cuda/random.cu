@@ -1,16 +1,17 @@
-// Random kernels on CUDA: each thread computes its elements (a gamma sample
-// from its own 256 blocks, kernels/gamma.h; for the truncated normal, its
-// group of elements; for a categorical draw, a row's
+// Random kernels on CUDA: each thread computes its elements (a gamma or
+// Poisson sample from its own 256 blocks, kernels/samplers.h; for the
+// truncated normal, its group of elements; for a categorical draw, a row's
 // CDF, then a sample) from the Philox stream with the
 // functions the CPU uses (core/philox.h, kernels/functors.h), so a seed gives
 // the same numbers on every device.
 #include "core/op_names.h"
+#include "core/ops.h"
 #include "core/philox.h"
 #include "core/random.h"
 #include "kernels/categorical.h"
 #include "kernels/cuda/common.cuh"
 #include "kernels/functors.h"
-#include "kernels/gamma.h"
+#include "kernels/samplers.h"
 
 namespace ember::cuda {
 namespace {
@@ -28,6 +29,14 @@ __global__ void uniform_int_kernel(T* y, int64_t n, philox::Stream s, T lo, uint
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     y[i] = fn::uniform_int_of_block<T>(philox::at(s, static_cast<uint64_t>(i / kPer)), static_cast<int>(i % kPer), lo, range);
+}
+
+template <typename T>
+__global__ void full_int_kernel(T* y, int64_t n, philox::Stream s) {
+  constexpr int kPer = fn::kPerBlock<T>;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = fn::full_int_of_block<T>(philox::at(s, static_cast<uint64_t>(i / kPer)), static_cast<int>(i % kPer));
 }
 
 template <typename T>
@@ -114,6 +123,21 @@ void random_int_kernel(KernelContext& c) {
   EMBER_CUDA_LAUNCHED();
 }
 
+// StatelessRandomUniformFullInt: the seed read on the host, then a thread
+// per element.
+void random_full_int_kernel(KernelContext& c) {
+  Tensor& y = c.outputs[0];
+  const int64_t n = y.num_elements();
+  if (n == 0) return;
+  const std::vector<int64_t> seed = c.inputs[0].index_values();
+  const philox::Stream st = random::stateless_stream({seed[0], seed[1]});
+  cudaStream_t s = prepare(c);
+  EMBER_SWITCH_INDEX(y.dtype(), unsupported_dtype(c, y.dtype()), {
+    full_int_kernel<<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, st);
+  });
+  EMBER_CUDA_LAUNCHED();
+}
+
 // Multinomial: each row's CDF by a thread (scratch doubles [rows, classes]),
 // then a thread per sample.
 template <typename T>
@@ -156,12 +180,20 @@ void multinomial_kernel(KernelContext& c) {
   EMBER_CUDA_LAUNCHED();
 }
 
-// RandomGamma: a thread per element, each from its own 256 blocks.
+// RandomGamma and RandomPoissonV2: a thread per element, each from its own
+// 256 blocks.
 template <typename T>
 __global__ void gamma_kernel(const T* alpha, T* y, int64_t n, int64_t alphas, philox::Stream s) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    y[i] = gamma::sample_at(s, alpha, i, n, alphas);
+    y[i] = samplers::gamma_at(s, alpha, i, n, alphas);
+}
+
+template <typename T>
+__global__ void poisson_kernel(const double* rate, T* y, int64_t n, int64_t rates, double highest, philox::Stream s) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = samplers::poisson_at<T>(s, rate, i, n, rates, highest);
 }
 
 void random_gamma_kernel(KernelContext& c) {
@@ -178,10 +210,29 @@ void random_gamma_kernel(KernelContext& c) {
   EMBER_CUDA_LAUNCHED();
 }
 
+// RandomPoissonV2: the rates widened to double first (one cast), so the
+// kernel is instantiated per output dtype only.
+void random_poisson_kernel(KernelContext& c) {
+  Tensor& y = c.outputs[0];
+  const int64_t n = y.num_elements();
+  if (n == 0) return;
+  const Tensor rate = cast(c.inputs[0], float64);
+  const philox::Stream st = random::stream_of(c.attrs);
+  const double highest = random::highest(y.dtype());
+  cudaStream_t s = prepare(c);
+  EMBER_SWITCH_ARITH(y.dtype(), unsupported_dtype(c, y.dtype()), {
+    poisson_kernel<<<blocks_for(n), kThreads, 0, s>>>(rate.data<const double>(), y.data<scalar_t>(), n,
+                                                      rate.num_elements(), highest, st);
+  });
+  EMBER_CUDA_LAUNCHED();
+}
+
 EMBER_REGISTER_KERNEL(op_name::Multinomial, CUDA, multinomial_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomGamma, CUDA, random_gamma_kernel);
+EMBER_REGISTER_KERNEL(op_name::RandomPoissonV2, CUDA, random_poisson_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomUniform, CUDA, random_kernel<0>);
 EMBER_REGISTER_KERNEL(op_name::RandomUniformInt, CUDA, random_int_kernel);
+EMBER_REGISTER_KERNEL(op_name::StatelessRandomUniformFullInt, CUDA, random_full_int_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomStandardNormal, CUDA, random_kernel<1>);
 EMBER_REGISTER_KERNEL(op_name::TruncatedNormal, CUDA, random_kernel<2>);
 

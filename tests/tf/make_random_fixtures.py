@@ -248,6 +248,48 @@ def cases():
     yield "gamma/tape_stateful_dalpha_f64", da
     yield "gamma/tape_stateful_dbeta_f64", db
 
+    # tf.random.stateless_poisson (StatelessRandomPoisson) and
+    # tf.random.poisson (RandomPoissonV2): Knuth's product of uniforms below
+    # rate 10, Hörmann's transformed rejection from 10; each output from its
+    # own 256 blocks; rates at most 0 give 0, infinite ones +inf (0 in int32).
+    yield "poisson/stateless", tf.random.stateless_poisson([40, 3], seed=[1, 2], lam=[0.5, 4.0, 25.0])
+    yield "poisson/stateless_f32", tf.random.stateless_poisson([40, 3], seed=[1, 2], lam=[0.5, 4.0, 25.0],
+                                                               dtype=tf.float32)
+    yield "poisson/stateless_f64_int64", tf.random.stateless_poisson(
+        [10, 4], seed=[3, 8], lam=tf.constant([9.99, 10.0, 1000.0, 1e6], tf.float64), dtype=tf.int64)
+    yield "poisson/stateless_edges", tf.random.stateless_poisson([3, 4], seed=[6, 1], lam=[0.0, -2.0, 1e-3, 60.0],
+                                                                 dtype=tf.float32)
+    yield "poisson/stateless_inf", tf.random.stateless_poisson([2, 2], seed=[6, 1], lam=[float("inf"), 3.0],
+                                                               dtype=tf.float32)
+    yield "poisson/stateless_inf_int32", tf.random.stateless_poisson([2, 2], seed=[6, 1], lam=[float("inf"), 3.0])
+    yield "poisson/stateless_f16", tf.random.stateless_poisson([20], seed=[2, 2], lam=tf.constant(7.5, tf.float16),
+                                                               dtype=tf.float16)
+    yield "poisson/stateless_int_rate", tf.random.stateless_poisson([6, 2], seed=[5, 4], lam=tf.constant([3, 12]))
+    yield "poisson/raw_int32_seed", tf.raw_ops.StatelessRandomPoisson(
+        shape=tf.constant([5, 2]), seed=tf.constant([4, 4], tf.int32), lam=tf.constant([0.7, 17.0]),
+        dtype=tf.float32)
+    tf.random.set_seed(29)
+    yield "poisson/global29_op4", tf.random.poisson([5], lam=[2.0, 15.0], seed=4)
+    yield "poisson/global29_op4_again", tf.random.poisson([5], lam=[2.0, 15.0], seed=4)
+    yield "poisson/global29_op4_int32", tf.random.poisson([3, 2], lam=8.0, seed=4, dtype=tf.int32)
+    yield "poisson/global29_fresh", tf.random.poisson([4], lam=[[1.0, 30.0]], dtype=tf.int64)
+
+    # Full-range integers (StatelessRandomUniformFullIntV2 from the seed's
+    # key): the bits of a word (int32) or two, low first (int64); and
+    # tf.random.split and fold_in, which draw them.
+    yield "full_int/int32", tf.random.stateless_uniform([5, 3], seed=[1, 2], dtype=tf.int32, minval=None, maxval=None)
+    yield "full_int/int64", tf.random.stateless_uniform([7], seed=[1, 2], dtype=tf.int64, minval=None, maxval=None)
+    yield "full_int/raw_v1_int32_seed", tf.raw_ops.StatelessRandomUniformFullInt(
+        shape=[6], seed=tf.constant([4, 4], tf.int32), dtype=tf.int64)
+    yield "full_int/split_int32", tf.random.split(tf.constant([7, 3], tf.int32), num=3)
+    yield "full_int/split_int64", tf.random.split(tf.constant([2**40, -9], tf.int64))
+    yield "full_int/fold_in", tf.random.fold_in(tf.constant([7, 3], tf.int64), tf.constant(5, tf.int64))
+    yield "full_int/fold_in_int32", tf.random.fold_in(tf.constant([7, 3], tf.int32), 11)
+    # (int64 values beyond 2^53 lose bits as the file's doubles: their words, exactly)
+    yield "full_int/int64_words", tf.bitcast(
+        tf.random.stateless_uniform([7], seed=[1, 2], dtype=tf.int64, minval=None, maxval=None), tf.int32)
+    yield "full_int/split_int64_words", tf.bitcast(tf.random.split(tf.constant([2**40, -9], tf.int64)), tf.int32)
+
 
 def main(path):
     write_cases(path, "TensorFlow %s, Keras %s (tests/tf/make_random_fixtures.py)" % (tf.__version__, keras.__version__),

@@ -848,6 +848,33 @@ def gamma(root):
                                    ("labels", labels)], [r[k] for k in sorted(r)])
 
 
+class Poisson(tf.Module):
+    """tf.random.stateless_poisson as TensorFlow traces it (StatelessRandomPoisson, its shape a tensor, the
+    rates an input; int32 and float32 counts), tf.random.poisson with an op seed (RandomPoissonV2,
+    stateful: a second call continues its stream), and tf.random.split and fold_in of the seed
+    (StatelessRandomUniformFullIntV2 from the seed's key)."""
+
+    @tf.function(input_signature=[tf.TensorSpec([2], tf.int64), tf.TensorSpec([None], tf.int32),
+                                  tf.TensorSpec([None], tf.float32)])
+    def __call__(self, seed, shape, lam):
+        return {"int32": tf.random.stateless_poisson(shape, seed=seed, lam=lam),
+                "float32": tf.random.stateless_poisson(shape, seed=seed, lam=lam * 3, dtype=tf.float32),
+                "seeded": tf.random.poisson([4], lam=lam, seed=6, dtype=tf.int64),
+                "split": tf.random.split(seed, num=3),
+                "fold_in": tf.random.fold_in(seed, tf.size(lam, out_type=tf.int64))}
+
+
+def poisson(root):
+    m = Poisson()
+    tf.saved_model.save(m, os.path.join(root, "poisson"))
+    with open(os.path.join(root, "poisson.txt"), "w") as out:
+        for seed, rows, lam in (([7, 3], 5, [0.3, 4.0, 11.0]), ([2**40, -9], 3, [60.0, 2.5])):
+            seed, shape = np.array(seed, np.int64), np.array([rows, len(lam)], np.int32)
+            lam = np.array(lam, np.float32)
+            r = m(tf.constant(seed), tf.constant(shape), tf.constant(lam))
+            case(out, "__call__", [("seed", seed), ("shape", shape), ("lam", lam)], [r[k] for k in sorted(r)])
+
+
 class ResizeGrads(tf.Module):
     """The resizes' gradients as TensorFlow's tapes write them (ResizeBilinearGrad, ResizeBicubicGrad,
     ResizeNearestNeighborGrad): up and down, with aligned corners, half-pixel centers and the legacy
@@ -1154,7 +1181,7 @@ def main_only(root, names):
          "stateless_random": stateless_random, "random_ints": random_ints,
          "non_max_suppression": non_max_suppression, "projective": projective,
          "resize_grads": resize_grads, "window3d_grads": window3d_grads, "colorspace": colorspace,
-         "gamma": gamma}[name](root)
+         "gamma": gamma, "poisson": poisson}[name](root)
     print("OK")
 
 

@@ -1,8 +1,10 @@
-// Gamma draws (tf.random.gamma, tf.random.stateless_gamma) and their
-// gradient (RandomGammaGrad): TensorFlow's samples bit for bit (fixtures in
-// tests/data/tf_random.txt), its seeding rules, and the implicit gradient
-// against TensorFlow's values and against a long-double quadrature of the
-// defining integral.
+// TensorFlow's rejection samplers (kernels/samplers.h): gamma draws
+// (tf.random.gamma, stateless_gamma) and their gradient (RandomGammaGrad),
+// Poisson draws (tf.random.poisson, stateless_poisson). TensorFlow's samples
+// bit for bit (fixtures in tests/data/tf_random.txt), its seeding rules, the
+// implicit gradient against TensorFlow's values and against a long-double
+// quadrature of the defining integral, and the Poisson counts' frequencies
+// against the distribution's.
 #include <cmath>
 #include <vector>
 
@@ -13,7 +15,8 @@
 namespace ember::test {
 namespace {
 
-const CoveredOps covered{op_name::RandomGamma, op_name::StatelessRandomGammaV2, op_name::RandomGammaGrad};
+const CoveredOps covered{op_name::RandomGamma, op_name::StatelessRandomGammaV2, op_name::RandomGammaGrad,
+                         op_name::RandomPoissonV2, op_name::StatelessRandomPoisson};
 
 class GammaTest : public DeviceTest {
  protected:
@@ -204,6 +207,106 @@ TEST_P(GammaTest, EmptyAndMalformed) {
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(GammaTest);
+
+class PoissonTest : public DeviceTest {
+ protected:
+  void TearDown() override { random::clear_seed(); }
+};
+
+TEST_P(PoissonTest, StatelessPoissonIsTensorFlows) {
+  const Tensor rate = constant({0.5f, 4.0f, 25.0f});
+  expect_tf_draw("poisson/stateless", random::stateless_poisson({40, 3}, {1, 2}, rate), 0);
+  expect_tf_draw("poisson/stateless_f32", random::stateless_poisson({40, 3}, {1, 2}, rate, float32), 0);
+  // Either side of Knuth's and Hörmann's threshold, and large rates.
+  expect_tf_draw("poisson/stateless_f64_int64",
+                 random::stateless_poisson({10, 4}, {3, 8}, constant(std::vector<double>{9.99, 10.0, 1000.0, 1e6}), int64),
+                 0);
+  expect_tf_draw("poisson/stateless_edges",
+                 random::stateless_poisson({3, 4}, {6, 1}, constant({0.0f, -2.0f, 1e-3f, 60.0f}), float32), 0);
+  expect_tf_draw("poisson/stateless_inf", random::stateless_poisson({2, 2}, {6, 1}, constant({INFINITY, 3.0f}), float32), 0);
+  expect_tf_draw("poisson/stateless_inf_int32", random::stateless_poisson({2, 2}, {6, 1}, constant({INFINITY, 3.0f})), 0);
+  expect_tf_draw("poisson/stateless_f16", random::stateless_poisson({20}, {2, 2}, constant(7.5, float16), float16), 0);
+  expect_tf_draw("poisson/stateless_int_rate", random::stateless_poisson({6, 2}, {5, 4}, constant({3, 12})), 0);
+  // TensorFlow's op with the shape and an int32 seed as tensors, eagerly
+  // and traced with neither known.
+  const Tensor shape = constant(std::vector<int32_t>{5, 2}), seed = constant(std::vector<int32_t>{4, 4});
+  const Tensor rate2 = constant({0.7f, 17.0f});
+  expect_tf_draw("poisson/raw_int32_seed", random::stateless_poisson(shape, seed, rate2, float32), 0);
+  auto f = function([](Tensor s, Tensor sd, Tensor r) { return random::stateless_poisson(s, sd, r, float32); });
+  expect_tf_draw("poisson/raw_int32_seed", f(shape, seed, rate2), 0);
+}
+
+// tf.random.poisson: the shape followed by the rate's; an op seed's stream
+// continued by 256 blocks per output; eagerly and traced.
+TEST_P(PoissonTest, PoissonFollowsTensorFlowsSeedRules) {
+  const Tensor rate = constant({2.0f, 15.0f});
+  random::set_seed(29);
+  expect_tf_draw("poisson/global29_op4", random::poisson({5}, rate, float32, 4), 0);
+  expect_tf_draw("poisson/global29_op4_again", random::poisson({5}, rate, float32, 4), 0);
+  expect_tf_draw("poisson/global29_op4_int32", random::poisson({3, 2}, constant(8.0f), int32, 4), 0);
+  expect_tf_draw("poisson/global29_fresh", random::poisson({4}, constant({1.0f, 30.0f}, {1, 2}), int64), 0);
+  random::set_seed(29);
+  auto f = function([](Tensor r) { return random::poisson({5}, r, float32, 4); });
+  expect_tf_draw("poisson/global29_op4", f(rate), 0);
+  expect_tf_draw("poisson/global29_op4_again", f(rate), 0);
+}
+
+// The counts' frequencies against Poisson's probabilities e^-λ·λ^k/k! (in
+// long double), at a rate of each algorithm: 20000 draws, every count with
+// an expected frequency of at least 1% within 5 standard deviations, and
+// the mean and variance λ within 5 of theirs.
+TEST_P(PoissonTest, CountsHaveThePoissonDistribution) {
+  for (double rate : {3.5, 23.0}) {
+    SCOPED_TRACE(rate);
+    const int64_t n = 20000;
+    const std::vector<double> k = values(random::stateless_poisson({n}, {9, 9}, constant(rate, float64), float64));
+    std::vector<double> count(200, 0.0);
+    double sum = 0, squares = 0;
+    for (double v : k) {
+      ASSERT_EQ(v, std::floor(v));
+      ASSERT_GE(v, 0);
+      count[static_cast<size_t>(std::min(v, 199.0))] += 1;
+      sum += v;
+      squares += v * v;
+    }
+    for (int j = 0; j < 200; ++j) {
+      const long double p = std::exp(-static_cast<long double>(rate) + j * std::log(static_cast<long double>(rate)) -
+                                     std::lgamma(static_cast<long double>(j) + 1));
+      if (p < 0.01) continue;
+      const double sd = std::sqrt(double(n) * double(p) * (1 - double(p)));
+      EXPECT_NEAR(count[size_t(j)], double(n) * double(p), 5 * sd) << "count " << j;
+    }
+    const double mean = sum / n, variance = squares / n - mean * mean;
+    EXPECT_NEAR(mean, rate, 5 * std::sqrt(rate / n));
+    EXPECT_NEAR(variance, rate, 5 * rate * std::sqrt(2.0 / n));
+  }
+}
+
+TEST_P(PoissonTest, EmptyAndMalformed) {
+  EXPECT_EQ(random::stateless_poisson({0, 3}, {1, 2}, constant({1.f, 2.f, 3.f})).shape(), TensorShape({0, 3}));
+  EXPECT_EQ(random::poisson({2}, zeros({0})).shape(), TensorShape({2, 0}));
+  EXPECT_NE(error_of<InvalidArgument>([] { random::stateless_poisson({3, 2}, {1, 2}, constant({1.f, 2.f, 3.f})); })
+                .find("Shape passed in must end with broadcasted shape."),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { random::poisson({2}, constant(2.f), bool_); })
+                .find("dtype must be a floating dtype, int32 or int64, got bool"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { random::poisson({2}, constant(true)); })
+                .find("rate must be a floating dtype, int32 or int64, got bool"),
+            std::string::npos);
+  // A NaN rate, where TensorFlow's loop never ends: NaN once the sample's
+  // 256 blocks are spent (an integer dtype's lowest value).
+  const std::vector<double> nan_counts = values(random::stateless_poisson({2}, {1, 1}, constant(NAN), float32));
+  EXPECT_TRUE(std::isnan(nan_counts[0]) && std::isnan(nan_counts[1]));
+  EXPECT_EQ(random::stateless_poisson({1}, {1, 1}, constant(NAN)).to_vector<int32_t>()[0], INT32_MIN);
+  // Not differentiable: no gradient flows to the rate.
+  Variable r(constant({2.0f, 30.0f}));
+  GradientTape tape;
+  const Tensor y = reduce_sum(random::stateless_poisson({3, 2}, {4, 5}, r.read_value(), float32));
+  EXPECT_FALSE(tape.gradient(y, r).defined());
+}
+
+EMBER_INSTANTIATE_DEVICE_TESTS(PoissonTest);
 
 }  // namespace
 }  // namespace ember::test
