@@ -254,12 +254,6 @@ void infer_shuffle(InferContext& c) { c.outputs.push_back({c.inputs[0].dtype(), 
   return true;
 }();
 
-// RandomGamma(alpha) {shape, seed, seed2, offset}: tf.random.gamma's
-// Gamma(alpha, 1) samples, of shape `shape` followed by alpha's, stateful as
-// the draws above; StatelessRandomGammaV2(seed, alpha) {shape}:
-// tf.random.stateless_gamma's, where `shape` (an attribute or a tensor)
-// ends with alpha's. Both differentiable in alpha (implicitly, through
-// RandomGammaGrad); the 16-bit floats are ember's additions.
 // The gamma's and Poisson's shape attribute, each dimension non-negative.
 std::vector<int64_t> sample_dims(InferContext& c) {
   std::vector<int64_t> dims = c.attrs.get<std::vector<int64_t>>("shape");
@@ -287,22 +281,32 @@ TensorShape followed_by(std::vector<int64_t> dims, const TensorShape& param) {
   return TensorShape(dims);
 }
 
+// The gamma's and Poisson's output of `dtype`: a stateless op's shape
+// (ending with its parameter's), a stateful op's sample dimensions followed
+// by the parameter's; for a stateless shape known only when it runs, its
+// length.
+void infer_parameterized_draw(InferContext& c, bool stateless, const Tensor& param, DType dtype) {
+  if (unresolved_attrs(c.op, c.attrs) > 0) {  // (the stateless op's shape, a tensor)
+    c.outputs.push_back({dtype, TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
+    return;
+  }
+  const std::vector<int64_t> dims = sample_dims(c);
+  if (stateless) require_ends_with(c, dims, param.shape());
+  c.outputs.push_back({dtype, stateless ? TensorShape(dims) : followed_by(dims, param.shape())});
+}
+
+// RandomGamma(alpha) {shape, seed, seed2, offset}: tf.random.gamma's
+// Gamma(alpha, 1) samples, of shape `shape` followed by alpha's, stateful as
+// the draws above; StatelessRandomGammaV2(seed, alpha) {shape}:
+// tf.random.stateless_gamma's, where `shape` (an attribute or a tensor)
+// ends with alpha's. Both differentiable in alpha (implicitly, through
+// RandomGammaGrad); the 16-bit floats are ember's additions.
 void infer_gamma(InferContext& c) {
   const bool stateless = c.op.name == op_name::StatelessRandomGammaV2;
   if (stateless) require_seed(c, c.inputs[0]);
   const Tensor& alpha = c.inputs[stateless ? 1 : 0];
   if (!is_floating(alpha.dtype())) c.fail("alpha must be a floating dtype, got ", dtype_name(alpha.dtype()));
-  if (unresolved_attrs(c.op, c.attrs) > 0) {  // (the stateless op's shape, a tensor)
-    c.outputs.push_back({alpha.dtype(), TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
-    return;
-  }
-  const std::vector<int64_t> dims = sample_dims(c);
-  if (stateless) {
-    require_ends_with(c, dims, alpha.shape());
-    c.outputs.push_back({alpha.dtype(), TensorShape(dims)});
-    return;
-  }
-  c.outputs.push_back({alpha.dtype(), followed_by(dims, alpha.shape())});
+  infer_parameterized_draw(c, stateless, alpha, alpha.dtype());
 }
 
 [[maybe_unused]] const bool gamma_defined = [] {
@@ -347,17 +351,7 @@ void infer_poisson(InferContext& c) {
   if (!allowed(rate.dtype())) c.fail("rate must be a floating dtype, int32 or int64, got ", dtype_name(rate.dtype()));
   const DType out = c.attrs.get<DType>("dtype");
   if (!allowed(out)) c.fail("dtype must be a floating dtype, int32 or int64, got ", dtype_name(out));
-  if (unresolved_attrs(c.op, c.attrs) > 0) {  // (the stateless op's shape, a tensor)
-    c.outputs.push_back({out, TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
-    return;
-  }
-  const std::vector<int64_t> dims = sample_dims(c);
-  if (stateless) {
-    require_ends_with(c, dims, rate.shape());
-    c.outputs.push_back({out, TensorShape(dims)});
-    return;
-  }
-  c.outputs.push_back({out, followed_by(dims, rate.shape())});
+  infer_parameterized_draw(c, stateless, rate, out);
 }
 
 [[maybe_unused]] const bool poisson_defined = [] {
