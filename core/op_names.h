@@ -253,6 +253,7 @@ inline constexpr char RandomGammaGrad[] = "RandomGammaGrad";
 inline constexpr char RandomPoissonV2[] = "RandomPoissonV2";
 inline constexpr char StatelessRandomPoisson[] = "StatelessRandomPoisson";
 inline constexpr char StatelessRandomUniformFullInt[] = "StatelessRandomUniformFullInt";
+inline constexpr char StatelessRandomBinomial[] = "StatelessRandomBinomial";
 inline constexpr char StatelessDropout[] = "StatelessDropout";  // ember's own: stateless_dropout in one pass
 
 // variable

@@ -136,6 +136,20 @@ Tensor stateless_poisson(const TensorShape& shape, std::array<int64_t, 2> seed, 
 /// (TensorFlow's StatelessRandomPoisson op).
 Tensor stateless_poisson(const Tensor& shape, const Tensor& seed, const Tensor& rate, DType dtype = int32);
 
+/// tf.random.stateless_binomial: binomial counts of `counts` trials with
+/// success probability `probs` (broadcast together; `shape` ends with their
+/// broadcast shape), in `dtype` (a floating dtype, int32 or int64; counts
+/// and probs of one floating dtype); TensorFlow's numbers: by inversion where
+/// count·p (p at most 1/2, else its complement, the count taken from the
+/// trials) is below 10, else Hörmann's BTRS (kernels/samplers.h); 0 where
+/// counts or probs are at most 0, counts where probs are at least 1, NaN
+/// for a NaN probability. Not differentiable.
+Tensor stateless_binomial(const TensorShape& shape, std::array<int64_t, 2> seed, const Tensor& counts,
+                          const Tensor& probs, DType dtype = int32);
+/// The same with the shape and the seed tensors known when it runs
+/// (TensorFlow's StatelessRandomBinomial op).
+Tensor stateless_binomial(const Tensor& shape, const Tensor& seed, const Tensor& counts, const Tensor& probs,
+                          DType dtype = int32);
 /// tf.random.stateless_uniform of int32 or int64 with neither minval nor
 /// maxval: every value of the dtype equally likely (TensorFlow's
 /// StatelessRandomUniformFullInt: a word, or two low first, as the bits).

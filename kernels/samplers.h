@@ -1,8 +1,9 @@
 // TensorFlow's rejection samplers, shared by the CPU and CUDA kernels: the
-// gamma (its RandomGamma kernel; the stateless ops' functor is the same)
-// and the Poisson (RandomPoissonV2, StatelessRandomPoisson). Output i draws
-// from its own stretch of the stream, blocks 256·i on (OutputDraws), so any
-// device, thread or split gives the same numbers; each pair of normals or
+// gamma (its RandomGamma kernel; the stateless ops' functor is the same),
+// the Poisson (RandomPoissonV2, StatelessRandomPoisson) and the binomial
+// (StatelessRandomBinomial). Output i draws from its own stretch of the
+// stream, blocks 256·i on (42·i for a binomial drawn by inversion:
+// OutputDraws), so any device, thread or split gives the same numbers; each pair of normals or
 // uniforms (doubles) takes the stretch's next block and is used from its
 // second number back, as TensorFlow's. Every product followed by a sum is
 // rounded first (exact::mul), as TensorFlow's build computes them.
@@ -16,6 +17,7 @@
 #include "core/exact_math.h"
 #include "core/host_device.h"
 #include "core/philox.h"
+#include "core/tensor.h"
 #include "kernels/functors.h"
 
 namespace ember::samplers {
@@ -23,14 +25,14 @@ namespace ember::samplers {
 /// The blocks each output reserves (TensorFlow's kReservedSamplesPerOutput).
 inline constexpr uint64_t kBlocksPerOutput = 256;
 
-/// Output i's stretch of the stream: uniform and normal doubles, two per
-/// block, the second first. `exhausted` once the stretch's 256 blocks are
+/// Output i's stretch of the stream, from block i·stride: uniform and normal
+/// doubles, two per block, the second first. `exhausted` once 256 blocks are
 /// spent (which TensorFlow's loops never check: for a valid parameter it
 /// happens with a probability far below 2^-100).
 class OutputDraws {
  public:
-  EMBER_HOST_DEVICE OutputDraws(const philox::Stream& s, uint64_t i)
-      : s_(s), next_(i * kBlocksPerOutput), end_(next_ + kBlocksPerOutput) {}
+  EMBER_HOST_DEVICE OutputDraws(const philox::Stream& s, uint64_t i, uint64_t stride = kBlocksPerOutput)
+      : s_(s), next_(i * stride), end_(next_ + kBlocksPerOutput) {}
   EMBER_HOST_DEVICE bool exhausted() const { return next_ >= end_; }
   EMBER_HOST_DEVICE double uniform() {
     if (uniforms_left_ == 0) {
@@ -130,6 +132,87 @@ EMBER_HOST_DEVICE inline double poisson(const philox::Stream& s, uint64_t i, dou
   return NAN;
 }
 
+/// A binomial count by inversion (TensorFlow's binomial_inversion, for
+/// count·p below 10): geometric gaps ceil(log u / log(1 - p)) summed until
+/// they pass count; how many did not.
+EMBER_HOST_DEVICE inline double binomial_inversion(OutputDraws& g, double count, double p) {
+  const double log_q = ::log1p(-p);
+  double sum = 0, n = 0;
+  while (!g.exhausted()) {
+    sum += ::ceil(::log(g.uniform()) / log_q);
+    if (sum > count) return n;
+    n += 1;
+  }
+  return NAN;
+}
+
+/// log(k!) - Stirling's approximation of it (TensorFlow's table to 9, then
+/// the series).
+EMBER_HOST_DEVICE inline double stirling_tail(double k) {
+  constexpr double kTail[] = {0.0810614667953272,  0.0413406959554092,  0.0276779256849983,  0.02079067210376509,
+                              0.0166446911898211,  0.0138761288230707,  0.0118967099458917,  0.0104112652619720,
+                              0.00925546218271273, 0.00833056343336287};
+  if (k <= 9) return kTail[static_cast<int>(k)];
+  const double kp1sq = (k + 1) * (k + 1);
+  return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1);
+}
+
+/// A binomial count by Hörmann's BTRS transformed rejection ("The
+/// generation of binomial random variates", 1993), as TensorFlow's btrs
+/// (its log-ratio bound, for count·p at least 10).
+EMBER_HOST_DEVICE inline double binomial_btrs(OutputDraws& g, double count, double p) {
+  const double stddev = exact::sqrt(count * p * (1 - p));
+  const double b = 1.15 + exact::mul(2.53, stddev);
+  const double a = -0.0873 + exact::mul(0.0248, b) + exact::mul(0.01, p);
+  const double c = exact::mul(count, p) + 0.5;
+  const double v_r = 0.92 - 4.2 / b;
+  const double r = p / (1 - p);
+  const double alpha = (2.83 + 5.1 / b) * stddev;
+  const double m = ::floor((count + 1) * p);
+  while (!g.exhausted()) {
+    const double u = g.uniform() - 0.5;
+    const double v = g.uniform();
+    const double us = 0.5 - ::fabs(u);
+    const double k = ::floor(exact::mul(2 * a / us + b, u) + c);
+    if (us >= 0.07 && v <= v_r) return k;  // (the box under the curve)
+    if (k < 0 || k > count) continue;
+    const double lhs = ::log(v * alpha / (a / exact::mul(us, us) + b));
+    const double bound = exact::mul(m + 0.5, ::log((m + 1) / (r * (count - m + 1)))) +
+                         exact::mul(count + 1, ::log((count - m + 1) / (count - k + 1))) +
+                         exact::mul(k + 0.5, ::log(r * (count - k + 1) / (k + 1))) + stirling_tail(m) +
+                         stirling_tail(count - m) - stirling_tail(k) - stirling_tail(count - k);
+    if (lhs <= bound) return k;
+  }
+  return NAN;
+}
+
+/// How a binomial batch member is drawn (chosen on the host in the
+/// parameters' dtype, as TensorFlow's kernel chooses: binomial_params).
+enum class BinomialMethod : int { Value, Inversion, Btrs, CountLessInversion, CountLessBtrs };
+
+/// Output `i` of a binomial draw by `method` with count `count` and
+/// probability `p` (the complement's for the CountLess methods; for Value,
+/// `count` is the output, NaN included).
+EMBER_HOST_DEVICE inline double binomial(const philox::Stream& s, uint64_t i, BinomialMethod method, double count,
+                                         double p) {
+  switch (method) {
+    case BinomialMethod::Inversion:
+    case BinomialMethod::CountLessInversion: {
+      OutputDraws g(s, i, 42);  // (TensorFlow reserves 42 blocks an output for inversion)
+      const double k = binomial_inversion(g, count, p);
+      return method == BinomialMethod::Inversion ? k : count - k;
+    }
+    case BinomialMethod::Btrs:
+    case BinomialMethod::CountLessBtrs: {
+      OutputDraws g(s, i);
+      const double k = binomial_btrs(g, count, p);
+      return method == BinomialMethod::Btrs ? k : count - k;
+    }
+    default:
+      return count;
+  }
+}
+
 /// A double sample as T: through float for the 16-bit floats (Eigen's
 /// conversion from double); an integer dtype takes the count (a sample that
 /// is NaN, which TensorFlow never returns, becomes the dtype's lowest value).
@@ -166,6 +249,22 @@ EMBER_HOST_DEVICE inline Out poisson_at(const philox::Stream& s, const double* r
     if (x == INFINITY) return Out(0);  // (TensorFlow's Eigen::NumTraits<int>::infinity())
   }
   return as<Out>(x);
+}
+
+/// StatelessRandomBinomial's parameters, made on the host (kernels/
+/// any_device/random.cpp) for its CPU and CUDA kernels: per member of the
+/// batch `batch` (counts and probs broadcast to it) its method, count and
+/// probability, float64 [members, 3] on the CPU, chosen in the parameters'
+/// own dtype's arithmetic as TensorFlow's kernel chooses them.
+Tensor binomial_params(const Tensor& counts, const Tensor& probs, const TensorShape& batch);
+
+/// Element p of a StatelessRandomBinomial output of Out, its batch member's
+/// (method, count, probability) in `params` ([batches, 3], binomial_params).
+template <typename Out>
+EMBER_HOST_DEVICE inline Out binomial_at(const philox::Stream& s, const double* params, int64_t p, int64_t n,
+                                         int64_t batches) {
+  const double* b = params + 3 * (p % batches);
+  return as<Out>(binomial(s, output_index(p, n, batches), static_cast<BinomialMethod>(static_cast<int>(b[0])), b[1], b[2]));
 }
 
 }  // namespace ember::samplers

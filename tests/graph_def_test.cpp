@@ -318,15 +318,18 @@ TEST(GraphDefInterop, TensorFlowRunsGammaDrawsAndTheirGradient) {
                       {constant({0.3f, 1.0f, 2.5f, 9.0f}), constant(std::vector<int64_t>{7, 3})}, "gamma");
 }
 
-// Poisson draws of rates given when it runs: a stateless draw from a seed
-// tensor (int32 counts) and a seeded tf.random.poisson (float32, its first
-// call): TensorFlow runs ember's StatelessRandomPoisson and RandomPoissonV2
-// to ember's counts.
-TEST(GraphDefInterop, TensorFlowRunsPoissonDraws) {
+// Poisson and binomial draws of rates and counts given when it runs: a
+// stateless Poisson draw from a seed tensor (int32 counts), a seeded
+// tf.random.poisson (float32, its first call) and a stateless binomial:
+// TensorFlow runs ember's StatelessRandomPoisson, RandomPoissonV2 and
+// StatelessRandomBinomial to ember's counts.
+TEST(GraphDefInterop, TensorFlowRunsPoissonAndBinomialDraws) {
   auto f = function(
       [](Tensor rate, Tensor seed) {
         return std::make_tuple(random::stateless_poisson(constant(std::vector<int32_t>{6, 4}), seed, rate),
-                               random::poisson({5}, rate, float32, 6));
+                               random::poisson({5}, rate, float32, 6),
+                               random::stateless_binomial(constant(std::vector<int32_t>{3, 4}), seed, rate * 10.f,
+                                                          constant({0.2f, 0.5f, 0.7f, 0.95f})));
       },
       {.arg_names = {"rate", "seed"}});
   check_in_tensorflow(f.get_concrete_function(TensorSpec({4}), TensorSpec({2}, int64)),

@@ -1423,6 +1423,20 @@ void random_ops(std::vector<OpCase>& cases) {
                        },
                    .tol = tol,
                    .statistical = true});
+  // Binomial draws of 1024 samples of (12, 0.3), (80, 0.4), (30, 0.9) (each
+  // method), the same counts in every dtype, their moments in float64.
+  cases.push_back({.op = op_name::StatelessRandomBinomial,
+                   .body =
+                       [=](X, DType t) {
+                         return moments(cast(random::stateless_binomial(
+                                                 constant(std::vector<int32_t>{1024, 3}),
+                                                 constant(std::vector<int64_t>{3, 9}),
+                                                 cast(constant({12.0, 80.0, 30.0}), t), cast(constant({0.3, 0.4, 0.9}), t), t),
+                                             float64) /
+                                        100.0);
+                       },
+                   .tol = tol,
+                   .statistical = true});
   // StatelessDropout draws float32's numbers for every dtype but float64
   // (whose own draw tests/random_test.cpp checks against TensorFlow), so the
   // float64 run, the reference, drops what float32 drops: x rounded to

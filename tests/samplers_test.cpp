@@ -1,10 +1,11 @@
 // TensorFlow's rejection samplers (kernels/samplers.h): gamma draws
 // (tf.random.gamma, stateless_gamma) and their gradient (RandomGammaGrad),
-// Poisson draws (tf.random.poisson, stateless_poisson). TensorFlow's samples
+// Poisson draws (tf.random.poisson, stateless_poisson), binomial draws
+// (tf.random.stateless_binomial). TensorFlow's samples
 // bit for bit (fixtures in tests/data/tf_random.txt), its seeding rules, the
 // implicit gradient against TensorFlow's values and against a long-double
-// quadrature of the defining integral, and the Poisson counts' frequencies
-// against the distribution's.
+// quadrature of the defining integral, and the Poisson and binomial counts'
+// frequencies against the distributions'.
 #include <cmath>
 #include <vector>
 
@@ -16,7 +17,7 @@ namespace ember::test {
 namespace {
 
 const CoveredOps covered{op_name::RandomGamma, op_name::StatelessRandomGammaV2, op_name::RandomGammaGrad,
-                         op_name::RandomPoissonV2, op_name::StatelessRandomPoisson};
+                         op_name::RandomPoissonV2, op_name::StatelessRandomPoisson, op_name::StatelessRandomBinomial};
 
 class GammaTest : public DeviceTest {
  protected:
@@ -307,6 +308,90 @@ TEST_P(PoissonTest, EmptyAndMalformed) {
 }
 
 EMBER_INSTANTIATE_DEVICE_TESTS(PoissonTest);
+
+class BinomialTest : public DeviceTest {};
+
+TEST_P(BinomialTest, StatelessBinomialIsTensorFlows) {
+  // Inversion (count·p below 10), BTRS, and p above 1/2 by its complement.
+  expect_tf_draw("binomial/stateless",
+                 random::stateless_binomial({30, 4}, {1, 2}, constant({5.f, 40.f, 100.f, 1000.f}),
+                                            constant({0.3f, 0.2f, 0.75f, 0.5f})),
+                 0);
+  expect_tf_draw("binomial/stateless_f64",
+                 random::stateless_binomial({20, 2, 3}, {3, 4}, constant(std::vector<double>{10.0, 300.0}, {2, 1}),
+                                            constant(std::vector<double>{0.05, 0.5, 0.97}), float64),
+                 0);
+  // Counts or probabilities at most 0 give 0, probabilities at least 1 the
+  // count, a NaN probability NaN.
+  expect_tf_draw("binomial/stateless_edges",
+                 random::stateless_binomial({3, 6}, {5, 6}, constant({0.f, -3.f, 7.f, 7.f, 7.f, 12.f}),
+                                            constant({0.5f, 0.5f, 0.f, 1.f, 1.5f, NAN}), float32),
+                 0);
+  expect_tf_draw("binomial/stateless_int64",
+                 random::stateless_binomial({8, 3}, {7, 7}, constant({20.f, 50.f, 2e6f}), constant({0.999f, 0.01f, 0.3f}),
+                                            int64),
+                 0);
+  expect_tf_draw("binomial/stateless_f16",
+                 random::stateless_binomial({12, 2}, {8, 1}, cast(constant({30.f, 4.f}), float16),
+                                            cast(constant({0.5f, 0.9f}), float16), float16),
+                 0);
+  const Tensor shape = constant(std::vector<int32_t>{5, 2}), seed = constant(std::vector<int32_t>{4, 4});
+  const Tensor counts = constant({25.f, 3.f}), probs = constant({0.6f, 0.1f});
+  expect_tf_draw("binomial/raw_int32_seed", random::stateless_binomial(shape, seed, counts, probs), 0);
+  auto f = function([](Tensor s, Tensor sd, Tensor n, Tensor p) { return random::stateless_binomial(s, sd, n, p); });
+  expect_tf_draw("binomial/raw_int32_seed", f(shape, seed, counts, probs), 0);
+}
+
+// The counts' frequencies against the binomial probabilities C(n, k)·p^k·
+// (1 - p)^(n - k) (in long double), for each algorithm: 20000 draws, every
+// count with an expected frequency of at least 1% within 5 standard
+// deviations, and the mean n·p within 5 of its.
+TEST_P(BinomialTest, CountsHaveTheBinomialDistribution) {
+  for (auto [count, p] : {std::pair{12.0, 0.3}, std::pair{80.0, 0.4}, std::pair{30.0, 0.9}, std::pair{200.0, 0.7}}) {
+    SCOPED_TRACE(::testing::Message() << "n " << count << ", p " << p);
+    const int64_t n = 20000;
+    const std::vector<double> k = values(
+        random::stateless_binomial({n}, {9, 9}, constant(count, float64), constant(p, float64), float64));
+    std::vector<double> frequency(static_cast<size_t>(count) + 1, 0.0);
+    double sum = 0;
+    for (double v : k) {
+      ASSERT_EQ(v, std::floor(v));
+      ASSERT_GE(v, 0);
+      ASSERT_LE(v, count);
+      frequency[static_cast<size_t>(v)] += 1;
+      sum += v;
+    }
+    for (size_t j = 0; j < frequency.size(); ++j) {
+      const long double jj = static_cast<long double>(j), nn = count;
+      const long double log_p = std::lgamma(nn + 1) - std::lgamma(jj + 1) - std::lgamma(nn - jj + 1) +
+                                jj * std::log(static_cast<long double>(p)) + (nn - jj) * std::log1p(-static_cast<long double>(p));
+      const double prob = static_cast<double>(std::exp(log_p));
+      if (prob < 0.01) continue;
+      EXPECT_NEAR(frequency[j], n * prob, 5 * std::sqrt(n * prob * (1 - prob))) << "count " << j;
+    }
+    EXPECT_NEAR(sum / n, count * p, 5 * std::sqrt(count * p * (1 - p) / n));
+  }
+}
+
+TEST_P(BinomialTest, Malformed) {
+  EXPECT_EQ(random::stateless_binomial({0, 2}, {1, 2}, constant({3.f, 4.f}), constant(0.5f)).shape(), TensorShape({0, 2}));
+  EXPECT_NE(error_of<InvalidArgument>([] {
+              random::stateless_binomial({3, 2}, {1, 2}, constant({1.f, 2.f, 3.f}), constant(0.5f));
+            }).find("Shape passed in must end with broadcasted shape."),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { random::stateless_binomial({2}, {1, 2}, constant({1.f, 2.f}), constant(0.5, float64)); })
+                .find("probs must have counts' dtype, float32, got float64"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] { random::stateless_binomial({2}, {1, 2}, constant({1, 2}), constant({0, 1})); })
+                .find("counts must be a floating dtype, got int32"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([] {
+              random::stateless_binomial({2}, {1, 2}, constant({1.f, 2.f}), constant(0.5f), bool_);
+            }).find("dtype must be a floating dtype, int32 or int64, got bool"),
+            std::string::npos);
+}
+
+EMBER_INSTANTIATE_DEVICE_TESTS(BinomialTest);
 
 }  // namespace
 }  // namespace ember::test

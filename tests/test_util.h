@@ -130,8 +130,9 @@ double ulp_distance(double got, double want, bool is_float);
 void expect_tf_draw(const std::string& name, const Tensor& got, double gpu_ulps);
 
 /// Checks `got` against fixture `name` of tests/data/`file`: same shape and
-/// dtype, every element within `max_ulps` units in the last place, and (for
-/// 100 elements or more) at least the given fraction bit-exact.
+/// dtype, every element within `max_ulps` units in the last place (a NaN
+/// only where the fixture has one), and (for 100 elements or more) at least
+/// the given fraction bit-exact.
 void expect_tf_values(const std::string& file, const std::string& name, const Tensor& got,
                       double max_ulps, double exact_float32 = 0, double exact_float64 = 0);
 

@@ -377,6 +377,45 @@ void infer_poisson(InferContext& c) {
   return true;
 }();
 
+// StatelessRandomBinomial(seed, counts, probs) {shape, dtype}:
+// tf.random.stateless_binomial's counts, `shape` (an attribute or a tensor)
+// ending with counts' and probs' broadcast shape; counts and probs of one
+// floating dtype (TensorFlow's kernels'), the output a floating dtype, int32
+// or int64. Not differentiable.
+void infer_binomial(InferContext& c) {
+  require_seed(c, c.inputs[0]);
+  const Tensor &counts = c.inputs[1], &probs = c.inputs[2];
+  auto allowed = [](DType t) { return is_floating(t) || t == int32 || t == int64; };
+  if (!is_floating(counts.dtype())) c.fail("counts must be a floating dtype, got ", dtype_name(counts.dtype()));
+  if (probs.dtype() != counts.dtype())
+    c.fail("probs must have counts' dtype, ", dtype_name(counts.dtype()), ", got ", dtype_name(probs.dtype()));
+  const DType out = c.attrs.get<DType>("dtype");
+  if (!allowed(out)) c.fail("dtype must be a floating dtype, int32 or int64, got ", dtype_name(out));
+  if (unresolved_attrs(c.op, c.attrs) > 0) {
+    c.outputs.push_back({out, TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
+    return;
+  }
+  const std::vector<int64_t> dims = sample_dims(c);
+  require_ends_with(c, dims, infer::broadcast(c, counts.shape(), probs.shape()));
+  c.outputs.push_back({out, TensorShape(dims)});
+}
+
+[[maybe_unused]] const bool binomial_defined = [] {
+  define_op(op_name::StatelessRandomBinomial)
+      .inputs(3)
+      .attr_or_input("shape", AttrKind::Ints)
+      .attr("dtype", AttrKind::Type)
+      .api("random::stateless_binomial")
+      .set_infer(infer_binomial)
+      .set_infer_unresolved(infer_binomial)
+      .not_differentiable()
+      .tf_input("shape", 0, TfInputForm::Ints)  // TensorFlow's order: shape, seed, counts, probs
+      .tf_type("S", dtype_fixed(int32))
+      .tf_type("Tseed", dtype_of_input(0))
+      .tf_type("T", dtype_of_input(1));
+  return true;
+}();
+
 // StatelessRandomUniformFullInt(seed) {shape, dtype}: tf.random.
 // stateless_uniform of int32 or int64 with no minval or maxval (what
 // tf.random.split and fold_in draw): every bit pattern equally likely.
@@ -886,6 +925,18 @@ Tensor fold_in(const Tensor& seed, const Tensor& data) {
   const Tensor first = execute1(EMBER_OP(op_name::StatelessRandomUniformFullInt), {seed},
                                 {{"shape", std::vector<int64_t>{}}, {"dtype", data.dtype()}});
   return stack({first, data});
+}
+
+Tensor stateless_binomial(const Tensor& shape, const Tensor& seed, const Tensor& counts, const Tensor& probs,
+                          DType dtype) {
+  return execute1(EMBER_OP(op_name::StatelessRandomBinomial), {seed, counts, probs, shape}, {{"dtype", dtype}});
+}
+
+Tensor stateless_binomial(const TensorShape& shape, std::array<int64_t, 2> seed, const Tensor& counts,
+                          const Tensor& probs, DType dtype) {
+  return execute1(EMBER_OP(op_name::StatelessRandomBinomial),
+                  {constant(std::vector<int64_t>{seed[0], seed[1]}), counts, probs},
+                  {{"shape", shape.as_vector()}, {"dtype", dtype}});
 }
 
 double highest(DType dtype) {

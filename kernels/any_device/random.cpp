@@ -6,7 +6,9 @@
 // its Multinomial), so a seed known only when a traced function runs gives
 // the numbers an eager random::stateless_uniform of the same seed gives.
 // And RandomShuffle's: its permutation drawn on the host, the rows
-// gathered on the device.
+// gathered on the device; and the binomial's per-member parameters, made on
+// the host for its kernels (samplers::binomial_params).
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/random.h"
+#include "kernels/samplers.h"
 
 namespace ember::kernels {
 namespace {
@@ -106,3 +109,45 @@ EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomGammaV2, stateless_gamma_kerne
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomPoisson, stateless_poisson_kernel);
 
 }  // namespace ember::kernels
+
+namespace ember::samplers {
+
+Tensor binomial_params(const Tensor& counts, const Tensor& probs, const TensorShape& batch) {
+  const Tensor c = broadcast_to(counts, batch).to(Device::cpu()), p = broadcast_to(probs, batch).to(Device::cpu());
+  const int64_t members = batch.num_elements();
+  std::vector<double> params(static_cast<size_t>(3 * members));
+  using Method = BinomialMethod;
+  EMBER_SWITCH_FLOATING(c.dtype(), throw InvalidArgument(detail::str_cat("[stateless_binomial] counts of ", dtype_name(c.dtype()))), {
+    using C = compute_t<scalar_t>;
+    auto rounded = [](C v) { return static_cast<C>(scalar_t(v)); };  // (an operation's result in the dtype)
+    const scalar_t* cv = c.data<const scalar_t>();
+    const scalar_t* pv = p.data<const scalar_t>();
+    for (int64_t i = 0; i < members; ++i) {
+      const C count = static_cast<C>(cv[i]), prob = static_cast<C>(pv[i]);
+      const auto dcount = static_cast<double>(count);
+      Method method = Method::Value;
+      double n = 0, q = 0;
+      if (dcount <= 0 || prob <= C(0)) {
+        n = 0;
+      } else if (prob >= C(1)) {
+        n = dcount;
+      } else if (prob <= C(0.5)) {
+        method = rounded(count * prob) >= C(10) ? Method::Btrs : Method::Inversion;
+        n = dcount, q = static_cast<double>(prob);
+      } else if (prob > C(0.5)) {
+        const C complement = rounded(C(1) - prob);
+        method = rounded(count * complement) >= C(10) ? Method::CountLessBtrs : Method::CountLessInversion;
+        n = dcount, q = static_cast<double>(complement);
+      } else {  // a NaN probability
+        n = std::numeric_limits<double>::quiet_NaN();
+      }
+      params[static_cast<size_t>(3 * i)] = static_cast<double>(static_cast<int>(method));
+      params[static_cast<size_t>(3 * i + 1)] = n;
+      params[static_cast<size_t>(3 * i + 2)] = q;
+    }
+  });
+  return constant(params, TensorShape{members, 3});
+}
+
+}  // namespace ember::samplers
+

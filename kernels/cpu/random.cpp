@@ -221,9 +221,28 @@ void poisson_kernel(KernelContext& c) {
   });
 }
 
+// StatelessRandomBinomial: each member's method chosen on the host
+// (samplers::binomial_params), then each element from its own blocks.
+void binomial_kernel(KernelContext& c) {
+  Tensor& y = c.outputs[0];
+  const int64_t n = y.num_elements();
+  if (n == 0) return;
+  const TensorShape batch = broadcast_shapes(c.inputs[1].shape(), c.inputs[2].shape());
+  const Tensor params = samplers::binomial_params(c.inputs[1], c.inputs[2], batch);
+  const double* pr = params.data<const double>();
+  const int64_t members = batch.num_elements();
+  const std::vector<int64_t> seed = c.inputs[0].index_values();
+  const philox::Stream s = random::stateless_stream({seed[0], seed[1]});
+  EMBER_SWITCH_ARITH(y.dtype(), unsupported_dtype(c, y.dtype()), {
+    scalar_t* p = y.data<scalar_t>();
+    for_each_sample(n, [&](int64_t i) { p[i] = samplers::binomial_at<scalar_t>(s, pr, i, n, members); });
+  });
+}
+
 EMBER_REGISTER_KERNEL(op_name::StatelessDropout, CPU, stateless_dropout_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomGamma, CPU, gamma_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomPoissonV2, CPU, poisson_kernel);
+EMBER_REGISTER_KERNEL(op_name::StatelessRandomBinomial, CPU, binomial_kernel);
 EMBER_REGISTER_KERNEL(op_name::Multinomial, CPU, multinomial_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomUniform, CPU, random_kernel<0>);
 EMBER_REGISTER_KERNEL(op_name::RandomUniformInt, CPU, uniform_int_kernel);

@@ -196,6 +196,13 @@ __global__ void poisson_kernel(const double* rate, T* y, int64_t n, int64_t rate
     y[i] = samplers::poisson_at<T>(s, rate, i, n, rates, highest);
 }
 
+template <typename T>
+__global__ void binomial_kernel(const double* params, T* y, int64_t n, int64_t members, philox::Stream s) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    y[i] = samplers::binomial_at<T>(s, params, i, n, members);
+}
+
 void random_gamma_kernel(KernelContext& c) {
   const Tensor& alpha = c.inputs[0];
   Tensor& y = c.outputs[0];
@@ -227,9 +234,28 @@ void random_poisson_kernel(KernelContext& c) {
   EMBER_CUDA_LAUNCHED();
 }
 
+// StatelessRandomBinomial: each member's method chosen on the host
+// (samplers::binomial_params) and copied here, then a thread per element.
+void random_binomial_kernel(KernelContext& c) {
+  Tensor& y = c.outputs[0];
+  const int64_t n = y.num_elements();
+  if (n == 0) return;
+  const TensorShape batch = broadcast_shapes(c.inputs[1].shape(), c.inputs[2].shape());
+  const Tensor params = samplers::binomial_params(c.inputs[1], c.inputs[2], batch).to(c.device);
+  const std::vector<int64_t> seed = c.inputs[0].index_values();
+  const philox::Stream st = random::stateless_stream({seed[0], seed[1]});
+  cudaStream_t s = prepare(c);
+  EMBER_SWITCH_ARITH(y.dtype(), unsupported_dtype(c, y.dtype()), {
+    binomial_kernel<<<blocks_for(n), kThreads, 0, s>>>(params.data<const double>(), y.data<scalar_t>(), n,
+                                                       batch.num_elements(), st);
+  });
+  EMBER_CUDA_LAUNCHED();
+}
+
 EMBER_REGISTER_KERNEL(op_name::Multinomial, CUDA, multinomial_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomGamma, CUDA, random_gamma_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomPoissonV2, CUDA, random_poisson_kernel);
+EMBER_REGISTER_KERNEL(op_name::StatelessRandomBinomial, CUDA, random_binomial_kernel);
 EMBER_REGISTER_KERNEL(op_name::RandomUniform, CUDA, random_kernel<0>);
 EMBER_REGISTER_KERNEL(op_name::RandomUniformInt, CUDA, random_int_kernel);
 EMBER_REGISTER_KERNEL(op_name::StatelessRandomUniformFullInt, CUDA, random_full_int_kernel);

@@ -290,6 +290,26 @@ def cases():
         tf.random.stateless_uniform([7], seed=[1, 2], dtype=tf.int64, minval=None, maxval=None), tf.int32)
     yield "full_int/split_int64_words", tf.bitcast(tf.random.split(tf.constant([2**40, -9], tf.int64)), tf.int32)
 
+    # tf.random.stateless_binomial (StatelessRandomBinomial): inversion
+    # below count·p 10 (42 blocks an output), BTRS from 10, p above 1/2 by
+    # its complement; counts and probs broadcast; the edges.
+    yield "binomial/stateless", tf.random.stateless_binomial(
+        [30, 4], seed=[1, 2], counts=[5.0, 40.0, 100.0, 1000.0], probs=[0.3, 0.2, 0.75, 0.5])
+    yield "binomial/stateless_f64", tf.random.stateless_binomial(
+        [20, 2, 3], seed=[3, 4], counts=tf.constant([[10.0], [300.0]], tf.float64),
+        probs=tf.constant([0.05, 0.5, 0.97], tf.float64), output_dtype=tf.float64)
+    yield "binomial/stateless_edges", tf.random.stateless_binomial(
+        [3, 6], seed=[5, 6], counts=[0.0, -3.0, 7.0, 7.0, 7.0, 12.0], probs=[0.5, 0.5, 0.0, 1.0, 1.5, float("nan")],
+        output_dtype=tf.float32)
+    yield "binomial/stateless_int64", tf.random.stateless_binomial(
+        [8, 3], seed=[7, 7], counts=[20.0, 50.0, 2e6], probs=[0.999, 0.01, 0.3], output_dtype=tf.int64)
+    yield "binomial/stateless_f16", tf.random.stateless_binomial(
+        [12, 2], seed=[8, 1], counts=tf.constant([30.0, 4.0], tf.float16), probs=tf.constant([0.5, 0.9], tf.float16),
+        output_dtype=tf.float16)
+    yield "binomial/raw_int32_seed", tf.raw_ops.StatelessRandomBinomial(
+        shape=tf.constant([5, 2]), seed=tf.constant([4, 4], tf.int32), counts=tf.constant([25.0, 3.0]),
+        probs=tf.constant([0.6, 0.1]), dtype=tf.int32)
+
 
 def main(path):
     write_cases(path, "TensorFlow %s, Keras %s (tests/tf/make_random_fixtures.py)" % (tf.__version__, keras.__version__),
