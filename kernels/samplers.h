@@ -126,7 +126,7 @@ EMBER_HOST_DEVICE inline double poisson(const philox::Stream& s, uint64_t i, dou
     if (u_shifted >= 0.07 && v <= 0.9277 - 3.6224 / (b - 2)) return k;
     if (u_shifted < 0.013 && v > u_shifted) continue;
     const double lhs = ::log(v * inv_alpha / (a / exact::mul(u_shifted, u_shifted) + b));
-    const double rhs = -rate + exact::mul(k, log_rate) - ::lgamma(k + 1);
+    const double rhs = -rate + exact::mul(k, log_rate) - special::lgamma(k + 1);  // (lgamma_r on the host: no global sign)
     if (lhs <= rhs) return k;
   }
   return NAN;

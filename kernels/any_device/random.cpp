@@ -117,7 +117,8 @@ Tensor binomial_params(const Tensor& counts, const Tensor& probs, const TensorSh
   const int64_t members = batch.num_elements();
   std::vector<double> params(static_cast<size_t>(3 * members));
   using Method = BinomialMethod;
-  EMBER_SWITCH_FLOATING(c.dtype(), throw InvalidArgument(detail::str_cat("[stateless_binomial] counts of ", dtype_name(c.dtype()))), {
+  const auto refuse = [&] { throw InvalidArgument(detail::str_cat("[stateless_binomial] counts of ", dtype_name(c.dtype()))); };
+  EMBER_SWITCH_FLOATING(c.dtype(), refuse(), {
     using C = compute_t<scalar_t>;
     auto rounded = [](C v) { return static_cast<C>(scalar_t(v)); };  // (an operation's result in the dtype)
     const scalar_t* cv = c.data<const scalar_t>();
