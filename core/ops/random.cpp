@@ -343,14 +343,16 @@ void infer_gamma(InferContext& c) {
 // tf.random.stateless_poisson's, `shape` (an attribute or a tensor) ending
 // with lam's. The rate and the output each a floating dtype, int32 or
 // int64 (bfloat16 ember's addition). Not differentiable, as TensorFlow's.
+// A count's dtype (the Poisson's and binomial's outputs, the Poisson's rates).
+bool is_count_dtype(DType t) { return is_floating(t) || t == int32 || t == int64; }
+
 void infer_poisson(InferContext& c) {
   const bool stateless = c.op.name == op_name::StatelessRandomPoisson;
   if (stateless) require_seed(c, c.inputs[0]);
   const Tensor& rate = c.inputs[stateless ? 1 : 0];
-  auto allowed = [](DType t) { return is_floating(t) || t == int32 || t == int64; };
-  if (!allowed(rate.dtype())) c.fail("rate must be a floating dtype, int32 or int64, got ", dtype_name(rate.dtype()));
+  if (!is_count_dtype(rate.dtype())) c.fail("rate must be a floating dtype, int32 or int64, got ", dtype_name(rate.dtype()));
   const DType out = c.attrs.get<DType>("dtype");
-  if (!allowed(out)) c.fail("dtype must be a floating dtype, int32 or int64, got ", dtype_name(out));
+  if (!is_count_dtype(out)) c.fail("dtype must be a floating dtype, int32 or int64, got ", dtype_name(out));
   infer_parameterized_draw(c, stateless, rate, out);
 }
 
@@ -385,12 +387,11 @@ void infer_poisson(InferContext& c) {
 void infer_binomial(InferContext& c) {
   require_seed(c, c.inputs[0]);
   const Tensor &counts = c.inputs[1], &probs = c.inputs[2];
-  auto allowed = [](DType t) { return is_floating(t) || t == int32 || t == int64; };
   if (!is_floating(counts.dtype())) c.fail("counts must be a floating dtype, got ", dtype_name(counts.dtype()));
   if (probs.dtype() != counts.dtype())
     c.fail("probs must have counts' dtype, ", dtype_name(counts.dtype()), ", got ", dtype_name(probs.dtype()));
   const DType out = c.attrs.get<DType>("dtype");
-  if (!allowed(out)) c.fail("dtype must be a floating dtype, int32 or int64, got ", dtype_name(out));
+  if (!is_count_dtype(out)) c.fail("dtype must be a floating dtype, int32 or int64, got ", dtype_name(out));
   if (unresolved_attrs(c.op, c.attrs) > 0) {
     c.outputs.push_back({out, TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
     return;
