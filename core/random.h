@@ -5,7 +5,7 @@
 // - `set_seed(g)` (tf.random.set_seed): the Philox key is g; an op without a
 //   seed takes the next op seed from Python's `random.Random(g)` (as eager
 //   TensorFlow's `internal_operation_seed`), so a program's sequence of draws
-//   is reproducible. An op with a seed continues one stream per (op, dtype,
+//   is reproducible. An op with a seed continues one stream per (op, dtypes,
 //   seeds) across calls, restarted by `set_seed`. With neither seed the
 //   stream is non-deterministic.
 // - Each draw of n elements reserves n·256 blocks of its stream, as

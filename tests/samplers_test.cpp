@@ -237,6 +237,20 @@ TEST_P(PoissonTest, StatelessPoissonIsTensorFlows) {
   expect_tf_draw("poisson/raw_int32_seed", f(shape, seed, rate2), 0);
 }
 
+// A seeded op's stream is its eager kernel's: a categorical draw of another
+// output dtype starts its own, while a Poisson draw of another rate dtype
+// continues the same one (TensorFlow 2.21's behaviour, both).
+TEST_P(PoissonTest, EachKernelHasItsStream) {
+  random::set_seed(31);
+  expect_tf_draw("streams/poisson_f32_rate", random::poisson({3}, constant(2.0f), float32, 5), 0);
+  expect_tf_draw("streams/poisson_f64_rate", random::poisson({3}, constant(2.0, float64), float32, 5), 0);
+  expect_tf_draw("streams/poisson_f32_rate_again", random::poisson({3}, constant(2.0f), float32, 5), 0);
+  const Tensor logits = constant({0.f, 1.f}, {1, 2});
+  expect_tf_draw("streams/categorical_int64", random::categorical(logits, 6, int64, 5), 0);
+  expect_tf_draw("streams/categorical_int32", random::categorical(logits, 6, int32, 5), 0);
+  expect_tf_draw("streams/categorical_int64_again", random::categorical(logits, 6, int64, 5), 0);
+}
+
 // tf.random.poisson: the shape followed by the rate's; an op seed's stream
 // continued by 256 blocks per output; eagerly and traced.
 TEST_P(PoissonTest, PoissonFollowsTensorFlowsSeedRules) {

@@ -3,7 +3,7 @@
 // this file decides the stream of each call, as TensorFlow does:
 //
 // - global seed g and op seed s: key g mod (2^31-1), counter high half s mod
-//   (2^31-1), one stream per (op, dtype, seeds) continued across calls (eager
+//   (2^31-1), one stream per (op, dtypes, seeds) continued across calls (eager
 //   TensorFlow caches one kernel, holding one generator, per op and attrs);
 // - g only: s is the next `randint(0, 2^31-1)` of Python's random.Random(g)
 //   (TensorFlow's `context.internal_operation_seed`), every call a fresh
@@ -538,8 +538,8 @@ struct SeedState {
   std::mutex mu;
   std::optional<int64_t> global;
   std::optional<PyRandom> op_seeds;  // random.Random(global)
-  // Stream positions of the seeded ops: (op, dtype, seed, seed2) -> counter.
-  std::map<std::tuple<std::string, DType, int64_t, int64_t>, philox::Stream> streams;
+  // Stream positions of the seeded ops: (op, dtypes, seed, seed2) -> counter.
+  std::map<std::tuple<std::string, DType, DType, int64_t, int64_t>, philox::Stream> streams;
 };
 SeedState& state() {
   static SeedState s;
@@ -552,9 +552,13 @@ uint64_t entropy() {
 }
 
 // The stream of a stateful draw by `op` of `out` (an output's shape, as
-// reserved_blocks reads it), advancing it.
-philox::Stream next_stream(const char* op, DType dtype, std::optional<int64_t> op_seed,
-                           const TensorShape& out) {
+// reserved_blocks reads it), advancing it. A seeded op's stream is its
+// eager kernel's, one per op and dtypes as TensorFlow keeps them: `dtype`,
+// and `other` where a second dtype makes another kernel (a categorical
+// draw's output dtype; a Poisson draw's rate dtype does not: TensorFlow
+// 2.21 continues one stream across rate dtypes, tests/samplers_test.cpp).
+philox::Stream next_stream(const char* op, DType dtype, std::optional<int64_t> op_seed, const TensorShape& out,
+                           std::optional<DType> other = std::nullopt) {
   auto& s = state();
   std::lock_guard<std::mutex> lock(s.mu);
   if (!s.global && !op_seed) return {entropy(), 0, entropy()};
@@ -576,7 +580,7 @@ philox::Stream next_stream(const char* op, DType dtype, std::optional<int64_t> o
   int64_t seed2 = truncate_seed(*op_seed);
   if (seed == 0 && seed2 == 0) seed2 = kMaxInt32;
   auto [it, fresh] = s.streams.try_emplace(
-      {op, dtype, seed, seed2},
+      {op, dtype, other.value_or(dtype), seed, seed2},
       philox::Stream{static_cast<uint64_t>(seed), 0, static_cast<uint64_t>(seed2)});
   philox::Stream start = it->second;
   it->second = start.skip(reserved_blocks(op, out));
@@ -807,7 +811,7 @@ Tensor categorical(const Tensor& logits, int64_t num_samples, DType dtype, std::
   // a trace knows no rows, the node's stream starts afresh, whatever this says).
   const int64_t rows = logits.shape().rank_known() && logits.rank() == 2 ? std::max<int64_t>(logits.shape().dim(0), 0) : 0;
   const philox::Stream s = next_stream(op_name::Multinomial, logits.dtype(), seed,
-                                       TensorShape({rows, std::max<int64_t>(num_samples, 0)}));
+                                       TensorShape({rows, std::max<int64_t>(num_samples, 0)}), dtype);
   return execute1(EMBER_OP(op_name::Multinomial), {logits},
                   with_stream({{"num_samples", num_samples}, {"output_dtype", dtype}}, s));
 }

@@ -310,6 +310,17 @@ def cases():
         shape=tf.constant([5, 2]), seed=tf.constant([4, 4], tf.int32), counts=tf.constant([25.0, 3.0]),
         probs=tf.constant([0.6, 0.1]), dtype=tf.int32)
 
+    # A seeded op's stream is its eager kernel's: a categorical draw of
+    # another output dtype starts its own stream; a Poisson draw of another
+    # rate dtype continues the same one.
+    tf.random.set_seed(31)
+    yield "streams/poisson_f32_rate", tf.random.poisson([3], lam=2.0, seed=5)
+    yield "streams/poisson_f64_rate", tf.random.poisson([3], lam=tf.constant(2.0, tf.float64), seed=5)
+    yield "streams/poisson_f32_rate_again", tf.random.poisson([3], lam=2.0, seed=5)
+    yield "streams/categorical_int64", tf.random.categorical([[0.0, 1.0]], 6, seed=5)
+    yield "streams/categorical_int32", tf.random.categorical([[0.0, 1.0]], 6, seed=5, dtype=tf.int32)
+    yield "streams/categorical_int64_again", tf.random.categorical([[0.0, 1.0]], 6, seed=5)
+
 
 def main(path):
     write_cases(path, "TensorFlow %s, Keras %s (tests/tf/make_random_fixtures.py)" % (tf.__version__, keras.__version__),
