@@ -1,10 +1,10 @@
 // TensorFlow's rejection samplers (kernels/samplers.h): gamma draws
 // (tf.random.gamma, stateless_gamma) and their gradient (RandomGammaGrad),
-// Poisson draws (tf.random.poisson, stateless_poisson), binomial draws
-// (tf.random.stateless_binomial). TensorFlow's samples
-// bit for bit (fixtures in tests/data/tf_random.txt), its seeding rules, the
-// implicit gradient against TensorFlow's values and against a long-double
-// quadrature of the defining integral, and the Poisson and binomial counts'
+// Poisson draws (tf.random.poisson, stateless_poisson) and binomial draws
+// (tf.random.stateless_binomial). TensorFlow's samples bit for bit
+// (fixtures in tests/data/tf_random.txt), its seeding rules, the implicit
+// gradient against TensorFlow's values and against a long-double quadrature
+// of the defining integral, and the Poisson and binomial counts'
 // frequencies against the distributions'.
 #include <cmath>
 #include <vector>
