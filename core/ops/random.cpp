@@ -39,10 +39,16 @@
 namespace ember::random {
 namespace {
 
+// A draw's shape attribute, each dimension non-negative.
+std::vector<int64_t> sample_dims(InferContext& c) {
+  std::vector<int64_t> dims = c.attrs.get<std::vector<int64_t>>("shape");
+  for (size_t i = 0; i < dims.size(); ++i)
+    if (dims[i] < 0) c.fail("dimension ", i, " is negative (", dims[i], ")");
+  return dims;
+}
+
 void infer_random(InferContext& c) {
-  TensorShape s(c.attrs.get<std::vector<int64_t>>("shape"));
-  for (int i = 0; i < s.rank(); ++i)
-    if (s.dim(i) < 0) c.fail("dimension ", i, " is negative (", s.dim(i), ")");
+  const TensorShape s(sample_dims(c));
   DType t = c.attrs.get<DType>("dtype");
   if (!is_floating(t)) c.fail("dtype must be a floating dtype, got ", dtype_name(t));
   c.outputs.push_back({t, s});
@@ -78,6 +84,15 @@ void require_seed(InferContext& c, const Tensor& seed) {
     c.fail("seed must have shape [2], got ", seed.shape().to_debug_string());
 }
 
+// A stateless draw whose shape is a tensor known only when it runs (after
+// the op's own inputs): its output of `dtype` has as many unknown
+// dimensions as that vector is long. False where the shape is known.
+bool shape_known_when_it_runs(InferContext& c, DType dtype) {
+  if (unresolved_attrs(c.op, c.attrs) == 0) return false;
+  c.outputs.push_back({dtype, TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
+  return true;
+}
+
 // StatelessRandomUniform(seed) and its normal and truncated normal
 // siblings: tf.random.stateless_*'s draws from a seed known when it runs
 // (its shape too, possibly: attribute or tensor). Pure functions of their
@@ -86,14 +101,8 @@ void infer_stateless_uniform(InferContext& c) {
   require_seed(c, c.inputs[0]);
   DType t = c.attrs.get<DType>("dtype");
   if (!is_floating(t)) c.fail("dtype must be a floating dtype, got ", dtype_name(t));
-  if (unresolved_attrs(c.op, c.attrs) > 0) {
-    c.outputs.push_back({t, TensorShape::unknown_dims(infer::vector_length(c.inputs[1].shape()))});
-    return;
-  }
-  TensorShape s(c.attrs.get<std::vector<int64_t>>("shape"));
-  for (int i = 0; i < s.rank(); ++i)
-    if (s.dim(i) < 0) c.fail("dimension ", i, " is negative (", s.dim(i), ")");
-  c.outputs.push_back({t, s});
+  if (shape_known_when_it_runs(c, t)) return;
+  c.outputs.push_back({t, TensorShape(sample_dims(c))});
 }
 
 // StatelessRandomUniform, StatelessRandomNormal, StatelessTruncatedNormal:
@@ -213,14 +222,8 @@ void infer_uniform_int(InferContext& c) {
     c.fail("maxval must have minval's dtype, ", dtype_name(lo.dtype()), ", got ", dtype_name(hi.dtype()));
   if (lo.shape().rank_known() && lo.rank() != 0) c.fail("minval must be 0-D, got shape ", lo.shape().to_debug_string());
   if (hi.shape().rank_known() && hi.rank() != 0) c.fail("maxval must be 0-D, got shape ", hi.shape().to_debug_string());
-  if (unresolved_attrs(c.op, c.attrs) > 0) {  // the shape a tensor, after the op's own inputs
-    c.outputs.push_back({lo.dtype(), TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
-    return;
-  }
-  TensorShape s(c.attrs.get<std::vector<int64_t>>("shape"));
-  for (int i = 0; i < s.rank(); ++i)
-    if (s.dim(i) < 0) c.fail("dimension ", i, " is negative (", s.dim(i), ")");
-  c.outputs.push_back({lo.dtype(), s});
+  if (shape_known_when_it_runs(c, lo.dtype())) return;
+  c.outputs.push_back({lo.dtype(), TensorShape(sample_dims(c))});
 }
 
 // RandomShuffle(value) {seed, seed2, offset}: tf.random.shuffle, value's
@@ -254,14 +257,6 @@ void infer_shuffle(InferContext& c) { c.outputs.push_back({c.inputs[0].dtype(), 
   return true;
 }();
 
-// The gamma's and Poisson's shape attribute, each dimension non-negative.
-std::vector<int64_t> sample_dims(InferContext& c) {
-  std::vector<int64_t> dims = c.attrs.get<std::vector<int64_t>>("shape");
-  for (size_t i = 0; i < dims.size(); ++i)
-    if (dims[i] < 0) c.fail("dimension ", i, " is negative (", dims[i], ")");
-  return dims;
-}
-
 // A stateless gamma's or Poisson's shape ends with its parameter's
 // (TensorFlow's words when not).
 void require_ends_with(InferContext& c, const std::vector<int64_t>& dims, const TensorShape& param) {
@@ -285,14 +280,11 @@ TensorShape followed_by(std::vector<int64_t> dims, const TensorShape& param) {
 // (ending with its parameter's), a stateful op's sample dimensions followed
 // by the parameter's; for a stateless shape known only when it runs, its
 // length.
-void infer_parameterized_draw(InferContext& c, bool stateless, const Tensor& param, DType dtype) {
-  if (unresolved_attrs(c.op, c.attrs) > 0) {  // (the stateless op's shape, a tensor)
-    c.outputs.push_back({dtype, TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
-    return;
-  }
+void infer_parameterized_draw(InferContext& c, bool stateless, const TensorShape& param, DType dtype) {
+  if (shape_known_when_it_runs(c, dtype)) return;
   const std::vector<int64_t> dims = sample_dims(c);
-  if (stateless) require_ends_with(c, dims, param.shape());
-  c.outputs.push_back({dtype, stateless ? TensorShape(dims) : followed_by(dims, param.shape())});
+  if (stateless) require_ends_with(c, dims, param);
+  c.outputs.push_back({dtype, stateless ? TensorShape(dims) : followed_by(dims, param)});
 }
 
 // RandomGamma(alpha) {shape, seed, seed2, offset}: tf.random.gamma's
@@ -306,7 +298,7 @@ void infer_gamma(InferContext& c) {
   if (stateless) require_seed(c, c.inputs[0]);
   const Tensor& alpha = c.inputs[stateless ? 1 : 0];
   if (!is_floating(alpha.dtype())) c.fail("alpha must be a floating dtype, got ", dtype_name(alpha.dtype()));
-  infer_parameterized_draw(c, stateless, alpha, alpha.dtype());
+  infer_parameterized_draw(c, stateless, alpha.shape(), alpha.dtype());
 }
 
 [[maybe_unused]] const bool gamma_defined = [] {
@@ -353,7 +345,7 @@ void infer_poisson(InferContext& c) {
   if (!is_count_dtype(rate.dtype())) c.fail("rate must be a floating dtype, int32 or int64, got ", dtype_name(rate.dtype()));
   const DType out = c.attrs.get<DType>("dtype");
   if (!is_count_dtype(out)) c.fail("dtype must be a floating dtype, int32 or int64, got ", dtype_name(out));
-  infer_parameterized_draw(c, stateless, rate, out);
+  infer_parameterized_draw(c, stateless, rate.shape(), out);
 }
 
 [[maybe_unused]] const bool poisson_defined = [] {
@@ -392,13 +384,7 @@ void infer_binomial(InferContext& c) {
     c.fail("probs must have counts' dtype, ", dtype_name(counts.dtype()), ", got ", dtype_name(probs.dtype()));
   const DType out = c.attrs.get<DType>("dtype");
   if (!is_count_dtype(out)) c.fail("dtype must be a floating dtype, int32 or int64, got ", dtype_name(out));
-  if (unresolved_attrs(c.op, c.attrs) > 0) {
-    c.outputs.push_back({out, TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
-    return;
-  }
-  const std::vector<int64_t> dims = sample_dims(c);
-  require_ends_with(c, dims, infer::broadcast(c, counts.shape(), probs.shape()));
-  c.outputs.push_back({out, TensorShape(dims)});
+  infer_parameterized_draw(c, /*stateless=*/true, infer::broadcast(c, counts.shape(), probs.shape()), out);
 }
 
 [[maybe_unused]] const bool binomial_defined = [] {
@@ -424,10 +410,7 @@ void infer_full_int(InferContext& c) {
   require_seed(c, c.inputs[0]);
   const DType t = c.attrs.get<DType>("dtype");
   if (t != int32 && t != int64) c.fail("dtype must be int32 or int64, got ", dtype_name(t));
-  if (unresolved_attrs(c.op, c.attrs) > 0) {
-    c.outputs.push_back({t, TensorShape::unknown_dims(infer::vector_length(c.inputs.back().shape()))});
-    return;
-  }
+  if (shape_known_when_it_runs(c, t)) return;
   c.outputs.push_back({t, TensorShape(sample_dims(c))});
 }
 
