@@ -272,8 +272,11 @@ std::string tf_python() {
     python = p;
   else if (std::filesystem::exists("/opt/tfvenv/bin/python"))
     python = "/opt/tfvenv/bin/python";
-  if (!python.empty() && std::system((python + " -c 'import tensorflow' > /dev/null 2>&1").c_str()) != 0)
-    python.clear();
+  // The package is looked up, not imported: an import costs seconds, and every interoperability
+  // test asks. A TensorFlow that is installed but fails to import fails the test, with its log.
+  const std::string has_tf =
+      " -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec(\"tensorflow\") is None)'";
+  if (!python.empty() && std::system((python + has_tf + " > /dev/null 2>&1").c_str()) != 0) python.clear();
   return python;
 }
 
