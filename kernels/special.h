@@ -27,7 +27,7 @@ EMBER_HOST_DEVICE inline double lgamma(double x) {
 /// ψ(x) = Γ'(x)/Γ(x): reflected below 0 (ψ(x) = ψ(1 - x) - π/tan(πx)), raised
 /// past 10 by ψ(x) = ψ(x + 1) - 1/x, then the asymptotic series
 /// ln x - 1/(2x) - Σ B₂ₖ/(2k x²ᵏ) to x⁻¹⁰.
-EMBER_HOST_DEVICE inline double digamma(double x) {
+EMBER_HOST_DEVICE EMBER_DEVICE_NOINLINE inline double digamma(double x) {
   if (x != x || x == -INFINITY) return NAN;
   if (x == INFINITY) return INFINITY;
   double result = 0;
@@ -48,7 +48,7 @@ EMBER_HOST_DEVICE inline double digamma(double x) {
 
 /// Hurwitz's ζ(x, q) = Σₖ (q + k)⁻ˣ: the first terms summed until q + k > 9
 /// (at least nine), then the Euler-Maclaurin tail with (2j)!/B₂ⱼ below.
-EMBER_HOST_DEVICE inline double zeta(double x, double q) {
+EMBER_HOST_DEVICE EMBER_DEVICE_NOINLINE inline double zeta(double x, double q) {
   if (x != x || q != q) return NAN;
   if (x == 1) return INFINITY;
   if (x < 1) return NAN;
@@ -98,7 +98,7 @@ EMBER_HOST_DEVICE inline double zeta(double x, double q) {
 }
 
 /// ψ⁽ⁿ⁾(x) = (-1)ⁿ⁺¹ n! ζ(n + 1, x) for n ≥ 1, ψ(x) for n = 0.
-EMBER_HOST_DEVICE inline double polygamma(double n, double x) {
+EMBER_HOST_DEVICE EMBER_DEVICE_NOINLINE inline double polygamma(double n, double x) {
   if (n != ::floor(n) || n < 0) return NAN;  // (NaN too)
   if (n == 0) return digamma(x);
   const double sign = ::fmod(n, 2.0) == 0 ? -1 : 1;
@@ -170,7 +170,7 @@ EMBER_HOST_DEVICE inline double erfinv(double y) {
 /// outside the domain (x < 0, a <= 0) or for NaN; the continued fraction of
 /// Q(a, x) where x > 1 and x > a, the series of P(a, x) elsewhere, each
 /// carrying its derivative in a, until the derivative converges.
-EMBER_HOST_DEVICE inline double gamma_sample_der_alpha(double a, double x) {
+EMBER_HOST_DEVICE EMBER_DEVICE_NOINLINE inline double gamma_sample_der_alpha(double a, double x) {
   const double eps = 1.1102230246251565e-16;  // 2^-53 (Cephes's MACHEP)
   constexpr int kIterations = 500;
   if (x == 0) return 0;

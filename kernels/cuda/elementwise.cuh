@@ -1,8 +1,8 @@
 // What the CUDA elementwise kernels share (elementwise_unary.cu,
-// elementwise_arithmetic.cu, elementwise_compare.cu): the same math the CPU
+// elementwise_arithmetic.cu, elementwise_special.cu, elementwise_compare.cu): the same math the CPU
 // runs (the 16-bit floats through fn::InFloat), flat grid-stride loops with
 // 16-byte accesses when shapes agree, an indexer when inputs broadcast.
-// Three files so that the instantiations compile in parallel; the kernels
+// Four files so that the instantiations compile in parallel; the kernels
 // have internal linkage, each file its own.
 #pragma once
 
@@ -122,6 +122,20 @@ void launch_binary(KernelContext& c, F f) {
     binary_bcast<<<blocks_for(n), kThreads, 0, s>>>(pa, pb, py, n, ix, f);
   }
   EMBER_CUDA_LAUNCHED();
+}
+
+// The binary launchers of kernels/elementwise_ops.h's lists.
+template <typename F>
+void binary_numeric(KernelContext& c) {
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t),
+                     (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
+}
+template <typename F>
+void binary_float(KernelContext& c) {
+  DType t = c.inputs[0].dtype();
+  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t),
+                        (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
 }
 
 }  // namespace

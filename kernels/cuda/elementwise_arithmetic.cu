@@ -1,5 +1,6 @@
 // CUDA kernels of the binary arithmetic ops (the functors of
-// kernels/functors.h, with broadcasting).
+// kernels/functors.h, with broadcasting); the special functions' binary
+// ops are in elementwise_special.cu.
 #include "core/op_names.h"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/elementwise_ops.h"
@@ -7,32 +8,10 @@
 namespace ember::cuda {
 namespace {
 
-template <typename F>
-void binary_numeric(KernelContext& c) {
-  DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_ARITH(t, unsupported_dtype(c, t),
-                     (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
-}
-template <typename F>
-void binary_float(KernelContext& c) {
-  DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t),
-                        (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(F{}))));
-}
-
-// GeluGrad: the functor, configured with the op's `approximate`.
-void gelu_grad_kernel(KernelContext& c) {
-  fn::GeluGrad f;
-  f.configure(c.attrs);
-  DType t = c.inputs[0].dtype();
-  EMBER_SWITCH_FLOATING(t, unsupported_dtype(c, t), (launch_binary<scalar_t, scalar_t>(c, fn::computed_as<scalar_t>(f))));
-}
-EMBER_REGISTER_KERNEL(op_name::GeluGrad, CUDA, gelu_grad_kernel);
-
 // clang-format off
 #define EMBER_REGISTER_FUNCTOR_OP(OP, LAUNCHER, FUNCTOR) \
   EMBER_REGISTER_KERNEL(op_name::OP, CUDA, LAUNCHER<FUNCTOR>);
-EMBER_ELEMENTWISE_ARITHMETIC_OPS(EMBER_REGISTER_FUNCTOR_OP)
+EMBER_ELEMENTWISE_BASIC_ARITHMETIC_OPS(EMBER_REGISTER_FUNCTOR_OP)
 #undef EMBER_REGISTER_FUNCTOR_OP
 // clang-format on
 
