@@ -89,9 +89,9 @@ std::string data_dir();
 std::string temp_dir(const std::string& name);
 
 /// Python with TensorFlow: EMBER_TF_PYTHON, else the venv scripts/setup-tf.sh
-/// makes; "" when there is none (no such Python, or no tensorflow package in it). Where TensorFlow is required (CI sets
-/// EMBER_REQUIRE_TF=1 after making the venv), its absence fails the test
-/// instead of skipping it.
+/// makes; "" when there is none (no such Python, or no tensorflow package in
+/// it). Where TensorFlow is required (CI sets EMBER_REQUIRE_TF=1 after making
+/// the venv), its absence fails the test instead of skipping it.
 std::string tf_python();
 bool tensorflow_required();
 #define EMBER_SKIP_OR_FAIL_WITHOUT_TF(python)                                                   \
