@@ -1,7 +1,8 @@
 // What the CUDA elementwise kernels share (elementwise_unary.cu,
-// elementwise_arithmetic.cu, elementwise_special.cu, elementwise_compare.cu): the same math the CPU
-// runs (the 16-bit floats through fn::InFloat), flat grid-stride loops with
-// 16-byte accesses when shapes agree, an indexer when inputs broadcast.
+// elementwise_arithmetic.cu, elementwise_special.cu, elementwise_compare.cu):
+// the same math the CPU runs (the 16-bit floats through fn::InFloat), flat
+// grid-stride loops with 16-byte accesses when shapes agree, an indexer when
+// inputs broadcast.
 // Four files so that the instantiations compile in parallel; the kernels
 // have internal linkage, each file its own.
 #pragma once
