@@ -91,6 +91,7 @@ std::vector<double> dense_reference(const std::vector<double>& x, const std::vec
 // the graph-mode loader (a Session restoring the variables by the SaverDef,
 // as the C++ loader and TF Serving do).
 void check_in_tensorflow(const std::string& dir, const std::string& cases, int checks, int graph_mode_checks) {
+  if (tensorflow_side_in_release_suite_only()) GTEST_SKIP() << "TensorFlow's side runs in the release suite";
   std::string python = tf_python();
   EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
   std::string log;

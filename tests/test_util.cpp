@@ -280,6 +280,14 @@ std::string tf_python() {
   return python;
 }
 
+bool tensorflow_side_in_release_suite_only() {
+#if defined(__SANITIZE_ADDRESS__)
+  return true;
+#else
+  return false;
+#endif
+}
+
 bool tensorflow_required() {
   const char* r = std::getenv("EMBER_REQUIRE_TF");
   return r && *r && std::string(r) != "0";

@@ -94,6 +94,13 @@ std::string temp_dir(const std::string& name);
 /// the venv), its absence fails the test instead of skipping it.
 std::string tf_python();
 bool tensorflow_required();
+/// Under the sanitizers (the asan preset) the two interoperability helpers
+/// that check ember's files in TensorFlow (graph_def_test's and
+/// saved_model_test's check_in_tensorflow) skip TensorFlow's side once
+/// ember's side has run: TensorFlow reads the same files in the release
+/// suite, and only ember's code needs the sanitizers (the Python runs were
+/// about a quarter of the ASan suite's time).
+bool tensorflow_side_in_release_suite_only();
 #define EMBER_SKIP_OR_FAIL_WITHOUT_TF(python)                                                   \
   if ((python).empty()) {                                                                       \
     if (::ember::test::tensorflow_required()) FAIL() << "EMBER_REQUIRE_TF is set but TensorFlow is missing"; \
