@@ -295,7 +295,10 @@ bool tensorflow_required() {
 
 int run_python(const std::string& python, const std::string& script, const std::string& args, std::string& log) {
   std::string out = temp_dir("python") + "/log";
-  std::string cmd = "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + script + " " + args + " > " + out + " 2>&1";
+  // Through warm_python.py: the script runs in a child of a Python that has
+  // already imported TensorFlow (once per test run, not once per test).
+  std::string cmd = "TF_CPP_MIN_LOG_LEVEL=3 " + python + " " + data_dir() + "/../tf/warm_python.py " + script + " " +
+                    args + " > " + out + " 2>&1";
   int rc = std::system(cmd.c_str());
   std::ifstream in(out);
   log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());

@@ -107,6 +107,8 @@ bool tensorflow_side_in_release_suite_only();
     GTEST_SKIP() << "no Python with TensorFlow (set EMBER_TF_PYTHON, or run scripts/setup-tf.sh)"; \
   }
 /// Runs `python script args` (TensorFlow's log quiet); its exit status, and its output in `log`.
+/// The script runs in a child forked from a Python that has imported TensorFlow
+/// already (tests/tf/warm_python.py; EMBER_WARM_PYTHON=0 runs it directly).
 int run_python(const std::string& python, const std::string& script, const std::string& args, std::string& log);
 
 /// One line of a case file the tests/tf/check_*.py scripts read: `head`,
