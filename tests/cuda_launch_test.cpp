@@ -1,10 +1,12 @@
 // The host-side halves of the CUDA launchers, which need no GPU to test: the
 // broadcast indexer (built on the host, evaluated per element on the device)
-// against the broadcasting rule itself, and the 16-byte pack widths.
+// against the broadcasting rule itself, the 16-byte pack widths, and the
+// cuBLAS entry points ember opens on first use.
 #include "test_util.h"
 
 #if EMBER_WITH_CUDA
 #include "kernels/cuda/common.cuh"
+#include "kernels/cuda/cublas_library.h"
 
 namespace ember::test {
 namespace {
@@ -69,6 +71,19 @@ TEST(CudaLaunchPlans, PacksAreSixteenBytesOfTheWiderType) {
   alignas(16) float buf[8];
   EXPECT_TRUE((cuda::packable<float, 4>(buf)));
   EXPECT_FALSE((cuda::packable<float, 4>(buf + 1)));  // a view at an odd offset goes element-wise
+}
+
+// libember does not link cuBLAS (tests/CMakeLists.txt checks its needed
+// libraries); the library opens it on first use. Opening it and finding the
+// entry points needs no GPU, so a misspelt name shows here, not on a GPU.
+TEST(CudaLibraries, CublasOpensOnFirstUseWithEveryEntryPoint) {
+  const cuda::CublasLibrary& l = cuda::cublas_library();
+  EXPECT_NE(l.create, nullptr);
+  EXPECT_NE(l.set_stream, nullptr);
+  EXPECT_NE(l.gemm_strided_batched_ex, nullptr);
+  ASSERT_NE(l.status_string, nullptr);
+  EXPECT_STREQ(l.status_string(CUBLAS_STATUS_NOT_INITIALIZED), "the library was not initialized");  // cuBLAS 13's text
+  EXPECT_EQ(&cuda::cublas_library(), &l);  // opened once
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "core/cuda_runtime.h"
 #include "core/op_registry.h"
 #include "core/op_names.h"
+#include "kernels/cuda/cublas_library.h"
 #include "kernels/cuda/thread_handles.h"
 #include "kernels/matmul_batch.h"
 
@@ -21,7 +22,7 @@
     cublasStatus_t ember_st_ = (CALL);                                                         \
     if (ember_st_ != CUBLAS_STATUS_SUCCESS) [[unlikely]]                                       \
       throw ::ember::Internal(::ember::detail::str_cat(                                        \
-          "[cublas] ", #CALL, " failed: ", cublasGetStatusString(ember_st_), " at ", __FILE__, \
+          "[cublas] ", #CALL, " failed: ", cublas_library().status_string(ember_st_), " at ", __FILE__, \
           ":", __LINE__));                                                                     \
   } while (0)
 
@@ -31,7 +32,7 @@ namespace {
 cublasHandle_t create_handle(int device) {
   EMBER_CUDA_CHECK(cudaSetDevice(device));
   cublasHandle_t h = nullptr;
-  EMBER_CUBLAS_CHECK(cublasCreate(&h));
+  EMBER_CUBLAS_CHECK(cublas_library().create(&h));
   return h;
 }
 
@@ -39,7 +40,7 @@ cublasHandle_t create_handle(int device) {
 // stream: a thread capturing a CUDA graph has its own.
 cublasHandle_t handle(int device) {
   cublasHandle_t h = thread_handle<cublasHandle_t, create_handle>(device);
-  EMBER_CUBLAS_CHECK(cublasSetStream(h, stream(device)));
+  EMBER_CUBLAS_CHECK(cublas_library().set_stream(h, stream(device)));
   return h;
 }
 
@@ -82,7 +83,7 @@ void gemm(cublasHandle_t h, bool ta, bool tb, int64_t m, int64_t n, int64_t k, c
   const typename G::Scale one = 1, zero = 0;
   auto opa = ta ? CUBLAS_OP_T : CUBLAS_OP_N, opb = tb ? CUBLAS_OP_T : CUBLAS_OP_N;
   int lda = static_cast<int>(ta ? m : k), ldb = static_cast<int>(tb ? k : n);
-  EMBER_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+  EMBER_CUBLAS_CHECK(cublas_library().gemm_strided_batched_ex(
       h, opb, opa, static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &one, b, G::data,
       ldb, stride_b, a, G::data, lda, stride_a, &zero, c, G::data, static_cast<int>(n), m * n,
       static_cast<int>(batch), G::compute(), CUBLAS_GEMM_DEFAULT));
