@@ -255,6 +255,11 @@ inline constexpr char StatelessRandomPoisson[] = "StatelessRandomPoisson";
 inline constexpr char StatelessRandomUniformFullInt[] = "StatelessRandomUniformFullInt";
 inline constexpr char StatelessRandomBinomial[] = "StatelessRandomBinomial";
 inline constexpr char StatelessDropout[] = "StatelessDropout";  // ember's own: stateless_dropout in one pass
+// tf.random.Generator's draws, from the stream in its state variable
+inline constexpr char StatefulUniform[] = "StatefulUniform";
+inline constexpr char StatefulStandardNormalV2[] = "StatefulStandardNormalV2";
+inline constexpr char StatefulTruncatedNormal[] = "StatefulTruncatedNormal";
+inline constexpr char StatefulUniformInt[] = "StatefulUniformInt";
 
 // variable
 inline constexpr char ReadVariableOp[] = "ReadVariableOp";

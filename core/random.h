@@ -23,6 +23,7 @@
 
 #include "core/philox.h"
 #include "core/tensor.h"
+#include "core/variable.h"
 
 namespace ember {
 class Attrs;
@@ -169,13 +170,22 @@ Tensor fold_in(const Tensor& seed, const Tensor& data);
 int64_t next_seed();
 
 /// A stateful random stream (tf.random.Generator): each draw continues where
-/// the last one stopped, reserving n·256 blocks for n elements.
+/// the last one stopped, reserving n·256 blocks for n elements. The stream
+/// lives in a variable (TensorFlow's `state`: int64 [3], the Philox counter's
+/// low and high words, then the key) that each draw's op reads and advances
+/// when it runs (StatefulUniform, StatefulStandardNormalV2,
+/// StatefulTruncatedNormal, StatefulUniformInt), so draws inside traced
+/// functions and eager draws continue one stream, call after call, as
+/// TensorFlow's do. Copies share the stream, as Python's references to one
+/// tf.random.Generator do.
 class Generator {
  public:
   /// tf.random.Generator.from_seed: counter = seed, key = 0.
   explicit Generator(uint64_t seed);
   /// A generator seeded from the operating system's entropy.
   static Generator from_non_deterministic_state();
+  /// tf.random.Generator(state=...): one that continues `s` (its own copy).
+  static Generator from_stream(const philox::Stream& s);
 
   /// int32 and int64 as random::uniform (TensorFlow's StatefulUniformInt).
   Tensor uniform(const TensorShape& shape, double minval = 0, double maxval = 1,
@@ -185,12 +195,17 @@ class Generator {
   Tensor truncated_normal(const TensorShape& shape, double mean = 0, double stddev = 1,
                           DType dtype = float32);
 
-  /// Where the next draw starts.
-  philox::Stream state() const { return state_; }
+  /// Where the next draw starts (the state variable's value).
+  philox::Stream state() const;
+  /// The variable holding the stream (TensorFlow's `Generator.state`, created
+  /// on the current device), to checkpoint or to reset with `reset`.
+  const Variable& state_variable() const { return state_; }
+  /// tf.random.Generator.reset: continues from `s` instead.
+  void reset(const philox::Stream& s);
 
  private:
-  explicit Generator(philox::Stream s) : state_(s) {}
-  philox::Stream state_;
+  explicit Generator(const philox::Stream& s);
+  Variable state_;
 };
 
 /// The largest finite value of a floating dtype, or the largest of an

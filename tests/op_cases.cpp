@@ -1280,6 +1280,22 @@ void random_ops(std::vector<OpCase>& cases) {
                        },
                                .tol = tol,
                    .statistical = true});
+  // tf.random.Generator's draws, from a state variable (int64 [3]: a
+  // Philox counter and key) the runner fills at random.
+  const OpInput generator_state{.shape = Shape{3}, .lo = 1, .hi = 1e9, .fixed = int64, .variable = true,
+                                .differentiable = false};
+  const Tensor philox = constant(int64_t{1});
+  for (const char* op : {op_name::StatefulUniform, op_name::StatefulStandardNormalV2, op_name::StatefulTruncatedNormal}) {
+    const std::string name = op;
+    cases.push_back({.op = op,
+                     .inputs = {generator_state},
+                     .body =
+                         [=](X x, DType t) {
+                           return moments(run(name, {x[0], philox}, {{"shape", std::vector<int64_t>{4096}}, {"dtype", t}})[0]);
+                         },
+                     .tol = tol,
+                     .statistical = true});
+  }
   cases.push_back({.op = op_name::StatelessRandomUniform,
                    .body =
                        [moments](X, DType t) {
@@ -1332,6 +1348,17 @@ void random_ops(std::vector<OpCase>& cases) {
   };
   cases.push_back({.op = op_name::RandomUniformInt,
                    .body = [=](X, DType t) { return frequencies(random::uniform(Shape{4096}, 0, 4, t, 7)); },
+                   .dtypes = kInts,
+                   .tol = tol,
+                   .statistical = true});
+  cases.push_back({.op = op_name::StatefulUniformInt,
+                   .inputs = {generator_state},
+                   .body =
+                       [=](X x, DType t) {
+                         return frequencies(run(op_name::StatefulUniformInt,
+                                                {x[0], philox, constant(0., t), constant(4., t)},
+                                                {{"shape", std::vector<int64_t>{4096}}})[0]);
+                       },
                    .dtypes = kInts,
                    .tol = tol,
                    .statistical = true});

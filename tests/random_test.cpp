@@ -13,6 +13,8 @@ namespace ember::test {
 namespace {
 
 const CoveredOps covered{op_name::RandomUniform, op_name::RandomStandardNormal, op_name::TruncatedNormal,
+                         op_name::StatefulUniform, op_name::StatefulStandardNormalV2, op_name::StatefulTruncatedNormal,
+                         op_name::StatefulUniformInt,
                          op_name::StatelessRandomUniform, op_name::StatelessRandomNormal,
                          op_name::StatelessTruncatedNormal, op_name::StatelessDropout, op_name::Multinomial,
                          op_name::StatelessMultinomial, op_name::RandomUniformInt, op_name::StatelessRandomUniformInt,
@@ -136,6 +138,51 @@ TEST_P(RandomTest, GeneratorDrawsTensorFlowsNumbers) {
   expect_tf("generator1234/uniform_range", g.uniform({4}, -2, 3), kExact);
   // Each draw reserved 256 blocks per element.
   EXPECT_EQ(g.state().lo, 1234u + 256u * (10 + 5 + 9 + 3 + 4));
+}
+
+// Draws inside a traced function and eager draws continue one stream, as
+// TensorFlow's: each call's op reads the generator's state variable and
+// advances it (before, each traced node kept its own copy of the stream, and
+// an eager draw after two calls repeated the second call's numbers).
+TEST_P(RandomTest, GeneratorDrawsInTracedFunctionsContinueItsStream) {
+  random::Generator g(5);
+  auto traced = function([&] { return g.normal({3}); });
+  expect_tf("generator5/traced_call1", traced(), kNormalUlps);
+  expect_tf("generator5/traced_call2", traced(), kNormalUlps);
+  expect_tf("generator5/eager_after", g.normal({3}), kNormalUlps);
+  auto traced_int = function([&] { return g.uniform({4}, 0, 10, int32); });
+  expect_tf("generator5/traced_int", traced_int(), kExact);
+  expect_tf("generator5/traced_int_again", traced_int(), kExact);
+  expect_tf("generator5/eager_uniform_after", g.uniform({2}), kExact);
+  expect_tf("generator5/state", g.state_variable().read_value(), kExact);
+  // A copy shares the stream, as a Python reference to the generator does.
+  random::Generator copy = g;
+  const philox::Stream before = g.state();
+  copy.uniform({1});
+  EXPECT_EQ(g.state().lo, before.lo + 256);
+  // reset starts it over: the first call's numbers again.
+  g.reset(philox::Stream{0, 5, 0});
+  expect_tf("generator5/traced_call1", traced(), kNormalUlps);
+}
+
+// The state variable is TensorFlow's Philox state; another algorithm, or a
+// state of another shape, is refused naming the op.
+TEST_P(RandomTest, GeneratorOpsRefuseOtherAlgorithmsAndStates) {
+  random::Generator g(1);
+  const Tensor three_fry = constant(int64_t{2});
+  const std::string error = error_of<Unimplemented>([&] {
+    execute1(op_def(op_name::StatefulUniform), {g.state_variable().handle(), three_fry},
+             {{"shape", std::vector<int64_t>{2}}, {"dtype", float32}});
+  });
+  EXPECT_NE(error.find("StatefulUniform"), std::string::npos) << error;
+  EXPECT_NE(error.find("algorithm 2"), std::string::npos) << error;
+  EXPECT_NE(error.find("[random::Generator]"), std::string::npos) << error;
+  Variable wrong(constant(std::vector<int64_t>{1, 2}));
+  const std::string shape_error = error_of<InvalidArgument>([&] {
+    execute1(op_def(op_name::StatefulStandardNormalV2), {wrong.handle(), constant(int64_t{1})},
+             {{"shape", std::vector<int64_t>{2}}, {"dtype", float32}});
+  });
+  EXPECT_NE(shape_error.find("int64 [3]"), std::string::npos) << shape_error;
 }
 
 TEST_P(RandomTest, StreamLayoutIsTensorFlows) {

@@ -30,6 +30,7 @@
 #include <tuple>
 
 #include "core/context.h"
+#include "core/variable.h"
 #include "core/op_registry.h"
 #include "core/op_names.h"
 #include "core/ops.h"
@@ -225,6 +226,73 @@ void infer_uniform_int(InferContext& c) {
   if (shape_known_when_it_runs(c, lo.dtype())) return;
   c.outputs.push_back({lo.dtype(), TensorShape(sample_dims(c))});
 }
+
+// tf.random.Generator's draws: StatefulUniform, StatefulStandardNormalV2 and
+// StatefulTruncatedNormal(state, algorithm) {shape, dtype}, and
+// StatefulUniformInt(state, algorithm, minval, maxval) {shape}. `state` is
+// the generator's variable, int64 [3] as TensorFlow lays Philox's state out
+// (the counter's low and high words, then the key); `algorithm` an int64
+// scalar, Philox (1) or auto-select (3, which is Philox). The kernel draws
+// what RandomUniform (and its siblings) draw from that stream and advances
+// the variable past it, so traced calls and eager draws continue one stream.
+void require_generator_state(InferContext& c) {
+  const Tensor& h = c.inputs[0];
+  const auto* state = h.dtype() == resource ? dynamic_cast<const VariableState*>(h.impl()->resource.get()) : nullptr;
+  if (!state) c.fail("expected the generator's state variable, got ", dtype_name(h.dtype()));
+  if (state->dtype != int64 || !state->shape.is_compatible_with(TensorShape{3}))
+    c.fail("the generator's state must be an int64 [3] (Philox's counter and key), got ", dtype_name(state->dtype), " ",
+           state->shape.to_debug_string());
+  const Tensor& alg = c.inputs[1];
+  if (alg.dtype() != int64) c.fail("algorithm must be int64, got ", dtype_name(alg.dtype()));
+  if (alg.shape().rank_known() && alg.rank() != 0) c.fail("algorithm must be 0-D, got shape ", alg.shape().to_debug_string());
+}
+
+void infer_stateful_draw(InferContext& c) {
+  require_generator_state(c);
+  infer_random(c);
+}
+
+void infer_stateful_uniform_int(InferContext& c) {
+  require_generator_state(c);
+  const Tensor &lo = c.inputs[2], &hi = c.inputs[3];
+  if (lo.dtype() != int32 && lo.dtype() != int64) c.fail("minval must be int32 or int64, got ", dtype_name(lo.dtype()));
+  if (hi.dtype() != lo.dtype())
+    c.fail("maxval must have minval's dtype, ", dtype_name(lo.dtype()), ", got ", dtype_name(hi.dtype()));
+  if (lo.shape().rank_known() && lo.rank() != 0) c.fail("minval must be 0-D, got shape ", lo.shape().to_debug_string());
+  if (hi.shape().rank_known() && hi.rank() != 0) c.fail("maxval must be 0-D, got shape ", hi.shape().to_debug_string());
+  c.outputs.push_back({lo.dtype(), TensorShape(sample_dims(c))});
+}
+
+[[maybe_unused]] const bool generator_draws_defined = [] {
+  for (const char* name : {op_name::StatefulUniform, op_name::StatefulStandardNormalV2, op_name::StatefulTruncatedNormal})
+    define_op(name)
+        .takes_resource()
+        .inputs(2)
+        .attr("shape", AttrKind::Ints)
+        .attr("dtype", AttrKind::Type)
+        .api("random::Generator")
+        .set_infer(infer_stateful_draw)
+        .set_stateful()
+        .set_allocates_outputs()
+        .not_differentiable()
+        .tf_input("shape", 2, TfInputForm::Ints)  // TensorFlow's order: resource, algorithm, shape
+        .tf_type("shape_dtype", dtype_fixed(int64))
+        .tf_no_t();
+  define_op(op_name::StatefulUniformInt)
+      .takes_resource()
+      .inputs(4)
+      .attr("shape", AttrKind::Ints)
+      .api("random::Generator::uniform")
+      .set_infer(infer_stateful_uniform_int)
+      .set_stateful()
+      .set_allocates_outputs()
+      .not_differentiable()
+      .tf_input("shape", 2, TfInputForm::Ints)  // TensorFlow's order: resource, algorithm, shape, minval, maxval
+      .tf_type("shape_dtype", dtype_fixed(int64))
+      .tf_type("dtype", dtype_of_input(2))
+      .tf_no_t();
+  return true;
+}();
 
 // RandomShuffle(value) {seed, seed2, offset}: tf.random.shuffle, value's
 // rows (along its first dimension) permuted; stateful as the draws above.
@@ -950,37 +1018,61 @@ Tensor gamma_grad(const Tensor& alpha, const Tensor& sample) {
   return execute1(EMBER_OP(op_name::RandomGammaGrad), {alpha, sample});
 }
 
-Generator::Generator(uint64_t seed) : state_{0, seed, 0} {}
+namespace {
+
+// TensorFlow's layout of Philox's state: the counter's low and high words, then the key.
+Tensor state_tensor(const philox::Stream& s) {
+  return constant(std::vector<int64_t>{static_cast<int64_t>(s.lo), static_cast<int64_t>(s.hi),
+                                       static_cast<int64_t>(s.key)});
+}
+
+const Tensor& philox_algorithm() {
+  static const Tensor alg = constant(int64_t{1});  // TensorFlow's RNG_ALG_PHILOX
+  return alg;
+}
+
+}  // namespace
+
+Generator::Generator(const philox::Stream& s)
+    : state_(state_tensor(s), VariableOptions{.name = "StateVar", .trainable = false}) {}
+Generator::Generator(uint64_t seed) : Generator(philox::Stream{0, seed, 0}) {}
 Generator Generator::from_non_deterministic_state() {
   return Generator(philox::Stream{entropy(), entropy(), entropy()});
 }
+Generator Generator::from_stream(const philox::Stream& s) { return Generator(s); }
+
+philox::Stream Generator::state() const {
+  const std::vector<int64_t> v = state_.read_value().index_values();
+  return {static_cast<uint64_t>(v.at(2)), static_cast<uint64_t>(v.at(0)), static_cast<uint64_t>(v.at(1))};
+}
+
+void Generator::reset(const philox::Stream& s) { state_.assign(state_tensor(s).to(state_.device())); }
 
 Tensor Generator::uniform(const TensorShape& shape, double minval, double maxval, DType dtype) {
   ApiScope api("Generator::uniform");
   if (is_int_draw("Generator::uniform", dtype)) {
     auto [lo, hi] = int_bounds("Generator::uniform", minval, maxval, dtype);
-    Tensor t = draw_int(shape, lo, hi, state_);
-    state_ = state_.skip(reserved_blocks(op_name::RandomUniformInt, shape));
-    return t;
+    return execute1(EMBER_OP(op_name::StatefulUniformInt), {state_.handle(), philox_algorithm(), lo, hi},
+                    {{"shape", shape.as_vector()}});
   }
   check_range("Generator::uniform", minval, maxval);
-  Tensor t = draw(op_name::RandomUniform, shape, dtype, state_);
-  state_ = state_.skip(reserved_blocks(op_name::RandomUniform, shape));
+  Tensor t = execute1(EMBER_OP(op_name::StatefulUniform), {state_.handle(), philox_algorithm()},
+                      {{"shape", shape.as_vector()}, {"dtype", dtype}});
   return scale_uniform(t, minval, maxval);
 }
 Tensor Generator::normal(const TensorShape& shape, double mean, double stddev, DType dtype) {
   ApiScope api("Generator::normal");
   check_float("Generator::normal", dtype);
-  Tensor t = draw(op_name::RandomStandardNormal, shape, dtype, state_);
-  state_ = state_.skip(reserved_blocks(op_name::RandomStandardNormal, shape));
+  Tensor t = execute1(EMBER_OP(op_name::StatefulStandardNormalV2), {state_.handle(), philox_algorithm()},
+                      {{"shape", shape.as_vector()}, {"dtype", dtype}});
   return scale_normal(t, mean, stddev);
 }
 Tensor Generator::truncated_normal(const TensorShape& shape, double mean, double stddev,
                                    DType dtype) {
   ApiScope api("Generator::truncated_normal");
   check_float("Generator::truncated_normal", dtype);
-  Tensor t = draw(op_name::TruncatedNormal, shape, dtype, state_);
-  state_ = state_.skip(reserved_blocks(op_name::TruncatedNormal, shape));
+  Tensor t = execute1(EMBER_OP(op_name::StatefulTruncatedNormal), {state_.handle(), philox_algorithm()},
+                      {{"shape", shape.as_vector()}, {"dtype", dtype}});
   return scale_normal(t, mean, stddev);
 }
 

@@ -5,7 +5,8 @@
 // stream; for a categorical draw,
 // its Multinomial), so a seed known only when a traced function runs gives
 // the numbers an eager random::stateless_uniform of the same seed gives.
-// And RandomShuffle's: its permutation drawn on the host, the rows
+// tf.random.Generator's stateful draws run the same kernels on the stream in
+// the generator's variable. And RandomShuffle's: its permutation drawn on the host, the rows
 // gathered on the device; and the binomial's per-member parameters, made on
 // the host for its kernels (samplers::binomial_params).
 #include <limits>
@@ -16,6 +17,7 @@
 #include "core/op_names.h"
 #include "core/ops.h"
 #include "core/random.h"
+#include "core/variable.h"
 #include "kernels/samplers.h"
 
 namespace ember::kernels {
@@ -97,8 +99,45 @@ void shuffle_kernel(KernelContext& c) {
   c.outputs[0] = gather(x, constant(perm));
 }
 
+// tf.random.Generator's draws (StatefulUniform, StatefulStandardNormalV2,
+// StatefulTruncatedNormal, StatefulUniformInt): under the state variable's
+// lock, its stream read (TensorFlow's layout: the counter's low and high
+// words, then the key), this device's stream-drawing kernel run on it, and
+// the variable advanced past what that draw reserves (random::advance_stream),
+// so a traced call and an eager draw continue the same stream.
+template <const char* kDraw>
+void generator_draw_kernel(KernelContext& c) {
+  const std::string& api = c.op.api_name.empty() ? c.op.name : c.op.api_name;
+  const std::vector<int64_t> alg = c.inputs[1].index_values();
+  if (alg.at(0) != 1 && alg.at(0) != 3)
+    throw Unimplemented(detail::str_cat("[", api, "] ", c.op.name, ": algorithm ", alg[0],
+                                        ": ember's generators draw with Philox (1, or 3: auto-select)"));
+  auto& state = static_cast<VariableState&>(*c.inputs[0].impl()->resource);
+  state.update([&](const Tensor& current) {
+    EMBER_CHECK(current.defined() && current.dtype() == int64 && current.shape() == TensorShape{3}, InvalidArgument,
+                "[", api, "] ", c.op.name, ": the generator's state must be an int64 [3] (Philox's counter and key), got ",
+                current.defined() ? dtype_name(current.dtype()) : "no value", " ",
+                current.defined() ? current.shape().to_debug_string() : "");
+    const std::vector<int64_t> v = current.index_values();
+    Attrs attrs = c.attrs;
+    random::set_stream(attrs, philox::Stream{static_cast<uint64_t>(v[2]), static_cast<uint64_t>(v[0]),
+                                             static_cast<uint64_t>(v[1])});
+    const OpDef& draw = op_def(kDraw);
+    c.outputs[0] = execute1(draw, c.inputs.subspan(2), attrs);  // minval and maxval for the integer draw
+    random::advance_stream(draw, attrs, c.outputs[0]);
+    const philox::Stream next = random::stream_of(attrs);
+    return constant(std::vector<int64_t>{static_cast<int64_t>(next.lo), static_cast<int64_t>(next.hi),
+                                         static_cast<int64_t>(next.key)})
+        .to(current.device());
+  });
+}
+
 }  // namespace
 
+EMBER_REGISTER_EVERYWHERE(op_name::StatefulUniform, generator_draw_kernel<op_name::RandomUniform>);
+EMBER_REGISTER_EVERYWHERE(op_name::StatefulStandardNormalV2, generator_draw_kernel<op_name::RandomStandardNormal>);
+EMBER_REGISTER_EVERYWHERE(op_name::StatefulTruncatedNormal, generator_draw_kernel<op_name::TruncatedNormal>);
+EMBER_REGISTER_EVERYWHERE(op_name::StatefulUniformInt, generator_draw_kernel<op_name::RandomUniformInt>);
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomUniform, stateless_draw_kernel<random::stateless_uniform>);
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomNormal, stateless_draw_kernel<random::stateless_normal>);
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessTruncatedNormal, stateless_draw_kernel<random::stateless_truncated_normal>);

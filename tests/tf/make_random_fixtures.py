@@ -51,6 +51,18 @@ def cases():
     yield "generator1234/truncated", g.truncated_normal([9])
     yield "generator1234/normal_f64", g.normal([3], dtype=tf.float64)
     yield "generator1234/uniform_range", g.uniform([4], -2.0, 3.0)
+    # Draws inside a tf.function and eager draws continue one stream: each
+    # call's op reads the generator's state variable and advances it.
+    g = tf.random.Generator.from_seed(5)
+    traced = tf.function(lambda: g.normal([3]))
+    yield "generator5/traced_call1", traced()
+    yield "generator5/traced_call2", traced()
+    yield "generator5/eager_after", g.normal([3])
+    traced_int = tf.function(lambda: g.uniform([4], 0, 10, dtype=tf.int32))
+    yield "generator5/traced_int", traced_int()
+    yield "generator5/traced_int_again", traced_int()
+    yield "generator5/eager_uniform_after", g.uniform([2])
+    yield "generator5/state", tf.identity(g.state)
     # Keras initializers with a seed: stateless draws, the same at every call.
     init = keras.initializers
     yield "init/glorot_normal_1", init.GlorotNormal(seed=1)((20, 30))
