@@ -260,6 +260,7 @@ inline constexpr char StatefulUniform[] = "StatefulUniform";
 inline constexpr char StatefulStandardNormalV2[] = "StatefulStandardNormalV2";
 inline constexpr char StatefulTruncatedNormal[] = "StatefulTruncatedNormal";
 inline constexpr char StatefulUniformInt[] = "StatefulUniformInt";
+inline constexpr char StatefulUniformFullInt[] = "StatefulUniformFullInt";
 
 // variable
 inline constexpr char ReadVariableOp[] = "ReadVariableOp";

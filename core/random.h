@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "core/philox.h"
 #include "core/tensor.h"
@@ -194,6 +195,16 @@ class Generator {
                 DType dtype = float32);
   Tensor truncated_normal(const TensorShape& shape, double mean = 0, double stddev = 1,
                           DType dtype = float32);
+
+  /// Every value of int32 or int64 equally likely (TensorFlow's
+  /// StatefulUniformFullInt; its default dtype, uint64, ember lacks).
+  Tensor uniform_full_int(const TensorShape& shape, DType dtype = int64);
+  /// `count` seeds for the stateless ops, int64 [2, count]: full-range keys
+  /// over zeros, as TensorFlow's.
+  Tensor make_seeds(int64_t count = 1);
+  /// `count` new generators, each with counter 0 and a key drawn from this
+  /// one (TensorFlow's split), which advances as by uniform_full_int.
+  std::vector<Generator> split(int64_t count = 1);
 
   /// Where the next draw starts (the state variable's value).
   philox::Stream state() const;

@@ -1362,6 +1362,20 @@ void random_ops(std::vector<OpCase>& cases) {
                    .dtypes = kInts,
                    .tol = tol,
                    .statistical = true});
+  // Full-range integers: the fraction of negative draws (1/2) and the mean
+  // of the low two bits (3/2).
+  cases.push_back({.op = op_name::StatefulUniformFullInt,
+                   .inputs = {generator_state},
+                   .body =
+                       [=](X x, DType t) {
+                         const Tensor draws = run(op_name::StatefulUniformFullInt, {x[0], philox},
+                                                  {{"shape", std::vector<int64_t>{4096}}, {"dtype", t}})[0];
+                         return std::vector<Tensor>{reduce_mean(cast(less(draws, constant(0., t)), float64)),
+                                                    reduce_mean(cast(floormod(draws, constant(4., t)), float64))};
+                       },
+                   .dtypes = kInts,
+                   .tol = tol,
+                   .statistical = true});
   cases.push_back({.op = op_name::StatelessRandomUniformInt,
                    .body =
                        [=](X, DType t) {

@@ -14,7 +14,7 @@ namespace {
 
 const CoveredOps covered{op_name::RandomUniform, op_name::RandomStandardNormal, op_name::TruncatedNormal,
                          op_name::StatefulUniform, op_name::StatefulStandardNormalV2, op_name::StatefulTruncatedNormal,
-                         op_name::StatefulUniformInt,
+                         op_name::StatefulUniformInt, op_name::StatefulUniformFullInt,
                          op_name::StatelessRandomUniform, op_name::StatelessRandomNormal,
                          op_name::StatelessTruncatedNormal, op_name::StatelessDropout, op_name::Multinomial,
                          op_name::StatelessMultinomial, op_name::RandomUniformInt, op_name::StatelessRandomUniformInt,
@@ -163,6 +163,28 @@ TEST_P(RandomTest, GeneratorDrawsInTracedFunctionsContinueItsStream) {
   // reset starts it over: the first call's numbers again.
   g.reset(philox::Stream{0, 5, 0});
   expect_tf("generator5/traced_call1", traced(), kNormalUlps);
+}
+
+// Full-range integers, seeds for the stateless ops and split generators, as
+// TensorFlow 2.21's Generator draws them (the int64s compared as the doubles
+// the fixture holds).
+TEST_P(RandomTest, GeneratorFullRangeIntegersSeedsAndSplitsAreTensorFlows) {
+  random::Generator g(8);
+  expect_tf("generator8/full_int64", g.uniform_full_int({3}, int64), kExact);
+  expect_tf("generator8/full_int32", g.uniform_full_int({5}, int32), kExact);
+  expect_tf("generator8/make_seeds", g.make_seeds(2), kExact);
+  std::vector<random::Generator> parts = g.split(2);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].state().lo, 0u);
+  expect_tf("generator8/split_first", parts[0].normal({2}), kNormalUlps);
+  expect_tf("generator8/split_second", parts[1].uniform({3}), kExact);
+  expect_tf("generator8/after_split", g.normal({2}), kNormalUlps);
+  EXPECT_TRUE(g.split(0).empty());
+  EXPECT_EQ(g.make_seeds(0).shape(), (TensorShape{2, 0}));
+  EXPECT_NE(error_of<InvalidArgument>([&] { g.split(-1); }).find("[Generator::split] count must be non-negative"),
+            std::string::npos);
+  EXPECT_NE(error_of<InvalidArgument>([&] { g.uniform_full_int({2}, float32); }).find("dtype must be int32 or int64"),
+            std::string::npos);
 }
 
 // The state variable is TensorFlow's Philox state; another algorithm, or a

@@ -227,9 +227,11 @@ void infer_uniform_int(InferContext& c) {
   c.outputs.push_back({lo.dtype(), TensorShape(sample_dims(c))});
 }
 
-// tf.random.Generator's draws: StatefulUniform, StatefulStandardNormalV2 and
-// StatefulTruncatedNormal(state, algorithm) {shape, dtype}, and
-// StatefulUniformInt(state, algorithm, minval, maxval) {shape}. `state` is
+// tf.random.Generator's draws: StatefulUniform, StatefulStandardNormalV2,
+// StatefulTruncatedNormal and StatefulUniformFullInt(state, algorithm)
+// {shape, dtype} (the full-range integers int32 or int64, what
+// make_seeds and split draw), and StatefulUniformInt(state, algorithm,
+// minval, maxval) {shape}. `state` is
 // the generator's variable, int64 [3] as TensorFlow lays Philox's state out
 // (the counter's low and high words, then the key); `algorithm` an int64
 // scalar, Philox (1) or auto-select (3, which is Philox). The kernel draws
@@ -250,6 +252,13 @@ void require_generator_state(InferContext& c) {
 void infer_stateful_draw(InferContext& c) {
   require_generator_state(c);
   infer_random(c);
+}
+
+void infer_stateful_full_int(InferContext& c) {
+  require_generator_state(c);
+  const DType t = c.attrs.get<DType>("dtype");
+  if (t != int32 && t != int64) c.fail("dtype must be int32 or int64, got ", dtype_name(t));
+  c.outputs.push_back({t, TensorShape(sample_dims(c))});
 }
 
 void infer_stateful_uniform_int(InferContext& c) {
@@ -278,6 +287,19 @@ void infer_stateful_uniform_int(InferContext& c) {
         .tf_input("shape", 2, TfInputForm::Ints)  // TensorFlow's order: resource, algorithm, shape
         .tf_type("shape_dtype", dtype_fixed(int64))
         .tf_no_t();
+  define_op(op_name::StatefulUniformFullInt)
+      .takes_resource()
+      .inputs(2)
+      .attr("shape", AttrKind::Ints)
+      .attr("dtype", AttrKind::Type)
+      .api("random::Generator::uniform_full_int")
+      .set_infer(infer_stateful_full_int)
+      .set_stateful()
+      .set_allocates_outputs()
+      .not_differentiable()
+      .tf_input("shape", 2, TfInputForm::Ints)
+      .tf_type("shape_dtype", dtype_fixed(int64))
+      .tf_no_t();
   define_op(op_name::StatefulUniformInt)
       .takes_resource()
       .inputs(4)
@@ -1060,6 +1082,29 @@ Tensor Generator::uniform(const TensorShape& shape, double minval, double maxval
                       {{"shape", shape.as_vector()}, {"dtype", dtype}});
   return scale_uniform(t, minval, maxval);
 }
+Tensor Generator::uniform_full_int(const TensorShape& shape, DType dtype) {
+  ApiScope api("Generator::uniform_full_int");
+  return execute1(EMBER_OP(op_name::StatefulUniformFullInt), {state_.handle(), philox_algorithm()},
+                  {{"shape", shape.as_vector()}, {"dtype", dtype}});
+}
+
+Tensor Generator::make_seeds(int64_t count) {
+  ApiScope api("Generator::make_seeds");
+  EMBER_CHECK(count >= 0, InvalidArgument, "[Generator::make_seeds] count must be non-negative, got ", count);
+  const Tensor keys = uniform_full_int({count}, int64);
+  return stack({keys, zeros_like(keys)});
+}
+
+std::vector<Generator> Generator::split(int64_t count) {
+  ApiScope api("Generator::split");
+  EMBER_CHECK(count >= 0, InvalidArgument, "[Generator::split] count must be non-negative, got ", count);
+  const std::vector<int64_t> keys = uniform_full_int({count}, int64).index_values();
+  std::vector<Generator> out;
+  out.reserve(keys.size());
+  for (int64_t key : keys) out.push_back(Generator(philox::Stream{static_cast<uint64_t>(key), 0, 0}));
+  return out;
+}
+
 Tensor Generator::normal(const TensorShape& shape, double mean, double stddev, DType dtype) {
   ApiScope api("Generator::normal");
   check_float("Generator::normal", dtype);

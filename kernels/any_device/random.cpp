@@ -100,7 +100,7 @@ void shuffle_kernel(KernelContext& c) {
 }
 
 // tf.random.Generator's draws (StatefulUniform, StatefulStandardNormalV2,
-// StatefulTruncatedNormal, StatefulUniformInt): under the state variable's
+// StatefulTruncatedNormal, StatefulUniformInt, StatefulUniformFullInt): under the state variable's
 // lock, its stream read (TensorFlow's layout: the counter's low and high
 // words, then the key), this device's stream-drawing kernel run on it, and
 // the variable advanced past what that draw reserves (random::advance_stream),
@@ -123,7 +123,16 @@ void generator_draw_kernel(KernelContext& c) {
     random::set_stream(attrs, philox::Stream{static_cast<uint64_t>(v[2]), static_cast<uint64_t>(v[0]),
                                              static_cast<uint64_t>(v[1])});
     const OpDef& draw = op_def(kDraw);
-    c.outputs[0] = execute1(draw, c.inputs.subspan(2), attrs);  // minval and maxval for the integer draw
+    if (draw.name == op_name::StatelessRandomUniformFullInt) {
+      // Its kernel draws from the stream in the attributes when given no seed.
+      KernelFn kernel = draw.kernels[static_cast<int>(c.device.kind())];
+      EMBER_CHECK(kernel != nullptr, Unimplemented, "[", api, "] ", c.op.name, " has no kernel on ", c.device.to_string());
+      c.outputs[0] = Tensor::empty(c.specs[0].shape, c.specs[0].dtype, c.device);
+      KernelContext k{draw, {}, c.outputs.subspan(0, 1), attrs, c.device, c.specs.subspan(0, 1)};
+      kernel(k);
+    } else {
+      c.outputs[0] = execute1(draw, c.inputs.subspan(2), attrs);  // minval and maxval for the integer draw
+    }
     random::advance_stream(draw, attrs, c.outputs[0]);
     const philox::Stream next = random::stream_of(attrs);
     return constant(std::vector<int64_t>{static_cast<int64_t>(next.lo), static_cast<int64_t>(next.hi),
@@ -138,6 +147,7 @@ EMBER_REGISTER_EVERYWHERE(op_name::StatefulUniform, generator_draw_kernel<op_nam
 EMBER_REGISTER_EVERYWHERE(op_name::StatefulStandardNormalV2, generator_draw_kernel<op_name::RandomStandardNormal>);
 EMBER_REGISTER_EVERYWHERE(op_name::StatefulTruncatedNormal, generator_draw_kernel<op_name::TruncatedNormal>);
 EMBER_REGISTER_EVERYWHERE(op_name::StatefulUniformInt, generator_draw_kernel<op_name::RandomUniformInt>);
+EMBER_REGISTER_EVERYWHERE(op_name::StatefulUniformFullInt, generator_draw_kernel<op_name::StatelessRandomUniformFullInt>);
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomUniform, stateless_draw_kernel<random::stateless_uniform>);
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessRandomNormal, stateless_draw_kernel<random::stateless_normal>);
 EMBER_REGISTER_EVERYWHERE(op_name::StatelessTruncatedNormal, stateless_draw_kernel<random::stateless_truncated_normal>);

@@ -69,11 +69,12 @@ void uniform_int_kernel(KernelContext& c) {
 }
 
 // StatelessRandomUniformFullInt: fn::full_int_of_block for every element
-// of the seed's stream, eight blocks at once.
+// of the seed's stream, eight blocks at once; called without a seed (by a
+// generator's StatefulUniformFullInt), of the stream in its attributes.
 void full_int_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
-  const std::vector<int64_t> seed = c.inputs[0].index_values();
-  const philox::Stream s = random::stateless_stream({seed[0], seed[1]});
+  const std::vector<int64_t> seed = c.inputs.empty() ? std::vector<int64_t>{} : c.inputs[0].index_values();
+  const philox::Stream s = seed.empty() ? random::stream_of(c.attrs) : random::stateless_stream({seed[0], seed[1]});
   EMBER_SWITCH_INDEX(y.dtype(), unsupported_dtype(c, y.dtype()), {
     constexpr int kPer = fn::kPerBlock<scalar_t>;
     scalar_t* p = y.data<scalar_t>();

@@ -124,13 +124,14 @@ void random_int_kernel(KernelContext& c) {
 }
 
 // StatelessRandomUniformFullInt: the seed read on the host, then a thread
-// per element.
+// per element; called without a seed (by a generator's
+// StatefulUniformFullInt), of the stream in its attributes.
 void random_full_int_kernel(KernelContext& c) {
   Tensor& y = c.outputs[0];
   const int64_t n = y.num_elements();
   if (n == 0) return;
-  const std::vector<int64_t> seed = c.inputs[0].index_values();
-  const philox::Stream st = random::stateless_stream({seed[0], seed[1]});
+  const std::vector<int64_t> seed = c.inputs.empty() ? std::vector<int64_t>{} : c.inputs[0].index_values();
+  const philox::Stream st = seed.empty() ? random::stream_of(c.attrs) : random::stateless_stream({seed[0], seed[1]});
   cudaStream_t s = prepare(c);
   EMBER_SWITCH_INDEX(y.dtype(), unsupported_dtype(c, y.dtype()), {
     full_int_kernel<<<blocks_for(n), kThreads, 0, s>>>(y.data<scalar_t>(), n, st);

@@ -63,6 +63,16 @@ def cases():
     yield "generator5/traced_int_again", traced_int()
     yield "generator5/eager_uniform_after", g.uniform([2])
     yield "generator5/state", tf.identity(g.state)
+    # Full-range integers (StatefulUniformFullInt's draw), seeds for the
+    # stateless ops, and split generators (counter 0, a key drawn from this one).
+    g = tf.random.Generator.from_seed(8)
+    yield "generator8/full_int64", g.uniform_full_int([3], dtype=tf.int64)
+    yield "generator8/full_int32", g.uniform_full_int([5], dtype=tf.int32)
+    yield "generator8/make_seeds", g.make_seeds(2)
+    first, second = g.split(2)
+    yield "generator8/split_first", first.normal([2])
+    yield "generator8/split_second", second.uniform([3])
+    yield "generator8/after_split", g.normal([2])
     # Keras initializers with a seed: stateless draws, the same at every call.
     init = keras.initializers
     yield "init/glorot_normal_1", init.GlorotNormal(seed=1)((20, 30))
