@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/random.h"
 #include "core/tensor.h"
 #include "core/variable.h"
 #include "graph/function.h"
@@ -72,6 +73,12 @@ class Trackable : public std::enable_shared_from_this<Trackable> {
   }
   /// Tracks a variable through its (unique) trackable node; returns the variable.
   const Variable& track(const std::string& name, const Variable& v);
+  /// Tracks a tf.random.Generator as TensorFlow does: a node whose
+  /// dependency "_state_var" is the generator's state variable, so a
+  /// checkpoint holds its stream under TensorFlow's key
+  /// (`<name>/_state_var/.ATTRIBUTES/VARIABLE_VALUE`) and a restore
+  /// continues it. Returns the generator.
+  const random::Generator& track(const std::string& name, const random::Generator& g);
   /// Tracks a traced function, as `self.f = tf.function(...)` does: a
   /// SavedModel saves its traces (checkpoints skip it).
   template <typename F>
@@ -153,6 +160,13 @@ std::shared_ptr<TrackableVariable> trackable_of(const Variable& v);
 inline const Variable& Trackable::track(const std::string& name, const Variable& v) {
   track(name, std::static_pointer_cast<Trackable>(trackable_of(v)));
   return v;
+}
+
+inline const random::Generator& Trackable::track(const std::string& name, const random::Generator& g) {
+  auto node = std::make_shared<Trackable>();
+  node->track("_state_var", g.state_variable());
+  track(name, node);
+  return g;
 }
 
 /// A traced function in the object graph (what `Trackable::track` makes of

@@ -1094,6 +1094,50 @@ TEST(TensorFlowInterop, TensorFlowReadsEmbersCheckpoint) {
   fs::remove_all(dir);
 }
 
+// A tf.random.Generator in a checkpoint, both ways: TensorFlow restores the
+// stream ember saved (under TensorFlow's key, model/gen/_state_var) and
+// draws what ember draws next; ember restores the checkpoint TensorFlow
+// writes after drawing on, and draws what TensorFlow draws next
+// (tests/tf/check_generator_checkpoint.py).
+TEST(TensorFlowInterop, GeneratorStateCrossesCheckpointsBothWays) {
+  auto model = std::make_shared<Trackable>();
+  random::Generator g(42);
+  g.normal({7});
+  model->track("gen", g);
+  const std::string dir = temp_dir("generator_checkpoint");
+  const std::string prefix = Checkpoint({{"model", model}}).write(dir + "/ember");
+  {  // a fresh generator restored continues the stream
+    auto again = std::make_shared<Trackable>();
+    random::Generator fresh(0);
+    again->track("gen", fresh);
+    Checkpoint({{"model", again}}).read(prefix).assert_consumed();
+    EXPECT_EQ(fresh.state().lo, g.state().lo);
+    EXPECT_EQ(fresh.state().key, g.state().key);
+  }
+  const std::vector<float> next = g.normal({4}).to_vector<float>();
+  {
+    std::ofstream c(dir + "/case.txt");
+    c.precision(17);
+    for (float v : next) c << static_cast<double>(v) << " ";
+  }
+  std::string python = tf_python();
+  EMBER_SKIP_OR_FAIL_WITHOUT_TF(python);
+  std::string text;
+  ASSERT_EQ(run_python(python, data_dir() + "/../tf/check_generator_checkpoint.py",
+                       prefix + " " + dir + "/case.txt " + dir + "/tf", text),
+            0)
+      << text;
+  auto restored = std::make_shared<Trackable>();
+  random::Generator from_tf(0);
+  restored->track("gen", from_tf);
+  Checkpoint({{"model", restored}}).read(dir + "/tf").assert_consumed();
+  std::ifstream in(dir + "/tf.txt");
+  std::vector<float> want;
+  for (double v; in >> v;) want.push_back(static_cast<float>(v));
+  ASSERT_EQ(want.size(), 5u) << text;
+  EXPECT_EQ(from_tf.uniform({5}).to_vector<float>(), want);
+}
+
 // An optimizer's slots: TensorFlow reads the checkpoint and finds every slot
 // where its own optimizers put them (tests/tf/check_ember_slots.py).
 TEST(TensorFlowInterop, TensorFlowReadsOptimizerSlots) {

@@ -901,6 +901,36 @@ TEST(SavedModelInterop, EmberDrawsTensorFlowsStatelessRandomNumbers) {
   EXPECT_EQ(check_calls(saved_model::load(dir + "/stateless_random"), dir + "/stateless_random.txt"), 10);
 }
 
+// A module holding a tf.random.Generator and a function drawing from it:
+// the SavedModel holds the generator's state (its node and "_state_var",
+// as TensorFlow's), and a model loaded from it continues the stream from
+// there, in ember and in TensorFlow (its StatefulStandardNormalV2 kernel on
+// the restored variable): both give the draws the module made after saving.
+TEST(SavedModelTest, AGeneratorsStreamContinuesInTheLoadedModelAndInTensorFlow) {
+  const std::string dir = temp_dir("sm_generator");
+  auto m = std::make_shared<Module>();
+  random::Generator g(21);
+  g.normal({5});
+  m->track("gen", g);
+  auto draw = function([&g](Tensor scale) { return g.normal({3}) * scale; },
+                       {.name = "draw", .input_signature = std::vector<TensorSpec>{TensorSpec({}, float32, "scale")}});
+  m->track("draw", draw);
+  saved_model::save(m, dir + "/model");
+  const Tensor one = constant(1.f), two = constant(2.f);
+  const Tensor first = draw(one), second = draw(two);
+  {
+    std::ofstream c(dir + "/case.txt");
+    c << "call draw\n";
+    write_case_tensor(c, "input scale", one);
+    write_case_tensor(c, "output 0", first);
+    c << "call draw\n";
+    write_case_tensor(c, "input scale", two);
+    write_case_tensor(c, "output 0", second);
+  }
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/model"), dir + "/case.txt"), 2);
+  check_in_tensorflow(dir + "/model", dir + "/case.txt", 2, 0);
+}
+
 // Integer draws, a shuffle and tf.nn.l2_loss as TensorFlow 2.21 traces them
 // (tests/tf/make_saved_models.py, RandomInts): StatelessRandomUniformIntV2
 // from the seed's key and counter, RandomUniformInt and RandomShuffle with

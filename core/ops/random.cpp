@@ -284,7 +284,7 @@ void infer_stateful_uniform_int(InferContext& c) {
         .set_stateful()
         .set_allocates_outputs()
         .not_differentiable()
-        .tf_input("shape", 2, TfInputForm::Ints)  // TensorFlow's order: resource, algorithm, shape
+        .tf_input("shape", 2, TfInputForm::Ints, dtype_fixed(int64))  // TensorFlow's order: resource, algorithm, shape
         .tf_type("shape_dtype", dtype_fixed(int64))
         .tf_no_t();
   define_op(op_name::StatefulUniformFullInt)
@@ -297,7 +297,7 @@ void infer_stateful_uniform_int(InferContext& c) {
       .set_stateful()
       .set_allocates_outputs()
       .not_differentiable()
-      .tf_input("shape", 2, TfInputForm::Ints)
+      .tf_input("shape", 2, TfInputForm::Ints, dtype_fixed(int64))
       .tf_type("shape_dtype", dtype_fixed(int64))
       .tf_no_t();
   define_op(op_name::StatefulUniformInt)
@@ -309,7 +309,7 @@ void infer_stateful_uniform_int(InferContext& c) {
       .set_stateful()
       .set_allocates_outputs()
       .not_differentiable()
-      .tf_input("shape", 2, TfInputForm::Ints)  // TensorFlow's order: resource, algorithm, shape, minval, maxval
+      .tf_input("shape", 2, TfInputForm::Ints, dtype_fixed(int64))  // TensorFlow's order: resource, algorithm, shape, minval, maxval
       .tf_type("shape_dtype", dtype_fixed(int64))
       .tf_type("dtype", dtype_of_input(2))
       .tf_no_t();
