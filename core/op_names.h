@@ -261,6 +261,9 @@ inline constexpr char StatefulStandardNormalV2[] = "StatefulStandardNormalV2";
 inline constexpr char StatefulTruncatedNormal[] = "StatefulTruncatedNormal";
 inline constexpr char StatefulUniformInt[] = "StatefulUniformInt";
 inline constexpr char StatefulUniformFullInt[] = "StatefulUniformFullInt";
+// imported only: tf.random.Generator's read of its state (graph_import.cpp)
+inline constexpr char RngReadAndSkip[] = "RngReadAndSkip";
+inline constexpr char Bitcast[] = "Bitcast";
 
 // variable
 inline constexpr char ReadVariableOp[] = "ReadVariableOp";

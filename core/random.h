@@ -175,7 +175,8 @@ int64_t next_seed();
 /// lives in a variable (TensorFlow's `state`: int64 [3], the Philox counter's
 /// low and high words, then the key) that each draw's op reads and advances
 /// when it runs (StatefulUniform, StatefulStandardNormalV2,
-/// StatefulTruncatedNormal, StatefulUniformInt), so draws inside traced
+/// StatefulTruncatedNormal, StatefulUniformInt, StatefulUniformFullInt), so
+/// draws inside traced
 /// functions and eager draws continue one stream, call after call, as
 /// TensorFlow's do. Copies share the stream, as Python's references to one
 /// tf.random.Generator do.

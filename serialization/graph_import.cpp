@@ -80,7 +80,8 @@ const std::unordered_set<std::string>& composite_ops() {
                                                  op::ImageProjectiveTransformV2, op::ResizeBilinearGrad,
                                                  op::ResizeNearestNeighborGrad, op::ResizeBicubicGrad,
                                                  op::Conv3DBackpropInputV2, op::Conv3DBackpropFilterV2, op::MaxPool3DGrad,
-                                                 op::AvgPool3DGrad, op::RGBToHSV, op::HSVToRGB};
+                                                 op::AvgPool3DGrad, op::RGBToHSV, op::HSVToRGB,
+                                                 op::RngReadAndSkip, op::Bitcast};
   return s;
 }
 
@@ -1381,6 +1382,7 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
     return outs[static_cast<size_t>(pos)];
   };
 
+  const size_t reads_before = generator_read_order_.size();
   for (const tf::NodeDef* n : order) {
     const std::string what = where_ + ": function '" + name + "' node '" + n->name() + "'";
     if (n->op() == op_name::Const) {
@@ -1427,6 +1429,10 @@ std::vector<Tensor> FunctionImporter::replay(const std::string& name, const std:
       rethrow_with_prefix(what + ": ");
     }
   }
+  for (size_t i = reads_before; i < generator_read_order_.size(); ++i)
+    EMBER_CHECK(generator_reads_.at(generator_read_order_[i]).drawn, Unimplemented, where_, ": function '", name,
+                "': RngReadAndSkip without a draw from the state it read (tf.random.Generator.skip), which ember does "
+                "not import");
   std::vector<Tensor> result;
   for (const auto& a : sig.output_arg()) {
     auto it = f.ret().find(a.name());
@@ -1525,6 +1531,32 @@ std::vector<Tensor> FunctionImporter::run_node(const tf::NodeDef& n, const std::
   if (op == op_name::Case || op == op_name::StatelessCase) return run_case(n, in, what, depth);
   if (op == op_name::While || op == op_name::StatelessWhile) return run_while(n, in, what, depth);
   if (op == op_name::StatelessRandomGetKeyCounter) return key_and_counter(in, what);
+  if (op == op_name::RngReadAndSkip) return read_and_skip(in, what);
+  for (const Tensor& t : in)
+    EMBER_CHECK(!uint64_counts_.count(t.impl()), Unimplemented, what, ": op ", op,
+                " of a uint64 tensor (ember has no uint64; it imports only RngReadAndSkip's count)");
+  if (op == op_name::Cast && node_attr(n, "DstT", what).type() == tf::DT_UINT64 && !in.empty() &&
+      (in[0].dtype() == int32 || in[0].dtype() == int64)) {
+    Tensor count = cast(in[0], int64);  // RngReadAndSkip's count, held as int64 (ember has no uint64)
+    uint64_counts_.insert(count.impl());
+    return {count};
+  }
+  if (op == op_name::StridedSlice && !in.empty() && generator_reads_.count(in[0].impl())) {
+    // [0:2] is the counter, [2:3] the key (TensorFlow's Philox layout).
+    EMBER_CHECK(in.size() == 4 && !in[1].is_symbolic(), Unimplemented, what,
+                ": a slice of RngReadAndSkip's state other than its counter or key");
+    const int64_t begin = in[1].index_values().at(0);
+    EMBER_CHECK(begin == 0 || begin == 2, Unimplemented, what, ": a slice of RngReadAndSkip's state from ", begin,
+                " (its counter starts at 0, its key at 2)");
+    Tensor part = slice(in[0], {begin}, {begin == 0 ? 2 : 1});
+    generator_parts_[part.impl()] = {in[0].impl(), begin == 2};
+    return {part};
+  }
+  if (op == op_name::Bitcast) {
+    EMBER_CHECK(!in.empty() && generator_parts_.count(in[0].impl()), Unimplemented, what,
+                ": op Bitcast is one ember imports only in a tf.random.Generator's draw");
+    return {in[0]};  // to uint64, which the V2 draw takes: the part itself stands for it
+  }
   if (op == op_name::StatelessRandomUniformV2 || op == op_name::StatelessRandomNormalV2 ||
       op == op_name::StatelessTruncatedNormalV2 || op == op_name::StatelessRandomUniformIntV2 ||
       op == op_name::StatelessRandomGammaV3 || op == op_name::StatelessRandomUniformFullIntV2)
@@ -1546,9 +1578,57 @@ std::vector<Tensor> FunctionImporter::key_and_counter(const std::vector<Tensor>&
   return {key, zeros({2}, int64)};
 }
 
+std::vector<Tensor> FunctionImporter::read_and_skip(const std::vector<Tensor>& in, const std::string& what) const {
+  EMBER_CHECK(in.size() == 3 && in[0].dtype() == resource, InvalidArgument, what,
+              ": RngReadAndSkip takes the generator's state variable, the algorithm and a count");
+  if (!in[1].is_symbolic()) {
+    const int64_t alg = in[1].index_values().at(0);
+    EMBER_CHECK(alg == 1 || alg == 3, Unimplemented, what, ": RngReadAndSkip with algorithm ", alg,
+                " (ember draws with Philox, algorithms 1 and 3)");
+  }
+  const Tensor state = Variable::from_handle(in[0]).read_value();
+  generator_reads_[state.impl()] = {in[0], in[2]};
+  generator_read_order_.push_back(state.impl());
+  return {state};
+}
+
+std::vector<Tensor> FunctionImporter::generator_draw(const tensorflow::NodeDef& n, const std::vector<Tensor>& in,
+                                                     const std::string& what) const {
+  const std::string& op = n.op();
+  auto key = generator_parts_.find(in[1].impl()), counter = generator_parts_.find(in[2].impl());
+  EMBER_CHECK(key != generator_parts_.end() && counter != generator_parts_.end() && key->second.key &&
+                  !counter->second.key && key->second.read == counter->second.read,
+              Unimplemented, what, ": op ", op, " with a key and counter not both from one RngReadAndSkip");
+  GeneratorRead& read = generator_reads_.at(key->second.read);
+  EMBER_CHECK(!read.drawn, Unimplemented, what, ": a second draw from one RngReadAndSkip");
+  read.drawn = true;
+  EMBER_CHECK(!in[0].is_symbolic(), Unimplemented, what, ": a tf.random.Generator draw of a shape known only when it runs");
+  const std::vector<int64_t> dims = in[0].index_values();
+  int64_t count = 1;
+  for (int64_t d : dims) count *= d;
+  if (!read.delta.is_symbolic()) {  // TensorFlow's generators skip by the draw's size
+    const int64_t delta = read.delta.index_values().at(0);
+    EMBER_CHECK(delta == count, Unimplemented, what, ": RngReadAndSkip by ", delta, " before a draw of ", count,
+                " (ember's generator draws advance by their size)");
+  }
+  const Tensor alg = constant(int64_t{1});  // (checked: Philox)
+  Attrs attrs{{"shape", dims}};
+  if (op == op_name::StatelessRandomUniformIntV2)  // (shape, key, counter, alg, minval, maxval)
+    return {execute1(EMBER_OP(op_name::StatefulUniformInt), {read.state_handle, alg, in[4], in[5]}, attrs)};
+  EMBER_CHECK(op != op_name::StatelessRandomGammaV3, Unimplemented, what, ": a gamma draw from a tf.random.Generator");
+  attrs.set("dtype", std::get<DType>(attr_or_default(n, "dtype", AttrKind::Type, what).value()));
+  const char* stateful = op == op_name::StatelessRandomUniformV2         ? op_name::StatefulUniform
+                         : op == op_name::StatelessRandomNormalV2        ? op_name::StatefulStandardNormalV2
+                         : op == op_name::StatelessTruncatedNormalV2     ? op_name::StatefulTruncatedNormal
+                                                                         : op_name::StatefulUniformFullInt;
+  return {execute1(op_def(stateful), {read.state_handle, alg}, attrs)};
+}
+
 std::vector<Tensor> FunctionImporter::draw_from_key(const tensorflow::NodeDef& n, const std::vector<Tensor>& in,
                                                     const std::string& what) const {
   const std::string& op = n.op();
+  if (in.size() >= 3 && (generator_parts_.count(in[1].impl()) || generator_parts_.count(in[2].impl())))
+    return generator_draw(n, in, what);
   const bool integers = op == op_name::StatelessRandomUniformIntV2;  // (shape, key, counter, alg, minval, maxval)
   const bool gamma = op == op_name::StatelessRandomGammaV3;           // (shape, key, counter, alg, alpha)
   const size_t inputs = integers ? 6 : gamma ? 5 : 4;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +78,15 @@ class FunctionImporter {
   std::vector<Tensor> key_and_counter(const std::vector<Tensor>& in, const std::string& what) const;
   std::vector<Tensor> draw_from_key(const tensorflow::NodeDef& n, const std::vector<Tensor>& in,
                                     const std::string& what) const;
+  /// tf.random.Generator's draws as TensorFlow 2.21 traces them:
+  /// RngReadAndSkip reads the state variable and advances it, two
+  /// StridedSlices bitcast to uint64 make the counter and the key, and a V2
+  /// draw takes them. Imported together as ember's Stateful* draw on the
+  /// variable at the V2 draw (it reads and advances the state itself); the
+  /// read's value is the variable's value before it.
+  std::vector<Tensor> read_and_skip(const std::vector<Tensor>& in, const std::string& what) const;
+  std::vector<Tensor> generator_draw(const tensorflow::NodeDef& n, const std::vector<Tensor>& in,
+                                     const std::string& what) const;
   std::map<std::string, const tensorflow::FunctionDef*> functions_;
   std::string where_;
   // The callees imported so far, by name and the kinds of their inputs.
@@ -86,6 +96,21 @@ class FunctionImporter {
     Tensor key, seed;
   };
   mutable std::map<const void*, SeedKey> seed_keys_;
+  // The reads read_and_skip made (by their output), in order, and the
+  // counter and key cut from them (by the slice's output).
+  struct GeneratorRead {
+    Tensor state_handle, delta;
+    bool drawn = false;
+  };
+  mutable std::map<const void*, GeneratorRead> generator_reads_;
+  mutable std::vector<const void*> generator_read_order_;
+  struct GeneratorPart {
+    const void* read;
+    bool key;
+  };
+  mutable std::map<const void*, GeneratorPart> generator_parts_;
+  // Casts to uint64 held as int64: only RngReadAndSkip may take them.
+  mutable std::set<const void*> uint64_counts_;
 };
 
 }  // namespace ember

@@ -931,6 +931,21 @@ TEST(SavedModelTest, AGeneratorsStreamContinuesInTheLoadedModelAndInTensorFlow) 
   check_in_tensorflow(dir + "/model", dir + "/case.txt", 2, 0);
 }
 
+// tf.random.Generator's draws as TensorFlow 2.21 traces them
+// (tests/tf/make_saved_models.py, Generators: RngReadAndSkip, then the V2
+// draws on the counter and key bitcast to uint64), from a generator the
+// model saved: ember imports each as its Stateful* draw on the restored
+// state variable, and its two calls give TensorFlow's two calls' numbers.
+TEST(SavedModelInterop, EmberContinuesTheStreamOfAGeneratorTensorFlowSaved) {
+  const std::string dir = tensorflow_models();
+  EXPECT_EQ(check_calls(saved_model::load(dir + "/generators"), dir + "/generators.txt"), 10);
+  // Generator.skip: an RngReadAndSkip no draw takes, refused rather than imported without its skip.
+  const std::string error = error_of<Unimplemented>([&] { saved_model::load(dir + "/generator_skip"); });
+  EXPECT_NE(error.find("RngReadAndSkip without a draw from the state it read (tf.random.Generator.skip)"),
+            std::string::npos)
+      << error;
+}
+
 // Integer draws, a shuffle and tf.nn.l2_loss as TensorFlow 2.21 traces them
 // (tests/tf/make_saved_models.py, RandomInts): StatelessRandomUniformIntV2
 // from the seed's key and counter, RandomUniformInt and RandomShuffle with

@@ -272,47 +272,30 @@ void infer_stateful_uniform_int(InferContext& c) {
   c.outputs.push_back({lo.dtype(), TensorShape(sample_dims(c))});
 }
 
+// The signature the generator's draws share: the state variable, the
+// algorithm and `inputs` - 2 more, the shape (TensorFlow's input 2, int64).
+OpDef& define_generator_draw(const char* name, int inputs, const char* api, InferFn infer) {
+  return define_op(name)
+      .takes_resource()
+      .inputs(inputs)
+      .attr("shape", AttrKind::Ints)
+      .api(api)
+      .set_infer(infer)
+      .set_stateful()
+      .set_allocates_outputs()
+      .not_differentiable()
+      .tf_input("shape", 2, TfInputForm::Ints, dtype_fixed(int64))  // TensorFlow's order: resource, algorithm, shape, ...
+      .tf_type("shape_dtype", dtype_fixed(int64))
+      .tf_no_t();
+}
+
 [[maybe_unused]] const bool generator_draws_defined = [] {
   for (const char* name : {op_name::StatefulUniform, op_name::StatefulStandardNormalV2, op_name::StatefulTruncatedNormal})
-    define_op(name)
-        .takes_resource()
-        .inputs(2)
-        .attr("shape", AttrKind::Ints)
-        .attr("dtype", AttrKind::Type)
-        .api("random::Generator")
-        .set_infer(infer_stateful_draw)
-        .set_stateful()
-        .set_allocates_outputs()
-        .not_differentiable()
-        .tf_input("shape", 2, TfInputForm::Ints, dtype_fixed(int64))  // TensorFlow's order: resource, algorithm, shape
-        .tf_type("shape_dtype", dtype_fixed(int64))
-        .tf_no_t();
-  define_op(op_name::StatefulUniformFullInt)
-      .takes_resource()
-      .inputs(2)
-      .attr("shape", AttrKind::Ints)
-      .attr("dtype", AttrKind::Type)
-      .api("random::Generator::uniform_full_int")
-      .set_infer(infer_stateful_full_int)
-      .set_stateful()
-      .set_allocates_outputs()
-      .not_differentiable()
-      .tf_input("shape", 2, TfInputForm::Ints, dtype_fixed(int64))
-      .tf_type("shape_dtype", dtype_fixed(int64))
-      .tf_no_t();
-  define_op(op_name::StatefulUniformInt)
-      .takes_resource()
-      .inputs(4)
-      .attr("shape", AttrKind::Ints)
-      .api("random::Generator::uniform")
-      .set_infer(infer_stateful_uniform_int)
-      .set_stateful()
-      .set_allocates_outputs()
-      .not_differentiable()
-      .tf_input("shape", 2, TfInputForm::Ints, dtype_fixed(int64))  // TensorFlow's order: resource, algorithm, shape, minval, maxval
-      .tf_type("shape_dtype", dtype_fixed(int64))
-      .tf_type("dtype", dtype_of_input(2))
-      .tf_no_t();
+    define_generator_draw(name, 2, "random::Generator", infer_stateful_draw).attr("dtype", AttrKind::Type);
+  define_generator_draw(op_name::StatefulUniformFullInt, 2, "random::Generator::uniform_full_int", infer_stateful_full_int)
+      .attr("dtype", AttrKind::Type);
+  define_generator_draw(op_name::StatefulUniformInt, 4, "random::Generator::uniform", infer_stateful_uniform_int)
+      .tf_type("dtype", dtype_of_input(2));  // (minval's)
   return true;
 }();
 

@@ -5,9 +5,9 @@
 // stream; for a categorical draw,
 // its Multinomial), so a seed known only when a traced function runs gives
 // the numbers an eager random::stateless_uniform of the same seed gives.
-// tf.random.Generator's stateful draws run the same kernels on the stream in
-// the generator's variable. And RandomShuffle's: its permutation drawn on the host, the rows
-// gathered on the device; and the binomial's per-member parameters, made on
+// tf.random.Generator's stateful draws run the same kernels on the stream
+// in the generator's variable. And RandomShuffle's: its permutation drawn on
+// the host, the rows gathered on the device; and the binomial's per-member parameters, made on
 // the host for its kernels (samplers::binomial_params).
 #include <limits>
 #include <numeric>
@@ -100,11 +100,12 @@ void shuffle_kernel(KernelContext& c) {
 }
 
 // tf.random.Generator's draws (StatefulUniform, StatefulStandardNormalV2,
-// StatefulTruncatedNormal, StatefulUniformInt, StatefulUniformFullInt): under the state variable's
-// lock, its stream read (TensorFlow's layout: the counter's low and high
-// words, then the key), this device's stream-drawing kernel run on it, and
-// the variable advanced past what that draw reserves (random::advance_stream),
-// so a traced call and an eager draw continue the same stream.
+// StatefulTruncatedNormal, StatefulUniformInt, StatefulUniformFullInt):
+// under the state variable's lock, its stream read (TensorFlow's layout:
+// the counter's low and high words, then the key), this device's
+// stream-drawing kernel run on it, and the variable advanced past what that
+// draw reserves (random::advance_stream), so a traced call and an eager
+// draw continue the same stream.
 template <const char* kDraw>
 void generator_draw_kernel(KernelContext& c) {
   const std::string& api = c.op.api_name.empty() ? c.op.name : c.op.api_name;

@@ -36,7 +36,9 @@ of them), stateless_random (tf.random.stateless_* as TensorFlow traces them now:
 the seed, then the V2 draws), random_ints (integer draws, a shuffle, tf.nn.l2_loss and its gradient),
 non_max_suppression (tf.image's, NonMaxSuppression to V5), projective
 (ImageProjectiveTransformV3 and V2, Keras's RandomRotation, RandomZoom and RandomTranslation),
-resize_grads (ResizeBilinearGrad, ResizeBicubicGrad and ResizeNearestNeighborGrad), window3d_grads
+resize_grads (ResizeBilinearGrad, ResizeBicubicGrad and ResizeNearestNeighborGrad), generators
+(tf.random.Generator's draws from the state variable the model saves; and generator_skip, a
+Generator.skip ember refuses), window3d_grads
 (the 3-D convolution's and pools' gradients, Keras's Conv3DTranspose), colorspace
 (tf.image.rgb_to_hsv and hsv_to_rgb, Keras's RandomHue and RandomSaturation),
 and DIR/x.npy (the dense model's input); with NAMEs, only those
@@ -875,6 +877,50 @@ def poisson(root):
             case(out, "__call__", [("seed", seed), ("shape", shape), ("lam", lam)], [r[k] for k in sorted(r)])
 
 
+class Generators(tf.Module):
+    """tf.random.Generator's draws as TensorFlow 2.21 traces them (RngReadAndSkip, then
+    StatelessRandomNormalV2, UniformV2, TruncatedNormalV2, UniformIntV2 and UniformFullIntV2 on the
+    counter and key bitcast to uint64) from a generator the module tracks: the SavedModel holds its
+    state variable as it was when saved, and each call continues that stream."""
+
+    def __init__(self):
+        super().__init__()
+        self.gen = tf.random.Generator.from_seed(11)
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+    def __call__(self, scale):
+        return {"normal": self.gen.normal([3]) * scale,
+                "uniform": self.gen.uniform([4], -1.0, 1.0),
+                "truncated": self.gen.truncated_normal([2], dtype=tf.float64),
+                "ints": self.gen.uniform([5], 0, 100, dtype=tf.int32),
+                "full_ints": self.gen.uniform_full_int([2], dtype=tf.int32)}
+
+
+class GeneratorSkip(tf.Module):
+    """tf.random.Generator.skip: an RngReadAndSkip whose state no draw takes, which ember refuses."""
+
+    def __init__(self):
+        super().__init__()
+        self.gen = tf.random.Generator.from_seed(11)
+
+    @tf.function(input_signature=[])
+    def __call__(self):
+        self.gen.skip(3)
+        return self.gen.normal([2])
+
+
+def generators(root):
+    tf.saved_model.save(GeneratorSkip(), os.path.join(root, "generator_skip"))
+    m = Generators()
+    m.gen.normal([2])  # the state saved is past a first draw
+    tf.saved_model.save(m, os.path.join(root, "generators"))
+    with open(os.path.join(root, "generators.txt"), "w") as out:
+        for scale in (1.0, 2.0):
+            scale = np.float32(scale)
+            r = m(tf.constant(scale))
+            case(out, "__call__", [("scale", scale)], [r[k] for k in sorted(r)])
+
+
 class ResizeGrads(tf.Module):
     """The resizes' gradients as TensorFlow's tapes write them (ResizeBilinearGrad, ResizeBicubicGrad,
     ResizeNearestNeighborGrad): up and down, with aligned corners, half-pixel centers and the legacy
@@ -1181,7 +1227,7 @@ def main_only(root, names):
          "stateless_random": stateless_random, "random_ints": random_ints,
          "non_max_suppression": non_max_suppression, "projective": projective,
          "resize_grads": resize_grads, "window3d_grads": window3d_grads, "colorspace": colorspace,
-         "gamma": gamma, "poisson": poisson}[name](root)
+         "gamma": gamma, "poisson": poisson, "generators": generators}[name](root)
     print("OK")
 
 
