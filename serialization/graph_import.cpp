@@ -1538,7 +1538,7 @@ std::vector<Tensor> FunctionImporter::run_node(const tf::NodeDef& n, const std::
   if (op == op_name::Cast && node_attr(n, "DstT", what).type() == tf::DT_UINT64 && !in.empty() &&
       (in[0].dtype() == int32 || in[0].dtype() == int64)) {
     Tensor count = cast(in[0], int64);  // RngReadAndSkip's count, held as int64 (ember has no uint64)
-    uint64_counts_.insert(count.impl());
+    uint64_counts_[count.impl()] = count;
     return {count};
   }
   if (op == op_name::StridedSlice && !in.empty() && generator_reads_.count(in[0].impl())) {
@@ -1549,7 +1549,7 @@ std::vector<Tensor> FunctionImporter::run_node(const tf::NodeDef& n, const std::
     EMBER_CHECK(begin == 0 || begin == 2, Unimplemented, what, ": a slice of RngReadAndSkip's state from ", begin,
                 " (its counter starts at 0, its key at 2)");
     Tensor part = slice(in[0], {begin}, {begin == 0 ? 2 : 1});
-    generator_parts_[part.impl()] = {in[0].impl(), begin == 2};
+    generator_parts_[part.impl()] = {part, in[0].impl(), begin == 2};
     return {part};
   }
   if (op == op_name::Bitcast) {
@@ -1587,7 +1587,7 @@ std::vector<Tensor> FunctionImporter::read_and_skip(const std::vector<Tensor>& i
                 " (ember draws with Philox, algorithms 1 and 3)");
   }
   const Tensor state = Variable::from_handle(in[0]).read_value();
-  generator_reads_[state.impl()] = {in[0], in[2]};
+  generator_reads_[state.impl()] = {state, in[0], in[2]};
   generator_read_order_.push_back(state.impl());
   return {state};
 }
@@ -1602,6 +1602,11 @@ std::vector<Tensor> FunctionImporter::generator_draw(const tensorflow::NodeDef& 
   GeneratorRead& read = generator_reads_.at(key->second.read);
   EMBER_CHECK(!read.drawn, Unimplemented, what, ": a second draw from one RngReadAndSkip");
   read.drawn = true;
+  if (!in[3].is_symbolic()) {
+    const int64_t alg = in[3].index_values().at(0);
+    EMBER_CHECK(alg == 1 || alg == 3, Unimplemented, what, ": op ", op, " with algorithm ", alg,
+                " (ember draws with Philox, algorithms 1 and 3)");
+  }
   EMBER_CHECK(!in[0].is_symbolic(), Unimplemented, what, ": a tf.random.Generator draw of a shape known only when it runs");
   const std::vector<int64_t> dims = in[0].index_values();
   int64_t count = 1;

@@ -15,7 +15,6 @@
 #pragma once
 
 #include <map>
-#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -97,20 +96,22 @@ class FunctionImporter {
   };
   mutable std::map<const void*, SeedKey> seed_keys_;
   // The reads read_and_skip made (by their output), in order, and the
-  // counter and key cut from them (by the slice's output).
+  // counter and key cut from them (by the slice's output). Each entry holds
+  // its tensor, so no other tensor takes its address while the map knows it.
   struct GeneratorRead {
-    Tensor state_handle, delta;
+    Tensor state, state_handle, delta;
     bool drawn = false;
   };
   mutable std::map<const void*, GeneratorRead> generator_reads_;
   mutable std::vector<const void*> generator_read_order_;
   struct GeneratorPart {
+    Tensor part;
     const void* read;
     bool key;
   };
   mutable std::map<const void*, GeneratorPart> generator_parts_;
   // Casts to uint64 held as int64: only RngReadAndSkip may take them.
-  mutable std::set<const void*> uint64_counts_;
+  mutable std::map<const void*, Tensor> uint64_counts_;
 };
 
 }  // namespace ember
