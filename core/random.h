@@ -186,8 +186,6 @@ class Generator {
   explicit Generator(uint64_t seed);
   /// A generator seeded from the operating system's entropy.
   static Generator from_non_deterministic_state();
-  /// tf.random.Generator(state=...): one that continues `s` (its own copy).
-  static Generator from_stream(const philox::Stream& s);
 
   /// int32 and int64 as random::uniform (TensorFlow's StatefulUniformInt).
   Tensor uniform(const TensorShape& shape, double minval = 0, double maxval = 1,
@@ -219,6 +217,12 @@ class Generator {
   explicit Generator(const philox::Stream& s);
   Variable state_;
 };
+
+/// A generator's state as TensorFlow lays Philox's out, int64 [3]: the
+/// counter's low and high words, then the key; and the stream of such a
+/// state (any device).
+Tensor generator_state(const philox::Stream& s);
+philox::Stream generator_stream(const Tensor& state);
 
 /// The largest finite value of a floating dtype, or the largest of an
 /// integer dtype, as a double (a Poisson count's bound).

@@ -1023,52 +1023,55 @@ Tensor gamma_grad(const Tensor& alpha, const Tensor& sample) {
   return execute1(EMBER_OP(op_name::RandomGammaGrad), {alpha, sample});
 }
 
-namespace {
-
-// TensorFlow's layout of Philox's state: the counter's low and high words, then the key.
-Tensor state_tensor(const philox::Stream& s) {
+Tensor generator_state(const philox::Stream& s) {
   return constant(std::vector<int64_t>{static_cast<int64_t>(s.lo), static_cast<int64_t>(s.hi),
                                        static_cast<int64_t>(s.key)});
 }
 
-const Tensor& philox_algorithm() {
-  static const Tensor alg = constant(int64_t{1});  // TensorFlow's RNG_ALG_PHILOX
-  return alg;
+philox::Stream generator_stream(const Tensor& state) {
+  const std::vector<int64_t> v = state.index_values();
+  return {static_cast<uint64_t>(v.at(2)), static_cast<uint64_t>(v.at(0)), static_cast<uint64_t>(v.at(1))};
+}
+
+namespace {
+
+// A generator's draw: `op` on its state variable with Philox (TensorFlow's
+// RNG_ALG_PHILOX, 1); `extra` the integer draw's minval and maxval.
+Tensor generator_op(const Variable& state, const char* op, const TensorShape& shape, std::optional<DType> dtype,
+                    std::vector<Tensor> extra = {}) {
+  static const Tensor philox = constant(int64_t{1});
+  std::vector<Tensor> in{state.handle(), philox};
+  in.insert(in.end(), extra.begin(), extra.end());
+  Attrs attrs{{"shape", shape.as_vector()}};
+  if (dtype) attrs.set("dtype", *dtype);
+  return execute1(op_def(op), in, attrs);
 }
 
 }  // namespace
 
 Generator::Generator(const philox::Stream& s)
-    : state_(state_tensor(s), VariableOptions{.name = "StateVar", .trainable = false}) {}
+    : state_(generator_state(s), VariableOptions{.name = "StateVar", .trainable = false}) {}
 Generator::Generator(uint64_t seed) : Generator(philox::Stream{0, seed, 0}) {}
 Generator Generator::from_non_deterministic_state() {
   return Generator(philox::Stream{entropy(), entropy(), entropy()});
 }
-Generator Generator::from_stream(const philox::Stream& s) { return Generator(s); }
 
-philox::Stream Generator::state() const {
-  const std::vector<int64_t> v = state_.read_value().index_values();
-  return {static_cast<uint64_t>(v.at(2)), static_cast<uint64_t>(v.at(0)), static_cast<uint64_t>(v.at(1))};
-}
+philox::Stream Generator::state() const { return generator_stream(state_.read_value()); }
 
-void Generator::reset(const philox::Stream& s) { state_.assign(state_tensor(s).to(state_.device())); }
+void Generator::reset(const philox::Stream& s) { state_.assign(generator_state(s).to(state_.device())); }
 
 Tensor Generator::uniform(const TensorShape& shape, double minval, double maxval, DType dtype) {
   ApiScope api("Generator::uniform");
   if (is_int_draw("Generator::uniform", dtype)) {
     auto [lo, hi] = int_bounds("Generator::uniform", minval, maxval, dtype);
-    return execute1(EMBER_OP(op_name::StatefulUniformInt), {state_.handle(), philox_algorithm(), lo, hi},
-                    {{"shape", shape.as_vector()}});
+    return generator_op(state_, op_name::StatefulUniformInt, shape, std::nullopt, {lo, hi});
   }
   check_range("Generator::uniform", minval, maxval);
-  Tensor t = execute1(EMBER_OP(op_name::StatefulUniform), {state_.handle(), philox_algorithm()},
-                      {{"shape", shape.as_vector()}, {"dtype", dtype}});
-  return scale_uniform(t, minval, maxval);
+  return scale_uniform(generator_op(state_, op_name::StatefulUniform, shape, dtype), minval, maxval);
 }
 Tensor Generator::uniform_full_int(const TensorShape& shape, DType dtype) {
   ApiScope api("Generator::uniform_full_int");
-  return execute1(EMBER_OP(op_name::StatefulUniformFullInt), {state_.handle(), philox_algorithm()},
-                  {{"shape", shape.as_vector()}, {"dtype", dtype}});
+  return generator_op(state_, op_name::StatefulUniformFullInt, shape, dtype);
 }
 
 Tensor Generator::make_seeds(int64_t count) {
@@ -1091,17 +1094,13 @@ std::vector<Generator> Generator::split(int64_t count) {
 Tensor Generator::normal(const TensorShape& shape, double mean, double stddev, DType dtype) {
   ApiScope api("Generator::normal");
   check_float("Generator::normal", dtype);
-  Tensor t = execute1(EMBER_OP(op_name::StatefulStandardNormalV2), {state_.handle(), philox_algorithm()},
-                      {{"shape", shape.as_vector()}, {"dtype", dtype}});
-  return scale_normal(t, mean, stddev);
+  return scale_normal(generator_op(state_, op_name::StatefulStandardNormalV2, shape, dtype), mean, stddev);
 }
 Tensor Generator::truncated_normal(const TensorShape& shape, double mean, double stddev,
                                    DType dtype) {
   ApiScope api("Generator::truncated_normal");
   check_float("Generator::truncated_normal", dtype);
-  Tensor t = execute1(EMBER_OP(op_name::StatefulTruncatedNormal), {state_.handle(), philox_algorithm()},
-                      {{"shape", shape.as_vector()}, {"dtype", dtype}});
-  return scale_normal(t, mean, stddev);
+  return scale_normal(generator_op(state_, op_name::StatefulTruncatedNormal, shape, dtype), mean, stddev);
 }
 
 }  // namespace ember::random

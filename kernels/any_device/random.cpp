@@ -113,32 +113,21 @@ void generator_draw_kernel(KernelContext& c) {
   if (alg.at(0) != 1 && alg.at(0) != 3)
     throw Unimplemented(detail::str_cat("[", api, "] ", c.op.name, ": algorithm ", alg[0],
                                         ": ember's generators draw with Philox (1, or 3: auto-select)"));
+  const OpDef& draw = op_def(kDraw);
+  KernelFn kernel = draw.kernels[static_cast<int>(c.device.kind())];
+  EMBER_CHECK(kernel != nullptr, Unimplemented, "[", api, "] ", c.op.name, " has no kernel on ", c.device.to_string());
   auto& state = static_cast<VariableState&>(*c.inputs[0].impl()->resource);
-  state.update([&](const Tensor& current) {
-    EMBER_CHECK(current.defined() && current.dtype() == int64 && current.shape() == TensorShape{3}, InvalidArgument,
-                "[", api, "] ", c.op.name, ": the generator's state must be an int64 [3] (Philox's counter and key), got ",
-                current.defined() ? dtype_name(current.dtype()) : "no value", " ",
-                current.defined() ? current.shape().to_debug_string() : "");
-    const std::vector<int64_t> v = current.index_values();
+  state.update([&](const Tensor& current) {  // (an int64 [3]: inference checked the variable)
     Attrs attrs = c.attrs;
-    random::set_stream(attrs, philox::Stream{static_cast<uint64_t>(v[2]), static_cast<uint64_t>(v[0]),
-                                             static_cast<uint64_t>(v[1])});
-    const OpDef& draw = op_def(kDraw);
-    if (draw.name == op_name::StatelessRandomUniformFullInt) {
-      // Its kernel draws from the stream in the attributes when given no seed.
-      KernelFn kernel = draw.kernels[static_cast<int>(c.device.kind())];
-      EMBER_CHECK(kernel != nullptr, Unimplemented, "[", api, "] ", c.op.name, " has no kernel on ", c.device.to_string());
-      c.outputs[0] = Tensor::empty(c.specs[0].shape, c.specs[0].dtype, c.device);
-      KernelContext k{draw, {}, c.outputs.subspan(0, 1), attrs, c.device, c.specs.subspan(0, 1)};
-      kernel(k);
-    } else {
-      c.outputs[0] = execute1(draw, c.inputs.subspan(2), attrs);  // minval and maxval for the integer draw
-    }
+    random::set_stream(attrs, random::generator_stream(current));
+    c.outputs[0] = Tensor::empty(c.specs[0].shape, c.specs[0].dtype, c.device);
+    // The draw's inputs: minval and maxval for the integer draw; none for the
+    // others (StatelessRandomUniformFullInt's kernel, given no seed, draws
+    // from the attributes' stream).
+    KernelContext k{draw, c.inputs.subspan(2), c.outputs.subspan(0, 1), attrs, c.device, c.specs.subspan(0, 1)};
+    kernel(k);
     random::advance_stream(draw, attrs, c.outputs[0]);
-    const philox::Stream next = random::stream_of(attrs);
-    return constant(std::vector<int64_t>{static_cast<int64_t>(next.lo), static_cast<int64_t>(next.hi),
-                                         static_cast<int64_t>(next.key)})
-        .to(current.device());
+    return random::generator_state(random::stream_of(attrs)).to(current.device());
   });
 }
 
