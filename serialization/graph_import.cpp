@@ -1578,14 +1578,23 @@ std::vector<Tensor> FunctionImporter::key_and_counter(const std::vector<Tensor>&
   return {key, zeros({2}, int64)};
 }
 
+namespace {
+
+// A random op's algorithm, where the graph fixes it: Philox (1), or
+// auto-select (3), which is Philox on CPUs and GPUs; not ThreeFry (2).
+void require_philox(const Tensor& alg, const std::string& what, const std::string& op) {
+  if (alg.is_symbolic()) return;
+  const int64_t a = alg.index_values().at(0);
+  EMBER_CHECK(a == 1 || a == 3, Unimplemented, what, ": op ", op, " with algorithm ", a,
+              " (ember draws with Philox, algorithms 1 and 3)");
+}
+
+}  // namespace
+
 std::vector<Tensor> FunctionImporter::read_and_skip(const std::vector<Tensor>& in, const std::string& what) const {
   EMBER_CHECK(in.size() == 3 && in[0].dtype() == resource, InvalidArgument, what,
               ": RngReadAndSkip takes the generator's state variable, the algorithm and a count");
-  if (!in[1].is_symbolic()) {
-    const int64_t alg = in[1].index_values().at(0);
-    EMBER_CHECK(alg == 1 || alg == 3, Unimplemented, what, ": RngReadAndSkip with algorithm ", alg,
-                " (ember draws with Philox, algorithms 1 and 3)");
-  }
+  require_philox(in[1], what, op_name::RngReadAndSkip);
   const Tensor state = Variable::from_handle(in[0]).read_value();
   generator_reads_[state.impl()] = {state, in[0], in[2]};
   generator_read_order_.push_back(state.impl());
@@ -1602,11 +1611,7 @@ std::vector<Tensor> FunctionImporter::generator_draw(const tensorflow::NodeDef& 
   GeneratorRead& read = generator_reads_.at(key->second.read);
   EMBER_CHECK(!read.drawn, Unimplemented, what, ": a second draw from one RngReadAndSkip");
   read.drawn = true;
-  if (!in[3].is_symbolic()) {
-    const int64_t alg = in[3].index_values().at(0);
-    EMBER_CHECK(alg == 1 || alg == 3, Unimplemented, what, ": op ", op, " with algorithm ", alg,
-                " (ember draws with Philox, algorithms 1 and 3)");
-  }
+  require_philox(in[3], what, op);
   EMBER_CHECK(!in[0].is_symbolic(), Unimplemented, what, ": a tf.random.Generator draw of a shape known only when it runs");
   const std::vector<int64_t> dims = in[0].index_values();
   int64_t count = 1;
@@ -1641,11 +1646,7 @@ std::vector<Tensor> FunctionImporter::draw_from_key(const tensorflow::NodeDef& n
   auto it = seed_keys_.find(in[1].impl());
   EMBER_CHECK(it != seed_keys_.end(), Unimplemented, what, ": op ", op,
               " with a key that StatelessRandomGetKeyCounter did not make from a seed (ember draws from seeds)");
-  if (!in[3].is_symbolic()) {  // Philox (1), or auto-select (3), which is Philox on CPUs and GPUs; not ThreeFry (2)
-    const int64_t alg = in[3].index_values().at(0);
-    EMBER_CHECK(alg == 1 || alg == 3, Unimplemented, what, ": op ", op, " with algorithm ", alg,
-                " (ember draws with Philox, algorithms 1 and 3)");
-  }
+  require_philox(in[3], what, op);
   const Tensor& seed = it->second.seed;
   if (integers) return {execute1(EMBER_OP(op_name::StatelessRandomUniformInt), {seed, in[4], in[5], in[0]}, {})};
   if (gamma) return {execute1(EMBER_OP(op_name::StatelessRandomGammaV2), {seed, in[4], in[0]}, {})};
